@@ -1,0 +1,47 @@
+/**
+ * Provider errors: classes with a kind that carries the retry policy. Callers branch on `kind` and
+ * `reason`, never on message text.
+ */
+
+/**
+ * What went wrong, and therefore what to do:
+ * - Throttled: the cloud asked us to slow down; retry after `retryAfterMs` or backoff.
+ * - Transient: 5xx, timeout, connection reset; retry with backoff.
+ * - NotFound: the thing is gone (success for destroy).
+ * - Conflict: already exists / locked / in use; re-observe, then decide again.
+ * - Invalid: the request can never succeed as written (bad image, quota, parameters); needs a Git change.
+ * - Unauthorized: credentials missing or lacking permission; needs a human.
+ */
+export type ProviderErrorKind = 'Throttled' | 'Transient' | 'NotFound' | 'Conflict' | 'Invalid' | 'Unauthorized';
+
+/** Kinds worth retrying automatically without any change. */
+export const RETRYABLE_KINDS: ReadonlySet<ProviderErrorKind> = new Set(['Throttled', 'Transient', 'Conflict']);
+
+/** An error from a provider, classified. Messages never contain credentials. */
+export class ProviderError extends Error {
+  override readonly name = 'ProviderError';
+  readonly kind: ProviderErrorKind;
+  /** Machine-readable reason (the cloud's error code, or one of drover's own such as ImageDigestMismatch). */
+  readonly reason: string;
+  readonly provider: string;
+  readonly operation: string;
+  /** Server-suggested wait, when the cloud gave one. */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(init: {
+    kind: ProviderErrorKind;
+    reason: string;
+    provider: string;
+    operation: string;
+    message: string;
+    retryAfterMs?: number;
+    cause?: unknown;
+  }) {
+    super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
+    this.kind = init.kind;
+    this.reason = init.reason;
+    this.provider = init.provider;
+    this.operation = init.operation;
+    this.retryAfterMs = init.retryAfterMs;
+  }
+}

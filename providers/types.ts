@@ -1,0 +1,137 @@
+/**
+ * The provider contract: the only way drover touches a cloud. There is deliberately no update
+ * method: drover converges by creating new instances and deleting old ones, never by patching one.
+ */
+import type { Artifact, LaunchTemplate, ProviderConfig, ProviderType } from '../src/desired/types.ts';
+import type { ProviderErrorKind } from './errors.ts';
+
+export type { ProviderErrorKind };
+
+/** Lifecycle state as drover sees it, mapped from each cloud's own states. */
+export type InstanceState = 'pending' | 'running' | 'stopping' | 'stopped' | 'terminated' | 'unknown';
+
+/**
+ * Ownership metadata drover stamps on every instance it creates (EC2 tags, GCE labels + metadata,
+ * Azure tags, Proxmox tags + description). An instance without the fleet id is invisible to drover.
+ */
+export interface Ownership {
+  readonly fleet: string;
+  readonly group: string;
+  readonly templateHash: string;
+  /** Full image digest (`sha256:` + 64 hex); providers whose labels cannot hold it keep it elsewhere. */
+  readonly imageDigest: string;
+  /** Git revision that launched the instance. */
+  readonly revision: string;
+  /** Slot number within (group, templateHash); drives the deterministic name and idempotency key. */
+  readonly slot: number;
+}
+
+/**
+ * One instance of this fleet as the provider reports it. Ownership fields other than the fleet id
+ * may be missing when someone edited the metadata out of band: the planner treats such an instance
+ * as drift (unknown template) and replaces it.
+ */
+export interface ObservedInstance {
+  /** Provider-native id: i-…, GCE instance id, Azure resource id, `node/vmid` for Proxmox. */
+  readonly id: string;
+  /** Deterministic name drover gave it (see providers/naming.ts). */
+  readonly name: string;
+  /** Provider document name. */
+  readonly provider: string;
+  readonly zone: string;
+  readonly state: InstanceState;
+  /** Launch time, epoch milliseconds. */
+  readonly createdAt: number;
+  /** Private address for health probes, when known. */
+  readonly address: string | undefined;
+  readonly fleet: string;
+  readonly group: string | undefined;
+  readonly templateHash: string | undefined;
+  readonly imageDigest: string | undefined;
+  readonly revision: string | undefined;
+  readonly slot: number | undefined;
+  /** Provider reports an operation in progress that must finish first (e.g. Proxmox `lock: clone`). */
+  readonly locked?: boolean;
+}
+
+/** What to list: every instance of one fleet in the provider's scope. */
+export interface ListScope {
+  readonly fleet: string;
+}
+
+/** One instance to launch. Built by the executor from a planner step. */
+export interface CreateRequest {
+  /** Deterministic name: the same (group, templateHash, slot) always gives the same name. */
+  readonly name: string;
+  /**
+   * Base idempotency key, deterministic per (fleet, group, templateHash, slot). The same key never
+   * yields two live instances. Providers whose tokens outlive the instance (EC2 ClientToken) derive
+   * per-generation tokens from it so a slot whose instance died can be launched again.
+   */
+  readonly idempotencyKey: string;
+  readonly owner: Ownership;
+  readonly zone: string;
+  readonly template: LaunchTemplate;
+}
+
+/** An image to verify before anything is launched from it. */
+export interface ImageRef {
+  readonly name: string;
+  readonly digest: string;
+  readonly artifact: Artifact;
+}
+
+/** Per-call options. */
+export interface CallOptions {
+  /** Aborts the call; providers pass it to the SDK / fetch so a hung request cannot stall a pass. */
+  readonly signal?: AbortSignal;
+}
+
+/** A cloud scope (AWS region, GCP project, Azure resource group, Proxmox cluster) drover can act in. */
+export interface Provider {
+  readonly name: string;
+  readonly type: ProviderType;
+  /**
+   * Every instance of this fleet in the provider's scope, including stopped ones and terminated ones
+   * the cloud still reports, in as few paginated calls as the API allows (never one call per group).
+   */
+  list(scope: ListScope, options?: CallOptions): Promise<ObservedInstance[]>;
+  /**
+   * Launches one instance carrying `request.owner` from the first moment (tags at launch, never a
+   * second call). Idempotent: repeating a request whose response was lost returns the instance the
+   * first attempt created. Resolves once the cloud has accepted the instance (it may still be pending).
+   */
+  create(request: CreateRequest, options?: CallOptions): Promise<ObservedInstance>;
+  /**
+   * Deletes the instance and what was created with it (NIC, disks). Idempotent: an instance that is
+   * already gone is success. A rejected promise means the instance may still exist. Refuses instances
+   * that do not carry this fleet's id.
+   */
+  destroy(instance: ObservedInstance, options?: CallOptions): Promise<void>;
+  /**
+   * Confirms the artifact exists and carries `image.digest`. Rejects with a ProviderError of kind
+   * 'Invalid' (reason ImageDigestMismatch / ImageNotFound) before any instance is launched from it.
+   */
+  verifyImage(image: ImageRef, options?: CallOptions): Promise<void>;
+  /** Maps any error this provider's SDK or transport throws to a kind that carries a retry policy. */
+  classify(error: unknown): ProviderErrorKind;
+  /** Releases sockets and timers. */
+  close(): Promise<void>;
+}
+
+/** Everything a provider factory needs. Endpoint overrides point a provider at a simulator. */
+export interface ProviderContext {
+  readonly config: ProviderConfig;
+  readonly fleet: string;
+  /** Base URL overriding the cloud's endpoint (e.g. a `drover sim` address). */
+  readonly endpoint?: string;
+  /** PEM CA for https simulators or private clouds. */
+  readonly caPem?: string;
+  /** Deadline for one cloud call, milliseconds. */
+  readonly requestTimeoutMs?: number;
+  /** Test/rehearsal credentials; production leaves this unset and uses the cloud's own chain. */
+  readonly staticCredentials?: Readonly<Record<string, string>>;
+}
+
+/** Builds a provider. Loaded lazily so an unused cloud's SDK is never imported. */
+export type ProviderFactory = (context: ProviderContext) => Promise<Provider>;

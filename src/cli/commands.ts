@@ -1,0 +1,12 @@
+/**
+ * The explicit list of CLI commands. Each command module exports `register(program, setExitCode)`.
+ */
+import type { Command } from 'commander';
+import * as validate from './validate.ts';
+
+/** A CLI command module. */
+export interface CliCommand {
+  register(program: Command, setExitCode: (code: number) => void): void;
+}
+
+export const commands: readonly CliCommand[] = [validate];

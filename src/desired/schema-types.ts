@@ -1,0 +1,507 @@
+/* Generated from schemas/*.schema.json by fixtures/generate-schema-types.ts: do not edit. */
+
+/**
+ * Any document of a drover fleet repository.
+ */
+export type FleetDocument = Fleet | Provider | Image | VmGroup;
+
+/**
+ * Exactly one per repository. Its name is the fleet id stamped on every instance drover creates; drover only ever deletes instances that carry it.
+ */
+export interface Fleet {
+  /**
+   * Version of the drover fleet format. Only drover/v1 exists.
+   */
+  apiVersion: 'drover/v1';
+  kind: 'Fleet';
+  metadata: Metadata;
+  spec?: FleetSpec;
+}
+/**
+ * Identifies the document.
+ */
+export interface Metadata {
+  /**
+   * A DNS-label-like name: lowercase letters, digits and '-', starting with a letter, at most 40 characters (it becomes part of instance names in every cloud).
+   */
+  name: string;
+  /**
+   * Free text for humans.
+   */
+  description?: string;
+}
+/**
+ * Fleet-wide safety settings.
+ */
+export interface FleetSpec {
+  /**
+   * Delete instances of this fleet whose group no longer exists in Git (orphans). Off by default: orphans are only reported.
+   */
+  prune?: boolean;
+  deletionGuard?: DeletionGuard;
+}
+/**
+ * Refuses passes that would delete a whole group, or too much of the fleet, unless Git explicitly allows it (protects against a vanished file or a renamed group).
+ */
+export interface DeletionGuard {
+  /**
+   * Largest share of the fleet's ready instances one pass may delete for any reason other than an explicit replicas decrease.
+   */
+  maxDeletePercent?: number;
+  /**
+   * Groups whose instances may all be deleted (the group was removed from Git on purpose). '*' is not accepted: name each group.
+   *
+   * Items: A DNS-label-like name: lowercase letters, digits and '-', starting with a letter, at most 40 characters (it becomes part of instance names in every cloud).
+   */
+  allowGroupDeletion?: string[];
+  /**
+   * Lift the maxDeletePercent limit for as long as this is true. Set it for one change, then remove it.
+   */
+  allowMassDeletion?: boolean;
+}
+/**
+ * Where and how to reach one cloud scope (an AWS region, a GCP project, an Azure resource group, a Proxmox cluster). Never holds a secret: credentials come from the environment or files at run time.
+ */
+export interface Provider {
+  /**
+   * Version of the drover fleet format. Only drover/v1 exists.
+   */
+  apiVersion: 'drover/v1';
+  kind: 'Provider';
+  metadata: Metadata;
+  /**
+   * Cloud-specific settings, chosen by 'type' (aws, gcp, azure or proxmox).
+   */
+  spec: AwsProviderSpec | GcpProviderSpec | AzureProviderSpec | ProxmoxProviderSpec;
+}
+export interface AwsProviderSpec {
+  type: 'aws';
+  /**
+   * AWS region, e.g. eu-west-1.
+   */
+  region: string;
+  /**
+   * How to find credentials at run time. Omitted: the standard AWS chain (env, shared config, SSO, instance role).
+   */
+  credentials?: {
+    /**
+     * Named profile from the shared AWS config files.
+     */
+    profile?: string;
+    /**
+     * Use only AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN from the environment.
+     */
+    fromEnv?: boolean;
+  };
+}
+export interface GcpProviderSpec {
+  type: 'gcp';
+  /**
+   * GCP project id.
+   */
+  project: string;
+  /**
+   * Omitted: Application Default Credentials.
+   */
+  credentials?: {
+    /**
+     * Path (on the machine running drover) of a service-account key file.
+     */
+    keyFile?: string;
+  };
+}
+export interface AzureProviderSpec {
+  type: 'azure';
+  /**
+   * Azure subscription id.
+   */
+  subscriptionId: string;
+  /**
+   * Resource group that holds the fleet's VMs and NICs.
+   */
+  resourceGroup: string;
+  /**
+   * Azure region, e.g. westeurope.
+   */
+  location: string;
+  /**
+   * Omitted: DefaultAzureCredential (env, workload identity, managed identity, Azure CLI).
+   */
+  credentials?: {
+    /**
+     * Tenant to authenticate in (an identifier, not a secret).
+     */
+    tenantId?: string;
+    /**
+     * User-assigned managed identity or app registration client id (not a secret).
+     */
+    clientId?: string;
+  };
+}
+export interface ProxmoxProviderSpec {
+  type: 'proxmox';
+  /**
+   * Proxmox VE API base, e.g. https://pve.lab:8006 (https only).
+   */
+  endpoint: string;
+  /**
+   * Cluster nodes drover may place VMs on.
+   *
+   * @minItems 1
+   */
+  nodes: [string, ...string[]];
+  /**
+   * Target storage for full clones (default: the template's).
+   */
+  storage?: string;
+  /**
+   * Resource pool new VMs join.
+   */
+  pool?: string;
+  /**
+   * VMIDs drover may allocate from (default: whatever /cluster/nextid offers).
+   */
+  vmidRange?: {
+    min: number;
+    max: number;
+  };
+  /**
+   * API token. The id is not secret; the secret comes from an env variable or a file at run time.
+   */
+  credentials: {
+    /**
+     * USER@REALM!TOKENNAME.
+     */
+    tokenId: string;
+    /**
+     * Name of the env variable holding the token secret (default PVE_TOKEN_SECRET).
+     */
+    secretEnv?: string;
+    /**
+     * Path of a file holding the token secret.
+     */
+    secretFile?: string;
+  };
+  tls?: {
+    /**
+     * PEM file of the CA that signed the cluster's certificate.
+     */
+    caFile?: string;
+    /**
+     * Lab only: do not verify the server certificate. Logged loudly at every start.
+     */
+    insecureSkipVerify?: boolean;
+  };
+}
+/**
+ * One build of a machine image: its digest (identity) and its artifact in each provider. Changing the digest rolls every group that uses the image.
+ */
+export interface Image {
+  /**
+   * Version of the drover fleet format. Only drover/v1 exists.
+   */
+  apiVersion: 'drover/v1';
+  kind: 'Image';
+  metadata: Metadata;
+  spec: {
+    /**
+     * Content digest of an image build: 'sha256:' followed by 64 lowercase hex digits.
+     */
+    digest: string;
+    /**
+     * Artifact per Provider name. Each artifact is verified to carry this digest before any instance is launched from it.
+     */
+    artifacts: {
+      [k: string]: Artifact;
+    };
+  };
+}
+/**
+ * Either 'id' (AMI id, GCE image path, Azure image resource id) or 'template' (Proxmox template VMID).
+ */
+export interface Artifact {
+  /**
+   * Cloud image id: ami-…, projects/P/global/images/NAME, or an Azure image/gallery version resource id.
+   */
+  id?: string;
+  /**
+   * Proxmox VMID of the template to clone.
+   */
+  template?: number;
+}
+/**
+ * A set of identical VMs in one provider. drover converges it by creating and deleting instances, never by modifying one.
+ */
+export interface VmGroup {
+  /**
+   * Version of the drover fleet format. Only drover/v1 exists.
+   */
+  apiVersion: 'drover/v1';
+  kind: 'VmGroup';
+  metadata: Metadata;
+  spec: GroupSpec;
+}
+export interface GroupSpec {
+  /**
+   * A DNS-label-like name: lowercase letters, digits and '-', starting with a letter, at most 40 characters (it becomes part of instance names in every cloud).
+   */
+  provider: string;
+  /**
+   * A DNS-label-like name: lowercase letters, digits and '-', starting with a letter, at most 40 characters (it becomes part of instance names in every cloud).
+   */
+  image: string;
+  /**
+   * Desired number of running instances (0 to 1000). Changing it scales without replacing instances.
+   */
+  replicas: number;
+  /**
+   * Observe and report, but never create or delete.
+   */
+  suspend?: boolean;
+  machine?: Machine;
+  placement?: Placement;
+  /**
+   * cloud-init user data (at most 16 KiB, EC2's limit). Launch-relevant: changing it replaces instances.
+   */
+  userData?: string;
+  /**
+   * Extra data disks.
+   *
+   * @maxItems 16
+   */
+  disks?:
+    | []
+    | [Disk]
+    | [Disk, Disk]
+    | [Disk, Disk, Disk]
+    | [Disk, Disk, Disk, Disk]
+    | [Disk, Disk, Disk, Disk, Disk]
+    | [Disk, Disk, Disk, Disk, Disk, Disk]
+    | [Disk, Disk, Disk, Disk, Disk, Disk, Disk]
+    | [Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk]
+    | [Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk]
+    | [Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk]
+    | [Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk]
+    | [Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk]
+    | [Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk]
+    | [Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk]
+    | [Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk]
+    | [Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk, Disk];
+  /**
+   * Extra instance tags/labels (launch-relevant). Keys starting with 'drover' are reserved.
+   */
+  tags?: {
+    [k: string]: string;
+  };
+  health?: Health;
+  rollout?: Rollout;
+}
+/**
+ * Size of each instance.
+ */
+export interface Machine {
+  /**
+   * Instance/machine type (t3.small, e2-standard-2, Standard_B2s). Required for aws, gcp and azure.
+   */
+  type?: string;
+  /**
+   * Proxmox: vCPU cores (default: the template's).
+   */
+  cores?: number;
+  /**
+   * Proxmox: memory in MiB (default: the template's).
+   */
+  memoryMiB?: number;
+}
+/**
+ * Where instances go. New instances are spread evenly over zones (or Proxmox nodes).
+ */
+export interface Placement {
+  /**
+   * Availability zones (aws/gcp/azure: '1','2','3'). Proxmox: node names.
+   *
+   * @minItems 1
+   * @maxItems 16
+   */
+  zones?:
+    | [string]
+    | [string, string]
+    | [string, string, string]
+    | [string, string, string, string]
+    | [string, string, string, string, string]
+    | [string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string, string]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ];
+  /**
+   * Subnet id (aws), subnetwork path (gcp) or subnet resource id (azure).
+   */
+  subnet?: string;
+  /**
+   * aws: security group ids.
+   *
+   * @maxItems 5
+   */
+  securityGroups?:
+    | []
+    | [string]
+    | [string, string]
+    | [string, string, string]
+    | [string, string, string, string]
+    | [string, string, string, string, string];
+  /**
+   * aws: IAM instance profile name.
+   */
+  instanceProfile?: string;
+  /**
+   * gcp: network path; proxmox: bridge (e.g. vmbr0).
+   */
+  network?: string;
+  /**
+   * proxmox: cloud-init ipconfig0 (default ip=dhcp).
+   */
+  ipConfig?: string;
+  /**
+   * proxmox: cloud-init user.
+   */
+  sshUser?: string;
+  /**
+   * proxmox/gcp: public SSH keys (public keys only).
+   *
+   * @maxItems 32
+   */
+  sshKeys?: string[];
+}
+export interface Disk {
+  sizeGiB: number;
+  /**
+   * Volume type (gp3, pd-balanced, Premium_LRS, Proxmox storage).
+   */
+  type?: string;
+}
+/**
+ * When an instance counts as ready. Without http or tcp, 'running' in the provider is enough.
+ */
+export interface Health {
+  http?: {
+    port: number;
+    path?: string;
+    scheme?: 'http' | 'https';
+  };
+  tcp?: {
+    port: number;
+  };
+  /**
+   * A running instance that is not healthy after this long (or unhealthy this long after being ready) is replaced.
+   */
+  gracePeriodSeconds?: number;
+}
+/**
+ * How a template change rolls through the group.
+ */
+export interface Rollout {
+  /**
+   * rolling: replace in batches; blue-green: full new set, then cut over; canary: a few first, then rolling.
+   */
+  strategy?: 'rolling' | 'blue-green' | 'canary';
+  /**
+   * Instances allowed above replicas during a rollout (percent rounds up).
+   */
+  maxSurge?: number | string;
+  /**
+   * Ready instances allowed below replicas during a rollout (percent rounds down). Not both zero with maxSurge.
+   */
+  maxUnavailable?: number | string;
+  /**
+   * A new instance must be ready this long before an old one is deleted.
+   */
+  minReadySeconds?: number;
+  /**
+   * New instances not ready within this time fail the rollout.
+   */
+  progressDeadlineSeconds?: number;
+  /**
+   * On failure, delete the new instances and keep/restore the old set; the failed template is not retried until Git changes.
+   */
+  autoRollback?: boolean;
+  /**
+   * rolling: wait between batches.
+   */
+  pauseBetweenBatchesSeconds?: number;
+  /**
+   * blue-green: keep the old set this long after cut-over (instant rollback window).
+   */
+  keepOldSeconds?: number;
+  /**
+   * canary: how many new instances first, and when to go on.
+   */
+  canary?: {
+    /**
+     * Canary instances (percent of replicas, rounded up, at least 1).
+     */
+    count: number | string;
+    /**
+     * Set true in Git to continue the rollout past the canaries.
+     */
+    promote?: boolean;
+    /**
+     * Promote automatically after the canaries have been ready this long.
+     */
+    bakeSeconds?: number;
+  };
+}
