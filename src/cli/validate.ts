@@ -1,13 +1,97 @@
-/** `drover validate [dir] [--json]`: load a fleet directory and report every problem. */
+/**
+ * `drover validate [dir] [--json]`: load a fleet directory and report every problem.
+ * Exit 0 = valid, 1 = invalid, 2 = usage error (e.g. the directory does not exist).
+ */
 import type { Command } from 'commander';
+import { stat } from 'node:fs/promises';
+import { loadFleet } from '../desired/load.ts';
+import type { LoadResult } from '../desired/load-result.ts';
+import { formatProblem } from '../desired/problems.ts';
+import type { DesiredState } from '../desired/types.ts';
+import { renderTable } from './table.ts';
+import { UsageError } from './usage-error.ts';
+
+interface ValidateOptions {
+  readonly json?: boolean;
+}
 
 export function register(program: Command, setExitCode: (code: number) => void): void {
   program
     .command('validate')
+    .description('check a fleet repository: schemas, references, provider rules (exit 0 valid, 1 invalid, 2 usage)')
     .argument('[dir]', 'fleet directory', '.')
-    .option('--json', 'machine-readable report')
-    .description('check a fleet repository: schemas, references, provider rules')
-    .action(async () => {
-      setExitCode(1);
+    .option('--json', 'print a machine-readable report')
+    .action(async (dir: string, options: ValidateOptions) => {
+      await requireDirectory(dir);
+      const result = await loadFleet(dir);
+      process.stdout.write(options.json ? `${JSON.stringify(jsonReport(dir, result), null, 2)}\n` : humanReport(dir, result));
+      setExitCode(result.ok ? 0 : 1);
     });
+}
+
+/** Throws a UsageError unless `dir` is an existing directory. */
+export async function requireDirectory(dir: string): Promise<void> {
+  const info = await stat(dir).catch(() => undefined);
+  if (info === undefined) throw new UsageError(`fleet directory '${dir}' does not exist; pass the directory that holds the fleet's YAML files`);
+  if (!info.isDirectory()) throw new UsageError(`'${dir}' is not a directory; pass the directory that holds the fleet's YAML files`);
+}
+
+function humanReport(dir: string, result: LoadResult): string {
+  const counts = `${result.files} files, ${result.documents} documents`;
+  if (!result.ok) {
+    const lines = result.problems.map(formatProblem);
+    const n = result.problems.length;
+    return `${lines.join('\n')}\n\n${dir}: invalid: ${n} problem${n === 1 ? '' : 's'} (${counts}); nothing was changed\n`;
+  }
+  const s = result.state;
+  const summary = `${dir}: valid: fleet ${s.fleet.id}, ${count(s.providers, 'provider')}, ${count(s.images, 'image')}, ${count(s.groups, 'group')} (${counts})`;
+  return [summary, '', groupsTable(s), '', providersTable(s), '', imagesTable(s), ''].join('\n');
+}
+
+function count(record: object, noun: string): string {
+  const n = Object.keys(record).length;
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+function groupsTable(s: DesiredState): string {
+  const rows = Object.values(s.groups).map((g) => [
+    g.name, g.provider, g.image, String(g.replicas), g.rollout.strategy, g.templateHash, g.suspend ? 'suspended' : '',
+  ]);
+  return renderTable(['GROUP', 'PROVIDER', 'IMAGE', 'REPLICAS', 'STRATEGY', 'TEMPLATE', ''], rows);
+}
+
+function providersTable(s: DesiredState): string {
+  const rows = Object.values(s.providers).map((p) => [p.name, p.type, scopeOf(p.spec)]);
+  return renderTable(['PROVIDER', 'TYPE', 'SCOPE'], rows);
+}
+
+function scopeOf(spec: DesiredState['providers'][string]['spec']): string {
+  switch (spec.type) {
+    case 'aws': return spec.region;
+    case 'gcp': return spec.project;
+    case 'azure': return `${spec.resourceGroup} (${spec.location})`;
+    case 'proxmox': return `${spec.endpoint} [${spec.nodes.join(', ')}]`;
+  }
+}
+
+function imagesTable(s: DesiredState): string {
+  const rows = Object.values(s.images).map((i) => [i.name, `${i.digest.slice(0, 19)}…`, Object.keys(i.artifacts).join(', ')]);
+  return renderTable(['IMAGE', 'DIGEST', 'ARTIFACTS'], rows);
+}
+
+function jsonReport(dir: string, result: LoadResult): object {
+  const base = { dir, valid: result.ok, files: result.files, documents: result.documents };
+  if (!result.ok) return { ...base, problems: result.problems.map((p) => ({ ...p, text: formatProblem(p) })) };
+  const s = result.state;
+  return {
+    ...base,
+    problems: [],
+    fleet: s.fleet.id,
+    providers: Object.values(s.providers).map((p) => ({ name: p.name, type: p.type })),
+    images: Object.values(s.images).map((i) => ({ name: i.name, digest: i.digest, artifacts: Object.keys(i.artifacts) })),
+    groups: Object.values(s.groups).map((g) => ({
+      name: g.name, provider: g.provider, image: g.image, replicas: g.replicas, strategy: g.rollout.strategy,
+      templateHash: g.templateHash, suspend: g.suspend, source: g.source,
+    })),
+  };
 }

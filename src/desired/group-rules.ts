@@ -1,0 +1,124 @@
+/**
+ * Rules that depend on more than one field or on the provider's type: things JSON Schema cannot
+ * say. Each returns problems located at the offending field.
+ */
+import type { ValidDocument } from './documents.ts';
+import { problemAt } from './documents.ts';
+import { resolveIntOrPercent } from './int-or-percent.ts';
+import { ROLLOUT_DEFAULTS } from './defaults.ts';
+import type { Problem } from './problems.ts';
+import type { GroupSpec, Provider } from './schema-types.ts';
+import type { IntOrPercent, ProviderType } from './types.ts';
+
+type GroupDocument = Extract<ValidDocument, { kind: 'VmGroup' }>;
+
+/** Which provider types each optional group field applies to. */
+const FIELD_PROVIDERS: readonly { readonly path: readonly string[]; readonly types: readonly ProviderType[] }[] = [
+  { path: ['machine', 'type'], types: ['aws', 'gcp', 'azure'] },
+  { path: ['machine', 'cores'], types: ['proxmox'] },
+  { path: ['machine', 'memoryMiB'], types: ['proxmox'] },
+  { path: ['placement', 'securityGroups'], types: ['aws'] },
+  { path: ['placement', 'instanceProfile'], types: ['aws'] },
+  { path: ['placement', 'subnet'], types: ['aws', 'gcp', 'azure'] },
+  { path: ['placement', 'network'], types: ['gcp', 'proxmox'] },
+  { path: ['placement', 'ipConfig'], types: ['proxmox'] },
+  { path: ['placement', 'sshUser'], types: ['proxmox'] },
+  { path: ['placement', 'sshKeys'], types: ['gcp', 'proxmox'] },
+];
+
+/** Fields a provider type cannot do without. */
+const REQUIRED_BY_TYPE: Readonly<Record<ProviderType, readonly (readonly string[])[]>> = {
+  aws: [['machine', 'type'], ['placement', 'zones']],
+  gcp: [['machine', 'type'], ['placement', 'zones']],
+  azure: [['machine', 'type'], ['placement', 'subnet']],
+  proxmox: [],
+};
+
+const AZURE_ZONES = new Set(['1', '2', '3']);
+
+/** Checks a group against its provider's type. */
+export function providerRuleProblems(group: GroupDocument, provider: Provider): Problem[] {
+  const spec = group.value.spec;
+  const type = provider.spec.type;
+  const problems: Problem[] = [];
+  for (const { path, types } of FIELD_PROVIDERS) {
+    if (valueAt(spec, path) !== undefined && !types.includes(type)) {
+      problems.push(problemAt(group, ['spec', ...path], 'rule.notForProvider',
+        `'spec.${path.join('.')}' does not apply to ${type} providers (only ${types.join(', ')}); remove it`));
+    }
+  }
+  for (const path of REQUIRED_BY_TYPE[type]) {
+    if (valueAt(spec, path) === undefined) {
+      problems.push(problemAt(group, ['spec'], 'rule.requiredForProvider',
+        `'spec.${path.join('.')}' is required for ${type} providers (provider '${provider.metadata.name}')`));
+    }
+  }
+  problems.push(...zoneProblems(group, provider));
+  return problems;
+}
+
+function zoneProblems(group: GroupDocument, provider: Provider): Problem[] {
+  const zones = group.value.spec.placement?.zones ?? [];
+  const out: Problem[] = [];
+  zones.forEach((zone, i) => {
+    const message = zoneMessage(zone, provider);
+    if (message !== undefined) out.push(problemAt(group, ['spec', 'placement', 'zones', String(i)], 'rule.badZone', message));
+  });
+  return out;
+}
+
+function zoneMessage(zone: string, provider: Provider): string | undefined {
+  const spec = provider.spec;
+  if (spec.type === 'aws' && !(zone.startsWith(spec.region) && /^[a-z]$/.test(zone.slice(spec.region.length)))) {
+    return `zone '${zone}' is not in region ${spec.region} of provider '${provider.metadata.name}' (expected e.g. ${spec.region}a)`;
+  }
+  if (spec.type === 'gcp' && !/^[a-z]+-[a-z]+[0-9]+-[a-z]$/.test(zone)) {
+    return `zone '${zone}' is not a GCE zone name (expected e.g. europe-west1-b)`;
+  }
+  if (spec.type === 'azure' && !AZURE_ZONES.has(zone)) {
+    return `zone '${zone}' is not an Azure availability zone (use '1', '2' or '3', or omit zones)`;
+  }
+  if (spec.type === 'proxmox' && !spec.nodes.includes(zone)) {
+    return `node '${zone}' is not one of provider '${provider.metadata.name}' nodes (${spec.nodes.join(', ')})`;
+  }
+  return undefined;
+}
+
+/** Rollout settings that contradict each other or the strategy. */
+export function rolloutRuleProblems(group: GroupDocument): Problem[] {
+  const spec: GroupSpec = group.value.spec;
+  const rollout = spec.rollout ?? {};
+  const strategy = rollout.strategy ?? 'rolling';
+  const problems: Problem[] = [];
+  const at = (field: string, code: string, message: string) => problems.push(problemAt(group, ['spec', 'rollout', field], code, message));
+  if (strategy === 'canary' && rollout.canary === undefined) {
+    problems.push(problemAt(group, ['spec', 'rollout'], 'rule.canaryMissing', "strategy 'canary' needs 'spec.rollout.canary' with at least 'count'"));
+  }
+  if (strategy !== 'canary' && rollout.canary !== undefined) {
+    at('canary', 'rule.canaryUnused', `'spec.rollout.canary' only applies to strategy 'canary' (this group uses '${strategy}'); remove it or set strategy: canary`);
+  }
+  if (strategy !== 'blue-green' && (rollout.keepOldSeconds ?? 0) > 0) {
+    at('keepOldSeconds', 'rule.keepOldUnused', `'spec.rollout.keepOldSeconds' only applies to strategy 'blue-green' (this group uses '${strategy}')`);
+  }
+  if (strategy !== 'blue-green' && bothZero(rollout.maxSurge, rollout.maxUnavailable, spec.replicas)) {
+    const field = rollout.maxSurge !== undefined ? 'maxSurge' : 'maxUnavailable';
+    at(field, 'rule.noProgress', `maxSurge and maxUnavailable both resolve to 0 for ${spec.replicas} replicas, so a rollout could never make progress; allow at least 1 surge or 1 unavailable`);
+  }
+  return problems;
+}
+
+function bothZero(maxSurge: IntOrPercent | undefined, maxUnavailable: IntOrPercent | undefined, replicas: number): boolean {
+  if (replicas === 0) return false;
+  const surge = resolveIntOrPercent(maxSurge ?? (ROLLOUT_DEFAULTS['maxSurge'] as IntOrPercent), replicas, 'ceil');
+  const unavailable = resolveIntOrPercent(maxUnavailable ?? (ROLLOUT_DEFAULTS['maxUnavailable'] as IntOrPercent), replicas, 'floor');
+  return surge === 0 && unavailable === 0;
+}
+
+function valueAt(value: unknown, path: readonly string[]): unknown {
+  let current = value;
+  for (const key of path) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<string, unknown>)[key];
+  }
+  return current;
+}

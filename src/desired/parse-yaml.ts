@@ -1,0 +1,110 @@
+/**
+ * Parses multi-document YAML keeping source positions, so every later problem can point at the
+ * exact line and column. Hostile input (alias bombs, deep nesting, duplicate keys) becomes a
+ * problem, never an exception.
+ */
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments } from 'yaml';
+import type { Document, Node as YamlNode, Pair } from 'yaml';
+import type { Problem } from './problems.ts';
+
+/** One YAML document with its plain value and what is needed to locate paths in it. */
+export interface ParsedDocument {
+  readonly file: string;
+  /** 0-based index of the document in its file. */
+  readonly index: number;
+  readonly value: unknown;
+  readonly doc: Document.Parsed;
+  readonly lines: LineCounter;
+}
+
+/** Aliases per document; far above any honest fleet file, far below an alias bomb. */
+const MAX_ALIAS_COUNT = 100;
+
+/** Parses a file into its non-empty documents; syntax errors become problems. */
+export function parseYamlFile(file: string, text: string, problems: Problem[]): ParsedDocument[] {
+  const lines = new LineCounter();
+  const documents = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, strict: true, version: '1.2' });
+  const list = Array.isArray(documents) ? documents : [];
+  const parsed: ParsedDocument[] = [];
+  list.forEach((doc, index) => {
+    const errors = [...doc.errors, ...doc.warnings];
+    if (errors.length > 0) {
+      for (const error of errors) problems.push(yamlProblem(file, lines, error.pos[0], error.code, error.message));
+      return;
+    }
+    if (doc.contents === null) return;
+    const value = toPlain(doc, file, lines, problems);
+    if (value !== undefined) parsed.push({ file, index, value, doc, lines });
+  });
+  return parsed;
+}
+
+function toPlain(doc: Document.Parsed, file: string, lines: LineCounter, problems: Problem[]): unknown {
+  const start = doc.contents?.range[0] ?? 0;
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    const reason = error instanceof RangeError
+      ? 'document is nested too deeply to process; flatten it'
+      : `document expands too many aliases (more than ${MAX_ALIAS_COUNT}); YAML alias bombs are refused, write the values out`;
+    problems.push(yamlProblem(file, lines, start, 'yaml.resourceLimit', reason));
+    return undefined;
+  }
+}
+
+function yamlProblem(file: string, lines: LineCounter, offset: number, code: string, message: string): Problem {
+  const { line, col } = lines.linePos(offset);
+  const text = message.replace(/ at line \d+, column \d+.*$/s, '').trim();
+  return { file, line, col, path: '', code: `yaml.${camel(code)}`, message: `YAML: ${text}` };
+}
+
+function camel(code: string): string {
+  return code.toLowerCase().replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** Where a JSON path points in a parsed document. */
+export interface Position {
+  readonly line: number;
+  readonly col: number;
+}
+
+/**
+ * Finds the position of `segments` inside the document. With `key`, points at that key of the
+ * object at `segments` (for unknown fields); falls back to the deepest node that exists.
+ */
+export function locate(parsed: ParsedDocument, segments: readonly string[], key?: string): Position {
+  let node: unknown = parsed.doc.contents;
+  let offset = rangeStart(node) ?? 0;
+  const path = key === undefined ? segments : [...segments, key];
+  for (let i = 0; i < path.length; i++) {
+    node = resolveAlias(parsed, node);
+    const next = child(node, path[i]!);
+    if (next === undefined) break;
+    const isLastKey = key !== undefined && i === path.length - 1;
+    const target = isLastKey ? next.key : next.value;
+    offset = rangeStart(target) ?? rangeStart(next.key) ?? offset;
+    node = next.value;
+  }
+  return parsed.lines.linePos(offset);
+}
+
+function child(node: unknown, segment: string): { key: unknown; value: unknown } | undefined {
+  if (isMap(node)) {
+    const pair = node.items.find((p: Pair) => isScalar(p.key) && String(p.key.value) === segment);
+    return pair && isPair(pair) ? { key: pair.key, value: pair.value } : undefined;
+  }
+  if (isSeq(node)) {
+    const item = node.items[Number(segment)];
+    return item === undefined ? undefined : { key: item, value: item };
+  }
+  return undefined;
+}
+
+function resolveAlias(parsed: ParsedDocument, node: unknown): unknown {
+  return isAlias(node) ? node.resolve(parsed.doc) : node;
+}
+
+function rangeStart(node: unknown): number | undefined {
+  const range = (node as YamlNode | null | undefined)?.range;
+  return range ? range[0] : undefined;
+}
