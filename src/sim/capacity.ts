@@ -1,0 +1,129 @@
+/**
+ * Invariant helpers over a simulator timeline: per group, ready capacity (instances running) and
+ * live instances over simulated time. Rollout tests check "ready never below replicas −
+ * maxUnavailable" and "live never above replicas + maxSurge" with these, from the world's record.
+ *
+ * Counting rules: `ready` = state running; `live` = pending, running, stopping or stopped (an
+ * instance whose termination has started is no longer counted: the cloud has accepted the delete).
+ * An instance belongs to the group named by its `groupTag` tag at the time of each event; instances
+ * without it (foreign, untagged) are grouped under `foreignGroup` only when that is set.
+ */
+import type { SimState, TimelineEvent } from './timeline.ts';
+
+/** Counts of one group just after a change. */
+export interface CapacitySample {
+  /** Simulated time, epoch milliseconds. */
+  readonly at: number;
+  readonly ready: number;
+  readonly live: number;
+}
+
+/** Capacity history of one group. */
+export interface GroupCapacity {
+  readonly group: string;
+  /** One sample per change affecting the group, in time order (same-time changes kept in causal order). */
+  readonly samples: readonly CapacitySample[];
+  /** Most live instances at any time. */
+  readonly maxLive: number;
+  /** Most ready instances at any time. */
+  readonly maxReady: number;
+}
+
+/** Options of capacityByGroup. */
+export interface CapacityOptions {
+  /** Tag/label naming the group (default 'drover:group'). */
+  readonly groupTag?: string;
+  /** Only instances whose `fleetTag` equals `fleet` count (both or neither). */
+  readonly fleetTag?: string;
+  readonly fleet?: string;
+  /** Group name for instances without the group tag; omitted: they are ignored. */
+  readonly foreignGroup?: string;
+}
+
+const LIVE: ReadonlySet<SimState> = new Set(['pending', 'running', 'stopping', 'stopped']);
+
+/** Computes per-group capacity over time from timeline events. */
+export function capacityByGroup(events: readonly TimelineEvent[], options: CapacityOptions = {}): Map<string, GroupCapacity> {
+  const groupTag = options.groupTag ?? 'drover:group';
+  const sorted = [...events].sort((a, b) => a.at - b.at || a.seq - b.seq);
+  const current = new Map<string, { group: string; state: SimState }>();
+  const samples = new Map<string, CapacitySample[]>();
+  for (const event of sorted) {
+    const before = current.get(event.instanceId);
+    const group = groupOf(event, groupTag, options);
+    if (group === undefined) current.delete(event.instanceId);
+    else current.set(event.instanceId, { group, state: event.to });
+    const touched = new Set([before?.group, group].filter((g): g is string => g !== undefined));
+    for (const g of touched) pushSample(samples, g, event.at, count(current, g));
+  }
+  const result = new Map<string, GroupCapacity>();
+  for (const [group, list] of samples) {
+    result.set(group, {
+      group,
+      samples: list,
+      maxLive: Math.max(0, ...list.map((s) => s.live)),
+      maxReady: Math.max(0, ...list.map((s) => s.ready)),
+    });
+  }
+  return result;
+}
+
+/** Ready count at simulated time `at` (0 before the first sample). */
+export function readyAt(capacity: GroupCapacity, at: number): number {
+  return sampleAt(capacity, at)?.ready ?? 0;
+}
+
+/** Live count at simulated time `at` (0 before the first sample). */
+export function liveAt(capacity: GroupCapacity, at: number): number {
+  return sampleAt(capacity, at)?.live ?? 0;
+}
+
+/** Lowest ready count over [from, to] (inclusive; `to` defaults to the last sample). */
+export function minReadyBetween(capacity: GroupCapacity, from: number, to = Infinity): number {
+  let min = readyAt(capacity, from);
+  for (const s of capacity.samples) if (s.at > from && s.at <= to) min = Math.min(min, s.ready);
+  return min;
+}
+
+/** Highest live count over [from, to]. */
+export function maxLiveBetween(capacity: GroupCapacity, from: number, to = Infinity): number {
+  let max = liveAt(capacity, from);
+  for (const s of capacity.samples) if (s.at > from && s.at <= to) max = Math.max(max, s.live);
+  return max;
+}
+
+/** First simulated time at which the group had at least `ready` running instances, if ever. */
+export function firstReadyAt(capacity: GroupCapacity, ready: number): number | undefined {
+  return capacity.samples.find((s) => s.ready >= ready)?.at;
+}
+
+function groupOf(event: TimelineEvent, groupTag: string, options: CapacityOptions): string | undefined {
+  if (options.fleetTag !== undefined && event.tags[options.fleetTag] !== options.fleet) return undefined;
+  return event.tags[groupTag] ?? options.foreignGroup;
+}
+
+function count(current: Map<string, { group: string; state: SimState }>, group: string): { ready: number; live: number } {
+  let ready = 0;
+  let live = 0;
+  for (const entry of current.values()) {
+    if (entry.group !== group) continue;
+    if (entry.state === 'running') ready += 1;
+    if (LIVE.has(entry.state)) live += 1;
+  }
+  return { ready, live };
+}
+
+function pushSample(samples: Map<string, CapacitySample[]>, group: string, at: number, counts: { ready: number; live: number }): void {
+  const list = samples.get(group) ?? [];
+  samples.set(group, list);
+  list.push({ at, ...counts });
+}
+
+function sampleAt(capacity: GroupCapacity, at: number): CapacitySample | undefined {
+  let found: CapacitySample | undefined;
+  for (const s of capacity.samples) {
+    if (s.at > at) break;
+    found = s;
+  }
+  return found;
+}

@@ -1,0 +1,159 @@
+/**
+ * The control API every simulator serves under /_sim/ (JSON in, JSON out), so tests and people can
+ * inspect the world and steer it from outside the reconciler:
+ *
+ * - GET  /_sim/world              instances (all states, including ones hidden by list lag) + extras
+ * - GET  /_sim/timeline?since=N   state and tag changes after sequence N
+ * - GET  /_sim/capacity?groupTag=drover:group   per-group ready/live samples (see capacity.ts)
+ * - GET  /_sim/clock              the simulated time and clock kind
+ * - GET  /_sim/faults             active fault rules
+ * - POST /_sim/faults             add one rule or { rules: [...] } → { ids }
+ * - DELETE /_sim/faults[?id=ID]   remove one or all rules
+ * - GET|POST /_sim/latencies      read / patch latencies (bootMs, terminateMs, listLagMs, …)
+ * - GET|POST /_sim/throttling     read / patch { enabled, buckets: { name: { capacity, refillPerSec } } }
+ * - POST /_sim/actions            out-of-band action (below)
+ * - POST /_sim/reset              forget instances, timeline, faults; refill buckets
+ *
+ * Out-of-band actions: { action: 'terminate' | 'stop' | 'start', instanceId } or
+ * { action: 'tag', instanceId, tags: { key: value | null } } or { action: 'launch', name?, zone?,
+ * image?, machineType?, tags? } (a foreign instance, by default untagged).
+ */
+import { capacityByGroup } from './capacity.ts';
+import type { CloudApi, SimEngine, SimRequest, SimResponse } from './engine.ts';
+import { FaultRuleError, parseFaultRule } from './faults.ts';
+import type { Latencies } from './world.ts';
+import { UnknownInstanceError } from './world.ts';
+
+/** A control request the simulator refuses (HTTP 400 / 404 with a JSON error). */
+export class ControlError extends Error {
+  override readonly name = 'ControlError';
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/** Handles a /_sim/ request; undefined when the path is not a control route. */
+export function handleControl(request: SimRequest, engine: SimEngine, api: CloudApi): SimResponse | undefined {
+  if (!request.url.pathname.startsWith('/_sim/')) return undefined;
+  try {
+    const body = parseBody(request.body);
+    const key = `${request.method} ${request.url.pathname.replace(/\/$/, '')}`;
+    const extra = api.controlRoutes?.[key];
+    const result = extra !== undefined ? extra(body, request) : builtin(key, body, request, engine, api);
+    return json(200, result ?? { ok: true });
+  } catch (error) {
+    if (error instanceof ControlError) return json(error.status, { error: error.message });
+    if (error instanceof FaultRuleError) return json(400, { error: error.message });
+    if (error instanceof UnknownInstanceError) return json(404, { error: error.message });
+    throw error;
+  }
+}
+
+/** A JSON response. */
+export function json(status: number, value: unknown): SimResponse {
+  return { status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) };
+}
+
+function builtin(key: string, body: unknown, request: SimRequest, engine: SimEngine, api: CloudApi): unknown {
+  const { world, faults, throttler, clock } = engine;
+  switch (key) {
+    case 'GET /_sim/world':
+      return { cloud: world.cloud, now: clock.now(), instances: world.all(), ...api.worldExtras?.() };
+    case 'GET /_sim/timeline':
+      return { now: clock.now(), events: world.events(Number(request.url.searchParams.get('since') ?? 0)) };
+    case 'GET /_sim/capacity':
+      return capacityJson(request, engine);
+    case 'GET /_sim/clock':
+      return clock.describe();
+    case 'GET /_sim/faults':
+      return { faults: faults.list() };
+    case 'POST /_sim/faults':
+      return addFaults(body, engine);
+    case 'DELETE /_sim/faults':
+      faults.clear(request.url.searchParams.get('id') ?? undefined);
+      return { ok: true };
+    case 'GET /_sim/latencies':
+      return world.latencies;
+    case 'POST /_sim/latencies':
+      world.setLatencies(numbers(body) as Partial<Latencies>);
+      return world.latencies;
+    case 'GET /_sim/throttling':
+      return throttler.describe();
+    case 'POST /_sim/throttling':
+      return patchThrottling(body, engine);
+    case 'POST /_sim/actions':
+      return outOfBand(body, engine, api);
+    case 'POST /_sim/reset':
+      world.reset();
+      faults.clear();
+      throttler.reset();
+      api.reset?.();
+      return { ok: true };
+    default:
+      throw new ControlError(404, `no control route ${key}`);
+  }
+}
+
+function capacityJson(request: SimRequest, engine: SimEngine): unknown {
+  const groupTag = request.url.searchParams.get('groupTag') ?? 'drover:group';
+  const groups = capacityByGroup(engine.world.events(), { groupTag });
+  return { now: engine.clock.now(), groups: Object.fromEntries(groups) };
+}
+
+function addFaults(body: unknown, engine: SimEngine): unknown {
+  const list = isRecord(body) && Array.isArray(body['rules']) ? body['rules'] : [body];
+  const rules = list.map(parseFaultRule);
+  return { ids: rules.map((r) => engine.faults.add(r).id) };
+}
+
+function patchThrottling(body: unknown, engine: SimEngine): unknown {
+  if (!isRecord(body)) throw new ControlError(400, 'expected a JSON object');
+  if (typeof body['enabled'] === 'boolean') engine.throttler.enabled = body['enabled'];
+  if (isRecord(body['buckets'])) engine.throttler.configure(body['buckets'] as never);
+  return engine.throttler.describe();
+}
+
+function outOfBand(body: unknown, engine: SimEngine, api: CloudApi): unknown {
+  if (!isRecord(body) || typeof body['action'] !== 'string') throw new ControlError(400, 'expected { action, … }');
+  const id = typeof body['instanceId'] === 'string' ? body['instanceId'] : '';
+  const { world } = engine;
+  switch (body['action']) {
+    case 'terminate':
+      return world.terminate(id, 'out-of-band', 'Server.OutOfBand').instance;
+    case 'stop':
+      return world.stop(id, 'out-of-band', 'Server.OutOfBand').instance;
+    case 'start':
+      return world.start(id, 'out-of-band').instance;
+    case 'tag':
+      return world.setTags(id, isRecord(body['tags']) ? (body['tags'] as Record<string, string | null>) : {}, 'out-of-band');
+    case 'launch':
+      return api.launchOutOfBand(body);
+    default:
+      throw new ControlError(400, `unknown action ${String(body['action'])}`);
+  }
+}
+
+function parseBody(body: string): unknown {
+  if (body.trim() === '') return undefined;
+  try {
+    return JSON.parse(body);
+  } catch {
+    throw new ControlError(400, 'body is not JSON');
+  }
+}
+
+function numbers(body: unknown): Record<string, number> {
+  if (!isRecord(body)) throw new ControlError(400, 'expected a JSON object');
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(body)) {
+    if (typeof v !== 'number' || v < 0) throw new ControlError(400, `${k} must be a number ≥ 0`);
+    out[k] = v;
+  }
+  return out;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,93 @@
+/**
+ * The pieces every cloud simulator shares, bundled: clock, world, throttling buckets and faults,
+ * plus the interface a cloud's wire protocol implements to be served by the generic HTTP server.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { ScaledClock, type SimClock } from './clock.ts';
+import { FaultInjector, type FaultRule } from './faults.ts';
+import { Throttler, type BucketSpec } from './token-bucket.ts';
+import { World, type Latencies, type LaunchInput, type SimInstance } from './world.ts';
+
+/** An HTTP request as the simulator sees it (body fully read). */
+export interface SimRequest {
+  readonly method: string;
+  readonly url: URL;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+}
+
+/** A response to write. */
+export interface SimResponse {
+  readonly status: number;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/** A recognised API call: its action name (for faults, throttling, logs) and how to run it. */
+export interface SimCall {
+  readonly action: string;
+  /** Performs the side effect and renders the response. */
+  execute(): SimResponse;
+}
+
+/** A cloud-specific control route under /_sim/: receives the parsed JSON body (or undefined). */
+export type ControlHandler = (body: unknown, request: SimRequest) => unknown;
+
+/** What a cloud's wire protocol implements; the generic server does the rest. */
+export interface CloudApi {
+  /** Parses a request: a call to run (subject to faults), or an immediate response (auth, malformed). */
+  route(request: SimRequest): SimCall | SimResponse;
+  /** Renders an injected `error` or `throttle` fault in the cloud's wire format. */
+  faultResponse(fault: FaultRule, action: string): SimResponse;
+  /** Launches an instance out of band (foreign or hand-made), filling in the cloud's defaults. */
+  launchOutOfBand(input: Partial<LaunchInput>): SimInstance;
+  /** Extra control routes, keyed `METHOD path` (e.g. `POST /_sim/images`). */
+  readonly controlRoutes?: Readonly<Record<string, ControlHandler>>;
+  /** Extra fields for GET /_sim/world (e.g. images). */
+  worldExtras?(): Record<string, unknown>;
+  /** Forgets cloud-specific state (idempotency tokens, images) on reset. */
+  reset?(): void;
+}
+
+/** Options shared by every simulator. */
+export interface EngineOptions {
+  /** Default: a ScaledClock with `factor`. */
+  readonly clock?: SimClock;
+  /** Speed-up of the default scaled clock (default 1 = real time). */
+  readonly factor?: number;
+  readonly latencies?: Partial<Latencies>;
+  /** Seed for probabilistic faults. */
+  readonly seed?: number;
+  /** Disable throttling entirely (default: enabled with the cloud's published limits). */
+  readonly throttling?: boolean;
+}
+
+/** Clock, world, buckets and faults of one simulator. */
+export interface SimEngine {
+  readonly clock: SimClock;
+  readonly world: World;
+  readonly throttler: Throttler;
+  readonly faults: FaultInjector;
+}
+
+/** Builds an engine for one cloud with its bucket specs and id format. */
+export function createEngine(
+  cloud: string,
+  buckets: Readonly<Record<string, BucketSpec>>,
+  newId: () => string,
+  options: EngineOptions = {},
+): SimEngine {
+  const clock = options.clock ?? new ScaledClock({ factor: options.factor ?? 1 });
+  const world = new World({ clock, cloud, newId, latencies: options.latencies ?? {} });
+  const throttler = new Throttler(clock, buckets);
+  throttler.enabled = options.throttling ?? true;
+  const faults = new FaultInjector(() => clock.now(), options.seed ?? 1);
+  return { clock, world, throttler, faults };
+}
+
+/** Random lowercase hex of `length` characters (ids, request ids). */
+export function randomHex(length: number): string {
+  let out = '';
+  while (out.length < length) out += Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, '0');
+  return out.slice(0, length);
+}

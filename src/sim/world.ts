@@ -1,0 +1,272 @@
+/**
+ * The simulated world of one cloud scope: instances and their lifecycle. State changes that take
+ * time (boot, stop, termination) are scheduled as transitions and applied lazily, in time order, on
+ * every access, so the world needs no timers and behaves identically on scaled and virtual clocks.
+ * Every change is recorded on the timeline with the simulated time it happened at.
+ */
+import type { SimClock } from './clock.ts';
+import { Timeline, type SimCause, type SimState, type TimelineEvent } from './timeline.ts';
+
+/** Simulated durations, milliseconds of sim time. */
+export interface Latencies {
+  /** pending → running. */
+  readonly bootMs: number;
+  /** stopping → stopped. */
+  readonly stopMs: number;
+  /** terminating → terminated. */
+  readonly terminateMs: number;
+  /** How long after creation an instance stays invisible to list calls (eventual consistency). */
+  readonly listLagMs: number;
+  /** How long a terminated instance stays visible before it vanishes (EC2: about an hour). */
+  readonly terminatedRetentionMs: number;
+  /** Extra latency added to every API response. */
+  readonly responseMs: number;
+}
+
+/** Defaults modelled on EC2: a t3 boots in ~20 s, termination takes ~30 s, terminated stays ~1 h. */
+export const DEFAULT_LATENCIES: Latencies = {
+  bootMs: 20_000,
+  stopMs: 15_000,
+  terminateMs: 30_000,
+  listLagMs: 0,
+  terminatedRetentionMs: 3_600_000,
+  responseMs: 0,
+};
+
+/** A simulated instance. Generic across clouds; `attributes` holds cloud-specific fields. */
+export interface SimInstance {
+  readonly id: string;
+  readonly name: string;
+  readonly zone: string;
+  readonly state: SimState;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly image: string;
+  readonly machineType: string;
+  /** Private address; undefined once terminated. */
+  readonly address: string | undefined;
+  readonly createdAt: number;
+  readonly stateChangedAt: number;
+  /** Sim time from which list calls show it. */
+  readonly visibleAt: number;
+  /** Why it was stopped or terminated (e.g. 'Client.UserInitiatedShutdown'). */
+  readonly stateReason: string | undefined;
+  /** Cloud-specific fields (EC2: clientToken, subnetId, securityGroups, …). */
+  readonly attributes: Readonly<Record<string, unknown>>;
+}
+
+/** What a launch needs; the world fills in id, address and times when missing. */
+export interface LaunchInput {
+  readonly id?: string;
+  readonly name: string;
+  readonly zone: string;
+  readonly tags?: Readonly<Record<string, string>>;
+  readonly image: string;
+  readonly machineType: string;
+  readonly address?: string;
+  readonly attributes?: Readonly<Record<string, unknown>>;
+}
+
+/** Options of a World. */
+export interface WorldOptions {
+  readonly clock: SimClock;
+  /** Cloud name, for the control API (e.g. 'ec2'). */
+  readonly cloud: string;
+  /** Generates instance ids in the cloud's format. */
+  readonly newId: () => string;
+  readonly latencies?: Partial<Latencies>;
+}
+
+interface Slot {
+  instance: SimInstance;
+  next: { readonly at: number; readonly to: SimState } | undefined;
+  removeAt: number | undefined;
+}
+
+/** Result of a state-changing call: the states before and after, as clouds report them. */
+export interface StateChange {
+  readonly instance: SimInstance;
+  readonly previous: SimState;
+}
+
+/** Raised for operations on an instance the world does not have. */
+export class UnknownInstanceError extends Error {
+  override readonly name = 'UnknownInstanceError';
+  readonly instanceId: string;
+  constructor(instanceId: string) {
+    super(`unknown instance ${instanceId}`);
+    this.instanceId = instanceId;
+  }
+}
+
+const LIVE: ReadonlySet<SimState> = new Set(['pending', 'running', 'stopping', 'stopped']);
+
+/** Instances of one cloud scope, their lifecycle, and the timeline of every change. */
+export class World {
+  readonly clock: SimClock;
+  readonly cloud: string;
+  readonly timeline = new Timeline();
+  latencies: Latencies;
+  readonly #newId: () => string;
+  #slots = new Map<string, Slot>();
+  #addresses = 0;
+
+  constructor(options: WorldOptions) {
+    this.clock = options.clock;
+    this.cloud = options.cloud;
+    this.#newId = options.newId;
+    this.latencies = { ...DEFAULT_LATENCIES, ...options.latencies };
+  }
+
+  /** Changes latencies; affects transitions scheduled from now on. */
+  setLatencies(patch: Partial<Latencies>): void {
+    this.latencies = { ...this.latencies, ...patch };
+  }
+
+  /** Creates an instance in state pending; it boots to running after `bootMs`. */
+  launch(input: LaunchInput, cause: SimCause = 'api'): SimInstance {
+    this.advance();
+    const now = this.clock.now();
+    const instance: SimInstance = {
+      id: input.id ?? this.#newId(),
+      name: input.name,
+      zone: input.zone,
+      state: 'pending',
+      tags: { ...input.tags },
+      image: input.image,
+      machineType: input.machineType,
+      address: input.address ?? this.#nextAddress(),
+      createdAt: now,
+      stateChangedAt: now,
+      visibleAt: now + this.latencies.listLagMs,
+      stateReason: undefined,
+      attributes: { ...input.attributes },
+    };
+    this.#slots.set(instance.id, { instance, next: { at: now + this.latencies.bootMs, to: 'running' }, removeAt: undefined });
+    this.#record(instance, null, cause, 'state', now);
+    return instance;
+  }
+
+  /** Starts termination: terminating now, terminated after `terminateMs`. Idempotent on dead ones. */
+  terminate(id: string, cause: SimCause = 'api', reason = 'Client.UserInitiatedShutdown'): StateChange {
+    const slot = this.#slot(id);
+    const previous = slot.instance.state;
+    if (!LIVE.has(previous)) return { instance: slot.instance, previous };
+    this.#change(slot, 'terminating', cause, reason);
+    slot.next = { at: this.clock.now() + this.latencies.terminateMs, to: 'terminated' };
+    return { instance: slot.instance, previous };
+  }
+
+  /** Starts a stop: stopping now, stopped after `stopMs`. No-op unless pending or running. */
+  stop(id: string, cause: SimCause = 'api', reason = 'Client.UserInitiatedShutdown'): StateChange {
+    const slot = this.#slot(id);
+    const previous = slot.instance.state;
+    if (previous !== 'running' && previous !== 'pending') return { instance: slot.instance, previous };
+    this.#change(slot, 'stopping', cause, reason);
+    slot.next = { at: this.clock.now() + this.latencies.stopMs, to: 'stopped' };
+    return { instance: slot.instance, previous };
+  }
+
+  /** Starts a stopped instance again: pending now, running after `bootMs`. */
+  start(id: string, cause: SimCause = 'api'): StateChange {
+    const slot = this.#slot(id);
+    const previous = slot.instance.state;
+    if (previous !== 'stopped') return { instance: slot.instance, previous };
+    this.#change(slot, 'pending', cause, undefined);
+    slot.next = { at: this.clock.now() + this.latencies.bootMs, to: 'running' };
+    return { instance: slot.instance, previous };
+  }
+
+  /** Merges tags (a value of null deletes the key) and records a tags event. */
+  setTags(id: string, patch: Readonly<Record<string, string | null>>, cause: SimCause = 'api'): SimInstance {
+    const slot = this.#slot(id);
+    const tags: Record<string, string> = { ...slot.instance.tags };
+    for (const [key, value] of Object.entries(patch)) {
+      if (value === null) delete tags[key];
+      else tags[key] = value;
+    }
+    slot.instance = { ...slot.instance, tags };
+    this.#record(slot.instance, slot.instance.state, cause, 'tags', this.clock.now());
+    return slot.instance;
+  }
+
+  /** The instance, or undefined once it has vanished. Ignores list lag (a read by id is consistent). */
+  get(id: string): SimInstance | undefined {
+    this.advance();
+    return this.#slots.get(id)?.instance;
+  }
+
+  /** Instances a list call shows now: without those still hidden by eventual consistency. */
+  list(): SimInstance[] {
+    this.advance();
+    const now = this.clock.now();
+    return [...this.#slots.values()].map((s) => s.instance).filter((i) => i.visibleAt <= now);
+  }
+
+  /** Every instance including hidden ones (control API, tests). */
+  all(): SimInstance[] {
+    this.advance();
+    return [...this.#slots.values()].map((s) => s.instance);
+  }
+
+  /** Timeline events after `since`. */
+  events(since = 0): readonly TimelineEvent[] {
+    this.advance();
+    return this.timeline.events(since);
+  }
+
+  /** Applies every transition that is due, in time order, stamping each with its scheduled time. */
+  advance(): void {
+    const now = this.clock.now();
+    for (;;) {
+      const slot = this.#nextDue(now);
+      if (slot === undefined) break;
+      const next = slot.next;
+      if (next === undefined) break;
+      slot.next = undefined;
+      this.#change(slot, next.to, 'lifecycle', slot.instance.stateReason, next.at);
+      if (next.to === 'terminated') slot.removeAt = next.at + this.latencies.terminatedRetentionMs;
+    }
+    for (const [id, slot] of this.#slots) {
+      if (slot.removeAt !== undefined && slot.removeAt <= now) this.#slots.delete(id);
+    }
+  }
+
+  /** Forgets every instance and event. */
+  reset(): void {
+    this.#slots = new Map();
+    this.timeline.clear();
+    this.#addresses = 0;
+  }
+
+  #nextDue(now: number): Slot | undefined {
+    let best: Slot | undefined;
+    for (const slot of this.#slots.values()) {
+      if (slot.next === undefined || slot.next.at > now) continue;
+      if (best === undefined || slot.next.at < (best.next?.at ?? Infinity)) best = slot;
+    }
+    return best;
+  }
+
+  #slot(id: string): Slot {
+    this.advance();
+    const slot = this.#slots.get(id);
+    if (slot === undefined) throw new UnknownInstanceError(id);
+    return slot;
+  }
+
+  #change(slot: Slot, to: SimState, cause: SimCause, reason: string | undefined, at = this.clock.now()): void {
+    const from = slot.instance.state;
+    const address = to === 'terminated' ? undefined : slot.instance.address;
+    slot.instance = { ...slot.instance, state: to, stateChangedAt: at, stateReason: reason, address };
+    this.#record(slot.instance, from, cause, 'state', at);
+  }
+
+  #record(instance: SimInstance, from: SimState | null, cause: SimCause, kind: 'state' | 'tags', at: number): void {
+    this.timeline.record({ at, kind, instanceId: instance.id, from, to: instance.state, cause, tags: instance.tags });
+  }
+
+  #nextAddress(): string {
+    const n = ++this.#addresses;
+    return `10.0.${Math.floor(n / 250) % 250}.${(n % 250) + 4}`;
+  }
+}

@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { json } from '../../src/sim/control.ts';
+import { createEngine, type CloudApi, type SimEngine } from '../../src/sim/engine.ts';
+import { startSimServer, type SimServer } from '../../src/sim/server.ts';
+
+/** A toy cloud: POST /create?name=N launches, GET /list lists. */
+function toyApi(engine: SimEngine): CloudApi {
+  return {
+    route(request) {
+      if (request.url.pathname === '/create') {
+        return {
+          action: 'Create',
+          execute: () => json(200, engine.world.launch({ name: request.url.searchParams.get('name') ?? 'x', zone: 'z', image: 'i', machineType: 'm' })),
+        };
+      }
+      if (request.url.pathname === '/list') return { action: 'List', execute: () => json(200, engine.world.list()) };
+      return json(404, { error: 'no route' });
+    },
+    faultResponse: (fault) => json(fault.kind === 'throttle' ? 429 : (fault.status ?? 500), { code: fault.code ?? 'Fault' }),
+    launchOutOfBand: (input) => engine.world.launch({ name: 'foreign', zone: 'z', image: 'i', machineType: 'm', ...input }, 'out-of-band'),
+  };
+}
+
+// oxlint-disable-next-line no-explicit-any
+async function readJson(res: Response): Promise<any> {
+  return res.json();
+}
+
+describe('sim server and control API', () => {
+  let engine: SimEngine;
+  let server: SimServer;
+  const post = (path: string, body?: unknown) =>
+    fetch(`${server.url}${path}`, { method: 'POST', body: body === undefined ? undefined : JSON.stringify(body) });
+
+  beforeEach(async () => {
+    let n = 0;
+    engine = createEngine('toy', {}, () => `vm-${++n}`, { factor: 1000, latencies: { bootMs: 200_000 } });
+    server = await startSimServer(engine, toyApi(engine));
+  });
+  afterEach(() => server.close());
+
+  it('serves the world, the timeline and out-of-band actions', async () => {
+    assert.equal((await post('/create?name=a')).status, 200);
+    const oob = await readJson(await post('/_sim/actions', { action: 'launch', tags: { owner: 'someone' } }));
+    assert.equal(oob.name, 'foreign');
+    await post('/_sim/actions', { action: 'terminate', instanceId: 'vm-1' });
+    const world = await readJson(await fetch(`${server.url}/_sim/world`));
+    assert.deepEqual(
+      world.instances.map((i: { id: string; state: string }) => [i.id, i.state]),
+      [
+        ['vm-1', 'terminating'],
+        ['vm-2', 'pending'],
+      ],
+    );
+    const timeline = await readJson(await fetch(`${server.url}/_sim/timeline?since=1`));
+    assert.deepEqual(
+      timeline.events.map((e: { cause: string; to: string }) => `${e.cause}:${e.to}`),
+      ['out-of-band:pending', 'out-of-band:terminating'],
+    );
+    assert.equal((await post('/_sim/actions', { action: 'stop', instanceId: 'vm-404' })).status, 404);
+    await post('/_sim/reset');
+    assert.equal((await readJson(await fetch(`${server.url}/_sim/world`))).instances.length, 0);
+  });
+
+  it('injects errors and throttling, and sets latencies', async () => {
+    await post('/_sim/faults', { rules: [{ kind: 'error', status: 503, code: 'Unavailable', count: 1 }, { kind: 'throttle', count: 1 }] });
+    assert.equal((await post('/create')).status, 503);
+    assert.equal((await post('/create')).status, 429);
+    assert.equal((await post('/create')).status, 200);
+    assert.equal((await post('/_sim/faults', { kind: 'nope' })).status, 400);
+    const latencies = await readJson(await post('/_sim/latencies', { listLagMs: 60_000 }));
+    assert.equal(latencies.listLagMs, 60_000);
+    await post('/create');
+    assert.equal((await readJson(await fetch(`${server.url}/list`))).length, 1, 'the second one lags');
+  });
+
+  it('drops the response after the side effect happened', async () => {
+    await post('/_sim/faults', { kind: 'drop-after', actions: ['Create'], count: 1 });
+    await assert.rejects(post('/create'));
+    assert.equal(engine.world.all().length, 1, 'the instance exists although the client saw a reset');
+  });
+
+  it('hangs until the client gives up', async () => {
+    await post('/_sim/faults', { kind: 'hang', count: 1 });
+    const started = Date.now();
+    await assert.rejects(fetch(`${server.url}/list`, { signal: AbortSignal.timeout(100) }), { name: 'TimeoutError' });
+    assert.ok(Date.now() - started < 1000);
+    assert.equal((await fetch(`${server.url}/list`)).status, 200);
+  });
+
+  it('reports capacity per group', async () => {
+    await post('/_sim/actions', { action: 'launch', tags: { 'drover:group': 'web' } });
+    await new Promise((r) => setTimeout(r, 250));
+    const capacity = await readJson(await fetch(`${server.url}/_sim/capacity`));
+    assert.equal(capacity.groups.web.maxReady, 1);
+  });
+});
