@@ -17,11 +17,13 @@ export interface DocumentIndex {
   readonly providers: Map<string, Extract<ValidDocument, { kind: 'Provider' }>>;
   readonly images: Map<string, Extract<ValidDocument, { kind: 'Image' }>>;
   readonly groups: Map<string, Extract<ValidDocument, { kind: 'VmGroup' }>>;
+  /** `Kind/name` of documents that exist but failed validation: references to them are not dangling. */
+  readonly invalid: ReadonlySet<string>;
 }
 
 /** Indexes documents; a second document with the same kind and name is a problem at its name. */
-export function indexDocuments(documents: readonly ValidDocument[], problems: Problem[]): DocumentIndex {
-  const index: DocumentIndex = { fleets: [], providers: new Map(), images: new Map(), groups: new Map() };
+export function indexDocuments(documents: readonly ValidDocument[], problems: Problem[], invalid: ReadonlySet<string> = new Set()): DocumentIndex {
+  const index: DocumentIndex = { fleets: [], providers: new Map(), images: new Map(), groups: new Map(), invalid };
   for (const document of documents) {
     if (document.kind === 'Fleet') index.fleets.push(document);
     else if (document.kind === 'Provider') addUnique(index.providers, document, problems);

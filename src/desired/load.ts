@@ -36,6 +36,7 @@ export async function loadFleet(dir: string, limits: ReadLimits = DEFAULT_READ_L
 export function loadFleetFiles(files: readonly SourceFile[], initialProblems: readonly Problem[] = []): LoadResult {
   const problems: Problem[] = [...initialProblems];
   const documents: ValidDocument[] = [];
+  const invalid = new Set<string>();
   let count = 0;
   for (const file of files) {
     try {
@@ -44,6 +45,7 @@ export function loadFleetFiles(files: readonly SourceFile[], initialProblems: re
       for (const document of parsed) {
         const valid = validateDocument(document, problems);
         if (valid) documents.push(valid);
+        else invalid.add(documentKey(document.value));
       }
     } catch (error) {
       problems.push(internalProblem(file.file, error));
@@ -52,16 +54,16 @@ export function loadFleetFiles(files: readonly SourceFile[], initialProblems: re
   if (files.length === 0 && problems.length === 0) {
     problems.push({ file: '', line: 0, col: 0, path: '', code: 'fs.noFiles', message: 'no *.yaml or *.yml files found; point drover at the directory that holds the fleet documents' });
   }
-  const state = resolveSafely(documents, problems);
+  const state = resolveSafely(documents, invalid, problems);
   if (state === undefined || problems.length > 0) {
     return { ok: false, problems: sortProblems(problems), files: files.length, documents: count };
   }
   return { ok: true, state, files: files.length, documents: count };
 }
 
-function resolveSafely(documents: readonly ValidDocument[], problems: Problem[]) {
+function resolveSafely(documents: readonly ValidDocument[], invalid: ReadonlySet<string>, problems: Problem[]) {
   try {
-    return resolveDesiredState(indexDocuments(documents, problems), problems);
+    return resolveDesiredState(indexDocuments(documents, problems, invalid), problems);
   } catch (error) {
     problems.push(internalProblem('', error));
     return undefined;
@@ -105,6 +107,12 @@ function documentKind(parsed: ParsedDocument, problems: Problem[]): DocumentKind
     return undefined;
   }
   return kind as DocumentKind;
+}
+
+/** `Kind/name` of a document, as far as it can be read. */
+function documentKey(value: unknown): string {
+  const doc = (value ?? {}) as { kind?: unknown; metadata?: { name?: unknown } };
+  return `${String(doc.kind)}/${String(doc.metadata?.name)}`;
 }
 
 function internalProblem(file: string, error: unknown): Problem {

@@ -3,7 +3,7 @@
  * exact line and column. Hostile input (alias bombs, deep nesting, duplicate keys) becomes a
  * problem, never an exception.
  */
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments } from 'yaml';
+import { isAlias, isCollection, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, visit } from 'yaml';
 import type { Document, Node as YamlNode, Pair } from 'yaml';
 import type { Problem } from './problems.ts';
 
@@ -23,7 +23,7 @@ const MAX_ALIAS_COUNT = 100;
 /** Parses a file into its non-empty documents; syntax errors become problems. */
 export function parseYamlFile(file: string, text: string, problems: Problem[]): ParsedDocument[] {
   const lines = new LineCounter();
-  const documents = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, strict: true, version: '1.2' });
+  const documents = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, strict: true, version: '1.2', logLevel: 'error' });
   const list = Array.isArray(documents) ? documents : [];
   const parsed: ParsedDocument[] = [];
   list.forEach((doc, index) => {
@@ -33,6 +33,7 @@ export function parseYamlFile(file: string, text: string, problems: Problem[]): 
       return;
     }
     if (doc.contents === null) return;
+    if (hasCollectionKey(doc, file, lines, problems)) return;
     const value = toPlain(doc, file, lines, problems);
     if (value !== undefined) parsed.push({ file, index, value, doc, lines });
   });
@@ -50,6 +51,20 @@ function toPlain(doc: Document.Parsed, file: string, lines: LineCounter, problem
     problems.push(yamlProblem(file, lines, start, 'yaml.resourceLimit', reason));
     return undefined;
   }
+}
+
+/** Mapping keys that are themselves mappings or lists have no meaning in a fleet document. */
+function hasCollectionKey(doc: Document.Parsed, file: string, lines: LineCounter, problems: Problem[]): boolean {
+  let found = false;
+  visit(doc, {
+    Pair(_, pair) {
+      if (!isCollection(pair.key)) return undefined;
+      problems.push(yamlProblem(file, lines, pair.key.range?.[0] ?? 0, 'COLLECTION_KEY', 'mapping keys must be plain names, not lists or mappings'));
+      found = true;
+      return visit.BREAK;
+    },
+  });
+  return found;
 }
 
 function yamlProblem(file: string, lines: LineCounter, offset: number, code: string, message: string): Problem {

@@ -64,6 +64,7 @@ function imageArtifactProblems(index: DocumentIndex, problems: Problem[]): void 
       const path = ['spec', 'artifacts', providerName];
       const provider = index.providers.get(providerName);
       if (provider === undefined) {
+        if (index.invalid.has(`Provider/${providerName}`)) continue;
         problems.push(problemAt(image, path, 'ref.danglingArtifactProvider',
           `artifact for unknown provider '${providerName}'${didYouMean(providerName, index.providers.keys())}; artifacts are keyed by Provider name`));
         continue;
@@ -83,10 +84,10 @@ function resolveGroup(group: Doc<'VmGroup'>, index: DocumentIndex, problems: Pro
   const provider = index.providers.get(spec.provider);
   const image = index.images.get(spec.image);
   const before = problems.length;
-  if (provider === undefined) {
+  if (provider === undefined && !index.invalid.has(`Provider/${spec.provider}`)) {
     problems.push(problemAt(group, ['spec', 'provider'], 'ref.danglingProvider', `provider '${spec.provider}' is not defined${didYouMean(spec.provider, index.providers.keys())}; add a Provider document with that name`));
   }
-  if (image === undefined) {
+  if (image === undefined && !index.invalid.has(`Image/${spec.image}`)) {
     problems.push(problemAt(group, ['spec', 'image'], 'ref.danglingImage', `image '${spec.image}' is not defined${didYouMean(spec.image, index.images.keys())}; add an Image document with that name`));
   }
   if (provider && image && image.value.spec.artifacts[spec.provider] === undefined) {

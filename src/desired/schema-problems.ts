@@ -25,9 +25,11 @@ function dropBranchNoise(errors: readonly ErrorObject[]): ErrorObject[] {
 
 function toProblem(parsed: ParsedDocument, error: ErrorObject): Problem {
   const segments = pathSegments(error.instancePath);
-  const { message, key, code } = describe(error);
-  const position = locate(parsed, segments, key);
-  const path = key === undefined ? error.instancePath : `${error.instancePath}/${key}`;
+  const { message, key, child, code } = describe(error);
+  const target = child === undefined ? segments : [...segments, child];
+  const position = locate(parsed, target, key);
+  const base = child === undefined ? error.instancePath : `${error.instancePath}/${child}`;
+  const path = key === undefined ? base : `${base}/${key}`;
   return { file: parsed.file, line: position.line, col: position.col, path, code: `schema.${code}`, message };
 }
 
@@ -36,6 +38,8 @@ interface Description {
   readonly code: string;
   /** Set when the problem is about a key of the object rather than a value. */
   readonly key?: string;
+  /** Set when the problem is about the value of this member of the object. */
+  readonly child?: string;
 }
 
 function describe(error: ErrorObject): Description {
@@ -88,7 +92,7 @@ function discriminatorMessage(field: string, params: Record<string, unknown>): D
   }
   const value = show(params['tagValue']);
   const hint = typeof params['tagValue'] === 'string' ? didYouMean(params['tagValue'], types) : '';
-  return { code: 'notAllowed', message: `'${field}.type' must be one of ${types.join(', ')}, got ${value}${hint}` };
+  return { code: 'notAllowed', child: 'type', message: `'${field}.type' must be one of ${types.join(', ')}, got ${value}${hint}` };
 }
 
 function genericMessage(field: string, error: ErrorObject): string {

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const bin = path.resolve('bin/drover');
+
+async function drover(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [bin, ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('drover validate', () => {
+  it('exits 0 on the demo fleet and lists groups, providers and images', async () => {
+    const r = await drover('validate', 'fixtures/demo');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /fixtures\/demo: valid: fleet acme-demo, 4 providers, 3 images, 7 groups/);
+    for (const name of ['web-eu', 'web-gcp', 'api-eu', 'api-azure', 'worker-eu', 'worker-lab', 'web-lab', 'pve-lab', 'worker']) {
+      assert.match(r.stdout, new RegExp(`\\b${name}\\b`));
+    }
+  });
+
+  it('--json gives a machine-readable report', async () => {
+    const r = await drover('validate', 'fixtures/demo', '--json');
+    assert.equal(r.code, 0);
+    const report = JSON.parse(r.stdout) as { valid: boolean; groups: { name: string; templateHash: string }[] };
+    assert.equal(report.valid, true);
+    assert.equal(report.groups.length, 7);
+    for (const g of report.groups) assert.match(g.templateHash, /^[0-9a-f]{12}$/);
+  });
+
+  it('exits 1 with the expected file:line:col for every fixtures/invalid case', async () => {
+    const root = path.resolve('fixtures/invalid');
+    const cases = readdirSync(root, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    for (const name of cases) {
+      const r = await drover('validate', path.join('fixtures/invalid', name));
+      assert.equal(r.code, 1, `${name}: ${r.stderr}`);
+      assert.match(r.stdout, /^[\w./<>-]+(:\d+:\d+)?: /m, name);
+      assert.match(r.stdout, /invalid: \d+ problems?/, name);
+    }
+  });
+
+  it('--json lists problems with positions', async () => {
+    const r = await drover('validate', 'fixtures/invalid/unknown-field', '--json');
+    assert.equal(r.code, 1);
+    const report = JSON.parse(r.stdout) as { problems: { file: string; line: number; col: number; path: string; code: string }[] };
+    assert.deepEqual(report.problems.map((p) => [p.file, p.line, p.col, p.path, p.code]), [['group.yaml', 11, 5, '/spec/rollout/maxSurg', 'schema.unknownField']]);
+  });
+
+  it('exits 2 for a missing directory and for an unknown flag', async () => {
+    const missing = await drover('validate', 'does/not/exist');
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /fleet directory 'does\/not\/exist' does not exist/);
+    const flag = await drover('validate', '--jsno');
+    assert.equal(flag.code, 2);
+    assert.match(flag.stderr, /unknown option '--jsno'/);
+  });
+});

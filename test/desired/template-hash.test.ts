@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { loadFleetFiles } from '../../src/desired/load.ts';
+import { canonicalJson, templateHash } from '../../src/desired/template-hash.ts';
+import type { DesiredGroup, LaunchTemplate } from '../../src/desired/types.ts';
+import { DIGEST_A, DIGEST_B, groupYaml, minimalFleet } from '../helpers/fleet-files.ts';
+
+function loadGroup(files: Record<string, string>): DesiredGroup {
+  const result = loadFleetFiles(Object.entries(files).map(([file, text]) => ({ file, text })));
+  assert.ok(result.ok, result.ok ? '' : JSON.stringify(result.problems));
+  return result.state.groups['web']!;
+}
+
+function withGroups(list: string): string {
+  return groupYaml().replace('zones: [eu-west-1a, eu-west-1b] }', `zones: [eu-west-1a], securityGroups: [${list}] }`);
+}
+
+function image(digest: string, ami: string): string {
+  return `apiVersion: drover/v1\nkind: Image\nmetadata: { name: web }\nspec:\n  digest: ${digest}\n  artifacts: { aws-eu: { id: ${ami} } }\n`;
+}
+
+const BASE_EXTRA = [
+  '  userData: "#cloud-config"',
+  '  tags: { team: web, tier: front }',
+  '  disks: [{ sizeGiB: 20, type: gp3 }]',
+  '',
+].join('\n');
+
+describe('template hash', () => {
+  const base = loadGroup(minimalFleet({ group: groupYaml(BASE_EXTRA) }));
+
+  it('is 12 lowercase hex characters', () => {
+    assert.match(base.templateHash, /^[0-9a-f]{12}$/);
+  });
+
+  it('does not change with key order, YAML formatting or comments', () => {
+    const reformatted = [
+      '# a comment at the top',
+      'kind: VmGroup',
+      'apiVersion: "drover/v1"',
+      'spec:',
+      '  tags:',
+      '    tier: front   # trailing comment',
+      '    team: web',
+      '  disks:',
+      '    - type: gp3',
+      '      sizeGiB: 20',
+      "  userData: '#cloud-config'",
+      '  placement:',
+      '    zones:',
+      '      - eu-west-1a',
+      '      - eu-west-1b',
+      '  machine:',
+      '    type: t3.small',
+      '  replicas: 3',
+      '  image: web',
+      '  provider: aws-eu',
+      'metadata:',
+      '  name: web',
+      '',
+    ].join('\n');
+    assert.equal(loadGroup(minimalFleet({ group: reformatted })).templateHash, base.templateHash);
+  });
+
+  it('does not change when defaults are written out or set-like lists are reordered', () => {
+    const implicit = loadGroup(minimalFleet({ group: groupYaml() }));
+    const explicit = loadGroup(minimalFleet({ group: groupYaml('  disks: []\n  tags: {}\n') }));
+    assert.equal(explicit.templateHash, implicit.templateHash);
+    const sgA = loadGroup(minimalFleet({ group: withGroups('sg-00000001, sg-00000002') }));
+    const sgB = loadGroup(minimalFleet({ group: withGroups('sg-00000002, sg-00000001') }));
+    assert.equal(sgA.templateHash, sgB.templateHash);
+  });
+
+  it('does not change with replicas, rollout, health, suspend or zones', () => {
+    const variants = [
+      groupYaml(BASE_EXTRA, 9),
+      groupYaml(`${BASE_EXTRA}  rollout: { maxSurge: 3, minReadySeconds: 99 }\n`),
+      groupYaml(`${BASE_EXTRA}  health: { tcp: { port: 22 } }\n`),
+      groupYaml(`${BASE_EXTRA}  suspend: true\n`),
+      groupYaml(BASE_EXTRA).replace('[eu-west-1a, eu-west-1b]', '[eu-west-1a, eu-west-1b, eu-west-1c]'),
+    ];
+    for (const group of variants) assert.equal(loadGroup(minimalFleet({ group })).templateHash, base.templateHash, group);
+  });
+
+  it('changes with every launch-relevant field', () => {
+    const changes: Record<string, Record<string, string>> = {
+      imageDigest: minimalFleet({ group: groupYaml(BASE_EXTRA), image: image(DIGEST_B, 'ami-0a1b2c3d4e5f60718') }),
+      artifact: minimalFleet({ group: groupYaml(BASE_EXTRA), image: image(DIGEST_A, 'ami-0ffffffffffffffff') }),
+      machine: minimalFleet({ group: groupYaml(BASE_EXTRA).replace('t3.small', 't3.large') }),
+      subnet: minimalFleet({ group: groupYaml(`${BASE_EXTRA}`).replace('zones: [eu-west-1a, eu-west-1b] }', 'zones: [eu-west-1a, eu-west-1b], subnet: subnet-1 }') }),
+      userData: minimalFleet({ group: groupYaml(BASE_EXTRA.replace('#cloud-config', '#cloud-config\\nx')) }),
+      disks: minimalFleet({ group: groupYaml(BASE_EXTRA.replace('sizeGiB: 20', 'sizeGiB: 21')) }),
+      tags: minimalFleet({ group: groupYaml(BASE_EXTRA.replace('tier: front', 'tier: back')) }),
+      instanceProfile: minimalFleet({ group: groupYaml(BASE_EXTRA).replace('zones: [eu-west-1a, eu-west-1b] }', 'zones: [eu-west-1a, eu-west-1b], instanceProfile: web }') }),
+    };
+    const seen = new Set([base.templateHash]);
+    for (const [field, files] of Object.entries(changes)) {
+      const hash = loadGroup(files).templateHash;
+      assert.ok(!seen.has(hash), `changing ${field} must change the hash`);
+      seen.add(hash);
+    }
+  });
+
+  it('hashes every LaunchTemplate field (a new field cannot be silently left out)', () => {
+    const template: LaunchTemplate = {
+      provider: 'p', imageDigest: DIGEST_A, artifact: { id: 'x' }, machine: { type: 'm' }, placement: { subnet: 's' },
+      userData: 'u', disks: [{ sizeGiB: 1 }], tags: { a: 'b' },
+    };
+    for (const key of Object.keys(template) as (keyof LaunchTemplate)[]) {
+      const changed = { ...template, [key]: key === 'userData' ? 'v' : key === 'disks' ? [] : typeof template[key] === 'string' ? 'q' : {} };
+      assert.notEqual(templateHash(changed), templateHash(template), key);
+    }
+  });
+
+  it('canonical JSON sorts keys at every depth and drops undefined', () => {
+    assert.equal(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: undefined, x: null }], c: 'c' } }), '{"a":{"c":"c","d":[2,{"x":null,"z":1}]},"b":1}');
+  });
+});
