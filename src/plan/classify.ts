@@ -1,0 +1,182 @@
+/**
+ * Sorts a group's observed instances into what the strategies work with: readiness, drift that is
+ * replaced unconditionally, duplicates of one slot, and the template a failed rollout restores.
+ */
+import type { DesiredGroup } from '../desired/types.ts';
+import type { DeleteReason, PlanContext, PlannedInstance } from './types.ts';
+
+/** One non-terminated instance with its readiness resolved at `now`. */
+export interface InstanceView {
+  readonly inst: PlannedInstance;
+  /** Running, healthy now, and not locked. */
+  readonly ready: boolean;
+  /** Ready for at least minReadySeconds. Only available instances count as capacity budget. */
+  readonly available: boolean;
+  /** When the instance becomes (or became) available; undefined while not ready. */
+  readonly availableAt: number | undefined;
+  readonly locked: boolean;
+}
+
+/** An instance to delete with the reason. */
+export interface Doomed {
+  readonly view: InstanceView;
+  readonly reason: DeleteReason;
+}
+
+/** The classification of a group's instances for one pass. */
+export interface Classified {
+  /** All non-terminated instances, sorted by id. */
+  readonly live: readonly InstanceView[];
+  /** Deleted unconditionally this pass: none of them is ready, so capacity does not move. */
+  readonly drift: readonly Doomed[];
+  /** Instances with a readable template and slot that the strategy decides about (incl. locked). */
+  readonly healthy: readonly InstanceView[];
+  /** Ready instances without a readable template: replaced like an old template. */
+  readonly unknownReady: readonly InstanceView[];
+  /** Ready extra instances of a slot already taken: deleted when capacity allows. */
+  readonly readyDuplicates: readonly InstanceView[];
+  /** The template a failed rollout would restore: most instances, then most ready, then hash. */
+  readonly rollbackTarget: string | undefined;
+}
+
+/** Thrown when the planner is handed an instance it must never touch (another fleet or group). */
+export class ForeignInstanceError extends Error {
+  readonly reason = 'ForeignInstance';
+  readonly instanceId: string;
+  constructor(instanceId: string, message: string) {
+    super(message);
+    this.name = 'ForeignInstanceError';
+    this.instanceId = instanceId;
+  }
+}
+
+/** Throws {@link ForeignInstanceError} unless every instance carries this fleet id and group name. */
+export function assertOwnership(group: string, instances: readonly PlannedInstance[], fleet: string): void {
+  for (const inst of instances) {
+    if (inst.fleet !== fleet || inst.group !== group) {
+      throw new ForeignInstanceError(inst.id, `instance ${inst.id} (fleet ${inst.fleet}, group ${String(inst.group)}) is not part of ${fleet}/${group}`);
+    }
+  }
+}
+
+/** Resolves readiness of one instance at `now`. */
+export function viewOf(inst: PlannedInstance, minReadySeconds: number, now: number): InstanceView {
+  const locked = inst.locked === true;
+  const ready = !locked && inst.state === 'running' && inst.readySince !== undefined && inst.readySince <= now;
+  const availableAt = ready ? (inst.readySince as number) + minReadySeconds * 1000 : undefined;
+  const available = availableAt !== undefined && availableAt <= now;
+  return { inst, ready, available, availableAt, locked };
+}
+
+function hasIdentity(inst: PlannedInstance): boolean {
+  return inst.templateHash !== undefined && inst.slot !== undefined && Number.isInteger(inst.slot) && inst.slot >= 0;
+}
+
+/** When a not-ready instance counts as unhealthy; undefined when it is ready or cannot be. */
+export function unhealthyAt(view: InstanceView, graceSeconds: number): number | undefined {
+  const state = view.inst.state;
+  if (view.ready || view.locked || (state !== 'pending' && state !== 'running' && state !== 'unknown')) return undefined;
+  return (view.inst.unhealthySince ?? view.inst.createdAt) + graceSeconds * 1000;
+}
+
+/** Never been ready: judged by the progress deadline during a rollout, not by the health grace. */
+export function neverReady(inst: PlannedInstance): boolean {
+  return inst.readySince === undefined && inst.unhealthySince === undefined;
+}
+
+function pickRollbackTarget(live: readonly InstanceView[], desired: string, failed: ReadonlySet<string>): string | undefined {
+  const tally = new Map<string, { total: number; ready: number }>();
+  for (const view of live) {
+    const hash = view.inst.templateHash;
+    if (hash === undefined || hash === desired || failed.has(hash) || !hasIdentity(view.inst)) continue;
+    if (view.inst.state === 'stopped' || view.inst.state === 'stopping') continue;
+    const entry = tally.get(hash) ?? { total: 0, ready: 0 };
+    entry.total += 1;
+    entry.ready += view.ready ? 1 : 0;
+    tally.set(hash, entry);
+  }
+  let best: string | undefined;
+  let bestEntry = { total: -1, ready: -1 };
+  for (const [hash, entry] of [...tally].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    if (entry.total > bestEntry.total || (entry.total === bestEntry.total && entry.ready > bestEntry.ready)) {
+      best = hash;
+      bestEntry = entry;
+    }
+  }
+  return best;
+}
+
+function driftReason(view: InstanceView, exemptFromGrace: boolean, grace: number, now: number): DeleteReason | undefined {
+  if (view.locked) return undefined;
+  const state = view.inst.state;
+  if (state === 'stopped' || state === 'stopping') return 'drift-stopped';
+  if (!hasIdentity(view.inst)) return view.ready ? undefined : 'drift-unknown-template';
+  if (exemptFromGrace) return undefined;
+  const at = unhealthyAt(view, grace);
+  return at !== undefined && at <= now ? 'unhealthy' : undefined;
+}
+
+/** Keeper of a slot: locked (cannot go), then ready, then oldest, then smallest id. */
+function keeperFirst(a: InstanceView, b: InstanceView): number {
+  return Number(b.locked) - Number(a.locked) || Number(b.ready) - Number(a.ready) || a.inst.createdAt - b.inst.createdAt || cmp(a.inst.id, b.inst.id);
+}
+
+/** Plain code-unit string order, stable across locales. */
+export function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function splitDuplicates(views: readonly InstanceView[]): { keep: InstanceView[]; extra: InstanceView[] } {
+  const bySlot = new Map<string, InstanceView[]>();
+  for (const view of views) {
+    const key = `${view.inst.templateHash}\0${view.inst.slot}`;
+    const list = bySlot.get(key);
+    if (list === undefined) bySlot.set(key, [view]);
+    else list.push(view);
+  }
+  const keep: InstanceView[] = [];
+  const extra: InstanceView[] = [];
+  for (const list of bySlot.values()) {
+    list.sort(keeperFirst);
+    keep.push(list[0] as InstanceView);
+    for (const other of list.slice(1)) (other.locked ? keep : extra).push(other);
+  }
+  return { keep, extra };
+}
+
+/**
+ * Classifies the group's instances. Stopped instances, instances without a readable template that
+ * are not ready, and instances unhealthy past the grace period are drift, replaced unconditionally.
+ * A desired-template instance that has never been ready is exempt from the grace rule while a
+ * rollout could fail over to another template: the progress deadline judges it instead.
+ */
+export function classify(group: DesiredGroup, instances: readonly PlannedInstance[], ctx: PlanContext): Classified {
+  const minReady = group.rollout.minReadySeconds;
+  const live = instances
+    .filter((inst) => inst.state !== 'terminated')
+    .map((inst) => viewOf(inst, minReady, ctx.now))
+    .sort((a, b) => cmp(a.inst.id, b.inst.id));
+  const desired = group.templateHash;
+  const rollbackTarget = pickRollbackTarget(live, desired, ctx.failedTemplates);
+  const deadlineJudges = rollbackTarget !== undefined && !ctx.failedTemplates.has(desired);
+  const drift: Doomed[] = [];
+  const identified: InstanceView[] = [];
+  const unknownReady: InstanceView[] = [];
+  for (const view of live) {
+    const exempt = deadlineJudges && view.inst.templateHash === desired && neverReady(view.inst);
+    const reason = driftReason(view, exempt, group.health.gracePeriodSeconds, ctx.now);
+    if (reason !== undefined) drift.push({ view, reason });
+    else if (!view.locked && !hasIdentity(view.inst)) unknownReady.push(view);
+    else identified.push(view);
+  }
+  const { keep, extra } = splitDuplicates(identified);
+  for (const view of extra.filter((v) => !v.ready)) drift.push({ view, reason: 'duplicate-slot' });
+  return {
+    live,
+    drift,
+    healthy: keep.sort((a, b) => cmp(a.inst.id, b.inst.id)),
+    unknownReady,
+    readyDuplicates: extra.filter((v) => v.ready).sort((a, b) => cmp(a.inst.id, b.inst.id)),
+    rollbackTarget,
+  };
+}

@@ -1,0 +1,143 @@
+/**
+ * The two replacement engines every strategy reduces to. Rolling: surge-bounded creates and
+ * capacity-budgeted deletes, optionally capped at a number of new instances (canary) and gated so
+ * that no old instance goes before a new one is available. Blue-green: a full new set, cut-over once
+ * it is all available, the old set deleted after keepOldSeconds.
+ */
+import type { Doomed, InstanceView } from './classify.ts';
+import { orderForDeletion, spend, type Budget, type DeletionOrder } from './select.ts';
+import type { DeleteReason, Wait } from './types.ts';
+
+/** What the engines work on: the target template's instances and those to replace. */
+export interface Pools {
+  /** Instances of the target template (including locked ones). */
+  readonly news: readonly InstanceView[];
+  /** Instances to replace, each with the reason it will be deleted for. */
+  readonly olds: readonly Doomed[];
+  /** Ready duplicates of an occupied slot. */
+  readonly readyDuplicates: readonly InstanceView[];
+  /** Non-terminated instances once the pass's drift deletions are done. */
+  readonly liveAfterDrift: number;
+}
+
+/** Numbers shared by both engines. */
+export interface EngineParams {
+  readonly now: number;
+  readonly replicas: number;
+  /** Surge bound of this engine (blue-green passes max(surge, replicas)). */
+  readonly surge: number;
+  readonly budget: Budget;
+}
+
+/** An engine's decision: deletions, how many to create, and what it waits for. */
+export interface Outcome {
+  readonly deletes: readonly Doomed[];
+  readonly creates: number;
+  readonly waits: readonly Wait[];
+}
+
+/** Rolling knobs; canary and rollback are rolling with different knobs. */
+export interface RollingKnobs {
+  /** Target-template instances wanted at the end of this phase (replicas, or the canary count). */
+  readonly desiredNew: number;
+  /** Old instances kept during this phase (replicas − canary count while holding canaries). */
+  readonly oldFloor: number;
+  /** Old instances may go: a new one is available, surge is zero, or this is a rollback. */
+  readonly gateOpen: boolean;
+  /** Set while the next batch must not start (pause between batches, or a batch in flight). */
+  readonly batchBlocked: Wait | undefined;
+  /** With zero surge a batch starts by deleting, so the batch block also holds old deletions. */
+  readonly surgeZero: boolean;
+}
+
+/** Scale-in order: not ready first (no capacity lost), then the newest (least proven). */
+export const SCALE_IN_ORDER: DeletionOrder = { classOf: (v) => (v.ready ? 1 : 0), newestFirst: true };
+/** Replacement order: not ready first, then the oldest (longest-running old instance). */
+const REPLACE_ORDER: DeletionOrder = { classOf: (v) => (v.ready ? 1 : 0), newestFirst: false };
+
+/** Deletes up to `excess` of `pool` in `order`, skipping instances the budget cannot afford. */
+export function trim(pool: readonly InstanceView[], excess: number, order: DeletionOrder, reasonOf: (v: InstanceView) => DeleteReason, budget: Budget): Doomed[] {
+  if (excess <= 0) return [];
+  const out: Doomed[] = [];
+  for (const view of orderForDeletion(pool.filter((v) => !v.locked), order)) {
+    if (out.length >= excess) break;
+    if (spend(budget, view)) out.push({ view, reason: reasonOf(view) });
+  }
+  return out;
+}
+
+function reasonMap(olds: readonly Doomed[]): (v: InstanceView) => DeleteReason {
+  const byId = new Map(olds.map((d) => [d.view.inst.id, d.reason]));
+  return (v) => byId.get(v.inst.id) ?? 'template-changed';
+}
+
+/** Scale-in of surplus (more than replicas new, or more than replicas old) and ready duplicates. */
+function trimSurplus(p: EngineParams, pools: Pools): Doomed[] {
+  const out = trim(pools.news, pools.news.length - p.replicas, SCALE_IN_ORDER, () => 'scale-in', p.budget);
+  const oldViews = pools.olds.map((d) => d.view);
+  out.push(...trim(oldViews, oldViews.length - p.replicas, SCALE_IN_ORDER, () => 'scale-in', p.budget));
+  for (const view of pools.readyDuplicates) if (spend(p.budget, view)) out.push({ view, reason: 'duplicate-slot' });
+  return out;
+}
+
+function remainingOlds(pools: Pools, deletes: readonly Doomed[]): InstanceView[] {
+  const gone = new Set(deletes.map((d) => d.view.inst.id));
+  return pools.olds.map((d) => d.view).filter((v) => !gone.has(v.inst.id));
+}
+
+function countNews(pools: Pools, deletes: readonly Doomed[]): number {
+  const gone = new Set(deletes.map((d) => d.view.inst.id));
+  return pools.news.filter((v) => !gone.has(v.inst.id)).length;
+}
+
+function createCount(p: EngineParams, pools: Pools, deletes: readonly Doomed[], desiredNew: number): number {
+  const need = desiredNew - countNews(pools, deletes);
+  const room = p.replicas + p.surge - (pools.liveAfterDrift - deletes.length);
+  return Math.max(0, Math.min(need, room));
+}
+
+/** Rolling replacement (also canary phases and rollbacks). */
+export function planRolling(p: EngineParams, pools: Pools, knobs: RollingKnobs): Outcome {
+  const deletes = trimSurplus(p, pools);
+  const waits: Wait[] = [];
+  const olds = remainingOlds(pools, deletes);
+  const oldsBlocked = knobs.surgeZero && knobs.batchBlocked !== undefined;
+  if (olds.length > knobs.oldFloor && knobs.gateOpen && !oldsBlocked) {
+    deletes.push(...trim(olds, olds.length - knobs.oldFloor, REPLACE_ORDER, reasonMap(pools.olds), p.budget));
+  }
+  if (olds.length > knobs.oldFloor && !knobs.gateOpen) {
+    waits.push({ reason: 'min-ready', message: 'old instances stay until a new one has been ready for minReadySeconds', until: undefined });
+  }
+  const wanted = knobs.desiredNew - countNews(pools, deletes);
+  if (wanted > 0 && knobs.batchBlocked !== undefined) return { deletes, creates: 0, waits: [...waits, knobs.batchBlocked] };
+  const creates = createCount(p, pools, deletes, knobs.desiredNew);
+  if (wanted > creates) {
+    waits.push({ reason: 'capacity', message: `${wanted - creates} more new instance(s) wait for room under maxSurge/maxUnavailable`, until: undefined });
+  }
+  return { deletes, creates, waits };
+}
+
+/** Blue-green: full new set, cut-over when all are available, old set deleted after keepOld. */
+export function planBlueGreen(p: EngineParams, pools: Pools, keepOldSeconds: number): Outcome {
+  const deletes = trimSurplus(p, pools);
+  const olds = remainingOlds(pools, deletes);
+  const gone = new Set(deletes.map((d) => d.view.inst.id));
+  const availableAt = pools.news
+    .filter((v) => v.available && !gone.has(v.inst.id))
+    .map((v) => v.availableAt as number)
+    .sort((a, b) => a - b);
+  const creates = createCount(p, pools, deletes, p.replicas);
+  if (olds.length === 0) return { deletes, creates, waits: [] };
+  if (availableAt.length < p.replicas) {
+    const wait: Wait = { reason: 'instances-ready', message: `cut-over waits for ${p.replicas} new instances to be available (${availableAt.length} are)`, until: undefined };
+    return { deletes, creates, waits: [wait] };
+  }
+  const cutoverAt = p.replicas === 0 ? p.now : (availableAt[p.replicas - 1] as number);
+  const until = cutoverAt + keepOldSeconds * 1000;
+  if (until > p.now) {
+    const wait: Wait = { reason: 'keep-old', message: `old set kept for keepOldSeconds after cut-over (instant rollback window)`, until };
+    return { deletes, creates, waits: [wait] };
+  }
+  deletes.push(...trim(olds, olds.length, REPLACE_ORDER, reasonMap(pools.olds), p.budget));
+  return { deletes, creates, waits: [] };
+}

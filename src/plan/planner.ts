@@ -1,0 +1,126 @@
+/**
+ * The pure per-group planner: (desired group, observed instances, context) → one step. Level
+ * triggered: it decides from its inputs alone, so a reconciler killed at any instant and restarted
+ * continues the rollout correctly, and re-planning the same inputs gives the same step.
+ */
+import type { DesiredGroup } from '../desired/types.ts';
+import { assertOwnership, classify, unhealthyAt, type Classified, type Doomed } from './classify.ts';
+import type { Outcome, Pools } from './engine.ts';
+import { deadlineAt, decideMode, type Mode } from './mode.ts';
+import { resolveBounds } from './quantity.ts';
+import { freeSlots, makeBudget, spreadZones } from './select.ts';
+import { computeStatus } from './status.ts';
+import { runStrategy } from './strategy.ts';
+import type { CreateAction, DeleteAction, GroupStep, PlanContext, PlannedInstance, Wait } from './types.ts';
+
+const NO_OUTCOME: Outcome = { deletes: [], creates: 0, waits: [] };
+
+function buildPools(c: Classified, mode: Mode & { target: string }, desired: string, drift: readonly Doomed[]): Pools {
+  const olds: Doomed[] = [];
+  for (const view of c.healthy) {
+    if (view.inst.templateHash === mode.target) continue;
+    olds.push({ view, reason: mode.kind === 'rollback' && view.inst.templateHash === desired ? 'rollback' : 'template-changed' });
+  }
+  for (const view of c.unknownReady) olds.push({ view, reason: 'drift-unknown-template' });
+  return {
+    news: c.healthy.filter((v) => v.inst.templateHash === mode.target),
+    olds,
+    readyDuplicates: c.readyDuplicates,
+    liveAfterDrift: c.live.length - drift.length,
+  };
+}
+
+function toCreates(group: DesiredGroup, c: Classified, target: string, count: number, deletes: readonly Doomed[]): CreateAction[] {
+  if (count <= 0) return [];
+  const sameTemplate = c.live.filter((v) => v.inst.templateHash === target);
+  const used = new Set(sameTemplate.map((v) => v.inst.slot).filter((s): s is number => s !== undefined));
+  const gone = new Set(deletes.map((d) => d.view.inst.id));
+  const zones = spreadZones(group.zones, sameTemplate.filter((v) => !gone.has(v.inst.id)), count);
+  return freeSlots(used, count).map((slot, i) => ({ templateHash: target, slot, zone: zones[i] as string }));
+}
+
+function toDelete(d: Doomed): DeleteAction {
+  const inst = d.view.inst;
+  return { id: inst.id, name: inst.name, group: inst.group, zone: inst.zone, templateHash: inst.templateHash, reason: d.reason, ready: d.view.ready };
+}
+
+/** Timed waits every pass reports: readiness windows, the progress deadline, health grace. */
+function timedWaits(group: DesiredGroup, c: Classified, ctx: PlanContext, target: string | undefined): Wait[] {
+  const waits: Wait[] = [];
+  const pendingAvailable = c.live.filter((v) => v.ready && !v.available && v.inst.templateHash === target).map((v) => v.availableAt as number);
+  if (pendingAvailable.length > 0) {
+    waits.push({ reason: 'min-ready', message: `new instances become available after minReadySeconds (${group.rollout.minReadySeconds}s)`, until: Math.min(...pendingAvailable) });
+  }
+  const deadline = deadlineAt(group, c, ctx);
+  if (deadline !== undefined && deadline > ctx.now) {
+    waits.push({ reason: 'progress-deadline', message: `new instances must be ready within progressDeadlineSeconds (${group.rollout.progressDeadlineSeconds}s)`, until: deadline });
+  }
+  const graceEnds = c.live.map((v) => unhealthyAt(v, group.health.gracePeriodSeconds)).filter((t): t is number => t !== undefined && t > ctx.now);
+  if (graceEnds.length > 0) {
+    waits.push({ reason: 'health-grace', message: `instances not ready are replaced after gracePeriodSeconds (${group.health.gracePeriodSeconds}s)`, until: Math.min(...graceEnds) });
+  }
+  if (c.live.some((v) => v.locked)) waits.push({ reason: 'locked', message: 'locked instances are left alone until their operation finishes', until: undefined });
+  return waits;
+}
+
+function modeWaits(mode: Mode): Wait[] {
+  if (mode.kind === 'suspended') return [{ reason: 'suspended', message: 'the group is suspended: observe and report only', until: undefined }];
+  if (mode.kind === 'hold') return [{ reason: 'rollout-failed', message: `${mode.why}; change the template in Git`, until: undefined }];
+  return [];
+}
+
+/** Smallest whole number of seconds until a timed wait ends (at least 1); undefined if none. */
+export function requeueAfter(waits: readonly Wait[], now: number): number | undefined {
+  const untils = waits.map((w) => w.until).filter((t): t is number => t !== undefined && t > now);
+  if (untils.length === 0) return undefined;
+  return Math.max(1, Math.ceil((Math.min(...untils) - now) / 1000));
+}
+
+function dedupeWaits(waits: readonly Wait[]): Wait[] {
+  const seen = new Map<string, Wait>();
+  for (const wait of waits) {
+    const prev = seen.get(wait.reason);
+    if (prev === undefined || (prev.until === undefined && wait.until !== undefined)) seen.set(wait.reason, wait);
+  }
+  return [...seen.values()].sort((a, b) => (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0));
+}
+
+function act(group: DesiredGroup, c: Classified, mode: Mode, ctx: PlanContext): { drift: Doomed[]; outcome: Outcome } {
+  if (mode.kind !== 'normal' && mode.kind !== 'rollback') return { drift: [], outcome: NO_OUTCOME };
+  const drift = [...c.drift];
+  const pools = buildPools(c, mode, group.templateHash, drift);
+  const available = c.live.filter((v) => v.available).length;
+  const budget = makeBudget(available, group.replicas, resolveBounds(group.rollout, group.replicas).unavailable);
+  const outcome = runStrategy({ group, now: ctx.now, rollback: mode.kind === 'rollback', pools, budget });
+  return { drift, outcome };
+}
+
+/**
+ * Plans one pass for one group. `instances` must be this group's instances of this fleet, from
+ * every provider (terminated ones are ignored); anything else throws ForeignInstanceError. The
+ * step never deletes a locked instance, never takes ready capacity below replicas − maxUnavailable
+ * through its own deletes, never creates beyond replicas + maxSurge (blue-green: 2 × replicas), and
+ * deletes an old-template instance only once a new one has been ready for minReadySeconds (except
+ * with zero surge, where the first batch must start by deleting).
+ */
+export function planGroup(group: DesiredGroup, instances: readonly PlannedInstance[], ctx: PlanContext): GroupStep {
+  assertOwnership(group.name, instances, ctx.fleet);
+  const c = classify(group, instances, ctx);
+  const mode = decideMode(group, c, ctx);
+  const { drift, outcome } = act(group, c, mode, ctx);
+  const allDeletes = [...drift, ...outcome.deletes];
+  const creates = mode.target === undefined ? [] : toCreates(group, c, mode.target, outcome.creates, allDeletes);
+  const deletes = allDeletes.map(toDelete).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const waits = dedupeWaits([...modeWaits(mode), ...outcome.waits, ...timedWaits(group, c, ctx, mode.target)]);
+  const status = computeStatus({ group, c, mode, creates, deletes, waits });
+  return {
+    group: group.name,
+    provider: group.provider,
+    creates,
+    deletes,
+    waits,
+    requeueAfterSeconds: requeueAfter(waits, ctx.now),
+    failedTemplate: mode.failed,
+    status,
+  };
+}

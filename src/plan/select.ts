@@ -1,0 +1,88 @@
+/**
+ * Which instances go first, which slots and zones new instances get, and the capacity budget every
+ * deletion of an available instance draws from. Deterministic: ties break on id / zone order.
+ */
+import { cmp, type InstanceView } from './classify.ts';
+
+/**
+ * How many available instances this pass may still delete: available − (replicas − maxUnavailable).
+ * Deleting an instance that is not available does not draw from it, so ready capacity never drops
+ * below replicas − maxUnavailable through drover's deletes.
+ */
+export interface Budget {
+  remaining: number;
+}
+
+/** Creates the budget for one pass. */
+export function makeBudget(availableCount: number, replicas: number, unavailable: number): Budget {
+  return { remaining: availableCount - Math.max(0, replicas - unavailable) };
+}
+
+/** True (and draws from the budget) when deleting `view` keeps capacity within bounds. */
+export function spend(budget: Budget, view: InstanceView): boolean {
+  if (view.locked) return false;
+  if (!view.available) return true;
+  if (budget.remaining <= 0) return false;
+  budget.remaining -= 1;
+  return true;
+}
+
+/** Deletion preference: lower class goes first; `newestFirst` breaks ties on age. */
+export interface DeletionOrder {
+  readonly classOf: (view: InstanceView) => number;
+  readonly newestFirst: boolean;
+}
+
+/**
+ * Orders a pool for deletion: by class, then from the zone that currently holds the most of the
+ * pool (so deletions keep the spread balanced), then by age, then id. Greedy, O(n²) in pool size.
+ */
+export function orderForDeletion(pool: readonly InstanceView[], order: DeletionOrder): InstanceView[] {
+  const zoneCount = new Map<string, number>();
+  for (const view of pool) zoneCount.set(view.inst.zone, (zoneCount.get(view.inst.zone) ?? 0) + 1);
+  const remaining = [...pool];
+  const out: InstanceView[] = [];
+  while (remaining.length > 0) {
+    let bestIndex = 0;
+    for (let i = 1; i < remaining.length; i += 1) {
+      if (before(remaining[i] as InstanceView, remaining[bestIndex] as InstanceView, order, zoneCount)) bestIndex = i;
+    }
+    const [best] = remaining.splice(bestIndex, 1) as [InstanceView];
+    zoneCount.set(best.inst.zone, (zoneCount.get(best.inst.zone) ?? 1) - 1);
+    out.push(best);
+  }
+  return out;
+}
+
+function before(a: InstanceView, b: InstanceView, order: DeletionOrder, zoneCount: ReadonlyMap<string, number>): boolean {
+  const byClass = order.classOf(a) - order.classOf(b);
+  if (byClass !== 0) return byClass < 0;
+  const byZone = (zoneCount.get(b.inst.zone) ?? 0) - (zoneCount.get(a.inst.zone) ?? 0);
+  if (byZone !== 0) return byZone < 0;
+  const age = order.newestFirst ? b.inst.createdAt - a.inst.createdAt : a.inst.createdAt - b.inst.createdAt;
+  if (age !== 0) return age < 0;
+  return cmp(a.inst.id, b.inst.id) < 0;
+}
+
+/** The `count` lowest non-negative slots not in `used`, ascending. */
+export function freeSlots(used: ReadonlySet<number>, count: number): number[] {
+  const out: number[] = [];
+  for (let slot = 0; out.length < count; slot += 1) if (!used.has(slot)) out.push(slot);
+  return out;
+}
+
+/**
+ * Zones for `count` new instances: each goes to the zone with the fewest instances of the template
+ * so far (existing ones in `existing`, counted only in the group's zones), ties in declared order.
+ */
+export function spreadZones(zones: readonly string[], existing: readonly InstanceView[], count: number): string[] {
+  const counts = zones.map((zone) => existing.filter((view) => view.inst.zone === zone).length);
+  const out: string[] = [];
+  for (let n = 0; n < count; n += 1) {
+    let best = 0;
+    for (let i = 1; i < counts.length; i += 1) if ((counts[i] as number) < (counts[best] as number)) best = i;
+    counts[best] = (counts[best] as number) + 1;
+    out.push(zones[best] as string);
+  }
+  return out;
+}

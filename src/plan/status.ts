@@ -1,0 +1,129 @@
+/**
+ * Group status from one planning pass: counts by template and state, and the four conditions
+ * (Ready, Progressing, Degraded, Stalled) with stable reasons, computed from the same inputs as the
+ * step so status and actions never disagree.
+ */
+import type { DesiredGroup } from '../desired/types.ts';
+import type { InstanceState } from '../../providers/types.ts';
+import type { Classified, InstanceView } from './classify.ts';
+import type { Mode } from './mode.ts';
+import { resolveBounds } from './quantity.ts';
+import type { Condition, ConditionType, CreateAction, DeleteAction, GroupCounts, GroupStatus, TemplateCount, Wait } from './types.ts';
+
+/** Everything status is derived from. */
+export interface StatusInput {
+  readonly group: DesiredGroup;
+  readonly c: Classified;
+  readonly mode: Mode;
+  readonly creates: readonly CreateAction[];
+  readonly deletes: readonly DeleteAction[];
+  readonly waits: readonly Wait[];
+}
+
+function countTemplates(live: readonly InstanceView[]): TemplateCount[] {
+  const byHash = new Map<string | undefined, { total: number; ready: number; byState: Partial<Record<InstanceState, number>> }>();
+  for (const view of live) {
+    const hash = view.inst.templateHash;
+    const entry = byHash.get(hash) ?? { total: 0, ready: 0, byState: {} };
+    entry.total += 1;
+    entry.ready += view.ready ? 1 : 0;
+    entry.byState[view.inst.state] = (entry.byState[view.inst.state] ?? 0) + 1;
+    byHash.set(hash, entry);
+  }
+  return [...byHash]
+    .sort(([a], [b]) => (a === b ? 0 : a === undefined ? 1 : b === undefined ? -1 : a < b ? -1 : 1))
+    .map(([templateHash, e]) => ({ templateHash, total: e.total, ready: e.ready, byState: e.byState }));
+}
+
+/** Counts over the group's non-terminated instances. */
+export function countInstances(live: readonly InstanceView[], target: string | undefined): GroupCounts {
+  const updated = live.filter((v) => target !== undefined && v.inst.templateHash === target);
+  return {
+    live: live.length,
+    ready: live.filter((v) => v.ready).length,
+    available: live.filter((v) => v.available).length,
+    locked: live.filter((v) => v.locked).length,
+    updated: updated.length,
+    updatedReady: updated.filter((v) => v.ready).length,
+    byTemplate: countTemplates(live),
+  };
+}
+
+function cond(type: ConditionType, on: boolean, reason: string, message: string): Condition {
+  return { type, status: on ? 'True' : 'False', reason, message };
+}
+
+function isConverged(input: StatusInput, counts: GroupCounts): boolean {
+  const { group, mode } = input;
+  return (
+    mode.target === group.templateHash &&
+    input.creates.length === 0 &&
+    input.deletes.length === 0 &&
+    counts.live === group.replicas &&
+    counts.updatedReady === group.replicas
+  );
+}
+
+function progressing(input: StatusInput, counts: GroupCounts): Condition {
+  const { mode, group } = input;
+  const acting = input.creates.length + input.deletes.length > 0;
+  if (mode.kind === 'suspended') return cond('Progressing', false, 'Suspended', 'spec.suspend is true: no instance is created or deleted');
+  if (mode.kind === 'hold') return cond('Progressing', false, 'ProgressDeadlineExceeded', mode.why);
+  if (mode.kind === 'rollback') {
+    const done = !acting && counts.updated === counts.live && counts.live === group.replicas;
+    return cond('Progressing', !done, done ? 'RolledBack' : 'RollingBack', `restoring template ${mode.target} after ${group.templateHash} failed`);
+  }
+  const olds = counts.live - counts.updated;
+  if (olds > 0) return cond('Progressing', true, 'RollingOut', `${counts.updated} of ${group.replicas} instances on template ${group.templateHash} (${group.rollout.strategy})`);
+  if (input.deletes.some((d) => d.reason !== 'scale-in')) return cond('Progressing', true, 'Replacing', 'replacing drifted or unhealthy instances');
+  if (counts.live !== group.replicas || acting) return cond('Progressing', true, 'Scaling', `${counts.live} instances, ${group.replicas} desired`);
+  if (counts.updatedReady < group.replicas) return cond('Progressing', true, 'WaitingForReady', `${counts.updatedReady} of ${group.replicas} ready`);
+  return cond('Progressing', false, 'Converged', `${group.replicas} instances on template ${group.templateHash}`);
+}
+
+function degraded(input: StatusInput, counts: GroupCounts): Condition {
+  const { group, mode } = input;
+  const minReady = group.replicas - resolveBounds(group.rollout, group.replicas).unavailable;
+  if (mode.kind === 'rollback' || mode.kind === 'hold' || (mode.kind === 'suspended' && mode.target !== group.templateHash)) {
+    return cond('Degraded', true, 'RolloutFailed', `template ${group.templateHash} failed its rollout`);
+  }
+  if (counts.ready < minReady) return cond('Degraded', true, 'InsufficientCapacity', `${counts.ready} ready, at least ${minReady} wanted`);
+  const drift = input.deletes.filter((d) => d.reason !== 'scale-in' && d.reason !== 'template-changed');
+  if (drift.length > 0) return cond('Degraded', true, 'Drift', `${drift.length} instance(s) replaced: ${[...new Set(drift.map((d) => d.reason))].join(', ')}`);
+  return cond('Degraded', false, 'Healthy', `${counts.ready} of ${group.replicas} ready`);
+}
+
+function stalled(input: StatusInput): Condition {
+  const { mode, group } = input;
+  if (mode.kind === 'hold') return cond('Stalled', true, 'RolloutFailed', `${mode.why}; change the template in Git to retry`);
+  if (mode.kind === 'rollback') return cond('Stalled', true, 'RolloutFailed', `template ${group.templateHash} failed its rollout and is not retried; ${mode.target} is restored; change the template in Git to retry`);
+  return cond('Stalled', false, 'NotStalled', 'no human action needed');
+}
+
+function ready(input: StatusInput, converged: boolean, counts: GroupCounts): Condition {
+  if (converged) return cond('Ready', true, 'Converged', `${input.group.replicas} of ${input.group.replicas} ready on the desired template`);
+  if (input.mode.kind === 'suspended') return cond('Ready', false, 'Suspended', 'suspended before converging');
+  if (input.mode.kind === 'rollback' || input.mode.kind === 'hold') return cond('Ready', false, 'RolloutFailed', `template ${input.group.templateHash} failed`);
+  return cond('Ready', false, 'Progressing', `${counts.updatedReady} of ${input.group.replicas} ready on the desired template`);
+}
+
+/** Computes the group's status for this pass. */
+export function computeStatus(input: StatusInput): GroupStatus {
+  const { group, mode, c } = input;
+  const counts = countInstances(c.live, mode.target);
+  const converged = isConverged(input, counts);
+  return {
+    group: group.name,
+    replicas: group.replicas,
+    desiredTemplateHash: group.templateHash,
+    targetTemplateHash: mode.target,
+    strategy: group.rollout.strategy,
+    counts,
+    conditions: [ready(input, converged, counts), progressing(input, counts), degraded(input, counts), stalled(input)],
+  };
+}
+
+/** Replaces one condition (by type) in a status, keeping the order. Used by the deletion guard. */
+export function withCondition(status: GroupStatus, condition: Condition): GroupStatus {
+  return { ...status, conditions: status.conditions.map((c) => (c.type === condition.type ? condition : c)) };
+}

@@ -1,0 +1,88 @@
+/**
+ * Maps a group's rollout strategy onto the engines: rolling as is, canary as rolling capped at the
+ * canary count until promoted, blue-green as its own engine, and every rollback as rolling back to
+ * the restored template (no gate: the restored template is proven, the failed one is not).
+ */
+import type { DesiredGroup } from '../desired/types.ts';
+import type { Doomed, InstanceView } from './classify.ts';
+import { planBlueGreen, planRolling, type EngineParams, type Outcome, type Pools, type RollingKnobs } from './engine.ts';
+import { resolveBounds, resolveCanaryCount } from './quantity.ts';
+import type { Budget } from './select.ts';
+import type { Wait } from './types.ts';
+
+/** What a strategy needs besides the pools. */
+export interface StrategyInput {
+  readonly group: DesiredGroup;
+  readonly now: number;
+  readonly rollback: boolean;
+  readonly pools: Pools;
+  readonly budget: Budget;
+}
+
+/**
+ * Blocks the next rolling batch while the current one is in flight (a new instance not yet
+ * available) or, once all are available, for pauseBetweenBatchesSeconds after the last became so.
+ * Only with a pause configured and old instances left.
+ */
+export function batchBlock(news: readonly InstanceView[], olds: readonly Doomed[], pauseSeconds: number, now: number): Wait | undefined {
+  if (pauseSeconds <= 0 || olds.length === 0 || news.length === 0) return undefined;
+  if (news.some((v) => !v.available)) {
+    return { reason: 'instances-ready', message: 'the current batch must be available before the pause and the next batch', until: undefined };
+  }
+  const last = Math.max(...news.map((v) => v.availableAt as number));
+  const until = last + pauseSeconds * 1000;
+  if (until <= now) return undefined;
+  return { reason: 'pause', message: `pauseBetweenBatchesSeconds (${pauseSeconds}s) after the last batch became available`, until };
+}
+
+function rollingKnobs(input: StrategyInput, surge: number, desiredNew: number, oldFloor: number): RollingKnobs {
+  const { pools, group, now } = input;
+  if (input.rollback) return { desiredNew, oldFloor: 0, gateOpen: true, batchBlocked: undefined, surgeZero: surge === 0 };
+  return {
+    desiredNew,
+    oldFloor,
+    gateOpen: surge === 0 || pools.news.some((v) => v.available),
+    batchBlocked: batchBlock(pools.news, pools.olds, group.rollout.pauseBetweenBatchesSeconds, now),
+    surgeZero: surge === 0,
+  };
+}
+
+/** Canary state: how many canaries, and whether the rollout may go past them. */
+export interface CanaryState {
+  readonly count: number;
+  readonly promoted: boolean;
+  readonly wait: Wait | undefined;
+}
+
+/**
+ * Canaries are promoted by `canary.promote` in Git, by having been ready for `bakeSeconds`, or
+ * implicitly once more new instances than canaries exist (the rollout already went past them).
+ */
+export function canaryState(group: DesiredGroup, news: readonly InstanceView[], now: number): CanaryState {
+  const policy = group.rollout.canary;
+  const count = resolveCanaryCount(policy?.count ?? 1, group.replicas);
+  if (policy === undefined || policy.promote || news.length > count) return { count, promoted: true, wait: undefined };
+  const bake = policy.bakeSeconds;
+  if (bake === undefined) {
+    return { count, promoted: false, wait: { reason: 'canary-promotion', message: `${count} canary instance(s) hold until rollout.canary.promote is true in Git`, until: undefined } };
+  }
+  const baked = news.filter((v) => v.ready).map((v) => (v.inst.readySince as number) + bake * 1000).sort((a, b) => a - b);
+  const until = baked.length >= count ? (baked[count - 1] as number) : undefined;
+  if (until !== undefined && until <= now) return { count, promoted: true, wait: undefined };
+  return { count, promoted: false, wait: { reason: 'canary-bake', message: `${count} canary instance(s) bake for ${bake}s of health before the rollout continues`, until } };
+}
+
+/** Runs the group's strategy over the pools. */
+export function runStrategy(input: StrategyInput): Outcome {
+  const { group, pools } = input;
+  const replicas = group.replicas;
+  const { surge } = resolveBounds(group.rollout, replicas);
+  const params: EngineParams = { now: input.now, replicas, surge, budget: input.budget };
+  const strategy = input.rollback ? 'rolling' : group.rollout.strategy;
+  if (strategy === 'blue-green') return planBlueGreen({ ...params, surge: Math.max(surge, replicas) }, pools, group.rollout.keepOldSeconds);
+  if (strategy === 'rolling' || pools.olds.length === 0) return planRolling(params, pools, rollingKnobs(input, surge, replicas, 0));
+  const canary = canaryState(group, pools.news, input.now);
+  if (canary.promoted) return planRolling(params, pools, rollingKnobs(input, surge, replicas, 0));
+  const outcome = planRolling(params, pools, rollingKnobs(input, surge, canary.count, replicas - canary.count));
+  return { ...outcome, waits: [...outcome.waits, ...(canary.wait === undefined ? [] : [canary.wait])] };
+}

@@ -1,0 +1,160 @@
+/**
+ * Inputs and outputs of the pure rollout planner. Everything is plain, readonly data: the planner
+ * reads the desired group, the observed instances (with readiness facts from the health tracker)
+ * and a context carrying `now`, and returns one {@link GroupStep}. The same inputs (in any order)
+ * always give the same step, so `drover plan` prints exactly what `drover apply` does.
+ */
+import type { InstanceState, ObservedInstance } from '../../providers/types.ts';
+
+/**
+ * An observed instance plus the readiness facts the daemon's health tracker knows (providers do not).
+ *
+ * - `readySince`: epoch ms since which the instance has been continuously healthy; undefined = not
+ *   ready now. An instance is *available* once it has been ready for `minReadySeconds`.
+ * - `unhealthySince`: epoch ms since which a previously ready instance has been continuously
+ *   unhealthy; undefined while ready or when it has never been ready. An instance that is not ready
+ *   is judged unhealthy once `unhealthySince ?? createdAt` is `health.gracePeriodSeconds` in the past.
+ *
+ * An instance that has never been ready has both fields undefined.
+ */
+export interface PlannedInstance extends ObservedInstance {
+  readonly readySince?: number;
+  readonly unhealthySince?: number;
+}
+
+/** Everything besides the group and its instances that a planning pass depends on. */
+export interface PlanContext {
+  /** The current time, epoch ms. The planner never reads a clock. */
+  readonly now: number;
+  /** Fleet id; every instance handed to the planner must carry it (asserted). */
+  readonly fleet: string;
+  /**
+   * Template hashes whose rollout failed (progress deadline exceeded). Persisted by the caller from
+   * {@link GroupStep.failedTemplate}; a failed hash is never launched again while it is desired.
+   */
+  readonly failedTemplates: ReadonlySet<string>;
+}
+
+/** Why an instance is deleted. Stable codes: logs, events and the deletion guard key on them. */
+export type DeleteReason =
+  | 'template-changed'
+  | 'drift-stopped'
+  | 'drift-unknown-template'
+  | 'unhealthy'
+  | 'scale-in'
+  | 'duplicate-slot'
+  | 'rollback'
+  | 'orphan';
+
+/** One instance to launch. The executor builds the name and idempotency key from (group, hash, slot). */
+export interface CreateAction {
+  /** Template to launch: the desired hash, or during a rollback the hash being restored. */
+  readonly templateHash: string;
+  /** Lowest slot not used by any non-terminated instance of `templateHash`. */
+  readonly slot: number;
+  readonly zone: string;
+}
+
+/** One instance to delete, by provider id. */
+export interface DeleteAction {
+  readonly id: string;
+  readonly name: string;
+  readonly group: string | undefined;
+  readonly zone: string;
+  readonly templateHash: string | undefined;
+  readonly reason: DeleteReason;
+  /** The instance was ready when planned; the deletion guard counts these. */
+  readonly ready: boolean;
+}
+
+/** What a step is waiting for before it can do more. */
+export type WaitReason =
+  | 'instances-ready'
+  | 'min-ready'
+  | 'pause'
+  | 'canary-bake'
+  | 'canary-promotion'
+  | 'keep-old'
+  | 'progress-deadline'
+  | 'health-grace'
+  | 'capacity'
+  | 'locked'
+  | 'suspended'
+  | 'rollout-failed';
+
+/** A wait; `until` (epoch ms) is set when time alone ends it. */
+export interface Wait {
+  readonly reason: WaitReason;
+  readonly message: string;
+  readonly until: number | undefined;
+}
+
+/** Condition types, Flux/Kubernetes style. */
+export type ConditionType = 'Ready' | 'Progressing' | 'Degraded' | 'Stalled';
+
+/** One status condition. `reason` is a stable CamelCase code; `message` is for humans. */
+export interface Condition {
+  readonly type: ConditionType;
+  readonly status: 'True' | 'False';
+  readonly reason: string;
+  readonly message: string;
+}
+
+/** Instance counts for one template hash (`undefined` = instances without a readable hash). */
+export interface TemplateCount {
+  readonly templateHash: string | undefined;
+  readonly total: number;
+  readonly ready: number;
+  readonly byState: Readonly<Partial<Record<InstanceState, number>>>;
+}
+
+/** Counts over the group's non-terminated instances. */
+export interface GroupCounts {
+  readonly live: number;
+  readonly ready: number;
+  readonly available: number;
+  readonly locked: number;
+  /** Instances of the target template (desired, or the restored one during a rollback). */
+  readonly updated: number;
+  readonly updatedReady: number;
+  /** Sorted by template hash, unknown last. */
+  readonly byTemplate: readonly TemplateCount[];
+}
+
+/** What the planner reports about a group, whether or not it acts. */
+export interface GroupStatus {
+  readonly group: string;
+  readonly replicas: number;
+  readonly desiredTemplateHash: string;
+  /** The template the group is converging to: desired, or the restored one after a failed rollout. */
+  readonly targetTemplateHash: string | undefined;
+  readonly strategy: 'rolling' | 'blue-green' | 'canary';
+  readonly counts: GroupCounts;
+  /** Always Ready, Progressing, Degraded, Stalled in that order. */
+  readonly conditions: readonly Condition[];
+}
+
+/** A template whose rollout failed in this pass: the caller persists it into `failedTemplates`. */
+export interface FailedTemplate {
+  readonly templateHash: string;
+  /** The template restored instead, when autoRollback found one. */
+  readonly rollbackTo: string | undefined;
+}
+
+/**
+ * The planner's output for one group. The executor performs `deletes` first, then `creates`; the
+ * surge invariant counts instances deleted by the step as gone.
+ */
+export interface GroupStep {
+  readonly group: string;
+  readonly provider: string;
+  /** Sorted by (templateHash, slot). */
+  readonly creates: readonly CreateAction[];
+  /** Sorted by id. */
+  readonly deletes: readonly DeleteAction[];
+  readonly waits: readonly Wait[];
+  /** Seconds until time alone could change the plan (smallest timed wait); undefined if none. */
+  readonly requeueAfterSeconds: number | undefined;
+  readonly failedTemplate: FailedTemplate | undefined;
+  readonly status: GroupStatus;
+}
