@@ -7,8 +7,9 @@
  * - `throttle`: before the action; the cloud's throttling error (EC2: RequestLimitExceeded, 503).
  * - `hang`: before the action; no response for `delayMs` (sim) then a normal one, or never when unset.
  * - `delay`: before the action; the response comes `delayMs` (sim) later.
- * - `drop-after`: AFTER the action took effect; the connection is reset with no response, so the
- *   client cannot tell whether it happened (the case idempotency tokens exist for).
+ * - `drop-after`: AFTER the action succeeded; the connection is reset with no response, so the
+ *   client cannot tell whether it happened (the case idempotency tokens exist for). Calls that
+ *   failed (throttled, invalid) are answered normally and do not use up the rule.
  */
 
 /** What a fault does. */

@@ -69,7 +69,7 @@ async function runCall(call: SimCall, res: ServerResponse, engine: SimEngine, ap
   if (wait > 0) await sleep(engine, wait);
   if (res.destroyed) return;
   const response = call.execute();
-  if (engine.faults.pick(call.action, 'after')?.kind === 'drop-after') {
+  if (response.status < 400 && engine.faults.pick(call.action, 'after')?.kind === 'drop-after') {
     res.socket?.destroy();
     return;
   }
