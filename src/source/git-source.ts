@@ -1,0 +1,366 @@
+/**
+ * GitSource follows one fleet repository: it resolves the configured ref, fetches, verifies,
+ * checks the revision out into its own snapshot and loads it with the injected loader. It keeps
+ * the last known good desired state: a revision that fails any step changes nothing, and status
+ * shows the failed attempt separately from the applied revision. Triggers (poll timer, webhooks,
+ * manual) coalesce, so a burst of hooks during a sync costs exactly one more sync.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FleetLoader } from '../desired/load-result.ts';
+import type { DesiredState } from '../desired/types.ts';
+import { resolveConfig } from './config.ts';
+import type { GitSourceConfig, ResolvedConfig } from './config.ts';
+import { SourceError, SourceInternalError } from './errors.ts';
+import type { SourceErrorInfo } from './errors.ts';
+import { GitRunner } from './git.ts';
+import type { ArgsObserver } from './git.ts';
+import { buildGitEnv } from './git-env.ts';
+import { checkoutAndLoad, fetchRevision, holdRewind, isRewind, resolveRemote, verifyRevision } from './pipeline.ts';
+import type { Candidate, PipelineContext } from './pipeline.ts';
+import { Redactor, displayUrl } from './redact.ts';
+import { describeRef } from './refs.ts';
+import { APPLIED_REF, Repository } from './repository.ts';
+import { SnapshotStore } from './snapshots.ts';
+import { readPersisted, writePersisted } from './status.ts';
+import type { AppliedRevision, RewindInfo, SourceListener, SourceStatus, SyncResult } from './status.ts';
+import { Coalescer, Poller, realTimers } from './triggers.ts';
+import type { Timers } from './triggers.ts';
+import { prepareTrust } from './verify.ts';
+import type { SignatureInfo, TrustStore } from './verify.ts';
+import { ReplayCache } from './webhook.ts';
+import type { WebhookOutcome, WebhookProvider, WebhookSettings } from './webhook.ts';
+import { createWebhookHandler } from './webhook-http.ts';
+import type { WebhookHandler } from './webhook-http.ts';
+
+/** Minimal structured logger (pino-compatible). Messages are static; fields never hold secrets. */
+export interface SourceLogger {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+}
+
+/** Collaborators of a source; everything but the loader has a default. */
+export interface GitSourceDeps {
+  /** Loads a checked-out fleet directory (the real one is `loadFleet` from src/desired/load.ts). */
+  readonly loader: FleetLoader;
+  readonly logger?: SourceLogger;
+  readonly timers?: Timers;
+  readonly random?: () => number;
+  readonly now?: () => Date;
+  /** Sees every git argv (audit/tests). */
+  readonly argsObserver?: ArgsObserver;
+}
+
+/** What a trigger came from, for logs. */
+export type TriggerReason = 'poll' | 'webhook' | 'manual' | 'start';
+
+/** Options of {@link GitSource.webhookHandler}. */
+export interface WebhookOptions {
+  /** Accepted shared secrets (more than one during rotation). */
+  readonly secrets: readonly string[];
+  readonly providers?: readonly WebhookProvider[];
+  readonly maxBodyBytes?: number;
+  readonly bodyTimeoutMs?: number;
+  readonly onOutcome?: (outcome: WebhookOutcome) => void;
+}
+
+const silent: SourceLogger = { info: () => undefined, warn: () => undefined };
+
+/** Follows one Git repository and keeps the last known good desired state. */
+export class GitSource {
+  readonly config: ResolvedConfig;
+  readonly #deps: GitSourceDeps;
+  readonly #log: SourceLogger;
+  readonly #redactor = new Redactor();
+  readonly #git: GitRunner;
+  readonly #repo: Repository;
+  readonly #snapshots: SnapshotStore;
+  readonly #coalescer: Coalescer<SyncResult>;
+  readonly #poller: Poller | undefined;
+  readonly #listeners = new Set<SourceListener>();
+  readonly #replay = new ReplayCache();
+  #trust: TrustStore | undefined;
+  #applied: AppliedRevision | undefined;
+  #appliedHistory: string[] = [];
+  #attempt: Attempt | undefined;
+  #inFlight: { revision: string; key: string } | undefined;
+  #appliedKey: string | undefined;
+  #lastRewind: RewindInfo | undefined;
+  #allowRewind = false;
+  #restored = false;
+  #nextPollAt: string | undefined;
+  #syncCount = 0;
+
+  /** Validates the configuration (throws UnsafeUrl/UnsafeRef/InvalidConfig); starts nothing. */
+  constructor(config: GitSourceConfig, deps: GitSourceDeps) {
+    this.config = resolveConfig(config);
+    this.#deps = deps;
+    this.#log = deps.logger ?? silent;
+    this.#git = new GitRunner(this.#redactor, deps.argsObserver);
+    const timeouts = { fetchMs: this.config.limits.fetchTimeoutMs, localMs: this.config.limits.localTimeoutMs };
+    this.#repo = new Repository(join(this.config.stateDir, 'repo.git'), this.#git, timeouts);
+    this.#snapshots = new SnapshotStore(this.config.stateDir);
+    this.#coalescer = new Coalescer(() => this.#sync());
+    this.#poller = this.config.intervalMs > 0 ? this.#makePoller() : undefined;
+  }
+
+  #makePoller(): Poller {
+    const settings = {
+      intervalMs: this.config.intervalMs,
+      jitter: this.config.jitter,
+      minBackoffMs: this.config.minBackoffMs,
+      timers: this.#deps.timers ?? realTimers,
+      random: this.#deps.random ?? Math.random,
+    };
+    return new Poller(settings, () => void this.trigger('poll'));
+  }
+
+  /** Starts polling (first sync immediately). Without an interval, runs one sync. */
+  start(): void {
+    if (this.#poller === undefined) void this.trigger('start');
+    else this.#poller.start(0);
+  }
+
+  /** Stops polling and waits for a sync in progress. */
+  async stop(): Promise<void> {
+    this.#poller?.stop();
+    this.#nextPollAt = undefined;
+    if (this.#coalescer.busy) await this.#coalescer.request().catch(() => undefined);
+  }
+
+  /** Requests a sync (CLI, API, webhook). Coalesces with one in progress; resolves with its result. */
+  trigger(reason: TriggerReason = 'manual'): Promise<SyncResult> {
+    this.#log.info({ source: this.config.name, trigger: reason }, 'source sync requested');
+    return this.#coalescer.request();
+  }
+
+  /** The desired state in force (last known good), or undefined before the first success. */
+  get desired(): DesiredState | undefined {
+    return this.#applied?.state;
+  }
+
+  /** The applied revision with its state, snapshot directory and signature. */
+  get applied(): AppliedRevision | undefined {
+    return this.#applied;
+  }
+
+  /** Subscribes to events; returns the unsubscribe function. */
+  subscribe(listener: SourceListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Under `onRewind: hold`, lets the next sync apply a tip that rewrote history. */
+  allowRewind(): void {
+    this.#allowRewind = true;
+  }
+
+  /** Redacts known secrets and credential-shaped text (for callers logging source data). */
+  redact(text: string): string {
+    return this.#redactor.redact(text);
+  }
+
+  /** Plain-data status (redacted). */
+  status(): SourceStatus {
+    const error = this.#attempt?.error;
+    return {
+      name: this.config.name,
+      url: displayUrl(this.config.url.url),
+      ref: describeRef(this.config.ref),
+      path: this.config.path,
+      ready: this.#applied !== undefined,
+      syncing: this.#coalescer.busy,
+      lastAppliedRevision: this.#applied?.revision,
+      lastAppliedAt: this.#applied?.appliedAt,
+      lastAttemptedRevision: this.#attempt?.revision,
+      lastAttemptedAt: this.#attempt?.at,
+      lastAttemptError: error === undefined ? undefined : { ...error, message: this.redact(error.message) },
+      lastSignature: this.#applied?.signature,
+      lastRewind: this.#lastRewind,
+      nextPollAt: this.#nextPollAt,
+      syncCount: this.#syncCount,
+    };
+  }
+
+  /** A Node `(req, res)` webhook handler bound to this source's repository and ref. */
+  webhookHandler(options: WebhookOptions): WebhookHandler {
+    const settings: WebhookSettings = {
+      secrets: options.secrets,
+      providers: options.providers,
+      replay: this.#replay,
+      target: { url: this.config.url, ref: this.config.ref },
+    };
+    return createWebhookHandler({
+      settings,
+      maxBodyBytes: options.maxBodyBytes,
+      bodyTimeoutMs: options.bodyTimeoutMs,
+      onOutcome: options.onOutcome,
+      onTrigger: () => void this.trigger('webhook'),
+    });
+  }
+
+  #now(): string {
+    return (this.#deps.now?.() ?? new Date()).toISOString();
+  }
+
+  #emit(event: Parameters<SourceListener>[0]): void {
+    for (const listener of this.#listeners) listener(event);
+  }
+
+  async #sync(): Promise<SyncResult> {
+    const started = performance.now();
+    this.#syncCount++;
+    let result: SyncResult;
+    this.#inFlight = undefined;
+    try {
+      result = await this.#syncSteps(started);
+    } catch (error) {
+      result = this.#fail(error, started);
+    }
+    this.#schedulePoll(result);
+    return result;
+  }
+
+  #schedulePoll(result: SyncResult): void {
+    if (this.#poller === undefined) return;
+    const transient = result.outcome === 'failed' && result.error.retry === 'transient';
+    const delay = this.#poller.scheduleAfter(transient ? 'transient' : 'ok');
+    this.#nextPollAt = new Date((this.#deps.now?.() ?? new Date()).getTime() + delay).toISOString();
+  }
+
+  async #context(): Promise<PipelineContext> {
+    const home = join(this.config.stateDir, 'home');
+    await mkdir(home, { recursive: true, mode: 0o700 });
+    this.#trust ??= await prepareTrust(this.config.verify, join(this.config.stateDir, 'gnupg'));
+    const env = await buildGitEnv({
+      home,
+      protocol: this.config.url.kind,
+      auth: this.config.auth,
+      redactor: this.#redactor,
+      lowSpeedTimeSeconds: Math.max(1, Math.ceil(this.config.limits.fetchTimeoutMs / 1000)),
+      extraConfig: this.#trust.config,
+      extraEnv: this.#trust.env,
+    });
+    await this.#repo.ensure(env);
+    const base = { config: this.config, git: this.#git, repo: this.#repo, snapshots: this.#snapshots };
+    return { ...base, loader: this.#deps.loader, trust: this.#trust, env };
+  }
+
+  async #syncSteps(started: number): Promise<SyncResult> {
+    const ctx = await this.#context();
+    if (!this.#restored) await this.#restore(ctx);
+    const resolved = await resolveRemote(ctx);
+    this.#inFlight = { revision: resolved.commit, key: keyOf(resolved.commit, resolved.tagObject) };
+    if (this.#isSettled(this.#inFlight.key)) return this.#unchanged(started);
+    const fetched = await fetchRevision(ctx, resolved);
+    this.#inFlight = { revision: fetched.revision, key: keyOf(fetched.revision, fetched.tagObject) };
+    if (this.#isSettled(this.#inFlight.key)) return this.#unchanged(started);
+    const signature = await verifyRevision(ctx, fetched);
+    const rewind = await this.#checkRewind(ctx, fetched.revision);
+    const loaded = await checkoutAndLoad(ctx, fetched.revision);
+    await this.#apply(ctx, { ...fetched, ...loaded, signature }, rewind);
+    return { outcome: 'applied', revision: fetched.revision, rewound: rewind !== undefined, durationMs: performance.now() - started };
+  }
+
+  /**
+   * Nothing to do: the remote is at the applied revision, or at a revision that already failed
+   * for a reason only a Git change can fix (stalled).
+   */
+  #isSettled(key: string): boolean {
+    if (key === this.#appliedKey) return true;
+    const error = this.#attempt?.error;
+    if (this.#attempt?.key !== key || error?.retry !== 'stalled') return false;
+    return !(error.reason === 'HistoryRewound' && this.#allowRewind);
+  }
+
+  #unchanged(started: number): SyncResult {
+    const { revision, key } = this.#inFlight ?? { revision: undefined, key: undefined };
+    if (key === this.#appliedKey) this.#attempt = { revision, at: this.#now(), error: undefined, key };
+    return { outcome: 'unchanged', revision, durationMs: performance.now() - started };
+  }
+
+  async #checkRewind(ctx: PipelineContext, next: string): Promise<RewindInfo | undefined> {
+    const from = this.#applied?.revision;
+    if (from === undefined || !(await isRewind(ctx, from, next))) return undefined;
+    const hold = this.config.onRewind === 'hold' && !this.#allowRewind;
+    const rewind: RewindInfo = { from, to: next, at: this.#now(), action: hold ? 'held' : 'applied' };
+    this.#lastRewind = rewind;
+    this.#log.warn({ source: this.config.name, from, to: next, action: rewind.action }, 'source history rewritten');
+    this.#emit({ type: 'rewound', rewind });
+    if (hold) holdRewind(from, next);
+    return rewind;
+  }
+
+  async #apply(ctx: PipelineContext, candidate: Candidate, rewind: RewindInfo | undefined): Promise<void> {
+    const previous = this.#applied?.revision;
+    const appliedAt = this.#now();
+    await this.#snapshots.activate(candidate.revision);
+    await this.#repo.setRef(APPLIED_REF, candidate.revision, ctx.env);
+    await writePersisted(this.#statePath(), { lastAppliedRevision: candidate.revision, refName: candidate.refName, appliedAt });
+    this.#setApplied(candidate, appliedAt, keyOf(candidate.revision, candidate.tagObject));
+    this.#attempt = { revision: candidate.revision, at: appliedAt, error: undefined, key: this.#appliedKey };
+    if (rewind !== undefined) this.#allowRewind = false;
+    await this.#collect();
+    this.#log.info({ source: this.config.name, revision: candidate.revision, previous }, 'source revision applied');
+    this.#emit({ type: 'applied', revision: candidate.revision, previous, rewound: rewind !== undefined });
+  }
+
+  #setApplied(candidate: Omit<Candidate, 'tagObject'> & { signature: SignatureInfo | undefined }, appliedAt: string, key: string): void {
+    const { revision, refName, state, dir, signature } = candidate;
+    this.#applied = { revision, refName, state, dir, appliedAt, signature };
+    this.#appliedKey = key;
+    this.#appliedHistory = [revision, ...this.#appliedHistory.filter((r) => r !== revision)].slice(0, this.config.keepSnapshots);
+  }
+
+  async #collect(): Promise<void> {
+    const removed = await this.#snapshots.collect(new Set(this.#appliedHistory));
+    if (removed.length > 0) this.#log.info({ source: this.config.name, removed: removed.length }, 'source snapshots collected');
+  }
+
+  #statePath(): string {
+    return join(this.config.stateDir, 'state.json');
+  }
+
+  /** Reloads the last applied revision from disk after a restart, so a bad tip cannot leave us empty-handed. */
+  async #restore(ctx: PipelineContext): Promise<void> {
+    this.#restored = true;
+    const saved = await readPersisted(this.#statePath());
+    if (saved === undefined || !(await ctx.repo.hasCommit(saved.lastAppliedRevision, ctx.env))) return;
+    try {
+      const loaded = await checkoutAndLoad(ctx, saved.lastAppliedRevision);
+      const candidate = { revision: saved.lastAppliedRevision, refName: saved.refName, ...loaded, signature: undefined };
+      this.#setApplied(candidate, saved.appliedAt, keyOf(saved.lastAppliedRevision, undefined));
+      await this.#snapshots.activate(saved.lastAppliedRevision);
+      this.#emit({ type: 'restored', revision: saved.lastAppliedRevision });
+    } catch (error) {
+      if (!(error instanceof SourceError)) throw error;
+      this.#log.warn({ source: this.config.name, reason: error.reason }, 'source could not restore the last applied revision');
+    }
+  }
+
+  #fail(error: unknown, started: number): SyncResult {
+    const typed = error instanceof SourceError ? error : new SourceInternalError(this.redact(describe(error)));
+    const info = { ...typed.toInfo(), message: this.redact(typed.message) };
+    const revision = typed.revision ?? this.#inFlight?.revision ?? this.#attempt?.revision;
+    this.#attempt = { revision, at: this.#now(), error: info, key: this.#inFlight?.key ?? this.#attempt?.key };
+    this.#log.warn({ source: this.config.name, reason: info.reason, retry: info.retry, revision }, 'source sync failed');
+    this.#emit({ type: 'failed', error: info });
+    return { outcome: 'failed', error: info, durationMs: performance.now() - started };
+  }
+}
+
+interface Attempt {
+  readonly revision: string | undefined;
+  readonly at: string;
+  readonly error: SourceErrorInfo | undefined;
+  /** Revision identity: commit plus tag object (a re-signed tag is a new attempt). */
+  readonly key: string | undefined;
+}
+
+function keyOf(revision: string, tagObject: string | undefined): string {
+  return `${revision}/${tagObject ?? ''}`;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
