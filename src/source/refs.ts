@@ -57,7 +57,7 @@ export function describeRef(ref: CheckedRef): string {
 /** The patterns to pass to `git ls-remote` for this ref (none for a pinned commit). */
 export function lsRemotePatterns(ref: CheckedRef): string[] {
   if (ref.kind === 'branch') return [`refs/heads/${ref.name}`];
-  if (ref.kind === 'tag') return [`refs/tags/${ref.name}`];
+  if (ref.kind === 'tag') return [`refs/tags/${ref.name}`, `refs/tags/${ref.name}^{}`];
   if (ref.kind === 'semver') return ['refs/tags/*'];
   return [];
 }

@@ -47,7 +47,12 @@ export class TestRepo {
   }
 
   git(...args: string[]): string {
-    return execFileSync('git', args, { cwd: this.dir, env: testGitEnv(this.home), encoding: 'utf8' }).trim();
+    return this.gitWith({}, ...args);
+  }
+
+  /** Runs git with extra environment (e.g. the signer's GNUPGHOME). */
+  gitWith(extra: Record<string, string>, ...args: string[]): string {
+    return execFileSync('git', args, { cwd: this.dir, env: testGitEnv(this.home, extra), encoding: 'utf8' }).trim();
   }
 
   /** Writes files (path → content) and commits them; returns the commit id. */
