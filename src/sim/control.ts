@@ -6,13 +6,14 @@
  * - GET  /_sim/timeline?since=N   state and tag changes after sequence N
  * - GET  /_sim/capacity?groupTag=drover:group   per-group ready/live samples (see capacity.ts)
  * - GET  /_sim/clock              the simulated time and clock kind
+ * - GET  /_sim/calls[?action=A]   recent API calls { at, action, status } (0 = hung/dropped) + counts
  * - GET  /_sim/faults             active fault rules
  * - POST /_sim/faults             add one rule or { rules: [...] } → { ids }
  * - DELETE /_sim/faults[?id=ID]   remove one or all rules
  * - GET|POST /_sim/latencies      read / patch latencies (bootMs, terminateMs, listLagMs, …)
  * - GET|POST /_sim/throttling     read / patch { enabled, buckets: { name: { capacity, refillPerSec } } }
  * - POST /_sim/actions            out-of-band action (below)
- * - POST /_sim/reset              forget instances, timeline, faults; refill buckets
+ * - POST /_sim/reset              forget instances, timeline, faults, calls; refill buckets
  *
  * Out-of-band actions: { action: 'terminate' | 'stop' | 'start', instanceId } or
  * { action: 'tag', instanceId, tags: { key: value | null } } or { action: 'launch', name?, zone?,
@@ -67,6 +68,8 @@ function builtin(key: string, body: unknown, request: SimRequest, engine: SimEng
       return capacityJson(request, engine);
     case 'GET /_sim/clock':
       return clock.describe();
+    case 'GET /_sim/calls':
+      return { counts: engine.calls.counts(), calls: engine.calls.list(request.url.searchParams.get('action') ?? undefined) };
     case 'GET /_sim/faults':
       return { faults: faults.list() };
     case 'POST /_sim/faults':
@@ -88,6 +91,7 @@ function builtin(key: string, body: unknown, request: SimRequest, engine: SimEng
     case 'POST /_sim/reset':
       world.reset();
       faults.clear();
+      engine.calls.clear();
       throttler.reset();
       api.reset?.();
       return { ok: true };

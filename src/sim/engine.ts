@@ -62,12 +62,49 @@ export interface EngineOptions {
   readonly throttling?: boolean;
 }
 
-/** Clock, world, buckets and faults of one simulator. */
+/** One API call as the server answered it (or did not: status 0 = hung or dropped). */
+export interface CallRecord {
+  readonly at: number;
+  readonly action: string;
+  readonly status: number;
+}
+
+/** Bounded log of API calls (the most recent MAX_CALL_RECORDS), for "how many calls" checks. */
+export class CallLog {
+  #records: CallRecord[] = [];
+
+  record(record: CallRecord): void {
+    this.#records.push(record);
+    if (this.#records.length > MAX_CALL_RECORDS) this.#records.splice(0, this.#records.length - MAX_CALL_RECORDS);
+  }
+
+  /** Records, optionally of one action only. */
+  list(action?: string): CallRecord[] {
+    return action === undefined ? [...this.#records] : this.#records.filter((r) => r.action === action);
+  }
+
+  /** Number of calls per action. */
+  counts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const r of this.#records) out[r.action] = (out[r.action] ?? 0) + 1;
+    return out;
+  }
+
+  clear(): void {
+    this.#records = [];
+  }
+}
+
+/** How many calls the log keeps. */
+export const MAX_CALL_RECORDS = 10_000;
+
+/** Clock, world, buckets, faults and call log of one simulator. */
 export interface SimEngine {
   readonly clock: SimClock;
   readonly world: World;
   readonly throttler: Throttler;
   readonly faults: FaultInjector;
+  readonly calls: CallLog;
 }
 
 /** Builds an engine for one cloud with its bucket specs and id format. */
@@ -82,7 +119,7 @@ export function createEngine(
   const throttler = new Throttler(clock, buckets);
   throttler.enabled = options.throttling ?? true;
   const faults = new FaultInjector(() => clock.now(), options.seed ?? 1);
-  return { clock, world, throttler, faults };
+  return { clock, world, throttler, faults, calls: new CallLog() };
 }
 
 /** Random lowercase hex of `length` characters (ids, request ids). */

@@ -17,8 +17,11 @@ export {
 } from './capacity.ts';
 export { ControlError, handleControl, json } from './control.ts';
 export {
+  CallLog,
+  MAX_CALL_RECORDS,
   createEngine,
   randomHex,
+  type CallRecord,
   type CloudApi,
   type ControlHandler,
   type EngineOptions,

@@ -60,19 +60,24 @@ async function serve(req: IncomingMessage, res: ServerResponse, engine: SimEngin
 }
 
 async function runCall(call: SimCall, res: ServerResponse, engine: SimEngine, api: CloudApi): Promise<void> {
+  const log = (status: number): void => engine.calls.record({ at: engine.clock.now(), action: call.action, status });
   const fault = engine.faults.pick(call.action, 'before');
   if (fault?.kind === 'error' || fault?.kind === 'throttle') {
-    return writeResponse(res, api.faultResponse(fault, call.action));
+    const response = api.faultResponse(fault, call.action);
+    log(response.status);
+    return writeResponse(res, response);
   }
-  if (fault?.kind === 'hang' && fault.delayMs === undefined) return; // never answers; the client must give up
+  if (fault?.kind === 'hang' && fault.delayMs === undefined) return log(0); // never answers; the client must give up
   const wait = (fault?.delayMs ?? 0) + engine.world.latencies.responseMs;
   if (wait > 0) await sleep(engine, wait);
-  if (res.destroyed) return;
+  if (res.destroyed) return log(0);
   const response = call.execute();
   if (response.status < 400 && engine.faults.pick(call.action, 'after')?.kind === 'drop-after') {
+    log(0);
     res.socket?.destroy();
     return;
   }
+  log(response.status);
   writeResponse(res, response);
 }
 

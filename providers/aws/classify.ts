@@ -1,0 +1,119 @@
+/**
+ * Maps what @aws-sdk/client-ec2 and the network throw to drover's error kinds, by error code
+ * (`err.name` is EC2's Code), HTTP status and Node error codes — never by message text.
+ */
+import { ProviderError, type ProviderErrorKind } from '../errors.ts';
+
+/** A classified error: its kind, a machine-readable reason, and a server-suggested wait if any. */
+export interface Classified {
+  readonly kind: ProviderErrorKind;
+  readonly reason: string;
+  readonly retryAfterMs?: number;
+}
+
+const BY_CODE: Readonly<Record<string, ProviderErrorKind>> = {
+  RequestLimitExceeded: 'Throttled',
+  Throttling: 'Throttled',
+  ThrottlingException: 'Throttled',
+  RequestThrottled: 'Throttled',
+  TooManyRequestsException: 'Throttled',
+  InternalError: 'Transient',
+  InternalFailure: 'Transient',
+  ServiceUnavailable: 'Transient',
+  Unavailable: 'Transient',
+  InsufficientInstanceCapacity: 'Transient',
+  InsufficientCapacity: 'Transient',
+  RequestTimeout: 'Transient',
+  RequestTimeoutException: 'Transient',
+  'InvalidInstanceID.NotFound': 'NotFound',
+  'InvalidInstanceID.Malformed': 'Invalid',
+  'InvalidAMIID.NotFound': 'Invalid',
+  'InvalidAMIID.Malformed': 'Invalid',
+  'InvalidAMIID.Unavailable': 'Invalid',
+  IdempotentParameterMismatch: 'Conflict',
+  IdempotentInstanceTerminated: 'Conflict',
+  IncorrectInstanceState: 'Conflict',
+  IncorrectState: 'Conflict',
+  AuthFailure: 'Unauthorized',
+  UnauthorizedOperation: 'Unauthorized',
+  InvalidClientTokenId: 'Unauthorized',
+  SignatureDoesNotMatch: 'Unauthorized',
+  ExpiredToken: 'Unauthorized',
+  RequestExpired: 'Unauthorized',
+  OptInRequired: 'Unauthorized',
+  Blocked: 'Unauthorized',
+  PendingVerification: 'Unauthorized',
+  CredentialsProviderError: 'Unauthorized',
+  MissingAuthenticationToken: 'Unauthorized',
+  InvalidParameterValue: 'Invalid',
+  InvalidParameterCombination: 'Invalid',
+  InvalidParameter: 'Invalid',
+  MissingParameter: 'Invalid',
+  UnknownParameter: 'Invalid',
+  Unsupported: 'Invalid',
+  UnsupportedOperation: 'Invalid',
+  InvalidAction: 'Invalid',
+  InstanceLimitExceeded: 'Invalid',
+  VcpuLimitExceeded: 'Invalid',
+  TagLimitExceeded: 'Invalid',
+  'InvalidSubnetID.NotFound': 'Invalid',
+  'InvalidSubnetID.Malformed': 'Invalid',
+  'InvalidGroup.NotFound': 'Invalid',
+  'InvalidGroupId.Malformed': 'Invalid',
+  InvalidBlockDeviceMapping: 'Invalid',
+  'InvalidParameterValue.UserData': 'Invalid',
+  'InvalidKeyPair.NotFound': 'Invalid',
+  DryRunOperation: 'Invalid',
+  OperationNotPermitted: 'Invalid',
+};
+
+/** Node / undici / SDK transport failures: the request may or may not have reached EC2. */
+const NETWORK_CODES: ReadonlySet<string> = new Set([
+  'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND',
+  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT',
+]);
+const NETWORK_NAMES: ReadonlySet<string> = new Set(['TimeoutError', 'AbortError', 'RequestTimeout', 'NetworkingError']);
+
+interface AwsLikeError {
+  readonly name?: unknown;
+  readonly code?: unknown;
+  readonly Code?: unknown;
+  readonly $metadata?: { readonly httpStatusCode?: number };
+  readonly $retryable?: { readonly throttling?: boolean };
+  readonly $response?: { readonly headers?: Readonly<Record<string, string>> };
+}
+
+/** Classifies any error from an EC2 call. */
+export function classifyAws(error: unknown): Classified {
+  if (error instanceof ProviderError) return { kind: error.kind, reason: error.reason, retryAfterMs: error.retryAfterMs };
+  if (typeof error !== 'object' || error === null) return { kind: 'Transient', reason: 'Unknown' };
+  const e = error as AwsLikeError;
+  const code = stringOr(e.Code) ?? stringOr(e.name) ?? 'Unknown';
+  const byCode = BY_CODE[code];
+  if (byCode !== undefined) return { kind: byCode, reason: code, ...retryAfter(e) };
+  const nodeCode = stringOr(e.code);
+  if (nodeCode !== undefined && NETWORK_CODES.has(nodeCode)) return { kind: 'Transient', reason: nodeCode };
+  if (NETWORK_NAMES.has(code)) return { kind: 'Transient', reason: code };
+  if (e.$retryable?.throttling === true) return { kind: 'Throttled', reason: code, ...retryAfter(e) };
+  return byStatus(code, e.$metadata?.httpStatusCode);
+}
+
+function byStatus(code: string, status: number | undefined): Classified {
+  if (status === undefined) return { kind: 'Transient', reason: code };
+  if (status === 429) return { kind: 'Throttled', reason: code };
+  if (status === 401 || status === 403) return { kind: 'Unauthorized', reason: code };
+  if (status === 404) return { kind: 'NotFound', reason: code };
+  if (status >= 500) return { kind: 'Transient', reason: code };
+  if (status >= 400) return { kind: 'Invalid', reason: code };
+  return { kind: 'Transient', reason: code };
+}
+
+function retryAfter(e: AwsLikeError): { retryAfterMs?: number } {
+  const raw = e.$response?.headers?.['retry-after'];
+  const seconds = raw === undefined ? NaN : Number(raw);
+  return Number.isFinite(seconds) && seconds >= 0 ? { retryAfterMs: seconds * 1000 } : {};
+}
+
+function stringOr(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' && value !== 'Error' ? value : undefined;
+}

@@ -1,0 +1,53 @@
+/**
+ * A CreateRequest as a RunInstances input: image, type, zone, subnet, security groups, instance
+ * profile, user data (base64), extra EBS disks, IMDSv2, and ownership tags at launch.
+ */
+import type { BlockDeviceMapping, RunInstancesCommandInput, VolumeType } from '@aws-sdk/client-ec2';
+import { ProviderError } from '../errors.ts';
+import type { CreateRequest } from '../types.ts';
+import { instanceTags, toTagList, volumeTags } from './tags.ts';
+
+/** Device names for extra disks: /dev/sdf … /dev/sdu (16, the schema's maximum). */
+const DEVICE_LETTERS = 'fghijklmnopqrstu';
+
+/** Builds the RunInstances input for one generation's ClientToken. */
+export function runInstancesInput(request: CreateRequest, token: string, provider: string): RunInstancesCommandInput {
+  const { template, owner } = request;
+  const imageId = template.artifact.id;
+  const instanceType = template.machine.type;
+  if (imageId === undefined) throw invalid(provider, 'ArtifactMissing', `group ${owner.group}: no AMI id for provider ${provider}`);
+  if (instanceType === undefined) throw invalid(provider, 'MachineTypeMissing', `group ${owner.group}: machine.type is required on aws`);
+  const placement = template.placement;
+  return {
+    ImageId: imageId,
+    InstanceType: instanceType as RunInstancesCommandInput['InstanceType'],
+    MinCount: 1,
+    MaxCount: 1,
+    ClientToken: token,
+    Placement: request.zone === '' ? undefined : { AvailabilityZone: request.zone },
+    SubnetId: placement.subnet,
+    SecurityGroupIds: placement.securityGroups === undefined || placement.securityGroups.length === 0 ? undefined : [...placement.securityGroups],
+    IamInstanceProfile: placement.instanceProfile === undefined ? undefined : { Name: placement.instanceProfile },
+    UserData: template.userData === undefined ? undefined : Buffer.from(template.userData, 'utf8').toString('base64'),
+    BlockDeviceMappings: blockDevices(request, provider),
+    MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled' },
+    TagSpecifications: [
+      { ResourceType: 'instance', Tags: toTagList(instanceTags(owner, request.name, template.tags)) },
+      { ResourceType: 'volume', Tags: toTagList(volumeTags(owner, request.name)) },
+    ],
+  };
+}
+
+function blockDevices(request: CreateRequest, provider: string): BlockDeviceMapping[] | undefined {
+  const disks = request.template.disks;
+  if (disks.length === 0) return undefined;
+  if (disks.length > DEVICE_LETTERS.length) throw invalid(provider, 'TooManyDisks', `at most ${DEVICE_LETTERS.length} extra disks`);
+  return disks.map((disk, i) => ({
+    DeviceName: `/dev/sd${DEVICE_LETTERS.charAt(i)}`,
+    Ebs: { VolumeSize: disk.sizeGiB, VolumeType: (disk.type ?? 'gp3') as VolumeType, DeleteOnTermination: true },
+  }));
+}
+
+function invalid(provider: string, reason: string, message: string): ProviderError {
+  return new ProviderError({ kind: 'Invalid', reason, provider, operation: 'create', message });
+}

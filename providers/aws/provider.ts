@@ -1,0 +1,204 @@
+/**
+ * The AWS EC2 provider: one Provider per Provider document (one region). See providers/types.ts
+ * for the contract and tokens.ts for how ClientTokens keep create idempotent across instance deaths.
+ */
+import {
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+  type EC2Client,
+  type Instance,
+} from '@aws-sdk/client-ec2';
+import { ProviderError, type ProviderErrorKind } from '../errors.ts';
+import type { CallOptions, CreateRequest, ImageRef, ListScope, ObservedInstance, Provider } from '../types.ts';
+import { classifyAws } from './classify.ts';
+import { runInstancesInput } from './launch.ts';
+import { callWithRetry, type CallContext, type ProviderLogger, type RetryPolicy } from './retry.ts';
+import { isDead, TAG, tagsOf, toObserved } from './tags.ts';
+import { clientToken, GenerationBook, MAX_GENERATION_STEPS } from './tokens.ts';
+
+/** Tuning for tests and operators; production needs none of it. */
+export interface AwsProviderOptions {
+  readonly retry?: Partial<RetryPolicy>;
+  readonly logger?: ProviderLogger;
+  /** Jitter source (tests). */
+  readonly random?: () => number;
+  /** DescribeInstances page size (5–1000; default 1000). */
+  readonly pageSize?: number;
+}
+
+/** What the provider needs, resolved. */
+export interface AwsProviderInit {
+  readonly name: string;
+  readonly fleet: string;
+  readonly client: EC2Client;
+  readonly policy: RetryPolicy;
+  readonly options: AwsProviderOptions;
+}
+
+/** Outcome of one generation's RunInstances. */
+type Attempt = { readonly kind: 'live'; readonly instance: Instance } | { readonly kind: 'dead' };
+
+/** The EC2 implementation of the provider contract. */
+export class AwsProvider implements Provider {
+  readonly name: string;
+  readonly type = 'aws' as const;
+  readonly #fleet: string;
+  readonly #client: EC2Client;
+  readonly #policy: RetryPolicy;
+  readonly #options: AwsProviderOptions;
+  readonly #generations = new GenerationBook();
+
+  constructor(init: AwsProviderInit) {
+    this.name = init.name;
+    this.#fleet = init.fleet;
+    this.#client = init.client;
+    this.#policy = init.policy;
+    this.#options = init.options;
+  }
+
+  /**
+   * One paginated DescribeInstances filtered by the fleet tag, all states: terminated instances EC2
+   * still reports are returned too (the planner ignores them; the token scheme learns from them).
+   */
+  async list(scope: ListScope, options: CallOptions = {}): Promise<ObservedInstance[]> {
+    const out: ObservedInstance[] = [];
+    let nextToken: string | undefined;
+    do {
+      const input = { Filters: [{ Name: `tag:${TAG.fleet}`, Values: [scope.fleet] }], MaxResults: this.#options.pageSize ?? 1000, NextToken: nextToken };
+      const page = await this.#call('list', options, (signal) => this.#client.send(new DescribeInstancesCommand(input), { abortSignal: signal }));
+      for (const instance of (page.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
+        this.#generations.observe(instance.ClientToken, isDead(instance));
+        const observed = toObserved(instance, this.name, scope.fleet);
+        if (observed !== undefined) out.push(observed);
+      }
+      nextToken = page.NextToken === '' ? undefined : page.NextToken;
+    } while (nextToken !== undefined);
+    return out;
+  }
+
+  /** Launches the slot's instance, or returns the live one its token already launched (see tokens.ts). */
+  async create(request: CreateRequest, options: CallOptions = {}): Promise<ObservedInstance> {
+    let generation = this.#generations.start(request.idempotencyKey);
+    for (let step = 0; step < MAX_GENERATION_STEPS; step++, generation++) {
+      const attempt = await this.#launchGeneration(request, generation, options);
+      if (attempt.kind === 'dead') {
+        this.#generations.note(request.idempotencyKey, generation + 1);
+        this.#options.logger?.debug({ provider: this.name, group: request.owner.group, slot: request.owner.slot, generation }, 'slot token spent, next generation');
+        continue;
+      }
+      this.#generations.note(request.idempotencyKey, generation);
+      const observed = toObserved(attempt.instance, this.name, this.#fleet);
+      if (observed === undefined) throw this.#error('create', 'Conflict', 'OwnershipTagsMissing', `instance ${attempt.instance.InstanceId} lacks the fleet tag`);
+      return observed;
+    }
+    throw this.#error('create', 'Conflict', 'TooManyGenerations', `slot ${request.owner.slot} of ${request.owner.group}: ${MAX_GENERATION_STEPS} dead generations in a row`);
+  }
+
+  /**
+   * Terminates an instance of this fleet. Reads it first and refuses one whose EC2 tags do not carry
+   * this fleet's id; gone (not found, shutting-down, terminated) is success.
+   */
+  async destroy(instance: ObservedInstance, options: CallOptions = {}): Promise<void> {
+    if (instance.fleet !== this.#fleet) throw this.#error('destroy', 'Invalid', 'NotOwned', `instance ${instance.id} is not in fleet ${this.#fleet}`);
+    const current = await this.#describeOne(instance.id, options);
+    if (current === undefined || isDead(current)) return;
+    if (tagsOf(current)[TAG.fleet] !== this.#fleet) {
+      throw this.#error('destroy', 'Invalid', 'NotOwned', `instance ${instance.id} does not carry ${TAG.fleet}=${this.#fleet}`);
+    }
+    try {
+      await this.#call('destroy', options, (signal) => this.#client.send(new TerminateInstancesCommand({ InstanceIds: [instance.id] }), { abortSignal: signal }));
+    } catch (error) {
+      if (error instanceof ProviderError && error.kind === 'NotFound') return;
+      throw error;
+    }
+  }
+
+  /** DescribeImages on the artifact id; its `drover:digest` tag must equal the image digest. */
+  async verifyImage(image: ImageRef, options: CallOptions = {}): Promise<void> {
+    const id = image.artifact.id;
+    if (id === undefined) throw this.#error('verifyImage', 'Invalid', 'ImageNotFound', `image ${image.name} has no AMI id for ${this.name}`);
+    let found;
+    try {
+      found = await this.#call('verifyImage', options, (signal) => this.#client.send(new DescribeImagesCommand({ ImageIds: [id] }), { abortSignal: signal }));
+    } catch (error) {
+      if (error instanceof ProviderError && error.reason.startsWith('InvalidAMIID.')) {
+        throw this.#error('verifyImage', 'Invalid', 'ImageNotFound', `AMI ${id} of image ${image.name} does not exist`, error);
+      }
+      throw error;
+    }
+    const ami = found.Images?.find((i) => i.ImageId === id);
+    if (ami === undefined) throw this.#error('verifyImage', 'Invalid', 'ImageNotFound', `AMI ${id} of image ${image.name} does not exist`);
+    if (ami.State === 'pending') throw this.#error('verifyImage', 'Transient', 'ImageNotAvailable', `AMI ${id} is still pending`);
+    if (ami.State !== 'available') throw this.#error('verifyImage', 'Invalid', 'ImageNotAvailable', `AMI ${id} is ${ami.State ?? 'in an unknown state'}`);
+    const digest = tagsOf(ami)[TAG.digest];
+    if (digest !== image.digest) {
+      const seen = digest === undefined ? `no ${TAG.digest} tag` : `${TAG.digest}=${digest}`;
+      throw this.#error('verifyImage', 'Invalid', 'ImageDigestMismatch', `AMI ${id} has ${seen}, image ${image.name} wants ${image.digest}`);
+    }
+  }
+
+  /** Maps an SDK, network or ProviderError to its kind. */
+  classify(error: unknown): ProviderErrorKind {
+    return classifyAws(error).kind;
+  }
+
+  /** Closes the client's sockets. */
+  close(): Promise<void> {
+    this.#client.destroy();
+    return Promise.resolve();
+  }
+
+  async #launchGeneration(request: CreateRequest, generation: number, options: CallOptions): Promise<Attempt> {
+    const token = clientToken(request.idempotencyKey, generation);
+    const input = runInstancesInput(request, token, this.name);
+    try {
+      const out = await this.#call('create', options, (signal) => this.#client.send(new RunInstancesCommand(input), { abortSignal: signal }));
+      const instance = out.Instances?.[0];
+      if (instance === undefined) throw this.#error('create', 'Transient', 'EmptyResponse', 'RunInstances returned no instance');
+      return isDead(instance) ? { kind: 'dead' } : { kind: 'live', instance };
+    } catch (error) {
+      if (!(error instanceof ProviderError)) throw error;
+      if (error.reason === 'IdempotentInstanceTerminated') return { kind: 'dead' };
+      if (error.reason === 'IdempotentParameterMismatch') return this.#resolveMismatch(token, options, error);
+      throw error;
+    }
+  }
+
+  /** Same token, other parameters: the token's instance decides (live → it; dead → next generation). */
+  async #resolveMismatch(token: string, options: CallOptions, cause: ProviderError): Promise<Attempt> {
+    const input = { Filters: [{ Name: 'client-token', Values: [token] }] };
+    const out = await this.#call('create', options, (signal) => this.#client.send(new DescribeInstancesCommand(input), { abortSignal: signal }));
+    const instances = (out.Reservations ?? []).flatMap((r) => r.Instances ?? []);
+    const live = instances.find((i) => !isDead(i));
+    if (live !== undefined) return { kind: 'live', instance: live };
+    if (instances.length > 0) return { kind: 'dead' };
+    throw this.#error('create', 'Conflict', 'IdempotentParameterMismatch', 'the ClientToken is in use but its instance is not visible yet', cause);
+  }
+
+  async #describeOne(id: string, options: CallOptions): Promise<Instance | undefined> {
+    try {
+      const out = await this.#call('destroy', options, (signal) => this.#client.send(new DescribeInstancesCommand({ InstanceIds: [id] }), { abortSignal: signal }));
+      return (out.Reservations ?? []).flatMap((r) => r.Instances ?? []).find((i) => i.InstanceId === id);
+    } catch (error) {
+      if (error instanceof ProviderError && error.kind === 'NotFound') return undefined;
+      throw error;
+    }
+  }
+
+  #call<T>(operation: string, options: CallOptions, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const ctx: CallContext = {
+      provider: this.name,
+      policy: this.#policy,
+      signal: options.signal,
+      logger: this.#options.logger,
+      random: this.#options.random,
+    };
+    return callWithRetry(operation, ctx, fn);
+  }
+
+  #error(operation: string, kind: ProviderErrorKind, reason: string, message: string, cause?: unknown): ProviderError {
+    return new ProviderError({ kind, reason, provider: this.name, operation, message, cause });
+  }
+}

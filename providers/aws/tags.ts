@@ -1,0 +1,96 @@
+/**
+ * drover's ownership metadata as EC2 tags, and EC2 instances as ObservedInstances. Tags are set at
+ * launch through TagSpecifications, so an instance is never untagged, not even for a moment.
+ */
+import type { Instance, Tag } from '@aws-sdk/client-ec2';
+import type { InstanceState, ObservedInstance, Ownership } from '../types.ts';
+
+/** EC2 tag keys drover owns. Keys starting with `drover` are reserved in fleet repositories. */
+export const TAG = {
+  fleet: 'drover:fleet',
+  group: 'drover:group',
+  template: 'drover:template',
+  digest: 'drover:digest',
+  revision: 'drover:revision',
+  slot: 'drover:slot',
+  name: 'Name',
+} as const;
+
+/** Instance tags: the group's extra tags, then ownership and Name (ours win). */
+export function instanceTags(owner: Ownership, name: string, extra: Readonly<Record<string, string>>): Record<string, string> {
+  return {
+    ...extra,
+    [TAG.name]: name,
+    [TAG.fleet]: owner.fleet,
+    [TAG.group]: owner.group,
+    [TAG.template]: owner.templateHash,
+    [TAG.digest]: owner.imageDigest,
+    [TAG.revision]: owner.revision,
+    [TAG.slot]: String(owner.slot),
+  };
+}
+
+/** Volume tags: enough to find a leaked volume's owner. */
+export function volumeTags(owner: Ownership, name: string): Record<string, string> {
+  return { [TAG.name]: name, [TAG.fleet]: owner.fleet, [TAG.group]: owner.group };
+}
+
+/** Record → EC2 tag list. */
+export function toTagList(tags: Readonly<Record<string, string>>): Tag[] {
+  return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+}
+
+/** EC2 tag list → record. */
+export function tagsOf(instance: { readonly Tags?: readonly Tag[] | undefined }): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const tag of instance.Tags ?? []) if (tag.Key !== undefined) out[tag.Key] = tag.Value ?? '';
+  return out;
+}
+
+/**
+ * EC2 state → drover state. `shutting-down` maps to terminated: the delete has been accepted and
+ * cannot be undone, so the instance no longer counts as capacity.
+ */
+export function stateOf(name: string | undefined): InstanceState {
+  switch (name) {
+    case 'pending':
+    case 'running':
+    case 'stopping':
+    case 'stopped':
+    case 'terminated':
+      return name;
+    case 'shutting-down':
+      return 'terminated';
+    default:
+      return 'unknown';
+  }
+}
+
+/** Whether EC2 reports the instance dead or dying (its ClientToken can never launch again). */
+export function isDead(instance: Instance): boolean {
+  const name = instance.State?.Name;
+  return name === 'shutting-down' || name === 'terminated';
+}
+
+/** An EC2 instance as drover sees it; undefined when it does not carry `fleet`. */
+export function toObserved(instance: Instance, provider: string, fleet: string): ObservedInstance | undefined {
+  const tags = tagsOf(instance);
+  if (tags[TAG.fleet] !== fleet) return undefined;
+  const id = instance.InstanceId ?? '';
+  const slot = tags[TAG.slot];
+  return {
+    id,
+    name: tags[TAG.name] ?? id,
+    provider,
+    zone: instance.Placement?.AvailabilityZone ?? '',
+    state: stateOf(instance.State?.Name),
+    createdAt: instance.LaunchTime?.getTime() ?? 0,
+    address: instance.PrivateIpAddress,
+    fleet,
+    group: tags[TAG.group],
+    templateHash: tags[TAG.template],
+    imageDigest: tags[TAG.digest],
+    revision: tags[TAG.revision],
+    slot: slot !== undefined && /^\d+$/.test(slot) ? Number(slot) : undefined,
+  };
+}

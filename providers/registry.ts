@@ -1,0 +1,44 @@
+/**
+ * The explicit provider registry: provider type → lazy loader of its factory. Loading is deferred
+ * (dynamic import) so a fleet that does not use a cloud never loads that cloud's SDK and
+ * `drover validate` stays fast. A test checks these keys equal the provider folders, so a new
+ * provider folder must be registered here.
+ */
+import type { ProviderType } from '../src/desired/types.ts';
+import type { ProviderFactory } from './types.ts';
+
+/** Loads one provider's factory. */
+export type ProviderLoader = () => Promise<ProviderFactory>;
+
+/** Every provider drover can build, by type. */
+export const providerRegistry: Readonly<Partial<Record<ProviderType, ProviderLoader>>> = {
+  aws: async () => (await import('./aws/index.ts')).createProvider,
+};
+
+/** Raised for a provider type with no implementation. */
+export class UnknownProviderTypeError extends Error {
+  override readonly name = 'UnknownProviderTypeError';
+  readonly providerType: string;
+  constructor(providerType: string) {
+    super(`no provider implementation for type ${providerType}`);
+    this.providerType = providerType;
+  }
+}
+
+/** The factory for `type`, loading its module on first use. */
+export async function loadProviderFactory(type: ProviderType): Promise<ProviderFactory> {
+  const loader = providerRegistry[type];
+  if (loader === undefined) throw new UnknownProviderTypeError(type);
+  return loader();
+}
+
+/** The factory for `type`, or undefined when drover has no such provider yet (lookup form). */
+export async function providerFactory(type: ProviderType): Promise<ProviderFactory | undefined> {
+  const loader = providerRegistry[type];
+  return loader === undefined ? undefined : loader();
+}
+
+/** Provider types with an implementation. */
+export function registeredProviderTypes(): ProviderType[] {
+  return Object.keys(providerRegistry) as ProviderType[];
+}
