@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { planGroup } from '../../src/plan/index.ts';
+import type { GroupStep } from '../../src/plan/index.ts';
+import { ctx, group, inst, NEW, OLD, oldSet, policy, T0 } from './helpers.ts';
+
+const cond = (s: GroupStep, type: string): string => {
+  const c = s.status.conditions.find((x) => x.type === type);
+  return `${c?.status} ${c?.reason}`;
+};
+const readyNew = (slot: number, readyAgoMs = 600_000) => inst({ templateHash: NEW, slot, zone: ['a', 'b', 'c'][slot % 3] as string, createdAt: T0 - readyAgoMs - 1000, readySince: T0 - readyAgoMs });
+
+describe('plan/blue-green', () => {
+  const bg = (over = {}) => group({ rollout: policy({ strategy: 'blue-green', ...over }) });
+
+  it('launches a full new set at once, whatever maxSurge says, and keeps the old set', () => {
+    const step = planGroup(bg({ maxSurge: 1 }), oldSet(3), ctx());
+    assert.equal(step.creates.length, 3);
+    assert.deepEqual(step.deletes, []);
+    assert.ok(step.waits.some((w) => w.reason === 'instances-ready'));
+  });
+
+  it('does not cut over while one new instance is not yet available', () => {
+    const world = [...oldSet(3), readyNew(0), readyNew(1), inst({ templateHash: NEW, slot: 2, readySince: T0 - 5_000 })];
+    const step = planGroup(bg({ minReadySeconds: 10 }), world, ctx());
+    assert.deepEqual(step.deletes, []);
+    assert.equal(step.requeueAfterSeconds, 5);
+  });
+
+  it('cuts over when all are available, then keeps the old set keepOldSeconds', () => {
+    const world = [...oldSet(3), readyNew(0, 20_000), readyNew(1, 30_000), readyNew(2, 40_000)];
+    const step = planGroup(bg({ minReadySeconds: 10, keepOldSeconds: 60 }), world, ctx());
+    assert.deepEqual(step.deletes, []);
+    const keep = step.waits.find((w) => w.reason === 'keep-old');
+    // cut-over = last of the three became available: T0 - 20s + 10s; + 60 s.
+    assert.equal(keep?.until, T0 + 50_000);
+    const later = planGroup(bg({ minReadySeconds: 10, keepOldSeconds: 60 }), world, ctx(T0 + 50_000));
+    assert.deepEqual(later.deletes.map((d) => d.reason), ['template-changed', 'template-changed', 'template-changed']);
+  });
+});
+
+describe('plan/canary', () => {
+  const canary = (count: number | string, promote: boolean, bakeSeconds?: number, replicas = 4) =>
+    group({ replicas, rollout: policy({ strategy: 'canary', canary: { count, promote, bakeSeconds } }) });
+
+  it('launches the canaries and holds at replicas − canaries old until promoted', () => {
+    const world = [...oldSet(4), readyNew(0)];
+    const step = planGroup(canary(1, false), world, ctx());
+    assert.deepEqual(step.deletes.map((d) => d.reason), ['template-changed'], 'make room: total back to replicas');
+    assert.deepEqual(step.creates, []);
+    assert.ok(step.waits.some((w) => w.reason === 'canary-promotion'));
+    const held = planGroup(canary(1, false), world.filter((i) => i.id !== step.deletes[0]?.id), ctx());
+    assert.equal(held.creates.length + held.deletes.length, 0, 'holds with 3 old + 1 canary');
+    assert.equal(cond(held, 'Progressing'), 'True RollingOut');
+  });
+
+  it('sizes canaries by percentage, rounding up', () => {
+    const step = planGroup(canary('30%', false, undefined, 10), oldSet(10), ctx());
+    // 30% of 10 = 3 canaries, but surge 1 launches them one at a time.
+    assert.equal(step.creates.length, 1);
+    const g = group({ replicas: 10, rollout: policy({ strategy: 'canary', maxSurge: 5, canary: { count: '25%', promote: false, bakeSeconds: undefined } }) });
+    assert.equal(planGroup(g, oldSet(10), ctx()).creates.length, 3);
+  });
+
+  it('continues as rolling once promote is true', () => {
+    const world = [...oldSet(3), readyNew(0)];
+    const step = planGroup(canary(1, true, undefined, 3), world, ctx());
+    assert.equal(step.deletes.length, 1);
+    assert.equal(step.creates.length, 1);
+  });
+
+  it('auto-promotes after bakeSeconds of health', () => {
+    const world = [...oldSet(3), readyNew(0, 100_000)];
+    const baking = planGroup(canary(1, false, 300), world, ctx());
+    assert.equal(baking.creates.length, 0);
+    assert.equal(baking.waits.find((w) => w.reason === 'canary-bake')?.until, T0 + 200_000);
+    assert.equal(baking.requeueAfterSeconds, 200);
+    const baked = planGroup(canary(1, false, 300), world, ctx(T0 + 200_000));
+    assert.equal(baked.creates.length, 1);
+  });
+});
+
+describe('plan/suspend', () => {
+  it('plans nothing for a suspended group but reports status', () => {
+    const world = [...oldSet(2), inst({ templateHash: OLD, slot: 2, state: 'stopped' })];
+    const step = planGroup(group({ suspend: true }), world, ctx());
+    assert.deepEqual([step.creates, step.deletes], [[], []]);
+    assert.equal(cond(step, 'Progressing'), 'False Suspended');
+    assert.equal(step.status.counts.live, 3);
+    assert.ok(step.waits.some((w) => w.reason === 'suspended'));
+  });
+});
+
+describe('plan/progress deadline and rollback', () => {
+  const failing = (createdAgoMs: number) => inst({ templateHash: NEW, slot: 0, createdAt: T0 - createdAgoMs, readySince: undefined });
+
+  it('waits for the deadline, then fails the template and rolls back', () => {
+    const g = group({ rollout: policy({ progressDeadlineSeconds: 600 }), health: { probe: { kind: 'none' }, gracePeriodSeconds: 60 } });
+    const before = planGroup(g, [...oldSet(3), failing(500_000)], ctx());
+    assert.deepEqual(before.deletes, [], 'not judged by the shorter health grace');
+    assert.equal(before.failedTemplate, undefined);
+    assert.equal(before.waits.find((w) => w.reason === 'progress-deadline')?.until, T0 + 100_000);
+    const after = planGroup(g, [...oldSet(3), failing(600_000)], ctx());
+    assert.deepEqual(after.failedTemplate, { templateHash: NEW, rollbackTo: OLD });
+    assert.deepEqual(after.deletes.map((d) => d.reason), ['rollback']);
+    assert.deepEqual(after.creates, []);
+    assert.equal(cond(after, 'Stalled'), 'True RolloutFailed');
+    assert.equal(cond(after, 'Ready'), 'False RolloutFailed');
+  });
+
+  it('restores the old set with the old template and never relaunches the failed one', () => {
+    const world = [...oldSet(3).slice(1), readyNew(0)];
+    const step = planGroup(group(), world, ctx(T0, [NEW]));
+    assert.deepEqual(step.creates, [{ templateHash: OLD, slot: 0, zone: 'a' }]);
+    assert.deepEqual(step.deletes, [], 'the ready new instance stays until the restored one is available');
+    const restored = [...world, inst({ templateHash: OLD, slot: 0 })];
+    const next = planGroup(group(), restored, ctx(T0, [NEW]));
+    assert.deepEqual(next.deletes.map((d) => d.reason), ['rollback']);
+    assert.equal(next.status.targetTemplateHash, OLD);
+  });
+
+  it('holds (no actions) when autoRollback is off', () => {
+    const g = group({ rollout: policy({ autoRollback: false }) });
+    const step = planGroup(g, [...oldSet(3), failing(700_000)], ctx());
+    assert.deepEqual(step.failedTemplate, { templateHash: NEW, rollbackTo: undefined });
+    assert.deepEqual([step.creates, step.deletes], [[], []]);
+    assert.equal(cond(step, 'Stalled'), 'True RolloutFailed');
+  });
+
+  it('without a previous template, a never-ready instance is judged by the health grace instead', () => {
+    const step = planGroup(group({ replicas: 1 }), [failing(700_000)], ctx());
+    assert.equal(step.failedTemplate, undefined);
+    assert.deepEqual(step.deletes.map((d) => d.reason), ['unhealthy']);
+    assert.deepEqual(step.creates, [{ templateHash: NEW, slot: 1, zone: 'a' }]);
+  });
+});
