@@ -2,6 +2,9 @@
  * The explicit list of CLI commands. Each command module exports `register(program, setExitCode)`.
  */
 import type { Command } from 'commander';
+import * as apply from './apply.ts';
+import * as plan from './plan.ts';
+import * as sim from './sim.ts';
 import * as validate from './validate.ts';
 
 /** A CLI command module. */
@@ -9,4 +12,4 @@ export interface CliCommand {
   register(program: Command, setExitCode: (code: number) => void): void;
 }
 
-export const commands: readonly CliCommand[] = [validate];
+export const commands: readonly CliCommand[] = [validate, plan, apply, sim];

@@ -1,0 +1,49 @@
+/**
+ * Errors of a reconcile pass, as classes whose `policy` says what happens next (Flux style):
+ * - transient: back off and retry by itself;
+ * - waiting: nothing is wrong, look again after `requeueAfterMs`;
+ * - stalled: retrying cannot help until Git changes or a human acts.
+ * Callers branch on `policy` and `reason`, never on message text.
+ */
+import { ProviderError } from '../../providers/errors.ts';
+import type { ProviderErrorKind } from '../../providers/errors.ts';
+
+export type RetryPolicy = 'transient' | 'waiting' | 'stalled';
+
+/** A failure of one step of a pass, for one group or provider. */
+export class ReconcileError extends Error {
+  override readonly name = 'ReconcileError';
+  readonly policy: RetryPolicy;
+  /** Stable CamelCase reason, used in conditions, events and metrics. */
+  readonly reason: string;
+  readonly requeueAfterMs: number | undefined;
+
+  constructor(policy: RetryPolicy, reason: string, message: string, options: { cause?: unknown; requeueAfterMs?: number } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.policy = policy;
+    this.reason = reason;
+    this.requeueAfterMs = options.requeueAfterMs;
+  }
+}
+
+const POLICY_BY_KIND: Record<ProviderErrorKind, RetryPolicy> = {
+  Throttled: 'transient',
+  Transient: 'transient',
+  Conflict: 'transient',
+  NotFound: 'transient',
+  Invalid: 'stalled',
+  Unauthorized: 'stalled',
+};
+
+/** Wraps any error from a provider call; unknown errors are treated as transient. */
+export function fromProviderError(error: unknown, operation: string): ReconcileError {
+  if (error instanceof ReconcileError) return error;
+  if (error instanceof ProviderError) {
+    return new ReconcileError(POLICY_BY_KIND[error.kind], error.reason, `${operation}: ${error.message}`, {
+      cause: error,
+      ...(error.retryAfterMs === undefined ? {} : { requeueAfterMs: error.retryAfterMs }),
+    });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new ReconcileError('transient', 'Unexpected', `${operation}: ${message}`, { cause: error });
+}

@@ -1,0 +1,97 @@
+/**
+ * Performs one planned step: deletes first, then creates, each through the provider contract.
+ * Creates go ahead only when every delete of the step succeeded, because the planner's surge bound
+ * counts deleted instances as gone (a failed delete means the instance still exists). Every image
+ * is verified before anything is launched from it. Errors are collected, never thrown.
+ */
+import type PQueue from 'p-queue';
+import { idempotencyKey, instanceName } from '../../providers/naming.ts';
+import type { ObservedInstance, Provider } from '../../providers/types.ts';
+import type { DesiredGroup, LaunchTemplate } from '../desired/types.ts';
+import type { CreateAction, DeleteAction, GroupStep } from '../plan/types.ts';
+import { fromProviderError, ReconcileError } from './errors.ts';
+import type { ImageVerifier } from './image-verifier.ts';
+import type { TemplateStore } from './template-store.ts';
+
+/** What one action did. */
+export interface ActionResult {
+  readonly kind: 'create' | 'delete';
+  readonly group: string | undefined;
+  readonly name: string;
+  /** Provider id; known for deletes and successful creates. */
+  readonly id: string | undefined;
+  readonly reason: string;
+  readonly error: ReconcileError | undefined;
+}
+
+/** Everything the executor needs besides the step. */
+export interface ExecuteContext {
+  readonly fleet: string;
+  readonly revision: string;
+  /** Providers by Provider name; a missing one fails its actions. */
+  readonly providers: ReadonlyMap<string, Provider>;
+  /** This pass's inventory by instance id; deletes act on exactly what was observed. */
+  readonly observed: ReadonlyMap<string, ObservedInstance>;
+  readonly templates: TemplateStore;
+  readonly images: ImageVerifier;
+  /** Bounds concurrent cloud calls. */
+  readonly queue: PQueue;
+  readonly signal?: AbortSignal;
+}
+
+/** Executes `step` for `group`; returns one result per action attempted. */
+export async function executeStep(step: GroupStep, group: DesiredGroup, ctx: ExecuteContext): Promise<ActionResult[]> {
+  const deleted = await Promise.all(step.deletes.map((d) => ctx.queue.add(() => deleteOne(d, ctx))));
+  if (deleted.some((r) => r.error !== undefined) || step.creates.length === 0) return deleted;
+  const created = await Promise.all(step.creates.map((c) => ctx.queue.add(() => createOne(c, group, ctx))));
+  return [...deleted, ...created];
+}
+
+/** Deletes one instance (orphans included); already gone counts as done. */
+export async function deleteOne(action: DeleteAction, ctx: ExecuteContext): Promise<ActionResult> {
+  const base = { kind: 'delete' as const, group: action.group, name: action.name, id: action.id, reason: action.reason };
+  const instance = ctx.observed.get(action.id);
+  const provider = instance && ctx.providers.get(instance.provider);
+  if (instance === undefined || provider === undefined) {
+    return { ...base, error: new ReconcileError('transient', 'InstanceNotObserved', `cannot delete ${action.name}: it is not in this pass's inventory`) };
+  }
+  try {
+    await provider.destroy(instance, signalOpt(ctx));
+    return { ...base, error: undefined };
+  } catch (error) {
+    return { ...base, error: fromProviderError(error, `delete ${action.name}`) };
+  }
+}
+
+async function createOne(action: CreateAction, group: DesiredGroup, ctx: ExecuteContext): Promise<ActionResult> {
+  const name = instanceName(group.name, action.templateHash, action.slot);
+  const base = { kind: 'create' as const, group: group.name, name, reason: action.templateHash === group.templateHash ? 'desired' : 'rollback' };
+  const template = templateFor(action, group, ctx);
+  const provider = template && ctx.providers.get(template.provider);
+  if (template === undefined) {
+    return { ...base, id: undefined, error: new ReconcileError('stalled', 'TemplateUnknown', `cannot launch ${name}: template ${action.templateHash} is no longer in Git nor in drover's state`) };
+  }
+  if (provider === undefined) return { ...base, id: undefined, error: new ReconcileError('transient', 'ProviderUnavailable', `provider ${template.provider} is unavailable`) };
+  try {
+    await ctx.images.verify(provider, { name: group.image, digest: template.imageDigest, artifact: template.artifact }, ctx.signal);
+    const created = await provider.create({
+      name,
+      idempotencyKey: idempotencyKey(ctx.fleet, group.name, action.templateHash, action.slot),
+      owner: { fleet: ctx.fleet, group: group.name, templateHash: action.templateHash, imageDigest: template.imageDigest, revision: ctx.revision, slot: action.slot },
+      zone: action.zone,
+      template,
+    }, signalOpt(ctx));
+    return { ...base, id: created.id, error: undefined };
+  } catch (error) {
+    return { ...base, id: undefined, error: fromProviderError(error, `create ${name}`) };
+  }
+}
+
+function templateFor(action: CreateAction, group: DesiredGroup, ctx: ExecuteContext): LaunchTemplate | undefined {
+  if (action.templateHash === group.templateHash) return group.template;
+  return ctx.templates.get(group.name, action.templateHash);
+}
+
+function signalOpt(ctx: ExecuteContext): { signal?: AbortSignal } {
+  return ctx.signal === undefined ? {} : { signal: ctx.signal };
+}

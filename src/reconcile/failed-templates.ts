@@ -1,0 +1,68 @@
+/**
+ * Template hashes whose rollout failed, per group. The planner never launches a failed hash again
+ * while it is still the desired one; once Git moves the group to another template the record is
+ * dropped, so going back to it later is a fresh attempt. Persisted in the state directory;
+ * losing it means one more (bounded, health-gated) attempt, never a wrong deletion.
+ */
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+/** Failed template hashes by group. */
+export class FailedTemplates {
+  private readonly byGroup = new Map<string, Set<string>>();
+  private readonly file: string | undefined;
+  private dirty = false;
+
+  constructor(file?: string) {
+    this.file = file;
+  }
+
+  /** Loads the persisted record; missing or corrupt starts empty. */
+  async load(): Promise<void> {
+    if (this.file === undefined) return;
+    const text = await readFile(this.file, 'utf8').catch(() => undefined);
+    try {
+      const data = text === undefined ? {} : (JSON.parse(text) as Record<string, string[]>);
+      for (const [group, hashes] of Object.entries(data)) if (Array.isArray(hashes)) this.byGroup.set(group, new Set(hashes.map(String)));
+    } catch {
+      // corrupt: start empty
+    }
+  }
+
+  /** The failed hashes of `group`. */
+  of(group: string): ReadonlySet<string> {
+    return this.byGroup.get(group) ?? new Set();
+  }
+
+  /** Records a failed rollout of `hash`. */
+  record(group: string, hash: string): void {
+    const set = this.byGroup.get(group) ?? new Set();
+    if (set.has(hash)) return;
+    set.add(hash);
+    this.byGroup.set(group, set);
+    this.dirty = true;
+  }
+
+  /** Forgets failures of templates the group no longer desires (Git changed). */
+  forgetAllBut(group: string, desiredHash: string): void {
+    const set = this.byGroup.get(group);
+    if (set === undefined) return;
+    for (const hash of set) {
+      if (hash === desiredHash) continue;
+      set.delete(hash);
+      this.dirty = true;
+    }
+    if (set.size === 0) this.byGroup.delete(group);
+  }
+
+  /** Writes atomically when changed. */
+  async save(): Promise<void> {
+    if (this.file === undefined || !this.dirty) return;
+    await mkdir(path.dirname(this.file), { recursive: true });
+    const temp = `${this.file}.${process.pid}.tmp`;
+    const data = Object.fromEntries([...this.byGroup].map(([g, s]) => [g, [...s].sort()]));
+    await writeFile(temp, JSON.stringify(data));
+    await rename(temp, this.file);
+    this.dirty = false;
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Opens a Provider for every Provider document, with endpoint overrides that point a provider at
+ * a simulator without editing the fleet repository. A provider that cannot be opened becomes an
+ * error for its groups only; the others go on.
+ */
+import type { Provider, ProviderFactory } from '../../providers/types.ts';
+import type { DesiredState, ProviderType } from '../desired/types.ts';
+import { ReconcileError } from './errors.ts';
+
+/** Finds the factory of a provider type; undefined when drover has no such provider yet. */
+export type FactoryLookup = (type: ProviderType) => Promise<ProviderFactory | undefined>;
+
+/** Opened providers and the ones that failed, by Provider name. */
+export interface OpenedProviders {
+  readonly providers: Map<string, Provider>;
+  readonly errors: Map<string, ReconcileError>;
+  close(): Promise<void>;
+}
+
+/** Per-provider settings from flags and environment. */
+export interface ProviderOverrides {
+  /** Endpoint by Provider name. */
+  readonly endpoints: ReadonlyMap<string, string>;
+  readonly requestTimeoutMs?: number;
+}
+
+/** Env variable that overrides a provider's endpoint: DROVER_ENDPOINT_ + name in upper case, '-' → '_'. */
+export function endpointEnvName(provider: string): string {
+  return `DROVER_ENDPOINT_${provider.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/** Endpoint overrides from `--endpoint name=url` flags, falling back to DROVER_ENDPOINT_<NAME>. */
+export function endpointOverrides(state: DesiredState, flags: ReadonlyMap<string, string>, env: NodeJS.ProcessEnv): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const name of Object.keys(state.providers)) {
+    const value = flags.get(name) ?? env[endpointEnvName(name)];
+    if (value !== undefined && value !== '') out.set(name, value);
+  }
+  return out;
+}
+
+/** Opens every provider of `state` in parallel. */
+export async function openProviders(state: DesiredState, lookup: FactoryLookup, overrides: ProviderOverrides): Promise<OpenedProviders> {
+  const providers = new Map<string, Provider>();
+  const errors = new Map<string, ReconcileError>();
+  await Promise.all(Object.values(state.providers).map(async (config) => {
+    const factory = await lookup(config.type);
+    if (factory === undefined) {
+      errors.set(config.name, new ReconcileError('stalled', 'ProviderTypeUnsupported', `provider ${config.name}: drover has no ${config.type} provider yet`));
+      return;
+    }
+    try {
+      const endpoint = overrides.endpoints.get(config.name);
+      providers.set(config.name, await factory({
+        config, fleet: state.fleet.id,
+        ...(endpoint === undefined ? {} : { endpoint }),
+        ...(overrides.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: overrides.requestTimeoutMs }),
+      }));
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      errors.set(config.name, new ReconcileError('stalled', 'ProviderOpenFailed', `provider ${config.name}: ${message}`, { cause: error }));
+    }
+  }));
+  return {
+    providers,
+    errors,
+    close: async () => {
+      await Promise.all([...providers.values()].map((p) => p.close().catch(() => undefined)));
+    },
+  };
+}

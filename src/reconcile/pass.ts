@@ -1,0 +1,139 @@
+/**
+ * One reconcile pass, in ordered steps: observe every provider (one inventory each) → assess
+ * health → plan every group (isolated: one group's failure or one cloud's outage never stops the
+ * others) → orphans → deletion guard → execute (unless dry-run) → persist records. Level-triggered:
+ * it reads everything it needs and decides from that alone, so a pass after a crash continues
+ * correctly.
+ */
+import type PQueue from 'p-queue';
+import type { ObservedInstance, Provider } from '../../providers/types.ts';
+import type { DesiredGroup, DesiredState, HealthProbe } from '../desired/types.ts';
+import { applyDeletionGuard, planGroup, planOrphans } from '../plan/index.ts';
+import type { GroupStep, GuardResult, PlannedInstance } from '../plan/index.ts';
+import { fromProviderError, ReconcileError } from './errors.ts';
+import { deleteOne, executeStep } from './execute.ts';
+import type { ActionResult } from './execute.ts';
+import type { FailedTemplates } from './failed-templates.ts';
+import type { HealthTracker } from './health.ts';
+import type { ImageVerifier } from './image-verifier.ts';
+import type { TemplateStore } from './template-store.ts';
+
+/** Long-lived collaborators of the passes. */
+export interface PassDeps {
+  readonly providers: ReadonlyMap<string, Provider>;
+  /** Providers that could not be opened (unsupported type, bad credentials config), by name. */
+  readonly providerErrors: ReadonlyMap<string, ReconcileError>;
+  readonly health: HealthTracker;
+  readonly templates: TemplateStore;
+  readonly failed: FailedTemplates;
+  readonly images: ImageVerifier;
+  readonly queue: PQueue;
+  readonly now: () => number;
+  /** Deadline for one inventory call. */
+  readonly listTimeoutMs?: number;
+}
+
+/** What one provider's inventory gave. */
+export type Observation =
+  | { readonly provider: string; readonly ok: true; readonly instances: readonly ObservedInstance[] }
+  | { readonly provider: string; readonly ok: false; readonly error: ReconcileError };
+
+/** A group that could not be planned this pass. */
+export interface SkippedGroup {
+  readonly group: string;
+  readonly error: ReconcileError;
+}
+
+/** Everything a pass saw, decided and did. */
+export interface PassResult {
+  readonly revision: string;
+  readonly startedAt: number;
+  readonly finishedAt: number;
+  readonly executed: boolean;
+  readonly observations: readonly Observation[];
+  readonly guarded: GuardResult;
+  readonly skipped: readonly SkippedGroup[];
+  readonly actions: readonly ActionResult[];
+  /** Seconds until time alone changes some plan; undefined = nothing timed. */
+  readonly requeueAfterSeconds: number | undefined;
+}
+
+/** Runs one pass over `state`; `execute: false` plans only (what `drover plan` prints). */
+export async function runPass(state: DesiredState, revision: string, deps: PassDeps, options: { execute: boolean; signal?: AbortSignal }): Promise<PassResult> {
+  const startedAt = deps.now();
+  const observations = await observe(state, deps, options.signal);
+  const listed = observations.flatMap((o) => (o.ok ? o.instances : []));
+  const planned = await deps.health.assess(listed, probeFinder(state), deps.now());
+  const now = deps.now();
+  const { steps, skipped } = planGroups(state, planned, observations, deps, now);
+  const orphans = planOrphans(state.fleet, planned, new Set(Object.keys(state.groups)));
+  const fleetReady = planned.filter((i) => i.readySince !== undefined).length;
+  const guarded = applyDeletionGuard(state.fleet, steps, orphans, fleetReady);
+  for (const step of guarded.steps) if (step.failedTemplate) deps.failed.record(step.group, step.failedTemplate.templateHash);
+  const actions = options.execute ? await execute(state, revision, guarded, planned, deps, options.signal) : [];
+  await Promise.all([deps.templates.save(), deps.failed.save()]);
+  const requeues = guarded.steps.map((s) => s.requeueAfterSeconds).filter((s): s is number => s !== undefined);
+  return {
+    revision, startedAt, finishedAt: deps.now(), executed: options.execute, observations, guarded, skipped, actions,
+    requeueAfterSeconds: requeues.length === 0 ? undefined : Math.min(...requeues),
+  };
+}
+
+async function observe(state: DesiredState, deps: PassDeps, signal: AbortSignal | undefined): Promise<Observation[]> {
+  const names = Object.keys(state.providers);
+  return Promise.all(names.map(async (name): Promise<Observation> => {
+    const opened = deps.providerErrors.get(name);
+    const provider = deps.providers.get(name);
+    if (opened !== undefined || provider === undefined) {
+      return { provider: name, ok: false, error: opened ?? new ReconcileError('stalled', 'ProviderUnavailable', `provider ${name} is not open`) };
+    }
+    const deadline = AbortSignal.timeout(deps.listTimeoutMs ?? 120_000);
+    try {
+      const instances = await provider.list({ fleet: state.fleet.id }, { signal: signal ? AbortSignal.any([signal, deadline]) : deadline });
+      return { provider: name, ok: true, instances: instances.filter((i) => i.fleet === state.fleet.id) };
+    } catch (error) {
+      return { provider: name, ok: false, error: fromProviderError(error, `list ${name}`) };
+    }
+  }));
+}
+
+function probeFinder(state: DesiredState): (instance: ObservedInstance) => HealthProbe {
+  return (instance) => (instance.group === undefined ? undefined : state.groups[instance.group]?.health.probe) ?? { kind: 'none' };
+}
+
+function planGroups(state: DesiredState, planned: readonly PlannedInstance[], observations: readonly Observation[], deps: PassDeps, now: number): { steps: GroupStep[]; skipped: SkippedGroup[] } {
+  const failedLists = new Map(observations.flatMap((o) => (o.ok ? [] : [[o.provider, o.error] as const])));
+  const byGroup = Map.groupBy(planned, (i) => i.group ?? '');
+  const steps: GroupStep[] = [];
+  const skipped: SkippedGroup[] = [];
+  for (const group of Object.values(state.groups)) {
+    const listError = failedLists.get(group.provider);
+    if (listError !== undefined) {
+      skipped.push({ group: group.name, error: listError });
+      continue;
+    }
+    try {
+      steps.push(planOne(group, byGroup.get(group.name) ?? [], state, deps, now));
+    } catch (error) {
+      skipped.push({ group: group.name, error: fromProviderError(error, `plan ${group.name}`) });
+    }
+  }
+  return { steps, skipped };
+}
+
+function planOne(group: DesiredGroup, instances: readonly PlannedInstance[], state: DesiredState, deps: PassDeps, now: number): GroupStep {
+  deps.templates.remember(group.name, group.templateHash, group.template, now);
+  deps.failed.forgetAllBut(group.name, group.templateHash);
+  return planGroup(group, instances, { now, fleet: state.fleet.id, failedTemplates: deps.failed.of(group.name) });
+}
+
+async function execute(state: DesiredState, revision: string, guarded: GuardResult, planned: readonly PlannedInstance[], deps: PassDeps, signal: AbortSignal | undefined): Promise<ActionResult[]> {
+  const ctx = {
+    fleet: state.fleet.id, revision, providers: deps.providers, observed: new Map(planned.map((i) => [i.id, i])),
+    templates: deps.templates, images: deps.images, queue: deps.queue, ...(signal ? { signal } : {}),
+  };
+  const perGroup = guarded.steps.map((step) => executeStep(step, state.groups[step.group]!, ctx));
+  const orphans = guarded.orphans.deletes.map((d) => deps.queue.add(() => deleteOne(d, ctx)));
+  const results = await Promise.all([...perGroup, Promise.all(orphans)]);
+  return results.flat();
+}

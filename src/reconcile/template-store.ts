@@ -1,0 +1,72 @@
+/**
+ * Launch templates by (group, hash). A rollback launches the *previous* template, which is no longer
+ * in Git, so templates drover has applied are remembered here and persisted in the state
+ * directory. Losing the file is safe: a rollback then keeps the old instances it still has and
+ * reports that it cannot launch more of a template it no longer knows.
+ */
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { LaunchTemplate } from '../desired/types.ts';
+
+/** How many templates to keep per group (the newest). */
+const KEEP_PER_GROUP = 8;
+
+interface Entry {
+  readonly template: LaunchTemplate;
+  readonly seenAt: number;
+}
+
+/** Remembered templates, optionally persisted to `file`. */
+export class TemplateStore {
+  private readonly entries = new Map<string, Entry>();
+  private readonly file: string | undefined;
+  private dirty = false;
+
+  constructor(file?: string) {
+    this.file = file;
+  }
+
+  /** Loads the persisted templates; a missing or corrupt file starts empty (safe to lose). */
+  async load(): Promise<void> {
+    if (this.file === undefined) return;
+    const text = await readFile(this.file, 'utf8').catch(() => undefined);
+    if (text === undefined) return;
+    try {
+      const data = JSON.parse(text) as { version: number; templates: Record<string, Entry> };
+      if (data.version !== 1) return;
+      for (const [key, entry] of Object.entries(data.templates)) this.entries.set(key, entry);
+    } catch {
+      // A corrupt file is as good as none.
+    }
+  }
+
+  /** Records a template drover is applying now. */
+  remember(group: string, hash: string, template: LaunchTemplate, now: number): void {
+    const key = `${group}/${hash}`;
+    const known = this.entries.has(key);
+    this.entries.set(key, { template, seenAt: now });
+    if (known) return;
+    this.dirty = true;
+    this.trim(group);
+  }
+
+  /** The template for (group, hash), if drover ever applied it. */
+  get(group: string, hash: string): LaunchTemplate | undefined {
+    return this.entries.get(`${group}/${hash}`)?.template;
+  }
+
+  /** Writes the file atomically (temp file + rename) when anything changed. */
+  async save(): Promise<void> {
+    if (this.file === undefined || !this.dirty) return;
+    await mkdir(path.dirname(this.file), { recursive: true });
+    const temp = `${this.file}.${process.pid}.tmp`;
+    await writeFile(temp, JSON.stringify({ version: 1, templates: Object.fromEntries(this.entries) }));
+    await rename(temp, this.file);
+    this.dirty = false;
+  }
+
+  private trim(group: string): void {
+    const mine = [...this.entries].filter(([key]) => key.startsWith(`${group}/`)).sort(([, a], [, b]) => b.seenAt - a.seenAt);
+    for (const [key] of mine.slice(KEEP_PER_GROUP)) this.entries.delete(key);
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Starts one wire-level simulator per Provider document of a fleet, seeded with the fleet's image
+ * artifacts and their digests, so `drover plan/apply/run` can rehearse the fleet end to end.
+ * An explicit map from provider type to simulator; types without one are reported, not faked.
+ */
+import type { DesiredState, ProviderConfig, ProviderType } from '../desired/types.ts';
+import type { SimEngine } from './engine.ts';
+
+/** A running simulator for one Provider document. */
+export interface ProviderSimulator {
+  readonly provider: string;
+  readonly type: ProviderType;
+  readonly url: string;
+  readonly engine: SimEngine;
+  /** Env variables a shell needs to point drover (and the cloud's SDK) at it. */
+  readonly env: Readonly<Record<string, string>>;
+  close(): Promise<void>;
+}
+
+/** Options for every simulator started. */
+export interface FleetSimOptions {
+  /** Simulated time runs this many times faster than real time. */
+  readonly factor?: number;
+  /** First port; providers get consecutive ports. 0 = any free port. */
+  readonly basePort?: number;
+}
+
+/** An image artifact to register, with the digest its tags must carry. */
+interface SeedImage {
+  readonly artifact: { readonly id?: string; readonly template?: number };
+  readonly digest: string;
+}
+
+type Starter = (config: ProviderConfig, images: readonly SeedImage[], options: { factor: number; port: number }) => Promise<ProviderSimulator>;
+
+const STARTERS: Partial<Record<ProviderType, () => Promise<Starter>>> = {
+  aws: async () => {
+    const [{ startEc2Simulator }, { TAG }] = await Promise.all([import('../../providers/aws/sim.ts'), import('../../providers/aws/tags.ts')]);
+    return async (config, images, options) => {
+      const region = config.spec.type === 'aws' ? config.spec.region : 'us-east-1';
+      const sim = await startEc2Simulator({
+        region, factor: options.factor, port: options.port,
+        images: images.filter((i) => i.artifact.id !== undefined).map((i) => ({ id: i.artifact.id!, tags: { [TAG.digest]: i.digest } })),
+      });
+      return { provider: config.name, type: 'aws', url: sim.url, engine: sim.engine, env: { AWS_ACCESS_KEY_ID: 'drover-sim', AWS_SECRET_ACCESS_KEY: 'drover-sim', AWS_REGION: region }, close: () => sim.close() };
+    };
+  },
+};
+
+/** Provider types that have a simulator. */
+export function simulatedTypes(): ProviderType[] {
+  return Object.keys(STARTERS) as ProviderType[];
+}
+
+/** Starts simulators for every provider of `state` that has one; returns them and the ones skipped. */
+export async function startFleetSimulators(state: DesiredState, options: FleetSimOptions = {}): Promise<{ started: ProviderSimulator[]; unsupported: ProviderConfig[] }> {
+  const started: ProviderSimulator[] = [];
+  const unsupported: ProviderConfig[] = [];
+  let port = options.basePort ?? 0;
+  try {
+    for (const config of Object.values(state.providers)) {
+      const load = STARTERS[config.type];
+      if (load === undefined) {
+        unsupported.push(config);
+        continue;
+      }
+      const start = await load();
+      started.push(await start(config, seedImages(state, config.name), { factor: options.factor ?? 1, port }));
+      if (port !== 0) port++;
+    }
+  } catch (error) {
+    await Promise.all(started.map((s) => s.close()));
+    throw error;
+  }
+  return { started, unsupported };
+}
+
+function seedImages(state: DesiredState, provider: string): SeedImage[] {
+  return Object.values(state.images).flatMap((image) => {
+    const artifact = image.artifacts[provider];
+    return artifact === undefined ? [] : [{ artifact, digest: image.digest }];
+  });
+}
