@@ -140,7 +140,7 @@ describe('plan/rolling', () => {
     const world = [...oldSet(5), inst({ templateHash: NEW, slot: 0, zone: 'b' }), inst({ templateHash: NEW, slot: 1, zone: 'c', readySince: undefined, createdAt: T0 - 1000 })];
     const g = group({ replicas: 5, rollout: policy({ maxSurge: 2, maxUnavailable: 1 }) });
     const a = planGroup(g, world, ctx());
-    const b = planGroup(g, [...world].reverse(), ctx());
+    const b = planGroup(g, world.toReversed(), ctx());
     assert.deepEqual(a, b);
   });
 });

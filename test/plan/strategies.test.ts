@@ -8,9 +8,12 @@ const cond = (s: GroupStep, type: string): string => {
   return `${c?.status} ${c?.reason}`;
 };
 const readyNew = (slot: number, readyAgoMs = 600_000) => inst({ templateHash: NEW, slot, zone: ['a', 'b', 'c'][slot % 3] as string, createdAt: T0 - readyAgoMs - 1000, readySince: T0 - readyAgoMs });
+const bg = (over = {}) => group({ rollout: policy({ strategy: 'blue-green', ...over }) });
+const canary = (count: number | string, promote: boolean, bakeSeconds?: number, replicas = 4) =>
+  group({ replicas, rollout: policy({ strategy: 'canary', canary: { count, promote, bakeSeconds } }) });
+const failing = (createdAgoMs: number) => inst({ templateHash: NEW, slot: 0, createdAt: T0 - createdAgoMs, readySince: undefined });
 
 describe('plan/blue-green', () => {
-  const bg = (over = {}) => group({ rollout: policy({ strategy: 'blue-green', ...over }) });
 
   it('launches a full new set at once, whatever maxSurge says, and keeps the old set', () => {
     const step = planGroup(bg({ maxSurge: 1 }), oldSet(3), ctx());
@@ -39,8 +42,6 @@ describe('plan/blue-green', () => {
 });
 
 describe('plan/canary', () => {
-  const canary = (count: number | string, promote: boolean, bakeSeconds?: number, replicas = 4) =>
-    group({ replicas, rollout: policy({ strategy: 'canary', canary: { count, promote, bakeSeconds } }) });
 
   it('launches the canaries and holds at replicas − canaries old until promoted', () => {
     const world = [...oldSet(4), readyNew(0)];
@@ -91,7 +92,6 @@ describe('plan/suspend', () => {
 });
 
 describe('plan/progress deadline and rollback', () => {
-  const failing = (createdAgoMs: number) => inst({ templateHash: NEW, slot: 0, createdAt: T0 - createdAgoMs, readySince: undefined });
 
   it('waits for the deadline, then fails the template and rolls back', () => {
     const g = group({ rollout: policy({ progressDeadlineSeconds: 600 }), health: { probe: { kind: 'none' }, gracePeriodSeconds: 60 } });
