@@ -81,6 +81,7 @@ function parseToken(token: string): Comparator[] {
   const m = /^(>=|<=|>|<|=|\^|~)?(.*)$/.exec(token);
   const op = m?.[1] ?? '';
   const rest = m?.[2] ?? '';
+  if (op !== '' && rest === '') throw new Error(`operator without a version: ${JSON.stringify(token)}`);
   if (op === '^') return caret(rest);
   if (op === '~') return tilde(rest);
   return desugar((op === '' ? '=' : op) as Op, rest);

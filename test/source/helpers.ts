@@ -52,7 +52,12 @@ export class TestRepo {
 
   /** Runs git with extra environment (e.g. the signer's GNUPGHOME). */
   gitWith(extra: Record<string, string>, ...args: string[]): string {
-    return execFileSync('git', args, { cwd: this.dir, env: testGitEnv(this.home, extra), encoding: 'utf8' }).trim();
+    return execFileSync('git', args, {
+      cwd: this.dir,
+      env: testGitEnv(this.home, extra),
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }).trim();
   }
 
   /** Writes files (path → content) and commits them; returns the commit id. */

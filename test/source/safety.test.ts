@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { GitSource, UnsafeRef, UnsafeUrl, checkCommitId, checkRefName, checkSubPath, checkUrl } from '../../src/source/index.ts';
+import { fakeLoader, tempDir } from './helpers.ts';
+
+describe('source/safety', () => {
+  it('accepts https, ssh, scp-like and file URLs', () => {
+    assert.equal(checkUrl('https://github.com/acme/fleet.git').kind, 'https');
+    assert.deepEqual(
+      [checkUrl('ssh://git@github.com:22/acme/fleet').kind, checkUrl('ssh://git@github.com:22/acme/fleet').path],
+      ['ssh', 'acme/fleet'],
+    );
+    assert.deepEqual(checkUrl('git@github.com:acme/fleet.git'), {
+      url: 'git@github.com:acme/fleet.git',
+      kind: 'scp',
+      host: 'github.com',
+      path: 'acme/fleet',
+    });
+    assert.equal(checkUrl('file:///srv/git/fleet').kind, 'file');
+    assert.equal(checkUrl('http://127.0.0.1:1/x', { allowInsecureHttp: true }).kind, 'http');
+  });
+
+  for (const url of [
+    'ext::sh -c touch% /tmp/pwned',
+    'fd::17',
+    'fd::0,1/x',
+    '-oProxyCommand=touch /tmp/pwned',
+    '--upload-pack=touch /tmp/pwned',
+    'ssh://-oProxyCommand=touch%20x/foo',
+    'ssh://-user@host/foo',
+    'git@-oProxyCommand=x:foo',
+    'git@host:-foo',
+    'git://github.com/acme/fleet',
+    'http://github.com/acme/fleet',
+    'ftp://host/x',
+    'https://user:secret@github.com/acme/fleet',
+    'https://token@github.com/acme/fleet',
+    'https://github.com/acme/fleet\n',
+    'https://github.com/a b',
+    'https://github.com/acme/fleet?x=1',
+    '/srv/git/fleet',
+    '',
+  ]) {
+    it(`refuses URL ${JSON.stringify(url)}`, () => {
+      assert.throws(() => checkUrl(url), (error: unknown) => error instanceof UnsafeUrl && error.retry === 'config');
+    });
+  }
+
+  it('never echoes credentials of a refused URL', () => {
+    try {
+      checkUrl('https://user:hunter2secret@github.com/x');
+      assert.fail('accepted');
+    } catch (error) {
+      assert.equal((error as Error).message.includes('hunter2secret'), false);
+    }
+  });
+
+  it('refuses hostile refs, commits and paths', () => {
+    for (const ref of ['-delete', '--upload-pack=x', 'a..b', 'a\u0001b', 'a b', 'x@{1}', 'x.lock', '.hidden', 'a//b', 'a/', 'a:b', 'a~1', 'a^', 'a*', '']) {
+      assert.throws(() => checkRefName(ref), UnsafeRef, ref);
+    }
+    for (const ok of ['main', 'release/2026.11', 'feature/x-y_z', 'v1.2.3']) assert.equal(checkRefName(ok), ok);
+    for (const commit of ['abc123', 'HEAD', '-x', 'A'.repeat(40), `${'a'.repeat(39)}g`]) {
+      assert.throws(() => checkCommitId(commit), UnsafeRef, commit);
+    }
+    for (const path of ['../x', 'a/../../b', '/etc', '-x', 'a/-b', 'a\\b', '.git', 'a\nb']) {
+      assert.throws(() => checkSubPath(path), UnsafeRef, path);
+    }
+    assert.equal(checkSubPath('./fleet/prod/'), 'fleet/prod');
+    assert.equal(checkSubPath(''), '');
+    assert.equal(checkSubPath('.'), '');
+  });
+
+  it('a source with a hostile URL or ref fails at construction, before any git process', () => {
+    const tmp = tempDir();
+    try {
+      const args: string[][] = [];
+      const make = (url: string, ref: { branch: string } | { semver: string }): GitSource =>
+        new GitSource({ url, ref, stateDir: join(tmp.path, 's'), intervalMs: 0 }, { loader: fakeLoader(), argsObserver: (a) => args.push([...a]) });
+      assert.throws(() => make('ext::sh -c id', { branch: 'main' }), UnsafeUrl);
+      assert.throws(() => make('https://github.com/a/b', { branch: '--upload-pack=id' }), UnsafeRef);
+      assert.throws(() => make('https://github.com/a/b', { semver: '>=1 <' }), UnsafeRef);
+      assert.deepEqual(args, []);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});
