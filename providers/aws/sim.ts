@@ -37,6 +37,8 @@ export interface Ec2SimulatorOptions extends EngineOptions, ListenOptions {
   readonly subnets?: Readonly<Record<string, string>>;
   /** Live-instance quota (InstanceLimitExceeded beyond). */
   readonly instanceLimit?: number;
+  /** Instance types a zone does not offer: zone → types (RunInstances → Unsupported). */
+  readonly unsupported?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** A running EC2 simulator. */
@@ -67,6 +69,7 @@ export async function startEc2Simulator(options: Ec2SimulatorOptions = {}): Prom
     instanceLimit: options.instanceLimit,
     subnets: options.subnets,
     accessKeys: options.accessKeys,
+    unsupported: options.unsupported ?? {},
   };
   const ownerId = '123456789012';
   const ctx: Ec2Context = { engine, region, ownerId, settings, images: new ImageStore(ownerId), tokens: new Map() };

@@ -35,6 +35,8 @@ export interface Ec2Settings {
   subnets: Readonly<Record<string, string>> | undefined;
   /** Accepted access key ids; when set, others get AuthFailure. */
   accessKeys: readonly string[] | undefined;
+  /** Instance types a zone does not offer (RunInstances there → Unsupported). */
+  unsupported: Readonly<Record<string, readonly string[]>>;
 }
 
 /** Everything the EC2 action handlers share. */

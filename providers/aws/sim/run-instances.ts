@@ -123,6 +123,9 @@ function validate(ctx: Ec2Context, params: QueryParams): LaunchSpec {
   for (const sg of securityGroups) {
     if (!/^sg-[0-9a-f]+$/.test(sg)) throw new Ec2SimError('InvalidGroupId.Malformed', `Invalid id: "${sg}" (expecting "sg-...")`);
   }
+  if (ctx.settings.unsupported[zone]?.includes(machineType) === true) {
+    throw new Ec2SimError('Unsupported', `Your requested instance type (${machineType}) is not supported in your requested Availability Zone (${zone}).`);
+  }
   const tagSpecs = validateTagSpecs(params);
   const userData = validateUserData(params.get('UserData'));
   const attributes = {
