@@ -4,9 +4,12 @@
  *
  * - GET  /_sim/world              instances (all states, including ones hidden by list lag) + extras
  * - GET  /_sim/timeline?since=N   state and tag changes after sequence N
- * - GET  /_sim/capacity?groupTag=drover:group   per-group ready/live samples (see capacity.ts)
+ * - GET  /_sim/capacity[?groupTag=drover:group&fleetTag=drover:fleet&fleet=F]   per-group
+ *                                  ready/live samples (see capacity.ts)
  * - GET  /_sim/clock              the simulated time and clock kind
+ * - POST /_sim/clock              { advanceMs } moves a virtual clock forward (400 on a scaled clock)
  * - GET  /_sim/calls[?action=A]   recent API calls { at, action, status } (0 = hung/dropped) + counts
+ * - GET  /_sim/operations         long-running operations (clouds that have them)
  * - GET  /_sim/faults             active fault rules
  * - POST /_sim/faults             add one rule or { rules: [...] } → { ids }
  * - DELETE /_sim/faults[?id=ID]   remove one or all rules
@@ -20,6 +23,7 @@
  * image?, machineType?, tags? } (a foreign instance, by default untagged).
  */
 import { capacityByGroup } from './capacity.ts';
+import { VirtualClock } from './clock.ts';
 import type { CloudApi, SimEngine, SimRequest, SimResponse } from './engine.ts';
 import { FaultRuleError, parseFaultRule } from './faults.ts';
 import type { Latencies } from './world.ts';
@@ -68,8 +72,12 @@ function builtin(key: string, body: unknown, request: SimRequest, engine: SimEng
       return capacityJson(request, engine);
     case 'GET /_sim/clock':
       return clock.describe();
+    case 'POST /_sim/clock':
+      return advanceClock(body, engine);
     case 'GET /_sim/calls':
       return { counts: engine.calls.counts(), calls: engine.calls.list(request.url.searchParams.get('action') ?? undefined) };
+    case 'GET /_sim/operations':
+      return { operations: engine.operations.list() };
     case 'GET /_sim/faults':
       return { faults: faults.list() };
     case 'POST /_sim/faults':
@@ -92,6 +100,7 @@ function builtin(key: string, body: unknown, request: SimRequest, engine: SimEng
       world.reset();
       faults.clear();
       engine.calls.clear();
+      engine.operations.clear();
       throttler.reset();
       api.reset?.();
       return { ok: true };
@@ -101,9 +110,21 @@ function builtin(key: string, body: unknown, request: SimRequest, engine: SimEng
 }
 
 function capacityJson(request: SimRequest, engine: SimEngine): unknown {
-  const groupTag = request.url.searchParams.get('groupTag') ?? 'drover:group';
-  const groups = capacityByGroup(engine.world.events(), { groupTag });
+  const query = request.url.searchParams;
+  const fleet = query.get('fleet') ?? undefined;
+  const groups = capacityByGroup(engine.world.events(), {
+    groupTag: query.get('groupTag') ?? 'drover:group',
+    ...(fleet === undefined ? {} : { fleet, fleetTag: query.get('fleetTag') ?? 'drover:fleet' }),
+  });
   return { now: engine.clock.now(), groups: Object.fromEntries(groups) };
+}
+
+function advanceClock(body: unknown, engine: SimEngine): unknown {
+  const ms = isRecord(body) ? body['advanceMs'] : undefined;
+  if (typeof ms !== 'number' || ms < 0) throw new ControlError(400, 'expected { advanceMs: number ≥ 0 }');
+  if (!(engine.clock instanceof VirtualClock)) throw new ControlError(400, 'only a virtual clock can be advanced');
+  engine.clock.advance(ms);
+  return engine.clock.describe();
 }
 
 function addFaults(body: unknown, engine: SimEngine): unknown {

@@ -5,6 +5,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { ScaledClock, type SimClock } from './clock.ts';
 import { FaultInjector, type FaultRule } from './faults.ts';
+import { OperationLog } from './operations.ts';
 import { Throttler, type BucketSpec } from './token-bucket.ts';
 import { World, type Latencies, type LaunchInput, type SimInstance } from './world.ts';
 
@@ -105,6 +106,8 @@ export interface SimEngine {
   readonly throttler: Throttler;
   readonly faults: FaultInjector;
   readonly calls: CallLog;
+  /** Long-running operations (GCE operations, Azure async operations, Proxmox tasks). */
+  readonly operations: OperationLog;
 }
 
 /** Builds an engine for one cloud with its bucket specs and id format. */
@@ -119,7 +122,12 @@ export function createEngine(
   const throttler = new Throttler(clock, buckets);
   throttler.enabled = options.throttling ?? true;
   const faults = new FaultInjector(() => clock.now(), options.seed ?? 1);
-  return { clock, world, throttler, faults, calls: new CallLog() };
+  world.launchFate = (instance) => {
+    const kind = faults.pick('launch', 'launch', instance.tags)?.kind;
+    return kind === 'boot-fail' || kind === 'boot-stuck' ? kind : 'boot';
+  };
+  const operations = new OperationLog(clock, () => `op-${randomHex(16)}`);
+  return { clock, world, throttler, faults, calls: new CallLog(), operations };
 }
 
 /** Random lowercase hex of `length` characters (ids, request ids). */

@@ -10,10 +10,15 @@
  * - `drop-after`: AFTER the action succeeded; the connection is reset with no response, so the
  *   client cannot tell whether it happened (the case idempotency tokens exist for). Calls that
  *   failed (throttled, invalid) are answered normally and do not use up the rule.
+ * - `boot-fail`: at launch; the instance goes pending → terminated after bootMs (reason
+ *   Server.InternalError), like an EC2 launch that fails after it was accepted.
+ * - `boot-stuck`: at launch; the instance stays pending forever (it never becomes ready).
+ * Launch faults ignore `actions`; `tags` restricts any rule to instances carrying all those tags
+ * (e.g. only the new template: { "drover:template": "…" }).
  */
 
 /** What a fault does. */
-export type FaultKind = 'error' | 'throttle' | 'hang' | 'delay' | 'drop-after';
+export type FaultKind = 'error' | 'throttle' | 'hang' | 'delay' | 'drop-after' | 'boot-fail' | 'boot-stuck';
 
 /** A fault rule as given to the control API. */
 export interface FaultRuleInput {
@@ -33,6 +38,8 @@ export interface FaultRuleInput {
   readonly message?: string;
   /** `hang` / `delay`: sim milliseconds. */
   readonly delayMs?: number;
+  /** Launch faults: only instances carrying all these tags/labels. */
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 /** An active rule. */
@@ -44,7 +51,7 @@ export interface FaultRule extends FaultRuleInput {
 }
 
 /** When a fault acts relative to the action. */
-export type FaultPhase = 'before' | 'after';
+export type FaultPhase = 'before' | 'after' | 'launch';
 
 const PHASE: Readonly<Record<FaultKind, FaultPhase>> = {
   error: 'before',
@@ -52,6 +59,8 @@ const PHASE: Readonly<Record<FaultKind, FaultPhase>> = {
   hang: 'before',
   delay: 'before',
   'drop-after': 'after',
+  'boot-fail': 'launch',
+  'boot-stuck': 'launch',
 };
 
 /** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
@@ -83,6 +92,10 @@ export function parseFaultRule(value: unknown): FaultRuleInput {
   const actions = rule['actions'];
   if (actions !== undefined && (!Array.isArray(actions) || !actions.every((a) => typeof a === 'string'))) {
     throw new FaultRuleError('actions must be a list of action names');
+  }
+  const tags = rule['tags'];
+  if (tags !== undefined && (typeof tags !== 'object' || tags === null || !Object.values(tags).every((v) => typeof v === 'string'))) {
+    throw new FaultRuleError('tags must map names to strings');
   }
   for (const key of ['count', 'probability', 'durationMs', 'status', 'delayMs']) {
     if (rule[key] !== undefined && typeof rule[key] !== 'number') throw new FaultRuleError(`${key} must be a number`);
@@ -120,11 +133,11 @@ export class FaultInjector {
     return [...this.#rules];
   }
 
-  /** The first rule that fires for `action` in `phase`, consuming one of its count. */
-  pick(action: string, phase: FaultPhase): FaultRule | undefined {
+  /** The first rule that fires for `action` in `phase` (launch: for an instance with `tags`), consuming one of its count. */
+  pick(action: string, phase: FaultPhase, tags: Readonly<Record<string, string>> = {}): FaultRule | undefined {
     this.#expire();
     for (const rule of this.#rules) {
-      if (PHASE[rule.kind] !== phase || !matches(rule, action)) continue;
+      if (PHASE[rule.kind] !== phase || !matches(rule, phase === 'launch' ? undefined : action, tags)) continue;
       if (rule.probability !== undefined && this.#random() >= rule.probability) continue;
       rule.fired += 1;
       return rule;
@@ -141,6 +154,8 @@ export class FaultInjector {
   }
 }
 
-function matches(rule: FaultRule, action: string): boolean {
-  return rule.actions === undefined || rule.actions.length === 0 || rule.actions.includes(action);
+function matches(rule: FaultRule, action: string | undefined, tags: Readonly<Record<string, string>>): boolean {
+  const byAction = action === undefined || rule.actions === undefined || rule.actions.length === 0 || rule.actions.includes(action);
+  const byTags = Object.entries(rule.tags ?? {}).every(([k, v]) => tags[k] === v);
+  return byAction && byTags;
 }

@@ -16,6 +16,7 @@ export {
   type GroupCapacity,
 } from './capacity.ts';
 export { ControlError, handleControl, json } from './control.ts';
+export { SimControlClient, SimControlError, type OutOfBandAction } from './control-client.ts';
 export {
   CallLog,
   MAX_CALL_RECORDS,
@@ -30,7 +31,8 @@ export {
   type SimRequest,
   type SimResponse,
 } from './engine.ts';
-export { FaultInjector, parseFaultRule, seededRandom, type FaultKind, type FaultRule, type FaultRuleInput } from './faults.ts';
+export { FaultInjector, parseFaultRule, seededRandom, type FaultKind, type FaultPhase, type FaultRule, type FaultRuleInput } from './faults.ts';
+export { OperationLog, type OperationError, type OperationInput, type SimOperation } from './operations.ts';
 export { startSimServer, type ListenOptions, type SimServer } from './server.ts';
 export { Timeline, type SimCause, type SimState, type TimelineEvent } from './timeline.ts';
 export { Throttler, TokenBucket, type BucketSpec, type Refusal, type Spend } from './token-bucket.ts';
@@ -39,6 +41,7 @@ export {
   UnknownInstanceError,
   World,
   type Latencies,
+  type LaunchFate,
   type LaunchInput,
   type SimInstance,
   type StateChange,

@@ -78,9 +78,12 @@ export interface WorldOptions {
 
 interface Slot {
   instance: SimInstance;
-  next: { readonly at: number; readonly to: SimState } | undefined;
+  next: { readonly at: number; readonly to: SimState; readonly reason?: string } | undefined;
   removeAt: number | undefined;
 }
+
+/** What happens to a new instance: boots normally, fails to boot, or never leaves pending. */
+export type LaunchFate = 'boot' | 'boot-fail' | 'boot-stuck';
 
 /** Result of a state-changing call: the states before and after, as clouds report them. */
 export interface StateChange {
@@ -106,6 +109,8 @@ export class World {
   readonly cloud: string;
   readonly timeline = new Timeline();
   latencies: Latencies;
+  /** Decides each new instance's fate (the engine wires launch faults here). */
+  launchFate: (instance: SimInstance) => LaunchFate = () => 'boot';
   readonly #newId: () => string;
   #slots = new Map<string, Slot>();
   #addresses = 0;
@@ -141,7 +146,7 @@ export class World {
       stateReason: undefined,
       attributes: { ...input.attributes },
     };
-    this.#slots.set(instance.id, { instance, next: { at: now + this.latencies.bootMs, to: 'running' }, removeAt: undefined });
+    this.#slots.set(instance.id, { instance, next: this.#bootTransition(instance, now), removeAt: undefined });
     this.#record(instance, null, cause, 'state', now);
     return instance;
   }
@@ -223,7 +228,7 @@ export class World {
       const next = slot.next;
       if (next === undefined) break;
       slot.next = undefined;
-      this.#change(slot, next.to, 'lifecycle', slot.instance.stateReason, next.at);
+      this.#change(slot, next.to, 'lifecycle', next.reason ?? slot.instance.stateReason, next.at);
       if (next.to === 'terminated') slot.removeAt = next.at + this.latencies.terminatedRetentionMs;
     }
     for (const [id, slot] of this.#slots) {
@@ -236,6 +241,18 @@ export class World {
     this.#slots = new Map();
     this.timeline.clear();
     this.#addresses = 0;
+  }
+
+  #bootTransition(instance: SimInstance, now: number): Slot['next'] {
+    const at = now + this.latencies.bootMs;
+    switch (this.launchFate(instance)) {
+      case 'boot-stuck':
+        return undefined;
+      case 'boot-fail':
+        return { at, to: 'terminated', reason: 'Server.InternalError' };
+      case 'boot':
+        return { at, to: 'running' };
+    }
   }
 
   #nextDue(now: number): Slot | undefined {

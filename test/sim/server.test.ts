@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { VirtualClock } from '../../src/sim/clock.ts';
+import { SimControlClient } from '../../src/sim/control-client.ts';
 import { json } from '../../src/sim/control.ts';
 import { createEngine, type CloudApi, type SimEngine } from '../../src/sim/engine.ts';
 import { startSimServer, type SimServer } from '../../src/sim/server.ts';
@@ -93,5 +95,55 @@ describe('sim server and control API', () => {
     await new Promise((r) => setTimeout(r, 250));
     const capacity = await readJson(await fetch(`${server.url}/_sim/capacity`));
     assert.equal(capacity.groups.web.maxReady, 1);
+  });
+});
+
+describe('sim launch faults, operations, virtual clock and the control client', () => {
+  let engine: SimEngine;
+  let server: SimServer;
+  let control: SimControlClient;
+
+  beforeEach(async () => {
+    let n = 0;
+    engine = createEngine('toy', {}, () => `vm-${++n}`, { clock: new VirtualClock(), latencies: { bootMs: 10_000 } });
+    server = await startSimServer(engine, toyApi(engine));
+    control = new SimControlClient(server.url);
+  });
+  afterEach(() => server.close());
+
+  it('boot-fail and boot-stuck hit only instances with the given tags', async () => {
+    await control.addFaults({ kind: 'boot-fail', tags: { 'drover:template': 'new' } }, { kind: 'boot-stuck', tags: { 'drover:template': 'stuck' }, count: 1 });
+    const old = await control.act({ action: 'launch', tags: { 'drover:template': 'old' } });
+    const failing = await control.act({ action: 'launch', tags: { 'drover:template': 'new' } });
+    const stuck = await control.act({ action: 'launch', tags: { 'drover:template': 'stuck' } });
+    await fetch(`${server.url}/_sim/clock`, { method: 'POST', body: JSON.stringify({ advanceMs: 60_000 }) });
+    const states = new Map((await control.world()).instances.map((i) => [i.id, [i.state, i.stateReason]]));
+    assert.deepEqual(states.get(old.id), ['running', undefined]);
+    assert.deepEqual(states.get(failing.id), ['terminated', 'Server.InternalError']);
+    assert.deepEqual(states.get(stuck.id), ['pending', undefined]);
+    const web = await control.capacity({ groupTag: 'drover:template' });
+    assert.equal(web.get('new')?.maxReady, 0);
+  });
+
+  it('runs long operations on the sim clock and applies their effect at completion', async () => {
+    const op = engine.operations.start({ kind: 'clone', durationMs: 5_000, effect: () => void engine.world.launch({ name: 'c', zone: 'z', image: 'i', machineType: 'm' }) });
+    const failing = engine.operations.start({ kind: 'delete', durationMs: 1_000, effect: () => ({ code: 'locked', message: 'VM is locked' }) });
+    assert.equal(engine.operations.get(op.id)?.status, 'running');
+    (engine.clock as VirtualClock).advance(5_000);
+    assert.equal(engine.operations.get(op.id)?.status, 'done');
+    assert.equal(engine.world.all().length, 1);
+    assert.deepEqual(engine.operations.get(failing.id)?.error, { code: 'locked', message: 'VM is locked' });
+    const listed = await readJson(await fetch(`${server.url}/_sim/operations`));
+    assert.equal(listed.operations.length, 2);
+  });
+
+  it('the control client reports calls and errors', async () => {
+    await fetch(`${server.url}/list`);
+    assert.deepEqual((await control.calls()).counts, { List: 1 });
+    await assert.rejects(control.act({ action: 'stop', instanceId: 'vm-404' }), { name: 'SimControlError', status: 404 });
+    const scaled = await startSimServer(createEngine('toy', {}, () => 'x'), toyApi(engine));
+    const res = await fetch(`${scaled.url}/_sim/clock`, { method: 'POST', body: JSON.stringify({ advanceMs: 1 }) });
+    assert.equal(res.status, 400);
+    await scaled.close();
   });
 });
