@@ -90,7 +90,8 @@ function act(group: DesiredGroup, c: Classified, mode: Mode, ctx: PlanContext): 
   const drift = [...c.drift];
   const pools = buildPools(c, mode, group.templateHash, drift);
   const available = c.live.filter((v) => v.available).length;
-  const budget = makeBudget(available, group.replicas, resolveBounds(group.rollout, group.replicas).unavailable);
+  const ready = c.live.filter((v) => v.ready).length;
+  const budget = makeBudget(available, ready, group.replicas, resolveBounds(group.rollout, group.replicas).unavailable);
   const outcome = runStrategy({ group, now: ctx.now, rollback: mode.kind === 'rollback', pools, budget });
   return { drift, outcome };
 }

@@ -1,29 +1,35 @@
 /**
  * Which instances go first, which slots and zones new instances get, and the capacity budget every
- * deletion of an available instance draws from. Deterministic: ties break on id / zone order.
+ * deletion of a ready instance draws from. Deterministic: ties break on id / zone order.
  */
 import { cmp, type InstanceView } from './classify.ts';
 
 /**
- * How many available instances this pass may still delete: available − (replicas − maxUnavailable).
- * Deleting an instance that is not available does not draw from it, so ready capacity never drops
- * below replicas − maxUnavailable through drover's deletes.
+ * How many instances this pass may still delete without breaking the capacity bounds:
+ * `available` = available − (replicas − maxUnavailable) limits deleting available instances
+ * (Kubernetes semantics: capacity is what has been ready for minReadySeconds), and
+ * `ready` = ready − (replicas − maxUnavailable) limits deleting any ready instance, so ready
+ * capacity never drops below replicas − maxUnavailable through drover's deletes.
+ * Deleting an instance that is not ready draws from neither.
  */
 export interface Budget {
-  remaining: number;
+  available: number;
+  ready: number;
 }
 
 /** Creates the budget for one pass. */
-export function makeBudget(availableCount: number, replicas: number, unavailable: number): Budget {
-  return { remaining: availableCount - Math.max(0, replicas - unavailable) };
+export function makeBudget(availableCount: number, readyCount: number, replicas: number, unavailable: number): Budget {
+  const floor = Math.max(0, replicas - unavailable);
+  return { available: availableCount - floor, ready: readyCount - floor };
 }
 
 /** True (and draws from the budget) when deleting `view` keeps capacity within bounds. */
 export function spend(budget: Budget, view: InstanceView): boolean {
   if (view.locked) return false;
-  if (!view.available) return true;
-  if (budget.remaining <= 0) return false;
-  budget.remaining -= 1;
+  if (!view.ready) return true;
+  if (budget.ready <= 0 || (view.available && budget.available <= 0)) return false;
+  budget.ready -= 1;
+  if (view.available) budget.available -= 1;
   return true;
 }
 

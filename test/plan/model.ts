@@ -1,0 +1,209 @@
+/**
+ * A small world model for the property tests: random groups and policies, a world of instances,
+ * an executor that may crash part-way, external events, and the invariant checks of DESIGN §6.
+ */
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import type { DesiredGroup, IntOrPercent, RolloutPolicy } from '../../src/desired/types.ts';
+import { effectiveSurge, planGroup, resolveBounds } from '../../src/plan/index.ts';
+import type { GroupStep, PlannedInstance } from '../../src/plan/index.ts';
+import { FLEET, group, NEW, OLD, T0 } from './helpers.ts';
+
+/** A world: the time and every instance of the group (terminated ones are dropped). */
+export interface World {
+  readonly now: number;
+  readonly instances: readonly PlannedInstance[];
+  readonly failed: ReadonlySet<string>;
+  readonly seq: number;
+}
+
+const intOrPercent: fc.Arbitrary<IntOrPercent> = fc.oneof(
+  fc.integer({ min: 0, max: 4 }),
+  fc.constantFrom('0%', '10%', '25%', '33%', '50%', '100%'),
+);
+
+/** Random rollout policies, all strategies. */
+export const policyArb: fc.Arbitrary<RolloutPolicy> = fc.record({
+  strategy: fc.constantFrom('rolling', 'blue-green', 'canary'),
+  maxSurge: intOrPercent,
+  maxUnavailable: intOrPercent,
+  minReadySeconds: fc.constantFrom(0, 10, 30),
+  progressDeadlineSeconds: fc.constantFrom(60, 300, 600),
+  autoRollback: fc.boolean(),
+  pauseBetweenBatchesSeconds: fc.constantFrom(0, 0, 30),
+  keepOldSeconds: fc.constantFrom(0, 60),
+  canary: fc.option(
+    fc.record({
+      count: fc.oneof(fc.integer({ min: 0, max: 3 }), fc.constantFrom('20%', '50%')),
+      promote: fc.boolean(),
+      bakeSeconds: fc.option(fc.constantFrom(0, 60), { nil: undefined }),
+    }),
+    { nil: undefined },
+  ),
+}) as fc.Arbitrary<RolloutPolicy>;
+
+/** Random groups on template NEW. */
+export const groupArb: fc.Arbitrary<DesiredGroup> = fc
+  .record({
+    replicas: fc.integer({ min: 0, max: 8 }),
+    rollout: policyArb,
+    zones: fc.constantFrom(['a'], ['a', 'b'], ['a', 'b', 'c']),
+    grace: fc.constantFrom(30, 300),
+  })
+  .map(({ replicas, rollout, zones, grace }) => group({ replicas, rollout, zones, health: { probe: { kind: 'none' }, gracePeriodSeconds: grace } }));
+
+/** A launched instance. */
+export function launched(id: string, hash: string, slot: number, zone: string, now: number, ready: boolean): PlannedInstance {
+  return {
+    id,
+    name: `web-${hash.slice(0, 8)}-${slot}`,
+    provider: 'aws-eu',
+    zone,
+    state: ready ? 'running' : 'pending',
+    createdAt: now - (ready ? 3_600_000 : 0),
+    address: undefined,
+    fleet: FLEET,
+    group: 'web',
+    templateHash: hash,
+    imageDigest: undefined,
+    revision: undefined,
+    slot,
+    readySince: ready ? now - 3_000_000 : undefined,
+  };
+}
+
+/** A world with `old` ready OLD instances and `fresh` ready NEW ones. */
+export function initialWorld(old: number, fresh: number, zones: readonly string[]): World {
+  const instances: PlannedInstance[] = [];
+  for (let i = 0; i < old; i += 1) instances.push(launched(`o-${i}`, OLD, i, zones[i % zones.length] as string, T0, true));
+  for (let i = 0; i < fresh; i += 1) instances.push(launched(`n-${i}`, NEW, i, zones[i % zones.length] as string, T0, true));
+  return { now: T0, instances, failed: new Set(), seq: 0 };
+}
+
+/** Plans a pass from scratch (the planner keeps no memory: this is also what a restart does). */
+export function plan(g: DesiredGroup, world: World): GroupStep {
+  return planGroup(g, world.instances, { now: world.now, fleet: FLEET, failedTemplates: world.failed });
+}
+
+/**
+ * Executes the first `limit` actions of a step (deletes first, then creates), as an executor that
+ * crashes part-way would, and records a newly failed template as the caller does.
+ */
+export function execute(world: World, step: GroupStep, limit = Number.POSITIVE_INFINITY): World {
+  const deletes = step.deletes.slice(0, limit);
+  const creates = step.creates.slice(0, Math.max(0, limit - deletes.length));
+  const gone = new Set(deletes.map((d) => d.id));
+  let seq = world.seq;
+  const instances = world.instances.filter((i) => !gone.has(i.id));
+  for (const c of creates) {
+    seq += 1;
+    instances.push(launched(`x-${seq}`, c.templateHash, c.slot, c.zone, world.now, false));
+  }
+  const failed = step.failedTemplate === undefined ? world.failed : new Set([...world.failed, step.failedTemplate.templateHash]);
+  return { ...world, instances, failed, seq };
+}
+
+/** What can happen to an instance between passes. */
+export type Event = 'nothing' | 'ready' | 'fail' | 'vanish' | 'stop' | 'lock' | 'unlock' | 'duplicate';
+
+/** Events, mostly benign. */
+export const eventArb: fc.Arbitrary<Event> = fc.constantFrom<Event>('nothing', 'nothing', 'ready', 'ready', 'ready', 'fail', 'vanish', 'stop', 'lock', 'unlock', 'duplicate');
+
+function applyEvent(inst: PlannedInstance, event: Event, now: number, seq: number): PlannedInstance[] {
+  switch (event) {
+    case 'ready':
+      return inst.state === 'pending' || (inst.state === 'running' && inst.readySince === undefined) ? [{ ...inst, state: 'running', readySince: now, unhealthySince: undefined }] : [inst];
+    case 'fail':
+      return [{ ...inst, state: inst.state === 'pending' ? 'running' : inst.state, readySince: undefined, unhealthySince: inst.readySince === undefined ? inst.unhealthySince : now }];
+    case 'vanish':
+      return [];
+    case 'stop':
+      return [{ ...inst, state: 'stopped', readySince: undefined }];
+    case 'lock':
+      return [{ ...inst, locked: true }];
+    case 'unlock':
+      return [{ ...inst, locked: false }];
+    case 'duplicate':
+      return [inst, { ...inst, id: `${inst.id}-dup${seq}`, readySince: undefined, state: 'pending', createdAt: now }];
+    default:
+      return [inst];
+  }
+}
+
+/** Applies one event per instance (cycled from `events`) and advances time by `advanceMs`. */
+export function externalEvents(world: World, events: readonly Event[], advanceMs: number): World {
+  const now = world.now + advanceMs;
+  const instances = world.instances.flatMap((inst, i) => applyEvent(inst, events[i % Math.max(1, events.length)] ?? 'nothing', now - 1, world.seq + i));
+  return { ...world, now, instances, seq: world.seq + instances.length };
+}
+
+/** Every instance that can become ready does, now. */
+export function allReady(world: World, readyAt: number): World {
+  return {
+    ...world,
+    instances: world.instances.map((i) => {
+      const unlocked = { ...i, locked: false };
+      if (i.state === 'stopped' || i.state === 'stopping' || (i.readySince !== undefined && i.state === 'running')) return unlocked;
+      return { ...unlocked, state: 'running', readySince: readyAt, unhealthySince: undefined };
+    }),
+  };
+}
+
+function isReady(i: PlannedInstance, now: number): boolean {
+  return i.locked !== true && i.state === 'running' && i.readySince !== undefined && i.readySince <= now;
+}
+
+function isAvailable(i: PlannedInstance, g: DesiredGroup, now: number): boolean {
+  return isReady(i, now) && (i.readySince as number) + g.rollout.minReadySeconds * 1000 <= now;
+}
+
+/**
+ * The per-step invariants: ownership, locked instances untouched, capacity never taken below
+ * replicas − maxUnavailable by drover's deletes, no creation beyond replicas + surge, old instances
+ * only after a new one is available (or with zero surge), fresh unique slots, no failed template
+ * launched, nothing done while suspended.
+ */
+export function checkStep(g: DesiredGroup, world: World, step: GroupStep): void {
+  const byId = new Map(world.instances.map((i) => [i.id, i]));
+  const { surge, unavailable } = resolveBounds(g.rollout, g.replicas);
+  const live = world.instances.filter((i) => i.state !== 'terminated');
+  const deleted = step.deletes.map((d) => byId.get(d.id));
+  assert.ok(deleted.every((i) => i !== undefined && i.fleet === FLEET && i.group === g.name), 'deletes only this group of this fleet');
+  assert.ok(deleted.every((i) => i?.locked !== true), 'never deletes a locked instance');
+  assert.equal(new Set(step.deletes.map((d) => d.id)).size, step.deletes.length, 'each id deleted once');
+  const readyDeleted = deleted.filter((i) => isReady(i as PlannedInstance, world.now)).length;
+  const readyAfter = live.filter((i) => isReady(i, world.now)).length - readyDeleted;
+  if (readyDeleted > 0) assert.ok(readyAfter >= g.replicas - unavailable, `ready capacity ${readyAfter} < ${g.replicas} − ${unavailable}`);
+  const totalAfter = live.length - step.deletes.length + step.creates.length;
+  if (step.creates.length > 0) assert.ok(totalAfter <= g.replicas + effectiveSurge(g.rollout, g.replicas), `total ${totalAfter} > replicas + surge`);
+  if (step.deletes.some((d) => d.reason === 'template-changed') && surge > 0 && step.status.targetTemplateHash === g.templateHash) {
+    const target = step.status.targetTemplateHash;
+    assert.ok(live.some((i) => i.templateHash === target && isAvailable(i, g, world.now)), 'old deleted before a new one was available');
+  }
+  const used = new Set(live.map((i) => `${i.templateHash}/${i.slot}`));
+  for (const c of step.creates) {
+    assert.ok(!used.has(`${c.templateHash}/${c.slot}`), `slot ${c.slot} of ${c.templateHash} reused`);
+    used.add(`${c.templateHash}/${c.slot}`);
+    assert.ok(!world.failed.has(c.templateHash) && c.templateHash !== step.failedTemplate?.templateHash, 'failed template launched');
+    assert.ok(g.zones.includes(c.zone), 'zone outside the group');
+  }
+  if (g.suspend) assert.equal(step.creates.length + step.deletes.length, 0, 'suspended group acted');
+}
+
+/** Exactly `replicas` ready instances of `hash`, nothing else. */
+export function convergedOn(world: World, replicas: number, hash: string | undefined): boolean {
+  return world.instances.length === replicas && world.instances.every((i) => i.templateHash === hash && isReady(i, world.now));
+}
+
+/** The batch size the convergence bound is stated in: surge + unavailable (blue-green: replicas). */
+export function batchSize(g: DesiredGroup): number {
+  const { surge, unavailable } = resolveBounds(g.rollout, g.replicas);
+  if (g.rollout.strategy === 'blue-green') return Math.max(1, g.replicas);
+  return Math.max(1, surge + unavailable);
+}
+
+/** Enough time for every timed wait a calm pass can hit: minReady + pause + bake + keepOld. */
+export function calmTick(g: DesiredGroup): number {
+  const r = g.rollout;
+  return (r.minReadySeconds + r.pauseBetweenBatchesSeconds + (r.canary?.bakeSeconds ?? 0) + r.keepOldSeconds + 1) * 1000;
+}

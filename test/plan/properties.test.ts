@@ -1,0 +1,159 @@
+/**
+ * Property-based tests of the planner over random groups, policies and event sequences.
+ * A "round" is: plan from scratch → execute (possibly only a prefix, as a crashed executor would)
+ * → external events and time pass. The planner keeps no state, so every round is also a restart.
+ */
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import type { DesiredGroup } from '../../src/desired/types.ts';
+import { ForeignInstanceError, planGroup, resolveBounds, resolveCanaryCount } from '../../src/plan/index.ts';
+import type { GroupStep } from '../../src/plan/index.ts';
+import { FLEET, NEW, OLD } from './helpers.ts';
+import {
+  allReady,
+  batchSize,
+  calmTick,
+  checkStep,
+  convergedOn,
+  eventArb,
+  execute,
+  externalEvents,
+  groupArb,
+  initialWorld,
+  plan,
+  type World,
+} from './model.ts';
+
+const RUNS = Number(process.env.PLAN_PROPERTY_RUNS ?? 1);
+const runs = (n: number) => ({ numRuns: Math.round(n * RUNS) });
+const actions = (s: GroupStep) => s.creates.length + s.deletes.length;
+const condition = (s: GroupStep, type: string) => s.status.conditions.find((c) => c.type === type)?.status;
+
+/** Canary waiting for a human: never converges by itself. */
+function canaryHolds(g: DesiredGroup): boolean {
+  const c = g.rollout.canary;
+  return g.rollout.strategy === 'canary' && c !== undefined && !c.promote && c.bakeSeconds === undefined && resolveCanaryCount(c.count, g.replicas) < g.replicas;
+}
+
+/** One calm round: plan, check, execute all, everything becomes ready, enough time passes. */
+function calmRound(g: DesiredGroup, world: World): { world: World; step: GroupStep } {
+  const step = plan(g, world);
+  checkStep(g, world, step);
+  const executed = execute(world, step);
+  const ready = allReady(executed, executed.now + 1000);
+  return { step, world: { ...ready, now: ready.now + calmTick(g) } };
+}
+
+const roundArb = fc.record({
+  events: fc.array(eventArb, { minLength: 1, maxLength: 7 }),
+  advanceMs: fc.integer({ min: 1000, max: 240_000 }),
+  crashAfter: fc.option(fc.nat(5), { nil: undefined }),
+});
+
+describe('plan/properties', function () {
+  this.timeout(60_000);
+
+  it('holds the invariants at every step under random events, crashes and restarts, then settles', () => {
+    fc.assert(
+      fc.property(groupArb, fc.nat(10), fc.nat(3), fc.array(roundArb, { minLength: 1, maxLength: 14 }), (g, old, fresh, rounds) => {
+        let world = initialWorld(old, fresh, g.zones);
+        for (const round of rounds) {
+          const step = plan(g, world);
+          checkStep(g, world, step);
+          assert.deepEqual(plan(g, { ...world, instances: world.instances.toReversed() }), step, 'depends on input order');
+          world = externalEvents(execute(world, step, round.crashAfter), round.events, round.advanceMs);
+        }
+        // Calm: no more faults, everything launched becomes ready. The group must settle.
+        world = allReady(world, world.now);
+        let last: GroupStep | undefined;
+        for (let i = 0; i < 30; i += 1) {
+          ({ world, step: last } = calmRound(g, world));
+          if (actions(last) === 0 && last.requeueAfterSeconds === undefined) break;
+        }
+        const final = plan(g, world);
+        assert.equal(actions(final), 0, 'did not settle');
+        if (world.failed.has(NEW)) {
+          assert.equal(condition(final, 'Stalled'), 'True');
+          if (final.status.targetTemplateHash !== undefined) assert.ok(convergedOn(world, g.replicas, final.status.targetTemplateHash), 'rollback did not restore');
+        } else if (!canaryHolds(g)) {
+          assert.ok(convergedOn(world, g.replicas, NEW), 'did not converge');
+          assert.equal(condition(final, 'Ready'), 'True');
+        }
+      }),
+      runs(1200),
+    );
+  });
+
+  it('converges to exactly replicas on the desired template within ⌈replicas / batch⌉ + 2 rounds when everything becomes ready', () => {
+    fc.assert(
+      fc.property(groupArb, fc.nat(10), fc.nat(2), (g, oldExtra, fresh) => {
+        fc.pre(!canaryHolds(g));
+        let world = initialWorld(Math.min(oldExtra, g.replicas + 2), Math.min(fresh, g.replicas), g.zones);
+        const bound = Math.ceil(g.replicas / batchSize(g)) + 2 + (g.rollout.strategy === 'canary' ? 1 : 0);
+        let rounds = 0;
+        while (!convergedOn(world, g.replicas, NEW) && rounds < bound + 5) {
+          ({ world } = calmRound(g, world));
+          rounds += 1;
+        }
+        assert.ok(convergedOn(world, g.replicas, NEW), 'did not converge at all');
+        assert.ok(rounds <= bound, `took ${rounds} rounds, bound ${bound}`);
+        assert.equal(actions(plan(g, world)), 0);
+      }),
+      runs(1500),
+    );
+  });
+
+  it('holds canaries until promoted', () => {
+    fc.assert(
+      fc.property(groupArb, fc.integer({ min: 2, max: 8 }), (g0, replicas) => {
+        const g = { ...g0, replicas, rollout: { ...g0.rollout, strategy: 'canary' as const, canary: { count: 1, promote: false, bakeSeconds: undefined } } };
+        let world = initialWorld(replicas, 0, g.zones);
+        for (let i = 0; i < 8; i += 1) ({ world } = calmRound(g, world));
+        assert.equal(world.instances.filter((x) => x.templateHash === NEW).length, 1);
+        assert.equal(world.instances.filter((x) => x.templateHash === OLD).length, replicas - 1);
+      }),
+      runs(200),
+    );
+  });
+
+  it('restores the old set when every new instance fails and autoRollback is on', () => {
+    fc.assert(
+      fc.property(groupArb, fc.integer({ min: 1, max: 8 }), fc.array(fc.integer({ min: 5_000, max: 200_000 }), { minLength: 40, maxLength: 40 }), (g0, replicas, advances) => {
+        const g = { ...g0, replicas, rollout: { ...g0.rollout, autoRollback: true } };
+        const { surge, unavailable } = resolveBounds(g.rollout, replicas);
+        fc.pre(surge > 0 || unavailable < replicas); // otherwise the first batch deletes every old instance
+        let world = initialWorld(replicas, 0, g.zones);
+        for (const advance of advances) {
+          const step = plan(g, world);
+          checkStep(g, world, step);
+          if (step.failedTemplate !== undefined) assert.deepEqual(step.failedTemplate, { templateHash: NEW, rollbackTo: OLD });
+          const executed = execute(world, step);
+          // New instances boot but never become healthy; restored old ones do.
+          const now = executed.now + advance;
+          const instances = executed.instances.map((i) => (i.templateHash === OLD && i.readySince === undefined ? { ...i, state: 'running' as const, readySince: executed.now + 1000 } : i.state === 'pending' ? { ...i, state: 'running' as const } : i));
+          world = { ...executed, instances, now };
+          if (world.failed.has(NEW) && convergedOn(world, replicas, OLD)) break;
+        }
+        assert.ok(world.failed.has(NEW), 'the rollout never failed');
+        assert.ok(convergedOn(world, replicas, OLD), 'old set not restored');
+        const final = plan(g, world);
+        assert.equal(actions(final), 0);
+        assert.equal(condition(final, 'Stalled'), 'True');
+      }),
+      runs(800),
+    );
+  });
+
+  it('refuses to plan over an instance of another fleet or group', () => {
+    fc.assert(
+      fc.property(groupArb, fc.nat(5), fc.constantFrom('fleet', 'group', 'nogroup'), (g, n, what) => {
+        const world = initialWorld(n, 0, g.zones);
+        const base = world.instances[0] ?? initialWorld(1, 0, g.zones).instances[0];
+        if (base === undefined) return;
+        const foreign = what === 'fleet' ? { ...base, id: 'f', fleet: 'other' } : { ...base, id: 'f', group: what === 'group' ? 'api' : undefined };
+        assert.throws(() => planGroup(g, [...world.instances, foreign], { now: world.now, fleet: FLEET, failedTemplates: new Set() }), ForeignInstanceError);
+      }),
+      runs(200),
+    );
+  });
+});
