@@ -1,0 +1,110 @@
+/**
+ * `drover plan` and `drover apply` as a user runs them: real processes, pointed at an EC2
+ * simulator through DROVER_ENDPOINT_<NAME>, judged by exit codes and the simulator's world.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { TAG } from '../../providers/aws/tags.ts';
+import { loadFleet } from '../../src/desired/load.ts';
+import { startFleetSimulators } from '../../src/sim/fleet-simulators.ts';
+import type { ProviderSimulator } from '../../src/sim/fleet-simulators.ts';
+import { writeFleet } from '../helpers/fleet-files.ts';
+
+const run = promisify(execFile);
+const bin = path.resolve('bin/drover');
+const DIGEST = `sha256:${'7'.repeat(64)}`;
+
+const FLEET = `apiVersion: drover/v1
+kind: Fleet
+metadata: { name: cli-test }
+---
+apiVersion: drover/v1
+kind: Provider
+metadata: { name: aws-eu }
+spec: { type: aws, region: eu-west-1 }
+---
+apiVersion: drover/v1
+kind: Image
+metadata: { name: web }
+spec:
+  digest: ${DIGEST}
+  artifacts: { aws-eu: { id: ami-0a1b2c3d4e5f60718 } }
+---
+apiVersion: drover/v1
+kind: VmGroup
+metadata: { name: web }
+spec:
+  provider: aws-eu
+  image: web
+  replicas: 3
+  machine: { type: t3.small }
+  placement: { zones: [eu-west-1a, eu-west-1b] }
+  rollout: { minReadySeconds: 0 }
+`;
+
+async function drover(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { env: { PATH: process.env['PATH'] ?? '', ...env }, timeout: 90_000 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('drover plan / apply against drover sim', function () {
+  this.timeout(120_000);
+  let sims: ProviderSimulator[] = [];
+  let cleanup: () => Promise<void> = async () => {};
+
+  afterEach(async () => {
+    await Promise.all(sims.map((s) => s.close()));
+    await cleanup();
+  });
+
+  it('plan exits 2 with changes, apply converges (exit 0), plan then exits 0', async () => {
+    const fleet = await writeFleet({ 'fleet.yaml': FLEET });
+    cleanup = fleet.cleanup;
+    const loaded = await loadFleet(fleet.dir);
+    assert.ok(loaded.ok);
+    sims = (await startFleetSimulators(loaded.state, { factor: 500 })).started;
+    const env = { DROVER_ENDPOINT_AWS_EU: sims[0]!.url, ...sims[0]!.env };
+    const stateDir = path.join(fleet.dir, '.state');
+
+    const plan = await drover(env, 'plan', fleet.dir, '--state-dir', stateDir);
+    assert.equal(plan.code, 2, plan.stderr);
+    assert.match(plan.stdout, /\+ create web-[0-9a-f]{8}-0 in zone eu-west-1a/);
+    assert.match(plan.stdout, /plan: 3 to create, 0 to delete/);
+
+    const apply = await drover(env, 'apply', fleet.dir, '--state-dir', stateDir, '--timeout', '60s', '--interval', '200ms');
+    assert.equal(apply.code, 0, apply.stdout + apply.stderr);
+    assert.match(apply.stdout, /apply: converged/);
+    const live = sims[0]!.engine.world.list().filter((i) => i.tags[TAG.fleet] === 'cli-test' && i.state === 'running');
+    assert.equal(live.length, 3);
+
+    const again = await drover(env, 'plan', fleet.dir, '--state-dir', stateDir, '--json');
+    assert.equal(again.code, 0, again.stdout);
+    assert.equal((JSON.parse(again.stdout) as { changes: number }).changes, 0);
+  });
+
+  it('plan exits 1 when a provider cannot be reached, naming it', async () => {
+    const fleet = await writeFleet({ 'fleet.yaml': FLEET });
+    cleanup = fleet.cleanup;
+    const env = { DROVER_ENDPOINT_AWS_EU: 'http://127.0.0.1:9', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' };
+    const plan = await drover(env, 'plan', fleet.dir, '--state-dir', path.join(fleet.dir, '.state'));
+    assert.equal(plan.code, 1);
+    assert.match(plan.stdout, /provider aws-eu: not observed/);
+    assert.match(plan.stdout, /group web: not planned/);
+  });
+
+  it('refuses an invalid fleet before touching any cloud (exit 1) and a bad flag (exit 2)', async () => {
+    const invalid = await drover({}, 'plan', 'fixtures/invalid/unknown-field');
+    assert.equal(invalid.code, 1);
+    assert.match(invalid.stderr, /group\.yaml:11:5: unknown field 'maxSurg'/);
+    const flag = await drover({}, 'apply', 'fixtures/demo', '--timeout', 'soon');
+    assert.equal(flag.code, 2);
+    assert.match(flag.stderr, /--timeout expects a duration such as 90s, 15m or 2h, got 'soon'/);
+  });
+});
