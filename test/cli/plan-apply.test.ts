@@ -57,11 +57,12 @@ async function drover(env: Record<string, string>, ...args: string[]): Promise<{
 describe('drover plan / apply against drover sim', function () {
   this.timeout(120_000);
   let sims: ProviderSimulator[] = [];
-  let cleanup: () => Promise<void> = async () => {};
+  let cleanup: (() => Promise<void>) | undefined;
 
   afterEach(async () => {
     await Promise.all(sims.map((s) => s.close()));
-    await cleanup();
+    await cleanup?.();
+    cleanup = undefined;
   });
 
   it('plan exits 2 with changes, apply converges (exit 0), plan then exits 0', async () => {
