@@ -232,18 +232,19 @@ export class GitSource {
     const home = join(this.config.stateDir, 'home');
     await mkdir(home, { recursive: true, mode: 0o700 });
     this.#trust ??= await prepareTrust(this.config.verify, join(this.config.stateDir, 'gnupg'));
-    const env = await buildGitEnv({
+    const common = {
       home,
       protocol: this.config.url.kind,
-      auth: this.config.auth,
       redactor: this.#redactor,
       lowSpeedTimeSeconds: Math.max(1, Math.ceil(this.config.limits.fetchTimeoutMs / 1000)),
       extraConfig: this.#trust.config,
       extraEnv: this.#trust.env,
-    });
-    await this.#repo.ensure(env);
+    };
+    const env = await buildGitEnv({ ...common, auth: this.config.auth });
+    const localEnv = await buildGitEnv({ ...common, auth: { type: 'none' } });
+    await this.#repo.ensure(localEnv);
     const base = { config: this.config, git: this.#git, repo: this.#repo, snapshots: this.#snapshots };
-    return { ...base, loader: this.#deps.loader, trust: this.#trust, env };
+    return { ...base, loader: this.#deps.loader, trust: this.#trust, env, localEnv };
   }
 
   async #syncSteps(started: number): Promise<SyncResult> {
@@ -295,7 +296,7 @@ export class GitSource {
     const previous = this.#applied?.revision;
     const appliedAt = this.#now();
     await this.#snapshots.activate(candidate.revision);
-    await this.#repo.setRef(APPLIED_REF, candidate.revision, ctx.env);
+    await this.#repo.setRef(APPLIED_REF, candidate.revision, ctx.localEnv);
     await writePersisted(this.#statePath(), { lastAppliedRevision: candidate.revision, refName: candidate.refName, appliedAt });
     this.#setApplied(candidate, appliedAt, keyOf(candidate.revision, candidate.tagObject));
     this.#attempt = { revision: candidate.revision, at: appliedAt, error: undefined, key: this.#appliedKey };
@@ -325,7 +326,7 @@ export class GitSource {
   async #restore(ctx: PipelineContext): Promise<void> {
     this.#restored = true;
     const saved = await readPersisted(this.#statePath());
-    if (saved === undefined || !(await ctx.repo.hasCommit(saved.lastAppliedRevision, ctx.env))) return;
+    if (saved === undefined || !(await ctx.repo.hasCommit(saved.lastAppliedRevision, ctx.localEnv))) return;
     try {
       const loaded = await checkoutAndLoad(ctx, saved.lastAppliedRevision);
       const candidate = { revision: saved.lastAppliedRevision, refName: saved.refName, ...loaded, signature: undefined };

@@ -35,7 +35,15 @@ export interface RunOptions {
   readonly env: GitEnvironment;
   /** Kill the process after this long and throw FetchTimeout. */
   readonly timeoutMs: number;
+  /**
+   * The command prints nothing on success. simple-git waits a fixed 50 ms after such processes
+   * exit; GIT_TRACE=2 makes git print a trace line so completion is immediate. The trace lines are
+   * removed from stderr. Only for local commands (they never see credentials).
+   */
+  readonly silent?: boolean;
 }
+
+const TRACE_LINE = /^\d\d:\d\d:\d\d\.\d+ \S+:\d+ +trace: .*$\n?/gm;
 
 /** Sees every argv drover passes to git (for audits and the no-secrets-in-args test). */
 export type ArgsObserver = (args: readonly string[]) => void;
@@ -63,7 +71,7 @@ export class GitRunner {
     const exit: ExitRecord = { code: 0, stderr: '' };
     try {
       const stdout = await simpleGit(this.#options(options, controller.signal, exit))
-        .env({ ...options.env.env })
+        .env(options.silent === true ? { ...options.env.env, GIT_TRACE: '2' } : { ...options.env.env })
         .raw([...args]);
       return { stdout, stderr: exit.stderr };
     } catch (error) {
@@ -78,8 +86,10 @@ export class GitRunner {
       baseDir: options.cwd,
       binary: 'git',
       maxConcurrentProcesses: 4,
+      // Resolve on the 'close' event only (the default also waits 50 ms after 'exit').
+      completion: { onClose: true, onExit: false },
       abort: signal,
-      allowEnvironment: options.env.allowEnvironment,
+      allowEnvironment: [...options.env.allowEnvironment, 'GIT_TRACE'],
       // drover sets these itself (protocol allow-list, askpass off, ssh command); none is user input.
       unsafe: {
         allowUnsafeConfigEnvCount: true,
@@ -90,7 +100,7 @@ export class GitRunner {
       },
       errors: (error, result) => {
         if (error instanceof GitPluginError) return error;
-        exit.stderr = Buffer.concat(result.stdErr).toString('utf8').trim();
+        exit.stderr = Buffer.concat(result.stdErr).toString('utf8').replace(TRACE_LINE, '').trim();
         if (result.exitCode === 0 && error === undefined) return undefined;
         exit.code = result.exitCode;
         return new GitExit(exit.stderr, result.exitCode);

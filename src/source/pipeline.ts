@@ -26,7 +26,10 @@ export interface PipelineContext {
   readonly snapshots: SnapshotStore;
   readonly loader: FleetLoader;
   readonly trust: TrustStore;
+  /** Environment of network commands (carries credentials). */
   readonly env: GitEnvironment;
+  /** Environment of local commands (no credentials). */
+  readonly localEnv: GitEnvironment;
 }
 
 /** A fetched revision, before it is checked and loaded. */
@@ -55,7 +58,7 @@ export async function resolveRemote(ctx: PipelineContext): Promise<ResolvedRef> 
 export async function fetchRevision(ctx: PipelineContext, resolved: ResolvedRef): Promise<FetchedRevision> {
   const { url, ref, shallow } = ctx.config;
   const revision = await ctx.repo.fetch(url.url, ref, resolved, shallow, ctx.env);
-  const tagObject = resolved.tagObject === undefined ? undefined : await ctx.repo.fetchedObject(ctx.env);
+  const tagObject = resolved.tagObject === undefined ? undefined : await ctx.repo.fetchedObject(ctx.localEnv);
   return { revision, refName: resolved.refName, tagObject };
 }
 
@@ -69,10 +72,10 @@ export async function verifyRevision(ctx: PipelineContext, fetched: FetchedRevis
     if (fetched.tagObject === undefined) {
       throw new VerificationFailed(`${fetched.refName ?? 'ref'} is not an annotated tag`, 'tag-not-annotated', fetched.revision);
     }
-    signature = await verifyObject(ctx.git, ctx.repo.dir, 'tag', fetched.tagObject, ctx.trust, ctx.env, timeout);
+    signature = await verifyObject(ctx.git, ctx.repo.dir, 'tag', fetched.tagObject, ctx.trust, ctx.localEnv, timeout);
   }
   if (mode === 'head' || mode === 'tag-and-head') {
-    signature = await verifyObject(ctx.git, ctx.repo.dir, 'commit', fetched.revision, ctx.trust, ctx.env, timeout);
+    signature = await verifyObject(ctx.git, ctx.repo.dir, 'commit', fetched.revision, ctx.trust, ctx.localEnv, timeout);
   }
   return signature;
 }
@@ -83,8 +86,8 @@ export async function verifyRevision(ctx: PipelineContext, fetched: FetchedRevis
  */
 export async function isRewind(ctx: PipelineContext, lastApplied: string | undefined, next: string): Promise<boolean> {
   if (lastApplied === undefined || lastApplied === next || ctx.config.ref.kind !== 'branch') return false;
-  if (!(await ctx.repo.hasCommit(lastApplied, ctx.env))) return false;
-  return !(await ctx.repo.isAncestor(lastApplied, next, ctx.env));
+  if (!(await ctx.repo.hasCommit(lastApplied, ctx.localEnv))) return false;
+  return !(await ctx.repo.isAncestor(lastApplied, next, ctx.localEnv));
 }
 
 /** Refuses a rewind under the `hold` policy. */
@@ -98,12 +101,12 @@ export function holdRewind(from: string, to: string): never {
 /** Bounds the tree, writes the snapshot, and loads it. Throws CheckoutTooLarge, UnsafeContent, InvalidRevision. */
 export async function checkoutAndLoad(ctx: PipelineContext, revision: string): Promise<{ state: DesiredState; dir: string }> {
   const { path, limits } = ctx.config;
-  if (!(await ctx.repo.hasTree(revision, path, ctx.env))) {
+  if (!(await ctx.repo.hasTree(revision, path, ctx.localEnv))) {
     const problem = { file: '', line: 0, col: 0, path: '', code: 'source.pathNotFound', message: `path "${path}" is not a directory in this revision` };
     throw new InvalidRevision(formatProblem(problem), [problem], revision);
   }
-  await ctx.repo.inspectTree(revision, path, limits, ctx.env);
-  const dir = await ctx.snapshots.materialize(revision, (tmp) => ctx.repo.checkout(revision, path, tmp, ctx.env));
+  await ctx.repo.inspectTree(revision, path, limits, ctx.localEnv);
+  const dir = await ctx.snapshots.materialize(revision, (tmp) => ctx.repo.checkout(revision, path, tmp, ctx.localEnv));
   const result = await ctx.loader(dir);
   if (!result.ok) {
     const first = result.problems[0];

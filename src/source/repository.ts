@@ -81,7 +81,8 @@ export class Repository {
     const first = !(await this.#hasRef(FETCHED_REF, env));
     const depth = shallow && (first || ref.kind !== 'branch') ? ['--depth=1'] : [];
     const source = resolved.refName ?? resolved.commit;
-    const args = ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', ...depth];
+    // --verbose, not --quiet: a silent process costs a fixed 50 ms in simple-git (see RunOptions.silent).
+    const args = ['fetch', '--verbose', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', ...depth];
     await this.#network([...args, url, `+${source}:${FETCHED_REF}`], env, 'fetch');
     if (resolved.tagObject !== undefined) return this.peel(FETCHED_REF, env);
     return this.revParse(`${FETCHED_REF}^{commit}`, env);
@@ -105,27 +106,37 @@ export class Repository {
 
   /** True when the commit object is present locally. */
   async hasCommit(commit: string, env: GitEnvironment): Promise<boolean> {
-    return this.#succeeds(['cat-file', '-e', `${commit}^{commit}`], env);
+    return (await this.#objectType(`${commit}^{commit}`, env)) === 'commit';
   }
 
-  /** True when `ancestor` is `descendant` or one of its ancestors. */
+  /** True when `ancestor` is `descendant` or one of its ancestors (their merge base is `ancestor`). */
   async isAncestor(ancestor: string, descendant: string, env: GitEnvironment): Promise<boolean> {
-    return this.#succeeds(['merge-base', '--is-ancestor', ancestor, descendant], env);
-  }
-
-  /** Points a local ref at a commit (used to pin the last applied revision). */
-  async setRef(ref: string, commit: string, env: GitEnvironment): Promise<void> {
-    await this.#local(['update-ref', ref, commit], env);
-  }
-
-  /** True when the revision has the sub-path as a directory. */
-  async hasTree(commit: string, subPath: string, env: GitEnvironment): Promise<boolean> {
     try {
-      return (await this.#local(['cat-file', '-t', treeish(commit, subPath)], env)).trim() === 'tree';
+      return (await this.#local(['merge-base', ancestor, descendant], env)).trim() === ancestor;
     } catch (error) {
       if (error instanceof GitExit) return false;
       throw error;
     }
+  }
+
+  /** Points a local ref at a commit (used to pin the last applied revision). */
+  async setRef(ref: string, commit: string, env: GitEnvironment): Promise<void> {
+    await this.#local(['update-ref', ref, commit], env, true);
+  }
+
+  /** `git cat-file -t`, or undefined when the object does not exist. */
+  async #objectType(expr: string, env: GitEnvironment): Promise<string | undefined> {
+    try {
+      return (await this.#local(['cat-file', '-t', expr], env)).trim();
+    } catch (error) {
+      if (error instanceof GitExit) return undefined;
+      throw error;
+    }
+  }
+
+  /** True when the revision has the sub-path as a directory. */
+  async hasTree(commit: string, subPath: string, env: GitEnvironment): Promise<boolean> {
+    return (await this.#objectType(treeish(commit, subPath), env)) === 'tree';
   }
 
   /**
@@ -162,8 +173,8 @@ export class Repository {
     try {
       await mkdir(dest, { recursive: true });
       const scratch: GitEnvironment = withEnv(env, { GIT_INDEX_FILE: `${dest}.index`, GIT_WORK_TREE: dest });
-      await this.#local(['read-tree', treeish(commit, subPath)], scratch);
-      await this.#local(['checkout-index', '--all', '--force'], scratch);
+      await this.#local(['read-tree', treeish(commit, subPath)], scratch, true);
+      await this.#local(['checkout-index', '--all', '--force'], scratch, true);
     } catch (error) {
       if (error instanceof GitExit || isFsError(error)) {
         throw new CheckoutFailed(`checkout failed: ${(error as Error).message}`, commit);
@@ -186,8 +197,9 @@ export class Repository {
     }
   }
 
-  async #local(args: string[], env: GitEnvironment): Promise<string> {
-    return this.#git.run(args, { cwd: this.dir, env, timeoutMs: this.#timeouts.localMs });
+  /** Runs a local command; `silent` marks commands that print nothing (see RunOptions.silent). */
+  async #local(args: string[], env: GitEnvironment, silent = false): Promise<string> {
+    return this.#git.run(args, { cwd: this.dir, env, timeoutMs: this.#timeouts.localMs, silent });
   }
 
   async #network(args: string[], env: GitEnvironment, what: string): Promise<string> {

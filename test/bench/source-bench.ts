@@ -1,0 +1,144 @@
+/**
+ * Git source benchmark: `node test/bench/source-bench.ts [--groups 1000] [--commits 20]`.
+ * Measures (1) time from a signed GitHub webhook arriving to the new revision being loaded by the
+ * real loader, p50/p95 over N commits on a generated fleet, and (2) git cost of an incremental
+ * fetch versus a fresh clone (no-op loader, so only git work is timed). Prints JSON, then a line.
+ */
+import { createHmac } from 'node:crypto';
+import { request as httpRequest, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { generateFleet } from '../../fixtures/generate-fleet.ts';
+import type { LoadResult } from '../../src/desired/load-result.ts';
+import { loadFleet } from '../../src/desired/load.ts';
+import type { DesiredState } from '../../src/desired/types.ts';
+import { GitSource } from '../../src/source/index.ts';
+import type { SyncResult } from '../../src/source/index.ts';
+import { TestRepo, tempDir } from '../source/helpers.ts';
+
+const SECRET = 'bench-webhook-secret';
+
+const { values: args } = parseArgs({
+  options: { groups: { type: 'string', default: '1000' }, commits: { type: 'string', default: '20' } },
+});
+const groups = Number(args.groups);
+const commits = Number(args.commits);
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}
+
+async function commitBuild(repo: TestRepo, build: number): Promise<string> {
+  await generateFleet(join(repo.dir, 'fleet'), { groups, build });
+  return repo.commit({}, `build ${build}`);
+}
+
+function postHook(port: number, url: string, delivery: string): Promise<number> {
+  const body = JSON.stringify({ ref: 'refs/heads/main', repository: { clone_url: url } });
+  const signature = `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`;
+  const headers = { 'x-github-event': 'push', 'x-github-delivery': delivery, 'x-hub-signature-256': signature };
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ port, host: '127.0.0.1', method: 'POST', headers }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function webhookToLoaded(tmp: string, repo: TestRepo): Promise<{ samples: number[]; initialMs: number }> {
+  const src = new GitSource({ url: repo.url, ref: { branch: 'main' }, path: 'fleet', stateDir: join(tmp, 'state'), intervalMs: 0 }, { loader: loadFleet });
+  const initial = await src.trigger();
+  if (initial.outcome !== 'applied') throw new Error(`initial sync failed: ${JSON.stringify(initial)}`);
+  const loadedGroups = Object.keys(src.desired?.groups ?? {}).length;
+  if (loadedGroups !== groups) throw new Error(`loaded ${loadedGroups} groups, expected ${groups}`);
+  const server = createServer(src.webhookHandler({ secrets: [SECRET] }));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const samples: number[] = [];
+  try {
+    for (let i = 1; i <= commits; i++) {
+      const revision = await commitBuild(repo, i);
+      const loaded = new Promise<number>((resolve) => {
+        const off = src.subscribe((event) => {
+          if (event.type === 'applied' && event.revision === revision) {
+            off();
+            resolve(performance.now());
+          }
+        });
+      });
+      const t0 = performance.now();
+      const status = await postHook(port, repo.url, `bench-${i}`);
+      if (status !== 200) throw new Error(`webhook answered ${status}`);
+      samples.push((await loaded) - t0);
+    }
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+  return { samples, initialMs: initial.durationMs };
+}
+
+const noopLoader = async (): Promise<LoadResult> => ({
+  ok: true,
+  state: { fleet: {}, providers: {}, images: {}, groups: {} } as unknown as DesiredState,
+  files: 0,
+  documents: 0,
+});
+
+async function fetchCost(tmp: string, repo: TestRepo): Promise<{ freshMs: number[]; incrementalMs: number[] }> {
+  const freshMs: number[] = [];
+  const incrementalMs: number[] = [];
+  const config = { url: repo.url, ref: { branch: 'main' }, path: 'fleet', intervalMs: 0 };
+  const incremental = new GitSource({ ...config, stateDir: join(tmp, 'inc') }, { loader: noopLoader });
+  await incremental.trigger();
+  for (let i = 0; i < 5; i++) {
+    const fresh = new GitSource({ ...config, stateDir: join(tmp, `fresh-${i}`) }, { loader: noopLoader });
+    freshMs.push(durationOf(await fresh.trigger()));
+    await commitBuild(repo, 1000 + i);
+    incrementalMs.push(durationOf(await incremental.trigger()));
+  }
+  return { freshMs, incrementalMs };
+}
+
+function durationOf(result: SyncResult): number {
+  if (result.outcome !== 'applied') throw new Error(`sync did not apply: ${JSON.stringify(result)}`);
+  return result.durationMs;
+}
+
+function median(values: number[]): number {
+  return percentile([...values].sort((a, b) => a - b), 50);
+}
+
+const dir = tempDir('drover-source-bench-');
+try {
+  const repo = new TestRepo(dir.path);
+  // Some history, so a fresh clone has more than one commit to consider.
+  for (let b = 0; b < 5; b++) await commitBuild(repo, -b - 1);
+  const hook = await webhookToLoaded(dir.path, repo);
+  const sorted = [...hook.samples].sort((a, b) => a - b);
+  const cost = await fetchCost(dir.path, repo);
+  const result = {
+    bench: 'source',
+    groups,
+    commits,
+    webhookToLoadedMs: { p50: round(percentile(sorted, 50)), p95: round(percentile(sorted, 95)), max: round(sorted.at(-1) ?? 0) },
+    initialSyncMs: round(hook.initialMs),
+    gitOnlyMs: { freshCloneP50: round(median(cost.freshMs)), incrementalFetchP50: round(median(cost.incrementalMs)) },
+    targetP50Ms: 1000,
+    pass: percentile(sorted, 50) < 1000,
+  };
+  console.log(JSON.stringify(result));
+  console.log(
+    `source: webhook→loaded p50 ${result.webhookToLoadedMs.p50} ms, p95 ${result.webhookToLoadedMs.p95} ms over ${commits} commits of a ${groups}-group fleet ` +
+      `(target p50 < 1000 ms: ${result.pass ? 'met' : 'MISSED'}); git-only sync: fresh clone ${result.gitOnlyMs.freshCloneP50} ms vs incremental ${result.gitOnlyMs.incrementalFetchP50} ms`,
+  );
+} finally {
+  dir.cleanup();
+}
