@@ -101,7 +101,10 @@ export function planRolling(p: EngineParams, pools: Pools, knobs: RollingKnobs):
   const deletes = trimSurplus(p, pools);
   const waits: Wait[] = [];
   const olds = remainingOlds(pools, deletes);
-  const oldsBlocked = knobs.surgeZero && knobs.batchBlocked !== undefined;
+  // With zero surge, deleting old instances starts the next batch, unless no new one is missing.
+  const startsBatch = knobs.surgeZero && knobs.desiredNew > countNews(pools, deletes);
+  const oldsBlocked = startsBatch && knobs.batchBlocked !== undefined;
+  if (oldsBlocked && knobs.batchBlocked !== undefined) waits.push(knobs.batchBlocked);
   if (olds.length > knobs.oldFloor && knobs.gateOpen && !oldsBlocked) {
     deletes.push(...trim(olds, olds.length - knobs.oldFloor, REPLACE_ORDER, reasonMap(pools.olds), p.budget));
   }

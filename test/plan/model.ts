@@ -187,6 +187,10 @@ export function checkStep(g: DesiredGroup, world: World, step: GroupStep): void 
     assert.ok(!world.failed.has(c.templateHash) && c.templateHash !== step.failedTemplate?.templateHash, 'failed template launched');
     assert.ok(g.zones.includes(c.zone), 'zone outside the group');
   }
+  const status = (type: string) => step.status.conditions.find((c) => c.type === type)?.status;
+  if (step.creates.length + step.deletes.length === 0 && status('Ready') === 'False' && status('Stalled') === 'False') {
+    assert.ok(step.waits.length > 0, 'idle without saying what it waits for');
+  }
   if (g.suspend) assert.equal(step.creates.length + step.deletes.length, 0, 'suspended group acted');
 }
 

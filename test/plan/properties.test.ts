@@ -89,7 +89,7 @@ describe('plan/properties', function () {
       fc.property(groupArb, fc.nat(10), fc.nat(2), (g, oldExtra, fresh) => {
         fc.pre(!canaryHolds(g));
         let world = initialWorld(Math.min(oldExtra, g.replicas + 2), Math.min(fresh, g.replicas), g.zones);
-        const bound = Math.ceil(g.replicas / batchSize(g)) + 2 + (g.rollout.strategy === 'canary' ? 1 : 0);
+        const bound = Math.ceil(g.replicas / batchSize(g)) + 2;
         let rounds = 0;
         while (!convergedOn(world, g.replicas, NEW) && rounds < bound + 5) {
           ({ world } = calmRound(g, world));
@@ -141,6 +141,22 @@ describe('plan/properties', function () {
         assert.equal(condition(final, 'Stalled'), 'True');
       }),
       runs(800),
+    );
+  });
+
+  it('never acts on a suspended group, whatever happens', () => {
+    fc.assert(
+      fc.property(groupArb, fc.nat(6), fc.nat(3), fc.array(roundArb, { minLength: 1, maxLength: 6 }), (g0, old, fresh, rounds) => {
+        const g = { ...g0, suspend: true };
+        let world = initialWorld(old, fresh, g.zones);
+        for (const round of rounds) {
+          const step = plan(g, world);
+          checkStep(g, world, step);
+          assert.equal(step.failedTemplate, undefined);
+          world = externalEvents(world, round.events, round.advanceMs);
+        }
+      }),
+      runs(200),
     );
   });
 
