@@ -301,7 +301,7 @@ export class GitSource {
     this.#setApplied(candidate, appliedAt, keyOf(candidate.revision, candidate.tagObject));
     this.#attempt = { revision: candidate.revision, at: appliedAt, error: undefined, key: this.#appliedKey };
     if (rewind !== undefined) this.#allowRewind = false;
-    await this.#collect();
+    await this.#collect(ctx);
     this.#log.info({ source: this.config.name, revision: candidate.revision, previous }, 'source revision applied');
     this.#emit({ type: 'applied', revision: candidate.revision, previous, rewound: rewind !== undefined });
   }
@@ -313,9 +313,15 @@ export class GitSource {
     this.#appliedHistory = [revision, ...this.#appliedHistory.filter((r) => r !== revision)].slice(0, this.config.keepSnapshots);
   }
 
-  async #collect(): Promise<void> {
-    const removed = await this.#snapshots.collect(new Set(this.#appliedHistory));
-    if (removed.length > 0) this.#log.info({ source: this.config.name, removed: removed.length }, 'source snapshots collected');
+  /** Removes old snapshots and compacts the repository; failures here never fail a sync. */
+  async #collect(ctx: PipelineContext): Promise<void> {
+    try {
+      const removed = await this.#snapshots.collect(new Set(this.#appliedHistory));
+      if (removed.length > 0) this.#log.info({ source: this.config.name, removed: removed.length }, 'source snapshots collected');
+      await this.#repo.maintain(ctx.localEnv);
+    } catch (error) {
+      this.#log.warn({ source: this.config.name, error: this.redact(describe(error)) }, 'source cleanup failed');
+    }
   }
 
   #statePath(): string {

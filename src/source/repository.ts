@@ -124,6 +124,14 @@ export class Repository {
     await this.#local(['update-ref', ref, commit], env, true);
   }
 
+  /**
+   * Keeps the repository compact: `git gc --auto` in the foreground (auto gc is otherwise off, so
+   * no detached gc ever races a sync). Cheap when there is nothing to do.
+   */
+  async maintain(env: GitEnvironment): Promise<void> {
+    await this.#local(['-c', 'gc.auto=6700', '-c', 'gc.autoDetach=false', 'gc', '--auto', '--quiet'], env, true);
+  }
+
   /** `git cat-file -t`, or undefined when the object does not exist. */
   async #objectType(expr: string, env: GitEnvironment): Promise<string | undefined> {
     try {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GitSource, Redactor } from '../../src/source/index.ts';
 import { buildGitEnv } from '../../src/source/git-env.ts';
@@ -105,6 +105,58 @@ describe('source/auth and secrets', function () {
       buildGitEnv({ home: tmp.path, protocol: 'ssh', auth: { type: 'ssh', privateKeyFile: '/k' }, redactor, lowSpeedTimeSeconds: 5 }),
       /knownHostsFile is required/,
     );
+  });
+
+  it('SSH: git really runs ssh with the key, known_hosts and strict checking (fake ssh on PATH)', async () => {
+    const bin = join(tmp.path, 'bin');
+    const record = join(tmp.path, 'ssh-args');
+    mkdirSync(bin);
+    writeFileSync(
+      join(bin, 'ssh'),
+      `#!/bin/sh\nfor a in "$@"; do printf '%s\\n' "$a"; done > '${record}'\necho 'Host key verification failed.' >&2\nexit 255\n`,
+      { mode: 0o755 },
+    );
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path}`;
+    try {
+      const key = join(tmp.path, 'id_ed25519');
+      const knownHosts = join(tmp.path, 'known_hosts');
+      const src = new GitSource(
+        {
+          url: 'git@git.example.invalid:acme/fleet.git',
+          ref: { branch: 'main' },
+          stateDir: join(tmp.path, 'state'),
+          intervalMs: 0,
+          auth: { type: 'ssh', privateKeyFile: key, knownHostsFile: knownHosts },
+        },
+        { loader: fakeLoader() },
+      );
+      const result = await src.trigger();
+      assert.equal(result.outcome === 'failed' && result.error.reason, 'FetchFailed');
+      const args = readFileSync(record, 'utf8').split('\n');
+      for (const expected of ['StrictHostKeyChecking=yes', `UserKnownHostsFile=${knownHosts}`, 'BatchMode=yes', key, 'git@git.example.invalid']) {
+        assert.ok(args.includes(expected), `${expected} in ${JSON.stringify(args)}`);
+      }
+      assert.ok(args.some((a) => a.includes("git-upload-pack 'acme/fleet.git'")));
+    } finally {
+      process.env.PATH = path;
+    }
+  });
+
+  it('the redactor scrubs registered secrets and credential-shaped text', () => {
+    const redactor = new Redactor();
+    redactor.add('s3cr3t-value');
+    const text = [
+      'fatal: could not read from https://user:pw@host/x',
+      'Authorization: Bearer abc.def.ghi',
+      'http.extraHeader=Authorization: Basic Zm9vOmJhcg==',
+      `token s3cr3t-value and ${Buffer.from('s3cr3t-value').toString('base64')} and ${encodeURIComponent('s3cr3t-value')}`,
+    ].join('\n');
+    const out = redactor.redact(text);
+    for (const leaked of ['user:pw', 'abc.def.ghi', 'Zm9vOmJhcg==', 's3cr3t-value', Buffer.from('s3cr3t-value').toString('base64')]) {
+      assert.equal(out.includes(leaked), false, leaked);
+    }
+    assert.match(out, /https:\/\/\*\*\*@host\/x/);
   });
 
   it('kills a fetch that hangs and reports FetchTimeout (transient)', async () => {
