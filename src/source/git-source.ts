@@ -125,12 +125,12 @@ export class GitSource {
   async stop(): Promise<void> {
     this.#poller?.stop();
     this.#nextPollAt = undefined;
-    if (this.#coalescer.busy) await this.#coalescer.request().catch(() => undefined);
+    await this.#coalescer.settled();
   }
 
   /** Requests a sync (CLI, API, webhook). Coalesces with one in progress; resolves with its result. */
   trigger(reason: TriggerReason = 'manual'): Promise<SyncResult> {
-    this.#log.info({ source: this.config.name, trigger: reason }, 'source sync requested');
+    if (reason !== 'poll') this.#log.info({ source: this.config.name, trigger: reason }, 'source sync requested');
     return this.#coalescer.request();
   }
 
@@ -204,7 +204,13 @@ export class GitSource {
   }
 
   #emit(event: Parameters<SourceListener>[0]): void {
-    for (const listener of this.#listeners) listener(event);
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.#log.warn({ source: this.config.name, error: this.redact(describe(error)) }, 'source listener threw');
+      }
+    }
   }
 
   async #sync(): Promise<SyncResult> {
@@ -257,7 +263,7 @@ export class GitSource {
     this.#inFlight = { revision: fetched.revision, key: keyOf(fetched.revision, fetched.tagObject) };
     if (this.#isSettled(this.#inFlight.key)) return this.#unchanged(started);
     const signature = await verifyRevision(ctx, fetched);
-    const rewind = await this.#checkRewind(ctx, fetched.revision);
+    const rewind = await this.#detectRewind(ctx, fetched.revision);
     const loaded = await checkoutAndLoad(ctx, fetched.revision);
     await this.#apply(ctx, { ...fetched, ...loaded, signature }, rewind);
     return { outcome: 'applied', revision: fetched.revision, rewound: rewind !== undefined, durationMs: performance.now() - started };
@@ -280,16 +286,26 @@ export class GitSource {
     return { outcome: 'unchanged', revision, durationMs: performance.now() - started };
   }
 
-  async #checkRewind(ctx: PipelineContext, next: string): Promise<RewindInfo | undefined> {
+  /**
+   * Detects a history rewrite. Under `hold` it is recorded and refused here; under `apply` it is
+   * recorded by #apply, only if the revision actually gets applied.
+   */
+  async #detectRewind(ctx: PipelineContext, next: string): Promise<RewindInfo | undefined> {
     const from = this.#applied?.revision;
     if (from === undefined || !(await isRewind(ctx, from, next))) return undefined;
     const hold = this.config.onRewind === 'hold' && !this.#allowRewind;
     const rewind: RewindInfo = { from, to: next, at: this.#now(), action: hold ? 'held' : 'applied' };
-    this.#lastRewind = rewind;
-    this.#log.warn({ source: this.config.name, from, to: next, action: rewind.action }, 'source history rewritten');
-    this.#emit({ type: 'rewound', rewind });
-    if (hold) holdRewind(from, next);
+    if (hold) {
+      this.#recordRewind(rewind);
+      holdRewind(from, next);
+    }
     return rewind;
+  }
+
+  #recordRewind(rewind: RewindInfo): void {
+    this.#lastRewind = rewind;
+    this.#log.warn({ source: this.config.name, from: rewind.from, to: rewind.to, action: rewind.action }, 'source history rewritten');
+    this.#emit({ type: 'rewound', rewind });
   }
 
   async #apply(ctx: PipelineContext, candidate: Candidate, rewind: RewindInfo | undefined): Promise<void> {
@@ -300,7 +316,10 @@ export class GitSource {
     await writePersisted(this.#statePath(), { lastAppliedRevision: candidate.revision, refName: candidate.refName, appliedAt });
     this.#setApplied(candidate, appliedAt, keyOf(candidate.revision, candidate.tagObject));
     this.#attempt = { revision: candidate.revision, at: appliedAt, error: undefined, key: this.#appliedKey };
-    if (rewind !== undefined) this.#allowRewind = false;
+    if (rewind !== undefined) {
+      this.#allowRewind = false;
+      this.#recordRewind(rewind);
+    }
     await this.#collect(ctx);
     this.#log.info({ source: this.config.name, revision: candidate.revision, previous }, 'source revision applied');
     this.#emit({ type: 'applied', revision: candidate.revision, previous, rewound: rewind !== undefined });

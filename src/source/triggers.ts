@@ -38,6 +38,11 @@ export class Coalescer<T> {
     return this.#running !== undefined;
   }
 
+  /** Resolves once no run is in progress or queued (does not queue a run itself). */
+  async settled(): Promise<void> {
+    while (this.#running !== undefined) await this.#running.catch(() => undefined);
+  }
+
   /** Requests a run that starts after this call; resolves with that run's result. */
   request(): Promise<T> {
     if (this.#running === undefined) return this.#start();

@@ -103,6 +103,19 @@ describe('source/GitSource', function () {
     assert.equal(next.outcome === 'applied' && next.rewound, false);
   });
 
+  it('a force-push to an invalid revision is refused and not reported as an applied rewind', async () => {
+    repo.commit({ 'fleet.txt': 'base' });
+    const c2 = repo.commit({ 'fleet.txt': 'second' });
+    const src = source();
+    applied(await src.trigger());
+    repo.git('reset', '-q', '--hard', 'HEAD~1');
+    repo.commit({ INVALID: 'x' });
+    const result = await src.trigger();
+    assert.equal(result.outcome === 'failed' && result.error.reason, 'InvalidRevision');
+    assert.equal(src.status().lastRewind, undefined);
+    assert.equal(src.status().lastAppliedRevision, c2);
+  });
+
   it('holds a rewind under onRewind: hold until allowRewind()', async () => {
     repo.commit({ 'fleet.txt': 'base' });
     const c2 = repo.commit({ 'fleet.txt': 'second' });
@@ -113,6 +126,7 @@ describe('source/GitSource', function () {
     const held = await src.trigger();
     assert.equal(held.outcome === 'failed' && held.error.reason, 'HistoryRewound');
     assert.equal(src.status().lastAppliedRevision, c2);
+    assert.equal(src.status().lastRewind?.action, 'held');
     assert.equal((await src.trigger()).outcome, 'unchanged');
     src.allowRewind();
     assert.equal(applied(await src.trigger()), rewritten);
