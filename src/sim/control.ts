@@ -18,7 +18,7 @@
  * - POST /_sim/actions            out-of-band action (below)
  * - POST /_sim/reset              forget instances, timeline, faults, calls; refill buckets
  *
- * Out-of-band actions: { action: 'terminate' | 'stop' | 'start', instanceId } or
+ * Out-of-band actions: { action: 'terminate' | 'stop' | 'start', instanceId, reason? } or
  * { action: 'tag', instanceId, tags: { key: value | null } } or { action: 'launch', name?, zone?,
  * image?, machineType?, tags? } (a foreign instance, by default untagged).
  */
@@ -143,12 +143,13 @@ function patchThrottling(body: unknown, engine: SimEngine): unknown {
 function outOfBand(body: unknown, engine: SimEngine, api: CloudApi): unknown {
   if (!isRecord(body) || typeof body['action'] !== 'string') throw new ControlError(400, 'expected { action, … }');
   const id = typeof body['instanceId'] === 'string' ? body['instanceId'] : '';
+  const reason = typeof body['reason'] === 'string' ? body['reason'] : 'Client.UserInitiatedShutdown';
   const { world } = engine;
   switch (body['action']) {
     case 'terminate':
-      return world.terminate(id, 'out-of-band', 'Server.OutOfBand').instance;
+      return world.terminate(id, 'out-of-band', reason).instance;
     case 'stop':
-      return world.stop(id, 'out-of-band', 'Server.OutOfBand').instance;
+      return world.stop(id, 'out-of-band', reason).instance;
     case 'start':
       return world.start(id, 'out-of-band').instance;
     case 'tag':

@@ -194,6 +194,13 @@ export class World {
     return slot.instance;
   }
 
+  /** Merges cloud-specific attributes (e.g. a Proxmox `lock`); not a timeline event. */
+  setAttributes(id: string, patch: Readonly<Record<string, unknown>>): SimInstance {
+    const slot = this.#slot(id);
+    slot.instance = { ...slot.instance, attributes: { ...slot.instance.attributes, ...patch } };
+    return slot.instance;
+  }
+
   /** The instance, or undefined once it has vanished. Ignores list lag (a read by id is consistent). */
   get(id: string): SimInstance | undefined {
     this.advance();

@@ -36,7 +36,7 @@ describe('sim server and control API', () => {
 
   beforeEach(async () => {
     let n = 0;
-    engine = createEngine('toy', {}, () => `vm-${++n}`, { factor: 1000, latencies: { bootMs: 200_000 } });
+    engine = createEngine('toy', {}, () => `vm-${++n}`, { factor: 1000, latencies: { bootMs: 3_600_000 } });
     server = await startSimServer(engine, toyApi(engine));
   });
   afterEach(() => server.close());
@@ -91,8 +91,8 @@ describe('sim server and control API', () => {
   });
 
   it('reports capacity per group', async () => {
+    await post('/_sim/latencies', { bootMs: 0 });
     await post('/_sim/actions', { action: 'launch', tags: { 'drover:group': 'web' } });
-    await new Promise((r) => setTimeout(r, 250));
     const capacity = await readJson(await fetch(`${server.url}/_sim/capacity`));
     assert.equal(capacity.groups.web.maxReady, 1);
   });

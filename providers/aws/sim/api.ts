@@ -69,6 +69,7 @@ function route(ctx: Ec2Context, request: SimRequest): SimCall | SimResponse {
   const params = QueryParams.parse(request.method === 'GET' ? request.url.search.slice(1) : request.body);
   const action = params.get('Action');
   if (action === undefined) return errorResponse(400, 'MissingAction', 'The request must contain the parameter Action');
+  if (params.get('Version') === undefined) return errorResponse(400, 'MissingParameter', 'The request must contain the parameter Version');
   const handler = ACTIONS[action];
   if (handler === undefined) return errorResponse(400, 'InvalidAction', `The action ${action} is not valid for this web service.`);
   return { action, execute: () => execute(ctx, action, handler, params) };

@@ -33,6 +33,24 @@ export interface SimBlockDevice {
   readonly deleteOnTermination: boolean;
 }
 
+const REASON_TEXT: Readonly<Record<string, string>> = {
+  'Client.UserInitiatedShutdown': 'User initiated shutdown',
+  'Client.InstanceInitiatedShutdown': 'Instance initiated shutdown',
+  'Server.InternalError': 'Internal error on launch',
+  'Server.InsufficientInstanceCapacity': 'Insufficient capacity to satisfy launch request',
+  'Server.SpotInstanceTermination': 'Spot instance termination',
+  'Server.ScheduledStop': 'Stopped due to scheduled retirement',
+};
+
+/** EC2's StateTransitionReason: `User initiated (YYYY-MM-DD HH:MM:SS GMT)` for user actions. */
+function transitionReason(instance: SimInstance): string {
+  const reason = instance.stateReason;
+  if (reason === undefined) return '';
+  if (!reason.startsWith('Client.UserInitiated')) return reason;
+  const at = new Date(instance.stateChangedAt).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' GMT');
+  return `User initiated (${at})`;
+}
+
 function attr<T>(instance: SimInstance, key: string): T | undefined {
   return instance.attributes[key] as T | undefined;
 }
@@ -48,7 +66,7 @@ export function instanceXml(instance: SimInstance, region: string): XmlNode {
     instanceState: ec2State(instance.state),
     privateDnsName: dead || instance.address === undefined ? '' : `ip-${instance.address.replaceAll('.', '-')}.${region}.compute.internal`,
     dnsName: '',
-    reason: reason === undefined ? '' : `User initiated (${new Date(instance.stateChangedAt).toISOString()})`,
+    reason: transitionReason(instance),
     amiLaunchIndex: attr<number>(instance, 'launchIndex') ?? 0,
     productCodes: [],
     instanceType: instance.machineType,
@@ -59,7 +77,7 @@ export function instanceXml(instance: SimInstance, region: string): XmlNode {
     vpcId: dead ? undefined : attr<string>(instance, 'vpcId'),
     privateIpAddress: dead ? undefined : instance.address,
     groupSet: (attr<string[]>(instance, 'securityGroups') ?? []).map((groupId) => ({ groupId, groupName: groupId })),
-    stateReason: reason === undefined ? undefined : { code: reason, message: `${reason}: initiated shutdown` },
+    stateReason: reason === undefined ? undefined : { code: reason, message: `${reason}: ${REASON_TEXT[reason] ?? 'Instance state changed'}` },
     architecture: 'x86_64',
     rootDeviceType: 'ebs',
     rootDeviceName: '/dev/xvda',

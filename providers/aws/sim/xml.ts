@@ -20,12 +20,20 @@ export function escapeXml(text: string): string {
   return text.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** Renders one element. Undefined values are omitted; arrays become `<item>` lists. */
+/** Renders one element. Undefined values are omitted; arrays become `<item>` lists; empty ones self-close. */
 export function element(name: string, value: XmlValue): string {
   if (value === undefined) return '';
-  if (Array.isArray(value)) return `<${name}>${value.map((v) => element('item', v)).join('')}</${name}>`;
-  if (typeof value === 'object') return `<${name}>${children(value as XmlNode)}</${name}>`;
-  return `<${name}>${escapeXml(String(value))}</${name}>`;
+  return wrap(name, content(value));
+}
+
+function content(value: Exclude<XmlValue, undefined>): string {
+  if (Array.isArray(value)) return value.map((v: XmlValue) => element('item', v)).join('');
+  if (typeof value === 'object') return children(value as XmlNode);
+  return escapeXml(String(value));
+}
+
+function wrap(name: string, inner: string): string {
+  return inner === '' ? `<${name}/>` : `<${name}>${inner}</${name}>`;
 }
 
 function children(node: XmlNode): string {

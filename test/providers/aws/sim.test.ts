@@ -139,7 +139,7 @@ describe('EC2 simulator with the real SDK', () => {
   });
 
   it('keeps terminated instances visible for a while, then forgets them', async () => {
-    sim.world.setLatencies({ terminateMs: 1000, terminatedRetentionMs: 50_000 });
+    sim.world.setLatencies({ bootMs: 3_600_000, terminateMs: 1000, terminatedRetentionMs: 1_000_000 });
     const id = (await ec2.send(run('t-1'))).Instances?.[0]?.InstanceId ?? '';
     const term = await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
     assert.equal(term.TerminatingInstances?.[0]?.CurrentState?.Name, 'shutting-down');
@@ -147,7 +147,7 @@ describe('EC2 simulator with the real SDK', () => {
     await new Promise((r) => setTimeout(r, 10));
     const seen = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }));
     assert.equal(seen.Reservations?.[0]?.Instances?.[0]?.State?.Name, 'terminated');
-    await new Promise((r) => setTimeout(r, 60));
+    await new Promise((r) => setTimeout(r, 1010));
     assert.deepEqual(await errorOf(ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))), { name: 'InvalidInstanceID.NotFound', status: 400 });
     assert.deepEqual(await errorOf(ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }))), { name: 'InvalidInstanceID.NotFound', status: 400 });
   });
@@ -192,5 +192,27 @@ describe('EC2 simulator with the real SDK', () => {
     await ec2.send(new CreateTagsCommand({ Resources: [id], Tags: [{ Key: 'owner', Value: 'ops' }] }));
     assert.equal(sim.world.get(id)?.tags['owner'], 'ops');
     assert.equal(sim.world.events().at(-1)?.kind, 'tags');
+  });
+
+  it('speaks the raw wire: error XML shape, Version required, unknown actions and parameters refused', async () => {
+    const auth = { authorization: 'AWS4-HMAC-SHA256 Credential=AKIDRAW/20260101/eu-west-1/ec2/aws4_request, SignedHeaders=host, Signature=00' };
+    const post = (body: string) => fetch(`${sim.url}/`, { method: 'POST', headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' }, body });
+    const noVersion = await post('Action=DescribeInstances');
+    assert.equal(noVersion.status, 400);
+    assert.match(await noVersion.text(), /^<\?xml[^>]*>\n<Response><Errors><Error><Code>MissingParameter<\/Code><Message>[^<]+<\/Message><\/Error><\/Errors><RequestID>[0-9a-f-]{36}<\/RequestID><\/Response>$/);
+    assert.match(await (await post('Action=Reboot&Version=2016-11-15')).text(), /<Code>InvalidAction<\/Code>/);
+    assert.match(await (await post('Action=DescribeInstances&Version=2016-11-15&Colour=red')).text(), /<Code>UnknownParameter<\/Code>/);
+    const ok = await post('Action=DescribeInstances&Version=2016-11-15');
+    assert.match(await ok.text(), /^<\?xml[^>]*>\n<DescribeInstancesResponse xmlns="http:\/\/ec2.amazonaws.com\/doc\/2016-11-15\/"><requestId>[0-9a-f-]{36}<\/requestId><reservationSet\/>/);
+    const unsigned = await fetch(`${sim.url}/`, { method: 'POST', body: 'Action=DescribeInstances&Version=2016-11-15' });
+    assert.equal(unsigned.status, 401);
+  });
+
+  it('reports how an instance ended (StateReason, StateTransitionReason)', async () => {
+    const id = (await ec2.send(run('r-1'))).Instances?.[0]?.InstanceId ?? '';
+    await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+    const i = (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations?.[0]?.Instances?.[0];
+    assert.equal(i?.StateReason?.Code, 'Client.UserInitiatedShutdown');
+    assert.match(i?.StateTransitionReason ?? '', /^User initiated \(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d GMT\)$/);
   });
 });
