@@ -1,0 +1,167 @@
+/**
+ * A cloud-neutral reconcile harness for end-to-end tests: a fleet repository in a temp dir, one
+ * cloud's wire simulator seeded with the fleet's images, that cloud's real provider (real SDK or
+ * HTTP client), and drover's real pass. Tests judge the outcome from the simulator's world and
+ * timeline, never from drover's beliefs. Each cloud supplies a {@link CloudAdapter}.
+ */
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import PQueue from 'p-queue';
+import type { Provider } from '../../providers/types.ts';
+import { loadFleet } from '../../src/desired/load.ts';
+import type { DesiredState, ProviderConfig } from '../../src/desired/types.ts';
+import { FailedTemplates } from '../../src/reconcile/failed-templates.ts';
+import { HealthTracker } from '../../src/reconcile/health.ts';
+import { ImageVerifier } from '../../src/reconcile/image-verifier.ts';
+import { runPass } from '../../src/reconcile/pass.ts';
+import type { PassDeps, PassResult } from '../../src/reconcile/pass.ts';
+import { TemplateStore } from '../../src/reconcile/template-store.ts';
+import { capacityByGroup } from '../../src/sim/capacity.ts';
+import type { GroupCapacity } from '../../src/sim/capacity.ts';
+import type { SimEngine } from '../../src/sim/engine.ts';
+import type { FaultInjector } from '../../src/sim/faults.ts';
+import type { World } from '../../src/sim/world.ts';
+import { writeFleet } from './fleet-files.ts';
+
+export const FLEET = 'e2e';
+export const PROVIDER = 'cloud';
+
+/** Digest of build `n`. */
+export function digestOf(n: number): string {
+  return `sha256:${String(n).padStart(2, '0').repeat(32)}`;
+}
+
+/** A running simulator as the harness needs it. */
+export interface HarnessSim {
+  readonly url: string;
+  readonly engine: SimEngine;
+  readonly world: World;
+  readonly faults: FaultInjector;
+  close(): Promise<void>;
+}
+
+/** What one cloud contributes to the harness. */
+export interface CloudAdapter {
+  /** The Provider document's `spec` (YAML flow mapping), named {@link PROVIDER}. */
+  readonly providerSpec: string;
+  /** The artifact of build `n` (YAML flow mapping), e.g. `{ id: ami-… }` or `{ template: 9001 }`. */
+  artifact(build: number): string;
+  /** Group spec lines for machine and placement (indented two spaces, ending in a newline). */
+  readonly groupPlacement: string;
+  /** World tag/label keys (or how to read them) of ownership. */
+  readonly tags: { readonly fleet: string; readonly group: string; readonly template: string; readonly slot: string };
+  /** Reads an ownership field from a simulator instance (labels may be encoded per cloud). */
+  ownership(instance: ReturnType<World['list']>[number], field: 'fleet' | 'group' | 'template' | 'slot'): string | undefined;
+  startSim(options: { factor: number; throttling: boolean }): Promise<HarnessSim>;
+  /** Registers build `n`'s image in the simulator, tagged with `digest`. */
+  addBuild(sim: HarnessSim, n: number, digest: string): void;
+  createProvider(config: ProviderConfig, sim: HarnessSim): Promise<Provider>;
+  /** The simulator's `image` field of an instance launched from build `n`. */
+  imageOf(build: number): string;
+  /** Tags/labels for an out-of-band instance that claims ownership by `fleet` (for "never touched" checks). */
+  ownershipTags(fleet: string, group: string): Readonly<Record<string, string>>;
+  /** A zone valid in this cloud, for out-of-band instances. */
+  readonly zone: string;
+  /** Cloud action names for fault injection. */
+  readonly actions: { readonly create: string; readonly list: string };
+}
+
+/** A group in the harness fleet. */
+export interface GroupSpec {
+  readonly name: string;
+  readonly replicas: number;
+  readonly rollout?: string;
+}
+
+/** The harness. */
+export interface Harness {
+  readonly sim: HarnessSim;
+  readonly adapter: CloudAdapter;
+  readonly dir: string;
+  writeFleet(groups: readonly GroupSpec[], build: number): Promise<void>;
+  addBuild(n: number, digest?: string): void;
+  pass(): Promise<PassResult>;
+  runUntil(done: (r: PassResult, state: DesiredState) => boolean, maxPasses?: number): Promise<PassResult>;
+  liveByGroup(): Map<string, { id: string; template: string; state: string; slot: string }[]>;
+  capacity(): Map<string, GroupCapacity>;
+  close(): Promise<void>;
+}
+
+function fleetYaml(adapter: CloudAdapter, groups: readonly GroupSpec[], build: number): string {
+  const head = [
+    `apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: ${FLEET} }\nspec: { prune: true, deletionGuard: { maxDeletePercent: 100, allowGroupDeletion: [gone] } }\n`,
+    `apiVersion: drover/v1\nkind: Provider\nmetadata: { name: ${PROVIDER} }\nspec: ${adapter.providerSpec}\n`,
+    `apiVersion: drover/v1\nkind: Image\nmetadata: { name: app }\nspec:\n  digest: ${digestOf(build)}\n  artifacts: { ${PROVIDER}: ${adapter.artifact(build)} }\n`,
+  ];
+  const docs = groups.map((g) => `apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: ${g.name} }\nspec:\n  provider: ${PROVIDER}\n  image: app\n  replicas: ${g.replicas}\n${adapter.groupPlacement}  rollout: ${g.rollout ?? '{ maxSurge: 1, maxUnavailable: 0, minReadySeconds: 0, progressDeadlineSeconds: 600 }'}\n`);
+  return [...head, ...docs].join('---\n');
+}
+
+/** Starts the harness with `groups` on build 1. */
+export async function startHarness(adapter: CloudAdapter, groups: readonly GroupSpec[], options: { factor?: number; throttling?: boolean } = {}): Promise<Harness> {
+  const { dir, cleanup } = await writeFleet({ 'fleet.yaml': fleetYaml(adapter, groups, 1) });
+  const sim = await adapter.startSim({ factor: options.factor ?? 200, throttling: options.throttling ?? true });
+  const addBuild = (n: number, digest?: string) => adapter.addBuild(sim, n, digest ?? digestOf(n));
+  addBuild(1);
+  let provider: Provider | undefined;
+  const loadState = async (): Promise<DesiredState> => {
+    const result = await loadFleet(dir);
+    if (!result.ok) throw new Error(`harness fleet invalid: ${result.problems.map((p) => `${p.file}:${p.line}: ${p.message}`).join('; ')}`);
+    provider ??= await adapter.createProvider(result.state.providers[PROVIDER]!, sim);
+    return result.state;
+  };
+  await loadState();
+  const deps: PassDeps = {
+    providers: new Map([[PROVIDER, provider!]]),
+    providerErrors: new Map(),
+    health: new HealthTracker(),
+    templates: new TemplateStore(),
+    failed: new FailedTemplates(),
+    images: new ImageVerifier(),
+    queue: new PQueue({ concurrency: 8 }),
+    now: Date.now,
+  };
+  const pass = async () => runPass(await loadState(), 'rev', deps, { execute: true });
+  const own = (i: ReturnType<World['list']>[number], field: 'fleet' | 'group' | 'template' | 'slot') => adapter.ownership(i, field);
+  return {
+    sim,
+    adapter,
+    dir,
+    writeFleet: (next, build) => writeFile(path.join(dir, 'fleet.yaml'), fleetYaml(adapter, next, build)),
+    addBuild,
+    pass,
+    async runUntil(done, maxPasses = 80) {
+      let last = await pass();
+      for (let i = 1; i < maxPasses && !done(last, await loadState()); i++) {
+        await sleep(50);
+        last = await pass();
+      }
+      return last;
+    },
+    liveByGroup() {
+      const out = new Map<string, { id: string; template: string; state: string; slot: string }[]>();
+      for (const i of sim.world.list()) {
+        if (own(i, 'fleet') !== FLEET || i.state === 'terminated' || i.state === 'terminating') continue;
+        const group = own(i, 'group') ?? '';
+        out.set(group, [...(out.get(group) ?? []), { id: i.id, template: own(i, 'template') ?? '', state: i.state, slot: own(i, 'slot') ?? '' }]);
+      }
+      return out;
+    },
+    capacity: () => capacityByGroup(sim.world.events(), { groupTag: adapter.tags.group, fleetTag: adapter.tags.fleet, fleet: FLEET }),
+    async close() {
+      await provider?.close();
+      await sim.close();
+      await cleanup();
+    },
+  };
+}
+
+/** True when every group has exactly `replicas` running instances of its desired template, and nothing else of the fleet lives. */
+export function convergedInWorld(h: Harness, state: DesiredState): boolean {
+  const live = h.liveByGroup();
+  return Object.values(state.groups).every((g) => {
+    const mine = live.get(g.name) ?? [];
+    return mine.length === g.replicas && mine.every((i) => i.state === 'running' && i.template === g.templateHash);
+  }) && [...live.keys()].every((g) => state.groups[g] !== undefined);
+}
