@@ -8,13 +8,16 @@ import type { DesiredState } from '../../src/desired/types.ts';
 import { convergedInWorld, FLEET, startHarness } from '../helpers/harness.ts';
 import type { CloudAdapter, Harness } from '../helpers/harness.ts';
 
+function converged(harness: Harness): (_: unknown, state: DesiredState) => boolean {
+  return (_, state) => convergedInWorld(harness, state);
+}
+
 /** Registers the shared scenarios for `adapter` under `title`. */
 export function describeReconcileScenarios(title: string, adapter: CloudAdapter): void {
   describe(`e2e ${title}: fleet through drover passes against the simulator`, function () {
     this.timeout(120_000);
     let h: Harness | undefined;
     const start = async (...args: Parameters<typeof startHarness> extends [unknown, ...infer R] ? R : never) => (h = await startHarness(adapter, ...args));
-    const converged = (harness: Harness) => (_: unknown, state: DesiredState) => convergedInWorld(harness, state);
     afterEach(async () => {
       await h?.close();
       h = undefined;
