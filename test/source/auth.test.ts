@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GitSource, Redactor } from '../../src/source/index.ts';
 import { buildGitEnv } from '../../src/source/git-env.ts';
@@ -32,7 +32,7 @@ describe('source/auth and secrets', function () {
       root: tmp.path,
       authorization: BASIC,
       beforeAnswer: async () => {
-        seenInPs.push(execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }));
+        seenInPs.push(processArgs());
       },
     });
     const args: string[][] = [];
@@ -193,6 +193,20 @@ describe('source/auth and secrets', function () {
     assert.equal(existsSync(marker), false);
   });
 });
+
+/** Every process's argv, as `ps` would show it (/proc on Linux, else `ps`). */
+function processArgs(): string {
+  if (!existsSync('/proc/self/cmdline')) return execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
+  const lines: string[] = [];
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      lines.push(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' '));
+    } catch {
+      // the process exited meanwhile
+    }
+  }
+  return lines.join('\n');
+}
 
 function assertNoSecret(text: string): void {
   assert.equal(text.includes(TOKEN), false, 'token leaked');
