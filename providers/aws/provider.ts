@@ -73,7 +73,9 @@ export class AwsProvider implements Provider {
         const observed = toObserved(instance, this.name, scope.fleet);
         if (observed !== undefined) out.push(observed);
       }
+      const previous = nextToken;
       nextToken = page.NextToken === '' ? undefined : page.NextToken;
+      if (nextToken !== undefined && nextToken === previous) throw this.#error('list', 'Transient', 'PaginationLoop', 'DescribeInstances returned the same NextToken twice');
     } while (nextToken !== undefined);
     return out;
   }

@@ -34,6 +34,7 @@ export {
 export { FaultInjector, parseFaultRule, seededRandom, type FaultKind, type FaultPhase, type FaultRule, type FaultRuleInput } from './faults.ts';
 export { OperationLog, type OperationError, type OperationInput, type SimOperation } from './operations.ts';
 export { startSimServer, type ListenOptions, type SimServer } from './server.ts';
+export { selfSignedCertificate, type TlsPair } from './tls.ts';
 export { Timeline, type SimCause, type SimState, type TimelineEvent } from './timeline.ts';
 export { Throttler, TokenBucket, type BucketSpec, type Refusal, type Spend } from './token-bucket.ts';
 export {

@@ -3,7 +3,8 @@
  * through the cloud's router with the engine's faults applied (errors, throttling, hangs, delays,
  * responses dropped after the side effect). Listens on 127.0.0.1 only.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { handleControl, json } from './control.ts';
 import type { CloudApi, SimCall, SimEngine, SimRequest, SimResponse } from './engine.ts';
@@ -23,6 +24,8 @@ export interface ListenOptions {
   readonly port?: number;
   /** Default 127.0.0.1. */
   readonly host?: string;
+  /** Serve https with this key and certificate (PEM), e.g. from selfSignedCertificate(). */
+  readonly tls?: { readonly key: string; readonly cert: string };
 }
 
 const MAX_BODY = 1024 * 1024;
@@ -30,12 +33,13 @@ const MAX_BODY = 1024 * 1024;
 /** Starts serving `api` backed by `engine`. */
 export async function startSimServer(engine: SimEngine, api: CloudApi, options: ListenOptions = {}): Promise<SimServer> {
   const sockets = new Set<Socket>();
-  const server = createServer((req, res) => {
+  const listener: RequestListener = (req, res) => {
     void serve(req, res, engine, api).catch((error: unknown) => {
       if (!res.headersSent) writeResponse(res, json(500, { error: String(error) }));
     });
-  });
-  server.on('connection', (socket) => {
+  };
+  const server: Server = options.tls === undefined ? createServer(listener) : createTlsServer({ key: options.tls.key, cert: options.tls.cert }, listener);
+  server.on(options.tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
@@ -43,7 +47,7 @@ export async function startSimServer(engine: SimEngine, api: CloudApi, options: 
   await listen(server, options.port ?? 0, host);
   const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://${host}:${port}`,
+    url: `${options.tls === undefined ? 'http' : 'https'}://${host}:${port}`,
     port,
     close: () => closeServer(server, sockets),
   };

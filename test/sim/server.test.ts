@@ -4,6 +4,7 @@ import { SimControlClient } from '../../src/sim/control-client.ts';
 import { json } from '../../src/sim/control.ts';
 import { createEngine, type CloudApi, type SimEngine } from '../../src/sim/engine.ts';
 import { startSimServer, type SimServer } from '../../src/sim/server.ts';
+import { selfSignedCertificate } from '../../src/sim/tls.ts';
 
 /** A toy cloud: POST /create?name=N launches, GET /list lists. */
 function toyApi(engine: SimEngine): CloudApi {
@@ -145,5 +146,25 @@ describe('sim launch faults, operations, virtual clock and the control client', 
     const res = await fetch(`${scaled.url}/_sim/clock`, { method: 'POST', body: JSON.stringify({ advanceMs: 1 }) });
     assert.equal(res.status, 400);
     await scaled.close();
+  });
+});
+
+describe('sim server over https', () => {
+  it('serves a self-signed certificate that clients can trust', async () => {
+    const { Agent } = await import('undici');
+    const tls = await selfSignedCertificate();
+    const engine = createEngine('toy', {}, () => 'vm-1');
+    const server = await startSimServer(engine, toyApi(engine), { tls });
+    try {
+      assert.match(server.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+      const dispatcher = new Agent({ connect: { ca: tls.cert } });
+      const { request } = await import('undici');
+      const res = await request(`${server.url}/_sim/clock`, { dispatcher });
+      assert.equal(res.statusCode, 200);
+      assert.equal(((await res.body.json()) as { kind: string }).kind, 'scaled');
+      await dispatcher.close();
+    } finally {
+      await server.close();
+    }
   });
 });
