@@ -6,7 +6,7 @@
 import * as selfsignedModule from 'selfsigned';
 
 /** PEM key and certificate. The certificate doubles as the CA clients trust. */
-export interface SimTls {
+export interface TlsPair {
   readonly key: string;
   readonly cert: string;
 }
@@ -15,7 +15,7 @@ type Generate = (attrs: { name: string; value: string }[], options: object) => P
 const selfsigned = ((selfsignedModule as unknown as { default?: { generate: Generate } }).default ?? (selfsignedModule as unknown as { generate: Generate }));
 
 /** Generates a fresh certificate for 127.0.0.1 / localhost, valid for 30 days. */
-export async function selfSignedCertificate(): Promise<SimTls> {
+export async function selfSignedCertificate(): Promise<TlsPair> {
   const pems = await selfsigned.generate([{ name: 'commonName', value: 'drover-sim' }], {
     keySize: 2048,
     days: 30,
