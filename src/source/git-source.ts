@@ -246,16 +246,18 @@ export class GitSource {
       extraConfig: this.#trust.config,
       extraEnv: this.#trust.env,
     };
-    const env = await buildGitEnv({ ...common, auth: this.config.auth });
     const localEnv = await buildGitEnv({ ...common, auth: { type: 'none' } });
     await this.#repo.ensure(localEnv);
     const base = { config: this.config, git: this.#git, repo: this.#repo, snapshots: this.#snapshots };
-    return { ...base, loader: this.#deps.loader, trust: this.#trust, env, localEnv };
+    const local = { ...base, loader: this.#deps.loader, trust: this.#trust, env: localEnv, localEnv };
+    // Restore before reading credentials or touching the network: an outage or a missing token at
+    // startup must not leave the daemon without its last good desired state.
+    if (!this.#restored) await this.#restore(local);
+    return { ...local, env: await buildGitEnv({ ...common, auth: this.config.auth }) };
   }
 
   async #syncSteps(started: number): Promise<SyncResult> {
     const ctx = await this.#context();
-    if (!this.#restored) await this.#restore(ctx);
     const resolved = await resolveRemote(ctx);
     this.#inFlight = { revision: resolved.commit, key: keyOf(resolved.commit, resolved.tagObject) };
     if (this.#isSettled(this.#inFlight.key)) return this.#unchanged(started);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readlinkSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { GitSource } from '../../src/source/index.ts';
 import type { GitSourceConfig, SyncResult } from '../../src/source/index.ts';
@@ -195,6 +195,12 @@ describe('source/GitSource', function () {
     assert.equal(fleetId(restarted.desired), 'r6');
     assert.deepEqual(events, ['restored', 'failed']);
     assert.ok(existsSync(join(tmp.path, 'state', 'current')));
+    // Restart while the remote is unreachable: still restored, the failure is transient.
+    renameSync(repo.dir, `${repo.dir}-gone`);
+    const offline = source({ keepSnapshots: 2 });
+    const down = await offline.trigger();
+    assert.equal(down.outcome === 'failed' && down.error.reason, 'FetchFailed');
+    assert.equal(fleetId(offline.desired), 'r6');
   });
 });
 
