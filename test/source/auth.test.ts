@@ -36,6 +36,11 @@ describe('source/auth and secrets', function () {
       },
     });
     const args: string[][] = [];
+    const logs: string[] = [];
+    const logger = {
+      info: (fields: object, message: string) => logs.push(JSON.stringify({ fields, message })),
+      warn: (fields: object, message: string) => logs.push(JSON.stringify({ fields, message })),
+    };
     try {
       const src = new GitSource(
         {
@@ -46,7 +51,7 @@ describe('source/auth and secrets', function () {
           intervalMs: 0,
           auth: { type: 'token', tokenEnv: 'DROVER_TEST_TOKEN' },
         },
-        { loader: fakeLoader(), argsObserver: (a) => args.push([...a]) },
+        { loader: fakeLoader(), argsObserver: (a) => args.push([...a]), logger },
       );
       const result = await src.trigger();
       assert.equal(result.outcome, 'applied', JSON.stringify(result));
@@ -60,7 +65,8 @@ describe('source/auth and secrets', function () {
       repo.commit({ 'fleet.txt': 'next' });
       const failed = await src.trigger();
       assert.equal(failed.outcome === 'failed' && failed.error.reason, 'FetchFailed');
-      assertNoSecret(JSON.stringify({ failed, status: src.status(), args }));
+      assertNoSecret(JSON.stringify({ failed, status: src.status(), args, logs }));
+      assert.ok(logs.some((line) => line.includes('source sync failed')));
       assert.equal(fleetId(src.desired), 'over-http');
     } finally {
       await server.close();
