@@ -14,7 +14,9 @@ export interface Pools {
   readonly news: readonly InstanceView[];
   /** Instances to replace, each with the reason it will be deleted for. */
   readonly olds: readonly Doomed[];
-  /** Ready duplicates of an occupied slot. */
+  /** The template the pools converge to. */
+  readonly target: string;
+  /** Ready duplicates of an occupied slot (those of the target count as new instances until deleted). */
   readonly readyDuplicates: readonly InstanceView[];
   /** Non-terminated instances once the pass's drift deletions are done. */
   readonly liveAfterDrift: number;
@@ -87,7 +89,8 @@ function remainingOlds(pools: Pools, deletes: readonly Doomed[]): InstanceView[]
 
 function countNews(pools: Pools, deletes: readonly Doomed[]): number {
   const gone = new Set(deletes.map((d) => d.view.inst.id));
-  return pools.news.filter((v) => !gone.has(v.inst.id)).length;
+  const dups = pools.readyDuplicates.filter((v) => v.inst.templateHash === pools.target && !gone.has(v.inst.id)).length;
+  return pools.news.filter((v) => !gone.has(v.inst.id)).length + dups;
 }
 
 function createCount(p: EngineParams, pools: Pools, deletes: readonly Doomed[], desiredNew: number): number {

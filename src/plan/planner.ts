@@ -23,6 +23,7 @@ function buildPools(c: Classified, mode: Mode & { target: string }, desired: str
   }
   for (const view of c.unknownReady) olds.push({ view, reason: 'drift-unknown-template' });
   return {
+    target: mode.target,
     news: c.healthy.filter((v) => v.inst.templateHash === mode.target),
     olds,
     readyDuplicates: c.readyDuplicates,

@@ -56,9 +56,10 @@ export interface CanaryState {
 
 /**
  * Canaries are promoted by `canary.promote` in Git, by having been ready for `bakeSeconds`, or
- * implicitly once more new instances than canaries exist (the rollout already went past them).
+ * implicitly once more new instances (distinct slots) than canaries exist (the rollout already
+ * went past them, e.g. promote was set and later unset).
  */
-export function canaryState(group: DesiredGroup, news: readonly InstanceView[], now: number): CanaryState {
+export function canaryState(group: DesiredGroup, news: readonly InstanceView[], readyDuplicates: readonly InstanceView[], now: number): CanaryState {
   const policy = group.rollout.canary;
   const count = resolveCanaryCount(policy?.count ?? 1, group.replicas);
   if (policy === undefined || policy.promote || news.length > count) return { count, promoted: true, wait: undefined };
@@ -66,7 +67,8 @@ export function canaryState(group: DesiredGroup, news: readonly InstanceView[], 
   if (bake === undefined) {
     return { count, promoted: false, wait: { reason: 'canary-promotion', message: `${count} canary instance(s) hold until rollout.canary.promote is true in Git`, until: undefined } };
   }
-  const baked = news.filter((v) => v.ready).map((v) => (v.inst.readySince as number) + bake * 1000).sort((a, b) => a - b);
+  // A ready duplicate serves like a canary until it is removed, so it bakes like one.
+  const baked = [...news, ...readyDuplicates].filter((v) => v.ready).map((v) => (v.inst.readySince as number) + bake * 1000).sort((a, b) => a - b);
   const until = baked.length >= count ? (baked[count - 1] as number) : undefined;
   if (until !== undefined && until <= now) return { count, promoted: true, wait: undefined };
   return { count, promoted: false, wait: { reason: 'canary-bake', message: `${count} canary instance(s) bake for ${bake}s of health before the rollout continues`, until } };
@@ -81,7 +83,8 @@ export function runStrategy(input: StrategyInput): Outcome {
   const strategy = input.rollback ? 'rolling' : group.rollout.strategy;
   if (strategy === 'blue-green') return planBlueGreen({ ...params, surge: Math.max(surge, replicas) }, pools, group.rollout.keepOldSeconds);
   if (strategy === 'rolling' || pools.olds.length === 0) return planRolling(params, pools, rollingKnobs(input, surge, replicas, 0));
-  const canary = canaryState(group, pools.news, input.now);
+  const dups = pools.readyDuplicates.filter((v) => v.inst.templateHash === pools.target);
+  const canary = canaryState(group, pools.news, dups, input.now);
   if (canary.promoted) return planRolling(params, pools, rollingKnobs(input, surge, replicas, 0));
   const outcome = planRolling(params, pools, rollingKnobs(input, surge, canary.count, replicas - canary.count));
   return { ...outcome, waits: [...outcome.waits, ...(canary.wait === undefined ? [] : [canary.wait])] };

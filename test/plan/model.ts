@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { DesiredGroup, IntOrPercent, RolloutPolicy } from '../../src/desired/types.ts';
-import { effectiveSurge, planGroup, resolveBounds } from '../../src/plan/index.ts';
+import { effectiveSurge, planGroup, resolveBounds, resolveCanaryCount } from '../../src/plan/index.ts';
 import type { GroupStep, PlannedInstance } from '../../src/plan/index.ts';
 import { FLEET, group, NEW, OLD, T0 } from './helpers.ts';
 
@@ -124,7 +124,7 @@ function applyEvent(inst: PlannedInstance, event: Event, now: number, seq: numbe
     case 'unlock':
       return [{ ...inst, locked: false }];
     case 'duplicate':
-      return [inst, { ...inst, id: `${inst.id}-dup${seq}`, readySince: undefined, state: 'pending', createdAt: now }];
+      return [inst, { ...inst, id: `d-${now}-${seq}`, readySince: undefined, state: 'pending', createdAt: now }];
     default:
       return [inst];
   }
@@ -133,7 +133,7 @@ function applyEvent(inst: PlannedInstance, event: Event, now: number, seq: numbe
 /** Applies one event per instance (cycled from `events`) and advances time by `advanceMs`. */
 export function externalEvents(world: World, events: readonly Event[], advanceMs: number): World {
   const now = world.now + advanceMs;
-  const instances = world.instances.flatMap((inst, i) => applyEvent(inst, events[i % Math.max(1, events.length)] ?? 'nothing', now - 1, world.seq + i));
+  const instances = world.instances.flatMap((inst, i) => applyEvent(inst, events[i % Math.max(1, events.length)] ?? 'nothing', now - 1, i));
   return { ...world, now, instances, seq: world.seq + instances.length };
 }
 
@@ -187,6 +187,7 @@ export function checkStep(g: DesiredGroup, world: World, step: GroupStep): void 
     assert.ok(!world.failed.has(c.templateHash) && c.templateHash !== step.failedTemplate?.templateHash, 'failed template launched');
     assert.ok(g.zones.includes(c.zone), 'zone outside the group');
   }
+  checkStrategy(g, world, step);
   const status = (type: string) => step.status.conditions.find((c) => c.type === type)?.status;
   if (step.creates.length + step.deletes.length === 0 && status('Ready') === 'False' && status('Stalled') === 'False') {
     assert.ok(step.waits.length > 0, 'idle without saying what it waits for');
@@ -210,4 +211,35 @@ export function batchSize(g: DesiredGroup): number {
 export function calmTick(g: DesiredGroup): number {
   const r = g.rollout;
   return (r.minReadySeconds + r.pauseBetweenBatchesSeconds + (r.canary?.bakeSeconds ?? 0) + r.keepOldSeconds + 1) * 1000;
+}
+
+/**
+ * Strategy-specific per-step checks, in normal mode: no rolling batch starts during a pause;
+ * blue-green deletes the old set only keepOldSeconds after all new instances are available;
+ * canaries that wait for a human never grow past the canary count.
+ */
+function checkStrategy(g: DesiredGroup, world: World, step: GroupStep): void {
+  if (step.status.targetTemplateHash !== g.templateHash || g.suspend) return;
+  const r = g.rollout;
+  const gone = new Set(step.deletes.map((d) => d.id));
+  const live = world.instances.filter((i) => i.state !== 'terminated' && !gone.has(i.id));
+  const news = live.filter((i) => i.templateHash === g.templateHash);
+  const olds = live.filter((i) => i.templateHash !== g.templateHash && i.state !== 'stopped' && i.state !== 'stopping');
+  const availableAt = news.filter((i) => isAvailable(i, g, world.now)).map((i) => (i.readySince as number) + r.minReadySeconds * 1000).sort((a, b) => a - b);
+  const duplicates = new Set(news.map((i) => i.slot)).size !== news.length; // a duplicate is no batch member
+  if (r.strategy !== 'blue-green' && r.pauseBetweenBatchesSeconds > 0 && step.creates.length > 0 && olds.length > 0 && news.length > 0 && !duplicates) {
+    assert.equal(availableAt.length, news.length, 'new batch while the previous one is not available');
+    assert.ok(Math.max(...availableAt) + r.pauseBetweenBatchesSeconds * 1000 <= world.now, 'new batch during the pause');
+  }
+  if (r.strategy === 'blue-green' && step.deletes.some((d) => d.reason === 'template-changed')) {
+    assert.ok(availableAt.length >= g.replicas, 'blue-green cut over before the new set was available');
+    const cutover = g.replicas === 0 ? world.now : (availableAt[g.replicas - 1] as number);
+    assert.ok(cutover + r.keepOldSeconds * 1000 <= world.now, 'old set deleted inside keepOldSeconds');
+  }
+  const canary = r.canary;
+  if (r.strategy === 'canary' && canary !== undefined && !canary.promote && canary.bakeSeconds === undefined && olds.length > 0) {
+    const count = resolveCanaryCount(canary.count, g.replicas);
+    // More new instances than canaries means the rollout already went past them (documented).
+    if (news.length <= count) assert.ok(news.length + step.creates.length <= count, 'canaries grew past the count without promotion');
+  }
 }

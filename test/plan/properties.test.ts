@@ -88,7 +88,7 @@ describe('plan/properties', function () {
     fc.assert(
       fc.property(groupArb, fc.nat(10), fc.nat(2), (g, oldExtra, fresh) => {
         fc.pre(!canaryHolds(g));
-        let world = initialWorld(Math.min(oldExtra, g.replicas + 2), Math.min(fresh, g.replicas), g.zones);
+        let world = initialWorld(Math.min(oldExtra, g.replicas + 2), fresh, g.zones);
         const bound = Math.ceil(g.replicas / batchSize(g)) + 2;
         let rounds = 0;
         while (!convergedOn(world, g.replicas, NEW) && rounds < bound + 5) {
