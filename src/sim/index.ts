@@ -1,7 +1,21 @@
 /**
  * The shared simulator engine: clock, world and state machine, timeline, token buckets, faults,
- * the control API and the generic HTTP server. Each cloud's wire simulator (providers/<kind>/sim.ts)
- * implements CloudApi on top of it.
+ * long-running operations, the /_sim/ control API and the generic HTTP(S) server. Each cloud's wire
+ * simulator (providers/<kind>/sim.ts) implements CloudApi on top of it.
+ *
+ * Recipe for a new cloud (see providers/aws/sim.ts for a complete one):
+ * 1. `const engine = createEngine('gce', BUCKETS, newId, options)`: BUCKETS are the cloud's published
+ *    rate limits; newId makes ids in the cloud's format; options carry factor/clock/latencies/seed.
+ * 2. Implement CloudApi: `route(request)` parses the wire request into `{ action, execute }` (auth and
+ *    malformed requests answer at once), `execute` spends buckets via `engine.throttler.take`, acts on
+ *    `engine.world` (launch/terminate/stop/setTags/setAttributes) or starts `engine.operations`, and
+ *    renders the cloud's response; `faultResponse` renders injected errors/throttling in the cloud's
+ *    format; `launchOutOfBand` fills the cloud's defaults for foreign instances; optional
+ *    `controlRoutes` add `/_sim/...` routes (images, templates, settings).
+ * 3. `startSimServer(engine, api, { port, tls })` (tls from selfSignedCertificate() for https clouds)
+ *    and return `{ url, engine, world, close }` from a `start<Cloud>Simulator(options)` function.
+ * Faults (errors, throttling, hangs, delays, drop-after, boot-fail/boot-stuck), the timeline, the
+ * call log, capacity and the control API then work the same for every cloud.
  */
 export { ScaledClock, VirtualClock, type Cancel, type ScaledClockOptions, type SimClock } from './clock.ts';
 export {
