@@ -22,6 +22,7 @@ import { Redactor, displayUrl } from './redact.ts';
 import { describeRef } from './refs.ts';
 import { APPLIED_REF, Repository } from './repository.ts';
 import { SnapshotStore } from './snapshots.ts';
+import { acquireStateLock, releaseStateLock } from './state-lock.ts';
 import { readPersisted, writePersisted } from './status.ts';
 import type { AppliedRevision, RewindInfo, SourceListener, SourceStatus, SyncResult } from './status.ts';
 import { Coalescer, Poller, realTimers } from './triggers.ts';
@@ -90,6 +91,7 @@ export class GitSource {
   #restored = false;
   #nextPollAt: string | undefined;
   #syncCount = 0;
+  #locked = false;
 
   /** Validates the configuration (throws UnsafeUrl/UnsafeRef/InvalidConfig); starts nothing. */
   constructor(config: GitSourceConfig, deps: GitSourceDeps) {
@@ -121,11 +123,13 @@ export class GitSource {
     else this.#poller.start(0);
   }
 
-  /** Stops polling and waits for a sync in progress. */
+  /** Stops polling, waits for a sync in progress and releases the state directory. */
   async stop(): Promise<void> {
     this.#poller?.stop();
     this.#nextPollAt = undefined;
     await this.#coalescer.settled();
+    if (this.#locked) await releaseStateLock(this.config.stateDir);
+    this.#locked = false;
   }
 
   /** Requests a sync (CLI, API, webhook). Coalesces with one in progress; resolves with its result. */
@@ -235,6 +239,10 @@ export class GitSource {
   }
 
   async #context(): Promise<PipelineContext> {
+    if (!this.#locked) {
+      await acquireStateLock(this.config.stateDir);
+      this.#locked = true;
+    }
     const home = join(this.config.stateDir, 'home');
     await mkdir(home, { recursive: true, mode: 0o700 });
     this.#trust ??= await prepareTrust(this.config.verify, join(this.config.stateDir, 'gnupg'));

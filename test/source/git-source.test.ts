@@ -172,6 +172,16 @@ describe('source/GitSource', function () {
     assert.equal(leak.outcome === 'failed' && leak.error.reason, 'UnsafeContent');
   });
 
+  it('refuses two live sources on one state directory', async () => {
+    repo.commit({ 'fleet.txt': 'x' });
+    const a = source();
+    applied(await a.trigger());
+    const b = await source().trigger();
+    assert.equal(b.outcome === 'failed' && b.error.reason, 'InvalidConfig');
+    await a.stop();
+    assert.equal((await source().trigger()).outcome, 'unchanged');
+  });
+
   it('garbage-collects old snapshots and restores the last good revision after a restart', async () => {
     const revs = [1, 2, 3, 4].map((i) => repo.commit({ 'fleet.txt': `r${i}` }));
     const first = source({ keepSnapshots: 2 });
@@ -185,6 +195,7 @@ describe('source/GitSource', function () {
     assert.equal(first.status().lastAppliedRevision, r6);
     assert.deepEqual(readdirSync(snapshots).sort(), [r5, r6].sort());
     // Restart with a broken tip: the persisted last good revision is restored, the tip refused.
+    await first.stop();
     repo.commit({ INVALID: 'x' });
     const restarted = source({ keepSnapshots: 2 });
     const events: string[] = [];
@@ -196,6 +207,7 @@ describe('source/GitSource', function () {
     assert.deepEqual(events, ['restored', 'failed']);
     assert.ok(existsSync(join(tmp.path, 'state', 'current')));
     // Restart while the remote is unreachable: still restored, the failure is transient.
+    await restarted.stop();
     renameSync(repo.dir, `${repo.dir}-gone`);
     const offline = source({ keepSnapshots: 2 });
     const down = await offline.trigger();

@@ -23,10 +23,14 @@ export function makeGpgKey(dir: string, name: string): GpgKey {
     env,
     stdio: 'ignore',
   });
-  const listing = execFileSync('gpg', ['--batch', '--with-colons', '--list-keys', uid], { env, encoding: 'utf8' });
+  const listing = execFileSync('gpg', ['--batch', '--with-colons', '--list-keys', uid], {
+    env,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   const fingerprint = /^fpr:+([0-9A-F]+):/m.exec(listing)?.[1] ?? '';
   const publicFile = join(dir, `${name}.asc`);
-  writeFileSync(publicFile, execFileSync('gpg', ['--batch', '--armor', '--export', fingerprint], { env }));
+  writeFileSync(publicFile, execFileSync('gpg', ['--batch', '--armor', '--export', fingerprint], { env, stdio: ['ignore', 'pipe', 'ignore'] }));
   const signArgs = ['-c', `gpg.program=gpg`, '-c', `user.signingkey=${fingerprint}`];
   return { home, fingerprint, publicFile, signArgs };
 }
