@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GitSource, Redactor } from '../../src/source/index.ts';
+import { GitSource, InvalidConfig, Redactor } from '../../src/source/index.ts';
 import { buildGitEnv } from '../../src/source/git-env.ts';
 import { TestRepo, fakeLoader, fleetId, tempDir } from './helpers.ts';
 import { startBlackHole, startGitHttpServer } from './http-git-server.ts';
@@ -109,7 +109,7 @@ describe('source/auth and secrets', function () {
     assert.ok(env.allowEnvironment.includes('GIT_SSH_COMMAND'));
     await assert.rejects(
       buildGitEnv({ home: tmp.path, protocol: 'ssh', auth: { type: 'ssh', privateKeyFile: '/k' }, redactor, lowSpeedTimeSeconds: 5 }),
-      /knownHostsFile is required/,
+      InvalidConfig,
     );
   });
 

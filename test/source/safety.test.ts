@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { GitSource, UnsafeRef, UnsafeUrl, checkCommitId, checkRefName, checkSubPath, checkUrl } from '../../src/source/index.ts';
+import fc from 'fast-check';
+import { Redactor } from '../../src/source/index.ts';
 import { fakeLoader, tempDir } from './helpers.ts';
 
 describe('source/safety', () => {
@@ -84,5 +86,40 @@ describe('source/safety', () => {
     } finally {
       tmp.cleanup();
     }
+  });
+
+  it('property: anything accepted is free of option injection and transport helpers', () => {
+    const hostile = fc.oneof(
+      fc.string().map((s) => `-${s}`),
+      fc.string().map((s) => `ext::${s}`),
+      fc.string().map((s) => `fd::${s}`),
+      fc.tuple(fc.constantFrom('https://', 'ssh://', 'file://', 'git@'), fc.string()).map(([a, b]) => `${a}${b}`),
+      fc.string(),
+    );
+    fc.assert(
+      fc.property(hostile, (url) => {
+        try {
+          const checked = checkUrl(url);
+          assert.ok(!checked.url.startsWith('-') && !/^[a-z][a-z0-9+.-]*::/i.test(checked.url));
+          assert.ok(!checked.host.startsWith('-'));
+          assert.ok(['https', 'ssh', 'scp', 'file'].includes(checked.kind));
+        } catch (error) {
+          assert.ok(error instanceof UnsafeUrl, String(error));
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('property: a registered secret never survives redaction', () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 4 }).filter((s) => !s.includes('*')), fc.string(), fc.string(), (secret, before, after) => {
+        const redactor = new Redactor();
+        redactor.add(secret);
+        const out = redactor.redact(`${before}${secret}${after} ${Buffer.from(secret).toString('base64')}`);
+        assert.equal(out.includes(secret), false);
+      }),
+      { numRuns: 500 },
+    );
   });
 });
