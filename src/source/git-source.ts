@@ -12,7 +12,6 @@ import type { DesiredState } from '../desired/types.ts';
 import { resolveConfig } from './config.ts';
 import type { GitSourceConfig, ResolvedConfig } from './config.ts';
 import { SourceError, SourceInternalError } from './errors.ts';
-import type { SourceErrorInfo } from './errors.ts';
 import { GitRunner } from './git.ts';
 import type { ArgsObserver } from './git.ts';
 import { buildGitEnv } from './git-env.ts';
@@ -23,12 +22,13 @@ import { describeRef } from './refs.ts';
 import { APPLIED_REF, Repository } from './repository.ts';
 import { SnapshotStore } from './snapshots.ts';
 import { acquireStateLock, releaseStateLock } from './state-lock.ts';
+import { LastKnownGood, revisionKey } from './last-good.ts';
 import { readPersisted, writePersisted } from './status.ts';
 import type { AppliedRevision, RewindInfo, SourceListener, SourceStatus, SyncResult } from './status.ts';
 import { Coalescer, Poller, realTimers } from './triggers.ts';
 import type { Timers } from './triggers.ts';
 import { prepareTrust } from './verify.ts';
-import type { SignatureInfo, TrustStore } from './verify.ts';
+import type { TrustStore } from './verify.ts';
 import { ReplayCache } from './webhook.ts';
 import type { WebhookOutcome, WebhookProvider, WebhookSettings } from './webhook.ts';
 import { createWebhookHandler } from './webhook-http.ts';
@@ -81,12 +81,8 @@ export class GitSource {
   readonly #listeners = new Set<SourceListener>();
   readonly #replay = new ReplayCache();
   #trust: TrustStore | undefined;
-  #applied: AppliedRevision | undefined;
-  #appliedHistory: string[] = [];
-  #attempt: Attempt | undefined;
+  readonly #record: LastKnownGood;
   #inFlight: { revision: string; key: string } | undefined;
-  #appliedKey: string | undefined;
-  #lastRewind: RewindInfo | undefined;
   #allowRewind = false;
   #restored = false;
   #nextPollAt: string | undefined;
@@ -102,6 +98,7 @@ export class GitSource {
     const timeouts = { fetchMs: this.config.limits.fetchTimeoutMs, localMs: this.config.limits.localTimeoutMs };
     this.#repo = new Repository(join(this.config.stateDir, 'repo.git'), this.#git, timeouts);
     this.#snapshots = new SnapshotStore(this.config.stateDir);
+    this.#record = new LastKnownGood(this.config.keepSnapshots);
     this.#coalescer = new Coalescer(() => this.#sync());
     this.#poller = this.config.intervalMs > 0 ? this.#makePoller() : undefined;
   }
@@ -140,12 +137,12 @@ export class GitSource {
 
   /** The desired state in force (last known good), or undefined before the first success. */
   get desired(): DesiredState | undefined {
-    return this.#applied?.state;
+    return this.#record.applied?.state;
   }
 
   /** The applied revision with its state, snapshot directory and signature. */
   get applied(): AppliedRevision | undefined {
-    return this.#applied;
+    return this.#record.applied;
   }
 
   /** Subscribes to events; returns the unsubscribe function. */
@@ -166,21 +163,22 @@ export class GitSource {
 
   /** Plain-data status (redacted). */
   status(): SourceStatus {
-    const error = this.#attempt?.error;
+    const { applied, attempt } = this.#record;
+    const error = attempt?.error;
     return {
       name: this.config.name,
       url: displayUrl(this.config.url.url),
       ref: describeRef(this.config.ref),
       path: this.config.path,
-      ready: this.#applied !== undefined,
+      ready: applied !== undefined,
       syncing: this.#coalescer.busy,
-      lastAppliedRevision: this.#applied?.revision,
-      lastAppliedAt: this.#applied?.appliedAt,
-      lastAttemptedRevision: this.#attempt?.revision,
-      lastAttemptedAt: this.#attempt?.at,
+      lastAppliedRevision: applied?.revision,
+      lastAppliedAt: applied?.appliedAt,
+      lastAttemptedRevision: attempt?.revision,
+      lastAttemptedAt: attempt?.at,
       lastAttemptError: error === undefined ? undefined : { ...error, message: this.redact(error.message) },
-      lastSignature: this.#applied?.signature,
-      lastRewind: this.#lastRewind,
+      lastSignature: applied?.signature,
+      lastRewind: this.#record.lastRewind,
       nextPollAt: this.#nextPollAt,
       syncCount: this.#syncCount,
     };
@@ -267,11 +265,11 @@ export class GitSource {
   async #syncSteps(started: number): Promise<SyncResult> {
     const ctx = await this.#context();
     const resolved = await resolveRemote(ctx);
-    this.#inFlight = { revision: resolved.commit, key: keyOf(resolved.commit, resolved.tagObject) };
-    if (this.#isSettled(this.#inFlight.key)) return this.#unchanged(started);
+    this.#inFlight = { revision: resolved.commit, key: revisionKey(resolved.commit, resolved.tagObject) };
+    if (this.#record.isSettled(this.#inFlight.key, this.#allowRewind)) return this.#unchanged(started);
     const fetched = await fetchRevision(ctx, resolved);
-    this.#inFlight = { revision: fetched.revision, key: keyOf(fetched.revision, fetched.tagObject) };
-    if (this.#isSettled(this.#inFlight.key)) return this.#unchanged(started);
+    this.#inFlight = { revision: fetched.revision, key: revisionKey(fetched.revision, fetched.tagObject) };
+    if (this.#record.isSettled(this.#inFlight.key, this.#allowRewind)) return this.#unchanged(started);
     const signature = await verifyRevision(ctx, fetched);
     const rewind = await this.#detectRewind(ctx, fetched.revision);
     const loaded = await checkoutAndLoad(ctx, fetched.revision);
@@ -279,21 +277,10 @@ export class GitSource {
     return { outcome: 'applied', revision: fetched.revision, rewound: rewind !== undefined, durationMs: performance.now() - started };
   }
 
-  /**
-   * Nothing to do: the remote is at the applied revision, or at a revision that already failed
-   * for a reason only a Git change can fix (stalled).
-   */
-  #isSettled(key: string): boolean {
-    if (key === this.#appliedKey) return true;
-    const error = this.#attempt?.error;
-    if (this.#attempt?.key !== key || error?.retry !== 'stalled') return false;
-    return !(error.reason === 'HistoryRewound' && this.#allowRewind);
-  }
-
   #unchanged(started: number): SyncResult {
-    const { revision, key } = this.#inFlight ?? { revision: undefined, key: undefined };
-    if (key === this.#appliedKey) this.#attempt = { revision, at: this.#now(), error: undefined, key };
-    return { outcome: 'unchanged', revision, durationMs: performance.now() - started };
+    const inFlight = this.#inFlight;
+    if (inFlight !== undefined) this.#record.noteUnchanged(inFlight.revision, inFlight.key, this.#now());
+    return { outcome: 'unchanged', revision: inFlight?.revision, durationMs: performance.now() - started };
   }
 
   /**
@@ -301,7 +288,7 @@ export class GitSource {
    * recorded by #apply, only if the revision actually gets applied.
    */
   async #detectRewind(ctx: PipelineContext, next: string): Promise<RewindInfo | undefined> {
-    const from = this.#applied?.revision;
+    const from = this.#record.applied?.revision;
     if (from === undefined || !(await isRewind(ctx, from, next))) return undefined;
     const hold = this.config.onRewind === 'hold' && !this.#allowRewind;
     const rewind: RewindInfo = { from, to: next, at: this.#now(), action: hold ? 'held' : 'applied' };
@@ -313,19 +300,18 @@ export class GitSource {
   }
 
   #recordRewind(rewind: RewindInfo): void {
-    this.#lastRewind = rewind;
+    this.#record.lastRewind = rewind;
     this.#log.warn({ source: this.config.name, from: rewind.from, to: rewind.to, action: rewind.action }, 'source history rewritten');
     this.#emit({ type: 'rewound', rewind });
   }
 
   async #apply(ctx: PipelineContext, candidate: Candidate, rewind: RewindInfo | undefined): Promise<void> {
-    const previous = this.#applied?.revision;
+    const previous = this.#record.applied?.revision;
     const appliedAt = this.#now();
     await this.#snapshots.activate(candidate.revision);
     await this.#repo.setRef(APPLIED_REF, candidate.revision, ctx.localEnv);
     await writePersisted(this.#statePath(), { lastAppliedRevision: candidate.revision, refName: candidate.refName, appliedAt });
-    this.#setApplied(candidate, appliedAt, keyOf(candidate.revision, candidate.tagObject));
-    this.#attempt = { revision: candidate.revision, at: appliedAt, error: undefined, key: this.#appliedKey };
+    this.#record.apply(candidate, appliedAt);
     if (rewind !== undefined) {
       this.#allowRewind = false;
       this.#recordRewind(rewind);
@@ -335,17 +321,10 @@ export class GitSource {
     this.#emit({ type: 'applied', revision: candidate.revision, previous, rewound: rewind !== undefined });
   }
 
-  #setApplied(candidate: Omit<Candidate, 'tagObject'> & { signature: SignatureInfo | undefined }, appliedAt: string, key: string): void {
-    const { revision, refName, state, dir, signature } = candidate;
-    this.#applied = { revision, refName, state, dir, appliedAt, signature };
-    this.#appliedKey = key;
-    this.#appliedHistory = [revision, ...this.#appliedHistory.filter((r) => r !== revision)].slice(0, this.config.keepSnapshots);
-  }
-
   /** Removes old snapshots and compacts the repository; failures here never fail a sync. */
   async #collect(ctx: PipelineContext): Promise<void> {
     try {
-      const removed = await this.#snapshots.collect(new Set(this.#appliedHistory));
+      const removed = await this.#snapshots.collect(this.#record.recent);
       if (removed.length > 0) this.#log.info({ source: this.config.name, removed: removed.length }, 'source snapshots collected');
       await this.#repo.maintain(ctx.localEnv);
     } catch (error) {
@@ -364,8 +343,8 @@ export class GitSource {
     if (saved === undefined || !(await ctx.repo.hasCommit(saved.lastAppliedRevision, ctx.localEnv))) return;
     try {
       const loaded = await checkoutAndLoad(ctx, saved.lastAppliedRevision);
-      const candidate = { revision: saved.lastAppliedRevision, refName: saved.refName, ...loaded, signature: undefined };
-      this.#setApplied(candidate, saved.appliedAt, keyOf(saved.lastAppliedRevision, undefined));
+      const restored = { revision: saved.lastAppliedRevision, refName: saved.refName, tagObject: undefined, signature: undefined };
+      this.#record.restore({ ...restored, ...loaded }, saved.appliedAt);
       await this.#snapshots.activate(saved.lastAppliedRevision);
       this.#emit({ type: 'restored', revision: saved.lastAppliedRevision });
     } catch (error) {
@@ -377,24 +356,12 @@ export class GitSource {
   #fail(error: unknown, started: number): SyncResult {
     const typed = error instanceof SourceError ? error : new SourceInternalError(this.redact(describe(error)));
     const info = { ...typed.toInfo(), message: this.redact(typed.message) };
-    const revision = typed.revision ?? this.#inFlight?.revision ?? this.#attempt?.revision;
-    this.#attempt = { revision, at: this.#now(), error: info, key: this.#inFlight?.key ?? this.#attempt?.key };
+    const revision = typed.revision ?? this.#inFlight?.revision;
+    this.#record.fail(info, revision, this.#inFlight?.key, this.#now());
     this.#log.warn({ source: this.config.name, reason: info.reason, retry: info.retry, revision }, 'source sync failed');
     this.#emit({ type: 'failed', error: info });
     return { outcome: 'failed', error: info, durationMs: performance.now() - started };
   }
-}
-
-interface Attempt {
-  readonly revision: string | undefined;
-  readonly at: string;
-  readonly error: SourceErrorInfo | undefined;
-  /** Revision identity: commit plus tag object (a re-signed tag is a new attempt). */
-  readonly key: string | undefined;
-}
-
-function keyOf(revision: string, tagObject: string | undefined): string {
-  return `${revision}/${tagObject ?? ''}`;
 }
 
 function describe(error: unknown): string {
