@@ -21,6 +21,8 @@ const PREFIXES = ['SecurityGroupId', 'SecurityGroup', 'Placement', 'IamInstanceP
 const RESOURCE_TYPES = new Set(['instance', 'volume', 'network-interface', 'spot-instances-request']);
 const VOLUME_TYPES = new Set(['gp2', 'gp3', 'io1', 'io2', 'st1', 'sc1', 'standard']);
 const DEAD = new Set(['terminating', 'terminated']);
+/** family (letters, a generation digit, attributes) . size (nano … 48xlarge, metal) — catches typos like t3.smal. */
+const INSTANCE_TYPE = /^[a-z]+\d[a-z0-9-]*\.(nano|micro|small|medium|large|xlarge|\d{1,2}xlarge|metal(-\d{1,2}xl)?)$/;
 
 /** What a validated RunInstances asks for. */
 interface LaunchSpec {
@@ -116,7 +118,7 @@ function validate(ctx: Ec2Context, params: QueryParams): LaunchSpec {
   const image = validateImage(ctx, params.get('ImageId'));
   const count = validateCount(params);
   const machineType = params.get('InstanceType') ?? 'm1.small';
-  if (!/^[a-z0-9-]+\.[a-z0-9-]+$/.test(machineType)) throw new Ec2SimError('InvalidParameterValue', `Invalid value '${machineType}' for InstanceType.`);
+  if (!INSTANCE_TYPE.test(machineType)) throw new Ec2SimError('InvalidParameterValue', `Invalid value '${machineType}' for InstanceType.`);
   const subnetId = params.get('SubnetId');
   const zone = validateZone(ctx, params.get('Placement.AvailabilityZone'), subnetId);
   const securityGroups = params.list('SecurityGroupId');

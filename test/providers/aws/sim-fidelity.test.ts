@@ -88,6 +88,7 @@ describe('EC2 simulator fidelity (virtual clock)', () => {
       [run('v-6', { SubnetId: 'net-1' }), 'InvalidSubnetID.Malformed'],
       [run('v-7', { UserData: Buffer.alloc(16_385).toString('base64') }), 'InvalidParameterValue'],
       [run('v-8', { ImageId: undefined }), 'MissingParameter'],
+      [run('v-9', { InstanceType: 't3.smal' as never }), 'InvalidParameterValue'],
     ];
     for (const [command, expected] of cases) assert.equal(await code(ec2.send(command)), expected, expected);
     assert.equal(sim.world.all().length, 0);
