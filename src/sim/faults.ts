@@ -10,6 +10,8 @@
  * - `drop-after`: AFTER the action succeeded; the connection is reset with no response, so the
  *   client cannot tell whether it happened (the case idempotency tokens exist for). Calls that
  *   failed (throttled, invalid) are answered normally and do not use up the rule.
+ * - `hang-after`: AFTER the action succeeded; the response never comes (the client's deadline must
+ *   fire, and its retry must not repeat the side effect).
  * - `boot-fail`: at launch; the instance goes pending → terminated after bootMs (reason
  *   Server.InternalError), like an EC2 launch that fails after it was accepted.
  * - `boot-stuck`: at launch; the instance stays pending forever (it never becomes ready).
@@ -18,7 +20,7 @@
  */
 
 /** What a fault does. */
-export type FaultKind = 'error' | 'throttle' | 'hang' | 'delay' | 'drop-after' | 'boot-fail' | 'boot-stuck';
+export type FaultKind = 'error' | 'throttle' | 'hang' | 'delay' | 'drop-after' | 'hang-after' | 'boot-fail' | 'boot-stuck';
 
 /** A fault rule as given to the control API. */
 export interface FaultRuleInput {
@@ -59,6 +61,7 @@ const PHASE: Readonly<Record<FaultKind, FaultPhase>> = {
   hang: 'before',
   delay: 'before',
   'drop-after': 'after',
+  'hang-after': 'after',
   'boot-fail': 'launch',
   'boot-stuck': 'launch',
 };

@@ -76,10 +76,11 @@ async function runCall(call: SimCall, res: ServerResponse, engine: SimEngine, ap
   if (wait > 0) await sleep(engine, wait);
   if (res.destroyed) return log(0);
   const response = call.execute();
-  if (response.status < 400 && engine.faults.pick(call.action, 'after')?.kind === 'drop-after') {
+  const after = response.status < 400 ? engine.faults.pick(call.action, 'after') : undefined;
+  if (after !== undefined) {
     log(0);
-    res.socket?.destroy();
-    return;
+    if (after.kind === 'drop-after') res.socket?.destroy();
+    return; // hang-after: the side effect happened, the answer never comes
   }
   log(response.status);
   writeResponse(res, response);

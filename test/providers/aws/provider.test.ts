@@ -192,6 +192,15 @@ describe('AWS provider under faults', () => {
     assert.deepEqual([error.kind, error.reason], ['Transient', 'Timeout']);
   });
 
+  it('a response that never comes after RunInstances succeeded: the deadline fires, the retry finds the same instance', async () => {
+    await provider.close();
+    provider = await providerFor(sim, { retry: { maxAttempts: 3, baseDelayMs: 1, attemptTimeoutMs: 150 } });
+    sim.faults.add({ kind: 'hang-after', count: 1, actions: ['RunInstances'] });
+    const created = await provider.create(request('web', 0));
+    assert.deepEqual(sim.world.all().map((i) => i.id), [created.id]);
+    assert.deepEqual(sim.engine.calls.list('RunInstances').map((c) => c.status), [0, 200]);
+  });
+
   it("the caller's signal aborts at once", async () => {
     sim.faults.add({ kind: 'hang', actions: ['DescribeInstances'] });
     const controller = new AbortController();
