@@ -56,6 +56,8 @@ export interface GitSourceConfig {
   readonly onRewind?: RewindPolicy;
   /** Applied snapshots kept on disk, newest first (default 2, minimum 1). */
   readonly keepSnapshots?: number;
+  /** PEM bundle of CAs trusted for https remotes (private CAs); default: the system store. */
+  readonly caFile?: string;
   /** TEST ONLY: accept http:// URLs (local test servers). Never set in production. */
   readonly allowInsecureHttp?: boolean;
 }
@@ -76,6 +78,7 @@ export interface ResolvedConfig {
   readonly shallow: boolean;
   readonly onRewind: RewindPolicy;
   readonly keepSnapshots: number;
+  readonly caFile: string | undefined;
 }
 
 const DEFAULT_LIMITS: SourceLimits = {
@@ -111,7 +114,14 @@ export function resolveConfig(config: GitSourceConfig): ResolvedConfig {
     shallow: config.shallow ?? true,
     onRewind: config.onRewind ?? 'apply',
     keepSnapshots: Math.max(1, Math.floor(config.keepSnapshots ?? 2)),
+    caFile: checkCaFile(config.caFile),
   };
+}
+
+function checkCaFile(file: string | undefined): string | undefined {
+  if (file === undefined) return undefined;
+  if (file === '' || /[\r\n\0]/.test(file)) throw new InvalidConfig('caFile must be a file path');
+  return resolve(file);
 }
 
 function nonNegative(value: number, what: string): number {

@@ -249,7 +249,7 @@ export class GitSource {
       protocol: this.config.url.kind,
       redactor: this.#redactor,
       lowSpeedTimeSeconds: Math.max(1, Math.ceil(this.config.limits.fetchTimeoutMs / 1000)),
-      extraConfig: this.#trust.config,
+      extraConfig: this.#extraConfig(this.#trust),
       extraEnv: this.#trust.env,
     };
     const localEnv = await buildGitEnv({ ...common, auth: { type: 'none' } });
@@ -260,6 +260,11 @@ export class GitSource {
     // startup must not leave the daemon without its last good desired state.
     if (!this.#restored) await this.#restore(local);
     return { ...local, env: await buildGitEnv({ ...common, auth: this.config.auth }) };
+  }
+
+  #extraConfig(trust: TrustStore): (readonly [string, string])[] {
+    const ca = this.config.caFile;
+    return [...trust.config, ...(ca === undefined ? [] : [['http.sslCAInfo', ca] as const])];
   }
 
   async #syncSteps(started: number): Promise<SyncResult> {

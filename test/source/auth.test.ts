@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { GitSource, InvalidConfig, Redactor } from '../../src/source/index.ts';
 import { buildGitEnv } from '../../src/source/git-env.ts';
 import { TestRepo, fakeLoader, fleetId, tempDir } from './helpers.ts';
-import { startBlackHole, startGitHttpServer } from './http-git-server.ts';
+import { selfSignedCert, startBlackHole, startGitHttpServer } from './http-git-server.ts';
 
 const TOKEN = 'ghp_TestToken0123456789abcdefSECRET';
 const BASIC = `Basic ${Buffer.from(`x-access-token:${TOKEN}`).toString('base64')}`;
@@ -26,11 +26,13 @@ describe('source/auth and secrets', function () {
     tmp.cleanup();
   });
 
-  it('sends an HTTPS token through env-based config: never in args, status, errors or ps', async () => {
+  it('sends an HTTPS token through env-based config: never in args, status, errors, logs or ps', async () => {
     const seenInPs: string[] = [];
+    const tls = selfSignedCert(tmp.path);
     const server = await startGitHttpServer({
       root: tmp.path,
       authorization: BASIC,
+      tls,
       beforeAnswer: async () => {
         seenInPs.push(processArgs());
       },
@@ -44,8 +46,8 @@ describe('source/auth and secrets', function () {
     try {
       const src = new GitSource(
         {
-          url: `http://127.0.0.1:${server.port}/remote/.git`,
-          allowInsecureHttp: true,
+          url: `https://127.0.0.1:${server.port}/remote/.git`,
+          caFile: tls.caFile,
           ref: { branch: 'main' },
           stateDir: join(tmp.path, 'state'),
           intervalMs: 0,
@@ -68,6 +70,22 @@ describe('source/auth and secrets', function () {
       assertNoSecret(JSON.stringify({ failed, status: src.status(), args, logs }));
       assert.ok(logs.some((line) => line.includes('source sync failed')));
       assert.equal(fleetId(src.desired), 'over-http');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('refuses an https remote whose certificate is not trusted', async () => {
+    const tls = selfSignedCert(tmp.path);
+    const server = await startGitHttpServer({ root: tmp.path, tls });
+    try {
+      const src = new GitSource(
+        { url: `https://127.0.0.1:${server.port}/remote/.git`, ref: { branch: 'main' }, stateDir: join(tmp.path, 'state'), intervalMs: 0 },
+        { loader: fakeLoader() },
+      );
+      const result = await src.trigger();
+      assert.equal(result.outcome === 'failed' && result.error.reason, 'FetchFailed');
+      assert.equal(server.authorizations.length, 0, 'no request got through the TLS handshake');
     } finally {
       await server.close();
     }

@@ -2,8 +2,11 @@
  * A tiny smart-HTTP git server for tests: Node's http server in front of `git http-backend`
  * (CGI), optionally demanding an Authorization header, on 127.0.0.1.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { createServer as createTcpServer } from 'node:net';
@@ -24,19 +27,22 @@ export interface GitHttpOptions {
   readonly authorization?: string;
   /** Awaited before answering each request (to observe processes mid-fetch). */
   readonly beforeAnswer?: () => Promise<void>;
+  /** Serve https with this key and certificate (PEM). */
+  readonly tls?: { readonly key: string; readonly cert: string };
 }
 
 /** Starts the server. */
 export async function startGitHttpServer(options: GitHttpOptions): Promise<GitHttpServer> {
   const authorizations: (string | undefined)[] = [];
-  const server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
     authorizations.push(req.headers.authorization);
     if (options.authorization !== undefined && req.headers.authorization !== options.authorization) {
       res.writeHead(401, { 'www-authenticate': 'Basic realm="test"' }).end();
       return;
     }
     void (options.beforeAnswer?.() ?? Promise.resolve()).then(() => cgi(options.root, req, res));
-  });
+  };
+  const server: Server = options.tls === undefined ? createServer(handler) : createHttpsServer(options.tls, handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { port: (server.address() as AddressInfo).port, authorizations, close: () => closeServer(server) };
 }
@@ -82,6 +88,19 @@ function respondCgi(output: Buffer, res: ServerResponse): void {
 function closeServer(server: Server): Promise<void> {
   server.closeAllConnections();
   return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** A throwaway self-signed certificate for 127.0.0.1 (openssl), as PEM strings and a CA file. */
+export function selfSignedCert(dir: string): { key: string; cert: string; caFile: string } {
+  const keyFile = join(dir, 'tls.key');
+  const caFile = join(dir, 'tls.crt');
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyFile, '-out', caFile],
+    { stdio: 'ignore' },
+  );
+  return { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(caFile, 'utf8'), caFile };
 }
 
 /** A TCP server that accepts connections and never answers (a hung remote). */
