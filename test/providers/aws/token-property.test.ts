@@ -13,7 +13,7 @@ import { FAST_RETRY, liveIn, providerFor, request, startSim } from './fixtures.t
 type Op =
   | { readonly op: 'create'; readonly slot: number }
   | { readonly op: 'destroy' | 'terminate-oob'; readonly pick: number }
-  | { readonly op: 'drop' | 'hang' | 'error' | 'mode' | 'restart' | 'list' | 'revision' };
+  | { readonly op: 'drop' | 'hang' | 'hang-after' | 'error' | 'mode' | 'restart' | 'list' | 'revision' };
 
 const SLOTS = 3;
 
@@ -21,7 +21,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ op: fc.constant('create' as const), slot: fc.nat(SLOTS - 1) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constantFrom('destroy' as const, 'terminate-oob' as const), pick: fc.nat(5) }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constantFrom('drop' as const, 'error' as const, 'mode' as const, 'restart' as const, 'list' as const, 'revision' as const) }) },
-  { weight: 1, arbitrary: fc.constant({ op: 'hang' as const }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constantFrom('hang' as const, 'hang-after' as const) }) },
 );
 
 function liveBySlot(sim: Ec2Simulator): Map<string, string[]> {
@@ -101,6 +101,9 @@ describe('AWS ClientToken scheme (property, against the simulator)', () => {
         return provider;
       case 'hang':
         sim.faults.add({ kind: 'hang', actions: ['RunInstances', 'DescribeInstances'], count: 1 });
+        return provider;
+      case 'hang-after':
+        sim.faults.add({ kind: 'hang-after', actions: ['RunInstances'], count: 1 });
         return provider;
       case 'error':
         sim.faults.add({ kind: 'error', code: 'InternalError', count: 2 });
