@@ -84,26 +84,31 @@ export function neverReady(inst: PlannedInstance): boolean {
   return inst.readySince === undefined && inst.unhealthySince === undefined;
 }
 
+interface Tally {
+  readonly hash: string;
+  total: number;
+  ready: number;
+}
+
 function pickRollbackTarget(live: readonly InstanceView[], desired: string, failed: ReadonlySet<string>): string | undefined {
-  const tally = new Map<string, { total: number; ready: number }>();
+  const tallies: Tally[] = []; // a group rarely runs more than two templates: a small array beats a Map
   for (const view of live) {
     const hash = view.inst.templateHash;
     if (hash === undefined || hash === desired || failed.has(hash) || !hasIdentity(view.inst)) continue;
     if (view.inst.state === 'stopped' || view.inst.state === 'stopping') continue;
-    const entry = tally.get(hash) ?? { total: 0, ready: 0 };
+    let entry = tallies.find((t) => t.hash === hash);
+    if (entry === undefined) {
+      entry = { hash, total: 0, ready: 0 };
+      tallies.push(entry);
+    }
     entry.total += 1;
     entry.ready += view.ready ? 1 : 0;
-    tally.set(hash, entry);
   }
-  let best: string | undefined;
-  let bestEntry = { total: -1, ready: -1 };
-  for (const [hash, entry] of [...tally].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-    if (entry.total > bestEntry.total || (entry.total === bestEntry.total && entry.ready > bestEntry.ready)) {
-      best = hash;
-      bestEntry = entry;
-    }
+  let best: Tally | undefined;
+  for (const t of tallies) {
+    if (best === undefined || t.total > best.total || (t.total === best.total && (t.ready > best.ready || (t.ready === best.ready && t.hash < best.hash)))) best = t;
   }
-  return best;
+  return best?.hash;
 }
 
 function driftReason(view: InstanceView, exemptFromGrace: boolean, grace: number, now: number): DeleteReason | undefined {
@@ -121,27 +126,49 @@ function keeperFirst(a: InstanceView, b: InstanceView): number {
   return Number(b.locked) - Number(a.locked) || Number(b.ready) - Number(a.ready) || a.inst.createdAt - b.inst.createdAt || cmp(a.inst.id, b.inst.id);
 }
 
+function byId(a: InstanceView, b: InstanceView): number {
+  return cmp(a.inst.id, b.inst.id);
+}
+
 /** Plain code-unit string order, stable across locales. */
 export function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+function sameSlot(a: InstanceView, b: InstanceView): boolean {
+  return a.inst.templateHash === b.inst.templateHash && a.inst.slot === b.inst.slot;
+}
+
+/**
+ * Splits instances into one keeper per (template, slot) and the extra ones. Duplicates are rare
+ * and groups small, so a pairwise scan over the keepers (no map, no string keys) is cheapest.
+ */
 function splitDuplicates(views: readonly InstanceView[]): { keep: InstanceView[]; extra: InstanceView[] } {
-  const bySlot = new Map<string, InstanceView[]>();
-  for (const view of views) {
-    const key = `${view.inst.templateHash}\0${view.inst.slot}`;
-    const list = bySlot.get(key);
-    if (list === undefined) bySlot.set(key, [view]);
-    else list.push(view);
-  }
   const keep: InstanceView[] = [];
   const extra: InstanceView[] = [];
-  for (const list of bySlot.values()) {
-    list.sort(keeperFirst);
-    keep.push(list[0] as InstanceView);
-    for (const other of list.slice(1)) (other.locked ? keep : extra).push(other);
+  for (const view of views) {
+    const index = keep.findIndex((k) => !k.locked && sameSlot(k, view));
+    const kept = keep[index];
+    if (view.locked) {
+      // A locked instance cannot go: it keeps the slot, an unlocked holder becomes the extra.
+      keep.push(view);
+      if (kept !== undefined) extra.push(...keep.splice(index, 1));
+    } else if (keep.some((k) => k.locked && sameSlot(k, view))) extra.push(view);
+    else if (kept === undefined) keep.push(view);
+    else if (keeperFirst(view, kept) < 0) {
+      keep[index] = view;
+      extra.push(kept);
+    } else extra.push(view);
   }
   return { keep, extra };
+}
+
+/** Sorts in place unless already sorted (the common case: inventories come back in id order). */
+export function sortInPlace<T>(items: T[], compare: (a: T, b: T) => number): T[] {
+  for (let i = 1; i < items.length; i += 1) {
+    if (compare(items[i - 1] as T, items[i] as T) > 0) return items.sort(compare);
+  }
+  return items;
 }
 
 /**
@@ -152,10 +179,9 @@ function splitDuplicates(views: readonly InstanceView[]): { keep: InstanceView[]
  */
 export function classify(group: DesiredGroup, instances: readonly PlannedInstance[], ctx: PlanContext): Classified {
   const minReady = group.rollout.minReadySeconds;
-  const live = instances
-    .filter((inst) => inst.state !== 'terminated')
-    .map((inst) => viewOf(inst, minReady, ctx.now))
-    .sort((a, b) => cmp(a.inst.id, b.inst.id));
+  const live: InstanceView[] = [];
+  for (const inst of instances) if (inst.state !== 'terminated') live.push(viewOf(inst, minReady, ctx.now));
+  sortInPlace(live, byId);
   const desired = group.templateHash;
   const rollbackTarget = pickRollbackTarget(live, desired, ctx.failedTemplates);
   const deadlineJudges = rollbackTarget !== undefined && !ctx.failedTemplates.has(desired);
@@ -170,13 +196,10 @@ export function classify(group: DesiredGroup, instances: readonly PlannedInstanc
     else identified.push(view);
   }
   const { keep, extra } = splitDuplicates(identified);
-  for (const view of extra.filter((v) => !v.ready)) drift.push({ view, reason: 'duplicate-slot' });
-  return {
-    live,
-    drift,
-    healthy: keep.sort((a, b) => cmp(a.inst.id, b.inst.id)),
-    unknownReady,
-    readyDuplicates: extra.filter((v) => v.ready).sort((a, b) => cmp(a.inst.id, b.inst.id)),
-    rollbackTarget,
-  };
+  const readyDuplicates: InstanceView[] = [];
+  for (const view of sortInPlace(extra, byId)) {
+    if (view.ready) readyDuplicates.push(view);
+    else drift.push({ view, reason: 'duplicate-slot' });
+  }
+  return { live, drift, healthy: sortInPlace(keep, byId), unknownReady, readyDuplicates, rollbackTarget };
 }

@@ -82,15 +82,23 @@ function trimSurplus(p: EngineParams, pools: Pools): Doomed[] {
   return out;
 }
 
+function isGone(deletes: readonly Doomed[], view: InstanceView): boolean {
+  // Deletes per pass are few: a linear scan allocates nothing, unlike a Set per call.
+  for (const d of deletes) if (d.view === view) return true;
+  return false;
+}
+
 function remainingOlds(pools: Pools, deletes: readonly Doomed[]): InstanceView[] {
-  const gone = new Set(deletes.map((d) => d.view.inst.id));
-  return pools.olds.map((d) => d.view).filter((v) => !gone.has(v.inst.id));
+  const out: InstanceView[] = [];
+  for (const d of pools.olds) if (!isGone(deletes, d.view)) out.push(d.view);
+  return out;
 }
 
 function countNews(pools: Pools, deletes: readonly Doomed[]): number {
-  const gone = new Set(deletes.map((d) => d.view.inst.id));
-  const dups = pools.readyDuplicates.filter((v) => v.inst.templateHash === pools.target && !gone.has(v.inst.id)).length;
-  return pools.news.filter((v) => !gone.has(v.inst.id)).length + dups;
+  let n = 0;
+  for (const v of pools.news) n += isGone(deletes, v) ? 0 : 1;
+  for (const v of pools.readyDuplicates) n += v.inst.templateHash === pools.target && !isGone(deletes, v) ? 1 : 0;
+  return n;
 }
 
 function createCount(p: EngineParams, pools: Pools, deletes: readonly Doomed[], desiredNew: number): number {
@@ -127,9 +135,8 @@ export function planRolling(p: EngineParams, pools: Pools, knobs: RollingKnobs):
 export function planBlueGreen(p: EngineParams, pools: Pools, keepOldSeconds: number): Outcome {
   const deletes = trimSurplus(p, pools);
   const olds = remainingOlds(pools, deletes);
-  const gone = new Set(deletes.map((d) => d.view.inst.id));
   const availableAt = pools.news
-    .filter((v) => v.available && !gone.has(v.inst.id))
+    .filter((v) => v.available && !isGone(deletes, v))
     .map((v) => v.availableAt as number)
     .sort((a, b) => a - b);
   const creates = createCount(p, pools, deletes, p.replicas);

@@ -4,7 +4,7 @@
  * continues the rollout correctly, and re-planning the same inputs gives the same step.
  */
 import type { DesiredGroup } from '../desired/types.ts';
-import { assertOwnership, classify, unhealthyAt, type Classified, type Doomed } from './classify.ts';
+import { assertOwnership, classify, cmp, sortInPlace, unhealthyAt, type Classified, type Doomed } from './classify.ts';
 import type { Outcome, Pools } from './engine.ts';
 import { deadlineAt, decideMode, type Mode } from './mode.ts';
 import { resolveBounds } from './quantity.ts';
@@ -83,7 +83,7 @@ function dedupeWaits(waits: readonly Wait[]): Wait[] {
     const prev = seen.get(wait.reason);
     if (prev === undefined || (prev.until === undefined && wait.until !== undefined)) seen.set(wait.reason, wait);
   }
-  return [...seen.values()].sort((a, b) => (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0));
+  return sortInPlace([...seen.values()], (a, b) => (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0));
 }
 
 function act(group: DesiredGroup, c: Classified, mode: Mode, ctx: PlanContext): { drift: Doomed[]; outcome: Outcome } {
@@ -112,7 +112,7 @@ export function planGroup(group: DesiredGroup, instances: readonly PlannedInstan
   const { drift, outcome } = act(group, c, mode, ctx);
   const allDeletes = [...drift, ...outcome.deletes];
   const creates = mode.target === undefined ? [] : toCreates(group, c, mode.target, outcome.creates, allDeletes);
-  const deletes = allDeletes.map(toDelete).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const deletes = sortInPlace(allDeletes.map(toDelete), (a, b) => cmp(a.id, b.id));
   const waits = dedupeWaits([...modeWaits(mode), ...outcome.waits, ...timedWaits(group, c, ctx, mode.target)]);
   const status = computeStatus({ group, c, mode, creates, deletes, waits });
   return {

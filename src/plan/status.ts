@@ -5,10 +5,10 @@
  */
 import type { DesiredGroup } from '../desired/types.ts';
 import type { InstanceState } from '../../providers/types.ts';
-import type { Classified, InstanceView } from './classify.ts';
+import { sortInPlace, type Classified, type InstanceView } from './classify.ts';
 import type { Mode } from './mode.ts';
 import { resolveBounds } from './quantity.ts';
-import type { Condition, ConditionType, CreateAction, DeleteAction, GroupCounts, GroupStatus, TemplateCount, Wait } from './types.ts';
+import type { Condition, ConditionType, CreateAction, DeleteAction, GroupCounts, GroupStatus, Wait } from './types.ts';
 
 /** Everything status is derived from. */
 export interface StatusInput {
@@ -20,33 +20,47 @@ export interface StatusInput {
   readonly waits: readonly Wait[];
 }
 
-function countTemplates(live: readonly InstanceView[]): TemplateCount[] {
-  const byHash = new Map<string | undefined, { total: number; ready: number; byState: Partial<Record<InstanceState, number>> }>();
-  for (const view of live) {
-    const hash = view.inst.templateHash;
-    const entry = byHash.get(hash) ?? { total: 0, ready: 0, byState: {} };
-    entry.total += 1;
-    entry.ready += view.ready ? 1 : 0;
-    entry.byState[view.inst.state] = (entry.byState[view.inst.state] ?? 0) + 1;
-    byHash.set(hash, entry);
-  }
-  return [...byHash]
-    .sort(([a], [b]) => (a === b ? 0 : a === undefined ? 1 : b === undefined ? -1 : a < b ? -1 : 1))
-    .map(([templateHash, e]) => ({ templateHash, total: e.total, ready: e.ready, byState: e.byState }));
+interface MutableCount {
+  templateHash: string | undefined;
+  total: number;
+  ready: number;
+  byState: Record<InstanceState, number>;
 }
 
-/** Counts over the group's non-terminated instances. */
+function byHash(a: MutableCount, b: MutableCount): number {
+  if (a.templateHash === b.templateHash) return 0;
+  if (a.templateHash === undefined) return 1;
+  if (b.templateHash === undefined) return -1;
+  return a.templateHash < b.templateHash ? -1 : 1;
+}
+
+/** Counts over the group's non-terminated instances, in one pass. */
 export function countInstances(live: readonly InstanceView[], target: string | undefined): GroupCounts {
-  const updated = live.filter((v) => target !== undefined && v.inst.templateHash === target);
-  return {
-    live: live.length,
-    ready: live.filter((v) => v.ready).length,
-    available: live.filter((v) => v.available).length,
-    locked: live.filter((v) => v.locked).length,
-    updated: updated.length,
-    updatedReady: updated.filter((v) => v.ready).length,
-    byTemplate: countTemplates(live),
-  };
+  const templates: MutableCount[] = []; // few templates per group: a small array beats a Map
+  let ready = 0;
+  let available = 0;
+  let locked = 0;
+  let updated = 0;
+  let updatedReady = 0;
+  for (const view of live) {
+    const hash = view.inst.templateHash;
+    let entry = templates.find((t) => t.templateHash === hash);
+    if (entry === undefined) {
+      // Fixed shape (every state, zero included): smaller and faster than a dictionary-mode object.
+      entry = { templateHash: hash, total: 0, ready: 0, byState: { pending: 0, running: 0, stopping: 0, stopped: 0, terminated: 0, unknown: 0 } };
+      templates.push(entry);
+    }
+    entry.total += 1;
+    entry.ready += view.ready ? 1 : 0;
+    entry.byState[view.inst.state] += 1;
+    ready += view.ready ? 1 : 0;
+    available += view.available ? 1 : 0;
+    locked += view.locked ? 1 : 0;
+    const isUpdated = target !== undefined && hash === target;
+    updated += isUpdated ? 1 : 0;
+    updatedReady += isUpdated && view.ready ? 1 : 0;
+  }
+  return { live: live.length, ready, available, locked, updated, updatedReady, byTemplate: sortInPlace(templates, byHash) };
 }
 
 function cond(type: ConditionType, on: boolean, reason: string, message: string): Condition {
@@ -100,7 +114,7 @@ function stalled(input: StatusInput): Condition {
   return cond('Stalled', false, 'NotStalled', 'no human action needed');
 }
 
-function ready(input: StatusInput, converged: boolean, counts: GroupCounts): Condition {
+function readyCondition(input: StatusInput, converged: boolean, counts: GroupCounts): Condition {
   if (converged) return cond('Ready', true, 'Converged', `${input.group.replicas} of ${input.group.replicas} ready on the desired template`);
   if (input.mode.kind === 'suspended') return cond('Ready', false, 'Suspended', 'suspended before converging');
   if (input.mode.kind === 'rollback' || input.mode.kind === 'hold') return cond('Ready', false, 'RolloutFailed', `template ${input.group.templateHash} failed`);
@@ -119,7 +133,7 @@ export function computeStatus(input: StatusInput): GroupStatus {
     targetTemplateHash: mode.target,
     strategy: group.rollout.strategy,
     counts,
-    conditions: [ready(input, converged, counts), progressing(input, counts), degraded(input, counts), stalled(input)],
+    conditions: [readyCondition(input, converged, counts), progressing(input, counts), degraded(input, counts), stalled(input)],
   };
 }
 

@@ -105,7 +105,8 @@ export interface TemplateCount {
   readonly templateHash: string | undefined;
   readonly total: number;
   readonly ready: number;
-  readonly byState: Readonly<Partial<Record<InstanceState, number>>>;
+  /** Every state, zeros included. */
+  readonly byState: Readonly<Record<InstanceState, number>>;
 }
 
 /** Counts over the group's non-terminated instances. */
