@@ -97,7 +97,7 @@ export class GitSource {
     this.#git = new GitRunner(this.#redactor, deps.argsObserver);
     const timeouts = { fetchMs: this.config.limits.fetchTimeoutMs, localMs: this.config.limits.localTimeoutMs };
     this.#repo = new Repository(join(this.config.stateDir, 'repo.git'), this.#git, timeouts);
-    this.#snapshots = new SnapshotStore(this.config.stateDir);
+    this.#snapshots = new SnapshotStore(this.config.stateDir, this.config.path);
     this.#record = new LastKnownGood(this.config.keepSnapshots);
     this.#coalescer = new Coalescer(() => this.#sync());
     this.#poller = this.config.intervalMs > 0 ? this.#makePoller() : undefined;

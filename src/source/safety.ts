@@ -55,12 +55,20 @@ function checkStandardUrl(url: string, allowHttp: boolean, refuse: (why: string)
   if (kind === undefined) return refuse(`scheme ${parsed.protocol} not allowed (https, ssh, file only)`);
   if (parsed.password !== '') refuse('credentials in the URL; use the auth settings');
   if (kind !== 'ssh' && parsed.username !== '') refuse('user name in the URL; use the auth settings');
-  if (parsed.hostname.startsWith('-') || decodeURIComponent(parsed.username).startsWith('-')) {
-    refuse('host or user starts with "-"');
-  }
+  const user = decode(parsed.username) ?? refuse('malformed percent-encoding');
+  const path = decode(parsed.pathname) ?? refuse('malformed percent-encoding');
+  if (parsed.hostname.startsWith('-') || user.startsWith('-')) refuse('host or user starts with "-"');
   if (kind !== 'file' && parsed.hostname === '') refuse('no host');
   if (parsed.search !== '' || parsed.hash !== '') refuse('query or fragment');
-  return { url, kind, host: parsed.hostname.toLowerCase(), path: trimRepoPath(decodeURIComponent(parsed.pathname)) };
+  return { url, kind, host: parsed.hostname.toLowerCase(), path: trimRepoPath(path) };
+}
+
+function decode(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
 }
 
 function urlKind(protocol: string, allowHttp: boolean): UrlKind | undefined {

@@ -3,8 +3,8 @@
  * a temporary name, then renamed, so a reader never sees a half-written tree), and `current` is a
  * symlink switched atomically by rename. Old snapshots are garbage-collected.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readlink, rename, rm, stat, symlink } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readdir, rename, rm, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** The snapshot area of one source. */
@@ -12,15 +12,23 @@ export class SnapshotStore {
   readonly root: string;
   /** Symlink to the snapshot of the last applied revision. */
   readonly currentLink: string;
+  readonly #suffix: string;
 
-  constructor(stateDir: string) {
+  /** `subPath` is part of a snapshot's name, so changing the configured path never reuses one. */
+  constructor(stateDir: string, subPath: string) {
     this.root = join(stateDir, 'snapshots');
     this.currentLink = join(stateDir, 'current');
+    this.#suffix = subPath === '' ? '' : `-${createHash('sha256').update(subPath).digest('hex').slice(0, 8)}`;
+  }
+
+  /** Directory name of a revision's snapshot. */
+  nameOf(revision: string): string {
+    return `${revision}${this.#suffix}`;
   }
 
   /** Directory of a revision's snapshot. */
   pathOf(revision: string): string {
-    return join(this.root, revision);
+    return join(this.root, this.nameOf(revision));
   }
 
   /** True when the revision's snapshot is complete on disk. */
@@ -40,7 +48,7 @@ export class SnapshotStore {
     const final = this.pathOf(revision);
     if (await this.has(revision)) return final;
     await mkdir(this.root, { recursive: true });
-    const tmp = join(this.root, `.tmp-${revision}-${randomBytes(4).toString('hex')}`);
+    const tmp = join(this.root, `.tmp-${this.nameOf(revision)}-${randomBytes(4).toString('hex')}`);
     try {
       await write(tmp);
       await rename(tmp, final);
@@ -54,21 +62,13 @@ export class SnapshotStore {
   /** Atomically points `current` at the revision's snapshot. */
   async activate(revision: string): Promise<void> {
     const tmpLink = `${this.currentLink}.tmp-${randomBytes(4).toString('hex')}`;
-    await symlink(join('snapshots', revision), tmpLink);
+    await symlink(join('snapshots', this.nameOf(revision)), tmpLink);
     await rename(tmpLink, this.currentLink);
   }
 
-  /** The revision `current` points to, if any. */
-  async current(): Promise<string | undefined> {
-    try {
-      return (await readlink(this.currentLink)).split('/').pop();
-    } catch {
-      return undefined;
-    }
-  }
-
   /** Removes every snapshot (and leftover temporary) whose revision is not in `keep`. */
-  async collect(keep: ReadonlySet<string>): Promise<string[]> {
+  async collect(keepRevisions: ReadonlySet<string>): Promise<string[]> {
+    const keep = new Set([...keepRevisions].map((revision) => this.nameOf(revision)));
     let names: string[];
     try {
       names = await readdir(this.root);

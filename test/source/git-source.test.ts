@@ -73,6 +73,12 @@ describe('source/GitSource', function () {
     applied(await src.trigger());
     assert.equal(fleetId(src.desired), 'sub');
     assert.deepEqual(readdirSync(src.applied?.dir ?? ''), ['fleet.txt']);
+    await src.stop();
+    // Same state directory, another path: the root snapshot of the same revision is not reused.
+    const root = source();
+    const rootResult = await root.trigger();
+    assert.equal(rootResult.outcome === 'failed' && rootResult.error.reason, 'InvalidRevision');
+    await root.stop();
     const missing = source({ path: 'nope', stateDir: join(tmp.path, 'state2') });
     const result = await missing.trigger();
     assert.equal(result.outcome === 'failed' && result.error.problems?.[0]?.code, 'source.pathNotFound');

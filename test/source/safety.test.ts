@@ -40,6 +40,7 @@ describe('source/safety', () => {
     'https://github.com/acme/fleet\n',
     'https://github.com/a b',
     'https://github.com/acme/fleet?x=1',
+    'https://github.com/acme/%zz',
     '/srv/git/fleet',
     '',
   ]) {
