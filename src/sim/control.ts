@@ -61,52 +61,51 @@ export function json(status: number, value: unknown): SimResponse {
   return { status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) };
 }
 
+/** What a built-in route handler gets. */
+interface RouteContext {
+  readonly body: unknown;
+  readonly request: SimRequest;
+  readonly engine: SimEngine;
+  readonly api: CloudApi;
+}
+
+const param = (c: RouteContext, name: string): string | undefined => c.request.url.searchParams.get(name) ?? undefined;
+
+const ROUTES: Readonly<Record<string, (c: RouteContext) => unknown>> = {
+  'GET /_sim/world': ({ engine, api }) => ({ cloud: engine.world.cloud, now: engine.clock.now(), instances: engine.world.all(), ...api.worldExtras?.() }),
+  'GET /_sim/timeline': (c) => ({ now: c.engine.clock.now(), events: c.engine.world.events(Number(param(c, 'since') ?? 0)) }),
+  'GET /_sim/capacity': (c) => capacityJson(c.request, c.engine),
+  'GET /_sim/clock': ({ engine }) => engine.clock.describe(),
+  'POST /_sim/clock': ({ body, engine }) => advanceClock(body, engine),
+  'GET /_sim/calls': (c) => ({ counts: c.engine.calls.counts(), calls: c.engine.calls.list(param(c, 'action')) }),
+  'GET /_sim/operations': ({ engine }) => ({ operations: engine.operations.list() }),
+  'GET /_sim/faults': ({ engine }) => ({ faults: engine.faults.list() }),
+  'POST /_sim/faults': ({ body, engine }) => addFaults(body, engine),
+  'DELETE /_sim/faults': (c) => c.engine.faults.clear(param(c, 'id')),
+  'GET /_sim/latencies': ({ engine }) => engine.world.latencies,
+  'POST /_sim/latencies': ({ body, engine }) => {
+    engine.world.setLatencies(numbers(body) as Partial<Latencies>);
+    return engine.world.latencies;
+  },
+  'GET /_sim/throttling': ({ engine }) => engine.throttler.describe(),
+  'POST /_sim/throttling': ({ body, engine }) => patchThrottling(body, engine),
+  'POST /_sim/actions': ({ body, engine, api }) => outOfBand(body, engine, api),
+  'POST /_sim/reset': ({ engine, api }) => reset(engine, api),
+};
+
 function builtin(key: string, body: unknown, request: SimRequest, engine: SimEngine, api: CloudApi): unknown {
-  const { world, faults, throttler, clock } = engine;
-  switch (key) {
-    case 'GET /_sim/world':
-      return { cloud: world.cloud, now: clock.now(), instances: world.all(), ...api.worldExtras?.() };
-    case 'GET /_sim/timeline':
-      return { now: clock.now(), events: world.events(Number(request.url.searchParams.get('since') ?? 0)) };
-    case 'GET /_sim/capacity':
-      return capacityJson(request, engine);
-    case 'GET /_sim/clock':
-      return clock.describe();
-    case 'POST /_sim/clock':
-      return advanceClock(body, engine);
-    case 'GET /_sim/calls':
-      return { counts: engine.calls.counts(), calls: engine.calls.list(request.url.searchParams.get('action') ?? undefined) };
-    case 'GET /_sim/operations':
-      return { operations: engine.operations.list() };
-    case 'GET /_sim/faults':
-      return { faults: faults.list() };
-    case 'POST /_sim/faults':
-      return addFaults(body, engine);
-    case 'DELETE /_sim/faults':
-      faults.clear(request.url.searchParams.get('id') ?? undefined);
-      return { ok: true };
-    case 'GET /_sim/latencies':
-      return world.latencies;
-    case 'POST /_sim/latencies':
-      world.setLatencies(numbers(body) as Partial<Latencies>);
-      return world.latencies;
-    case 'GET /_sim/throttling':
-      return throttler.describe();
-    case 'POST /_sim/throttling':
-      return patchThrottling(body, engine);
-    case 'POST /_sim/actions':
-      return outOfBand(body, engine, api);
-    case 'POST /_sim/reset':
-      world.reset();
-      faults.clear();
-      engine.calls.clear();
-      engine.operations.clear();
-      throttler.reset();
-      api.reset?.();
-      return { ok: true };
-    default:
-      throw new ControlError(404, `no control route ${key}`);
-  }
+  const route = ROUTES[key];
+  if (route === undefined) throw new ControlError(404, `no control route ${key}`);
+  return route({ body, request, engine, api });
+}
+
+function reset(engine: SimEngine, api: CloudApi): void {
+  engine.world.reset();
+  engine.faults.clear();
+  engine.calls.clear();
+  engine.operations.clear();
+  engine.throttler.reset();
+  api.reset?.();
 }
 
 function capacityJson(request: SimRequest, engine: SimEngine): unknown {
