@@ -76,8 +76,9 @@ describe('source/GitSource', function () {
     await src.stop();
     // Same state directory, another path: the root snapshot of the same revision is not reused.
     const root = source();
-    const rootResult = await root.trigger();
-    assert.equal(rootResult.outcome === 'failed' && rootResult.error.reason, 'InvalidRevision');
+    await root.trigger();
+    assert.equal(fleetId(root.desired), '', 'loaded from the repository root, not the fleet/ snapshot');
+    assert.deepEqual(readdirSync(root.applied?.dir ?? '').sort(), ['fleet', 'other']);
     await root.stop();
     const missing = source({ path: 'nope', stateDir: join(tmp.path, 'state2') });
     const result = await missing.trigger();
