@@ -315,7 +315,8 @@ export class GitSource {
     const appliedAt = this.#now();
     await this.#snapshots.activate(candidate.revision);
     await this.#repo.setRef(APPLIED_REF, candidate.revision, ctx.localEnv);
-    await writePersisted(this.#statePath(), { lastAppliedRevision: candidate.revision, refName: candidate.refName, appliedAt });
+    const { revision, refName, tagObject } = candidate;
+    await writePersisted(this.#statePath(), { lastAppliedRevision: revision, refName, tagObject, appliedAt });
     this.#record.apply(candidate, appliedAt);
     if (rewind !== undefined) {
       this.#allowRewind = false;
@@ -341,20 +342,24 @@ export class GitSource {
     return join(this.config.stateDir, 'state.json');
   }
 
-  /** Reloads the last applied revision from disk after a restart, so a bad tip cannot leave us empty-handed. */
+  /**
+   * Reloads the last applied revision from disk after a restart, so a bad tip or an outage cannot
+   * leave the daemon without a desired state. It is verified again: trust may have been revoked.
+   */
   async #restore(ctx: PipelineContext): Promise<void> {
     this.#restored = true;
     const saved = await readPersisted(this.#statePath());
     if (saved === undefined || !(await ctx.repo.hasCommit(saved.lastAppliedRevision, ctx.localEnv))) return;
+    const revision = saved.lastAppliedRevision;
     try {
-      const loaded = await checkoutAndLoad(ctx, saved.lastAppliedRevision);
-      const restored = { revision: saved.lastAppliedRevision, refName: saved.refName, tagObject: undefined, signature: undefined };
-      this.#record.restore({ ...restored, ...loaded }, saved.appliedAt);
-      await this.#snapshots.activate(saved.lastAppliedRevision);
-      this.#emit({ type: 'restored', revision: saved.lastAppliedRevision });
+      const signature = await verifyRevision(ctx, { revision, refName: saved.refName, tagObject: saved.tagObject });
+      const loaded = await checkoutAndLoad(ctx, revision);
+      this.#record.restore({ revision, refName: saved.refName, tagObject: saved.tagObject, signature, ...loaded }, saved.appliedAt);
+      await this.#snapshots.activate(revision);
+      this.#emit({ type: 'restored', revision });
     } catch (error) {
       if (!(error instanceof SourceError)) throw error;
-      this.#log.warn({ source: this.config.name, reason: error.reason }, 'source could not restore the last applied revision');
+      this.#log.warn({ source: this.config.name, revision, reason: error.reason }, 'source could not restore the last applied revision');
     }
   }
 

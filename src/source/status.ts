@@ -71,6 +71,8 @@ export type SourceListener = (event: SourceEvent) => void;
 export interface PersistedState {
   readonly lastAppliedRevision: string;
   readonly refName: string | undefined;
+  /** Annotated tag object of the applied revision, so a restore can re-verify the tag. */
+  readonly tagObject: string | undefined;
   readonly appliedAt: string;
 }
 
@@ -84,6 +86,7 @@ export async function readPersisted(file: string): Promise<PersistedState | unde
     return {
       lastAppliedRevision: data.lastAppliedRevision,
       refName: typeof data.refName === 'string' ? data.refName : undefined,
+      tagObject: typeof data.tagObject === 'string' && /^[0-9a-f]{40,64}$/.test(data.tagObject) ? data.tagObject : undefined,
       appliedAt: typeof data.appliedAt === 'string' ? data.appliedAt : new Date(0).toISOString(),
     };
   } catch {

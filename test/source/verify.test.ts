@@ -72,6 +72,21 @@ describe('source/signature verification', function () {
     assert.equal(fleetId(src.desired), 'alice');
   });
 
+  it('re-verifies the restored revision after a restart (revoked trust is honoured)', async () => {
+    commitGpg(alice, { 'fleet.txt': 'alice' });
+    const first = source({ verify: { mode: 'head', gpgPublicKeyFiles: [alice.publicFile] } });
+    assert.equal((await first.trigger()).outcome, 'applied');
+    await first.stop();
+    const sameTrust = source({ verify: { mode: 'head', gpgPublicKeyFiles: [alice.publicFile] } });
+    assert.equal((await sameTrust.trigger()).outcome, 'unchanged');
+    assert.equal(fleetId(sameTrust.desired), 'alice');
+    await sameTrust.stop();
+    const revoked = source({ verify: { mode: 'head', gpgPublicKeyFiles: [eve.publicFile] } });
+    assert.equal(failure(await revoked.trigger()), 'VerificationFailed/untrusted-key');
+    assert.equal(revoked.desired, undefined);
+    await revoked.stop();
+  });
+
   it('SSH: applies commits signed by an allowed signer; refuses other keys and GPG-only signatures', async () => {
     const signed = repo.commit({ 'fleet.txt': 'bob' }, 'bob', [...bob.signArgs, '-c', 'commit.gpgsign=true']);
     const src = source({ verify: { mode: 'head', sshAllowedSignersFile: allowedSigners } });
