@@ -43,6 +43,24 @@ describe('source/GitSource', function () {
     assert.equal(readlinkSync(join(tmp.path, 'state', 'current')), join('snapshots', c2));
   });
 
+  it('ignores the calling process\'s GIT_* variables and git config', async () => {
+    const c1 = repo.commit({ 'fleet.txt': 'env' });
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      GIT_DIR: join(tmp.path, 'nope'),
+      GIT_WORK_TREE: join(tmp.path, 'nope'),
+      GIT_CONFIG_PARAMETERS: "'protocol.file.allow'='never'",
+      GIT_CONFIG_COUNT: '1',
+      GIT_CONFIG_KEY_0: 'url.file:///nonexistent/.insteadOf',
+      GIT_CONFIG_VALUE_0: repo.url,
+    });
+    try {
+      assert.equal(applied(await source().trigger()), c1);
+    } finally {
+      for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+    }
+  });
+
   it('keeps the last good state when a new commit is invalid, and recovers when Git is fixed', async () => {
     const good = repo.commit({ 'fleet.txt': 'good' });
     const loader = fakeLoader();
