@@ -42,30 +42,41 @@ export interface CapacityOptions {
 
 const LIVE: ReadonlySet<SimState> = new Set(['pending', 'running', 'stopping', 'stopped']);
 
-/** Computes per-group capacity over time from timeline events. */
+/** Computes per-group capacity over time from timeline events, in one pass (O(events)). */
 export function capacityByGroup(events: readonly TimelineEvent[], options: CapacityOptions = {}): Map<string, GroupCapacity> {
   const groupTag = options.groupTag ?? 'drover:group';
   const sorted = [...events].sort((a, b) => a.at - b.at || a.seq - b.seq);
   const current = new Map<string, { group: string; state: SimState }>();
+  const counts = new Map<string, { ready: number; live: number }>();
   const samples = new Map<string, CapacitySample[]>();
   for (const event of sorted) {
     const before = current.get(event.instanceId);
     const group = groupOf(event, groupTag, options);
+    if (before !== undefined) adjust(counts, before.group, before.state, -1);
     if (group === undefined) current.delete(event.instanceId);
-    else current.set(event.instanceId, { group, state: event.to });
+    else {
+      current.set(event.instanceId, { group, state: event.to });
+      adjust(counts, group, event.to, 1);
+    }
     const touched = new Set([before?.group, group].filter((g): g is string => g !== undefined));
-    for (const g of touched) pushSample(samples, g, event.at, count(current, g));
+    for (const g of touched) pushSample(samples, g, event.at, counts.get(g) ?? { ready: 0, live: 0 });
   }
   const result = new Map<string, GroupCapacity>();
   for (const [group, list] of samples) {
-    result.set(group, {
-      group,
-      samples: list,
-      maxLive: Math.max(0, ...list.map((s) => s.live)),
-      maxReady: Math.max(0, ...list.map((s) => s.ready)),
-    });
+    result.set(group, { group, samples: list, maxLive: maxOf(list, 'live'), maxReady: maxOf(list, 'ready') });
   }
   return result;
+}
+
+function adjust(counts: Map<string, { ready: number; live: number }>, group: string, state: SimState, delta: 1 | -1): void {
+  const c = counts.get(group) ?? { ready: 0, live: 0 };
+  counts.set(group, { ready: c.ready + (state === 'running' ? delta : 0), live: c.live + (LIVE.has(state) ? delta : 0) });
+}
+
+function maxOf(list: readonly CapacitySample[], key: 'ready' | 'live'): number {
+  let max = 0;
+  for (const s of list) max = Math.max(max, s[key]);
+  return max;
 }
 
 /** Ready count at simulated time `at` (0 before the first sample). */
@@ -102,21 +113,10 @@ function groupOf(event: TimelineEvent, groupTag: string, options: CapacityOption
   return event.tags[groupTag] ?? options.foreignGroup;
 }
 
-function count(current: Map<string, { group: string; state: SimState }>, group: string): { ready: number; live: number } {
-  let ready = 0;
-  let live = 0;
-  for (const entry of current.values()) {
-    if (entry.group !== group) continue;
-    if (entry.state === 'running') ready += 1;
-    if (LIVE.has(entry.state)) live += 1;
-  }
-  return { ready, live };
-}
-
 function pushSample(samples: Map<string, CapacitySample[]>, group: string, at: number, counts: { ready: number; live: number }): void {
   const list = samples.get(group) ?? [];
   samples.set(group, list);
-  list.push({ at, ...counts });
+  list.push({ at, ready: counts.ready, live: counts.live });
 }
 
 function sampleAt(capacity: GroupCapacity, at: number): CapacitySample | undefined {

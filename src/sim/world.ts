@@ -114,6 +114,8 @@ export class World {
   readonly #newId: () => string;
   #slots = new Map<string, Slot>();
   #addresses = 0;
+  /** Earliest scheduled transition or removal; advance() does nothing before it. */
+  #earliest = Infinity;
 
   constructor(options: WorldOptions) {
     this.clock = options.clock;
@@ -146,7 +148,9 @@ export class World {
       stateReason: undefined,
       attributes: { ...input.attributes },
     };
-    this.#slots.set(instance.id, { instance, next: this.#bootTransition(instance, now), removeAt: undefined });
+    const slot: Slot = { instance, next: undefined, removeAt: undefined };
+    this.#slots.set(instance.id, slot);
+    this.#schedule(slot, this.#bootTransition(instance, now));
     this.#record(instance, null, cause, 'state', now);
     return instance;
   }
@@ -157,7 +161,7 @@ export class World {
     const previous = slot.instance.state;
     if (!LIVE.has(previous)) return { instance: slot.instance, previous };
     this.#change(slot, 'terminating', cause, reason);
-    slot.next = { at: this.clock.now() + this.latencies.terminateMs, to: 'terminated' };
+    this.#schedule(slot, { at: this.clock.now() + this.latencies.terminateMs, to: 'terminated' });
     return { instance: slot.instance, previous };
   }
 
@@ -167,7 +171,7 @@ export class World {
     const previous = slot.instance.state;
     if (previous !== 'running' && previous !== 'pending') return { instance: slot.instance, previous };
     this.#change(slot, 'stopping', cause, reason);
-    slot.next = { at: this.clock.now() + this.latencies.stopMs, to: 'stopped' };
+    this.#schedule(slot, { at: this.clock.now() + this.latencies.stopMs, to: 'stopped' });
     return { instance: slot.instance, previous };
   }
 
@@ -177,7 +181,7 @@ export class World {
     const previous = slot.instance.state;
     if (previous !== 'stopped') return { instance: slot.instance, previous };
     this.#change(slot, 'pending', cause, undefined);
-    slot.next = { at: this.clock.now() + this.latencies.bootMs, to: 'running' };
+    this.#schedule(slot, { at: this.clock.now() + this.latencies.bootMs, to: 'running' });
     return { instance: slot.instance, previous };
   }
 
@@ -226,26 +230,33 @@ export class World {
     return this.timeline.events(since);
   }
 
-  /** Applies every transition that is due, in time order, stamping each with its scheduled time. */
+  /**
+   * Applies every transition that is due, in time order, stamping each with its scheduled time.
+   * A transition never schedules another one that could already be due, so one sorted sweep suffices.
+   */
   advance(): void {
     const now = this.clock.now();
-    for (;;) {
-      const slot = this.#nextDue(now);
-      if (slot === undefined) break;
+    if (now < this.#earliest) return;
+    const due = [...this.#slots.values()].filter((slot) => slot.next !== undefined && slot.next.at <= now);
+    due.sort((a, b) => (a.next?.at ?? 0) - (b.next?.at ?? 0));
+    for (const slot of due) {
       const next = slot.next;
-      if (next === undefined) break;
+      if (next === undefined) continue;
       slot.next = undefined;
       this.#change(slot, next.to, 'lifecycle', next.reason ?? slot.instance.stateReason, next.at);
       if (next.to === 'terminated') slot.removeAt = next.at + this.latencies.terminatedRetentionMs;
     }
+    this.#earliest = Infinity;
     for (const [id, slot] of this.#slots) {
       if (slot.removeAt !== undefined && slot.removeAt <= now) this.#slots.delete(id);
+      else this.#earliest = Math.min(this.#earliest, slot.next?.at ?? Infinity, slot.removeAt ?? Infinity);
     }
   }
 
   /** Forgets every instance and event. */
   reset(): void {
     this.#slots = new Map();
+    this.#earliest = Infinity;
     this.timeline.clear();
     this.#addresses = 0;
   }
@@ -262,13 +273,9 @@ export class World {
     }
   }
 
-  #nextDue(now: number): Slot | undefined {
-    let best: Slot | undefined;
-    for (const slot of this.#slots.values()) {
-      if (slot.next === undefined || slot.next.at > now) continue;
-      if (best === undefined || slot.next.at < (best.next?.at ?? Infinity)) best = slot;
-    }
-    return best;
+  #schedule(slot: Slot, next: Slot['next']): void {
+    slot.next = next;
+    if (next !== undefined) this.#earliest = Math.min(this.#earliest, next.at);
   }
 
   #slot(id: string): Slot {
