@@ -4,7 +4,9 @@
 import type { Command } from 'commander';
 import * as apply from './apply.ts';
 import * as plan from './plan.ts';
+import * as run from './run.ts';
 import * as sim from './sim.ts';
+import * as status from './status.ts';
 import * as validate from './validate.ts';
 
 /** A CLI command module. */
@@ -12,4 +14,4 @@ export interface CliCommand {
   register(program: Command, setExitCode: (code: number) => void): void;
 }
 
-export const commands: readonly CliCommand[] = [validate, plan, apply, sim];
+export const commands: readonly CliCommand[] = [validate, plan, apply, run, status, sim];

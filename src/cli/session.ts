@@ -81,7 +81,7 @@ export async function openSession(dir: string, state: DesiredState, options: Clo
 }
 
 /** The registered factory of `type`, or undefined when drover has no such provider yet. */
-async function registeredFactory(type: ProviderType) {
+export async function registeredFactory(type: ProviderType) {
   return providerRegistry[type] === undefined ? undefined : loadProviderFactory(type);
 }
 

@@ -18,13 +18,14 @@ export function templateHash(template: LaunchTemplate): string {
 /**
  * JSON with object keys sorted at every level and undefined members dropped, so logically equal
  * values serialize identically. Array order is kept: callers sort arrays that are really sets.
+ * `keep` drops object members by key at every depth.
  */
-export function canonicalJson(value: unknown): string {
+export function canonicalJson(value: unknown, keep: (key: string) => boolean = () => true): string {
   if (value === undefined) return 'null';
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v)).join(',')}]`;
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v, keep)).join(',')}]`;
   const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
+    .filter(([k, v]) => v !== undefined && keep(k))
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v, keep)}`).join(',')}}`;
 }

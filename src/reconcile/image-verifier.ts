@@ -4,9 +4,10 @@
  */
 import type { ImageRef, Provider } from '../../providers/types.ts';
 
-/** Checks images through their provider. */
+/** Checks images through their provider; concurrent checks of one image share a single call. */
 export class ImageVerifier {
   private readonly verified = new Map<string, number>();
+  private readonly inFlight = new Map<string, Promise<void>>();
   private readonly ttlMs: number;
   private readonly now: () => number;
 
@@ -20,7 +21,12 @@ export class ImageVerifier {
     const key = `${provider.name}\0${image.digest}\0${JSON.stringify(image.artifact)}`;
     const until = this.verified.get(key);
     if (until !== undefined && until > this.now()) return;
-    await provider.verifyImage(image, signal === undefined ? {} : { signal });
-    this.verified.set(key, this.now() + this.ttlMs);
+    const pending = this.inFlight.get(key);
+    if (pending !== undefined) return pending;
+    const check = provider.verifyImage(image, signal === undefined ? {} : { signal })
+      .then(() => void this.verified.set(key, this.now() + this.ttlMs))
+      .finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, check);
+    return check;
   }
 }

@@ -58,8 +58,17 @@ export interface PassResult {
   readonly requeueAfterSeconds: number | undefined;
 }
 
-/** Runs one pass over `state`; `execute: false` plans only (what `drover plan` prints). */
-export async function runPass(state: DesiredState, revision: string, deps: PassDeps, options: { execute: boolean; signal?: AbortSignal }): Promise<PassResult> {
+/** Options of one pass. */
+export interface PassOptions {
+  /** false: plan only (what `drover plan` prints). */
+  readonly execute: boolean;
+  readonly signal?: AbortSignal;
+  /** Groups planned and reported but not acted on this pass (e.g. backing off after errors). */
+  readonly hold?: ReadonlySet<string>;
+}
+
+/** Runs one pass over `state`. */
+export async function runPass(state: DesiredState, revision: string, deps: PassDeps, options: PassOptions): Promise<PassResult> {
   const startedAt = deps.now();
   const observations = await observe(state, deps, options.signal);
   const listed = observations.flatMap((o) => (o.ok ? o.instances : []));
@@ -70,7 +79,7 @@ export async function runPass(state: DesiredState, revision: string, deps: PassD
   const fleetReady = planned.filter((i) => i.readySince !== undefined).length;
   const guarded = applyDeletionGuard(state.fleet, steps, orphans, fleetReady);
   for (const step of guarded.steps) if (step.failedTemplate) deps.failed.record(step.group, step.failedTemplate.templateHash);
-  const actions = options.execute ? await execute(state, revision, guarded, planned, deps, options.signal) : [];
+  const actions = options.execute ? await execute(state, revision, guarded, planned, deps, options) : [];
   await Promise.all([deps.templates.save(), deps.failed.save()]);
   const requeues = guarded.steps.map((s) => s.requeueAfterSeconds).filter((s): s is number => s !== undefined);
   return {
@@ -127,12 +136,14 @@ function planOne(group: DesiredGroup, instances: readonly PlannedInstance[], sta
   return planGroup(group, instances, { now, fleet: state.fleet.id, failedTemplates: deps.failed.of(group.name) });
 }
 
-async function execute(state: DesiredState, revision: string, guarded: GuardResult, planned: readonly PlannedInstance[], deps: PassDeps, signal: AbortSignal | undefined): Promise<ActionResult[]> {
+async function execute(state: DesiredState, revision: string, guarded: GuardResult, planned: readonly PlannedInstance[], deps: PassDeps, options: PassOptions): Promise<ActionResult[]> {
+  const signal = options.signal;
   const ctx = {
     fleet: state.fleet.id, revision, providers: deps.providers, observed: new Map(planned.map((i) => [i.id, i])),
     templates: deps.templates, images: deps.images, queue: deps.queue, ...(signal ? { signal } : {}),
   };
-  const perGroup = guarded.steps.map((step) => executeStep(step, state.groups[step.group]!, ctx));
+  const acting = guarded.steps.filter((step) => !options.hold?.has(step.group));
+  const perGroup = acting.map((step) => executeStep(step, state.groups[step.group]!, ctx));
   const orphans = guarded.orphans.deletes.map((d) => deps.queue.add(() => deleteOne(d, ctx)));
   const results = await Promise.all([...perGroup, Promise.all(orphans)]);
   return results.flat();

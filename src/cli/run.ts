@@ -1,0 +1,108 @@
+/**
+ * `drover run`: the long-running reconciler. Configuration from --config (or DROVER_CONFIG),
+ * DROVER_* environment variables and a few flags; see schemas/config.schema.json. Logs JSON lines
+ * to stdout. SIGTERM/SIGINT: stop taking work, let in-flight cloud calls finish up to
+ * shutdownTimeout, exit 0.
+ */
+import type { Command } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { loadDaemonConfig } from '../config/daemon-config.ts';
+import type { DaemonConfig } from '../config/types.ts';
+import { formatProblem } from '../desired/problems.ts';
+import { Daemon } from '../reconcile/daemon.ts';
+import { DirSource, GitDesiredSource } from '../reconcile/desired-source.ts';
+import type { DesiredSource } from '../reconcile/desired-source.ts';
+import { createProber } from '../reconcile/probe.ts';
+import { startHttpServer } from '../status/http-server.ts';
+import { createLogger } from '../status/logger.ts';
+import type { Logger } from '../status/logger.ts';
+import { registeredFactory } from './session.ts';
+import { UsageError } from './usage-error.ts';
+
+interface RunOptions {
+  readonly config?: string;
+  readonly dir?: string;
+  readonly git?: string;
+  readonly listen?: string;
+  readonly stateDir?: string;
+}
+
+export function register(program: Command, setExitCode: (code: number) => void): void {
+  program
+    .command('run')
+    .description('run the reconciler daemon (config: --config FILE or DROVER_CONFIG, DROVER_* env, flags)')
+    .option('--config <file>', 'daemon config file (YAML); default $DROVER_CONFIG')
+    .option('--dir <dir>', 'follow a local fleet directory (sets source.dir)')
+    .option('--git <url>', 'follow a Git repository (sets source.git.url)')
+    .option('--listen <host:port>', 'HTTP listen address (sets listen)')
+    .option('--state-dir <dir>', 'state directory (sets stateDir)')
+    .action(async (options: RunOptions) => {
+      const config = await configOrReport(options);
+      if (config === undefined) return setExitCode(1);
+      setExitCode(await runDaemon(config));
+    });
+}
+
+async function configOrReport(options: RunOptions): Promise<DaemonConfig | undefined> {
+  if (options.dir !== undefined && options.git !== undefined) throw new UsageError('give either --dir or --git, not both');
+  const file = options.config ?? process.env['DROVER_CONFIG'];
+  const overrides = {
+    'source.dir': options.dir, 'source.git.url': options.git, listen: options.listen, stateDir: options.stateDir,
+  };
+  const result = await loadDaemonConfig(file, process.env, overrides);
+  if (result.ok) return result.config;
+  for (const problem of result.problems) process.stderr.write(`${formatProblem(problem)}\n`);
+  process.stderr.write(`drover run: invalid configuration (${result.problems.length} problem(s)); see schemas/config.schema.json\n`);
+  return undefined;
+}
+
+/** Runs until SIGTERM/SIGINT; returns the exit code. */
+export async function runDaemon(config: DaemonConfig): Promise<number> {
+  const logger = createLogger(config.logLevel);
+  const apiToken = await secret(config.api.tokenFile, config.api.tokenEnv, 'api');
+  const webhookSecret = await secret(config.webhook.secretFile, config.webhook.secretEnv, 'webhook');
+  const source = sourceFor(config, logger);
+  const daemon = new Daemon({ config, source, logger, factories: registeredFactory, prober: createProber() });
+  await daemon.start();
+  const handler = webhookSecret === undefined ? undefined : source.webhook([webhookSecret], config.webhook.providers);
+  const server = await startHttpServer({
+    readiness: () => daemon.readiness(),
+    status: () => daemon.statusView(),
+    group: (name) => daemon.status.get(name),
+    reconcile: (reason) => daemon.reconcile(reason),
+    setSuspended: (group, suspended) => daemon.setSuspended(group, suspended),
+    metrics: async () => ({ contentType: daemon.metrics.registry.contentType, body: await daemon.metrics.registry.metrics() }),
+  }, { host: config.listen.host, port: config.listen.port, apiToken, ...(handler ? { webhook: { path: config.webhook.path, handler } } : {}) });
+  logger.info({ url: server.url, source: config.source.kind, mutatingApi: apiToken !== undefined, webhook: handler !== undefined }, 'listening');
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
+  });
+  await daemon.stop();
+  await server.close();
+  return 0;
+}
+
+function sourceFor(config: DaemonConfig, logger: Logger): DesiredSource {
+  if (config.source.kind === 'dir') return new DirSource(config.source.dir);
+  const child = logger.child({ component: 'source' });
+  return new GitDesiredSource(config.source.git, config.stateDir, { info: (f, m) => child.info(f, m), warn: (f, m) => child.warn(f, m) });
+}
+
+/** Reads a secret from a file or an env variable; never logs it. */
+async function secret(file: string | undefined, env: string | undefined, what: string): Promise<string | undefined> {
+  if (file !== undefined) {
+    const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      throw new UsageError(`${what}.tokenFile/secretFile '${file}' cannot be read (${error.code ?? 'EIO'})`);
+    });
+    const value = text.trim();
+    if (value === '') throw new UsageError(`${what} secret file '${file}' is empty`);
+    return value;
+  }
+  if (env !== undefined) {
+    const value = process.env[env]?.trim();
+    if (value === undefined || value === '') throw new UsageError(`${what}: environment variable ${env} is not set or empty`);
+    return value;
+  }
+  return undefined;
+}

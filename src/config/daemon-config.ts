@@ -1,0 +1,104 @@
+/**
+ * The daemon's configuration: a YAML file, overridden by DROVER_* environment variables, validated
+ * by schemas/config.schema.json. Problems name the file, line and column, or the environment
+ * variable, and say how to fix them; nothing starts with an invalid configuration.
+ */
+import { readFile } from 'node:fs/promises';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { parse as parseYamlValue } from 'yaml';
+import configSchema from '../../schemas/config.schema.json' with { type: 'json' };
+import { parseYamlFile } from '../desired/parse-yaml.ts';
+import type { ParsedDocument } from '../desired/parse-yaml.ts';
+import type { Problem } from '../desired/problems.ts';
+import { schemaProblems } from '../desired/schema-problems.ts';
+import { normalizeConfig } from './normalize.ts';
+import type { DaemonConfig } from './types.ts';
+
+export type { DaemonConfig };
+
+/** The configuration, or every problem with it. */
+export type ConfigResult = { readonly ok: true; readonly config: DaemonConfig } | { readonly ok: false; readonly problems: readonly Problem[] };
+
+/** Variables that are not config paths. */
+const NOT_CONFIG = /^DROVER_(ENDPOINT_|CONFIG$|URL$|NODE_PREFIX$)/;
+const ENV_FILE = '<environment>';
+
+let validate: ReturnType<Ajv2020['compile']> | undefined;
+
+/** Loads `file` (optional) and the environment into a validated configuration. */
+export async function loadDaemonConfig(file: string | undefined, env: NodeJS.ProcessEnv, overrides: Record<string, unknown> = {}): Promise<ConfigResult> {
+  const problems: Problem[] = [];
+  const parsed = file === undefined ? undefined : await readConfigFile(file, problems);
+  if (problems.length > 0) return { ok: false, problems };
+  const raw = structuredClone((parsed?.value ?? {}) as Record<string, unknown>);
+  const fromEnv = applyEnv(raw, env);
+  for (const [path, value] of Object.entries(overrides)) if (value !== undefined) setPath(raw, path.split('.'), value);
+  validate ??= new Ajv2020({ allErrors: true, strict: true, strictRequired: false, verbose: true, useDefaults: true }).compile(configSchema);
+  if (!validate(raw)) return { ok: false, problems: locateProblems(validate.errors ?? [], parsed, fromEnv, file) };
+  return { ok: true, config: normalizeConfig(raw) };
+}
+
+async function readConfigFile(file: string, problems: Problem[]): Promise<ParsedDocument | undefined> {
+  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    problems.push({ file, line: 0, col: 0, path: '', code: 'config.unreadable', message: `cannot read the config file (${error.code ?? 'EIO'}); check --config / DROVER_CONFIG` });
+    return undefined;
+  });
+  if (text === undefined) return undefined;
+  const docs = parseYamlFile(file, text, problems);
+  if (docs.length > 1) problems.push({ file, line: 1, col: 1, path: '', code: 'config.multipleDocuments', message: 'the config file must hold one YAML document' });
+  const doc = docs[0];
+  if (doc !== undefined && (doc.value === null || typeof doc.value !== 'object' || Array.isArray(doc.value))) {
+    problems.push({ file, line: 1, col: 1, path: '', code: 'config.notAMapping', message: 'the config file must be a YAML mapping (see docs: source, listen, stateDir, …)' });
+  }
+  return doc;
+}
+
+/** Applies DROVER_A__B_C=value as a.bC; returns the JSON pointer → variable name of each. */
+function applyEnv(target: Record<string, unknown>, env: NodeJS.ProcessEnv): Map<string, string> {
+  const applied = new Map<string, string>();
+  for (const [name, value] of Object.entries(env).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (!name.startsWith('DROVER_') || NOT_CONFIG.test(name) || value === undefined) continue;
+    const path = name.slice('DROVER_'.length).split('__').map(camel);
+    setPath(target, path, parseEnvValue(value));
+    applied.set(`/${path.join('/')}`, name);
+  }
+  return applied;
+}
+
+function camel(segment: string): string {
+  return segment.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** Env values are YAML scalars or flow collections: 32, true, [github, gitlab]; anything else is a string. */
+function parseEnvValue(value: string): unknown {
+  try {
+    const parsed: unknown = parseYamlValue(value);
+    return parsed === null ? value : parsed;
+  } catch {
+    return value;
+  }
+}
+
+function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (next === null || typeof next !== 'object' || Array.isArray(next)) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+function locateProblems(errors: Parameters<typeof schemaProblems>[1], parsed: ParsedDocument | undefined, fromEnv: Map<string, string>, file: string | undefined): Problem[] {
+  const document = parsed ?? emptyDocument(file ?? ENV_FILE);
+  return schemaProblems(document, errors).map((problem) => {
+    const variable = [...fromEnv].find(([pointer]) => problem.path === pointer || problem.path.startsWith(`${pointer}/`))?.[1];
+    if (variable === undefined) return parsed ? problem : { ...problem, line: 0, col: 0 };
+    return { ...problem, file: ENV_FILE, line: 0, col: 0, message: `${variable}: ${problem.message}` };
+  });
+}
+
+function emptyDocument(file: string): ParsedDocument {
+  const [doc] = parseYamlFile(file, '{}\n', []);
+  return doc!;
+}

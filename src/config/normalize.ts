@@ -1,0 +1,58 @@
+/** Maps a schema-valid raw configuration (defaults applied by ajv) to {@link DaemonConfig}. */
+import type { RefSelector } from '../source/refs.ts';
+import type { SourceAuth } from '../source/git-env.ts';
+import type { WebhookProvider } from '../source/webhook.ts';
+import type { DaemonConfig, GitSettings } from './types.ts';
+
+type Raw = Record<string, any>; // oxlint-disable-line typescript/no-explicit-any -- schema-validated input
+
+/** Milliseconds of a schema-valid duration string. */
+export function durationMs(value: string): number {
+  const match = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)$/.exec(value)!;
+  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
+  return Number(match[1]) * factor;
+}
+
+/** Builds the typed configuration. */
+export function normalizeConfig(raw: Raw): DaemonConfig {
+  const listen = String(raw['listen']);
+  const colon = listen.lastIndexOf(':');
+  return {
+    source: raw['source']['git'] ? { kind: 'git', git: gitSettings(raw['source']['git']) } : { kind: 'dir', dir: String(raw['source']['dir']) },
+    stateDir: String(raw['stateDir']),
+    listen: { host: listen.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(listen.slice(colon + 1)) },
+    resyncIntervalMs: durationMs(raw['resyncInterval']),
+    progressIntervalMs: durationMs(raw['progressInterval']),
+    shutdownTimeoutMs: durationMs(raw['shutdownTimeout']),
+    api: { tokenFile: raw['api']?.['tokenFile'], tokenEnv: raw['api']?.['tokenEnv'] },
+    webhook: {
+      path: raw['webhook']?.['path'] ?? '/hooks/git',
+      secretEnv: raw['webhook']?.['secretEnv'],
+      secretFile: raw['webhook']?.['secretFile'],
+      providers: raw['webhook']?.['providers'] as WebhookProvider[] | undefined,
+    },
+    limits: { concurrency: raw['limits']?.['concurrency'] ?? 32, providers: raw['limits']?.['providers'] ?? {} },
+    providers: raw['providers'] ?? {},
+    logLevel: raw['log']?.['level'] ?? 'info',
+  };
+}
+
+function gitSettings(git: Raw): GitSettings {
+  const ref: RefSelector = git['tag'] ? { tag: git['tag'] } : git['semver'] ? { semver: git['semver'] } : git['commit'] ? { commit: git['commit'] } : { branch: git['branch'] ?? 'main' };
+  return {
+    url: git['url'],
+    ref,
+    path: git['path'] ?? '',
+    intervalMs: durationMs(git['interval'] ?? '1m'),
+    auth: sourceAuth(git['auth']),
+    verify: git['verify'] ?? { mode: 'off' },
+  };
+}
+
+function sourceAuth(auth: Raw | undefined): SourceAuth {
+  if (auth?.['sshKeyFile']) return { type: 'ssh', privateKeyFile: auth['sshKeyFile'], knownHostsFile: auth['knownHostsFile'] } as SourceAuth;
+  if (auth?.['tokenEnv'] || auth?.['tokenFile']) {
+    return { type: 'token', tokenEnv: auth['tokenEnv'], tokenFile: auth['tokenFile'], username: auth['username'] } as SourceAuth;
+  }
+  return { type: 'none' };
+}

@@ -1,0 +1,37 @@
+/** The daemon configuration after validation, with durations in milliseconds and defaults applied. */
+import type { RefSelector } from '../source/refs.ts';
+import type { SourceAuth } from '../source/git-env.ts';
+import type { VerifyConfig } from '../source/verify.ts';
+import type { WebhookProvider } from '../source/webhook.ts';
+
+/** Git source settings, mapped to the source layer's own types. */
+export interface GitSettings {
+  readonly url: string;
+  readonly ref: RefSelector;
+  readonly path: string;
+  readonly intervalMs: number;
+  readonly auth: SourceAuth;
+  readonly verify: VerifyConfig;
+}
+
+/** Per-provider client-side limits. */
+export interface ProviderLimits {
+  readonly concurrency: number | undefined;
+  readonly ratePerSecond: number | undefined;
+  readonly burst: number | undefined;
+}
+
+/** Everything `drover run` needs. */
+export interface DaemonConfig {
+  readonly source: { readonly kind: 'git'; readonly git: GitSettings } | { readonly kind: 'dir'; readonly dir: string };
+  readonly stateDir: string;
+  readonly listen: { readonly host: string; readonly port: number };
+  readonly resyncIntervalMs: number;
+  readonly progressIntervalMs: number;
+  readonly shutdownTimeoutMs: number;
+  readonly api: { readonly tokenFile: string | undefined; readonly tokenEnv: string | undefined };
+  readonly webhook: { readonly path: string; readonly secretEnv: string | undefined; readonly secretFile: string | undefined; readonly providers: readonly WebhookProvider[] | undefined };
+  readonly limits: { readonly concurrency: number; readonly providers: Readonly<Record<string, ProviderLimits>> };
+  readonly providers: Readonly<Record<string, { readonly endpoint: string | undefined; readonly caFile: string | undefined }>>;
+  readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+}

@@ -1,0 +1,147 @@
+/**
+ * Where the daemon's desired state comes from: a Git repository (GitSource: fetch, verify, load,
+ * last known good) or a local directory (re-read before each pass, last known good too). Either
+ * way a revision that fails to load changes nothing: the previous good state stays in force.
+ */
+import path from 'node:path';
+import { loadFleet } from '../desired/load.ts';
+import { formatProblem } from '../desired/problems.ts';
+import type { DesiredState } from '../desired/types.ts';
+import type { GitSettings } from '../config/types.ts';
+import { GitSource } from '../source/index.ts';
+import type { SourceLogger, SourceStatus, WebhookHandler } from '../source/index.ts';
+import { contentRevision } from './content-revision.ts';
+
+/** The state to act on, with the revision it came from. */
+export interface Current {
+  readonly state: DesiredState;
+  readonly revision: string;
+}
+
+/** Status of a source for the API. */
+export interface SourceView {
+  readonly kind: 'git' | 'dir';
+  readonly lastAppliedRevision: string | undefined;
+  readonly lastAttemptedRevision: string | undefined;
+  readonly lastAttemptError: { readonly reason: string; readonly message: string } | undefined;
+  readonly git?: SourceStatus;
+}
+
+/** What happened when the source looked for a new revision. */
+export type SourceChange = { readonly kind: 'applied'; readonly revision: string } | { readonly kind: 'rejected'; readonly revision: string | undefined; readonly reason: string; readonly message: string; readonly durationMs: number };
+
+/** A desired-state source. */
+export interface DesiredSource {
+  start(onChange: (change: SourceChange) => void): Promise<void>;
+  /** Refreshes before a pass (dir sources re-read; Git sources rely on their triggers). */
+  refresh(): Promise<void>;
+  current(): Current | undefined;
+  view(): SourceView;
+  /** Git only: the webhook receiver. */
+  webhook(secrets: readonly string[], providers: readonly string[] | undefined): WebhookHandler | undefined;
+  /** Manual trigger (API). */
+  trigger(): void;
+  stop(): Promise<void>;
+}
+
+/** A local directory, re-read before every pass. */
+export class DirSource implements DesiredSource {
+  private readonly dir: string;
+  private last: Current | undefined;
+  private attempted: string | undefined;
+  private error: SourceView['lastAttemptError'];
+  private onChange: (change: SourceChange) => void = () => undefined;
+
+  constructor(dir: string) {
+    this.dir = path.resolve(dir);
+  }
+
+  async start(onChange: (change: SourceChange) => void): Promise<void> {
+    this.onChange = onChange;
+    await this.refresh();
+  }
+
+  async refresh(): Promise<void> {
+    const started = performance.now();
+    const result = await loadFleet(this.dir);
+    const revision = result.ok ? contentRevision(result.state) : undefined;
+    this.attempted = revision ?? this.attempted;
+    if (!result.ok) {
+      const message = `${result.problems.length} problem(s): ${result.problems.slice(0, 3).map(formatProblem).join('; ')}`;
+      const changed = this.error?.message !== message;
+      this.error = { reason: 'InvalidRevision', message };
+      if (changed) this.onChange({ kind: 'rejected', revision: undefined, reason: 'InvalidRevision', message, durationMs: performance.now() - started });
+      return;
+    }
+    this.error = undefined;
+    if (this.last?.revision === revision) return;
+    this.last = { state: result.state, revision: revision! };
+    this.onChange({ kind: 'applied', revision: revision! });
+  }
+
+  current(): Current | undefined {
+    return this.last;
+  }
+
+  view(): SourceView {
+    return { kind: 'dir', lastAppliedRevision: this.last?.revision, lastAttemptedRevision: this.attempted, lastAttemptError: this.error };
+  }
+
+  webhook(): undefined {
+    return undefined;
+  }
+
+  trigger(): void {}
+
+  async stop(): Promise<void> {}
+}
+
+/** A Git repository followed by GitSource. */
+export class GitDesiredSource implements DesiredSource {
+  private readonly source: GitSource;
+
+  constructor(settings: GitSettings, stateDir: string, logger: SourceLogger) {
+    this.source = new GitSource({
+      url: settings.url, ref: settings.ref, path: settings.path, stateDir: path.join(stateDir, 'source'),
+      intervalMs: settings.intervalMs, auth: settings.auth, verify: settings.verify,
+    }, { loader: loadFleet, logger });
+  }
+
+  async start(onChange: (change: SourceChange) => void): Promise<void> {
+    this.source.subscribe((event) => {
+      if (event.type === 'applied') onChange({ kind: 'applied', revision: event.revision });
+      if (event.type === 'failed') onChange({ kind: 'rejected', revision: undefined, reason: event.error.reason, message: event.error.message, durationMs: 0 });
+    });
+    this.source.start();
+    await this.source.trigger('start');
+  }
+
+  async refresh(): Promise<void> {}
+
+  current(): Current | undefined {
+    const state = this.source.desired;
+    const applied = this.source.applied;
+    return state && applied ? { state, revision: applied.revision } : undefined;
+  }
+
+  view(): SourceView {
+    const git = this.source.status();
+    const error = git.lastAttemptError;
+    return {
+      kind: 'git', lastAppliedRevision: git.lastAppliedRevision, lastAttemptedRevision: git.lastAttemptedRevision,
+      lastAttemptError: error ? { reason: error.reason, message: error.message } : undefined, git,
+    };
+  }
+
+  webhook(secrets: readonly string[], providers: readonly string[] | undefined): WebhookHandler {
+    return this.source.webhookHandler({ secrets, ...(providers ? { providers: providers as never } : {}) });
+  }
+
+  trigger(): void {
+    void this.source.trigger('manual');
+  }
+
+  stop(): Promise<void> {
+    return this.source.stop();
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * A client-side token bucket: drover paces its own calls to stay under a cloud's limits instead
+ * of bouncing off them (throttling errors cost retries and slow every other caller in the account).
+ */
+
+/** Tokens refill continuously at `ratePerSecond` up to `burst`. */
+export class RateLimiter {
+  private tokens: number;
+  private updatedAt: number;
+  private readonly ratePerSecond: number;
+  private readonly burst: number;
+  private readonly now: () => number;
+
+  constructor(ratePerSecond: number, burst: number, now: () => number = Date.now) {
+    this.ratePerSecond = ratePerSecond;
+    this.burst = burst;
+    this.tokens = burst;
+    this.now = now;
+    this.updatedAt = now();
+  }
+
+  /** Takes one token; resolves with how long it waited (ms). */
+  async take(signal?: AbortSignal): Promise<number> {
+    let waited = 0;
+    for (;;) {
+      this.refill();
+      if (this.tokens >= 1) {
+        this.tokens -= 1;
+        return waited;
+      }
+      const waitMs = Math.ceil(((1 - this.tokens) / this.ratePerSecond) * 1000);
+      await new Promise((resolve, reject) => {
+        const timer = setTimeout(resolve, waitMs);
+        signal?.addEventListener('abort', () => {
+          clearTimeout(timer);
+          reject(signal.reason);
+        }, { once: true });
+      });
+      waited += waitMs;
+    }
+  }
+
+  private refill(): void {
+    const now = this.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.updatedAt) / 1000) * this.ratePerSecond);
+    this.updatedAt = now;
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * The daemon's HTTP server (127.0.0.1 by default): /healthz, /readyz, /metrics, the status API,
+ * the Git webhook, and mutating endpoints (reconcile, suspend, resume) that require a bearer token.
+ */
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** What the server asks of the daemon. */
+export interface DaemonControl {
+  /** Whether the daemon can serve: a desired state is loaded and a pass has run. */
+  readiness(): { readonly ready: boolean; readonly reason: string };
+  status(): object;
+  group(name: string): object | undefined;
+  /** Queues a pass now. */
+  reconcile(reason: string): void;
+  /** Suspends or resumes a group through the API; false when no such group. */
+  setSuspended(group: string, suspended: boolean): Promise<boolean>;
+  metrics(): Promise<{ contentType: string; body: string }>;
+}
+
+/** Server settings. */
+export interface HttpOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Bearer token for mutating endpoints; undefined disables them. */
+  readonly apiToken: string | undefined;
+  readonly webhook?: { readonly path: string; readonly handler: (req: IncomingMessage, res: ServerResponse) => void };
+}
+
+/** A listening server. */
+export interface HttpServer {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+const GROUP_ROUTE = /^\/api\/v1\/groups\/([a-z][-a-z0-9]{0,39})$/;
+const GROUP_ACTION = /^\/api\/v1\/groups\/([a-z][-a-z0-9]{0,39})\/(suspend|resume)$/;
+
+/** Starts serving. */
+export async function startHttpServer(control: DaemonControl, options: HttpOptions): Promise<HttpServer> {
+  const server = createServer((req, res) => {
+    route(req, res, control, options).catch(() => send(res, 500, { error: 'internal error' }));
+  });
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  return { url: `http://${host}:${port}`, close: () => closeServer(server) };
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, control: DaemonControl, options: HttpOptions): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://drover');
+  const method = req.method ?? 'GET';
+  if (options.webhook && url.pathname === options.webhook.path) return options.webhook.handler(req, res);
+  if (method === 'GET') return get(url.pathname, res, control);
+  if (method !== 'POST') return send(res, 405, { error: `method ${method} not allowed` });
+  drain(req);
+  const denied = authorize(req, options.apiToken);
+  if (denied) return send(res, denied.status, { error: denied.message });
+  if (url.pathname === '/api/v1/reconcile') {
+    control.reconcile('api');
+    return send(res, 202, { result: 'queued' });
+  }
+  const action = GROUP_ACTION.exec(url.pathname);
+  if (action) {
+    const suspend = action[2] === 'suspend';
+    const found = await control.setSuspended(action[1]!, suspend);
+    return found ? send(res, 200, { group: action[1], suspended: suspend }) : send(res, 404, { error: `no group ${action[1]} in the applied revision` });
+  }
+  return send(res, 404, { error: `no route POST ${url.pathname}` });
+}
+
+async function get(path: string, res: ServerResponse, control: DaemonControl): Promise<void> {
+  if (path === '/healthz') return send(res, 200, { status: 'ok' });
+  if (path === '/readyz') {
+    const { ready, reason } = control.readiness();
+    return send(res, ready ? 200 : 503, { ready, reason });
+  }
+  if (path === '/metrics') {
+    const { contentType, body } = await control.metrics();
+    res.writeHead(200, { 'content-type': contentType });
+    res.end(body);
+    return;
+  }
+  if (path === '/api/v1/status') return send(res, 200, control.status());
+  const group = GROUP_ROUTE.exec(path);
+  if (group) {
+    const view = control.group(group[1]!);
+    return view ? send(res, 200, view) : send(res, 404, { error: `no group ${group[1]}` });
+  }
+  return send(res, 404, { error: `no route GET ${path}` });
+}
+
+/** Checks `Authorization: Bearer <token>` in constant time. */
+function authorize(req: IncomingMessage, token: string | undefined): { status: number; message: string } | undefined {
+  if (token === undefined) return { status: 403, message: 'the mutating API is disabled: configure api.tokenFile or api.tokenEnv' };
+  const header = req.headers.authorization ?? '';
+  const given = header.startsWith('Bearer ') ? header.slice(7) : '';
+  if (given === '' || !timingSafeEqual(digest(given), digest(token))) return { status: 401, message: 'missing or wrong bearer token' };
+  return undefined;
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+function drain(req: IncomingMessage): void {
+  let bytes = 0;
+  req.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+    if (bytes > 64 * 1024) req.destroy();
+  });
+}
+
+function send(res: ServerResponse, status: number, body: object): void {
+  const text = `${JSON.stringify(body)}\n`;
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), 1000).unref();
+  });
+}

@@ -1,0 +1,68 @@
+/**
+ * Prometheus metrics of the daemon (prom-client), in their own registry. Label values are group,
+ * provider, template and error-code names: bounded sets, never ids, never secrets.
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ProviderCall } from '../reconcile/limited-provider.ts';
+import type { PassResult } from '../reconcile/pass.ts';
+import { isSettled } from './status-store.ts';
+
+/** The daemon's metrics. */
+export class DaemonMetrics {
+  readonly registry = new Registry();
+  private readonly passDuration = new Histogram({ name: 'drover_pass_duration_seconds', help: 'Duration of reconcile passes.', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120], registers: [this.registry] });
+  private readonly passes = new Counter({ name: 'drover_passes_total', help: 'Reconcile passes by result (ok: every group planned and every action succeeded).', labelNames: ['result'], registers: [this.registry] });
+  private readonly instances = new Gauge({ name: 'drover_instances', help: 'Instances observed per group, template and state.', labelNames: ['group', 'template', 'state'], registers: [this.registry] });
+  private readonly rollouts = new Gauge({ name: 'drover_rollouts_in_progress', help: 'Groups with work left at the current revision.', registers: [this.registry] });
+  private readonly conditions = new Gauge({ name: 'drover_group_condition', help: 'Group conditions (1 = the condition has this status).', labelNames: ['group', 'type', 'status'], registers: [this.registry] });
+  private readonly actions = new Counter({ name: 'drover_actions_total', help: 'Instances created and deleted, by outcome.', labelNames: ['group', 'action', 'outcome'], registers: [this.registry] });
+  private readonly providerCalls = new Counter({ name: 'drover_provider_calls_total', help: 'Provider API calls by provider, operation and code (ok or the cloud error code).', labelNames: ['provider', 'operation', 'code'], registers: [this.registry] });
+  private readonly providerErrors = new Counter({ name: 'drover_provider_errors_total', help: 'Failed provider API calls by provider, operation and code.', labelNames: ['provider', 'operation', 'code'], registers: [this.registry] });
+  private readonly throttleWait = new Counter({ name: 'drover_throttle_wait_seconds_total', help: "Time calls waited for drover's own per-provider token bucket.", labelNames: ['provider'], registers: [this.registry] });
+  private readonly gitFetch = new Histogram({ name: 'drover_git_fetch_duration_seconds', help: 'Duration of Git syncs (fetch, verify, load).', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: [this.registry] });
+  private readonly gitFailures = new Counter({ name: 'drover_git_fetch_failures_total', help: 'Git syncs that failed, by reason.', labelNames: ['reason'], registers: [this.registry] });
+  private readonly revision = new Gauge({ name: 'drover_revision_info', help: 'The applied revision (value 1).', labelNames: ['revision'], registers: [this.registry] });
+  private readonly revisionRejected = new Gauge({ name: 'drover_revision_rejected', help: '1 while the newest revision is rejected (invalid, unsigned, unfetchable) and the last good one stays in force.', registers: [this.registry] });
+
+  /** Records a provider call (from the limited provider wrapper). */
+  providerCall(call: ProviderCall): void {
+    this.providerCalls.inc({ provider: call.provider, operation: call.operation, code: call.code });
+    if (call.code !== 'ok') this.providerErrors.inc({ provider: call.provider, operation: call.operation, code: call.code });
+    if (call.throttleWaitMs > 0) this.throttleWait.inc({ provider: call.provider }, call.throttleWaitMs / 1000);
+  }
+
+  /** Records a finished pass. */
+  pass(result: PassResult): void {
+    this.passDuration.observe((result.finishedAt - result.startedAt) / 1000);
+    const ok = result.skipped.length === 0 && result.actions.every((a) => a.error === undefined) && result.observations.every((o) => o.ok);
+    this.passes.inc({ result: ok ? 'ok' : 'error' });
+    for (const a of result.actions) this.actions.inc({ group: a.group ?? '', action: a.kind, outcome: a.error ? 'failed' : 'ok' });
+    this.instances.reset();
+    this.conditions.reset();
+    for (const step of result.guarded.steps) {
+      for (const t of step.status.counts.byTemplate) {
+        for (const [state, n] of Object.entries(t.byState)) this.instances.set({ group: step.group, template: t.templateHash ?? 'unknown', state }, n ?? 0);
+      }
+      for (const c of step.status.conditions) this.conditions.set({ group: step.group, type: c.type, status: c.status }, 1);
+    }
+    this.rollouts.set(result.guarded.steps.filter((s) => !isSettled(s)).length);
+  }
+
+  /** Records a Git sync. */
+  gitSync(durationMs: number, failureReason: string | undefined): void {
+    this.gitFetch.observe(durationMs / 1000);
+    if (failureReason !== undefined) this.gitFailures.inc({ reason: failureReason });
+    this.revisionRejected.set(failureReason === undefined ? 0 : 1);
+  }
+
+  /** Marks `revision` as the applied one. */
+  appliedRevision(revision: string): void {
+    this.revision.reset();
+    this.revision.set({ revision }, 1);
+  }
+
+  /** Marks the newest revision rejected (1) or accepted (0). */
+  rejected(isRejected: boolean): void {
+    this.revisionRejected.set(isRejected ? 1 : 0);
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * What the daemon tells operators: per group, conditions with lastTransitionTime, revisions,
+ * counts, rollout progress and recent events; a history of revisions applied. Built from pass
+ * results (the facts), kept in memory, events also appended to the state directory.
+ */
+import { appendFile, mkdir, rename, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Condition, GroupCounts, GroupStep } from '../plan/types.ts';
+import type { PassResult } from '../reconcile/pass.ts';
+import type { DesiredState } from '../desired/types.ts';
+
+/** A condition with the time its status last changed. */
+export interface TimedCondition extends Condition {
+  readonly lastTransitionTime: string;
+}
+
+/** Something that happened, Kubernetes-event style. */
+export interface DroverEvent {
+  readonly at: string;
+  readonly type: 'Normal' | 'Warning';
+  readonly reason: string;
+  readonly message: string;
+  readonly group?: string;
+  readonly revision?: string;
+}
+
+/** One group as `drover status` and the API show it. */
+export interface GroupView {
+  readonly name: string;
+  readonly provider: string;
+  readonly replicas: number;
+  readonly strategy: string;
+  readonly desiredTemplateHash: string;
+  readonly imageDigest: string;
+  /** 'git' when suspend: true in Git, 'api' when suspended through the API. */
+  readonly suspendedBy: 'git' | 'api' | undefined;
+  readonly conditions: readonly TimedCondition[];
+  readonly counts: GroupCounts | undefined;
+  readonly waitingFor: readonly string[];
+  /** Last revision at which the group was Ready on its desired template. */
+  readonly lastAppliedRevision: string | undefined;
+  /** Revision of the last pass that planned the group. */
+  readonly lastAttemptedRevision: string | undefined;
+  readonly lastError: { readonly reason: string; readonly message: string; readonly at: string } | undefined;
+  readonly events: readonly DroverEvent[];
+}
+
+/** One revision's rollout. */
+export interface RevisionRecord {
+  readonly revision: string;
+  readonly digests: readonly string[];
+  readonly startedAt: string;
+  finishedAt: string | undefined;
+  outcome: 'in-progress' | 'succeeded' | 'failed' | 'superseded';
+}
+
+const EVENTS_PER_GROUP = 20;
+const FLEET_EVENTS = 100;
+const HISTORY = 20;
+const EVENT_LOG_MAX_BYTES = 5 * 1024 * 1024;
+
+/** Accumulates status across passes. */
+export class StatusStore {
+  private readonly groups = new Map<string, GroupView>();
+  private readonly fleetEvents: DroverEvent[] = [];
+  readonly history: RevisionRecord[] = [];
+  private readonly eventLog: string | undefined;
+  private readonly now: () => Date;
+
+  constructor(options: { stateDir?: string; now?: () => Date } = {}) {
+    this.eventLog = options.stateDir === undefined ? undefined : path.join(options.stateDir, 'events.jsonl');
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /** Every group, sorted by name. */
+  list(): GroupView[] {
+    return [...this.groups.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  get(name: string): GroupView | undefined {
+    return this.groups.get(name);
+  }
+
+  /** Recent fleet-wide events, newest last. */
+  events(): readonly DroverEvent[] {
+    return this.fleetEvents;
+  }
+
+  /** Records an event (also persisted). */
+  async event(event: Omit<DroverEvent, 'at'>): Promise<void> {
+    const full: DroverEvent = { at: this.now().toISOString(), ...event };
+    this.fleetEvents.push(full);
+    if (this.fleetEvents.length > FLEET_EVENTS) this.fleetEvents.shift();
+    const group = full.group === undefined ? undefined : this.groups.get(full.group);
+    if (group) this.groups.set(group.name, { ...group, events: [...group.events, full].slice(-EVENTS_PER_GROUP) });
+    await this.persist(full);
+  }
+
+  /** Folds one pass into the status; returns the events it produced. */
+  async recordPass(state: DesiredState, result: PassResult, apiSuspended: ReadonlySet<string>): Promise<void> {
+    const at = this.now().toISOString();
+    for (const name of this.groups.keys()) if (state.groups[name] === undefined) this.groups.delete(name);
+    for (const step of result.guarded.steps) this.recordStep(state, step, result.revision, at, apiSuspended);
+    for (const skipped of result.skipped) this.recordError(state, skipped.group, skipped.error.reason, skipped.error.message, result.revision, at);
+    for (const action of result.actions) {
+      const failed = action.error !== undefined;
+      const verb = action.kind === 'create' ? 'Created' : 'Deleted';
+      await this.event({
+        type: failed ? 'Warning' : 'Normal',
+        reason: failed ? `${verb.slice(0, -1)}Failed` : verb,
+        message: failed ? `${action.name}: ${action.error!.message}` : `${action.name}${action.id ? ` (${action.id})` : ''}: ${action.reason}`,
+        ...(action.group === undefined ? {} : { group: action.group }),
+        revision: result.revision,
+      });
+      if (failed && action.group) this.recordError(state, action.group, action.error!.reason, action.error!.message, result.revision, at);
+    }
+    for (const step of result.guarded.steps) {
+      if (step.failedTemplate) await this.event({ type: 'Warning', reason: 'RolloutFailed', group: step.group, revision: result.revision, message: `template ${step.failedTemplate.templateHash} did not become ready in time; ${step.failedTemplate.rollbackTo ? `restoring ${step.failedTemplate.rollbackTo}` : 'nothing to restore'}` });
+    }
+    for (const refusal of result.guarded.refusals) await this.event({ type: 'Warning', reason: 'DeletionRefused', message: refusal.message, ...(refusal.group ? { group: refusal.group } : {}) });
+    this.recordHistory(state, result, at);
+  }
+
+  private recordStep(state: DesiredState, step: GroupStep, revision: string, at: string, apiSuspended: ReadonlySet<string>): void {
+    const desired = state.groups[step.group]!;
+    const previous = this.groups.get(step.group);
+    const conditions = step.status.conditions.map((c) => transition(c, previous?.conditions.find((p) => p.type === c.type), at));
+    const ready = step.status.conditions.some((c) => c.type === 'Ready' && c.status === 'True');
+    this.groups.set(step.group, {
+      name: step.group,
+      provider: desired.provider,
+      replicas: desired.replicas,
+      strategy: desired.rollout.strategy,
+      desiredTemplateHash: desired.templateHash,
+      imageDigest: desired.imageDigest,
+      suspendedBy: apiSuspended.has(step.group) ? 'api' : desired.suspend ? 'git' : undefined,
+      conditions,
+      counts: step.status.counts,
+      waitingFor: step.waits.map((w) => w.reason),
+      lastAppliedRevision: ready ? revision : previous?.lastAppliedRevision,
+      lastAttemptedRevision: revision,
+      lastError: previous?.lastError,
+      events: previous?.events ?? [],
+    });
+  }
+
+  private recordError(state: DesiredState, group: string, reason: string, message: string, revision: string, at: string): void {
+    const desired = state.groups[group];
+    const previous = this.groups.get(group);
+    if (desired === undefined) return;
+    this.groups.set(group, {
+      name: group, provider: desired.provider, replicas: desired.replicas, strategy: desired.rollout.strategy,
+      desiredTemplateHash: desired.templateHash, imageDigest: desired.imageDigest, suspendedBy: previous?.suspendedBy,
+      conditions: previous?.conditions ?? [], counts: previous?.counts, waitingFor: previous?.waitingFor ?? [],
+      lastAppliedRevision: previous?.lastAppliedRevision, lastAttemptedRevision: revision,
+      lastError: { reason, message, at }, events: previous?.events ?? [],
+    });
+  }
+
+  private recordHistory(state: DesiredState, result: PassResult, at: string): void {
+    let current = this.history[this.history.length - 1];
+    if (current?.revision !== result.revision) {
+      if (current?.outcome === 'in-progress') Object.assign(current, { outcome: 'superseded', finishedAt: at });
+      const digests = [...new Set(Object.values(state.groups).map((g) => g.imageDigest))].sort();
+      current = { revision: result.revision, digests, startedAt: at, finishedAt: undefined, outcome: 'in-progress' };
+      this.history.push(current);
+      if (this.history.length > HISTORY) this.history.shift();
+    }
+    if (current.outcome !== 'in-progress') return;
+    if (result.guarded.steps.some((s) => s.failedTemplate)) Object.assign(current, { outcome: 'failed', finishedAt: at });
+    else if (result.skipped.length === 0 && result.guarded.steps.every(isSettled)) Object.assign(current, { outcome: 'succeeded', finishedAt: at });
+  }
+
+  private async persist(event: DroverEvent): Promise<void> {
+    if (this.eventLog === undefined) return;
+    try {
+      await mkdir(path.dirname(this.eventLog), { recursive: true });
+      const size = await stat(this.eventLog).then((s) => s.size, () => 0);
+      if (size > EVENT_LOG_MAX_BYTES) await rename(this.eventLog, `${this.eventLog}.1`);
+      await appendFile(this.eventLog, `${JSON.stringify(event)}\n`);
+    } catch {
+      // The event log is a convenience; losing a line must never stop reconciling.
+    }
+  }
+}
+
+/** True when the group needs no more action at this revision (ready, suspended or stalled). */
+export function isSettled(step: GroupStep): boolean {
+  if (step.creates.length > 0 || step.deletes.length > 0) return false;
+  const isTrue = (type: string) => step.status.conditions.some((c) => c.type === type && c.status === 'True');
+  return isTrue('Stalled') || step.waits.some((w) => w.reason === 'suspended') || (isTrue('Ready') && !isTrue('Progressing'));
+}
+
+function transition(condition: Condition, previous: TimedCondition | undefined, at: string): TimedCondition {
+  const changed = previous === undefined || previous.status !== condition.status;
+  return { ...condition, lastTransitionTime: changed ? at : previous.lastTransitionTime };
+}
