@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { ScaledClock, VirtualClock } from '../../src/sim/clock.ts';
 import { UnknownInstanceError, World } from '../../src/sim/world.ts';
 
@@ -94,5 +95,45 @@ describe('sim world', () => {
     const vm = world.launch(launch);
     await new Promise((r) => setTimeout(r, 40));
     assert.equal(world.get(vm.id)?.state, 'running');
+  });
+});
+
+const ALLOWED = new Set([
+  'null>pending',
+  'pending>running', 'pending>stopping', 'pending>terminating', 'pending>terminated',
+  'running>stopping', 'running>terminating',
+  'stopping>stopped', 'stopping>terminating',
+  'stopped>pending', 'stopped>terminating',
+  'terminating>terminated',
+]);
+
+type WorldOp = { op: 'launch' | 'terminate' | 'stop' | 'start' | 'advance' | 'latency'; n: number };
+
+describe('sim world (property)', () => {
+  it('only legal transitions, each instance’s events in time order, with any interleaving and latency changes', () => {
+    const opArb = fc.record({ op: fc.constantFrom<WorldOp['op']>('launch', 'terminate', 'stop', 'start', 'advance', 'latency'), n: fc.nat(40_000) });
+    fc.assert(
+      fc.property(fc.array(opArb, { maxLength: 60 }), (ops) => {
+        const { clock, world } = makeWorld();
+        const ids: string[] = [];
+        for (const { op, n } of ops) {
+          const id = ids[n % Math.max(1, ids.length)] ?? '';
+          const alive = world.get(id) !== undefined;
+          if (op === 'launch') ids.push(world.launch(launch).id);
+          else if (op === 'advance') clock.advance(n);
+          else if (op === 'latency') world.setLatencies({ bootMs: n, terminateMs: n / 2, stopMs: n / 4 });
+          else if (alive) world[op](id);
+        }
+        clock.advance(200_000);
+        const last = new Map<string, number>();
+        for (const e of world.events()) {
+          if (e.kind === 'state') assert.ok(ALLOWED.has(`${e.from}>${e.to}`), `${e.from}>${e.to}`);
+          assert.ok(e.at >= (last.get(e.instanceId) ?? -Infinity), 'events of an instance in time order');
+          last.set(e.instanceId, e.at);
+        }
+        for (const i of world.all()) assert.ok(i.state === 'running' || i.state === 'stopped' || i.state === 'terminated', `settled: ${i.state}`);
+      }),
+      { numRuns: 200, seed: 7 },
+    );
   });
 });
