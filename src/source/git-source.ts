@@ -184,14 +184,23 @@ export class GitSource {
     };
   }
 
-  /** A Node `(req, res)` webhook handler bound to this source's repository and ref. */
-  webhookHandler(options: WebhookOptions): WebhookHandler {
-    const settings: WebhookSettings = {
+  /**
+   * Settings for {@link evaluateWebhook}, for daemons that route one endpoint to many sources:
+   * evaluate against each source's settings and `trigger('webhook')` those that say `triggered`
+   * (replay ids are remembered per target, so sharing a cache across sources is fine).
+   */
+  webhookSettings(options: Pick<WebhookOptions, 'secrets' | 'providers'>, replay: ReplayCache = this.#replay): WebhookSettings {
+    return {
       secrets: options.secrets,
       providers: options.providers,
-      replay: this.#replay,
+      replay,
       target: { url: this.config.url, ref: this.config.ref },
     };
+  }
+
+  /** A Node `(req, res)` webhook handler bound to this source's repository and ref. */
+  webhookHandler(options: WebhookOptions): WebhookHandler {
+    const settings = this.webhookSettings(options);
     return createWebhookHandler({
       settings,
       maxBodyBytes: options.maxBodyBytes,

@@ -41,5 +41,5 @@ export { checkUrl, checkRefName, checkSubPath, checkCommitId } from './safety.ts
 export { createWebhookHandler } from './webhook-http.ts';
 export type { WebhookHandler, WebhookHandlerOptions } from './webhook-http.ts';
 export { evaluateWebhook, ReplayCache } from './webhook.ts';
-export type { WebhookOutcome, WebhookProvider, WebhookReason, WebhookResult, WebhookSettings } from './webhook.ts';
+export type { HeaderMap, WebhookOutcome, WebhookProvider, WebhookReason, WebhookRequest, WebhookResult, WebhookSettings, WebhookTarget } from './webhook.ts';
 export type { Timers } from './triggers.ts';

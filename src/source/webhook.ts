@@ -195,11 +195,17 @@ export function evaluateWebhook(request: WebhookRequest, settings: WebhookSettin
     return outcome(403, 'rejected', 'bad-signature', provider);
   }
   const delivery = spec.delivery.map((name) => header(request.headers, name)).find((v) => v !== undefined);
-  if (delivery !== undefined && !settings.replay.remember(`${provider}:${delivery}`)) {
+  if (delivery !== undefined && !settings.replay.remember(`${provider}:${delivery}:${targetId(settings.target)}`)) {
     return outcome(409, 'rejected', 'replayed', provider, delivery);
   }
   const decided = decide(provider, spec, request, settings.target);
   return { ...decided, provider, delivery };
+}
+
+function targetId(target: WebhookTarget): string {
+  const ref = target.ref;
+  const which = ref.kind === 'semver' ? ref.range.text : ref.kind === 'commit' ? ref.commit : ref.name;
+  return `${target.url.host}/${target.url.path}#${ref.kind}:${which}`;
 }
 
 function decide(provider: WebhookProvider, spec: ProviderSpec, request: WebhookRequest, target: WebhookTarget): WebhookOutcome {

@@ -63,6 +63,10 @@ describe('source/webhook evaluation', () => {
     assert.equal(evaluateWebhook({ headers: forgedHeaders, body: Buffer.from(body) }, s).reason, 'bad-signature');
     const real = { ...headers, 'x-github-delivery': 'next' };
     assert.equal(evaluateWebhook({ headers: real, body: Buffer.from(body) }, s).result, 'triggered');
+    // Another source (other ref) sharing the cache still gets the delivery once.
+    const other = { ...settings(checkRef({ semver: '*' })), replay: s.replay };
+    assert.equal(evaluateWebhook({ headers, body: Buffer.from(body) }, other).reason, 'other-ref');
+    assert.equal(evaluateWebhook({ headers, body: Buffer.from(body) }, other).reason, 'replayed');
   });
 
   it('accepts but ignores valid hooks for another repository, ref or event; answers pings', () => {
