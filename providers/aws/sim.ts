@@ -39,6 +39,8 @@ export interface Ec2SimulatorOptions extends EngineOptions, ListenOptions {
   readonly instanceLimit?: number;
   /** Instance types a zone does not offer: zone → types (RunInstances → Unsupported). */
   readonly unsupported?: Readonly<Record<string, readonly string[]>>;
+  /** Most live instances per zone (beyond: InsufficientInstanceCapacity). Changeable via POST /_sim/ec2. */
+  readonly zoneCapacity?: Readonly<Record<string, number>>;
 }
 
 /** A running EC2 simulator. */
@@ -70,6 +72,7 @@ export async function startEc2Simulator(options: Ec2SimulatorOptions = {}): Prom
     subnets: options.subnets,
     accessKeys: options.accessKeys,
     unsupported: options.unsupported ?? {},
+    zoneCapacity: options.zoneCapacity ?? {},
   };
   const ownerId = '123456789012';
   const ctx: Ec2Context = { engine, region, ownerId, settings, images: new ImageStore(ownerId), tokens: new Map() };

@@ -157,6 +157,8 @@ function patchSettings(ctx: Ec2Context, body: Record<string, unknown>): unknown 
     if (mode !== 'terminated-error' && mode !== 'return-terminated') throw new ControlError(400, 'tokenMode must be terminated-error or return-terminated');
     ctx.settings.tokenMode = mode satisfies TokenMode;
   }
+  const zoneCapacity = body['zoneCapacity'];
+  if (typeof zoneCapacity === 'object' && zoneCapacity !== null) ctx.settings.zoneCapacity = zoneCapacity as Record<string, number>;
   const unsupported = body['unsupported'];
   if (typeof unsupported === 'object' && unsupported !== null) ctx.settings.unsupported = unsupported as Record<string, string[]>;
   const limit = body['instanceLimit'];

@@ -37,6 +37,8 @@ export interface Ec2Settings {
   accessKeys: readonly string[] | undefined;
   /** Instance types a zone does not offer (RunInstances there → Unsupported). */
   unsupported: Readonly<Record<string, readonly string[]>>;
+  /** Most live instances a zone can hold (beyond: InsufficientInstanceCapacity, HTTP 500). */
+  zoneCapacity: Readonly<Record<string, number>>;
 }
 
 /** Everything the EC2 action handlers share. */

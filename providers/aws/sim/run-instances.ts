@@ -50,6 +50,7 @@ export function runInstances(ctx: Ec2Context, params: QueryParams): SimResponse 
   const spec = validate(ctx, params);
   if (params.bool('DryRun') === true) throw new Ec2SimError('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412);
   checkLimit(ctx, spec.count);
+  checkZoneCapacity(ctx, spec.zone, spec.count);
   const reservationId = newEc2Id('r');
   const instances = Array.from({ length: spec.count }, (_, i) => launchOne(ctx, spec, reservationId, i, token));
   if (token !== undefined) remember(ctx, token, canonical, reservationId, instances);
@@ -111,6 +112,15 @@ function checkLimit(ctx: Ec2Context, count: number): void {
   const live = ctx.engine.world.all().filter((i) => !DEAD.has(i.state)).length;
   if (live + count > limit) {
     throw new Ec2SimError('InstanceLimitExceeded', `You have requested more instances (${live + count}) than your current instance limit of ${limit} allows.`);
+  }
+}
+
+function checkZoneCapacity(ctx: Ec2Context, zone: string, count: number): void {
+  const capacity = ctx.settings.zoneCapacity[zone];
+  if (capacity === undefined) return;
+  const live = ctx.engine.world.all().filter((i) => i.zone === zone && !DEAD.has(i.state)).length;
+  if (live + count > capacity) {
+    throw new Ec2SimError('InsufficientInstanceCapacity', `We currently do not have sufficient capacity in the Availability Zone you requested (${zone}).`, 500);
   }
 }
 

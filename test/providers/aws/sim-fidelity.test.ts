@@ -105,4 +105,12 @@ describe('EC2 simulator fidelity (virtual clock)', () => {
     const ok = await ec2.send(run('s-3', { SubnetId: 'subnet-0b' }));
     assert.equal(ok.Instances?.[0]?.Placement?.AvailabilityZone, 'us-east-1b');
   });
+
+  it('a full zone answers InsufficientInstanceCapacity (500) while others still launch', async () => {
+    sim.settings.zoneCapacity = { 'us-east-1a': 1 };
+    assert.equal(await code(ec2.send(run('z-1', { Placement: { AvailabilityZone: 'us-east-1a' } }))), 'ok');
+    assert.equal(await code(ec2.send(run('z-2', { Placement: { AvailabilityZone: 'us-east-1a' } }))), 'InsufficientInstanceCapacity');
+    assert.equal(await code(ec2.send(run('z-3', { Placement: { AvailabilityZone: 'us-east-1b' } }))), 'ok');
+    assert.equal(sim.engine.calls.list('RunInstances')[1]?.status, 500);
+  });
 });
