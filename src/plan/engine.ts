@@ -16,7 +16,7 @@ export interface Pools {
   readonly olds: readonly Doomed[];
   /** The template the pools converge to. */
   readonly target: string;
-  /** Ready duplicates of an occupied slot (those of the target count as new instances until deleted). */
+  /** Ready duplicates of an occupied slot, deleted when capacity allows. */
   readonly readyDuplicates: readonly InstanceView[];
   /** Non-terminated instances once the pass's drift deletions are done. */
   readonly liveAfterDrift: number;
@@ -94,10 +94,14 @@ function remainingOlds(pools: Pools, deletes: readonly Doomed[]): InstanceView[]
   return out;
 }
 
+/**
+ * Distinct-slot instances of the target left after `deletes`. A ready duplicate does not count:
+ * when capacity forbids deleting it now, a replacement in a free slot is launched (within surge)
+ * so that it can go once the replacement is available.
+ */
 function countNews(pools: Pools, deletes: readonly Doomed[]): number {
   let n = 0;
   for (const v of pools.news) n += isGone(deletes, v) ? 0 : 1;
-  for (const v of pools.readyDuplicates) n += v.inst.templateHash === pools.target && !isGone(deletes, v) ? 1 : 0;
   return n;
 }
 

@@ -22,11 +22,13 @@ function buildPools(c: Classified, mode: Mode & { target: string }, desired: str
     olds.push({ view, reason: mode.kind === 'rollback' && view.inst.templateHash === desired ? 'rollback' : 'template-changed' });
   }
   for (const view of c.unknownReady) olds.push({ view, reason: 'drift-unknown-template' });
+  // A ready duplicate of another template is one more old instance to replace.
+  for (const view of c.readyDuplicates) if (view.inst.templateHash !== mode.target) olds.push({ view, reason: 'duplicate-slot' });
   return {
     target: mode.target,
     news: c.healthy.filter((v) => v.inst.templateHash === mode.target),
     olds,
-    readyDuplicates: c.readyDuplicates,
+    readyDuplicates: c.readyDuplicates.filter((v) => v.inst.templateHash === mode.target),
     liveAfterDrift: c.live.length - drift.length,
   };
 }

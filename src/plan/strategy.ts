@@ -47,6 +47,16 @@ function rollingKnobs(input: StrategyInput, surge: number, desiredNew: number, o
   };
 }
 
+/** Instances in distinct slots: a (locked) duplicate is no extra canary. */
+function distinctSlots(news: readonly InstanceView[]): number {
+  let n = 0;
+  for (let i = 0; i < news.length; i += 1) {
+    const slot = news[i]?.inst.slot;
+    if (!news.slice(0, i).some((v) => v.inst.slot === slot)) n += 1;
+  }
+  return n;
+}
+
 /** Canary state: how many canaries, and whether the rollout may go past them. */
 export interface CanaryState {
   readonly count: number;
@@ -59,16 +69,15 @@ export interface CanaryState {
  * implicitly once more new instances (distinct slots) than canaries exist (the rollout already
  * went past them, e.g. promote was set and later unset).
  */
-export function canaryState(group: DesiredGroup, news: readonly InstanceView[], readyDuplicates: readonly InstanceView[], now: number): CanaryState {
+export function canaryState(group: DesiredGroup, news: readonly InstanceView[], now: number): CanaryState {
   const policy = group.rollout.canary;
   const count = resolveCanaryCount(policy?.count ?? 1, group.replicas);
-  if (policy === undefined || policy.promote || news.length > count) return { count, promoted: true, wait: undefined };
+  if (policy === undefined || policy.promote || distinctSlots(news) > count) return { count, promoted: true, wait: undefined };
   const bake = policy.bakeSeconds;
   if (bake === undefined) {
     return { count, promoted: false, wait: { reason: 'canary-promotion', message: `${count} canary instance(s) hold until rollout.canary.promote is true in Git`, until: undefined } };
   }
-  // A ready duplicate serves like a canary until it is removed, so it bakes like one.
-  const baked = [...news, ...readyDuplicates].filter((v) => v.ready).map((v) => (v.inst.readySince as number) + bake * 1000).sort((a, b) => a - b);
+  const baked = news.filter((v) => v.ready).map((v) => (v.inst.readySince as number) + bake * 1000).sort((a, b) => a - b);
   const until = baked.length >= count ? (baked[count - 1] as number) : undefined;
   if (until !== undefined && until <= now) return { count, promoted: true, wait: undefined };
   return { count, promoted: false, wait: { reason: 'canary-bake', message: `${count} canary instance(s) bake for ${bake}s of health before the rollout continues`, until } };
@@ -83,8 +92,7 @@ export function runStrategy(input: StrategyInput): Outcome {
   const strategy = input.rollback ? 'rolling' : group.rollout.strategy;
   if (strategy === 'blue-green') return planBlueGreen({ ...params, surge: Math.max(surge, replicas) }, pools, group.rollout.keepOldSeconds);
   if (strategy === 'rolling' || pools.olds.length === 0) return planRolling(params, pools, rollingKnobs(input, surge, replicas, 0));
-  const dups = pools.readyDuplicates.filter((v) => v.inst.templateHash === pools.target);
-  const canary = canaryState(group, pools.news, dups, input.now);
+  const canary = canaryState(group, pools.news, input.now);
   if (canary.promoted) return planRolling(params, pools, rollingKnobs(input, surge, replicas, 0));
   const outcome = planRolling(params, pools, rollingKnobs(input, surge, canary.count, replicas - canary.count));
   return { ...outcome, waits: [...outcome.waits, ...(canary.wait === undefined ? [] : [canary.wait])] };

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import type { FleetSettings } from '../../src/desired/types.ts';
-import { applyDeletionGuard, planGroup, planOrphans, renderPass, renderStep } from '../../src/plan/index.ts';
+import { applyDeletionGuard, planGroup, planOrphans, renderPass, renderStep, UNGUARDED_REASONS } from '../../src/plan/index.ts';
 import type { PlannedInstance } from '../../src/plan/index.ts';
 import { ctx, FLEET, group, inst, NEW, oldSet, T0 } from './helpers.ts';
 
@@ -74,5 +75,34 @@ describe('plan/render', () => {
     assert.ok(lines.includes('  + create web-bbbbbbbb-0 in zone a (template bbbbbbbbbbbb, slot 0)'));
     assert.ok(lines.some((l) => l.startsWith('  Ready=False')));
     assert.deepEqual(renderStep(step, T0), lines);
+  });
+});
+
+describe('plan/deletion guard (property)', () => {
+  it('never lets through more guarded deletes than the limit, nor an unnamed vanished group', () => {
+    const orphanArb = fc.record({ group: fc.constantFrom('api', 'db', undefined), running: fc.boolean() });
+    fc.assert(
+      fc.property(
+        fc.array(orphanArb, { maxLength: 12 }),
+        fc.integer({ min: 0, max: 8 }),
+        fc.integer({ min: 0, max: 100 }),
+        fc.subarray(['api', 'db']),
+        fc.boolean(),
+        fc.integer({ min: 0, max: 40 }),
+        (orphans, unknownReady, percent, allowed, mass, fleetReady) => {
+          const s = settings({ maxDeletePercent: percent, allowGroupDeletion: allowed, allowMassDeletion: mass });
+          const instances = orphans.map((o, i) => inst({ id: `o-${i}`, group: o.group, state: o.running ? 'running' : 'stopped' }));
+          const web = [...oldSet(8, NEW), ...Array.from({ length: unknownReady }, () => inst({ templateHash: undefined, slot: undefined }))];
+          const step = planGroup(group({ replicas: 8, rollout: { ...group().rollout, maxUnavailable: 8 } }), web, ctx());
+          const result = applyDeletionGuard(s, [step], planOrphans(s, instances, new Set(['web'])), fleetReady);
+          const all = [...result.steps.flatMap((x) => x.deletes), ...result.orphans.deletes];
+          for (const d of result.orphans.deletes) assert.ok(d.group === undefined || allowed.includes(d.group), 'unnamed group deleted');
+          const counted = all.filter((d) => d.ready && !UNGUARDED_REASONS.has(d.reason)).length;
+          if (!mass) assert.ok(counted * 100 <= percent * fleetReady, `${counted} of ${fleetReady} over ${percent}%`);
+          if (result.refusals.some((r) => r.code === 'mass-deletion')) assert.equal(all.length, 0);
+        },
+      ),
+      { numRuns: 1000 },
+    );
   });
 });

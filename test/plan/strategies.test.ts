@@ -126,6 +126,13 @@ describe('plan/progress deadline and rollback', () => {
     assert.equal(cond(step, 'Stalled'), 'True RolloutFailed');
   });
 
+  it('cannot restore when zero surge let the first batch delete every old instance (documented limit)', () => {
+    const g = group({ replicas: 1, rollout: policy({ maxSurge: 0, maxUnavailable: 1 }) });
+    const step = planGroup(g, [failing(700_000)], ctx());
+    assert.equal(step.failedTemplate, undefined, 'no previous template is visible: judged by the health grace');
+    assert.deepEqual(step.deletes.map((d) => d.reason), ['unhealthy']);
+  });
+
   it('without a previous template, a never-ready instance is judged by the health grace instead', () => {
     const step = planGroup(group({ replicas: 1 }), [failing(700_000)], ctx());
     assert.equal(step.failedTemplate, undefined);
