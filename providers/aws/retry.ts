@@ -24,6 +24,12 @@ export interface RetryPolicy {
   readonly attemptTimeoutMs: number;
 }
 
+/**
+ * Transient errors not worth retrying within one call: a zone out of capacity stays so for minutes;
+ * the next pass retries (and may pick another zone).
+ */
+const NOT_RETRIED_INLINE: ReadonlySet<string> = new Set(['InsufficientInstanceCapacity', 'InsufficientCapacity', 'InsufficientHostCapacity']);
+
 /** Production defaults: up to 8 attempts, ≤ 20 s apart, 20 s per attempt. */
 export const DEFAULT_RETRY: RetryPolicy = {
   maxAttempts: 8,
@@ -70,7 +76,7 @@ export async function callWithRetry<T>(operation: string, ctx: CallContext, fn: 
     } catch (error) {
       throwIfAborted(operation, ctx, error);
       const classified = deadline.aborted ? { kind: 'Transient' as const, reason: 'Timeout' } : classifyAws(error);
-      const retryable = classified.kind === 'Throttled' || classified.kind === 'Transient';
+      const retryable = (classified.kind === 'Throttled' || classified.kind === 'Transient') && !NOT_RETRIED_INLINE.has(classified.reason);
       if (!retryable || attempt >= ctx.policy.maxAttempts) throw toProviderError(operation, ctx.provider, classified, error, attempt);
       const delay = backoffMs(classified, attempt, ctx.policy, random);
       ctx.logger?.debug({ provider: ctx.provider, operation, attempt, reason: classified.reason, delayMs: Math.round(delay) }, 'retrying cloud call');

@@ -172,6 +172,14 @@ describe('AWS provider under faults', () => {
     assert.equal((await provider.list({ fleet: FLEET })).length, 1);
   });
 
+  it('a zone out of capacity fails the create at once (Transient, retried by the next pass), nothing launched', async () => {
+    sim.settings.zoneCapacity = { 'eu-west-1a': 0 };
+    const error = await rejectionOf(provider.create(request('web', 0)));
+    assert.deepEqual([error.kind, error.reason], ['Transient', 'InsufficientInstanceCapacity']);
+    assert.equal(sim.engine.calls.list('RunInstances').length, 1);
+    assert.equal((await provider.create(request('web', 0, { zone: 'eu-west-1b' }))).zone, 'eu-west-1b');
+  });
+
   it('gives up after maxAttempts with a classified error', async () => {
     sim.faults.add({ kind: 'error', code: 'InternalError', status: 500, actions: ['DescribeInstances'] });
     const error = await rejectionOf(provider.list({ fleet: FLEET }));
