@@ -100,6 +100,12 @@ describe('source/signature verification', function () {
     assert.equal(src.status().lastAppliedRevision, signed);
   });
 
+  it('reports a verifier that cannot run as verifier-error, not as a bad key', async () => {
+    repo.commit({ 'fleet.txt': 'bob' }, 'bob', [...bob.signArgs, '-c', 'commit.gpgsign=true']);
+    const src = source({ verify: { mode: 'head', sshAllowedSignersFile: join(tmp.path, 'missing-allowed-signers') } });
+    assert.equal(failure(await src.trigger()), 'VerificationFailed/verifier-error');
+  });
+
   it('tag mode: needs an annotated tag signed by a trusted key', async () => {
     repo.commit({ 'fleet.txt': 'one' });
     gitWithGnupg(repo, alice, ['tag', '-s', '-m', 'signed', 'v1.0.0']);
