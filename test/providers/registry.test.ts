@@ -1,15 +1,26 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadProviderFactory, providerFactory, registeredProviderTypes, UnknownProviderTypeError } from '../../providers/registry.ts';
 
 const providersDir = fileURLToPath(new URL('../../providers/', import.meta.url));
+const KNOWN_TYPES = ['aws', 'azure', 'gcp', 'proxmox'];
+
+async function providerFolders(): Promise<string[]> {
+  const entries = await readdir(providersDir, { withFileTypes: true });
+  return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+}
 
 describe('provider registry', () => {
-  it('registers exactly the provider folders that exist', async () => {
-    const entries = await readdir(providersDir, { withFileTypes: true });
-    const folders = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
-    assert.deepEqual(registeredProviderTypes().sort(), folders);
+  it('registers exactly the provider folders that have an implementation (index.ts)', async () => {
+    const implemented = (await providerFolders()).filter((name) => existsSync(path.join(providersDir, name, 'index.ts')));
+    assert.deepEqual(registeredProviderTypes().sort(), implemented);
+  });
+
+  it('has no provider folder for an unknown type (a folder still without index.ts holds only its simulator)', async () => {
+    for (const name of await providerFolders()) assert.ok(KNOWN_TYPES.includes(name), `providers/${name} is not a provider type`);
   });
 
   it('loads each factory lazily and refuses unknown types', async () => {
