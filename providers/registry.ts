@@ -1,8 +1,8 @@
 /**
  * The explicit provider registry: provider type → lazy loader of its factory. Loading is deferred
  * (dynamic import) so a fleet that does not use a cloud never loads that cloud's SDK and
- * `drover validate` stays fast. A test checks these keys equal the provider folders, so a new
- * provider folder must be registered here.
+ * `drover validate` stays fast. A test checks these keys equal the provider folders that have an
+ * index.ts, so a new provider must be registered here as soon as it has one.
  */
 import type { ProviderType } from '../src/desired/types.ts';
 import type { ProviderFactory } from './types.ts';
