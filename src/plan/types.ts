@@ -29,8 +29,10 @@ export interface PlanContext {
   /** Fleet id; every instance handed to the planner must carry it (asserted). */
   readonly fleet: string;
   /**
-   * Template hashes whose rollout failed (progress deadline exceeded). Persisted by the caller from
-   * {@link GroupStep.failedTemplate}; a failed hash is never launched again while it is desired.
+   * Template hashes of this group whose rollout failed (progress deadline exceeded). Persisted by
+   * the caller from {@link GroupStep.failedTemplate}, per group (two groups may share a hash); a
+   * failed hash is never launched again while it is desired. Drop a record once the group's desired
+   * hash differs from it, so that returning to it later in Git is a fresh attempt.
    */
   readonly failedTemplates: ReadonlySet<string>;
 }

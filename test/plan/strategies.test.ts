@@ -118,6 +118,20 @@ describe('plan/progress deadline and rollback', () => {
     assert.equal(next.status.targetTemplateHash, OLD);
   });
 
+  it('reports a completed rollback: running the old template, stalled until Git changes', () => {
+    const step = planGroup(group(), oldSet(3), ctx(T0, [NEW]));
+    assert.equal(step.creates.length + step.deletes.length, 0);
+    assert.deepEqual(step.status.conditions.map((c) => `${c.type}=${c.status} ${c.reason}`), [
+      'Ready=False RolloutFailed',
+      'Progressing=False RolledBack',
+      'Degraded=True RolloutFailed',
+      'Stalled=True RolloutFailed',
+    ]);
+    assert.equal(step.status.targetTemplateHash, OLD);
+    assert.equal(step.status.counts.updated, 3);
+    assert.deepEqual(step.status.counts.byTemplate.map((t) => [t.templateHash, t.total, t.ready, t.byState.running]), [[OLD, 3, 3, 3]]);
+  });
+
   it('holds (no actions) when autoRollback is off', () => {
     const g = group({ rollout: policy({ autoRollback: false }) });
     const step = planGroup(g, [...oldSet(3), failing(700_000)], ctx());
