@@ -82,8 +82,9 @@ function checkValue(value: IntOrPercent, path: string): PolicyProblem[] {
 
 /**
  * Checks a rollout policy against its group's replicas. Reports maxSurge and maxUnavailable both
- * resolving to zero (the rollout could never start; the planner would fall back to surge 1), and a
- * canary strategy without canary settings. Returns [] when the policy is usable as written.
+ * resolving to zero (the rollout could never start; the planner would fall back to surge 1; not for
+ * blue-green, which ignores maxSurge), and a canary strategy without canary settings. Returns []
+ * when the policy is usable as written. The loader's own rule.noProgress check agrees with it.
  */
 export function validateRolloutPolicy(policy: RolloutPolicy, replicas: number): PolicyProblem[] {
   const problems = [
@@ -95,6 +96,8 @@ export function validateRolloutPolicy(policy: RolloutPolicy, replicas: number): 
     problems.push({ code: 'rollout.canaryMissing', path: '/spec/rollout', message: 'strategy canary needs rollout.canary.count' });
   }
   if (problems.length > 0) return problems;
+  // Blue-green launches a full new set whatever maxSurge says (as the loader's rule.noProgress).
+  if (policy.strategy === 'blue-green') return problems;
   const literalZero = isZero(policy.maxSurge) && isZero(policy.maxUnavailable);
   if (literalZero || (replicas > 0 && resolveBounds(policy, replicas).forcedSurge)) {
     problems.push({

@@ -36,6 +36,7 @@ describe('plan/quantity', () => {
     assert.deepEqual(validateRolloutPolicy(p, 10), [], '10% of 10 is 1: fine');
     assert.deepEqual(validateRolloutPolicy(policy({ maxSurge: '0%', maxUnavailable: 0 }), 0).map((x) => x.code), ['rollout.surgeAndUnavailableZero']);
     assert.deepEqual(validateRolloutPolicy(policy(), 3), []);
+    assert.deepEqual(validateRolloutPolicy(policy({ strategy: 'blue-green', maxSurge: 0 }), 3), [], 'blue-green ignores maxSurge');
   });
 
   it('reports malformed values and a canary strategy without settings', () => {
