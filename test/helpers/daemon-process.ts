@@ -1,0 +1,117 @@
+/** Runs the real `drover run` process for end-to-end tests and talks to its HTTP API. */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { request } from 'undici';
+
+/** A running daemon process. */
+export interface DaemonProcess {
+  readonly url: string;
+  readonly logs: string[];
+  /** GET a JSON route. */
+  get(route: string): Promise<{ status: number; body: unknown }>;
+  /** GET a text route. */
+  text(route: string): Promise<string>;
+  /** POST a route, with the bearer token unless `token` is given ('' = none). */
+  post(route: string, token?: string): Promise<{ status: number; body: unknown }>;
+  /** Polls `GET /api/v1/status` until `done(status)` or `timeoutMs`. */
+  waitForStatus(done: (status: DaemonStatus) => boolean, timeoutMs?: number): Promise<DaemonStatus>;
+  /** SIGTERM, and wait for exit; resolves the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL, and wait for exit. */
+  kill(): Promise<void>;
+}
+
+/** The parts of the status document tests read. */
+export interface DaemonStatus {
+  readonly groups: { name: string; desiredTemplateHash: string; conditions: { type: string; status: string; reason: string }[]; counts?: { live: number; ready: number }; suspendedBy?: string; lastAppliedRevision?: string; lastAttemptedRevision?: string }[];
+  readonly source: { lastAppliedRevision?: string; lastAttemptedRevision?: string; lastAttemptError?: { reason: string; message: string } };
+  readonly history: { revision: string; outcome: string }[];
+}
+
+/** Starts `drover run` with `env` (added to a minimal environment) and waits until it listens. */
+export async function startDaemon(env: Record<string, string>, token: string): Promise<DaemonProcess> {
+  const bin = path.resolve('bin/drover');
+  const child = spawn(process.execPath, [bin, 'run', '--listen', '127.0.0.1:0'], {
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', NO_PROXY: '127.0.0.1,localhost', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  const url = await listeningUrl(child, logs);
+  const call = async (method: 'GET' | 'POST', route: string, bearer?: string) => {
+    const headers: Record<string, string> = bearer ? { authorization: `Bearer ${bearer}` } : {};
+    const response = await request(`${url}${route}`, { method, headers, signal: AbortSignal.timeout(10_000) });
+    const text = await response.body.text();
+    return { status: response.statusCode, text };
+  };
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const get = async (route: string) => {
+    const r = await call('GET', route);
+    return { status: r.status, body: JSON.parse(r.text) as unknown };
+  };
+  return {
+    url,
+    logs,
+    get,
+    async text(route) {
+      return (await call('GET', route)).text;
+    },
+    async post(route, given) {
+      const r = await call('POST', route, given ?? token);
+      return { status: r.status, body: JSON.parse(r.text) as unknown };
+    },
+    async waitForStatus(done, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      let last: DaemonStatus | undefined;
+      while (Date.now() < deadline) {
+        last = (await get('/api/v1/status')).body as DaemonStatus;
+        if (done(last)) return last;
+        await sleep(100);
+      }
+      throw new Error(`status condition not reached in ${timeoutMs} ms; last status: ${JSON.stringify(last).slice(0, 2000)}\nlogs:\n${logs.slice(-20).join('\n')}`);
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      return exited;
+    },
+    async kill() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+function listeningUrl(child: ChildProcess, logs: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buffer = '';
+    const timer = setTimeout(() => reject(new Error(`daemon did not start listening; logs:\n${logs.join('\n')}`)), 30_000);
+    const onLine = (line: string) => {
+      logs.push(line);
+      if (!line.includes('"msg":"listening"')) return;
+      clearTimeout(timer);
+      resolve((JSON.parse(line) as { url: string }).url);
+    };
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const lines = buffer.split('\n');
+      buffer = lines.pop() ?? '';
+      lines.forEach(onLine);
+    });
+    child.stderr!.on('data', (chunk: Buffer) => logs.push(`stderr: ${chunk.toString()}`));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`daemon exited with ${code} before listening; logs:\n${logs.join('\n')}`));
+    });
+  });
+}
+
+/** True when the last pass that planned `group` ran at `revision`. */
+export function plannedAt(status: DaemonStatus, group: string, revision: string): boolean {
+  return status.groups.find((g) => g.name === group)?.lastAttemptedRevision === revision;
+}
+
+/** True when `group` has condition Ready=True. */
+export function isReady(status: DaemonStatus, group: string): boolean {
+  return status.groups.find((g) => g.name === group)?.conditions.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+}
