@@ -1,0 +1,146 @@
+/**
+ * The Compute Engine wire simulator: the Compute v1 REST API on 127.0.0.1 — instances insert /
+ * get / list / aggregatedList / delete, zone operations get / wait, images get — with GCE's JSON
+ * shapes, error JSON, requestId idempotency, per-zone unique names, label filters, pagination,
+ * operations that finish later on the sim clock (DONE with `error` when they fail), and the
+ * per-project rate quotas, on the shared engine (src/sim). The real @google-cloud/compute client
+ * talks to it with `{ apiEndpoint: '127.0.0.1', port, protocol: 'http', authClient: new PassThroughClient() }`.
+ *
+ * Digests: GCE labels cannot hold `sha256:` + 64 hex, so images (and instances) carry the label
+ * `drover-digest` = the first 63 hex characters of the digest (see providers/gcp/labels.ts).
+ *
+ * From code: `const sim = await startGceSimulator({ projects: ['acme-prod'], factor: 100 })`.
+ * From a shell: `node providers/gcp/sim.ts --port 4567 --project acme-prod --image projects/acme-prod/global/images/web-1,drover-digest=<63 hex>`
+ * prints one line: `gce simulator listening on http://127.0.0.1:4567 projects=acme-prod control=…/_sim/`.
+ */
+import { parseArgs } from 'node:util';
+import type { SimClock } from '../../src/sim/clock.ts';
+import { createEngine, type EngineOptions, type SimEngine } from '../../src/sim/engine.ts';
+import type { FaultInjector } from '../../src/sim/faults.ts';
+import { startSimServer, type ListenOptions } from '../../src/sim/server.ts';
+import type { Throttler } from '../../src/sim/token-bucket.ts';
+import type { World } from '../../src/sim/world.ts';
+import { GCE_BUCKETS, gceApi } from './sim/api.ts';
+import { DEFAULT_ZONES, newNumericId, type GceContext, type GceSettings } from './sim/context.ts';
+import { ImageStore, type ImageInput, type SimImage } from './sim/images.ts';
+import { OperationStore } from './sim/operations.ts';
+
+export { GCE_BUCKETS } from './sim/api.ts';
+export { INSERT_OPERATION_FAULT } from './sim/insert.ts';
+export { DEFAULT_ZONES, type GceSettings } from './sim/context.ts';
+export type { ImageInput, SimImage } from './sim/images.ts';
+
+/** GCE-like defaults: an e2 instance is RUNNING after ~25 s; a delete takes ~40 s. */
+const GCE_LATENCIES = { bootMs: 25_000, terminateMs: 40_000, terminatedRetentionMs: 60_000 };
+
+/** Options of startGceSimulator. Everything is optional. */
+export interface GceSimulatorOptions extends EngineOptions, ListenOptions {
+  /** Projects that exist (others: 404). Default ['drover-sim']. The first owns out-of-band instances. */
+  readonly projects?: readonly string[];
+  /** Zones served. Default DEFAULT_ZONES. */
+  readonly zones?: readonly string[];
+  /** Images to register at start. */
+  readonly images?: readonly ImageInput[];
+  /** Require `Authorization: Bearer <one of these>` (401 otherwise). Default: no check. */
+  readonly bearerTokens?: readonly string[];
+  /** Live instances per project and region (insert operations beyond fail with QUOTA_EXCEEDED). */
+  readonly instanceQuota?: number;
+  /** Running operations per project and region (beyond: 403 CONCURRENT_OPERATIONS_QUOTA_EXCEEDED). */
+  readonly concurrentOperations?: number;
+  /** Sim time an insert operation runs (default 5 s). */
+  readonly insertOperationMs?: number;
+}
+
+/** A running GCE simulator. */
+export interface GceSimulator {
+  /** Endpoint (also serves /_sim/). */
+  readonly url: string;
+  readonly port: number;
+  readonly projects: readonly string[];
+  readonly engine: SimEngine;
+  readonly world: World;
+  readonly clock: SimClock;
+  readonly faults: FaultInjector;
+  readonly throttler: Throttler;
+  readonly images: ImageStore;
+  /** Mutable settings (quotas, operation durations, auth). */
+  readonly settings: GceSettings;
+  /** Registers an image; returns it. */
+  addImage(input: ImageInput): SimImage;
+  close(): Promise<void>;
+}
+
+/** Starts a GCE simulator on 127.0.0.1 (any free port unless `port` is given). */
+export async function startGceSimulator(options: GceSimulatorOptions = {}): Promise<GceSimulator> {
+  const projects = options.projects === undefined || options.projects.length === 0 ? ['drover-sim'] : [...options.projects];
+  const engine = createEngine('gce', GCE_BUCKETS, newNumericId, { ...options, latencies: { ...GCE_LATENCIES, ...options.latencies } });
+  const settings: GceSettings = {
+    bearerTokens: options.bearerTokens,
+    instanceQuota: options.instanceQuota,
+    concurrentOperations: options.concurrentOperations,
+    insertOperationMs: options.insertOperationMs ?? 5_000,
+    requestIdRetentionMs: 60 * 60_000,
+  };
+  const ctx: GceContext = {
+    engine,
+    projects: new Set(projects),
+    defaultProject: projects[0] ?? 'drover-sim',
+    zones: options.zones ?? DEFAULT_ZONES,
+    settings,
+    images: new ImageStore(),
+    operations: new OperationStore(),
+  };
+  for (const image of options.images ?? []) ctx.images.put(image, engine.clock.now());
+  const server = await startSimServer(engine, gceApi(ctx), options);
+  return {
+    url: server.url,
+    port: server.port,
+    projects,
+    engine,
+    world: engine.world,
+    clock: engine.clock,
+    faults: engine.faults,
+    throttler: engine.throttler,
+    images: ctx.images,
+    settings,
+    addImage: (input) => ctx.images.put(input, engine.clock.now()),
+    close: () => server.close(),
+  };
+}
+
+/** Parses `projects/P/global/images/NAME[,KEY=VALUE…]` into an image with labels. */
+export function parseImageArg(arg: string): ImageInput {
+  const [path, ...pairs] = arg.split(',');
+  const labels: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq > 0) labels[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return { path, labels };
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string', default: '0' },
+      host: { type: 'string', default: '127.0.0.1' },
+      project: { type: 'string', multiple: true, default: [] },
+      factor: { type: 'string', default: '1' },
+      image: { type: 'string', multiple: true, default: [] },
+    },
+  });
+  const sim = await startGceSimulator({
+    port: Number(values.port),
+    host: values.host,
+    projects: values.project,
+    factor: Number(values.factor),
+    images: values.image.map(parseImageArg),
+  });
+  console.log(`gce simulator listening on ${sim.url} projects=${sim.projects.join(',')} control=${sim.url}/_sim/`);
+  const stop = (): void => void sim.close().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+if (import.meta.main) await main(process.argv.slice(2));
