@@ -18,7 +18,7 @@ const FLEET = 'daemon-e2e';
 const digest = (image: string, build: number) => `sha256:${image === 'web' ? 'a' : 'b'}${String(build).repeat(63)}`;
 const ami = (image: string, build: number) => `ami-${image === 'web' ? '1' : '2'}${String(build).padStart(16, '0')}`;
 
-function image(name: string, build: number): string {
+function imageDoc(name: string, build: number): string {
   return `apiVersion: drover/v1\nkind: Image\nmetadata: { name: ${name} }\nspec:\n  digest: ${digest(name, build)}\n  artifacts: { aws-eu: { id: ${ami(name, build)} } }\n`;
 }
 
@@ -27,7 +27,7 @@ function desiredHash(status: DaemonStatus, group: string): string {
 }
 
 function imagesYaml(web: number, api: number): string {
-  return `${image('web', web)}---\n${image('api', api)}`;
+  return `${imageDoc("web", web)}---\n${imageDoc("api", api)}`;
 }
 
 function groupsYaml(extra = ''): string {
