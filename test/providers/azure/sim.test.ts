@@ -103,7 +103,7 @@ describe('Azure ARM simulator (real @azure/arm-compute and @azure/arm-network cl
     const noVersion = await fetch(base, { dispatcher, headers: { authorization: 'Bearer x' } });
     assert.equal(((await noVersion.json()) as { error: { code: string } }).error.code, 'MissingApiVersionParameter');
     await dispatcher.close();
-    sim.throttler.configure({ HighCostGet3Min: { capacity: 1, refillPerSec: 0.5 } });
+    sim.throttler.configure({ HighCostGet3Min: { capacity: 1, refillPerSec: 0.0001 } });
     await compute.virtualMachines.list(RG).next();
     const throttled = await rejectionOf(compute.virtualMachines.list(RG).next());
     assert.equal(throttled.statusCode, 429);

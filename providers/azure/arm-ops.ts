@@ -1,0 +1,182 @@
+/**
+ * The ARM calls the Azure provider makes, each one retried with a per-attempt deadline: reads
+ * (404 → undefined), paged lists (one retried call per page, resumed from its nextLink), the
+ * create-only VM PUT, NIC PUT, DELETEs and waits on long-running operations.
+ */
+import { restorePoller as restoreComputePoller, type VirtualMachine } from '@azure/arm-compute';
+import { restorePoller as restoreNetworkPoller, type NetworkInterface } from '@azure/arm-network';
+import { ProviderError } from '../errors.ts';
+import type { AzureClients } from './client.ts';
+import { pollToCompletion, type LroOutcome } from './lro.ts';
+import { callWithRetry, sleepOrAbort, type CallContext } from './retry.ts';
+
+/** What the SDKs' list methods return, structurally (compute and network each declare their own). */
+export interface Pages<T> {
+  byPage(settings?: { continuationToken?: string }): AsyncIterableIterator<T[]>;
+}
+
+/** Outcome of the create-only PUT: submitted (serialized LRO state), or the VM already exists. */
+export type PutOutcome = { readonly kind: 'submitted'; readonly state: string } | { readonly kind: 'existing'; readonly vm: VirtualMachine };
+
+/** Retried ARM calls in one resource group. */
+export class ArmOps {
+  readonly #clients: AzureClients;
+  readonly #group: string;
+  readonly #ctx: (signal: AbortSignal | undefined) => CallContext;
+  readonly #intervalMs: number | undefined;
+
+  constructor(clients: AzureClients, group: string, ctx: (signal: AbortSignal | undefined) => CallContext, pollIntervalMs: number | undefined) {
+    this.#clients = clients;
+    this.#group = group;
+    this.#ctx = ctx;
+    this.#intervalMs = pollIntervalMs;
+  }
+
+  /** Runs `fn` with retries under the caller's signal; each attempt gets its own deadline. */
+  call<T>(operation: string, signal: AbortSignal | undefined, fn: (signal: AbortSignal, attempt: number) => Promise<T>): Promise<T> {
+    return callWithRetry(operation, this.#ctx(signal), (attemptSignal, attempt) => untilAborted(fn(attemptSignal, attempt), attemptSignal));
+  }
+
+  /** The VM with its instance view, or undefined when it does not exist. */
+  getVm(operation: string, name: string, signal: AbortSignal | undefined): Promise<VirtualMachine | undefined> {
+    return this.call(operation, signal, (s) => this.getVmOnce(name, s));
+  }
+
+  /** One GET of the VM (no retry), for use inside another attempt. */
+  async getVmOnce(name: string, signal: AbortSignal): Promise<VirtualMachine | undefined> {
+    return orUndefined(this.#clients.compute.virtualMachines.get(this.#group, name, { expand: 'instanceView', abortSignal: signal }));
+  }
+
+  getNic(operation: string, name: string, signal: AbortSignal | undefined): Promise<NetworkInterface | undefined> {
+    return this.call(operation, signal, (s) => orUndefined(this.#clients.network.networkInterfaces.get(this.#group, name, { abortSignal: s })));
+  }
+
+  /** Every item of a paged list: one retried call per page, resuming from the last nextLink. */
+  async listAll<T>(operation: string, signal: AbortSignal | undefined, open: (signal: AbortSignal) => Pages<T>): Promise<T[]> {
+    const out: T[] = [];
+    let token: string | undefined;
+    for (let pages = 0; ; pages++) {
+      if (pages > 10_000) throw new ProviderError({ kind: 'Transient', reason: 'PaginationLoop', provider: this.#ctx(signal).provider, operation, message: 'too many pages' });
+      const page = await this.call(operation, signal, async (s) => (await open(s).byPage(token === undefined ? undefined : { continuationToken: token }).next()).value as (T[] & { continuationToken?: string }) | undefined);
+      if (page === undefined) return out;
+      out.push(...page);
+      const next = page.continuationToken;
+      if (next === undefined || next === '') return out;
+      if (next === token) throw new ProviderError({ kind: 'Transient', reason: 'PaginationLoop', provider: this.#ctx(signal).provider, operation, message: 'the same nextLink came back twice' });
+      token = next;
+    }
+  }
+
+  /**
+   * The create-only VM PUT: `If-None-Match: *`, and every retry first checks whether an earlier
+   * attempt (whose response was lost) already created the VM. A 412 means the name exists.
+   */
+  putVm(name: string, body: VirtualMachine, signal: AbortSignal | undefined): Promise<PutOutcome> {
+    return this.call('create', signal, async (s, attempt) => {
+      if (attempt > 1) {
+        const vm = await this.getVmOnce(name, s);
+        if (vm !== undefined) return { kind: 'existing', vm };
+      }
+      const poller = this.#clients.compute.virtualMachines.createOrUpdate(this.#group, name, body, { abortSignal: s, ifNoneMatch: '*', updateIntervalInMs: this.#intervalMs });
+      try {
+        await poller.submitted();
+      } catch (error) {
+        if (codeOf(error) !== 'PreconditionFailed') throw error;
+        const vm = await this.getVmOnce(name, s);
+        if (vm !== undefined) return { kind: 'existing', vm };
+        throw error;
+      }
+      return { kind: 'submitted', state: await poller.serialize() };
+    });
+  }
+
+  /** Creates a NIC (retries first look for one an earlier attempt made) and waits until it is provisioned. */
+  putNic(name: string, body: NetworkInterface, signal: AbortSignal | undefined): Promise<NetworkInterface> {
+    return this.call('create', signal, async (s, attempt) => {
+      if (attempt > 1) {
+        const nic = await orUndefined(this.#clients.network.networkInterfaces.get(this.#group, name, { abortSignal: s }));
+        if (nic !== undefined) return nic;
+      }
+      return this.#clients.network.networkInterfaces.createOrUpdate(this.#group, name, body, { abortSignal: s, updateIntervalInMs: this.#intervalMs }).pollUntilDone({ abortSignal: s });
+    });
+  }
+
+  /** Waits for a VM operation submitted earlier. */
+  waitVm(operation: string, state: string, signal: AbortSignal | undefined): Promise<LroOutcome> {
+    const { compute } = this.#clients;
+    const restore = (serialized: string, s: AbortSignal) => restoreComputePoller(compute, serialized, compute.virtualMachines.createOrUpdate, { abortSignal: s, updateIntervalInMs: this.#intervalMs });
+    return this.#wait(operation, state, restore, signal);
+  }
+
+  /** Submits a VM DELETE (204 when already gone); returns the serialized operation. */
+  deleteVm(operation: string, name: string, signal: AbortSignal | undefined): Promise<string> {
+    return this.call(operation, signal, async (s) => {
+      const poller = this.#clients.compute.virtualMachines.delete(this.#group, name, { abortSignal: s, updateIntervalInMs: this.#intervalMs });
+      await poller.submitted();
+      return poller.serialize();
+    });
+  }
+
+  /** Deletes a NIC and waits for it (204 when already gone). */
+  async deleteNic(operation: string, name: string, signal: AbortSignal | undefined): Promise<void> {
+    const { network } = this.#clients;
+    const state = await this.call(operation, signal, async (s) => {
+      const poller = network.networkInterfaces.delete(this.#group, name, { abortSignal: s, updateIntervalInMs: this.#intervalMs });
+      await poller.submitted();
+      return poller.serialize();
+    });
+    const restore = (serialized: string, s: AbortSignal) => restoreNetworkPoller(network, serialized, network.networkInterfaces.delete, { abortSignal: s, updateIntervalInMs: this.#intervalMs });
+    await this.#wait(operation, state, restore, signal);
+  }
+
+  /** Deletes a VM and waits until the delete completed. */
+  async deleteVmAndWait(operation: string, name: string, signal: AbortSignal | undefined): Promise<void> {
+    const state = await this.deleteVm(operation, name, signal);
+    const { compute } = this.#clients;
+    const restore = (serialized: string, s: AbortSignal) => restoreComputePoller(compute, serialized, compute.virtualMachines.delete, { abortSignal: s, updateIntervalInMs: this.#intervalMs });
+    await this.#wait(operation, state, restore, signal);
+  }
+
+  #wait(operation: string, state: string, restore: Parameters<typeof pollToCompletion>[2], signal: AbortSignal | undefined): Promise<LroOutcome> {
+    const ctx = this.#ctx(signal);
+    return pollToCompletion(operation, state, restore, {
+      call: (op, fn) => this.call(op, signal, fn),
+      sleep: (ms) => sleepOrAbort(operation, ctx, ms),
+      intervalMs: this.#intervalMs ?? 2000,
+    });
+  }
+}
+
+/** The ARM error code of an SDK error, if any. */
+export function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+async function orUndefined<T>(promise: Promise<T>): Promise<T | undefined> {
+  try {
+    return await promise;
+  } catch (error) {
+    if ((error as { statusCode?: unknown } | null)?.statusCode === 404) return undefined;
+    throw error;
+  }
+}
+
+/** Rejects when `signal` aborts even if the SDK did not pass the signal on (next-page requests). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}

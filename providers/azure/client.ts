@@ -1,0 +1,53 @@
+/**
+ * The ARM clients for one Provider document: @azure/arm-compute for VMs and images,
+ * @azure/arm-network for NICs. Endpoint override and CA for a simulator or private cloud; the
+ * SDK's own retries off (drover's retry loop owns backoff and deadlines); credentials from an
+ * explicit token credential (tests), static test credentials, or @azure/identity's
+ * DefaultAzureCredential (env, workload identity, managed identity, Azure CLI) in production.
+ */
+import { ComputeManagementClient } from '@azure/arm-compute';
+import type { TokenCredential } from '@azure/core-auth';
+import { NetworkManagementClient } from '@azure/arm-network';
+import type { AzureProviderSpec } from '../../src/desired/types.ts';
+import { ProviderError } from '../errors.ts';
+import type { ProviderContext } from '../types.ts';
+
+/** Both clients, sharing one credential and transport settings. */
+export interface AzureClients {
+  readonly compute: ComputeManagementClient;
+  readonly network: NetworkManagementClient;
+}
+
+/** Builds the clients. Never logs or embeds a credential in an error message. */
+export async function createAzureClients(context: ProviderContext, credential?: TokenCredential): Promise<AzureClients> {
+  const spec = context.config.spec as AzureProviderSpec;
+  const resolved = credential ?? staticCredential(context) ?? (await defaultCredential(spec));
+  const options = {
+    ...(context.endpoint === undefined ? {} : { endpoint: context.endpoint }),
+    ...(context.caPem === undefined ? {} : { tlsOptions: { ca: context.caPem } }),
+    retryOptions: { maxRetries: 0 },
+    userAgentOptions: { userAgentPrefix: 'drover' },
+  };
+  return {
+    compute: new ComputeManagementClient(resolved, spec.subscriptionId, options),
+    network: new NetworkManagementClient(resolved, spec.subscriptionId, options),
+  };
+}
+
+/** `staticCredentials: { token }` (tests, rehearsals): a fixed bearer token, renewed every hour. */
+function staticCredential(context: ProviderContext): TokenCredential | undefined {
+  const token = context.staticCredentials?.['token'] ?? context.staticCredentials?.['AZURE_ACCESS_TOKEN'];
+  if (context.staticCredentials === undefined) return undefined;
+  if (token === undefined || token === '') {
+    throw new ProviderError({ kind: 'Unauthorized', reason: 'CredentialsMissing', provider: context.config.name, operation: 'init', message: 'static credentials need a token' });
+  }
+  return { getToken: () => Promise.resolve({ token, expiresOnTimestamp: Date.now() + 3_600_000 }) };
+}
+
+/** DefaultAzureCredential, loaded lazily, pinned to the spec's tenant and client id when given. */
+async function defaultCredential(spec: AzureProviderSpec): Promise<TokenCredential> {
+  const { DefaultAzureCredential } = await import('@azure/identity');
+  const tenantId = spec.credentials?.tenantId;
+  const clientId = spec.credentials?.clientId;
+  return new DefaultAzureCredential({ ...(tenantId === undefined ? {} : { tenantId }), ...(clientId === undefined ? {} : { managedIdentityClientId: clientId }) });
+}

@@ -1,0 +1,50 @@
+/**
+ * Waiting for ARM long-running operations without trusting one poller object. core-lro marks an
+ * operation failed when a single poll request fails (a 429 or a reset), and a poller whose request
+ * was aborted stays aborted; so every poll is one retried call on a poller restored from the state
+ * serialized after the last good poll. Transient poll errors are retried with backoff; the
+ * operation's own failure (status Failed) is reported as 'failed' for the caller to diagnose.
+ */
+import type { OperationState, PollerLike } from '@azure/core-lro';
+
+/** How a long-running operation ended. */
+export type LroOutcome = 'succeeded' | 'failed';
+
+/** A poller rebuilt from serialized state, bound to one attempt's signal. */
+export type RestorePoller = (state: string, signal: AbortSignal) => PollerLike<OperationState<unknown>, unknown>;
+
+/** What polling needs from the provider. */
+export interface LroDeps {
+  /** Runs one attempt with drover's retry loop. */
+  readonly call: <T>(operation: string, fn: (signal: AbortSignal) => Promise<T>) => Promise<T>;
+  /** Waits between polls (rejects when the caller gives up). */
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly intervalMs: number;
+}
+
+/** Polls a submitted operation (its serialized state) until it succeeds or fails. */
+export async function pollToCompletion(operation: string, serialized: string, restore: RestorePoller, deps: LroDeps): Promise<LroOutcome> {
+  let state = serialized;
+  for (;;) {
+    const step = await deps.call(operation, async (signal) => {
+      const poller = restore(state, signal);
+      try {
+        await poller.poll({ abortSignal: signal });
+      } catch (error) {
+        if (isOperationFailure(poller, error)) return 'failed' as const;
+        throw error;
+      }
+      state = await poller.serialize();
+      return poller.isDone ? ('succeeded' as const) : ('running' as const);
+    });
+    if (step !== 'running') return step;
+    await deps.sleep(deps.intervalMs);
+  }
+}
+
+/** The operation itself failed or was canceled (not a failed poll request, which is a RestError or an abort). */
+function isOperationFailure(poller: PollerLike<OperationState<unknown>, unknown>, error: unknown): boolean {
+  const status = poller.operationState?.status;
+  const name = error instanceof Error ? error.name : '';
+  return (status === 'failed' || status === 'canceled') && name !== 'RestError' && name !== 'AbortError';
+}
