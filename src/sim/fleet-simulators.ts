@@ -14,6 +14,8 @@ export interface ProviderSimulator {
   readonly engine: SimEngine;
   /** Env variables a shell needs to point drover (and the cloud's SDK) at it. */
   readonly env: Readonly<Record<string, string>>;
+  /** PEM certificate to trust when the simulator serves https. */
+  readonly caPem?: string;
   close(): Promise<void>;
 }
 
@@ -43,6 +45,18 @@ const STARTERS: Partial<Record<ProviderType, () => Promise<Starter>>> = {
         images: images.filter((i) => i.artifact.id !== undefined).map((i) => ({ id: i.artifact.id!, tags: { [TAG.digest]: i.digest } })),
       });
       return { provider: config.name, type: 'aws', url: sim.url, engine: sim.engine, env: { AWS_ACCESS_KEY_ID: 'drover-sim', AWS_SECRET_ACCESS_KEY: 'drover-sim', AWS_REGION: region }, close: () => sim.close() };
+    };
+  },
+  azure: async () => {
+    const [{ startAzureSimulator }, { TAG }] = await Promise.all([import('../../providers/azure/sim.ts'), import('../../providers/azure/tags.ts')]);
+    return async (config, images, options) => {
+      const spec = config.spec.type === 'azure' ? config.spec : undefined;
+      const sim = await startAzureSimulator({
+        subscriptionId: spec?.subscriptionId, location: spec?.location, factor: options.factor, port: options.port,
+        images: images.filter((i) => i.artifact.id !== undefined).map((i) => ({ id: i.artifact.id!, tags: { [TAG.digest]: i.digest } })),
+      });
+      // https with a self-signed CA (caPem); the Azure SDK proxies even loopback unless NO_PROXY says otherwise.
+      return { provider: config.name, type: 'azure', url: sim.url, engine: sim.engine, caPem: sim.ca, env: { NO_PROXY: '127.0.0.1,localhost', DROVER_AZURE_TOKEN: 'drover-sim' }, close: () => sim.close() };
     };
   },
 };
