@@ -14,6 +14,7 @@ export type ProviderLoader = () => Promise<ProviderFactory>;
 export const providerRegistry: Readonly<Partial<Record<ProviderType, ProviderLoader>>> = {
   aws: async () => (await import('./aws/index.ts')).createProvider,
   azure: async () => (await import('./azure/index.ts')).createProvider,
+  proxmox: async () => (await import('./proxmox/index.ts')).createProvider,
 };
 
 /** Raised for a provider type with no implementation. */

@@ -1,0 +1,152 @@
+/**
+ * Getting a new VM for a slot: pick a VMID (vmid.ts), clone the template under the clone limiter,
+ * wait for the task, and sort out every way that can go wrong without ever leaving an unknown VM:
+ * - "already exists": the id was taken between the suggestion and the clone (another client) →
+ *   adopt it when it is this slot's VM (a twin drover), else try another id;
+ * - "can't lock file … got timeout": storage contention → back off and retry;
+ * - no answer to the clone call (lost response, timeout): look at the id we asked for → adopt our
+ *   VM if the clone happened, else try again;
+ * - the clone task failed: PVE removed the half-made VM → Transient, the next pass clones again;
+ *   it died leaving `lock: clone` → Conflict CloneLockStuck naming the VMID for the operator.
+ */
+import { ProviderError } from '../errors.ts';
+import type { CreateRequest } from '../types.ts';
+import { TaskError, type PveApi, type TaskTiming } from './api.ts';
+import { classifyPve } from './classify.ts';
+import type { CloneLimiter } from './limiter.ts';
+import { ownershipFromDescription } from './ownership.ts';
+import { pause, type ProviderLogger } from './retry.ts';
+import { probeOrder, type VmidRange } from './vmid.ts';
+import type { PveParams } from './client.ts';
+
+/** A VM that holds (or is becoming) the slot's instance. */
+export interface SlotVm {
+  readonly vmid: number;
+  readonly node: string;
+  readonly createdAt: number;
+}
+
+/** What cloning needs from the provider. */
+export interface CloneContext {
+  readonly provider: string;
+  readonly fleet: string;
+  readonly api: PveApi;
+  readonly limiter: CloneLimiter;
+  readonly timing: TaskTiming;
+  readonly range: VmidRange | undefined;
+  readonly logger: ProviderLogger | undefined;
+  readonly signal: AbortSignal | undefined;
+  /** Called with the VMID just before the clone call (so list() can report it while it runs). */
+  readonly onVmid: (vmid: number) => void;
+  /** Called when a clone left a VM locked forever. */
+  readonly onStuck: (vmid: number) => void;
+}
+
+/** Where and how to clone. */
+export interface ClonePlan {
+  readonly template: number;
+  /** Node that holds the template (runs the clone). */
+  readonly sourceNode: string;
+  readonly targetNode: string;
+  /** Limiter key: the storage the clone writes to. */
+  readonly storage: string;
+  readonly createdAt: number;
+  readonly params: (vmid: number) => PveParams;
+}
+
+const MAX_STEPS = 24;
+
+/** Clones a new VM for `request`, or adopts the slot's VM a twin created. */
+export async function cloneForSlot(ctx: CloneContext, request: CreateRequest, plan: ClonePlan): Promise<SlotVm> {
+  const tried = new Set<number>();
+  for (let step = 0; step < MAX_STEPS; step++) {
+    const { vmid, used } = await pickVmid(ctx, request, tried);
+    if (used) {
+      const twin = await adoptIfSlot(ctx, request, vmid);
+      if (twin !== undefined) return twin;
+      tried.add(vmid);
+      continue;
+    }
+    ctx.onVmid(vmid);
+    const outcome = await ctx.limiter.run(plan.sourceNode, plan.storage, () => cloneOnce(ctx, plan, vmid));
+    if (outcome === 'done') return { vmid, node: plan.targetNode, createdAt: plan.createdAt };
+    if (outcome === 'busy') {
+      await pause('create', { provider: ctx.provider, signal: ctx.signal }, Math.min(200 * 2 ** Math.min(step, 5), 10_000) * (0.5 + Math.random() / 2));
+      continue;
+    }
+    const adopted = await adoptIfSlot(ctx, request, vmid);
+    if (adopted !== undefined) return adopted;
+    if (outcome === 'taken') tried.add(vmid);
+  }
+  throw new ProviderError({ kind: 'Conflict', reason: 'VmidAllocationFailed', provider: ctx.provider, operation: 'create', message: `no free VMID for ${request.name} after ${MAX_STEPS} attempts` });
+}
+
+/** Next VMID to try; `used` when the cluster already has it (it may be a twin's VM for this slot). */
+async function pickVmid(ctx: CloneContext, request: CreateRequest, tried: ReadonlySet<number>): Promise<{ vmid: number; used: boolean }> {
+  if (ctx.range === undefined) return { vmid: await ctx.api.nextid(ctx.signal), used: false };
+  const names = new Map((await ctx.api.resources(ctx.signal)).map((e) => [e.vmid, e.name ?? '']));
+  // Ids held by VMs with another name are skipped outright; a nameless or same-name one may be a twin's clone of this slot.
+  const vmid = probeOrder(request.idempotencyKey, ctx.range, 100_000).find((id) => !tried.has(id) && [undefined, '', request.name].includes(names.get(id)));
+  if (vmid !== undefined) return { vmid, used: names.has(vmid) };
+  throw new ProviderError({ kind: 'Conflict', reason: 'VmidRangeExhausted', provider: ctx.provider, operation: 'create', message: `vmidRange ${ctx.range.min}-${ctx.range.max} has no free VMID` });
+}
+
+/** One clone attempt: 'done', 'taken' (id in use), 'busy' (lock timeout), 'unknown' (no answer). */
+async function cloneOnce(ctx: CloneContext, plan: ClonePlan, vmid: number): Promise<'done' | 'taken' | 'busy' | 'unknown'> {
+  let upid: string;
+  try {
+    upid = await ctx.api.clone(plan.sourceNode, plan.template, plan.params(vmid), ctx.signal);
+  } catch (error) {
+    const { kind, reason } = classifyPve(error);
+    if (reason === 'VmidTaken') return 'taken';
+    if (reason === 'LockTimeout') return 'busy';
+    if (reason === 'Aborted' || (kind !== 'Transient' && kind !== 'Throttled')) throw error;
+    return 'unknown';
+  }
+  try {
+    await ctx.api.waitTask('create', upid, ctx.timing.cloneTimeoutMs, ctx.timing.pollMs, ctx.signal);
+    return 'done';
+  } catch (error) {
+    if (error instanceof TaskError) throw await failedClone(ctx, vmid, plan, error);
+    throw error;
+  }
+}
+
+/** After a failed clone task: gone → Transient; still `lock: clone` → CloneLockStuck for an operator. */
+async function failedClone(ctx: CloneContext, vmid: number, plan: ClonePlan, error: TaskError): Promise<ProviderError> {
+  const entry = (await ctx.api.resources(ctx.signal)).find((e) => e.vmid === vmid);
+  if (entry === undefined) {
+    return new ProviderError({ kind: 'Transient', reason: 'CloneFailed', provider: ctx.provider, operation: 'create', message: `clone of template ${plan.template} into VM ${vmid} failed and PVE removed it: ${error.exitstatus ?? error.reason}`, cause: error });
+  }
+  if (error.reason === 'TaskTimeout') return error;
+  ctx.onStuck(vmid);
+  ctx.logger?.warn({ provider: ctx.provider, vmid, node: entry.node, template: plan.template }, 'clone task died and left the VM in lock: clone; an operator must run `qm unlock VMID && qm destroy VMID` (API tokens cannot skiplock)');
+  return new ProviderError({ kind: 'Conflict', reason: 'CloneLockStuck', provider: ctx.provider, operation: 'create', message: `VM ${vmid} on ${entry.node} is stuck in lock: clone after a failed clone; needs an operator: qm unlock ${vmid} && qm destroy ${vmid}`, cause: error });
+}
+
+/**
+ * Adopts VM `vmid` when it is this slot's (same name and fleet in its description), waiting out a
+ * clone still running on it. Undefined when it is someone else's or does not exist.
+ */
+export async function adoptIfSlot(ctx: CloneContext, request: CreateRequest, vmid: number): Promise<SlotVm | undefined> {
+  const deadline = Date.now() + ctx.timing.cloneTimeoutMs;
+  for (;;) {
+    const entry = (await ctx.api.resources(ctx.signal)).find((e) => e.vmid === vmid && e.template !== 1);
+    if (entry === undefined) return undefined;
+    let config;
+    try {
+      config = await ctx.api.config(entry.node, vmid, ctx.signal);
+    } catch (error) {
+      if (error instanceof ProviderError && error.kind === 'NotFound' && Date.now() < deadline) continue;
+      throw error;
+    }
+    if (config['lock'] === 'clone' && config['name'] === undefined) {
+      if (Date.now() >= deadline) return undefined;
+      await pause('create', { provider: ctx.provider, signal: ctx.signal }, ctx.timing.pollMs);
+      continue;
+    }
+    const own = ownershipFromDescription(typeof config['description'] === 'string' ? config['description'] : undefined);
+    const mine = config['name'] === request.name && own.fleet === ctx.fleet && own.templateHash === request.owner.templateHash && own.slot === request.owner.slot;
+    return mine ? { vmid, node: entry.node, createdAt: own.createdAt ?? Date.now() } : undefined;
+  }
+}

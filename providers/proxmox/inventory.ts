@@ -1,0 +1,131 @@
+/**
+ * Reading the cluster: one `/cluster/resources?type=vm` per scan, then only the few extra calls the
+ * snapshot cannot answer. Ownership comes from the tags (live in /cluster/resources); a VM without
+ * drover tags whose name looks like drover's (or that has no name yet) is a possible half-created
+ * VM, so its config is read and the description block decides. Status and name in
+ * /cluster/resources lag up to ~10 s, so an owned VM that does not show `running` is asked directly
+ * (`status/current`) — otherwise a VM just started would look stopped and be replaced.
+ */
+import { ProviderError } from '../errors.ts';
+import type { InstanceState, ObservedInstance } from '../types.ts';
+import type { PveApi, VmConfig, VmResource } from './api.ts';
+import { ownershipFromDescription, ownershipFromTags, tagSafe, type ReadOwnership } from './ownership.ts';
+import { inRange, type VmidRange } from './vmid.ts';
+
+/** `<group>-<hash8>-<slot>` (providers/naming.ts). */
+const DROVER_NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?-[0-9a-f]{8}-\d+$/;
+
+/** A VM of the cluster that belongs (or may belong) to the fleet. */
+export interface FoundVm {
+  readonly vmid: number;
+  readonly node: string;
+  readonly name: string | undefined;
+  readonly own: ReadOwnership;
+  /** `running`, `stopped` or `unknown`, after the status/current check. */
+  readonly status: string;
+  readonly lock: string | undefined;
+  /** A nameless `lock: clone` config with no ownership yet (clone running, or its worker died). */
+  readonly bareClone: boolean;
+}
+
+/** What a scan needs. */
+export interface ScanContext {
+  readonly api: PveApi;
+  readonly fleet: string;
+  readonly range: VmidRange | undefined;
+  /** VMIDs known not to be the fleet's (never re-read while they stay listed). */
+  readonly foreign: Set<number>;
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** Scans the cluster once; returns the fleet's VMs and bare clones in the fleet's range. */
+export async function scan(ctx: ScanContext): Promise<FoundVm[]> {
+  const entries = (await ctx.api.resources(ctx.signal)).filter((e) => e.type === 'qemu' && e.template !== 1);
+  const listed = new Set(entries.map((e) => e.vmid));
+  for (const vmid of ctx.foreign) if (!listed.has(vmid)) ctx.foreign.delete(vmid);
+  const found = await Promise.all(entries.map((e) => examine(ctx, e)));
+  return found.filter((f): f is FoundVm => f !== undefined).sort((a, b) => a.vmid - b.vmid);
+}
+
+async function examine(ctx: ScanContext, entry: VmResource): Promise<FoundVm | undefined> {
+  const tagged = ownershipFromTags(entry.tags);
+  if (tagged.fleet !== undefined) return tagged.fleet === tagSafe(ctx.fleet) ? settle(ctx, entry, { ...tagged, fleet: ctx.fleet }, entry.name) : undefined;
+  if (ctx.foreign.has(entry.vmid) || !inRange(entry.vmid, ctx.range)) return undefined;
+  if (entry.name !== undefined && !DROVER_NAME.test(entry.name)) return undefined;
+  const config = await readConfig(ctx, entry);
+  if (config === undefined) return undefined;
+  const described = ownershipFromDescription(text(config['description']));
+  const name = text(config['name']);
+  if (described.fleet === ctx.fleet) return settle(ctx, entry, described, name);
+  const lock = text(config['lock']);
+  if (lock === 'clone' && name === undefined && described.fleet === undefined) {
+    return { vmid: entry.vmid, node: entry.node, name: undefined, own: {}, status: 'stopped', lock, bareClone: true };
+  }
+  if (lock === undefined && name !== undefined) ctx.foreign.add(entry.vmid);
+  return undefined;
+}
+
+async function settle(ctx: ScanContext, entry: VmResource, own: ReadOwnership, name: string | undefined): Promise<FoundVm | undefined> {
+  let status = entry.status ?? 'unknown';
+  let lock = entry.lock;
+  if (status !== 'running' && lock === undefined) {
+    try {
+      const current = await ctx.api.status(entry.node, entry.vmid, ctx.signal);
+      status = current.status;
+      lock = current.lock;
+    } catch (error) {
+      if (error instanceof ProviderError && error.kind === 'NotFound') return undefined;
+      throw error;
+    }
+  }
+  return { vmid: entry.vmid, node: entry.node, name, own, status, lock, bareClone: false };
+}
+
+async function readConfig(ctx: ScanContext, entry: VmResource): Promise<VmConfig | undefined> {
+  try {
+    return await ctx.api.config(entry.node, entry.vmid, ctx.signal);
+  } catch (error) {
+    if (error instanceof ProviderError && error.kind === 'NotFound') return undefined;
+    throw error;
+  }
+}
+
+function text(value: string | number | undefined): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** drover's state of a found VM. A VM whose destroy is under way is already gone for drover. */
+export function stateOf(vm: Pick<FoundVm, 'status' | 'lock'>): InstanceState {
+  if (vm.lock === 'destroyed') return 'terminated';
+  if (vm.status === 'running') return 'running';
+  if (vm.status === 'stopped') return 'stopped';
+  return 'unknown';
+}
+
+/** A found VM as drover sees it; `fallbackName` when PVE does not show a name yet. */
+export function toObserved(vm: FoundVm, provider: string, fleet: string, now: number, fallback: Partial<ReadOwnership> = {}): ObservedInstance {
+  const own = { ...fallback, ...vm.own };
+  const derived = own.group !== undefined && own.templateHash !== undefined && own.slot !== undefined ? `${own.group}-${own.templateHash.slice(0, 8)}-${own.slot}` : undefined;
+  return {
+    id: `${vm.node}/${vm.vmid}`,
+    name: vm.name ?? derived ?? `vm-${vm.vmid}`,
+    provider,
+    zone: vm.node,
+    state: stateOf(vm),
+    createdAt: own.createdAt ?? now,
+    address: undefined,
+    fleet,
+    group: own.group,
+    templateHash: own.templateHash,
+    imageDigest: own.imageDigest,
+    revision: own.revision,
+    slot: own.slot,
+    locked: vm.lock !== undefined && vm.lock !== 'destroyed',
+  };
+}
+
+/** The VMID of an ObservedInstance id (`node/vmid`). */
+export function vmidOf(id: string): number | undefined {
+  const match = /^(?:[^/]+\/)?(\d+)$/.exec(id);
+  return match === null ? undefined : Number(match[1]);
+}

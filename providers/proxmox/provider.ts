@@ -1,0 +1,260 @@
+/**
+ * The Proxmox VE provider: one Provider per Provider document (one cluster). A VM is made by
+ * cloning the image's template onto the slot's node (cloning.ts), then setting cloud-init and the
+ * ownership tags (launch.ts), then starting it. Every step is re-entrant: a create that finds the
+ * slot's VM half-made (clone done, config or start missing — a lost response, a crash) completes
+ * it; list() reports such VMs so the planner completes or deletes them. VMs that are locked are
+ * waited for or reported (ObservedInstance.locked), never forced: API tokens cannot skiplock.
+ */
+import type { ProxmoxProviderSpec } from '../../src/desired/types.ts';
+import { ProviderError, type ProviderErrorKind } from '../errors.ts';
+import type { CallOptions, CreateRequest, ImageRef, ListScope, ObservedInstance, Provider } from '../types.ts';
+import type { PveApi, TaskTiming } from './api.ts';
+import { classifyPve } from './classify.ts';
+import { cloneForSlot, type SlotVm } from './cloning.ts';
+import { scan, toObserved, vmidOf, type FoundVm } from './inventory.ts';
+import { cloneParams, configParams, templateOf } from './launch.ts';
+import type { CloneLimiter } from './limiter.ts';
+import { ownershipFromDescription, ownershipFromTags, tagSafe, templateDigest, type ReadOwnership } from './ownership.ts';
+import { pause, type ProviderLogger } from './retry.ts';
+
+/** What the provider needs, resolved. */
+export interface ProxmoxProviderInit {
+  readonly name: string;
+  readonly fleet: string;
+  readonly spec: ProxmoxProviderSpec;
+  readonly api: PveApi;
+  readonly limiter: CloneLimiter;
+  readonly timing: TaskTiming;
+  readonly logger?: ProviderLogger | undefined;
+  readonly close: () => Promise<void>;
+}
+
+/** A create in progress in this process, reported by list() while it runs. */
+interface Inflight {
+  readonly request: CreateRequest;
+  readonly createdAt: number;
+  vmid: number | undefined;
+  readonly promise: Promise<ObservedInstance>;
+}
+
+/** Where a template lives. */
+interface TemplateSite {
+  readonly node: string;
+  readonly storage: string | undefined;
+}
+
+/** The PVE implementation of the provider contract. */
+export class ProxmoxProvider implements Provider {
+  readonly name: string;
+  readonly type = 'proxmox' as const;
+  readonly #init: ProxmoxProviderInit;
+  readonly #inflight = new Map<string, Inflight>();
+  /** VMs a failed clone of this process left in `lock: clone`, with the request that made them. */
+  readonly #stuck = new Map<number, CreateRequest>();
+  readonly #foreign = new Set<number>();
+  readonly #warned = new Set<number>();
+
+  constructor(init: ProxmoxProviderInit) {
+    this.name = init.name;
+    this.#init = init;
+  }
+
+  /**
+   * Every VM of the fleet: tagged ones, half-created ones (recognised by their description), this
+   * process's creates in flight and clones stuck in `lock: clone` (both `locked`). One
+   * /cluster/resources call, plus status/current for owned VMs not shown running and a config read
+   * for untagged VMs whose name looks like drover's.
+   */
+  async list(scope: ListScope, options: CallOptions = {}): Promise<ObservedInstance[]> {
+    const found = await scan({ api: this.#init.api, fleet: scope.fleet, range: this.#init.spec.vmidRange, foreign: this.#foreign, signal: options.signal });
+    const now = Date.now();
+    const out: ObservedInstance[] = [];
+    for (const vm of found) {
+      const known = this.#known(vm.vmid);
+      if (vm.bareClone) {
+        if (known === undefined) this.#warnBare(vm);
+        out.push(toObserved(vm, this.name, scope.fleet, now, known));
+      } else out.push(toObserved(vm, this.name, scope.fleet, now));
+    }
+    const listed = new Set(found.map((f) => f.vmid));
+    for (const vmid of this.#stuck.keys()) if (!listed.has(vmid)) this.#stuck.delete(vmid);
+    return out;
+  }
+
+  /**
+   * Makes the slot's VM exist, configured and started. Idempotent by name: the slot's VM found
+   * half-made is completed; a repeat while one runs in this process joins it. Resolves once the
+   * start task has finished (PVE reports the VM running).
+   */
+  create(request: CreateRequest, options: CallOptions = {}): Promise<ObservedInstance> {
+    const running = this.#inflight.get(request.name);
+    if (running !== undefined) return running.promise;
+    const entry: { -readonly [K in keyof Inflight]: Inflight[K] } = { request, createdAt: Date.now(), vmid: undefined, promise: Promise.resolve(undefined as never) };
+    entry.promise = this.#create(request, entry, options.signal).finally(() => this.#inflight.delete(request.name));
+    this.#inflight.set(request.name, entry);
+    return entry.promise;
+  }
+
+  /**
+   * Stops (hard) and deletes the VM with purge and its unreferenced disks. Gone is success. Refuses a
+   * VM without this fleet's tag or description block, and a template. A VM in `lock: clone` is a
+   * Conflict (never forced); other locks are waited out for a while.
+   */
+  async destroy(instance: ObservedInstance, options: CallOptions = {}): Promise<void> {
+    const { api, timing } = this.#init;
+    const signal = options.signal;
+    const vmid = vmidOf(instance.id);
+    if (instance.fleet !== this.#init.fleet || vmid === undefined) throw this.#error('destroy', 'Invalid', 'NotOwned', `instance ${instance.id} is not in fleet ${this.#init.fleet}`);
+    const entry = (await api.resources(signal)).find((e) => e.vmid === vmid);
+    if (entry === undefined || entry.lock === 'destroyed') return;
+    if (entry.template === 1) throw this.#error('destroy', 'Invalid', 'NotOwned', `VM ${vmid} is a template`);
+    if (!(await this.#owns(entry.node, vmid, entry.tags, signal))) throw this.#error('destroy', 'Invalid', 'NotOwned', `VM ${vmid} does not carry fleet ${this.#init.fleet}`);
+    await this.#waitUnlocked(entry.node, vmid, 'destroy', signal);
+    const status = await this.#ignore(['VmNotFound'], () => api.status(entry.node, vmid, signal));
+    if (status === undefined) return;
+    if (status.status === 'running') {
+      const upid = await this.#ignore(['VmNotRunning'], () => api.changeStatus(entry.node, vmid, 'stop', signal));
+      if (upid !== undefined) await api.waitTask('destroy', upid, timing.stopTimeoutMs, timing.pollMs, signal);
+    }
+    const upid = await this.#ignore(['VmNotFound'], () => api.destroy(entry.node, vmid, signal));
+    if (upid !== undefined) await api.waitTask('destroy', upid, timing.destroyTimeoutMs, timing.pollMs, signal);
+    this.#stuck.delete(vmid);
+  }
+
+  /** The artifact's VMID must be a template whose description block or tags carry `image.digest`. */
+  async verifyImage(image: ImageRef, options: CallOptions = {}): Promise<void> {
+    const vmid = image.artifact.template;
+    if (vmid === undefined) throw this.#error('verifyImage', 'Invalid', 'ImageNotFound', `image ${image.name} has no template VMID for ${this.name}`);
+    const entry = (await this.#init.api.resources(options.signal)).find((e) => e.vmid === vmid);
+    if (entry === undefined) throw this.#error('verifyImage', 'Invalid', 'ImageNotFound', `template ${vmid} of image ${image.name} does not exist`);
+    if (entry.template !== 1) throw this.#error('verifyImage', 'Invalid', 'NotATemplate', `VM ${vmid} of image ${image.name} is not a template`);
+    const config = await this.#init.api.config(entry.node, vmid, options.signal);
+    const digest = templateDigest(str(config['description']), str(config['tags']));
+    if (digest !== image.digest) {
+      throw this.#error('verifyImage', 'Invalid', 'ImageDigestMismatch', `template ${vmid} carries ${digest ?? 'no digest'}, image ${image.name} wants ${image.digest}`);
+    }
+  }
+
+  /** Maps any error of this provider to its kind. */
+  classify(error: unknown): ProviderErrorKind {
+    return classifyPve(error).kind;
+  }
+
+  /** Closes the connection pool. */
+  close(): Promise<void> {
+    return this.#init.close();
+  }
+
+  async #create(request: CreateRequest, entry: Inflight, signal: AbortSignal | undefined): Promise<ObservedInstance> {
+    const { spec } = this.#init;
+    const template = templateOf(request, this.name);
+    configParams(request, entry.createdAt, this.name); // refuses what PVE could never take, before cloning
+    const target = request.zone === '' ? spec.nodes[0] : request.zone;
+    if (!spec.nodes.includes(target)) throw this.#error('create', 'Invalid', 'NodeNotAllowed', `node ${target} is not in provider ${this.name}'s nodes`);
+    const site = await this.#templateSite(template, signal);
+    const vm = (await this.#findSlot(request, signal)) ?? (await cloneForSlot({
+      provider: this.name, fleet: this.#init.fleet, api: this.#init.api, limiter: this.#init.limiter, timing: this.#init.timing,
+      range: spec.vmidRange, logger: this.#init.logger, signal,
+      onVmid: (vmid) => void (entry.vmid = vmid),
+      onStuck: (vmid) => void this.#stuck.set(vmid, request),
+    }, request, {
+      template, sourceNode: site.node, targetNode: target, storage: spec.storage ?? site.storage ?? `template-${template}`, createdAt: entry.createdAt,
+      params: (vmid) => ({ ...cloneParams(request, spec, vmid, entry.createdAt), target: target === site.node ? undefined : target }),
+    }));
+    entry.vmid = vm.vmid;
+    await this.#complete(request, vm, signal);
+    return toObserved({ vmid: vm.vmid, node: vm.node, name: request.name, own: ownFromRequest(request, vm.createdAt), status: 'running', lock: undefined, bareClone: false }, this.name, this.#init.fleet, Date.now());
+  }
+
+  /** The slot's VM if it already exists (an earlier attempt whose answer was lost, a crash). */
+  async #findSlot(request: CreateRequest, signal: AbortSignal | undefined): Promise<SlotVm | undefined> {
+    const found = await scan({ api: this.#init.api, fleet: this.#init.fleet, range: this.#init.spec.vmidRange, foreign: this.#foreign, signal });
+    const mine = found.find((f) => !f.bareClone && f.own.group === request.owner.group && f.own.templateHash === request.owner.templateHash && f.own.slot === request.owner.slot && f.lock !== 'destroyed');
+    return mine === undefined ? undefined : { vmid: mine.vmid, node: mine.node, createdAt: mine.own.createdAt ?? Date.now() };
+  }
+
+  /** Config (ownership tags, cloud-init, size) then start; each step skipped when already done. */
+  async #complete(request: CreateRequest, vm: SlotVm, signal: AbortSignal | undefined): Promise<void> {
+    const { api, timing } = this.#init;
+    await this.#waitUnlocked(vm.node, vm.vmid, 'create', signal);
+    const status = await api.status(vm.node, vm.vmid, signal);
+    const tagged = ownershipFromTags(status.tags);
+    const configured = tagged.fleet === tagSafe(this.#init.fleet) && tagged.templateHash === request.owner.templateHash && tagged.slot === request.owner.slot;
+    if (!configured) await api.putConfig(vm.node, vm.vmid, configParams(request, vm.createdAt, this.name), signal);
+    if (status.status === 'running') return;
+    const upid = await this.#ignore(['VmAlreadyRunning'], () => api.changeStatus(vm.node, vm.vmid, 'start', signal));
+    if (upid !== undefined) await api.waitTask('create', upid, timing.startTimeoutMs, timing.pollMs, signal);
+  }
+
+  /**
+   * Waits while the VM is locked. `lock: clone` is waited for only while a clone can still be running
+   * (clone timeout); other locks (backup, migrate, …) for the start timeout. Then Conflict VmLocked.
+   */
+  async #waitUnlocked(node: string, vmid: number, operation: string, signal: AbortSignal | undefined): Promise<void> {
+    const { api, timing } = this.#init;
+    const started = Date.now();
+    for (;;) {
+      const status = await api.status(node, vmid, signal);
+      if (status.lock === undefined) return;
+      const limit = status.lock === 'clone' ? timing.cloneTimeoutMs : timing.startTimeoutMs;
+      if (this.#stuck.has(vmid) || Date.now() - started >= limit) {
+        throw this.#error(operation, 'Conflict', status.lock === 'clone' ? 'CloneLockStuck' : 'VmLocked', `VM ${vmid} on ${node} is locked (${status.lock}); an operator may need to run qm unlock ${vmid}`);
+      }
+      await pause(operation, { provider: this.name, signal }, timing.pollMs);
+    }
+  }
+
+  async #owns(node: string, vmid: number, tags: string | undefined, signal: AbortSignal | undefined): Promise<boolean> {
+    const fleet = this.#init.fleet;
+    if (ownershipFromTags(tags).fleet !== undefined) return ownershipFromTags(tags).fleet === tagSafe(fleet);
+    if (this.#stuck.has(vmid)) return true;
+    const config = await this.#ignore(['VmNotFound'], () => this.#init.api.config(node, vmid, signal));
+    return config !== undefined && ownershipFromDescription(str(config['description'])).fleet === fleet;
+  }
+
+  async #templateSite(vmid: number, signal: AbortSignal | undefined): Promise<TemplateSite> {
+    const entry = (await this.#init.api.resources(signal)).find((e) => e.vmid === vmid && e.template === 1);
+    if (entry === undefined) throw this.#error('create', 'Invalid', 'ImageNotFound', `template ${vmid} does not exist`);
+    const config = await this.#init.api.config(entry.node, vmid, signal);
+    const disk = ['scsi0', 'virtio0', 'sata0', 'ide0'].map((k) => str(config[k])).find((d) => d !== undefined && !d.includes('media=cdrom'));
+    return { node: entry.node, storage: disk?.split(':')[0] };
+  }
+
+  /** Ownership this process knows for a bare clone (a create in flight, or a stuck clone). */
+  #known(vmid: number): ReadOwnership | undefined {
+    const inflight = [...this.#inflight.values()].find((i) => i.vmid === vmid);
+    if (inflight !== undefined) return ownFromRequest(inflight.request, inflight.createdAt);
+    // A stuck clone keeps its group but not its slot: the slot gets a new VM while an operator cleans up.
+    const stuck = this.#stuck.get(vmid);
+    return stuck === undefined ? undefined : { fleet: stuck.owner.fleet, group: stuck.owner.group };
+  }
+
+  #warnBare(vm: FoundVm): void {
+    if (this.#warned.has(vm.vmid)) return;
+    this.#warned.add(vm.vmid);
+    this.#init.logger?.warn({ provider: this.name, vmid: vm.vmid, node: vm.node }, 'VM in the fleet vmidRange is in lock: clone with no config yet; if no clone is running it needs an operator (qm unlock, then qm destroy)');
+  }
+
+  async #ignore<T>(reasons: readonly string[], fn: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await fn();
+    } catch (error) {
+      if (reasons.includes(classifyPve(error).reason)) return undefined;
+      throw error;
+    }
+  }
+
+  #error(operation: string, kind: ProviderErrorKind, reason: string, message: string): ProviderError {
+    return new ProviderError({ kind, reason, provider: this.name, operation, message });
+  }
+}
+
+function ownFromRequest(request: CreateRequest, createdAt: number): ReadOwnership {
+  const o = request.owner;
+  return { fleet: o.fleet, group: o.group, templateHash: o.templateHash, imageDigest: o.imageDigest, revision: o.revision, slot: o.slot, createdAt };
+}
+
+function str(value: string | number | undefined): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}

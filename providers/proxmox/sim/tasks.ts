@@ -1,0 +1,52 @@
+/**
+ * PVE worker tasks. Every asynchronous call answers a UPID
+ * (`UPID:node:PID:PSTART:STARTTIME:type:id:user:`, hex upper case); the task runs for a simulated
+ * duration on the engine's operation log, then applies its effect. Status is read at
+ * `GET /nodes/{node}/tasks/{upid}/status`: `running`, or `stopped` with `exitstatus` "OK",
+ * "WARNINGS: n" or the error text. The node in the path must be the task's node.
+ */
+import type { OperationError } from '../../../src/sim/operations.ts';
+import type { PveContext, PveTask } from './context.ts';
+import { ok, paramError, type PveResponse } from './wire.ts';
+
+/** What a task does. */
+export interface TaskInput {
+  readonly node: string;
+  /** qmclone, qmstart, qmstop, qmshutdown, qmdestroy, qmconfig. */
+  readonly type: string;
+  /** The id part of the UPID (for qmclone: the source vmid). */
+  readonly id: string;
+  readonly user: string;
+  readonly durationMs: number;
+  /** Runs at the end; an error fails the task with its message as exitstatus. */
+  readonly effect?: () => OperationError | undefined | void;
+}
+
+let pidCounter = 0x1000;
+
+function hex8(n: number): string {
+  return (n >>> 0).toString(16).toUpperCase().padStart(8, '0');
+}
+
+/** Starts a task; returns its UPID. */
+export function startTask(ctx: PveContext, input: TaskInput): string {
+  const op = ctx.engine.operations.start({ kind: input.type, targetId: input.id, durationMs: input.durationMs, ...(input.effect ? { effect: input.effect } : {}) });
+  const pid = ++pidCounter;
+  const starttime = Math.floor(ctx.engine.clock.now() / 1000);
+  const upid = `UPID:${input.node}:${hex8(pid)}:${hex8(pid * 7919)}:${hex8(starttime)}:${input.type}:${input.id}:${input.user}:`;
+  const task: PveTask = { upid, node: input.node, type: input.type, id: input.id, user: input.user, starttime, pid, opId: op.id };
+  ctx.tasks.set(upid, task);
+  return upid;
+}
+
+/** GET /nodes/{node}/tasks/{upid}/status */
+export function taskStatus(ctx: PveContext, node: string, upid: string): PveResponse {
+  if (!/^UPID:[^:]+:[0-9A-F]{8}:[0-9A-F]{8,9}:[0-9A-F]{8}:[^:]+:[^:]*:[^:]+:$/.test(upid)) throw paramError({ upid: 'unable to parse worker upid' });
+  const task = ctx.tasks.get(upid);
+  if (task === undefined || task.node !== node) throw paramError({ upid: 'no such task' });
+  const op = ctx.engine.operations.get(task.opId);
+  const running = op === undefined ? false : op.status === 'running';
+  const base = { upid, node: task.node, pid: task.pid, pstart: task.pid * 7919, starttime: task.starttime, type: task.type, id: task.id, user: task.user };
+  if (running) return ok({ ...base, status: 'running' });
+  return ok({ ...base, status: 'stopped', exitstatus: op?.error?.message ?? 'OK' });
+}
