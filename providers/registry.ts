@@ -13,6 +13,7 @@ export type ProviderLoader = () => Promise<ProviderFactory>;
 /** Every provider drover can build, by type. */
 export const providerRegistry: Readonly<Partial<Record<ProviderType, ProviderLoader>>> = {
   aws: async () => (await import('./aws/index.ts')).createProvider,
+  gcp: async () => (await import('./gcp/index.ts')).createProvider,
   azure: async () => (await import('./azure/index.ts')).createProvider,
   proxmox: async () => (await import('./proxmox/index.ts')).createProvider,
 };

@@ -1,0 +1,58 @@
+/**
+ * The Compute Engine clients for one Provider document: endpoint override (a simulator or a
+ * private endpoint) with a no-op auth client, or the standard Google credential chain in
+ * production (Application Default Credentials, or `spec.credentials.keyFile`). REST transport
+ * (compute v1 is REST-only). Imports @google-cloud/compute, which is slow to load: only the
+ * provider module (loaded lazily by the registry) imports this file.
+ */
+import { ImagesClient, InstancesClient, ZoneOperationsClient } from '@google-cloud/compute';
+import { PassThroughClient } from 'google-auth-library';
+import type { GcpProviderSpec } from '../../src/desired/types.ts';
+import { ProviderError } from '../errors.ts';
+import type { ProviderContext } from '../types.ts';
+
+/** The three clients drover uses. */
+export interface GceClients {
+  readonly instances: InstancesClient;
+  readonly operations: ZoneOperationsClient;
+  readonly images: ImagesClient;
+  close(): Promise<void>;
+}
+
+type ClientOptions = NonNullable<ConstructorParameters<typeof InstancesClient>[0]>;
+
+/** Client options for a context. Never logs or embeds a credential in an error message. */
+export function gceClientOptions(context: ProviderContext): ClientOptions {
+  const spec = context.config.spec as GcpProviderSpec;
+  if (context.endpoint !== undefined) return { ...endpointOptions(context.endpoint, context.config.name), authClient: new PassThroughClient(), fallback: true };
+  const keyFile = spec.credentials?.keyFile;
+  return { fallback: true, ...(keyFile === undefined ? {} : { keyFilename: keyFile }) };
+}
+
+/** Builds the clients (sharing one option set). */
+export function createGceClients(context: ProviderContext): GceClients {
+  const options = gceClientOptions(context);
+  const instances = new InstancesClient(options);
+  const operations = new ZoneOperationsClient(options);
+  const images = new ImagesClient(options);
+  return {
+    instances,
+    operations,
+    images,
+    close: async () => {
+      await Promise.all([instances.close(), operations.close(), images.close()]);
+    },
+  };
+}
+
+function endpointOptions(endpoint: string, provider: string): ClientOptions {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch (error) {
+    throw new ProviderError({ kind: 'Invalid', reason: 'EndpointInvalid', provider, operation: 'init', message: 'the endpoint override is not a URL', cause: error });
+  }
+  const protocol = url.protocol === 'http:' ? 'http' : 'https';
+  const port = url.port === '' ? (protocol === 'http' ? 80 : 443) : Number(url.port);
+  return { apiEndpoint: url.hostname, port, protocol } as ClientOptions;
+}

@@ -1,0 +1,68 @@
+/**
+ * A CreateRequest as a Compute Engine Instance resource: machine type, boot disk from the image
+ * (auto-deleted with the instance), extra disks, network or subnetwork, user data and SSH keys in
+ * metadata, and ownership labels + metadata from the first moment.
+ */
+import { ProviderError } from '../errors.ts';
+import type { CreateRequest } from '../types.ts';
+import { diskLabels, instanceLabels, METADATA } from './labels.ts';
+
+/** The Instance resource fields drover sends. */
+export interface InstanceResource {
+  readonly name: string;
+  readonly machineType: string;
+  readonly labels: Record<string, string>;
+  readonly metadata: { readonly items: { readonly key: string; readonly value: string }[] };
+  readonly disks: Record<string, unknown>[];
+  readonly networkInterfaces: Record<string, unknown>[];
+}
+
+/** Builds the insert body for `name` (a generation's name, see names.ts). */
+export function instanceResource(request: CreateRequest, name: string, key: string, provider: string): InstanceResource {
+  const { template, owner, zone } = request;
+  const sourceImage = template.artifact.id;
+  const machine = template.machine.type;
+  if (sourceImage === undefined) throw invalid(provider, 'ArtifactMissing', `group ${owner.group}: no image for provider ${provider}`);
+  if (machine === undefined) throw invalid(provider, 'MachineTypeMissing', `group ${owner.group}: machine.type is required on gcp`);
+  if (zone === '') throw invalid(provider, 'ZoneMissing', `group ${owner.group}: a zone is required on gcp`);
+  return {
+    name,
+    machineType: `zones/${zone}/machineTypes/${machine}`,
+    labels: instanceLabels(owner, key, template.tags),
+    metadata: { items: metadataItems(request) },
+    disks: [
+      { boot: true, autoDelete: true, initializeParams: { sourceImage, labels: diskLabels(owner) } },
+      ...template.disks.map((disk) => ({
+        boot: false,
+        autoDelete: true,
+        initializeParams: { diskSizeGb: String(disk.sizeGiB), diskType: `zones/${zone}/diskTypes/${disk.type ?? 'pd-balanced'}`, labels: diskLabels(owner) },
+      })),
+    ],
+    networkInterfaces: [networkInterface(request)],
+  };
+}
+
+function metadataItems(request: CreateRequest): { key: string; value: string }[] {
+  const { template, owner } = request;
+  const items: { key: string; value: string }[] = [
+    { key: METADATA.digest, value: owner.imageDigest },
+    { key: METADATA.revision, value: owner.revision },
+  ];
+  if (template.userData !== undefined) items.push({ key: 'user-data', value: template.userData });
+  const keys = template.placement.sshKeys ?? [];
+  if (keys.length > 0) {
+    const user = template.placement.sshUser ?? 'drover';
+    items.push({ key: 'ssh-keys', value: keys.map((k) => `${user}:${k.trim()}`).join('\n') });
+  }
+  return items;
+}
+
+function networkInterface(request: CreateRequest): Record<string, unknown> {
+  const { network, subnet } = request.template.placement;
+  if (network === undefined && subnet === undefined) return { network: 'global/networks/default' };
+  return { ...(network === undefined ? {} : { network }), ...(subnet === undefined ? {} : { subnetwork: subnet }) };
+}
+
+function invalid(provider: string, reason: string, message: string): ProviderError {
+  return new ProviderError({ kind: 'Invalid', reason, provider, operation: 'create', message });
+}

@@ -1,0 +1,64 @@
+/**
+ * Waiting on a zone operation: `zoneOperations.wait` until the operation is DONE (GCE's wait may
+ * return early, so it loops, pausing briefly when it does), under an overall deadline. A DONE
+ * operation with `error` is returned, not thrown — the caller checks it with operationError().
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { protos } from '@google-cloud/compute';
+import { ProviderError } from '../errors.ts';
+import { classifyOperationCode } from './classify.ts';
+
+/** A Compute Engine operation (7.x and 6.x clients both give these fields). */
+export type GceOperation = protos.google.cloud.compute.v1.IOperation;
+
+/** Whether GCE reports the operation finished. */
+export function isDone(op: GceOperation | null | undefined): boolean {
+  return String(op?.status ?? '') === 'DONE';
+}
+
+/** What waiting needs. */
+export interface WaitContext {
+  readonly provider: string;
+  readonly operation: string;
+  /** One wait call (through the retry loop). */
+  readonly wait: (name: string) => Promise<GceOperation>;
+  /** Pause when wait returned before DONE, ms. */
+  readonly pollMs: number;
+  /** Give up after this long (the operation may still finish), ms. */
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** Waits until `op` is DONE; rejects Transient OperationTimeout after `timeoutMs`. */
+export async function waitForOperation(op: GceOperation, ctx: WaitContext): Promise<GceOperation> {
+  const deadline = Date.now() + ctx.timeoutMs;
+  let current = op;
+  while (!isDone(current)) {
+    if (Date.now() >= deadline) {
+      throw new ProviderError({ kind: 'Transient', reason: 'OperationTimeout', provider: ctx.provider, operation: ctx.operation, message: `${ctx.operation}: operation still not DONE after ${ctx.timeoutMs} ms` });
+    }
+    const name = current.name;
+    if (typeof name !== 'string' || name === '') {
+      throw new ProviderError({ kind: 'Transient', reason: 'OperationNameMissing', provider: ctx.provider, operation: ctx.operation, message: `${ctx.operation}: GCE returned an operation without a name` });
+    }
+    const next = await ctx.wait(name);
+    if (!isDone(next)) await sleep(ctx.pollMs, undefined, ctx.signal === undefined ? undefined : { signal: ctx.signal });
+    current = next;
+  }
+  return current;
+}
+
+/** The classified error of a DONE operation, or undefined when it succeeded. */
+export function operationError(op: GceOperation, provider: string, operation: string): ProviderError | undefined {
+  const first = op.error?.errors?.[0];
+  if (first === undefined) return undefined;
+  const code = first.code ?? 'UNKNOWN';
+  const classified = classifyOperationCode(code);
+  return new ProviderError({
+    kind: classified.kind,
+    reason: classified.reason,
+    provider,
+    operation,
+    message: `${operation}: operation ${op.name ?? ''} failed with ${code}`,
+  });
+}

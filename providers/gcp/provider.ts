@@ -1,0 +1,228 @@
+/**
+ * The Compute Engine provider: one Provider per Provider document (one GCP project). See
+ * providers/types.ts for the contract and names.ts for how deterministic names, requestIds and the
+ * `drover-key` label keep create idempotent across lost responses, failed operations and dead slots.
+ */
+import type { protos } from '@google-cloud/compute';
+import { ProviderError, type ProviderErrorKind } from '../errors.ts';
+import type { CallOptions, CreateRequest, ImageRef, ListScope, ObservedInstance, Provider } from '../types.ts';
+import { classifyGce } from './classify.ts';
+import type { GceClients } from './client.ts';
+import { verifyImage } from './images.ts';
+import { isUsable, LABEL, toObserved } from './labels.ts';
+import { instanceResource } from './launch.ts';
+import { CreateBook, generationName, keyLabel, MAX_CREATE_STEPS, requestIdFor, type CreateStep } from './names.ts';
+import { isDone, operationError, waitForOperation, type GceOperation } from './operations.ts';
+import { callWithRetry, type CallContext, type ProviderLogger, type RetryPolicy } from './retry.ts';
+
+type Instance = protos.google.cloud.compute.v1.IInstance;
+
+/** Tuning for tests and operators; production needs none of it. */
+export interface GcpProviderOptions {
+  readonly retry?: Partial<RetryPolicy>;
+  readonly logger?: ProviderLogger;
+  /** Jitter source (tests). */
+  readonly random?: () => number;
+  /** aggregatedList page size (1–500; default 500). */
+  readonly pageSize?: number;
+  /** Pause when zoneOperations.wait returns before DONE, ms (default 1000). */
+  readonly operationPollMs?: number;
+  /** Longest wait for an insert operation, ms (default 10 minutes). */
+  readonly operationTimeoutMs?: number;
+}
+
+/** What the provider needs, resolved. */
+export interface GcpProviderInit {
+  readonly name: string;
+  readonly fleet: string;
+  readonly project: string;
+  readonly clients: GceClients;
+  readonly policy: RetryPolicy;
+  readonly options: GcpProviderOptions;
+}
+
+/** Outcome of one (generation, attempt) step of create. */
+type StepOutcome = { readonly kind: 'created'; readonly instance: Instance } | { readonly kind: 'next-generation' } | { readonly kind: 'next-attempt' };
+
+/** Most instances one list walks before suspecting a pagination loop. */
+const MAX_LISTED = 200_000;
+
+/** The Compute Engine implementation of the provider contract. */
+export class GcpProvider implements Provider {
+  readonly name: string;
+  readonly type = 'gcp' as const;
+  readonly #fleet: string;
+  readonly #project: string;
+  readonly #clients: GceClients;
+  readonly #policy: RetryPolicy;
+  readonly #options: GcpProviderOptions;
+  readonly #book = new CreateBook();
+  /** Instances whose delete this process started (zone/name → id): shown as terminated while GCE still lists them. */
+  readonly #deleting = new Map<string, string>();
+
+  constructor(init: GcpProviderInit) {
+    this.name = init.name;
+    this.#fleet = init.fleet;
+    this.#project = init.project;
+    this.#clients = init.clients;
+    this.#policy = init.policy;
+    this.#options = init.options;
+  }
+
+  /**
+   * One aggregatedList over every zone of the project, filtered by the fleet label and paginated.
+   * Instances GCE still lists while a delete drover started is running are reported terminated.
+   */
+  async list(scope: ListScope, options: CallOptions = {}): Promise<ObservedInstance[]> {
+    const request = { project: this.#project, filter: `labels.${LABEL.fleet} = "${scope.fleet}"`, maxResults: this.#options.pageSize ?? 500 };
+    const instances = await this.#call('list', options, async (signal) => {
+      const out = new Map<string, Instance>();
+      let seen = 0;
+      for await (const [, scoped] of this.#clients.instances.aggregatedListAsync(request, this.#gax(signal))) {
+        for (const instance of scoped.instances ?? []) {
+          if (++seen > MAX_LISTED) throw this.#error('list', 'Transient', 'PaginationLoop', `aggregatedList returned more than ${MAX_LISTED} instances`);
+          out.set(String(instance.id ?? instance.name), instance);
+        }
+      }
+      return [...out.values()];
+    });
+    const listed = new Set<string>();
+    const observed: ObservedInstance[] = [];
+    for (const instance of instances) {
+      const o = toObserved(instance, this.name, scope.fleet);
+      if (o === undefined) continue;
+      const key = `${o.zone}/${o.name}`;
+      listed.add(key);
+      const deleting = this.#deleting.get(key) === o.id && o.state !== 'pending' && o.state !== 'running';
+      observed.push(deleting ? { ...o, state: 'terminated' } : o);
+    }
+    for (const key of this.#deleting.keys()) if (!listed.has(key)) this.#deleting.delete(key);
+    return observed;
+  }
+
+  /** Launches the slot's instance, or returns the live one its key already launched (see names.ts). */
+  async create(request: CreateRequest, options: CallOptions = {}): Promise<ObservedInstance> {
+    let step = this.#book.start(request.idempotencyKey);
+    for (let i = 0; i < MAX_CREATE_STEPS; i++) {
+      const outcome = await this.#step(request, step, options);
+      if (outcome.kind === 'created') {
+        this.#book.note(request.idempotencyKey, step);
+        const observed = toObserved(outcome.instance, this.name, this.#fleet);
+        if (observed === undefined) throw this.#error('create', 'Conflict', 'OwnershipLabelsMissing', `instance ${outcome.instance.name ?? ''} lacks the fleet label`);
+        return observed;
+      }
+      step = outcome.kind === 'next-generation' ? { generation: step.generation + 1, attempt: 0 } : { generation: step.generation, attempt: step.attempt + 1 };
+      this.#book.note(request.idempotencyKey, step);
+      this.#options.logger?.debug({ provider: this.name, group: request.owner.group, slot: request.owner.slot, ...step }, 'slot name or request id spent, next step');
+    }
+    throw this.#error('create', 'Conflict', 'TooManyCreateSteps', `slot ${request.owner.slot} of ${request.owner.group}: ${MAX_CREATE_STEPS} spent names or request ids in a row`);
+  }
+
+  /**
+   * Deletes an instance of this fleet (its boot and extra disks are auto-deleted with it). Reads it
+   * first: gone, or a different instance now holding the name, is success; one whose labels do not
+   * carry this fleet's id is refused. Resolves once GCE accepted the delete (the instance is
+   * STOPPING; it vanishes when the operation is DONE).
+   */
+  async destroy(instance: ObservedInstance, options: CallOptions = {}): Promise<void> {
+    if (instance.fleet !== this.#fleet) throw this.#error('destroy', 'Invalid', 'NotOwned', `instance ${instance.id} is not in fleet ${this.#fleet}`);
+    const current = await this.#getInstance('destroy', instance.name, instance.zone, options);
+    if (current === undefined || String(current.id) !== instance.id) return;
+    if (current.labels?.[LABEL.fleet] !== this.#fleet) throw this.#error('destroy', 'Invalid', 'NotOwned', `instance ${instance.name} does not carry ${LABEL.fleet}=${this.#fleet}`);
+    const requestId = requestIdFor(`delete:${instance.id}`, 0, 0);
+    let op: GceOperation | undefined;
+    try {
+      op = await this.#call('destroy', options, async (signal) => (await this.#clients.instances.delete({ project: this.#project, zone: instance.zone, instance: instance.name, requestId }, this.#gax(signal)))[0].latestResponse as GceOperation);
+    } catch (error) {
+      if (error instanceof ProviderError && error.kind === 'NotFound') return;
+      throw error;
+    }
+    this.#deleting.set(`${instance.zone}/${instance.name}`, instance.id);
+    const failed = op !== undefined && isDone(op) ? operationError(op, this.name, 'destroy') : undefined;
+    if (failed !== undefined) throw failed;
+  }
+
+  /** images.get on the artifact; its `drover-digest` label must equal the digest's label form. */
+  verifyImage(image: ImageRef, options: CallOptions = {}): Promise<void> {
+    return verifyImage(image, {
+      provider: this.name,
+      project: this.#project,
+      get: (project, name) => this.#call('verifyImage', options, async (signal) => (await this.#clients.images.get({ project, image: name }, this.#gax(signal)))[0]),
+    });
+  }
+
+  /** Maps a client, network, operation or ProviderError to its kind. */
+  classify(error: unknown): ProviderErrorKind {
+    return classifyGce(error).kind;
+  }
+
+  /** Closes the clients. */
+  close(): Promise<void> {
+    return this.#clients.close();
+  }
+
+  async #step(request: CreateRequest, step: CreateStep, options: CallOptions): Promise<StepOutcome> {
+    const name = generationName(request.name, step.generation);
+    const key = keyLabel(request.idempotencyKey);
+    const body = instanceResource(request, name, key, this.name);
+    const requestId = requestIdFor(request.idempotencyKey, step.generation, step.attempt);
+    let op: GceOperation;
+    try {
+      op = await this.#call('create', options, async (signal) => (await this.#clients.instances.insert({ project: this.#project, zone: request.zone, requestId, instanceResource: body }, this.#gax(signal)))[0].latestResponse as GceOperation);
+    } catch (error) {
+      if (error instanceof ProviderError && error.kind === 'Conflict') return this.#judge(await this.#getInstance('create', name, request.zone, options), key, 'next-attempt');
+      throw error;
+    }
+    const replayed = isDone(op);
+    const done = replayed ? op : await this.#wait(op, request.zone, options);
+    const failed = operationError(done, this.name, 'create');
+    if (failed !== undefined) {
+      if (replayed) return { kind: 'next-attempt' };
+      this.#book.note(request.idempotencyKey, { generation: step.generation, attempt: step.attempt + 1 });
+      throw failed;
+    }
+    return this.#judge(await this.#getInstance('create', name, request.zone, options), key, 'next-attempt');
+  }
+
+  /** The instance holding a name: ours and usable → the slot's; gone → `ifGone`; anything else → next generation. */
+  #judge(instance: Instance | undefined, key: string, ifGone: StepOutcome['kind']): StepOutcome {
+    if (instance === undefined) return { kind: ifGone } as StepOutcome;
+    const labels = instance.labels ?? {};
+    const ours = labels[LABEL.fleet] === this.#fleet && labels[LABEL.key] === key;
+    return ours && isUsable(instance.status as string | undefined) ? { kind: 'created', instance } : { kind: 'next-generation' };
+  }
+
+  #wait(op: GceOperation, zone: string, options: CallOptions): Promise<GceOperation> {
+    return waitForOperation(op, {
+      provider: this.name,
+      operation: 'create',
+      pollMs: this.#options.operationPollMs ?? 1000,
+      timeoutMs: this.#options.operationTimeoutMs ?? 600_000,
+      signal: options.signal,
+      wait: (name) => this.#call('create', options, async (signal) => (await this.#clients.operations.wait({ project: this.#project, zone, operation: name }, this.#gax(signal)))[0]),
+    });
+  }
+
+  async #getInstance(operation: string, name: string, zone: string, options: CallOptions): Promise<Instance | undefined> {
+    try {
+      return await this.#call(operation, options, async (signal) => (await this.#clients.instances.get({ project: this.#project, zone, instance: name }, this.#gax(signal)))[0]);
+    } catch (error) {
+      if (error instanceof ProviderError && error.kind === 'NotFound') return undefined;
+      throw error;
+    }
+  }
+
+  /** Per-call client options: drover's deadline and signal, no client-side retries. */
+  #gax(signal: AbortSignal): { timeout: number; retry: { retryCodes: number[] }; signal: AbortSignal; autoPaginate: false } {
+    return { timeout: this.#policy.attemptTimeoutMs, retry: { retryCodes: [] }, signal, autoPaginate: false };
+  }
+
+  #call<T>(operation: string, options: CallOptions, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const ctx: CallContext = { provider: this.name, policy: this.#policy, signal: options.signal, logger: this.#options.logger, random: this.#options.random };
+    return callWithRetry(operation, ctx, fn);
+  }
+
+  #error(operation: string, kind: ProviderErrorKind, reason: string, message: string): ProviderError {
+    return new ProviderError({ kind, reason, provider: this.name, operation, message });
+  }
+}
