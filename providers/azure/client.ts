@@ -34,13 +34,25 @@ export async function createAzureClients(context: ProviderContext, credential?: 
   };
 }
 
-/** `staticCredentials: { token }` (tests, rehearsals): a fixed bearer token, renewed every hour. */
+/** Env variable holding a fixed bearer token for simulators and rehearsals (`drover sim` sets it). */
+export const STATIC_TOKEN_ENV = 'DROVER_AZURE_TOKEN';
+
+/**
+ * A fixed bearer token: `staticCredentials: { token }` (tests), or DROVER_AZURE_TOKEN when the
+ * provider talks to an overridden endpoint (a simulator) — never sent to the real ARM endpoint.
+ */
 function staticCredential(context: ProviderContext): TokenCredential | undefined {
-  const token = context.staticCredentials?.['token'] ?? context.staticCredentials?.['AZURE_ACCESS_TOKEN'];
+  const fromEnv = context.endpoint === undefined ? undefined : process.env[STATIC_TOKEN_ENV];
+  if (context.staticCredentials === undefined && fromEnv !== undefined && fromEnv !== '') return fixedToken(fromEnv);
   if (context.staticCredentials === undefined) return undefined;
+  const token = context.staticCredentials['token'] ?? context.staticCredentials[STATIC_TOKEN_ENV];
   if (token === undefined || token === '') {
     throw new ProviderError({ kind: 'Unauthorized', reason: 'CredentialsMissing', provider: context.config.name, operation: 'init', message: 'static credentials need a token' });
   }
+  return fixedToken(token);
+}
+
+function fixedToken(token: string): TokenCredential {
   return { getToken: () => Promise.resolve({ token, expiresOnTimestamp: Date.now() + 3_600_000 }) };
 }
 

@@ -109,7 +109,7 @@ export class AzureProvider implements Provider {
     if (existing !== undefined) return this.#adopt(existing, request, options);
     const nic = await this.#ensureNic(request, options);
     const body = vmBody(request, this.#init.location, nic.id ?? '', this.#sshKey);
-    const put = await this.#ops.putVm(request.name, body, options.signal);
+    const put = await this.#ops.putVm(request.name, body, options.signal).catch((error: unknown) => this.#dropNic(request, error, options));
     if (put.kind === 'existing') return this.#adopt(put.vm, request, options);
     const outcome = await this.#ops.waitVm('create', put.state, options.signal);
     const vm = await this.#ops.getVm('create', request.name, options.signal);
@@ -167,6 +167,16 @@ export class AzureProvider implements Provider {
     }
     if (nic.virtualMachine?.id !== undefined) throw this.#error('create', 'Conflict', 'NicInUse', `NIC ${name} is attached to another VM`);
     return nic;
+  }
+
+  /** The VM PUT failed for good: delete the NIC made for it (best-effort; the sweep catches a miss) and rethrow. */
+  async #dropNic(request: CreateRequest, error: unknown, options: CallOptions): Promise<never> {
+    try {
+      if ((await this.#ops.getVm('create', request.name, options.signal)) === undefined) await this.#ops.deleteNic('create', nicName(request.name), options.signal);
+    } catch (cleanup) {
+      this.#init.options.logger?.warn({ provider: this.name, vm: request.name, reason: (cleanup as { reason?: unknown }).reason }, 'could not delete the NIC of a refused VM');
+    }
+    throw error;
   }
 
   /** Deletes a VM whose provisioning failed, then its NIC, and rejects with the failure's code. */

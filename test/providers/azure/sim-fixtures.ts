@@ -1,7 +1,11 @@
-/** Shared fixtures for the Azure simulator and provider tests. */
+/** Shared fixtures for the Azure simulator and provider tests: simulator, raw SDK clients, provider, requests. */
 import { ComputeManagementClient } from '@azure/arm-compute';
 import { NetworkManagementClient } from '@azure/arm-network';
 import { startAzureSimulator, type AzureSimulator, type AzureSimulatorOptions } from '../../../providers/azure/sim.ts';
+import { createAzureProvider, type AzureFactoryOptions } from '../../../providers/azure/index.ts';
+import { idempotencyKey, instanceName } from '../../../providers/naming.ts';
+import type { CreateRequest, ObservedInstance, Provider } from '../../../providers/types.ts';
+import type { LaunchTemplate, ProviderConfig } from '../../../src/desired/types.ts';
 
 export const SUB = '11111111-2222-3333-4444-555555555555';
 export const RG = 'fleet-rg';
@@ -51,4 +55,66 @@ export async function rejectionOf(promise: Promise<unknown>): Promise<Error & { 
     return error as Error;
   }
   throw new Error('expected a rejection');
+}
+
+export const FLEET = 'acme';
+
+/** Fast retries for tests: production's shape, milliseconds instead of seconds. */
+export const FAST_RETRY = { maxAttempts: 8, baseDelayMs: 5, throttleBaseDelayMs: 10, maxDelayMs: 80, maxRetryAfterMs: 80, attemptTimeoutMs: 2000 };
+
+export const CONFIG: ProviderConfig = {
+  name: 'azure-eu',
+  type: 'azure',
+  spec: { type: 'azure', subscriptionId: SUB, resourceGroup: RG, location: LOCATION },
+  source: { file: 'providers.yaml', line: 1, col: 1 },
+};
+
+export const TEMPLATE: LaunchTemplate = {
+  provider: 'azure-eu',
+  imageDigest: DIGEST,
+  artifact: { id: IMAGE },
+  machine: { type: 'Standard_B2s' },
+  placement: { zones: ['1', '2'], subnet: SUBNET },
+  userData: '#cloud-config\nruncmd: [echo hi]\n',
+  disks: [{ sizeGiB: 20, type: 'StandardSSD_LRS' }],
+  tags: { team: 'web' },
+};
+
+/** A provider for FLEET pointed at `sim` with a static test token. */
+export function providerFor(sim: AzureSimulator, options: AzureFactoryOptions = {}, fleet = FLEET): Promise<Provider> {
+  return createAzureProvider(
+    { config: CONFIG, fleet, endpoint: sim.url, caPem: sim.ca, staticCredentials: { token: 'test-token' } },
+    { retry: FAST_RETRY, pollIntervalMs: 5, orphanGraceMs: 0, ...options },
+  );
+}
+
+/** The create request for (group, slot), like the executor builds it. */
+export function request(group: string, slot: number, options: { templateHash?: string; zone?: string; revision?: string; template?: Partial<LaunchTemplate> } = {}): CreateRequest {
+  const templateHash = options.templateHash ?? 'a1b2c3d4e5f6';
+  return {
+    name: instanceName(group, templateHash, slot),
+    idempotencyKey: idempotencyKey(FLEET, group, templateHash, slot),
+    owner: { fleet: FLEET, group, templateHash, imageDigest: DIGEST, revision: options.revision ?? 'rev1', slot },
+    zone: options.zone ?? '1',
+    template: { ...TEMPLATE, ...options.template },
+  };
+}
+
+/** The observed form of a world instance the provider would delete (for destroy tests). */
+export function observedFor(sim: AzureSimulator, name: string, fleet = FLEET): ObservedInstance {
+  return {
+    id: `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Compute/virtualMachines/${name}`,
+    name, provider: 'azure-eu', zone: '1', state: 'running', createdAt: sim.clock.now(), address: undefined,
+    fleet, group: 'web', templateHash: 'a1b2c3d4e5f6', imageDigest: DIGEST, revision: 'rev1', slot: 0,
+  };
+}
+
+/** Live (not terminating/terminated) world instances. */
+export function liveVms(sim: AzureSimulator): ReturnType<AzureSimulator['world']['all']> {
+  return sim.world.all().filter((i) => i.state !== 'terminated' && i.state !== 'terminating');
+}
+
+/** Waits `ms` of wall time. */
+export function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
