@@ -22,7 +22,7 @@ import type { Throttler } from '../../src/sim/token-bucket.ts';
 import type { World } from '../../src/sim/world.ts';
 import { GCE_BUCKETS, gceApi } from './sim/api.ts';
 import { DEFAULT_ZONES, newNumericId, type GceContext, type GceSettings } from './sim/context.ts';
-import { ImageStore, type ImageInput, type SimImage } from './sim/images.ts';
+import { ImageStore, parseImagePath, type ImageInput, type SimImage } from './sim/images.ts';
 import { OperationStore } from './sim/operations.ts';
 
 export { GCE_BUCKETS } from './sim/api.ts';
@@ -106,6 +106,16 @@ export async function startGceSimulator(options: GceSimulatorOptions = {}): Prom
     addImage: (input) => ctx.images.put(input, engine.clock.now()),
     close: () => server.close(),
   };
+}
+
+/**
+ * A fleet artifact id as an image path the simulator can register: full paths and self links as
+ * they are, `global/images/NAME` and bare `NAME` in `project`; undefined for families or malformed ids.
+ */
+export function seedImagePath(id: string, project: string): string | undefined {
+  if (id.includes('/images/family/')) return undefined;
+  const path = id.startsWith('projects/') || id.startsWith('https://') ? id : `projects/${project}/global/images/${id.replace(/^global\/images\//, '')}`;
+  return parseImagePath(path) === undefined ? undefined : path;
 }
 
 /** Parses `projects/P/global/images/NAME[,KEY=VALUE…]` into an image with labels. */
