@@ -47,6 +47,19 @@ const STARTERS: Partial<Record<ProviderType, () => Promise<Starter>>> = {
       return { provider: config.name, type: 'aws', url: sim.url, engine: sim.engine, env: { AWS_ACCESS_KEY_ID: 'drover-sim', AWS_SECRET_ACCESS_KEY: 'drover-sim', AWS_REGION: region }, close: () => sim.close() };
     };
   },
+  gcp: async () => {
+    const [{ startGceSimulator, seedImagePath }, { digestLabel, LABEL }] = await Promise.all([import('../../providers/gcp/sim.ts'), import('../../providers/gcp/labels.ts')]);
+    return async (config, images, options) => {
+      const project = config.spec.type === 'gcp' ? config.spec.project : 'drover-sim';
+      // Plain http with no auth (drover uses a no-op auth client for an endpoint override); digests as a label prefix.
+      const seeded = images.flatMap((i) => {
+        const path = i.artifact.id === undefined ? undefined : seedImagePath(i.artifact.id, project);
+        return path === undefined ? [] : [{ path, labels: { [LABEL.digest]: digestLabel(i.digest) } }];
+      });
+      const sim = await startGceSimulator({ projects: [project], factor: options.factor, port: options.port, images: seeded });
+      return { provider: config.name, type: 'gcp', url: sim.url, engine: sim.engine, env: { GOOGLE_CLOUD_PROJECT: project, CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE: `${sim.url}/compute/v1/` }, close: () => sim.close() };
+    };
+  },
   azure: async () => {
     const [{ startAzureSimulator }, { TAG }] = await Promise.all([import('../../providers/azure/sim.ts'), import('../../providers/azure/tags.ts')]);
     return async (config, images, options) => {
