@@ -72,6 +72,22 @@ const STARTERS: Partial<Record<ProviderType, () => Promise<Starter>>> = {
       return { provider: config.name, type: 'azure', url: sim.url, engine: sim.engine, caPem: sim.ca, env: { NO_PROXY: '127.0.0.1,localhost', DROVER_AZURE_TOKEN: 'drover-sim' }, close: () => sim.close() };
     };
   },
+  proxmox: async () => {
+    const [{ startProxmoxSimulator, SIM_TOKEN_SECRET }, { digestTag, templateDescription }] = await Promise.all([import('../../providers/proxmox/sim.ts'), import('../../providers/proxmox/ownership.ts')]);
+    return async (config, images, options) => {
+      const spec = config.spec.type === 'proxmox' ? config.spec : undefined;
+      const nodes = spec?.nodes ?? ['pve1'];
+      // Templates on shared storage on the first node (clones may target any node), digest in description and tags.
+      const sim = await startProxmoxSimulator({
+        nodes, factor: options.factor, port: options.port, pools: spec?.pool === undefined ? [] : [spec.pool],
+        storages: [{ name: 'ceph', shared: true }, { name: 'local', shared: false }, ...(spec?.storage === undefined || ['ceph', 'local'].includes(spec.storage) ? [] : [{ name: spec.storage, shared: false }])],
+        tokens: { [spec?.credentials.tokenId ?? 'drover@pve!sim']: SIM_TOKEN_SECRET },
+        templates: images.filter((i) => i.artifact.template !== undefined).map((i) => ({ vmid: i.artifact.template!, node: nodes[0], storage: 'ceph', description: templateDescription(i.digest), tags: [digestTag(i.digest)] })),
+      });
+      // https with a self-signed CA (caPem: drover passes it as ProviderContext.caPem, or write it to the file tls.caFile names).
+      return { provider: config.name, type: 'proxmox', url: sim.url, engine: sim.engine, caPem: sim.caPem, env: { [spec?.credentials.secretEnv ?? 'PVE_TOKEN_SECRET']: SIM_TOKEN_SECRET }, close: () => sim.close() };
+    };
+  },
 };
 
 /** Provider types that have a simulator. */

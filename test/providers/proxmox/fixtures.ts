@@ -1,0 +1,133 @@
+/** Shared fixtures for the Proxmox tests: a fast simulator, a raw API caller, providers, requests. */
+import { Agent, fetch } from 'undici';
+import type { LaunchTemplate, ProviderConfig, ProxmoxProviderSpec } from '../../../src/desired/types.ts';
+import { idempotencyKey, instanceName } from '../../../providers/naming.ts';
+import type { CreateRequest, Provider } from '../../../providers/types.ts';
+import { createProxmoxProvider, type ProxmoxProviderOptions } from '../../../providers/proxmox/index.ts';
+import { digestTag, templateDescription } from '../../../providers/proxmox/ownership.ts';
+import { startProxmoxSimulator, type ProxmoxSimulator, type ProxmoxSimulatorOptions } from '../../../providers/proxmox/sim.ts';
+import { FAST } from '../../helpers/adapters/proxmox.ts';
+
+export const FLEET = 'acme';
+export const TEMPLATE_VMID = 9001;
+export const DIGEST = `sha256:${'4f1c'.repeat(16)}`;
+export const NODES: [string, string, string] = ['pve1', 'pve2', 'pve3'];
+export const SSH_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHk0a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5 ops@acme';
+
+/** A Proxmox Provider document; `spec` overrides merge into the default. */
+export function configOf(spec: Partial<ProxmoxProviderSpec> = {}): ProviderConfig {
+  return {
+    name: 'pve-lab',
+    type: 'proxmox',
+    spec: { type: 'proxmox', endpoint: 'https://pve.invalid:8006', nodes: ['pve1', 'pve2', 'pve3'], storage: 'local-lvm', pool: 'drover', credentials: { tokenId: 'drover@pve!sim' }, ...spec },
+    source: { file: 'providers.yaml', line: 1, col: 1 },
+  };
+}
+
+export const TEMPLATE: LaunchTemplate = {
+  provider: 'pve-lab',
+  imageDigest: DIGEST,
+  artifact: { template: TEMPLATE_VMID },
+  machine: { cores: 4, memoryMiB: 4096 },
+  placement: { zones: NODES, network: 'vmbr1', sshUser: 'ops', sshKeys: [SSH_KEY], ipConfig: 'ip=dhcp' },
+  userData: 'snippet: local:snippets/web.yaml',
+  disks: [{ sizeGiB: 20, type: 'local-lvm' }],
+  tags: { team: 'web' },
+};
+
+/** A fast simulator (factor 1000: a 20 s full clone takes 20 ms) with the template registered. */
+export function startSim(options: ProxmoxSimulatorOptions = {}): Promise<ProxmoxSimulator> {
+  return startProxmoxSimulator({
+    factor: 1000,
+    nodes: NODES,
+    pools: ['drover'],
+    templates: [{ vmid: TEMPLATE_VMID, node: 'pve1', name: 'web-template', storage: 'ceph', description: templateDescription(DIGEST), tags: [digestTag(DIGEST)] }],
+    ...options,
+  });
+}
+
+/** A provider for FLEET pointed at `sim`, trusting its CA. */
+export function providerFor(sim: ProxmoxSimulator, options: ProxmoxProviderOptions = {}, spec: Partial<ProxmoxProviderSpec> = {}, fleet = FLEET): Promise<Provider> {
+  return createProxmoxProvider(
+    { config: configOf(spec), fleet, endpoint: sim.url, caPem: sim.caPem, staticCredentials: { tokenSecret: sim.tokenSecret } },
+    { ...FAST, ...options, tasks: { ...FAST.tasks, ...options.tasks } },
+  );
+}
+
+/** The create request for (group, slot), like the executor builds it. */
+export function request(group: string, slot: number, options: { zone?: string; templateHash?: string; template?: Partial<LaunchTemplate> } = {}): CreateRequest {
+  const templateHash = options.templateHash ?? 'a1b2c3d4e5f6';
+  return {
+    name: instanceName(group, templateHash, slot),
+    idempotencyKey: idempotencyKey(FLEET, group, templateHash, slot),
+    owner: { fleet: FLEET, group, templateHash, imageDigest: DIGEST, revision: 'rev1', slot },
+    zone: options.zone ?? NODES[slot % NODES.length]!,
+    template: { ...TEMPLATE, ...options.template },
+  };
+}
+
+/** A raw PVE API response. */
+export interface RawResponse {
+  readonly status: number;
+  readonly statusText: string;
+  readonly body: { data?: unknown; message?: string; errors?: Record<string, string> } | undefined;
+}
+
+/** Calls the simulator's PVE API directly (token auth unless `auth` is given; '' sends none). */
+export async function raw(sim: ProxmoxSimulator, method: string, path: string, params: Record<string, string> = {}, auth?: string): Promise<RawResponse> {
+  const agent = new Agent({ connect: { ca: sim.caPem } });
+  try {
+    const form = new URLSearchParams(params).toString();
+    const withBody = method === 'POST' || method === 'PUT';
+    const header = auth ?? `PVEAPIToken=${sim.tokenId}=${sim.tokenSecret}`;
+    const response = await fetch(`${sim.url}/api2/json${path}${!withBody && form !== '' ? `?${form}` : ''}`, {
+      method,
+      dispatcher: agent,
+      headers: { ...(header === '' ? {} : { authorization: header }), ...(withBody ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+      ...(withBody ? { body: form } : {}),
+    });
+    const text = await response.text();
+    return { status: response.status, statusText: response.statusText, body: text === '' ? undefined : (JSON.parse(text) as RawResponse['body']) };
+  } finally {
+    await agent.close();
+  }
+}
+
+/** The `data` of a raw answer as a record (empty when missing). */
+export function data(response: RawResponse): Record<string, unknown> {
+  const value = response.body?.data;
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+}
+
+/** Polls a task until it stops; returns its exitstatus. */
+export async function waitTask(sim: ProxmoxSimulator, upid: string): Promise<string> {
+  const node = upid.split(':')[1]!;
+  for (let i = 0; i < 500; i++) {
+    const r = await raw(sim, 'GET', `/nodes/${node}/tasks/${encodeURIComponent(upid)}/status`);
+    const task = data(r);
+    if (task['status'] === 'stopped') return String(task['exitstatus'] ?? '');
+    await pause(5);
+  }
+  throw new Error(`task ${upid} never stopped`);
+}
+
+/** Live VMs of the fleet in the world (not templates, not terminated). */
+export function liveVms(sim: ProxmoxSimulator): ReturnType<ProxmoxSimulator['world']['all']> {
+  return sim.world.all().filter((vm) => vm.state !== 'terminated' && vm.state !== 'terminating');
+}
+
+export function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Resolves with the rejection of `promise` (fails if it resolves). */
+export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a rejection');
+}
+
+export type { Provider };
