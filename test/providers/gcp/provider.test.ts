@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import type { GceSimulator } from '../../../providers/gcp/sim.ts';
+import { INSERT_OPERATION_FAULT } from '../../../providers/gcp/sim.ts';
+import { digestLabel } from '../../../providers/gcp/labels.ts';
+import { DIGEST, FLEET, IMAGE, observed, pause, PROJECT, providerFor, rejectionOf, request, startSim, visible, ZONE, type Provider } from './fixtures.ts';
+
+describe('GCP provider contract (real @google-cloud/compute client against the simulator)', () => {
+  let sim: GceSimulator;
+  let provider: Provider;
+
+  beforeEach(async () => {
+    sim = await startSim();
+    provider = await providerFor(sim, { pageSize: 2 });
+  });
+  afterEach(async () => {
+    await provider.close();
+    await sim.close();
+  });
+
+  it('creates with ownership labels and metadata, disks, network, user data and ssh keys in the insert', async () => {
+    const created = await provider.create(request('web', 0));
+    assert.equal(created.name, 'web-a1b2c3d4-0');
+    assert.equal(created.group, 'web');
+    assert.equal(created.slot, 0);
+    assert.equal(created.imageDigest, DIGEST);
+    assert.equal(created.revision, 'rev1');
+    assert.equal(created.zone, ZONE);
+    assert.ok(['pending', 'running'].includes(created.state));
+    const [vm] = sim.world.all();
+    assert.ok(vm);
+    assert.equal(vm.id, created.id);
+    assert.deepEqual(vm.tags, {
+      team: 'web',
+      'drover-fleet': FLEET,
+      'drover-group': 'web',
+      'drover-template': 'a1b2c3d4e5f6',
+      'drover-slot': '0',
+      'drover-key': request('web', 0).idempotencyKey,
+      'drover-digest': digestLabel(DIGEST),
+    });
+    assert.equal(vm.image, IMAGE);
+    assert.equal(vm.machineType, 'e2-standard-2');
+    const metadata = Object.fromEntries((vm.attributes['metadata'] as { key: string; value: string }[]).map((i) => [i.key, i.value]));
+    assert.deepEqual(metadata, { 'drover-digest': DIGEST, 'drover-revision': 'rev1', 'user-data': '#cloud-config\nruncmd: [echo hi]\n', 'ssh-keys': 'drover:ssh-ed25519 AAAAC3Nza test@example' });
+    assert.deepEqual(vm.attributes['disks'], [{ sizeGb: '20', type: 'pd-ssd' }]);
+    assert.deepEqual(vm.attributes['networkInterface'], { subnetwork: `projects/${PROJECT}/regions/europe-west1/subnetworks/web` });
+    assert.equal(sim.world.events()[0]?.tags['drover-fleet'], FLEET, 'labelled from the first moment');
+    const counts = sim.engine.calls.counts();
+    assert.equal(counts['compute.instances.insert'], 1);
+    assert.ok((counts['compute.zoneOperations.wait'] ?? 0) >= 1, 'waited on the insert operation');
+  });
+
+  it('lists in one paginated aggregatedList and never lists or deletes a foreign instance', async () => {
+    for (let slot = 0; slot < 5; slot++) await provider.create(request(slot < 3 ? 'web' : 'api', slot, { zone: slot % 2 === 0 ? ZONE : 'europe-west1-c' }));
+    const foreign = sim.world.launch({ name: 'pet', zone: ZONE, image: IMAGE, machineType: 'e2-small' }, 'out-of-band');
+    const otherFleet = sim.world.launch({ name: 'x', zone: ZONE, image: IMAGE, machineType: 'e2-small', tags: { 'drover-fleet': 'other' } }, 'out-of-band');
+    sim.engine.calls.clear();
+    const listed = await provider.list({ fleet: FLEET });
+    assert.equal(listed.length, 5);
+    assert.ok(listed.every((i) => i.fleet === FLEET && i.provider === 'gcp-prod' && i.templateHash === 'a1b2c3d4e5f6'));
+    assert.deepEqual(sim.engine.calls.counts(), { 'compute.instances.aggregatedList': 3 }, 'one paginated listing: 3 pages of 2');
+    assert.equal((await rejectionOf(provider.destroy(observed(foreign.id, 'pet')))).reason, 'NotOwned');
+    assert.equal((await rejectionOf(provider.destroy(observed(otherFleet.id, 'x')))).reason, 'NotOwned');
+    assert.equal((await rejectionOf(provider.destroy(observed(foreign.id, 'pet', 'other')))).reason, 'NotOwned');
+    assert.ok(sim.world.events().every((e) => e.to !== 'terminating'), 'nothing was deleted');
+  });
+
+  it('a response dropped after insert succeeded: the retry replays the requestId, exactly one instance', async () => {
+    sim.faults.add({ kind: 'drop-after', actions: ['compute.instances.insert'], count: 1 });
+    const created = await provider.create(request('web', 0));
+    assert.equal(sim.world.all().length, 1);
+    assert.equal(sim.world.all()[0]?.id, created.id);
+    assert.deepEqual(sim.engine.calls.list('compute.instances.insert').map((c) => c.status), [0, 200]);
+    const again = await provider.create(request('web', 0));
+    assert.equal(again.id, created.id, 'a later pass creating the same slot gets the same instance (409 → ours)');
+    assert.equal(sim.world.all().length, 1);
+  });
+
+  it('a create call that gave up after its insert happened: a restarted provider finds the instance by name', async () => {
+    sim.faults.add({ kind: 'drop-after', actions: ['compute.instances.insert'], count: 1 });
+    const impatient = await providerFor(sim, { retry: { maxAttempts: 1 } });
+    assert.equal((await rejectionOf(impatient.create(request('web', 0)))).kind, 'Transient');
+    await impatient.close();
+    const created = await provider.create(request('web', 0));
+    assert.equal(sim.world.all().length, 1);
+    assert.equal(created.id, sim.world.all()[0]?.id);
+  });
+
+  it('a name still held by a deleting, stopped or drifted instance: the slot moves to the next generation name', async () => {
+    const first = await provider.create(request('web', 0));
+    sim.world.terminate(first.id, 'out-of-band');
+    const second = await provider.create(request('web', 0));
+    assert.equal(second.name, 'web-a1b2c3d4-0-r1');
+    sim.world.stop(second.id, 'out-of-band');
+    const third = await provider.create(request('web', 0));
+    assert.equal(third.name, 'web-a1b2c3d4-0-r2');
+    sim.world.setTags(third.id, { 'drover-key': 'edited' }, 'out-of-band');
+    const fourth = await provider.create(request('web', 0));
+    assert.equal(fourth.name, 'web-a1b2c3d4-0-r3');
+    assert.equal(visible(sim).filter((i) => i.state === 'pending' || i.state === 'running').length, 2, 'the drifted one and the new one');
+  });
+
+  it('an insert operation DONE with QUOTA_EXCEEDED rejects (Throttled) and creates nothing; it succeeds once quota frees, also after a restart', async () => {
+    sim.settings.instanceQuota = 0;
+    const error = await rejectionOf(provider.create(request('web', 0)));
+    assert.equal(error.kind, 'Throttled');
+    assert.equal(error.reason, 'QUOTA_EXCEEDED');
+    assert.equal(sim.world.all().length, 0);
+    sim.settings.instanceQuota = undefined;
+    const restarted = await providerFor(sim);
+    const created = await restarted.create(request('web', 0));
+    await restarted.close();
+    assert.equal(sim.world.all().length, 1);
+    assert.equal(created.name, 'web-a1b2c3d4-0');
+    sim.faults.add({ kind: 'error', actions: [INSERT_OPERATION_FAULT], code: 'ZONE_RESOURCE_POOL_EXHAUSTED', count: 1 });
+    assert.equal((await rejectionOf(provider.create(request('web', 1)))).reason, 'ZONE_RESOURCE_POOL_EXHAUSTED');
+    await provider.create(request('web', 1));
+    assert.equal(sim.world.all().length, 2);
+  });
+
+  it('backs off through rate limits, concurrent-operation quota and 5xx, and converges', async () => {
+    sim.faults.add({ kind: 'throttle', actions: ['compute.instances.insert', 'compute.instances.aggregatedList'], count: 3 });
+    sim.faults.add({ kind: 'error', code: 'CONCURRENT_OPERATIONS_QUOTA_EXCEEDED', actions: ['compute.instances.insert'], count: 2 });
+    sim.faults.add({ kind: 'error', status: 503, actions: ['compute.zoneOperations.wait', 'compute.instances.get'], count: 2 });
+    await provider.create(request('web', 0));
+    assert.equal((await provider.list({ fleet: FLEET })).length, 1);
+    assert.equal(sim.world.all().length, 1);
+    const statuses = sim.engine.calls.list('compute.instances.insert').map((c) => c.status);
+    assert.deepEqual(statuses, [403, 403, 403, 403, 403, 200]);
+  });
+
+  it('destroy: deleting is reported as terminated until gone; gone and renamed-away instances are success', async () => {
+    const created = await provider.create(request('web', 0));
+    await provider.destroy(created);
+    assert.equal(visible(sim)[0]?.state, 'terminating');
+    const [listed] = await provider.list({ fleet: FLEET });
+    assert.equal(listed?.state, 'terminated', 'a delete in progress no longer counts as capacity');
+    await provider.destroy(created);
+    await pause(80);
+    assert.deepEqual(await provider.list({ fleet: FLEET }), []);
+    await provider.destroy(created);
+    const reborn = await provider.create(request('web', 0));
+    assert.equal(reborn.name, created.name);
+    await provider.destroy(created);
+    assert.equal(visible(sim).find((i) => i.id === reborn.id)?.state, 'pending', 'the new holder of the name was not deleted');
+  });
+
+  it('hung calls time out per attempt and are retried', async () => {
+    const patient = await providerFor(sim, { retry: { attemptTimeoutMs: 100, maxAttempts: 3 } });
+    sim.faults.add({ kind: 'hang', actions: ['compute.instances.aggregatedList'], count: 1 });
+    assert.deepEqual(await patient.list({ fleet: FLEET }), []);
+    sim.faults.add({ kind: 'hang', actions: ['compute.instances.aggregatedList'], count: 3 });
+    const error = await rejectionOf(patient.list({ fleet: FLEET }));
+    assert.equal(error.kind, 'Transient');
+    assert.equal(error.reason, 'Timeout');
+    await patient.close();
+  });
+});
