@@ -27,6 +27,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
     .option('--timeout <duration>', 'give up after this long', '30m')
     .option('--interval <duration>', 'longest wait between passes', '5s')
     .option('--endpoint <provider=url...>', 'point a provider at another endpoint, e.g. a drover sim (also DROVER_ENDPOINT_<NAME>)')
+    .option('--no-probes', 'trust the provider running state, skip TCP/HTTP probes (for drover sim, whose instances have no real address)')
     .option('--state-dir <dir>', "drover's state directory (templates for rollback, failed templates)", '.drover')
     .option('--concurrency <n>', 'cloud calls in flight at once', '16')
     .action(async (dir: string, options: ApplyOptions) => {

@@ -3,6 +3,7 @@
  */
 import type { Command } from 'commander';
 import * as apply from './apply.ts';
+import * as demo from './demo.ts';
 import * as plan from './plan.ts';
 import * as run from './run.ts';
 import * as sim from './sim.ts';
@@ -14,4 +15,4 @@ export interface CliCommand {
   register(program: Command, setExitCode: (code: number) => void): void;
 }
 
-export const commands: readonly CliCommand[] = [validate, plan, apply, run, status, sim];
+export const commands: readonly CliCommand[] = [validate, plan, apply, run, status, sim, demo];

@@ -20,6 +20,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
     .argument('[dir]', 'fleet directory', '.')
     .option('--json', 'print the plan as JSON')
     .option('--endpoint <provider=url...>', 'point a provider at another endpoint, e.g. a drover sim (also DROVER_ENDPOINT_<NAME>)')
+    .option('--no-probes', 'trust the provider running state, skip TCP/HTTP probes (for drover sim, whose instances have no real address)')
     .option('--state-dir <dir>', "drover's state directory (templates for rollback)", '.drover')
     .action(async (dir: string, options: PlanOptions) => {
       const state = await loadOrReport(dir);

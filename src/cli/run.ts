@@ -58,11 +58,42 @@ async function configOrReport(options: RunOptions): Promise<DaemonConfig | undef
 
 /** Runs until SIGTERM/SIGINT; returns the exit code. */
 export async function runDaemon(config: DaemonConfig): Promise<number> {
-  const logger = createLogger(config.logLevel);
+  const running = await startDaemonServer(config, createLogger(config.logLevel));
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
+  });
+  await running.stop();
+  return 0;
+}
+
+/** A started daemon with its HTTP server. */
+export interface RunningDaemon {
+  readonly url: string;
+  readonly daemon: Daemon;
+  stop(): Promise<void>;
+}
+
+/**
+ * A long-running daemon must not die because one cloud SDK leaked a rejected promise (it would
+ * stall every other group): log it with its name and keep going. Installed once per process.
+ */
+function containUnhandledRejections(logger: Logger): void {
+  if (process.listenerCount('unhandledRejection') > 0) return;
+  process.on('unhandledRejection', (reason) => {
+    const error = reason instanceof Error ? { name: reason.name, message: reason.message } : { name: typeof reason, message: String(reason) };
+    logger.error({ err: error }, 'unhandled rejection contained (a provider SDK failed outside a call)');
+  });
+}
+
+/** Starts the daemon and its HTTP server (used by `drover run` and `drover demo`). */
+export async function startDaemonServer(config: DaemonConfig, logger: Logger): Promise<RunningDaemon> {
+  containUnhandledRejections(logger);
   const apiToken = await secret(config.api.tokenFile, config.api.tokenEnv, 'api');
   const webhookSecret = await secret(config.webhook.secretFile, config.webhook.secretEnv, 'webhook');
   const source = sourceFor(config, logger);
-  const daemon = new Daemon({ config, source, logger, factories: registeredFactory, prober: createProber() });
+  if (!config.probes) logger.warn({}, 'health probes are OFF (health.probes: false): readiness is the provider running state only; use this for simulators, never for a real fleet');
+  const daemon = new Daemon({ config, source, logger, factories: registeredFactory, prober: config.probes ? createProber() : 'provider-state-only' });
   await daemon.start();
   const handler = webhookSecret === undefined ? undefined : source.webhook([webhookSecret], config.webhook.providers);
   const server = await startHttpServer({
@@ -74,13 +105,14 @@ export async function runDaemon(config: DaemonConfig): Promise<number> {
     metrics: async () => ({ contentType: daemon.metrics.registry.contentType, body: await daemon.metrics.registry.metrics() }),
   }, { host: config.listen.host, port: config.listen.port, apiToken, ...(handler ? { webhook: { path: config.webhook.path, handler } } : {}) });
   logger.info({ url: server.url, source: config.source.kind, mutatingApi: apiToken !== undefined, webhook: handler !== undefined }, 'listening');
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', () => resolve());
-    process.once('SIGINT', () => resolve());
-  });
-  await daemon.stop();
-  await server.close();
-  return 0;
+  return {
+    url: server.url,
+    daemon,
+    stop: async () => {
+      await daemon.stop();
+      await server.close();
+    },
+  };
 }
 
 function sourceFor(config: DaemonConfig, logger: Logger): DesiredSource {

@@ -27,6 +27,8 @@ export interface CloudOptions {
   readonly endpoint?: string[];
   readonly stateDir?: string;
   readonly concurrency?: string;
+  /** commander's --no-probes sets this false. */
+  readonly probes?: boolean;
 }
 
 /** An open session: desired state, providers and pass collaborators. */
@@ -70,7 +72,7 @@ export async function openSession(dir: string, state: DesiredState, options: Clo
   const deps: PassDeps = {
     providers: opened.providers,
     providerErrors: opened.errors,
-    health: new HealthTracker(createProber()),
+    health: new HealthTracker(options.probes === false ? 'provider-state-only' : createProber()),
     templates,
     failed,
     images: new ImageVerifier(),

@@ -52,7 +52,7 @@ export function banner(started: readonly ProviderSimulator[], unsupported: reado
     env.set(endpointEnvName(s.provider), s.url);
     for (const [k, v] of Object.entries(s.env)) env.set(k, v);
   }
-  lines.push('', 'Point drover at them (in another shell):', `  export ${[...env].map(([k, v]) => `${k}=${v}`).join(' ')}`, '  node bin/drover plan fixtures/demo', '', 'Stop with Ctrl-C.');
+  lines.push('', 'Point drover at them (in another shell):', `  export ${[...env].map(([k, v]) => `${k}=${v}`).join(' ')}`, '  node bin/drover plan fixtures/demo --no-probes', '', 'Stop with Ctrl-C.');
   return `${lines.join('\n')}\n`;
 }
 

@@ -34,6 +34,7 @@ export function normalizeConfig(raw: Raw): DaemonConfig {
     limits: { concurrency: raw['limits']?.['concurrency'] ?? 32, providers: raw['limits']?.['providers'] ?? {} },
     providers: raw['providers'] ?? {},
     logLevel: raw['log']?.['level'] ?? 'info',
+    probes: raw['health']?.['probes'] ?? true,
   };
 }
 

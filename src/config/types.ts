@@ -34,4 +34,6 @@ export interface DaemonConfig {
   readonly limits: { readonly concurrency: number; readonly providers: Readonly<Record<string, ProviderLimits>> };
   readonly providers: Readonly<Record<string, { readonly endpoint: string | undefined; readonly caFile: string | undefined }>>;
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+  /** false: readiness is the provider's running state only (simulators). */
+  readonly probes: boolean;
 }

@@ -32,7 +32,7 @@ export interface DaemonDeps {
   readonly source: DesiredSource;
   readonly logger: Logger;
   readonly factories: FactoryLookup;
-  readonly prober: Prober;
+  readonly prober: Prober | 'provider-state-only';
 }
 
 /** The daemon. Call start(), then stop() once. */
@@ -161,11 +161,11 @@ export class Daemon {
   private async pass(desired: DesiredState, revision: string, log: Logger): Promise<PassResult> {
     const providers = await this.providersFor(desired, revision);
     const state = this.withApiSuspensions(desired);
-    const now = Date.now();
+    const held = this.backoff.held(Date.now());
     const result = await runPass(state, revision, { ...this.passDeps, providers: providers.providers, providerErrors: providers.errors }, {
-      execute: true, signal: this.abort.signal, hold: this.backoff.held(now),
+      execute: true, signal: this.abort.signal, hold: held,
     });
-    this.recordOutcome(result, log);
+    this.recordOutcome(result, held, log);
     await this.status.recordPass(state, result, this.apiSuspended);
     this.metrics.pass(result);
     this.lastPass = result;
@@ -173,11 +173,12 @@ export class Daemon {
     return result;
   }
 
-  private recordOutcome(result: PassResult, log: Logger): void {
+  /** Backoff bookkeeping and logs. Groups held this pass did not act, so their backoff stands. */
+  private recordOutcome(result: PassResult, held: ReadonlySet<string>, log: Logger): void {
     const now = Date.now();
     const failedGroups = new Set([...result.skipped.map((s) => s.group), ...result.actions.filter((a) => a.error).map((a) => a.group ?? '')]);
-    for (const step of result.guarded.steps) this.backoff.record(step.group, failedGroups.has(step.group), now);
-    for (const skipped of result.skipped) this.backoff.record(skipped.group, true, now);
+    for (const step of result.guarded.steps) if (!held.has(step.group)) this.backoff.record(step.group, failedGroups.has(step.group), now);
+    for (const skipped of result.skipped) if (!held.has(skipped.group)) this.backoff.record(skipped.group, true, now);
     for (const a of result.actions) {
       const fields = { group: a.group, revision: result.revision, instance: a.name, id: a.id, reason: a.reason };
       if (a.error) log.warn({ ...fields, error: a.error.reason, message: a.error.message }, a.kind === 'create' ? 'create failed' : 'delete failed');
@@ -210,7 +211,11 @@ export class Daemon {
       const fromEnv = process.env[`DROVER_ENDPOINT_${name.toUpperCase().replace(/-/g, '_')}`];
       if (fromEnv && !endpoints.has(name)) endpoints.set(name, fromEnv);
     }
-    const opened = await openProviders(state, this.deps.factories, { endpoints });
+    const caPems = new Map<string, string>();
+    for (const [name, p] of Object.entries(this.deps.config.providers)) {
+      if (p.caFile !== undefined) caPems.set(name, await readFile(p.caFile, 'utf8'));
+    }
+    const opened = await openProviders(state, this.deps.factories, { endpoints, caPems });
     for (const [name, provider] of opened.providers) {
       const limits = { ...DEFAULT_LIMITS[provider.type], ...definedOnly(this.deps.config.limits.providers[name]) };
       opened.providers.set(name, limitProvider(provider, limits, (call) => this.metrics.providerCall(call)));

@@ -19,10 +19,13 @@ interface Facts {
 /** Tracks readiness across passes, per instance id. */
 export class HealthTracker {
   private facts = new Map<string, Facts>();
-  private readonly prober: Prober | undefined;
+  private readonly prober: Prober | 'provider-state-only' | undefined;
 
-  /** Without a prober, groups that define a probe never become ready (refusing to guess). */
-  constructor(prober?: Prober) {
+  /**
+   * Without a prober, groups that define a probe never become ready (refusing to guess).
+   * 'provider-state-only' trusts the provider's running state instead (simulators).
+   */
+  constructor(prober?: Prober | 'provider-state-only') {
     this.prober = prober;
   }
 
@@ -44,7 +47,7 @@ export class HealthTracker {
 
   private async isHealthy(instance: ObservedInstance, probe: HealthProbe): Promise<boolean> {
     if (instance.state !== 'running' || instance.locked === true) return false;
-    if (probe.kind === 'none') return true;
+    if (probe.kind === 'none' || this.prober === 'provider-state-only') return true;
     if (this.prober === undefined || instance.address === undefined) return false;
     return this.prober(instance.address, probe);
   }

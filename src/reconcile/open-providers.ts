@@ -21,6 +21,8 @@ export interface OpenedProviders {
 export interface ProviderOverrides {
   /** Endpoint by Provider name. */
   readonly endpoints: ReadonlyMap<string, string>;
+  /** PEM CA to trust, by Provider name (https simulators, private clouds). */
+  readonly caPems?: ReadonlyMap<string, string>;
   readonly requestTimeoutMs?: number;
 }
 
@@ -51,9 +53,11 @@ export async function openProviders(state: DesiredState, lookup: FactoryLookup, 
     }
     try {
       const endpoint = overrides.endpoints.get(config.name);
+      const caPem = overrides.caPems?.get(config.name);
       providers.set(config.name, await factory({
         config, fleet: state.fleet.id,
         ...(endpoint === undefined ? {} : { endpoint }),
+        ...(caPem === undefined ? {} : { caPem }),
         ...(overrides.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: overrides.requestTimeoutMs }),
       }));
     } catch (error) {

@@ -296,8 +296,13 @@ export class World {
     this.timeline.record({ at, kind, instanceId: instance.id, from, to: instance.state, cause, tags: instance.tags });
   }
 
+  /**
+   * Loopback addresses (127.0.x.y, y ≥ 4): never routed off the machine and nothing listens on
+   * them, so a health probe aimed at a simulated instance is refused at once instead of leaving
+   * the host.
+   */
   #nextAddress(): string {
     const n = ++this.#addresses;
-    return `10.0.${Math.floor(n / 250) % 250}.${(n % 250) + 4}`;
+    return `127.0.${Math.floor(n / 250) % 250}.${(n % 250) + 4}`;
   }
 }
