@@ -26,6 +26,7 @@ import { loadOrReport } from './session.ts';
 interface DemoOptions {
   readonly workspace: string;
   readonly port: string;
+  readonly simPort: string;
   readonly factor: string;
   readonly exitWhenConverged?: boolean;
   readonly timeout: string;
@@ -38,6 +39,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
     .argument('[dir]', 'fleet to seed the repository with', 'fixtures/demo')
     .option('--workspace <dir>', 'where the demo keeps its repository and state (recreated each start)', '.drover-demo')
     .option('--port <n>', 'daemon HTTP port (0 = any free port)', '8080')
+    .option('--sim-port <n>', 'first simulator port (one per provider; 0 = any free port)', '4566')
     .option('--factor <n>', 'simulated clouds run this many times faster than real time', '20')
     .option('--exit-when-converged', 'exit 0 once every group that can be planned has converged (for scripts)')
     .option('--timeout <duration>', 'with --exit-when-converged: give up after this long (exit 1)', '3m')
@@ -52,7 +54,7 @@ async function runDemo(dir: string, state: DesiredState, options: DemoOptions): 
   const started = Date.now();
   const workspace = await prepareWorkspace(path.resolve(options.workspace), path.resolve(dir), state);
   const withNext = { ...state, images: { ...state.images, ...workspace.nextImages } };
-  const { started: sims, unsupported } = await startSims(withNext, Number(options.factor));
+  const { started: sims, unsupported } = await startSims(withNext, Number(options.factor), Number(options.simPort));
   const token = randomBytes(16).toString('hex');
   const tokenFile = path.join(workspace.root, 'api-token');
   await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
@@ -75,9 +77,9 @@ async function runDemo(dir: string, state: DesiredState, options: DemoOptions): 
   return options.exitWhenConverged && !converged ? 1 : 0;
 }
 
-async function startSims(state: DesiredState, factor: number) {
+async function startSims(state: DesiredState, factor: number, basePort: number) {
   try {
-    return await startFleetSimulators(state, { factor, basePort: 4566 });
+    return await startFleetSimulators(state, { factor, basePort });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
     return startFleetSimulators(state, { factor, basePort: 0 });
@@ -179,7 +181,8 @@ function groupLine(group: GroupView): string {
   return `${group.name.padEnd(12)} ${counts.padEnd(12)} template ${group.desiredTemplateHash}  ${state}`;
 }
 
+/** Converged for --exit-when-converged: Ready, or suspended on purpose. Errors and Stalled are not. */
 function settled(group: GroupView): boolean {
-  if (group.suspendedBy !== undefined || group.counts === undefined) return group.suspendedBy !== undefined || group.lastError !== undefined;
-  return group.conditions.some((c) => c.type === 'Ready' && c.status === 'True') || group.conditions.some((c) => c.type === 'Stalled' && c.status === 'True');
+  if (group.suspendedBy !== undefined) return true;
+  return group.lastError === undefined && group.conditions.some((c) => c.type === 'Ready' && c.status === 'True');
 }

@@ -139,7 +139,8 @@ export class StatusStore {
       waitingFor: step.waits.map((w) => w.reason),
       lastAppliedRevision: ready ? revision : previous?.lastAppliedRevision,
       lastAttemptedRevision: revision,
-      lastError: previous?.lastError,
+      // Cleared by a pass that planned the group; this pass's own failures are recorded right after.
+      lastError: undefined,
       events: previous?.events ?? [],
     });
   }
