@@ -19,8 +19,8 @@ export type { DaemonConfig };
 /** The configuration, or every problem with it. */
 export type ConfigResult = { readonly ok: true; readonly config: DaemonConfig } | { readonly ok: false; readonly problems: readonly Problem[] };
 
-/** Variables that are not config paths. */
-const NOT_CONFIG = /^DROVER_(ENDPOINT_|CONFIG$|URL$|NODE_PREFIX$)/;
+/** Variables that are not config paths: endpoint overrides, the config file, drover status, CI, simulator tokens. */
+const NOT_CONFIG = /^DROVER_(ENDPOINT_|CONFIG$|URL$|NODE_PREFIX$|AZURE_TOKEN$)/;
 const ENV_FILE = '<environment>';
 
 let validate: ReturnType<Ajv2020['compile']> | undefined;
