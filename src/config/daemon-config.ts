@@ -9,6 +9,7 @@ import { parse as parseYamlValue } from 'yaml';
 import configSchema from '../../schemas/config.schema.json' with { type: 'json' };
 import { parseYamlFile } from '../desired/parse-yaml.ts';
 import type { ParsedDocument } from '../desired/parse-yaml.ts';
+import { sortProblems } from '../desired/problems.ts';
 import type { Problem } from '../desired/problems.ts';
 import { schemaProblems } from '../desired/schema-problems.ts';
 import { normalizeConfig } from './normalize.ts';
@@ -34,7 +35,7 @@ export async function loadDaemonConfig(file: string | undefined, env: NodeJS.Pro
   const fromEnv = applyEnv(raw, env);
   for (const [path, value] of Object.entries(overrides)) if (value !== undefined) setPath(raw, path.split('.'), value);
   validate ??= new Ajv2020({ allErrors: true, strict: true, strictRequired: false, verbose: true, useDefaults: true }).compile(configSchema);
-  if (!validate(raw)) return { ok: false, problems: locateProblems(validate.errors ?? [], parsed, fromEnv, file) };
+  if (!validate(raw)) return { ok: false, problems: ordered(locateProblems(validate.errors ?? [], parsed, fromEnv, file)) };
   return { ok: true, config: normalizeConfig(raw) };
 }
 
@@ -96,6 +97,12 @@ function locateProblems(errors: Parameters<typeof schemaProblems>[1], parsed: Pa
     if (variable === undefined) return parsed ? problem : { ...problem, line: 0, col: 0 };
     return { ...problem, file: ENV_FILE, line: 0, col: 0, message: `${variable}: ${problem.message}` };
   });
+}
+
+/** File problems in position order, then environment problems. */
+function ordered(problems: Problem[]): Problem[] {
+  const sorted = sortProblems(problems);
+  return [...sorted.filter((p) => p.file !== ENV_FILE), ...sorted.filter((p) => p.file === ENV_FILE)];
 }
 
 function emptyDocument(file: string): ParsedDocument {

@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { loadDaemonConfig } from '../../src/config/daemon-config.ts';
+import { formatProblem } from '../../src/desired/problems.ts';
+import { writeFleet } from '../helpers/fleet-files.ts';
+
+async function withFile(text: string, fn: (file: string) => Promise<void>): Promise<void> {
+  const { dir, cleanup } = await writeFleet({ 'drover.yaml': text });
+  try {
+    await fn(path.join(dir, 'drover.yaml'));
+  } finally {
+    await cleanup();
+  }
+}
+
+describe('daemon configuration', () => {
+  it('applies defaults and converts durations', async () => {
+    await withFile('source:\n  git:\n    url: https://git.example/fleet.git\n    branch: prod\n    interval: 30s\n', async (file) => {
+      const result = await loadDaemonConfig(file, {});
+      assert.ok(result.ok);
+      const c = result.config;
+      assert.deepEqual(c.source, { kind: 'git', git: { url: 'https://git.example/fleet.git', ref: { branch: 'prod' }, path: '', intervalMs: 30_000, auth: { type: 'none' }, verify: { mode: 'off' } } });
+      assert.deepEqual(c.listen, { host: '127.0.0.1', port: 8080 });
+      assert.equal(c.resyncIntervalMs, 300_000);
+      assert.equal(c.probes, true);
+      assert.equal(c.limits.concurrency, 32);
+    });
+  });
+
+  it('lets DROVER_* variables override the file, with typed values', async () => {
+    await withFile('source: { dir: ./fleet }\nlisten: 127.0.0.1:9000\n', async (file) => {
+      const result = await loadDaemonConfig(file, { DROVER_LISTEN: '0.0.0.0:7000', DROVER_LIMITS__CONCURRENCY: '4', DROVER_HEALTH__PROBES: 'false', DROVER_ENDPOINT_AWS_EU: 'http://x', DROVER_URL: 'http://y' });
+      assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
+      assert.deepEqual(result.config.listen, { host: '0.0.0.0', port: 7000 });
+      assert.equal(result.config.limits.concurrency, 4);
+      assert.equal(result.config.probes, false);
+    });
+  });
+
+  it('reports every problem at file:line:col, and names the environment variable for env values', async () => {
+    await withFile('source:\n  dir: ./fleet\nlisten: localhost\nresyncInterval: 5 minutes\nlimts: {}\n', async (file) => {
+      const result = await loadDaemonConfig(file, { DROVER_LIMITS__CONCURRENCY: 'lots' });
+      assert.ok(!result.ok);
+      const lines = result.problems.map(formatProblem).map((l) => l.replace(file, 'drover.yaml'));
+      assert.deepEqual(lines, [
+        "drover.yaml:3:9: invalid value \"localhost\" for 'listen': HOST:PORT of the HTTP server (health, metrics, API, webhook). Port 0 picks a free port. (at /listen)",
+        "drover.yaml:4:17: invalid value \"5 minutes\" for 'resyncInterval': A duration such as 500ms, 30s, 5m or 1h. (at /resyncInterval)",
+        "drover.yaml:5:1: unknown field 'limts' in the document (did you mean 'limits'?) (at /limts)",
+        "<environment>: DROVER_LIMITS__CONCURRENCY: 'limits.concurrency' must be an integer, got a string (\"lots\") (at /limits/concurrency)",
+      ]);
+    });
+  });
+
+  it('explains a missing source and an unreadable file', async () => {
+    const none = await loadDaemonConfig(undefined, {});
+    assert.ok(!none.ok);
+    assert.equal(none.problems[0]!.message, "missing required field 'source'");
+    const missing = await loadDaemonConfig('/nonexistent/drover.yaml', {});
+    assert.ok(!missing.ok);
+    assert.match(formatProblem(missing.problems[0]!), /^\/nonexistent\/drover\.yaml: cannot read the config file \(ENOENT\); check --config \/ DROVER_CONFIG$/);
+  });
+});
