@@ -108,12 +108,12 @@ export class ArmOps {
     return this.#wait(operation, state, restore, signal);
   }
 
-  /** Submits a VM DELETE (204 when already gone); returns the serialized operation. */
-  deleteVm(operation: string, name: string, signal: AbortSignal | undefined): Promise<string> {
+  /** Submits a VM DELETE; returns the serialized operation, or undefined when it is already done (204: already gone). */
+  deleteVm(operation: string, name: string, signal: AbortSignal | undefined): Promise<string | undefined> {
     return this.call(operation, signal, async (s) => {
       const poller = this.#clients.compute.virtualMachines.delete(this.#group, name, { abortSignal: s, updateIntervalInMs: this.#intervalMs });
       await poller.submitted();
-      return poller.serialize();
+      return poller.isDone ? undefined : poller.serialize();
     });
   }
 
@@ -123,8 +123,9 @@ export class ArmOps {
     const state = await this.call(operation, signal, async (s) => {
       const poller = network.networkInterfaces.delete(this.#group, name, { abortSignal: s, updateIntervalInMs: this.#intervalMs });
       await poller.submitted();
-      return poller.serialize();
+      return poller.isDone ? undefined : poller.serialize();
     });
+    if (state === undefined) return;
     const restore = (serialized: string, s: AbortSignal) => restoreNetworkPoller(network, serialized, network.networkInterfaces.delete, { abortSignal: s, updateIntervalInMs: this.#intervalMs });
     await this.#wait(operation, state, restore, signal);
   }
@@ -132,6 +133,7 @@ export class ArmOps {
   /** Deletes a VM and waits until the delete completed. */
   async deleteVmAndWait(operation: string, name: string, signal: AbortSignal | undefined): Promise<void> {
     const state = await this.deleteVm(operation, name, signal);
+    if (state === undefined) return;
     const { compute } = this.#clients;
     const restore = (serialized: string, s: AbortSignal) => restoreComputePoller(compute, serialized, compute.virtualMachines.delete, { abortSignal: s, updateIntervalInMs: this.#intervalMs });
     await this.#wait(operation, state, restore, signal);
