@@ -120,11 +120,20 @@ function execute(ctx: AzureContext, r: Route, m: RegExpExecArray, request: SimRe
   try {
     const refused = ctx.engine.throttler.take(r.spends.map((bucket): Spend => ({ bucket })));
     if (refused !== undefined) return throttled(refused);
-    return r.handler(ctx, m, request, host);
+    return withRemaining(ctx, r.spends, r.handler(ctx, m, request, host));
   } catch (error) {
     if (error instanceof ArmSimError) return armError(error);
     return armError(new ArmSimError(500, 'InternalServerError', 'An internal server error occurred.'));
   }
+}
+
+/** Compute's `x-ms-ratelimit-remaining-resource` header: what is left of each operation group the call spent from. */
+function withRemaining(ctx: AzureContext, spends: readonly string[], response: SimResponse): SimResponse {
+  const groups = spends.filter((b) => !b.startsWith('arm.'));
+  if (groups.length === 0 || !ctx.engine.throttler.enabled) return response;
+  const buckets = ctx.engine.throttler.describe().buckets;
+  const value = groups.map((g) => `Microsoft.Compute/${g};${buckets[g]?.available ?? 0}`).join(',');
+  return { ...response, headers: { ...response.headers, 'x-ms-ratelimit-remaining-resource': value } };
 }
 
 /** 429 in Compute's shape (OperationNotAllowed + TooManyRequests detail) or ARM's (SubscriptionRequestsThrottled). */

@@ -10,7 +10,7 @@ const LOCATION = 'westeurope';
 const SUBNET = `/subscriptions/${AZURE_SUB}/resourceGroups/network/providers/Microsoft.Network/virtualNetworks/vnet/subnets/app`;
 
 /** Production backoff (seconds) scaled down to the simulator's fast clock; Retry-After (sim seconds) capped accordingly. */
-export const AZURE_FAST_RETRY = { baseDelayMs: 5, throttleBaseDelayMs: 20, maxDelayMs: 200, maxRetryAfterMs: 200, attemptTimeoutMs: 5000 };
+export const AZURE_FAST_RETRY = { baseDelayMs: 5, throttleBaseDelayMs: 20, maxDelayMs: 200, maxRetryAfterMs: 50, attemptTimeoutMs: 5000 };
 
 /** Gallery image version of build `n`. */
 export function azureImageOf(n: number): string {

@@ -104,7 +104,9 @@ describe('Azure ARM simulator (real @azure/arm-compute and @azure/arm-network cl
     assert.equal(((await noVersion.json()) as { error: { code: string } }).error.code, 'MissingApiVersionParameter');
     await dispatcher.close();
     sim.throttler.configure({ HighCostGet3Min: { capacity: 1, refillPerSec: 0.0001 } });
-    await compute.virtualMachines.list(RG).next();
+    let remaining: string | undefined;
+    await compute.virtualMachines.list(RG, { onResponse: (raw) => (remaining = raw.headers.get('x-ms-ratelimit-remaining-resource')) }).next();
+    assert.match(remaining ?? '', /^Microsoft\.Compute\/HighCostGet3Min;0,Microsoft\.Compute\/HighCostGet30Min;\d+$/);
     const throttled = await rejectionOf(compute.virtualMachines.list(RG).next());
     assert.equal(throttled.statusCode, 429);
     assert.equal(throttled.code, 'OperationNotAllowed');
