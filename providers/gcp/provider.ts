@@ -72,13 +72,16 @@ export class GcpProvider implements Provider {
   /**
    * One aggregatedList over every zone of the project, filtered by the fleet label and paginated.
    * Instances GCE still lists while a delete drover started is running are reported terminated.
+   * A zone GCE reports UNREACHABLE fails the listing (Transient): acting on a partial inventory
+   * would launch duplicates of the instances it could not see.
    */
   async list(scope: ListScope, options: CallOptions = {}): Promise<ObservedInstance[]> {
     const request = { project: this.#project, filter: `labels.${LABEL.fleet} = "${scope.fleet}"`, maxResults: this.#options.pageSize ?? 500 };
     const instances = await this.#call('list', options, async (signal) => {
       const out = new Map<string, Instance>();
       let seen = 0;
-      for await (const [, scoped] of this.#clients.instances.aggregatedListAsync(request, this.#gax(signal))) {
+      for await (const [scopeName, scoped] of this.#clients.instances.aggregatedListAsync(request, this.#gax(signal))) {
+        if (String(scoped.warning?.code ?? '') === 'UNREACHABLE') throw this.#error('list', 'Transient', 'ScopeUnreachable', `aggregatedList could not reach ${scopeName}: refusing to act on a partial inventory`);
         for (const instance of scoped.instances ?? []) {
           if (++seen > MAX_LISTED) throw this.#error('list', 'Transient', 'PaginationLoop', `aggregatedList returned more than ${MAX_LISTED} instances`);
           out.set(String(instance.id ?? instance.name), instance);

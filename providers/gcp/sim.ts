@@ -79,6 +79,7 @@ export async function startGceSimulator(options: GceSimulatorOptions = {}): Prom
     instanceQuota: options.instanceQuota,
     concurrentOperations: options.concurrentOperations,
     insertOperationMs: options.insertOperationMs ?? 5_000,
+    unreachableZones: [],
     requestIdRetentionMs: 60 * 60_000,
   };
   const ctx: GceContext = {

@@ -161,6 +161,9 @@ function patchSettings(ctx: GceContext, body: Record<string, unknown>): unknown 
     else if (typeof value === 'number' && value >= 0) ctx.settings[key] = value;
     else if (value !== undefined) throw new ControlError(400, `${key} must be a number ≥ 0 or null`);
   }
+  const unreachable = body['unreachableZones'];
+  if (Array.isArray(unreachable) && unreachable.every((z) => typeof z === 'string')) ctx.settings.unreachableZones = unreachable as string[];
+  else if (unreachable !== undefined) throw new ControlError(400, 'unreachableZones must be a list of zone names');
   for (const key of ['insertOperationMs', 'requestIdRetentionMs'] as const) {
     const value = body[key];
     if (typeof value === 'number' && value >= 0) ctx.settings[key] = value;

@@ -30,6 +30,8 @@ export interface GceSettings {
   concurrentOperations: number | undefined;
   /** Sim time an insert operation runs before DONE (a delete runs the world's terminateMs: gone when DONE). */
   insertOperationMs: number;
+  /** Zones aggregatedList reports with an UNREACHABLE warning (a zone outage as GCE shows it). */
+  unreachableZones: readonly string[];
   /** How long GCE remembers a requestId (at least 60 minutes per the API reference). */
   requestIdRetentionMs: number;
 }

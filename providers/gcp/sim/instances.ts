@@ -39,11 +39,15 @@ export function listInstances(ctx: GceContext, project: string, zone: string, qu
   });
 }
 
-/** instances.aggregatedList: every zone of the project, `zones/Z` → instances or a NO_RESULTS_ON_PAGE warning. */
+/** instances.aggregatedList: every zone of the project, `zones/Z` → instances or a NO_RESULTS_ON_PAGE (or UNREACHABLE) warning. */
 export function aggregatedListInstances(ctx: GceContext, project: string, query: URLSearchParams): SimResponse {
-  const page = paginate(ctx, query, (i) => projectOf(ctx, i) === project);
+  const page = paginate(ctx, query, (i) => projectOf(ctx, i) === project && !ctx.settings.unreachableZones.includes(i.zone));
   const items: Record<string, unknown> = {};
   for (const zone of ctx.zones) {
+    if (ctx.settings.unreachableZones.includes(zone)) {
+      items[`zones/${zone}`] = { warning: { code: 'UNREACHABLE', message: `Scope 'zones/${zone}' is unreachable.`, data: [{ key: 'scope', value: `zones/${zone}` }] } };
+      continue;
+    }
     const inZone = page.items.filter((i) => i.zone === zone);
     items[`zones/${zone}`] = inZone.length > 0
       ? { instances: inZone.map((i) => instanceJson(ctx, i)) }

@@ -145,6 +145,16 @@ describe('GCP provider contract (real @google-cloud/compute client against the s
     assert.equal(visible(sim).find((i) => i.id === reborn.id)?.state, 'pending', 'the new holder of the name was not deleted');
   });
 
+  it('refuses a partial inventory when a zone is unreachable', async () => {
+    await provider.create(request('web', 0));
+    sim.settings.unreachableZones = ['europe-west1-c'];
+    const error = await rejectionOf(provider.list({ fleet: FLEET }));
+    assert.equal(error.kind, 'Transient');
+    assert.equal(error.reason, 'ScopeUnreachable');
+    sim.settings.unreachableZones = [];
+    assert.equal((await provider.list({ fleet: FLEET })).length, 1);
+  });
+
   it('hung calls time out per attempt and are retried', async () => {
     const patient = await providerFor(sim, { retry: { attemptTimeoutMs: 100, maxAttempts: 3 } });
     sim.faults.add({ kind: 'hang', actions: ['compute.instances.aggregatedList'], count: 1 });

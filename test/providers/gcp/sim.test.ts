@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { startGceSimulator, type GceSimulator } from '../../../providers/gcp/sim.ts';
+import { VirtualClock } from '../../../src/sim/clock.ts';
 
 const PROJECT = 'acme-prod';
 const IMAGE = `projects/${PROJECT}/global/images/web-1`;
@@ -29,22 +30,32 @@ describe('GCE simulator wire behaviour', () => {
   });
   afterEach(() => sim.close());
 
-  it('insert returns a RUNNING operation that is DONE later; the instance is PROVISIONING then RUNNING', async () => {
+  it('insert returns a RUNNING operation that is DONE later; the instance is PROVISIONING, STAGING, then RUNNING', async () => {
+    const clock = new VirtualClock();
+    await sim.close();
+    sim = await startGceSimulator({ projects: [PROJECT], clock, images: [{ path: IMAGE, labels: {} }] });
     const insert = await call('POST', `${BASE}/zones/europe-west1-b/instances?requestId=${RID}`, body('web-1'));
     assert.equal(insert.status, 200);
     assert.equal(insert.json['kind'], 'compute#operation');
     assert.equal(insert.json['status'], 'RUNNING');
     assert.equal(insert.json['operationType'], 'insert');
     assert.match(String(insert.json['name']), /^operation-\d+-[0-9a-f]{13}-[0-9a-f]{8}-[0-9a-f]{8}$/);
+    const status = async (): Promise<string> => String((await call('GET', `${BASE}/zones/europe-west1-b/instances/web-1`)).json['status']);
     const got = await call('GET', `${BASE}/zones/europe-west1-b/instances/web-1`);
-    assert.ok(['PROVISIONING', 'STAGING'].includes(String(got.json['status'])));
+    assert.equal(got.json['status'], 'PROVISIONING');
     assert.match(String(got.json['id']), /^\d{19}$/);
     assert.deepEqual(got.json['labels'], { 'drover-fleet': 'f1' });
-    await new Promise((r) => setTimeout(r, 40));
-    const op = await call('POST', `${BASE}/zones/europe-west1-b/operations/${insert.json['name']}/wait`);
+    const wait = () => call('POST', `${BASE}/zones/europe-west1-b/operations/${insert.json['name']}/wait`);
+    assert.equal((await wait()).json['status'], 'RUNNING', 'wait may return before DONE');
+    clock.advance(5_000);
+    const op = await wait();
     assert.equal(op.json['status'], 'DONE');
     assert.equal(op.json['error'], undefined);
-    assert.equal((await call('GET', `${BASE}/zones/europe-west1-b/instances/web-1`)).json['status'], 'RUNNING');
+    assert.equal(op.json['targetId'], got.json['id']);
+    clock.advance(10_000);
+    assert.equal(await status(), 'STAGING');
+    clock.advance(10_000);
+    assert.equal(await status(), 'RUNNING');
   });
 
   it('a repeated requestId replays the operation; a taken name is 409 alreadyExists; bad input is 400', async () => {
