@@ -24,12 +24,14 @@ export class ArmOps {
   readonly #group: string;
   readonly #ctx: (signal: AbortSignal | undefined) => CallContext;
   readonly #intervalMs: number | undefined;
+  readonly #lroTimeoutMs: number;
 
-  constructor(clients: AzureClients, group: string, ctx: (signal: AbortSignal | undefined) => CallContext, pollIntervalMs: number | undefined) {
+  constructor(clients: AzureClients, group: string, ctx: (signal: AbortSignal | undefined) => CallContext, lro: { pollIntervalMs?: number | undefined; timeoutMs: number }) {
     this.#clients = clients;
     this.#group = group;
     this.#ctx = ctx;
-    this.#intervalMs = pollIntervalMs;
+    this.#intervalMs = lro.pollIntervalMs;
+    this.#lroTimeoutMs = lro.timeoutMs;
   }
 
   /** Runs `fn` with retries under the caller's signal; each attempt gets its own deadline. */
@@ -139,13 +141,21 @@ export class ArmOps {
     await this.#wait(operation, state, restore, signal);
   }
 
-  #wait(operation: string, state: string, restore: Parameters<typeof pollToCompletion>[2], signal: AbortSignal | undefined): Promise<LroOutcome> {
-    const ctx = this.#ctx(signal);
-    return pollToCompletion(operation, state, restore, {
-      call: (op, fn) => this.call(op, signal, fn),
-      sleep: (ms) => sleepOrAbort(operation, ctx, ms),
-      intervalMs: this.#intervalMs ?? 2000,
-    });
+  /** Polls until the operation ends; gives up after the LRO deadline (Transient LroTimeout: the next pass re-observes). */
+  async #wait(operation: string, state: string, restore: Parameters<typeof pollToCompletion>[2], signal: AbortSignal | undefined): Promise<LroOutcome> {
+    const deadline = AbortSignal.timeout(this.#lroTimeoutMs);
+    const combined = signal === undefined ? deadline : AbortSignal.any([signal, deadline]);
+    const ctx = this.#ctx(combined);
+    try {
+      return await pollToCompletion(operation, state, restore, {
+        call: (op, fn) => this.call(op, combined, fn),
+        sleep: (ms) => sleepOrAbort(operation, ctx, ms),
+        intervalMs: this.#intervalMs ?? 2000,
+      });
+    } catch (error) {
+      if (!deadline.aborted || signal?.aborted === true) throw error;
+      throw new ProviderError({ kind: 'Transient', reason: 'LroTimeout', provider: ctx.provider, operation, message: `${operation}: the operation did not finish within ${this.#lroTimeoutMs} ms`, cause: error });
+    }
   }
 }
 

@@ -33,6 +33,8 @@ export interface AzureProviderOptions {
   readonly random?: () => number;
   /** Interval between polls of a long-running operation (default: the SDK's 2 s). */
   readonly pollIntervalMs?: number;
+  /** How long to wait for one long-running operation (default 30 min; Azure VM creates take minutes). */
+  readonly lroTimeoutMs?: number;
   /** Age after which an unattached NIC of this fleet counts as orphaned (default 15 min). */
   readonly orphanGraceMs?: number;
   /** Observes every backoff (tests check Retry-After is honoured). */
@@ -71,7 +73,7 @@ export class AzureProvider implements Provider {
       logger: options.logger,
       random: options.random,
       onBackoff: options.onBackoff === undefined ? undefined : (ms, c) => options.onBackoff?.(ms, c.reason),
-    }), options.pollIntervalMs);
+    }), { pollIntervalMs: options.pollIntervalMs, timeoutMs: options.lroTimeoutMs ?? 30 * 60_000 });
     this.#sweeper = new OrphanSweeper(this.#ops, init.fleet, options.orphanGraceMs ?? 15 * 60_000, options.logger, init.name);
   }
 

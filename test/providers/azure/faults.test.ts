@@ -88,6 +88,16 @@ describe('Azure provider under failures', () => {
     assert.equal(sim.puts.filter((p) => p.status === 201).length, 6);
   });
 
+  it('gives up waiting on an operation after the LRO deadline (Transient), and adopts the VM later', async () => {
+    sim = await startSim({ factor: 1 });
+    provider = await providerFor(sim, { lroTimeoutMs: 200, pollIntervalMs: 20 });
+    const slow = await rejectionOf(provider.create(request('web', 0)));
+    assert.deepEqual([(slow as ProviderError).kind, (slow as ProviderError).reason], ['Transient', 'LroTimeout']);
+    const adopted = await provider.create(request('web', 0));
+    assert.equal(adopted.state, 'pending', 'still creating: adopted, not created again');
+    assert.equal(sim.puts.length, 1);
+  });
+
   it('transient failures while polling the create operation do not fail the create', async () => {
     sim = await startSim({ factor: 100 });
     provider = await providerFor(sim);
