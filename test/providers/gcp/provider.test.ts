@@ -87,6 +87,7 @@ describe('GCP provider contract (real @google-cloud/compute client against the s
   });
 
   it('a name still held by a deleting, stopped or drifted instance: the slot moves to the next generation name', async () => {
+    sim.world.setLatencies({ terminateMs: 3_600_000 });
     const first = await provider.create(request('web', 0));
     sim.world.terminate(first.id, 'out-of-band');
     const second = await provider.create(request('web', 0));
@@ -131,18 +132,19 @@ describe('GCP provider contract (real @google-cloud/compute client against the s
 
   it('destroy: deleting is reported as terminated until gone; gone and renamed-away instances are success', async () => {
     const created = await provider.create(request('web', 0));
+    sim.world.setLatencies({ terminateMs: 300_000 });
     await provider.destroy(created);
     assert.equal(visible(sim)[0]?.state, 'terminating');
     const [listed] = await provider.list({ fleet: FLEET });
     assert.equal(listed?.state, 'terminated', 'a delete in progress no longer counts as capacity');
     await provider.destroy(created);
-    await pause(80);
+    await pause(350);
     assert.deepEqual(await provider.list({ fleet: FLEET }), []);
     await provider.destroy(created);
     const reborn = await provider.create(request('web', 0));
     assert.equal(reborn.name, created.name);
     await provider.destroy(created);
-    assert.equal(visible(sim).find((i) => i.id === reborn.id)?.state, 'pending', 'the new holder of the name was not deleted');
+    assert.ok(['pending', 'running'].includes(visible(sim).find((i) => i.id === reborn.id)?.state ?? ''), 'the new holder of the name was not deleted');
   });
 
   it('refuses a partial inventory when a zone is unreachable', async () => {

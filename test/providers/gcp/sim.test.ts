@@ -104,10 +104,11 @@ describe('GCE simulator wire behaviour', () => {
 
   it('delete: STOPPING, then gone (404) when the operation is DONE', async () => {
     await call('POST', `${BASE}/zones/europe-west1-b/instances`, body('web-1'));
+    sim.world.setLatencies({ terminateMs: 200_000 });
     const del = await call('DELETE', `${BASE}/zones/europe-west1-b/instances/web-1?requestId=${RID}`);
     assert.equal(del.json['operationType'], 'delete');
     assert.equal((await call('GET', `${BASE}/zones/europe-west1-b/instances/web-1`)).json['status'], 'STOPPING');
-    await new Promise((r) => setTimeout(r, 60));
+    await new Promise((r) => setTimeout(r, 250));
     assert.equal((await call('GET', `${BASE}/zones/europe-west1-b/operations/${del.json['name']}`)).json['status'], 'DONE');
     assert.equal((await call('GET', `${BASE}/zones/europe-west1-b/instances/web-1`)).status, 404);
     assert.equal((await call('DELETE', `${BASE}/zones/europe-west1-b/instances/web-1`)).status, 404);
