@@ -5,10 +5,9 @@
 import assert from 'node:assert/strict';
 import type { AzureSimulator } from '../../providers/azure/sim.ts';
 import { ALLOCATE_ACTION } from '../../providers/azure/sim.ts';
-import type { DesiredState } from '../../src/desired/types.ts';
 import { azureAdapter } from '../helpers/adapters/azure.ts';
-import { convergedInWorld, FLEET, startHarness, type Harness } from '../helpers/harness.ts';
-import { describeReconcileScenarios } from './scenarios.ts';
+import { FLEET, startHarness, type Harness } from '../helpers/harness.ts';
+import { converged, describeReconcileScenarios } from './scenarios.ts';
 
 describeReconcileScenarios('azure', azureAdapter);
 
@@ -19,7 +18,6 @@ describe('e2e azure: ARM specifics through drover passes', function () {
     await h?.close();
     h = undefined;
   });
-  const converged = (harness: Harness) => (_: unknown, state: DesiredState) => convergedInWorld(harness, state);
 
   it('failed create operations (AllocationFailed) leave no VM or NIC behind and the group still converges', async () => {
     const harness = (h = await startHarness(azureAdapter, [{ name: 'web', replicas: 4 }]));

@@ -8,7 +8,8 @@ import type { DesiredState } from '../../src/desired/types.ts';
 import { convergedInWorld, FLEET, startHarness } from '../helpers/harness.ts';
 import type { CloudAdapter, Harness } from '../helpers/harness.ts';
 
-function converged(harness: Harness): (_: unknown, state: DesiredState) => boolean {
+/** A runUntil predicate: every group converged in the simulator's world. */
+export function converged(harness: Harness): (_: unknown, state: DesiredState) => boolean {
   return (_, state) => convergedInWorld(harness, state);
 }
 

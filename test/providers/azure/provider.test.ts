@@ -4,6 +4,11 @@ import type { AzureSimulator } from '../../../providers/azure/sim.ts';
 import type { Provider } from '../../../providers/types.ts';
 import { clientsFor, DIGEST, FLEET, IMAGE, liveVms, LOCATION, observedFor, pause, providerFor, rejectionOf, request, RG, startSim, SUB, SUBNET } from './sim-fixtures.ts';
 
+/** A NIC body as another tool (or a failed create) would leave it. */
+function nicBody(fleet: string): never {
+  return { location: LOCATION, tags: { 'drover:fleet': fleet, 'drover:created': new Date().toISOString() }, ipConfigurations: [{ name: 'ipconfig1', subnet: { id: SUBNET } }] } as never;
+}
+
 describe('Azure provider contract (real Azure clients against the ARM simulator)', () => {
   let sim: AzureSimulator;
   let provider: Provider;
@@ -116,9 +121,8 @@ describe('Azure provider contract (real Azure clients against the ARM simulator)
 
   it('never sweeps a NIC of another fleet or one younger than the grace period', async () => {
     const { network } = clientsFor(sim);
-    const body = (fleet: string) => ({ location: LOCATION, tags: { 'drover:fleet': fleet, 'drover:created': new Date().toISOString() }, ipConfigurations: [{ name: 'ipconfig1', subnet: { id: SUBNET } }] }) as never;
-    await network.networkInterfaces.createOrUpdate(RG, 'theirs-nic', body('other'), { updateIntervalInMs: 5 }).pollUntilDone();
-    await network.networkInterfaces.createOrUpdate(RG, 'young-nic', body(FLEET), { updateIntervalInMs: 5 }).pollUntilDone();
+    await network.networkInterfaces.createOrUpdate(RG, 'theirs-nic', nicBody('other'), { updateIntervalInMs: 5 }).pollUntilDone();
+    await network.networkInterfaces.createOrUpdate(RG, 'young-nic', nicBody(FLEET), { updateIntervalInMs: 5 }).pollUntilDone();
     const patient = await providerFor(sim, { orphanGraceMs: 60_000 });
     await patient.list({ fleet: FLEET });
     await patient.create(request('web', 0));
