@@ -178,6 +178,8 @@ export class AzureProvider implements Provider {
     } catch (cleanup) {
       this.#init.options.logger?.warn({ provider: this.name, vm: request.name, reason: (cleanup as { reason?: unknown }).reason }, 'could not delete the NIC of a refused VM');
     }
+    // A 404 on a create names something the VM references (its image): the request is invalid, no instance is gone.
+    if (error instanceof ProviderError && error.kind === 'NotFound') throw this.#error('create', 'Invalid', error.reason, `create of ${request.name} refused: a referenced resource does not exist (${error.reason})`);
     throw error;
   }
 

@@ -68,7 +68,7 @@ describe('Azure provider: no code path updates an existing VM', () => {
     const { compute, network } = clientsFor(sim);
     const name = request('web', 0).name;
     // The NIC PUT is slow (a delay fault); meanwhile someone else creates a VM of the same name.
-    sim.faults.add({ kind: 'delay', actions: ['NetworkInterfaces.CreateOrUpdate'], delayMs: 400, count: 1 });
+    sim.faults.add({ kind: 'delay', actions: ['NetworkInterfaces.CreateOrUpdate'], delayMs: 1500, count: 1 });
     const creating = rejectionOf(provider.create(request('web', 0)));
     await new Promise((resolve) => setTimeout(resolve, 100));
     const rivalNic = await makeNic(network, 'rival-nic');
