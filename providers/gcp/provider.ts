@@ -215,9 +215,13 @@ export class GcpProvider implements Provider {
     }
   }
 
-  /** Per-call client options: drover's deadline and signal, no client-side retries. */
+  /**
+   * Per-call client options: drover's signal (which carries the attempt deadline), no client-side
+   * retries, and the client's own deadline a second later as a backstop (so drover's fires first and
+   * is reported as Timeout).
+   */
   #gax(signal: AbortSignal): { timeout: number; retry: { retryCodes: number[] }; signal: AbortSignal; autoPaginate: false } {
-    return { timeout: this.#policy.attemptTimeoutMs, retry: { retryCodes: [] }, signal, autoPaginate: false };
+    return { timeout: this.#policy.attemptTimeoutMs + 1000, retry: { retryCodes: [] }, signal, autoPaginate: false };
   }
 
   #call<T>(operation: string, options: CallOptions, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
