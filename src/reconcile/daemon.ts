@@ -5,7 +5,7 @@
  * continues correctly; its state directory is a cache that is safe to lose.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import PQueue from 'p-queue';
 import type { DesiredState } from '../desired/types.ts';
@@ -23,6 +23,7 @@ import { openProviders } from './open-providers.ts';
 import type { FactoryLookup, OpenedProviders } from './open-providers.ts';
 import { runPass } from './pass.ts';
 import type { PassDeps, PassResult } from './pass.ts';
+import { readJsonLenient, writeJsonAtomic } from './json-file.ts';
 import { GroupBackoff, jitter, Wakeup } from './scheduler.ts';
 import { TemplateStore } from './template-store.ts';
 
@@ -249,19 +250,14 @@ export class Daemon {
     return path.join(this.deps.config.stateDir, 'suspended.json');
   }
 
+  /** Missing or corrupt: nothing suspended through the API (Git's suspend still applies). */
   private async loadSuspended(): Promise<void> {
-    const text = await readFile(this.suspendedFile(), 'utf8').catch(() => '[]');
-    try {
-      for (const group of JSON.parse(text) as unknown[]) if (typeof group === 'string') this.apiSuspended.add(group);
-    } catch {
-      // corrupt: nothing suspended through the API (Git's suspend still applies)
-    }
+    const groups = await readJsonLenient(this.suspendedFile());
+    if (Array.isArray(groups)) for (const group of groups) if (typeof group === 'string') this.apiSuspended.add(group);
   }
 
   private async saveSuspended(): Promise<void> {
-    const file = this.suspendedFile();
-    await writeFile(`${file}.tmp`, JSON.stringify([...this.apiSuspended].sort()));
-    await rename(`${file}.tmp`, file);
+    await writeJsonAtomic(this.suspendedFile(), [...this.apiSuspended].sort());
   }
 }
 

@@ -4,8 +4,7 @@
  * dropped, so going back to it later is a fresh attempt. Persisted in the state directory;
  * losing it means one more (bounded, health-gated) attempt, never a wrong deletion.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+import { readJsonLenient, writeJsonAtomic } from './json-file.ts';
 
 /** Failed template hashes by group. */
 export class FailedTemplates {
@@ -20,13 +19,9 @@ export class FailedTemplates {
   /** Loads the persisted record; missing or corrupt starts empty. */
   async load(): Promise<void> {
     if (this.file === undefined) return;
-    const text = await readFile(this.file, 'utf8').catch(() => undefined);
-    try {
-      const data = text === undefined ? {} : (JSON.parse(text) as Record<string, string[]>);
-      for (const [group, hashes] of Object.entries(data)) if (Array.isArray(hashes)) this.byGroup.set(group, new Set(hashes.map(String)));
-    } catch {
-      // corrupt: start empty
-    }
+    const data = await readJsonLenient(this.file);
+    if (data === null || typeof data !== 'object') return;
+    for (const [group, hashes] of Object.entries(data)) if (Array.isArray(hashes)) this.byGroup.set(group, new Set(hashes.map(String)));
   }
 
   /** The failed hashes of `group`. */
@@ -58,11 +53,7 @@ export class FailedTemplates {
   /** Writes atomically when changed. */
   async save(): Promise<void> {
     if (this.file === undefined || !this.dirty) return;
-    await mkdir(path.dirname(this.file), { recursive: true });
-    const temp = `${this.file}.${process.pid}.tmp`;
-    const data = Object.fromEntries([...this.byGroup].map(([g, s]) => [g, [...s].sort()]));
-    await writeFile(temp, JSON.stringify(data));
-    await rename(temp, this.file);
+    await writeJsonAtomic(this.file, Object.fromEntries([...this.byGroup].map(([g, s]) => [g, [...s].sort()])));
     this.dirty = false;
   }
 }

@@ -4,9 +4,8 @@
  * directory. Losing the file is safe: a rollback then keeps the old instances it still has and
  * reports that it cannot launch more of a template it no longer knows.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { LaunchTemplate } from '../desired/types.ts';
+import { readJsonLenient, writeJsonAtomic } from './json-file.ts';
 
 /** How many templates to keep per group (the newest). */
 const KEEP_PER_GROUP = 8;
@@ -29,15 +28,9 @@ export class TemplateStore {
   /** Loads the persisted templates; a missing or corrupt file starts empty (safe to lose). */
   async load(): Promise<void> {
     if (this.file === undefined) return;
-    const text = await readFile(this.file, 'utf8').catch(() => undefined);
-    if (text === undefined) return;
-    try {
-      const data = JSON.parse(text) as { version: number; templates: Record<string, Entry> };
-      if (data.version !== 1) return;
-      for (const [key, entry] of Object.entries(data.templates)) this.entries.set(key, entry);
-    } catch {
-      // A corrupt file is as good as none.
-    }
+    const data = (await readJsonLenient(this.file)) as { version?: number; templates?: Record<string, Entry> } | undefined;
+    if (data?.version !== 1 || typeof data.templates !== 'object' || data.templates === null) return;
+    for (const [key, entry] of Object.entries(data.templates)) this.entries.set(key, entry);
   }
 
   /** Records a template drover is applying now. */
@@ -58,10 +51,7 @@ export class TemplateStore {
   /** Writes the file atomically (temp file + rename) when anything changed. */
   async save(): Promise<void> {
     if (this.file === undefined || !this.dirty) return;
-    await mkdir(path.dirname(this.file), { recursive: true });
-    const temp = `${this.file}.${process.pid}.tmp`;
-    await writeFile(temp, JSON.stringify({ version: 1, templates: Object.fromEntries(this.entries) }));
-    await rename(temp, this.file);
+    await writeJsonAtomic(this.file, { version: 1, templates: Object.fromEntries(this.entries) });
     this.dirty = false;
   }
 

@@ -1,0 +1,25 @@
+/**
+ * Small JSON files in the state directory, written atomically (temp file + rename) so a crash
+ * never leaves half a file; read leniently, because every such file is a cache that is safe to lose.
+ */
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+/** Writes `value` as JSON to `file` atomically, creating the directory. */
+export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const temp = `${file}.${process.pid}.tmp`;
+  await writeFile(temp, JSON.stringify(value));
+  await rename(temp, file);
+}
+
+/** Parsed JSON of `file`, or undefined when it is missing or corrupt. */
+export async function readJsonLenient(file: string): Promise<unknown> {
+  const text = await readFile(file, 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { ObservedInstance } from '../../providers/types.ts';
+import type { HealthProbe, LaunchTemplate } from '../../src/desired/types.ts';
+import { FailedTemplates } from '../../src/reconcile/failed-templates.ts';
+import { HealthTracker } from '../../src/reconcile/health.ts';
+import { RateLimiter } from '../../src/reconcile/rate-limiter.ts';
+import { GroupBackoff } from '../../src/reconcile/scheduler.ts';
+import { TemplateStore } from '../../src/reconcile/template-store.ts';
+
+function instance(id: string, state: ObservedInstance['state'], address?: string): ObservedInstance {
+  return { id, name: id, provider: 'p', zone: 'z', state, createdAt: 0, address, fleet: 'f', group: 'g', templateHash: 'h', imageDigest: undefined, revision: undefined, slot: 0 };
+}
+
+function httpProbe(): HealthProbe {
+  return { kind: 'http', port: 80, path: '/', scheme: 'http' };
+}
+
+function tcpProbe(): HealthProbe {
+  return { kind: 'tcp', port: 22 };
+}
+
+const TEMPLATE: LaunchTemplate = { provider: 'p', imageDigest: `sha256:${'a'.repeat(64)}`, artifact: { id: 'ami-1' }, machine: {}, placement: {}, userData: undefined, disks: [], tags: {} };
+
+describe('reconcile building blocks', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'drover-reconcile-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('health: readySince holds while healthy; unhealthySince starts when a ready instance fails; unknown instances are forgotten', async () => {
+    let healthy = true;
+    const tracker = new HealthTracker(async () => healthy);
+    const [a1] = await tracker.assess([instance('a', 'running', '127.0.0.9')], httpProbe, 1000);
+    assert.equal(a1!.readySince, 1000);
+    const [a2] = await tracker.assess([instance('a', 'running', '127.0.0.9')], httpProbe, 2000);
+    assert.equal(a2!.readySince, 1000, 'continuously healthy keeps the first time');
+    healthy = false;
+    const [a3] = await tracker.assess([instance('a', 'running', '127.0.0.9')], httpProbe, 3000);
+    assert.deepEqual([a3!.readySince, a3!.unhealthySince], [undefined, 3000]);
+    const [b] = await tracker.assess([instance('b', 'pending')], httpProbe, 4000);
+    assert.deepEqual([b!.readySince, b!.unhealthySince], [undefined, undefined], 'never ready: neither fact');
+    healthy = true;
+    const [a4] = await tracker.assess([instance('a', 'running', '127.0.0.9')], httpProbe, 5000);
+    assert.equal(a4!.readySince, 5000, 'a was forgotten while unobserved: readiness starts again (safe)');
+  });
+
+  it('health: without an address or a prober a probed group never becomes ready; provider-state-only trusts running', async () => {
+    assert.equal((await new HealthTracker().assess([instance('a', 'running', '127.0.0.9')], tcpProbe, 1))[0]!.readySince, undefined);
+    assert.equal((await new HealthTracker(async () => true).assess([instance('a', 'running')], tcpProbe, 1))[0]!.readySince, undefined);
+    assert.equal((await new HealthTracker('provider-state-only').assess([instance('a', 'running')], tcpProbe, 1))[0]!.readySince, 1);
+    assert.equal((await new HealthTracker('provider-state-only').assess([instance('a', 'stopped')], tcpProbe, 1))[0]!.readySince, undefined);
+  });
+
+  it('backoff: doubles per consecutive failure (with ±10% jitter), holds the group until then, resets on success', () => {
+    const backoff = new GroupBackoff({ random: () => 0.5, maxMs: 8000 });
+    backoff.record('g', true, 0);
+    assert.deepEqual([...backoff.held(999)], ['g']);
+    assert.deepEqual([...backoff.held(1000)], []);
+    backoff.record('g', true, 1000);
+    assert.equal(backoff.nextEnd(1000), 3000);
+    for (let i = 0; i < 10; i++) backoff.record('g', true, 0);
+    assert.equal(backoff.nextEnd(0), 8000, 'capped');
+    backoff.record('g', false, 0);
+    assert.equal(backoff.count('g'), 0);
+  });
+
+  it('rate limiter: a burst passes at once, then calls are paced at the refill rate', async () => {
+    let now = 0;
+    const limiter = new RateLimiter(10, 3, () => now);
+    for (let i = 0; i < 3; i++) assert.equal(await limiter.take(), 0);
+    const waited = limiter.take();
+    now += 100;
+    assert.ok((await waited) >= 100, 'the fourth call waited for a token');
+  });
+
+  it('template store: persists atomically, keeps the newest per group, survives a corrupt file', async () => {
+    const file = path.join(dir, 'templates.json');
+    const store = new TemplateStore(file);
+    for (let i = 0; i < 10; i++) store.remember('web', `hash${i}`, { ...TEMPLATE, userData: String(i) }, i);
+    await store.save();
+    const loaded = new TemplateStore(file);
+    await loaded.load();
+    assert.equal(loaded.get('web', 'hash9')?.userData, '9');
+    assert.equal(loaded.get('web', 'hash0'), undefined, 'only the newest 8 are kept');
+    await writeFile(file, '{ not json');
+    const corrupt = new TemplateStore(file);
+    await corrupt.load();
+    assert.equal(corrupt.get('web', 'hash9'), undefined);
+  });
+
+  it('failed templates: recorded per group, forgotten once Git moves the group to another template', async () => {
+    const file = path.join(dir, 'failed.json');
+    const failed = new FailedTemplates(file);
+    failed.record('web', 'bad1');
+    await failed.save();
+    const loaded = new FailedTemplates(file);
+    await loaded.load();
+    assert.deepEqual([...loaded.of('web')], ['bad1']);
+    loaded.forgetAllBut('web', 'bad1');
+    assert.deepEqual([...loaded.of('web')], ['bad1'], 'still desired: still failed');
+    loaded.forgetAllBut('web', 'next');
+    assert.deepEqual([...loaded.of('web')], []);
+  });
+});
