@@ -1,0 +1,73 @@
+/**
+ * GCE-specific end-to-end cases beyond the shared scenarios, through drover's real pass with the
+ * real client: one aggregatedList per pass, a resource quota that blocks a rollout's surge (insert
+ * operations DONE with QUOTA_EXCEEDED) until it is raised, and a zone outage during which drover
+ * does not act on a partial inventory.
+ */
+import assert from 'node:assert/strict';
+import type { DesiredState } from '../../../src/desired/types.ts';
+import { maxLiveBetween, minReadyBetween } from '../../../src/sim/capacity.ts';
+import type { GceSimulator } from '../../../providers/gcp/sim.ts';
+import { gcpAdapter } from '../../helpers/adapters/gcp.ts';
+import { convergedInWorld, FLEET, startHarness, type Harness } from '../../helpers/harness.ts';
+
+function converged(harness: Harness): (_: unknown, state: DesiredState) => boolean {
+  return (_, state) => convergedInWorld(harness, state);
+}
+
+describe('e2e gcp: GCE-specific behaviour through drover passes', function () {
+  this.timeout(120_000);
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  it('observes the whole project with one aggregatedList per pass', async () => {
+    h = await startHarness(gcpAdapter, [{ name: 'web', replicas: 3 }, { name: 'api', replicas: 2 }]);
+    const harness = h;
+    await harness.runUntil(converged(harness));
+    harness.sim.engine.calls.clear();
+    await harness.pass();
+    assert.deepEqual(harness.sim.engine.calls.counts(), { 'compute.instances.aggregatedList': 1 });
+  });
+
+  it('a resource quota blocking the surge holds the rollout (capacity kept) until it is raised, without duplicates', async () => {
+    h = await startHarness(gcpAdapter, [{ name: 'web', replicas: 3 }]);
+    const harness = h;
+    const sim = harness.sim as GceSimulator;
+    await harness.runUntil(converged(harness));
+    sim.settings.instanceQuota = 3;
+    const start = sim.clock.now();
+    harness.addBuild(2);
+    await harness.writeFleet([{ name: 'web', replicas: 3 }], 2);
+    const blocked = await harness.pass();
+    const failed = blocked.actions.filter((a) => a.kind === 'create' && a.error !== undefined);
+    assert.ok(failed.length > 0, 'the surge create failed');
+    assert.ok(failed.every((a) => a.error?.reason === 'QUOTA_EXCEEDED'), JSON.stringify(failed.map((a) => a.error?.reason)));
+    await harness.pass();
+    assert.equal(harness.liveByGroup().get('web')?.length, 3, 'nothing deleted while the surge is refused');
+    sim.settings.instanceQuota = 4;
+    await harness.runUntil(converged(harness));
+    const web = harness.capacity().get('web')!;
+    assert.equal(minReadyBetween(web, start), 3, 'maxUnavailable 0 held throughout');
+    assert.ok(maxLiveBetween(web, start) <= 4);
+    const launched = sim.world.events().filter((e) => e.from === null && e.tags['drover-fleet'] === FLEET);
+    assert.equal(launched.length, 6, 'three old and three new, never a duplicate');
+  });
+
+  it('a zone outage (aggregatedList UNREACHABLE) stops drover acting until the zone is back', async () => {
+    h = await startHarness(gcpAdapter, [{ name: 'web', replicas: 3 }]);
+    const harness = h;
+    const sim = harness.sim as GceSimulator;
+    await harness.runUntil(converged(harness));
+    sim.settings.unreachableZones = ['europe-west1-c'];
+    const before = sim.world.all().length;
+    const outage = await harness.pass();
+    assert.deepEqual(outage.actions, [], 'no create for the instances it cannot see');
+    assert.equal(sim.world.all().length, before);
+    sim.settings.unreachableZones = [];
+    await harness.runUntil(converged(harness));
+    assert.equal(sim.world.all().length, before, 'nothing was duplicated after the outage');
+  });
+});
