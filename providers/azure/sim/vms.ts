@@ -57,6 +57,9 @@ function updateVm(ctx: AzureContext, vm: SimInstance, body: string, headers: { h
   if (vm.state === 'terminating') {
     throw new ArmSimError(409, 'OperationNotAllowed', `Operation 'Update VM' is not allowed on VM '${vm.name}' since the VM is marked for deletion. You can only retry the Delete operation (or wait for an ongoing one to complete).`);
   }
+  if (provisioningState(vm) === 'Creating') {
+    throw new ArmSimError(409, 'Conflict', `The request conflicts with the operation in progress on virtual machine '${vm.name}': it is still being created. Retry after that operation completes.`);
+  }
   // An in-place update, as Azure does it: tags and hardware change on the running VM.
   const model = validateVm(ctx, body);
   ctx.engine.world.setTags(vm.id, { ...Object.fromEntries(Object.keys(vm.tags).map((k) => [k, null])), ...model.tags }, 'api');

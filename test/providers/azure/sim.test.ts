@@ -32,15 +32,20 @@ describe('Azure ARM simulator (real @azure/arm-compute and @azure/arm-network cl
   });
 
   it('refuses a PUT over an existing VM under If-None-Match: * and records in-place updates otherwise', async () => {
+    sim.world.setLatencies({ bootMs: 300_000 }); // 300 ms of wall time to be creating
     const nic = await makeNic(network, 'a-nic');
-    await compute.virtualMachines.createOrUpdate(RG, 'a', vmBody(nic), { updateIntervalInMs: 5 }).pollUntilDone();
+    const creating = compute.virtualMachines.createOrUpdate(RG, 'a', vmBody(nic), { updateIntervalInMs: 5 });
+    await creating.submitted();
+    const busy = await rejectionOf(compute.virtualMachines.createOrUpdate(RG, 'a', vmBody(nic, { x: '1' })).submitted());
+    assert.deepEqual([busy.code, busy.statusCode], ['Conflict', 409], 'no update while the create operation runs');
+    await creating.pollUntilDone();
     const refused = await rejectionOf(compute.virtualMachines.createOrUpdate(RG, 'A', vmBody(nic, { x: '1' }), { ifNoneMatch: '*' }).submitted());
     assert.equal(refused.code, 'PreconditionFailed', 'names are case-insensitive');
     assert.equal(refused.statusCode, 412);
     assert.deepEqual(sim.world.all()[0]?.tags, { 'drover:fleet': 'acme' });
     await compute.virtualMachines.createOrUpdate(RG, 'a', vmBody(nic, { x: '1' }), { updateIntervalInMs: 5 }).pollUntilDone();
     assert.deepEqual(sim.world.all()[0]?.tags, { x: '1' }, 'a plain PUT updates the VM in place, as Azure does');
-    assert.deepEqual(sim.puts.map((p) => [p.existed, p.updatedInPlace, p.status]), [[false, false, 201], [true, false, 412], [true, true, 200]]);
+    assert.deepEqual(sim.puts.map((p) => [p.existed, p.updatedInPlace, p.status]), [[false, false, 201], [true, false, 409], [true, false, 412], [true, true, 200]]);
   });
 
   it('lists by resource group with nextLink, and statuses across the subscription with statusOnly', async () => {
