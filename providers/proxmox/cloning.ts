@@ -36,6 +36,8 @@ export interface CloneContext {
   readonly range: VmidRange | undefined;
   readonly logger: ProviderLogger | undefined;
   readonly signal: AbortSignal | undefined;
+  /** VMIDs this process is cloning into right now (shared by all its creates). */
+  readonly claimed: Set<number>;
   /** Called with the VMID just before the clone call (so list() can report it while it runs). */
   readonly onVmid: (vmid: number) => void;
   /** Called when a clone left a VM locked forever. */
@@ -68,7 +70,8 @@ export async function cloneForSlot(ctx: CloneContext, request: CreateRequest, pl
       continue;
     }
     ctx.onVmid(vmid);
-    const outcome = await ctx.limiter.run(plan.sourceNode, plan.storage, () => cloneOnce(ctx, plan, vmid));
+    ctx.claimed.add(vmid);
+    const outcome = await ctx.limiter.run(plan.sourceNode, plan.storage, () => cloneOnce(ctx, plan, vmid)).finally(() => ctx.claimed.delete(vmid));
     if (outcome === 'done') return { vmid, node: plan.targetNode, createdAt: plan.createdAt };
     if (outcome === 'busy') {
       await pause('create', { provider: ctx.provider, signal: ctx.signal }, Math.min(200 * 2 ** Math.min(step, 5), 10_000) * (0.5 + Math.random() / 2));
@@ -83,10 +86,15 @@ export async function cloneForSlot(ctx: CloneContext, request: CreateRequest, pl
 
 /** Next VMID to try; `used` when the cluster already has it (it may be a twin's VM for this slot). */
 async function pickVmid(ctx: CloneContext, request: CreateRequest, tried: ReadonlySet<number>): Promise<{ vmid: number; used: boolean }> {
-  if (ctx.range === undefined) return { vmid: await ctx.api.nextid(ctx.signal), used: false };
+  if (ctx.range === undefined) {
+    // nextid answers every concurrent caller the same id: skip the ones this process is already cloning into.
+    let vmid = await ctx.api.nextid(ctx.signal);
+    while (ctx.claimed.has(vmid) || tried.has(vmid)) vmid++;
+    return { vmid, used: false };
+  }
   const names = new Map((await ctx.api.resources(ctx.signal)).map((e) => [e.vmid, e.name ?? '']));
   // Ids held by VMs with another name are skipped outright; a nameless or same-name one may be a twin's clone of this slot.
-  const vmid = probeOrder(request.idempotencyKey, ctx.range, 100_000).find((id) => !tried.has(id) && [undefined, '', request.name].includes(names.get(id)));
+  const vmid = probeOrder(request.idempotencyKey, ctx.range, 100_000).find((id) => !tried.has(id) && !ctx.claimed.has(id) && [undefined, '', request.name].includes(names.get(id)));
   if (vmid !== undefined) return { vmid, used: names.has(vmid) };
   throw new ProviderError({ kind: 'Conflict', reason: 'VmidRangeExhausted', provider: ctx.provider, operation: 'create', message: `vmidRange ${ctx.range.min}-${ctx.range.max} has no free VMID` });
 }

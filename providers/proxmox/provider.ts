@@ -53,6 +53,8 @@ export class ProxmoxProvider implements Provider {
   /** VMs a failed clone of this process left in `lock: clone`, with the request that made them. */
   readonly #stuck = new Map<number, CreateRequest>();
   readonly #foreign = new Set<number>();
+  readonly #claimed = new Set<number>();
+  #closed: Promise<void> | undefined;
   readonly #warned = new Set<number>();
 
   constructor(init: ProxmoxProviderInit) {
@@ -143,7 +145,8 @@ export class ProxmoxProvider implements Provider {
 
   /** Closes the connection pool. */
   close(): Promise<void> {
-    return this.#init.close();
+    this.#closed ??= this.#init.close();
+    return this.#closed;
   }
 
   async #create(request: CreateRequest, entry: Inflight, signal: AbortSignal | undefined): Promise<ObservedInstance> {
@@ -155,7 +158,7 @@ export class ProxmoxProvider implements Provider {
     const site = await this.#templateSite(template, signal);
     const vm = (await this.#findSlot(request, signal)) ?? (await cloneForSlot({
       provider: this.name, fleet: this.#init.fleet, api: this.#init.api, limiter: this.#init.limiter, timing: this.#init.timing,
-      range: spec.vmidRange, logger: this.#init.logger, signal,
+      range: spec.vmidRange, logger: this.#init.logger, signal, claimed: this.#claimed,
       onVmid: (vmid) => void (entry.vmid = vmid),
       onStuck: (vmid) => void this.#stuck.set(vmid, request),
     }, request, {

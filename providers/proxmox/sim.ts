@@ -81,7 +81,7 @@ export async function startProxmoxSimulator(options: ProxmoxSimulatorOptions = {
   ctx = {
     engine, nodes, storages: new Map(storages.map((s) => [s.name, s])), pools: new Set(options.pools ?? ['drover']),
     tokens: new Map(Object.entries(tokens)), templates: new Map(), tasks: new Map(), activeFullClones: new Map(),
-    settings: { ...DEFAULT_SETTINGS, ...options.settings }, snapshot: undefined, lastAllocated: undefined, vmidUses: new Map(),
+    settings: { ...DEFAULT_SETTINGS, ...options.settings }, snapshot: undefined, lastAllocated: undefined, vmidUses: new Map(), lockTimeouts: 0,
   };
   const context = ctx;
   for (const t of options.templates ?? []) putTemplate(context, t);

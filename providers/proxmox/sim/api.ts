@@ -52,13 +52,14 @@ export function pveApi(ctx: PveContext): CloudApi {
     faultResponse: (fault, action) => faultResponse(ctx, fault, action),
     launchOutOfBand: (input) => launchOutOfBand(ctx, input),
     controlRoutes: controlRoutes(ctx),
-    worldExtras: () => ({ nodes: ctx.nodes, storages: [...ctx.storages.values()], templates: [...ctx.templates.values()], settings: ctx.settings, tasks: ctx.tasks.size }),
+    worldExtras: () => ({ nodes: ctx.nodes, storages: [...ctx.storages.values()], templates: [...ctx.templates.values()], settings: ctx.settings, tasks: ctx.tasks.size, lockTimeouts: ctx.lockTimeouts }),
     reset: () => {
       ctx.tasks.clear();
       ctx.activeFullClones.clear();
       ctx.snapshot = undefined;
       ctx.lastAllocated = undefined;
       ctx.vmidUses.clear();
+      ctx.lockTimeouts = 0;
     },
   };
 }

@@ -104,6 +104,7 @@ function validate(ctx: PveContext, node: string, vmid: number, params: Params): 
 function takeStorageLock(ctx: PveContext, spec: CloneSpec): void {
   const active = ctx.activeFullClones.get(spec.storage) ?? 0;
   if (active >= ctx.settings.storageCloneLimit) {
+    ctx.lockTimeouts += 1;
     throw new PveSimError(500, `can't lock file '/var/lock/qemu-server/lock-${spec.template.vmid}.conf' - got timeout`);
   }
   ctx.activeFullClones.set(spec.storage, active + 1);

@@ -98,6 +98,8 @@ export interface PveContext {
   readonly tasks: Map<string, PveTask>;
   /** Running full clones per storage. */
   readonly activeFullClones: Map<string, number>;
+  /** Clone calls refused with the storage lock timeout (for "the sim is not kinder than PVE" checks). */
+  lockTimeouts: number;
   readonly settings: PveSettings;
   snapshot: StatusSnapshot | undefined;
   /** Most recently allocated VMID (what a stale nextid answers). */
