@@ -1,6 +1,7 @@
 /**
- * Waiting on a zone operation: `zoneOperations.wait` until the operation is DONE (GCE's wait may
- * return early, so it loops, pausing briefly when it does), under an overall deadline. A DONE
+ * Waiting on a zone operation: `zoneOperations.wait` until the operation is DONE. GCE's wait blocks
+ * for up to two minutes but may return earlier without DONE, so this loops (pausing briefly when a
+ * wait came back early), under an overall deadline. A DONE
  * operation with `error` is returned, not thrown — the caller checks it with operationError().
  */
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -44,6 +44,9 @@ export interface GcpProviderInit {
 /** Outcome of one (generation, attempt) step of create. */
 type StepOutcome = { readonly kind: 'created'; readonly instance: Instance } | { readonly kind: 'next-generation' } | { readonly kind: 'next-attempt' };
 
+/** Deadline of one zoneOperations.wait attempt: GCE blocks up to two minutes before answering. */
+const WAIT_DEADLINE_MS = 130_000;
+
 /** Most instances one list walks before suspecting a pagination loop. */
 const MAX_LISTED = 200_000;
 
@@ -202,7 +205,7 @@ export class GcpProvider implements Provider {
       pollMs: this.#options.operationPollMs ?? 1000,
       timeoutMs: this.#options.operationTimeoutMs ?? 600_000,
       signal: options.signal,
-      wait: (name) => this.#call('create', options, async (signal) => (await this.#clients.operations.wait({ project: this.#project, zone, operation: name }, this.#gax(signal)))[0]),
+      wait: (name) => this.#call('create', options, async (signal) => (await this.#clients.operations.wait({ project: this.#project, zone, operation: name }, this.#gax(signal, WAIT_DEADLINE_MS)))[0], WAIT_DEADLINE_MS),
     });
   }
 
@@ -220,12 +223,14 @@ export class GcpProvider implements Provider {
    * retries, and the client's own deadline a second later as a backstop (so drover's fires first and
    * is reported as Timeout).
    */
-  #gax(signal: AbortSignal): { timeout: number; retry: { retryCodes: number[] }; signal: AbortSignal; autoPaginate: false } {
-    return { timeout: this.#policy.attemptTimeoutMs + 1000, retry: { retryCodes: [] }, signal, autoPaginate: false };
+  #gax(signal: AbortSignal, minDeadlineMs = 0): { timeout: number; retry: { retryCodes: number[] }; signal: AbortSignal; autoPaginate: false } {
+    return { timeout: Math.max(this.#policy.attemptTimeoutMs, minDeadlineMs) + 1000, retry: { retryCodes: [] }, signal, autoPaginate: false };
   }
 
-  #call<T>(operation: string, options: CallOptions, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const ctx: CallContext = { provider: this.name, policy: this.#policy, signal: options.signal, logger: this.#options.logger, random: this.#options.random };
+  /** A call through drover's retry loop; `minDeadlineMs` lengthens the attempt deadline (operation waits). */
+  #call<T>(operation: string, options: CallOptions, fn: (signal: AbortSignal) => Promise<T>, minDeadlineMs = 0): Promise<T> {
+    const policy = minDeadlineMs > this.#policy.attemptTimeoutMs ? { ...this.#policy, attemptTimeoutMs: minDeadlineMs } : this.#policy;
+    const ctx: CallContext = { provider: this.name, policy, signal: options.signal, logger: this.#options.logger, random: this.#options.random };
     return callWithRetry(operation, ctx, fn);
   }
 

@@ -12,7 +12,7 @@ import { concurrentOperationsExceeded, errorResponse, GceSimError, notFound, quo
 import { getImage, type ImageInput } from './images.ts';
 import { insertInstance } from './insert.ts';
 import { aggregatedListInstances, deleteInstance, getInstance, listInstances } from './instances.ts';
-import { getOperation } from './operations.ts';
+import { getOperation, waitDelayMs } from './operations.ts';
 
 /**
  * Compute Engine's published per-project rate quotas (requests per minute), as token buckets that
@@ -84,9 +84,27 @@ function route(ctx: GceContext, request: SimRequest): SimCall | SimResponse {
     const auth = authenticate(ctx, request);
     if (auth !== undefined) return auth;
     const args = parts.slice(1).map((p) => decodeURIComponent(p));
+    if (r.action === WAIT) blockWait(ctx, args[1] ?? '');
     return { action: r.action, execute: () => execute(ctx, r, request, project, args) };
   }
   return errorResponse(new GceSimError(404, 'notFound', `The requested URL ${request.url.pathname} was not found on this server.`));
+}
+
+const WAIT = 'compute.zoneOperations.wait';
+const BEFORE_KINDS: ReadonlySet<string> = new Set(['error', 'throttle', 'hang', 'delay']);
+
+/**
+ * Makes a zoneOperations.wait block until its operation is DONE (at most two minutes of sim time).
+ * The shared server runs calls synchronously, so the block is a one-shot `delay` fault on the wait
+ * action, which the server picks right after routing (same tick). It is only added when no other
+ * rule could match a wait call — an injected fault keeps precedence, and the wait then returns at
+ * once, which GCE's best-effort wait also allows.
+ */
+function blockWait(ctx: GceContext, name: string): void {
+  const delayMs = waitDelayMs(ctx, name);
+  if (delayMs <= 0) return;
+  const competing = ctx.engine.faults.list().some((f) => BEFORE_KINDS.has(f.kind) && (f.actions === undefined || f.actions.length === 0 || f.actions.includes(WAIT)));
+  if (!competing) ctx.engine.faults.add({ kind: 'delay', actions: [WAIT], count: 1, delayMs });
 }
 
 function authenticate(ctx: GceContext, request: SimRequest): SimResponse | undefined {

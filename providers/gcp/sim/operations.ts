@@ -2,8 +2,8 @@
  * Zone operations: every insert and delete returns one, which runs for a while on the sim clock
  * (through the engine's OperationLog) and ends DONE, with `error` when its effect failed. GCE
  * answers a repeated requestId with the original operation, for at least an hour.
- * `wait` returns at once with the current state: GCE's wait is best-effort and may return before
- * DONE (the simulator cannot block inside a synchronous call), so clients must loop on it.
+ * `wait` blocks like GCE's: until the operation is DONE or for at most two minutes (sim time),
+ * then returns the operation as it is — clients must still loop until DONE.
  */
 import type { OperationError } from '../../../src/sim/operations.ts';
 import type { SimResponse } from '../../../src/sim/engine.ts';
@@ -26,6 +26,8 @@ export interface GceOperation {
   readonly targetId: string;
   readonly engineId: string;
   readonly insertTime: number;
+  /** Sim time the operation is scheduled to be DONE. */
+  readonly doneBy: number;
   /** Set when the operation failed (kept here: the engine only keeps code and message). */
   error?: GceOperationError;
 }
@@ -80,6 +82,7 @@ export class OperationStore {
       targetId: input.targetId,
       engineId: engineOp.id,
       insertTime: now,
+      doneBy: now + input.durationMs,
     };
     holder.op = op;
     this.#ops.set(op.name, op);
@@ -108,6 +111,16 @@ export class OperationStore {
 
 function isDone(ctx: GceContext, op: GceOperation): boolean {
   return ctx.engine.operations.get(op.engineId)?.status !== 'running';
+}
+
+/** GCE's longest zoneOperations.wait, sim milliseconds. */
+export const MAX_WAIT_MS = 120_000;
+
+/** How long a wait call for `name` should block: until DONE, at most MAX_WAIT_MS; 0 when unknown or done. */
+export function waitDelayMs(ctx: GceContext, name: string): number {
+  const op = ctx.operations.get(name);
+  if (op === undefined || isDone(ctx, op)) return 0;
+  return Math.max(0, Math.min(op.doneBy - ctx.engine.clock.now(), MAX_WAIT_MS)) + 1;
 }
 
 /** zoneOperations.get / zoneOperations.wait. */

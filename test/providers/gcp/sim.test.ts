@@ -30,7 +30,7 @@ describe('GCE simulator wire behaviour', () => {
   });
   afterEach(() => sim.close());
 
-  it('insert returns a RUNNING operation that is DONE later; the instance is PROVISIONING, STAGING, then RUNNING', async () => {
+  it('insert returns a RUNNING operation; wait blocks until DONE (two minutes at most); the instance is PROVISIONING, STAGING, then RUNNING', async () => {
     const clock = new VirtualClock();
     await sim.close();
     sim = await startGceSimulator({ projects: [PROJECT], clock, images: [{ path: IMAGE, labels: {} }] });
@@ -46,9 +46,13 @@ describe('GCE simulator wire behaviour', () => {
     assert.match(String(got.json['id']), /^\d{19}$/);
     assert.deepEqual(got.json['labels'], { 'drover-fleet': 'f1' });
     const wait = () => call('POST', `${BASE}/zones/europe-west1-b/operations/${insert.json['name']}/wait`);
-    assert.equal((await wait()).json['status'], 'RUNNING', 'wait may return before DONE');
-    clock.advance(5_000);
-    const op = await wait();
+    const blocked = wait();
+    await new Promise((r) => setTimeout(r, 30));
+    clock.advance(4_000);
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(sim.engine.calls.list('compute.zoneOperations.wait').length, 0, 'wait blocks until the operation is DONE');
+    clock.advance(1_001);
+    const op = await blocked;
     assert.equal(op.json['status'], 'DONE');
     assert.equal(op.json['error'], undefined);
     assert.equal(op.json['targetId'], got.json['id']);
@@ -56,6 +60,12 @@ describe('GCE simulator wire behaviour', () => {
     assert.equal(await status(), 'STAGING');
     clock.advance(10_000);
     assert.equal(await status(), 'RUNNING');
+    sim.settings.insertOperationMs = 600_000;
+    const slow = await call('POST', `${BASE}/zones/europe-west1-b/instances`, body('web-2'));
+    const capped = call('POST', `${BASE}/zones/europe-west1-b/operations/${slow.json['name']}/wait`);
+    await new Promise((r) => setTimeout(r, 30));
+    clock.advance(120_001);
+    assert.equal((await capped).json['status'], 'RUNNING', 'wait returns after two minutes at most, DONE or not');
   });
 
   it('a repeated requestId replays the operation; a taken name is 409 alreadyExists; bad input is 400', async () => {
