@@ -12,6 +12,15 @@ import { classifyOperationCode } from './classify.ts';
 /** A Compute Engine operation (7.x and 6.x clients both give these fields). */
 export type GceOperation = protos.google.cloud.compute.v1.IOperation;
 
+/**
+ * The Operation a mutating call returned: 7.x (and 6.x) wrap it in an LRO object whose
+ * `latestResponse` is the Operation; a bare Operation is taken as it is.
+ */
+export function operationOf(result: unknown): GceOperation {
+  if (typeof result === 'object' && result !== null && 'latestResponse' in result) return (result as { latestResponse: GceOperation }).latestResponse;
+  return (result ?? {}) as GceOperation;
+}
+
 /** Whether GCE reports the operation finished. */
 export function isDone(op: GceOperation | null | undefined): boolean {
   return String(op?.status ?? '') === 'DONE';

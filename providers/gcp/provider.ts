@@ -12,7 +12,7 @@ import { verifyImage } from './images.ts';
 import { isUsable, LABEL, toObserved } from './labels.ts';
 import { instanceResource } from './launch.ts';
 import { CreateBook, generationName, keyLabel, MAX_CREATE_STEPS, requestIdFor, type CreateStep } from './names.ts';
-import { isDone, operationError, waitForOperation, type GceOperation } from './operations.ts';
+import { isDone, operationError, operationOf, waitForOperation, type GceOperation } from './operations.ts';
 import { callWithRetry, type CallContext, type ProviderLogger, type RetryPolicy } from './retry.ts';
 
 type Instance = protos.google.cloud.compute.v1.IInstance;
@@ -138,7 +138,7 @@ export class GcpProvider implements Provider {
     const requestId = requestIdFor(`delete:${instance.id}`, 0, 0);
     let op: GceOperation | undefined;
     try {
-      op = await this.#call('destroy', options, async (signal) => (await this.#clients.instances.delete({ project: this.#project, zone: instance.zone, instance: instance.name, requestId }, this.#gax(signal)))[0].latestResponse as GceOperation);
+      op = await this.#call('destroy', options, async (signal) => operationOf((await this.#clients.instances.delete({ project: this.#project, zone: instance.zone, instance: instance.name, requestId }, this.#gax(signal)))[0]));
     } catch (error) {
       if (error instanceof ProviderError && error.kind === 'NotFound') return;
       throw error;
@@ -174,9 +174,9 @@ export class GcpProvider implements Provider {
     const requestId = requestIdFor(request.idempotencyKey, step.generation, step.attempt);
     let op: GceOperation;
     try {
-      op = await this.#call('create', options, async (signal) => (await this.#clients.instances.insert({ project: this.#project, zone: request.zone, requestId, instanceResource: body }, this.#gax(signal)))[0].latestResponse as GceOperation);
+      op = await this.#call('create', options, async (signal) => operationOf((await this.#clients.instances.insert({ project: this.#project, zone: request.zone, requestId, instanceResource: body }, this.#gax(signal)))[0]));
     } catch (error) {
-      if (error instanceof ProviderError && error.kind === 'Conflict') return this.#judge(await this.#getInstance('create', name, request.zone, options), key, 'next-attempt');
+      if (error instanceof ProviderError && error.kind === 'Conflict') return this.#judge(await this.#getInstance('create', name, request.zone, options), key);
       throw error;
     }
     const replayed = isDone(op);
@@ -187,12 +187,16 @@ export class GcpProvider implements Provider {
       this.#book.note(request.idempotencyKey, { generation: step.generation, attempt: step.attempt + 1 });
       throw failed;
     }
-    return this.#judge(await this.#getInstance('create', name, request.zone, options), key, 'next-attempt');
+    return this.#judge(await this.#getInstance('create', name, request.zone, options), key);
   }
 
-  /** The instance holding a name: ours and usable → the slot's; gone → `ifGone`; anything else → next generation. */
-  #judge(instance: Instance | undefined, key: string, ifGone: StepOutcome['kind']): StepOutcome {
-    if (instance === undefined) return { kind: ifGone } as StepOutcome;
+  /**
+   * The instance holding a name: ours (fleet and key labels) and PROVISIONING/STAGING/RUNNING → the
+   * slot's; gone → the name is free but this requestId is spent (next attempt); anything else → the
+   * name is spent (next generation).
+   */
+  #judge(instance: Instance | undefined, key: string): StepOutcome {
+    if (instance === undefined) return { kind: 'next-attempt' };
     const labels = instance.labels ?? {};
     const ours = labels[LABEL.fleet] === this.#fleet && labels[LABEL.key] === key;
     return ours && isUsable(instance.status as string | undefined) ? { kind: 'created', instance } : { kind: 'next-generation' };

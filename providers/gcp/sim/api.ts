@@ -7,7 +7,7 @@ import { ControlError } from '../../../src/sim/control.ts';
 import type { CloudApi, SimCall, SimRequest, SimResponse } from '../../../src/sim/engine.ts';
 import type { FaultRule } from '../../../src/sim/faults.ts';
 import type { LaunchInput } from '../../../src/sim/world.ts';
-import type { GceContext } from './context.ts';
+import { regionOf, type GceContext } from './context.ts';
 import { concurrentOperationsExceeded, errorResponse, GceSimError, notFound, quotaExceeded, rateLimited } from './errors.ts';
 import { getImage, type ImageInput } from './images.ts';
 import { insertInstance } from './insert.ts';
@@ -135,12 +135,13 @@ function zone(ctx: GceContext, project: string, name: string | undefined): strin
 
 function faultResponse(ctx: GceContext, fault: FaultRule, action: string): SimResponse {
   const project = ctx.defaultProject;
+  const region = regionOf(ctx.zones[0] ?? 'europe-west1-b');
   if (fault.kind === 'throttle') return errorResponse(rateLimited(METRIC[action]?.display ?? 'Queries', project));
   switch (fault.code) {
     case 'CONCURRENT_OPERATIONS_QUOTA_EXCEEDED':
-      return errorResponse(concurrentOperationsExceeded(project, 'europe-west1'));
+      return errorResponse(concurrentOperationsExceeded(project, region));
     case 'QUOTA_EXCEEDED':
-      return errorResponse(quotaExceeded('CPUS', 24, 'europe-west1'));
+      return errorResponse(quotaExceeded('CPUS', 24, region));
     default: {
       const status = fault.status ?? 500;
       const reason = fault.code ?? (status >= 500 ? 'backendError' : status === 404 ? 'notFound' : status === 409 ? 'alreadyExists' : 'invalid');
