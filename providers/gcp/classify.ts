@@ -38,7 +38,6 @@ const BY_REASON: Readonly<Record<string, ProviderErrorKind>> = {
   invalidParameter: 'Invalid',
   badRequest: 'Invalid',
   parseError: 'Invalid',
-  required: 'Unauthorized',
   authError: 'Unauthorized',
   unauthorized: 'Unauthorized',
   forbidden: 'Unauthorized',

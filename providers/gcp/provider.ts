@@ -177,6 +177,9 @@ export class GcpProvider implements Provider {
       op = await this.#call('create', options, async (signal) => operationOf((await this.#clients.instances.insert({ project: this.#project, zone: request.zone, requestId, instanceResource: body }, this.#gax(signal)))[0]));
     } catch (error) {
       if (error instanceof ProviderError && error.kind === 'Conflict') return this.#judge(await this.#getInstance('create', name, request.zone, options), key);
+      if (error instanceof ProviderError && error.kind === 'NotFound') {
+        throw new ProviderError({ kind: 'Invalid', reason: 'ReferencedResourceNotFound', provider: this.name, operation: 'create', message: `create ${name}: a resource it refers to (image, machine type, network, zone) does not exist`, cause: error });
+      }
       throw error;
     }
     const replayed = isDone(op);

@@ -147,6 +147,13 @@ describe('GCP provider contract (real @google-cloud/compute client against the s
     assert.ok(['pending', 'running'].includes(visible(sim).find((i) => i.id === reborn.id)?.state ?? ''), 'the new holder of the name was not deleted');
   });
 
+  it('an insert naming a missing image or zone is Invalid (needs a Git change), not NotFound', async () => {
+    const missingImage = { ...request('web', 0), template: { ...request('web', 0).template, artifact: { id: `projects/${PROJECT}/global/images/gone` } } };
+    assert.deepEqual(await rejectionOf(provider.create(missingImage)).then((e) => [e.kind, e.reason]), ['Invalid', 'ReferencedResourceNotFound']);
+    assert.equal((await rejectionOf(provider.create(request('web', 0, { zone: 'mars-east1-a' })))).kind, 'Invalid');
+    assert.equal(sim.world.all().length, 0);
+  });
+
   it('refuses a partial inventory when a zone is unreachable', async () => {
     await provider.create(request('web', 0));
     sim.settings.unreachableZones = ['europe-west1-c'];
