@@ -43,8 +43,25 @@ export async function scan(ctx: ScanContext): Promise<FoundVm[]> {
   const entries = (await ctx.api.resources(ctx.signal)).filter((e) => e.type === 'qemu' && e.template !== 1);
   const listed = new Set(entries.map((e) => e.vmid));
   for (const vmid of ctx.foreign) if (!listed.has(vmid)) ctx.foreign.delete(vmid);
-  const found = await Promise.all(entries.map((e) => examine(ctx, e)));
+  const found = await mapLimit(entries, SCAN_CONCURRENCY, (e) => examine(ctx, e));
   return found.filter((f): f is FoundVm => f !== undefined).sort((a, b) => a.vmid - b.vmid);
+}
+
+/** Extra per-VM reads (config, status/current) a scan runs at once. */
+const SCAN_CONCURRENCY = 8;
+
+/** Maps with at most `limit` calls in flight, keeping order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      out[index] = await fn(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }
 
 async function examine(ctx: ScanContext, entry: VmResource): Promise<FoundVm | undefined> {

@@ -119,7 +119,7 @@ async function main(argv: string[]): Promise<void> {
   });
   const caFile = path.join(tmpdir(), `drover-pve-sim-${sim.port}-ca.pem`);
   await writeFile(caFile, sim.caPem);
-  console.log(`pve simulator listening on ${sim.url}/api2/json token=${sim.tokenId} (secret in PVE_TOKEN_SECRET) ca=${caFile} control=${sim.url}/_sim/`);
+  console.log(`pve simulator listening on ${sim.url}/api2/json token=${sim.tokenId} secret=${sim.tokenSecret} (simulator only; export it as PVE_TOKEN_SECRET) ca=${caFile} control=${sim.url}/_sim/`);
   const stop = (): void => void sim.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

@@ -126,15 +126,15 @@ function digestOf(value: unknown): string {
 
 /** PUT /nodes/{node}/qemu/{vmid}/config — synchronous. */
 export function putConfig(ctx: PveContext, node: string, vmid: number, params: Params): PveResponse {
-  const vm = resolveVm(ctx, node, vmid);
-  applyConfig(ctx, vm, validateConfig(ctx, vmid, params));
+  const changes = validateConfig(ctx, vmid, params); // the schema check comes first, as in pveproxy
+  applyConfig(ctx, resolveVm(ctx, node, vmid), changes);
   return ok(null);
 }
 
 /** POST /nodes/{node}/qemu/{vmid}/config — asynchronous: a qmconfig task applies it. */
 export function postConfig(ctx: PveContext, node: string, vmid: number, params: Params, user: string): PveResponse {
-  const vm = resolveVm(ctx, node, vmid);
   const changes = validateConfig(ctx, vmid, params);
+  const vm = resolveVm(ctx, node, vmid);
   const lock = lockOf(vm);
   if (lock !== undefined) throw new PveSimError(500, `VM is locked (${lock})`);
   return ok(startTask(ctx, {
