@@ -38,6 +38,9 @@ interface Inflight {
   readonly promise: Promise<ObservedInstance>;
 }
 
+/** How long a template's node and storage are trusted without looking again. */
+const TEMPLATE_SITE_TTL_MS = 60_000;
+
 /** Where a template lives. */
 interface TemplateSite {
   readonly node: string;
@@ -54,6 +57,8 @@ export class ProxmoxProvider implements Provider {
   readonly #stuck = new Map<number, CreateRequest>();
   readonly #foreign = new Set<number>();
   readonly #claimed = new Set<number>();
+  /** Template locations, re-read after TEMPLATE_SITE_TTL_MS (templates rarely move). */
+  readonly #sites = new Map<number, { site: TemplateSite; until: number }>();
   #closed: Promise<void> | undefined;
   readonly #warned = new Set<number>();
 
@@ -74,10 +79,10 @@ export class ProxmoxProvider implements Provider {
     const out: ObservedInstance[] = [];
     for (const vm of found) {
       const known = this.#known(vm.vmid);
-      if (vm.bareClone) {
-        if (known === undefined) this.#warnBare(vm);
-        out.push(toObserved(vm, this.name, scope.fleet, now, known));
-      } else out.push(toObserved(vm, this.name, scope.fleet, now));
+      if (vm.bareClone && known === undefined) this.#warnBare(vm);
+      const observed = toObserved(vm, this.name, scope.fleet, now, known);
+      // A create of this process still works on it (config, start): an operation in progress, not drift.
+      out.push(this.#isInflight(vm.vmid) ? { ...observed, locked: true } : observed);
     }
     const listed = new Set(found.map((f) => f.vmid));
     for (const vmid of this.#stuck.keys()) if (!listed.has(vmid)) this.#stuck.delete(vmid);
@@ -217,11 +222,23 @@ export class ProxmoxProvider implements Provider {
   }
 
   async #templateSite(vmid: number, signal: AbortSignal | undefined): Promise<TemplateSite> {
+    const cached = this.#sites.get(vmid);
+    if (cached !== undefined && cached.until > Date.now()) return cached.site;
+    const site = await this.#readTemplateSite(vmid, signal);
+    this.#sites.set(vmid, { site, until: Date.now() + TEMPLATE_SITE_TTL_MS });
+    return site;
+  }
+
+  async #readTemplateSite(vmid: number, signal: AbortSignal | undefined): Promise<TemplateSite> {
     const entry = (await this.#init.api.resources(signal)).find((e) => e.vmid === vmid && e.template === 1);
     if (entry === undefined) throw this.#error('create', 'Invalid', 'ImageNotFound', `template ${vmid} does not exist`);
     const config = await this.#init.api.config(entry.node, vmid, signal);
     const disk = ['scsi0', 'virtio0', 'sata0', 'ide0'].map((k) => str(config[k])).find((d) => d !== undefined && !d.includes('media=cdrom'));
     return { node: entry.node, storage: disk?.split(':')[0] };
+  }
+
+  #isInflight(vmid: number): boolean {
+    return [...this.#inflight.values()].some((i) => i.vmid === vmid);
   }
 
   /** Ownership this process knows for a bare clone (a create in flight, or a stuck clone). */

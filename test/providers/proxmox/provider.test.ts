@@ -101,6 +101,19 @@ describe('Proxmox provider contract (undici over https against the PVE simulator
     assert.equal(sim.engine.calls.counts()['clone'] ?? 0, 0);
   });
 
+  it('reports a VM its own create is still working on as locked, so a concurrent pass does not take it for drift', async () => {
+    sim.settings.startMs = 200_000;
+    const creating = provider.create(request('web', 0));
+    let listed: Awaited<ReturnType<Provider['list']>> = [];
+    for (let i = 0; i < 200 && listed.length === 0; i++) {
+      listed = (await provider.list({ fleet: FLEET })).filter((vm) => vm.templateHash !== undefined);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.deepEqual([listed[0]?.locked, listed[0]?.slot, listed[0]?.group], [true, 0, 'web']);
+    await creating;
+    assert.equal((await provider.list({ fleet: FLEET }))[0]?.locked, false);
+  });
+
   it('waits out a lock other than clone, then acts', async () => {
     const created = await provider.create(request('web', 0));
     const vm = liveVms(sim)[0]!;
