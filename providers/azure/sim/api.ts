@@ -7,6 +7,7 @@
 import { ControlError } from '../../../src/sim/control.ts';
 import type { CloudApi, SimCall, SimRequest, SimResponse } from '../../../src/sim/engine.ts';
 import type { FaultRule } from '../../../src/sim/faults.ts';
+import type { SimOperation } from '../../../src/sim/operations.ts';
 import type { Refusal, Spend } from '../../../src/sim/token-bucket.ts';
 import type { LaunchInput, SimInstance } from '../../../src/sim/world.ts';
 import { ArmSimError, armError, armJson, sameName } from './arm.ts';
@@ -151,7 +152,7 @@ function throttled(refusal: Refusal): SimResponse {
 function operationStatus(ctx: AzureContext, id: string): SimResponse {
   const op = ctx.engine.operations.get(id);
   if (op === undefined) throw new ArmSimError(404, 'ResourceNotFound', `The operation '${id}' was not found.`);
-  const status = op.status === 'running' ? 'InProgress' : op.error === undefined ? 'Succeeded' : 'Failed';
+  const status = op.status === 'running' || worldBehind(ctx, op) ? 'InProgress' : op.error === undefined ? 'Succeeded' : 'Failed';
   return armJson(200, {
     name: op.id,
     status,
@@ -159,6 +160,19 @@ function operationStatus(ctx: AzureContext, id: string): SimResponse {
     ...(op.doneAt === undefined ? {} : { endTime: new Date(op.doneAt).toISOString() }),
     ...(op.error === undefined ? {} : { error: { code: op.error.code, message: op.error.message } }),
   });
+}
+
+/**
+ * Whether the world has not caught up with a finished VM operation yet: a timer can fire a little
+ * before the world's own transition is due (timer granularity on a fast clock), and an operation
+ * must never report Succeeded before its effect is visible (a deleted VM gone, a created one running).
+ */
+function worldBehind(ctx: AzureContext, op: SimOperation): boolean {
+  if (op.error !== undefined || op.targetId === undefined) return false;
+  const vm = ctx.engine.world.get(op.targetId);
+  if (op.kind === 'vm-delete') return vm !== undefined && vm.state === 'terminating';
+  if (op.kind === 'vm-create') return vm?.state === 'pending' && vm.createdAt + ctx.engine.world.latencies.bootMs > ctx.engine.clock.now();
+  return false;
 }
 
 function faultResponse(fault: FaultRule, action: string): SimResponse {
