@@ -118,9 +118,10 @@ export function applyConfig(ctx: PveContext, vm: SimInstance, changes: ReadonlyM
       ctx.engine.world.setTags(vm.id, replaceTagsPatch(vm.tags, tagsToRecord(value === undefined || value === '' ? [] : value.split(';'))));
       continue;
     }
-    if (running && HOTPLUG_PENDING.has(key) && value !== undefined) pending[key] = value;
-    else if (value === undefined) delete config[key];
-    else config[key] = /^\d+$/.test(value) && (key === 'cores' || key === 'memory' || key === 'sockets') ? Number(value) : value;
+    const typed = value !== undefined && /^\d+$/.test(value) && HOTPLUG_PENDING.has(key) ? Number(value) : value;
+    if (running && HOTPLUG_PENDING.has(key) && typed !== undefined) pending[key] = typed;
+    else if (typed === undefined) delete config[key];
+    else config[key] = typed;
   }
   ctx.engine.world.setAttributes(vm.id, { config, pending });
 }

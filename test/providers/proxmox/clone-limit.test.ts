@@ -35,6 +35,16 @@ describe('Proxmox clone concurrency limit', () => {
     assert.equal(liveVms(sim).length, 10, 'no VM was left behind by the failed attempts');
   });
 
+  it('against an older PVE that puts errors only in the status line, lock timeouts and VMID races are still recognised', async () => {
+    sim.settings.bodyMessages = false;
+    sim.settings.staleNextid = 3;
+    provider = await providerFor(sim, { cloneLimits: { perStorage: 10, perNode: 10 } });
+    const created = await Promise.all(TEN.map((slot) => provider!.create(request('web', slot))));
+    assert.equal(new Set(created.map((c) => c.id)).size, 10);
+    assert.ok(sim.context.lockTimeouts > 0);
+    assert.equal(liveVms(sim).length, 10);
+  });
+
   it('the semaphore holds at most `limit` permits and serves waiters in order', async () => {
     const semaphore = new Semaphore(2);
     let peak = 0;

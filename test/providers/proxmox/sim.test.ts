@@ -154,6 +154,21 @@ describe('PVE simulator: the API as Proxmox answers it', () => {
     assert.equal(data(await raw(sim, 'GET', '/nodes/pve1/qemu/190/status/current'))['status'], 'running');
   });
 
+  it('POST config is a task; cores/memory changed on a running VM stay pending until the next start; shutdown is a task too', async () => {
+    await waitTask(sim, (await raw(sim, 'POST', CLONE, { newid: '200', name: 'async' })).body?.data as string);
+    const upid = (await raw(sim, 'POST', '/nodes/pve1/qemu/200/config', { ciuser: 'ops' })).body?.data as string;
+    assert.match(upid, /:qmconfig:200:/);
+    assert.equal(await waitTask(sim, upid), 'OK');
+    assert.equal(data(await raw(sim, 'GET', '/nodes/pve1/qemu/200/config'))['ciuser'], 'ops');
+    await waitTask(sim, (await raw(sim, 'POST', '/nodes/pve1/qemu/200/status/start')).body?.data as string);
+    await raw(sim, 'PUT', '/nodes/pve1/qemu/200/config', { cores: '8' });
+    assert.equal(data(await raw(sim, 'GET', '/nodes/pve1/qemu/200/config'))['cores'], 2, 'pending while running');
+    assert.equal(await waitTask(sim, (await raw(sim, 'POST', '/nodes/pve1/qemu/200/status/shutdown')).body?.data as string), 'OK');
+    assert.equal(data(await raw(sim, 'GET', '/nodes/pve1/qemu/200/status/current'))['status'], 'stopped');
+    await waitTask(sim, (await raw(sim, 'POST', '/nodes/pve1/qemu/200/status/start')).body?.data as string);
+    assert.equal(data(await raw(sim, 'GET', '/nodes/pve1/qemu/200/config'))['cores'], 8, 'applied at the next start');
+  });
+
   it('older PVE: errors only in the status line (bodyMessages false)', async () => {
     sim.settings.bodyMessages = false;
     const missing = await raw(sim, 'GET', '/nodes/pve1/qemu/555/config');
