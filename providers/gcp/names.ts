@@ -20,8 +20,15 @@
  *   response is a replay of an older one: walk on at once; a fresh failure is reported (classified).
  * - the operation succeeded but the instance is gone (a replayed success whose instance was deleted
  *   since) → the requestId is spent too: attempt a + 1 creates anew under the same name.
- * Memory (CreateBook) only skips known-spent steps; a restarted drover walks from (0, 0) and reaches
- * the same answer, at the cost of a few calls.
+ * A slot's live instance may hold any generation's name (an older one may have been freed since).
+ * So when higher generations are known for the key (CreateBook, fed by list() and by creates),
+ * create first reads every known generation's name and returns the slot's instance if one holds it;
+ * only then does it insert, into the lowest free name. A restarted drover learns the generations
+ * from its first list(); the one gap left is a restart whose first list() cannot yet see (list lag)
+ * an instance holding a generation above 0 — the planner's surplus handling deletes the extra one.
+ * Invariant (test/providers/gcp/create-property.test.ts): under dropped responses, throttling, 5xx,
+ * failed operations, restarts and out-of-band deletes/stops/relabels, a slot never has two usable
+ * instances carrying its key.
  */
 import { createHash } from 'node:crypto';
 
@@ -46,25 +53,47 @@ export function requestIdFor(idempotencyKey: string, generation: number, attempt
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-/** Where a slot's next create should start. */
+/** One insert try: which generation's name, with which attempt's requestId. */
 export interface CreateStep {
   readonly generation: number;
   readonly attempt: number;
 }
 
-/** Known-spent steps per idempotency key (an optimisation only). */
-export class CreateBook {
-  readonly #next = new Map<string, CreateStep>();
+/** Generation of a name drover made (`…-rN` → N, else 0). */
+export function generationOf(name: string): number {
+  const match = /-r(\d{1,4})$/.exec(name);
+  return match?.[1] === undefined ? 0 : Number(match[1]);
+}
 
-  start(idempotencyKey: string): CreateStep {
-    return this.#next.get(keyLabel(idempotencyKey)) ?? { generation: 0, attempt: 0 };
+/**
+ * What this process knows per idempotency key: the highest generation used or seen (list() feeds
+ * it, so a restarted drover learns it from its first pass), and the first requestId attempt not yet
+ * spent per generation. Skipping spent attempts is always safe (the name still guards against a
+ * second instance); generations are never skipped blindly — create first reads the known ones.
+ */
+export class CreateBook {
+  readonly #highest = new Map<string, number>();
+  readonly #attempts = new Map<string, number>();
+
+  /** Highest generation known for the key (0 when none). */
+  highest(idempotencyKey: string): number {
+    return this.#highest.get(keyLabel(idempotencyKey)) ?? 0;
   }
 
-  /** Records where the next create of this key starts (never goes back). */
-  note(idempotencyKey: string, step: CreateStep): void {
+  /** Records that `generation` was used or seen for the key. */
+  observe(idempotencyKey: string, generation: number): void {
     const key = keyLabel(idempotencyKey);
-    const known = this.#next.get(key);
-    if (known !== undefined && (known.generation > step.generation || (known.generation === step.generation && known.attempt > step.attempt))) return;
-    this.#next.set(key, step);
+    this.#highest.set(key, Math.max(generation, this.#highest.get(key) ?? 0));
+  }
+
+  /** First attempt not known to be spent at a generation. */
+  attempt(idempotencyKey: string, generation: number): number {
+    return this.#attempts.get(`${keyLabel(idempotencyKey)}/${generation}`) ?? 0;
+  }
+
+  /** Records that attempts below `attempt` are spent at a generation (never goes back). */
+  spend(idempotencyKey: string, generation: number, attempt: number): void {
+    const id = `${keyLabel(idempotencyKey)}/${generation}`;
+    this.#attempts.set(id, Math.max(attempt, this.#attempts.get(id) ?? 0));
   }
 }

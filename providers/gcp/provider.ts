@@ -11,7 +11,7 @@ import type { GceClients } from './client.ts';
 import { verifyImage } from './images.ts';
 import { isUsable, LABEL, toObserved } from './labels.ts';
 import { instanceResource } from './launch.ts';
-import { CreateBook, generationName, keyLabel, MAX_CREATE_STEPS, requestIdFor, type CreateStep } from './names.ts';
+import { CreateBook, generationName, generationOf, keyLabel, MAX_CREATE_STEPS, requestIdFor, type CreateStep } from './names.ts';
 import { isDone, operationError, operationOf, waitForOperation, type GceOperation } from './operations.ts';
 import { callWithRetry, type CallContext, type ProviderLogger, type RetryPolicy } from './retry.ts';
 
@@ -97,6 +97,8 @@ export class GcpProvider implements Provider {
     for (const instance of instances) {
       const o = toObserved(instance, this.name, scope.fleet);
       if (o === undefined) continue;
+      const slotKey = instance.labels?.[LABEL.key];
+      if (slotKey !== undefined) this.#book.observe(slotKey, generationOf(o.name));
       const key = `${o.zone}/${o.name}`;
       listed.add(key);
       const deleting = this.#deleting.get(key) === o.id && o.state !== 'pending' && o.state !== 'running';
@@ -108,17 +110,17 @@ export class GcpProvider implements Provider {
 
   /** Launches the slot's instance, or returns the live one its key already launched (see names.ts). */
   async create(request: CreateRequest, options: CallOptions = {}): Promise<ObservedInstance> {
-    let step = this.#book.start(request.idempotencyKey);
+    const key = request.idempotencyKey;
+    const found = await this.#findKnown(request, options);
+    if (found.kind === 'created') return this.#observedOf(found.instance);
+    let step: CreateStep = { generation: found.generation, attempt: this.#book.attempt(key, found.generation) };
     for (let i = 0; i < MAX_CREATE_STEPS; i++) {
+      this.#book.observe(key, step.generation);
       const outcome = await this.#step(request, step, options);
-      if (outcome.kind === 'created') {
-        this.#book.note(request.idempotencyKey, step);
-        const observed = toObserved(outcome.instance, this.name, this.#fleet);
-        if (observed === undefined) throw this.#error('create', 'Conflict', 'OwnershipLabelsMissing', `instance ${outcome.instance.name ?? ''} lacks the fleet label`);
-        return observed;
-      }
-      step = outcome.kind === 'next-generation' ? { generation: step.generation + 1, attempt: 0 } : { generation: step.generation, attempt: step.attempt + 1 };
-      this.#book.note(request.idempotencyKey, step);
+      if (outcome.kind === 'created') return this.#observedOf(outcome.instance);
+      if (outcome.kind === 'next-attempt') this.#book.spend(key, step.generation, step.attempt + 1);
+      const generation = outcome.kind === 'next-generation' ? step.generation + 1 : step.generation;
+      step = { generation, attempt: this.#book.attempt(key, generation) };
       this.#options.logger?.debug({ provider: this.name, group: request.owner.group, slot: request.owner.slot, ...step }, 'slot name or request id spent, next step');
     }
     throw this.#error('create', 'Conflict', 'TooManyCreateSteps', `slot ${request.owner.slot} of ${request.owner.group}: ${MAX_CREATE_STEPS} spent names or request ids in a row`);
@@ -167,6 +169,29 @@ export class GcpProvider implements Provider {
     return this.#clients.close();
   }
 
+  /**
+   * When generations above 0 are known for the slot, reads each known generation's name: the slot's
+   * instance may hold any of them. Returns it, or the lowest free generation to insert into.
+   */
+  async #findKnown(request: CreateRequest, options: CallOptions): Promise<{ kind: 'created'; instance: Instance } | { kind: 'free'; generation: number }> {
+    const highest = this.#book.highest(request.idempotencyKey);
+    if (highest === 0) return { kind: 'free', generation: 0 };
+    const key = keyLabel(request.idempotencyKey);
+    let free: number | undefined;
+    for (let generation = 0; generation <= highest; generation++) {
+      const holder = await this.#getInstance('create', generationName(request.name, generation), request.zone, options);
+      if (holder === undefined) free ??= generation;
+      else if (this.#judge(holder, key).kind === 'created') return { kind: 'created', instance: holder };
+    }
+    return { kind: 'free', generation: free ?? highest + 1 };
+  }
+
+  #observedOf(instance: Instance): ObservedInstance {
+    const observed = toObserved(instance, this.name, this.#fleet);
+    if (observed === undefined) throw this.#error('create', 'Conflict', 'OwnershipLabelsMissing', `instance ${instance.name ?? ''} lacks the fleet label`);
+    return observed;
+  }
+
   async #step(request: CreateRequest, step: CreateStep, options: CallOptions): Promise<StepOutcome> {
     const name = generationName(request.name, step.generation);
     const key = keyLabel(request.idempotencyKey);
@@ -187,7 +212,7 @@ export class GcpProvider implements Provider {
     const failed = operationError(done, this.name, 'create');
     if (failed !== undefined) {
       if (replayed) return { kind: 'next-attempt' };
-      this.#book.note(request.idempotencyKey, { generation: step.generation, attempt: step.attempt + 1 });
+      this.#book.spend(request.idempotencyKey, step.generation, step.attempt + 1);
       throw failed;
     }
     return this.#judge(await this.#getInstance('create', name, request.zone, options), key);

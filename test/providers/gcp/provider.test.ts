@@ -147,6 +147,15 @@ describe('GCP provider contract (real @google-cloud/compute client against the s
     assert.ok(['pending', 'running'].includes(visible(sim).find((i) => i.id === reborn.id)?.state ?? ''), 'the new holder of the name was not deleted');
   });
 
+  it('two drovers creating the same slot at once (and a retried drop) still make one instance', async () => {
+    const twin = await providerFor(sim);
+    sim.faults.add({ kind: 'drop-after', actions: ['compute.instances.insert'], count: 1 });
+    const [a, b] = await Promise.all([provider.create(request('web', 0)), twin.create(request('web', 0))]);
+    await twin.close();
+    assert.equal(a.id, b.id);
+    assert.equal(sim.world.all().length, 1);
+  });
+
   it('an insert naming a missing image or zone is Invalid (needs a Git change), not NotFound', async () => {
     const missingImage = { ...request('web', 0), template: { ...request('web', 0).template, artifact: { id: `projects/${PROJECT}/global/images/gone` } } };
     assert.deepEqual(await rejectionOf(provider.create(missingImage)).then((e) => [e.kind, e.reason]), ['Invalid', 'ReferencedResourceNotFound']);
