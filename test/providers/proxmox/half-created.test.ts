@@ -82,6 +82,19 @@ describe('Proxmox half-created VMs and failed clones: found, completed or delete
     assert.equal(liveVms(sim)[0]!.state, 'running');
   });
 
+  it('a clone whose answer never comes (deadline fires after PVE accepted it) is adopted, not cloned twice', async () => {
+    const impatient = await providerFor(sim, { retry: { attemptTimeoutMs: 300 } });
+    try {
+      sim.faults.add({ kind: 'hang-after', actions: ['clone'], count: 1 });
+      const created = await impatient.create(request('web', 3));
+      assert.equal(created.state, 'running');
+      assert.equal(liveVms(sim).length, 1);
+      assert.equal(sim.engine.calls.list('clone').length, 1, 'one clone call, its VM adopted');
+    } finally {
+      await impatient.close();
+    }
+  });
+
   it('drover killed between clone and config: a fresh process lists the VM and completes it instead of cloning again', async () => {
     const spec = configOf().spec as ProxmoxProviderSpec;
     const req = request('web', 2);
