@@ -134,6 +134,7 @@ export class GcpProvider implements Provider {
    */
   async destroy(instance: ObservedInstance, options: CallOptions = {}): Promise<void> {
     if (instance.fleet !== this.#fleet) throw this.#error('destroy', 'Invalid', 'NotOwned', `instance ${instance.id} is not in fleet ${this.#fleet}`);
+    if (instance.name === '' || instance.zone === '') throw this.#error('destroy', 'Invalid', 'InstanceRefIncomplete', `instance ${instance.id} has no name or zone: GCE deletes by zone and name`);
     const current = await this.#getInstance('destroy', instance.name, instance.zone, options);
     if (current === undefined || String(current.id) !== instance.id) return;
     if (current.labels?.[LABEL.fleet] !== this.#fleet) throw this.#error('destroy', 'Invalid', 'NotOwned', `instance ${instance.name} does not carry ${LABEL.fleet}=${this.#fleet}`);

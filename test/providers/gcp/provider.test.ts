@@ -62,6 +62,7 @@ describe('GCP provider contract (real @google-cloud/compute client against the s
     assert.equal((await rejectionOf(provider.destroy(observed(foreign.id, 'pet')))).reason, 'NotOwned');
     assert.equal((await rejectionOf(provider.destroy(observed(otherFleet.id, 'x')))).reason, 'NotOwned');
     assert.equal((await rejectionOf(provider.destroy(observed(foreign.id, 'pet', 'other')))).reason, 'NotOwned');
+    assert.equal((await rejectionOf(provider.destroy(observed(listed[0]!.id, '')))).reason, 'InstanceRefIncomplete');
     assert.ok(sim.world.events().every((e) => e.to !== 'terminating'), 'nothing was deleted');
   });
 
