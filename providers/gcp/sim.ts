@@ -20,12 +20,12 @@ import type { FaultInjector } from '../../src/sim/faults.ts';
 import { startSimServer, type ListenOptions } from '../../src/sim/server.ts';
 import type { Throttler } from '../../src/sim/token-bucket.ts';
 import type { World } from '../../src/sim/world.ts';
-import { GCE_BUCKETS, gceApi } from './sim/api.ts';
+import { gceApi, projectBuckets } from './sim/api.ts';
 import { DEFAULT_ZONES, newNumericId, type GceContext, type GceSettings } from './sim/context.ts';
 import { ImageStore, parseImagePath, type ImageInput, type SimImage } from './sim/images.ts';
 import { OperationStore } from './sim/operations.ts';
 
-export { GCE_BUCKETS } from './sim/api.ts';
+export { GCE_BUCKETS, projectBucket, projectBuckets } from './sim/api.ts';
 export { INSERT_OPERATION_FAULT } from './sim/insert.ts';
 export { DEFAULT_ZONES, type GceSettings } from './sim/context.ts';
 export type { ImageInput, SimImage } from './sim/images.ts';
@@ -73,7 +73,7 @@ export interface GceSimulator {
 /** Starts a GCE simulator on 127.0.0.1 (any free port unless `port` is given). */
 export async function startGceSimulator(options: GceSimulatorOptions = {}): Promise<GceSimulator> {
   const projects = options.projects === undefined || options.projects.length === 0 ? ['drover-sim'] : [...options.projects];
-  const engine = createEngine('gce', GCE_BUCKETS, newNumericId, { ...options, latencies: { ...GCE_LATENCIES, ...options.latencies } });
+  const engine = createEngine('gce', projectBuckets(projects), newNumericId, { ...options, latencies: { ...GCE_LATENCIES, ...options.latencies } });
   const settings: GceSettings = {
     bearerTokens: options.bearerTokens,
     instanceQuota: options.instanceQuota,

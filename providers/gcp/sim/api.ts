@@ -15,7 +15,8 @@ import { aggregatedListInstances, deleteInstance, getInstance, listInstances } f
 import { getOperation, waitDelayMs } from './operations.ts';
 
 /**
- * Compute Engine's published per-project rate quotas (requests per minute), as token buckets that
+ * Compute Engine's published per-project rate quotas (requests per minute), one set per project
+ * (see projectBuckets: bucket names are `PROJECT/METRIC`), as token buckets that
  * refill continuously (GCE refills at the start of each minute; a bucket is the closer-to-safe
  * approximation): read requests (get), list requests (list, aggregatedList), operation read
  * requests (zoneOperations get/wait) and mutation requests (insert, delete; the "default" metric).
@@ -26,6 +27,16 @@ export const GCE_BUCKETS = {
   operation_read_requests: { capacity: 3000, refillPerSec: 50 },
   default: { capacity: 1500, refillPerSec: 25 },
 } as const;
+
+/** The bucket of one project's quota metric: `PROJECT/METRIC` (e.g. `acme-prod/read_requests`). */
+export function projectBucket(project: string, metric: string): string {
+  return `${project}/${metric}`;
+}
+
+/** Bucket specs for every project (rate quotas are per project). */
+export function projectBuckets(projects: readonly string[]): Record<string, { capacity: number; refillPerSec: number }> {
+  return Object.fromEntries(projects.flatMap((p) => Object.entries(GCE_BUCKETS).map(([metric, spec]) => [projectBucket(p, metric), spec])));
+}
 
 /** Quota metric (bucket) of each method, with its display name in rate-limit messages. */
 const METRIC: Readonly<Record<string, { bucket: keyof typeof GCE_BUCKETS; display: string }>> = {
@@ -120,7 +131,8 @@ function execute(ctx: GceContext, target: Route, request: SimRequest, project: s
     const isImage = target.action === 'compute.images.get';
     if (!isImage && !ctx.projects.has(project)) throw notFound(`projects/${project}`);
     const metric = METRIC[target.action];
-    if (metric !== undefined && ctx.engine.throttler.take([{ bucket: metric.bucket }]) !== undefined) throw rateLimited(metric.display, project);
+    const payer = ctx.projects.has(project) ? project : ctx.defaultProject;
+    if (metric !== undefined && ctx.engine.throttler.take([{ bucket: projectBucket(payer, metric.bucket) }]) !== undefined) throw rateLimited(metric.display, payer);
     return target.handler(ctx, request, project, args);
   } catch (error) {
     if (error instanceof GceSimError) return errorResponse(error);

@@ -85,6 +85,17 @@ describe('GCE simulator fidelity', () => {
     assert.equal(reason(await call('GET', `/compute/v1/projects/someone-else/aggregated/instances`)), 'notFound');
   });
 
+  it('rate quotas are per project: one project exhausting its list quota does not throttle another', async () => {
+    await sim.close();
+    sim = await startGceSimulator({ projects: [PROJECT, 'acme-staging'], factor: 1000 });
+    sim.throttler.configure({ [`${PROJECT}/list_requests`]: { capacity: 2, refillPerSec: 0.001 } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) statuses.push((await call('GET', `${BASE}/aggregated/instances`)).status);
+    assert.deepEqual(statuses, [200, 200, 403]);
+    assert.equal((await call('GET', '/compute/v1/projects/acme-staging/aggregated/instances')).status, 200);
+    assert.equal(sim.throttler.describe().buckets['acme-staging/list_requests']?.capacity, 1500, 'GCE default: 1500 list requests per minute');
+  });
+
   it('a requestId is replayed only within its retention; a fresh one after that creates anew (name permitting)', async () => {
     const rid = '0f1e2d3c-4b5a-4968-8776-655443322110';
     const first = await call('POST', `${BASE}/zones/europe-west1-b/instances?requestId=${rid}`, body());

@@ -139,7 +139,7 @@ describe('GCE simulator wire behaviour', () => {
     assert.equal(busy.status, 403);
     assert.equal(busy.json['error']['errors'][0]['reason'], 'rateLimitExceeded');
     assert.equal(busy.json['error']['details'][0]['reason'], 'CONCURRENT_OPERATIONS_QUOTA_EXCEEDED');
-    sim.throttler.configure({ read_requests: { capacity: 1, refillPerSec: 0.001 } });
+    sim.throttler.configure({ [`${PROJECT}/read_requests`]: { capacity: 1, refillPerSec: 0.001 } });
     await call('GET', `${BASE}/global/images/web-1`);
     const limited = await call('GET', `${BASE}/global/images/web-1`);
     assert.equal(limited.status, 403);
