@@ -10,7 +10,7 @@ import type { LaunchInput, SimInstance } from '../../../src/sim/world.ts';
 import { cloneVm } from './clone.ts';
 import { newWorldId, nextFreeVmid, type PveContext, type PveSettings, type PveTemplate } from './context.ts';
 import { parseTagList } from './tags.ts';
-import { taskStatus } from './tasks.ts';
+import { listTasks, taskStatus } from './tasks.ts';
 import { changeStatus, destroyVm, getConfig, nextid, postConfig, putConfig, resources, statusCurrent } from './vms.ts';
 import { errorResponse, ok, Params, PveSimError, unauthorized, type PveResponse } from './wire.ts';
 
@@ -42,6 +42,7 @@ const ROUTES: readonly Route[] = [
   { method: 'POST', pattern: new RegExp(`^${VM}/status/(start|stop|shutdown)$`), action: 'status.change', handler: (ctx, m, _p, u) => changeStatus(ctx, ...vmArgs(m), m[3] as 'start' | 'stop' | 'shutdown', u) },
   { method: 'POST', pattern: new RegExp(`^${VM}/clone$`), action: 'clone', handler: (ctx, m, p, u) => cloneVm(ctx, ...vmArgs(m), p, u) },
   { method: 'DELETE', pattern: new RegExp(`^${VM}$`), action: 'delete', handler: (ctx, m, p, u) => destroyVm(ctx, ...vmArgs(m), p, u) },
+  { method: 'GET', pattern: /^\/nodes\/([^/]+)\/tasks$/, action: 'tasks', handler: (ctx, m, p) => listTasks(ctx, decodeURIComponent(m[1]!), p) },
   { method: 'GET', pattern: /^\/nodes\/([^/]+)\/tasks\/([^/]+)\/status$/, action: 'task', handler: (ctx, m) => taskStatus(ctx, decodeURIComponent(m[1]!), decodeURIComponent(m[2]!)) },
 ];
 

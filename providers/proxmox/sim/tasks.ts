@@ -7,7 +7,7 @@
  */
 import type { OperationError } from '../../../src/sim/operations.ts';
 import type { PveContext, PveTask } from './context.ts';
-import { ok, paramError, type PveResponse } from './wire.ts';
+import { ok, paramError, type Params, type PveResponse } from './wire.ts';
 
 /** What a task does. */
 export interface TaskInput {
@@ -49,4 +49,25 @@ export function taskStatus(ctx: PveContext, node: string, upid: string): PveResp
   const base = { upid, node: task.node, pid: task.pid, pstart: task.pid * 7919, starttime: task.starttime, type: task.type, id: task.id, user: task.user };
   if (running) return ok({ ...base, status: 'running' });
   return ok({ ...base, status: 'stopped', exitstatus: op?.error?.message ?? 'OK' });
+}
+
+/**
+ * GET /nodes/{node}/tasks[?source=archive|active|all&vmid=N&typefilter=T] — like PVE, only finished
+ * tasks unless `source` says otherwise (a running clone is not in the default list).
+ */
+export function listTasks(ctx: PveContext, node: string, params: Params): PveResponse {
+  const source = params.get('source') ?? 'archive';
+  if (!['archive', 'active', 'all'].includes(source)) throw paramError({ source: `value '${source}' does not have a value in the enumeration 'archive, active, all'` });
+  const vmid = params.get('vmid');
+  const type = params.get('typefilter');
+  const out: Record<string, unknown>[] = [];
+  for (const task of ctx.tasks.values()) {
+    if (task.node !== node || (vmid !== undefined && task.id !== vmid) || (type !== undefined && task.type !== type)) continue;
+    const op = ctx.engine.operations.get(task.opId);
+    const running = op?.status === 'running';
+    if ((source === 'archive' && running) || (source === 'active' && !running)) continue;
+    const base = { upid: task.upid, node: task.node, pid: task.pid, starttime: task.starttime, type: task.type, id: task.id, user: task.user };
+    out.push(running ? base : { ...base, status: op?.error?.message ?? 'OK', endtime: Math.floor((op?.doneAt ?? 0) / 1000) });
+  }
+  return ok(out.sort((a, b) => Number(b['starttime']) - Number(a['starttime'])));
 }

@@ -110,15 +110,16 @@ export function getConfig(ctx: PveContext, node: string, vmid: number): PveRespo
   const target = resolve(ctx, node, vmid);
   if (target.kind === 'template') {
     const t = target.template;
-    return ok({ ...t.config, name: t.name, template: 1, description: t.description, ...(t.tags.length > 0 ? { tags: t.tags.join(';') } : {}), digest: digestOf(t) });
+    return ok({ ...t.config, name: t.name, template: 1, description: t.description, ...(t.tags.length > 0 ? { tags: t.tags.join(';') } : {}), digest: configDigest(t) });
   }
   const config: Record<string, unknown> = configOf(target.vm);
   const tags = recordToTagList(target.vm.tags);
   if (tags !== '') config['tags'] = tags;
-  return ok({ ...config, digest: digestOf(config) });
+  return ok({ ...config, digest: configDigest(config) });
 }
 
-function digestOf(value: unknown): string {
+/** A stable 40-hex digest of a config, like the `digest` PVE returns for optimistic locking. */
+function configDigest(value: unknown): string {
   let h = 0;
   for (const ch of JSON.stringify(value)) h = (Math.imul(h, 31) + ch.charCodeAt(0)) >>> 0;
   return h.toString(16).padStart(8, '0').repeat(5);

@@ -144,9 +144,13 @@ describe('PVE simulator: the API as Proxmox answers it', () => {
     sim.settings.linkedCloneMs = 50_000;
     const upid = (await raw(sim, 'POST', CLONE, { newid: '190', name: 'lag' })).body?.data as string;
     await raw(sim, 'GET', '/cluster/resources', { type: 'vm' }); // pvestatd takes its snapshot now
+    const taskList = async (source?: string) => resourcesOf(await raw(sim, 'GET', '/nodes/pve1/tasks', source === undefined ? {} : { source })).map((t) => String(t['upid']));
+    assert.ok(!(await taskList()).includes(upid), 'the default task list shows finished tasks only');
+    assert.ok((await taskList('active')).includes(upid));
     const wrongNode = await raw(sim, 'GET', `/nodes/pve2/tasks/${encodeURIComponent(upid)}/status`);
     assert.equal(wrongNode.body?.errors?.['upid'], 'no such task');
     await waitTask(sim, upid);
+    assert.ok((await taskList()).includes(upid));
     await waitTask(sim, (await raw(sim, 'POST', '/nodes/pve1/qemu/190/status/start')).body?.data as string);
     const listed = resourcesOf(await raw(sim, 'GET', '/cluster/resources', { type: 'vm' })).find((e) => e['vmid'] === 190);
     assert.equal(listed?.['status'], 'stopped', 'the snapshot was taken while it was cloning');
