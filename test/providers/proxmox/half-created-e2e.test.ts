@@ -25,6 +25,19 @@ describe('e2e proxmox: failed and half-made creates leave nothing behind after t
     assert.equal(h.liveByGroup().get('web')?.length, 4);
   });
 
+  it('a clone whose worker died (lock: clone forever) is left alone and reported, and its slot is filled by a new VM', async () => {
+    h = await startHarness(proxmoxAdapter, [{ name: 'web', replicas: 3 }]);
+    h.sim.faults.add({ kind: 'boot-stuck', count: 1 });
+    const last = await h.runUntil(converged(h));
+    const sim = h.sim as ProxmoxSimulator;
+    const stuck = liveVms(sim).filter((vm) => (vm.attributes['config'] as Record<string, unknown>)['lock'] === 'clone');
+    assert.equal(stuck.length, 1, 'the stuck VM is still there for the operator');
+    assert.equal(h.liveByGroup().get('web')?.length, 3, 'and the group is whole without it');
+    const listed = last.observations.flatMap((o) => (o.ok ? o.instances : []));
+    assert.ok(listed.some((i) => i.locked === true && i.group === 'web' && i.slot === undefined), 'reported as a locked VM of the group');
+    assert.equal(sim.engine.calls.counts()['delete'] ?? 0, 0, 'never fought');
+  });
+
   it('config and start failures mid-create: the half-made VMs are completed or deleted by later passes', async () => {
     h = await startHarness(proxmoxAdapter, [{ name: 'web', replicas: 2 }]);
     await h.runUntil(converged(h));
