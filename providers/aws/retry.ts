@@ -6,29 +6,11 @@
  * call retried here must be idempotent (ours are: Describe*, RunInstances with a ClientToken,
  * TerminateInstances).
  */
-import { setTimeout as sleep } from 'node:timers/promises';
-import { ProviderError } from '../errors.ts';
-import { classifyAws, type Classified } from './classify.ts';
+import { retryingCaller } from '../retry.ts';
+import type { RetryPolicy } from '../retry.ts';
+import { classifyAws } from './classify.ts';
 
-/** Retry tuning. */
-export interface RetryPolicy {
-  /** Attempts in total, including the first (never unbounded). */
-  readonly maxAttempts: number;
-  /** Backoff base for transient errors, ms. */
-  readonly baseDelayMs: number;
-  /** Backoff base when throttled (EC2 asks us to slow down), ms. */
-  readonly throttleBaseDelayMs: number;
-  /** Cap of one backoff, ms. */
-  readonly maxDelayMs: number;
-  /** Deadline of one attempt, ms. */
-  readonly attemptTimeoutMs: number;
-}
-
-/**
- * Transient errors not worth retrying within one call: a zone out of capacity stays so for minutes;
- * the next pass retries (and may pick another zone).
- */
-const NOT_RETRIED_INLINE: ReadonlySet<string> = new Set(['InsufficientInstanceCapacity', 'InsufficientCapacity', 'InsufficientHostCapacity']);
+export { backoffMs, toProviderError, type CallContext, type ProviderLogger, type RetryPolicy } from '../retry.ts';
 
 /** Production defaults: up to 8 attempts, ≤ 20 s apart, 20 s per attempt. */
 export const DEFAULT_RETRY: RetryPolicy = {
@@ -39,83 +21,5 @@ export const DEFAULT_RETRY: RetryPolicy = {
   attemptTimeoutMs: 20_000,
 };
 
-/** Minimal structured logger (pino-compatible); messages are static, data goes in fields. */
-export interface ProviderLogger {
-  debug(fields: Record<string, unknown>, message: string): void;
-  warn(fields: Record<string, unknown>, message: string): void;
-}
-
-/** What a call needs besides the function. */
-export interface CallContext {
-  readonly provider: string;
-  readonly policy: RetryPolicy;
-  readonly signal?: AbortSignal | undefined;
-  readonly logger?: ProviderLogger | undefined;
-  /** Random source in [0, 1) for jitter (tests make it deterministic). */
-  readonly random?: () => number;
-}
-
-/** Backoff before attempt `attempt + 1`: full jitter for transient errors, half-fixed when throttled. */
-export function backoffMs(classified: Classified, attempt: number, policy: RetryPolicy, random: () => number): number {
-  const throttled = classified.kind === 'Throttled';
-  const base = throttled ? policy.throttleBaseDelayMs : policy.baseDelayMs;
-  const ceiling = Math.min(policy.maxDelayMs, base * 2 ** (attempt - 1));
-  const delay = throttled ? ceiling / 2 + random() * (ceiling / 2) : random() * ceiling;
-  return Math.max(delay, classified.retryAfterMs ?? 0);
-}
-
 /** Runs `fn` with retries; rejects with a classified ProviderError. */
-export async function callWithRetry<T>(operation: string, ctx: CallContext, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const random = ctx.random ?? Math.random;
-  for (let attempt = 1; ; attempt++) {
-    throwIfAborted(operation, ctx);
-    const deadline = AbortSignal.timeout(ctx.policy.attemptTimeoutMs);
-    const signal = ctx.signal === undefined ? deadline : AbortSignal.any([ctx.signal, deadline]);
-    try {
-      return await fn(signal);
-    } catch (error) {
-      throwIfAborted(operation, ctx, error);
-      const classified = deadline.aborted ? { kind: 'Transient' as const, reason: 'Timeout' } : classifyAws(error);
-      const retryable = (classified.kind === 'Throttled' || classified.kind === 'Transient') && !NOT_RETRIED_INLINE.has(classified.reason);
-      if (!retryable || attempt >= ctx.policy.maxAttempts) throw toProviderError(operation, ctx.provider, classified, error, attempt);
-      const delay = backoffMs(classified, attempt, ctx.policy, random);
-      ctx.logger?.debug({ provider: ctx.provider, operation, attempt, reason: classified.reason, delayMs: Math.round(delay) }, 'retrying cloud call');
-      await sleepOrAbort(operation, ctx, delay);
-    }
-  }
-}
-
-function throwIfAborted(operation: string, ctx: CallContext, cause?: unknown): void {
-  if (ctx.signal?.aborted !== true) return;
-  throw new ProviderError({
-    kind: 'Transient',
-    reason: 'Aborted',
-    provider: ctx.provider,
-    operation,
-    message: `${operation} aborted by the caller`,
-    cause: cause ?? ctx.signal.reason,
-  });
-}
-
-async function sleepOrAbort(operation: string, ctx: CallContext, ms: number): Promise<void> {
-  try {
-    await sleep(ms, undefined, ctx.signal === undefined ? undefined : { signal: ctx.signal });
-  } catch (error) {
-    throwIfAborted(operation, ctx, error);
-    throw error;
-  }
-}
-
-/** Wraps a classified error; the message names the operation and code, never request data. */
-export function toProviderError(operation: string, provider: string, classified: Classified, cause: unknown, attempts = 1): ProviderError {
-  if (cause instanceof ProviderError) return cause;
-  return new ProviderError({
-    kind: classified.kind,
-    reason: classified.reason,
-    provider,
-    operation,
-    message: `${operation} failed: ${classified.reason}${attempts > 1 ? ` (after ${attempts} attempts)` : ''}`,
-    retryAfterMs: classified.retryAfterMs,
-    cause,
-  });
-}
+export const callWithRetry = retryingCaller(classifyAws);

@@ -1,0 +1,125 @@
+/**
+ * One cloud call with drover's own retry loop (each SDK's own retries are turned off): a hard
+ * deadline per attempt through AbortSignal, exponential backoff with jitter, a slower floor when
+ * the cloud throttles, a bounded number of attempts, and the caller's signal honoured at every
+ * step. Only Throttled and Transient errors are retried; every call retried here must be
+ * idempotent. Shared by the providers; each supplies its classifier and defaults.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ProviderError } from './errors.ts';
+import type { ProviderErrorKind } from './errors.ts';
+
+/** A provider error, classified. */
+export interface Classified {
+  readonly kind: ProviderErrorKind;
+  readonly reason: string;
+  readonly retryAfterMs?: number | undefined;
+}
+
+/** Retry tuning. */
+export interface RetryPolicy {
+  /** Attempts in total, including the first (never unbounded). */
+  readonly maxAttempts: number;
+  /** Backoff base for transient errors, ms. */
+  readonly baseDelayMs: number;
+  /** Backoff base when throttled (the cloud asked us to slow down), ms. */
+  readonly throttleBaseDelayMs: number;
+  /** Cap of one backoff, ms. */
+  readonly maxDelayMs: number;
+  /** Deadline of one attempt, ms. */
+  readonly attemptTimeoutMs: number;
+}
+
+/**
+ * Transient errors not worth retrying within one call: a zone out of capacity stays so for minutes;
+ * the next pass retries (and may pick another zone).
+ */
+const NOT_RETRIED_INLINE: ReadonlySet<string> = new Set(['InsufficientInstanceCapacity', 'InsufficientCapacity', 'InsufficientHostCapacity']);
+
+/** Minimal structured logger (pino-compatible); messages are static, data goes in fields. */
+export interface ProviderLogger {
+  debug(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+}
+
+/** What a call needs besides the function. */
+export interface CallContext {
+  readonly provider: string;
+  readonly policy: RetryPolicy;
+  readonly signal?: AbortSignal | undefined;
+  readonly logger?: ProviderLogger | undefined;
+  /** Random source in [0, 1) for jitter (tests make it deterministic). */
+  readonly random?: () => number;
+}
+
+/** Backoff before attempt `attempt + 1`: full jitter for transient errors, half-fixed when throttled. */
+export function backoffMs(classified: Classified, attempt: number, policy: RetryPolicy, random: () => number): number {
+  const throttled = classified.kind === 'Throttled';
+  const base = throttled ? policy.throttleBaseDelayMs : policy.baseDelayMs;
+  const ceiling = Math.min(policy.maxDelayMs, base * 2 ** (attempt - 1));
+  const delay = throttled ? ceiling / 2 + random() * (ceiling / 2) : random() * ceiling;
+  return Math.max(delay, classified.retryAfterMs ?? 0);
+}
+
+/** A provider's retrying call: runs `fn` with retries; rejects with a classified ProviderError. */
+export type CallWithRetry = <T>(operation: string, ctx: CallContext, fn: (signal: AbortSignal) => Promise<T>) => Promise<T>;
+
+/** Builds the retrying call of a provider from its error classifier. */
+export function retryingCaller(classify: (error: unknown) => Classified): CallWithRetry {
+  return (operation, ctx, fn) => callWithRetry(operation, ctx, fn, classify);
+}
+
+async function callWithRetry<T>(operation: string, ctx: CallContext, fn: (signal: AbortSignal) => Promise<T>, classify: (error: unknown) => Classified): Promise<T> {
+  const random = ctx.random ?? Math.random;
+  for (let attempt = 1; ; attempt++) {
+    throwIfAborted(operation, ctx);
+    const deadline = AbortSignal.timeout(ctx.policy.attemptTimeoutMs);
+    const signal = ctx.signal === undefined ? deadline : AbortSignal.any([ctx.signal, deadline]);
+    try {
+      return await fn(signal);
+    } catch (error) {
+      throwIfAborted(operation, ctx, error);
+      const classified = deadline.aborted ? { kind: 'Transient' as const, reason: 'Timeout' } : classify(error);
+      const retryable = (classified.kind === 'Throttled' || classified.kind === 'Transient') && !NOT_RETRIED_INLINE.has(classified.reason);
+      if (!retryable || attempt >= ctx.policy.maxAttempts) throw toProviderError(operation, ctx.provider, classified, error, attempt);
+      const delay = backoffMs(classified, attempt, ctx.policy, random);
+      ctx.logger?.debug({ provider: ctx.provider, operation, attempt, reason: classified.reason, delayMs: Math.round(delay) }, 'retrying cloud call');
+      await sleepOrAbort(operation, ctx, delay);
+    }
+  }
+}
+
+function throwIfAborted(operation: string, ctx: CallContext, cause?: unknown): void {
+  if (ctx.signal?.aborted !== true) return;
+  throw new ProviderError({
+    kind: 'Transient',
+    reason: 'Aborted',
+    provider: ctx.provider,
+    operation,
+    message: `${operation} aborted by the caller`,
+    cause: cause ?? ctx.signal.reason,
+  });
+}
+
+async function sleepOrAbort(operation: string, ctx: CallContext, ms: number): Promise<void> {
+  try {
+    await sleep(ms, undefined, ctx.signal === undefined ? undefined : { signal: ctx.signal });
+  } catch (error) {
+    throwIfAborted(operation, ctx, error);
+    throw error;
+  }
+}
+
+/** Wraps a classified error; the message names the operation and code, never request data. */
+export function toProviderError(operation: string, provider: string, classified: Classified, cause: unknown, attempts = 1): ProviderError {
+  if (cause instanceof ProviderError) return cause;
+  return new ProviderError({
+    kind: classified.kind,
+    reason: classified.reason,
+    provider,
+    operation,
+    message: `${operation} failed: ${classified.reason}${attempts > 1 ? ` (after ${attempts} attempts)` : ''}`,
+    retryAfterMs: classified.retryAfterMs,
+    cause,
+  });
+}
