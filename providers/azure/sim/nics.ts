@@ -72,9 +72,10 @@ export class NicStore {
     }
   }
 
+  /** Loopback (127.1.x.y) like the shared world's addresses: a health probe never leaves the host. */
   nextAddress(): string {
     const n = ++this.#addresses;
-    return `10.1.${Math.floor(n / 250) % 250}.${(n % 250) + 4}`;
+    return `127.1.${Math.floor(n / 250) % 250}.${(n % 250) + 4}`;
   }
 
   clear(): void {
