@@ -10,7 +10,15 @@ const MASK = '***';
 /** Shortest secret the redactor will register (masking tiny strings would shred messages). */
 const MIN_SECRET_LENGTH = 4;
 
-const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi;
+/**
+ * `scheme://userinfo@` in free text. The userinfo runs to the LAST '@' before whitespace: a password
+ * may itself hold '@', '/', '?' or '#' (unencoded, as people paste them), and stopping at the first
+ * one would leave the rest of the password in the message. Over-masking a path that contains '@'
+ * is the price.
+ */
+const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)(?:[^\s@]*@)+/gi;
+/** `user@host:path`, git's scp-like syntax: the user part holds no password (no ':'). */
+const SCP_LIKE = /^[A-Za-z0-9._~-]+@[A-Za-z0-9.-]+:(?!\/\/)/;
 const AUTH_HEADER = /(authorization:\s*(?:basic|bearer|token)?\s*)[^\s'"]+/gi;
 const EXTRAHEADER = /(extraheader\s*=?\s*)[^\n]+/gi;
 
@@ -47,7 +55,25 @@ export function redactPatterns(text: string): string {
     .replace(EXTRAHEADER, `$1${MASK}`);
 }
 
-/** Removes userinfo from a URL for display (`https://user:tok@host/x` → `https://host/x`). */
+/**
+ * Removes userinfo from a URL for display (`https://user:tok@host/x` → `https://host/x`). Also for
+ * strings that are not valid URLs (those are what error messages echo) and URLs with an '@' left
+ * after parsing: everything up to the last '@' is masked, so a password holding '/', '@', '#' or a
+ * space never survives in part (`https://u:pa/ss@host/x` parses as host `u`, port-less path `/ss@…`).
+ */
 export function displayUrl(url: string): string {
-  return url.replace(URL_USERINFO, '$1');
+  if (!url.includes('@') || SCP_LIKE.test(url)) return url;
+  try {
+    const parsed = new URL(url);
+    if (parsed.username !== '' || parsed.password !== '') {
+      parsed.username = '';
+      parsed.password = '';
+    }
+    const shown = parsed.href;
+    if (!shown.includes('@')) return shown;
+  } catch {
+    // not a URL: fall through to the textual cut
+  }
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0] ?? '';
+  return `${scheme}${MASK}@${url.slice(url.lastIndexOf('@') + 1)}`;
 }
