@@ -14,7 +14,7 @@ import type { DesiredState } from '../desired/types.ts';
 import { FailedTemplates } from '../reconcile/failed-templates.ts';
 import { HealthTracker } from '../reconcile/health.ts';
 import { ImageVerifier } from '../reconcile/image-verifier.ts';
-import { endpointOverrides, openProviders } from '../reconcile/open-providers.ts';
+import { CaFileUnreadable, caFileOverrides, endpointOverrides, openProviders } from '../reconcile/open-providers.ts';
 import type { OpenedProviders } from '../reconcile/open-providers.ts';
 import type { PassDeps } from '../reconcile/pass.ts';
 import { createProber } from '../reconcile/probe.ts';
@@ -64,7 +64,10 @@ export async function loadOrReport(dir: string): Promise<DesiredState | undefine
 /** Opens a session on a valid desired state. */
 export async function openSession(dir: string, state: DesiredState, options: CloudOptions): Promise<Session> {
   const endpoints = endpointOverrides(state, parseEndpointFlags(options.endpoint), process.env);
-  const opened = await openProviders(state, registeredFactory, { endpoints });
+  const caPems = await caFileOverrides(state, process.env).catch((error: unknown) => {
+    throw error instanceof CaFileUnreadable ? new UsageError(error.message) : error;
+  });
+  const opened = await openProviders(state, registeredFactory, { endpoints, caPems });
   const stateDir = path.resolve(options.stateDir ?? '.drover');
   const templates = new TemplateStore(path.join(stateDir, 'templates.json'));
   const failed = new FailedTemplates(path.join(stateDir, 'failed-templates.json'));

@@ -3,8 +3,11 @@
  * seeded with the fleet's images, and prints the endpoints and the environment that points drover
  * (and each cloud's SDK) at them. Runs until interrupted.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import type { Command } from 'commander';
-import { endpointEnvName } from '../reconcile/open-providers.ts';
+import { caFileEnvName, endpointEnvName } from '../reconcile/open-providers.ts';
 import { startFleetSimulators } from '../sim/fleet-simulators.ts';
 import type { ProviderSimulator } from '../sim/fleet-simulators.ts';
 import { loadOrReport } from './session.ts';
@@ -29,9 +32,12 @@ export function register(program: Command, setExitCode: (code: number) => void):
       const state = await loadOrReport(dir);
       if (state === undefined) return setExitCode(1);
       const { started, unsupported } = await startFleetSimulators(state, { factor, basePort });
-      process.stdout.write(banner(started, unsupported.map((p) => `${p.name} (${p.type})`), factor));
+      const caDir = await mkdtemp(path.join(os.tmpdir(), 'drover-sim-'));
+      const caFiles = await writeCaFiles(caDir, started);
+      process.stdout.write(banner(started, unsupported.map((p) => `${p.name} (${p.type})`), factor, caFiles));
       await untilInterrupted();
       await Promise.all(started.map((s) => s.close()));
+      await rm(caDir, { recursive: true, force: true });
       setExitCode(0);
     });
 }
@@ -42,14 +48,28 @@ function positive(value: string, flag: string): number {
   return n;
 }
 
-/** What `drover sim` prints: endpoints, then the shell lines to use them. */
-export function banner(started: readonly ProviderSimulator[], unsupported: readonly string[], factor: number): string {
+/** Writes each https simulator's CA to `<dir>/<provider>-ca.pem`, for DROVER_CA_FILE_<NAME> in another shell. */
+async function writeCaFiles(dir: string, started: readonly ProviderSimulator[]): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  for (const s of started) {
+    if (s.caPem === undefined) continue;
+    const file = path.join(dir, `${s.provider}-ca.pem`);
+    await writeFile(file, s.caPem);
+    files.set(s.provider, file);
+  }
+  return files;
+}
+
+/** What `drover sim` prints: endpoints, then the shell lines to use them (CA files of https simulators included). */
+export function banner(started: readonly ProviderSimulator[], unsupported: readonly string[], factor: number, caFiles: ReadonlyMap<string, string> = new Map()): string {
   const lines = [`drover sim: ${started.length} simulator(s) on 127.0.0.1, time ×${factor}`];
   for (const s of started) lines.push(`  ${s.provider.padEnd(14)} ${s.type.padEnd(8)} ${s.url}   world: ${s.url}/_sim/world`);
   for (const name of unsupported) lines.push(`  ${name.padEnd(23)} no simulator yet: its groups will be reported as not planned`);
   const env = new Map<string, string>();
   for (const s of started) {
     env.set(endpointEnvName(s.provider), s.url);
+    const caFile = caFiles.get(s.provider);
+    if (caFile !== undefined) env.set(caFileEnvName(s.provider), caFile);
     for (const [k, v] of Object.entries(s.env)) env.set(k, v);
   }
   lines.push('', 'Point drover at them (in another shell):', `  export ${[...env].map(([k, v]) => `${k}=${v}`).join(' ')}`, '  node bin/drover plan fixtures/demo --no-probes', '', 'Stop with Ctrl-C.');

@@ -21,7 +21,7 @@ export type { DaemonConfig };
 export type ConfigResult = { readonly ok: true; readonly config: DaemonConfig } | { readonly ok: false; readonly problems: readonly Problem[] };
 
 /** Variables that are not config paths: endpoint overrides, the config file, drover status, CI, simulator tokens. */
-const NOT_CONFIG = /^DROVER_(ENDPOINT_|CONFIG$|URL$|NODE_PREFIX$|AZURE_TOKEN$)/;
+const NOT_CONFIG = /^DROVER_(ENDPOINT_|CA_FILE_|CONFIG$|URL$|NODE_PREFIX$|AZURE_TOKEN$)/;
 const ENV_FILE = '<environment>';
 
 let validate: ReturnType<Ajv2020['compile']> | undefined;

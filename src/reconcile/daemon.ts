@@ -19,7 +19,7 @@ import { HealthTracker } from './health.ts';
 import type { Prober } from './health.ts';
 import { ImageVerifier } from './image-verifier.ts';
 import { DEFAULT_LIMITS, limitProvider } from './limited-provider.ts';
-import { openProviders } from './open-providers.ts';
+import { caFileOverrides, endpointOverrides, openProviders } from './open-providers.ts';
 import type { FactoryLookup, OpenedProviders } from './open-providers.ts';
 import { runPass } from './pass.ts';
 import type { PassDeps, PassResult } from './pass.ts';
@@ -207,13 +207,10 @@ export class Daemon {
     const key = JSON.stringify(state.providers, (k, v: unknown) => (k === 'source' ? undefined : v));
     if (this.opened?.revision === key) return this.opened.providers;
     await this.opened?.providers.close();
-    const endpoints = new Map(Object.entries(this.deps.config.providers).flatMap(([name, p]) => (p.endpoint ? [[name, p.endpoint] as const] : [])));
-    for (const name of Object.keys(state.providers)) {
-      const fromEnv = process.env[`DROVER_ENDPOINT_${name.toUpperCase().replace(/-/g, '_')}`];
-      if (fromEnv && !endpoints.has(name)) endpoints.set(name, fromEnv);
-    }
-    const caPems = new Map<string, string>();
-    for (const [name, p] of Object.entries(this.deps.config.providers)) {
+    const configured = Object.entries(this.deps.config.providers);
+    const endpoints = endpointOverrides(state, new Map(configured.flatMap(([name, p]) => (p.endpoint ? [[name, p.endpoint] as const] : []))), process.env);
+    const caPems = await caFileOverrides(state, process.env);
+    for (const [name, p] of configured) {
       if (p.caFile !== undefined) caPems.set(name, await readFile(p.caFile, 'utf8'));
     }
     const opened = await openProviders(state, this.deps.factories, { endpoints, caPems });

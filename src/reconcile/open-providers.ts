@@ -3,6 +3,7 @@
  * a simulator without editing the fleet repository. A provider that cannot be opened becomes an
  * error for its groups only; the others go on.
  */
+import { readFile } from 'node:fs/promises';
 import type { Provider, ProviderFactory } from '../../providers/types.ts';
 import type { DesiredState, ProviderType } from '../desired/types.ts';
 import { ReconcileError } from './errors.ts';
@@ -37,6 +38,39 @@ export function endpointOverrides(state: DesiredState, flags: ReadonlyMap<string
   for (const name of Object.keys(state.providers)) {
     const value = flags.get(name) ?? env[endpointEnvName(name)];
     if (value !== undefined && value !== '') out.set(name, value);
+  }
+  return out;
+}
+
+/** Env variable naming a PEM CA file a provider trusts: DROVER_CA_FILE_ + name as in {@link endpointEnvName}. */
+export function caFileEnvName(provider: string): string {
+  return `DROVER_CA_FILE_${provider.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/** A CA file named by DROVER_CA_FILE_<NAME> that cannot be read: names the variable and the file. */
+export class CaFileUnreadable extends Error {
+  readonly reason = 'CaFileUnreadable';
+  readonly variable: string;
+  readonly file: string;
+  constructor(variable: string, file: string, detail: string) {
+    super(`${variable}=${file}: cannot read the CA file (${detail}); point it at a PEM file or unset it`);
+    this.variable = variable;
+    this.file = file;
+  }
+}
+
+/** PEM CAs by Provider name from DROVER_CA_FILE_<NAME> (how `drover sim` hands its https CAs to plan/apply). */
+export async function caFileOverrides(state: DesiredState, env: NodeJS.ProcessEnv): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const name of Object.keys(state.providers)) {
+    const variable = caFileEnvName(name);
+    const file = env[variable];
+    if (file === undefined || file === '') continue;
+    try {
+      out.set(name, await readFile(file, 'utf8'));
+    } catch (error) {
+      throw new CaFileUnreadable(variable, file, (error as NodeJS.ErrnoException).code ?? String(error));
+    }
   }
   return out;
 }

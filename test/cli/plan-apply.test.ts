@@ -4,10 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { TAG } from '../../providers/aws/tags.ts';
 import { loadFleet } from '../../src/desired/load.ts';
+import { caFileEnvName, endpointEnvName } from '../../src/reconcile/open-providers.ts';
 import { startFleetSimulators } from '../../src/sim/fleet-simulators.ts';
 import type { ProviderSimulator } from '../../src/sim/fleet-simulators.ts';
 import { writeFleet } from '../helpers/fleet-files.ts';
@@ -98,6 +100,33 @@ describe('drover plan / apply against drover sim', function () {
     assert.equal(plan.code, 1);
     assert.match(plan.stdout, /provider aws-eu: not observed/);
     assert.match(plan.stdout, /group web: not planned/);
+  });
+
+  it('plans all four demo clouds, the https simulators trusted through DROVER_CA_FILE_<NAME>', async () => {
+    const loaded = await loadFleet('fixtures/demo');
+    assert.ok(loaded.ok);
+    sims = (await startFleetSimulators(loaded.state, { factor: 500 })).started;
+    const fleet = await writeFleet({});
+    cleanup = fleet.cleanup;
+    const env: Record<string, string> = {};
+    for (const sim of sims) {
+      Object.assign(env, sim.env, { [endpointEnvName(sim.provider)]: sim.url });
+      if (sim.caPem === undefined) continue;
+      const file = path.join(fleet.dir, `${sim.provider}-ca.pem`);
+      await writeFile(file, sim.caPem);
+      env[caFileEnvName(sim.provider)] = file;
+    }
+    assert.ok(sims.some((s) => s.caPem !== undefined), 'the demo has https simulators');
+    const plan = await drover(env, 'plan', 'fixtures/demo', '--state-dir', path.join(fleet.dir, '.state'), '--no-probes');
+    assert.equal(plan.code, 2, plan.stdout + plan.stderr);
+    assert.doesNotMatch(plan.stdout, /not observed/);
+    assert.match(plan.stdout, /, 0 groups not planned\n$/);
+
+    const https = sims.find((s) => s.caPem !== undefined)!;
+    const missing = path.join(fleet.dir, 'nope.pem');
+    const bad = await drover({ ...env, [caFileEnvName(https.provider)]: missing }, 'plan', 'fixtures/demo', '--state-dir', path.join(fleet.dir, '.state'));
+    assert.equal(bad.code, 2, bad.stdout + bad.stderr);
+    assert.ok(bad.stderr.includes(`${caFileEnvName(https.provider)}=${missing}: cannot read the CA file (ENOENT)`), bad.stderr);
   });
 
   it('refuses an invalid fleet before touching any cloud (exit 1) and a bad flag (exit 2)', async () => {
