@@ -4,12 +4,85 @@
  * (`err` serializer, causes included) or `util.inspect`.
  */
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { inspect } from 'node:util';
+import { OAuth2Client } from 'google-auth-library';
+import { createAwsProvider } from '../../providers/aws/index.ts';
+import { startEc2Simulator } from '../../providers/aws/sim.ts';
+import { createAzureProvider } from '../../providers/azure/index.ts';
+import { startAzureSimulator } from '../../providers/azure/sim.ts';
+import { ProviderError } from '../../providers/errors.ts';
+import { gceClientOptions } from '../../providers/gcp/client.ts';
+import { DEFAULT_RETRY as GCE_RETRY, GcpProvider } from '../../providers/gcp/index.ts';
+import { startGceSimulator } from '../../providers/gcp/sim.ts';
+import { createProxmoxProvider } from '../../providers/proxmox/index.ts';
+import { startProxmoxSimulator } from '../../providers/proxmox/sim.ts';
+import type { Provider, ProviderContext } from '../../providers/types.ts';
+import type { ProviderConfig } from '../../src/desired/types.ts';
+import type { FaultRuleInput } from '../../src/sim/faults.ts';
+import { fromProviderError } from '../../src/reconcile/errors.ts';
 import { checkUrl, displayUrl, redactPatterns } from '../../src/source/index.ts';
-import { describeLeaks, makeCanaries, scan } from './secrets-harness.ts';
+import { createLogger } from '../../src/status/logger.ts';
+import type { Capture } from './secrets-harness.ts';
+import { describeLeaks, makeCanaries, scan, startRecordingProxy } from './secrets-harness.ts';
+
+const FLEET = 'secrets-unit';
+const RETRY = { maxAttempts: 2, baseDelayMs: 5, throttleBaseDelayMs: 5, maxDelayMs: 20, maxRetryAfterMs: 20, attemptTimeoutMs: 400 };
+const source = { file: 'providers.yaml', line: 1, col: 1 };
+
+/** One provider against its simulator, with a switch that makes the simulator refuse its credentials. */
+interface Rig {
+  readonly cloud: string;
+  readonly provider: Provider;
+  readonly faults: { add(rule: FaultRuleInput): unknown; clear(): void };
+  /** Cloud error codes for the injected 5xx and 403. */
+  readonly codes: { readonly internal: string; readonly forbidden: string };
+  rejectCredentials(reject: boolean): void;
+  /** Proof the canaries were on the wire. */
+  live(): string[];
+  close(): Promise<void>;
+}
+
+/** Everything a caller could do with an error: message, JSON, the daemon's logger (pino), inspect. */
+function renderings(where: string, error: unknown): Capture[] {
+  const lines: string[] = [];
+  const sink = new Writable({ write(chunk: Buffer, _enc, done) { lines.push(chunk.toString()); done(); } });
+  const logger = createLogger('trace', sink);
+  logger.error({ err: error }, 'call failed');
+  logger.error({ error, cause: (error as Error).cause }, 'call failed');
+  const e = error as Error;
+  return [
+    { where: `${where}: message`, text: e.message },
+    { where: `${where}: String()`, text: String(e) },
+    { where: `${where}: stack`, text: e.stack ?? '' },
+    { where: `${where}: JSON.stringify`, text: JSON.stringify(e) },
+    { where: `${where}: pino`, text: lines.join('') },
+    { where: `${where}: util.inspect`, text: inspect(e, { depth: 12, showHidden: false }) },
+  ];
+}
 
 describe('reliability/secrets: errors and messages', function () {
   this.timeout(60_000);
   const canaries = makeCanaries('canary-proj-1234');
+
+  it('the scanner finds a canary in every encoding it claims to (positive control)', () => {
+    const byName = (name: string) => canaries.list.find((c) => c.name === name)!;
+    const planted = [
+      { where: 'raw', text: `x ${canaries.azureToken} y`, expect: 'azure.token' },
+      { where: 'prefix', text: `token=${canaries.apiToken.slice(0, 12)}…`, expect: 'api.token' },
+      { where: 'url', text: `?k=${encodeURIComponent(canaries.awsSecretAccessKey)}`, expect: 'aws.secretAccessKey' },
+      { where: 'json', text: JSON.stringify({ key: canaries.gce.privateKeyPem }), expect: 'gce.privateKey' },
+      { where: 'pem line', text: canaries.gce.privateKeyPem.split('\n')[5]!, expect: 'gce.privateKey' },
+      { where: 'basic', text: `Authorization: Basic ${Buffer.from(`x-access-token:${canaries.gitToken}`).toString('base64')}`, expect: 'git.token' },
+      { where: 'basic, other user', text: `Basic ${Buffer.from(`ab:${canaries.webhookSecret}`).toString('base64')}`, expect: 'webhook.secret' },
+      { where: 'pve header', text: `authorization: PVEAPIToken=${canaries.pveTokenId}=${canaries.pveSecret.toUpperCase()}`, expect: 'proxmox.secret' },
+    ];
+    for (const p of planted) {
+      const found = scan([p], [byName(p.expect)]);
+      assert.ok(found.length > 0, `the scanner misses ${p.expect} as ${p.where}`);
+    }
+    assert.deepEqual(scan([{ where: 'clean', text: 'list failed: AuthFailure (401) provider aws' }], canaries.list), []);
+  });
 
   describe('repository URLs with credentials', () => {
     const password = canaries.gitUrlPassword;
@@ -62,4 +135,132 @@ describe('reliability/secrets: errors and messages', function () {
       assert.equal(displayUrl('https://x-access-token:tok@github.com/acme/fleet.git'), 'https://github.com/acme/fleet.git');
     });
   });
+
+  describe('errors from failing cloud calls', () => {
+    const rigs: Rig[] = [];
+    const captures: Capture[] = [];
+    const kinds = new Map<string, Set<string>>();
+
+    before(async () => {
+      rigs.push(await awsRig(), await gceRig(), await azureRig(), await proxmoxRig());
+    });
+    after(async () => {
+      await Promise.all(rigs.map((r) => r.close()));
+    });
+
+    const scenarios: { name: string; arrange: (rig: Rig) => void }[] = [
+      { name: '500', arrange: (rig) => rig.faults.add({ kind: 'error', status: 500, code: rig.codes.internal }) },
+      { name: '403', arrange: (rig) => rig.faults.add({ kind: 'error', status: 403, code: rig.codes.forbidden, message: 'You are not authorized to perform this operation.' }) },
+      { name: 'credentials refused', arrange: (rig) => rig.rejectCredentials(true) },
+      { name: 'throttled', arrange: (rig) => rig.faults.add({ kind: 'throttle' }) },
+      { name: 'connection reset', arrange: (rig) => rig.faults.add({ kind: 'drop-after' }) },
+      { name: 'timeout', arrange: (rig) => rig.faults.add({ kind: 'hang' }) },
+    ];
+
+    it('every provider works with the canary credentials (they are live)', async () => {
+      for (const rig of rigs) {
+        await rig.provider.list({ fleet: FLEET });
+        assert.deepEqual(rig.live(), [], `${rig.cloud}: canaries not seen on the wire`);
+      }
+    });
+
+    for (const scenario of scenarios) {
+      it(`${scenario.name}: ProviderError and ReconcileError carry no credential`, async () => {
+        // In parallel: the clouds are independent (and the timeout scenario waits out deadlines).
+        await Promise.all(rigs.map(async (rig) => {
+          scenario.arrange(rig);
+          try {
+            const error = await rig.provider.list({ fleet: FLEET }).then(() => undefined, (e: unknown) => e);
+            assert.ok(error instanceof ProviderError, `${rig.cloud}/${scenario.name}: a ProviderError (${String(error)})`);
+            const kind = kinds.get(scenario.name) ?? new Set();
+            kinds.set(scenario.name, kind.add(`${rig.cloud}:${error.kind}/${error.reason}`));
+            captures.push(...renderings(`${rig.cloud}/${scenario.name}/ProviderError`, error));
+            captures.push(...renderings(`${rig.cloud}/${scenario.name}/ReconcileError`, fromProviderError(error, 'list')));
+            if (error.cause !== undefined) captures.push(...renderings(`${rig.cloud}/${scenario.name}/cause`, error.cause));
+          } finally {
+            rig.faults.clear();
+            rig.rejectCredentials(false);
+          }
+        }));
+        const leaks = scan(captures.filter((c) => c.where.includes(`/${scenario.name}/`)), canaries.list);
+        assert.deepEqual(leaks.filter((l) => l.secret), [], `leaks (${[...(kinds.get(scenario.name) ?? [])].join(', ')}):\n${describeLeaks(leaks)}`);
+      });
+    }
+
+    it('a missing image: verifyImage errors carry no credential', async () => {
+      for (const rig of rigs) {
+        const artifact = rig.cloud === 'proxmox' ? { template: 9999 } : { id: rig.cloud === 'aws' ? 'ami-0000000000000dead' : rig.cloud === 'gcp' ? 'projects/canary-proj-1234/global/images/missing' : '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Compute/images/missing' };
+        const error = await rig.provider.verifyImage({ name: 'web', digest: `sha256:${'a'.repeat(64)}`, artifact }).then(() => undefined, (e: unknown) => e);
+        assert.ok(error instanceof ProviderError, `${rig.cloud}: ${String(error)}`);
+        captures.push(...renderings(`${rig.cloud}/verifyImage/ProviderError`, error));
+        if (error.cause !== undefined) captures.push(...renderings(`${rig.cloud}/verifyImage/cause`, error.cause));
+      }
+      const leaks = scan(captures.filter((c) => c.where.includes('/verifyImage/')), canaries.list);
+      assert.deepEqual(leaks.filter((l) => l.secret), [], describeLeaks(leaks));
+    });
+  });
+
+  async function awsRig(): Promise<Rig> {
+    const sim = await startEc2Simulator({ region: 'eu-west-1', factor: 100, accessKeys: [canaries.awsAccessKeyId] });
+    const proxy = await startRecordingProxy(sim.url);
+    const config: ProviderConfig = { name: 'aws', type: 'aws', spec: { type: 'aws', region: 'eu-west-1' }, source };
+    const staticCredentials = { accessKeyId: canaries.awsAccessKeyId, secretAccessKey: canaries.awsSecretAccessKey, sessionToken: canaries.awsSessionToken };
+    const provider = await createAwsProvider({ config, fleet: FLEET, endpoint: proxy.url, staticCredentials, requestTimeoutMs: RETRY.attemptTimeoutMs }, { retry: RETRY });
+    return {
+      cloud: 'aws', provider, faults: sim.faults, codes: { internal: 'InternalError', forbidden: 'UnauthorizedOperation' },
+      rejectCredentials: (reject) => { sim.settings.accessKeys = reject ? ['AKIAREJECTEDREJECTED'] : [canaries.awsAccessKeyId]; },
+      live: () => {
+        const seen = proxy.headers.some((h) => String(h.authorization).includes(`Credential=${canaries.awsAccessKeyId}/`) && h['x-amz-security-token'] === canaries.awsSessionToken);
+        return seen ? [] : ['aws access key id + session token'];
+      },
+      close: async () => { await provider.close(); await proxy.close(); await sim.close(); },
+    };
+  }
+
+  async function gceRig(): Promise<Rig> {
+    // The token a service-account key is exchanged for is what travels: an OAuth2 client holding it.
+    const sim = await startGceSimulator({ projects: ['canary-proj-1234'], factor: 100, bearerTokens: [canaries.gceAccessToken] });
+    const config: ProviderConfig = { name: 'gcp', type: 'gcp', spec: { type: 'gcp', project: 'canary-proj-1234' }, source };
+    const context: ProviderContext = { config, fleet: FLEET, endpoint: sim.url };
+    const auth = new OAuth2Client();
+    auth.setCredentials({ access_token: canaries.gceAccessToken, expiry_date: Date.now() + 3_600_000, token_type: 'Bearer' });
+    const options = { ...gceClientOptions(context), authClient: auth };
+    const { ImagesClient, InstancesClient, ZoneOperationsClient } = await import('@google-cloud/compute');
+    const instances = new InstancesClient(options);
+    const operations = new ZoneOperationsClient(options);
+    const images = new ImagesClient(options);
+    const clients = { instances, operations, images, close: async () => { await Promise.all([instances.close(), operations.close(), images.close()]); } };
+    const provider = new GcpProvider({ name: 'gcp', fleet: FLEET, project: 'canary-proj-1234', clients, policy: { ...GCE_RETRY, ...RETRY }, options: {} });
+    return {
+      cloud: 'gcp', provider, faults: sim.engine.faults, codes: { internal: 'backendError', forbidden: 'forbidden' },
+      rejectCredentials: (reject) => { sim.settings.bearerTokens = reject ? ['rejected-token'] : [canaries.gceAccessToken]; },
+      // The simulator accepts only the canary bearer token: a successful call proves it was sent.
+      live: () => [],
+      close: async () => { await provider.close(); await sim.close(); },
+    };
+  }
+
+  async function azureRig(): Promise<Rig> {
+    const sim = await startAzureSimulator({ factor: 100, tokens: [canaries.azureToken] });
+    const config: ProviderConfig = { name: 'azure', type: 'azure', spec: { type: 'azure', subscriptionId: sim.subscriptionId, resourceGroup: 'rg', location: sim.location }, source };
+    const provider = await createAzureProvider({ config, fleet: FLEET, endpoint: sim.url, caPem: sim.ca, staticCredentials: { token: canaries.azureToken }, requestTimeoutMs: RETRY.attemptTimeoutMs }, { retry: RETRY });
+    return {
+      cloud: 'azure', provider, faults: sim.faults, codes: { internal: 'InternalServerError', forbidden: 'AuthorizationFailed' },
+      rejectCredentials: (reject) => { sim.settings.tokens = reject ? ['rejected-token'] : [canaries.azureToken]; },
+      live: () => [],
+      close: async () => { await provider.close(); await sim.close(); },
+    };
+  }
+
+  async function proxmoxRig(): Promise<Rig> {
+    const sim = await startProxmoxSimulator({ nodes: ['pve1'], factor: 100, tokens: { [canaries.pveTokenId]: canaries.pveSecret } });
+    const config: ProviderConfig = { name: 'pve', type: 'proxmox', spec: { type: 'proxmox', endpoint: sim.url, nodes: ['pve1'], credentials: { tokenId: canaries.pveTokenId } }, source };
+    const provider = await createProxmoxProvider({ config, fleet: FLEET, caPem: sim.caPem, staticCredentials: { tokenSecret: canaries.pveSecret }, requestTimeoutMs: RETRY.attemptTimeoutMs }, { retry: RETRY });
+    return {
+      cloud: 'proxmox', provider, faults: sim.faults, codes: { internal: 'Internal Server Error', forbidden: 'Permission check failed' },
+      rejectCredentials: (reject) => { sim.context.tokens.set(canaries.pveTokenId, reject ? 'rejected-secret' : canaries.pveSecret); },
+      live: () => [],
+      close: async () => { await provider.close(); await sim.close(); },
+    };
+  }
 });
