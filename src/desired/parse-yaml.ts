@@ -4,7 +4,7 @@
  * problem, never an exception.
  */
 import { isAlias, isCollection, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, visit } from 'yaml';
-import type { Document, Node as YamlNode, Pair } from 'yaml';
+import type { Document, Node as YamlNode, Pair, YAMLMap } from 'yaml';
 import type { Problem } from './problems.ts';
 
 /** One YAML document with its plain value and what is needed to locate paths in it. */
@@ -23,7 +23,9 @@ const MAX_ALIAS_COUNT = 100;
 /** Parses a file into its non-empty documents; syntax errors become problems. */
 export function parseYamlFile(file: string, text: string, problems: Problem[]): ParsedDocument[] {
   const lines = new LineCounter();
-  const documents = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, strict: true, version: '1.2', logLevel: 'error' });
+  // uniqueKeys is checked below in linear time: the yaml library's own check compares each key with
+  // every earlier key of its map, so a 1 MB file of distinct keys took tens of seconds.
+  const documents = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false, strict: true, version: '1.2', logLevel: 'error' });
   const list = Array.isArray(documents) ? documents : [];
   const parsed: ParsedDocument[] = [];
   list.forEach((doc, index) => {
@@ -33,7 +35,7 @@ export function parseYamlFile(file: string, text: string, problems: Problem[]): 
       return;
     }
     if (doc.contents === null) return;
-    if (hasCollectionKey(doc, file, lines, problems)) return;
+    if (hasBadKey(doc, file, lines, problems)) return;
     const value = toPlain(doc, file, lines, problems);
     if (value !== undefined) parsed.push({ file, index, value, doc, lines });
   });
@@ -53,18 +55,31 @@ function toPlain(doc: Document.Parsed, file: string, lines: LineCounter, problem
   }
 }
 
-/** Mapping keys that are themselves mappings or lists have no meaning in a fleet document. */
-function hasCollectionKey(doc: Document.Parsed, file: string, lines: LineCounter, problems: Problem[]): boolean {
-  let found = false;
+/**
+ * Mapping keys that are themselves mappings or lists have no meaning in a fleet document; a key
+ * written twice in one mapping is refused (at the second one) rather than silently overwritten.
+ */
+function hasBadKey(doc: Document.Parsed, file: string, lines: LineCounter, problems: Problem[]): boolean {
+  const before = problems.length;
+  const seen = new Map<YAMLMap, Set<string>>();
   visit(doc, {
-    Pair(_, pair) {
-      if (!isCollection(pair.key)) return undefined;
-      problems.push(yamlProblem(file, lines, pair.key.range?.[0] ?? 0, 'COLLECTION_KEY', 'mapping keys must be plain names, not lists or mappings'));
-      found = true;
-      return visit.BREAK;
+    Pair(_, pair, path) {
+      const key = isAlias(pair.key) ? pair.key.resolve(doc) : pair.key;
+      if (isCollection(key)) {
+        problems.push(yamlProblem(file, lines, rangeStart(pair.key) ?? 0, 'COLLECTION_KEY', 'mapping keys must be plain names, not lists or mappings'));
+        return visit.BREAK;
+      }
+      const map = path[path.length - 1];
+      if (!isMap(map)) return undefined;
+      const keys = seen.get(map) ?? new Set<string>();
+      seen.set(map, keys);
+      const name = isScalar(key) ? String(key.value) : '';
+      if (keys.has(name)) problems.push(yamlProblem(file, lines, rangeStart(pair.key) ?? 0, 'DUPLICATE_KEY', 'Map keys must be unique'));
+      keys.add(name);
+      return undefined;
     },
   });
-  return found;
+  return problems.length > before;
 }
 
 function yamlProblem(file: string, lines: LineCounter, offset: number, code: string, message: string): Problem {
@@ -103,10 +118,19 @@ export function locate(parsed: ParsedDocument, segments: readonly string[], key?
   return parsed.lines.linePos(offset);
 }
 
+/** Pairs of a map by key, built once per map: a document with thousands of problems stays linear. */
+const pairIndex = new WeakMap<YAMLMap, Map<string, Pair>>();
+
 function child(node: unknown, segment: string): { key: unknown; value: unknown } | undefined {
   if (isMap(node)) {
-    const pair = node.items.find((p: Pair) => isScalar(p.key) && String(p.key.value) === segment);
-    return pair && isPair(pair) ? { key: pair.key, value: pair.value } : undefined;
+    let index = pairIndex.get(node);
+    if (index === undefined) {
+      index = new Map();
+      for (const p of node.items) if (isPair(p) && isScalar(p.key) && !index.has(String(p.key.value))) index.set(String(p.key.value), p);
+      pairIndex.set(node, index);
+    }
+    const pair = index.get(segment);
+    return pair ? { key: pair.key, value: pair.value } : undefined;
   }
   if (isSeq(node)) {
     const item = node.items[Number(segment)];
