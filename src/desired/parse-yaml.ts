@@ -3,7 +3,7 @@
  * exact line and column. Hostile input (alias bombs, deep nesting, duplicate keys) becomes a
  * problem, never an exception.
  */
-import { isAlias, isCollection, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, visit } from 'yaml';
+import { Composer, CST, isAlias, isCollection, isMap, isPair, isScalar, isSeq, LineCounter, Parser, visit } from 'yaml';
 import type { Document, Node as YamlNode, Pair, YAMLMap } from 'yaml';
 import type { Problem } from './problems.ts';
 
@@ -20,15 +20,38 @@ export interface ParsedDocument {
 /** Aliases per document; far above any honest fleet file, far below an alias bomb. */
 const MAX_ALIAS_COUNT = 100;
 
+/**
+ * Collections nested deeper than this are refused before the recursive composer sees them: far
+ * above any honest fleet document (≈ 8 levels), and far below where the stack runs out — which
+ * depends on the caller's stack, so letting it run out gave a different problem position each time.
+ */
+export const MAX_NESTING_DEPTH = 128;
+
 /** Parses a file into its non-empty documents; syntax errors become problems. */
 export function parseYamlFile(file: string, text: string, problems: Problem[]): ParsedDocument[] {
   const lines = new LineCounter();
   // uniqueKeys is checked below in linear time: the yaml library's own check compares each key with
   // every earlier key of its map, so a 1 MB file of distinct keys took tens of seconds.
-  const documents = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false, strict: true, version: '1.2', logLevel: 'error' });
-  const list = Array.isArray(documents) ? documents : [];
+  const composer = new Composer({ prettyErrors: false, uniqueKeys: false, strict: true, version: '1.2', logLevel: 'error' });
+  const list: Document.Parsed[] = [];
+  const skipped = new Set<number>();
+  let count = 0;
+  for (const token of new Parser(lines.addNewLine).parse(text)) {
+    if (token.type === 'document') {
+      const deep = tooDeep(token.value);
+      if (deep !== undefined) {
+        problems.push(yamlProblem(file, lines, deep, 'RESOURCE_LIMIT', `document is nested more than ${MAX_NESTING_DEPTH} levels deep; flatten it`));
+        skipped.add(count);
+        token.value = undefined;
+      }
+      count++;
+    }
+    list.push(...composer.next(token));
+  }
+  list.push(...composer.end(false, text.length));
   const parsed: ParsedDocument[] = [];
   list.forEach((doc, index) => {
+    if (skipped.has(index)) return;
     const errors = [...doc.errors, ...doc.warnings];
     if (errors.length > 0) {
       for (const error of errors) problems.push(yamlProblem(file, lines, error.pos[0], error.code, error.message));
@@ -40,6 +63,22 @@ export function parseYamlFile(file: string, text: string, problems: Problem[]): 
     if (value !== undefined) parsed.push({ file, index, value, doc, lines });
   });
   return parsed;
+}
+
+/** Offset of the first collection nested deeper than MAX_NESTING_DEPTH (walked without recursion). */
+function tooDeep(root: CST.Token | undefined): number | undefined {
+  const stack: [CST.Token, number][] = root === undefined ? [] : [[root, 1]];
+  while (stack.length > 0) {
+    const [token, depth] = stack.pop()!;
+    if (!CST.isCollection(token)) continue;
+    if (depth > MAX_NESTING_DEPTH) return token.offset;
+    for (let i = token.items.length - 1; i >= 0; i--) {
+      const item = token.items[i]!;
+      if (item.value) stack.push([item.value, depth + 1]);
+      if (item.key) stack.push([item.key, depth + 1]);
+    }
+  }
+  return undefined;
 }
 
 function toPlain(doc: Document.Parsed, file: string, lines: LineCounter, problems: Problem[]): unknown {
