@@ -89,7 +89,7 @@ function toPlain(doc: Document.Parsed, file: string, lines: LineCounter, problem
     const reason = error instanceof RangeError
       ? 'document is nested too deeply to process; flatten it'
       : `document expands too many aliases (more than ${MAX_ALIAS_COUNT}); YAML alias bombs are refused, write the values out`;
-    problems.push(yamlProblem(file, lines, start, 'yaml.resourceLimit', reason));
+    problems.push(yamlProblem(file, lines, start, 'RESOURCE_LIMIT', reason));
     return undefined;
   }
 }
