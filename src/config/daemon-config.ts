@@ -92,11 +92,28 @@ function setPath(target: Record<string, unknown>, path: readonly string[], value
 
 function locateProblems(errors: Parameters<typeof schemaProblems>[1], parsed: ParsedDocument | undefined, fromEnv: Map<string, string>, file: string | undefined): Problem[] {
   const document = parsed ?? emptyDocument(file ?? ENV_FILE);
-  return schemaProblems(document, errors).map((problem) => {
-    const variable = [...fromEnv].find(([pointer]) => problem.path === pointer || problem.path.startsWith(`${pointer}/`))?.[1];
-    if (variable === undefined) return parsed ? problem : { ...problem, line: 0, col: 0 };
-    return { ...problem, file: ENV_FILE, line: 0, col: 0, message: `${variable}: ${problem.message}` };
-  });
+  return schemaProblems(document, errors).map((problem) => attribute(problem, parsed, fromEnv));
+}
+
+/**
+ * Blames the environment variable that set the value, or that created the field (DROVER_LIMTS__X=1
+ * creates 'limts', which the file does not have); otherwise the file, at the problem's position.
+ */
+function attribute(problem: Problem, parsed: ParsedDocument | undefined, fromEnv: Map<string, string>): Problem {
+  const inFile = parsed !== undefined && hasPath(parsed.value, problem.path);
+  const variable = [...fromEnv].find(([pointer]) => problem.path === pointer || problem.path.startsWith(`${pointer}/`) || (!inFile && pointer.startsWith(`${problem.path}/`)))?.[1];
+  if (variable === undefined) return parsed ? problem : { ...problem, line: 0, col: 0 };
+  return { ...problem, file: ENV_FILE, line: 0, col: 0, message: `${variable}: ${problem.message}` };
+}
+
+/** Whether the file's document has a value at `pointer` ('/a/b'). */
+function hasPath(value: unknown, pointer: string): boolean {
+  let node = value;
+  for (const segment of pointer === '' ? [] : pointer.slice(1).split('/')) {
+    if (node === null || typeof node !== 'object' || !Object.hasOwn(node, segment)) return false;
+    node = (node as Record<string, unknown>)[segment];
+  }
+  return true;
 }
 
 /** File problems in position order, then environment problems. */
