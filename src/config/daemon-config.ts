@@ -7,11 +7,13 @@ import { readFile } from 'node:fs/promises';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { parse as parseYamlValue } from 'yaml';
 import configSchema from '../../schemas/config.schema.json' with { type: 'json' };
-import { parseYamlFile } from '../desired/parse-yaml.ts';
+import { locate, parseYamlFile } from '../desired/parse-yaml.ts';
 import type { ParsedDocument } from '../desired/parse-yaml.ts';
 import { sortProblems } from '../desired/problems.ts';
 import type { Problem } from '../desired/problems.ts';
 import { schemaProblems } from '../desired/schema-problems.ts';
+import { valueProblems } from './config-checks.ts';
+import type { ValueProblem } from './config-checks.ts';
 import { normalizeConfig } from './normalize.ts';
 import type { DaemonConfig } from './types.ts';
 
@@ -36,6 +38,8 @@ export async function loadDaemonConfig(file: string | undefined, env: NodeJS.Pro
   for (const [path, value] of Object.entries(overrides)) if (value !== undefined) setPath(raw, path.split('.'), value);
   validate ??= new Ajv2020({ allErrors: true, strict: true, strictRequired: false, verbose: true, useDefaults: true }).compile(configSchema);
   if (!validate(raw)) return { ok: false, problems: ordered(locateProblems(validate.errors ?? [], parsed, fromEnv, file)) };
+  const values = valueProblems(raw);
+  if (values.length > 0) return { ok: false, problems: ordered(values.map((v) => positioned(v, parsed, fromEnv, file))) };
   return { ok: true, config: normalizeConfig(raw) };
 }
 
@@ -93,6 +97,13 @@ function setPath(target: Record<string, unknown>, path: readonly string[], value
 function locateProblems(errors: Parameters<typeof schemaProblems>[1], parsed: ParsedDocument | undefined, fromEnv: Map<string, string>, file: string | undefined): Problem[] {
   const document = parsed ?? emptyDocument(file ?? ENV_FILE);
   return schemaProblems(document, errors).map((problem) => attribute(problem, parsed, fromEnv));
+}
+
+/** A value problem at its field in the file (or at the variable that set it). */
+function positioned(value: ValueProblem, parsed: ParsedDocument | undefined, fromEnv: Map<string, string>, file: string | undefined): Problem {
+  const { line, col } = parsed ? locate(parsed, value.segments) : { line: 0, col: 0 };
+  const problem = { file: file ?? ENV_FILE, line, col, path: `/${value.segments.join('/')}`, code: value.code, message: value.message };
+  return attribute(problem, parsed, fromEnv);
 }
 
 /**
