@@ -17,12 +17,11 @@ import { parseArgs } from 'node:util';
 import type { SimClock } from '../../src/sim/clock.ts';
 import { createEngine, type EngineOptions, type SimEngine } from '../../src/sim/engine.ts';
 import type { FaultInjector } from '../../src/sim/faults.ts';
-import type { ListenOptions } from '../../src/sim/server.ts';
+import { startSimServer, type ListenOptions } from '../../src/sim/server.ts';
 import { selfSignedCertificate, type TlsPair } from '../../src/sim/tls.ts';
 import type { World } from '../../src/sim/world.ts';
 import { PVE_BUCKETS, putTemplate, pveApi, type TemplateInput } from './sim/api.ts';
 import { DEFAULT_SETTINGS, newWorldId, nextFreeVmid, type PveContext, type PveSettings, type PveStorage, type PveTemplate } from './sim/context.ts';
-import { startPveServer } from './sim/server.ts';
 
 export type { TemplateInput } from './sim/api.ts';
 export type { PveSettings, PveStorage, PveTemplate } from './sim/context.ts';
@@ -86,7 +85,7 @@ export async function startProxmoxSimulator(options: ProxmoxSimulatorOptions = {
   const context = ctx;
   for (const t of options.templates ?? []) putTemplate(context, t);
   const tls = options.tls ?? (await selfSignedCertificate());
-  const server = await startPveServer(engine, pveApi(context), { ...(options.port === undefined ? {} : { port: options.port }), ...(options.host === undefined ? {} : { host: options.host }), tls });
+  const server = await startSimServer(engine, pveApi(context), { ...(options.port === undefined ? {} : { port: options.port }), ...(options.host === undefined ? {} : { host: options.host }), tls });
   const [tokenId, tokenSecret] = Object.entries(tokens)[0] ?? [SIM_TOKEN_ID, SIM_TOKEN_SECRET];
   return {
     url: server.url, port: server.port, caPem: tls.cert, tokenId, tokenSecret, nodes, engine, world: engine.world, clock: engine.clock,

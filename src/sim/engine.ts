@@ -20,6 +20,8 @@ export interface SimRequest {
 /** A response to write. */
 export interface SimResponse {
   readonly status: number;
+  /** The status line's reason phrase when the cloud puts meaning there (PVE: "500 VM is locked (clone)"); default: the standard one. */
+  readonly statusMessage?: string;
   readonly headers?: Readonly<Record<string, string>>;
   readonly body: string;
 }

@@ -108,7 +108,9 @@ async function readRequest(req: IncomingMessage): Promise<SimRequest | undefined
 
 function writeResponse(res: ServerResponse, response: SimResponse): void {
   if (res.destroyed) return;
-  res.writeHead(response.status, { 'content-length': Buffer.byteLength(response.body), ...response.headers });
+  const headers = { 'content-length': Buffer.byteLength(response.body), ...response.headers };
+  if (response.statusMessage === undefined) res.writeHead(response.status, headers);
+  else res.writeHead(response.status, response.statusMessage, headers);
   res.end(response.body);
 }
 

@@ -6,10 +6,8 @@
  */
 import type { SimResponse } from '../../../src/sim/engine.ts';
 
-/** A response with the reason phrase PVE puts in the status line. */
-export interface PveResponse extends SimResponse {
-  readonly statusMessage?: string;
-}
+/** A response; PVE puts its error message in the status line's reason phrase (`statusMessage`). */
+export type PveResponse = SimResponse;
 
 /** An error a handler raises; rendered in PVE's format. */
 export class PveSimError extends Error {
