@@ -77,7 +77,7 @@ function camel(segment: string): string {
 /** Env values are YAML scalars or flow collections: 32, true, [github, gitlab]; anything else is a string. */
 function parseEnvValue(value: string): unknown {
   try {
-    const parsed: unknown = parseYamlValue(value);
+    const parsed: unknown = parseYamlValue(value, { logLevel: 'error' });
     return parsed === null ? value : parsed;
   } catch {
     return value;
