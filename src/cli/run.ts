@@ -95,7 +95,7 @@ export async function startDaemonServer(config: DaemonConfig, logger: Logger): P
   if (!config.probes) logger.warn({}, 'health probes are OFF (health.probes: false): readiness is the provider running state only; use this for simulators, never for a real fleet');
   const daemon = new Daemon({ config, source, logger, factories: registeredFactory, prober: config.probes ? createProber() : 'provider-state-only' });
   await daemon.start();
-  const handler = webhookSecret === undefined ? undefined : source.webhook([webhookSecret], config.webhook.providers);
+  const handler = webhookSecret === undefined ? undefined : source.webhook([webhookSecret], config.webhook.providers, { maxBodyBytes: config.webhook.maxBodyBytes, bodyTimeoutMs: config.webhook.bodyTimeoutMs });
   const server = await startHttpServer({
     readiness: () => daemon.readiness(),
     status: () => daemon.statusView(),
@@ -103,7 +103,7 @@ export async function startDaemonServer(config: DaemonConfig, logger: Logger): P
     reconcile: (reason) => daemon.reconcile(reason),
     setSuspended: (group, suspended) => daemon.setSuspended(group, suspended),
     metrics: async () => ({ contentType: daemon.metrics.registry.contentType, body: await daemon.metrics.registry.metrics() }),
-  }, { host: config.listen.host, port: config.listen.port, apiToken, ...(handler ? { webhook: { path: config.webhook.path, handler } } : {}) });
+  }, { host: config.listen.host, port: config.listen.port, apiToken, limits: config.http, ...(handler ? { webhook: { path: config.webhook.path, handler } } : {}) });
   logger.info({ url: server.url, source: config.source.kind, mutatingApi: apiToken !== undefined, webhook: handler !== undefined }, 'listening');
   return {
     url: server.url,

@@ -30,6 +30,13 @@ export function normalizeConfig(raw: Raw): DaemonConfig {
       secretEnv: raw['webhook']?.['secretEnv'],
       secretFile: raw['webhook']?.['secretFile'],
       providers: raw['webhook']?.['providers'] as WebhookProvider[] | undefined,
+      maxBodyBytes: raw['webhook']?.['maxBodySize'] ?? 1024 * 1024,
+      bodyTimeoutMs: durationMs(raw['webhook']?.['bodyTimeout'] ?? '10s'),
+    },
+    http: {
+      headersTimeoutMs: durationMs(raw['http']?.['headersTimeout'] ?? '10s'),
+      requestTimeoutMs: durationMs(raw['http']?.['requestTimeout'] ?? '30s'),
+      maxConnections: raw['http']?.['maxConnections'] ?? 1024,
     },
     limits: { concurrency: raw['limits']?.['concurrency'] ?? 32, providers: raw['limits']?.['providers'] ?? {} },
     providers: raw['providers'] ?? {},

@@ -21,6 +21,13 @@ export interface ProviderLimits {
   readonly burst: number | undefined;
 }
 
+/** Limits of the daemon's HTTP server. */
+export interface HttpLimits {
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly maxConnections: number;
+}
+
 /** Everything `drover run` needs. */
 export interface DaemonConfig {
   readonly source: { readonly kind: 'git'; readonly git: GitSettings } | { readonly kind: 'dir'; readonly dir: string };
@@ -30,7 +37,15 @@ export interface DaemonConfig {
   readonly progressIntervalMs: number;
   readonly shutdownTimeoutMs: number;
   readonly api: { readonly tokenFile: string | undefined; readonly tokenEnv: string | undefined };
-  readonly webhook: { readonly path: string; readonly secretEnv: string | undefined; readonly secretFile: string | undefined; readonly providers: readonly WebhookProvider[] | undefined };
+  readonly webhook: {
+    readonly path: string; readonly secretEnv: string | undefined; readonly secretFile: string | undefined; readonly providers: readonly WebhookProvider[] | undefined;
+    /** Largest hook body (default 1 MiB). */
+    readonly maxBodyBytes?: number;
+    /** Time allowed for the body after the headers (default 10 s). */
+    readonly bodyTimeoutMs?: number;
+  };
+  /** HTTP server limits against slow or abusive clients (defaults in src/status/http-server.ts). */
+  readonly http?: HttpLimits;
   readonly limits: { readonly concurrency: number; readonly providers: Readonly<Record<string, ProviderLimits>> };
   readonly providers: Readonly<Record<string, { readonly endpoint: string | undefined; readonly caFile: string | undefined }>>;
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';

@@ -18,6 +18,12 @@ export interface Current {
   readonly revision: string;
 }
 
+/** Body limits of the webhook receiver. */
+export interface WebhookLimits {
+  readonly maxBodyBytes?: number;
+  readonly bodyTimeoutMs?: number;
+}
+
 /** Status of a source for the API. */
 export interface SourceView {
   readonly kind: 'git' | 'dir';
@@ -37,8 +43,8 @@ export interface DesiredSource {
   refresh(): Promise<void>;
   current(): Current | undefined;
   view(): SourceView;
-  /** Git only: the webhook receiver. */
-  webhook(secrets: readonly string[], providers: readonly string[] | undefined): WebhookHandler | undefined;
+  /** Git only: the webhook receiver (body limits default to 1 MiB and 10 s). */
+  webhook(secrets: readonly string[], providers: readonly string[] | undefined, limits?: WebhookLimits): WebhookHandler | undefined;
   /** Manual trigger (API). */
   trigger(): void;
   stop(): Promise<void>;
@@ -133,8 +139,8 @@ export class GitDesiredSource implements DesiredSource {
     };
   }
 
-  webhook(secrets: readonly string[], providers: readonly string[] | undefined): WebhookHandler {
-    return this.source.webhookHandler({ secrets, ...(providers ? { providers: providers as never } : {}) });
+  webhook(secrets: readonly string[], providers: readonly string[] | undefined, limits: WebhookLimits = {}): WebhookHandler {
+    return this.source.webhookHandler({ secrets, ...(providers ? { providers: providers as never } : {}), maxBodyBytes: limits.maxBodyBytes, bodyTimeoutMs: limits.bodyTimeoutMs });
   }
 
   trigger(): void {

@@ -27,7 +27,21 @@ export interface HttpOptions {
   /** Bearer token for mutating endpoints; undefined disables them. */
   readonly apiToken: string | undefined;
   readonly webhook?: { readonly path: string; readonly handler: (req: IncomingMessage, res: ServerResponse) => void };
+  /** Limits against slow or abusive clients; see {@link DEFAULT_HTTP_LIMITS}. */
+  readonly limits?: Partial<HttpLimits>;
 }
+
+/** Limits of the server (config: http.*). */
+export interface HttpLimits {
+  /** Time to receive the request headers (slow-loris); the client gets 408 and is disconnected. */
+  readonly headersTimeoutMs: number;
+  /** Time to receive the whole request. */
+  readonly requestTimeoutMs: number;
+  /** Open connections at once; more are closed on accept. */
+  readonly maxConnections: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, maxConnections: 1024 };
 
 /** A listening server. */
 export interface HttpServer {
@@ -40,11 +54,16 @@ const GROUP_ACTION = /^\/api\/v1\/groups\/([a-z][-a-z0-9]{0,39})\/(suspend|resum
 
 /** Starts serving. */
 export async function startHttpServer(control: DaemonControl, options: HttpOptions): Promise<HttpServer> {
-  const server = createServer((req, res) => {
+  const limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
+  const server = createServer({
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    // Node only looks for expired headers/request timers this often (default 30 s).
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
+  }, (req, res) => {
     route(req, res, control, options).catch(() => send(res, 500, { error: 'internal error' }));
   });
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 10_000;
+  server.maxConnections = limits.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
