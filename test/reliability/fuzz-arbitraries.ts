@@ -194,7 +194,7 @@ export function mutateValue(value: unknown, mutation: ValueMutation): unknown {
 
 /** Plain values of every document of a YAML text (anchors resolved). */
 export function yamlValues(text: string): unknown[] {
-  return parseAllDocuments(text).flatMap((d) => (Array.isArray(d) ? [] : [d.toJS({ maxAliasCount: -1 })]));
+  return parseAllDocuments(text, { logLevel: 'silent' }).flatMap((d) => (Array.isArray(d) ? [] : [d.toJS({ maxAliasCount: -1 })]));
 }
 
 /** Serializes documents back to YAML, in block or flow (JSON-like) style. */
