@@ -9,6 +9,7 @@
  * prints one line: `ec2 simulator listening on http://127.0.0.1:4566 region=us-east-1 control=…/_sim/`.
  */
 import { parseArgs } from 'node:util';
+import { commonSimFlags, runSimMain, SIM_FLAGS, serveUntilSignal, splitKeyValues } from '../../src/sim/cli.ts';
 import type { SimClock } from '../../src/sim/clock.ts';
 import { createEngine, type EngineOptions, type SimEngine } from '../../src/sim/engine.ts';
 import type { FaultInjector } from '../../src/sim/faults.ts';
@@ -96,12 +97,7 @@ export async function startEc2Simulator(options: Ec2SimulatorOptions = {}): Prom
 
 /** Parses `ID[,KEY=VALUE…]` into an image. */
 export function parseImageArg(arg: string): ImageInput {
-  const [id, ...pairs] = arg.split(',');
-  const tags: Record<string, string> = {};
-  for (const pair of pairs) {
-    const eq = pair.indexOf('=');
-    if (eq > 0) tags[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
+  const { head: id, pairs: tags } = splitKeyValues(arg);
   return { id, tags };
 }
 
@@ -109,26 +105,19 @@ async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      port: { type: 'string', default: '0' },
-      host: { type: 'string', default: '127.0.0.1' },
+      ...SIM_FLAGS,
       region: { type: 'string', default: 'us-east-1' },
-      factor: { type: 'string', default: '1' },
       'token-mode': { type: 'string', default: 'terminated-error' },
       image: { type: 'string', multiple: true, default: [] },
     },
   });
   const sim = await startEc2Simulator({
-    port: Number(values.port),
-    host: values.host,
+    ...commonSimFlags(values),
     region: values.region,
-    factor: Number(values.factor),
     tokenMode: values['token-mode'] === 'return-terminated' ? 'return-terminated' : 'terminated-error',
     images: values.image.map(parseImageArg),
   });
-  console.log(`ec2 simulator listening on ${sim.url} region=${sim.region} control=${sim.url}/_sim/`);
-  const stop = (): void => void sim.close().then(() => process.exit(0));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  serveUntilSignal(sim, `ec2 simulator listening on ${sim.url} region=${sim.region} control=${sim.url}/_sim/`);
 }
 
-if (import.meta.main) await main(process.argv.slice(2));
+if (import.meta.main) await runSimMain(main);

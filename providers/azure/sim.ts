@@ -11,6 +11,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { commonSimFlags, runSimMain, SIM_FLAGS, serveUntilSignal, splitKeyValues } from '../../src/sim/cli.ts';
 import type { SimClock } from '../../src/sim/clock.ts';
 import { createEngine, type EngineOptions, type SimEngine } from '../../src/sim/engine.ts';
 import { startSimServer, type ListenOptions } from '../../src/sim/server.ts';
@@ -131,12 +132,7 @@ function vmAlive(ctx: AzureContext, vmResourceIdValue: string): boolean {
 
 /** Parses `ID[,KEY=VALUE…]` into an image. */
 export function parseImageArg(arg: string): ImageInput {
-  const [id = '', ...pairs] = arg.split(',');
-  const tags: Record<string, string> = {};
-  for (const pair of pairs) {
-    const eq = pair.indexOf('=');
-    if (eq > 0) tags[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
+  const { head: id, pairs: tags } = splitKeyValues(arg);
   return { id, tags };
 }
 
@@ -144,29 +140,22 @@ async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      port: { type: 'string', default: '0' },
-      host: { type: 'string', default: '127.0.0.1' },
+      ...SIM_FLAGS,
       subscription: { type: 'string', default: '00000000-0000-0000-0000-000000000000' },
       location: { type: 'string', default: 'westeurope' },
-      factor: { type: 'string', default: '1' },
       'ca-file': { type: 'string', default: 'drover-azure-sim-ca.pem' },
       image: { type: 'string', multiple: true, default: [] },
     },
   });
   const sim = await startAzureSimulator({
-    port: Number(values.port),
-    host: values.host,
+    ...commonSimFlags(values),
     subscriptionId: values.subscription,
     location: values.location,
-    factor: Number(values.factor),
     images: values.image.map(parseImageArg),
   });
   await writeFile(values['ca-file'], sim.ca);
-  console.log(`azure simulator listening on ${sim.url} subscription=${sim.subscriptionId} ca=${values['ca-file']} control=${sim.url}/_sim/ (set NO_PROXY=127.0.0.1,localhost)`);
-  const stop = (): void => void sim.close().then(() => process.exit(0));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  serveUntilSignal(sim, `azure simulator listening on ${sim.url} subscription=${sim.subscriptionId} ca=${values['ca-file']} control=${sim.url}/_sim/ (set NO_PROXY=127.0.0.1,localhost)`);
 }
 
-if (import.meta.main) await main(process.argv.slice(2));
+if (import.meta.main) await runSimMain(main);
 

@@ -14,6 +14,7 @@
  * prints one line: `gce simulator listening on http://127.0.0.1:4567 projects=acme-prod control=…/_sim/`.
  */
 import { parseArgs } from 'node:util';
+import { commonSimFlags, runSimMain, SIM_FLAGS, serveUntilSignal, splitKeyValues } from '../../src/sim/cli.ts';
 import type { SimClock } from '../../src/sim/clock.ts';
 import { createEngine, type EngineOptions, type SimEngine } from '../../src/sim/engine.ts';
 import type { FaultInjector } from '../../src/sim/faults.ts';
@@ -121,12 +122,7 @@ export function seedImagePath(id: string, project: string): string | undefined {
 
 /** Parses `projects/P/global/images/NAME[,KEY=VALUE…]` into an image with labels. */
 export function parseImageArg(arg: string): ImageInput {
-  const [path, ...pairs] = arg.split(',');
-  const labels: Record<string, string> = {};
-  for (const pair of pairs) {
-    const eq = pair.indexOf('=');
-    if (eq > 0) labels[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
+  const { head: path, pairs: labels } = splitKeyValues(arg);
   return { path, labels };
 }
 
@@ -134,24 +130,17 @@ async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      port: { type: 'string', default: '0' },
-      host: { type: 'string', default: '127.0.0.1' },
+      ...SIM_FLAGS,
       project: { type: 'string', multiple: true, default: [] },
-      factor: { type: 'string', default: '1' },
       image: { type: 'string', multiple: true, default: [] },
     },
   });
   const sim = await startGceSimulator({
-    port: Number(values.port),
-    host: values.host,
+    ...commonSimFlags(values),
     projects: values.project,
-    factor: Number(values.factor),
     images: values.image.map(parseImageArg),
   });
-  console.log(`gce simulator listening on ${sim.url} projects=${sim.projects.join(',')} control=${sim.url}/_sim/`);
-  const stop = (): void => void sim.close().then(() => process.exit(0));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  serveUntilSignal(sim, `gce simulator listening on ${sim.url} projects=${sim.projects.join(',')} control=${sim.url}/_sim/`);
 }
 
-if (import.meta.main) await main(process.argv.slice(2));
+if (import.meta.main) await runSimMain(main);

@@ -14,6 +14,7 @@ import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { commonSimFlags, runSimMain, SIM_FLAGS, serveUntilSignal } from '../../src/sim/cli.ts';
 import type { SimClock } from '../../src/sim/clock.ts';
 import { createEngine, type EngineOptions, type SimEngine } from '../../src/sim/engine.ts';
 import type { FaultInjector } from '../../src/sim/faults.ts';
@@ -105,23 +106,15 @@ async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      port: { type: 'string', default: '0' },
-      host: { type: 'string', default: '127.0.0.1' },
-      factor: { type: 'string', default: '1' },
+      ...SIM_FLAGS,
       nodes: { type: 'string', default: 'pve1,pve2,pve3' },
       template: { type: 'string', multiple: true, default: [] },
     },
   });
-  const sim = await startProxmoxSimulator({
-    port: Number(values.port), host: values.host, factor: Number(values.factor), nodes: values.nodes.split(','),
-    templates: values.template.map(parseTemplateArg),
-  });
+  const sim = await startProxmoxSimulator({ ...commonSimFlags(values), nodes: values.nodes.split(','), templates: values.template.map(parseTemplateArg) });
   const caFile = path.join(tmpdir(), `drover-pve-sim-${sim.port}-ca.pem`);
   await writeFile(caFile, sim.caPem);
-  console.log(`pve simulator listening on ${sim.url}/api2/json token=${sim.tokenId} secret=${sim.tokenSecret} (simulator only; export it as PVE_TOKEN_SECRET) ca=${caFile} control=${sim.url}/_sim/`);
-  const stop = (): void => void sim.close().then(() => process.exit(0));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  serveUntilSignal(sim, `pve simulator listening on ${sim.url}/api2/json token=${sim.tokenId} secret=${sim.tokenSecret} (simulator only; export it as PVE_TOKEN_SECRET) ca=${caFile} control=${sim.url}/_sim/`);
 }
 
-if (import.meta.main) await main(process.argv.slice(2));
+if (import.meta.main) await runSimMain(main);
