@@ -23,9 +23,16 @@ function dropBranchNoise(errors: readonly ErrorObject[]): ErrorObject[] {
   });
 }
 
+/**
+ * Fields that hold or name a credential (`password`, `api.tokenEnv`, `credentials.secretFile`…). A
+ * value refused there is never echoed: the classic mistake is pasting the secret itself where its
+ * variable or file name belongs, and the problem message goes to stderr, CI logs and status.
+ */
+const CREDENTIAL_FIELD = /secret|passw|passphrase|token|credential|private[-_]?key|api[-_]?key|access[-_]?key|key[-_]?file/i;
+
 function toProblem(parsed: ParsedDocument, error: ErrorObject): Problem {
   const segments = pathSegments(error.instancePath);
-  const { message, key, child, code } = describe(error);
+  const { message, key, child, code } = describe(error, segments.some((s) => CREDENTIAL_FIELD.test(s)));
   const target = child === undefined ? segments : [...segments, child];
   const position = locate(parsed, target, key);
   const base = child === undefined ? error.instancePath : `${error.instancePath}/${child}`;
@@ -42,7 +49,8 @@ interface Description {
   readonly child?: string;
 }
 
-function describe(error: ErrorObject): Description {
+function describe(error: ErrorObject, hidden: boolean): Description {
+  const show = (value: unknown) => (hidden ? HIDDEN : showValue(value));
   const params = error.params as Record<string, unknown>;
   const field = fieldName(error.instancePath);
   switch (error.keyword) {
@@ -60,28 +68,28 @@ function describe(error: ErrorObject): Description {
       return { code: 'invalidKey', key: name, message: `invalid key '${name}' in '${field}': ${schemaText(error)}` };
     }
     case 'type':
-      return { code: 'wrongType', message: `'${field}' must be ${article(String(params['type']))}, got ${kindOf(error.data)}` };
+      return { code: 'wrongType', message: `'${field}' must be ${article(String(params['type']))}, got ${kindOf(error.data, show)}` };
     case 'enum':
     case 'const':
-      return { code: 'notAllowed', message: notAllowedMessage(field, error) };
+      return { code: 'notAllowed', message: notAllowedMessage(field, error, show, hidden) };
     case 'discriminator':
       return discriminatorMessage(field, params);
     case 'minimum':
     case 'maximum':
     case 'exclusiveMinimum':
     case 'exclusiveMaximum':
-      return { code: 'outOfRange', message: `'${field}' must be ${String(params['comparison'])} ${String(params['limit'])}, got ${String(error.data)}` };
+      return { code: 'outOfRange', message: `'${field}' must be ${String(params['comparison'])} ${String(params['limit'])}, got ${show(error.data)}` };
     case 'not':
       return { code: 'conflict', message: `'${field}' sets fields that exclude each other: ${schemaText(error)}` };
     default:
-      return { code: error.keyword, message: genericMessage(field, error) };
+      return { code: error.keyword, message: genericMessage(field, error, show) };
   }
 }
 
-function notAllowedMessage(field: string, error: ErrorObject): string {
+function notAllowedMessage(field: string, error: ErrorObject, show: (value: unknown) => string, hidden: boolean): string {
   const allowed = error.keyword === 'const' ? [error.schema] : (error.schema as unknown[]);
   const list = allowed.map((a) => JSON.stringify(a)).join(', ');
-  const hint = typeof error.data === 'string' ? didYouMean(error.data, allowed.map(String)) : '';
+  const hint = typeof error.data === 'string' && !hidden ? didYouMean(error.data, allowed.map(String)) : '';
   return `'${field}' must be ${allowed.length === 1 ? '' : 'one of '}${list}, got ${show(error.data)}${hint}`;
 }
 
@@ -90,12 +98,12 @@ function discriminatorMessage(field: string, params: Record<string, unknown>): D
   if (params['error'] === 'tag' && params['tagValue'] === undefined) {
     return { code: 'missingField', message: `missing required field 'type' in '${field}' (one of ${types.join(', ')})` };
   }
-  const value = show(params['tagValue']);
+  const value = showValue(params['tagValue']);
   const hint = typeof params['tagValue'] === 'string' ? didYouMean(params['tagValue'], types) : '';
   return { code: 'notAllowed', child: 'type', message: `'${field}.type' must be one of ${types.join(', ')}, got ${value}${hint}` };
 }
 
-function genericMessage(field: string, error: ErrorObject): string {
+function genericMessage(field: string, error: ErrorObject, show: (value: unknown) => string): string {
   const subject = field === '' ? 'the document' : `'${field}'`;
   const value = typeof error.data === 'string' || typeof error.data === 'number' ? ` ${show(error.data)}` : '';
   switch (error.keyword) {
@@ -143,7 +151,7 @@ function article(type: string): string {
   return type === 'integer' || type === 'object' || type === 'array' ? `an ${type}` : `a ${type}`;
 }
 
-function kindOf(value: unknown): string {
+function kindOf(value: unknown, show: (value: unknown) => string): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
@@ -151,8 +159,11 @@ function kindOf(value: unknown): string {
   return `${article(typeof value)} (${show(value)})`;
 }
 
-/** A value for a message, kept short. Secret-looking documents are refused before we get here. */
-function show(value: unknown): string {
+/** What a message says instead of a value refused in a credential field. */
+const HIDDEN = '(value not shown: this field holds or names a credential)';
+
+/** A value for a message, kept short. Never called for credential fields (see CREDENTIAL_FIELD). */
+function showValue(value: unknown): string {
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

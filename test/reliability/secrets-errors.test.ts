@@ -20,6 +20,9 @@ import { startProxmoxSimulator } from '../../providers/proxmox/sim.ts';
 import type { Provider, ProviderContext } from '../../providers/types.ts';
 import type { ProviderConfig } from '../../src/desired/types.ts';
 import type { FaultRuleInput } from '../../src/sim/faults.ts';
+import { loadDaemonConfig } from '../../src/config/daemon-config.ts';
+import { loadFleetFiles } from '../../src/desired/load.ts';
+import { formatProblem } from '../../src/desired/problems.ts';
 import { fromProviderError } from '../../src/reconcile/errors.ts';
 import { checkUrl, displayUrl, redactPatterns } from '../../src/source/index.ts';
 import { createLogger } from '../../src/status/logger.ts';
@@ -82,6 +85,37 @@ describe('reliability/secrets: errors and messages', function () {
       assert.ok(found.length > 0, `the scanner misses ${p.expect} as ${p.where}`);
     }
     assert.deepEqual(scan([{ where: 'clean', text: 'list failed: AuthFailure (401) provider aws' }], canaries.list), []);
+  });
+
+  describe('configuration and fleet problems', () => {
+    const pasted = canaries.list.filter((c) => ['api.token', 'webhook.secret', 'git.token', 'proxmox.secret', 'fleet.inlineSecret'].includes(c.name));
+
+    it('a secret pasted where its variable or file name belongs is not echoed by drover run', async () => {
+      const result = await loadDaemonConfig(undefined, {
+        DROVER_SOURCE__GIT__URL: 'https://git.example/acme/fleet.git',
+        DROVER_API__TOKEN_ENV: canaries.apiToken,
+        DROVER_WEBHOOK__SECRET_ENV: canaries.webhookSecret,
+        DROVER_SOURCE__GIT__AUTH__TOKEN_ENV: canaries.gitToken,
+        DROVER_SOURCE__GIT__AUTH__TOKEN_FILE: 42 as unknown as string,
+        DROVER_LOG__LEVEL: 'chatty',
+      });
+      assert.equal(result.ok, false);
+      const text = result.ok ? '' : result.problems.map((p) => formatProblem(p)).join('\n');
+      assert.match(text, /api\.tokenEnv/);
+      assert.match(text, /"chatty"/, 'values of other fields are still shown');
+      const leaks = scan([{ where: 'config problems', text }], pasted);
+      assert.deepEqual(leaks, [], describeLeaks(leaks));
+    });
+
+    it('a fleet with a secret in a credentials field is refused without repeating it', () => {
+      const provider = `apiVersion: drover/v1\nkind: Provider\nmetadata: { name: pve }\nspec:\n  type: proxmox\n  endpoint: https://pve.example:8006\n  nodes: [pve1]\n  credentials:\n    tokenId: "${canaries.pveSecret}"\n    secretEnv: "${canaries.inlineFleetSecret}"\n    password: ${canaries.inlineFleetSecret}\n`;
+      const result = loadFleetFiles([{ file: 'fleet.yaml', text: `apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: f }\n---\n${provider}` }]);
+      assert.equal(result.ok, false);
+      const text = result.ok ? '' : result.problems.map((p) => formatProblem(p)).join('\n');
+      assert.match(text, /tokenId/);
+      const leaks = scan([{ where: 'fleet problems', text }], pasted);
+      assert.deepEqual(leaks, [], describeLeaks(leaks));
+    });
   });
 
   describe('repository URLs with credentials', () => {
