@@ -140,13 +140,13 @@ describe('reliability: daemon configuration under bad input (property-based)', f
         return;
       }
       await loadChecked(text, env);
-    }), { seed: SEED + 1, numRuns: 150 });
+    }), { seed: SEED + 1, numRuns: 100 });
   });
 
   it('random YAML-ish text, hostile documents, raw bytes and no file at all, with random variables', async () => {
     await fc.assert(fc.asyncProperty(fc.oneof(yamlishText, hostileDocument, hostileBytes, fc.constant(undefined)), envArb, async (content, env) => {
       await loadChecked(content, env);
-    }), { seed: SEED + 2, numRuns: 120 });
+    }), { seed: SEED + 2, numRuns: 80 });
   });
 
   it('a bad value set by a DROVER_* variable is reported under that variable, never against the file', async () => {
