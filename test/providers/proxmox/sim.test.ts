@@ -84,6 +84,7 @@ describe('PVE simulator: the API as Proxmox answers it', () => {
 
   it('parallel full clones onto one storage beyond the limit fail with the storage lock timeout, like PVE', async () => {
     sim.settings.storageCloneLimit = 2;
+    sim.settings.fullCloneMs = 2_000_000; // 2 s of wall time at factor 1000: the four requests overlap even on a loaded machine
     const answers = await Promise.all([150, 151, 152, 153].map((id) => raw(sim, 'POST', CLONE, { newid: String(id), full: '1', storage: 'local-lvm' })));
     const failed = answers.filter((a) => a.status !== 200);
     assert.equal(failed.length, 2);
@@ -141,7 +142,7 @@ describe('PVE simulator: the API as Proxmox answers it', () => {
 
   it('task status needs the task node; /cluster/resources status and name lag behind status/current', async () => {
     sim.settings.statusRefreshMs = 3_600_000;
-    sim.settings.linkedCloneMs = 50_000;
+    sim.settings.linkedCloneMs = 1_500_000; // 1.5 s of wall time: still running when listed, even on a loaded machine
     const upid = (await raw(sim, 'POST', CLONE, { newid: '190', name: 'lag' })).body?.data as string;
     await raw(sim, 'GET', '/cluster/resources', { type: 'vm' }); // pvestatd takes its snapshot now
     const taskList = async (source?: string) => resourcesOf(await raw(sim, 'GET', '/nodes/pve1/tasks', source === undefined ? {} : { source })).map((t) => String(t['upid']));
