@@ -1,8 +1,11 @@
 /**
- * The reconciler daemon: follows a desired-state source, runs passes (one at a time; groups
- * isolated inside a pass), schedules the next one, and serves status, metrics, the API and the
- * webhook. A pass reads everything it needs, so a daemon killed at any moment and started again
- * continues correctly; its state directory is a cache that is safe to lose.
+ * The reconciler daemon: follows a desired-state source, runs passes, schedules the next ones, and
+ * serves status, metrics, the API and the webhook. Passes run per provider, in one lane each (its
+ * own loop, queue and health record): a cloud that fails or hangs holds up only its own groups,
+ * never the others' (groups are isolated inside a pass too). A supervisor refreshes the source,
+ * starts a lane for every Provider document and wakes the lanes on a trigger. A pass reads
+ * everything it needs, so a daemon killed at any moment and started again continues correctly; its
+ * state directory is a cache that is safe to lose.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -36,6 +39,17 @@ export interface DaemonDeps {
   readonly prober: Prober | 'provider-state-only';
 }
 
+/** One provider's loop. */
+interface Lane {
+  readonly provider: string;
+  readonly wakeup: Wakeup;
+  /** Bounds this provider's concurrent actions. */
+  readonly queue: PQueue;
+  /** Readiness of this provider's instances (it forgets what a pass did not list, so one per lane). */
+  readonly health: HealthTracker;
+  loop: Promise<void>;
+}
+
 /** The daemon. Call start(), then stop() once. */
 export class Daemon {
   readonly metrics = new DaemonMetrics();
@@ -45,8 +59,12 @@ export class Daemon {
   private readonly backoff = new GroupBackoff();
   private readonly abort = new AbortController();
   private readonly apiSuspended = new Set<string>();
-  private opened: { revision: string; providers: OpenedProviders } | undefined;
-  private passDeps: Omit<PassDeps, 'providers' | 'providerErrors'>;
+  private opened: { revision: string; providers: Promise<OpenedProviders> } | undefined;
+  private passDeps: Omit<PassDeps, 'providers' | 'providerErrors' | 'health' | 'queue'>;
+  private readonly lanes = new Map<string, Lane>();
+  /** The last pass of each provider's lane (status and metrics show the whole fleet). */
+  private readonly slices = new Map<string, PassResult>();
+  private refreshing: Promise<void> | undefined;
   private loop: Promise<void> | undefined;
   private stopping = false;
   private lastPass: PassResult | undefined;
@@ -57,11 +75,9 @@ export class Daemon {
     const stateDir = deps.config.stateDir;
     this.status = new StatusStore({ stateDir });
     this.passDeps = {
-      health: new HealthTracker(deps.prober),
       templates: new TemplateStore(path.join(stateDir, 'templates.json')),
       failed: new FailedTemplates(path.join(stateDir, 'failed-templates.json')),
       images: new ImageVerifier(),
-      queue: new PQueue({ concurrency: deps.config.limits.concurrency }),
       now: Date.now,
     };
   }
@@ -79,12 +95,13 @@ export class Daemon {
     if (this.stopping) return;
     this.stopping = true;
     this.deps.logger.info({}, 'shutting down');
-    this.wakeup.fire();
+    this.fireAll();
     await this.deps.source.stop();
     const deadline = setTimeout(() => this.abort.abort(new Error('shutdown timeout')), this.deps.config.shutdownTimeoutMs);
     await this.loop;
     clearTimeout(deadline);
-    await this.opened?.providers.close();
+    const opened = await this.opened?.providers.catch(() => undefined);
+    await opened?.close();
     this.deps.logger.info({ passes: this.passCount }, 'stopped');
   }
 
@@ -92,7 +109,7 @@ export class Daemon {
   reconcile(reason: string): void {
     this.deps.logger.info({ reason }, 'reconcile requested');
     if (reason === 'api') this.deps.source.trigger();
-    this.wakeup.fire();
+    this.fireAll();
   }
 
   /** Suspends or resumes a group through the API (persisted); false when the group is unknown. */
@@ -102,7 +119,7 @@ export class Daemon {
     else this.apiSuspended.delete(group);
     await this.saveSuspended();
     await this.status.event({ type: 'Normal', reason: suspended ? 'Suspended' : 'Resumed', group, message: `group ${suspended ? 'suspended' : 'resumed'} through the API` });
-    this.wakeup.fire();
+    this.fireAll();
     return true;
   }
 
@@ -132,46 +149,138 @@ export class Daemon {
     };
   }
 
+  /** The supervisor: refreshes the source, keeps one lane per provider, wakes the lanes on triggers. */
   private async run(): Promise<void> {
     while (!this.stopping) {
-      const delay = await this.onePassSafely();
+      const delay = await this.superviseSafely();
       if (this.stopping) break;
       await this.wakeup.wait(delay);
     }
+    await Promise.all([...this.lanes.values()].map((lane) => lane.loop));
   }
 
-  /** Runs a pass; returns the delay until the next one. Never throws. */
-  private async onePassSafely(): Promise<number> {
-    const reconcileId = randomUUID().slice(0, 8);
-    const log = this.deps.logger.child({ reconcileId });
+  /** Never throws; returns the delay until the next look. */
+  private async superviseSafely(): Promise<number> {
     try {
-      await this.deps.source.refresh();
+      await this.refreshSource();
       const current = this.deps.source.current();
       if (current === undefined) {
-        log.warn({}, 'no valid revision yet; waiting');
+        this.deps.logger.warn({}, 'no valid revision yet; waiting');
         return this.deps.config.progressIntervalMs;
       }
-      const result = await this.pass(current.state, current.revision, log);
-      return this.nextDelay(result);
+      const running = [...this.lanes.values()];
+      for (const name of Object.keys(current.state.providers)) if (!this.lanes.has(name)) this.startLane(name);
+      for (const lane of running) lane.wakeup.fire();
+      return jitter(this.deps.config.resyncIntervalMs);
     } catch (error) {
-      log.error({ err: error instanceof Error ? { name: error.name, message: error.message } : String(error) }, 'pass failed unexpectedly');
+      this.deps.logger.error({ err: errorFields(error) }, 'source refresh failed unexpectedly');
       return this.deps.config.progressIntervalMs;
     }
   }
 
-  private async pass(desired: DesiredState, revision: string, log: Logger): Promise<PassResult> {
+  private startLane(provider: string): void {
+    const lane: Lane = {
+      provider,
+      wakeup: new Wakeup(),
+      queue: new PQueue({ concurrency: this.deps.config.limits.concurrency }),
+      health: new HealthTracker(this.deps.prober),
+      loop: Promise.resolve(),
+    };
+    this.lanes.set(provider, lane);
+    lane.loop = this.runLane(lane);
+  }
+
+  /** One provider's loop: a pass, then wait; it ends when the provider leaves the desired state. */
+  private async runLane(lane: Lane): Promise<void> {
+    while (!this.stopping) {
+      const delay = await this.onePassSafely(lane);
+      if (delay === undefined || this.stopping) break;
+      await lane.wakeup.wait(delay);
+    }
+    if (this.lanes.get(lane.provider) === lane) this.lanes.delete(lane.provider);
+    this.slices.delete(lane.provider);
+  }
+
+  private fireAll(): void {
+    this.wakeup.fire();
+    for (const lane of this.lanes.values()) lane.wakeup.fire();
+  }
+
+  /** Refreshes the source once for every caller waiting at the same time (the lanes share it). */
+  private refreshSource(): Promise<void> {
+    this.refreshing ??= this.deps.source.refresh().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  /** Runs a pass of the lane's provider; returns the delay until the next one (undefined: the provider is gone). Never throws. */
+  private async onePassSafely(lane: Lane): Promise<number | undefined> {
+    const reconcileId = randomUUID().slice(0, 8);
+    const log = this.deps.logger.child({ reconcileId, provider: lane.provider });
+    try {
+      await this.refreshSource();
+      const current = this.deps.source.current();
+      if (current === undefined) return this.deps.config.progressIntervalMs;
+      if (current.state.providers[lane.provider] === undefined) return undefined;
+      const result = await this.pass(lane, current.state, current.revision, log);
+      return this.nextDelay(result);
+    } catch (error) {
+      log.error({ err: errorFields(error) }, 'pass failed unexpectedly');
+      return this.deps.config.progressIntervalMs;
+    }
+  }
+
+  private async pass(lane: Lane, desired: DesiredState, revision: string, log: Logger): Promise<PassResult> {
     const providers = await this.providersFor(desired, revision);
     const state = this.withApiSuspensions(desired);
     const held = this.backoff.held(Date.now());
-    const result = await runPass(state, revision, { ...this.passDeps, providers: providers.providers, providerErrors: providers.errors }, {
-      execute: true, signal: this.abort.signal, hold: held,
+    const result = await runPass(state, revision, { ...this.passDeps, health: lane.health, queue: lane.queue, providers: providers.providers, providerErrors: providers.errors }, {
+      execute: true, signal: this.abort.signal, hold: held, provider: lane.provider, readyElsewhere: this.readyElsewhere(lane.provider),
     });
     this.recordOutcome(result, held, log);
-    await this.status.recordPass(state, result, this.apiSuspended);
-    this.metrics.pass(result);
-    this.lastPass = result;
+    const fleet = this.withOtherSlices(lane.provider, result, state);
+    await this.status.recordPass(state, result, this.apiSuspended, fleet.revisionPending);
+    this.metrics.pass(fleet.result);
+    // The fleet-wide view counts as a pass once every provider's lane has reported (status, readiness).
+    if (fleet.complete) this.lastPass = fleet.result;
     this.passCount++;
     return result;
+  }
+
+  /** Running instances the other lanes last listed (the deletion guard's share stays fleet-wide). */
+  private readyElsewhere(provider: string): number {
+    let ready = 0;
+    for (const [name, slice] of this.slices) {
+      if (name === provider) continue;
+      for (const o of slice.observations) if (o.ok) ready += o.instances.filter((i) => i.state === 'running' && i.locked !== true).length;
+    }
+    return ready;
+  }
+
+  /**
+   * Keeps the lane's pass and returns the fleet-wide view: this pass with the other lanes' last
+   * observations, steps and skips (for status and metrics), whether every provider has reported,
+   * and whether groups elsewhere have not settled at this revision yet (then this pass cannot
+   * finish the revision).
+   */
+  private withOtherSlices(provider: string, result: PassResult, state: DesiredState): { result: PassResult; revisionPending: boolean; complete: boolean } {
+    this.slices.set(provider, result);
+    for (const name of this.slices.keys()) if (state.providers[name] === undefined) this.slices.delete(name);
+    const others = [...this.slices].filter(([name]) => name !== provider).map(([, slice]) => slice);
+    const complete = Object.keys(state.providers).every((name) => this.slices.has(name));
+    const revisionPending = !complete || others.some((o) => o.revision !== result.revision || o.skipped.length > 0 || !o.guarded.steps.every(isSettled));
+    const all = [result, ...others];
+    return {
+      complete,
+      revisionPending,
+      result: {
+        ...result,
+        observations: all.flatMap((r) => r.observations),
+        guarded: { ...result.guarded, steps: all.flatMap((r) => r.guarded.steps) },
+        skipped: all.flatMap((r) => r.skipped),
+      },
+    };
   }
 
   /** Backoff bookkeeping and logs. Groups held this pass did not act, so their backoff stands. */
@@ -202,11 +311,24 @@ export class Daemon {
     return Math.max(100, delay);
   }
 
-  /** Providers are opened per revision (a Provider document may change) and reused in between. */
-  private async providersFor(state: DesiredState, revision: string): Promise<OpenedProviders> {
+  /** Providers are opened per revision (a Provider document may change) and reused in between, by every lane. */
+  private providersFor(state: DesiredState, revision: string): Promise<OpenedProviders> {
     const key = JSON.stringify(state.providers, (k, v: unknown) => (k === 'source' ? undefined : v));
     if (this.opened?.revision === key) return this.opened.providers;
-    await this.opened?.providers.close();
+    const previous = this.opened?.providers;
+    const opening = (async () => {
+      await (await previous?.catch(() => undefined))?.close();
+      return this.openProviders(state, revision);
+    })();
+    this.opened = { revision: key, providers: opening };
+    // A failure to open (e.g. an unreadable CA file) is retried by the next pass, not cached.
+    opening.catch(() => {
+      if (this.opened?.providers === opening) this.opened = undefined;
+    });
+    return opening;
+  }
+
+  private async openProviders(state: DesiredState, revision: string): Promise<OpenedProviders> {
     const configured = Object.entries(this.deps.config.providers);
     const endpoints = endpointOverrides(state, new Map(configured.flatMap(([name, p]) => (p.endpoint ? [[name, p.endpoint] as const] : []))), process.env);
     const caPems = await caFileOverrides(state, process.env);
@@ -219,7 +341,6 @@ export class Daemon {
       opened.providers.set(name, limitProvider(provider, limits, (call) => this.metrics.providerCall(call)));
     }
     for (const [name, error] of opened.errors) this.deps.logger.error({ provider: name, revision, error: error.reason, message: error.message }, 'provider unavailable');
-    this.opened = { revision: key, providers: opened };
     return opened;
   }
 
@@ -256,6 +377,10 @@ export class Daemon {
   private async saveSuspended(): Promise<void> {
     await writeJsonAtomic(this.suspendedFile(), [...this.apiSuspended].sort());
   }
+}
+
+function errorFields(error: unknown): object | string {
+  return error instanceof Error ? { name: error.name, message: error.message } : String(error);
 }
 
 function definedOnly<T extends object>(value: T | undefined): Partial<T> {

@@ -5,10 +5,12 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
-/** Writes `value` as JSON to `file` atomically, creating the directory. */
+let writes = 0;
+
+/** Writes `value` as JSON to `file` atomically, creating the directory. Concurrent writers each use their own temp file. */
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
-  const temp = `${file}.${process.pid}.tmp`;
+  const temp = `${file}.${process.pid}.${++writes}.tmp`;
   await writeFile(temp, JSON.stringify(value));
   await rename(temp, file);
 }

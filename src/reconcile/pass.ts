@@ -65,18 +65,26 @@ export interface PassOptions {
   readonly signal?: AbortSignal;
   /** Groups planned and reported but not acted on this pass (e.g. backing off after errors). */
   readonly hold?: ReadonlySet<string>;
+  /**
+   * Only this provider: observe it alone and plan only its groups (orphans: its instances of groups
+   * no longer in Git). The daemon runs one such pass per provider, so a cloud that fails or hangs
+   * never holds up the groups of the others.
+   */
+  readonly provider?: string;
+  /** Ready instances on the other providers, so the deletion guard's share stays fleet-wide. */
+  readonly readyElsewhere?: number;
 }
 
 /** Runs one pass over `state`. */
 export async function runPass(state: DesiredState, revision: string, deps: PassDeps, options: PassOptions): Promise<PassResult> {
   const startedAt = deps.now();
-  const observations = await observe(state, deps, options.signal);
+  const observations = await observe(state, deps, options.signal, options.provider);
   const listed = observations.flatMap((o) => (o.ok ? o.instances : []));
   const planned = await deps.health.assess(listed, probeFinder(state), deps.now());
   const now = deps.now();
-  const { steps, skipped } = planGroups(state, planned, observations, deps, now);
+  const { steps, skipped } = planGroups(state, planned, observations, deps, now, options.provider);
   const orphans = planOrphans(state.fleet, planned, new Set(Object.keys(state.groups)));
-  const fleetReady = planned.filter((i) => i.readySince !== undefined).length;
+  const fleetReady = planned.filter((i) => i.readySince !== undefined).length + (options.readyElsewhere ?? 0);
   const guarded = applyDeletionGuard(state.fleet, steps, orphans, fleetReady);
   for (const step of guarded.steps) if (step.failedTemplate) deps.failed.record(step.group, step.failedTemplate.templateHash);
   const actions = options.execute ? await execute(state, revision, guarded, planned, deps, options) : [];
@@ -88,8 +96,8 @@ export async function runPass(state: DesiredState, revision: string, deps: PassD
   };
 }
 
-async function observe(state: DesiredState, deps: PassDeps, signal: AbortSignal | undefined): Promise<Observation[]> {
-  const names = Object.keys(state.providers);
+async function observe(state: DesiredState, deps: PassDeps, signal: AbortSignal | undefined, only: string | undefined): Promise<Observation[]> {
+  const names = only === undefined ? Object.keys(state.providers) : [only];
   return Promise.all(names.map(async (name): Promise<Observation> => {
     const opened = deps.providerErrors.get(name);
     const provider = deps.providers.get(name);
@@ -110,12 +118,13 @@ function probeFinder(state: DesiredState): (instance: ObservedInstance) => Healt
   return (instance) => (instance.group === undefined ? undefined : state.groups[instance.group]?.health.probe) ?? { kind: 'none' };
 }
 
-function planGroups(state: DesiredState, planned: readonly PlannedInstance[], observations: readonly Observation[], deps: PassDeps, now: number): { steps: GroupStep[]; skipped: SkippedGroup[] } {
+function planGroups(state: DesiredState, planned: readonly PlannedInstance[], observations: readonly Observation[], deps: PassDeps, now: number, only: string | undefined): { steps: GroupStep[]; skipped: SkippedGroup[] } {
   const failedLists = new Map(observations.flatMap((o) => (o.ok ? [] : [[o.provider, o.error] as const])));
   const byGroup = Map.groupBy(planned, (i) => i.group ?? '');
   const steps: GroupStep[] = [];
   const skipped: SkippedGroup[] = [];
   for (const group of Object.values(state.groups)) {
+    if (only !== undefined && group.provider !== only) continue;
     const listError = failedLists.get(group.provider);
     if (listError !== undefined) {
       skipped.push({ group: group.name, error: listError });

@@ -96,8 +96,11 @@ export class StatusStore {
     await this.persist(full);
   }
 
-  /** Folds one pass into the status; returns the events it produced. */
-  async recordPass(state: DesiredState, result: PassResult, apiSuspended: ReadonlySet<string>): Promise<void> {
+  /**
+   * Folds one pass into the status. `revisionPending`: groups outside this pass (another provider's)
+   * have not settled at this revision yet, so the pass cannot finish the revision's history record.
+   */
+  async recordPass(state: DesiredState, result: PassResult, apiSuspended: ReadonlySet<string>, revisionPending = false): Promise<void> {
     const at = this.now().toISOString();
     for (const name of this.groups.keys()) if (state.groups[name] === undefined) this.groups.delete(name);
     for (const step of result.guarded.steps) this.recordStep(state, step, result.revision, at, apiSuspended);
@@ -118,7 +121,7 @@ export class StatusStore {
       if (step.failedTemplate) await this.event({ type: 'Warning', reason: 'RolloutFailed', group: step.group, revision: result.revision, message: `template ${step.failedTemplate.templateHash} did not become ready in time; ${step.failedTemplate.rollbackTo ? `restoring ${step.failedTemplate.rollbackTo}` : 'nothing to restore'}` });
     }
     for (const refusal of result.guarded.refusals) await this.event({ type: 'Warning', reason: 'DeletionRefused', message: refusal.message, ...(refusal.group ? { group: refusal.group } : {}) });
-    this.recordHistory(state, result, at);
+    this.recordHistory(state, result, at, revisionPending);
   }
 
   private recordStep(state: DesiredState, step: GroupStep, revision: string, at: string, apiSuspended: ReadonlySet<string>): void {
@@ -158,8 +161,10 @@ export class StatusStore {
     });
   }
 
-  private recordHistory(state: DesiredState, result: PassResult, at: string): void {
+  private recordHistory(state: DesiredState, result: PassResult, at: string, revisionPending: boolean): void {
     let current = this.history[this.history.length - 1];
+    // A pass of a lane still on an older revision (passes run per provider) does not reopen it.
+    if (current?.revision !== result.revision && this.history.some((h) => h.revision === result.revision)) return;
     if (current?.revision !== result.revision) {
       if (current?.outcome === 'in-progress') Object.assign(current, { outcome: 'superseded', finishedAt: at });
       const digests = [...new Set(Object.values(state.groups).map((g) => g.imageDigest))].sort();
@@ -169,7 +174,7 @@ export class StatusStore {
     }
     if (current.outcome !== 'in-progress') return;
     if (result.guarded.steps.some((s) => s.failedTemplate)) Object.assign(current, { outcome: 'failed', finishedAt: at });
-    else if (result.skipped.length === 0 && result.guarded.steps.every(isSettled)) Object.assign(current, { outcome: 'succeeded', finishedAt: at });
+    else if (!revisionPending && result.skipped.length === 0 && result.guarded.steps.every(isSettled)) Object.assign(current, { outcome: 'succeeded', finishedAt: at });
   }
 
   private async persist(event: DroverEvent): Promise<void> {
