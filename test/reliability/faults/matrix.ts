@@ -23,9 +23,6 @@ import type { CloudAdapter, GroupSpec, Harness } from '../../helpers/harness.ts'
 /** Sim speed of the matrix: a 20 s boot takes 20 ms. */
 export const MATRIX_FACTOR = 1000;
 
-/** Attempt deadline (wall ms) of the providers under test, short so hangs cost little CI time. */
-export const HANG_TIMEOUT_MS = 800;
-
 /** The rollout every cell runs: a surge-only group and a delete-first group. */
 export const MATRIX_GROUPS: readonly (GroupSpec & { readonly maxSurge: number; readonly maxUnavailable: number })[] = [
   { name: 'web', replicas: 3, maxSurge: 1, maxUnavailable: 0, rollout: '{ maxSurge: 1, maxUnavailable: 0, minReadySeconds: 0, progressDeadlineSeconds: 600 }' },

@@ -4,25 +4,13 @@
  * clone tasks failing half-way, a clone worker dying in `lock: clone`, start and config failures.
  */
 import assert from 'node:assert/strict';
-import { createProxmoxProvider } from '../../../providers/proxmox/index.ts';
 import { configOf } from '../../../providers/proxmox/sim/context.ts';
 import type { ProxmoxSimulator } from '../../../providers/proxmox/sim.ts';
-import { FAST, proxmoxAdapter } from '../../helpers/adapters/proxmox.ts';
-import type { CloudAdapter, Harness } from '../../helpers/harness.ts';
-import { describeFaultMatrix, HANG_TIMEOUT_MS } from './matrix.ts';
+import { proxmoxAdapter } from '../../helpers/adapters/proxmox.ts';
+import type { Harness } from '../../helpers/harness.ts';
+import { proxmoxFaultAdapter } from './adapters.ts';
+import { describeFaultMatrix } from './matrix.ts';
 import type { FaultCase } from './matrix.ts';
-
-/** The harness adapter with short deadlines: an attempt, a lock wait (start timeout), a clone. */
-export const proxmoxFaultAdapter: CloudAdapter = {
-  ...proxmoxAdapter,
-  createProvider(config, sim) {
-    const pve = sim as ProxmoxSimulator;
-    return createProxmoxProvider(
-      { config, fleet: 'e2e', endpoint: pve.url, caPem: pve.caPem, staticCredentials: { tokenSecret: pve.tokenSecret } },
-      { ...FAST, retry: { ...FAST.retry, attemptTimeoutMs: HANG_TIMEOUT_MS }, tasks: { ...FAST.tasks, cloneTimeoutMs: 3000, startTimeoutMs: 1000 } },
-    );
-  },
-};
 
 const pveOf = (h: Harness) => h.sim as ProxmoxSimulator;
 

@@ -1,0 +1,179 @@
+/**
+ * "One cloud failing entirely does not delay groups on the others" (issue 10), at the level that has
+ * the concurrency: drover's in-process Daemon (its loop, per-provider queues and passes) following a
+ * fleet directory with one group on each of three simulators (EC2, GCE, PVE). One cloud is made to
+ * fail entirely — every call answered 500, or every call hanging (the dangerous case for a shared
+ * loop) — and the healthy clouds' groups must converge as fast, in their simulators' time and in
+ * passes, as in a control run where nothing fails; the failing cloud's group is reported and
+ * nothing in that cloud is touched.
+ */
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { DaemonConfig } from '../../../src/config/types.ts';
+import type { ProviderType } from '../../../src/desired/types.ts';
+import { Daemon } from '../../../src/reconcile/daemon.ts';
+import { DirSource } from '../../../src/reconcile/desired-source.ts';
+import type { PassResult } from '../../../src/reconcile/pass.ts';
+import { createLogger } from '../../../src/status/logger.ts';
+import { writeFleet } from '../../helpers/fleet-files.ts';
+import { digestOf, FLEET } from '../../helpers/harness.ts';
+import type { CloudAdapter, HarnessSim } from '../../helpers/harness.ts';
+import { createProvider as createGcpProvider } from '../../../providers/gcp/index.ts';
+import { FAST_RETRY as GCP_FAST_RETRY } from '../../helpers/adapters/gcp.ts';
+import { awsFaultAdapter, gcpFaultAdapter, HANG_TIMEOUT_MS, proxmoxFaultAdapter } from './adapters.ts';
+
+/** Slow enough that a pass held by a hung cloud (attempt deadline × attempts) shows in sim time. */
+const FACTOR = 100;
+const REPLICAS = 2;
+
+interface Cloud {
+  readonly name: string;
+  readonly type: ProviderType;
+  readonly adapter: CloudAdapter;
+}
+
+const CLOUDS: readonly Cloud[] = [
+  { name: 'aws', type: 'aws', adapter: awsFaultAdapter },
+  // Three attempts, so that the hung cloud's list gives up (and is reported) within seconds.
+  { name: 'gcp', type: 'gcp', adapter: { ...gcpFaultAdapter, createProvider: (config, sim) => createGcpProvider({ config, fleet: FLEET, endpoint: sim.url }, { retry: { ...GCP_FAST_RETRY, attemptTimeoutMs: HANG_TIMEOUT_MS, maxAttempts: 3 }, operationPollMs: 5 }) } },
+  { name: 'pve', type: 'proxmox', adapter: proxmoxFaultAdapter },
+];
+
+function fleetYaml(build: number): string {
+  const docs = [
+    `apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: ${FLEET} }\n`,
+    ...CLOUDS.map((c) => `apiVersion: drover/v1\nkind: Provider\nmetadata: { name: ${c.name} }\nspec: ${c.adapter.providerSpec}\n`),
+    `apiVersion: drover/v1\nkind: Image\nmetadata: { name: app }\nspec:\n  digest: ${digestOf(build)}\n  artifacts: { ${CLOUDS.map((c) => `${c.name}: ${c.adapter.artifact(build)}`).join(', ')} }\n`,
+    ...CLOUDS.map((c) => `apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: web-${c.name} }\nspec:\n  provider: ${c.name}\n  image: app\n  replicas: ${REPLICAS}\n${c.adapter.groupPlacement}  rollout: { maxSurge: 1, maxUnavailable: 0, minReadySeconds: 0 }\n`),
+  ];
+  return docs.join('---\n');
+}
+
+/** True when `cloud`'s group runs exactly REPLICAS instances of `build` and nothing else of the fleet. */
+function convergedOn(cloud: Cloud, sim: HarnessSim, build: number): boolean {
+  const own = (i: ReturnType<HarnessSim['world']['list']>[number], f: 'fleet' | 'group') => cloud.adapter.ownership(i, f);
+  const live = sim.world.list().filter((i) => own(i, 'fleet') === FLEET && own(i, 'group') === `web-${cloud.name}` && i.state !== 'terminated' && i.state !== 'terminating');
+  return live.length === REPLICAS && live.every((i) => i.state === 'running' && i.image === cloud.adapter.imageOf(build));
+}
+
+type Failure = 'none' | 'error' | 'hang';
+
+/** What one run measured. */
+interface RunResult {
+  /** Per healthy cloud: sim ms from the digest bump until the group was rolled. */
+  readonly simMsToReady: ReadonlyMap<string, number>;
+  /** Passes of the healthy clouds' lanes from the digest bump until every healthy group was rolled. */
+  readonly passesToReady: number;
+  readonly failingStatus: ReturnType<Daemon['status']['get']>;
+  readonly failingTouched: number;
+  readonly lastPass: PassResult | undefined;
+}
+
+/** Runs the daemon over the three clouds with `failing` broken as `failure`, until the others converge. */
+async function run(failing: string, failure: Failure): Promise<RunResult> {
+  const { dir, cleanup } = await writeFleet({ 'fleet.yaml': fleetYaml(1) });
+  const sims = new Map<string, HarnessSim>();
+  let daemon: Daemon | undefined;
+  try {
+    for (const c of CLOUDS) {
+      const sim = await c.adapter.startSim({ factor: FACTOR, throttling: true });
+      c.adapter.addBuild(sim, 1, digestOf(1));
+      sims.set(c.name, sim);
+    }
+    const failingSim = sims.get(failing)!;
+    if (failure === 'error') failingSim.faults.add({ kind: 'error', status: 500 });
+    if (failure === 'hang') failingSim.faults.add({ kind: 'hang' });
+    const config: DaemonConfig = {
+      source: { kind: 'dir', dir },
+      stateDir: path.join(dir, '.state'),
+      listen: { host: '127.0.0.1', port: 0 },
+      resyncIntervalMs: 1_000,
+      progressIntervalMs: 100,
+      shutdownTimeoutMs: 1_000,
+      api: { tokenFile: undefined, tokenEnv: undefined },
+      webhook: { path: '/webhook', secretEnv: undefined, secretFile: undefined, providers: undefined },
+      limits: { concurrency: 16, providers: {} },
+      providers: {},
+      logLevel: 'error',
+      probes: false,
+    };
+    const byType = new Map(CLOUDS.map((c) => [c.type, c]));
+    daemon = new Daemon({
+      config,
+      source: new DirSource(dir),
+      logger: createLogger('fatal'),
+      prober: 'provider-state-only',
+      factories: (type) => {
+        const cloud = byType.get(type);
+        return Promise.resolve(cloud && ((context) => cloud.adapter.createProvider(context.config, sims.get(cloud.name)!)));
+      },
+    });
+    const passes: PassResult[] = [];
+    const record = daemon.metrics.pass.bind(daemon.metrics);
+    daemon.metrics.pass = (result: PassResult): void => {
+      passes.push(result);
+      record(result);
+    };
+    const healthy = CLOUDS.filter((c) => c.name !== failing);
+    const waitHealthy = async (build: number, onEach: () => void): Promise<void> => {
+      for (let waited = 0; !healthy.every((c) => convergedOn(c, sims.get(c.name)!, build)); waited++) {
+        assert.ok(waited < 1200, `healthy groups did not converge on build ${build} (passes: ${passes.length})`);
+        await sleep(25);
+        onEach();
+      }
+    };
+    await daemon.start();
+    await waitHealthy(1, () => undefined);
+    // The measured part: a digest bump, from the commit to every healthy group rolled.
+    for (const [name, sim] of sims) CLOUDS.find((c) => c.name === name)!.adapter.addBuild(sim, 2, digestOf(2));
+    await writeFile(path.join(dir, 'fleet.yaml'), fleetYaml(2));
+    const healthyPasses = () => passes.filter((p) => healthy.some((c) => c.name === p.observations[0]?.provider)).length;
+    const passesBefore = healthyPasses();
+    const started = new Map(healthy.map((c) => [c.name, sims.get(c.name)!.engine.clock.now()]));
+    const readyAt = new Map<string, number>();
+    daemon.reconcile('fleet changed');
+    const note = (): void => {
+      for (const c of healthy) if (!readyAt.has(c.name) && convergedOn(c, sims.get(c.name)!, 2)) readyAt.set(c.name, sims.get(c.name)!.engine.clock.now() - started.get(c.name)!);
+    };
+    await waitHealthy(2, note);
+    note();
+    const passesToReady = healthyPasses() - passesBefore;
+    // Let the daemon finish a pass that saw the failing cloud (so its status is written).
+    for (let waited = 0; !passes.some((p) => p.observations.some((o) => o.provider === failing)) && waited < 200; waited++) await sleep(50);
+    const touched = failingSim.world.events().filter((e) => e.cause === 'api').length;
+    return { simMsToReady: readyAt, passesToReady, failingStatus: daemon.status.get(`web-${failing}`), failingTouched: touched, lastPass: passes.at(-1) };
+  } finally {
+    await daemon?.stop();
+    for (const sim of sims.values()) await sim.close();
+    await cleanup();
+  }
+}
+
+describe('fault isolation: one cloud failing entirely does not delay groups on the others (in-process daemon)', function () {
+  this.timeout(120_000);
+  let control: RunResult;
+
+  before(async () => {
+    control = await run('gcp', 'none');
+  });
+
+  for (const failure of ['error', 'hang'] as const) {
+    it(`every GCE call ${failure === 'error' ? 'answered 500' : 'hanging'}: EC2 and PVE groups converge as in the control run; GCE reported, untouched`, async () => {
+      const result = await run("gcp", failure);
+      for (const [cloud, controlMs] of control.simMsToReady) {
+        const ms = result.simMsToReady.get(cloud)!;
+        // Tolerance for scheduling noise on a loaded machine: 2× plus 20 s of sim time (200 ms of wall time
+        // at this factor). A loop held by the failing cloud takes ten times longer or more.
+        assert.ok(ms <= controlMs * 2 + 20_000, `${cloud} ready after ${ms} sim ms with GCE ${failure}, ${controlMs} sim ms in the control run`);
+      }
+      assert.ok(result.passesToReady <= control.passesToReady + 2, `passes of the healthy clouds to converge: ${result.passesToReady} vs ${control.passesToReady} in the control run`);
+      assert.equal(result.failingTouched, 0, 'nothing in the failing cloud was created or deleted');
+      const status = result.failingStatus;
+      assert.ok(status?.lastError !== undefined, `the GCE group is reported with an error: ${JSON.stringify(status)}`);
+      const observed = result.lastPass?.observations.find((o) => o.provider === 'gcp');
+      assert.ok(observed !== undefined && !observed.ok, 'the pass reports the GCE inventory as failed');
+    });
+  }
+});
