@@ -39,11 +39,18 @@ export interface ExecuteContext {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * Creates of a group whose deletes are done go ahead of deletes still queued for other groups: in
+ * a rollout launches are the scarce budget (the smallest cloud bucket) and deletes only make room
+ * for them, so a FIFO behind thousands of queued deletes would leave the launch budget idle.
+ */
+const CREATE_PRIORITY = 1;
+
 /** Executes `step` for `group`; returns one result per action attempted. */
 export async function executeStep(step: GroupStep, group: DesiredGroup, ctx: ExecuteContext): Promise<ActionResult[]> {
   const deleted = await Promise.all(step.deletes.map((d) => ctx.queue.add(() => deleteOne(d, ctx))));
   if (deleted.some((r) => r.error !== undefined) || step.creates.length === 0) return deleted;
-  const created = await Promise.all(step.creates.map((c) => ctx.queue.add(() => createOne(c, group, ctx))));
+  const created = await Promise.all(step.creates.map((c) => ctx.queue.add(() => createOne(c, group, ctx), { priority: CREATE_PRIORITY })));
   return [...deleted, ...created];
 }
 

@@ -19,20 +19,34 @@ export interface ProviderCall {
   readonly throttleWaitMs: number;
 }
 
-/** Limits for one provider. */
-export interface LimitSettings {
+/** Concurrency and token bucket of one lane of calls. */
+export interface LaneSettings {
   readonly concurrency: number;
   readonly ratePerSecond: number;
   readonly burst: number;
 }
 
 /**
- * Defaults from each cloud's published limits for mutating calls, kept below them so drover leaves
- * room for other tools in the same account (EC2 RunInstances refills 2/s with burst 5; GCE and
- * Azure allow more per project/subscription; a Proxmox node serializes clones on its storage).
+ * Limits for one provider. `concurrency`, `ratePerSecond` and `burst` meter creates (the launch
+ * bucket, the scarcest) and every operation without a lane of its own. A cloud that meters deletes
+ * or reads in buckets of their own gets `lanes` for them, each with its own queue, so a backlog of
+ * deletes never holds up launches (and the reverse), as the cloud's own buckets would not.
+ */
+export interface LimitSettings extends LaneSettings {
+  readonly lanes?: Readonly<Partial<Record<'destroy' | 'read', LaneSettings>>>;
+}
+
+/**
+ * Defaults from each cloud's published limits, kept at or below them (EC2: RunInstances refills
+ * 2/s with burst 5; TerminateInstances 5/s with burst 100 — a destroy also reads the instance,
+ * from DescribeInstances' 20/s; DescribeInstances and DescribeImages 20/s with burst 100). GCE and
+ * Azure allow more per project/subscription; a Proxmox node serializes clones on its storage.
  */
 export const DEFAULT_LIMITS: Readonly<Record<ProviderType, LimitSettings>> = {
-  aws: { concurrency: 8, ratePerSecond: 2, burst: 5 },
+  aws: {
+    concurrency: 8, ratePerSecond: 2, burst: 5,
+    lanes: { destroy: { concurrency: 8, ratePerSecond: 5, burst: 50 }, read: { concurrency: 4, ratePerSecond: 10, burst: 50 } },
+  },
   gcp: { concurrency: 8, ratePerSecond: 10, burst: 20 },
   azure: { concurrency: 8, ratePerSecond: 4, burst: 10 },
   proxmox: { concurrency: 4, ratePerSecond: 5, burst: 5 },
@@ -40,10 +54,13 @@ export const DEFAULT_LIMITS: Readonly<Record<ProviderType, LimitSettings>> = {
 
 /** Returns `provider` with limits applied and calls reported to `observe`. */
 export function limitProvider(provider: Provider, settings: LimitSettings, observe: (call: ProviderCall) => void): Provider {
-  const queue = new PQueue({ concurrency: settings.concurrency });
-  const bucket = new RateLimiter(settings.ratePerSecond, settings.burst);
-  const run = <T>(operation: ProviderCall['operation'], options: CallOptions | undefined, call: () => Promise<T>): Promise<T> =>
-    queue.add(async () => {
+  const main = lane(settings);
+  const destroyLane = settings.lanes?.destroy === undefined ? main : lane(settings.lanes.destroy);
+  const readLane = settings.lanes?.read === undefined ? main : lane(settings.lanes.read);
+  const laneOf = (operation: ProviderCall['operation']): Lane => (operation === 'create' ? main : operation === 'destroy' ? destroyLane : readLane);
+  const run = <T>(operation: ProviderCall['operation'], options: CallOptions | undefined, call: () => Promise<T>): Promise<T> => {
+    const { queue, bucket } = laneOf(operation);
+    return queue.add(async () => {
       const throttleWaitMs = await bucket.take(options?.signal);
       const started = performance.now();
       try {
@@ -56,6 +73,7 @@ export function limitProvider(provider: Provider, settings: LimitSettings, obser
         throw error;
       }
     });
+  };
   return {
     name: provider.name,
     type: provider.type,
@@ -66,4 +84,14 @@ export function limitProvider(provider: Provider, settings: LimitSettings, obser
     classify: (error: unknown) => provider.classify(error),
     close: () => provider.close(),
   };
+}
+
+/** One queue and bucket. */
+interface Lane {
+  readonly queue: PQueue;
+  readonly bucket: RateLimiter;
+}
+
+function lane(limits: LaneSettings): Lane {
+  return { queue: new PQueue({ concurrency: limits.concurrency }), bucket: new RateLimiter(limits.ratePerSecond, limits.burst) };
 }
