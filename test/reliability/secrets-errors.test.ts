@@ -4,6 +4,10 @@
  * (`err` serializer, causes included) or `util.inspect`.
  */
 import assert from 'node:assert/strict';
+import dns from 'node:dns';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { inspect } from 'node:util';
 import { OAuth2Client } from 'google-auth-library';
@@ -13,7 +17,7 @@ import { createAzureProvider } from '../../providers/azure/index.ts';
 import { startAzureSimulator } from '../../providers/azure/sim.ts';
 import { ProviderError } from '../../providers/errors.ts';
 import { gceClientOptions } from '../../providers/gcp/client.ts';
-import { DEFAULT_RETRY as GCE_RETRY, GcpProvider } from '../../providers/gcp/index.ts';
+import { createGcpProvider, DEFAULT_RETRY as GCE_RETRY, GcpProvider } from '../../providers/gcp/index.ts';
 import { startGceSimulator } from '../../providers/gcp/sim.ts';
 import { createProxmoxProvider } from '../../providers/proxmox/index.ts';
 import { startProxmoxSimulator } from '../../providers/proxmox/sim.ts';
@@ -232,6 +236,40 @@ describe('reliability/secrets: errors and messages', function () {
       const leaks = scan(captures.filter((c) => c.where.includes('/verifyImage/')), canaries.list);
       assert.deepEqual(leaks.filter((l) => l.secret), [], describeLeaks(leaks));
     });
+  });
+
+  it('GCE with a service-account key file (production path): the signed credential stays out of the error', async () => {
+    // No endpoint override: the Google chain signs a JWT with the canary private key for every call.
+    // DNS is cut for this test (hermetic even where Google is reachable): the call fails after the
+    // Authorization header was built, the case where SDK errors carry request headers.
+    const dir = mkdtempSync(path.join(tmpdir(), 'drover-gce-key-'));
+    const keyFile = path.join(dir, 'key.json');
+    writeFileSync(keyFile, canaries.gce.json, { mode: 0o600 });
+    const lookup = dns.lookup;
+    const warn = console.warn;
+    (dns as { lookup: unknown }).lookup = (host: string, ...rest: unknown[]) => {
+      const callback = rest.at(-1) as (error: NodeJS.ErrnoException) => void;
+      process.nextTick(() => callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND', hostname: host })));
+    };
+    console.warn = () => undefined; // google-auth-library's keyFilename deprecation notice
+    try {
+      const config: ProviderConfig = { name: 'gcp', type: 'gcp', spec: { type: 'gcp', project: 'canary-proj-1234', credentials: { keyFile } }, source };
+      const provider = await createGcpProvider({ config, fleet: FLEET, requestTimeoutMs: 5000 }, { retry: { ...RETRY, attemptTimeoutMs: 5000 } });
+      try {
+        const error = await provider.list({ fleet: FLEET }).then(() => undefined, (e: unknown) => e);
+        assert.ok(error instanceof ProviderError, String(error));
+        const rendered = [...renderings('gcp-keyfile/ProviderError', error), ...renderings('gcp-keyfile/ReconcileError', fromProviderError(error, 'list'))];
+        assert.ok(rendered.some((c) => /authorization: '<<REDACTED>/.test(c.text)), 'the key was used: a (redacted) Authorization header is in the SDK error');
+        const leaks = scan(rendered, canaries.list);
+        assert.deepEqual(leaks.filter((l) => l.secret), [], describeLeaks(leaks));
+      } finally {
+        await provider.close();
+      }
+    } finally {
+      (dns as { lookup: unknown }).lookup = lookup;
+      console.warn = warn;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   async function awsRig(): Promise<Rig> {
