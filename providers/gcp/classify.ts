@@ -23,11 +23,11 @@ export interface Classified {
 const BY_REASON: Readonly<Record<string, ProviderErrorKind>> = {
   rateLimitExceeded: 'Throttled',
   userRateLimitExceeded: 'Throttled',
-  quotaExceeded: 'Throttled',
+  quotaExceeded: 'Invalid', // a resource quota (CPUS, INSTANCES…): raised by a human, as AWS InstanceLimitExceeded and Azure QuotaExceeded
   RATE_LIMIT_EXCEEDED: 'Throttled',
   CONCURRENT_OPERATIONS_QUOTA_EXCEEDED: 'Throttled',
   RESOURCE_EXHAUSTED: 'Throttled',
-  QUOTA_EXCEEDED: 'Throttled',
+  QUOTA_EXCEEDED: 'Invalid',
   notFound: 'NotFound',
   alreadyExists: 'Conflict',
   conflict: 'Conflict',
@@ -74,7 +74,7 @@ const BY_GRPC: Readonly<Record<number, { kind: ProviderErrorKind; name: string }
 
 /** Operation error codes (`operation.error.errors[].code`). */
 const BY_OPERATION_CODE: Readonly<Record<string, ProviderErrorKind>> = {
-  QUOTA_EXCEEDED: 'Throttled',
+  QUOTA_EXCEEDED: 'Invalid',
   RESOURCE_OPERATION_RATE_EXCEEDED: 'Throttled',
   ZONE_RESOURCE_POOL_EXHAUSTED: 'Transient',
   ZONE_RESOURCE_POOL_EXHAUSTED_WITH_DETAILS: 'Transient',

@@ -12,6 +12,7 @@ import { applyDeletionGuard, planGroup, planOrphans } from '../plan/index.ts';
 import type { GroupStep, GuardResult, PlannedInstance } from '../plan/index.ts';
 import { fromProviderError, ReconcileError } from './errors.ts';
 import { deleteOne, executeStep } from './execute.ts';
+import { withStalledErrors } from './stalled.ts';
 import type { ActionResult } from './execute.ts';
 import type { FailedTemplates } from './failed-templates.ts';
 import type { HealthTracker } from './health.ts';
@@ -91,7 +92,7 @@ export async function runPass(state: DesiredState, revision: string, deps: PassD
   await Promise.all([deps.templates.save(), deps.failed.save()]);
   const requeues = guarded.steps.map((s) => s.requeueAfterSeconds).filter((s): s is number => s !== undefined);
   return {
-    revision, startedAt, finishedAt: deps.now(), executed: options.execute, observations, guarded, skipped, actions,
+    revision, startedAt, finishedAt: deps.now(), executed: options.execute, observations, guarded: { ...guarded, steps: withStalledErrors(guarded.steps, actions) }, skipped, actions,
     requeueAfterSeconds: requeues.length === 0 ? undefined : Math.min(...requeues),
   };
 }

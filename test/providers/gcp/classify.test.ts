@@ -46,7 +46,7 @@ describe('GCP error classification (6.x and 7.x client shapes)', () => {
     ['already exists', 409, 'alreadyExists', { status: 'ALREADY_EXISTS' }, 'Conflict', 'alreadyExists'],
     ['rate limit (per-minute quota)', 403, 'rateLimitExceeded', { status: 'PERMISSION_DENIED', info: 'RATE_LIMIT_EXCEEDED' }, 'Throttled', 'RATE_LIMIT_EXCEEDED'],
     ['concurrent operations', 403, 'rateLimitExceeded', { info: 'CONCURRENT_OPERATIONS_QUOTA_EXCEEDED' }, 'Throttled', 'CONCURRENT_OPERATIONS_QUOTA_EXCEEDED'],
-    ['resource quota', 403, 'quotaExceeded', { info: 'QUOTA_EXCEEDED' }, 'Throttled', 'QUOTA_EXCEEDED'],
+    ['resource quota', 403, 'quotaExceeded', { info: 'QUOTA_EXCEEDED' }, 'Invalid', 'QUOTA_EXCEEDED'],
     ['permission denied', 403, 'forbidden', { status: 'PERMISSION_DENIED' }, 'Unauthorized', 'forbidden'],
     ['invalid', 400, 'invalid', { status: 'INVALID_ARGUMENT' }, 'Invalid', 'invalid'],
     ['backend error', 503, 'backendError', { status: 'UNAVAILABLE' }, 'Transient', 'backendError'],
@@ -81,7 +81,7 @@ describe('GCP error classification (6.x and 7.x client shapes)', () => {
   });
 
   it('operation error codes', () => {
-    assert.equal(classifyOperationCode('QUOTA_EXCEEDED').kind, 'Throttled');
+    assert.equal(classifyOperationCode('QUOTA_EXCEEDED').kind, 'Invalid');
     assert.equal(classifyOperationCode('ZONE_RESOURCE_POOL_EXHAUSTED').kind, 'Transient');
     assert.equal(classifyOperationCode('RESOURCE_NOT_FOUND').kind, 'Invalid');
     assert.equal(classifyOperationCode('SOMETHING_NEW').kind, 'Invalid');

@@ -102,10 +102,10 @@ describe('GCP provider contract (real @google-cloud/compute client against the s
     assert.equal(visible(sim).filter((i) => i.state === 'pending' || i.state === 'running').length, 2, 'the drifted one and the new one');
   });
 
-  it('an insert operation DONE with QUOTA_EXCEEDED rejects (Throttled) and creates nothing; it succeeds once quota frees, also after a restart', async () => {
+  it('an insert operation DONE with QUOTA_EXCEEDED rejects (Invalid: a human raises quotas) and creates nothing; it succeeds once quota frees, also after a restart', async () => {
     sim.settings.instanceQuota = 0;
     const error = await rejectionOf(provider.create(request('web', 0)));
-    assert.equal(error.kind, 'Throttled');
+    assert.equal(error.kind, 'Invalid');
     assert.equal(error.reason, 'QUOTA_EXCEEDED');
     assert.equal(sim.world.all().length, 0);
     sim.settings.instanceQuota = undefined;

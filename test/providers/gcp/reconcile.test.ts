@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import type { DesiredState } from '../../../src/desired/types.ts';
+import type { PassResult } from '../../../src/reconcile/pass.ts';
 import { maxLiveBetween, minReadyBetween } from '../../../src/sim/capacity.ts';
 import type { GceSimulator } from '../../../providers/gcp/sim.ts';
 import { gcpAdapter } from '../../helpers/adapters/gcp.ts';
@@ -14,6 +15,8 @@ import { convergedInWorld, FLEET, startHarness, type Harness } from '../../helpe
 function converged(harness: Harness): (_: unknown, state: DesiredState) => boolean {
   return (_, state) => convergedInWorld(harness, state);
 }
+
+const stalled = (result: PassResult) => result.guarded.steps.find((st) => st.group === 'web')!.status.conditions.find((c) => c.type === 'Stalled')!;
 
 describe('e2e gcp: GCE-specific behaviour through drover passes', function () {
   this.timeout(120_000);
@@ -45,10 +48,13 @@ describe('e2e gcp: GCE-specific behaviour through drover passes', function () {
     const failed = blocked.actions.filter((a) => a.kind === 'create' && a.error !== undefined);
     assert.ok(failed.length > 0, 'the surge create failed');
     assert.ok(failed.every((a) => a.error?.reason === 'QUOTA_EXCEEDED'), JSON.stringify(failed.map((a) => a.error?.reason)));
+    assert.deepEqual([stalled(blocked).status, stalled(blocked).reason], ['True', 'QUOTA_EXCEEDED'], 'a quota needs a human: the group says Stalled');
+    assert.match(stalled(blocked).message, /^create web-[0-9a-f]{8}-\d+: .*fix it in Git or in the cloud account/);
     await harness.pass();
     assert.equal(harness.liveByGroup().get('web')?.length, 3, 'nothing deleted while the surge is refused');
     sim.settings.instanceQuota = 4;
-    await harness.runUntil(converged(harness));
+    const last = await harness.runUntil(converged(harness));
+    assert.equal(stalled(last).status, 'False', 'retried by itself once the quota was raised; no longer stalled');
     const web = harness.capacity().get('web')!;
     assert.equal(minReadyBetween(web, start), 3, 'maxUnavailable 0 held throughout');
     assert.ok(maxLiveBetween(web, start) <= 4);
