@@ -118,8 +118,8 @@ export class PveApi {
   }
 
   /** DELETE with purge and unreferenced disks → UPID. */
-  destroy(node: string, vmid: number, signal?: AbortSignal): Promise<string> {
-    return this.#call('destroy', signal, (s) => this.#client.request<string>('DELETE', vmPath(node, vmid), { purge: 1, 'destroy-unreferenced-disks': 1 }, s));
+  destroy(node: string, vmid: number, signal?: AbortSignal, retry = true): Promise<string> {
+    return this.#call('destroy', signal, (s) => this.#client.request<string>('DELETE', vmPath(node, vmid), { purge: 1, 'destroy-unreferenced-disks': 1 }, s), retry);
   }
 
   /** Waits for a task to stop; rejects with TaskError when it failed or outlived `timeoutMs`. */

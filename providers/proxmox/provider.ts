@@ -38,6 +38,9 @@ interface Inflight {
   readonly promise: Promise<ObservedInstance>;
 }
 
+/** Attempts of one DELETE (each retry checks first that the VMID still holds the VM). */
+const DELETE_ATTEMPTS = 6;
+
 /** How long a template's node and storage are trusted without looking again. */
 const TEMPLATE_SITE_TTL_MS = 60_000;
 
@@ -124,9 +127,28 @@ export class ProxmoxProvider implements Provider {
       const upid = await this.#ignore(['VmNotRunning'], () => api.changeStatus(entry.node, vmid, 'stop', signal));
       if (upid !== undefined) await api.waitTask('destroy', upid, timing.stopTimeoutMs, timing.pollMs, signal);
     }
-    const upid = await this.#ignore(['VmNotFound'], () => api.destroy(entry.node, vmid, signal));
+    const upid = await this.#deleteOnlyThis(entry.node, vmid, instance.name, signal);
     if (upid !== undefined) await api.waitTask('destroy', upid, timing.destroyTimeoutMs, timing.pollMs, signal);
     this.#stuck.delete(vmid);
+  }
+
+  /**
+   * DELETE by VMID, retried only while the VMID still holds this VM. PVE hands a freed VMID to the
+   * next clone at once, so a blind retry after an answer that was lost or came too late (the delete
+   * happened) could destroy another VM — drover's own new one, or someone else's. Undefined: gone.
+   */
+  async #deleteOnlyThis(node: string, vmid: number, name: string, signal: AbortSignal | undefined): Promise<string | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#ignore(['VmNotFound'], () => this.#init.api.destroy(node, vmid, signal, false));
+      } catch (error) {
+        const { kind, reason } = classifyPve(error);
+        if ((kind !== 'Transient' && kind !== 'Throttled') || reason === 'Aborted' || attempt >= DELETE_ATTEMPTS) throw error;
+        const config = await this.#ignore(['VmNotFound'], () => this.#init.api.config(node, vmid, signal));
+        if (config === undefined || config['lock'] === 'destroyed' || str(config['name']) !== name) return undefined;
+        await pause('destroy', { provider: this.name, signal }, this.#init.timing.pollMs * 2 ** attempt);
+      }
+    }
   }
 
   /** The artifact's VMID must be a template whose description block or tags carry `image.digest`. */
