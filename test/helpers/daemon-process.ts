@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 
@@ -37,6 +38,10 @@ export async function startDaemon(env: Record<string, string>, token: string): P
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', NO_PROXY: '127.0.0.1,localhost', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  return attachDaemon(child, token);
+}
+
+async function attachDaemon(child: ChildProcess, token: string): Promise<DaemonProcess> {
   const logs: string[] = [];
   const url = await listeningUrl(child, logs);
   const call = async (method: 'GET' | 'POST', route: string, bearer?: string) => {
@@ -114,4 +119,49 @@ export function plannedAt(status: DaemonStatus, group: string, revision: string)
 /** True when `group` has condition Ready=True. */
 export function isReady(status: DaemonStatus, group: string): boolean {
   return status.groups.find((g) => g.name === group)?.conditions.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+}
+
+/** A `drover run` process spawned behind a gate: it has preloaded modules and waits for {@link GatedDaemon.release}. */
+export interface GatedDaemon {
+  /** Opens the gate (drover's own code starts now) and waits until it listens. */
+  release(token: string): Promise<DaemonProcess>;
+  /** Opens the gate and SIGKILLs the process `afterMs` later, listening or not (a crash during start-up). */
+  releaseAndKill(afterMs: number): Promise<void>;
+  /** SIGKILL without ever opening the gate. */
+  discard(): Promise<void>;
+}
+
+/**
+ * Spawns `node --import <gate> bin/drover run`: the gate module (given as a path) may warm the module
+ * cache, then must wait for one line on stdin before it resolves, so drover's own code only starts on
+ * release. Lets a test have the next process ready while the current one runs (restart storms on a
+ * loaded machine) without two drover processes ever running drover code at once.
+ */
+export function spawnGatedDaemon(env: Record<string, string>, gate: string): GatedDaemon {
+  const bin = path.resolve('bin/drover');
+  const child = spawn(process.execPath, ['--import', pathToFileURL(path.resolve(gate)).href, bin, 'run', '--listen', '127.0.0.1:0'], {
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', NO_PROXY: '127.0.0.1,localhost', ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const open = () => child.stdin!.end('go\n');
+  return {
+    async release(token) {
+      const attached = attachDaemon(child, token);
+      open();
+      return attached;
+    },
+    async releaseAndKill(afterMs) {
+      child.stdout!.resume();
+      child.stderr!.resume();
+      open();
+      await Promise.race([sleep(afterMs), exited]);
+      child.kill('SIGKILL');
+      await exited;
+    },
+    async discard() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
 }

@@ -1,0 +1,321 @@
+/**
+ * The crash harness: the real `drover run` process follows a real Git repository and converges an
+ * EC2 and a GCE simulator (sharing one fast clock) while the harness commits rollouts (digest bumps,
+ * scaling, canary start and promote), SIGKILLs the daemon at seeded random moments (during start-up,
+ * right after it listens, while a create or delete is in flight, or after a random delay), restarts
+ * it each time, now and then terminates an instance out of band or deletes the daemon's state
+ * directory. After the last restart it waits for convergence and checks the final world exactly;
+ * then the simulators' timelines are judged (crash-invariants.ts). One call = one round.
+ */
+import { rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startEc2Simulator } from '../../providers/aws/sim.ts';
+import type { Ec2Simulator } from '../../providers/aws/sim.ts';
+import { TAG } from '../../providers/aws/tags.ts';
+import { digestLabel, LABEL } from '../../providers/gcp/labels.ts';
+import { startGceSimulator } from '../../providers/gcp/sim.ts';
+import type { GceSimulator } from '../../providers/gcp/sim.ts';
+import { loadFleet } from '../../src/desired/load.ts';
+import { ScaledClock } from '../../src/sim/clock.ts';
+import type { World } from '../../src/sim/world.ts';
+import { spawnGatedDaemon } from '../helpers/daemon-process.ts';
+import type { DaemonProcess, GatedDaemon } from '../helpers/daemon-process.ts';
+import { tempDir, TestRepo } from '../source/helpers.ts';
+import { amiOf, artifactOf, between, boundsByGroup, cloneFleet, digestOf, FLEET, fleetFiles, GCE_PROJECT, gceImageOf, initialFleet, pick, promoteAll, rng, scenario } from './crash-fleet.ts';
+import type { Cloud, FleetModel, ScenarioStep } from './crash-fleet.ts';
+import { checkTimeline } from './crash-invariants.ts';
+import type { OwnershipKeys, SpecEpoch } from './crash-invariants.ts';
+
+const TOKEN = 'crash-token-3b9e71d2';
+const KEYS: Record<Cloud, OwnershipKeys> = {
+  aws: { fleet: TAG.fleet, group: TAG.group, slot: TAG.slot, template: TAG.template },
+  gce: { fleet: LABEL.fleet, group: LABEL.group, slot: LABEL.slot, template: LABEL.template },
+};
+const GATE = path.resolve(import.meta.dirname, 'crash-gate.ts');
+const LIVE = new Set(['pending', 'running', 'stopping', 'stopped']);
+
+/** Options of one round. */
+export interface CrashRoundOptions {
+  readonly seed: number;
+  /** SIGKILLs before the final restart. */
+  readonly kills: number;
+  /** Longest life of a daemon process before its kill (wall ms after it listens). Default 1200. */
+  readonly maxLifeMs?: number;
+  /** Simulated-clock speed-up. Default 200. */
+  readonly factor?: number;
+  /** Wall ms the final daemon gets to converge. Default 60 000. */
+  readonly convergeTimeoutMs?: number;
+  /** Put two groups on a GCE simulator (heavier: every restart loads the GCE client). Default true. */
+  readonly gce?: boolean;
+  readonly log?: (line: string) => void;
+}
+
+/** What a round did and found. */
+export interface CrashRoundReport {
+  readonly seed: number;
+  readonly kills: number;
+  readonly clouds: string;
+  /** Kills by moment: during start-up, right after listening, with an action in flight, after a delay. */
+  readonly moments: Record<Moment, number>;
+  readonly commits: number;
+  readonly stateWipes: number;
+  readonly outOfBand: number;
+  readonly launches: number;
+  readonly deletionsChecked: number;
+  readonly discounted: number;
+  readonly violations: string[];
+  readonly wallMs: number;
+}
+
+type Moment = 'startup' | 'listening' | 'in-flight' | 'delay';
+
+interface Epoch {
+  committedAt: number;
+  confirmedAt: number;
+  readonly groups: SpecEpoch['groups'];
+}
+
+/** Runs one round; never throws for an invariant breach (see `violations`), only for harness failures. */
+export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRoundReport> {
+  const started = performance.now();
+  const random = rng(options.seed);
+  const say = options.log ?? (() => undefined);
+  const log = (line: string) => say(`[${((performance.now() - started) / 1000).toFixed(1)}s] ${line}`);
+  const maxLife = options.maxLifeMs ?? 1200;
+  const clock = new ScaledClock({ factor: options.factor ?? 200 });
+  const tmp = tempDir('drover-crash-');
+  const stateDir = path.join(tmp.path, 'state');
+  const repo = new TestRepo(tmp.path);
+  const withGce = options.gce ?? true;
+  let fleet = initialFleet(withGce);
+  let ec2: Ec2Simulator | undefined;
+  let gce: GceSimulator | undefined;
+  let daemon: DaemonProcess | undefined;
+  let next: GatedDaemon | undefined;
+  try {
+    ec2 = await startEc2Simulator({ region: 'eu-west-1', clock, latencies: { bootMs: 20_000, terminateMs: 10_000, listLagMs: 1_000 } });
+    gce = !withGce ? undefined : await startGceSimulator({ projects: [GCE_PROJECT], clock, latencies: { bootMs: 20_000, terminateMs: 10_000 }, insertOperationMs: 2_000 });
+    const worlds: World[] = gce === undefined ? [ec2.world] : [ec2.world, gce.world];
+    const registered = new Set<string>();
+    const register = (model: FleetModel) => {
+      for (const g of model.filter((m) => !registered.has(artifactOf(m)))) {
+        registered.add(artifactOf(g));
+        if (g.cloud === 'aws') ec2!.addImage({ id: amiOf(g.name, g.build), tags: { [TAG.digest]: digestOf(g.name, g.build) } });
+        else gce!.addImage({ path: gceImageOf(g.name, g.build), labels: { [LABEL.digest]: digestLabel(digestOf(g.name, g.build)) } });
+      }
+    };
+    register(fleet);
+    repo.commit(fleetFiles(fleet), 'initial fleet');
+    const epochs: Epoch[] = [{ committedAt: -Infinity, confirmedAt: -Infinity, groups: boundsByGroup(fleet) }];
+    const spawns: number[] = [];
+    const env = {
+      DROVER_SOURCE__GIT__URL: repo.url,
+      DROVER_SOURCE__GIT__INTERVAL: '300ms',
+      DROVER_STATE_DIR: stateDir,
+      DROVER_PROGRESS_INTERVAL: '200ms',
+      DROVER_RESYNC_INTERVAL: '1s',
+      DROVER_API__TOKEN_ENV: 'CRASH_API_TOKEN',
+      CRASH_API_TOKEN: TOKEN,
+      DROVER_ENDPOINT_AWS_EU: ec2.url,
+      ...(gce === undefined ? {} : { DROVER_ENDPOINT_GCE_EU: gce.url, CRASH_GATE_GCE: '1' }),
+      AWS_ACCESS_KEY_ID: 'AKIDCRASH',
+      AWS_SECRET_ACCESS_KEY: 'crash-secret',
+      GOOGLE_CLOUD_PROJECT: GCE_PROJECT,
+      // Node's own bytecode cache: restarts cost less CPU on a loaded machine; drover is unaware of it.
+      NODE_COMPILE_CACHE: path.join(os.tmpdir(), 'drover-crash-compile-cache'),
+    };
+    // The next process is spawned (and warms up behind its gate) while the current one runs.
+    const take = () => {
+      const taken = next ?? spawnGatedDaemon(env, GATE);
+      next = undefined;
+      return taken;
+    };
+    const prepareNext = () => {
+      next ??= spawnGatedDaemon(env, GATE);
+    };
+
+    const steps = scenario(random, Math.max(4, Math.round(options.kills / 3)));
+    const commitAt = new Map<number, ScenarioStep[]>();
+    const commitWindow = Math.max(1, Math.floor(options.kills * 0.8));
+    for (const step of steps) {
+      const at = between(random, 0, commitWindow - 1);
+      commitAt.set(at, [...(commitAt.get(at) ?? []), step]);
+    }
+    commitAt.set(commitWindow, [...(commitAt.get(commitWindow) ?? []), promoteAll]);
+    let commits = 0;
+    const commit = (batch: readonly ScenarioStep[]) => {
+      const updated = cloneFleet(fleet);
+      for (const step of batch) step.apply(updated);
+      register(updated);
+      repo.commit(fleetFiles(updated), batch.map((s) => s.message).join('; '));
+      fleet = updated;
+      commits++;
+      epochs.push({ committedAt: clock.now(), confirmedAt: Infinity, groups: boundsByGroup(fleet) });
+      log(`  commit ${commits}: ${batch.map((s) => s.message).join('; ')}`);
+    };
+    const spawned = () => {
+      const now = clock.now();
+      spawns.push(now);
+      // A process spawned after a commit fetches it before its first pass: older specs end here.
+      for (const e of epochs) if (e.confirmedAt === Infinity) e.confirmedAt = now;
+    };
+    let outOfBand = 0;
+    const terminateOutOfBand = (why: string) => {
+      const running = worlds.flatMap((w) => w.list().filter((i) => i.state === 'running' && (i.tags[TAG.fleet] ?? i.tags[LABEL.fleet]) === FLEET).map((i) => ({ w, i })));
+      if (running.length === 0) return;
+      const { w, i } = pick(random, running);
+      w.terminate(i.id, 'out-of-band', 'test: terminated out of band');
+      outOfBand++;
+      log(`  out-of-band terminate ${i.id} (${why})`);
+    };
+    const nextApiEvent = async (since: number[], limitMs: number) => {
+      const deadline = performance.now() + limitMs;
+      while (performance.now() < deadline) {
+        if (worlds.some((w, n) => w.events(since[n]).some((e) => e.cause === 'api'))) return;
+        await sleep(5);
+      }
+    };
+    const lastSeq = () => worlds.map((w) => w.events().at(-1)?.seq ?? 0);
+
+    const moments: Record<Moment, number> = { 'startup': 0, 'listening': 0, 'in-flight': 0, 'delay': 0 };
+    let wipes = 0;
+    for (let k = 0; k < options.kills; k++) {
+      const batch = commitAt.get(k);
+      const midLife = batch !== undefined && random() < 0.5;
+      if (batch !== undefined && !midLife) commit(batch);
+      const roll = random();
+      const moment: Moment = roll < 0.1 ? 'startup' : roll < 0.25 ? 'listening' : roll < 0.5 ? 'in-flight' : 'delay';
+      moments[moment]++;
+      spawned();
+      if (moment === 'startup') {
+        if (batch !== undefined && midLife) commit(batch);
+        const after = between(random, 20, 600);
+        log(`kill ${k + 1}/${options.kills}: during start-up after ${after} ms`);
+        const gated = take();
+        prepareNext();
+        await gated.releaseAndKill(after);
+      } else {
+        const releasing = performance.now();
+        daemon = await take().release(TOKEN);
+        log(`  listening ${Math.round(performance.now() - releasing)} ms after release`);
+        prepareNext();
+        if (batch !== undefined && midLife) commit(batch);
+        if (moment === 'in-flight') {
+          await nextApiEvent(lastSeq(), maxLife);
+          await sleep(between(random, 0, 30));
+        } else if (moment === 'delay') {
+          const life = between(random, 50, maxLife);
+          const oob = random() < 0.15;
+          await sleep(oob ? life / 2 : life);
+          if (oob) {
+            terminateOutOfBand('daemon running');
+            await sleep(life / 2);
+          }
+        }
+        log(`kill ${k + 1}/${options.kills}: ${moment}`);
+        await daemon.kill();
+        daemon = undefined;
+      }
+      if (random() < 0.1) terminateOutOfBand('daemon down');
+      if (random() < 0.1 || k === Math.floor(options.kills / 2)) {
+        await rm(stateDir, { recursive: true, force: true });
+        wipes++;
+        log('  state directory deleted');
+      }
+    }
+
+    log('final restart');
+    for (const [k, batch] of commitAt) if (k >= options.kills) commit(batch);
+    spawned();
+    daemon = await take().release(TOKEN);
+    const loaded = await loadFleet(repo.dir);
+    if (!loaded.ok) throw new Error(`the final fleet does not load: ${JSON.stringify(loaded.problems).slice(0, 500)}`);
+    const desired = loaded.state;
+    const clouds: Cloud[] = gce === undefined ? ['aws'] : ['aws', 'gce'];
+    const worldOf = (cloud: Cloud) => (cloud === 'aws' ? ec2!.world : gce!.world);
+    const finalProblems = () => {
+      const problems: string[] = [];
+      for (const cloud of clouds) {
+        const keys = KEYS[cloud];
+        const live = worldOf(cloud).list().filter((i) => LIVE.has(i.state));
+        const expected = fleet.filter((g) => g.cloud === cloud);
+        for (const g of expected) {
+          const mine = live.filter((i) => i.tags[keys.group] === g.name);
+          const hash = desired.groups[g.name]!.templateHash;
+          const slots = new Set(mine.map((i) => i.tags[keys.slot]));
+          if (mine.length !== g.replicas) problems.push(`${g.name}: ${mine.length} live, want ${g.replicas}`);
+          if (slots.size !== mine.length) problems.push(`${g.name}: duplicate slots ${mine.map((i) => i.tags[keys.slot]).join(',')}`);
+          for (const i of mine) {
+            if (i.state !== 'running') problems.push(`${g.name}: ${i.id} is ${i.state}`);
+            if (i.tags[keys.template] !== hash) problems.push(`${g.name}: ${i.id} has template ${i.tags[keys.template]}, want ${hash}`);
+            if (!i.image.endsWith(artifactOf(g))) problems.push(`${g.name}: ${i.id} runs ${i.image}, want ${artifactOf(g)}`);
+            if (i.tags[keys.fleet] !== FLEET) problems.push(`${g.name}: ${i.id} lacks the fleet tag`);
+          }
+        }
+        const names = new Set(expected.map((g) => g.name));
+        for (const i of live.filter((x) => !names.has(x.tags[keys.group] ?? ''))) problems.push(`${cloud}: leaked instance ${i.id} ${JSON.stringify(i.tags)}`);
+      }
+      return problems;
+    };
+    log('daemon listening; waiting for convergence');
+    const deadline = performance.now() + (options.convergeTimeoutMs ?? 60_000);
+    let problems = finalProblems();
+    while (problems.length > 0 && performance.now() < deadline) {
+      await sleep(100);
+      problems = finalProblems();
+    }
+    log(problems.length === 0 ? 'converged' : 'did not converge');
+    const violations: string[] = [];
+    if (problems.length > 0) violations.push(`not converged after the last restart: ${problems.slice(0, 10).join('; ')}\ndaemon logs:\n${daemon.logs.slice(-15).join('\n')}`);
+    else {
+      // Converged means settled: the daemon keeps its hands off for a while (no create or delete).
+      const seq = lastSeq();
+      await sleep(1500);
+      const late = worlds.flatMap((w, n) => w.events(seq[n]).filter((e) => e.cause === 'api'));
+      if (late.length > 0) violations.push(`the daemon kept changing a converged fleet: ${late.slice(0, 5).map((e) => `${e.instanceId} → ${e.to}`).join(', ')}`);
+      const again = finalProblems();
+      if (again.length > 0) violations.push(`converged world changed: ${again.join('; ')}`);
+    }
+    await daemon.kill();
+    daemon = undefined;
+
+    let launches = 0;
+    let deletionsChecked = 0;
+    let discounted = 0;
+    for (const cloud of clouds) {
+      const verdict = checkTimeline({
+        cloud, events: worldOf(cloud).events(), keys: KEYS[cloud], fleet: FLEET,
+        groups: initialFleet(withGce).filter((g) => g.cloud === cloud).map((g) => g.name),
+        epochs, spawns,
+      });
+      violations.push(...verdict.violations);
+      launches += verdict.launches;
+      deletionsChecked += verdict.deletionsChecked;
+      discounted += verdict.discounted;
+    }
+    return {
+      seed: options.seed, kills: options.kills, clouds: clouds.join('+'), moments, commits, stateWipes: wipes, outOfBand, launches, deletionsChecked, discounted,
+      violations, wallMs: Math.round(performance.now() - started),
+    };
+  } finally {
+    await next?.discard();
+    await daemon?.kill();
+    await ec2?.close();
+    await gce?.close();
+    tmp.cleanup();
+  }
+}
+
+/** Seed from CRASH_SEED, or a fresh one. */
+export function seedFromEnv(): number {
+  const given = process.env['CRASH_SEED'];
+  return given !== undefined && given !== '' ? Number(given) >>> 0 : Math.floor(Math.random() * 2 ** 32);
+}
+
+/** One-line summary of a round. */
+export function summary(report: CrashRoundReport): string {
+  const m = report.moments;
+  return `seed=${report.seed} clouds=${report.clouds} kills=${report.kills} (startup ${m.startup}, listening ${m.listening}, in-flight ${m['in-flight']}, delay ${m.delay}) commits=${report.commits} wipes=${report.stateWipes} out-of-band=${report.outOfBand} launches=${report.launches} deletions-checked=${report.deletionsChecked} discounted=${report.discounted} violations=${report.violations.length} wall=${(report.wallMs / 1000).toFixed(1)}s`;
+}

@@ -1,0 +1,162 @@
+/**
+ * The crash suite's judge: replays one simulator's timeline (the cloud's own record, never drover's
+ * logs) and reports every breach of the rollout invariants, per group:
+ *
+ * - ownership: every instance launched through the API carries fleet, group, slot and template;
+ * - ceiling: live instances never above `replicas + maxSurge` for the specs that may be in force;
+ * - floor: right after each of drover's own deletions of a running instance, ready instances never
+ *   below `replicas − maxUnavailable` (instances the test terminated out of band are discounted, but
+ *   only for the daemon process that was alive when the test terminated them: the next process
+ *   observes the loss before it decides anything);
+ * - slots: never two live instances of one (group, template, slot).
+ *
+ * Which spec is in force: a commit's spec applies from its commit time; the previous spec stays
+ * possible until the new one is confirmed (a daemon process spawned after the commit started, or
+ * drover reported planning every group at that revision). In the overlap the most permissive bound
+ * of the possible specs is used: nothing else.
+ */
+import type { SimState, TimelineEvent } from '../../src/sim/timeline.ts';
+
+/** Resolved rollout bounds of one group. */
+export interface GroupBounds {
+  readonly replicas: number;
+  readonly surge: number;
+  readonly unavailable: number;
+}
+
+/** One committed revision of the fleet. */
+export interface SpecEpoch {
+  /** Sim time of the commit (-Infinity for the initial one). */
+  readonly committedAt: number;
+  /** Sim time from which the previous epochs are no longer in force. */
+  readonly confirmedAt: number;
+  readonly groups: Readonly<Record<string, GroupBounds>>;
+}
+
+/** Tag keys of one cloud. */
+export interface OwnershipKeys {
+  readonly fleet: string;
+  readonly group: string;
+  readonly slot: string;
+  readonly template: string;
+}
+
+/** Everything the judge needs for one simulator. */
+export interface TimelineCheck {
+  /** Name of the simulator, used in messages. */
+  readonly cloud: string;
+  readonly events: readonly TimelineEvent[];
+  readonly keys: OwnershipKeys;
+  readonly fleet: string;
+  /** Groups that live in this simulator. */
+  readonly groups: readonly string[];
+  readonly epochs: readonly SpecEpoch[];
+  /** Sim times at which daemon processes were spawned, ascending. */
+  readonly spawns: readonly number[];
+}
+
+/** What the replay found. */
+export interface TimelineVerdict {
+  readonly violations: string[];
+  /** Drover deletions of running instances checked against the floor. */
+  readonly deletionsChecked: number;
+  /** Of those, how many needed an out-of-band discount to pass. */
+  readonly discounted: number;
+  readonly launches: number;
+}
+
+const LIVE: ReadonlySet<SimState> = new Set(['pending', 'running', 'stopping', 'stopped']);
+
+interface Tracked {
+  readonly group: string;
+  readonly key: string;
+  state: SimState;
+}
+
+interface Ghost {
+  readonly group: string;
+  readonly from: number;
+  readonly until: number;
+}
+
+/** The epochs that may be in force at sim time `at`. */
+export function epochsAt(epochs: readonly SpecEpoch[], at: number): SpecEpoch[] {
+  return epochs.filter((e, i) => e.committedAt <= at && (i === epochs.length - 1 || at < epochs[i + 1]!.confirmedAt));
+}
+
+function bound(epochs: readonly SpecEpoch[], at: number, group: string, pick: (b: GroupBounds) => number, combine: (...n: number[]) => number): number | undefined {
+  const values = epochsAt(epochs, at).map((e) => e.groups[group]).filter((b): b is GroupBounds => b !== undefined).map(pick);
+  return values.length === 0 ? undefined : combine(...values);
+}
+
+function add(map: Map<string, number>, key: string, delta: number): void {
+  map.set(key, (map.get(key) ?? 0) + delta);
+}
+
+/** Replays `check.events` and returns every invariant breach. */
+export function checkTimeline(check: TimelineCheck): TimelineVerdict {
+  const { keys } = check;
+  const violations: string[] = [];
+  const sorted = [...check.events].sort((a, b) => a.at - b.at || a.seq - b.seq);
+  const tracked = new Map<string, Tracked>();
+  const ready = new Map<string, number>();
+  const live = new Map<string, number>();
+  const perSlot = new Map<string, number>();
+  const ghosts: Ghost[] = [];
+  let deletionsChecked = 0;
+  let discounted = 0;
+  let launches = 0;
+  const nextSpawnAfter = (at: number) => check.spawns.find((s) => s > at) ?? Infinity;
+  const say = (at: number, text: string) => {
+    if (violations.length < 50) violations.push(`${check.cloud} @${at}: ${text}`);
+  };
+
+  for (const event of sorted) {
+    if (event.tags[keys.fleet] !== check.fleet) continue;
+    const before = tracked.get(event.instanceId);
+    if (event.from === null) {
+      launches++;
+      const missing = (['fleet', 'group', 'slot', 'template'] as const).filter((k) => (event.tags[keys[k]] ?? '') === '');
+      if (missing.length > 0) say(event.at, `instance ${event.instanceId} launched without ownership ${missing.join(', ')}: ${JSON.stringify(event.tags)}`);
+      else if (!check.groups.includes(event.tags[keys.group]!)) say(event.at, `instance ${event.instanceId} launched for unknown group ${event.tags[keys.group]}`);
+      else if (!/^\d+$/.test(event.tags[keys.slot]!)) say(event.at, `instance ${event.instanceId} has slot ${event.tags[keys.slot]}`);
+    }
+    const group = before?.group ?? event.tags[keys.group];
+    if (group === undefined) continue;
+    const key = before?.key ?? `${group}/${event.tags[keys.template]}/${event.tags[keys.slot]}`;
+    const previous = before?.state;
+    if (previous !== undefined) {
+      if (previous === 'running') add(ready, group, -1);
+      if (LIVE.has(previous)) {
+        add(live, group, -1);
+        add(perSlot, key, -1);
+      }
+    }
+    if (event.to === 'running') add(ready, group, 1);
+    if (LIVE.has(event.to)) {
+      add(live, group, 1);
+      add(perSlot, key, 1);
+    }
+    tracked.set(event.instanceId, { group, key, state: event.to });
+    if (event.kind === 'tags' && event.tags[keys.group] !== group) say(event.at, `instance ${event.instanceId} changed group tag to ${event.tags[keys.group]}`);
+
+    const ceiling = bound(check.epochs, event.at, group, (b) => b.replicas + b.surge, Math.max);
+    const liveNow = live.get(group) ?? 0;
+    if (ceiling !== undefined && liveNow > ceiling) say(event.at, `group ${group}: ${liveNow} live instances > replicas + maxSurge = ${ceiling} (after ${event.instanceId} ${event.from ?? 'new'} → ${event.to}, ${event.cause})`);
+    if ((perSlot.get(key) ?? 0) > 1) say(event.at, `group ${group}: ${perSlot.get(key)} live instances of template/slot ${key} (after ${event.instanceId} → ${event.to})`);
+
+    const leftRunning = previous === 'running' && event.to !== 'running';
+    if (leftRunning && event.cause === 'out-of-band') ghosts.push({ group, from: event.at, until: nextSpawnAfter(event.at) });
+    if (leftRunning && event.cause === 'api') {
+      deletionsChecked++;
+      const floor = bound(check.epochs, event.at, group, (b) => b.replicas - b.unavailable, Math.min);
+      const readyNow = ready.get(group) ?? 0;
+      const excused = ghosts.filter((g) => g.group === group && g.from <= event.at && event.at < g.until).length;
+      if (floor !== undefined && readyNow < floor) {
+        if (readyNow + excused >= floor) discounted++;
+        else say(event.at, `group ${group}: drover deleted running ${event.instanceId}, leaving ${readyNow} ready < replicas − maxUnavailable = ${floor} (out-of-band discount ${excused})`);
+      }
+    }
+  }
+  return { violations, deletionsChecked, discounted, launches };
+}
