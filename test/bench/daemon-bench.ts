@@ -13,10 +13,12 @@
  *    and the daemon's logs. Over N commits, on a 10-group and a 1,000-group fleet.
  *
  * `node --expose-gc test/bench/daemon-bench.ts [--groups 10000] [--replicas 10] [--passes 4]
- *  [--latency-groups 10,1000] [--trials 20] [--only memory|latency] [--snapshot DIR]`
+ *  [--latency-groups 10,1000] [--trials 20] [--only memory|latency] [--snapshot DIR]
+ *  [--node-options '--cpu-prof --cpu-prof-dir=DIR'] (extra Node options of the daemon under test)`
  */
 import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -25,12 +27,18 @@ import os from 'node:os';
 import { request } from 'undici';
 import { startEc2Simulator } from '../../providers/aws/sim.ts';
 import type { Ec2Simulator } from '../../providers/aws/sim.ts';
+import { TAG } from '../../providers/aws/tags.ts';
+import type { LoadResult } from '../../src/desired/load-result.ts';
 import { loadFleet } from '../../src/desired/load.ts';
+import type { DesiredState } from '../../src/desired/types.ts';
+import { GitSource } from '../../src/source/index.ts';
 import { startDaemon } from '../helpers/daemon-process.ts';
 import type { DaemonProcess } from '../helpers/daemon-process.ts';
 import { tempDir, TestRepo } from '../source/helpers.ts';
-import { fleetFiles, imagesFile, recordWallCalls, registerImages, REGION, seedConverged } from './daemon-fleet.ts';
+import { amiOf, fleetFiles, imagesFile, recordWallCalls, registerImages, REGION, seedConverged } from './daemon-fleet.ts';
 import type { Builds, FleetShape, WallCall } from './daemon-fleet.ts';
+import { splitListCost } from './daemon-list.ts';
+import type { ListSplit } from './daemon-list.ts';
 import { report } from './report.ts';
 
 const { values: args } = parseArgs({
@@ -42,6 +50,8 @@ const { values: args } = parseArgs({
     trials: { type: 'string', default: '20' },
     only: { type: 'string' },
     snapshot: { type: 'string' },
+    'node-options': { type: 'string', default: '' },
+    'trace-git': { type: 'boolean', default: false },
   },
 });
 
@@ -50,8 +60,8 @@ const HOOK_SECRET = 'bench-hook-secret-31f0';
 const PROBE = fileURLToPath(new URL('./daemon-probe.ts', import.meta.url));
 const MiB = 2 ** 20;
 
-/** Wall clock, epoch ms with sub-ms resolution (same clock as the simulator's call record). */
-const wallNow = (): number => performance.timeOrigin + performance.now();
+/** Wall clock, epoch ms: the clock of the daemon's log times and of the simulator's call record. */
+const wallNow = (): number => Date.now();
 
 interface Probe {
   pid: number;
@@ -75,6 +85,46 @@ interface Running {
   readonly pid: number;
   readonly shape: FleetShape;
   readonly seedMs: number;
+}
+
+/** Daemons started and not yet stopped: killed if this bench is interrupted. */
+const liveDaemons = new Set<DaemonProcess>();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => void Promise.all([...liveDaemons].map((d) => d.kill())).finally(() => process.exit(130)));
+}
+
+/**
+ * --trace-git: a `git` wrapper first in the daemon's PATH that appends `start end subcommand`
+ * (bash $EPOCHREALTIME, no extra process) to TMP/git-trace.log, to split a sync into git commands.
+ */
+function gitTracer(tmp: string): string {
+  const dir = join(tmp, 'git-tracer');
+  const real = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'git'), `#!/bin/bash
+s=$EPOCHREALTIME; ${real} "$@"; rc=$?; e=$EPOCHREALTIME
+sub=; skip=; for a in "$@"; do if [ -n "$skip" ]; then skip=; continue; fi; case "$a" in -c|-C) skip=1;; -*) ;; *) sub=$a; break;; esac; done
+echo "$s $e $sub" >> ${join(tmp, 'git-trace.log')}; exit $rc
+`, { mode: 0o755 });
+  return dir;
+}
+
+/** Per trial window [from, to]: ms spent in each git subcommand the daemon ran (summed per trial, median over trials). */
+function gitBreakdown(tmp: string, windows: readonly (readonly [number, number])[]): Record<string, number> {
+  let lines: string[];
+  try {
+    lines = readFileSync(join(tmp, 'git-trace.log'), 'utf8').split('\n').filter((l) => l !== '');
+  } catch {
+    return {};
+  }
+  const runs = lines.map((l) => l.split(' ')).map(([s, e, sub]) => ({ start: Number(s) * 1000, end: Number(e) * 1000, sub: sub ?? '?' }));
+  const perTrial = windows.map(([from, to]) => {
+    const sums: Record<string, number> = {};
+    for (const r of runs) if (r.start >= from && r.end <= to) sums[r.sub] = (sums[r.sub] ?? 0) + (r.end - r.start);
+    return sums;
+  });
+  const subs = new Set(perTrial.flatMap((t) => Object.keys(t)));
+  return Object.fromEntries([...subs].map((sub) => [sub, round(median(perTrial.map((t) => t[sub] ?? 0)))]));
 }
 
 /** Repo + converged simulator world + daemon that found it converged (first pass: no action). */
@@ -107,11 +157,13 @@ async function startConverged(shape: FleetShape, options: { factor: number; resy
     DROVER_ENDPOINT_AWS_EU: sim.url,
     AWS_ACCESS_KEY_ID: 'AKIDBENCH',
     AWS_SECRET_ACCESS_KEY: 'bench-secret',
-    NODE_OPTIONS: `--import=${PROBE}`,
+    NODE_OPTIONS: `--import=${PROBE} ${args['node-options'] ?? ''}`.trim(),
     BENCH_DAEMON_PROBE_FILE: probeFile,
     ...(options.snapshot ? { BENCH_DAEMON_SNAPSHOT_DIR: options.snapshot } : {}),
   };
+  if (args['trace-git']) env['PATH'] = `${gitTracer(tmp.path)}:${process.env['PATH'] ?? ''}`;
   const daemon = await startDaemon(env, TOKEN);
+  liveDaemons.add(daemon);
   const first = JSON.parse(readFileSync(probeFile, 'utf8').split('\n')[0]!) as { pid: number };
   const pass = await nextPass(daemon, 0, 600_000);
   if (pass.actions !== 0 || pass.unsettled !== 0) {
@@ -120,8 +172,11 @@ async function startConverged(shape: FleetShape, options: { factor: number; resy
   return { tmp, repo, sim, calls, daemon, probeFile, pid: first.pid, shape, seedMs };
 }
 
+/** Graceful stop (so --cpu-prof and the like can write their files), SIGKILL after 30 s. */
 async function stopRunning(r: Running): Promise<void> {
-  await r.daemon.kill();
+  liveDaemons.delete(r.daemon);
+  const stopped = r.daemon.stop().then(() => true);
+  if (!(await Promise.race([stopped, sleep(30_000).then(() => false)]))) await r.daemon.kill();
   await r.sim.close();
   r.tmp.cleanup();
 }
@@ -271,6 +326,8 @@ interface Trial {
   planMs: number;
   verifyMs: number;
   listCalls: number;
+  /** API calls between the webhook and the webhook's pass (a pass was still running). */
+  strayCalls: number;
 }
 
 /** Waits until the daemon settled (a pass with nothing unsettled) and stays idle for `quietMs`. */
@@ -286,14 +343,42 @@ async function waitIdle(r: Running, quietMs: number, since = 0): Promise<void> {
 }
 
 /** webhook → first RunInstances on a converged `shape`, `trials` times. */
-async function measureLatency(shape: FleetShape, trials: number): Promise<{ trials: Trial[]; loaderMs: number; passMs: number; instances: number }> {
+async function noopLoader(): Promise<LoadResult> {
+  return { ok: true, state: { fleet: {}, providers: {}, images: {}, groups: {} } as unknown as DesiredState, files: 0, documents: 0 };
+}
+
+/**
+ * The parts measured on their own, outside the daemon: a Git sync of one commit with a no-op
+ * loader (ls-remote, fetch, checkout, state), the loader on the checked-out fleet, median of 5.
+ */
+async function separateParts(r: Running, shape: FleetShape, builds: Record<string, number>): Promise<{ gitOnlyMs: number; loaderMs: number }> {
+  const source = new GitSource({ url: r.repo.url, ref: { branch: 'main' }, path: 'fleet', stateDir: join(r.tmp.path, 'git-only'), intervalMs: 0 }, { loader: noopLoader });
+  await source.trigger();
+  const gitMs: number[] = [];
+  const loadMs: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const bumped = { ...builds, base: 1000 + i };
+    r.repo.commit(imagesFile(shape, bumped), `separate ${i}`);
+    const result = await source.trigger();
+    if (result.outcome !== 'applied') throw new Error(`git-only sync: ${JSON.stringify(result)}`);
+    gitMs.push(result.durationMs);
+    const t = performance.now();
+    const loaded = await loadFleet(join(r.repo.dir, 'fleet'));
+    loadMs.push(performance.now() - t);
+    if (!loaded.ok) throw new Error('fleet does not load');
+  }
+  await source.stop();
+  return { gitOnlyMs: median(gitMs), loaderMs: median(loadMs) };
+}
+
+async function measureLatency(shape: FleetShape, trials: number): Promise<{ trials: Trial[]; gitOnlyMs: number; loaderMs: number; passMs: number; instances: number; list: ListSplit; git: Record<string, number> }> {
   // factor 1000: a rollout between trials completes in wall milliseconds; every latency figure is
   // taken on the bench's wall clock (recordWallCalls, daemon logs), never on simulated time.
   const r = await startConverged(shape, { factor: 1000, resync: '10m', progress: '250ms' });
   const builds: Record<string, number> = {};
   const out: Trial[] = [];
+  const windows: [number, number][] = [];
   try {
-    const idlePassMs = passLogs(r.daemon)[0]!.durationMs;
     for (let t = 0; t < trials; t++) {
       await waitIdle(r, 300);
       const image = `hot-${t % shape.hot}`;
@@ -306,38 +391,56 @@ async function measureLatency(shape: FleetShape, trials: number): Promise<{ tria
       await response.body.text();
       const ack = wallNow();
       if (response.statusCode !== 200) throw new Error(`webhook answered ${response.statusCode}`);
+      // The pass the webhook causes: its first DescribeInstances after the revision was applied,
+      // then the first RunInstances after that (a RunInstances of a pass already running at t0
+      // would not count).
       const deadline = Date.now() + 60_000;
+      let applied: number | undefined;
       let run: WallCall | undefined;
-      while ((run = r.calls.find((c) => c.wallMs > t0 && c.action === 'RunInstances')) === undefined) {
+      let firstList: WallCall | undefined;
+      for (;;) {
+        applied ??= logTime(r.daemon, 'revision applied', t0, ['revision', revision]);
+        if (applied !== undefined) firstList ??= r.calls.find((c) => c.wallMs >= applied! && c.action === 'DescribeInstances');
+        if (firstList !== undefined) run = r.calls.find((c) => c.wallMs > firstList!.wallMs && c.action === 'RunInstances');
+        if (run !== undefined) break;
         if (Date.now() > deadline) throw new Error(`no RunInstances within 60 s; logs:\n${r.daemon.logs.slice(-10).join('\n')}`);
         await sleep(5);
       }
-      await sleep(50); // the daemon's log lines follow the call
-      const applied = logTime(r.daemon, 'revision applied', t0, ['revision', revision]);
-      const after = r.calls.filter((c) => c.wallMs > t0 && c.wallMs <= run!.wallMs);
+      if (applied === undefined || firstList === undefined) throw new Error('unreachable');
+      const after = r.calls.filter((c) => c.wallMs >= firstList!.wallMs && c.wallMs <= run!.wallMs);
       const lists = after.filter((c) => c.action === 'DescribeInstances');
       const verify = after.find((c) => c.action === 'DescribeImages');
-      if (applied === undefined || lists.length === 0) throw new Error(`trial ${t}: missing marks (applied ${applied}, lists ${lists.length})`);
+      const stray = r.calls.filter((c) => c.wallMs > t0 && c.wallMs < firstList!.wallMs && c.action !== 'DescribeImages').length;
       const listEnd = lists.at(-1)!.wallMs;
+      windows.push([t0, applied]);
       out.push({
         totalMs: run.wallMs - t0,
         ackMs: ack - t0,
         appliedMs: applied - t0,
         // first page answered: wake-up + pass start + first DescribeInstances page
         passStartMs: lists[0]!.wallMs - applied,
+        strayCalls: stray,
         listMs: listEnd - lists[0]!.wallMs,
         planMs: (verify?.wallMs ?? run.wallMs) - listEnd,
         verifyMs: verify === undefined ? 0 : run.wallMs - verify.wallMs,
         listCalls: lists.length,
       });
       // Let the rollout finish so the next trial starts from a converged, idle daemon.
+      const rolled = () => {
+        const live = r.sim.world.list().filter((i) => i.tags[TAG.group] === `g${t % shape.hot}` && (i.state === 'pending' || i.state === 'running'));
+        return live.length === shape.replicas && live.every((i) => i.state === 'running' && i.image === amiOf(image, builds[image]!));
+      };
+      const rollDeadline = Date.now() + 120_000;
+      while (!rolled()) {
+        if (Date.now() > rollDeadline) throw new Error(`trial ${t}: g${t % shape.hot} did not roll; logs:\n${r.daemon.logs.slice(-10).join('\n')}`);
+        await sleep(50);
+      }
       await waitIdle(r, 300, t0);
     }
-    const loadStart = performance.now();
-    const loaded = await loadFleet(join(r.repo.dir, 'fleet'));
-    const loaderMs = performance.now() - loadStart;
-    if (!loaded.ok) throw new Error('fleet does not load');
-    return { trials: out, loaderMs, passMs: idlePassMs, instances: shape.groups * shape.replicas };
+    const idlePasses = passLogs(r.daemon).filter((p) => p.actions === 0 && p.unsettled === 0).map((p) => p.durationMs);
+    const parts = await separateParts(r, shape, builds);
+    const list = await splitListCost(r.sim);
+    return { trials: out, ...parts, list, git: gitBreakdown(r.tmp.path, windows), passMs: median(idlePasses), instances: shape.groups * shape.replicas };
   } finally {
     await stopRunning(r);
   }
@@ -389,6 +492,10 @@ async function latencyBench(): Promise<void> {
     const bound = 1000;
     report({ bench: 'daemon', case: `webhook-to-first-create-${groups}g`, metric: 'p50 ms', value: total.p50, bound, better: 'lower' });
     report({ bench: 'daemon', case: `webhook-to-first-create-${groups}g`, metric: 'p95 ms', value: total.p95, bound, better: 'lower' });
+    // Engineering bound: the parts measured on their own (git sync, load, one idle pass = full
+    // inventory + plan of every group); the daemon cannot act sooner than their sum.
+    const partsSum = result.gitOnlyMs + result.loaderMs + result.passMs;
+    report({ bench: 'daemon', case: `webhook-to-first-create-${groups}g`, metric: 'p50 ms vs sum of separately measured parts', value: total.p50, bound: round(partsSum), better: 'lower' });
     console.log(JSON.stringify({
       bench: 'daemon', case: `webhook-to-first-create-${groups}g`, notes: true, trials, instances: result.instances, load: `${loadBefore} → ${machineLoad()}`,
       breakdownMs: {
@@ -396,7 +503,10 @@ async function latencyBench(): Promise<void> {
         listRest: pick((t) => t.listMs), planToVerify: pick((t) => t.planMs), verifyToCreate: pick((t) => t.verifyMs),
       },
       listCallsPerPass: median(result.trials.map((t) => t.listCalls)),
-      loaderMsInBench: round(result.loaderMs), idlePassMs: result.passMs,
+      trialsWithAPassRunning: result.trials.filter((t) => t.strayCalls > 0).length,
+      fullListMs: { simulatorOnly: round(result.list.simulatorMs), throughProvider: round(result.list.providerMs), drover: round(result.list.providerMs - result.list.simulatorMs), pages: result.list.pages, xmlBytesPerInstance: result.list.xmlBytesPerInstance },
+      ...(args['trace-git'] ? { gitCommandsInSyncMsP50: result.git } : {}),
+      separatelyMs: { gitSyncNoLoader: round(result.gitOnlyMs), loader: round(result.loaderMs), idlePass: result.passMs, sum: round(partsSum) },
     }));
   }
 }

@@ -109,7 +109,7 @@ export function seedConverged(sim: Ec2Simulator, desired: DesiredState, revision
   return n;
 }
 
-/** One API call as it reached the simulator, on the bench's wall clock (epoch ms, sub-ms). */
+/** One API call as it reached the simulator, on the wall clock (Date.now, as the daemon's logs). */
 export interface WallCall {
   readonly wallMs: number;
   readonly action: string;
@@ -125,7 +125,7 @@ export function recordWallCalls(sim: Ec2Simulator): WallCall[] {
   const log = sim.engine.calls;
   const record = log.record.bind(log);
   log.record = (r) => {
-    calls.push({ wallMs: performance.timeOrigin + performance.now(), action: r.action, status: r.status });
+    calls.push({ wallMs: Date.now(), action: r.action, status: r.status });
     if (calls.length > 200_000) calls.splice(0, 100_000);
     record(r);
   };
