@@ -6,6 +6,7 @@
  * `tls.insecureSkipVerify` is an explicit opt-out that is logged as a warning at every start.
  */
 import { readFileSync } from 'node:fs';
+import { shownPath } from '../../src/desired/secrets.ts';
 import type { ProxmoxProviderSpec } from '../../src/desired/types.ts';
 import { ProviderError } from '../errors.ts';
 import type { ProviderContext } from '../types.ts';
@@ -26,7 +27,8 @@ export function tokenSecret(context: ProviderContext, env: NodeJS.ProcessEnv = p
     try {
       text = readFileSync(file, 'utf8');
     } catch (error) {
-      throw fail(context, 'SecretFileUnreadable', `cannot read the token secret file ${file}`, error);
+      // The fs error is not kept as the cause: its message repeats the path, which may be the secret.
+      throw fail(context, 'SecretFileUnreadable', `cannot read the token secret file ${shownPath(file)} (${(error as NodeJS.ErrnoException).code ?? 'EIO'})`);
     }
     const secret = text.trim();
     if (secret === '') throw fail(context, 'SecretMissing', `the token secret file ${file} is empty`);

@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { loadDaemonConfig } from '../config/daemon-config.ts';
 import type { DaemonConfig } from '../config/types.ts';
 import { formatProblem } from '../desired/problems.ts';
+import { shownPath } from '../desired/secrets.ts';
 import { Daemon } from '../reconcile/daemon.ts';
 import { DirSource, GitDesiredSource } from '../reconcile/desired-source.ts';
 import type { DesiredSource } from '../reconcile/desired-source.ts';
@@ -125,7 +126,7 @@ function sourceFor(config: DaemonConfig, logger: Logger): DesiredSource {
 async function secret(file: string | undefined, env: string | undefined, what: string): Promise<string | undefined> {
   if (file !== undefined) {
     const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-      throw new UsageError(`${what}.tokenFile/secretFile '${file}' cannot be read (${error.code ?? 'EIO'})`);
+      throw new UsageError(`${what}.tokenFile/secretFile ${shownPath(file)} cannot be read (${error.code ?? 'EIO'})`);
     });
     const value = text.trim();
     if (value === '') throw new UsageError(`${what} secret file '${file}' is empty`);

@@ -67,3 +67,12 @@ function visit(value: unknown, segments: string[], visitor: Visitor, key?: strin
   }
   visitor(segments, key, value);
 }
+
+/**
+ * A configured credential file path, for an error message about it. A value that does not look
+ * like a path (`/…`, `./…`, `../…`, `~/…`) is not repeated: the usual reason a "file" cannot be read
+ * is that the secret itself was pasted where its file name belongs.
+ */
+export function shownPath(value: string): string {
+  return /^(?:\/|\.{1,2}\/|~\/)[^\s]*$/.test(value) ? JSON.stringify(value) : '(a value that is not a path; not shown in case it is the secret itself)';
+}

@@ -5,6 +5,7 @@
  * (GIT_CONFIG_COUNT/KEY/VALUE) or GIT_SSH_COMMAND — never through the URL or process arguments.
  */
 import { readFile } from 'node:fs/promises';
+import { shownPath } from '../desired/secrets.ts';
 import { InvalidConfig } from './errors.ts';
 import type { Redactor } from './redact.ts';
 import type { UrlKind } from './safety.ts';
@@ -126,8 +127,8 @@ export async function readToken(auth: { readonly tokenEnv?: string; readonly tok
 async function readTokenFile(path: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
-  } catch {
-    throw new InvalidConfig(`token auth: cannot read token file ${JSON.stringify(path)}`);
+  } catch (error) {
+    throw new InvalidConfig(`token auth: cannot read token file ${shownPath(path)} (${(error as NodeJS.ErrnoException).code ?? 'EIO'})`);
   }
 }
 

@@ -4,6 +4,7 @@
  * (`err` serializer, causes included) or `util.inspect`.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import dns from 'node:dns';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,7 @@ import { ProviderError } from '../../providers/errors.ts';
 import { gceClientOptions } from '../../providers/gcp/client.ts';
 import { createGcpProvider, DEFAULT_RETRY as GCE_RETRY, GcpProvider } from '../../providers/gcp/index.ts';
 import { startGceSimulator } from '../../providers/gcp/sim.ts';
+import { tokenSecret } from '../../providers/proxmox/credentials.ts';
 import { createProxmoxProvider } from '../../providers/proxmox/index.ts';
 import { startProxmoxSimulator } from '../../providers/proxmox/sim.ts';
 import type { Provider, ProviderContext } from '../../providers/types.ts';
@@ -28,6 +30,7 @@ import { loadDaemonConfig } from '../../src/config/daemon-config.ts';
 import { loadFleetFiles } from '../../src/desired/load.ts';
 import { formatProblem } from '../../src/desired/problems.ts';
 import { fromProviderError } from '../../src/reconcile/errors.ts';
+import { readToken } from '../../src/source/git-env.ts';
 import { checkUrl, displayUrl, redactPatterns } from '../../src/source/index.ts';
 import { createLogger } from '../../src/status/logger.ts';
 import type { Capture } from './secrets-harness.ts';
@@ -109,6 +112,28 @@ describe('reliability/secrets: errors and messages', function () {
       assert.match(text, /"chatty"/, 'values of other fields are still shown');
       const leaks = scan([{ where: 'config problems', text }], pasted);
       assert.deepEqual(leaks, [], describeLeaks(leaks));
+    });
+
+    it('a secret pasted where its file name belongs is not repeated by the "cannot read" errors', async () => {
+      const git = await readToken({ tokenFile: canaries.gitToken }).then(() => undefined, (e: unknown) => e);
+      const pveConfig: ProviderConfig = { name: 'pve', type: 'proxmox', spec: { type: 'proxmox', endpoint: 'https://pve.example:8006', nodes: ['pve1'], credentials: { tokenId: canaries.pveTokenId, secretFile: canaries.pveSecret } }, source };
+      let pve: unknown;
+      try {
+        tokenSecret({ config: pveConfig, fleet: FLEET });
+      } catch (error) {
+        pve = error;
+      }
+      const run = spawnSync(process.execPath, [path.resolve('bin/drover'), 'run', '--listen', '127.0.0.1:0'], {
+        env: { PATH: process.env['PATH'] ?? '', HOME: tmpdir(), DROVER_SOURCE__DIR: tmpdir(), DROVER_API__TOKEN_FILE: canaries.apiToken, DROVER_STATE_DIR: path.join(tmpdir(), 'drover-secrets-unused') },
+        encoding: 'utf8', timeout: 30_000,
+      });
+      assert.ok(git instanceof Error && pve instanceof Error, 'both refused');
+      assert.match(run.stderr, /api\.tokenFile/, run.stderr);
+      const captures = [...renderings('git tokenFile', git), ...renderings('proxmox secretFile', pve), { where: 'drover run api.tokenFile', text: `${run.stdout}${run.stderr}` }];
+      const leaks = scan(captures, pasted);
+      assert.deepEqual(leaks, [], describeLeaks(leaks));
+      const real = await readToken({ tokenFile: '/nonexistent/drover/token' }).then(() => '', (e: unknown) => (e as Error).message);
+      assert.match(real, /\/nonexistent\/drover\/token/, 'a real path is still shown');
     });
 
     it('a fleet with a secret in a credentials field is refused without repeating it', () => {
