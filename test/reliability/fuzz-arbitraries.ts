@@ -217,13 +217,16 @@ export function applyNeutralEdit(text: string, edit: NeutralEdit, seed: number):
     case 'crlf':
       return text.replace(/\r?\n/g, '\r\n');
     case 'bom':
-      return `\ufeff${text}`;
+      return text.startsWith('\ufeff') ? text : `\ufeff${text}`;
     case 'comments':
       if (BLOCK_SCALAR.test(text)) return `# header comment \u202e\u{1f600}\n${text}\n# trailer\n`;
-      return text.split('\n').map((line, i) => ((i + seed) % 3 === 0 && line.trim() !== '' && !line.includes('#') ? `${line} # note \u202e\u{1f600}` : line)).join('\n').replace(/^/, '# header comment\n');
+      return `# header comment\n${text.split(/(?<=\n)/).map((line, i) => {
+        const body = line.replace(/\r?\n$/, '');
+        return (i + seed) % 3 === 0 && body.trim() !== '' && !body.includes('#') ? `${body} # note \u202e\u{1f600}${line.slice(body.length)}` : line;
+      }).join('')}`;
     case 'trailing-space':
       if (BLOCK_SCALAR.test(text)) return `${text}\n${' '.repeat(seed % 4)}\n`;
-      return text.split('\n').map((line) => `${line}${' '.repeat(seed % 4)}`).join('\n');
+      return text.replace(/\r?\n/g, (eol) => `${' '.repeat(seed % 4)}${eol}`);
     case 'blank-lines':
       return `\n\n${text}\n\n`;
     case 'reorder-keys':

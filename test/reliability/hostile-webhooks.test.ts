@@ -155,6 +155,25 @@ describe('reliability: hostile webhook requests (real receiver in the daemon HTT
     assert.equal((await githubHook(other, `sha256=${sign(other)}`)).status, 202);
     assert.equal((await request('GET', HOOK, undefined)).status, 405);
     assert.equal((await request('PUT', HOOK, 'x')).status, 405);
+    const hugeHeader = await rawExchange(port, `POST ${HOOK} HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: push\r\nX-Hub-Signature-256: sha256=${'0'.repeat(256 * 1024)}\r\n\r\n`);
+    assert.match(hugeHeader, /^HTTP\/1\.1 431 /, 'oversized headers are refused by the server before the handler');
+    assert.equal((await healthz()).status, 200);
+  });
+
+  it('random request lines and headers never get a 5xx or stop the server (property)', async () => {
+    const token = fc.string({ unit: 'binary-ascii', maxLength: 30 }).map((t) => t.replace(/[\r\n]/g, ''));
+    await fc.assert(fc.asyncProperty(
+      fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'CONNECT', 'PATCH', 'G\u00e9T', ''),
+      fc.oneof(fc.constantFrom(HOOK, `${HOOK}?x=1`, `//evil${HOOK}`, 'http://[', '*', '/healthz/../hooks/git', '/%00', '/%ff%fe', '/api/v1/groups/%2e%2e', '/api/v1/reconcile'), token.map((t) => `/${t}`)),
+      fc.array(fc.tuple(fc.constantFrom('X-GitHub-Event', 'X-Hub-Signature-256', 'Content-Length', 'Transfer-Encoding', 'X-Gitlab-Token', 'Authorization', 'X-Forgejo-Event'), token), { maxLength: 4 }),
+      token,
+      async (method, target, headers, body) => {
+        const head = headers.map(([k, v]) => `${k}: ${v}\r\n`).join('');
+        const reply = await rawExchange(port, `${method} ${target} HTTP/1.1\r\nHost: x\r\n${head}Connection: close\r\n\r\n${body}`, 3000);
+        const status = /^HTTP\/1\.1 (\d{3}) /.exec(reply)?.[1];
+        assert.ok(status === undefined || Number(status) < 500, `${method} ${target} -> ${reply.slice(0, 120)}`);
+      },
+    ), { seed: SEED + 1, numRuns: 60 });
     assert.equal((await healthz()).status, 200);
   });
 
@@ -240,10 +259,11 @@ describe('reliability: hostile webhook requests (real receiver in the daemon HTT
   });
 });
 
-/** Sends raw bytes and returns everything received until the server closes (or 5 s of silence). */
-function rawExchange(port: number, text: string): Promise<string> {
+/** Sends raw bytes; returns what was received once the headers arrived, the server closed, or `idleMs` passed in silence. */
+function rawExchange(port: number, text: string, idleMs = 10_000): Promise<string> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
+    socket.setTimeout(idleMs, () => socket.destroy());
     let received = '';
     socket.on('data', (d: Buffer) => {
       received += d.toString();
