@@ -35,7 +35,7 @@ describe('Azure provider under failures', () => {
   });
 
   it('a VM left Failed by an earlier run is cleaned up by the next create of its slot', async () => {
-    sim = await startSim();
+    sim = await startSim({ factor: 30 }); // the failing allocation takes 0.5 s of wall time: still Creating when the retry adopts it, even under load
     provider = await providerFor(sim);
     sim.faults.add({ kind: 'error', actions: [ALLOCATE_ACTION], code: 'ZonalAllocationFailed', count: 1 });
     // An earlier drover lost the create response and never saw the failure.
