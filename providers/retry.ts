@@ -3,7 +3,8 @@
  * deadline per attempt through AbortSignal, exponential backoff with jitter, a slower floor when
  * the cloud throttles, a bounded number of attempts, and the caller's signal honoured at every
  * step. Only Throttled and Transient errors are retried; every call retried here must be
- * idempotent. Shared by the providers; each supplies its classifier and defaults.
+ * idempotent (a call that must not repeat blindly passes `retry: false`). Shared by the four
+ * providers; each supplies its classifier and defaults.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ProviderError } from './errors.ts';
@@ -14,6 +15,8 @@ export interface Classified {
   readonly kind: ProviderErrorKind;
   readonly reason: string;
   readonly retryAfterMs?: number | undefined;
+  /** The cloud's own words, appended to the message when the cloud has no codes (PVE); never request data. */
+  readonly detail?: string | undefined;
 }
 
 /** Retry tuning. */
@@ -28,6 +31,8 @@ export interface RetryPolicy {
   readonly maxDelayMs: number;
   /** Deadline of one attempt, ms. */
   readonly attemptTimeoutMs: number;
+  /** Longest Retry-After honoured as given; longer ones are cut to this (the next pass retries anyway). Default: no cap. */
+  readonly maxRetryAfterMs?: number;
 }
 
 /**
@@ -49,47 +54,57 @@ export interface CallContext {
   readonly signal?: AbortSignal | undefined;
   readonly logger?: ProviderLogger | undefined;
   /** Random source in [0, 1) for jitter (tests make it deterministic). */
-  readonly random?: () => number;
+  readonly random?: (() => number) | undefined;
+  /** false: one attempt only (a call with side effects that must not repeat blindly). */
+  readonly retry?: boolean | undefined;
+  /** Observes every wait before a retry (tests check Retry-After is honoured). */
+  readonly onBackoff?: ((delayMs: number, classified: Classified) => void) | undefined;
 }
 
-/** Backoff before attempt `attempt + 1`: full jitter for transient errors, half-fixed when throttled. */
+/**
+ * Backoff before attempt `attempt + 1`: the cloud's Retry-After when it gave one (cut to
+ * `maxRetryAfterMs`); otherwise full jitter for transient errors, half-fixed when throttled.
+ */
 export function backoffMs(classified: Classified, attempt: number, policy: RetryPolicy, random: () => number): number {
+  const server = Math.min(classified.retryAfterMs ?? 0, policy.maxRetryAfterMs ?? Infinity);
+  if (server > 0) return server;
   const throttled = classified.kind === 'Throttled';
   const base = throttled ? policy.throttleBaseDelayMs : policy.baseDelayMs;
   const ceiling = Math.min(policy.maxDelayMs, base * 2 ** (attempt - 1));
-  const delay = throttled ? ceiling / 2 + random() * (ceiling / 2) : random() * ceiling;
-  return Math.max(delay, classified.retryAfterMs ?? 0);
+  return throttled ? ceiling / 2 + random() * (ceiling / 2) : random() * ceiling;
 }
 
 /** A provider's retrying call: runs `fn` with retries; rejects with a classified ProviderError. */
-export type CallWithRetry = <T>(operation: string, ctx: CallContext, fn: (signal: AbortSignal) => Promise<T>) => Promise<T>;
+export type CallWithRetry = <T>(operation: string, ctx: CallContext, fn: (signal: AbortSignal, attempt: number) => Promise<T>) => Promise<T>;
 
 /** Builds the retrying call of a provider from its error classifier. */
 export function retryingCaller(classify: (error: unknown) => Classified): CallWithRetry {
   return (operation, ctx, fn) => callWithRetry(operation, ctx, fn, classify);
 }
 
-async function callWithRetry<T>(operation: string, ctx: CallContext, fn: (signal: AbortSignal) => Promise<T>, classify: (error: unknown) => Classified): Promise<T> {
+async function callWithRetry<T>(operation: string, ctx: CallContext, fn: (signal: AbortSignal, attempt: number) => Promise<T>, classify: (error: unknown) => Classified): Promise<T> {
   const random = ctx.random ?? Math.random;
+  const attempts = ctx.retry === false ? 1 : ctx.policy.maxAttempts;
   for (let attempt = 1; ; attempt++) {
     throwIfAborted(operation, ctx);
     const deadline = AbortSignal.timeout(ctx.policy.attemptTimeoutMs);
     const signal = ctx.signal === undefined ? deadline : AbortSignal.any([ctx.signal, deadline]);
     try {
-      return await fn(signal);
+      return await fn(signal, attempt);
     } catch (error) {
       throwIfAborted(operation, ctx, error);
       const classified = deadline.aborted ? { kind: 'Transient' as const, reason: 'Timeout' } : classify(error);
       const retryable = (classified.kind === 'Throttled' || classified.kind === 'Transient') && !NOT_RETRIED_INLINE.has(classified.reason);
-      if (!retryable || attempt >= ctx.policy.maxAttempts) throw toProviderError(operation, ctx.provider, classified, error, attempt);
+      if (!retryable || attempt >= attempts) throw toProviderError(operation, ctx.provider, classified, error, attempt);
       const delay = backoffMs(classified, attempt, ctx.policy, random);
+      ctx.onBackoff?.(delay, classified);
       ctx.logger?.debug({ provider: ctx.provider, operation, attempt, reason: classified.reason, delayMs: Math.round(delay) }, 'retrying cloud call');
       await sleepOrAbort(operation, ctx, delay);
     }
   }
 }
 
-function throwIfAborted(operation: string, ctx: CallContext, cause?: unknown): void {
+function throwIfAborted(operation: string, ctx: Pick<CallContext, 'provider' | 'signal'>, cause?: unknown): void {
   if (ctx.signal?.aborted !== true) return;
   throw new ProviderError({
     kind: 'Transient',
@@ -101,7 +116,8 @@ function throwIfAborted(operation: string, ctx: CallContext, cause?: unknown): v
   });
 }
 
-async function sleepOrAbort(operation: string, ctx: CallContext, ms: number): Promise<void> {
+/** Sleeps `ms`, rejecting with an Aborted ProviderError when the caller's signal fires. */
+export async function sleepOrAbort(operation: string, ctx: Pick<CallContext, 'provider' | 'signal'>, ms: number): Promise<void> {
   try {
     await sleep(ms, undefined, ctx.signal === undefined ? undefined : { signal: ctx.signal });
   } catch (error) {
@@ -110,7 +126,7 @@ async function sleepOrAbort(operation: string, ctx: CallContext, ms: number): Pr
   }
 }
 
-/** Wraps a classified error; the message names the operation and code, never request data. */
+/** Wraps a classified error; the message names the operation and code (and the cloud's `detail`), never request data. */
 export function toProviderError(operation: string, provider: string, classified: Classified, cause: unknown, attempts = 1): ProviderError {
   if (cause instanceof ProviderError) return cause;
   return new ProviderError({
@@ -118,7 +134,7 @@ export function toProviderError(operation: string, provider: string, classified:
     reason: classified.reason,
     provider,
     operation,
-    message: `${operation} failed: ${classified.reason}${attempts > 1 ? ` (after ${attempts} attempts)` : ''}`,
+    message: `${operation} failed: ${classified.reason}${attempts > 1 ? ` (after ${attempts} attempts)` : ''}${classified.detail === undefined ? '' : `: ${classified.detail}`}`,
     retryAfterMs: classified.retryAfterMs,
     cause,
   });
