@@ -31,19 +31,23 @@ export interface DaemonStatus {
   readonly history: { revision: string; outcome: string }[];
 }
 
-/** Starts `drover run` with `env` (added to a minimal environment) and waits until it listens. */
-export async function startDaemon(env: Record<string, string>, token: string): Promise<DaemonProcess> {
+/**
+ * Starts `drover run` with `env` (added to a minimal environment) and waits until it listens
+ * (it listens after the first sync and load; a fleet of 10,000 groups on a busy machine needs more
+ * than the default `listenTimeoutMs`).
+ */
+export async function startDaemon(env: Record<string, string>, token: string, listenTimeoutMs = 30_000): Promise<DaemonProcess> {
   const bin = path.resolve('bin/drover');
   const child = spawn(process.execPath, [bin, 'run', '--listen', '127.0.0.1:0'], {
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', NO_PROXY: '127.0.0.1,localhost', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  return attachDaemon(child, token);
+  return attachDaemon(child, token, listenTimeoutMs);
 }
 
-async function attachDaemon(child: ChildProcess, token: string): Promise<DaemonProcess> {
+async function attachDaemon(child: ChildProcess, token: string, listenTimeoutMs = 30_000): Promise<DaemonProcess> {
   const logs: string[] = [];
-  const url = await listeningUrl(child, logs);
+  const url = await listeningUrl(child, logs, listenTimeoutMs);
   const call = async (method: 'GET' | 'POST', route: string, bearer?: string) => {
     const headers: Record<string, string> = bearer ? { authorization: `Bearer ${bearer}` } : {};
     const response = await request(`${url}${route}`, { method, headers, signal: AbortSignal.timeout(10_000) });
@@ -87,10 +91,10 @@ async function attachDaemon(child: ChildProcess, token: string): Promise<DaemonP
   };
 }
 
-function listeningUrl(child: ChildProcess, logs: string[]): Promise<string> {
+function listeningUrl(child: ChildProcess, logs: string[], timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     let buffer = '';
-    const timer = setTimeout(() => reject(new Error(`daemon did not start listening; logs:\n${logs.join('\n')}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`daemon did not start listening in ${timeoutMs} ms; logs:\n${logs.join('\n')}`)), timeoutMs);
     const onLine = (line: string) => {
       logs.push(line);
       if (!line.includes('"msg":"listening"')) return;
@@ -123,8 +127,8 @@ export function isReady(status: DaemonStatus, group: string): boolean {
 
 /** A `drover run` process spawned behind a gate: it has preloaded modules and waits for {@link GatedDaemon.release}. */
 export interface GatedDaemon {
-  /** Opens the gate (drover's own code starts now) and waits until it listens. */
-  release(token: string): Promise<DaemonProcess>;
+  /** Opens the gate (drover's own code starts now) and waits until it listens (default 30 s, including any warm-up still running). */
+  release(token: string, listenTimeoutMs?: number): Promise<DaemonProcess>;
   /** Opens the gate and SIGKILLs the process `afterMs` later, listening or not (a crash during start-up). */
   releaseAndKill(afterMs: number): Promise<void>;
   /** SIGKILL without ever opening the gate. */
@@ -146,8 +150,8 @@ export function spawnGatedDaemon(env: Record<string, string>, gate: string): Gat
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const open = () => child.stdin!.end('go\n');
   return {
-    async release(token) {
-      const attached = attachDaemon(child, token);
+    async release(token, listenTimeoutMs) {
+      const attached = attachDaemon(child, token, listenTimeoutMs);
       open();
       return attached;
     },

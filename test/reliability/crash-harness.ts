@@ -33,6 +33,8 @@ const KEYS: Record<Cloud, OwnershipKeys> = {
   aws: { fleet: TAG.fleet, group: TAG.group, slot: TAG.slot, template: TAG.template },
   gce: { fleet: LABEL.fleet, group: LABEL.group, slot: LABEL.slot, template: LABEL.template },
 };
+/** Wall ms after a restart during which the previous process's in-flight requests may still land. */
+const SLOP_MS = 50;
 const GATE = path.resolve(import.meta.dirname, 'crash-gate.ts');
 const LIVE = new Set(['pending', 'running', 'stopping', 'stopped']);
 
@@ -156,7 +158,9 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
       log(`  commit ${commits}: ${batch.map((s) => s.message).join('; ')}`);
     };
     const spawned = () => {
-      const now = clock.now();
+      // A request the killed process had already sent may still land a few ms after the kill: its
+      // effects count against the killed process for SLOP_MS (the new process cannot act that fast).
+      const now = clock.now() + SLOP_MS * clock.factor;
       spawns.push(now);
       // A process spawned after a commit fetches it before its first pass: older specs end here.
       for (const e of epochs) if (e.confirmedAt === Infinity) e.confirmedAt = now;
@@ -198,7 +202,7 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
         await gated.releaseAndKill(after);
       } else {
         const releasing = performance.now();
-        daemon = await take().release(TOKEN);
+        daemon = await take().release(TOKEN, 180_000);
         log(`  listening ${Math.round(performance.now() - releasing)} ms after release`);
         prepareNext();
         if (batch !== undefined && midLife) commit(batch);
@@ -229,7 +233,7 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
     log('final restart');
     for (const [k, batch] of commitAt) if (k >= options.kills) commit(batch);
     spawned();
-    daemon = await take().release(TOKEN);
+    daemon = await take().release(TOKEN, 180_000);
     const loaded = await loadFleet(repo.dir);
     if (!loaded.ok) throw new Error(`the final fleet does not load: ${JSON.stringify(loaded.problems).slice(0, 500)}`);
     const desired = loaded.state;
