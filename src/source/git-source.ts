@@ -331,9 +331,12 @@ export class GitSource {
       this.#allowRewind = false;
       this.#recordRewind(rewind);
     }
-    await this.#collect(ctx);
     this.#log.info({ source: this.config.name, revision: candidate.revision, previous }, 'source revision applied');
     this.#emit({ type: 'applied', revision: candidate.revision, previous, rewound: rewind !== undefined });
+    // Housekeeping after the listeners heard: the revision is persisted, so a pass can start while
+    // old snapshots are removed and `git gc --auto` runs (a foreground repack can take seconds).
+    // The sync still ends after it, so syncs never overlap it.
+    await this.#collect(ctx);
   }
 
   /** Removes old snapshots and compacts the repository; failures here never fail a sync. */
