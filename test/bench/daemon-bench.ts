@@ -162,7 +162,9 @@ async function startConverged(shape: FleetShape, options: { factor: number; resy
     ...(options.snapshot ? { BENCH_DAEMON_SNAPSHOT_DIR: options.snapshot } : {}),
   };
   if (args['trace-git']) env['PATH'] = `${gitTracer(tmp.path)}:${process.env['PATH'] ?? ''}`;
-  const daemon = await startDaemon(env, TOKEN);
+  // A 10,000-group fleet is synced and loaded before the daemon listens: on a busy machine that
+  // exceeds the helper's default 30 s (the helper takes a listen timeout as a 3rd argument).
+  const daemon = await (startDaemon as (e: Record<string, string>, t: string, listenTimeoutMs?: number) => Promise<DaemonProcess>)(env, TOKEN, 600_000);
   liveDaemons.add(daemon);
   const first = JSON.parse(readFileSync(probeFile, 'utf8').split('\n')[0]!) as { pid: number };
   const pass = await nextPass(daemon, 0, 600_000);
