@@ -2,6 +2,8 @@
  * Google Compute Engine provider entry point, loaded lazily by providers/registry.ts so
  * @google-cloud/compute (slow to import) is loaded only when a fleet uses GCP.
  */
+import { access, constants } from 'node:fs/promises';
+import { shownPath } from '../../src/desired/secrets.ts';
 import type { GcpProviderSpec } from '../../src/desired/types.ts';
 import { ProviderError } from '../errors.ts';
 import type { Provider, ProviderContext } from '../types.ts';
@@ -29,11 +31,24 @@ export function createGcpProvider(context: ProviderContext, options: GcpProvider
   const spec = context.config.spec as GcpProviderSpec;
   if (typeof spec.project !== 'string' || !PROJECT.test(spec.project)) return fail('ProjectInvalid', 'project must be a GCP project id');
   const policy = { ...DEFAULT_RETRY, ...(context.requestTimeoutMs === undefined ? {} : { attemptTimeoutMs: context.requestTimeoutMs }), ...options.retry };
-  try {
+  const keyFile = context.endpoint === undefined ? spec.credentials?.keyFile : undefined;
+  return checkKeyFile(keyFile, context.config.name).then(() => {
     const clients = createGceClients(context);
-    return Promise.resolve(new GcpProvider({ name: context.config.name, fleet: context.fleet, project: spec.project, clients, policy, options }));
+    return new GcpProvider({ name: context.config.name, fleet: context.fleet, project: spec.project, clients, policy, options });
+  });
+}
+
+/**
+ * A key file that cannot be read fails the provider at open, naming the setting: the Google client
+ * would only fail its first call ("Unknown") and reject again on close.
+ */
+async function checkKeyFile(keyFile: string | undefined, provider: string): Promise<void> {
+  if (keyFile === undefined) return;
+  try {
+    await access(keyFile, constants.R_OK);
   } catch (error) {
-    return Promise.reject(error);
+    const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
+    throw new ProviderError({ kind: 'Unauthorized', reason: 'KeyFileUnreadable', provider, operation: 'init', message: `spec.credentials.keyFile ${shownPath(keyFile)} of provider ${provider} cannot be read (${code}); point it at the service account's JSON key, or drop it to use Application Default Credentials` });
   }
 }
 
