@@ -15,7 +15,7 @@ import { FAST, proxmoxAdapter } from '../../helpers/adapters/proxmox.ts';
 import type { CloudAdapter } from '../../helpers/harness.ts';
 
 /** Attempt deadline (wall ms) of the providers under test. */
-export const HANG_TIMEOUT_MS = 800;
+export const HANG_TIMEOUT_MS = 600;
 
 export const awsFaultAdapter: CloudAdapter = {
   ...awsAdapter,
