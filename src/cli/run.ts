@@ -14,6 +14,7 @@ import { Daemon } from '../reconcile/daemon.ts';
 import { DirSource, GitDesiredSource } from '../reconcile/desired-source.ts';
 import type { DesiredSource } from '../reconcile/desired-source.ts';
 import { createProber } from '../reconcile/probe.ts';
+import { SourceError } from '../source/errors.ts';
 import { startHttpServer } from '../status/http-server.ts';
 import { createLogger } from '../status/logger.ts';
 import type { Logger } from '../status/logger.ts';
@@ -59,7 +60,14 @@ async function configOrReport(options: RunOptions): Promise<DaemonConfig | undef
 
 /** Runs until SIGTERM/SIGINT; returns the exit code. */
 export async function runDaemon(config: DaemonConfig): Promise<number> {
-  const running = await startDaemonServer(config, createLogger(config.logLevel));
+  let running: RunningDaemon;
+  try {
+    running = await startDaemonServer(config, createLogger(config.logLevel));
+  } catch (error) {
+    if (!(error instanceof SourceError && error.retry === 'config')) throw error;
+    process.stderr.write(`drover run: source.git: ${error.message}; fix the configuration (see schemas/config.schema.json)\n`);
+    return 1;
+  }
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', () => resolve());
     process.once('SIGINT', () => resolve());
