@@ -45,7 +45,7 @@ export interface LimitSettings extends LaneSettings {
 export const DEFAULT_LIMITS: Readonly<Record<ProviderType, LimitSettings>> = {
   aws: {
     concurrency: 8, ratePerSecond: 2, burst: 5,
-    lanes: { destroy: { concurrency: 8, ratePerSecond: 5, burst: 50 }, read: { concurrency: 4, ratePerSecond: 10, burst: 50 } },
+    lanes: { destroy: { concurrency: 16, ratePerSecond: 5, burst: 50 }, read: { concurrency: 4, ratePerSecond: 10, burst: 50 } },
   },
   gcp: { concurrency: 8, ratePerSecond: 10, burst: 20 },
   azure: { concurrency: 8, ratePerSecond: 4, burst: 10 },
