@@ -57,7 +57,8 @@ export interface FaultCase {
 export const COMMON_FAULTS: readonly FaultCase[] = [
   { name: '5xx burst on every action', rules: () => [{ kind: 'error', status: 500, count: 12 }] },
   { name: '503 on create, list and delete', rules: (a) => [{ kind: 'error', status: 503, actions: [a.create, a.list, a.destroy], count: 6 }] },
-  { name: 'throttling storm', rules: () => [{ kind: 'throttle', probability: 0.5, count: 10 }] },
+  // Kept short: each GCE 403 rateLimitExceeded takes the @google-cloud/compute REST client about 1 s of wall time to reject.
+  { name: 'throttling storm', rules: () => [{ kind: 'throttle', probability: 0.7, count: 6 }] },
   { name: 'hang (no answer) until the client deadline', rules: (a) => [{ kind: 'hang', actions: [a.create], count: 1 }, { kind: 'hang', actions: [a.list, a.destroy], count: 1 }] },
   { name: 'create response dropped after the side effect', rules: (a) => [{ kind: 'drop-after', actions: [a.create], count: 3 }] },
   { name: 'delete response dropped after the side effect', rules: (a) => [{ kind: 'drop-after', actions: [a.destroy], count: 3 }] },
