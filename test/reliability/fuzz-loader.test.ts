@@ -15,13 +15,21 @@ import { isUtf8 } from 'node:buffer';
 import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import { generateFleet } from '../../fixtures/generate-fleet.ts';
 import { loadFleet, loadFleetFiles } from '../../src/desired/load.ts';
 import type { LoadResult } from '../../src/desired/load-result.ts';
 import { DEFAULT_READ_LIMITS } from '../../src/desired/read-files.ts';
 import { contentRevision } from '../../src/reconcile/content-revision.ts';
+import type { DaemonConfig } from '../../src/config/types.ts';
+import { Daemon } from '../../src/reconcile/daemon.ts';
+import { DirSource } from '../../src/reconcile/desired-source.ts';
+import type { PassResult } from '../../src/reconcile/pass.ts';
 import { GitSource } from '../../src/source/index.ts';
+import { createLogger } from '../../src/status/logger.ts';
+import { awsAdapter } from '../helpers/adapters/aws.ts';
+import { digestOf, FLEET, PROVIDER } from '../helpers/harness.ts';
 import { TestRepo, tempDir } from '../source/helpers.ts';
 import {
   aliasBomb, applyNeutralEdit, deepNesting, hostileBytes, hostileDocument, mutateValue, neutralEdit, oddString, toYaml, valueMutation, yamlishText, yamlValues,
@@ -331,5 +339,97 @@ describe('reliability: a Git source fed fuzzed bad revisions keeps the last good
     assert.equal(recovered.outcome, 'applied');
     assert.equal(src.applied?.revision, fixed);
     assert.equal(contentRevision(src.desired!), contentRevision(state));
+  });
+});
+
+describe('reliability: the in-process daemon fed fuzzed bad revisions changes nothing in the cloud', function () {
+  this.timeout(120_000);
+
+  it('after converging, no invalid revision written to its fleet directory makes it create or delete anything', async () => {
+    const sim = await awsAdapter.startSim({ factor: 20, throttling: false });
+    awsAdapter.addBuild(sim, 1, digestOf(1));
+    const good = [
+      `apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: ${FLEET} }\n`,
+      `apiVersion: drover/v1\nkind: Provider\nmetadata: { name: ${PROVIDER} }\nspec: ${awsAdapter.providerSpec}\n`,
+      `apiVersion: drover/v1\nkind: Image\nmetadata: { name: app }\nspec:\n  digest: ${digestOf(1)}\n  artifacts: { ${PROVIDER}: ${awsAdapter.artifact(1)} }\n`,
+      `apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: web }\nspec:\n  provider: ${PROVIDER}\n  image: app\n  replicas: 2\n${awsAdapter.groupPlacement}  rollout: { maxSurge: 1, maxUnavailable: 0, minReadySeconds: 0 }\n`,
+    ].join('---\n');
+    const scratch = await mkdtemp(path.join(tmpdir(), 'drover-fuzz-daemon-'));
+    const dir = path.join(scratch, 'fleet');
+    await mkdir(dir);
+    await writeFile(path.join(dir, 'fleet.yaml'), good);
+    const config: DaemonConfig = {
+      source: { kind: 'dir', dir }, stateDir: path.join(scratch, 'state'), listen: { host: '127.0.0.1', port: 0 },
+      resyncIntervalMs: 60_000, progressIntervalMs: 100, shutdownTimeoutMs: 1_000, api: { tokenFile: undefined, tokenEnv: undefined },
+      webhook: { path: '/hooks/git', secretEnv: undefined, secretFile: undefined, providers: undefined }, limits: { concurrency: 8, providers: {} },
+      providers: {}, logLevel: 'fatal', probes: false,
+    };
+    const daemon = new Daemon({
+      config, source: new DirSource(dir), logger: createLogger('fatal'), prober: 'provider-state-only',
+      factories: (type) => Promise.resolve(type === 'aws' ? (context) => awsAdapter.createProvider(context.config, sim) : undefined),
+    });
+    const passes: PassResult[] = [];
+    const record = daemon.metrics.pass.bind(daemon.metrics);
+    daemon.metrics.pass = (result: PassResult): void => {
+      passes.push(result);
+      record(result);
+    };
+    const until = async (what: string, predicate: () => boolean): Promise<void> => {
+      while (!predicate()) {
+        await sleep(50);
+        if (passes.length > 2_000) assert.fail(`never: ${what}`);
+      }
+    };
+    /** Passes, requested one by one, until one acted on nothing (a settled, converged fleet). */
+    const quietPass = async (): Promise<PassResult> => {
+      for (;;) {
+        const before = passes.length;
+        daemon.reconcile('test');
+        await until('a pass ran', () => passes.length > before);
+        const last = passes[passes.length - 1]!;
+        if (last.actions.length === 0 && sim.world.list().filter((i) => i.state === 'running').length === 2) return last;
+      }
+    };
+    try {
+      await daemon.start();
+      const settled = await quietPass();
+      const revision = settled.revision;
+      const since = sim.world.events().length;
+      const badRevision = fc.oneof(
+        fc.array(valueMutation, { minLength: 1, maxLength: 3 }).map((mutations) => {
+          const docs = yamlValues(good);
+          const i = mutations.length % docs.length;
+          docs[i] = mutations.reduce((v, m) => mutateValue(v, m), docs[i]);
+          return toYaml(docs, 'block');
+        }),
+        fc.oneof(yamlishText, hostileDocument),
+      );
+      let rejected = 0;
+      await fc.assert(fc.asyncProperty(badRevision, async (text) => {
+        if (loadFleetFiles([{ file: 'fleet.yaml', text }]).ok) return;
+        await writeFile(path.join(dir, 'fleet.yaml'), text);
+        const before = passes.length;
+        daemon.reconcile('test');
+        await until('two passes after the bad revision', () => passes.length >= before + 2);
+        const view = daemon.statusView() as { source: { lastAttemptError?: { reason: string } } };
+        assert.equal(view.source.lastAttemptError?.reason, 'InvalidRevision', 'the bad revision is reported');
+        assert.ok(passes.slice(before).every((p) => p.revision === revision && p.actions.length === 0), 'passes keep the last good revision and act on nothing');
+        const changes = sim.world.events().slice(since);
+        assert.deepEqual(changes.filter((e) => e.cause === 'api'), [], 'no cloud change after a bad revision');
+        rejected++;
+      }), { seed: SEED + 20, numRuns: 6 });
+      assert.ok(rejected >= 3, `only ${rejected} bad revisions were generated`);
+      assert.equal(sim.world.list().filter((i) => i.state === 'running').length, 2);
+      // The channel is live: a valid change (3 replicas) does reach the cloud.
+      await writeFile(path.join(dir, 'fleet.yaml'), good.replace('replicas: 2', 'replicas: 3'));
+      await until('the valid change is acted on', () => {
+        daemon.reconcile('test');
+        return sim.world.events().slice(since).some((e) => e.cause === 'api');
+      });
+    } finally {
+      await daemon.stop();
+      await sim.close();
+      await rm(scratch, { recursive: true, force: true });
+    }
   });
 });
