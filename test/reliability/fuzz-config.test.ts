@@ -123,6 +123,11 @@ describe('reliability: daemon configuration under bad input (property-based)', f
       assert.ok(result.ok, `a valid configuration must load: ${JSON.stringify(!result.ok && result.problems)}`);
       if (config.listen !== undefined) assert.equal(result.config.listen.port, Number(config.listen.slice(config.listen.lastIndexOf(':') + 1)));
       if (config.limits?.concurrency !== undefined) assert.equal(result.config.limits.concurrency, config.limits.concurrency);
+      if (config.http !== undefined) {
+        assert.equal(result.config.http?.headersTimeoutMs, Number(config.http.headersTimeout.slice(0, -1)) * 1000);
+        assert.equal(result.config.http?.maxConnections, config.http.maxConnections);
+      }
+      assert.equal(result.config.webhook.maxBodyBytes, config.webhook?.maxBodySize ?? 1024 * 1024);
       const fromEnvOnly = await loadChecked(undefined, {
         DROVER_SOURCE__DIR: 'fleet', DROVER_LISTEN: config.listen ?? '127.0.0.1:1', DROVER_LOG__LEVEL: config.log?.level ?? 'info', DROVER_HEALTH__PROBES: String(config.health?.probes ?? true),
       });
