@@ -26,7 +26,16 @@ export interface AwsProviderOptions {
   readonly random?: () => number;
   /** DescribeInstances page size (5–1000; default 1000). */
   readonly pageSize?: number;
+  /**
+   * How long a ClientToken that EC2 says is in use (IdempotentParameterMismatch) may stay invisible
+   * to DescribeInstances before its instance is taken as dead and forgotten (default 5 minutes; see
+   * tokens.ts).
+   */
+  readonly invisibleTokenGraceMs?: number;
 }
+
+/** Default of {@link AwsProviderOptions.invisibleTokenGraceMs}: far beyond EC2's visibility lag for new instances. */
+export const INVISIBLE_TOKEN_GRACE_MS = 5 * 60_000;
 
 /** What the provider needs, resolved. */
 export interface AwsProviderInit {
@@ -49,6 +58,8 @@ export class AwsProvider implements Provider {
   readonly #policy: RetryPolicy;
   readonly #options: AwsProviderOptions;
   readonly #generations = new GenerationBook();
+  /** When each in-use token was first found invisible (mismatch and nothing under its client-token filter). */
+  readonly #invisibleSince = new Map<string, number>();
 
   constructor(init: AwsProviderInit) {
     this.name = init.name;
@@ -174,8 +185,19 @@ export class AwsProvider implements Provider {
     const out = await this.#call('create', options, (signal) => this.#client.send(new DescribeInstancesCommand(input), { abortSignal: signal }));
     const instances = (out.Reservations ?? []).flatMap((r) => r.Instances ?? []);
     const live = instances.find((i) => !isDead(i));
+    if (instances.length > 0) this.#invisibleSince.delete(token);
     if (live !== undefined) return { kind: 'live', instance: live };
     if (instances.length > 0) return { kind: 'dead' };
+    // Invisible: launched so recently that EC2 does not show it yet, or dead so long ago that EC2 no
+    // longer reports it (terminated instances vanish after about an hour; the token is remembered far
+    // longer). Only the first is possible for long: past the grace, the generation is spent.
+    const now = Date.now();
+    const since = this.#invisibleSince.get(token) ?? now;
+    this.#invisibleSince.set(token, since);
+    if (now - since >= (this.#options.invisibleTokenGraceMs ?? INVISIBLE_TOKEN_GRACE_MS)) {
+      this.#invisibleSince.delete(token);
+      return { kind: 'dead' };
+    }
     throw this.#error('create', 'Conflict', 'IdempotentParameterMismatch', 'the ClientToken is in use but its instance is not visible yet', cause);
   }
 

@@ -111,6 +111,22 @@ describe('AWS provider contract (real EC2 client against the simulator)', () => 
     await fresh.close();
   });
 
+  it('a slot whose dead instance EC2 no longer reports is refilled at a new revision once the token stayed invisible for the grace', async () => {
+    sim.world.setLatencies({ terminateMs: 10, terminatedRetentionMs: 10 });
+    const first = await provider.create(request('web', 0, { revision: 'rev1' }));
+    sim.world.terminate(first.id, 'out-of-band');
+    await pause(300);
+    assert.equal(sim.world.get(first.id), undefined, 'EC2 forgot the instance (but not its token)');
+    const restarted = await providerFor(sim, { invisibleTokenGraceMs: 400 });
+    const stuck = await rejectionOf(restarted.create(request('web', 0, { revision: 'rev2' })));
+    assert.equal(restarted.classify(stuck), 'Conflict', 'invisible: maybe launched a moment ago, so not yet');
+    await pause(500);
+    const replaced = await restarted.create(request('web', 0, { revision: 'rev2' }));
+    assert.notEqual(replaced.id, first.id);
+    assert.deepEqual(liveIn(sim).map((i) => i.id), [replaced.id]);
+    await restarted.close();
+  });
+
   it('destroy terminates; destroying a gone instance succeeds', async () => {
     sim.world.setLatencies({ terminateMs: 300_000, terminatedRetentionMs: 1000 });
     const created = await provider.create(request('web', 0));
