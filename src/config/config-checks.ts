@@ -1,6 +1,6 @@
 /**
  * Checks a schema-valid raw configuration for what JSON Schema cannot express: a port that exists,
- * durations a timer can actually wait, timeouts in the order Node requires. Each finding names its
+ * durations a timer can actually wait, timeouts in the order Node requires, no NUL in strings. Each finding names its
  * field (a JSON pointer) so the caller can position it in the file or blame the variable.
  */
 import { durationMs } from './normalize.ts';
@@ -41,12 +41,22 @@ export function valueProblems(raw: Raw): ValueProblem[] {
     const value = get(raw, ['http', name]);
     if (typeof value === 'string' && durationMs(value) < 1) problems.push({ segments: ['http', name], code: 'config.outOfRange', message: `'http.${name}' must be at least 1ms (a server that never times out clients can be held open by slow ones)` });
   }
+  for (const segments of stringsWithNul(raw, [])) {
+    problems.push({ segments, code: 'config.nulCharacter', message: `'${segments.join('.')}' contains a NUL character, which no path, URL or name can hold` });
+  }
   const headers = get(raw, ['http', 'headersTimeout']);
   const request = get(raw, ['http', 'requestTimeout']);
   if (typeof headers === 'string' && typeof request === 'string' && durationMs(headers) > durationMs(request)) {
     problems.push({ segments: ['http', 'headersTimeout'], code: 'config.outOfRange', message: `'http.headersTimeout' (${headers}) must not be longer than 'http.requestTimeout' (${request})` });
   }
   return problems;
+}
+
+/** Paths of every string value containing U+0000 (file system and URL APIs throw on them). */
+function stringsWithNul(value: unknown, segments: readonly string[]): string[][] {
+  if (typeof value === 'string') return value.includes('\u0000') ? [[...segments]] : [];
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([key, child]) => stringsWithNul(child, [...segments, key]));
 }
 
 function get(raw: Raw, segments: readonly string[]): unknown {
