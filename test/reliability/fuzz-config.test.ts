@@ -44,7 +44,7 @@ const positiveDuration = fc.integer({ min: 1, max: 600 }).map((n) => `${n}s`);
 /** Valid configurations (as plain values); `expect` is what normalization must produce from them. */
 const validConfig = fc.record({
   source: fc.oneof(
-    fc.record({ dir: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }) }),
+    fc.record({ dir: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }).filter((d) => !d.includes('\u0000')) }),
     fc.record({ git: fc.record({ url: fc.constantFrom('https://git.example/fleet.git', 'ssh://git@git.example/fleet.git', 'file:///srv/fleet'), branch: fc.constantFrom('main', 'prod', 'r\u00e9lease'), interval: duration }, { requiredKeys: ['url'] }) }),
   ),
   listen: fc.tuple(fc.constantFrom('127.0.0.1', '0.0.0.0', 'localhost', '[::1]', '[fe80::1]'), fc.integer({ min: 0, max: 65_535 })).map(([h, p]) => `${h}:${p}`),
@@ -83,6 +83,7 @@ describe('reliability: daemon configuration under bad input (property-based)', f
         assert.ok(Number.isFinite(ms) && ms >= 0 && ms <= MAX_TIMER_MS, `a duration no timer can wait: ${ms}`);
       }
       assert.ok(Number.isInteger(c.limits.concurrency) && c.limits.concurrency >= 1 && c.limits.concurrency <= 1024);
+      assert.ok(!JSON.stringify(c).includes('\\u0000'), 'no NUL in a loaded configuration (paths and URLs would throw at startup)');
       return;
     }
     assert.ok(result.problems.length > 0);
@@ -175,6 +176,10 @@ describe('reliability: daemon configuration under bad input (property-based)', f
     const typo = await loadChecked('source: {dir: x}\n', { DROVER_LIMTS__CONCURRENCY: '4', DROVER_LOG__LEVEL__X: 'a' });
     assert.ok(!typo.ok);
     assert.deepEqual(typo.problems.map((p) => [p.file, p.message.split(':')[0]]).sort(), [[ENV_FILE, 'DROVER_LIMTS__CONCURRENCY'], [ENV_FILE, 'DROVER_LOG__LEVEL__X']]);
+    // `stateDir: "a\0b"` validated, then drover run died with "internal error" in mkdir.
+    const nul = await loadChecked('source: {dir: x}\nstateDir: "st\\0ate"\n', { DROVER_SOURCE__DIR: 'a\u0000b' });
+    assert.ok(!nul.ok);
+    assert.deepEqual(nul.problems.map((p) => [p.file === file ? 'file' : p.file, p.line, p.path, p.code]), [['file', 2, '/stateDir', 'config.nulCharacter'], [ENV_FILE, 0, '/source/dir', 'config.nulCharacter']]);
     const order = await loadChecked('source: {dir: x}\nhttp: { headersTimeout: 20s, requestTimeout: 10s }\n', {});
     assert.ok(!order.ok);
     assert.deepEqual(order.problems.map((p) => [p.line, p.path]), [[2, '/http/headersTimeout']]);
