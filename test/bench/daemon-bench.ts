@@ -164,7 +164,17 @@ async function startConverged(shape: FleetShape, options: { factor: number; resy
   if (args['trace-git']) env['PATH'] = `${gitTracer(tmp.path)}:${process.env['PATH'] ?? ''}`;
   // A 10,000-group fleet is synced and loaded before the daemon listens: on a busy machine that
   // exceeds the helper's default 30 s (the helper takes a listen timeout as a 3rd argument).
-  const daemon = await (startDaemon as (e: Record<string, string>, t: string, listenTimeoutMs?: number) => Promise<DaemonProcess>)(env, TOKEN, 600_000);
+  let daemon: DaemonProcess;
+  try {
+    daemon = await (startDaemon as (e: Record<string, string>, t: string, listenTimeoutMs?: number) => Promise<DaemonProcess>)(env, TOKEN, 600_000);
+  } catch (error) {
+    // The helper leaves a daemon that never listened running: the probe knows its pid.
+    const pid = (JSON.parse(readFileSync(probeFile, 'utf8').split('\n')[0] ?? '{}') as { pid?: number }).pid;
+    if (pid !== undefined) process.kill(pid, 'SIGKILL');
+    await sim.close();
+    tmp.cleanup();
+    throw error;
+  }
   liveDaemons.add(daemon);
   const first = JSON.parse(readFileSync(probeFile, 'utf8').split('\n')[0]!) as { pid: number };
   const pass = await nextPass(daemon, 0, 600_000);
@@ -264,35 +274,41 @@ interface MemoryFigures {
 
 /** Steady-state memory of a daemon observing `shape`, converged. */
 async function measureMemory(shape: FleetShape, passes: number, snapshot?: string): Promise<MemoryFigures> {
-  const r = await startConverged(shape, { factor: 1, resync: '1s', progress: '1s', ...(snapshot ? { snapshot } : {}) });
+  // Passes run only when asked (POST /api/v1/reconcile), so each probe sees the daemon between
+  // passes, never a pass half done.
+  const r = await startConverged(shape, { factor: 1, resync: '10m', progress: '10m', ...(snapshot ? { snapshot } : {}) });
   try {
-    const samples: Probe[] = [];
+    const idle: Probe[] = [];
+    const scraped: Probe[] = [];
     const passMs: number[] = [];
     let metricsBytes = 0;
     let metricsMs = 0;
     let statusBytes = 0;
     let seen = passLogs(r.daemon).length;
     for (let i = 0; i < passes; i++) {
+      const asked = await r.daemon.post('/api/v1/reconcile');
+      if (asked.status !== 200 && asked.status !== 202) throw new Error(`reconcile answered ${asked.status}`);
       const pass = await nextPass(r.daemon, seen, 600_000);
       seen = pass.index + 1;
       if (pass.actions !== 0) throw new Error(`steady pass acted: ${JSON.stringify(pass)}`);
       passMs.push(pass.durationMs);
-      // What a Prometheus scrape and a status reader do between passes is part of steady state.
+      idle.push(await probe(r));
+      // A Prometheus scrape and a status read between passes are part of steady state too.
       const t = performance.now();
       metricsBytes = (await r.daemon.text('/metrics')).length;
       metricsMs = performance.now() - t;
       statusBytes = (await r.daemon.text('/api/v1/status')).length;
-      samples.push(await probe(r));
+      scraped.push(await probe(r));
     }
     const proc = procStatus(r.pid);
     const instances = shape.groups * shape.replicas;
-    const last = samples.at(-1)!;
+    const all = [...idle, ...scraped];
     return {
       shape, instances,
-      steadyHeap: median(samples.map((s) => s.heapUsed)),
-      peakHeap: Math.max(...samples.map((s) => s.peakHeapUsed)),
-      steadyRss: median(samples.map((s) => s.vmRss)),
-      peakRss: Math.max(proc.vmHwm, last.vmHwm),
+      steadyHeap: median(idle.map((s) => s.heapUsed)),
+      peakHeap: Math.max(...all.map((s) => s.peakHeapUsed)),
+      steadyRss: median(idle.map((s) => s.vmRss)),
+      peakRss: Math.max(proc.vmHwm, ...all.map((s) => s.vmHwm)),
       passMs: median(passMs),
       metricsBytes, metricsMs, statusBytes,
     };
