@@ -163,10 +163,10 @@ async function startConverged(shape: FleetShape, options: { factor: number; resy
   };
   if (args['trace-git']) env['PATH'] = `${gitTracer(tmp.path)}:${process.env['PATH'] ?? ''}`;
   // A 10,000-group fleet is synced and loaded before the daemon listens: on a busy machine that
-  // exceeds the helper's default 30 s (the helper takes a listen timeout as a 3rd argument).
+  // exceeds the helper's default 30 s.
   let daemon: DaemonProcess;
   try {
-    daemon = await (startDaemon as (e: Record<string, string>, t: string, listenTimeoutMs?: number) => Promise<DaemonProcess>)(env, TOKEN, 600_000);
+    daemon = await startDaemon(env, TOKEN, 600_000);
   } catch (error) {
     // The helper leaves a daemon that never listened running: the probe knows its pid.
     const pid = (JSON.parse(readFileSync(probeFile, 'utf8').split('\n')[0] ?? '{}') as { pid?: number }).pid;
