@@ -97,7 +97,9 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
   let daemon: DaemonProcess | undefined;
   let next: GatedDaemon | undefined;
   try {
-    ec2 = await startEc2Simulator({ region: 'eu-west-1', clock, latencies: { bootMs: 20_000, terminateMs: 10_000, listLagMs: 1_000 } });
+    // A round compresses many simulated hours; dead instances stay listed throughout, as EC2 lists them
+    // for about an hour (the token of one EC2 has forgotten is covered by test/providers/aws).
+    ec2 = await startEc2Simulator({ region: 'eu-west-1', clock, latencies: { bootMs: 20_000, terminateMs: 10_000, listLagMs: 1_000, terminatedRetentionMs: 7 * 24 * 3_600_000 } });
     gce = !withGce ? undefined : await startGceSimulator({ projects: [GCE_PROJECT], clock, latencies: { bootMs: 20_000, terminateMs: 10_000 }, insertOperationMs: 2_000 });
     const worlds: World[] = gce === undefined ? [ec2.world] : [ec2.world, gce.world];
     const registered = new Set<string>();
@@ -272,7 +274,7 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
     }
     log(problems.length === 0 ? 'converged' : 'did not converge');
     const violations: string[] = [];
-    if (problems.length > 0) violations.push(`not converged after the last restart: ${problems.slice(0, 10).join('; ')}\ndaemon logs:\n${daemon.logs.slice(-15).join('\n')}`);
+    if (problems.length > 0) violations.push(`not converged after the last restart: ${problems.slice(0, 10).join('; ')}\n${await diagnose(daemon, clouds.map(worldOf), fleet)}`);
     else {
       // Converged means settled: the daemon keeps its hands off for a while (no create or delete).
       const seq = lastSeq();
@@ -322,4 +324,24 @@ export function seedFromEnv(): number {
 export function summary(report: CrashRoundReport): string {
   const m = report.moments;
   return `seed=${report.seed} clouds=${report.clouds} kills=${report.kills} (startup ${m.startup}, listening ${m.listening}, in-flight ${m['in-flight']}, delay ${m.delay}) commits=${report.commits} wipes=${report.stateWipes} out-of-band=${report.outOfBand} launches=${report.launches} deletions-checked=${report.deletionsChecked} discounted=${report.discounted} violations=${report.violations.length} wall=${(report.wallMs / 1000).toFixed(1)}s`;
+}
+
+/** What the daemon says about unconverged groups, and what the worlds hold for them. */
+async function diagnose(daemon: DaemonProcess, worlds: readonly World[], fleet: FleetModel): Promise<string> {
+  const lines: string[] = [];
+  try {
+    const status = (await daemon.get('/api/v1/status')).body as { groups: { name: string }[] };
+    for (const g of status.groups) lines.push(`status ${JSON.stringify(g).slice(0, 1500)}`);
+  } catch (error) {
+    lines.push(`status unavailable: ${String(error)}`);
+  }
+  for (const world of worlds) {
+    for (const i of world.all()) {
+      const group = i.tags[TAG.group] ?? i.tags[LABEL.group];
+      const model = fleet.find((g) => g.name === group);
+      lines.push(`world ${i.id} ${i.state} group=${group} slot=${i.tags[TAG.slot] ?? i.tags[LABEL.slot]} template=${i.tags[TAG.template] ?? i.tags[LABEL.template]} image=${i.image}${model && i.image.endsWith(artifactOf(model)) ? ' (desired image)' : ''} token=${String(i.attributes['clientToken'] ?? '')} reason=${i.stateReason ?? ''}`);
+    }
+  }
+  lines.push(...daemon.logs.filter((l) => !l.includes('"pass finished"')).slice(-20));
+  return lines.join('\n');
 }
