@@ -222,6 +222,17 @@ async function nextPass(daemon: DaemonProcess, seen: number, timeoutMs = 120_000
   }
 }
 
+/** Waits until GET /api/v1/status reports `pass` as the last pass (its bookkeeping is done). */
+async function settled(r: Running, pass: PassLog): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    const status = (await r.daemon.get('/api/v1/status')).body as { lastPass?: { durationMs: number; startedAt: string } };
+    const last = status.lastPass;
+    if (last !== undefined && last.durationMs === pass.durationMs && Date.parse(last.startedAt) + last.durationMs >= pass.at - 5) return;
+    await sleep(100);
+  }
+  throw new Error('the pass was never recorded in the status');
+}
+
 function readProbe(file: string, count: number): Probe[] {
   return readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Probe & { started?: boolean }).filter((p) => !p.started).slice(0, count);
 }
@@ -292,6 +303,9 @@ async function measureMemory(shape: FleetShape, passes: number, snapshot?: strin
       seen = pass.index + 1;
       if (pass.actions !== 0) throw new Error(`steady pass acted: ${JSON.stringify(pass)}`);
       passMs.push(pass.durationMs);
+      // 'pass finished' is logged before the pass's status and metrics are recorded and the
+      // previous pass result is released: wait until the status shows this pass as the last one.
+      await settled(r, pass);
       idle.push(await probe(r));
       // A Prometheus scrape and a status read between passes are part of steady state too.
       const t = performance.now();
