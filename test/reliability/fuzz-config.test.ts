@@ -133,7 +133,7 @@ describe('reliability: daemon configuration under bad input (property-based)', f
         DROVER_SOURCE__DIR: 'fleet', DROVER_LISTEN: config.listen ?? '127.0.0.1:1', DROVER_LOG__LEVEL: config.log?.level ?? 'info', DROVER_HEALTH__PROBES: String(config.health?.probes ?? true),
       });
       assert.ok(fromEnvOnly.ok, JSON.stringify(!fromEnvOnly.ok && fromEnvOnly.problems));
-    }), { seed: SEED, numRuns: 120 });
+    }), { seed: SEED, numRuns: 80 });
   });
 
   it('structured mutations of valid configurations, with random DROVER_* variables', async () => {
@@ -146,13 +146,13 @@ describe('reliability: daemon configuration under bad input (property-based)', f
         return;
       }
       await loadChecked(text, env);
-    }), { seed: SEED + 1, numRuns: 100 });
+    }), { seed: SEED + 1, numRuns: 70 });
   });
 
   it('random YAML-ish text, hostile documents, raw bytes and no file at all, with random variables', async () => {
     await fc.assert(fc.asyncProperty(fc.oneof(yamlishText, hostileDocument, hostileBytes, fc.constant(undefined)), envArb, async (content, env) => {
       await loadChecked(content, env);
-    }), { seed: SEED + 2, numRuns: 80 });
+    }), { seed: SEED + 2, numRuns: 60 });
   });
 
   it('a bad value set by a DROVER_* variable is reported under that variable, never against the file', async () => {
@@ -162,7 +162,7 @@ describe('reliability: daemon configuration under bad input (property-based)', f
       const result = await loadChecked('source: { dir: ./fleet }\nlisten: 127.0.0.1:9000\nlimits: { concurrency: 4 }\n', { [name]: value });
       if (result.ok) return;
       for (const p of result.problems) assert.equal(p.file, ENV_FILE, `the file is valid, only ${name} can be wrong: ${JSON.stringify(p)}`);
-    }), { seed: SEED + 3, numRuns: 150 });
+    }), { seed: SEED + 3, numRuns: 100 });
   });
 
   it('regressions: ports above 65535, durations beyond a timer, and variables that create unknown fields', async () => {
