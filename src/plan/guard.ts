@@ -62,19 +62,27 @@ function stallStep(step: GroupStep, message: string): GroupStep {
   return { ...step, creates: [], deletes: [], status };
 }
 
+/** Deletes of a guarded pass that count toward maxDeletePercent. */
+export function countedDeletes(guarded: Pick<GuardResult, 'steps' | 'orphans'>): number {
+  return [...guarded.steps.flatMap((s) => s.deletes), ...guarded.orphans.deletes].filter(counted).length;
+}
+
 /**
  * Applies the guard to one pass. `fleetReady` is the number of ready instances in the whole fleet
- * before the pass (the denominator of maxDeletePercent). Pure: returns new steps.
+ * before the pass (the denominator of maxDeletePercent). `deletedElsewhere`: counted deletes of
+ * passes running beside this one (the daemon's other provider lanes), which share the budget so a
+ * mass deletion spread over several clouds is judged as one. Pure: returns new steps.
  */
-export function applyDeletionGuard(settings: FleetSettings, steps: readonly GroupStep[], orphanPlan: OrphanPlan, fleetReady: number): GuardResult {
+export function applyDeletionGuard(settings: FleetSettings, steps: readonly GroupStep[], orphanPlan: OrphanPlan, fleetReady: number, deletedElsewhere = 0): GuardResult {
   const first = refuseGroupDeletion(settings, orphanPlan);
-  const all = [...steps.flatMap((s) => s.deletes), ...first.orphans.deletes];
-  const n = all.filter(counted).length;
+  const own = countedDeletes({ steps, orphans: first.orphans });
+  const n = own + deletedElsewhere;
   const limit = settings.deletionGuard.maxDeletePercent;
-  if (settings.deletionGuard.allowMassDeletion || n * 100 <= limit * fleetReady) {
+  if (settings.deletionGuard.allowMassDeletion || own === 0 || n * 100 <= limit * fleetReady) {
     return { steps, orphans: first.orphans, refusals: first.refusals };
   }
-  const message = `this pass would delete ${n} of ${fleetReady} ready instances (more than maxDeletePercent ${limit}%) for reasons other than a replicas decrease; set fleet.spec.deletionGuard.allowMassDeletion to proceed`;
+  const elsewhere = deletedElsewhere === 0 ? '' : ` (${deletedElsewhere} of them by the passes of other providers)`;
+  const message = `this pass would delete ${n} of ${fleetReady} ready instances${elsewhere} (more than maxDeletePercent ${limit}%) for reasons other than a replicas decrease; set fleet.spec.deletionGuard.allowMassDeletion to proceed`;
   const refusal: GuardRefusal = { code: 'mass-deletion', group: undefined, message };
   const guarded = steps.map((s) => (s.deletes.length > 0 ? stallStep(s, message) : s));
   const orphans: OrphanPlan = { deletes: [], kept: [...first.orphans.kept, ...first.orphans.deletes].sort((a, b) => (a.id < b.id ? -1 : 1)) };

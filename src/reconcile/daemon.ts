@@ -13,6 +13,7 @@ import path from 'node:path';
 import PQueue from 'p-queue';
 import type { DesiredState } from '../desired/types.ts';
 import type { DaemonConfig } from '../config/types.ts';
+import { countedDeletes } from '../plan/index.ts';
 import type { Logger } from '../status/logger.ts';
 import { DaemonMetrics } from '../status/metrics.ts';
 import { isSettled, StatusStore } from '../status/status-store.ts';
@@ -236,12 +237,12 @@ export class Daemon {
     const state = this.withApiSuspensions(desired);
     const held = this.backoff.held(Date.now());
     const result = await runPass(state, revision, { ...this.passDeps, health: lane.health, queue: lane.queue, providers: providers.providers, providerErrors: providers.errors }, {
-      execute: true, signal: this.abort.signal, hold: held, provider: lane.provider, readyElsewhere: this.readyElsewhere(lane.provider),
+      execute: true, signal: this.abort.signal, hold: held, provider: lane.provider, readyElsewhere: this.readyElsewhere(lane.provider), deletedElsewhere: this.deletedElsewhere(lane.provider),
     });
     this.recordOutcome(result, held, log);
     const fleet = this.withOtherSlices(lane.provider, result, state);
     await this.status.recordPass(state, result, this.apiSuspended, fleet.revisionPending);
-    this.metrics.pass(fleet.result);
+    this.metrics.pass(lane.provider, result, fleet.result);
     // The fleet-wide view counts as a pass once every provider's lane has reported (status, readiness).
     if (fleet.complete) this.lastPass = fleet.result;
     this.passCount++;
@@ -256,6 +257,16 @@ export class Daemon {
       for (const o of slice.observations) if (o.ok) ready += o.instances.filter((i) => i.state === 'running' && i.locked !== true).length;
     }
     return ready;
+  }
+
+  /**
+   * Counted deletes (see the deletion guard) of the other lanes' last passes: the lanes run side by
+   * side, so one lane's budget is what the others have not just used.
+   */
+  private deletedElsewhere(provider: string): number {
+    let deleted = 0;
+    for (const [name, slice] of this.slices) if (name !== provider) deleted += countedDeletes(slice.guarded);
+    return deleted;
   }
 
   /**

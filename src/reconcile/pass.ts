@@ -74,6 +74,8 @@ export interface PassOptions {
   readonly provider?: string;
   /** Ready instances on the other providers, so the deletion guard's share stays fleet-wide. */
   readonly readyElsewhere?: number;
+  /** Counted deletes of passes beside this one (other provider lanes): they share maxDeletePercent. */
+  readonly deletedElsewhere?: number;
 }
 
 /** Runs one pass over `state`. */
@@ -86,7 +88,7 @@ export async function runPass(state: DesiredState, revision: string, deps: PassD
   const { steps, skipped } = planGroups(state, planned, observations, deps, now, options.provider);
   const orphans = planOrphans(state.fleet, planned, new Set(Object.keys(state.groups)));
   const fleetReady = planned.filter((i) => i.readySince !== undefined).length + (options.readyElsewhere ?? 0);
-  const guarded = applyDeletionGuard(state.fleet, steps, orphans, fleetReady);
+  const guarded = applyDeletionGuard(state.fleet, steps, orphans, fleetReady, options.deletedElsewhere ?? 0);
   for (const step of guarded.steps) if (step.failedTemplate) deps.failed.record(step.group, step.failedTemplate.templateHash);
   const actions = options.execute ? await execute(state, revision, guarded, planned, deps, options) : [];
   await Promise.all([deps.templates.save(), deps.failed.save()]);

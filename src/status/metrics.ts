@@ -10,8 +10,8 @@ import { isSettled } from './status-store.ts';
 /** The daemon's metrics. */
 export class DaemonMetrics {
   readonly registry = new Registry();
-  private readonly passDuration = new Histogram({ name: 'drover_pass_duration_seconds', help: 'Duration of reconcile passes.', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120], registers: [this.registry] });
-  private readonly passes = new Counter({ name: 'drover_passes_total', help: 'Reconcile passes by result (ok: every group planned and every action succeeded).', labelNames: ['result'], registers: [this.registry] });
+  private readonly passDuration = new Histogram({ name: 'drover_pass_duration_seconds', help: 'Duration of reconcile passes, per provider lane.', labelNames: ['provider'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120], registers: [this.registry] });
+  private readonly passes = new Counter({ name: 'drover_passes_total', help: "Reconcile passes per provider lane by result (ok: the provider was listed, every one of its groups planned and every action succeeded).", labelNames: ['provider', 'result'], registers: [this.registry] });
   private readonly instances = new Gauge({ name: 'drover_instances', help: 'Instances observed per group, template and state.', labelNames: ['group', 'template', 'state'], registers: [this.registry] });
   private readonly rollouts = new Gauge({ name: 'drover_rollouts_in_progress', help: 'Groups with work left at the current revision.', registers: [this.registry] });
   private readonly conditions = new Gauge({ name: 'drover_group_condition', help: 'Group conditions (1 = the condition has this status).', labelNames: ['group', 'type', 'status'], registers: [this.registry] });
@@ -31,12 +31,17 @@ export class DaemonMetrics {
     if (call.throttleWaitMs > 0) this.throttleWait.inc({ provider: call.provider }, call.throttleWaitMs / 1000);
   }
 
-  /** Records a finished pass. */
-  pass(result: PassResult): void {
-    this.passDuration.observe((result.finishedAt - result.startedAt) / 1000);
-    const ok = result.skipped.length === 0 && result.actions.every((a) => a.error === undefined) && result.observations.every((o) => o.ok);
-    this.passes.inc({ result: ok ? 'ok' : 'error' });
-    for (const a of result.actions) this.actions.inc({ group: a.group ?? '', action: a.kind, outcome: a.error ? 'failed' : 'ok' });
+  /**
+   * Records a finished pass of one provider's lane: its duration, outcome and actions count for that
+   * provider alone (a failing cloud does not turn the others' passes into errors); the gauges show
+   * `fleet`, the fleet-wide view (this pass with the other lanes' latest).
+   */
+  pass(provider: string, lane: PassResult, fleet: PassResult = lane): void {
+    this.passDuration.observe({ provider }, (lane.finishedAt - lane.startedAt) / 1000);
+    const ok = lane.skipped.length === 0 && lane.actions.every((a) => a.error === undefined) && lane.observations.every((o) => o.ok);
+    this.passes.inc({ provider, result: ok ? 'ok' : 'error' });
+    for (const a of lane.actions) this.actions.inc({ group: a.group ?? '', action: a.kind, outcome: a.error ? 'failed' : 'ok' });
+    const result = fleet;
     this.instances.reset();
     this.conditions.reset();
     for (const step of result.guarded.steps) {

@@ -205,9 +205,9 @@ function startDaemon(unlimited: boolean): InstanceType<typeof Daemon> {
     recordCall(call);
   };
   const record = daemon.metrics.pass.bind(daemon.metrics);
-  daemon.metrics.pass = (result: PassResult): void => {
-    passes.push(result);
-    record(result);
+  daemon.metrics.pass = (provider: string, lane: PassResult, fleet: PassResult = lane): void => {
+    passes.push(fleet);
+    record(provider, lane, fleet);
   };
   return daemon;
 }

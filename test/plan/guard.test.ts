@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { FleetSettings } from '../../src/desired/types.ts';
-import { applyDeletionGuard, planGroup, planOrphans, renderPass, renderStep, UNGUARDED_REASONS } from '../../src/plan/index.ts';
+import { applyDeletionGuard, countedDeletes, planGroup, planOrphans, renderPass, renderStep, UNGUARDED_REASONS } from '../../src/plan/index.ts';
 import type { PlannedInstance } from '../../src/plan/index.ts';
 import { ctx, FLEET, group, inst, NEW, oldSet, T0 } from './helpers.ts';
 
@@ -50,6 +50,16 @@ describe('plan/deletion guard', () => {
     assert.equal(ok.orphans.deletes.length, 4);
     const under = applyDeletionGuard(s, [step], orphans, 14);
     assert.equal(under.orphans.deletes.length, 4, '4 of 14 is under 30%');
+  });
+
+  it('shares maxDeletePercent with the passes of other provider lanes (deletedElsewhere), never stalling a lane that deletes nothing', () => {
+    const s = settings({ allowGroupDeletion: ['api'] });
+    const orphans = planOrphans(s, apiInstances(4), new Set(['web']));
+    assert.equal(countedDeletes(applyDeletionGuard(s, [], orphans, 14)), 4, '4 of 14 alone is under 30%');
+    const shared = applyDeletionGuard(s, [], orphans, 14, 2);
+    assert.deepEqual(shared.refusals.map((r) => r.code), ['mass-deletion'], '4 here + 2 elsewhere of 14 is over 30%');
+    assert.match(shared.refusals[0]!.message, /would delete 6 of 14 ready instances \(2 of them by the passes of other providers\)/);
+    assert.deepEqual(applyDeletionGuard(s, [], { deletes: [], kept: [] }, 14, 50).refusals, [], 'nothing to delete here: nothing refused');
   });
 
   it('does not count an explicit replicas decrease; stalls the groups whose deletes it refuses', () => {

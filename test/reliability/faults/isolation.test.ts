@@ -112,9 +112,9 @@ async function run(failing: string, failure: Failure): Promise<RunResult> {
     });
     const passes: PassResult[] = [];
     const record = daemon.metrics.pass.bind(daemon.metrics);
-    daemon.metrics.pass = (result: PassResult): void => {
-      passes.push(result);
-      record(result);
+    daemon.metrics.pass = (provider: string, lane: PassResult, fleet: PassResult = lane): void => {
+      passes.push(fleet);
+      record(provider, lane, fleet);
     };
     const healthy = CLOUDS.filter((c) => c.name !== failing);
     const waitHealthy = async (build: number, onEach: () => void): Promise<void> => {
