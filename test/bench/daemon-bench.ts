@@ -227,7 +227,7 @@ async function settled(r: Running, pass: PassLog): Promise<void> {
   for (let i = 0; i < 600; i++) {
     const status = (await r.daemon.get('/api/v1/status')).body as { lastPass?: { durationMs: number; startedAt: string } };
     const last = status.lastPass;
-    if (last !== undefined && last.durationMs === pass.durationMs && Date.parse(last.startedAt) + last.durationMs >= pass.at - 5) return;
+    if (last !== undefined && Date.parse(last.startedAt) + last.durationMs >= pass.at - 5) return;
     await sleep(100);
   }
   throw new Error('the pass was never recorded in the status');
