@@ -43,7 +43,7 @@ export interface CrashRoundOptions {
   readonly seed: number;
   /** SIGKILLs before the final restart. */
   readonly kills: number;
-  /** Longest life of a daemon process before its kill (wall ms after it listens). Default 1200. */
+  /** Longest life of a daemon process before its kill (wall ms after it listens). Default 1000. */
   readonly maxLifeMs?: number;
   /** Simulated-clock speed-up. Default 200. */
   readonly factor?: number;
@@ -85,7 +85,7 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
   const random = rng(options.seed);
   const say = options.log ?? (() => undefined);
   const log = (line: string) => say(`[${((performance.now() - started) / 1000).toFixed(1)}s] ${line}`);
-  const maxLife = options.maxLifeMs ?? 1200;
+  const maxLife = options.maxLifeMs ?? 1000;
   const clock = new ScaledClock({ factor: options.factor ?? 200 });
   const tmp = tempDir('drover-crash-');
   const stateDir = path.join(tmp.path, 'state');
@@ -192,7 +192,7 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
       const midLife = batch !== undefined && random() < 0.5;
       if (batch !== undefined && !midLife) commit(batch);
       const roll = random();
-      const moment: Moment = roll < 0.1 ? 'startup' : roll < 0.25 ? 'listening' : roll < 0.5 ? 'in-flight' : 'delay';
+      const moment: Moment = roll < 0.2 ? 'startup' : roll < 0.35 ? 'listening' : roll < 0.6 ? 'in-flight' : 'delay';
       moments[moment]++;
       spawned();
       if (moment === 'startup') {

@@ -3,7 +3,8 @@
  * logs) and reports every breach of the rollout invariants, per group:
  *
  * - ownership: every instance launched through the API carries fleet, group, slot and template;
- * - ceiling: live instances never above `replicas + maxSurge` for the specs that may be in force;
+ * - ceiling: no launch ever takes live instances above `replicas + maxSurge` for the specs that may
+ *   be in force (after a scale-in commit the surplus is not a breach; launching on top of it is);
  * - floor: right after each of drover's own deletions of a running instance, ready instances never
  *   below `replicas − maxUnavailable` (instances the test terminated out of band are discounted, but
  *   only for the daemon process that was alive when the test terminated them: the next process
@@ -140,7 +141,9 @@ export function checkTimeline(check: TimelineCheck): TimelineVerdict {
     tracked.set(event.instanceId, { group, key, state: event.to });
     if (event.kind === 'tags' && event.tags[keys.group] !== group) say(event.at, `instance ${event.instanceId} changed group tag to ${event.tags[keys.group]}`);
 
-    const ceiling = bound(check.epochs, event.at, group, (b) => b.replicas + b.surge, Math.max);
+    // Only a launch can raise the count: instances above a lowered ceiling (scale-in) are not a breach
+    // until drover launches another while above it.
+    const ceiling = event.from === null ? bound(check.epochs, event.at, group, (b) => b.replicas + b.surge, Math.max) : undefined;
     const liveNow = live.get(group) ?? 0;
     if (ceiling !== undefined && liveNow > ceiling) say(event.at, `group ${group}: ${liveNow} live instances > replicas + maxSurge = ${ceiling} (after ${event.instanceId} ${event.from ?? 'new'} → ${event.to}, ${event.cause})`);
     if ((perSlot.get(key) ?? 0) > 1) say(event.at, `group ${group}: ${perSlot.get(key)} live instances of template/slot ${key} (after ${event.instanceId} → ${event.to})`);

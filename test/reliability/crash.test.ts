@@ -52,6 +52,8 @@ describe('reliability: crash', function () {
       assert.deepEqual(judge(up, { epochs: scaled }).violations, [], '3 live allowed while the old spec may still be in force');
       const late = [...base(), ev(25, 'n1', null, 'pending', 'api', '0', 'b')];
       assert.match(judge(late, { epochs: scaled }).violations.join(), /3 live instances > replicas \+ maxSurge = 2/);
+      const scaleIn = [...base(), ev(25, 'i2', 'running', 'terminating')];
+      assert.deepEqual(judge(scaleIn, { epochs: scaled }).violations, [], 'a surplus being scaled in is no breach');
     });
   });
 
