@@ -36,7 +36,8 @@ describe('drover validate', () => {
     for (const g of report.groups) assert.match(g.templateHash, /^[0-9a-f]{12}$/);
   });
 
-  it('exits 1 with the expected file:line:col for every fixtures/invalid case', async () => {
+  it('exits 1 with the expected file:line:col for every fixtures/invalid case', async function () {
+    this.timeout(120_000); // one process per case: ~1 s each, far more on a loaded machine
     const root = path.resolve('fixtures/invalid');
     const cases = readdirSync(root, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
     for (const name of cases) {
