@@ -13,6 +13,7 @@ import {
 import { ProviderError, type ProviderErrorKind } from '../errors.ts';
 import type { CallOptions, CreateRequest, ImageRef, ListScope, ObservedInstance, Provider } from '../types.ts';
 import { classifyAws } from './classify.ts';
+import { DestroyBatcher, type DestroyBatchOptions } from './destroy-batch.ts';
 import { runInstancesInput } from './launch.ts';
 import { callWithRetry, type CallContext, type ProviderLogger, type RetryPolicy } from './retry.ts';
 import { isDead, TAG, tagsOf, toObserved } from './tags.ts';
@@ -32,6 +33,8 @@ export interface AwsProviderOptions {
    * tokens.ts).
    */
   readonly invisibleTokenGraceMs?: number;
+  /** How destroys are coalesced into one DescribeInstances + one TerminateInstances (see destroy-batch.ts). */
+  readonly destroyBatch?: DestroyBatchOptions;
 }
 
 /** Default of {@link AwsProviderOptions.invisibleTokenGraceMs}: far beyond EC2's visibility lag for new instances. */
@@ -60,6 +63,7 @@ export class AwsProvider implements Provider {
   readonly #generations = new GenerationBook();
   /** When each in-use token was first found invisible (mismatch and nothing under its client-token filter). */
   readonly #invisibleSince = new Map<string, number>();
+  readonly #destroys: DestroyBatcher;
 
   constructor(init: AwsProviderInit) {
     this.name = init.name;
@@ -67,6 +71,20 @@ export class AwsProvider implements Provider {
     this.#client = init.client;
     this.#policy = init.policy;
     this.#options = init.options;
+    this.#destroys = new DestroyBatcher(
+      {
+        provider: this.name,
+        fleet: this.#fleet,
+        describe: async (ids, signal) => {
+          const out = await this.#call('destroy', { signal }, (s) => this.#client.send(new DescribeInstancesCommand({ InstanceIds: [...ids] }), { abortSignal: s }));
+          return (out.Reservations ?? []).flatMap((r) => r.Instances ?? []);
+        },
+        terminate: async (ids, signal) => {
+          await this.#call('destroy', { signal }, (s) => this.#client.send(new TerminateInstancesCommand({ InstanceIds: [...ids] }), { abortSignal: s }));
+        },
+      },
+      init.options.destroyBatch,
+    );
   }
 
   /**
@@ -111,21 +129,13 @@ export class AwsProvider implements Provider {
 
   /**
    * Terminates an instance of this fleet. Reads it first and refuses one whose EC2 tags do not carry
-   * this fleet's id; gone (not found, shutting-down, terminated) is success.
+   * this fleet's id; gone (not found, shutting-down, terminated) is success. Destroys arriving
+   * together share one DescribeInstances and one TerminateInstances (destroy-batch.ts); each caller
+   * gets its own instance's outcome.
    */
-  async destroy(instance: ObservedInstance, options: CallOptions = {}): Promise<void> {
-    if (instance.fleet !== this.#fleet) throw this.#error('destroy', 'Invalid', 'NotOwned', `instance ${instance.id} is not in fleet ${this.#fleet}`);
-    const current = await this.#describeOne(instance.id, options);
-    if (current === undefined || isDead(current)) return;
-    if (tagsOf(current)[TAG.fleet] !== this.#fleet) {
-      throw this.#error('destroy', 'Invalid', 'NotOwned', `instance ${instance.id} does not carry ${TAG.fleet}=${this.#fleet}`);
-    }
-    try {
-      await this.#call('destroy', options, (signal) => this.#client.send(new TerminateInstancesCommand({ InstanceIds: [instance.id] }), { abortSignal: signal }));
-    } catch (error) {
-      if (error instanceof ProviderError && error.kind === 'NotFound') return;
-      throw error;
-    }
+  destroy(instance: ObservedInstance, options: CallOptions = {}): Promise<void> {
+    if (instance.fleet !== this.#fleet) return Promise.reject(this.#error('destroy', 'Invalid', 'NotOwned', `instance ${instance.id} is not in fleet ${this.#fleet}`));
+    return this.#destroys.destroy(instance.id, options.signal);
   }
 
   /** DescribeImages on the artifact id; its `drover:digest` tag must equal the image digest. */
@@ -199,16 +209,6 @@ export class AwsProvider implements Provider {
       return { kind: 'dead' };
     }
     throw this.#error('create', 'Conflict', 'IdempotentParameterMismatch', 'the ClientToken is in use but its instance is not visible yet', cause);
-  }
-
-  async #describeOne(id: string, options: CallOptions): Promise<Instance | undefined> {
-    try {
-      const out = await this.#call('destroy', options, (signal) => this.#client.send(new DescribeInstancesCommand({ InstanceIds: [id] }), { abortSignal: signal }));
-      return (out.Reservations ?? []).flatMap((r) => r.Instances ?? []).find((i) => i.InstanceId === id);
-    } catch (error) {
-      if (error instanceof ProviderError && error.kind === 'NotFound') return undefined;
-      throw error;
-    }
   }
 
   #call<T>(operation: string, options: CallOptions, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {

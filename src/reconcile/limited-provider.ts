@@ -38,14 +38,21 @@ export interface LimitSettings extends LaneSettings {
 
 /**
  * Defaults from each cloud's published limits, kept at or below them (EC2: RunInstances refills
- * 2/s with burst 5; TerminateInstances 5/s with burst 100 — a destroy also reads the instance,
- * from DescribeInstances' 20/s; DescribeInstances and DescribeImages 20/s with burst 100). GCE and
+ * 2/s with burst 5; TerminateInstances 5 calls/s with burst 100 and 20 instances/s with burst
+ * 1000 — a batch of destroys also reads its instances in one DescribeInstances, from its 20/s;
+ * DescribeInstances and DescribeImages 20/s with burst 100). GCE and
  * Azure allow more per project/subscription; a Proxmox node serializes clones on its storage.
  */
 export const DEFAULT_LIMITS: Readonly<Record<ProviderType, LimitSettings>> = {
   aws: {
     concurrency: 8, ratePerSecond: 2, burst: 5,
-    lanes: { destroy: { concurrency: 16, ratePerSecond: 5, burst: 50 }, read: { concurrency: 4, ratePerSecond: 10, burst: 50 } },
+    // The destroy lane meters destroy() invocations, i.e. instances, not SDK calls: the provider
+    // coalesces destroys arriving within its window (250 ms, up to 100 ids; providers/aws/destroy-batch.ts)
+    // into one DescribeInstances + one TerminateInstances. So the lane follows EC2's per-instance
+    // bucket (TerminateInstances.resources: 20 instances/s) rather than the 5 calls/s one, which at
+    // ~5 ids per batch in steady state the batches stay under; the concurrency lets a whole burst
+    // be in flight at once so it forms a few large batches instead of many small ones.
+    lanes: { destroy: { concurrency: 100, ratePerSecond: 20, burst: 100 }, read: { concurrency: 4, ratePerSecond: 10, burst: 50 } },
   },
   gcp: { concurrency: 8, ratePerSecond: 10, burst: 20 },
   azure: { concurrency: 8, ratePerSecond: 4, burst: 10 },
