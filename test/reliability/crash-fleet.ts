@@ -4,6 +4,7 @@
  * (digest bumps, scaling, canary start/promote) to apply while the daemon is being killed.
  */
 import { createHash } from 'node:crypto';
+import { seededRandom } from '../../src/sim/faults.ts';
 import type { GroupBounds } from './crash-invariants.ts';
 
 export const FLEET = 'crash-fleet';
@@ -31,17 +32,8 @@ export interface GroupModel {
 /** The whole declared fleet. */
 export type FleetModel = GroupModel[];
 
-/** Seeded PRNG (mulberry32): the same seed gives the same round. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG (the simulators' mulberry32): the same seed gives the same round. */
+export const rng = seededRandom;
 
 /** Integer in [min, max]. */
 export function between(random: () => number, min: number, max: number): number {
