@@ -9,6 +9,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ProviderError } from './errors.ts';
 import type { ProviderErrorKind } from './errors.ts';
+import type { CallPacer } from './types.ts';
 
 /** A provider error, classified. */
 export interface Classified {
@@ -57,6 +58,8 @@ export interface CallContext {
   readonly random?: (() => number) | undefined;
   /** false: one attempt only (a call with side effects that must not repeat blindly). */
   readonly retry?: boolean | undefined;
+  /** The caller's rate limit: waited on before each retry, told when the cloud throttles. */
+  readonly pacer?: CallPacer | undefined;
   /** Observes every wait before a retry (tests check Retry-After is honoured). */
   readonly onBackoff?: ((delayMs: number, classified: Classified) => void) | undefined;
 }
@@ -94,12 +97,14 @@ async function callWithRetry<T>(operation: string, ctx: CallContext, fn: (signal
     } catch (error) {
       throwIfAborted(operation, ctx, error);
       const classified = deadline.aborted ? { kind: 'Transient' as const, reason: 'Timeout' } : classify(error);
+      if (classified.kind === 'Throttled') ctx.pacer?.throttled();
       const retryable = (classified.kind === 'Throttled' || classified.kind === 'Transient') && !NOT_RETRIED_INLINE.has(classified.reason);
       if (!retryable || attempt >= attempts) throw toProviderError(operation, ctx.provider, classified, error, attempt);
       const delay = backoffMs(classified, attempt, ctx.policy, random);
       ctx.onBackoff?.(delay, classified);
       ctx.logger?.debug({ provider: ctx.provider, operation, attempt, reason: classified.reason, delayMs: Math.round(delay) }, 'retrying cloud call');
       await sleepOrAbort(operation, ctx, delay);
+      await paceOrAbort(operation, ctx);
     }
   }
 }
@@ -120,6 +125,17 @@ function throwIfAborted(operation: string, ctx: Pick<CallContext, 'provider' | '
 export async function sleepOrAbort(operation: string, ctx: Pick<CallContext, 'provider' | 'signal'>, ms: number): Promise<void> {
   try {
     await sleep(ms, undefined, ctx.signal === undefined ? undefined : { signal: ctx.signal });
+  } catch (error) {
+    throwIfAborted(operation, ctx, error);
+    throw error;
+  }
+}
+
+/** Waits for the caller's pacer (if any) before a retry; an abort becomes an Aborted ProviderError. */
+async function paceOrAbort(operation: string, ctx: CallContext): Promise<void> {
+  if (ctx.pacer === undefined) return;
+  try {
+    await ctx.pacer.beforeRetry(ctx.signal);
   } catch (error) {
     throwIfAborted(operation, ctx, error);
     throw error;

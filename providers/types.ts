@@ -85,6 +85,22 @@ export interface ImageRef {
 export interface CallOptions {
   /** Aborts the call; providers pass it to the SDK / fetch so a hung request cannot stall a pass. */
   readonly signal?: AbortSignal;
+  /**
+   * The caller's client-side rate limit for this kind of call. A provider that retries a call
+   * inside one invocation waits on it before each retry and reports throttling to it, so its
+   * retries count against the same budget as first attempts instead of bypassing it. AWS and GCE
+   * use it; Azure and Proxmox ignore it (one operation there is several different API calls, which
+   * the cloud meters apart).
+   */
+  readonly pacer?: CallPacer;
+}
+
+/** A client-side rate limit shared with a provider's inner retries (see {@link CallOptions.pacer}). */
+export interface CallPacer {
+  /** Resolves when the next attempt may be sent (rejects when `signal` aborts). */
+  beforeRetry(signal?: AbortSignal): Promise<void>;
+  /** The cloud refused a call as throttled: its bucket is empty, so the client-side one should be too. */
+  throttled(): void;
 }
 
 /** A cloud scope (AWS region, GCP project, Azure resource group, Proxmox cluster) drover can act in. */

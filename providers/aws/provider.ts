@@ -192,7 +192,8 @@ export class AwsProvider implements Provider {
   /** Same token, other parameters: the token's instance decides (live → it; dead → next generation). */
   async #resolveMismatch(token: string, options: CallOptions, cause: ProviderError): Promise<Attempt> {
     const input = { Filters: [{ Name: 'client-token', Values: [token] }] };
-    const out = await this.#call('create', options, (signal) => this.#client.send(new DescribeInstancesCommand(input), { abortSignal: signal }));
+    // A read, not a launch: it does not spend (or wait on) the launch budget the caller paced.
+    const out = await this.#call('create', { signal: options.signal }, (signal) => this.#client.send(new DescribeInstancesCommand(input), { abortSignal: signal }));
     const instances = (out.Reservations ?? []).flatMap((r) => r.Instances ?? []);
     const live = instances.find((i) => !isDead(i));
     if (instances.length > 0) this.#invisibleSince.delete(token);
@@ -216,6 +217,7 @@ export class AwsProvider implements Provider {
       provider: this.name,
       policy: this.#policy,
       signal: options.signal,
+      pacer: options.pacer,
       logger: this.#options.logger,
       random: this.#options.random,
     };

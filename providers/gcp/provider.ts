@@ -263,7 +263,7 @@ export class GcpProvider implements Provider {
   /** A call through drover's retry loop; `minDeadlineMs` lengthens the attempt deadline (operation waits). */
   #call<T>(operation: string, options: CallOptions, fn: (signal: AbortSignal) => Promise<T>, minDeadlineMs = 0): Promise<T> {
     const policy = minDeadlineMs > this.#policy.attemptTimeoutMs ? { ...this.#policy, attemptTimeoutMs: minDeadlineMs } : this.#policy;
-    const ctx: CallContext = { provider: this.name, policy, signal: options.signal, logger: this.#options.logger, random: this.#options.random };
+    const ctx: CallContext = { provider: this.name, policy, signal: options.signal, pacer: options.pacer, logger: this.#options.logger, random: this.#options.random };
     return callWithRetry(operation, ctx, fn);
   }
 

@@ -1,11 +1,13 @@
 /**
  * Wraps a Provider so every call goes through that provider's concurrency queue and token bucket,
  * and reports each call (operation, outcome code, duration, time spent waiting for a token) to an
- * observer for metrics. Semantics of the wrapped provider are unchanged.
+ * observer for metrics. The bucket is also handed to the provider as its pacer: the provider's own
+ * retries wait for a token too, and a throttled answer empties the bucket, so drover stays in step
+ * with the cloud's bucket instead of retrying past it. Semantics of the wrapped provider are unchanged.
  */
 import PQueue from 'p-queue';
 import { ProviderError } from '../../providers/errors.ts';
-import type { CallOptions, CreateRequest, ImageRef, ListScope, ObservedInstance, Provider } from '../../providers/types.ts';
+import type { CallOptions, CallPacer, CreateRequest, ImageRef, ListScope, ObservedInstance, Provider } from '../../providers/types.ts';
 import type { ProviderType } from '../desired/types.ts';
 import { RateLimiter } from './rate-limiter.ts';
 
@@ -65,13 +67,13 @@ export function limitProvider(provider: Provider, settings: LimitSettings, obser
   const destroyLane = settings.lanes?.destroy === undefined ? main : lane(settings.lanes.destroy);
   const readLane = settings.lanes?.read === undefined ? main : lane(settings.lanes.read);
   const laneOf = (operation: ProviderCall['operation']): Lane => (operation === 'create' ? main : operation === 'destroy' ? destroyLane : readLane);
-  const run = <T>(operation: ProviderCall['operation'], options: CallOptions | undefined, call: () => Promise<T>): Promise<T> => {
-    const { queue, bucket } = laneOf(operation);
+  const run = <T>(operation: ProviderCall['operation'], options: CallOptions | undefined, call: (options: CallOptions) => Promise<T>): Promise<T> => {
+    const { queue, bucket, pacer } = laneOf(operation);
     return queue.add(async () => {
       const throttleWaitMs = await bucket.take(options?.signal);
       const started = performance.now();
       try {
-        const result = await call();
+        const result = await call({ ...options, pacer });
         observe({ provider: provider.name, operation, code: 'ok', durationMs: performance.now() - started, throttleWaitMs });
         return result;
       } catch (error) {
@@ -84,21 +86,29 @@ export function limitProvider(provider: Provider, settings: LimitSettings, obser
   return {
     name: provider.name,
     type: provider.type,
-    list: (scope: ListScope, options?: CallOptions): Promise<ObservedInstance[]> => run('list', options, () => provider.list(scope, options)),
-    create: (request: CreateRequest, options?: CallOptions) => run('create', options, () => provider.create(request, options)),
-    destroy: (instance: ObservedInstance, options?: CallOptions) => run('destroy', options, () => provider.destroy(instance, options)),
-    verifyImage: (image: ImageRef, options?: CallOptions) => run('verifyImage', options, () => provider.verifyImage(image, options)),
+    list: (scope: ListScope, options?: CallOptions): Promise<ObservedInstance[]> => run('list', options, (paced) => provider.list(scope, paced)),
+    create: (request: CreateRequest, options?: CallOptions) => run('create', options, (paced) => provider.create(request, paced)),
+    destroy: (instance: ObservedInstance, options?: CallOptions) => run('destroy', options, (paced) => provider.destroy(instance, paced)),
+    verifyImage: (image: ImageRef, options?: CallOptions) => run('verifyImage', options, (paced) => provider.verifyImage(image, paced)),
     classify: (error: unknown) => provider.classify(error),
     close: () => provider.close(),
   };
 }
 
-/** One queue and bucket. */
+/** One queue and bucket, and the bucket as a pacer for the provider's inner retries. */
 interface Lane {
   readonly queue: PQueue;
   readonly bucket: RateLimiter;
+  readonly pacer: CallPacer;
 }
 
 function lane(limits: LaneSettings): Lane {
-  return { queue: new PQueue({ concurrency: limits.concurrency }), bucket: new RateLimiter(limits.ratePerSecond, limits.burst) };
+  const bucket = new RateLimiter(limits.ratePerSecond, limits.burst);
+  const pacer: CallPacer = {
+    beforeRetry: async (signal) => {
+      await bucket.take(signal);
+    },
+    throttled: () => bucket.drain(),
+  };
+  return { queue: new PQueue({ concurrency: limits.concurrency }), bucket, pacer };
 }

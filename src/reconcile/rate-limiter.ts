@@ -40,6 +40,15 @@ export class RateLimiter {
     }
   }
 
+  /**
+   * Empties the bucket: the cloud just refused a call as throttled, so its own bucket is empty and
+   * ours, which thought otherwise, has drifted ahead of it (clock jitter, calls made elsewhere).
+   */
+  drain(): void {
+    this.refill();
+    this.tokens = Math.min(this.tokens, 0);
+  }
+
   private refill(): void {
     const now = this.now();
     this.tokens = Math.min(this.burst, this.tokens + ((now - this.updatedAt) / 1000) * this.ratePerSecond);
