@@ -108,8 +108,10 @@ export interface Provider {
   readonly name: string;
   readonly type: ProviderType;
   /**
-   * Every instance of this fleet in the provider's scope, including stopped ones and terminated ones
-   * the cloud still reports, in as few paginated calls as the API allows (never one call per group).
+   * Every instance of this fleet in the provider's scope, including stopped ones, in as few paginated
+   * calls as the API allows (never one call per group). Instances being deleted or already deleted
+   * may be returned as `terminated` (the planner ignores them); a provider may leave out the ones
+   * that are gone for good when listing them costs calls (EC2 does).
    */
   list(scope: ListScope, options?: CallOptions): Promise<ObservedInstance[]>;
   /**

@@ -23,8 +23,8 @@
  *   longer, so without the grace a slot refilled at a new revision after that would be stuck.
  * Invariant: a generation is only ever passed after EC2 itself said its instance is dead, so all
  * generations below the one in use are dead and at most one live instance exists per slot. The
- * starting point may skip ahead using instances seen by list() (including terminated ones, which
- * EC2 keeps reporting for about an hour): the highest generation seen, plus one if it is dead.
+ * starting point may skip ahead using instances seen by list() (which includes shutting-down ones
+ * but not terminated ones): the highest generation seen, plus one if it is dead.
  * Memory is only an optimisation: a restarted drover walks up from 0 and reaches the same answer.
  */
 
