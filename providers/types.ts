@@ -57,6 +57,12 @@ export interface ObservedInstance {
 /** What to list: every instance of one fleet in the provider's scope. */
 export interface ListScope {
   readonly fleet: string;
+  /**
+   * Only these groups are needed (a focused pass right after a new revision). A provider that can
+   * filter by group on the server does, to answer in fewer pages; any other may return the whole
+   * fleet — callers filter what they get.
+   */
+  readonly groups?: readonly string[];
 }
 
 /** One instance to launch. Built by the executor from a planner step. */
@@ -107,6 +113,11 @@ export interface CallPacer {
 export interface Provider {
   readonly name: string;
   readonly type: ProviderType;
+  /**
+   * True when list() narrows to ListScope.groups on the server, so listing a few groups costs a
+   * page or two rather than the whole fleet's; the daemon runs focused passes only on such providers.
+   */
+  readonly filtersByGroup?: boolean;
   /**
    * Every instance of this fleet in the provider's scope, including stopped ones, in as few paginated
    * calls as the API allows (never one call per group). Instances being deleted or already deleted

@@ -22,6 +22,7 @@ import { FailedTemplates } from './failed-templates.ts';
 import { HealthTracker } from './health.ts';
 import type { Prober } from './health.ts';
 import { ImageVerifier } from './image-verifier.ts';
+import { changedGroups, groupFingerprints } from './focus.ts';
 import { DEFAULT_LIMITS, limitProvider } from './limited-provider.ts';
 import { caFileOverrides, endpointOverrides, openProviders } from './open-providers.ts';
 import type { FactoryLookup, OpenedProviders } from './open-providers.ts';
@@ -48,6 +49,8 @@ interface Lane {
   readonly queue: PQueue;
   /** Readiness of this provider's instances (it forgets what a pass did not list, so one per lane). */
   readonly health: HealthTracker;
+  /** Its groups as of its last full pass: a new revision's changes get a focused pass first. */
+  fingerprints?: Map<string, string>;
   loop: Promise<void>;
 }
 
@@ -224,7 +227,11 @@ export class Daemon {
       const current = this.deps.source.current();
       if (current === undefined) return this.deps.config.progressIntervalMs;
       if (current.state.providers[lane.provider] === undefined) return undefined;
+      const prints = groupFingerprints(current.state, lane.provider);
+      const focus = changedGroups(lane.fingerprints, prints);
+      if (focus !== undefined) await this.focusedPass(lane, current.state, current.revision, focus, log);
       const result = await this.pass(lane, current.state, current.revision, log);
+      lane.fingerprints = prints;
       return this.nextDelay(result);
     } catch (error) {
       log.error({ err: errorFields(error) }, 'pass failed unexpectedly');
@@ -232,11 +239,31 @@ export class Daemon {
     }
   }
 
-  private async pass(lane: Lane, desired: DesiredState, revision: string, log: Logger): Promise<PassResult> {
-    const providers = await this.providersFor(desired, revision);
+  /**
+   * Creates for the groups a new revision changed, from their own listing, before the full pass
+   * lists the whole inventory (PassOptions.focus); deletes wait for the full pass. Not a pass of
+   * its own for status and metrics (the full pass right after is), but its actions are recorded.
+   */
+  private async focusedPass(lane: Lane, desired: DesiredState, revision: string, focus: ReadonlySet<string>, log: Logger): Promise<void> {
+    const deps = await this.laneDeps(lane, desired, revision);
+    if (deps.providers.get(lane.provider)?.filtersByGroup !== true) return;
     const state = this.withApiSuspensions(desired);
     const held = this.backoff.held(Date.now());
-    const result = await runPass(state, revision, { ...this.passDeps, health: lane.health, queue: lane.queue, providers: providers.providers, providerErrors: providers.errors }, {
+    const result = await runPass(state, revision, deps, { execute: true, signal: this.abort.signal, hold: held, provider: lane.provider, focus });
+    this.recordOutcome(result, held, log.child({ focusedGroups: focus.size }), 'focused pass finished');
+    await this.status.recordActions(state, result);
+    this.metrics.actionsDone(result.actions);
+  }
+
+  private async laneDeps(lane: Lane, desired: DesiredState, revision: string): Promise<PassDeps> {
+    const providers = await this.providersFor(desired, revision);
+    return { ...this.passDeps, health: lane.health, queue: lane.queue, providers: providers.providers, providerErrors: providers.errors };
+  }
+
+  private async pass(lane: Lane, desired: DesiredState, revision: string, log: Logger): Promise<PassResult> {
+    const state = this.withApiSuspensions(desired);
+    const held = this.backoff.held(Date.now());
+    const result = await runPass(state, revision, await this.laneDeps(lane, desired, revision), {
       execute: true, signal: this.abort.signal, hold: held, provider: lane.provider, readyElsewhere: this.readyElsewhere(lane.provider), deletedElsewhere: this.deletedElsewhere(lane.provider),
     });
     this.recordOutcome(result, held, log);
@@ -295,7 +322,7 @@ export class Daemon {
   }
 
   /** Backoff bookkeeping and logs. Groups held this pass did not act, so their backoff stands. */
-  private recordOutcome(result: PassResult, held: ReadonlySet<string>, log: Logger): void {
+  private recordOutcome(result: PassResult, held: ReadonlySet<string>, log: Logger, finished = 'pass finished'): void {
     const now = Date.now();
     const failedGroups = new Set([...result.skipped.map((s) => s.group), ...result.actions.filter((a) => a.error).map((a) => a.group ?? '')]);
     for (const step of result.guarded.steps) if (!held.has(step.group)) this.backoff.record(step.group, failedGroups.has(step.group), now);
@@ -309,7 +336,7 @@ export class Daemon {
     for (const step of result.guarded.steps) {
       if (step.failedTemplate) log.warn({ group: step.group, revision: result.revision, template: step.failedTemplate.templateHash, rollbackTo: step.failedTemplate.rollbackTo }, 'rollout failed');
     }
-    log.info({ revision: result.revision, durationMs: result.finishedAt - result.startedAt, actions: result.actions.length, failed: result.actions.filter((a) => a.error).length, unsettled: result.guarded.steps.filter((s) => !isSettled(s)).length }, 'pass finished');
+    log.info({ revision: result.revision, durationMs: result.finishedAt - result.startedAt, actions: result.actions.length, failed: result.actions.filter((a) => a.error).length, unsettled: result.guarded.steps.filter((s) => !isSettled(s)).length }, finished);
   }
 
   private nextDelay(result: PassResult): number {

@@ -31,11 +31,12 @@ export class HealthTracker {
 
   /**
    * Updates the facts from one observation and returns planner inputs. `probeOf` gives the probe
-   * of the instance's group (none for orphans). Instances not in `instances` are forgotten.
+   * of the instance's group (none for orphans). Instances not in `instances` are forgotten, unless
+   * `forgetUnlisted` is false (a partial observation: a focused pass).
    */
-  async assess(instances: readonly ObservedInstance[], probeOf: (instance: ObservedInstance) => HealthProbe, now: number): Promise<PlannedInstance[]> {
+  async assess(instances: readonly ObservedInstance[], probeOf: (instance: ObservedInstance) => HealthProbe, now: number, { forgetUnlisted = true } = {}): Promise<PlannedInstance[]> {
     const healthy = await Promise.all(instances.map((instance) => this.isHealthy(instance, probeOf(instance))));
-    const next = new Map<string, Facts>();
+    const next = forgetUnlisted ? new Map<string, Facts>() : new Map(this.facts);
     const planned = instances.map((instance, i) => {
       const facts = advance(this.facts.get(instance.id), healthy[i]!, now);
       next.set(instance.id, facts);

@@ -76,16 +76,29 @@ export interface PassOptions {
   readonly readyElsewhere?: number;
   /** Counted deletes of passes beside this one (other provider lanes): they share maxDeletePercent. */
   readonly deletedElsewhere?: number;
+  /**
+   * A focused pass: only these groups (of `provider`) are listed, planned and acted on, and only
+   * their creates run. It lets a new revision start acting without waiting for a full inventory
+   * (the daemon runs one right before the full pass). Deletes and orphans need the whole fleet
+   * (deletion guard, ownership), so they wait for the full pass; creates are safe on the group's
+   * own complete listing (the planner bounds them by replicas + maxSurge). Readiness of instances
+   * outside the focus is kept, not forgotten.
+   */
+  readonly focus?: ReadonlySet<string>;
 }
 
 /** Runs one pass over `state`. */
 export async function runPass(state: DesiredState, revision: string, deps: PassDeps, options: PassOptions): Promise<PassResult> {
   const startedAt = deps.now();
-  const observations = await observe(state, deps, options.signal, options.provider);
+  const focus = options.focus;
+  const observations = await observe(state, deps, options);
   const listed = observations.flatMap((o) => (o.ok ? o.instances : []));
-  const planned = await deps.health.assess(listed, probeFinder(state), deps.now());
+  const planned = await deps.health.assess(listed, probeFinder(state), deps.now(), { forgetUnlisted: focus === undefined });
   const now = deps.now();
-  const { steps, skipped } = planGroups(state, planned, observations, deps, now, options.provider);
+  const planning = planGroups(state, planned, observations, deps, now, options);
+  const steps = focus === undefined ? planning.steps : planning.steps.map((step) => ({ ...step, deletes: [] }));
+  const skipped = planning.skipped;
+  // A focused pass listed only groups that are in Git, so it finds no orphans.
   const orphans = planOrphans(state.fleet, planned, new Set(Object.keys(state.groups)));
   const fleetReady = planned.filter((i) => i.readySince !== undefined).length + (options.readyElsewhere ?? 0);
   const guarded = applyDeletionGuard(state.fleet, steps, orphans, fleetReady, options.deletedElsewhere ?? 0);
@@ -99,8 +112,11 @@ export async function runPass(state: DesiredState, revision: string, deps: PassD
   };
 }
 
-async function observe(state: DesiredState, deps: PassDeps, signal: AbortSignal | undefined, only: string | undefined): Promise<Observation[]> {
+async function observe(state: DesiredState, deps: PassDeps, options: PassOptions): Promise<Observation[]> {
+  const { signal, provider: only, focus } = options;
   const names = only === undefined ? Object.keys(state.providers) : [only];
+  const scope = { fleet: state.fleet.id, ...(focus === undefined ? {} : { groups: [...focus].sort() }) };
+  const wanted = (i: ObservedInstance): boolean => i.fleet === state.fleet.id && (focus === undefined || focus.has(i.group ?? ''));
   return Promise.all(names.map(async (name): Promise<Observation> => {
     const opened = deps.providerErrors.get(name);
     const provider = deps.providers.get(name);
@@ -109,8 +125,8 @@ async function observe(state: DesiredState, deps: PassDeps, signal: AbortSignal 
     }
     const deadline = AbortSignal.timeout(deps.listTimeoutMs ?? 120_000);
     try {
-      const instances = await provider.list({ fleet: state.fleet.id }, { signal: signal ? AbortSignal.any([signal, deadline]) : deadline });
-      return { provider: name, ok: true, instances: instances.filter((i) => i.fleet === state.fleet.id) };
+      const instances = await provider.list(scope, { signal: signal ? AbortSignal.any([signal, deadline]) : deadline });
+      return { provider: name, ok: true, instances: instances.filter(wanted) };
     } catch (error) {
       return { provider: name, ok: false, error: fromProviderError(error, `list ${name}`) };
     }
@@ -121,13 +137,15 @@ function probeFinder(state: DesiredState): (instance: ObservedInstance) => Healt
   return (instance) => (instance.group === undefined ? undefined : state.groups[instance.group]?.health.probe) ?? { kind: 'none' };
 }
 
-function planGroups(state: DesiredState, planned: readonly PlannedInstance[], observations: readonly Observation[], deps: PassDeps, now: number, only: string | undefined): { steps: GroupStep[]; skipped: SkippedGroup[] } {
+function planGroups(state: DesiredState, planned: readonly PlannedInstance[], observations: readonly Observation[], deps: PassDeps, now: number, options: PassOptions): { steps: GroupStep[]; skipped: SkippedGroup[] } {
+  const { provider: only, focus } = options;
   const failedLists = new Map(observations.flatMap((o) => (o.ok ? [] : [[o.provider, o.error] as const])));
   const byGroup = Map.groupBy(planned, (i) => i.group ?? '');
   const steps: GroupStep[] = [];
   const skipped: SkippedGroup[] = [];
   for (const group of Object.values(state.groups)) {
     if (only !== undefined && group.provider !== only) continue;
+    if (focus !== undefined && !focus.has(group.name)) continue;
     const listError = failedLists.get(group.provider);
     if (listError !== undefined) {
       skipped.push({ group: group.name, error: listError });

@@ -40,7 +40,7 @@ export class DaemonMetrics {
     this.passDuration.observe({ provider }, (lane.finishedAt - lane.startedAt) / 1000);
     const ok = lane.skipped.length === 0 && lane.actions.every((a) => a.error === undefined) && lane.observations.every((o) => o.ok);
     this.passes.inc({ provider, result: ok ? 'ok' : 'error' });
-    for (const a of lane.actions) this.actions.inc({ group: a.group ?? '', action: a.kind, outcome: a.error ? 'failed' : 'ok' });
+    this.actionsDone(lane.actions);
     const result = fleet;
     this.instances.reset();
     this.conditions.reset();
@@ -51,6 +51,11 @@ export class DaemonMetrics {
       for (const c of step.status.conditions) this.conditions.set({ group: step.group, type: c.type, status: c.status }, 1);
     }
     this.rollouts.set(result.guarded.steps.filter((s) => !isSettled(s)).length);
+  }
+
+  /** Counts actions (a pass's, or a focused pass's, which is not a pass of its own). */
+  actionsDone(actions: PassResult['actions']): void {
+    for (const a of actions) this.actions.inc({ group: a.group ?? '', action: a.kind, outcome: a.error ? 'failed' : 'ok' });
   }
 
   /** Records a Git sync. */

@@ -105,6 +105,16 @@ export class StatusStore {
     for (const name of this.groups.keys()) if (state.groups[name] === undefined) this.groups.delete(name);
     for (const step of result.guarded.steps) this.recordStep(state, step, result.revision, at, apiSuspended);
     for (const skipped of result.skipped) this.recordError(state, skipped.group, skipped.error.reason, skipped.error.message, result.revision, at);
+    await this.recordActions(state, result, at);
+    for (const step of result.guarded.steps) {
+      if (step.failedTemplate) await this.event({ type: 'Warning', reason: 'RolloutFailed', group: step.group, revision: result.revision, message: `template ${step.failedTemplate.templateHash} did not become ready in time; ${step.failedTemplate.rollbackTo ? `restoring ${step.failedTemplate.rollbackTo}` : 'nothing to restore'}` });
+    }
+    for (const refusal of result.guarded.refusals) await this.event({ type: 'Warning', reason: 'DeletionRefused', message: refusal.message, ...(refusal.group ? { group: refusal.group } : {}) });
+    this.recordHistory(state, result, at, revisionPending);
+  }
+
+  /** An event per action of `result` (and the group's error for a failed one); recordPass does this too. */
+  async recordActions(state: DesiredState, result: PassResult, at = this.now().toISOString()): Promise<void> {
     for (const action of result.actions) {
       const failed = action.error !== undefined;
       const verb = action.kind === 'create' ? 'Created' : 'Deleted';
@@ -117,11 +127,6 @@ export class StatusStore {
       });
       if (failed && action.group) this.recordError(state, action.group, action.error!.reason, action.error!.message, result.revision, at);
     }
-    for (const step of result.guarded.steps) {
-      if (step.failedTemplate) await this.event({ type: 'Warning', reason: 'RolloutFailed', group: step.group, revision: result.revision, message: `template ${step.failedTemplate.templateHash} did not become ready in time; ${step.failedTemplate.rollbackTo ? `restoring ${step.failedTemplate.rollbackTo}` : 'nothing to restore'}` });
-    }
-    for (const refusal of result.guarded.refusals) await this.event({ type: 'Warning', reason: 'DeletionRefused', message: refusal.message, ...(refusal.group ? { group: refusal.group } : {}) });
-    this.recordHistory(state, result, at, revisionPending);
   }
 
   private recordStep(state: DesiredState, step: GroupStep, revision: string, at: string, apiSuspended: ReadonlySet<string>): void {

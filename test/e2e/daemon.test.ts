@@ -100,6 +100,9 @@ describe('e2e: drover run following Git against the EC2 simulator', function () 
     await waitWorld(() => convergedOn('web', desiredHash(status, 'web'), 3), 'web rolled to build 2');
     await daemon!.waitForStatus((s) => isReady(s, 'web') && plannedAt(s, 'web', head));
     assert.deepEqual(live('api').map((i) => i.id).sort(), apiIds, 'api was not touched');
+    const focused = daemon!.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['msg'] === 'focused pass finished' && l['revision'] === head);
+    assert.equal(focused.length, 1, 'one focused pass on the changed group, then full passes');
+    assert.equal(focused[0]!['focusedGroups'], 1);
     const web = capacityByGroup(sim.world.events(), { groupTag: TAG.group, fleetTag: TAG.fleet, fleet: FLEET }).get('web')!;
     assert.equal(minReadyBetween(web, start), 3, 'web never had fewer than 3 running instances');
   });

@@ -81,7 +81,8 @@ export interface Harness {
   readonly dir: string;
   writeFleet(groups: readonly GroupSpec[], build: number): Promise<void>;
   addBuild(n: number, digest?: string): void;
-  pass(): Promise<PassResult>;
+  /** One executing pass; `focus` makes it a focused pass (PassOptions.focus). */
+  pass(options?: { focus?: ReadonlySet<string> }): Promise<PassResult>;
   runUntil(done: (r: PassResult, state: DesiredState) => boolean, maxPasses?: number): Promise<PassResult>;
   liveByGroup(): Map<string, { id: string; template: string; state: string; slot: string }[]>;
   capacity(): Map<string, GroupCapacity>;
@@ -122,7 +123,7 @@ export async function startHarness(adapter: CloudAdapter, groups: readonly Group
     queue: new PQueue({ concurrency: 8 }),
     now: Date.now,
   };
-  const pass = async () => runPass(await loadState(), 'rev', deps, { execute: true });
+  const pass = async (passOptions: { focus?: ReadonlySet<string> } = {}) => runPass(await loadState(), 'rev', deps, { execute: true, ...passOptions });
   const own = (i: ReturnType<World['list']>[number], field: 'fleet' | 'group' | 'template' | 'slot') => adapter.ownership(i, field);
   return {
     sim,

@@ -14,6 +14,10 @@ function instance(id: string, state: ObservedInstance['state'], address?: string
   return { id, name: id, provider: 'p', zone: 'z', state, createdAt: 0, address, fleet: 'f', group: 'g', templateHash: 'h', imageDigest: undefined, revision: undefined, slot: 0 };
 }
 
+function none(): HealthProbe {
+  return { kind: 'none' };
+}
+
 function httpProbe(): HealthProbe {
   return { kind: 'http', port: 80, path: '/', scheme: 'http' };
 }
@@ -48,6 +52,18 @@ describe('reconcile building blocks', () => {
     healthy = true;
     const [a4] = await tracker.assess([instance('a', 'running', '127.0.0.9')], httpProbe, 5000);
     assert.equal(a4!.readySince, 5000, 'a was forgotten while unobserved: readiness starts again (safe)');
+  });
+
+  it('health: a partial observation (focused pass) keeps the facts of instances it did not list', async () => {
+    const tracker = new HealthTracker('provider-state-only');
+    await tracker.assess([instance('a', 'running'), instance('b', 'running')], none, 1000);
+    const [a] = await tracker.assess([instance('a', 'running')], none, 2000, { forgetUnlisted: false });
+    assert.equal(a?.readySince, 1000);
+    const later = await tracker.assess([instance('a', 'running'), instance('b', 'running')], none, 3000);
+    assert.equal(later.find((i) => i.id === 'b')?.readySince, 1000, 'b stayed ready since 1000');
+    const forgot = await tracker.assess([instance('a', 'running')], none, 4000);
+    assert.equal(forgot.length, 1);
+    assert.equal((await tracker.assess([instance('b', 'running')], none, 5000))[0]?.readySince, 5000, 'a full observation forgets: b starts over');
   });
 
   it('health: without an address or a prober a probed group never becomes ready; provider-state-only trusts running', async () => {

@@ -140,6 +140,15 @@ describe('AWS provider contract (real EC2 client against the simulator)', () => 
     assert.deepEqual(sim.engine.calls.counts()['TerminateInstances'], 1);
   });
 
+  it('a scope of groups is filtered by EC2 itself (one page holds them); more than 200 groups lists the whole fleet', async () => {
+    for (const group of ['web', 'api', 'db']) await provider.create(request(group, 0));
+    const fresh = await providerFor(sim, { pageSize: 5 });
+    assert.deepEqual(groupsOf(await fresh.list({ fleet: FLEET, groups: ['web', 'db'] })), ['db', 'web'], 'no client-side filter in the provider: EC2 answered with these two only');
+    const many = ['api', ...Array.from({ length: 200 }, (_, i) => `g${i}`)];
+    assert.deepEqual(groupsOf(await fresh.list({ fleet: FLEET, groups: many })), ['api', 'db', 'web'], 'past EC2\'s 200 filter values: the whole fleet (callers filter)');
+    await fresh.close();
+  });
+
   it('lists shutting-down instances as terminated; terminated ones EC2 still reports are left out', async () => {
     sim.world.setLatencies({ terminateMs: 100_000, terminatedRetentionMs: 3_600_000 });
     const created = await provider.create(request('web', 0));
@@ -248,3 +257,7 @@ describe('AWS provider under faults', () => {
     assert.equal(sim.world.all().length, 1);
   });
 });
+
+function groupsOf(list: readonly { group?: string | undefined }[]): (string | undefined)[] {
+  return list.map((i) => i.group).sort();
+}

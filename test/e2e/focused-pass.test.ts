@@ -1,0 +1,73 @@
+/**
+ * The focused pass (PassOptions.focus): right after a new revision the daemon acts on the groups it
+ * changed from their own listing, before the full inventory. Judged from the EC2 simulator's world
+ * and timeline: creates only for the focused groups, never a delete, capacity held, and the full
+ * passes after it finish the rollout.
+ */
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { maxLiveBetween, minReadyBetween } from '../../src/sim/capacity.ts';
+import { awsAdapter } from '../helpers/adapters/aws.ts';
+import { convergedInWorld, startHarness } from '../helpers/harness.ts';
+import type { Harness } from '../helpers/harness.ts';
+
+const GROUPS = [{ name: 'web', replicas: 3 }, { name: 'api', replicas: 2 }, { name: 'db', replicas: 2 }];
+
+describe('focused pass: a new revision acts on its changed groups before the full inventory (EC2)', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness(awsAdapter, GROUPS);
+    await h.runUntil((_, state) => convergedInWorld(h, state));
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  const idsOf = (group: string): string[] => (h.liveByGroup().get(group) ?? []).map((i) => i.id).sort();
+  const terminationsSince = (at: number): number => h.sim.world.events().filter((e) => e.at >= at && e.to === 'terminating').length;
+
+  it('creates only for the focused group, within maxSurge, and deletes nothing; full passes then finish the roll', async () => {
+    h.addBuild(2);
+    await h.writeFleet(GROUPS, 2);
+    const before = new Map(GROUPS.map((g) => [g.name, idsOf(g.name)]));
+    const start = h.sim.engine.clock.now();
+    const result = await h.pass({ focus: new Set(['web']) });
+    assert.deepEqual(idsOf('api'), before.get('api'), 'api untouched');
+    assert.deepEqual(idsOf('db'), before.get('db'), 'db untouched');
+    const added = idsOf('web').filter((id) => !before.get('web')!.includes(id));
+    assert.equal(added.length, 1, 'web got its one surge instance (maxSurge 1)');
+    assert.equal(terminationsSince(start), 0, 'a focused pass never deletes');
+    assert.deepEqual([...new Set(result.actions.map((a) => `${a.kind} ${a.group}`))], ['create web']);
+
+    let converged = false;
+    await h.runUntil((_, state) => (converged = convergedInWorld(h, state)));
+    assert.ok(converged, 'every group runs its replicas of build 2 and nothing else');
+    const capacity = h.capacity();
+    for (const g of GROUPS) {
+      assert.equal(minReadyBetween(capacity.get(g.name)!, start), g.replicas, `${g.name}: never below replicas (maxUnavailable 0)`);
+      assert.ok(maxLiveBetween(capacity.get(g.name)!, start) <= g.replicas + 1, `${g.name}: never above replicas + maxSurge`);
+    }
+  });
+
+  it('leaves a due delete to the full pass', async () => {
+    h.addBuild(2);
+    await h.writeFleet(GROUPS, 2);
+    await h.pass({ focus: new Set(['web']) });
+    await waitFor(() => (h.liveByGroup().get('web') ?? []).every((i) => i.state === 'running'), 'the surge instance runs');
+    const start = h.sim.engine.clock.now();
+    const focused = await h.pass({ focus: new Set(['web']) });
+    assert.equal(terminationsSince(start), 0, 'the focused pass deleted nothing although an old web instance was due');
+    assert.ok(focused.actions.every((a) => a.kind === 'create'));
+    const full = await h.pass();
+    assert.ok(full.actions.some((a) => a.kind === 'delete' && a.group === 'web' && a.error === undefined), 'the full pass deleted it');
+    assert.ok(terminationsSince(start) >= 1);
+  });
+});
+
+async function waitFor(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await sleep(20);
+  }
+}
