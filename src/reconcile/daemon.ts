@@ -67,11 +67,11 @@ export class Daemon {
   private passDeps: Omit<PassDeps, 'providers' | 'providerErrors' | 'health' | 'queue'>;
   private readonly lanes = new Map<string, Lane>();
   /** The last pass of each provider's lane (status and metrics show the whole fleet). */
-  private readonly slices = new Map<string, PassResult>();
+  private readonly slices = new Map<string, Slice>();
   private refreshing: Promise<void> | undefined;
   private loop: Promise<void> | undefined;
   private stopping = false;
-  private lastPass: PassResult | undefined;
+  private lastPass: { readonly result: PassResult; readonly listed: readonly Listed[] } | undefined;
   private passCount = 0;
 
   constructor(deps: DaemonDeps) {
@@ -137,17 +137,18 @@ export class Daemon {
   /** The whole status document (GET /api/v1/status). */
   statusView(): object {
     const current = this.deps.source.current();
+    const last = this.lastPass?.result;
     return {
       fleet: current?.state.fleet.id,
       source: this.deps.source.view(),
-      lastPass: this.lastPass && {
-        revision: this.lastPass.revision, startedAt: new Date(this.lastPass.startedAt).toISOString(), durationMs: this.lastPass.finishedAt - this.lastPass.startedAt,
-        actions: this.lastPass.actions.length, failures: this.lastPass.actions.filter((a) => a.error).length,
-        providers: this.lastPass.observations.map((o) => (o.ok ? { name: o.provider, ok: true, instances: o.instances.length } : { name: o.provider, ok: false, reason: o.error.reason, message: o.error.message })),
+      lastPass: last && {
+        revision: last.revision, startedAt: new Date(last.startedAt).toISOString(), durationMs: last.finishedAt - last.startedAt,
+        actions: last.actions.length, failures: last.actions.filter((a) => a.error).length,
+        providers: this.lastPass?.listed,
       },
       groups: this.status.list(),
-      orphans: this.lastPass?.guarded.orphans,
-      refusals: this.lastPass?.guarded.refusals ?? [],
+      orphans: last?.guarded.orphans,
+      refusals: last?.guarded.refusals ?? [],
       history: this.status.history,
       events: this.status.events().slice(-20),
     };
@@ -271,7 +272,7 @@ export class Daemon {
     await this.status.recordPass(state, result, this.apiSuspended, fleet.revisionPending);
     this.metrics.pass(lane.provider, result, fleet.result);
     // The fleet-wide view counts as a pass once every provider's lane has reported (status, readiness).
-    if (fleet.complete) this.lastPass = fleet.result;
+    if (fleet.complete) this.lastPass = { result: fleet.result, listed: [...this.slices.values()].flatMap((s) => s.listed) };
     this.passCount++;
     return result;
   }
@@ -281,7 +282,7 @@ export class Daemon {
     let ready = 0;
     for (const [name, slice] of this.slices) {
       if (name === provider) continue;
-      for (const o of slice.observations) if (o.ok) ready += o.instances.filter((i) => i.state === 'running' && i.locked !== true).length;
+      for (const listed of slice.listed) if (listed.ok) ready += listed.ready;
     }
     return ready;
   }
@@ -292,7 +293,7 @@ export class Daemon {
    */
   private deletedElsewhere(provider: string): number {
     let deleted = 0;
-    for (const [name, slice] of this.slices) if (name !== provider) deleted += countedDeletes(slice.guarded);
+    for (const [name, slice] of this.slices) if (name !== provider) deleted += countedDeletes(slice.result.guarded);
     return deleted;
   }
 
@@ -303,12 +304,13 @@ export class Daemon {
    * finish the revision).
    */
   private withOtherSlices(provider: string, result: PassResult, state: DesiredState): { result: PassResult; revisionPending: boolean; complete: boolean } {
-    this.slices.set(provider, result);
+    const slice = sliceOf(result);
+    this.slices.set(provider, slice);
     for (const name of this.slices.keys()) if (state.providers[name] === undefined) this.slices.delete(name);
-    const others = [...this.slices].filter(([name]) => name !== provider).map(([, slice]) => slice);
+    const others = [...this.slices].filter(([name]) => name !== provider).map(([, other]) => other.result);
     const complete = Object.keys(state.providers).every((name) => this.slices.has(name));
     const revisionPending = !complete || others.some((o) => o.revision !== result.revision || o.skipped.length > 0 || !o.guarded.steps.every(isSettled));
-    const all = [result, ...others];
+    const all = [slice.result, ...others];
     return {
       complete,
       revisionPending,
@@ -415,6 +417,28 @@ export class Daemon {
   private async saveSuspended(): Promise<void> {
     await writeJsonAtomic(this.suspendedFile(), [...this.apiSuspended].sort());
   }
+}
+
+/** One provider's listing, counted: all the daemon needs of it between passes. */
+type Listed =
+  | { readonly name: string; readonly ok: true; readonly instances: number; readonly ready: number }
+  | { readonly name: string; readonly ok: false; readonly reason: string; readonly message: string };
+
+/**
+ * A lane's last pass as the daemon keeps it: its instance lists only as counts, so a large fleet
+ * is not held a second time while the next pass lists it again (100,000 instances ≈ 100 MB).
+ */
+interface Slice {
+  /** The pass with each observation's instance list emptied. */
+  readonly result: PassResult;
+  readonly listed: readonly Listed[];
+}
+
+function sliceOf(result: PassResult): Slice {
+  const listed = result.observations.map((o): Listed => (o.ok
+    ? { name: o.provider, ok: true, instances: o.instances.length, ready: o.instances.filter((i) => i.state === 'running' && i.locked !== true).length }
+    : { name: o.provider, ok: false, reason: o.error.reason, message: o.error.message }));
+  return { result: { ...result, observations: result.observations.map((o) => (o.ok ? { ...o, instances: [] } : o)) }, listed };
 }
 
 function errorFields(error: unknown): object | string {
