@@ -3,7 +3,7 @@
  * by schemas/config.schema.json. Problems name the file, line and column, or the environment
  * variable, and say how to fix them; nothing starts with an invalid configuration.
  */
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { parse as parseYamlValue } from 'yaml';
 import configSchema from '../../schemas/config.schema.json' with { type: 'json' };
@@ -26,6 +26,9 @@ export type ConfigResult = { readonly ok: true; readonly config: DaemonConfig } 
 const NOT_CONFIG = /^DROVER_(ENDPOINT_|CA_FILE_|CONFIG$|URL$|NODE_PREFIX$|AZURE_TOKEN$)/;
 const ENV_FILE = '<environment>';
 
+/** Largest config file read (a real one is a few KiB); beyond it, or not a regular file, is refused unread. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
 let validate: ReturnType<Ajv2020['compile']> | undefined;
 
 /** Loads `file` (optional) and the environment into a validated configuration. */
@@ -44,11 +47,16 @@ export async function loadDaemonConfig(file: string | undefined, env: NodeJS.Pro
 }
 
 async function readConfigFile(file: string, problems: Problem[]): Promise<ParsedDocument | undefined> {
-  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+  const text = await readBounded(file).catch((error: NodeJS.ErrnoException) => {
     problems.push({ file, line: 0, col: 0, path: '', code: 'config.unreadable', message: `cannot read the config file (${error.code ?? 'EIO'}); check --config / DROVER_CONFIG` });
     return undefined;
   });
   if (text === undefined) return undefined;
+  if (text === NOT_A_FILE || text === TOO_LARGE) {
+    const message = text === NOT_A_FILE ? 'the config path is not a regular file; check --config / DROVER_CONFIG' : `the config file is over ${MAX_CONFIG_BYTES} bytes; a drover config is a few KiB (check --config / DROVER_CONFIG)`;
+    problems.push({ file, line: 0, col: 0, path: '', code: text === NOT_A_FILE ? 'config.notAFile' : 'config.tooLarge', message });
+    return undefined;
+  }
   const docs = parseYamlFile(file, text, problems);
   if (docs.length > 1) problems.push({ file, line: 1, col: 1, path: '', code: 'config.multipleDocuments', message: 'the config file must hold one YAML document' });
   const doc = docs[0];
@@ -56,6 +64,28 @@ async function readConfigFile(file: string, problems: Problem[]): Promise<Parsed
     problems.push({ file, line: 1, col: 1, path: '', code: 'config.notAMapping', message: 'the config file must be a YAML mapping (see docs: source, listen, stateDir, …)' });
   }
   return doc;
+}
+
+const NOT_A_FILE = Symbol('not a regular file');
+const TOO_LARGE = Symbol('too large');
+
+/** The file's text, read no further than MAX_CONFIG_BYTES + 1 (a device or a huge file is never slurped). */
+async function readBounded(file: string): Promise<string | typeof NOT_A_FILE | typeof TOO_LARGE> {
+  const handle = await open(file, 'r');
+  try {
+    if (!(await handle.stat()).isFile()) return NOT_A_FILE;
+    const buffer = Buffer.alloc(MAX_CONFIG_BYTES + 1);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length > MAX_CONFIG_BYTES) return TOO_LARGE;
+    }
+    return buffer.subarray(0, length).toString('utf8');
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Applies DROVER_A__B_C=value as a.bC; returns the JSON pointer → variable name of each. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { loadDaemonConfig } from '../../src/config/daemon-config.ts';
+import { loadDaemonConfig, MAX_CONFIG_BYTES } from '../../src/config/daemon-config.ts';
 import { formatProblem } from '../../src/desired/problems.ts';
 import { writeFleet } from '../helpers/fleet-files.ts';
 
@@ -58,5 +58,20 @@ describe('daemon configuration', () => {
     const missing = await loadDaemonConfig('/nonexistent/drover.yaml', {});
     assert.ok(!missing.ok);
     assert.match(formatProblem(missing.problems[0]!), /^\/nonexistent\/drover\.yaml: cannot read the config file \(ENOENT\); check --config \/ DROVER_CONFIG$/);
+  });
+
+  it('refuses a directory, a device and an oversized file without reading them whole', async () => {
+    const { dir, cleanup } = await writeFleet({ 'huge.yaml': `listen: 127.0.0.1:8080\n# ${'x'.repeat(MAX_CONFIG_BYTES)}\n` });
+    try {
+      for (const [file, code, text] of [[dir, 'config.notAFile', /not a regular file/], ['/dev/zero', 'config.notAFile', /not a regular file/], [path.join(dir, 'huge.yaml'), 'config.tooLarge', /over 1048576 bytes/]] as const) {
+        const result = await loadDaemonConfig(file, {});
+        assert.ok(!result.ok, file);
+        assert.deepEqual(result.problems.map((p) => p.code), [code], file);
+        assert.equal(result.problems[0]!.file, file);
+        assert.match(result.problems[0]!.message, text);
+      }
+    } finally {
+      await cleanup();
+    }
   });
 });
