@@ -1,12 +1,18 @@
 /**
  * `node --import` gate of the crash harness's daemon processes: warms the caches of what `drover run`
- * loads for this fleet (the CLI, the EC2 provider, and with CRASH_GATE_GCE=1 the GCE provider and the Compute
- * Engine client classes, whose first construction parses their protos), then holds the process until one line arrives on
- * stdin. drover's own code runs only after that, so the harness can prepare the next process while
- * the current one runs. Nothing here talks to the network or touches drover's state.
+ * loads for this fleet (the CLI, the EC2 provider, and the providers of the other clouds named in
+ * CRASH_GATE_CLOUDS — for GCE also the Compute Engine client classes, whose first construction
+ * parses their protos), then holds the process until one line arrives on stdin. drover's own code
+ * runs only after that, so the harness can prepare the next process while the current one runs.
+ * Nothing here talks to the network or touches drover's state.
  */
-await Promise.all([import('../../src/cli/main.ts'), import('../../src/cli/run.ts'), import('../../src/desired/load.ts'), import('../../providers/aws/index.ts')]);
-if (process.env['CRASH_GATE_GCE'] === '1') {
+const clouds = new Set((process.env['CRASH_GATE_CLOUDS'] ?? '').split(','));
+await Promise.all([
+  import('../../src/cli/main.ts'), import('../../src/cli/run.ts'), import('../../src/desired/load.ts'), import('../../providers/aws/index.ts'),
+  ...(clouds.has('azure') ? [import('../../providers/azure/index.ts')] : []),
+  ...(clouds.has('proxmox') ? [import('../../providers/proxmox/index.ts')] : []),
+]);
+if (clouds.has('gce')) {
   const [{ ImagesClient, InstancesClient, ZoneOperationsClient }, { PassThroughClient }] = await Promise.all([import('@google-cloud/compute'), import('google-auth-library'), import('../../providers/gcp/index.ts')]);
   const options = { apiEndpoint: '127.0.0.1', port: 9, protocol: 'http', authClient: new PassThroughClient(), fallback: true } as ConstructorParameters<typeof InstancesClient>[0];
   const warm = [new InstancesClient(options), new ZoneOperationsClient(options), new ImagesClient(options)];

@@ -1,6 +1,7 @@
 /**
  * The crash harness: the real `drover run` process follows a real Git repository and converges an
- * EC2 and a GCE simulator (sharing one fast clock) while the harness commits rollouts (digest bumps,
+ * EC2 simulator and the round's other clouds' simulators (GCE, Azure, Proxmox: crash-clouds.ts; all
+ * sharing one fast clock) while the harness commits rollouts (digest bumps,
  * scaling, canary start and promote), SIGKILLs the daemon at seeded random moments (during start-up,
  * right after it listens, while a create or delete is in flight, or after a random delay), restarts
  * it each time, now and then terminates an instance out of band or deletes the daemon's state
@@ -11,28 +12,20 @@ import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startEc2Simulator } from '../../providers/aws/sim.ts';
-import type { Ec2Simulator } from '../../providers/aws/sim.ts';
-import { TAG } from '../../providers/aws/tags.ts';
-import { digestLabel, LABEL } from '../../providers/gcp/labels.ts';
-import { startGceSimulator } from '../../providers/gcp/sim.ts';
-import type { GceSimulator } from '../../providers/gcp/sim.ts';
 import { loadFleet } from '../../src/desired/load.ts';
 import { ScaledClock } from '../../src/sim/clock.ts';
 import type { World } from '../../src/sim/world.ts';
 import { spawnGatedDaemon } from '../helpers/daemon-process.ts';
 import type { DaemonProcess, GatedDaemon } from '../helpers/daemon-process.ts';
 import { tempDir, TestRepo } from '../source/helpers.ts';
-import { amiOf, artifactOf, between, boundsByGroup, cloneFleet, digestOf, FLEET, fleetFiles, GCE_PROJECT, gceImageOf, initialFleet, pick, promoteAll, rng, scenario } from './crash-fleet.ts';
-import type { Cloud, FleetModel, ScenarioStep } from './crash-fleet.ts';
+import { CRASH_CLOUDS } from './crash-clouds.ts';
+import type { Cloud, CrashSim } from './crash-clouds.ts';
+import { artifactOf, between, boundsByGroup, cloneFleet, digestOf, FLEET, fleetFiles, initialFleet, pick, promoteAll, rng, scenario } from './crash-fleet.ts';
+import type { FleetModel, ScenarioStep } from './crash-fleet.ts';
 import { checkTimeline } from './crash-invariants.ts';
 import type { OwnershipKeys, SpecEpoch } from './crash-invariants.ts';
 
 const TOKEN = 'crash-token-3b9e71d2';
-const KEYS: Record<Cloud, OwnershipKeys> = {
-  aws: { fleet: TAG.fleet, group: TAG.group, slot: TAG.slot, template: TAG.template },
-  gce: { fleet: LABEL.fleet, group: LABEL.group, slot: LABEL.slot, template: LABEL.template },
-};
 /** Wall ms after a restart during which the previous process's in-flight requests may still land. */
 const SLOP_MS = 50;
 const GATE = path.resolve(import.meta.dirname, 'crash-gate.ts');
@@ -43,14 +36,17 @@ export interface CrashRoundOptions {
   readonly seed: number;
   /** SIGKILLs before the final restart. */
   readonly kills: number;
-  /** Longest life of a daemon process before its kill (wall ms after it listens). Default 1000. */
+  /** Longest life of a daemon process before its kill (wall ms after it listens). Default: the slowest cloud's. */
   readonly maxLifeMs?: number;
   /** Simulated-clock speed-up. Default 200. */
   readonly factor?: number;
   /** Wall ms the final daemon gets to converge. Default 60 000. */
   readonly convergeTimeoutMs?: number;
-  /** Put two groups on a GCE simulator (heavier: every restart loads the GCE client). Default true. */
-  readonly gce?: boolean;
+  /**
+   * Clouds of the round: EC2 always, plus two groups on each other cloud listed (heavier: every
+   * restart loads their clients). Default ['aws', 'gce'].
+   */
+  readonly clouds?: readonly Cloud[];
   readonly log?: (line: string) => void;
 }
 
@@ -65,6 +61,8 @@ export interface CrashRoundReport {
   readonly stateWipes: number;
   readonly outOfBand: number;
   readonly launches: number;
+  /** Launches and checked deletions per cloud, e.g. `aws 20/6 proxmox 9/3`. */
+  readonly perCloud: string;
   readonly deletionsChecked: number;
   readonly discounted: number;
   readonly violations: string[];
@@ -85,29 +83,26 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
   const random = rng(options.seed);
   const say = options.log ?? (() => undefined);
   const log = (line: string) => say(`[${((performance.now() - started) / 1000).toFixed(1)}s] ${line}`);
-  const maxLife = options.maxLifeMs ?? 1000;
   const clock = new ScaledClock({ factor: options.factor ?? 200 });
   const tmp = tempDir('drover-crash-');
   const stateDir = path.join(tmp.path, 'state');
   const repo = new TestRepo(tmp.path);
-  const withGce = options.gce ?? true;
-  let fleet = initialFleet(withGce);
-  let ec2: Ec2Simulator | undefined;
-  let gce: GceSimulator | undefined;
+  const clouds = [...new Set<Cloud>(['aws', ...(options.clouds ?? ['gce'])])];
+  const initial = initialFleet(clouds);
+  const maxLife = options.maxLifeMs ?? Math.max(...clouds.map((c) => CRASH_CLOUDS[c].maxLifeMs));
+  let fleet = initial;
+  const sims = new Map<Cloud, CrashSim>();
   let daemon: DaemonProcess | undefined;
   let next: GatedDaemon | undefined;
   try {
-    // A round compresses many simulated hours; dead instances stay listed throughout, as EC2 lists them
-    // for about an hour (the token of one EC2 has forgotten is covered by test/providers/aws).
-    ec2 = await startEc2Simulator({ region: 'eu-west-1', clock, latencies: { bootMs: 20_000, terminateMs: 10_000, listLagMs: 1_000, terminatedRetentionMs: 7 * 24 * 3_600_000 } });
-    gce = !withGce ? undefined : await startGceSimulator({ projects: [GCE_PROJECT], clock, latencies: { bootMs: 20_000, terminateMs: 10_000 }, insertOperationMs: 2_000 });
-    const worlds: World[] = gce === undefined ? [ec2.world] : [ec2.world, gce.world];
+    for (const cloud of clouds) sims.set(cloud, await CRASH_CLOUDS[cloud].start(clock, tmp.path));
+    const simOf = (cloud: Cloud) => sims.get(cloud)!;
+    const worlds: World[] = clouds.map((c) => simOf(c).world);
     const registered = new Set<string>();
     const register = (model: FleetModel) => {
       for (const g of model.filter((m) => !registered.has(artifactOf(m)))) {
         registered.add(artifactOf(g));
-        if (g.cloud === 'aws') ec2!.addImage({ id: amiOf(g.name, g.build), tags: { [TAG.digest]: digestOf(g.name, g.build) } });
-        else gce!.addImage({ path: gceImageOf(g.name, g.build), labels: { [LABEL.digest]: digestLabel(digestOf(g.name, g.build)) } });
+        simOf(g.cloud).register(g.name, g.build, digestOf(g.name, g.build));
       }
     };
     register(fleet);
@@ -122,11 +117,8 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
       DROVER_RESYNC_INTERVAL: '1s',
       DROVER_API__TOKEN_ENV: 'CRASH_API_TOKEN',
       CRASH_API_TOKEN: TOKEN,
-      DROVER_ENDPOINT_AWS_EU: ec2.url,
-      ...(gce === undefined ? {} : { DROVER_ENDPOINT_GCE_EU: gce.url, CRASH_GATE_GCE: '1' }),
-      AWS_ACCESS_KEY_ID: 'AKIDCRASH',
-      AWS_SECRET_ACCESS_KEY: 'crash-secret',
-      GOOGLE_CLOUD_PROJECT: GCE_PROJECT,
+      ...Object.assign({}, ...clouds.map((c) => simOf(c).env)) as Record<string, string>,
+      CRASH_GATE_CLOUDS: clouds.join(','),
       // Node's own bytecode cache: restarts cost less CPU on a loaded machine; drover is unaware of it.
       NODE_COMPILE_CACHE: path.join(os.tmpdir(), 'drover-crash-compile-cache'),
     };
@@ -140,14 +132,14 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
       next ??= spawnGatedDaemon(env, GATE);
     };
 
-    const steps = scenario(random, Math.max(4, Math.round(options.kills / 3)));
+    const steps = scenario(random, Math.max(4, Math.round(options.kills / 3)), initial);
     const commitAt = new Map<number, ScenarioStep[]>();
     const commitWindow = Math.max(1, Math.floor(options.kills * 0.8));
     for (const step of steps) {
       const at = between(random, 0, commitWindow - 1);
       commitAt.set(at, [...(commitAt.get(at) ?? []), step]);
     }
-    commitAt.set(commitWindow, [...(commitAt.get(commitWindow) ?? []), promoteAll]);
+    commitAt.set(commitWindow, [...(commitAt.get(commitWindow) ?? []), promoteAll(initial)]);
     let commits = 0;
     const commit = (batch: readonly ScenarioStep[]) => {
       const updated = cloneFleet(fleet);
@@ -169,19 +161,23 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
     };
     let outOfBand = 0;
     const terminateOutOfBand = (why: string) => {
-      const running = worlds.flatMap((w) => w.list().filter((i) => i.state === 'running' && (i.tags[TAG.fleet] ?? i.tags[LABEL.fleet]) === FLEET).map((i) => ({ w, i })));
+      const running = clouds.flatMap((c) => simOf(c).world.list().filter((i) => i.state === 'running' && i.tags[CRASH_CLOUDS[c].keys.fleet] === FLEET).map((i) => ({ w: simOf(c).world, i })));
       if (running.length === 0) return;
       const { w, i } = pick(random, running);
       w.terminate(i.id, 'out-of-band', 'test: terminated out of band');
       outOfBand++;
       log(`  out-of-band terminate ${i.id} (${why})`);
     };
-    const nextApiEvent = async (since: number[], limitMs: number) => {
+    /** Waits for drover's next create or delete in `cloud`'s world; false when none came in time. */
+    const nextApiEvent = async (cloud: Cloud, limitMs: number) => {
+      const world = simOf(cloud).world;
+      const since = world.events().at(-1)?.seq ?? 0;
       const deadline = performance.now() + limitMs;
       while (performance.now() < deadline) {
-        if (worlds.some((w, n) => w.events(since[n]).some((e) => e.cause === 'api'))) return;
+        if (world.events(since).some((e) => e.cause === 'api')) return true;
         await sleep(5);
       }
+      return false;
     };
     const lastSeq = () => worlds.map((w) => w.events().at(-1)?.seq ?? 0);
 
@@ -209,8 +205,13 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
         prepareNext();
         if (batch !== undefined && midLife) commit(batch);
         if (moment === 'in-flight') {
-          await nextApiEvent(lastSeq(), maxLife);
+          // A cloud of the round, picked at random, gets an action in flight. The others' first
+          // change comes later than EC2's (Proxmox scans, checks the template and picks a VMID
+          // before it clones; Azure creates the NIC before the VM), so they get longer to start one.
+          const cloud = clouds.length === 1 ? 'aws' : pick(random, clouds);
+          const acted = await nextApiEvent(cloud, cloud === 'aws' ? maxLife : 4 * maxLife);
           await sleep(between(random, 0, 30));
+          log(`  ${acted ? 'an action in flight' : 'no action'} on ${cloud}`);
         } else if (moment === 'delay') {
           const life = between(random, 50, maxLife);
           const oob = random() < 0.15;
@@ -239,12 +240,11 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
     const loaded = await loadFleet(repo.dir);
     if (!loaded.ok) throw new Error(`the final fleet does not load: ${JSON.stringify(loaded.problems).slice(0, 500)}`);
     const desired = loaded.state;
-    const clouds: Cloud[] = gce === undefined ? ['aws'] : ['aws', 'gce'];
-    const worldOf = (cloud: Cloud) => (cloud === 'aws' ? ec2!.world : gce!.world);
+    const worldOf = (cloud: Cloud) => simOf(cloud).world;
     const finalProblems = () => {
       const problems: string[] = [];
       for (const cloud of clouds) {
-        const keys = KEYS[cloud];
+        const keys = CRASH_CLOUDS[cloud].keys;
         const live = worldOf(cloud).list().filter((i) => LIVE.has(i.state));
         const expected = fleet.filter((g) => g.cloud === cloud);
         for (const g of expected) {
@@ -274,7 +274,7 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
     }
     log(problems.length === 0 ? 'converged' : 'did not converge');
     const violations: string[] = [];
-    if (problems.length > 0) violations.push(`not converged after the last restart: ${problems.slice(0, 10).join('; ')}\n${await diagnose(daemon, clouds.map(worldOf), fleet)}`);
+    if (problems.length > 0) violations.push(`not converged after the last restart: ${problems.slice(0, 10).join('; ')}\n${await diagnose(daemon, clouds.map((c) => ({ world: worldOf(c), keys: CRASH_CLOUDS[c].keys })), fleet)}`);
     else {
       // Converged means settled: the daemon keeps its hands off for a while (no create or delete).
       const seq = lastSeq();
@@ -290,26 +290,27 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
     let launches = 0;
     let deletionsChecked = 0;
     let discounted = 0;
+    const perCloud: string[] = [];
     for (const cloud of clouds) {
       const verdict = checkTimeline({
-        cloud, events: worldOf(cloud).events(), keys: KEYS[cloud], fleet: FLEET,
-        groups: initialFleet(withGce).filter((g) => g.cloud === cloud).map((g) => g.name),
-        epochs, spawns,
+        cloud, events: worldOf(cloud).events(), keys: CRASH_CLOUDS[cloud].keys, fleet: FLEET,
+        groups: initial.filter((g) => g.cloud === cloud).map((g) => g.name),
+        epochs, spawns, launchOwnership: simOf(cloud).launchOwnership?.(),
       });
       violations.push(...verdict.violations);
       launches += verdict.launches;
       deletionsChecked += verdict.deletionsChecked;
       discounted += verdict.discounted;
+      perCloud.push(`${cloud} ${verdict.launches}/${verdict.deletionsChecked}`);
     }
     return {
-      seed: options.seed, kills: options.kills, clouds: clouds.join('+'), moments, commits, stateWipes: wipes, outOfBand, launches, deletionsChecked, discounted,
+      seed: options.seed, kills: options.kills, clouds: clouds.join('+'), moments, commits, stateWipes: wipes, outOfBand, launches, perCloud: perCloud.join(' '), deletionsChecked, discounted,
       violations, wallMs: Math.round(performance.now() - started),
     };
   } finally {
     await next?.discard();
     await daemon?.kill();
-    await ec2?.close();
-    await gce?.close();
+    for (const sim of sims.values()) await sim.close();
     tmp.cleanup();
   }
 }
@@ -323,11 +324,11 @@ export function seedFromEnv(): number {
 /** One-line summary of a round. */
 export function summary(report: CrashRoundReport): string {
   const m = report.moments;
-  return `seed=${report.seed} clouds=${report.clouds} kills=${report.kills} (startup ${m.startup}, listening ${m.listening}, in-flight ${m['in-flight']}, delay ${m.delay}) commits=${report.commits} wipes=${report.stateWipes} out-of-band=${report.outOfBand} launches=${report.launches} deletions-checked=${report.deletionsChecked} discounted=${report.discounted} violations=${report.violations.length} wall=${(report.wallMs / 1000).toFixed(1)}s`;
+  return `seed=${report.seed} clouds=${report.clouds} kills=${report.kills} (startup ${m.startup}, listening ${m.listening}, in-flight ${m['in-flight']}, delay ${m.delay}) commits=${report.commits} wipes=${report.stateWipes} out-of-band=${report.outOfBand} launches=${report.launches} deletions-checked=${report.deletionsChecked} (${report.perCloud}) discounted=${report.discounted} violations=${report.violations.length} wall=${(report.wallMs / 1000).toFixed(1)}s`;
 }
 
 /** What the daemon says about unconverged groups, and what the worlds hold for them. */
-async function diagnose(daemon: DaemonProcess, worlds: readonly World[], fleet: FleetModel): Promise<string> {
+async function diagnose(daemon: DaemonProcess, worlds: readonly { world: World; keys: OwnershipKeys }[], fleet: FleetModel): Promise<string> {
   const lines: string[] = [];
   try {
     const status = (await daemon.get('/api/v1/status')).body as { groups: { name: string }[] };
@@ -335,11 +336,11 @@ async function diagnose(daemon: DaemonProcess, worlds: readonly World[], fleet: 
   } catch (error) {
     lines.push(`status unavailable: ${String(error)}`);
   }
-  for (const world of worlds) {
+  for (const { world, keys } of worlds) {
     for (const i of world.all()) {
-      const group = i.tags[TAG.group] ?? i.tags[LABEL.group];
+      const group = i.tags[keys.group];
       const model = fleet.find((g) => g.name === group);
-      lines.push(`world ${i.id} ${i.state} group=${group} slot=${i.tags[TAG.slot] ?? i.tags[LABEL.slot]} template=${i.tags[TAG.template] ?? i.tags[LABEL.template]} image=${i.image}${model && i.image.endsWith(artifactOf(model)) ? ' (desired image)' : ''} token=${String(i.attributes['clientToken'] ?? '')} reason=${i.stateReason ?? ''}`);
+      lines.push(`world ${i.id} ${i.state} group=${group} slot=${i.tags[keys.slot]} template=${i.tags[keys.template]} image=${i.image}${model && i.image.endsWith(artifactOf(model)) ? ' (desired image)' : ''} token=${String(i.attributes['clientToken'] ?? '')} reason=${i.stateReason ?? ''}`);
     }
   }
   lines.push(...daemon.logs.filter((l) => !l.includes('"pass finished"')).slice(-20));

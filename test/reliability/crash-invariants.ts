@@ -2,7 +2,10 @@
  * The crash suite's judge: replays one simulator's timeline (the cloud's own record, never drover's
  * logs) and reports every breach of the rollout invariants, per group:
  *
- * - ownership: every instance launched through the API carries fleet, group, slot and template;
+ * - ownership: every instance launched through the API carries fleet, group, slot and template, and
+ *   none ever runs without them in its tags (a cloud that creates in steps — Proxmox: clone, then
+ *   config, then start — records ownership at launch elsewhere than in the tags: see
+ *   `launchOwnership`; its tags must still be complete before the VM first runs);
  * - ceiling: no launch ever takes live instances above `replicas + maxSurge` for the specs that may
  *   be in force (after a scale-in commit the surplus is not a breach; launching on top of it is);
  * - floor: right after each of drover's own deletions of a running instance, ready instances never
@@ -54,6 +57,12 @@ export interface TimelineCheck {
   readonly epochs: readonly SpecEpoch[];
   /** Sim times at which daemon processes were spawned, ascending. */
   readonly spawns: readonly number[];
+  /**
+   * For clouds whose launch event carries no tags yet: each instance's ownership as the cloud
+   * recorded it at launch (Proxmox: the description the clone call writes), by instance id. It
+   * stands in for the tags of that instance's events until they carry the fleet key.
+   */
+  readonly launchOwnership?: ReadonlyMap<string, Readonly<Record<string, string>>> | undefined;
 }
 
 /** What the replay found. */
@@ -112,19 +121,26 @@ export function checkTimeline(check: TimelineCheck): TimelineVerdict {
     if (violations.length < 50) violations.push(`${check.cloud} @${at}: ${text}`);
   };
 
+  const missingIn = (tags: Readonly<Record<string, string>>) => (['fleet', 'group', 'slot', 'template'] as const).filter((k) => (tags[keys[k]] ?? '') === '');
+
   for (const event of sorted) {
-    if (event.tags[keys.fleet] !== check.fleet) continue;
+    const recorded = event.tags[keys.fleet] === undefined ? check.launchOwnership?.get(event.instanceId) : undefined;
+    const tags = recorded ?? event.tags;
+    if (tags[keys.fleet] !== check.fleet) continue;
     const before = tracked.get(event.instanceId);
     if (event.from === null) {
       launches++;
-      const missing = (['fleet', 'group', 'slot', 'template'] as const).filter((k) => (event.tags[keys[k]] ?? '') === '');
-      if (missing.length > 0) say(event.at, `instance ${event.instanceId} launched without ownership ${missing.join(', ')}: ${JSON.stringify(event.tags)}`);
-      else if (!check.groups.includes(event.tags[keys.group]!)) say(event.at, `instance ${event.instanceId} launched for unknown group ${event.tags[keys.group]}`);
-      else if (!/^\d+$/.test(event.tags[keys.slot]!)) say(event.at, `instance ${event.instanceId} has slot ${event.tags[keys.slot]}`);
+      const missing = missingIn(tags);
+      if (missing.length > 0) say(event.at, `instance ${event.instanceId} launched without ownership ${missing.join(', ')}: ${JSON.stringify(tags)}`);
+      else if (!check.groups.includes(tags[keys.group]!)) say(event.at, `instance ${event.instanceId} launched for unknown group ${tags[keys.group]}`);
+      else if (!/^\d+$/.test(tags[keys.slot]!)) say(event.at, `instance ${event.instanceId} has slot ${tags[keys.slot]}`);
     }
-    const group = before?.group ?? event.tags[keys.group];
+    if (event.to === 'running' && before?.state !== 'running' && missingIn(event.tags).length > 0) {
+      say(event.at, `instance ${event.instanceId} runs without ownership tags ${missingIn(event.tags).join(', ')}: ${JSON.stringify(event.tags)}`);
+    }
+    const group = before?.group ?? tags[keys.group];
     if (group === undefined) continue;
-    const key = before?.key ?? `${group}/${event.tags[keys.template]}/${event.tags[keys.slot]}`;
+    const key = before?.key ?? `${group}/${tags[keys.template]}/${tags[keys.slot]}`;
     const previous = before?.state;
     if (previous !== undefined) {
       if (previous === 'running') add(ready, group, -1);
@@ -139,7 +155,7 @@ export function checkTimeline(check: TimelineCheck): TimelineVerdict {
       add(perSlot, key, 1);
     }
     tracked.set(event.instanceId, { group, key, state: event.to });
-    if (event.kind === 'tags' && event.tags[keys.group] !== group) say(event.at, `instance ${event.instanceId} changed group tag to ${event.tags[keys.group]}`);
+    if (event.kind === 'tags' && tags[keys.group] !== group) say(event.at, `instance ${event.instanceId} changed group tag to ${event.tags[keys.group]}`);
 
     // Only a launch can raise the count: instances above a lowered ceiling (scale-in) are not a breach
     // until drover launches another while above it.

@@ -1,17 +1,39 @@
 /**
  * Crash (issue 10): the real `drover run` process is SIGKILLed dozens of times at random moments
- * while rollouts run on an EC2 and a GCE simulator, and restarted each time (sometimes with its
- * state directory deleted). The simulators' timelines must show, for every group: ready capacity
- * never below replicas − maxUnavailable through drover's own deletions, never more than
+ * while rollouts run, and restarted each time (sometimes with its state directory deleted). Two
+ * rounds: EC2 alone (30 kills), then EC2 with Azure and Proxmox groups (20 kills; every cloud's
+ * simulator on one shared clock). The simulators' timelines must show, for every group: ready
+ * capacity never below replicas − maxUnavailable through drover's own deletions, never more than
  * replicas + maxSurge instances, never two live instances for one slot, every instance with full
- * ownership tags, and an exact convergence after the last restart. CRASH_SEED and CRASH_KILLS
- * reproduce or lengthen a round; `npm run soak` runs many.
+ * ownership tags, and an exact convergence after the last restart.
+ *
+ * Environment (both rounds): CRASH_SEED reproduces a round (each prints its seed), CRASH_KILLS sets
+ * the kills per round, CRASH_VERBOSE=1 logs every kill and commit. CRASH_CLOUDS adds clouds to the
+ * first round (`gce`, `azure`, `proxmox`, comma-separated, or `all`; EC2 is always in), e.g.
+ * CRASH_CLOUDS=gce for the former CRASH_GCE=1 (still accepted). `npm run soak` runs many rounds.
  */
 import assert from 'node:assert/strict';
 import { checkTimeline } from './crash-invariants.ts';
 import type { SpecEpoch, TimelineCheck } from './crash-invariants.ts';
+import { parseClouds } from './crash-clouds.ts';
+import type { Cloud } from './crash-clouds.ts';
 import { runCrashRound, seedFromEnv, summary } from './crash-harness.ts';
 import type { SimState, TimelineEvent } from '../../src/sim/timeline.ts';
+
+/** One crash round as a test: `defaultKills` SIGKILLs unless CRASH_KILLS says otherwise. */
+function round(title: string, clouds: readonly Cloud[], defaultKills: number): void {
+  it(title, async function () {
+    this.timeout(900_000);
+    const seed = seedFromEnv();
+    const kills = Number(process.env['CRASH_KILLS'] ?? defaultKills);
+    console.log(`    crash seed ${seed} (rerun with CRASH_SEED=${seed} CRASH_KILLS=${kills})`);
+    const report = await runCrashRound({ seed, kills, clouds, log: process.env['CRASH_VERBOSE'] ? (l) => console.log(`    ${l}`) : undefined });
+    console.log(`    ${summary(report)}`);
+    assert.deepEqual(report.violations, [], `seed ${seed}: ${report.violations.length} violations`);
+    assert.ok(report.kills >= defaultKills || process.env['CRASH_KILLS'] !== undefined);
+    assert.ok(report.deletionsChecked > 0 && report.launches > 0, 'the round did roll instances');
+  });
+}
 
 describe('reliability: crash', function () {
   describe('the timeline judge catches each breach (so a green round means something)', () => {
@@ -20,6 +42,7 @@ describe('reliability: crash', function () {
     let seq = 0;
     const ev = (at: number, id: string, from: SimState | null, to: SimState, cause: TimelineEvent['cause'] = 'api', slot = '0', template = 'a', extra: Record<string, string> = {}): TimelineEvent =>
       ({ seq: ++seq, at, kind: 'state', instanceId: id, from, to, cause, tags: { f: 'f', g: 'web', s: slot, t: template, ...extra } });
+    const untaggedEv = (at: number, id: string, from: SimState | null, to: SimState): TimelineEvent => ({ seq: ++seq, at, kind: 'state', instanceId: id, from, to, cause: 'api', tags: {} });
     const base = () => [ev(1, 'i1', null, 'pending'), ev(2, 'i1', 'pending', 'running'), ev(1, 'i2', null, 'pending', 'api', '1'), ev(2, 'i2', 'pending', 'running')];
     const judge = (events: TimelineEvent[], more: Partial<TimelineCheck> = {}) => checkTimeline({ cloud: 'x', events, keys, fleet: 'f', groups: ['web'], epochs, spawns: [0], ...more });
 
@@ -46,6 +69,20 @@ describe('reliability: crash', function () {
       const bare: TimelineEvent = { seq: ++seq, at: 3, kind: 'state', instanceId: 'x', from: null, to: 'pending', cause: 'api', tags: { f: 'f', g: 'web' } };
       assert.match(judge([...base(), bare]).violations.join(), /without ownership slot, template/);
     });
+    it('a VM created in steps (clone untagged, then tags, then start) is judged from its launch-time record', () => {
+      const steps = [untaggedEv(3, 'n1', null, 'pending'), untaggedEv(3, 'n2', null, 'pending'), untaggedEv(4, 'n1', 'pending', 'stopped'), { ...ev(5, 'n1', 'stopped', 'stopped', 'api', '0', 'b'), kind: 'tags' as const }, ev(6, 'n1', 'stopped', 'running', 'api', '0', 'b')];
+      const launchOwnership = new Map([['n1', { f: 'f', g: 'web', s: '0', t: 'b' }], ['n2', { f: 'f', g: 'web', s: '1', t: 'b' }]]);
+      const v = judge([...base(), ...steps], { launchOwnership });
+      assert.equal(v.launches, 4, 'the untagged clones are launches of the group');
+      assert.match(v.violations.join(), /4 live instances > replicas \+ maxSurge = 3 \(after n2/, 'and count against its ceiling from the clone on');
+      assert.match(judge([...base(), untaggedEv(3, 'n1', null, 'pending')], { launchOwnership: new Map([['n1', { f: 'f', g: 'web' }]]) }).violations.join(), /n1 launched without ownership slot, template/);
+    });
+    it('an instance that starts running without its ownership tags', () => {
+      const untagged: TimelineEvent = { seq: ++seq, at: 4, kind: 'state', instanceId: 'n1', from: 'stopped', to: 'running', cause: 'api', tags: {} };
+      const launch: TimelineEvent = { ...untagged, seq: ++seq, at: 3, from: null, to: 'stopped' };
+      const v = judge([...base(), launch, untagged], { launchOwnership: new Map([['n1', { f: 'f', g: 'web', s: '0', t: 'b' }]]) });
+      assert.match(v.violations.join(), /n1 runs without ownership tags fleet, group, slot, template/);
+    });
     it('while a scale-down commit is unconfirmed either spec bounds; after, only the new one', () => {
       const scaled: SpecEpoch[] = [epochs[0]!, { committedAt: 10, confirmedAt: 20, groups: { web: { replicas: 1, surge: 1, unavailable: 0 } } }];
       const up = [...base(), ev(15, 'n1', null, 'pending', 'api', '0', 'b')];
@@ -57,16 +94,7 @@ describe('reliability: crash', function () {
     });
   });
 
-  it('SIGKILLed dozens of times mid-rollout, the daemon never breaks a rollout invariant and converges', async function () {
-    this.timeout(900_000);
-    const seed = seedFromEnv();
-    const kills = Number(process.env['CRASH_KILLS'] ?? 30);
-    console.log(`    crash seed ${seed} (rerun with CRASH_SEED=${seed} CRASH_KILLS=${kills})`);
-    const gce = process.env['CRASH_GCE'] === '1';
-    const report = await runCrashRound({ seed, kills, gce, log: process.env['CRASH_VERBOSE'] ? (l) => console.log(`    ${l}`) : undefined });
-    console.log(`    ${summary(report)}`);
-    assert.deepEqual(report.violations, [], `seed ${seed}: ${report.violations.length} violations`);
-    assert.ok(report.kills >= 30 || process.env['CRASH_KILLS'] !== undefined);
-    assert.ok(report.deletionsChecked > 0 && report.launches > 0, 'the round did roll instances');
-  });
+  const extra = process.env['CRASH_GCE'] === '1' ? 'gce' : process.env['CRASH_CLOUDS'];
+  round('SIGKILLed dozens of times mid-rollout, the daemon never breaks a rollout invariant and converges', parseClouds(extra), 30);
+  round('the same on EC2, Azure and Proxmox at once (TLS simulators, Proxmox creating in steps)', ['aws', 'azure', 'proxmox'], 20);
 });
