@@ -54,6 +54,7 @@ const MAX_LISTED = 200_000;
 export class GcpProvider implements Provider {
   readonly name: string;
   readonly type = 'gcp' as const;
+  readonly filtersByGroup = true;
   readonly #fleet: string;
   readonly #project: string;
   readonly #clients: GceClients;
@@ -73,13 +74,14 @@ export class GcpProvider implements Provider {
   }
 
   /**
-   * One aggregatedList over every zone of the project, filtered by the fleet label and paginated.
+   * One aggregatedList over every zone of the project, filtered by the fleet label (and the group
+   * label for a scope of up to 50 groups) and paginated.
    * Instances GCE still lists while a delete drover started is running are reported terminated.
    * A zone GCE reports UNREACHABLE fails the listing (Transient): acting on a partial inventory
    * would launch duplicates of the instances it could not see.
    */
   async list(scope: ListScope, options: CallOptions = {}): Promise<ObservedInstance[]> {
-    const request = { project: this.#project, filter: `labels.${LABEL.fleet} = "${scope.fleet}"`, maxResults: this.#options.pageSize ?? 500 };
+    const request = { project: this.#project, filter: listFilter(scope), maxResults: this.#options.pageSize ?? 500 };
     const instances = await this.#call('list', options, async (signal) => {
       const out = new Map<string, Instance>();
       let seen = 0;
@@ -270,4 +272,18 @@ export class GcpProvider implements Provider {
   #error(operation: string, kind: ProviderErrorKind, reason: string, message: string): ProviderError {
     return new ProviderError({ kind, reason, provider: this.name, operation, message });
   }
+}
+
+/** Groups one list filter names at most; more list the whole fleet (callers filter). */
+const MAX_FILTER_GROUPS = 50;
+
+/**
+ * `labels.drover-fleet = "F"`, and for a scope of groups `AND (labels.drover-group = "a") OR (…)`:
+ * OR binds tighter than AND in Compute's (AIP-160) filters, so this is fleet AND (a OR …).
+ */
+function listFilter(scope: ListScope): string {
+  const fleet = `(labels.${LABEL.fleet} = ${JSON.stringify(scope.fleet)})`;
+  const groups = scope.groups ?? [];
+  if (groups.length === 0 || groups.length > MAX_FILTER_GROUPS) return fleet;
+  return `${fleet} AND ${groups.map((g) => `(labels.${LABEL.group} = ${JSON.stringify(g)})`).join(' OR ')}`;
 }

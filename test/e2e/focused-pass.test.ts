@@ -1,6 +1,6 @@
 /**
  * The focused pass (PassOptions.focus): right after a new revision the daemon acts on the groups it
- * changed from their own listing, before the full inventory. Judged from the EC2 simulator's world
+ * changed from their own listing, before the full inventory. Judged from the EC2 and GCE simulators' world
  * and timeline: creates only for the focused groups, never a delete, capacity held, and the full
  * passes after it finish the rollout.
  */
@@ -8,15 +8,16 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { maxLiveBetween, minReadyBetween } from '../../src/sim/capacity.ts';
 import { awsAdapter } from '../helpers/adapters/aws.ts';
+import { gcpAdapter } from '../helpers/adapters/gcp.ts';
 import { convergedInWorld, startHarness } from '../helpers/harness.ts';
-import type { Harness } from '../helpers/harness.ts';
+import type { CloudAdapter, Harness } from '../helpers/harness.ts';
 
 const GROUPS = [{ name: 'web', replicas: 3 }, { name: 'api', replicas: 2 }, { name: 'db', replicas: 2 }];
 
-describe('focused pass: a new revision acts on its changed groups before the full inventory (EC2)', () => {
+for (const [cloud, adapter] of [['EC2', awsAdapter], ['GCE', gcpAdapter]] as const satisfies readonly (readonly [string, CloudAdapter])[]) describe(`focused pass: a new revision acts on its changed groups before the full inventory (${cloud})`, () => {
   let h: Harness;
   beforeEach(async () => {
-    h = await startHarness(awsAdapter, GROUPS);
+    h = await startHarness(adapter, GROUPS);
     await h.runUntil((_, state) => convergedInWorld(h, state));
   });
   afterEach(async () => {

@@ -17,6 +17,14 @@ describe('GCP provider contract (real @google-cloud/compute client against the s
     await sim.close();
   });
 
+  it('a scope of groups is filtered by Compute itself (fleet AND one of the groups); more than 50 lists the whole fleet', async () => {
+    for (const group of ['web', 'api', 'db']) await provider.create(request(group, 0));
+    sim.world.launch({ name: 'x', zone: ZONE, image: IMAGE, machineType: 'e2-small', tags: { 'drover-fleet': 'other', 'drover-group': 'web' } }, 'out-of-band');
+    assert.deepEqual(groupsOf(await provider.list({ fleet: FLEET, groups: ['web', 'db'] })), ['db', 'web'], 'the other fleet\'s web instance is not listed');
+    const many = ['api', ...Array.from({ length: 50 }, (_, i) => `g${i}`)];
+    assert.deepEqual(groupsOf(await provider.list({ fleet: FLEET, groups: many })), ['api', 'db', 'web'], 'past 50 groups: the whole fleet (callers filter)');
+  });
+
   it('creates with ownership labels and metadata, disks, network, user data and ssh keys in the insert', async () => {
     const created = await provider.create(request('web', 0));
     assert.equal(created.name, 'web-a1b2c3d4-0');
@@ -185,3 +193,7 @@ describe('GCP provider contract (real @google-cloud/compute client against the s
     await patient.close();
   });
 });
+
+function groupsOf(list: readonly { group?: string | undefined }[]): (string | undefined)[] {
+  return list.map((i) => i.group).sort();
+}

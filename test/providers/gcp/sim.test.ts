@@ -109,7 +109,14 @@ describe('GCE simulator wire behaviour', () => {
     const mixed = await call('GET', `${BASE}/aggregated/instances?maxResults=2&pageToken=${(await call('GET', `${BASE}/aggregated/instances?filter=${filter}&maxResults=2`)).json['nextPageToken']}`);
     assert.equal(mixed.status, 400);
     assert.equal((await call('GET', `${BASE}/aggregated/instances?maxResults=501`)).status, 400);
-    assert.equal((await call('GET', `${BASE}/aggregated/instances?filter=${encodeURIComponent('labels.a = "b" OR labels.c = "d"')}`)).status, 400);
+    assert.equal((await call('GET', `${BASE}/aggregated/instances?filter=${encodeURIComponent('labels.a = "b" OR labels.c = "d"')}`)).status, 400, 'OR needs parenthesized comparisons');
+    for (const broken of ['(labels.a = "b") OR', '(labels.a = "b" AND labels.c = "d"', '(labels.a = "b") OR labels.c = "d"']) {
+      assert.equal((await call('GET', `${BASE}/aggregated/instances?filter=${encodeURIComponent(broken)}`)).status, 400, broken);
+    }
+    const either = encodeURIComponent('(labels.drover-fleet = "f1") AND (name = "web-1") OR (name = "web-3") OR (name = "other")');
+    const chosen = await call('GET', `${BASE}/aggregated/instances?filter=${either}`);
+    const chosenNames = Object.values(chosen.json['items'] as Record<string, { instances?: { name: string }[] }>).flatMap((s) => (s.instances ?? []).map((i) => i.name));
+    assert.deepEqual(chosenNames.sort(), ['web-1', 'web-3'], 'OR binds tighter than AND: f1 AND (web-1 OR web-3 OR other); other is in f2');
   });
 
   it('delete: STOPPING, then gone (404) when the operation is DONE', async () => {
