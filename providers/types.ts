@@ -114,10 +114,11 @@ export interface Provider {
   readonly name: string;
   readonly type: ProviderType;
   /**
-   * True when list() narrows to ListScope.groups on the server, so listing a few groups costs a
-   * page or two rather than the whole fleet's; the daemon runs focused passes only on such providers.
+   * Most groups list() narrows to on the server (ListScope.groups), so listing a few groups costs a
+   * page or two rather than the whole fleet's; undefined: it cannot. The daemon runs a focused pass
+   * only when the changed groups fit.
    */
-  readonly filtersByGroup?: boolean;
+  readonly groupFilterLimit?: number;
   /**
    * Every instance of this fleet in the provider's scope, including stopped ones, in as few paginated
    * calls as the API allows (never one call per group). Instances being deleted or already deleted

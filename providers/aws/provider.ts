@@ -71,7 +71,7 @@ type Attempt = { readonly kind: 'live'; readonly instance: Instance } | { readon
 export class AwsProvider implements Provider {
   readonly name: string;
   readonly type = 'aws' as const;
-  readonly filtersByGroup = true;
+  readonly groupFilterLimit = MAX_FILTER_VALUES;
   readonly #fleet: string;
   readonly #client: EC2Client;
   readonly #policy: RetryPolicy;

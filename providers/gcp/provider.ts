@@ -54,7 +54,7 @@ const MAX_LISTED = 200_000;
 export class GcpProvider implements Provider {
   readonly name: string;
   readonly type = 'gcp' as const;
-  readonly filtersByGroup = true;
+  readonly groupFilterLimit = MAX_FILTER_GROUPS;
   readonly #fleet: string;
   readonly #project: string;
   readonly #clients: GceClients;

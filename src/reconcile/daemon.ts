@@ -247,7 +247,7 @@ export class Daemon {
    */
   private async focusedPass(lane: Lane, desired: DesiredState, revision: string, focus: ReadonlySet<string>, log: Logger): Promise<void> {
     const deps = await this.laneDeps(lane, desired, revision);
-    if (deps.providers.get(lane.provider)?.filtersByGroup !== true) return;
+    if (focus.size > (deps.providers.get(lane.provider)?.groupFilterLimit ?? 0)) return;
     const state = this.withApiSuspensions(desired);
     const held = this.backoff.held(Date.now());
     const result = await runPass(state, revision, deps, { execute: true, signal: this.abort.signal, hold: held, provider: lane.provider, focus });

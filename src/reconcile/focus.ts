@@ -6,8 +6,8 @@
 import type { DesiredGroup, DesiredState } from '../desired/types.ts';
 
 /**
- * Most groups a focused pass takes. Beyond it a focused pass saves little over the full one (and
- * EC2 takes at most 200 values in one filter).
+ * Most groups a focused pass takes. Beyond it a focused pass saves little over the full one; each
+ * provider also caps it at what its list filter takes (Provider.groupFilterLimit: EC2 200, GCE 50).
  */
 export const MAX_FOCUS_GROUPS = 200;
 

@@ -86,7 +86,7 @@ export function limitProvider(provider: Provider, settings: LimitSettings, obser
   return {
     name: provider.name,
     type: provider.type,
-    ...(provider.filtersByGroup === undefined ? {} : { filtersByGroup: provider.filtersByGroup }),
+    ...(provider.groupFilterLimit === undefined ? {} : { groupFilterLimit: provider.groupFilterLimit }),
     list: (scope: ListScope, options?: CallOptions): Promise<ObservedInstance[]> => run('list', options, (paced) => provider.list(scope, paced)),
     create: (request: CreateRequest, options?: CallOptions) => run('create', options, (paced) => provider.create(request, paced)),
     destroy: (instance: ObservedInstance, options?: CallOptions) => run('destroy', options, (paced) => provider.destroy(instance, paced)),
