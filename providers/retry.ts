@@ -122,20 +122,19 @@ function throwIfAborted(operation: string, ctx: Pick<CallContext, 'provider' | '
 }
 
 /** Sleeps `ms`, rejecting with an Aborted ProviderError when the caller's signal fires. */
-export async function sleepOrAbort(operation: string, ctx: Pick<CallContext, 'provider' | 'signal'>, ms: number): Promise<void> {
-  try {
-    await sleep(ms, undefined, ctx.signal === undefined ? undefined : { signal: ctx.signal });
-  } catch (error) {
-    throwIfAborted(operation, ctx, error);
-    throw error;
-  }
+export function sleepOrAbort(operation: string, ctx: Pick<CallContext, 'provider' | 'signal'>, ms: number): Promise<void> {
+  return abortable(operation, ctx, sleep(ms, undefined, ctx.signal === undefined ? undefined : { signal: ctx.signal }));
 }
 
 /** Waits for the caller's pacer (if any) before a retry; an abort becomes an Aborted ProviderError. */
-async function paceOrAbort(operation: string, ctx: CallContext): Promise<void> {
-  if (ctx.pacer === undefined) return;
+function paceOrAbort(operation: string, ctx: CallContext): Promise<void> {
+  return ctx.pacer === undefined ? Promise.resolve() : abortable(operation, ctx, ctx.pacer.beforeRetry(ctx.signal));
+}
+
+/** Awaits a wait that rejects when the caller's signal fires, turning that into an Aborted ProviderError. */
+async function abortable(operation: string, ctx: Pick<CallContext, 'provider' | 'signal'>, wait: Promise<unknown>): Promise<void> {
   try {
-    await ctx.pacer.beforeRetry(ctx.signal);
+    await wait;
   } catch (error) {
     throwIfAborted(operation, ctx, error);
     throw error;

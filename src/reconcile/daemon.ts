@@ -49,8 +49,11 @@ interface Lane {
   readonly queue: PQueue;
   /** Readiness of this provider's instances (it forgets what a pass did not list, so one per lane). */
   readonly health: HealthTracker;
-  /** Its groups as of its last full pass: a new revision's changes get a focused pass first. */
-  fingerprints?: Map<string, string>;
+  /**
+   * Its groups as of its last full pass, with that pass's revision: what a new revision changed gets
+   * a focused pass first.
+   */
+  passed?: { readonly revision: string; readonly fingerprints: ReadonlyMap<string, string> };
   loop: Promise<void>;
 }
 
@@ -228,11 +231,12 @@ export class Daemon {
       const current = this.deps.source.current();
       if (current === undefined) return this.deps.config.progressIntervalMs;
       if (current.state.providers[lane.provider] === undefined) return undefined;
-      const prints = groupFingerprints(current.state, lane.provider);
-      const focus = changedGroups(lane.fingerprints, prints);
+      // Fingerprints only when the revision moved: most passes (resync, rollout progress) share it.
+      const passed = lane.passed?.revision === current.revision ? lane.passed : { revision: current.revision, fingerprints: groupFingerprints(current.state, lane.provider) };
+      const focus = passed === lane.passed ? undefined : changedGroups(lane.passed?.fingerprints, passed.fingerprints);
       if (focus !== undefined) await this.focusedPass(lane, current.state, current.revision, focus, log);
       const result = await this.pass(lane, current.state, current.revision, log);
-      lane.fingerprints = prints;
+      lane.passed = passed;
       return this.nextDelay(result);
     } catch (error) {
       log.error({ err: errorFields(error) }, 'pass failed unexpectedly');
