@@ -27,6 +27,8 @@ import { DEFAULT_LIMITS, limitProvider } from './limited-provider.ts';
 import { caFileOverrides, endpointOverrides, openProviders } from './open-providers.ts';
 import type { FactoryLookup, OpenedProviders } from './open-providers.ts';
 import { runPass } from './pass.ts';
+import { sliceOf } from './slices.ts';
+import type { Listed, Slice } from './slices.ts';
 import type { PassDeps, PassResult } from './pass.ts';
 import { readJsonLenient, writeJsonAtomic } from './json-file.ts';
 import { GroupBackoff, jitter, Wakeup } from './scheduler.ts';
@@ -421,28 +423,6 @@ export class Daemon {
   private async saveSuspended(): Promise<void> {
     await writeJsonAtomic(this.suspendedFile(), [...this.apiSuspended].sort());
   }
-}
-
-/** One provider's listing, counted: all the daemon needs of it between passes. */
-type Listed =
-  | { readonly name: string; readonly ok: true; readonly instances: number; readonly ready: number }
-  | { readonly name: string; readonly ok: false; readonly reason: string; readonly message: string };
-
-/**
- * A lane's last pass as the daemon keeps it: its instance lists only as counts, so a large fleet
- * is not held a second time while the next pass lists it again (100,000 instances ≈ 100 MB).
- */
-interface Slice {
-  /** The pass with each observation's instance list emptied. */
-  readonly result: PassResult;
-  readonly listed: readonly Listed[];
-}
-
-function sliceOf(result: PassResult): Slice {
-  const listed = result.observations.map((o): Listed => (o.ok
-    ? { name: o.provider, ok: true, instances: o.instances.length, ready: o.instances.filter((i) => i.state === 'running' && i.locked !== true).length }
-    : { name: o.provider, ok: false, reason: o.error.reason, message: o.error.message }));
-  return { result: { ...result, observations: result.observations.map((o) => (o.ok ? { ...o, instances: [] } : o)) }, listed };
 }
 
 function errorFields(error: unknown): object | string {
