@@ -22,7 +22,8 @@ import { FailedTemplates } from './failed-templates.ts';
 import { HealthTracker } from './health.ts';
 import type { Prober } from './health.ts';
 import { ImageVerifier } from './image-verifier.ts';
-import { changedGroups, groupFingerprints } from './focus.ts';
+import { changedGroups, groupFingerprints, groupsDiffer } from './focus.ts';
+import { PassSuperseded } from './errors.ts';
 import { DEFAULT_LIMITS, limitProvider } from './limited-provider.ts';
 import { caFileOverrides, endpointOverrides, openProviders } from './open-providers.ts';
 import type { FactoryLookup, OpenedProviders } from './open-providers.ts';
@@ -55,8 +56,23 @@ interface Lane {
    * Its groups as of its last full pass, with that pass's revision: what a new revision changed gets
    * a focused pass first.
    */
-  passed?: { readonly revision: string; readonly fingerprints: ReadonlyMap<string, string> };
+  passed?: Fingerprinted;
+  /** Its groups at the newest revision it looked at (computed once per revision). */
+  fingerprinted?: Fingerprinted;
+  /** The pass in progress while a newer revision may still supersede it (PassOptions.supersede). */
+  listing?: Fingerprinted & { readonly supersede: AbortController };
+  /**
+   * The last pass was superseded: the next one runs to its end whatever arrives, so a stream of
+   * commits cannot keep a lane from ever finishing a pass.
+   */
+  superseded: boolean;
   loop: Promise<void>;
+}
+
+/** A lane's groups at one revision (see groupFingerprints). */
+interface Fingerprinted {
+  readonly revision: string;
+  readonly fingerprints: ReadonlyMap<string, string>;
 }
 
 /** The daemon. Call start(), then stop() once. */
@@ -194,6 +210,7 @@ export class Daemon {
       wakeup: new Wakeup(),
       queue: new PQueue({ concurrency: this.deps.config.limits.concurrency }),
       health: new HealthTracker(this.deps.prober),
+      superseded: false,
       loop: Promise.resolve(),
     };
     this.lanes.set(provider, lane);
@@ -233,16 +250,53 @@ export class Daemon {
       const current = this.deps.source.current();
       if (current === undefined) return this.deps.config.progressIntervalMs;
       if (current.state.providers[lane.provider] === undefined) return undefined;
-      // Fingerprints only when the revision moved: most passes (resync, rollout progress) share it.
-      const passed = lane.passed?.revision === current.revision ? lane.passed : { revision: current.revision, fingerprints: groupFingerprints(current.state, lane.provider) };
-      const focus = passed === lane.passed ? undefined : changedGroups(lane.passed?.fingerprints, passed.fingerprints);
-      if (focus !== undefined) await this.focusedPass(lane, current.state, current.revision, focus, log);
-      const result = await this.pass(lane, current.state, current.revision, log);
-      lane.passed = passed;
-      return this.nextDelay(result);
+      const prints = this.fingerprints(lane, current);
+      const focus = lane.passed?.revision === current.revision ? undefined : changedGroups(lane.passed?.fingerprints, prints.fingerprints);
+      const supersede = this.supersedable(lane, prints);
+      try {
+        if (focus !== undefined) await this.focusedPass(lane, current.state, current.revision, focus, log, supersede);
+        const result = await this.pass(lane, current.state, current.revision, log, supersede);
+        lane.passed = prints;
+        lane.superseded = false;
+        return this.nextDelay(result);
+      } finally {
+        lane.listing = undefined;
+      }
     } catch (error) {
+      if (error instanceof PassSuperseded) {
+        log.info({ revision: error.revision }, 'pass superseded by a newer revision');
+        lane.superseded = true;
+        return 0;
+      }
       log.error({ err: errorFields(error) }, 'pass failed unexpectedly');
       return this.deps.config.progressIntervalMs;
+    }
+  }
+
+  /** The lane's groups at `current`'s revision: computed when the revision moved, then reused. */
+  private fingerprints(lane: Lane, current: { readonly state: DesiredState; readonly revision: string }): Fingerprinted {
+    if (lane.fingerprinted?.revision !== current.revision) lane.fingerprinted = { revision: current.revision, fingerprints: groupFingerprints(current.state, lane.provider) };
+    return lane.fingerprinted;
+  }
+
+  /** A signal that supersedes the lane's coming pass, unless its last one was superseded already. */
+  private supersedable(lane: Lane, prints: Fingerprinted): AbortSignal | undefined {
+    if (lane.superseded) return undefined;
+    lane.listing = { ...prints, supersede: new AbortController() };
+    return lane.listing.supersede.signal;
+  }
+
+  /**
+   * Stops the passes still listing for a revision whose groups (of their lane) the newest revision
+   * changed: the lane starts over on it at once instead of first finishing the old inventory.
+   */
+  private supersedeStale(): void {
+    const current = this.deps.source.current();
+    if (current === undefined) return;
+    for (const lane of this.lanes.values()) {
+      const listing = lane.listing;
+      if (listing === undefined || listing.revision === current.revision) continue;
+      if (groupsDiffer(listing.fingerprints, this.fingerprints(lane, current).fingerprints)) listing.supersede.abort();
     }
   }
 
@@ -251,12 +305,12 @@ export class Daemon {
    * lists the whole inventory (PassOptions.focus); deletes wait for the full pass. Not a pass of
    * its own for status and metrics (the full pass right after is), but its actions are recorded.
    */
-  private async focusedPass(lane: Lane, desired: DesiredState, revision: string, focus: ReadonlySet<string>, log: Logger): Promise<void> {
+  private async focusedPass(lane: Lane, desired: DesiredState, revision: string, focus: ReadonlySet<string>, log: Logger, supersede: AbortSignal | undefined): Promise<void> {
     const deps = await this.laneDeps(lane, desired, revision);
     if (focus.size > (deps.providers.get(lane.provider)?.groupFilterLimit ?? 0)) return;
     const state = this.withApiSuspensions(desired);
     const held = this.backoff.held(Date.now());
-    const result = await runPass(state, revision, deps, { execute: true, signal: this.abort.signal, hold: held, provider: lane.provider, focus });
+    const result = await runPass(state, revision, deps, { execute: true, signal: this.abort.signal, hold: held, provider: lane.provider, focus, supersede });
     this.recordOutcome(result, held, log.child({ focusedGroups: focus.size }), 'focused pass finished');
     await this.status.recordActions(state, result);
     this.metrics.actionsDone(result.actions);
@@ -267,11 +321,12 @@ export class Daemon {
     return { ...this.passDeps, health: lane.health, queue: lane.queue, providers: providers.providers, providerErrors: providers.errors };
   }
 
-  private async pass(lane: Lane, desired: DesiredState, revision: string, log: Logger): Promise<PassResult> {
+  private async pass(lane: Lane, desired: DesiredState, revision: string, log: Logger, supersede: AbortSignal | undefined): Promise<PassResult> {
     const state = this.withApiSuspensions(desired);
     const held = this.backoff.held(Date.now());
     const result = await runPass(state, revision, await this.laneDeps(lane, desired, revision), {
       execute: true, signal: this.abort.signal, hold: held, provider: lane.provider, readyElsewhere: this.readyElsewhere(lane.provider), deletedElsewhere: this.deletedElsewhere(lane.provider),
+      supersede,
     });
     this.recordOutcome(result, held, log);
     const fleet = this.withOtherSlices(lane.provider, result, state);
@@ -401,6 +456,7 @@ export class Daemon {
       this.deps.logger.info({ revision: change.revision }, 'revision applied');
       this.metrics.appliedRevision(change.revision);
       this.metrics.rejected(false);
+      this.supersedeStale();
       void this.status.event({ type: 'Normal', reason: 'RevisionApplied', revision: change.revision, message: `revision ${change.revision} loaded and valid` });
       this.wakeup.fire();
       return;

@@ -26,6 +26,20 @@ export class ReconcileError extends Error {
   }
 }
 
+/**
+ * A pass stopped while listing because a newer revision arrived (PassOptions.supersede): nothing
+ * was planned or done; the next pass takes the newer revision.
+ */
+export class PassSuperseded extends ReconcileError {
+  /** The revision the stopped pass was for. */
+  readonly revision: string;
+
+  constructor(revision: string) {
+    super('waiting', 'Superseded', `pass for revision ${revision} stopped while listing: a newer revision arrived`);
+    this.revision = revision;
+  }
+}
+
 const POLICY_BY_KIND: Record<ProviderErrorKind, RetryPolicy> = {
   Throttled: 'transient',
   Transient: 'transient',

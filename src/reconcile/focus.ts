@@ -33,6 +33,13 @@ export function changedGroups(previous: ReadonlyMap<string, string> | undefined,
   return changed.size === 0 ? undefined : changed;
 }
 
+/** Whether any group of the lane is new, gone or planned differently between the two. */
+export function groupsDiffer(previous: ReadonlyMap<string, string>, next: ReadonlyMap<string, string>): boolean {
+  if (previous.size !== next.size) return true;
+  for (const [name, print] of next) if (previous.get(name) !== print) return true;
+  return false;
+}
+
 function fingerprint(group: DesiredGroup): string {
   return JSON.stringify([group.templateHash, group.replicas, group.suspend, group.zones, group.rollout]);
 }

@@ -10,7 +10,7 @@ import type { ObservedInstance, Provider } from '../../providers/types.ts';
 import type { DesiredGroup, DesiredState, HealthProbe } from '../desired/types.ts';
 import { applyDeletionGuard, planGroup, planOrphans } from '../plan/index.ts';
 import type { GroupStep, GuardResult, PlannedInstance } from '../plan/index.ts';
-import { fromProviderError, ReconcileError } from './errors.ts';
+import { fromProviderError, PassSuperseded, ReconcileError } from './errors.ts';
 import { deleteOne, executeStep } from './execute.ts';
 import { withStalledErrors } from './stalled.ts';
 import type { ActionResult } from './execute.ts';
@@ -85,6 +85,13 @@ export interface PassOptions {
    * outside the focus is kept, not forgotten.
    */
   readonly focus?: ReadonlySet<string>;
+  /**
+   * Fired when a newer revision makes this pass moot. While the pass still lists, it stops and
+   * throws PassSuperseded, having planned and done nothing (the daemon starts over on the newer
+   * revision, so a pushed change need not wait for the inventory of the old one). Once listing is
+   * done the pass runs to its end: what it decided is executed whole.
+   */
+  readonly supersede?: AbortSignal;
 }
 
 /** Runs one pass over `state`. */
@@ -92,6 +99,7 @@ export async function runPass(state: DesiredState, revision: string, deps: PassD
   const startedAt = deps.now();
   const focus = options.focus;
   const observations = await observe(state, deps, options);
+  if (options.supersede?.aborted) throw new PassSuperseded(revision);
   const listed = observations.flatMap((o) => (o.ok ? o.instances : []));
   const planned = await deps.health.assess(listed, probeFinder(state), deps.now(), { forgetUnlisted: focus === undefined });
   const now = deps.now();
@@ -113,7 +121,8 @@ export async function runPass(state: DesiredState, revision: string, deps: PassD
 }
 
 async function observe(state: DesiredState, deps: PassDeps, options: PassOptions): Promise<Observation[]> {
-  const { signal, provider: only, focus } = options;
+  const { provider: only, focus } = options;
+  const signal = anySignal(options.signal, options.supersede);
   const names = only === undefined ? Object.keys(state.providers) : [only];
   const scope = { fleet: state.fleet.id, ...(focus === undefined ? {} : { groups: [...focus].sort() }) };
   const wanted = (i: ObservedInstance): boolean => i.fleet === state.fleet.id && (focus === undefined || focus.has(i.group ?? ''));
@@ -131,6 +140,11 @@ async function observe(state: DesiredState, deps: PassDeps, options: PassOptions
       return { provider: name, ok: false, error: fromProviderError(error, `list ${name}`) };
     }
   }));
+}
+
+function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal | undefined {
+  const present = signals.filter((s): s is AbortSignal => s !== undefined);
+  return present.length <= 1 ? present[0] : AbortSignal.any(present);
 }
 
 function probeFinder(state: DesiredState): (instance: ObservedInstance) => HealthProbe {

@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { maxLiveBetween, minReadyBetween } from '../../src/sim/capacity.ts';
 import { awsAdapter } from '../helpers/adapters/aws.ts';
 import { gcpAdapter } from '../helpers/adapters/gcp.ts';
+import { PassSuperseded } from '../../src/reconcile/errors.ts';
 import { convergedInWorld, startHarness } from '../helpers/harness.ts';
 import type { CloudAdapter, Harness } from '../helpers/harness.ts';
 
@@ -62,6 +63,42 @@ for (const [cloud, adapter] of [['EC2', awsAdapter], ['GCE', gcpAdapter]] as con
     const full = await h.pass();
     assert.ok(full.actions.some((a) => a.kind === 'delete' && a.group === 'web' && a.error === undefined), 'the full pass deleted it');
     assert.ok(terminationsSince(start) >= 1);
+  });
+});
+
+describe('superseded pass: a newer revision stops a pass that is still listing (EC2)', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness(awsAdapter, GROUPS);
+    await h.runUntil((_, state) => convergedInWorld(h, state));
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it('superseded while listing: throws PassSuperseded and launches or deletes nothing', async () => {
+    h.addBuild(2);
+    await h.writeFleet(GROUPS, 2);
+    const events = h.sim.world.events().length;
+    await assert.rejects(h.pass({ supersede: AbortSignal.abort() }), (error: unknown) => error instanceof PassSuperseded && error.reason === 'Superseded' && error.policy === 'waiting');
+    assert.equal(h.sim.world.events().length, events, 'the world did not change');
+  });
+
+  it('superseded once listing is done: the pass runs whole', async () => {
+    h.addBuild(2);
+    await h.writeFleet(GROUPS, 2);
+    // The newer revision arrives as the pass's first launch reaches the cloud.
+    const supersede = new AbortController();
+    const calls = h.sim.engine.calls;
+    const record = calls.record.bind(calls);
+    calls.record = (r) => {
+      if (r.action === 'RunInstances') supersede.abort();
+      record(r);
+    };
+    const result = await h.pass({ supersede: supersede.signal });
+    assert.ok(supersede.signal.aborted);
+    const creates = result.actions.filter((a) => a.kind === 'create' && a.error === undefined);
+    assert.deepEqual(creates.map((a) => a.group).sort(), ['api', 'db', 'web'], 'every group got its surge instance (maxSurge 1)');
   });
 });
 

@@ -15,7 +15,7 @@ import { FailedTemplates } from '../../src/reconcile/failed-templates.ts';
 import { HealthTracker } from '../../src/reconcile/health.ts';
 import { ImageVerifier } from '../../src/reconcile/image-verifier.ts';
 import { runPass } from '../../src/reconcile/pass.ts';
-import type { PassDeps, PassResult } from '../../src/reconcile/pass.ts';
+import type { PassDeps, PassOptions, PassResult } from '../../src/reconcile/pass.ts';
 import { TemplateStore } from '../../src/reconcile/template-store.ts';
 import { capacityByGroup } from '../../src/sim/capacity.ts';
 import type { GroupCapacity } from '../../src/sim/capacity.ts';
@@ -81,8 +81,8 @@ export interface Harness {
   readonly dir: string;
   writeFleet(groups: readonly GroupSpec[], build: number): Promise<void>;
   addBuild(n: number, digest?: string): void;
-  /** One executing pass; `focus` makes it a focused pass (PassOptions.focus). */
-  pass(options?: { focus?: ReadonlySet<string> }): Promise<PassResult>;
+  /** One executing pass; `focus` makes it a focused pass, `supersede` lets it be superseded (PassOptions). */
+  pass(options?: Pick<PassOptions, 'focus' | 'supersede'>): Promise<PassResult>;
   runUntil(done: (r: PassResult, state: DesiredState) => boolean, maxPasses?: number): Promise<PassResult>;
   liveByGroup(): Map<string, { id: string; template: string; state: string; slot: string }[]>;
   capacity(): Map<string, GroupCapacity>;
@@ -123,7 +123,7 @@ export async function startHarness(adapter: CloudAdapter, groups: readonly Group
     queue: new PQueue({ concurrency: 8 }),
     now: Date.now,
   };
-  const pass = async (passOptions: { focus?: ReadonlySet<string> } = {}) => runPass(await loadState(), 'rev', deps, { execute: true, ...passOptions });
+  const pass = async (passOptions: Pick<PassOptions, 'focus' | 'supersede'> = {}) => runPass(await loadState(), 'rev', deps, { execute: true, ...passOptions });
   const own = (i: ReturnType<World['list']>[number], field: 'fleet' | 'group' | 'template' | 'slot') => adapter.ownership(i, field);
   return {
     sim,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { DesiredGroup, DesiredState } from '../../src/desired/types.ts';
-import { changedGroups, groupFingerprints, MAX_FOCUS_GROUPS } from '../../src/reconcile/focus.ts';
+import { changedGroups, groupFingerprints, groupsDiffer, MAX_FOCUS_GROUPS } from '../../src/reconcile/focus.ts';
 
 function group(name: string, fields: Partial<DesiredGroup> = {}): DesiredGroup {
   return {
@@ -46,5 +46,14 @@ describe('focus: which groups a new revision changed', () => {
     const before = groupFingerprints(many('aaaaaaaaaaaa', MAX_FOCUS_GROUPS + 1), 'aws-eu');
     assert.equal(changedGroups(before, groupFingerprints(many('bbbbbbbbbbbb', MAX_FOCUS_GROUPS + 1), 'aws-eu')), undefined);
     assert.equal(changedGroups(before, groupFingerprints(many('bbbbbbbbbbbb', MAX_FOCUS_GROUPS), 'aws-eu'))?.size, MAX_FOCUS_GROUPS);
+  });
+
+  it('groupsDiffer: a changed, added or removed group of the lane differs; another provider\'s change does not', () => {
+    const before = groupFingerprints(base, 'aws-eu');
+    assert.equal(groupsDiffer(before, groupFingerprints(state(group('web'), group('api'), group('db', { provider: 'gce', replicas: 9 })), 'aws-eu')), false);
+    assert.equal(groupsDiffer(before, groupFingerprints(state(group('web', { replicas: 4 }), group('api')), 'aws-eu')), true, 'changed');
+    assert.equal(groupsDiffer(before, groupFingerprints(state(group('web'), group('api'), group('cache')), 'aws-eu')), true, 'added');
+    assert.equal(groupsDiffer(before, groupFingerprints(state(group('web')), 'aws-eu')), true, 'removed');
+    assert.equal(groupsDiffer(before, groupFingerprints(state(group('web'), group('cache')), 'aws-eu')), true, 'one removed, one added: same size');
   });
 });
