@@ -10,7 +10,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import PQueue from 'p-queue';
 import type { DesiredState } from '../desired/types.ts';
 import type { DaemonConfig } from '../config/types.ts';
 import { countedDeletes } from '../plan/index.ts';
@@ -19,10 +18,8 @@ import { DaemonMetrics } from '../status/metrics.ts';
 import { isSettled, StatusStore } from '../status/status-store.ts';
 import type { DesiredSource, SourceChange } from './desired-source.ts';
 import { FailedTemplates } from './failed-templates.ts';
-import { HealthTracker } from './health.ts';
 import type { Prober } from './health.ts';
 import { ImageVerifier } from './image-verifier.ts';
-import { changedGroups, groupFingerprints, groupsDiffer } from './focus.ts';
 import { PassSuperseded } from './errors.ts';
 import { DEFAULT_LIMITS, limitProvider } from './limited-provider.ts';
 import { caFileOverrides, endpointOverrides, openProviders } from './open-providers.ts';
@@ -32,6 +29,7 @@ import { sliceOf } from './slices.ts';
 import type { Listed, Slice } from './slices.ts';
 import type { PassDeps, PassResult } from './pass.ts';
 import { readJsonLenient, writeJsonAtomic } from './json-file.ts';
+import { Lane } from './lane.ts';
 import { GroupBackoff, jitter, Wakeup } from './scheduler.ts';
 import { TemplateStore } from './template-store.ts';
 
@@ -42,37 +40,6 @@ export interface DaemonDeps {
   readonly logger: Logger;
   readonly factories: FactoryLookup;
   readonly prober: Prober | 'provider-state-only';
-}
-
-/** One provider's loop. */
-interface Lane {
-  readonly provider: string;
-  readonly wakeup: Wakeup;
-  /** Bounds this provider's concurrent actions. */
-  readonly queue: PQueue;
-  /** Readiness of this provider's instances (it forgets what a pass did not list, so one per lane). */
-  readonly health: HealthTracker;
-  /**
-   * Its groups as of its last full pass, with that pass's revision: what a new revision changed gets
-   * a focused pass first.
-   */
-  passed?: Fingerprinted;
-  /** Its groups at the newest revision it looked at (computed once per revision). */
-  fingerprinted?: Fingerprinted;
-  /** The pass in progress while a newer revision may still supersede it (PassOptions.supersede). */
-  listing?: Fingerprinted & { readonly supersede: AbortController };
-  /**
-   * The last pass was superseded: the next one runs to its end whatever arrives, so a stream of
-   * commits cannot keep a lane from ever finishing a pass.
-   */
-  superseded: boolean;
-  loop: Promise<void>;
-}
-
-/** A lane's groups at one revision (see groupFingerprints). */
-interface Fingerprinted {
-  readonly revision: string;
-  readonly fingerprints: ReadonlyMap<string, string>;
 }
 
 /** The daemon. Call start(), then stop() once. */
@@ -205,14 +172,7 @@ export class Daemon {
   }
 
   private startLane(provider: string): void {
-    const lane: Lane = {
-      provider,
-      wakeup: new Wakeup(),
-      queue: new PQueue({ concurrency: this.deps.config.limits.concurrency }),
-      health: new HealthTracker(this.deps.prober),
-      superseded: false,
-      loop: Promise.resolve(),
-    };
+    const lane = new Lane(provider, { concurrency: this.deps.config.limits.concurrency, prober: this.deps.prober });
     this.lanes.set(provider, lane);
     lane.loop = this.runLane(lane);
   }
@@ -250,40 +210,25 @@ export class Daemon {
       const current = this.deps.source.current();
       if (current === undefined) return this.deps.config.progressIntervalMs;
       if (current.state.providers[lane.provider] === undefined) return undefined;
-      const prints = this.fingerprints(lane, current);
-      const focus = lane.passed?.revision === current.revision ? undefined : changedGroups(lane.passed?.fingerprints, prints.fingerprints);
-      const supersede = this.supersedable(lane, prints);
+      const { focus, supersede } = lane.begin(current);
+      let outcome: 'completed' | 'superseded' | 'failed' = 'failed';
       try {
         if (focus !== undefined) await this.focusedPass(lane, current.state, current.revision, focus, log, supersede);
         const result = await this.pass(lane, current.state, current.revision, log, supersede);
-        lane.passed = prints;
-        lane.superseded = false;
+        outcome = 'completed';
         return this.nextDelay(result);
+      } catch (error) {
+        if (!(error instanceof PassSuperseded)) throw error;
+        outcome = 'superseded';
+        log.info({ revision: error.revision }, 'pass superseded by a newer revision');
+        return 0;
       } finally {
-        lane.listing = undefined;
+        lane.end(current, outcome);
       }
     } catch (error) {
-      if (error instanceof PassSuperseded) {
-        log.info({ revision: error.revision }, 'pass superseded by a newer revision');
-        lane.superseded = true;
-        return 0;
-      }
       log.error({ err: errorFields(error) }, 'pass failed unexpectedly');
       return this.deps.config.progressIntervalMs;
     }
-  }
-
-  /** The lane's groups at `current`'s revision: computed when the revision moved, then reused. */
-  private fingerprints(lane: Lane, current: { readonly state: DesiredState; readonly revision: string }): Fingerprinted {
-    if (lane.fingerprinted?.revision !== current.revision) lane.fingerprinted = { revision: current.revision, fingerprints: groupFingerprints(current.state, lane.provider) };
-    return lane.fingerprinted;
-  }
-
-  /** A signal that supersedes the lane's coming pass, unless its last one was superseded already. */
-  private supersedable(lane: Lane, prints: Fingerprinted): AbortSignal | undefined {
-    if (lane.superseded) return undefined;
-    lane.listing = { ...prints, supersede: new AbortController() };
-    return lane.listing.supersede.signal;
   }
 
   /**
@@ -293,11 +238,7 @@ export class Daemon {
   private supersedeStale(): void {
     const current = this.deps.source.current();
     if (current === undefined) return;
-    for (const lane of this.lanes.values()) {
-      const listing = lane.listing;
-      if (listing === undefined || listing.revision === current.revision) continue;
-      if (groupsDiffer(listing.fingerprints, this.fingerprints(lane, current).fingerprints)) listing.supersede.abort();
-    }
+    for (const lane of this.lanes.values()) lane.supersedeIfStale(current);
   }
 
   /**

@@ -1,0 +1,85 @@
+/**
+ * One provider's lane in the daemon: its own loop, action queue and health record, and what it
+ * remembers between passes to decide how the next one runs — which groups a new revision changed
+ * (a focused pass first) and whether a pass in progress is still worth finishing (superseded when
+ * a newer revision changes its groups while it lists).
+ */
+import PQueue from 'p-queue';
+import type { DesiredState } from '../desired/types.ts';
+import { changedGroups, groupFingerprints, groupsDiffer } from './focus.ts';
+import { HealthTracker } from './health.ts';
+import type { Prober } from './health.ts';
+import { Wakeup } from './scheduler.ts';
+
+/** A revision and its desired state, as the source gives them. */
+export interface Revisioned {
+  readonly state: DesiredState;
+  readonly revision: string;
+}
+
+/** A lane's groups at one revision (see groupFingerprints). */
+interface Fingerprinted {
+  readonly revision: string;
+  readonly fingerprints: ReadonlyMap<string, string>;
+}
+
+/** One provider's loop state. The daemon drives it; it does no I/O itself. */
+export class Lane {
+  readonly provider: string;
+  readonly wakeup = new Wakeup();
+  /** Bounds this provider's concurrent actions. */
+  readonly queue: PQueue;
+  /** Readiness of this provider's instances (it forgets what a pass did not list, so one per lane). */
+  readonly health: HealthTracker;
+  loop: Promise<void> = Promise.resolve();
+  /** Its groups as of its last full pass: what a new revision changed gets a focused pass first. */
+  private passed: Fingerprinted | undefined;
+  /** Its groups at the newest revision it looked at (computed once per revision). */
+  private fingerprinted: Fingerprinted | undefined;
+  /** The pass in progress while a newer revision may still supersede it. */
+  private listing: (Fingerprinted & { readonly supersede: AbortController }) | undefined;
+  /**
+   * The last pass was superseded: the next one runs to its end whatever arrives, so a stream of
+   * commits cannot keep the lane from ever finishing a pass.
+   */
+  private superseded = false;
+
+  constructor(provider: string, options: { concurrency: number; prober: Prober | 'provider-state-only' }) {
+    this.provider = provider;
+    this.queue = new PQueue({ concurrency: options.concurrency });
+    this.health = new HealthTracker(options.prober);
+  }
+
+  /**
+   * Starts a pass at `current`: the groups to focus on first (undefined: none, see changedGroups)
+   * and the signal that supersedes the pass (PassOptions.supersede; undefined when the last pass
+   * was superseded already).
+   */
+  begin(current: Revisioned): { focus: ReadonlySet<string> | undefined; supersede: AbortSignal | undefined } {
+    const prints = this.fingerprints(current);
+    const focus = this.passed?.revision === current.revision ? undefined : changedGroups(this.passed?.fingerprints, prints.fingerprints);
+    this.listing = this.superseded ? undefined : { ...prints, supersede: new AbortController() };
+    return { focus, supersede: this.listing?.supersede.signal };
+  }
+
+  /** The pass begun at `current` ended: completed (its groups become the base of the next focus) or superseded. */
+  end(current: Revisioned, outcome: 'completed' | 'superseded' | 'failed'): void {
+    this.listing = undefined;
+    if (outcome === 'completed') this.passed = this.fingerprints(current);
+    if (outcome !== 'failed') this.superseded = outcome === 'superseded';
+  }
+
+  /** Supersedes the pass in progress when `current` changes the lane's groups; true when it did. */
+  supersedeIfStale(current: Revisioned): boolean {
+    const listing = this.listing;
+    if (listing === undefined || listing.revision === current.revision) return false;
+    if (!groupsDiffer(listing.fingerprints, this.fingerprints(current).fingerprints)) return false;
+    listing.supersede.abort();
+    return true;
+  }
+
+  private fingerprints(current: Revisioned): Fingerprinted {
+    if (this.fingerprinted?.revision !== current.revision) this.fingerprinted = { revision: current.revision, fingerprints: groupFingerprints(current.state, this.provider) };
+    return this.fingerprinted;
+  }
+}
