@@ -116,6 +116,7 @@ function demoConfig(workspace: DemoWorkspace, sims: readonly ProviderSimulator[]
     providers: Object.fromEntries(sims.map((s) => [s.provider, { endpoint: s.url, caFile: caFiles.get(s.provider) }])),
     logLevel: 'info',
     probes: false,
+    memorySaver: false,
   };
 }
 

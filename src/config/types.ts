@@ -51,4 +51,6 @@ export interface DaemonConfig {
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
   /** false: readiness is the provider's running state only (simulators). */
   readonly probes: boolean;
+  /** V8 memory saver mode for the daemon process (see schemas/config.schema.json). */
+  readonly memorySaver: boolean;
 }

@@ -190,6 +190,7 @@ function daemonConfig(unlimited: boolean): DaemonConfig {
     providers: { [PROVIDER]: { endpoint: url, caFile: undefined } },
     logLevel: 'warn',
     probes: false,
+    memorySaver: false,
   };
 }
 

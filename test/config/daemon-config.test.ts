@@ -23,17 +23,19 @@ describe('daemon configuration', () => {
       assert.deepEqual(c.listen, { host: '127.0.0.1', port: 8080 });
       assert.equal(c.resyncIntervalMs, 300_000);
       assert.equal(c.probes, true);
+      assert.equal(c.memorySaver, false);
       assert.equal(c.limits.concurrency, 32);
     });
   });
 
   it('lets DROVER_* variables override the file, with typed values', async () => {
     await withFile('source: { dir: ./fleet }\nlisten: 127.0.0.1:9000\n', async (file) => {
-      const result = await loadDaemonConfig(file, { DROVER_LISTEN: '0.0.0.0:7000', DROVER_LIMITS__CONCURRENCY: '4', DROVER_HEALTH__PROBES: 'false', DROVER_ENDPOINT_AWS_EU: 'http://x', DROVER_URL: 'http://y' });
+      const result = await loadDaemonConfig(file, { DROVER_LISTEN: '0.0.0.0:7000', DROVER_LIMITS__CONCURRENCY: '4', DROVER_HEALTH__PROBES: 'false', DROVER_MEMORY_SAVER: 'true', DROVER_ENDPOINT_AWS_EU: 'http://x', DROVER_URL: 'http://y' });
       assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
       assert.deepEqual(result.config.listen, { host: '0.0.0.0', port: 7000 });
       assert.equal(result.config.limits.concurrency, 4);
       assert.equal(result.config.probes, false);
+      assert.equal(result.config.memorySaver, true);
     });
   });
 

@@ -46,6 +46,8 @@ describe('e2e: a newer revision supersedes a pass still listing an older one', f
       DROVER_ENDPOINT_AWS_EU: sim.url,
       AWS_ACCESS_KEY_ID: 'AKIDSUPERSEDE',
       AWS_SECRET_ACCESS_KEY: 'supersede-secret',
+      // This story also covers a daemon in V8 memory saver mode (config memorySaver).
+      DROVER_MEMORY_SAVER: 'true',
     }, TOKEN);
     await daemon.waitForStatus((s) => isReady(s, 'web'), 60_000);
   });
@@ -54,6 +56,10 @@ describe('e2e: a newer revision supersedes a pass still listing an older one', f
     await daemon?.kill();
     await sim?.close();
     tmp?.cleanup();
+  });
+
+  it('runs in memory saver mode when configured', () => {
+    assert.equal(logsOf(daemon!.logs, 'V8 memory saver mode on (memorySaver): lower peak memory, more CPU per pass').length, 1);
   });
 
   it('stops listing for the older revision, launches nothing of it, and converges on the newer one', async () => {

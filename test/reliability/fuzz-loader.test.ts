@@ -362,7 +362,7 @@ describe('reliability: the in-process daemon fed fuzzed bad revisions changes no
       source: { kind: 'dir', dir }, stateDir: path.join(scratch, 'state'), listen: { host: '127.0.0.1', port: 0 },
       resyncIntervalMs: 60_000, progressIntervalMs: 100, shutdownTimeoutMs: 1_000, api: { tokenFile: undefined, tokenEnv: undefined },
       webhook: { path: '/hooks/git', secretEnv: undefined, secretFile: undefined, providers: undefined }, limits: { concurrency: 8, providers: {} },
-      providers: {}, logLevel: 'fatal', probes: false,
+      providers: {}, logLevel: 'fatal', probes: false, memorySaver: false,
     };
     const daemon = new Daemon({
       config, source: new DirSource(dir), logger: createLogger('fatal'), prober: 'provider-state-only',

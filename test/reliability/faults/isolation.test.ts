@@ -98,6 +98,7 @@ async function run(failing: string, failure: Failure): Promise<RunResult> {
       providers: {},
       logLevel: 'error',
       probes: false,
+      memorySaver: false,
     };
     const byType = new Map(CLOUDS.map((c) => [c.type, c]));
     daemon = new Daemon({
