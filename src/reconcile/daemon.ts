@@ -28,8 +28,9 @@ import { runPass } from './pass.ts';
 import { sliceOf } from './slices.ts';
 import type { Listed, Slice } from './slices.ts';
 import type { PassDeps, PassResult } from './pass.ts';
-import { readJsonLenient, writeJsonAtomic } from './json-file.ts';
+import { ApiSuspensions } from './api-suspensions.ts';
 import { Lane } from './lane.ts';
+import type { PassOutcome, Revisioned } from './lane.ts';
 import { GroupBackoff, jitter, Wakeup } from './scheduler.ts';
 import { TemplateStore } from './template-store.ts';
 
@@ -50,7 +51,7 @@ export class Daemon {
   private readonly wakeup = new Wakeup();
   private readonly backoff = new GroupBackoff();
   private readonly abort = new AbortController();
-  private readonly apiSuspended = new Set<string>();
+  private readonly apiSuspended: ApiSuspensions;
   private opened: { revision: string; providers: Promise<OpenedProviders> } | undefined;
   private passDeps: Omit<PassDeps, 'providers' | 'providerErrors' | 'health' | 'queue'>;
   private readonly lanes = new Map<string, Lane>();
@@ -66,6 +67,7 @@ export class Daemon {
     this.deps = deps;
     const stateDir = deps.config.stateDir;
     this.status = new StatusStore({ stateDir });
+    this.apiSuspended = new ApiSuspensions(stateDir);
     this.passDeps = {
       templates: new TemplateStore(path.join(stateDir, 'templates.json')),
       failed: new FailedTemplates(path.join(stateDir, 'failed-templates.json')),
@@ -77,7 +79,7 @@ export class Daemon {
   /** Loads persisted records, starts the source and the loop. */
   async start(): Promise<void> {
     await mkdir(this.deps.config.stateDir, { recursive: true });
-    await Promise.all([this.passDeps.templates.load(), this.passDeps.failed.load(), this.loadSuspended()]);
+    await Promise.all([this.passDeps.templates.load(), this.passDeps.failed.load(), this.apiSuspended.load()]);
     await this.deps.source.start((change) => this.onSourceChange(change));
     this.loop = this.run();
   }
@@ -107,9 +109,7 @@ export class Daemon {
   /** Suspends or resumes a group through the API (persisted); false when the group is unknown. */
   async setSuspended(group: string, suspended: boolean): Promise<boolean> {
     if (this.deps.source.current()?.state.groups[group] === undefined) return false;
-    if (suspended) this.apiSuspended.add(group);
-    else this.apiSuspended.delete(group);
-    await this.saveSuspended();
+    await this.apiSuspended.set(group, suspended);
     await this.status.event({ type: 'Normal', reason: suspended ? 'Suspended' : 'Resumed', group, message: `group ${suspended ? 'suspended' : 'resumed'} through the API` });
     this.fireAll();
     return true;
@@ -210,24 +210,33 @@ export class Daemon {
       const current = this.deps.source.current();
       if (current === undefined) return this.deps.config.progressIntervalMs;
       if (current.state.providers[lane.provider] === undefined) return undefined;
-      const { focus, supersede } = lane.begin(current);
-      let outcome: 'completed' | 'superseded' | 'failed' = 'failed';
-      try {
-        if (focus !== undefined) await this.focusedPass(lane, current.state, current.revision, focus, log, supersede);
-        const result = await this.pass(lane, current.state, current.revision, log, supersede);
-        outcome = 'completed';
-        return this.nextDelay(result);
-      } catch (error) {
-        if (!(error instanceof PassSuperseded)) throw error;
-        outcome = 'superseded';
-        log.info({ revision: error.revision }, 'pass superseded by a newer revision');
-        return 0;
-      } finally {
-        lane.end(current, outcome);
-      }
+      return await this.passesAt(lane, current, log);
     } catch (error) {
       log.error({ err: errorFields(error) }, 'pass failed unexpectedly');
       return this.deps.config.progressIntervalMs;
+    }
+  }
+
+  /**
+   * The lane's passes at `current`: a focused pass when the revision changed a few of its groups,
+   * then the full pass. Returns the delay until the next one: 0 when superseded (start over now).
+   */
+  private async passesAt(lane: Lane, current: Revisioned, log: Logger): Promise<number> {
+    const { focus, supersede } = lane.begin(current);
+    let outcome: PassOutcome = 'failed';
+    try {
+      if (focus !== undefined) await this.focusedPass(lane, current.state, current.revision, focus, log, supersede);
+      const result = await this.pass(lane, current.state, current.revision, log, supersede);
+      outcome = 'completed';
+      return this.nextDelay(result);
+    } catch (error) {
+      if (!(error instanceof PassSuperseded)) throw error;
+      outcome = 'superseded';
+      log.info({ revision: error.revision }, 'pass superseded by a newer revision');
+      this.metrics.passSuperseded(lane.provider);
+      return 0;
+    } finally {
+      lane.end(current, outcome);
     }
   }
 
@@ -249,7 +258,7 @@ export class Daemon {
   private async focusedPass(lane: Lane, desired: DesiredState, revision: string, focus: ReadonlySet<string>, log: Logger, supersede: AbortSignal | undefined): Promise<void> {
     const deps = await this.laneDeps(lane, desired, revision);
     if (focus.size > (deps.providers.get(lane.provider)?.groupFilterLimit ?? 0)) return;
-    const state = this.withApiSuspensions(desired);
+    const state = this.apiSuspended.apply(desired);
     const held = this.backoff.held(Date.now());
     const result = await runPass(state, revision, deps, { execute: true, signal: this.abort.signal, hold: held, provider: lane.provider, focus, supersede });
     this.recordOutcome(result, held, log.child({ focusedGroups: focus.size }), 'focused pass finished');
@@ -263,7 +272,7 @@ export class Daemon {
   }
 
   private async pass(lane: Lane, desired: DesiredState, revision: string, log: Logger, supersede: AbortSignal | undefined): Promise<PassResult> {
-    const state = this.withApiSuspensions(desired);
+    const state = this.apiSuspended.apply(desired);
     const held = this.backoff.held(Date.now());
     const result = await runPass(state, revision, await this.laneDeps(lane, desired, revision), {
       execute: true, signal: this.abort.signal, hold: held, provider: lane.provider, readyElsewhere: this.readyElsewhere(lane.provider), deletedElsewhere: this.deletedElsewhere(lane.provider),
@@ -271,7 +280,7 @@ export class Daemon {
     });
     this.recordOutcome(result, held, log);
     const fleet = this.withOtherSlices(lane.provider, result, state);
-    await this.status.recordPass(state, result, this.apiSuspended, fleet.revisionPending);
+    await this.status.recordPass(state, result, this.apiSuspended.names, fleet.revisionPending);
     this.metrics.pass(lane.provider, result, fleet.result);
     // The fleet-wide view counts as a pass once every provider's lane has reported (status, readiness).
     if (fleet.complete) this.lastPass = { result: fleet.result, listed: [...this.slices.values()].flatMap((s) => s.listed) };
@@ -386,12 +395,6 @@ export class Daemon {
     return opened;
   }
 
-  private withApiSuspensions(state: DesiredState): DesiredState {
-    if (this.apiSuspended.size === 0) return state;
-    const groups = Object.fromEntries(Object.entries(state.groups).map(([name, g]) => [name, this.apiSuspended.has(name) ? { ...g, suspend: true } : g]));
-    return { ...state, groups };
-  }
-
   private onSourceChange(change: SourceChange): void {
     if (change.kind === 'applied') {
       this.deps.logger.info({ revision: change.revision }, 'revision applied');
@@ -405,20 +408,6 @@ export class Daemon {
     this.deps.logger.warn({ reason: change.reason, message: change.message }, 'revision rejected; last good revision stays in force');
     this.metrics.gitSync(change.durationMs, change.reason);
     void this.status.event({ type: 'Warning', reason: 'RevisionRejected', message: `${change.reason}: ${change.message}` });
-  }
-
-  private suspendedFile(): string {
-    return path.join(this.deps.config.stateDir, 'suspended.json');
-  }
-
-  /** Missing or corrupt: nothing suspended through the API (Git's suspend still applies). */
-  private async loadSuspended(): Promise<void> {
-    const groups = await readJsonLenient(this.suspendedFile());
-    if (Array.isArray(groups)) for (const group of groups) if (typeof group === 'string') this.apiSuspended.add(group);
-  }
-
-  private async saveSuspended(): Promise<void> {
-    await writeJsonAtomic(this.suspendedFile(), [...this.apiSuspended].sort());
   }
 }
 

@@ -17,6 +17,9 @@ export interface Revisioned {
   readonly revision: string;
 }
 
+/** How a lane's pass ended: run to its end, stopped for a newer revision, or failed unexpectedly. */
+export type PassOutcome = 'completed' | 'superseded' | 'failed';
+
 /** A lane's groups at one revision (see groupFingerprints). */
 interface Fingerprinted {
   readonly revision: string;
@@ -63,7 +66,7 @@ export class Lane {
   }
 
   /** The pass begun at `current` ended: completed (its groups become the base of the next focus) or superseded. */
-  end(current: Revisioned, outcome: 'completed' | 'superseded' | 'failed'): void {
+  end(current: Revisioned, outcome: PassOutcome): void {
     this.listing = undefined;
     if (outcome === 'completed') this.passed = this.fingerprints(current);
     if (outcome !== 'failed') this.superseded = outcome === 'superseded';

@@ -72,6 +72,7 @@ describe('e2e: a newer revision supersedes a pass still listing an older one', f
     const newer = repo.commit({ 'image.yaml': imageYaml(3) }, 'web build 3');
     await waitFor(() => logsOf(daemon!.logs, 'pass superseded by a newer revision').some((l) => l['revision'] === older), 'the build-2 pass is superseded');
     sim.faults.clear();
+    assert.match(await daemon!.text('/metrics'), /^drover_passes_total\{provider="aws-eu",result="superseded"\} [1-9]/m, 'counted in the metrics');
 
     const status = await daemon!.waitForStatus((s) => plannedAt(s, 'web', newer) && isReady(s, 'web'), 60_000);
     const newest = status.groups.find((g) => g.name === 'web')!.desiredTemplateHash;

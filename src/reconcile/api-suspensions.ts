@@ -1,0 +1,42 @@
+/**
+ * Groups suspended through the API (POST /api/v1/groups/NAME/suspend), persisted in the state
+ * directory so a restart keeps them. They add to Git's `suspend`, never replace it; a missing or
+ * corrupt file means nothing is suspended through the API.
+ */
+import path from 'node:path';
+import type { DesiredState } from '../desired/types.ts';
+import { readJsonLenient, writeJsonAtomic } from './json-file.ts';
+
+/** The API's suspensions, kept in `<stateDir>/suspended.json`. */
+export class ApiSuspensions {
+  private readonly file: string;
+  private readonly groups = new Set<string>();
+
+  constructor(stateDir: string) {
+    this.file = path.join(stateDir, 'suspended.json');
+  }
+
+  /** The suspended groups (status shows who suspended a group). */
+  get names(): ReadonlySet<string> {
+    return this.groups;
+  }
+
+  async load(): Promise<void> {
+    const groups = await readJsonLenient(this.file);
+    if (Array.isArray(groups)) for (const group of groups) if (typeof group === 'string') this.groups.add(group);
+  }
+
+  /** Suspends or resumes `group` and persists the change. */
+  async set(group: string, suspended: boolean): Promise<void> {
+    if (suspended) this.groups.add(group);
+    else this.groups.delete(group);
+    await writeJsonAtomic(this.file, [...this.groups].sort());
+  }
+
+  /** `state` with the API's suspensions applied on top of Git's. */
+  apply(state: DesiredState): DesiredState {
+    if (this.groups.size === 0) return state;
+    const groups = Object.fromEntries(Object.entries(state.groups).map(([name, g]) => [name, this.groups.has(name) ? { ...g, suspend: true } : g]));
+    return { ...state, groups };
+  }
+}
