@@ -55,6 +55,9 @@ function checkStandardUrl(url: string, allowHttp: boolean, refuse: (why: string)
   if (kind === undefined) return refuse(`scheme ${parsed.protocol} not allowed (https, ssh, file only)`);
   if (parsed.password !== '') refuse('credentials in the URL; use the auth settings');
   if (kind !== 'ssh' && parsed.username !== '') refuse('user name in the URL; use the auth settings');
+  // `https://user:pa/ss@host/x` parses as host `user`, port `pa`?, path `/ss@host/x`: a password
+  // holding '/', '?' or '#' hides the userinfo from the parser. No forge puts '@' in a repository path.
+  if (kind !== 'file' && `${parsed.pathname}${parsed.search}${parsed.hash}`.includes('@')) refuse('"@" after the host: credentials in the URL? use the auth settings');
   const user = decode(parsed.username) ?? refuse('malformed percent-encoding');
   const path = decode(parsed.pathname) ?? refuse('malformed percent-encoding');
   if (parsed.hostname.startsWith('-') || user.startsWith('-')) refuse('host or user starts with "-"');
