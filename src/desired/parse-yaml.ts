@@ -35,8 +35,11 @@ export function parseYamlFile(file: string, text: string, problems: Problem[]): 
   const composer = new Composer({ prettyErrors: false, uniqueKeys: false, strict: true, version: '1.2', logLevel: 'error' });
   const list: Document.Parsed[] = [];
   const skipped = new Set<number>();
+  /** Offset of each document's %YAML directive, by document index. */
+  const versionAt = new Map<number, number>();
   let count = 0;
   for (const token of new Parser(lines.addNewLine).parse(text)) {
+    if (token.type === 'directive' && token.source.startsWith('%YAML')) versionAt.set(count, token.offset);
     if (token.type === 'document') {
       const deep = tooDeep(token.value);
       if (deep !== undefined) {
@@ -52,6 +55,10 @@ export function parseYamlFile(file: string, text: string, problems: Problem[]): 
   const parsed: ParsedDocument[] = [];
   list.forEach((doc, index) => {
     if (skipped.has(index)) return;
+    if (doc.directives.yaml.version !== '1.2') {
+      problems.push(yamlProblem(file, lines, versionAt.get(index) ?? doc.range[0], 'YAML_VERSION', `fleet files are YAML 1.2; remove the "%YAML ${doc.directives.yaml.version}" directive (under YAML 1.1, yes/no/on/off and even the key n are booleans)`));
+      return;
+    }
     const errors = [...doc.errors, ...doc.warnings];
     if (errors.length > 0) {
       for (const error of errors) problems.push(yamlProblem(file, lines, error.pos[0], error.code, error.message));
