@@ -86,7 +86,12 @@ export async function runDaemon(config: DaemonConfig): Promise<number> {
  * the peak far lower for about three times the CPU per pass (schemas/config.schema.json has the
  * figures). Node refuses the flag in NODE_OPTIONS, so the daemon sets it itself at start.
  */
-function useMemorySaver(logger: Logger): void {
+export function useMemorySaver(logger: Logger, nodeVersion = process.versions.node): void {
+  // Node 22's V8 (12.4) has no such flag; setting it would only print "unrecognized flag".
+  if (Number(nodeVersion.split('.')[0]) < 24) {
+    logger.warn({ node: nodeVersion }, 'memorySaver ignored: this Node.js has no V8 memory saver mode (Node 24 has)');
+    return;
+  }
   setFlagsFromString('--memory-saver-mode');
   logger.info({}, 'V8 memory saver mode on (memorySaver): lower peak memory, more CPU per pass');
 }
