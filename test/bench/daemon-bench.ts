@@ -14,7 +14,8 @@
  *
  * `node --expose-gc test/bench/daemon-bench.ts [--groups 10000] [--replicas 10] [--passes 4]
  *  [--latency-groups 10,1000] [--trials 20] [--only memory|latency] [--snapshot DIR]
- *  [--node-options '--cpu-prof --cpu-prof-dir=DIR'] (extra Node options of the daemon under test)`
+ *  [--node-options '--cpu-prof --cpu-prof-dir=DIR'] (extra Node options of the daemon under test)
+ *  [--memory-saver] (the daemon runs with memorySaver: true; memory figures are named …-memory-saver)`
  */
 import { createHmac } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -51,6 +52,7 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     snapshot: { type: 'string' },
     'node-options': { type: 'string', default: '' },
+    'memory-saver': { type: 'boolean', default: false },
     'trace-git': { type: 'boolean', default: false },
   },
 });
@@ -158,6 +160,7 @@ async function startConverged(shape: FleetShape, options: { factor: number; resy
     AWS_ACCESS_KEY_ID: 'AKIDBENCH',
     AWS_SECRET_ACCESS_KEY: 'bench-secret',
     NODE_OPTIONS: `--import=${PROBE} ${args['node-options'] ?? ''}`.trim(),
+    ...(args['memory-saver'] ? { DROVER_MEMORY_SAVER: 'true' } : {}),
     BENCH_DAEMON_PROBE_FILE: probeFile,
     ...(options.snapshot ? { BENCH_DAEMON_SNAPSHOT_DIR: options.snapshot } : {}),
   };
@@ -498,7 +501,7 @@ async function memoryBench(): Promise<void> {
   const heapBound = base.steadyHeap + instances * perInstanceBound + groups * perGroupBound;
   const rssBound = base.steadyRss + 2 * (heapBound - base.steadyHeap);
   const perInstance = (big.steadyHeap - base.steadyHeap) / instances;
-  const name = `${groups}x${replicas}`;
+  const name = `${groups}x${replicas}${args['memory-saver'] ? '-memory-saver' : ''}`;
   report({ bench: 'daemon', case: `memory-${name}`, metric: 'steady heap MiB (post-GC, after a pass)', value: big.steadyHeap / MiB, bound: round(heapBound / MiB), better: 'lower' });
   report({ bench: 'daemon', case: `memory-${name}`, metric: 'peak RSS MiB (VmHWM)', value: big.peakRss / MiB, bound: round(rssBound / MiB), better: 'lower' });
   report({ bench: 'daemon', case: `memory-${name}`, metric: 'heap bytes per instance above baseline', value: perInstance, bound: perInstanceBound + perGroupBound / replicas, better: 'lower' });
