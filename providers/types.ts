@@ -99,6 +99,12 @@ export interface CallOptions {
    * the cloud meters apart).
    */
   readonly pacer?: CallPacer;
+  /**
+   * Abandons the call if it fires while the call still waits for the caller's own queue or rate
+   * limit (drover's limited provider rejects it with CallAbandoned, nothing sent). Unlike `signal`,
+   * a call already sent runs to its end. Providers themselves send at once and may ignore it.
+   */
+  readonly abandonUnsent?: AbortSignal;
 }
 
 /** A client-side rate limit shared with a provider's inner retries (see {@link CallOptions.pacer}). */

@@ -227,8 +227,10 @@ export class Daemon {
     try {
       if (focus !== undefined) await this.focusedPass(lane, current.state, current.revision, focus, log, supersede);
       const result = await this.pass(lane, current.state, current.revision, log, supersede);
-      outcome = 'completed';
-      return this.nextDelay(result);
+      outcome = result.superseded ? 'superseded' : 'completed';
+      if (!result.superseded) return this.nextDelay(result);
+      log.info({ revision: current.revision }, 'pass superseded by a newer revision while executing; queued actions skipped');
+      return 0;
     } catch (error) {
       if (!(error instanceof PassSuperseded)) throw error;
       outcome = 'superseded';

@@ -6,11 +6,12 @@
  */
 import type PQueue from 'p-queue';
 import { idempotencyKey, instanceName } from '../../providers/naming.ts';
-import type { ObservedInstance, Provider } from '../../providers/types.ts';
+import type { CallOptions, ObservedInstance, Provider } from '../../providers/types.ts';
 import type { DesiredGroup, LaunchTemplate } from '../desired/types.ts';
 import type { CreateAction, DeleteAction, GroupStep } from '../plan/types.ts';
 import { fromProviderError, ReconcileError } from './errors.ts';
 import type { ImageVerifier } from './image-verifier.ts';
+import { CallAbandoned } from './limited-provider.ts';
 import type { TemplateStore } from './template-store.ts';
 
 /** What one action did. */
@@ -37,6 +38,11 @@ export interface ExecuteContext {
   /** Bounds concurrent cloud calls. */
   readonly queue: PQueue;
   readonly signal?: AbortSignal;
+  /**
+   * Fired when a newer revision supersedes the pass: actions still waiting in the queue are then
+   * skipped (not attempted, no result); calls already made run to their end.
+   */
+  readonly supersede?: AbortSignal;
 }
 
 /**
@@ -48,14 +54,24 @@ const CREATE_PRIORITY = 1;
 
 /** Executes `step` for `group`; returns one result per action attempted. */
 export async function executeStep(step: GroupStep, group: DesiredGroup, ctx: ExecuteContext): Promise<ActionResult[]> {
-  const deleted = await Promise.all(step.deletes.map((d) => ctx.queue.add(() => deleteOne(d, ctx))));
+  const deleted = await queued(ctx, step.deletes.map((d) => () => deleteOne(d, ctx)));
   if (deleted.some((r) => r.error !== undefined) || step.creates.length === 0) return deleted;
-  const created = await Promise.all(step.creates.map((c) => ctx.queue.add(() => createOne(c, group, ctx), { priority: CREATE_PRIORITY })));
+  const created = await queued(ctx, step.creates.map((c) => () => createOne(c, group, ctx)), CREATE_PRIORITY);
   return [...deleted, ...created];
 }
 
-/** Deletes one instance (orphans included); already gone counts as done. */
-export async function deleteOne(action: DeleteAction, ctx: ExecuteContext): Promise<ActionResult> {
+/**
+ * Runs `actions` through the queue; those still waiting when the pass is superseded are skipped.
+ * Skipping is always safe: a create only ever adds capacity, and the planner never makes a delete
+ * depend on a create of the same pass.
+ */
+export async function queued(ctx: ExecuteContext, actions: readonly (() => Promise<ActionResult | undefined>)[], priority = 0): Promise<ActionResult[]> {
+  const results = await Promise.all(actions.map((act) => ctx.queue.add(() => (ctx.supersede?.aborted ? undefined : act()), { priority })));
+  return results.filter((r): r is ActionResult => r !== undefined);
+}
+
+/** Deletes one instance (orphans included); already gone counts as done; undefined: abandoned unsent. */
+export async function deleteOne(action: DeleteAction, ctx: ExecuteContext): Promise<ActionResult | undefined> {
   const base = { kind: 'delete' as const, group: action.group, name: action.name, id: action.id, reason: action.reason };
   const instance = ctx.observed.get(action.id);
   const provider = instance && ctx.providers.get(instance.provider);
@@ -63,14 +79,15 @@ export async function deleteOne(action: DeleteAction, ctx: ExecuteContext): Prom
     return { ...base, error: new ReconcileError('transient', 'InstanceNotObserved', `cannot delete ${action.name}: it is not in this pass's inventory`) };
   }
   try {
-    await provider.destroy(instance, signalOpt(ctx));
+    await provider.destroy(instance, callOptions(ctx));
     return { ...base, error: undefined };
   } catch (error) {
+    if (error instanceof CallAbandoned) return undefined;
     return { ...base, error: fromProviderError(error, `delete ${action.name}`) };
   }
 }
 
-async function createOne(action: CreateAction, group: DesiredGroup, ctx: ExecuteContext): Promise<ActionResult> {
+async function createOne(action: CreateAction, group: DesiredGroup, ctx: ExecuteContext): Promise<ActionResult | undefined> {
   const name = instanceName(group.name, action.templateHash, action.slot);
   const base = { kind: 'create' as const, group: group.name, name, reason: action.templateHash === group.templateHash ? 'desired' : 'rollback' };
   const template = templateFor(action, group, ctx);
@@ -87,9 +104,10 @@ async function createOne(action: CreateAction, group: DesiredGroup, ctx: Execute
       owner: { fleet: ctx.fleet, group: group.name, templateHash: action.templateHash, imageDigest: template.imageDigest, revision: ctx.revision, slot: action.slot },
       zone: action.zone,
       template,
-    }, signalOpt(ctx));
+    }, callOptions(ctx));
     return { ...base, id: created.id, error: undefined };
   } catch (error) {
+    if (error instanceof CallAbandoned) return undefined;
     return { ...base, id: undefined, error: fromProviderError(error, `create ${name}`) };
   }
 }
@@ -99,6 +117,6 @@ function templateFor(action: CreateAction, group: DesiredGroup, ctx: ExecuteCont
   return ctx.templates.get(group.name, action.templateHash);
 }
 
-function signalOpt(ctx: ExecuteContext): { signal?: AbortSignal } {
-  return ctx.signal === undefined ? {} : { signal: ctx.signal };
+function callOptions(ctx: ExecuteContext): CallOptions {
+  return { ...(ctx.signal === undefined ? {} : { signal: ctx.signal }), ...(ctx.supersede === undefined ? {} : { abandonUnsent: ctx.supersede }) };
 }

@@ -2,7 +2,7 @@
  * One provider's lane in the daemon: its own loop, action queue and health record, and what it
  * remembers between passes to decide how the next one runs — which groups a new revision changed
  * (a focused pass first) and whether a pass in progress is still worth finishing (superseded when
- * a newer revision changes its groups while it lists).
+ * a newer revision changes its groups while it lists or executes).
  */
 import PQueue from 'p-queue';
 import type { DesiredState } from '../desired/types.ts';
@@ -40,7 +40,7 @@ export class Lane {
   /** Its groups at the newest revision it looked at (computed once per revision). */
   private fingerprinted: Fingerprinted | undefined;
   /** The pass in progress while a newer revision may still supersede it. */
-  private listing: (Fingerprinted & { readonly supersede: AbortController }) | undefined;
+  private inProgress: (Fingerprinted & { readonly supersede: AbortController }) | undefined;
   /**
    * The last pass was superseded: the next one runs to its end whatever arrives, so a stream of
    * commits cannot keep the lane from ever finishing a pass.
@@ -61,23 +61,23 @@ export class Lane {
   begin(current: Revisioned): { focus: ReadonlySet<string> | undefined; supersede: AbortSignal | undefined } {
     const prints = this.fingerprints(current);
     const focus = this.passed?.revision === current.revision ? undefined : changedGroups(this.passed?.fingerprints, prints.fingerprints);
-    this.listing = this.superseded ? undefined : { ...prints, supersede: new AbortController() };
-    return { focus, supersede: this.listing?.supersede.signal };
+    this.inProgress = this.superseded ? undefined : { ...prints, supersede: new AbortController() };
+    return { focus, supersede: this.inProgress?.supersede.signal };
   }
 
   /** The pass begun at `current` ended: completed (its groups become the base of the next focus) or superseded. */
   end(current: Revisioned, outcome: PassOutcome): void {
-    this.listing = undefined;
+    this.inProgress = undefined;
     if (outcome === 'completed') this.passed = this.fingerprints(current);
     if (outcome !== 'failed') this.superseded = outcome === 'superseded';
   }
 
   /** Supersedes the pass in progress when `current` changes the lane's groups; true when it did. */
   supersedeIfStale(current: Revisioned): boolean {
-    const listing = this.listing;
-    if (listing === undefined || listing.revision === current.revision) return false;
-    if (!groupsDiffer(listing.fingerprints, this.fingerprints(current).fingerprints)) return false;
-    listing.supersede.abort();
+    const inProgress = this.inProgress;
+    if (inProgress === undefined || inProgress.revision === current.revision) return false;
+    if (!groupsDiffer(inProgress.fingerprints, this.fingerprints(current).fingerprints)) return false;
+    inProgress.supersede.abort();
     return true;
   }
 

@@ -70,7 +70,7 @@ export function limitProvider(provider: Provider, settings: LimitSettings, obser
   const run = <T>(operation: ProviderCall['operation'], options: CallOptions | undefined, call: (options: CallOptions) => Promise<T>): Promise<T> => {
     const { queue, bucket, pacer } = laneOf(operation);
     return queue.add(async () => {
-      const throttleWaitMs = await bucket.take(options?.signal);
+      const throttleWaitMs = await takeUnlessAbandoned(bucket, options);
       const started = performance.now();
       try {
         const result = await call({ ...options, pacer });
@@ -94,6 +94,24 @@ export function limitProvider(provider: Provider, settings: LimitSettings, obser
     classify: (error: unknown) => provider.classify(error),
     close: () => provider.close(),
   };
+}
+
+/** A call abandoned before it was sent (CallOptions.abandonUnsent): nothing reached the cloud. */
+export class CallAbandoned extends Error {
+  override readonly name = 'CallAbandoned';
+}
+
+/** Waits for a token; throws CallAbandoned when `abandonUnsent` fires first (no token taken). */
+async function takeUnlessAbandoned(bucket: RateLimiter, options: CallOptions | undefined): Promise<number> {
+  const abandon = options?.abandonUnsent;
+  if (abandon === undefined) return bucket.take(options?.signal);
+  if (abandon.aborted) throw new CallAbandoned('abandoned before it was sent');
+  try {
+    return await bucket.take(options?.signal === undefined ? abandon : AbortSignal.any([options.signal, abandon]));
+  } catch (error) {
+    if (abandon.aborted) throw new CallAbandoned('abandoned before it was sent', { cause: error });
+    throw error;
+  }
 }
 
 /** One queue and bucket, and the bucket as a pacer for the provider's inner retries. */

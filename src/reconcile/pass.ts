@@ -11,7 +11,7 @@ import type { DesiredGroup, DesiredState, HealthProbe } from '../desired/types.t
 import { applyDeletionGuard, planGroup, planOrphans } from '../plan/index.ts';
 import type { GroupStep, GuardResult, PlannedInstance } from '../plan/index.ts';
 import { fromProviderError, PassSuperseded, ReconcileError } from './errors.ts';
-import { deleteOne, executeStep } from './execute.ts';
+import { deleteOne, executeStep, queued } from './execute.ts';
 import { withStalledErrors } from './stalled.ts';
 import type { ActionResult } from './execute.ts';
 import type { FailedTemplates } from './failed-templates.ts';
@@ -57,6 +57,8 @@ export interface PassResult {
   readonly actions: readonly ActionResult[];
   /** Seconds until time alone changes some plan; undefined = nothing timed. */
   readonly requeueAfterSeconds: number | undefined;
+  /** A newer revision superseded the pass while it executed: actions still queued were skipped. */
+  readonly superseded: boolean;
 }
 
 /** Options of one pass. */
@@ -88,8 +90,9 @@ export interface PassOptions {
   /**
    * Fired when a newer revision makes this pass moot. While the pass still lists, it stops and
    * throws PassSuperseded, having planned and done nothing (the daemon starts over on the newer
-   * revision, so a pushed change need not wait for the inventory of the old one). Once listing is
-   * done the pass runs to its end: what it decided is executed whole.
+   * revision, so a pushed change need not wait for the inventory of the old one). Once it
+   * executes, actions still waiting in the queue are skipped (PassResult.superseded) and calls
+   * already made run to their end, so a rollout of a revision already replaced stops launching.
    */
   readonly supersede?: AbortSignal;
 }
@@ -117,6 +120,7 @@ export async function runPass(state: DesiredState, revision: string, deps: PassD
   return {
     revision, startedAt, finishedAt: deps.now(), executed: options.execute, observations, guarded: { ...guarded, steps: withStalledErrors(guarded.steps, actions) }, skipped, actions,
     requeueAfterSeconds: requeues.length === 0 ? undefined : Math.min(...requeues),
+    superseded: options.supersede?.aborted === true,
   };
 }
 
@@ -184,11 +188,11 @@ async function execute(state: DesiredState, revision: string, guarded: GuardResu
   const signal = options.signal;
   const ctx = {
     fleet: state.fleet.id, revision, providers: deps.providers, observed: new Map(planned.map((i) => [i.id, i])),
-    templates: deps.templates, images: deps.images, queue: deps.queue, ...(signal ? { signal } : {}),
+    templates: deps.templates, images: deps.images, queue: deps.queue, ...(signal ? { signal } : {}), supersede: options.supersede,
   };
   const acting = guarded.steps.filter((step) => !options.hold?.has(step.group));
   const perGroup = acting.map((step) => executeStep(step, state.groups[step.group]!, ctx));
-  const orphans = guarded.orphans.deletes.map((d) => deps.queue.add(() => deleteOne(d, ctx)));
-  const results = await Promise.all([...perGroup, Promise.all(orphans)]);
+  const orphans = queued(ctx, guarded.orphans.deletes.map((d) => () => deleteOne(d, ctx)));
+  const results = await Promise.all([...perGroup, orphans]);
   return results.flat();
 }

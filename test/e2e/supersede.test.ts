@@ -5,6 +5,7 @@
  * and the fleet converges on the newest one.
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startEc2Simulator } from '../../providers/aws/sim.ts';
@@ -32,9 +33,12 @@ describe('e2e: a newer revision supersedes a pass still listing an older one', f
     tmp = tempDir('drover-supersede-e2e-');
     repo = new TestRepo(tmp.path);
     repo.commit(minimalFleet({ image: imageYaml(1), group: groupYaml('  rollout: { maxSurge: 1, maxUnavailable: 0, minReadySeconds: 0 }\n', 2) }), 'initial fleet');
+    // Launches metered to one call at a time, one every 1.5 s: a rollout's creates wait in the queue.
+    writeFileSync(path.join(tmp.path, 'drover.yaml'), 'limits:\n  providers: { aws-eu: { concurrency: 1, ratePerSecond: 0.66, burst: 1 } }\n');
     sim = await startEc2Simulator({ region: 'eu-west-1', factor: FACTOR, latencies: { bootMs: 10_000, terminateMs: 10_000 } });
-    for (const build of [1, 2, 3]) sim.addImage({ id: ami(build), tags: { [TAG.digest]: digest(build) } });
+    for (const build of [1, 2, 3, 4, 5]) sim.addImage({ id: ami(build), tags: { [TAG.digest]: digest(build) } });
     daemon = await startDaemon({
+      DROVER_CONFIG: path.join(tmp.path, 'drover.yaml'),
       DROVER_SOURCE__GIT__URL: repo.url,
       DROVER_SOURCE__GIT__INTERVAL: '200ms',
       DROVER_STATE_DIR: path.join(tmp.path, 'state'),
@@ -84,7 +88,29 @@ describe('e2e: a newer revision supersedes a pass still listing an older one', f
     assert.ok(launched.length >= 2, 'the roll launched build-3 instances');
     assert.deepEqual([...new Set(launched.map((e) => e.tags[TAG.template]))], [newest], 'every launch since build 2 was committed is of build 3: the superseded revision launched nothing');
   });
+
+  it('stops launching for a revision replaced while its rollout is queued', async () => {
+    await waitFor(() => lastPassSettled(daemon!.logs), 'the daemon settles on build 3');
+    const start = sim.clock.now();
+    // Build 4 for 6 replicas, all surged at once: 6 creates queued behind the 1.5 s meter.
+    const older = repo.commit({ 'image.yaml': imageYaml(4), 'group.yaml': groupYaml('  rollout: { maxSurge: 6, maxUnavailable: 0, minReadySeconds: 0 }\n', 6) }, 'web build 4, 6 replicas');
+    await waitFor(() => launchesSince(start).length >= 1, 'the first build-4 launch');
+    const newer = repo.commit({ 'image.yaml': imageYaml(5) }, 'web build 5');
+    const status = await daemon!.waitForStatus((s) => plannedAt(s, 'web', newer) && isReady(s, 'web'), 90_000);
+    const newest = status.groups.find((g) => g.name === 'web')!.desiredTemplateHash;
+    await waitFor(() => {
+      const live = sim.world.list().filter((i) => i.tags[TAG.group] === 'web' && (i.state === 'pending' || i.state === 'running'));
+      return live.length === 6 && live.every((i) => i.state === 'running' && i.tags[TAG.template] === newest);
+    }, 'web runs 6 instances of build 5');
+    const older4 = launchesSince(start).filter((e) => e.tags[TAG.template] !== newest);
+    const superseded = [...logsOf(daemon!.logs, 'pass superseded by a newer revision'), ...logsOf(daemon!.logs, 'pass superseded by a newer revision while executing; queued actions skipped')];
+    assert.ok(superseded.some((l) => l['revision'] === older), 'the build-4 passes were superseded');
+    assert.ok(older4.length >= 1 && older4.length <= 2, `build 4 launched ${older4.length} of its 6 queued instances (the one in flight, at most one more already waiting for the meter)`);
+  });
+
+  const launchesSince = (at: number) => sim.world.events().filter((e) => e.at >= at && e.from === null);
 });
+
 
 function logsOf(logs: readonly string[], msg: string): Record<string, unknown>[] {
   return logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['msg'] === msg);
