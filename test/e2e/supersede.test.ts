@@ -78,13 +78,8 @@ describe('e2e: a newer revision supersedes a pass still listing an older one', f
     sim.faults.clear();
     assert.match(await daemon!.text('/metrics'), /^drover_passes_total\{provider="aws-eu",result="superseded"\} [1-9]/m, 'counted in the metrics');
 
-    const status = await daemon!.waitForStatus((s) => plannedAt(s, 'web', newer) && isReady(s, 'web'), 60_000);
-    const newest = status.groups.find((g) => g.name === 'web')!.desiredTemplateHash;
-    await waitFor(() => {
-      const live = sim.world.list().filter((i) => i.tags[TAG.group] === 'web' && (i.state === 'pending' || i.state === 'running'));
-      return live.length === 2 && live.every((i) => i.state === 'running' && i.tags[TAG.template] === newest);
-    }, 'web runs 2 instances of build 3');
-    const launched = sim.world.events().filter((e) => e.at >= start && e.from === null);
+    const newest = await convergedOn(newer, 2);
+    const launched = launchesSince(start);
     assert.ok(launched.length >= 2, 'the roll launched build-3 instances');
     assert.deepEqual([...new Set(launched.map((e) => e.tags[TAG.template]))], [newest], 'every launch since build 2 was committed is of build 3: the superseded revision launched nothing');
   });
@@ -96,12 +91,7 @@ describe('e2e: a newer revision supersedes a pass still listing an older one', f
     const older = repo.commit({ 'image.yaml': imageYaml(4), 'group.yaml': groupYaml('  rollout: { maxSurge: 6, maxUnavailable: 0, minReadySeconds: 0 }\n', 6) }, 'web build 4, 6 replicas');
     await waitFor(() => launchesSince(start).length >= 1, 'the first build-4 launch');
     const newer = repo.commit({ 'image.yaml': imageYaml(5) }, 'web build 5');
-    const status = await daemon!.waitForStatus((s) => plannedAt(s, 'web', newer) && isReady(s, 'web'), 90_000);
-    const newest = status.groups.find((g) => g.name === 'web')!.desiredTemplateHash;
-    await waitFor(() => {
-      const live = sim.world.list().filter((i) => i.tags[TAG.group] === 'web' && (i.state === 'pending' || i.state === 'running'));
-      return live.length === 6 && live.every((i) => i.state === 'running' && i.tags[TAG.template] === newest);
-    }, 'web runs 6 instances of build 5');
+    const newest = await convergedOn(newer, 6);
     const older4 = launchesSince(start).filter((e) => e.tags[TAG.template] !== newest);
     const superseded = [...logsOf(daemon!.logs, 'pass superseded by a newer revision'), ...logsOf(daemon!.logs, 'pass superseded by a newer revision while executing; queued actions skipped')];
     assert.ok(superseded.some((l) => l['revision'] === older), 'the build-4 passes were superseded');
@@ -109,6 +99,17 @@ describe('e2e: a newer revision supersedes a pass still listing an older one', f
   });
 
   const launchesSince = (at: number) => sim.world.events().filter((e) => e.at >= at && e.from === null);
+
+  /** Waits until web is planned at `revision` and runs exactly `replicas` instances of its template; returns the template. */
+  async function convergedOn(revision: string, replicas: number): Promise<string> {
+    const status = await daemon!.waitForStatus((s) => plannedAt(s, 'web', revision) && isReady(s, 'web'), 90_000);
+    const template = status.groups.find((g) => g.name === 'web')!.desiredTemplateHash;
+    await waitFor(() => {
+      const live = sim.world.list().filter((i) => i.tags[TAG.group] === 'web' && (i.state === 'pending' || i.state === 'running'));
+      return live.length === replicas && live.every((i) => i.state === 'running' && i.tags[TAG.template] === template);
+    }, `web runs ${replicas} instances of revision ${revision}`);
+    return template;
+  }
 });
 
 
