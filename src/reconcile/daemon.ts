@@ -243,8 +243,8 @@ export class Daemon {
   }
 
   /**
-   * Stops the passes still listing for a revision whose groups (of their lane) the newest revision
-   * changed: the lane starts over on it at once instead of first finishing the old inventory.
+   * Supersedes the passes in progress (listing or executing) for a revision whose groups (of their
+   * lane) the newest revision changed: the lane starts over on it instead of finishing the old one.
    */
   private supersedeStale(): void {
     const current = this.deps.source.current();

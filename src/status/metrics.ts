@@ -11,7 +11,7 @@ import { isSettled } from './status-store.ts';
 export class DaemonMetrics {
   readonly registry = new Registry();
   private readonly passDuration = new Histogram({ name: 'drover_pass_duration_seconds', help: 'Duration of reconcile passes, per provider lane.', labelNames: ['provider'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120], registers: [this.registry] });
-  private readonly passes = new Counter({ name: 'drover_passes_total', help: "Reconcile passes per provider lane by result (ok: the provider was listed, every one of its groups planned and every action succeeded; superseded: stopped while listing because a newer revision changed the lane's groups).", labelNames: ['provider', 'result'], registers: [this.registry] });
+  private readonly passes = new Counter({ name: 'drover_passes_total', help: "Reconcile passes per provider lane by result (ok: the provider was listed, every one of its groups planned and every action succeeded; superseded: a newer revision changed the lane's groups while it listed (it did nothing) or executed (queued actions skipped)).", labelNames: ['provider', 'result'], registers: [this.registry] });
   private readonly instances = new Gauge({ name: 'drover_instances', help: 'Instances observed per group, template and state.', labelNames: ['group', 'template', 'state'], registers: [this.registry] });
   private readonly rollouts = new Gauge({ name: 'drover_rollouts_in_progress', help: 'Groups with work left at the current revision.', registers: [this.registry] });
   private readonly conditions = new Gauge({ name: 'drover_group_condition', help: 'Group conditions (1 = the condition has this status).', labelNames: ['group', 'type', 'status'], registers: [this.registry] });
@@ -44,7 +44,7 @@ export class DaemonMetrics {
   pass(provider: string, lane: PassResult, fleet: PassResult = lane): void {
     this.passDuration.observe({ provider }, (lane.finishedAt - lane.startedAt) / 1000);
     const ok = lane.skipped.length === 0 && lane.actions.every((a) => a.error === undefined) && lane.observations.every((o) => o.ok);
-    this.passes.inc({ provider, result: ok ? 'ok' : 'error' });
+    this.passes.inc({ provider, result: lane.superseded ? 'superseded' : ok ? 'ok' : 'error' });
     this.actionsDone(lane.actions);
     const result = fleet;
     this.instances.reset();
