@@ -38,7 +38,7 @@ function toCreates(group: DesiredGroup, c: Classified, target: string, count: nu
   const sameTemplate = c.live.filter((v) => v.inst.templateHash === target);
   const used = new Set(sameTemplate.map((v) => v.inst.slot).filter((s): s is number => s !== undefined));
   const gone = new Set(deletes.map((d) => d.view.inst.id));
-  const zones = spreadZones(group.zones, sameTemplate.filter((v) => !gone.has(v.inst.id)), count);
+  const zones = spreadZones(group.zones, sameTemplate.filter((v) => !gone.has(v.inst.id)), count, group.replicas);
   return freeSlots(used, count).map((slot, i) => ({ templateHash: target, slot, zone: zones[i] as string }));
 }
 

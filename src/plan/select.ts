@@ -78,17 +78,44 @@ export function freeSlots(used: ReadonlySet<number>, count: number): number[] {
 }
 
 /**
- * Zones for `count` new instances: each goes to the zone with the fewest instances of the template
- * so far (existing ones in `existing`, counted only in the group's zones), ties in declared order.
+ * Zones for `count` new instances of a template whose group wants `replicas`, filled zone by zone:
+ * each zone has a balanced target share of max(replicas, existing + count) (the zones already
+ * holding the most get the remainder), and new instances go to the zone furthest below its share
+ * until it is full, then the next. So a rolling wave lands in as few zones as balance allows: one
+ * cloud call where a launch takes a single zone (EC2 RunInstances), and one zone's blast radius at
+ * a time, as zonal deployments do. Ties go to the zone with fewer instances, then declared order.
+ * Existing instances count only in the group's zones; once every zone is at its share, the rest
+ * go one at a time to the zone with the fewest.
  */
-export function spreadZones(zones: readonly string[], existing: readonly InstanceView[], count: number): string[] {
+export function spreadZones(zones: readonly string[], existing: readonly InstanceView[], count: number, replicas = 0): string[] {
   const counts = zones.map((zone) => existing.filter((view) => view.inst.zone === zone).length);
+  const targets = zoneTargets(counts, Math.max(replicas, counts.reduce((a, b) => a + b, 0) + count));
   const out: string[] = [];
-  for (let n = 0; n < count; n += 1) {
+  const byDeficit = zones.map((_, i) => i).sort((a, b) => deficit(targets, counts, b) - deficit(targets, counts, a) || (counts[a] as number) - (counts[b] as number) || a - b);
+  for (const i of byDeficit) {
+    const take = Math.min(count - out.length, deficit(targets, counts, i));
+    for (let n = 0; n < take; n += 1) out.push(zones[i] as string);
+    counts[i] = (counts[i] as number) + take;
+  }
+  while (out.length < count) {
     let best = 0;
     for (let i = 1; i < counts.length; i += 1) if ((counts[i] as number) < (counts[best] as number)) best = i;
     counts[best] = (counts[best] as number) + 1;
     out.push(zones[best] as string);
   }
   return out;
+}
+
+/** Balanced share of `total` per zone: the remainder goes to the zones holding the most now, ties in declared order. */
+function zoneTargets(counts: readonly number[], total: number): number[] {
+  const base = Math.floor(total / Math.max(1, counts.length));
+  const extra = total - base * counts.length;
+  const mostFirst = counts.map((_, i) => i).sort((a, b) => (counts[b] as number) - (counts[a] as number) || a - b);
+  const targets = counts.map(() => base);
+  for (const i of mostFirst.slice(0, extra)) targets[i] = base + 1;
+  return targets;
+}
+
+function deficit(targets: readonly number[], counts: readonly number[], i: number): number {
+  return Math.max(0, (targets[i] as number) - (counts[i] as number));
 }

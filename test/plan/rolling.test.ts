@@ -33,6 +33,19 @@ describe('plan/rolling', () => {
     assert.equal(cond(steps[0] as GroupStep, 'Progressing'), 'True RollingOut');
   });
 
+  it('lands each wave in as few zones as balance allows, and ends balanced', () => {
+    const g = group({ replicas: 10, rollout: policy({ maxSurge: 3 }) });
+    const { steps, world } = rollout(g, oldSet(10), 12);
+    const waves = steps.filter((s) => s.creates.length > 0).map((s) => [...new Set(s.creates.map((c) => c.zone))]);
+    assert.deepEqual(waves, [['a'], ['b'], ['c'], ['a']]);
+    const perZone = ['a', 'b', 'c'].map((z) => world.filter((i) => i.zone === z).length);
+    assert.deepEqual(perZone, [4, 3, 3]);
+    assert.ok(world.every((i) => i.templateHash === NEW));
+    // From nothing, all at once: balanced from the start.
+    const fresh = planGroup(g, [], ctx());
+    assert.deepEqual(['a', 'b', 'c'].map((z) => fresh.creates.filter((c) => c.zone === z).length), [4, 3, 3]);
+  });
+
   it('waits minReadySeconds before deleting an old instance and says until when', () => {
     const g = group({ replicas: 1, rollout: policy({ minReadySeconds: 30 }) });
     const world = [...oldSet(1), inst({ templateHash: NEW, slot: 0, createdAt: T0 - 20_000, readySince: T0 - 10_000 })];
