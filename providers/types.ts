@@ -139,6 +139,20 @@ export interface Provider {
    */
   create(request: CreateRequest, options?: CallOptions): Promise<ObservedInstance>;
   /**
+   * Most requests {@link createBatch} takes at once; undefined when the provider has no batched
+   * launch (callers then use create() per instance).
+   */
+  readonly maxBatchSize?: number;
+  /**
+   * Launches instances of ONE group, template, revision and zone in as few cloud calls as the API
+   * allows (EC2: one RunInstances), where the cloud meters launch calls more tightly than instances.
+   * Every guarantee of create() holds per request — ownership at launch, at most one live instance
+   * per slot however often it is repeated, crashes included — and one outcome is returned per request,
+   * in order. A batch whose answer was lost is reported by list() as pending, locked instances in its
+   * slots until the cloud lists it or says it never launched, so nobody plans those slots again.
+   */
+  createBatch?(requests: readonly CreateRequest[], options?: CallOptions): Promise<PromiseSettledResult<ObservedInstance>[]>;
+  /**
    * Deletes the instance and what was created with it (NIC, disks). Idempotent: an instance that is
    * already gone is success. A rejected promise means the instance may still exist. Refuses instances
    * that do not carry this fleet's id.
@@ -165,6 +179,16 @@ export interface ProviderContext {
   readonly caPem?: string;
   /** Deadline for one cloud call, milliseconds. */
   readonly requestTimeoutMs?: number;
+  /**
+   * A directory the provider may keep private records in across restarts (drover's state directory
+   * per provider); undefined for callers that keep none. AWS keeps its launch journal there.
+   */
+  readonly stateDir?: string;
+  /**
+   * How long a new instance may take to appear in the cloud's list (EC2 is eventually consistent);
+   * default 5 minutes. Providers that rely on it say so.
+   */
+  readonly listLagMs?: number;
   /** Test/rehearsal credentials; production leaves this unset and uses the cloud's own chain. */
   readonly staticCredentials?: Readonly<Record<string, string>>;
 }

@@ -2,11 +2,13 @@
  * AWS EC2 provider entry point, loaded lazily by providers/registry.ts so @aws-sdk/client-ec2 is
  * imported only when a fleet uses AWS.
  */
+import path from 'node:path';
 import type { AwsProviderSpec } from '../../src/desired/types.ts';
 import { ProviderError } from '../errors.ts';
 import type { Provider, ProviderContext } from '../types.ts';
 import { createEc2Client } from './client.ts';
-import { AwsProvider, type AwsProviderOptions } from './provider.ts';
+import { LaunchLedger } from './launch-ledger.ts';
+import { AwsProvider, INVISIBLE_TOKEN_GRACE_MS, type AwsProviderInit, type AwsProviderOptions } from './provider.ts';
 import { DEFAULT_RETRY } from './retry.ts';
 
 export { AwsProvider, type AwsProviderOptions } from './provider.ts';
@@ -32,10 +34,22 @@ export function createAwsProvider(context: ProviderContext, options: AwsProvider
   const policy = { ...DEFAULT_RETRY, ...(context.requestTimeoutMs === undefined ? {} : { attemptTimeoutMs: context.requestTimeoutMs }), ...options.retry };
   try {
     const client = createEc2Client(context);
-    return Promise.resolve(new AwsProvider({ name: context.config.name, fleet: context.fleet, client, policy, options }));
+    const resolved = { ...options, invisibleTokenGraceMs: options.invisibleTokenGraceMs ?? context.listLagMs };
+    return open({ name: context.config.name, fleet: context.fleet, client, policy, options: resolved }, context.stateDir);
   } catch (error) {
     return Promise.reject(error);
   }
+}
+
+async function open(init: Omit<AwsProviderInit, 'ledger'>, stateDir: string | undefined): Promise<Provider> {
+  const ledger = new LaunchLedger({
+    file: stateDir === undefined ? undefined : path.join(stateDir, 'launches.json'),
+    lagMs: init.options.invisibleTokenGraceMs ?? INVISIBLE_TOKEN_GRACE_MS,
+    provider: init.name,
+    fleet: init.fleet,
+  });
+  await ledger.open();
+  return new AwsProvider({ ...init, ledger });
 }
 
 /** The registry's entry: the factory under a uniform name. */

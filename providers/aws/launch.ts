@@ -5,7 +5,7 @@
 import type { BlockDeviceMapping, RunInstancesCommandInput, VolumeType } from '@aws-sdk/client-ec2';
 import { ProviderError } from '../errors.ts';
 import type { CreateRequest } from '../types.ts';
-import { instanceTags, toTagList, volumeTags } from './tags.ts';
+import { batchTags, instanceTags, toTagList, volumeTags } from './tags.ts';
 
 /** Device names for extra disks: /dev/sdf … /dev/sdu (16, the schema's maximum). */
 const DEVICE_LETTERS = 'fghijklmnopqrstu';
@@ -34,6 +34,27 @@ export function runInstancesInput(request: CreateRequest, token: string, provide
     TagSpecifications: [
       { ResourceType: 'instance', Tags: toTagList(instanceTags(owner, request.name, template.tags)) },
       { ResourceType: 'volume', Tags: toTagList(volumeTags(owner, request.name)) },
+    ],
+  };
+}
+
+/**
+ * The RunInstances input of a batch: `requests` share group, template, revision and zone (the
+ * caller checks); instance i (AmiLaunchIndex i) is requests[i]'s slot, which the `drover:slot` tag
+ * lists in launch-index order, since tags at launch are the same for every instance of one call.
+ */
+export function batchRunInstancesInput(requests: readonly CreateRequest[], token: string, provider: string): RunInstancesCommandInput {
+  const first = requests[0];
+  if (first === undefined) throw invalid(provider, 'EmptyBatch', 'a batch launch needs at least one request');
+  const single = runInstancesInput(first, token, provider);
+  const slots = requests.map((r) => r.owner.slot);
+  return {
+    ...single,
+    MinCount: requests.length,
+    MaxCount: requests.length,
+    TagSpecifications: [
+      { ResourceType: 'instance', Tags: toTagList(batchTags(first.owner, slots, first.template.tags)) },
+      { ResourceType: 'volume', Tags: toTagList(volumeTags(first.owner, `${first.owner.group}-${first.owner.templateHash.slice(0, 8)}`)) },
     ],
   };
 }

@@ -10,15 +10,17 @@ import {
   type EC2Client,
   type Filter,
   type Instance,
+  type RunInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
 import { ProviderError, type ProviderErrorKind } from '../errors.ts';
 import type { CallOptions, CreateRequest, ImageRef, ListScope, ObservedInstance, Provider } from '../types.ts';
 import { classifyAws } from './classify.ts';
 import { DestroyBatcher, type DestroyBatchOptions } from './destroy-batch.ts';
-import { runInstancesInput } from './launch.ts';
+import { batchRunInstancesInput, runInstancesInput } from './launch.ts';
+import { LaunchLedger, STAND_IN_PREFIX, type LaunchRecord } from './launch-ledger.ts';
 import { callWithRetry, type CallContext, type ProviderLogger, type RetryPolicy } from './retry.ts';
 import { isDead, TAG, tagsOf, toObserved } from './tags.ts';
-import { clientToken, GenerationBook, MAX_GENERATION_STEPS } from './tokens.ts';
+import { clientToken, GenerationBook, MAX_GENERATION_STEPS, tokenKey } from './tokens.ts';
 
 /** Tuning for tests and operators; production needs none of it. */
 export interface AwsProviderOptions {
@@ -62,16 +64,22 @@ export interface AwsProviderInit {
   readonly client: EC2Client;
   readonly policy: RetryPolicy;
   readonly options: AwsProviderOptions;
+  /** Batches in flight (launch-ledger.ts); opened by the factory. */
+  readonly ledger: LaunchLedger;
 }
 
-/** Outcome of one generation's RunInstances. */
-type Attempt = { readonly kind: 'live'; readonly instance: Instance } | { readonly kind: 'dead' };
+/** Most slots one batched RunInstances launches (their list must fit the 256-character `drover:slot` tag). */
+export const MAX_BATCH = 40;
+
+/** Outcome of one generation's RunInstances: what its token launched (all of it, for a batch), or that all of that is dead. */
+type Attempt = { readonly kind: 'live'; readonly instances: readonly Instance[] } | { readonly kind: 'dead' };
 
 /** The EC2 implementation of the provider contract. */
 export class AwsProvider implements Provider {
   readonly name: string;
   readonly type = 'aws' as const;
   readonly groupFilterLimit = MAX_FILTER_VALUES;
+  readonly maxBatchSize = MAX_BATCH;
   readonly #fleet: string;
   readonly #client: EC2Client;
   readonly #policy: RetryPolicy;
@@ -80,6 +88,7 @@ export class AwsProvider implements Provider {
   /** When each in-use token was first found invisible (mismatch and nothing under its client-token filter). */
   readonly #invisibleSince = new Map<string, number>();
   readonly #destroys: DestroyBatcher;
+  readonly #ledger: LaunchLedger;
 
   constructor(init: AwsProviderInit) {
     this.name = init.name;
@@ -87,6 +96,7 @@ export class AwsProvider implements Provider {
     this.#client = init.client;
     this.#policy = init.policy;
     this.#options = init.options;
+    this.#ledger = init.ledger;
     this.#destroys = new DestroyBatcher(
       {
         provider: this.name,
@@ -114,12 +124,14 @@ export class AwsProvider implements Provider {
    */
   async list(scope: ListScope, options: CallOptions = {}): Promise<ObservedInstance[]> {
     const out: ObservedInstance[] = [];
+    const seen = new Map<string, Set<number>>();
     let nextToken: string | undefined;
     do {
       const input = { Filters: listFilters(scope), MaxResults: this.#options.pageSize ?? 1000, NextToken: nextToken };
       const page = await this.#call('list', options, (signal) => this.#client.send(new DescribeInstancesCommand(input), { abortSignal: signal }));
       for (const instance of (page.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
         this.#generations.observe(instance.ClientToken, isDead(instance));
+        if (this.#ledger.tracks(instance.ClientToken)) noteSeen(seen, instance);
         const observed = toObserved(instance, this.name, scope.fleet);
         if (observed !== undefined) out.push(observed);
       }
@@ -127,11 +139,28 @@ export class AwsProvider implements Provider {
       nextToken = page.NextToken === '' ? undefined : page.NextToken;
       if (nextToken !== undefined && nextToken === previous) throw this.#error('list', 'Transient', 'PaginationLoop', 'DescribeInstances returned the same NextToken twice');
     } while (nextToken !== undefined);
-    return out;
+    const groups = scope.groups === undefined || scope.groups.length === 0 ? undefined : new Set(scope.groups);
+    if (groups === undefined) this.#ledger.inventoried(out.length);
+    return [...out, ...(await this.#launchesNotListed(seen, groups, options))];
+  }
+
+  /** Stand-ins for batches EC2 does not list yet; a batch unlisted past the list lag is looked up by its token once. */
+  async #launchesNotListed(seen: Map<string, Set<number>>, groups: ReadonlySet<string> | undefined, options: CallOptions): Promise<ObservedInstance[]> {
+    const first = this.#ledger.reconcile(seen, groups);
+    if (first.stale.length === 0) return first.standIns;
+    for (const record of first.stale) {
+      const instances = await this.#instancesOfToken(record.token, { signal: options.signal }, 'list');
+      if (instances.length === 0) this.#ledger.forget(record.token);
+      // Dead ones settle their slots; live ones stay stand-ins (now with their ids) until listed.
+      for (const instance of instances) if (isDead(instance)) noteSeen(seen, instance);
+      if (instances.length > 0) this.#ledger.answered(record.token, idsByLaunchIndex(instances, record.slots.length));
+    }
+    return this.#ledger.reconcile(seen, groups).standIns;
   }
 
   /** Launches the slot's instance, or returns the live one its token already launched (see tokens.ts). */
   async create(request: CreateRequest, options: CallOptions = {}): Promise<ObservedInstance> {
+    this.#refuseWhileFenced();
     let generation = this.#generations.start(request.idempotencyKey);
     for (let step = 0; step < MAX_GENERATION_STEPS; step++, generation++) {
       const attempt = await this.#launchGeneration(request, generation, options);
@@ -141,11 +170,71 @@ export class AwsProvider implements Provider {
         continue;
       }
       this.#generations.note(request.idempotencyKey, generation);
-      const observed = toObserved(attempt.instance, this.name, this.#fleet);
-      if (observed === undefined) throw this.#error('create', 'Conflict', 'OwnershipTagsMissing', `instance ${attempt.instance.InstanceId} lacks the fleet tag`);
+      const instance = attempt.instances.find((i) => !isDead(i)) ?? attempt.instances[0];
+      const observed = instance && toObserved(instance, this.name, this.#fleet);
+      if (observed === undefined) throw this.#error('create', 'Conflict', 'OwnershipTagsMissing', `instance ${instance?.InstanceId ?? '(none)'} lacks the fleet tag`);
       return observed;
     }
     throw this.#error('create', 'Conflict', 'TooManyGenerations', `slot ${request.owner.slot} of ${request.owner.group}: ${MAX_GENERATION_STEPS} dead generations in a row`);
+  }
+
+  /**
+   * Launches the slots of one group, template, revision and zone with ONE RunInstances
+   * (MinCount = MaxCount = n): instance i, by AmiLaunchIndex, is requests[i]'s slot. The ClientToken
+   * is derived from the whole set of slots (plus a generation, as in tokens.ts), so a repeat of the
+   * same batch returns its instances; the launch ledger (launch-ledger.ts) holds the batch from before
+   * it is sent until EC2 lists it, so no later pass launches those slots in another combination.
+   * Instances the token launched that are already dead are reported as errors (the next pass
+   * launches their slots again); requests that do not share group, template, revision and zone are
+   * launched one by one.
+   */
+  async createBatch(requests: readonly CreateRequest[], options: CallOptions = {}): Promise<PromiseSettledResult<ObservedInstance>[]> {
+    if (requests.length <= 1 || requests.length > MAX_BATCH || !sameLaunch(requests)) return Promise.allSettled(requests.map((r) => this.create(r, options)));
+    try {
+      this.#refuseWhileFenced();
+      const instances = await this.#launchBatch(requests, options);
+      return requests.map((request, i) => this.#outcome(request, instances.find((inst) => inst.AmiLaunchIndex === i)));
+    } catch (error) {
+      return requests.map(() => ({ status: 'rejected', reason: error }));
+    }
+  }
+
+  /** Walks the batch's generations until one has live instances (see create()); the ledger holds the batch throughout. */
+  async #launchBatch(requests: readonly CreateRequest[], options: CallOptions): Promise<readonly Instance[]> {
+    const setKey = tokenKey(requests.map((r) => r.idempotencyKey).join(','));
+    let generation = this.#generations.start(setKey);
+    let previous: string | undefined;
+    for (let step = 0; step < MAX_GENERATION_STEPS; step++, generation++) {
+      const token = clientToken(setKey, generation);
+      await this.#ledger.sending(launchRecord(requests, token), previous);
+      previous = token;
+      let attempt: Attempt;
+      try {
+        attempt = await this.#runInstances(batchRunInstancesInput(requests, token, this.name), options);
+      } catch (error) {
+        // Refused before launching anything: nothing to hold. Any other failure may have launched it.
+        if (error instanceof ProviderError && error.kind === 'Invalid') this.#ledger.forget(token);
+        throw error;
+      }
+      if (attempt.kind === 'live') {
+        this.#generations.note(setKey, generation);
+        this.#ledger.answered(token, idsByLaunchIndex(attempt.instances, requests.length));
+        return attempt.instances;
+      }
+      this.#generations.note(setKey, generation + 1);
+    }
+    if (previous !== undefined) this.#ledger.forget(previous);
+    throw this.#error('create', 'Conflict', 'TooManyGenerations', `batch of ${requests.length} slots of ${requests[0]?.owner.group}: ${MAX_GENERATION_STEPS} dead generations in a row`);
+  }
+
+  /** One request's outcome from its instance in the batch. */
+  #outcome(request: CreateRequest, instance: Instance | undefined): PromiseSettledResult<ObservedInstance> {
+    const slot = `slot ${request.owner.slot} of ${request.owner.group}`;
+    if (instance === undefined) return { status: 'rejected', reason: this.#error('create', 'Transient', 'InstanceMissing', `RunInstances answered without an instance for ${slot}`) };
+    if (isDead(instance)) return { status: 'rejected', reason: this.#error('create', 'Transient', 'LaunchedDead', `the instance launched for ${slot} (${instance.InstanceId}) is already ${instance.State?.Name}; the next pass launches the slot again`) };
+    const observed = toObserved(instance, this.name, this.#fleet);
+    if (observed === undefined) return { status: 'rejected', reason: this.#error('create', 'Conflict', 'OwnershipTagsMissing', `instance ${instance.InstanceId} lacks the fleet tag`) };
+    return { status: 'fulfilled', value: observed };
   }
 
   /**
@@ -155,6 +244,7 @@ export class AwsProvider implements Provider {
    * gets its own instance's outcome.
    */
   destroy(instance: ObservedInstance, options: CallOptions = {}): Promise<void> {
+    if (instance.id.startsWith(STAND_IN_PREFIX)) return Promise.reject(this.#error('destroy', 'Conflict', 'LaunchNotListed', `${instance.name} was launched but EC2 does not list it yet`));
     if (instance.fleet !== this.#fleet) return Promise.reject(this.#error('destroy', 'Invalid', 'NotOwned', `instance ${instance.id} is not in fleet ${this.#fleet}`));
     return this.#destroys.destroy(instance.id, options.signal);
   }
@@ -194,14 +284,19 @@ export class AwsProvider implements Provider {
     return Promise.resolve();
   }
 
-  async #launchGeneration(request: CreateRequest, generation: number, options: CallOptions): Promise<Attempt> {
+  #launchGeneration(request: CreateRequest, generation: number, options: CallOptions): Promise<Attempt> {
     const token = clientToken(request.idempotencyKey, generation);
-    const input = runInstancesInput(request, token, this.name);
+    return this.#runInstances(runInstancesInput(request, token, this.name), options);
+  }
+
+  /** One RunInstances; a token whose instances are all dead is 'dead', a parameter mismatch is resolved by the token's instances. */
+  async #runInstances(input: RunInstancesCommandInput, options: CallOptions): Promise<Attempt> {
+    const token = input.ClientToken as string;
     try {
       const out = await this.#call('create', options, (signal) => this.#client.send(new RunInstancesCommand(input), { abortSignal: signal }));
-      const instance = out.Instances?.[0];
-      if (instance === undefined) throw this.#error('create', 'Transient', 'EmptyResponse', 'RunInstances returned no instance');
-      return isDead(instance) ? { kind: 'dead' } : { kind: 'live', instance };
+      const instances = out.Instances ?? [];
+      if (instances.length === 0) throw this.#error('create', 'Transient', 'EmptyResponse', 'RunInstances returned no instance');
+      return instances.every(isDead) ? { kind: 'dead' } : { kind: 'live', instances };
     } catch (error) {
       if (!(error instanceof ProviderError)) throw error;
       if (error.reason === 'IdempotentInstanceTerminated') return { kind: 'dead' };
@@ -212,13 +307,10 @@ export class AwsProvider implements Provider {
 
   /** Same token, other parameters: the token's instance decides (live → it; dead → next generation). */
   async #resolveMismatch(token: string, options: CallOptions, cause: ProviderError): Promise<Attempt> {
-    const input = { Filters: [{ Name: 'client-token', Values: [token] }] };
     // A read, not a launch: it does not spend (or wait on) the launch budget the caller paced.
-    const out = await this.#call('create', { signal: options.signal }, (signal) => this.#client.send(new DescribeInstancesCommand(input), { abortSignal: signal }));
-    const instances = (out.Reservations ?? []).flatMap((r) => r.Instances ?? []);
-    const live = instances.find((i) => !isDead(i));
+    const instances = await this.#instancesOfToken(token, { signal: options.signal }, 'create');
     if (instances.length > 0) this.#invisibleSince.delete(token);
-    if (live !== undefined) return { kind: 'live', instance: live };
+    if (instances.some((i) => !isDead(i))) return { kind: 'live', instances };
     if (instances.length > 0) return { kind: 'dead' };
     // Invisible: launched so recently that EC2 does not show it yet, or dead so long ago that EC2 no
     // longer reports it (terminated instances vanish after about an hour; the token is remembered far
@@ -226,11 +318,27 @@ export class AwsProvider implements Provider {
     const now = Date.now();
     const since = this.#invisibleSince.get(token) ?? now;
     this.#invisibleSince.set(token, since);
-    if (now - since >= (this.#options.invisibleTokenGraceMs ?? INVISIBLE_TOKEN_GRACE_MS)) {
+    if (now - since >= this.#listLagMs()) {
       this.#invisibleSince.delete(token);
       return { kind: 'dead' };
     }
     throw this.#error('create', 'Conflict', 'IdempotentParameterMismatch', 'the ClientToken is in use but its instance is not visible yet', cause);
+  }
+
+  /** Every instance EC2 shows for a ClientToken, in any state (terminated ones too, for about an hour). */
+  async #instancesOfToken(token: string, options: CallOptions, operation: string): Promise<Instance[]> {
+    const input = { Filters: [{ Name: 'client-token', Values: [token] }] };
+    const out = await this.#call(operation, options, (signal) => this.#client.send(new DescribeInstancesCommand(input), { abortSignal: signal }));
+    return (out.Reservations ?? []).flatMap((r) => r.Instances ?? []);
+  }
+
+  #listLagMs(): number {
+    return this.#options.invisibleTokenGraceMs ?? INVISIBLE_TOKEN_GRACE_MS;
+  }
+
+  #refuseWhileFenced(): void {
+    const fence = this.#ledger.fenced();
+    if (fence !== undefined) throw this.#error('create', 'Conflict', 'LaunchFenced', fence);
   }
 
   #call<T>(operation: string, options: CallOptions, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
@@ -248,4 +356,47 @@ export class AwsProvider implements Provider {
   #error(operation: string, kind: ProviderErrorKind, reason: string, message: string, cause?: unknown): ProviderError {
     return new ProviderError({ kind, reason, provider: this.name, operation, message, cause });
   }
+}
+
+/** Whether requests share everything one RunInstances sets for all its instances. */
+function sameLaunch(requests: readonly CreateRequest[]): boolean {
+  const first = requests[0];
+  if (first === undefined) return false;
+  const template = JSON.stringify(first.template);
+  return requests.every((r) => launchKey(r) === launchKey(first) && (r.template === first.template || JSON.stringify(r.template) === template));
+}
+
+function launchKey(r: CreateRequest): string {
+  return JSON.stringify([r.zone, r.owner.fleet, r.owner.group, r.owner.templateHash, r.owner.imageDigest, r.owner.revision]);
+}
+
+/** The ledger's record of a batch about to be sent. */
+function launchRecord(requests: readonly CreateRequest[], token: string): LaunchRecord {
+  const owner = (requests[0] as CreateRequest).owner;
+  return {
+    token,
+    group: owner.group,
+    templateHash: owner.templateHash,
+    imageDigest: owner.imageDigest,
+    revision: owner.revision,
+    zone: (requests[0] as CreateRequest).zone,
+    slots: requests.map((r) => r.owner.slot),
+    sentAt: Date.now(),
+  };
+}
+
+/** Instance ids by AmiLaunchIndex ('' where none). */
+function idsByLaunchIndex(instances: readonly Instance[], count: number): string[] {
+  const ids = Array.from({ length: count }, () => '');
+  for (const i of instances) if (i.AmiLaunchIndex !== undefined && i.AmiLaunchIndex < count) ids[i.AmiLaunchIndex] = i.InstanceId ?? '';
+  return ids;
+}
+
+/** Notes that a list (or a token lookup) showed this launch index of its token. */
+function noteSeen(seen: Map<string, Set<number>>, instance: Instance): void {
+  const token = instance.ClientToken;
+  if (token === undefined || instance.AmiLaunchIndex === undefined) return;
+  const indexes = seen.get(token) ?? new Set<number>();
+  indexes.add(instance.AmiLaunchIndex);
+  seen.set(token, indexes);
 }

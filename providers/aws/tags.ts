@@ -3,6 +3,7 @@
  * launch through TagSpecifications, so an instance is never untagged, not even for a moment.
  */
 import type { Instance, Tag } from '@aws-sdk/client-ec2';
+import { instanceName } from '../naming.ts';
 import type { InstanceState, ObservedInstance, Ownership } from '../types.ts';
 
 /** EC2 tag keys drover owns. Keys starting with `drover` are reserved in fleet repositories. */
@@ -28,6 +29,25 @@ export function instanceTags(owner: Ownership, name: string, extra: Readonly<Rec
     [TAG.revision]: owner.revision,
     [TAG.slot]: String(owner.slot),
   };
+}
+
+/**
+ * Instance tags of a batch launch: as {@link instanceTags}, with every slot of the batch in
+ * `drover:slot` ("4,5,6": instance i is the i-th, by AmiLaunchIndex) and a Name naming them all.
+ */
+export function batchTags(owner: Ownership, slots: readonly number[], extra: Readonly<Record<string, string>>): Record<string, string> {
+  const list = slots.join(',');
+  const name = `${owner.group}-${owner.templateHash.slice(0, 8)}-{${list.length <= 160 ? list : `${slots[0]}+${slots.length - 1}`}}`;
+  return { ...instanceTags(owner, name, extra), [TAG.slot]: slots.join(',') };
+}
+
+/** The slot of an instance from its `drover:slot` tag: a number, or a batch's list indexed by launch index. */
+export function slotOf(tag: string | undefined, launchIndex: number | undefined): number | undefined {
+  if (tag === undefined) return undefined;
+  if (/^\d+$/.test(tag)) return Number(tag);
+  if (!/^\d+(,\d+)+$/.test(tag)) return undefined;
+  const slot = tag.split(',')[launchIndex ?? -1];
+  return slot === undefined ? undefined : Number(slot);
 }
 
 /** Volume tags: enough to find a leaked volume's owner. */
@@ -77,10 +97,12 @@ export function toObserved(instance: Instance, provider: string, fleet: string):
   const tags = tagsOf(instance);
   if (tags[TAG.fleet] !== fleet) return undefined;
   const id = instance.InstanceId ?? '';
-  const slot = tags[TAG.slot];
+  const slotTag = tags[TAG.slot];
+  const slot = slotOf(slotTag, instance.AmiLaunchIndex);
+  const batched = slotTag?.includes(',') === true && slot !== undefined && tags[TAG.group] !== undefined && tags[TAG.template] !== undefined;
   return {
     id,
-    name: tags[TAG.name] ?? id,
+    name: batched ? instanceName(tags[TAG.group] as string, tags[TAG.template] as string, slot) : (tags[TAG.name] ?? id),
     provider,
     zone: instance.Placement?.AvailabilityZone ?? '',
     state: stateOf(instance.State?.Name),
@@ -91,6 +113,6 @@ export function toObserved(instance: Instance, provider: string, fleet: string):
     templateHash: tags[TAG.template],
     imageDigest: tags[TAG.digest],
     revision: tags[TAG.revision],
-    slot: slot !== undefined && /^\d+$/.test(slot) ? Number(slot) : undefined,
+    slot,
   };
 }

@@ -26,6 +26,11 @@
  * starting point may skip ahead using instances seen by list() (which includes shutting-down ones
  * but not terminated ones): the highest generation seen, plus one if it is dead.
  * Memory is only an optimisation: a restarted drover walks up from 0 and reaches the same answer.
+ *
+ * A batch (one RunInstances for several slots, see createBatch) uses the same scheme with the key
+ * of its whole set of slots in place of a slot's key. That guards repeats of the same batch only;
+ * launch-ledger.ts keeps the slots of a batch EC2 does not list yet from being launched in another
+ * combination.
  */
 
 import { createHash } from 'node:crypto';

@@ -35,7 +35,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
       const intervalMs = parseDuration(options.interval, '--interval');
       const state = await loadOrReport(dir);
       if (state === undefined) return setExitCode(1);
-      const session = await openSession(dir, state, options);
+      const session = await openSession(dir, state, options, true);
       const abort = new AbortController();
       const onSignal = () => abort.abort();
       process.once('SIGINT', onSignal);

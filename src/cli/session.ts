@@ -61,14 +61,17 @@ export async function loadOrReport(dir: string): Promise<DesiredState | undefine
   return undefined;
 }
 
-/** Opens a session on a valid desired state. */
-export async function openSession(dir: string, state: DesiredState, options: CloudOptions): Promise<Session> {
+/**
+ * Opens a session on a valid desired state. Only a session that launches (`apply`) gives providers
+ * their records in the state directory (the AWS launch journal); `plan` must not write them.
+ */
+export async function openSession(dir: string, state: DesiredState, options: CloudOptions, launches = false): Promise<Session> {
   const endpoints = endpointOverrides(state, parseEndpointFlags(options.endpoint), process.env);
   const caPems = await caFileOverrides(state, process.env).catch((error: unknown) => {
     throw error instanceof CaFileUnreadable ? new UsageError(error.message) : error;
   });
-  const opened = await openProviders(state, registeredFactory, { endpoints, caPems });
   const stateDir = path.resolve(options.stateDir ?? '.drover');
+  const opened = await openProviders(state, registeredFactory, { endpoints, caPems, ...(launches ? { stateDir } : {}) });
   const templates = new TemplateStore(path.join(stateDir, 'templates.json'));
   const failed = new FailedTemplates(path.join(stateDir, 'failed-templates.json'));
   await Promise.all([templates.load(), failed.load()]);

@@ -388,7 +388,8 @@ export class Daemon {
     for (const [name, p] of configured) {
       if (p.caFile !== undefined) caPems.set(name, await readFile(p.caFile, 'utf8'));
     }
-    const opened = await openProviders(state, this.deps.factories, { endpoints, caPems });
+    const listLagMs = new Map(configured.flatMap(([name, p]) => (p.listLagSeconds === undefined ? [] : [[name, p.listLagSeconds * 1000] as const])));
+    const opened = await openProviders(state, this.deps.factories, { endpoints, caPems, stateDir: this.deps.config.stateDir, listLagMs });
     for (const [name, provider] of opened.providers) {
       const limits = { ...DEFAULT_LIMITS[provider.type], ...definedOnly(this.deps.config.limits.providers[name]) };
       opened.providers.set(name, limitProvider(provider, limits, (call) => this.metrics.providerCall(call)));

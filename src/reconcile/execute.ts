@@ -6,7 +6,7 @@
  */
 import type PQueue from 'p-queue';
 import { idempotencyKey, instanceName } from '../../providers/naming.ts';
-import type { CallOptions, ObservedInstance, Provider } from '../../providers/types.ts';
+import type { CallOptions, CreateRequest, ObservedInstance, Provider } from '../../providers/types.ts';
 import type { DesiredGroup, LaunchTemplate } from '../desired/types.ts';
 import type { CreateAction, DeleteAction, GroupStep } from '../plan/types.ts';
 import { fromProviderError, ReconcileError } from './errors.ts';
@@ -56,18 +56,22 @@ const CREATE_PRIORITY = 1;
 export async function executeStep(step: GroupStep, group: DesiredGroup, ctx: ExecuteContext): Promise<ActionResult[]> {
   const deleted = await queued(ctx, step.deletes.map((d) => () => deleteOne(d, ctx)));
   if (deleted.some((r) => r.error !== undefined) || step.creates.length === 0) return deleted;
-  const created = await queued(ctx, step.creates.map((c) => () => createOne(c, group, ctx)), CREATE_PRIORITY);
+  const launches = launchBatches(step.creates, group, ctx).map((batch) => () => (batch.length === 1 ? createOne(batch[0] as CreateAction, group, ctx) : createMany(batch, group, ctx)));
+  const created = await queued(ctx, launches, CREATE_PRIORITY);
   return [...deleted, ...created];
 }
+
+/** What one queued action yields: a result, several (a batched launch), or nothing (skipped unsent). */
+type Queued = ActionResult | readonly ActionResult[] | undefined;
 
 /**
  * Runs `actions` through the queue; those still waiting when the pass is superseded are skipped.
  * Skipping is always safe: a create only ever adds capacity, and the planner never makes a delete
  * depend on a create of the same pass.
  */
-export async function queued(ctx: ExecuteContext, actions: readonly (() => Promise<ActionResult | undefined>)[], priority = 0): Promise<ActionResult[]> {
+export async function queued(ctx: ExecuteContext, actions: readonly (() => Promise<Queued>)[], priority = 0): Promise<ActionResult[]> {
   const results = await Promise.all(actions.map((act) => ctx.queue.add(() => (ctx.supersede?.aborted ? undefined : act()), { priority })));
-  return results.filter((r): r is ActionResult => r !== undefined);
+  return results.flatMap((r): readonly ActionResult[] => (r === undefined ? [] : 'kind' in r ? [r] : r));
 }
 
 /** Deletes one instance (orphans included); already gone counts as done; undefined: abandoned unsent. */
@@ -87,28 +91,86 @@ export async function deleteOne(action: DeleteAction, ctx: ExecuteContext): Prom
   }
 }
 
-async function createOne(action: CreateAction, group: DesiredGroup, ctx: ExecuteContext): Promise<ActionResult | undefined> {
+/**
+ * The step's creates as launches: creates of one template and zone share a batch when their
+ * provider launches in batches (up to its maxBatchSize); every other create is a batch of one.
+ */
+function launchBatches(creates: readonly CreateAction[], group: DesiredGroup, ctx: ExecuteContext): CreateAction[][] {
+  const batches = new Map<string, CreateAction[]>();
+  const out: CreateAction[][] = [];
+  for (const action of creates) {
+    const provider = ctx.providers.get(templateFor(action, group, ctx)?.provider ?? '');
+    const max = provider?.createBatch === undefined ? 1 : (provider.maxBatchSize ?? 1);
+    const key = `${action.templateHash}\0${action.zone}`;
+    const open = batches.get(key);
+    if (max > 1 && open !== undefined && open.length < max) {
+      open.push(action);
+      continue;
+    }
+    const batch = [action];
+    out.push(batch);
+    if (max > 1) batches.set(key, batch);
+  }
+  return out;
+}
+
+/** A create ready to send, or the result that says why it cannot be. */
+type Prepared =
+  | { readonly ok: true; readonly base: Omit<ActionResult, 'id' | 'error'>; readonly provider: Provider; readonly template: LaunchTemplate; readonly request: CreateRequest }
+  | { readonly ok: false; readonly result: ActionResult };
+
+function prepare(action: CreateAction, group: DesiredGroup, ctx: ExecuteContext): Prepared {
   const name = instanceName(group.name, action.templateHash, action.slot);
   const base = { kind: 'create' as const, group: group.name, name, reason: action.templateHash === group.templateHash ? 'desired' : 'rollback' };
   const template = templateFor(action, group, ctx);
-  const provider = template && ctx.providers.get(template.provider);
   if (template === undefined) {
-    return { ...base, id: undefined, error: new ReconcileError('stalled', 'TemplateUnknown', `cannot launch ${name}: template ${action.templateHash} is no longer in Git nor in drover's state`) };
+    return { ok: false, result: { ...base, id: undefined, error: new ReconcileError('stalled', 'TemplateUnknown', `cannot launch ${name}: template ${action.templateHash} is no longer in Git nor in drover's state`) } };
   }
-  if (provider === undefined) return { ...base, id: undefined, error: new ReconcileError('transient', 'ProviderUnavailable', `provider ${template.provider} is unavailable`) };
+  const provider = ctx.providers.get(template.provider);
+  if (provider === undefined) return { ok: false, result: { ...base, id: undefined, error: new ReconcileError('transient', 'ProviderUnavailable', `provider ${template.provider} is unavailable`) } };
+  const request: CreateRequest = {
+    name,
+    idempotencyKey: idempotencyKey(ctx.fleet, group.name, action.templateHash, action.slot),
+    owner: { fleet: ctx.fleet, group: group.name, templateHash: action.templateHash, imageDigest: template.imageDigest, revision: ctx.revision, slot: action.slot },
+    zone: action.zone,
+    template,
+  };
+  return { ok: true, base, provider, template, request };
+}
+
+async function createOne(action: CreateAction, group: DesiredGroup, ctx: ExecuteContext): Promise<ActionResult | undefined> {
+  const prepared = prepare(action, group, ctx);
+  if (!prepared.ok) return prepared.result;
+  const { base, provider, template, request } = prepared;
   try {
     await ctx.images.verify(provider, { name: group.image, digest: template.imageDigest, artifact: template.artifact }, ctx.signal);
-    const created = await provider.create({
-      name,
-      idempotencyKey: idempotencyKey(ctx.fleet, group.name, action.templateHash, action.slot),
-      owner: { fleet: ctx.fleet, group: group.name, templateHash: action.templateHash, imageDigest: template.imageDigest, revision: ctx.revision, slot: action.slot },
-      zone: action.zone,
-      template,
-    }, callOptions(ctx));
+    const created = await provider.create(request, callOptions(ctx));
     return { ...base, id: created.id, error: undefined };
   } catch (error) {
     if (error instanceof CallAbandoned) return undefined;
-    return { ...base, id: undefined, error: fromProviderError(error, `create ${name}`) };
+    return { ...base, id: undefined, error: fromProviderError(error, `create ${base.name}`) };
+  }
+}
+
+/** Creates of one template and zone in one batched launch; one result per create. */
+async function createMany(actions: readonly CreateAction[], group: DesiredGroup, ctx: ExecuteContext): Promise<ActionResult[] | undefined> {
+  const prepared = actions.map((a) => prepare(a, group, ctx));
+  const ready = prepared.filter((p) => p.ok);
+  const refused = prepared.flatMap((p) => (p.ok ? [] : [p.result]));
+  const first = ready[0];
+  if (first === undefined) return refused;
+  const { provider, template } = first;
+  try {
+    await ctx.images.verify(provider, { name: group.image, digest: template.imageDigest, artifact: template.artifact }, ctx.signal);
+    const outcomes = await (provider.createBatch as NonNullable<Provider['createBatch']>)(ready.map((p) => p.request), callOptions(ctx));
+    return [...refused, ...ready.map((p, i): ActionResult => {
+      const outcome = outcomes[i];
+      if (outcome?.status === 'fulfilled') return { ...p.base, id: outcome.value.id, error: undefined };
+      return { ...p.base, id: undefined, error: fromProviderError(outcome?.reason ?? new Error('no outcome for this request'), `create ${p.base.name}`) };
+    })];
+  } catch (error) {
+    if (error instanceof CallAbandoned) return undefined;
+    return [...refused, ...ready.map((p) => ({ ...p.base, id: undefined, error: fromProviderError(error, `create ${p.base.name}`) }))];
   }
 }
 

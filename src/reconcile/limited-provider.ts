@@ -14,7 +14,7 @@ import { RateLimiter } from './rate-limiter.ts';
 /** One finished provider call. */
 export interface ProviderCall {
   readonly provider: string;
-  readonly operation: 'list' | 'create' | 'destroy' | 'verifyImage';
+  readonly operation: 'list' | 'create' | 'createBatch' | 'destroy' | 'verifyImage';
   /** 'ok', or the error's reason (cloud error code) for failures. */
   readonly code: string;
   readonly durationMs: number;
@@ -36,6 +36,12 @@ export interface LaneSettings {
  */
 export interface LimitSettings extends LaneSettings {
   readonly lanes?: Readonly<Partial<Record<'destroy' | 'read', LaneSettings>>>;
+  /**
+   * A second bucket for instances launched, for clouds that meter them apart from launch calls
+   * (EC2: RunInstances.resources refills 2 instances/s with a burst of 1,000). A create takes one
+   * token, a batched create one per instance, besides the one call token either takes.
+   */
+  readonly launchedInstances?: Readonly<{ ratePerSecond: number; burst: number }>;
 }
 
 /**
@@ -48,6 +54,7 @@ export interface LimitSettings extends LaneSettings {
 export const DEFAULT_LIMITS: Readonly<Record<ProviderType, LimitSettings>> = {
   aws: {
     concurrency: 8, ratePerSecond: 2, burst: 5,
+    launchedInstances: { ratePerSecond: 2, burst: 1000 },
     // The destroy lane meters destroy() invocations, i.e. instances, not SDK calls: the provider
     // coalesces destroys arriving within its window (250 ms, up to 100 ids; providers/aws/destroy-batch.ts)
     // into one DescribeInstances + one TerminateInstances. So the lane follows EC2's per-instance
@@ -66,11 +73,13 @@ export function limitProvider(provider: Provider, settings: LimitSettings, obser
   const main = lane(settings);
   const destroyLane = settings.lanes?.destroy === undefined ? main : lane(settings.lanes.destroy);
   const readLane = settings.lanes?.read === undefined ? main : lane(settings.lanes.read);
-  const laneOf = (operation: ProviderCall['operation']): Lane => (operation === 'create' ? main : operation === 'destroy' ? destroyLane : readLane);
-  const run = <T>(operation: ProviderCall['operation'], options: CallOptions | undefined, call: (options: CallOptions) => Promise<T>): Promise<T> => {
+  const laneOf = (operation: ProviderCall['operation']): Lane => (operation === 'create' || operation === 'createBatch' ? main : operation === 'destroy' ? destroyLane : readLane);
+  const launched = settings.launchedInstances === undefined ? undefined : new RateLimiter(settings.launchedInstances.ratePerSecond, settings.launchedInstances.burst);
+  const run = <T>(operation: ProviderCall['operation'], options: CallOptions | undefined, call: (options: CallOptions) => Promise<T>, instances = 0): Promise<T> => {
     const { queue, bucket, pacer } = laneOf(operation);
     return queue.add(async () => {
-      const throttleWaitMs = await takeUnlessAbandoned(bucket, options);
+      let throttleWaitMs = await takeUnlessAbandoned(bucket, options);
+      if (launched !== undefined && instances > 0) throttleWaitMs += await takeUnlessAbandoned(launched, options, instances);
       const started = performance.now();
       try {
         const result = await call({ ...options, pacer });
@@ -88,7 +97,8 @@ export function limitProvider(provider: Provider, settings: LimitSettings, obser
     type: provider.type,
     ...(provider.groupFilterLimit === undefined ? {} : { groupFilterLimit: provider.groupFilterLimit }),
     list: (scope: ListScope, options?: CallOptions): Promise<ObservedInstance[]> => run('list', options, (paced) => provider.list(scope, paced)),
-    create: (request: CreateRequest, options?: CallOptions) => run('create', options, (paced) => provider.create(request, paced)),
+    create: (request: CreateRequest, options?: CallOptions) => run('create', options, (paced) => provider.create(request, paced), 1),
+    ...batchOf(provider, (requests, options, call) => run('createBatch', options, call, requests.length)),
     destroy: (instance: ObservedInstance, options?: CallOptions) => run('destroy', options, (paced) => provider.destroy(instance, paced)),
     verifyImage: (image: ImageRef, options?: CallOptions) => run('verifyImage', options, (paced) => provider.verifyImage(image, paced)),
     classify: (error: unknown) => provider.classify(error),
@@ -101,13 +111,23 @@ export class CallAbandoned extends Error {
   override readonly name = 'CallAbandoned';
 }
 
-/** Waits for a token; throws CallAbandoned when `abandonUnsent` fires first (no token taken). */
-async function takeUnlessAbandoned(bucket: RateLimiter, options: CallOptions | undefined): Promise<number> {
+/** The wrapped provider's batched launch, if it has one, run through `run` (one call, one token per instance). */
+function batchOf(
+  provider: Provider,
+  run: (requests: readonly CreateRequest[], options: CallOptions | undefined, call: (paced: CallOptions) => Promise<PromiseSettledResult<ObservedInstance>[]>) => Promise<PromiseSettledResult<ObservedInstance>[]>,
+): Pick<Provider, 'createBatch' | 'maxBatchSize'> {
+  const createBatch = provider.createBatch?.bind(provider);
+  if (createBatch === undefined || provider.maxBatchSize === undefined) return {};
+  return { maxBatchSize: provider.maxBatchSize, createBatch: (requests, options) => run(requests, options, (paced) => createBatch(requests, paced)) };
+}
+
+/** Waits for `count` tokens; throws CallAbandoned when `abandonUnsent` fires first (no token taken). */
+async function takeUnlessAbandoned(bucket: RateLimiter, options: CallOptions | undefined, count = 1): Promise<number> {
   const abandon = options?.abandonUnsent;
-  if (abandon === undefined) return bucket.take(options?.signal);
+  if (abandon === undefined) return bucket.take(options?.signal, count);
   if (abandon.aborted) throw new CallAbandoned('abandoned before it was sent');
   try {
-    return await bucket.take(options?.signal === undefined ? abandon : AbortSignal.any([options.signal, abandon]));
+    return await bucket.take(options?.signal === undefined ? abandon : AbortSignal.any([options.signal, abandon]), count);
   } catch (error) {
     if (abandon.aborted) throw new CallAbandoned('abandoned before it was sent', { cause: error });
     throw error;

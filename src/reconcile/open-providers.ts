@@ -4,6 +4,7 @@
  * error for its groups only; the others go on.
  */
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Provider, ProviderFactory } from '../../providers/types.ts';
 import type { DesiredState, ProviderType } from '../desired/types.ts';
 import { ReconcileError } from './errors.ts';
@@ -25,6 +26,10 @@ export interface ProviderOverrides {
   /** PEM CA to trust, by Provider name (https simulators, private clouds). */
   readonly caPems?: ReadonlyMap<string, string>;
   readonly requestTimeoutMs?: number;
+  /** drover's state directory: each provider keeps its own records under providers/<name>. */
+  readonly stateDir?: string;
+  /** How long each provider's list may lag behind its launches, by Provider name (ms). */
+  readonly listLagMs?: ReadonlyMap<string, number>;
 }
 
 /** Env variable that overrides a provider's endpoint: DROVER_ENDPOINT_ + name in upper case, '-' → '_'. */
@@ -88,10 +93,13 @@ export async function openProviders(state: DesiredState, lookup: FactoryLookup, 
     try {
       const endpoint = overrides.endpoints.get(config.name);
       const caPem = overrides.caPems?.get(config.name);
+      const listLagMs = overrides.listLagMs?.get(config.name);
       providers.set(config.name, await factory({
         config, fleet: state.fleet.id,
         ...(endpoint === undefined ? {} : { endpoint }),
         ...(caPem === undefined ? {} : { caPem }),
+        ...(overrides.stateDir === undefined ? {} : { stateDir: join(overrides.stateDir, 'providers', config.name) }),
+        ...(listLagMs === undefined ? {} : { listLagMs }),
         ...(overrides.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: overrides.requestTimeoutMs }),
       }));
     } catch (error) {

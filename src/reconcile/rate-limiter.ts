@@ -19,16 +19,17 @@ export class RateLimiter {
     this.updatedAt = now();
   }
 
-  /** Takes one token; resolves with how long it waited (ms). */
-  async take(signal?: AbortSignal): Promise<number> {
+  /** Takes `count` tokens (at most the burst); resolves with how long it waited (ms). */
+  async take(signal?: AbortSignal, count = 1): Promise<number> {
+    const want = Math.min(Math.max(1, count), this.burst);
     let waited = 0;
     for (;;) {
       this.refill();
-      if (this.tokens >= 1) {
-        this.tokens -= 1;
+      if (this.tokens >= want) {
+        this.tokens -= want;
         return waited;
       }
-      const waitMs = Math.ceil(((1 - this.tokens) / this.ratePerSecond) * 1000);
+      const waitMs = Math.ceil(((want - this.tokens) / this.ratePerSecond) * 1000);
       await new Promise((resolve, reject) => {
         const timer = setTimeout(resolve, waitMs);
         signal?.addEventListener('abort', () => {

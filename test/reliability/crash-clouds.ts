@@ -44,6 +44,8 @@ export interface CrashSim {
    * event carries no tags yet (Proxmox); undefined: the launch event's own tags are the record.
    */
   launchOwnership?(): ReadonlyMap<string, Readonly<Record<string, string>>>;
+  /** See TimelineCheck.slotOf. */
+  slotOf?(instanceId: string, slotTag: string): string | undefined;
   close(): Promise<void>;
 }
 
@@ -120,6 +122,8 @@ const aws: CrashCloud = {
       world: sim.world,
       env: { DROVER_ENDPOINT_AWS_EU: sim.url, AWS_ACCESS_KEY_ID: 'AKIDCRASH', AWS_SECRET_ACCESS_KEY: 'crash-secret' },
       register: (group, build, digest) => void sim.addImage({ id: amiOf(group, build), tags: { [AWS_TAG.digest]: digest } }),
+      // A batched RunInstances tags every slot ("4,5,6"); the instance's launch index picks its own.
+      slotOf: (id, tag) => (tag.includes(',') ? tag.split(',')[Number(sim.world.get(id)?.attributes['launchIndex'] ?? -1)] : tag),
       close: () => sim.close(),
     };
   },

@@ -63,6 +63,11 @@ export interface TimelineCheck {
    * stands in for the tags of that instance's events until they carry the fleet key.
    */
   readonly launchOwnership?: ReadonlyMap<string, Readonly<Record<string, string>>> | undefined;
+  /**
+   * The slot an instance fills, from its slot tag, when the tag alone does not say (EC2 batches tag
+   * every slot of a RunInstances, "4,5,6", and the instance's launch index picks its own).
+   */
+  readonly slotOf?: ((instanceId: string, slotTag: string) => string | undefined) | undefined;
 }
 
 /** What the replay found. */
@@ -128,19 +133,21 @@ export function checkTimeline(check: TimelineCheck): TimelineVerdict {
     const tags = recorded ?? event.tags;
     if (tags[keys.fleet] !== check.fleet) continue;
     const before = tracked.get(event.instanceId);
+    const slotTag = tags[keys.slot] ?? '';
+    const slot = check.slotOf?.(event.instanceId, slotTag) ?? slotTag;
     if (event.from === null) {
       launches++;
       const missing = missingIn(tags);
       if (missing.length > 0) say(event.at, `instance ${event.instanceId} launched without ownership ${missing.join(', ')}: ${JSON.stringify(tags)}`);
       else if (!check.groups.includes(tags[keys.group]!)) say(event.at, `instance ${event.instanceId} launched for unknown group ${tags[keys.group]}`);
-      else if (!/^\d+$/.test(tags[keys.slot]!)) say(event.at, `instance ${event.instanceId} has slot ${tags[keys.slot]}`);
+      else if (!/^\d+$/.test(slot)) say(event.at, `instance ${event.instanceId} has slot ${slotTag}`);
     }
     if (event.to === 'running' && before?.state !== 'running' && missingIn(event.tags).length > 0) {
       say(event.at, `instance ${event.instanceId} runs without ownership tags ${missingIn(event.tags).join(', ')}: ${JSON.stringify(event.tags)}`);
     }
     const group = before?.group ?? tags[keys.group];
     if (group === undefined) continue;
-    const key = before?.key ?? `${group}/${tags[keys.template]}/${tags[keys.slot]}`;
+    const key = before?.key ?? `${group}/${tags[keys.template]}/${slot}`;
     const previous = before?.state;
     if (previous !== undefined) {
       if (previous === 'running') add(ready, group, -1);

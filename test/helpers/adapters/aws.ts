@@ -2,7 +2,7 @@
 import { createProvider } from '../../../providers/aws/index.ts';
 import { startEc2Simulator } from '../../../providers/aws/sim.ts';
 import type { Ec2Simulator } from '../../../providers/aws/sim.ts';
-import { TAG } from '../../../providers/aws/tags.ts';
+import { slotOf, TAG } from '../../../providers/aws/tags.ts';
 import type { CloudAdapter, HarnessSim } from '../harness.ts';
 
 const REGION = 'eu-west-1';
@@ -14,6 +14,11 @@ function amiOf(n: number): string {
   return `ami-${String(n).padStart(17, '0')}`;
 }
 
+function slotTagOf(tag: string | undefined, launchIndex: unknown): string | undefined {
+  const slot = slotOf(tag, typeof launchIndex === 'number' ? launchIndex : undefined);
+  return slot === undefined ? tag : String(slot);
+}
+
 const KEYS = { fleet: TAG.fleet, group: TAG.group, template: TAG.template, slot: TAG.slot } as const;
 
 export const awsAdapter: CloudAdapter = {
@@ -21,7 +26,8 @@ export const awsAdapter: CloudAdapter = {
   artifact: (n) => `{ id: ${amiOf(n)} }`,
   groupPlacement: `  machine: { type: t3.small }\n  placement: { zones: [${REGION}a, ${REGION}b, ${REGION}c] }\n`,
   tags: KEYS,
-  ownership: (instance, field) => instance.tags[KEYS[field]],
+  // A batched RunInstances tags every slot of the batch ("4,5,6"); the launch index picks this instance's.
+  ownership: (instance, field) => (field === 'slot' ? slotTagOf(instance.tags[KEYS.slot], instance.attributes['launchIndex']) : instance.tags[KEYS[field]]),
   zone: `${REGION}a`,
   actions: { create: 'RunInstances', list: 'DescribeInstances' },
   async startSim({ factor, throttling }) {

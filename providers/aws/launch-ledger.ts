@@ -1,0 +1,202 @@
+/**
+ * THE LAUNCH LEDGER: what keeps batched launches (one RunInstances for several slots) from ever
+ * launching a slot twice.
+ *
+ * A single-slot launch guards itself: its ClientToken is derived from the slot, so a repeat returns
+ * the slot's instance (tokens.ts). A batch's token is derived from the whole set of slots, and the
+ * next pass may group those slots differently — so until EC2 lists a batch's instances, drover must
+ * remember that they may exist. The ledger holds every batch from just before its RunInstances is
+ * sent until DescribeInstances shows all its instances (or EC2 says they never launched), and list()
+ * reports the ones not yet shown as pending, locked instances in their slots: the planner counts
+ * them against maxSurge and plans nothing in those slots (controller-runtime's "expectations").
+ *
+ * The ledger is written to a journal in drover's state directory before each batch is sent, so a
+ * restarted drover holds the same slots. When the journal is missing (state directory deleted, or
+ * first start) while the fleet already has instances, nobody knows which launches may still be
+ * invisible: every launch of this provider then waits until EC2's listing has caught up (the list
+ * lag, default 5 minutes) — the FENCE. A fleet with no instance at all starts unfenced.
+ * A batch not shown after the list lag is checked once by its ClientToken: nothing there means it
+ * never launched, and the record goes.
+ */
+import type { ObservedInstance } from '../types.ts';
+import { readJsonLenient, writeJsonAtomic } from '../../src/reconcile/json-file.ts';
+import { instanceName } from '../naming.ts';
+
+/** One batch launch drover sent (or is about to send). */
+export interface LaunchRecord {
+  readonly token: string;
+  readonly group: string;
+  readonly templateHash: string;
+  readonly imageDigest: string;
+  readonly revision: string;
+  readonly zone: string;
+  /** Slot of each instance, by AmiLaunchIndex. */
+  readonly slots: readonly number[];
+  /** When it was first sent, epoch ms. */
+  readonly sentAt: number;
+  /** Instance ids by launch index, once EC2 answered. */
+  readonly ids?: readonly string[];
+}
+
+/** What a list() saw of the ledger's tokens: launch indexes listed per token. */
+export type SeenLaunches = ReadonlyMap<string, ReadonlySet<number>>;
+
+const JOURNAL_VERSION = 1;
+
+/** The ledger of one AWS provider (one region). */
+export class LaunchLedger {
+  readonly #file: string | undefined;
+  readonly #lagMs: number;
+  readonly #now: () => number;
+  readonly #provider: string;
+  readonly #fleet: string;
+  readonly #records = new Map<string, LaunchRecord>();
+  /** undefined: not fenced; 'inventory': until the first full list decides; number: until then. */
+  #fence: 'inventory' | number | undefined;
+  #openedAt = 0;
+  #writing: Promise<void> = Promise.resolve();
+
+  constructor(init: { file: string | undefined; lagMs: number; provider: string; fleet: string; now?: () => number }) {
+    this.#file = init.file;
+    this.#lagMs = init.lagMs;
+    this.#provider = init.provider;
+    this.#fleet = init.fleet;
+    this.#now = init.now ?? Date.now;
+  }
+
+  /** Loads the journal; a missing or unreadable one fences launches until the first full list decides. */
+  async open(): Promise<void> {
+    this.#openedAt = this.#now();
+    if (this.#file === undefined) return;
+    const journal = await readJsonLenient(this.#file);
+    const records = parseJournal(journal);
+    if (records === undefined) {
+      this.#fence = 'inventory';
+      return;
+    }
+    for (const record of records) this.#records.set(record.token, record);
+  }
+
+  /** Whether `token` is a batch the ledger holds (list() collects what it sees of those). */
+  tracks(token: string | undefined): boolean {
+    return token !== undefined && this.#records.has(token);
+  }
+
+  /** Why launches must wait now (the fence), or undefined. */
+  fenced(): string | undefined {
+    if (this.#fence === undefined) return undefined;
+    if (this.#fence === 'inventory') return 'the launch journal was missing; waiting for a full inventory of the fleet';
+    const left = this.#fence - this.#now();
+    if (left <= 0) {
+      this.#lift();
+      return undefined;
+    }
+    return `the launch journal was missing and the fleet has instances: launches wait ${Math.ceil(left / 1000)} s more for EC2's listing to show any launch a previous drover made`;
+  }
+
+  /** After a full list of the fleet: with no instance at all there is nothing to wait for. */
+  inventoried(instanceCount: number): void {
+    if (this.#fence !== 'inventory') return;
+    if (instanceCount === 0) this.#lift();
+    else this.#fence = this.#openedAt + this.#lagMs;
+  }
+
+  /** Records a batch about to be sent (replacing the record of an earlier generation of it), journal first. */
+  async sending(record: LaunchRecord, replaces?: string): Promise<void> {
+    if (replaces !== undefined) this.#records.delete(replaces);
+    this.#records.set(record.token, record);
+    await this.#persist();
+  }
+
+  /** EC2 answered with these instance ids (by launch index). */
+  answered(token: string, ids: readonly string[]): void {
+    const record = this.#records.get(token);
+    if (record !== undefined) this.#records.set(token, { ...record, ids });
+  }
+
+  /** The batch is settled (all listed, never launched, or refused before launching anything). */
+  forget(token: string): void {
+    if (this.#records.delete(token)) void this.#persist().catch(() => undefined);
+  }
+
+  /**
+   * After a list covering `groups` (undefined: the whole fleet): forgets batches whose every instance
+   * was listed, and returns pending, locked stand-ins for the instances not listed yet, plus the
+   * records older than the list lag, which the caller checks by ClientToken.
+   */
+  reconcile(seen: SeenLaunches, groups: ReadonlySet<string> | undefined): { standIns: ObservedInstance[]; stale: LaunchRecord[] } {
+    const standIns: ObservedInstance[] = [];
+    const stale: LaunchRecord[] = [];
+    // Deleting the entry being visited is safe while iterating a Map.
+    for (const record of this.#records.values()) {
+      if (groups !== undefined && !groups.has(record.group)) continue;
+      const listed = seen.get(record.token) ?? new Set<number>();
+      const missing = record.slots.map((_, i) => i).filter((i) => !listed.has(i));
+      if (missing.length === 0) {
+        this.forget(record.token);
+        continue;
+      }
+      for (const i of missing) standIns.push(this.#standIn(record, i));
+      if (this.#now() - record.sentAt >= this.#lagMs) stale.push(record);
+    }
+    return { standIns, stale };
+  }
+
+  #standIn(record: LaunchRecord, index: number): ObservedInstance {
+    const slot = record.slots[index] as number;
+    return {
+      id: record.ids?.[index] || `${STAND_IN_PREFIX}${record.token}/${index}`,
+      name: instanceName(record.group, record.templateHash, slot),
+      provider: this.#provider,
+      zone: record.zone,
+      state: 'pending',
+      createdAt: record.sentAt,
+      address: undefined,
+      fleet: this.#fleet,
+      group: record.group,
+      templateHash: record.templateHash,
+      imageDigest: record.imageDigest,
+      revision: record.revision,
+      slot,
+      locked: true,
+    };
+  }
+
+  #lift(): void {
+    this.#fence = undefined;
+    void this.#persist().catch(() => undefined);
+  }
+
+  /** Writes the journal; writes are serialized and each takes the records as they are when it starts. */
+  #persist(): Promise<void> {
+    const file = this.#file;
+    if (file === undefined || this.#fence !== undefined) return Promise.resolve();
+    const next = this.#writing.catch(() => undefined).then(() => writeJsonAtomic(file, { version: JOURNAL_VERSION, launches: [...this.#records.values()] }));
+    this.#writing = next;
+    return next;
+  }
+}
+
+/** Id prefix of a stand-in whose batch EC2 has not answered: not an EC2 id, never sent to EC2. */
+export const STAND_IN_PREFIX = 'launching:';
+
+function parseJournal(value: unknown): LaunchRecord[] | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const journal = value as { version?: unknown; launches?: unknown };
+  if (journal.version !== JOURNAL_VERSION || !Array.isArray(journal.launches)) return undefined;
+  const records: LaunchRecord[] = [];
+  for (const item of journal.launches as unknown[]) {
+    if (!isRecord(item)) return undefined;
+    records.push(item);
+  }
+  return records;
+}
+
+function isRecord(value: unknown): value is LaunchRecord {
+  if (typeof value !== 'object' || value === null) return false;
+  const r = value as Record<string, unknown>;
+  const strings = ['token', 'group', 'templateHash', 'imageDigest', 'revision', 'zone'].every((k) => typeof r[k] === 'string');
+  const slots = Array.isArray(r['slots']) && (r['slots'] as unknown[]).every((s) => Number.isInteger(s));
+  const ids = r['ids'] === undefined || (Array.isArray(r['ids']) && (r['ids'] as unknown[]).every((s) => typeof s === 'string'));
+  return strings && slots && ids && typeof r['sentAt'] === 'number';
+}
