@@ -87,6 +87,27 @@ describe('batched launches: executor, limiter', () => {
     assert.equal(limited.maxBatchSize, 2);
   });
 
+  it('a launch retried inside the provider takes its instance tokens again (the cloud spent none on the refusal)', async () => {
+    const provider = recordingProvider(true);
+    provider.createBatch = async (requests, options) => {
+      await options?.pacer?.beforeRetry(); // what the AWS retry loop does after a throttled RunInstances
+      return requests.map((r) => ({ status: 'fulfilled', value: observed(r) }));
+    };
+    const limited = limitProvider(provider, { concurrency: 4, ratePerSecond: 1000, burst: 1000, launchedInstances: { ratePerSecond: 20, burst: 3 } }, () => undefined);
+    const started = performance.now();
+    await limited.createBatch!([request(1), request(2), request(3)]);
+    assert.ok(performance.now() - started >= 100, 'the retry waited for three more instance tokens (150 ms at 20/s)');
+  });
+
+  it('rate limiter: a reserve keeps tokens in hand once the bucket runs low', async () => {
+    let now = 0;
+    const limiter = new RateLimiter(10, 10, () => now, 2);
+    assert.equal(await limiter.take(undefined, 8), 0, 'the burst minus the reserve at once');
+    const next = limiter.take();
+    now += 100;
+    assert.ok((await next) >= 100, 'two tokens left are the reserve: the next call waits for a third');
+  });
+
   it('rate limiter: taking several tokens waits until that many have refilled', async () => {
     let now = 0;
     const limiter = new RateLimiter(10, 5, () => now);
