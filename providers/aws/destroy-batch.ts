@@ -1,7 +1,8 @@
 /**
- * Coalesces the AWS provider's destroys: the ones that arrive within a short window (or until
- * `maxIds` are waiting) share ONE DescribeInstances (the ownership check) and ONE
- * TerminateInstances, instead of two calls per instance. Each caller still gets its own outcome:
+ * Coalesces the AWS provider's destroys: the ones that arrive until none has come for a short
+ * window (at most maxWaitMs after the first, or until `maxIds` are waiting) share ONE
+ * DescribeInstances (the ownership check) and ONE TerminateInstances, instead of two calls per
+ * instance. Each caller still gets its own outcome:
  * - not found / shutting-down / terminated → success (as a single destroy);
  * - not carrying this fleet's tag → that caller alone gets NotOwned, its instance is left alone;
  * - a batched call that fails as a whole for a reason that may concern one id (NotFound,
@@ -19,8 +20,10 @@ import { isDead, TAG, tagsOf } from './tags.ts';
 
 /** Batching knobs (AwsProviderOptions.destroyBatch). */
 export interface DestroyBatchOptions {
-  /** How long the first destroy of a batch waits for others (ms; 0 = flush on the next tick). */
+  /** A batch is sent once no destroy has joined it for this long (ms; 0 = flush on the next tick). */
   readonly windowMs?: number;
+  /** …or once its first destroy has waited this long, while destroys keep coming (ms). */
+  readonly maxWaitMs?: number;
   /** Most ids per batch (EC2 accepts up to 1000 per DescribeInstances/TerminateInstances). */
   readonly maxIds?: number;
 }
@@ -31,6 +34,13 @@ export interface DestroyBatchOptions {
  * a termination itself takes.
  */
 export const DESTROY_BATCH_WINDOW_MS = 250;
+/**
+ * Default longest wait while destroys keep arriving: the destroy lane releases a pass's deletes at
+ * 20/s, a trickle the idle window alone cut into batches of ~5 (3,364 TerminateInstances + 3,476
+ * DescribeInstances for 10,000 deletes in the convergence bench); waiting up to 2 s gathers up to
+ * ~40 while the terminations themselves take far longer.
+ */
+export const DESTROY_BATCH_MAX_WAIT_MS = 2000;
 /** Default most ids per batch. */
 export const DESTROY_BATCH_MAX_IDS = 100;
 
@@ -58,13 +68,16 @@ interface Member {
 export class DestroyBatcher {
   readonly #calls: DestroyBatchCalls;
   readonly #windowMs: number;
+  readonly #maxWaitMs: number;
   readonly #maxIds: number;
   #queue: Member[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #deadline: ReturnType<typeof setTimeout> | undefined;
 
   constructor(calls: DestroyBatchCalls, options: DestroyBatchOptions = {}) {
     this.#calls = calls;
     this.#windowMs = Math.max(0, options.windowMs ?? DESTROY_BATCH_WINDOW_MS);
+    this.#maxWaitMs = Math.max(this.#windowMs, options.maxWaitMs ?? DESTROY_BATCH_MAX_WAIT_MS);
     this.#maxIds = Math.min(1000, Math.max(1, options.maxIds ?? DESTROY_BATCH_MAX_IDS));
   }
 
@@ -96,14 +109,22 @@ export class DestroyBatcher {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#queue.push(member);
-      if (this.#queue.length >= this.#maxIds) this.#flush();
-      else this.#timer ??= setTimeout(() => this.#flush(), this.#windowMs);
+      if (this.#queue.length >= this.#maxIds) {
+        this.#flush();
+        return;
+      }
+      // Sent once the destroys stop coming for a window, or at the latest maxWaitMs after the first.
+      if (this.#timer !== undefined) clearTimeout(this.#timer);
+      this.#timer = setTimeout(() => this.#flush(), this.#windowMs);
+      this.#deadline ??= setTimeout(() => this.#flush(), this.#maxWaitMs);
     });
   }
 
   #flush(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#deadline !== undefined) clearTimeout(this.#deadline);
     this.#timer = undefined;
+    this.#deadline = undefined;
     while (this.#queue.length > 0) {
       const members = this.#queue.splice(0, this.#maxIds);
       void this.#run(members);

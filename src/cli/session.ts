@@ -83,6 +83,7 @@ export async function openSession(dir: string, state: DesiredState, options: Clo
     failed,
     images: new ImageVerifier(),
     queue: new PQueue({ concurrency: parseConcurrency(options.concurrency) }),
+    deleteQueue: new PQueue({ concurrency: parseConcurrency(options.concurrency) }),
     now: Date.now,
   };
   return { state, revision: await revisionOf(dir), deps, opened, close: () => opened.close() };

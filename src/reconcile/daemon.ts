@@ -270,7 +270,7 @@ export class Daemon {
 
   private async laneDeps(lane: Lane, desired: DesiredState, revision: string): Promise<PassDeps> {
     const providers = await this.providersFor(desired, revision);
-    return { ...this.passDeps, health: lane.health, queue: lane.queue, providers: providers.providers, providerErrors: providers.errors };
+    return { ...this.passDeps, health: lane.health, queue: lane.queue, deleteQueue: lane.deleteQueue, providers: providers.providers, providerErrors: providers.errors };
   }
 
   private async pass(lane: Lane, desired: DesiredState, revision: string, log: Logger, supersede: AbortSignal | undefined): Promise<PassResult> {

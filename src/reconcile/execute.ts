@@ -35,8 +35,15 @@ export interface ExecuteContext {
   readonly observed: ReadonlyMap<string, ObservedInstance>;
   readonly templates: TemplateStore;
   readonly images: ImageVerifier;
-  /** Bounds concurrent cloud calls. */
+  /** Bounds concurrent cloud calls (creates, and deletes unless `deleteQueue` is given). */
   readonly queue: PQueue;
+  /**
+   * Deletes' own queue. Creates wait in their slots for the launch budget (EC2: 2 instances/s), so
+   * deletes sharing their queue trickled out one group at a time behind them, each too late to share
+   * a batched TerminateInstances with another group's; on their own queue a pass's deletes go out
+   * together (up to 100 per call).
+   */
+  readonly deleteQueue?: PQueue;
   readonly signal?: AbortSignal;
   /**
    * Fired when a newer revision supersedes the pass: actions still waiting in the queue are then
@@ -46,15 +53,16 @@ export interface ExecuteContext {
 }
 
 /**
- * Creates of a group whose deletes are done go ahead of deletes still queued for other groups: in
- * a rollout launches are the scarce budget (the smallest cloud bucket) and deletes only make room
- * for them, so a FIFO behind thousands of queued deletes would leave the launch budget idle.
+ * Where creates and deletes share one queue (no deleteQueue), creates of a group whose deletes are
+ * done go ahead of deletes still queued for other groups: in a rollout launches are the scarce
+ * budget and deletes only make room for them, so a FIFO behind thousands of queued deletes would
+ * leave the launch budget idle.
  */
 const CREATE_PRIORITY = 1;
 
 /** Executes `step` for `group`; returns one result per action attempted. */
 export async function executeStep(step: GroupStep, group: DesiredGroup, ctx: ExecuteContext): Promise<ActionResult[]> {
-  const deleted = await queued(ctx, step.deletes.map((d) => () => deleteOne(d, ctx)));
+  const deleted = await queuedDeletes(ctx, step.deletes);
   if (deleted.some((r) => r.error !== undefined) || step.creates.length === 0) return deleted;
   const launches = launchBatches(step.creates, group, ctx).map((batch) => () => (batch.length === 1 ? createOne(batch[0] as CreateAction, group, ctx) : createMany(batch, group, ctx)));
   const created = await queued(ctx, launches, CREATE_PRIORITY);
@@ -69,9 +77,14 @@ type Queued = ActionResult | readonly ActionResult[] | undefined;
  * Skipping is always safe: a create only ever adds capacity, and the planner never makes a delete
  * depend on a create of the same pass.
  */
-export async function queued(ctx: ExecuteContext, actions: readonly (() => Promise<Queued>)[], priority = 0): Promise<ActionResult[]> {
-  const results = await Promise.all(actions.map((act) => ctx.queue.add(() => (ctx.supersede?.aborted ? undefined : act()), { priority })));
+export async function queued(ctx: ExecuteContext, actions: readonly (() => Promise<Queued>)[], priority = 0, queue = ctx.queue): Promise<ActionResult[]> {
+  const results = await Promise.all(actions.map((act) => queue.add(() => (ctx.supersede?.aborted ? undefined : act()), { priority })));
   return results.flatMap((r): readonly ActionResult[] => (r === undefined ? [] : 'kind' in r ? [r] : r));
+}
+
+/** Runs `deletes` through the deletes' queue (see ExecuteContext.deleteQueue). */
+export function queuedDeletes(ctx: ExecuteContext, deletes: readonly DeleteAction[]): Promise<ActionResult[]> {
+  return queued(ctx, deletes.map((d) => () => deleteOne(d, ctx)), 0, ctx.deleteQueue ?? ctx.queue);
 }
 
 /** Deletes one instance (orphans included); already gone counts as done; undefined: abandoned unsent. */

@@ -30,8 +30,10 @@ interface Fingerprinted {
 export class Lane {
   readonly provider: string;
   readonly wakeup = new Wakeup();
-  /** Bounds this provider's concurrent actions. */
+  /** Bounds this provider's concurrent creates. */
   readonly queue: PQueue;
+  /** Bounds this provider's concurrent deletes (their own queue: see ExecuteContext.deleteQueue). */
+  readonly deleteQueue: PQueue;
   /** Readiness of this provider's instances (it forgets what a pass did not list, so one per lane). */
   readonly health: HealthTracker;
   loop: Promise<void> = Promise.resolve();
@@ -50,6 +52,7 @@ export class Lane {
   constructor(provider: string, options: { concurrency: number; prober: Prober | 'provider-state-only' }) {
     this.provider = provider;
     this.queue = new PQueue({ concurrency: options.concurrency });
+    this.deleteQueue = new PQueue({ concurrency: options.concurrency });
     this.health = new HealthTracker(options.prober);
   }
 

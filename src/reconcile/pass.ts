@@ -11,7 +11,7 @@ import type { DesiredGroup, DesiredState, HealthProbe } from '../desired/types.t
 import { applyDeletionGuard, planGroup, planOrphans } from '../plan/index.ts';
 import type { GroupStep, GuardResult, PlannedInstance } from '../plan/index.ts';
 import { fromProviderError, PassSuperseded, ReconcileError } from './errors.ts';
-import { deleteOne, executeStep, queued } from './execute.ts';
+import { executeStep, queuedDeletes } from './execute.ts';
 import { withStalledErrors } from './stalled.ts';
 import type { ActionResult } from './execute.ts';
 import type { FailedTemplates } from './failed-templates.ts';
@@ -29,6 +29,8 @@ export interface PassDeps {
   readonly failed: FailedTemplates;
   readonly images: ImageVerifier;
   readonly queue: PQueue;
+  /** Deletes' own queue (ExecuteContext.deleteQueue); undefined: they share `queue`. */
+  readonly deleteQueue?: PQueue;
   readonly now: () => number;
   /** Deadline for one inventory call. */
   readonly listTimeoutMs?: number;
@@ -188,11 +190,12 @@ async function execute(state: DesiredState, revision: string, guarded: GuardResu
   const signal = options.signal;
   const ctx = {
     fleet: state.fleet.id, revision, providers: deps.providers, observed: new Map(planned.map((i) => [i.id, i])),
-    templates: deps.templates, images: deps.images, queue: deps.queue, ...(signal ? { signal } : {}), supersede: options.supersede,
+    templates: deps.templates, images: deps.images, queue: deps.queue, ...(deps.deleteQueue ? { deleteQueue: deps.deleteQueue } : {}),
+    ...(signal ? { signal } : {}), supersede: options.supersede,
   };
   const acting = guarded.steps.filter((step) => !options.hold?.has(step.group));
   const perGroup = acting.map((step) => executeStep(step, state.groups[step.group]!, ctx));
-  const orphans = queued(ctx, guarded.orphans.deletes.map((d) => () => deleteOne(d, ctx)));
+  const orphans = queuedDeletes(ctx, guarded.orphans.deletes);
   const results = await Promise.all([...perGroup, orphans]);
   return results.flat();
 }

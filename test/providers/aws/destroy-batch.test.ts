@@ -44,6 +44,26 @@ describe('AWS provider: destroys coalesced into batched calls', () => {
     assert.deepEqual(liveIn(sim), []);
   });
 
+  it('a trickle of destroys (as the destroy lane releases them) is gathered until it stops, at most maxWaitMs', async () => {
+    const created = await launch(12);
+    // [maxWaitMs, gap between destroys, most and fewest TerminateInstances for 6 destroys]
+    for (const [maxWaitMs, gapMs, atMost, atLeast] of [[2000, 10, 1, 1], [150, 40, 6, 2]] as const) {
+      await provider.close();
+      provider = await providerFor(sim, { destroyBatch: { windowMs: 150, maxWaitMs, maxIds: 100 } });
+      sim.engine.calls.clear();
+      const batch = maxWaitMs === 2000 ? created.slice(0, 6) : created.slice(6);
+      const pending: Promise<void>[] = [];
+      for (const instance of batch) {
+        pending.push(provider.destroy(instance));
+        await new Promise((resolve) => setTimeout(resolve, gapMs));
+      }
+      await Promise.all(pending);
+      const terminates = calls(sim, 'TerminateInstances');
+      assert.ok(terminates >= atLeast && terminates <= atMost, `maxWaitMs ${maxWaitMs}: ${terminates} TerminateInstances for 6 destroys ${gapMs} ms apart`);
+    }
+    assert.deepEqual(liveIn(sim), []);
+  });
+
   it('maxIds splits a large burst into batches of at most maxIds', async () => {
     await provider.close();
     provider = await providerFor(sim, { destroyBatch: { windowMs: 30, maxIds: 4 } });
