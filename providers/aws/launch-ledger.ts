@@ -2,27 +2,28 @@
  * THE LAUNCH LEDGER: what keeps batched launches (one RunInstances for several slots) from ever
  * launching a slot twice.
  *
- * A single-slot launch guards itself: its ClientToken is derived from the slot, so a repeat returns
- * the slot's instance (tokens.ts). A batch's token is derived from the whole set of slots, and the
- * next pass may group those slots differently — so until EC2 lists a batch's instances, drover must
- * remember that they may exist. The ledger holds every batch from just before its RunInstances is
- * sent until DescribeInstances shows all its instances (or EC2 says they never launched), and list()
- * reports the ones not yet shown as pending, locked instances in their slots: the planner counts
- * them against maxSurge and plans nothing in those slots (controller-runtime's "expectations").
+ * A slot launched alone is guarded against a repeat of itself by its ClientToken (tokens.ts), and
+ * a batch by the token of its whole set of slots — but the next pass may group the same slots
+ * differently (another token), so until EC2 lists a launch's instances, drover must remember that
+ * they may exist. The ledger holds every launch, single or batched, from just before its
+ * RunInstances is sent until DescribeInstances shows all its instances (or EC2 says they never
+ * launched), and list() reports the ones not yet shown as pending, locked instances in their slots:
+ * the planner counts them against maxSurge and plans nothing in those slots (controller-runtime's
+ * "expectations").
  *
- * The ledger is written to a journal in drover's state directory before each batch is sent, so a
+ * The ledger is written to a journal in drover's state directory before each launch is sent, so a
  * restarted drover holds the same slots. When the journal is missing (state directory deleted, or
  * first start) while the fleet already has instances, nobody knows which launches may still be
  * invisible: every launch of this provider then waits until EC2's listing has caught up (the list
  * lag, default 5 minutes) — the FENCE. A fleet with no instance at all starts unfenced.
- * A batch not shown after the list lag is checked once by its ClientToken: nothing there means it
+ * A launch not shown after the list lag is checked once by its ClientToken: nothing there means it
  * never launched, and the record goes.
  */
 import type { ObservedInstance } from '../types.ts';
 import { readJsonLenient, writeJsonAtomic } from '../../src/reconcile/json-file.ts';
 import { instanceName } from '../naming.ts';
 
-/** One batch launch drover sent (or is about to send). */
+/** One launch (a slot, or a batch of slots) drover sent or is about to send. */
 export interface LaunchRecord {
   readonly token: string;
   readonly group: string;

@@ -47,6 +47,7 @@ export function batchRunInstancesInput(requests: readonly CreateRequest[], token
   const first = requests[0];
   if (first === undefined) throw invalid(provider, 'EmptyBatch', 'a batch launch needs at least one request');
   const single = runInstancesInput(first, token, provider);
+  if (requests.length === 1) return single;
   const slots = requests.map((r) => r.owner.slot);
   return {
     ...single,

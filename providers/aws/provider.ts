@@ -16,7 +16,7 @@ import { ProviderError, type ProviderErrorKind } from '../errors.ts';
 import type { CallOptions, CreateRequest, ImageRef, ListScope, ObservedInstance, Provider } from '../types.ts';
 import { classifyAws } from './classify.ts';
 import { DestroyBatcher, type DestroyBatchOptions } from './destroy-batch.ts';
-import { batchRunInstancesInput, runInstancesInput } from './launch.ts';
+import { batchRunInstancesInput } from './launch.ts';
 import { LaunchLedger, STAND_IN_PREFIX, type LaunchRecord } from './launch-ledger.ts';
 import { callWithRetry, type CallContext, type ProviderLogger, type RetryPolicy } from './retry.ts';
 import { isDead, TAG, tagsOf, toObserved } from './tags.ts';
@@ -144,15 +144,16 @@ export class AwsProvider implements Provider {
     return [...out, ...(await this.#launchesNotListed(seen, groups, options))];
   }
 
-  /** Stand-ins for batches EC2 does not list yet; a batch unlisted past the list lag is looked up by its token once. */
+  /** Stand-ins for launches EC2 does not list yet; one unlisted past the list lag is looked up by its ClientToken. */
   async #launchesNotListed(seen: Map<string, Set<number>>, groups: ReadonlySet<string> | undefined, options: CallOptions): Promise<ObservedInstance[]> {
     const first = this.#ledger.reconcile(seen, groups);
     if (first.stale.length === 0) return first.standIns;
     for (const record of first.stale) {
       const instances = await this.#instancesOfToken(record.token, { signal: options.signal }, 'list');
       if (instances.length === 0) this.#ledger.forget(record.token);
-      // Dead ones settle their slots; live ones stay stand-ins (now with their ids) until listed.
-      for (const instance of instances) if (isDead(instance)) noteSeen(seen, instance);
+      // Dead ones settle their slots, and so do ones whose fleet tag was removed out of band (no
+      // longer drover's: their slots are refilled); live ones stay stand-ins (now with ids) until listed.
+      for (const instance of instances) if (isDead(instance) || tagsOf(instance)[TAG.fleet] !== this.#fleet) noteSeen(seen, instance);
       if (instances.length > 0) this.#ledger.answered(record.token, idsByLaunchIndex(instances, record.slots.length));
     }
     return this.#ledger.reconcile(seen, groups).standIns;
@@ -161,21 +162,11 @@ export class AwsProvider implements Provider {
   /** Launches the slot's instance, or returns the live one its token already launched (see tokens.ts). */
   async create(request: CreateRequest, options: CallOptions = {}): Promise<ObservedInstance> {
     this.#refuseWhileFenced();
-    let generation = this.#generations.start(request.idempotencyKey);
-    for (let step = 0; step < MAX_GENERATION_STEPS; step++, generation++) {
-      const attempt = await this.#launchGeneration(request, generation, options);
-      if (attempt.kind === 'dead') {
-        this.#generations.note(request.idempotencyKey, generation + 1);
-        this.#options.logger?.debug({ provider: this.name, group: request.owner.group, slot: request.owner.slot, generation }, 'slot token spent, next generation');
-        continue;
-      }
-      this.#generations.note(request.idempotencyKey, generation);
-      const instance = attempt.instances.find((i) => !isDead(i)) ?? attempt.instances[0];
-      const observed = instance && toObserved(instance, this.name, this.#fleet);
-      if (observed === undefined) throw this.#error('create', 'Conflict', 'OwnershipTagsMissing', `instance ${instance?.InstanceId ?? '(none)'} lacks the fleet tag`);
-      return observed;
-    }
-    throw this.#error('create', 'Conflict', 'TooManyGenerations', `slot ${request.owner.slot} of ${request.owner.group}: ${MAX_GENERATION_STEPS} dead generations in a row`);
+    const instances = await this.#launchBatch([request], options);
+    const instance = instances.find((i) => !isDead(i)) ?? instances[0];
+    const observed = instance && toObserved(instance, this.name, this.#fleet);
+    if (observed === undefined) throw this.#error('create', 'Conflict', 'OwnershipTagsMissing', `instance ${instance?.InstanceId ?? '(none)'} lacks the fleet tag`);
+    return observed;
   }
 
   /**
@@ -199,9 +190,14 @@ export class AwsProvider implements Provider {
     }
   }
 
-  /** Walks the batch's generations until one has live instances (see create()); the ledger holds the batch throughout. */
+  /**
+   * Walks the generations of a slot (one request: the slot's own key, tokens.ts) or of a batch (the
+   * key of its set of slots) until one has live instances. The ledger holds the launch throughout,
+   * a single slot's too: a slot launched alone that EC2 does not list yet must not be launched again
+   * in a batch with other slots (another token).
+   */
   async #launchBatch(requests: readonly CreateRequest[], options: CallOptions): Promise<readonly Instance[]> {
-    const setKey = tokenKey(requests.map((r) => r.idempotencyKey).join(','));
+    const setKey = requests.length === 1 ? (requests[0] as CreateRequest).idempotencyKey : tokenKey(requests.map((r) => r.idempotencyKey).join(','));
     let generation = this.#generations.start(setKey);
     let previous: string | undefined;
     for (let step = 0; step < MAX_GENERATION_STEPS; step++, generation++) {
@@ -222,9 +218,11 @@ export class AwsProvider implements Provider {
         return attempt.instances;
       }
       this.#generations.note(setKey, generation + 1);
+      this.#options.logger?.debug({ provider: this.name, group: requests[0]?.owner.group, slots: requests.map((r) => r.owner.slot), generation }, 'launch token spent, next generation');
     }
     if (previous !== undefined) this.#ledger.forget(previous);
-    throw this.#error('create', 'Conflict', 'TooManyGenerations', `batch of ${requests.length} slots of ${requests[0]?.owner.group}: ${MAX_GENERATION_STEPS} dead generations in a row`);
+    const slots = requests.map((r) => r.owner.slot).join(',');
+    throw this.#error('create', 'Conflict', 'TooManyGenerations', `slot${requests.length > 1 ? 's' : ''} ${slots} of ${requests[0]?.owner.group}: ${MAX_GENERATION_STEPS} dead generations in a row`);
   }
 
   /** One request's outcome from its instance in the batch. */
@@ -282,11 +280,6 @@ export class AwsProvider implements Provider {
   close(): Promise<void> {
     this.#client.destroy();
     return Promise.resolve();
-  }
-
-  #launchGeneration(request: CreateRequest, generation: number, options: CallOptions): Promise<Attempt> {
-    const token = clientToken(request.idempotencyKey, generation);
-    return this.#runInstances(runInstancesInput(request, token, this.name), options);
   }
 
   /** One RunInstances; a token whose instances are all dead is 'dead', a parameter mismatch is resolved by the token's instances. */

@@ -127,6 +127,9 @@ describe('reliability/secrets: drover run with planted credentials leaks none of
     CANARY_API_TOKEN: canaries.apiToken,
     DROVER_WEBHOOK__SECRET_ENV: 'CANARY_WEBHOOK_SECRET',
     CANARY_WEBHOOK_SECRET: canaries.webhookSecret,
+    // A launch whose answer the injected resets lost is held until EC2 lists it or this lag passes
+    // (providers/aws/launch-ledger.ts); the simulator lists at once, so 2 s instead of 5 minutes.
+    DROVER_PROVIDERS__AWS__LIST_LAG_SECONDS: '2',
     DROVER_ENDPOINT_AWS: ec2Proxy.url,
     DROVER_ENDPOINT_GCP: gce.url,
     DROVER_ENDPOINT_AZURE: azure.url,

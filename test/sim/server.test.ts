@@ -71,8 +71,9 @@ describe('sim server and control API', () => {
     assert.equal((await post('/create')).status, 429);
     assert.equal((await post('/create')).status, 200);
     assert.equal((await post('/_sim/faults', { kind: 'nope' })).status, 400);
-    const latencies = await readJson(await post('/_sim/latencies', { listLagMs: 60_000 }));
-    assert.equal(latencies.listLagMs, 60_000);
+    // An hour of simulated lag (3.6 s of wall time at ×1000): a loaded machine cannot outlast it.
+    const latencies = await readJson(await post('/_sim/latencies', { listLagMs: 3_600_000 }));
+    assert.equal(latencies.listLagMs, 3_600_000);
     await post('/create');
     assert.equal((await readJson(await fetch(`${server.url}/list`))).length, 1, 'the second one lags');
   });

@@ -90,6 +90,18 @@ describe('AWS batched launch (one RunInstances per wave, guarded by the launch l
     assert.ok(later.every((i) => i.locked !== true));
   });
 
+  it('a slot launched alone is held too until listed, so no later batch can launch it again under another token', async () => {
+    sim.world.setLatencies({ listLagMs: 600_000 });
+    const provider = await open();
+    const single = await provider.create(request('web', 0));
+    const held = await provider.list({ fleet: FLEET });
+    assert.deepEqual(held.map((i) => [i.id, i.slot, i.locked]), [[single.id, 0, true]]);
+    const restarted = await open();
+    assert.deepEqual((await restarted.list({ fleet: FLEET })).map((i) => [i.slot, i.locked]), [[0, true]], 'from the journal after a restart');
+    await pause(700);
+    assert.deepEqual((await restarted.list({ fleet: FLEET })).map((i) => [i.id, i.locked]), [[single.id, undefined]]);
+  });
+
   it('after a crash with the answer lost, a restarted provider holds the slots from its journal until EC2 lists them', async () => {
     sim.world.setLatencies({ listLagMs: 800_000 });
     const provider = await open({ retry: { ...FAST_RETRY, maxAttempts: 1 } });
@@ -117,6 +129,16 @@ describe('AWS batched launch (one RunInstances per wave, guarded by the launch l
     assert.deepEqual(await provider.list({ fleet: FLEET }), [], 'nothing under its token after the lag: never launched');
     fulfilled(await provider.createBatch!(wave([0, 1])));
     assert.deepEqual([...liveSlots(sim).values()], [1, 1]);
+  });
+
+  it('a held launch whose fleet tag is removed out of band before EC2 lists it is let go after the list lag', async () => {
+    sim.world.setLatencies({ listLagMs: 200_000 }); // 200 ms of wall time, within the provider's 300 ms lag
+    const provider = await open({ invisibleTokenGraceMs: 300 });
+    const created = fulfilled(await provider.createBatch!(wave([0, 1])));
+    sim.world.setTags(created[0]!.id, { 'drover:fleet': null }, 'out-of-band');
+    assert.equal((await provider.list({ fleet: FLEET })).length, 2, 'both held while the lag may explain them');
+    await pause(350);
+    assert.deepEqual((await provider.list({ fleet: FLEET })).map((i) => [i.id, i.locked]), [[created[1]!.id, undefined]], 'the untagged one is no longer drover\'s: its slot is free');
   });
 
   it('a batch whose instances all died launches again under the next generation', async () => {

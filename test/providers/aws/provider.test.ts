@@ -251,7 +251,8 @@ describe('AWS provider under faults', () => {
   it('eventual consistency: an instance not yet listed is still never launched twice', async () => {
     sim.world.setLatencies({ listLagMs: 3_600_000 });
     const created = await provider.create(request('web', 0));
-    assert.deepEqual(await provider.list({ fleet: FLEET }), []);
+    const listed = await provider.list({ fleet: FLEET });
+    assert.deepEqual(listed.map((i) => [i.id, i.slot, i.state, i.locked]), [[created.id, 0, 'pending', true]], 'EC2 does not list it yet: held in its slot');
     const again = await provider.create(request('web', 0));
     assert.equal(again.id, created.id);
     assert.equal(sim.world.all().length, 1);
