@@ -145,6 +145,11 @@ async function startConverged(shape: FleetShape, options: { factor: number; resy
   sim.world.setLatencies({ bootMs: 20_000 });
   const calls = recordWallCalls(sim);
   const probeFile = join(tmp.path, 'probe.jsonl');
+  // The seeded fleet stands for one a drover has been running: its launch journal exists (empty).
+  // Without it drover could not know which launches may still be unlisted and would fence launches
+  // for the list lag (providers/aws/launch-ledger.ts).
+  mkdirSync(join(tmp.path, 'state', 'providers', 'aws-eu'), { recursive: true });
+  writeFileSync(join(tmp.path, 'state', 'providers', 'aws-eu', 'launches.json'), JSON.stringify({ version: 1, launches: [] }));
   const env: Record<string, string> = {
     DROVER_SOURCE__GIT__URL: repo.url,
     DROVER_SOURCE__GIT__PATH: 'fleet',
