@@ -92,7 +92,7 @@ export class LaunchLedger {
       this.#lift();
       return undefined;
     }
-    return `the launch journal was missing and the fleet has instances: launches wait ${Math.ceil(left / 1000)} s more for EC2's listing to show any launch a previous drover made`;
+    return `the launch journal was missing and the fleet has instances: launches wait ${Math.ceil(left / 1000)} s more for EC2's listing to show any launch a previous drover made (the wait is providers.<name>.listLagSeconds in drover's config)`;
   }
 
   /** After a full list of the fleet: with no instance at all there is nothing to wait for. */
@@ -128,18 +128,22 @@ export class LaunchLedger {
   reconcile(seen: SeenLaunches, groups: ReadonlySet<string> | undefined): { standIns: ObservedInstance[]; stale: LaunchRecord[] } {
     const standIns: ObservedInstance[] = [];
     const stale: LaunchRecord[] = [];
+    let settled = 0;
     // Deleting the entry being visited is safe while iterating a Map.
     for (const record of this.#records.values()) {
       if (groups !== undefined && !groups.has(record.group)) continue;
       const listed = seen.get(record.token) ?? new Set<number>();
       const missing = record.slots.map((_, i) => i).filter((i) => !listed.has(i));
       if (missing.length === 0) {
-        this.forget(record.token);
+        this.#records.delete(record.token);
+        settled++;
         continue;
       }
       for (const i of missing) standIns.push(this.#standIn(record, i));
       if (this.#now() - record.sentAt >= this.#lagMs) stale.push(record);
     }
+    // One journal write for every launch this list settled, not one each.
+    if (settled > 0) void this.#persist().catch(() => undefined);
     return { standIns, stale };
   }
 
