@@ -15,7 +15,9 @@
  * restarted drover holds the same slots. When the journal is missing (state directory deleted, or
  * first start) while the fleet already has instances, nobody knows which launches may still be
  * invisible: every launch of this provider then waits until EC2's listing has caught up (the list
- * lag, default 5 minutes) — the FENCE. A fleet with no instance at all starts unfenced.
+ * lag, default 5 minutes) — the FENCE. A fleet with no instance at all starts unfenced. The fence's
+ * end is written to the journal at once, so a drover restarted (or crash-looping) during the fence
+ * waits only for what is left of it, not for a whole new list lag each time.
  * A launch not shown after the list lag is checked once by its ClientToken: nothing there means it
  * never launched, and the record goes.
  */
@@ -44,6 +46,12 @@ export type SeenLaunches = ReadonlyMap<string, ReadonlySet<number>>;
 
 const JOURNAL_VERSION = 1;
 
+/** Launches wait until `until` (epoch ms); while `inventory`, an empty fleet may lift the fence early. */
+interface Fence {
+  readonly until: number;
+  inventory: boolean;
+}
+
 /** The ledger of one AWS provider (one region). */
 export class LaunchLedger {
   readonly #file: string | undefined;
@@ -52,9 +60,7 @@ export class LaunchLedger {
   readonly #provider: string;
   readonly #fleet: string;
   readonly #records = new Map<string, LaunchRecord>();
-  /** undefined: not fenced; 'inventory': until the first full list decides; number: until then. */
-  #fence: 'inventory' | number | undefined;
-  #openedAt = 0;
+  #fence: Fence | undefined;
   #writing: Promise<void> = Promise.resolve();
 
   constructor(init: { file: string | undefined; lagMs: number; provider: string; fleet: string; now?: () => number }) {
@@ -65,17 +71,22 @@ export class LaunchLedger {
     this.#now = init.now ?? Date.now;
   }
 
-  /** Loads the journal; a missing or unreadable one fences launches until the first full list decides. */
+  /**
+   * Loads the journal. A missing or unreadable one fences launches for the list lag (the first full
+   * list may lift it: an empty fleet), and the fence's end is journaled before anything else happens;
+   * a journaled fence not over yet holds again.
+   */
   async open(): Promise<void> {
-    this.#openedAt = this.#now();
+    const openedAt = this.#now();
     if (this.#file === undefined) return;
-    const journal = await readJsonLenient(this.#file);
-    const records = parseJournal(journal);
-    if (records === undefined) {
-      this.#fence = 'inventory';
+    const journal = parseJournal(await readJsonLenient(this.#file));
+    if (journal === undefined) {
+      this.#fence = { until: openedAt + this.#lagMs, inventory: true };
+      await this.#persist().catch(() => undefined); // sending() reports a journal that cannot be written
       return;
     }
-    for (const record of records) this.#records.set(record.token, record);
+    for (const record of journal.records) this.#records.set(record.token, record);
+    if (journal.fencedUntil !== undefined && journal.fencedUntil > openedAt) this.#fence = { until: journal.fencedUntil, inventory: true };
   }
 
   /** Whether `token` is a batch the ledger holds (list() collects what it sees of those). */
@@ -86,8 +97,8 @@ export class LaunchLedger {
   /** Why launches must wait now (the fence), or undefined. */
   fenced(): string | undefined {
     if (this.#fence === undefined) return undefined;
-    if (this.#fence === 'inventory') return 'the launch journal was missing; waiting for a full inventory of the fleet';
-    const left = this.#fence - this.#now();
+    if (this.#fence.inventory) return 'the launch journal was missing; waiting for a full inventory of the fleet';
+    const left = this.#fence.until - this.#now();
     if (left <= 0) {
       this.#lift();
       return undefined;
@@ -97,9 +108,9 @@ export class LaunchLedger {
 
   /** After a full list of the fleet: with no instance at all there is nothing to wait for. */
   inventoried(instanceCount: number): void {
-    if (this.#fence !== 'inventory') return;
+    if (this.#fence?.inventory !== true) return;
     if (instanceCount === 0) this.#lift();
-    else this.#fence = this.#openedAt + this.#lagMs;
+    else this.#fence.inventory = false;
   }
 
   /** Records a batch about to be sent (replacing the record of an earlier generation of it), journal first. */
@@ -172,11 +183,11 @@ export class LaunchLedger {
     void this.#persist().catch(() => undefined);
   }
 
-  /** Writes the journal; writes are serialized and each takes the records as they are when it starts. */
+  /** Writes the journal; writes are serialized and each takes the records and fence as they are when it starts. */
   #persist(): Promise<void> {
     const file = this.#file;
-    if (file === undefined || this.#fence !== undefined) return Promise.resolve();
-    const next = this.#writing.catch(() => undefined).then(() => writeJsonAtomic(file, { version: JOURNAL_VERSION, launches: [...this.#records.values()] }));
+    if (file === undefined) return Promise.resolve();
+    const next = this.#writing.catch(() => undefined).then(() => writeJsonAtomic(file, { version: JOURNAL_VERSION, launches: [...this.#records.values()], fencedUntil: this.#fence?.until }));
     this.#writing = next;
     return next;
   }
@@ -185,16 +196,18 @@ export class LaunchLedger {
 /** Id prefix of a stand-in whose batch EC2 has not answered: not an EC2 id, never sent to EC2. */
 export const STAND_IN_PREFIX = 'launching:';
 
-function parseJournal(value: unknown): LaunchRecord[] | undefined {
+/** The journal's launches and fence end, or undefined when it is missing or malformed (then it counts as lost). */
+function parseJournal(value: unknown): { records: LaunchRecord[]; fencedUntil: number | undefined } | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
-  const journal = value as { version?: unknown; launches?: unknown };
+  const journal = value as { version?: unknown; launches?: unknown; fencedUntil?: unknown };
   if (journal.version !== JOURNAL_VERSION || !Array.isArray(journal.launches)) return undefined;
+  if (journal.fencedUntil !== undefined && typeof journal.fencedUntil !== 'number') return undefined;
   const records: LaunchRecord[] = [];
   for (const item of journal.launches as unknown[]) {
     if (!isRecord(item)) return undefined;
     records.push(item);
   }
-  return records;
+  return { records, fencedUntil: journal.fencedUntil };
 }
 
 function isRecord(value: unknown): value is LaunchRecord {

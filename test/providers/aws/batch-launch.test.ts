@@ -166,6 +166,22 @@ describe('AWS batched launch (one RunInstances per wave, guarded by the launch l
     assert.equal(liveIn(sim).length, 4);
   });
 
+  it('a drover restarted during the fence waits only for what is left of it (a crash loop still launches)', async () => {
+    const before = await open();
+    fulfilled(await before.createBatch!(wave([0, 1])));
+    rmSync(path.join(stateDir), { recursive: true, force: true });
+    await open({ invisibleTokenGraceMs: 600 });
+    await pause(350);
+    const restarted = await open({ invisibleTokenGraceMs: 600 });
+    assert.equal((await restarted.createBatch!(wave([2, 3])))[0]?.status, 'rejected', 'the first fence still holds');
+    await pause(350);
+    fulfilled(await restarted.createBatch!(wave([2, 3])));
+    assert.equal(liveIn(sim).length, 4);
+    rmSync(path.join(stateDir), { recursive: true, force: true });
+    const wipedAgain = await open({ invisibleTokenGraceMs: 600 });
+    assert.equal((await wipedAgain.createBatch!(wave([4])))[0]?.status, 'rejected', 'a journal lost again fences again');
+  });
+
   it('without its journal, an empty fleet launches at once; a corrupt journal counts as missing', async () => {
     writeFileSync(path.join(stateDir, 'launches.json'), '{"version":1,"launches":[{"token":1}]}');
     const provider = await open({ invisibleTokenGraceMs: 60_000 });
