@@ -8,7 +8,7 @@ import { ProviderError } from '../errors.ts';
 import type { Provider, ProviderContext } from '../types.ts';
 import { createEc2Client } from './client.ts';
 import { LaunchLedger } from './launch-ledger.ts';
-import { AwsProvider, INVISIBLE_TOKEN_GRACE_MS, type AwsProviderInit, type AwsProviderOptions } from './provider.ts';
+import { AwsProvider, DEFAULT_LIST_LAG_MS, type AwsProviderInit, type AwsProviderOptions } from './provider.ts';
 import { DEFAULT_RETRY } from './retry.ts';
 
 export { AwsProvider, type AwsProviderOptions } from './provider.ts';
@@ -34,7 +34,7 @@ export function createAwsProvider(context: ProviderContext, options: AwsProvider
   const policy = { ...DEFAULT_RETRY, ...(context.requestTimeoutMs === undefined ? {} : { attemptTimeoutMs: context.requestTimeoutMs }), ...options.retry };
   try {
     const client = createEc2Client(context);
-    const resolved = { ...options, invisibleTokenGraceMs: options.invisibleTokenGraceMs ?? context.listLagMs };
+    const resolved = { ...options, listLagMs: options.listLagMs ?? context.listLagMs };
     return open({ name: context.config.name, fleet: context.fleet, client, policy, options: resolved }, context.stateDir);
   } catch (error) {
     return Promise.reject(error);
@@ -44,7 +44,7 @@ export function createAwsProvider(context: ProviderContext, options: AwsProvider
 async function open(init: Omit<AwsProviderInit, 'ledger'>, stateDir: string | undefined): Promise<Provider> {
   const ledger = new LaunchLedger({
     file: stateDir === undefined ? undefined : path.join(stateDir, 'launches.json'),
-    lagMs: init.options.invisibleTokenGraceMs ?? INVISIBLE_TOKEN_GRACE_MS,
+    lagMs: init.options.listLagMs ?? DEFAULT_LIST_LAG_MS,
     provider: init.name,
     fleet: init.fleet,
   });

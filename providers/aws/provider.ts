@@ -31,11 +31,13 @@ export interface AwsProviderOptions {
   /** DescribeInstances page size (5–1000; default 1000). */
   readonly pageSize?: number;
   /**
-   * How long a ClientToken that EC2 says is in use (IdempotentParameterMismatch) may stay invisible
-   * to DescribeInstances before its instance is taken as dead and forgotten (default 5 minutes; see
-   * tokens.ts).
+   * EC2's list lag: how long a launched instance may stay invisible to DescribeInstances. A ClientToken
+   * EC2 says is in use (IdempotentParameterMismatch) but shows nothing for that long is taken as dead
+   * (tokens.ts); a journaled launch unlisted that long is checked by its token; a lost journal fences
+   * launches that long (launch-ledger.ts). Default: the context's `listLagMs` (config
+   * `providers.<name>.listLagSeconds`), else 5 minutes.
    */
-  readonly invisibleTokenGraceMs?: number;
+  readonly listLagMs?: number;
   /** How destroys are coalesced into one DescribeInstances + one TerminateInstances (see destroy-batch.ts). */
   readonly destroyBatch?: DestroyBatchOptions;
 }
@@ -54,8 +56,8 @@ function listFilters(scope: ListScope): Filter[] {
   return filters;
 }
 
-/** Default of {@link AwsProviderOptions.invisibleTokenGraceMs}: far beyond EC2's visibility lag for new instances. */
-export const INVISIBLE_TOKEN_GRACE_MS = 5 * 60_000;
+/** Default of {@link AwsProviderOptions.listLagMs}: far beyond EC2's visibility lag for new instances. */
+export const DEFAULT_LIST_LAG_MS = 5 * 60_000;
 
 /** What the provider needs, resolved. */
 export interface AwsProviderInit {
@@ -326,7 +328,7 @@ export class AwsProvider implements Provider {
   }
 
   #listLagMs(): number {
-    return this.#options.invisibleTokenGraceMs ?? INVISIBLE_TOKEN_GRACE_MS;
+    return this.#options.listLagMs ?? DEFAULT_LIST_LAG_MS;
   }
 
   #refuseWhileFenced(): void {

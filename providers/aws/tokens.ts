@@ -18,7 +18,7 @@
  * - IdempotentParameterMismatch (same token, other parameters, e.g. a new Git revision tag) → look
  *   the token's instance up by the `client-token` filter: live → it is the slot's; dead → next
  *   generation; not visible → Conflict (re-observe later), and once it has stayed invisible for
- *   invisibleTokenGraceMs (default 5 minutes, far beyond EC2's visibility lag for new instances)
+ *   listLagMs (default 5 minutes, far beyond EC2's visibility lag for new instances)
  *   → spent: EC2 forgets terminated instances after about an hour but remembers their tokens far
  *   longer, so without the grace a slot refilled at a new revision after that would be stuck.
  * Invariant: a generation is only ever passed after EC2 itself said its instance is dead, so all

@@ -2,18 +2,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createAwsProvider, type AwsProviderOptions } from '../../../providers/aws/index.ts';
+import type { AwsProviderOptions } from '../../../providers/aws/index.ts';
 import type { Ec2Simulator } from '../../../providers/aws/sim.ts';
 import type { CreateRequest, ObservedInstance, Provider } from '../../../providers/types.ts';
-import { CONFIG, FAST_RETRY, FLEET, liveIn, pause, request, startSim } from './fixtures.ts';
-
-/** A provider keeping its launch journal in `stateDir`. */
-function journaled(sim: Ec2Simulator, stateDir: string | undefined, options: AwsProviderOptions = {}): Promise<Provider> {
-  return createAwsProvider(
-    { config: CONFIG, fleet: FLEET, endpoint: sim.url, staticCredentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' }, ...(stateDir === undefined ? {} : { stateDir }) },
-    { retry: FAST_RETRY, ...options },
-  );
-}
+import { FAST_RETRY, FLEET, liveIn, pause, providerFor, request, startSim } from './fixtures.ts';
 
 const wave = (slots: readonly number[], revision = 'rev1'): CreateRequest[] => slots.map((slot) => request('web', slot, { revision }));
 
@@ -41,7 +33,7 @@ describe('AWS batched launch (one RunInstances per wave, guarded by the launch l
   let stateDir: string;
   const providers: Provider[] = [];
   const open = async (options: AwsProviderOptions = {}, dir: string | undefined = stateDir): Promise<Provider> => {
-    const p = await journaled(sim, dir, options);
+    const p = await providerFor(sim, options, FLEET, dir);
     providers.push(p);
     await p.list({ fleet: FLEET }); // as every pass does first: a missing journal fences launches until then
     return p;
@@ -120,7 +112,7 @@ describe('AWS batched launch (one RunInstances per wave, guarded by the launch l
   });
 
   it('forgets a batch that never launched once the list lag has passed and its token shows nothing', async () => {
-    const provider = await open({ retry: { ...FAST_RETRY, maxAttempts: 1 }, invisibleTokenGraceMs: 300 });
+    const provider = await open({ retry: { ...FAST_RETRY, maxAttempts: 1 }, listLagMs: 300 });
     sim.faults.add({ kind: 'error', code: 'InternalError', status: 500, actions: ['RunInstances'], count: 1 });
     const failed = await provider.createBatch!(wave([0, 1]));
     assert.ok(failed.every((o) => o.status === 'rejected'));
@@ -133,7 +125,7 @@ describe('AWS batched launch (one RunInstances per wave, guarded by the launch l
 
   it('a held launch whose fleet tag is removed out of band before EC2 lists it is let go after the list lag', async () => {
     sim.world.setLatencies({ listLagMs: 200_000 }); // 200 ms of wall time, within the provider's 300 ms lag
-    const provider = await open({ invisibleTokenGraceMs: 300 });
+    const provider = await open({ listLagMs: 300 });
     const created = fulfilled(await provider.createBatch!(wave([0, 1])));
     sim.world.setTags(created[0]!.id, { 'drover:fleet': null }, 'out-of-band');
     assert.equal((await provider.list({ fleet: FLEET })).length, 2, 'both held while the lag may explain them');
@@ -155,7 +147,7 @@ describe('AWS batched launch (one RunInstances per wave, guarded by the launch l
     const before = await open();
     fulfilled(await before.createBatch!(wave([0, 1])));
     rmSync(path.join(stateDir), { recursive: true, force: true });
-    const restarted = await open({ invisibleTokenGraceMs: 400 });
+    const restarted = await open({ listLagMs: 400 });
     await restarted.list({ fleet: FLEET });
     const fenced = await restarted.createBatch!(wave([2, 3]));
     assert.deepEqual(fenced.map((o) => (o.status === 'rejected' ? (o.reason as { reason?: string }).reason : 'launched')), ['LaunchFenced', 'LaunchFenced']);
@@ -170,24 +162,24 @@ describe('AWS batched launch (one RunInstances per wave, guarded by the launch l
     const before = await open();
     fulfilled(await before.createBatch!(wave([0, 1])));
     rmSync(path.join(stateDir), { recursive: true, force: true });
-    await open({ invisibleTokenGraceMs: 600 });
+    await open({ listLagMs: 600 });
     await pause(350);
-    const restarted = await open({ invisibleTokenGraceMs: 600 });
+    const restarted = await open({ listLagMs: 600 });
     assert.equal((await restarted.createBatch!(wave([2, 3])))[0]?.status, 'rejected', 'the first fence still holds');
     await pause(350);
     fulfilled(await restarted.createBatch!(wave([2, 3])));
     assert.equal(liveIn(sim).length, 4);
     rmSync(path.join(stateDir), { recursive: true, force: true });
-    const wipedAgain = await open({ invisibleTokenGraceMs: 600 });
+    const wipedAgain = await open({ listLagMs: 600 });
     assert.equal((await wipedAgain.createBatch!(wave([4])))[0]?.status, 'rejected', 'a journal lost again fences again');
   });
 
   it('without its journal, an empty fleet launches at once; a corrupt journal counts as missing', async () => {
     writeFileSync(path.join(stateDir, 'launches.json'), '{"version":1,"launches":[{"token":1}]}');
-    const provider = await open({ invisibleTokenGraceMs: 60_000 });
+    const provider = await open({ listLagMs: 60_000 });
     await provider.list({ fleet: FLEET });
     fulfilled(await provider.createBatch!(wave([0, 1])));
-    const withInstances = await open({ invisibleTokenGraceMs: 60_000 }, mkdtempSync(path.join(tmpdir(), 'drover-ledger-')));
+    const withInstances = await open({ listLagMs: 60_000 }, mkdtempSync(path.join(tmpdir(), 'drover-ledger-')));
     await withInstances.list({ fleet: FLEET });
     assert.equal((await withInstances.createBatch!(wave([2, 3])))[0]?.status, 'rejected');
   });

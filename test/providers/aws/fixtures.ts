@@ -48,9 +48,9 @@ export function startSim(options: Ec2SimulatorOptions = {}): Promise<Ec2Simulato
 }
 
 /** A provider for FLEET pointed at `sim` with static test credentials. */
-export function providerFor(sim: Ec2Simulator, options: AwsProviderOptions = {}, fleet = FLEET): Promise<Provider> {
+export function providerFor(sim: Ec2Simulator, options: AwsProviderOptions = {}, fleet = FLEET, stateDir?: string): Promise<Provider> {
   return createAwsProvider(
-    { config: CONFIG, fleet, endpoint: sim.url, staticCredentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' } },
+    { config: CONFIG, fleet, endpoint: sim.url, staticCredentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' }, ...(stateDir === undefined ? {} : { stateDir }) },
     { retry: FAST_RETRY, ...options },
   );
 }

@@ -117,7 +117,7 @@ describe('AWS provider contract (real EC2 client against the simulator)', () => 
     sim.world.terminate(first.id, 'out-of-band');
     await pause(300);
     assert.equal(sim.world.get(first.id), undefined, 'EC2 forgot the instance (but not its token)');
-    const restarted = await providerFor(sim, { invisibleTokenGraceMs: 400 });
+    const restarted = await providerFor(sim, { listLagMs: 400 });
     const stuck = await rejectionOf(restarted.create(request('web', 0, { revision: 'rev2' })));
     assert.equal(restarted.classify(stuck), 'Conflict', 'invisible: maybe launched a moment ago, so not yet');
     await pause(500);
