@@ -28,17 +28,31 @@ export class UnknownProviderTypeError extends Error {
   }
 }
 
-/** The factory for `type`, loading its module on first use. */
-export async function loadProviderFactory(type: ProviderType): Promise<ProviderFactory> {
+const loaded = new Map<ProviderType, Promise<ProviderFactory>>();
+let lastLoad: Promise<unknown> = Promise.resolve();
+
+/**
+ * The factory for `type`, loading its module on first use. Modules load one after another: each
+ * cloud SDK is most of a second of CPU on the event loop, and loaded together they all finish at
+ * the end, while in turn the daemon's first lane can start its pass after its own SDK alone.
+ */
+export function loadProviderFactory(type: ProviderType): Promise<ProviderFactory> {
   const loader = providerRegistry[type];
-  if (loader === undefined) throw new UnknownProviderTypeError(type);
-  return loader();
+  if (loader === undefined) return Promise.reject(new UnknownProviderTypeError(type));
+  let factory = loaded.get(type);
+  if (factory === undefined) {
+    factory = lastLoad.catch(() => undefined).then(loader);
+    lastLoad = factory;
+    loaded.set(type, factory);
+    // A failed load (say, a broken install) is tried again by the next caller, not cached.
+    factory.catch(() => loaded.delete(type));
+  }
+  return factory;
 }
 
 /** The factory for `type`, or undefined when drover has no such provider yet (lookup form). */
 export async function providerFactory(type: ProviderType): Promise<ProviderFactory | undefined> {
-  const loader = providerRegistry[type];
-  return loader === undefined ? undefined : loader();
+  return providerRegistry[type] === undefined ? undefined : loadProviderFactory(type);
 }
 
 /** Provider types with an implementation. */

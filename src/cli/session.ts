@@ -6,8 +6,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import PQueue from 'p-queue';
-import { loadProviderFactory, providerRegistry } from '../../providers/registry.ts';
-import type { ProviderType } from '../desired/types.ts';
+import { providerFactory } from '../../providers/registry.ts';
 import { loadFleet } from '../desired/load.ts';
 import { formatProblem } from '../desired/problems.ts';
 import type { DesiredState } from '../desired/types.ts';
@@ -90,9 +89,7 @@ export async function openSession(dir: string, state: DesiredState, options: Clo
 }
 
 /** The registered factory of `type`, or undefined when drover has no such provider yet. */
-export async function registeredFactory(type: ProviderType) {
-  return providerRegistry[type] === undefined ? undefined : loadProviderFactory(type);
-}
+export const registeredFactory = providerFactory;
 
 function parseConcurrency(value: string | undefined): number {
   if (value === undefined) return 16;

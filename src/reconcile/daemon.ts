@@ -52,7 +52,8 @@ export class Daemon {
   private readonly backoff = new GroupBackoff();
   private readonly abort = new AbortController();
   private readonly apiSuspended: ApiSuspensions;
-  private opened: { revision: string; providers: Promise<OpenedProviders> } | undefined;
+  /** Each lane's provider, opened for the config it was opened with (see providersFor). */
+  private readonly opened = new Map<string, { key: string; providers: Promise<OpenedProviders> }>();
   private passDeps: Omit<PassDeps, 'providers' | 'providerErrors' | 'health' | 'queue'>;
   private readonly lanes = new Map<string, Lane>();
   /** The last pass of each provider's lane (status and metrics show the whole fleet). */
@@ -94,8 +95,7 @@ export class Daemon {
     const deadline = setTimeout(() => this.abort.abort(new Error('shutdown timeout')), this.deps.config.shutdownTimeoutMs);
     await this.loop;
     clearTimeout(deadline);
-    const opened = await this.opened?.providers.catch(() => undefined);
-    await opened?.close();
+    await Promise.all([...this.opened.keys()].map((name) => this.closeProvider(name)));
     this.deps.logger.info({ passes: this.passCount }, 'stopped');
   }
 
@@ -144,6 +144,8 @@ export class Daemon {
 
   /** The supervisor: refreshes the source, keeps one lane per provider, wakes the lanes on triggers. */
   private async run(): Promise<void> {
+    // Let start()'s caller open the HTTP server before the lanes load their cloud SDKs (seconds of CPU).
+    await new Promise((resolve) => setImmediate(resolve));
     while (!this.stopping) {
       const delay = await this.superviseSafely();
       if (this.stopping) break;
@@ -186,6 +188,7 @@ export class Daemon {
     }
     if (this.lanes.get(lane.provider) === lane) this.lanes.delete(lane.provider);
     this.slices.delete(lane.provider);
+    await this.closeProvider(lane.provider);
   }
 
   private fireAll(): void {
@@ -269,7 +272,7 @@ export class Daemon {
   }
 
   private async laneDeps(lane: Lane, desired: DesiredState, revision: string): Promise<PassDeps> {
-    const providers = await this.providersFor(desired, revision);
+    const providers = await this.providersFor(lane.provider, desired, revision);
     return { ...this.passDeps, health: lane.health, queue: lane.queue, deleteQueue: lane.deleteQueue, providers: providers.providers, providerErrors: providers.errors };
   }
 
@@ -364,25 +367,36 @@ export class Daemon {
     return Math.max(100, delay);
   }
 
-  /** Providers are opened per revision (a Provider document may change) and reused in between, by every lane. */
-  private providersFor(state: DesiredState, revision: string): Promise<OpenedProviders> {
-    const key = JSON.stringify(state.providers, (k, v: unknown) => (k === 'source' ? undefined : v));
-    if (this.opened?.revision === key) return this.opened.providers;
-    const previous = this.opened?.providers;
+  /**
+   * The lane's provider, opened by the lane itself: a lane never waits for another cloud's SDK to
+   * load, and a changed Provider document reopens that provider alone (the others keep their rate
+   * limiters and batches in flight). Reused until its document changes.
+   */
+  private providersFor(name: string, state: DesiredState, revision: string): Promise<OpenedProviders> {
+    const config = state.providers[name];
+    const key = JSON.stringify(config, (k, v: unknown) => (k === 'source' ? undefined : v));
+    const current = this.opened.get(name);
+    if (current?.key === key) return current.providers;
     const opening = (async () => {
-      await (await previous?.catch(() => undefined))?.close();
-      return this.openProviders(state, revision);
+      await (await current?.providers.catch(() => undefined))?.close();
+      return this.openProviders({ ...state, providers: config === undefined ? {} : { [name]: config } }, revision);
     })();
-    this.opened = { revision: key, providers: opening };
+    this.opened.set(name, { key, providers: opening });
     // A failure to open (e.g. an unreadable CA file) is retried by the next pass, not cached.
     opening.catch(() => {
-      if (this.opened?.providers === opening) this.opened = undefined;
+      if (this.opened.get(name)?.providers === opening) this.opened.delete(name);
     });
     return opening;
   }
 
+  private async closeProvider(name: string): Promise<void> {
+    const opened = this.opened.get(name);
+    this.opened.delete(name);
+    await (await opened?.providers.catch(() => undefined))?.close();
+  }
+
   private async openProviders(state: DesiredState, revision: string): Promise<OpenedProviders> {
-    const configured = Object.entries(this.deps.config.providers);
+    const configured = Object.entries(this.deps.config.providers).filter(([name]) => state.providers[name] !== undefined);
     const endpoints = endpointOverrides(state, new Map(configured.flatMap(([name, p]) => (p.endpoint ? [[name, p.endpoint] as const] : []))), process.env);
     const caPems = await caFileOverrides(state, process.env);
     for (const [name, p] of configured) {

@@ -28,4 +28,8 @@ describe('provider registry', () => {
     assert.equal(await providerFactory('openstack' as never), undefined);
     await assert.rejects(loadProviderFactory('openstack' as never), UnknownProviderTypeError);
   });
+
+  it('loads a module once: later callers share the first load', () => {
+    assert.equal(loadProviderFactory('aws'), loadProviderFactory('aws'));
+  });
 });

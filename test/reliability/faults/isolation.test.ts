@@ -13,6 +13,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DaemonConfig } from '../../../src/config/types.ts';
 import type { ProviderType } from '../../../src/desired/types.ts';
+import type { ProviderContext } from '../../../providers/types.ts';
 import { Daemon } from '../../../src/reconcile/daemon.ts';
 import { DirSource } from '../../../src/reconcile/desired-source.ts';
 import type { PassResult } from '../../../src/reconcile/pass.ts';
@@ -58,7 +59,8 @@ function convergedOn(cloud: Cloud, sim: HarnessSim, build: number): boolean {
   return live.length === REPLICAS && live.every((i) => i.state === 'running' && i.image === cloud.adapter.imageOf(build));
 }
 
-type Failure = 'none' | 'error' | 'hang';
+/** 'slow-open': the cloud's provider does not open (SDK loading, credentials) until the others converged. */
+type Failure = 'none' | 'error' | 'hang' | 'slow-open';
 
 /** What one run measured. */
 interface RunResult {
@@ -101,6 +103,8 @@ async function run(failing: string, failure: Failure): Promise<RunResult> {
       memorySaver: false,
     };
     const byType = new Map(CLOUDS.map((c) => [c.type, c]));
+    const opening = Promise.withResolvers<void>();
+    if (failure !== 'slow-open') opening.resolve();
     daemon = new Daemon({
       config,
       source: new DirSource(dir),
@@ -108,7 +112,10 @@ async function run(failing: string, failure: Failure): Promise<RunResult> {
       prober: 'provider-state-only',
       factories: (type) => {
         const cloud = byType.get(type);
-        return Promise.resolve(cloud && ((context) => cloud.adapter.createProvider(context.config, sims.get(cloud.name)!)));
+        return Promise.resolve(cloud && (async (context: ProviderContext) => {
+          if (cloud.name === failing) await opening.promise;
+          return cloud.adapter.createProvider(context.config, sims.get(cloud.name)!);
+        }));
       },
     });
     const passes: PassResult[] = [];
@@ -127,6 +134,7 @@ async function run(failing: string, failure: Failure): Promise<RunResult> {
     };
     await daemon.start();
     await waitHealthy(1, () => undefined);
+    opening.resolve();
     // The measured part: a digest bump, from the commit to every healthy group rolled.
     for (const [name, sim] of sims) CLOUDS.find((c) => c.name === name)!.adapter.addBuild(sim, 2, digestOf(2));
     await writeFile(path.join(dir, 'fleet.yaml'), fleetYaml(2));
@@ -155,6 +163,12 @@ async function run(failing: string, failure: Failure): Promise<RunResult> {
 describe('fault isolation: one cloud failing entirely does not delay groups on the others (in-process daemon)', function () {
   this.timeout(120_000);
   let control: RunResult;
+
+  it('a provider slow to open (its SDK loading, its credentials) does not hold the other lanes', async () => {
+    // run() waits for the EC2 and PVE groups to converge before GCE's provider may open at all.
+    const result = await run('gcp', 'slow-open');
+    assert.equal(result.simMsToReady.size, 2, 'and they roll the next build too');
+  });
 
   before(async () => {
     control = await run('gcp', 'none');
