@@ -186,7 +186,9 @@ export class Daemon {
       if (delay === undefined || this.stopping) break;
       await lane.wakeup.wait(delay);
     }
-    if (this.lanes.get(lane.provider) === lane) this.lanes.delete(lane.provider);
+    // A lane started again for the same provider meanwhile keeps its slice and its opened provider.
+    if (this.lanes.get(lane.provider) !== lane) return;
+    this.lanes.delete(lane.provider);
     this.slices.delete(lane.provider);
     await this.closeProvider(lane.provider);
   }
