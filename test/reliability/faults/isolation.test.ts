@@ -73,50 +73,62 @@ interface RunResult {
   readonly lastPass: PassResult | undefined;
 }
 
+/** An in-process daemon following `dir`, each cloud's provider opened on its simulator (after `beforeOpen`). */
+function daemonFor(dir: string, sims: ReadonlyMap<string, HarnessSim>, beforeOpen: (cloud: Cloud, context: ProviderContext) => Promise<void> = () => Promise.resolve()): Daemon {
+  const config: DaemonConfig = {
+    source: { kind: 'dir', dir },
+    stateDir: path.join(dir, '.state'),
+    listen: { host: '127.0.0.1', port: 0 },
+    resyncIntervalMs: 1_000,
+    progressIntervalMs: 100,
+    shutdownTimeoutMs: 1_000,
+    api: { tokenFile: undefined, tokenEnv: undefined },
+    webhook: { path: '/webhook', secretEnv: undefined, secretFile: undefined, providers: undefined },
+    limits: { concurrency: 16, providers: {} },
+    providers: {},
+    logLevel: 'error',
+    probes: false,
+    memorySaver: false,
+  };
+  const byType = new Map(CLOUDS.map((c) => [c.type, c]));
+  return new Daemon({
+    config,
+    source: new DirSource(dir),
+    logger: createLogger('fatal'),
+    prober: 'provider-state-only',
+    factories: (type) => {
+      const cloud = byType.get(type);
+      return Promise.resolve(cloud && (async (context: ProviderContext) => {
+        await beforeOpen(cloud, context);
+        return cloud.adapter.createProvider(context.config, sims.get(cloud.name)!);
+      }));
+    },
+  });
+}
+
+/** Starts each cloud's simulator (into `sims`, so the caller closes what started) with build 1. */
+async function startSims(sims: Map<string, HarnessSim>): Promise<void> {
+  for (const c of CLOUDS) {
+    const sim = await c.adapter.startSim({ factor: FACTOR, throttling: true });
+    c.adapter.addBuild(sim, 1, digestOf(1));
+    sims.set(c.name, sim);
+  }
+}
+
 /** Runs the daemon over the three clouds with `failing` broken as `failure`, until the others converge. */
 async function run(failing: string, failure: Failure): Promise<RunResult> {
   const { dir, cleanup } = await writeFleet({ 'fleet.yaml': fleetYaml(1) });
   const sims = new Map<string, HarnessSim>();
   let daemon: Daemon | undefined;
   try {
-    for (const c of CLOUDS) {
-      const sim = await c.adapter.startSim({ factor: FACTOR, throttling: true });
-      c.adapter.addBuild(sim, 1, digestOf(1));
-      sims.set(c.name, sim);
-    }
+    await startSims(sims);
     const failingSim = sims.get(failing)!;
     if (failure === 'error') failingSim.faults.add({ kind: 'error', status: 500 });
     if (failure === 'hang') failingSim.faults.add({ kind: 'hang' });
-    const config: DaemonConfig = {
-      source: { kind: 'dir', dir },
-      stateDir: path.join(dir, '.state'),
-      listen: { host: '127.0.0.1', port: 0 },
-      resyncIntervalMs: 1_000,
-      progressIntervalMs: 100,
-      shutdownTimeoutMs: 1_000,
-      api: { tokenFile: undefined, tokenEnv: undefined },
-      webhook: { path: '/webhook', secretEnv: undefined, secretFile: undefined, providers: undefined },
-      limits: { concurrency: 16, providers: {} },
-      providers: {},
-      logLevel: 'error',
-      probes: false,
-      memorySaver: false,
-    };
-    const byType = new Map(CLOUDS.map((c) => [c.type, c]));
     const opening = Promise.withResolvers<void>();
     if (failure !== 'slow-open') opening.resolve();
-    daemon = new Daemon({
-      config,
-      source: new DirSource(dir),
-      logger: createLogger('fatal'),
-      prober: 'provider-state-only',
-      factories: (type) => {
-        const cloud = byType.get(type);
-        return Promise.resolve(cloud && (async (context: ProviderContext) => {
-          if (cloud.name === failing) await opening.promise;
-          return cloud.adapter.createProvider(context.config, sims.get(cloud.name)!);
-        }));
-      },
+    daemon = daemonFor(dir, sims, async (cloud) => {
+      if (cloud.name === failing) await opening.promise;
     });
     const passes: PassResult[] = [];
     const record = daemon.metrics.pass.bind(daemon.metrics);
@@ -168,6 +180,45 @@ describe('fault isolation: one cloud failing entirely does not delay groups on t
     // run() waits for the EC2 and PVE groups to converge before GCE's provider may open at all.
     const result = await run('gcp', 'slow-open');
     assert.equal(result.simMsToReady.size, 2, 'and they roll the next build too');
+  });
+
+  it('a changed Provider document reopens that provider alone (the others keep their limiters and work in flight)', async () => {
+    const { dir, cleanup } = await writeFleet({ 'fleet.yaml': fleetYaml(1) });
+    const sims = new Map<string, HarnessSim>();
+    const opens = new Map<string, number>();
+    const passes: { provider: string; revision: string }[] = [];
+    let daemon: Daemon | undefined;
+    try {
+      await startSims(sims);
+      daemon = daemonFor(dir, sims, (cloud) => {
+        opens.set(cloud.name, (opens.get(cloud.name) ?? 0) + 1);
+        return Promise.resolve();
+      });
+      const record = daemon.metrics.pass.bind(daemon.metrics);
+      daemon.metrics.pass = (provider: string, lane: PassResult, fleet: PassResult = lane): void => {
+        passes.push({ provider, revision: lane.revision });
+        record(provider, lane, fleet);
+      };
+      await daemon.start();
+      for (let waited = 0; !CLOUDS.every((c) => convergedOn(c, sims.get(c.name)!, 1)); waited++) {
+        assert.ok(waited < 1200, 'the fleet did not converge');
+        await sleep(25);
+      }
+      const before = passes.at(-1)!.revision;
+      // Another API endpoint for the PVE cluster (the test's providers talk to their simulators whatever it says).
+      await writeFile(path.join(dir, 'fleet.yaml'), fleetYaml(1).replace('https://pve.invalid:8006', 'https://pve-2.invalid:8006'));
+      daemon.reconcile('Provider document changed');
+      const passedAfter = (name: string) => passes.some((p) => p.provider === name && p.revision !== before);
+      for (let waited = 0; !CLOUDS.every((c) => passedAfter(c.name)); waited++) {
+        assert.ok(waited < 400, `every lane passes at the new revision (passes: ${JSON.stringify(passes.slice(-6))})`);
+        await sleep(25);
+      }
+      assert.deepEqual(Object.fromEntries([...opens].sort()), { aws: 1, gcp: 1, pve: 2 });
+    } finally {
+      await daemon?.stop();
+      for (const sim of sims.values()) await sim.close();
+      await cleanup();
+    }
   });
 
   before(async () => {
