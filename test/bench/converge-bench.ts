@@ -30,6 +30,7 @@ import timersPromises from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { groupBoundMs, listPages, perResourceCalls, rollingWaves, rolloutCallBound, timeBound } from './converge-model.ts';
 import type { QuotaScope } from './converge-model.ts';
+import { inProcessDaemonConfig } from '../helpers/daemon-config.ts';
 
 const GROUPS = Number(process.env['CONVERGE_GROUPS'] ?? '1000');
 const PER_GROUP = Number(process.env['CONVERGE_PER_GROUP'] ?? '10');
@@ -177,21 +178,15 @@ let measuring = false;
 const passes: PassResult[] = [];
 
 function daemonConfig(unlimited: boolean): DaemonConfig {
-  return {
-    source: { kind: 'dir', dir: fleetDir },
+  return inProcessDaemonConfig(fleetDir, {
     stateDir: path.join(work, 'state'),
-    listen: { host: '127.0.0.1', port: 0 },
     resyncIntervalMs: 300_000,
     progressIntervalMs: 5_000,
     shutdownTimeoutMs: 30_000,
-    api: { tokenFile: undefined, tokenEnv: undefined },
-    webhook: { path: '/webhook', secretEnv: undefined, secretFile: undefined, providers: undefined },
     limits: { concurrency: 32, providers: unlimited ? { [PROVIDER]: { concurrency: 64, ratePerSecond: 1e6, burst: 1e6 } } : {} },
     providers: { [PROVIDER]: { endpoint: url, caFile: undefined } },
     logLevel: 'warn',
-    probes: false,
-    memorySaver: false,
-  };
+  });
 }
 
 function startDaemon(unlimited: boolean): InstanceType<typeof Daemon> {

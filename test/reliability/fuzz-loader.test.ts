@@ -22,13 +22,13 @@ import { loadFleet, loadFleetFiles } from '../../src/desired/load.ts';
 import type { LoadResult } from '../../src/desired/load-result.ts';
 import { DEFAULT_READ_LIMITS } from '../../src/desired/read-files.ts';
 import { contentRevision } from '../../src/reconcile/content-revision.ts';
-import type { DaemonConfig } from '../../src/config/types.ts';
 import { Daemon } from '../../src/reconcile/daemon.ts';
 import { DirSource } from '../../src/reconcile/desired-source.ts';
 import type { PassResult } from '../../src/reconcile/pass.ts';
 import { GitSource } from '../../src/source/index.ts';
 import { createLogger } from '../../src/status/logger.ts';
 import { awsAdapter } from '../helpers/adapters/aws.ts';
+import { inProcessDaemonConfig } from '../helpers/daemon-config.ts';
 import { digestOf, FLEET, PROVIDER } from '../helpers/harness.ts';
 import { TestRepo, tempDir } from '../source/helpers.ts';
 import {
@@ -358,12 +358,7 @@ describe('reliability: the in-process daemon fed fuzzed bad revisions changes no
     const dir = path.join(scratch, 'fleet');
     await mkdir(dir);
     await writeFile(path.join(dir, 'fleet.yaml'), good);
-    const config: DaemonConfig = {
-      source: { kind: 'dir', dir }, stateDir: path.join(scratch, 'state'), listen: { host: '127.0.0.1', port: 0 },
-      resyncIntervalMs: 60_000, progressIntervalMs: 100, shutdownTimeoutMs: 1_000, api: { tokenFile: undefined, tokenEnv: undefined },
-      webhook: { path: '/hooks/git', secretEnv: undefined, secretFile: undefined, providers: undefined }, limits: { concurrency: 8, providers: {} },
-      providers: {}, logLevel: 'fatal', probes: false, memorySaver: false,
-    };
+    const config = inProcessDaemonConfig(dir, { stateDir: path.join(scratch, 'state'), resyncIntervalMs: 60_000, limits: { concurrency: 8, providers: {} }, logLevel: 'fatal' });
     const daemon = new Daemon({
       config, source: new DirSource(dir), logger: createLogger('fatal'), prober: 'provider-state-only',
       factories: (type) => Promise.resolve(type === 'aws' ? (context) => awsAdapter.createProvider(context.config, sim) : undefined),

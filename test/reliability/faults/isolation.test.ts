@@ -11,13 +11,13 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { DaemonConfig } from '../../../src/config/types.ts';
 import type { ProviderType } from '../../../src/desired/types.ts';
 import type { ProviderContext } from '../../../providers/types.ts';
 import { Daemon } from '../../../src/reconcile/daemon.ts';
 import { DirSource } from '../../../src/reconcile/desired-source.ts';
 import type { PassResult } from '../../../src/reconcile/pass.ts';
 import { createLogger } from '../../../src/status/logger.ts';
+import { inProcessDaemonConfig } from '../../helpers/daemon-config.ts';
 import { writeFleet } from '../../helpers/fleet-files.ts';
 import { digestOf, FLEET } from '../../helpers/harness.ts';
 import type { CloudAdapter, HarnessSim } from '../../helpers/harness.ts';
@@ -75,21 +75,7 @@ interface RunResult {
 
 /** An in-process daemon following `dir`, each cloud's provider opened on its simulator (after `beforeOpen`). */
 function daemonFor(dir: string, sims: ReadonlyMap<string, HarnessSim>, beforeOpen: (cloud: Cloud, context: ProviderContext) => Promise<void> = () => Promise.resolve()): Daemon {
-  const config: DaemonConfig = {
-    source: { kind: 'dir', dir },
-    stateDir: path.join(dir, '.state'),
-    listen: { host: '127.0.0.1', port: 0 },
-    resyncIntervalMs: 1_000,
-    progressIntervalMs: 100,
-    shutdownTimeoutMs: 1_000,
-    api: { tokenFile: undefined, tokenEnv: undefined },
-    webhook: { path: '/webhook', secretEnv: undefined, secretFile: undefined, providers: undefined },
-    limits: { concurrency: 16, providers: {} },
-    providers: {},
-    logLevel: 'error',
-    probes: false,
-    memorySaver: false,
-  };
+  const config = inProcessDaemonConfig(dir);
   const byType = new Map(CLOUDS.map((c) => [c.type, c]));
   return new Daemon({
     config,
