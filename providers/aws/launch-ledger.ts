@@ -74,7 +74,7 @@ export class LaunchLedger {
   /**
    * Loads the journal. A missing or unreadable one fences launches for the list lag (the first full
    * list may lift it: an empty fleet), and the fence's end is journaled before anything else happens;
-   * a journaled fence not over yet holds again.
+   * a journaled fence not over yet holds again, for at most one list lag from now.
    */
   async open(): Promise<void> {
     const openedAt = this.#now();
@@ -86,7 +86,9 @@ export class LaunchLedger {
       return;
     }
     for (const record of journal.records) this.#records.set(record.token, record);
-    if (journal.fencedUntil !== undefined && journal.fencedUntil > openedAt) this.#fence = { until: journal.fencedUntil, inventory: true };
+    // Never longer than one list lag from now: the setting may have been lowered, the clock set back.
+    const until = Math.min(journal.fencedUntil ?? 0, openedAt + this.#lagMs);
+    if (until > openedAt) this.#fence = { until, inventory: true };
   }
 
   /** Whether `token` is a batch the ledger holds (list() collects what it sees of those). */

@@ -172,6 +172,10 @@ describe('AWS batched launch (one RunInstances per wave, guarded by the launch l
     rmSync(path.join(stateDir), { recursive: true, force: true });
     const wipedAgain = await open({ listLagMs: 600 });
     assert.equal((await wipedAgain.createBatch!(wave([4])))[0]?.status, 'rejected', 'a journal lost again fences again');
+    const lowered = await open({ listLagMs: 50 });
+    await pause(80);
+    fulfilled(await lowered.createBatch!(wave([4])));
+    assert.equal(liveIn(sim).length, 5, 'a journaled fence lasts at most one (lowered) list lag from now');
   });
 
   it('without its journal, an empty fleet launches at once; a corrupt journal counts as missing', async () => {
