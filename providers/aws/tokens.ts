@@ -20,7 +20,7 @@
  *   generation; not visible → Conflict (re-observe later), and once it has stayed invisible for
  *   listLagMs (default 5 minutes, far beyond EC2's visibility lag for new instances)
  *   → spent: EC2 forgets terminated instances after about an hour but remembers their tokens far
- *   longer, so without the grace a slot refilled at a new revision after that would be stuck.
+ *   longer, so without that wait a slot refilled at a new revision after that would be stuck.
  * Invariant: a generation is only ever passed after EC2 itself said its instance is dead, so all
  * generations below the one in use are dead and at most one live instance exists per slot. The
  * starting point may skip ahead using instances seen by list() (which includes shutting-down ones

@@ -59,8 +59,8 @@ export const DEFAULT_LIMITS: Readonly<Record<ProviderType, LimitSettings>> = {
     // the convergence bench).
     launchedInstances: { ratePerSecond: 2, burst: 1000, reserve: 2 },
     // The destroy lane meters destroy() invocations, i.e. instances, not SDK calls: the provider
-    // coalesces destroys arriving within its window (250 ms, up to 100 ids; providers/aws/destroy-batch.ts)
-    // into one DescribeInstances + one TerminateInstances. So the lane follows EC2's per-instance
+    // coalesces destroys until none has come for 250 ms (at most 2 s, up to 100 ids;
+    // providers/aws/destroy-batch.ts) into one DescribeInstances + one TerminateInstances. So the lane follows EC2's per-instance
     // bucket (TerminateInstances.resources: 20 instances/s) rather than the 5 calls/s one, which at
     // ~5 ids per batch in steady state the batches stay under; the concurrency lets a whole burst
     // be in flight at once so it forms a few large batches instead of many small ones.
