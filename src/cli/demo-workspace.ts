@@ -44,7 +44,8 @@ export async function prepareWorkspace(root: string, fleetDir: string, state: De
   await git(clone, 'add', '-A');
   await git(clone, 'commit', '-q', '-m', 'demo fleet');
   await git(clone, 'remote', 'add', 'origin', bare);
-  await git(clone, 'push', '-q', 'origin', 'main');
+  // -u: the user's `git push` in the clone needs main's upstream (the README's step).
+  await git(clone, 'push', '-q', '-u', 'origin', 'main');
   const nextImages = await writeNextBuild(clone, next, state);
   return { root, bare, clone, next, stateDir: path.join(root, 'state'), nextImages };
 }

@@ -10,7 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DaemonConfig } from '../config/types.ts';
-import type { DesiredState } from '../desired/types.ts';
+import type { DesiredState, ImageConfig } from '../desired/types.ts';
 import { startFleetSimulators } from '../sim/fleet-simulators.ts';
 import type { ProviderSimulator } from '../sim/fleet-simulators.ts';
 import type { GroupView } from '../status/status-store.ts';
@@ -19,7 +19,10 @@ import { createLogger } from '../status/logger.ts';
 import { parseDuration } from './duration.ts';
 import { prepareWorkspace } from './demo-workspace.ts';
 import type { DemoWorkspace } from './demo-workspace.ts';
+import { asListenError, checkListen } from './listen.ts';
+import type { ListenError } from '../status/http-server.ts';
 import { startDaemonServer } from './run.ts';
+import { UsageError } from './usage-error.ts';
 import type { RunningDaemon } from './run.ts';
 import { loadOrReport } from './session.ts';
 
@@ -52,37 +55,67 @@ export function register(program: Command, setExitCode: (code: number) => void):
 
 async function runDemo(dir: string, state: DesiredState, options: DemoOptions): Promise<number> {
   const started = Date.now();
+  const port = portOption(options.port, '--port');
+  const factor = Number(options.factor);
+  if (!(factor > 0)) throw new UsageError(`--factor must be a positive number, got '${options.factor}'`);
+  const refused = await checkListen('127.0.0.1', port).then(() => undefined, (error: unknown) => asListenError(error) ?? Promise.reject(error));
+  if (refused !== undefined) return portTaken(refused);
   const workspace = await prepareWorkspace(path.resolve(options.workspace), path.resolve(dir), state);
   const withNext = { ...state, images: { ...state.images, ...workspace.nextImages } };
-  const { started: sims, unsupported } = await startSims(withNext, Number(options.factor), Number(options.simPort));
+  const { started: sims, unsupported, fallback } = await startSims(withNext, factor, portOption(options.simPort, '--sim-port'));
   const token = randomBytes(16).toString('hex');
   const tokenFile = path.join(workspace.root, 'api-token');
   await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
   for (const sim of sims) for (const [k, v] of Object.entries(sim.env)) process.env[k] = v;
   const caFiles = await writeCas(workspace, sims);
-  const config = demoConfig(workspace, sims, caFiles, tokenFile, Number(options.port), Number(options.factor));
+  const config = demoConfig(workspace, sims, caFiles, tokenFile, port, factor);
   const logger = createLogger('info', createWriteStream(path.join(workspace.root, 'daemon.log'), { flags: 'a' }));
-  const running = await startDaemonServer(config, logger).catch(async (error: unknown) => {
-    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
-    return startDaemonServer({ ...config, listen: { ...config.listen, port: 0 } }, logger);
-  });
-  process.stdout.write(banner(workspace, running, sims, unsupported.map((p) => `${p.name} (${p.type})`), Date.now() - started));
+  const clocks = new Map(sims.map((s) => [s.provider, () => s.engine.clock.now()]));
+  let running: RunningDaemon;
+  try {
+    running = await startDaemonServer(config, logger, (provider) => clocks.get(provider));
+  } catch (error) {
+    await Promise.all(sims.map((s) => s.close()));
+    const listen = asListenError(error);
+    if (listen === undefined) throw error;
+    return portTaken(listen);
+  }
+  const notes = fallback === undefined ? [] : [`  simulators: port ${fallback} is in use, so they listen on free ports instead (--sim-port N to choose)`];
+  process.stdout.write(banner(workspace, running, sims, unsupported.map((p) => `${p.name} (${p.type})`), caFiles, notes, factor, Date.now() - started, state));
   const stop = new AbortController();
-  process.once('SIGINT', () => stop.abort());
-  process.once('SIGTERM', () => stop.abort());
-  const converged = await watch(running, stop.signal, options.exitWhenConverged ? parseDuration(options.timeout, '--timeout') : undefined);
-  process.stdout.write('\nstopping the demo…\n');
-  await running.stop();
-  await Promise.all(sims.map((s) => s.close()));
-  return options.exitWhenConverged && !converged ? 1 : 0;
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const converged = await watch(running, stop.signal, options.exitWhenConverged ? parseDuration(options.timeout, '--timeout') : undefined);
+    process.stdout.write('\nstopping the demo…\n');
+    await running.stop();
+    await Promise.all(sims.map((s) => s.close()));
+    return options.exitWhenConverged && !converged ? 1 : 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }
 
+function portOption(value: string, flag: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`${flag} must be a port number (0 = any free port), got '${value}'`);
+  return port;
+}
+
+function portTaken(error: ListenError): number {
+  process.stderr.write(`drover demo: ${error.message}; is another drover demo running? Stop it, or pass --port N for the daemon (0 = any free port). Nothing was started.\n`);
+  return 1;
+}
+
+/** Starts the simulators from `basePort`; when it is taken, on free ports instead (reported as `fallback`). */
 async function startSims(state: DesiredState, factor: number, basePort: number) {
   try {
-    return await startFleetSimulators(state, { factor, basePort });
+    return { ...(await startFleetSimulators(state, { factor, basePort })), fallback: undefined };
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
-    return startFleetSimulators(state, { factor, basePort: 0 });
+    if (asListenError(error)?.reason !== 'EADDRINUSE') throw error;
+    return { ...(await startFleetSimulators(state, { factor, basePort: 0 })), fallback: basePort };
   }
 }
 
@@ -120,26 +153,41 @@ function demoConfig(workspace: DemoWorkspace, sims: readonly ProviderSimulator[]
   };
 }
 
-function banner(workspace: DemoWorkspace, running: RunningDaemon, sims: readonly ProviderSimulator[], unsupported: readonly string[], ms: number): string {
+/** The image the banner suggests bumping: the one most groups use (README's walk-through bumps web). */
+function suggestedImage(workspace: DemoWorkspace, state: DesiredState | undefined): ImageConfig | undefined {
+  const next = Object.values(workspace.nextImages);
+  const users = (image: ImageConfig) => Object.values(state?.groups ?? {}).filter((g) => `${g.image}-next` === image.name).length;
+  return next.sort((a, b) => users(b) - users(a) || a.name.localeCompare(b.name))[0];
+}
+
+/** What the demo prints once it is up: addresses, then the README's steps with this workspace's paths. */
+export function banner(workspace: DemoWorkspace, running: { url: string }, sims: readonly ProviderSimulator[], unsupported: readonly string[], caFiles: ReadonlyMap<string, string>, notes: readonly string[], factor: number, ms: number, state?: DesiredState): string {
   const rel = path.relative(process.cwd(), workspace.root) || '.';
-  const image = (Object.keys(workspace.nextImages)[0] ?? 'web-next').replace(/-next$/, '');
-  const file = path.relative(workspace.clone, path.join(workspace.clone, Object.values(workspace.nextImages)[0]?.source.file ?? 'images/web.yaml'));
+  const next = suggestedImage(workspace, state);
+  const image = (next?.name ?? 'web-next').replace(/-next$/, '');
+  const file = next?.source.file ?? 'images/web.yaml';
+  const world = (s: ProviderSimulator) => {
+    const ca = caFiles.get(s.provider);
+    return ca === undefined ? `curl ${s.url}/_sim/world` : `curl --cacert ${path.relative(process.cwd(), ca)} ${s.url}/_sim/world`;
+  };
   const lines = [
     '',
     `drover demo is up in ${(ms / 1000).toFixed(1)} s`,
     '',
     `  daemon        ${running.url}   (API token in ${rel}/api-token, logs in ${rel}/daemon.log)`,
     `  fleet repo    ${rel}/fleet  →  pushes to ${rel}/fleet.git, which drover follows`,
-    ...sims.map((s) => `  ${s.type.padEnd(13)} ${s.url}   world: ${s.url}/_sim/world   (provider ${s.provider})`),
+    ...sims.map((s) => `  ${s.type.padEnd(13)} ${s.url}   (provider ${s.provider})   world: ${world(s)}`),
     ...unsupported.map((name) => `  ${name.padEnd(13)} no simulator/provider yet: its groups are reported as not planned`),
+    ...notes,
     '',
+    `  time runs ×${factor}: the clouds boot that much faster, and drover's waits (minReadySeconds, bakeSeconds, deadlines) pass that much faster too`,
     '  health probes are off: simulated instances have no real address, so "running" counts as ready',
     '',
-    'Try a rollout (another shell):',
+    'Try a rollout (another shell, from the drover checkout):',
     `  cd ${rel}/fleet`,
     `  cp ../next/${file} ${file}          # image ${image}: new build, new digest`,
     `  git commit -qam "${image}: next build" && git push -q`,
-    '  node bin/drover status                 # from the drover checkout; or curl the daemon',
+    `  npx drover status${running.url === 'http://127.0.0.1:8080' ? '' : ` --url ${running.url}`}`,
     '',
     'Also: set replicas, suspend: true, or a broken field in a group, commit and push, and watch.',
     'Ctrl-C stops the demo. Progress:',

@@ -12,11 +12,12 @@ import type { DaemonConfig } from '../config/types.ts';
 import { formatProblem } from '../desired/problems.ts';
 import { shownPath } from '../desired/secrets.ts';
 import { Daemon } from '../reconcile/daemon.ts';
+import type { DaemonDeps } from '../reconcile/daemon.ts';
 import { DirSource, GitDesiredSource } from '../reconcile/desired-source.ts';
 import type { DesiredSource } from '../reconcile/desired-source.ts';
 import { createProber } from '../reconcile/probe.ts';
 import { SourceError } from '../source/errors.ts';
-import { startHttpServer } from '../status/http-server.ts';
+import { ListenError, startHttpServer } from '../status/http-server.ts';
 import { createLogger } from '../status/logger.ts';
 import type { Logger } from '../status/logger.ts';
 import { registeredFactory } from './session.ts';
@@ -67,6 +68,10 @@ export async function runDaemon(config: DaemonConfig): Promise<number> {
   try {
     running = await startDaemonServer(config, logger);
   } catch (error) {
+    if (error instanceof ListenError) {
+      process.stderr.write(`drover run: ${error.message}; nothing was started. Stop the other process or choose another address: --listen HOST:PORT, listen: in the config, or DROVER_LISTEN\n`);
+      return 1;
+    }
     if (!(error instanceof SourceError && error.retry === 'config')) throw error;
     process.stderr.write(`drover run: source.git: ${error.message}; fix the configuration (see schemas/config.schema.json)\n`);
     return 1;
@@ -115,15 +120,17 @@ function containUnhandledRejections(logger: Logger): void {
   });
 }
 
-/** Starts the daemon and its HTTP server (used by `drover run` and `drover demo`). */
-export async function startDaemonServer(config: DaemonConfig, logger: Logger): Promise<RunningDaemon> {
+/**
+ * Starts the daemon and its HTTP server (used by `drover run` and `drover demo`). The server
+ * listens first: a daemon that cannot serve its API (status, metrics, suspend) must not act on
+ * the clouds, so a taken address throws a {@link ListenError} before the daemon starts.
+ */
+export async function startDaemonServer(config: DaemonConfig, logger: Logger, clockOf?: DaemonDeps['clockOf']): Promise<RunningDaemon> {
   containUnhandledRejections(logger);
   const apiToken = await secret(config.api.tokenFile, config.api.tokenEnv, 'api');
   const webhookSecret = await secret(config.webhook.secretFile, config.webhook.secretEnv, 'webhook');
   const source = sourceFor(config, logger);
-  if (!config.probes) logger.warn({}, 'health probes are OFF (health.probes: false): readiness is the provider running state only; use this for simulators, never for a real fleet');
-  const daemon = new Daemon({ config, source, logger, factories: registeredFactory, prober: config.probes ? createProber() : 'provider-state-only' });
-  await daemon.start();
+  const daemon = new Daemon({ config, source, logger, factories: registeredFactory, prober: config.probes ? createProber() : 'provider-state-only', ...(clockOf ? { clockOf } : {}) });
   const handler = webhookSecret === undefined ? undefined : source.webhook([webhookSecret], config.webhook.providers, { maxBodyBytes: config.webhook.maxBodyBytes, bodyTimeoutMs: config.webhook.bodyTimeoutMs });
   const server = await startHttpServer({
     readiness: () => daemon.readiness(),
@@ -133,6 +140,13 @@ export async function startDaemonServer(config: DaemonConfig, logger: Logger): P
     setSuspended: (group, suspended) => daemon.setSuspended(group, suspended),
     metrics: async () => ({ contentType: daemon.metrics.registry.contentType, body: await daemon.metrics.registry.metrics() }),
   }, { host: config.listen.host, port: config.listen.port, apiToken, limits: config.http, ...(handler ? { webhook: { path: config.webhook.path, handler } } : {}) });
+  if (!config.probes) logger.warn({}, 'health probes are OFF (health.probes: false): readiness is the provider running state only; use this for simulators, never for a real fleet');
+  try {
+    await daemon.start();
+  } catch (error) {
+    await server.close();
+    throw error;
+  }
   logger.info({ url: server.url, source: config.source.kind, mutatingApi: apiToken !== undefined, webhook: handler !== undefined }, 'listening');
   return {
     url: server.url,

@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { caFileEnvName, endpointEnvName } from '../reconcile/open-providers.ts';
 import { startFleetSimulators } from '../sim/fleet-simulators.ts';
 import type { ProviderSimulator } from '../sim/fleet-simulators.ts';
+import { asListenError } from './listen.ts';
 import { loadOrReport } from './session.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -31,7 +32,14 @@ export function register(program: Command, setExitCode: (code: number) => void):
       if (!Number.isInteger(basePort) || basePort < 0 || basePort > 65535) throw new UsageError(`--port must be a port number, got '${options.port}'`);
       const state = await loadOrReport(dir);
       if (state === undefined) return setExitCode(1);
-      const { started, unsupported } = await startFleetSimulators(state, { factor, basePort });
+      const sims = await startFleetSimulators(state, { factor, basePort }).catch((error: unknown) => {
+        const listen = asListenError(error);
+        if (listen === undefined) throw error;
+        process.stderr.write(`drover sim: ${listen.message}; pass --port N to start from another port (providers use consecutive ports; 0 = any free ports)\n`);
+        return undefined;
+      });
+      if (sims === undefined) return setExitCode(1);
+      const { started, unsupported } = sims;
       const caDir = await mkdtemp(path.join(os.tmpdir(), 'drover-sim-'));
       const caFiles = await writeCaFiles(caDir, started);
       process.stdout.write(banner(started, unsupported.map((p) => `${p.name} (${p.type})`), factor, caFiles));

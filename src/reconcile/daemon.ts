@@ -41,6 +41,12 @@ export interface DaemonDeps {
   readonly logger: Logger;
   readonly factories: FactoryLookup;
   readonly prober: Prober | 'provider-state-only';
+  /**
+   * The clock a provider's passes plan by (minReadySeconds, bakeSeconds, deadlines, grace), by
+   * Provider name; undefined = the wall clock. `drover demo` gives each lane its simulator's
+   * clock, so drover's waits run as fast as the simulated cloud and compare with its timestamps.
+   */
+  readonly clockOf?: (provider: string) => (() => number) | undefined;
 }
 
 /** The daemon. Call start(), then stop() once. */
@@ -144,7 +150,8 @@ export class Daemon {
 
   /** The supervisor: refreshes the source, keeps one lane per provider, wakes the lanes on triggers. */
   private async run(): Promise<void> {
-    // Let start()'s caller open the HTTP server before the lanes load their cloud SDKs (seconds of CPU).
+    // start() returns before the lanes load their cloud SDKs (seconds of CPU). Its caller listens
+    // before calling start() (startDaemonServer): a daemon that cannot serve its API never acts.
     await new Promise((resolve) => setImmediate(resolve));
     while (!this.stopping) {
       const delay = await this.superviseSafely();
@@ -275,7 +282,8 @@ export class Daemon {
 
   private async laneDeps(lane: Lane, desired: DesiredState, revision: string): Promise<PassDeps> {
     const providers = await this.providersFor(lane.provider, desired, revision);
-    return { ...this.passDeps, health: lane.health, queue: lane.queue, deleteQueue: lane.deleteQueue, providers: providers.providers, providerErrors: providers.errors };
+    const now = this.deps.clockOf?.(lane.provider) ?? this.passDeps.now;
+    return { ...this.passDeps, now, health: lane.health, queue: lane.queue, deleteQueue: lane.deleteQueue, providers: providers.providers, providerErrors: providers.errors };
   }
 
   private async pass(lane: Lane, desired: DesiredState, revision: string, log: Logger, supersede: AbortSignal | undefined): Promise<PassResult> {

@@ -43,6 +43,28 @@ export interface HttpLimits {
 
 export const DEFAULT_HTTP_LIMITS: HttpLimits = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, maxConnections: 1024 };
 
+/**
+ * The server could not listen on its address (taken, not allowed, not on this host). The daemon
+ * refuses to start acting without its API, so callers report this and exit.
+ */
+export class ListenError extends Error {
+  override readonly name = 'ListenError';
+  /** EADDRINUSE, EACCES, EADDRNOTAVAIL… */
+  readonly reason: string;
+  readonly address: string;
+  constructor(address: string, reason: string, options?: ErrorOptions) {
+    super(`cannot listen on ${address}: ${LISTEN_REASONS[reason] ?? reason}`, options);
+    this.reason = reason;
+    this.address = address;
+  }
+}
+
+const LISTEN_REASONS: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'the address is already in use (another drover, or another program)',
+  EACCES: 'permission denied (ports below 1024 need privileges)',
+  EADDRNOTAVAIL: 'no such address on this host',
+};
+
 /** A listening server. */
 export interface HttpServer {
   readonly url: string;
@@ -64,12 +86,13 @@ export async function startHttpServer(control: DaemonControl, options: HttpOptio
     route(req, res, control, options).catch(() => send(res, 500, { error: 'internal error' }));
   });
   server.maxConnections = limits.maxConnections;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const refused = (error: NodeJS.ErrnoException) => reject(new ListenError(`${host}:${options.port}`, error.code ?? 'EIO', { cause: error }));
+    server.once('error', refused);
     server.listen(options.port, options.host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   return { url: `http://${host}:${port}`, close: () => closeServer(server) };
 }
 
