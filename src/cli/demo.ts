@@ -83,9 +83,11 @@ async function runDemo(dir: string, state: DesiredState, options: DemoOptions): 
   const notes = fallback === undefined ? [] : [`  simulators: port ${fallback} is in use, so they listen on free ports instead (--sim-port N to choose)`];
   process.stdout.write(banner(workspace, running, sims, unsupported.map((p) => `${p.name} (${p.type})`), caFiles, notes, factor, Date.now() - started, state));
   const stop = new AbortController();
+  // `on`, not `once`: under `npm run demo` a Ctrl-C arrives twice (from the terminal and forwarded
+  // by npm); the second must not kill the demo halfway through stopping.
   const onSignal = () => stop.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const converged = await watch(running, stop.signal, options.exitWhenConverged ? parseDuration(options.timeout, '--timeout') : undefined);
     process.stdout.write('\nstopping the demo…\n');
