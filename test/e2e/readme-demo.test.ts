@@ -53,6 +53,10 @@ interface WorldInstance {
   state: string;
 }
 
+function converged(g: GroupStatus): boolean {
+  return g.suspendedBy !== undefined || (g.conditions.some((c) => c.type === 'Ready' && c.status === 'True') && g.counts?.updatedReady === g.replicas);
+}
+
 describe('e2e: the README demo walk-through', function () {
   this.timeout(300_000);
   const cwd = path.join(ROOT, 'tmp', `walkthrough-${process.pid}-${Date.now()}`);
@@ -92,14 +96,13 @@ describe('e2e: the README demo walk-through', function () {
       const out: WorldInstance[] = [];
       for (const w of worlds) {
         const dispatcher = w.ca === undefined ? undefined : new Agent({ connect: { ca: readFileSync(path.resolve(cwd, w.ca), 'utf8') } });
-        const body = await (await request(w.url, { ...(dispatcher ? { dispatcher } : {}) })).body.json() as { instances: WorldInstance[] };
+        const body = await (await request(w.url, dispatcher ? { dispatcher } : {})).body.json() as { instances: WorldInstance[] };
         out.push(...body.instances.filter((i) => !['terminated', 'deleted', 'shutting-down', 'stopping', 'stopped'].includes(i.state)));
         await dispatcher?.close();
       }
       return out;
     };
     const groups = async () => ((await (await request(`${url}/api/v1/status`)).body.json()) as { groups: GroupStatus[] }).groups;
-    const converged = (g: GroupStatus) => g.suspendedBy !== undefined || (g.conditions.some((c) => c.type === 'Ready' && c.status === 'True') && g.counts?.updatedReady === g.replicas);
 
     const fleet = await loadFleet(path.join(ROOT, 'fixtures/demo'));
     assert.ok(fleet.ok);
