@@ -6,6 +6,8 @@ import type { Command } from 'commander';
 import { renderPass } from '../plan/index.ts';
 import type { PassResult } from '../reconcile/pass.ts';
 import { runPass } from '../reconcile/pass.ts';
+import type { DesiredState } from '../desired/types.ts';
+import { providerHint } from './hints.ts';
 import { loadOrReport, openSession } from './session.ts';
 import type { CloudOptions } from './session.ts';
 
@@ -28,7 +30,8 @@ export function register(program: Command, setExitCode: (code: number) => void):
       const session = await openSession(dir, state, options);
       try {
         const result = await runPass(state, session.revision, session.deps, { execute: false });
-        process.stdout.write(options.json ? `${JSON.stringify(planJson(result), null, 2)}\n` : planText(result));
+        process.stdout.write(options.json ? `${JSON.stringify(planJson(result), null, 2)}\n` : planText(result, state));
+        for (const message of session.leaked()) process.stderr.write(`drover plan: a cloud SDK also failed outside its call: ${message}\n`);
         setExitCode(planExitCode(result));
       } finally {
         await session.close();
@@ -47,17 +50,24 @@ function changeCount(result: PassResult): number {
   return steps + result.guarded.orphans.deletes.length;
 }
 
-function planText(result: PassResult): string {
+function planText(result: PassResult, state: DesiredState): string {
   const lines = [`revision ${result.revision}`];
   for (const o of result.observations) {
-    lines.push(o.ok ? `provider ${o.provider}: ${o.instances.length} instances observed` : `provider ${o.provider}: not observed: ${o.error.message}`);
+    if (o.ok) lines.push(`provider ${o.provider}: ${o.instances.length} instances observed`);
+    else lines.push(`provider ${o.provider}: not observed: ${o.error.message}`, ...hintFor(o.provider, state));
   }
   lines.push('', ...renderPass(result.guarded, result.startedAt));
   for (const s of result.skipped) lines.push(`group ${s.group}: not planned (${s.error.reason}): ${s.error.message}`);
   const creates = result.guarded.steps.reduce((n, s) => n + s.creates.length, 0);
   const deletes = result.guarded.steps.reduce((n, s) => n + s.deletes.length, 0) + result.guarded.orphans.deletes.length;
-  lines.push('', `plan: ${creates} to create, ${deletes} to delete, ${result.skipped.length} groups not planned`);
+  lines.push('', `plan: ${creates} to create, ${deletes} to delete, ${result.skipped.length} ${result.skipped.length === 1 ? 'group' : 'groups'} not planned`);
   return `${lines.join('\n')}\n`;
+}
+
+/** A how-to-fix line for a provider that could not be observed. */
+function hintFor(provider: string, state: DesiredState): string[] {
+  const type = state.providers[provider]?.type;
+  return type === undefined ? [] : [providerHint(provider, type)];
 }
 
 function planJson(result: PassResult): object {

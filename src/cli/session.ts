@@ -30,12 +30,33 @@ export interface CloudOptions {
   readonly probes?: boolean;
 }
 
+/**
+ * Rejections a cloud SDK leaked outside any call during a one-shot command (google-gax rejects its
+ * stub's promise a second time when Application Default Credentials are missing). The call that
+ * needed it fails too and is reported for that provider's groups; the leak must not end the process
+ * with a stack trace and hide the other providers' results. Returned messages are printed once.
+ */
+export function containLeakedRejections(): { messages(): string[] } {
+  if (!leakHandlerInstalled) {
+    leakHandlerInstalled = true;
+    process.on('unhandledRejection', (reason) => {
+      leaked.add(reason instanceof Error ? reason.message : String(reason));
+    });
+  }
+  return { messages: () => [...leaked] };
+}
+
+let leakHandlerInstalled = false;
+const leaked = new Set<string>();
+
 /** An open session: desired state, providers and pass collaborators. */
 export interface Session {
   readonly state: DesiredState;
   readonly revision: string;
   readonly deps: PassDeps;
   readonly opened: OpenedProviders;
+  /** Errors SDKs leaked outside calls so far (see {@link containLeakedRejections}). */
+  leaked(): string[];
   close(): Promise<void>;
 }
 
@@ -69,6 +90,7 @@ export async function openSession(dir: string, state: DesiredState, options: Clo
   const caPems = await caFileOverrides(state, process.env).catch((error: unknown) => {
     throw error instanceof CaFileUnreadable ? new UsageError(error.message) : error;
   });
+  const leaks = containLeakedRejections();
   const stateDir = path.resolve(options.stateDir ?? '.drover');
   const opened = await openProviders(state, registeredFactory, { endpoints, caPems, ...(launches ? { stateDir } : {}) });
   const templates = new TemplateStore(path.join(stateDir, 'templates.json'));
@@ -85,7 +107,7 @@ export async function openSession(dir: string, state: DesiredState, options: Clo
     deleteQueue: new PQueue({ concurrency: parseConcurrency(options.concurrency) }),
     now: Date.now,
   };
-  return { state, revision: await revisionOf(dir), deps, opened, close: () => opened.close() };
+  return { state, revision: await revisionOf(dir), deps, opened, leaked: leaks.messages, close: () => opened.close() };
 }
 
 /** The registered factory of `type`, or undefined when drover has no such provider yet. */

@@ -1,0 +1,56 @@
+/**
+ * `drover plan` when one cloud has no credentials (issue 19 item 3): GCE with no Application
+ * Default Credentials (GOOGLE_APPLICATION_CREDENTIALS names a missing file, an empty HOME, the
+ * metadata server lookup turned off so nothing waits on the network). The real process: no stack
+ * trace, the GCE groups reported as not planned with how to fix it, and the AWS groups planned
+ * against the EC2 simulator; exit 1 as for an error.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startEc2Simulator } from '../../providers/aws/sim.ts';
+import type { Ec2Simulator } from '../../providers/aws/sim.ts';
+import { DIGEST_A, groupYaml, minimalFleet, writeFleet } from '../helpers/fleet-files.ts';
+import { drover } from './drover-process.ts';
+
+const GCP_FILES = {
+  'gcp.yaml': 'apiVersion: drover/v1\nkind: Provider\nmetadata: { name: gcp-prod }\nspec: { type: gcp, project: acme-prod-4821 }\n',
+  'image.yaml': `apiVersion: drover/v1\nkind: Image\nmetadata: { name: web }\nspec:\n  digest: ${DIGEST_A}\n  artifacts:\n    aws-eu: { id: ami-0a1b2c3d4e5f60718 }\n    gcp-prod: { id: projects/acme-prod-4821/global/images/web-1 }\n`,
+  'gcp-group.yaml': 'apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: web-gcp }\nspec:\n  provider: gcp-prod\n  image: web\n  replicas: 2\n  machine: { type: e2-standard-2 }\n  placement: { zones: [europe-west1-b] }\n',
+};
+
+describe('drover plan with one cloud lacking credentials', function () {
+  this.timeout(120_000);
+  let sim: Ec2Simulator;
+  let home: string;
+
+  before(async () => {
+    sim = await startEc2Simulator({ region: 'eu-west-1', factor: 50, images: [{ id: 'ami-0a1b2c3d4e5f60718', tags: { 'drover:digest': DIGEST_A } }] });
+    home = mkdtempSync(path.join(tmpdir(), 'drover-nocreds-'));
+  });
+  after(async () => {
+    await sim.close();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('reports the GCE group with how to fix it and still plans the AWS group; exit 1', async () => {
+    const fleet = await writeFleet({ ...minimalFleet({ group: groupYaml('', 2) }), ...GCP_FILES });
+    try {
+      const { code, stdout, stderr } = await drover(['plan', fleet.dir, '--no-probes', '--state-dir', path.join(home, 'state')], {
+        HOME: home, GOOGLE_APPLICATION_CREDENTIALS: path.join(home, 'missing-adc.json'), METADATA_SERVER_DETECTION: 'none', GCE_METADATA_HOST: '127.0.0.1:9',
+        DROVER_ENDPOINT_AWS_EU: sim.url, AWS_ACCESS_KEY_ID: 'AKIDPLAN', AWS_SECRET_ACCESS_KEY: 'plan-secret',
+      }, 90_000);
+      assert.equal(code, 1, stderr);
+      assert.doesNotMatch(stderr, /^\s+at /m, 'no stack trace');
+      assert.match(stdout, /^provider aws-eu: 0 instances observed$/m);
+      assert.match(stdout, /^ {2}\+ create web-/m, 'the AWS group is planned');
+      assert.match(stdout, /^provider gcp-prod: not observed: /m);
+      assert.match(stdout, /^ {2}fix: give drover Google Application Default Credentials .*GOOGLE_APPLICATION_CREDENTIALS.*DROVER_ENDPOINT_GCP_PROD/m);
+      assert.match(stdout, /^group web-gcp: not planned/m);
+      assert.match(stdout, /^plan: 2 to create, 0 to delete, 1 group not planned$/m);
+    } finally {
+      await fleet.cleanup();
+    }
+  });
+});
