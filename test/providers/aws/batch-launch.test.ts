@@ -183,7 +183,7 @@ describe('AWS batched launch (one RunInstances per wave, guarded by the launch l
     const provider = await open({ listLagMs: 60_000 });
     await provider.list({ fleet: FLEET });
     fulfilled(await provider.createBatch!(wave([0, 1])));
-    const withInstances = await open({ listLagMs: 60_000 }, mkdtempSync(path.join(tmpdir(), 'drover-ledger-')));
+    const withInstances = await open({ listLagMs: 60_000 }, mkdtempSync(path.join(stateDir, 'other-'))); // inside stateDir: removed after the test
     await withInstances.list({ fleet: FLEET });
     assert.equal((await withInstances.createBatch!(wave([2, 3])))[0]?.status, 'rejected');
   });
