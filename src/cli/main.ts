@@ -2,6 +2,7 @@
  * CLI entry: parses argv and dispatches to one command module per file. Returns the exit code;
  * never lets an exception reach the user as a stack trace.
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { commands } from './commands.ts';
 import { UsageError } from './usage-error.ts';
@@ -14,6 +15,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   let exitCode = 0;
   const program = new Command('drover')
     .description('GitOps reconciler for immutable VM fleets')
+    .version(packageVersion(), '-V, --version', "print drover's version")
     .exitOverride()
     .showHelpAfterError('(run drover --help for usage)')
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
@@ -28,6 +30,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (error) {
     return reportFailure(error);
   }
+}
+
+/** The version in drover's package.json (the one file that says it). */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
 }
 
 function reportFailure(error: unknown): number {

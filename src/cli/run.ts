@@ -29,6 +29,8 @@ interface RunOptions {
   readonly git?: string;
   readonly listen?: string;
   readonly stateDir?: string;
+  /** commander's --no-probes sets this false. */
+  readonly probes?: boolean;
 }
 
 export function register(program: Command, setExitCode: (code: number) => void): void {
@@ -40,6 +42,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
     .option('--git <url>', 'follow a Git repository (sets source.git.url)')
     .option('--listen <host:port>', 'HTTP listen address (sets listen)')
     .option('--state-dir <dir>', 'state directory (sets stateDir)')
+    .option('--no-probes', 'trust the provider running state, skip TCP/HTTP probes (sets health.probes: false; for simulators)')
     .action(async (options: RunOptions) => {
       const config = await configOrReport(options);
       if (config === undefined) return setExitCode(1);
@@ -50,8 +53,13 @@ export function register(program: Command, setExitCode: (code: number) => void):
 async function configOrReport(options: RunOptions): Promise<DaemonConfig | undefined> {
   if (options.dir !== undefined && options.git !== undefined) throw new UsageError('give either --dir or --git, not both');
   const file = options.config ?? process.env['DROVER_CONFIG'];
+  if (file === undefined && options.dir === undefined && options.git === undefined && !Object.keys(process.env).some((k) => k.startsWith('DROVER_SOURCE__'))) {
+    process.stderr.write('drover run: nothing to follow: give a config file with --config FILE (or DROVER_CONFIG), or a fleet directly with --dir DIR (a local directory) or --git URL (a repository); see README "Configuration of the daemon"\n');
+    return undefined;
+  }
   const overrides = {
     'source.dir': options.dir, 'source.git.url': options.git, listen: options.listen, stateDir: options.stateDir,
+    'health.probes': options.probes === false ? false : undefined,
   };
   const result = await loadDaemonConfig(file, process.env, overrides);
   if (result.ok) return result.config;

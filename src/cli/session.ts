@@ -18,6 +18,7 @@ import type { OpenedProviders } from '../reconcile/open-providers.ts';
 import type { PassDeps } from '../reconcile/pass.ts';
 import { createProber } from '../reconcile/probe.ts';
 import { TemplateStore } from '../reconcile/template-store.ts';
+import { unusedProviderVariables } from './env-warnings.ts';
 import { UsageError } from './usage-error.ts';
 import { requireDirectory } from './validate.ts';
 
@@ -86,7 +87,12 @@ export async function loadOrReport(dir: string): Promise<DesiredState | undefine
  * their records in the state directory (the AWS launch journal); `plan` must not write them.
  */
 export async function openSession(dir: string, state: DesiredState, options: CloudOptions, launches = false): Promise<Session> {
-  const endpoints = endpointOverrides(state, parseEndpointFlags(options.endpoint), process.env);
+  for (const warning of unusedProviderVariables(state, process.env)) process.stderr.write(`drover: warning: ${warning}\n`);
+  const flags = parseEndpointFlags(options.endpoint);
+  for (const name of flags.keys()) {
+    if (state.providers[name] === undefined) throw new UsageError(`--endpoint ${name}=…: this fleet has no provider ${name} (its providers: ${Object.keys(state.providers).join(', ')})`);
+  }
+  const endpoints = endpointOverrides(state, flags, process.env);
   const caPems = await caFileOverrides(state, process.env).catch((error: unknown) => {
     throw error instanceof CaFileUnreadable ? new UsageError(error.message) : error;
   });

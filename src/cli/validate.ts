@@ -19,9 +19,11 @@ export function register(program: Command, setExitCode: (code: number) => void):
   program
     .command('validate')
     .description('check a fleet repository: schemas, references, provider rules (exit 0 valid, 1 invalid, 2 usage)')
-    .argument('[dir]', 'fleet directory', '.')
+    .argument('[dir]', 'fleet directory (default: the current directory)')
     .option('--json', 'print a machine-readable report')
-    .action(async (dir: string, options: ValidateOptions) => {
+    .action(async (given: string | undefined, options: ValidateOptions) => {
+      const dir = given ?? '.';
+      if (given === undefined) process.stderr.write(`drover validate: reading the current directory (${process.cwd()}); pass the fleet's directory to read another\n`);
       await requireDirectory(dir);
       const result = await loadFleet(dir);
       process.stdout.write(options.json ? `${JSON.stringify(jsonReport(dir, result), null, 2)}\n` : humanReport(dir, result));

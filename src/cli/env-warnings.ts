@@ -1,0 +1,19 @@
+/**
+ * DROVER_ENDPOINT_<NAME> / DROVER_CA_FILE_<NAME> variables that name no Provider of the fleet: a
+ * typo (DROVER_ENDPOINT_PVELAB for pve-lab) would otherwise silently point drover at the real
+ * cloud. Pure: returns one warning per such variable, naming the variables that would apply.
+ */
+import type { DesiredState } from '../desired/types.ts';
+import { caFileEnvName, endpointEnvName } from '../reconcile/open-providers.ts';
+
+const PER_PROVIDER = /^DROVER_(ENDPOINT|CA_FILE)_/;
+
+/** Warnings for per-provider variables in `env` that match no Provider of `state`. */
+export function unusedProviderVariables(state: DesiredState, env: NodeJS.ProcessEnv): string[] {
+  const names = Object.keys(state.providers);
+  const known = new Set(names.flatMap((n) => [endpointEnvName(n), caFileEnvName(n)]));
+  return Object.keys(env).filter((k) => PER_PROVIDER.test(k) && !known.has(k)).sort().map((k) => {
+    const kind = k.startsWith('DROVER_ENDPOINT_') ? endpointEnvName : caFileEnvName;
+    return `${k} names no provider of this fleet and is ignored; the fleet's providers take ${names.map(kind).join(', ') || '(none)'}`;
+  });
+}
