@@ -104,7 +104,7 @@ function degraded(input: StatusInput, counts: GroupCounts): Condition {
   if (counts.ready < minReady) return cond('Degraded', true, 'InsufficientCapacity', `${counts.ready} ready, at least ${minReady} wanted`);
   const drift = input.deletes.filter((d) => d.reason !== 'scale-in' && d.reason !== 'template-changed');
   if (drift.length > 0) return cond('Degraded', true, 'Drift', `${drift.length} instance(s) replaced: ${[...new Set(drift.map((d) => d.reason))].join(', ')}`);
-  return cond('Degraded', false, 'Healthy', `${counts.ready} of ${group.replicas} ready`);
+  return cond('Degraded', false, 'Healthy', `${counts.ready} ready, ${group.replicas} desired`);
 }
 
 function stalled(input: StatusInput): Condition {
