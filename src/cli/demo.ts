@@ -19,6 +19,7 @@ import { createLogger } from '../status/logger.ts';
 import { parseDuration } from './duration.ts';
 import { prepareWorkspace } from './demo-workspace.ts';
 import type { DemoWorkspace } from './demo-workspace.ts';
+import { conditionsText, noteText } from './group-notes.ts';
 import { asListenError, checkListen } from './listen.ts';
 import type { ListenError } from '../status/http-server.ts';
 import { startDaemonServer } from './run.ts';
@@ -228,8 +229,8 @@ async function watch(running: RunningDaemon, signal: AbortSignal, timeoutMs: num
 
 function groupLine(group: GroupView): string {
   const counts = group.counts ? `${group.counts.updatedReady}/${group.replicas} ready` : `?/${group.replicas}`;
-  const state = group.suspendedBy ? 'suspended' : group.lastError ? `error ${group.lastError.reason}` : group.conditions.filter((c) => c.status === 'True').map((c) => c.type).join(',');
-  return `${group.name.padEnd(12)} ${counts.padEnd(12)} template ${group.desiredTemplateHash}  ${state}`;
+  const note = noteText(group);
+  return `${group.name.padEnd(12)} ${counts.padEnd(12)} template ${group.desiredTemplateHash}  ${conditionsText(group)}${note === '' ? '' : `  ${note}`}`;
 }
 
 /** Converged for --exit-when-converged: Ready, or suspended on purpose. Errors and Stalled are not. */

@@ -1,6 +1,7 @@
 /** `drover status [--url URL] [--json]`: reads the daemon's API and prints a table of groups. */
 import type { Command } from 'commander';
 import { request } from 'undici';
+import { conditionsText, noteText } from './group-notes.ts';
 import { renderTable } from './table.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -19,6 +20,7 @@ interface GroupRow {
   conditions: { type: string; status: string; reason: string }[];
   counts?: { live: number; ready: number; updatedReady: number };
   waitingFor: string[];
+  waits?: { reason: string; secondsLeft?: number }[];
   lastAppliedRevision?: string;
   lastError?: { reason: string };
 }
@@ -54,10 +56,8 @@ async function fetchStatus(url: string): Promise<unknown> {
 
 function render(status: { fleet?: string; source?: { lastAppliedRevision?: string; lastAttemptError?: { reason: string; message: string } }; groups: GroupRow[] }): string {
   const rows = status.groups.map((g) => {
-    const conditions = g.conditions.filter((c) => c.status === 'True').map((c) => c.type).join(',') || '-';
     const counts = g.counts ? `${g.counts.updatedReady}/${g.replicas}` : `?/${g.replicas}`;
-    const note = g.suspendedBy ? `suspended (${g.suspendedBy})` : g.lastError ? `error: ${g.lastError.reason}` : g.waitingFor.join(', ');
-    return [g.name, g.provider, g.strategy, counts, g.desiredTemplateHash, conditions, note];
+    return [g.name, g.provider, g.strategy, counts, g.desiredTemplateHash, conditionsText(g), noteText(g)];
   });
   const source = status.source;
   const head = `fleet ${status.fleet ?? '?'} at revision ${source?.lastAppliedRevision ?? '(none yet)'}`;

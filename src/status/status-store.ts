@@ -37,6 +37,12 @@ export interface GroupView {
   readonly conditions: readonly TimedCondition[];
   readonly counts: GroupCounts | undefined;
   readonly waitingFor: readonly string[];
+  /**
+   * The same waits with their messages and, for those time alone ends (minReadySeconds, a
+   * canary's bakeSeconds, keepOldSeconds, deadlines), the seconds left as of the group's last pass
+   * on the clock it planned by.
+   */
+  readonly waits?: readonly { readonly reason: string; readonly message: string; readonly secondsLeft?: number }[];
   /** Last revision at which the group was Ready on its desired template. */
   readonly lastAppliedRevision: string | undefined;
   /** Revision of the last pass that planned the group. */
@@ -103,7 +109,7 @@ export class StatusStore {
   async recordPass(state: DesiredState, result: PassResult, apiSuspended: ReadonlySet<string>, revisionPending = false): Promise<void> {
     const at = this.now().toISOString();
     for (const name of this.groups.keys()) if (state.groups[name] === undefined) this.groups.delete(name);
-    for (const step of result.guarded.steps) this.recordStep(state, step, result.revision, at, apiSuspended);
+    for (const step of result.guarded.steps) this.recordStep(state, step, result.revision, at, apiSuspended, result.finishedAt);
     for (const skipped of result.skipped) this.recordError(state, skipped.group, skipped.error.reason, skipped.error.message, result.revision, at);
     await this.recordActions(state, result, at);
     for (const step of result.guarded.steps) {
@@ -129,7 +135,7 @@ export class StatusStore {
     }
   }
 
-  private recordStep(state: DesiredState, step: GroupStep, revision: string, at: string, apiSuspended: ReadonlySet<string>): void {
+  private recordStep(state: DesiredState, step: GroupStep, revision: string, at: string, apiSuspended: ReadonlySet<string>, planNow: number): void {
     const desired = state.groups[step.group]!;
     const previous = this.groups.get(step.group);
     const conditions = step.status.conditions.map((c) => transition(c, previous?.conditions.find((p) => p.type === c.type), at));
@@ -145,6 +151,7 @@ export class StatusStore {
       conditions,
       counts: step.status.counts,
       waitingFor: step.waits.map((w) => w.reason),
+      waits: step.waits.map((w) => ({ reason: w.reason, message: w.message, ...(w.until === undefined ? {} : { secondsLeft: Math.max(0, Math.ceil((w.until - planNow) / 1000)) }) })),
       lastAppliedRevision: ready ? revision : previous?.lastAppliedRevision,
       lastAttemptedRevision: revision,
       // Cleared by a pass that planned the group; this pass's own failures are recorded right after.

@@ -129,6 +129,7 @@ describe('e2e: the README demo walk-through', function () {
       return changed && all.every(converged) && stdout.includes('RevisionApplied') ? all : undefined;
     }, 180_000);
     const wallMs = Date.now() - wallStart;
+    assert.match(stdout, /^ {2}\S+ {2}web-gcp\s.*canary-bake \(\d+s left\)/m, 'the canary line shows the bake time left');
     for (const g of rolled.filter((x) => !x.name.startsWith('web-'))) {
       assert.equal(g.desiredTemplateHash, before.find((b) => b.name === g.name)!.desiredTemplateHash, `${g.name} is not touched`);
     }
