@@ -19,6 +19,7 @@ import type { PassDeps } from '../reconcile/pass.ts';
 import { createProber } from '../reconcile/probe.ts';
 import { TemplateStore } from '../reconcile/template-store.ts';
 import { unusedProviderVariables } from './env-warnings.ts';
+import { sessionClock } from './sim-clock.ts';
 import { UsageError } from './usage-error.ts';
 import { requireDirectory } from './validate.ts';
 
@@ -111,7 +112,7 @@ export async function openSession(dir: string, state: DesiredState, options: Clo
     images: new ImageVerifier(),
     queue: new PQueue({ concurrency: parseConcurrency(options.concurrency) }),
     deleteQueue: new PQueue({ concurrency: parseConcurrency(options.concurrency) }),
-    now: Date.now,
+    now: await sessionClock(Object.keys(state.providers), endpoints, caPems),
   };
   return { state, revision: await revisionOf(dir), deps, opened, leaked: leaks.messages, close: () => opened.close() };
 }
