@@ -2,6 +2,7 @@
  * Maps what @aws-sdk/client-ec2 and the network throw to drover's error kinds, by error code
  * (`err.name` is EC2's Code), HTTP status and Node error codes — never by message text.
  */
+import { isTlsTrustFailure, TLS_TRUST_REASON } from '../tls-trust.ts';
 import { ProviderError, type ProviderErrorKind } from '../errors.ts';
 
 /** A classified error: its kind, a machine-readable reason, and a server-suggested wait if any. */
@@ -87,6 +88,7 @@ interface AwsLikeError {
 export function classifyAws(error: unknown): Classified {
   if (error instanceof ProviderError) return { kind: error.kind, reason: error.reason, retryAfterMs: error.retryAfterMs };
   if (typeof error !== 'object' || error === null) return { kind: 'Transient', reason: 'Unknown' };
+  if (isTlsTrustFailure(error)) return { kind: 'Unauthorized', reason: TLS_TRUST_REASON };
   const e = error as AwsLikeError;
   const code = stringOr(e.Code) ?? stringOr(e.name) ?? 'Unknown';
   const byCode = BY_CODE[code];

@@ -3,6 +3,7 @@
  * network throw to drover's error kinds, by ARM error code, HTTP status and Node error codes —
  * never by message text.
  */
+import { isTlsTrustFailure, TLS_TRUST_REASON } from '../tls-trust.ts';
 import { ProviderError, type ProviderErrorKind } from '../errors.ts';
 
 /** A classified error: its kind, a machine-readable reason, and a server-suggested wait if any. */
@@ -81,6 +82,7 @@ interface AzureLikeError {
 export function classifyAzure(error: unknown): Classified {
   if (error instanceof ProviderError) return { kind: error.kind, reason: error.reason, retryAfterMs: error.retryAfterMs };
   if (typeof error !== 'object' || error === null) return { kind: 'Transient', reason: 'Unknown' };
+  if (isTlsTrustFailure(error)) return { kind: 'Unauthorized', reason: TLS_TRUST_REASON };
   const e = error as AzureLikeError;
   const name = typeof e.name === 'string' ? e.name : '';
   if (CREDENTIAL_ERRORS.has(name)) return { kind: 'Unauthorized', reason: name };

@@ -10,6 +10,7 @@
  *   body in `response.data.error` (`errors[].reason` such as rateLimitExceeded, notFound).
  * Operation errors (DONE with `error.errors[].code`) are classified by classifyOperationCode.
  */
+import { isTlsTrustFailure, TLS_TRUST_REASON } from '../tls-trust.ts';
 import { ProviderError, type ProviderErrorKind } from '../errors.ts';
 
 /** A classified error: its kind, a machine-readable reason, and a server-suggested wait if any. */
@@ -112,6 +113,7 @@ interface GoogleLikeError {
 export function classifyGce(error: unknown): Classified {
   if (error instanceof ProviderError) return { kind: error.kind, reason: error.reason, retryAfterMs: error.retryAfterMs };
   if (typeof error !== 'object' || error === null) return { kind: 'Transient', reason: 'Unknown' };
+  if (isTlsTrustFailure(error)) return { kind: 'Unauthorized', reason: TLS_TRUST_REASON };
   const e = error as GoogleLikeError;
   const reason = reasonOf(e);
   const byReason = reason === undefined ? undefined : BY_REASON[reason];

@@ -3,7 +3,8 @@
  * and how to rehearse against a simulator instead. Pure text, shown by `plan` under the provider.
  */
 import type { ProviderType } from '../desired/types.ts';
-import { endpointEnvName } from '../reconcile/open-providers.ts';
+import { TLS_TRUST_REASON } from '../../providers/tls-trust.ts';
+import { caFileEnvName, endpointEnvName } from '../reconcile/open-providers.ts';
 
 const CREDENTIALS: Readonly<Record<ProviderType, string>> = {
   aws: 'AWS credentials from the standard chain (AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, SSO, an instance role), or credentials.profile in the Provider',
@@ -12,7 +13,13 @@ const CREDENTIALS: Readonly<Record<ProviderType, string>> = {
   proxmox: "the API token's secret in PVE_TOKEN_SECRET (or the Provider's credentials.secretEnv / secretFile)",
 };
 
-/** One line: what provider `name` of `type` needs, and the simulator alternative. */
-export function providerHint(name: string, type: ProviderType): string {
+/**
+ * One line: what provider `name` of `type` needs, and the simulator alternative; for an endpoint
+ * whose certificate is not trusted (`reason` TlsVerificationFailed), the CA file to give.
+ */
+export function providerHint(name: string, type: ProviderType, reason?: string): string {
+  if (reason === TLS_TRUST_REASON) {
+    return `  fix: the endpoint's TLS certificate is not trusted: give its CA as a PEM file with ${caFileEnvName(name)}=CA.pem (the daemon: providers.${name}.caFile; drover sim prints both)`;
+  }
   return `  fix: give drover ${CREDENTIALS[type]}; to rehearse instead, run drover sim and export what it prints (${endpointEnvName(name)}=…)`;
 }

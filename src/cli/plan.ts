@@ -54,7 +54,7 @@ function planText(result: PassResult, state: DesiredState): string {
   const lines = [`revision ${result.revision}`];
   for (const o of result.observations) {
     if (o.ok) lines.push(`provider ${o.provider}: ${o.instances.length} instances observed`);
-    else lines.push(`provider ${o.provider}: not observed: ${o.error.message}`, ...hintFor(o.provider, state));
+    else lines.push(`provider ${o.provider}: not observed: ${o.error.message}`, ...hintFor(o.provider, o.error.reason, state));
   }
   lines.push('', ...renderPass(result.guarded, result.startedAt));
   for (const s of result.skipped) lines.push(`group ${s.group}: not planned (${s.error.reason}): ${s.error.message}`);
@@ -65,9 +65,9 @@ function planText(result: PassResult, state: DesiredState): string {
 }
 
 /** A how-to-fix line for a provider that could not be observed. */
-function hintFor(provider: string, state: DesiredState): string[] {
+function hintFor(provider: string, reason: string, state: DesiredState): string[] {
   const type = state.providers[provider]?.type;
-  return type === undefined ? [] : [providerHint(provider, type)];
+  return type === undefined ? [] : [providerHint(provider, type, reason)];
 }
 
 function planJson(result: PassResult): object {
