@@ -51,7 +51,11 @@ function toDelete(d: Doomed): DeleteAction {
 function timedWaits(group: DesiredGroup, c: Classified, ctx: PlanContext, target: string | undefined): Wait[] {
   const waits: Wait[] = [];
   const pendingAvailable = c.live.filter((v) => v.ready && !v.available && v.inst.templateHash === target).map((v) => v.availableAt as number);
-  if (pendingAvailable.length > 0) {
+  // A group already at its size, every instance ready on the target, waits for nothing: availability
+  // only gates deleting old instances and the next wave. (A one-shot plan first sees long-ready
+  // instances as ready "now"; it printed "minReadySeconds (5s) (in 6s)" for a converged group.)
+  const settled = c.live.length === group.replicas && c.live.every((v) => v.ready && v.inst.templateHash === target);
+  if (pendingAvailable.length > 0 && !settled) {
     waits.push({ reason: 'min-ready', message: `new instances become available after minReadySeconds (${group.rollout.minReadySeconds}s)`, until: Math.min(...pendingAvailable) });
   }
   const deadline = deadlineAt(group, c, ctx);

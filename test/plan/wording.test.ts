@@ -12,3 +12,14 @@ describe('plan/status wording', () => {
     assert.equal(step.deletes.length, 5);
   });
 });
+
+describe('plan/waits of a converged group', () => {
+  it('a group at its size with every instance ready on the target waits for nothing, even if first seen ready just now', async () => {
+    const { inst } = await import('./helpers.ts');
+    const g = group({ replicas: 2 });
+    const world = [0, 1].map((slot) => inst({ templateHash: g.templateHash, slot, readySince: ctx().now }));
+    const step = planGroup(g, world, ctx());
+    assert.deepEqual(step.waits, [], 'was: min-ready "new instances become available after minReadySeconds"');
+    assert.equal(step.status.conditions.find((c) => c.type === 'Ready')?.status, 'True');
+  });
+});
