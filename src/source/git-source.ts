@@ -284,7 +284,7 @@ export class GitSource {
     const fetched = await fetchRevision(ctx, resolved);
     this.#inFlight = { revision: fetched.revision, key: revisionKey(fetched.revision, fetched.tagObject) };
     if (this.#record.isSettled(this.#inFlight.key, this.#allowRewind)) return this.#unchanged(started);
-    const signature = await verifyRevision(ctx, fetched);
+    const signature = await verifyRevision(ctx, fetched, this.#record.applied?.revision);
     const rewind = await this.#detectRewind(ctx, fetched.revision);
     const loaded = await checkoutAndLoad(ctx, fetched.revision);
     await this.#apply(ctx, { ...fetched, ...loaded, signature }, rewind);

@@ -79,7 +79,7 @@ export class Repository {
   async fetch(url: string, ref: CheckedRef, resolved: ResolvedRef, shallow: boolean, env: GitEnvironment): Promise<string> {
     if (ref.kind === 'commit' && (await this.hasCommit(resolved.commit, env))) return resolved.commit;
     const first = !(await this.#hasRef(FETCHED_REF, env));
-    const depth = shallow && (first || ref.kind !== 'branch') ? ['--depth=1'] : [];
+    const depth = shallow && (first || ref.kind !== 'branch') ? ['--depth=1'] : (await this.#isShallow(env)) ? ['--unshallow'] : [];
     const source = resolved.refName ?? resolved.commit;
     // --verbose, not --quiet: a silent process costs a fixed 50 ms in simple-git (see RunOptions.silent).
     const args = ['fetch', '--verbose', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', ...depth];
@@ -117,6 +117,20 @@ export class Repository {
       if (error instanceof GitExit) return false;
       throw error;
     }
+  }
+
+  /**
+   * The commits reachable from `tip` and not from `base` (`git rev-list tip ^base`), oldest first:
+   * what a new tip brings beyond an applied revision, merged side branches included. After a
+   * force-push it is everything since their merge base. The repository must not be shallow.
+   */
+  async newCommits(base: string, tip: string, env: GitEnvironment): Promise<string[]> {
+    const out = await this.#local(['rev-list', '--reverse', '--end-of-options', tip, `^${base}`], env);
+    return out.split('\n').filter((line) => line !== '');
+  }
+
+  async #isShallow(env: GitEnvironment): Promise<boolean> {
+    return (await this.#local(['rev-parse', '--is-shallow-repository'], env)).trim() === 'true';
   }
 
   /** Points a local ref at a commit (used to pin the last applied revision). */
