@@ -132,7 +132,7 @@ export async function startDaemonServer(config: DaemonConfig, logger: Logger): P
     reconcile: (reason) => daemon.reconcile(reason),
     setSuspended: (group, suspended) => daemon.setSuspended(group, suspended),
     metrics: async () => ({ contentType: daemon.metrics.registry.contentType, body: await daemon.metrics.registry.metrics() }),
-  }, { host: config.listen.host, port: config.listen.port, apiToken, limits: config.http, ...(handler ? { webhook: { path: config.webhook.path, handler } } : {}) });
+  }, { host: config.listen.host, port: config.listen.port, apiToken, limits: config.http, allowedHosts: config.http?.allowedHosts, ...(handler ? { webhook: { path: config.webhook.path, handler } } : {}) });
   logger.info({ url: server.url, source: config.source.kind, mutatingApi: apiToken !== undefined, webhook: handler !== undefined }, 'listening');
   return {
     url: server.url,

@@ -37,6 +37,7 @@ export function normalizeConfig(raw: Raw): DaemonConfig {
       headersTimeoutMs: durationMs(raw['http']?.['headersTimeout'] ?? '10s'),
       requestTimeoutMs: durationMs(raw['http']?.['requestTimeout'] ?? '30s'),
       maxConnections: raw['http']?.['maxConnections'] ?? 1024,
+      allowedHosts: raw['http']?.['allowedHosts'] ?? [],
     },
     limits: { concurrency: raw['limits']?.['concurrency'] ?? 32, providers: raw['limits']?.['providers'] ?? {} },
     providers: raw['providers'] ?? {},

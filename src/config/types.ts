@@ -26,6 +26,8 @@ export interface HttpLimits {
   readonly headersTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly maxConnections: number;
+  /** Names accepted in `Host` besides IP literals, localhost and the listen address (DNS rebinding). */
+  readonly allowedHosts?: readonly string[];
 }
 
 /** Everything `drover run` needs. */
