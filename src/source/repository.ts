@@ -4,12 +4,20 @@
  * and materialises a revision's sub-tree into a directory.
  */
 import { mkdir, stat } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { join } from 'node:path';
 import { CheckoutFailed, CheckoutTooLarge, FetchFailed, FetchTimeout, UnsafeContent } from './errors.ts';
 import { GitExit } from './git.ts';
 import type { GitRunner } from './git.ts';
 import type { GitEnvironment } from './git-env.ts';
 import type { CheckedRef, ResolvedRef } from './refs.ts';
+import { resolveLink } from './tree-links.ts';
+import type { LinkVerdict } from './tree-links.ts';
+
+const LINK_REFUSALS: Readonly<Record<Exclude<LinkVerdict, 'inside'>, string>> = {
+  absolute: 'points to an absolute path, outside the source path',
+  escapes: 'points outside the source path (resolved link by link, as on disk)',
+  loop: 'is a loop or a chain of more than 40 links',
+};
 
 /** Size limits of what a revision may check out. */
 export interface CheckoutLimits {
@@ -176,18 +184,17 @@ export class Repository {
         commit,
       );
     }
-    for (const entry of entries) await this.#checkEntry(entry, commit, env);
-    return { files: entries.length, bytes };
-  }
-
-  async #checkEntry(entry: TreeEntry, commit: string, env: GitEnvironment): Promise<void> {
-    if (entry.type === 'commit') throw new UnsafeContent(`submodule at ${entry.path} is not supported`, commit);
-    if (entry.mode !== '120000') return;
-    const target = await this.#local(['cat-file', 'blob', entry.id], env);
-    const resolved = posix.normalize(posix.join(posix.dirname(entry.path), target));
-    if (target.startsWith('/') || resolved === '..' || resolved.startsWith('../')) {
-      throw new UnsafeContent(`symlink ${entry.path} points outside the source path`, commit);
+    const submodule = entries.find((entry) => entry.type === 'commit');
+    if (submodule !== undefined) throw new UnsafeContent(`submodule at ${submodule.path} is not supported`, commit);
+    const links = new Map<string, string>();
+    for (const entry of entries) {
+      if (entry.mode === '120000') links.set(entry.path, await this.#local(['cat-file', 'blob', entry.id], env));
     }
+    for (const path of links.keys()) {
+      const verdict = resolveLink(path, links);
+      if (verdict !== 'inside') throw new UnsafeContent(`symlink ${path} ${LINK_REFUSALS[verdict]}`, commit);
+    }
+    return { files: entries.length, bytes };
   }
 
   /** Writes the revision's sub-tree into `dest` (which must not exist) without touching HEAD. */
