@@ -124,7 +124,7 @@ export async function startDaemonServer(config: DaemonConfig, logger: Logger): P
   if (!config.probes) logger.warn({}, 'health probes are OFF (health.probes: false): readiness is the provider running state only; use this for simulators, never for a real fleet');
   const daemon = new Daemon({ config, source, logger, factories: registeredFactory, prober: config.probes ? createProber() : 'provider-state-only' });
   await daemon.start();
-  const handler = webhookSecret === undefined ? undefined : source.webhook([webhookSecret], config.webhook.providers, { maxBodyBytes: config.webhook.maxBodyBytes, bodyTimeoutMs: config.webhook.bodyTimeoutMs });
+  const handler = webhookSecret === undefined ? undefined : source.webhook([webhookSecret], config.webhook.providers, { maxBodyBytes: config.webhook.maxBodyBytes, bodyTimeoutMs: config.webhook.bodyTimeoutMs, maxAgeMs: config.webhook.maxAgeMs });
   const server = await startHttpServer({
     readiness: () => daemon.readiness(),
     status: () => daemon.statusView(),

@@ -32,6 +32,7 @@ export function normalizeConfig(raw: Raw): DaemonConfig {
       providers: raw['webhook']?.['providers'] as WebhookProvider[] | undefined,
       maxBodyBytes: raw['webhook']?.['maxBodySize'] ?? 1024 * 1024,
       bodyTimeoutMs: durationMs(raw['webhook']?.['bodyTimeout'] ?? '10s'),
+      maxAgeMs: durationMs(raw['webhook']?.['maxAge'] ?? '5m'),
     },
     http: {
       headersTimeoutMs: durationMs(raw['http']?.['headersTimeout'] ?? '10s'),

@@ -45,6 +45,8 @@ export interface DaemonConfig {
     readonly maxBodyBytes?: number;
     /** Time allowed for the body after the headers (default 10 s). */
     readonly bodyTimeoutMs?: number;
+    /** Largest age of a generic hook's signed timestamp (default 5 min). */
+    readonly maxAgeMs?: number;
   };
   /** HTTP server limits against slow or abusive clients (defaults in src/status/http-server.ts). */
   readonly http?: HttpLimits;

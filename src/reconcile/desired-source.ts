@@ -22,6 +22,8 @@ export interface Current {
 export interface WebhookLimits {
   readonly maxBodyBytes?: number;
   readonly bodyTimeoutMs?: number;
+  /** Largest age of a generic hook's signed timestamp. */
+  readonly maxAgeMs?: number;
 }
 
 /** Status of a source for the API. */
@@ -140,7 +142,7 @@ export class GitDesiredSource implements DesiredSource {
   }
 
   webhook(secrets: readonly string[], providers: readonly string[] | undefined, limits: WebhookLimits = {}): WebhookHandler {
-    return this.source.webhookHandler({ secrets, ...(providers ? { providers: providers as never } : {}), maxBodyBytes: limits.maxBodyBytes, bodyTimeoutMs: limits.bodyTimeoutMs });
+    return this.source.webhookHandler({ secrets, ...(providers ? { providers: providers as never } : {}), maxBodyBytes: limits.maxBodyBytes, bodyTimeoutMs: limits.bodyTimeoutMs, maxAgeMs: limits.maxAgeMs });
   }
 
   trigger(): void {

@@ -62,6 +62,8 @@ export interface WebhookOptions {
   readonly providers?: readonly WebhookProvider[];
   readonly maxBodyBytes?: number;
   readonly bodyTimeoutMs?: number;
+  /** Largest age of a generic hook's signed timestamp (default 5 min). */
+  readonly maxAgeMs?: number;
   readonly onOutcome?: (outcome: WebhookOutcome) => void;
 }
 
@@ -189,10 +191,11 @@ export class GitSource {
    * evaluate against each source's settings and `trigger('webhook')` those that say `triggered`
    * (replay ids are remembered per target, so sharing a cache across sources is fine).
    */
-  webhookSettings(options: Pick<WebhookOptions, 'secrets' | 'providers'>, replay: ReplayCache = this.#replay): WebhookSettings {
+  webhookSettings(options: Pick<WebhookOptions, 'secrets' | 'providers' | 'maxAgeMs'>, replay: ReplayCache = this.#replay): WebhookSettings {
     return {
       secrets: options.secrets,
       providers: options.providers,
+      maxAgeMs: options.maxAgeMs,
       replay,
       target: { url: this.config.url, ref: this.config.ref },
     };
