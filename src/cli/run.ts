@@ -16,6 +16,7 @@ import { DirSource, GitDesiredSource } from '../reconcile/desired-source.ts';
 import type { DesiredSource } from '../reconcile/desired-source.ts';
 import { createProber } from '../reconcile/probe.ts';
 import { SourceError } from '../source/errors.ts';
+import { PRIVATE_UMASK } from '../reconcile/state-dir.ts';
 import { startHttpServer } from '../status/http-server.ts';
 import { createLogger } from '../status/logger.ts';
 import type { Logger } from '../status/logger.ts';
@@ -118,6 +119,8 @@ function containUnhandledRejections(logger: Logger): void {
 /** Starts the daemon and its HTTP server (used by `drover run` and `drover demo`). */
 export async function startDaemonServer(config: DaemonConfig, logger: Logger): Promise<RunningDaemon> {
   containUnhandledRejections(logger);
+  // Everything the daemon and its git processes (which inherit it) create is private to its user.
+  process.umask(PRIVATE_UMASK);
   const apiToken = await secret(config.api.tokenFile, config.api.tokenEnv, 'api');
   const webhookSecret = await secret(config.webhook.secretFile, config.webhook.secretEnv, 'webhook');
   const source = sourceFor(config, logger);

@@ -69,7 +69,7 @@ export class Repository {
   /** Creates the bare repository if it does not exist yet. */
   async ensure(env: GitEnvironment): Promise<void> {
     if (await exists(join(this.dir, 'HEAD'))) return;
-    await mkdir(this.dir, { recursive: true });
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
     await this.#local(['init', '--bare', '--quiet', '.'], env);
   }
 
@@ -200,7 +200,7 @@ export class Repository {
   /** Writes the revision's sub-tree into `dest` (which must not exist) without touching HEAD. */
   async checkout(commit: string, subPath: string, dest: string, env: GitEnvironment): Promise<void> {
     try {
-      await mkdir(dest, { recursive: true });
+      await mkdir(dest, { recursive: true, mode: 0o700 });
       const scratch: GitEnvironment = withEnv(env, { GIT_INDEX_FILE: `${dest}.index`, GIT_WORK_TREE: dest });
       await this.#local(['read-tree', treeish(commit, subPath)], scratch, true);
       await this.#local(['checkout-index', '--all', '--force'], scratch, true);
