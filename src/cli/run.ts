@@ -148,9 +148,9 @@ export async function startDaemonServer(config: DaemonConfig, logger: Logger): P
 }
 
 function sourceFor(config: DaemonConfig, logger: Logger): DesiredSource {
-  if (config.source.kind === 'dir') return new DirSource(config.source.dir);
+  if (config.source.kind === 'dir') return new DirSource(config.source.dir, config.limits.maxInstances);
   const child = logger.child({ component: 'source' });
-  return new GitDesiredSource(config.source.git, config.stateDir, { info: (f, m) => child.info(f, m), warn: (f, m) => child.warn(f, m) });
+  return new GitDesiredSource(config.source.git, config.stateDir, { info: (f, m) => child.info(f, m), warn: (f, m) => child.warn(f, m) }, config.limits.maxInstances);
 }
 
 /** Reads a secret from a file or an env variable; never logs it. */

@@ -50,7 +50,12 @@ export interface DaemonConfig {
   };
   /** HTTP server limits against slow or abusive clients (defaults in src/status/http-server.ts). */
   readonly http?: HttpLimits;
-  readonly limits: { readonly concurrency: number; readonly providers: Readonly<Record<string, ProviderLimits>> };
+  readonly limits: {
+    readonly concurrency: number;
+    /** Fleet-wide cap on total replicas of a revision (default 10,000); see src/desired/instance-cap.ts. */
+    readonly maxInstances?: number;
+    readonly providers: Readonly<Record<string, ProviderLimits>>;
+  };
   readonly providers: Readonly<Record<string, { readonly endpoint: string | undefined; readonly caFile: string | undefined; readonly listLagSeconds?: number }>>;
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
   /** false: readiness is the provider's running state only (simulators). */
