@@ -79,8 +79,8 @@ export async function startHttpServer(control: DaemonControl, options: HttpOptio
 async function route(req: IncomingMessage, res: ServerResponse, control: DaemonControl, options: HttpOptions): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://drover');
   const method = req.method ?? 'GET';
-  // The webhook is authenticated by its signature and answers nothing worth reading; forges send
-  // their own public name, so it is exempt from the Host check.
+  // The webhook is authenticated by its signature and answers nothing worth reading; GitHub and
+  // other Git hosts send the public name they were given, so it is exempt from the Host check.
   if (options.webhook && url.pathname === options.webhook.path) return options.webhook.handler(req, res);
   const host = req.headers.host;
   if (host !== undefined && !hostAllowed(host, options.host, options.allowedHosts ?? [])) {
