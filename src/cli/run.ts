@@ -21,6 +21,7 @@ import { PRIVATE_UMASK } from '../reconcile/state-dir.ts';
 import { ListenError, startHttpServer } from '../status/http-server.ts';
 import { createLogger } from '../status/logger.ts';
 import type { Logger } from '../status/logger.ts';
+import { unusedVariables } from './env-warnings.ts';
 import { registeredFactory } from './session.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -159,14 +160,34 @@ export async function startDaemonServer(config: DaemonConfig, logger: Logger, cl
     throw error;
   }
   logger.info({ url: server.url, source: config.source.kind, mutatingApi: apiToken !== undefined, webhook: handler !== undefined }, 'listening');
+  const watcher = watchProviderVariables(source, logger);
   return {
     url: server.url,
     daemon,
     stop: async () => {
+      clearInterval(watcher);
       await daemon.stop();
       await server.close();
     },
   };
+}
+
+/**
+ * Warns once per revision about DROVER_ENDPOINT_* / DROVER_CA_FILE_* variables naming no Provider
+ * of the revision (a typo would otherwise point drover at the real cloud without a word).
+ */
+function watchProviderVariables(source: DesiredSource, logger: Logger): NodeJS.Timeout {
+  let checked: string | undefined;
+  const timer = setInterval(() => {
+    const current = source.current();
+    if (current === undefined || current.revision === checked) return;
+    checked = current.revision;
+    for (const { variable, applicable } of unusedVariables(current.state, process.env)) {
+      logger.warn({ variable, revision: current.revision, applicable }, 'environment variable names no provider of the fleet; ignored');
+    }
+  }, 1000);
+  timer.unref();
+  return timer;
 }
 
 function sourceFor(config: DaemonConfig, logger: Logger): DesiredSource {

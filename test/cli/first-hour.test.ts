@@ -48,6 +48,24 @@ describe('drover: first-hour mends', function () {
     assert.match(out, /health probes are OFF/);
   });
 
+  it('run warns, naming the variable, about a DROVER_ENDPOINT_* that names no provider of the revision', async () => {
+    const child = spawn(process.execPath, [path.resolve('bin/drover'), 'run', '--dir', 'fixtures/demo', '--listen', '127.0.0.1:0', '--no-probes', '--state-dir', path.join(tmp, 'vars')], {
+      env: { PATH: process.env['PATH'] ?? '', HOME: tmp, AWS_EC2_METADATA_DISABLED: 'true', METADATA_SERVER_DETECTION: 'none', DROVER_ENDPOINT_PVELAB: 'https://127.0.0.1:1' }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const deadline = Date.now() + 60_000;
+    while (!out.includes('names no provider') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, out);
+    const line = out.split('\n').find((l) => l.includes('names no provider'));
+    assert.ok(line, out);
+    const fields = JSON.parse(line) as { variable: string; applicable: string[] };
+    assert.equal(fields.variable, 'DROVER_ENDPOINT_PVELAB');
+    assert.ok(fields.applicable.includes('DROVER_ENDPOINT_PVE_LAB'));
+  });
+
   it('validate without a directory names the directory it read', async () => {
     const { stderr } = await drover(['validate']);
     assert.match(stderr, new RegExp(`^drover validate: reading the current directory \\(${process.cwd().replace(/[/.]/g, '\\$&')}\\)`));
