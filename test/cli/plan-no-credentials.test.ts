@@ -53,4 +53,20 @@ describe('drover plan with one cloud lacking credentials', function () {
       await fleet.cleanup();
     }
   });
+
+  it('apply converges the AWS group and reports the GCE group; no stack trace, exit 1', async () => {
+    const fleet = await writeFleet({ ...minimalFleet({ group: groupYaml('', 2) }), ...GCP_FILES });
+    try {
+      const { code, stdout, stderr } = await drover(['apply', fleet.dir, '--no-probes', '--timeout', '8s', '--interval', '1s', '--state-dir', path.join(home, 'apply')], {
+        HOME: home, GOOGLE_APPLICATION_CREDENTIALS: path.join(home, 'missing-adc.json'), METADATA_SERVER_DETECTION: 'none', GCE_METADATA_HOST: '127.0.0.1:9',
+        DROVER_ENDPOINT_AWS_EU: sim.url, AWS_ACCESS_KEY_ID: 'AKIDPLAN', AWS_SECRET_ACCESS_KEY: 'plan-secret',
+      }, 90_000);
+      assert.equal(code, 1, stderr);
+      assert.doesNotMatch(stderr, /^\s+at /m, 'no stack trace');
+      assert.match(stdout, /web-gcp: not planned/);
+      assert.equal(sim.world.list().filter((i) => i.state === 'running' || i.state === 'pending').length, 2, 'the AWS group was created');
+    } finally {
+      await fleet.cleanup();
+    }
+  });
 });
