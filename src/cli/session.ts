@@ -13,7 +13,8 @@ import type { DesiredState } from '../desired/types.ts';
 import { FailedTemplates } from '../reconcile/failed-templates.ts';
 import { HealthTracker } from '../reconcile/health.ts';
 import { ImageVerifier } from '../reconcile/image-verifier.ts';
-import { CaFileUnreadable, caFileOverrides, endpointOverrides, openProviders } from '../reconcile/open-providers.ts';
+import { loadProviderBindings } from '../config/daemon-config.ts';
+import { openProviders } from '../reconcile/open-providers.ts';
 import type { OpenedProviders } from '../reconcile/open-providers.ts';
 import type { PassDeps } from '../reconcile/pass.ts';
 import { createProber } from '../reconcile/probe.ts';
@@ -23,6 +24,8 @@ import { requireDirectory } from './validate.ts';
 
 /** Flags shared by commands that talk to clouds. */
 export interface CloudOptions {
+  /** The operator's config file: its provider bindings (DROVER_CONFIG when unset). */
+  readonly config?: string;
   readonly endpoint?: string[];
   readonly stateDir?: string;
   readonly concurrency?: string;
@@ -65,12 +68,12 @@ export async function loadOrReport(dir: string): Promise<DesiredState | undefine
  * their records in the state directory (the AWS launch journal); `plan` must not write them.
  */
 export async function openSession(dir: string, state: DesiredState, options: CloudOptions, launches = false): Promise<Session> {
-  const endpoints = endpointOverrides(state, parseEndpointFlags(options.endpoint), process.env);
-  const caPems = await caFileOverrides(state, process.env).catch((error: unknown) => {
-    throw error instanceof CaFileUnreadable ? new UsageError(error.message) : error;
-  });
+  const endpointFlags = parseEndpointFlags(options.endpoint);
+  const { providers: bindings, requireBinding } = await bindingsOrThrow(options.config ?? process.env['DROVER_CONFIG']);
   const stateDir = path.resolve(options.stateDir ?? '.drover');
-  const opened = await openProviders(state, registeredFactory, { endpoints, caPems, ...(launches ? { stateDir } : {}) });
+  const untrustedRoots = [stateDir, await checkoutRoot(dir)];
+  const warn = (fields: Record<string, unknown>, message: string) => process.stderr.write(`warning: ${message} (${JSON.stringify(fields)})\n`);
+  const opened = await openProviders(state, registeredFactory, { bindings, requireBinding, endpointFlags, env: process.env, untrustedRoots, warn, ...(launches ? { stateDir } : {}) });
   const templates = new TemplateStore(path.join(stateDir, 'templates.json'));
   const failed = new FailedTemplates(path.join(stateDir, 'failed-templates.json'));
   await Promise.all([templates.load(), failed.load()]);
@@ -86,6 +89,23 @@ export async function openSession(dir: string, state: DesiredState, options: Clo
     now: Date.now,
   };
   return { state, revision: await revisionOf(dir), deps, opened, close: () => opened.close() };
+}
+
+/** The operator's provider bindings from `file` and DROVER_* variables; a bad config is a usage error naming file:line:col. */
+async function bindingsOrThrow(file: string | undefined) {
+  const result = await loadProviderBindings(file, process.env);
+  if (result.ok) return result.bindings;
+  throw new UsageError(`invalid configuration:\n${result.problems.map(formatProblem).join('\n')}`);
+}
+
+/** The fleet's Git work tree (or the directory itself): no credential or CA file may lie inside it. */
+async function checkoutRoot(dir: string): Promise<string> {
+  try {
+    const { stdout } = await promisify(execFile)('git', ['-C', dir, 'rev-parse', '--show-toplevel'], { timeout: 5000 });
+    return stdout.trim() || path.resolve(dir);
+  } catch {
+    return path.resolve(dir);
+  }
 }
 
 /** The registered factory of `type`, or undefined when drover has no such provider yet. */

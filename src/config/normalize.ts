@@ -39,7 +39,7 @@ export function normalizeConfig(raw: Raw): DaemonConfig {
       maxConnections: raw['http']?.['maxConnections'] ?? 1024,
     },
     limits: { concurrency: raw['limits']?.['concurrency'] ?? 32, providers: raw['limits']?.['providers'] ?? {} },
-    providers: raw['providers'] ?? {},
+    ...providerBindings(raw['providers']),
     logLevel: raw['log']?.['level'] ?? 'info',
     probes: raw['health']?.['probes'] ?? true,
     memorySaver: raw['memorySaver'] ?? false,
@@ -64,4 +64,10 @@ function sourceAuth(auth: Raw | undefined): SourceAuth {
     return { type: 'token', tokenEnv: auth['tokenEnv'], tokenFile: auth['tokenFile'], username: auth['username'] } as SourceAuth;
   }
   return { type: 'none' };
+}
+
+/** `providers`: the bindings by name, and the lockdown flag that sits beside them. */
+export function providerBindings(raw: Raw | undefined | null): Pick<DaemonConfig, 'providers' | 'requireBinding'> {
+  const { requireBinding, ...bindings } = raw ?? {};
+  return { providers: bindings as DaemonConfig['providers'], requireBinding: requireBinding === true };
 }
