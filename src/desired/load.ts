@@ -75,11 +75,12 @@ function validateDocument(parsed: ParsedDocument, problems: Problem[]): ValidDoc
   const kind = documentKind(parsed, problems);
   if (kind === undefined) return undefined;
   const secrets = secretProblems(parsed, kind);
+  const flagged = new Set(secrets.map((s) => s.path));
+  const moved = kind === 'Provider' ? movedFieldProblems(parsed).filter((m) => !flagged.has(m.path)) : [];
   if (secrets.length > 0) {
-    problems.push(...secrets);
+    problems.push(...secrets, ...moved);
     return undefined;
   }
-  const moved = kind === 'Provider' ? movedFieldProblems(parsed) : [];
   problems.push(...moved);
   const validate = validators()[kind];
   if (!validate(parsed.value)) {
