@@ -72,7 +72,6 @@ export async function openSession(dir: string, state: DesiredState, options: Clo
   const { providers: bindings, requireBinding } = await bindingsOrThrow(options.config ?? process.env['DROVER_CONFIG']);
   const stateDir = path.resolve(options.stateDir ?? '.drover');
   const untrustedRoots = [stateDir, await checkoutRoot(dir)];
-  const warn = (fields: Record<string, unknown>, message: string) => process.stderr.write(`warning: ${message} (${JSON.stringify(fields)})\n`);
   const opened = await openProviders(state, registeredFactory, { bindings, requireBinding, endpointFlags, env: process.env, untrustedRoots, warn, ...(launches ? { stateDir } : {}) });
   const templates = new TemplateStore(path.join(stateDir, 'templates.json'));
   const failed = new FailedTemplates(path.join(stateDir, 'failed-templates.json'));
@@ -89,6 +88,11 @@ export async function openSession(dir: string, state: DesiredState, options: Clo
     now: Date.now,
   };
   return { state, revision: await revisionOf(dir), deps, opened, close: () => opened.close() };
+}
+
+/** Warnings of opening providers (insecureSkipVerify), on stderr: plan/apply have no JSON log. */
+function warn(fields: Record<string, unknown>, message: string): void {
+  process.stderr.write(`warning: ${message} (${JSON.stringify(fields)})\n`);
 }
 
 /** The operator's provider bindings from `file` and DROVER_* variables; a bad config is a usage error naming file:line:col. */

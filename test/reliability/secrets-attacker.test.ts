@@ -21,6 +21,9 @@ import path from 'node:path';
 import { startEc2Simulator } from '../../providers/aws/sim.ts';
 import type { Ec2Simulator } from '../../providers/aws/sim.ts';
 import { TAG as AWS_TAG } from '../../providers/aws/tags.ts';
+import { digestTag, templateDescription } from '../../providers/proxmox/ownership.ts';
+import { startProxmoxSimulator } from '../../providers/proxmox/sim.ts';
+import type { ProxmoxSimulator } from '../../providers/proxmox/sim.ts';
 import { selfSignedCertificate } from '../../src/sim/tls.ts';
 import { isReady, plannedAt, startDaemon } from '../helpers/daemon-process.ts';
 import type { DaemonProcess, DaemonStatus } from '../helpers/daemon-process.ts';
@@ -68,6 +71,8 @@ const base = [
   'apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: web-aws }\nspec:\n  provider: aws\n  image: web\n  replicas: 1\n  machine: { type: t3.small }\n  placement: { zones: [eu-west-1a] }\n',
 ];
 const awsProvider = (extra = '') => `apiVersion: drover/v1\nkind: Provider\nmetadata: { name: aws }\nspec:\n  type: aws\n  region: eu-west-1\n${extra}`;
+/** The good fleet (AWS only), plus `extra` files and extra artifacts of the image. */
+const fleet = (extra: Record<string, string> = {}, artifacts = '') => ({ 'fleet.yaml': [...base, awsProvider()].join('---\n'), 'image.yaml': image(artifacts), ...extra });
 const PVE_ARTIFACT = '    pve-x: { template: 9000 }\n';
 const pveGroup = 'apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: lab }\nspec:\n  provider: pve-x\n  image: web\n  replicas: 1\n  machine: { cores: 1, memoryMiB: 512 }\n  placement: { zones: [pve1] }\n';
 const gcpGroup = 'apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: gce }\nspec:\n  provider: gcp-x\n  image: web\n  replicas: 1\n  machine: { type: e2-small }\n  placement: { zones: [europe-west1-b] }\n';
@@ -89,12 +94,11 @@ describe('reliability/secrets-attacker: a commit cannot choose drover\'s authori
   let files: { apiToken: string; webhookSecret: string };
   let tlsPair: { key: string; cert: string };
 
-  const fleet = (extra: Record<string, string> = {}, artifacts = '') => ({ 'fleet.yaml': [...base, awsProvider()].join('---\n'), 'image.yaml': image(artifacts), ...extra });
 
   /** Commits `files`, waits until drover attempted it, then restores the good fleet and waits for it to converge. */
-  const attack = async (files: Record<string, string>, message: string) => {
+  const attack = async (changes: Record<string, string>, message: string) => {
     for (const recorder of [https, http]) recorder.requests.length = 0;
-    const bad = repo.commit(files, message);
+    const bad = repo.commit(changes, message);
     await daemon!.waitForStatus((s) => s.source.lastAttemptedRevision === bad || s.source.lastAppliedRevision === bad, 60_000);
     // Whatever the daemon does with the commit, it does in the passes that follow; restoring the
     // good fleet and waiting for a pass planned at it bounds them without a timed wait.
@@ -187,5 +191,90 @@ describe('reliability/secrets-attacker: a commit cannot choose drover\'s authori
     const canaryList = [...canaries.list, { name: 'aws.adminSecret', value: adminSecret, secret: true }];
     const secrets = scan(captures, canaryList).filter((l) => l.secret);
     assert.deepEqual(secrets, [], `secrets leaked:\n${describeLeaks(secrets)}`);
+  });
+});
+
+/** The lockdown fleet: AWS and Proxmox, both bound by the operator, plus an attacking file. */
+const fleetFiles = (attack = '', artifacts = '') => ({
+  'fleet.yaml': [...base, awsProvider(), `apiVersion: drover/v1\nkind: Provider\nmetadata: { name: pve }\nspec: { type: proxmox, nodes: [pve1] }\n`].join('---\n'),
+  'image.yaml': image(`    pve: { template: 9000 }\n${artifacts}`),
+  'attack.yaml': attack === '' ? '# nothing\n' : attack,
+});
+
+/** pino's level 40 lines about disabled TLS verification for provider pve. */
+const skipVerifyWarnings = (logs: readonly string[]) => logs.map((l) => { try { return JSON.parse(l) as { level: number; msg: string; provider?: string }; } catch { return undefined; } })
+  .filter((l) => l !== undefined && l.level === 40 && l.provider === 'pve' && /TLS verification disabled/.test(l.msg));
+
+describe('reliability/secrets-attacker: lockdown (providers.requireBinding) and unbound providers', function () {
+  this.timeout(180_000);
+  let tmp: { path: string; cleanup: () => void };
+  let repo: TestRepo;
+  let ec2: Ec2Simulator;
+  let ec2Proxy: RecordingProxy;
+  let pve: ProxmoxSimulator;
+  let daemon: DaemonProcess | undefined;
+  let env: Record<string, string>;
+  const token = 'lockdown-api-token-0123456789';
+
+  type WithPass = DaemonStatus & { lastPass?: { providers: { name: string; ok: boolean; reason?: string }[] } };
+  const providerReason = (s: WithPass, name: string) => s.lastPass?.providers.find((p) => p.name === name)?.reason;
+
+  before(async () => {
+    tmp = tempDir('drover-lockdown-');
+    ec2 = await startEc2Simulator({ region: 'eu-west-1', factor: 200, accessKeys: ['AKIALOCKDOWN00000001'] });
+    ec2.addImage({ id: AMI, tags: { [AWS_TAG.digest]: DIGEST } });
+    ec2Proxy = await startRecordingProxy(ec2.url);
+    pve = await startProxmoxSimulator({ nodes: ['pve1'], factor: 200, tokens: { 'drover@pve!lock': 'lock-secret' }, storages: [{ name: 'ceph', shared: true }], templates: [{ vmid: 9000, node: 'pve1', storage: 'ceph', description: templateDescription(DIGEST), tags: [digestTag(DIGEST)] }] });
+    const secretFile = path.join(tmp.path, 'pve-secret');
+    writeFileSync(secretFile, 'lock-secret\n', { mode: 0o600 });
+    repo = new TestRepo(tmp.path);
+    repo.commit(fleetFiles(), 'initial fleet');
+    env = {
+      DROVER_SOURCE__GIT__URL: repo.url, DROVER_SOURCE__GIT__INTERVAL: '300ms', DROVER_STATE_DIR: path.join(tmp.path, 'state'),
+      DROVER_PROGRESS_INTERVAL: '200ms', DROVER_RESYNC_INTERVAL: '1s', DROVER_HEALTH__PROBES: 'false', DROVER_API__TOKEN_ENV: 'LOCK_TOKEN', LOCK_TOKEN: token,
+      DROVER_PROVIDERS__REQUIRE_BINDING: 'true',
+      DROVER_PROVIDERS__AWS__TYPE: 'aws', DROVER_PROVIDERS__AWS__ENDPOINT: ec2Proxy.url, DROVER_PROVIDERS__AWS__LIST_LAG_SECONDS: '2',
+      DROVER_PROVIDERS__PVE__TYPE: 'proxmox', DROVER_PROVIDERS__PVE__ENDPOINT: pve.url, DROVER_PROVIDERS__PVE__INSECURE_SKIP_VERIFY: 'true',
+      DROVER_PROVIDERS__PVE__CREDENTIALS__TOKEN_ID: 'drover@pve!lock', DROVER_PROVIDERS__PVE__CREDENTIALS__SECRET_FILE: secretFile,
+      AWS_ACCESS_KEY_ID: 'AKIALOCKDOWN00000001', AWS_SECRET_ACCESS_KEY: 'lockdown-secret', AWS_REGION: 'eu-west-1',
+    };
+    daemon = await startDaemon(env, token);
+    await daemon.waitForStatus((s) => isReady(s, 'web-aws'), 90_000);
+  });
+
+  after(async () => {
+    await daemon?.kill();
+    await Promise.all([ec2Proxy?.close(), ec2?.close(), pve?.close()]);
+    tmp?.cleanup();
+  });
+
+  it('the operator\'s bindings work: AWS at its bound endpoint, Proxmox with its bound token', async () => {
+    const s = await daemon!.waitForStatus((x) => (x as WithPass).lastPass?.providers.find((p) => p.name === 'pve')?.ok === true, 60_000) as WithPass;
+    assert.equal(providerReason(s, 'pve'), undefined);
+    assert.ok(ec2Proxy.headers.length > 0, 'EC2 calls went to the bound endpoint');
+  });
+
+  it('insecureSkipVerify is a warning in the JSON log at every start', async () => {
+    await daemon!.waitForStatus((x) => (x as WithPass).lastPass?.providers.find((p) => p.name === 'pve')?.ok === true, 60_000);
+    assert.equal(skipVerifyWarnings(daemon!.logs).length, 1, 'one warning at the first start');
+    assert.equal(await daemon!.stop(), 0);
+    daemon = await startDaemon(env, token);
+    await daemon.waitForStatus((x) => (x as WithPass).lastPass?.providers.find((p) => p.name === 'pve')?.ok === true, 60_000);
+    assert.equal(skipVerifyWarnings(daemon.logs).length, 1, 'and again after a restart');
+  });
+
+  it('a new Provider name the config does not bind is Stalled ProviderNotBound and is never called', async () => {
+    const before = ec2Proxy.headers.length;
+    const attack = [
+      'apiVersion: drover/v1\nkind: Provider\nmetadata: { name: aws-x }\nspec: { type: aws, region: eu-west-1 }\n',
+      'apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: web-x }\nspec:\n  provider: aws-x\n  image: web\n  replicas: 1\n  machine: { type: t3.small }\n  placement: { zones: [eu-west-1a] }\n',
+    ].join('---\n');
+    const head = repo.commit(fleetFiles(attack, '    aws-x: { id: ami-0000000000000000a }\n'), 'aws-x: a new name');
+    const s = await daemon!.waitForStatus((x) => x.source.lastAppliedRevision === head && providerReason(x as WithPass, 'aws-x') !== undefined, 60_000) as WithPass;
+    assert.equal(providerReason(s, 'aws-x'), 'ProviderNotBound', JSON.stringify(s.lastPass));
+    const group = s.groups.find((g) => g.name === 'web-x');
+    assert.ok(group?.conditions.some((c) => c.type === 'Stalled' && c.status === 'True' && c.reason === 'ProviderNotBound'), JSON.stringify(group));
+    assert.deepEqual(ec2.world.all().filter((i) => i.tags[AWS_TAG.group] === 'web-x').map((i) => i.id), [], 'no instance of the unbound provider\'s group');
+    assert.ok(ec2Proxy.headers.length > before, 'the bound provider kept working');
   });
 });
