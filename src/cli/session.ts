@@ -73,6 +73,11 @@ export async function openSession(dir: string, state: DesiredState, options: Clo
   const stateDir = path.resolve(options.stateDir ?? '.drover');
   const untrustedRoots = [stateDir, await checkoutRoot(dir)];
   const opened = await openProviders(state, registeredFactory, { bindings, requireBinding, endpointFlags, env: process.env, untrustedRoots, warn, ...(launches ? { stateDir } : {}) });
+  const misconfigured = [...opened.errors.values()].filter((e) => e.reason === 'ProviderBindingInvalid');
+  if (misconfigured.length > 0) {
+    await opened.close();
+    throw new UsageError(misconfigured.map((e) => e.message).join('\n'));
+  }
   const templates = new TemplateStore(path.join(stateDir, 'templates.json'));
   const failed = new FailedTemplates(path.join(stateDir, 'failed-templates.json'));
   await Promise.all([templates.load(), failed.load()]);

@@ -32,9 +32,9 @@ function oneBinding(name: string, binding: Raw): ValueProblem[] {
     const owner = Object.keys(CREDENTIAL_FIELDS).find((t) => CREDENTIAL_FIELDS[t]!.includes(field)) ?? 'another type';
     at(['credentials', field], 'config.bindingField', `'providers.${name}.credentials.${field}' is a ${owner} credential, but this binding is for type ${String(type)} (its credentials: ${allowed.join(', ')})`);
   }
-  if (type === 'proxmox') {
-    if (binding['endpoint'] === undefined) at(['type'], 'config.bindingIncomplete', `'providers.${name}' binds a Proxmox provider: set endpoint (the API URL, e.g. https://pve.lab:8006)`);
-    if (credentials['tokenId'] === undefined) at(['type'], 'config.bindingIncomplete', `'providers.${name}' binds a Proxmox provider: set credentials.tokenId (USER@REALM!TOKENNAME) and secretFile or secretEnv`);
+  // The endpoint may also come from the operator's DROVER_ENDPOINT_<NAME>; its absence is reported when the provider opens.
+  if (type === 'proxmox' && credentials['tokenId'] === undefined) {
+    at(['type'], 'config.bindingIncomplete', `'providers.${name}' binds a Proxmox provider: set credentials.tokenId (USER@REALM!TOKENNAME) and secretFile or secretEnv`);
   }
   const endpoint = binding['endpoint'];
   if (typeof endpoint === 'string') {
