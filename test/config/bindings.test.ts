@@ -88,6 +88,15 @@ describe('config: provider bindings', () => {
   });
 });
 
+/** The stalled ReconcileError `resolveBinding` rejects with. */
+const refusal = async (config: ProviderConfig, from: BindingSources) => {
+  const error = await resolveBinding(config, from).then(() => undefined, (e: unknown) => e);
+  assert.ok(error instanceof ReconcileError, String(error));
+  assert.equal(error.policy, 'stalled');
+  return error;
+};
+
+
 describe('provider bindings: a Provider document meets the operator\'s binding', () => {
   let dir: string;
   let state: string;
@@ -105,13 +114,6 @@ describe('provider bindings: a Provider document meets the operator\'s binding',
   after(() => rmSync(dir, { recursive: true, force: true }));
   const sources = (bindings: Record<string, ProviderBinding>, extra: Partial<BindingSources> = {}): BindingSources =>
     ({ bindings, env: {}, untrustedRoots: [state], warn: (_fields, message) => warnings.push(message), ...extra });
-  const refusal = async (config: ProviderConfig, from: BindingSources) => {
-    const error = await resolveBinding(config, from).then(() => undefined, (e: unknown) => e);
-    assert.ok(error instanceof ReconcileError, String(error));
-    assert.equal(error.policy, 'stalled');
-    return error;
-  };
-
   it('an unbound AWS/GCP/Azure provider gets nothing from anywhere but the ambient chain', async () => {
     assert.deepEqual(await resolveBinding(aws, sources({})), {});
   });
