@@ -384,10 +384,11 @@ export class Daemon {
       return this.openProviders({ ...state, providers: config === undefined ? {} : { [name]: config } }, revision);
     })();
     this.opened.set(name, { key, providers: opening });
-    // A failure to open (e.g. an unreadable CA file) is retried by the next pass, not cached.
-    opening.catch(() => {
+    // A failure to open (e.g. an unreadable CA file, a secret not mounted yet) is retried by the next pass, not cached.
+    const forget = () => {
       if (this.opened.get(name)?.providers === opening) this.opened.delete(name);
-    });
+    };
+    opening.then((opened) => (opened.errors.size > 0 ? forget() : undefined), forget);
     return opening;
   }
 
