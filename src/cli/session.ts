@@ -14,7 +14,8 @@ import type { DesiredState } from '../desired/types.ts';
 import { FailedTemplates } from '../reconcile/failed-templates.ts';
 import { HealthTracker } from '../reconcile/health.ts';
 import { ImageVerifier } from '../reconcile/image-verifier.ts';
-import { CaFileUnreadable, caFileOverrides, endpointOverrides, openProviders } from '../reconcile/open-providers.ts';
+import { loadProviderBindings } from '../config/daemon-config.ts';
+import { openProviders } from '../reconcile/open-providers.ts';
 import type { OpenedProviders } from '../reconcile/open-providers.ts';
 import type { PassDeps } from '../reconcile/pass.ts';
 import { createProber } from '../reconcile/probe.ts';
@@ -26,6 +27,8 @@ import { requireDirectory } from './validate.ts';
 
 /** Flags shared by commands that talk to clouds. */
 export interface CloudOptions {
+  /** The operator's config file: its provider bindings (DROVER_CONFIG when unset). */
+  readonly config?: string;
   readonly endpoint?: string[];
   readonly stateDir?: string;
   readonly concurrency?: string;
@@ -92,17 +95,20 @@ export async function loadOrReport(dir: string, maxInstances?: string): Promise<
  */
 export async function openSession(dir: string, state: DesiredState, options: CloudOptions, launches = false): Promise<Session> {
   for (const warning of unusedProviderVariables(state, process.env)) process.stderr.write(`drover: warning: ${warning}\n`);
-  const flags = parseEndpointFlags(options.endpoint);
-  for (const name of flags.keys()) {
+  const endpointFlags = parseEndpointFlags(options.endpoint);
+  for (const name of endpointFlags.keys()) {
     if (state.providers[name] === undefined) throw new UsageError(`--endpoint ${name}=…: this fleet has no provider ${name} (its providers: ${Object.keys(state.providers).join(', ')})`);
   }
-  const endpoints = endpointOverrides(state, flags, process.env);
-  const caPems = await caFileOverrides(state, process.env).catch((error: unknown) => {
-    throw error instanceof CaFileUnreadable ? new UsageError(error.message) : error;
-  });
+  const { providers: bindings, requireBinding } = await bindingsOrThrow(options.config ?? process.env['DROVER_CONFIG']);
   const leaks = containLeakedRejections();
   const stateDir = path.resolve(options.stateDir ?? '.drover');
-  const opened = await openProviders(state, registeredFactory, { endpoints, caPems, ...(launches ? { stateDir } : {}) });
+  const sources = { bindings, requireBinding, endpointFlags, env: process.env, untrustedRoots: [stateDir, await checkoutRoot(dir)] };
+  const opened = await openProviders(state, registeredFactory, { ...sources, warn, ...(launches ? { stateDir } : {}) });
+  const misconfigured = [...opened.errors.values()].filter((e) => e.reason === 'ProviderBindingInvalid');
+  if (misconfigured.length > 0) {
+    await opened.close();
+    throw new UsageError(misconfigured.map((e) => e.message).join('\n'));
+  }
   const templates = new TemplateStore(path.join(stateDir, 'templates.json'));
   const failed = new FailedTemplates(path.join(stateDir, 'failed-templates.json'));
   await Promise.all([templates.load(), failed.load()]);
@@ -115,9 +121,31 @@ export async function openSession(dir: string, state: DesiredState, options: Clo
     images: new ImageVerifier(),
     queue: new PQueue({ concurrency: parseConcurrency(options.concurrency) }),
     deleteQueue: new PQueue({ concurrency: parseConcurrency(options.concurrency) }),
-    now: await sessionClock(Object.keys(state.providers), endpoints, caPems),
+    now: await sessionClock(state, sources),
   };
   return { state, revision: await revisionOf(dir), deps, opened, leaked: leaks.messages, close: () => opened.close() };
+}
+
+/** Warnings of opening providers (insecureSkipVerify), on stderr: plan/apply have no JSON log. */
+function warn(fields: Record<string, unknown>, message: string): void {
+  process.stderr.write(`warning: ${message} (${JSON.stringify(fields)})\n`);
+}
+
+/** The operator's provider bindings from `file` and DROVER_* variables; a bad config is a usage error naming file:line:col. */
+async function bindingsOrThrow(file: string | undefined) {
+  const result = await loadProviderBindings(file, process.env);
+  if (result.ok) return result.bindings;
+  throw new UsageError(`invalid configuration:\n${result.problems.map(formatProblem).join('\n')}`);
+}
+
+/** The fleet's Git work tree (or the directory itself): no credential or CA file may lie inside it. */
+async function checkoutRoot(dir: string): Promise<string> {
+  try {
+    const { stdout } = await promisify(execFile)('git', ['-C', dir, 'rev-parse', '--show-toplevel'], { timeout: 5000 });
+    return stdout.trim() || path.resolve(dir);
+  } catch {
+    return path.resolve(dir);
+  }
 }
 
 /** The registered factory of `type`, or undefined when drover has no such provider yet. */

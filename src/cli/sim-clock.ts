@@ -1,12 +1,15 @@
 /**
  * The clock a one-shot command (plan, apply) plans by. Against real clouds it is the wall clock.
- * Against drover's simulators (`drover sim`, whose endpoints DROVER_ENDPOINT_* name) instance
+ * Against drover's simulators (`drover sim`, bound by its config or DROVER_ENDPOINT_*) instance
  * times are simulated times that run `factor` times faster, so comparing them with the wall clock
  * printed waits like "gracePeriodSeconds (300s) (in 9059s)": when every provider of the fleet is a
  * simulator that answers GET /_sim/clock, the session runs on the simulated clock instead (the
  * slowest of them, so no wait ends early).
  */
 import { Agent, request } from 'undici';
+import type { DesiredState } from '../desired/types.ts';
+import { resolveBinding } from '../reconcile/provider-bindings.ts';
+import type { BindingSources } from '../reconcile/provider-bindings.ts';
 
 interface SimClockReading {
   readonly now: number;
@@ -29,12 +32,14 @@ async function readSimClock(endpoint: string, caPem: string | undefined, timeout
 }
 
 /**
- * The session's clock: the simulators' when every one of `providers` has an endpoint that is a
- * drover simulator, else Date.now.
+ * The session's clock: the simulators' when every provider of `state` is bound (binding, flag or
+ * DROVER_ENDPOINT_*) to an endpoint that is a drover simulator, else Date.now.
  */
-export async function sessionClock(providers: readonly string[], endpoints: ReadonlyMap<string, string>, caPems: ReadonlyMap<string, string>, timeoutMs = 2000): Promise<() => number> {
-  if (providers.length === 0 || providers.some((p) => !endpoints.has(p))) return Date.now;
-  const readings = await Promise.all(providers.map((p) => readSimClock(endpoints.get(p)!, caPems.get(p), timeoutMs)));
+export async function sessionClock(state: DesiredState, sources: BindingSources, timeoutMs = 2000): Promise<() => number> {
+  const configs = Object.values(state.providers);
+  const bound = await Promise.all(configs.map((config) => resolveBinding(config, sources).catch(() => undefined)));
+  if (configs.length === 0 || bound.some((b) => b?.endpoint === undefined)) return Date.now;
+  const readings = await Promise.all(bound.map((b) => readSimClock(b!.endpoint!, b!.caPem, timeoutMs)));
   if (readings.some((r) => r === undefined)) return Date.now;
   const base = performance.now();
   return () => Math.min(...readings.map((r) => Math.floor(r!.now + (performance.now() - base) * r!.factor)));

@@ -42,7 +42,7 @@ export function normalizeConfig(raw: Raw): DaemonConfig {
       allowedHosts: raw['http']?.['allowedHosts'] ?? [],
     },
     limits: { concurrency: raw['limits']?.['concurrency'] ?? 32, maxInstances: raw['limits']?.['maxInstances'] ?? DEFAULT_MAX_INSTANCES, providers: raw['limits']?.['providers'] ?? {} },
-    providers: raw['providers'] ?? {},
+    ...providerBindings(raw['providers']),
     logLevel: raw['log']?.['level'] ?? 'info',
     probes: raw['health']?.['probes'] ?? true,
     memorySaver: raw['memorySaver'] ?? false,
@@ -67,4 +67,10 @@ function sourceAuth(auth: Raw | undefined): SourceAuth {
     return { type: 'token', tokenEnv: auth['tokenEnv'], tokenFile: auth['tokenFile'], username: auth['username'] } as SourceAuth;
   }
   return { type: 'none' };
+}
+
+/** `providers`: the bindings by name, and the lockdown flag that sits beside them. */
+export function providerBindings(raw: Raw | undefined | null): Pick<DaemonConfig, 'providers' | 'requireBinding'> {
+  const { requireBinding, ...bindings } = raw ?? {};
+  return { providers: bindings as DaemonConfig['providers'], requireBinding: requireBinding === true };
 }

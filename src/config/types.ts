@@ -1,4 +1,6 @@
 /** The daemon configuration after validation, with durations in milliseconds and defaults applied. */
+import type { ProviderCredentials } from '../../providers/types.ts';
+import type { ProviderType } from '../desired/types.ts';
 import type { RefSelector } from '../source/refs.ts';
 import type { SourceAuth } from '../source/git-env.ts';
 import type { VerifyConfig } from '../source/verify.ts';
@@ -19,6 +21,22 @@ export interface ProviderLimits {
   readonly concurrency: number | undefined;
   readonly ratePerSecond: number | undefined;
   readonly burst: number | undefined;
+}
+
+/**
+ * The operator's binding of one Provider name: the authority drover uses for it. The fleet
+ * repository names the cloud scope; only this says with what credentials, at what endpoint, trusting
+ * what CA.
+ */
+export interface ProviderBinding {
+  /** The Provider type it is for; a document of another type under this name is refused. */
+  readonly type?: ProviderType;
+  /** The Proxmox API URL, or an override of the cloud's endpoint. */
+  readonly endpoint?: string;
+  readonly caFile?: string;
+  readonly insecureSkipVerify?: boolean;
+  readonly listLagSeconds?: number;
+  readonly credentials?: ProviderCredentials;
 }
 
 /** Limits of the daemon's HTTP server. */
@@ -56,7 +74,10 @@ export interface DaemonConfig {
     readonly maxInstances?: number;
     readonly providers: Readonly<Record<string, ProviderLimits>>;
   };
-  readonly providers: Readonly<Record<string, { readonly endpoint: string | undefined; readonly caFile: string | undefined; readonly listLagSeconds?: number }>>;
+  /** Bindings by Provider name (`providers.<name>`). */
+  readonly providers: Readonly<Record<string, ProviderBinding>>;
+  /** `providers.requireBinding`: refuse every Provider without a binding (lockdown). */
+  readonly requireBinding?: boolean;
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
   /** false: readiness is the provider's running state only (simulators). */
   readonly probes: boolean;

@@ -46,7 +46,7 @@ describe('drover plan with one cloud lacking credentials', function () {
       assert.match(stdout, /^provider aws-eu: 0 instances observed$/m);
       assert.match(stdout, /^ {2}\+ create web-/m, 'the AWS group is planned');
       assert.match(stdout, /^provider gcp-prod: not observed: /m);
-      assert.match(stdout, /^ {2}fix: give drover Google Application Default Credentials .*GOOGLE_APPLICATION_CREDENTIALS.*DROVER_ENDPOINT_GCP_PROD/m);
+      assert.match(stdout, /^ {2}fix: give drover Google Application Default Credentials .*GOOGLE_APPLICATION_CREDENTIALS.*providers\.gcp-prod\.credentials\.keyFile.*drover sim.*--config/m);
       assert.match(stdout, /^group web-gcp: not planned/m);
       assert.match(stdout, /^plan: 2 to create, 0 to delete, 1 group not planned$/m);
     } finally {

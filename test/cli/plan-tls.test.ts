@@ -54,7 +54,7 @@ describe('TLS trust failures', function () {
         assert.equal(refused.code, 1, refused.stderr);
         assert.match(refused.stdout, /^provider azure-prod: not observed: .*TlsVerificationFailed$/m);
         assert.doesNotMatch(refused.stdout, /after \d+ attempts/);
-        assert.match(refused.stdout, /^ {2}fix: the endpoint's TLS certificate is not trusted: give its CA as a PEM file with DROVER_CA_FILE_AZURE_PROD=CA\.pem/m);
+        assert.match(refused.stdout, /^ {2}fix: the endpoint's TLS certificate is not trusted: give its CA as a PEM file with providers\.azure-prod\.caFile .* or DROVER_CA_FILE_AZURE_PROD=CA\.pem/m);
         const trusted = await drover(args, { ...env, DROVER_CA_FILE_AZURE_PROD: path.join(tmp, 'ca.pem') });
         assert.equal(trusted.code, 0, trusted.stdout + trusted.stderr);
         assert.match(trusted.stdout, /^provider azure-prod: 0 instances observed$/m);
