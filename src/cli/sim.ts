@@ -45,7 +45,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
       const caFiles = await writeCaFiles(caDir, started);
       const configFile = path.join(caDir, 'drover.yaml');
       await writeFile(configFile, bindingsConfig(started, caFiles), { mode: 0o600 });
-      process.stdout.write(banner(started, unsupported.map((p) => `${p.name} (${p.type})`), factor, configFile));
+      process.stdout.write(banner(started, unsupported.map((p) => `${p.name} (${p.type})`), factor, configFile, caFiles));
       await untilInterrupted();
       await Promise.all(started.map((s) => s.close()));
       await rm(caDir, { recursive: true, force: true });
@@ -85,13 +85,16 @@ export function bindingsConfig(started: readonly ProviderSimulator[], caFiles: R
 }
 
 /** What `drover sim` prints: endpoints, then the config and shell lines to use them. */
-export function banner(started: readonly ProviderSimulator[], unsupported: readonly string[], factor: number, configFile: string): string {
+export function banner(started: readonly ProviderSimulator[], unsupported: readonly string[], factor: number, configFile: string, caFiles: ReadonlyMap<string, string> = new Map()): string {
   const lines = [`drover sim: ${started.length} simulator(s) on 127.0.0.1, time ×${factor}`];
-  for (const s of started) lines.push(`  ${s.provider.padEnd(14)} ${s.type.padEnd(8)} ${s.url}   world: ${s.url}/_sim/world`);
+  for (const s of started) {
+    const ca = caFiles.get(s.provider);
+    lines.push(`  ${s.provider.padEnd(14)} ${s.type.padEnd(8)} ${s.url}   world: curl ${ca === undefined ? '' : `--cacert ${ca} `}${s.url}/_sim/world`);
+  }
   for (const name of unsupported) lines.push(`  ${name.padEnd(23)} no simulator yet: its groups will be reported as not planned`);
   const env = new Map<string, string>();
   for (const s of started) for (const [k, v] of Object.entries(s.env)) env.set(k, v);
-  lines.push('', `Bindings (endpoints, CA files, Proxmox token id) are in ${configFile}.`, 'Point drover at them (in another shell):', `  export ${[...env].map(([k, v]) => `${k}=${v}`).join(' ')}`, `  node bin/drover plan fixtures/demo --no-probes --config ${configFile}`, '', 'Stop with Ctrl-C.');
+  lines.push('', `Bindings (endpoints, CA files, Proxmox token id) are in ${configFile}.`, 'Point drover at them (in another shell):', `  export ${[...env].map(([k, v]) => `${k}=${v}`).join(' ')}`, `  npx drover plan fixtures/demo --no-probes --config ${configFile}`, '', 'Stop with Ctrl-C.');
   return `${lines.join('\n')}\n`;
 }
 
