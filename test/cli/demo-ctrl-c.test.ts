@@ -40,4 +40,23 @@ describe('npm run demo: Ctrl-C', function () {
       rmSync(workspace, { recursive: true, force: true });
     }
   });
+
+  it('drover demo on SIGTERM (a service manager, kill) stops everything and exits 0: nothing keeps running', async () => {
+    const workspace = mkdtempSync(path.join(tmpdir(), 'drover-sigterm-'));
+    const child = spawn(process.execPath, [path.resolve('bin/drover'), 'demo', 'fixtures/demo', '--workspace', workspace, '--port', '0', '--sim-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 60_000;
+      while (!/web-eu\s+6\/6 ready/.test(out) && Date.now() < deadline) await sleep(100);
+      child.kill('SIGTERM');
+      assert.equal(await Promise.race([exited, sleep(30_000).then(() => 'hung')]), 0, out);
+      assert.match(out, /stopping the demo/);
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(workspace, { recursive: true, force: true });
+    }
+  });
 });
