@@ -54,7 +54,41 @@ export function register(program: Command, setExitCode: (code: number) => void):
     });
 }
 
+/** A started demo: its workspace, simulators and daemon. */
+interface DemoStack {
+  readonly workspace: DemoWorkspace;
+  readonly sims: readonly ProviderSimulator[];
+  readonly running: RunningDaemon;
+  readonly banner: string;
+}
+
 async function runDemo(dir: string, state: DesiredState, options: DemoOptions): Promise<number> {
+  const stack = await startDemo(dir, state, options);
+  if (typeof stack === 'number') return stack;
+  process.stdout.write(stack.banner);
+  const stop = new AbortController();
+  // `on`, not `once`: under `npm run demo` a Ctrl-C arrives twice (from the terminal and forwarded
+  // by npm); the second must not kill the demo halfway through stopping.
+  const onSignal = () => stop.abort();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const converged = await watch(stack.running, stop.signal, options.exitWhenConverged ? parseDuration(options.timeout, '--timeout') : undefined);
+    process.stdout.write('\nstopping the demo…\n');
+    await stack.running.stop();
+    await Promise.all(stack.sims.map((s) => s.close()));
+    return options.exitWhenConverged && !converged ? 1 : 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/**
+ * Checks the daemon's port first (a second demo must not recreate the first one's workspace), then
+ * starts the workspace, the simulators and the daemon; an exit code when the port is taken.
+ */
+async function startDemo(dir: string, state: DesiredState, options: DemoOptions): Promise<DemoStack | number> {
   const started = Date.now();
   const port = portOption(options.port, '--port');
   const factor = Number(options.factor);
@@ -64,13 +98,13 @@ async function runDemo(dir: string, state: DesiredState, options: DemoOptions): 
   const workspace = await prepareWorkspace(path.resolve(options.workspace), path.resolve(dir), state);
   const withNext = { ...state, images: { ...state.images, ...workspace.nextImages } };
   const { started: sims, unsupported, fallback } = await startSims(withNext, factor, portOption(options.simPort, '--sim-port'));
-  const token = randomBytes(16).toString('hex');
   const tokenFile = path.join(workspace.root, 'api-token');
-  await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
+  await writeFile(tokenFile, `${randomBytes(16).toString('hex')}\n`, { mode: 0o600 });
   for (const sim of sims) for (const [k, v] of Object.entries(sim.env)) process.env[k] = v;
   const caFiles = await writeCas(workspace, sims);
   const config = demoConfig(workspace, sims, caFiles, tokenFile, port, factor);
   const logger = createLogger('info', createWriteStream(path.join(workspace.root, 'daemon.log'), { flags: 'a' }));
+  // Each lane plans on its simulator's clock, so drover's waits run as fast as the simulated cloud.
   const clocks = new Map(sims.map((s) => [s.provider, () => s.engine.clock.now()]));
   let running: RunningDaemon;
   try {
@@ -82,23 +116,8 @@ async function runDemo(dir: string, state: DesiredState, options: DemoOptions): 
     return portTaken(listen);
   }
   const notes = fallback === undefined ? [] : [`  simulators: port ${fallback} is in use, so they listen on free ports instead (--sim-port N to choose)`];
-  process.stdout.write(banner(workspace, running, sims, unsupported.map((p) => `${p.name} (${p.type})`), caFiles, notes, factor, Date.now() - started, state));
-  const stop = new AbortController();
-  // `on`, not `once`: under `npm run demo` a Ctrl-C arrives twice (from the terminal and forwarded
-  // by npm); the second must not kill the demo halfway through stopping.
-  const onSignal = () => stop.abort();
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    const converged = await watch(running, stop.signal, options.exitWhenConverged ? parseDuration(options.timeout, '--timeout') : undefined);
-    process.stdout.write('\nstopping the demo…\n');
-    await running.stop();
-    await Promise.all(sims.map((s) => s.close()));
-    return options.exitWhenConverged && !converged ? 1 : 0;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  const text = banner(workspace, running, sims, unsupported.map((p) => `${p.name} (${p.type})`), caFiles, notes, factor, Date.now() - started, state);
+  return { workspace, sims, running, banner: text };
 }
 
 function portOption(value: string, flag: string): number {
