@@ -58,7 +58,7 @@ function converged(g: GroupStatus): boolean {
 }
 
 describe('e2e: the README demo walk-through', function () {
-  this.timeout(300_000);
+  this.timeout(600_000);
   const cwd = path.join(ROOT, 'tmp', `walkthrough-${process.pid}-${Date.now()}`);
   let demo: ChildProcess | undefined;
   let stdout = '';
