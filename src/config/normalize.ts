@@ -42,6 +42,7 @@ export function normalizeConfig(raw: Raw): DaemonConfig {
     providers: raw['providers'] ?? {},
     logLevel: raw['log']?.['level'] ?? 'info',
     probes: raw['health']?.['probes'] ?? true,
+    unhealthyThresholdPercent: raw['health']?.['unhealthyThresholdPercent'] ?? 55,
     memorySaver: raw['memorySaver'] ?? false,
   };
 }

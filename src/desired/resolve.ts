@@ -141,13 +141,17 @@ function sortSets<T extends { securityGroups?: string[]; sshKeys?: string[] }>(p
 }
 
 function healthPolicy(health: Health | undefined): HealthPolicy {
-  const gracePeriodSeconds = health?.gracePeriodSeconds ?? (HEALTH_DEFAULTS['gracePeriodSeconds'] as number);
+  const timing = {
+    gracePeriodSeconds: health?.gracePeriodSeconds ?? (HEALTH_DEFAULTS['gracePeriodSeconds'] as number),
+    failureThreshold: health?.failureThreshold ?? (HEALTH_DEFAULTS['failureThreshold'] as number),
+    periodSeconds: health?.periodSeconds ?? (HEALTH_DEFAULTS['periodSeconds'] as number),
+  };
   if (health?.http) {
     const { port, path, scheme } = health.http;
-    return { gracePeriodSeconds, probe: { kind: 'http', port, path: path ?? (HTTP_PROBE_DEFAULTS['path'] as string), scheme: scheme ?? (HTTP_PROBE_DEFAULTS['scheme'] as 'http') } };
+    return { ...timing, probe: { kind: 'http', port, path: path ?? (HTTP_PROBE_DEFAULTS['path'] as string), scheme: scheme ?? (HTTP_PROBE_DEFAULTS['scheme'] as 'http') } };
   }
-  if (health?.tcp) return { gracePeriodSeconds, probe: { kind: 'tcp', port: health.tcp.port } };
-  return { gracePeriodSeconds, probe: { kind: 'none' } };
+  if (health?.tcp) return { ...timing, probe: { kind: 'tcp', port: health.tcp.port } };
+  return { ...timing, probe: { kind: 'none' } };
 }
 
 function rolloutPolicy(rollout: Rollout | undefined): RolloutPolicy {

@@ -447,9 +447,17 @@ export interface Health {
     port: number;
   };
   /**
-   * A running instance that is not healthy after this long (or unhealthy this long after being ready) is replaced.
+   * A running instance that is not healthy after this long (or unhealthy this long after being ready) is replaced. Counted from drover's first observation of the instance, never from before drover started.
    */
   gracePeriodSeconds?: number;
+  /**
+   * Consecutive failed probes, at least periodSeconds apart, before an instance counts as failing (a ready instance stays ready until then), like a Kubernetes probe's failureThreshold.
+   */
+  failureThreshold?: number;
+  /**
+   * Least time between two probes that count toward failureThreshold; drover probes at least this often while an instance fails.
+   */
+  periodSeconds?: number;
 }
 /**
  * How a template change rolls through the group.

@@ -74,6 +74,7 @@ export class Daemon {
       failed: new FailedTemplates(path.join(stateDir, 'failed-templates.json')),
       images: new ImageVerifier(),
       now: Date.now,
+      ...(deps.config.unhealthyThresholdPercent === undefined ? {} : { unhealthyThresholdPercent: deps.config.unhealthyThresholdPercent }),
     };
   }
 

@@ -7,15 +7,16 @@
  */
 import type PQueue from 'p-queue';
 import type { ObservedInstance, Provider } from '../../providers/types.ts';
-import type { DesiredGroup, DesiredState, HealthProbe } from '../desired/types.ts';
+import type { DesiredGroup, DesiredState } from '../desired/types.ts';
 import { applyDeletionGuard, planGroup, planOrphans } from '../plan/index.ts';
 import type { GroupStep, GuardResult, PlannedInstance } from '../plan/index.ts';
 import { fromProviderError, PassSuperseded, ReconcileError } from './errors.ts';
 import { executeStep, queuedDeletes } from './execute.ts';
+import { judgeProbes, withheldFailures, withProbeConditions } from './probes-failing.ts';
 import { withStalledErrors } from './stalled.ts';
 import type { ActionResult } from './execute.ts';
 import type { FailedTemplates } from './failed-templates.ts';
-import type { HealthTracker } from './health.ts';
+import type { HealthTracker, ProbePolicy } from './health.ts';
 import type { ImageVerifier } from './image-verifier.ts';
 import type { TemplateStore } from './template-store.ts';
 
@@ -34,6 +35,8 @@ export interface PassDeps {
   readonly now: () => number;
   /** Deadline for one inventory call. */
   readonly listTimeoutMs?: number;
+  /** Above this share of failing probed instances in a group or provider, unhealthy replacement pauses (default 55). */
+  readonly unhealthyThresholdPercent?: number;
 }
 
 /** What one provider's inventory gave. */
@@ -106,19 +109,24 @@ export async function runPass(state: DesiredState, revision: string, deps: PassD
   const observations = await observe(state, deps, options);
   if (options.supersede?.aborted) throw new PassSuperseded(revision);
   const listed = observations.flatMap((o) => (o.ok ? o.instances : []));
-  const planned = await deps.health.assess(listed, probeFinder(state), deps.now(), { forgetUnlisted: focus === undefined });
+  const assessed = await deps.health.assess(listed, policyFinder(state), deps.now(), { forgetUnlisted: focus === undefined });
+  const probes = judgeProbes(state, assessed, deps.unhealthyThresholdPercent);
+  const planned = withheldFailures(assessed, probes);
   const now = deps.now();
   const planning = planGroups(state, planned, observations, deps, now, options);
-  const steps = focus === undefined ? planning.steps : planning.steps.map((step) => ({ ...step, deletes: [] }));
+  const planSteps = withProbeConditions(planning.steps, probes);
+  const steps = focus === undefined ? planSteps : planSteps.map((step) => ({ ...step, deletes: [] }));
   const skipped = planning.skipped;
   // A focused pass listed only groups that are in Git, so it finds no orphans.
   const orphans = planOrphans(state.fleet, planned, new Set(Object.keys(state.groups)));
-  const fleetReady = planned.filter((i) => i.readySince !== undefined).length + (options.readyElsewhere ?? 0);
+  // Instances deleted as unhealthy count as the ready capacity they were (or may have been) until they failed.
+  const unhealthyNotReady = steps.reduce((n, s) => n + s.deletes.filter((d) => d.reason === 'unhealthy' && !d.ready).length, 0);
+  const fleetReady = planned.filter((i) => i.readySince !== undefined).length + unhealthyNotReady + (options.readyElsewhere ?? 0);
   const guarded = applyDeletionGuard(state.fleet, steps, orphans, fleetReady, options.deletedElsewhere ?? 0);
   for (const step of guarded.steps) if (step.failedTemplate) deps.failed.record(step.group, step.failedTemplate.templateHash);
   const actions = options.execute ? await execute(state, revision, guarded, planned, deps, options) : [];
   await Promise.all([deps.templates.save(), deps.failed.save()]);
-  const requeues = guarded.steps.map((s) => s.requeueAfterSeconds).filter((s): s is number => s !== undefined);
+  const requeues = [...guarded.steps.map((s) => s.requeueAfterSeconds), deps.health.requeueAfterSeconds(deps.now())].filter((s): s is number => s !== undefined);
   return {
     revision, startedAt, finishedAt: deps.now(), executed: options.execute, observations, guarded: { ...guarded, steps: withStalledErrors(guarded.steps, actions) }, skipped, actions,
     requeueAfterSeconds: requeues.length === 0 ? undefined : Math.min(...requeues),
@@ -153,8 +161,9 @@ function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal | undef
   return present.length <= 1 ? present[0] : AbortSignal.any(present);
 }
 
-function probeFinder(state: DesiredState): (instance: ObservedInstance) => HealthProbe {
-  return (instance) => (instance.group === undefined ? undefined : state.groups[instance.group]?.health.probe) ?? { kind: 'none' };
+function policyFinder(state: DesiredState): (instance: ObservedInstance) => ProbePolicy {
+  const none: ProbePolicy = { probe: { kind: 'none' } };
+  return (instance) => (instance.group === undefined ? undefined : state.groups[instance.group]?.health) ?? none;
 }
 
 function planGroups(state: DesiredState, planned: readonly PlannedInstance[], observations: readonly Observation[], deps: PassDeps, now: number, options: PassOptions): { steps: GroupStep[]; skipped: SkippedGroup[] } {
