@@ -17,6 +17,7 @@ import { CaFileUnreadable, caFileOverrides, endpointOverrides, openProviders } f
 import type { OpenedProviders } from '../reconcile/open-providers.ts';
 import type { PassDeps } from '../reconcile/pass.ts';
 import { createProber } from '../reconcile/probe.ts';
+import { StalledGroups } from '../reconcile/stalled.ts';
 import { TemplateStore } from '../reconcile/template-store.ts';
 import { UsageError } from './usage-error.ts';
 import { requireDirectory } from './validate.ts';
@@ -81,6 +82,7 @@ export async function openSession(dir: string, state: DesiredState, options: Clo
     templates,
     failed,
     images: new ImageVerifier(),
+    stalled: new StalledGroups(),
     queue: new PQueue({ concurrency: parseConcurrency(options.concurrency) }),
     deleteQueue: new PQueue({ concurrency: parseConcurrency(options.concurrency) }),
     now: Date.now,

@@ -25,6 +25,7 @@ import { DEFAULT_LIMITS, limitProvider } from './limited-provider.ts';
 import { caFileOverrides, endpointOverrides, openProviders } from './open-providers.ts';
 import type { FactoryLookup, OpenedProviders } from './open-providers.ts';
 import { runPass } from './pass.ts';
+import { StalledGroups } from './stalled.ts';
 import { sliceOf } from './slices.ts';
 import type { Listed, Slice } from './slices.ts';
 import type { PassDeps, PassResult } from './pass.ts';
@@ -73,6 +74,7 @@ export class Daemon {
       templates: new TemplateStore(path.join(stateDir, 'templates.json')),
       failed: new FailedTemplates(path.join(stateDir, 'failed-templates.json')),
       images: new ImageVerifier(),
+      stalled: new StalledGroups(),
       now: Date.now,
       ...(deps.config.unhealthyThresholdPercent === undefined ? {} : { unhealthyThresholdPercent: deps.config.unhealthyThresholdPercent }),
     };

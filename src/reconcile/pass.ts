@@ -14,6 +14,7 @@ import { fromProviderError, PassSuperseded, ReconcileError } from './errors.ts';
 import { executeStep, queuedDeletes } from './execute.ts';
 import { judgeProbes, withheldFailures, withProbeConditions } from './probes-failing.ts';
 import { withStalledErrors } from './stalled.ts';
+import type { StalledGroups } from './stalled.ts';
 import type { ActionResult } from './execute.ts';
 import type { FailedTemplates } from './failed-templates.ts';
 import type { HealthTracker, ProbePolicy } from './health.ts';
@@ -35,6 +36,8 @@ export interface PassDeps {
   readonly now: () => number;
   /** Deadline for one inventory call. */
   readonly listTimeoutMs?: number;
+  /** Stalled causes across passes, so Stalled stays while a failed group backs off; undefined: this pass's failures only. */
+  readonly stalled?: StalledGroups;
   /** Above this share of failing probed instances in a group or provider, unhealthy replacement pauses (default 55). */
   readonly unhealthyThresholdPercent?: number;
 }
@@ -128,10 +131,16 @@ export async function runPass(state: DesiredState, revision: string, deps: PassD
   await Promise.all([deps.templates.save(), deps.failed.save()]);
   const requeues = [...guarded.steps.map((s) => s.requeueAfterSeconds), deps.health.requeueAfterSeconds(deps.now())].filter((s): s is number => s !== undefined);
   return {
-    revision, startedAt, finishedAt: deps.now(), executed: options.execute, observations, guarded: { ...guarded, steps: withStalledErrors(guarded.steps, actions) }, skipped, actions,
+    revision, startedAt, finishedAt: deps.now(), executed: options.execute, observations, guarded: { ...guarded, steps: stalledSteps(state, guarded.steps, actions, deps, focus !== undefined) }, skipped, actions,
     requeueAfterSeconds: requeues.length === 0 ? undefined : Math.min(...requeues),
     superseded: options.supersede?.aborted === true,
   };
+}
+
+function stalledSteps(state: DesiredState, steps: readonly GroupStep[], actions: readonly ActionResult[], deps: PassDeps, partial: boolean): GroupStep[] {
+  if (deps.stalled === undefined) return withStalledErrors(steps, actions);
+  deps.stalled.update(steps, actions, (group) => state.groups[group]?.templateHash, deps.now(), partial);
+  return deps.stalled.apply(steps);
 }
 
 async function observe(state: DesiredState, deps: PassDeps, options: PassOptions): Promise<Observation[]> {

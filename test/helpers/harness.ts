@@ -94,7 +94,7 @@ export interface Harness {
   writeFleet(groups: readonly GroupSpec[], build: number): Promise<void>;
   addBuild(n: number, digest?: string): void;
   /** One executing pass; `focus` makes it a focused pass, `supersede` lets it be superseded (PassOptions). */
-  pass(options?: Pick<PassOptions, 'focus' | 'supersede'>): Promise<PassResult>;
+  pass(options?: Pick<PassOptions, 'focus' | 'supersede' | 'hold'>): Promise<PassResult>;
   /** One executing pass with some collaborators replaced (a restarted drover: a fresh health tracker). */
   passWith(deps: Partial<PassDeps>): Promise<PassResult>;
   runUntil(done: (r: PassResult, state: DesiredState) => boolean, maxPasses?: number): Promise<PassResult>;
@@ -140,7 +140,7 @@ export async function startHarness(adapter: CloudAdapter, groups: readonly Group
     now: Date.now,
     ...options.deps,
   };
-  const pass = async (passOptions: Pick<PassOptions, 'focus' | 'supersede'> = {}) => runPass(await loadState(), 'rev', deps, { execute: true, ...passOptions });
+  const pass = async (passOptions: Pick<PassOptions, 'focus' | 'supersede' | 'hold'> = {}) => runPass(await loadState(), 'rev', deps, { execute: true, ...passOptions });
   const own = (i: ReturnType<World['list']>[number], field: 'fleet' | 'group' | 'template' | 'slot') => adapter.ownership(i, field);
   return {
     sim,
