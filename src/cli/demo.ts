@@ -15,6 +15,7 @@ import { startFleetSimulators } from '../sim/fleet-simulators.ts';
 import type { ProviderSimulator } from '../sim/fleet-simulators.ts';
 import type { GroupView } from '../status/status-store.ts';
 import { DEFAULT_LIMITS } from '../reconcile/limited-provider.ts';
+import { groupOutcome } from '../reconcile/done.ts';
 import { createLogger } from '../status/logger.ts';
 import { parseDuration } from './duration.ts';
 import { prepareWorkspace } from './demo-workspace.ts';
@@ -182,8 +183,8 @@ function groupLine(group: GroupView): string {
   return `${group.name.padEnd(12)} ${counts.padEnd(12)} template ${group.desiredTemplateHash}  ${state}`;
 }
 
-/** Converged for --exit-when-converged: Ready, or suspended on purpose. Errors and Stalled are not. */
+/** Converged for --exit-when-converged, as for `drover apply` (src/reconcile/done.ts): Ready, or suspended on purpose. */
 function settled(group: GroupView): boolean {
-  if (group.suspendedBy !== undefined) return true;
-  return group.lastError === undefined && group.conditions.some((c) => c.type === 'Ready' && c.status === 'True');
+  const outcome = groupOutcome({ conditions: group.conditions, suspended: group.suspendedBy !== undefined, acting: false });
+  return outcome.kind === 'converged' || outcome.kind === 'suspended';
 }

@@ -1,9 +1,12 @@
 /**
  * `drover plan [dir]`: observe the providers and print, per group, exactly what `drover apply`
- * would do next and why. Exit 0 = no changes, 2 = changes, 1 = error (so CI can gate on it).
+ * would do next and why, verifying the images of groups it would create instances of (a read).
+ * Exit 0 = no changes, 2 = changes, 1 = error or a change that would fail (so CI can gate on it).
  */
 import type { Command } from 'commander';
 import { renderPass } from '../plan/index.ts';
+import { refusedImages } from '../reconcile/image-verifier.ts';
+import type { ImageRefusal } from '../reconcile/image-verifier.ts';
 import type { PassResult } from '../reconcile/pass.ts';
 import { runPass } from '../reconcile/pass.ts';
 import { loadOrReport, openSession } from './session.ts';
@@ -28,17 +31,18 @@ export function register(program: Command, setExitCode: (code: number) => void):
       const session = await openSession(dir, state, options);
       try {
         const result = await runPass(state, session.revision, session.deps, { execute: false });
-        process.stdout.write(options.json ? `${JSON.stringify(planJson(result), null, 2)}\n` : planText(result));
-        setExitCode(planExitCode(result));
+        const refused = await refusedImages(state, result.guarded.steps, session.deps.providers, session.deps.images);
+        process.stdout.write(options.json ? `${JSON.stringify(planJson(result, refused), null, 2)}\n` : planText(result, refused));
+        setExitCode(planExitCode(result, refused));
       } finally {
         await session.close();
       }
     });
 }
 
-/** 1 when anything could not be observed or planned, else 2 when there are changes, else 0. */
-export function planExitCode(result: PassResult): number {
-  if (result.skipped.length > 0 || result.observations.some((o) => !o.ok)) return 1;
+/** 1 when anything could not be observed or planned or would fail (an image that does not verify), else 2 when there are changes, else 0. */
+export function planExitCode(result: PassResult, refused: readonly ImageRefusal[] = []): number {
+  if (result.skipped.length > 0 || refused.length > 0 || result.observations.some((o) => !o.ok)) return 1;
   return changeCount(result) > 0 ? 2 : 0;
 }
 
@@ -47,20 +51,22 @@ function changeCount(result: PassResult): number {
   return steps + result.guarded.orphans.deletes.length;
 }
 
-function planText(result: PassResult): string {
+function planText(result: PassResult, refused: readonly ImageRefusal[]): string {
   const lines = [`revision ${result.revision}`];
   for (const o of result.observations) {
     lines.push(o.ok ? `provider ${o.provider}: ${o.instances.length} instances observed` : `provider ${o.provider}: not observed: ${o.error.message}`);
   }
   lines.push('', ...renderPass(result.guarded, result.startedAt));
   for (const s of result.skipped) lines.push(`group ${s.group}: not planned (${s.error.reason}): ${s.error.message}`);
+  for (const r of refused) lines.push(`group ${r.group}: its creates would fail: ${r.error.reason}: ${r.error.message}`);
   const creates = result.guarded.steps.reduce((n, s) => n + s.creates.length, 0);
   const deletes = result.guarded.steps.reduce((n, s) => n + s.deletes.length, 0) + result.guarded.orphans.deletes.length;
-  lines.push('', `plan: ${creates} to create, ${deletes} to delete, ${result.skipped.length} groups not planned`);
+  const wouldFail = refused.length === 0 ? '' : `, ${refused.length} ${refused.length === 1 ? 'group' : 'groups'} would fail`;
+  lines.push('', `plan: ${creates} to create, ${deletes} to delete, ${result.skipped.length} groups not planned${wouldFail}`);
   return `${lines.join('\n')}\n`;
 }
 
-function planJson(result: PassResult): object {
+function planJson(result: PassResult, refused: readonly ImageRefusal[]): object {
   return {
     revision: result.revision,
     observations: result.observations.map((o) => (o.ok ? { provider: o.provider, ok: true, instances: o.instances.length } : { provider: o.provider, ok: false, reason: o.error.reason, message: o.error.message })),
@@ -68,6 +74,7 @@ function planJson(result: PassResult): object {
     orphans: result.guarded.orphans,
     refusals: result.guarded.refusals,
     skipped: result.skipped.map((s) => ({ group: s.group, reason: s.error.reason, message: s.error.message })),
+    wouldFail: refused.map((r) => ({ group: r.group, reason: r.error.reason, message: r.error.message })),
     changes: changeCount(result),
   };
 }
