@@ -172,6 +172,28 @@ describe('drover plan / apply against drover sim', function () {
     assert.deepEqual(live.map((i) => i.tags[TAG.group]), ['web', 'web', 'web'], 'the suspended group was not created');
   });
 
+  it('apply converges the shipped demo fleet on all four simulated clouds (exit 0), its suspended group reported, not blocking', async () => {
+    const loaded = await loadFleet('fixtures/demo');
+    assert.ok(loaded.ok);
+    sims = (await startFleetSimulators(loaded.state, { factor: 500 })).started;
+    const fleet = await writeFleet({});
+    cleanup = fleet.cleanup;
+    const env: Record<string, string> = {};
+    for (const sim of sims) {
+      Object.assign(env, sim.env, { [endpointEnvName(sim.provider)]: sim.url });
+      if (sim.caPem === undefined) continue;
+      const file = path.join(fleet.dir, `${sim.provider}-ca.pem`);
+      await writeFile(file, sim.caPem);
+      env[caFileEnvName(sim.provider)] = file;
+    }
+    const apply = await drover(env, 'apply', 'fixtures/demo', '--state-dir', path.join(fleet.dir, '.state'), '--no-probes', '--timeout', '80s', '--interval', '200ms');
+    assert.equal(apply.code, 0, apply.stdout + apply.stderr);
+    const suspended = Object.values(loaded.state.groups).filter((g) => g.suspend).map((g) => g.name);
+    assert.equal(suspended.length, 1, 'the demo keeps one group suspended on purpose');
+    assert.match(apply.stdout, new RegExp(`\\n {2}${suspended[0]}: suspended \\(observed and reported, never changed; not blocking\\)\\n`));
+    assert.match(apply.stdout, /apply: converged \(1 suspended group not changed\)\n$/);
+  });
+
   it('refuses an invalid fleet before touching any cloud (exit 1) and a bad flag (exit 2)', async () => {
     const invalid = await drover({}, 'plan', 'fixtures/invalid/unknown-field');
     assert.equal(invalid.code, 1);
