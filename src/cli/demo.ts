@@ -15,7 +15,7 @@ import { startFleetSimulators } from '../sim/fleet-simulators.ts';
 import type { ProviderSimulator } from '../sim/fleet-simulators.ts';
 import type { GroupView } from '../status/status-store.ts';
 import { DEFAULT_LIMITS } from '../reconcile/limited-provider.ts';
-import { groupOutcome } from '../reconcile/done.ts';
+import { fleetOutcome, groupOutcome } from '../reconcile/done.ts';
 import { createLogger } from '../status/logger.ts';
 import { parseDuration } from './duration.ts';
 import { prepareWorkspace } from './demo-workspace.ts';
@@ -149,7 +149,11 @@ function banner(workspace: DemoWorkspace, running: RunningDaemon, sims: readonly
   return `${lines.join('\n')}\n`;
 }
 
-/** Prints group changes until aborted; with a timeout, returns true once everything settled. */
+/**
+ * Prints group changes until aborted; with a timeout, ends once the fleet is done as for `drover
+ * apply` (src/reconcile/done.ts): true when every group converged or is suspended, false when one
+ * is stalled (or at the timeout).
+ */
 async function watch(running: RunningDaemon, signal: AbortSignal, timeoutMs: number | undefined): Promise<boolean> {
   const seen = new Map<string, string>();
   const warned = new Set<string>();
@@ -171,7 +175,8 @@ async function watch(running: RunningDaemon, signal: AbortSignal, timeoutMs: num
       process.stdout.write(`  ${event.at.slice(11, 19)}  ${event.type === 'Warning' ? '!' : '•'} ${event.reason}${event.group ? ` (${event.group})` : ''}: ${event.message}\n`);
     }
     events = all.length;
-    if (timeoutMs !== undefined && view.lastPass !== undefined && view.groups.length > 0 && view.groups.every(settled)) return true;
+    const done = fleetOutcome(view.groups.map(outcomeOf));
+    if (timeoutMs !== undefined && view.lastPass !== undefined && view.groups.length > 0 && done.finished) return done.success;
     await sleep(500, undefined, { signal }).catch(() => undefined);
   }
   return false;
@@ -183,8 +188,7 @@ function groupLine(group: GroupView): string {
   return `${group.name.padEnd(12)} ${counts.padEnd(12)} template ${group.desiredTemplateHash}  ${state}`;
 }
 
-/** Converged for --exit-when-converged, as for `drover apply` (src/reconcile/done.ts): Ready, or suspended on purpose. */
-function settled(group: GroupView): boolean {
-  const outcome = groupOutcome({ conditions: group.conditions, suspended: group.suspendedBy !== undefined, acting: false });
-  return outcome.kind === 'converged' || outcome.kind === 'suspended';
+/** A group's outcome for --exit-when-converged, judged as `drover apply` judges it. */
+function outcomeOf(group: GroupView) {
+  return groupOutcome({ conditions: group.conditions, suspended: group.suspendedBy !== undefined, acting: false });
 }
