@@ -7,7 +7,8 @@
  * - suspended: suspended on purpose (Git or API); reported, never blocking;
  * - stalled: Stalled=True (the cloud refuses the request as written, the deletion guard refused,
  *   a failed rollout): more passes cannot help until Git or the cloud account changes;
- * - in-progress: anything else.
+ * - in-progress: anything else (explained by ProbesFailing, Degraded or Progressing, in that order:
+ *   a probe outage is the likelier reason a group is not ready).
  *
  * Finished when no group is in progress; successful when every group converged or is suspended.
  */
@@ -38,7 +39,7 @@ export function groupOutcome(facts: GroupFacts): GroupOutcome {
   const stalled = isTrue(facts, 'Stalled');
   if (stalled !== undefined) return { kind: 'stalled', reason: stalled.reason, message: stalled.message };
   if (!facts.acting && isTrue(facts, 'Ready') !== undefined && isTrue(facts, 'Progressing') === undefined) return { kind: 'converged' };
-  const why = isTrue(facts, 'Degraded') ?? isTrue(facts, 'Progressing') ?? facts.conditions.find((c) => c.type === 'Ready');
+  const why = isTrue(facts, 'ProbesFailing') ?? isTrue(facts, 'Degraded') ?? isTrue(facts, 'Progressing') ?? facts.conditions.find((c) => c.type === 'Ready');
   return { kind: 'in-progress', reason: why?.reason ?? 'InProgress', message: why?.message ?? 'in progress' };
 }
 

@@ -16,6 +16,8 @@ describe('reconcile/done', () => {
     const stalled = [c('Ready', false), c('Progressing', true), c('Degraded', true, 'InsufficientCapacity'), c('Stalled', true, 'ImageDigestMismatch', 'create web-1: digest differs')];
     assert.deepEqual(groupOutcome(facts(stalled, { acting: true })), { kind: 'stalled', reason: 'ImageDigestMismatch', message: 'create web-1: digest differs' }, 'the stall, not Degraded, explains it');
     assert.deepEqual(groupOutcome(facts([c('Ready', false), c('Progressing', true, 'RollingOut', '1 of 3'), c('Degraded', false), c('Stalled', false)])), { kind: 'in-progress', reason: 'RollingOut', message: '1 of 3' });
+    const probes = [c('Ready', false), c('Progressing', true), c('Degraded', true, 'InsufficientCapacity'), c('Stalled', false), c('ProbesFailing', true, 'GroupProbesFailing', '4 of 4 fail')];
+    assert.deepEqual(groupOutcome(facts(probes)), { kind: 'in-progress', reason: 'GroupProbesFailing', message: '4 of 4 fail' }, 'a probe outage explains a group not ready');
   });
 
   it('the fleet is finished when no group is in progress, a success when all converged or are suspended', () => {
