@@ -4,7 +4,10 @@
  * and per group exponential backoff after errors. Triggers (Git change, API) wake it at once.
  */
 
-/** Per-group error backoff: 1 s, 2 s, 4 s … capped, with ±10% jitter. */
+/**
+ * Per-group error backoff: 1 s, 2 s, 4 s … with ±10% jitter, capped after the jitter (a wait never
+ * passes `maxMs`, default 5 min; capped waits still spread over its last 10%).
+ */
 export class GroupBackoff {
   private readonly failures = new Map<string, { count: number; until: number }>();
   private readonly maxMs: number;
@@ -23,7 +26,7 @@ export class GroupBackoff {
     }
     const count = (this.failures.get(group)?.count ?? 0) + 1;
     const base = Math.min(this.maxMs, 1000 * 2 ** (count - 1));
-    this.failures.set(group, { count, until: now + base * (0.9 + 0.2 * this.random()) });
+    this.failures.set(group, { count, until: now + Math.min(this.maxMs, jitter(base, 0.1, this.random)) });
   }
 
   /** Groups still backing off at `now`. */

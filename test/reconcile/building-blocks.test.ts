@@ -86,6 +86,24 @@ describe('reconcile building blocks', () => {
     assert.equal(backoff.count('g'), 0);
   });
 
+  it('backoff: with real randomness, every wait stays within ±10% of the doubled delay and never passes the cap', () => {
+    const maxMs = 5 * 60_000;
+    const backoff = new GroupBackoff({ maxMs });
+    let seenBelowCap = false;
+    for (let draw = 0; draw < 2000; draw++) {
+      backoff.record('g', false, 0);
+      const failures = 1 + (draw % 12);
+      for (let i = 0; i < failures; i++) backoff.record('g', true, 0);
+      const wait = backoff.nextEnd(0)!;
+      const base = Math.min(maxMs, 1000 * 2 ** (failures - 1));
+      assert.ok(wait <= maxMs, `draw ${draw}: ${wait} ms after ${failures} failures exceeds the ${maxMs} ms cap`);
+      assert.ok(wait >= 0.9 * base - 1e-9, `draw ${draw}: ${wait} ms below 90% of ${base}`);
+      assert.ok(wait <= 1.1 * base + 1e-9, `draw ${draw}: ${wait} ms above 110% of ${base}`);
+      if (failures >= 10 && wait < maxMs * 0.99) seenBelowCap = true;
+    }
+    assert.ok(seenBelowCap, 'capped waits still spread (jitter below the cap), so daemons do not retry in step');
+  });
+
   it('rate limiter: a burst passes at once, then calls are paced at the refill rate', async () => {
     let now = 0;
     const limiter = new RateLimiter(10, 3, () => now);
