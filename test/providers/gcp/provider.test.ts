@@ -74,6 +74,13 @@ describe('GCP provider contract (real @google-cloud/compute client against the s
     assert.ok(sim.world.events().every((e) => e.to !== 'terminating'), 'nothing was deleted');
   });
 
+  it('a 403 rateLimitExceeded without ErrorInfo (errors[].reason only) is throttling: retried, not Unauthorized', async () => {
+    sim.faults.add({ kind: 'error', status: 403, code: 'rateLimitExceeded', message: 'Rate Limit Exceeded', actions: ['compute.instances.aggregatedList'], count: 2 });
+    await provider.create(request('web', 0));
+    assert.equal((await provider.list({ fleet: FLEET })).length, 1, 'listed after two throttled answers');
+    assert.equal(sim.engine.calls.counts()['compute.instances.aggregatedList'], 3);
+  });
+
   it('a response dropped after insert succeeded: the retry replays the requestId, exactly one instance', async () => {
     sim.faults.add({ kind: 'drop-after', actions: ['compute.instances.insert'], count: 1 });
     const created = await provider.create(request('web', 0));
