@@ -199,7 +199,7 @@ export class GcpProvider implements Provider {
     const name = generationName(request.name, step.generation);
     const key = keyLabel(request.idempotencyKey);
     const body = instanceResource(request, name, key, this.name);
-    const requestId = requestIdFor(request.idempotencyKey, step.generation, step.attempt);
+    const requestId = requestIdFor(request.idempotencyKey, step.generation, step.attempt, request.zone);
     let op: GceOperation;
     try {
       op = await this.#call('create', options, async (signal) => operationOf((await this.#clients.instances.insert({ project: this.#project, zone: request.zone, requestId, instanceResource: body }, this.#gax(signal)))[0]));

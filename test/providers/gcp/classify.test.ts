@@ -115,6 +115,8 @@ describe('GCP names, request ids and labels', () => {
     assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     assert.equal(requestIdFor(key, 0, 0), id);
     assert.equal(new Set([id, requestIdFor(key, 0, 1), requestIdFor(key, 1, 0), requestIdFor('other', 0, 0)]).size, 4);
+    assert.equal(requestIdFor(key, 0, 0, 'europe-west1-b'), requestIdFor(key, 0, 0, 'europe-west1-b'));
+    assert.notEqual(requestIdFor(key, 0, 0, 'europe-west1-b'), requestIdFor(key, 0, 0, 'europe-west1-c'), 'the zone is part of the request id');
     assert.equal(keyLabel(key), key);
     assert.match(keyLabel('Not Hex!'), /^[0-9a-f]{32}$/);
   });

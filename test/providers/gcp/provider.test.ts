@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { GceSimulator } from '../../../providers/gcp/sim.ts';
 import { INSERT_OPERATION_FAULT } from '../../../providers/gcp/sim.ts';
 import { digestLabel } from '../../../providers/gcp/labels.ts';
-import { DIGEST, FLEET, IMAGE, observed, pause, PROJECT, providerFor, rejectionOf, request, startSim, visible, ZONE, type Provider } from './fixtures.ts';
+import { DIGEST, FAST_RETRY, FLEET, IMAGE, observed, pause, PROJECT, providerFor, rejectionOf, request, startSim, visible, ZONE, type Provider } from './fixtures.ts';
 
 describe('GCP provider contract (real @google-cloud/compute client against the simulator)', () => {
   let sim: GceSimulator;
@@ -79,6 +79,20 @@ describe('GCP provider contract (real @google-cloud/compute client against the s
     await provider.create(request('web', 0));
     assert.equal((await provider.list({ fleet: FLEET })).length, 1, 'listed after two throttled answers');
     assert.equal(sim.engine.calls.counts()['compute.instances.aggregatedList'], 3);
+  });
+
+  it('a slot retried in another zone sends a request id of its own: never replays the first zone\'s operation', async () => {
+    const once = await providerFor(sim, { retry: { ...FAST_RETRY!, maxAttempts: 1 } });
+    sim.faults.add({ kind: 'drop-after', actions: ['compute.instances.insert'], count: 1 });
+    await rejectionOf(once.create(request('api', 0, { zone: ZONE })));
+    assert.deepEqual(visible(sim).map((i) => i.zone), [ZONE], 'the first insert went through in europe-west1-b');
+    sim.engine.calls.clear();
+    const created = await once.create(request('api', 0, { zone: 'europe-west1-c' }));
+    assert.equal(created.zone, 'europe-west1-c');
+    assert.equal(sim.engine.calls.counts()['compute.instances.insert'], 1, 'one insert in europe-west1-c, not a replay of europe-west1-b\'s requestId first');
+    const ids = sim.world.all().map((i) => i.attributes['requestId']);
+    assert.equal(new Set(ids).size, 2, 'each zone\'s instance came from its own requestId');
+    await once.close();
   });
 
   it('a response dropped after insert succeeded: the retry replays the requestId, exactly one instance', async () => {
