@@ -122,7 +122,8 @@ function buildGroup(group: Doc<'VmGroup'>, provider: Doc<'Provider'>, image: Doc
     imageDigest: image.value.spec.digest,
     replicas: spec.replicas,
     suspend: spec.suspend ?? (GROUP_DEFAULTS['suspend'] as boolean),
-    zones: [...(zones ?? defaultZones)],
+    // AWS `subnets` (a subnet per zone) name the zones when `zones` is omitted.
+    zones: [...(zones ?? (placement.subnets === undefined ? defaultZones : Object.keys(placement.subnets)))],
     template,
     templateHash: templateHash(template),
     health: healthPolicy(spec.health),
