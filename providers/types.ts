@@ -87,6 +87,22 @@ export interface ImageRef {
   readonly artifact: Artifact;
 }
 
+/** A group's placement, for a provider to check against the cloud ({@link Provider.checkPlacement}). */
+export interface PlacementRef {
+  readonly group: string;
+  readonly zones: readonly string[];
+  readonly template: LaunchTemplate;
+}
+
+/** A placement the cloud would refuse, found by reading it (never by trying a launch). */
+export interface PlacementProblem {
+  readonly group: string;
+  /** Machine-readable: SubnetNotFound, SubnetZoneMismatch. */
+  readonly reason: string;
+  /** Names the subnet, the zones and the fix; never a credential. */
+  readonly message: string;
+}
+
 /** Per-call options. */
 export interface CallOptions {
   /** Aborts the call; providers pass it to the SDK / fetch so a hung request cannot stall a pass. */
@@ -163,6 +179,12 @@ export interface Provider {
    * 'Invalid' (reason ImageDigestMismatch / ImageNotFound) before any instance is launched from it.
    */
   verifyImage(image: ImageRef, options?: CallOptions): Promise<void>;
+  /**
+   * Checks what `validate` cannot know about the groups' placement from the cloud's own records
+   * (AWS: each subnet's zone, from one DescribeSubnets). Read-only; `drover plan` reports the
+   * problems. Rejects only when the cloud cannot be asked. Undefined: nothing to check.
+   */
+  checkPlacement?(groups: readonly PlacementRef[], options?: CallOptions): Promise<PlacementProblem[]>;
   /** Maps any error this provider's SDK or transport throws to a kind that carries a retry policy. */
   classify(error: unknown): ProviderErrorKind;
   /** Releases sockets and timers. */

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { renderPass } from '../plan/index.ts';
 import type { PassResult } from '../reconcile/pass.ts';
 import { runPass } from '../reconcile/pass.ts';
+import { checkPlacements, type GroupPlacementProblem } from '../reconcile/placement-check.ts';
 import { loadOrReport, openSession } from './session.ts';
 import type { CloudOptions } from './session.ts';
 
@@ -28,8 +29,9 @@ export function register(program: Command, setExitCode: (code: number) => void):
       const session = await openSession(dir, state, options);
       try {
         const result = await runPass(state, session.revision, session.deps, { execute: false });
-        process.stdout.write(options.json ? `${JSON.stringify(planJson(result), null, 2)}\n` : planText(result));
-        setExitCode(planExitCode(result));
+        const placement = await checkPlacements(state, session.deps.providers);
+        process.stdout.write(options.json ? `${JSON.stringify({ ...planJson(result), placement }, null, 2)}\n` : planText(result) + placementText(placement));
+        setExitCode(placement.length > 0 ? 1 : planExitCode(result));
       } finally {
         await session.close();
       }
@@ -58,6 +60,11 @@ function planText(result: PassResult): string {
   const deletes = result.guarded.steps.reduce((n, s) => n + s.deletes.length, 0) + result.guarded.orphans.deletes.length;
   lines.push('', `plan: ${creates} to create, ${deletes} to delete, ${result.skipped.length} groups not planned`);
   return `${lines.join('\n')}\n`;
+}
+
+/** Launches the cloud would refuse for where they go (exit 1): one line per group and subnet. */
+function placementText(problems: readonly GroupPlacementProblem[]): string {
+  return problems.map((p) => `group ${p.group}: launches would fail (${p.reason}): ${p.message}\n`).join('');
 }
 
 function planJson(result: PassResult): object {

@@ -71,14 +71,13 @@ function awsSubnetProblems(group: GroupDocument, provider: Provider): Problem[] 
   const { zones, subnet, subnets } = placement;
   const out: Problem[] = [];
   const at = (path: readonly string[], code: string, message: string) => out.push(problemAt(group, ['spec', 'placement', ...path], code, message));
-  const example = (list: readonly string[]) => `subnets: { ${list.slice(0, 2).map((z) => `${z}: subnet-…`).join(', ')} }`;
   if (zones === undefined && subnets === undefined) {
     out.push(problemAt(group, ['spec'], 'rule.requiredForProvider', `'spec.placement.zones' or 'spec.placement.subnets' is required for aws providers (provider '${provider.metadata.name}')`));
   }
   if (subnet !== undefined && subnets !== undefined) at(['subnet'], 'rule.subnetAndSubnets', "give either 'subnet' (one zone) or 'subnets' (a subnet per zone), not both");
   else if (subnet !== undefined && (zones?.length ?? 0) !== 1) {
     const listed = zones ?? [];
-    at(['subnet'], 'rule.subnetZones', `an AWS subnet lives in one availability zone, so '${subnet}' cannot serve ${listed.length === 0 ? 'a group without zones' : `zones ${listed.join(', ')}`}; give one subnet per zone instead: ${example(listed.length === 0 ? [`${(provider.spec as { region: string }).region}a`] : listed)}`);
+    at(['subnet'], 'rule.subnetZones', `an AWS subnet lives in one availability zone, so '${subnet}' cannot serve ${listed.length === 0 ? 'a group without zones' : `zones ${listed.join(', ')}`}; give one subnet per zone instead: ${subnetsExample(listed.length === 0 ? [`${(provider.spec as { region: string }).region}a`] : listed)}`);
   }
   if (subnets === undefined) return out;
   const keys = Object.keys(subnets);
@@ -95,6 +94,11 @@ function awsSubnetProblems(group: GroupDocument, provider: Provider): Problem[] 
     if (shared.length > 1) at(['subnets', shared[1] as string], 'rule.subnetInTwoZones', `subnet '${id}' is given for zones ${shared.join(' and ')}, but an AWS subnet lives in one availability zone; give each zone its own subnet`);
   }
   return out;
+}
+
+/** `subnets: { a: subnet-…, b: subnet-… }` for the first two zones, as a fix to quote. */
+function subnetsExample(zones: readonly string[]): string {
+  return `subnets: { ${zones.slice(0, 2).map((z) => `${z}: subnet-…`).join(', ')} }`;
 }
 
 /**

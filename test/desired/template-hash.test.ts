@@ -27,6 +27,10 @@ const BASE_EXTRA = [
   '',
 ].join('\n');
 
+function withSubnets(subnets: string, zones = ''): DesiredGroup {
+  return loadGroup(minimalFleet({ group: groupYaml(BASE_EXTRA).replace('zones: [eu-west-1a, eu-west-1b] }', `${zones}subnets: ${subnets} }`) }));
+}
+
 describe('template hash', () => {
   const base = loadGroup(minimalFleet({ group: groupYaml(BASE_EXTRA) }));
 
@@ -103,7 +107,6 @@ describe('template hash', () => {
   });
 
   it('AWS subnets per zone: zones default to their keys; the map is in the hash (a zone\'s new subnet or a new zone rolls), its key order is not', () => {
-    const withSubnets = (subnets: string, zones = '') => loadGroup(minimalFleet({ group: groupYaml(BASE_EXTRA).replace('zones: [eu-west-1a, eu-west-1b] }', `${zones}subnets: ${subnets} }`) }));
     const derived = withSubnets(SUBNETS);
     assert.deepEqual(derived.zones, ['eu-west-1a', 'eu-west-1b'], 'zones are the subnets\' zones');
     assert.deepEqual(derived.template.placement.subnets, { 'eu-west-1a': 'subnet-0123456789abcdef0', 'eu-west-1b': 'subnet-0123456789abcdef1' });
