@@ -4,7 +4,7 @@
  * `drover-key` label keep create idempotent across lost responses, failed operations and dead slots.
  */
 import type { protos } from '@google-cloud/compute';
-import { ProviderError, type ProviderErrorKind } from '../errors.ts';
+import { PartialListing, ProviderError, type ProviderErrorKind } from '../errors.ts';
 import type { CallOptions, CreateRequest, ImageRef, ListScope, ObservedInstance, Provider } from '../types.ts';
 import { classifyGce } from './classify.ts';
 import type { GceClients } from './client.ts';
@@ -77,23 +77,33 @@ export class GcpProvider implements Provider {
    * One aggregatedList over every zone of the project, filtered by the fleet label (and the group
    * label for a scope of up to 50 groups) and paginated.
    * Instances GCE still lists while a delete drover started is running are reported terminated.
-   * A zone GCE reports UNREACHABLE fails the listing (Transient): acting on a partial inventory
-   * would launch duplicates of the instances it could not see.
+   * Zones GCE reports UNREACHABLE are not guessed at: the listing rejects with a PartialListing
+   * holding the instances of the zones that answered and naming the others, so the caller acts only
+   * on groups whose zones were all listed (acting in a zone it cannot see would duplicate or delete
+   * what the outage hides).
    */
   async list(scope: ListScope, options: CallOptions = {}): Promise<ObservedInstance[]> {
     const request = { project: this.#project, filter: listFilter(scope), maxResults: this.#options.pageSize ?? 500 };
-    const instances = await this.#call('list', options, async (signal) => {
+    const { instances, unreachable } = await this.#call('list', options, async (signal) => {
       const out = new Map<string, Instance>();
+      const lost = new Set<string>();
       let seen = 0;
       for await (const [scopeName, scoped] of this.#clients.instances.aggregatedListAsync(request, this.#gax(signal))) {
-        if (String(scoped.warning?.code ?? '') === 'UNREACHABLE') throw this.#error('list', 'Transient', 'ScopeUnreachable', `aggregatedList could not reach ${scopeName}: refusing to act on a partial inventory`);
+        if (String(scoped.warning?.code ?? '') === 'UNREACHABLE') lost.add(scopeName.replace(/^zones\//, ''));
         for (const instance of scoped.instances ?? []) {
           if (++seen > MAX_LISTED) throw this.#error('list', 'Transient', 'PaginationLoop', `aggregatedList returned more than ${MAX_LISTED} instances`);
           out.set(String(instance.id ?? instance.name), instance);
         }
       }
-      return [...out.values()];
+      return { instances: [...out.values()], unreachable: [...lost] };
     });
+    const observed = this.#observeListed(instances, scope, unreachable);
+    if (unreachable.length > 0) throw new PartialListing({ provider: this.name, operation: 'list', instances: observed, zones: unreachable });
+    return observed;
+  }
+
+  /** Listed instances as drover sees them; deletes in flight in zones that did not answer are kept in mind. */
+  #observeListed(instances: readonly Instance[], scope: ListScope, unreachable: readonly string[]): ObservedInstance[] {
     const listed = new Set<string>();
     const observed: ObservedInstance[] = [];
     for (const instance of instances) {
@@ -106,7 +116,9 @@ export class GcpProvider implements Provider {
       const deleting = this.#deleting.get(key) === o.id && o.state !== 'pending' && o.state !== 'running';
       observed.push(deleting ? { ...o, state: 'terminated' } : o);
     }
-    for (const key of this.#deleting.keys()) if (!listed.has(key)) this.#deleting.delete(key);
+    for (const key of this.#deleting.keys()) {
+      if (!listed.has(key) && !unreachable.includes(key.slice(0, key.indexOf('/')))) this.#deleting.delete(key);
+    }
     return observed;
   }
 

@@ -10,6 +10,7 @@ import type { ObservedInstance, Provider } from '../../providers/types.ts';
 import type { DesiredGroup, DesiredState, HealthProbe } from '../desired/types.ts';
 import { applyDeletionGuard, planGroup, planOrphans } from '../plan/index.ts';
 import type { GroupStep, GuardResult, PlannedInstance } from '../plan/index.ts';
+import { PartialListing } from '../../providers/errors.ts';
 import { fromProviderError, PassSuperseded, ReconcileError } from './errors.ts';
 import { executeStep, queuedDeletes } from './execute.ts';
 import { withStalledErrors } from './stalled.ts';
@@ -38,7 +39,11 @@ export interface PassDeps {
 
 /** What one provider's inventory gave. */
 export type Observation =
-  | { readonly provider: string; readonly ok: true; readonly instances: readonly ObservedInstance[] }
+  | {
+    readonly provider: string; readonly ok: true; readonly instances: readonly ObservedInstance[];
+    /** Zones that did not answer the listing (PartialListing): groups with a zone among them are not acted on. */
+    readonly unlistedZones?: readonly string[];
+  }
   | { readonly provider: string; readonly ok: false; readonly error: ReconcileError };
 
 /** A group that could not be planned this pass. */
@@ -106,7 +111,8 @@ export async function runPass(state: DesiredState, revision: string, deps: PassD
   const observations = await observe(state, deps, options);
   if (options.supersede?.aborted) throw new PassSuperseded(revision);
   const listed = observations.flatMap((o) => (o.ok ? o.instances : []));
-  const planned = await deps.health.assess(listed, probeFinder(state), deps.now(), { forgetUnlisted: focus === undefined });
+  const partial = observations.some((o) => o.ok && o.unlistedZones !== undefined);
+  const planned = await deps.health.assess(listed, probeFinder(state), deps.now(), { forgetUnlisted: focus === undefined && !partial });
   const now = deps.now();
   const planning = planGroups(state, planned, observations, deps, now, options);
   const steps = focus === undefined ? planning.steps : planning.steps.map((step) => ({ ...step, deletes: [] }));
@@ -143,6 +149,7 @@ async function observe(state: DesiredState, deps: PassDeps, options: PassOptions
       const instances = await provider.list(scope, { signal: signal ? AbortSignal.any([signal, deadline]) : deadline });
       return { provider: name, ok: true, instances: instances.filter(wanted) };
     } catch (error) {
+      if (error instanceof PartialListing) return { provider: name, ok: true, instances: (error.instances as ObservedInstance[]).filter(wanted), unlistedZones: error.zones };
       return { provider: name, ok: false, error: fromProviderError(error, `list ${name}`) };
     }
   }));
@@ -166,7 +173,7 @@ function planGroups(state: DesiredState, planned: readonly PlannedInstance[], ob
   for (const group of Object.values(state.groups)) {
     if (only !== undefined && group.provider !== only) continue;
     if (focus !== undefined && !focus.has(group.name)) continue;
-    const listError = failedLists.get(group.provider);
+    const listError = failedLists.get(group.provider) ?? zonesNotListed(group, observations);
     if (listError !== undefined) {
       skipped.push({ group: group.name, error: listError });
       continue;
@@ -178,6 +185,17 @@ function planGroups(state: DesiredState, planned: readonly PlannedInstance[], ob
     }
   }
   return { steps, skipped };
+}
+
+/**
+ * A group with a zone its provider's listing could not read is not planned: its capacity there is
+ * unknown, so a create could duplicate and a delete could remove the last good instance.
+ */
+function zonesNotListed(group: DesiredGroup, observations: readonly Observation[]): ReconcileError | undefined {
+  const observation = observations.find((o) => o.provider === group.provider);
+  const lost = observation?.ok === true ? group.zones.filter((z) => observation.unlistedZones?.includes(z) === true) : [];
+  if (lost.length === 0) return undefined;
+  return new ReconcileError('transient', 'ZonesNotListed', `zone ${lost.join(', ')} of provider ${group.provider} did not answer the listing: group not acted on until it does (its other groups go on)`);
 }
 
 function planOne(group: DesiredGroup, instances: readonly PlannedInstance[], state: DesiredState, deps: PassDeps, now: number): GroupStep {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import type { GceSimulator } from '../../../providers/gcp/sim.ts';
 import { INSERT_OPERATION_FAULT } from '../../../providers/gcp/sim.ts';
 import { digestLabel } from '../../../providers/gcp/labels.ts';
+import { PartialListing } from '../../../providers/errors.ts';
 import { DIGEST, FAST_RETRY, FLEET, IMAGE, observed, pause, PROJECT, providerFor, rejectionOf, request, startSim, visible, ZONE, type Provider } from './fixtures.ts';
 
 describe('GCP provider contract (real @google-cloud/compute client against the simulator)', () => {
@@ -193,14 +194,18 @@ describe('GCP provider contract (real @google-cloud/compute client against the s
     assert.equal(sim.world.all().length, 0);
   });
 
-  it('refuses a partial inventory when a zone is unreachable', async () => {
+  it('a zone that does not answer: the listing rejects as a PartialListing naming it, with the instances of the zones that did', async () => {
     await provider.create(request('web', 0));
+    await provider.create(request('web', 1, { zone: 'europe-west1-c' }));
     sim.settings.unreachableZones = ['europe-west1-c'];
     const error = await rejectionOf(provider.list({ fleet: FLEET }));
-    assert.equal(error.kind, 'Transient');
-    assert.equal(error.reason, 'ScopeUnreachable');
+    assert.equal(error.kind, 'Transient', 'a caller that does not know partial listings sees a failed one');
+    assert.equal(error.reason, 'ZonesNotListed');
+    assert.ok(error instanceof PartialListing);
+    assert.deepEqual(error.zones, ['europe-west1-c']);
+    assert.deepEqual(error.instances.map((i) => (i as { zone: string }).zone), [ZONE]);
     sim.settings.unreachableZones = [];
-    assert.equal((await provider.list({ fleet: FLEET })).length, 1);
+    assert.equal((await provider.list({ fleet: FLEET })).length, 2);
   });
 
   it('hung calls time out per attempt and are retried', async () => {
