@@ -52,6 +52,12 @@ export interface ObservedInstance {
   readonly slot: number | undefined;
   /** Provider reports an operation in progress that must finish first (e.g. Proxmox `lock: clone`). */
   readonly locked?: boolean;
+  /**
+   * Only in what create() returns: true when the slot's instance already existed (an idempotent
+   * replay, e.g. a GCE requestId or name answered by an earlier insert while the list lagged), so
+   * this call launched nothing and is not counted as a create.
+   */
+  readonly replayed?: boolean;
 }
 
 /** What to list: every instance of one fleet in the provider's scope. */

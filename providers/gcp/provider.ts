@@ -42,7 +42,13 @@ export interface GcpProviderInit {
 }
 
 /** Outcome of one (generation, attempt) step of create. */
-type StepOutcome = { readonly kind: 'created'; readonly instance: Instance } | { readonly kind: 'next-generation' } | { readonly kind: 'next-attempt' };
+/** One insert step's outcome; `replayed`: the slot's instance came from an earlier call (ObservedInstance.replayed). */
+type StepOutcome = { readonly kind: 'created'; readonly instance: Instance; readonly replayed?: boolean } | { readonly kind: 'next-generation' } | { readonly kind: 'next-attempt' };
+
+/** The outcome, marked as a replay when it found the slot's instance. */
+function asReplay(outcome: StepOutcome): StepOutcome {
+  return outcome.kind === 'created' ? { ...outcome, replayed: true } : outcome;
+}
 
 /** Deadline of one zoneOperations.wait attempt: GCE blocks up to two minutes before answering. */
 const WAIT_DEADLINE_MS = 130_000;
@@ -126,12 +132,12 @@ export class GcpProvider implements Provider {
   async create(request: CreateRequest, options: CallOptions = {}): Promise<ObservedInstance> {
     const key = request.idempotencyKey;
     const found = await this.#findKnown(request, options);
-    if (found.kind === 'created') return this.#observedOf(found.instance);
+    if (found.kind === 'created') return { ...this.#observedOf(found.instance), replayed: true };
     let step: CreateStep = { generation: found.generation, attempt: this.#book.attempt(key, found.generation) };
     for (let i = 0; i < MAX_CREATE_STEPS; i++) {
       this.#book.observe(key, step.generation);
       const outcome = await this.#step(request, step, options);
-      if (outcome.kind === 'created') return this.#observedOf(outcome.instance);
+      if (outcome.kind === 'created') return outcome.replayed ? { ...this.#observedOf(outcome.instance), replayed: true } : this.#observedOf(outcome.instance);
       if (outcome.kind === 'next-attempt') this.#book.spend(key, step.generation, step.attempt + 1);
       const generation = outcome.kind === 'next-generation' ? step.generation + 1 : step.generation;
       step = { generation, attempt: this.#book.attempt(key, generation) };
@@ -213,10 +219,14 @@ export class GcpProvider implements Provider {
     const body = instanceResource(request, name, key, this.name);
     const requestId = requestIdFor(request.idempotencyKey, step.generation, step.attempt, request.zone);
     let op: GceOperation;
+    let attempts = 0;
     try {
-      op = await this.#call('create', options, async (signal) => operationOf((await this.#clients.instances.insert({ project: this.#project, zone: request.zone, requestId, instanceResource: body }, this.#gax(signal)))[0]));
+      op = await this.#call('create', options, async (signal, attempt) => {
+        attempts = attempt;
+        return operationOf((await this.#clients.instances.insert({ project: this.#project, zone: request.zone, requestId, instanceResource: body }, this.#gax(signal)))[0]);
+      });
     } catch (error) {
-      if (error instanceof ProviderError && error.kind === 'Conflict') return this.#judge(await this.#getInstance('create', name, request.zone, options), key);
+      if (error instanceof ProviderError && error.kind === 'Conflict') return asReplay(this.#judge(await this.#getInstance('create', name, request.zone, options), key));
       if (error instanceof ProviderError && error.kind === 'NotFound') {
         throw new ProviderError({ kind: 'Invalid', reason: 'ReferencedResourceNotFound', provider: this.name, operation: 'create', message: `create ${name}: a resource it refers to (image, machine type, network, zone) does not exist`, cause: error });
       }
@@ -230,7 +240,10 @@ export class GcpProvider implements Provider {
       this.#book.spend(request.idempotencyKey, step.generation, step.attempt + 1);
       throw failed;
     }
-    return this.#judge(await this.#getInstance('create', name, request.zone, options), key);
+    // A finished operation on the call's first attempt answered an insert of an earlier call (a
+    // replay); on a retry it may be this call's own first attempt, whose answer was lost.
+    const judged = this.#judge(await this.#getInstance('create', name, request.zone, options), key);
+    return replayed && attempts === 1 ? asReplay(judged) : judged;
   }
 
   /**
@@ -275,7 +288,7 @@ export class GcpProvider implements Provider {
   }
 
   /** A call through drover's retry loop; `minDeadlineMs` lengthens the attempt deadline (operation waits). */
-  #call<T>(operation: string, options: CallOptions, fn: (signal: AbortSignal) => Promise<T>, minDeadlineMs = 0): Promise<T> {
+  #call<T>(operation: string, options: CallOptions, fn: (signal: AbortSignal, attempt: number) => Promise<T>, minDeadlineMs = 0): Promise<T> {
     const policy = minDeadlineMs > this.#policy.attemptTimeoutMs ? { ...this.#policy, attemptTimeoutMs: minDeadlineMs } : this.#policy;
     const ctx: CallContext = { provider: this.name, policy, signal: options.signal, pacer: options.pacer, logger: this.#options.logger, random: this.#options.random };
     return callWithRetry(operation, ctx, fn);

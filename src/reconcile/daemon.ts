@@ -350,6 +350,7 @@ export class Daemon {
     for (const a of result.actions) {
       const fields = { group: a.group, revision: result.revision, instance: a.name, id: a.id, reason: a.reason };
       if (a.error) log.warn({ ...fields, error: a.error.reason, message: a.error.message }, a.kind === 'create' ? 'create failed' : 'delete failed');
+      else if (a.replayed === true) log.debug(fields, 'create replayed: instance already launched');
       else log.info(fields, a.kind === 'create' ? 'instance created' : 'instance deleted');
     }
     for (const s of result.skipped) log.warn({ group: s.group, revision: result.revision, error: s.error.reason, message: s.error.message }, 'group not planned');

@@ -62,6 +62,20 @@ describe('e2e gcp: GCE-specific behaviour through drover passes', function () {
     assert.equal(launched.length, 6, 'three old and three new, never a duplicate');
   });
 
+  it('under list lag, an insert re-sent for a slot whose instance exists is an idempotent replay, not a second create', async () => {
+    h = await startHarness(gcpAdapter, [{ name: 'web', replicas: 2 }]);
+    const harness = h;
+    const sim = harness.sim as GceSimulator;
+    sim.world.setLatencies({ listLagMs: 60_000 });
+    const results = [];
+    for (let i = 0; i < 4; i++) results.push(...(await harness.pass()).actions.filter((a) => a.kind === 'create'));
+    const launched = sim.world.events().filter((e) => e.from === null && e.tags['drover-fleet'] === FLEET).length;
+    assert.equal(launched, 2, 'no duplicate: the request ids held');
+    assert.ok(results.length > launched, `the creates were re-sent while the list lagged (${results.length} sent)`);
+    assert.equal(results.filter((a) => a.error === undefined && a.replayed !== true).length, launched, 'each instance counted as created exactly once');
+    assert.equal(results.filter((a) => a.replayed === true).length, results.length - launched);
+  });
+
   it('a zone outage (aggregatedList UNREACHABLE): groups whose zones all listed still act, groups in the lost zone wait and say why', async () => {
     const apiPlacement = '  machine: { type: e2-standard-2 }\n  placement: { zones: [europe-west1-b, europe-west1-c] }\n';
     h = await startHarness(gcpAdapter, [{ name: 'web', replicas: 3 }, { name: 'api', replicas: 2, placement: apiPlacement }]);
