@@ -40,6 +40,11 @@ export class GroupBackoff {
     return ends.length === 0 ? undefined : Math.min(...ends);
   }
 
+  /** When `group`'s backoff ends (epoch ms), if it is backing off. */
+  retryAt(group: string): number | undefined {
+    return this.failures.get(group)?.until;
+  }
+
   /** Consecutive failures of `group`. */
   count(group: string): number {
     return this.failures.get(group)?.count ?? 0;
@@ -78,4 +83,24 @@ export class Wakeup {
 /** Adds ±`fraction` jitter to `ms`. */
 export function jitter(ms: number, fraction = 0.1, random: () => number = Math.random): number {
   return ms * (1 - fraction + 2 * fraction * random());
+}
+
+/** Why a group was not planned, for its log line. */
+export interface NotPlannedCause {
+  readonly reason: string;
+  /** The provider error behind it, when there is one (its `kind` says whether the cloud throttled). */
+  readonly cause?: unknown;
+}
+
+/**
+ * The static message and fields of a group that could not be planned: why (the cloud throttled,
+ * zones did not list, or another error) and in how many seconds it is tried again, so an operator
+ * reading "group not planned" during a throttling storm sees it is waiting, not broken.
+ */
+export function notPlannedLog(error: NotPlannedCause, retryInMs: number | undefined): { message: string; retryInSeconds?: number } {
+  const retry = retryInMs === undefined ? {} : { retryInSeconds: Math.max(0, Math.round(retryInMs / 100) / 10) };
+  const kind = (error.cause as { kind?: unknown } | undefined)?.kind;
+  if (kind === 'Throttled') return { message: 'group not planned: the cloud is throttling drover, retrying', ...retry };
+  if (error.reason === 'ZonesNotListed') return { message: 'group not planned: a zone did not list, retrying', ...retry };
+  return { message: 'group not planned', ...retry };
 }

@@ -7,7 +7,9 @@ import type { HealthProbe, LaunchTemplate } from '../../src/desired/types.ts';
 import { FailedTemplates } from '../../src/reconcile/failed-templates.ts';
 import { HealthTracker } from '../../src/reconcile/health.ts';
 import { RateLimiter } from '../../src/reconcile/rate-limiter.ts';
-import { GroupBackoff } from '../../src/reconcile/scheduler.ts';
+import { GroupBackoff, notPlannedLog } from '../../src/reconcile/scheduler.ts';
+import { ProviderError } from '../../providers/errors.ts';
+import { fromProviderError } from '../../src/reconcile/errors.ts';
 import { TemplateStore } from '../../src/reconcile/template-store.ts';
 
 function instance(id: string, state: ObservedInstance['state'], address?: string): ObservedInstance {
@@ -102,6 +104,17 @@ describe('reconcile building blocks', () => {
       if (failures >= 10 && wait < maxMs * 0.99) seenBelowCap = true;
     }
     assert.ok(seenBelowCap, 'capped waits still spread (jitter below the cap), so daemons do not retry in step');
+  });
+
+  it('a group not planned says why and when it is retried: throttled (from the provider error kind), zones not listed, other', () => {
+    const backoff = new GroupBackoff({ random: () => 0.5 });
+    backoff.record('g', true, 1000);
+    backoff.record('g', true, 2000);
+    const throttled = new ProviderError({ kind: 'Throttled', reason: 'RequestLimitExceeded', provider: 'aws', operation: 'list', message: 'm' });
+    const line = notPlannedLog(fromProviderError(throttled, 'list aws'), backoff.retryAt('g')! - 2000);
+    assert.deepEqual(line, { message: 'group not planned: the cloud is throttling drover, retrying', retryInSeconds: 2 });
+    assert.equal(notPlannedLog({ reason: 'ZonesNotListed' }, 500).message, 'group not planned: a zone did not list, retrying');
+    assert.deepEqual(notPlannedLog({ reason: 'Unauthorized' }, undefined), { message: 'group not planned' });
   });
 
   it('rate limiter: a burst passes at once, then calls are paced at the refill rate', async () => {
