@@ -132,13 +132,19 @@ export class ArmOps {
     await this.#wait(operation, state, restore, signal);
   }
 
-  /** Deletes a VM and waits until the delete completed. */
+  /**
+   * Deletes a VM and waits until the delete completed. An operation that ends Failed (Azure can
+   * accept a delete with 202 and then fail it, InternalExecutionError) rejects: the VM may still run.
+   */
   async deleteVmAndWait(operation: string, name: string, signal: AbortSignal | undefined): Promise<void> {
     const state = await this.deleteVm(operation, name, signal);
     if (state === undefined) return;
     const { compute } = this.#clients;
     const restore = (serialized: string, s: AbortSignal) => restoreComputePoller(compute, serialized, compute.virtualMachines.delete, { abortSignal: s, updateIntervalInMs: this.#intervalMs });
-    await this.#wait(operation, state, restore, signal);
+    const outcome = await this.#wait(operation, state, restore, signal);
+    if (outcome === 'failed') {
+      throw new ProviderError({ kind: 'Transient', reason: 'DeleteFailed', provider: this.#ctx(signal).provider, operation, message: `${operation}: Azure accepted the delete of VM ${name} but the operation failed; the VM may still run (retried by the next pass)` });
+    }
   }
 
   /** Polls until the operation ends; gives up after the LRO deadline (Transient LroTimeout: the next pass re-observes). */

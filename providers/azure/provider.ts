@@ -122,8 +122,11 @@ export class AzureProvider implements Provider {
 
   /**
    * Deletes a VM of this fleet; its NIC and disks go with it (deleteOption Delete). Reads it first
-   * and refuses one whose tags do not carry this fleet's id; gone or already deleting is success.
-   * Resolves once Azure accepted the delete.
+   * and refuses one whose tags do not carry this fleet's id; gone is success. Resolves only once
+   * the delete operation succeeded: a delete accepted with 202 can still fail and leave the VM
+   * running, so a replacement launched on the 202 could exceed the rollout's bounds (the executor
+   * launches a group's creates only after its deletes resolved). A VM another call is already
+   * deleting rejects (VmDeleting): it is not gone yet.
    */
   async destroy(instance: ObservedInstance, options: CallOptions = {}): Promise<void> {
     if (instance.fleet !== this.#init.fleet) throw this.#error('destroy', 'Invalid', 'NotOwned', `instance ${instance.name} is not in fleet ${this.#init.fleet}`);
@@ -131,8 +134,8 @@ export class AzureProvider implements Provider {
     const vm = await this.#ops.getVm('destroy', name, options.signal);
     if (vm === undefined) return;
     if (vm.tags?.[TAG.fleet] !== this.#init.fleet) throw this.#error('destroy', 'Invalid', 'NotOwned', `VM ${name} does not carry ${TAG.fleet}=${this.#init.fleet}`);
-    if (vm.provisioningState === 'Deleting') return;
-    await this.#ops.deleteVm('destroy', name, options.signal);
+    if (vm.provisioningState === 'Deleting') throw this.#error('destroy', 'Transient', 'VmDeleting', `VM ${name} is still being deleted`);
+    await this.#ops.deleteVmAndWait('destroy', name, options.signal);
   }
 
   /** GET of the gallery image version or managed image; its `drover:digest` tag must equal the digest. */

@@ -89,6 +89,7 @@ export async function startAzureSimulator(options: AzureSimulatorOptions = {}): 
     tokens: options.tokens,
     unavailableSizes: {},
     pageSize: options.pageSize ?? 50,
+    failDeletes: 0,
   };
   const ctx: AzureContext = {
     engine,

@@ -217,6 +217,8 @@ function patchSettings(settings: AzureSettings, body: Record<string, unknown>): 
   if (quota === null || typeof quota === 'number') settings.vmQuota = quota ?? undefined;
   const pageSize = body['pageSize'];
   if (typeof pageSize === 'number' && pageSize >= 1) settings.pageSize = pageSize;
+  const failDeletes = body['failDeletes'];
+  if (typeof failDeletes === 'number' && Number.isInteger(failDeletes) && failDeletes >= 0) settings.failDeletes = failDeletes;
   const sizes = body['unavailableSizes'];
   if (typeof sizes === 'object' && sizes !== null) settings.unavailableSizes = sizes as Record<string, string[]>;
   return settings;

@@ -21,6 +21,12 @@ export interface AzureSettings {
   unavailableSizes: Readonly<Record<string, readonly string[]>>;
   /** Items per page of list calls (ARM pages VMs by 50 or more; small here to exercise nextLink). */
   pageSize: number;
+  /**
+   * The next this-many VM DELETEs are accepted (202, the VM shows Deleting) and then fail
+   * (operation Failed, InternalExecutionError) leaving the VM running with provisioningState
+   * Failed, as Azure documents for a delete that cannot complete.
+   */
+  failDeletes: number;
 }
 
 /** One VM PUT as the simulator saw it. */
