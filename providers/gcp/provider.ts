@@ -82,7 +82,9 @@ export class GcpProvider implements Provider {
   /**
    * One aggregatedList over every zone of the project, filtered by the fleet label (and the group
    * label for a scope of up to 50 groups) and paginated.
-   * Instances GCE still lists while a delete drover started is running are reported terminated.
+   * Instances GCE still lists while a delete drover started is running are reported stopping and
+   * locked: GCE counts them against quota until the delete is DONE, so they count against the
+   * group's surge too, and nothing deletes them twice.
    * Zones GCE reports UNREACHABLE are not guessed at: the listing rejects with a PartialListing
    * holding the instances of the zones that answered and naming the others, so the caller acts only
    * on groups whose zones were all listed (acting in a zone it cannot see would duplicate or delete
@@ -120,7 +122,7 @@ export class GcpProvider implements Provider {
       const key = `${o.zone}/${o.name}`;
       listed.add(key);
       const deleting = this.#deleting.get(key) === o.id && o.state !== 'pending' && o.state !== 'running';
-      observed.push(deleting ? { ...o, state: 'terminated' } : o);
+      observed.push(deleting ? { ...o, state: 'stopping', locked: true } : o);
     }
     for (const key of this.#deleting.keys()) {
       if (!listed.has(key) && !unreachable.includes(key.slice(0, key.indexOf('/')))) this.#deleting.delete(key);
@@ -149,8 +151,10 @@ export class GcpProvider implements Provider {
   /**
    * Deletes an instance of this fleet (its boot and extra disks are auto-deleted with it). Reads it
    * first: gone, or a different instance now holding the name, is success; one whose labels do not
-   * carry this fleet's id is refused. Resolves once GCE accepted the delete (the instance is
-   * STOPPING; it vanishes when the operation is DONE).
+   * carry this fleet's id is refused. Resolves once the delete operation is DONE (the instance is
+   * gone): a STOPPING instance still counts against GCE's quota, so a replacement launched before
+   * that could meet QUOTA_EXCEEDED or exceed the rollout's surge (the executor launches a group's
+   * creates only after its deletes resolved). A delete operation that fails rejects.
    */
   async destroy(instance: ObservedInstance, options: CallOptions = {}): Promise<void> {
     if (instance.fleet !== this.#fleet) throw this.#error('destroy', 'Invalid', 'NotOwned', `instance ${instance.id} is not in fleet ${this.#fleet}`);
@@ -167,7 +171,9 @@ export class GcpProvider implements Provider {
       throw error;
     }
     this.#deleting.set(`${instance.zone}/${instance.name}`, instance.id);
-    const failed = op !== undefined && isDone(op) ? operationError(op, this.name, 'destroy') : undefined;
+    if (op === undefined) return;
+    const done = isDone(op) ? op : await this.#wait(op, instance.zone, options, 'destroy');
+    const failed = operationError(done, this.name, 'destroy');
     if (failed !== undefined) throw failed;
   }
 
@@ -258,14 +264,14 @@ export class GcpProvider implements Provider {
     return ours && isUsable(instance.status as string | undefined) ? { kind: 'created', instance } : { kind: 'next-generation' };
   }
 
-  #wait(op: GceOperation, zone: string, options: CallOptions): Promise<GceOperation> {
+  #wait(op: GceOperation, zone: string, options: CallOptions, operation = 'create'): Promise<GceOperation> {
     return waitForOperation(op, {
       provider: this.name,
-      operation: 'create',
+      operation,
       pollMs: this.#options.operationPollMs ?? 1000,
       timeoutMs: this.#options.operationTimeoutMs ?? 600_000,
       signal: options.signal,
-      wait: (name) => this.#call('create', options, async (signal) => (await this.#clients.operations.wait({ project: this.#project, zone, operation: name }, this.#gax(signal, WAIT_DEADLINE_MS)))[0], WAIT_DEADLINE_MS),
+      wait: (name) => this.#call(operation, options, async (signal) => (await this.#clients.operations.wait({ project: this.#project, zone, operation: name }, this.#gax(signal, WAIT_DEADLINE_MS)))[0], WAIT_DEADLINE_MS),
     });
   }
 

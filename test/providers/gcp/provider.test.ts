@@ -3,7 +3,7 @@ import type { GceSimulator } from '../../../providers/gcp/sim.ts';
 import { INSERT_OPERATION_FAULT } from '../../../providers/gcp/sim.ts';
 import { digestLabel } from '../../../providers/gcp/labels.ts';
 import { PartialListing } from '../../../providers/errors.ts';
-import { DIGEST, FAST_RETRY, FLEET, IMAGE, observed, pause, PROJECT, providerFor, rejectionOf, request, startSim, visible, ZONE, type Provider } from './fixtures.ts';
+import { DIGEST, FAST_RETRY, FLEET, IMAGE, observed, PROJECT, providerFor, rejectionOf, request, startSim, visible, ZONE, type Provider } from './fixtures.ts';
 
 describe('GCP provider contract (real @google-cloud/compute client against the simulator)', () => {
   let sim: GceSimulator;
@@ -161,16 +161,16 @@ describe('GCP provider contract (real @google-cloud/compute client against the s
     assert.deepEqual(statuses, [403, 403, 403, 403, 403, 200]);
   });
 
-  it('destroy: deleting is reported as terminated until gone; gone and renamed-away instances are success', async () => {
+  it('destroy waits for the delete; deleting is reported as stopping and locked until gone; gone and renamed-away instances are success', async () => {
     const created = await provider.create(request('web', 0));
     sim.world.setLatencies({ terminateMs: 300_000 });
-    await provider.destroy(created);
+    const waiting = await rejectionOf(provider.destroy(created, { signal: AbortSignal.timeout(100) }));
+    assert.equal(waiting.reason, 'Aborted', 'destroy waits for the delete operation (given up here)');
     assert.equal(visible(sim)[0]?.state, 'terminating');
     const [listed] = await provider.list({ fleet: FLEET });
-    assert.equal(listed?.state, 'terminated', 'a delete in progress no longer counts as capacity');
+    assert.deepEqual([listed?.state, listed?.locked], ['stopping', true], 'a delete in progress still counts against surge (GCE counts it against quota), and is not deleted again');
     await provider.destroy(created);
-    await pause(350);
-    assert.deepEqual(await provider.list({ fleet: FLEET }), []);
+    assert.deepEqual(await provider.list({ fleet: FLEET }), [], 'destroy resolved once the instance was gone');
     await provider.destroy(created);
     const reborn = await provider.create(request('web', 0));
     assert.equal(reborn.name, created.name);

@@ -62,6 +62,32 @@ describe('e2e gcp: GCE-specific behaviour through drover passes', function () {
     assert.equal(launched.length, 6, 'three old and three new, never a duplicate');
   });
 
+  it('instances being deleted (STOPPING) count against surge until gone: a surge rollout at the quota never meets QUOTA_EXCEEDED', async () => {
+    h = await startHarness(gcpAdapter, [{ name: 'web', replicas: 3 }]);
+    const harness = h;
+    const sim = harness.sim as GceSimulator;
+    await harness.runUntil(converged(harness));
+    sim.settings.instanceQuota = 4; // replicas + maxSurge: GCE counts STOPPING instances against it
+    const start = sim.clock.now();
+    harness.addBuild(2);
+    await harness.writeFleet([{ name: 'web', replicas: 3 }], 2);
+    const failed: string[] = [];
+    await harness.runUntil((r, state) => {
+      failed.push(...r.actions.filter((a) => a.error !== undefined).map((a) => a.error!.reason));
+      return convergedInWorld(harness, state);
+    });
+    assert.deepEqual(failed, [], 'no create refused by the quota');
+    const web = sim.world.events().filter((e) => e.at >= start && e.tags['drover-group'] === 'web');
+    const state = new Map<string, string>();
+    let most = 0;
+    for (const e of sim.world.events().filter((x) => x.tags['drover-group'] === 'web')) {
+      state.set(e.instanceId, e.to);
+      if (e.at >= start) most = Math.max(most, [...state.values()].filter((s) => s !== 'terminated').length);
+    }
+    assert.ok(web.length > 0);
+    assert.equal(most, 4, 'at most replicas + maxSurge instances not gone, STOPPING ones included');
+  });
+
   it('under list lag, an insert re-sent for a slot whose instance exists is an idempotent replay, not a second create', async () => {
     h = await startHarness(gcpAdapter, [{ name: 'web', replicas: 2 }]);
     const harness = h;
