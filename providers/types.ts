@@ -191,6 +191,12 @@ export interface Provider {
    * problems. Rejects only when the cloud cannot be asked. Undefined: nothing to check.
    */
   checkPlacement?(groups: readonly PlacementRef[], options?: CallOptions): Promise<PlacementProblem[]>;
+  /**
+   * Deletes leftovers of interrupted creates that this provider can recognise as its own (Azure:
+   * this fleet's NICs attached to no VM), bounded per call. Called once by every executing pass
+   * after its actions, never by `plan`. Best-effort: never rejects for a leftover it could not delete.
+   */
+  sweep?(options?: CallOptions): Promise<void>;
   /** Maps any error this provider's SDK or transport throws to a kind that carries a retry policy. */
   classify(error: unknown): ProviderErrorKind;
   /** Releases sockets and timers. */

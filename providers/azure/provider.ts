@@ -10,7 +10,8 @@
  *
  * Each VM gets its own NIC; NIC and disks carry deleteOption Delete so a deleted VM leaves nothing
  * behind. A create whose long-running operation fails (AllocationFailed) deletes the failed VM and
- * its NIC before it reports the error, and NICs orphaned by an interrupted create are swept.
+ * its NIC before it reports the error, and NICs orphaned by an interrupted create are swept by
+ * every executing pass (sweep()).
  */
 import type { VirtualMachine } from '@azure/arm-compute';
 import type { NetworkInterface } from '@azure/arm-network';
@@ -61,6 +62,8 @@ export class AzureProvider implements Provider {
   readonly #ops: ArmOps;
   readonly #sweeper: OrphanSweeper;
   readonly #sshKey = throwawaySshKey();
+  /** VM names whose create is in flight in this process: their NICs are not orphans. */
+  readonly #creating = new Set<string>();
 
   constructor(init: AzureProviderInit) {
     this.name = init.name;
@@ -80,7 +83,7 @@ export class AzureProvider implements Provider {
   /**
    * VMs of the resource group (paged), their power states (one paged subscription-wide
    * `statusOnly` list: a resource-group list cannot expand the instance view) and NICs (for
-   * addresses, and to note orphaned NICs for the next create to sweep): three paginated calls,
+   * addresses, and to note orphaned NICs for the next sweep): three paginated calls,
    * however many groups. Only VMs tagged with this fleet are returned. Read-only.
    */
   async list(scope: ListScope, options: CallOptions = {}): Promise<ObservedInstance[]> {
@@ -106,7 +109,26 @@ export class AzureProvider implements Provider {
    * Resolves once the VM's create operation succeeded; a failed one is cleaned up and rejected.
    */
   async create(request: CreateRequest, options: CallOptions = {}): Promise<ObservedInstance> {
-    await this.#sweeper.sweep(options.signal, request.name);
+    this.#creating.add(request.name);
+    try {
+      return await this.#create(request, options);
+    } finally {
+      this.#creating.delete(request.name);
+      this.#sweeper.forget(request.name);
+    }
+  }
+
+  /**
+   * Deletes NICs of this fleet that list() found attached to no VM (left by a create interrupted
+   * between its NIC PUT and its VM PUT), older than the grace period, at most 20 per pass, never
+   * one a create of this process is still making. Called by every executing pass, so a fleet that
+   * stops creating does not keep them (and their IPs) forever.
+   */
+  sweep(options: CallOptions = {}): Promise<void> {
+    return this.#sweeper.sweep(options.signal, this.#creating);
+  }
+
+  async #create(request: CreateRequest, options: CallOptions): Promise<ObservedInstance> {
     const existing = await this.#ops.getVm('create', request.name, options.signal);
     if (existing !== undefined) return this.#adopt(existing, request, options);
     const nic = await this.#ensureNic(request, options);

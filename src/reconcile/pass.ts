@@ -123,6 +123,7 @@ export async function runPass(state: DesiredState, revision: string, deps: PassD
   const guarded = applyDeletionGuard(state.fleet, steps, orphans, fleetReady, options.deletedElsewhere ?? 0);
   for (const step of guarded.steps) if (step.failedTemplate) deps.failed.record(step.group, step.failedTemplate.templateHash);
   const actions = options.execute ? await execute(state, revision, guarded, planned, deps, options) : [];
+  if (options.execute) await sweepLeftovers(state, deps, options);
   await Promise.all([deps.templates.save(), deps.failed.save()]);
   const requeues = guarded.steps.map((s) => s.requeueAfterSeconds).filter((s): s is number => s !== undefined);
   return {
@@ -153,6 +154,13 @@ async function observe(state: DesiredState, deps: PassDeps, options: PassOptions
       return { provider: name, ok: false, error: fromProviderError(error, `list ${name}`) };
     }
   }));
+}
+
+/** Each listed provider's sweep of leftovers of interrupted creates (Provider.sweep), after the actions. */
+async function sweepLeftovers(state: DesiredState, deps: PassDeps, options: PassOptions): Promise<void> {
+  const names = options.provider === undefined ? Object.keys(state.providers) : [options.provider];
+  const signal = options.signal;
+  await Promise.all(names.map((name) => deps.providers.get(name)?.sweep?.(signal === undefined ? {} : { signal }).catch(() => undefined)));
 }
 
 function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal | undefined {

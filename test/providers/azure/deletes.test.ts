@@ -4,9 +4,11 @@
  * still runs it and bills it against quota), so a replacement waits until the old VM is really gone.
  */
 import assert from 'node:assert/strict';
+import { Agent, fetch as undiciFetch } from 'undici';
 import type { AzureSimulator } from '../../../providers/azure/sim.ts';
 import type { TimelineEvent } from '../../../src/sim/timeline.ts';
-import { azureAdapter } from '../../helpers/adapters/azure.ts';
+import { TAG } from '../../../providers/azure/tags.ts';
+import { AZURE_RG, AZURE_SUB, azureAdapter } from '../../helpers/adapters/azure.ts';
 import { convergedInWorld, startHarness, type Harness } from '../../helpers/harness.ts';
 
 /** Most VMs of `group` not yet gone (any state but terminated, deleting included) at any moment since `from`. */
@@ -59,4 +61,26 @@ describe('Azure: a VM being deleted counts until it is gone', function () {
     await harness.runUntil((_, state) => convergedInWorld(harness, state));
     assert.ok(maxNotGone(sim.world.events(), 'web', azureAdapter.tags.group, start) <= 4);
   });
+
+  it('a converged fleet that no longer creates still sweeps a NIC left by a create killed between its NIC and VM PUTs', async () => {
+    h = await startHarness(azureAdapter, [{ name: 'web', replicas: 2 }]);
+    const harness = h;
+    const sim = harness.sim as AzureSimulator;
+    await harness.runUntil((_, state) => convergedInWorld(harness, state));
+    const before = sim.nics().length;
+    const subnet = /subnet: ([^ }]+)/.exec(azureAdapter.groupPlacement)![1]!;
+    const tags = { [TAG.fleet]: 'e2e', [TAG.vm]: 'web-0123abcd-7', [TAG.created]: new Date(Date.now() - 3_600_000).toISOString() };
+    const res = await undiciFetch(`${sim.url}/subscriptions/${AZURE_SUB}/resourceGroups/${AZURE_RG}/providers/Microsoft.Network/networkInterfaces/web-0123abcd-7-nic?api-version=2024-05-01`, {
+      method: 'PUT', headers: { authorization: 'Bearer harness-token', 'content-type': 'application/json' },
+      body: JSON.stringify({ location: 'westeurope', tags, properties: { ipConfigurations: [{ name: 'ipconfig1', properties: { subnet: { id: subnet } } }] } }),
+      dispatcher: new Agent({ connect: { ca: sim.ca } }),
+    });
+    assert.ok(res.ok, `orphan NIC made (${res.status})`);
+    assert.equal(sim.nics().length, before + 1);
+    const pass = await harness.pass();
+    assert.deepEqual(pass.actions, [], 'nothing to create or delete');
+    assert.equal(sim.nics().length, before, 'the orphaned NIC was swept by an ordinary pass');
+    assert.ok(!sim.nics().some((n) => n.name === 'web-0123abcd-7-nic'));
+  });
 });
+
