@@ -8,6 +8,7 @@ import { restorePoller as restoreNetworkPoller, type NetworkInterface } from '@a
 import { ProviderError } from '../errors.ts';
 import type { AzureClients } from './client.ts';
 import { pollToCompletion, type LroOutcome } from './lro.ts';
+import type { RetryAfterBook } from './retry-after.ts';
 import { callWithRetry, sleepOrAbort, type CallContext } from './retry.ts';
 
 /** What the SDKs' list methods return, structurally (compute and network each declare their own). */
@@ -25,13 +26,16 @@ export class ArmOps {
   readonly #ctx: (signal: AbortSignal | undefined) => CallContext;
   readonly #intervalMs: number | undefined;
   readonly #lroTimeoutMs: number;
+  readonly #retryAfter: RetryAfterBook | undefined;
 
-  constructor(clients: AzureClients, group: string, ctx: (signal: AbortSignal | undefined) => CallContext, lro: { pollIntervalMs?: number | undefined; timeoutMs: number }) {
+  /** `retryAfter`: the book whose policy is on both clients (retry-after.ts); its operation delays pace the polls. */
+  constructor(clients: AzureClients, group: string, ctx: (signal: AbortSignal | undefined) => CallContext, lro: { pollIntervalMs?: number | undefined; timeoutMs: number; retryAfter?: RetryAfterBook }) {
     this.#clients = clients;
     this.#group = group;
     this.#ctx = ctx;
     this.#intervalMs = lro.pollIntervalMs;
     this.#lroTimeoutMs = lro.timeoutMs;
+    this.#retryAfter = lro.retryAfter;
   }
 
   /** Runs `fn` with retries under the caller's signal; each attempt gets its own deadline. */
@@ -157,6 +161,7 @@ export class ArmOps {
         call: (op, fn) => this.call(op, combined, fn),
         sleep: (ms) => sleepOrAbort(operation, ctx, ms),
         intervalMs: this.#intervalMs ?? 2000,
+        retryAfterMs: (url) => this.#retryAfter?.pollDelayMs(url),
       });
     } catch (error) {
       if (!deadline.aborted || signal?.aborted === true) throw error;

@@ -22,6 +22,7 @@ import { classifyAzure } from './classify.ts';
 import type { AzureClients } from './client.ts';
 import { modelMismatch, nicBody, nicName, throwawaySshKey, vmBody } from './model.ts';
 import { OrphanSweeper } from './orphans.ts';
+import { RetryAfterBook } from './retry-after.ts';
 import type { ProviderLogger, RetryPolicy } from './retry.ts';
 import { statusOf, TAG, toObserved, type VmStatus } from './tags.ts';
 import { verifyImage } from './images.ts';
@@ -62,6 +63,8 @@ export class AzureProvider implements Provider {
   readonly #ops: ArmOps;
   readonly #sweeper: OrphanSweeper;
   readonly #sshKey = throwawaySshKey();
+  /** Retry-After seen on any answer: holds throttled buckets across calls and passes, paces operation polls. */
+  readonly #retryAfter: RetryAfterBook;
   /** VM names whose create is in flight in this process: their NICs are not orphans. */
   readonly #creating = new Set<string>();
 
@@ -69,6 +72,9 @@ export class AzureProvider implements Provider {
     this.name = init.name;
     this.#init = init;
     const { options } = init;
+    this.#retryAfter = new RetryAfterBook(init.policy.maxRetryAfterMs ?? 120_000);
+    init.clients.compute.pipeline.addPolicy(this.#retryAfter.policy());
+    init.clients.network.pipeline.addPolicy(this.#retryAfter.policy());
     this.#ops = new ArmOps(init.clients, init.resourceGroup, (signal) => ({
       provider: init.name,
       policy: init.policy,
@@ -76,7 +82,7 @@ export class AzureProvider implements Provider {
       logger: options.logger,
       random: options.random,
       onBackoff: options.onBackoff === undefined ? undefined : (ms, c) => options.onBackoff?.(ms, c.reason),
-    }), { pollIntervalMs: options.pollIntervalMs, timeoutMs: options.lroTimeoutMs ?? 30 * 60_000 });
+    }), { pollIntervalMs: options.pollIntervalMs, timeoutMs: options.lroTimeoutMs ?? 30 * 60_000, retryAfter: this.#retryAfter });
     this.#sweeper = new OrphanSweeper(this.#ops, init.fleet, options.orphanGraceMs ?? 15 * 60_000, options.logger, init.name);
   }
 

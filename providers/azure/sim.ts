@@ -90,6 +90,7 @@ export async function startAzureSimulator(options: AzureSimulatorOptions = {}): 
     unavailableSizes: {},
     pageSize: options.pageSize ?? 50,
     failDeletes: 0,
+    operationRetryAfterSeconds: undefined,
   };
   const ctx: AzureContext = {
     engine,

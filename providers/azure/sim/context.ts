@@ -27,6 +27,16 @@ export interface AzureSettings {
    * Failed, as Azure documents for a delete that cannot complete.
    */
   failDeletes: number;
+  /**
+   * Retry-After (seconds) on the 201/202 that starts a VM operation and on each InProgress status
+   * of it, as ARM sends; undefined: none (the client polls at its own interval).
+   */
+  operationRetryAfterSeconds: number | undefined;
+}
+
+/** The Retry-After header of VM operations, if the settings ask for one. */
+export function operationRetryAfter(settings: AzureSettings): Record<string, string> {
+  return settings.operationRetryAfterSeconds === undefined ? {} : { 'retry-after': String(settings.operationRetryAfterSeconds) };
 }
 
 /** One VM PUT as the simulator saw it. */
