@@ -156,10 +156,13 @@ async function observe(state: DesiredState, deps: PassDeps, options: PassOptions
   }));
 }
 
+/** Longest a pass waits for its providers' sweeps (a NIC delete that hangs must not hold the pass). */
+const SWEEP_DEADLINE_MS = 60_000;
+
 /** Each listed provider's sweep of leftovers of interrupted creates (Provider.sweep), after the actions. */
 async function sweepLeftovers(state: DesiredState, deps: PassDeps, options: PassOptions): Promise<void> {
   const names = options.provider === undefined ? Object.keys(state.providers) : [options.provider];
-  const signal = options.signal;
+  const signal = anySignal(options.signal, AbortSignal.timeout(SWEEP_DEADLINE_MS));
   await Promise.all(names.map((name) => deps.providers.get(name)?.sweep?.(signal === undefined ? {} : { signal }).catch(() => undefined)));
 }
 
