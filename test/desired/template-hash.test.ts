@@ -111,7 +111,9 @@ describe('template hash', () => {
     assert.deepEqual(derived.zones, ['eu-west-1a', 'eu-west-1b'], 'zones are the subnets\' zones');
     assert.deepEqual(derived.template.placement.subnets, { 'eu-west-1a': 'subnet-0123456789abcdef0', 'eu-west-1b': 'subnet-0123456789abcdef1' });
     assert.equal(withSubnets(SUBNETS, 'zones: [eu-west-1b, eu-west-1a], ').templateHash, derived.templateHash, 'zones written out: same hash');
-    assert.equal(withSubnets('{ eu-west-1b: subnet-0123456789abcdef1, eu-west-1a: subnet-0123456789abcdef0 }').templateHash, derived.templateHash, 'key order');
+    const reordered = withSubnets('{ eu-west-1b: subnet-0123456789abcdef1, eu-west-1a: subnet-0123456789abcdef0 }');
+    assert.equal(reordered.templateHash, derived.templateHash, 'key order');
+    assert.deepEqual(reordered.zones, derived.zones, 'key order does not change the zones either (sorted)');
     assert.notEqual(withSubnets('{ eu-west-1a: subnet-0123456789abcdef0, eu-west-1b: subnet-0123456789abcdef9 }').templateHash, derived.templateHash, 'a zone\'s subnet changed');
     assert.notEqual(withSubnets(SUBNETS.replace(' }', ', eu-west-1c: subnet-0123456789abcdef2 }')).templateHash, derived.templateHash, 'a zone added with its subnet');
   });
