@@ -9,6 +9,7 @@ import { refusedImages } from '../reconcile/image-verifier.ts';
 import type { ImageRefusal } from '../reconcile/image-verifier.ts';
 import type { PassResult } from '../reconcile/pass.ts';
 import { runPass } from '../reconcile/pass.ts';
+import { checkPlacements, type GroupPlacementProblem } from '../reconcile/placement-check.ts';
 import { loadOrReport, openSession } from './session.ts';
 import type { CloudOptions } from './session.ts';
 
@@ -34,8 +35,9 @@ export function register(program: Command, setExitCode: (code: number) => void):
       try {
         const result = await runPass(state, session.revision, session.deps, { execute: false });
         const refused = await refusedImages(state, result.guarded.steps, session.deps.providers, session.deps.images);
-        process.stdout.write(options.json ? `${JSON.stringify(planJson(result, refused), null, 2)}\n` : planText(result, refused));
-        setExitCode(planExitCode(result, refused));
+        const placement = await checkPlacements(state, session.deps.providers);
+        process.stdout.write(options.json ? `${JSON.stringify({ ...planJson(result, refused), placement }, null, 2)}\n` : planText(result, refused) + placementText(placement));
+        setExitCode(placement.length > 0 ? 1 : planExitCode(result, refused));
       } finally {
         await session.close();
       }
@@ -66,6 +68,11 @@ function planText(result: PassResult, refused: readonly ImageRefusal[]): string 
   const wouldFail = refused.length === 0 ? '' : `, ${refused.length} ${refused.length === 1 ? 'group' : 'groups'} would fail`;
   lines.push('', `plan: ${creates} to create, ${deletes} to delete, ${result.skipped.length} groups not planned${wouldFail}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** Launches the cloud would refuse for where they go (exit 1): one line per group and subnet. */
+function placementText(problems: readonly GroupPlacementProblem[]): string {
+  return problems.map((p) => `group ${p.group}: launches would fail (${p.reason}): ${p.message}\n`).join('');
 }
 
 function planJson(result: PassResult, refused: readonly ImageRefusal[]): object {

@@ -122,7 +122,9 @@ function buildGroup(group: Doc<'VmGroup'>, provider: Doc<'Provider'>, image: Doc
     imageDigest: image.value.spec.digest,
     replicas: spec.replicas,
     suspend: spec.suspend ?? (GROUP_DEFAULTS['suspend'] as boolean),
-    zones: [...(zones ?? defaultZones)],
+    // AWS `subnets` (a subnet per zone) name the zones when `zones` is omitted: sorted, so the
+    // order of a mapping's keys (which YAML does not promise to keep) never changes the spread.
+    zones: [...(zones ?? (placement.subnets === undefined ? defaultZones : Object.keys(placement.subnets).sort()))],
     template,
     templateHash: templateHash(template),
     health: healthPolicy(spec.health),

@@ -323,9 +323,15 @@ export interface Placement {
         string
       ];
   /**
-   * Subnet id (aws), subnetwork path (gcp) or subnet resource id (azure).
+   * Subnet id (aws, with exactly one zone: an AWS subnet lives in one availability zone; several zones use 'subnets'), subnetwork path (gcp, in the zones' region) or subnet resource id (azure).
    */
   subnet?: string;
+  /**
+   * aws: one subnet per availability zone, e.g. { eu-west-1a: subnet-…, eu-west-1b: subnet-… } (AWS subnets are zonal). 'zones' defaults to its keys; when both are given they must name the same zones. Part of the template hash: changing a zone's subnet (or adding a zone with its subnet) rolls the group.
+   */
+  subnets?: {
+    [k: string]: string;
+  };
   /**
    * aws: security group ids.
    *

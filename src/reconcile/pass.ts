@@ -10,6 +10,7 @@ import type { ObservedInstance, Provider } from '../../providers/types.ts';
 import type { DesiredGroup, DesiredState } from '../desired/types.ts';
 import { applyDeletionGuard, planGroup, planOrphans } from '../plan/index.ts';
 import type { GroupStep, GuardResult, PlannedInstance } from '../plan/index.ts';
+import { PartialListing } from '../../providers/errors.ts';
 import { fromProviderError, PassSuperseded, ReconcileError } from './errors.ts';
 import { executeStep, queuedDeletes } from './execute.ts';
 import { judgeProbes, withheldFailures, withProbeConditions } from './probes-failing.ts';
@@ -44,7 +45,11 @@ export interface PassDeps {
 
 /** What one provider's inventory gave. */
 export type Observation =
-  | { readonly provider: string; readonly ok: true; readonly instances: readonly ObservedInstance[] }
+  | {
+    readonly provider: string; readonly ok: true; readonly instances: readonly ObservedInstance[];
+    /** Zones that did not answer the listing (PartialListing): groups with a zone among them are not acted on. */
+    readonly unlistedZones?: readonly string[];
+  }
   | { readonly provider: string; readonly ok: false; readonly error: ReconcileError };
 
 /** A group that could not be planned this pass. */
@@ -112,7 +117,8 @@ export async function runPass(state: DesiredState, revision: string, deps: PassD
   const observations = await observe(state, deps, options);
   if (options.supersede?.aborted) throw new PassSuperseded(revision);
   const listed = observations.flatMap((o) => (o.ok ? o.instances : []));
-  const assessed = await deps.health.assess(listed, policyFinder(state), deps.now(), { forgetUnlisted: focus === undefined });
+  const partial = observations.some((o) => o.ok && o.unlistedZones !== undefined);
+  const assessed = await deps.health.assess(listed, policyFinder(state), deps.now(), { forgetUnlisted: focus === undefined && !partial });
   const probes = judgeProbes(state, assessed, deps.unhealthyThresholdPercent);
   const planned = withheldFailures(assessed, probes);
   const now = deps.now();
@@ -128,6 +134,7 @@ export async function runPass(state: DesiredState, revision: string, deps: PassD
   const guarded = applyDeletionGuard(state.fleet, steps, orphans, fleetReady, options.deletedElsewhere ?? 0);
   for (const step of guarded.steps) if (step.failedTemplate) deps.failed.record(step.group, step.failedTemplate.templateHash);
   const actions = options.execute ? await execute(state, revision, guarded, planned, deps, options) : [];
+  if (options.execute) await sweepLeftovers(state, deps, options);
   await Promise.all([deps.templates.save(), deps.failed.save()]);
   const requeues = [...guarded.steps.map((s) => s.requeueAfterSeconds), deps.health.requeueAfterSeconds(deps.now())].filter((s): s is number => s !== undefined);
   return {
@@ -160,9 +167,20 @@ async function observe(state: DesiredState, deps: PassDeps, options: PassOptions
       const instances = await provider.list(scope, { signal: signal ? AbortSignal.any([signal, deadline]) : deadline });
       return { provider: name, ok: true, instances: instances.filter(wanted) };
     } catch (error) {
+      if (error instanceof PartialListing) return { provider: name, ok: true, instances: (error.instances as ObservedInstance[]).filter(wanted), unlistedZones: error.zones };
       return { provider: name, ok: false, error: fromProviderError(error, `list ${name}`) };
     }
   }));
+}
+
+/** Longest a pass waits for its providers' sweeps (a NIC delete that hangs must not hold the pass). */
+const SWEEP_DEADLINE_MS = 60_000;
+
+/** Each listed provider's sweep of leftovers of interrupted creates (Provider.sweep), after the actions. */
+async function sweepLeftovers(state: DesiredState, deps: PassDeps, options: PassOptions): Promise<void> {
+  const names = options.provider === undefined ? Object.keys(state.providers) : [options.provider];
+  const signal = anySignal(options.signal, AbortSignal.timeout(SWEEP_DEADLINE_MS));
+  await Promise.all(names.map((name) => deps.providers.get(name)?.sweep?.(signal === undefined ? {} : { signal }).catch(() => undefined)));
 }
 
 function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal | undefined {
@@ -184,7 +202,7 @@ function planGroups(state: DesiredState, planned: readonly PlannedInstance[], ob
   for (const group of Object.values(state.groups)) {
     if (only !== undefined && group.provider !== only) continue;
     if (focus !== undefined && !focus.has(group.name)) continue;
-    const listError = failedLists.get(group.provider);
+    const listError = failedLists.get(group.provider) ?? zonesNotListed(group, observations);
     if (listError !== undefined) {
       skipped.push({ group: group.name, error: listError });
       continue;
@@ -196,6 +214,17 @@ function planGroups(state: DesiredState, planned: readonly PlannedInstance[], ob
     }
   }
   return { steps, skipped };
+}
+
+/**
+ * A group with a zone its provider's listing could not read is not planned: its capacity there is
+ * unknown, so a create could duplicate and a delete could remove the last good instance.
+ */
+function zonesNotListed(group: DesiredGroup, observations: readonly Observation[]): ReconcileError | undefined {
+  const observation = observations.find((o) => o.provider === group.provider);
+  const lost = observation?.ok === true ? group.zones.filter((z) => observation.unlistedZones?.includes(z) === true) : [];
+  if (lost.length === 0) return undefined;
+  return new ReconcileError('transient', 'ZonesNotListed', `zone ${lost.join(', ')} of provider ${group.provider} did not answer the listing: group not acted on until it does (its other groups go on)`);
 }
 
 function planOne(group: DesiredGroup, instances: readonly PlannedInstance[], state: DesiredState, deps: PassDeps, now: number): GroupStep {

@@ -74,6 +74,8 @@ export interface GroupSpec {
   readonly rollout?: string;
   /** The group's `health` (YAML flow mapping), e.g. `{ tcp: { port: 8080 } }`. */
   readonly health?: string;
+  /** Machine and placement lines instead of the adapter's (CloudAdapter.groupPlacement). */
+  readonly placement?: string;
 }
 
 /** Options of {@link startHarness}. */
@@ -111,7 +113,7 @@ function fleetYaml(adapter: CloudAdapter, groups: readonly GroupSpec[], build: n
     `apiVersion: drover/v1\nkind: Provider\nmetadata: { name: ${PROVIDER} }\nspec: ${adapter.providerSpec}\n`,
     `apiVersion: drover/v1\nkind: Image\nmetadata: { name: app }\nspec:\n  digest: ${digestOf(build)}\n  artifacts: { ${PROVIDER}: ${adapter.artifact(build)} }\n`,
   ];
-  const docs = groups.map((g) => `apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: ${g.name} }\nspec:\n  provider: ${PROVIDER}\n  image: app\n  replicas: ${g.replicas}\n${adapter.groupPlacement}  rollout: ${g.rollout ?? '{ maxSurge: 1, maxUnavailable: 0, minReadySeconds: 0, progressDeadlineSeconds: 600 }'}\n${g.health ? `  health: ${g.health}\n` : ''}`);
+  const docs = groups.map((g) => `apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: ${g.name} }\nspec:\n  provider: ${PROVIDER}\n  image: app\n  replicas: ${g.replicas}\n${g.placement ?? adapter.groupPlacement}  rollout: ${g.rollout ?? '{ maxSurge: 1, maxUnavailable: 0, minReadySeconds: 0, progressDeadlineSeconds: 600 }'}\n${g.health ? `  health: ${g.health}\n` : ''}`);
   return [...head, ...docs].join('---\n');
 }
 

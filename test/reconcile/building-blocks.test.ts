@@ -8,7 +8,9 @@ import type { ProbePolicy } from '../../src/reconcile/health.ts';
 import { FailedTemplates } from '../../src/reconcile/failed-templates.ts';
 import { HealthTracker } from '../../src/reconcile/health.ts';
 import { RateLimiter } from '../../src/reconcile/rate-limiter.ts';
-import { GroupBackoff } from '../../src/reconcile/scheduler.ts';
+import { GroupBackoff, notPlannedLog } from '../../src/reconcile/scheduler.ts';
+import { ProviderError } from '../../providers/errors.ts';
+import { fromProviderError } from '../../src/reconcile/errors.ts';
 import { TemplateStore } from '../../src/reconcile/template-store.ts';
 
 function instance(id: string, state: ObservedInstance['state'], address?: string): ObservedInstance {
@@ -112,6 +114,35 @@ describe('reconcile building blocks', () => {
     assert.equal(backoff.nextEnd(0), 8000, 'capped');
     backoff.record('g', false, 0);
     assert.equal(backoff.count('g'), 0);
+  });
+
+  it('backoff: with real randomness, every wait stays within ±10% of the doubled delay and never passes the cap', () => {
+    const maxMs = 5 * 60_000;
+    const backoff = new GroupBackoff({ maxMs });
+    let seenBelowCap = false;
+    for (let draw = 0; draw < 2000; draw++) {
+      backoff.record('g', false, 0);
+      const failures = 1 + (draw % 12);
+      for (let i = 0; i < failures; i++) backoff.record('g', true, 0);
+      const wait = backoff.nextEnd(0)!;
+      const base = Math.min(maxMs, 1000 * 2 ** (failures - 1));
+      assert.ok(wait <= maxMs, `draw ${draw}: ${wait} ms after ${failures} failures exceeds the ${maxMs} ms cap`);
+      assert.ok(wait >= 0.9 * base - 1e-9, `draw ${draw}: ${wait} ms below 90% of ${base}`);
+      assert.ok(wait <= 1.1 * base + 1e-9, `draw ${draw}: ${wait} ms above 110% of ${base}`);
+      if (failures >= 10 && wait < maxMs * 0.99) seenBelowCap = true;
+    }
+    assert.ok(seenBelowCap, 'capped waits still spread (jitter below the cap), so daemons do not retry in step');
+  });
+
+  it('a group not planned says why and when it is retried: throttled (from the provider error kind), zones not listed, other', () => {
+    const backoff = new GroupBackoff({ random: () => 0.5 });
+    backoff.record('g', true, 1000);
+    backoff.record('g', true, 2000);
+    const throttled = new ProviderError({ kind: 'Throttled', reason: 'RequestLimitExceeded', provider: 'aws', operation: 'list', message: 'm' });
+    const line = notPlannedLog(fromProviderError(throttled, 'list aws'), backoff.retryAt('g')! - 2000);
+    assert.deepEqual(line, { message: 'group not planned: the cloud is throttling drover, retrying', retryInSeconds: 2 });
+    assert.equal(notPlannedLog({ reason: 'ZonesNotListed' }, 500).message, 'group not planned: a zone did not list, retrying');
+    assert.deepEqual(notPlannedLog({ reason: 'Unauthorized' }, undefined), { message: 'group not planned' });
   });
 
   it('rate limiter: a burst passes at once, then calls are paced at the refill rate', async () => {
