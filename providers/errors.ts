@@ -45,3 +45,22 @@ export class ProviderError extends Error {
     this.retryAfterMs = init.retryAfterMs;
   }
 }
+
+/**
+ * A listing that could not read every zone (GCE aggregatedList with UNREACHABLE scopes): what it
+ * did list, and the zones it could not. Callers that know it act only on groups whose zones were
+ * all listed (src/reconcile/pass.ts); any other caller sees a failed listing (Transient), which is
+ * safe: acting on a zone it cannot see could duplicate or delete what it hides.
+ */
+export class PartialListing<T = unknown> extends ProviderError {
+  /** Instances of the zones that answered. */
+  readonly instances: readonly T[];
+  /** Zones that did not answer (e.g. `europe-west1-c`), sorted. */
+  readonly zones: readonly string[];
+
+  constructor(init: { provider: string; operation: string; instances: readonly T[]; zones: readonly string[] }) {
+    super({ kind: 'Transient', reason: 'ZonesNotListed', provider: init.provider, operation: init.operation, message: `${init.operation}: zones ${init.zones.join(', ')} did not answer the listing` });
+    this.instances = init.instances;
+    this.zones = [...init.zones].sort();
+  }
+}

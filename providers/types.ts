@@ -52,6 +52,12 @@ export interface ObservedInstance {
   readonly slot: number | undefined;
   /** Provider reports an operation in progress that must finish first (e.g. Proxmox `lock: clone`). */
   readonly locked?: boolean;
+  /**
+   * Only in what create() returns: true when the slot's instance already existed (an idempotent
+   * replay, e.g. a GCE requestId or name answered by an earlier insert while the list lagged), so
+   * this call launched nothing and is not counted as a create.
+   */
+  readonly replayed?: boolean;
 }
 
 /** What to list: every instance of one fleet in the provider's scope. */
@@ -85,6 +91,22 @@ export interface ImageRef {
   readonly name: string;
   readonly digest: string;
   readonly artifact: Artifact;
+}
+
+/** A group's placement, for a provider to check against the cloud ({@link Provider.checkPlacement}). */
+export interface PlacementRef {
+  readonly group: string;
+  readonly zones: readonly string[];
+  readonly template: LaunchTemplate;
+}
+
+/** A placement the cloud would refuse, found by reading it (never by trying a launch). */
+export interface PlacementProblem {
+  readonly group: string;
+  /** Machine-readable: SubnetNotFound, SubnetZoneMismatch. */
+  readonly reason: string;
+  /** Names the subnet, the zones and the fix; never a credential. */
+  readonly message: string;
 }
 
 /** Per-call options. */
@@ -163,6 +185,18 @@ export interface Provider {
    * 'Invalid' (reason ImageDigestMismatch / ImageNotFound) before any instance is launched from it.
    */
   verifyImage(image: ImageRef, options?: CallOptions): Promise<void>;
+  /**
+   * Checks what `validate` cannot know about the groups' placement from the cloud's own records
+   * (AWS: each subnet's zone, from one DescribeSubnets). Read-only; `drover plan` reports the
+   * problems. Rejects only when the cloud cannot be asked. Undefined: nothing to check.
+   */
+  checkPlacement?(groups: readonly PlacementRef[], options?: CallOptions): Promise<PlacementProblem[]>;
+  /**
+   * Deletes leftovers of interrupted creates that this provider can recognise as its own (Azure:
+   * this fleet's NICs attached to no VM), bounded per call. Called once by every executing pass
+   * after its actions, never by `plan`. Best-effort: never rejects for a leftover it could not delete.
+   */
+  sweep?(options?: CallOptions): Promise<void>;
   /** Maps any error this provider's SDK or transport throws to a kind that carries a retry policy. */
   classify(error: unknown): ProviderErrorKind;
   /** Releases sockets and timers. */

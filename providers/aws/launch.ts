@@ -1,5 +1,5 @@
 /**
- * A CreateRequest as a RunInstances input: image, type, zone, subnet, security groups, instance
+ * A CreateRequest as a RunInstances input: image, type, zone, the zone's subnet, security groups, instance
  * profile, user data (base64), extra EBS disks, IMDSv2, and ownership tags at launch.
  */
 import type { BlockDeviceMapping, RunInstancesCommandInput, VolumeType } from '@aws-sdk/client-ec2';
@@ -25,7 +25,7 @@ export function runInstancesInput(request: CreateRequest, token: string, provide
     MaxCount: 1,
     ClientToken: token,
     Placement: request.zone === '' ? undefined : { AvailabilityZone: request.zone },
-    SubnetId: placement.subnet,
+    SubnetId: subnetFor(request, provider),
     SecurityGroupIds: placement.securityGroups === undefined || placement.securityGroups.length === 0 ? undefined : [...placement.securityGroups],
     IamInstanceProfile: placement.instanceProfile === undefined ? undefined : { Name: placement.instanceProfile },
     UserData: template.userData === undefined ? undefined : Buffer.from(template.userData, 'utf8').toString('base64'),
@@ -58,6 +58,18 @@ export function batchRunInstancesInput(requests: readonly CreateRequest[], token
       { ResourceType: 'volume', Tags: toTagList(volumeTags(first.owner, `${first.owner.group}-${first.owner.templateHash.slice(0, 8)}`)) },
     ],
   };
+}
+
+/**
+ * The subnet of the request's zone: `subnets[zone]` (an AWS subnet lives in one zone), or the one
+ * `subnet` of a single-zone group. A zone without a subnet in `subnets` is refused before EC2 would.
+ */
+function subnetFor(request: CreateRequest, provider: string): string | undefined {
+  const { subnet, subnets } = request.template.placement;
+  if (subnets === undefined) return subnet;
+  const id = subnets[request.zone];
+  if (id === undefined) throw invalid(provider, 'SubnetMissing', `group ${request.owner.group}: no subnet for zone '${request.zone}' in placement.subnets`);
+  return id;
 }
 
 function blockDevices(request: CreateRequest, provider: string): BlockDeviceMapping[] | undefined {

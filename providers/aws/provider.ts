@@ -5,6 +5,7 @@
 import {
   DescribeImagesCommand,
   DescribeInstancesCommand,
+  DescribeSubnetsCommand,
   RunInstancesCommand,
   TerminateInstancesCommand,
   type EC2Client,
@@ -13,7 +14,8 @@ import {
   type RunInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
 import { ProviderError, type ProviderErrorKind } from '../errors.ts';
-import type { CallOptions, CreateRequest, ImageRef, ListScope, ObservedInstance, Provider } from '../types.ts';
+import type { CallOptions, CreateRequest, ImageRef, ListScope, ObservedInstance, PlacementProblem, PlacementRef, Provider } from '../types.ts';
+import { describeEach, subnetProblems } from './subnets.ts';
 import { classifyAws } from './classify.ts';
 import { DestroyBatcher, type DestroyBatchOptions } from './destroy-batch.ts';
 import { batchRunInstancesInput } from './launch.ts';
@@ -271,6 +273,14 @@ export class AwsProvider implements Provider {
       const seen = digest === undefined ? `no ${TAG.digest} tag` : `${TAG.digest}=${digest}`;
       throw this.#error('verifyImage', 'Invalid', 'ImageDigestMismatch', `AMI ${id} has ${seen}, image ${image.name} wants ${image.digest}`);
     }
+  }
+
+  /** Each subnet's zone from one DescribeSubnets (subnets.ts): subnets unknown or in another zone than the group puts them. */
+  checkPlacement(groups: readonly PlacementRef[], options: CallOptions = {}): Promise<PlacementProblem[]> {
+    return subnetProblems(groups, (ids) => describeEach(ids, async (batch) => {
+      const out = await this.#call('checkPlacement', options, (signal) => this.#client.send(new DescribeSubnetsCommand({ SubnetIds: [...batch] }), { abortSignal: signal }));
+      return new Map((out.Subnets ?? []).map((s) => [s.SubnetId ?? '', s.AvailabilityZone ?? '']));
+    }));
   }
 
   /** Maps an SDK, network or ProviderError to its kind. */

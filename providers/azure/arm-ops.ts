@@ -8,6 +8,7 @@ import { restorePoller as restoreNetworkPoller, type NetworkInterface } from '@a
 import { ProviderError } from '../errors.ts';
 import type { AzureClients } from './client.ts';
 import { pollToCompletion, type LroOutcome } from './lro.ts';
+import type { RetryAfterBook } from './retry-after.ts';
 import { callWithRetry, sleepOrAbort, type CallContext } from './retry.ts';
 
 /** What the SDKs' list methods return, structurally (compute and network each declare their own). */
@@ -25,13 +26,16 @@ export class ArmOps {
   readonly #ctx: (signal: AbortSignal | undefined) => CallContext;
   readonly #intervalMs: number | undefined;
   readonly #lroTimeoutMs: number;
+  readonly #retryAfter: RetryAfterBook | undefined;
 
-  constructor(clients: AzureClients, group: string, ctx: (signal: AbortSignal | undefined) => CallContext, lro: { pollIntervalMs?: number | undefined; timeoutMs: number }) {
+  /** `retryAfter`: the book whose policy is on both clients (retry-after.ts); its operation delays pace the polls. */
+  constructor(clients: AzureClients, group: string, ctx: (signal: AbortSignal | undefined) => CallContext, lro: { pollIntervalMs?: number | undefined; timeoutMs: number; retryAfter?: RetryAfterBook }) {
     this.#clients = clients;
     this.#group = group;
     this.#ctx = ctx;
     this.#intervalMs = lro.pollIntervalMs;
     this.#lroTimeoutMs = lro.timeoutMs;
+    this.#retryAfter = lro.retryAfter;
   }
 
   /** Runs `fn` with retries under the caller's signal; each attempt gets its own deadline. */
@@ -132,13 +136,19 @@ export class ArmOps {
     await this.#wait(operation, state, restore, signal);
   }
 
-  /** Deletes a VM and waits until the delete completed. */
+  /**
+   * Deletes a VM and waits until the delete completed. An operation that ends Failed (Azure can
+   * accept a delete with 202 and then fail it, InternalExecutionError) rejects: the VM may still run.
+   */
   async deleteVmAndWait(operation: string, name: string, signal: AbortSignal | undefined): Promise<void> {
     const state = await this.deleteVm(operation, name, signal);
     if (state === undefined) return;
     const { compute } = this.#clients;
     const restore = (serialized: string, s: AbortSignal) => restoreComputePoller(compute, serialized, compute.virtualMachines.delete, { abortSignal: s, updateIntervalInMs: this.#intervalMs });
-    await this.#wait(operation, state, restore, signal);
+    const outcome = await this.#wait(operation, state, restore, signal);
+    if (outcome === 'failed') {
+      throw new ProviderError({ kind: 'Transient', reason: 'DeleteFailed', provider: this.#ctx(signal).provider, operation, message: `${operation}: Azure accepted the delete of VM ${name} but the operation failed; the VM may still run (retried by the next pass)` });
+    }
   }
 
   /** Polls until the operation ends; gives up after the LRO deadline (Transient LroTimeout: the next pass re-observes). */
@@ -151,6 +161,7 @@ export class ArmOps {
         call: (op, fn) => this.call(op, combined, fn),
         sleep: (ms) => sleepOrAbort(operation, ctx, ms),
         intervalMs: this.#intervalMs ?? 2000,
+        retryAfterMs: (url) => this.#retryAfter?.pollDelayMs(url),
       });
     } catch (error) {
       if (!deadline.aborted || signal?.aborted === true) throw error;

@@ -5,7 +5,7 @@
  * serialized after the last good poll. Transient poll errors are retried with backoff; the
  * operation's own failure (status Failed) is reported as 'failed' for the caller to diagnose.
  */
-import type { OperationState, PollerLike } from '@azure/core-lro';
+import { deserializeState, type OperationState, type PollerLike } from '@azure/core-lro';
 
 /** How a long-running operation ended. */
 export type LroOutcome = 'succeeded' | 'failed';
@@ -20,12 +20,27 @@ export interface LroDeps {
   /** Waits between polls (rejects when the caller gives up). */
   readonly sleep: (ms: number) => Promise<void>;
   readonly intervalMs: number;
+  /** The operation's last Retry-After (from the answer that started it, then from each poll), if ARM gave one. */
+  readonly retryAfterMs?: (operationUrl: string | undefined) => number | undefined;
 }
 
-/** Polls a submitted operation (its serialized state) until it succeeds or fails. */
+/** The URL a serialized operation is polled at (Azure-AsyncOperation or Location), if known. */
+export function operationUrlOf(serialized: string): string | undefined {
+  try {
+    return (deserializeState(serialized) as { config?: { operationLocation?: string } }).config?.operationLocation;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Polls a submitted operation (its serialized state) until it succeeds or fails. Before every poll,
+ * the first one included, it waits the operation's Retry-After when ARM gave one, else the interval.
+ */
 export async function pollToCompletion(operation: string, serialized: string, restore: RestorePoller, deps: LroDeps): Promise<LroOutcome> {
   let state = serialized;
   for (;;) {
+    await deps.sleep(deps.retryAfterMs?.(operationUrlOf(state)) ?? deps.intervalMs);
     const step = await deps.call(operation, async (signal) => {
       const poller = restore(state, signal);
       try {
@@ -38,7 +53,6 @@ export async function pollToCompletion(operation: string, serialized: string, re
       return poller.isDone ? ('succeeded' as const) : ('running' as const);
     });
     if (step !== 'running') return step;
-    await deps.sleep(deps.intervalMs);
   }
 }
 

@@ -10,7 +10,8 @@
  *
  * Each VM gets its own NIC; NIC and disks carry deleteOption Delete so a deleted VM leaves nothing
  * behind. A create whose long-running operation fails (AllocationFailed) deletes the failed VM and
- * its NIC before it reports the error, and NICs orphaned by an interrupted create are swept.
+ * its NIC before it reports the error, and NICs orphaned by an interrupted create are swept by
+ * every executing pass (sweep()).
  */
 import type { VirtualMachine } from '@azure/arm-compute';
 import type { NetworkInterface } from '@azure/arm-network';
@@ -21,6 +22,7 @@ import { classifyAzure } from './classify.ts';
 import type { AzureClients } from './client.ts';
 import { modelMismatch, nicBody, nicName, throwawaySshKey, vmBody } from './model.ts';
 import { OrphanSweeper } from './orphans.ts';
+import { RetryAfterBook } from './retry-after.ts';
 import type { ProviderLogger, RetryPolicy } from './retry.ts';
 import { statusOf, TAG, toObserved, type VmStatus } from './tags.ts';
 import { verifyImage } from './images.ts';
@@ -61,11 +63,18 @@ export class AzureProvider implements Provider {
   readonly #ops: ArmOps;
   readonly #sweeper: OrphanSweeper;
   readonly #sshKey = throwawaySshKey();
+  /** Retry-After seen on any answer: holds throttled buckets across calls and passes, paces operation polls. */
+  readonly #retryAfter: RetryAfterBook;
+  /** VM names whose create is in flight in this process: their NICs are not orphans. */
+  readonly #creating = new Set<string>();
 
   constructor(init: AzureProviderInit) {
     this.name = init.name;
     this.#init = init;
     const { options } = init;
+    this.#retryAfter = new RetryAfterBook(init.policy.maxRetryAfterMs ?? 120_000);
+    init.clients.compute.pipeline.addPolicy(this.#retryAfter.policy());
+    init.clients.network.pipeline.addPolicy(this.#retryAfter.policy());
     this.#ops = new ArmOps(init.clients, init.resourceGroup, (signal) => ({
       provider: init.name,
       policy: init.policy,
@@ -73,14 +82,14 @@ export class AzureProvider implements Provider {
       logger: options.logger,
       random: options.random,
       onBackoff: options.onBackoff === undefined ? undefined : (ms, c) => options.onBackoff?.(ms, c.reason),
-    }), { pollIntervalMs: options.pollIntervalMs, timeoutMs: options.lroTimeoutMs ?? 30 * 60_000 });
+    }), { pollIntervalMs: options.pollIntervalMs, timeoutMs: options.lroTimeoutMs ?? 30 * 60_000, retryAfter: this.#retryAfter });
     this.#sweeper = new OrphanSweeper(this.#ops, init.fleet, options.orphanGraceMs ?? 15 * 60_000, options.logger, init.name);
   }
 
   /**
    * VMs of the resource group (paged), their power states (one paged subscription-wide
    * `statusOnly` list: a resource-group list cannot expand the instance view) and NICs (for
-   * addresses, and to note orphaned NICs for the next create to sweep): three paginated calls,
+   * addresses, and to note orphaned NICs for the next sweep): three paginated calls,
    * however many groups. Only VMs tagged with this fleet are returned. Read-only.
    */
   async list(scope: ListScope, options: CallOptions = {}): Promise<ObservedInstance[]> {
@@ -106,7 +115,26 @@ export class AzureProvider implements Provider {
    * Resolves once the VM's create operation succeeded; a failed one is cleaned up and rejected.
    */
   async create(request: CreateRequest, options: CallOptions = {}): Promise<ObservedInstance> {
-    await this.#sweeper.sweep(options.signal, request.name);
+    this.#creating.add(request.name);
+    try {
+      return await this.#create(request, options);
+    } finally {
+      this.#creating.delete(request.name);
+      this.#sweeper.forget(request.name);
+    }
+  }
+
+  /**
+   * Deletes NICs of this fleet that list() found attached to no VM (left by a create interrupted
+   * between its NIC PUT and its VM PUT), older than the grace period, at most 20 per pass, never
+   * one a create of this process is still making. Called by every executing pass, so a fleet that
+   * stops creating does not keep them (and their IPs) forever.
+   */
+  sweep(options: CallOptions = {}): Promise<void> {
+    return this.#sweeper.sweep(options.signal, this.#creating);
+  }
+
+  async #create(request: CreateRequest, options: CallOptions): Promise<ObservedInstance> {
     const existing = await this.#ops.getVm('create', request.name, options.signal);
     if (existing !== undefined) return this.#adopt(existing, request, options);
     const nic = await this.#ensureNic(request, options);
@@ -122,8 +150,11 @@ export class AzureProvider implements Provider {
 
   /**
    * Deletes a VM of this fleet; its NIC and disks go with it (deleteOption Delete). Reads it first
-   * and refuses one whose tags do not carry this fleet's id; gone or already deleting is success.
-   * Resolves once Azure accepted the delete.
+   * and refuses one whose tags do not carry this fleet's id; gone is success. Resolves only once
+   * the delete operation succeeded: a delete accepted with 202 can still fail and leave the VM
+   * running, so a replacement launched on the 202 could exceed the rollout's bounds (the executor
+   * launches a group's creates only after its deletes resolved). A VM another call is already
+   * deleting rejects (VmDeleting): it is not gone yet.
    */
   async destroy(instance: ObservedInstance, options: CallOptions = {}): Promise<void> {
     if (instance.fleet !== this.#init.fleet) throw this.#error('destroy', 'Invalid', 'NotOwned', `instance ${instance.name} is not in fleet ${this.#init.fleet}`);
@@ -131,8 +162,8 @@ export class AzureProvider implements Provider {
     const vm = await this.#ops.getVm('destroy', name, options.signal);
     if (vm === undefined) return;
     if (vm.tags?.[TAG.fleet] !== this.#init.fleet) throw this.#error('destroy', 'Invalid', 'NotOwned', `VM ${name} does not carry ${TAG.fleet}=${this.#init.fleet}`);
-    if (vm.provisioningState === 'Deleting') return;
-    await this.#ops.deleteVm('destroy', name, options.signal);
+    if (vm.provisioningState === 'Deleting') throw this.#error('destroy', 'Transient', 'VmDeleting', `VM ${name} is still being deleted`);
+    await this.#ops.deleteVmAndWait('destroy', name, options.signal);
   }
 
   /** GET of the gallery image version or managed image; its `drover:digest` tag must equal the digest. */

@@ -89,6 +89,8 @@ export async function startAzureSimulator(options: AzureSimulatorOptions = {}): 
     tokens: options.tokens,
     unavailableSizes: {},
     pageSize: options.pageSize ?? 50,
+    failDeletes: 0,
+    operationRetryAfterSeconds: undefined,
   };
   const ctx: AzureContext = {
     engine,

@@ -5,7 +5,8 @@
  * - 7.x (google-gax 5 REST fallback): GoogleError with a gRPC `code` (5 NOT_FOUND, 6 ALREADY_EXISTS
  *   or 10 ABORTED for 409, 7 PERMISSION_DENIED for 403, 8 RESOURCE_EXHAUSTED for 429, 14
  *   UNAVAILABLE for 503 and transport failures), `httpStatusCode`, and `reason` from ErrorInfo
- *   (GCE's `errors[].reason` is dropped, so a 403 rate limit is recognised by its ErrorInfo).
+ *   (GCE's `errors[].reason` is dropped from the parsed error, so it is read from the raw body
+ *   google-gax keeps on the error: a 403 rate limit is recognised with or without its ErrorInfo).
  * - 6.x with google-auth-library clients: GaxiosError with `code`/`status` = the HTTP status and the
  *   body in `response.data.error` (`errors[].reason` such as rateLimitExceeded, notFound).
  * Operation errors (DONE with `error.errors[].code`) are classified by classifyOperationCode.
@@ -133,22 +134,49 @@ export function classifyOperationCode(code: string): Classified {
   return { kind: BY_OPERATION_CODE[code] ?? 'Invalid', reason: code };
 }
 
-/** ErrorInfo reason (7.x `reason`; 6.x body `details`), else the first `errors[].reason`. */
+/**
+ * ErrorInfo reason (7.x `reason`; 6.x body `details`), else the first `errors[].reason` of the body:
+ * 6.x `response.data`, or for 7.x the raw body google-gax keeps on the error (or its cause, the
+ * transport's GaxiosError), since its parsed error drops `errors[]` — a 403 rate limit without an
+ * ErrorInfo is then still Throttled, not Unauthorized.
+ */
 function reasonOf(e: GoogleLikeError): string | undefined {
   const direct = stringOr(e.reason);
   if (direct !== undefined) return direct;
   const body = bodyError(e);
   const info = Array.isArray(body?.['details']) ? (body['details'] as { reason?: unknown }[]).find((d) => typeof d?.reason === 'string') : undefined;
   if (info !== undefined) return info.reason as string;
-  const list = Array.isArray(body?.['errors']) ? body['errors'] : Array.isArray(e.errors) ? e.errors : undefined;
-  const first = (list as { reason?: unknown }[] | undefined)?.find((x) => typeof x?.reason === 'string');
-  return first === undefined ? undefined : (first.reason as string);
+  for (const list of [body?.['errors'], e.errors]) {
+    const first = Array.isArray(list) ? (list as { reason?: unknown }[]).find((x) => typeof x?.reason === 'string') : undefined;
+    if (first !== undefined) return first.reason as string;
+  }
+  return undefined;
 }
 
+/** Where google-gax keeps the raw HTTP error body (a non-enumerable property under a global symbol). */
+const RAW_PAYLOAD = Symbol.for('google-gax.rawHttpResponsePayload');
+
+/** The body's `error` object: 6.x `response.data`, else the raw payload of 7.x or of its cause. */
 function bodyError(e: GoogleLikeError): Record<string, unknown> | undefined {
-  const data = e.response?.data;
-  if (typeof data !== 'object' || data === null) return undefined;
-  const inner = (data as { error?: unknown }).error;
+  const cause = typeof e.cause === 'object' && e.cause !== null ? (e.cause as GoogleLikeError) : undefined;
+  for (const data of [e.response?.data, (e as Record<symbol, unknown>)[RAW_PAYLOAD], cause?.response?.data]) {
+    const inner = errorObject(data);
+    if (inner !== undefined) return inner;
+  }
+  return undefined;
+}
+
+function errorObject(data: unknown): Record<string, unknown> | undefined {
+  let parsed = data;
+  if (typeof data === 'string') {
+    try {
+      parsed = JSON.parse(data);
+    } catch {
+      return undefined;
+    }
+  }
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const inner = (parsed as { error?: unknown }).error;
   return typeof inner === 'object' && inner !== null ? (inner as Record<string, unknown>) : undefined;
 }
 

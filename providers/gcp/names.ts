@@ -6,7 +6,7 @@
  * original operation for at least an hour, whatever the body). drover uses both:
  *
  *     name      = generation 0: CreateRequest.name;  generation g ≥ 1: `${name}-r${g}`   (≤ 59 chars)
- *     requestId = UUID from sha256(idempotencyKey, generation, attempt)                  (deterministic)
+ *     requestId = UUID from sha256(idempotencyKey, zone, generation, attempt)            (deterministic)
  *
  * and every instance carries the label `drover-key` = idempotencyKey. Creating a slot:
  * - insert generation g's name with attempt a's requestId. A lost response is retried with the same
@@ -26,6 +26,9 @@
  * only then does it insert, into the lowest free name. A restarted drover learns the generations
  * from its first list(); the one gap left is a restart whose first list() cannot yet see (list lag)
  * an instance holding a generation above 0 — the planner's surplus handling deletes the extra one.
+ * The zone is in the requestId: GCE remembers request ids per project, so a slot retried in another
+ * zone (the first one out of capacity, or its instance not listed yet) must not replay the first
+ * zone's operation.
  * Invariant (test/providers/gcp/create-property.test.ts): under dropped responses, throttling, 5xx,
  * failed operations, restarts and out-of-band deletes/stops/relabels, a slot never has two usable
  * instances carrying its key.
@@ -46,9 +49,14 @@ export function keyLabel(idempotencyKey: string): string {
   return createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32);
 }
 
-/** Deterministic requestId (a version-5-shaped UUID) of one insert attempt. */
-export function requestIdFor(idempotencyKey: string, generation: number, attempt: number): string {
-  const hex = createHash('sha256').update(`drover-gce\0${keyLabel(idempotencyKey)}\0${generation}\0${attempt}`).digest('hex');
+/**
+ * Deterministic requestId (a version-5-shaped UUID) of one insert attempt in `zone` (the zone is
+ * part of it: request ids are remembered per project, not per zone). Without a zone (deletes,
+ * keyed by the instance id) it is the id of the key alone.
+ */
+export function requestIdFor(idempotencyKey: string, generation: number, attempt: number, zone = ''): string {
+  const scope = zone === '' ? '' : `\0${zone}`;
+  const hex = createHash('sha256').update(`drover-gce\0${keyLabel(idempotencyKey)}${scope}\0${generation}\0${attempt}`).digest('hex');
   const variant = ((parseInt(hex.charAt(16), 16) & 0x3) | 0x8).toString(16);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }

@@ -4,7 +4,7 @@
  * `drover-key` label keep create idempotent across lost responses, failed operations and dead slots.
  */
 import type { protos } from '@google-cloud/compute';
-import { ProviderError, type ProviderErrorKind } from '../errors.ts';
+import { PartialListing, ProviderError, type ProviderErrorKind } from '../errors.ts';
 import type { CallOptions, CreateRequest, ImageRef, ListScope, ObservedInstance, Provider } from '../types.ts';
 import { classifyGce } from './classify.ts';
 import type { GceClients } from './client.ts';
@@ -42,7 +42,13 @@ export interface GcpProviderInit {
 }
 
 /** Outcome of one (generation, attempt) step of create. */
-type StepOutcome = { readonly kind: 'created'; readonly instance: Instance } | { readonly kind: 'next-generation' } | { readonly kind: 'next-attempt' };
+/** One insert step's outcome; `replayed`: the slot's instance came from an earlier call (ObservedInstance.replayed). */
+type StepOutcome = { readonly kind: 'created'; readonly instance: Instance; readonly replayed?: boolean } | { readonly kind: 'next-generation' } | { readonly kind: 'next-attempt' };
+
+/** The outcome, marked as a replay when it found the slot's instance. */
+function asReplay(outcome: StepOutcome): StepOutcome {
+  return outcome.kind === 'created' ? { ...outcome, replayed: true } : outcome;
+}
 
 /** Deadline of one zoneOperations.wait attempt: GCE blocks up to two minutes before answering. */
 const WAIT_DEADLINE_MS = 130_000;
@@ -76,24 +82,36 @@ export class GcpProvider implements Provider {
   /**
    * One aggregatedList over every zone of the project, filtered by the fleet label (and the group
    * label for a scope of up to 50 groups) and paginated.
-   * Instances GCE still lists while a delete drover started is running are reported terminated.
-   * A zone GCE reports UNREACHABLE fails the listing (Transient): acting on a partial inventory
-   * would launch duplicates of the instances it could not see.
+   * Instances GCE still lists while a delete drover started is running are reported stopping and
+   * locked: GCE counts them against quota until the delete is DONE, so they count against the
+   * group's surge too, and nothing deletes them twice.
+   * Zones GCE reports UNREACHABLE are not guessed at: the listing rejects with a PartialListing
+   * holding the instances of the zones that answered and naming the others, so the caller acts only
+   * on groups whose zones were all listed (acting in a zone it cannot see would duplicate or delete
+   * what the outage hides).
    */
   async list(scope: ListScope, options: CallOptions = {}): Promise<ObservedInstance[]> {
     const request = { project: this.#project, filter: listFilter(scope), maxResults: this.#options.pageSize ?? 500 };
-    const instances = await this.#call('list', options, async (signal) => {
+    const { instances, unreachable } = await this.#call('list', options, async (signal) => {
       const out = new Map<string, Instance>();
+      const lost = new Set<string>();
       let seen = 0;
       for await (const [scopeName, scoped] of this.#clients.instances.aggregatedListAsync(request, this.#gax(signal))) {
-        if (String(scoped.warning?.code ?? '') === 'UNREACHABLE') throw this.#error('list', 'Transient', 'ScopeUnreachable', `aggregatedList could not reach ${scopeName}: refusing to act on a partial inventory`);
+        if (String(scoped.warning?.code ?? '') === 'UNREACHABLE') lost.add(scopeName.replace(/^zones\//, ''));
         for (const instance of scoped.instances ?? []) {
           if (++seen > MAX_LISTED) throw this.#error('list', 'Transient', 'PaginationLoop', `aggregatedList returned more than ${MAX_LISTED} instances`);
           out.set(String(instance.id ?? instance.name), instance);
         }
       }
-      return [...out.values()];
+      return { instances: [...out.values()], unreachable: [...lost] };
     });
+    const observed = this.#observeListed(instances, scope, unreachable);
+    if (unreachable.length > 0) throw new PartialListing({ provider: this.name, operation: 'list', instances: observed, zones: unreachable });
+    return observed;
+  }
+
+  /** Listed instances as drover sees them; deletes in flight in zones that did not answer are kept in mind. */
+  #observeListed(instances: readonly Instance[], scope: ListScope, unreachable: readonly string[]): ObservedInstance[] {
     const listed = new Set<string>();
     const observed: ObservedInstance[] = [];
     for (const instance of instances) {
@@ -104,9 +122,11 @@ export class GcpProvider implements Provider {
       const key = `${o.zone}/${o.name}`;
       listed.add(key);
       const deleting = this.#deleting.get(key) === o.id && o.state !== 'pending' && o.state !== 'running';
-      observed.push(deleting ? { ...o, state: 'terminated' } : o);
+      observed.push(deleting ? { ...o, state: 'stopping', locked: true } : o);
     }
-    for (const key of this.#deleting.keys()) if (!listed.has(key)) this.#deleting.delete(key);
+    for (const key of this.#deleting.keys()) {
+      if (!listed.has(key) && !unreachable.includes(key.slice(0, key.indexOf('/')))) this.#deleting.delete(key);
+    }
     return observed;
   }
 
@@ -114,12 +134,12 @@ export class GcpProvider implements Provider {
   async create(request: CreateRequest, options: CallOptions = {}): Promise<ObservedInstance> {
     const key = request.idempotencyKey;
     const found = await this.#findKnown(request, options);
-    if (found.kind === 'created') return this.#observedOf(found.instance);
+    if (found.kind === 'created') return { ...this.#observedOf(found.instance), replayed: true };
     let step: CreateStep = { generation: found.generation, attempt: this.#book.attempt(key, found.generation) };
     for (let i = 0; i < MAX_CREATE_STEPS; i++) {
       this.#book.observe(key, step.generation);
       const outcome = await this.#step(request, step, options);
-      if (outcome.kind === 'created') return this.#observedOf(outcome.instance);
+      if (outcome.kind === 'created') return outcome.replayed ? { ...this.#observedOf(outcome.instance), replayed: true } : this.#observedOf(outcome.instance);
       if (outcome.kind === 'next-attempt') this.#book.spend(key, step.generation, step.attempt + 1);
       const generation = outcome.kind === 'next-generation' ? step.generation + 1 : step.generation;
       step = { generation, attempt: this.#book.attempt(key, generation) };
@@ -131,8 +151,10 @@ export class GcpProvider implements Provider {
   /**
    * Deletes an instance of this fleet (its boot and extra disks are auto-deleted with it). Reads it
    * first: gone, or a different instance now holding the name, is success; one whose labels do not
-   * carry this fleet's id is refused. Resolves once GCE accepted the delete (the instance is
-   * STOPPING; it vanishes when the operation is DONE).
+   * carry this fleet's id is refused. Resolves once the delete operation is DONE (the instance is
+   * gone): a STOPPING instance still counts against GCE's quota, so a replacement launched before
+   * that could meet QUOTA_EXCEEDED or exceed the rollout's surge (the executor launches a group's
+   * creates only after its deletes resolved). A delete operation that fails rejects.
    */
   async destroy(instance: ObservedInstance, options: CallOptions = {}): Promise<void> {
     if (instance.fleet !== this.#fleet) throw this.#error('destroy', 'Invalid', 'NotOwned', `instance ${instance.id} is not in fleet ${this.#fleet}`);
@@ -149,7 +171,9 @@ export class GcpProvider implements Provider {
       throw error;
     }
     this.#deleting.set(`${instance.zone}/${instance.name}`, instance.id);
-    const failed = op !== undefined && isDone(op) ? operationError(op, this.name, 'destroy') : undefined;
+    if (op === undefined) return;
+    const done = isDone(op) ? op : await this.#wait(op, instance.zone, options, 'destroy');
+    const failed = operationError(done, this.name, 'destroy');
     if (failed !== undefined) throw failed;
   }
 
@@ -199,12 +223,16 @@ export class GcpProvider implements Provider {
     const name = generationName(request.name, step.generation);
     const key = keyLabel(request.idempotencyKey);
     const body = instanceResource(request, name, key, this.name);
-    const requestId = requestIdFor(request.idempotencyKey, step.generation, step.attempt);
+    const requestId = requestIdFor(request.idempotencyKey, step.generation, step.attempt, request.zone);
     let op: GceOperation;
+    let attempts = 0;
     try {
-      op = await this.#call('create', options, async (signal) => operationOf((await this.#clients.instances.insert({ project: this.#project, zone: request.zone, requestId, instanceResource: body }, this.#gax(signal)))[0]));
+      op = await this.#call('create', options, async (signal, attempt) => {
+        attempts = attempt;
+        return operationOf((await this.#clients.instances.insert({ project: this.#project, zone: request.zone, requestId, instanceResource: body }, this.#gax(signal)))[0]);
+      });
     } catch (error) {
-      if (error instanceof ProviderError && error.kind === 'Conflict') return this.#judge(await this.#getInstance('create', name, request.zone, options), key);
+      if (error instanceof ProviderError && error.kind === 'Conflict') return asReplay(this.#judge(await this.#getInstance('create', name, request.zone, options), key));
       if (error instanceof ProviderError && error.kind === 'NotFound') {
         throw new ProviderError({ kind: 'Invalid', reason: 'ReferencedResourceNotFound', provider: this.name, operation: 'create', message: `create ${name}: a resource it refers to (image, machine type, network, zone) does not exist`, cause: error });
       }
@@ -218,7 +246,10 @@ export class GcpProvider implements Provider {
       this.#book.spend(request.idempotencyKey, step.generation, step.attempt + 1);
       throw failed;
     }
-    return this.#judge(await this.#getInstance('create', name, request.zone, options), key);
+    // A finished operation on the call's first attempt answered an insert of an earlier call (a
+    // replay); on a retry it may be this call's own first attempt, whose answer was lost.
+    const judged = this.#judge(await this.#getInstance('create', name, request.zone, options), key);
+    return replayed && attempts === 1 ? asReplay(judged) : judged;
   }
 
   /**
@@ -233,14 +264,14 @@ export class GcpProvider implements Provider {
     return ours && isUsable(instance.status as string | undefined) ? { kind: 'created', instance } : { kind: 'next-generation' };
   }
 
-  #wait(op: GceOperation, zone: string, options: CallOptions): Promise<GceOperation> {
+  #wait(op: GceOperation, zone: string, options: CallOptions, operation = 'create'): Promise<GceOperation> {
     return waitForOperation(op, {
       provider: this.name,
-      operation: 'create',
+      operation,
       pollMs: this.#options.operationPollMs ?? 1000,
       timeoutMs: this.#options.operationTimeoutMs ?? 600_000,
       signal: options.signal,
-      wait: (name) => this.#call('create', options, async (signal) => (await this.#clients.operations.wait({ project: this.#project, zone, operation: name }, this.#gax(signal, WAIT_DEADLINE_MS)))[0], WAIT_DEADLINE_MS),
+      wait: (name) => this.#call(operation, options, async (signal) => (await this.#clients.operations.wait({ project: this.#project, zone, operation: name }, this.#gax(signal, WAIT_DEADLINE_MS)))[0], WAIT_DEADLINE_MS),
     });
   }
 
@@ -263,7 +294,7 @@ export class GcpProvider implements Provider {
   }
 
   /** A call through drover's retry loop; `minDeadlineMs` lengthens the attempt deadline (operation waits). */
-  #call<T>(operation: string, options: CallOptions, fn: (signal: AbortSignal) => Promise<T>, minDeadlineMs = 0): Promise<T> {
+  #call<T>(operation: string, options: CallOptions, fn: (signal: AbortSignal, attempt: number) => Promise<T>, minDeadlineMs = 0): Promise<T> {
     const policy = minDeadlineMs > this.#policy.attemptTimeoutMs ? { ...this.#policy, attemptTimeoutMs: minDeadlineMs } : this.#policy;
     const ctx: CallContext = { provider: this.name, policy, signal: options.signal, pacer: options.pacer, logger: this.#options.logger, random: this.#options.random };
     return callWithRetry(operation, ctx, fn);

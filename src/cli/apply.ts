@@ -1,11 +1,14 @@
 /**
- * `drover apply [dir]`: run passes until every group has converged (or is stalled/suspended), or
- * until --timeout. Shows progress (a live table on a terminal, plain lines otherwise) and ends
- * with a summary. Exit 0 = converged, 1 = not converged (stalled, errors, or timeout).
+ * `drover apply [dir]`: run passes until every group has converged, is suspended or is stalled
+ * (more passes cannot help), or until --timeout. Shows progress (a live table on a terminal, plain
+ * lines otherwise) and ends with a summary. Exit 0 = converged (suspended groups are reported, not
+ * blocking), 1 = not converged: stalled (with the cloud's reason), errors, or timeout. "Done" is
+ * src/reconcile/done.ts, shared with `drover demo --exit-when-converged`.
  */
 import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { GroupStep } from '../plan/index.ts';
+import { fleetOutcome, groupOutcome } from '../reconcile/done.ts';
+import type { GroupOutcome } from '../reconcile/done.ts';
 import type { ActionResult } from '../reconcile/execute.ts';
 import type { PassResult } from '../reconcile/pass.ts';
 import { runPass } from '../reconcile/pass.ts';
@@ -84,42 +87,55 @@ function count(totals: { created: number; deleted: number; failed: number }, act
   }
 }
 
-/** True when no group has anything left that more passes could do. */
+/** Each planned group's outcome (see src/reconcile/done.ts), by group. */
+export function outcomes(result: PassResult): Map<string, GroupOutcome> {
+  return new Map(result.guarded.steps.map((step) => [step.group, groupOutcome({
+    conditions: step.status.conditions,
+    suspended: step.waits.some((w) => w.reason === 'suspended'),
+    acting: step.creates.length > 0 || step.deletes.length > 0,
+  })]));
+}
+
+/**
+ * True when more passes cannot change anything: every group converged, suspended or stalled, no
+ * orphan left to delete, and no error that a retry could fix (a transient failure, a group not
+ * planned for a transient reason).
+ */
 export function finished(result: PassResult): boolean {
   const retryable = result.skipped.some((s) => s.error.policy !== 'stalled') || result.actions.some((a) => a.error?.policy === 'transient');
-  return !retryable && result.guarded.orphans.deletes.length === 0 && result.guarded.steps.every(groupDone);
-}
-
-function groupDone(step: GroupStep): boolean {
-  if (step.creates.length > 0 || step.deletes.length > 0) return false;
-  const condition = (type: string) => step.status.conditions.find((c) => c.type === type)?.status === 'True';
-  return condition('Stalled') || step.waits.some((w) => w.reason === 'suspended') || (condition('Ready') && !condition('Progressing'));
-}
-
-function converged(step: GroupStep): boolean {
-  return groupDone(step) && step.status.conditions.some((c) => c.type === 'Ready' && c.status === 'True');
+  return !retryable && result.guarded.orphans.deletes.length === 0 && fleetOutcome([...outcomes(result).values()]).finished;
 }
 
 function printPlain(result: PassResult): void {
   for (const a of result.actions) {
     const what = a.kind === 'create' ? 'created' : 'deleted';
-    process.stdout.write(a.error ? `  ! ${a.kind} ${a.name} failed (${a.error.reason}): ${a.error.message}\n` : `  ${what} ${a.name}${a.id ? ` (${a.id})` : ''} [${a.reason}]\n`);
+    // The error's message names the action and instance already ("create web-…-0: …").
+    process.stdout.write(a.error ? `  ! failed (${a.error.reason}): ${a.error.message}\n` : `  ${what} ${a.name}${a.id ? ` (${a.id})` : ''} [${a.reason}]\n`);
   }
   const groups = result.guarded.steps.map((s) => `${s.group} ${s.status.counts.updatedReady}/${s.status.replicas}`).join(', ');
   process.stdout.write(`pass ${new Date(result.finishedAt).toISOString()}: ${groups}\n`);
 }
 
+function describe(outcome: GroupOutcome): string {
+  if (outcome.kind === 'suspended') return 'suspended (observed and reported, never changed; not blocking)';
+  if (outcome.kind === 'stalled') return `stalled: ${outcome.reason}: ${outcome.message}`;
+  return outcome.kind === 'in-progress' ? `not converged: ${outcome.reason}: ${outcome.message}` : 'converged';
+}
+
+/** Prints the summary; returns the exit code: 0 converged (suspended groups reported, not blocking), 1 otherwise. */
 function summarize(last: PassResult | undefined, totals: { created: number; deleted: number; failed: number; passes: number }, interrupted: boolean): number {
   if (last === undefined) return 1;
-  const lines = ['', `apply: ${totals.passes} passes, ${totals.created} created, ${totals.deleted} deleted, ${totals.failed} failed actions${interrupted ? ' (interrupted)' : ''}`];
-  const notConverged = last.guarded.steps.filter((s) => !converged(s));
-  for (const step of notConverged) {
-    const bad = step.status.conditions.find((c) => (c.type === 'Stalled' || c.type === 'Degraded') && c.status === 'True') ?? step.waits[0];
-    lines.push(`  ${step.group}: not converged: ${bad ? ('type' in bad ? `${bad.type} ${bad.reason}: ${bad.message}` : `${bad.reason}: ${bad.message}`) : 'in progress'}`);
-  }
+  const lines = ['', `apply: ${totals.passes} ${totals.passes === 1 ? 'pass' : 'passes'}, ${totals.created} created, ${totals.deleted} deleted, ${totals.failed} failed actions${interrupted ? ' (interrupted)' : ''}`];
+  const byGroup = outcomes(last);
+  for (const [group, outcome] of byGroup) if (outcome.kind !== 'converged') lines.push(`  ${group}: ${describe(outcome)}`);
   for (const s of last.skipped) lines.push(`  ${s.group}: not planned (${s.error.reason}): ${s.error.message}`);
-  const ok = notConverged.length === 0 && last.skipped.length === 0;
-  lines.push(ok ? 'apply: converged' : 'apply: not converged');
+  const all = [...byGroup.values()];
+  const ok = fleetOutcome(all).success && last.skipped.length === 0 && last.guarded.orphans.deletes.length === 0;
+  const stalled = all.filter((o) => o.kind === 'stalled').length;
+  const suspended = all.filter((o) => o.kind === 'suspended').length;
+  if (ok) lines.push(`apply: converged${suspended > 0 ? ` (${suspended} suspended ${suspended === 1 ? 'group' : 'groups'} not changed)` : ''}`);
+  else if (stalled > 0) lines.push(`apply: stalled: ${stalled} ${stalled === 1 ? 'group needs' : 'groups need'} a change in Git or in the cloud account (see above)`);
+  else lines.push('apply: not converged');
   process.stdout.write(`${lines.join('\n')}\n`);
   return ok ? 0 : 1;
 }

@@ -15,6 +15,7 @@ import { startFleetSimulators } from '../sim/fleet-simulators.ts';
 import type { ProviderSimulator } from '../sim/fleet-simulators.ts';
 import type { GroupView } from '../status/status-store.ts';
 import { DEFAULT_LIMITS } from '../reconcile/limited-provider.ts';
+import { fleetOutcome, groupOutcome } from '../reconcile/done.ts';
 import { createLogger } from '../status/logger.ts';
 import { parseDuration } from './duration.ts';
 import { prepareWorkspace } from './demo-workspace.ts';
@@ -218,7 +219,11 @@ export function banner(workspace: DemoWorkspace, running: { url: string }, sims:
   return `${lines.join('\n')}\n`;
 }
 
-/** Prints group changes until aborted; with a timeout, returns true once everything settled. */
+/**
+ * Prints group changes until aborted; with a timeout, ends once the fleet is done as for `drover
+ * apply` (src/reconcile/done.ts): true when every group converged or is suspended, false when one
+ * is stalled (or at the timeout).
+ */
 async function watch(running: RunningDaemon, signal: AbortSignal, timeoutMs: number | undefined): Promise<boolean> {
   const seen = new Map<string, string>();
   const warned = new Set<string>();
@@ -240,7 +245,8 @@ async function watch(running: RunningDaemon, signal: AbortSignal, timeoutMs: num
       process.stdout.write(`  ${event.at.slice(11, 19)}  ${event.type === 'Warning' ? '!' : '•'} ${event.reason}${event.group ? ` (${event.group})` : ''}: ${event.message}\n`);
     }
     events = all.length;
-    if (timeoutMs !== undefined && view.lastPass !== undefined && view.groups.length > 0 && view.groups.every(settled)) return true;
+    const done = fleetOutcome(view.groups.map(outcomeOf));
+    if (timeoutMs !== undefined && view.lastPass !== undefined && view.groups.length > 0 && done.finished) return done.success;
     await sleep(500, undefined, { signal }).catch(() => undefined);
   }
   return false;
@@ -252,8 +258,7 @@ function groupLine(group: GroupView): string {
   return `${group.name.padEnd(12)} ${counts.padEnd(12)} template ${group.desiredTemplateHash}  ${conditionsText(group)}${note === '' ? '' : `  ${note}`}`;
 }
 
-/** Converged for --exit-when-converged: Ready, or suspended on purpose. Errors and Stalled are not. */
-function settled(group: GroupView): boolean {
-  if (group.suspendedBy !== undefined) return true;
-  return group.lastError === undefined && group.conditions.some((c) => c.type === 'Ready' && c.status === 'True');
+/** A group's outcome for --exit-when-converged, judged as `drover apply` judges it. */
+function outcomeOf(group: GroupView) {
+  return groupOutcome({ conditions: group.conditions, suspended: group.suspendedBy !== undefined, acting: false });
 }

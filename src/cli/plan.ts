@@ -1,13 +1,17 @@
 /**
  * `drover plan [dir]`: observe the providers and print, per group, exactly what `drover apply`
- * would do next and why. Exit 0 = no changes, 2 = changes, 1 = error (so CI can gate on it).
+ * would do next and why, verifying the images of groups it would create instances of (a read).
+ * Exit 0 = no changes, 2 = changes, 1 = error or a change that would fail (so CI can gate on it).
  */
 import type { Command } from 'commander';
 import { renderPass } from '../plan/index.ts';
+import { refusedImages } from '../reconcile/image-verifier.ts';
+import type { ImageRefusal } from '../reconcile/image-verifier.ts';
 import type { PassResult } from '../reconcile/pass.ts';
 import { runPass } from '../reconcile/pass.ts';
 import type { DesiredState } from '../desired/types.ts';
 import { providerHint } from './hints.ts';
+import { checkPlacements, type GroupPlacementProblem } from '../reconcile/placement-check.ts';
 import { loadOrReport, openSession } from './session.ts';
 import type { CloudOptions } from './session.ts';
 
@@ -32,18 +36,20 @@ export function register(program: Command, setExitCode: (code: number) => void):
       const session = await openSession(dir, state, options);
       try {
         const result = await runPass(state, session.revision, session.deps, { execute: false });
-        process.stdout.write(options.json ? `${JSON.stringify(planJson(result), null, 2)}\n` : planText(result, state));
+        const refused = await refusedImages(state, result.guarded.steps, session.deps.providers, session.deps.images);
+        const placement = await checkPlacements(state, session.deps.providers);
+        process.stdout.write(options.json ? `${JSON.stringify({ ...planJson(result, refused), placement }, null, 2)}\n` : planText(result, refused, state) + placementText(placement));
         for (const message of session.leaked()) process.stderr.write(`drover plan: a cloud SDK also failed outside its call: ${message}\n`);
-        setExitCode(planExitCode(result));
+        setExitCode(placement.length > 0 ? 1 : planExitCode(result, refused));
       } finally {
         await session.close();
       }
     });
 }
 
-/** 1 when anything could not be observed or planned, else 2 when there are changes, else 0. */
-export function planExitCode(result: PassResult): number {
-  if (result.skipped.length > 0 || result.observations.some((o) => !o.ok)) return 1;
+/** 1 when anything could not be observed or planned or would fail (an image that does not verify), else 2 when there are changes, else 0. */
+export function planExitCode(result: PassResult, refused: readonly ImageRefusal[] = []): number {
+  if (result.skipped.length > 0 || refused.length > 0 || result.observations.some((o) => !o.ok)) return 1;
   return changeCount(result) > 0 ? 2 : 0;
 }
 
@@ -52,7 +58,7 @@ function changeCount(result: PassResult): number {
   return steps + result.guarded.orphans.deletes.length;
 }
 
-function planText(result: PassResult, state: DesiredState): string {
+function planText(result: PassResult, refused: readonly ImageRefusal[], state: DesiredState): string {
   const lines = [`revision ${result.revision}`];
   for (const o of result.observations) {
     if (o.ok) lines.push(`provider ${o.provider}: ${o.instances.length} instances observed`);
@@ -60,9 +66,11 @@ function planText(result: PassResult, state: DesiredState): string {
   }
   lines.push('', ...renderPass(result.guarded, result.startedAt));
   for (const s of result.skipped) lines.push(`group ${s.group}: not planned (${s.error.reason}): ${s.error.message}`);
+  for (const r of refused) lines.push(`group ${r.group}: its creates would fail: ${r.error.reason}: ${r.error.message}`);
   const creates = result.guarded.steps.reduce((n, s) => n + s.creates.length, 0);
   const deletes = result.guarded.steps.reduce((n, s) => n + s.deletes.length, 0) + result.guarded.orphans.deletes.length;
-  lines.push('', `plan: ${creates} to create, ${deletes} to delete, ${result.skipped.length} ${result.skipped.length === 1 ? 'group' : 'groups'} not planned`);
+  const wouldFail = refused.length === 0 ? '' : `, ${refused.length} ${refused.length === 1 ? 'group' : 'groups'} would fail`;
+  lines.push('', `plan: ${creates} to create, ${deletes} to delete, ${result.skipped.length} ${result.skipped.length === 1 ? 'group' : 'groups'} not planned${wouldFail}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -72,7 +80,12 @@ function hintFor(provider: string, reason: string, state: DesiredState): string[
   return type === undefined ? [] : [providerHint(provider, type, reason)];
 }
 
-function planJson(result: PassResult): object {
+/** Launches the cloud would refuse for where they go (exit 1): one line per group and subnet. */
+function placementText(problems: readonly GroupPlacementProblem[]): string {
+  return problems.map((p) => `group ${p.group}: launches would fail (${p.reason}): ${p.message}\n`).join('');
+}
+
+function planJson(result: PassResult, refused: readonly ImageRefusal[]): object {
   return {
     revision: result.revision,
     observations: result.observations.map((o) => (o.ok ? { provider: o.provider, ok: true, instances: o.instances.length } : { provider: o.provider, ok: false, reason: o.error.reason, message: o.error.message })),
@@ -80,6 +93,7 @@ function planJson(result: PassResult): object {
     orphans: result.guarded.orphans,
     refusals: result.guarded.refusals,
     skipped: result.skipped.map((s) => ({ group: s.group, reason: s.error.reason, message: s.error.message })),
+    wouldFail: refused.map((r) => ({ group: r.group, reason: r.error.reason, message: r.error.message })),
     changes: changeCount(result),
   };
 }

@@ -19,6 +19,7 @@ import { openProviders } from '../reconcile/open-providers.ts';
 import type { OpenedProviders } from '../reconcile/open-providers.ts';
 import type { PassDeps } from '../reconcile/pass.ts';
 import { createProber } from '../reconcile/probe.ts';
+import { StalledGroups } from '../reconcile/stalled.ts';
 import { TemplateStore } from '../reconcile/template-store.ts';
 import { unusedProviderVariables } from './env-warnings.ts';
 import { sessionClock } from './sim-clock.ts';
@@ -119,6 +120,7 @@ export async function openSession(dir: string, state: DesiredState, options: Clo
     templates,
     failed,
     images: new ImageVerifier(),
+    stalled: new StalledGroups(),
     queue: new PQueue({ concurrency: parseConcurrency(options.concurrency) }),
     deleteQueue: new PQueue({ concurrency: parseConcurrency(options.concurrency) }),
     now: await sessionClock(state, sources),

@@ -45,6 +45,7 @@ export function normalizeConfig(raw: Raw): DaemonConfig {
     ...providerBindings(raw['providers']),
     logLevel: raw['log']?.['level'] ?? 'info',
     probes: raw['health']?.['probes'] ?? true,
+    unhealthyThresholdPercent: raw['health']?.['unhealthyThresholdPercent'] ?? 55,
     memorySaver: raw['memorySaver'] ?? false,
   };
 }

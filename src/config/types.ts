@@ -81,6 +81,8 @@ export interface DaemonConfig {
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
   /** false: readiness is the provider's running state only (simulators). */
   readonly probes: boolean;
+  /** health.unhealthyThresholdPercent (default 55): above it, unhealthy replacement pauses for the scope (ProbesFailing). */
+  readonly unhealthyThresholdPercent?: number;
   /** V8 memory saver mode for the daemon process (see schemas/config.schema.json). */
   readonly memorySaver: boolean;
 }

@@ -20,6 +20,7 @@ const FIELD_PROVIDERS: readonly { readonly path: readonly string[]; readonly typ
   { path: ['placement', 'securityGroups'], types: ['aws'] },
   { path: ['placement', 'instanceProfile'], types: ['aws'] },
   { path: ['placement', 'subnet'], types: ['aws', 'gcp', 'azure'] },
+  { path: ['placement', 'subnets'], types: ['aws'] },
   { path: ['placement', 'network'], types: ['gcp', 'proxmox'] },
   { path: ['placement', 'ipConfig'], types: ['proxmox'] },
   { path: ['placement', 'sshUser'], types: ['proxmox'] },
@@ -28,7 +29,7 @@ const FIELD_PROVIDERS: readonly { readonly path: readonly string[]; readonly typ
 
 /** Fields a provider type cannot do without. */
 const REQUIRED_BY_TYPE: Readonly<Record<ProviderType, readonly (readonly string[])[]>> = {
-  aws: [['machine', 'type'], ['placement', 'zones']],
+  aws: [['machine', 'type']],
   gcp: [['machine', 'type'], ['placement', 'zones']],
   azure: [['machine', 'type'], ['placement', 'subnet']],
   proxmox: [],
@@ -54,7 +55,68 @@ export function providerRuleProblems(group: GroupDocument, provider: Provider): 
     }
   }
   problems.push(...zoneProblems(group, provider));
+  if (type === 'aws') problems.push(...awsSubnetProblems(group, provider));
+  if (type === 'gcp') problems.push(...gceSubnetworkProblems(group));
   return problems;
+}
+
+/**
+ * AWS subnets are zonal: one `subnet` serves exactly one zone, `subnets` maps each zone to its own
+ * subnet (its keys are the zones when `zones` is omitted, and must match `zones` when both are
+ * given), and a subnet id cannot serve two zones. What a subnet's zone really is only EC2 knows
+ * (`drover plan` asks DescribeSubnets).
+ */
+function awsSubnetProblems(group: GroupDocument, provider: Provider): Problem[] {
+  const placement = group.value.spec.placement ?? {};
+  const { zones, subnet, subnets } = placement;
+  const out: Problem[] = [];
+  const at = (path: readonly string[], code: string, message: string) => out.push(problemAt(group, ['spec', 'placement', ...path], code, message));
+  if (zones === undefined && subnets === undefined) {
+    out.push(problemAt(group, ['spec'], 'rule.requiredForProvider', `'spec.placement.zones' or 'spec.placement.subnets' is required for aws providers (provider '${provider.metadata.name}')`));
+  }
+  if (subnet !== undefined && subnets !== undefined) at(['subnet'], 'rule.subnetAndSubnets', "give either 'subnet' (one zone) or 'subnets' (a subnet per zone), not both");
+  else if (subnet !== undefined && (zones?.length ?? 0) !== 1) {
+    const listed = zones ?? [];
+    at(['subnet'], 'rule.subnetZones', `an AWS subnet lives in one availability zone, so '${subnet}' cannot serve ${listed.length === 0 ? 'a group without zones' : `zones ${listed.join(', ')}`}; give one subnet per zone instead: ${subnetsExample(listed.length === 0 ? [`${(provider.spec as { region: string }).region}a`] : listed)}`);
+  }
+  if (subnets === undefined) return out;
+  const keys = Object.keys(subnets);
+  zones?.forEach((zone, i) => {
+    if (subnets[zone] === undefined) at(['zones', String(i)], 'rule.zoneWithoutSubnet', `zone '${zone}' has no subnet in 'spec.placement.subnets'; add '${zone}: subnet-…' there or remove the zone`);
+  });
+  for (const key of keys) {
+    const message = zoneMessage(key, provider);
+    if (message !== undefined) at(['subnets', key], 'rule.badZone', message);
+    else if (zones !== undefined && !zones.includes(key)) at(['subnets', key], 'rule.subnetWithoutZone', `'subnets' has a subnet for zone '${key}', which 'zones' does not list; add the zone to 'zones', remove this entry, or omit 'zones' (it defaults to the subnets' zones)`);
+  }
+  const byId = Map.groupBy(keys, (key) => subnets[key] as string);
+  for (const [id, shared] of byId) {
+    if (shared.length > 1) at(['subnets', shared[1] as string], 'rule.subnetInTwoZones', `subnet '${id}' is given for zones ${shared.join(' and ')}, but an AWS subnet lives in one availability zone; give each zone its own subnet`);
+  }
+  return out;
+}
+
+/** `subnets: { a: subnet-…, b: subnet-… }` for the first two zones, as a fix to quote. */
+function subnetsExample(zones: readonly string[]): string {
+  return `subnets: { ${zones.slice(0, 2).map((z) => `${z}: subnet-…`).join(', ')} }`;
+}
+
+/**
+ * A GCE subnetwork is regional: `projects/P/regions/R/subnetworks/N` can serve only zones of R
+ * (GCE refuses an insert in another region's zone).
+ */
+function gceSubnetworkProblems(group: GroupDocument): Problem[] {
+  const { zones, subnet } = group.value.spec.placement ?? {};
+  const region = subnet === undefined ? undefined : /(?:^|\/)regions\/([a-z]+-[a-z]+[0-9]+)\/subnetworks\//.exec(subnet)?.[1];
+  if (region === undefined) return [];
+  const out: Problem[] = [];
+  zones?.forEach((zone, i) => {
+    if (!zone.startsWith(`${region}-`)) {
+      out.push(problemAt(group, ['spec', 'placement', 'zones', String(i)], 'rule.zoneOutsideSubnetRegion',
+        `zone '${zone}' is not in region ${region} of subnetwork '${subnet}' (a GCE subnetwork is regional); use zones of ${region} (e.g. ${region}-b) or a subnetwork of the zone's region`));
+    }
+  });
+  return out;
 }
 
 function zoneProblems(group: GroupDocument, provider: Provider): Problem[] {

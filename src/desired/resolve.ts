@@ -122,7 +122,9 @@ function buildGroup(group: Doc<'VmGroup'>, provider: Doc<'Provider'>, image: Doc
     imageDigest: image.value.spec.digest,
     replicas: spec.replicas,
     suspend: spec.suspend ?? (GROUP_DEFAULTS['suspend'] as boolean),
-    zones: [...(zones ?? defaultZones)],
+    // AWS `subnets` (a subnet per zone) name the zones when `zones` is omitted: sorted, so the
+    // order of a mapping's keys (which YAML does not promise to keep) never changes the spread.
+    zones: [...(zones ?? (placement.subnets === undefined ? defaultZones : Object.keys(placement.subnets).sort()))],
     template,
     templateHash: templateHash(template),
     health: healthPolicy(spec.health),
@@ -141,13 +143,17 @@ function sortSets<T extends { securityGroups?: string[]; sshKeys?: string[] }>(p
 }
 
 function healthPolicy(health: Health | undefined): HealthPolicy {
-  const gracePeriodSeconds = health?.gracePeriodSeconds ?? (HEALTH_DEFAULTS['gracePeriodSeconds'] as number);
+  const timing = {
+    gracePeriodSeconds: health?.gracePeriodSeconds ?? (HEALTH_DEFAULTS['gracePeriodSeconds'] as number),
+    failureThreshold: health?.failureThreshold ?? (HEALTH_DEFAULTS['failureThreshold'] as number),
+    periodSeconds: health?.periodSeconds ?? (HEALTH_DEFAULTS['periodSeconds'] as number),
+  };
   if (health?.http) {
     const { port, path, scheme } = health.http;
-    return { gracePeriodSeconds, probe: { kind: 'http', port, path: path ?? (HTTP_PROBE_DEFAULTS['path'] as string), scheme: scheme ?? (HTTP_PROBE_DEFAULTS['scheme'] as 'http') } };
+    return { ...timing, probe: { kind: 'http', port, path: path ?? (HTTP_PROBE_DEFAULTS['path'] as string), scheme: scheme ?? (HTTP_PROBE_DEFAULTS['scheme'] as 'http') } };
   }
-  if (health?.tcp) return { gracePeriodSeconds, probe: { kind: 'tcp', port: health.tcp.port } };
-  return { gracePeriodSeconds, probe: { kind: 'none' } };
+  if (health?.tcp) return { ...timing, probe: { kind: 'tcp', port: health.tcp.port } };
+  return { ...timing, probe: { kind: 'none' } };
 }
 
 function rolloutPolicy(rollout: Rollout | undefined): RolloutPolicy {

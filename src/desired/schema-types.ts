@@ -323,9 +323,15 @@ export interface Placement {
         string
       ];
   /**
-   * Subnet id (aws), subnetwork path (gcp) or subnet resource id (azure).
+   * Subnet id (aws, with exactly one zone: an AWS subnet lives in one availability zone; several zones use 'subnets'), subnetwork path (gcp, in the zones' region) or subnet resource id (azure).
    */
   subnet?: string;
+  /**
+   * aws: one subnet per availability zone, e.g. { eu-west-1a: subnet-…, eu-west-1b: subnet-… } (AWS subnets are zonal). 'zones' defaults to its keys; when both are given they must name the same zones. Part of the template hash: changing a zone's subnet (or adding a zone with its subnet) rolls the group.
+   */
+  subnets?: {
+    [k: string]: string;
+  };
   /**
    * aws: security group ids.
    *
@@ -381,9 +387,17 @@ export interface Health {
     port: number;
   };
   /**
-   * A running instance that is not healthy after this long (or unhealthy this long after being ready) is replaced.
+   * A running instance that is not healthy after this long (or unhealthy this long after being ready) is replaced. Counted from drover's first observation of the instance, never from before drover started.
    */
   gracePeriodSeconds?: number;
+  /**
+   * Consecutive failed probes, at least periodSeconds apart, before an instance counts as failing (a ready instance stays ready until then), like a Kubernetes probe's failureThreshold.
+   */
+  failureThreshold?: number;
+  /**
+   * Least time between two probes that count toward failureThreshold; drover probes at least this often while an instance fails.
+   */
+  periodSeconds?: number;
 }
 /**
  * How a template change rolls through the group.

@@ -81,6 +81,12 @@ export type HealthProbe =
 export interface HealthPolicy {
   readonly probe: HealthProbe;
   readonly gracePeriodSeconds: number;
+  /**
+   * Consecutive failed probes, at least periodSeconds apart, before an instance counts as failing
+   * (the loader always sets both; undefined in hand-built policies: 3 and 10, the schema's defaults).
+   */
+  readonly failureThreshold?: number;
+  readonly periodSeconds?: number;
 }
 
 /**

@@ -3,6 +3,7 @@
  * replaced unconditionally, duplicates of one slot, and the template a failed rollout restores.
  */
 import type { DesiredGroup } from '../desired/types.ts';
+import { resolveBounds } from './quantity.ts';
 import type { DeleteReason, PlanContext, PlannedInstance } from './types.ts';
 
 /** One non-terminated instance with its readiness resolved at `now`. */
@@ -72,11 +73,18 @@ function hasIdentity(inst: PlannedInstance): boolean {
   return inst.templateHash !== undefined && inst.slot !== undefined && Number.isInteger(inst.slot) && inst.slot >= 0;
 }
 
-/** When a not-ready instance counts as unhealthy; undefined when it is ready or cannot be. */
+/**
+ * When a not-ready instance counts as unhealthy; undefined when it is ready or cannot be (yet).
+ * Failures the health tracker has not confirmed (fewer than failureThreshold) never count. A
+ * never-ready instance is judged from when drover first observed it, not from its creation: after
+ * a restart drover knows nothing of its history, and its probes may be what is broken.
+ */
 export function unhealthyAt(view: InstanceView, graceSeconds: number): number | undefined {
-  const state = view.inst.state;
+  const inst = view.inst;
+  const state = inst.state;
   if (view.ready || view.locked || (state !== 'pending' && state !== 'running' && state !== 'unknown')) return undefined;
-  return (view.inst.unhealthySince ?? view.inst.createdAt) + graceSeconds * 1000;
+  if (inst.failing === 'suspected') return undefined;
+  return (inst.unhealthySince ?? Math.max(inst.createdAt, inst.observedSince ?? inst.createdAt)) + graceSeconds * 1000;
 }
 
 /** Never been ready: judged by the progress deadline during a rollout, not by the health grace. */
@@ -172,6 +180,29 @@ export function sortInPlace<T>(items: T[], compare: (a: T, b: T) => number): T[]
 }
 
 /**
+ * Unhealthy replacement goes through the rollout's availability budget: the group has at most
+ * max(1, maxUnavailable) instances out for replacement at once (missing, booting, or deleted as
+ * unhealthy this pass), so a wrong health verdict can cost at most that much capacity per round.
+ * Removes the unhealthy deletes beyond the budget from `drift` (lowest ids go first) and returns
+ * their instances, which stay and are judged again next pass.
+ */
+function spareOverBudget(group: DesiredGroup, live: readonly InstanceView[], drift: Doomed[]): InstanceView[] {
+  const unhealthy = drift.filter((d) => d.reason === 'unhealthy');
+  if (unhealthy.length === 0) return [];
+  const doomed = new Set(drift.map((d) => d.view));
+  const booting = live.filter((v) => !v.ready && !doomed.has(v) && v.inst.state !== 'stopped' && v.inst.state !== 'stopping').length;
+  const missing = Math.max(0, group.replicas - live.length);
+  const budget = Math.max(1, resolveBounds(group.rollout, group.replicas).unavailable);
+  const allowed = Math.max(0, budget - booting - missing);
+  const spared = unhealthy.slice(allowed);
+  if (spared.length === 0) return [];
+  const sparedSet = new Set(spared);
+  const kept = drift.filter((d) => !sparedSet.has(d));
+  drift.splice(0, drift.length, ...kept);
+  return spared.map((d) => d.view);
+}
+
+/**
  * Classifies the group's instances. Stopped instances, instances without a readable template that
  * are not ready, and instances unhealthy past the grace period are drift, replaced unconditionally.
  * A desired-template instance that has never been ready is exempt from the grace rule while a
@@ -195,6 +226,7 @@ export function classify(group: DesiredGroup, instances: readonly PlannedInstanc
     else if (!view.locked && !hasIdentity(view.inst)) unknownReady.push(view);
     else identified.push(view);
   }
+  identified.push(...spareOverBudget(group, live, drift));
   const { keep, extra } = splitDuplicates(identified);
   const readyDuplicates: InstanceView[] = [];
   for (const view of sortInPlace(extra, byId)) {

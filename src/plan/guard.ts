@@ -1,8 +1,9 @@
 /**
  * The deletion guard: a fleet-wide check over everything one pass would delete. It refuses
  * deleting a whole group that vanished from Git unless `allowGroupDeletion` names it, and deleting
- * more than `maxDeletePercent` of the fleet's ready instances for reasons other than an explicit
- * replicas decrease unless `allowMassDeletion` is set. Refusal removes the deletes and marks the
+ * more than `maxDeletePercent` of the fleet's ready instances (counting instances deleted as
+ * unhealthy as ready) for reasons other than an explicit replicas decrease unless
+ * `allowMassDeletion` is set. Refusal removes the deletes and marks the
  * affected groups Stalled (reason DeletionRefused) until Git allows it.
  */
 import type { FleetSettings } from '../desired/types.ts';
@@ -32,8 +33,13 @@ export interface GuardResult {
  */
 export const UNGUARDED_REASONS: ReadonlySet<DeleteReason> = new Set(['scale-in', 'template-changed', 'rollback']);
 
+/**
+ * Ready instances count, and so do instances deleted as unhealthy: they were ready capacity until
+ * they failed (or, after a restart, drover cannot tell), and a wrong health verdict (broken
+ * probes) must not delete a fleet past this guard.
+ */
 function counted(d: DeleteAction): boolean {
-  return d.ready && !UNGUARDED_REASONS.has(d.reason);
+  return (d.ready || d.reason === 'unhealthy') && !UNGUARDED_REASONS.has(d.reason);
 }
 
 function refuseGroupDeletion(settings: FleetSettings, orphans: OrphanPlan): { orphans: OrphanPlan; refusals: GuardRefusal[] } {
@@ -69,7 +75,8 @@ export function countedDeletes(guarded: Pick<GuardResult, 'steps' | 'orphans'>):
 
 /**
  * Applies the guard to one pass. `fleetReady` is the number of ready instances in the whole fleet
- * before the pass (the denominator of maxDeletePercent). `deletedElsewhere`: counted deletes of
+ * before the pass, plus the pass's unhealthy deletes that are not ready (the denominator of
+ * maxDeletePercent). `deletedElsewhere`: counted deletes of
  * passes running beside this one (the daemon's other provider lanes), which share the budget so a
  * mass deletion spread over several clouds is judged as one. Pure: returns new steps.
  */

@@ -16,10 +16,19 @@ import type { InstanceState, ObservedInstance } from '../../providers/types.ts';
  *   is judged unhealthy once `unhealthySince ?? createdAt` is `health.gracePeriodSeconds` in the past.
  *
  * An instance that has never been ready has both fields undefined.
+ *
+ * - `observedSince`: epoch ms of the health tracker's first observation of the instance. A
+ *   never-ready instance is judged from `max(createdAt, observedSince)`, so a drover that just
+ *   started never judges instances it has not watched for the grace period.
+ * - `failing`: the tracker's verdict on an instance not healthy now: `suspected` while it has failed
+ *   fewer than `health.failureThreshold` consecutive probes (never judged unhealthy), `confirmed`
+ *   after. Undefined when healthy (or without a tracker).
  */
 export interface PlannedInstance extends ObservedInstance {
   readonly readySince?: number;
   readonly unhealthySince?: number;
+  readonly observedSince?: number;
+  readonly failing?: 'suspected' | 'confirmed';
 }
 
 /** Everything besides the group and its instances that a planning pass depends on. */
@@ -92,7 +101,7 @@ export interface Wait {
 }
 
 /** Condition types, Flux/Kubernetes style. */
-export type ConditionType = 'Ready' | 'Progressing' | 'Degraded' | 'Stalled';
+export type ConditionType = 'Ready' | 'Progressing' | 'Degraded' | 'Stalled' | 'ProbesFailing';
 
 /** One status condition. `reason` is a stable CamelCase code; `message` is for humans. */
 export interface Condition {

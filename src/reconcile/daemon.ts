@@ -24,6 +24,7 @@ import { DEFAULT_LIMITS, limitProvider } from './limited-provider.ts';
 import { openProviders } from './open-providers.ts';
 import type { FactoryLookup, OpenedProviders } from './open-providers.ts';
 import { runPass } from './pass.ts';
+import { StalledGroups } from './stalled.ts';
 import { sliceOf } from './slices.ts';
 import { securePrivateDir } from './state-dir.ts';
 import type { Listed, Slice } from './slices.ts';
@@ -31,7 +32,7 @@ import type { PassDeps, PassResult } from './pass.ts';
 import { ApiSuspensions } from './api-suspensions.ts';
 import { Lane } from './lane.ts';
 import type { PassOutcome, Revisioned } from './lane.ts';
-import { GroupBackoff, jitter, Wakeup } from './scheduler.ts';
+import { GroupBackoff, jitter, notPlannedLog, Wakeup } from './scheduler.ts';
 import { TemplateStore } from './template-store.ts';
 
 /** Collaborators the daemon does not build itself. */
@@ -79,7 +80,9 @@ export class Daemon {
       templates: new TemplateStore(path.join(stateDir, 'templates.json')),
       failed: new FailedTemplates(path.join(stateDir, 'failed-templates.json')),
       images: new ImageVerifier(),
+      stalled: new StalledGroups(),
       now: Date.now,
+      ...(deps.config.unhealthyThresholdPercent === undefined ? {} : { unhealthyThresholdPercent: deps.config.unhealthyThresholdPercent }),
     };
   }
 
@@ -359,9 +362,14 @@ export class Daemon {
     for (const a of result.actions) {
       const fields = { group: a.group, revision: result.revision, instance: a.name, id: a.id, reason: a.reason };
       if (a.error) log.warn({ ...fields, error: a.error.reason, message: a.error.message }, a.kind === 'create' ? 'create failed' : 'delete failed');
+      else if (a.replayed === true) log.debug(fields, 'create replayed: instance already launched');
       else log.info(fields, a.kind === 'create' ? 'instance created' : 'instance deleted');
     }
-    for (const s of result.skipped) log.warn({ group: s.group, revision: result.revision, error: s.error.reason, message: s.error.message }, 'group not planned');
+    for (const s of result.skipped) {
+      const retryAt = this.backoff.retryAt(s.group);
+      const line = notPlannedLog(s.error, retryAt === undefined ? undefined : retryAt - now);
+      log.warn({ group: s.group, revision: result.revision, error: s.error.reason, message: s.error.message, retryInSeconds: line.retryInSeconds }, line.message);
+    }
     for (const step of result.guarded.steps) {
       if (step.failedTemplate) log.warn({ group: step.group, revision: result.revision, template: step.failedTemplate.templateHash, rollbackTo: step.failedTemplate.rollbackTo }, 'rollout failed');
     }

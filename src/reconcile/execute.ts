@@ -23,6 +23,8 @@ export interface ActionResult {
   readonly id: string | undefined;
   readonly reason: string;
   readonly error: ReconcileError | undefined;
+  /** A create whose slot's instance already existed (ObservedInstance.replayed): nothing was launched. */
+  readonly replayed?: boolean;
 }
 
 /** Everything the executor needs besides the step. */
@@ -158,7 +160,7 @@ async function createOne(action: CreateAction, group: DesiredGroup, ctx: Execute
   try {
     await ctx.images.verify(provider, { name: group.image, digest: template.imageDigest, artifact: template.artifact }, ctx.signal);
     const created = await provider.create(request, callOptions(ctx));
-    return { ...base, id: created.id, error: undefined };
+    return { ...base, id: created.id, error: undefined, ...(created.replayed === true ? { replayed: true } : {}) };
   } catch (error) {
     if (error instanceof CallAbandoned) return undefined;
     return { ...base, id: undefined, error: fromProviderError(error, `create ${base.name}`) };
@@ -178,7 +180,7 @@ async function createMany(actions: readonly CreateAction[], group: DesiredGroup,
     const outcomes = await (provider.createBatch as NonNullable<Provider['createBatch']>)(ready.map((p) => p.request), callOptions(ctx));
     return [...refused, ...ready.map((p, i): ActionResult => {
       const outcome = outcomes[i];
-      if (outcome?.status === 'fulfilled') return { ...p.base, id: outcome.value.id, error: undefined };
+      if (outcome?.status === 'fulfilled') return { ...p.base, id: outcome.value.id, error: undefined, ...(outcome.value.replayed === true ? { replayed: true } : {}) };
       return { ...p.base, id: undefined, error: fromProviderError(outcome?.reason ?? new Error('no outcome for this request'), `create ${p.base.name}`) };
     })];
   } catch (error) {

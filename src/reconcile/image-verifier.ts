@@ -3,6 +3,10 @@
  * caching successes for a while so a rollout of many instances costs one lookup, not one per launch.
  */
 import type { ImageRef, Provider } from '../../providers/types.ts';
+import type { DesiredState } from '../desired/types.ts';
+import type { GroupStep } from '../plan/types.ts';
+import { fromProviderError } from './errors.ts';
+import type { ReconcileError } from './errors.ts';
 
 /** Checks images through their provider; concurrent checks of one image share a single call. */
 export class ImageVerifier {
@@ -29,4 +33,28 @@ export class ImageVerifier {
     this.inFlight.set(key, check);
     return check;
   }
+}
+
+/** A group whose planned creates would fail: its image does not verify. */
+export interface ImageRefusal {
+  readonly group: string;
+  readonly error: ReconcileError;
+}
+
+/**
+ * Verifies the image of every group that plans creates of its desired template, as the creates
+ * themselves would (a read: DescribeImages, images.get, the template's config), so `drover plan`
+ * says "would fail" instead of showing ordinary creates. Transient failures (throttling, 5xx) are
+ * not refusals: the creates might well succeed.
+ */
+export async function refusedImages(state: DesiredState, steps: readonly GroupStep[], providers: ReadonlyMap<string, Provider>, verifier: ImageVerifier, signal?: AbortSignal): Promise<ImageRefusal[]> {
+  const checks = steps.flatMap((step) => {
+    const group = state.groups[step.group];
+    const provider = group === undefined ? undefined : providers.get(group.provider);
+    if (group === undefined || provider === undefined || !step.creates.some((c) => c.templateHash === group.templateHash)) return [];
+    const image: ImageRef = { name: group.image, digest: group.template.imageDigest, artifact: group.template.artifact };
+    return [verifier.verify(provider, image, signal).then(() => undefined, (error: unknown) => ({ group: group.name, error: fromProviderError(error, `image ${group.image}`) }))];
+  });
+  const results = await Promise.all(checks);
+  return results.filter((r): r is ImageRefusal => r !== undefined && r.error.policy === 'stalled');
 }

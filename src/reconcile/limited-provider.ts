@@ -7,14 +7,14 @@
  */
 import PQueue from 'p-queue';
 import { ProviderError } from '../../providers/errors.ts';
-import type { CallOptions, CallPacer, CreateRequest, ImageRef, ListScope, ObservedInstance, Provider } from '../../providers/types.ts';
+import type { CallOptions, CallPacer, CreateRequest, ImageRef, ListScope, ObservedInstance, PlacementRef, Provider } from '../../providers/types.ts';
 import type { ProviderType } from '../desired/types.ts';
 import { RateLimiter } from './rate-limiter.ts';
 
 /** One finished provider call. */
 export interface ProviderCall {
   readonly provider: string;
-  readonly operation: 'list' | 'create' | 'createBatch' | 'destroy' | 'verifyImage';
+  readonly operation: 'list' | 'create' | 'createBatch' | 'destroy' | 'verifyImage' | 'checkPlacement';
   /** 'ok', or the error's reason (cloud error code) for failures. */
   readonly code: string;
   readonly durationMs: number;
@@ -107,6 +107,8 @@ export function limitProvider(provider: Provider, settings: LimitSettings, obser
     ...batchOf(provider, (requests, options, call) => run('createBatch', options, call, requests.length)),
     destroy: (instance: ObservedInstance, options?: CallOptions) => run('destroy', options, (paced) => provider.destroy(instance, paced)),
     verifyImage: (image: ImageRef, options?: CallOptions) => run('verifyImage', options, (paced) => provider.verifyImage(image, paced)),
+    ...(provider.sweep === undefined ? {} : { sweep: (options?: CallOptions) => provider.sweep!(options) }),
+    ...(provider.checkPlacement === undefined ? {} : { checkPlacement: (groups: readonly PlacementRef[], options?: CallOptions) => run('checkPlacement', options, (paced) => provider.checkPlacement!(groups, paced)) }),
     classify: (error: unknown) => provider.classify(error),
     close: () => provider.close(),
   };

@@ -7,15 +7,18 @@
  */
 import type PQueue from 'p-queue';
 import type { ObservedInstance, Provider } from '../../providers/types.ts';
-import type { DesiredGroup, DesiredState, HealthProbe } from '../desired/types.ts';
+import type { DesiredGroup, DesiredState } from '../desired/types.ts';
 import { applyDeletionGuard, planGroup, planOrphans } from '../plan/index.ts';
 import type { GroupStep, GuardResult, PlannedInstance } from '../plan/index.ts';
+import { PartialListing } from '../../providers/errors.ts';
 import { fromProviderError, PassSuperseded, ReconcileError } from './errors.ts';
 import { executeStep, queuedDeletes } from './execute.ts';
+import { judgeProbes, withheldFailures, withProbeConditions } from './probes-failing.ts';
 import { withStalledErrors } from './stalled.ts';
+import type { StalledGroups } from './stalled.ts';
 import type { ActionResult } from './execute.ts';
 import type { FailedTemplates } from './failed-templates.ts';
-import type { HealthTracker } from './health.ts';
+import type { HealthTracker, ProbePolicy } from './health.ts';
 import type { ImageVerifier } from './image-verifier.ts';
 import type { TemplateStore } from './template-store.ts';
 
@@ -34,11 +37,19 @@ export interface PassDeps {
   readonly now: () => number;
   /** Deadline for one inventory call. */
   readonly listTimeoutMs?: number;
+  /** Stalled causes across passes, so Stalled stays while a failed group backs off; undefined: this pass's failures only. */
+  readonly stalled?: StalledGroups;
+  /** Above this share of failing probed instances in a group or provider, unhealthy replacement pauses (default 55). */
+  readonly unhealthyThresholdPercent?: number;
 }
 
 /** What one provider's inventory gave. */
 export type Observation =
-  | { readonly provider: string; readonly ok: true; readonly instances: readonly ObservedInstance[] }
+  | {
+    readonly provider: string; readonly ok: true; readonly instances: readonly ObservedInstance[];
+    /** Zones that did not answer the listing (PartialListing): groups with a zone among them are not acted on. */
+    readonly unlistedZones?: readonly string[];
+  }
   | { readonly provider: string; readonly ok: false; readonly error: ReconcileError };
 
 /** A group that could not be planned this pass. */
@@ -106,24 +117,37 @@ export async function runPass(state: DesiredState, revision: string, deps: PassD
   const observations = await observe(state, deps, options);
   if (options.supersede?.aborted) throw new PassSuperseded(revision);
   const listed = observations.flatMap((o) => (o.ok ? o.instances : []));
-  const planned = await deps.health.assess(listed, probeFinder(state), deps.now(), { forgetUnlisted: focus === undefined });
+  const partial = observations.some((o) => o.ok && o.unlistedZones !== undefined);
+  const assessed = await deps.health.assess(listed, policyFinder(state), deps.now(), { forgetUnlisted: focus === undefined && !partial });
+  const probes = judgeProbes(state, assessed, deps.unhealthyThresholdPercent);
+  const planned = withheldFailures(assessed, probes);
   const now = deps.now();
   const planning = planGroups(state, planned, observations, deps, now, options);
-  const steps = focus === undefined ? planning.steps : planning.steps.map((step) => ({ ...step, deletes: [] }));
+  const planSteps = withProbeConditions(planning.steps, probes);
+  const steps = focus === undefined ? planSteps : planSteps.map((step) => ({ ...step, deletes: [] }));
   const skipped = planning.skipped;
   // A focused pass listed only groups that are in Git, so it finds no orphans.
   const orphans = planOrphans(state.fleet, planned, new Set(Object.keys(state.groups)));
-  const fleetReady = planned.filter((i) => i.readySince !== undefined).length + (options.readyElsewhere ?? 0);
+  // Instances deleted as unhealthy count as the ready capacity they were (or may have been) until they failed.
+  const unhealthyNotReady = steps.reduce((n, s) => n + s.deletes.filter((d) => d.reason === 'unhealthy' && !d.ready).length, 0);
+  const fleetReady = planned.filter((i) => i.readySince !== undefined).length + unhealthyNotReady + (options.readyElsewhere ?? 0);
   const guarded = applyDeletionGuard(state.fleet, steps, orphans, fleetReady, options.deletedElsewhere ?? 0);
   for (const step of guarded.steps) if (step.failedTemplate) deps.failed.record(step.group, step.failedTemplate.templateHash);
   const actions = options.execute ? await execute(state, revision, guarded, planned, deps, options) : [];
+  if (options.execute) await sweepLeftovers(state, deps, options);
   await Promise.all([deps.templates.save(), deps.failed.save()]);
-  const requeues = guarded.steps.map((s) => s.requeueAfterSeconds).filter((s): s is number => s !== undefined);
+  const requeues = [...guarded.steps.map((s) => s.requeueAfterSeconds), deps.health.requeueAfterSeconds(deps.now())].filter((s): s is number => s !== undefined);
   return {
-    revision, startedAt, finishedAt: deps.now(), executed: options.execute, observations, guarded: { ...guarded, steps: withStalledErrors(guarded.steps, actions) }, skipped, actions,
+    revision, startedAt, finishedAt: deps.now(), executed: options.execute, observations, guarded: { ...guarded, steps: stalledSteps(state, guarded.steps, actions, deps, focus !== undefined) }, skipped, actions,
     requeueAfterSeconds: requeues.length === 0 ? undefined : Math.min(...requeues),
     superseded: options.supersede?.aborted === true,
   };
+}
+
+function stalledSteps(state: DesiredState, steps: readonly GroupStep[], actions: readonly ActionResult[], deps: PassDeps, partial: boolean): GroupStep[] {
+  if (deps.stalled === undefined) return withStalledErrors(steps, actions);
+  deps.stalled.update(steps, actions, (group) => state.groups[group]?.templateHash, deps.now(), partial);
+  return deps.stalled.apply(steps);
 }
 
 async function observe(state: DesiredState, deps: PassDeps, options: PassOptions): Promise<Observation[]> {
@@ -143,9 +167,20 @@ async function observe(state: DesiredState, deps: PassDeps, options: PassOptions
       const instances = await provider.list(scope, { signal: signal ? AbortSignal.any([signal, deadline]) : deadline });
       return { provider: name, ok: true, instances: instances.filter(wanted) };
     } catch (error) {
+      if (error instanceof PartialListing) return { provider: name, ok: true, instances: (error.instances as ObservedInstance[]).filter(wanted), unlistedZones: error.zones };
       return { provider: name, ok: false, error: fromProviderError(error, `list ${name}`) };
     }
   }));
+}
+
+/** Longest a pass waits for its providers' sweeps (a NIC delete that hangs must not hold the pass). */
+const SWEEP_DEADLINE_MS = 60_000;
+
+/** Each listed provider's sweep of leftovers of interrupted creates (Provider.sweep), after the actions. */
+async function sweepLeftovers(state: DesiredState, deps: PassDeps, options: PassOptions): Promise<void> {
+  const names = options.provider === undefined ? Object.keys(state.providers) : [options.provider];
+  const signal = anySignal(options.signal, AbortSignal.timeout(SWEEP_DEADLINE_MS));
+  await Promise.all(names.map((name) => deps.providers.get(name)?.sweep?.(signal === undefined ? {} : { signal }).catch(() => undefined)));
 }
 
 function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal | undefined {
@@ -153,8 +188,9 @@ function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal | undef
   return present.length <= 1 ? present[0] : AbortSignal.any(present);
 }
 
-function probeFinder(state: DesiredState): (instance: ObservedInstance) => HealthProbe {
-  return (instance) => (instance.group === undefined ? undefined : state.groups[instance.group]?.health.probe) ?? { kind: 'none' };
+function policyFinder(state: DesiredState): (instance: ObservedInstance) => ProbePolicy {
+  const none: ProbePolicy = { probe: { kind: 'none' } };
+  return (instance) => (instance.group === undefined ? undefined : state.groups[instance.group]?.health) ?? none;
 }
 
 function planGroups(state: DesiredState, planned: readonly PlannedInstance[], observations: readonly Observation[], deps: PassDeps, now: number, options: PassOptions): { steps: GroupStep[]; skipped: SkippedGroup[] } {
@@ -166,7 +202,7 @@ function planGroups(state: DesiredState, planned: readonly PlannedInstance[], ob
   for (const group of Object.values(state.groups)) {
     if (only !== undefined && group.provider !== only) continue;
     if (focus !== undefined && !focus.has(group.name)) continue;
-    const listError = failedLists.get(group.provider);
+    const listError = failedLists.get(group.provider) ?? zonesNotListed(group, observations);
     if (listError !== undefined) {
       skipped.push({ group: group.name, error: listError });
       continue;
@@ -178,6 +214,17 @@ function planGroups(state: DesiredState, planned: readonly PlannedInstance[], ob
     }
   }
   return { steps, skipped };
+}
+
+/**
+ * A group with a zone its provider's listing could not read is not planned: its capacity there is
+ * unknown, so a create could duplicate and a delete could remove the last good instance.
+ */
+function zonesNotListed(group: DesiredGroup, observations: readonly Observation[]): ReconcileError | undefined {
+  const observation = observations.find((o) => o.provider === group.provider);
+  const lost = observation?.ok === true ? group.zones.filter((z) => observation.unlistedZones?.includes(z) === true) : [];
+  if (lost.length === 0) return undefined;
+  return new ReconcileError('transient', 'ZonesNotListed', `zone ${lost.join(', ')} of provider ${group.provider} did not answer the listing: group not acted on until it does (its other groups go on)`);
 }
 
 function planOne(group: DesiredGroup, instances: readonly PlannedInstance[], state: DesiredState, deps: PassDeps, now: number): GroupStep {

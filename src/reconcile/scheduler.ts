@@ -4,7 +4,10 @@
  * and per group exponential backoff after errors. Triggers (Git change, API) wake it at once.
  */
 
-/** Per-group error backoff: 1 s, 2 s, 4 s … capped, with ±10% jitter. */
+/**
+ * Per-group error backoff: 1 s, 2 s, 4 s … with ±10% jitter, capped after the jitter (a wait never
+ * passes `maxMs`, default 5 min; capped waits still spread over its last 10%).
+ */
 export class GroupBackoff {
   private readonly failures = new Map<string, { count: number; until: number }>();
   private readonly maxMs: number;
@@ -23,7 +26,7 @@ export class GroupBackoff {
     }
     const count = (this.failures.get(group)?.count ?? 0) + 1;
     const base = Math.min(this.maxMs, 1000 * 2 ** (count - 1));
-    this.failures.set(group, { count, until: now + base * (0.9 + 0.2 * this.random()) });
+    this.failures.set(group, { count, until: now + Math.min(this.maxMs, jitter(base, 0.1, this.random)) });
   }
 
   /** Groups still backing off at `now`. */
@@ -35,6 +38,11 @@ export class GroupBackoff {
   nextEnd(now: number): number | undefined {
     const ends = [...this.failures.values()].map((f) => f.until).filter((t) => t > now);
     return ends.length === 0 ? undefined : Math.min(...ends);
+  }
+
+  /** When `group`'s backoff ends (epoch ms), if it is backing off. */
+  retryAt(group: string): number | undefined {
+    return this.failures.get(group)?.until;
   }
 
   /** Consecutive failures of `group`. */
@@ -75,4 +83,24 @@ export class Wakeup {
 /** Adds ±`fraction` jitter to `ms`. */
 export function jitter(ms: number, fraction = 0.1, random: () => number = Math.random): number {
   return ms * (1 - fraction + 2 * fraction * random());
+}
+
+/** Why a group was not planned, for its log line. */
+export interface NotPlannedCause {
+  readonly reason: string;
+  /** The provider error behind it, when there is one (its `kind` says whether the cloud throttled). */
+  readonly cause?: unknown;
+}
+
+/**
+ * The static message and fields of a group that could not be planned: why (the cloud throttled,
+ * zones did not list, or another error) and in how many seconds it is tried again, so an operator
+ * reading "group not planned" during a throttling storm sees it is waiting, not broken.
+ */
+export function notPlannedLog(error: NotPlannedCause, retryInMs: number | undefined): { message: string; retryInSeconds?: number } {
+  const retry = retryInMs === undefined ? {} : { retryInSeconds: Math.max(0, Math.round(retryInMs / 100) / 10) };
+  const kind = (error.cause as { kind?: unknown } | undefined)?.kind;
+  if (kind === 'Throttled') return { message: 'group not planned: the cloud is throttling drover, retrying', ...retry };
+  if (error.reason === 'ZonesNotListed') return { message: 'group not planned: a zone did not list, retrying', ...retry };
+  return { message: 'group not planned', ...retry };
 }

@@ -39,15 +39,25 @@ interface SeedImage {
   readonly digest: string;
 }
 
-type Starter = (config: ProviderConfig, images: readonly SeedImage[], options: { factor: number; port: number }) => Promise<ProviderSimulator>;
+/** What a simulator is seeded with from the fleet: images, and (AWS) each subnet's zone. */
+interface Seed {
+  readonly images: readonly SeedImage[];
+  /** AWS subnet id → the zone the fleet puts it in (placement.subnets, or a one-zone group's subnet). */
+  readonly subnets: Readonly<Record<string, string>>;
+}
+
+type Starter = (config: ProviderConfig, images: readonly SeedImage[], options: { factor: number; port: number; seed: Seed }) => Promise<ProviderSimulator>;
 
 const STARTERS: Partial<Record<ProviderType, () => Promise<Starter>>> = {
   aws: async () => {
     const [{ startEc2Simulator }, { TAG }] = await Promise.all([import('../../providers/aws/sim.ts'), import('../../providers/aws/tags.ts')]);
     return async (config, images, options) => {
       const region = config.spec.type === 'aws' ? config.spec.region : 'us-east-1';
+      const subnets = options.seed.subnets;
       const sim = await startEc2Simulator({
         region, factor: options.factor, port: options.port,
+        // The fleet's subnets exist, each in its zone (a subnet given for two zones keeps the first: EC2 then refuses the other).
+        ...(Object.keys(subnets).length === 0 ? {} : { subnets }),
         images: images.filter((i) => i.artifact.id !== undefined).map((i) => ({ id: i.artifact.id!, tags: { [TAG.digest]: i.digest } })),
       });
       return { provider: config.name, type: 'aws', url: sim.url, engine: sim.engine, env: { AWS_ACCESS_KEY_ID: 'drover-sim', AWS_SECRET_ACCESS_KEY: 'drover-sim', AWS_REGION: region }, close: () => sim.close() };
@@ -115,7 +125,8 @@ export async function startFleetSimulators(state: DesiredState, options: FleetSi
         continue;
       }
       const start = await load();
-      started.push(await start(config, seedImages(state, config.name), { factor: options.factor ?? 1, port }));
+      const images = seedImages(state, config.name);
+      started.push(await start(config, images, { factor: options.factor ?? 1, port, seed: { images, subnets: seedSubnets(state, config.name) } }));
       if (port !== 0) port++;
     }
   } catch (error) {
@@ -123,6 +134,17 @@ export async function startFleetSimulators(state: DesiredState, options: FleetSi
     throw error;
   }
   return { started, unsupported };
+}
+
+function seedSubnets(state: DesiredState, provider: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const group of Object.values(state.groups)) {
+    if (group.provider !== provider || group.providerType !== 'aws') continue;
+    const { subnet, subnets } = group.template.placement;
+    const pairs = subnets !== undefined ? Object.entries(subnets) : subnet !== undefined && group.zones[0] !== undefined ? [[group.zones[0], subnet] as const] : [];
+    for (const [zone, id] of pairs) out[id] ??= zone;
+  }
+  return out;
 }
 
 function seedImages(state: DesiredState, provider: string): SeedImage[] {

@@ -109,7 +109,9 @@ export class StatusStore {
   async recordPass(state: DesiredState, result: PassResult, apiSuspended: ReadonlySet<string>, revisionPending = false): Promise<void> {
     const at = this.now().toISOString();
     for (const name of this.groups.keys()) if (state.groups[name] === undefined) this.groups.delete(name);
+    const probesBefore = new Map(result.guarded.steps.map((s) => [s.group, this.groups.get(s.group)?.conditions.find((c) => c.type === 'ProbesFailing')?.status ?? 'False']));
     for (const step of result.guarded.steps) this.recordStep(state, step, result.revision, at, apiSuspended, result.finishedAt);
+    for (const step of result.guarded.steps) await this.probesEvent(step, probesBefore.get(step.group), result.revision);
     for (const skipped of result.skipped) this.recordError(state, skipped.group, skipped.error.reason, skipped.error.message, result.revision, at, skipped.error.policy === 'stalled');
     await this.recordActions(state, result, at);
     for (const step of result.guarded.steps) {
@@ -154,10 +156,19 @@ export class StatusStore {
       waits: step.waits.map((w) => ({ reason: w.reason, message: w.message, ...(w.until === undefined ? {} : { secondsLeft: Math.max(0, Math.ceil((w.until - planNow) / 1000)) }) })),
       lastAppliedRevision: ready ? revision : previous?.lastAppliedRevision,
       lastAttemptedRevision: revision,
-      // Cleared by a pass that planned the group; this pass's own failures are recorded right after.
-      lastError: undefined,
+      // Cleared by a pass that planned the group, unless it is still Stalled by that error (backing
+      // off); this pass's own failures are recorded right after.
+      lastError: step.status.conditions.some((c) => c.type === 'Stalled' && c.status === 'True') ? previous?.lastError : undefined,
       events: previous?.events ?? [],
     });
+  }
+
+  /** An event when a group's ProbesFailing condition changes: replacement paused, or resumed. */
+  private async probesEvent(step: GroupStep, before: string | undefined, revision: string): Promise<void> {
+    const now = step.status.conditions.find((c) => c.type === 'ProbesFailing');
+    if (now === undefined || now.status === before) return;
+    const failing = now.status === 'True';
+    await this.event({ type: failing ? 'Warning' : 'Normal', reason: failing ? 'ProbesFailing' : 'ProbesRecovered', group: step.group, revision, message: failing ? now.message : `replacement of unhealthy instances resumes: ${now.message}` });
   }
 
   /**

@@ -132,6 +132,74 @@ describe('drover plan / apply against drover sim', function () {
     assert.ok(bad.stderr.includes(`${caFileEnvName(https.provider)}: cannot read the CA file "${missing}" (ENOENT)`), bad.stderr);
   });
 
+  it('an image whose digest does not match: plan says its creates would fail (exit 1), apply stops on the stalled group at once with the cloud\'s reason (exit 1)', async () => {
+    const fleet = await writeFleet({ 'fleet.yaml': FLEET });
+    cleanup = fleet.cleanup;
+    const loaded = await loadFleet(fleet.dir);
+    assert.ok(loaded.ok);
+    sims = (await startFleetSimulators(loaded.state, { factor: 500 })).started; // the AMI is tagged with DIGEST
+    await writeFile(path.join(fleet.dir, 'fleet.yaml'), FLEET.replace(DIGEST, `sha256:${'8'.repeat(64)}`));
+    const env = { DROVER_ENDPOINT_AWS_EU: sims[0]!.url, ...sims[0]!.env };
+    const stateDir = path.join(fleet.dir, '.state');
+
+    const plan = await drover(env, 'plan', fleet.dir, '--state-dir', stateDir);
+    assert.equal(plan.code, 1, plan.stdout + plan.stderr);
+    assert.match(plan.stdout, /group web: its creates would fail: ImageDigestMismatch: /);
+    assert.match(plan.stdout, /plan: 3 to create, 0 to delete, 0 groups not planned, 1 group would fail/);
+
+    const apply = await drover(env, 'apply', fleet.dir, '--state-dir', stateDir, '--timeout', '10m', '--interval', '200ms');
+    assert.equal(apply.code, 1, apply.stdout + apply.stderr);
+    assert.match(apply.stdout, /apply: 1 pass, 0 created, 0 deleted, 3 failed actions/, 'stopped after the pass that found the group stalled, long before --timeout');
+    const line = apply.stdout.split('\n').find((l) => l.startsWith('  web: '));
+    assert.match(line ?? '', /^ {2}web: stalled: ImageDigestMismatch: create (web-[0-9a-f]{8}-\d): /, apply.stdout);
+    const name = /create (web-[0-9a-f]{8}-\d)/.exec(line!)![1]!;
+    assert.equal(line!.split(name).length - 1, 1, `the create's name appears once: ${line}`);
+    assert.doesNotMatch(apply.stdout, /InsufficientCapacity/);
+    assert.match(apply.stdout, /apply: stalled: 1 group needs a change in Git or in the cloud account/);
+    assert.equal(sims[0]!.engine.world.list().filter((i) => i.tags[TAG.fleet] === 'cli-test').length, 0, 'nothing launched');
+  });
+
+  it('apply ends converged (exit 0) on a fleet with a group suspended on purpose, reporting it', async () => {
+    const suspended = `${FLEET}---\napiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: batch }\nspec:\n  provider: aws-eu\n  image: web\n  replicas: 2\n  suspend: true\n  machine: { type: t3.small }\n  placement: { zones: [eu-west-1a] }\n`;
+    const fleet = await writeFleet({ 'fleet.yaml': suspended });
+    cleanup = fleet.cleanup;
+    const loaded = await loadFleet(fleet.dir);
+    assert.ok(loaded.ok);
+    sims = (await startFleetSimulators(loaded.state, { factor: 500 })).started;
+    const env = { DROVER_ENDPOINT_AWS_EU: sims[0]!.url, ...sims[0]!.env };
+    const apply = await drover(env, 'apply', fleet.dir, '--state-dir', path.join(fleet.dir, '.state'), '--timeout', '60s', '--interval', '200ms');
+    assert.equal(apply.code, 0, apply.stdout + apply.stderr);
+    assert.match(apply.stdout, /\n {2}batch: suspended \(observed and reported, never changed; not blocking\)\n/);
+    assert.match(apply.stdout, /apply: converged \(1 suspended group not changed\)\n$/);
+    const live = sims[0]!.engine.world.list().filter((i) => i.tags[TAG.fleet] === 'cli-test' && i.state === 'running');
+    assert.deepEqual(live.map((i) => i.tags[TAG.group]), ['web', 'web', 'web'], 'the suspended group was not created');
+  });
+
+  it('apply converges the shipped demo fleet on all four simulated clouds (exit 0), its suspended group reported, not blocking', async () => {
+    const loaded = await loadFleet('fixtures/demo');
+    assert.ok(loaded.ok);
+    sims = (await startFleetSimulators(loaded.state, { factor: 500 })).started;
+    const fleet = await writeFleet({});
+    cleanup = fleet.cleanup;
+    const env: Record<string, string> = {};
+    for (const sim of sims) {
+      Object.assign(env, sim.env, { [endpointEnvName(sim.provider)]: sim.url });
+      // Proxmox needs the operator's binding: its type and token id (the secret is in sim.env).
+      const prefix = `DROVER_PROVIDERS__${sim.provider.toUpperCase().replace(/-/g, '_')}`;
+      if (sim.credentials?.tokenId !== undefined) Object.assign(env, { [`${prefix}__TYPE`]: sim.type, [`${prefix}__CREDENTIALS__TOKEN_ID`]: sim.credentials.tokenId });
+      if (sim.caPem === undefined) continue;
+      const file = path.join(fleet.dir, `${sim.provider}-ca.pem`);
+      await writeFile(file, sim.caPem);
+      env[caFileEnvName(sim.provider)] = file;
+    }
+    const apply = await drover(env, 'apply', 'fixtures/demo', '--state-dir', path.join(fleet.dir, '.state'), '--no-probes', '--timeout', '80s', '--interval', '200ms');
+    assert.equal(apply.code, 0, apply.stdout + apply.stderr);
+    const suspended = Object.values(loaded.state.groups).filter((g) => g.suspend).map((g) => g.name);
+    assert.equal(suspended.length, 1, 'the demo keeps one group suspended on purpose');
+    assert.match(apply.stdout, new RegExp(`\\n {2}${suspended[0]}: suspended \\(observed and reported, never changed; not blocking\\)\\n`));
+    assert.match(apply.stdout, /apply: converged \(1 suspended group not changed\)\n$/);
+  });
+
   it('refuses an invalid fleet before touching any cloud (exit 1) and a bad flag (exit 2)', async () => {
     const invalid = await drover({}, 'plan', 'fixtures/invalid/unknown-field');
     assert.equal(invalid.code, 1);

@@ -53,6 +53,24 @@ describe('daemon configuration', () => {
     });
   });
 
+  it('health.unhealthyThresholdPercent: 55 by default, from the file or DROVER_HEALTH__UNHEALTHY_THRESHOLD_PERCENT, refused out of 1..100 at its position', async () => {
+    await withFile('source: { dir: ./fleet }\n', async (file) => {
+      const result = await loadDaemonConfig(file, {});
+      assert.ok(result.ok);
+      assert.equal(result.config.unhealthyThresholdPercent, 55);
+      const env = await loadDaemonConfig(file, { DROVER_HEALTH__UNHEALTHY_THRESHOLD_PERCENT: '80' });
+      assert.ok(env.ok);
+      assert.equal(env.config.unhealthyThresholdPercent, 80);
+    });
+    await withFile('source: { dir: ./fleet }\nhealth: { unhealthyThresholdPercent: 0 }\n', async (file) => {
+      const result = await loadDaemonConfig(file, {});
+      assert.ok(!result.ok);
+      assert.deepEqual(result.problems.map(formatProblem).map((l) => l.replace(file, 'drover.yaml')), [
+        "drover.yaml:2:38: 'health.unhealthyThresholdPercent' must be >= 1, got 0 (at /health/unhealthyThresholdPercent)",
+      ]);
+    });
+  });
+
   it('explains a missing source and an unreadable file', async () => {
     const none = await loadDaemonConfig(undefined, {});
     assert.ok(!none.ok);

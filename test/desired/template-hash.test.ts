@@ -18,12 +18,18 @@ function image(digest: string, ami: string): string {
   return `apiVersion: drover/v1\nkind: Image\nmetadata: { name: web }\nspec:\n  digest: ${digest}\n  artifacts: { aws-eu: { id: ${ami} } }\n`;
 }
 
+const SUBNETS = '{ eu-west-1a: subnet-0123456789abcdef0, eu-west-1b: subnet-0123456789abcdef1 }';
+
 const BASE_EXTRA = [
   '  userData: "#cloud-config"',
   '  tags: { team: web, tier: front }',
   '  disks: [{ sizeGiB: 20, type: gp3 }]',
   '',
 ].join('\n');
+
+function withSubnets(subnets: string, zones = ''): DesiredGroup {
+  return loadGroup(minimalFleet({ group: groupYaml(BASE_EXTRA).replace('zones: [eu-west-1a, eu-west-1b] }', `${zones}subnets: ${subnets} }`) }));
+}
 
 describe('template hash', () => {
   const base = loadGroup(minimalFleet({ group: groupYaml(BASE_EXTRA) }));
@@ -86,7 +92,7 @@ describe('template hash', () => {
       imageDigest: minimalFleet({ group: groupYaml(BASE_EXTRA), image: image(DIGEST_B, 'ami-0a1b2c3d4e5f60718') }),
       artifact: minimalFleet({ group: groupYaml(BASE_EXTRA), image: image(DIGEST_A, 'ami-0ffffffffffffffff') }),
       machine: minimalFleet({ group: groupYaml(BASE_EXTRA).replace('t3.small', 't3.large') }),
-      subnet: minimalFleet({ group: groupYaml(`${BASE_EXTRA}`).replace('zones: [eu-west-1a, eu-west-1b] }', 'zones: [eu-west-1a, eu-west-1b], subnet: subnet-1 }') }),
+      subnets: minimalFleet({ group: groupYaml(`${BASE_EXTRA}`).replace('zones: [eu-west-1a, eu-west-1b] }', `zones: [eu-west-1a, eu-west-1b], subnets: ${SUBNETS} }`) }),
       userData: minimalFleet({ group: groupYaml(BASE_EXTRA.replace('#cloud-config', '#cloud-config\\nx')) }),
       disks: minimalFleet({ group: groupYaml(BASE_EXTRA.replace('sizeGiB: 20', 'sizeGiB: 21')) }),
       tags: minimalFleet({ group: groupYaml(BASE_EXTRA.replace('tier: front', 'tier: back')) }),
@@ -98,6 +104,18 @@ describe('template hash', () => {
       assert.ok(!seen.has(hash), `changing ${field} must change the hash`);
       seen.add(hash);
     }
+  });
+
+  it('AWS subnets per zone: zones default to their keys; the map is in the hash (a zone\'s new subnet or a new zone rolls), its key order is not', () => {
+    const derived = withSubnets(SUBNETS);
+    assert.deepEqual(derived.zones, ['eu-west-1a', 'eu-west-1b'], 'zones are the subnets\' zones');
+    assert.deepEqual(derived.template.placement.subnets, { 'eu-west-1a': 'subnet-0123456789abcdef0', 'eu-west-1b': 'subnet-0123456789abcdef1' });
+    assert.equal(withSubnets(SUBNETS, 'zones: [eu-west-1b, eu-west-1a], ').templateHash, derived.templateHash, 'zones written out: same hash');
+    const reordered = withSubnets('{ eu-west-1b: subnet-0123456789abcdef1, eu-west-1a: subnet-0123456789abcdef0 }');
+    assert.equal(reordered.templateHash, derived.templateHash, 'key order');
+    assert.deepEqual(reordered.zones, derived.zones, 'key order does not change the zones either (sorted)');
+    assert.notEqual(withSubnets('{ eu-west-1a: subnet-0123456789abcdef0, eu-west-1b: subnet-0123456789abcdef9 }').templateHash, derived.templateHash, 'a zone\'s subnet changed');
+    assert.notEqual(withSubnets(SUBNETS.replace(' }', ', eu-west-1c: subnet-0123456789abcdef2 }')).templateHash, derived.templateHash, 'a zone added with its subnet');
   });
 
   it('hashes every LaunchTemplate field (a new field cannot be silently left out)', () => {

@@ -72,6 +72,20 @@ export interface GroupSpec {
   readonly name: string;
   readonly replicas: number;
   readonly rollout?: string;
+  /** The group's `health` (YAML flow mapping), e.g. `{ tcp: { port: 8080 } }`. */
+  readonly health?: string;
+  /** Machine and placement lines instead of the adapter's (CloudAdapter.groupPlacement). */
+  readonly placement?: string;
+}
+
+/** Options of {@link startHarness}. */
+export interface HarnessOptions {
+  readonly factor?: number;
+  readonly throttling?: boolean;
+  /** The Fleet's `deletionGuard` (YAML flow mapping); default `{ maxDeletePercent: 100, allowGroupDeletion: [gone] }`. */
+  readonly deletionGuard?: string;
+  /** Pass collaborators to use instead of the harness's (e.g. a health tracker with a real prober, the sim clock as `now`). */
+  readonly deps?: Partial<PassDeps>;
 }
 
 /** The harness. */
@@ -82,26 +96,30 @@ export interface Harness {
   writeFleet(groups: readonly GroupSpec[], build: number): Promise<void>;
   addBuild(n: number, digest?: string): void;
   /** One executing pass; `focus` makes it a focused pass, `supersede` lets it be superseded (PassOptions). */
-  pass(options?: Pick<PassOptions, 'focus' | 'supersede'>): Promise<PassResult>;
+  pass(options?: Pick<PassOptions, 'focus' | 'supersede' | 'hold'>): Promise<PassResult>;
+  /** One executing pass with some collaborators replaced (a restarted drover: a fresh health tracker). */
+  passWith(deps: Partial<PassDeps>): Promise<PassResult>;
   runUntil(done: (r: PassResult, state: DesiredState) => boolean, maxPasses?: number): Promise<PassResult>;
   liveByGroup(): Map<string, { id: string; template: string; state: string; slot: string }[]>;
   capacity(): Map<string, GroupCapacity>;
   close(): Promise<void>;
 }
 
-function fleetYaml(adapter: CloudAdapter, groups: readonly GroupSpec[], build: number): string {
+const DEFAULT_GUARD = '{ maxDeletePercent: 100, allowGroupDeletion: [gone] }';
+
+function fleetYaml(adapter: CloudAdapter, groups: readonly GroupSpec[], build: number, guard = DEFAULT_GUARD): string {
   const head = [
-    `apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: ${FLEET} }\nspec: { prune: true, deletionGuard: { maxDeletePercent: 100, allowGroupDeletion: [gone] } }\n`,
+    `apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: ${FLEET} }\nspec: { prune: true, deletionGuard: ${guard} }\n`,
     `apiVersion: drover/v1\nkind: Provider\nmetadata: { name: ${PROVIDER} }\nspec: ${adapter.providerSpec}\n`,
     `apiVersion: drover/v1\nkind: Image\nmetadata: { name: app }\nspec:\n  digest: ${digestOf(build)}\n  artifacts: { ${PROVIDER}: ${adapter.artifact(build)} }\n`,
   ];
-  const docs = groups.map((g) => `apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: ${g.name} }\nspec:\n  provider: ${PROVIDER}\n  image: app\n  replicas: ${g.replicas}\n${adapter.groupPlacement}  rollout: ${g.rollout ?? '{ maxSurge: 1, maxUnavailable: 0, minReadySeconds: 0, progressDeadlineSeconds: 600 }'}\n`);
+  const docs = groups.map((g) => `apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: ${g.name} }\nspec:\n  provider: ${PROVIDER}\n  image: app\n  replicas: ${g.replicas}\n${g.placement ?? adapter.groupPlacement}  rollout: ${g.rollout ?? '{ maxSurge: 1, maxUnavailable: 0, minReadySeconds: 0, progressDeadlineSeconds: 600 }'}\n${g.health ? `  health: ${g.health}\n` : ''}`);
   return [...head, ...docs].join('---\n');
 }
 
 /** Starts the harness with `groups` on build 1. */
-export async function startHarness(adapter: CloudAdapter, groups: readonly GroupSpec[], options: { factor?: number; throttling?: boolean } = {}): Promise<Harness> {
-  const { dir, cleanup } = await writeFleet({ 'fleet.yaml': fleetYaml(adapter, groups, 1) });
+export async function startHarness(adapter: CloudAdapter, groups: readonly GroupSpec[], options: HarnessOptions = {}): Promise<Harness> {
+  const { dir, cleanup } = await writeFleet({ 'fleet.yaml': fleetYaml(adapter, groups, 1, options.deletionGuard) });
   const sim = await adapter.startSim({ factor: options.factor ?? 200, throttling: options.throttling ?? true });
   const addBuild = (n: number, digest?: string) => adapter.addBuild(sim, n, digest ?? digestOf(n));
   addBuild(1);
@@ -122,16 +140,18 @@ export async function startHarness(adapter: CloudAdapter, groups: readonly Group
     images: new ImageVerifier(),
     queue: new PQueue({ concurrency: 8 }),
     now: Date.now,
+    ...options.deps,
   };
-  const pass = async (passOptions: Pick<PassOptions, 'focus' | 'supersede'> = {}) => runPass(await loadState(), 'rev', deps, { execute: true, ...passOptions });
+  const pass = async (passOptions: Pick<PassOptions, 'focus' | 'supersede' | 'hold'> = {}) => runPass(await loadState(), 'rev', deps, { execute: true, ...passOptions });
   const own = (i: ReturnType<World['list']>[number], field: 'fleet' | 'group' | 'template' | 'slot') => adapter.ownership(i, field);
   return {
     sim,
     adapter,
     dir,
-    writeFleet: (next, build) => writeFile(path.join(dir, 'fleet.yaml'), fleetYaml(adapter, next, build)),
+    writeFleet: (next, build) => writeFile(path.join(dir, 'fleet.yaml'), fleetYaml(adapter, next, build, options.deletionGuard)),
     addBuild,
     pass,
+    passWith: async (overrides) => runPass(await loadState(), 'rev', { ...deps, ...overrides }, { execute: true }),
     async runUntil(done, maxPasses = 80) {
       let last = await pass();
       for (let i = 1; i < maxPasses && !done(last, await loadState()); i++) {

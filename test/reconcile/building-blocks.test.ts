@@ -3,27 +3,31 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ObservedInstance } from '../../providers/types.ts';
-import type { HealthProbe, LaunchTemplate } from '../../src/desired/types.ts';
+import type { LaunchTemplate } from '../../src/desired/types.ts';
+import type { ProbePolicy } from '../../src/reconcile/health.ts';
 import { FailedTemplates } from '../../src/reconcile/failed-templates.ts';
 import { HealthTracker } from '../../src/reconcile/health.ts';
 import { RateLimiter } from '../../src/reconcile/rate-limiter.ts';
-import { GroupBackoff } from '../../src/reconcile/scheduler.ts';
+import { GroupBackoff, notPlannedLog } from '../../src/reconcile/scheduler.ts';
+import { ProviderError } from '../../providers/errors.ts';
+import { fromProviderError } from '../../src/reconcile/errors.ts';
 import { TemplateStore } from '../../src/reconcile/template-store.ts';
 
 function instance(id: string, state: ObservedInstance['state'], address?: string): ObservedInstance {
   return { id, name: id, provider: 'p', zone: 'z', state, createdAt: 0, address, fleet: 'f', group: 'g', templateHash: 'h', imageDigest: undefined, revision: undefined, slot: 0 };
 }
 
-function none(): HealthProbe {
-  return { kind: 'none' };
+function none(): ProbePolicy {
+  return { probe: { kind: 'none' } };
 }
 
-function httpProbe(): HealthProbe {
-  return { kind: 'http', port: 80, path: '/', scheme: 'http' };
+/** failureThreshold 3, periodSeconds 1: failing is confirmed by the third failure at least 1 s after the previous counted one. */
+function httpProbe(): ProbePolicy {
+  return { probe: { kind: 'http', port: 80, path: '/', scheme: 'http' }, failureThreshold: 3, periodSeconds: 1 };
 }
 
-function tcpProbe(): HealthProbe {
-  return { kind: 'tcp', port: 22 };
+function tcpProbe(): ProbePolicy {
+  return { probe: { kind: 'tcp', port: 22 } };
 }
 
 const TEMPLATE: LaunchTemplate = { provider: 'p', imageDigest: `sha256:${'a'.repeat(64)}`, artifact: { id: 'ami-1' }, machine: {}, placement: {}, userData: undefined, disks: [], tags: {} };
@@ -37,21 +41,47 @@ describe('reconcile building blocks', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('health: readySince holds while healthy; unhealthySince starts when a ready instance fails; unknown instances are forgotten', async () => {
+  it('health: readySince holds while healthy; a ready instance stays ready until failureThreshold failures periodSeconds apart, then is unhealthy since its first failure; unknown instances are forgotten', async () => {
     let healthy = true;
     const tracker = new HealthTracker(async () => healthy);
-    const [a1] = await tracker.assess([instance('a', 'running', '127.0.0.9')], httpProbe, 1000);
+    const a = instance('a', 'running', '127.0.0.9');
+    const [a1] = await tracker.assess([a], httpProbe, 1000);
     assert.equal(a1!.readySince, 1000);
-    const [a2] = await tracker.assess([instance('a', 'running', '127.0.0.9')], httpProbe, 2000);
+    const [a2] = await tracker.assess([a], httpProbe, 2000);
     assert.equal(a2!.readySince, 1000, 'continuously healthy keeps the first time');
     healthy = false;
-    const [a3] = await tracker.assess([instance('a', 'running', '127.0.0.9')], httpProbe, 3000);
-    assert.deepEqual([a3!.readySince, a3!.unhealthySince], [undefined, 3000]);
-    const [b] = await tracker.assess([instance('b', 'pending')], httpProbe, 4000);
-    assert.deepEqual([b!.readySince, b!.unhealthySince], [undefined, undefined], 'never ready: neither fact');
+    const [a3] = await tracker.assess([a], httpProbe, 3000);
+    assert.deepEqual([a3!.readySince, a3!.unhealthySince, a3!.failing], [1000, undefined, 'suspected'], 'one failure proves nothing: still ready');
+    assert.equal(tracker.requeueAfterSeconds(3000), 1, 'the next counted probe is due after periodSeconds');
+    const [a4] = await tracker.assess([a], httpProbe, 3500);
+    assert.deepEqual([a4!.readySince, a4!.failing], [1000, 'suspected'], 'a failure within periodSeconds of the last one does not count');
+    const [a5] = await tracker.assess([a], httpProbe, 4000);
+    assert.deepEqual([a5!.readySince, a5!.failing], [1000, 'suspected']);
+    const [a6] = await tracker.assess([a], httpProbe, 5000);
+    assert.deepEqual([a6!.readySince, a6!.unhealthySince, a6!.failing], [undefined, 3000, 'confirmed'], 'third counted failure: unhealthy since the streak began');
+    assert.equal(tracker.requeueAfterSeconds(5000), undefined, 'confirmed: nothing more to confirm');
+    const [b] = await tracker.assess([instance('b', 'pending')], httpProbe, 6000);
+    assert.deepEqual([b!.readySince, b!.unhealthySince, b!.observedSince], [undefined, undefined, 6000], 'never ready: neither fact; observed since now');
     healthy = true;
-    const [a4] = await tracker.assess([instance('a', 'running', '127.0.0.9')], httpProbe, 5000);
-    assert.equal(a4!.readySince, 5000, 'a was forgotten while unobserved: readiness starts again (safe)');
+    const [a7] = await tracker.assess([a], httpProbe, 7000);
+    assert.deepEqual([a7!.readySince, a7!.observedSince, a7!.failing], [7000, 7000, undefined], 'a was forgotten while unobserved: readiness and observation start again (safe)');
+  });
+
+  it('health: a healthy probe ends a failure streak; a never-ready instance is confirmed failing only after failureThreshold probes', async () => {
+    let healthy = false;
+    const tracker = new HealthTracker(async () => healthy);
+    const a = instance('a', 'running', '127.0.0.9');
+    assert.equal((await tracker.assess([a], httpProbe, 0))[0]!.failing, 'suspected');
+    assert.equal((await tracker.assess([a], httpProbe, 1000))[0]!.failing, 'suspected');
+    healthy = true;
+    assert.equal((await tracker.assess([a], httpProbe, 2000))[0]!.failing, undefined);
+    healthy = false;
+    assert.equal((await tracker.assess([a], httpProbe, 3000))[0]!.failing, 'suspected', 'the streak started over');
+    assert.equal((await tracker.assess([a], httpProbe, 4000))[0]!.failing, 'suspected');
+    const [last] = await tracker.assess([a], httpProbe, 5000);
+    assert.deepEqual([last!.failing, last!.readySince, last!.unhealthySince, last!.observedSince], ['confirmed', undefined, 3000, 0], 'ready since 2000: unhealthy since its streak began');
+    const [never] = await new HealthTracker(async () => false).assess([a], httpProbe, 9000);
+    assert.deepEqual([never!.failing, never!.unhealthySince, never!.observedSince], ['suspected', undefined, 9000], 'a fresh tracker suspects, never judges, on its first probe');
   });
 
   it('health: a partial observation (focused pass) keeps the facts of instances it did not list', async () => {
@@ -84,6 +114,35 @@ describe('reconcile building blocks', () => {
     assert.equal(backoff.nextEnd(0), 8000, 'capped');
     backoff.record('g', false, 0);
     assert.equal(backoff.count('g'), 0);
+  });
+
+  it('backoff: with real randomness, every wait stays within ±10% of the doubled delay and never passes the cap', () => {
+    const maxMs = 5 * 60_000;
+    const backoff = new GroupBackoff({ maxMs });
+    let seenBelowCap = false;
+    for (let draw = 0; draw < 2000; draw++) {
+      backoff.record('g', false, 0);
+      const failures = 1 + (draw % 12);
+      for (let i = 0; i < failures; i++) backoff.record('g', true, 0);
+      const wait = backoff.nextEnd(0)!;
+      const base = Math.min(maxMs, 1000 * 2 ** (failures - 1));
+      assert.ok(wait <= maxMs, `draw ${draw}: ${wait} ms after ${failures} failures exceeds the ${maxMs} ms cap`);
+      assert.ok(wait >= 0.9 * base - 1e-9, `draw ${draw}: ${wait} ms below 90% of ${base}`);
+      assert.ok(wait <= 1.1 * base + 1e-9, `draw ${draw}: ${wait} ms above 110% of ${base}`);
+      if (failures >= 10 && wait < maxMs * 0.99) seenBelowCap = true;
+    }
+    assert.ok(seenBelowCap, 'capped waits still spread (jitter below the cap), so daemons do not retry in step');
+  });
+
+  it('a group not planned says why and when it is retried: throttled (from the provider error kind), zones not listed, other', () => {
+    const backoff = new GroupBackoff({ random: () => 0.5 });
+    backoff.record('g', true, 1000);
+    backoff.record('g', true, 2000);
+    const throttled = new ProviderError({ kind: 'Throttled', reason: 'RequestLimitExceeded', provider: 'aws', operation: 'list', message: 'm' });
+    const line = notPlannedLog(fromProviderError(throttled, 'list aws'), backoff.retryAt('g')! - 2000);
+    assert.deepEqual(line, { message: 'group not planned: the cloud is throttling drover, retrying', retryInSeconds: 2 });
+    assert.equal(notPlannedLog({ reason: 'ZonesNotListed' }, 500).message, 'group not planned: a zone did not list, retrying');
+    assert.deepEqual(notPlannedLog({ reason: 'Unauthorized' }, undefined), { message: 'group not planned' });
   });
 
   it('rate limiter: a burst passes at once, then calls are paced at the refill rate', async () => {

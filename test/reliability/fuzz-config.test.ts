@@ -21,7 +21,7 @@ const ENV_FILE = '<environment>';
 
 /** Known option paths (camelCase), for building plausible DROVER_* names. */
 const KNOWN = ['source', 'dir', 'git', 'url', 'branch', 'tag', 'semver', 'commit', 'interval', 'auth', 'tokenEnv', 'verify', 'mode', 'stateDir', 'listen', 'resyncInterval',
-  'progressInterval', 'shutdownTimeout', 'api', 'webhook', 'path', 'secretEnv', 'providers', 'limits', 'concurrency', 'ratePerSecond', 'burst', 'log', 'level', 'health', 'probes',
+  'progressInterval', 'shutdownTimeout', 'api', 'webhook', 'path', 'secretEnv', 'providers', 'limits', 'concurrency', 'ratePerSecond', 'burst', 'log', 'level', 'health', 'probes', 'unhealthyThresholdPercent',
   'http', 'headersTimeout', 'requestTimeout', 'maxConnections', 'maxBodySize', 'bodyTimeout', 'aws-eu'];
 
 const upperSnake = (name: string) => name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/-/g, '_').toUpperCase();

@@ -13,6 +13,7 @@ import { describeImages, type ImageInput } from './images.ts';
 import { createTags, describeInstances, isUnboundedDescribe, terminateInstances } from './instances.ts';
 import { QueryParams } from './query.ts';
 import { runInstances } from './run-instances.ts';
+import { describeSubnets } from './subnets.ts';
 import { Ec2SimError, errorResponse } from './xml.ts';
 
 /**
@@ -23,6 +24,7 @@ export const EC2_BUCKETS = {
   DescribeInstances: { capacity: 100, refillPerSec: 20 },
   'DescribeInstances.unbounded': { capacity: 50, refillPerSec: 10 },
   DescribeImages: { capacity: 100, refillPerSec: 20 },
+  DescribeSubnets: { capacity: 100, refillPerSec: 20 },
   RunInstances: { capacity: 5, refillPerSec: 2 },
   'RunInstances.resources': { capacity: 1000, refillPerSec: 2 },
   TerminateInstances: { capacity: 100, refillPerSec: 5 },
@@ -37,6 +39,7 @@ const ACTIONS: Readonly<Record<string, Handler>> = {
   DescribeInstances: describeInstances,
   TerminateInstances: terminateInstances,
   DescribeImages: describeImages,
+  DescribeSubnets: describeSubnets,
   CreateTags: createTags,
 };
 
@@ -56,7 +59,10 @@ export function ec2Api(ctx: Ec2Context): CloudApi {
     launchOutOfBand: (input) => launchOutOfBand(ctx, input),
     controlRoutes: controlRoutes(ctx),
     worldExtras: () => ({ region: ctx.region, images: ctx.images.all(), settings: ctx.settings, tokens: ctx.tokens.size }),
-    reset: () => ctx.tokens.clear(),
+    reset: () => {
+      ctx.tokens.clear();
+      ctx.learnedSubnets.clear();
+    },
   };
 }
 

@@ -50,6 +50,8 @@ export interface Ec2Context {
   readonly settings: Ec2Settings;
   readonly images: ImageStore;
   readonly tokens: Map<string, TokenRecord>;
+  /** Without configured subnets: each subnet id met so far → the zone of its first launch (subnets.ts). */
+  readonly learnedSubnets: Map<string, string>;
 }
 
 /** Zones of the simulated region: REGION + a, b, c. */

@@ -8,9 +8,10 @@
  */
 import type { SimResponse } from '../../../src/sim/engine.ts';
 import type { SimInstance } from '../../../src/sim/world.ts';
-import { isEc2Id, newEc2Id, zonesOf, type Ec2Context, type TokenRecord } from './context.ts';
+import { isEc2Id, newEc2Id, type Ec2Context, type TokenRecord } from './context.ts';
 import type { QueryParams } from './query.ts';
 import { instanceXml, type SimBlockDevice } from './render.ts';
+import { launchZone } from './subnets.ts';
 import { Ec2SimError, okResponse } from './xml.ts';
 
 const NAMES = [
@@ -130,7 +131,7 @@ function validate(ctx: Ec2Context, params: QueryParams): LaunchSpec {
   const machineType = params.get('InstanceType') ?? 'm1.small';
   if (!INSTANCE_TYPE.test(machineType)) throw new Ec2SimError('InvalidParameterValue', `Invalid value '${machineType}' for InstanceType.`);
   const subnetId = params.get('SubnetId');
-  const zone = validateZone(ctx, params.get('Placement.AvailabilityZone'), subnetId);
+  const zone = launchZone(ctx, params.get('Placement.AvailabilityZone'), subnetId);
   const securityGroups = params.list('SecurityGroupId');
   for (const sg of securityGroups) {
     if (!/^sg-[0-9a-f]+$/.test(sg)) throw new Ec2SimError('InvalidGroupId.Malformed', `Invalid id: "${sg}" (expecting "sg-...")`);
@@ -168,21 +169,6 @@ function validateCount(params: QueryParams): number {
   if (max === undefined) throw new Ec2SimError('MissingParameter', 'The request must contain the parameter MaxCount');
   if (min < 1 || max < min) throw new Ec2SimError('InvalidParameterValue', `Invalid value '${min}' for minCount. Requested instance count (${min}) must be at least 1 and not exceed maxCount (${max}).`);
   return max;
-}
-
-function validateZone(ctx: Ec2Context, requested: string | undefined, subnetId: string | undefined): string {
-  const zones = zonesOf(ctx.region);
-  if (requested !== undefined && !zones.includes(requested)) throw new Ec2SimError('InvalidParameterValue', `Invalid availability zone: [${requested}]`);
-  if (subnetId === undefined) return requested ?? zones[0] ?? ctx.region;
-  if (!/^subnet-[0-9a-f]+$/.test(subnetId)) throw new Ec2SimError('InvalidSubnetID.Malformed', `Invalid id: "${subnetId}" (expecting "subnet-...")`);
-  const subnets = ctx.settings.subnets;
-  if (subnets === undefined) return requested ?? zones[0] ?? ctx.region;
-  const subnetZone = subnets[subnetId];
-  if (subnetZone === undefined) throw new Ec2SimError('InvalidSubnetID.NotFound', `The subnet ID '${subnetId}' does not exist`);
-  if (requested !== undefined && requested !== subnetZone) {
-    throw new Ec2SimError('InvalidParameterValue', `Value (${requested}) for parameter availabilityZone is invalid. Subnet '${subnetId}' is in the availability zone ${subnetZone}`);
-  }
-  return subnetZone;
 }
 
 function validateTagSpecs(params: QueryParams): Map<string, Record<string, string>> {

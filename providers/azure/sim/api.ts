@@ -11,7 +11,7 @@ import type { SimOperation } from '../../../src/sim/operations.ts';
 import type { Refusal, Spend } from '../../../src/sim/token-bucket.ts';
 import type { LaunchInput, SimInstance } from '../../../src/sim/world.ts';
 import { ArmSimError, armError, armJson, sameName } from './arm.ts';
-import type { AzureContext, AzureSettings } from './context.ts';
+import { operationRetryAfter, type AzureContext, type AzureSettings } from './context.ts';
 import { getImage, type ImageInput } from './images.ts';
 import { deleteNic, getNic, listNics, putNic } from './nics.ts';
 import { deleteVm, getVm, listVms, putVm } from './vms.ts';
@@ -159,7 +159,7 @@ function operationStatus(ctx: AzureContext, id: string): SimResponse {
     startTime: new Date(op.startedAt).toISOString(),
     ...(op.doneAt === undefined ? {} : { endTime: new Date(op.doneAt).toISOString() }),
     ...(op.error === undefined ? {} : { error: { code: op.error.code, message: op.error.message } }),
-  });
+  }, status === 'InProgress' && op.kind.startsWith('vm-') ? operationRetryAfter(ctx.settings) : {});
 }
 
 /**
@@ -217,6 +217,10 @@ function patchSettings(settings: AzureSettings, body: Record<string, unknown>): 
   if (quota === null || typeof quota === 'number') settings.vmQuota = quota ?? undefined;
   const pageSize = body['pageSize'];
   if (typeof pageSize === 'number' && pageSize >= 1) settings.pageSize = pageSize;
+  const retryAfter = body['operationRetryAfterSeconds'];
+  if (retryAfter === null || (typeof retryAfter === 'number' && retryAfter >= 0)) settings.operationRetryAfterSeconds = retryAfter ?? undefined;
+  const failDeletes = body['failDeletes'];
+  if (typeof failDeletes === 'number' && Number.isInteger(failDeletes) && failDeletes >= 0) settings.failDeletes = failDeletes;
   const sizes = body['unavailableSizes'];
   if (typeof sizes === 'object' && sizes !== null) settings.unavailableSizes = sizes as Record<string, string[]>;
   return settings;

@@ -21,6 +21,22 @@ export interface AzureSettings {
   unavailableSizes: Readonly<Record<string, readonly string[]>>;
   /** Items per page of list calls (ARM pages VMs by 50 or more; small here to exercise nextLink). */
   pageSize: number;
+  /**
+   * The next this-many VM DELETEs are accepted (202, the VM shows Deleting) and then fail
+   * (operation Failed, InternalExecutionError) leaving the VM running with provisioningState
+   * Failed, as Azure documents for a delete that cannot complete.
+   */
+  failDeletes: number;
+  /**
+   * Retry-After (seconds) on the 201/202 that starts a VM operation and on each InProgress status
+   * of it, as ARM sends; undefined: none (the client polls at its own interval).
+   */
+  operationRetryAfterSeconds: number | undefined;
+}
+
+/** The Retry-After header of VM operations, if the settings ask for one. */
+export function operationRetryAfter(settings: AzureSettings): Record<string, string> {
+  return settings.operationRetryAfterSeconds === undefined ? {} : { 'retry-after': String(settings.operationRetryAfterSeconds) };
 }
 
 /** One VM PUT as the simulator saw it. */

@@ -9,7 +9,7 @@
 import type { SimResponse } from '../../../src/sim/engine.ts';
 import type { SimInstance } from '../../../src/sim/world.ts';
 import { ArmSimError, armEmpty, armJson, notFound, resourceId, sameName } from './arm.ts';
-import { operationUrl, type AzureContext } from './context.ts';
+import { operationRetryAfter, operationUrl, type AzureContext } from './context.ts';
 import { pageOf } from './paging.ts';
 import { validateVm, validateVmName, type VmModel } from './vm-model.ts';
 
@@ -95,7 +95,7 @@ function createVm(ctx: AzureContext, group: string, name: string, model: VmModel
     durationMs: failure === undefined ? bootMs : Math.floor(bootMs / 2),
     effect: () => finishCreate(ctx, vmId, failure),
   });
-  return armJson(201, renderVm(ctx, vm, false), { 'azure-asyncoperation': operationUrl(host, ctx, 'Microsoft.Compute', op.id) });
+  return armJson(201, renderVm(ctx, vm, false), { 'azure-asyncoperation': operationUrl(host, ctx, 'Microsoft.Compute', op.id), ...operationRetryAfter(ctx.settings) });
 }
 
 function finishCreate(ctx: AzureContext, vmId: string, failure: { code: string; message: string } | undefined): { code: string; message: string } | undefined {
@@ -152,10 +152,25 @@ export function listVms(ctx: AzureContext, group: string | undefined, url: URL, 
 export function deleteVm(ctx: AzureContext, group: string, name: string, host: string): SimResponse {
   const vm = findVm(ctx, group, name);
   if (vm === undefined) return armEmpty(204);
-  ctx.engine.world.terminate(vm.id, 'api', 'Client.UserInitiatedDelete');
-  const op = ctx.engine.operations.start({ kind: 'vm-delete', targetId: vm.id, durationMs: ctx.engine.world.latencies.terminateMs });
+  const durationMs = ctx.engine.world.latencies.terminateMs;
+  let op;
+  if (ctx.settings.failDeletes > 0) {
+    // Accepted, shown Deleting, then failed: the VM keeps running (settings.failDeletes).
+    ctx.settings.failDeletes -= 1;
+    ctx.engine.world.setAttributes(vm.id, { provisioningState: 'Deleting' });
+    op = ctx.engine.operations.start({ kind: 'vm-delete', targetId: vm.id, durationMs, effect: () => failDelete(ctx, vm.id) });
+  } else {
+    ctx.engine.world.terminate(vm.id, 'api', 'Client.UserInitiatedDelete');
+    op = ctx.engine.operations.start({ kind: 'vm-delete', targetId: vm.id, durationMs });
+  }
   const url = operationUrl(host, ctx, 'Microsoft.Compute', op.id);
-  return armEmpty(202, { 'azure-asyncoperation': url, location: url });
+  return armEmpty(202, { 'azure-asyncoperation': url, location: url, ...operationRetryAfter(ctx.settings) });
+}
+
+function failDelete(ctx: AzureContext, vmId: string): { code: string; message: string } | undefined {
+  if (ctx.engine.world.get(vmId) === undefined) return undefined;
+  ctx.engine.world.setAttributes(vmId, { provisioningState: 'Failed', failure: { code: 'InternalExecutionError', message: 'An internal execution error occurred. Please retry later.' } });
+  return { code: 'InternalExecutionError', message: 'An internal execution error occurred. Please retry later.' };
 }
 
 /** ARM provisioning state of a VM. */

@@ -22,7 +22,7 @@ export const TEMPLATE: LaunchTemplate = {
   imageDigest: DIGEST,
   artifact: { id: AMI },
   machine: { type: 't3.small' },
-  placement: { zones: [`${REGION}a`, `${REGION}b`], subnet: 'subnet-0abc', securityGroups: ['sg-01'], instanceProfile: 'web' },
+  placement: { subnets: { [`${REGION}a`]: 'subnet-0abc', [`${REGION}b`]: 'subnet-0abd' }, securityGroups: ['sg-01'], instanceProfile: 'web' },
   userData: '#cloud-config\nruncmd: [echo hi]\n',
   disks: [{ sizeGiB: 20, type: 'gp3' }],
   tags: { team: 'web' },

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { DescribeInstancesCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand, type RunInstancesCommandInput } from '@aws-sdk/client-ec2';
+import { DescribeInstancesCommand, DescribeSubnetsCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand, type RunInstancesCommandInput } from '@aws-sdk/client-ec2';
 import { startEc2Simulator, type Ec2Simulator } from '../../../providers/aws/sim.ts';
 import { VirtualClock } from '../../../src/sim/clock.ts';
 
@@ -104,6 +104,19 @@ describe('EC2 simulator fidelity (virtual clock)', () => {
     assert.equal(await code(ec2.send(run('s-2', { SubnetId: 'subnet-0b', Placement: { AvailabilityZone: 'us-east-1a' } }))), 'InvalidParameterValue');
     const ok = await ec2.send(run('s-3', { SubnetId: 'subnet-0b' }));
     assert.equal(ok.Instances?.[0]?.Placement?.AvailabilityZone, 'us-east-1b');
+    assert.equal((await ec2.send(new DescribeSubnetsCommand({}))).Subnets?.[0]?.AvailabilityZone, 'us-east-1b');
+    assert.equal(await code(ec2.send(new DescribeSubnetsCommand({ SubnetIds: ['subnet-0c'] }))), 'InvalidSubnetID.NotFound');
+  });
+
+  it('subnets are zonal without configuration too: a subnet keeps the zone of its first launch, another zone is refused; DescribeSubnets tells the zone', async () => {
+    assert.equal(await code(ec2.send(run('l-1', { SubnetId: 'subnet-0a', Placement: { AvailabilityZone: 'us-east-1a' } }))), 'ok');
+    const refused = await ec2.send(run('l-2', { SubnetId: 'subnet-0a', Placement: { AvailabilityZone: 'us-east-1b' } })).catch((e: Error) => e);
+    assert.equal((refused as Error).name, 'InvalidParameterValue');
+    assert.match((refused as Error).message, /Subnet 'subnet-0a' is in the availability zone us-east-1a/);
+    assert.equal(sim.engine.world.all().length, 1, 'nothing launched by the refused call');
+    const described = await ec2.send(new DescribeSubnetsCommand({ SubnetIds: ['subnet-0a'] }));
+    assert.deepEqual(described.Subnets?.map((s) => [s.SubnetId, s.AvailabilityZone]), [['subnet-0a', 'us-east-1a']]);
+    assert.equal(await code(ec2.send(new DescribeSubnetsCommand({ SubnetIds: ['subnet-0f'] }))), 'InvalidSubnetID.NotFound');
   });
 
   it('a full zone answers InsufficientInstanceCapacity (500) while others still launch', async () => {

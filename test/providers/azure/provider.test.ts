@@ -69,7 +69,7 @@ describe('Azure provider contract (real Azure clients against the ARM simulator)
   it('destroys a VM of this fleet with its NIC; gone is success; refuses a VM without the fleet tag', async () => {
     const created = await provider.create(request('web', 0));
     await provider.destroy(created);
-    assert.equal(sim.world.all()[0]?.state, 'terminating');
+    assert.ok(sim.world.all().every((i) => i.state === 'terminated'), 'destroy resolves once the delete operation succeeded: the VM is gone');
     await provider.destroy(created);
     await pause(40);
     assert.deepEqual(sim.world.all(), []);
@@ -108,15 +108,20 @@ describe('Azure provider contract (real Azure clients against the ARM simulator)
     assert.deepEqual(sim.world.all(), []);
   });
 
-  it('sweeps a NIC orphaned by an interrupted create on the next create', async () => {
+  it('sweeps a NIC orphaned by an interrupted create (noted by a list, deleted by the next sweep), never one whose create is in flight', async () => {
     const { network } = clientsFor(sim);
     const tags = { 'drover:fleet': FLEET, 'drover:vm': 'web-a1b2c3d4-9', 'drover:created': new Date(Date.now() - 3_600_000).toISOString() };
     await network.networkInterfaces.createOrUpdate(RG, 'web-a1b2c3d4-9-nic', { location: LOCATION, tags, ipConfigurations: [{ name: 'ipconfig1', subnet: { id: SUBNET } }] } as never, { updateIntervalInMs: 5 }).pollUntilDone();
-    await provider.create(request('web', 0));
-    assert.equal(sim.nics().length, 2, 'list() has not seen it yet: nothing is deleted blindly');
+    await provider.sweep!();
+    assert.equal(sim.nics().length, 1, 'list() has not seen it yet: nothing is deleted blindly');
+    sim.faults.add({ kind: 'delay', actions: ['VirtualMachines.CreateOrUpdate'], delayMs: 300_000, count: 1 });
+    const creating = provider.create(request('web', 0));
+    while (!sim.nics().some((n) => n.name === 'web-a1b2c3d4-0-nic')) await pause(5);
     await provider.list({ fleet: FLEET });
-    await provider.create(request('web', 1));
-    assert.deepEqual(sim.nics().map((n) => n.name).sort(), ['web-a1b2c3d4-0-nic', 'web-a1b2c3d4-1-nic']);
+    await provider.sweep!();
+    await creating;
+    assert.deepEqual(sim.nics().map((n) => n.name).sort(), ['web-a1b2c3d4-0-nic'], 'the orphan went; the NIC of the create in flight (unattached when listed, grace 0) stayed');
+    assert.ok(sim.world.all().some((vm) => vm.name === 'web-a1b2c3d4-0'));
   });
 
   it('never sweeps a NIC of another fleet or one younger than the grace period', async () => {
@@ -125,9 +130,11 @@ describe('Azure provider contract (real Azure clients against the ARM simulator)
     await network.networkInterfaces.createOrUpdate(RG, 'young-nic', nicBody(FLEET), { updateIntervalInMs: 5 }).pollUntilDone();
     const patient = await providerFor(sim, { orphanGraceMs: 60_000 });
     await patient.list({ fleet: FLEET });
+    await patient.sweep!();
     await patient.create(request('web', 0));
     assert.deepEqual(sim.nics().map((n) => n.name).sort(), ['theirs-nic', 'web-a1b2c3d4-0-nic', 'young-nic']);
     await provider.list({ fleet: FLEET });
+    await provider.sweep!();
     await provider.create(request('web', 1));
     assert.deepEqual(sim.nics().map((n) => n.name).sort(), ['theirs-nic', 'web-a1b2c3d4-0-nic', 'web-a1b2c3d4-1-nic']);
   });

@@ -4,7 +4,7 @@ import type { ComputeManagementClient } from '@azure/arm-compute';
 import type { NetworkManagementClient } from '@azure/arm-network';
 import { ProviderError } from '../../../providers/errors.ts';
 import type { AzureSimulator } from '../../../providers/azure/sim.ts';
-import { clientsFor, IMAGE, LOCATION, makeNic, providerFor, rejectionOf, request, RG, startSim, SUB, vmBody } from './sim-fixtures.ts';
+import { clientsFor, FLEET, IMAGE, LOCATION, makeNic, providerFor, rejectionOf, request, RG, startSim, SUB, vmBody } from './sim-fixtures.ts';
 
 /** The ARM error code and status a call is refused with. */
 async function code(promise: Promise<unknown>): Promise<[string | undefined, number | undefined]> {
@@ -72,7 +72,10 @@ describe('Azure ARM simulator fidelity', () => {
     const provider = await providerFor(sim);
     const created = await provider.create(request('web', 0));
     sim.world.setLatencies({ terminateMs: 3_600_000 }); // the delete stays in progress for the rest of the test
-    await provider.destroy(created);
+    const waiting = await rejectionOf(provider.destroy(created, { signal: AbortSignal.timeout(200) }));
+    assert.equal((waiting as ProviderError).reason, 'Aborted', 'destroy waits for the delete operation (given up here)');
+    const [listed] = await provider.list({ fleet: FLEET });
+    assert.deepEqual([listed?.state, listed?.locked], ['stopping', true], 'a VM being deleted is listed as locked, still counted');
     const { network: net } = clientsFor(sim);
     assert.equal((await net.networkInterfaces.get(RG, `${created.name}-nic`)).virtualMachine?.id, created.id, 'the NIC stays until the delete completes');
     assert.deepEqual(await code(compute.virtualMachines.createOrUpdate(RG, created.name, vmBody('x')).submitted()), ['OperationNotAllowed', 409]);

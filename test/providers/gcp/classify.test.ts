@@ -26,6 +26,18 @@ function v7(code: number, reason: string, options: { status?: string; info?: str
   return error;
 }
 
+/**
+ * What google-gax's REST transport (fallbackRest decodeResponse) throws for an error body: the
+ * parsed GoogleError, the received status, and the raw body kept under a global symbol.
+ */
+function rest(code: number, reason: string, options: { status?: string; info?: string } = {}): GoogleError {
+  const raw = JSON.stringify(body(code, reason, options));
+  const error = GoogleError.parseHttpError(JSON.parse(raw));
+  Object.assign(error, { httpStatusCode: code });
+  Object.defineProperty(error, Symbol.for('google-gax.rawHttpResponsePayload'), { value: raw, enumerable: false });
+  return error;
+}
+
 /** The 6.x shape: a GaxiosError with the HTTP status as `code`/`status` and the body in `response.data`. */
 function v6(code: number, reason: string, options: { info?: string } = {}): GaxiosError {
   const url = new URL('https://compute.googleapis.com/compute/v1/projects/p/zones/z/instances');
@@ -64,9 +76,17 @@ describe('GCP error classification (6.x and 7.x client shapes)', () => {
   it('7.x: gRPC codes without HTTP status (5 → NotFound, 6/10 → Conflict, 8 → Throttled, 14 → Transient, 16 → Unauthorized)', () => {
     assert.deepEqual([5, 6, 10, 8, 14, 16, 3].map((c) => classifyGce(grpc(c)).kind), ['NotFound', 'Conflict', 'Conflict', 'Throttled', 'Transient', 'Unauthorized', 'Invalid']);
     assert.equal(classifyGce(grpc(6)).reason, 'alreadyExists');
-    const forbiddenWithoutInfo = GoogleError.parseHttpError(body(403, 'rateLimitExceeded'));
-    assert.equal(forbiddenWithoutInfo.code, 7);
-    assert.equal(classifyGce(forbiddenWithoutInfo).kind, 'Unauthorized', '7.x drops errors[].reason: only ErrorInfo can mark a 403 as a rate limit');
+    assert.equal(classifyGce(v7(409, 'alreadyExists')).kind, 'Conflict', '409 without status is ABORTED (10) in 7.x');
+  });
+
+  it('7.x: a 403 without ErrorInfo is classified by errors[].reason from the raw body the transport keeps', () => {
+    for (const [reason, kind] of [['rateLimitExceeded', 'Throttled'], ['userRateLimitExceeded', 'Throttled'], ['quotaExceeded', 'Invalid'], ['forbidden', 'Unauthorized']] as const) {
+      const error = rest(403, reason, { status: 'PERMISSION_DENIED' });
+      assert.equal(error.code, 7, 'PERMISSION_DENIED');
+      assert.deepEqual([classifyGce(error).kind, classifyGce(error).reason], [kind, reason], reason);
+    }
+    const bare = GoogleError.parseHttpError(body(403, 'rateLimitExceeded'));
+    assert.equal(classifyGce(bare).kind, 'Unauthorized', 'no raw body and no ErrorInfo: only the status is left');
     assert.equal(classifyGce(v7(409, 'alreadyExists')).kind, 'Conflict', '409 without status is ABORTED (10) in 7.x');
   });
 
@@ -95,6 +115,8 @@ describe('GCP names, request ids and labels', () => {
     assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     assert.equal(requestIdFor(key, 0, 0), id);
     assert.equal(new Set([id, requestIdFor(key, 0, 1), requestIdFor(key, 1, 0), requestIdFor('other', 0, 0)]).size, 4);
+    assert.equal(requestIdFor(key, 0, 0, 'europe-west1-b'), requestIdFor(key, 0, 0, 'europe-west1-b'));
+    assert.notEqual(requestIdFor(key, 0, 0, 'europe-west1-b'), requestIdFor(key, 0, 0, 'europe-west1-c'), 'the zone is part of the request id');
     assert.equal(keyLabel(key), key);
     assert.match(keyLabel('Not Hex!'), /^[0-9a-f]{32}$/);
   });

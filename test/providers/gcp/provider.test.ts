@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import type { GceSimulator } from '../../../providers/gcp/sim.ts';
 import { INSERT_OPERATION_FAULT } from '../../../providers/gcp/sim.ts';
 import { digestLabel } from '../../../providers/gcp/labels.ts';
-import { DIGEST, FLEET, IMAGE, observed, pause, PROJECT, providerFor, rejectionOf, request, startSim, visible, ZONE, type Provider } from './fixtures.ts';
+import { PartialListing } from '../../../providers/errors.ts';
+import { DIGEST, FAST_RETRY, FLEET, IMAGE, observed, PROJECT, providerFor, rejectionOf, request, startSim, visible, ZONE, type Provider } from './fixtures.ts';
 
 describe('GCP provider contract (real @google-cloud/compute client against the simulator)', () => {
   let sim: GceSimulator;
@@ -74,6 +75,27 @@ describe('GCP provider contract (real @google-cloud/compute client against the s
     assert.ok(sim.world.events().every((e) => e.to !== 'terminating'), 'nothing was deleted');
   });
 
+  it('a 403 rateLimitExceeded without ErrorInfo (errors[].reason only) is throttling: retried, not Unauthorized', async () => {
+    sim.faults.add({ kind: 'error', status: 403, code: 'rateLimitExceeded', message: 'Rate Limit Exceeded', actions: ['compute.instances.aggregatedList'], count: 2 });
+    await provider.create(request('web', 0));
+    assert.equal((await provider.list({ fleet: FLEET })).length, 1, 'listed after two throttled answers');
+    assert.equal(sim.engine.calls.counts()['compute.instances.aggregatedList'], 3);
+  });
+
+  it('a slot retried in another zone sends a request id of its own: never replays the first zone\'s operation', async () => {
+    const once = await providerFor(sim, { retry: { ...FAST_RETRY!, maxAttempts: 1 } });
+    sim.faults.add({ kind: 'drop-after', actions: ['compute.instances.insert'], count: 1 });
+    await rejectionOf(once.create(request('api', 0, { zone: ZONE })));
+    assert.deepEqual(visible(sim).map((i) => i.zone), [ZONE], 'the first insert went through in europe-west1-b');
+    sim.engine.calls.clear();
+    const created = await once.create(request('api', 0, { zone: 'europe-west1-c' }));
+    assert.equal(created.zone, 'europe-west1-c');
+    assert.equal(sim.engine.calls.counts()['compute.instances.insert'], 1, 'one insert in europe-west1-c, not a replay of europe-west1-b\'s requestId first');
+    const ids = sim.world.all().map((i) => i.attributes['requestId']);
+    assert.equal(new Set(ids).size, 2, 'each zone\'s instance came from its own requestId');
+    await once.close();
+  });
+
   it('a response dropped after insert succeeded: the retry replays the requestId, exactly one instance', async () => {
     sim.faults.add({ kind: 'drop-after', actions: ['compute.instances.insert'], count: 1 });
     const created = await provider.create(request('web', 0));
@@ -139,16 +161,16 @@ describe('GCP provider contract (real @google-cloud/compute client against the s
     assert.deepEqual(statuses, [403, 403, 403, 403, 403, 200]);
   });
 
-  it('destroy: deleting is reported as terminated until gone; gone and renamed-away instances are success', async () => {
+  it('destroy waits for the delete; deleting is reported as stopping and locked until gone; gone and renamed-away instances are success', async () => {
     const created = await provider.create(request('web', 0));
     sim.world.setLatencies({ terminateMs: 300_000 });
-    await provider.destroy(created);
+    const waiting = await rejectionOf(provider.destroy(created, { signal: AbortSignal.timeout(100) }));
+    assert.equal(waiting.reason, 'Aborted', 'destroy waits for the delete operation (given up here)');
     assert.equal(visible(sim)[0]?.state, 'terminating');
     const [listed] = await provider.list({ fleet: FLEET });
-    assert.equal(listed?.state, 'terminated', 'a delete in progress no longer counts as capacity');
+    assert.deepEqual([listed?.state, listed?.locked], ['stopping', true], 'a delete in progress still counts against surge (GCE counts it against quota), and is not deleted again');
     await provider.destroy(created);
-    await pause(350);
-    assert.deepEqual(await provider.list({ fleet: FLEET }), []);
+    assert.deepEqual(await provider.list({ fleet: FLEET }), [], 'destroy resolved once the instance was gone');
     await provider.destroy(created);
     const reborn = await provider.create(request('web', 0));
     assert.equal(reborn.name, created.name);
@@ -172,14 +194,18 @@ describe('GCP provider contract (real @google-cloud/compute client against the s
     assert.equal(sim.world.all().length, 0);
   });
 
-  it('refuses a partial inventory when a zone is unreachable', async () => {
+  it('a zone that does not answer: the listing rejects as a PartialListing naming it, with the instances of the zones that did', async () => {
     await provider.create(request('web', 0));
+    await provider.create(request('web', 1, { zone: 'europe-west1-c' }));
     sim.settings.unreachableZones = ['europe-west1-c'];
     const error = await rejectionOf(provider.list({ fleet: FLEET }));
-    assert.equal(error.kind, 'Transient');
-    assert.equal(error.reason, 'ScopeUnreachable');
+    assert.equal(error.kind, 'Transient', 'a caller that does not know partial listings sees a failed one');
+    assert.equal(error.reason, 'ZonesNotListed');
+    assert.ok(error instanceof PartialListing);
+    assert.deepEqual(error.zones, ['europe-west1-c']);
+    assert.deepEqual(error.instances.map((i) => (i as { zone: string }).zone), [ZONE]);
     sim.settings.unreachableZones = [];
-    assert.equal((await provider.list({ fleet: FLEET })).length, 1);
+    assert.equal((await provider.list({ fleet: FLEET })).length, 2);
   });
 
   it('hung calls time out per attempt and are retried', async () => {

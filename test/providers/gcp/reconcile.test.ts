@@ -62,18 +62,70 @@ describe('e2e gcp: GCE-specific behaviour through drover passes', function () {
     assert.equal(launched.length, 6, 'three old and three new, never a duplicate');
   });
 
-  it('a zone outage (aggregatedList UNREACHABLE) stops drover acting until the zone is back', async () => {
+  it('instances being deleted (STOPPING) count against surge until gone: a surge rollout at the quota never meets QUOTA_EXCEEDED', async () => {
     h = await startHarness(gcpAdapter, [{ name: 'web', replicas: 3 }]);
     const harness = h;
     const sim = harness.sim as GceSimulator;
     await harness.runUntil(converged(harness));
-    sim.settings.unreachableZones = ['europe-west1-c'];
+    sim.settings.instanceQuota = 4; // replicas + maxSurge: GCE counts STOPPING instances against it
+    const start = sim.clock.now();
+    harness.addBuild(2);
+    await harness.writeFleet([{ name: 'web', replicas: 3 }], 2);
+    const failed: string[] = [];
+    await harness.runUntil((r, state) => {
+      failed.push(...r.actions.filter((a) => a.error !== undefined).map((a) => a.error!.reason));
+      return convergedInWorld(harness, state);
+    });
+    assert.deepEqual(failed, [], 'no create refused by the quota');
+    const web = sim.world.events().filter((e) => e.at >= start && e.tags['drover-group'] === 'web');
+    const state = new Map<string, string>();
+    let most = 0;
+    for (const e of sim.world.events().filter((x) => x.tags['drover-group'] === 'web')) {
+      state.set(e.instanceId, e.to);
+      if (e.at >= start) most = Math.max(most, [...state.values()].filter((s) => s !== 'terminated').length);
+    }
+    assert.ok(web.length > 0);
+    assert.equal(most, 4, 'at most replicas + maxSurge instances not gone, STOPPING ones included');
+  });
+
+  it('under list lag, an insert re-sent for a slot whose instance exists is an idempotent replay, not a second create', async () => {
+    h = await startHarness(gcpAdapter, [{ name: 'web', replicas: 2 }]);
+    const harness = h;
+    const sim = harness.sim as GceSimulator;
+    sim.world.setLatencies({ listLagMs: 60_000 });
+    const results = [];
+    for (let i = 0; i < 4; i++) results.push(...(await harness.pass()).actions.filter((a) => a.kind === 'create'));
+    const launched = sim.world.events().filter((e) => e.from === null && e.tags['drover-fleet'] === FLEET).length;
+    assert.equal(launched, 2, 'no duplicate: the request ids held');
+    assert.ok(results.length > launched, `the creates were re-sent while the list lagged (${results.length} sent)`);
+    assert.equal(results.filter((a) => a.error === undefined && a.replayed !== true).length, launched, 'each instance counted as created exactly once');
+    assert.equal(results.filter((a) => a.replayed === true).length, results.length - launched);
+  });
+
+  it('a zone outage (aggregatedList UNREACHABLE): groups whose zones all listed still act, groups in the lost zone wait and say why', async () => {
+    const apiPlacement = '  machine: { type: e2-standard-2 }\n  placement: { zones: [europe-west1-b, europe-west1-c] }\n';
+    h = await startHarness(gcpAdapter, [{ name: 'web', replicas: 3 }, { name: 'api', replicas: 2, placement: apiPlacement }]);
+    const harness = h;
+    const sim = harness.sim as GceSimulator;
+    await harness.runUntil(converged(harness));
+    const live = harness.liveByGroup();
     const before = sim.world.all().length;
+    sim.settings.unreachableZones = ['europe-west1-d'];
+    sim.world.terminate(live.get('api')![0]!.id, 'out-of-band');
+    sim.world.terminate(live.get('web')!.find((i) => sim.world.get(i.id)?.zone !== 'europe-west1-d')!.id, 'out-of-band');
     const outage = await harness.pass();
-    assert.deepEqual(outage.actions, [], 'no create for the instances it cannot see');
-    assert.equal(sim.world.all().length, before);
+    assert.deepEqual(outage.actions.filter((a) => a.kind === 'create').map((a) => [a.group, a.error?.reason]), [['api', undefined]], 'api (zones b, c all listed) replaced its lost instance');
+    assert.ok(outage.actions.every((a) => a.group === 'api'), 'web (zone d did not list) did nothing');
+    const skipped = outage.skipped.find((s) => s.group === 'web');
+    assert.equal(skipped?.error.reason, 'ZonesNotListed');
+    assert.match(skipped!.error.message, /europe-west1-d/);
+    assert.ok(!outage.skipped.some((s) => s.group === 'api'));
+    assert.equal(harness.liveByGroup().get('web')?.length, 2, 'web\'s lost instance is not replaced while its capacity in zone d is unknown');
     sim.settings.unreachableZones = [];
     await harness.runUntil(converged(harness));
-    assert.equal(sim.world.all().length, before, 'nothing was duplicated after the outage');
+    assert.equal(harness.liveByGroup().get('web')?.length, 3);
+    assert.equal(harness.liveByGroup().get('api')?.length, 2);
+    const launched = sim.world.events().filter((e) => e.from === null && e.tags['drover-fleet'] === FLEET).length;
+    assert.equal(launched, before + 2, 'one replacement per lost instance, never a duplicate of what the outage hid');
   });
 });

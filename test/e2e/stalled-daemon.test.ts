@@ -1,0 +1,71 @@
+/**
+ * The README's DroverGroupStalled alert (`for: 5m`) needs the Stalled series to stay at 1 while
+ * the group backs off between attempts (issue 18 item 4): the real `drover run` against an EC2
+ * simulator whose AMI carries another digest than the Image in Git. Sampled over many passes,
+ * most of them inside the group's backoff window, from /metrics and /api/v1/status.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startEc2Simulator } from '../../providers/aws/sim.ts';
+import type { Ec2Simulator } from '../../providers/aws/sim.ts';
+import { TAG } from '../../providers/aws/tags.ts';
+import { startDaemon } from '../helpers/daemon-process.ts';
+import type { DaemonProcess } from '../helpers/daemon-process.ts';
+import { tempDir, TestRepo } from '../source/helpers.ts';
+
+const FLEET = 'stalled-e2e';
+const AMI = 'ami-0d0d0d0d0d0d0d0d0';
+
+const FLEET_YAML = [
+  `apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: ${FLEET} }\n`,
+  'apiVersion: drover/v1\nkind: Provider\nmetadata: { name: aws-eu }\nspec: { type: aws, region: eu-west-1 }\n',
+  `apiVersion: drover/v1\nkind: Image\nmetadata: { name: app }\nspec:\n  digest: sha256:${'1'.repeat(64)}\n  artifacts: { aws-eu: { id: ${AMI} } }\n`,
+  'apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: web }\nspec:\n  provider: aws-eu\n  image: app\n  replicas: 2\n  machine: { type: t3.small }\n  placement: { zones: [eu-west-1a] }\n',
+].join('---\n');
+
+describe('e2e: a stalled group stays Stalled while it backs off', function () {
+  this.timeout(120_000);
+  let sim: Ec2Simulator | undefined;
+  let tmp: { path: string; cleanup: () => void } | undefined;
+  let daemon: DaemonProcess | undefined;
+  after(async () => {
+    await daemon?.kill();
+    await sim?.close();
+    tmp?.cleanup();
+  });
+
+  it('Stalled=True (ImageDigestMismatch) in /metrics and status with its lastError at every sample over 20 passes', async () => {
+    tmp = tempDir('drover-stalled-e2e-');
+    const repo = new TestRepo(tmp.path);
+    repo.commit({ 'fleet.yaml': FLEET_YAML }, 'fleet');
+    sim = await startEc2Simulator({ region: 'eu-west-1', factor: 200 });
+    sim.addImage({ id: AMI, tags: { [TAG.digest]: `sha256:${'2'.repeat(64)}` } });
+    daemon = await startDaemon({
+      DROVER_SOURCE__GIT__URL: repo.url, DROVER_SOURCE__GIT__INTERVAL: '300ms', DROVER_STATE_DIR: path.join(tmp.path, 'state'),
+      DROVER_PROGRESS_INTERVAL: '200ms', DROVER_RESYNC_INTERVAL: '200ms', DROVER_ENDPOINT_AWS_EU: sim.url, AWS_ACCESS_KEY_ID: 'AKIDE2E', AWS_SECRET_ACCESS_KEY: 'e2e-secret',
+    }, 'unused-token');
+    const series = /drover_group_condition\{group="web",type="Stalled",status="True"\} 1/;
+    const deadline = Date.now() + 60_000;
+    while (!series.test(await daemon.text('/metrics'))) {
+      assert.ok(Date.now() < deadline, `Stalled never raised; logs:\n${daemon.logs.slice(-10).join('\n')}`);
+      await sleep(50);
+    }
+    const passes = () => daemon!.logs.filter((l) => l.includes('"msg":"pass finished"')).length;
+    const failedCreates = () => daemon!.logs.filter((l) => l.includes('"msg":"create failed"')).length;
+    const start = { passes: passes(), creates: failedCreates() };
+    let samples = 0;
+    while (passes() < start.passes + 20) {
+      const metrics = await daemon.text('/metrics');
+      assert.match(metrics, series, `sample ${samples}: the Stalled series stays 1 (pass ${passes() - start.passes})`);
+      const status = (await daemon.get('/api/v1/groups/web')).body as { conditions: { type: string; status: string; reason: string }[]; lastError?: { reason: string } };
+      const stalled = status.conditions.find((c) => c.type === 'Stalled');
+      assert.deepEqual([stalled?.status, stalled?.reason, status.lastError?.reason], ['True', 'ImageDigestMismatch', 'ImageDigestMismatch'], `sample ${samples}`);
+      assert.equal(status.conditions.find((c) => c.type === 'Ready')?.status, 'False');
+      samples++;
+      await sleep(50);
+    }
+    assert.ok(failedCreates() - start.creates < 20 * 2, `most of those passes were held by the backoff (${failedCreates() - start.creates} failed creates in 20 passes)`);
+    assert.equal(sim.world.list().length, 0, 'nothing launched');
+  });
+});
