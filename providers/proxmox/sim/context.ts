@@ -38,6 +38,8 @@ export interface PveTask {
   readonly pid: number;
   /** The engine operation that carries its duration and effect. */
   readonly opId: string;
+  /** Lines the worker printed first (`GET …/tasks/{upid}/log`). */
+  readonly log: readonly string[];
 }
 
 /** Behaviour that tests and operators can change at run time (POST /_sim/pve). */
@@ -83,7 +85,7 @@ export const DEFAULT_SETTINGS: PveSettings = {
 /** Snapshot of status and name per VMID, as pvestatd last saw them. */
 export interface StatusSnapshot {
   readonly at: number;
-  readonly entries: ReadonlyMap<number, { readonly status: string; readonly name: string | undefined }>;
+  readonly entries: ReadonlyMap<number, { readonly status: string; readonly name: string }>;
 }
 
 /** Everything the PVE handlers share. */

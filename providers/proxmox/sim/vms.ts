@@ -48,7 +48,11 @@ export function nextid(ctx: PveContext, params: Params): PveResponse {
   return ok(String(nextFreeVmid(ctx)));
 }
 
-/** GET /cluster/resources[?type=vm|node|storage] — status and name from the pvestatd snapshot. */
+/**
+ * GET /cluster/resources[?type=vm|node|storage] — status and name from the pvestatd snapshot (a VM
+ * created since the last one has neither: status `unknown`, no name), lock and tags read live from
+ * the config, as pve-manager's Cluster.pm does.
+ */
 export function resources(ctx: PveContext, params: Params): PveResponse {
   const type = params.get('type');
   if (type !== undefined && !['vm', 'node', 'storage', 'sdn', 'pool'].includes(type)) throw paramError({ type: `value '${type}' does not have a value in the enumeration 'vm, storage, node, sdn'` });
@@ -73,13 +77,21 @@ function refreshSnapshot(ctx: PveContext): StatusSnapshot {
   const now = ctx.engine.clock.now();
   const current = ctx.snapshot;
   if (current !== undefined && now - current.at < ctx.settings.statusRefreshMs) return current;
-  const entries = new Map<number, { status: string; name: string | undefined }>();
+  const entries = new Map<number, { status: string; name: string }>();
   for (const vm of ctx.engine.world.all().filter(isLive)) {
-    const name = configOf(vm)['name'];
-    entries.set(vmidOfVm(vm), { status: pveStatus(vm), name: typeof name === 'string' ? name : undefined });
+    entries.set(vmidOfVm(vm), { status: pveStatus(vm), name: displayName(vm) });
   }
   ctx.snapshot = { at: now, entries };
   return ctx.snapshot;
+}
+
+/**
+ * The name PVE reports for a VM: its config's, or `VM <vmid>` when the config has none (qemu-server's
+ * vmstatus: `$conf->{name} || "VM $vmid"`) — a clone copying its disks has only `lock: clone`.
+ */
+function displayName(vm: SimInstance): string {
+  const name = configOf(vm)['name'];
+  return typeof name === 'string' && name !== '' ? name : `VM ${vmidOfVm(vm)}`;
 }
 
 function vmResource(vm: SimInstance, snapshot: StatusSnapshot): Record<string, unknown> {
@@ -161,7 +173,7 @@ export function statusCurrent(ctx: PveContext, node: string, vmid: number): PveR
   const config = configOf(vm);
   const status = pveStatus(vm);
   const out: Record<string, unknown> = { vmid, status, qmpstatus: status, uptime: status === 'running' ? Math.floor((ctx.engine.clock.now() - vm.stateChangedAt) / 1000) : 0, cpus: Number(config['cores'] ?? 1), maxmem: Number(config['memory'] ?? 2048) * 1048576 };
-  if (typeof config['name'] === 'string') out['name'] = config['name'];
+  out['name'] = displayName(vm);
   const lock = lockOf(vm);
   if (lock !== undefined) out['lock'] = lock;
   const tags = recordToTagList(vm.tags);
