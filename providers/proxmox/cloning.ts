@@ -96,9 +96,12 @@ export async function cloneForSlot(ctx: CloneContext, request: CreateRequest, pl
 /** Next VMID to try; `used` when the cluster already has it (it may be a twin's VM for this slot). */
 async function pickVmid(ctx: CloneContext, request: CreateRequest, tried: ReadonlySet<number>): Promise<{ vmid: number; used: boolean }> {
   if (ctx.range === undefined) {
-    // nextid answers every concurrent caller the same id: skip the ones this process is already cloning into.
-    let vmid = await ctx.api.nextid(ctx.signal);
-    while (ctx.claimed.has(vmid) || tried.has(vmid)) vmid++;
+    // nextid answers every concurrent caller the same id: skip the ones this process is already cloning
+    // into, and (going up from there) the ones the pass's listing shows taken.
+    const suggested = await ctx.api.nextid(ctx.signal);
+    const listed = new Set((await ctx.listing()).map((e) => e.vmid));
+    let vmid = suggested;
+    while (ctx.claimed.has(vmid) || tried.has(vmid) || (vmid !== suggested && listed.has(vmid))) vmid++;
     return { vmid, used: false };
   }
   const names = new Map((await ctx.listing()).map((e) => [e.vmid, listedName(e) ?? '']));
