@@ -12,6 +12,7 @@ import type { CallOptions, CreateRequest, ImageRef, ListScope, ObservedInstance,
 import type { PveApi, TaskTiming, VmResource, VmStatus } from './api.ts';
 import { classifyPve } from './classify.ts';
 import type { CloneJournal, CloneRecord } from './clone-journal.ts';
+import { awaitRecorded, settleRecords, standIn } from './recorded.ts';
 import { cloneForSlot, type SlotVm } from './cloning.ts';
 import { CloneWatch, type UnplacedClone } from './inflight.ts';
 import { scan, toObserved, vmidOf, type FoundVm, type Scan } from './inventory.ts';
@@ -52,12 +53,6 @@ const TEMPLATE_SITE_TTL_MS = 60_000;
 
 /** How long a pass's listing stands in for a new one (creates, image checks, VMID picking). */
 const LISTING_REUSE_MS = 60_000;
-
-/**
- * How long a journaled clone whose VM PVE does not list is still held: its clone call may not have
- * reached PVE yet (the process that sent it died), so its slot stays taken for the longest a call lives.
- */
-const RECORD_GRACE_MS = 60_000;
 
 /** Where a template lives. */
 interface TemplateSite {
@@ -105,7 +100,8 @@ export class ProxmoxProvider implements Provider {
     const result = await this.#scan(options.signal);
     const now = Date.now();
     this.#made.clear();
-    const standIns = this.#settleJournal(result, now);
+    const { standIns, stuck } = settleRecords(this.#init.journal, result, now, { busy: (vmid) => this.#isInflight(vmid), cloneTimeoutMs: this.#init.timing.cloneTimeoutMs });
+    for (const record of stuck) this.#stuck.set(record.vmid, { fleet: this.#init.fleet, group: record.group });
     const unknownBare = result.found.filter((vm) => vm.bareClone && this.#known(vm.vmid) === undefined);
     this.#unplaced = await this.#watch.mine(unknownBare, options.signal);
     const out: ObservedInstance[] = [];
@@ -121,7 +117,7 @@ export class ProxmoxProvider implements Provider {
     }
     const listed = new Set(result.found.map((f) => f.vmid));
     for (const vmid of this.#stuck.keys()) if (!listed.has(vmid)) this.#stuck.delete(vmid);
-    return [...out, ...standIns.map((r) => this.#standIn(r, scope.fleet))];
+    return [...out, ...standIns.map((r) => standIn(r, this.name, scope.fleet))];
   }
 
   /**
@@ -267,45 +263,16 @@ export class ProxmoxProvider implements Provider {
     if (made !== undefined) return made;
     const record = this.#init.journal.forName(request.name);
     if (record !== undefined) {
-      const recorded = await this.#awaitRecorded(record, signal);
+      const recorded = await awaitRecorded({ api: this.#init.api, timing: this.#init.timing, provider: this.name, journal: this.#init.journal, signal }, record);
+      if (recorded === 'stuck') {
+        this.#stuck.set(record.vmid, { fleet: this.#init.fleet, group: record.group });
+        throw this.#error('create', 'Conflict', 'CloneLockStuck', `VM ${record.vmid} on ${record.sourceNode} is still in lock: clone past the clone timeout; needs an operator: qm unlock ${record.vmid} && qm destroy ${record.vmid}`);
+      }
       if (recorded !== undefined) return recorded;
     }
     const { found } = await this.#scanned(signal);
     const mine = found.find((f) => !f.bareClone && f.own.group === request.owner.group && f.own.templateHash === request.owner.templateHash && f.own.slot === request.owner.slot && f.lock !== 'destroyed');
     return mine === undefined ? undefined : { vmid: mine.vmid, node: mine.node, createdAt: mine.own.createdAt ?? Date.now() };
-  }
-
-  /**
-   * A journaled clone of the slot: waited for while it copies (targeted status reads on its source
-   * and target nodes), then its VM. Undefined (and forgotten) when it is gone or someone else's;
-   * CloneLockStuck when it is still copying after the clone timeout.
-   */
-  async #awaitRecorded(record: CloneRecord, signal: AbortSignal | undefined): Promise<SlotVm | undefined> {
-    const { api, timing, journal } = this.#init;
-    const nodes = [...new Set([record.targetNode, record.sourceNode])];
-    for (;;) {
-      let copying = false;
-      for (const node of nodes) {
-        const status = await this.#ignore(['VmNotFound'], () => api.status(node, record.vmid, signal));
-        if (status === undefined) continue;
-        if (status.lock === 'clone' && (status.name === undefined || status.name === `VM ${record.vmid}`)) {
-          copying = true;
-          continue;
-        }
-        journal.forget(record.vmid);
-        return status.name === record.name ? { vmid: record.vmid, node, createdAt: record.createdAt } : undefined;
-      }
-      if (!copying) {
-        journal.forget(record.vmid);
-        return undefined;
-      }
-      if (Date.now() - record.sentAt >= timing.cloneTimeoutMs) {
-        journal.forget(record.vmid);
-        this.#stuck.set(record.vmid, { fleet: this.#init.fleet, group: record.group });
-        throw this.#error('create', 'Conflict', 'CloneLockStuck', `VM ${record.vmid} on ${record.sourceNode} is still in lock: clone past the clone timeout; needs an operator: qm unlock ${record.vmid} && qm destroy ${record.vmid}`);
-      }
-      await pause('create', { provider: this.name, signal }, timing.pollMs);
-    }
   }
 
   /** Creates wait while a clone of this token copies into a VM nothing places (the journal was lost). */
@@ -315,41 +282,6 @@ export class ProxmoxProvider implements Provider {
     if (waiting.length === 0) return;
     const vms = waiting.map((c) => `${c.node}/${c.vmid}`).join(', ');
     throw this.#error('create', 'Conflict', 'CloneInFlight', `a clone of this API token is still copying into ${vms}, and no record says which slot it is for (the state directory's clone journal was lost); creates on ${this.name} wait until it ends (at most the clone timeout)`);
-  }
-
-  /**
-   * Journaled clones against a scan: a clone whose VM now carries its description, or whose VMID
-   * holds another VM, is settled and forgotten; one still in its copy window stays (placed by its
-   * record) until the clone timeout, then is reported stuck; one PVE does not list is held for
-   * RECORD_GRACE_MS (its clone call may still be on its way) and then forgotten. Returns the
-   * records to report as stand-ins.
-   */
-  #settleJournal(result: Scan, now: number): CloneRecord[] {
-    const journal = this.#init.journal;
-    const standIns: CloneRecord[] = [];
-    for (const record of journal.all()) {
-      if (this.#isInflight(record.vmid)) continue;
-      const vm = result.found.find((f) => f.vmid === record.vmid);
-      const listed = result.entries.some((e) => e.vmid === record.vmid);
-      if (vm?.bareClone === true) {
-        if (now - record.sentAt < this.#init.timing.cloneTimeoutMs) continue;
-        this.#stuck.set(record.vmid, { fleet: this.#init.fleet, group: record.group });
-        journal.forget(record.vmid);
-      } else if (vm !== undefined || listed || now - record.sentAt >= RECORD_GRACE_MS) {
-        journal.forget(record.vmid);
-      } else {
-        standIns.push(record);
-      }
-    }
-    return standIns;
-  }
-
-  /** A journaled clone PVE does not list yet: pending and locked in its slot, so nobody plans it again. */
-  #standIn(record: CloneRecord, fleet: string): ObservedInstance {
-    return {
-      id: `${record.sourceNode}/${record.vmid}`, name: record.name, provider: this.name, zone: record.targetNode, state: 'pending', createdAt: record.createdAt,
-      address: undefined, fleet, group: record.group, templateHash: record.templateHash, imageDigest: record.imageDigest, revision: record.revision, slot: record.slot, locked: true,
-    };
   }
 
   /** The last scan if it is recent, else a new one. */
@@ -447,7 +379,8 @@ export class ProxmoxProvider implements Provider {
   }
 
   #warnBare(vm: FoundVm): void {
-    if (this.#warned.has(vm.vmid)) return;
+    // Without a range, copy-window VMs of other users are an ordinary sight.
+    if (this.#init.spec.vmidRange === undefined || this.#warned.has(vm.vmid)) return;
     this.#warned.add(vm.vmid);
     this.#init.logger?.warn({ provider: this.name, vmid: vm.vmid, node: vm.node }, 'VM in the fleet vmidRange is in lock: clone with no config yet; if no clone is running it needs an operator (qm unlock, then qm destroy)');
   }
