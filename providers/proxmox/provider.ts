@@ -77,6 +77,8 @@ export class ProxmoxProvider implements Provider {
   readonly #watch: CloneWatch;
   readonly #foreign = new Set<number>();
   readonly #claimed = new Set<number>();
+  /** VMIDs this process is deleting right now: listed (live) and locked until PVE removed them. */
+  readonly #deleting = new Set<number>();
   /** Template locations, re-read after TEMPLATE_SITE_TTL_MS (templates rarely move). */
   readonly #sites = new Map<number, { site: TemplateSite; until: number }>();
   #closed: Promise<void> | undefined;
@@ -112,8 +114,8 @@ export class ProxmoxProvider implements Provider {
         continue;
       }
       const observed = toObserved(vm, this.name, scope.fleet, now, known);
-      // A create of this process still works on it (config, start): an operation in progress, not drift.
-      out.push(this.#isInflight(vm.vmid) ? { ...observed, locked: true } : observed);
+      // A create or delete of this process still works on it: an operation in progress, not drift.
+      out.push(this.#isInflight(vm.vmid) || this.#deleting.has(vm.vmid) ? { ...observed, locked: true } : observed);
     }
     const listed = new Set(result.found.map((f) => f.vmid));
     for (const vmid of this.#stuck.keys()) if (!listed.has(vmid)) this.#stuck.delete(vmid);
@@ -140,10 +142,22 @@ export class ProxmoxProvider implements Provider {
    * Conflict (never forced); other locks are waited out for a while.
    */
   async destroy(instance: ObservedInstance, options: CallOptions = {}): Promise<void> {
-    const { api, timing } = this.#init;
-    const signal = options.signal;
     const vmid = vmidOf(instance.id);
     if (instance.fleet !== this.#init.fleet || vmid === undefined) throw this.#error('destroy', 'Invalid', 'NotOwned', `instance ${instance.id} is not in fleet ${this.#init.fleet}`);
+    this.#deleting.add(vmid);
+    try {
+      await this.#destroy(instance, vmid, options.signal);
+    } finally {
+      this.#deleting.delete(vmid);
+    }
+  }
+
+  /**
+   * The delete itself. Its task may fail after PVE accepted it (the VM stays as it was): the
+   * rejection says so, unless the VM is gone after all (a second delete raced this one).
+   */
+  async #destroy(instance: ObservedInstance, vmid: number, signal: AbortSignal | undefined): Promise<void> {
+    const { api, timing } = this.#init;
     const at = await this.#locate(instance, vmid, signal);
     if (at === undefined || at.status.lock === 'destroyed') return;
     const node = at.node;
@@ -157,7 +171,14 @@ export class ProxmoxProvider implements Provider {
       if (upid !== undefined) await api.waitTask('destroy', upid, timing.stopTimeoutMs, timing.pollMs, signal);
     }
     const upid = await this.#deleteOnlyThis(node, vmid, instance.name, signal);
-    if (upid !== undefined) await api.waitTask('destroy', upid, timing.destroyTimeoutMs, timing.pollMs, signal);
+    if (upid !== undefined) {
+      try {
+        await api.waitTask('destroy', upid, timing.destroyTimeoutMs, timing.pollMs, signal);
+      } catch (error) {
+        const still = await this.#ignore(['VmNotFound'], () => api.status(node, vmid, signal));
+        if (still !== undefined && still.lock !== 'destroyed') throw error;
+      }
+    }
     this.#stuck.delete(vmid);
   }
 

@@ -210,7 +210,10 @@ function applyPending(ctx: PveContext, vm: SimInstance): void {
   ctx.engine.world.setAttributes(vm.id, { config: { ...configOf(vm), ...pending }, pending: {} });
 }
 
-/** DELETE /nodes/{node}/qemu/{vmid}[?purge=1&destroy-unreferenced-disks=1] */
+/**
+ * DELETE /nodes/{node}/qemu/{vmid}[?purge=1&destroy-unreferenced-disks=1] — checks (exists, not
+ * locked, not running) at once, then a qmdestroy task; `failDestroys` makes the next ones fail.
+ */
 export function destroyVm(ctx: PveContext, node: string, vmid: number, params: Params, user: string): PveResponse {
   params.allowOnly(new Set(['purge', 'destroy-unreferenced-disks', 'skiplock']));
   if (params.bool('skiplock') === true) throw new PveSimError(403, 'Permission check failed (skiplock: only root@pam may use this option)');
@@ -222,11 +225,17 @@ export function destroyVm(ctx: PveContext, node: string, vmid: number, params: P
   const lock = lockOf(vm);
   if (lock !== undefined) throw new PveSimError(500, `VM is locked (${lock})`);
   if (pveStatus(vm) === 'running') throw new PveSimError(500, `VM ${vmid} is running - destroy failed`);
-  ctx.engine.world.setAttributes(vm.id, { config: { ...configOf(vm), lock: 'destroyed' } });
+  const failing = ctx.settings.failDestroys > 0;
+  if (failing) ctx.settings.failDestroys -= 1;
+  // qemu-server's worker frees the disks first; the replacement config `lock: destroyed` is written
+  // at the very end, just before the config goes. Until then the VM is listed as it was, and a
+  // worker that fails before the end leaves it so.
   return ok(startTask(ctx, {
     node, type: 'qmdestroy', id: String(vmid), user, durationMs: ctx.settings.destroyMs,
     effect: () => {
-      if (liveVm(ctx, vmid) !== undefined) ctx.engine.world.terminate(vm.id, 'api', 'Client.UserInitiatedShutdown');
+      if (liveVm(ctx, vmid)?.id !== vm.id) return { code: 'gone', message: `Configuration file 'nodes/${node}/qemu-server/${vmid}.conf' does not exist` };
+      if (failing) return { code: 'lock', message: `can't lock file '/var/lock/qemu-server/lock-${vmid}.conf' - got timeout` };
+      ctx.engine.world.terminate(vm.id, 'api', 'Client.UserInitiatedShutdown');
       return undefined;
     },
   }));
