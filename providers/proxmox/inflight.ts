@@ -79,8 +79,11 @@ export class CloneWatch {
       this.#logger?.warn({ provider: this.#provider, node, reason: classifyPve(error).reason }, 'cannot read the active task list; clones in their copy window there are treated as possibly drover\'s');
       return undefined;
     }
+    const running = tasks.filter((t) => this.#mine(t) && (t.status === undefined || t.status === 'RUNNING'));
+    const current = new Set(running.map((t) => t.upid));
+    for (const upid of this.#targets.keys()) if (upid.split(':')[1] === node && !current.has(upid)) this.#targets.delete(upid);
     const out: number[] = [];
-    for (const task of tasks.filter((t) => this.#mine(t) && (t.status === undefined || t.status === 'RUNNING'))) {
+    for (const task of running) {
       if (!this.#targets.has(task.upid)) this.#targets.set(task.upid, await this.#targetOf(task.upid, signal));
       const vmid = this.#targets.get(task.upid);
       if (vmid !== undefined) out.push(vmid);

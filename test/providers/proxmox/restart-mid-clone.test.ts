@@ -109,6 +109,28 @@ describe('Proxmox: drover restarted while a clone copies its disk never clones t
     });
   }
 
+  it('state directory lost and the task list unreadable: a copy-window VM there counts as possibly drover\'s, creates wait', async () => {
+    const req = request('web', 0);
+    await killMidClone(sim, await provider(path.join(dir, 'first')), req);
+    sim.faults.add({ kind: 'error', actions: ['tasks'], status: 500, message: 'proxy loop', count: 1000 });
+    const fresh = await provider(path.join(dir, 'lost'));
+    await fresh.list({ fleet: FLEET });
+    const error = await rejectionOf(fresh.create(req));
+    assert.deepEqual([(error as ProviderError).kind, (error as ProviderError).reason], ['Conflict', 'CloneInFlight']);
+    assert.equal(sim.engine.calls.list('clone').length, 1);
+  });
+
+  it('state directory lost, a clone whose worker died (lock: clone, no task running): not waited for', async () => {
+    sim.faults.add({ kind: 'boot-stuck', count: 1 });
+    const first = await provider(path.join(dir, 'first'));
+    await rejectionOf(first.create(request('web', 0)));
+    const fresh = await provider(path.join(dir, 'lost'));
+    await fresh.list({ fleet: FLEET });
+    const created = await fresh.create(request('web', 0));
+    assert.equal(created.state, 'running');
+    assert.equal(liveVms(sim).filter((vm) => vm.attributes['cloning'] === true).length, 1, 'the stuck one is left for the operator');
+  });
+
   it('a clone of another API user in flight does not hold drover up', async () => {
     const auth = `PVEAPIToken=${OTHER_TOKEN}=${OTHER_SECRET}`;
     const answer = await raw(sim, 'POST', `/nodes/pve1/qemu/${TEMPLATE_VMID}/clone`, { newid: '777', name: 'batch-job', full: '1', storage: 'local-lvm' }, auth);
