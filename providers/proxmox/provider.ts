@@ -292,7 +292,7 @@ export class ProxmoxProvider implements Provider {
       if (recorded !== undefined) return recorded;
     }
     const { found } = await this.#scanned(signal);
-    const mine = found.find((f) => !f.bareClone && f.own.group === request.owner.group && f.own.templateHash === request.owner.templateHash && f.own.slot === request.owner.slot && f.lock !== 'destroyed');
+    const mine = found.find((f) => !f.bareClone && f.own.group === request.owner.group && f.own.templateHash === request.owner.templateHash && f.own.slot === request.owner.slot && f.lock !== 'destroyed' && !this.#deleting.has(f.vmid));
     return mine === undefined ? undefined : { vmid: mine.vmid, node: mine.node, createdAt: mine.own.createdAt ?? Date.now() };
   }
 
