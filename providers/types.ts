@@ -169,14 +169,43 @@ export interface Provider {
   close(): Promise<void>;
 }
 
-/** Everything a provider factory needs. Endpoint overrides point a provider at a simulator. */
+/**
+ * Credentials of one Provider, from the operator's binding (`providers.<name>.credentials` in the
+ * daemon config), never from the fleet repository. Only the fields of the provider's type are set.
+ */
+export interface ProviderCredentials {
+  /** AWS: named profile from the shared config files. */
+  readonly profile?: string;
+  /** AWS: only the AWS_* environment variables. */
+  readonly fromEnv?: boolean;
+  /** GCP: service-account key file (outside the state directory and any checkout). */
+  readonly keyFile?: string;
+  /** GCP: the operator opted in to key files of type external_account. */
+  readonly allowExternalAccount?: boolean;
+  /** Azure: tenant and client id DefaultAzureCredential is pinned to. */
+  readonly tenantId?: string;
+  readonly clientId?: string;
+  /** Proxmox: API token id, and where its secret is read from. */
+  readonly tokenId?: string;
+  readonly secretEnv?: string;
+  readonly secretFile?: string;
+}
+
+/**
+ * Everything a provider factory needs. The cloud scope comes from the Provider document (Git); the
+ * authority (endpoint, TLS trust, credentials) only from the operator's binding.
+ */
 export interface ProviderContext {
   readonly config: ProviderConfig;
   readonly fleet: string;
-  /** Base URL overriding the cloud's endpoint (e.g. a `drover sim` address). */
+  /** Base URL: the Proxmox API, or an override of the cloud's endpoint (e.g. a `drover sim` address). */
   readonly endpoint?: string;
   /** PEM CA for https simulators or private clouds. */
   readonly caPem?: string;
+  /** Lab only: accept any TLS certificate (Proxmox); the caller has logged the warning. */
+  readonly insecureSkipVerify?: boolean;
+  /** The operator's credentials for this provider; undefined: the cloud's ambient chain. */
+  readonly credentials?: ProviderCredentials;
   /** Deadline for one cloud call, milliseconds. */
   readonly requestTimeoutMs?: number;
   /**

@@ -1,6 +1,7 @@
 /**
  * The EC2 client for one Provider document: region, endpoint override (a simulator), credentials
- * (static test credentials, env only, a named profile, or the standard AWS chain), and the SDK's
+ * from the operator's binding (static test credentials, env only, a named profile) or the standard
+ * AWS chain (never from the fleet repository), and the SDK's
  * own retries turned off (drover's retry loop owns backoff and deadlines).
  */
 import { EC2Client, type EC2ClientConfig } from '@aws-sdk/client-ec2';
@@ -17,8 +18,8 @@ export function createEc2Client(context: ProviderContext): EC2Client {
   if (context.endpoint !== undefined) config.endpoint = context.endpoint;
   const statics = context.staticCredentials;
   if (statics !== undefined) config.credentials = staticCredentials(statics, context.config.name);
-  else if (spec.credentials?.fromEnv === true) config.credentials = () => Promise.resolve(envCredentials(context.config.name));
-  else if (spec.credentials?.profile !== undefined) config.profile = spec.credentials.profile;
+  else if (context.credentials?.fromEnv === true) config.credentials = () => Promise.resolve(envCredentials(context.config.name));
+  else if (context.credentials?.profile !== undefined) config.profile = context.credentials.profile;
   return new EC2Client(config);
 }
 

@@ -21,7 +21,7 @@ export interface AzureClients {
 /** Builds the clients. Never logs or embeds a credential in an error message. */
 export async function createAzureClients(context: ProviderContext, credential?: TokenCredential): Promise<AzureClients> {
   const spec = context.config.spec as AzureProviderSpec;
-  const resolved = credential ?? staticCredential(context) ?? (await defaultCredential(spec));
+  const resolved = credential ?? staticCredential(context) ?? (await defaultCredential(context));
   const options = {
     ...(context.endpoint === undefined ? {} : { endpoint: context.endpoint }),
     ...(context.caPem === undefined ? {} : { tlsOptions: { ca: context.caPem } }),
@@ -56,10 +56,10 @@ function fixedToken(token: string): TokenCredential {
   return { getToken: () => Promise.resolve({ token, expiresOnTimestamp: Date.now() + 3_600_000 }) };
 }
 
-/** DefaultAzureCredential, loaded lazily, pinned to the spec's tenant and client id when given. */
-async function defaultCredential(spec: AzureProviderSpec): Promise<TokenCredential> {
+/** DefaultAzureCredential, loaded lazily, pinned to the binding's tenant and client id when the operator gave them. */
+async function defaultCredential(context: ProviderContext): Promise<TokenCredential> {
   const { DefaultAzureCredential } = await import('@azure/identity');
-  const tenantId = spec.credentials?.tenantId;
-  const clientId = spec.credentials?.clientId;
+  const tenantId = context.credentials?.tenantId;
+  const clientId = context.credentials?.clientId;
   return new DefaultAzureCredential({ ...(tenantId === undefined ? {} : { tenantId }), ...(clientId === undefined ? {} : { managedIdentityClientId: clientId }) });
 }

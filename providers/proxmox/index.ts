@@ -8,7 +8,7 @@ import { ProviderError } from '../errors.ts';
 import type { Provider, ProviderContext } from '../types.ts';
 import { DEFAULT_TASK_TIMING, PveApi, type TaskTiming } from './api.ts';
 import { PveClient } from './client.ts';
-import { tlsTrust, tokenSecret } from './credentials.ts';
+import { apiEndpoint, tlsTrust, tokenId, tokenSecret } from './credentials.ts';
 import { CloneJournal } from './clone-journal.ts';
 import { CloneLimiter, DEFAULT_CLONE_LIMITS, type CloneLimits } from './limiter.ts';
 import { ProxmoxProvider } from './provider.ts';
@@ -34,8 +34,8 @@ export interface ProxmoxProviderOptions {
 }
 
 /**
- * Builds the provider for one Proxmox Provider document. `context.endpoint` overrides
- * `spec.endpoint` (a simulator); `context.caPem` is trusted when `spec.tls.caFile` is not set;
+ * Builds the provider for one Proxmox Provider document: the nodes, storage and pool from the
+ * document; the API URL (`context.endpoint`), CA, token id and secret from the operator's binding;
  * `context.staticCredentials.tokenSecret` replaces the env/file secret (tests). Satisfies ProviderFactory.
  */
 export async function createProxmoxProvider(context: ProviderContext, options: ProxmoxProviderOptions = {}): Promise<Provider> {
@@ -47,10 +47,10 @@ export async function createProxmoxProvider(context: ProviderContext, options: P
   if (spec.vmidRange !== undefined && spec.vmidRange.min > spec.vmidRange.max) {
     throw new ProviderError({ kind: 'Invalid', reason: 'VmidRangeEmpty', provider: name, operation: 'init', message: `vmidRange min ${spec.vmidRange.min} > max ${spec.vmidRange.max}` });
   }
-  const trust = tlsTrust(context, options.logger);
+  const trust = tlsTrust(context);
   const client = new PveClient({
-    endpoint: context.endpoint ?? spec.endpoint,
-    tokenId: spec.credentials.tokenId,
+    endpoint: apiEndpoint(context),
+    tokenId: tokenId(context),
     tokenSecret: tokenSecret(context),
     ...(trust.caPem === undefined ? {} : { caPem: trust.caPem }),
     ...(trust.insecure === true ? { insecureSkipVerify: true } : {}),
@@ -60,7 +60,7 @@ export async function createProxmoxProvider(context: ProviderContext, options: P
   const journal = new CloneJournal(context.stateDir === undefined ? undefined : path.join(context.stateDir, 'clones.json'));
   await journal.open();
   return new ProxmoxProvider({
-    journal, tokenId: spec.credentials.tokenId,
+    journal, tokenId: tokenId(context),
     name, fleet: context.fleet, spec, api,
     limiter: new CloneLimiter({ ...DEFAULT_CLONE_LIMITS, ...options.cloneLimits }),
     timing: { ...DEFAULT_TASK_TIMING, ...options.tasks },

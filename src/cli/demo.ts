@@ -113,7 +113,7 @@ function demoConfig(workspace: DemoWorkspace, sims: readonly ProviderSimulator[]
     api: { tokenFile, tokenEnv: undefined },
     webhook: { path: '/hooks/git', secretEnv: undefined, secretFile: undefined, providers: undefined },
     limits: { concurrency: 32, providers: Object.fromEntries(sims.map((s) => [s.provider, scaled(s.type)])) },
-    providers: Object.fromEntries(sims.map((s) => [s.provider, { endpoint: s.url, caFile: caFiles.get(s.provider) }])),
+    providers: Object.fromEntries(sims.map((s) => [s.provider, { type: s.type, endpoint: s.url, caFile: caFiles.get(s.provider), ...(s.credentials === undefined ? {} : { credentials: s.credentials }) }])),
     logLevel: 'info',
     probes: false,
     memorySaver: false,

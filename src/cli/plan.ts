@@ -19,11 +19,13 @@ export function register(program: Command, setExitCode: (code: number) => void):
     .description('show what apply would create and delete, and why (exit 0 no changes, 2 changes, 1 error)')
     .argument('[dir]', 'fleet directory', '.')
     .option('--json', 'print the plan as JSON')
+    .option('--config <file>', "the operator's config whose providers.<name> bindings (credentials, endpoints, CAs) to use (also DROVER_CONFIG)")
     .option('--endpoint <provider=url...>', 'point a provider at another endpoint, e.g. a drover sim (also DROVER_ENDPOINT_<NAME>)')
     .option('--no-probes', 'trust the provider running state, skip TCP/HTTP probes (for drover sim, whose instances have no real address)')
     .option('--state-dir <dir>', "drover's state directory (templates for rollback)", '.drover')
+    .option('--max-instances <n>', 'refuse a fleet asking for more instances in total (the daemon\'s limits.maxInstances)', '10000')
     .action(async (dir: string, options: PlanOptions) => {
-      const state = await loadOrReport(dir);
+      const state = await loadOrReport(dir, options.maxInstances);
       if (state === undefined) return setExitCode(1);
       const session = await openSession(dir, state, options);
       try {

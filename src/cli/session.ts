@@ -7,13 +7,15 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import PQueue from 'p-queue';
 import { providerFactory } from '../../providers/registry.ts';
+import { capInstances, DEFAULT_MAX_INSTANCES } from '../desired/instance-cap.ts';
 import { loadFleet } from '../desired/load.ts';
 import { formatProblem } from '../desired/problems.ts';
 import type { DesiredState } from '../desired/types.ts';
 import { FailedTemplates } from '../reconcile/failed-templates.ts';
 import { HealthTracker } from '../reconcile/health.ts';
 import { ImageVerifier } from '../reconcile/image-verifier.ts';
-import { CaFileUnreadable, caFileOverrides, endpointOverrides, openProviders } from '../reconcile/open-providers.ts';
+import { loadProviderBindings } from '../config/daemon-config.ts';
+import { openProviders } from '../reconcile/open-providers.ts';
 import type { OpenedProviders } from '../reconcile/open-providers.ts';
 import type { PassDeps } from '../reconcile/pass.ts';
 import { createProber } from '../reconcile/probe.ts';
@@ -23,11 +25,15 @@ import { requireDirectory } from './validate.ts';
 
 /** Flags shared by commands that talk to clouds. */
 export interface CloudOptions {
+  /** The operator's config file: its provider bindings (DROVER_CONFIG when unset). */
+  readonly config?: string;
   readonly endpoint?: string[];
   readonly stateDir?: string;
   readonly concurrency?: string;
   /** commander's --no-probes sets this false. */
   readonly probes?: boolean;
+  /** --max-instances: the fleet-wide cap on total replicas (default 10,000). */
+  readonly maxInstances?: string;
 }
 
 /** An open session: desired state, providers and pass collaborators. */
@@ -50,10 +56,10 @@ export function parseEndpointFlags(values: readonly string[] = []): Map<string, 
   return out;
 }
 
-/** Loads `dir` or prints its problems and returns undefined. */
-export async function loadOrReport(dir: string): Promise<DesiredState | undefined> {
+/** Loads `dir` (over the instance cap counts as invalid) or prints its problems and returns undefined. */
+export async function loadOrReport(dir: string, maxInstances?: string): Promise<DesiredState | undefined> {
   await requireDirectory(dir);
-  const result = await loadFleet(dir);
+  const result = capInstances(await loadFleet(dir), parseMaxInstances(maxInstances));
   if (result.ok) return result.state;
   for (const problem of result.problems) process.stderr.write(`${formatProblem(problem)}\n`);
   process.stderr.write(`${dir}: invalid: ${result.problems.length} problem(s); nothing was changed\n`);
@@ -65,12 +71,16 @@ export async function loadOrReport(dir: string): Promise<DesiredState | undefine
  * their records in the state directory (the AWS launch journal); `plan` must not write them.
  */
 export async function openSession(dir: string, state: DesiredState, options: CloudOptions, launches = false): Promise<Session> {
-  const endpoints = endpointOverrides(state, parseEndpointFlags(options.endpoint), process.env);
-  const caPems = await caFileOverrides(state, process.env).catch((error: unknown) => {
-    throw error instanceof CaFileUnreadable ? new UsageError(error.message) : error;
-  });
+  const endpointFlags = parseEndpointFlags(options.endpoint);
+  const { providers: bindings, requireBinding } = await bindingsOrThrow(options.config ?? process.env['DROVER_CONFIG']);
   const stateDir = path.resolve(options.stateDir ?? '.drover');
-  const opened = await openProviders(state, registeredFactory, { endpoints, caPems, ...(launches ? { stateDir } : {}) });
+  const untrustedRoots = [stateDir, await checkoutRoot(dir)];
+  const opened = await openProviders(state, registeredFactory, { bindings, requireBinding, endpointFlags, env: process.env, untrustedRoots, warn, ...(launches ? { stateDir } : {}) });
+  const misconfigured = [...opened.errors.values()].filter((e) => e.reason === 'ProviderBindingInvalid');
+  if (misconfigured.length > 0) {
+    await opened.close();
+    throw new UsageError(misconfigured.map((e) => e.message).join('\n'));
+  }
   const templates = new TemplateStore(path.join(stateDir, 'templates.json'));
   const failed = new FailedTemplates(path.join(stateDir, 'failed-templates.json'));
   await Promise.all([templates.load(), failed.load()]);
@@ -86,6 +96,28 @@ export async function openSession(dir: string, state: DesiredState, options: Clo
     now: Date.now,
   };
   return { state, revision: await revisionOf(dir), deps, opened, close: () => opened.close() };
+}
+
+/** Warnings of opening providers (insecureSkipVerify), on stderr: plan/apply have no JSON log. */
+function warn(fields: Record<string, unknown>, message: string): void {
+  process.stderr.write(`warning: ${message} (${JSON.stringify(fields)})\n`);
+}
+
+/** The operator's provider bindings from `file` and DROVER_* variables; a bad config is a usage error naming file:line:col. */
+async function bindingsOrThrow(file: string | undefined) {
+  const result = await loadProviderBindings(file, process.env);
+  if (result.ok) return result.bindings;
+  throw new UsageError(`invalid configuration:\n${result.problems.map(formatProblem).join('\n')}`);
+}
+
+/** The fleet's Git work tree (or the directory itself): no credential or CA file may lie inside it. */
+async function checkoutRoot(dir: string): Promise<string> {
+  try {
+    const { stdout } = await promisify(execFile)('git', ['-C', dir, 'rev-parse', '--show-toplevel'], { timeout: 5000 });
+    return stdout.trim() || path.resolve(dir);
+  } catch {
+    return path.resolve(dir);
+  }
 }
 
 /** The registered factory of `type`, or undefined when drover has no such provider yet. */
@@ -108,4 +140,12 @@ async function revisionOf(dir: string): Promise<string> {
   } catch {
     return 'local';
   }
+}
+
+/** The --max-instances flag (default {@link DEFAULT_MAX_INSTANCES}); a UsageError names a bad value. */
+export function parseMaxInstances(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_MAX_INSTANCES;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 10_000_000) throw new UsageError(`--max-instances must be an integer from 0 to 10000000, got '${value}'`);
+  return n;
 }

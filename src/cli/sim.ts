@@ -1,13 +1,14 @@
 /**
  * `drover sim [dir]`: starts a wire-level simulator for each provider of the fleet on 127.0.0.1,
- * seeded with the fleet's images, and prints the endpoints and the environment that points drover
- * (and each cloud's SDK) at them. Runs until interrupted.
+ * seeded with the fleet's images, writes the operator's config that binds each provider to its
+ * simulator (endpoint, CA file, Proxmox token id: what the fleet repository no longer holds), and
+ * prints it with the environment each cloud's SDK needs. Runs until interrupted.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { caFileEnvName, endpointEnvName } from '../reconcile/open-providers.ts';
+import { stringify } from 'yaml';
 import { startFleetSimulators } from '../sim/fleet-simulators.ts';
 import type { ProviderSimulator } from '../sim/fleet-simulators.ts';
 import { loadOrReport } from './session.ts';
@@ -34,7 +35,9 @@ export function register(program: Command, setExitCode: (code: number) => void):
       const { started, unsupported } = await startFleetSimulators(state, { factor, basePort });
       const caDir = await mkdtemp(path.join(os.tmpdir(), 'drover-sim-'));
       const caFiles = await writeCaFiles(caDir, started);
-      process.stdout.write(banner(started, unsupported.map((p) => `${p.name} (${p.type})`), factor, caFiles));
+      const configFile = path.join(caDir, 'drover.yaml');
+      await writeFile(configFile, bindingsConfig(started, caFiles), { mode: 0o600 });
+      process.stdout.write(banner(started, unsupported.map((p) => `${p.name} (${p.type})`), factor, configFile));
       await untilInterrupted();
       await Promise.all(started.map((s) => s.close()));
       await rm(caDir, { recursive: true, force: true });
@@ -60,19 +63,27 @@ async function writeCaFiles(dir: string, started: readonly ProviderSimulator[]):
   return files;
 }
 
-/** What `drover sim` prints: endpoints, then the shell lines to use them (CA files of https simulators included). */
-export function banner(started: readonly ProviderSimulator[], unsupported: readonly string[], factor: number, caFiles: ReadonlyMap<string, string> = new Map()): string {
+/**
+ * The operator's config binding every simulated provider (`providers.<name>`: type, endpoint, CA
+ * file, credentials), for `plan --config` / `apply --config` / `run --config`.
+ */
+export function bindingsConfig(started: readonly ProviderSimulator[], caFiles: ReadonlyMap<string, string>): string {
+  const bindings = Object.fromEntries(started.map((s) => [s.provider, {
+    type: s.type, endpoint: s.url,
+    ...(caFiles.has(s.provider) ? { caFile: caFiles.get(s.provider) } : {}),
+    ...(s.credentials === undefined ? {} : { credentials: s.credentials }),
+  }]));
+  return `# Written by drover sim: binds each provider of the fleet to its simulator.\n${stringify({ providers: bindings })}`;
+}
+
+/** What `drover sim` prints: endpoints, then the config and shell lines to use them. */
+export function banner(started: readonly ProviderSimulator[], unsupported: readonly string[], factor: number, configFile: string): string {
   const lines = [`drover sim: ${started.length} simulator(s) on 127.0.0.1, time ×${factor}`];
   for (const s of started) lines.push(`  ${s.provider.padEnd(14)} ${s.type.padEnd(8)} ${s.url}   world: ${s.url}/_sim/world`);
   for (const name of unsupported) lines.push(`  ${name.padEnd(23)} no simulator yet: its groups will be reported as not planned`);
   const env = new Map<string, string>();
-  for (const s of started) {
-    env.set(endpointEnvName(s.provider), s.url);
-    const caFile = caFiles.get(s.provider);
-    if (caFile !== undefined) env.set(caFileEnvName(s.provider), caFile);
-    for (const [k, v] of Object.entries(s.env)) env.set(k, v);
-  }
-  lines.push('', 'Point drover at them (in another shell):', `  export ${[...env].map(([k, v]) => `${k}=${v}`).join(' ')}`, '  node bin/drover plan fixtures/demo --no-probes', '', 'Stop with Ctrl-C.');
+  for (const s of started) for (const [k, v] of Object.entries(s.env)) env.set(k, v);
+  lines.push('', `Bindings (endpoints, CA files, Proxmox token id) are in ${configFile}.`, 'Point drover at them (in another shell):', `  export ${[...env].map(([k, v]) => `${k}=${v}`).join(' ')}`, `  node bin/drover plan fixtures/demo --no-probes --config ${configFile}`, '', 'Stop with Ctrl-C.');
   return `${lines.join('\n')}\n`;
 }
 

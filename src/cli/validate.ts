@@ -70,7 +70,7 @@ function scopeOf(spec: DesiredState['providers'][string]['spec']): string {
     case 'aws': return spec.region;
     case 'gcp': return spec.project;
     case 'azure': return `${spec.resourceGroup} (${spec.location})`;
-    case 'proxmox': return `${spec.endpoint} [${spec.nodes.join(', ')}]`;
+    case 'proxmox': return `nodes ${spec.nodes.join(', ')}`;
   }
 }
 

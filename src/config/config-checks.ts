@@ -3,6 +3,7 @@
  * durations a timer can actually wait, timeouts in the order Node requires, no NUL in strings. Each finding names its
  * field (a JSON pointer) so the caller can position it in the file or blame the variable.
  */
+import { bindingProblems } from './binding-checks.ts';
 import { durationMs } from './normalize.ts';
 
 /** setTimeout's largest delay; longer ones fire after 1 ms (Node warns and clamps), i.e. a busy loop. */
@@ -44,6 +45,7 @@ export function valueProblems(raw: Raw): ValueProblem[] {
   for (const segments of stringsWithNul(raw, [])) {
     problems.push({ segments, code: 'config.nulCharacter', message: `'${segments.join('.')}' contains a NUL character, which no path, URL or name can hold` });
   }
+  problems.push(...bindingProblems(raw['providers']));
   const headers = get(raw, ['http', 'headersTimeout']);
   const request = get(raw, ['http', 'requestTimeout']);
   if (typeof headers === 'string' && typeof request === 'string' && durationMs(headers) > durationMs(request)) {

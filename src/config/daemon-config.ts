@@ -14,7 +14,7 @@ import type { Problem } from '../desired/problems.ts';
 import { schemaProblems } from '../desired/schema-problems.ts';
 import { valueProblems } from './config-checks.ts';
 import type { ValueProblem } from './config-checks.ts';
-import { normalizeConfig } from './normalize.ts';
+import { normalizeConfig, providerBindings } from './normalize.ts';
 import type { DaemonConfig } from './types.ts';
 
 export type { DaemonConfig };
@@ -29,21 +29,47 @@ const ENV_FILE = '<environment>';
 /** Largest config file read (a real one is a few KiB); beyond it, or not a regular file, is refused unread. */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
 
-let validate: ReturnType<Ajv2020['compile']> | undefined;
+type Validator = ReturnType<Ajv2020['compile']>;
+let validate: Validator | undefined;
+let validateBindings: Validator | undefined;
+
+function compile(schema: object): Validator {
+  return new Ajv2020({ allErrors: true, strict: true, strictRequired: false, verbose: true, useDefaults: true }).compile(schema);
+}
 
 /** Loads `file` (optional) and the environment into a validated configuration. */
 export async function loadDaemonConfig(file: string | undefined, env: NodeJS.ProcessEnv, overrides: Record<string, unknown> = {}): Promise<ConfigResult> {
+  validate ??= compile(configSchema);
+  const result = await loadRaw(file, env, overrides, validate);
+  return result.ok ? { ok: true, config: normalizeConfig(result.raw) } : result;
+}
+
+/** The provider bindings of a configuration, or every problem with it. */
+export type BindingsResult = { readonly ok: true; readonly bindings: Pick<DaemonConfig, 'providers' | 'requireBinding'> } | { readonly ok: false; readonly problems: readonly Problem[] };
+
+/**
+ * The operator's provider bindings for `plan` and `apply` (`--config`): the daemon's file and
+ * variables, validated by the same schema, except that no `source` is needed.
+ */
+export async function loadProviderBindings(file: string | undefined, env: NodeJS.ProcessEnv): Promise<BindingsResult> {
+  validateBindings ??= compile({ ...configSchema, required: [] });
+  const result = await loadRaw(file, env, {}, validateBindings);
+  return result.ok ? { ok: true, bindings: providerBindings(result.raw['providers'] as Record<string, unknown> | undefined) } : result;
+}
+
+type RawResult = { readonly ok: true; readonly raw: Record<string, unknown> } | { readonly ok: false; readonly problems: readonly Problem[] };
+
+async function loadRaw(file: string | undefined, env: NodeJS.ProcessEnv, overrides: Record<string, unknown>, validator: Validator): Promise<RawResult> {
   const problems: Problem[] = [];
   const parsed = file === undefined ? undefined : await readConfigFile(file, problems);
   if (problems.length > 0) return { ok: false, problems };
   const raw = structuredClone((parsed?.value ?? {}) as Record<string, unknown>);
   const fromEnv = applyEnv(raw, env);
   for (const [path, value] of Object.entries(overrides)) if (value !== undefined) setPath(raw, path.split('.'), value);
-  validate ??= new Ajv2020({ allErrors: true, strict: true, strictRequired: false, verbose: true, useDefaults: true }).compile(configSchema);
-  if (!validate(raw)) return { ok: false, problems: ordered(locateProblems(validate.errors ?? [], parsed, fromEnv, file)) };
+  if (!validator(raw)) return { ok: false, problems: ordered(locateProblems(validator.errors ?? [], parsed, fromEnv, file)) };
   const values = valueProblems(raw);
   if (values.length > 0) return { ok: false, problems: ordered(values.map((v) => positioned(v, parsed, fromEnv, file))) };
-  return { ok: true, config: normalizeConfig(raw) };
+  return { ok: true, raw };
 }
 
 async function readConfigFile(file: string, problems: Problem[]): Promise<ParsedDocument | undefined> {
@@ -93,11 +119,25 @@ function applyEnv(target: Record<string, unknown>, env: NodeJS.ProcessEnv): Map<
   const applied = new Map<string, string>();
   for (const [name, value] of Object.entries(env).sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (!name.startsWith('DROVER_') || NOT_CONFIG.test(name) || value === undefined) continue;
-    const path = name.slice('DROVER_'.length).split('__').map(camel);
+    const path = name.slice('DROVER_'.length).split('__').map((segment, i, all) => (isProviderName(all, i) ? providerName(segment) : camel(segment)));
     setPath(target, path, parseEnvValue(value));
     applied.set(`/${path.join('/')}`, name);
   }
   return applied;
+}
+
+/**
+ * Whether segment `i` is a Provider name (`providers.<name>`, `limits.providers.<name>`): names are
+ * lowercase with '-', so DROVER_PROVIDERS__PVE_LAB__ENDPOINT means providers.pve-lab.endpoint.
+ * PROVIDERS__REQUIRE_BINDING is the lockdown flag, not a name.
+ */
+function isProviderName(segments: readonly string[], i: number): boolean {
+  if (i === 1 && segments[0] === 'PROVIDERS') return segments[1] !== 'REQUIRE_BINDING';
+  return i === 2 && segments[0] === 'LIMITS' && segments[1] === 'PROVIDERS';
+}
+
+function providerName(segment: string): string {
+  return segment.toLowerCase().replace(/_/g, '-');
 }
 
 function camel(segment: string): string {

@@ -1,4 +1,5 @@
 /** Maps a schema-valid raw configuration (defaults applied by ajv) to {@link DaemonConfig}. */
+import { DEFAULT_MAX_INSTANCES } from '../desired/instance-cap.ts';
 import type { RefSelector } from '../source/refs.ts';
 import type { SourceAuth } from '../source/git-env.ts';
 import type { WebhookProvider } from '../source/webhook.ts';
@@ -32,14 +33,16 @@ export function normalizeConfig(raw: Raw): DaemonConfig {
       providers: raw['webhook']?.['providers'] as WebhookProvider[] | undefined,
       maxBodyBytes: raw['webhook']?.['maxBodySize'] ?? 1024 * 1024,
       bodyTimeoutMs: durationMs(raw['webhook']?.['bodyTimeout'] ?? '10s'),
+      maxAgeMs: durationMs(raw['webhook']?.['maxAge'] ?? '5m'),
     },
     http: {
       headersTimeoutMs: durationMs(raw['http']?.['headersTimeout'] ?? '10s'),
       requestTimeoutMs: durationMs(raw['http']?.['requestTimeout'] ?? '30s'),
       maxConnections: raw['http']?.['maxConnections'] ?? 1024,
+      allowedHosts: raw['http']?.['allowedHosts'] ?? [],
     },
-    limits: { concurrency: raw['limits']?.['concurrency'] ?? 32, providers: raw['limits']?.['providers'] ?? {} },
-    providers: raw['providers'] ?? {},
+    limits: { concurrency: raw['limits']?.['concurrency'] ?? 32, maxInstances: raw['limits']?.['maxInstances'] ?? DEFAULT_MAX_INSTANCES, providers: raw['limits']?.['providers'] ?? {} },
+    ...providerBindings(raw['providers']),
     logLevel: raw['log']?.['level'] ?? 'info',
     probes: raw['health']?.['probes'] ?? true,
     memorySaver: raw['memorySaver'] ?? false,
@@ -64,4 +67,10 @@ function sourceAuth(auth: Raw | undefined): SourceAuth {
     return { type: 'token', tokenEnv: auth['tokenEnv'], tokenFile: auth['tokenFile'], username: auth['username'] } as SourceAuth;
   }
   return { type: 'none' };
+}
+
+/** `providers`: the bindings by name, and the lockdown flag that sits beside them. */
+export function providerBindings(raw: Raw | undefined | null): Pick<DaemonConfig, 'providers' | 'requireBinding'> {
+  const { requireBinding, ...bindings } = raw ?? {};
+  return { providers: bindings as DaemonConfig['providers'], requireBinding: requireBinding === true };
 }

@@ -1,4 +1,6 @@
 /** The daemon configuration after validation, with durations in milliseconds and defaults applied. */
+import type { ProviderCredentials } from '../../providers/types.ts';
+import type { ProviderType } from '../desired/types.ts';
 import type { RefSelector } from '../source/refs.ts';
 import type { SourceAuth } from '../source/git-env.ts';
 import type { VerifyConfig } from '../source/verify.ts';
@@ -21,11 +23,29 @@ export interface ProviderLimits {
   readonly burst: number | undefined;
 }
 
+/**
+ * The operator's binding of one Provider name: the authority drover uses for it. The fleet
+ * repository names the cloud scope; only this says with what credentials, at what endpoint, trusting
+ * what CA.
+ */
+export interface ProviderBinding {
+  /** The Provider type it is for; a document of another type under this name is refused. */
+  readonly type?: ProviderType;
+  /** The Proxmox API URL, or an override of the cloud's endpoint. */
+  readonly endpoint?: string;
+  readonly caFile?: string;
+  readonly insecureSkipVerify?: boolean;
+  readonly listLagSeconds?: number;
+  readonly credentials?: ProviderCredentials;
+}
+
 /** Limits of the daemon's HTTP server. */
 export interface HttpLimits {
   readonly headersTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly maxConnections: number;
+  /** Names accepted in `Host` besides IP literals, localhost and the listen address (DNS rebinding). */
+  readonly allowedHosts?: readonly string[];
 }
 
 /** Everything `drover run` needs. */
@@ -43,11 +63,21 @@ export interface DaemonConfig {
     readonly maxBodyBytes?: number;
     /** Time allowed for the body after the headers (default 10 s). */
     readonly bodyTimeoutMs?: number;
+    /** Largest age of a generic hook's signed timestamp (default 5 min). */
+    readonly maxAgeMs?: number;
   };
   /** HTTP server limits against slow or abusive clients (defaults in src/status/http-server.ts). */
   readonly http?: HttpLimits;
-  readonly limits: { readonly concurrency: number; readonly providers: Readonly<Record<string, ProviderLimits>> };
-  readonly providers: Readonly<Record<string, { readonly endpoint: string | undefined; readonly caFile: string | undefined; readonly listLagSeconds?: number }>>;
+  readonly limits: {
+    readonly concurrency: number;
+    /** Fleet-wide cap on total replicas of a revision (default 10,000); see src/desired/instance-cap.ts. */
+    readonly maxInstances?: number;
+    readonly providers: Readonly<Record<string, ProviderLimits>>;
+  };
+  /** Bindings by Provider name (`providers.<name>`). */
+  readonly providers: Readonly<Record<string, ProviderBinding>>;
+  /** `providers.requireBinding`: refuse every Provider without a binding (lockdown). */
+  readonly requireBinding?: boolean;
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
   /** false: readiness is the provider's running state only (simulators). */
   readonly probes: boolean;

@@ -17,6 +17,7 @@ import { resolveDesiredState } from './resolve.ts';
 import { schemaProblems } from './schema-problems.ts';
 import { DOCUMENT_KINDS, validators } from './schemas.ts';
 import type { DocumentKind } from './schemas.ts';
+import { MOVED_SPEC_FIELDS, movedFieldProblems } from './provider-moved.ts';
 import { secretProblems } from './secrets.ts';
 
 /** Loads and validates the fleet repository at `dir`. */
@@ -74,15 +75,20 @@ function validateDocument(parsed: ParsedDocument, problems: Problem[]): ValidDoc
   const kind = documentKind(parsed, problems);
   if (kind === undefined) return undefined;
   const secrets = secretProblems(parsed, kind);
+  const flagged = new Set(secrets.map((s) => s.path));
+  const moved = kind === 'Provider' ? movedFieldProblems(parsed).filter((m) => !flagged.has(m.path)) : [];
   if (secrets.length > 0) {
-    problems.push(...secrets);
+    problems.push(...secrets, ...moved);
     return undefined;
   }
+  problems.push(...moved);
   const validate = validators()[kind];
   if (!validate(parsed.value)) {
-    problems.push(...schemaProblems(parsed, validate.errors ?? []));
+    const errors = (validate.errors ?? []).filter((e) => moved.length === 0 || !isMovedField(e));
+    problems.push(...schemaProblems(parsed, errors));
     return undefined;
   }
+  if (moved.length > 0) return undefined;
   return { kind, value: parsed.value, parsed } as ValidDocument;
 }
 
@@ -107,6 +113,11 @@ function documentKind(parsed: ParsedDocument, problems: Problem[]): DocumentKind
     return undefined;
   }
   return kind as DocumentKind;
+}
+
+/** A schema error that only says a moved field is unknown (its provider.fieldMoved problem says more). */
+function isMovedField(error: { keyword: string; instancePath: string; params: Record<string, unknown> }): boolean {
+  return error.keyword === 'additionalProperties' && error.instancePath === '/spec' && MOVED_SPEC_FIELDS.has(String(error.params['additionalProperty']));
 }
 
 /** `Kind/name` of a document, as far as it can be read. */

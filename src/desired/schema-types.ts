@@ -60,7 +60,7 @@ export interface DeletionGuard {
   allowMassDeletion?: boolean;
 }
 /**
- * Where and how to reach one cloud scope (an AWS region, a GCP project, an Azure resource group, a Proxmox cluster). Never holds a secret: credentials come from the environment or files at run time.
+ * One cloud scope (an AWS region, a GCP project, an Azure resource group, a Proxmox cluster's nodes): where in the cloud the fleet lives, never with what authority. Credentials, endpoints and TLS settings belong to the operator: providers.<name> in the daemon config (see README, Security model); drover validate refuses them here.
  */
 export interface Provider {
   /**
@@ -80,19 +80,6 @@ export interface AwsProviderSpec {
    * AWS region, e.g. eu-west-1.
    */
   region: string;
-  /**
-   * How to find credentials at run time. Omitted: the standard AWS chain (env, shared config, SSO, instance role).
-   */
-  credentials?: {
-    /**
-     * Named profile from the shared AWS config files.
-     */
-    profile?: string;
-    /**
-     * Use only AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN from the environment.
-     */
-    fromEnv?: boolean;
-  };
 }
 export interface GcpProviderSpec {
   type: 'gcp';
@@ -100,15 +87,6 @@ export interface GcpProviderSpec {
    * GCP project id.
    */
   project: string;
-  /**
-   * Omitted: Application Default Credentials.
-   */
-  credentials?: {
-    /**
-     * Path (on the machine running drover) of a service-account key file.
-     */
-    keyFile?: string;
-  };
 }
 export interface AzureProviderSpec {
   type: 'azure';
@@ -124,26 +102,9 @@ export interface AzureProviderSpec {
    * Azure region, e.g. westeurope.
    */
   location: string;
-  /**
-   * Omitted: DefaultAzureCredential (env, workload identity, managed identity, Azure CLI).
-   */
-  credentials?: {
-    /**
-     * Tenant to authenticate in (an identifier, not a secret).
-     */
-    tenantId?: string;
-    /**
-     * User-assigned managed identity or app registration client id (not a secret).
-     */
-    clientId?: string;
-  };
 }
 export interface ProxmoxProviderSpec {
   type: 'proxmox';
-  /**
-   * Proxmox VE API base, e.g. https://pve.lab:8006 (https only).
-   */
-  endpoint: string;
   /**
    * Cluster nodes drover may place VMs on.
    *
@@ -164,33 +125,6 @@ export interface ProxmoxProviderSpec {
   vmidRange?: {
     min: number;
     max: number;
-  };
-  /**
-   * API token. The id is not secret; the secret comes from an env variable or a file at run time.
-   */
-  credentials: {
-    /**
-     * USER@REALM!TOKENNAME.
-     */
-    tokenId: string;
-    /**
-     * Name of the env variable holding the token secret (default PVE_TOKEN_SECRET).
-     */
-    secretEnv?: string;
-    /**
-     * Path of a file holding the token secret.
-     */
-    secretFile?: string;
-  };
-  tls?: {
-    /**
-     * PEM file of the CA that signed the cluster's certificate.
-     */
-    caFile?: string;
-    /**
-     * Lab only: do not verify the server certificate. Logged loudly at every start.
-     */
-    insecureSkipVerify?: boolean;
   };
 }
 /**
@@ -261,7 +195,7 @@ export interface GroupSpec {
   machine?: Machine;
   placement?: Placement;
   /**
-   * cloud-init user data (at most 16 KiB, EC2's limit). Launch-relevant: changing it replaces instances.
+   * cloud-init user data (at most 16 KiB, EC2's limit). Launch-relevant: changing it replaces instances. Proxmox: 'snippet: STORAGE:snippets/FILE'.
    */
   userData?: string;
   /**
@@ -409,7 +343,7 @@ export interface Placement {
    */
   instanceProfile?: string;
   /**
-   * gcp: network path; proxmox: bridge (e.g. vmbr0).
+   * gcp: network path; proxmox: bridge (e.g. vmbr0). Letters, digits and _ . / : - only (no ',' or '=': on Proxmox they would add options to net0).
    */
   network?: string;
   /**

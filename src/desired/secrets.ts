@@ -23,10 +23,10 @@ const SECRET_VALUES: readonly { readonly pattern: RegExp; readonly what: string 
 ];
 
 const HOW_TO: Record<string, string> = {
-  aws: 'use the standard AWS chain (env AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile, or an instance role)',
-  gcp: 'use Application Default Credentials or spec.credentials.keyFile (a path on the drover host)',
-  azure: 'use DefaultAzureCredential (env, workload or managed identity)',
-  proxmox: 'put the token id in spec.credentials.tokenId and the secret in an env variable (secretEnv) or a file (secretFile)',
+  aws: "use the standard AWS chain (env AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile, or an instance role), chosen in the operator's config (providers.<name>.credentials in drover.yaml)",
+  gcp: "use Application Default Credentials or a key file named in the operator's config (providers.<name>.credentials.keyFile in drover.yaml)",
+  azure: "use DefaultAzureCredential (env, workload or managed identity), pinned in the operator's config (providers.<name>.credentials in drover.yaml)",
+  proxmox: "put the token id and where its secret is read (secretEnv or secretFile) in the operator's config: providers.<name>.credentials in drover.yaml",
 };
 
 /** Problems for secrets in `parsed`; an empty list means none were found. */

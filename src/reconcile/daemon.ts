@@ -8,7 +8,6 @@
  * state directory is a cache that is safe to lose.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DesiredState } from '../desired/types.ts';
 import type { DaemonConfig } from '../config/types.ts';
@@ -22,10 +21,11 @@ import type { Prober } from './health.ts';
 import { ImageVerifier } from './image-verifier.ts';
 import { PassSuperseded } from './errors.ts';
 import { DEFAULT_LIMITS, limitProvider } from './limited-provider.ts';
-import { caFileOverrides, endpointOverrides, openProviders } from './open-providers.ts';
+import { openProviders } from './open-providers.ts';
 import type { FactoryLookup, OpenedProviders } from './open-providers.ts';
 import { runPass } from './pass.ts';
 import { sliceOf } from './slices.ts';
+import { securePrivateDir } from './state-dir.ts';
 import type { Listed, Slice } from './slices.ts';
 import type { PassDeps, PassResult } from './pass.ts';
 import { ApiSuspensions } from './api-suspensions.ts';
@@ -79,7 +79,8 @@ export class Daemon {
 
   /** Loads persisted records, starts the source and the loop. */
   async start(): Promise<void> {
-    await mkdir(this.deps.config.stateDir, { recursive: true });
+    const tightened = await securePrivateDir(this.deps.config.stateDir);
+    if (tightened > 0) this.deps.logger.warn({ stateDir: this.deps.config.stateDir, entries: tightened }, 'state directory was readable by others: group and other permissions removed');
     await Promise.all([this.passDeps.templates.load(), this.passDeps.failed.load(), this.apiSuspended.load()]);
     await this.deps.source.start((change) => this.onSourceChange(change));
     this.loop = this.run();
@@ -384,10 +385,11 @@ export class Daemon {
       return this.openProviders({ ...state, providers: config === undefined ? {} : { [name]: config } }, revision);
     })();
     this.opened.set(name, { key, providers: opening });
-    // A failure to open (e.g. an unreadable CA file) is retried by the next pass, not cached.
-    opening.catch(() => {
+    // A failure to open (e.g. an unreadable CA file, a secret not mounted yet) is retried by the next pass, not cached.
+    const forget = () => {
       if (this.opened.get(name)?.providers === opening) this.opened.delete(name);
-    });
+    };
+    opening.then((opened) => (opened.errors.size > 0 ? forget() : undefined), forget);
     return opening;
   }
 
@@ -398,14 +400,12 @@ export class Daemon {
   }
 
   private async openProviders(state: DesiredState, revision: string): Promise<OpenedProviders> {
-    const configured = Object.entries(this.deps.config.providers).filter(([name]) => state.providers[name] !== undefined);
-    const endpoints = endpointOverrides(state, new Map(configured.flatMap(([name, p]) => (p.endpoint ? [[name, p.endpoint] as const] : []))), process.env);
-    const caPems = await caFileOverrides(state, process.env);
-    for (const [name, p] of configured) {
-      if (p.caFile !== undefined) caPems.set(name, await readFile(p.caFile, 'utf8'));
-    }
-    const listLagMs = new Map(configured.flatMap(([name, p]) => (p.listLagSeconds === undefined ? [] : [[name, p.listLagSeconds * 1000] as const])));
-    const opened = await openProviders(state, this.deps.factories, { endpoints, caPems, stateDir: this.deps.config.stateDir, listLagMs });
+    const { config, logger } = this.deps;
+    const untrustedRoots = [config.stateDir, ...(config.source.kind === 'dir' ? [config.source.dir] : [])];
+    const opened = await openProviders(state, this.deps.factories, {
+      bindings: config.providers, requireBinding: config.requireBinding === true, env: process.env, untrustedRoots, stateDir: config.stateDir,
+      warn: (fields, message) => logger.warn(fields, message),
+    });
     for (const [name, provider] of opened.providers) {
       const limits = { ...DEFAULT_LIMITS[provider.type], ...definedOnly(this.deps.config.limits.providers[name]) };
       opened.providers.set(name, limitProvider(provider, limits, (call) => this.metrics.providerCall(call)));

@@ -4,7 +4,11 @@
  * An explicit map from provider type to simulator; types without one are reported, not faked.
  */
 import type { DesiredState, ProviderConfig, ProviderType } from '../desired/types.ts';
+import type { ProviderCredentials } from '../../providers/types.ts';
 import type { SimEngine } from './engine.ts';
+
+/** The API token id every Proxmox simulator of `drover sim` / `drover demo` accepts (with SIM_TOKEN_SECRET). */
+export const SIM_PVE_TOKEN_ID = 'drover@pve!sim';
 
 /** A running simulator for one Provider document. */
 export interface ProviderSimulator {
@@ -16,6 +20,8 @@ export interface ProviderSimulator {
   readonly env: Readonly<Record<string, string>>;
   /** PEM certificate to trust when the simulator serves https. */
   readonly caPem?: string;
+  /** Credentials the operator's binding needs for it (Proxmox: the token id; the secret is in `env`). */
+  readonly credentials?: ProviderCredentials;
   close(): Promise<void>;
 }
 
@@ -81,11 +87,12 @@ const STARTERS: Partial<Record<ProviderType, () => Promise<Starter>>> = {
       const sim = await startProxmoxSimulator({
         nodes, factor: options.factor, port: options.port, pools: spec?.pool === undefined ? [] : [spec.pool],
         storages: [{ name: 'ceph', shared: true }, { name: 'local', shared: false }, ...(spec?.storage === undefined || ['ceph', 'local'].includes(spec.storage) ? [] : [{ name: spec.storage, shared: false }])],
-        tokens: { [spec?.credentials.tokenId ?? 'drover@pve!sim']: SIM_TOKEN_SECRET },
+        tokens: { [SIM_PVE_TOKEN_ID]: SIM_TOKEN_SECRET },
         templates: images.filter((i) => i.artifact.template !== undefined).map((i) => ({ vmid: i.artifact.template!, node: nodes[0], storage: 'ceph', description: templateDescription(i.digest), tags: [digestTag(i.digest)] })),
       });
-      // https with a self-signed CA (caPem: drover passes it as ProviderContext.caPem, or write it to the file tls.caFile names).
-      return { provider: config.name, type: 'proxmox', url: sim.url, engine: sim.engine, caPem: sim.caPem, env: { [spec?.credentials.secretEnv ?? 'PVE_TOKEN_SECRET']: SIM_TOKEN_SECRET }, close: () => sim.close() };
+      // https with a self-signed CA (caPem: the operator's binding trusts it through providers.<name>.caFile or DROVER_CA_FILE_<NAME>).
+      const credentials = { tokenId: SIM_PVE_TOKEN_ID, secretEnv: 'PVE_TOKEN_SECRET' };
+      return { provider: config.name, type: 'proxmox', url: sim.url, engine: sim.engine, caPem: sim.caPem, credentials, env: { PVE_TOKEN_SECRET: SIM_TOKEN_SECRET }, close: () => sim.close() };
     };
   },
 };

@@ -104,7 +104,7 @@ export class StatusStore {
     const at = this.now().toISOString();
     for (const name of this.groups.keys()) if (state.groups[name] === undefined) this.groups.delete(name);
     for (const step of result.guarded.steps) this.recordStep(state, step, result.revision, at, apiSuspended);
-    for (const skipped of result.skipped) this.recordError(state, skipped.group, skipped.error.reason, skipped.error.message, result.revision, at);
+    for (const skipped of result.skipped) this.recordError(state, skipped.group, skipped.error.reason, skipped.error.message, result.revision, at, skipped.error.policy === 'stalled');
     await this.recordActions(state, result, at);
     for (const step of result.guarded.steps) {
       if (step.failedTemplate) await this.event({ type: 'Warning', reason: 'RolloutFailed', group: step.group, revision: result.revision, message: `template ${step.failedTemplate.templateHash} did not become ready in time; ${step.failedTemplate.rollbackTo ? `restoring ${step.failedTemplate.rollbackTo}` : 'nothing to restore'}` });
@@ -153,14 +153,23 @@ export class StatusStore {
     });
   }
 
-  private recordError(state: DesiredState, group: string, reason: string, message: string, revision: string, at: string): void {
+  /**
+   * A group's error. A group that could not be planned for a reason only a human can fix (its
+   * provider is not bound, cannot be opened) is also Stalled=True and Ready=False with that reason.
+   */
+  private recordError(state: DesiredState, group: string, reason: string, message: string, revision: string, at: string, stalled = false): void {
     const desired = state.groups[group];
     const previous = this.groups.get(group);
     if (desired === undefined) return;
+    const kept = (previous?.conditions ?? []).filter((c) => !stalled || (c.type !== 'Stalled' && c.type !== 'Ready'));
+    const old = (type: string) => previous?.conditions.find((c) => c.type === type);
+    const conditions = stalled
+      ? [...kept, transition({ type: 'Ready', status: 'False', reason, message }, old('Ready'), at), transition({ type: 'Stalled', status: 'True', reason, message }, old('Stalled'), at)]
+      : kept;
     this.groups.set(group, {
       name: group, provider: desired.provider, replicas: desired.replicas, strategy: desired.rollout.strategy,
       desiredTemplateHash: desired.templateHash, imageDigest: desired.imageDigest, suspendedBy: previous?.suspendedBy,
-      conditions: previous?.conditions ?? [], counts: previous?.counts, waitingFor: previous?.waitingFor ?? [],
+      conditions, counts: previous?.counts, waitingFor: previous?.waitingFor ?? [],
       lastAppliedRevision: previous?.lastAppliedRevision, lastAttemptedRevision: revision,
       lastError: { reason, message, at }, events: previous?.events ?? [],
     });
@@ -185,10 +194,10 @@ export class StatusStore {
   private async persist(event: DroverEvent): Promise<void> {
     if (this.eventLog === undefined) return;
     try {
-      await mkdir(path.dirname(this.eventLog), { recursive: true });
+      await mkdir(path.dirname(this.eventLog), { recursive: true, mode: 0o700 });
       const size = await stat(this.eventLog).then((s) => s.size, () => 0);
       if (size > EVENT_LOG_MAX_BYTES) await rename(this.eventLog, `${this.eventLog}.1`);
-      await appendFile(this.eventLog, `${JSON.stringify(event)}\n`);
+      await appendFile(this.eventLog, `${JSON.stringify(event)}\n`, { mode: 0o600 });
     } catch {
       // The event log is a convenience; losing a line must never stop reconciling.
     }

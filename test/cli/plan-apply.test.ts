@@ -111,6 +111,9 @@ describe('drover plan / apply against drover sim', function () {
     const env: Record<string, string> = {};
     for (const sim of sims) {
       Object.assign(env, sim.env, { [endpointEnvName(sim.provider)]: sim.url });
+      // Proxmox needs the operator's binding: its type and token id (the secret is in sim.env).
+      const prefix = `DROVER_PROVIDERS__${sim.provider.toUpperCase().replace(/-/g, '_')}`;
+      if (sim.credentials?.tokenId !== undefined) Object.assign(env, { [`${prefix}__TYPE`]: sim.type, [`${prefix}__CREDENTIALS__TOKEN_ID`]: sim.credentials.tokenId });
       if (sim.caPem === undefined) continue;
       const file = path.join(fleet.dir, `${sim.provider}-ca.pem`);
       await writeFile(file, sim.caPem);
@@ -126,7 +129,7 @@ describe('drover plan / apply against drover sim', function () {
     const missing = path.join(fleet.dir, 'nope.pem');
     const bad = await drover({ ...env, [caFileEnvName(https.provider)]: missing }, 'plan', 'fixtures/demo', '--state-dir', path.join(fleet.dir, '.state'));
     assert.equal(bad.code, 2, bad.stdout + bad.stderr);
-    assert.ok(bad.stderr.includes(`${caFileEnvName(https.provider)}=${missing}: cannot read the CA file (ENOENT)`), bad.stderr);
+    assert.ok(bad.stderr.includes(`${caFileEnvName(https.provider)}: cannot read the CA file "${missing}" (ENOENT)`), bad.stderr);
   });
 
   it('refuses an invalid fleet before touching any cloud (exit 1) and a bad flag (exit 2)', async () => {

@@ -16,7 +16,7 @@ function problems(files: Record<string, string>): string[] {
   return result.problems.map(formatProblem);
 }
 
-const PVE = 'apiVersion: drover/v1\nkind: Provider\nmetadata: { name: pve }\nspec:\n  type: proxmox\n  endpoint: https://pve.example:8006\n  nodes: [pve1, pve2]\n  credentials: { tokenId: drover@pve!ci }\n';
+const PVE = 'apiVersion: drover/v1\nkind: Provider\nmetadata: { name: pve }\nspec:\n  type: proxmox\n  nodes: [pve1, pve2]\n';
 
 describe('fleet loader', () => {
   it('loads the demo fleet into a frozen state with defaults applied', async () => {

@@ -195,7 +195,7 @@ const proxmox: CrashCloud = {
     const sim = await startProxmoxSimulator({ clock, nodes: NODES, pools: ['drover'], settings, latencies: { terminatedRetentionMs: ROUND_RETENTION_MS } });
     return {
       world: sim.world,
-      env: { DROVER_ENDPOINT_PVE_LAB: sim.url, ...writeCa(dir, 'pve-lab', sim.caPem), PVE_TOKEN_SECRET: sim.tokenSecret },
+      env: { DROVER_ENDPOINT_PVE_LAB: sim.url, ...writeCa(dir, 'pve-lab', sim.caPem), PVE_TOKEN_SECRET: sim.tokenSecret, DROVER_PROVIDERS__PVE_LAB__TYPE: 'proxmox', DROVER_PROVIDERS__PVE_LAB__CREDENTIALS__TOKEN_ID: 'drover@pve!sim' },
       register: (group, build, digest) => void sim.addTemplate({ vmid: templateOf(group, build), node: NODES[0], name: `${group}-build-${build}`, storage: 'ceph', description: templateDescription(digest), tags: [digestTag(digest), 'template'] }),
       // PVE makes a VM in steps: the clone creates it, the config call that follows adds the
       // ownership tags, then it is started. The world's launch event therefore has no tags, and

@@ -116,10 +116,10 @@ describe('reliability/secrets: errors and messages', function () {
 
     it('a secret pasted where its file name belongs is not repeated by the "cannot read" errors', async () => {
       const git = await readToken({ tokenFile: canaries.gitToken }).then(() => undefined, (e: unknown) => e);
-      const pveConfig: ProviderConfig = { name: 'pve', type: 'proxmox', spec: { type: 'proxmox', endpoint: 'https://pve.example:8006', nodes: ['pve1'], credentials: { tokenId: canaries.pveTokenId, secretFile: canaries.pveSecret } }, source };
+      const pveConfig: ProviderConfig = { name: 'pve', type: 'proxmox', spec: { type: 'proxmox', nodes: ['pve1'] }, source };
       let pve: unknown;
       try {
-        tokenSecret({ config: pveConfig, fleet: FLEET });
+        tokenSecret({ config: pveConfig, fleet: FLEET, endpoint: 'https://pve.example:8006', credentials: { tokenId: canaries.pveTokenId, secretFile: canaries.pveSecret } });
       } catch (error) {
         pve = error;
       }
@@ -278,8 +278,8 @@ describe('reliability/secrets: errors and messages', function () {
     };
     console.warn = () => undefined; // google-auth-library's keyFilename deprecation notice
     try {
-      const config: ProviderConfig = { name: 'gcp', type: 'gcp', spec: { type: 'gcp', project: 'canary-proj-1234', credentials: { keyFile } }, source };
-      const provider = await createGcpProvider({ config, fleet: FLEET, requestTimeoutMs: 5000 }, { retry: { ...RETRY, attemptTimeoutMs: 5000 } });
+      const config: ProviderConfig = { name: 'gcp', type: 'gcp', spec: { type: 'gcp', project: 'canary-proj-1234' }, source };
+      const provider = await createGcpProvider({ config, fleet: FLEET, credentials: { keyFile }, requestTimeoutMs: 5000 }, { retry: { ...RETRY, attemptTimeoutMs: 5000 } });
       try {
         const error = await provider.list({ fleet: FLEET }).then(() => undefined, (e: unknown) => e);
         assert.ok(error instanceof ProviderError, String(error));
@@ -351,8 +351,8 @@ describe('reliability/secrets: errors and messages', function () {
 
   async function proxmoxRig(): Promise<Rig> {
     const sim = await startProxmoxSimulator({ nodes: ['pve1'], factor: 100, tokens: { [canaries.pveTokenId]: canaries.pveSecret } });
-    const config: ProviderConfig = { name: 'pve', type: 'proxmox', spec: { type: 'proxmox', endpoint: sim.url, nodes: ['pve1'], credentials: { tokenId: canaries.pveTokenId } }, source };
-    const provider = await createProxmoxProvider({ config, fleet: FLEET, caPem: sim.caPem, staticCredentials: { tokenSecret: canaries.pveSecret }, requestTimeoutMs: RETRY.attemptTimeoutMs }, { retry: RETRY });
+    const config: ProviderConfig = { name: 'pve', type: 'proxmox', spec: { type: 'proxmox', nodes: ['pve1'] }, source };
+    const provider = await createProxmoxProvider({ config, fleet: FLEET, endpoint: sim.url, credentials: { tokenId: canaries.pveTokenId }, caPem: sim.caPem, staticCredentials: { tokenSecret: canaries.pveSecret }, requestTimeoutMs: RETRY.attemptTimeoutMs }, { retry: RETRY });
     return {
       cloud: 'proxmox', provider, faults: sim.faults, codes: { internal: 'Internal Server Error', forbidden: 'Permission check failed' },
       rejectCredentials: (reject) => { sim.context.tokens.set(canaries.pveTokenId, reject ? 'rejected-secret' : canaries.pveSecret); },

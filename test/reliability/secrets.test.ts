@@ -109,10 +109,10 @@ describe('reliability/secrets: drover run with planted credentials leaks none of
 
   const providersYaml = (extraPveCredentials = '') => [
     `apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: ${FLEET} }\n`,
-    'apiVersion: drover/v1\nkind: Provider\nmetadata: { name: aws }\nspec: { type: aws, region: eu-west-1, credentials: { fromEnv: true } }\n',
-    `apiVersion: drover/v1\nkind: Provider\nmetadata: { name: gcp }\nspec: { type: gcp, project: ${PROJECT}, credentials: { keyFile: ${files.keyFile} } }\n`,
-    `apiVersion: drover/v1\nkind: Provider\nmetadata: { name: azure }\nspec: { type: azure, subscriptionId: ${SUB}, resourceGroup: rg-canary, location: westeurope, credentials: { tenantId: 0f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f, clientId: 1a2b3c4d-5e6f-4a8b-9c0d-1e2f3a4b5c6d } }\n`,
-    `apiVersion: drover/v1\nkind: Provider\nmetadata: { name: pve }\nspec:\n  type: proxmox\n  endpoint: https://pve.canary.invalid:8006\n  nodes: [pve1]\n  credentials:\n    tokenId: "${canaries.pveTokenId}"\n    secretFile: ${files.pveSecretFile}\n${extraPveCredentials}`,
+    'apiVersion: drover/v1\nkind: Provider\nmetadata: { name: aws }\nspec: { type: aws, region: eu-west-1 }\n',
+    `apiVersion: drover/v1\nkind: Provider\nmetadata: { name: gcp }\nspec: { type: gcp, project: ${PROJECT} }\n`,
+    `apiVersion: drover/v1\nkind: Provider\nmetadata: { name: azure }\nspec: { type: azure, subscriptionId: ${SUB}, resourceGroup: rg-canary, location: westeurope }\n`,
+    `apiVersion: drover/v1\nkind: Provider\nmetadata: { name: pve }\nspec:\n  type: proxmox\n  nodes: [pve1]\n${extraPveCredentials === '' ? '' : `  credentials:\n${extraPveCredentials}`}`,
   ].join('---\n');
   const env = (): Record<string, string> => ({
     DROVER_SOURCE__GIT__URL: repo.url,
@@ -136,6 +136,17 @@ describe('reliability/secrets: drover run with planted credentials leaks none of
     DROVER_ENDPOINT_PVE: pve.url,
     DROVER_PROVIDERS__AZURE__CA_FILE: files.azureCa,
     DROVER_PROVIDERS__PVE__CA_FILE: files.pveCa,
+    // The operator's bindings (issue 17): every credential setting lives here, none in Git.
+    DROVER_PROVIDERS__AWS__TYPE: 'aws',
+    DROVER_PROVIDERS__AWS__CREDENTIALS__FROM_ENV: 'true',
+    DROVER_PROVIDERS__GCP__TYPE: 'gcp',
+    DROVER_PROVIDERS__GCP__CREDENTIALS__KEY_FILE: files.keyFile,
+    DROVER_PROVIDERS__AZURE__TYPE: 'azure',
+    DROVER_PROVIDERS__AZURE__CREDENTIALS__TENANT_ID: '0f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f',
+    DROVER_PROVIDERS__AZURE__CREDENTIALS__CLIENT_ID: '1a2b3c4d-5e6f-4a8b-9c0d-1e2f3a4b5c6d',
+    DROVER_PROVIDERS__PVE__TYPE: 'proxmox',
+    DROVER_PROVIDERS__PVE__CREDENTIALS__TOKEN_ID: canaries.pveTokenId,
+    DROVER_PROVIDERS__PVE__CREDENTIALS__SECRET_FILE: files.pveSecretFile,
     AWS_ACCESS_KEY_ID: canaries.awsAccessKeyId,
     AWS_SECRET_ACCESS_KEY: canaries.awsSecretAccessKey,
     AWS_SESSION_TOKEN: canaries.awsSessionToken,

@@ -26,7 +26,7 @@ export function addTemplate(sim: ProxmoxSimulator, n: number, digest: string): v
 }
 
 export const proxmoxAdapter: CloudAdapter = {
-  providerSpec: `{ type: proxmox, endpoint: "https://pve.invalid:8006", nodes: [${NODES.join(', ')}], storage: local-lvm, pool: drover, credentials: { tokenId: "drover@pve!sim" } }`,
+  providerSpec: `{ type: proxmox, nodes: [${NODES.join(', ')}], storage: local-lvm, pool: drover }`,
   artifact: (n) => `{ template: ${templateOf(n)} }`,
   groupPlacement: `  machine: { cores: 2, memoryMiB: 2048 }\n  placement: { zones: [${NODES.join(', ')}], network: vmbr0, sshUser: drover, sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e e2e@drover"] }\n`,
   tags: KEYS,
@@ -41,7 +41,7 @@ export const proxmoxAdapter: CloudAdapter = {
   },
   createProvider(config, sim) {
     const pve = sim as ProxmoxSimulator;
-    return createProxmoxProvider({ config, fleet: 'e2e', endpoint: pve.url, caPem: pve.caPem, staticCredentials: { tokenSecret: pve.tokenSecret } }, FAST);
+    return createProxmoxProvider({ config, fleet: 'e2e', endpoint: pve.url, caPem: pve.caPem, credentials: { tokenId: 'drover@pve!sim' }, staticCredentials: { tokenSecret: pve.tokenSecret } }, FAST);
   },
   imageOf: (n) => `template:${templateOf(n)}`,
   ownershipTags: (fleet, group) => ({ [TAG.fleet]: fleet, [TAG.group]: group }),

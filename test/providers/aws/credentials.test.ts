@@ -9,8 +9,9 @@ import { CONFIG, FAST_RETRY, FLEET, rejectionOf, startSim } from './fixtures.ts'
 
 const ENV_KEYS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_CONFIG_FILE', 'AWS_PROFILE'];
 
-function withCredentials(credentials: { profile?: string; fromEnv?: boolean }): ProviderConfig {
-  return { ...CONFIG, spec: { type: 'aws', region: 'eu-west-1', credentials } };
+/** The operator's binding carries the credentials; the Provider document only the region. */
+function withCredentials(credentials: { profile?: string; fromEnv?: boolean }): { config: ProviderConfig; credentials: typeof credentials } {
+  return { config: CONFIG, credentials };
 }
 
 describe('AWS provider credentials (the sim accepts only known access key ids)', () => {
@@ -34,7 +35,7 @@ describe('AWS provider credentials (the sim accepts only known access key ids)',
   });
 
   it('fromEnv reads AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, and says so when they are missing', async () => {
-    const provider = await createAwsProvider({ config: withCredentials({ fromEnv: true }), fleet: FLEET, endpoint: sim.url }, { retry: FAST_RETRY });
+    const provider = await createAwsProvider({ ...withCredentials({ fromEnv: true }), fleet: FLEET, endpoint: sim.url }, { retry: FAST_RETRY });
     const missing = await rejectionOf(provider.list({ fleet: FLEET }));
     assert.deepEqual([missing.kind, missing.reason], ['Unauthorized', 'CredentialsMissing']);
     process.env['AWS_ACCESS_KEY_ID'] = 'AKIDFROMENV';
@@ -48,7 +49,7 @@ describe('AWS provider credentials (the sim accepts only known access key ids)',
     await writeFile(file, '[sim]\naws_access_key_id = AKIDFROMPROFILE\naws_secret_access_key = profile-secret\n');
     process.env['AWS_SHARED_CREDENTIALS_FILE'] = file;
     process.env['AWS_CONFIG_FILE'] = path.join(dir, 'config');
-    const provider = await createAwsProvider({ config: withCredentials({ profile: 'sim' }), fleet: FLEET, endpoint: sim.url }, { retry: FAST_RETRY });
+    const provider = await createAwsProvider({ ...withCredentials({ profile: 'sim' }), fleet: FLEET, endpoint: sim.url }, { retry: FAST_RETRY });
     assert.deepEqual(await provider.list({ fleet: FLEET }), []);
     await provider.close();
   });

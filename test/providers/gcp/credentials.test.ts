@@ -1,25 +1,51 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { ProviderError } from '../../../providers/errors.ts';
 import { createGcpProvider } from '../../../providers/gcp/index.ts';
-import type { GcpProviderSpec, ProviderConfig } from '../../../src/desired/types.ts';
+import type { ProviderCredentials } from '../../../providers/types.ts';
 import { CONFIG } from './fixtures.ts';
 
-function withKeyFile(keyFile: string): ProviderConfig {
-  return { ...CONFIG, spec: { ...(CONFIG.spec as GcpProviderSpec), credentials: { keyFile } } };
-}
+const open = (credentials: ProviderCredentials) => createGcpProvider({ config: CONFIG, fleet: 'f', credentials }).then(async (p) => {
+  await p.close();
+  return undefined;
+}, (e: unknown) => e);
 
-describe('GCE credentials at open', () => {
+describe('GCE credentials at open (the operator binding\'s key file, parsed)', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'drover-gce-cred-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = (name: string, content: object | string) => {
+    const target = path.join(dir, name);
+    writeFileSync(target, typeof content === 'string' ? content : JSON.stringify(content));
+    return target;
+  };
+
   it('a key file that cannot be read fails the provider at open, naming the setting and the errno', async () => {
-    const error = await createGcpProvider({ config: withKeyFile('/nonexistent/drover-sa.json'), fleet: 'f' }).then(() => undefined, (e: unknown) => e);
+    const error = await open({ keyFile: '/nonexistent/drover-sa.json' });
     assert.ok(error instanceof ProviderError);
     assert.deepEqual([error.kind, error.reason], ['Unauthorized', 'KeyFileUnreadable']);
-    assert.match(error.message, /^spec\.credentials\.keyFile "\/nonexistent\/drover-sa\.json" of provider .* cannot be read \(ENOENT\)/);
+    assert.match(error.message, /^providers\.gcp-prod\.credentials\.keyFile "\/nonexistent\/drover-sa\.json": cannot be read \(ENOENT\)/);
   });
 
   it('a pasted secret where the file name belongs is not repeated', async () => {
     const pasted = '{"type":"service_account","private_key":"-----BEGIN PRIVATE KEY-----canary"}';
-    const error = await createGcpProvider({ config: withKeyFile(pasted), fleet: 'f' }).then(() => undefined, (e: unknown) => e);
+    const error = await open({ keyFile: pasted });
     assert.ok(error instanceof ProviderError && error.reason === 'KeyFileUnreadable');
     assert.ok(!error.message.includes('canary') && !JSON.stringify(error).includes('canary'), error.message);
+  });
+
+  it('refuses external_account (credential_source file or url) and other types unless the binding opts in', async () => {
+    const external = { type: 'external_account', audience: 'x', subject_token_type: 'urn:ietf:params:oauth:token-type:jwt', token_url: 'http://127.0.0.1:9/token', credential_source: { file: '/etc/shadow' } };
+    for (const [name, content] of [['external.json', external], ['user.json', { type: 'authorized_user', refresh_token: 'canary-refresh' }], ['none.json', { private_key: 'x' }], ['text.json', 'not json canary']] as const) {
+      const error = await open({ keyFile: file(name, content) });
+      assert.ok(error instanceof ProviderError, `${name}: ${String(error)}`);
+      assert.ok(['KeyFileTypeRefused', 'KeyFileInvalid'].includes(error.reason), `${name}: ${error.reason}`);
+      assert.ok(!error.message.includes('canary') && !error.message.includes('/etc/shadow'), error.message);
+    }
+    assert.equal(await open({ keyFile: file('external2.json', external), allowExternalAccount: true }), undefined, 'the operator opted in: opened');
   });
 });

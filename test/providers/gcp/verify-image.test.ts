@@ -55,8 +55,10 @@ describe('GCP verifyImage and client setup', () => {
     const adc = gceClientOptions({ config: CONFIG, fleet: FLEET }) as Record<string, unknown>;
     assert.equal(adc['authClient'], undefined);
     assert.equal(adc['keyFilename'], undefined);
-    const keyed = gceClientOptions({ config: { ...CONFIG, spec: { type: 'gcp', project: PROJECT, credentials: { keyFile: '/etc/drover/sa.json' } } }, fleet: FLEET }) as Record<string, unknown>;
-    assert.equal(keyed['keyFilename'], '/etc/drover/sa.json');
+    const key = { type: 'service_account', client_email: 'sa@p.iam.gserviceaccount.com', private_key: '-----BEGIN PRIVATE KEY-----\n…' };
+    const keyed = gceClientOptions({ config: CONFIG, fleet: FLEET }, key) as Record<string, unknown>;
+    assert.equal(keyed['keyFilename'], undefined, 'never a path: the parsed key');
+    assert.deepEqual(keyed['credentials'], key);
     assert.equal((await rejectionOf(createGcpProvider({ config: { ...CONFIG, type: 'aws' }, fleet: FLEET }))).reason, 'WrongProviderType');
     assert.equal((await rejectionOf(createGcpProvider({ config: { ...CONFIG, spec: { type: 'gcp', project: 'X' } }, fleet: FLEET }))).reason, 'ProjectInvalid');
   });

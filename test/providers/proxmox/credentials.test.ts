@@ -6,7 +6,7 @@ import { ProviderError } from '../../../providers/errors.ts';
 import { createProxmoxProvider } from '../../../providers/proxmox/index.ts';
 import { tokenSecret } from '../../../providers/proxmox/credentials.ts';
 import type { ProxmoxSimulator } from '../../../providers/proxmox/sim.ts';
-import type { ProxmoxProviderSpec } from '../../../src/desired/types.ts';
+import type { ProviderCredentials } from '../../../providers/types.ts';
 import { FAST } from '../../helpers/adapters/proxmox.ts';
 import { configOf, FLEET, rejectionOf, startSim } from './fixtures.ts';
 
@@ -22,14 +22,16 @@ describe('Proxmox credentials and TLS', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const context = (spec: Partial<ProxmoxProviderSpec>, extra: { caPem?: string; staticCredentials?: Record<string, string> } = {}) => ({ config: configOf(spec), fleet: FLEET, endpoint: sim.url, ...extra });
+  /** The Provider document's scope plus the operator's binding (credentials, CA, skip-verify). */
+  const context = (credentials: ProviderCredentials, extra: { caPem?: string; insecureSkipVerify?: boolean; staticCredentials?: Record<string, string> } = {}) =>
+    ({ config: configOf(), fleet: FLEET, endpoint: sim.url, credentials: { tokenId: 'drover@pve!sim', ...credentials }, ...extra });
 
   it('reads the token secret from secretEnv (default PVE_TOKEN_SECRET) or secretFile; a missing one names where it looked, never a value', async () => {
     assert.equal(tokenSecret(context({}), { PVE_TOKEN_SECRET: 's1' }), 's1');
-    assert.equal(tokenSecret(context({ credentials: { tokenId: 'a@pve!b', secretEnv: 'LAB_PVE' } }), { LAB_PVE: 's2', PVE_TOKEN_SECRET: 'other' }), 's2');
+    assert.equal(tokenSecret(context({ tokenId: 'a@pve!b', secretEnv: 'LAB_PVE' }), { LAB_PVE: 's2', PVE_TOKEN_SECRET: 'other' }), 's2');
     const file = path.join(dir, 'secret');
     await writeFile(file, 's3\n');
-    assert.equal(tokenSecret(context({ credentials: { tokenId: 'a@pve!b', secretFile: file } }), {}), 's3');
+    assert.equal(tokenSecret(context({ tokenId: 'a@pve!b', secretFile: file }), {}), 's3');
     const missing = (() => {
       try {
         tokenSecret(context({}), { OTHER: 'x' });
@@ -60,7 +62,7 @@ describe('Proxmox credentials and TLS', () => {
     }
   });
 
-  it('verifies TLS by default: the simulator certificate is refused until its CA is trusted (caPem or tls.caFile)', async () => {
+  it('verifies TLS by default: the simulator certificate is refused until its CA is trusted (the binding\'s caPem)', async () => {
     const untrusted = await createProxmoxProvider(context({}, { staticCredentials: { tokenSecret: sim.tokenSecret } }), { ...FAST, retry: { ...FAST.retry, maxAttempts: 1 } });
     try {
       const error = await rejectionOf(untrusted.list({ fleet: FLEET }));
@@ -69,9 +71,7 @@ describe('Proxmox credentials and TLS', () => {
     } finally {
       await untrusted.close();
     }
-    const caFile = path.join(dir, 'ca.pem');
-    await writeFile(caFile, sim.caPem);
-    const pinned = await createProxmoxProvider(context({ tls: { caFile } }, { staticCredentials: { tokenSecret: sim.tokenSecret } }), FAST);
+    const pinned = await createProxmoxProvider(context({}, { caPem: sim.caPem, staticCredentials: { tokenSecret: sim.tokenSecret } }), FAST);
     try {
       assert.deepEqual(await pinned.list({ fleet: FLEET }), []);
     } finally {
@@ -79,15 +79,10 @@ describe('Proxmox credentials and TLS', () => {
     }
   });
 
-  it('insecureSkipVerify works only as a loud, explicit opt-out', async () => {
-    const warnings: { fields: Record<string, unknown>; message: string }[] = [];
-    const logger = { debug: () => undefined, warn: (fields: Record<string, unknown>, message: string) => warnings.push({ fields, message }) };
-    const provider = await createProxmoxProvider(context({ tls: { insecureSkipVerify: true } }, { staticCredentials: { tokenSecret: sim.tokenSecret } }), { ...FAST, logger });
+  it('insecureSkipVerify works only as the binding\'s explicit opt-out (its warning: test/reliability/secrets-attacker.test.ts, JSON log)', async () => {
+    const provider = await createProxmoxProvider(context({}, { insecureSkipVerify: true, staticCredentials: { tokenSecret: sim.tokenSecret } }), FAST);
     try {
       assert.deepEqual(await provider.list({ fleet: FLEET }), []);
-      assert.equal(warnings.length, 1);
-      assert.match(warnings[0]!.message, /TLS VERIFICATION DISABLED/);
-      assert.equal(warnings[0]!.fields['provider'], 'pve-lab');
     } finally {
       await provider.close();
     }

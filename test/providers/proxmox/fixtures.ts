@@ -19,7 +19,7 @@ export function configOf(spec: Partial<ProxmoxProviderSpec> = {}): ProviderConfi
   return {
     name: 'pve-lab',
     type: 'proxmox',
-    spec: { type: 'proxmox', endpoint: 'https://pve.invalid:8006', nodes: ['pve1', 'pve2', 'pve3'], storage: 'local-lvm', pool: 'drover', credentials: { tokenId: 'drover@pve!sim' }, ...spec },
+    spec: { type: 'proxmox', nodes: ['pve1', 'pve2', 'pve3'], storage: 'local-lvm', pool: 'drover', ...spec },
     source: { file: 'providers.yaml', line: 1, col: 1 },
   };
 }
@@ -49,7 +49,7 @@ export function startSim(options: ProxmoxSimulatorOptions = {}): Promise<Proxmox
 /** A provider for FLEET pointed at `sim`, trusting its CA. */
 export function providerFor(sim: ProxmoxSimulator, options: ProxmoxProviderOptions = {}, spec: Partial<ProxmoxProviderSpec> = {}, fleet = FLEET, stateDir?: string): Promise<Provider> {
   return createProxmoxProvider(
-    { config: configOf(spec), fleet, endpoint: sim.url, caPem: sim.caPem, staticCredentials: { tokenSecret: sim.tokenSecret }, ...(stateDir === undefined ? {} : { stateDir }) },
+    { config: configOf(spec), fleet, endpoint: sim.url, caPem: sim.caPem, credentials: { tokenId: 'drover@pve!sim' }, staticCredentials: { tokenSecret: sim.tokenSecret }, ...(stateDir === undefined ? {} : { stateDir }) },
     { ...FAST, ...options, tasks: { ...FAST.tasks, ...options.tasks } },
   );
 }

@@ -13,7 +13,7 @@ metadata: { name: lab }
 apiVersion: drover/v1
 kind: Provider
 metadata: { name: pve-lab }
-spec: { type: proxmox, endpoint: "https://pve.lab:8006", nodes: [alpha, beta], storage: nvme, pool: fleet, credentials: { tokenId: "ops@pve!drover", secretEnv: LAB_SECRET } }
+spec: { type: proxmox, nodes: [alpha, beta], storage: nvme, pool: fleet }
 ---
 apiVersion: drover/v1
 kind: Image
@@ -36,8 +36,8 @@ describe('drover sim: a PVE simulator per proxmox Provider document', () => {
       assert.deepEqual(unsupported, []);
       const [sim] = started;
       assert.ok(sim?.caPem !== undefined);
-      assert.deepEqual(Object.keys(sim.env), ['LAB_SECRET']);
-      const provider = await createProxmoxProvider({ config: loaded.state.providers['pve-lab']!, fleet: 'lab', endpoint: sim.url, caPem: sim.caPem, staticCredentials: { tokenSecret: sim.env['LAB_SECRET']! } }, FAST);
+      assert.deepEqual(Object.keys(sim.env), ['PVE_TOKEN_SECRET']);
+      const provider = await createProxmoxProvider({ config: loaded.state.providers['pve-lab']!, fleet: 'lab', endpoint: sim.url, caPem: sim.caPem, credentials: sim.credentials!, staticCredentials: { tokenSecret: sim.env['PVE_TOKEN_SECRET']! } }, FAST);
       try {
         await provider.verifyImage({ name: 'web', digest: DIGEST, artifact: { template: 9050 } });
         const created = await provider.create({

@@ -21,7 +21,7 @@ import { proxmoxAdapter } from '../../helpers/adapters/proxmox.ts';
 import type { CloudAdapter } from '../../helpers/harness.ts';
 import { liveVms } from './fixtures.ts';
 
-const ranged: CloudAdapter = { ...proxmoxAdapter, providerSpec: proxmoxAdapter.providerSpec.replace('pool: drover,', 'pool: drover, vmidRange: { min: 5000, max: 5999 },') };
+const ranged: CloudAdapter = { ...proxmoxAdapter, providerSpec: proxmoxAdapter.providerSpec.replace('pool: drover', 'pool: drover, vmidRange: { min: 5000, max: 5999 }') };
 
 async function secondDrover(h: Harness): Promise<{ pass: () => Promise<unknown>; close: () => Promise<void> }> {
   const load = async (): Promise<DesiredState> => {

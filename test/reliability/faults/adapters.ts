@@ -42,7 +42,7 @@ export const proxmoxFaultAdapter: CloudAdapter = {
   createProvider(config, sim) {
     const pve = sim as ProxmoxSimulator;
     return createProxmoxProvider(
-      { config, fleet: 'e2e', endpoint: pve.url, caPem: pve.caPem, staticCredentials: { tokenSecret: pve.tokenSecret } },
+      { config, fleet: 'e2e', endpoint: pve.url, caPem: pve.caPem, credentials: { tokenId: 'drover@pve!sim' }, staticCredentials: { tokenSecret: pve.tokenSecret } },
       { ...FAST, retry: { ...FAST.retry, attemptTimeoutMs: HANG_TIMEOUT_MS }, tasks: { ...FAST.tasks, cloneTimeoutMs: 3000, startTimeoutMs: 1000 } },
     );
   },

@@ -75,7 +75,8 @@ interface RunResult {
 
 /** An in-process daemon following `dir`, each cloud's provider opened on its simulator (after `beforeOpen`). */
 function daemonFor(dir: string, sims: ReadonlyMap<string, HarnessSim>, beforeOpen: (cloud: Cloud, context: ProviderContext) => Promise<void> = () => Promise.resolve()): Daemon {
-  const config = inProcessDaemonConfig(dir);
+  // Proxmox needs the operator's binding (issue 17); the factory below points every provider at its simulator.
+  const config = inProcessDaemonConfig(dir, { providers: { pve: { type: 'proxmox', endpoint: 'https://pve.invalid:8006', credentials: { tokenId: 'drover@pve!sim' } } } });
   const byType = new Map(CLOUDS.map((c) => [c.type, c]));
   return new Daemon({
     config,
@@ -191,8 +192,8 @@ describe('fault isolation: one cloud failing entirely does not delay groups on t
         await sleep(25);
       }
       const before = passes.at(-1)!.revision;
-      // Another API endpoint for the PVE cluster (the test's providers talk to their simulators whatever it says).
-      await writeFile(path.join(dir, 'fleet.yaml'), fleetYaml(1).replace('https://pve.invalid:8006', 'https://pve-2.invalid:8006'));
+      // Another scope for the PVE provider (a VMID range): its Provider document changed, the others' did not.
+      await writeFile(path.join(dir, 'fleet.yaml'), fleetYaml(1).replace('pool: drover', 'pool: drover, vmidRange: { min: 100, max: 999999 }'));
       daemon.reconcile('Provider document changed');
       const passedAfter = (name: string) => passes.some((p) => p.provider === name && p.revision !== before);
       for (let waited = 0; !CLOUDS.every((c) => passedAfter(c.name)); waited++) {

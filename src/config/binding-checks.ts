@@ -1,0 +1,70 @@
+/**
+ * Checks of the operator's provider bindings (`providers.<name>`) that JSON Schema cannot express:
+ * credentials that belong to the binding's type, what a Proxmox binding needs, and endpoints that
+ * send credentials in clear text only to this machine.
+ */
+import type { ValueProblem } from './config-checks.ts';
+
+type Raw = Record<string, unknown>;
+
+/** Credential fields by provider type. */
+export const CREDENTIAL_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  aws: ['profile', 'fromEnv'],
+  gcp: ['keyFile', 'allowExternalAccount'],
+  azure: ['tenantId', 'clientId'],
+  proxmox: ['tokenId', 'secretEnv', 'secretFile'],
+};
+
+/** Problems of every binding under `providers` (already schema-valid). */
+export function bindingProblems(providers: unknown): ValueProblem[] {
+  if (providers === null || typeof providers !== 'object') return [];
+  return Object.entries(providers as Raw).flatMap(([name, binding]) => (name === 'requireBinding' || binding === null || typeof binding !== 'object' ? [] : oneBinding(name, binding as Raw)));
+}
+
+function oneBinding(name: string, binding: Raw): ValueProblem[] {
+  const problems: ValueProblem[] = [];
+  const at = (segments: string[], code: string, message: string) => problems.push({ segments: ['providers', name, ...segments], code, message });
+  const type = binding['type'];
+  const credentials = (binding['credentials'] ?? {}) as Raw;
+  const allowed = typeof type === 'string' ? CREDENTIAL_FIELDS[type] ?? [] : [];
+  for (const field of Object.keys(credentials)) {
+    if (allowed.includes(field)) continue;
+    const owner = Object.keys(CREDENTIAL_FIELDS).find((t) => CREDENTIAL_FIELDS[t]!.includes(field)) ?? 'another type';
+    at(['credentials', field], 'config.bindingField', `'providers.${name}.credentials.${field}' is a ${owner} credential, but this binding is for type ${String(type)} (its credentials: ${allowed.join(', ')})`);
+  }
+  // The endpoint may also come from the operator's DROVER_ENDPOINT_<NAME>; its absence is reported when the provider opens.
+  if (type === 'proxmox' && credentials['tokenId'] === undefined) {
+    at(['type'], 'config.bindingIncomplete', `'providers.${name}' binds a Proxmox provider: set credentials.tokenId (USER@REALM!TOKENNAME) and secretFile or secretEnv`);
+  }
+  const endpoint = binding['endpoint'];
+  if (typeof endpoint === 'string') {
+    const problem = endpointProblem(endpoint);
+    if (problem !== undefined) at(['endpoint'], 'config.endpointInsecure', `'providers.${name}.endpoint' ${problem}`);
+  }
+  return problems;
+}
+
+/**
+ * Why `endpoint` cannot carry credentials, or undefined when it can: a URL with https, or http to a
+ * loopback address only (a simulator on this machine); anything else would send them in clear text.
+ */
+export function endpointProblem(endpoint: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    return 'is not a URL (expected https://HOST[:PORT])';
+  }
+  if (url.username !== '' || url.password !== '') return 'must not hold credentials (user:password@); use the binding\'s credentials';
+  if (url.protocol === 'https:') return undefined;
+  if (url.protocol === 'http:' && isLoopback(url.hostname)) return undefined;
+  if (url.protocol === 'http:') return `is http:// to ${url.hostname}: credentials would cross the network in clear text; use https:// (http:// is accepted for loopback addresses only: 127.0.0.0/8, [::1], localhost)`;
+  return `has scheme ${url.protocol} (expected https://)`;
+}
+
+/** 127.0.0.0/8, ::1 or localhost: a server on this machine. */
+export function isLoopback(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (host === 'localhost' || host === '::1' || host === '0:0:0:0:0:0:0:1') return true;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
