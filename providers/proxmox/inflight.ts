@@ -71,24 +71,23 @@ export class CloneWatch {
 
   /** VMIDs this token's running clones on `node` fill; undefined when the list cannot be read. */
   async #targetsOn(node: string, signal: AbortSignal | undefined): Promise<number[] | undefined> {
-    let tasks: TaskEntry[];
     try {
-      tasks = await this.#api.activeTasks(node, 'qmclone', signal);
+      const tasks = await this.#api.activeTasks(node, 'qmclone', signal);
+      const running = tasks.filter((t) => this.#mine(t) && (t.status === undefined || t.status === 'RUNNING'));
+      const current = new Set(running.map((t) => t.upid));
+      for (const upid of this.#targets.keys()) if (upid.split(':')[1] === node && !current.has(upid)) this.#targets.delete(upid);
+      const out: number[] = [];
+      for (const task of running) {
+        if (!this.#targets.has(task.upid)) this.#targets.set(task.upid, await this.#targetOf(task.upid, signal));
+        const vmid = this.#targets.get(task.upid);
+        if (vmid !== undefined) out.push(vmid);
+      }
+      return out;
     } catch (error) {
       if (classifyPve(error).reason === 'Aborted' || signal?.aborted === true) throw error;
-      this.#logger?.warn({ provider: this.#provider, node, reason: classifyPve(error).reason }, 'cannot read the active task list; clones in their copy window there are treated as possibly drover\'s');
+      this.#logger?.warn({ provider: this.#provider, node, reason: classifyPve(error).reason }, 'cannot read the active clone tasks; clones in their copy window there are treated as possibly drover\'s');
       return undefined;
     }
-    const running = tasks.filter((t) => this.#mine(t) && (t.status === undefined || t.status === 'RUNNING'));
-    const current = new Set(running.map((t) => t.upid));
-    for (const upid of this.#targets.keys()) if (upid.split(':')[1] === node && !current.has(upid)) this.#targets.delete(upid);
-    const out: number[] = [];
-    for (const task of running) {
-      if (!this.#targets.has(task.upid)) this.#targets.set(task.upid, await this.#targetOf(task.upid, signal));
-      const vmid = this.#targets.get(task.upid);
-      if (vmid !== undefined) out.push(vmid);
-    }
-    return out;
   }
 
   async #targetOf(upid: string, signal: AbortSignal | undefined): Promise<number | undefined> {

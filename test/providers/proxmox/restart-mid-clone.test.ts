@@ -109,16 +109,18 @@ describe('Proxmox: drover restarted while a clone copies its disk never clones t
     });
   }
 
-  it('state directory lost and the task list unreadable: a copy-window VM there counts as possibly drover\'s, creates wait', async () => {
-    const req = request('web', 0);
-    await killMidClone(sim, await provider(path.join(dir, 'first')), req);
-    sim.faults.add({ kind: 'error', actions: ['tasks'], status: 500, message: 'proxy loop', count: 1000 });
-    const fresh = await provider(path.join(dir, 'lost'));
-    await fresh.list({ fleet: FLEET });
-    const error = await rejectionOf(fresh.create(req));
-    assert.deepEqual([(error as ProviderError).kind, (error as ProviderError).reason], ['Conflict', 'CloneInFlight']);
-    assert.equal(sim.engine.calls.list('clone').length, 1);
-  });
+  for (const unreadable of ['tasks', 'task.log']) {
+    it(`state directory lost and the ${unreadable === 'tasks' ? 'task list' : 'task log'} unreadable: a copy-window VM there counts as possibly drover's, creates wait`, async () => {
+      const req = request('web', 0);
+      await killMidClone(sim, await provider(path.join(dir, 'first')), req);
+      sim.faults.add({ kind: 'error', actions: [unreadable], status: 500, message: 'proxy loop', count: 1000 });
+      const fresh = await provider(path.join(dir, 'lost'));
+      await fresh.list({ fleet: FLEET });
+      const error = await rejectionOf(fresh.create(req));
+      assert.deepEqual([(error as ProviderError).kind, (error as ProviderError).reason], ['Conflict', 'CloneInFlight']);
+      assert.equal(sim.engine.calls.list('clone').length, 1);
+    });
+  }
 
   it('state directory lost, a clone whose worker died (lock: clone, no task running): not waited for', async () => {
     sim.faults.add({ kind: 'boot-stuck', count: 1 });
