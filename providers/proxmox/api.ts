@@ -34,6 +34,17 @@ export interface VmStatus {
 /** A VM's config (the keys drover reads). */
 export type VmConfig = Readonly<Record<string, string | number | undefined>>;
 
+/** An entry of `GET /nodes/{node}/tasks?source=active` (a token's task: `user` and `tokenid` apart). */
+export interface TaskEntry {
+  readonly upid: string;
+  readonly type: string;
+  readonly id?: string;
+  readonly user: string;
+  readonly tokenid?: string;
+  readonly status?: string;
+  readonly starttime: number;
+}
+
 /** `GET /nodes/{node}/tasks/{upid}/status`. */
 interface TaskStatus {
   readonly status: 'running' | 'stopped';
@@ -120,6 +131,18 @@ export class PveApi {
   /** DELETE with purge and unreferenced disks → UPID. */
   destroy(node: string, vmid: number, signal?: AbortSignal, retry = true): Promise<string> {
     return this.#call('destroy', signal, (s) => this.#client.request<string>('DELETE', vmPath(node, vmid), { purge: 1, 'destroy-unreferenced-disks': 1 }, s), retry);
+  }
+
+  /** Tasks of `type` still running on `node` (PVE shows a token its own tasks without Sys.Audit). */
+  activeTasks(node: string, type: string, signal?: AbortSignal): Promise<TaskEntry[]> {
+    return this.#call('list', signal, (s) => this.#client.request<TaskEntry[]>('GET', `/nodes/${encodeURIComponent(node)}/tasks`, { source: 'active', typefilter: type, limit: 500 }, s));
+  }
+
+  /** The first `limit` lines a task printed. */
+  async taskLog(upid: string, limit: number, signal?: AbortSignal): Promise<string[]> {
+    const node = upid.split(':')[1] ?? '';
+    const lines = await this.#call('list', signal, (s) => this.#client.request<{ n: number; t: string }[]>('GET', `/nodes/${encodeURIComponent(node)}/tasks/${encodeURIComponent(upid)}/log`, { start: 0, limit }, s));
+    return lines.map((l) => l.t);
   }
 
   /** Waits for a task to stop; rejects with TaskError when it failed or outlived `timeoutMs`. */

@@ -11,8 +11,9 @@
  */
 import { ProviderError } from '../errors.ts';
 import type { CreateRequest } from '../types.ts';
-import { TaskError, type PveApi, type TaskTiming } from './api.ts';
+import { TaskError, type PveApi, type TaskTiming, type VmResource } from './api.ts';
 import { classifyPve } from './classify.ts';
+import { listedName } from './inventory.ts';
 import type { CloneLimiter } from './limiter.ts';
 import { ownershipFromDescription } from './ownership.ts';
 import { pause, type ProviderLogger } from './retry.ts';
@@ -42,6 +43,12 @@ export interface CloneContext {
   readonly onVmid: (vmid: number) => void;
   /** Called when a clone left a VM locked forever. */
   readonly onStuck: (vmid: number) => void;
+  /** The cluster's listing for VMID picking (the pass's, when recent). */
+  readonly listing: () => Promise<readonly VmResource[]>;
+  /** Journals the clone into `vmid` before it is sent; resolves once it is written. */
+  readonly sending: (vmid: number) => Promise<void>;
+  /** The clone into `vmid` has an outcome (done, refused, failed, adopted): its journal record goes. */
+  readonly settled: (vmid: number) => void;
 }
 
 /** Where and how to clone. */
@@ -71,13 +78,15 @@ export async function cloneForSlot(ctx: CloneContext, request: CreateRequest, pl
     }
     ctx.onVmid(vmid);
     ctx.claimed.add(vmid);
-    const outcome = await ctx.limiter.run(plan.sourceNode, plan.storage, () => cloneOnce(ctx, plan, vmid)).finally(() => ctx.claimed.delete(vmid));
+    const outcome = await ctx.limiter.run(plan.sourceNode, plan.storage, () => journaledClone(ctx, plan, vmid)).finally(() => ctx.claimed.delete(vmid));
+    if (outcome !== 'unknown') ctx.settled(vmid);
     if (outcome === 'done') return { vmid, node: plan.targetNode, createdAt: plan.createdAt };
     if (outcome === 'busy') {
       await pause('create', { provider: ctx.provider, signal: ctx.signal }, Math.min(200 * 2 ** Math.min(step, 5), 10_000) * (0.5 + Math.random() / 2));
       continue;
     }
     const adopted = await adoptIfSlot(ctx, request, vmid);
+    ctx.settled(vmid);
     if (adopted !== undefined) return adopted;
     if (outcome === 'taken') tried.add(vmid);
   }
@@ -87,16 +96,33 @@ export async function cloneForSlot(ctx: CloneContext, request: CreateRequest, pl
 /** Next VMID to try; `used` when the cluster already has it (it may be a twin's VM for this slot). */
 async function pickVmid(ctx: CloneContext, request: CreateRequest, tried: ReadonlySet<number>): Promise<{ vmid: number; used: boolean }> {
   if (ctx.range === undefined) {
-    // nextid answers every concurrent caller the same id: skip the ones this process is already cloning into.
-    let vmid = await ctx.api.nextid(ctx.signal);
-    while (ctx.claimed.has(vmid) || tried.has(vmid)) vmid++;
+    // nextid answers every concurrent caller the same id: skip the ones this process is already cloning
+    // into, and (going up from there) the ones the pass's listing shows taken.
+    const suggested = await ctx.api.nextid(ctx.signal);
+    const listed = new Set((await ctx.listing()).map((e) => e.vmid));
+    let vmid = suggested;
+    while (ctx.claimed.has(vmid) || tried.has(vmid) || (vmid !== suggested && listed.has(vmid))) vmid++;
     return { vmid, used: false };
   }
-  const names = new Map((await ctx.api.resources(ctx.signal)).map((e) => [e.vmid, e.name ?? '']));
-  // Ids held by VMs with another name are skipped outright; a nameless or same-name one may be a twin's clone of this slot.
+  const names = new Map((await ctx.listing()).map((e) => [e.vmid, listedName(e) ?? '']));
+  // Ids held by VMs with another name are skipped outright; a nameless one (`VM <vmid>` while it copies) or a same-name one may be a twin's clone of this slot.
   const vmid = probeOrder(request.idempotencyKey, ctx.range, 100_000).find((id) => !tried.has(id) && !ctx.claimed.has(id) && [undefined, '', request.name].includes(names.get(id)));
   if (vmid !== undefined) return { vmid, used: names.has(vmid) };
   throw new ProviderError({ kind: 'Conflict', reason: 'VmidRangeExhausted', provider: ctx.provider, operation: 'create', message: `vmidRange ${ctx.range.min}-${ctx.range.max} has no free VMID` });
+}
+
+/**
+ * One clone attempt, journaled first. The record goes once the outcome is known; it stays when the
+ * attempt was cut short (aborted: the process is going away) or the task outlived its deadline.
+ */
+async function journaledClone(ctx: CloneContext, plan: ClonePlan, vmid: number): Promise<'done' | 'taken' | 'busy' | 'unknown'> {
+  await ctx.sending(vmid);
+  try {
+    return await cloneOnce(ctx, plan, vmid);
+  } catch (error) {
+    if (ctx.signal?.aborted !== true && classifyPve(error).reason !== 'TaskTimeout') ctx.settled(vmid);
+    throw error;
+  }
 }
 
 /** One clone attempt: 'done', 'taken' (id in use), 'busy' (lock timeout), 'unknown' (no answer). */

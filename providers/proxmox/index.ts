@@ -2,12 +2,14 @@
  * Proxmox VE provider entry point, loaded lazily by providers/registry.ts (undici is the only
  * dependency; there is no Proxmox SDK).
  */
+import path from 'node:path';
 import type { ProxmoxProviderSpec } from '../../src/desired/types.ts';
 import { ProviderError } from '../errors.ts';
 import type { Provider, ProviderContext } from '../types.ts';
 import { DEFAULT_TASK_TIMING, PveApi, type TaskTiming } from './api.ts';
 import { PveClient } from './client.ts';
 import { apiEndpoint, tlsTrust, tokenId, tokenSecret } from './credentials.ts';
+import { CloneJournal } from './clone-journal.ts';
 import { CloneLimiter, DEFAULT_CLONE_LIMITS, type CloneLimits } from './limiter.ts';
 import { ProxmoxProvider } from './provider.ts';
 import { DEFAULT_RETRY, type ProviderLogger, type RetryPolicy } from './retry.ts';
@@ -55,7 +57,10 @@ export async function createProxmoxProvider(context: ProviderContext, options: P
   });
   const policy = { ...DEFAULT_RETRY, ...(context.requestTimeoutMs === undefined ? {} : { attemptTimeoutMs: context.requestTimeoutMs }), ...options.retry };
   const api = new PveApi({ client, provider: name, policy, logger: options.logger, random: options.random });
+  const journal = new CloneJournal(context.stateDir === undefined ? undefined : path.join(context.stateDir, 'clones.json'));
+  await journal.open();
   return new ProxmoxProvider({
+    journal, tokenId: tokenId(context),
     name, fleet: context.fleet, spec, api,
     limiter: new CloneLimiter({ ...DEFAULT_CLONE_LIMITS, ...options.cloneLimits }),
     timing: { ...DEFAULT_TASK_TIMING, ...options.tasks },

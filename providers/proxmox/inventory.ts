@@ -38,13 +38,29 @@ export interface ScanContext {
   readonly signal?: AbortSignal | undefined;
 }
 
-/** Scans the cluster once; returns the fleet's VMs and bare clones in the fleet's range. */
-export async function scan(ctx: ScanContext): Promise<FoundVm[]> {
-  const entries = (await ctx.api.resources(ctx.signal)).filter((e) => e.type === 'qemu' && e.template !== 1);
+/** One scan: the cluster's listing (templates included) and what of it is (or may be) the fleet's. */
+export interface Scan {
+  readonly entries: readonly VmResource[];
+  readonly found: readonly FoundVm[];
+}
+
+/** Scans the cluster once (one /cluster/resources); returns the listing, the fleet's VMs and bare clones in the fleet's range. */
+export async function scan(ctx: ScanContext): Promise<Scan> {
+  const all = (await ctx.api.resources(ctx.signal)).filter((e) => e.type === 'qemu');
+  const entries = all.filter((e) => e.template !== 1);
   const listed = new Set(entries.map((e) => e.vmid));
   for (const vmid of ctx.foreign) if (!listed.has(vmid)) ctx.foreign.delete(vmid);
   const found = await mapLimit(entries, SCAN_CONCURRENCY, (e) => examine(ctx, e));
-  return found.filter((f): f is FoundVm => f !== undefined).sort((a, b) => a.vmid - b.vmid);
+  return { entries: all, found: found.filter((f): f is FoundVm => f !== undefined).sort((a, b) => a.vmid - b.vmid) };
+}
+
+/**
+ * The name PVE lists, or undefined when it is not the VM's own yet: pvestatd names a config without
+ * a name `VM <vmid>` (a clone copying its disks; and for ~10 s after the copy ends, until its next
+ * round). A real name can never be that: PVE names are DNS names, without spaces.
+ */
+export function listedName(entry: Pick<VmResource, 'vmid' | 'name'>): string | undefined {
+  return entry.name === undefined || entry.name === '' || entry.name === `VM ${entry.vmid}` ? undefined : entry.name;
 }
 
 /** Extra per-VM reads (config, status/current) a scan runs at once. */
@@ -66,19 +82,20 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
 
 async function examine(ctx: ScanContext, entry: VmResource): Promise<FoundVm | undefined> {
   const tagged = ownershipFromTags(entry.tags);
-  if (tagged.fleet !== undefined) return tagged.fleet === tagSafe(ctx.fleet) ? settle(ctx, entry, { ...tagged, fleet: ctx.fleet }, entry.name) : undefined;
+  if (tagged.fleet !== undefined) return tagged.fleet === tagSafe(ctx.fleet) ? settle(ctx, entry, { ...tagged, fleet: ctx.fleet }, listedName(entry)) : undefined;
   if (ctx.foreign.has(entry.vmid) || !inRange(entry.vmid, ctx.range)) return undefined;
-  if (entry.name !== undefined && !DROVER_NAME.test(entry.name)) return undefined;
+  const name = listedName(entry);
+  if (name !== undefined && !DROVER_NAME.test(name)) return undefined;
   const config = await readConfig(ctx, entry);
   if (config === undefined) return undefined;
   const described = ownershipFromDescription(text(config['description']));
-  const name = text(config['name']);
-  if (described.fleet === ctx.fleet) return settle(ctx, entry, described, name);
+  const configured = text(config['name']);
+  if (described.fleet === ctx.fleet) return settle(ctx, entry, described, configured);
   const lock = text(config['lock']);
-  if (lock === 'clone' && name === undefined && described.fleet === undefined) {
+  if (lock === 'clone' && configured === undefined && described.fleet === undefined) {
     return { vmid: entry.vmid, node: entry.node, name: undefined, own: {}, status: 'stopped', lock, bareClone: true };
   }
-  if (lock === undefined && name !== undefined) ctx.foreign.add(entry.vmid);
+  if (lock === undefined && configured !== undefined) ctx.foreign.add(entry.vmid);
   return undefined;
 }
 

@@ -9,10 +9,13 @@
 import type { ProxmoxProviderSpec } from '../../src/desired/types.ts';
 import { ProviderError, type ProviderErrorKind } from '../errors.ts';
 import type { CallOptions, CreateRequest, ImageRef, ListScope, ObservedInstance, Provider } from '../types.ts';
-import type { PveApi, TaskTiming } from './api.ts';
+import type { PveApi, TaskTiming, VmResource, VmStatus } from './api.ts';
 import { classifyPve } from './classify.ts';
+import type { CloneJournal, CloneRecord } from './clone-journal.ts';
+import { awaitRecorded, settleRecords, standIn } from './recorded.ts';
 import { cloneForSlot, type SlotVm } from './cloning.ts';
-import { scan, toObserved, vmidOf, type FoundVm } from './inventory.ts';
+import { CloneWatch, type UnplacedClone } from './inflight.ts';
+import { scan, toObserved, vmidOf, type FoundVm, type Scan } from './inventory.ts';
 import { cloneParams, configParams, templateOf } from './launch.ts';
 import type { CloneLimiter } from './limiter.ts';
 import { ownershipFromDescription, ownershipFromTags, tagSafe, templateDigest, type ReadOwnership } from './ownership.ts';
@@ -28,6 +31,10 @@ export interface ProxmoxProviderInit {
   readonly timing: TaskTiming;
   readonly logger?: ProviderLogger | undefined;
   readonly close: () => Promise<void>;
+  /** Which slot each clone sent is for, across restarts (clone-journal.ts). */
+  readonly journal: CloneJournal;
+  /** The API token's id (`user@realm!token`): its own clone tasks are drover's. */
+  readonly tokenId: string;
 }
 
 /** A create in progress in this process, reported by list() while it runs. */
@@ -44,6 +51,9 @@ const DELETE_ATTEMPTS = 6;
 /** How long a template's node and storage are trusted without looking again. */
 const TEMPLATE_SITE_TTL_MS = 60_000;
 
+/** How long a pass's listing stands in for a new one (creates, image checks, VMID picking). */
+const LISTING_REUSE_MS = 60_000;
+
 /** Where a template lives. */
 interface TemplateSite {
   readonly node: string;
@@ -56,10 +66,19 @@ export class ProxmoxProvider implements Provider {
   readonly type = 'proxmox' as const;
   readonly #init: ProxmoxProviderInit;
   readonly #inflight = new Map<string, Inflight>();
-  /** VMs a failed clone of this process left in `lock: clone`, with the request that made them. */
-  readonly #stuck = new Map<number, CreateRequest>();
+  /** VMs a clone left in `lock: clone` for good, with the group they were made for (not the slot). */
+  readonly #stuck = new Map<number, ReadOwnership>();
+  /** Clones this process finished since its last list() (that list did not show them). */
+  readonly #made = new Map<string, SlotVm>();
+  /** The last scan (one /cluster/resources) and when it was taken. */
+  #last: { at: number; scan: Scan } | undefined;
+  /** Clones of this token in their copy window that nothing places in a slot: creates wait. */
+  #unplaced: UnplacedClone[] = [];
+  readonly #watch: CloneWatch;
   readonly #foreign = new Set<number>();
   readonly #claimed = new Set<number>();
+  /** VMIDs this process is deleting right now: listed (live) and locked until PVE removed them. */
+  readonly #deleting = new Set<number>();
   /** Template locations, re-read after TEMPLATE_SITE_TTL_MS (templates rarely move). */
   readonly #sites = new Map<number, { site: TemplateSite; until: number }>();
   #closed: Promise<void> | undefined;
@@ -68,28 +87,39 @@ export class ProxmoxProvider implements Provider {
   constructor(init: ProxmoxProviderInit) {
     this.name = init.name;
     this.#init = init;
+    this.#watch = new CloneWatch({ api: init.api, provider: init.name, tokenId: init.tokenId, timeoutMs: init.timing.cloneTimeoutMs, logger: init.logger });
   }
 
   /**
-   * Every VM of the fleet: tagged ones, half-created ones (recognised by their description), this
-   * process's creates in flight and clones stuck in `lock: clone` (both `locked`). One
-   * /cluster/resources call, plus status/current for owned VMs not shown running and a config read
-   * for untagged VMs whose name looks like drover's.
+   * Every VM of the fleet: tagged ones, half-created ones (recognised by their description), clones
+   * in their copy window that this process or the clone journal places in a slot, and clones stuck
+   * in `lock: clone` (all `locked`), plus a locked stand-in for a journaled clone PVE does not list
+   * yet. One /cluster/resources call, plus status/current for owned VMs not shown running, a config
+   * read for untagged VMs whose name looks like drover's (or is not shown yet), and — only while a
+   * copy-window VM is placed by nothing — that node's active clone tasks.
    */
   async list(scope: ListScope, options: CallOptions = {}): Promise<ObservedInstance[]> {
-    const found = await scan({ api: this.#init.api, fleet: scope.fleet, range: this.#init.spec.vmidRange, foreign: this.#foreign, signal: options.signal });
+    const result = await this.#scan(options.signal);
     const now = Date.now();
+    this.#made.clear();
+    const { standIns, stuck } = settleRecords(this.#init.journal, result, now, { busy: (vmid) => this.#isInflight(vmid), cloneTimeoutMs: this.#init.timing.cloneTimeoutMs });
+    for (const record of stuck) this.#stuck.set(record.vmid, { fleet: this.#init.fleet, group: record.group });
+    const unknownBare = result.found.filter((vm) => vm.bareClone && this.#known(vm.vmid) === undefined);
+    this.#unplaced = await this.#watch.mine(unknownBare, options.signal);
     const out: ObservedInstance[] = [];
-    for (const vm of found) {
+    for (const vm of result.found) {
       const known = this.#known(vm.vmid);
-      if (vm.bareClone && known === undefined) this.#warnBare(vm);
+      if (vm.bareClone && known === undefined) {
+        this.#warnBare(vm);
+        continue;
+      }
       const observed = toObserved(vm, this.name, scope.fleet, now, known);
-      // A create of this process still works on it (config, start): an operation in progress, not drift.
-      out.push(this.#isInflight(vm.vmid) ? { ...observed, locked: true } : observed);
+      // A create or delete of this process still works on it: an operation in progress, not drift.
+      out.push(this.#isInflight(vm.vmid) || this.#deleting.has(vm.vmid) ? { ...observed, locked: true } : observed);
     }
-    const listed = new Set(found.map((f) => f.vmid));
+    const listed = new Set(result.found.map((f) => f.vmid));
     for (const vmid of this.#stuck.keys()) if (!listed.has(vmid)) this.#stuck.delete(vmid);
-    return out;
+    return [...out, ...standIns.map((r) => standIn(r, this.name, scope.fleet))];
   }
 
   /**
@@ -112,24 +142,60 @@ export class ProxmoxProvider implements Provider {
    * Conflict (never forced); other locks are waited out for a while.
    */
   async destroy(instance: ObservedInstance, options: CallOptions = {}): Promise<void> {
-    const { api, timing } = this.#init;
-    const signal = options.signal;
     const vmid = vmidOf(instance.id);
     if (instance.fleet !== this.#init.fleet || vmid === undefined) throw this.#error('destroy', 'Invalid', 'NotOwned', `instance ${instance.id} is not in fleet ${this.#init.fleet}`);
-    const entry = (await api.resources(signal)).find((e) => e.vmid === vmid);
-    if (entry === undefined || entry.lock === 'destroyed') return;
-    if (entry.template === 1) throw this.#error('destroy', 'Invalid', 'NotOwned', `VM ${vmid} is a template`);
-    if (!(await this.#owns(entry.node, vmid, entry.tags, signal))) throw this.#error('destroy', 'Invalid', 'NotOwned', `VM ${vmid} does not carry fleet ${this.#init.fleet}`);
-    await this.#waitUnlocked(entry.node, vmid, 'destroy', signal);
-    const status = await this.#ignore(['VmNotFound'], () => api.status(entry.node, vmid, signal));
+    this.#deleting.add(vmid);
+    try {
+      await this.#destroy(instance, vmid, options.signal);
+    } finally {
+      this.#deleting.delete(vmid);
+    }
+  }
+
+  /**
+   * The delete itself. Its task may fail after PVE accepted it (the VM stays as it was): the
+   * rejection says so, unless the VM is gone after all (a second delete raced this one).
+   */
+  async #destroy(instance: ObservedInstance, vmid: number, signal: AbortSignal | undefined): Promise<void> {
+    const { api, timing } = this.#init;
+    const at = await this.#locate(instance, vmid, signal);
+    if (at === undefined || at.status.lock === 'destroyed') return;
+    const node = at.node;
+    if (at.status.template === 1) throw this.#error('destroy', 'Invalid', 'NotOwned', `VM ${vmid} is a template`);
+    if (!(await this.#owns(node, vmid, at.status.tags, signal))) throw this.#error('destroy', 'Invalid', 'NotOwned', `VM ${vmid} does not carry fleet ${this.#init.fleet}`);
+    await this.#waitUnlocked(node, vmid, 'destroy', signal);
+    const status = await this.#ignore(['VmNotFound'], () => api.status(node, vmid, signal));
     if (status === undefined) return;
     if (status.status === 'running') {
-      const upid = await this.#ignore(['VmNotRunning'], () => api.changeStatus(entry.node, vmid, 'stop', signal));
+      const upid = await this.#ignore(['VmNotRunning'], () => api.changeStatus(node, vmid, 'stop', signal));
       if (upid !== undefined) await api.waitTask('destroy', upid, timing.stopTimeoutMs, timing.pollMs, signal);
     }
-    const upid = await this.#deleteOnlyThis(entry.node, vmid, instance.name, signal);
-    if (upid !== undefined) await api.waitTask('destroy', upid, timing.destroyTimeoutMs, timing.pollMs, signal);
+    const upid = await this.#deleteOnlyThis(node, vmid, instance.name, signal);
+    if (upid !== undefined) {
+      try {
+        await api.waitTask('destroy', upid, timing.destroyTimeoutMs, timing.pollMs, signal);
+      } catch (error) {
+        const still = await this.#ignore(['VmNotFound'], () => api.status(node, vmid, signal));
+        if (still !== undefined && still.lock !== 'destroyed') throw error;
+      }
+    }
     this.#stuck.delete(vmid);
+  }
+
+  /**
+   * Where the VM is now: asked on the node it was listed on (a targeted read); only when it is not
+   * there (gone, or a clone moved it to its target node since) is the cluster listed again.
+   */
+  async #locate(instance: ObservedInstance, vmid: number, signal: AbortSignal | undefined): Promise<{ node: string; status: VmStatus } | undefined> {
+    const listedOn = instance.id.includes('/') ? instance.id.split('/')[0]! : undefined;
+    if (listedOn !== undefined && this.#init.spec.nodes.includes(listedOn)) {
+      const status = await this.#ignore(['VmNotFound'], () => this.#init.api.status(listedOn, vmid, signal));
+      if (status !== undefined) return { node: listedOn, status };
+    }
+    const entry = (await this.#init.api.resources(signal)).find((e) => e.vmid === vmid);
+    if (entry === undefined || entry.lock === 'destroyed') return undefined;
+    const status = await this.#ignore(['VmNotFound'], () => this.#init.api.status(entry.node, vmid, signal));
+    return status === undefined ? undefined : { node: entry.node, status };
   }
 
   /**
@@ -155,7 +221,7 @@ export class ProxmoxProvider implements Provider {
   async verifyImage(image: ImageRef, options: CallOptions = {}): Promise<void> {
     const vmid = image.artifact.template;
     if (vmid === undefined) throw this.#error('verifyImage', 'Invalid', 'ImageNotFound', `image ${image.name} has no template VMID for ${this.name}`);
-    const entry = (await this.#init.api.resources(options.signal)).find((e) => e.vmid === vmid);
+    const entry = await this.#entry(vmid, options.signal);
     if (entry === undefined) throw this.#error('verifyImage', 'Invalid', 'ImageNotFound', `template ${vmid} of image ${image.name} does not exist`);
     if (entry.template !== 1) throw this.#error('verifyImage', 'Invalid', 'NotATemplate', `VM ${vmid} of image ${image.name} is not a template`);
     const config = await this.#init.api.config(entry.node, vmid, options.signal);
@@ -182,26 +248,86 @@ export class ProxmoxProvider implements Provider {
     configParams(request, entry.createdAt, this.name); // refuses what PVE could never take, before cloning
     const target = request.zone === '' ? spec.nodes[0] : request.zone;
     if (!spec.nodes.includes(target)) throw this.#error('create', 'Invalid', 'NodeNotAllowed', `node ${target} is not in provider ${this.name}'s nodes`);
+    this.#checkUnplaced();
     const site = await this.#templateSite(template, signal);
-    const vm = (await this.#findSlot(request, signal)) ?? (await cloneForSlot({
+    const journal = this.#init.journal;
+    const record = (vmid: number): CloneRecord => ({
+      vmid, sourceNode: site.node, targetNode: target, template, name: request.name, group: request.owner.group, templateHash: request.owner.templateHash,
+      imageDigest: request.owner.imageDigest, revision: request.owner.revision, slot: request.owner.slot, createdAt: entry.createdAt, sentAt: Date.now(),
+    });
+    const found = await this.#findSlot(request, signal);
+    const vm = found ?? (await cloneForSlot({
       provider: this.name, fleet: this.#init.fleet, api: this.#init.api, limiter: this.#init.limiter, timing: this.#init.timing,
       range: spec.vmidRange, logger: this.#init.logger, signal, claimed: this.#claimed,
+      listing: () => this.#listing(signal),
       onVmid: (vmid) => void (entry.vmid = vmid),
-      onStuck: (vmid) => void this.#stuck.set(vmid, request),
+      onStuck: (vmid) => void this.#stuck.set(vmid, { fleet: request.owner.fleet, group: request.owner.group }),
+      sending: (vmid) => journal.sending(record(vmid)),
+      settled: (vmid) => journal.forget(vmid),
     }, request, {
       template, sourceNode: site.node, targetNode: target, storage: spec.storage ?? site.storage ?? `template-${template}`, createdAt: entry.createdAt,
       params: (vmid) => ({ ...cloneParams(request, spec, vmid, entry.createdAt), target: target === site.node ? undefined : target }),
     }));
     entry.vmid = vm.vmid;
+    if (found === undefined) this.#made.set(request.name, vm);
     await this.#complete(request, vm, signal);
     return toObserved({ vmid: vm.vmid, node: vm.node, name: request.name, own: ownFromRequest(request, vm.createdAt), status: 'running', lock: undefined, bareClone: false }, this.name, this.#init.fleet, Date.now());
   }
 
-  /** The slot's VM if it already exists (an earlier attempt whose answer was lost, a crash). */
+  /**
+   * The slot's VM if it already exists (an earlier attempt whose answer was lost, a crash): a clone
+   * this process finished since its last list, a journaled clone (waited for while it copies), or a
+   * VM of the slot in the pass's listing.
+   */
   async #findSlot(request: CreateRequest, signal: AbortSignal | undefined): Promise<SlotVm | undefined> {
-    const found = await scan({ api: this.#init.api, fleet: this.#init.fleet, range: this.#init.spec.vmidRange, foreign: this.#foreign, signal });
-    const mine = found.find((f) => !f.bareClone && f.own.group === request.owner.group && f.own.templateHash === request.owner.templateHash && f.own.slot === request.owner.slot && f.lock !== 'destroyed');
+    const made = this.#made.get(request.name);
+    if (made !== undefined) return made;
+    const record = this.#init.journal.forName(request.name);
+    if (record !== undefined) {
+      const recorded = await awaitRecorded({ api: this.#init.api, timing: this.#init.timing, provider: this.name, journal: this.#init.journal, signal }, record);
+      if (recorded === 'stuck') {
+        this.#stuck.set(record.vmid, { fleet: this.#init.fleet, group: record.group });
+        throw this.#error('create', 'Conflict', 'CloneLockStuck', `VM ${record.vmid} on ${record.sourceNode} is still in lock: clone past the clone timeout; needs an operator: qm unlock ${record.vmid} && qm destroy ${record.vmid}`);
+      }
+      if (recorded !== undefined) return recorded;
+    }
+    const { found } = await this.#scanned(signal);
+    const mine = found.find((f) => !f.bareClone && f.own.group === request.owner.group && f.own.templateHash === request.owner.templateHash && f.own.slot === request.owner.slot && f.lock !== 'destroyed' && !this.#deleting.has(f.vmid));
     return mine === undefined ? undefined : { vmid: mine.vmid, node: mine.node, createdAt: mine.own.createdAt ?? Date.now() };
+  }
+
+  /** Creates wait while a clone of this token copies into a VM nothing places (the journal was lost). */
+  #checkUnplaced(): void {
+    const now = Date.now();
+    const waiting = this.#unplaced.filter((c) => now - c.since < this.#init.timing.cloneTimeoutMs);
+    if (waiting.length === 0) return;
+    const vms = waiting.map((c) => `${c.node}/${c.vmid}`).join(', ');
+    throw this.#error('create', 'Conflict', 'CloneInFlight', `a clone of this API token is still copying into ${vms}, and no record says which slot it is for (the state directory's clone journal was lost); creates on ${this.name} wait until it ends (at most the clone timeout)`);
+  }
+
+  /** The last scan if it is recent, else a new one. */
+  async #scanned(signal: AbortSignal | undefined): Promise<Scan> {
+    if (this.#last !== undefined && Date.now() - this.#last.at < LISTING_REUSE_MS) return this.#last.scan;
+    return this.#scan(signal);
+  }
+
+  async #scan(signal: AbortSignal | undefined): Promise<Scan> {
+    const result = await scan({ api: this.#init.api, fleet: this.#init.fleet, range: this.#init.spec.vmidRange, foreign: this.#foreign, signal });
+    this.#last = { at: Date.now(), scan: result };
+    return result;
+  }
+
+  /** The cluster's listing: the pass's, if recent; else a new /cluster/resources. */
+  async #listing(signal: AbortSignal | undefined): Promise<readonly VmResource[]> {
+    if (this.#last !== undefined && Date.now() - this.#last.at < LISTING_REUSE_MS) return this.#last.scan.entries;
+    return this.#init.api.resources(signal);
+  }
+
+  /** VM or template `vmid` in the listing; a miss in a reused listing is checked with a new one. */
+  async #entry(vmid: number, signal: AbortSignal | undefined): Promise<VmResource | undefined> {
+    const cached = (await this.#listing(signal)).find((e) => e.vmid === vmid);
+    if (cached !== undefined) return cached;
+    return (await this.#init.api.resources(signal)).find((e) => e.vmid === vmid);
   }
 
   /** Config (ownership tags, cloud-init, size) then start; each step skipped when already done. */
@@ -252,8 +378,8 @@ export class ProxmoxProvider implements Provider {
   }
 
   async #readTemplateSite(vmid: number, signal: AbortSignal | undefined): Promise<TemplateSite> {
-    const entry = (await this.#init.api.resources(signal)).find((e) => e.vmid === vmid && e.template === 1);
-    if (entry === undefined) throw this.#error('create', 'Invalid', 'ImageNotFound', `template ${vmid} does not exist`);
+    const entry = await this.#entry(vmid, signal);
+    if (entry === undefined || entry.template !== 1) throw this.#error('create', 'Invalid', 'ImageNotFound', `template ${vmid} does not exist`);
     const config = await this.#init.api.config(entry.node, vmid, signal);
     const disk = ['scsi0', 'virtio0', 'sata0', 'ide0'].map((k) => str(config[k])).find((d) => d !== undefined && !d.includes('media=cdrom'));
     return { node: entry.node, storage: disk?.split(':')[0] };
@@ -263,17 +389,19 @@ export class ProxmoxProvider implements Provider {
     return [...this.#inflight.values()].some((i) => i.vmid === vmid);
   }
 
-  /** Ownership this process knows for a bare clone (a create in flight, or a stuck clone). */
+  /** Ownership known for a bare clone: a create of this process, the clone journal, or a stuck clone. */
   #known(vmid: number): ReadOwnership | undefined {
     const inflight = [...this.#inflight.values()].find((i) => i.vmid === vmid);
     if (inflight !== undefined) return ownFromRequest(inflight.request, inflight.createdAt);
+    const record = this.#init.journal.get(vmid);
+    if (record !== undefined) return { fleet: this.#init.fleet, group: record.group, templateHash: record.templateHash, imageDigest: record.imageDigest, revision: record.revision, slot: record.slot, createdAt: record.createdAt };
     // A stuck clone keeps its group but not its slot: the slot gets a new VM while an operator cleans up.
-    const stuck = this.#stuck.get(vmid);
-    return stuck === undefined ? undefined : { fleet: stuck.owner.fleet, group: stuck.owner.group };
+    return this.#stuck.get(vmid);
   }
 
   #warnBare(vm: FoundVm): void {
-    if (this.#warned.has(vm.vmid)) return;
+    // Without a range, copy-window VMs of other users are an ordinary sight.
+    if (this.#init.spec.vmidRange === undefined || this.#warned.has(vm.vmid)) return;
     this.#warned.add(vm.vmid);
     this.#init.logger?.warn({ provider: this.name, vmid: vm.vmid, node: vm.node }, 'VM in the fleet vmidRange is in lock: clone with no config yet; if no clone is running it needs an operator (qm unlock, then qm destroy)');
   }

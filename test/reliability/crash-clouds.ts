@@ -172,9 +172,10 @@ const azure: CrashCloud = {
 
 const proxmox: CrashCloud = {
   provider: 'pve-lab',
-  // The adapter's cluster with a vmidRange, the setup the provider recommends: a process that
-  // restarts mid-clone aims at the slot's own VMID and adopts the clone instead of making a twin.
-  providerSpec: proxmoxAdapter.providerSpec.replace(/ }$/, ', vmidRange: { min: 5000, max: 5999 } }'),
+  // The adapter's cluster, VMIDs from /cluster/nextid: the setup in which nothing but the clone
+  // journal and the active task list keep a process restarted mid-copy from cloning the slot again
+  // (with a vmidRange it would aim at the slot's own VMID). CRASH_PVE_VMID_RANGE=1 adds the range.
+  providerSpec: process.env['CRASH_PVE_VMID_RANGE'] === '1' ? proxmoxAdapter.providerSpec.replace(/ }$/, ', vmidRange: { min: 5000, max: 5999 } }') : proxmoxAdapter.providerSpec,
   placement: proxmoxAdapter.groupPlacement,
   artifact: (group, build) => `{ template: ${templateOf(group, build)} }`,
   image: (group, build) => `template:${templateOf(group, build)}`,
@@ -183,23 +184,28 @@ const proxmox: CrashCloud = {
   groups: { rolling: PVE_GROUPS[0]!, canary: PVE_GROUPS[1]! },
   async start(clock, dir) {
     // Destroyed VMs stay in the world (the simulator's API never shows them) so that the judge can
-    // read every VM's clone-time description after the round. Tasks are quicker than on a lab
-    // cluster: drover polls a task every wall second (its production pace), 200 simulated seconds
-    // here, so with lab durations a create would outlive nearly every daemon process and the
-    // groups would hardly roll between kills; a full clone still outlasts a round trip, so kills land mid-clone.
-    const settings = { fullCloneMs: 4_000, startMs: 1_000, stopMs: 1_000, destroyMs: 1_000 };
+    // read every VM's clone-time record after the round. Starts, stops and destroys are quicker than
+    // on a lab cluster: drover polls a task every wall second (its production pace), 200 simulated
+    // seconds here. A full clone copies for 1,000 simulated seconds (5 s of wall time), longer than
+    // a restarted process takes to list (2–4 s): kills with a create in flight land in its copy
+    // window, and the next process meets the VM as PVE shows it then — `lock: clone`, no name,
+    // description or tags, `VM <vmid>`. (At 4 simulated seconds, as before, every copy had ended
+    // before the next process looked, and the suite could not see a slot cloned twice.)
+    const settings = { fullCloneMs: 1_000_000, startMs: 1_000, stopMs: 1_000, destroyMs: 1_000 };
     const sim = await startProxmoxSimulator({ clock, nodes: NODES, pools: ['drover'], settings, latencies: { terminatedRetentionMs: ROUND_RETENTION_MS } });
     return {
       world: sim.world,
       env: { DROVER_ENDPOINT_PVE_LAB: sim.url, ...writeCa(dir, 'pve-lab', sim.caPem), PVE_TOKEN_SECRET: sim.tokenSecret, DROVER_PROVIDERS__PVE_LAB__TYPE: 'proxmox', DROVER_PROVIDERS__PVE_LAB__CREDENTIALS__TOKEN_ID: 'drover@pve!sim' },
       register: (group, build, digest) => void sim.addTemplate({ vmid: templateOf(group, build), node: NODES[0], name: `${group}-build-${build}`, storage: 'ceph', description: templateDescription(digest), tags: [digestTag(digest), 'template'] }),
-      // PVE makes a VM in steps: the clone creates it (its description, written by the clone call,
-      // carries drover's ownership from the first moment), the config call that follows adds the
-      // ownership tags, then it is started. The world's launch event therefore has no tags: the
-      // VM's identity at launch is its description, as drover itself reads a half-created VM.
+      // PVE makes a VM in steps: the clone creates it, the config call that follows adds the
+      // ownership tags, then it is started. The world's launch event therefore has no tags, and
+      // while the clone copies PVE shows nothing but `lock: clone`. The VM's identity at launch is
+      // what the clone call asked for (its description, carrying drover's ownership), as the
+      // simulator recorded it at the call — not the VM's final config, which a VM destroyed or
+      // failed before its copy ended never gets.
       launchOwnership: () => new Map(sim.world.all().map((vm) => {
-        const config = vm.attributes['config'] as Record<string, unknown> | undefined;
-        const own = ownershipFromDescription(typeof config?.['description'] === 'string' ? config['description'] : undefined);
+        const requested = vm.attributes['requested'] as { description?: unknown } | undefined;
+        const own = ownershipFromDescription(typeof requested?.description === 'string' ? requested.description : undefined);
         const entries = [[PVE_TAG.fleet, own.fleet], [PVE_TAG.group, own.group], [PVE_TAG.template, own.templateHash], [PVE_TAG.slot, own.slot?.toString()]];
         return [vm.id, Object.fromEntries(entries.filter((e): e is [string, string] => e[1] !== undefined))];
       })),

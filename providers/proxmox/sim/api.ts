@@ -10,7 +10,7 @@ import type { LaunchInput, SimInstance } from '../../../src/sim/world.ts';
 import { cloneVm } from './clone.ts';
 import { newWorldId, nextFreeVmid, type PveContext, type PveSettings, type PveTemplate } from './context.ts';
 import { parseTagList } from './tags.ts';
-import { listTasks, taskStatus } from './tasks.ts';
+import { listTasks, taskLog, taskStatus } from './tasks.ts';
 import { changeStatus, destroyVm, getConfig, nextid, postConfig, putConfig, resources, statusCurrent } from './vms.ts';
 import { errorResponse, ok, Params, PveSimError, unauthorized, type PveResponse } from './wire.ts';
 
@@ -44,6 +44,7 @@ const ROUTES: readonly Route[] = [
   { method: 'DELETE', pattern: new RegExp(`^${VM}$`), action: 'delete', handler: (ctx, m, p, u) => destroyVm(ctx, ...vmArgs(m), p, u) },
   { method: 'GET', pattern: /^\/nodes\/([^/]+)\/tasks$/, action: 'tasks', handler: (ctx, m, p) => listTasks(ctx, decodeURIComponent(m[1]!), p) },
   { method: 'GET', pattern: /^\/nodes\/([^/]+)\/tasks\/([^/]+)\/status$/, action: 'task', handler: (ctx, m) => taskStatus(ctx, decodeURIComponent(m[1]!), decodeURIComponent(m[2]!)) },
+  { method: 'GET', pattern: /^\/nodes\/([^/]+)\/tasks\/([^/]+)\/log$/, action: 'task.log', handler: (ctx, m, p) => taskLog(ctx, decodeURIComponent(m[1]!), decodeURIComponent(m[2]!), p) },
 ];
 
 /** Builds the PVE CloudApi over a context. */

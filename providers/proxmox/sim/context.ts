@@ -38,6 +38,8 @@ export interface PveTask {
   readonly pid: number;
   /** The engine operation that carries its duration and effect. */
   readonly opId: string;
+  /** Lines the worker printed first (`GET …/tasks/{upid}/log`). */
+  readonly log: readonly string[];
 }
 
 /** Behaviour that tests and operators can change at run time (POST /_sim/pve). */
@@ -63,6 +65,11 @@ export interface PveSettings {
   bodyMessages: boolean;
   /** The next N /cluster/nextid answers return a VMID someone just took (forces the allocation race). */
   staleNextid: number;
+  /**
+   * The next N destroy tasks fail before removing anything ("can't lock file … got timeout"), as a
+   * qmdestroy worker does when the VM's config lock is held: the VM stays as it was.
+   */
+  failDestroys: number;
 }
 
 /** Defaults: durations of a small lab cluster, PVE's real lock and refresh behaviour. */
@@ -78,12 +85,13 @@ export const DEFAULT_SETTINGS: PveSettings = {
   statusRefreshMs: 10_000,
   bodyMessages: true,
   staleNextid: 0,
+  failDestroys: 0,
 };
 
 /** Snapshot of status and name per VMID, as pvestatd last saw them. */
 export interface StatusSnapshot {
   readonly at: number;
-  readonly entries: ReadonlyMap<number, { readonly status: string; readonly name: string | undefined }>;
+  readonly entries: ReadonlyMap<number, { readonly status: string; readonly name: string }>;
 }
 
 /** Everything the PVE handlers share. */

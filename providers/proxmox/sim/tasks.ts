@@ -20,6 +20,8 @@ export interface TaskInput {
   readonly durationMs: number;
   /** Runs at the end; an error fails the task with its message as exitstatus. */
   readonly effect?: () => OperationError | undefined | void;
+  /** What the worker prints first (qmclone: `creating a clone of VM T with ID N`). */
+  readonly log?: readonly string[];
 }
 
 let pidCounter = 0x1000;
@@ -34,7 +36,7 @@ export function startTask(ctx: PveContext, input: TaskInput): string {
   const pid = ++pidCounter;
   const starttime = Math.floor(ctx.engine.clock.now() / 1000);
   const upid = `UPID:${input.node}:${hex8(pid)}:${hex8(pid * 7919)}:${hex8(starttime)}:${input.type}:${input.id}:${input.user}:`;
-  const task: PveTask = { upid, node: input.node, type: input.type, id: input.id, user: input.user, starttime, pid, opId: op.id };
+  const task: PveTask = { upid, node: input.node, type: input.type, id: input.id, user: input.user, starttime, pid, opId: op.id, log: input.log ?? [] };
   ctx.tasks.set(upid, task);
   return upid;
 }
@@ -53,7 +55,9 @@ export function taskStatus(ctx: PveContext, node: string, upid: string): PveResp
 
 /**
  * GET /nodes/{node}/tasks[?source=archive|active|all&vmid=N&typefilter=T] — like PVE, only finished
- * tasks unless `source` says otherwise (a running clone is not in the default list).
+ * tasks unless `source` says otherwise (a running clone is not in the default list); a running task
+ * has `status: RUNNING`; a token's task names the user and the token apart (`user`, `tokenid`), as
+ * pve-manager's Tasks.pm splits them. `vmid` matches the UPID's id (for qmclone, the template).
  */
 export function listTasks(ctx: PveContext, node: string, params: Params): PveResponse {
   const source = params.get('source') ?? 'archive';
@@ -66,8 +70,26 @@ export function listTasks(ctx: PveContext, node: string, params: Params): PveRes
     const op = ctx.engine.operations.get(task.opId);
     const running = op?.status === 'running';
     if ((source === 'archive' && running) || (source === 'active' && !running)) continue;
-    const base = { upid: task.upid, node: task.node, pid: task.pid, starttime: task.starttime, type: task.type, id: task.id, user: task.user };
-    out.push(running ? base : { ...base, status: op?.error?.message ?? 'OK', endtime: Math.floor((op?.doneAt ?? 0) / 1000) });
+    const base = { upid: task.upid, node: task.node, pid: task.pid, starttime: task.starttime, type: task.type, id: task.id, ...splitToken(task.user) };
+    out.push(running ? { ...base, status: 'RUNNING' } : { ...base, status: op?.error?.message ?? 'OK', endtime: Math.floor((op?.doneAt ?? 0) / 1000) });
   }
   return ok(out.sort((a, b) => Number(b['starttime']) - Number(a['starttime'])));
+}
+
+/** `drover@pve!fleet` → { user: drover@pve, tokenid: fleet }; a plain user stays as it is. */
+function splitToken(user: string): { user: string; tokenid?: string } {
+  const bang = user.indexOf('!');
+  return bang < 0 ? { user } : { user: user.slice(0, bang), tokenid: user.slice(bang + 1) };
+}
+
+/** GET /nodes/{node}/tasks/{upid}/log[?start=N&limit=M] — the worker's output, `[{ n, t }]` from line 1. */
+export function taskLog(ctx: PveContext, node: string, upid: string, params: Params): PveResponse {
+  const task = ctx.tasks.get(upid);
+  if (task === undefined || task.node !== node) throw paramError({ upid: 'no such task' });
+  const op = ctx.engine.operations.get(task.opId);
+  const lines = [...task.log];
+  if (op !== undefined && op.status !== 'running') lines.push(op.error === undefined ? 'TASK OK' : `TASK ERROR: ${op.error.message}`);
+  const start = params.int('start', 0) ?? 0;
+  const limit = params.int('limit', 0) ?? 50;
+  return ok(lines.slice(start, start + limit).map((t, i) => ({ n: start + i + 1, t })));
 }

@@ -48,7 +48,11 @@ export function nextid(ctx: PveContext, params: Params): PveResponse {
   return ok(String(nextFreeVmid(ctx)));
 }
 
-/** GET /cluster/resources[?type=vm|node|storage] — status and name from the pvestatd snapshot. */
+/**
+ * GET /cluster/resources[?type=vm|node|storage] — status and name from the pvestatd snapshot (a VM
+ * created since the last one has neither: status `unknown`, no name), lock and tags read live from
+ * the config, as pve-manager's Cluster.pm does.
+ */
 export function resources(ctx: PveContext, params: Params): PveResponse {
   const type = params.get('type');
   if (type !== undefined && !['vm', 'node', 'storage', 'sdn', 'pool'].includes(type)) throw paramError({ type: `value '${type}' does not have a value in the enumeration 'vm, storage, node, sdn'` });
@@ -73,13 +77,21 @@ function refreshSnapshot(ctx: PveContext): StatusSnapshot {
   const now = ctx.engine.clock.now();
   const current = ctx.snapshot;
   if (current !== undefined && now - current.at < ctx.settings.statusRefreshMs) return current;
-  const entries = new Map<number, { status: string; name: string | undefined }>();
+  const entries = new Map<number, { status: string; name: string }>();
   for (const vm of ctx.engine.world.all().filter(isLive)) {
-    const name = configOf(vm)['name'];
-    entries.set(vmidOfVm(vm), { status: pveStatus(vm), name: typeof name === 'string' ? name : undefined });
+    entries.set(vmidOfVm(vm), { status: pveStatus(vm), name: displayName(vm) });
   }
   ctx.snapshot = { at: now, entries };
   return ctx.snapshot;
+}
+
+/**
+ * The name PVE reports for a VM: its config's, or `VM <vmid>` when the config has none (qemu-server's
+ * vmstatus: `$conf->{name} || "VM $vmid"`) — a clone copying its disks has only `lock: clone`.
+ */
+function displayName(vm: SimInstance): string {
+  const name = configOf(vm)['name'];
+  return typeof name === 'string' && name !== '' ? name : `VM ${vmidOfVm(vm)}`;
 }
 
 function vmResource(vm: SimInstance, snapshot: StatusSnapshot): Record<string, unknown> {
@@ -161,7 +173,7 @@ export function statusCurrent(ctx: PveContext, node: string, vmid: number): PveR
   const config = configOf(vm);
   const status = pveStatus(vm);
   const out: Record<string, unknown> = { vmid, status, qmpstatus: status, uptime: status === 'running' ? Math.floor((ctx.engine.clock.now() - vm.stateChangedAt) / 1000) : 0, cpus: Number(config['cores'] ?? 1), maxmem: Number(config['memory'] ?? 2048) * 1048576 };
-  if (typeof config['name'] === 'string') out['name'] = config['name'];
+  out['name'] = displayName(vm);
   const lock = lockOf(vm);
   if (lock !== undefined) out['lock'] = lock;
   const tags = recordToTagList(vm.tags);
@@ -198,7 +210,10 @@ function applyPending(ctx: PveContext, vm: SimInstance): void {
   ctx.engine.world.setAttributes(vm.id, { config: { ...configOf(vm), ...pending }, pending: {} });
 }
 
-/** DELETE /nodes/{node}/qemu/{vmid}[?purge=1&destroy-unreferenced-disks=1] */
+/**
+ * DELETE /nodes/{node}/qemu/{vmid}[?purge=1&destroy-unreferenced-disks=1] — checks (exists, not
+ * locked, not running) at once, then a qmdestroy task; `failDestroys` makes the next ones fail.
+ */
 export function destroyVm(ctx: PveContext, node: string, vmid: number, params: Params, user: string): PveResponse {
   params.allowOnly(new Set(['purge', 'destroy-unreferenced-disks', 'skiplock']));
   if (params.bool('skiplock') === true) throw new PveSimError(403, 'Permission check failed (skiplock: only root@pam may use this option)');
@@ -210,11 +225,17 @@ export function destroyVm(ctx: PveContext, node: string, vmid: number, params: P
   const lock = lockOf(vm);
   if (lock !== undefined) throw new PveSimError(500, `VM is locked (${lock})`);
   if (pveStatus(vm) === 'running') throw new PveSimError(500, `VM ${vmid} is running - destroy failed`);
-  ctx.engine.world.setAttributes(vm.id, { config: { ...configOf(vm), lock: 'destroyed' } });
+  const failing = ctx.settings.failDestroys > 0;
+  if (failing) ctx.settings.failDestroys -= 1;
+  // qemu-server's worker frees the disks first; the replacement config `lock: destroyed` is written
+  // at the very end, just before the config goes. Until then the VM is listed as it was, and a
+  // worker that fails before the end leaves it so.
   return ok(startTask(ctx, {
     node, type: 'qmdestroy', id: String(vmid), user, durationMs: ctx.settings.destroyMs,
     effect: () => {
-      if (liveVm(ctx, vmid) !== undefined) ctx.engine.world.terminate(vm.id, 'api', 'Client.UserInitiatedShutdown');
+      if (liveVm(ctx, vmid)?.id !== vm.id) return { code: 'gone', message: `Configuration file 'nodes/${node}/qemu-server/${vmid}.conf' does not exist` };
+      if (failing) return { code: 'lock', message: `can't lock file '/var/lock/qemu-server/lock-${vmid}.conf' - got timeout` };
+      ctx.engine.world.terminate(vm.id, 'api', 'Client.UserInitiatedShutdown');
       return undefined;
     },
   }));

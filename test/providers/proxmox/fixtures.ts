@@ -47,9 +47,9 @@ export function startSim(options: ProxmoxSimulatorOptions = {}): Promise<Proxmox
 }
 
 /** A provider for FLEET pointed at `sim`, trusting its CA. */
-export function providerFor(sim: ProxmoxSimulator, options: ProxmoxProviderOptions = {}, spec: Partial<ProxmoxProviderSpec> = {}, fleet = FLEET): Promise<Provider> {
+export function providerFor(sim: ProxmoxSimulator, options: ProxmoxProviderOptions = {}, spec: Partial<ProxmoxProviderSpec> = {}, fleet = FLEET, stateDir?: string): Promise<Provider> {
   return createProxmoxProvider(
-    { config: configOf(spec), fleet, endpoint: sim.url, caPem: sim.caPem, credentials: { tokenId: 'drover@pve!sim' }, staticCredentials: { tokenSecret: sim.tokenSecret } },
+    { config: configOf(spec), fleet, endpoint: sim.url, caPem: sim.caPem, credentials: { tokenId: 'drover@pve!sim' }, staticCredentials: { tokenSecret: sim.tokenSecret }, ...(stateDir === undefined ? {} : { stateDir }) },
     { ...FAST, ...options, tasks: { ...FAST.tasks, ...options.tasks } },
   );
 }

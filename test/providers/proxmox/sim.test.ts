@@ -36,16 +36,27 @@ describe('PVE simulator: the API as Proxmox answers it', () => {
     assert.equal(await waitTask(sim, upid), 'OK');
   });
 
-  it('clones as a task naming the SOURCE template; the new VM is a nameless lock: clone config until the task ends', async () => {
+  it('clones as a task naming the SOURCE template; the new VM is a nameless lock: clone config until the task ends, shown as `VM <vmid>`', async () => {
     sim.settings.linkedCloneMs = 5_000_000; // 5 s of wall time: still cloning while inspected, even on a loaded machine
+    sim.settings.statusRefreshMs = 3_600_000;
+    await raw(sim, 'GET', '/cluster/resources', { type: 'vm' }); // pvestatd's snapshot, taken before the clone
     const answer = await raw(sim, 'POST', CLONE, { newid: '120', name: 'web-1', target: 'pve2' });
     const upid = answer.body?.data as string;
     assert.match(upid, new RegExp(`^UPID:pve1:[0-9A-F]{8}:[0-9A-F]{8}:[0-9A-F]{8}:qmclone:${TEMPLATE_VMID}:drover@pve!sim:$`));
-    const during = resourcesOf(await raw(sim, 'GET', '/cluster/resources', { type: 'vm' }));
-    const vm = during.find((e) => e['vmid'] === 120);
-    assert.equal(vm?.['lock'], 'clone');
-    assert.equal(vm?.['name'], undefined);
+    const first = resourcesOf(await raw(sim, 'GET', '/cluster/resources', { type: 'vm' })).find((e) => e['vmid'] === 120);
+    assert.deepEqual([first?.['lock'], first?.['name'], first?.['status'], first?.['tags']], ['clone', undefined, 'unknown', undefined], 'before pvestatd has seen it: no name, status unknown, but the lock (read live)');
+    sim.settings.statusRefreshMs = 0; // pvestatd's next round
+    const vm = resourcesOf(await raw(sim, 'GET', '/cluster/resources', { type: 'vm' })).find((e) => e['vmid'] === 120);
+    assert.deepEqual([vm?.['lock'], vm?.['name'], vm?.['status'], vm?.['tags']], ['clone', 'VM 120', 'stopped', undefined], 'pvestatd names a config without a name `VM <vmid>`');
     assert.equal(vm?.['node'], 'pve1', 'the clone runs on the template node');
+    const current = data(await raw(sim, 'GET', '/nodes/pve1/qemu/120/status/current'));
+    assert.deepEqual([current['name'], current['lock'], current['status']], ['VM 120', 'clone', 'stopped']);
+    assert.deepEqual(data(await raw(sim, 'GET', '/nodes/pve1/qemu/120/config')), { lock: 'clone', digest: data(await raw(sim, 'GET', '/nodes/pve1/qemu/120/config'))['digest'] }, 'the temporary config holds only the lock');
+    const active = resourcesOf(await raw(sim, 'GET', '/nodes/pve1/tasks', { source: 'active', typefilter: 'qmclone', vmid: String(TEMPLATE_VMID) }));
+    assert.deepEqual(active.map((t) => [t['upid'], t['status'], t['user'], t['tokenid'], t['id']]), [[upid, 'RUNNING', 'drover@pve', 'sim', String(TEMPLATE_VMID)]]);
+    const log = resourcesOf(await raw(sim, 'GET', `/nodes/pve1/tasks/${encodeURIComponent(upid)}/log`, { limit: '5' }));
+    assert.deepEqual(log[0], { n: 1, t: `creating a clone of VM ${TEMPLATE_VMID} with ID 120` });
+    sim.settings.statusRefreshMs = 10_000;
     const locked = await raw(sim, 'PUT', '/nodes/pve1/qemu/120/config', { tags: 'x' });
     assert.deepEqual([locked.status, locked.statusText, locked.body?.message], [500, 'VM is locked (clone)', 'VM is locked (clone)\n']);
     const running = data(await raw(sim, 'GET', `/nodes/pve1/tasks/${encodeURIComponent(upid)}/status`));
@@ -155,7 +166,7 @@ describe('PVE simulator: the API as Proxmox answers it', () => {
     await waitTask(sim, (await raw(sim, 'POST', '/nodes/pve1/qemu/190/status/start')).body?.data as string);
     const listed = resourcesOf(await raw(sim, 'GET', '/cluster/resources', { type: 'vm' })).find((e) => e['vmid'] === 190);
     assert.equal(listed?.['status'], 'stopped', 'the snapshot was taken while it was cloning');
-    assert.equal(listed?.['name'], undefined);
+    assert.equal(listed?.['name'], 'VM 190', 'and the name is still the placeholder of the copy window');
     assert.equal(data(await raw(sim, 'GET', '/nodes/pve1/qemu/190/status/current'))['status'], 'running');
   });
 

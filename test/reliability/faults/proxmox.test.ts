@@ -1,7 +1,8 @@
 /**
  * The fault matrix against the PVE simulator, through drover's Proxmox provider (undici over https),
  * plus Proxmox's own faults: storage lock timeouts, a VM config lock held through the rollout,
- * clone tasks failing half-way, a clone worker dying in `lock: clone`, start and config failures.
+ * clone tasks failing half-way, a clone worker dying in `lock: clone`, delete tasks failing after the
+ * DELETE was accepted, start and config failures.
  */
 import assert from 'node:assert/strict';
 import { configOf } from '../../../providers/proxmox/sim/context.ts';
@@ -74,6 +75,17 @@ const PROXMOX_FAULTS: readonly FaultCase[] = [
       const stuck = h.sim.world.list().filter((vm) => vm.state !== 'terminated' && configOf(vm)['lock'] === 'clone');
       assert.equal(stuck.length + stuckCleared, 1, 'one stuck clone: still there untouched, or cleared by the operator');
       for (const vm of stuck) assert.deepEqual(h.sim.world.events().filter((e) => e.instanceId === vm.id && e.at >= rolloutStart && e.cause === 'api' && e.from !== null), [], 'never fought');
+    },
+  },
+  {
+    // PVE accepts the DELETE, then its worker fails before removing anything: the VM stays, stopped.
+    // It is live until gone, so it keeps counting against the bounds while drover deletes it again.
+    name: 'delete tasks failing after the DELETE was accepted (the VM stays as it was)',
+    setup: (h) => {
+      pveOf(h).settings.failDestroys = 3;
+    },
+    check: (h) => {
+      assert.equal(pveOf(h).settings.failDestroys, 0, 'three delete tasks failed during the rollout');
     },
   },
   { name: 'start tasks failing', rules: () => [{ kind: 'error', actions: ['start'], status: 500, message: 'start failed: QEMU exited with code 1', count: 3 }] },

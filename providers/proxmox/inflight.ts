@@ -1,0 +1,114 @@
+/**
+ * Clones in flight that nothing places yet. A VM in its copy window is a config holding only
+ * `lock: clone`: no name, description or tags say whose it is. This process knows its own creates,
+ * and the clone journal knows those of earlier processes — unless the state directory was lost. For
+ * the rest, PVE's active task list of the VM's node says whether a clone of drover's own API token
+ * is still filling it: the task's log opens with `creating a clone of VM <template> with ID <vmid>`
+ * (qemu-server's clone_vm), and PVE shows a token its own tasks without Sys.Audit. Such a clone may
+ * be a slot of any group, so creates on the provider wait until it ends (its description then
+ * places it) — at most the clone timeout from when it was first seen, like AWS's launch fence.
+ * When a node's task list cannot be read, every unplaced clone there counts as possibly drover's.
+ */
+import type { PveApi, TaskEntry } from './api.ts';
+import { classifyPve } from './classify.ts';
+import type { ProviderLogger } from './retry.ts';
+
+/** A VM in its copy window that may be drover's and cannot be placed in a slot. */
+export interface UnplacedClone {
+  readonly vmid: number;
+  readonly node: string;
+  /** When this process first saw it, epoch ms. */
+  readonly since: number;
+}
+
+const CLONE_LINE = /^creating a clone of VM \d+ with ID (\d+)\s*$/;
+
+/** Watches the active clone tasks of one API token. */
+export class CloneWatch {
+  readonly #api: PveApi;
+  readonly #provider: string;
+  readonly #user: string;
+  readonly #tokenid: string | undefined;
+  readonly #timeoutMs: number;
+  readonly #logger: ProviderLogger | undefined;
+  /** UPID → the VMID its log names (tasks never change their first line). */
+  readonly #targets = new Map<string, number | undefined>();
+  readonly #firstSeen = new Map<number, number>();
+  readonly #expired = new Set<number>();
+
+  constructor(init: { api: PveApi; provider: string; tokenId: string; timeoutMs: number; logger?: ProviderLogger | undefined }) {
+    this.#api = init.api;
+    this.#provider = init.provider;
+    const bang = init.tokenId.indexOf('!');
+    this.#user = bang < 0 ? init.tokenId : init.tokenId.slice(0, bang);
+    this.#tokenid = bang < 0 ? undefined : init.tokenId.slice(bang + 1);
+    this.#timeoutMs = init.timeoutMs;
+    this.#logger = init.logger;
+  }
+
+  /** Of the unplaced copy-window VMs `bare`, those a clone of this token may still be filling. */
+  async mine(bare: readonly { vmid: number; node: string }[], signal?: AbortSignal): Promise<UnplacedClone[]> {
+    const listed = new Set(bare.map((b) => b.vmid));
+    for (const vmid of this.#firstSeen.keys()) if (!listed.has(vmid)) this.#firstSeen.delete(vmid);
+    if (bare.length === 0) return [];
+    const ours = new Set<number>();
+    const unreadable = new Set<string>();
+    for (const node of new Set(bare.map((b) => b.node))) {
+      const targets = await this.#targetsOn(node, signal);
+      if (targets === undefined) unreadable.add(node);
+      else for (const vmid of targets) ours.add(vmid);
+    }
+    const now = Date.now();
+    const out: UnplacedClone[] = [];
+    for (const b of bare.filter((x) => ours.has(x.vmid) || unreadable.has(x.node))) {
+      const since = this.#firstSeen.get(b.vmid) ?? now;
+      this.#firstSeen.set(b.vmid, since);
+      if (now - since < this.#timeoutMs) out.push({ ...b, since });
+      else this.#expire(b.vmid, b.node);
+    }
+    return out;
+  }
+
+  /** VMIDs this token's running clones on `node` fill; undefined when the list cannot be read. */
+  async #targetsOn(node: string, signal: AbortSignal | undefined): Promise<number[] | undefined> {
+    try {
+      const tasks = await this.#api.activeTasks(node, 'qmclone', signal);
+      const running = tasks.filter((t) => this.#mine(t) && (t.status === undefined || t.status === 'RUNNING'));
+      const current = new Set(running.map((t) => t.upid));
+      for (const upid of this.#targets.keys()) if (upid.split(':')[1] === node && !current.has(upid)) this.#targets.delete(upid);
+      const out: number[] = [];
+      for (const task of running) {
+        if (!this.#targets.has(task.upid)) this.#targets.set(task.upid, await this.#targetOf(task.upid, signal));
+        const vmid = this.#targets.get(task.upid);
+        if (vmid !== undefined) out.push(vmid);
+      }
+      return out;
+    } catch (error) {
+      if (classifyPve(error).reason === 'Aborted' || signal?.aborted === true) throw error;
+      this.#logger?.warn({ provider: this.#provider, node, reason: classifyPve(error).reason }, 'cannot read the active clone tasks; clones in their copy window there are treated as possibly drover\'s');
+      return undefined;
+    }
+  }
+
+  async #targetOf(upid: string, signal: AbortSignal | undefined): Promise<number | undefined> {
+    const lines = await this.#api.taskLog(upid, 5, signal);
+    for (const line of lines) {
+      const match = CLONE_LINE.exec(line);
+      if (match !== null) return Number(match[1]);
+    }
+    return undefined;
+  }
+
+  #mine(task: TaskEntry): boolean {
+    if (task.type !== 'qmclone') return false;
+    if (task.tokenid !== undefined) return task.user === this.#user && task.tokenid === this.#tokenid;
+    // Older releases list the token's full id as the user.
+    return task.user === (this.#tokenid === undefined ? this.#user : `${this.#user}!${this.#tokenid}`);
+  }
+
+  #expire(vmid: number, node: string): void {
+    if (this.#expired.has(vmid)) return;
+    this.#expired.add(vmid);
+    this.#logger?.warn({ provider: this.#provider, vmid, node }, 'a clone of this API token has been in its copy window longer than the clone timeout; creates no longer wait for it');
+  }
+}
