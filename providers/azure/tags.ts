@@ -64,13 +64,13 @@ export function statusOf(statuses: readonly InstanceViewStatus[] | undefined): V
 }
 
 /**
- * Azure state → drover state. Deleting maps to terminated (the delete is accepted and cannot be
- * undone); a VM whose provisioning failed can never run and maps to stopped, so the planner
+ * Azure state → drover state. Deleting maps to terminating (the delete is accepted and cannot be
+ * undone, but the VM counts against surge until it is gone); a VM whose provisioning failed can never run and maps to stopped, so the planner
  * replaces it at once; without a power state (not yet known) a succeeded VM counts as pending.
  */
 export function stateOf(provisioningState: string | undefined, power: string | undefined): InstanceState {
   const provisioning = provisioningState?.toLowerCase();
-  if (provisioning === 'deleting') return 'terminated';
+  if (provisioning === 'deleting') return 'terminating';
   if (provisioning === 'failed') return 'stopped';
   if (provisioning === 'creating') return 'pending';
   switch (power) {

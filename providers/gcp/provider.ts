@@ -104,7 +104,7 @@ export class GcpProvider implements Provider {
       const key = `${o.zone}/${o.name}`;
       listed.add(key);
       const deleting = this.#deleting.get(key) === o.id && o.state !== 'pending' && o.state !== 'running';
-      observed.push(deleting ? { ...o, state: 'terminated' } : o);
+      observed.push(deleting ? { ...o, state: 'terminating' } : o);
     }
     for (const key of this.#deleting.keys()) if (!listed.has(key)) this.#deleting.delete(key);
     return observed;

@@ -18,8 +18,13 @@ export interface Pools {
   readonly target: string;
   /** Ready duplicates of an occupied slot, deleted when capacity allows. */
   readonly readyDuplicates: readonly InstanceView[];
-  /** Non-terminated instances once the pass's drift deletions are done. */
-  readonly liveAfterDrift: number;
+  /**
+   * Every instance not gone yet: live ones (including those this pass deletes) and terminating
+   * ones. Creates must fit under replicas + surge on top of all of them, because a delete is not
+   * done when it is sent: the instance exists until the cloud finishes it (and a focused pass
+   * sends no delete at all).
+   */
+  readonly notGone: number;
 }
 
 /** Numbers shared by both engines. */
@@ -105,9 +110,15 @@ function countNews(pools: Pools, deletes: readonly Doomed[]): number {
   return n;
 }
 
+/**
+ * New instances to launch: what is missing, within the room under replicas + surge left by every
+ * instance not gone yet. This pass's own deletes make no room: they take effect when the cloud has
+ * finished them, which a later pass sees (so creates and deletes of one step never depend on each
+ * other, and a step's creates alone are always safe to send).
+ */
 function createCount(p: EngineParams, pools: Pools, deletes: readonly Doomed[], desiredNew: number): number {
   const need = desiredNew - countNews(pools, deletes);
-  const room = p.replicas + p.surge - (pools.liveAfterDrift - deletes.length);
+  const room = p.replicas + p.surge - pools.notGone;
   return Math.max(0, Math.min(need, room));
 }
 

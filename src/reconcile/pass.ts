@@ -85,8 +85,9 @@ export interface PassOptions {
    * their creates run. It lets a new revision start acting without waiting for a full inventory
    * (the daemon runs one right before the full pass). Deletes and orphans need the whole fleet
    * (deletion guard, ownership), so they wait for the full pass; creates are safe on the group's
-   * own complete listing (the planner bounds them by replicas + maxSurge). Readiness of instances
-   * outside the focus is kept, not forgotten.
+   * own complete listing because the planner bounds them by replicas + maxSurge counting every
+   * instance not gone yet, the step's own deletes included: they fit whether or not those deletes
+   * are ever sent. Readiness of instances outside the focus is kept, not forgotten.
    */
   readonly focus?: ReadonlySet<string>;
   /**
@@ -109,6 +110,7 @@ export async function runPass(state: DesiredState, revision: string, deps: PassD
   const planned = await deps.health.assess(listed, probeFinder(state), deps.now(), { forgetUnlisted: focus === undefined });
   const now = deps.now();
   const planning = planGroups(state, planned, observations, deps, now, options);
+  // Dropping a focused step's deletes is safe: the planner never sizes creates on its own deletes.
   const steps = focus === undefined ? planning.steps : planning.steps.map((step) => ({ ...step, deletes: [] }));
   const skipped = planning.skipped;
   // A focused pass listed only groups that are in Git, so it finds no orphans.

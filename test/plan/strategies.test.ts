@@ -66,7 +66,9 @@ describe('plan/canary', () => {
     const world = [...oldSet(3), readyNew(0)];
     const step = planGroup(canary(1, true, undefined, 3), world, ctx());
     assert.equal(step.deletes.length, 1);
-    assert.equal(step.creates.length, 1);
+    assert.equal(step.creates.length, 0, 'the next new instance waits until the deleted one is gone');
+    const gone = world.filter((i) => i.id !== step.deletes[0]?.id);
+    assert.equal(planGroup(canary(1, true, undefined, 3), gone, ctx()).creates.length, 1);
   });
 
   it('auto-promotes after bakeSeconds of health', () => {

@@ -139,13 +139,13 @@ describe('GCP provider contract (real @google-cloud/compute client against the s
     assert.deepEqual(statuses, [403, 403, 403, 403, 403, 200]);
   });
 
-  it('destroy: deleting is reported as terminated until gone; gone and renamed-away instances are success', async () => {
+  it('destroy: deleting is reported as terminating until gone (no capacity, but counted against surge); gone and renamed-away instances are success', async () => {
     const created = await provider.create(request('web', 0));
     sim.world.setLatencies({ terminateMs: 300_000 });
     await provider.destroy(created);
     assert.equal(visible(sim)[0]?.state, 'terminating');
     const [listed] = await provider.list({ fleet: FLEET });
-    assert.equal(listed?.state, 'terminated', 'a delete in progress no longer counts as capacity');
+    assert.equal(listed?.state, 'terminating', 'a delete in progress is no capacity but still exists');
     await provider.destroy(created);
     await pause(350);
     assert.deepEqual(await provider.list({ fleet: FLEET }), []);
