@@ -122,6 +122,10 @@ function createCount(p: EngineParams, pools: Pools, deletes: readonly Doomed[], 
   return Math.max(0, Math.min(need, room));
 }
 
+function capacityWait(missing: number): Wait {
+  return { reason: 'capacity', message: `${missing} more new instance(s) wait for room under maxSurge/maxUnavailable (instances being deleted count until gone)`, until: undefined };
+}
+
 /** Rolling replacement (also canary phases and rollbacks). */
 export function planRolling(p: EngineParams, pools: Pools, knobs: RollingKnobs): Outcome {
   const deletes = trimSurplus(p, pools);
@@ -140,9 +144,7 @@ export function planRolling(p: EngineParams, pools: Pools, knobs: RollingKnobs):
   const wanted = knobs.desiredNew - countNews(pools, deletes);
   if (wanted > 0 && knobs.batchBlocked !== undefined) return { deletes, creates: 0, waits: [...waits, knobs.batchBlocked] };
   const creates = createCount(p, pools, deletes, knobs.desiredNew);
-  if (wanted > creates) {
-    waits.push({ reason: 'capacity', message: `${wanted - creates} more new instance(s) wait for room under maxSurge/maxUnavailable`, until: undefined });
-  }
+  if (wanted > creates) waits.push(capacityWait(wanted - creates));
   return { deletes, creates, waits };
 }
 
@@ -155,10 +157,12 @@ export function planBlueGreen(p: EngineParams, pools: Pools, keepOldSeconds: num
     .map((v) => v.availableAt as number)
     .sort((a, b) => a - b);
   const creates = createCount(p, pools, deletes, p.replicas);
-  if (olds.length === 0) return { deletes, creates, waits: [] };
+  const wanted = p.replicas - countNews(pools, deletes);
+  const room: Wait[] = wanted > creates ? [capacityWait(wanted - creates)] : [];
+  if (olds.length === 0) return { deletes, creates, waits: room };
   if (availableAt.length < p.replicas) {
     const wait: Wait = { reason: 'instances-ready', message: `cut-over waits for ${p.replicas} new instances to be available (${availableAt.length} are)`, until: undefined };
-    return { deletes, creates, waits: [wait] };
+    return { deletes, creates, waits: [wait, ...room] };
   }
   const cutoverAt = p.replicas === 0 ? p.now : (availableAt[p.replicas - 1] as number);
   const until = cutoverAt + keepOldSeconds * 1000;

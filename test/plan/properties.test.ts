@@ -21,6 +21,7 @@ import {
   groupArb,
   initialWorld,
   plan,
+  type DeleteFate,
   type World,
 } from './model.ts';
 
@@ -61,6 +62,9 @@ const roundArb = fc.record({
   events: fc.array(eventArb, { minLength: 1, maxLength: 7 }),
   advanceMs: fc.integer({ min: 1000, max: 240_000 }),
   crashAfter: fc.option(fc.nat(5), { nil: undefined }),
+  // A focused pass (creates only) now and then; deletes that finish, lag or fail.
+  focused: fc.boolean(),
+  deleteFate: fc.constantFrom<DeleteFate>('gone', 'lag', 'lag', 'fail'),
 });
 
 describe('plan/properties', function () {
@@ -74,7 +78,7 @@ describe('plan/properties', function () {
           const step = plan(g, world);
           checkStep(g, world, step);
           assert.deepEqual(plan(g, { ...world, instances: shuffled(world.instances, round.shuffleSeed) }), step, 'depends on input order');
-          world = externalEvents(execute(world, step, round.crashAfter), round.events, round.advanceMs);
+          world = externalEvents(execute(world, step, round.crashAfter, { focused: round.focused, deleteFate: round.deleteFate }), round.events, round.advanceMs);
         }
         // Calm: no more faults, everything launched becomes ready. The group must settle.
         world = allReady(world, world.now);
