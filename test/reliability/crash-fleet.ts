@@ -42,7 +42,8 @@ export function pick<T>(random: () => number, list: readonly T[]): T {
 }
 
 /**
- * The initial fleet: rolling 1/0, rolling 2/1 and a canary on EC2; then, on every other cloud of
+ * The initial fleet: rolling 1/0, rolling 2/1, rolling 0/1 (surge 0: every batch starts by
+ * deleting, so a create that rides on a delete breaks its ceiling at once) and a canary on EC2; then, on every other cloud of
  * `clouds`, rolling 1/1 and a canary with maxSurge "50%" (on EC2 too when it is the only cloud).
  */
 export function initialFleet(clouds: readonly Cloud[] = ['aws']): FleetModel {
@@ -51,6 +52,7 @@ export function initialFleet(clouds: readonly Cloud[] = ['aws']): FleetModel {
     { name: 'web', cloud: 'aws', replicas: 3, maxSurge: 1, maxUnavailable: 0, canary: false, promote: false, build: 1 },
     { name: 'api', cloud: 'aws', replicas: 4, maxSurge: 2, maxUnavailable: 1, canary: false, promote: false, build: 1 },
     { name: 'edge', cloud: 'aws', replicas: 3, maxSurge: 1, maxUnavailable: 0, canary: true, promote: false, build: 1 },
+    { name: 'zero', cloud: 'aws', replicas: 3, maxSurge: 0, maxUnavailable: 1, canary: false, promote: false, build: 1 },
     ...others.flatMap((cloud): FleetModel => [
       { name: CRASH_CLOUDS[cloud].groups.rolling, cloud, replicas: 3, maxSurge: 1, maxUnavailable: 1, canary: false, promote: false, build: 1 },
       { name: CRASH_CLOUDS[cloud].groups.canary, cloud, replicas: 2, maxSurge: '50%', maxUnavailable: 0, canary: true, promote: false, build: 1 },
@@ -143,11 +145,20 @@ function canaryStart(...names: string[]): ScenarioStep {
   };
 }
 
+/** A new digest and a new replica count in one commit (the focused pass's hardest case). */
+function bumpAndScale(name: string, replicas: number): ScenarioStep {
+  return { message: `digest bump and scale ${name} to ${replicas}`, apply: (f) => {
+    const g = byName(f, name);
+    g.build++;
+    g.replicas = replicas;
+  } };
+}
+
 function promote(...names: string[]): ScenarioStep {
   return { message: `canary promote: ${names.join(', ')}`, apply: (f) => names.forEach((n) => void (byName(f, n).promote = true)) };
 }
 
-const rollingExtras = (fleet: FleetModel) => fleet.filter((g) => !g.canary && !['web', 'api'].includes(g.name)).map((g) => g.name);
+const rollingExtras = (fleet: FleetModel) => fleet.filter((g) => !g.canary && !['web', 'api', 'zero'].includes(g.name)).map((g) => g.name);
 const canaries = (fleet: FleetModel) => fleet.filter((g) => g.canary).map((g) => g.name);
 
 /**
@@ -159,8 +170,12 @@ export function scenario(random: () => number, count: number, fleet: FleetModel)
   const rolling = rollingExtras(fleet);
   const canary = canaries(fleet);
   const prefix = [
-    bump('web', ...rolling),
+    bump('web', 'zero', ...rolling),
     scale('api', 6),
+    canaryStart(...canary),
+    bumpAndScale('api', 2),
+    bumpAndScale('zero', 2),
+    // A second digest while the first canary is held: it must stop at its own canary.
     canaryStart(...canary),
     bump('api', 'web'),
     promote(...canary),

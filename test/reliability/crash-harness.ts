@@ -30,7 +30,7 @@ const TOKEN = 'crash-token-3b9e71d2';
 /** Wall ms after a restart during which the previous process's in-flight requests may still land. */
 const SLOP_MS = 50;
 const GATE = path.resolve(import.meta.dirname, 'crash-gate.ts');
-const LIVE = new Set(['pending', 'running', 'stopping', 'stopped']);
+const LIVE = new Set(['pending', 'running', 'stopping', 'stopped', 'terminating']);
 
 /** Options of one round. */
 export interface CrashRoundOptions {
@@ -66,6 +66,8 @@ export interface CrashRoundReport {
   readonly perCloud: string;
   readonly deletionsChecked: number;
   readonly discounted: number;
+  /** Launches judged against the bounds of the revision that planned them (EC2's revision tag). */
+  readonly launchesByRevision: number;
   readonly violations: string[];
   readonly wallMs: number;
 }
@@ -76,6 +78,7 @@ interface Epoch {
   committedAt: number;
   confirmedAt: number;
   readonly groups: SpecEpoch['groups'];
+  readonly revision: string;
 }
 
 /** Runs one round; never throws for an invariant breach (see `violations`), only for harness failures. */
@@ -107,8 +110,8 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
       }
     };
     register(fleet);
-    repo.commit(fleetFiles(fleet), 'initial fleet');
-    const epochs: Epoch[] = [{ committedAt: -Infinity, confirmedAt: -Infinity, groups: boundsByGroup(fleet) }];
+    const first = repo.commit(fleetFiles(fleet), 'initial fleet');
+    const epochs: Epoch[] = [{ committedAt: -Infinity, confirmedAt: -Infinity, groups: boundsByGroup(fleet), revision: first }];
     const spawns: number[] = [];
     // EC2's list lag here is 1 s simulated (5 ms of wall time): a 2 s bound holds batched launches
     // (and, after the state directory is deleted, every launch) for far less than a round.
@@ -151,10 +154,10 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
       const updated = cloneFleet(fleet);
       for (const step of batch) step.apply(updated);
       register(updated);
-      repo.commit(fleetFiles(updated), batch.map((s) => s.message).join('; '));
+      const revision = repo.commit(fleetFiles(updated), batch.map((s) => s.message).join('; '));
       fleet = updated;
       commits++;
-      epochs.push({ committedAt: clock.now(), confirmedAt: Infinity, groups: boundsByGroup(fleet) });
+      epochs.push({ committedAt: clock.now(), confirmedAt: Infinity, groups: boundsByGroup(fleet), revision });
       log(`  commit ${commits}: ${batch.map((s) => s.message).join('; ')}`);
     };
     const spawned = () => {
@@ -195,7 +198,8 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
       if (batch !== undefined && !midLife) commit(batch);
       const roll = random();
       const moment: Moment = roll < 0.2 ? 'startup' : roll < 0.35 ? 'listening' : roll < 0.6 ? 'in-flight' : 'delay';
-      moments[moment]++;
+      // In-flight is counted once an action was seen reaching the cloud; otherwise it was a delay.
+      if (moment !== 'in-flight') moments[moment]++;
       spawned();
       if (moment === 'startup') {
         if (batch !== undefined && midLife) commit(batch);
@@ -217,7 +221,8 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
           const cloud = clouds.length === 1 ? 'aws' : pick(random, clouds);
           const acted = await nextApiEvent(cloud, cloud === 'aws' ? maxLife : 4 * maxLife);
           await sleep(between(random, 0, 30));
-          log(`  ${acted ? 'an action in flight' : 'no action'} on ${cloud}`);
+          moments[acted ? 'in-flight' : 'delay']++;
+          log(`  ${acted ? 'an action in flight' : 'no action: counted as a delay'} on ${cloud}`);
         } else if (moment === 'delay') {
           const life = between(random, 50, maxLife);
           const oob = random() < 0.15;
@@ -297,6 +302,7 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
     let launches = 0;
     let deletionsChecked = 0;
     let discounted = 0;
+    let launchesByRevision = 0;
     const perCloud: string[] = [];
     for (const cloud of clouds) {
       const verdict = checkTimeline({
@@ -308,12 +314,13 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
       launches += verdict.launches;
       deletionsChecked += verdict.deletionsChecked;
       discounted += verdict.discounted;
+      launchesByRevision += verdict.launchesByRevision;
       // Instances launched several to one call (EC2 batches tag every slot of the call: "4,5,6").
       const batched = worldOf(cloud).events().filter((e) => e.from === null && (e.tags[CRASH_CLOUDS[cloud].keys.slot] ?? '').includes(',')).length;
       perCloud.push(`${cloud} ${verdict.launches}/${verdict.deletionsChecked}${batched > 0 ? ` (${batched} batched)` : ''}`);
     }
     return {
-      seed: options.seed, kills: options.kills, clouds: clouds.join('+'), moments, commits, stateWipes: wipes, outOfBand, launches, perCloud: perCloud.join(' '), deletionsChecked, discounted,
+      seed: options.seed, kills: options.kills, clouds: clouds.join('+'), moments, commits, stateWipes: wipes, outOfBand, launches, perCloud: perCloud.join(' '), deletionsChecked, discounted, launchesByRevision,
       violations, wallMs: Math.round(performance.now() - started),
     };
   } finally {
@@ -333,7 +340,7 @@ export function seedFromEnv(): number {
 /** One-line summary of a round. */
 export function summary(report: CrashRoundReport): string {
   const m = report.moments;
-  return `seed=${report.seed} clouds=${report.clouds} kills=${report.kills} (startup ${m.startup}, listening ${m.listening}, in-flight ${m['in-flight']}, delay ${m.delay}) commits=${report.commits} wipes=${report.stateWipes} out-of-band=${report.outOfBand} launches=${report.launches} deletions-checked=${report.deletionsChecked} (${report.perCloud}) discounted=${report.discounted} violations=${report.violations.length} wall=${(report.wallMs / 1000).toFixed(1)}s`;
+  return `seed=${report.seed} clouds=${report.clouds} kills=${report.kills} (startup ${m.startup}, listening ${m.listening}, in-flight ${m['in-flight']}, delay ${m.delay}) commits=${report.commits} wipes=${report.stateWipes} out-of-band=${report.outOfBand} launches=${report.launches} (by-revision ${report.launchesByRevision}) deletions-checked=${report.deletionsChecked} (${report.perCloud}) discounted=${report.discounted} violations=${report.violations.length} wall=${(report.wallMs / 1000).toFixed(1)}s`;
 }
 
 /** What the daemon says about unconverged groups, and what the worlds hold for them. */
