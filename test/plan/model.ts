@@ -7,7 +7,8 @@ import fc from 'fast-check';
 import type { DesiredGroup, IntOrPercent, RolloutPolicy } from '../../src/desired/types.ts';
 import { effectiveSurge, planGroup, resolveBounds, resolveCanaryCount } from '../../src/plan/index.ts';
 import type { GroupStep, PlannedInstance } from '../../src/plan/index.ts';
-import { FLEET, group, NEW, OLD, T0 } from './helpers.ts';
+import { promotes } from '../../src/plan/strategy.ts';
+import { DIGEST, FLEET, group, NEW, OLD, T0 } from './helpers.ts';
 
 /** A world: the time and every instance of the group (terminated ones are dropped). */
 export interface World {
@@ -35,7 +36,8 @@ export const policyArb: fc.Arbitrary<RolloutPolicy> = fc.record({
   canary: fc.option(
     fc.record({
       count: fc.oneof(fc.integer({ min: 0, max: 3 }), fc.constantFrom('20%', '50%')),
-      promote: fc.boolean(),
+      // Nothing, this rollout by digest or template hash, or an earlier rollout (stale: must hold).
+      promote: fc.constantFrom(undefined, DIGEST, NEW, OLD, `sha256:${'1'.repeat(64)}`),
       bakeSeconds: fc.option(fc.constantFrom(0, 60), { nil: undefined }),
     }),
     { nil: undefined },
@@ -260,7 +262,7 @@ function checkStrategy(g: DesiredGroup, world: World, step: GroupStep): void {
     assert.ok(cutover + r.keepOldSeconds * 1000 <= world.now, 'old set deleted inside keepOldSeconds');
   }
   const canary = r.canary;
-  if (r.strategy === 'canary' && canary !== undefined && !canary.promote && canary.bakeSeconds === undefined && olds.length > 0) {
+  if (r.strategy === 'canary' && canary !== undefined && !promotes(g) && canary.bakeSeconds === undefined && olds.length > 0) {
     const count = resolveCanaryCount(canary.count, g.replicas);
     // More new instances than canaries means the rollout already went past them (documented).
     const distinct = new Set(news.map((i) => i.slot)).size; // a duplicate is no extra canary

@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import type { DesiredGroup } from '../../src/desired/types.ts';
 import { ForeignInstanceError, planGroup, resolveBounds, resolveCanaryCount } from '../../src/plan/index.ts';
 import type { GroupStep } from '../../src/plan/index.ts';
+import { promotes } from '../../src/plan/strategy.ts';
 import { FLEET, NEW, OLD } from './helpers.ts';
 import {
   allReady,
@@ -33,7 +34,7 @@ const condition = (s: GroupStep, type: string) => s.status.conditions.find((c) =
 /** Canary waiting for a human: never converges by itself. */
 function canaryHolds(g: DesiredGroup): boolean {
   const c = g.rollout.canary;
-  return g.rollout.strategy === 'canary' && c !== undefined && !c.promote && c.bakeSeconds === undefined && resolveCanaryCount(c.count, g.replicas) < g.replicas;
+  return g.rollout.strategy === 'canary' && c !== undefined && !promotes(g) && c.bakeSeconds === undefined && resolveCanaryCount(c.count, g.replicas) < g.replicas;
 }
 
 /** One calm round: plan, check, execute all, everything becomes ready, enough time passes. */
@@ -131,7 +132,7 @@ describe('plan/properties', function () {
   it('holds canaries until promoted', () => {
     fc.assert(
       fc.property(groupArb, fc.integer({ min: 2, max: 8 }), (g0, replicas) => {
-        const g = { ...g0, replicas, rollout: { ...g0.rollout, strategy: 'canary' as const, canary: { count: 1, promote: false, bakeSeconds: undefined } } };
+        const g = { ...g0, replicas, rollout: { ...g0.rollout, strategy: 'canary' as const, canary: { count: 1, promote: undefined, bakeSeconds: undefined } } };
         let world = initialWorld(replicas, 0, g.zones);
         for (let i = 0; i < 8; i += 1) ({ world } = calmRound(g, world));
         assert.equal(world.instances.filter((x) => x.templateHash === NEW).length, 1);

@@ -24,7 +24,7 @@ import type { Cloud, CrashSim } from './crash-clouds.ts';
 import { artifactOf, between, boundsByGroup, cloneFleet, digestOf, FLEET, fleetFiles, initialFleet, pick, promoteAll, rng, scenario } from './crash-fleet.ts';
 import type { FleetModel, ScenarioStep } from './crash-fleet.ts';
 import { checkTimeline } from './crash-invariants.ts';
-import type { OwnershipKeys, SpecEpoch } from './crash-invariants.ts';
+import type { CanaryRecord, OwnershipKeys, SpecEpoch } from './crash-invariants.ts';
 
 const TOKEN = 'crash-token-3b9e71d2';
 /** Wall ms after a restart during which the previous process's in-flight requests may still land. */
@@ -113,6 +113,8 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
     const first = repo.commit(fleetFiles(fleet), 'initial fleet');
     const epochs: Epoch[] = [{ committedAt: -Infinity, confirmedAt: -Infinity, groups: boundsByGroup(fleet), revision: first }];
     const spawns: number[] = [];
+    // Canary groups: the first digest needs no promotion (launched from nothing); others from their commit.
+    const promotions = new Map<string, { digest: string; at: number }[]>(fleet.filter((g) => g.canary).map((g) => [g.name, [{ digest: digestOf(g.name, g.build), at: -Infinity }]]));
     // EC2's list lag here is 1 s simulated (5 ms of wall time): a 2 s bound holds batched launches
     // (and, after the state directory is deleted, every launch) for far less than a round.
     const configFile = path.join(tmp.path, 'drover.yaml');
@@ -155,6 +157,9 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
       for (const step of batch) step.apply(updated);
       register(updated);
       const revision = repo.commit(fleetFiles(updated), batch.map((s) => s.message).join('; '));
+      for (const g of updated) {
+        if (g.promoted !== undefined && g.promoted !== fleet.find((f) => f.name === g.name)?.promoted) promotions.get(g.name)?.push({ digest: digestOf(g.name, g.promoted), at: clock.now() });
+      }
       fleet = updated;
       commits++;
       epochs.push({ committedAt: clock.now(), confirmedAt: Infinity, groups: boundsByGroup(fleet), revision });
@@ -308,7 +313,7 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
       const verdict = checkTimeline({
         cloud, events: worldOf(cloud).events(), keys: CRASH_CLOUDS[cloud].keys, fleet: FLEET,
         groups: initial.filter((g) => g.cloud === cloud).map((g) => g.name),
-        epochs, spawns, launchOwnership: simOf(cloud).launchOwnership?.(), slotOf: simOf(cloud).slotOf?.bind(simOf(cloud)),
+        epochs, spawns, canaries: new Map([...promotions].map(([name, list]): [string, CanaryRecord] => [name, { count: 1, promotions: list }])), launchOwnership: simOf(cloud).launchOwnership?.(), slotOf: simOf(cloud).slotOf?.bind(simOf(cloud)),
       });
       violations.push(...verdict.violations);
       launches += verdict.launches;

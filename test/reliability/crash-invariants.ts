@@ -14,7 +14,12 @@
  *   below `replicas − maxUnavailable` (instances the test terminated out of band are discounted, but
  *   only for the daemon process that was alive when the test terminated them: the next process
  *   observes the loss before it decides anything);
- * - slots: never two live instances of one (group, template, slot).
+ * - slots: never two live instances of one (group, template, slot);
+ * - canaries: in a canary group, a launch never takes the live instances of one image digest above
+ *   the canary count unless a commit promoting that digest (naming it in `canary.promote`) was made
+ *   before the launch, or the digest was the group's first (a group launched from nothing has no
+ *   canary to hold). A promotion of an earlier digest left in Git promotes nothing. Only where the
+ *   launch record carries the digest (`keys.digest`).
  *
  * Which bound judges a launch: a launch that carries its revision (EC2, Azure: the `revision` key)
  * is judged against that revision's spec alone, counting every instance of the group not yet gone
@@ -59,6 +64,15 @@ export interface OwnershipKeys {
   readonly template: string;
   /** Key of the revision that launched the instance, where the cloud's launch record carries it. */
   readonly revision?: string;
+  /** Key of the full image digest, where the cloud's launch record carries it (canary check). */
+  readonly digest?: string;
+}
+
+/** A canary group: its canary count and when each digest was promoted (or first launched). */
+export interface CanaryRecord {
+  readonly count: number;
+  /** Digests allowed past the canary count, with the sim time from which they are. */
+  readonly promotions: readonly { readonly digest: string; readonly at: number }[];
 }
 
 /** Everything the judge needs for one simulator. */
@@ -84,6 +98,8 @@ export interface TimelineCheck {
    * every slot of a RunInstances, "4,5,6", and the instance's launch index picks its own).
    */
   readonly slotOf?: ((instanceId: string, slotTag: string) => string | undefined) | undefined;
+  /** Canary groups by name (canary check). */
+  readonly canaries?: ReadonlyMap<string, CanaryRecord> | undefined;
 }
 
 /** What the replay found. */
@@ -142,6 +158,8 @@ export function checkTimeline(check: TimelineCheck): TimelineVerdict {
   const ready = new Map<string, number>();
   const live = new Map<string, number>();
   const perSlot = new Map<string, number>();
+  const perDigest = new Map<string, number>();
+  const digestOf = new Map<string, string>();
   const ghosts: Ghost[] = [];
   let deletionsChecked = 0;
   let discounted = 0;
@@ -175,17 +193,21 @@ export function checkTimeline(check: TimelineCheck): TimelineVerdict {
     if (group === undefined) continue;
     const key = before?.key ?? `${group}/${tags[keys.template]}/${slot}`;
     const previous = before?.state;
+    if (event.from === null && keys.digest !== undefined && tags[keys.digest] !== undefined) digestOf.set(event.instanceId, `${group}/${tags[keys.digest]}`);
+    const digestKey = digestOf.get(event.instanceId);
     if (previous !== undefined) {
       if (previous === 'running') add(ready, group, -1);
       if (LIVE.has(previous)) {
         add(live, group, -1);
         add(perSlot, key, -1);
+        if (digestKey !== undefined) add(perDigest, digestKey, -1);
       }
     }
     if (event.to === 'running') add(ready, group, 1);
     if (LIVE.has(event.to)) {
       add(live, group, 1);
       add(perSlot, key, 1);
+      if (digestKey !== undefined) add(perDigest, digestKey, 1);
     }
     tracked.set(event.instanceId, { group, key, state: event.to });
     if (event.kind === 'tags' && tags[keys.group] !== group) say(event.at, `instance ${event.instanceId} changed group tag to ${event.tags[keys.group]}`);
@@ -199,6 +221,14 @@ export function checkTimeline(check: TimelineCheck): TimelineVerdict {
     const liveNow = live.get(group) ?? 0;
     const by = own !== undefined ? `of revision ${tags[keys.revision!]}` : 'of the specs possibly in force';
     if (ceiling !== undefined && liveNow > ceiling) say(event.at, `group ${group}: ${liveNow} instances not gone > replicas + maxSurge ${by} = ${ceiling} (after ${event.instanceId} ${event.from ?? 'new'} → ${event.to}, ${event.cause})`);
+    const canary = check.canaries?.get(group);
+    if (event.from === null && canary !== undefined && digestKey !== undefined) {
+      const digest = digestKey.slice(group.length + 1);
+      const n = perDigest.get(digestKey) ?? 0;
+      if (n > canary.count && !canary.promotions.some((p) => p.digest === digest && p.at <= event.at)) {
+        say(event.at, `canary group ${group}: ${n} live instances of ${digest} > canary count ${canary.count} before any commit promoted it (after ${event.instanceId})`);
+      }
+    }
     if ((perSlot.get(key) ?? 0) > 1) say(event.at, `group ${group}: ${perSlot.get(key)} live instances of template/slot ${key} (after ${event.instanceId} → ${event.to})`);
 
     const leftRunning = previous === 'running' && event.to !== 'running';

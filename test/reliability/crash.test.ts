@@ -103,6 +103,15 @@ describe('reliability: crash', function () {
       const afterGone = [...base(), ev(3, 'i1', 'running', 'terminating'), ev(9, 'i1', 'terminating', 'terminated', 'lifecycle'), ev(10, 'n1', null, 'pending', 'api', '0', 'b')];
       assert.deepEqual(judge(afterGone, { epochs: surgeZero }).violations, [], 'launched once the deleted one was gone');
     });
+    it('a canary digest past its count before any commit promoted it (a promotion of an earlier digest left in Git)', () => {
+      const dkeys = { ...keys, digest: 'd' };
+      const wide: SpecEpoch[] = [{ committedAt: -Infinity, confirmedAt: -Infinity, groups: { web: { replicas: 2, surge: 5, unavailable: 0 } } }];
+      const launch = (at: number, id: string, slot: string) => ev(at, id, null, 'pending', 'api', slot, 'b', { d: 'sha256:b' });
+      const canaries = (at: number) => new Map([['web', { count: 1, promotions: [{ digest: 'sha256:a', at: -Infinity }, { digest: 'sha256:b', at }] }]]);
+      const events = [...base(), launch(3, 'n1', '0'), launch(5, 'n2', '1')];
+      assert.match(judge(events, { epochs: wide, keys: dkeys, canaries: canaries(4.5 + 1) }).violations.join(), /canary group web: 2 live instances of sha256:b > canary count 1 before any commit promoted it \(after n2/);
+      assert.deepEqual(judge(events, { epochs: wide, keys: dkeys, canaries: canaries(4) }).violations, [], 'promoted before the second launch');
+    });
     it('a launch that names its revision is judged by that revision alone, while the older spec is still possibly in force', () => {
       const rkeys = { ...keys, revision: 'r' };
       // Commit c2 scales 2 → 1 with surge 0 and is not yet confirmed: the window would allow 3.
