@@ -31,7 +31,7 @@ export interface Pools {
 export interface EngineParams {
   readonly now: number;
   readonly replicas: number;
-  /** Surge bound of this engine (blue-green passes max(surge, replicas)). */
+  /** Surge bound of this engine (blue-green passes replicas: 2 × replicas in all). */
   readonly surge: number;
   readonly budget: Budget;
 }

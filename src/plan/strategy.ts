@@ -6,7 +6,7 @@
 import type { DesiredGroup } from '../desired/types.ts';
 import type { Doomed, InstanceView } from './classify.ts';
 import { planBlueGreen, planRolling, type EngineParams, type Outcome, type Pools, type RollingKnobs } from './engine.ts';
-import { resolveBounds, resolveCanaryCount } from './quantity.ts';
+import { effectiveSurge, resolveCanaryCount } from './quantity.ts';
 import type { Budget } from './select.ts';
 import type { Wait } from './types.ts';
 
@@ -103,10 +103,11 @@ export function canaryState(group: DesiredGroup, news: readonly InstanceView[], 
 export function runStrategy(input: StrategyInput): Outcome {
   const { group, pools } = input;
   const replicas = group.replicas;
-  const { surge } = resolveBounds(group.rollout, replicas);
+  // One bound per group whatever the phase: a blue-green group rolling back stays within 2 × replicas.
+  const surge = effectiveSurge(group.rollout, replicas);
   const params: EngineParams = { now: input.now, replicas, surge, budget: input.budget };
   const strategy = input.rollback ? 'rolling' : group.rollout.strategy;
-  if (strategy === 'blue-green') return planBlueGreen({ ...params, surge: Math.max(surge, replicas) }, pools, group.rollout.keepOldSeconds);
+  if (strategy === 'blue-green') return planBlueGreen(params, pools, group.rollout.keepOldSeconds);
   if (strategy === 'rolling' || pools.olds.length === 0) return planRolling(params, pools, rollingKnobs(input, surge, replicas, 0));
   const canary = canaryState(group, pools.news, input.now);
   if (canary.promoted) return planRolling(params, pools, rollingKnobs(input, surge, replicas, 0));
