@@ -22,8 +22,9 @@ export function register(program: Command, setExitCode: (code: number) => void):
     .option('--endpoint <provider=url...>', 'point a provider at another endpoint, e.g. a drover sim (also DROVER_ENDPOINT_<NAME>)')
     .option('--no-probes', 'trust the provider running state, skip TCP/HTTP probes (for drover sim, whose instances have no real address)')
     .option('--state-dir <dir>', "drover's state directory (templates for rollback)", '.drover')
+    .option('--max-instances <n>', 'refuse a fleet asking for more instances in total (the daemon\'s limits.maxInstances)', '10000')
     .action(async (dir: string, options: PlanOptions) => {
-      const state = await loadOrReport(dir);
+      const state = await loadOrReport(dir, options.maxInstances);
       if (state === undefined) return setExitCode(1);
       const session = await openSession(dir, state, options);
       try {

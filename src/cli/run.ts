@@ -16,6 +16,7 @@ import { DirSource, GitDesiredSource } from '../reconcile/desired-source.ts';
 import type { DesiredSource } from '../reconcile/desired-source.ts';
 import { createProber } from '../reconcile/probe.ts';
 import { SourceError } from '../source/errors.ts';
+import { PRIVATE_UMASK } from '../reconcile/state-dir.ts';
 import { startHttpServer } from '../status/http-server.ts';
 import { createLogger } from '../status/logger.ts';
 import type { Logger } from '../status/logger.ts';
@@ -118,13 +119,15 @@ function containUnhandledRejections(logger: Logger): void {
 /** Starts the daemon and its HTTP server (used by `drover run` and `drover demo`). */
 export async function startDaemonServer(config: DaemonConfig, logger: Logger): Promise<RunningDaemon> {
   containUnhandledRejections(logger);
+  // Everything the daemon and its git processes (which inherit it) create is private to its user.
+  process.umask(PRIVATE_UMASK);
   const apiToken = await secret(config.api.tokenFile, config.api.tokenEnv, 'api');
   const webhookSecret = await secret(config.webhook.secretFile, config.webhook.secretEnv, 'webhook');
   const source = sourceFor(config, logger);
   if (!config.probes) logger.warn({}, 'health probes are OFF (health.probes: false): readiness is the provider running state only; use this for simulators, never for a real fleet');
   const daemon = new Daemon({ config, source, logger, factories: registeredFactory, prober: config.probes ? createProber() : 'provider-state-only' });
   await daemon.start();
-  const handler = webhookSecret === undefined ? undefined : source.webhook([webhookSecret], config.webhook.providers, { maxBodyBytes: config.webhook.maxBodyBytes, bodyTimeoutMs: config.webhook.bodyTimeoutMs });
+  const handler = webhookSecret === undefined ? undefined : source.webhook([webhookSecret], config.webhook.providers, { maxBodyBytes: config.webhook.maxBodyBytes, bodyTimeoutMs: config.webhook.bodyTimeoutMs, maxAgeMs: config.webhook.maxAgeMs });
   const server = await startHttpServer({
     readiness: () => daemon.readiness(),
     status: () => daemon.statusView(),
@@ -132,7 +135,7 @@ export async function startDaemonServer(config: DaemonConfig, logger: Logger): P
     reconcile: (reason) => daemon.reconcile(reason),
     setSuspended: (group, suspended) => daemon.setSuspended(group, suspended),
     metrics: async () => ({ contentType: daemon.metrics.registry.contentType, body: await daemon.metrics.registry.metrics() }),
-  }, { host: config.listen.host, port: config.listen.port, apiToken, limits: config.http, ...(handler ? { webhook: { path: config.webhook.path, handler } } : {}) });
+  }, { host: config.listen.host, port: config.listen.port, apiToken, limits: config.http, allowedHosts: config.http?.allowedHosts, ...(handler ? { webhook: { path: config.webhook.path, handler } } : {}) });
   logger.info({ url: server.url, source: config.source.kind, mutatingApi: apiToken !== undefined, webhook: handler !== undefined }, 'listening');
   return {
     url: server.url,
@@ -145,9 +148,9 @@ export async function startDaemonServer(config: DaemonConfig, logger: Logger): P
 }
 
 function sourceFor(config: DaemonConfig, logger: Logger): DesiredSource {
-  if (config.source.kind === 'dir') return new DirSource(config.source.dir);
+  if (config.source.kind === 'dir') return new DirSource(config.source.dir, config.limits.maxInstances);
   const child = logger.child({ component: 'source' });
-  return new GitDesiredSource(config.source.git, config.stateDir, { info: (f, m) => child.info(f, m), warn: (f, m) => child.warn(f, m) });
+  return new GitDesiredSource(config.source.git, config.stateDir, { info: (f, m) => child.info(f, m), warn: (f, m) => child.warn(f, m) }, config.limits.maxInstances);
 }
 
 /** Reads a secret from a file or an env variable; never logs it. */

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import PQueue from 'p-queue';
 import { providerFactory } from '../../providers/registry.ts';
+import { capInstances, DEFAULT_MAX_INSTANCES } from '../desired/instance-cap.ts';
 import { loadFleet } from '../desired/load.ts';
 import { formatProblem } from '../desired/problems.ts';
 import type { DesiredState } from '../desired/types.ts';
@@ -28,6 +29,8 @@ export interface CloudOptions {
   readonly concurrency?: string;
   /** commander's --no-probes sets this false. */
   readonly probes?: boolean;
+  /** --max-instances: the fleet-wide cap on total replicas (default 10,000). */
+  readonly maxInstances?: string;
 }
 
 /** An open session: desired state, providers and pass collaborators. */
@@ -50,10 +53,10 @@ export function parseEndpointFlags(values: readonly string[] = []): Map<string, 
   return out;
 }
 
-/** Loads `dir` or prints its problems and returns undefined. */
-export async function loadOrReport(dir: string): Promise<DesiredState | undefined> {
+/** Loads `dir` (over the instance cap counts as invalid) or prints its problems and returns undefined. */
+export async function loadOrReport(dir: string, maxInstances?: string): Promise<DesiredState | undefined> {
   await requireDirectory(dir);
-  const result = await loadFleet(dir);
+  const result = capInstances(await loadFleet(dir), parseMaxInstances(maxInstances));
   if (result.ok) return result.state;
   for (const problem of result.problems) process.stderr.write(`${formatProblem(problem)}\n`);
   process.stderr.write(`${dir}: invalid: ${result.problems.length} problem(s); nothing was changed\n`);
@@ -108,4 +111,12 @@ async function revisionOf(dir: string): Promise<string> {
   } catch {
     return 'local';
   }
+}
+
+/** The --max-instances flag (default {@link DEFAULT_MAX_INSTANCES}); a UsageError names a bad value. */
+export function parseMaxInstances(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_MAX_INSTANCES;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 10_000_000) throw new UsageError(`--max-instances must be an integer from 0 to 10000000, got '${value}'`);
+  return n;
 }

@@ -1,4 +1,5 @@
 /** Maps a schema-valid raw configuration (defaults applied by ajv) to {@link DaemonConfig}. */
+import { DEFAULT_MAX_INSTANCES } from '../desired/instance-cap.ts';
 import type { RefSelector } from '../source/refs.ts';
 import type { SourceAuth } from '../source/git-env.ts';
 import type { WebhookProvider } from '../source/webhook.ts';
@@ -32,13 +33,15 @@ export function normalizeConfig(raw: Raw): DaemonConfig {
       providers: raw['webhook']?.['providers'] as WebhookProvider[] | undefined,
       maxBodyBytes: raw['webhook']?.['maxBodySize'] ?? 1024 * 1024,
       bodyTimeoutMs: durationMs(raw['webhook']?.['bodyTimeout'] ?? '10s'),
+      maxAgeMs: durationMs(raw['webhook']?.['maxAge'] ?? '5m'),
     },
     http: {
       headersTimeoutMs: durationMs(raw['http']?.['headersTimeout'] ?? '10s'),
       requestTimeoutMs: durationMs(raw['http']?.['requestTimeout'] ?? '30s'),
       maxConnections: raw['http']?.['maxConnections'] ?? 1024,
+      allowedHosts: raw['http']?.['allowedHosts'] ?? [],
     },
-    limits: { concurrency: raw['limits']?.['concurrency'] ?? 32, providers: raw['limits']?.['providers'] ?? {} },
+    limits: { concurrency: raw['limits']?.['concurrency'] ?? 32, maxInstances: raw['limits']?.['maxInstances'] ?? DEFAULT_MAX_INSTANCES, providers: raw['limits']?.['providers'] ?? {} },
     providers: raw['providers'] ?? {},
     logLevel: raw['log']?.['level'] ?? 'info',
     probes: raw['health']?.['probes'] ?? true,

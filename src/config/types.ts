@@ -26,6 +26,8 @@ export interface HttpLimits {
   readonly headersTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly maxConnections: number;
+  /** Names accepted in `Host` besides IP literals, localhost and the listen address (DNS rebinding). */
+  readonly allowedHosts?: readonly string[];
 }
 
 /** Everything `drover run` needs. */
@@ -43,10 +45,17 @@ export interface DaemonConfig {
     readonly maxBodyBytes?: number;
     /** Time allowed for the body after the headers (default 10 s). */
     readonly bodyTimeoutMs?: number;
+    /** Largest age of a generic hook's signed timestamp (default 5 min). */
+    readonly maxAgeMs?: number;
   };
   /** HTTP server limits against slow or abusive clients (defaults in src/status/http-server.ts). */
   readonly http?: HttpLimits;
-  readonly limits: { readonly concurrency: number; readonly providers: Readonly<Record<string, ProviderLimits>> };
+  readonly limits: {
+    readonly concurrency: number;
+    /** Fleet-wide cap on total replicas of a revision (default 10,000); see src/desired/instance-cap.ts. */
+    readonly maxInstances?: number;
+    readonly providers: Readonly<Record<string, ProviderLimits>>;
+  };
   readonly providers: Readonly<Record<string, { readonly endpoint: string | undefined; readonly caFile: string | undefined; readonly listLagSeconds?: number }>>;
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
   /** false: readiness is the provider's running state only (simulators). */

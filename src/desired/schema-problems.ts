@@ -14,11 +14,15 @@ export function schemaProblems(parsed: ParsedDocument, errors: readonly ErrorObj
   return kept.map((error) => toProblem(parsed, error));
 }
 
-/** anyOf/oneOf report one error per failed branch; keep only the summary error. */
+/**
+ * anyOf/oneOf report one error per failed branch; keep only the summary error. if/then reports
+ * 'must match "then" schema' next to the branch's own error: keep the branch's (it says why).
+ */
 function dropBranchNoise(errors: readonly ErrorObject[]): ErrorObject[] {
   const summaries = errors.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf');
   return errors.filter((e) => {
     if ('propertyName' in e && e.keyword !== 'propertyNames') return false;
+    if (e.keyword === 'if') return false;
     return !summaries.some((s) => s !== e && e.instancePath === s.instancePath && e.schemaPath.startsWith(`${s.schemaPath}/`));
   });
 }

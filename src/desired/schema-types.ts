@@ -261,7 +261,7 @@ export interface GroupSpec {
   machine?: Machine;
   placement?: Placement;
   /**
-   * cloud-init user data (at most 16 KiB, EC2's limit). Launch-relevant: changing it replaces instances.
+   * cloud-init user data (at most 16 KiB, EC2's limit). Launch-relevant: changing it replaces instances. Proxmox: 'snippet: STORAGE:snippets/FILE'.
    */
   userData?: string;
   /**
@@ -409,7 +409,7 @@ export interface Placement {
    */
   instanceProfile?: string;
   /**
-   * gcp: network path; proxmox: bridge (e.g. vmbr0).
+   * gcp: network path; proxmox: bridge (e.g. vmbr0). Letters, digits and _ . / : - only (no ',' or '=': on Proxmox they would add options to net0).
    */
   network?: string;
   /**

@@ -8,7 +8,7 @@
  * state directory is a cache that is safe to lose.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DesiredState } from '../desired/types.ts';
 import type { DaemonConfig } from '../config/types.ts';
@@ -26,6 +26,7 @@ import { caFileOverrides, endpointOverrides, openProviders } from './open-provid
 import type { FactoryLookup, OpenedProviders } from './open-providers.ts';
 import { runPass } from './pass.ts';
 import { sliceOf } from './slices.ts';
+import { securePrivateDir } from './state-dir.ts';
 import type { Listed, Slice } from './slices.ts';
 import type { PassDeps, PassResult } from './pass.ts';
 import { ApiSuspensions } from './api-suspensions.ts';
@@ -79,7 +80,8 @@ export class Daemon {
 
   /** Loads persisted records, starts the source and the loop. */
   async start(): Promise<void> {
-    await mkdir(this.deps.config.stateDir, { recursive: true });
+    const tightened = await securePrivateDir(this.deps.config.stateDir);
+    if (tightened > 0) this.deps.logger.warn({ stateDir: this.deps.config.stateDir, entries: tightened }, 'state directory was readable by others: group and other permissions removed');
     await Promise.all([this.passDeps.templates.load(), this.passDeps.failed.load(), this.apiSuspended.load()]);
     await this.deps.source.start((change) => this.onSourceChange(change));
     this.loop = this.run();

@@ -4,8 +4,10 @@
  * way a revision that fails to load changes nothing: the previous good state stays in force.
  */
 import path from 'node:path';
+import { cappedLoader, DEFAULT_MAX_INSTANCES } from '../desired/instance-cap.ts';
 import { loadFleet } from '../desired/load.ts';
 import { formatProblem } from '../desired/problems.ts';
+import type { FleetLoader } from '../desired/load-result.ts';
 import type { DesiredState } from '../desired/types.ts';
 import type { GitSettings } from '../config/types.ts';
 import { GitSource } from '../source/index.ts';
@@ -22,6 +24,8 @@ export interface Current {
 export interface WebhookLimits {
   readonly maxBodyBytes?: number;
   readonly bodyTimeoutMs?: number;
+  /** Largest age of a generic hook's signed timestamp. */
+  readonly maxAgeMs?: number;
 }
 
 /** Status of a source for the API. */
@@ -57,9 +61,12 @@ export class DirSource implements DesiredSource {
   private attempted: string | undefined;
   private error: SourceView['lastAttemptError'];
   private onChange: (change: SourceChange) => void = () => undefined;
+  private readonly load: FleetLoader;
 
-  constructor(dir: string) {
+  /** `maxInstances`: the fleet-wide cap (limits.maxInstances); a revision over it is rejected. */
+  constructor(dir: string, maxInstances = DEFAULT_MAX_INSTANCES) {
     this.dir = path.resolve(dir);
+    this.load = cappedLoader(loadFleet, maxInstances);
   }
 
   async start(onChange: (change: SourceChange) => void): Promise<void> {
@@ -69,7 +76,7 @@ export class DirSource implements DesiredSource {
 
   async refresh(): Promise<void> {
     const started = performance.now();
-    const result = await loadFleet(this.dir);
+    const result = await this.load(this.dir);
     const revision = result.ok ? contentRevision(result.state) : undefined;
     this.attempted = revision ?? this.attempted;
     if (!result.ok) {
@@ -106,11 +113,11 @@ export class DirSource implements DesiredSource {
 export class GitDesiredSource implements DesiredSource {
   private readonly source: GitSource;
 
-  constructor(settings: GitSettings, stateDir: string, logger: SourceLogger) {
+  constructor(settings: GitSettings, stateDir: string, logger: SourceLogger, maxInstances = DEFAULT_MAX_INSTANCES) {
     this.source = new GitSource({
       url: settings.url, ref: settings.ref, path: settings.path, stateDir: path.join(stateDir, 'source'),
       intervalMs: settings.intervalMs, auth: settings.auth, verify: settings.verify,
-    }, { loader: loadFleet, logger });
+    }, { loader: cappedLoader(loadFleet, maxInstances), logger });
   }
 
   async start(onChange: (change: SourceChange) => void): Promise<void> {
@@ -140,7 +147,7 @@ export class GitDesiredSource implements DesiredSource {
   }
 
   webhook(secrets: readonly string[], providers: readonly string[] | undefined, limits: WebhookLimits = {}): WebhookHandler {
-    return this.source.webhookHandler({ secrets, ...(providers ? { providers: providers as never } : {}), maxBodyBytes: limits.maxBodyBytes, bodyTimeoutMs: limits.bodyTimeoutMs });
+    return this.source.webhookHandler({ secrets, ...(providers ? { providers: providers as never } : {}), maxBodyBytes: limits.maxBodyBytes, bodyTimeoutMs: limits.bodyTimeoutMs, maxAgeMs: limits.maxAgeMs });
   }
 
   trigger(): void {

@@ -9,9 +9,10 @@ let writes = 0;
 
 /** Writes `value` as JSON to `file` atomically, creating the directory. Concurrent writers each use their own temp file. */
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
   const temp = `${file}.${process.pid}.${++writes}.tmp`;
-  await writeFile(temp, JSON.stringify(value));
+  // 0600: these files hold userData and the fleet's layout (the state directory is private).
+  await writeFile(temp, JSON.stringify(value), { mode: 0o600 });
   await rename(temp, file);
 }
 

@@ -111,7 +111,8 @@ export function resolveConfig(config: GitSourceConfig): ResolvedConfig {
     auth,
     verify,
     limits,
-    shallow: config.shallow ?? true,
+    // all-new-commits walks the history between two revisions: a shallow clone would cut it short.
+    shallow: verify.mode === 'all-new-commits' ? false : (config.shallow ?? true),
     onRewind: config.onRewind ?? 'apply',
     keepSnapshots: Math.max(1, Math.floor(config.keepSnapshots ?? 2)),
     caFile: checkCaFile(config.caFile),

@@ -62,6 +62,8 @@ export interface WebhookOptions {
   readonly providers?: readonly WebhookProvider[];
   readonly maxBodyBytes?: number;
   readonly bodyTimeoutMs?: number;
+  /** Largest age of a generic hook's signed timestamp (default 5 min). */
+  readonly maxAgeMs?: number;
   readonly onOutcome?: (outcome: WebhookOutcome) => void;
 }
 
@@ -189,10 +191,11 @@ export class GitSource {
    * evaluate against each source's settings and `trigger('webhook')` those that say `triggered`
    * (replay ids are remembered per target, so sharing a cache across sources is fine).
    */
-  webhookSettings(options: Pick<WebhookOptions, 'secrets' | 'providers'>, replay: ReplayCache = this.#replay): WebhookSettings {
+  webhookSettings(options: Pick<WebhookOptions, 'secrets' | 'providers' | 'maxAgeMs'>, replay: ReplayCache = this.#replay): WebhookSettings {
     return {
       secrets: options.secrets,
       providers: options.providers,
+      maxAgeMs: options.maxAgeMs,
       replay,
       target: { url: this.config.url, ref: this.config.ref },
     };
@@ -284,7 +287,7 @@ export class GitSource {
     const fetched = await fetchRevision(ctx, resolved);
     this.#inFlight = { revision: fetched.revision, key: revisionKey(fetched.revision, fetched.tagObject) };
     if (this.#record.isSettled(this.#inFlight.key, this.#allowRewind)) return this.#unchanged(started);
-    const signature = await verifyRevision(ctx, fetched);
+    const signature = await verifyRevision(ctx, fetched, this.#record.applied?.revision);
     const rewind = await this.#detectRewind(ctx, fetched.revision);
     const loaded = await checkoutAndLoad(ctx, fetched.revision);
     await this.#apply(ctx, { ...fetched, ...loaded, signature }, rewind);

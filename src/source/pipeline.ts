@@ -62,8 +62,11 @@ export async function fetchRevision(ctx: PipelineContext, resolved: ResolvedRef)
   return { revision, refName: resolved.refName, tagObject };
 }
 
-/** Checks signatures as the verify mode demands. Throws VerificationFailed. */
-export async function verifyRevision(ctx: PipelineContext, fetched: FetchedRevision): Promise<SignatureInfo | undefined> {
+/**
+ * Checks signatures as the verify mode demands. `lastApplied` bounds the range of `all-new-commits`
+ * (undefined: first sync, or re-checking the restored revision — the tip only). Throws VerificationFailed.
+ */
+export async function verifyRevision(ctx: PipelineContext, fetched: FetchedRevision, lastApplied?: string): Promise<SignatureInfo | undefined> {
   const mode = ctx.config.verify.mode;
   if (mode === 'off') return undefined;
   const timeout = ctx.config.limits.localTimeoutMs;
@@ -74,10 +77,24 @@ export async function verifyRevision(ctx: PipelineContext, fetched: FetchedRevis
     }
     signature = await verifyObject(ctx.git, ctx.repo.dir, 'tag', fetched.tagObject, ctx.trust, ctx.localEnv, timeout);
   }
-  if (mode === 'head' || mode === 'tag-and-head') {
+  if (mode === 'head' || mode === 'tag-and-head' || mode === 'all-new-commits') {
     signature = await verifyObject(ctx.git, ctx.repo.dir, 'commit', fetched.revision, ctx.trust, ctx.localEnv, timeout);
   }
+  if (mode === 'all-new-commits') await verifyNewCommits(ctx, fetched.revision, lastApplied);
   return signature;
+}
+
+/** Verifies every commit between the last applied revision and the tip, oldest first. */
+async function verifyNewCommits(ctx: PipelineContext, tip: string, lastApplied: string | undefined): Promise<void> {
+  if (lastApplied === undefined || lastApplied === tip) return;
+  // The applied revision is pinned by a local ref, so it is present unless the repository was
+  // replaced; then there is no range to speak of and the tip alone was checked, as on a first sync.
+  if (!(await ctx.repo.hasCommit(lastApplied, ctx.localEnv))) return;
+  const timeout = ctx.config.limits.localTimeoutMs;
+  for (const commit of await ctx.repo.newCommits(lastApplied, tip, ctx.localEnv)) {
+    if (commit === tip) continue;
+    await verifyObject(ctx.git, ctx.repo.dir, 'commit', commit, ctx.trust, ctx.localEnv, timeout);
+  }
 }
 
 /**

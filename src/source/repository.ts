@@ -4,12 +4,20 @@
  * and materialises a revision's sub-tree into a directory.
  */
 import { mkdir, stat } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { join } from 'node:path';
 import { CheckoutFailed, CheckoutTooLarge, FetchFailed, FetchTimeout, UnsafeContent } from './errors.ts';
 import { GitExit } from './git.ts';
 import type { GitRunner } from './git.ts';
 import type { GitEnvironment } from './git-env.ts';
 import type { CheckedRef, ResolvedRef } from './refs.ts';
+import { resolveLink } from './tree-links.ts';
+import type { LinkVerdict } from './tree-links.ts';
+
+const LINK_REFUSALS: Readonly<Record<Exclude<LinkVerdict, 'inside'>, string>> = {
+  absolute: 'points to an absolute path, outside the source path',
+  escapes: 'points outside the source path (resolved link by link, as on disk)',
+  loop: 'is a loop or a chain of more than 40 links',
+};
 
 /** Size limits of what a revision may check out. */
 export interface CheckoutLimits {
@@ -61,7 +69,7 @@ export class Repository {
   /** Creates the bare repository if it does not exist yet. */
   async ensure(env: GitEnvironment): Promise<void> {
     if (await exists(join(this.dir, 'HEAD'))) return;
-    await mkdir(this.dir, { recursive: true });
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
     await this.#local(['init', '--bare', '--quiet', '.'], env);
   }
 
@@ -79,7 +87,7 @@ export class Repository {
   async fetch(url: string, ref: CheckedRef, resolved: ResolvedRef, shallow: boolean, env: GitEnvironment): Promise<string> {
     if (ref.kind === 'commit' && (await this.hasCommit(resolved.commit, env))) return resolved.commit;
     const first = !(await this.#hasRef(FETCHED_REF, env));
-    const depth = shallow && (first || ref.kind !== 'branch') ? ['--depth=1'] : [];
+    const depth = shallow && (first || ref.kind !== 'branch') ? ['--depth=1'] : (await this.#isShallow(env)) ? ['--unshallow'] : [];
     const source = resolved.refName ?? resolved.commit;
     // --verbose, not --quiet: a silent process costs a fixed 50 ms in simple-git (see RunOptions.silent).
     const args = ['fetch', '--verbose', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', ...depth];
@@ -117,6 +125,20 @@ export class Repository {
       if (error instanceof GitExit) return false;
       throw error;
     }
+  }
+
+  /**
+   * The commits reachable from `tip` and not from `base` (`git rev-list tip ^base`), oldest first:
+   * what a new tip brings beyond an applied revision, merged side branches included. After a
+   * force-push it is everything since their merge base. The repository must not be shallow.
+   */
+  async newCommits(base: string, tip: string, env: GitEnvironment): Promise<string[]> {
+    const out = await this.#local(['rev-list', '--reverse', '--end-of-options', tip, `^${base}`], env);
+    return out.split('\n').filter((line) => line !== '');
+  }
+
+  async #isShallow(env: GitEnvironment): Promise<boolean> {
+    return (await this.#local(['rev-parse', '--is-shallow-repository'], env)).trim() === 'true';
   }
 
   /** Points a local ref at a commit (used to pin the last applied revision). */
@@ -162,24 +184,23 @@ export class Repository {
         commit,
       );
     }
-    for (const entry of entries) await this.#checkEntry(entry, commit, env);
-    return { files: entries.length, bytes };
-  }
-
-  async #checkEntry(entry: TreeEntry, commit: string, env: GitEnvironment): Promise<void> {
-    if (entry.type === 'commit') throw new UnsafeContent(`submodule at ${entry.path} is not supported`, commit);
-    if (entry.mode !== '120000') return;
-    const target = await this.#local(['cat-file', 'blob', entry.id], env);
-    const resolved = posix.normalize(posix.join(posix.dirname(entry.path), target));
-    if (target.startsWith('/') || resolved === '..' || resolved.startsWith('../')) {
-      throw new UnsafeContent(`symlink ${entry.path} points outside the source path`, commit);
+    const submodule = entries.find((entry) => entry.type === 'commit');
+    if (submodule !== undefined) throw new UnsafeContent(`submodule at ${submodule.path} is not supported`, commit);
+    const links = new Map<string, string>();
+    for (const entry of entries) {
+      if (entry.mode === '120000') links.set(entry.path, await this.#local(['cat-file', 'blob', entry.id], env));
     }
+    for (const path of links.keys()) {
+      const verdict = resolveLink(path, links);
+      if (verdict !== 'inside') throw new UnsafeContent(`symlink ${path} ${LINK_REFUSALS[verdict]}`, commit);
+    }
+    return { files: entries.length, bytes };
   }
 
   /** Writes the revision's sub-tree into `dest` (which must not exist) without touching HEAD. */
   async checkout(commit: string, subPath: string, dest: string, env: GitEnvironment): Promise<void> {
     try {
-      await mkdir(dest, { recursive: true });
+      await mkdir(dest, { recursive: true, mode: 0o700 });
       const scratch: GitEnvironment = withEnv(env, { GIT_INDEX_FILE: `${dest}.index`, GIT_WORK_TREE: dest });
       await this.#local(['read-tree', treeish(commit, subPath)], scratch, true);
       await this.#local(['checkout-index', '--all', '--force'], scratch, true);

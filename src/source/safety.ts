@@ -23,6 +23,8 @@ export interface CheckedUrl {
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const SCP_LIKE = /^([A-Za-z0-9._~-]+)@([A-Za-z0-9.-]+):(?!\/\/)(.+)$/;
 const TRANSPORT_PREFIX = /^[A-Za-z][A-Za-z0-9+.-]*::/;
+/** A DNS name, IPv4 address or bracketed IPv6 address (lower case). */
+const HOST = /^(?:[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?|\[[0-9a-f:.]+\])$/;
 
 /** Validates a repository URL; throws UnsafeUrl with the reason when refused. */
 export function checkUrl(url: string, options: { allowInsecureHttp?: boolean } = {}): CheckedUrl {
@@ -58,12 +60,17 @@ function checkStandardUrl(url: string, allowHttp: boolean, refuse: (why: string)
   // `https://user:pa/ss@host/x` parses as host `user`, port `pa`?, path `/ss@host/x`: a password
   // holding '/', '?' or '#' hides the userinfo from the parser. No forge puts '@' in a repository path.
   if (kind !== 'file' && `${parsed.pathname}${parsed.search}${parsed.hash}`.includes('@')) refuse('"@" after the host: credentials in the URL? use the auth settings');
+  // git percent-decodes host and user before it connects (`ssh://%2Dx/` reaches ssh as `-x`), and
+  // the URL parser leaves them encoded for ssh://: every check below is on the decoded text.
   const user = decode(parsed.username) ?? refuse('malformed percent-encoding');
   const path = decode(parsed.pathname) ?? refuse('malformed percent-encoding');
-  if (parsed.hostname.startsWith('-') || user.startsWith('-')) refuse('host or user starts with "-"');
-  if (kind !== 'file' && parsed.hostname === '') refuse('no host');
+  const host = (decode(parsed.hostname) ?? refuse('malformed percent-encoding')).toLowerCase();
+  if (host.startsWith('-') || user.startsWith('-')) refuse('host or user starts with "-"');
+  if (kind !== 'file' && host === '') refuse('no host');
+  if (host !== '' && !HOST.test(host)) refuse('host has characters no host name has (after percent-decoding)');
+  if (/[@:/\\]/.test(user) || CONTROL.test(user)) refuse('user name has "@", ":", "/" or control characters (after percent-decoding)');
   if (parsed.search !== '' || parsed.hash !== '') refuse('query or fragment');
-  return { url, kind, host: parsed.hostname.toLowerCase(), path: trimRepoPath(path) };
+  return { url, kind, host, path: trimRepoPath(path) };
 }
 
 function decode(text: string): string | undefined {

@@ -47,7 +47,7 @@ export class SnapshotStore {
   async materialize(revision: string, write: (dir: string) => Promise<void>): Promise<string> {
     const final = this.pathOf(revision);
     if (await this.has(revision)) return final;
-    await mkdir(this.root, { recursive: true });
+    await mkdir(this.root, { recursive: true, mode: 0o700 });
     const tmp = join(this.root, `.tmp-${this.nameOf(revision)}-${randomBytes(4).toString('hex')}`);
     try {
       await write(tmp);

@@ -13,7 +13,7 @@ const held = new Set<string>();
 export async function acquireStateLock(stateDir: string): Promise<void> {
   const file = join(stateDir, 'lock');
   if (held.has(file)) throw new InvalidConfig(`state directory ${JSON.stringify(stateDir)} is used by another source in this process`);
-  await mkdir(stateDir, { recursive: true });
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const handle = await open(file, 'wx', 0o600);

@@ -19,8 +19,13 @@ const exec = promisify(execFile);
  * - `head`: the commit the ref resolves to.
  * - `tag`: the annotated tag object (tag and semver refs only).
  * - `tag-and-head`: both.
+ * - `all-new-commits`: the commit the ref resolves to and every commit it brings beyond the last
+ *   applied revision (`git rev-list tip ^applied`, merged side branches included), so an unsigned
+ *   commit cannot ride under a signed merge. The first sync (nothing applied yet) checks the tip
+ *   only; after a force-push, every commit since the merge base with the applied revision. Needs
+ *   full history: fetches are not shallow in this mode.
  */
-export type VerifyMode = 'off' | 'head' | 'tag' | 'tag-and-head';
+export type VerifyMode = 'off' | 'head' | 'tag' | 'tag-and-head' | 'all-new-commits';
 
 /** Per-source verification settings. */
 export interface VerifyConfig {

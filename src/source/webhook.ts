@@ -1,8 +1,12 @@
 /**
  * Webhook verification, independent of any HTTP server: given headers and the raw body, decide
  * whether the hook is authentic (GitHub X-Hub-Signature-256, GitLab X-Gitlab-Token, Gitea/Forgejo
- * hex HMAC, or a generic `X-Drover-Signature: sha256=<hex>`), fresh (delivery-id replay cache) and
- * about this source's repository and ref. Every secret comparison is constant-time.
+ * hex HMAC, or a generic `X-Drover-Signature: sha256=<hex>` over `<X-Drover-Timestamp>.<body>`),
+ * fresh and about this source's repository and ref. Every secret comparison is constant-time.
+ *
+ * Freshness: delivery-id headers are not signed, so a captured delivery resent under a new id
+ * would pass an id check alone. Every authentic body is remembered too (its SHA-256, per target),
+ * and the generic sender signs a timestamp that must be within `maxAgeMs` of now.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { CheckedRef } from './refs.ts';
@@ -28,6 +32,7 @@ export type WebhookReason =
   | 'missing-signature'
   | 'bad-signature'
   | 'replayed'
+  | 'stale-timestamp'
   | 'malformed-payload'
   | 'body-too-large'
   | 'body-timeout'
@@ -156,6 +161,20 @@ const SPECS: Record<WebhookProvider, ProviderSpec> = {
   },
 };
 
+/** Header of the generic sender's signed timestamp (Unix seconds). */
+export const GENERIC_TIMESTAMP_HEADER = 'x-drover-timestamp';
+
+/** Default {@link WebhookSettings.maxAgeMs}: 5 minutes, as Slack and Stripe. */
+export const DEFAULT_WEBHOOK_MAX_AGE_MS = 5 * 60_000;
+
+/**
+ * What the generic sender signs: `<timestamp>.<body>` (the timestamp as sent, decimal Unix
+ * seconds). Exported for senders written in TypeScript and for tests.
+ */
+export function genericSignedContent(timestamp: string, body: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`${timestamp}.`), body]);
+}
+
 /** Inputs to {@link evaluateWebhook}. */
 export interface WebhookRequest {
   readonly headers: HeaderMap;
@@ -170,6 +189,10 @@ export interface WebhookSettings {
   readonly providers?: readonly WebhookProvider[];
   readonly replay: ReplayCache;
   readonly target: WebhookTarget;
+  /** Largest age (and clock skew ahead) of a generic hook's signed timestamp (default 5 min). */
+  readonly maxAgeMs?: number;
+  /** Clock, for tests (default Date.now). */
+  readonly now?: () => number;
 }
 
 function outcome(
@@ -191,15 +214,30 @@ export function evaluateWebhook(request: WebhookRequest, settings: WebhookSettin
   const spec = SPECS[provider];
   const signature = header(request.headers, spec.signature);
   if (signature === undefined || signature === '') return outcome(401, 'rejected', 'missing-signature', provider);
-  if (settings.secrets.length === 0 || !spec.check(request.body, settings.secrets, signature)) {
+  const timestamp = provider === 'generic' ? header(request.headers, GENERIC_TIMESTAMP_HEADER) : undefined;
+  if (provider === 'generic' && (timestamp === undefined || !/^\d{1,15}$/.test(timestamp))) {
+    return outcome(401, 'rejected', 'missing-signature', provider);
+  }
+  const signed = timestamp === undefined ? request.body : genericSignedContent(timestamp, request.body);
+  if (settings.secrets.length === 0 || !spec.check(signed, settings.secrets, signature)) {
     return outcome(403, 'rejected', 'bad-signature', provider);
   }
+  if (timestamp !== undefined && !fresh(Number(timestamp) * 1000, settings)) return outcome(403, 'rejected', 'stale-timestamp', provider);
   const delivery = spec.delivery.map((name) => header(request.headers, name)).find((v) => v !== undefined);
-  if (delivery !== undefined && !settings.replay.remember(`${provider}:${delivery}:${targetId(settings.target)}`)) {
+  const target = targetId(settings.target);
+  if (delivery !== undefined && !settings.replay.remember(`${provider}:${delivery}:${target}`)) {
+    return outcome(409, 'rejected', 'replayed', provider, delivery);
+  }
+  if (!settings.replay.remember(`${provider}:body:${createHash('sha256').update(signed).digest('hex')}:${target}`)) {
     return outcome(409, 'rejected', 'replayed', provider, delivery);
   }
   const decided = decide(provider, spec, request, settings.target);
   return { ...decided, provider, delivery };
+}
+
+function fresh(sentAtMs: number, settings: WebhookSettings): boolean {
+  const maxAge = settings.maxAgeMs ?? DEFAULT_WEBHOOK_MAX_AGE_MS;
+  return Math.abs((settings.now ?? Date.now)() - sentAtMs) <= maxAge;
 }
 
 function targetId(target: WebhookTarget): string {

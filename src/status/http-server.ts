@@ -5,6 +5,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
 import type { AddressInfo } from 'node:net';
 
 /** What the server asks of the daemon. */
@@ -29,6 +30,8 @@ export interface HttpOptions {
   readonly webhook?: { readonly path: string; readonly handler: (req: IncomingMessage, res: ServerResponse) => void };
   /** Limits against slow or abusive clients; see {@link DEFAULT_HTTP_LIMITS}. */
   readonly limits?: Partial<HttpLimits>;
+  /** Extra names accepted in `Host` (config: http.allowedHosts); see {@link hostAllowed}. */
+  readonly allowedHosts?: readonly string[];
 }
 
 /** Limits of the server (config: http.*). */
@@ -76,7 +79,15 @@ export async function startHttpServer(control: DaemonControl, options: HttpOptio
 async function route(req: IncomingMessage, res: ServerResponse, control: DaemonControl, options: HttpOptions): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://drover');
   const method = req.method ?? 'GET';
+  // The webhook is authenticated by its signature and answers nothing worth reading; GitHub and
+  // other Git hosts send the public name they were given, so it is exempt from the Host check.
   if (options.webhook && url.pathname === options.webhook.path) return options.webhook.handler(req, res);
+  const host = req.headers.host;
+  if (host !== undefined && !hostAllowed(host, options.host, options.allowedHosts ?? [])) {
+    drain(req);
+    const shown = JSON.stringify(host.slice(0, 100));
+    return send(res, 421, { error: `Host ${shown} is not a name of this server; add it to http.allowedHosts if clients reach drover by that name` });
+  }
   if (method === 'GET') return get(url.pathname, res, control);
   if (method !== 'POST') return send(res, 405, { error: `method ${method} not allowed` });
   drain(req);
@@ -114,6 +125,29 @@ async function get(path: string, res: ServerResponse, control: DaemonControl): P
     return view ? send(res, 200, view) : send(res, 404, { error: `no group ${group[1]}` });
   }
   return send(res, 404, { error: `no route GET ${path}` });
+}
+
+const HOST_HEADER = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9._-]+))(?::\d{1,5})?$/;
+
+/**
+ * Whether a `Host` header names this server, against DNS rebinding: a page whose name the attacker
+ * re-points at 127.0.0.1 reaches the server with its own name in `Host`, and may then read what a
+ * same-origin page may. Accepted: IP literals (rebinding needs a name), `localhost`, the listen
+ * address when it is a name, and the operator's `allowedHosts` (case and a trailing dot ignored).
+ * A request without `Host` (HTTP/1.0; no browser sends one) is let through by the caller.
+ */
+export function hostAllowed(header: string, listenHost: string, allowedHosts: readonly string[]): boolean {
+  const match = HOST_HEADER.exec(header.trim());
+  if (match === null) return false;
+  if (match[1] !== undefined) return isIP(match[1]) === 6;
+  const name = normalizeHost(match[2] ?? '');
+  if (isIP(name) === 4 || name === 'localhost') return true;
+  if (name === normalizeHost(listenHost)) return true;
+  return allowedHosts.some((allowed) => normalizeHost(allowed) === name);
+}
+
+function normalizeHost(name: string): string {
+  return name.toLowerCase().replace(/\.$/, '');
 }
 
 /** Checks `Authorization: Bearer <token>` in constant time. */

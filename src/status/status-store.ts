@@ -185,10 +185,10 @@ export class StatusStore {
   private async persist(event: DroverEvent): Promise<void> {
     if (this.eventLog === undefined) return;
     try {
-      await mkdir(path.dirname(this.eventLog), { recursive: true });
+      await mkdir(path.dirname(this.eventLog), { recursive: true, mode: 0o700 });
       const size = await stat(this.eventLog).then((s) => s.size, () => 0);
       if (size > EVENT_LOG_MAX_BYTES) await rename(this.eventLog, `${this.eventLog}.1`);
-      await appendFile(this.eventLog, `${JSON.stringify(event)}\n`);
+      await appendFile(this.eventLog, `${JSON.stringify(event)}\n`, { mode: 0o600 });
     } catch {
       // The event log is a convenience; losing a line must never stop reconciling.
     }

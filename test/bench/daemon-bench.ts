@@ -339,8 +339,9 @@ async function measureMemory(shape: FleetShape, passes: number, snapshot?: strin
   }
 }
 
-function hookBody(repoUrl: string): { body: string; headers: Record<string, string> } {
-  const body = JSON.stringify({ ref: 'refs/heads/main', repository: { clone_url: repoUrl } });
+/** A push hook; `after` makes each body distinct, as GitHub's are (a repeated body is refused as a replay). */
+function hookBody(repoUrl: string, after: string): { body: string; headers: Record<string, string> } {
+  const body = JSON.stringify({ ref: 'refs/heads/main', after, repository: { clone_url: repoUrl } });
   const signature = `sha256=${createHmac('sha256', HOOK_SECRET).update(body).digest('hex')}`;
   return { body, headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': signature } };
 }
@@ -425,7 +426,7 @@ async function measureLatency(shape: FleetShape, trials: number): Promise<{ tria
       builds[image] = (builds[image] ?? 0) + 1;
       registerImages(r.sim, shape, builds as Builds);
       const revision = r.repo.commit(imagesFile(shape, builds), `bump ${image}`);
-      const { body, headers } = hookBody(r.repo.url);
+      const { body, headers } = hookBody(r.repo.url, revision);
       const t0 = wallNow();
       const response = await request(`${r.daemon.url}/hooks/git`, { method: 'POST', headers, body });
       await response.body.text();

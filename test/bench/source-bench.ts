@@ -40,7 +40,8 @@ async function commitBuild(repo: TestRepo, build: number): Promise<string> {
 }
 
 function postHook(port: number, url: string, delivery: string): Promise<number> {
-  const body = JSON.stringify({ ref: 'refs/heads/main', repository: { clone_url: url } });
+  // Distinct bodies, as GitHub's are (`after`): a repeated body is refused as a replay.
+  const body = JSON.stringify({ ref: 'refs/heads/main', after: delivery, repository: { clone_url: url } });
   const signature = `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`;
   const headers = { 'x-github-event': 'push', 'x-github-delivery': delivery, 'x-hub-signature-256': signature };
   return new Promise((resolve, reject) => {

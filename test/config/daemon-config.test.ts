@@ -76,4 +76,23 @@ describe('daemon configuration', () => {
       await cleanup();
     }
   });
+  it('reads the trust settings: http.allowedHosts, webhook.maxAge, limits.maxInstances, verify all-new-commits', async () => {
+    const defaults = await loadDaemonConfig(undefined, { DROVER_SOURCE__DIR: './fleet' });
+    assert.ok(defaults.ok, JSON.stringify(!defaults.ok && defaults.problems));
+    assert.deepEqual([defaults.config.http?.allowedHosts, defaults.config.webhook.maxAgeMs, defaults.config.limits.maxInstances], [[], 300_000, 10_000]);
+    const text = 'source:\n  git: { url: https://git.example/fleet.git, verify: { mode: all-new-commits, gpgPublicKeyFiles: [/k.asc] } }\nhttp: { allowedHosts: [drover.ops.example] }\nwebhook: { maxAge: 90s }\nlimits: { maxInstances: 250 }\n';
+    await withFile(text, async (file) => {
+      const result = await loadDaemonConfig(file, {});
+      assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
+      assert.deepEqual(result.config.http?.allowedHosts, ['drover.ops.example']);
+      assert.equal(result.config.webhook.maxAgeMs, 90_000);
+      assert.equal(result.config.limits.maxInstances, 250);
+      assert.equal(result.config.source.kind === 'git' && result.config.source.git.verify.mode, 'all-new-commits');
+    });
+    await withFile('source: { dir: ./fleet }\nhttp: { allowedHosts: ["evil.example:80@x"] }\nlimits: { maxInstances: -1 }\n', async (file) => {
+      const result = await loadDaemonConfig(file, {});
+      assert.ok(!result.ok);
+      assert.deepEqual(result.problems.map((p) => p.path), ['/http/allowedHosts/0', '/limits/maxInstances']);
+    });
+  });
 });

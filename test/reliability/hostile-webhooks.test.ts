@@ -96,7 +96,7 @@ describe('reliability: hostile webhook requests (real receiver in the daemon HTT
         }
       });
     });
-    const body = pushBody();
+    const body = pushBody({ after: head });
     const reply = await githubHook(body, `sha256=${sign(body)}`);
     assert.equal(reply.status, 200, reply.body);
     assert.equal(await applied, head);
@@ -158,6 +158,36 @@ describe('reliability: hostile webhook requests (real receiver in the daemon HTT
     const hugeHeader = await rawExchange(port, `POST ${HOOK} HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: push\r\nX-Hub-Signature-256: sha256=${'0'.repeat(256 * 1024)}\r\n\r\n`);
     assert.match(hugeHeader, /^HTTP\/1\.1 431 /, 'oversized headers are refused by the server before the handler');
     assert.equal((await healthz()).status, 200);
+  });
+
+  it('a captured delivery resent under fresh unsigned ids, a stale or re-stamped generic hook, trigger nothing', async () => {
+    const captured = pushBody({ after: 'captured-push' });
+    assert.equal((await githubHook(captured, `sha256=${sign(captured)}`, 'orig')).status, 200);
+    const before = src.status().syncCount;
+    for (let i = 0; i < 5; i++) {
+      const reply = await githubHook(captured, `sha256=${sign(captured)}`, `attacker-${i}`);
+      assert.equal(reply.status, 409, reply.body);
+    }
+    const generic = (ts: number, signedTs = ts, body = pushBody({ after: `generic-${ts}` })) => request('POST', HOOK, body, {
+      'content-type': 'application/json', 'x-drover-timestamp': String(ts), 'x-drover-signature': `sha256=${sign(`${signedTs}.${body}`)}`,
+    });
+    const now = Math.floor(Date.now() / 1000);
+    assert.equal((await generic(now - 3600)).status, 403, 'an hour-old generic hook');
+    assert.equal((await generic(now, now - 3600, pushBody({ after: `generic-${now - 3600}` }))).status, 403, 'an old signature with a new timestamp');
+    const legacy = pushBody({ after: 'legacy' });
+    const unstamped = await request('POST', HOOK, legacy, { 'content-type': 'application/json', 'x-drover-signature': `sha256=${sign(legacy)}` });
+    assert.equal(unstamped.status, 401, 'a signature without a signed timestamp');
+    assert.equal(src.status().syncCount, before, 'no replay caused a sync');
+    assert.equal((await generic(now)).status, 200, 'a fresh generic hook is served');
+    assert.equal((await generic(now)).status, 409, 'and not twice');
+  });
+
+  it('a DNS-rebinding Host cannot read the status API, while the webhook still answers', async () => {
+    const reply = await rawExchange(port, 'GET /api/v1/status HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n');
+    assert.match(reply, /^HTTP\/1\.1 421 /);
+    const own = await rawExchange(port, `GET /api/v1/status HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`);
+    assert.match(own, /^HTTP\/1\.1 200 /);
+    await legitimateHookStillWorks('after-rebinding');
   });
 
   it('random request lines and headers never get a 5xx or stop the server (property)', async () => {

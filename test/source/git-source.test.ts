@@ -197,6 +197,35 @@ describe('source/GitSource', function () {
     assert.equal(leak.outcome === 'failed' && leak.error.reason, 'UnsafeContent');
   });
 
+  it('resolves symlinks component by component: a link through a link to "." cannot climb out', async () => {
+    const { mkdirSync, symlinkSync } = await import('node:fs');
+    mkdirSync(join(repo.dir, '.h'));
+    symlinkSync('.', join(repo.dir, '.h', 'y'));
+    // As text, y/y/…/../.. cancels out and stays in .h; on disk every y is .h itself, so the dots
+    // climb out of the snapshot up to / and the link reads the host's /etc/hostname.
+    symlinkSync(`${'y/'.repeat(24)}${'../'.repeat(24)}etc/hostname`, join(repo.dir, '.h', 'x'));
+    const leaky = repo.commit({ 'fleet.txt': 'x' }, 'symlink chain');
+    const src = source();
+    const chain = await src.trigger();
+    assert.equal(chain.outcome === 'failed' && chain.error.reason, 'UnsafeContent', JSON.stringify(chain));
+    assert.match(chain.outcome === 'failed' ? chain.error.message : '', /\.h\/x/);
+    // Loops are refused too, and links that stay inside (also through other links) are fine.
+    repo.git('rm', '-q', '-r', '.h');
+    symlinkSync('b', join(repo.dir, 'a'));
+    symlinkSync('a', join(repo.dir, 'b'));
+    repo.commit({}, 'loop');
+    const loop = await src.trigger();
+    assert.equal(loop.outcome === 'failed' && loop.error.reason, 'UnsafeContent', JSON.stringify(loop));
+    repo.git('rm', '-q', 'a', 'b');
+    mkdirSync(join(repo.dir, 'd', 'e'), { recursive: true });
+    symlinkSync('d/e', join(repo.dir, 'de'));
+    symlinkSync('../de/../e/../../fleet.txt', join(repo.dir, 'd', 'f.txt'));
+    const inside = repo.commit({ 'd/e/g.txt': 'g' }, 'inside');
+    const ok = await src.trigger();
+    assert.equal(ok.outcome, 'applied', JSON.stringify(ok));
+    assert.notEqual(inside, leaky);
+  });
+
   it('refuses two live sources on one state directory', async () => {
     repo.commit({ 'fleet.txt': 'x' });
     const a = source();

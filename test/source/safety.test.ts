@@ -47,11 +47,26 @@ describe('source/safety', () => {
     'https://github.com/acme/%zz',
     '/srv/git/fleet',
     '',
+    // git percent-decodes the host and user before it runs ssh: the check must see what git sees.
+    'ssh://%2DoProxyCommand=touch%20x/foo',
+    'ssh://git@%2Dhost/foo',
+    'ssh://ho%0Ast/foo',
+    'ssh://evil.example%2Fx/foo',
+    'ssh://evil.example%3A2222/foo',
+    'ssh://git%40evil.example@good.example/foo',
+    'ssh://%2Duser@host/foo',
+    'ssh://h%zz/foo',
   ]) {
     it(`refuses URL ${JSON.stringify(url)}`, () => {
       assert.throws(() => checkUrl(url), (error: unknown) => error instanceof UnsafeUrl && error.retry === 'config');
     });
   }
+
+  it('reports the host git will connect to: percent-decoded, lower-case', () => {
+    assert.equal(checkUrl('ssh://git@Ex%61mple.COM/acme/fleet').host, 'example.com');
+    assert.equal(checkUrl('https://ex%61mple.com/acme/fleet').host, 'example.com');
+    assert.equal(checkUrl('ssh://git@[::1]:22/acme/fleet').host, '[::1]');
+  });
 
   it('never echoes credentials of a refused URL, also a password the URL parser takes for a path', () => {
     for (const [url, secret] of [['https://user:hunter2secret@github.com/x', 'hunter2secret'], ['https://user:12/hunter2secret@github.com/x', 'hunter2secret']] as const) {

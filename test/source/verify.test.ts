@@ -123,6 +123,63 @@ describe('source/signature verification', function () {
     assert.throws(() => source({ verify: { mode: 'tag', gpgPublicKeyFiles: [alice.publicFile] } }), InvalidConfig);
   });
 
+  /** A signed merge (alice) of a side branch whose commits are given as [files, signed?]. */
+  function signedMergeOf(commits: [Record<string, string>, boolean][]): { merge: string; side: string[] } {
+    repo.git('checkout', '-q', '-b', 'side');
+    const side = commits.map(([files, signed]) => (signed ? commitGpg(alice, files) : repo.commit(files)));
+    repo.git('checkout', '-q', 'main');
+    gitWithGnupg(repo, alice, ['merge', '-q', '--no-ff', '-S', '-m', 'signed merge', 'side']);
+    repo.git('branch', '-q', '-D', 'side');
+    return { merge: repo.head(), side };
+  }
+
+  it('all-new-commits: an unsigned commit under a signed merge is refused (head mode lets it through)', async () => {
+    const base = commitGpg(alice, { 'fleet.txt': 'base' });
+    const verify = (mode: 'head' | 'all-new-commits') => ({ mode, gpgPublicKeyFiles: [alice.publicFile] });
+    const headOnly = source({ verify: verify('head'), stateDir: join(tmp.path, 'head') });
+    const range = source({ verify: verify('all-new-commits'), stateDir: join(tmp.path, 'range') });
+    assert.equal((await headOnly.trigger()).outcome, 'applied');
+    assert.equal((await range.trigger()).outcome, 'applied');
+    const { side } = signedMergeOf([[{ 'fleet.txt': 'sneaky' }, false], [{ 'fleet.txt': 'signed' }, true]]);
+    assert.equal((await headOnly.trigger()).outcome, 'applied', 'head mode checks the tip only');
+    const refused = await range.trigger();
+    assert.equal(failure(refused), 'VerificationFailed/unsigned');
+    assert.match(refused.outcome === 'failed' ? refused.error.message : '', new RegExp(side[0] ?? 'x'));
+    assert.equal(range.status().lastAppliedRevision, base);
+  });
+
+  it('all-new-commits: a fully signed range applies; a force-push is checked from the merge base', async () => {
+    const base = commitGpg(alice, { 'fleet.txt': 'base' });
+    const src = source({ verify: { mode: 'all-new-commits', gpgPublicKeyFiles: [alice.publicFile] } });
+    assert.equal((await src.trigger()).outcome, 'applied');
+    const { merge } = signedMergeOf([[{ 'fleet.txt': 'one' }, true], [{ 'fleet.txt': 'two' }, true]]);
+    assert.equal((await src.trigger()).outcome, 'applied');
+    assert.equal(src.status().lastAppliedRevision, merge);
+    // Rewrite history from `base`: an unsigned commit, then a signed tip. The applied merge is not
+    // an ancestor; every commit the new tip brings beyond the merge base must still be signed.
+    repo.git('reset', '-q', '--hard', base);
+    repo.commit({ 'fleet.txt': 'rewritten unsigned' });
+    commitGpg(alice, { 'fleet.txt': 'rewritten signed tip' });
+    assert.equal(failure(await src.trigger()), 'VerificationFailed/unsigned');
+    assert.equal(src.status().lastAppliedRevision, merge);
+  });
+
+  it('all-new-commits: the first sync checks the tip only; shallow history is not trusted for the range', async () => {
+    repo.commit({ 'fleet.txt': 'old unsigned history' });
+    const tip = commitGpg(alice, { 'fleet.txt': 'signed tip' });
+    const before = source({ verify: { mode: 'head', gpgPublicKeyFiles: [alice.publicFile] }, shallow: true });
+    assert.equal((await before.trigger()).outcome, 'applied');
+    await before.stop();
+    // The same state directory, now in all-new-commits: the shallow clone is deepened on the next fetch.
+    const src = source({ verify: { mode: 'all-new-commits', gpgPublicKeyFiles: [alice.publicFile] }, shallow: true });
+    assert.equal((await src.trigger()).outcome, 'unchanged');
+    assert.equal(src.status().lastAppliedRevision, tip);
+    repo.commit({ 'fleet.txt': 'unsigned' });
+    repo.commit({ 'fleet.txt': 'unsigned 2' });
+    commitGpg(alice, { 'fleet.txt': 'signed again' });
+    assert.equal(failure(await src.trigger()), 'VerificationFailed/unsigned');
+  });
+
   it('tag-and-head: the tag and its commit must both be signed', async () => {
     commitGpg(alice, { 'fleet.txt': 'signed commit' });
     gitWithGnupg(repo, alice, ['tag', '-s', '-m', 'both', 'v2.0.0']);

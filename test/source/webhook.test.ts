@@ -61,12 +61,53 @@ describe('source/webhook evaluation', () => {
     // A forged hook cannot burn a delivery id.
     const forgedHeaders = { ...headers, 'x-github-delivery': 'next', 'x-hub-signature-256': `sha256=${sign(body, 'x')}` };
     assert.equal(evaluateWebhook({ headers: forgedHeaders, body: Buffer.from(body) }, s).reason, 'bad-signature');
-    const real = { ...headers, 'x-github-delivery': 'next' };
-    assert.equal(evaluateWebhook({ headers: real, body: Buffer.from(body) }, s).result, 'triggered');
+    const nextBody = body.replace('}', ',"after":"c2"}');
+    const real = { ...headers, 'x-github-delivery': 'next', 'x-hub-signature-256': `sha256=${sign(nextBody)}` };
+    assert.equal(evaluateWebhook({ headers: real, body: Buffer.from(nextBody) }, s).result, 'triggered');
     // Another source (other ref) sharing the cache still gets the delivery once.
     const other = { ...settings(checkRef({ semver: '*' })), replay: s.replay };
     assert.equal(evaluateWebhook({ headers, body: Buffer.from(body) }, other).reason, 'other-ref');
     assert.equal(evaluateWebhook({ headers, body: Buffer.from(body) }, other).reason, 'replayed');
+  });
+
+  it('generic HMAC: the signed timestamp must be present, authentic and at most maxAge old; a replay in the window is refused', () => {
+    let now = Date.parse('2026-12-06T12:00:00Z');
+    const s = { ...settings(), maxAgeMs: 300_000, now: () => now };
+    const body = push();
+    const hook = (ts: string | undefined, signedTs = ts, id?: string) => evaluateWebhook({
+      headers: {
+        'x-drover-signature': `sha256=${sign(signedTs === undefined ? body : `${signedTs}.${body}`)}`,
+        ...(ts === undefined ? {} : { 'x-drover-timestamp': ts }),
+        ...(id === undefined ? {} : { 'x-drover-delivery': id }),
+      },
+      body: Buffer.from(body),
+    }, s);
+    // The old format (a signature over the body alone) could be replayed forever.
+    assert.deepEqual(pick(hook(undefined)), [401, 'rejected', 'missing-signature']);
+    const sent = String(now / 1000);
+    const captured = String(now / 1000 - 301);
+    assert.deepEqual(pick(hook(captured)), [403, 'rejected', 'stale-timestamp']);
+    assert.deepEqual(pick(hook(String(now / 1000 + 301))), [403, 'rejected', 'stale-timestamp']);
+    assert.deepEqual(pick(hook(sent, captured)), [403, 'rejected', 'bad-signature'], 'a fresh timestamp on an old signature');
+    assert.deepEqual(pick(hook('12abc')), [401, 'rejected', 'missing-signature']);
+    assert.deepEqual(pick(hook(sent, sent, 'a')), [200, 'triggered', 'push']);
+    assert.deepEqual(pick(hook(sent, sent, 'b')), [409, 'rejected', 'replayed'], 'same signed content under a new delivery id');
+    now += 60_000;
+    assert.deepEqual(pick(hook(String(now / 1000))), [200, 'triggered', 'push']);
+  });
+
+  it('GitHub: a captured delivery resent under a new (unsigned) delivery id is refused', () => {
+    const s = settings();
+    const body = push();
+    const hook = (id: string) => evaluateWebhook({
+      headers: { 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${sign(body)}`, 'x-github-delivery': id },
+      body: Buffer.from(body),
+    }, s);
+    assert.deepEqual(pick(hook('first')), [200, 'triggered', 'push']);
+    assert.deepEqual(pick(hook('forged-new-id')), [409, 'rejected', 'replayed']);
+    const next = push().replace('}', ',"after":"abc"}');
+    const fresh = evaluateWebhook({ headers: { 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${sign(next)}`, 'x-github-delivery': 'next' }, body: Buffer.from(next) }, s);
+    assert.equal(fresh.result, 'triggered');
   });
 
   it('accepts but ignores valid hooks for another repository, ref or event; answers pings', () => {
@@ -98,7 +139,8 @@ describe('source/webhook evaluation', () => {
       const bad = evaluateWebhook({ headers: { [`${prefix}-event`]: 'push', [`${prefix}-signature`]: sign(body, 'x') }, body: Buffer.from(body) }, s);
       assert.equal(bad.reason, 'bad-signature');
     }
-    const generic = evaluateWebhook({ headers: { 'x-drover-signature': `sha256=${sign('')}` }, body: Buffer.alloc(0) }, s);
+    const ts = String(Math.floor(Date.now() / 1000));
+    const generic = evaluateWebhook({ headers: { 'x-drover-signature': `sha256=${sign(`${ts}.`)}`, 'x-drover-timestamp': ts }, body: Buffer.alloc(0) }, s);
     assert.deepEqual([generic.provider, generic.result], ['generic', 'triggered']);
     const branchOnly = settings();
     const tagPush = evaluateWebhook({ headers: { 'x-gitea-event': 'push', 'x-gitea-signature': sign(body) }, body: Buffer.from(body) }, branchOnly);
@@ -135,8 +177,9 @@ describe('source/webhook over HTTP', function () {
     tmp.cleanup();
   });
 
-  function githubHook(delivery: string): Promise<{ status: number; body: string }> {
-    const body = JSON.stringify({ ref: 'refs/heads/main', repository: { clone_url: repo.url } });
+  /** A push delivery; like GitHub's, each body is distinct (here by its delivery id, as `after` would be). */
+  function githubHook(delivery: string, after = delivery): Promise<{ status: number; body: string }> {
+    const body = JSON.stringify({ ref: 'refs/heads/main', after, repository: { clone_url: repo.url } });
     return post(port, body, { 'x-github-event': 'push', 'x-github-delivery': delivery, 'x-hub-signature-256': `sha256=${sign(body)}` });
   }
 
@@ -161,6 +204,7 @@ describe('source/webhook over HTTP', function () {
     assert.equal(event.type === 'applied' ? event.revision : '', c2);
     assert.equal(fleetId(src.desired), 'two');
     assert.equal((await githubHook('delivery-1')).status, 409);
+    assert.equal((await githubHook('delivery-2', 'delivery-1')).status, 409, 'the same body under a new id');
   });
 
   it('coalesces a burst of hooks into at most one extra sync', async () => {
