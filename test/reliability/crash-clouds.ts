@@ -155,7 +155,7 @@ const azure: CrashCloud = {
   placement: azureAdapter.groupPlacement,
   artifact: (group, build) => `{ id: ${azureImageOf(group, build)} }`,
   image: azureImageOf,
-  keys: azureAdapter.tags,
+  keys: { ...azureAdapter.tags, revision: AZURE_TAG.revision, digest: AZURE_TAG.digest },
   maxLifeMs: 2000,
   groups: { rolling: 'queue', canary: 'cron' },
   async start(clock, dir) {

@@ -18,8 +18,10 @@
  * - canaries: in a canary group, a launch never takes the live instances of one image digest above
  *   the canary count unless a commit promoting that digest (naming it in `canary.promote`) was made
  *   before the launch, or the digest was the group's first (a group launched from nothing has no
- *   canary to hold). A promotion of an earlier digest left in Git promotes nothing. Only where the
- *   launch record carries the digest (`keys.digest`).
+ *   canary to hold). A promotion of an earlier digest left in Git promotes nothing. Instances being
+ *   terminated do not count here (unlike the ceiling): a canary that died, out of band or replaced
+ *   by drover, may be replaced by another while it terminates. Only where the launch record carries
+ *   the digest (`keys.digest`).
  *
  * Which bound judges a launch: a launch that carries its revision (EC2, Azure: the `revision` key)
  * is judged against that revision's spec alone, counting every instance of the group not yet gone
@@ -116,6 +118,8 @@ export interface TimelineVerdict {
 
 /** Everything not yet gone counts against the ceiling: a terminating instance still exists. */
 const LIVE: ReadonlySet<SimState> = new Set(['pending', 'running', 'stopping', 'stopped', 'terminating']);
+/** Instances that serve a digest (the canary check): everything live but terminating. */
+const SERVING: ReadonlySet<SimState> = new Set(['pending', 'running', 'stopping', 'stopped']);
 
 interface Tracked {
   readonly group: string;
@@ -200,15 +204,15 @@ export function checkTimeline(check: TimelineCheck): TimelineVerdict {
       if (LIVE.has(previous)) {
         add(live, group, -1);
         add(perSlot, key, -1);
-        if (digestKey !== undefined) add(perDigest, digestKey, -1);
       }
+      if (SERVING.has(previous) && digestKey !== undefined) add(perDigest, digestKey, -1);
     }
     if (event.to === 'running') add(ready, group, 1);
     if (LIVE.has(event.to)) {
       add(live, group, 1);
       add(perSlot, key, 1);
-      if (digestKey !== undefined) add(perDigest, digestKey, 1);
     }
+    if (SERVING.has(event.to) && digestKey !== undefined) add(perDigest, digestKey, 1);
     tracked.set(event.instanceId, { group, key, state: event.to });
     if (event.kind === 'tags' && tags[keys.group] !== group) say(event.at, `instance ${event.instanceId} changed group tag to ${event.tags[keys.group]}`);
 
@@ -226,7 +230,8 @@ export function checkTimeline(check: TimelineCheck): TimelineVerdict {
       const digest = digestKey.slice(group.length + 1);
       const n = perDigest.get(digestKey) ?? 0;
       if (n > canary.count && !canary.promotions.some((p) => p.digest === digest && p.at <= event.at)) {
-        say(event.at, `canary group ${group}: ${n} live instances of ${digest} > canary count ${canary.count} before any commit promoted it (after ${event.instanceId})`);
+        const states = [...digestOf].filter(([, k]) => k === digestKey).map(([id]) => `${id} ${tracked.get(id)?.state ?? '?'}`);
+        say(event.at, `canary group ${group}: ${n} live instances of ${digest} > canary count ${canary.count} before any commit promoted it (after ${event.instanceId}; its instances: ${states.join(', ')})`);
       }
     }
     if ((perSlot.get(key) ?? 0) > 1) say(event.at, `group ${group}: ${perSlot.get(key)} live instances of template/slot ${key} (after ${event.instanceId} → ${event.to})`);

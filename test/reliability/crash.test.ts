@@ -111,6 +111,8 @@ describe('reliability: crash', function () {
       const events = [...base(), launch(3, 'n1', '0'), launch(5, 'n2', '1')];
       assert.match(judge(events, { epochs: wide, keys: dkeys, canaries: canaries(4.5 + 1) }).violations.join(), /canary group web: 2 live instances of sha256:b > canary count 1 before any commit promoted it \(after n2/);
       assert.deepEqual(judge(events, { epochs: wide, keys: dkeys, canaries: canaries(4) }).violations, [], 'promoted before the second launch');
+      const replaced = [...base(), launch(3, 'n1', '0'), ev(4, 'n1', 'pending', 'terminating', 'out-of-band', '0', 'b', { d: 'sha256:b' }), launch(5, 'n2', '1')];
+      assert.deepEqual(judge(replaced, { epochs: wide, keys: dkeys, canaries: canaries(100) }).violations, [], 'a dead canary replaced while it terminates');
     });
     it('a launch that names its revision is judged by that revision alone, while the older spec is still possibly in force', () => {
       const rkeys = { ...keys, revision: 'r' };
