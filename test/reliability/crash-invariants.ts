@@ -17,8 +17,10 @@
  * - slots: never two live instances of one (group, template, slot);
  * - canaries: in a canary group, a launch never takes the live instances of one image digest above
  *   the canary count unless a commit promoting that digest (naming it in `canary.promote`) was made
- *   before the launch, or the digest was the group's first (a group launched from nothing has no
- *   canary to hold). A promotion of an earlier digest left in Git promotes nothing. Instances being
+ *   before the launch, or the digest was the group's first, or no instance of another digest was
+ *   pending or running at the launch (a group launched from nothing, or whose old set is gone, has
+ *   nothing to hold the canary against: the planner then rolls plainly, as src/plan/README says).
+ *   A promotion of an earlier digest left in Git promotes nothing. Instances being
  *   terminated do not count here (unlike the ceiling): a canary that died, out of band or replaced
  *   by drover, may be replaced by another while it terminates. Only where the launch record carries
  *   the digest (`keys.digest`).
@@ -229,9 +231,10 @@ export function checkTimeline(check: TimelineCheck): TimelineVerdict {
     if (event.from === null && canary !== undefined && digestKey !== undefined) {
       const digest = digestKey.slice(group.length + 1);
       const n = perDigest.get(digestKey) ?? 0;
-      if (n > canary.count && !canary.promotions.some((p) => p.digest === digest && p.at <= event.at)) {
+      const others = [...digestOf].filter(([id, k]) => k !== digestKey && k.startsWith(`${group}/`) && ['pending', 'running'].includes(tracked.get(id)?.state ?? '')).length;
+      if (n > canary.count && others > 0 && !canary.promotions.some((p) => p.digest === digest && p.at <= event.at)) {
         const states = [...digestOf].filter(([, k]) => k === digestKey).map(([id]) => `${id} ${tracked.get(id)?.state ?? '?'}`);
-        say(event.at, `canary group ${group}: ${n} live instances of ${digest} > canary count ${canary.count} before any commit promoted it (after ${event.instanceId}; its instances: ${states.join(', ')})`);
+        say(event.at, `canary group ${group}: ${n} live instances of ${digest} > canary count ${canary.count} before any commit promoted it (after ${event.instanceId}; its instances: ${states.join(', ')}; ${others} of other digests pending or running)`);
       }
     }
     if ((perSlot.get(key) ?? 0) > 1) say(event.at, `group ${group}: ${perSlot.get(key)} live instances of template/slot ${key} (after ${event.instanceId} → ${event.to})`);

@@ -108,11 +108,14 @@ describe('reliability: crash', function () {
       const wide: SpecEpoch[] = [{ committedAt: -Infinity, confirmedAt: -Infinity, groups: { web: { replicas: 2, surge: 5, unavailable: 0 } } }];
       const launch = (at: number, id: string, slot: string) => ev(at, id, null, 'pending', 'api', slot, 'b', { d: 'sha256:b' });
       const canaries = (at: number) => new Map([['web', { count: 1, promotions: [{ digest: 'sha256:a', at: -Infinity }, { digest: 'sha256:b', at }] }]]);
-      const events = [...base(), launch(3, 'n1', '0'), launch(5, 'n2', '1')];
+      const old = (at: number, id: string, slot: string) => ev(at, id, null, 'pending', 'api', slot, 'a', { d: 'sha256:a' });
+      const events = [old(1, 'o1', '0'), ev(2, 'o1', 'pending', 'running'), launch(3, 'n1', '0'), launch(5, 'n2', '1')];
       assert.match(judge(events, { epochs: wide, keys: dkeys, canaries: canaries(4.5 + 1) }).violations.join(), /canary group web: 2 live instances of sha256:b > canary count 1 before any commit promoted it \(after n2/);
       assert.deepEqual(judge(events, { epochs: wide, keys: dkeys, canaries: canaries(4) }).violations, [], 'promoted before the second launch');
-      const replaced = [...base(), launch(3, 'n1', '0'), ev(4, 'n1', 'pending', 'terminating', 'out-of-band', '0', 'b', { d: 'sha256:b' }), launch(5, 'n2', '1')];
+      const replaced = [old(1, 'o1', '0'), launch(3, 'n1', '0'), ev(4, 'n1', 'pending', 'terminating', 'out-of-band', '0', 'b', { d: 'sha256:b' }), launch(5, 'n2', '1')];
       assert.deepEqual(judge(replaced, { epochs: wide, keys: dkeys, canaries: canaries(100) }).violations, [], 'a dead canary replaced while it terminates');
+      const nothingOld = [launch(3, 'n1', '0'), launch(5, 'n2', '1')];
+      assert.deepEqual(judge(nothingOld, { epochs: wide, keys: dkeys, canaries: canaries(100) }).violations, [], 'no old instance to hold the canary against');
     });
     it('a launch that names its revision is judged by that revision alone, while the older spec is still possibly in force', () => {
       const rkeys = { ...keys, revision: 'r' };
