@@ -174,8 +174,8 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
       for (const e of epochs) if (e.confirmedAt === Infinity) e.confirmedAt = now;
     };
     let outOfBand = 0;
-    const terminateOutOfBand = (why: string) => {
-      const running = clouds.flatMap((c) => simOf(c).world.list().filter((i) => i.state === 'running' && i.tags[CRASH_CLOUDS[c].keys.fleet] === FLEET).map((i) => ({ w: simOf(c).world, i })));
+    const terminateOutOfBand = (why: string, only?: Cloud) => {
+      const running = clouds.filter((c) => only === undefined || c === only).flatMap((c) => simOf(c).world.list().filter((i) => i.state === 'running' && i.tags[CRASH_CLOUDS[c].keys.fleet] === FLEET).map((i) => ({ w: simOf(c).world, i })));
       if (running.length === 0) return;
       const { w, i } = pick(random, running);
       w.terminate(i.id, 'out-of-band', 'test: terminated out of band');
@@ -224,7 +224,14 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
           // change comes later than EC2's (Proxmox scans, checks the template and picks a VMID
           // before it clones; Azure creates the NIC before the VM), so they get longer to start one.
           const cloud = clouds.length === 1 ? 'aws' : pick(random, clouds);
-          const acted = await nextApiEvent(cloud, cloud === 'aws' ? maxLife : 4 * maxLife);
+          const limit = cloud === 'aws' ? maxLife : 4 * maxLife;
+          let acted = await nextApiEvent(cloud, limit);
+          if (!acted) {
+            // A settled fleet gives drover nothing to do: kill an instance so that it has to act.
+            terminateOutOfBand('to give the daemon an action to have in flight', cloud);
+            // A settled daemon looks again after resyncInterval (1 s here, ± 10 %), then acts.
+            acted = await nextApiEvent(cloud, Math.max(limit, 3000));
+          }
           await sleep(between(random, 0, 30));
           moments[acted ? 'in-flight' : 'delay']++;
           log(`  ${acted ? 'an action in flight' : 'no action: counted as a delay'} on ${cloud}`);
