@@ -7,8 +7,13 @@ import type { ProviderErrorKind } from './errors.ts';
 
 export type { ProviderErrorKind };
 
-/** Lifecycle state as drover sees it, mapped from each cloud's own states. */
-export type InstanceState = 'pending' | 'running' | 'stopping' | 'stopped' | 'terminated' | 'unknown';
+/**
+ * Lifecycle state as drover sees it, mapped from each cloud's own states. `terminating`: the cloud
+ * accepted a delete but the instance is not gone yet (EC2 shutting-down, a VM being deleted); it is
+ * never acted on again but still counts against the group's surge (it still runs, bills and counts
+ * against quota) until it is gone.
+ */
+export type InstanceState = 'pending' | 'running' | 'stopping' | 'stopped' | 'terminating' | 'terminated' | 'unknown';
 
 /**
  * Ownership metadata drover stamps on every instance it creates (EC2 tags, GCE labels + metadata,

@@ -68,8 +68,8 @@ export function tagsOf(instance: { readonly Tags?: readonly Tag[] | undefined })
 }
 
 /**
- * EC2 state → drover state. `shutting-down` maps to terminated: the delete has been accepted and
- * cannot be undone, so the instance no longer counts as capacity.
+ * EC2 state → drover state. `shutting-down` maps to terminating: the delete has been accepted and
+ * cannot be undone, so the instance is no capacity, but it still exists and counts against surge.
  */
 export function stateOf(name: string | undefined): InstanceState {
   switch (name) {
@@ -80,7 +80,7 @@ export function stateOf(name: string | undefined): InstanceState {
     case 'terminated':
       return name;
     case 'shutting-down':
-      return 'terminated';
+      return 'terminating';
     default:
       return 'unknown';
   }

@@ -64,14 +64,14 @@ export function statusOf(statuses: readonly InstanceViewStatus[] | undefined): V
 }
 
 /**
- * Azure state → drover state. Deleting maps to stopping, and toObserved marks it locked: the VM
- * still runs and counts against quota and the rollout's surge until it is gone, and a delete can
- * still fail after it was accepted; a VM whose provisioning failed can never run and maps to stopped, so the planner
+ * Azure state → drover state. Deleting maps to terminating (the delete is accepted, but the VM
+ * still runs and counts against quota and the rollout's surge until it is gone, and the delete can
+ * still fail, after which the VM lists as running again); a VM whose provisioning failed can never run and maps to stopped, so the planner
  * replaces it at once; without a power state (not yet known) a succeeded VM counts as pending.
  */
 export function stateOf(provisioningState: string | undefined, power: string | undefined): InstanceState {
   const provisioning = provisioningState?.toLowerCase();
-  if (provisioning === 'deleting') return 'stopping';
+  if (provisioning === 'deleting') return 'terminating';
   if (provisioning === 'failed') return 'stopped';
   if (provisioning === 'creating') return 'pending';
   switch (power) {
@@ -112,6 +112,5 @@ export function toObserved(vm: VirtualMachine, provider: string, fleet: string, 
     imageDigest: tags[TAG.digest],
     revision: tags[TAG.revision],
     slot: slot !== undefined && /^\d+$/.test(slot) ? Number(slot) : undefined,
-    ...(vm.provisioningState?.toLowerCase() === 'deleting' ? { locked: true } : {}),
   };
 }

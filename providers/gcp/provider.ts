@@ -82,9 +82,9 @@ export class GcpProvider implements Provider {
   /**
    * One aggregatedList over every zone of the project, filtered by the fleet label (and the group
    * label for a scope of up to 50 groups) and paginated.
-   * Instances GCE still lists while a delete drover started is running are reported stopping and
-   * locked: GCE counts them against quota until the delete is DONE, so they count against the
-   * group's surge too, and nothing deletes them twice.
+   * Instances GCE still lists while a delete drover started is running are reported terminating:
+   * GCE counts them against quota until the delete is DONE, so they count against the group's
+   * surge too, and the planner never deletes them twice.
    * Zones GCE reports UNREACHABLE are not guessed at: the listing rejects with a PartialListing
    * holding the instances of the zones that answered and naming the others, so the caller acts only
    * on groups whose zones were all listed (acting in a zone it cannot see would duplicate or delete
@@ -122,7 +122,7 @@ export class GcpProvider implements Provider {
       const key = `${o.zone}/${o.name}`;
       listed.add(key);
       const deleting = this.#deleting.get(key) === o.id && o.state !== 'pending' && o.state !== 'running';
-      observed.push(deleting ? { ...o, state: 'stopping', locked: true } : o);
+      observed.push(deleting ? { ...o, state: 'terminating' } : o);
     }
     for (const key of this.#deleting.keys()) {
       if (!listed.has(key) && !unreachable.includes(key.slice(0, key.indexOf('/')))) this.#deleting.delete(key);

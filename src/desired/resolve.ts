@@ -2,7 +2,7 @@
  * Cross-document checks (exactly one Fleet, group → provider, group → image, image → artifact for
  * that provider) and normalization into the typed DesiredState with every default applied.
  */
-import { CANARY_DEFAULTS, FLEET_DEFAULTS, GROUP_DEFAULTS, GUARD_DEFAULTS, HEALTH_DEFAULTS, HTTP_PROBE_DEFAULTS, ROLLOUT_DEFAULTS } from './defaults.ts';
+import { FLEET_DEFAULTS, GROUP_DEFAULTS, GUARD_DEFAULTS, HEALTH_DEFAULTS, HTTP_PROBE_DEFAULTS, ROLLOUT_DEFAULTS } from './defaults.ts';
 import { didYouMean } from './did-you-mean.ts';
 import type { DocumentIndex, ValidDocument } from './documents.ts';
 import { positionOf, problemAt } from './documents.ts';
@@ -169,7 +169,7 @@ function rolloutPolicy(rollout: Rollout | undefined): RolloutPolicy {
     keepOldSeconds: r.keepOldSeconds,
     canary: rollout?.canary === undefined ? undefined : {
       count: rollout.canary.count,
-      promote: rollout.canary.promote ?? (CANARY_DEFAULTS['promote'] as boolean),
+      promote: rollout.canary.promote,
       bakeSeconds: rollout.canary.bakeSeconds,
     },
   };

@@ -444,9 +444,9 @@ export interface Rollout {
      */
     count: number | string;
     /**
-     * Set true in Git to continue the rollout past the canaries.
+     * Names the rollout to continue past its canaries: the image digest being promoted (promote: sha256:<64 hex>, the Image's spec.digest; every rollout to that build) or the group's 12-hex template hash (that template only; drover plan and status show it). true/false are refused: a flag left in Git would let the next digest skip its canary. A new digest stops at its canaries until promote names it.
      */
-    promote?: boolean;
+    promote?: string;
     /**
      * Promote automatically after the canaries have been ready this long.
      */

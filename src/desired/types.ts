@@ -66,7 +66,12 @@ export interface RolloutPolicy {
 /** Canary settings with defaults applied. */
 export interface CanaryPolicy {
   readonly count: IntOrPercent;
-  readonly promote: boolean;
+  /**
+   * What is promoted past the canaries: an image digest (every rollout to that build) or a template
+   * hash (that template only); undefined: nothing. A name, never a flag: a flag left in Git would
+   * also promote the next digest's canaries.
+   */
+  readonly promote: string | undefined;
   /** Auto-promote after the canaries have been ready this long; undefined = wait for `promote`. */
   readonly bakeSeconds: number | undefined;
 }

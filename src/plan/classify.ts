@@ -26,8 +26,13 @@ export interface Doomed {
 
 /** The classification of a group's instances for one pass. */
 export interface Classified {
-  /** All non-terminated instances, sorted by id. */
+  /** All instances neither terminated nor terminating, sorted by id. */
   readonly live: readonly InstanceView[];
+  /**
+   * Instances whose delete the cloud accepted but which are not gone yet: never acted on, never
+   * capacity, but they count against surge and hold their slot until they are gone.
+   */
+  readonly terminating: readonly PlannedInstance[];
   /** Deleted unconditionally this pass: none of them is ready, so capacity does not move. */
   readonly drift: readonly Doomed[];
   /** Instances with a readable template and slot that the strategy decides about (incl. locked). */
@@ -211,7 +216,11 @@ function spareOverBudget(group: DesiredGroup, live: readonly InstanceView[], dri
 export function classify(group: DesiredGroup, instances: readonly PlannedInstance[], ctx: PlanContext): Classified {
   const minReady = group.rollout.minReadySeconds;
   const live: InstanceView[] = [];
-  for (const inst of instances) if (inst.state !== 'terminated') live.push(viewOf(inst, minReady, ctx.now));
+  const terminating: PlannedInstance[] = [];
+  for (const inst of instances) {
+    if (inst.state === 'terminating') terminating.push(inst);
+    else if (inst.state !== 'terminated') live.push(viewOf(inst, minReady, ctx.now));
+  }
   sortInPlace(live, byId);
   const desired = group.templateHash;
   const rollbackTarget = pickRollbackTarget(live, desired, ctx.failedTemplates);
@@ -233,5 +242,5 @@ export function classify(group: DesiredGroup, instances: readonly PlannedInstanc
     if (view.ready) readyDuplicates.push(view);
     else drift.push({ view, reason: 'duplicate-slot' });
   }
-  return { live, drift, healthy: sortInPlace(keep, byId), unknownReady, readyDuplicates, rollbackTarget };
+  return { live, terminating, drift, healthy: sortInPlace(keep, byId), unknownReady, readyDuplicates, rollbackTarget };
 }

@@ -18,15 +18,20 @@ export interface Pools {
   readonly target: string;
   /** Ready duplicates of an occupied slot, deleted when capacity allows. */
   readonly readyDuplicates: readonly InstanceView[];
-  /** Non-terminated instances once the pass's drift deletions are done. */
-  readonly liveAfterDrift: number;
+  /**
+   * Every instance not gone yet: live ones (including those this pass deletes) and terminating
+   * ones. Creates must fit under replicas + surge on top of all of them, because a delete is not
+   * done when it is sent: the instance exists until the cloud finishes it (and a focused pass
+   * sends no delete at all).
+   */
+  readonly notGone: number;
 }
 
 /** Numbers shared by both engines. */
 export interface EngineParams {
   readonly now: number;
   readonly replicas: number;
-  /** Surge bound of this engine (blue-green passes max(surge, replicas)). */
+  /** Surge bound of this engine (blue-green passes replicas: 2 × replicas in all). */
   readonly surge: number;
   readonly budget: Budget;
 }
@@ -105,10 +110,20 @@ function countNews(pools: Pools, deletes: readonly Doomed[]): number {
   return n;
 }
 
+/**
+ * New instances to launch: what is missing, within the room under replicas + surge left by every
+ * instance not gone yet. This pass's own deletes make no room: they take effect when the cloud has
+ * finished them, which a later pass sees (so creates and deletes of one step never depend on each
+ * other, and a step's creates alone are always safe to send).
+ */
 function createCount(p: EngineParams, pools: Pools, deletes: readonly Doomed[], desiredNew: number): number {
   const need = desiredNew - countNews(pools, deletes);
-  const room = p.replicas + p.surge - (pools.liveAfterDrift - deletes.length);
+  const room = p.replicas + p.surge - pools.notGone;
   return Math.max(0, Math.min(need, room));
+}
+
+function capacityWait(missing: number): Wait {
+  return { reason: 'capacity', message: `${missing} more new instance(s) wait for room under maxSurge/maxUnavailable (instances being deleted count until gone)`, until: undefined };
 }
 
 /** Rolling replacement (also canary phases and rollbacks). */
@@ -129,9 +144,7 @@ export function planRolling(p: EngineParams, pools: Pools, knobs: RollingKnobs):
   const wanted = knobs.desiredNew - countNews(pools, deletes);
   if (wanted > 0 && knobs.batchBlocked !== undefined) return { deletes, creates: 0, waits: [...waits, knobs.batchBlocked] };
   const creates = createCount(p, pools, deletes, knobs.desiredNew);
-  if (wanted > creates) {
-    waits.push({ reason: 'capacity', message: `${wanted - creates} more new instance(s) wait for room under maxSurge/maxUnavailable`, until: undefined });
-  }
+  if (wanted > creates) waits.push(capacityWait(wanted - creates));
   return { deletes, creates, waits };
 }
 
@@ -144,10 +157,12 @@ export function planBlueGreen(p: EngineParams, pools: Pools, keepOldSeconds: num
     .map((v) => v.availableAt as number)
     .sort((a, b) => a - b);
   const creates = createCount(p, pools, deletes, p.replicas);
-  if (olds.length === 0) return { deletes, creates, waits: [] };
+  const wanted = p.replicas - countNews(pools, deletes);
+  const room: Wait[] = wanted > creates ? [capacityWait(wanted - creates)] : [];
+  if (olds.length === 0) return { deletes, creates, waits: room };
   if (availableAt.length < p.replicas) {
     const wait: Wait = { reason: 'instances-ready', message: `cut-over waits for ${p.replicas} new instances to be available (${availableAt.length} are)`, until: undefined };
-    return { deletes, creates, waits: [wait] };
+    return { deletes, creates, waits: [wait, ...room] };
   }
   const cutoverAt = p.replicas === 0 ? p.now : (availableAt[p.replicas - 1] as number);
   const until = cutoverAt + keepOldSeconds * 1000;

@@ -23,11 +23,11 @@ function orphanAction(inst: PlannedInstance): DeleteAction {
 
 /**
  * Finds the orphans among every instance listed for the fleet. Instances of another fleet are
- * never considered (drover does not see them), terminated ones are ignored.
+ * never considered (drover does not see them), terminated and terminating ones are ignored.
  */
 export function findOrphans(fleet: string, instances: readonly PlannedInstance[], groupsInGit: ReadonlySet<string>): PlannedInstance[] {
   return instances
-    .filter((i) => i.fleet === fleet && i.state !== 'terminated' && (i.group === undefined || !groupsInGit.has(i.group)))
+    .filter((i) => i.fleet === fleet && i.state !== 'terminated' && i.state !== 'terminating' && (i.group === undefined || !groupsInGit.has(i.group)))
     .sort((a, b) => cmp(a.id, b.id));
 }
 

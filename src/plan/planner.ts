@@ -15,7 +15,7 @@ import type { CreateAction, DeleteAction, GroupStep, PlanContext, PlannedInstanc
 
 const NO_OUTCOME: Outcome = { deletes: [], creates: 0, waits: [] };
 
-function buildPools(c: Classified, mode: Mode & { target: string }, desired: string, drift: readonly Doomed[]): Pools {
+function buildPools(c: Classified, mode: Mode & { target: string }, desired: string): Pools {
   const olds: Doomed[] = [];
   for (const view of c.healthy) {
     if (view.inst.templateHash === mode.target) continue;
@@ -29,14 +29,16 @@ function buildPools(c: Classified, mode: Mode & { target: string }, desired: str
     news: c.healthy.filter((v) => v.inst.templateHash === mode.target),
     olds,
     readyDuplicates: c.readyDuplicates.filter((v) => v.inst.templateHash === mode.target),
-    liveAfterDrift: c.live.length - drift.length,
+    notGone: c.live.length + c.terminating.length,
   };
 }
 
 function toCreates(group: DesiredGroup, c: Classified, target: string, count: number, deletes: readonly Doomed[]): CreateAction[] {
   if (count <= 0) return [];
   const sameTemplate = c.live.filter((v) => v.inst.templateHash === target);
-  const used = new Set(sameTemplate.map((v) => v.inst.slot).filter((s): s is number => s !== undefined));
+  // A terminating instance still holds its slot (and, on clouds with deterministic names, its name).
+  const holders = [...sameTemplate.map((v) => v.inst), ...c.terminating.filter((i) => i.templateHash === target)];
+  const used = new Set(holders.map((i) => i.slot).filter((s): s is number => s !== undefined));
   const gone = new Set(deletes.map((d) => d.view.inst.id));
   const zones = spreadZones(group.zones, sameTemplate.filter((v) => !gone.has(v.inst.id)), count, group.replicas);
   return freeSlots(used, count).map((slot, i) => ({ templateHash: target, slot, zone: zones[i] as string }));
@@ -95,7 +97,7 @@ function dedupeWaits(waits: readonly Wait[]): Wait[] {
 function act(group: DesiredGroup, c: Classified, mode: Mode, ctx: PlanContext): { drift: Doomed[]; outcome: Outcome } {
   if (mode.kind !== 'normal' && mode.kind !== 'rollback') return { drift: [], outcome: NO_OUTCOME };
   const drift = [...c.drift];
-  const pools = buildPools(c, mode, group.templateHash, drift);
+  const pools = buildPools(c, mode, group.templateHash);
   const available = c.live.filter((v) => v.available).length;
   const ready = c.live.filter((v) => v.ready).length;
   const budget = makeBudget(available, ready, group.replicas, resolveBounds(group.rollout, group.replicas).unavailable);
@@ -107,7 +109,9 @@ function act(group: DesiredGroup, c: Classified, mode: Mode, ctx: PlanContext): 
  * Plans one pass for one group. `instances` must be this group's instances of this fleet, from
  * every provider (terminated ones are ignored); anything else throws ForeignInstanceError. The
  * step never deletes a locked instance, never takes ready capacity below replicas − maxUnavailable
- * through its own deletes, never creates beyond replicas + maxSurge (blue-green: 2 × replicas), and
+ * through its own deletes, never creates beyond replicas + maxSurge (blue-green: replicas +
+ * max(maxSurge, replicas)) counting every instance not gone yet — its own deletes included, so its
+ * creates are safe to send without them (a focused pass does) — and
  * deletes an old-template instance only once a new one has been ready for minReadySeconds (except
  * with zero surge, where the first batch must start by deleting).
  */

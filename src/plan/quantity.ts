@@ -6,7 +6,7 @@ import type { IntOrPercent, RolloutPolicy } from '../desired/types.ts';
 
 /** The rollout bounds of one group, resolved to instance counts. */
 export interface RolloutBounds {
-  /** Instances allowed above replicas while rolling (blue-green uses max(surge, replicas)). */
+  /** Instances allowed above replicas while rolling (blue-green: replicas, see effectiveSurge). */
   readonly surge: number;
   /** Ready instances allowed below replicas through drover's deletes. */
   readonly unavailable: number;
@@ -68,10 +68,12 @@ export function resolveCanaryCount(count: IntOrPercent, replicas: number): numbe
   return Math.min(replicas, Math.max(1, resolveIntOrPercent(count, replicas, true)));
 }
 
-/** Surge bound that holds for a strategy: blue-green launches a full new set. */
+/**
+ * Surge bound that holds for a strategy. Blue-green launches a full new set beside the old one:
+ * its bound is 2 × replicas whatever maxSurge says (validation ignores maxSurge for it too).
+ */
 export function effectiveSurge(policy: RolloutPolicy, replicas: number): number {
-  const { surge } = resolveBounds(policy, replicas);
-  return policy.strategy === 'blue-green' ? Math.max(surge, replicas) : surge;
+  return policy.strategy === 'blue-green' ? replicas : resolveBounds(policy, replicas).surge;
 }
 
 function checkValue(value: IntOrPercent, path: string): PolicyProblem[] {

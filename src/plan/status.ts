@@ -47,7 +47,7 @@ export function countInstances(live: readonly InstanceView[], target: string | u
     let entry = templates.find((t) => t.templateHash === hash);
     if (entry === undefined) {
       // Fixed shape (every state, zero included): smaller and faster than a dictionary-mode object.
-      entry = { templateHash: hash, total: 0, ready: 0, byState: { pending: 0, running: 0, stopping: 0, stopped: 0, terminated: 0, unknown: 0 } };
+      entry = { templateHash: hash, total: 0, ready: 0, byState: { pending: 0, running: 0, stopping: 0, stopped: 0, terminating: 0, terminated: 0, unknown: 0 } };
       templates.push(entry);
     }
     entry.total += 1;

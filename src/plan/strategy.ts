@@ -6,7 +6,7 @@
 import type { DesiredGroup } from '../desired/types.ts';
 import type { Doomed, InstanceView } from './classify.ts';
 import { planBlueGreen, planRolling, type EngineParams, type Outcome, type Pools, type RollingKnobs } from './engine.ts';
-import { resolveBounds, resolveCanaryCount } from './quantity.ts';
+import { effectiveSurge, resolveCanaryCount } from './quantity.ts';
 import type { Budget } from './select.ts';
 import type { Wait } from './types.ts';
 
@@ -65,18 +65,34 @@ export interface CanaryState {
 }
 
 /**
- * Canaries are promoted by `canary.promote` in Git, by having been ready for `bakeSeconds`, or
- * implicitly once more new instances (distinct slots) than canaries exist (the rollout already
- * went past them, e.g. promote was set and later unset).
+ * Whether `canary.promote` names this rollout: the group's image digest or its template hash. A
+ * promotion of an earlier digest or template does not carry over, so a new digest always stops at
+ * its canaries.
+ */
+export function promotes(group: DesiredGroup): boolean {
+  const named = group.rollout.canary?.promote;
+  return named !== undefined && (named === group.imageDigest || named === group.templateHash);
+}
+
+function promotionMessage(group: DesiredGroup, count: number): string {
+  const named = group.rollout.canary?.promote;
+  const want = `rollout.canary.promote names this rollout (promote: ${group.imageDigest}, or the template hash ${group.templateHash})`;
+  if (named === undefined) return `${count} canary instance(s) hold until ${want}`;
+  return `${count} canary instance(s) hold: rollout.canary.promote names ${named}, an earlier rollout; they go on once ${want}`;
+}
+
+/**
+ * Canaries are promoted by `canary.promote` naming this rollout (its image digest or template
+ * hash) in Git, by having been ready for `bakeSeconds`, or implicitly once more new instances
+ * (distinct slots) than canaries exist (the rollout already went past them, e.g. promote was set
+ * and later removed).
  */
 export function canaryState(group: DesiredGroup, news: readonly InstanceView[], now: number): CanaryState {
   const policy = group.rollout.canary;
   const count = resolveCanaryCount(policy?.count ?? 1, group.replicas);
-  if (policy === undefined || policy.promote || distinctSlots(news) > count) return { count, promoted: true, wait: undefined };
+  if (policy === undefined || promotes(group) || distinctSlots(news) > count) return { count, promoted: true, wait: undefined };
   const bake = policy.bakeSeconds;
-  if (bake === undefined) {
-    return { count, promoted: false, wait: { reason: 'canary-promotion', message: `${count} canary instance(s) hold until rollout.canary.promote is true in Git`, until: undefined } };
-  }
+  if (bake === undefined) return { count, promoted: false, wait: { reason: 'canary-promotion', message: promotionMessage(group, count), until: undefined } };
   const baked = news.filter((v) => v.ready).map((v) => (v.inst.readySince as number) + bake * 1000).sort((a, b) => a - b);
   const until = baked.length >= count ? (baked[count - 1] as number) : undefined;
   if (until !== undefined && until <= now) return { count, promoted: true, wait: undefined };
@@ -87,10 +103,11 @@ export function canaryState(group: DesiredGroup, news: readonly InstanceView[], 
 export function runStrategy(input: StrategyInput): Outcome {
   const { group, pools } = input;
   const replicas = group.replicas;
-  const { surge } = resolveBounds(group.rollout, replicas);
+  // One bound per group whatever the phase: a blue-green group rolling back stays within 2 × replicas.
+  const surge = effectiveSurge(group.rollout, replicas);
   const params: EngineParams = { now: input.now, replicas, surge, budget: input.budget };
   const strategy = input.rollback ? 'rolling' : group.rollout.strategy;
-  if (strategy === 'blue-green') return planBlueGreen({ ...params, surge: Math.max(surge, replicas) }, pools, group.rollout.keepOldSeconds);
+  if (strategy === 'blue-green') return planBlueGreen(params, pools, group.rollout.keepOldSeconds);
   if (strategy === 'rolling' || pools.olds.length === 0) return planRolling(params, pools, rollingKnobs(input, surge, replicas, 0));
   const canary = canaryState(group, pools.news, input.now);
   if (canary.promoted) return planRolling(params, pools, rollingKnobs(input, surge, replicas, 0));

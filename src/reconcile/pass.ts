@@ -96,8 +96,9 @@ export interface PassOptions {
    * their creates run. It lets a new revision start acting without waiting for a full inventory
    * (the daemon runs one right before the full pass). Deletes and orphans need the whole fleet
    * (deletion guard, ownership), so they wait for the full pass; creates are safe on the group's
-   * own complete listing (the planner bounds them by replicas + maxSurge). Readiness of instances
-   * outside the focus is kept, not forgotten.
+   * own complete listing because the planner bounds them by replicas + maxSurge counting every
+   * instance not gone yet, the step's own deletes included: they fit whether or not those deletes
+   * are ever sent. Readiness of instances outside the focus is kept, not forgotten.
    */
   readonly focus?: ReadonlySet<string>;
   /**
@@ -123,6 +124,7 @@ export async function runPass(state: DesiredState, revision: string, deps: PassD
   const planned = withheldFailures(assessed, probes);
   const now = deps.now();
   const planning = planGroups(state, planned, observations, deps, now, options);
+  // Dropping a focused step's deletes is safe: the planner never sizes creates on its own deletes.
   const planSteps = withProbeConditions(planning.steps, probes);
   const steps = focus === undefined ? planSteps : planSteps.map((step) => ({ ...step, deletes: [] }));
   const skipped = planning.skipped;

@@ -3,8 +3,9 @@
  * live instances over simulated time. Rollout tests check "ready never below replicas −
  * maxUnavailable" and "live never above replicas + maxSurge" with these, from the world's record.
  *
- * Counting rules: `ready` = state running; `live` = pending, running, stopping or stopped (an
- * instance whose termination has started is no longer counted: the cloud has accepted the delete).
+ * Counting rules: `ready` = state running; `live` = pending, running, stopping, stopped or
+ * terminating: an instance counts until it is gone (terminated), because until then the cloud still
+ * runs it, bills it and counts it against quota (a delete accepted is not a delete done).
  * An instance belongs to the group named by its `groupTag` tag at the time of each event; instances
  * without it (foreign, untagged) are grouped under `foreignGroup` only when that is set.
  */
@@ -40,7 +41,9 @@ export interface CapacityOptions {
   readonly foreignGroup?: string;
 }
 
-const LIVE: ReadonlySet<SimState> = new Set(['pending', 'running', 'stopping', 'stopped']);
+/** States that count as live: everything but terminated. */
+export const LIVE_STATES: ReadonlySet<SimState> = new Set(['pending', 'running', 'stopping', 'stopped', 'terminating']);
+const LIVE = LIVE_STATES;
 
 /** Computes per-group capacity over time from timeline events, in one pass (O(events)). */
 export function capacityByGroup(events: readonly TimelineEvent[], options: CapacityOptions = {}): Map<string, GroupCapacity> {
@@ -126,4 +129,46 @@ function sampleAt(capacity: GroupCapacity, at: number): CapacitySample | undefin
     found = s;
   }
   return found;
+}
+
+/** A launch that took its group above the ceiling in force for it. */
+export interface CeilingBreach {
+  readonly at: number;
+  readonly group: string;
+  readonly instanceId: string;
+  /** Live instances of the group right after the launch (every state but terminated). */
+  readonly live: number;
+  readonly ceiling: number;
+}
+
+/**
+ * Every launch (an instance's first event, at or after `since`) after which its group had more
+ * live instances — pending, running, stopping, stopped or terminating, i.e. everything not yet
+ * gone — than `ceilingOf(group, launch)` allows (typically replicas + maxSurge of the revision that
+ * planned the launch). Instances above a lowered ceiling are no breach by themselves: only a launch
+ * on top of them is. `ceilingOf` returning undefined skips the launch.
+ */
+export function launchesAboveCeiling(
+  events: readonly TimelineEvent[],
+  ceilingOf: (group: string, launch: TimelineEvent) => number | undefined,
+  options: CapacityOptions & { readonly since?: number } = {},
+): CeilingBreach[] {
+  const groupTag = options.groupTag ?? 'drover:group';
+  const sorted = [...events].sort((a, b) => a.at - b.at || a.seq - b.seq);
+  const current = new Map<string, { group: string; state: SimState }>();
+  const live = new Map<string, number>();
+  const out: CeilingBreach[] = [];
+  for (const event of sorted) {
+    const before = current.get(event.instanceId);
+    const group = before?.group ?? groupOf(event, groupTag, options);
+    if (group === undefined) continue;
+    if (before !== undefined && LIVE.has(before.state)) live.set(group, (live.get(group) ?? 0) - 1);
+    if (LIVE.has(event.to)) live.set(group, (live.get(group) ?? 0) + 1);
+    current.set(event.instanceId, { group, state: event.to });
+    if (event.from !== null || event.at < (options.since ?? -Infinity)) continue;
+    const ceiling = ceilingOf(group, event);
+    const now = live.get(group) ?? 0;
+    if (ceiling !== undefined && now > ceiling) out.push({ at: event.at, group, instanceId: event.instanceId, live: now, ceiling });
+  }
+  return out;
 }

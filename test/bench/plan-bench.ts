@@ -39,7 +39,7 @@ function rollout(i: number): RolloutPolicy {
     autoRollback: true,
     pauseBetweenBatchesSeconds: i % 5 === 0 ? 30 : 0,
     keepOldSeconds: 60,
-    canary: strategy === 'canary' ? { count: '20%', promote: false, bakeSeconds: 300 } : undefined,
+    canary: strategy === 'canary' ? { count: '20%', promote: undefined, bakeSeconds: 300 } : undefined,
   };
 }
 

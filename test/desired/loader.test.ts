@@ -31,7 +31,7 @@ describe('fleet loader', () => {
     assert.deepEqual(state.groups['web-lab']!.zones, ['pve1', 'pve2', 'pve3'], 'proxmox groups default to every node');
     assert.equal(state.groups['api-eu']!.rollout.autoRollback, true, 'default from the schema');
     assert.equal(state.groups['api-eu']!.health.gracePeriodSeconds, 300);
-    assert.deepEqual(state.groups['web-gcp']!.rollout.canary, { count: 1, promote: false, bakeSeconds: 600 });
+    assert.deepEqual(state.groups['web-gcp']!.rollout.canary, { count: 1, promote: undefined, bakeSeconds: 600 });
     assert.deepEqual(state.groups['web-eu']!.health.probe, { kind: 'http', port: 8080, path: '/healthz', scheme: 'http' });
   });
 

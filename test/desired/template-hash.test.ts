@@ -129,6 +129,24 @@ describe('template hash', () => {
     }
   });
 
+  it('is pinned for a known template: a change to the canonical form would replace every instance of every fleet', () => {
+    // If this fails, the canonical form or the hash changed: every running instance would be
+    // replaced on upgrade. Bump HASH_DOMAIN only with a migration plan, never to make this pass.
+    assert.equal(canonicalJson(base.template), '{"artifact":{"id":"ami-0a1b2c3d4e5f60718"},"disks":[{"sizeGiB":20,"type":"gp3"}],"imageDigest":"sha256:' + 'a'.repeat(64) + '","machine":{"type":"t3.small"},"placement":{},"provider":"aws-eu","tags":{"team":"web","tier":"front"},"userData":"#cloud-config"}');
+    assert.equal(base.templateHash, '830c6aedb9f9');
+    assert.equal(templateHash(base.template), '830c6aedb9f9');
+  });
+
+  it('does not change with the order of SSH keys (a set), and changes when a key changes', () => {
+    const provider = 'apiVersion: drover/v1\nkind: Provider\nmetadata: { name: gce-eu }\nspec: { type: gcp, project: demo-project }\n';
+    const img = `apiVersion: drover/v1\nkind: Image\nmetadata: { name: web }\nspec:\n  digest: ${DIGEST_A}\n  artifacts: { gce-eu: { id: projects/demo-project/global/images/web-1 } }\n`;
+    const group = (keys: string) => `apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: web }\nspec:\n  provider: gce-eu\n  image: web\n  replicas: 2\n  machine: { type: e2-small }\n  placement: { zones: [europe-west1-b], sshKeys: [${keys}] }\n`;
+    const [a, b, c] = ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1 ops@a', 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB2 ops@b', 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC3 ops@c'].map((k) => JSON.stringify(k));
+    const hashOf = (keys: string) => loadGroup(minimalFleet({ provider, image: img, group: group(keys) })).templateHash;
+    assert.equal(hashOf(`${a}, ${b}, ${c}`), hashOf(`${c}, ${a}, ${b}`));
+    assert.notEqual(hashOf(`${a}, ${b}`), hashOf(`${a}, ${c}`));
+  });
+
   it('canonical JSON sorts keys at every depth and drops undefined', () => {
     assert.equal(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: undefined, x: null }], c: 'c' } }), '{"a":{"c":"c","d":[2,{"x":null,"z":1}]},"b":1}');
   });

@@ -7,6 +7,8 @@ export const FLEET = 'prod';
 export const OLD = 'aaaaaaaaaaaa';
 export const NEW = 'bbbbbbbbbbbb';
 export const T0 = 1_800_000_000_000;
+/** Image digest of the group's desired template NEW. */
+export const DIGEST = `sha256:${'0'.repeat(64)}`;
 
 /** A rollout policy with schema defaults, overridden. */
 export function policy(over: Partial<RolloutPolicy> = {}): RolloutPolicy {
@@ -31,7 +33,7 @@ export function group(over: Partial<DesiredGroup> & { rollout?: RolloutPolicy } 
     provider: 'aws-eu',
     providerType: 'aws',
     image: 'web',
-    imageDigest: 'sha256:' + '0'.repeat(64),
+    imageDigest: DIGEST,
     replicas: 3,
     suspend: false,
     zones: ['a', 'b', 'c'],

@@ -5,9 +5,10 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { DesiredGroup, IntOrPercent, RolloutPolicy } from '../../src/desired/types.ts';
-import { effectiveSurge, planGroup, resolveBounds, resolveCanaryCount } from '../../src/plan/index.ts';
+import { planGroup, resolveBounds, resolveCanaryCount } from '../../src/plan/index.ts';
 import type { GroupStep, PlannedInstance } from '../../src/plan/index.ts';
-import { FLEET, group, NEW, OLD, T0 } from './helpers.ts';
+import { promotes } from '../../src/plan/strategy.ts';
+import { DIGEST, FLEET, group, NEW, OLD, T0 } from './helpers.ts';
 
 /** A world: the time and every instance of the group (terminated ones are dropped). */
 export interface World {
@@ -35,7 +36,8 @@ export const policyArb: fc.Arbitrary<RolloutPolicy> = fc.record({
   canary: fc.option(
     fc.record({
       count: fc.oneof(fc.integer({ min: 0, max: 3 }), fc.constantFrom('20%', '50%')),
-      promote: fc.boolean(),
+      // Nothing, this rollout by digest or template hash, or an earlier rollout (stale: must hold).
+      promote: fc.constantFrom(undefined, DIGEST, NEW, OLD, `sha256:${'1'.repeat(64)}`),
       bakeSeconds: fc.option(fc.constantFrom(0, 60), { nil: undefined }),
     }),
     { nil: undefined },
@@ -86,15 +88,32 @@ export function plan(g: DesiredGroup, world: World): GroupStep {
 }
 
 /**
- * Executes the first `limit` actions of a step (deletes first, then creates), as an executor that
- * crashes part-way would, and records a newly failed template as the caller does.
+ * What becomes of a step's deletes: `gone` at once; `lag`: accepted, the instance terminating until
+ * a later event (clouds take seconds to minutes); `fail`: refused or lost, the instance stays.
  */
-export function execute(world: World, step: GroupStep, limit = Number.POSITIVE_INFINITY): World {
-  const deletes = step.deletes.slice(0, limit);
+export type DeleteFate = 'gone' | 'lag' | 'fail';
+
+/** How a step is executed besides its crash point. */
+export interface ExecuteMode {
+  /** A focused pass: the step's creates are sent, its deletes never (PassOptions.focus). */
+  readonly focused?: boolean;
+  readonly deleteFate?: DeleteFate;
+}
+
+/**
+ * Executes the first `limit` actions of a step (deletes first, then creates), as an executor that
+ * crashes part-way would, and records a newly failed template as the caller does. A focused pass
+ * sends the creates alone; deletes may lag (terminating) or fail, and the creates go out anyway:
+ * the planner must keep them within bounds whatever becomes of the deletes.
+ */
+export function execute(world: World, step: GroupStep, limit = Number.POSITIVE_INFINITY, mode: ExecuteMode = {}): World {
+  const deletes = mode.focused === true ? [] : step.deletes.slice(0, limit);
   const creates = step.creates.slice(0, Math.max(0, limit - deletes.length));
-  const gone = new Set(deletes.map((d) => d.id));
+  const fate = mode.deleteFate ?? 'gone';
+  const gone = new Set(fate === 'gone' ? deletes.map((d) => d.id) : []);
+  const terminating = new Set(fate === 'lag' ? deletes.map((d) => d.id) : []);
   let seq = world.seq;
-  const instances = world.instances.filter((i) => !gone.has(i.id));
+  const instances = world.instances.filter((i) => !gone.has(i.id)).map((i): PlannedInstance => (terminating.has(i.id) ? { ...i, state: 'terminating', readySince: undefined } : i));
   for (const c of creates) {
     seq += 1;
     instances.push(launched(`x-${seq}`, c.templateHash, c.slot, c.zone, world.now, false));
@@ -110,6 +129,8 @@ export type Event = 'nothing' | 'ready' | 'fail' | 'vanish' | 'stop' | 'lock' | 
 export const eventArb: fc.Arbitrary<Event> = fc.constantFrom<Event>('nothing', 'nothing', 'ready', 'ready', 'ready', 'fail', 'vanish', 'stop', 'lock', 'unlock', 'duplicate');
 
 function applyEvent(inst: PlannedInstance, event: Event, now: number, seq: number): PlannedInstance[] {
+  // A terminating instance only ever goes: now, or on a later event.
+  if (inst.state === 'terminating') return event === 'nothing' ? [inst] : [];
   switch (event) {
     case 'ready':
       return inst.state === 'pending' || (inst.state === 'running' && inst.readySince === undefined) ? [{ ...inst, state: 'running', readySince: now, unhealthySince: undefined }] : [inst];
@@ -137,11 +158,11 @@ export function externalEvents(world: World, events: readonly Event[], advanceMs
   return { ...world, now, instances, seq: world.seq + instances.length };
 }
 
-/** Every instance that can become ready does, now. */
+/** Every instance that can become ready does, now; terminating ones are gone. */
 export function allReady(world: World, readyAt: number): World {
   return {
     ...world,
-    instances: world.instances.map((i) => {
+    instances: world.instances.filter((i) => i.state !== 'terminating').map((i) => {
       const unlocked = { ...i, locked: false };
       if (i.state === 'stopped' || i.state === 'stopping' || (i.readySince !== undefined && i.state === 'running')) return unlocked;
       return { ...unlocked, state: 'running', readySince: readyAt, unhealthySince: undefined };
@@ -158,10 +179,12 @@ function isAvailable(i: PlannedInstance, g: DesiredGroup, now: number): boolean 
 }
 
 /**
- * The per-step invariants: ownership, locked instances untouched, capacity never taken below
- * replicas − maxUnavailable by drover's deletes, no creation beyond replicas + surge, old instances
- * only after a new one is available (or with zero surge), fresh unique slots, no failed template
- * launched, nothing done while suspended.
+ * The per-step invariants: ownership, locked and terminating instances untouched, capacity never
+ * taken below replicas − maxUnavailable by drover's deletes, no creation beyond replicas + surge
+ * counting every instance not gone (the step's own deletes and terminating instances included: a
+ * focused pass sends creates alone, and a delete is done only when the cloud finishes it), old
+ * instances only after a new one is available (or with zero surge), fresh slots unused by any
+ * instance not gone, no failed template launched, nothing done while suspended.
  */
 export function checkStep(g: DesiredGroup, world: World, step: GroupStep): void {
   const byId = new Map(world.instances.map((i) => [i.id, i]));
@@ -170,12 +193,17 @@ export function checkStep(g: DesiredGroup, world: World, step: GroupStep): void 
   const deleted = step.deletes.map((d) => byId.get(d.id));
   assert.ok(deleted.every((i) => i !== undefined && i.fleet === FLEET && i.group === g.name), 'deletes only this group of this fleet');
   assert.ok(deleted.every((i) => i?.locked !== true), 'never deletes a locked instance');
+  assert.ok(deleted.every((i) => i?.state !== 'terminating'), 'never deletes an instance already terminating');
   assert.equal(new Set(step.deletes.map((d) => d.id)).size, step.deletes.length, 'each id deleted once');
   const readyDeleted = deleted.filter((i) => isReady(i as PlannedInstance, world.now)).length;
   const readyAfter = live.filter((i) => isReady(i, world.now)).length - readyDeleted;
   if (readyDeleted > 0) assert.ok(readyAfter >= g.replicas - unavailable, `ready capacity ${readyAfter} < ${g.replicas} − ${unavailable}`);
-  const totalAfter = live.length - step.deletes.length + step.creates.length;
-  if (step.creates.length > 0) assert.ok(totalAfter <= g.replicas + effectiveSurge(g.rollout, g.replicas), `total ${totalAfter} > replicas + surge`);
+  // Every instance not gone, whatever becomes of this step's deletes (they may lag, fail, or not be
+  // sent), against the README's bound: replicas + maxSurge, blue-green 2 × replicas (stated here,
+  // not taken from the planner's own effectiveSurge).
+  const ceiling = g.rollout.strategy === 'blue-green' ? 2 * g.replicas : g.replicas + surge;
+  const totalAfter = live.length + step.creates.length;
+  if (step.creates.length > 0) assert.ok(totalAfter <= ceiling, `${totalAfter} not gone after the creates > ${ceiling} (replicas + maxSurge; blue-green 2 × replicas)`);
   if (step.deletes.some((d) => d.reason === 'template-changed') && surge > 0 && step.status.targetTemplateHash === g.templateHash) {
     const target = step.status.targetTemplateHash;
     assert.ok(live.some((i) => i.templateHash === target && isAvailable(i, g, world.now)), 'old deleted before a new one was available');
@@ -222,7 +250,7 @@ function checkStrategy(g: DesiredGroup, world: World, step: GroupStep): void {
   if (step.status.targetTemplateHash !== g.templateHash || g.suspend) return;
   const r = g.rollout;
   const gone = new Set(step.deletes.map((d) => d.id));
-  const live = world.instances.filter((i) => i.state !== 'terminated' && !gone.has(i.id));
+  const live = world.instances.filter((i) => i.state !== 'terminated' && i.state !== 'terminating' && !gone.has(i.id));
   const news = live.filter((i) => i.templateHash === g.templateHash);
   const olds = live.filter((i) => i.templateHash !== g.templateHash && i.state !== 'stopped' && i.state !== 'stopping');
   const availableAt = news.filter((i) => isAvailable(i, g, world.now)).map((i) => (i.readySince as number) + r.minReadySeconds * 1000).sort((a, b) => a - b);
@@ -237,7 +265,7 @@ function checkStrategy(g: DesiredGroup, world: World, step: GroupStep): void {
     assert.ok(cutover + r.keepOldSeconds * 1000 <= world.now, 'old set deleted inside keepOldSeconds');
   }
   const canary = r.canary;
-  if (r.strategy === 'canary' && canary !== undefined && !canary.promote && canary.bakeSeconds === undefined && olds.length > 0) {
+  if (r.strategy === 'canary' && canary !== undefined && !promotes(g) && canary.bakeSeconds === undefined && olds.length > 0) {
     const count = resolveCanaryCount(canary.count, g.replicas);
     // More new instances than canaries means the rollout already went past them (documented).
     const distinct = new Set(news.map((i) => i.slot)).size; // a duplicate is no extra canary

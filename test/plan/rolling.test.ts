@@ -23,13 +23,14 @@ function rollout(g: ReturnType<typeof group>, world: PlannedInstance[], rounds: 
 }
 
 describe('plan/rolling', () => {
-  it('surge 1 / unavailable 0: one new first, old only after it is available, converges', () => {
-    const { steps, world } = rollout(group(), oldSet(3), 6);
-    assert.deepEqual(steps.map((s) => [s.creates.length, s.deletes.length]), [[1, 0], [1, 1], [1, 1], [0, 1], [0, 0], [0, 0]]);
+  it('surge 1 / unavailable 0: one new first, old only after it is available, the next new once the old is gone, converges', () => {
+    const { steps, world } = rollout(group(), oldSet(3), 8);
+    // A delete makes room only once the instance is gone (the next pass): creates never ride on it.
+    assert.deepEqual(steps.map((s) => [s.creates.length, s.deletes.length]), [[1, 0], [0, 1], [1, 0], [0, 1], [1, 0], [0, 1], [0, 0], [0, 0]]);
     assert.deepEqual(steps[0]?.creates, [{ templateHash: NEW, slot: 0, zone: 'a' }]);
     assert.equal(world.length, 3);
     assert.ok(world.every((i) => i.templateHash === NEW));
-    assert.equal(cond(steps[4] as GroupStep, 'Ready'), 'True Converged');
+    assert.equal(cond(steps[6] as GroupStep, 'Ready'), 'True Converged');
     assert.equal(cond(steps[0] as GroupStep, 'Progressing'), 'True RollingOut');
   });
 
@@ -68,10 +69,31 @@ describe('plan/rolling', () => {
     assert.equal(cond(empty, 'Ready'), 'True Converged');
   });
 
-  it('replicas 1 with surge 0 / unavailable 1: replaces in place (delete then create in one step)', () => {
-    const step = planGroup(group({ replicas: 1, rollout: policy({ maxSurge: 0, maxUnavailable: 1 }) }), oldSet(1), ctx());
+  it('replicas 1 with surge 0 / unavailable 1: replaces in place (delete, then create once it is gone)', () => {
+    const g = group({ replicas: 1, rollout: policy({ maxSurge: 0, maxUnavailable: 1 }) });
+    const old = oldSet(1);
+    const step = planGroup(g, old, ctx());
     assert.deepEqual(reasons(step), ['template-changed']);
-    assert.deepEqual(step.creates, [{ templateHash: NEW, slot: 0, zone: 'a' }]);
+    assert.deepEqual(step.creates, [], 'no room while the old instance exists');
+    const terminating = planGroup(g, [{ ...old[0]!, state: 'terminating' }], ctx(T0 + 1000));
+    assert.deepEqual([terminating.creates, terminating.deletes], [[], []], 'nor while it terminates: it counts until gone, and is not deleted again');
+    assert.ok(terminating.waits.some((w) => w.reason === 'capacity'), 'and says it waits for room');
+    const gone = planGroup(g, [{ ...old[0]!, state: 'terminated' }], ctx(T0 + 2000));
+    assert.deepEqual(gone.creates, [{ templateHash: NEW, slot: 0, zone: 'a' }]);
+  });
+
+  it('a focused pass may send creates alone: every step\'s creates fit under replicas + maxSurge with its deletes not done', () => {
+    // Issue 18 item 1: surge 0 / unavailable 1, 3 replicas, first digest bump: the step deleted one
+    // and created one, and a focused pass (creates only) reached 4 alive.
+    const zero = planGroup(group({ replicas: 3, rollout: policy({ maxSurge: 0, maxUnavailable: 1 }) }), oldSet(3), ctx());
+    assert.equal(zero.deletes.length, 1);
+    assert.equal(zero.creates.length, 0);
+    // A digest bump and 5 → 2 in one commit: 5 live against a bound of 2 (surge 0) or 4 (surge 2).
+    for (const [surge, unavailable] of [[0, 1], [2, 1]] as const) {
+      const step = planGroup(group({ replicas: 2, rollout: policy({ maxSurge: surge, maxUnavailable: unavailable }) }), oldSet(5), ctx());
+      assert.deepEqual(step.creates, [], `surge ${surge}: nothing launched on top of 5 live`);
+      assert.ok(step.deletes.length > 0, `surge ${surge}: the scale-in starts`);
+    }
   });
 
   it('surge larger than replicas creates only what is needed', () => {
@@ -82,12 +104,13 @@ describe('plan/rolling', () => {
 
   it('percentages: 25% of 10 is surge 3 (up) and unavailable 2 (down)', () => {
     const g = group({ replicas: 10, rollout: policy({ maxSurge: '25%', maxUnavailable: '25%' }) });
-    const { steps } = rollout(g, oldSet(10), 2);
+    const { steps } = rollout(g, oldSet(10), 3);
     assert.equal(steps[0]?.creates.length, 3);
     assert.equal(steps[0]?.deletes.length, 0, 'no old instance goes before a new one is available');
-    // round 2: 13 available, at least 8 must stay: 5 old go, room for 5 more new.
+    // round 2: 13 available, at least 8 must stay: 5 old go; round 3, once they are gone: 5 more new.
     assert.equal(steps[1]?.deletes.length, 5);
-    assert.equal(steps[1]?.creates.length, 5);
+    assert.equal(steps[1]?.creates.length, 0);
+    assert.equal(steps[2]?.creates.length, 5);
   });
 
   it('both zero behaves as surge 1', () => {

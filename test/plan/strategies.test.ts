@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { planGroup } from '../../src/plan/index.ts';
 import type { GroupStep } from '../../src/plan/index.ts';
-import { ctx, group, inst, NEW, OLD, oldSet, policy, T0 } from './helpers.ts';
+import { ctx, DIGEST, group, inst, NEW, OLD, oldSet, policy, T0 } from './helpers.ts';
 
 const cond = (s: GroupStep, type: string): string => {
   const c = s.status.conditions.find((x) => x.type === type);
@@ -9,8 +9,10 @@ const cond = (s: GroupStep, type: string): string => {
 };
 const readyNew = (slot: number, readyAgoMs = 600_000) => inst({ templateHash: NEW, slot, zone: ['a', 'b', 'c'][slot % 3] as string, createdAt: T0 - readyAgoMs - 1000, readySince: T0 - readyAgoMs });
 const bg = (over = {}) => group({ rollout: policy({ strategy: 'blue-green', ...over }) });
-const canary = (count: number | string, promote: boolean, bakeSeconds?: number, replicas = 4) =>
-  group({ replicas, rollout: policy({ strategy: 'canary', canary: { count, promote, bakeSeconds } }) });
+/** A canary group; `promote` true names this rollout's digest, a string names anything. */
+const canary = (count: number | string, promote: boolean | string, bakeSeconds?: number, replicas = 4) =>
+  group({ replicas, rollout: policy({ strategy: 'canary', canary: { count, promote: promote === true ? DIGEST : promote === false ? undefined : promote, bakeSeconds } }) });
+const actionsOf = (s: GroupStep) => s.creates.length + s.deletes.length;
 const failing = (createdAgoMs: number) => inst({ templateHash: NEW, slot: 0, createdAt: T0 - createdAgoMs, readySince: undefined });
 
 describe('plan/blue-green', () => {
@@ -58,15 +60,32 @@ describe('plan/canary', () => {
     const step = planGroup(canary('30%', false, undefined, 10), oldSet(10), ctx());
     // 30% of 10 = 3 canaries, but surge 1 launches them one at a time.
     assert.equal(step.creates.length, 1);
-    const g = group({ replicas: 10, rollout: policy({ strategy: 'canary', maxSurge: 5, canary: { count: '25%', promote: false, bakeSeconds: undefined } }) });
+    const g = group({ replicas: 10, rollout: policy({ strategy: 'canary', maxSurge: 5, canary: { count: '25%', promote: undefined, bakeSeconds: undefined } }) });
     assert.equal(planGroup(g, oldSet(10), ctx()).creates.length, 3);
   });
 
-  it('continues as rolling once promote is true', () => {
+  it('a promotion names what it promotes: this digest or this template hash; an earlier one holds the next digest at its canary', () => {
+    const world = [...oldSet(2), readyNew(0)]; // held: replicas 3, one canary, 3 − 1 old
+    assert.equal(actionsOf(planGroup(canary(1, false, undefined, 3), world, ctx())), 0, 'no promotion: holds');
+    for (const named of [DIGEST, NEW]) {
+      assert.ok(actionsOf(planGroup(canary(1, named, undefined, 3), world, ctx())) > 0, `promote: ${named} goes past the canary`);
+    }
+    // Issue 18 item 3: the promotion of the previous digest (or template) was left in Git.
+    for (const stale of [`sha256:${'1'.repeat(64)}`, OLD]) {
+      const step = planGroup(canary(1, stale, undefined, 3), world, ctx());
+      assert.equal(step.creates.length + step.deletes.length, 0, `promote: ${stale} (an earlier rollout) holds at the canary`);
+      const wait = step.waits.find((w) => w.reason === 'canary-promotion');
+      assert.match(wait?.message ?? '', new RegExp(`names ${stale}, an earlier rollout; they go on once rollout.canary.promote names this rollout \\(promote: ${DIGEST}, or the template hash ${NEW}\\)`));
+    }
+  });
+
+  it('continues as rolling once promote names the rollout', () => {
     const world = [...oldSet(3), readyNew(0)];
     const step = planGroup(canary(1, true, undefined, 3), world, ctx());
     assert.equal(step.deletes.length, 1);
-    assert.equal(step.creates.length, 1);
+    assert.equal(step.creates.length, 0, 'the next new instance waits until the deleted one is gone');
+    const gone = world.filter((i) => i.id !== step.deletes[0]?.id);
+    assert.equal(planGroup(canary(1, true, undefined, 3), gone, ctx()).creates.length, 1);
   });
 
   it('auto-promotes after bakeSeconds of health', () => {

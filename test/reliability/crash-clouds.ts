@@ -110,7 +110,7 @@ const aws: CrashCloud = {
   placement: `  machine: { type: t3.small }\n  placement: { zones: [${AWS_ZONES.join(', ')}] }\n`,
   artifact: (group, build) => `{ id: ${amiOf(group, build)} }`,
   image: amiOf,
-  keys: { fleet: AWS_TAG.fleet, group: AWS_TAG.group, slot: AWS_TAG.slot, template: AWS_TAG.template },
+  keys: { fleet: AWS_TAG.fleet, group: AWS_TAG.group, slot: AWS_TAG.slot, template: AWS_TAG.template, revision: AWS_TAG.revision, digest: AWS_TAG.digest },
   maxLifeMs: 1000,
   groups: { rolling: 'batch', canary: 'jobs' },
   async start(clock) {
@@ -155,7 +155,7 @@ const azure: CrashCloud = {
   placement: azureAdapter.groupPlacement,
   artifact: (group, build) => `{ id: ${azureImageOf(group, build)} }`,
   image: azureImageOf,
-  keys: azureAdapter.tags,
+  keys: { ...azureAdapter.tags, revision: AZURE_TAG.revision, digest: AZURE_TAG.digest },
   maxLifeMs: 2000,
   groups: { rolling: 'queue', canary: 'cron' },
   async start(clock, dir) {

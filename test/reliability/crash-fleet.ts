@@ -19,9 +19,14 @@ export interface GroupModel {
   replicas: number;
   readonly maxSurge: number | string;
   readonly maxUnavailable: number | string;
-  /** Canary strategy (count 1) and its promote flag. */
+  /** Canary strategy (count 1). */
   readonly canary: boolean;
-  promote: boolean;
+  /**
+   * The build whose digest `canary.promote` names in Git (undefined: none). A canary start bumps the
+   * build and leaves it as it was, as an operator who forgets to remove a promotion would: the new
+   * digest must still stop at its canary.
+   */
+  promoted: number | undefined;
   /** Build number of the group's image. */
   build: number;
 }
@@ -42,18 +47,20 @@ export function pick<T>(random: () => number, list: readonly T[]): T {
 }
 
 /**
- * The initial fleet: rolling 1/0, rolling 2/1 and a canary on EC2; then, on every other cloud of
+ * The initial fleet: rolling 1/0, rolling 2/1, rolling 0/1 (surge 0: every batch starts by
+ * deleting, so a create that rides on a delete breaks its ceiling at once) and a canary on EC2; then, on every other cloud of
  * `clouds`, rolling 1/1 and a canary with maxSurge "50%" (on EC2 too when it is the only cloud).
  */
 export function initialFleet(clouds: readonly Cloud[] = ['aws']): FleetModel {
   const others: Cloud[] = clouds.length === 1 ? ['aws'] : clouds.filter((c) => c !== 'aws');
   return [
-    { name: 'web', cloud: 'aws', replicas: 3, maxSurge: 1, maxUnavailable: 0, canary: false, promote: false, build: 1 },
-    { name: 'api', cloud: 'aws', replicas: 4, maxSurge: 2, maxUnavailable: 1, canary: false, promote: false, build: 1 },
-    { name: 'edge', cloud: 'aws', replicas: 3, maxSurge: 1, maxUnavailable: 0, canary: true, promote: false, build: 1 },
+    { name: 'web', cloud: 'aws', replicas: 3, maxSurge: 1, maxUnavailable: 0, canary: false, promoted: undefined, build: 1 },
+    { name: 'api', cloud: 'aws', replicas: 4, maxSurge: 2, maxUnavailable: 1, canary: false, promoted: undefined, build: 1 },
+    { name: 'edge', cloud: 'aws', replicas: 3, maxSurge: 1, maxUnavailable: 0, canary: true, promoted: undefined, build: 1 },
+    { name: 'zero', cloud: 'aws', replicas: 3, maxSurge: 0, maxUnavailable: 1, canary: false, promoted: undefined, build: 1 },
     ...others.flatMap((cloud): FleetModel => [
-      { name: CRASH_CLOUDS[cloud].groups.rolling, cloud, replicas: 3, maxSurge: 1, maxUnavailable: 1, canary: false, promote: false, build: 1 },
-      { name: CRASH_CLOUDS[cloud].groups.canary, cloud, replicas: 2, maxSurge: '50%', maxUnavailable: 0, canary: true, promote: false, build: 1 },
+      { name: CRASH_CLOUDS[cloud].groups.rolling, cloud, replicas: 3, maxSurge: 1, maxUnavailable: 1, canary: false, promoted: undefined, build: 1 },
+      { name: CRASH_CLOUDS[cloud].groups.canary, cloud, replicas: 2, maxSurge: '50%', maxUnavailable: 0, canary: true, promoted: undefined, build: 1 },
     ]),
   ];
 }
@@ -101,7 +108,8 @@ function imageYaml(group: GroupModel): string {
 function groupYaml(group: GroupModel): string {
   const surge = typeof group.maxSurge === 'string' ? `"${group.maxSurge}"` : group.maxSurge;
   const unavailable = typeof group.maxUnavailable === 'string' ? `"${group.maxUnavailable}"` : group.maxUnavailable;
-  const strategy = group.canary ? `strategy: canary, canary: { count: 1, promote: ${group.promote} }, ` : 'strategy: rolling, ';
+  const promote = group.promoted === undefined ? '' : `, promote: "${digestOf(group.name, group.promoted)}"`;
+  const strategy = group.canary ? `strategy: canary, canary: { count: 1${promote} }, ` : 'strategy: rolling, ';
   const cloud = CRASH_CLOUDS[group.cloud];
   return `apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: ${group.name} }\nspec:\n  provider: ${cloud.provider}\n  image: ${group.name}\n  replicas: ${group.replicas}\n${cloud.placement}  rollout: { ${strategy}maxSurge: ${surge}, maxUnavailable: ${unavailable}, minReadySeconds: 0 }\n`;
 }
@@ -137,17 +145,25 @@ function canaryStart(...names: string[]): ScenarioStep {
     message: `canary start: ${names.join(', ')}`,
     apply: (f) => names.forEach((n) => {
       const g = byName(f, n);
-      g.promote = false;
       g.build++;
     }),
   };
 }
 
-function promote(...names: string[]): ScenarioStep {
-  return { message: `canary promote: ${names.join(', ')}`, apply: (f) => names.forEach((n) => void (byName(f, n).promote = true)) };
+/** A new digest and a new replica count in one commit (the focused pass's hardest case). */
+function bumpAndScale(name: string, replicas: number): ScenarioStep {
+  return { message: `digest bump and scale ${name} to ${replicas}`, apply: (f) => {
+    const g = byName(f, name);
+    g.build++;
+    g.replicas = replicas;
+  } };
 }
 
-const rollingExtras = (fleet: FleetModel) => fleet.filter((g) => !g.canary && !['web', 'api'].includes(g.name)).map((g) => g.name);
+function promote(...names: string[]): ScenarioStep {
+  return { message: `canary promote: ${names.join(', ')}`, apply: (f) => names.forEach((n) => void (byName(f, n).promoted = byName(f, n).build)) };
+}
+
+const rollingExtras = (fleet: FleetModel) => fleet.filter((g) => !g.canary && !['web', 'api', 'zero'].includes(g.name)).map((g) => g.name);
 const canaries = (fleet: FleetModel) => fleet.filter((g) => g.canary).map((g) => g.name);
 
 /**
@@ -159,8 +175,12 @@ export function scenario(random: () => number, count: number, fleet: FleetModel)
   const rolling = rollingExtras(fleet);
   const canary = canaries(fleet);
   const prefix = [
-    bump('web', ...rolling),
+    bump('web', 'zero', ...rolling),
     scale('api', 6),
+    canaryStart(...canary),
+    bumpAndScale('api', 2),
+    bumpAndScale('zero', 2),
+    // A second digest while the first canary is held: it must stop at its own canary.
     canaryStart(...canary),
     bump('api', 'web'),
     promote(...canary),

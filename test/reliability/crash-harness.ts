@@ -24,13 +24,13 @@ import type { Cloud, CrashSim } from './crash-clouds.ts';
 import { artifactOf, between, boundsByGroup, cloneFleet, digestOf, FLEET, fleetFiles, initialFleet, pick, promoteAll, rng, scenario } from './crash-fleet.ts';
 import type { FleetModel, ScenarioStep } from './crash-fleet.ts';
 import { checkTimeline } from './crash-invariants.ts';
-import type { OwnershipKeys, SpecEpoch } from './crash-invariants.ts';
+import type { CanaryRecord, OwnershipKeys, SpecEpoch } from './crash-invariants.ts';
 
 const TOKEN = 'crash-token-3b9e71d2';
 /** Wall ms after a restart during which the previous process's in-flight requests may still land. */
 const SLOP_MS = 50;
 const GATE = path.resolve(import.meta.dirname, 'crash-gate.ts');
-const LIVE = new Set(['pending', 'running', 'stopping', 'stopped']);
+const LIVE = new Set(['pending', 'running', 'stopping', 'stopped', 'terminating']);
 
 /** Options of one round. */
 export interface CrashRoundOptions {
@@ -66,6 +66,8 @@ export interface CrashRoundReport {
   readonly perCloud: string;
   readonly deletionsChecked: number;
   readonly discounted: number;
+  /** Launches judged against the bounds of the revision that planned them (EC2's revision tag). */
+  readonly launchesByRevision: number;
   readonly violations: string[];
   readonly wallMs: number;
 }
@@ -76,6 +78,7 @@ interface Epoch {
   committedAt: number;
   confirmedAt: number;
   readonly groups: SpecEpoch['groups'];
+  readonly revision: string;
 }
 
 /** Runs one round; never throws for an invariant breach (see `violations`), only for harness failures. */
@@ -107,9 +110,11 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
       }
     };
     register(fleet);
-    repo.commit(fleetFiles(fleet), 'initial fleet');
-    const epochs: Epoch[] = [{ committedAt: -Infinity, confirmedAt: -Infinity, groups: boundsByGroup(fleet) }];
+    const first = repo.commit(fleetFiles(fleet), 'initial fleet');
+    const epochs: Epoch[] = [{ committedAt: -Infinity, confirmedAt: -Infinity, groups: boundsByGroup(fleet), revision: first }];
     const spawns: number[] = [];
+    // Canary groups: the first digest needs no promotion (launched from nothing); others from their commit.
+    const promotions = new Map<string, { digest: string; at: number }[]>(fleet.filter((g) => g.canary).map((g) => [g.name, [{ digest: digestOf(g.name, g.build), at: -Infinity }]]));
     // EC2's list lag here is 1 s simulated (5 ms of wall time): a 2 s bound holds batched launches
     // (and, after the state directory is deleted, every launch) for far less than a round.
     const configFile = path.join(tmp.path, 'drover.yaml');
@@ -151,10 +156,13 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
       const updated = cloneFleet(fleet);
       for (const step of batch) step.apply(updated);
       register(updated);
-      repo.commit(fleetFiles(updated), batch.map((s) => s.message).join('; '));
+      const revision = repo.commit(fleetFiles(updated), batch.map((s) => s.message).join('; '));
+      for (const g of updated) {
+        if (g.promoted !== undefined && g.promoted !== fleet.find((f) => f.name === g.name)?.promoted) promotions.get(g.name)?.push({ digest: digestOf(g.name, g.promoted), at: clock.now() });
+      }
       fleet = updated;
       commits++;
-      epochs.push({ committedAt: clock.now(), confirmedAt: Infinity, groups: boundsByGroup(fleet) });
+      epochs.push({ committedAt: clock.now(), confirmedAt: Infinity, groups: boundsByGroup(fleet), revision });
       log(`  commit ${commits}: ${batch.map((s) => s.message).join('; ')}`);
     };
     const spawned = () => {
@@ -166,8 +174,8 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
       for (const e of epochs) if (e.confirmedAt === Infinity) e.confirmedAt = now;
     };
     let outOfBand = 0;
-    const terminateOutOfBand = (why: string) => {
-      const running = clouds.flatMap((c) => simOf(c).world.list().filter((i) => i.state === 'running' && i.tags[CRASH_CLOUDS[c].keys.fleet] === FLEET).map((i) => ({ w: simOf(c).world, i })));
+    const terminateOutOfBand = (why: string, only?: Cloud) => {
+      const running = clouds.filter((c) => only === undefined || c === only).flatMap((c) => simOf(c).world.list().filter((i) => i.state === 'running' && i.tags[CRASH_CLOUDS[c].keys.fleet] === FLEET).map((i) => ({ w: simOf(c).world, i })));
       if (running.length === 0) return;
       const { w, i } = pick(random, running);
       w.terminate(i.id, 'out-of-band', 'test: terminated out of band');
@@ -195,7 +203,8 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
       if (batch !== undefined && !midLife) commit(batch);
       const roll = random();
       const moment: Moment = roll < 0.2 ? 'startup' : roll < 0.35 ? 'listening' : roll < 0.6 ? 'in-flight' : 'delay';
-      moments[moment]++;
+      // In-flight is counted once an action was seen reaching the cloud; otherwise it was a delay.
+      if (moment !== 'in-flight') moments[moment]++;
       spawned();
       if (moment === 'startup') {
         if (batch !== undefined && midLife) commit(batch);
@@ -215,9 +224,17 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
           // change comes later than EC2's (Proxmox scans, checks the template and picks a VMID
           // before it clones; Azure creates the NIC before the VM), so they get longer to start one.
           const cloud = clouds.length === 1 ? 'aws' : pick(random, clouds);
-          const acted = await nextApiEvent(cloud, cloud === 'aws' ? maxLife : 4 * maxLife);
+          const limit = cloud === 'aws' ? maxLife : 4 * maxLife;
+          let acted = await nextApiEvent(cloud, limit);
+          if (!acted) {
+            // A settled fleet gives drover nothing to do: kill an instance so that it has to act.
+            terminateOutOfBand('to give the daemon an action to have in flight', cloud);
+            // A settled daemon looks again after resyncInterval (1 s here, ± 10 %), then acts.
+            acted = await nextApiEvent(cloud, Math.max(limit, 3000));
+          }
           await sleep(between(random, 0, 30));
-          log(`  ${acted ? 'an action in flight' : 'no action'} on ${cloud}`);
+          moments[acted ? 'in-flight' : 'delay']++;
+          log(`  ${acted ? 'an action in flight' : 'no action: counted as a delay'} on ${cloud}`);
         } else if (moment === 'delay') {
           const life = between(random, 50, maxLife);
           const oob = random() < 0.15;
@@ -297,23 +314,25 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
     let launches = 0;
     let deletionsChecked = 0;
     let discounted = 0;
+    let launchesByRevision = 0;
     const perCloud: string[] = [];
     for (const cloud of clouds) {
       const verdict = checkTimeline({
         cloud, events: worldOf(cloud).events(), keys: CRASH_CLOUDS[cloud].keys, fleet: FLEET,
         groups: initial.filter((g) => g.cloud === cloud).map((g) => g.name),
-        epochs, spawns, launchOwnership: simOf(cloud).launchOwnership?.(), slotOf: simOf(cloud).slotOf?.bind(simOf(cloud)),
+        epochs, spawns, canaries: new Map([...promotions].map(([name, list]): [string, CanaryRecord] => [name, { count: 1, promotions: list }])), launchOwnership: simOf(cloud).launchOwnership?.(), slotOf: simOf(cloud).slotOf?.bind(simOf(cloud)),
       });
       violations.push(...verdict.violations);
       launches += verdict.launches;
       deletionsChecked += verdict.deletionsChecked;
       discounted += verdict.discounted;
+      launchesByRevision += verdict.launchesByRevision;
       // Instances launched several to one call (EC2 batches tag every slot of the call: "4,5,6").
       const batched = worldOf(cloud).events().filter((e) => e.from === null && (e.tags[CRASH_CLOUDS[cloud].keys.slot] ?? '').includes(',')).length;
       perCloud.push(`${cloud} ${verdict.launches}/${verdict.deletionsChecked}${batched > 0 ? ` (${batched} batched)` : ''}`);
     }
     return {
-      seed: options.seed, kills: options.kills, clouds: clouds.join('+'), moments, commits, stateWipes: wipes, outOfBand, launches, perCloud: perCloud.join(' '), deletionsChecked, discounted,
+      seed: options.seed, kills: options.kills, clouds: clouds.join('+'), moments, commits, stateWipes: wipes, outOfBand, launches, perCloud: perCloud.join(' '), deletionsChecked, discounted, launchesByRevision,
       violations, wallMs: Math.round(performance.now() - started),
     };
   } finally {
@@ -333,7 +352,7 @@ export function seedFromEnv(): number {
 /** One-line summary of a round. */
 export function summary(report: CrashRoundReport): string {
   const m = report.moments;
-  return `seed=${report.seed} clouds=${report.clouds} kills=${report.kills} (startup ${m.startup}, listening ${m.listening}, in-flight ${m['in-flight']}, delay ${m.delay}) commits=${report.commits} wipes=${report.stateWipes} out-of-band=${report.outOfBand} launches=${report.launches} deletions-checked=${report.deletionsChecked} (${report.perCloud}) discounted=${report.discounted} violations=${report.violations.length} wall=${(report.wallMs / 1000).toFixed(1)}s`;
+  return `seed=${report.seed} clouds=${report.clouds} kills=${report.kills} (startup ${m.startup}, listening ${m.listening}, in-flight ${m['in-flight']}, delay ${m.delay}) commits=${report.commits} wipes=${report.stateWipes} out-of-band=${report.outOfBand} launches=${report.launches} (by-revision ${report.launchesByRevision}) deletions-checked=${report.deletionsChecked} (${report.perCloud}) discounted=${report.discounted} violations=${report.violations.length} wall=${(report.wallMs / 1000).toFixed(1)}s`;
 }
 
 /** What the daemon says about unconverged groups, and what the worlds hold for them. */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { capacityByGroup, firstReadyAt, maxLiveBetween, minReadyBetween, readyAt } from '../../src/sim/capacity.ts';
+import { capacityByGroup, firstReadyAt, launchesAboveCeiling, liveAt, maxLiveBetween, minReadyBetween, readyAt } from '../../src/sim/capacity.ts';
 import { VirtualClock } from '../../src/sim/clock.ts';
 import { World } from '../../src/sim/world.ts';
 
@@ -44,5 +44,28 @@ describe('sim capacity helper', () => {
     const groups = capacityByGroup(world.events());
     assert.equal(groups.get('a')?.samples.at(-1)?.live, 0);
     assert.equal(groups.get('b')?.samples.at(-1)?.ready, 1);
+  });
+
+  it('counts an instance being terminated as live until it is gone', () => {
+    const clock = new VirtualClock();
+    let n = 0;
+    const world = new World({ clock, cloud: 't', newId: () => `vm-${++n}`, latencies: { bootMs: 0, terminateMs: 30 } });
+    const t0 = clock.now();
+    const [a] = [1, 2].map(() => world.launch({ name: 'o', zone: 'z', image: 'i', machineType: 'm', tags: tags('web') }));
+    clock.advance(10);
+    world.terminate(a?.id ?? '');
+    // A surge-0 replacement launched as soon as the delete was accepted: 3 exist for 30 ms.
+    world.launch({ name: 'n', zone: 'z', image: 'i', machineType: 'm', tags: tags('web') });
+    clock.advance(40);
+    world.list();
+    const web = capacityByGroup(world.events()).get('web');
+    assert.ok(web);
+    assert.equal(liveAt(web, t0 + 20), 3, 'the terminating instance still counts');
+    assert.equal(readyAt(web, t0 + 20), 2, 'but not as ready');
+    assert.equal(liveAt(web, t0 + 45), 2, 'gone once terminated');
+    assert.equal(web.maxLive, 3);
+    const breaches = launchesAboveCeiling(world.events(), () => 2);
+    assert.deepEqual(breaches.map((b) => [b.group, b.live, b.ceiling]), [['web', 3, 2]], 'the launch on top of a terminating instance breaks a ceiling of 2');
+    assert.deepEqual(launchesAboveCeiling(world.events(), () => 2, { since: t0 + 11 }), [], 'launches before `since` are not judged');
   });
 });

@@ -149,12 +149,12 @@ describe('AWS provider contract (real EC2 client against the simulator)', () => 
     await fresh.close();
   });
 
-  it('lists shutting-down instances as terminated; terminated ones EC2 still reports are left out', async () => {
+  it('lists shutting-down instances as terminating (they count against surge until gone); terminated ones EC2 still reports are left out', async () => {
     sim.world.setLatencies({ terminateMs: 100_000, terminatedRetentionMs: 3_600_000 });
     const created = await provider.create(request('web', 0));
     await provider.destroy(created);
     const [seen] = await provider.list({ fleet: FLEET });
-    assert.equal(seen?.state, 'terminated', 'shutting-down');
+    assert.equal(seen?.state, 'terminating', 'shutting-down');
     await pause(400); // 100 s sim: terminated, still reported by EC2 for an hour
     assert.equal(sim.world.get(created.id)?.state, 'terminated');
     assert.deepEqual(await provider.list({ fleet: FLEET }), []);

@@ -13,7 +13,7 @@ describe('Azure provider helpers', () => {
     assert.equal(stateOf('Succeeded', 'deallocated'), 'stopped');
     assert.equal(stateOf('Succeeded', undefined), 'pending', 'no power state yet: not ready');
     assert.equal(stateOf('Failed', 'running'), 'stopped', 'a failed VM is replaced at once');
-    assert.equal(stateOf('Deleting', 'running'), 'stopping', 'a VM being deleted still runs and counts until it is gone (toObserved locks it)');
+    assert.equal(stateOf('Deleting', 'running'), 'terminating', 'an accepted delete is no capacity, but the VM counts against surge until gone');
     assert.equal(stateOf('Succeeded', 'weird'), 'unknown');
   });
 
