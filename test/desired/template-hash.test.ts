@@ -140,9 +140,8 @@ describe('template hash', () => {
   it('does not change with the order of SSH keys (a set), and changes when a key changes', () => {
     const provider = 'apiVersion: drover/v1\nkind: Provider\nmetadata: { name: gce-eu }\nspec: { type: gcp, project: demo-project }\n';
     const img = `apiVersion: drover/v1\nkind: Image\nmetadata: { name: web }\nspec:\n  digest: ${DIGEST_A}\n  artifacts: { gce-eu: { id: projects/demo-project/global/images/web-1 } }\n`;
-    const group = (keys: string) => `apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: web }\nspec:\n  provider: gce-eu\n  image: web\n  replicas: 2\n  machine: { type: e2-small }\n  placement: { zones: [europe-west1-b], sshKeys: [${keys}] }\n`;
     const [a, b, c] = ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1 ops@a', 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB2 ops@b', 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC3 ops@c'].map((k) => JSON.stringify(k));
-    const hashOf = (keys: string) => loadGroup(minimalFleet({ provider, image: img, group: group(keys) })).templateHash;
+    const hashOf = (keys: string) => loadGroup(minimalFleet({ provider, image: img, group: gceGroupWithKeys(keys) })).templateHash;
     assert.equal(hashOf(`${a}, ${b}, ${c}`), hashOf(`${c}, ${a}, ${b}`));
     assert.notEqual(hashOf(`${a}, ${b}`), hashOf(`${a}, ${c}`));
   });
@@ -151,3 +150,8 @@ describe('template hash', () => {
     assert.equal(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: undefined, x: null }], c: 'c' } }), '{"a":{"c":"c","d":[2,{"x":null,"z":1}]},"b":1}');
   });
 });
+
+/** A GCE group whose placement lists these SSH keys (a YAML flow sequence's items). */
+function gceGroupWithKeys(keys: string): string {
+  return `apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: web }\nspec:\n  provider: gce-eu\n  image: web\n  replicas: 2\n  machine: { type: e2-small }\n  placement: { zones: [europe-west1-b], sshKeys: [${keys}] }\n`;
+}

@@ -108,8 +108,8 @@ function imageYaml(group: GroupModel): string {
 function groupYaml(group: GroupModel): string {
   const surge = typeof group.maxSurge === 'string' ? `"${group.maxSurge}"` : group.maxSurge;
   const unavailable = typeof group.maxUnavailable === 'string' ? `"${group.maxUnavailable}"` : group.maxUnavailable;
-  const promote = group.promoted === undefined ? '' : `, promote: "${digestOf(group.name, group.promoted)}"`;
-  const strategy = group.canary ? `strategy: canary, canary: { count: 1${promote} }, ` : 'strategy: rolling, ';
+  const promotion = group.promoted === undefined ? '' : `, promote: "${digestOf(group.name, group.promoted)}"`;
+  const strategy = group.canary ? `strategy: canary, canary: { count: 1${promotion} }, ` : 'strategy: rolling, ';
   const cloud = CRASH_CLOUDS[group.cloud];
   return `apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: ${group.name} }\nspec:\n  provider: ${cloud.provider}\n  image: ${group.name}\n  replicas: ${group.replicas}\n${cloud.placement}  rollout: { ${strategy}maxSurge: ${surge}, maxUnavailable: ${unavailable}, minReadySeconds: 0 }\n`;
 }

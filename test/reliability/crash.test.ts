@@ -107,15 +107,14 @@ describe('reliability: crash', function () {
       const dkeys = { ...keys, digest: 'd' };
       const wide: SpecEpoch[] = [{ committedAt: -Infinity, confirmedAt: -Infinity, groups: { web: { replicas: 2, surge: 5, unavailable: 0 } } }];
       const launch = (at: number, id: string, slot: string) => ev(at, id, null, 'pending', 'api', slot, 'b', { d: 'sha256:b' });
-      const canaries = (at: number) => new Map([['web', { count: 1, promotions: [{ digest: 'sha256:a', at: -Infinity }, { digest: 'sha256:b', at }] }]]);
       const old = (at: number, id: string, slot: string) => ev(at, id, null, 'pending', 'api', slot, 'a', { d: 'sha256:a' });
       const events = [old(1, 'o1', '0'), ev(2, 'o1', 'pending', 'running'), launch(3, 'n1', '0'), launch(5, 'n2', '1')];
-      assert.match(judge(events, { epochs: wide, keys: dkeys, canaries: canaries(4.5 + 1) }).violations.join(), /canary group web: 2 live instances of sha256:b > canary count 1 before any commit promoted it \(after n2/);
-      assert.deepEqual(judge(events, { epochs: wide, keys: dkeys, canaries: canaries(4) }).violations, [], 'promoted before the second launch');
+      assert.match(judge(events, { epochs: wide, keys: dkeys, canaries: webCanaryPromotingB(4.5 + 1) }).violations.join(), /canary group web: 2 live instances of sha256:b > canary count 1 before any commit promoted it \(after n2/);
+      assert.deepEqual(judge(events, { epochs: wide, keys: dkeys, canaries: webCanaryPromotingB(4) }).violations, [], 'promoted before the second launch');
       const replaced = [old(1, 'o1', '0'), launch(3, 'n1', '0'), ev(4, 'n1', 'pending', 'terminating', 'out-of-band', '0', 'b', { d: 'sha256:b' }), launch(5, 'n2', '1')];
-      assert.deepEqual(judge(replaced, { epochs: wide, keys: dkeys, canaries: canaries(100) }).violations, [], 'a dead canary replaced while it terminates');
+      assert.deepEqual(judge(replaced, { epochs: wide, keys: dkeys, canaries: webCanaryPromotingB(100) }).violations, [], 'a dead canary replaced while it terminates');
       const nothingOld = [launch(3, 'n1', '0'), launch(5, 'n2', '1')];
-      assert.deepEqual(judge(nothingOld, { epochs: wide, keys: dkeys, canaries: canaries(100) }).violations, [], 'no old instance to hold the canary against');
+      assert.deepEqual(judge(nothingOld, { epochs: wide, keys: dkeys, canaries: webCanaryPromotingB(100) }).violations, [], 'no old instance to hold the canary against');
     });
     it('a launch that names its revision is judged by that revision alone, while the older spec is still possibly in force', () => {
       const rkeys = { ...keys, revision: 'r' };
@@ -135,3 +134,8 @@ describe('reliability: crash', function () {
   round('SIGKILLed dozens of times mid-rollout, the daemon never breaks a rollout invariant and converges', parseClouds(extra), 30);
   round('the same on EC2, Azure and Proxmox at once (TLS simulators, Proxmox creating in steps)', ['aws', 'azure', 'proxmox'], 20);
 });
+
+/** Canary group web (count 1): digest a promoted from the start, digest b promoted at `at`. */
+function webCanaryPromotingB(at: number) {
+  return new Map([['web', { count: 1, promotions: [{ digest: 'sha256:a', at: -Infinity }, { digest: 'sha256:b', at }] }]]);
+}
