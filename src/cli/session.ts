@@ -3,6 +3,7 @@
  * cloud), open its providers with endpoint overrides, and build the pass's collaborators.
  */
 import { execFile } from 'node:child_process';
+import { lstat, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import PQueue from 'p-queue';
@@ -140,14 +141,39 @@ async function bindingsOrThrow(file: string | undefined) {
   throw new UsageError(`invalid configuration:\n${result.problems.map(formatProblem).join('\n')}`);
 }
 
-/** The fleet's Git work tree (or the directory itself): no credential or CA file may lie inside it. */
+/**
+ * The fleet's Git work tree (or the directory itself): no credential or CA file may lie inside it.
+ * Found by looking for a `.git` entry upwards, which no commit can create (git refuses to check out
+ * a `.git` path); git's own discovery would also accept a directory the commit shaped like a
+ * repository (HEAD, objects/, refs/, config) and run what its config says.
+ */
 async function checkoutRoot(dir: string): Promise<string> {
-  try {
-    const { stdout } = await promisify(execFile)('git', ['-C', dir, 'rev-parse', '--show-toplevel'], { timeout: 5000 });
-    return stdout.trim() || path.resolve(dir);
-  } catch {
-    return path.resolve(dir);
+  return (await workTreeOf(dir)) ?? path.resolve(dir);
+}
+
+async function workTreeOf(dir: string): Promise<string | undefined> {
+  let current = await realpath(dir).catch(() => path.resolve(dir));
+  for (;;) {
+    if (await lstat(path.join(current, '.git')).then(() => true, () => false)) return current;
+    const parent = path.dirname(current);
+    if (parent === current) return undefined;
+    current = parent;
   }
+}
+
+/**
+ * Runs a read-only git command on the work tree `root` from `cwd`: the repository is named
+ * explicitly (no discovery), fsmonitor and hooks are off, no optional locks are taken, and the
+ * child gets no variable but PATH, HOME and the locale, never the operator's cloud secrets.
+ */
+async function readGit(root: string, cwd: string, args: readonly string[]): Promise<string> {
+  const pinned = [
+    '-C', cwd, `--git-dir=${path.join(root, '.git')}`, `--work-tree=${root}`, '--no-optional-locks',
+    '-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null', '-c', 'safe.bareRepository=explicit', '-c', 'core.untrackedCache=false',
+  ];
+  const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/nonexistent', LC_ALL: 'C', GIT_CEILING_DIRECTORIES: path.dirname(root) };
+  const { stdout } = await promisify(execFile)('git', [...pinned, ...args], { timeout: 5000, env });
+  return stdout;
 }
 
 /** The registered factory of `type`, or undefined when drover has no such provider yet. */
@@ -162,11 +188,12 @@ function parseConcurrency(value: string | undefined): number {
 
 /** The Git commit of `dir` when it is inside a work tree (with -dirty when modified), else 'local'. */
 async function revisionOf(dir: string): Promise<string> {
-  const git = promisify(execFile);
+  const root = await workTreeOf(dir);
+  if (root === undefined) return 'local';
   try {
-    const { stdout } = await git('git', ['-C', dir, 'rev-parse', 'HEAD'], { timeout: 5000 });
-    const { stdout: status } = await git('git', ['-C', dir, 'status', '--porcelain', '--', '.'], { timeout: 5000 });
-    return `${stdout.trim().slice(0, 12)}${status.trim() === '' ? '' : '-dirty'}`;
+    const head = await readGit(root, dir, ['rev-parse', '--verify', 'HEAD']);
+    const status = await readGit(root, dir, ['status', '--porcelain', '--ignore-submodules', '--', '.']);
+    return `${head.trim().slice(0, 12)}${status.trim() === '' ? '' : '-dirty'}`;
   } catch {
     return 'local';
   }

@@ -12,7 +12,8 @@
  * says; everything drover wrote is then scanned for every canary.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -27,7 +28,8 @@ import type { ProxmoxSimulator } from '../../providers/proxmox/sim.ts';
 import { selfSignedCertificate } from '../../src/sim/tls.ts';
 import { isReady, plannedAt, startDaemon } from '../helpers/daemon-process.ts';
 import type { DaemonProcess, DaemonStatus } from '../helpers/daemon-process.ts';
-import { tempDir, TestRepo } from '../source/helpers.ts';
+import { drover } from '../cli/drover-process.ts';
+import { tempDir, TestRepo, testGitEnv } from '../source/helpers.ts';
 import type { Capture, RecordingProxy } from './secrets-harness.ts';
 import { describeLeaks, makeCanaries, scan, startRecordingProxy } from './secrets-harness.ts';
 
@@ -276,5 +278,67 @@ describe('reliability/secrets-attacker: lockdown (providers.requireBinding) and 
     assert.ok(group?.conditions.some((c) => c.type === 'Stalled' && c.status === 'True' && c.reason === 'ProviderNotBound'), JSON.stringify(group));
     assert.deepEqual(ec2.world.all().filter((i) => i.tags[AWS_TAG.group] === 'web-x').map((i) => i.id), [], 'no instance of the unbound provider\'s group');
     assert.ok(ec2Proxy.headers.length > before, 'the bound provider kept working');
+  });
+});
+
+describe('reliability/secrets-attacker: drover plan on a checkout whose commit holds a nested repository', function () {
+  this.timeout(120_000);
+  let tmp: { path: string; cleanup: () => void };
+  let victim: string;
+  let pwned: string;
+  const secret = 'nested-repo-canary-secret-0123456789';
+
+  before(() => {
+    tmp = tempDir('drover-nested-');
+    pwned = path.join(tmp.path, 'PWNED-env');
+    const repo = new TestRepo(tmp.path);
+    // The commit turns fleet/ into a directory git recognises as a repository, whose config runs a command.
+    const first = repo.commit({ 'README': 'fleet repository\n' }, 'first');
+    // Its HEAD names the previous commit, whose objects it borrows from the checkout's own repository.
+    repo.commit({
+      'fleet/refs/heads/main': `${first}\n`,
+      'fleet/objects/info/alternates': '../../.git/objects\n',
+      'fleet/fleet.yaml': `apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: ${FLEET} }\n`,
+      'fleet/HEAD': 'ref: refs/heads/main\n',
+      'fleet/config': `[core]\n\tbare = false\n\tworktree = .\n\tfsmonitor = "env > ${pwned}; echo"\n[alias]\n\tstatus = !env > ${pwned}\n`,
+      'ca.pem': 'not really a CA\n',
+    }, 'a fleet with a nested repository');
+    victim = path.join(tmp.path, 'victim');
+    execFileSync('git', ['clone', '-q', repo.url, victim], { env: testGitEnv(repo.home), stdio: 'ignore' });
+  });
+
+  after(() => tmp?.cleanup());
+
+  it('runs nothing from the commit and hands git no secret (plan and apply)', async () => {
+    // A `git` first on PATH records the environment and arguments of every git child drover starts.
+    const bin = path.join(tmp.path, 'bin');
+    const record = path.join(tmp.path, 'git-children');
+    const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(path.join(bin, 'git'), `#!/bin/sh\n{ echo "ARGS $*"; env; } >> '${record}'\nexec '${realGit}' "$@"\n`, { mode: 0o755 });
+    for (const command of ['plan', 'apply']) {
+      const result = await drover([command, path.join(victim, 'fleet'), '--no-probes', '--state-dir', path.join(tmp.path, 'state')], {
+        PATH: `${bin}:${process.env['PATH'] ?? ''}`, AWS_SECRET_ACCESS_KEY: secret, PVE_TOKEN_SECRET: secret, DROVER_AZURE_TOKEN: secret,
+      });
+      assert.equal(existsSync(pwned), false, `${command}: the commit's fsmonitor ran: ${existsSync(pwned) ? readFileSync(pwned, 'utf8').slice(0, 200) : ''}`);
+      assert.equal(result.code, 0, result.stdout + result.stderr);
+      if (command === 'plan') assert.match(result.stdout, /^revision [0-9a-f]{12}$/m, `the revision is the checkout's commit: ${result.stdout}`);
+    }
+    const children = readFileSync(record, 'utf8');
+    assert.match(children, /^ARGS /m, 'drover ran git');
+    assert.equal(children.includes(secret), false, 'a git child inherited a secret variable');
+    for (const line of children.split('\n').filter((l) => l.startsWith('ARGS '))) {
+      assert.match(line, /--git-dir=\S+\/victim\/\.git /, `git runs on the checkout's own repository, never one it discovers: ${line}`);
+      assert.match(line, /-c core\.fsmonitor=false/, line);
+    }
+  });
+
+  it('the untrusted root is the real checkout, not the nested repository', async () => {
+    const config = path.join(tmp.path, 'drover.yaml');
+    writeFileSync(config, `providers:\n  aws:\n    type: aws\n    endpoint: http://127.0.0.1:9\n    caFile: ${path.join(victim, 'ca.pem')}\n`);
+    writeFileSync(path.join(victim, 'fleet', 'provider.yaml'), 'apiVersion: drover/v1\nkind: Provider\nmetadata: { name: aws }\nspec: { type: aws, region: eu-west-1 }\n');
+    const result = await drover(['plan', path.join(victim, 'fleet'), '--no-probes', '--config', config, '--state-dir', path.join(tmp.path, 'state')], { AWS_SECRET_ACCESS_KEY: secret });
+    assert.equal(result.code, 2, result.stdout + result.stderr);
+    assert.match(result.stderr, /providers\.aws\.caFile "[^"]*victim\/ca\.pem" lies inside "[^"]*victim"/);
   });
 });
