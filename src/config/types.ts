@@ -29,8 +29,8 @@ export interface ProviderLimits {
  * what CA.
  */
 export interface ProviderBinding {
-  /** The Provider type it is for; a document of another type under this name is refused. */
-  readonly type?: ProviderType;
+  /** The Provider type it is for (required); a document of another type under this name is refused. */
+  readonly type: ProviderType;
   /** The Proxmox API URL, or an override of the cloud's endpoint. */
   readonly endpoint?: string;
   readonly caFile?: string;

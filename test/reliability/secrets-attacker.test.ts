@@ -342,3 +342,48 @@ describe('reliability/secrets-attacker: drover plan on a checkout whose commit h
     assert.match(result.stderr, /providers\.aws\.caFile "[^"]*victim\/ca\.pem" lies inside "[^"]*victim"/);
   });
 });
+
+describe('reliability/secrets-attacker: an endpoint without a typed binding is never handed to another cloud', function () {
+  this.timeout(120_000);
+  let tmp: { path: string; cleanup: () => void };
+  let recorder: Recorder;
+  const token = 'azure-token-canary-0123456789';
+  before(async () => {
+    tmp = tempDir('drover-typeless-');
+    recorder = await startRecorder();
+    mkdirSync(path.join(tmp.path, 'fleet'));
+    // The operator pointed provider aws-eu at an AWS endpoint; a commit made aws-eu an Azure Provider.
+    writeFileSync(path.join(tmp.path, 'fleet', 'fleet.yaml'), [
+      `apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: ${FLEET} }\n`,
+      'apiVersion: drover/v1\nkind: Provider\nmetadata: { name: aws-eu }\nspec: { type: azure, subscriptionId: 3f2b8c1e-5d4a-4e7b-9c0d-1a2b3c4d5e6f, resourceGroup: rg-prod, location: westeurope }\n',
+    ].join('---\n'));
+  });
+  after(async () => {
+    await recorder?.close();
+    tmp?.cleanup();
+  });
+
+  const plan = (env: Record<string, string>, config?: string) => drover(['plan', path.join(tmp.path, 'fleet'), '--no-probes', '--state-dir', path.join(tmp.path, 'state'), ...(config === undefined ? [] : ['--config', config])], { DROVER_AZURE_TOKEN: token, ...env });
+
+  it('DROVER_ENDPOINT_<NAME> alone: refused, naming the type variable; nothing reaches the endpoint', async () => {
+    const result = await plan({ DROVER_ENDPOINT_AWS_EU: recorder.url });
+    assert.equal(recorder.requests.length, 0, `the Azure token reached the AWS endpoint: ${JSON.stringify(recorder.requests[0])}`);
+    assert.notEqual(result.code, 0, result.stdout);
+    assert.match(result.stderr, /DROVER_ENDPOINT_AWS_EU is set, but the operator's config does not bind provider aws-eu to a type: set DROVER_PROVIDERS__AWS_EU__TYPE/);
+  });
+
+  it('a config binding without type: refused at file:line:col; nothing reaches the endpoint', async () => {
+    const config = path.join(tmp.path, 'drover.yaml');
+    writeFileSync(config, `providers:\n  aws-eu: { endpoint: "${recorder.url}" }\n`);
+    const result = await plan({}, config);
+    assert.equal(recorder.requests.length, 0, `the Azure token reached the AWS endpoint: ${JSON.stringify(recorder.requests[0])}`);
+    assert.equal(result.code, 2, result.stdout + result.stderr);
+    assert.match(result.stderr, /drover\.yaml:2:\d+: missing required field 'type' in 'providers\.aws-eu'/);
+  });
+
+  it('with the type bound to aws, the Azure document under that name is refused and nothing is sent', async () => {
+    const result = await plan({ DROVER_ENDPOINT_AWS_EU: recorder.url, DROVER_PROVIDERS__AWS_EU__TYPE: 'aws' });
+    assert.equal(recorder.requests.length, 0, `the Azure token reached the AWS endpoint: ${JSON.stringify(recorder.requests[0])}`);
+    assert.match(result.stdout + result.stderr, /binding providers\.aws-eu is for type aws, but the Provider document is azure/);
+  });
+});
