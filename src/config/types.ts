@@ -14,6 +14,8 @@ export interface GitSettings {
   readonly intervalMs: number;
   readonly auth: SourceAuth;
   readonly verify: VerifyConfig;
+  /** A branch rewound to a commit not descending from the applied one: hold (the config's default with verification) or apply (unset: apply). */
+  readonly onRewind?: 'hold' | 'apply';
 }
 
 /** Per-provider client-side limits. */

@@ -110,7 +110,7 @@ export async function isRewind(ctx: PipelineContext, lastApplied: string | undef
 /** Refuses a rewind under the `hold` policy. */
 export function holdRewind(from: string, to: string): never {
   throw new HistoryRewound(
-    `history rewritten: ${to} does not descend from the applied ${from}; holding (onRewind: hold)`,
+    `history rewritten: ${to} does not descend from the applied ${from}; holding (onRewind: hold): push a commit that descends from ${from.slice(0, 12)} (e.g. a signed revert), or, to accept the rewind, set source.git.onRewind: apply and restart`,
     to,
   );
 }
