@@ -13,7 +13,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -386,4 +386,49 @@ describe('reliability/secrets-attacker: an endpoint without a typed binding is n
     assert.equal(recorder.requests.length, 0, `the Azure token reached the AWS endpoint: ${JSON.stringify(recorder.requests[0])}`);
     assert.match(result.stdout + result.stderr, /binding providers\.aws-eu is for type aws, but the Provider document is azure/);
   });
+});
+
+describe('reliability/secrets-attacker: no operator file may lie where a commit writes', function () {
+  this.timeout(300_000);
+  let tmp: { path: string; cleanup: () => void };
+  let repo: TestRepo;
+  let stateDir: string;
+  let checkout: string;
+  before(() => {
+    tmp = tempDir('drover-opfiles-');
+    stateDir = path.join(tmp.path, 'state');
+    repo = new TestRepo(tmp.path);
+    repo.commit({ 'fleet.yaml': `apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: ${FLEET} }\n` }, 'fleet');
+    // Where a commit's files land (the state dir's checkout); the attacker's "token" is committed there.
+    checkout = path.join(stateDir, 'source', 'current');
+    mkdirSync(checkout, { recursive: true });
+    for (const name of ['token', 'allowed_signers', 'key.asc', 'id_ed25519', 'known_hosts']) writeFileSync(path.join(checkout, name), 'committed-by-attacker\n');
+    mkdirSync(path.join(tmp.path, 'operator'));
+    writeFileSync(path.join(tmp.path, 'operator', 'token'), 'operator-token-0123456789\n');
+    // A symlink outside the state dir that resolves into it is the same file.
+    symlinkSync(path.join(checkout, 'token'), path.join(tmp.path, 'operator', 'innocent-token'));
+  });
+  after(() => tmp?.cleanup());
+
+  const run = (env: Record<string, string>) => drover(['run'], {
+    DROVER_SOURCE__GIT__URL: repo.url, DROVER_STATE_DIR: stateDir, DROVER_LISTEN: '127.0.0.1:0', DROVER_HEALTH__PROBES: 'false', ...env,
+  });
+
+  const cases: [string, Record<string, string>][] = [
+    ['api.tokenFile', { DROVER_API__TOKEN_FILE: '<checkout>/token' }],
+    ['api.tokenFile', { DROVER_API__TOKEN_FILE: '<operator>/innocent-token' }],
+    ['webhook.secretFile', { DROVER_WEBHOOK__SECRET_FILE: '<checkout>/token' }],
+    ['source.git.verify.sshAllowedSignersFile', { DROVER_SOURCE__GIT__VERIFY__MODE: 'head', DROVER_SOURCE__GIT__VERIFY__SSH_ALLOWED_SIGNERS_FILE: '<checkout>/allowed_signers' }],
+    ['source.git.verify.gpgPublicKeyFiles[0]', { DROVER_SOURCE__GIT__VERIFY__MODE: 'head', DROVER_SOURCE__GIT__VERIFY__GPG_PUBLIC_KEY_FILES: '[<checkout>/key.asc]' }],
+    ['source.git.auth.tokenFile', { DROVER_SOURCE__GIT__AUTH__TOKEN_FILE: '<checkout>/token' }],
+    ['providers.aws.caFile', { DROVER_PROVIDERS__AWS__TYPE: 'aws', DROVER_PROVIDERS__AWS__CA_FILE: '<checkout>/key.asc' }],
+  ];
+  for (const [setting, raw] of cases) {
+    it(`refuses ${setting} inside the state directory at start (${Object.values(raw).at(-1)!.replace(/^\[?<(\w+)>.*/, '$1')})`, async () => {
+      const env = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v.replace('<checkout>', checkout).replace('<operator>', path.join(tmp.path, 'operator'))]));
+      const result = await run(env);
+      assert.equal(result.code, 2, `the daemon started with ${setting} in the state directory:\n${result.stderr.slice(0, 500)}`);
+      assert.match(result.stderr, new RegExp(`${setting.replace(/[.[\]]/g, '\\$&')} "[^"]+" lies inside the state directory "${stateDir}"`));
+    });
+  }
 });
