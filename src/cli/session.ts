@@ -99,7 +99,7 @@ export async function openSession(dir: string, state: DesiredState, options: Clo
   for (const warning of unusedProviderVariables(state, process.env)) process.stderr.write(`drover: warning: ${warning}\n`);
   const endpointFlags = parseEndpointFlags(options.endpoint);
   for (const name of endpointFlags.keys()) {
-    if (state.providers[name] === undefined) throw new UsageError(`--endpoint ${name}=…: this fleet has no provider ${name} (its providers: ${Object.keys(state.providers).join(', ')})`);
+    if (!Object.hasOwn(state.providers, name)) throw new UsageError(`--endpoint ${name}=…: this fleet has no provider ${name} (its providers: ${Object.keys(state.providers).join(', ')})`);
   }
   const { providers: bindings, requireBinding } = await bindingsOrThrow(options.config ?? process.env['DROVER_CONFIG']);
   const leaks = containLeakedRejections();
