@@ -8,7 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import PQueue from 'p-queue';
 import { providerFactory } from '../../providers/registry.ts';
-import { capInstances, DEFAULT_MAX_INSTANCES } from '../desired/instance-cap.ts';
+import { capInstances } from '../desired/instance-cap.ts';
 import { loadFleet } from '../desired/load.ts';
 import { formatProblem } from '../desired/problems.ts';
 import type { DesiredState } from '../desired/types.ts';
@@ -24,7 +24,10 @@ import { StalledGroups } from '../reconcile/stalled.ts';
 import { TemplateStore } from '../reconcile/template-store.ts';
 import { unusedProviderVariables } from './env-warnings.ts';
 import { sessionClock } from './sim-clock.ts';
+import { parseMaxInstances } from './max-instances.ts';
 import { UsageError } from './usage-error.ts';
+
+export { parseMaxInstances };
 import { requireDirectory } from './validate.ts';
 
 /** Flags shared by commands that talk to clouds. */
@@ -197,12 +200,4 @@ async function revisionOf(dir: string): Promise<string> {
   } catch {
     return 'local';
   }
-}
-
-/** The --max-instances flag (default {@link DEFAULT_MAX_INSTANCES}); a UsageError names a bad value. */
-export function parseMaxInstances(value: string | undefined): number {
-  if (value === undefined) return DEFAULT_MAX_INSTANCES;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n > 10_000_000) throw new UsageError(`--max-instances must be an integer from 0 to 10000000, got '${value}'`);
-  return n;
 }
