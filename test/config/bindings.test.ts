@@ -81,6 +81,22 @@ describe('config: provider bindings', () => {
     assert.deepEqual(fromEnv.problems.map(formatProblem), ["<environment>: DROVER_PROVIDERS__AWS_EU__ENDPOINT: missing required field 'type' in 'providers.aws-eu' (at /providers/aws-eu)"]);
   });
 
+  it('says a credential of another type is one, even when its value would not fit that type either; refuses AWS-only and contradictory options', async () => {
+    assert.deepEqual(await problems('source: { dir: ./fleet }\nproviders:\n  aws-eu: { type: aws, credentials: { tokenId: root } }\n'), [
+      "drover.yaml:3:48: 'providers.aws-eu.credentials.tokenId' is a proxmox credential, but this binding is for type aws (its credentials: profile, fromEnv) (at /providers/aws-eu/credentials/tokenId)",
+    ]);
+    assert.deepEqual(await problems('source: { dir: ./fleet }\nproviders:\n  gcp: { type: gcp, listLagSeconds: 60 }\n  pve: { type: proxmox, endpoint: "https://pve:8006", credentials: { tokenId: "a@pve!b", secretFile: /run/s, secretEnv: PVE_S } }\n'), [
+      "drover.yaml:3:37: 'providers.gcp.listLagSeconds' applies to AWS only (EC2's eventually consistent list); remove it (at /providers/gcp/listLagSeconds)",
+      "drover.yaml:4:121: 'providers.pve.credentials' has both secretFile and secretEnv; keep one (at /providers/pve/credentials/secretEnv)",
+    ]);
+  });
+
+  it('takes URL schemes and host names in any case (HTTP://LOCALHOST is loopback)', async () => {
+    assert.deepEqual(await problems('source: { dir: ./fleet }\nproviders:\n  aws-eu: { type: aws, endpoint: "HTTP://LOCALHOST:4566" }\n  aws-us: { type: aws, endpoint: "HTTP://10.0.0.5:4566" }\n'), [
+      "drover.yaml:4:34: 'providers.aws-us.endpoint' is http:// to 10.0.0.5: credentials would cross the network in clear text; use https:// (http:// is accepted for loopback addresses only: 127.0.0.0/8, [::1], localhost) (at /providers/aws-us/endpoint)",
+    ]);
+  });
+
   it('accepts http:// only for loopback addresses', () => {
     for (const host of ['127.0.0.1', '127.3.2.1', 'localhost', '[::1]', 'LOCALHOST']) assert.ok(isLoopback(new URL(`http://${host}:4566`).hostname), host);
     for (const host of ['10.0.0.1', 'localhost.evil.example', '127.0.0.1.nip.io', '[::2]', '0.0.0.0', '169.254.169.254']) assert.ok(!isLoopback(new URL(`http://${host}:4566`).hostname), host);
