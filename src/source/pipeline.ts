@@ -93,7 +93,13 @@ async function verifyNewCommits(ctx: PipelineContext, tip: string, lastApplied: 
   const timeout = ctx.config.limits.localTimeoutMs;
   for (const commit of await ctx.repo.newCommits(lastApplied, tip, ctx.localEnv)) {
     if (commit === tip) continue;
-    await verifyObject(ctx.git, ctx.repo.dir, 'commit', commit, ctx.trust, ctx.localEnv, timeout);
+    try {
+      await verifyObject(ctx.git, ctx.repo.dir, 'commit', commit, ctx.trust, ctx.localEnv, timeout);
+    } catch (error) {
+      if (!(error instanceof VerificationFailed)) throw error;
+      // The operator sees the branch tip: say which tip the refused commit sits under.
+      throw new VerificationFailed(`${error.message}, under the tip ${tip}, among the commits it brings beyond the applied ${lastApplied} (verify.mode all-new-commits: every one must be signed)`, error.detail, tip);
+    }
   }
 }
 
