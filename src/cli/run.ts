@@ -121,15 +121,34 @@ export interface RunningDaemon {
 
 /**
  * A long-running daemon must not die because one cloud SDK leaked a rejected promise (it would
- * stall every other group): log it with its name and keep going. Installed once per process.
+ * stall every other group): log it with its name and keep going. The same leak recurs every pass
+ * (google-gax without Application Default Credentials), so each distinct message is logged once,
+ * then at 10, 100, 1000… occurrences with the count. Installed once per process.
  */
 function containUnhandledRejections(logger: Logger): void {
   if (process.listenerCount('unhandledRejection') > 0) return;
+  const seen = new Map<string, number>();
   process.on('unhandledRejection', (reason) => {
     const error = reason instanceof Error ? { name: reason.name, message: reason.message } : { name: typeof reason, message: String(reason) };
-    logger.error({ err: error }, 'unhandled rejection contained (a provider SDK failed outside a call)');
+    const key = `${error.name}: ${error.message}`;
+    const count = (seen.get(key) ?? 0) + 1;
+    if (seen.size < 1000 || seen.has(key)) seen.set(key, count);
+    if (count === 1 || Number.isInteger(Math.log10(count))) logger.error({ err: error, count }, 'unhandled rejection contained (a provider SDK failed outside a call)');
   });
 }
+
+/**
+ * Node prints process warnings (e.g. google-auth's MetadataLookupWarning) as free text on stderr,
+ * between the daemon's JSON lines; they become warn-level JSON log lines instead.
+ */
+function logProcessWarnings(logger: Logger): void {
+  if (routedWarnings) return;
+  routedWarnings = true;
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => logger.warn({ warning: { name: warning.name, message: warning.message } }, 'process warning'));
+}
+
+let routedWarnings = false;
 
 /**
  * Starts the daemon and its HTTP server (used by `drover run` and `drover demo`). The server
@@ -138,6 +157,7 @@ function containUnhandledRejections(logger: Logger): void {
  */
 export async function startDaemonServer(config: DaemonConfig, logger: Logger, clockOf?: DaemonDeps['clockOf']): Promise<RunningDaemon> {
   containUnhandledRejections(logger);
+  logProcessWarnings(logger);
   // Everything the daemon and its git processes (which inherit it) create is private to its user.
   process.umask(PRIVATE_UMASK);
   const misplaced = await untrustedFileProblems(operatorFiles(config), untrustedRoots(config));
