@@ -141,7 +141,7 @@ describe('reliability/secrets-attacker: a commit cannot choose drover\'s authori
       DROVER_SOURCE__GIT__URL: repo.url, DROVER_SOURCE__GIT__INTERVAL: '300ms', DROVER_STATE_DIR: stateDir,
       DROVER_PROGRESS_INTERVAL: '200ms', DROVER_RESYNC_INTERVAL: '1s', DROVER_LOG__LEVEL: 'trace', DROVER_HEALTH__PROBES: 'false',
       DROVER_API__TOKEN_FILE: files.apiToken, DROVER_WEBHOOK__SECRET_FILE: files.webhookSecret,
-      DROVER_ENDPOINT_AWS: ec2Proxy.url, DROVER_PROVIDERS__AWS__LIST_LAG_SECONDS: '2',
+      DROVER_PROVIDERS__AWS__TYPE: 'aws', DROVER_ENDPOINT_AWS: ec2Proxy.url, DROVER_PROVIDERS__AWS__LIST_LAG_SECONDS: '2',
       AWS_ACCESS_KEY_ID: canaries.awsAccessKeyId, AWS_SECRET_ACCESS_KEY: canaries.awsSecretAccessKey, AWS_REGION: 'eu-west-1',
       AWS_CONFIG_FILE: path.join(aws, 'config'), AWS_SHARED_CREDENTIALS_FILE: path.join(aws, 'credentials'),
       PVE_TOKEN_SECRET: canaries.pveSecret,
