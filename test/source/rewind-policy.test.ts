@@ -19,7 +19,8 @@ import { makeGpgKey, stopAgent } from './keys.ts';
 import type { GpgKey } from './keys.ts';
 
 const fleet = (n: number) => ({ 'fleet.yaml': `apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: rewind-${n} }\n` });
-const silent = { info: () => {}, warn: () => {} };
+const noop = (): void => {};
+const silent = { info: noop, warn: noop };
 
 describe('source/rewind policy from the daemon config', function () {
   this.timeout(60_000);
@@ -60,7 +61,7 @@ describe('source/rewind policy from the daemon config', function () {
   /** A source whose changes are awaited one at a time. */
   const follow = async (git: GitSettings) => {
     const changes: SourceChange[] = [];
-    let wake = () => {};
+    let wake: () => void = noop;
     const source = new GitDesiredSource(git, join(tmp.path, 'state'), silent);
     await source.start((change) => {
       changes.push(change);

@@ -14,6 +14,12 @@ const open = (credentials: ProviderCredentials) => createGcpProvider({ config: C
   return undefined;
 }, (e: unknown) => e);
 
+/** Opens a provider at an endpoint override; the rejection, or undefined when it opened. */
+const withEndpoint = (credentials: ProviderCredentials, endpoint = 'https://compute.private.example') => createGcpProvider({ config: CONFIG, fleet: 'f', credentials, endpoint }).then(async (p) => {
+  await p.close();
+  return undefined;
+}, (e: unknown) => e);
+
 describe('GCE credentials at open (the operator binding\'s key file, parsed)', () => {
   let dir: string;
   before(() => {
@@ -53,10 +59,6 @@ describe('GCE credentials at open (the operator binding\'s key file, parsed)', (
 
   it('with an endpoint override the key file is still read and used; only a loopback endpoint without credentials gets no auth', async () => {
     const external = { type: 'external_account', audience: 'x', subject_token_type: 'urn:ietf:params:oauth:token-type:jwt', token_url: 'http://127.0.0.1:9/token', credential_source: { file: '/etc/shadow' } };
-    const withEndpoint = (credentials: ProviderCredentials, endpoint = 'https://compute.private.example') => createGcpProvider({ config: CONFIG, fleet: 'f', credentials, endpoint }).then(async (p) => {
-      await p.close();
-      return undefined;
-    }, (e: unknown) => e);
     const refused = await withEndpoint({ keyFile: file('external-endpoint.json', external) });
     assert.ok(refused instanceof ProviderError && refused.reason === 'KeyFileTypeRefused', `an external_account key without opt-in is refused with an endpoint too: ${String(refused)}`);
     const unreadable = await withEndpoint({ keyFile: '/nonexistent/drover-sa.json' });
