@@ -39,9 +39,12 @@ export function loadFleetFiles(files: readonly SourceFile[], initialProblems: re
   const documents: ValidDocument[] = [];
   const invalid = new Set<string>();
   let count = 0;
+  let lostDocuments = false;
   for (const file of files) {
     try {
+      const before = problems.length;
       const parsed = parseYamlFile(file.file, file.text, problems);
+      if (problems.length > before) lostDocuments = true;
       count += parsed.length;
       for (const document of parsed) {
         const valid = validateDocument(document, problems);
@@ -55,12 +58,18 @@ export function loadFleetFiles(files: readonly SourceFile[], initialProblems: re
   if (files.length === 0 && problems.length === 0) {
     problems.push({ file: '', line: 0, col: 0, path: '', code: 'fs.noFiles', message: 'no *.yaml or *.yml files found; point drover at the directory that holds the fleet documents' });
   }
-  const state = resolveSafely(documents, invalid, problems);
+  const resolved: Problem[] = [];
+  const state = resolveSafely(documents, invalid, resolved);
+  // A document a file lost to a YAML error may define what others refer to: its fix comes first.
+  problems.push(...(lostDocuments ? resolved.filter((p) => !CASCADES.has(p.code)) : resolved));
   if (state === undefined || problems.length > 0) {
     return { ok: false, problems: sortProblems(problems), files: files.length, documents: count };
   }
   return { ok: true, state, files: files.length, documents: count };
 }
+
+/** Reference problems a document lost to a YAML error could cause (withheld until every file parses). */
+const CASCADES: ReadonlySet<string> = new Set(['ref.danglingProvider', 'ref.danglingImage', 'ref.danglingArtifactProvider', 'ref.missingArtifact', 'ref.noFleet']);
 
 function resolveSafely(documents: readonly ValidDocument[], invalid: ReadonlySet<string>, problems: Problem[]) {
   try {

@@ -118,7 +118,8 @@ export class Daemon {
 
   /** Suspends or resumes a group through the API (persisted); false when the group is unknown. */
   async setSuspended(group: string, suspended: boolean): Promise<boolean> {
-    if (this.deps.source.current()?.state.groups[group] === undefined) return false;
+    const groups = this.deps.source.current()?.state.groups;
+    if (groups === undefined || !Object.hasOwn(groups, group)) return false;
     await this.apiSuspended.set(group, suspended);
     await this.status.event({ type: 'Normal', reason: suspended ? 'Suspended' : 'Resumed', group, message: `group ${suspended ? 'suspended' : 'resumed'} through the API` });
     this.fireAll();
@@ -225,7 +226,7 @@ export class Daemon {
       await this.refreshSource();
       const current = this.deps.source.current();
       if (current === undefined) return this.deps.config.progressIntervalMs;
-      if (current.state.providers[lane.provider] === undefined) return undefined;
+      if (!Object.hasOwn(current.state.providers, lane.provider)) return undefined;
       return await this.passesAt(lane, current, log);
     } catch (error) {
       log.error({ err: errorFields(error) }, 'pass failed unexpectedly');
@@ -336,7 +337,7 @@ export class Daemon {
   private withOtherSlices(provider: string, result: PassResult, state: DesiredState): { result: PassResult; revisionPending: boolean; complete: boolean } {
     const slice = sliceOf(result);
     this.slices.set(provider, slice);
-    for (const name of this.slices.keys()) if (state.providers[name] === undefined) this.slices.delete(name);
+    for (const name of this.slices.keys()) if (!Object.hasOwn(state.providers, name)) this.slices.delete(name);
     const others = [...this.slices].filter(([name]) => name !== provider).map(([, other]) => other.result);
     const complete = Object.keys(state.providers).every((name) => this.slices.has(name));
     const revisionPending = !complete || others.some((o) => o.revision !== result.revision || o.skipped.length > 0 || !o.guarded.steps.every(isSettled));

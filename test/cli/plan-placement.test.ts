@@ -55,7 +55,7 @@ describe('drover plan: AWS subnets checked against their zones', function () {
     sim = await startEc2Simulator({ region: 'eu-west-1', factor: 500, subnets, images: [{ id: AMI, tags: { [TAG.digest]: DIGEST } }] });
     const fleet = await writeFleet({ 'fleet.yaml': FLEET });
     cleanup = fleet.cleanup;
-    const env = { PATH: process.env['PATH'] ?? '', DROVER_ENDPOINT_AWS_EU: sim.url, AWS_ACCESS_KEY_ID: 'drover-sim', AWS_SECRET_ACCESS_KEY: 'drover-sim', AWS_REGION: 'eu-west-1' };
+    const env = { PATH: process.env['PATH'] ?? '', DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', DROVER_ENDPOINT_AWS_EU: sim.url, AWS_ACCESS_KEY_ID: 'drover-sim', AWS_SECRET_ACCESS_KEY: 'drover-sim', AWS_REGION: 'eu-west-1' };
     try {
       const { stdout } = await run(process.execPath, [path.resolve('bin/drover'), 'plan', fleet.dir, '--state-dir', path.join(fleet.dir, '.state')], { env, timeout: 50_000 });
       return { code: 0, stdout };
