@@ -106,7 +106,8 @@ export type ConditionType = 'Ready' | 'Progressing' | 'Degraded' | 'Stalled' | '
 /** One status condition. `reason` is a stable CamelCase code; `message` is for humans. */
 export interface Condition {
   readonly type: ConditionType;
-  readonly status: 'True' | 'False';
+  /** Unknown: drover could not observe the group this pass (the status layer sets it; the planner never does). */
+  readonly status: 'True' | 'False' | 'Unknown';
   readonly reason: string;
   readonly message: string;
 }

@@ -300,7 +300,8 @@ export class Daemon {
     this.recordOutcome(result, held, log);
     const fleet = this.withOtherSlices(lane.provider, result, state);
     await this.status.recordPass(state, result, this.apiSuspended.names, fleet.revisionPending);
-    this.metrics.pass(lane.provider, result, fleet.result);
+    const heldViews = fleet.result.skipped.flatMap((s) => this.status.get(s.group) ?? []);
+    this.metrics.pass(lane.provider, result, fleet.result, heldViews);
     // The fleet-wide view counts as a pass once every provider's lane has reported (status, readiness).
     if (fleet.complete) this.lastPass = { result: fleet.result, listed: [...this.slices.values()].flatMap((s) => s.listed) };
     this.passCount++;
