@@ -168,7 +168,9 @@ export class StatusStore {
     const now = step.status.conditions.find((c) => c.type === 'ProbesFailing');
     if (now === undefined || now.status === before) return;
     const failing = now.status === 'True';
-    await this.event({ type: failing ? 'Warning' : 'Normal', reason: failing ? 'ProbesFailing' : 'ProbesRecovered', group: step.group, revision, message: failing ? now.message : `replacement of unhealthy instances resumes: ${now.message}` });
+    // "Recovered" only when the group's probes pass; otherwise its failures are believed again.
+    const reason = failing ? 'ProbesFailing' : now.reason === 'ProbesPassing' ? 'ProbesRecovered' : 'ReplacementResumed';
+    await this.event({ type: failing ? 'Warning' : 'Normal', reason, group: step.group, revision, message: failing ? now.message : `replacement of unhealthy instances resumes: ${now.message}` });
   }
 
   /**
