@@ -313,7 +313,7 @@ export class Daemon {
     let ready = 0;
     for (const [name, slice] of this.slices) {
       if (name === provider) continue;
-      for (const listed of slice.listed) if (listed.ok) ready += listed.ready;
+      for (const listed of slice.listed) if (listed.ok) ready += listed.running;
     }
     return ready;
   }

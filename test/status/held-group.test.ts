@@ -54,6 +54,10 @@ describe('status: a group not planned keeps its series and claims nothing it cou
       assert.ok(Date.now() < deadline, `never Ready; logs:\n${daemon.logs.slice(-10).join('\n')}`);
       await sleep(50);
     }
+    // Usability 6: the provider's count of running instances is named so, not "ready" (which the
+    // groups use for instances whose probes pass).
+    const lastPass = ((await daemon.get('/api/v1/status')).body as { lastPass?: { providers?: Record<string, unknown>[] } }).lastPass;
+    assert.deepEqual(lastPass?.providers?.map((p) => [p['name'], p['running'], 'ready' in p]), [['aws-eu', 2, false]]);
     // A listing error drover does not retry inside the call (a Conflict-kind code), so each pass fails fast.
     sim.faults.add({ kind: 'error', status: 409, code: 'IncorrectState', actions: ['DescribeInstances'] });
     sim.world.terminate(sim.world.list().find((i) => i.state === 'running')!.id, 'out-of-band');
