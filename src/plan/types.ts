@@ -18,7 +18,7 @@ import type { InstanceState, ObservedInstance } from '../../providers/types.ts';
  * An instance that has never been ready has both fields undefined.
  *
  * - `observedSince`: epoch ms of the health tracker's first observation of the instance. A
- *   never-ready instance is judged from `max(createdAt, observedSince)`, so a drover that just
+ *   never-ready instance is judged from `observedSince ?? createdAt`, so a drover that just
  *   started never judges instances it has not watched for the grace period.
  * - `failing`: the tracker's verdict on an instance not healthy now: `suspected` while it has failed
  *   fewer than `health.failureThreshold` consecutive probes (never judged unhealthy), `confirmed`
