@@ -14,6 +14,7 @@ import type { Problem } from './problems.ts';
 import { DEFAULT_READ_LIMITS, readFleetFiles } from './read-files.ts';
 import type { ReadLimits, SourceFile } from './read-files.ts';
 import { resolveDesiredState } from './resolve.ts';
+import { rolloutRuleProblems } from './group-rules.ts';
 import { schemaProblems } from './schema-problems.ts';
 import { DOCUMENT_KINDS, validators } from './schemas.ts';
 import type { DocumentKind } from './schemas.ts';
@@ -95,10 +96,25 @@ function validateDocument(parsed: ParsedDocument, problems: Problem[]): ValidDoc
   if (!validate(parsed.value)) {
     const errors = (validate.errors ?? []).filter((e) => moved.length === 0 || !isMovedField(e));
     problems.push(...schemaProblems(parsed, errors));
+    if (kind === 'VmGroup') problems.push(...rulesDespiteSchema(parsed, errors));
     return undefined;
   }
   if (moved.length > 0) return undefined;
   return { kind, value: parsed.value, parsed } as ValidDocument;
+}
+
+/**
+ * A VmGroup's rollout rules, also when its schema failed elsewhere (health, machine…), so one
+ * validate run reports every problem; not when the rollout or replicas themselves are invalid.
+ */
+function rulesDespiteSchema(parsed: ParsedDocument, errors: readonly { readonly instancePath: string }[]): Problem[] {
+  const touched = errors.some((e) => e.instancePath === '' || e.instancePath === '/spec' || e.instancePath.startsWith('/spec/rollout') || e.instancePath.startsWith('/spec/replicas'));
+  if (touched) return [];
+  try {
+    return rolloutRuleProblems({ kind: 'VmGroup', value: parsed.value, parsed } as Extract<ValidDocument, { kind: 'VmGroup' }>);
+  } catch {
+    return [];
+  }
 }
 
 function documentKind(parsed: ParsedDocument, problems: Problem[]): DocumentKind | undefined {

@@ -301,7 +301,8 @@ export class Daemon {
     this.recordOutcome(result, held, log);
     const fleet = this.withOtherSlices(lane.provider, result, state);
     await this.status.recordPass(state, result, this.apiSuspended.names, fleet.revisionPending);
-    this.metrics.pass(lane.provider, result, fleet.result);
+    const heldViews = fleet.result.skipped.flatMap((s) => this.status.get(s.group) ?? []);
+    this.metrics.pass(lane.provider, result, fleet.result, heldViews);
     // The fleet-wide view counts as a pass once every provider's lane has reported (status, readiness).
     if (fleet.complete) this.lastPass = { result: fleet.result, listed: [...this.slices.values()].flatMap((s) => s.listed) };
     this.passCount++;
@@ -313,7 +314,7 @@ export class Daemon {
     let ready = 0;
     for (const [name, slice] of this.slices) {
       if (name === provider) continue;
-      for (const listed of slice.listed) if (listed.ok) ready += listed.ready;
+      for (const listed of slice.listed) if (listed.ok) ready += listed.running;
     }
     return ready;
   }

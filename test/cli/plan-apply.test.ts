@@ -92,6 +92,22 @@ describe('drover plan / apply against drover sim', function () {
     assert.equal((JSON.parse(again.stdout) as { changes: number }).changes, 0);
   });
 
+  it('apply names a group not planned in its per-pass line (a failing listing is not silent)', async () => {
+    const fleet = await writeFleet({ 'fleet.yaml': FLEET });
+    cleanup = fleet.cleanup;
+    const loaded = await loadFleet(fleet.dir);
+    assert.ok(loaded.ok);
+    sims = (await startFleetSimulators(loaded.state, { factor: 500 })).started;
+    const env = { DROVER_ENDPOINT_AWS_EU: sims[0]!.url, ...sims[0]!.env };
+    // A listing error drover does not retry inside the call: the first two passes cannot plan web.
+    sims[0]!.engine.faults.add({ kind: 'error', status: 409, code: 'IncorrectState', actions: ['DescribeInstances'], count: 2 });
+    const apply = await drover(env, 'apply', fleet.dir, '--state-dir', path.join(fleet.dir, '.state'), '--timeout', '60s', '--interval', '200ms');
+    assert.equal(apply.code, 0, apply.stdout + apply.stderr);
+    const passLines = apply.stdout.split('\n').filter((l) => l.startsWith('pass '));
+    assert.match(passLines[0] ?? '', /^pass \S+: web not planned \(IncorrectState\)/, apply.stdout);
+    assert.match(apply.stdout, /apply: converged/);
+  });
+
   it('plan exits 1 when a provider cannot be reached, naming it', async () => {
     const fleet = await writeFleet({ 'fleet.yaml': FLEET });
     cleanup = fleet.cleanup;

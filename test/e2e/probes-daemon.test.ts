@@ -113,6 +113,7 @@ describe('e2e: a fresh drover run whose probes reach no instance', function () {
     for (const instance of alive) assert.equal(sim.world.get(instance.id)?.state, 'running', `${instance.id} answers and was kept`);
     const events = (await daemon.get('/api/v1/status')).body as { events: { reason: string; group?: string }[] };
     assert.ok(events.events.some((e) => e.reason === 'ProbesFailing' && e.group === 'web'), 'a ProbesFailing event');
-    assert.ok(events.events.some((e) => e.reason === 'ProbesRecovered' && e.group === 'web'), 'a ProbesRecovered event');
+    assert.ok(events.events.some((e) => e.reason === 'ReplacementResumed' && e.group === 'web'), 'a ReplacementResumed event (web: 1 of 4 still failing, so not "recovered")');
+    assert.ok(events.events.some((e) => e.reason === 'ProbesRecovered' && e.group === 'api'), 'a ProbesRecovered event (api: every probe passes)');
   });
 });
