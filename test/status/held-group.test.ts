@@ -46,7 +46,7 @@ describe('status: a group not planned keeps its series and claims nothing it cou
     sim.addImage({ id: AMI, tags: { [TAG.digest]: DIGEST } });
     daemon = await startDaemon({
       DROVER_SOURCE__GIT__URL: repo.url, DROVER_SOURCE__GIT__INTERVAL: '300ms', DROVER_STATE_DIR: path.join(tmp.path, 'state'),
-      DROVER_PROGRESS_INTERVAL: '200ms', DROVER_RESYNC_INTERVAL: '200ms', DROVER_ENDPOINT_AWS_EU: sim.url, AWS_ACCESS_KEY_ID: 'AKIDE2E', AWS_SECRET_ACCESS_KEY: 'e2e-secret',
+      DROVER_PROGRESS_INTERVAL: '200ms', DROVER_RESYNC_INTERVAL: '200ms', DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', DROVER_ENDPOINT_AWS_EU: sim.url, AWS_ACCESS_KEY_ID: 'AKIDE2E', AWS_SECRET_ACCESS_KEY: 'e2e-secret',
     }, 'unused-token');
     const ready = /drover_group_condition\{group="web",type="Ready",status="True"\} 1/;
     let deadline = Date.now() + 60_000;
