@@ -114,6 +114,7 @@ const DETAIL_MAX = 300;
 function invalidDetail(kind: ProviderErrorKind, error: object): { detail?: string } {
   const message = (error as { message?: unknown }).message;
   if (kind !== 'Invalid' || typeof message !== 'string') return {};
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is removed
   const clean = message.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim();
   if (clean === '') return {};
   return { detail: clean.length > DETAIL_MAX ? `${clean.slice(0, DETAIL_MAX)}…` : clean };
