@@ -82,7 +82,7 @@ describe('EC2 simulator with the real SDK', () => {
     assert.deepEqual(i?.SecurityGroups?.map((g) => g.GroupId), ['sg-01', 'sg-02']);
     assert.equal(i?.ClientToken, 'tok-1');
     assert.ok(i?.LaunchTime instanceof Date);
-    assert.match(i?.PrivateIpAddress ?? '', /^127\.0\./, 'simulated instances get loopback addresses, so no probe ever leaves the host');
+    assert.match(i?.PrivateIpAddress ?? '', /^127\./, 'simulated instances get loopback addresses (127.0.0.0/8), so no probe ever leaves the host');
     assert.deepEqual(i?.Tags?.map((t) => [t.Key, t.Value]), [['Name', 'web-1'], ['fleet', 'f1']]);
     assert.equal(i?.BlockDeviceMappings?.[0]?.DeviceName, '/dev/sdf');
     assert.match(i?.IamInstanceProfile?.Arn ?? '', /instance-profile\/web$/);
