@@ -60,6 +60,11 @@ function select(series: Series, name: string, labels: Record<string, string> = {
   });
 }
 
+/** The condition `type` of group `name` in a status document. */
+function condition(status: DaemonStatus, name: string, type: string) {
+  return status.groups.find((g) => g.name === name)?.conditions.find((c) => c.type === type);
+}
+
 /** Sum of the selected series (0 when none). */
 function sum(series: Series, name: string, labels: Record<string, string> = {}): number {
   return select(series, name, labels).reduce((a, [, v]) => a + v, 0);
@@ -73,7 +78,6 @@ describe('e2e: every documented metric moves with the work done (README Operatio
   let daemon: DaemonProcess | undefined;
   const scrape = async () => parse(await daemon!.text('/metrics'));
   const live = (name: string) => sim.world.list().filter((i) => i.tags[TAG.fleet] === FLEET && i.tags[TAG.group] === name && (i.state === 'pending' || i.state === 'running'));
-  const condition = (status: DaemonStatus, name: string, type: string) => status.groups.find((g) => g.name === name)?.conditions.find((c) => c.type === type);
   const waitMetrics = async (done: (s: Series) => boolean, what: string) => {
     const deadline = Date.now() + 60_000;
     for (;;) {
@@ -110,7 +114,7 @@ describe('e2e: every documented metric moves with the work done (README Operatio
   });
 
   it('a converged group, a stalled one, a refused launch and the token bucket, each in its series', async () => {
-    const status = await daemon!.waitForStatus((s) => condition(s, "api", "Stalled")?.status === "True" && condition(s, "web", "Ready")?.status === "True").catch((e) => { console.log(daemon!.logs.filter((l) => /failed|error/i.test(l)).slice(0, 8).join("\n"), JSON.stringify(sim.world.list().map((i) => [i.id, i.state, i.tags]))); throw e; });
+    const status = await daemon!.waitForStatus((s) => condition(s, "api", "Stalled")?.status === "True" && condition(s, "web", "Ready")?.status === "True");
     const webHash = status.groups.find((g) => g.name === 'web')!.desiredTemplateHash;
     const apiHash = status.groups.find((g) => g.name === 'api')!.desiredTemplateHash;
     assert.equal(live('web').length, 2);
