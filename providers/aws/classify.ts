@@ -10,6 +10,8 @@ export interface Classified {
   readonly kind: ProviderErrorKind;
   readonly reason: string;
   readonly retryAfterMs?: number;
+  /** EC2's own message for a request it refused as written (Invalid), scrubbed: which parameter, which zone. */
+  readonly detail?: string;
 }
 
 const BY_CODE: Readonly<Record<string, ProviderErrorKind>> = {
@@ -92,21 +94,38 @@ export function classifyAws(error: unknown): Classified {
   const e = error as AwsLikeError;
   const code = stringOr(e.Code) ?? stringOr(e.name) ?? 'Unknown';
   const byCode = BY_CODE[code];
-  if (byCode !== undefined) return { kind: byCode, reason: code, ...retryAfter(e) };
+  if (byCode !== undefined) return { kind: byCode, reason: code, ...retryAfter(e), ...invalidDetail(byCode, error) };
   const nodeCode = stringOr(e.code);
   if (nodeCode !== undefined && NETWORK_CODES.has(nodeCode)) return { kind: 'Transient', reason: nodeCode };
   if (NETWORK_NAMES.has(code)) return { kind: 'Transient', reason: code };
   if (e.$retryable?.throttling === true) return { kind: 'Throttled', reason: code, ...retryAfter(e) };
-  return byStatus(code, e.$metadata?.httpStatusCode);
+  return byStatus(code, e.$metadata?.httpStatusCode, error);
 }
 
-function byStatus(code: string, status: number | undefined): Classified {
+const DETAIL_MAX = 300;
+
+/**
+ * The message of a request EC2 refused as written (`Value (eu-west-1b) for parameter
+ * availabilityZone is invalid. Subnet '…' is in the availability zone eu-west-1a`): it says what
+ * to fix, and holds no secret (EC2 does not echo user data or credentials). Only for Invalid: an
+ * authorization failure's message can carry an encoded authorization message or principal ARN.
+ * One line, control characters removed, at most 300 characters.
+ */
+function invalidDetail(kind: ProviderErrorKind, error: object): { detail?: string } {
+  const message = (error as { message?: unknown }).message;
+  if (kind !== 'Invalid' || typeof message !== 'string') return {};
+  const clean = message.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim();
+  if (clean === '') return {};
+  return { detail: clean.length > DETAIL_MAX ? `${clean.slice(0, DETAIL_MAX)}…` : clean };
+}
+
+function byStatus(code: string, status: number | undefined, error: object): Classified {
   if (status === undefined) return { kind: 'Transient', reason: code };
   if (status === 429) return { kind: 'Throttled', reason: code };
   if (status === 401 || status === 403) return { kind: 'Unauthorized', reason: code };
   if (status === 404) return { kind: 'NotFound', reason: code };
   if (status >= 500) return { kind: 'Transient', reason: code };
-  if (status >= 400) return { kind: 'Invalid', reason: code };
+  if (status >= 400) return { kind: 'Invalid', reason: code, ...invalidDetail('Invalid', error) };
   return { kind: 'Transient', reason: code };
 }
 

@@ -96,15 +96,31 @@ export class ArmOps {
     });
   }
 
-  /** Creates a NIC (retries first look for one an earlier attempt made) and waits until it is provisioned. */
-  putNic(name: string, body: NetworkInterface, signal: AbortSignal | undefined): Promise<NetworkInterface> {
-    return this.call('create', signal, async (s, attempt) => {
+  /**
+   * Creates a NIC (retries first look for one an earlier attempt made) and waits until it is
+   * provisioned, polling its operation no sooner than ARM's Retry-After (as VM operations).
+   */
+  async putNic(name: string, body: NetworkInterface, signal: AbortSignal | undefined): Promise<NetworkInterface> {
+    const { network } = this.#clients;
+    const put = await this.call('create', signal, async (s, attempt): Promise<{ nic: NetworkInterface } | { state: string }> => {
       if (attempt > 1) {
-        const nic = await orUndefined(this.#clients.network.networkInterfaces.get(this.#group, name, { abortSignal: s }));
-        if (nic !== undefined) return nic;
+        const nic = await orUndefined(network.networkInterfaces.get(this.#group, name, { abortSignal: s }));
+        if (nic !== undefined) return { nic };
       }
-      return this.#clients.network.networkInterfaces.createOrUpdate(this.#group, name, body, { abortSignal: s, updateIntervalInMs: this.#intervalMs }).pollUntilDone({ abortSignal: s });
+      const poller = network.networkInterfaces.createOrUpdate(this.#group, name, body, { abortSignal: s, updateIntervalInMs: this.#intervalMs });
+      await poller.submitted();
+      const done = poller.isDone ? poller.result : undefined;
+      return done === undefined ? { state: await poller.serialize() } : { nic: done };
     });
+    if ('nic' in put) return put.nic;
+    const restore = (serialized: string, s: AbortSignal) => restoreNetworkPoller(network, serialized, network.networkInterfaces.createOrUpdate, { abortSignal: s, updateIntervalInMs: this.#intervalMs });
+    // Without the LRO deadline, as the SDK's own polling was: a NIC is quick, and the VM after it has the deadline.
+    const outcome = await this.#wait('create', put.state, restore, signal, false);
+    const nic = await this.call('create', signal, (s) => orUndefined(network.networkInterfaces.get(this.#group, name, { abortSignal: s })));
+    if (outcome === 'failed' || nic === undefined) {
+      throw new ProviderError({ kind: 'Transient', reason: 'NicCreateFailed', provider: this.#ctx(signal).provider, operation: 'create', message: `create: Azure accepted NIC ${name} but its operation ${outcome === 'failed' ? 'failed' : 'left no NIC'} (retried by the next pass)` });
+    }
+    return nic;
   }
 
   /** Waits for a VM operation submitted earlier. */
@@ -152,8 +168,8 @@ export class ArmOps {
   }
 
   /** Polls until the operation ends; gives up after the LRO deadline (Transient LroTimeout: the next pass re-observes). */
-  async #wait(operation: string, state: string, restore: Parameters<typeof pollToCompletion>[2], signal: AbortSignal | undefined): Promise<LroOutcome> {
-    const deadline = AbortSignal.timeout(this.#lroTimeoutMs);
+  async #wait(operation: string, state: string, restore: Parameters<typeof pollToCompletion>[2], signal: AbortSignal | undefined, withDeadline = true): Promise<LroOutcome> {
+    const deadline = AbortSignal.timeout(withDeadline ? this.#lroTimeoutMs : 2 ** 31 - 1);
     const combined = signal === undefined ? deadline : AbortSignal.any([signal, deadline]);
     const ctx = this.#ctx(combined);
     try {

@@ -1,7 +1,7 @@
 /**
- * The Compute Engine clients for one Provider document: endpoint override (a simulator or a
- * private endpoint) with a no-op auth client, or the standard Google credential chain in
- * production (Application Default Credentials, or the operator's key file, parsed). REST transport
+ * The Compute Engine clients for one Provider document: the operator's key file (parsed) or
+ * Application Default Credentials, at the real endpoint or an override (a private endpoint); a
+ * loopback override without a key (a simulator) gets a no-op auth client. REST transport
  * (compute v1 is REST-only). Imports @google-cloud/compute, which is slow to load: only the
  * provider module (loaded lazily by the registry) imports this file, and only the three clients'
  * own modules (0.66 s to load; the package's index loads every client of v1, v1beta and v1small
@@ -10,7 +10,9 @@
 import { ImagesClient } from '@google-cloud/compute/build/src/v1/images_client.js';
 import { InstancesClient } from '@google-cloud/compute/build/src/v1/instances_client.js';
 import { ZoneOperationsClient } from '@google-cloud/compute/build/src/v1/zone_operations_client.js';
-import { PassThroughClient } from 'google-auth-library';
+import { ExternalAccountClient, JWT, PassThroughClient } from 'google-auth-library';
+import type { AuthClient, ExternalAccountClientOptions } from 'google-auth-library';
+import { isLoopback } from '../../src/config/binding-checks.ts';
 import { ProviderError } from '../errors.ts';
 import type { ProviderContext } from '../types.ts';
 import type { GceCredentials } from './key-file.ts';
@@ -25,10 +27,34 @@ export interface GceClients {
 
 type ClientOptions = NonNullable<ConstructorParameters<typeof InstancesClient>[0]>;
 
-/** Client options for a context. Never logs or embeds a credential in an error message. */
+const SCOPES = ['https://www.googleapis.com/auth/cloud-platform'];
+
+/**
+ * Client options for a context. The operator's key (parsed) authenticates every request, to the
+ * real endpoint or an override; without one, Application Default Credentials, except for a loopback
+ * override (a simulator on this machine), which gets a no-op auth client. Never logs or embeds a
+ * credential in an error message.
+ */
 export function gceClientOptions(context: ProviderContext, key?: GceCredentials): ClientOptions {
-  if (context.endpoint !== undefined) return { ...endpointOptions(context.endpoint, context.config.name), authClient: new PassThroughClient(), fallback: true };
-  return { fallback: true, ...(key === undefined ? {} : { credentials: key as ClientOptions['credentials'] }) };
+  const endpoint = context.endpoint === undefined ? {} : endpointOptions(context.endpoint, context.config.name);
+  if (key !== undefined) return { ...endpoint, authClient: authClientOf(key), fallback: true } as ClientOptions;
+  if (context.endpoint !== undefined && isLoopback(new URL(context.endpoint).hostname)) return { ...endpoint, authClient: new PassThroughClient(), fallback: true };
+  return { ...endpoint, fallback: true };
+}
+
+/** The auth client of a parsed key: a JWT signer for service_account, else the external_account client the operator opted into. */
+function authClientOf(key: GceCredentials): AuthClient {
+  if (key['type'] === 'service_account') {
+    const jwt = new JWT({ email: key['client_email'] as string, key: key['private_key'] as string, keyId: key['private_key_id'] as string | undefined, scopes: SCOPES });
+    // As google-auth-library sets up GAPIC clients: a self-signed JWT per request, no token
+    // exchange with a token_uri (none is taken from the file).
+    jwt.useJWTAccessWithScope = true;
+    jwt.defaultServicePath = 'compute.googleapis.com';
+    return jwt;
+  }
+  const client = ExternalAccountClient.fromJSON({ ...(key as unknown as ExternalAccountClientOptions), scopes: SCOPES });
+  if (client === null) throw new Error('unsupported external_account key');
+  return client;
 }
 
 /** Builds the clients (sharing one option set); `key` is the parsed key file of the operator's binding. */

@@ -31,8 +31,7 @@ export function createGcpProvider(context: ProviderContext, options: GcpProvider
   const spec = context.config.spec as GcpProviderSpec;
   if (typeof spec.project !== 'string' || !PROJECT.test(spec.project)) return fail('ProjectInvalid', 'project must be a GCP project id');
   const policy = { ...DEFAULT_RETRY, ...(context.requestTimeoutMs === undefined ? {} : { attemptTimeoutMs: context.requestTimeoutMs }), ...options.retry };
-  const credentials = context.endpoint === undefined ? context.credentials : undefined;
-  return readKeyFile(credentials, context.config.name).then((key) => {
+  return readKeyFile(context.credentials, context.config.name).then((key) => {
     const clients = createGceClients(context, key);
     return new GcpProvider({ name: context.config.name, fleet: context.fleet, project: spec.project, clients, policy, options });
   });

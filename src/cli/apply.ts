@@ -12,6 +12,7 @@ import type { GroupOutcome } from '../reconcile/done.ts';
 import type { ActionResult } from '../reconcile/execute.ts';
 import type { PassResult } from '../reconcile/pass.ts';
 import { runPass } from '../reconcile/pass.ts';
+import { notPlannedLog } from '../reconcile/scheduler.ts';
 import { renderTable } from './table.ts';
 import { parseDuration } from './duration.ts';
 import { loadOrReport, openSession } from './session.ts';
@@ -112,8 +113,15 @@ function printPlain(result: PassResult): void {
     // The error's message names the action and instance already ("create web-…-0: …").
     process.stdout.write(a.error ? `  ! failed (${a.error.reason}): ${a.error.message}\n` : `  ${what} ${a.name}${a.id ? ` (${a.id})` : ''} [${a.reason}]\n`);
   }
-  const groups = result.guarded.steps.map((s) => `${s.group} ${s.status.counts.updatedReady}/${s.status.replicas}`).join(', ');
+  const held = result.skipped.map((s) => `${s.group} not planned (${s.error.reason}${notPlannedWhy(s.error)})`);
+  const groups = [...held, ...result.guarded.steps.map((s) => `${s.group} ${s.status.counts.updatedReady}/${s.status.replicas}`)].join(', ');
   process.stdout.write(`pass ${new Date(result.finishedAt).toISOString()}: ${groups}\n`);
+}
+
+/** Why a group was not planned, in a few words (the daemon logs the same: notPlannedLog). */
+function notPlannedWhy(error: PassResult['skipped'][number]['error']): string {
+  const message = notPlannedLog(error, undefined).message.replace(/^group not planned:? ?/, '');
+  return message === '' ? '' : `: ${message}`;
 }
 
 function describe(outcome: GroupOutcome): string {

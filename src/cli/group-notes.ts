@@ -13,9 +13,13 @@ export interface GroupSummary {
   readonly lastError?: { readonly reason: string } | undefined;
 }
 
-/** The conditions that are True, `Suspended` first for a suspended group; `-` when none. */
+/**
+ * The conditions that are True, then those Unknown as `Type=Unknown` (a group drover could not
+ * observe this pass), `Suspended` first for a suspended group; `-` when none.
+ */
 export function conditionsText(group: GroupSummary): string {
-  const held = group.conditions.filter((c) => c.status === 'True').map((c) => c.type);
+  const isTrue = group.conditions.filter((c) => c.status === 'True').map((c) => c.type);
+  const held = [...isTrue, ...group.conditions.filter((c) => c.status === 'Unknown').map((c) => `${c.type}=Unknown`)];
   const all = group.suspendedBy === undefined ? held : ['Suspended', ...held];
   return all.join(',') || '-';
 }

@@ -4,7 +4,7 @@
  */
 import type { ProviderType } from '../desired/types.ts';
 import { TLS_TRUST_REASON } from '../../providers/tls-trust.ts';
-import { caFileEnvName, endpointEnvName } from '../reconcile/open-providers.ts';
+import { caFileEnvName, endpointEnvName, typeEnvName } from '../reconcile/open-providers.ts';
 
 const CREDENTIALS: Readonly<Record<ProviderType, string>> = {
   aws: 'AWS credentials from the standard chain (AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, SSO, an instance role), or providers.<name>.credentials.profile in the operator\'s config',
@@ -21,5 +21,5 @@ export function providerHint(name: string, type: ProviderType, reason?: string):
   if (reason === TLS_TRUST_REASON) {
     return `  fix: the endpoint's TLS certificate is not trusted: give its CA as a PEM file with providers.${name}.caFile in the operator's config (--config) or ${caFileEnvName(name)}=CA.pem`;
   }
-  return `  fix: give drover ${CREDENTIALS[type].replaceAll('<name>', name)}; to rehearse instead, run drover sim and pass the --config it prints (or ${endpointEnvName(name)}=URL)`;
+  return `  fix: give drover ${CREDENTIALS[type].replaceAll('<name>', name)}; to rehearse instead, run drover sim and pass the --config it prints (or ${typeEnvName(name)}=${type} ${endpointEnvName(name)}=URL)`;
 }

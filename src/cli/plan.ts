@@ -10,6 +10,7 @@ import type { ImageRefusal } from '../reconcile/image-verifier.ts';
 import type { PassResult } from '../reconcile/pass.ts';
 import { runPass } from '../reconcile/pass.ts';
 import type { DesiredState } from '../desired/types.ts';
+import type { GroupStep } from '../plan/types.ts';
 import { providerHint } from './hints.ts';
 import { checkPlacements, type GroupPlacementProblem } from '../reconcile/placement-check.ts';
 import { loadOrReport, openSession } from './session.ts';
@@ -38,7 +39,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
         const result = await runPass(state, session.revision, session.deps, { execute: false });
         const refused = await refusedImages(state, result.guarded.steps, session.deps.providers, session.deps.images);
         const placement = await checkPlacements(state, session.deps.providers);
-        process.stdout.write(options.json ? `${JSON.stringify({ ...planJson(result, refused), placement }, null, 2)}\n` : planText(result, refused, state) + placementText(placement));
+        process.stdout.write(options.json ? `${JSON.stringify({ ...planJson(result, refused), placement }, null, 2)}\n` : planText(result, refused, state, placement));
         for (const message of session.leaked()) process.stderr.write(`drover plan: a cloud SDK also failed outside its call: ${message}\n`);
         setExitCode(placement.length > 0 ? 1 : planExitCode(result, refused));
       } finally {
@@ -58,20 +59,37 @@ function changeCount(result: PassResult): number {
   return steps + result.guarded.orphans.deletes.length;
 }
 
-function planText(result: PassResult, refused: readonly ImageRefusal[], state: DesiredState): string {
+function planText(result: PassResult, refused: readonly ImageRefusal[], state: DesiredState, placement: readonly GroupPlacementProblem[]): string {
   const lines = [`revision ${result.revision}`];
   for (const o of result.observations) {
     if (o.ok) lines.push(`provider ${o.provider}: ${o.instances.length} instances observed`);
     else lines.push(`provider ${o.provider}: not observed: ${o.error.message}`, ...hintFor(o.provider, o.error.reason, state));
   }
-  lines.push('', ...renderPass(result.guarded, result.startedAt));
+  const failing = failingGroups(refused, placement);
+  lines.push('', ...renderPass({ ...result.guarded, steps: result.guarded.steps.map((s) => withFailure(s, failing.get(s.group))) }, result.startedAt));
   for (const s of result.skipped) lines.push(`group ${s.group}: not planned (${s.error.reason}): ${s.error.message}`);
   for (const r of refused) lines.push(`group ${r.group}: its creates would fail: ${r.error.reason}: ${r.error.message}`);
+  lines.push(...placementText(placement));
   const creates = result.guarded.steps.reduce((n, s) => n + s.creates.length, 0);
   const deletes = result.guarded.steps.reduce((n, s) => n + s.deletes.length, 0) + result.guarded.orphans.deletes.length;
-  const wouldFail = refused.length === 0 ? '' : `, ${refused.length} ${refused.length === 1 ? 'group' : 'groups'} would fail`;
+  const wouldFail = failing.size === 0 ? '' : `, ${failing.size} ${failing.size === 1 ? 'group' : 'groups'} would fail`;
   lines.push('', `plan: ${creates} to create, ${deletes} to delete, ${result.skipped.length} ${result.skipped.length === 1 ? 'group' : 'groups'} not planned${wouldFail}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** Groups whose creates would fail (an image that does not verify, a launch the cloud would refuse), each with its first cause. */
+function failingGroups(refused: readonly ImageRefusal[], placement: readonly GroupPlacementProblem[]): Map<string, { reason: string; message: string }> {
+  const out = new Map<string, { reason: string; message: string }>();
+  for (const r of refused) if (!out.has(r.group)) out.set(r.group, { reason: r.error.reason, message: `its creates would fail: ${r.error.message}` });
+  for (const p of placement) if (!out.has(p.group)) out.set(p.group, { reason: p.reason, message: `launches would fail: ${p.message}` });
+  return out;
+}
+
+/** The step as apply would leave it: Stalled=True with the cause when its creates would fail. */
+function withFailure(step: GroupStep, failure: { reason: string; message: string } | undefined): GroupStep {
+  if (failure === undefined) return step;
+  const conditions = step.status.conditions.map((c) => (c.type === 'Stalled' ? { ...c, status: 'True' as const, ...failure } : c));
+  return { ...step, status: { ...step.status, conditions } };
 }
 
 /** A how-to-fix line for a provider that could not be observed. */
@@ -81,8 +99,8 @@ function hintFor(provider: string, reason: string, state: DesiredState): string[
 }
 
 /** Launches the cloud would refuse for where they go (exit 1): one line per group and subnet. */
-function placementText(problems: readonly GroupPlacementProblem[]): string {
-  return problems.map((p) => `group ${p.group}: launches would fail (${p.reason}): ${p.message}\n`).join('');
+function placementText(problems: readonly GroupPlacementProblem[]): string[] {
+  return problems.map((p) => `group ${p.group}: launches would fail (${p.reason}): ${p.message}`);
 }
 
 function planJson(result: PassResult, refused: readonly ImageRefusal[]): object {

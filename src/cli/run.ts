@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { setFlagsFromString } from 'node:v8';
 import { loadDaemonConfig } from '../config/daemon-config.ts';
+import { operatorFiles, untrustedFileProblems, untrustedRoots } from '../config/file-checks.ts';
 import type { DaemonConfig } from '../config/types.ts';
 import { formatProblem } from '../desired/problems.ts';
 import { shownPath } from '../desired/secrets.ts';
@@ -120,15 +121,34 @@ export interface RunningDaemon {
 
 /**
  * A long-running daemon must not die because one cloud SDK leaked a rejected promise (it would
- * stall every other group): log it with its name and keep going. Installed once per process.
+ * stall every other group): log it with its name and keep going. The same leak recurs every pass
+ * (google-gax without Application Default Credentials), so each distinct message is logged once,
+ * then at 10, 100, 1000… occurrences with the count. Installed once per process.
  */
 function containUnhandledRejections(logger: Logger): void {
   if (process.listenerCount('unhandledRejection') > 0) return;
+  const seen = new Map<string, number>();
   process.on('unhandledRejection', (reason) => {
     const error = reason instanceof Error ? { name: reason.name, message: reason.message } : { name: typeof reason, message: String(reason) };
-    logger.error({ err: error }, 'unhandled rejection contained (a provider SDK failed outside a call)');
+    const key = `${error.name}: ${error.message}`;
+    const count = (seen.get(key) ?? 0) + 1;
+    if (seen.size < 1000 || seen.has(key)) seen.set(key, count);
+    if (count === 1 || Number.isInteger(Math.log10(count))) logger.error({ err: error, count }, 'unhandled rejection contained (a provider SDK failed outside a call)');
   });
 }
+
+/**
+ * Node prints process warnings (e.g. google-auth's MetadataLookupWarning) as free text on stderr,
+ * between the daemon's JSON lines; they become warn-level JSON log lines instead.
+ */
+function logProcessWarnings(logger: Logger): void {
+  if (routedWarnings) return;
+  routedWarnings = true;
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => logger.warn({ warning: { name: warning.name, message: warning.message } }, 'process warning'));
+}
+
+let routedWarnings = false;
 
 /**
  * Starts the daemon and its HTTP server (used by `drover run` and `drover demo`). The server
@@ -137,10 +157,13 @@ function containUnhandledRejections(logger: Logger): void {
  */
 export async function startDaemonServer(config: DaemonConfig, logger: Logger, clockOf?: DaemonDeps['clockOf']): Promise<RunningDaemon> {
   containUnhandledRejections(logger);
+  logProcessWarnings(logger);
   // Everything the daemon and its git processes (which inherit it) create is private to its user.
   process.umask(PRIVATE_UMASK);
-  const apiToken = await secret(config.api.tokenFile, config.api.tokenEnv, 'api');
-  const webhookSecret = await secret(config.webhook.secretFile, config.webhook.secretEnv, 'webhook');
+  const misplaced = await untrustedFileProblems(operatorFiles(config), untrustedRoots(config));
+  if (misplaced.length > 0) throw new UsageError(`invalid configuration:\n${misplaced.join('\n')}`);
+  const apiToken = await secret(config.api.tokenFile, config.api.tokenEnv, 'api.tokenFile', 'api.tokenEnv');
+  const webhookSecret = await secret(config.webhook.secretFile, config.webhook.secretEnv, 'webhook.secretFile', 'webhook.secretEnv');
   const source = sourceFor(config, logger);
   const daemon = new Daemon({ config, source, logger, factories: registeredFactory, prober: config.probes ? createProber() : 'provider-state-only', ...(clockOf ? { clockOf } : {}) });
   const handler = webhookSecret === undefined ? undefined : source.webhook([webhookSecret], config.webhook.providers, { maxBodyBytes: config.webhook.maxBodyBytes, bodyTimeoutMs: config.webhook.bodyTimeoutMs, maxAgeMs: config.webhook.maxAgeMs });
@@ -196,19 +219,19 @@ function sourceFor(config: DaemonConfig, logger: Logger): DesiredSource {
   return new GitDesiredSource(config.source.git, config.stateDir, { info: (f, m) => child.info(f, m), warn: (f, m) => child.warn(f, m) }, config.limits.maxInstances);
 }
 
-/** Reads a secret from a file or an env variable; never logs it. */
-async function secret(file: string | undefined, env: string | undefined, what: string): Promise<string | undefined> {
+/** Reads a secret from a file or an env variable; never logs it. Errors name the option (`fileSetting` / `envSetting`). */
+async function secret(file: string | undefined, env: string | undefined, fileSetting: string, envSetting: string): Promise<string | undefined> {
   if (file !== undefined) {
     const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-      throw new UsageError(`${what}.tokenFile/secretFile ${shownPath(file)} cannot be read (${error.code ?? 'EIO'})`);
+      throw new UsageError(`${fileSetting} ${shownPath(file)} cannot be read (${error.code ?? 'EIO'}); point it at a file holding the secret`);
     });
     const value = text.trim();
-    if (value === '') throw new UsageError(`${what} secret file '${file}' is empty`);
+    if (value === '') throw new UsageError(`${fileSetting} ${shownPath(file)} is empty; write the secret into it`);
     return value;
   }
   if (env !== undefined) {
     const value = process.env[env]?.trim();
-    if (value === undefined || value === '') throw new UsageError(`${what}: environment variable ${env} is not set or empty`);
+    if (value === undefined || value === '') throw new UsageError(`${envSetting}: environment variable ${env} is not set or empty`);
     return value;
   }
   return undefined;

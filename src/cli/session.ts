@@ -3,11 +3,12 @@
  * cloud), open its providers with endpoint overrides, and build the pass's collaborators.
  */
 import { execFile } from 'node:child_process';
+import { lstat, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import PQueue from 'p-queue';
 import { providerFactory } from '../../providers/registry.ts';
-import { capInstances, DEFAULT_MAX_INSTANCES } from '../desired/instance-cap.ts';
+import { capInstances } from '../desired/instance-cap.ts';
 import { loadFleet } from '../desired/load.ts';
 import { formatProblem } from '../desired/problems.ts';
 import type { DesiredState } from '../desired/types.ts';
@@ -23,7 +24,10 @@ import { StalledGroups } from '../reconcile/stalled.ts';
 import { TemplateStore } from '../reconcile/template-store.ts';
 import { unusedProviderVariables } from './env-warnings.ts';
 import { sessionClock } from './sim-clock.ts';
+import { parseMaxInstances } from './max-instances.ts';
 import { UsageError } from './usage-error.ts';
+
+export { parseMaxInstances };
 import { requireDirectory } from './validate.ts';
 
 /** Flags shared by commands that talk to clouds. */
@@ -98,7 +102,7 @@ export async function openSession(dir: string, state: DesiredState, options: Clo
   for (const warning of unusedProviderVariables(state, process.env)) process.stderr.write(`drover: warning: ${warning}\n`);
   const endpointFlags = parseEndpointFlags(options.endpoint);
   for (const name of endpointFlags.keys()) {
-    if (state.providers[name] === undefined) throw new UsageError(`--endpoint ${name}=…: this fleet has no provider ${name} (its providers: ${Object.keys(state.providers).join(', ')})`);
+    if (!Object.hasOwn(state.providers, name)) throw new UsageError(`--endpoint ${name}=…: this fleet has no provider ${name} (its providers: ${Object.keys(state.providers).join(', ')})`);
   }
   const { providers: bindings, requireBinding } = await bindingsOrThrow(options.config ?? process.env['DROVER_CONFIG']);
   const leaks = containLeakedRejections();
@@ -140,14 +144,39 @@ async function bindingsOrThrow(file: string | undefined) {
   throw new UsageError(`invalid configuration:\n${result.problems.map(formatProblem).join('\n')}`);
 }
 
-/** The fleet's Git work tree (or the directory itself): no credential or CA file may lie inside it. */
+/**
+ * The fleet's Git work tree (or the directory itself): no credential or CA file may lie inside it.
+ * Found by looking for a `.git` entry upwards, which no commit can create (git refuses to check out
+ * a `.git` path); git's own discovery would also accept a directory the commit shaped like a
+ * repository (HEAD, objects/, refs/, config) and run what its config says.
+ */
 async function checkoutRoot(dir: string): Promise<string> {
-  try {
-    const { stdout } = await promisify(execFile)('git', ['-C', dir, 'rev-parse', '--show-toplevel'], { timeout: 5000 });
-    return stdout.trim() || path.resolve(dir);
-  } catch {
-    return path.resolve(dir);
+  return (await workTreeOf(dir)) ?? path.resolve(dir);
+}
+
+async function workTreeOf(dir: string): Promise<string | undefined> {
+  let current = await realpath(dir).catch(() => path.resolve(dir));
+  for (;;) {
+    if (await lstat(path.join(current, '.git')).then(() => true, () => false)) return current;
+    const parent = path.dirname(current);
+    if (parent === current) return undefined;
+    current = parent;
   }
+}
+
+/**
+ * Runs a read-only git command on the work tree `root` from `cwd`: the repository is named
+ * explicitly (no discovery), fsmonitor and hooks are off, no optional locks are taken, and the
+ * child gets no variable but PATH, HOME and the locale, never the operator's cloud secrets.
+ */
+async function readGit(root: string, cwd: string, args: readonly string[]): Promise<string> {
+  const pinned = [
+    '-C', cwd, `--git-dir=${path.join(root, '.git')}`, `--work-tree=${root}`, '--no-optional-locks',
+    '-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null', '-c', 'safe.bareRepository=explicit', '-c', 'core.untrackedCache=false',
+  ];
+  const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/nonexistent', LC_ALL: 'C', GIT_CEILING_DIRECTORIES: path.dirname(root) };
+  const { stdout } = await promisify(execFile)('git', [...pinned, ...args], { timeout: 5000, env });
+  return stdout;
 }
 
 /** The registered factory of `type`, or undefined when drover has no such provider yet. */
@@ -162,20 +191,13 @@ function parseConcurrency(value: string | undefined): number {
 
 /** The Git commit of `dir` when it is inside a work tree (with -dirty when modified), else 'local'. */
 async function revisionOf(dir: string): Promise<string> {
-  const git = promisify(execFile);
+  const root = await workTreeOf(dir);
+  if (root === undefined) return 'local';
   try {
-    const { stdout } = await git('git', ['-C', dir, 'rev-parse', 'HEAD'], { timeout: 5000 });
-    const { stdout: status } = await git('git', ['-C', dir, 'status', '--porcelain', '--', '.'], { timeout: 5000 });
-    return `${stdout.trim().slice(0, 12)}${status.trim() === '' ? '' : '-dirty'}`;
+    const head = await readGit(root, dir, ['rev-parse', '--verify', 'HEAD']);
+    const status = await readGit(root, dir, ['status', '--porcelain', '--ignore-submodules', '--', '.']);
+    return `${head.trim().slice(0, 12)}${status.trim() === '' ? '' : '-dirty'}`;
   } catch {
     return 'local';
   }
-}
-
-/** The --max-instances flag (default {@link DEFAULT_MAX_INSTANCES}); a UsageError names a bad value. */
-export function parseMaxInstances(value: string | undefined): number {
-  if (value === undefined) return DEFAULT_MAX_INSTANCES;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n > 10_000_000) throw new UsageError(`--max-instances must be an integer from 0 to 10000000, got '${value}'`);
-  return n;
 }

@@ -1,18 +1,22 @@
 /**
- * `drover validate [dir] [--json]`: load a fleet directory and report every problem.
+ * `drover validate [dir] [--json] [--max-instances N]`: load a fleet directory and report every
+ * problem, the operator's instance cap included (default as the daemon's).
  * Exit 0 = valid, 1 = invalid, 2 = usage error (e.g. the directory does not exist).
  */
 import type { Command } from 'commander';
 import { stat } from 'node:fs/promises';
+import { capInstances, DEFAULT_MAX_INSTANCES } from '../desired/instance-cap.ts';
 import { loadFleet } from '../desired/load.ts';
 import type { LoadResult } from '../desired/load-result.ts';
 import { formatProblem } from '../desired/problems.ts';
 import type { DesiredState } from '../desired/types.ts';
+import { parseMaxInstances } from './max-instances.ts';
 import { renderTable } from './table.ts';
 import { UsageError } from './usage-error.ts';
 
 interface ValidateOptions {
   readonly json?: boolean;
+  readonly maxInstances?: string;
 }
 
 export function register(program: Command, setExitCode: (code: number) => void): void {
@@ -21,11 +25,13 @@ export function register(program: Command, setExitCode: (code: number) => void):
     .description('check a fleet repository: schemas, references, provider rules (exit 0 valid, 1 invalid, 2 usage)')
     .argument('[dir]', 'fleet directory (default: the current directory)')
     .option('--json', 'print a machine-readable report')
+    .option('--max-instances <n>', `fleet-wide cap on total replicas, as the daemon's limits.maxInstances (default ${DEFAULT_MAX_INSTANCES})`)
     .action(async (given: string | undefined, options: ValidateOptions) => {
       const dir = given ?? '.';
       if (given === undefined) process.stderr.write(`drover validate: reading the current directory (${process.cwd()}); pass the fleet's directory to read another\n`);
+      const cap = parseMaxInstances(options.maxInstances);
       await requireDirectory(dir);
-      const result = await loadFleet(dir);
+      const result = capInstances(await loadFleet(dir), cap);
       process.stdout.write(options.json ? `${JSON.stringify(jsonReport(dir, result), null, 2)}\n` : humanReport(dir, result));
       setExitCode(result.ok ? 0 : 1);
     });

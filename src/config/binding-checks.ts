@@ -21,16 +21,36 @@ export function bindingProblems(providers: unknown): ValueProblem[] {
   return Object.entries(providers as Raw).flatMap(([name, binding]) => (name === 'requireBinding' || binding === null || typeof binding !== 'object' ? [] : oneBinding(name, binding as Raw)));
 }
 
+/**
+ * Credential fields of another type than the binding's, for every binding. Also used when the
+ * schema fails, so a field of the wrong type is named as such rather than by its value's pattern.
+ */
+export function misplacedCredentialProblems(providers: unknown): ValueProblem[] {
+  if (providers === null || typeof providers !== 'object') return [];
+  return Object.entries(providers as Raw).flatMap(([name, binding]) => (name === 'requireBinding' || binding === null || typeof binding !== 'object' ? [] : misplacedCredentials(name, binding as Raw)));
+}
+
+function misplacedCredentials(name: string, binding: Raw): ValueProblem[] {
+  const type = binding['type'];
+  const credentials = binding['credentials'];
+  if (typeof type !== 'string' || credentials === null || typeof credentials !== 'object') return [];
+  const allowed = CREDENTIAL_FIELDS[type] ?? [];
+  return Object.keys(credentials).filter((field) => !allowed.includes(field) && Object.values(CREDENTIAL_FIELDS).some((fields) => fields.includes(field))).map((field) => {
+    const owner = Object.keys(CREDENTIAL_FIELDS).find((t) => CREDENTIAL_FIELDS[t]!.includes(field))!;
+    return { segments: ['providers', name, 'credentials', field], code: 'config.bindingField', message: `'providers.${name}.credentials.${field}' is a ${owner} credential, but this binding is for type ${type} (its credentials: ${allowed.join(', ')})` };
+  });
+}
+
 function oneBinding(name: string, binding: Raw): ValueProblem[] {
-  const problems: ValueProblem[] = [];
+  const problems: ValueProblem[] = misplacedCredentials(name, binding);
   const at = (segments: string[], code: string, message: string) => problems.push({ segments: ['providers', name, ...segments], code, message });
   const type = binding['type'];
   const credentials = (binding['credentials'] ?? {}) as Raw;
-  const allowed = typeof type === 'string' ? CREDENTIAL_FIELDS[type] ?? [] : [];
-  for (const field of Object.keys(credentials)) {
-    if (allowed.includes(field)) continue;
-    const owner = Object.keys(CREDENTIAL_FIELDS).find((t) => CREDENTIAL_FIELDS[t]!.includes(field)) ?? 'another type';
-    at(['credentials', field], 'config.bindingField', `'providers.${name}.credentials.${field}' is a ${owner} credential, but this binding is for type ${String(type)} (its credentials: ${allowed.join(', ')})`);
+  if (binding['listLagSeconds'] !== undefined && type !== 'aws') {
+    at(['listLagSeconds'], 'config.bindingField', `'providers.${name}.listLagSeconds' applies to AWS only (EC2's eventually consistent list); remove it`);
+  }
+  if (credentials['secretFile'] !== undefined && credentials['secretEnv'] !== undefined) {
+    at(['credentials', 'secretEnv'], 'config.bindingConflict', `'providers.${name}.credentials' has both secretFile and secretEnv; keep one`);
   }
   // The endpoint may also come from the operator's DROVER_ENDPOINT_<NAME>; its absence is reported when the provider opens.
   if (type === 'proxmox' && credentials['tokenId'] === undefined) {

@@ -12,6 +12,7 @@ import type { ParsedDocument } from '../desired/parse-yaml.ts';
 import { sortProblems } from '../desired/problems.ts';
 import type { Problem } from '../desired/problems.ts';
 import { schemaProblems } from '../desired/schema-problems.ts';
+import { misplacedCredentialProblems } from './binding-checks.ts';
 import { valueProblems } from './config-checks.ts';
 import type { ValueProblem } from './config-checks.ts';
 import { normalizeConfig, providerBindings } from './normalize.ts';
@@ -66,7 +67,13 @@ async function loadRaw(file: string | undefined, env: NodeJS.ProcessEnv, overrid
   const raw = structuredClone((parsed?.value ?? {}) as Record<string, unknown>);
   const fromEnv = applyEnv(raw, env);
   for (const [path, value] of Object.entries(overrides)) if (value !== undefined) setPath(raw, path.split('.'), value);
-  if (!validator(raw)) return { ok: false, problems: ordered(locateProblems(validator.errors ?? [], parsed, fromEnv, file)) };
+  if (!validator(raw)) {
+    // A credential of another type is named as such, not by the pattern its value fails.
+    const misplaced = misplacedCredentialProblems(raw['providers']);
+    const pointers = misplaced.map((p) => `/${p.segments.join('/')}`);
+    const schema = locateProblems(validator.errors ?? [], parsed, fromEnv, file).filter((p) => !pointers.some((ptr) => p.path === ptr || p.path.startsWith(`${ptr}/`)));
+    return { ok: false, problems: ordered([...schema, ...misplaced.map((v) => positioned(v, parsed, fromEnv, file))]) };
+  }
   const values = valueProblems(raw);
   if (values.length > 0) return { ok: false, problems: ordered(values.map((v) => positioned(v, parsed, fromEnv, file))) };
   return { ok: true, raw };

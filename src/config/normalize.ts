@@ -51,6 +51,7 @@ export function normalizeConfig(raw: Raw): DaemonConfig {
 }
 
 function gitSettings(git: Raw): GitSettings {
+  const verify = git['verify'] ?? { mode: 'off' };
   const ref: RefSelector = git['tag'] ? { tag: git['tag'] } : git['semver'] ? { semver: git['semver'] } : git['commit'] ? { commit: git['commit'] } : { branch: git['branch'] ?? 'main' };
   return {
     url: git['url'],
@@ -58,7 +59,10 @@ function gitSettings(git: Raw): GitSettings {
     path: git['path'] ?? '',
     intervalMs: durationMs(git['interval'] ?? '1m'),
     auth: sourceAuth(git['auth']),
-    verify: git['verify'] ?? { mode: 'off' },
+    verify,
+    // A signature proves who wrote a revision, not that it is the newest: with verification on, a
+    // force-push back to an older signed revision waits for the operator (attack17 finding 3).
+    onRewind: git['onRewind'] ?? (verify.mode === 'off' ? 'apply' : 'hold'),
   };
 }
 

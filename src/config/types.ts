@@ -14,6 +14,8 @@ export interface GitSettings {
   readonly intervalMs: number;
   readonly auth: SourceAuth;
   readonly verify: VerifyConfig;
+  /** A branch rewound to a commit not descending from the applied one: hold (the config's default with verification) or apply (unset: apply). */
+  readonly onRewind?: 'hold' | 'apply';
 }
 
 /** Per-provider client-side limits. */
@@ -29,8 +31,8 @@ export interface ProviderLimits {
  * what CA.
  */
 export interface ProviderBinding {
-  /** The Provider type it is for; a document of another type under this name is refused. */
-  readonly type?: ProviderType;
+  /** The Provider type it is for (required); a document of another type under this name is refused. */
+  readonly type: ProviderType;
   /** The Proxmox API URL, or an override of the cloud's endpoint. */
   readonly endpoint?: string;
   readonly caFile?: string;

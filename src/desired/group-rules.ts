@@ -82,7 +82,7 @@ function awsSubnetProblems(group: GroupDocument, provider: Provider): Problem[] 
   if (subnets === undefined) return out;
   const keys = Object.keys(subnets);
   zones?.forEach((zone, i) => {
-    if (subnets[zone] === undefined) at(['zones', String(i)], 'rule.zoneWithoutSubnet', `zone '${zone}' has no subnet in 'spec.placement.subnets'; add '${zone}: subnet-…' there or remove the zone`);
+    if (!Object.hasOwn(subnets, zone)) at(['zones', String(i)], 'rule.zoneWithoutSubnet', `zone '${zone}' has no subnet in 'spec.placement.subnets'; add '${zone}: subnet-…' there or remove the zone`);
   });
   for (const key of keys) {
     const message = zoneMessage(key, provider);

@@ -14,6 +14,7 @@ import type { Problem } from './problems.ts';
 import { DEFAULT_READ_LIMITS, readFleetFiles } from './read-files.ts';
 import type { ReadLimits, SourceFile } from './read-files.ts';
 import { resolveDesiredState } from './resolve.ts';
+import { rolloutRuleProblems } from './group-rules.ts';
 import { schemaProblems } from './schema-problems.ts';
 import { DOCUMENT_KINDS, validators } from './schemas.ts';
 import type { DocumentKind } from './schemas.ts';
@@ -39,9 +40,12 @@ export function loadFleetFiles(files: readonly SourceFile[], initialProblems: re
   const documents: ValidDocument[] = [];
   const invalid = new Set<string>();
   let count = 0;
+  let lostDocuments = false;
   for (const file of files) {
     try {
+      const before = problems.length;
       const parsed = parseYamlFile(file.file, file.text, problems);
+      if (problems.length > before) lostDocuments = true;
       count += parsed.length;
       for (const document of parsed) {
         const valid = validateDocument(document, problems);
@@ -55,12 +59,18 @@ export function loadFleetFiles(files: readonly SourceFile[], initialProblems: re
   if (files.length === 0 && problems.length === 0) {
     problems.push({ file: '', line: 0, col: 0, path: '', code: 'fs.noFiles', message: 'no *.yaml or *.yml files found; point drover at the directory that holds the fleet documents' });
   }
-  const state = resolveSafely(documents, invalid, problems);
+  const resolved: Problem[] = [];
+  const state = resolveSafely(documents, invalid, resolved);
+  // A document a file lost to a YAML error may define what others refer to: its fix comes first.
+  problems.push(...(lostDocuments ? resolved.filter((p) => !CASCADES.has(p.code)) : resolved));
   if (state === undefined || problems.length > 0) {
     return { ok: false, problems: sortProblems(problems), files: files.length, documents: count };
   }
   return { ok: true, state, files: files.length, documents: count };
 }
+
+/** Reference problems a document lost to a YAML error could cause (withheld until every file parses). */
+const CASCADES: ReadonlySet<string> = new Set(['ref.danglingProvider', 'ref.danglingImage', 'ref.danglingArtifactProvider', 'ref.missingArtifact', 'ref.noFleet']);
 
 function resolveSafely(documents: readonly ValidDocument[], invalid: ReadonlySet<string>, problems: Problem[]) {
   try {
@@ -86,10 +96,25 @@ function validateDocument(parsed: ParsedDocument, problems: Problem[]): ValidDoc
   if (!validate(parsed.value)) {
     const errors = (validate.errors ?? []).filter((e) => moved.length === 0 || !isMovedField(e));
     problems.push(...schemaProblems(parsed, errors));
+    if (kind === 'VmGroup') problems.push(...rulesDespiteSchema(parsed, errors));
     return undefined;
   }
   if (moved.length > 0) return undefined;
   return { kind, value: parsed.value, parsed } as ValidDocument;
+}
+
+/**
+ * A VmGroup's rollout rules, also when its schema failed elsewhere (health, machine…), so one
+ * validate run reports every problem; not when the rollout or replicas themselves are invalid.
+ */
+function rulesDespiteSchema(parsed: ParsedDocument, errors: readonly { readonly instancePath: string }[]): Problem[] {
+  const touched = errors.some((e) => e.instancePath === '' || e.instancePath === '/spec' || e.instancePath.startsWith('/spec/rollout') || e.instancePath.startsWith('/spec/replicas'));
+  if (touched) return [];
+  try {
+    return rolloutRuleProblems({ kind: 'VmGroup', value: parsed.value, parsed } as Extract<ValidDocument, { kind: 'VmGroup' }>);
+  } catch {
+    return [];
+  }
 }
 
 function documentKind(parsed: ParsedDocument, problems: Problem[]): DocumentKind | undefined {

@@ -64,7 +64,7 @@ export function parseYamlFile(file: string, text: string, problems: Problem[]): 
       for (const error of errors) problems.push(yamlProblem(file, lines, error.pos[0], error.code, error.message));
       return;
     }
-    if (doc.contents === null) return;
+    if (doc.contents === null || isEmptyDocument(doc)) return;
     if (hasBadKey(doc, file, lines, problems)) return;
     const value = toPlain(doc, file, lines, problems);
     if (value !== undefined) parsed.push({ file, index, value, doc, lines });
@@ -192,4 +192,10 @@ function resolveAlias(parsed: ParsedDocument, node: unknown): unknown {
 function rangeStart(node: unknown): number | undefined {
   const range = (node as YamlNode | null | undefined)?.range;
   return range ? range[0] : undefined;
+}
+
+/** A document with no content at all (a trailing `---`, only comments), unlike an explicit `null`. */
+function isEmptyDocument(doc: Document.Parsed): boolean {
+  const contents = doc.contents;
+  return isScalar(contents) && contents.value === null && contents.source === '' && (contents.range?.[0] ?? 0) === (contents.range?.[1] ?? 0);
 }

@@ -90,7 +90,7 @@ function resolveGroup(group: Doc<'VmGroup'>, index: DocumentIndex, problems: Pro
   if (image === undefined && !index.invalid.has(`Image/${spec.image}`)) {
     problems.push(problemAt(group, ['spec', 'image'], 'ref.danglingImage', `image '${spec.image}' is not defined${didYouMean(spec.image, index.images.keys())}; add an Image document with that name`));
   }
-  if (provider && image && image.value.spec.artifacts[spec.provider] === undefined) {
+  if (provider && image && !Object.hasOwn(image.value.spec.artifacts, spec.provider)) {
     problems.push(problemAt(group, ['spec', 'image'], 'ref.missingArtifact', `image '${spec.image}' has no artifact for provider '${spec.provider}'; add spec.artifacts.${spec.provider} to the image`));
   }
   if (provider) problems.push(...providerRuleProblems(group, provider.value));

@@ -95,7 +95,7 @@ export interface AzureProviderSpec {
    */
   subscriptionId: string;
   /**
-   * Resource group that holds the fleet's VMs and NICs.
+   * Resource group that holds the fleet's VMs and NICs: 1-90 letters, digits, _ - . ( ), not ending in '.' (Azure's rule; '.' and '..' would change the API path).
    */
   resourceGroup: string;
   /**
@@ -116,7 +116,7 @@ export interface ProxmoxProviderSpec {
    */
   storage?: string;
   /**
-   * Resource pool new VMs join.
+   * Resource pool new VMs join: letters, digits, _ . -, starting with a letter or digit.
    */
   pool?: string;
   /**

@@ -89,7 +89,9 @@ export function unhealthyAt(view: InstanceView, graceSeconds: number): number | 
   const state = inst.state;
   if (view.ready || view.locked || (state !== 'pending' && state !== 'running' && state !== 'unknown')) return undefined;
   if (inst.failing === 'suspected') return undefined;
-  return (inst.unhealthySince ?? Math.max(inst.createdAt, inst.observedSince ?? inst.createdAt)) + graceSeconds * 1000;
+  // observedSince is on drover's clock and never before the launch; a cloud clock ahead of drover's
+  // (skew, a simulator's fast clock) would put createdAt in the future and delay the grace.
+  return (inst.unhealthySince ?? inst.observedSince ?? inst.createdAt) + graceSeconds * 1000;
 }
 
 /** Never been ready: judged by the progress deadline during a rollout, not by the health grace. */

@@ -18,7 +18,7 @@ import type { InstanceState, ObservedInstance } from '../../providers/types.ts';
  * An instance that has never been ready has both fields undefined.
  *
  * - `observedSince`: epoch ms of the health tracker's first observation of the instance. A
- *   never-ready instance is judged from `max(createdAt, observedSince)`, so a drover that just
+ *   never-ready instance is judged from `observedSince ?? createdAt`, so a drover that just
  *   started never judges instances it has not watched for the grace period.
  * - `failing`: the tracker's verdict on an instance not healthy now: `suspected` while it has failed
  *   fewer than `health.failureThreshold` consecutive probes (never judged unhealthy), `confirmed`
@@ -106,7 +106,8 @@ export type ConditionType = 'Ready' | 'Progressing' | 'Degraded' | 'Stalled' | '
 /** One status condition. `reason` is a stable CamelCase code; `message` is for humans. */
 export interface Condition {
   readonly type: ConditionType;
-  readonly status: 'True' | 'False';
+  /** Unknown: drover could not observe the group this pass (the status layer sets it; the planner never does). */
+  readonly status: 'True' | 'False' | 'Unknown';
   readonly reason: string;
   readonly message: string;
 }

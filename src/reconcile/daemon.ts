@@ -118,7 +118,8 @@ export class Daemon {
 
   /** Suspends or resumes a group through the API (persisted); false when the group is unknown. */
   async setSuspended(group: string, suspended: boolean): Promise<boolean> {
-    if (this.deps.source.current()?.state.groups[group] === undefined) return false;
+    const groups = this.deps.source.current()?.state.groups;
+    if (groups === undefined || !Object.hasOwn(groups, group)) return false;
     await this.apiSuspended.set(group, suspended);
     await this.status.event({ type: 'Normal', reason: suspended ? 'Suspended' : 'Resumed', group, message: `group ${suspended ? 'suspended' : 'resumed'} through the API` });
     this.fireAll();
@@ -225,7 +226,7 @@ export class Daemon {
       await this.refreshSource();
       const current = this.deps.source.current();
       if (current === undefined) return this.deps.config.progressIntervalMs;
-      if (current.state.providers[lane.provider] === undefined) return undefined;
+      if (!Object.hasOwn(current.state.providers, lane.provider)) return undefined;
       return await this.passesAt(lane, current, log);
     } catch (error) {
       log.error({ err: errorFields(error) }, 'pass failed unexpectedly');
@@ -300,7 +301,8 @@ export class Daemon {
     this.recordOutcome(result, held, log);
     const fleet = this.withOtherSlices(lane.provider, result, state);
     await this.status.recordPass(state, result, this.apiSuspended.names, fleet.revisionPending);
-    this.metrics.pass(lane.provider, result, fleet.result);
+    const heldViews = fleet.result.skipped.flatMap((s) => this.status.get(s.group) ?? []);
+    this.metrics.pass(lane.provider, result, fleet.result, heldViews);
     // The fleet-wide view counts as a pass once every provider's lane has reported (status, readiness).
     if (fleet.complete) this.lastPass = { result: fleet.result, listed: [...this.slices.values()].flatMap((s) => s.listed) };
     this.passCount++;
@@ -312,7 +314,7 @@ export class Daemon {
     let ready = 0;
     for (const [name, slice] of this.slices) {
       if (name === provider) continue;
-      for (const listed of slice.listed) if (listed.ok) ready += listed.ready;
+      for (const listed of slice.listed) if (listed.ok) ready += listed.running;
     }
     return ready;
   }
@@ -336,7 +338,7 @@ export class Daemon {
   private withOtherSlices(provider: string, result: PassResult, state: DesiredState): { result: PassResult; revisionPending: boolean; complete: boolean } {
     const slice = sliceOf(result);
     this.slices.set(provider, slice);
-    for (const name of this.slices.keys()) if (state.providers[name] === undefined) this.slices.delete(name);
+    for (const name of this.slices.keys()) if (!Object.hasOwn(state.providers, name)) this.slices.delete(name);
     const others = [...this.slices].filter(([name]) => name !== provider).map(([, other]) => other.result);
     const complete = Object.keys(state.providers).every((name) => this.slices.has(name));
     const revisionPending = !complete || others.some((o) => o.revision !== result.revision || o.skipped.length > 0 || !o.guarded.steps.every(isSettled));

@@ -124,7 +124,7 @@ export class GitDesiredSource implements DesiredSource {
   constructor(settings: GitSettings, stateDir: string, logger: SourceLogger, maxInstances = DEFAULT_MAX_INSTANCES) {
     this.source = new GitSource({
       url: settings.url, ref: settings.ref, path: settings.path, stateDir: path.join(stateDir, 'source'),
-      intervalMs: settings.intervalMs, auth: settings.auth, verify: settings.verify,
+      intervalMs: settings.intervalMs, auth: settings.auth, verify: settings.verify, onRewind: settings.onRewind,
     }, { loader: cappedLoader(loadFleet, maxInstances), logger });
   }
 

@@ -1,7 +1,7 @@
 /**
- * Performs one planned step: deletes first, then creates, each through the provider contract.
- * Creates go ahead only when every delete of the step succeeded, because the planner's surge bound
- * counts deleted instances as gone (a failed delete means the instance still exists). Every image
+ * Performs one planned step: deletes first, then creates, each through the provider contract
+ * (unhealthy deletes of a step that launches come last, once its launches went out). Creates go
+ * ahead only when every delete sent before them succeeded. Every image
  * is verified before anything is launched from it. Errors are collected, never thrown.
  */
 import type PQueue from 'p-queue';
@@ -62,13 +62,24 @@ export interface ExecuteContext {
  */
 const CREATE_PRIORITY = 1;
 
-/** Executes `step` for `group`; returns one result per action attempted. */
+/**
+ * Executes `step` for `group`; returns one result per action attempted. When the step also
+ * launches, its unhealthy deletes wait for the launches and go only if every one went out: an
+ * unhealthy instance is deleted once its replacement is launched, never while a failed launch
+ * (quota, a fenced launch) would leave the group a member short until a later pass. The planner's
+ * creates fit under replicas + maxSurge with those instances still counted, so sending the creates
+ * first is safe; without creates (no room to surge) they go first, as other deletes do.
+ */
 export async function executeStep(step: GroupStep, group: DesiredGroup, ctx: ExecuteContext): Promise<ActionResult[]> {
-  const deleted = await queuedDeletes(ctx, step.deletes);
+  const replaceFirst = step.creates.length > 0;
+  const later = replaceFirst ? step.deletes.filter((d) => d.reason === 'unhealthy') : [];
+  const deleted = await queuedDeletes(ctx, replaceFirst ? step.deletes.filter((d) => d.reason !== 'unhealthy') : step.deletes);
   if (deleted.some((r) => r.error !== undefined) || step.creates.length === 0) return deleted;
   const launches = launchBatches(step.creates, group, ctx).map((batch) => () => (batch.length === 1 ? createOne(batch[0] as CreateAction, group, ctx) : createMany(batch, group, ctx)));
   const created = await queued(ctx, launches, CREATE_PRIORITY);
-  return [...deleted, ...created];
+  const launchedAll = created.length === step.creates.length && created.every((r) => r.error === undefined);
+  const unhealthy = launchedAll ? await queuedDeletes(ctx, later) : [];
+  return [...deleted, ...created, ...unhealthy];
 }
 
 /** What one queued action yields: a result, several (a batched launch), or nothing (skipped unsent). */

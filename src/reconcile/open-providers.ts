@@ -10,7 +10,7 @@ import { ReconcileError } from './errors.ts';
 import { resolveBinding } from './provider-bindings.ts';
 import type { BindingSources } from './provider-bindings.ts';
 
-export { caFileEnvName, endpointEnvName } from './provider-bindings.ts';
+export { caFileEnvName, endpointEnvName, typeEnvName } from './provider-bindings.ts';
 export type { BindingSources } from './provider-bindings.ts';
 
 /** Finds the factory of a provider type; undefined when drover has no such provider yet. */

@@ -4,7 +4,8 @@
  * lifecycle controller stops evicting above 55 % not-ready nodes in a zone, and load balancers
  * fail open when every target is unhealthy; drover stops replacing unhealthy instances in a scope
  * (a group, or a whole provider) where more than `thresholdPercent` of the probed running
- * instances fail, and says so with the ProbesFailing condition, until the share falls. Pure.
+ * instances fail, or where every probed instance of the provider fails however few (Kubernetes'
+ * FullDisruption), and says so with the ProbesFailing condition, until the share falls. Pure.
  */
 import type { DesiredState } from '../desired/types.ts';
 import type { Condition, GroupStep, PlannedInstance } from '../plan/types.ts';
@@ -18,6 +19,8 @@ export const MIN_SCOPE = 3;
 interface Share {
   failing: number;
   probed: number;
+  /** Probed instances whose probe passes (ready): proof that drover's probes work in the scope. */
+  passing: number;
 }
 
 /** Counts, per group and per provider, the running instances of probed groups and those whose failures are confirmed. */
@@ -29,8 +32,9 @@ function shares(state: DesiredState, planned: readonly PlannedInstance[]): { gro
     if (group === undefined || group.health.probe.kind === 'none' || inst.state !== 'running' || inst.locked === true) continue;
     const failing = inst.failing === 'confirmed' ? 1 : 0;
     for (const [map, key] of [[groups, group.name], [providers, group.provider]] as const) {
-      const share = map.get(key) ?? { failing: 0, probed: 0 };
+      const share = map.get(key) ?? { failing: 0, probed: 0, passing: 0 };
       share.failing += failing;
+      share.passing += inst.readySince === undefined ? 0 : 1;
       share.probed += 1;
       map.set(key, share);
     }
@@ -40,6 +44,33 @@ function shares(state: DesiredState, planned: readonly PlannedInstance[]): { gro
 
 function over(share: Share | undefined, thresholdPercent: number): share is Share {
   return share !== undefined && share.probed >= MIN_SCOPE && share.failing * 100 > thresholdPercent * share.probed;
+}
+
+/**
+ * Probes fail on the provider (at least one confirmed) and none passes: Kubernetes' FullDisruption.
+ * With no probe on the provider passing, nothing shows drover's probes work there, so even a scope under
+ * MIN_SCOPE (one instance, two of two) is held; one passing peer makes its failures believable.
+ */
+function fullDisruption(share: Share | undefined): share is Share {
+  return share !== undefined && share.failing > 0 && share.passing === 0;
+}
+
+/** The scope that holds a group, if any: its own share, its provider's, or the provider's full disruption. */
+function holdingScope(own: Share | undefined, provider: Share | undefined, providerName: string, thresholdPercent: number): { what: string; reason: string; share: Share } | undefined {
+  if (over(own, thresholdPercent)) return { what: 'of the group', reason: 'GroupProbesFailing', share: own };
+  if (over(provider, thresholdPercent)) return { what: `on provider ${providerName}`, reason: 'ProviderProbesFailing', share: provider };
+  if (fullDisruption(provider)) return { what: `on provider ${providerName} (every one)`, reason: 'AllProbesFailing', share: provider };
+  return undefined;
+}
+
+/** ProbesFailing=False: ProbesPassing only when none of the group's probed instances fails. */
+function notHeld(own: Share | undefined, providerName: string, thresholdPercent: number): Condition {
+  if (own === undefined || own.failing === 0) {
+    const counted = own === undefined ? 'no probed instance running' : `0 of ${own.probed} probed instances failing`;
+    return { type: 'ProbesFailing', status: 'False', reason: 'ProbesPassing', message: `${counted}; replacement pauses above ${thresholdPercent}%` };
+  }
+  const message = `${own.failing} of ${own.probed} probed instances failing, believed (other probes on provider ${providerName} pass): unhealthy instances are replaced; replacement pauses above ${thresholdPercent}% or when every probe on the provider fails`;
+  return { type: 'ProbesFailing', status: 'False', reason: 'FailuresBelieved', message };
 }
 
 function setCondition(step: GroupStep, condition: Condition): GroupStep {
@@ -54,7 +85,10 @@ export interface ProbeVerdicts {
   readonly held: ReadonlySet<string>;
 }
 
-/** Judges every probed group: held when its own failing share or its provider's is above `thresholdPercent`. */
+/**
+ * Judges every probed group: held when its own failing share or its provider's is above
+ * `thresholdPercent`, or when every probed instance on its provider fails.
+ */
 export function judgeProbes(state: DesiredState, planned: readonly PlannedInstance[], thresholdPercent = DEFAULT_UNHEALTHY_THRESHOLD_PERCENT): ProbeVerdicts {
   const { groups, providers } = shares(state, planned);
   const conditions = new Map<string, Condition>();
@@ -63,10 +97,9 @@ export function judgeProbes(state: DesiredState, planned: readonly PlannedInstan
     if (group.health.probe.kind === 'none') continue;
     const own = groups.get(group.name);
     const provider = providers.get(group.provider);
-    const scope = over(own, thresholdPercent) ? { what: 'of the group', reason: 'GroupProbesFailing', share: own } : over(provider, thresholdPercent) ? { what: `on provider ${group.provider}`, reason: 'ProviderProbesFailing', share: provider } : undefined;
+    const scope = holdingScope(own, provider, group.provider, thresholdPercent);
     if (scope === undefined) {
-      const counted = own === undefined ? 'no probed instance running' : `${own.failing} of ${own.probed} probed instances failing`;
-      conditions.set(group.name, { type: 'ProbesFailing', status: 'False', reason: 'ProbesPassing', message: `${counted}; replacement pauses above ${thresholdPercent}%` });
+      conditions.set(group.name, notHeld(own, group.provider, thresholdPercent));
       continue;
     }
     held.add(group.name);

@@ -53,6 +53,11 @@ export function caFileEnvName(provider: string): string {
   return `DROVER_CA_FILE_${provider.toUpperCase().replace(/-/g, '_')}`;
 }
 
+/** Env variable that binds a provider name to its type: DROVER_PROVIDERS__ + name as in {@link endpointEnvName} + __TYPE. */
+export function typeEnvName(provider: string): string {
+  return `DROVER_PROVIDERS__${provider.toUpperCase().replace(/-/g, '_')}__TYPE`;
+}
+
 /** A Provider the operator's configuration does not (or not validly) bind: Stalled until the operator acts. */
 export function notBound(name: string, message: string): ReconcileError {
   return new ReconcileError('stalled', 'ProviderNotBound', `provider ${name}: ${message}`);
@@ -71,6 +76,7 @@ export async function resolveBinding(config: ProviderConfig, sources: BindingSou
   if (binding?.type !== undefined && binding.type !== config.type) {
     throw notBound(name, `the operator's binding providers.${name} is for type ${binding.type}, but the Provider document is ${config.type}; a binding is never handed to another cloud (fix the document, or the binding's type)`);
   }
+  if (binding === undefined) refuseTypelessVariables(config, sources.env);
   const endpoint = endpointOf(name, binding, sources);
   const caPem = await caOf(name, binding, sources);
   const credentials = binding?.credentials;
@@ -95,6 +101,19 @@ function unbound(config: ProviderConfig, sources: BindingSources): void {
   }
   if (config.type === 'proxmox') {
     throw notBound(name, `a Proxmox provider needs a binding in the operator's config: add providers.${name}: { type: proxmox, endpoint: https://HOST:8006, credentials: { tokenId: USER@REALM!TOKEN, secretFile: /path/outside/the/state/dir } } to drover.yaml`);
+  }
+}
+
+/**
+ * DROVER_ENDPOINT_<NAME> / DROVER_CA_FILE_<NAME> say nothing about the cloud: without a binding that
+ * fixes the name's type, a commit could change the Provider's type and send another cloud's ambient
+ * credentials to that endpoint. They apply only beside a typed binding.
+ */
+function refuseTypelessVariables(config: ProviderConfig, env: NodeJS.ProcessEnv): void {
+  for (const variable of [endpointEnvName(config.name), caFileEnvName(config.name)]) {
+    const value = env[variable];
+    if (value === undefined || value === '') continue;
+    throw invalid(config.name, `${variable} is set, but the operator's config does not bind provider ${config.name} to a type: set ${typeEnvName(config.name)}=aws|gcp|azure|proxmox (or providers.${config.name}.type in drover.yaml) to the cloud this endpoint serves, so it is never handed to another cloud's credentials`);
   }
 }
 

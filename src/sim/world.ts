@@ -101,6 +101,9 @@ export class UnknownInstanceError extends Error {
   }
 }
 
+/** The second octet of each simulated cloud's loopback addresses (others: 0). */
+const CLOUD_OCTETS: Readonly<Record<string, number>> = { ec2: 10, gce: 20, azure: 30, pve: 40 };
+
 const LIVE: ReadonlySet<SimState> = new Set(['pending', 'running', 'stopping', 'stopped']);
 
 /** Instances of one cloud scope, their lifecycle, and the timeline of every change. */
@@ -297,12 +300,14 @@ export class World {
   }
 
   /**
-   * Loopback addresses (127.0.x.y, y ≥ 4): never routed off the machine and nothing listens on
+   * Loopback addresses (127.c.x.y, y ≥ 4): never routed off the machine and nothing listens on
    * them, so a health probe aimed at a simulated instance is refused at once instead of leaving
-   * the host.
+   * the host. Each cloud has its own second octet `c` (CLOUD_OCTETS), so simulators of two clouds
+   * side by side (drover sim) never give two instances one address, and a probe server started for
+   * one instance answers for that instance alone.
    */
   #nextAddress(): string {
     const n = ++this.#addresses;
-    return `127.0.${Math.floor(n / 250) % 250}.${(n % 250) + 4}`;
+    return `127.${CLOUD_OCTETS[this.cloud] ?? 0}.${Math.floor(n / 250) % 250}.${(n % 250) + 4}`;
   }
 }

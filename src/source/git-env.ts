@@ -66,6 +66,10 @@ export async function buildGitEnv(options: GitEnvOptions): Promise<GitEnvironmen
     ['core.askPass', ''],
     ['credential.helper', ''],
     ['gc.auto', '0'],
+    // Nothing in a repository runs a program: no fsmonitor daemon, no hooks (defence in depth; the
+    // bare repository is drover's own, and a commit cannot create `.git` paths in the checkout).
+    ['core.fsmonitor', 'false'],
+    ['core.hooksPath', '/dev/null'],
     ...(options.extraConfig ?? []).map(([key, value]): [string, string] => [key, value]),
   ];
   const env: Record<string, string> = {

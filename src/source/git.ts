@@ -90,13 +90,16 @@ export class GitRunner {
       completion: { onClose: true, onExit: false },
       abort: signal,
       allowEnvironment: [...options.env.allowEnvironment, 'GIT_TRACE'],
-      // drover sets these itself (protocol allow-list, askpass off, ssh command); none is user input.
+      // drover sets these itself (protocol allow-list, askpass off, ssh command, fsmonitor and hooks
+      // off); none is user input.
       unsafe: {
         allowUnsafeConfigEnvCount: true,
         allowUnsafeProtocolOverride: true,
         allowUnsafeSshCommand: true,
         allowUnsafeAskPass: true,
         allowUnsafeCredentialHelper: true,
+        allowUnsafeFsMonitor: true,
+        allowUnsafeHooksPath: true,
       },
       errors: (error, result) => {
         if (error instanceof GitPluginError) return error;

@@ -93,7 +93,13 @@ async function verifyNewCommits(ctx: PipelineContext, tip: string, lastApplied: 
   const timeout = ctx.config.limits.localTimeoutMs;
   for (const commit of await ctx.repo.newCommits(lastApplied, tip, ctx.localEnv)) {
     if (commit === tip) continue;
-    await verifyObject(ctx.git, ctx.repo.dir, 'commit', commit, ctx.trust, ctx.localEnv, timeout);
+    try {
+      await verifyObject(ctx.git, ctx.repo.dir, 'commit', commit, ctx.trust, ctx.localEnv, timeout);
+    } catch (error) {
+      if (!(error instanceof VerificationFailed)) throw error;
+      // The operator sees the branch tip: say which tip the refused commit sits under.
+      throw new VerificationFailed(`${error.message}, under the tip ${tip}, among the commits it brings beyond the applied ${lastApplied} (verify.mode all-new-commits: every one must be signed)`, error.detail, tip);
+    }
   }
 }
 
@@ -110,7 +116,7 @@ export async function isRewind(ctx: PipelineContext, lastApplied: string | undef
 /** Refuses a rewind under the `hold` policy. */
 export function holdRewind(from: string, to: string): never {
   throw new HistoryRewound(
-    `history rewritten: ${to} does not descend from the applied ${from}; holding (onRewind: hold)`,
+    `history rewritten: ${to} does not descend from the applied ${from}; holding (onRewind: hold): push a commit that descends from ${from.slice(0, 12)} (e.g. a signed revert), or, to accept the rewind, set source.git.onRewind: apply and restart`,
     to,
   );
 }

@@ -6,6 +6,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ProviderCall } from '../reconcile/limited-provider.ts';
 import type { PassResult } from '../reconcile/pass.ts';
 import { isSettled } from './status-store.ts';
+import type { GroupView } from './status-store.ts';
 
 /** The daemon's metrics. */
 export class DaemonMetrics {
@@ -39,9 +40,10 @@ export class DaemonMetrics {
   /**
    * Records a finished pass of one provider's lane: its duration, outcome and actions count for that
    * provider alone (a failing cloud does not turn the others' passes into errors); the gauges show
-   * `fleet`, the fleet-wide view (this pass with the other lanes' latest).
+   * `fleet`, the fleet-wide view (this pass with the other lanes' latest), and `held`, the status of
+   * the fleet's groups it could not plan.
    */
-  pass(provider: string, lane: PassResult, fleet: PassResult = lane): void {
+  pass(provider: string, lane: PassResult, fleet: PassResult = lane, held: readonly GroupView[] = []): void {
     this.passDuration.observe({ provider }, (lane.finishedAt - lane.startedAt) / 1000);
     const ok = lane.skipped.length === 0 && lane.actions.every((a) => a.error === undefined) && lane.observations.every((o) => o.ok);
     this.passes.inc({ provider, result: lane.superseded ? 'superseded' : ok ? 'ok' : 'error' });
@@ -55,7 +57,20 @@ export class DaemonMetrics {
       }
       for (const c of step.status.conditions) this.conditions.set({ group: step.group, type: c.type, status: c.status }, 1);
     }
+    for (const view of held) this.heldGroup(view);
     this.rollouts.set(result.guarded.steps.filter((s) => !isSettled(s)).length);
+  }
+
+  /**
+   * A group the pass could not plan (listing failed, zone not listed) keeps its series: its
+   * conditions as the status shows them (Ready/Degraded Unknown) and its last counted instances,
+   * so an alert with `for:` does not restart because a series vanished for a pass.
+   */
+  private heldGroup(view: GroupView): void {
+    for (const t of view.counts?.byTemplate ?? []) {
+      for (const [state, n] of Object.entries(t.byState)) this.instances.set({ group: view.name, template: t.templateHash ?? 'unknown', state }, n ?? 0);
+    }
+    for (const c of view.conditions) this.conditions.set({ group: view.name, type: c.type, status: c.status }, 1);
   }
 
   /** Counts actions (a pass's, or a focused pass's, which is not a pass of its own). */

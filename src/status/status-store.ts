@@ -112,7 +112,7 @@ export class StatusStore {
     const probesBefore = new Map(result.guarded.steps.map((s) => [s.group, this.groups.get(s.group)?.conditions.find((c) => c.type === 'ProbesFailing')?.status ?? 'False']));
     for (const step of result.guarded.steps) this.recordStep(state, step, result.revision, at, apiSuspended, result.finishedAt);
     for (const step of result.guarded.steps) await this.probesEvent(step, probesBefore.get(step.group), result.revision);
-    for (const skipped of result.skipped) this.recordError(state, skipped.group, skipped.error.reason, skipped.error.message, result.revision, at, skipped.error.policy === 'stalled');
+    for (const skipped of result.skipped) this.recordError(state, skipped.group, skipped.error.reason, skipped.error.message, result.revision, at, skipped.error.policy === 'stalled' ? 'stalled' : 'unobserved');
     await this.recordActions(state, result, at);
     for (const step of result.guarded.steps) {
       if (step.failedTemplate) await this.event({ type: 'Warning', reason: 'RolloutFailed', group: step.group, revision: result.revision, message: `template ${step.failedTemplate.templateHash} did not become ready in time; ${step.failedTemplate.rollbackTo ? `restoring ${step.failedTemplate.rollbackTo}` : 'nothing to restore'}` });
@@ -168,28 +168,38 @@ export class StatusStore {
     const now = step.status.conditions.find((c) => c.type === 'ProbesFailing');
     if (now === undefined || now.status === before) return;
     const failing = now.status === 'True';
-    await this.event({ type: failing ? 'Warning' : 'Normal', reason: failing ? 'ProbesFailing' : 'ProbesRecovered', group: step.group, revision, message: failing ? now.message : `replacement of unhealthy instances resumes: ${now.message}` });
+    // "Recovered" only when the group's probes pass; otherwise its failures are believed again.
+    const reason = failing ? 'ProbesFailing' : now.reason === 'ProbesPassing' ? 'ProbesRecovered' : 'ReplacementResumed';
+    await this.event({ type: failing ? 'Warning' : 'Normal', reason, group: step.group, revision, message: failing ? now.message : `replacement of unhealthy instances resumes: ${now.message}` });
   }
 
   /**
    * A group's error. A group that could not be planned for a reason only a human can fix (its
    * provider is not bound, cannot be opened) is also Stalled=True and Ready=False with that reason.
+   * One not planned for a passing reason (listing failed or throttled, a zone did not list) is
+   * Ready=Unknown and Degraded=Unknown, as Kubernetes marks a node it cannot hear from: drover
+   * did not see its instances, so it claims neither health nor its loss. A group already Stalled
+   * keeps that cause as its lastError (the note operators act on), not the passing error.
    */
-  private recordError(state: DesiredState, group: string, reason: string, message: string, revision: string, at: string, stalled = false): void {
+  private recordError(state: DesiredState, group: string, reason: string, message: string, revision: string, at: string, kind: 'action' | 'stalled' | 'unobserved' = 'action'): void {
     const desired = state.groups[group];
     const previous = this.groups.get(group);
     if (desired === undefined) return;
-    const kept = (previous?.conditions ?? []).filter((c) => !stalled || (c.type !== 'Stalled' && c.type !== 'Ready'));
     const old = (type: string) => previous?.conditions.find((c) => c.type === type);
-    const conditions = stalled
-      ? [...kept, transition({ type: 'Ready', status: 'False', reason, message }, old('Ready'), at), transition({ type: 'Stalled', status: 'True', reason, message }, old('Stalled'), at)]
-      : kept;
+    const replaced = kind === 'stalled' ? ['Stalled', 'Ready'] : kind === 'unobserved' ? ['Ready', 'Degraded'] : [];
+    const kept = (previous?.conditions ?? []).filter((c) => !replaced.includes(c.type));
+    const unseen = `not observed this pass (${reason}): ${message}`;
+    const added: Condition[] = kind === 'stalled'
+      ? [{ type: 'Ready', status: 'False', reason, message }, { type: 'Stalled', status: 'True', reason, message }]
+      : kind === 'unobserved' ? [{ type: 'Ready', status: 'Unknown', reason, message: unseen }, { type: 'Degraded', status: 'Unknown', reason, message: unseen }] : [];
+    const conditions = [...kept, ...added.map((c) => transition(c, old(c.type), at))];
+    const stalledBefore = old('Stalled')?.status === 'True' && previous?.lastError !== undefined;
     this.groups.set(group, {
       name: group, provider: desired.provider, replicas: desired.replicas, strategy: desired.rollout.strategy,
       desiredTemplateHash: desired.templateHash, imageDigest: desired.imageDigest, suspendedBy: previous?.suspendedBy,
       conditions, counts: previous?.counts, waitingFor: previous?.waitingFor ?? [],
       lastAppliedRevision: previous?.lastAppliedRevision, lastAttemptedRevision: revision,
-      lastError: { reason, message, at }, events: previous?.events ?? [],
+      lastError: stalledBefore && kind !== 'stalled' ? previous.lastError : { reason, message, at }, events: previous?.events ?? [],
     });
   }
 

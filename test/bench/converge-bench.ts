@@ -184,7 +184,7 @@ function daemonConfig(unlimited: boolean): DaemonConfig {
     progressIntervalMs: 5_000,
     shutdownTimeoutMs: 30_000,
     limits: { concurrency: 32, providers: unlimited ? { [PROVIDER]: { concurrency: 64, ratePerSecond: 1e6, burst: 1e6 } } : {} },
-    providers: { [PROVIDER]: { endpoint: url, caFile: undefined } },
+    providers: { [PROVIDER]: { type: 'aws', endpoint: url, caFile: undefined } },
     logLevel: 'warn',
   });
 }

@@ -161,7 +161,7 @@ async function startConverged(shape: FleetShape, options: { factor: number; resy
     BENCH_API_TOKEN: TOKEN,
     DROVER_WEBHOOK__SECRET_ENV: 'BENCH_HOOK_SECRET',
     BENCH_HOOK_SECRET: HOOK_SECRET,
-    DROVER_ENDPOINT_AWS_EU: sim.url,
+    DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', DROVER_ENDPOINT_AWS_EU: sim.url,
     AWS_ACCESS_KEY_ID: 'AKIDBENCH',
     AWS_SECRET_ACCESS_KEY: 'bench-secret',
     NODE_OPTIONS: `--import=${PROBE} ${args['node-options'] ?? ''}`.trim(),

@@ -46,7 +46,7 @@ describe('drover on a busy port', function () {
       const fleet = await writeFleet(minimalFleet());
       try {
         const { code, stderr, stdout } = await drover(['run', '--dir', fleet.dir, '--listen', `127.0.0.1:${held.port}`], {
-          DROVER_STATE_DIR: path.join(tmp, 'state'), DROVER_ENDPOINT_AWS_EU: sim.url, AWS_ACCESS_KEY_ID: 'AKIDBUSY', AWS_SECRET_ACCESS_KEY: 'busy-secret',
+          DROVER_STATE_DIR: path.join(tmp, 'state'), DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', DROVER_ENDPOINT_AWS_EU: sim.url, AWS_ACCESS_KEY_ID: 'AKIDBUSY', AWS_SECRET_ACCESS_KEY: 'busy-secret',
         });
         assert.equal(code, 1, stderr);
         assert.match(stderr, new RegExp(`^drover run: cannot listen on 127\\.0\\.0\\.1:${held.port}: the address is already in use`));

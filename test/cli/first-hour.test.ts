@@ -82,7 +82,7 @@ describe('drover: first-hour mends', function () {
       const fleet = await writeFleet(minimalFleet());
       try {
         const { code, stderr } = await drover(['plan', fleet.dir, '--no-probes', '--state-dir', path.join(tmp, 'plan')], {
-          DROVER_ENDPOINT_AWS_EU: sim.url, DROVER_ENDPOINT_PVELAB: 'https://127.0.0.1:1', DROVER_CA_FILE_AWSEU: '/nonexistent.pem', AWS_ACCESS_KEY_ID: 'AKIDX', AWS_SECRET_ACCESS_KEY: 'x',
+          DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', DROVER_ENDPOINT_AWS_EU: sim.url, DROVER_ENDPOINT_PVELAB: 'https://127.0.0.1:1', DROVER_CA_FILE_AWSEU: '/nonexistent.pem', AWS_ACCESS_KEY_ID: 'AKIDX', AWS_SECRET_ACCESS_KEY: 'x',
         });
         assert.equal(code, 2, stderr);
         assert.match(stderr, /^drover: warning: DROVER_CA_FILE_AWSEU names no provider of this fleet and is ignored; the fleet's providers take DROVER_CA_FILE_AWS_EU$/m);

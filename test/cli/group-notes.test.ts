@@ -22,4 +22,10 @@ describe('cli/group-notes', () => {
     assert.equal(noteText(group), 'canary-bake (540s left), canary-promotion');
     assert.equal(noteText({ conditions: [], waitingFor: ['instances-ready'] }), 'instances-ready', 'a daemon without waits detail');
   });
+
+  it('a group drover could not observe shows its Unknown conditions, not Ready (attack on issue 18, B1)', () => {
+    const group = { conditions: [cond('Ready', 'Unknown'), cond('Degraded', 'Unknown'), cond('Stalled', 'False')], waitingFor: [], lastError: { reason: 'ZonesNotListed' } };
+    assert.equal(conditionsText(group), 'Ready=Unknown,Degraded=Unknown');
+    assert.equal(noteText(group), 'error: ZonesNotListed');
+  });
 });

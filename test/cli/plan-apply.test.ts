@@ -73,7 +73,7 @@ describe('drover plan / apply against drover sim', function () {
     const loaded = await loadFleet(fleet.dir);
     assert.ok(loaded.ok);
     sims = (await startFleetSimulators(loaded.state, { factor: 500 })).started;
-    const env = { DROVER_ENDPOINT_AWS_EU: sims[0]!.url, ...sims[0]!.env };
+    const env = { DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', DROVER_ENDPOINT_AWS_EU: sims[0]!.url, ...sims[0]!.env };
     const stateDir = path.join(fleet.dir, '.state');
 
     const plan = await drover(env, 'plan', fleet.dir, '--state-dir', stateDir);
@@ -92,10 +92,26 @@ describe('drover plan / apply against drover sim', function () {
     assert.equal((JSON.parse(again.stdout) as { changes: number }).changes, 0);
   });
 
+  it('apply names a group not planned in its per-pass line (a failing listing is not silent)', async () => {
+    const fleet = await writeFleet({ 'fleet.yaml': FLEET });
+    cleanup = fleet.cleanup;
+    const loaded = await loadFleet(fleet.dir);
+    assert.ok(loaded.ok);
+    sims = (await startFleetSimulators(loaded.state, { factor: 500 })).started;
+    const env = { DROVER_ENDPOINT_AWS_EU: sims[0]!.url, ...sims[0]!.env };
+    // A listing error drover does not retry inside the call: the first two passes cannot plan web.
+    sims[0]!.engine.faults.add({ kind: 'error', status: 409, code: 'IncorrectState', actions: ['DescribeInstances'], count: 2 });
+    const apply = await drover(env, 'apply', fleet.dir, '--state-dir', path.join(fleet.dir, '.state'), '--timeout', '60s', '--interval', '200ms');
+    assert.equal(apply.code, 0, apply.stdout + apply.stderr);
+    const passLines = apply.stdout.split('\n').filter((l) => l.startsWith('pass '));
+    assert.match(passLines[0] ?? '', /^pass \S+: web not planned \(IncorrectState\)/, apply.stdout);
+    assert.match(apply.stdout, /apply: converged/);
+  });
+
   it('plan exits 1 when a provider cannot be reached, naming it', async () => {
     const fleet = await writeFleet({ 'fleet.yaml': FLEET });
     cleanup = fleet.cleanup;
-    const env = { DROVER_ENDPOINT_AWS_EU: 'http://127.0.0.1:9', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' };
+    const env = { DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', DROVER_ENDPOINT_AWS_EU: 'http://127.0.0.1:9', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' };
     const plan = await drover(env, 'plan', fleet.dir, '--state-dir', path.join(fleet.dir, '.state'));
     assert.equal(plan.code, 1);
     assert.match(plan.stdout, /provider aws-eu: not observed/);
@@ -111,9 +127,10 @@ describe('drover plan / apply against drover sim', function () {
     const env: Record<string, string> = {};
     for (const sim of sims) {
       Object.assign(env, sim.env, { [endpointEnvName(sim.provider)]: sim.url });
-      // Proxmox needs the operator's binding: its type and token id (the secret is in sim.env).
+      // Every endpoint variable needs a binding that fixes the provider's type; Proxmox also its token id (the secret is in sim.env).
       const prefix = `DROVER_PROVIDERS__${sim.provider.toUpperCase().replace(/-/g, '_')}`;
-      if (sim.credentials?.tokenId !== undefined) Object.assign(env, { [`${prefix}__TYPE`]: sim.type, [`${prefix}__CREDENTIALS__TOKEN_ID`]: sim.credentials.tokenId });
+      env[`${prefix}__TYPE`] = sim.type;
+      if (sim.credentials?.tokenId !== undefined) Object.assign(env, { [`${prefix}__CREDENTIALS__TOKEN_ID`]: sim.credentials.tokenId });
       if (sim.caPem === undefined) continue;
       const file = path.join(fleet.dir, `${sim.provider}-ca.pem`);
       await writeFile(file, sim.caPem);
@@ -139,7 +156,7 @@ describe('drover plan / apply against drover sim', function () {
     assert.ok(loaded.ok);
     sims = (await startFleetSimulators(loaded.state, { factor: 500 })).started; // the AMI is tagged with DIGEST
     await writeFile(path.join(fleet.dir, 'fleet.yaml'), FLEET.replace(DIGEST, `sha256:${'8'.repeat(64)}`));
-    const env = { DROVER_ENDPOINT_AWS_EU: sims[0]!.url, ...sims[0]!.env };
+    const env = { DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', DROVER_ENDPOINT_AWS_EU: sims[0]!.url, ...sims[0]!.env };
     const stateDir = path.join(fleet.dir, '.state');
 
     const plan = await drover(env, 'plan', fleet.dir, '--state-dir', stateDir);
@@ -166,7 +183,7 @@ describe('drover plan / apply against drover sim', function () {
     const loaded = await loadFleet(fleet.dir);
     assert.ok(loaded.ok);
     sims = (await startFleetSimulators(loaded.state, { factor: 500 })).started;
-    const env = { DROVER_ENDPOINT_AWS_EU: sims[0]!.url, ...sims[0]!.env };
+    const env = { DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', DROVER_ENDPOINT_AWS_EU: sims[0]!.url, ...sims[0]!.env };
     const apply = await drover(env, 'apply', fleet.dir, '--state-dir', path.join(fleet.dir, '.state'), '--timeout', '60s', '--interval', '200ms');
     assert.equal(apply.code, 0, apply.stdout + apply.stderr);
     assert.match(apply.stdout, /\n {2}batch: suspended \(observed and reported, never changed; not blocking\)\n/);
@@ -184,9 +201,10 @@ describe('drover plan / apply against drover sim', function () {
     const env: Record<string, string> = {};
     for (const sim of sims) {
       Object.assign(env, sim.env, { [endpointEnvName(sim.provider)]: sim.url });
-      // Proxmox needs the operator's binding: its type and token id (the secret is in sim.env).
+      // Every endpoint variable needs a binding that fixes the provider's type; Proxmox also its token id (the secret is in sim.env).
       const prefix = `DROVER_PROVIDERS__${sim.provider.toUpperCase().replace(/-/g, '_')}`;
-      if (sim.credentials?.tokenId !== undefined) Object.assign(env, { [`${prefix}__TYPE`]: sim.type, [`${prefix}__CREDENTIALS__TOKEN_ID`]: sim.credentials.tokenId });
+      env[`${prefix}__TYPE`] = sim.type;
+      if (sim.credentials?.tokenId !== undefined) Object.assign(env, { [`${prefix}__CREDENTIALS__TOKEN_ID`]: sim.credentials.tokenId });
       if (sim.caPem === undefined) continue;
       const file = path.join(fleet.dir, `${sim.provider}-ca.pem`);
       await writeFile(file, sim.caPem);

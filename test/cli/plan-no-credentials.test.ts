@@ -39,7 +39,7 @@ describe('drover plan with one cloud lacking credentials', function () {
     try {
       const { code, stdout, stderr } = await drover(['plan', fleet.dir, '--no-probes', '--state-dir', path.join(home, 'state')], {
         HOME: home, GOOGLE_APPLICATION_CREDENTIALS: path.join(home, 'missing-adc.json'), METADATA_SERVER_DETECTION: 'none', GCE_METADATA_HOST: '127.0.0.1:9',
-        DROVER_ENDPOINT_AWS_EU: sim.url, AWS_ACCESS_KEY_ID: 'AKIDPLAN', AWS_SECRET_ACCESS_KEY: 'plan-secret',
+        DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', DROVER_ENDPOINT_AWS_EU: sim.url, AWS_ACCESS_KEY_ID: 'AKIDPLAN', AWS_SECRET_ACCESS_KEY: 'plan-secret',
       }, 90_000);
       assert.equal(code, 1, stderr);
       assert.doesNotMatch(stderr, /^\s+at /m, 'no stack trace');
@@ -59,7 +59,7 @@ describe('drover plan with one cloud lacking credentials', function () {
     try {
       const { code, stdout, stderr } = await drover(['apply', fleet.dir, '--no-probes', '--timeout', '8s', '--interval', '1s', '--state-dir', path.join(home, 'apply')], {
         HOME: home, GOOGLE_APPLICATION_CREDENTIALS: path.join(home, 'missing-adc.json'), METADATA_SERVER_DETECTION: 'none', GCE_METADATA_HOST: '127.0.0.1:9',
-        DROVER_ENDPOINT_AWS_EU: sim.url, AWS_ACCESS_KEY_ID: 'AKIDPLAN', AWS_SECRET_ACCESS_KEY: 'plan-secret',
+        DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', DROVER_ENDPOINT_AWS_EU: sim.url, AWS_ACCESS_KEY_ID: 'AKIDPLAN', AWS_SECRET_ACCESS_KEY: 'plan-secret',
       }, 90_000);
       assert.equal(code, 1, stderr);
       assert.doesNotMatch(stderr, /^\s+at /m, 'no stack trace');

@@ -35,7 +35,7 @@ describe('drover plan against a simulator: one clock', function () {
 
   it('the progress deadline is measured on the simulated clock', async () => {
     const fleet = await writeFleet(minimalFleet({ group: groupYaml(ROLLOUT, 1) }));
-    const env = { DROVER_ENDPOINT_AWS_EU: sim.url, AWS_ACCESS_KEY_ID: 'AKIDCLOCK', AWS_SECRET_ACCESS_KEY: 'clock-secret', AWS_EC2_METADATA_DISABLED: 'true' };
+    const env = { DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', DROVER_ENDPOINT_AWS_EU: sim.url, AWS_ACCESS_KEY_ID: 'AKIDCLOCK', AWS_SECRET_ACCESS_KEY: 'clock-secret', AWS_EC2_METADATA_DISABLED: 'true' };
     const args = [fleet.dir, '--no-probes', '--state-dir', path.join(tmp, 'state')];
     try {
       const first = await drover(['apply', ...args, '--timeout', '60s', '--interval', '1s'], env);

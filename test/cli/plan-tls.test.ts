@@ -47,7 +47,7 @@ describe('TLS trust failures', function () {
 
     it('names DROVER_CA_FILE_AZURE_PROD, and observes the provider once it is set', async () => {
       const fleet = await writeFleet(FLEET);
-      const env = { DROVER_ENDPOINT_AZURE_PROD: sim.url, DROVER_AZURE_TOKEN: 'drover-sim' };
+      const env = { DROVER_PROVIDERS__AZURE_PROD__TYPE: 'azure', DROVER_ENDPOINT_AZURE_PROD: sim.url, DROVER_AZURE_TOKEN: 'drover-sim' };
       const args = ['plan', fleet.dir, '--state-dir', path.join(tmp, 'state')];
       try {
         const refused = await drover(args, env);

@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { groupYaml, minimalFleet, writeFleet } from '../helpers/fleet-files.ts';
 
 const run = promisify(execFile);
 const bin = path.resolve('bin/drover');
@@ -24,6 +25,24 @@ describe('drover validate', () => {
     assert.match(r.stdout, /fixtures\/demo: valid: fleet acme-demo, 4 providers, 3 images, 7 groups/);
     for (const name of ['web-eu', 'web-gcp', 'api-eu', 'api-azure', 'worker-eu', 'worker-lab', 'web-lab', 'pve-lab', 'worker']) {
       assert.match(r.stdout, new RegExp(`\\b${name}\\b`));
+    }
+  });
+
+  it('applies the daemon\'s default instance cap (10,000), and --max-instances', async () => {
+    const groups = Array.from({ length: 11 }, (_, i) => groupYaml('', 1000, `g${i}`)).join('---\n');
+    const fleet = await writeFleet(minimalFleet({ group: groups }));
+    try {
+      const over = await drover('validate', fleet.dir);
+      assert.equal(over.code, 1, over.stdout);
+      assert.match(over.stdout, /^group\.yaml:\d+:\d+: the fleet asks for 11000 instances in total \(11 groups; largest g0 with 1000\), over the operator's cap limits\.maxInstances = 10000/m);
+      assert.equal((await drover('validate', fleet.dir, '--max-instances', '11000')).code, 0);
+      const low = await drover('validate', fleet.dir, '--max-instances', '10999');
+      assert.equal(low.code, 1);
+      const bad = await drover('validate', fleet.dir, '--max-instances', 'lots');
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /--max-instances must be an integer from 0 to 10000000, got 'lots'/);
+    } finally {
+      await fleet.cleanup();
     }
   });
 

@@ -65,11 +65,36 @@ describe('config: provider bindings', () => {
     ].join('\n'));
     assert.equal(found.length, 3, found.join('\n'));
     assert.deepEqual(await problems('source: { dir: ./fleet }\nproviders:\n  gcp: { credentials: { keyFile: /k.json } }\n'), [
-      "drover.yaml:3:8: 'providers.gcp' must have property type when property credentials is present (at /providers/gcp)",
+      "drover.yaml:3:8: missing required field 'type' in 'providers.gcp' (at /providers/gcp)",
     ]);
     assert.match(found.join('\n'), /drover\.yaml:3:\d+: 'providers\.aws-eu\.credentials\.tokenId' is a proxmox credential, but this binding is for type aws/);
     assert.match(found.join('\n'), /drover\.yaml:4:\d+: 'providers\.pve-lab' binds a Proxmox provider: set credentials\.tokenId/);
     assert.match(found.join('\n'), /drover\.yaml:5:\d+: 'providers\.azure\.endpoint' is http:\/\/ to 10\.0\.0\.5: credentials would cross the network in clear text/);
+  });
+
+  it('refuses a binding without a type (an endpoint or CA alone could be handed to any cloud), naming the field', async () => {
+    assert.deepEqual(await problems('source: { dir: ./fleet }\nproviders:\n  aws-eu: { endpoint: "https://127.0.0.1:47443", caFile: /etc/drover/ca.pem }\n'), [
+      "drover.yaml:3:11: missing required field 'type' in 'providers.aws-eu' (at /providers/aws-eu)",
+    ]);
+    const fromEnv = await loadProviderBindings(undefined, { DROVER_PROVIDERS__AWS_EU__ENDPOINT: 'http://127.0.0.1:4566' });
+    assert.ok(!fromEnv.ok);
+    assert.deepEqual(fromEnv.problems.map(formatProblem), ["<environment>: DROVER_PROVIDERS__AWS_EU__ENDPOINT: missing required field 'type' in 'providers.aws-eu' (at /providers/aws-eu)"]);
+  });
+
+  it('says a credential of another type is one, even when its value would not fit that type either; refuses AWS-only and contradictory options', async () => {
+    assert.deepEqual(await problems('source: { dir: ./fleet }\nproviders:\n  aws-eu: { type: aws, credentials: { tokenId: root } }\n'), [
+      "drover.yaml:3:48: 'providers.aws-eu.credentials.tokenId' is a proxmox credential, but this binding is for type aws (its credentials: profile, fromEnv) (at /providers/aws-eu/credentials/tokenId)",
+    ]);
+    assert.deepEqual(await problems('source: { dir: ./fleet }\nproviders:\n  gcp: { type: gcp, listLagSeconds: 60 }\n  pve: { type: proxmox, endpoint: "https://pve:8006", credentials: { tokenId: "a@pve!b", secretFile: /run/s, secretEnv: PVE_S } }\n'), [
+      "drover.yaml:3:37: 'providers.gcp.listLagSeconds' applies to AWS only (EC2's eventually consistent list); remove it (at /providers/gcp/listLagSeconds)",
+      "drover.yaml:4:121: 'providers.pve.credentials' has both secretFile and secretEnv; keep one (at /providers/pve/credentials/secretEnv)",
+    ]);
+  });
+
+  it('takes URL schemes and host names in any case (HTTP://LOCALHOST is loopback)', async () => {
+    assert.deepEqual(await problems('source: { dir: ./fleet }\nproviders:\n  aws-eu: { type: aws, endpoint: "HTTP://LOCALHOST:4566" }\n  aws-us: { type: aws, endpoint: "HTTP://10.0.0.5:4566" }\n'), [
+      "drover.yaml:4:34: 'providers.aws-us.endpoint' is http:// to 10.0.0.5: credentials would cross the network in clear text; use https:// (http:// is accepted for loopback addresses only: 127.0.0.0/8, [::1], localhost) (at /providers/aws-us/endpoint)",
+    ]);
   });
 
   it('accepts http:// only for loopback addresses', () => {
@@ -141,18 +166,34 @@ describe('provider bindings: a Provider document meets the operator\'s binding',
     assert.equal(linked.reason, 'ProviderBindingInvalid');
     const key = await refusal({ ...aws, name: 'gcp', type: 'gcp', spec: { type: 'gcp', project: 'acme-prod-4821' } }, sources({ gcp: { type: 'gcp', credentials: { keyFile: path.join(checkout, 'ca.pem') } } }));
     assert.match(key.message, /providers\.gcp\.credentials\.keyFile/);
-    const env = await refusal(aws, sources({}, { env: { DROVER_CA_FILE_AWS_EU: path.join(dir, 'innocent-looking.pem') } }));
+    const env = await refusal(aws, sources({ 'aws-eu': { type: 'aws' } }, { env: { DROVER_CA_FILE_AWS_EU: path.join(dir, 'innocent-looking.pem') } }));
     assert.match(env.message, /DROVER_CA_FILE_AWS_EU .* lies inside/);
   });
 
   it('reads the operator\'s CA, takes endpoints from flag, binding, then DROVER_ENDPOINT_<NAME>, and refuses http to a remote host from any of them', async () => {
     const bound = await resolveBinding(pve, sources({ 'pve-lab': { type: 'proxmox', endpoint: 'https://pve:8006', caFile: path.join(dir, 'ca.pem'), listLagSeconds: 7, credentials: { tokenId: 'a@pve!b' } } }));
     assert.deepEqual(bound, { endpoint: 'https://pve:8006', caPem: 'operator CA', credentials: { tokenId: 'a@pve!b' }, listLagMs: 7000 });
-    assert.equal((await resolveBinding(aws, sources({}, { env: { DROVER_ENDPOINT_AWS_EU: 'http://127.0.0.1:4566' } }))).endpoint, 'http://127.0.0.1:4566');
-    assert.equal((await resolveBinding(aws, sources({ 'aws-eu': { endpoint: 'https://a:1' } }, { endpointFlags: new Map([['aws-eu', 'http://localhost:9']]) }))).endpoint, 'http://localhost:9');
-    const remote = await refusal(aws, sources({}, { env: { DROVER_ENDPOINT_AWS_EU: 'http://ec2.internal:4566' } }));
+    assert.equal((await resolveBinding(aws, sources({ 'aws-eu': { type: 'aws' } }, { env: { DROVER_ENDPOINT_AWS_EU: 'http://127.0.0.1:4566' } }))).endpoint, 'http://127.0.0.1:4566');
+    assert.equal((await resolveBinding(aws, sources({ 'aws-eu': { type: 'aws', endpoint: 'https://a:1' } }, { endpointFlags: new Map([['aws-eu', 'http://localhost:9']]) }))).endpoint, 'http://localhost:9');
+    const remote = await refusal(aws, sources({ 'aws-eu': { type: 'aws' } }, { env: { DROVER_ENDPOINT_AWS_EU: 'http://ec2.internal:4566' } }));
     assert.equal(remote.reason, 'ProviderBindingInvalid');
     assert.match(remote.message, /DROVER_ENDPOINT_AWS_EU is http:\/\/ to ec2\.internal/);
+  });
+
+  it('DROVER_ENDPOINT_<NAME> and DROVER_CA_FILE_<NAME> apply only to a name the operator bound to a type', async () => {
+    const azure: ProviderConfig = { name: 'aws-eu', type: 'azure', spec: { type: 'azure', subscriptionId: '3f2b8c1e-5d4a-4e7b-9c0d-1a2b3c4d5e6f', resourceGroup: 'rg', location: 'westeurope' }, source };
+    for (const env of [{ DROVER_ENDPOINT_AWS_EU: 'http://127.0.0.1:4566' }, { DROVER_CA_FILE_AWS_EU: path.join(dir, 'ca.pem') }]) {
+      const variable = Object.keys(env)[0]!;
+      for (const doc of [aws, azure]) {
+        const error = await refusal(doc, sources({}, { env }));
+        assert.equal(error.reason, 'ProviderBindingInvalid');
+        assert.match(error.message, new RegExp(`${variable} is set, but the operator's config does not bind provider aws-eu to a type: set DROVER_PROVIDERS__AWS_EU__TYPE`));
+      }
+    }
+    const typed = { 'aws-eu': { type: 'aws' as const } };
+    assert.equal((await resolveBinding(aws, sources(typed, { env: { DROVER_ENDPOINT_AWS_EU: 'http://127.0.0.1:4566' } }))).endpoint, 'http://127.0.0.1:4566');
+    const other = await refusal(azure, sources(typed, { env: { DROVER_ENDPOINT_AWS_EU: 'http://127.0.0.1:4566' } }));
+    assert.equal(other.reason, 'ProviderNotBound');
   });
 
   it('insecureSkipVerify is passed on and warned about at every open', async () => {

@@ -19,7 +19,7 @@ describe('daemon configuration', () => {
       const result = await loadDaemonConfig(file, {});
       assert.ok(result.ok);
       const c = result.config;
-      assert.deepEqual(c.source, { kind: 'git', git: { url: 'https://git.example/fleet.git', ref: { branch: 'prod' }, path: '', intervalMs: 30_000, auth: { type: 'none' }, verify: { mode: 'off' } } });
+      assert.deepEqual(c.source, { kind: 'git', git: { url: 'https://git.example/fleet.git', ref: { branch: 'prod' }, path: '', intervalMs: 30_000, auth: { type: 'none' }, verify: { mode: 'off' }, onRewind: 'apply' } });
       assert.deepEqual(c.listen, { host: '127.0.0.1', port: 8080 });
       assert.equal(c.resyncIntervalMs, 300_000);
       assert.equal(c.probes, true);

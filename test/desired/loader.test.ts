@@ -123,4 +123,26 @@ describe('fleet loader', () => {
     const problem = result.problems.find((p) => p.file === 'deep.yaml');
     assert.ok(problem && problem.line === 1, JSON.stringify(result.problems));
   });
+
+  it('ignores empty documents (a trailing ---, a document of comments); an explicit null is still refused', () => {
+    const fleet = minimalFleet();
+    assert.ok(load({ ...fleet, 'fleet.yaml': `${fleet['fleet.yaml']}---\n` }).ok, 'a trailing ---');
+    assert.ok(load({ ...fleet, 'fleet.yaml': `${fleet['fleet.yaml']}---\n# nothing here yet\n---\n` }).ok, 'comments only');
+    assert.deepEqual(problems({ ...fleet, 'fleet.yaml': `${fleet['fleet.yaml']}---\nnull\n` }), [
+      'fleet.yaml:5:1: a fleet document must be a mapping with apiVersion, kind, metadata and spec',
+    ]);
+  });
+
+  it('a file that fails to parse is the only problem: no cascade of undefined providers or images from the documents it lost', () => {
+    const fleet = minimalFleet();
+    const broken = problems({ ...fleet, 'provider.yaml': fleet['provider.yaml']!.replace('metadata: { name: aws-eu }', 'metadata: { name: aws-eu }\nkind: Provider') });
+    assert.equal(broken.length, 1, broken.join('\n'));
+    assert.match(broken[0]!, /^provider\.yaml:\d+:\d+: .*(duplicate|unique)/i);
+    const version = problems({ ...fleet, 'image.yaml': `%YAML 1.1\n---\n${fleet['image.yaml']}` });
+    assert.equal(version.length, 1, version.join('\n'));
+    assert.match(version[0]!, /^image\.yaml:1:1: YAML: fleet files are YAML 1\.2/);
+    const alsoTypo = problems({ ...fleet, 'image.yaml': `%YAML 1.1\n---\n${fleet['image.yaml']}`, 'group.yaml': groupYaml().replace('provider: aws-eu', 'provider: aws-us') });
+    assert.equal(alsoTypo.length, 1, 'a dangling reference waits until every file parses (it may be defined in the broken one)');
+  });
 });
+

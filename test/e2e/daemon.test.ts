@@ -52,7 +52,7 @@ describe('e2e: drover run following Git against the EC2 simulator', function () 
     DROVER_RESYNC_INTERVAL: '1s',
     DROVER_API__TOKEN_ENV: 'E2E_API_TOKEN',
     E2E_API_TOKEN: TOKEN,
-    DROVER_ENDPOINT_AWS_EU: sim.url,
+    DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', DROVER_ENDPOINT_AWS_EU: sim.url,
     AWS_ACCESS_KEY_ID: 'AKIDE2E',
     AWS_SECRET_ACCESS_KEY: 'e2e-secret',
   });

@@ -73,7 +73,7 @@ describe('e2e: a fresh drover run whose probes reach no instance', function () {
     const env = {
       DROVER_SOURCE__GIT__URL: repo.url, DROVER_SOURCE__GIT__INTERVAL: '300ms', DROVER_STATE_DIR: path.join(tmp.path, 'state'),
       DROVER_PROGRESS_INTERVAL: '200ms', DROVER_RESYNC_INTERVAL: '1s', DROVER_API__TOKEN_ENV: 'E2E_API_TOKEN', E2E_API_TOKEN: TOKEN,
-      DROVER_ENDPOINT_AWS_EU: sim.url, AWS_ACCESS_KEY_ID: 'AKIDE2E', AWS_SECRET_ACCESS_KEY: 'e2e-secret',
+      DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', DROVER_ENDPOINT_AWS_EU: sim.url, AWS_ACCESS_KEY_ID: 'AKIDE2E', AWS_SECRET_ACCESS_KEY: 'e2e-secret',
     };
     const mine = () => sim.world.list().filter((i) => i.tags[TAG.fleet] === FLEET);
     const running = () => mine().filter((i) => i.state === 'running');
@@ -113,6 +113,7 @@ describe('e2e: a fresh drover run whose probes reach no instance', function () {
     for (const instance of alive) assert.equal(sim.world.get(instance.id)?.state, 'running', `${instance.id} answers and was kept`);
     const events = (await daemon.get('/api/v1/status')).body as { events: { reason: string; group?: string }[] };
     assert.ok(events.events.some((e) => e.reason === 'ProbesFailing' && e.group === 'web'), 'a ProbesFailing event');
-    assert.ok(events.events.some((e) => e.reason === 'ProbesRecovered' && e.group === 'web'), 'a ProbesRecovered event');
+    assert.ok(events.events.some((e) => e.reason === 'ReplacementResumed' && e.group === 'web'), 'a ReplacementResumed event (web: 1 of 4 still failing, so not "recovered")');
+    assert.ok(events.events.some((e) => e.reason === 'ProbesRecovered' && e.group === 'api'), 'a ProbesRecovered event (api: every probe passes)');
   });
 });

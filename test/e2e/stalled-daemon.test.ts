@@ -43,7 +43,7 @@ describe('e2e: a stalled group stays Stalled while it backs off', function () {
     sim.addImage({ id: AMI, tags: { [TAG.digest]: `sha256:${'2'.repeat(64)}` } });
     daemon = await startDaemon({
       DROVER_SOURCE__GIT__URL: repo.url, DROVER_SOURCE__GIT__INTERVAL: '300ms', DROVER_STATE_DIR: path.join(tmp.path, 'state'),
-      DROVER_PROGRESS_INTERVAL: '200ms', DROVER_RESYNC_INTERVAL: '200ms', DROVER_ENDPOINT_AWS_EU: sim.url, AWS_ACCESS_KEY_ID: 'AKIDE2E', AWS_SECRET_ACCESS_KEY: 'e2e-secret',
+      DROVER_PROGRESS_INTERVAL: '200ms', DROVER_RESYNC_INTERVAL: '200ms', DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', DROVER_ENDPOINT_AWS_EU: sim.url, AWS_ACCESS_KEY_ID: 'AKIDE2E', AWS_SECRET_ACCESS_KEY: 'e2e-secret',
     }, 'unused-token');
     const series = /drover_group_condition\{group="web",type="Stalled",status="True"\} 1/;
     const deadline = Date.now() + 60_000;

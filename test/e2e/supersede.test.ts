@@ -47,7 +47,7 @@ describe('e2e: a newer revision supersedes a pass still listing an older one', f
       DROVER_RESYNC_INTERVAL: '10m',
       DROVER_API__TOKEN_ENV: 'E2E_API_TOKEN',
       E2E_API_TOKEN: TOKEN,
-      DROVER_ENDPOINT_AWS_EU: sim.url,
+      DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', DROVER_ENDPOINT_AWS_EU: sim.url,
       AWS_ACCESS_KEY_ID: 'AKIDSUPERSEDE',
       AWS_SECRET_ACCESS_KEY: 'supersede-secret',
       // This story also covers a daemon in V8 memory saver mode (config memorySaver).

@@ -25,6 +25,12 @@ describe('plan/unhealthy instances', () => {
     assert.deepEqual(step.deletes.map((d) => d.reason), ['unhealthy'], 'grace over since the first observation');
   });
 
+  it('a launch time ahead of drover\'s clock (cloud clock skew, the sim\'s fast clock) does not delay the grace past drover\'s first observation', () => {
+    const g = group({ replicas: 3 });
+    const skewed = neverReady({ slot: 2, createdAt: T0 + 3_600_000, observedSince: T0 - GRACE, failing: 'confirmed' });
+    assert.deepEqual(planGroup(g, [...steady(2), skewed], ctx()).deletes.map((d) => d.reason), ['unhealthy'], 'grace counted from the observation');
+  });
+
   it('suspected failures (fewer than failureThreshold) are never judged, whatever the grace', () => {
     const g = group({ replicas: 3 });
     const suspect = neverReady({ slot: 2, observedSince: T0 - 10 * GRACE, failing: 'suspected' });

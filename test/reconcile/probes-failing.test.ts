@@ -60,4 +60,18 @@ describe('reconcile/probes-failing', () => {
     assert.equal(judgeProbes(state, [...instances('tiny', 0, 2), ...instances('web', 6, 0)]).held.size, 0, 'tiny (2) is below the smallest judged scope; the provider: 2 of 8');
     assert.equal(judgeProbes(state, [...instances('tiny', 1, 1), ...instances('web', 0, 6, 'suspected')]).held.size, 0, 'suspected failures do not count');
   });
+
+  it('holds a scope under 3 when every probed instance of its provider fails (FullDisruption), and never says ProbesPassing while any fails', () => {
+    const solo = fleet({ solo: 1 });
+    const verdict = judgeProbes(solo, instances('solo', 0, 1));
+    assert.deepEqual([...verdict.held], ['solo'], 'a 1-replica group alone on its provider: its one failure is not believed');
+    assert.deepEqual([verdict.conditions.get('solo')?.status, verdict.conditions.get('solo')?.reason], ['True', 'AllProbesFailing']);
+    const pair = fleet({ web: 2 });
+    assert.deepEqual([...judgeProbes(pair, instances('web', 0, 2)).held], ['web'], '2 of 2 failing, nothing else probed on the provider');
+    const peered = fleet({ tiny: 2, web: 6 });
+    const believed = judgeProbes(peered, [...instances('tiny', 0, 2), ...instances('web', 6, 0)]).conditions.get('tiny');
+    assert.deepEqual([believed?.status, believed?.reason], ['False', 'FailuresBelieved'], 'a passing peer on the provider makes the failures believable, but it is not "passing"');
+    assert.match(believed!.message, /^2 of 2 probed instances failing, believed/);
+  });
 });
+

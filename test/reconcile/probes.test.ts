@@ -193,6 +193,40 @@ describe('health probes: one dead instance among healthy ones (real prober, EC2 
   }
 });
 
+describe('health probes: an unhealthy instance whose replacement cannot launch (attack on issue 18, B3)', function () {
+  this.timeout(120_000);
+  let h: Harness | undefined;
+  const servers = new Servers();
+
+  afterEach(async () => {
+    await servers.close();
+    await h?.close();
+    h = undefined;
+  });
+
+  it('maxSurge 1 / maxUnavailable 0: the dead instance stays while its replacement\'s launch fails, and goes once the launch goes out', async () => {
+    const port = await freePort();
+    h = await startHarness(awsAdapter, [{ name: 'web', replicas: 4, health: `{ tcp: { port: ${port} }, gracePeriodSeconds: ${GRACE_S} }` }], { factor: 400, deletionGuard: '{ maxDeletePercent: 30 }', deps: { health: new HealthTracker('provider-state-only'), now: () => simNow(h!) } });
+    await converge(h);
+    const [dead, ...alive] = world(h, 'web').filter((i) => i.state === 'running');
+    for (const instance of alive) await servers.tcp(instance.address!, port);
+    h.sim.faults.add({ kind: 'error', status: 400, code: 'InstanceLimitExceeded', actions: ['RunInstances'] });
+
+    const results = await freshDroverFor(h, 3 * GRACE_S, { minPasses: 8, timeoutMs: 5000 });
+    const failedCreates = results.flatMap((r) => r.actions).filter((a) => a.kind === 'create' && a.error !== undefined);
+    assert.ok(failedCreates.length > 0, 'the replacement was planned and its launch failed');
+    assert.equal(h.sim.world.get(dead!.id)?.state, 'running', 'the dead instance was not deleted while its replacement could not launch');
+
+    h.sim.faults.clear();
+    await freshDroverFor(h, 10 * GRACE_S, { stop: () => world(h!, 'web').some((i) => i.id === dead!.id && i.state !== 'running'), timeoutMs: 5000 });
+    const events = h.sim.world.events();
+    const deletedAt = events.find((e) => e.instanceId === dead!.id && e.to === 'terminating')?.at;
+    assert.ok(deletedAt !== undefined, 'the dead instance was deleted once the launch went out');
+    const launched = events.filter((e) => e.from === null && e.at <= deletedAt && !alive.some((a) => a.id === e.instanceId) && e.instanceId !== dead!.id);
+    assert.ok(launched.length >= 1, 'its replacement was launched no later than the delete');
+  });
+});
+
 describe('createProber (the real prober)', function () {
   this.timeout(20_000);
   const servers = new Servers();

@@ -63,6 +63,17 @@ describe('Stalled across the backoff window (EC2 simulator, sim clock)', functio
     assert.ok(heldPasses >= 4, `passes ran inside the backoff window (${heldPasses})`);
     assert.equal(h.sim.world.all().filter((i) => i.image === awsAdapter.imageOf(2)).length, 0, 'nothing launched from the mismatched image');
 
+    // A throttled listing holds the group: status keeps the stalled cause as its lastError (the
+    // note `drover status` prints), Stalled stays True, Ready turns Unknown (it was not observed).
+    h.sim.faults.add({ kind: 'throttle', actions: ['DescribeInstances'], count: 100 });
+    const throttled = await h.pass({});
+    assert.equal(throttled.skipped.find((s) => s.group === 'web')?.error.reason, 'RequestLimitExceeded');
+    await status.recordPass(await state(), throttled, new Set());
+    const view = status.get('web')!;
+    assert.equal(view.lastError?.reason, 'ImageDigestMismatch', 'the stalled cause stays the note, not the throttle');
+    assert.deepEqual(['Stalled', 'Ready'].map((t) => view.conditions.find((c) => c.type === t)?.status), ['True', 'Unknown']);
+    h.sim.faults.clear();
+
     await h.writeFleet(GROUPS, 1); // Git goes back to a good build: a fresh attempt
     const fixed = await h.pass({ hold: backoff.held(now()) });
     assert.notEqual(conditionOf(fixed, 'Stalled')?.status, 'True', 'a changed template clears the stalled cause at once, even while backing off');

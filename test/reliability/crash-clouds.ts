@@ -120,7 +120,7 @@ const aws: CrashCloud = {
     const sim = await startEc2Simulator({ region: 'eu-west-1', clock, latencies: { bootMs: 20_000, terminateMs: 10_000, listLagMs: 1_000, terminatedRetentionMs: ROUND_RETENTION_MS } });
     return {
       world: sim.world,
-      env: { DROVER_ENDPOINT_AWS_EU: sim.url, AWS_ACCESS_KEY_ID: 'AKIDCRASH', AWS_SECRET_ACCESS_KEY: 'crash-secret' },
+      env: { DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', DROVER_ENDPOINT_AWS_EU: sim.url, AWS_ACCESS_KEY_ID: 'AKIDCRASH', AWS_SECRET_ACCESS_KEY: 'crash-secret' },
       register: (group, build, digest) => void sim.addImage({ id: amiOf(group, build), tags: { [AWS_TAG.digest]: digest } }),
       // A batched RunInstances tags every slot ("4,5,6"); the instance's launch index picks its own.
       slotOf: (id, tag) => (tag.includes(',') ? tag.split(',')[Number(sim.world.get(id)?.attributes['launchIndex'] ?? -1)] : tag),
@@ -142,7 +142,7 @@ const gce: CrashCloud = {
     const sim = await startGceSimulator({ projects: [GCE_PROJECT], clock, latencies: { bootMs: 20_000, terminateMs: 10_000 }, insertOperationMs: 2_000 });
     return {
       world: sim.world,
-      env: { DROVER_ENDPOINT_GCE_EU: sim.url, GOOGLE_CLOUD_PROJECT: GCE_PROJECT },
+      env: { DROVER_PROVIDERS__GCE_EU__TYPE: 'gcp', DROVER_ENDPOINT_GCE_EU: sim.url, GOOGLE_CLOUD_PROJECT: GCE_PROJECT },
       register: (group, build, digest) => void sim.addImage({ path: gceImageOf(group, build), labels: { [LABEL.digest]: digestLabel(digest) } }),
       close: () => sim.close(),
     };
@@ -163,7 +163,7 @@ const azure: CrashCloud = {
     const sim = await startAzureSimulator({ subscriptionId: AZURE_SUB, clock, latencies: { bootMs: 20_000, terminateMs: 10_000 } });
     return {
       world: sim.world,
-      env: { DROVER_ENDPOINT_AZURE_EU: sim.url, ...writeCa(dir, 'azure-eu', sim.ca), DROVER_AZURE_TOKEN: 'crash-azure-token' },
+      env: { DROVER_PROVIDERS__AZURE_EU__TYPE: 'azure', DROVER_ENDPOINT_AZURE_EU: sim.url, ...writeCa(dir, 'azure-eu', sim.ca), DROVER_AZURE_TOKEN: 'crash-azure-token' },
       register: (group, build, digest) => void sim.addImage({ id: azureImageOf(group, build), tags: { [AZURE_TAG.digest]: digest } }),
       close: () => sim.close(),
     };

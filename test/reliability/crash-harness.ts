@@ -118,7 +118,7 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
     // EC2's list lag here is 1 s simulated (5 ms of wall time): a 2 s bound holds batched launches
     // (and, after the state directory is deleted, every launch) for far less than a round.
     const configFile = path.join(tmp.path, 'drover.yaml');
-    writeFileSync(configFile, 'providers:\n  aws-eu: { listLagSeconds: 2 }\n');
+    writeFileSync(configFile, 'providers:\n  aws-eu: { type: aws, listLagSeconds: 2 }\n');
     const env = {
       DROVER_CONFIG: configFile,
       DROVER_SOURCE__GIT__URL: repo.url,

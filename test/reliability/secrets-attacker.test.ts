@@ -12,7 +12,8 @@
  * says; everything drover wrote is then scanned for every canary.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -27,7 +28,8 @@ import type { ProxmoxSimulator } from '../../providers/proxmox/sim.ts';
 import { selfSignedCertificate } from '../../src/sim/tls.ts';
 import { isReady, plannedAt, startDaemon } from '../helpers/daemon-process.ts';
 import type { DaemonProcess, DaemonStatus } from '../helpers/daemon-process.ts';
-import { tempDir, TestRepo } from '../source/helpers.ts';
+import { drover } from '../cli/drover-process.ts';
+import { tempDir, TestRepo, testGitEnv } from '../source/helpers.ts';
 import type { Capture, RecordingProxy } from './secrets-harness.ts';
 import { describeLeaks, makeCanaries, scan, startRecordingProxy } from './secrets-harness.ts';
 
@@ -139,7 +141,7 @@ describe('reliability/secrets-attacker: a commit cannot choose drover\'s authori
       DROVER_SOURCE__GIT__URL: repo.url, DROVER_SOURCE__GIT__INTERVAL: '300ms', DROVER_STATE_DIR: stateDir,
       DROVER_PROGRESS_INTERVAL: '200ms', DROVER_RESYNC_INTERVAL: '1s', DROVER_LOG__LEVEL: 'trace', DROVER_HEALTH__PROBES: 'false',
       DROVER_API__TOKEN_FILE: files.apiToken, DROVER_WEBHOOK__SECRET_FILE: files.webhookSecret,
-      DROVER_ENDPOINT_AWS: ec2Proxy.url, DROVER_PROVIDERS__AWS__LIST_LAG_SECONDS: '2',
+      DROVER_PROVIDERS__AWS__TYPE: 'aws', DROVER_ENDPOINT_AWS: ec2Proxy.url, DROVER_PROVIDERS__AWS__LIST_LAG_SECONDS: '2',
       AWS_ACCESS_KEY_ID: canaries.awsAccessKeyId, AWS_SECRET_ACCESS_KEY: canaries.awsSecretAccessKey, AWS_REGION: 'eu-west-1',
       AWS_CONFIG_FILE: path.join(aws, 'config'), AWS_SHARED_CREDENTIALS_FILE: path.join(aws, 'credentials'),
       PVE_TOKEN_SECRET: canaries.pveSecret,
@@ -277,4 +279,156 @@ describe('reliability/secrets-attacker: lockdown (providers.requireBinding) and 
     assert.deepEqual(ec2.world.all().filter((i) => i.tags[AWS_TAG.group] === 'web-x').map((i) => i.id), [], 'no instance of the unbound provider\'s group');
     assert.ok(ec2Proxy.headers.length > before, 'the bound provider kept working');
   });
+});
+
+describe('reliability/secrets-attacker: drover plan on a checkout whose commit holds a nested repository', function () {
+  this.timeout(120_000);
+  let tmp: { path: string; cleanup: () => void };
+  let victim: string;
+  let pwned: string;
+  const secret = 'nested-repo-canary-secret-0123456789';
+
+  before(() => {
+    tmp = tempDir('drover-nested-');
+    pwned = path.join(tmp.path, 'PWNED-env');
+    const repo = new TestRepo(tmp.path);
+    // The commit turns fleet/ into a directory git recognises as a repository, whose config runs a command.
+    const first = repo.commit({ 'README': 'fleet repository\n' }, 'first');
+    // Its HEAD names the previous commit, whose objects it borrows from the checkout's own repository.
+    repo.commit({
+      'fleet/refs/heads/main': `${first}\n`,
+      'fleet/objects/info/alternates': '../../.git/objects\n',
+      'fleet/fleet.yaml': `apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: ${FLEET} }\n`,
+      'fleet/HEAD': 'ref: refs/heads/main\n',
+      'fleet/config': `[core]\n\tbare = false\n\tworktree = .\n\tfsmonitor = "env > ${pwned}; echo"\n[alias]\n\tstatus = !env > ${pwned}\n`,
+      'ca.pem': 'not really a CA\n',
+    }, 'a fleet with a nested repository');
+    victim = path.join(tmp.path, 'victim');
+    execFileSync('git', ['clone', '-q', repo.url, victim], { env: testGitEnv(repo.home), stdio: 'ignore' });
+  });
+
+  after(() => tmp?.cleanup());
+
+  it('runs nothing from the commit and hands git no secret (plan and apply)', async () => {
+    // A `git` first on PATH records the environment and arguments of every git child drover starts.
+    const bin = path.join(tmp.path, 'bin');
+    const record = path.join(tmp.path, 'git-children');
+    const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(path.join(bin, 'git'), `#!/bin/sh\n{ echo "ARGS $*"; env; } >> '${record}'\nexec '${realGit}' "$@"\n`, { mode: 0o755 });
+    for (const command of ['plan', 'apply']) {
+      const result = await drover([command, path.join(victim, 'fleet'), '--no-probes', '--state-dir', path.join(tmp.path, 'state')], {
+        PATH: `${bin}:${process.env['PATH'] ?? ''}`, AWS_SECRET_ACCESS_KEY: secret, PVE_TOKEN_SECRET: secret, DROVER_AZURE_TOKEN: secret,
+      });
+      assert.equal(existsSync(pwned), false, `${command}: the commit's fsmonitor ran: ${existsSync(pwned) ? readFileSync(pwned, 'utf8').slice(0, 200) : ''}`);
+      assert.equal(result.code, 0, result.stdout + result.stderr);
+      if (command === 'plan') assert.match(result.stdout, /^revision [0-9a-f]{12}$/m, `the revision is the checkout's commit: ${result.stdout}`);
+    }
+    const children = readFileSync(record, 'utf8');
+    assert.match(children, /^ARGS /m, 'drover ran git');
+    assert.equal(children.includes(secret), false, 'a git child inherited a secret variable');
+    for (const line of children.split('\n').filter((l) => l.startsWith('ARGS '))) {
+      assert.match(line, /--git-dir=\S+\/victim\/\.git /, `git runs on the checkout's own repository, never one it discovers: ${line}`);
+      assert.match(line, /-c core\.fsmonitor=false/, line);
+    }
+  });
+
+  it('the untrusted root is the real checkout, not the nested repository', async () => {
+    const config = path.join(tmp.path, 'drover.yaml');
+    writeFileSync(config, `providers:\n  aws:\n    type: aws\n    endpoint: http://127.0.0.1:9\n    caFile: ${path.join(victim, 'ca.pem')}\n`);
+    writeFileSync(path.join(victim, 'fleet', 'provider.yaml'), 'apiVersion: drover/v1\nkind: Provider\nmetadata: { name: aws }\nspec: { type: aws, region: eu-west-1 }\n');
+    const result = await drover(['plan', path.join(victim, 'fleet'), '--no-probes', '--config', config, '--state-dir', path.join(tmp.path, 'state')], { AWS_SECRET_ACCESS_KEY: secret });
+    assert.equal(result.code, 2, result.stdout + result.stderr);
+    assert.match(result.stderr, /providers\.aws\.caFile "[^"]*victim\/ca\.pem" lies inside "[^"]*victim"/);
+  });
+});
+
+describe('reliability/secrets-attacker: an endpoint without a typed binding is never handed to another cloud', function () {
+  this.timeout(120_000);
+  let tmp: { path: string; cleanup: () => void };
+  let recorder: Recorder;
+  const token = 'azure-token-canary-0123456789';
+  before(async () => {
+    tmp = tempDir('drover-typeless-');
+    recorder = await startRecorder();
+    mkdirSync(path.join(tmp.path, 'fleet'));
+    // The operator pointed provider aws-eu at an AWS endpoint; a commit made aws-eu an Azure Provider.
+    writeFileSync(path.join(tmp.path, 'fleet', 'fleet.yaml'), [
+      `apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: ${FLEET} }\n`,
+      'apiVersion: drover/v1\nkind: Provider\nmetadata: { name: aws-eu }\nspec: { type: azure, subscriptionId: 3f2b8c1e-5d4a-4e7b-9c0d-1a2b3c4d5e6f, resourceGroup: rg-prod, location: westeurope }\n',
+    ].join('---\n'));
+  });
+  after(async () => {
+    await recorder?.close();
+    tmp?.cleanup();
+  });
+
+  const plan = (env: Record<string, string>, config?: string) => drover(['plan', path.join(tmp.path, 'fleet'), '--no-probes', '--state-dir', path.join(tmp.path, 'state'), ...(config === undefined ? [] : ['--config', config])], { DROVER_AZURE_TOKEN: token, ...env });
+
+  it('DROVER_ENDPOINT_<NAME> alone: refused, naming the type variable; nothing reaches the endpoint', async () => {
+    const result = await plan({ DROVER_ENDPOINT_AWS_EU: recorder.url });
+    assert.equal(recorder.requests.length, 0, `the Azure token reached the AWS endpoint: ${JSON.stringify(recorder.requests[0])}`);
+    assert.notEqual(result.code, 0, result.stdout);
+    assert.match(result.stderr, /DROVER_ENDPOINT_AWS_EU is set, but the operator's config does not bind provider aws-eu to a type: set DROVER_PROVIDERS__AWS_EU__TYPE/);
+  });
+
+  it('a config binding without type: refused at file:line:col; nothing reaches the endpoint', async () => {
+    const config = path.join(tmp.path, 'drover.yaml');
+    writeFileSync(config, `providers:\n  aws-eu: { endpoint: "${recorder.url}" }\n`);
+    const result = await plan({}, config);
+    assert.equal(recorder.requests.length, 0, `the Azure token reached the AWS endpoint: ${JSON.stringify(recorder.requests[0])}`);
+    assert.equal(result.code, 2, result.stdout + result.stderr);
+    assert.match(result.stderr, /drover\.yaml:2:\d+: missing required field 'type' in 'providers\.aws-eu'/);
+  });
+
+  it('with the type bound to aws, the Azure document under that name is refused and nothing is sent', async () => {
+    const result = await plan({ DROVER_ENDPOINT_AWS_EU: recorder.url, DROVER_PROVIDERS__AWS_EU__TYPE: 'aws' });
+    assert.equal(recorder.requests.length, 0, `the Azure token reached the AWS endpoint: ${JSON.stringify(recorder.requests[0])}`);
+    assert.match(result.stdout + result.stderr, /binding providers\.aws-eu is for type aws, but the Provider document is azure/);
+  });
+});
+
+describe('reliability/secrets-attacker: no operator file may lie where a commit writes', function () {
+  this.timeout(300_000);
+  let tmp: { path: string; cleanup: () => void };
+  let repo: TestRepo;
+  let stateDir: string;
+  let checkout: string;
+  before(() => {
+    tmp = tempDir('drover-opfiles-');
+    stateDir = path.join(tmp.path, 'state');
+    repo = new TestRepo(tmp.path);
+    repo.commit({ 'fleet.yaml': `apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: ${FLEET} }\n` }, 'fleet');
+    // Where a commit's files land (the state dir's checkout); the attacker's "token" is committed there.
+    checkout = path.join(stateDir, 'source', 'current');
+    mkdirSync(checkout, { recursive: true });
+    for (const name of ['token', 'allowed_signers', 'key.asc', 'id_ed25519', 'known_hosts']) writeFileSync(path.join(checkout, name), 'committed-by-attacker\n');
+    mkdirSync(path.join(tmp.path, 'operator'));
+    writeFileSync(path.join(tmp.path, 'operator', 'token'), 'operator-token-0123456789\n');
+    // A symlink outside the state dir that resolves into it is the same file.
+    symlinkSync(path.join(checkout, 'token'), path.join(tmp.path, 'operator', 'innocent-token'));
+  });
+  after(() => tmp?.cleanup());
+
+  const run = (env: Record<string, string>) => drover(['run'], {
+    DROVER_SOURCE__GIT__URL: repo.url, DROVER_STATE_DIR: stateDir, DROVER_LISTEN: '127.0.0.1:0', DROVER_HEALTH__PROBES: 'false', ...env,
+  });
+
+  const cases: [string, Record<string, string>][] = [
+    ['api.tokenFile', { DROVER_API__TOKEN_FILE: '<checkout>/token' }],
+    ['api.tokenFile', { DROVER_API__TOKEN_FILE: '<operator>/innocent-token' }],
+    ['webhook.secretFile', { DROVER_WEBHOOK__SECRET_FILE: '<checkout>/token' }],
+    ['source.git.verify.sshAllowedSignersFile', { DROVER_SOURCE__GIT__VERIFY__MODE: 'head', DROVER_SOURCE__GIT__VERIFY__SSH_ALLOWED_SIGNERS_FILE: '<checkout>/allowed_signers' }],
+    ['source.git.verify.gpgPublicKeyFiles[0]', { DROVER_SOURCE__GIT__VERIFY__MODE: 'head', DROVER_SOURCE__GIT__VERIFY__GPG_PUBLIC_KEY_FILES: '[<checkout>/key.asc]' }],
+    ['source.git.auth.tokenFile', { DROVER_SOURCE__GIT__AUTH__TOKEN_FILE: '<checkout>/token' }],
+    ['providers.aws.caFile', { DROVER_PROVIDERS__AWS__TYPE: 'aws', DROVER_PROVIDERS__AWS__CA_FILE: '<checkout>/key.asc' }],
+  ];
+  for (const [setting, raw] of cases) {
+    it(`refuses ${setting} inside the state directory at start (${Object.values(raw).at(-1)!.replace(/^\[?<(\w+)>.*/, '$1')})`, async () => {
+      const env = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v.replace('<checkout>', checkout).replace('<operator>', path.join(tmp.path, 'operator'))]));
+      const result = await run(env);
+      assert.equal(result.code, 2, `the daemon started with ${setting} in the state directory:\n${result.stderr.slice(0, 500)}`);
+      assert.match(result.stderr, new RegExp(`${setting.replace(/[.[\]]/g, '\\$&')} "[^"]+" lies inside the state directory "${stateDir}"`));
+    });
+  }
 });

@@ -13,10 +13,10 @@
  * Which canaries are live (really sent, so the test proves they were used and not merely unused):
  * AWS key id + session token (seen on the wire by a recording proxy; the simulator accepts only
  * that key id), the Azure bearer token and the Proxmox token secret (the simulators accept only
- * them), the API token and the webhook secret (a right call succeeds). Dormant, by design of the
- * providers against an overridden endpoint: the GCE service-account key (an endpoint override gets
- * a no-op auth client; secrets-errors.test.ts uses it for real: its access token against the
- * simulator, and the self-signed JWT of the production path), the Azure
+ * them), the API token and the webhook secret (a right call succeeds), the GCE service-account
+ * key (it signs the self-signed JWT each request to the simulator carries; the key never leaves;
+ * secrets-errors.test.ts checks the JWT path too). Dormant, by design of the
+ * providers against an overridden endpoint: the Azure
  * client secret (the fixed token wins), the Git token (token auth needs https, and `drover run` has
  * no CA setting for a test server: a daemon fetching an unreachable https remote with it configured
  * is checked; the header on the wire is covered by test/source/auth.test.ts).

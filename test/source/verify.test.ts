@@ -145,6 +145,9 @@ describe('source/signature verification', function () {
     const refused = await range.trigger();
     assert.equal(failure(refused), 'VerificationFailed/unsigned');
     assert.match(refused.outcome === 'failed' ? refused.error.message : '', new RegExp(side[0] ?? 'x'));
+    const tip = repo.head();
+    assert.match(refused.outcome === 'failed' ? refused.error.message : '', new RegExp(`under the tip ${tip}, among the commits it brings beyond the applied ${base}`), 'names the tip the unsigned commit sits under');
+    assert.equal(refused.outcome === 'failed' && refused.error.revision, tip, 'the attempted revision is the tip');
     assert.equal(range.status().lastAppliedRevision, base);
   });
 

@@ -56,7 +56,7 @@ describe('fleet-wide instance cap (limits.maxInstances)', function () {
       DROVER_LIMITS__MAX_INSTANCES: '5',
       DROVER_API__TOKEN_ENV: 'CAP_API_TOKEN',
       CAP_API_TOKEN: TOKEN,
-      DROVER_ENDPOINT_AWS_EU: sim.url,
+      DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', DROVER_ENDPOINT_AWS_EU: sim.url,
       AWS_ACCESS_KEY_ID: 'AKIDCAP',
       AWS_SECRET_ACCESS_KEY: 'cap-secret',
     }, TOKEN);

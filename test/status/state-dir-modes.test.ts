@@ -73,7 +73,7 @@ describe('state directory modes after a real drover run', function () {
       DROVER_RESYNC_INTERVAL: '1s',
       DROVER_API__TOKEN_ENV: 'STATE_API_TOKEN',
       STATE_API_TOKEN: TOKEN,
-      DROVER_ENDPOINT_AWS_EU: sim.url,
+      DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', DROVER_ENDPOINT_AWS_EU: sim.url,
       AWS_ACCESS_KEY_ID: 'AKIDSTATE',
       AWS_SECRET_ACCESS_KEY: 'state-secret',
     }, TOKEN);

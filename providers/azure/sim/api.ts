@@ -159,7 +159,7 @@ function operationStatus(ctx: AzureContext, id: string): SimResponse {
     startTime: new Date(op.startedAt).toISOString(),
     ...(op.doneAt === undefined ? {} : { endTime: new Date(op.doneAt).toISOString() }),
     ...(op.error === undefined ? {} : { error: { code: op.error.code, message: op.error.message } }),
-  }, status === 'InProgress' && op.kind.startsWith('vm-') ? operationRetryAfter(ctx.settings) : {});
+  }, status === 'InProgress' ? operationRetryAfter(ctx.settings) : {});
 }
 
 /**

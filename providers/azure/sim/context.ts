@@ -28,13 +28,13 @@ export interface AzureSettings {
    */
   failDeletes: number;
   /**
-   * Retry-After (seconds) on the 201/202 that starts a VM operation and on each InProgress status
-   * of it, as ARM sends; undefined: none (the client polls at its own interval).
+   * Retry-After (seconds) on the 201/202 that starts a VM or NIC operation and on each InProgress
+   * status of an operation, as ARM sends; undefined: none (the client polls at its own interval).
    */
   operationRetryAfterSeconds: number | undefined;
 }
 
-/** The Retry-After header of VM operations, if the settings ask for one. */
+/** The Retry-After header of VM and NIC operations, if the settings ask for one. */
 export function operationRetryAfter(settings: AzureSettings): Record<string, string> {
   return settings.operationRetryAfterSeconds === undefined ? {} : { 'retry-after': String(settings.operationRetryAfterSeconds) };
 }

@@ -6,7 +6,7 @@
  */
 import type { SimResponse } from '../../../src/sim/engine.ts';
 import { ArmSimError, armEmpty, armJson, notFound, parseJsonBody, rec, recs, resourceId, str, validateTags } from './arm.ts';
-import { operationUrl, type AzureContext } from './context.ts';
+import { operationRetryAfter, operationUrl, type AzureContext } from './context.ts';
 import { pageOf } from './paging.ts';
 
 const TYPE = 'Microsoft.Network/networkInterfaces';
@@ -103,7 +103,7 @@ export function putNic(ctx: AzureContext, group: string, name: string, body: str
     : { ...existing, subnetId, tags };
   ctx.nics.set(nic);
   const op = ctx.engine.operations.start({ kind: 'nic-put', targetId: id, durationMs: 500 });
-  return armJson(existing === undefined ? 201 : 200, renderNic(ctx, nic), { 'azure-asyncoperation': operationUrl(host, ctx, 'Microsoft.Network', op.id) });
+  return armJson(existing === undefined ? 201 : 200, renderNic(ctx, nic), { 'azure-asyncoperation': operationUrl(host, ctx, 'Microsoft.Network', op.id), ...operationRetryAfter(ctx.settings) });
 }
 
 function subnetOf(ctx: AzureContext, input: Record<string, unknown>): string {

@@ -37,6 +37,8 @@ describe('AWS placement: a subnet per zone (EC2 simulator)', () => {
     await provider.create({ ...request('one', 0, { zone: A }), template: single });
     const refused = await rejectionOf(provider.create({ ...request('one', 1, { zone: B }), template: single }));
     assert.deepEqual([refused.kind, refused.reason], ['Invalid', 'InvalidParameterValue']);
+    // The cloud's own words reach the operator (apply, status, events): which subnet is in which zone.
+    assert.match((refused as { message?: string }).message ?? '', new RegExp(`: InvalidParameterValue: .*Subnet 'subnet-0abc' is in the availability zone ${A}`));
     assert.deepEqual(liveIn(sim).map((i) => i.zone), [A]);
   });
 

@@ -33,6 +33,21 @@ describe('Azure: Retry-After on operations and across calls', function () {
     assert.ok(gaps.every((g) => g >= 1_000), `each poll waited the operation's Retry-After of 1 s: gaps ${gaps.join(', ')} ms`);
   });
 
+  it('a NIC operation carries the same Retry-After (the simulator sent it on VM operations only), and its polls wait for it', async () => {
+    sim = await startSim({ factor: 1, latencies: { bootMs: 1_500, terminateMs: 300 } });
+    sim.settings.operationRetryAfterSeconds = 1;
+    provider = await providerFor(sim, { retry: { ...FAST_RETRY, maxRetryAfterMs: 5_000 } });
+    await provider.create(request('web', 0));
+    const calls = sim.engine.calls.list();
+    const nicPut = calls.find((c) => c.action === 'NetworkInterfaces.CreateOrUpdate' && c.status === 201);
+    assert.ok(nicPut !== undefined, `a NIC was created: ${[...new Set(calls.map((c) => c.action))].join(', ')}`);
+    const vmPut = calls.find((c) => c.action === 'VirtualMachines.CreateOrUpdate')!;
+    const nicPolls = calls.filter((c) => c.action === 'AsyncOperations.Get' && c.at >= nicPut.at && c.at <= vmPut.at);
+    const times = [nicPut.at, ...nicPolls.map((p) => p.at)];
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    assert.ok(gaps.every((g) => g >= 1_000), `each NIC poll waited the operation's Retry-After of 1 s: gaps ${gaps.join(', ')} ms`);
+  });
+
   it('a 429 holds the next call for its Retry-After even when the call that met it was abandoned', async () => {
     sim = await startSim({ factor: 1 });
     provider = await providerFor(sim, { retry: { ...FAST_RETRY, maxRetryAfterMs: 5_000 } });

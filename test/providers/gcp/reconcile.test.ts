@@ -5,7 +5,10 @@
  * does not act on a partial inventory.
  */
 import assert from 'node:assert/strict';
+import { loadFleet } from '../../../src/desired/load.ts';
 import type { DesiredState } from '../../../src/desired/types.ts';
+import { DaemonMetrics } from '../../../src/status/metrics.ts';
+import { StatusStore } from '../../../src/status/status-store.ts';
 import type { PassResult } from '../../../src/reconcile/pass.ts';
 import { maxLiveBetween, minReadyBetween } from '../../../src/sim/capacity.ts';
 import type { GceSimulator } from '../../../providers/gcp/sim.ts';
@@ -110,10 +113,28 @@ describe('e2e gcp: GCE-specific behaviour through drover passes', function () {
     await harness.runUntil(converged(harness));
     const live = harness.liveByGroup();
     const before = sim.world.all().length;
+    const loaded = await loadFleet(harness.dir);
+    assert.ok(loaded.ok);
+    const status = new StatusStore();
+    const metrics = new DaemonMetrics();
+    const record = async (result: PassResult) => {
+      await status.recordPass(loaded.state, result, new Set());
+      metrics.pass('gcp', result, result, result.skipped.flatMap((s) => status.get(s.group) ?? []));
+    };
+    await record(await harness.pass());
+    assert.equal(status.get('web')?.conditions.find((c) => c.type === 'Ready')?.status, 'True');
     sim.settings.unreachableZones = ['europe-west1-d'];
     sim.world.terminate(live.get('api')![0]!.id, 'out-of-band');
     sim.world.terminate(live.get('web')!.find((i) => sim.world.get(i.id)?.zone !== 'europe-west1-d')!.id, 'out-of-band');
     const outage = await harness.pass();
+    // B1 (attack on issue 18): web is not claimed Ready from a listing that missed a zone, and keeps its series.
+    await record(outage);
+    const web = status.get('web')!;
+    assert.deepEqual(['Ready', 'Degraded'].map((t) => web.conditions.find((c) => c.type === t)?.status), ['Unknown', 'Unknown']);
+    assert.equal(web.conditions.find((c) => c.type === 'Ready')?.reason, 'ZonesNotListed');
+    const text = await metrics.registry.metrics();
+    assert.match(text, /drover_group_condition\{group="web",type="Ready",status="Unknown"\} 1/);
+    assert.match(text, /drover_instances\{group="web",template="[0-9a-f]+",state="running"\} 3/, 'its last counts stay');
     assert.deepEqual(outage.actions.filter((a) => a.kind === 'create').map((a) => [a.group, a.error?.reason]), [['api', undefined]], 'api (zones b, c all listed) replaced its lost instance');
     assert.ok(outage.actions.every((a) => a.group === 'api'), 'web (zone d did not list) did nothing');
     const skipped = outage.skipped.find((s) => s.group === 'web');

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { PassThroughClient } from 'google-auth-library';
+import { JWT, PassThroughClient } from 'google-auth-library';
 import { gceClientOptions } from '../../../providers/gcp/client.ts';
 import { createGcpProvider } from '../../../providers/gcp/index.ts';
 import { digestLabel, LABEL } from '../../../providers/gcp/labels.ts';
@@ -48,7 +48,7 @@ describe('GCP verifyImage and client setup', () => {
     assert.equal(await reasons(`projects/${PROJECT}/global/images/failed-1`), 'Invalid/ImageNotAvailable');
   });
 
-  it('an endpoint override uses a no-op auth client; production uses the Google chain (ADC or keyFile)', async () => {
+  it('a loopback endpoint override uses a no-op auth client; production uses the Google chain (ADC or keyFile)', async () => {
     const sim1 = gceClientOptions({ config: CONFIG, fleet: FLEET, endpoint: 'http://127.0.0.1:4567' }) as Record<string, unknown>;
     assert.ok(sim1['authClient'] instanceof PassThroughClient);
     assert.deepEqual([sim1['apiEndpoint'], sim1['port'], sim1['protocol']], ['127.0.0.1', 4567, 'http']);
@@ -58,7 +58,8 @@ describe('GCP verifyImage and client setup', () => {
     const key = { type: 'service_account', client_email: 'sa@p.iam.gserviceaccount.com', private_key: '-----BEGIN PRIVATE KEY-----\n…' };
     const keyed = gceClientOptions({ config: CONFIG, fleet: FLEET }, key) as Record<string, unknown>;
     assert.equal(keyed['keyFilename'], undefined, 'never a path: the parsed key');
-    assert.deepEqual(keyed['credentials'], key);
+    assert.ok(keyed['authClient'] instanceof JWT, 'the parsed key, as an auth client (not the deprecated credentials option)');
+    assert.equal(keyed['credentials'], undefined);
     assert.equal((await rejectionOf(createGcpProvider({ config: { ...CONFIG, type: 'aws' }, fleet: FLEET }))).reason, 'WrongProviderType');
     assert.equal((await rejectionOf(createGcpProvider({ config: { ...CONFIG, spec: { type: 'gcp', project: 'X' } }, fleet: FLEET }))).reason, 'ProjectInvalid');
   });
