@@ -44,7 +44,7 @@ describe('e2e: SIGTERM lets in-flight cloud calls finish up to shutdownTimeout, 
     const rule = sim.faults.add({ kind: 'delay', actions: ['RunInstances'], delayMs: delaySimMs });
     const daemon = await startDaemon({
       DROVER_SOURCE__GIT__URL: repo.url, DROVER_SOURCE__GIT__INTERVAL: '300ms', DROVER_STATE_DIR: path.join(tmp.path, 'state'),
-      DROVER_SHUTDOWN_TIMEOUT: shutdownTimeout, DROVER_ENDPOINT_AWS_EU: sim.url, AWS_ACCESS_KEY_ID: 'AKIDE2E', AWS_SECRET_ACCESS_KEY: 'e2e-secret',
+      DROVER_SHUTDOWN_TIMEOUT: shutdownTimeout, DROVER_ENDPOINT_AWS_EU: sim.url, DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', AWS_ACCESS_KEY_ID: 'AKIDE2E', AWS_SECRET_ACCESS_KEY: 'e2e-secret',
     }, 'unused-token');
     const deadline = Date.now() + 30_000;
     while (sim.faults.list().find((r) => r.id === rule.id)!.fired === 0) {
