@@ -433,6 +433,10 @@ export class Daemon {
   }
 
   private onSourceChange(change: SourceChange): void {
+    if (change.kind === 'synced') {
+      this.metrics.gitSync(change.durationMs, change.reason);
+      return;
+    }
     if (change.kind === 'applied') {
       this.deps.logger.info({ revision: change.revision }, 'revision applied');
       this.metrics.appliedRevision(change.revision);
@@ -443,7 +447,7 @@ export class Daemon {
       return;
     }
     this.deps.logger.warn({ reason: change.reason, message: change.message }, 'revision rejected; last good revision stays in force');
-    this.metrics.gitSync(change.durationMs, change.reason);
+    this.metrics.rejected(true);
     void this.status.event({ type: 'Warning', reason: 'RevisionRejected', message: `${change.reason}: ${change.message}` });
   }
 }

@@ -38,7 +38,11 @@ export interface SourceView {
 }
 
 /** What happened when the source looked for a new revision. */
-export type SourceChange = { readonly kind: 'applied'; readonly revision: string } | { readonly kind: 'rejected'; readonly revision: string | undefined; readonly reason: string; readonly message: string; readonly durationMs: number };
+export type SourceChange =
+  | { readonly kind: 'applied'; readonly revision: string }
+  | { readonly kind: 'rejected'; readonly revision: string | undefined; readonly reason: string; readonly message: string; readonly durationMs: number }
+  /** A sync finished (Git: every fetch; dir: a read that changed the outcome), `reason` when it failed. */
+  | { readonly kind: 'synced'; readonly durationMs: number; readonly reason: string | undefined };
 
 /** A desired-state source. */
 export interface DesiredSource {
@@ -83,12 +87,16 @@ export class DirSource implements DesiredSource {
       const message = `${result.problems.length} problem(s): ${result.problems.slice(0, 3).map(formatProblem).join('; ')}`;
       const changed = this.error?.message !== message;
       this.error = { reason: 'InvalidRevision', message };
-      if (changed) this.onChange({ kind: 'rejected', revision: undefined, reason: 'InvalidRevision', message, durationMs: performance.now() - started });
+      if (!changed) return;
+      const durationMs = performance.now() - started;
+      this.onChange({ kind: 'synced', durationMs, reason: 'InvalidRevision' });
+      this.onChange({ kind: 'rejected', revision: undefined, reason: 'InvalidRevision', message, durationMs });
       return;
     }
     this.error = undefined;
     if (this.last?.revision === revision) return;
     this.last = { state: result.state, revision: revision! };
+    this.onChange({ kind: 'synced', durationMs: performance.now() - started, reason: undefined });
     this.onChange({ kind: 'applied', revision: revision! });
   }
 
@@ -124,6 +132,7 @@ export class GitDesiredSource implements DesiredSource {
     this.source.subscribe((event) => {
       if (event.type === 'applied') onChange({ kind: 'applied', revision: event.revision });
       if (event.type === 'failed') onChange({ kind: 'rejected', revision: undefined, reason: event.error.reason, message: event.error.message, durationMs: 0 });
+      if (event.type === 'synced') onChange({ kind: 'synced', durationMs: event.durationMs, reason: event.reason });
     });
     this.source.start();
     await this.source.trigger('start');

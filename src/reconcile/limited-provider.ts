@@ -89,7 +89,7 @@ export function limitProvider(provider: Provider, settings: LimitSettings, obser
       const started = performance.now();
       try {
         const result = await call({ ...options, pacer: launched !== undefined && instances > 0 ? launchPacer(pacer, launched, instances) : pacer });
-        observe({ provider: provider.name, operation, code: 'ok', durationMs: performance.now() - started, throttleWaitMs });
+        observe({ provider: provider.name, operation, code: refusedBatchCode(result) ?? 'ok', durationMs: performance.now() - started, throttleWaitMs });
         return result;
       } catch (error) {
         const code = error instanceof ProviderError ? error.reason : 'Error';
@@ -127,6 +127,18 @@ function batchOf(
   const createBatch = provider.createBatch?.bind(provider);
   if (createBatch === undefined || provider.maxBatchSize === undefined) return {};
   return { maxBatchSize: provider.maxBatchSize, createBatch: (requests, options) => run(requests, options, (paced) => createBatch(requests, paced)) };
+}
+
+/**
+ * A batched launch answers per instance; when every one was refused, the call was (RunInstances
+ * refuses a batch as a whole), and its metrics carry the cloud's code like any failed call.
+ */
+function refusedBatchCode(result: unknown): string | undefined {
+  if (!Array.isArray(result) || result.length === 0) return undefined;
+  const settled = result as PromiseSettledResult<unknown>[];
+  if (!settled.every((r) => r?.status === 'rejected')) return undefined;
+  const reason = (settled[0] as PromiseRejectedResult).reason as unknown;
+  return reason instanceof ProviderError ? reason.reason : 'Error';
 }
 
 /** Waits for `count` tokens; throws CallAbandoned when `abandonUnsent` fires first (no token taken). */

@@ -238,6 +238,7 @@ export class GitSource {
       result = this.#fail(error, started);
     }
     this.#schedulePoll(result);
+    this.#emit({ type: 'synced', outcome: result.outcome, durationMs: result.durationMs, reason: result.outcome === 'failed' ? result.error.reason : undefined });
     return result;
   }
 

@@ -62,7 +62,9 @@ export type SourceEvent =
   | { readonly type: 'applied'; readonly revision: string; readonly previous: string | undefined; readonly rewound: boolean }
   | { readonly type: 'failed'; readonly error: SourceErrorInfo }
   | { readonly type: 'rewound'; readonly rewind: RewindInfo }
-  | { readonly type: 'restored'; readonly revision: string };
+  | { readonly type: 'restored'; readonly revision: string }
+  /** Every sync (poll, webhook, manual), whatever its outcome: for the fetch-duration metric. */
+  | { readonly type: 'synced'; readonly outcome: SyncResult['outcome']; readonly durationMs: number; readonly reason: string | undefined };
 
 /** Listener of {@link SourceEvent}s. Must not throw. */
 export type SourceListener = (event: SourceEvent) => void;

@@ -78,11 +78,13 @@ export class DaemonMetrics {
     for (const a of actions) this.actions.inc({ group: a.group ?? '', action: a.kind, outcome: a.error ? 'failed' : a.replayed === true ? 'replayed' : 'ok' });
   }
 
-  /** Records a Git sync. */
+  /**
+   * Records a Git sync, whatever its outcome (an unchanged poll too). It leaves
+   * `drover_revision_rejected` alone: a poll that finds the same rejected head is no news.
+   */
   gitSync(durationMs: number, failureReason: string | undefined): void {
     this.gitFetch.observe(durationMs / 1000);
     if (failureReason !== undefined) this.gitFailures.inc({ reason: failureReason });
-    this.revisionRejected.set(failureReason === undefined ? 0 : 1);
   }
 
   /** Marks `revision` as the applied one. */

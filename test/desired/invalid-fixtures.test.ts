@@ -14,6 +14,10 @@ describe('fixtures/invalid: every bad-input repository is refused with its exact
     for (const name of required) assert.ok(cases.includes(name), `missing fixture ${name}`);
   });
 
+  it("covers the README's provider zone rules (GCE zone syntax and subnetwork region, Azure zones 1–3)", () => {
+    for (const name of ['gce-zone-syntax', 'gce-subnetwork-region', 'azure-zones']) assert.ok(cases.includes(name), `missing fixture ${name}`);
+  });
+
   for (const name of cases) {
     it(name, async () => {
       const expected = readFileSync(path.join(invalidRoot, name, 'expected.txt'), 'utf8').trimEnd().split('\n');

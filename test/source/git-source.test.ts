@@ -258,7 +258,7 @@ describe('source/GitSource', function () {
     assert.equal(result.outcome, 'failed');
     assert.equal(restarted.status().lastAppliedRevision, r6);
     assert.equal(fleetId(restarted.desired), 'r6');
-    assert.deepEqual(events, ['restored', 'failed']);
+    assert.deepEqual(events, ['restored', 'failed', 'synced']);
     assert.ok(existsSync(join(tmp.path, 'state', 'current')));
     // Restart while the remote is unreachable: still restored, the failure is transient.
     await restarted.stop();
