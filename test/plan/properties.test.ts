@@ -27,7 +27,10 @@ import {
 } from './model.ts';
 
 const RUNS = Number(process.env.PLAN_PROPERTY_RUNS ?? 1);
-const runs = (n: number) => ({ numRuns: Math.round(n * RUNS) });
+// Unseeded by default (every run explores new cases); a failure prints its seed and path, and
+// PLAN_PROPERTY_SEED=<seed> replays that run.
+const SEED = process.env.PLAN_PROPERTY_SEED === undefined ? {} : { seed: Number(process.env.PLAN_PROPERTY_SEED) };
+const runs = (n: number) => ({ numRuns: Math.round(n * RUNS), ...SEED });
 const actions = (s: GroupStep) => s.creates.length + s.deletes.length;
 const condition = (s: GroupStep, type: string) => s.status.conditions.find((c) => c.type === type)?.status;
 
