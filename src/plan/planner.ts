@@ -30,6 +30,7 @@ function buildPools(c: Classified, mode: Mode & { target: string }, desired: str
     olds,
     readyDuplicates: c.readyDuplicates.filter((v) => v.inst.templateHash === mode.target),
     notGone: c.live.length + c.terminating.length,
+    oldTemplate: mode.kind === 'normal' ? c.rollbackTarget : undefined,
   };
 }
 
@@ -131,6 +132,9 @@ export function planGroup(group: DesiredGroup, instances: readonly PlannedInstan
   const { drift, outcome } = act(group, c, mode, ctx);
   const allDeletes = [...drift, ...outcome.deletes];
   const creates = mode.target === undefined ? [] : toCreates(group, c, mode.target, outcome.creates, allDeletes);
+  const oldTemplate = mode.kind === 'normal' ? c.rollbackTarget : undefined;
+  if (oldTemplate !== undefined) creates.push(...toCreates(group, c, oldTemplate, outcome.oldCreates ?? 0, allDeletes));
+  sortInPlace(creates, (a, b) => cmp(a.templateHash, b.templateHash) || a.slot - b.slot);
   const deletes = sortInPlace(allDeletes.map(toDelete), (a, b) => cmp(a.id, b.id));
   const waits = dedupeWaits([...modeWaits(mode), ...outcome.waits, ...timedWaits(group, c, ctx, mode.target)]);
   const status = computeStatus({ group, c, mode, creates, deletes, waits });
