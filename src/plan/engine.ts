@@ -130,8 +130,8 @@ function createCount(p: EngineParams, pools: Pools, deletes: readonly Doomed[], 
   return Math.max(0, Math.min(need, room));
 }
 
-function capacityWait(missing: number): Wait {
-  return { reason: 'capacity', message: `${missing} more new instance(s) wait for room under maxSurge/maxUnavailable (instances being deleted count until gone)`, until: undefined };
+function capacityWait(missing: number, kind = 'new'): Wait {
+  return { reason: 'capacity', message: `${missing} more ${kind} instance(s) wait for room under maxSurge/maxUnavailable (instances being deleted count until gone)`, until: undefined };
 }
 
 /** Rolling replacement (also canary phases and rollbacks). */
@@ -167,7 +167,7 @@ export function refillOlds(p: EngineParams, pools: Pools, outcome: Outcome, oldF
   if (missing <= 0 || pools.oldTemplate === undefined) return outcome;
   const room = p.replicas + p.surge - pools.notGone - outcome.creates;
   const oldCreates = Math.max(0, Math.min(missing, room));
-  const waits = missing > oldCreates ? [...outcome.waits, capacityWait(missing - oldCreates)] : outcome.waits;
+  const waits = missing > oldCreates ? [...outcome.waits, capacityWait(missing - oldCreates, 'old-template')] : outcome.waits;
   return { ...outcome, oldCreates, waits };
 }
 

@@ -30,8 +30,13 @@ function buildPools(c: Classified, mode: Mode & { target: string }, desired: str
     olds,
     readyDuplicates: c.readyDuplicates.filter((v) => v.inst.templateHash === mode.target),
     notGone: c.live.length + c.terminating.length,
-    oldTemplate: mode.kind === 'normal' ? c.rollbackTarget : undefined,
+    oldTemplate: oldTemplateOf(c, mode),
   };
+}
+
+/** The template a held canary's old part is refilled on: the old instances' (normal mode only). */
+function oldTemplateOf(c: Classified, mode: Mode): string | undefined {
+  return mode.kind === 'normal' ? c.rollbackTarget : undefined;
 }
 
 function toCreates(group: DesiredGroup, c: Classified, target: string, count: number, deletes: readonly Doomed[]): CreateAction[] {
@@ -56,9 +61,7 @@ function converged(group: DesiredGroup, c: Classified, target: string | undefine
   return c.live.every((v) => v.ready && v.inst.templateHash === target);
 }
 
-/**
- * Timed waits every pass reports: readiness windows, the progress deadline, health grace.
- */
+/** Timed waits every pass reports: readiness windows, the progress deadline, health grace. */
 function timedWaits(group: DesiredGroup, c: Classified, ctx: PlanContext, target: string | undefined): Wait[] {
   const waits: Wait[] = [];
   // Availability moves the capacity budget, the old-instance gate and the next wave, whatever the
@@ -132,7 +135,7 @@ export function planGroup(group: DesiredGroup, instances: readonly PlannedInstan
   const { drift, outcome } = act(group, c, mode, ctx);
   const allDeletes = [...drift, ...outcome.deletes];
   const creates = mode.target === undefined ? [] : toCreates(group, c, mode.target, outcome.creates, allDeletes);
-  const oldTemplate = mode.kind === 'normal' ? c.rollbackTarget : undefined;
+  const oldTemplate = oldTemplateOf(c, mode);
   if (oldTemplate !== undefined) creates.push(...toCreates(group, c, oldTemplate, outcome.oldCreates ?? 0, allDeletes));
   sortInPlace(creates, (a, b) => cmp(a.templateHash, b.templateHash) || a.slot - b.slot);
   const deletes = sortInPlace(allDeletes.map(toDelete), (a, b) => cmp(a.id, b.id));
