@@ -72,7 +72,7 @@ const roundArb = fc.record({
 });
 
 describe('plan/properties', function () {
-  this.timeout(60_000);
+  this.timeout(60_000 * Math.max(1, RUNS));
 
   it('holds the invariants at every step under random events, crashes and restarts, then settles', () => {
     fc.assert(
