@@ -25,6 +25,11 @@ export interface Pools {
    * sends no delete at all).
    */
   readonly notGone: number;
+  /**
+   * The template the old instances run (most of them, never a failed one), relaunched while
+   * canaries hold so that lost or added capacity is not left missing; undefined if unknown.
+   */
+  readonly oldTemplate: string | undefined;
 }
 
 /** Numbers shared by both engines. */
@@ -39,7 +44,10 @@ export interface EngineParams {
 /** An engine's decision: deletions, how many to create, and what it waits for. */
 export interface Outcome {
   readonly deletes: readonly Doomed[];
+  /** New instances of the target template to launch. */
   readonly creates: number;
+  /** Instances of {@link Pools.oldTemplate} to launch (only while canaries hold). */
+  readonly oldCreates?: number;
   readonly waits: readonly Wait[];
 }
 
@@ -122,8 +130,8 @@ function createCount(p: EngineParams, pools: Pools, deletes: readonly Doomed[], 
   return Math.max(0, Math.min(need, room));
 }
 
-function capacityWait(missing: number): Wait {
-  return { reason: 'capacity', message: `${missing} more new instance(s) wait for room under maxSurge/maxUnavailable (instances being deleted count until gone)`, until: undefined };
+function capacityWait(missing: number, kind = 'new'): Wait {
+  return { reason: 'capacity', message: `${missing} more ${kind} instance(s) wait for room under maxSurge/maxUnavailable (instances being deleted count until gone)`, until: undefined };
 }
 
 /** Rolling replacement (also canary phases and rollbacks). */
@@ -146,6 +154,21 @@ export function planRolling(p: EngineParams, pools: Pools, knobs: RollingKnobs):
   const creates = createCount(p, pools, deletes, knobs.desiredNew);
   if (wanted > creates) waits.push(capacityWait(wanted - creates));
   return { deletes, creates, waits };
+}
+
+/**
+ * While canaries hold, the old part of the group is kept at `oldFloor` (replicas − canaries): an
+ * old instance lost (terminated out of band, replaced as unhealthy) or added by a scale-up is
+ * launched on the old template, after the canaries and within the same room under replicas + surge.
+ * The rollout goes on from there once the canaries are promoted.
+ */
+export function refillOlds(p: EngineParams, pools: Pools, outcome: Outcome, oldFloor: number): Outcome {
+  const missing = oldFloor - remainingOlds(pools, outcome.deletes).length;
+  if (missing <= 0 || pools.oldTemplate === undefined) return outcome;
+  const room = p.replicas + p.surge - pools.notGone - outcome.creates;
+  const oldCreates = Math.max(0, Math.min(missing, room));
+  const waits = missing > oldCreates ? [...outcome.waits, capacityWait(missing - oldCreates, 'old-template')] : outcome.waits;
+  return { ...outcome, oldCreates, waits };
 }
 
 /** Blue-green: full new set, cut-over when all are available, old set deleted after keepOld. */

@@ -30,7 +30,13 @@ function buildPools(c: Classified, mode: Mode & { target: string }, desired: str
     olds,
     readyDuplicates: c.readyDuplicates.filter((v) => v.inst.templateHash === mode.target),
     notGone: c.live.length + c.terminating.length,
+    oldTemplate: oldTemplateOf(c, mode),
   };
+}
+
+/** The template a held canary's old part is refilled on: the old instances' (normal mode only). */
+function oldTemplateOf(c: Classified, mode: Mode): string | undefined {
+  return mode.kind === 'normal' ? c.rollbackTarget : undefined;
 }
 
 function toCreates(group: DesiredGroup, c: Classified, target: string, count: number, deletes: readonly Doomed[]): CreateAction[] {
@@ -49,16 +55,23 @@ function toDelete(d: Doomed): DeleteAction {
   return { id: inst.id, name: inst.name, group: inst.group, zone: inst.zone, templateHash: inst.templateHash, reason: d.reason, ready: d.view.ready };
 }
 
+/** Exactly replicas instances, each ready on the target, in distinct slots (no duplicate left). */
+function converged(group: DesiredGroup, c: Classified, target: string | undefined): boolean {
+  if (c.live.length !== group.replicas || c.terminating.length > 0 || c.drift.length > 0 || c.readyDuplicates.length > 0) return false;
+  return c.live.every((v) => v.ready && v.inst.templateHash === target);
+}
+
 /** Timed waits every pass reports: readiness windows, the progress deadline, health grace. */
 function timedWaits(group: DesiredGroup, c: Classified, ctx: PlanContext, target: string | undefined): Wait[] {
   const waits: Wait[] = [];
-  const pendingAvailable = c.live.filter((v) => v.ready && !v.available && v.inst.templateHash === target).map((v) => v.availableAt as number);
-  // A group already at its size, every instance ready on the target, waits for nothing: availability
-  // only gates deleting old instances and the next wave. (A one-shot plan first sees long-ready
-  // instances as ready "now"; it printed "minReadySeconds (5s) (in 6s)" for a converged group.)
-  const settled = c.live.length === group.replicas && c.live.every((v) => v.ready && v.inst.templateHash === target);
-  if (pendingAvailable.length > 0 && !settled) {
-    waits.push({ reason: 'min-ready', message: `new instances become available after minReadySeconds (${group.rollout.minReadySeconds}s)`, until: Math.min(...pendingAvailable) });
+  // Availability moves the capacity budget, the old-instance gate and the next wave, whatever the
+  // template: a group not converged is looked at again when its next instance becomes available,
+  // or a wait that time alone resolves (a duplicate or an old instance the budget cannot delete
+  // yet) would last until the periodic resync. A converged group waits for nothing (a one-shot
+  // plan first sees long-ready instances as ready "now"; it printed "minReadySeconds (5s) (in 6s)").
+  const pendingAvailable = c.live.filter((v) => v.ready && !v.available).map((v) => v.availableAt as number);
+  if (pendingAvailable.length > 0 && !converged(group, c, target)) {
+    waits.push({ reason: 'min-ready', message: `instances become available after minReadySeconds (${group.rollout.minReadySeconds}s)`, until: Math.min(...pendingAvailable) });
   }
   const deadline = deadlineAt(group, c, ctx);
   if (deadline !== undefined && deadline > ctx.now) {
@@ -122,6 +135,9 @@ export function planGroup(group: DesiredGroup, instances: readonly PlannedInstan
   const { drift, outcome } = act(group, c, mode, ctx);
   const allDeletes = [...drift, ...outcome.deletes];
   const creates = mode.target === undefined ? [] : toCreates(group, c, mode.target, outcome.creates, allDeletes);
+  const oldTemplate = oldTemplateOf(c, mode);
+  if (oldTemplate !== undefined) creates.push(...toCreates(group, c, oldTemplate, outcome.oldCreates ?? 0, allDeletes));
+  sortInPlace(creates, (a, b) => cmp(a.templateHash, b.templateHash) || a.slot - b.slot);
   const deletes = sortInPlace(allDeletes.map(toDelete), (a, b) => cmp(a.id, b.id));
   const waits = dedupeWaits([...modeWaits(mode), ...outcome.waits, ...timedWaits(group, c, ctx, mode.target)]);
   const status = computeStatus({ group, c, mode, creates, deletes, waits });

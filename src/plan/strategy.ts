@@ -5,7 +5,7 @@
  */
 import type { DesiredGroup } from '../desired/types.ts';
 import type { Doomed, InstanceView } from './classify.ts';
-import { planBlueGreen, planRolling, type EngineParams, type Outcome, type Pools, type RollingKnobs } from './engine.ts';
+import { planBlueGreen, planRolling, refillOlds, type EngineParams, type Outcome, type Pools, type RollingKnobs } from './engine.ts';
 import { effectiveSurge, resolveCanaryCount } from './quantity.ts';
 import type { Budget } from './select.ts';
 import type { Wait } from './types.ts';
@@ -111,6 +111,7 @@ export function runStrategy(input: StrategyInput): Outcome {
   if (strategy === 'rolling' || pools.olds.length === 0) return planRolling(params, pools, rollingKnobs(input, surge, replicas, 0));
   const canary = canaryState(group, pools.news, input.now);
   if (canary.promoted) return planRolling(params, pools, rollingKnobs(input, surge, replicas, 0));
-  const outcome = planRolling(params, pools, rollingKnobs(input, surge, canary.count, replicas - canary.count));
+  const oldFloor = replicas - canary.count;
+  const outcome = refillOlds(params, pools, planRolling(params, pools, rollingKnobs(input, surge, canary.count, oldFloor)), oldFloor);
   return { ...outcome, waits: [...outcome.waits, ...(canary.wait === undefined ? [] : [canary.wait])] };
 }

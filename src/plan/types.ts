@@ -59,7 +59,10 @@ export type DeleteReason =
 
 /** One instance to launch. The executor builds the name and idempotency key from (group, hash, slot). */
 export interface CreateAction {
-  /** Template to launch: the desired hash, or during a rollback the hash being restored. */
+  /**
+   * Template to launch: the desired hash; during a rollback the hash being restored; while canaries
+   * hold, the old instances' template to refill lost or scaled-up capacity.
+   */
   readonly templateHash: string;
   /** Lowest slot not used by any non-terminated instance of `templateHash`. */
   readonly slot: number;

@@ -244,7 +244,8 @@ export function calmTick(g: DesiredGroup): number {
 /**
  * Strategy-specific per-step checks, in normal mode: no rolling batch starts during a pause;
  * blue-green deletes the old set only keepOldSeconds after all new instances are available;
- * canaries that wait for a human never grow past the canary count.
+ * canaries that wait for a human never grow past the canary count, and the old part of the group
+ * is refilled only up to replicas − canaries.
  */
 function checkStrategy(g: DesiredGroup, world: World, step: GroupStep): void {
   if (step.status.targetTemplateHash !== g.templateHash || g.suspend) return;
@@ -255,7 +256,9 @@ function checkStrategy(g: DesiredGroup, world: World, step: GroupStep): void {
   const olds = live.filter((i) => i.templateHash !== g.templateHash && i.state !== 'stopped' && i.state !== 'stopping');
   const availableAt = news.filter((i) => isAvailable(i, g, world.now)).map((i) => (i.readySince as number) + r.minReadySeconds * 1000).sort((a, b) => a - b);
   const duplicates = new Set(news.map((i) => i.slot)).size !== news.length; // a duplicate is no batch member
-  if (r.strategy !== 'blue-green' && r.pauseBetweenBatchesSeconds > 0 && step.creates.length > 0 && olds.length > 0 && news.length > 0 && !duplicates) {
+  // Old-template creates (a held canary's lost capacity) are no batch of the rollout.
+  const launchesNew = step.creates.some((c) => c.templateHash === g.templateHash);
+  if (r.strategy !== 'blue-green' && r.pauseBetweenBatchesSeconds > 0 && launchesNew && olds.length > 0 && news.length > 0 && !duplicates) {
     assert.equal(availableAt.length, news.length, 'new batch while the previous one is not available');
     assert.ok(Math.max(...availableAt) + r.pauseBetweenBatchesSeconds * 1000 <= world.now, 'new batch during the pause');
   }
@@ -269,6 +272,11 @@ function checkStrategy(g: DesiredGroup, world: World, step: GroupStep): void {
     const count = resolveCanaryCount(canary.count, g.replicas);
     // More new instances than canaries means the rollout already went past them (documented).
     const distinct = new Set(news.map((i) => i.slot)).size; // a duplicate is no extra canary
-    if (distinct <= count) assert.ok(distinct + step.creates.length <= count, 'canaries grew past the count without promotion');
+    const newCreates = step.creates.filter((c) => c.templateHash === g.templateHash).length;
+    if (distinct <= count) assert.ok(distinct + newCreates <= count, 'canaries grew past the count without promotion');
+    // While they hold, the rest of the group stays on the old template: lost or added capacity is
+    // launched on it (within surge, checked above), never beyond replicas − canaries.
+    const oldCreates = step.creates.length - newCreates;
+    if (distinct <= count && oldCreates > 0) assert.ok(olds.length + oldCreates <= g.replicas - count, 'old template launched beyond replicas − canaries');
   }
 }

@@ -88,6 +88,30 @@ describe('plan/canary', () => {
     assert.equal(planGroup(canary(1, true, undefined, 3), gone, ctx()).creates.length, 1);
   });
 
+  // External tester: a group held at its canary launched nothing for minutes after an old
+  // instance was terminated out of band, and stayed at 4 (+1 canary) after a scale 4 → 6.
+  it('while a canary holds, replaces a lost old instance on the old template, within surge', () => {
+    const g = canary(1, false, 100_000, 6);
+    const world = [...oldSet(6).filter((i) => i.slot !== 3 && i.slot !== 5), readyNew(0)]; // old 0-4 + canary (old 5 made room for it), then old 3 lost
+    const step = planGroup(g, world, ctx());
+    assert.deepEqual(step.deletes, []);
+    assert.deepEqual(step.creates, [{ templateHash: OLD, slot: 3, zone: 'a' }], 'the lost old instance is replaced (was: none)');
+    assert.ok(step.waits.some((w) => w.reason === 'canary-bake'), 'still held at the canary');
+    // The replacement booting counts as old: nothing more is launched, and it holds at 5 old + 1 canary.
+    const booting = [...world, inst({ templateHash: OLD, slot: 3, zone: 'a', createdAt: T0, readySince: undefined, state: 'pending' })];
+    assert.equal(actionsOf(planGroup(g, booting, ctx())), 0);
+    assert.equal(actionsOf(planGroup(g, [...world, inst({ templateHash: OLD, slot: 3, zone: 'a' })], ctx())), 0);
+  });
+
+  it('a scale-up while a canary holds adds old-template instances; the canary count stays', () => {
+    const world = [...oldSet(4).filter((i) => i.slot !== 0), readyNew(0)]; // replicas 4: 3 old + canary
+    assert.equal(actionsOf(planGroup(canary(1, false, 100_000, 4), world, ctx())), 0, 'held at 4');
+    const g = group({ replicas: 6, rollout: policy({ strategy: 'canary', maxSurge: 2, canary: { count: 1, promote: undefined, bakeSeconds: 100_000 } }) });
+    const step = planGroup(g, world, ctx());
+    assert.deepEqual(step.creates.map((c) => [c.templateHash, c.slot]), [[OLD, 0], [OLD, 4]], 'was: none, held at 4');
+    assert.deepEqual(step.deletes, []);
+  });
+
   it('auto-promotes after bakeSeconds of health', () => {
     const world = [...oldSet(3), readyNew(0, 100_000)];
     const baking = planGroup(canary(1, false, 300), world, ctx());
