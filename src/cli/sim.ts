@@ -46,9 +46,15 @@ export function register(program: Command, setExitCode: (code: number) => void):
       const configFile = path.join(caDir, 'drover.yaml');
       await writeFile(configFile, bindingsConfig(started, caFiles), { mode: 0o600 });
       process.stdout.write(banner(started, unsupported.map((p) => `${p.name} (${p.type})`), factor, configFile, caFiles));
-      await untilInterrupted();
-      await Promise.all(started.map((s) => s.close()));
-      await rm(caDir, { recursive: true, force: true });
+      const interrupted = untilInterrupted();
+      try {
+        await interrupted.signalled;
+        process.stdout.write('\nstopping the simulators…\n');
+        await Promise.all(started.map((s) => s.close()));
+        await rm(caDir, { recursive: true, force: true });
+      } finally {
+        interrupted.dispose();
+      }
       setExitCode(0);
     });
 }
@@ -98,9 +104,16 @@ export function banner(started: readonly ProviderSimulator[], unsupported: reado
   return `${lines.join('\n')}\n`;
 }
 
-function untilInterrupted(): Promise<void> {
-  return new Promise((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
-  });
+/**
+ * Resolves on the first SIGINT/SIGTERM and keeps absorbing signals until disposed: under `npx` a
+ * Ctrl-C arrives twice (from the terminal and forwarded by npx), and the second must not kill the
+ * process with 130 while the simulators close.
+ */
+function untilInterrupted(): { signalled: Promise<void>; dispose(): void } {
+  let resolve = () => {};
+  const signalled = new Promise<void>((r) => (resolve = r));
+  const onSignal = () => resolve();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return { signalled, dispose: () => { process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal); } };
 }
