@@ -80,4 +80,12 @@ describe('drover plan with one cloud lacking credentials', function () {
     assert.match(stdout, /^ {2}worker-lab: not planned \(ProviderNotBound\): provider pve-lab: .*providers\.pve-lab/m);
     assert.match(stdout, /^apply: stalled: [2-7] groups need a change in Git or in the cloud account/m);
   });
+
+  it('plan of the demo fleet with no credentials at all: no placement check for groups already not planned, no free-text Node warning', async () => {
+    const { code, stdout, stderr } = await drover(['plan', 'fixtures/demo', '--state-dir', path.join(home, 'plan-demo')], { HOME: home, AWS_EC2_METADATA_DISABLED: 'true' }, 90_000);
+    assert.equal(code, 1, stderr + stdout);
+    assert.match(stdout, /^group web-eu: not planned \(CredentialsProviderError\)/m);
+    assert.doesNotMatch(stdout, /launches would fail/);
+    assert.doesNotMatch(stderr, /MetadataLookupWarning|trace-warnings/);
+  });
 });
