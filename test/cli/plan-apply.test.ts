@@ -98,7 +98,7 @@ describe('drover plan / apply against drover sim', function () {
     const loaded = await loadFleet(fleet.dir);
     assert.ok(loaded.ok);
     sims = (await startFleetSimulators(loaded.state, { factor: 500 })).started;
-    const env = { DROVER_ENDPOINT_AWS_EU: sims[0]!.url, ...sims[0]!.env };
+    const env = { DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', DROVER_ENDPOINT_AWS_EU: sims[0]!.url, ...sims[0]!.env };
     // A listing error drover does not retry inside the call: the first two passes cannot plan web.
     sims[0]!.engine.faults.add({ kind: 'error', status: 409, code: 'IncorrectState', actions: ['DescribeInstances'], count: 2 });
     const apply = await drover(env, 'apply', fleet.dir, '--state-dir', path.join(fleet.dir, '.state'), '--timeout', '60s', '--interval', '200ms');
