@@ -99,12 +99,22 @@ export function outcomes(result: PassResult): Map<string, GroupOutcome> {
 
 /**
  * True when more passes cannot change anything: every group converged, suspended or stalled, no
- * orphan left to delete, and no error that a retry could fix (a transient failure, a group not
- * planned for a transient reason).
+ * orphan left to delete, and either no error that a retry could fix (a transient failure, a group
+ * not planned for a transient reason) or a stalled group (planned or not: ProviderNotBound), which
+ * already makes the end a failure: waiting out retries that may never succeed (missing
+ * credentials) would only hold the user until --timeout.
  */
 export function finished(result: PassResult): boolean {
   const retryable = result.skipped.some((s) => s.error.policy !== 'stalled') || result.actions.some((a) => a.error?.policy === 'transient');
-  return !retryable && result.guarded.orphans.deletes.length === 0 && fleetOutcome([...outcomes(result).values()]).finished;
+  const all = [...outcomes(result).values()];
+  if (result.guarded.orphans.deletes.length > 0 || !fleetOutcome(all).finished) return false;
+  return !retryable || stalledCount(result) > 0;
+}
+
+/** Groups that more passes cannot help: stalled when planned, or not planned for a stalled reason. */
+function stalledCount(result: PassResult): number {
+  const planned = [...outcomes(result)].filter(([, o]) => o.kind === 'stalled').map(([group]) => group);
+  return new Set([...planned, ...result.skipped.filter((s) => s.error.policy === 'stalled').map((s) => s.group)]).size;
 }
 
 function printPlain(result: PassResult): void {
@@ -139,7 +149,7 @@ function summarize(last: PassResult | undefined, totals: { created: number; dele
   for (const s of last.skipped) lines.push(`  ${s.group}: not planned (${s.error.reason}): ${s.error.message}`);
   const all = [...byGroup.values()];
   const ok = fleetOutcome(all).success && last.skipped.length === 0 && last.guarded.orphans.deletes.length === 0;
-  const stalled = all.filter((o) => o.kind === 'stalled').length;
+  const stalled = stalledCount(last);
   const suspended = all.filter((o) => o.kind === 'suspended').length;
   if (ok) lines.push(`apply: converged${suspended > 0 ? ` (${suspended} suspended ${suspended === 1 ? 'group' : 'groups'} not changed)` : ''}`);
   else if (stalled > 0) lines.push(`apply: stalled: ${stalled} ${stalled === 1 ? 'group needs' : 'groups need'} a change in Git or in the cloud account (see above)`);

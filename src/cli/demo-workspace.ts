@@ -1,11 +1,13 @@
 /**
  * The demo's workspace: a bare Git repository seeded from a fleet directory (what drover follows),
  * a working clone for the user to edit, and "next build" image files, so a rollout is one copy,
- * commit and push away. Everything lives under one directory that the demo recreates each start.
+ * commit and push away. Everything lives under one directory that the demo recreates each start,
+ * guarded by a lock file holding the running demo's pid: a second demo must not wipe a live one's
+ * repository, credentials and state.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Artifact, DesiredState, ImageConfig } from '../desired/types.ts';
@@ -29,9 +31,65 @@ async function git(cwd: string, ...args: string[]): Promise<void> {
   await exec('git', [...IDENTITY, ...args], { cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
 }
 
-/** Recreates the workspace under `root` from the fleet at `fleetDir`. */
+/** The lock file's name inside the workspace: it holds the pid of the demo using the workspace. */
+export const LOCK_FILE = 'demo.lock';
+
+/** Another live demo holds the workspace; nothing was changed. */
+export class WorkspaceInUseError extends Error {
+  readonly reason = 'WorkspaceInUse';
+  readonly root: string;
+  readonly pid: number;
+  constructor(root: string, pid: number) {
+    super(`workspace ${root} is in use by a running drover demo (pid ${pid})`);
+    this.name = 'WorkspaceInUseError';
+    this.root = root;
+    this.pid = pid;
+  }
+}
+
+/** A held workspace lock; `staleFrom` is the pid of a demo that had died holding it (taken over). */
+export interface WorkspaceLock {
+  readonly staleFrom: number | undefined;
+  release(): Promise<void>;
+}
+
+/**
+ * Takes the workspace's lock (created exclusively, holding this process's pid). A lock whose pid is
+ * alive throws {@link WorkspaceInUseError}; one left by a killed demo is taken over.
+ */
+export async function lockWorkspace(root: string): Promise<WorkspaceLock> {
+  const file = path.join(root, LOCK_FILE);
+  await mkdir(root, { recursive: true });
+  let staleFrom: number | undefined;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      await writeFile(file, `${process.pid}\n`, { flag: 'wx' });
+      return { staleFrom, release: () => unlink(file).catch(() => undefined) };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) throw new WorkspaceInUseError(root, pid);
+    staleFrom = Number.isInteger(pid) && pid > 0 ? pid : staleFrom;
+    await unlink(file).catch(() => undefined);
+  }
+  throw new WorkspaceInUseError(root, staleFrom ?? 0);
+}
+
+/** Whether a process with `pid` exists (EPERM: it exists but is another user's). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Recreates the workspace under `root` from the fleet at `fleetDir`, keeping its lock file. */
 export async function prepareWorkspace(root: string, fleetDir: string, state: DesiredState): Promise<DemoWorkspace> {
-  await rm(root, { recursive: true, force: true });
+  await mkdir(root, { recursive: true });
+  for (const entry of await readdir(root)) if (entry !== LOCK_FILE) await rm(path.join(root, entry), { recursive: true, force: true });
   const bare = path.join(root, 'fleet.git');
   const clone = path.join(root, 'fleet');
   const next = path.join(root, 'next');

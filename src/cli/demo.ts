@@ -18,8 +18,8 @@ import { DEFAULT_LIMITS } from '../reconcile/limited-provider.ts';
 import { fleetOutcome, groupOutcome } from '../reconcile/done.ts';
 import { createLogger } from '../status/logger.ts';
 import { parseDuration } from './duration.ts';
-import { prepareWorkspace } from './demo-workspace.ts';
-import type { DemoWorkspace } from './demo-workspace.ts';
+import { lockWorkspace, prepareWorkspace, WorkspaceInUseError } from './demo-workspace.ts';
+import type { DemoWorkspace, WorkspaceLock } from './demo-workspace.ts';
 import { conditionsText, noteText } from './group-notes.ts';
 import { asListenError, checkListen } from './listen.ts';
 import type { ListenError } from '../status/http-server.ts';
@@ -61,6 +61,7 @@ interface DemoStack {
   readonly sims: readonly ProviderSimulator[];
   readonly running: RunningDaemon;
   readonly banner: string;
+  readonly lock: WorkspaceLock;
 }
 
 async function runDemo(dir: string, state: DesiredState, options: DemoOptions): Promise<number> {
@@ -80,6 +81,7 @@ async function runDemo(dir: string, state: DesiredState, options: DemoOptions): 
     await Promise.all(stack.sims.map((s) => s.close()));
     return options.exitWhenConverged && !converged ? 1 : 0;
   } finally {
+    await stack.lock.release();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
@@ -96,7 +98,23 @@ async function startDemo(dir: string, state: DesiredState, options: DemoOptions)
   if (!(factor > 0)) throw new UsageError(`--factor must be a positive number, got '${options.factor}'`);
   const refused = await checkListen('127.0.0.1', port).then(() => undefined, (error: unknown) => asListenError(error) ?? Promise.reject(error));
   if (refused !== undefined) return portTaken(refused);
-  const workspace = await prepareWorkspace(path.resolve(options.workspace), path.resolve(dir), state);
+  const root = path.resolve(options.workspace);
+  const lock = await lockWorkspace(root).catch((error: unknown) => (error instanceof WorkspaceInUseError ? workspaceInUse(error, options.workspace) : Promise.reject(error)));
+  if (typeof lock === 'number') return lock;
+  if (lock.staleFrom !== undefined) process.stdout.write(`drover demo: taking over ${options.workspace} from a demo that is no longer running (pid ${lock.staleFrom})\n`);
+  try {
+    const stack = await startInWorkspace(root, dir, state, options, port, factor, started);
+    if (typeof stack === 'number') await lock.release();
+    return typeof stack === 'number' ? stack : { ...stack, lock };
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+}
+
+/** Starts the workspace, the simulators and the daemon, once the workspace is locked. */
+async function startInWorkspace(root: string, dir: string, state: DesiredState, options: DemoOptions, port: number, factor: number, started: number): Promise<Omit<DemoStack, 'lock'> | number> {
+  const workspace = await prepareWorkspace(root, path.resolve(dir), state);
   const withNext = { ...state, images: { ...state.images, ...workspace.nextImages } };
   const { started: sims, unsupported, fallback } = await startSims(withNext, factor, portOption(options.simPort, '--sim-port'));
   const tokenFile = path.join(workspace.root, 'api-token');
@@ -125,6 +143,11 @@ function portOption(value: string, flag: string): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`${flag} must be a port number (0 = any free port), got '${value}'`);
   return port;
+}
+
+function workspaceInUse(error: WorkspaceInUseError, flag: string): number {
+  process.stderr.write(`drover demo: ${error.message}; stop that demo (Ctrl-C in its shell, or kill ${error.pid}) or pass --workspace DIR (a directory other than ${flag}) to run a second demo beside it. Nothing was changed.\n`);
+  return 1;
 }
 
 function portTaken(error: ListenError): number {

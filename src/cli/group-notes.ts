@@ -1,7 +1,7 @@
 /**
  * One group's conditions and note as `drover status` and `drover demo` print them, so the two
  * never contradict each other or the conditions: a Ready group shows no waits, a suspended group
- * says Suspended, and a wait that time alone ends shows the time left.
+ * says Suspended only, and a wait that time alone ends shows the time left.
  */
 
 /** The parts of a group's status view the CLI prints. */
@@ -15,13 +15,14 @@ export interface GroupSummary {
 
 /**
  * The conditions that are True, then those Unknown as `Type=Unknown` (a group drover could not
- * observe this pass), `Suspended` first for a suspended group; `-` when none.
+ * observe this pass); `-` when none. A suspended group shows `Suspended` only: drover neither
+ * acts on it nor judges it (Degraded there is the state it was left in, not a problem to chase).
  */
 export function conditionsText(group: GroupSummary): string {
+  if (group.suspendedBy !== undefined) return 'Suspended';
   const isTrue = group.conditions.filter((c) => c.status === 'True').map((c) => c.type);
   const held = [...isTrue, ...group.conditions.filter((c) => c.status === 'Unknown').map((c) => `${c.type}=Unknown`)];
-  const all = group.suspendedBy === undefined ? held : ['Suspended', ...held];
-  return all.join(',') || '-';
+  return held.join(',') || '-';
 }
 
 /** What the group waits for (with time left), its error, or how it is suspended; '' when Ready. */

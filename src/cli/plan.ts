@@ -38,7 +38,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
       try {
         const result = await runPass(state, session.revision, session.deps, { execute: false });
         const refused = await refusedImages(state, result.guarded.steps, session.deps.providers, session.deps.images);
-        const placement = await checkPlacements(state, session.deps.providers);
+        const placement = await checkPlacements(plannedOnly(state, result), session.deps.providers);
         process.stdout.write(options.json ? `${JSON.stringify({ ...planJson(result, refused), placement }, null, 2)}\n` : planText(result, refused, state, placement));
         for (const message of session.leaked()) process.stderr.write(`drover plan: a cloud SDK also failed outside its call: ${message}\n`);
         setExitCode(placement.length > 0 ? 1 : planExitCode(result, refused));
@@ -46,6 +46,15 @@ export function register(program: Command, setExitCode: (code: number) => void):
         await session.close();
       }
     });
+}
+
+/**
+ * The fleet without the groups not planned this pass: a provider that could not be observed (no
+ * credentials) cannot check placements either, and its groups are reported once, as not planned.
+ */
+function plannedOnly(state: DesiredState, result: PassResult): DesiredState {
+  const skipped = new Set(result.skipped.map((s) => s.group));
+  return { ...state, groups: Object.fromEntries(Object.entries(state.groups).filter(([name]) => !skipped.has(name))) };
 }
 
 /** 1 when anything could not be observed or planned or would fail (an image that does not verify), else 2 when there are changes, else 0. */

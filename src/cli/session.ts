@@ -106,6 +106,7 @@ export async function openSession(dir: string, state: DesiredState, options: Clo
   }
   const { providers: bindings, requireBinding } = await bindingsOrThrow(options.config ?? process.env['DROVER_CONFIG']);
   const leaks = containLeakedRejections();
+  routeProcessWarnings();
   const stateDir = path.resolve(options.stateDir ?? '.drover');
   const sources = { bindings, requireBinding, endpointFlags, env: process.env, untrustedRoots: [stateDir, await checkoutRoot(dir)] };
   const opened = await openProviders(state, registeredFactory, { ...sources, warn, ...(launches ? { stateDir } : {}) });
@@ -201,3 +202,19 @@ async function revisionOf(dir: string): Promise<string> {
     return 'local';
   }
 }
+
+/**
+ * Node prints process warnings as free text on stderr. google-auth's MetadataLookupWarning (no GCE
+ * metadata server, i.e. not on GCE) only repeats what the GCE provider's "not observed" line says
+ * with how to fix it, so it is dropped; any other warning is printed as drover's own warnings are.
+ */
+function routeProcessWarnings(): void {
+  if (routedWarnings) return;
+  routedWarnings = true;
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => {
+    if (warning.name !== 'MetadataLookupWarning') process.stderr.write(`drover: warning: ${warning.name}: ${warning.message}\n`);
+  });
+}
+
+let routedWarnings = false;

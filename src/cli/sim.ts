@@ -45,10 +45,16 @@ export function register(program: Command, setExitCode: (code: number) => void):
       const caFiles = await writeCaFiles(caDir, started);
       const configFile = path.join(caDir, 'drover.yaml');
       await writeFile(configFile, bindingsConfig(started, caFiles), { mode: 0o600 });
-      process.stdout.write(banner(started, unsupported.map((p) => `${p.name} (${p.type})`), factor, configFile, caFiles));
-      await untilInterrupted();
-      await Promise.all(started.map((s) => s.close()));
-      await rm(caDir, { recursive: true, force: true });
+      process.stdout.write(banner(started, unsupported.map((p) => `${p.name} (${p.type})`), factor, configFile, caFiles, dir));
+      const interrupted = untilInterrupted();
+      try {
+        await interrupted.signalled;
+        process.stdout.write('\nstopping the simulators…\n');
+        await Promise.all(started.map((s) => s.close()));
+        await rm(caDir, { recursive: true, force: true });
+      } finally {
+        interrupted.dispose();
+      }
       setExitCode(0);
     });
 }
@@ -84,8 +90,8 @@ export function bindingsConfig(started: readonly ProviderSimulator[], caFiles: R
   return `# Written by drover sim: binds each provider of the fleet to its simulator.\n${stringify({ providers: bindings })}`;
 }
 
-/** What `drover sim` prints: endpoints, then the config and shell lines to use them. */
-export function banner(started: readonly ProviderSimulator[], unsupported: readonly string[], factor: number, configFile: string, caFiles: ReadonlyMap<string, string> = new Map()): string {
+/** What `drover sim` prints: endpoints, then the config and shell lines to use them on the fleet `dir` given. */
+export function banner(started: readonly ProviderSimulator[], unsupported: readonly string[], factor: number, configFile: string, caFiles: ReadonlyMap<string, string>, dir: string): string {
   const lines = [`drover sim: ${started.length} simulator(s) on 127.0.0.1, time ×${factor}`];
   for (const s of started) {
     const ca = caFiles.get(s.provider);
@@ -94,13 +100,25 @@ export function banner(started: readonly ProviderSimulator[], unsupported: reado
   for (const name of unsupported) lines.push(`  ${name.padEnd(23)} no simulator yet: its groups will be reported as not planned`);
   const env = new Map<string, string>();
   for (const s of started) for (const [k, v] of Object.entries(s.env)) env.set(k, v);
-  lines.push('', `Bindings (endpoints, CA files, Proxmox token id) are in ${configFile}.`, 'Point drover at them (in another shell):', `  export ${[...env].map(([k, v]) => `${k}=${v}`).join(' ')}`, `  npx drover plan fixtures/demo --no-probes --config ${configFile}`, '', 'Stop with Ctrl-C.');
+  lines.push('', `Bindings (endpoints, CA files, Proxmox token id) are in ${configFile}.`, 'Point drover at them (in another shell):', `  export ${[...env].map(([k, v]) => `${k}=${v}`).join(' ')}`, `  npx drover plan ${shellWord(dir)} --no-probes --config ${shellWord(configFile)}`, '', 'Stop with Ctrl-C.');
   return `${lines.join('\n')}\n`;
 }
 
-function untilInterrupted(): Promise<void> {
-  return new Promise((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
-  });
+/**
+ * Resolves on the first SIGINT/SIGTERM and keeps absorbing signals until disposed: under `npx` a
+ * Ctrl-C arrives twice (from the terminal and forwarded by npx), and the second must not kill the
+ * process with 130 while the simulators close.
+ */
+/** `word` as one shell word: as is when it needs no quoting, else single-quoted. */
+export function shellWord(word: string): string {
+  return /^[\w./@:+=-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
+}
+
+function untilInterrupted(): { signalled: Promise<void>; dispose(): void } {
+  let resolve = () => {};
+  const signalled = new Promise<void>((r) => (resolve = r));
+  const onSignal = () => resolve();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return { signalled, dispose: () => { process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal); } };
 }

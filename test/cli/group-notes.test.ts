@@ -11,8 +11,9 @@ describe('cli/group-notes', () => {
     assert.equal(noteText(group), '');
   });
 
-  it('a suspended group says Suspended, whatever else holds (was "Degraded" or "-")', () => {
-    assert.equal(conditionsText({ suspendedBy: 'git', conditions: [cond('Ready', 'False'), cond('Degraded', 'True')], waitingFor: [] }), 'Suspended,Degraded');
+  it('a suspended group says Suspended only, whatever else holds (was "Degraded", "-", then "Suspended,Degraded")', () => {
+    assert.equal(conditionsText({ suspendedBy: 'git', conditions: [cond('Ready', 'False'), cond('Degraded', 'True')], waitingFor: [] }), 'Suspended');
+    assert.equal(conditionsText({ suspendedBy: 'git', conditions: [cond('Ready', 'Unknown'), cond('Stalled', 'True')], waitingFor: [] }), 'Suspended');
     assert.equal(conditionsText({ suspendedBy: 'api', conditions: [cond('Ready', 'False')], waitingFor: [] }), 'Suspended');
     assert.match(noteText({ suspendedBy: 'git', conditions: [], waitingFor: ['suspended'] }), /^suspended \(git\)/);
   });

@@ -69,4 +69,23 @@ describe('drover plan with one cloud lacking credentials', function () {
       await fleet.cleanup();
     }
   });
+
+  it('apply of the demo fleet with no credentials at all stops after the pass that finds a stalled group (ProviderNotBound), exit 1, instead of running to --timeout', async () => {
+    const { code, stdout, stderr } = await drover(['apply', 'fixtures/demo', '--timeout', '10m', '--interval', '1s', '--state-dir', path.join(home, 'demo')], {
+      HOME: home, GOOGLE_APPLICATION_CREDENTIALS: path.join(home, 'missing-adc.json'), METADATA_SERVER_DETECTION: 'none', GCE_METADATA_HOST: '127.0.0.1:9', AWS_EC2_METADATA_DISABLED: 'true',
+    }, 90_000);
+    assert.equal(code, 1, stderr + stdout);
+    assert.equal(stdout.split('\n').filter((l) => l.startsWith('pass ')).length, 1, stdout);
+    assert.match(stdout, /^apply: 1 pass, /m);
+    assert.match(stdout, /^ {2}worker-lab: not planned \(ProviderNotBound\): provider pve-lab: .*providers\.pve-lab/m);
+    assert.match(stdout, /^apply: stalled: [2-7] groups need a change in Git or in the cloud account/m);
+  });
+
+  it('plan of the demo fleet with no credentials at all: no placement check for groups already not planned, no free-text Node warning', async () => {
+    const { code, stdout, stderr } = await drover(['plan', 'fixtures/demo', '--state-dir', path.join(home, 'plan-demo')], { HOME: home, AWS_EC2_METADATA_DISABLED: 'true' }, 90_000);
+    assert.equal(code, 1, stderr + stdout);
+    assert.match(stdout, /^group web-eu: not planned \(CredentialsProviderError\)/m);
+    assert.doesNotMatch(stdout, /launches would fail/);
+    assert.doesNotMatch(stderr, /MetadataLookupWarning|trace-warnings/);
+  });
 });
