@@ -138,6 +138,7 @@ export class ProxmoxProvider implements Provider {
   create(request: CreateRequest, options: CallOptions = {}): Promise<ObservedInstance> {
     const running = this.#inflight.get(request.name);
     if (running !== undefined) return running.promise;
+    this.#unconfigured.creating(request.owner.group, request.owner.templateHash);
     const entry: { -readonly [K in keyof Inflight]: Inflight[K] } = { request, createdAt: Date.now(), vmid: undefined, promise: Promise.resolve(undefined as never) };
     entry.promise = this.#create(request, entry, options.signal).finally(() => this.#inflight.delete(request.name));
     this.#inflight.set(request.name, entry);

@@ -11,38 +11,64 @@
  * without its slot (like a stuck clone: its group only): it counts against the group's bounds, is
  * never deleted, and leaves its slot free, so the planner plans the slot's create, which finds the
  * VM (by its description) and completes it. A VM still unclaimed after the hold (a slot the planner
- * no longer wants: an old template, a smaller group) is reported as it is, stopped, and replaced.
+ * no longer wants: an old template, a smaller group; or no room for it) is reported as it is,
+ * stopped, and replaced.
  */
 import type { ObservedInstance } from '../types.ts';
 import type { FoundVm } from './inventory.ts';
 
-/** How long a finished, never-configured clone is kept for the create of its slot. */
+/** How long a finished, never-configured clone is kept for the create of its slot, at most. */
 export const UNCONFIGURED_HOLD_MS = 60_000;
+
+/**
+ * Listings (passes) a held clone waits while this process has not created anything for its group:
+ * the planner may want its slot but have no room yet, or not want its template any more. Past
+ * them it is reported as it is, so a slot nobody will create never holds room for long.
+ */
+export const UNCONFIGURED_HOLD_LISTS = 2;
 
 /** A finished clone whose config step never ran: described as the fleet's, untagged, unlocked, not running. */
 export function isUnconfigured(vm: Pick<FoundVm, 'bareClone' | 'configured' | 'status' | 'lock'>): boolean {
   return !vm.bareClone && !vm.configured && vm.lock === undefined && vm.status !== 'running';
 }
 
-/** Tracks when this process first saw each unconfigured clone, to bound how long it is held. */
+/**
+ * Which unconfigured clones to hold. A clone stays held at most UNCONFIGURED_HOLD_MS from first
+ * sight; and only while the planner is evidently working on its template — this process created
+ * for its group on that template — or, when it has created nothing for the group yet, for
+ * UNCONFIGURED_HOLD_LISTS listings. A create for the group on another template releases it at once
+ * (that template is not desired any more: the VM is replaced as stopped).
+ */
 export class UnconfiguredClones {
-  readonly #firstSeen = new Map<number, number>();
+  readonly #seen = new Map<number, { since: number; lists: number }>();
+  /** Group → the template hash of this process's latest create for it. */
+  readonly #wanted = new Map<string, string>();
 
-  /**
-   * The VMIDs of `found` to report held at `now`: unconfigured, not `busy` (a create or delete of
-   * this process works on it), and first seen less than UNCONFIGURED_HOLD_MS ago.
-   */
+  /** A create for `group` on `templateHash` was asked of this process. */
+  creating(group: string, templateHash: string): void {
+    this.#wanted.set(group, templateHash);
+  }
+
+  /** The VMIDs of `found` to report held at `now`; `busy`: a create or delete of this process works on it. */
   held(found: readonly FoundVm[], now: number, busy: (vmid: number) => boolean): Set<number> {
     const candidates = found.filter((vm) => isUnconfigured(vm) && !busy(vm.vmid));
     const listed = new Set(candidates.map((vm) => vm.vmid));
-    for (const vmid of this.#firstSeen.keys()) if (!listed.has(vmid)) this.#firstSeen.delete(vmid);
+    for (const vmid of this.#seen.keys()) if (!listed.has(vmid)) this.#seen.delete(vmid);
     const out = new Set<number>();
     for (const vm of candidates) {
-      const since = this.#firstSeen.get(vm.vmid) ?? now;
-      this.#firstSeen.set(vm.vmid, since);
-      if (now - since < UNCONFIGURED_HOLD_MS) out.add(vm.vmid);
+      const seen = this.#seen.get(vm.vmid) ?? { since: now, lists: 0 };
+      seen.lists += 1;
+      this.#seen.set(vm.vmid, seen);
+      if (this.#holds(vm, seen, now)) out.add(vm.vmid);
     }
     return out;
+  }
+
+  #holds(vm: FoundVm, seen: { since: number; lists: number }, now: number): boolean {
+    if (now - seen.since >= UNCONFIGURED_HOLD_MS) return false;
+    const wanted = vm.own.group === undefined ? undefined : this.#wanted.get(vm.own.group);
+    if (wanted === undefined) return seen.lists <= UNCONFIGURED_HOLD_LISTS;
+    return wanted === vm.own.templateHash;
   }
 }
 
