@@ -21,9 +21,11 @@ import type { FoundVm } from './inventory.ts';
 export const UNCONFIGURED_HOLD_MS = 60_000;
 
 /**
- * Listings (passes) a held clone waits while this process has not created anything for its group:
- * the planner may want its slot but have no room yet, or not want its template any more. Past
- * them it is reported as it is, so a slot nobody will create never holds room for long.
+ * Listings (passes) a held clone is held for in any case; past them only while this process keeps
+ * creating on its template for its group (a create since the previous listing). The planner may
+ * want its slot but have no room for it (the clone itself fills the room a rollout had), or not
+ * want its template any more: then it is reported as it is, so a slot nobody creates never holds
+ * room for long.
  */
 export const UNCONFIGURED_HOLD_LISTS = 2;
 
@@ -33,24 +35,25 @@ export function isUnconfigured(vm: Pick<FoundVm, 'bareClone' | 'configured' | 's
 }
 
 /**
- * Which unconfigured clones to hold. A clone stays held at most UNCONFIGURED_HOLD_MS from first
- * sight; and only while the planner is evidently working on its template — this process created
- * for its group on that template — or, when it has created nothing for the group yet, for
- * UNCONFIGURED_HOLD_LISTS listings. A create for the group on another template releases it at once
- * (that template is not desired any more: the VM is replaced as stopped).
+ * Which unconfigured clones to hold. A clone is held at most UNCONFIGURED_HOLD_MS from first sight:
+ * for its first UNCONFIGURED_HOLD_LISTS listings, then while creates for its group on its template
+ * keep coming (one since the previous listing). A create for the group on another template releases
+ * it at once (that template is not desired any more: the VM is replaced as stopped).
  */
 export class UnconfiguredClones {
   readonly #seen = new Map<number, { since: number; lists: number }>();
-  /** Group → the template hash of this process's latest create for it. */
-  readonly #wanted = new Map<string, string>();
+  /** Group → the template hash of this process's latest create for it, and the listing it followed. */
+  readonly #wanted = new Map<string, { templateHash: string; listing: number }>();
+  #listings = 0;
 
   /** A create for `group` on `templateHash` was asked of this process. */
   creating(group: string, templateHash: string): void {
-    this.#wanted.set(group, templateHash);
+    this.#wanted.set(group, { templateHash, listing: this.#listings });
   }
 
-  /** The VMIDs of `found` to report held at `now`; `busy`: a create or delete of this process works on it. */
+  /** The VMIDs of `found` to report held at `now` (one call per listing); `busy`: a create or delete of this process works on it. */
   held(found: readonly FoundVm[], now: number, busy: (vmid: number) => boolean): Set<number> {
+    this.#listings += 1;
     const candidates = found.filter((vm) => isUnconfigured(vm) && !busy(vm.vmid));
     const listed = new Set(candidates.map((vm) => vm.vmid));
     for (const vmid of this.#seen.keys()) if (!listed.has(vmid)) this.#seen.delete(vmid);
@@ -67,8 +70,9 @@ export class UnconfiguredClones {
   #holds(vm: FoundVm, seen: { since: number; lists: number }, now: number): boolean {
     if (now - seen.since >= UNCONFIGURED_HOLD_MS) return false;
     const wanted = vm.own.group === undefined ? undefined : this.#wanted.get(vm.own.group);
-    if (wanted === undefined) return seen.lists <= UNCONFIGURED_HOLD_LISTS;
-    return wanted === vm.own.templateHash;
+    if (wanted !== undefined && wanted.templateHash !== vm.own.templateHash) return false;
+    if (seen.lists <= UNCONFIGURED_HOLD_LISTS) return true;
+    return wanted !== undefined && wanted.listing >= this.#listings - 1;
   }
 }
 

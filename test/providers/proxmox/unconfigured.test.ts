@@ -30,11 +30,18 @@ describe('Proxmox: finished clones no create configured are held for their slot\
     assert.deepEqual([...clones.held([vm(1)], 2000, idle)], []);
   });
 
-  it('this process creates on its template for its group: held on, up to the hold time', () => {
+  it('held on while creates for its group on its template keep coming, up to the hold time; released when they stop', () => {
     const clones = new UnconfiguredClones();
-    clones.creating('web', 'a1b2c3d4e5f6');
-    for (let i = 0; i < 10; i++) assert.deepEqual([...clones.held([vm(1)], 1000 + i, idle)], [1]);
+    for (let i = 0; i < 10; i++) {
+      assert.deepEqual([...clones.held([vm(1)], 1000 + i, idle)], [1], `listing ${i + 1}`);
+      clones.creating('web', 'a1b2c3d4e5f6');
+    }
     assert.deepEqual([...clones.held([vm(1)], 1000 + UNCONFIGURED_HOLD_MS, idle)], [], 'bounded');
+    const stalled = new UnconfiguredClones();
+    for (let i = 0; i < UNCONFIGURED_HOLD_LISTS; i++) assert.deepEqual([...stalled.held([vm(1)], 1000 + i, idle)], [1]);
+    stalled.creating('web', 'a1b2c3d4e5f6');
+    assert.deepEqual([...stalled.held([vm(1)], 1010, idle)], [1], 'a create since the previous listing');
+    assert.deepEqual([...stalled.held([vm(1)], 1011, idle)], [], 'no create since the previous listing (no room for its slot): reported as it is');
   });
 
   it('a create for the group on another template releases it at once (its template is not wanted any more)', () => {
