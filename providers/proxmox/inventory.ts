@@ -26,6 +26,11 @@ export interface FoundVm {
   readonly lock: string | undefined;
   /** A nameless `lock: clone` config with no ownership yet (clone running, or its worker died). */
   readonly bareClone: boolean;
+  /**
+   * Its ownership tags are set: the config step after the clone ran. False for a VM known only by
+   * the description its clone call wrote (a clone whose create never got to configure it).
+   */
+  readonly configured: boolean;
 }
 
 /** What a scan needs. */
@@ -82,7 +87,7 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
 
 async function examine(ctx: ScanContext, entry: VmResource): Promise<FoundVm | undefined> {
   const tagged = ownershipFromTags(entry.tags);
-  if (tagged.fleet !== undefined) return tagged.fleet === tagSafe(ctx.fleet) ? settle(ctx, entry, { ...tagged, fleet: ctx.fleet }, listedName(entry)) : undefined;
+  if (tagged.fleet !== undefined) return tagged.fleet === tagSafe(ctx.fleet) ? settle(ctx, entry, { ...tagged, fleet: ctx.fleet }, listedName(entry), true) : undefined;
   if (ctx.foreign.has(entry.vmid) || !inRange(entry.vmid, ctx.range)) return undefined;
   const name = listedName(entry);
   if (name !== undefined && !DROVER_NAME.test(name)) return undefined;
@@ -90,16 +95,16 @@ async function examine(ctx: ScanContext, entry: VmResource): Promise<FoundVm | u
   if (config === undefined) return undefined;
   const described = ownershipFromDescription(text(config['description']));
   const configured = text(config['name']);
-  if (described.fleet === ctx.fleet) return settle(ctx, entry, described, configured);
+  if (described.fleet === ctx.fleet) return settle(ctx, entry, described, configured, false);
   const lock = text(config['lock']);
   if (lock === 'clone' && configured === undefined && described.fleet === undefined) {
-    return { vmid: entry.vmid, node: entry.node, name: undefined, own: {}, status: 'stopped', lock, bareClone: true };
+    return { vmid: entry.vmid, node: entry.node, name: undefined, own: {}, status: 'stopped', lock, bareClone: true, configured: false };
   }
   if (lock === undefined && configured !== undefined) ctx.foreign.add(entry.vmid);
   return undefined;
 }
 
-async function settle(ctx: ScanContext, entry: VmResource, own: ReadOwnership, name: string | undefined): Promise<FoundVm | undefined> {
+async function settle(ctx: ScanContext, entry: VmResource, own: ReadOwnership, name: string | undefined, configured: boolean): Promise<FoundVm | undefined> {
   let status = entry.status ?? 'unknown';
   let lock = entry.lock;
   if (status !== 'running' && lock === undefined) {
@@ -112,7 +117,7 @@ async function settle(ctx: ScanContext, entry: VmResource, own: ReadOwnership, n
       throw error;
     }
   }
-  return { vmid: entry.vmid, node: entry.node, name, own, status, lock, bareClone: false };
+  return { vmid: entry.vmid, node: entry.node, name, own, status, lock, bareClone: false, configured };
 }
 
 async function readConfig(ctx: ScanContext, entry: VmResource): Promise<VmConfig | undefined> {

@@ -20,6 +20,7 @@ import { cloneParams, configParams, templateOf } from './launch.ts';
 import type { CloneLimiter } from './limiter.ts';
 import { ownershipFromDescription, ownershipFromTags, tagSafe, templateDigest, type ReadOwnership } from './ownership.ts';
 import { pause, type ProviderLogger } from './retry.ts';
+import { heldForItsSlot, UnconfiguredClones } from './unconfigured.ts';
 
 /** What the provider needs, resolved. */
 export interface ProxmoxProviderInit {
@@ -83,6 +84,8 @@ export class ProxmoxProvider implements Provider {
   readonly #sites = new Map<number, { site: TemplateSite; until: number }>();
   #closed: Promise<void> | undefined;
   readonly #warned = new Set<number>();
+  /** Finished clones no create configured, held out of their slot for its create (unconfigured.ts). */
+  readonly #unconfigured = new UnconfiguredClones();
 
   constructor(init: ProxmoxProviderInit) {
     this.name = init.name;
@@ -106,6 +109,7 @@ export class ProxmoxProvider implements Provider {
     for (const record of stuck) this.#stuck.set(record.vmid, { fleet: this.#init.fleet, group: record.group });
     const unknownBare = result.found.filter((vm) => vm.bareClone && this.#known(vm.vmid) === undefined);
     this.#unplaced = await this.#watch.mine(unknownBare, options.signal);
+    const held = this.#unconfigured.held(result.found, now, (vmid) => this.#isInflight(vmid) || this.#deleting.has(vmid));
     const out: ObservedInstance[] = [];
     for (const vm of result.found) {
       const known = this.#known(vm.vmid);
@@ -114,6 +118,10 @@ export class ProxmoxProvider implements Provider {
         continue;
       }
       const observed = toObserved(vm, this.name, scope.fleet, now, known);
+      if (held.has(vm.vmid)) {
+        out.push(heldForItsSlot(observed));
+        continue;
+      }
       // A create or delete of this process still works on it: an operation in progress, not drift.
       out.push(this.#isInflight(vm.vmid) || this.#deleting.has(vm.vmid) ? { ...observed, locked: true } : observed);
     }
@@ -130,6 +138,7 @@ export class ProxmoxProvider implements Provider {
   create(request: CreateRequest, options: CallOptions = {}): Promise<ObservedInstance> {
     const running = this.#inflight.get(request.name);
     if (running !== undefined) return running.promise;
+    this.#unconfigured.creating(request.owner.group, request.owner.templateHash);
     const entry: { -readonly [K in keyof Inflight]: Inflight[K] } = { request, createdAt: Date.now(), vmid: undefined, promise: Promise.resolve(undefined as never) };
     entry.promise = this.#create(request, entry, options.signal).finally(() => this.#inflight.delete(request.name));
     this.#inflight.set(request.name, entry);
@@ -271,7 +280,7 @@ export class ProxmoxProvider implements Provider {
     entry.vmid = vm.vmid;
     if (found === undefined) this.#made.set(request.name, vm);
     await this.#complete(request, vm, signal);
-    return toObserved({ vmid: vm.vmid, node: vm.node, name: request.name, own: ownFromRequest(request, vm.createdAt), status: 'running', lock: undefined, bareClone: false }, this.name, this.#init.fleet, Date.now());
+    return toObserved({ vmid: vm.vmid, node: vm.node, name: request.name, own: ownFromRequest(request, vm.createdAt), status: 'running', lock: undefined, bareClone: false, configured: true }, this.name, this.#init.fleet, Date.now());
   }
 
   /**

@@ -57,12 +57,14 @@ describe('Proxmox half-created VMs and failed clones: found, completed or delete
     assert.deepEqual(await provider.list({ fleet: FLEET }), []);
   });
 
-  it('clone done, config failed: the VM is listed with the ownership from its description, and the next create completes it', async () => {
+  it('clone done, config failed: the VM is listed by its description, held for its slot\'s create (locked, in no slot), and the next create completes it', async () => {
     sim.faults.add({ kind: 'error', actions: ['config.put'], count: 6, status: 500, message: 'got timeout' });
     await rejectionOf(provider.create(request('web', 0)));
     const [half] = await provider.list({ fleet: FLEET });
     assert.ok(half);
-    assert.deepEqual([half.state, half.group, half.slot, half.templateHash, half.name], ['stopped', 'web', 0, 'a1b2c3d4e5f6', 'web-a1b2c3d4-0']);
+    // Never configured nor started: a create half done, not a VM stopped out of band (which the planner replaces).
+    // Locked and out of its slot, it counts against the group's bounds and the planner plans the slot's create.
+    assert.deepEqual([half.state, half.locked, half.group, half.slot, half.templateHash, half.name], ['pending', true, 'web', undefined, undefined, 'web-a1b2c3d4-0']);
     const clones = sim.engine.calls.counts()['clone'];
     const completed = await provider.create(request('web', 0));
     assert.equal(completed.id, half.id, 'the same VM was completed');
@@ -103,7 +105,7 @@ describe('Proxmox half-created VMs and failed clones: found, completed or delete
     const fresh = await providerFor(sim);
     try {
       const [found] = await fresh.list({ fleet: FLEET });
-      assert.deepEqual([found?.id, found?.state, found?.group, found?.slot], ['pve3/321', 'stopped', 'web', 2]);
+      assert.deepEqual([found?.id, found?.state, found?.locked, found?.group, found?.slot], ['pve3/321', 'pending', true, 'web', undefined], 'held for the create of its slot');
       const completed = await fresh.create(req);
       assert.equal(completed.id, 'pve3/321');
       assert.equal(sim.engine.calls.counts()['clone'], 1);

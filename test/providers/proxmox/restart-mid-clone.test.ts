@@ -101,7 +101,7 @@ describe('Proxmox: drover restarted while a clone copies its disk never clones t
       await cloneDone();
       await pause(20);
       const [half] = await fresh.list({ fleet: FLEET });
-      assert.deepEqual([half?.group, half?.slot, half?.state], ['web', 0, 'stopped'], 'after the copy the clone carries its description');
+      assert.deepEqual([half?.group, half?.slot, half?.state, half?.locked], ['web', undefined, 'pending', true], 'after the copy the clone carries its description: never configured, it is held for the create of its slot (never replaced as stopped)');
       const created = await fresh.create(req);
       assert.equal(created.id, half?.id, 'the same VM completed');
       assert.equal(sim.engine.calls.list('clone').length, 1);
