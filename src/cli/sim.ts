@@ -115,8 +115,7 @@ export function shellWord(word: string): string {
 }
 
 function untilInterrupted(): { signalled: Promise<void>; dispose(): void } {
-  let resolve = () => {};
-  const signalled = new Promise<void>((r) => (resolve = r));
+  const { promise: signalled, resolve } = Promise.withResolvers<void>();
   const onSignal = () => resolve();
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

@@ -118,7 +118,6 @@ describe('e2e: deleting the state directory gives a failed template one more bou
   const launchedOf = (build: number) => sim.world.list().filter((i) => i.tags[TAG.fleet] === FLEET && i.image === ami(build));
   const running1 = () => launchedOf(1).filter((i) => i.state === 'running');
   const passes = () => daemon!.logs.filter((l) => l.includes('"msg":"pass finished"')).length;
-  const rolledBack = (s: DaemonStatus) => s.groups[0]?.conditions.some((c) => c.type === 'Degraded' && c.reason === 'RolloutFailed') === true;
   const waitGone = async (what: string) => {
     const deadline = Date.now() + 60_000;
     while (launchedOf(2).some((i) => i.state === 'pending' || i.state === 'running')) {
@@ -173,3 +172,8 @@ describe('e2e: deleting the state directory gives a failed template one more bou
     assert.equal(running1().length, 2, 'the old instances served throughout');
   });
 });
+
+/** The group's rollout failed and was rolled back (Degraded, reason RolloutFailed). */
+function rolledBack(s: DaemonStatus): boolean {
+  return s.groups[0]?.conditions.some((c) => c.type === 'Degraded' && c.reason === 'RolloutFailed') === true;
+}
