@@ -8,9 +8,15 @@
  * be a slot of any group, so creates on the provider wait until it ends (its description then
  * places it) — at most the clone timeout from when it was first seen, like AWS's launch fence.
  * When a node's task list cannot be read, every unplaced clone there counts as possibly drover's.
+ * A copy that ends between the listing and the task list read leaves no running task behind a VM the
+ * listing showed copying: its config is read again, and when the clone wrote this fleet's description
+ * (or the read fails) creates wait for this listing too — the next one places the VM by its
+ * description. Without that re-read such a VM would be skipped as someone else's and its slot cloned
+ * again.
  */
 import type { PveApi, TaskEntry } from './api.ts';
 import { classifyPve } from './classify.ts';
+import { ownershipFromDescription } from './ownership.ts';
 import type { ProviderLogger } from './retry.ts';
 
 /** A VM in its copy window that may be drover's and cannot be placed in a slot. */
@@ -27,6 +33,7 @@ const CLONE_LINE = /^creating a clone of VM \d+ with ID (\d+)\s*$/;
 export class CloneWatch {
   readonly #api: PveApi;
   readonly #provider: string;
+  readonly #fleet: string;
   readonly #user: string;
   readonly #tokenid: string | undefined;
   readonly #timeoutMs: number;
@@ -36,9 +43,10 @@ export class CloneWatch {
   readonly #firstSeen = new Map<number, number>();
   readonly #expired = new Set<number>();
 
-  constructor(init: { api: PveApi; provider: string; tokenId: string; timeoutMs: number; logger?: ProviderLogger | undefined }) {
+  constructor(init: { api: PveApi; provider: string; fleet: string; tokenId: string; timeoutMs: number; logger?: ProviderLogger | undefined }) {
     this.#api = init.api;
     this.#provider = init.provider;
+    this.#fleet = init.fleet;
     const bang = init.tokenId.indexOf('!');
     this.#user = bang < 0 ? init.tokenId : init.tokenId.slice(0, bang);
     this.#tokenid = bang < 0 ? undefined : init.tokenId.slice(bang + 1);
@@ -57,6 +65,9 @@ export class CloneWatch {
       const targets = await this.#targetsOn(node, signal);
       if (targets === undefined) unreadable.add(node);
       else for (const vmid of targets) ours.add(vmid);
+    }
+    for (const b of bare.filter((x) => !ours.has(x.vmid) && !unreadable.has(x.node))) {
+      if (await this.#finishedOurs(b, signal)) ours.add(b.vmid);
     }
     const now = Date.now();
     const out: UnplacedClone[] = [];
@@ -87,6 +98,24 @@ export class CloneWatch {
       if (classifyPve(error).reason === 'Aborted' || signal?.aborted === true) throw error;
       this.#logger?.warn({ provider: this.#provider, node, reason: classifyPve(error).reason }, 'cannot read the active clone tasks; clones in their copy window there are treated as possibly drover\'s');
       return undefined;
+    }
+  }
+
+  /**
+   * Whether a VM the listing showed copying, with no running clone task of this token, has since
+   * finished a clone that wrote this fleet's description (its task ended after the listing). A VM
+   * still copying is someone else's clone (or one whose worker died); one gone is nobody's.
+   */
+  async #finishedOurs(vm: { vmid: number; node: string }, signal: AbortSignal | undefined): Promise<boolean> {
+    try {
+      const config = await this.#api.config(vm.node, vm.vmid, signal);
+      if (config['lock'] === 'clone') return false;
+      const description = typeof config['description'] === 'string' ? config['description'] : undefined;
+      return ownershipFromDescription(description).fleet === this.#fleet;
+    } catch (error) {
+      const { reason } = classifyPve(error);
+      if (reason === 'Aborted' || signal?.aborted === true) throw error;
+      return reason !== 'VmNotFound';
     }
   }
 

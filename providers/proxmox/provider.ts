@@ -90,7 +90,7 @@ export class ProxmoxProvider implements Provider {
   constructor(init: ProxmoxProviderInit) {
     this.name = init.name;
     this.#init = init;
-    this.#watch = new CloneWatch({ api: init.api, provider: init.name, tokenId: init.tokenId, timeoutMs: init.timing.cloneTimeoutMs, logger: init.logger });
+    this.#watch = new CloneWatch({ api: init.api, provider: init.name, fleet: init.fleet, tokenId: init.tokenId, timeoutMs: init.timing.cloneTimeoutMs, logger: init.logger });
   }
 
   /**

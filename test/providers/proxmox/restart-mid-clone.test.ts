@@ -109,6 +109,29 @@ describe('Proxmox: drover restarted while a clone copies its disk never clones t
     });
   }
 
+  it('state directory lost, the copy ends between the listing and the task list read: creates still wait, then the clone is completed, one clone in all', async () => {
+    const req = request('web', 0);
+    await killMidClone(sim, await provider(path.join(dir, 'first')), req);
+    const fresh = await provider(path.join(dir, 'lost'));
+    await pause(20);
+    // The listing shows the VM in its copy window; the task list answers only once the copy is over
+    // (no running clone task left): nothing says the VM is drover's but its config, read again.
+    sim.faults.add({ kind: 'delay', actions: ['tasks'], delayMs: 2_000_000, count: 1 });
+    const listed = await fresh.list({ fleet: FLEET });
+    assert.equal(copying(sim).length, 0, 'the copy ended while the task list was read');
+    assert.deepEqual(listed, [], 'a VM the listing showed in its copy window is placed by nothing in this listing');
+    const error = await fresh.create(req).then(() => undefined, (e: unknown) => e);
+    assert.equal(sim.engine.calls.list('clone').length, 1, 'no second clone of the slot');
+    assert.deepEqual([(error as ProviderError).kind, (error as ProviderError).reason], ['Conflict', 'CloneInFlight'], String(error));
+    await pause(20);
+    const [half] = await fresh.list({ fleet: FLEET });
+    assert.deepEqual([half?.group, half?.slot, half?.state, half?.locked], ['web', undefined, 'pending', true]);
+    const created = await fresh.create(req);
+    assert.equal(created.id, half?.id, 'the same VM completed');
+    assert.equal(sim.engine.calls.list('clone').length, 1);
+    assert.equal(liveVms(sim).length, 1);
+  });
+
   for (const unreadable of ['tasks', 'task.log']) {
     it(`state directory lost and the ${unreadable === 'tasks' ? 'task list' : 'task log'} unreadable: a copy-window VM there counts as possibly drover's, creates wait`, async () => {
       const req = request('web', 0);
