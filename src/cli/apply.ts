@@ -32,7 +32,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
     .option('--interval <duration>', 'longest wait between passes', '5s')
     .option('--config <file>', "the operator's config whose providers.<name> bindings (credentials, endpoints, CAs) to use (also DROVER_CONFIG)")
     .option('--endpoint <provider=url...>', 'point a provider at another endpoint, e.g. a drover sim (also DROVER_ENDPOINT_<NAME>)')
-    .option('--no-probes', 'trust the provider running state, skip TCP/HTTP probes (for drover sim, whose instances have no real address)')
+    .option('--no-probes', 'trust the provider running state, skip TCP/HTTP probes (for drover sim: nothing listens on the loopback addresses of its instances)')
     .option('--state-dir <dir>', "drover's state directory (templates for rollback, failed templates)", '.drover')
     .option('--concurrency <n>', 'cloud calls in flight at once', '16')
     .option('--max-instances <n>', 'refuse a fleet asking for more instances in total (the daemon\'s limits.maxInstances)', '10000')

@@ -227,7 +227,7 @@ export function banner(workspace: DemoWorkspace, running: { url: string }, sims:
     ...notes,
     '',
     `  time runs ×${factor}: the clouds boot that much faster, and drover's waits (minReadySeconds, bakeSeconds, deadlines) pass that much faster too`,
-    '  health probes are off: simulated instances have no real address, so "running" counts as ready',
+    '  health probes are off: nothing listens on the loopback addresses of simulated instances, so "running" counts as ready',
     '',
     'Try a rollout (another shell, from the drover checkout):',
     `  cd ${rel}/fleet`,

@@ -28,7 +28,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
     .option('--json', 'print the plan as JSON')
     .option('--config <file>', "the operator's config whose providers.<name> bindings (credentials, endpoints, CAs) to use (also DROVER_CONFIG)")
     .option('--endpoint <provider=url...>', 'point a provider at another endpoint, e.g. a drover sim (also DROVER_ENDPOINT_<NAME>)')
-    .option('--no-probes', 'trust the provider running state, skip TCP/HTTP probes (for drover sim, whose instances have no real address)')
+    .option('--no-probes', 'trust the provider running state, skip TCP/HTTP probes (for drover sim: nothing listens on the loopback addresses of its instances)')
     .option('--state-dir <dir>', "drover's state directory (templates for rollback)", '.drover')
     .option('--max-instances <n>', 'refuse a fleet asking for more instances in total (the daemon\'s limits.maxInstances)', '10000')
     .action(async (dir: string, options: PlanOptions) => {
