@@ -165,7 +165,9 @@ describe('import-boundary check', () => {
       ];
       for (const [section, message] of cases) {
         const root = make({ 'src/a/README.md': rules(section), 'src/a/x.ts': '', 'src/b/y.ts': '' });
-        assert.throws(() => checkTree(root, ['src']), (error: unknown) => error instanceof RulesError && error.reason === 'bad-boundaries-section' && message.test(error.message));
+        const expected = (error: unknown): boolean =>
+          error instanceof RulesError && error.reason === 'bad-boundaries-section' && message.test(error.message);
+        assert.throws(() => checkTree(root, ['src']), expected);
       }
     });
 
