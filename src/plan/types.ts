@@ -57,6 +57,13 @@ export type DeleteReason =
   | 'rollback'
   | 'orphan';
 
+/**
+ * Why an instance is launched: `desired` (the group's template from Git), `rollback` (restoring
+ * the last good template after a failed rollout), `canary-refill` (while canaries hold, lost or
+ * scaled-up capacity refilled on the old instances' template; no rollback is under way).
+ */
+export type CreateReason = 'desired' | 'rollback' | 'canary-refill';
+
 /** One instance to launch. The executor builds the name and idempotency key from (group, hash, slot). */
 export interface CreateAction {
   /**
@@ -67,6 +74,8 @@ export interface CreateAction {
   /** Lowest slot not used by any non-terminated instance of `templateHash`. */
   readonly slot: number;
   readonly zone: string;
+  /** Why it is launched: the executor's logs, events and metrics carry it. */
+  readonly reason: CreateReason;
 }
 
 /** One instance to delete, by provider id. */
