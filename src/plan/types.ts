@@ -44,6 +44,12 @@ export interface PlanContext {
    * hash differs from it, so that returning to it later in Git is a fresh attempt.
    */
   readonly failedTemplates: ReadonlySet<string>;
+  /**
+   * The group's probes are judged broken (ProbesFailing=True: too many fail at once, so drover's
+   * own probing is the likelier fault). A running instance that is not ready then proves nothing
+   * about its template: the progress deadline does not count it, so no rollback comes of it.
+   */
+  readonly probesFailing?: boolean;
 }
 
 /** Why an instance is deleted. Stable codes: logs, events and the deletion guard key on them. */
