@@ -109,7 +109,9 @@ export type WaitReason =
   | 'capacity'
   | 'locked'
   | 'suspended'
-  | 'rollout-failed';
+  | 'rollout-failed'
+  /** The cloud refused launches for now, as expected (EC2's launch fence after a lost launch journal): retried when it ends. */
+  | 'launch-fence';
 
 /** A wait; `until` (epoch ms) is set when time alone ends it. */
 export interface Wait {

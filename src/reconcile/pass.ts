@@ -9,10 +9,11 @@ import type PQueue from 'p-queue';
 import type { ObservedInstance, Provider } from '../../providers/types.ts';
 import type { DesiredGroup, DesiredState } from '../desired/types.ts';
 import { applyDeletionGuard, planGroup, planOrphans } from '../plan/index.ts';
-import type { GroupStep, GuardResult, PlannedInstance } from '../plan/index.ts';
+import type { GroupStep, GuardResult, PlannedInstance, Wait } from '../plan/index.ts';
 import { PartialListing } from '../../providers/errors.ts';
 import { fromProviderError, PassSuperseded, ReconcileError } from './errors.ts';
 import { executeStep, queuedDeletes } from './execute.ts';
+import { withExpectedWaits } from './expected-waits.ts';
 import { judgeProbes, withheldFailures, withProbeConditions } from './probes-failing.ts';
 import { withStalledErrors } from './stalled.ts';
 import type { StalledGroups } from './stalled.ts';
@@ -109,6 +110,8 @@ export interface PassOptions {
    * already made run to their end, so a rollout of a revision already replaced stops launching.
    */
   readonly supersede?: AbortSignal;
+  /** Expected waits (launch-fence) met by earlier passes, by group: held groups keep them in status until they end. */
+  readonly waits?: ReadonlyMap<string, Wait>;
 }
 
 /** Runs one pass over `state`. */
@@ -140,7 +143,7 @@ export async function runPass(state: DesiredState, revision: string, deps: PassD
   await Promise.all([deps.templates.save(), deps.failed.save()]);
   const requeues = [...guarded.steps.map((s) => s.requeueAfterSeconds), deps.health.requeueAfterSeconds(deps.now())].filter((s): s is number => s !== undefined);
   return {
-    revision, startedAt, finishedAt: deps.now(), executed: options.execute, observations, guarded: { ...guarded, steps: stalledSteps(state, guarded.steps, actions, deps, focus !== undefined) }, skipped, actions,
+    revision, startedAt, finishedAt: deps.now(), executed: options.execute, observations, guarded: { ...guarded, steps: withExpectedWaits(stalledSteps(state, guarded.steps, actions, deps, focus !== undefined), actions, deps.now(), options.waits, options.hold) }, skipped, actions,
     requeueAfterSeconds: requeues.length === 0 ? undefined : Math.min(...requeues),
     superseded: options.supersede?.aborted === true,
   };
