@@ -108,6 +108,11 @@ export class LaunchLedger {
     return `the launch journal was missing and the fleet has instances: launches wait ${Math.ceil(left / 1000)} s more for EC2's listing to show any launch a previous drover made (the wait is providers.<name>.listLagSeconds in drover's config)`;
   }
 
+  /** When the fence ends at the latest (epoch ms; a full list of an empty fleet may lift it sooner), or undefined when unfenced. */
+  fenceEnd(): number | undefined {
+    return this.fenced() === undefined ? undefined : this.#fence?.until;
+  }
+
   /** After a full list of the fleet: with no instance at all there is nothing to wait for. */
   inventoried(instanceCount: number): void {
     if (this.#fence?.inventory !== true) return;

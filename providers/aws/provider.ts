@@ -341,9 +341,13 @@ export class AwsProvider implements Provider {
     return this.#options.listLagMs ?? DEFAULT_LIST_LAG_MS;
   }
 
+  /** Refuses a launch while the fence holds: LaunchFenced, whose retryAfterMs is the time to the fence's end. */
   #refuseWhileFenced(): void {
     const fence = this.#ledger.fenced();
-    if (fence !== undefined) throw this.#error('create', 'Conflict', 'LaunchFenced', fence);
+    const end = this.#ledger.fenceEnd();
+    if (fence === undefined || end === undefined) return;
+    const retryAfterMs = Math.max(0, end - Date.now());
+    throw new ProviderError({ kind: 'Conflict', reason: 'LaunchFenced', provider: this.name, operation: 'create', message: `${fence} (until ${new Date(end).toISOString()})`, retryAfterMs });
   }
 
   #call<T>(operation: string, options: CallOptions, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {

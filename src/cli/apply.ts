@@ -82,6 +82,7 @@ async function applyLoop(session: Awaited<ReturnType<typeof openSession>>, optio
 
 function count(totals: { created: number; deleted: number; failed: number }, actions: readonly ActionResult[]): void {
   for (const a of actions) {
+    if (a.error?.policy === 'waiting') continue; // refused for now as expected (EC2's launch fence): tried again
     if (a.error) totals.failed++;
     else if (a.kind === 'create') totals.created++;
     else totals.deleted++;
@@ -121,7 +122,8 @@ function printPlain(result: PassResult): void {
   for (const a of result.actions) {
     const what = a.kind === 'create' ? 'created' : 'deleted';
     // The error's message names the action and instance already ("create web-…-0: …").
-    process.stdout.write(a.error ? `  ! failed (${a.error.reason}): ${a.error.message}\n` : `  ${what} ${a.name}${a.id ? ` (${a.id})` : ''} [${a.reason}]\n`);
+    const failed = a.error?.policy === 'waiting' ? '  … waits' : '  ! failed';
+    process.stdout.write(a.error ? `${failed} (${a.error.reason}): ${a.error.message}\n` : `  ${what} ${a.name}${a.id ? ` (${a.id})` : ''} [${a.reason}]\n`);
   }
   const held = result.skipped.map((s) => `${s.group} not planned (${s.error.reason}${notPlannedWhy(s.error)})`);
   const groups = [...held, ...result.guarded.steps.map((s) => `${s.group} ${s.status.counts.updatedReady}/${s.status.replicas}`)].join(', ');

@@ -15,13 +15,16 @@ export type Mode =
 
 /**
  * Earliest moment a never-ready instance of the desired template misses the progress deadline, or
- * undefined when no deadline runs (no previous template to fall back to, or already failed).
+ * undefined when no deadline runs (no previous template to fall back to, or already failed). While
+ * the group's probes are judged broken (PlanContext.probesFailing), running instances do not count:
+ * their only fault may be drover's probe; an instance that never boots still does.
  */
 export function deadlineAt(group: DesiredGroup, c: Classified, ctx: PlanContext): number | undefined {
   if (c.rollbackTarget === undefined || ctx.failedTemplates.has(group.templateHash)) return undefined;
   let earliest: number | undefined;
   for (const view of c.live) {
     if (view.inst.templateHash !== group.templateHash || view.ready || !neverReady(view.inst)) continue;
+    if (ctx.probesFailing === true && view.inst.state === 'running') continue;
     const at = view.inst.createdAt + group.rollout.progressDeadlineSeconds * 1000;
     if (earliest === undefined || at < earliest) earliest = at;
   }

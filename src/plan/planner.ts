@@ -11,7 +11,7 @@ import { resolveBounds } from './quantity.ts';
 import { freeSlots, makeBudget, spreadZones } from './select.ts';
 import { computeStatus } from './status.ts';
 import { runStrategy } from './strategy.ts';
-import type { CreateAction, DeleteAction, GroupStep, PlanContext, PlannedInstance, Wait } from './types.ts';
+import type { CreateAction, CreateReason, DeleteAction, GroupStep, PlanContext, PlannedInstance, Wait } from './types.ts';
 
 const NO_OUTCOME: Outcome = { deletes: [], creates: 0, waits: [] };
 
@@ -39,7 +39,7 @@ function oldTemplateOf(c: Classified, mode: Mode): string | undefined {
   return mode.kind === 'normal' ? c.rollbackTarget : undefined;
 }
 
-function toCreates(group: DesiredGroup, c: Classified, target: string, count: number, deletes: readonly Doomed[]): CreateAction[] {
+function toCreates(group: DesiredGroup, c: Classified, target: string, count: number, deletes: readonly Doomed[], reason: CreateReason): CreateAction[] {
   if (count <= 0) return [];
   const sameTemplate = c.live.filter((v) => v.inst.templateHash === target);
   // A terminating instance still holds its slot (and, on clouds with deterministic names, its name).
@@ -47,7 +47,7 @@ function toCreates(group: DesiredGroup, c: Classified, target: string, count: nu
   const used = new Set(holders.map((i) => i.slot).filter((s): s is number => s !== undefined));
   const gone = new Set(deletes.map((d) => d.view.inst.id));
   const zones = spreadZones(group.zones, sameTemplate.filter((v) => !gone.has(v.inst.id)), count, group.replicas);
-  return freeSlots(used, count).map((slot, i) => ({ templateHash: target, slot, zone: zones[i] as string }));
+  return freeSlots(used, count).map((slot, i) => ({ templateHash: target, slot, zone: zones[i] as string, reason }));
 }
 
 function toDelete(d: Doomed): DeleteAction {
@@ -134,9 +134,9 @@ export function planGroup(group: DesiredGroup, instances: readonly PlannedInstan
   const mode = decideMode(group, c, ctx);
   const { drift, outcome } = act(group, c, mode, ctx);
   const allDeletes = [...drift, ...outcome.deletes];
-  const creates = mode.target === undefined ? [] : toCreates(group, c, mode.target, outcome.creates, allDeletes);
+  const creates = mode.target === undefined ? [] : toCreates(group, c, mode.target, outcome.creates, allDeletes, mode.kind === 'rollback' ? 'rollback' : 'desired');
   const oldTemplate = oldTemplateOf(c, mode);
-  if (oldTemplate !== undefined) creates.push(...toCreates(group, c, oldTemplate, outcome.oldCreates ?? 0, allDeletes));
+  if (oldTemplate !== undefined) creates.push(...toCreates(group, c, oldTemplate, outcome.oldCreates ?? 0, allDeletes, 'canary-refill'));
   sortInPlace(creates, (a, b) => cmp(a.templateHash, b.templateHash) || a.slot - b.slot);
   const deletes = sortInPlace(allDeletes.map(toDelete), (a, b) => cmp(a.id, b.id));
   const waits = dedupeWaits([...modeWaits(mode), ...outcome.waits, ...timedWaits(group, c, ctx, mode.target)]);

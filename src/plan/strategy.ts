@@ -82,8 +82,23 @@ function promotionMessage(group: DesiredGroup, count: number): string {
 }
 
 /**
+ * When a ready canary's bake started. drover's readiness record (readySince) is in memory: a
+ * restarted drover first sees a long-ready canary as ready "now", and the bake would restart with
+ * every daemon restart. A canary already ready when drover first observed it has been so since some
+ * time after its launch, which the cloud recorded (createdAt): its bake counts from the launch. One
+ * drover saw become ready bakes from then. The earlier of the two, so a cloud clock ahead of
+ * drover's never delays promotion.
+ */
+function bakeStart(view: InstanceView): number {
+  const { readySince, observedSince, createdAt } = view.inst;
+  const ready = readySince as number;
+  return observedSince !== undefined && ready <= observedSince ? Math.min(ready, createdAt) : ready;
+}
+
+/**
  * Canaries are promoted by `canary.promote` naming this rollout (its image digest or template
- * hash) in Git, by having been ready for `bakeSeconds`, or implicitly once more new instances
+ * hash) in Git, by having been ready for `bakeSeconds` (counted from launch when drover first saw
+ * them already ready: {@link bakeStart}), or implicitly once more new instances
  * (distinct slots) than canaries exist (the rollout already went past them, e.g. promote was set
  * and later removed).
  */
@@ -93,7 +108,7 @@ export function canaryState(group: DesiredGroup, news: readonly InstanceView[], 
   if (policy === undefined || promotes(group) || distinctSlots(news) > count) return { count, promoted: true, wait: undefined };
   const bake = policy.bakeSeconds;
   if (bake === undefined) return { count, promoted: false, wait: { reason: 'canary-promotion', message: promotionMessage(group, count), until: undefined } };
-  const baked = news.filter((v) => v.ready).map((v) => (v.inst.readySince as number) + bake * 1000).sort((a, b) => a - b);
+  const baked = news.filter((v) => v.ready).map((v) => bakeStart(v) + bake * 1000).sort((a, b) => a - b);
   const until = baked.length >= count ? (baked[count - 1] as number) : undefined;
   if (until !== undefined && until <= now) return { count, promoted: true, wait: undefined };
   return { count, promoted: false, wait: { reason: 'canary-bake', message: `${count} canary instance(s) bake for ${bake}s of health before the rollout continues`, until } };

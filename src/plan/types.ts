@@ -44,6 +44,12 @@ export interface PlanContext {
    * hash differs from it, so that returning to it later in Git is a fresh attempt.
    */
   readonly failedTemplates: ReadonlySet<string>;
+  /**
+   * The group's probes are judged broken (ProbesFailing=True: too many fail at once, so drover's
+   * own probing is the likelier fault). A running instance that is not ready then proves nothing
+   * about its template: the progress deadline does not count it, so no rollback comes of it.
+   */
+  readonly probesFailing?: boolean;
 }
 
 /** Why an instance is deleted. Stable codes: logs, events and the deletion guard key on them. */
@@ -57,6 +63,13 @@ export type DeleteReason =
   | 'rollback'
   | 'orphan';
 
+/**
+ * Why an instance is launched: `desired` (the group's template from Git), `rollback` (restoring
+ * the last good template after a failed rollout), `canary-refill` (while canaries hold, lost or
+ * scaled-up capacity refilled on the old instances' template; no rollback is under way).
+ */
+export type CreateReason = 'desired' | 'rollback' | 'canary-refill';
+
 /** One instance to launch. The executor builds the name and idempotency key from (group, hash, slot). */
 export interface CreateAction {
   /**
@@ -67,6 +80,8 @@ export interface CreateAction {
   /** Lowest slot not used by any non-terminated instance of `templateHash`. */
   readonly slot: number;
   readonly zone: string;
+  /** Why it is launched: the executor's logs, events and metrics carry it. */
+  readonly reason: CreateReason;
 }
 
 /** One instance to delete, by provider id. */
@@ -94,7 +109,9 @@ export type WaitReason =
   | 'capacity'
   | 'locked'
   | 'suspended'
-  | 'rollout-failed';
+  | 'rollout-failed'
+  /** The cloud refused launches for now, as expected (EC2's launch fence after a lost launch journal): retried when it ends. */
+  | 'launch-fence';
 
 /** A wait; `until` (epoch ms) is set when time alone ends it. */
 export interface Wait {

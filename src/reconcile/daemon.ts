@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { DesiredState } from '../desired/types.ts';
+import type { Wait } from '../plan/index.ts';
 import type { DaemonConfig } from '../config/types.ts';
 import { countedDeletes } from '../plan/index.ts';
 import type { Logger } from '../status/logger.ts';
@@ -20,6 +21,7 @@ import { FailedTemplates } from './failed-templates.ts';
 import type { Prober } from './health.ts';
 import { ImageVerifier } from './image-verifier.ts';
 import { PassSuperseded } from './errors.ts';
+import { expectedWaitsOf } from './expected-waits.ts';
 import { DEFAULT_LIMITS, limitProvider } from './limited-provider.ts';
 import { openProviders } from './open-providers.ts';
 import type { FactoryLookup, OpenedProviders } from './open-providers.ts';
@@ -32,7 +34,7 @@ import type { PassDeps, PassResult } from './pass.ts';
 import { ApiSuspensions } from './api-suspensions.ts';
 import { Lane } from './lane.ts';
 import type { PassOutcome, Revisioned } from './lane.ts';
-import { GroupBackoff, jitter, notPlannedLog, Wakeup } from './scheduler.ts';
+import { GroupBackoff, jitter, notPlannedLog, recordPassOutcome, Wakeup } from './scheduler.ts';
 import { TemplateStore } from './template-store.ts';
 
 /** Collaborators the daemon does not build itself. */
@@ -57,6 +59,8 @@ export class Daemon {
   private readonly deps: DaemonDeps;
   private readonly wakeup = new Wakeup();
   private readonly backoff = new GroupBackoff();
+  /** Expected waits (launch-fence) by group, carried into the passes that hold those groups. */
+  private readonly expectedWaits = new Map<string, Wait>();
   private readonly abort = new AbortController();
   private readonly apiSuspended: ApiSuspensions;
   /** Each lane's provider, opened for the config it was opened with (see providersFor). */
@@ -279,7 +283,7 @@ export class Daemon {
     if (focus.size > (deps.providers.get(lane.provider)?.groupFilterLimit ?? 0)) return;
     const state = this.apiSuspended.apply(desired);
     const held = this.backoff.held(Date.now());
-    const result = await runPass(state, revision, deps, { execute: true, signal: this.abort.signal, hold: held, provider: lane.provider, focus, supersede });
+    const result = await runPass(state, revision, deps, { execute: true, signal: this.abort.signal, hold: held, provider: lane.provider, focus, supersede, waits: this.expectedWaits });
     this.recordOutcome(result, held, log.child({ focusedGroups: focus.size }), 'focused pass finished');
     await this.status.recordActions(state, result);
     this.metrics.actionsDone(result.actions);
@@ -296,7 +300,7 @@ export class Daemon {
     const held = this.backoff.held(Date.now());
     const result = await runPass(state, revision, await this.laneDeps(lane, desired, revision), {
       execute: true, signal: this.abort.signal, hold: held, provider: lane.provider, readyElsewhere: this.readyElsewhere(lane.provider), deletedElsewhere: this.deletedElsewhere(lane.provider),
-      supersede,
+      supersede, waits: this.expectedWaits,
     });
     this.recordOutcome(result, held, log);
     const fleet = this.withOtherSlices(lane.provider, result, state);
@@ -358,12 +362,14 @@ export class Daemon {
   /** Backoff bookkeeping and logs. Groups held this pass did not act, so their backoff stands. */
   private recordOutcome(result: PassResult, held: ReadonlySet<string>, log: Logger, finished = 'pass finished'): void {
     const now = Date.now();
-    const failedGroups = new Set([...result.skipped.map((s) => s.group), ...result.actions.filter((a) => a.error).map((a) => a.group ?? '')]);
-    for (const step of result.guarded.steps) if (!held.has(step.group)) this.backoff.record(step.group, failedGroups.has(step.group), now);
-    for (const skipped of result.skipped) if (!held.has(skipped.group)) this.backoff.record(skipped.group, true, now);
+    recordPassOutcome(this.backoff, result, held, now);
+    const waits = expectedWaitsOf(result.guarded.steps);
+    for (const step of result.guarded.steps) this.expectedWaits.delete(step.group);
+    for (const [group, wait] of waits) this.expectedWaits.set(group, wait);
     for (const a of result.actions) {
       const fields = { group: a.group, revision: result.revision, instance: a.name, id: a.id, reason: a.reason };
-      if (a.error) log.warn({ ...fields, error: a.error.reason, message: a.error.message }, a.kind === 'create' ? 'create failed' : 'delete failed');
+      if (a.error?.policy === 'waiting') log.info({ ...fields, error: a.error.reason, message: a.error.message, retryInSeconds: Math.round((a.error.requeueAfterMs ?? 0) / 100) / 10 }, 'create waits: the cloud refuses launches for now, retried when the wait ends');
+      else if (a.error) log.warn({ ...fields, error: a.error.reason, message: a.error.message }, a.kind === 'create' ? 'create failed' : 'delete failed');
       else if (a.replayed === true) log.debug(fields, 'create replayed: instance already launched');
       else log.info(fields, a.kind === 'create' ? 'instance created' : 'instance deleted');
     }

@@ -49,11 +49,20 @@ const POLICY_BY_KIND: Record<ProviderErrorKind, RetryPolicy> = {
   Unauthorized: 'stalled',
 };
 
+/**
+ * Provider refusals that are expected waits, not failures: the request was not sent and will be
+ * accepted after `retryAfterMs`. `LaunchFenced`: EC2 launches wait out the list lag after a lost
+ * launch journal (providers/aws/launch-ledger.ts). The group is retried when the wait ends,
+ * without backoff, Stalled or lastError.
+ */
+const WAITING_REASONS: ReadonlySet<string> = new Set(['LaunchFenced']);
+
 /** Wraps any error from a provider call; unknown errors are treated as transient. */
 export function fromProviderError(error: unknown, operation: string): ReconcileError {
   if (error instanceof ReconcileError) return error;
   if (error instanceof ProviderError) {
-    return new ReconcileError(POLICY_BY_KIND[error.kind], error.reason, `${operation}: ${error.message}`, {
+    const policy = WAITING_REASONS.has(error.reason) && error.retryAfterMs !== undefined ? 'waiting' : POLICY_BY_KIND[error.kind];
+    return new ReconcileError(policy, error.reason, `${operation}: ${error.message}`, {
       cause: error,
       ...(error.retryAfterMs === undefined ? {} : { requeueAfterMs: error.retryAfterMs }),
     });

@@ -147,7 +147,7 @@ type Prepared =
 
 function prepare(action: CreateAction, group: DesiredGroup, ctx: ExecuteContext): Prepared {
   const name = instanceName(group.name, action.templateHash, action.slot);
-  const base = { kind: 'create' as const, group: group.name, name, reason: action.templateHash === group.templateHash ? 'desired' : 'rollback' };
+  const base = { kind: 'create' as const, group: group.name, name, reason: action.reason };
   const template = templateFor(action, group, ctx);
   if (template === undefined) {
     return { ok: false, result: { ...base, id: undefined, error: new ReconcileError('stalled', 'TemplateUnknown', `cannot launch ${name}: template ${action.templateHash} is no longer in Git nor in drover's state`) } };

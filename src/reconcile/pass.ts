@@ -9,10 +9,11 @@ import type PQueue from 'p-queue';
 import type { ObservedInstance, Provider } from '../../providers/types.ts';
 import type { DesiredGroup, DesiredState } from '../desired/types.ts';
 import { applyDeletionGuard, planGroup, planOrphans } from '../plan/index.ts';
-import type { GroupStep, GuardResult, PlannedInstance } from '../plan/index.ts';
+import type { GroupStep, GuardResult, PlannedInstance, Wait } from '../plan/index.ts';
 import { PartialListing } from '../../providers/errors.ts';
 import { fromProviderError, PassSuperseded, ReconcileError } from './errors.ts';
 import { executeStep, queuedDeletes } from './execute.ts';
+import { withExpectedWaits } from './expected-waits.ts';
 import { judgeProbes, withheldFailures, withProbeConditions } from './probes-failing.ts';
 import { withStalledErrors } from './stalled.ts';
 import type { StalledGroups } from './stalled.ts';
@@ -109,6 +110,8 @@ export interface PassOptions {
    * already made run to their end, so a rollout of a revision already replaced stops launching.
    */
   readonly supersede?: AbortSignal;
+  /** Expected waits (launch-fence) met by earlier passes, by group: held groups keep them in status until they end. */
+  readonly waits?: ReadonlyMap<string, Wait>;
 }
 
 /** Runs one pass over `state`. */
@@ -123,7 +126,7 @@ export async function runPass(state: DesiredState, revision: string, deps: PassD
   const probes = judgeProbes(state, assessed, deps.unhealthyThresholdPercent);
   const planned = withheldFailures(assessed, probes);
   const now = deps.now();
-  const planning = planGroups(state, planned, observations, deps, now, options);
+  const planning = planGroups(state, planned, observations, deps, now, options, probes.held);
   // Dropping a focused step's deletes is safe: the planner never sizes creates on its own deletes.
   const planSteps = withProbeConditions(planning.steps, probes);
   const steps = focus === undefined ? planSteps : planSteps.map((step) => ({ ...step, deletes: [] }));
@@ -140,7 +143,7 @@ export async function runPass(state: DesiredState, revision: string, deps: PassD
   await Promise.all([deps.templates.save(), deps.failed.save()]);
   const requeues = [...guarded.steps.map((s) => s.requeueAfterSeconds), deps.health.requeueAfterSeconds(deps.now())].filter((s): s is number => s !== undefined);
   return {
-    revision, startedAt, finishedAt: deps.now(), executed: options.execute, observations, guarded: { ...guarded, steps: stalledSteps(state, guarded.steps, actions, deps, focus !== undefined) }, skipped, actions,
+    revision, startedAt, finishedAt: deps.now(), executed: options.execute, observations, guarded: { ...guarded, steps: withExpectedWaits(stalledSteps(state, guarded.steps, actions, deps, focus !== undefined), actions, deps.now(), options.waits, options.hold) }, skipped, actions,
     requeueAfterSeconds: requeues.length === 0 ? undefined : Math.min(...requeues),
     superseded: options.supersede?.aborted === true,
   };
@@ -195,7 +198,7 @@ function policyFinder(state: DesiredState): (instance: ObservedInstance) => Prob
   return (instance) => (instance.group === undefined ? undefined : state.groups[instance.group]?.health) ?? none;
 }
 
-function planGroups(state: DesiredState, planned: readonly PlannedInstance[], observations: readonly Observation[], deps: PassDeps, now: number, options: PassOptions): { steps: GroupStep[]; skipped: SkippedGroup[] } {
+function planGroups(state: DesiredState, planned: readonly PlannedInstance[], observations: readonly Observation[], deps: PassDeps, now: number, options: PassOptions, probesHeld: ReadonlySet<string>): { steps: GroupStep[]; skipped: SkippedGroup[] } {
   const { provider: only, focus } = options;
   const failedLists = new Map(observations.flatMap((o) => (o.ok ? [] : [[o.provider, o.error] as const])));
   const byGroup = Map.groupBy(planned, (i) => i.group ?? '');
@@ -210,7 +213,7 @@ function planGroups(state: DesiredState, planned: readonly PlannedInstance[], ob
       continue;
     }
     try {
-      steps.push(planOne(group, byGroup.get(group.name) ?? [], state, deps, now));
+      steps.push(planOne(group, byGroup.get(group.name) ?? [], state, deps, now, probesHeld.has(group.name)));
     } catch (error) {
       skipped.push({ group: group.name, error: fromProviderError(error, `plan ${group.name}`) });
     }
@@ -229,10 +232,11 @@ function zonesNotListed(group: DesiredGroup, observations: readonly Observation[
   return new ReconcileError('transient', 'ZonesNotListed', `zone ${lost.join(', ')} of provider ${group.provider} did not answer the listing: group not acted on until it does (its other groups go on)`);
 }
 
-function planOne(group: DesiredGroup, instances: readonly PlannedInstance[], state: DesiredState, deps: PassDeps, now: number): GroupStep {
+/** `probesFailing`: the group's ProbesFailing holds (its progress deadline ignores probe-only unreadiness). */
+function planOne(group: DesiredGroup, instances: readonly PlannedInstance[], state: DesiredState, deps: PassDeps, now: number, probesFailing: boolean): GroupStep {
   deps.templates.remember(group.name, group.templateHash, group.template, now);
   deps.failed.forgetAllBut(group.name, group.templateHash);
-  return planGroup(group, instances, { now, fleet: state.fleet.id, failedTemplates: deps.failed.of(group.name) });
+  return planGroup(group, instances, { now, fleet: state.fleet.id, failedTemplates: deps.failed.of(group.name), ...(probesFailing ? { probesFailing } : {}) });
 }
 
 async function execute(state: DesiredState, revision: string, guarded: GuardResult, planned: readonly PlannedInstance[], deps: PassDeps, options: PassOptions): Promise<ActionResult[]> {

@@ -1,3 +1,5 @@
+import type { PassResult } from './pass.ts';
+
 /**
  * When the next pass runs: soon while a rollout is in progress (bounded by the planner's own
  * requeue hint), at the resync interval otherwise (with jitter, so many daemons do not align),
@@ -10,6 +12,8 @@
  */
 export class GroupBackoff {
   private readonly failures = new Map<string, { count: number; until: number }>();
+  /** Expected waits (not failures) by group: held until then. */
+  private readonly waits = new Map<string, number>();
   private readonly maxMs: number;
   private readonly random: () => number;
 
@@ -20,6 +24,7 @@ export class GroupBackoff {
 
   /** Records the outcome of a group's pass. */
   record(group: string, failed: boolean, now: number): void {
+    this.waits.delete(group);
     if (!failed) {
       this.failures.delete(group);
       return;
@@ -29,26 +34,65 @@ export class GroupBackoff {
     this.failures.set(group, { count, until: now + Math.min(this.maxMs, jitter(base, 0.1, this.random)) });
   }
 
-  /** Groups still backing off at `now`. */
-  held(now: number): Set<string> {
-    return new Set([...this.failures].filter(([, f]) => f.until > now).map(([g]) => g));
+  /**
+   * Holds `group` until `until` for an expected wait (ReconcileError policy `waiting`, e.g. EC2's
+   * launch fence): it is retried then, and its failure count neither grows nor resets.
+   */
+  wait(group: string, until: number): void {
+    this.waits.set(group, until);
   }
 
-  /** When the earliest backoff ends, if any. */
+  /** Groups still backing off or waiting at `now`. */
+  held(now: number): Set<string> {
+    const held = new Set([...this.failures].filter(([, f]) => f.until > now).map(([g]) => g));
+    for (const [group, until] of this.waits) if (until > now) held.add(group);
+    return held;
+  }
+
+  /** When the earliest backoff or wait ends, if any. */
   nextEnd(now: number): number | undefined {
-    const ends = [...this.failures.values()].map((f) => f.until).filter((t) => t > now);
+    const ends = [...[...this.failures.values()].map((f) => f.until), ...this.waits.values()].filter((t) => t > now);
     return ends.length === 0 ? undefined : Math.min(...ends);
   }
 
-  /** When `group`'s backoff ends (epoch ms), if it is backing off. */
+  /** When `group`'s backoff or wait ends (epoch ms), if it is held. */
   retryAt(group: string): number | undefined {
-    return this.failures.get(group)?.until;
+    const ends = [this.failures.get(group)?.until, this.waits.get(group)].filter((t): t is number => t !== undefined);
+    return ends.length === 0 ? undefined : Math.max(...ends);
   }
 
   /** Consecutive failures of `group`. */
   count(group: string): number {
     return this.failures.get(group)?.count ?? 0;
   }
+}
+
+/**
+ * Folds a pass into the backoff, as the daemon does. A group that could not be planned, or one of
+ * whose actions failed, backs off (longer each time); one whose only errors are expected waits
+ * (policy `waiting`: EC2's launch fence) is held until the longest of them ends, with no failure
+ * counted; any other group that acted is reset. Groups in `held` did not act: their backoff stands.
+ * Returns the groups that wait, with when (epoch ms on `now`'s clock).
+ */
+export function recordPassOutcome(backoff: GroupBackoff, result: Pick<PassResult, 'guarded' | 'skipped' | 'actions'>, held: ReadonlySet<string>, now: number): Map<string, number> {
+  const failed = new Set(result.skipped.map((s) => s.group));
+  const waiting = new Map<string, number>();
+  for (const a of result.actions) {
+    if (a.error === undefined) continue;
+    const group = a.group ?? '';
+    if (a.error.policy !== 'waiting') failed.add(group);
+    else waiting.set(group, Math.max(waiting.get(group) ?? 0, now + (a.error.requeueAfterMs ?? 0)));
+  }
+  const groups = new Set([...result.guarded.steps.map((s) => s.group), ...result.skipped.map((s) => s.group)]);
+  for (const group of groups) {
+    if (held.has(group)) continue;
+    const until = waiting.get(group);
+    if (until !== undefined && !failed.has(group)) backoff.wait(group, until);
+    else backoff.record(group, failed.has(group), now);
+  }
+  for (const group of failed) waiting.delete(group);
+  for (const group of held) waiting.delete(group);
+  return waiting;
 }
 
 /** A wake-up that a trigger can fire early. */

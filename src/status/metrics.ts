@@ -16,7 +16,7 @@ export class DaemonMetrics {
   private readonly instances = new Gauge({ name: 'drover_instances', help: 'Instances observed per group, template and state.', labelNames: ['group', 'template', 'state'], registers: [this.registry] });
   private readonly rollouts = new Gauge({ name: 'drover_rollouts_in_progress', help: 'Groups with work left at the current revision.', registers: [this.registry] });
   private readonly conditions = new Gauge({ name: 'drover_group_condition', help: 'Group conditions (1 = the condition has this status).', labelNames: ['group', 'type', 'status'], registers: [this.registry] });
-  private readonly actions = new Counter({ name: 'drover_actions_total', help: 'Instances created and deleted, by outcome (ok, failed, replayed: a create whose instance an earlier call had already launched, e.g. re-sent while the list lagged; counted apart so ok counts each instance once).', labelNames: ['group', 'action', 'outcome'], registers: [this.registry] });
+  private readonly actions = new Counter({ name: 'drover_actions_total', help: 'Instances created and deleted, by outcome (ok, failed, waiting: refused for now as expected, e.g. EC2\'s launch fence, retried when it ends; replayed: a create whose instance an earlier call had already launched, e.g. re-sent while the list lagged; counted apart so ok counts each instance once).', labelNames: ['group', 'action', 'outcome'], registers: [this.registry] });
   private readonly providerCalls = new Counter({ name: 'drover_provider_calls_total', help: 'Provider API calls by provider, operation and code (ok or the cloud error code).', labelNames: ['provider', 'operation', 'code'], registers: [this.registry] });
   private readonly providerErrors = new Counter({ name: 'drover_provider_errors_total', help: 'Failed provider API calls by provider, operation and code.', labelNames: ['provider', 'operation', 'code'], registers: [this.registry] });
   private readonly throttleWait = new Counter({ name: 'drover_throttle_wait_seconds_total', help: "Time calls waited for drover's own per-provider token bucket.", labelNames: ['provider'], registers: [this.registry] });
@@ -75,7 +75,7 @@ export class DaemonMetrics {
 
   /** Counts actions (a pass's, or a focused pass's, which is not a pass of its own). */
   actionsDone(actions: PassResult['actions']): void {
-    for (const a of actions) this.actions.inc({ group: a.group ?? '', action: a.kind, outcome: a.error ? 'failed' : a.replayed === true ? 'replayed' : 'ok' });
+    for (const a of actions) this.actions.inc({ group: a.group ?? '', action: a.kind, outcome: a.error?.policy === 'waiting' ? 'waiting' : a.error ? 'failed' : a.replayed === true ? 'replayed' : 'ok' });
   }
 
   /**

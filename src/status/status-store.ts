@@ -124,12 +124,14 @@ export class StatusStore {
   /** An event per action of `result` (and the group's error for a failed one); recordPass does this too. */
   async recordActions(state: DesiredState, result: PassResult, at = this.now().toISOString()): Promise<void> {
     for (const action of result.actions) {
-      const failed = action.error !== undefined;
+      // An expected wait (EC2's launch fence) is no failure: a Normal event, and no lastError.
+      const waiting = action.error?.policy === 'waiting';
+      const failed = action.error !== undefined && !waiting;
       const verb = action.kind === 'create' ? 'Created' : 'Deleted';
       await this.event({
         type: failed ? 'Warning' : 'Normal',
-        reason: failed ? `${verb.slice(0, -1)}Failed` : verb,
-        message: failed ? `${action.name}: ${action.error!.message}` : `${action.name}${action.id ? ` (${action.id})` : ''}: ${action.reason}`,
+        reason: waiting ? `${verb.slice(0, -1)}Waiting` : failed ? `${verb.slice(0, -1)}Failed` : verb,
+        message: action.error !== undefined ? `${action.name}: ${action.error.message}` : `${action.name}${action.id ? ` (${action.id})` : ''}: ${action.reason}`,
         ...(action.group === undefined ? {} : { group: action.group }),
         revision: result.revision,
       });

@@ -98,7 +98,7 @@ export interface Harness {
   /** One executing pass; `focus` makes it a focused pass, `supersede` lets it be superseded (PassOptions). */
   pass(options?: Pick<PassOptions, 'focus' | 'supersede' | 'hold'>): Promise<PassResult>;
   /** One executing pass with some collaborators replaced (a restarted drover: a fresh health tracker). */
-  passWith(deps: Partial<PassDeps>): Promise<PassResult>;
+  passWith(deps: Partial<PassDeps>, options?: Pick<PassOptions, 'hold' | 'waits'>): Promise<PassResult>;
   runUntil(done: (r: PassResult, state: DesiredState) => boolean, maxPasses?: number): Promise<PassResult>;
   liveByGroup(): Map<string, { id: string; template: string; state: string; slot: string }[]>;
   capacity(): Map<string, GroupCapacity>;
@@ -151,7 +151,7 @@ export async function startHarness(adapter: CloudAdapter, groups: readonly Group
     writeFleet: (next, build) => writeFile(path.join(dir, 'fleet.yaml'), fleetYaml(adapter, next, build, options.deletionGuard)),
     addBuild,
     pass,
-    passWith: async (overrides) => runPass(await loadState(), 'rev', { ...deps, ...overrides }, { execute: true }),
+    passWith: async (overrides, passOptions = {}) => runPass(await loadState(), 'rev', { ...deps, ...overrides }, { execute: true, ...passOptions }),
     async runUntil(done, maxPasses = 80) {
       let last = await pass();
       for (let i = 1; i < maxPasses && !done(last, await loadState()); i++) {

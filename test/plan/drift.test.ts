@@ -10,7 +10,7 @@ describe('plan/drift', () => {
     world[1] = { ...(world[1] as (typeof world)[number]), state: 'stopped', readySince: undefined };
     const step = planGroup(group(), world, ctx());
     assert.deepEqual(step.deletes.map((d) => [d.id, d.reason]), [[world[1]?.id, 'drift-stopped']]);
-    assert.deepEqual(step.creates, [{ templateHash: NEW, slot: 3, zone: 'b' }], 'slot 1 is still held by the stopped instance');
+    assert.deepEqual(step.creates, [{ templateHash: NEW, slot: 3, zone: 'b', reason: 'desired' }], 'slot 1 is still held by the stopped instance');
     assert.equal(step.status.conditions.find((c) => c.type === 'Degraded')?.reason, 'InsufficientCapacity', 'maxUnavailable 0 and one down');
   });
 
@@ -55,7 +55,7 @@ describe('plan/drift', () => {
 
   it('ignores terminated instances', () => {
     const step = planGroup(group({ replicas: 1 }), [inst({ templateHash: NEW, slot: 0, state: 'terminated' })], ctx());
-    assert.deepEqual(step.creates, [{ templateHash: NEW, slot: 0, zone: 'a' }]);
+    assert.deepEqual(step.creates, [{ templateHash: NEW, slot: 0, zone: 'a', reason: 'desired' }]);
   });
 
   it('refuses instances of another fleet or group', () => {

@@ -27,7 +27,7 @@ describe('plan/rolling', () => {
     const { steps, world } = rollout(group(), oldSet(3), 8);
     // A delete makes room only once the instance is gone (the next pass): creates never ride on it.
     assert.deepEqual(steps.map((s) => [s.creates.length, s.deletes.length]), [[1, 0], [0, 1], [1, 0], [0, 1], [1, 0], [0, 1], [0, 0], [0, 0]]);
-    assert.deepEqual(steps[0]?.creates, [{ templateHash: NEW, slot: 0, zone: 'a' }]);
+    assert.deepEqual(steps[0]?.creates, [{ templateHash: NEW, slot: 0, zone: 'a', reason: 'desired' }]);
     assert.equal(world.length, 3);
     assert.ok(world.every((i) => i.templateHash === NEW));
     assert.equal(cond(steps[6] as GroupStep, 'Ready'), 'True Converged');
@@ -79,7 +79,7 @@ describe('plan/rolling', () => {
     assert.deepEqual([terminating.creates, terminating.deletes], [[], []], 'nor while it terminates: it counts until gone, and is not deleted again');
     assert.ok(terminating.waits.some((w) => w.reason === 'capacity'), 'and says it waits for room');
     const gone = planGroup(g, [{ ...old[0]!, state: 'terminated' }], ctx(T0 + 2000));
-    assert.deepEqual(gone.creates, [{ templateHash: NEW, slot: 0, zone: 'a' }]);
+    assert.deepEqual(gone.creates, [{ templateHash: NEW, slot: 0, zone: 'a', reason: 'desired' }]);
   });
 
   it('a focused pass may send creates alone: every step\'s creates fit under replicas + maxSurge with its deletes not done', () => {
@@ -138,9 +138,9 @@ describe('plan/rolling', () => {
     const step = planGroup(group({ replicas: 5 }), world, ctx());
     assert.deepEqual(step.deletes, []);
     assert.deepEqual(step.creates, [
-      { templateHash: NEW, slot: 1, zone: 'c' },
-      { templateHash: NEW, slot: 3, zone: 'a' },
-      { templateHash: NEW, slot: 4, zone: 'b' },
+      { templateHash: NEW, slot: 1, zone: 'c', reason: 'desired' },
+      { templateHash: NEW, slot: 3, zone: 'a', reason: 'desired' },
+      { templateHash: NEW, slot: 4, zone: 'b', reason: 'desired' },
     ]);
     assert.equal(cond(step, 'Progressing'), 'True Scaling');
   });

@@ -95,7 +95,7 @@ describe('plan/canary', () => {
     const world = [...oldSet(6).filter((i) => i.slot !== 3 && i.slot !== 5), readyNew(0)]; // old 0-4 + canary (old 5 made room for it), then old 3 lost
     const step = planGroup(g, world, ctx());
     assert.deepEqual(step.deletes, []);
-    assert.deepEqual(step.creates, [{ templateHash: OLD, slot: 3, zone: 'a' }], 'the lost old instance is replaced (was: none)');
+    assert.deepEqual(step.creates, [{ templateHash: OLD, slot: 3, zone: 'a', reason: 'canary-refill' }], 'the lost old instance is replaced (was: none), as a refill, not a rollback');
     assert.ok(step.waits.some((w) => w.reason === 'canary-bake'), 'still held at the canary');
     // The replacement booting counts as old: nothing more is launched, and it holds at 5 old + 1 canary.
     const booting = [...world, inst({ templateHash: OLD, slot: 3, zone: 'a', createdAt: T0, readySince: undefined, state: 'pending' })];
@@ -153,7 +153,7 @@ describe('plan/progress deadline and rollback', () => {
   it('restores the old set with the old template and never relaunches the failed one', () => {
     const world = [...oldSet(3).slice(1), readyNew(0)];
     const step = planGroup(group(), world, ctx(T0, [NEW]));
-    assert.deepEqual(step.creates, [{ templateHash: OLD, slot: 0, zone: 'a' }]);
+    assert.deepEqual(step.creates, [{ templateHash: OLD, slot: 0, zone: 'a', reason: 'rollback' }]);
     assert.deepEqual(step.deletes, [], 'the ready new instance stays until the restored one is available');
     const restored = [...world, inst({ templateHash: OLD, slot: 0 })];
     const next = planGroup(group(), restored, ctx(T0, [NEW]));
@@ -194,6 +194,6 @@ describe('plan/progress deadline and rollback', () => {
     const step = planGroup(group({ replicas: 1 }), [failing(700_000)], ctx());
     assert.equal(step.failedTemplate, undefined);
     assert.deepEqual(step.deletes.map((d) => d.reason), ['unhealthy']);
-    assert.deepEqual(step.creates, [{ templateHash: NEW, slot: 1, zone: 'a' }]);
+    assert.deepEqual(step.creates, [{ templateHash: NEW, slot: 1, zone: 'a', reason: 'desired' }]);
   });
 });

@@ -51,7 +51,7 @@ function recordingProvider(batches: boolean): Provider & { calls: string[] } {
 }
 
 function step(creates: [number, string][]): GroupStep {
-  return { group: 'web', provider: 'p', creates: creates.map(([slot, zone]) => ({ templateHash: 'h1', slot, zone })), deletes: [], waits: [], requeueAfterSeconds: undefined, failedTemplate: undefined, status: {} as GroupStep['status'] };
+  return { group: 'web', provider: 'p', creates: creates.map(([slot, zone]) => ({ templateHash: 'h1', slot, zone, reason: 'desired' as const })), deletes: [], waits: [], requeueAfterSeconds: undefined, failedTemplate: undefined, status: {} as GroupStep['status'] };
 }
 
 function context(provider: Provider) {
@@ -66,6 +66,19 @@ describe('batched launches: executor, limiter', () => {
     assert.deepEqual(results.map((r) => [r.name, r.id, r.error?.reason]).sort(), [
       ['web-h1-0', 'i-0', undefined], ['web-h1-1', 'i-1', undefined], ['web-h1-2', 'i-2', undefined], ['web-h1-3', undefined, 'Unexpected'], ['web-h1-4', 'i-4', undefined],
     ]);
+  });
+
+  // Issue 18: refills of a held canary (old template, no rollback under way) were logged, evented
+  // and counted in metrics as `rollback`.
+  it('each create result carries the planner\'s reason: a held canary\'s refill is no rollback', async () => {
+    const provider = recordingProvider(false);
+    const ctx = context(provider);
+    ctx.templates.remember('web', 'h0', TEMPLATE, 0);
+    const refill = { ...step([]), creates: [{ templateHash: 'h0', slot: 3, zone: 'a', reason: 'canary-refill' as const }, { templateHash: 'h1', slot: 0, zone: 'a', reason: 'desired' as const }] };
+    const results = await executeStep(refill, GROUP, ctx);
+    assert.deepEqual(results.map((r) => [r.name, r.reason]).sort(), [['web-h0-3', 'canary-refill'], ['web-h1-0', 'desired']]);
+    const rollback = { ...step([]), creates: [{ templateHash: 'h0', slot: 4, zone: 'a', reason: 'rollback' as const }] };
+    assert.deepEqual((await executeStep(rollback, GROUP, ctx)).map((r) => r.reason), ['rollback']);
   });
 
   it('a provider without createBatch gets one create per instance', async () => {

@@ -8,9 +8,11 @@ import type { ProbePolicy } from '../../src/reconcile/health.ts';
 import { FailedTemplates } from '../../src/reconcile/failed-templates.ts';
 import { HealthTracker } from '../../src/reconcile/health.ts';
 import { RateLimiter } from '../../src/reconcile/rate-limiter.ts';
-import { GroupBackoff, notPlannedLog } from '../../src/reconcile/scheduler.ts';
+import { GroupBackoff, notPlannedLog, recordPassOutcome } from '../../src/reconcile/scheduler.ts';
 import { ProviderError } from '../../providers/errors.ts';
-import { fromProviderError } from '../../src/reconcile/errors.ts';
+import { fromProviderError, ReconcileError } from '../../src/reconcile/errors.ts';
+import type { GroupStep } from '../../src/plan/types.ts';
+import type { PassResult } from '../../src/reconcile/pass.ts';
 import { TemplateStore } from '../../src/reconcile/template-store.ts';
 
 function instance(id: string, state: ObservedInstance['state'], address?: string): ObservedInstance {
@@ -114,6 +116,25 @@ describe('reconcile building blocks', () => {
     assert.equal(backoff.nextEnd(0), 8000, 'capped');
     backoff.record('g', false, 0);
     assert.equal(backoff.count('g'), 0);
+  });
+
+  it('backoff: an expected wait (policy waiting, e.g. the launch fence) holds the group until its end, counting no failure', () => {
+    const refusal = fromProviderError(new ProviderError({ kind: 'Conflict', reason: 'LaunchFenced', provider: 'aws', operation: 'create', message: 'm', retryAfterMs: 90_000 }), 'create g-0');
+    assert.deepEqual([refusal.policy, refusal.requeueAfterMs], ['waiting', 90_000], 'LaunchFenced is a wait of the time left');
+    const backoff = new GroupBackoff({ random: () => 0.5 });
+    const step = { group: 'g' } as GroupStep;
+    const fenced = { kind: 'create' as const, group: 'g', name: 'g-0', id: undefined, reason: 'desired', error: new ReconcileError('waiting', 'LaunchFenced', 'fenced', { requeueAfterMs: 90_000 }) };
+    const waiting = recordPassOutcome(backoff, { guarded: { steps: [step] } as unknown as PassResult['guarded'], skipped: [], actions: [fenced] }, new Set(), 1000);
+    assert.deepEqual([...waiting], [['g', 91_000]]);
+    assert.equal(backoff.count('g'), 0, 'no failure counted');
+    assert.deepEqual([...backoff.held(90_999)], ['g'], 'held until the fence ends');
+    assert.deepEqual([...backoff.held(91_000)], []);
+    assert.equal(backoff.nextEnd(1000), 91_000, 'the lane wakes at the fence end');
+    // A real failure beside it counts: the group backs off as usual.
+    const failed = { ...fenced, name: 'g-1', error: new ReconcileError('transient', 'InsufficientInstanceCapacity', 'no capacity') };
+    recordPassOutcome(backoff, { guarded: { steps: [step] } as unknown as PassResult['guarded'], skipped: [], actions: [fenced, failed] }, new Set(), 91_000);
+    assert.equal(backoff.count('g'), 1);
+    assert.equal(backoff.retryAt('g'), 92_000);
   });
 
   it('backoff: with real randomness, every wait stays within ±10% of the doubled delay and never passes the cap', () => {

@@ -153,6 +153,9 @@ describe('AWS batched launch (one RunInstances per wave, guarded by the launch l
     assert.deepEqual(fenced.map((o) => (o.status === 'rejected' ? (o.reason as { reason?: string }).reason : 'launched')), ['LaunchFenced', 'LaunchFenced']);
     const single = await restarted.create(request('web', 2)).catch((error: unknown) => error as { reason?: string });
     assert.equal((single as { reason?: string }).reason, 'LaunchFenced', 'single launches wait too');
+    // The refusal says when the fence ends (the reconcile loop retries then, without backing off).
+    const wait = (single as { retryAfterMs?: number }).retryAfterMs;
+    assert.ok(wait !== undefined && wait > 0 && wait <= 400, `retryAfterMs is the time left of the 400 ms fence: ${wait}`);
     await pause(450);
     fulfilled(await restarted.createBatch!(wave([2, 3])));
     assert.equal(liveIn(sim).length, 4);
