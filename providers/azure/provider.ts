@@ -91,14 +91,16 @@ export class AzureProvider implements Provider {
    * provisioning state; ARM cannot expand instance views on a resource-group list, and the
    * subscription-wide `statusOnly` list would read every VM of the subscription) and NICs (for
    * addresses, and to note orphaned NICs for the next sweep). Nothing outside the resource group is
-   * read. Only VMs tagged with this fleet are returned; one gone before its instance view was read
-   * is left out. Read-only.
+   * read. Only VMs tagged with this fleet (and, when the scope names groups, of those groups) are
+   * returned; one gone before its instance view was read is left out. Read-only.
    */
   async list(scope: ListScope, options: CallOptions = {}): Promise<ObservedInstance[]> {
     const { compute, network } = this.#init.clients;
     const group = this.#init.resourceGroup;
     const vms = await this.#ops.listAll('list', options.signal, (s) => compute.virtualMachines.list(group, { abortSignal: s }));
-    const mine = vms.filter((vm) => vm.tags?.[TAG.fleet] === scope.fleet);
+    const wanted = scope.groups === undefined || scope.groups.length === 0 ? undefined : new Set(scope.groups);
+    // A focused pass needs a few groups: the instance views (one GET each) of those only.
+    const mine = vms.filter((vm) => vm.tags?.[TAG.fleet] === scope.fleet && (wanted === undefined || wanted.has(vm.tags[TAG.group] ?? '')));
     const views = await this.#ops.instanceViews('list', mine.map((vm) => vm.name ?? ''), options.signal);
     const nics = await this.#ops.listAll('list', options.signal, (s) => network.networkInterfaces.list(group, { abortSignal: s }));
     this.#sweeper.note(nics);

@@ -69,6 +69,10 @@ describe('Azure provider contract (real Azure clients against the ARM simulator)
     assert.deepEqual([counts['VirtualMachines.List'], counts['VirtualMachines.InstanceView'], counts['NetworkInterfaces.List']], [4, 5, 3], 'pages of 2 (7 VMs in the group); one instance view per VM of this fleet');
     const outside = [...sim.vmReads.keys()].filter((id) => !id.includes(`/resourcegroups/${RG}/`));
     assert.deepEqual(outside, [], 'no VM outside the provider\'s resource group was read');
+    sim.engine.calls.clear();
+    const focused = await provider.list({ fleet: FLEET, groups: ['api'] });
+    assert.deepEqual(focused.map((i) => i.name).sort(), ['api-a1b2c3d4-3', 'api-a1b2c3d4-4'], 'a focused list returns the groups it names');
+    assert.equal(sim.engine.calls.counts()['VirtualMachines.InstanceView'], 2, 'and reads only their instance views');
     assert.equal(sim.world.events().filter((e) => e.instanceId === pet.id && e.cause === 'api').length, 0);
   });
 
