@@ -3,7 +3,7 @@
  * (404 → undefined), paged lists (one retried call per page, resumed from its nextLink), the
  * create-only VM PUT, NIC PUT, DELETEs and waits on long-running operations.
  */
-import { restorePoller as restoreComputePoller, type VirtualMachine } from '@azure/arm-compute';
+import { restorePoller as restoreComputePoller, type VirtualMachine, type VirtualMachineInstanceView } from '@azure/arm-compute';
 import { restorePoller as restoreNetworkPoller, type NetworkInterface } from '@azure/arm-network';
 import { ProviderError } from '../errors.ts';
 import type { AzureClients } from './client.ts';
@@ -51,6 +51,25 @@ export class ArmOps {
   /** One GET of the VM (no retry), for use inside another attempt. */
   async getVmOnce(name: string, signal: AbortSignal): Promise<VirtualMachine | undefined> {
     return orUndefined(this.#clients.compute.virtualMachines.get(this.#group, name, { expand: 'instanceView', abortSignal: signal }));
+  }
+
+  /**
+   * The instance views of `names` (GET …/virtualMachines/{name}/instanceView, each retried), at most
+   * `concurrency` at a time; a VM gone since it was listed (404) has no entry. The resource-group
+   * scoped way to read power states: ARM cannot expand instance views on a resource-group list.
+   */
+  async instanceViews(operation: string, names: readonly string[], signal: AbortSignal | undefined, concurrency = 8): Promise<Map<string, VirtualMachineInstanceView>> {
+    const out = new Map<string, VirtualMachineInstanceView>();
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      for (let i = next++; i < names.length; i = next++) {
+        const name = names[i]!;
+        const view = await this.call(operation, signal, (s) => orUndefined(this.#clients.compute.virtualMachines.instanceView(this.#group, name, { abortSignal: s })));
+        if (view !== undefined) out.set(name, view);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, names.length) }, worker));
+    return out;
   }
 
   getNic(operation: string, name: string, signal: AbortSignal | undefined): Promise<NetworkInterface | undefined> {

@@ -24,7 +24,7 @@ import { modelMismatch, nicBody, nicName, throwawaySshKey, vmBody } from './mode
 import { OrphanSweeper } from './orphans.ts';
 import { RetryAfterBook } from './retry-after.ts';
 import type { ProviderLogger, RetryPolicy } from './retry.ts';
-import { statusOf, TAG, toObserved, type VmStatus } from './tags.ts';
+import { statusOf, TAG, toObserved } from './tags.ts';
 import { verifyImage } from './images.ts';
 
 /** Tuning for tests and operators; production needs none of it. */
@@ -87,24 +87,31 @@ export class AzureProvider implements Provider {
   }
 
   /**
-   * VMs of the resource group (paged), their power states (one paged subscription-wide
-   * `statusOnly` list: a resource-group list cannot expand the instance view) and NICs (for
-   * addresses, and to note orphaned NICs for the next sweep): three paginated calls,
-   * however many groups. Only VMs tagged with this fleet are returned. Read-only.
+   * VMs of the resource group (paged), the instance view of each VM of this fleet (its power and
+   * provisioning state; ARM cannot expand instance views on a resource-group list, and the
+   * subscription-wide `statusOnly` list would read every VM of the subscription) and NICs (for
+   * addresses, and to note orphaned NICs for the next sweep). Nothing outside the resource group is
+   * read. Only VMs tagged with this fleet (and, when the scope names groups, of those groups) are
+   * returned; one gone before its instance view was read is left out. Read-only.
    */
   async list(scope: ListScope, options: CallOptions = {}): Promise<ObservedInstance[]> {
     const { compute, network } = this.#init.clients;
     const group = this.#init.resourceGroup;
     const vms = await this.#ops.listAll('list', options.signal, (s) => compute.virtualMachines.list(group, { abortSignal: s }));
-    const mine = vms.filter((vm) => vm.tags?.[TAG.fleet] === scope.fleet);
-    const statuses = mine.length === 0 ? [] : await this.#ops.listAll('list', options.signal, (s) => compute.virtualMachines.listAll({ statusOnly: 'true', abortSignal: s }));
+    const wanted = scope.groups === undefined || scope.groups.length === 0 ? undefined : new Set(scope.groups);
+    // A focused pass needs a few groups: the instance views (one GET each) of those only.
+    const mine = vms.filter((vm) => vm.tags?.[TAG.fleet] === scope.fleet && (wanted === undefined || wanted.has(vm.tags[TAG.group] ?? '')));
+    const views = await this.#ops.instanceViews('list', mine.map((vm) => vm.name ?? ''), options.signal);
     const nics = await this.#ops.listAll('list', options.signal, (s) => network.networkInterfaces.list(group, { abortSignal: s }));
     this.#sweeper.note(nics);
-    const status = new Map<string, VmStatus>(statuses.map((vm) => [(vm.id ?? '').toLowerCase(), statusOf(vm.instanceView?.statuses)]));
     const address = addressesByVm(nics);
     return mine.flatMap((vm) => {
-      const id = (vm.id ?? '').toLowerCase();
-      const observed = toObserved(vm, this.name, scope.fleet, status.get(id), address.get(id));
+      const view = views.get(vm.name ?? '');
+      if (view === undefined) return [];
+      const status = statusOf(view.statuses);
+      // The instance view was read after the list: its provisioning state is the fresher one.
+      const current = { ...vm, provisioningState: status.provisioning ?? vm.provisioningState };
+      const observed = toObserved(current, this.name, scope.fleet, status, address.get((vm.id ?? '').toLowerCase()));
       return observed === undefined ? [] : [observed];
     });
   }

@@ -71,6 +71,8 @@ export interface AzureSimulator {
   readonly puts: readonly PutRecord[];
   /** Network interfaces that exist now. */
   nics(): SimNic[];
+  /** How often each VM (lowercase resource id) was returned to a client (GET, list, PUT, instance view). */
+  readonly vmReads: Map<string, number>;
   /** Registers an image or gallery image version. */
   addImage(input: ImageInput): string;
   close(): Promise<void>;
@@ -101,6 +103,7 @@ export async function startAzureSimulator(options: AzureSimulatorOptions = {}): 
     images: new ImageStore(),
     nics: new NicStore((id) => vmAlive(ctx, id)),
     puts: [],
+    vmReads: new Map(),
   };
   for (const image of options.images ?? []) ctx.images.put(image);
   const tls = await selfSignedCertificate();
@@ -119,6 +122,7 @@ export async function startAzureSimulator(options: AzureSimulatorOptions = {}): 
     images: ctx.images,
     settings,
     puts: ctx.puts,
+    vmReads: ctx.vmReads,
     nics: () => ctx.nics.all(),
     addImage: (input) => ctx.images.put(input).id,
     close: () => server.close(),

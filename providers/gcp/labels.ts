@@ -1,8 +1,8 @@
 /**
  * drover's ownership metadata on Compute Engine, within GCE's rules: label keys and values are
  * `[a-z0-9_-]`, at most 63 characters, so labels carry what fits (fleet, group, template hash,
- * slot, idempotency key, and a digest prefix) and instance metadata items carry the full image
- * digest and the Git revision. Both are set in the insert request, so an instance is never
+ * slot, idempotency key, a digest prefix, and the Git revision made fit) and instance metadata
+ * items carry the full image digest and the Git revision as is. Both are set in the insert request, so an instance is never
  * unlabelled, not even for a moment. Free of SDK imports (the simulator and tests use it).
  */
 import type { InstanceState, ObservedInstance, Ownership } from '../types.ts';
@@ -17,6 +17,12 @@ export const LABEL = {
   key: 'drover-key',
   /** First 63 hex characters of the sha256 digest (see digestLabel). */
   digest: 'drover-digest',
+  /**
+   * The Git revision whose plan launched the instance (see revisionLabel). A record for audits and
+   * for judging each launch against that revision's bounds from the cloud's own data; never read
+   * for ownership or any decision (drover reads the revision from metadata).
+   */
+  revision: 'drover-revision',
 } as const;
 
 /** Instance metadata keys drover owns: the values labels cannot hold. */
@@ -36,6 +42,14 @@ export function digestLabel(digest: string): string {
   return digest.replace(/^sha256:/, '').toLowerCase().slice(0, LABEL_VALUE_MAX);
 }
 
+/**
+ * The revision as a label value: lowercase, characters GCE refuses in a label value replaced by
+ * `_`, at most 63 characters. A Git commit id (40 or 64 hex) stays as it is.
+ */
+export function revisionLabel(revision: string): string {
+  return revision.toLowerCase().replace(/[^a-z0-9_-]/g, '_').slice(0, LABEL_VALUE_MAX);
+}
+
 /** Instance labels: the group's extra labels, then ownership (ours win). */
 export function instanceLabels(owner: Ownership, idempotencyKey: string, extra: Readonly<Record<string, string>>): Record<string, string> {
   return {
@@ -46,6 +60,7 @@ export function instanceLabels(owner: Ownership, idempotencyKey: string, extra: 
     [LABEL.slot]: String(owner.slot),
     [LABEL.key]: idempotencyKey,
     [LABEL.digest]: digestLabel(owner.imageDigest),
+    ...(owner.revision === '' ? {} : { [LABEL.revision]: revisionLabel(owner.revision) }),
   };
 }
 

@@ -123,7 +123,10 @@ export class ProxmoxProvider implements Provider {
         continue;
       }
       // A create or delete of this process still works on it: an operation in progress, not drift.
-      out.push(this.#isInflight(vm.vmid) || this.#deleting.has(vm.vmid) ? { ...observed, locked: true } : observed);
+      // Stopped for its delete, it is terminating: not gone, counted against surge, never deleted twice.
+      const deleting = this.#deleting.has(vm.vmid);
+      const state = deleting && observed.state !== 'running' && observed.state !== 'pending' ? 'terminating' : observed.state;
+      out.push(this.#isInflight(vm.vmid) || deleting ? { ...observed, state, locked: true } : observed);
     }
     const listed = new Set(result.found.map((f) => f.vmid));
     for (const vmid of this.#stuck.keys()) if (!listed.has(vmid)) this.#stuck.delete(vmid);

@@ -34,8 +34,22 @@ function byHash(a: MutableCount, b: MutableCount): number {
   return a.templateHash < b.templateHash ? -1 : 1;
 }
 
-/** Counts over the group's non-terminated instances, in one pass. */
-export function countInstances(live: readonly InstanceView[], target: string | undefined): GroupCounts {
+function entryFor(templates: MutableCount[], hash: string | undefined): MutableCount {
+  let entry = templates.find((t) => t.templateHash === hash);
+  if (entry === undefined) {
+    // Fixed shape (every state, zero included): smaller and faster than a dictionary-mode object.
+    entry = { templateHash: hash, total: 0, ready: 0, byState: { pending: 0, running: 0, stopping: 0, stopped: 0, terminating: 0, terminated: 0, unknown: 0 } };
+    templates.push(entry);
+  }
+  return entry;
+}
+
+/**
+ * Counts over the group's non-terminated instances, in one pass. `terminating` (instances being
+ * deleted, not gone yet: they still count against surge) appear only in their template's total and
+ * `byState.terminating` and in `counts.terminating`; every other count is over `live`.
+ */
+export function countInstances(live: readonly InstanceView[], target: string | undefined, terminating: readonly { readonly templateHash: string | undefined }[] = []): GroupCounts {
   const templates: MutableCount[] = []; // few templates per group: a small array beats a Map
   let ready = 0;
   let available = 0;
@@ -44,12 +58,7 @@ export function countInstances(live: readonly InstanceView[], target: string | u
   let updatedReady = 0;
   for (const view of live) {
     const hash = view.inst.templateHash;
-    let entry = templates.find((t) => t.templateHash === hash);
-    if (entry === undefined) {
-      // Fixed shape (every state, zero included): smaller and faster than a dictionary-mode object.
-      entry = { templateHash: hash, total: 0, ready: 0, byState: { pending: 0, running: 0, stopping: 0, stopped: 0, terminating: 0, terminated: 0, unknown: 0 } };
-      templates.push(entry);
-    }
+    const entry = entryFor(templates, hash);
     entry.total += 1;
     entry.ready += view.ready ? 1 : 0;
     entry.byState[view.inst.state] += 1;
@@ -60,7 +69,12 @@ export function countInstances(live: readonly InstanceView[], target: string | u
     updated += isUpdated ? 1 : 0;
     updatedReady += isUpdated && view.ready ? 1 : 0;
   }
-  return { live: live.length, ready, available, locked, updated, updatedReady, byTemplate: sortInPlace(templates, byHash) };
+  for (const inst of terminating) {
+    const entry = entryFor(templates, inst.templateHash);
+    entry.total += 1;
+    entry.byState.terminating += 1;
+  }
+  return { live: live.length, terminating: terminating.length, ready, available, locked, updated, updatedReady, byTemplate: sortInPlace(templates, byHash) };
 }
 
 function cond(type: ConditionType, on: boolean, reason: string, message: string): Condition {
@@ -124,7 +138,7 @@ function readyCondition(input: StatusInput, converged: boolean, counts: GroupCou
 /** Computes the group's status for this pass. */
 export function computeStatus(input: StatusInput): GroupStatus {
   const { group, mode, c } = input;
-  const counts = countInstances(c.live, mode.target);
+  const counts = countInstances(c.live, mode.target, c.terminating);
   const converged = isConverged(input, counts);
   return {
     group: group.name,

@@ -135,6 +135,7 @@ export interface Condition {
 /** Instance counts for one template hash (`undefined` = instances without a readable hash). */
 export interface TemplateCount {
   readonly templateHash: string | undefined;
+  /** Instances of the template not gone, those being deleted (`byState.terminating`) included. */
   readonly total: number;
   readonly ready: number;
   /** Every state, zeros included. */
@@ -143,7 +144,10 @@ export interface TemplateCount {
 
 /** Counts over the group's non-terminated instances. */
 export interface GroupCounts {
+  /** Instances not gone and not being deleted (every count below but `terminating` is over these). */
   readonly live: number;
+  /** Instances being deleted and not gone yet (they count against surge until the cloud says gone). */
+  readonly terminating: number;
   readonly ready: number;
   readonly available: number;
   readonly locked: number;

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import type { AzureSimulator } from '../../providers/azure/sim.ts';
 import { ALLOCATE_ACTION } from '../../providers/azure/sim.ts';
-import { azureAdapter } from '../helpers/adapters/azure.ts';
+import { AZURE_RG, azureAdapter } from '../helpers/adapters/azure.ts';
 import { FLEET, startHarness, type Harness } from '../helpers/harness.ts';
 import { converged, describeReconcileScenarios } from './scenarios.ts';
 
@@ -45,5 +45,24 @@ describe('e2e azure: ARM specifics through drover passes', function () {
     assert.deepEqual(sim.puts.filter((p) => p.existed || p.updatedInPlace), []);
     for (let i = 0; i < 40 && sim.nics().length > 3; i++) await new Promise((resolve) => setTimeout(resolve, 25)); // the last delete may still run
     assert.equal(sim.nics().length, 3, 'the old VMs took their NICs with them');
+  });
+
+  it('passes read nothing outside the provider\'s resource group, and still see power states', async () => {
+    const groups = [{ name: 'web', replicas: 2 }];
+    const harness = (h = await startHarness(azureAdapter, groups));
+    const sim = harness.sim as AzureSimulator;
+    // Another team's VMs elsewhere in the subscription, one even tagged with this fleet.
+    sim.world.launch({ name: 'theirs', zone: '1', image: 'x', machineType: 'Standard_B1s', tags: { 'drover:fleet': FLEET }, attributes: { resourceGroup: 'other-team' } }, 'out-of-band');
+    await harness.runUntil(converged(harness));
+    const victim = sim.world.all().find((i) => i.tags['drover:group'] === 'web' && i.state === 'running')!;
+    sim.world.stop(victim.id, 'out-of-band');
+    const replaced = () => harness.liveByGroup().get('web')?.every((i) => i.id !== victim.id && i.state === 'running') === true && harness.liveByGroup().get('web')?.length === 2;
+    await harness.runUntil(replaced);
+    assert.ok(replaced(), 'the VM stopped out of band was seen stopped and replaced');
+    assert.equal(sim.engine.calls.counts()['VirtualMachines.ListAll'], undefined, 'no subscription-wide list');
+    assert.ok((sim.engine.calls.counts()['VirtualMachines.InstanceView'] ?? 0) > 0, 'power states read per VM');
+    const outside = [...sim.vmReads.keys()].filter((id) => !id.includes(`/resourcegroups/${AZURE_RG.toLowerCase()}/`));
+    assert.deepEqual(outside, [], 'no VM outside the resource group was read');
+    assert.equal(sim.world.all().find((i) => i.name === 'theirs')?.state, 'running', 'and none touched');
   });
 });

@@ -135,7 +135,9 @@ const gce: CrashCloud = {
   placement: `  machine: { type: e2-standard-2 }\n  placement: { zones: [${GCE_ZONES.join(', ')}] }\n`,
   artifact: (group, build) => `{ id: ${gceImageOf(group, build)} }`,
   image: gceImageOf,
-  keys: { fleet: LABEL.fleet, group: LABEL.group, slot: LABEL.slot, template: LABEL.template },
+  // The revision label (GCE label value rules: a commit id fits as is) judges each launch by its own
+  // revision. The digest label is only a 63-character prefix, so the canary check does not apply.
+  keys: { fleet: LABEL.fleet, group: LABEL.group, slot: LABEL.slot, template: LABEL.template, revision: LABEL.revision },
   maxLifeMs: 1000,
   groups: { rolling: 'batch', canary: 'jobs' },
   async start(clock) {
@@ -179,7 +181,8 @@ const proxmox: CrashCloud = {
   placement: proxmoxAdapter.groupPlacement,
   artifact: (group, build) => `{ template: ${templateOf(group, build)} }`,
   image: (group, build) => `template:${templateOf(group, build)}`,
-  keys: proxmoxAdapter.tags,
+  // The revision comes from the clone-time description (launchOwnership), like the rest of ownership.
+  keys: { ...proxmoxAdapter.tags, revision: PVE_TAG.revision },
   maxLifeMs: 2000,
   groups: { rolling: PVE_GROUPS[0]!, canary: PVE_GROUPS[1]! },
   async start(clock, dir) {
@@ -206,7 +209,7 @@ const proxmox: CrashCloud = {
       launchOwnership: () => new Map(sim.world.all().map((vm) => {
         const requested = vm.attributes['requested'] as { description?: unknown } | undefined;
         const own = ownershipFromDescription(typeof requested?.description === 'string' ? requested.description : undefined);
-        const entries = [[PVE_TAG.fleet, own.fleet], [PVE_TAG.group, own.group], [PVE_TAG.template, own.templateHash], [PVE_TAG.slot, own.slot?.toString()]];
+        const entries = [[PVE_TAG.fleet, own.fleet], [PVE_TAG.group, own.group], [PVE_TAG.template, own.templateHash], [PVE_TAG.slot, own.slot?.toString()], [PVE_TAG.revision, own.revision]];
         return [vm.id, Object.fromEntries(entries.filter((e): e is [string, string] => e[1] !== undefined))];
       })),
       close: () => sim.close(),

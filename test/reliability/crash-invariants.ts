@@ -25,7 +25,8 @@
  *   by drover, may be replaced by another while it terminates. Only where the launch record carries
  *   the digest (`keys.digest`).
  *
- * Which bound judges a launch: a launch that carries its revision (EC2, Azure: the `revision` key)
+ * Which bound judges a launch: a launch that carries its revision (the `revision` key: EC2 and
+ * Azure tags, GCE's revision label, Proxmox's clone-time description via `launchOwnership`)
  * is judged against that revision's spec alone, counting every instance of the group not yet gone
  * whichever revision launched it. No leniency is needed while a transition between revisions is in
  * progress: the process that plans under revision R lists every instance first, old ones of the
@@ -34,8 +35,8 @@
  * R's bound). Requests of a killed process that land after the next process listed are no
  * exception: EC2's launch ledger journals a launch before it is sent, so the next process counts it.
  *
- * Launches without a revision key (Proxmox records ownership in a description written at clone
- * time) and the floor fall back to the window of specs possibly in force: a commit's spec applies
+ * Launches without a revision key (a cloud row that declares none, or a revision the commits do
+ * not name) and the floor fall back to the window of specs possibly in force: a commit's spec applies
  * from its commit time; the previous spec stays possible until the new one is confirmed (a daemon
  * process spawned after the commit started). In the overlap the most permissive bound of the
  * possible specs is used: nothing else.

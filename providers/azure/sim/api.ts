@@ -14,7 +14,7 @@ import { ArmSimError, armError, armJson, sameName } from './arm.ts';
 import { operationRetryAfter, type AzureContext, type AzureSettings } from './context.ts';
 import { getImage, type ImageInput } from './images.ts';
 import { deleteNic, getNic, listNics, putNic } from './nics.ts';
-import { deleteVm, getVm, listVms, putVm } from './vms.ts';
+import { deleteVm, getInstanceView, getVm, listVms, putVm } from './vms.ts';
 
 /**
  * Compute's per-subscription operation groups (allowed requests per 3 and 30 minutes, as in its
@@ -54,6 +54,7 @@ const ROUTES: readonly Route[] = [
   { method: 'PUT', pattern: new RegExp(`${RG}/Microsoft\\.Compute/virtualMachines/([^/]+)$`, 'i'), action: 'VirtualMachines.CreateOrUpdate', spends: ['PutVM3Min', 'PutVM30Min', 'arm.writes'],
     handler: (ctx, m, r, host) => putVm(ctx, m[2]!, decodeURIComponent(m[3]!), r.body, { host, ifNoneMatch: header(r, 'if-none-match') }) },
   { method: 'GET', pattern: new RegExp(`${RG}/Microsoft\\.Compute/virtualMachines/([^/]+)$`, 'i'), action: 'VirtualMachines.Get', spends: COMPUTE_GET, handler: (ctx, m, r) => getVm(ctx, m[2]!, decodeURIComponent(m[3]!), r.url) },
+  { method: 'GET', pattern: new RegExp(`${RG}/Microsoft\\.Compute/virtualMachines/([^/]+)/instanceView$`, 'i'), action: 'VirtualMachines.InstanceView', spends: COMPUTE_GET, handler: (ctx, m) => getInstanceView(ctx, m[2]!, decodeURIComponent(m[3]!)) },
   { method: 'DELETE', pattern: new RegExp(`${RG}/Microsoft\\.Compute/virtualMachines/([^/]+)$`, 'i'), action: 'VirtualMachines.Delete', spends: ['DeleteVM3Min', 'DeleteVM30Min', 'arm.deletes'],
     handler: (ctx, m, _r, host) => deleteVm(ctx, m[2]!, decodeURIComponent(m[3]!), host) },
   { method: 'GET', pattern: new RegExp(`${RG}/Microsoft\\.Compute/virtualMachines$`, 'i'), action: 'VirtualMachines.List', spends: COMPUTE_LIST, handler: (ctx, m, r, host) => listVms(ctx, m[2]!, r.url, host) },
@@ -78,6 +79,7 @@ export function azureApi(ctx: AzureContext): CloudApi {
     reset: () => {
       ctx.nics.clear();
       ctx.puts.length = 0;
+      ctx.vmReads.clear();
     },
   };
 }

@@ -62,6 +62,17 @@ export interface AzureContext {
   readonly images: ImageStore;
   readonly nics: NicStore;
   readonly puts: PutRecord[];
+  /**
+   * How often each VM (lowercase resource id) was returned to a client, by any GET, list or PUT
+   * answer or instance view: tests prove from it that drover reads no VM outside its resource group.
+   */
+  readonly vmReads: Map<string, number>;
+}
+
+/** Notes that an answer carried the VM `id`. */
+export function noteVmRead(ctx: AzureContext, id: string): void {
+  const key = id.toLowerCase();
+  ctx.vmReads.set(key, (ctx.vmReads.get(key) ?? 0) + 1);
 }
 
 /** Zones Azure offers in the simulated location. */

@@ -1,15 +1,15 @@
 /**
  * Virtual machines: PUT (create: 201 + Azure-AsyncOperation until Succeeded or Failed, e.g.
  * AllocationFailed; an existing name: an in-place update, refused with 412 under
- * `If-None-Match: *`), GET (optionally with the instance view), list by resource group and list
- * across the subscription (`statusOnly=true`) with nextLink, and DELETE (202 + async operation;
+ * `If-None-Match: *`), GET (optionally with the instance view), GET of the instance view alone,
+ * list by resource group and list across the subscription (`statusOnly=true`) with nextLink, and DELETE (202 + async operation;
  * NICs and disks with deleteOption Delete go with the VM). Every VM is a world instance whose id is
  * the VM's vmId; ARM-specific fields live in its attributes.
  */
 import type { SimResponse } from '../../../src/sim/engine.ts';
 import type { SimInstance } from '../../../src/sim/world.ts';
 import { ArmSimError, armEmpty, armJson, notFound, resourceId, sameName } from './arm.ts';
-import { operationRetryAfter, operationUrl, type AzureContext } from './context.ts';
+import { noteVmRead, operationRetryAfter, operationUrl, type AzureContext } from './context.ts';
 import { pageOf } from './paging.ts';
 import { validateVm, validateVmName, type VmModel } from './vm-model.ts';
 
@@ -135,6 +135,14 @@ export function getVm(ctx: AzureContext, group: string, name: string, url: URL):
   return armJson(200, renderVm(ctx, vm, expand?.toLowerCase() === 'instanceview'));
 }
 
+/** GET virtualMachines/{name}/instanceView: the VM's statuses (provisioning and power), 404 when absent. */
+export function getInstanceView(ctx: AzureContext, group: string, name: string): SimResponse {
+  const vm = findVm(ctx, group, name);
+  if (vm === undefined) throw notFound(TYPE, name, group);
+  noteVmRead(ctx, vmResourceId(ctx, vm));
+  return armJson(200, instanceView(vm));
+}
+
 /** GET virtualMachines of a resource group, paged. `$expand=instanceView` needs a `$filter`, as in Azure. */
 export function listVms(ctx: AzureContext, group: string | undefined, url: URL, host: string): SimResponse {
   const expand = url.searchParams.get('$expand');
@@ -202,8 +210,10 @@ function instanceView(vm: SimInstance): unknown {
 /** A world instance as ARM renders a VM. */
 export function renderVm(ctx: AzureContext, vm: SimInstance, withInstanceView: boolean): unknown {
   const stored = (vm.attributes['properties'] as Record<string, unknown> | undefined) ?? defaultProperties(vm);
+  const id = vmResourceId(ctx, vm);
+  noteVmRead(ctx, id);
   return {
-    id: vmResourceId(ctx, vm),
+    id,
     name: vm.name,
     type: TYPE,
     location: ctx.location,

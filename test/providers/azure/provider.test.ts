@@ -55,14 +55,24 @@ describe('Azure provider contract (real Azure clients against the ARM simulator)
     for (let slot = 0; slot < 5; slot++) await provider.create(request(slot < 3 ? 'web' : 'api', slot));
     const pet = sim.world.launch({ name: 'pet', zone: '1', image: IMAGE, machineType: 'Standard_B1s' }, 'out-of-band');
     sim.world.launch({ name: 'theirs', zone: '1', image: IMAGE, machineType: 'Standard_B1s', tags: { 'drover:fleet': 'other' } }, 'out-of-band');
+    // Another team's VM in another resource group of the subscription, even tagged like ours: never read.
+    sim.world.launch({ name: 'elsewhere', zone: '1', image: IMAGE, machineType: 'Standard_B1s', tags: { 'drover:fleet': FLEET }, attributes: { resourceGroup: 'other-rg' } }, 'out-of-band');
     sim.world.stop(sim.world.all().find((i) => i.name === 'web-a1b2c3d4-1')!.id, 'out-of-band');
     sim.engine.calls.clear();
+    sim.vmReads.clear();
     const listed = await provider.list({ fleet: FLEET });
     assert.deepEqual(listed.map((i) => i.name).sort(), ['api-a1b2c3d4-3', 'api-a1b2c3d4-4', 'web-a1b2c3d4-0', 'web-a1b2c3d4-1', 'web-a1b2c3d4-2']);
     assert.ok(['stopping', 'stopped'].includes(listed.find((i) => i.name === 'web-a1b2c3d4-1')?.state ?? ''), 'a stopped VM is reported (15 s of sim time is 15 ms here)');
     assert.ok(listed.filter((i) => i.name !== 'web-a1b2c3d4-1').every((i) => i.state === 'running' && i.address !== undefined));
     const counts = sim.engine.calls.counts();
-    assert.deepEqual([counts['VirtualMachines.List'], counts['VirtualMachines.ListAll'], counts['NetworkInterfaces.List']], [4, 4, 3], 'pages of 2; no per-VM calls');
+    assert.equal(counts['VirtualMachines.ListAll'], undefined, 'nothing is listed across the subscription');
+    assert.deepEqual([counts['VirtualMachines.List'], counts['VirtualMachines.InstanceView'], counts['NetworkInterfaces.List']], [4, 5, 3], 'pages of 2 (7 VMs in the group); one instance view per VM of this fleet');
+    const outside = [...sim.vmReads.keys()].filter((id) => !id.includes(`/resourcegroups/${RG}/`));
+    assert.deepEqual(outside, [], 'no VM outside the provider\'s resource group was read');
+    sim.engine.calls.clear();
+    const focused = await provider.list({ fleet: FLEET, groups: ['api'] });
+    assert.deepEqual(focused.map((i) => i.name).sort(), ['api-a1b2c3d4-3', 'api-a1b2c3d4-4'], 'a focused list returns the groups it names');
+    assert.equal(sim.engine.calls.counts()['VirtualMachines.InstanceView'], 2, 'and reads only their instance views');
     assert.equal(sim.world.events().filter((e) => e.instanceId === pet.id && e.cause === 'api').length, 0);
   });
 

@@ -62,6 +62,10 @@ describe('Azure ARM simulator (real @azure/arm-compute and @azure/arm-network cl
     assert.ok(statuses.every((s) => s === 'ProvisioningState/succeeded,PowerState/running'), statuses.join(';'));
     const expanded = await rejectionOf(compute.virtualMachines.list(RG, { expand: 'instanceView' }).next());
     assert.equal(expanded.code, 'InvalidParameter', '$expand=instanceView needs a $filter');
+    const view = await compute.virtualMachines.instanceView(RG, 'b');
+    assert.deepEqual(view.statuses?.map((s) => s.code), ['ProvisioningState/succeeded', 'PowerState/running'], 'one VM\'s instance view');
+    assert.equal((await rejectionOf(compute.virtualMachines.instanceView(RG, 'nope'))).statusCode, 404);
+    assert.equal(sim.engine.calls.list('VirtualMachines.InstanceView').length, 2);
   });
 
   it('deletes a VM with its NIC (deleteOption Delete); a NIC in use cannot be deleted; a second delete is 204', async () => {

@@ -4,7 +4,7 @@ import { GoogleError } from 'google-gax';
 import { classifyGce, classifyOperationCode } from '../../../providers/gcp/classify.ts';
 import { ProviderError } from '../../../providers/errors.ts';
 import { generationName, keyLabel, requestIdFor } from '../../../providers/gcp/names.ts';
-import { digestLabel, stateOf, toObserved } from '../../../providers/gcp/labels.ts';
+import { digestLabel, revisionLabel, stateOf, toObserved } from '../../../providers/gcp/labels.ts';
 
 /** GCE error JSON as the API sends it. */
 function body(code: number, reason: string, options: { status?: string; info?: string } = {}): Record<string, unknown> {
@@ -144,5 +144,13 @@ describe('GCP names, request ids and labels', () => {
     assert.equal(edited?.imageDigest, undefined, 'label and metadata disagree: unknown digest (drift)');
     assert.equal(toObserved(instance, 'gcp', 'other'), undefined);
     assert.deepEqual(['PROVISIONING', 'STAGING', 'RUNNING', 'STOPPING', 'SUSPENDED', 'REPAIRING'].map(stateOf), ['pending', 'pending', 'running', 'stopping', 'stopped', 'unknown']);
+  });
+
+  it('the revision label is the Git revision as GCE allows a label value: a commit id as is, anything else made fit', () => {
+    const sha = '0123456789abcdef0123456789abcdef01234567';
+    assert.equal(revisionLabel(sha), sha);
+    assert.equal(revisionLabel('Release/2026.12 RC1'), 'release_2026_12_rc1');
+    assert.equal(revisionLabel('a'.repeat(80)).length, 63);
+    for (const value of [sha, 'Release/2026.12 RC1', 'ÄÖ:@#', 'a'.repeat(80)]) assert.match(revisionLabel(value), /^[a-z0-9_-]{0,63}$/);
   });
 });

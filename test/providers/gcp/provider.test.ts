@@ -46,6 +46,7 @@ describe('GCP provider contract (real @google-cloud/compute client against the s
       'drover-slot': '0',
       'drover-key': request('web', 0).idempotencyKey,
       'drover-digest': digestLabel(DIGEST),
+      'drover-revision': 'rev1',
     });
     assert.equal(vm.image, IMAGE);
     assert.equal(vm.machineType, 'e2-standard-2');

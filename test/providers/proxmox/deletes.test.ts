@@ -24,7 +24,7 @@ describe('Proxmox deletes: a VM is live until PVE has removed it', function () {
     await sim.close();
   });
 
-  it('while the destroy task runs, the VM is listed as it is (live, locked by the delete in flight), not as terminated', async () => {
+  it('while the destroy task runs, the VM is listed as terminating (not gone, locked by the delete in flight), not as terminated', async () => {
     const vm = await provider.create(request('web', 0));
     sim.settings.destroyMs = 2_000_000; // 2 s of wall time
     const deleting = provider.destroy(vm);
@@ -32,6 +32,7 @@ describe('Proxmox deletes: a VM is live until PVE has removed it', function () {
     const [listed] = await provider.list({ fleet: FLEET });
     assert.equal(liveVms(sim).length, 1, 'PVE still has it');
     assert.ok(listed !== undefined && listed.state !== 'terminated', `listed as ${listed?.state}`);
+    assert.equal(listed.state, 'terminating', 'stopped and being deleted: terminating (counted against surge, and as such in the status counts)');
     assert.equal(listed.locked, true, 'an operation of this process is in progress on it');
     await deleting;
     assert.deepEqual(await provider.list({ fleet: FLEET }), []);
