@@ -100,7 +100,7 @@ async function examine(ctx: ScanContext, entry: VmResource, moves = 0): Promise<
   const name = listedName(entry);
   if (name !== undefined && !DROVER_NAME.test(name)) return undefined;
   const config = await readConfig(ctx, entry);
-  if (config === undefined) return follow(ctx, entry, moves, (moved) => examine(ctx, moved, moves + 1));
+  if (config === undefined) return follow(ctx, entry, moves);
   const described = ownershipFromDescription(text(config['description']));
   const configured = text(config['name']);
   if (described.fleet === ctx.fleet) return settle(ctx, entry, described, configured, false, moves);
@@ -121,7 +121,7 @@ async function settle(ctx: ScanContext, entry: VmResource, own: ReadOwnership, n
       status = current.status;
       lock = current.lock;
     } catch (error) {
-      if (error instanceof ProviderError && error.kind === 'NotFound') return follow(ctx, entry, moves, (moved) => examine(ctx, moved, moves + 1));
+      if (error instanceof ProviderError && error.kind === 'NotFound') return follow(ctx, entry, moves);
       throw error;
     }
   }
@@ -135,11 +135,11 @@ async function settle(ctx: ScanContext, entry: VmResource, own: ReadOwnership, n
  * scan and its slot cloned again; so the cluster is listed again and the VM, if another node has it
  * now, examined there (at most MOVES_FOLLOWED times). Undefined when it is gone.
  */
-async function follow(ctx: ScanContext, entry: VmResource, moves: number, again: (moved: VmResource) => Promise<FoundVm | undefined>): Promise<FoundVm | undefined> {
+async function follow(ctx: ScanContext, entry: VmResource, moves: number): Promise<FoundVm | undefined> {
   if (moves >= MOVES_FOLLOWED) return undefined;
   const moved = await movedEntry(ctx.api, entry, ctx.signal);
   ctx.logger?.debug({ vmid: entry.vmid, listedOn: entry.node, now: moved?.node }, 'listed VM left its node before it was read: moved (followed) or gone');
-  return moved === undefined ? undefined : again(moved);
+  return moved === undefined ? undefined : examine(ctx, moved, moves + 1);
 }
 
 /** VM `vmid`'s entry in a new listing when it is now on another node than `node`; else undefined (gone, or still there). */
