@@ -10,7 +10,7 @@
  * of template/slot store/…/1"); with it, seed 3814204467 still gave 8 in some runs: a clone copying
  * onto another node than the template's ended between the listing and the read of its VM, whose
  * config had moved to the target node, so it was taken for gone and its slot cloned again
- * (test/providers/proxmox/copy-ends-mid-scan.test.ts). After that fix, 26 rounds (16 seeds, with
+ * (test/providers/proxmox/copy-ends-mid-scan.test.ts). After that fix, 25 rounds (16 seeds, with
  * and without a vmidRange) gave no Proxmox violation (2026-12-06).
  */
 import assert from 'node:assert/strict';
