@@ -9,13 +9,15 @@
  * places it) — at most the clone timeout from when it was first seen, like AWS's launch fence.
  * When a node's task list cannot be read, every unplaced clone there counts as possibly drover's.
  * A copy that ends between the listing and the task list read leaves no running task behind a VM the
- * listing showed copying: its config is read again, and when the clone wrote this fleet's description
+ * listing showed copying: its config is read again (where a new listing shows it, when the copy
+ * ended onto another node and the config moved there), and when the clone wrote this fleet's description
  * (or the read fails) creates wait for this listing too — the next one places the VM by its
  * description. Without that re-read such a VM would be skipped as someone else's and its slot cloned
  * again.
  */
-import type { PveApi, TaskEntry } from './api.ts';
+import type { PveApi, TaskEntry, VmConfig } from './api.ts';
 import { classifyPve } from './classify.ts';
+import { movedEntry } from './inventory.ts';
 import { ownershipFromDescription } from './ownership.ts';
 import type { ProviderLogger } from './retry.ts';
 
@@ -108,7 +110,8 @@ export class CloneWatch {
    */
   async #finishedOurs(vm: { vmid: number; node: string }, signal: AbortSignal | undefined): Promise<boolean> {
     try {
-      const config = await this.#api.config(vm.node, vm.vmid, signal);
+      const config = await this.#configWherever(vm, signal);
+      if (config === undefined) return false;
       if (config['lock'] === 'clone') return false;
       const description = typeof config['description'] === 'string' ? config['description'] : undefined;
       return ownershipFromDescription(description).fleet === this.#fleet;
@@ -117,6 +120,20 @@ export class CloneWatch {
       if (reason === 'Aborted' || signal?.aborted === true) throw error;
       return reason !== 'VmNotFound';
     }
+  }
+
+  /**
+   * The VM's config on the node it was listed on or, when that node no longer has it, on the node a
+   * new listing shows it on: a clone that ended onto another node moved its config there. Undefined: gone.
+   */
+  async #configWherever(vm: { vmid: number; node: string }, signal: AbortSignal | undefined): Promise<VmConfig | undefined> {
+    try {
+      return await this.#api.config(vm.node, vm.vmid, signal);
+    } catch (error) {
+      if (classifyPve(error).reason !== 'VmNotFound') throw error;
+    }
+    const moved = await movedEntry(this.#api, vm, signal);
+    return moved === undefined ? undefined : this.#api.config(moved.node, vm.vmid, signal);
   }
 
   async #targetOf(upid: string, signal: AbortSignal | undefined): Promise<number | undefined> {

@@ -10,6 +10,7 @@ import { ProviderError } from '../errors.ts';
 import type { InstanceState, ObservedInstance } from '../types.ts';
 import type { PveApi, VmConfig, VmResource } from './api.ts';
 import { ownershipFromDescription, ownershipFromTags, tagSafe, type ReadOwnership } from './ownership.ts';
+import type { ProviderLogger } from './retry.ts';
 import { inRange, type VmidRange } from './vmid.ts';
 
 /** `<group>-<hash8>-<slot>` (providers/naming.ts). */
@@ -41,6 +42,7 @@ export interface ScanContext {
   /** VMIDs known not to be the fleet's (never re-read while they stay listed). */
   readonly foreign: Set<number>;
   readonly signal?: AbortSignal | undefined;
+  readonly logger?: ProviderLogger | undefined;
 }
 
 /** One scan: the cluster's listing (templates included) and what of it is (or may be) the fleet's. */
@@ -85,17 +87,23 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
   return out;
 }
 
-async function examine(ctx: ScanContext, entry: VmResource): Promise<FoundVm | undefined> {
+/**
+ * How many times a scan follows a VM that left the node it was listed on (a clone that ended onto
+ * its target node, a migration) before it takes it for gone.
+ */
+const MOVES_FOLLOWED = 2;
+
+async function examine(ctx: ScanContext, entry: VmResource, moves = 0): Promise<FoundVm | undefined> {
   const tagged = ownershipFromTags(entry.tags);
-  if (tagged.fleet !== undefined) return tagged.fleet === tagSafe(ctx.fleet) ? settle(ctx, entry, { ...tagged, fleet: ctx.fleet }, listedName(entry), true) : undefined;
+  if (tagged.fleet !== undefined) return tagged.fleet === tagSafe(ctx.fleet) ? settle(ctx, entry, { ...tagged, fleet: ctx.fleet }, listedName(entry), true, moves) : undefined;
   if (ctx.foreign.has(entry.vmid) || !inRange(entry.vmid, ctx.range)) return undefined;
   const name = listedName(entry);
   if (name !== undefined && !DROVER_NAME.test(name)) return undefined;
   const config = await readConfig(ctx, entry);
-  if (config === undefined) return undefined;
+  if (config === undefined) return follow(ctx, entry, moves);
   const described = ownershipFromDescription(text(config['description']));
   const configured = text(config['name']);
-  if (described.fleet === ctx.fleet) return settle(ctx, entry, described, configured, false);
+  if (described.fleet === ctx.fleet) return settle(ctx, entry, described, configured, false, moves);
   const lock = text(config['lock']);
   if (lock === 'clone' && configured === undefined && described.fleet === undefined) {
     return { vmid: entry.vmid, node: entry.node, name: undefined, own: {}, status: 'stopped', lock, bareClone: true, configured: false };
@@ -104,7 +112,7 @@ async function examine(ctx: ScanContext, entry: VmResource): Promise<FoundVm | u
   return undefined;
 }
 
-async function settle(ctx: ScanContext, entry: VmResource, own: ReadOwnership, name: string | undefined, configured: boolean): Promise<FoundVm | undefined> {
+async function settle(ctx: ScanContext, entry: VmResource, own: ReadOwnership, name: string | undefined, configured: boolean, moves: number): Promise<FoundVm | undefined> {
   let status = entry.status ?? 'unknown';
   let lock = entry.lock;
   if (status !== 'running' && lock === undefined) {
@@ -113,11 +121,31 @@ async function settle(ctx: ScanContext, entry: VmResource, own: ReadOwnership, n
       status = current.status;
       lock = current.lock;
     } catch (error) {
-      if (error instanceof ProviderError && error.kind === 'NotFound') return undefined;
+      if (error instanceof ProviderError && error.kind === 'NotFound') return follow(ctx, entry, moves);
       throw error;
     }
   }
   return { vmid: entry.vmid, node: entry.node, name, own, status, lock, bareClone: false, configured };
+}
+
+/**
+ * A listed VM its node no longer has: gone, or moved — a full clone's copy-window config lives on
+ * the template's node and moves to the clone's target node when the copy ends, which can fall
+ * between the listing and the read. Taken for gone, that clone would be placed by nothing in this
+ * scan and its slot cloned again; so the cluster is listed again and the VM, if another node has it
+ * now, examined there (at most MOVES_FOLLOWED times). Undefined when it is gone.
+ */
+async function follow(ctx: ScanContext, entry: VmResource, moves: number): Promise<FoundVm | undefined> {
+  if (moves >= MOVES_FOLLOWED) return undefined;
+  const moved = await movedEntry(ctx.api, entry, ctx.signal);
+  ctx.logger?.debug({ vmid: entry.vmid, listedOn: entry.node, now: moved?.node }, 'listed VM left its node before it was read: moved (followed) or gone');
+  return moved === undefined ? undefined : examine(ctx, moved, moves + 1);
+}
+
+/** VM `vmid`'s entry in a new listing when it is now on another node than `node`; else undefined (gone, or still there). */
+export async function movedEntry(api: PveApi, vm: { vmid: number; node: string }, signal: AbortSignal | undefined): Promise<VmResource | undefined> {
+  const entry = (await api.resources(signal)).find((e) => e.type === 'qemu' && e.template !== 1 && e.vmid === vm.vmid);
+  return entry !== undefined && entry.node !== vm.node ? entry : undefined;
 }
 
 async function readConfig(ctx: ScanContext, entry: VmResource): Promise<VmConfig | undefined> {

@@ -324,7 +324,7 @@ export class ProxmoxProvider implements Provider {
   }
 
   async #scan(signal: AbortSignal | undefined): Promise<Scan> {
-    const result = await scan({ api: this.#init.api, fleet: this.#init.fleet, range: this.#init.spec.vmidRange, foreign: this.#foreign, signal });
+    const result = await scan({ api: this.#init.api, fleet: this.#init.fleet, range: this.#init.spec.vmidRange, foreign: this.#foreign, signal, logger: this.#init.logger });
     this.#last = { at: Date.now(), scan: result };
     return result;
   }
