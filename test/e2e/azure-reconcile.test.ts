@@ -5,11 +5,11 @@
 import assert from 'node:assert/strict';
 import type { AzureSimulator } from '../../providers/azure/sim.ts';
 import { ALLOCATE_ACTION } from '../../providers/azure/sim.ts';
-import { AZURE_RG, azureAdapter } from '../helpers/adapters/azure.ts';
+import { AZURE_RG, azure } from '../clouds/azure.ts';
 import { FLEET, startHarness, type Harness } from '../helpers/harness.ts';
 import { converged, describeReconcileScenarios } from './scenarios.ts';
 
-describeReconcileScenarios('azure', azureAdapter);
+describeReconcileScenarios('azure', azure);
 
 describe('e2e azure: ARM specifics through drover passes', function () {
   this.timeout(120_000);
@@ -20,7 +20,7 @@ describe('e2e azure: ARM specifics through drover passes', function () {
   });
 
   it('failed create operations (AllocationFailed) leave no VM or NIC behind and the group still converges', async () => {
-    const harness = (h = await startHarness(azureAdapter, [{ name: 'web', replicas: 4 }]));
+    const harness = (h = await startHarness(azure, [{ name: 'web', replicas: 4 }]));
     const sim = harness.sim as AzureSimulator;
     sim.faults.add({ kind: 'error', actions: [ALLOCATE_ACTION], count: 3 });
     await harness.runUntil(converged(harness));
@@ -34,7 +34,7 @@ describe('e2e azure: ARM specifics through drover passes', function () {
 
   it('a digest rollout replaces VMs by create + delete: no PUT ever met an existing VM', async () => {
     const groups = [{ name: 'web', replicas: 3 }];
-    const harness = (h = await startHarness(azureAdapter, groups));
+    const harness = (h = await startHarness(azure, groups));
     const sim = harness.sim as AzureSimulator;
     sim.faults.add({ kind: 'drop-after', actions: ['VirtualMachines.CreateOrUpdate'], count: 2 });
     await harness.runUntil(converged(harness));
@@ -49,7 +49,7 @@ describe('e2e azure: ARM specifics through drover passes', function () {
 
   it('passes read nothing outside the provider\'s resource group, and still see power states', async () => {
     const groups = [{ name: 'web', replicas: 2 }];
-    const harness = (h = await startHarness(azureAdapter, groups));
+    const harness = (h = await startHarness(azure, groups));
     const sim = harness.sim as AzureSimulator;
     // Another team's VMs elsewhere in the subscription, one even tagged with this fleet.
     sim.world.launch({ name: 'theirs', zone: '1', image: 'x', machineType: 'Standard_B1s', tags: { 'drover:fleet': FLEET }, attributes: { resourceGroup: 'other-team' } }, 'out-of-band');

@@ -10,11 +10,12 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { launchesAboveCeiling, maxLiveBetween, minReadyBetween } from '../../src/sim/capacity.ts';
-import { awsAdapter } from '../helpers/adapters/aws.ts';
-import { gcpAdapter } from '../helpers/adapters/gcp.ts';
+import { aws } from '../clouds/aws.ts';
+import { gcp } from '../clouds/gcp.ts';
 import { PassSuperseded } from '../../src/reconcile/errors.ts';
 import { convergedInWorld, startHarness } from '../helpers/harness.ts';
-import type { CloudAdapter, GroupSpec, Harness } from '../helpers/harness.ts';
+import type { TestCloud } from '../clouds/types.ts';
+import type { GroupSpec, Harness } from '../helpers/harness.ts';
 
 const ROLLOUT = (surge: number, unavailable: number) => `{ maxSurge: ${surge}, maxUnavailable: ${unavailable}, minReadySeconds: 0, progressDeadlineSeconds: 600 }`;
 /** Groups whose bounds a focused pass used to break: surge 0, and wide batches that delete several. */
@@ -28,7 +29,7 @@ const GROUPS = [{ name: 'web', replicas: 3 }, { name: 'api', replicas: 2 }, { na
 /** replicas + maxSurge per group (maxSurge 1 unless given). */
 const ceilings = (groups: readonly (GroupSpec & { surge?: number })[]) => new Map(groups.map((g) => [g.name, g.replicas + (g.surge ?? 1)]));
 
-for (const [cloud, adapter] of [['EC2', awsAdapter], ['GCE', gcpAdapter]] as const satisfies readonly (readonly [string, CloudAdapter])[]) describe(`focused pass: a new revision acts on its changed groups before the full inventory (${cloud})`, () => {
+for (const [cloud, adapter] of [['EC2', aws], ['GCE', gcp]] as const satisfies readonly (readonly [string, TestCloud])[]) describe(`focused pass: a new revision acts on its changed groups before the full inventory (${cloud})`, () => {
   let h: Harness;
   beforeEach(async () => {
     h = await startHarness(adapter, GROUPS);
@@ -127,7 +128,7 @@ for (const [cloud, adapter] of [['EC2', awsAdapter], ['GCE', gcpAdapter]] as con
 describe('superseded pass: a newer revision stops a pass that is still listing (EC2)', () => {
   let h: Harness;
   beforeEach(async () => {
-    h = await startHarness(awsAdapter, GROUPS);
+    h = await startHarness(aws, GROUPS);
     await h.runUntil((_, state) => convergedInWorld(h, state));
   });
   afterEach(async () => {

@@ -1,5 +1,5 @@
 /** The shared end-to-end scenarios with the real Compute Engine client against the GCE simulator. */
-import { gcpAdapter } from '../helpers/adapters/gcp.ts';
+import { gcp } from '../clouds/gcp.ts';
 import { describeReconcileScenarios } from './scenarios.ts';
 
-describeReconcileScenarios('gcp', gcpAdapter);
+describeReconcileScenarios('gcp', gcp);

@@ -5,8 +5,9 @@
  * a new build, with VMIDs from nextid and with a vmidRange.
  */
 import assert from 'node:assert/strict';
-import { proxmoxAdapter } from '../helpers/adapters/proxmox.ts';
-import { convergedInWorld, startHarness, type CloudAdapter, type GroupSpec, type Harness } from '../helpers/harness.ts';
+import { proxmox } from '../clouds/proxmox.ts';
+import type { TestCloud } from '../clouds/types.ts';
+import { convergedInWorld, startHarness, type GroupSpec, type Harness } from '../helpers/harness.ts';
 
 const GROUPS: GroupSpec[] = [
   { name: 'web', replicas: 4, rollout: '{ maxSurge: 2, maxUnavailable: 1, minReadySeconds: 0, progressDeadlineSeconds: 600 }' },
@@ -36,8 +37,8 @@ describe('e2e proxmox: one /cluster/resources listing per pass (issue 18 item 7)
     h = undefined;
   });
 
-  const ranged: CloudAdapter = { ...proxmoxAdapter, providerSpec: proxmoxAdapter.providerSpec.replace(/ }$/, ', vmidRange: { min: 5000, max: 5999 } }') };
-  for (const [label, adapter] of [['VMIDs from nextid', proxmoxAdapter], ['a vmidRange', ranged]] as const) {
+  const ranged: TestCloud = { ...proxmox, providerSpec: proxmox.providerSpec.replace(/ }$/, ', vmidRange: { min: 5000, max: 5999 } }') };
+  for (const [label, adapter] of [['VMIDs from nextid', proxmox], ['a vmidRange', ranged]] as const) {
     it(`${label}: every pass of a first rollout and a roll to a new build lists the cluster exactly once`, async () => {
       h = await startHarness(adapter, GROUPS);
       const first = await countPerPass(h);

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { maxLiveBetween, minReadyBetween } from '../../src/sim/capacity.ts';
 import type { DesiredState } from '../../src/desired/types.ts';
 import { convergedInWorld, FLEET, startHarness } from '../helpers/harness.ts';
-import type { CloudAdapter, Harness } from '../helpers/harness.ts';
+import type { TestCloud } from '../clouds/types.ts';
+import type { Harness } from '../helpers/harness.ts';
 
 /** A runUntil predicate: every group converged in the simulator's world. */
 export function converged(harness: Harness): (_: unknown, state: DesiredState) => boolean {
@@ -14,7 +15,7 @@ export function converged(harness: Harness): (_: unknown, state: DesiredState) =
 }
 
 /** Registers the shared scenarios for `adapter` under `title`. */
-export function describeReconcileScenarios(title: string, adapter: CloudAdapter): void {
+export function describeReconcileScenarios(title: string, adapter: TestCloud): void {
   describe(`e2e ${title}: fleet through drover passes against the simulator`, function () {
     this.timeout(120_000);
     let h: Harness | undefined;

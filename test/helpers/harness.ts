@@ -2,7 +2,7 @@
  * A cloud-neutral reconcile harness for end-to-end tests: a fleet repository in a temp dir, one
  * cloud's wire simulator seeded with the fleet's images, that cloud's real provider (real SDK or
  * HTTP client), and drover's real pass. Tests judge the outcome from the simulator's world and
- * timeline, never from drover's beliefs. Each cloud supplies a {@link CloudAdapter}.
+ * timeline, never from drover's beliefs. Each cloud is its {@link TestCloud} (test/clouds).
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import PQueue from 'p-queue';
 import type { Provider } from '../../providers/types.ts';
 import { loadFleet } from '../../src/desired/load.ts';
-import type { DesiredState, ProviderConfig } from '../../src/desired/types.ts';
+import type { DesiredState } from '../../src/desired/types.ts';
 import { FailedTemplates } from '../../src/reconcile/failed-templates.ts';
 import { HealthTracker } from '../../src/reconcile/health.ts';
 import { ImageVerifier } from '../../src/reconcile/image-verifier.ts';
@@ -19,9 +19,7 @@ import type { PassDeps, PassOptions, PassResult } from '../../src/reconcile/pass
 import { TemplateStore } from '../../src/reconcile/template-store.ts';
 import { capacityByGroup } from '../../src/sim/capacity.ts';
 import type { GroupCapacity } from '../../src/sim/capacity.ts';
-import type { SimEngine } from '../../src/sim/engine.ts';
-import type { FaultInjector } from '../../src/sim/faults.ts';
-import type { World } from '../../src/sim/world.ts';
+import type { CloudSim, OwnershipField, TestCloud, WorldInstance } from '../clouds/types.ts';
 import { writeFleet } from './fleet-files.ts';
 
 export const FLEET = 'e2e';
@@ -32,41 +30,6 @@ export function digestOf(n: number): string {
   return `sha256:${String(n).padStart(2, '0').repeat(32)}`;
 }
 
-/** A running simulator as the harness needs it. */
-export interface HarnessSim {
-  readonly url: string;
-  readonly engine: SimEngine;
-  readonly world: World;
-  readonly faults: FaultInjector;
-  close(): Promise<void>;
-}
-
-/** What one cloud contributes to the harness. */
-export interface CloudAdapter {
-  /** The Provider document's `spec` (YAML flow mapping), named {@link PROVIDER}. */
-  readonly providerSpec: string;
-  /** The artifact of build `n` (YAML flow mapping), e.g. `{ id: ami-… }` or `{ template: 9001 }`. */
-  artifact(build: number): string;
-  /** Group spec lines for machine and placement (indented two spaces, ending in a newline). */
-  readonly groupPlacement: string;
-  /** World tag/label keys (or how to read them) of ownership. */
-  readonly tags: { readonly fleet: string; readonly group: string; readonly template: string; readonly slot: string };
-  /** Reads an ownership field from a simulator instance (labels may be encoded per cloud). */
-  ownership(instance: ReturnType<World['list']>[number], field: 'fleet' | 'group' | 'template' | 'slot'): string | undefined;
-  startSim(options: { factor: number; throttling: boolean }): Promise<HarnessSim>;
-  /** Registers build `n`'s image in the simulator, tagged with `digest`. */
-  addBuild(sim: HarnessSim, n: number, digest: string): void;
-  createProvider(config: ProviderConfig, sim: HarnessSim): Promise<Provider>;
-  /** The simulator's `image` field of an instance launched from build `n`. */
-  imageOf(build: number): string;
-  /** Tags/labels for an out-of-band instance that claims ownership by `fleet` (for "never touched" checks). */
-  ownershipTags(fleet: string, group: string): Readonly<Record<string, string>>;
-  /** A zone valid in this cloud, for out-of-band instances. */
-  readonly zone: string;
-  /** Cloud action names for fault injection. */
-  readonly actions: { readonly create: string; readonly list: string };
-}
-
 /** A group in the harness fleet. */
 export interface GroupSpec {
   readonly name: string;
@@ -74,7 +37,7 @@ export interface GroupSpec {
   readonly rollout?: string;
   /** The group's `health` (YAML flow mapping), e.g. `{ tcp: { port: 8080 } }`. */
   readonly health?: string;
-  /** Machine and placement lines instead of the adapter's (CloudAdapter.groupPlacement). */
+  /** Machine and placement lines instead of the adapter's (TestCloud.groupPlacement). */
   readonly placement?: string;
 }
 
@@ -90,8 +53,8 @@ export interface HarnessOptions {
 
 /** The harness. */
 export interface Harness {
-  readonly sim: HarnessSim;
-  readonly adapter: CloudAdapter;
+  readonly sim: CloudSim;
+  readonly adapter: TestCloud;
   readonly dir: string;
   writeFleet(groups: readonly GroupSpec[], build: number): Promise<void>;
   addBuild(n: number, digest?: string): void;
@@ -107,7 +70,7 @@ export interface Harness {
 
 const DEFAULT_GUARD = '{ maxDeletePercent: 100, allowGroupDeletion: [gone] }';
 
-function fleetYaml(adapter: CloudAdapter, groups: readonly GroupSpec[], build: number, guard = DEFAULT_GUARD): string {
+function fleetYaml(adapter: TestCloud, groups: readonly GroupSpec[], build: number, guard = DEFAULT_GUARD): string {
   const head = [
     `apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: ${FLEET} }\nspec: { prune: true, deletionGuard: ${guard} }\n`,
     `apiVersion: drover/v1\nkind: Provider\nmetadata: { name: ${PROVIDER} }\nspec: ${adapter.providerSpec}\n`,
@@ -118,7 +81,7 @@ function fleetYaml(adapter: CloudAdapter, groups: readonly GroupSpec[], build: n
 }
 
 /** Starts the harness with `groups` on build 1. */
-export async function startHarness(adapter: CloudAdapter, groups: readonly GroupSpec[], options: HarnessOptions = {}): Promise<Harness> {
+export async function startHarness(adapter: TestCloud, groups: readonly GroupSpec[], options: HarnessOptions = {}): Promise<Harness> {
   const { dir, cleanup } = await writeFleet({ 'fleet.yaml': fleetYaml(adapter, groups, 1, options.deletionGuard) });
   const sim = await adapter.startSim({ factor: options.factor ?? 200, throttling: options.throttling ?? true });
   const addBuild = (n: number, digest?: string) => adapter.addBuild(sim, n, digest ?? digestOf(n));
@@ -127,7 +90,7 @@ export async function startHarness(adapter: CloudAdapter, groups: readonly Group
   const loadState = async (): Promise<DesiredState> => {
     const result = await loadFleet(dir);
     if (!result.ok) throw new Error(`harness fleet invalid: ${result.problems.map((p) => `${p.file}:${p.line}: ${p.message}`).join('; ')}`);
-    provider ??= await adapter.createProvider(result.state.providers[PROVIDER]!, sim);
+    provider ??= await adapter.createProvider(result.state.providers[PROVIDER]!, sim, { fleet: FLEET });
     return result.state;
   };
   await loadState();
@@ -143,7 +106,7 @@ export async function startHarness(adapter: CloudAdapter, groups: readonly Group
     ...options.deps,
   };
   const pass = async (passOptions: Pick<PassOptions, 'focus' | 'supersede' | 'hold'> = {}) => runPass(await loadState(), 'rev', deps, { execute: true, ...passOptions });
-  const own = (i: ReturnType<World['list']>[number], field: 'fleet' | 'group' | 'template' | 'slot') => adapter.ownership(i, field);
+  const own = (i: WorldInstance, field: OwnershipField) => adapter.ownership(i, field);
   return {
     sim,
     adapter,

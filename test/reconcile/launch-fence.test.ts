@@ -12,7 +12,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createProvider } from '../../providers/aws/index.ts';
+import type { Ec2Simulator } from '../../providers/aws/sim.ts';
 import type { Provider } from '../../providers/types.ts';
 import { loadFleet } from '../../src/desired/load.ts';
 import type { Wait } from '../../src/plan/types.ts';
@@ -20,7 +20,7 @@ import { expectedWaitsOf } from '../../src/reconcile/expected-waits.ts';
 import { GroupBackoff, recordPassOutcome } from '../../src/reconcile/scheduler.ts';
 import { StalledGroups } from '../../src/reconcile/stalled.ts';
 import { StatusStore } from '../../src/status/status-store.ts';
-import { awsAdapter, FAST_RETRY } from '../helpers/adapters/aws.ts';
+import { aws } from '../clouds/aws.ts';
 import { convergedInWorld, PROVIDER, startHarness } from '../helpers/harness.ts';
 import type { Harness } from '../helpers/harness.ts';
 
@@ -38,7 +38,7 @@ describe('EC2 launch fence: an expected wait, not a failure', function () {
   });
 
   it('holds the group until the fence ends, with a launch-fence wait in status and no failure, then launches', async () => {
-    h = await startHarness(awsAdapter, [{ name: 'web', replicas: 2 }], { factor: 20, deps: { stalled: new StalledGroups() } });
+    h = await startHarness(aws, [{ name: 'web', replicas: 2 }], { factor: 20, deps: { stalled: new StalledGroups() } });
     const state = async () => {
       const loaded = await loadFleet(h!.dir);
       assert.ok(loaded.ok);
@@ -48,7 +48,7 @@ describe('EC2 launch fence: an expected wait, not a failure', function () {
     await h.writeFleet([{ name: 'web', replicas: 3 }], 1);
     // A drover whose state directory was lost: an empty one, so the launch journal is missing.
     stateDir = await mkdtemp(path.join(tmpdir(), 'drover-fence-'));
-    fenced = await createProvider({ config: (await state()).providers[PROVIDER]!, fleet: 'e2e', endpoint: h.sim.url, stateDir, listLagMs: LIST_LAG_MS, staticCredentials: { accessKeyId: 'AKIDHARNESS', secretAccessKey: 'harness-secret' } }, { retry: FAST_RETRY });
+    fenced = await aws.createProvider((await state()).providers[PROVIDER]!, h.sim as Ec2Simulator, { stateDir, listLagMs: LIST_LAG_MS });
     const providers = new Map([[PROVIDER, fenced]]);
     const openedAt = Date.now();
     // The fence's end, as the provider journaled it on opening.

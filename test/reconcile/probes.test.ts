@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { HealthTracker } from '../../src/reconcile/health.ts';
 import { createProber } from '../../src/reconcile/probe.ts';
 import type { PassResult } from '../../src/reconcile/pass.ts';
-import { awsAdapter } from '../helpers/adapters/aws.ts';
+import { aws } from '../clouds/aws.ts';
 import { convergedInWorld, FLEET, startHarness } from '../helpers/harness.ts';
 import type { Harness } from '../helpers/harness.ts';
 
@@ -68,7 +68,7 @@ function simNow(h: Harness): number {
 }
 
 function world(h: Harness, group: string) {
-  return h.sim.world.list().filter((i) => awsAdapter.ownership(i, 'fleet') === FLEET && awsAdapter.ownership(i, 'group') === group);
+  return h.sim.world.list().filter((i) => aws.ownership(i, 'fleet') === FLEET && aws.ownership(i, 'group') === group);
 }
 
 function liveIds(h: Harness): string[] {
@@ -117,7 +117,7 @@ describe('health probes with the real prober against the EC2 simulator', functio
 
   it('a fresh drover whose probes reach no instance (refused, blackholed) deletes nothing and raises ProbesFailing', async () => {
     const port = await freePort();
-    h = await startHarness(awsAdapter, [
+    h = await startHarness(aws, [
       { name: 'web', replicas: 4, health: `{ tcp: { port: ${port} }, gracePeriodSeconds: ${GRACE_S} }` },
       { name: 'api', replicas: 3, health: `{ http: { port: ${port}, path: /healthz }, gracePeriodSeconds: ${GRACE_S} }` },
       { name: 'batch', replicas: 3 },
@@ -133,7 +133,7 @@ describe('health probes with the real prober against the EC2 simulator', functio
 
   it('a fresh drover whose probes fail for a DNS failure deletes nothing and raises ProbesFailing', async () => {
     const port = await freePort();
-    h = await startHarness(awsAdapter, [
+    h = await startHarness(aws, [
       { name: 'web', replicas: 4, health: `{ tcp: { port: ${port} }, gracePeriodSeconds: ${GRACE_S} }` },
       { name: 'api', replicas: 3, health: `{ http: { port: ${port}, path: /healthz }, gracePeriodSeconds: ${GRACE_S} }` },
       { name: 'batch', replicas: 3 },
@@ -170,7 +170,7 @@ describe('health probes: one dead instance among healthy ones (real prober, EC2 
     it(`${kind}: the instance whose port refuses is replaced after the failure threshold and grace; the healthy ones are untouched`, async () => {
       const port = await freePort();
       const health = kind === 'tcp' ? `{ tcp: { port: ${port} }, gracePeriodSeconds: ${GRACE_S} }` : `{ http: { port: ${port} }, gracePeriodSeconds: ${GRACE_S} }`;
-      h = await startHarness(awsAdapter, [{ name: 'web', replicas: 5, health }], { factor: 400, deletionGuard: '{ maxDeletePercent: 30 }', deps: { health: new HealthTracker('provider-state-only'), now: () => simNow(h!) } });
+      h = await startHarness(aws, [{ name: 'web', replicas: 5, health }], { factor: 400, deletionGuard: '{ maxDeletePercent: 30 }', deps: { health: new HealthTracker('provider-state-only'), now: () => simNow(h!) } });
       await converge(h);
       const [dead, ...alive] = world(h, 'web').filter((i) => i.state === 'running');
       for (const instance of alive) await (kind === 'tcp' ? servers.tcp(instance.address!, port) : servers.http(instance.address!, port));
@@ -206,7 +206,7 @@ describe('health probes: an unhealthy instance whose replacement cannot launch (
 
   it('maxSurge 1 / maxUnavailable 0: the dead instance stays while its replacement\'s launch fails, and goes once the launch goes out', async () => {
     const port = await freePort();
-    h = await startHarness(awsAdapter, [{ name: 'web', replicas: 4, health: `{ tcp: { port: ${port} }, gracePeriodSeconds: ${GRACE_S} }` }], { factor: 400, deletionGuard: '{ maxDeletePercent: 30 }', deps: { health: new HealthTracker('provider-state-only'), now: () => simNow(h!) } });
+    h = await startHarness(aws, [{ name: 'web', replicas: 4, health: `{ tcp: { port: ${port} }, gracePeriodSeconds: ${GRACE_S} }` }], { factor: 400, deletionGuard: '{ maxDeletePercent: 30 }', deps: { health: new HealthTracker('provider-state-only'), now: () => simNow(h!) } });
     await converge(h);
     const [dead, ...alive] = world(h, 'web').filter((i) => i.state === 'running');
     for (const instance of alive) await servers.tcp(instance.address!, port);

@@ -12,7 +12,7 @@ import type { PassResult } from '../../src/reconcile/pass.ts';
 import { GroupBackoff } from '../../src/reconcile/scheduler.ts';
 import { StalledGroups } from '../../src/reconcile/stalled.ts';
 import { StatusStore } from '../../src/status/status-store.ts';
-import { awsAdapter } from '../helpers/adapters/aws.ts';
+import { aws } from '../clouds/aws.ts';
 import { startHarness } from '../helpers/harness.ts';
 import type { Harness } from '../helpers/harness.ts';
 
@@ -31,7 +31,7 @@ describe('Stalled across the backoff window (EC2 simulator, sim clock)', functio
   });
 
   it('stays Stalled=True with its lastError while the group backs off, and clears when Git changes the template', async () => {
-    h = await startHarness(awsAdapter, GROUPS, { factor: 20, deps: { stalled: new StalledGroups(), now: () => h!.sim.engine.clock.now() } });
+    h = await startHarness(aws, GROUPS, { factor: 20, deps: { stalled: new StalledGroups(), now: () => h!.sim.engine.clock.now() } });
     const now = () => h!.sim.engine.clock.now();
     h.addBuild(2, `sha256:${'f'.repeat(64)}`); // the AMI of build 2 carries another digest
     await h.writeFleet(GROUPS, 2);
@@ -61,7 +61,7 @@ describe('Stalled across the backoff window (EC2 simulator, sim clock)', functio
       await sleep(50);
     }
     assert.ok(heldPasses >= 4, `passes ran inside the backoff window (${heldPasses})`);
-    assert.equal(h.sim.world.all().filter((i) => i.image === awsAdapter.imageOf(2)).length, 0, 'nothing launched from the mismatched image');
+    assert.equal(h.sim.world.all().filter((i) => i.image === aws.imageOf(2)).length, 0, 'nothing launched from the mismatched image');
 
     // A throttled listing holds the group: status keeps the stalled cause as its lastError (the
     // note `drover status` prints), Stalled stays True, Ready turns Unknown (it was not observed).

@@ -42,6 +42,9 @@
  * possible specs is used: nothing else.
  */
 import type { SimState, TimelineEvent } from '../../src/sim/timeline.ts';
+import type { OwnershipKeys } from '../clouds/types.ts';
+
+export type { OwnershipKeys };
 
 /** Resolved rollout bounds of one group. */
 export interface GroupBounds {
@@ -59,18 +62,6 @@ export interface SpecEpoch {
   readonly groups: Readonly<Record<string, GroupBounds>>;
   /** Git commit of the revision (what drover writes into a launch's revision key). */
   readonly revision?: string | undefined;
-}
-
-/** Tag keys of one cloud. */
-export interface OwnershipKeys {
-  readonly fleet: string;
-  readonly group: string;
-  readonly slot: string;
-  readonly template: string;
-  /** Key of the revision that launched the instance, where the cloud's launch record carries it. */
-  readonly revision?: string;
-  /** Key of the full image digest, where the cloud's launch record carries it (canary check). */
-  readonly digest?: string;
 }
 
 /** A canary group: its canary count and when each digest was promoted (or first launched). */

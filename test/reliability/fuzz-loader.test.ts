@@ -27,7 +27,7 @@ import { DirSource } from '../../src/reconcile/desired-source.ts';
 import type { PassResult } from '../../src/reconcile/pass.ts';
 import { GitSource } from '../../src/source/index.ts';
 import { createLogger } from '../../src/status/logger.ts';
-import { awsAdapter } from '../helpers/adapters/aws.ts';
+import { aws } from '../clouds/aws.ts';
 import { inProcessDaemonConfig } from '../helpers/daemon-config.ts';
 import { digestOf, FLEET, PROVIDER } from '../helpers/harness.ts';
 import { TestRepo, tempDir } from '../source/helpers.ts';
@@ -346,13 +346,13 @@ describe('reliability: the in-process daemon fed fuzzed bad revisions changes no
   this.timeout(120_000);
 
   it('after converging, no invalid revision written to its fleet directory makes it create or delete anything', async () => {
-    const sim = await awsAdapter.startSim({ factor: 20, throttling: false });
-    awsAdapter.addBuild(sim, 1, digestOf(1));
+    const sim = await aws.startSim({ factor: 20, throttling: false });
+    aws.addBuild(sim, 1, digestOf(1));
     const good = [
       `apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: ${FLEET} }\n`,
-      `apiVersion: drover/v1\nkind: Provider\nmetadata: { name: ${PROVIDER} }\nspec: ${awsAdapter.providerSpec}\n`,
-      `apiVersion: drover/v1\nkind: Image\nmetadata: { name: app }\nspec:\n  digest: ${digestOf(1)}\n  artifacts: { ${PROVIDER}: ${awsAdapter.artifact(1)} }\n`,
-      `apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: web }\nspec:\n  provider: ${PROVIDER}\n  image: app\n  replicas: 2\n${awsAdapter.groupPlacement}  rollout: { maxSurge: 1, maxUnavailable: 0, minReadySeconds: 0 }\n`,
+      `apiVersion: drover/v1\nkind: Provider\nmetadata: { name: ${PROVIDER} }\nspec: ${aws.providerSpec}\n`,
+      `apiVersion: drover/v1\nkind: Image\nmetadata: { name: app }\nspec:\n  digest: ${digestOf(1)}\n  artifacts: { ${PROVIDER}: ${aws.artifact(1)} }\n`,
+      `apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: web }\nspec:\n  provider: ${PROVIDER}\n  image: app\n  replicas: 2\n${aws.groupPlacement}  rollout: { maxSurge: 1, maxUnavailable: 0, minReadySeconds: 0 }\n`,
     ].join('---\n');
     const scratch = await mkdtemp(path.join(tmpdir(), 'drover-fuzz-daemon-'));
     const dir = path.join(scratch, 'fleet');
@@ -361,7 +361,7 @@ describe('reliability: the in-process daemon fed fuzzed bad revisions changes no
     const config = inProcessDaemonConfig(dir, { stateDir: path.join(scratch, 'state'), resyncIntervalMs: 60_000, limits: { concurrency: 8, providers: {} }, logLevel: 'fatal' });
     const daemon = new Daemon({
       config, source: new DirSource(dir), logger: createLogger('fatal'), prober: 'provider-state-only',
-      factories: (type) => Promise.resolve(type === 'aws' ? (context) => awsAdapter.createProvider(context.config, sim) : undefined),
+      factories: (type) => Promise.resolve(type === 'aws' ? (context) => aws.createProvider(context.config, sim) : undefined),
     });
     const passes: PassResult[] = [];
     const record = daemon.metrics.pass.bind(daemon.metrics);

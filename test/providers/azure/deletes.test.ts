@@ -8,7 +8,7 @@ import { Agent, fetch as undiciFetch } from 'undici';
 import type { AzureSimulator } from '../../../providers/azure/sim.ts';
 import type { TimelineEvent } from '../../../src/sim/timeline.ts';
 import { TAG } from '../../../providers/azure/tags.ts';
-import { AZURE_RG, AZURE_SUB, azureAdapter } from '../../helpers/adapters/azure.ts';
+import { AZURE_RG, AZURE_SUB, azure } from '../../clouds/azure.ts';
 import { convergedInWorld, startHarness, type Harness } from '../../helpers/harness.ts';
 
 /** Most VMs of `group` not yet gone (any state but terminated, deleting included) at any moment since `from`. */
@@ -33,7 +33,7 @@ describe('Azure: a VM being deleted counts until it is gone', function () {
   });
 
   it('a delete accepted with 202 that then fails (InternalExecutionError) does not let the replacement launch: surge 0 stays at 3 VMs', async () => {
-    h = await startHarness(azureAdapter, [{ name: 'web', replicas: 3, rollout: '{ maxSurge: 0, maxUnavailable: 1, minReadySeconds: 0, progressDeadlineSeconds: 600 }' }]);
+    h = await startHarness(azure, [{ name: 'web', replicas: 3, rollout: '{ maxSurge: 0, maxUnavailable: 1, minReadySeconds: 0, progressDeadlineSeconds: 600 }' }]);
     const harness = h;
     const sim = harness.sim as AzureSimulator;
     await harness.runUntil((_, state) => convergedInWorld(harness, state));
@@ -46,12 +46,12 @@ describe('Azure: a VM being deleted counts until it is gone', function () {
     assert.ok(!first.actions.some((a) => a.kind === 'create'), 'no replacement while the old VM still runs');
     await harness.runUntil((_, state) => convergedInWorld(harness, state));
     assert.equal(sim.settings.failDeletes, 0, 'the fault fired');
-    assert.equal(maxNotGone(sim.world.events(), 'web', azureAdapter.tags.group, start), 3, 'never more than replicas + maxSurge VMs, counting those being deleted');
+    assert.equal(maxNotGone(sim.world.events(), 'web', azure.tags.group, start), 3, 'never more than replicas + maxSurge VMs, counting those being deleted');
     assert.equal(harness.liveByGroup().get('web')?.length, 3);
   });
 
   it('a rolling rollout with surge 1 never has more than 4 VMs not gone, deleting ones included', async () => {
-    h = await startHarness(azureAdapter, [{ name: 'web', replicas: 3 }]);
+    h = await startHarness(azure, [{ name: 'web', replicas: 3 }]);
     const harness = h;
     const sim = harness.sim as AzureSimulator;
     await harness.runUntil((_, state) => convergedInWorld(harness, state));
@@ -59,16 +59,16 @@ describe('Azure: a VM being deleted counts until it is gone', function () {
     harness.addBuild(2);
     await harness.writeFleet([{ name: 'web', replicas: 3 }], 2);
     await harness.runUntil((_, state) => convergedInWorld(harness, state));
-    assert.ok(maxNotGone(sim.world.events(), 'web', azureAdapter.tags.group, start) <= 4);
+    assert.ok(maxNotGone(sim.world.events(), 'web', azure.tags.group, start) <= 4);
   });
 
   it('a converged fleet that no longer creates still sweeps a NIC left by a create killed between its NIC and VM PUTs', async () => {
-    h = await startHarness(azureAdapter, [{ name: 'web', replicas: 2 }]);
+    h = await startHarness(azure, [{ name: 'web', replicas: 2 }]);
     const harness = h;
     const sim = harness.sim as AzureSimulator;
     await harness.runUntil((_, state) => convergedInWorld(harness, state));
     const before = sim.nics().length;
-    const subnet = /subnet: ([^ }]+)/.exec(azureAdapter.groupPlacement)![1]!;
+    const subnet = /subnet: ([^ }]+)/.exec(azure.groupPlacement)![1]!;
     const tags = { [TAG.fleet]: 'e2e', [TAG.vm]: 'web-0123abcd-7', [TAG.created]: new Date(Date.now() - 3_600_000).toISOString() };
     const res = await undiciFetch(`${sim.url}/subscriptions/${AZURE_SUB}/resourceGroups/${AZURE_RG}/providers/Microsoft.Network/networkInterfaces/web-0123abcd-7-nic?api-version=2024-05-01`, {
       method: 'PUT', headers: { authorization: 'Bearer harness-token', 'content-type': 'application/json' },

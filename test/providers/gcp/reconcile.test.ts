@@ -12,7 +12,7 @@ import { StatusStore } from '../../../src/status/status-store.ts';
 import type { PassResult } from '../../../src/reconcile/pass.ts';
 import { maxLiveBetween, minReadyBetween } from '../../../src/sim/capacity.ts';
 import type { GceSimulator } from '../../../providers/gcp/sim.ts';
-import { gcpAdapter } from '../../helpers/adapters/gcp.ts';
+import { gcp } from '../../clouds/gcp.ts';
 import { convergedInWorld, FLEET, startHarness, type Harness } from '../../helpers/harness.ts';
 
 function converged(harness: Harness): (_: unknown, state: DesiredState) => boolean {
@@ -30,7 +30,7 @@ describe('e2e gcp: GCE-specific behaviour through drover passes', function () {
   });
 
   it('observes the whole project with one aggregatedList per pass', async () => {
-    h = await startHarness(gcpAdapter, [{ name: 'web', replicas: 3 }, { name: 'api', replicas: 2 }]);
+    h = await startHarness(gcp, [{ name: 'web', replicas: 3 }, { name: 'api', replicas: 2 }]);
     const harness = h;
     await harness.runUntil(converged(harness));
     harness.sim.engine.calls.clear();
@@ -39,7 +39,7 @@ describe('e2e gcp: GCE-specific behaviour through drover passes', function () {
   });
 
   it('a resource quota blocking the surge holds the rollout (capacity kept) until it is raised, without duplicates', async () => {
-    h = await startHarness(gcpAdapter, [{ name: 'web', replicas: 3 }]);
+    h = await startHarness(gcp, [{ name: 'web', replicas: 3 }]);
     const harness = h;
     const sim = harness.sim as GceSimulator;
     await harness.runUntil(converged(harness));
@@ -66,7 +66,7 @@ describe('e2e gcp: GCE-specific behaviour through drover passes', function () {
   });
 
   it('instances being deleted (STOPPING) count against surge until gone: a surge rollout at the quota never meets QUOTA_EXCEEDED', async () => {
-    h = await startHarness(gcpAdapter, [{ name: 'web', replicas: 3 }]);
+    h = await startHarness(gcp, [{ name: 'web', replicas: 3 }]);
     const harness = h;
     const sim = harness.sim as GceSimulator;
     await harness.runUntil(converged(harness));
@@ -92,7 +92,7 @@ describe('e2e gcp: GCE-specific behaviour through drover passes', function () {
   });
 
   it('under list lag, an insert re-sent for a slot whose instance exists is an idempotent replay, not a second create', async () => {
-    h = await startHarness(gcpAdapter, [{ name: 'web', replicas: 2 }]);
+    h = await startHarness(gcp, [{ name: 'web', replicas: 2 }]);
     const harness = h;
     const sim = harness.sim as GceSimulator;
     sim.world.setLatencies({ listLagMs: 60_000 });
@@ -107,7 +107,7 @@ describe('e2e gcp: GCE-specific behaviour through drover passes', function () {
 
   it('a zone outage (aggregatedList UNREACHABLE): groups whose zones all listed still act, groups in the lost zone wait and say why', async () => {
     const apiPlacement = '  machine: { type: e2-standard-2 }\n  placement: { zones: [europe-west1-b, europe-west1-c] }\n';
-    h = await startHarness(gcpAdapter, [{ name: 'web', replicas: 3 }, { name: 'api', replicas: 2, placement: apiPlacement }]);
+    h = await startHarness(gcp, [{ name: 'web', replicas: 3 }, { name: 'api', replicas: 2, placement: apiPlacement }]);
     const harness = h;
     const sim = harness.sim as GceSimulator;
     await harness.runUntil(converged(harness));

@@ -7,7 +7,7 @@ import { createProxmoxProvider } from '../../../providers/proxmox/index.ts';
 import { tokenSecret } from '../../../providers/proxmox/credentials.ts';
 import type { ProxmoxSimulator } from '../../../providers/proxmox/sim.ts';
 import type { ProviderCredentials } from '../../../providers/types.ts';
-import { FAST } from '../../helpers/adapters/proxmox.ts';
+import { FAST } from '../../clouds/proxmox.ts';
 import { configOf, FLEET, rejectionOf, startSim } from './fixtures.ts';
 
 describe('Proxmox credentials and TLS', () => {

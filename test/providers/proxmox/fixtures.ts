@@ -6,7 +6,7 @@ import type { CreateRequest, Provider } from '../../../providers/types.ts';
 import { createProxmoxProvider, type ProxmoxProviderOptions } from '../../../providers/proxmox/index.ts';
 import { digestTag, templateDescription } from '../../../providers/proxmox/ownership.ts';
 import { startProxmoxSimulator, type ProxmoxSimulator, type ProxmoxSimulatorOptions } from '../../../providers/proxmox/sim.ts';
-import { FAST } from '../../helpers/adapters/proxmox.ts';
+import { FAST } from '../../clouds/proxmox.ts';
 
 export const FLEET = 'acme';
 export const TEMPLATE_VMID = 9001;

@@ -3,7 +3,7 @@ import { createProxmoxProvider } from '../../../providers/proxmox/index.ts';
 import { loadFleet } from '../../../src/desired/load.ts';
 import { startFleetSimulators } from '../../../src/sim/fleet-simulators.ts';
 import { writeFleet } from '../../helpers/fleet-files.ts';
-import { FAST } from '../../helpers/adapters/proxmox.ts';
+import { FAST } from '../../clouds/proxmox.ts';
 
 const DIGEST = `sha256:${'c'.repeat(64)}`;
 const FLEET_YAML = `apiVersion: drover/v1

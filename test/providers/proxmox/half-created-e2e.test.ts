@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { convergedInWorld, FLEET, startHarness, type Harness } from '../../helpers/harness.ts';
-import { proxmoxAdapter } from '../../helpers/adapters/proxmox.ts';
+import { proxmox } from '../../clouds/proxmox.ts';
 import type { ProxmoxSimulator } from '../../../providers/proxmox/sim.ts';
 import { liveVms } from './fixtures.ts';
 
@@ -17,7 +17,7 @@ describe('e2e proxmox: failed and half-made creates leave nothing behind after t
   });
 
   it('clone tasks failing half-way: the passes converge and the cluster holds exactly the desired VMs', async () => {
-    h = await startHarness(proxmoxAdapter, [{ name: 'web', replicas: 4 }]);
+    h = await startHarness(proxmox, [{ name: 'web', replicas: 4 }]);
     h.sim.faults.add({ kind: 'boot-fail', count: 3 });
     await h.runUntil(converged(h));
     const sim = h.sim as ProxmoxSimulator;
@@ -26,7 +26,7 @@ describe('e2e proxmox: failed and half-made creates leave nothing behind after t
   });
 
   it('a clone whose worker died (lock: clone forever) is left alone and reported, and its slot is filled by a new VM', async () => {
-    h = await startHarness(proxmoxAdapter, [{ name: 'web', replicas: 3 }]);
+    h = await startHarness(proxmox, [{ name: 'web', replicas: 3 }]);
     h.sim.faults.add({ kind: 'boot-stuck', count: 1 });
     const last = await h.runUntil(converged(h));
     const sim = h.sim as ProxmoxSimulator;
@@ -39,7 +39,7 @@ describe('e2e proxmox: failed and half-made creates leave nothing behind after t
   });
 
   it('config and start failures mid-create: the half-made VMs are completed or deleted by later passes', async () => {
-    h = await startHarness(proxmoxAdapter, [{ name: 'web', replicas: 2 }]);
+    h = await startHarness(proxmox, [{ name: 'web', replicas: 2 }]);
     await h.runUntil(converged(h));
     await h.writeFleet([{ name: 'web', replicas: 5 }], 1);
     h.sim.faults.add({ kind: 'error', actions: ['config.put'], count: 6, status: 500, message: 'got timeout' });

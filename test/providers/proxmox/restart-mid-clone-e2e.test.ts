@@ -14,7 +14,7 @@ import { loadFleet } from '../../../src/desired/load.ts';
 import { createProxmoxProvider } from '../../../providers/proxmox/index.ts';
 import type { ProxmoxSimulator } from '../../../providers/proxmox/sim.ts';
 import type { Provider } from '../../../providers/types.ts';
-import { FAST, proxmoxAdapter } from '../../helpers/adapters/proxmox.ts';
+import { FAST, proxmox } from '../../clouds/proxmox.ts';
 import { convergedInWorld, FLEET, PROVIDER, startHarness, type Harness } from '../../helpers/harness.ts';
 import { liveVms, pause } from './fixtures.ts';
 
@@ -60,7 +60,7 @@ describe('e2e proxmox: a restart while clones copy, the copies end under the new
 
   for (const keep of [true, false]) {
     it(`state directory ${keep ? 'kept' : 'lost'}`, async () => {
-      h = await startHarness(proxmoxAdapter, [{ name: 'web', replicas: REPLICAS }]);
+      h = await startHarness(proxmox, [{ name: 'web', replicas: REPLICAS }]);
       const sim = h.sim as ProxmoxSimulator;
       sim.settings.fullCloneMs = 300_000; // 1.5 s of wall time at the harness's factor
       const first = await providerIn(h, path.join(dir, 'first'));

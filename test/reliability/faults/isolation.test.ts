@@ -20,9 +20,9 @@ import { createLogger } from '../../../src/status/logger.ts';
 import { inProcessDaemonConfig } from '../../helpers/daemon-config.ts';
 import { writeFleet } from '../../helpers/fleet-files.ts';
 import { digestOf, FLEET } from '../../helpers/harness.ts';
-import type { CloudAdapter, HarnessSim } from '../../helpers/harness.ts';
-import { createProvider as createGcpProvider } from '../../../providers/gcp/index.ts';
-import { FAST_RETRY as GCP_FAST_RETRY } from '../../helpers/adapters/gcp.ts';
+import type { CloudSim, TestCloud } from '../../clouds/types.ts';
+import type { GceSimulator } from '../../../providers/gcp/sim.ts';
+import { gcp } from '../../clouds/gcp.ts';
 import { awsFaultAdapter, gcpFaultAdapter, HANG_TIMEOUT_MS, proxmoxFaultAdapter } from './adapters.ts';
 
 /** Slow enough that a pass held by a hung cloud (attempt deadline × attempts) shows in sim time. */
@@ -32,13 +32,15 @@ const REPLICAS = 2;
 interface Cloud {
   readonly name: string;
   readonly type: ProviderType;
-  readonly adapter: CloudAdapter;
+  readonly adapter: TestCloud;
 }
+
+const gcpShort = gcp.shortDeadlines(HANG_TIMEOUT_MS);
 
 const CLOUDS: readonly Cloud[] = [
   { name: 'aws', type: 'aws', adapter: awsFaultAdapter },
   // Three attempts, so that the hung cloud's list gives up (and is reported) within seconds.
-  { name: 'gcp', type: 'gcp', adapter: { ...gcpFaultAdapter, createProvider: (config, sim) => createGcpProvider({ config, fleet: FLEET, endpoint: sim.url }, { retry: { ...GCP_FAST_RETRY, attemptTimeoutMs: HANG_TIMEOUT_MS, maxAttempts: 3 }, operationPollMs: 5 }) } },
+  { name: 'gcp', type: 'gcp', adapter: { ...gcpFaultAdapter, createProvider: (config, sim) => gcp.createProvider(config, sim as GceSimulator, { fleet: FLEET, options: { ...gcpShort, retry: { ...gcpShort.retry!, maxAttempts: 3 } } }) } },
   { name: 'pve', type: 'proxmox', adapter: proxmoxFaultAdapter },
 ];
 
@@ -53,8 +55,8 @@ function fleetYaml(build: number): string {
 }
 
 /** True when `cloud`'s group runs exactly REPLICAS instances of `build` and nothing else of the fleet. */
-function convergedOn(cloud: Cloud, sim: HarnessSim, build: number): boolean {
-  const own = (i: ReturnType<HarnessSim['world']['list']>[number], f: 'fleet' | 'group') => cloud.adapter.ownership(i, f);
+function convergedOn(cloud: Cloud, sim: CloudSim, build: number): boolean {
+  const own = (i: ReturnType<CloudSim['world']['list']>[number], f: 'fleet' | 'group') => cloud.adapter.ownership(i, f);
   const live = sim.world.list().filter((i) => own(i, 'fleet') === FLEET && own(i, 'group') === `web-${cloud.name}` && i.state !== 'terminated' && i.state !== 'terminating');
   return live.length === REPLICAS && live.every((i) => i.state === 'running' && i.image === cloud.adapter.imageOf(build));
 }
@@ -73,7 +75,7 @@ interface RunResult {
 }
 
 /** An in-process daemon following `dir`, each cloud's provider opened on its simulator (after `beforeOpen`). */
-function daemonFor(dir: string, sims: ReadonlyMap<string, HarnessSim>, beforeOpen: (cloud: Cloud, context: ProviderContext) => Promise<void> = () => Promise.resolve()): Daemon {
+function daemonFor(dir: string, sims: ReadonlyMap<string, CloudSim>, beforeOpen: (cloud: Cloud, context: ProviderContext) => Promise<void> = () => Promise.resolve()): Daemon {
   // Proxmox needs the operator's binding (issue 17); the factory below points every provider at its simulator.
   const config = inProcessDaemonConfig(dir, { providers: { pve: { type: 'proxmox', endpoint: 'https://pve.invalid:8006', credentials: { tokenId: 'drover@pve!sim' } } } });
   const byType = new Map(CLOUDS.map((c) => [c.type, c]));
@@ -93,7 +95,7 @@ function daemonFor(dir: string, sims: ReadonlyMap<string, HarnessSim>, beforeOpe
 }
 
 /** Starts each cloud's simulator (into `sims`, so the caller closes what started) with build 1. */
-async function startSims(sims: Map<string, HarnessSim>): Promise<void> {
+async function startSims(sims: Map<string, CloudSim>): Promise<void> {
   for (const c of CLOUDS) {
     const sim = await c.adapter.startSim({ factor: FACTOR, throttling: true });
     c.adapter.addBuild(sim, 1, digestOf(1));
@@ -104,7 +106,7 @@ async function startSims(sims: Map<string, HarnessSim>): Promise<void> {
 /** Runs the daemon over the three clouds with `failing` broken as `failure`, until the others converge. */
 async function run(failing: string, failure: Failure): Promise<RunResult> {
   const { dir, cleanup } = await writeFleet({ 'fleet.yaml': fleetYaml(1) });
-  const sims = new Map<string, HarnessSim>();
+  const sims = new Map<string, CloudSim>();
   let daemon: Daemon | undefined;
   try {
     await startSims(sims);
@@ -167,7 +169,7 @@ describe('fault isolation: one cloud failing entirely does not delay groups on t
 
   it('a changed Provider document reopens that provider alone (the others keep their limiters and work in flight)', async () => {
     const { dir, cleanup } = await writeFleet({ 'fleet.yaml': fleetYaml(1) });
-    const sims = new Map<string, HarnessSim>();
+    const sims = new Map<string, CloudSim>();
     const opens = new Map<string, number>();
     const passes: { provider: string; revision: string }[] = [];
     let daemon: Daemon | undefined;

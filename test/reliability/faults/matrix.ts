@@ -18,7 +18,8 @@ import type { Latencies } from '../../../src/sim/world.ts';
 import type { DesiredState } from '../../../src/desired/types.ts';
 import type { PassResult } from '../../../src/reconcile/pass.ts';
 import { convergedInWorld, FLEET, startHarness } from '../../helpers/harness.ts';
-import type { CloudAdapter, GroupSpec, Harness } from '../../helpers/harness.ts';
+import type { TestCloud } from '../../clouds/types.ts';
+import type { GroupSpec, Harness } from '../../helpers/harness.ts';
 
 /** Sim speed of the matrix: a 20 s boot takes 20 ms. */
 export const MATRIX_FACTOR = 1000;
@@ -76,7 +77,7 @@ function since(h: Harness, at: number) {
 }
 
 /** Runs the rollout of one cell and asserts the invariants. */
-export async function runFaultCase(adapter: CloudAdapter, actions: MatrixActions, row: FaultCase): Promise<Harness> {
+export async function runFaultCase(adapter: TestCloud, actions: MatrixActions, row: FaultCase): Promise<Harness> {
   const h = await startHarness(adapter, MATRIX_GROUPS, { factor: MATRIX_FACTOR });
   try {
     let initial: DesiredState | undefined;
@@ -114,7 +115,7 @@ function describeLive(h: Harness): string {
 }
 
 /** The invariants, from the world's record. */
-export function assertInvariants(h: Harness, adapter: CloudAdapter, rolloutStart: number, row: Pick<FaultCase, 'name' | 'wastedLaunches'>): void {
+export function assertInvariants(h: Harness, adapter: TestCloud, rolloutStart: number, row: Pick<FaultCase, 'name' | 'wastedLaunches'>): void {
   const capacity = h.capacity();
   const events = since(h, rolloutStart);
   // Instances whose launch the cloud accepted and then failed on its own (an Azure allocation failing
@@ -160,7 +161,7 @@ function lockedByClone(instance: { readonly attributes: Readonly<Record<string, 
 }
 
 /** Registers the matrix for one cloud: COMMON_FAULTS plus the cloud's own rows. */
-export function describeFaultMatrix(title: string, adapter: CloudAdapter, actions: MatrixActions, extra: readonly FaultCase[] = []): void {
+export function describeFaultMatrix(title: string, adapter: TestCloud, actions: MatrixActions, extra: readonly FaultCase[] = []): void {
   describe(`fault matrix ${title}: rollout invariants under injected faults`, function () {
     this.timeout(60_000);
     let h: Harness | undefined;

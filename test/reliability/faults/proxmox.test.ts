@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { configOf } from '../../../providers/proxmox/sim/context.ts';
 import type { ProxmoxSimulator } from '../../../providers/proxmox/sim.ts';
-import { proxmoxAdapter } from '../../helpers/adapters/proxmox.ts';
+import { proxmox } from '../../clouds/proxmox.ts';
 import type { Harness } from '../../helpers/harness.ts';
 import { proxmoxFaultAdapter } from './adapters.ts';
 import { describeFaultMatrix } from './matrix.ts';
@@ -17,7 +17,7 @@ const pveOf = (h: Harness) => h.sim as ProxmoxSimulator;
 
 /** An old VM of `group` (build 1) in slot 0. */
 function oldVm(h: Harness, group: string) {
-  const vm = h.sim.world.list().find((i) => i.state === 'running' && i.tags[proxmoxAdapter.tags.group] === group && i.tags[proxmoxAdapter.tags.slot] === '0');
+  const vm = h.sim.world.list().find((i) => i.state === 'running' && i.tags[proxmox.tags.group] === group && i.tags[proxmox.tags.slot] === '0');
   assert.ok(vm !== undefined, `an old ${group} VM in slot 0`);
   return vm;
 }
@@ -92,4 +92,4 @@ const PROXMOX_FAULTS: readonly FaultCase[] = [
   { name: 'config updates failing mid-create', rules: () => [{ kind: 'error', actions: ['config.put', 'config.post'], status: 500, message: 'got timeout', count: 3 }] },
 ];
 
-describeFaultMatrix('proxmox', proxmoxFaultAdapter, { ...proxmoxAdapter.actions, destroy: 'delete' }, PROXMOX_FAULTS);
+describeFaultMatrix('proxmox', proxmoxFaultAdapter, { ...proxmox.actions, destroy: 'delete' }, PROXMOX_FAULTS);

@@ -1,0 +1,114 @@
+/**
+ * What every test suite needs to know about one cloud, said once per cloud (test/clouds/<kind>.ts):
+ * how to start its wire simulator, how to point the real provider at it with fast timings, how the
+ * `drover run` process is bound to it, and how to read drover's ownership back from the simulator's
+ * record of the world. The provider, harness (e2e), crash and fault suites all build on these
+ * objects, so that a change in how a cloud is simulated or reached is made in one file.
+ */
+import type { Provider, ProviderContext } from '../../providers/types.ts';
+import type { ProviderConfig } from '../../src/desired/types.ts';
+import type { SimEngine } from '../../src/sim/engine.ts';
+import type { FaultInjector } from '../../src/sim/faults.ts';
+import type { World } from '../../src/sim/world.ts';
+
+/** The cloud kinds the suites run against. */
+export type CloudKind = 'aws' | 'gcp' | 'azure' | 'proxmox';
+
+/** An instance as the simulator's world records it. */
+export type WorldInstance = ReturnType<World['list']>[number];
+
+/** A running simulator as the suites read it (every cloud's simulator has at least this). */
+export interface CloudSim {
+  readonly url: string;
+  readonly engine: SimEngine;
+  readonly world: World;
+  readonly faults: FaultInjector;
+  close(): Promise<void>;
+}
+
+/** World tag (or label) keys of drover's ownership in one cloud. */
+export interface OwnershipKeys {
+  readonly fleet: string;
+  readonly group: string;
+  readonly slot: string;
+  readonly template: string;
+  /** Key of the revision that launched the instance, where the cloud's launch record carries it. */
+  readonly revision?: string;
+  /** Key of the full image digest, where the cloud's launch record carries it (canary check). */
+  readonly digest?: string;
+}
+
+/** An ownership field of an instance (see {@link TestCloud.ownership}). */
+export type OwnershipField = 'fleet' | 'group' | 'template' | 'slot';
+
+/**
+ * How {@link TestCloud.createProvider} builds a provider: context fields (fleet, default `e2e`, the
+ * harness's; stateDir; listLagMs…) over the cloud's own (endpoint, CA, test credentials), and
+ * factory `options`, each key of which replaces the cloud's fast default ({@link TestCloud.fastOptions}):
+ * a test that wants one retry policy gives the whole policy.
+ */
+export type ProviderStart<PO> = Partial<Omit<ProviderContext, 'config'>> & { readonly options?: PO };
+
+/**
+ * One cloud for the test suites. `S` is its simulator, `SO` the simulator's start options, `PO` the
+ * provider factory's options. Image names: every suite names an image (`app` in the harness, one
+ * per group in the crash fleet) and numbers its builds; the cloud turns both into its own image
+ * reference (AMI id, image path, gallery version, template VMID).
+ */
+export interface TestCloud<S extends CloudSim = CloudSim, SO = object, PO = object> {
+  readonly kind: CloudKind;
+  /** The Provider document's `spec` (YAML flow mapping) for the fleet world. */
+  readonly providerSpec: string;
+  /** Zones (Proxmox: nodes) of the fleet world. */
+  readonly zones: readonly string[];
+  /** The default group's machine and placement lines (indented two spaces, ending in a newline). */
+  readonly groupPlacement: string;
+  /** Machine and placement lines over `zones` (a subset of {@link zones}). */
+  placement(zones: readonly string[]): string;
+  /** Ownership keys in the world. */
+  readonly tags: OwnershipKeys;
+  /** Cloud action names, as the simulator logs and fault rules name them. */
+  readonly actions: { readonly create: string; readonly list: string };
+  /** A zone valid in this cloud, for out-of-band instances. */
+  readonly zone: string;
+  /** The artifact (YAML flow mapping) of build `build` of image `name` (default `app`). */
+  artifact(build: number, name?: string): string;
+  /** The world's `image` field of an instance launched from that build. */
+  imageOf(build: number, name?: string): string;
+  /**
+   * Starts the simulator in this cloud's fleet world (scope, latencies): `options` (factor or clock,
+   * throttling, faults seed, latencies, seed images…) are the cloud simulator's own and win.
+   */
+  startSim(options?: SO): Promise<S>;
+  /**
+   * Starts the simulator with only the world's identity (region, project, subscription, nodes)
+   * from this file: the provider suites' own worlds.
+   */
+  startBare(options?: SO): Promise<S>;
+  /** Registers build `build` of image `name` (default `app`), carrying `digest`. */
+  addBuild(sim: S, build: number, digest: string, name?: string): void;
+  /** Fast factory options: production's shape, scaled to the simulator's fast clock. */
+  readonly fastOptions: PO;
+  /** Factory options whose deadlines (an attempt; Proxmox: a clone and a start too) are `ms`-short, for hung calls. */
+  shortDeadlines(ms: number): PO;
+  /** The real provider, pointed at `sim` with test credentials. */
+  createProvider(config: ProviderConfig, sim: S, start?: ProviderStart<PO>): Promise<Provider>;
+  /** What the `drover run` process needs to reach `sim` as Provider `provider` (endpoint, CA file in `dir`, credentials). */
+  daemonEnv(sim: S, provider: string, dir: string): Record<string, string>;
+  /** Reads an ownership field of a world instance (EC2 batches encode slots, see {@link slotOf}). */
+  ownership(instance: WorldInstance, field: OwnershipField): string | undefined;
+  /** The slot an instance fills, from its slot tag (EC2: the launch index picks one of a batch's slots). */
+  slotOf(sim: S, instanceId: string, slotTag: string): string | undefined;
+  /**
+   * Ownership as the cloud recorded it at each launch, for clouds whose launch event carries no tags
+   * yet (Proxmox: the clone call's description); undefined where the launch event's tags are the record.
+   */
+  launchOwnership(sim: S): ReadonlyMap<string, Readonly<Record<string, string>>> | undefined;
+  /** Tags for an out-of-band instance that claims ownership by `fleet` (for "never touched" checks). */
+  ownershipTags(fleet: string, group: string): Readonly<Record<string, string>>;
+}
+
+/** Every live instance in the world: each state but terminating and terminated (not only ready ones). */
+export function liveIn(sim: CloudSim): WorldInstance[] {
+  return sim.world.all().filter((i) => i.state !== 'terminating' && i.state !== 'terminated');
+}
