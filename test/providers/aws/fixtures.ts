@@ -1,21 +1,19 @@
-/** Shared fixtures for the AWS provider tests: a simulator, a provider pointed at it, requests. */
-import type { LaunchTemplate, ProviderConfig } from '../../../src/desired/types.ts';
-import { idempotencyKey, instanceName } from '../../../providers/naming.ts';
+/** Shared fixtures for the AWS provider tests: the EC2 unit world (test/clouds/aws.ts), requests. */
+import type { LaunchTemplate } from '../../../src/desired/types.ts';
 import type { CreateRequest, ObservedInstance, Provider } from '../../../providers/types.ts';
-import { createAwsProvider, type AwsProviderOptions } from '../../../providers/aws/index.ts';
-import { startEc2Simulator, type Ec2Simulator, type Ec2SimulatorOptions } from '../../../providers/aws/sim.ts';
+import type { AwsProviderOptions } from '../../../providers/aws/index.ts';
+import type { Ec2Simulator, Ec2SimulatorOptions } from '../../../providers/aws/sim.ts';
+import { aws, REGION } from '../../clouds/aws.ts';
+import { FAST_RETRY } from '../../clouds/timing.ts';
+import { liveIn as live } from '../../clouds/types.ts';
+import { createRequest, DIGEST, FLEET, providerConfig, rejectionOf as rejected, type RequestOptions } from '../shared-fixtures.ts';
+
+export { DIGEST, FAST_RETRY, FLEET, REGION };
+export { pause } from '../shared-fixtures.ts';
 
 export const AMI = 'ami-0123456789abcdef0';
-export const DIGEST = `sha256:${'4f1c'.repeat(16)}`;
-export const FLEET = 'acme';
-export const REGION = 'eu-west-1';
 
-export const CONFIG: ProviderConfig = {
-  name: 'aws-eu',
-  type: 'aws',
-  spec: { type: 'aws', region: REGION },
-  source: { file: 'providers.yaml', line: 1, col: 1 },
-};
+export const CONFIG = providerConfig('aws-eu', { type: 'aws', region: REGION });
 
 export const TEMPLATE: LaunchTemplate = {
   provider: 'aws-eu',
@@ -28,63 +26,29 @@ export const TEMPLATE: LaunchTemplate = {
   tags: { team: 'web' },
 };
 
-/** Fast retries for tests: same shape as production, milliseconds instead of seconds. */
-export const FAST_RETRY: AwsProviderOptions['retry'] = {
-  maxAttempts: 8,
-  baseDelayMs: 5,
-  throttleBaseDelayMs: 10,
-  maxDelayMs: 80,
-  attemptTimeoutMs: 2000,
-};
-
 /** Starts a fast simulator (boot 20 s sim = 20 ms wall) with the AMI registered and tagged with DIGEST. */
 export function startSim(options: Ec2SimulatorOptions = {}): Promise<Ec2Simulator> {
-  return startEc2Simulator({
-    region: REGION,
-    factor: 1000,
-    images: [{ id: AMI, name: 'web', tags: { 'drover:digest': DIGEST } }],
-    ...options,
-  });
+  return aws.startBare({ factor: 1000, images: [{ id: AMI, name: 'web', tags: { 'drover:digest': DIGEST } }], ...options });
 }
 
-/** A provider for FLEET pointed at `sim` with static test credentials. */
+/** A provider for FLEET pointed at `sim` with static test credentials and FAST_RETRY. */
 export function providerFor(sim: Ec2Simulator, options: AwsProviderOptions = {}, fleet = FLEET, stateDir?: string): Promise<Provider> {
-  return createAwsProvider(
-    { config: CONFIG, fleet, endpoint: sim.url, staticCredentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' }, ...(stateDir === undefined ? {} : { stateDir }) },
-    { retry: FAST_RETRY, ...options },
-  );
+  return aws.createProvider(CONFIG, sim, { fleet, stateDir, options: { retry: FAST_RETRY, ...options } });
 }
 
 /** The create request for (group, slot) of the template, like the executor builds it. */
-export function request(group: string, slot: number, options: { revision?: string; templateHash?: string; zone?: string } = {}): CreateRequest {
-  const templateHash = options.templateHash ?? 'a1b2c3d4e5f6';
-  return {
-    name: instanceName(group, templateHash, slot),
-    idempotencyKey: idempotencyKey(FLEET, group, templateHash, slot),
-    owner: { fleet: FLEET, group, templateHash, imageDigest: DIGEST, revision: options.revision ?? 'rev1', slot },
-    zone: options.zone ?? `${REGION}a`,
-    template: TEMPLATE,
-  };
+export function request(group: string, slot: number, options: RequestOptions = {}): CreateRequest {
+  return createRequest(TEMPLATE, group, slot, `${REGION}a`, options);
+}
+
+/** Rejection of `promise` (fails the test if it resolves). */
+export function rejectionOf(promise: Promise<unknown>): Promise<{ kind?: string; reason?: string; name?: string }> {
+  return rejected(promise);
 }
 
 /** Live (not shutting-down/terminated) instances in the simulator's world. */
 export function liveIn(sim: Ec2Simulator): ReturnType<Ec2Simulator['world']['all']> {
-  return sim.world.all().filter((i) => i.state !== 'terminating' && i.state !== 'terminated');
-}
-
-/** Rejection of `promise` (fails the test if it resolves). */
-export async function rejectionOf(promise: Promise<unknown>): Promise<{ kind?: string; reason?: string; name?: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as { kind?: string; reason?: string; name?: string };
-  }
-  throw new Error('expected a rejection');
-}
-
-/** Waits `ms` of wall time. */
-export function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  return live(sim);
 }
 
 /** An ObservedInstance for an id the test made by hand. */
