@@ -1,24 +1,22 @@
-/** Shared fixtures for the GCP provider tests: a simulator, a provider pointed at it, requests. */
-import type { LaunchTemplate, ProviderConfig } from '../../../src/desired/types.ts';
-import { idempotencyKey, instanceName } from '../../../providers/naming.ts';
+/** Shared fixtures for the GCP provider tests: the GCE unit world (test/clouds/gcp.ts), requests. */
+import type { LaunchTemplate } from '../../../src/desired/types.ts';
 import type { CreateRequest, ObservedInstance, Provider } from '../../../providers/types.ts';
 import { ProviderError } from '../../../providers/errors.ts';
-import { createGcpProvider, type GcpProviderOptions } from '../../../providers/gcp/index.ts';
+import type { GcpProviderOptions } from '../../../providers/gcp/index.ts';
 import { digestLabel, LABEL } from '../../../providers/gcp/labels.ts';
-import { startGceSimulator, type GceSimulator, type GceSimulatorOptions } from '../../../providers/gcp/sim.ts';
+import type { GceSimulator, GceSimulatorOptions } from '../../../providers/gcp/sim.ts';
+import { gcp } from '../../clouds/gcp.ts';
+import { FAST_RETRY as SHARED_FAST_RETRY } from '../../clouds/timing.ts';
+import { createRequest, DIGEST, FLEET, providerConfig, rejectionOf as rejected, type RequestOptions } from '../shared-fixtures.ts';
+
+export { DIGEST, FLEET };
+export { pause } from '../shared-fixtures.ts';
 
 export const PROJECT = 'acme-prod';
 export const IMAGE = `projects/${PROJECT}/global/images/web-20261121`;
-export const DIGEST = `sha256:${'4f1c'.repeat(16)}`;
-export const FLEET = 'acme';
 export const ZONE = 'europe-west1-b';
 
-export const CONFIG: ProviderConfig = {
-  name: 'gcp-prod',
-  type: 'gcp',
-  spec: { type: 'gcp', project: PROJECT },
-  source: { file: 'providers.yaml', line: 1, col: 1 },
-};
+export const CONFIG = providerConfig('gcp-prod', { type: 'gcp', project: PROJECT });
 
 export const TEMPLATE: LaunchTemplate = {
   provider: 'gcp-prod',
@@ -31,29 +29,22 @@ export const TEMPLATE: LaunchTemplate = {
   tags: { team: 'web' },
 };
 
-/** Fast retries for tests: same shape as production, milliseconds instead of seconds. */
-export const FAST_RETRY: GcpProviderOptions['retry'] = { maxAttempts: 8, baseDelayMs: 5, throttleBaseDelayMs: 10, maxDelayMs: 80, attemptTimeoutMs: 3000 };
+/** The shared fast retries, with a longer attempt deadline: the GCE client's first call loads its protos. */
+export const FAST_RETRY: GcpProviderOptions['retry'] = { ...SHARED_FAST_RETRY, attemptTimeoutMs: 3000 };
 
 /** Starts a fast simulator (boot 25 s sim = 25 ms wall) with IMAGE labelled with DIGEST. */
 export function startSim(options: GceSimulatorOptions = {}): Promise<GceSimulator> {
-  return startGceSimulator({ projects: [PROJECT], factor: 1000, images: [{ path: IMAGE, labels: { [LABEL.digest]: digestLabel(DIGEST) } }], ...options });
+  return gcp.startBare({ projects: [PROJECT], factor: 1000, images: [{ path: IMAGE, labels: { [LABEL.digest]: digestLabel(DIGEST) } }], ...options });
 }
 
 /** A provider for FLEET pointed at `sim` (no-op auth client). */
 export function providerFor(sim: GceSimulator, options: GcpProviderOptions = {}, fleet = FLEET): Promise<Provider> {
-  return createGcpProvider({ config: CONFIG, fleet, endpoint: sim.url }, { retry: FAST_RETRY, operationPollMs: 2, ...options });
+  return gcp.createProvider(CONFIG, sim, { fleet, options: { retry: FAST_RETRY, operationPollMs: 2, ...options } });
 }
 
 /** The create request for (group, slot) of the template, like the executor builds it. */
-export function request(group: string, slot: number, options: { revision?: string; templateHash?: string; zone?: string } = {}): CreateRequest {
-  const templateHash = options.templateHash ?? 'a1b2c3d4e5f6';
-  return {
-    name: instanceName(group, templateHash, slot),
-    idempotencyKey: idempotencyKey(FLEET, group, templateHash, slot),
-    owner: { fleet: FLEET, group, templateHash, imageDigest: DIGEST, revision: options.revision ?? 'rev1', slot },
-    zone: options.zone ?? ZONE,
-    template: TEMPLATE,
-  };
+export function request(group: string, slot: number, options: RequestOptions = {}): CreateRequest {
+  return createRequest(TEMPLATE, group, slot, ZONE, options);
 }
 
 /** An observed instance as list() would return it (for destroy). */
@@ -61,20 +52,11 @@ export function observed(id: string, name: string, fleet = FLEET, zone = ZONE): 
   return { id, name, provider: 'gcp-prod', zone, state: 'running', createdAt: 0, address: undefined, fleet, group: 'web', templateHash: undefined, imageDigest: undefined, revision: undefined, slot: undefined };
 }
 
-/** The ProviderError a promise rejects with. */
+/** The ProviderError a promise rejects with (any other rejection is rethrown). */
 export async function rejectionOf(promise: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ProviderError) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
-
-/** Waits `ms` of wall time. */
-export function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  const error = await rejected(promise);
+  if (error instanceof ProviderError) return error;
+  throw error;
 }
 
 /** Instances GCE still shows (not deleted). */
