@@ -1,25 +1,30 @@
-/** Shared fixtures for the Azure simulator and provider tests: simulator, raw SDK clients, provider, requests. */
+/** Shared fixtures for the Azure simulator and provider tests: the ARM unit world (test/clouds/azure.ts), raw SDK clients, requests. */
 import { ComputeManagementClient } from '@azure/arm-compute';
 import { NetworkManagementClient } from '@azure/arm-network';
-import { startAzureSimulator, type AzureSimulator, type AzureSimulatorOptions } from '../../../providers/azure/sim.ts';
-import { createAzureProvider, type AzureFactoryOptions } from '../../../providers/azure/index.ts';
-import { idempotencyKey, instanceName } from '../../../providers/naming.ts';
+import type { AzureSimulator, AzureSimulatorOptions } from '../../../providers/azure/sim.ts';
+import type { AzureFactoryOptions } from '../../../providers/azure/index.ts';
 import type { CreateRequest, ObservedInstance, Provider } from '../../../providers/types.ts';
-import type { LaunchTemplate, ProviderConfig } from '../../../src/desired/types.ts';
+import type { LaunchTemplate } from '../../../src/desired/types.ts';
+import { AZURE_TOKEN, azure } from '../../clouds/azure.ts';
+import { FAST_RETRY as SHARED_FAST_RETRY } from '../../clouds/timing.ts';
+import { liveIn } from '../../clouds/types.ts';
+import { createRequest, DIGEST, FLEET, providerConfig, rejectionOf as rejected, type RequestOptions } from '../shared-fixtures.ts';
+
+export { DIGEST, FLEET };
+export { pause } from '../shared-fixtures.ts';
 
 export const SUB = '11111111-2222-3333-4444-555555555555';
 export const RG = 'fleet-rg';
 export const LOCATION = 'westeurope';
-export const DIGEST = `sha256:${'4f1c'.repeat(16)}`;
 export const IMAGE = `/subscriptions/${SUB}/resourceGroups/images/providers/Microsoft.Compute/galleries/g/images/web/versions/1.0.0`;
 export const SUBNET = `/subscriptions/${SUB}/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/app`;
 
 /** A token credential for tests: any bearer token works against the simulator. */
-export const TEST_CREDENTIAL = { getToken: () => Promise.resolve({ token: 'test-token', expiresOnTimestamp: Date.now() + 3_600_000 }) };
+export const TEST_CREDENTIAL = { getToken: () => Promise.resolve({ token: AZURE_TOKEN, expiresOnTimestamp: Date.now() + 3_600_000 }) };
 
 /** A fast simulator (boot 20 s sim = 20 ms wall) with IMAGE registered and tagged with DIGEST. */
 export function startSim(options: AzureSimulatorOptions = {}): Promise<AzureSimulator> {
-  return startAzureSimulator({ subscriptionId: SUB, location: LOCATION, factor: 1000, resourceGroups: [RG, 'images'], images: [{ id: IMAGE, tags: { 'drover:digest': DIGEST } }], ...options });
+  return azure.startBare({ subscriptionId: SUB, location: LOCATION, factor: 1000, resourceGroups: [RG, 'images'], images: [{ id: IMAGE, tags: { 'drover:digest': DIGEST } }], ...options });
 }
 
 /** Raw SDK clients pointed at the simulator, with the SDK's own retries off. */
@@ -48,26 +53,14 @@ export async function makeNic(network: NetworkManagementClient, name: string): P
 }
 
 /** The rejection of a promise (fails when it resolves). */
-export async function rejectionOf(promise: Promise<unknown>): Promise<Error & { code?: string; statusCode?: number; response?: { headers: { get(name: string): string | undefined } } }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
+export function rejectionOf(promise: Promise<unknown>): Promise<Error & { code?: string; statusCode?: number; response?: { headers: { get(name: string): string | undefined } } }> {
+  return rejected(promise);
 }
 
-export const FLEET = 'acme';
+/** The shared fast retries, Retry-After capped to them as well. */
+export const FAST_RETRY = { ...SHARED_FAST_RETRY, maxRetryAfterMs: 80 };
 
-/** Fast retries for tests: production's shape, milliseconds instead of seconds. */
-export const FAST_RETRY = { maxAttempts: 8, baseDelayMs: 5, throttleBaseDelayMs: 10, maxDelayMs: 80, maxRetryAfterMs: 80, attemptTimeoutMs: 2000 };
-
-export const CONFIG: ProviderConfig = {
-  name: 'azure-eu',
-  type: 'azure',
-  spec: { type: 'azure', subscriptionId: SUB, resourceGroup: RG, location: LOCATION },
-  source: { file: 'providers.yaml', line: 1, col: 1 },
-};
+export const CONFIG = providerConfig('azure-eu', { type: 'azure', subscriptionId: SUB, resourceGroup: RG, location: LOCATION });
 
 export const TEMPLATE: LaunchTemplate = {
   provider: 'azure-eu',
@@ -82,22 +75,12 @@ export const TEMPLATE: LaunchTemplate = {
 
 /** A provider for FLEET pointed at `sim` with a static test token. */
 export function providerFor(sim: AzureSimulator, options: AzureFactoryOptions = {}, fleet = FLEET): Promise<Provider> {
-  return createAzureProvider(
-    { config: CONFIG, fleet, endpoint: sim.url, caPem: sim.ca, staticCredentials: { token: 'test-token' } },
-    { retry: FAST_RETRY, pollIntervalMs: 5, orphanGraceMs: 0, ...options },
-  );
+  return azure.createProvider(CONFIG, sim, { fleet, options: { retry: FAST_RETRY, pollIntervalMs: 5, orphanGraceMs: 0, ...options } });
 }
 
 /** The create request for (group, slot), like the executor builds it. */
-export function request(group: string, slot: number, options: { templateHash?: string; zone?: string; revision?: string; template?: Partial<LaunchTemplate> } = {}): CreateRequest {
-  const templateHash = options.templateHash ?? 'a1b2c3d4e5f6';
-  return {
-    name: instanceName(group, templateHash, slot),
-    idempotencyKey: idempotencyKey(FLEET, group, templateHash, slot),
-    owner: { fleet: FLEET, group, templateHash, imageDigest: DIGEST, revision: options.revision ?? 'rev1', slot },
-    zone: options.zone ?? '1',
-    template: { ...TEMPLATE, ...options.template },
-  };
+export function request(group: string, slot: number, options: RequestOptions = {}): CreateRequest {
+  return createRequest(TEMPLATE, group, slot, '1', options);
 }
 
 /** The observed form of a world instance the provider would delete (for destroy tests). */
@@ -111,10 +94,5 @@ export function observedFor(sim: AzureSimulator, name: string, fleet = FLEET): O
 
 /** Live (not terminating/terminated) world instances. */
 export function liveVms(sim: AzureSimulator): ReturnType<AzureSimulator['world']['all']> {
-  return sim.world.all().filter((i) => i.state !== 'terminated' && i.state !== 'terminating');
-}
-
-/** Waits `ms` of wall time. */
-export function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  return liveIn(sim);
 }
