@@ -1,27 +1,24 @@
-/** Shared fixtures for the Proxmox tests: a fast simulator, a raw API caller, providers, requests. */
+/** Shared fixtures for the Proxmox tests: the PVE unit world (test/clouds/proxmox.ts), a raw API caller, requests. */
 import { Agent, fetch } from 'undici';
 import type { LaunchTemplate, ProviderConfig, ProxmoxProviderSpec } from '../../../src/desired/types.ts';
-import { idempotencyKey, instanceName } from '../../../providers/naming.ts';
 import type { CreateRequest, Provider } from '../../../providers/types.ts';
-import { createProxmoxProvider, type ProxmoxProviderOptions } from '../../../providers/proxmox/index.ts';
+import type { ProxmoxProviderOptions } from '../../../providers/proxmox/index.ts';
 import { digestTag, templateDescription } from '../../../providers/proxmox/ownership.ts';
-import { startProxmoxSimulator, type ProxmoxSimulator, type ProxmoxSimulatorOptions } from '../../../providers/proxmox/sim.ts';
-import { FAST } from '../../clouds/proxmox.ts';
+import type { ProxmoxSimulator, ProxmoxSimulatorOptions } from '../../../providers/proxmox/sim.ts';
+import { proxmox } from '../../clouds/proxmox.ts';
+import { liveIn } from '../../clouds/types.ts';
+import { createRequest, DIGEST, FLEET, pause, providerConfig, type RequestOptions } from '../shared-fixtures.ts';
 
-export const FLEET = 'acme';
+export { DIGEST, FLEET, pause };
+export { rejectionOf } from '../shared-fixtures.ts';
+
 export const TEMPLATE_VMID = 9001;
-export const DIGEST = `sha256:${'4f1c'.repeat(16)}`;
 export const NODES: [string, string, string] = ['pve1', 'pve2', 'pve3'];
 export const SSH_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHk0a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5 ops@acme';
 
 /** A Proxmox Provider document; `spec` overrides merge into the default. */
 export function configOf(spec: Partial<ProxmoxProviderSpec> = {}): ProviderConfig {
-  return {
-    name: 'pve-lab',
-    type: 'proxmox',
-    spec: { type: 'proxmox', nodes: ['pve1', 'pve2', 'pve3'], storage: 'local-lvm', pool: 'drover', ...spec },
-    source: { file: 'providers.yaml', line: 1, col: 1 },
-  };
+  return providerConfig('pve-lab', { type: 'proxmox', nodes: ['pve1', 'pve2', 'pve3'], storage: 'local-lvm', pool: 'drover', ...spec });
 }
 
 export const TEMPLATE: LaunchTemplate = {
@@ -37,10 +34,8 @@ export const TEMPLATE: LaunchTemplate = {
 
 /** A fast simulator (factor 1000: a 20 s full clone takes 20 ms) with the template registered. */
 export function startSim(options: ProxmoxSimulatorOptions = {}): Promise<ProxmoxSimulator> {
-  return startProxmoxSimulator({
+  return proxmox.startBare({
     factor: 1000,
-    nodes: NODES,
-    pools: ['drover'],
     templates: [{ vmid: TEMPLATE_VMID, node: 'pve1', name: 'web-template', storage: 'ceph', description: templateDescription(DIGEST), tags: [digestTag(DIGEST)] }],
     ...options,
   });
@@ -48,22 +43,12 @@ export function startSim(options: ProxmoxSimulatorOptions = {}): Promise<Proxmox
 
 /** A provider for FLEET pointed at `sim`, trusting its CA. */
 export function providerFor(sim: ProxmoxSimulator, options: ProxmoxProviderOptions = {}, spec: Partial<ProxmoxProviderSpec> = {}, fleet = FLEET, stateDir?: string): Promise<Provider> {
-  return createProxmoxProvider(
-    { config: configOf(spec), fleet, endpoint: sim.url, caPem: sim.caPem, credentials: { tokenId: 'drover@pve!sim' }, staticCredentials: { tokenSecret: sim.tokenSecret }, ...(stateDir === undefined ? {} : { stateDir }) },
-    { ...FAST, ...options, tasks: { ...FAST.tasks, ...options.tasks } },
-  );
+  return proxmox.createProvider(configOf(spec), sim, { fleet, stateDir, options });
 }
 
 /** The create request for (group, slot), like the executor builds it. */
-export function request(group: string, slot: number, options: { zone?: string; templateHash?: string; template?: Partial<LaunchTemplate> } = {}): CreateRequest {
-  const templateHash = options.templateHash ?? 'a1b2c3d4e5f6';
-  return {
-    name: instanceName(group, templateHash, slot),
-    idempotencyKey: idempotencyKey(FLEET, group, templateHash, slot),
-    owner: { fleet: FLEET, group, templateHash, imageDigest: DIGEST, revision: 'rev1', slot },
-    zone: options.zone ?? NODES[slot % NODES.length]!,
-    template: { ...TEMPLATE, ...options.template },
-  };
+export function request(group: string, slot: number, options: RequestOptions = {}): CreateRequest {
+  return createRequest(TEMPLATE, group, slot, NODES[slot % NODES.length]!, options);
 }
 
 /** A raw PVE API response. */
@@ -113,21 +98,7 @@ export async function waitTask(sim: ProxmoxSimulator, upid: string): Promise<str
 
 /** Live VMs of the fleet in the world (not templates, not terminated). */
 export function liveVms(sim: ProxmoxSimulator): ReturnType<ProxmoxSimulator['world']['all']> {
-  return sim.world.all().filter((vm) => vm.state !== 'terminated' && vm.state !== 'terminating');
-}
-
-export function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Resolves with the rejection of `promise` (fails if it resolves). */
-export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
+  return liveIn(sim);
 }
 
 export type { Provider };

@@ -11,10 +11,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadFleet } from '../../../src/desired/load.ts';
-import { createProxmoxProvider } from '../../../providers/proxmox/index.ts';
 import type { ProxmoxSimulator } from '../../../providers/proxmox/sim.ts';
 import type { Provider } from '../../../providers/types.ts';
-import { FAST, proxmox } from '../../clouds/proxmox.ts';
+import { proxmox } from '../../clouds/proxmox.ts';
 import { convergedInWorld, FLEET, PROVIDER, startHarness, type Harness } from '../../helpers/harness.ts';
 import { liveVms, pause } from './fixtures.ts';
 
@@ -24,8 +23,7 @@ const REPLICAS = 2;
 async function providerIn(h: Harness, stateDir: string): Promise<Provider> {
   const loaded = await loadFleet(h.dir);
   if (!loaded.ok) throw new Error('harness fleet invalid');
-  const pve = h.sim as ProxmoxSimulator;
-  return createProxmoxProvider({ config: loaded.state.providers[PROVIDER]!, fleet: FLEET, endpoint: pve.url, caPem: pve.caPem, credentials: { tokenId: 'drover@pve!sim' }, staticCredentials: { tokenSecret: pve.tokenSecret }, stateDir }, FAST);
+  return proxmox.createProvider(loaded.state.providers[PROVIDER]!, h.sim as ProxmoxSimulator, { fleet: FLEET, stateDir });
 }
 
 /** `provider` whose creates are cut off by `kill` (the process dies: its calls stop). */
