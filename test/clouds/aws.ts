@@ -4,7 +4,7 @@ import { startEc2Simulator, type Ec2Simulator, type Ec2SimulatorOptions } from '
 import { slotOf, TAG } from '../../providers/aws/tags.ts';
 import { endpointEnv, hexOf } from './daemon-env.ts';
 import { FLEET_LATENCIES, PASS_RETRY } from './timing.ts';
-import type { TestCloud } from './types.ts';
+import { defineCloud } from './types.ts';
 
 /** The fleet world's region. */
 export const REGION = 'eu-west-1';
@@ -29,15 +29,13 @@ const slotFrom = (tag: string | undefined, launchIndex: unknown): string | undef
 const FAST_OPTIONS: AwsProviderOptions = { retry: PASS_RETRY };
 
 /** EC2. */
-export const aws: TestCloud<Ec2Simulator, Ec2SimulatorOptions, AwsProviderOptions> = {
+export const aws = defineCloud<Ec2Simulator, Ec2SimulatorOptions, AwsProviderOptions>({
   kind: 'aws',
   providerSpec: `{ type: aws, region: ${REGION} }`,
   zones: ZONES,
-  groupPlacement: placement(ZONES),
   placement,
   tags: { fleet: TAG.fleet, group: TAG.group, template: TAG.template, slot: TAG.slot, revision: TAG.revision, digest: TAG.digest },
   actions: { create: 'RunInstances', list: 'DescribeInstances' },
-  zone: ZONES[0]!,
   artifact: (build, name) => `{ id: ${amiOf(build, name)} }`,
   imageOf: amiOf,
   startSim: (options = {}) => startEc2Simulator({ region: REGION, ...options, latencies: { ...FLEET_LATENCIES, ...options.latencies } }),
@@ -45,13 +43,9 @@ export const aws: TestCloud<Ec2Simulator, Ec2SimulatorOptions, AwsProviderOption
   addBuild: (sim, build, digest, name) => void sim.addImage({ id: amiOf(build, name), tags: { [TAG.digest]: digest } }),
   fastOptions: FAST_OPTIONS,
   shortDeadlines: (ms) => ({ retry: { ...PASS_RETRY, attemptTimeoutMs: ms } }),
-  createProvider(config, sim, start = {}) {
-    const { options, ...context } = start;
-    return createAwsProvider({ config, fleet: 'e2e', endpoint: sim.url, staticCredentials: AWS_CREDENTIALS, ...context }, { ...FAST_OPTIONS, ...options });
-  },
+  factory: createAwsProvider,
+  reach: (sim) => ({ endpoint: sim.url, staticCredentials: AWS_CREDENTIALS }),
   daemonEnv: (sim, provider) => ({ ...endpointEnv(provider, 'aws', sim.url), AWS_ACCESS_KEY_ID: AWS_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: AWS_CREDENTIALS.secretAccessKey }),
   ownership: (instance, field) => (field === 'slot' ? slotFrom(instance.tags[TAG.slot], instance.attributes['launchIndex']) : instance.tags[TAG[field]]),
   slotOf: (sim, id, tag) => slotFrom(tag, sim.world.get(id)?.attributes['launchIndex']),
-  launchOwnership: () => undefined,
-  ownershipTags: (fleet, group) => ({ [TAG.fleet]: fleet, [TAG.group]: group }),
-};
+});

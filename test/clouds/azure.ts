@@ -4,7 +4,7 @@ import { startAzureSimulator, type AzureSimulator, type AzureSimulatorOptions } 
 import { TAG } from '../../providers/azure/tags.ts';
 import { caFileEnv, endpointEnv } from './daemon-env.ts';
 import { FLEET_LATENCIES, PASS_RETRY } from './timing.ts';
-import type { TestCloud } from './types.ts';
+import { defineCloud } from './types.ts';
 
 /** The fleet world's subscription, resource group and location. */
 export const AZURE_SUB = '6f1d2c3b-4a59-4e8f-9b7a-0c1d2e3f4a5b';
@@ -26,15 +26,13 @@ const FAST_OPTIONS: AzureFactoryOptions = { retry: { ...PASS_RETRY, maxRetryAfte
 const KEYS = { fleet: TAG.fleet, group: TAG.group, template: TAG.template, slot: TAG.slot, revision: TAG.revision, digest: TAG.digest } as const;
 
 /** Azure. */
-export const azure: TestCloud<AzureSimulator, AzureSimulatorOptions, AzureFactoryOptions> = {
+export const azure = defineCloud<AzureSimulator, AzureSimulatorOptions, AzureFactoryOptions>({
   kind: 'azure',
   providerSpec: `{ type: azure, subscriptionId: ${AZURE_SUB}, resourceGroup: ${AZURE_RG}, location: ${LOCATION} }`,
   zones: ZONES,
-  groupPlacement: placement(ZONES),
   placement,
   tags: KEYS,
   actions: { create: 'VirtualMachines.CreateOrUpdate', list: 'VirtualMachines.List' },
-  zone: ZONES[0]!,
   artifact: (build, name) => `{ id: ${azureImageOf(build, name)} }`,
   imageOf: azureImageOf,
   // Four VMs a page: lists take several pages, as a large subscription's do.
@@ -44,13 +42,7 @@ export const azure: TestCloud<AzureSimulator, AzureSimulatorOptions, AzureFactor
   addBuild: (sim, build, digest, name) => void sim.addImage({ id: azureImageOf(build, name), tags: { [TAG.digest]: digest } }),
   fastOptions: FAST_OPTIONS,
   shortDeadlines: (ms) => ({ ...FAST_OPTIONS, retry: { ...FAST_OPTIONS.retry!, attemptTimeoutMs: ms } }),
-  createProvider(config, sim, start = {}) {
-    const { options, ...context } = start;
-    return createAzureProvider({ config, fleet: 'e2e', endpoint: sim.url, caPem: sim.ca, staticCredentials: { token: AZURE_TOKEN }, ...context }, { ...FAST_OPTIONS, ...options });
-  },
+  factory: createAzureProvider,
+  reach: (sim) => ({ endpoint: sim.url, caPem: sim.ca, staticCredentials: { token: AZURE_TOKEN } }),
   daemonEnv: (sim, provider, dir) => ({ ...endpointEnv(provider, 'azure', sim.url), ...caFileEnv(dir, provider, sim.ca), DROVER_AZURE_TOKEN: AZURE_TOKEN }),
-  ownership: (instance, field) => instance.tags[KEYS[field]],
-  slotOf: (_sim, _id, tag) => tag,
-  launchOwnership: () => undefined,
-  ownershipTags: (fleet, group) => ({ [TAG.fleet]: fleet, [TAG.group]: group }),
-};
+});

@@ -4,7 +4,7 @@ import { digestLabel, LABEL } from '../../providers/gcp/labels.ts';
 import { startGceSimulator, type GceSimulator, type GceSimulatorOptions } from '../../providers/gcp/sim.ts';
 import { endpointEnv } from './daemon-env.ts';
 import { FLEET_LATENCIES, PASS_RETRY } from './timing.ts';
-import type { TestCloud } from './types.ts';
+import { defineCloud } from './types.ts';
 
 /** The fleet world's project. */
 export const PROJECT = 'drover-e2e';
@@ -22,15 +22,13 @@ const FAST_OPTIONS: GcpProviderOptions = { retry: PASS_RETRY, operationPollMs: 5
 const KEYS = { fleet: LABEL.fleet, group: LABEL.group, template: LABEL.template, slot: LABEL.slot, revision: LABEL.revision } as const;
 
 /** GCE. */
-export const gcp: TestCloud<GceSimulator, GceSimulatorOptions, GcpProviderOptions> = {
+export const gcp = defineCloud<GceSimulator, GceSimulatorOptions, GcpProviderOptions>({
   kind: 'gcp',
   providerSpec: `{ type: gcp, project: ${PROJECT} }`,
   zones: ZONES,
-  groupPlacement: placement(ZONES),
   placement,
   tags: KEYS,
   actions: { create: 'compute.instances.insert', list: 'compute.instances.aggregatedList' },
-  zone: ZONES[0]!,
   artifact: (build, name) => `{ id: ${gceImageOf(build, name)} }`,
   imageOf: gceImageOf,
   startSim: (options = {}) => startGceSimulator({ projects: [PROJECT], insertOperationMs: 2_000, ...options, latencies: { ...FLEET_LATENCIES, ...options.latencies } }),
@@ -38,13 +36,7 @@ export const gcp: TestCloud<GceSimulator, GceSimulatorOptions, GcpProviderOption
   addBuild: (sim, build, digest, name) => void sim.addImage({ path: gceImageOf(build, name), labels: { [LABEL.digest]: digestLabel(digest) } }),
   fastOptions: FAST_OPTIONS,
   shortDeadlines: (ms) => ({ ...FAST_OPTIONS, retry: { ...PASS_RETRY, attemptTimeoutMs: ms } }),
-  createProvider(config, sim, start = {}) {
-    const { options, ...context } = start;
-    return createGcpProvider({ config, fleet: 'e2e', endpoint: sim.url, ...context }, { ...FAST_OPTIONS, ...options });
-  },
+  factory: createGcpProvider,
+  reach: (sim) => ({ endpoint: sim.url }),
   daemonEnv: (sim, provider) => ({ ...endpointEnv(provider, 'gcp', sim.url), GOOGLE_CLOUD_PROJECT: PROJECT }),
-  ownership: (instance, field) => instance.tags[KEYS[field]],
-  slotOf: (_sim, _id, tag) => tag,
-  launchOwnership: () => undefined,
-  ownershipTags: (fleet, group) => ({ [LABEL.fleet]: fleet, [LABEL.group]: group }),
-};
+});

@@ -3,7 +3,7 @@ import { createProxmoxProvider, type ProxmoxProviderOptions } from '../../provid
 import { digestTag, ownershipFromDescription, TAG, templateDescription } from '../../providers/proxmox/ownership.ts';
 import { startProxmoxSimulator, type ProxmoxSimulator, type ProxmoxSimulatorOptions } from '../../providers/proxmox/sim.ts';
 import { caFileEnv, endpointEnv, envName } from './daemon-env.ts';
-import type { TestCloud } from './types.ts';
+import { defineCloud } from './types.ts';
 
 /** Nodes of the simulated cluster. */
 export const NODES = ['pve1', 'pve2', 'pve3'] as const;
@@ -47,15 +47,13 @@ function launchOwnership(sim: ProxmoxSimulator): Map<string, Record<string, stri
 }
 
 /** Proxmox VE. */
-export const proxmox: TestCloud<ProxmoxSimulator, ProxmoxSimulatorOptions, ProxmoxProviderOptions> = {
+export const proxmox = defineCloud<ProxmoxSimulator, ProxmoxSimulatorOptions, ProxmoxProviderOptions>({
   kind: 'proxmox',
   providerSpec: `{ type: proxmox, nodes: [${NODES.join(', ')}], storage: local-lvm, pool: drover }`,
   zones: NODES,
-  groupPlacement: placement(NODES),
   placement,
   tags: KEYS,
   actions: { create: 'clone', list: 'resources' },
-  zone: NODES[0],
   artifact: (build, name) => `{ template: ${templateOf(build, name)} }`,
   imageOf: (build, name) => `template:${templateOf(build, name)}`,
   startSim: (options = {}) => startProxmoxSimulator({ nodes: NODES, pools: ['drover'], ...options }),
@@ -65,19 +63,14 @@ export const proxmox: TestCloud<ProxmoxSimulator, ProxmoxSimulatorOptions, Proxm
     void sim.addTemplate({ vmid: templateOf(build, name), node: NODES[0], name: `${name}-build-${build}`, storage: 'ceph', description: templateDescription(digest), tags: [digestTag(digest), 'template'] }),
   fastOptions: FAST,
   shortDeadlines: (ms) => ({ ...FAST, retry: { ...FAST.retry, attemptTimeoutMs: ms }, tasks: { ...FAST.tasks, cloneTimeoutMs: 3000, startTimeoutMs: 1000 } }),
-  createProvider(config, sim, start = {}) {
-    const { options = {}, ...context } = start;
-    const pve = { config, fleet: 'e2e', endpoint: sim.url, caPem: sim.caPem, credentials: { tokenId: TOKEN_ID }, staticCredentials: { tokenSecret: sim.tokenSecret } };
-    return createProxmoxProvider({ ...pve, ...context }, { ...FAST, ...options, tasks: { ...FAST.tasks, ...options.tasks } });
-  },
+  // Task timings given in part keep the fast ones for the rest.
+  factory: (context, options) => createProxmoxProvider(context, { ...options, tasks: { ...FAST.tasks, ...options.tasks } }),
+  reach: (sim) => ({ endpoint: sim.url, caPem: sim.caPem, credentials: { tokenId: TOKEN_ID }, staticCredentials: { tokenSecret: sim.tokenSecret } }),
   daemonEnv: (sim, provider, dir) => ({
     ...endpointEnv(provider, 'proxmox', sim.url),
     ...caFileEnv(dir, provider, sim.caPem),
     PVE_TOKEN_SECRET: sim.tokenSecret,
     [`DROVER_PROVIDERS__${envName(provider)}__CREDENTIALS__TOKEN_ID`]: TOKEN_ID,
   }),
-  ownership: (instance, field) => instance.tags[KEYS[field]],
-  slotOf: (_sim, _id, tag) => tag,
   launchOwnership,
-  ownershipTags: (fleet, group) => ({ [TAG.fleet]: fleet, [TAG.group]: group }),
-};
+});

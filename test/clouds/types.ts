@@ -112,3 +112,34 @@ export interface TestCloud<S extends CloudSim = CloudSim, SO = object, PO = obje
 export function liveIn(sim: CloudSim): WorldInstance[] {
   return sim.world.all().filter((i) => i.state !== 'terminating' && i.state !== 'terminated');
 }
+
+/** What a cloud's file says; {@link defineCloud} derives the rest of its {@link TestCloud}. */
+export type CloudParts<S extends CloudSim, SO, PO> = Omit<TestCloud<S, SO, PO>, 'groupPlacement' | 'zone' | 'createProvider' | 'ownership' | 'slotOf' | 'launchOwnership' | 'ownershipTags'> &
+  Partial<Pick<TestCloud<S, SO, PO>, 'ownership' | 'slotOf' | 'launchOwnership'>> & {
+    /** The cloud's provider factory. */
+    factory(context: ProviderContext, options: PO): Promise<Provider>;
+    /** Context fields that reach `sim`: endpoint, CA, test credentials. */
+    reach(sim: S): Omit<ProviderContext, 'config' | 'fleet'>;
+  };
+
+/**
+ * A {@link TestCloud} from its parts: the default group spans every zone, out-of-band instances go
+ * to the first; ownership is read from the tags (unless the cloud says otherwise) and claimed with
+ * the fleet and group tags; providers work for fleet `e2e` with the cloud's fast options.
+ */
+export function defineCloud<S extends CloudSim, SO, PO>(parts: CloudParts<S, SO, PO>): TestCloud<S, SO, PO> {
+  const { factory, reach, ...rest } = parts;
+  return {
+    groupPlacement: parts.placement(parts.zones),
+    zone: parts.zones[0]!,
+    ownership: (instance, field) => instance.tags[parts.tags[field]],
+    slotOf: (_sim, _id, tag) => tag,
+    launchOwnership: () => undefined,
+    ownershipTags: (fleet, group) => ({ [parts.tags.fleet]: fleet, [parts.tags.group]: group }),
+    createProvider(config, sim, start = {}) {
+      const { options, ...context } = start;
+      return factory({ config, fleet: 'e2e', ...reach(sim), ...context }, { ...parts.fastOptions, ...options });
+    },
+    ...rest,
+  };
+}
