@@ -21,7 +21,7 @@ export function templateOf(build: number, name = 'app'): number {
 }
 
 /** Production timings scaled down to the simulator's fast clock. */
-export const FAST: ProxmoxProviderOptions = {
+const FAST: ProxmoxProviderOptions = {
   retry: { baseDelayMs: 5, maxDelayMs: 200, attemptTimeoutMs: 5000 },
   tasks: { pollMs: 10, cloneTimeoutMs: 20_000, startTimeoutMs: 10_000, stopTimeoutMs: 10_000, destroyTimeoutMs: 10_000 },
 };

@@ -7,7 +7,7 @@ import { createProxmoxProvider } from '../../../providers/proxmox/index.ts';
 import { tokenSecret } from '../../../providers/proxmox/credentials.ts';
 import type { ProxmoxSimulator } from '../../../providers/proxmox/sim.ts';
 import type { ProviderCredentials } from '../../../providers/types.ts';
-import { FAST } from '../../clouds/proxmox.ts';
+import { proxmox } from '../../clouds/proxmox.ts';
 import { configOf, FLEET, rejectionOf, startSim } from './fixtures.ts';
 
 describe('Proxmox credentials and TLS', () => {
@@ -49,7 +49,7 @@ describe('Proxmox credentials and TLS', () => {
     const secret = 'wrong-secret-7f3a';
     const lines: string[] = [];
     const logger = { debug: (f: object, m: string) => lines.push(m + JSON.stringify(f)), warn: (f: object, m: string) => lines.push(m + JSON.stringify(f)) };
-    const provider = await createProxmoxProvider({ ...context({}, { caPem: sim.caPem, staticCredentials: { tokenSecret: secret } }) }, { ...FAST, logger });
+    const provider = await createProxmoxProvider({ ...context({}, { caPem: sim.caPem, staticCredentials: { tokenSecret: secret } }) }, { ...proxmox.fastOptions, logger });
     try {
       const error = await rejectionOf(provider.list({ fleet: FLEET }));
       assert.ok(error instanceof ProviderError);
@@ -63,7 +63,7 @@ describe('Proxmox credentials and TLS', () => {
   });
 
   it('verifies TLS by default: the simulator certificate is refused until its CA is trusted (the binding\'s caPem)', async () => {
-    const untrusted = await createProxmoxProvider(context({}, { staticCredentials: { tokenSecret: sim.tokenSecret } }), { ...FAST, retry: { ...FAST.retry, maxAttempts: 1 } });
+    const untrusted = await createProxmoxProvider(context({}, { staticCredentials: { tokenSecret: sim.tokenSecret } }), { ...proxmox.fastOptions, retry: { ...proxmox.fastOptions.retry, maxAttempts: 1 } });
     try {
       const error = await rejectionOf(untrusted.list({ fleet: FLEET }));
       assert.ok(error instanceof ProviderError);
@@ -71,7 +71,7 @@ describe('Proxmox credentials and TLS', () => {
     } finally {
       await untrusted.close();
     }
-    const pinned = await createProxmoxProvider(context({}, { caPem: sim.caPem, staticCredentials: { tokenSecret: sim.tokenSecret } }), FAST);
+    const pinned = await createProxmoxProvider(context({}, { caPem: sim.caPem, staticCredentials: { tokenSecret: sim.tokenSecret } }), proxmox.fastOptions);
     try {
       assert.deepEqual(await pinned.list({ fleet: FLEET }), []);
     } finally {
@@ -80,7 +80,7 @@ describe('Proxmox credentials and TLS', () => {
   });
 
   it('insecureSkipVerify works only as the binding\'s explicit opt-out (its warning: test/reliability/secrets-attacker.test.ts, JSON log)', async () => {
-    const provider = await createProxmoxProvider(context({}, { insecureSkipVerify: true, staticCredentials: { tokenSecret: sim.tokenSecret } }), FAST);
+    const provider = await createProxmoxProvider(context({}, { insecureSkipVerify: true, staticCredentials: { tokenSecret: sim.tokenSecret } }), proxmox.fastOptions);
     try {
       assert.deepEqual(await provider.list({ fleet: FLEET }), []);
     } finally {

@@ -3,7 +3,7 @@ import { createProxmoxProvider } from '../../../providers/proxmox/index.ts';
 import { loadFleet } from '../../../src/desired/load.ts';
 import { startFleetSimulators } from '../../../src/sim/fleet-simulators.ts';
 import { writeFleet } from '../../helpers/fleet-files.ts';
-import { FAST } from '../../clouds/proxmox.ts';
+import { proxmox } from '../../clouds/proxmox.ts';
 
 const DIGEST = `sha256:${'c'.repeat(64)}`;
 const FLEET_YAML = `apiVersion: drover/v1
@@ -37,7 +37,7 @@ describe('drover sim: a PVE simulator per proxmox Provider document', () => {
       const [sim] = started;
       assert.ok(sim?.caPem !== undefined);
       assert.deepEqual(Object.keys(sim.env), ['PVE_TOKEN_SECRET']);
-      const provider = await createProxmoxProvider({ config: loaded.state.providers['pve-lab']!, fleet: 'lab', endpoint: sim.url, caPem: sim.caPem, credentials: sim.credentials!, staticCredentials: { tokenSecret: sim.env['PVE_TOKEN_SECRET']! } }, FAST);
+      const provider = await createProxmoxProvider({ config: loaded.state.providers['pve-lab']!, fleet: 'lab', endpoint: sim.url, caPem: sim.caPem, credentials: sim.credentials!, staticCredentials: { tokenSecret: sim.env['PVE_TOKEN_SECRET']! } }, proxmox.fastOptions);
       try {
         await provider.verifyImage({ name: 'web', digest: DIGEST, artifact: { template: 9050 } });
         const created = await provider.create({
