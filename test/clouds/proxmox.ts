@@ -5,6 +5,12 @@ import { startProxmoxSimulator, type ProxmoxSimulator, type ProxmoxSimulatorOpti
 import { caFileEnv, endpointEnv, envName } from './daemon-env.ts';
 import { defineCloud } from './types.ts';
 
+/** VMIDs of the suites that give the fleet a vmidRange (below the templates). */
+export const VMID_RANGE = { min: 5000, max: 5999 };
+
+const specOf = (range?: { min: number; max: number }) =>
+  `{ type: proxmox, nodes: [${NODES.join(', ')}], storage: local-lvm, pool: drover${range === undefined ? '' : `, vmidRange: { min: ${range.min}, max: ${range.max} }`} }`;
+
 /** Nodes of the simulated cluster. */
 export const NODES = ['pve1', 'pve2', 'pve3'] as const;
 /** The API token drover uses (the simulator's default token). */
@@ -49,7 +55,8 @@ function launchOwnership(sim: ProxmoxSimulator): Map<string, Record<string, stri
 /** Proxmox VE. */
 export const proxmox = defineCloud<ProxmoxSimulator, ProxmoxSimulatorOptions, ProxmoxProviderOptions>({
   kind: 'proxmox',
-  providerSpec: `{ type: proxmox, nodes: [${NODES.join(', ')}], storage: local-lvm, pool: drover }`,
+  // VMIDs from /cluster/nextid (see proxmoxRanged).
+  providerSpec: specOf(),
   zones: NODES,
   placement,
   tags: KEYS,
@@ -74,3 +81,6 @@ export const proxmox = defineCloud<ProxmoxSimulator, ProxmoxSimulatorOptions, Pr
   }),
   launchOwnership,
 });
+
+/** Proxmox VE with VMIDs from {@link VMID_RANGE}: a slot aims at its own VMID instead of /cluster/nextid's. */
+export const proxmoxRanged: typeof proxmox = { ...proxmox, providerSpec: specOf(VMID_RANGE) };

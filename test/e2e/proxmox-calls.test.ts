@@ -5,8 +5,7 @@
  * a new build, with VMIDs from nextid and with a vmidRange.
  */
 import assert from 'node:assert/strict';
-import { proxmox } from '../clouds/proxmox.ts';
-import type { TestCloud } from '../clouds/types.ts';
+import { proxmox, proxmoxRanged } from '../clouds/proxmox.ts';
 import { convergedInWorld, startHarness, type GroupSpec, type Harness } from '../helpers/harness.ts';
 
 const GROUPS: GroupSpec[] = [
@@ -37,8 +36,7 @@ describe('e2e proxmox: one /cluster/resources listing per pass (issue 18 item 7)
     h = undefined;
   });
 
-  const ranged: TestCloud = { ...proxmox, providerSpec: proxmox.providerSpec.replace(/ }$/, ', vmidRange: { min: 5000, max: 5999 } }') };
-  for (const [label, adapter] of [['VMIDs from nextid', proxmox], ['a vmidRange', ranged]] as const) {
+  for (const [label, adapter] of [['VMIDs from nextid', proxmox], ['a vmidRange', proxmoxRanged]] as const) {
     it(`${label}: every pass of a first rollout and a roll to a new build lists the cluster exactly once`, async () => {
       h = await startHarness(adapter, GROUPS);
       const first = await countPerPass(h);

@@ -9,7 +9,7 @@ import type { World } from '../../src/sim/world.ts';
 import { aws as awsCloud } from '../clouds/aws.ts';
 import { azure as azureCloud } from '../clouds/azure.ts';
 import { gcp as gcpCloud } from '../clouds/gcp.ts';
-import { proxmox as proxmoxCloud } from '../clouds/proxmox.ts';
+import { proxmox as proxmoxCloud, proxmoxRanged } from '../clouds/proxmox.ts';
 import type { CloudSim, OwnershipKeys, TestCloud } from '../clouds/types.ts';
 
 /** Which simulator a group lives in. */
@@ -140,7 +140,7 @@ const proxmox = rowOf(proxmoxCloud, {
   // VMIDs from /cluster/nextid: the setup in which nothing but the clone journal and the active task
   // list keep a process restarted mid-copy from cloning the slot again (with a vmidRange it would aim
   // at the slot's own VMID). CRASH_PVE_VMID_RANGE=1 adds the range.
-  providerSpec: process.env['CRASH_PVE_VMID_RANGE'] === '1' ? proxmoxCloud.providerSpec.replace(/ }$/, ', vmidRange: { min: 5000, max: 5999 } }') : proxmoxCloud.providerSpec,
+  providerSpec: (process.env['CRASH_PVE_VMID_RANGE'] === '1' ? proxmoxRanged : proxmoxCloud).providerSpec,
   maxLifeMs: 2000,
   groups: { rolling: 'store', canary: 'cache' },
   sim: (clock) => ({ clock, settings: { fullCloneMs: 1_000_000, startMs: 1_000, stopMs: 1_000, destroyMs: 1_000 }, latencies: { terminatedRetentionMs: ROUND_RETENTION_MS } }),

@@ -17,11 +17,9 @@ import { ImageVerifier } from '../../../src/reconcile/image-verifier.ts';
 import { runPass, type PassDeps } from '../../../src/reconcile/pass.ts';
 import { TemplateStore } from '../../../src/reconcile/template-store.ts';
 import { convergedInWorld, FLEET, PROVIDER, startHarness, type Harness } from '../../helpers/harness.ts';
-import { proxmox } from '../../clouds/proxmox.ts';
-import type { TestCloud } from '../../clouds/types.ts';
+import { proxmox, proxmoxRanged } from '../../clouds/proxmox.ts';
 import { liveVms } from './fixtures.ts';
 
-const ranged: TestCloud = { ...proxmox, providerSpec: proxmox.providerSpec.replace('pool: drover', 'pool: drover, vmidRange: { min: 5000, max: 5999 }') };
 
 async function secondDrover(h: Harness): Promise<{ pass: () => Promise<unknown>; close: () => Promise<void> }> {
   const load = async (): Promise<DesiredState> => {
@@ -59,7 +57,7 @@ describe('e2e proxmox: two drover processes on one fleet', function () {
   });
 
   it('with a vmidRange: exactly the desired VMs, and no duplicate is ever cloned', async () => {
-    h = await startHarness(ranged, [{ name: 'web', replicas: 6 }]);
+    h = await startHarness(proxmoxRanged, [{ name: 'web', replicas: 6 }]);
     other = await secondDrover(h);
     await raceUntilConverged(h, other);
     const sim = h.sim as ProxmoxSimulator;
