@@ -12,6 +12,7 @@ import { capacityByGroup, minReadyBetween } from '../../src/sim/capacity.ts';
 import { isReady, plannedAt, startDaemon } from '../helpers/daemon-process.ts';
 import type { DaemonProcess, DaemonStatus } from '../helpers/daemon-process.ts';
 import { tempDir, TestRepo } from '../source/helpers.ts';
+import { aws } from '../clouds/aws.ts';
 
 const TOKEN = 'e2e-token-5f1c2a9d';
 const FLEET = 'daemon-e2e';
@@ -52,9 +53,7 @@ describe('e2e: drover run following Git against the EC2 simulator', function () 
     DROVER_RESYNC_INTERVAL: '1s',
     DROVER_API__TOKEN_ENV: 'E2E_API_TOKEN',
     E2E_API_TOKEN: TOKEN,
-    DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', DROVER_ENDPOINT_AWS_EU: sim.url,
-    AWS_ACCESS_KEY_ID: 'AKIDE2E',
-    AWS_SECRET_ACCESS_KEY: 'e2e-secret',
+    ...aws.daemonEnv(sim, 'aws-eu', tmp.path),
   });
   const live = (group: string) => sim.world.list().filter((i) => i.tags[TAG.fleet] === FLEET && i.tags[TAG.group] === group && (i.state === 'pending' || i.state === 'running'));
   const convergedOn = (group: string, hash: string, replicas: number) => {

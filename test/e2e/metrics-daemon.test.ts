@@ -17,6 +17,7 @@ import { TAG } from '../../providers/aws/tags.ts';
 import { startDaemon } from '../helpers/daemon-process.ts';
 import type { DaemonProcess, DaemonStatus } from '../helpers/daemon-process.ts';
 import { tempDir, TestRepo } from '../source/helpers.ts';
+import { aws } from '../clouds/aws.ts';
 
 const FLEET = 'metrics-e2e';
 const WEB_AMI = 'ami-0a0a0a0a0a0a0a0a1';
@@ -100,10 +101,9 @@ describe('e2e: every documented metric moves with the work done (README Operatio
     sim.faults.add({ kind: 'error', actions: ['RunInstances'], count: 1, status: 400, code: 'Unsupported', message: 'the instance type is not supported in this zone (test)' });
     daemon = await startDaemon({
       DROVER_SOURCE__GIT__URL: repo.url, DROVER_SOURCE__GIT__INTERVAL: '300ms', DROVER_STATE_DIR: path.join(tmp.path, 'state'),
-      DROVER_PROGRESS_INTERVAL: '200ms', DROVER_RESYNC_INTERVAL: '500ms', DROVER_ENDPOINT_AWS_EU: sim.url, DROVER_PROVIDERS__AWS_EU__TYPE: 'aws',
+      ...aws.daemonEnv(sim, 'aws-eu', tmp.path), DROVER_PROGRESS_INTERVAL: '200ms', DROVER_RESYNC_INTERVAL: '500ms',
       // drover's own bucket: one launch call per 4 s, so the launch retried after the refused one waits for it.
       DROVER_LIMITS__PROVIDERS__AWS_EU__RATE_PER_SECOND: '0.25', DROVER_LIMITS__PROVIDERS__AWS_EU__BURST: '1',
-      AWS_ACCESS_KEY_ID: 'AKIDE2E', AWS_SECRET_ACCESS_KEY: 'e2e-secret',
     }, 'unused-token');
   });
 

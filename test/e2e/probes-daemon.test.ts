@@ -16,6 +16,7 @@ import { TAG } from '../../providers/aws/tags.ts';
 import { startDaemon } from '../helpers/daemon-process.ts';
 import type { DaemonProcess, DaemonStatus } from '../helpers/daemon-process.ts';
 import { tempDir, TestRepo } from '../source/helpers.ts';
+import { aws } from '../clouds/aws.ts';
 
 const TOKEN = 'probes-e2e-token-0b7d';
 const FLEET = 'probes-e2e';
@@ -73,7 +74,7 @@ describe('e2e: a fresh drover run whose probes reach no instance', function () {
     const env = {
       DROVER_SOURCE__GIT__URL: repo.url, DROVER_SOURCE__GIT__INTERVAL: '300ms', DROVER_STATE_DIR: path.join(tmp.path, 'state'),
       DROVER_PROGRESS_INTERVAL: '200ms', DROVER_RESYNC_INTERVAL: '1s', DROVER_API__TOKEN_ENV: 'E2E_API_TOKEN', E2E_API_TOKEN: TOKEN,
-      DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', DROVER_ENDPOINT_AWS_EU: sim.url, AWS_ACCESS_KEY_ID: 'AKIDE2E', AWS_SECRET_ACCESS_KEY: 'e2e-secret',
+      ...aws.daemonEnv(sim, 'aws-eu', tmp.path),
     };
     const mine = () => sim.world.list().filter((i) => i.tags[TAG.fleet] === FLEET);
     const running = () => mine().filter((i) => i.state === 'running');

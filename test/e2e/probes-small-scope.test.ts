@@ -15,6 +15,7 @@ import { TAG } from '../../providers/aws/tags.ts';
 import { startDaemon } from '../helpers/daemon-process.ts';
 import type { DaemonProcess, DaemonStatus } from '../helpers/daemon-process.ts';
 import { tempDir, TestRepo } from '../source/helpers.ts';
+import { aws } from '../clouds/aws.ts';
 
 const TOKEN = 'probes-small-token-4c1e';
 const FLEET = 'probes-small';
@@ -64,7 +65,7 @@ describe('e2e: probe protection for a scope under 3 (all probes failing)', funct
     daemon = await startDaemon({
       DROVER_SOURCE__GIT__URL: repo.url, DROVER_SOURCE__GIT__INTERVAL: '300ms', DROVER_STATE_DIR: path.join(tmp.path, 'state'),
       DROVER_PROGRESS_INTERVAL: '200ms', DROVER_RESYNC_INTERVAL: '1s', DROVER_API__TOKEN_ENV: 'E2E_API_TOKEN', E2E_API_TOKEN: TOKEN,
-      DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', DROVER_ENDPOINT_AWS_EU: sim.url, AWS_ACCESS_KEY_ID: 'AKIDE2E', AWS_SECRET_ACCESS_KEY: 'e2e-secret',
+      ...aws.daemonEnv(sim, 'aws-eu', tmp.path),
     }, TOKEN);
     const running = () => sim.world.list().filter((i) => i.tags[TAG.fleet] === FLEET && i.state === 'running');
     await daemon.waitForStatus((s) => condition(s, 'ProbesFailing')?.status === 'True' && running().length === 3);

@@ -13,6 +13,7 @@ import type { Ec2Simulator } from '../../providers/aws/sim.ts';
 import { TAG } from '../../providers/aws/tags.ts';
 import { startDaemon } from '../helpers/daemon-process.ts';
 import { tempDir, TestRepo } from '../source/helpers.ts';
+import { aws } from '../clouds/aws.ts';
 
 const FLEET = 'shutdown-e2e';
 const AMI = 'ami-0c0c0c0c0c0c0c0c1';
@@ -44,7 +45,7 @@ describe('e2e: SIGTERM lets in-flight cloud calls finish up to shutdownTimeout, 
     const rule = sim.faults.add({ kind: 'delay', actions: ['RunInstances'], delayMs: delaySimMs });
     const daemon = await startDaemon({
       DROVER_SOURCE__GIT__URL: repo.url, DROVER_SOURCE__GIT__INTERVAL: '300ms', DROVER_STATE_DIR: path.join(tmp.path, 'state'),
-      DROVER_SHUTDOWN_TIMEOUT: shutdownTimeout, DROVER_ENDPOINT_AWS_EU: sim.url, DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', AWS_ACCESS_KEY_ID: 'AKIDE2E', AWS_SECRET_ACCESS_KEY: 'e2e-secret',
+      ...aws.daemonEnv(sim, 'aws-eu', tmp.path), DROVER_SHUTDOWN_TIMEOUT: shutdownTimeout,
     }, 'unused-token');
     const deadline = Date.now() + 30_000;
     while (sim.faults.list().find((r) => r.id === rule.id)!.fired === 0) {

@@ -13,6 +13,7 @@ import { TAG } from '../../providers/aws/tags.ts';
 import { startDaemon } from '../helpers/daemon-process.ts';
 import type { DaemonProcess } from '../helpers/daemon-process.ts';
 import { tempDir, TestRepo } from '../source/helpers.ts';
+import { aws } from '../clouds/aws.ts';
 
 const FLEET = 'stalled-e2e';
 const AMI = 'ami-0d0d0d0d0d0d0d0d0';
@@ -43,7 +44,7 @@ describe('e2e: a stalled group stays Stalled while it backs off', function () {
     sim.addImage({ id: AMI, tags: { [TAG.digest]: `sha256:${'2'.repeat(64)}` } });
     daemon = await startDaemon({
       DROVER_SOURCE__GIT__URL: repo.url, DROVER_SOURCE__GIT__INTERVAL: '300ms', DROVER_STATE_DIR: path.join(tmp.path, 'state'),
-      DROVER_PROGRESS_INTERVAL: '200ms', DROVER_RESYNC_INTERVAL: '200ms', DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', DROVER_ENDPOINT_AWS_EU: sim.url, AWS_ACCESS_KEY_ID: 'AKIDE2E', AWS_SECRET_ACCESS_KEY: 'e2e-secret',
+      ...aws.daemonEnv(sim, 'aws-eu', tmp.path), DROVER_PROGRESS_INTERVAL: '200ms', DROVER_RESYNC_INTERVAL: '200ms',
     }, 'unused-token');
     const series = /drover_group_condition\{group="web",type="Stalled",status="True"\} 1/;
     const deadline = Date.now() + 60_000;

@@ -17,6 +17,7 @@ import { capacityByGroup } from '../../src/sim/capacity.ts';
 import { isReady, plannedAt, startDaemon } from '../helpers/daemon-process.ts';
 import type { DaemonProcess, DaemonStatus } from '../helpers/daemon-process.ts';
 import { tempDir, TestRepo } from '../source/helpers.ts';
+import { aws } from '../clouds/aws.ts';
 
 const TOKEN = 'wipe-token-8d2f1c';
 const FLEET = 'wipe-e2e';
@@ -39,9 +40,9 @@ describe('e2e: deleting the state directory lifts what only it records', functio
   const env = () => ({
     DROVER_SOURCE__GIT__URL: repo.url, DROVER_SOURCE__GIT__INTERVAL: '300ms', DROVER_STATE_DIR: stateDir(),
     DROVER_PROGRESS_INTERVAL: '200ms', DROVER_RESYNC_INTERVAL: '300ms', DROVER_API__TOKEN_ENV: 'WIPE_API_TOKEN', WIPE_API_TOKEN: TOKEN,
-    DROVER_ENDPOINT_AWS_EU: sim.url, AWS_ACCESS_KEY_ID: 'AKIDE2E', AWS_SECRET_ACCESS_KEY: 'e2e-secret',
+    ...aws.daemonEnv(sim, 'aws-eu', tmp.path),
     // The EC2 launch journal goes with the directory: launches wait listLagSeconds (README); 1 s keeps the test short.
-    DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', DROVER_PROVIDERS__AWS_EU__LIST_LAG_SECONDS: '1',
+    DROVER_PROVIDERS__AWS_EU__LIST_LAG_SECONDS: '1',
   });
   const live = () => sim.world.list().filter((i) => i.tags[TAG.fleet] === FLEET && (i.state === 'pending' || i.state === 'running'));
   const passes = () => daemon!.logs.filter((l) => l.includes('"msg":"pass finished"')).length;
@@ -111,8 +112,8 @@ describe('e2e: deleting the state directory gives a failed template one more bou
   const env = () => ({
     DROVER_SOURCE__GIT__URL: repo.url, DROVER_SOURCE__GIT__INTERVAL: '300ms', DROVER_STATE_DIR: path.join(tmp.path, 'state'),
     DROVER_PROGRESS_INTERVAL: '200ms', DROVER_RESYNC_INTERVAL: '300ms',
-    DROVER_ENDPOINT_AWS_EU: sim.url, AWS_ACCESS_KEY_ID: 'AKIDE2E', AWS_SECRET_ACCESS_KEY: 'e2e-secret',
-    DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', DROVER_PROVIDERS__AWS_EU__LIST_LAG_SECONDS: '1',
+    ...aws.daemonEnv(sim, 'aws-eu', tmp.path),
+    DROVER_PROVIDERS__AWS_EU__LIST_LAG_SECONDS: '1',
   });
   /** Instances ever launched from build `build`'s AMI (the world's record, terminated ones included). */
   const launchedOf = (build: number) => sim.world.list().filter((i) => i.tags[TAG.fleet] === FLEET && i.image === ami(build));

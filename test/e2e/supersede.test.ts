@@ -15,6 +15,7 @@ import { isReady, plannedAt, startDaemon } from '../helpers/daemon-process.ts';
 import type { DaemonProcess } from '../helpers/daemon-process.ts';
 import { groupYaml, minimalFleet } from '../helpers/fleet-files.ts';
 import { tempDir, TestRepo } from '../source/helpers.ts';
+import { aws } from '../clouds/aws.ts';
 
 const TOKEN = 'supersede-token-7d2e';
 const FACTOR = 200;
@@ -47,9 +48,7 @@ describe('e2e: a newer revision supersedes a pass still listing an older one', f
       DROVER_RESYNC_INTERVAL: '10m',
       DROVER_API__TOKEN_ENV: 'E2E_API_TOKEN',
       E2E_API_TOKEN: TOKEN,
-      DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', DROVER_ENDPOINT_AWS_EU: sim.url,
-      AWS_ACCESS_KEY_ID: 'AKIDSUPERSEDE',
-      AWS_SECRET_ACCESS_KEY: 'supersede-secret',
+      ...aws.daemonEnv(sim, 'aws-eu', tmp.path),
       // This story also covers a daemon in V8 memory saver mode (config memorySaver).
       DROVER_MEMORY_SAVER: 'true',
     }, TOKEN);

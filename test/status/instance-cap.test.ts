@@ -15,6 +15,7 @@ import { TAG } from '../../providers/aws/tags.ts';
 import { isReady, startDaemon } from '../helpers/daemon-process.ts';
 import type { DaemonProcess } from '../helpers/daemon-process.ts';
 import { tempDir, TestRepo } from '../source/helpers.ts';
+import { aws } from '../clouds/aws.ts';
 
 const TOKEN = 'cap-token-31f0';
 const FLEET = 'instance-cap';
@@ -56,9 +57,7 @@ describe('fleet-wide instance cap (limits.maxInstances)', function () {
       DROVER_LIMITS__MAX_INSTANCES: '5',
       DROVER_API__TOKEN_ENV: 'CAP_API_TOKEN',
       CAP_API_TOKEN: TOKEN,
-      DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', DROVER_ENDPOINT_AWS_EU: sim.url,
-      AWS_ACCESS_KEY_ID: 'AKIDCAP',
-      AWS_SECRET_ACCESS_KEY: 'cap-secret',
+      ...aws.daemonEnv(sim, 'aws-eu', tmp.path),
     }, TOKEN);
     await daemon.waitForStatus((status) => isReady(status, 'web-0'), 60_000);
     const live = () => sim.world.list().filter((i) => i.tags[TAG.fleet] === FLEET && (i.state === 'pending' || i.state === 'running'));

@@ -13,6 +13,7 @@ import { TAG } from '../../providers/aws/tags.ts';
 import { isReady, startDaemon } from '../helpers/daemon-process.ts';
 import type { DaemonProcess } from '../helpers/daemon-process.ts';
 import { tempDir, TestRepo } from '../source/helpers.ts';
+import { aws } from '../clouds/aws.ts';
 
 const TOKEN = 'state-dir-token-7d2e';
 const FLEET = 'state-dir-modes';
@@ -73,9 +74,7 @@ describe('state directory modes after a real drover run', function () {
       DROVER_RESYNC_INTERVAL: '1s',
       DROVER_API__TOKEN_ENV: 'STATE_API_TOKEN',
       STATE_API_TOKEN: TOKEN,
-      DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', DROVER_ENDPOINT_AWS_EU: sim.url,
-      AWS_ACCESS_KEY_ID: 'AKIDSTATE',
-      AWS_SECRET_ACCESS_KEY: 'state-secret',
+      ...aws.daemonEnv(sim, 'aws-eu', tmp.path),
     }, TOKEN);
     await daemon.waitForStatus((status) => isReady(status, 'web'), 60_000);
     assert.equal(sim.world.list().filter((i) => i.tags[TAG.fleet] === FLEET && i.state === 'running').length, 2);
