@@ -33,7 +33,6 @@ export const azure = defineCloud<AzureSimulator, AzureSimulatorOptions, AzureFac
   placement,
   tags: KEYS,
   actions: { create: 'VirtualMachines.CreateOrUpdate', list: 'VirtualMachines.List' },
-  artifact: (build, name) => `{ id: ${azureImageOf(build, name)} }`,
   imageOf: azureImageOf,
   // Four VMs a page: lists take several pages, as a large subscription's do.
   startSim: (options = {}) =>

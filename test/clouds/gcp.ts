@@ -29,7 +29,6 @@ export const gcp = defineCloud<GceSimulator, GceSimulatorOptions, GcpProviderOpt
   placement,
   tags: KEYS,
   actions: { create: 'compute.instances.insert', list: 'compute.instances.aggregatedList' },
-  artifact: (build, name) => `{ id: ${gceImageOf(build, name)} }`,
   imageOf: gceImageOf,
   startSim: (options = {}) => startGceSimulator({ projects: [PROJECT], insertOperationMs: 2_000, ...options, latencies: { ...FLEET_LATENCIES, ...options.latencies } }),
   startBare: (options = {}) => startGceSimulator({ projects: [PROJECT], ...options }),

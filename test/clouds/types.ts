@@ -114,8 +114,8 @@ export function liveIn(sim: CloudSim): WorldInstance[] {
 }
 
 /** What a cloud's file says; {@link defineCloud} derives the rest of its {@link TestCloud}. */
-export type CloudParts<S extends CloudSim, SO, PO> = Omit<TestCloud<S, SO, PO>, 'groupPlacement' | 'zone' | 'createProvider' | 'ownership' | 'slotOf' | 'launchOwnership' | 'ownershipTags'> &
-  Partial<Pick<TestCloud<S, SO, PO>, 'ownership' | 'slotOf' | 'launchOwnership'>> & {
+export type CloudParts<S extends CloudSim, SO, PO> = Omit<TestCloud<S, SO, PO>, 'groupPlacement' | 'zone' | 'createProvider' | 'artifact' | 'ownership' | 'slotOf' | 'launchOwnership' | 'ownershipTags'> &
+  Partial<Pick<TestCloud<S, SO, PO>, 'artifact' | 'ownership' | 'slotOf' | 'launchOwnership'>> & {
     /** The cloud's provider factory. */
     factory(context: ProviderContext, options: PO): Promise<Provider>;
     /** Context fields that reach `sim`: endpoint, CA, test credentials. */
@@ -124,14 +124,16 @@ export type CloudParts<S extends CloudSim, SO, PO> = Omit<TestCloud<S, SO, PO>, 
 
 /**
  * A {@link TestCloud} from its parts: the default group spans every zone, out-of-band instances go
- * to the first; ownership is read from the tags (unless the cloud says otherwise) and claimed with
- * the fleet and group tags; providers work for fleet `e2e` with the cloud's fast options.
+ * to the first; an artifact is `{ id: <image> }` and ownership is read from the tags (unless the
+ * cloud says otherwise), claimed with the fleet and group tags; providers work for fleet `e2e` with
+ * the cloud's fast options.
  */
 export function defineCloud<S extends CloudSim, SO, PO>(parts: CloudParts<S, SO, PO>): TestCloud<S, SO, PO> {
   const { factory, reach, ...rest } = parts;
   return {
     groupPlacement: parts.placement(parts.zones),
     zone: parts.zones[0]!,
+    artifact: (build, name) => `{ id: ${parts.imageOf(build, name)} }`,
     ownership: (instance, field) => instance.tags[parts.tags[field]],
     slotOf: (_sim, _id, tag) => tag,
     launchOwnership: () => undefined,

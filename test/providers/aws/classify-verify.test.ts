@@ -6,18 +6,10 @@ import type { Ec2Simulator } from '../../../providers/aws/sim.ts';
 import { ProviderError } from '../../../providers/errors.ts';
 import type { Provider } from '../../../providers/types.ts';
 import { AMI, CONFIG, DIGEST, FLEET, providerFor, rejectionOf, request, startSim } from './fixtures.ts';
+import { rejectionOf as thrown } from '../shared-fixtures.ts';
 
 function sdk(sim: Ec2Simulator, accessKeyId = 'AKIDTEST'): EC2Client {
   return new EC2Client({ endpoint: sim.url, region: sim.region, credentials: { accessKeyId, secretAccessKey: 's' }, maxAttempts: 1 });
-}
-
-async function thrown(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
 }
 
 function run(token: string, extra: Record<string, unknown> = {}): RunInstancesCommand {
