@@ -11,6 +11,15 @@ export const DIGEST = `sha256:${'4f1c'.repeat(16)}`;
 /** The fleet the provider tests' providers work for. */
 export const FLEET = 'acme';
 
+/** What a cloud's provider-test template says; {@link launchTemplate} fills in the rest. */
+export type TemplateParts = Pick<LaunchTemplate, 'provider' | 'artifact' | 'machine' | 'placement'> & { readonly diskType: string; readonly userData?: string };
+
+/** The provider tests' launch template on one cloud: DIGEST, a 20 GiB disk of `diskType`, a cloud-config, tag team=web. */
+export function launchTemplate(parts: TemplateParts): LaunchTemplate {
+  const { provider, artifact, machine, placement } = parts;
+  return { provider, imageDigest: DIGEST, artifact, machine, placement, userData: parts.userData ?? '#cloud-config\nruncmd: [echo hi]\n', disks: [{ sizeGiB: 20, type: parts.diskType }], tags: { team: 'web' } };
+}
+
 /** Options of {@link createRequest}. */
 export interface RequestOptions {
   readonly revision?: string;

@@ -6,7 +6,7 @@ import type { Ec2Simulator, Ec2SimulatorOptions } from '../../../providers/aws/s
 import { aws, REGION } from '../../clouds/aws.ts';
 import { FAST_RETRY } from '../../clouds/timing.ts';
 import { liveIn as live } from '../../clouds/types.ts';
-import { createRequest, DIGEST, FLEET, providerConfig, rejectionOf as rejected, type RequestOptions } from '../shared-fixtures.ts';
+import { createRequest, DIGEST, FLEET, launchTemplate, providerConfig, rejectionOf as rejected, type RequestOptions } from '../shared-fixtures.ts';
 
 export { DIGEST, FAST_RETRY, FLEET, REGION };
 export { pause } from '../shared-fixtures.ts';
@@ -15,16 +15,13 @@ export const AMI = 'ami-0123456789abcdef0';
 
 export const CONFIG = providerConfig('aws-eu', { type: 'aws', region: REGION });
 
-export const TEMPLATE: LaunchTemplate = {
+export const TEMPLATE: LaunchTemplate = launchTemplate({
   provider: 'aws-eu',
-  imageDigest: DIGEST,
   artifact: { id: AMI },
   machine: { type: 't3.small' },
   placement: { subnets: { [`${REGION}a`]: 'subnet-0abc', [`${REGION}b`]: 'subnet-0abd' }, securityGroups: ['sg-01'], instanceProfile: 'web' },
-  userData: '#cloud-config\nruncmd: [echo hi]\n',
-  disks: [{ sizeGiB: 20, type: 'gp3' }],
-  tags: { team: 'web' },
-};
+  diskType: 'gp3',
+});
 
 /** Starts a fast simulator (boot 20 s sim = 20 ms wall) with the AMI registered and tagged with DIGEST. */
 export function startSim(options: Ec2SimulatorOptions = {}): Promise<Ec2Simulator> {

@@ -8,7 +8,7 @@ import type { LaunchTemplate } from '../../../src/desired/types.ts';
 import { AZURE_TOKEN, azure } from '../../clouds/azure.ts';
 import { FAST_RETRY as SHARED_FAST_RETRY } from '../../clouds/timing.ts';
 import { liveIn } from '../../clouds/types.ts';
-import { createRequest, DIGEST, FLEET, providerConfig, rejectionOf as rejected, type RequestOptions } from '../shared-fixtures.ts';
+import { createRequest, DIGEST, FLEET, launchTemplate, providerConfig, rejectionOf as rejected, type RequestOptions } from '../shared-fixtures.ts';
 
 export { DIGEST, FLEET };
 export { pause } from '../shared-fixtures.ts';
@@ -62,16 +62,13 @@ export const FAST_RETRY = { ...SHARED_FAST_RETRY, maxRetryAfterMs: 80 };
 
 export const CONFIG = providerConfig('azure-eu', { type: 'azure', subscriptionId: SUB, resourceGroup: RG, location: LOCATION });
 
-export const TEMPLATE: LaunchTemplate = {
+export const TEMPLATE: LaunchTemplate = launchTemplate({
   provider: 'azure-eu',
-  imageDigest: DIGEST,
   artifact: { id: IMAGE },
   machine: { type: 'Standard_B2s' },
   placement: { zones: ['1', '2'], subnet: SUBNET },
-  userData: '#cloud-config\nruncmd: [echo hi]\n',
-  disks: [{ sizeGiB: 20, type: 'StandardSSD_LRS' }],
-  tags: { team: 'web' },
-};
+  diskType: 'StandardSSD_LRS',
+});
 
 /** A provider for FLEET pointed at `sim` with a static test token. */
 export function providerFor(sim: AzureSimulator, options: AzureFactoryOptions = {}, fleet = FLEET): Promise<Provider> {

@@ -7,7 +7,7 @@ import { digestLabel, LABEL } from '../../../providers/gcp/labels.ts';
 import type { GceSimulator, GceSimulatorOptions } from '../../../providers/gcp/sim.ts';
 import { gcp } from '../../clouds/gcp.ts';
 import { FAST_RETRY as SHARED_FAST_RETRY } from '../../clouds/timing.ts';
-import { createRequest, DIGEST, FLEET, providerConfig, rejectionOf as rejected, type RequestOptions } from '../shared-fixtures.ts';
+import { createRequest, DIGEST, FLEET, launchTemplate, providerConfig, rejectionOf as rejected, type RequestOptions } from '../shared-fixtures.ts';
 
 export { DIGEST, FLEET };
 export { pause } from '../shared-fixtures.ts';
@@ -18,16 +18,13 @@ export const ZONE = 'europe-west1-b';
 
 export const CONFIG = providerConfig('gcp-prod', { type: 'gcp', project: PROJECT });
 
-export const TEMPLATE: LaunchTemplate = {
+export const TEMPLATE: LaunchTemplate = launchTemplate({
   provider: 'gcp-prod',
-  imageDigest: DIGEST,
   artifact: { id: IMAGE },
   machine: { type: 'e2-standard-2' },
   placement: { zones: [ZONE, 'europe-west1-c'], subnet: `projects/${PROJECT}/regions/europe-west1/subnetworks/web`, sshKeys: ['ssh-ed25519 AAAAC3Nza test@example'] },
-  userData: '#cloud-config\nruncmd: [echo hi]\n',
-  disks: [{ sizeGiB: 20, type: 'pd-ssd' }],
-  tags: { team: 'web' },
-};
+  diskType: 'pd-ssd',
+});
 
 /** The shared fast retries, with a longer attempt deadline: the GCE client's first call loads its protos. */
 export const FAST_RETRY: GcpProviderOptions['retry'] = { ...SHARED_FAST_RETRY, attemptTimeoutMs: 3000 };

@@ -7,7 +7,7 @@ import { digestTag, templateDescription } from '../../../providers/proxmox/owner
 import type { ProxmoxSimulator, ProxmoxSimulatorOptions } from '../../../providers/proxmox/sim.ts';
 import { proxmox } from '../../clouds/proxmox.ts';
 import { liveIn } from '../../clouds/types.ts';
-import { createRequest, DIGEST, FLEET, pause, providerConfig, type RequestOptions } from '../shared-fixtures.ts';
+import { createRequest, DIGEST, FLEET, launchTemplate, pause, providerConfig, type RequestOptions } from '../shared-fixtures.ts';
 
 export { DIGEST, FLEET, pause };
 export { rejectionOf } from '../shared-fixtures.ts';
@@ -21,16 +21,14 @@ export function configOf(spec: Partial<ProxmoxProviderSpec> = {}): ProviderConfi
   return providerConfig('pve-lab', { type: 'proxmox', nodes: ['pve1', 'pve2', 'pve3'], storage: 'local-lvm', pool: 'drover', ...spec });
 }
 
-export const TEMPLATE: LaunchTemplate = {
+export const TEMPLATE: LaunchTemplate = launchTemplate({
   provider: 'pve-lab',
-  imageDigest: DIGEST,
   artifact: { template: TEMPLATE_VMID },
   machine: { cores: 4, memoryMiB: 4096 },
   placement: { zones: NODES, network: 'vmbr1', sshUser: 'ops', sshKeys: [SSH_KEY], ipConfig: 'ip=dhcp' },
+  diskType: 'local-lvm',
   userData: 'snippet: local:snippets/web.yaml',
-  disks: [{ sizeGiB: 20, type: 'local-lvm' }],
-  tags: { team: 'web' },
-};
+});
 
 /** A fast simulator (factor 1000: a 20 s full clone takes 20 ms) with the template registered. */
 export function startSim(options: ProxmoxSimulatorOptions = {}): Promise<ProxmoxSimulator> {
