@@ -35,7 +35,7 @@ export const aws = defineCloud<Ec2Simulator, Ec2SimulatorOptions, AwsProviderOpt
   zones: ZONES,
   placement,
   tags: { fleet: TAG.fleet, group: TAG.group, template: TAG.template, slot: TAG.slot, revision: TAG.revision, digest: TAG.digest },
-  actions: { create: 'RunInstances', list: 'DescribeInstances' },
+  actions: { create: 'RunInstances', list: 'DescribeInstances', destroy: 'TerminateInstances' },
   imageOf: amiOf,
   startSim: (options = {}) => startEc2Simulator({ region: REGION, ...options, latencies: { ...FLEET_LATENCIES, ...options.latencies } }),
   startBare: (options = {}) => startEc2Simulator({ region: REGION, ...options }),

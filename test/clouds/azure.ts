@@ -32,7 +32,7 @@ export const azure = defineCloud<AzureSimulator, AzureSimulatorOptions, AzureFac
   zones: ZONES,
   placement,
   tags: KEYS,
-  actions: { create: 'VirtualMachines.CreateOrUpdate', list: 'VirtualMachines.List' },
+  actions: { create: 'VirtualMachines.CreateOrUpdate', list: 'VirtualMachines.List', destroy: 'VirtualMachines.Delete' },
   imageOf: azureImageOf,
   // Four VMs a page: lists take several pages, as a large subscription's do.
   startSim: (options = {}) =>

@@ -28,7 +28,7 @@ export const gcp = defineCloud<GceSimulator, GceSimulatorOptions, GcpProviderOpt
   zones: ZONES,
   placement,
   tags: KEYS,
-  actions: { create: 'compute.instances.insert', list: 'compute.instances.aggregatedList' },
+  actions: { create: 'compute.instances.insert', list: 'compute.instances.aggregatedList', destroy: 'compute.instances.delete' },
   imageOf: gceImageOf,
   startSim: (options = {}) => startGceSimulator({ projects: [PROJECT], insertOperationMs: 2_000, ...options, latencies: { ...FLEET_LATENCIES, ...options.latencies } }),
   startBare: (options = {}) => startGceSimulator({ projects: [PROJECT], ...options }),

@@ -60,7 +60,7 @@ export const proxmox = defineCloud<ProxmoxSimulator, ProxmoxSimulatorOptions, Pr
   zones: NODES,
   placement,
   tags: KEYS,
-  actions: { create: 'clone', list: 'resources' },
+  actions: { create: 'clone', list: 'resources', destroy: 'delete' },
   artifact: (build, name) => `{ template: ${templateOf(build, name)} }`,
   imageOf: (build, name) => `template:${templateOf(build, name)}`,
   startSim: (options = {}) => startProxmoxSimulator({ nodes: NODES, pools: ['drover'], ...options }),

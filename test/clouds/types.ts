@@ -68,7 +68,7 @@ export interface TestCloud<S extends CloudSim = CloudSim, SO = object, PO = obje
   /** Ownership keys in the world. */
   readonly tags: OwnershipKeys;
   /** Cloud action names, as the simulator logs and fault rules name them. */
-  readonly actions: { readonly create: string; readonly list: string };
+  readonly actions: { readonly create: string; readonly list: string; readonly destroy: string };
   /** A zone valid in this cloud, for out-of-band instances. */
   readonly zone: string;
   /** The artifact (YAML flow mapping) of build `build` of image `name` (default `app`). */

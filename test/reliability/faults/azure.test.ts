@@ -1,11 +1,10 @@
 /** The fault matrix against the ARM simulator, through the real Azure SDK clients. */
 import assert from 'node:assert/strict';
 import type { AzureSimulator } from '../../../providers/azure/sim.ts';
-import { azure } from '../../clouds/azure.ts';
 import { azureFaultAdapter } from './adapters.ts';
 import { describeFaultMatrix } from './matrix.ts';
 
-describeFaultMatrix('azure', azureFaultAdapter, { ...azure.actions, destroy: 'VirtualMachines.Delete' }, [
+describeFaultMatrix('azure', azureFaultAdapter, [
   {
     // Azure accepts the delete (202, Deleting) and then fails it (InternalExecutionError): the VM
     // keeps running and must keep counting against the group's bounds until a later delete succeeds.

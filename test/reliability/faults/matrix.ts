@@ -31,11 +31,7 @@ export const MATRIX_GROUPS: readonly (GroupSpec & { readonly maxSurge: number; r
 ];
 
 /** Cloud action names the table needs. */
-export interface MatrixActions {
-  readonly create: string;
-  readonly list: string;
-  readonly destroy: string;
-}
+export type MatrixActions = TestCloud['actions'];
 
 /** One row of the matrix. */
 export interface FaultCase {
@@ -77,7 +73,7 @@ function since(h: Harness, at: number) {
 }
 
 /** Runs the rollout of one cell and asserts the invariants. */
-export async function runFaultCase(adapter: TestCloud, actions: MatrixActions, row: FaultCase): Promise<Harness> {
+export async function runFaultCase(adapter: TestCloud, row: FaultCase): Promise<Harness> {
   const h = await startHarness(adapter, MATRIX_GROUPS, { factor: MATRIX_FACTOR });
   try {
     let initial: DesiredState | undefined;
@@ -85,7 +81,7 @@ export async function runFaultCase(adapter: TestCloud, actions: MatrixActions, r
     assert.ok(initial !== undefined && convergedInWorld(h, initial), 'the fleet converged on build 1 before the faults');
     row.setup?.(h);
     const rolloutStart = h.sim.engine.clock.now();
-    const rules = (row.rules?.(actions) ?? []).map((rule) => h.sim.faults.add(rule));
+    const rules = (row.rules?.(adapter.actions) ?? []).map((rule) => h.sim.faults.add(rule));
     if (row.latencies) h.sim.world.setLatencies(row.latencies);
     h.addBuild(2);
     await h.writeFleet(MATRIX_GROUPS, 2);
@@ -161,7 +157,7 @@ function lockedByClone(instance: { readonly attributes: Readonly<Record<string, 
 }
 
 /** Registers the matrix for one cloud: COMMON_FAULTS plus the cloud's own rows. */
-export function describeFaultMatrix(title: string, adapter: TestCloud, actions: MatrixActions, extra: readonly FaultCase[] = []): void {
+export function describeFaultMatrix(title: string, adapter: TestCloud, extra: readonly FaultCase[] = []): void {
   describe(`fault matrix ${title}: rollout invariants under injected faults`, function () {
     this.timeout(60_000);
     let h: Harness | undefined;
@@ -171,7 +167,7 @@ export function describeFaultMatrix(title: string, adapter: TestCloud, actions: 
     });
     for (const row of [...COMMON_FAULTS, ...extra]) {
       it(row.name, async () => {
-        h = await runFaultCase(adapter, actions, row);
+        h = await runFaultCase(adapter, row);
       });
     }
   });

@@ -92,4 +92,4 @@ const PROXMOX_FAULTS: readonly FaultCase[] = [
   { name: 'config updates failing mid-create', rules: () => [{ kind: 'error', actions: ['config.put', 'config.post'], status: 500, message: 'got timeout', count: 3 }] },
 ];
 
-describeFaultMatrix('proxmox', proxmoxFaultAdapter, { ...proxmox.actions, destroy: 'delete' }, PROXMOX_FAULTS);
+describeFaultMatrix('proxmox', proxmoxFaultAdapter, PROXMOX_FAULTS);
