@@ -1,29 +1,14 @@
 /**
  * Starts one wire-level simulator per Provider document of a fleet, seeded with the fleet's image
- * artifacts and their digests, so `drover plan/apply/run` can rehearse the fleet end to end.
- * An explicit map from provider type to simulator; types without one are reported, not faked.
+ * artifacts and their digests (and whatever else of the fleet its plugin's simulator needs), so
+ * `drover plan/apply/run` can rehearse the fleet end to end. Every registered plugin has a
+ * simulator; a type without a plugin is reported, not faked.
  */
 import type { DesiredState, ProviderConfig, ProviderType } from '../desired/types.ts';
-import type { ProviderCredentials } from '../../providers/types.ts';
-import type { SimEngine } from './engine.ts';
+import type { ProviderSimulator, SeedImage } from '../../providers/plugin.ts';
+import { findProviderPlugin, registeredProviderTypes } from '../../providers/registry.ts';
 
-/** The API token id every Proxmox simulator of `drover sim` / `drover demo` accepts (with SIM_TOKEN_SECRET). */
-export const SIM_PVE_TOKEN_ID = 'drover@pve!sim';
-
-/** A running simulator for one Provider document. */
-export interface ProviderSimulator {
-  readonly provider: string;
-  readonly type: ProviderType;
-  readonly url: string;
-  readonly engine: SimEngine;
-  /** Env variables a shell needs to point drover (and the cloud's SDK) at it. */
-  readonly env: Readonly<Record<string, string>>;
-  /** PEM certificate to trust when the simulator serves https. */
-  readonly caPem?: string;
-  /** Credentials the operator's binding needs for it (Proxmox: the token id; the secret is in `env`). */
-  readonly credentials?: ProviderCredentials;
-  close(): Promise<void>;
-}
+export type { ProviderSimulator } from '../../providers/plugin.ts';
 
 /** Options for every simulator started. */
 export interface FleetSimOptions {
@@ -33,83 +18,9 @@ export interface FleetSimOptions {
   readonly basePort?: number;
 }
 
-/** An image artifact to register, with the digest its tags must carry. */
-interface SeedImage {
-  readonly artifact: { readonly id?: string; readonly template?: number };
-  readonly digest: string;
-}
-
-/** What a simulator is seeded with from the fleet: images, and (AWS) each subnet's zone. */
-interface Seed {
-  readonly images: readonly SeedImage[];
-  /** AWS subnet id → the zone the fleet puts it in (placement.subnets, or a one-zone group's subnet). */
-  readonly subnets: Readonly<Record<string, string>>;
-}
-
-type Starter = (config: ProviderConfig, images: readonly SeedImage[], options: { factor: number; port: number; seed: Seed }) => Promise<ProviderSimulator>;
-
-const STARTERS: Partial<Record<ProviderType, () => Promise<Starter>>> = {
-  aws: async () => {
-    const [{ startEc2Simulator }, { TAG }] = await Promise.all([import('../../providers/aws/sim.ts'), import('../../providers/aws/tags.ts')]);
-    return async (config, images, options) => {
-      const region = config.spec.type === 'aws' ? config.spec.region : 'us-east-1';
-      const subnets = options.seed.subnets;
-      const sim = await startEc2Simulator({
-        region, factor: options.factor, port: options.port,
-        // The fleet's subnets exist, each in its zone (a subnet given for two zones keeps the first: EC2 then refuses the other).
-        ...(Object.keys(subnets).length === 0 ? {} : { subnets }),
-        images: images.filter((i) => i.artifact.id !== undefined).map((i) => ({ id: i.artifact.id!, tags: { [TAG.digest]: i.digest } })),
-      });
-      return { provider: config.name, type: 'aws', url: sim.url, engine: sim.engine, env: { AWS_ACCESS_KEY_ID: 'drover-sim', AWS_SECRET_ACCESS_KEY: 'drover-sim', AWS_REGION: region }, close: () => sim.close() };
-    };
-  },
-  gcp: async () => {
-    const [{ startGceSimulator, seedImagePath }, { digestLabel, LABEL }] = await Promise.all([import('../../providers/gcp/sim.ts'), import('../../providers/gcp/labels.ts')]);
-    return async (config, images, options) => {
-      const project = config.spec.type === 'gcp' ? config.spec.project : 'drover-sim';
-      // Plain http with no auth (drover uses a no-op auth client for an endpoint override); digests as a label prefix.
-      const seeded = images.flatMap((i) => {
-        const path = i.artifact.id === undefined ? undefined : seedImagePath(i.artifact.id, project);
-        return path === undefined ? [] : [{ path, labels: { [LABEL.digest]: digestLabel(i.digest) } }];
-      });
-      const sim = await startGceSimulator({ projects: [project], factor: options.factor, port: options.port, images: seeded });
-      return { provider: config.name, type: 'gcp', url: sim.url, engine: sim.engine, env: { GOOGLE_CLOUD_PROJECT: project, CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE: `${sim.url}/compute/v1/` }, close: () => sim.close() };
-    };
-  },
-  azure: async () => {
-    const [{ startAzureSimulator }, { TAG }] = await Promise.all([import('../../providers/azure/sim.ts'), import('../../providers/azure/tags.ts')]);
-    return async (config, images, options) => {
-      const spec = config.spec.type === 'azure' ? config.spec : undefined;
-      const sim = await startAzureSimulator({
-        subscriptionId: spec?.subscriptionId, location: spec?.location, factor: options.factor, port: options.port,
-        images: images.filter((i) => i.artifact.id !== undefined).map((i) => ({ id: i.artifact.id!, tags: { [TAG.digest]: i.digest } })),
-      });
-      // https with a self-signed CA (caPem); the Azure SDK proxies even loopback unless NO_PROXY says otherwise.
-      return { provider: config.name, type: 'azure', url: sim.url, engine: sim.engine, caPem: sim.ca, env: { NO_PROXY: '127.0.0.1,localhost', DROVER_AZURE_TOKEN: 'drover-sim' }, close: () => sim.close() };
-    };
-  },
-  proxmox: async () => {
-    const [{ startProxmoxSimulator, SIM_TOKEN_SECRET }, { digestTag, templateDescription }] = await Promise.all([import('../../providers/proxmox/sim.ts'), import('../../providers/proxmox/ownership.ts')]);
-    return async (config, images, options) => {
-      const spec = config.spec.type === 'proxmox' ? config.spec : undefined;
-      const nodes = spec?.nodes ?? ['pve1'];
-      // Templates on shared storage on the first node (clones may target any node), digest in description and tags.
-      const sim = await startProxmoxSimulator({
-        nodes, factor: options.factor, port: options.port, pools: spec?.pool === undefined ? [] : [spec.pool],
-        storages: [{ name: 'ceph', shared: true }, { name: 'local', shared: false }, ...(spec?.storage === undefined || ['ceph', 'local'].includes(spec.storage) ? [] : [{ name: spec.storage, shared: false }])],
-        tokens: { [SIM_PVE_TOKEN_ID]: SIM_TOKEN_SECRET },
-        templates: images.filter((i) => i.artifact.template !== undefined).map((i) => ({ vmid: i.artifact.template!, node: nodes[0], storage: 'ceph', description: templateDescription(i.digest), tags: [digestTag(i.digest)] })),
-      });
-      // https with a self-signed CA (caPem: the operator's binding trusts it through providers.<name>.caFile or DROVER_CA_FILE_<NAME>).
-      const credentials = { tokenId: SIM_PVE_TOKEN_ID, secretEnv: 'PVE_TOKEN_SECRET' };
-      return { provider: config.name, type: 'proxmox', url: sim.url, engine: sim.engine, caPem: sim.caPem, credentials, env: { PVE_TOKEN_SECRET: SIM_TOKEN_SECRET }, close: () => sim.close() };
-    };
-  },
-};
-
 /** Provider types that have a simulator. */
 export function simulatedTypes(): ProviderType[] {
-  return Object.keys(STARTERS) as ProviderType[];
+  return registeredProviderTypes();
 }
 
 /** Starts simulators for every provider of `state` that has one; returns them and the ones skipped. */
@@ -119,14 +30,13 @@ export async function startFleetSimulators(state: DesiredState, options: FleetSi
   let port = options.basePort ?? 0;
   try {
     for (const config of Object.values(state.providers)) {
-      const load = STARTERS[config.type];
-      if (load === undefined) {
+      const plugin = findProviderPlugin(config.type);
+      if (plugin === undefined) {
         unsupported.push(config);
         continue;
       }
-      const start = await load();
-      const images = seedImages(state, config.name);
-      started.push(await start(config, images, { factor: options.factor ?? 1, port, seed: { images, subnets: seedSubnets(state, config.name) } }));
+      const groups = Object.values(state.groups).filter((group) => group.provider === config.name);
+      started.push(await plugin.simulator(config, { images: seedImages(state, config.name), groups }, { factor: options.factor ?? 1, port }));
       if (port !== 0) port++;
     }
   } catch (error) {
@@ -134,17 +44,6 @@ export async function startFleetSimulators(state: DesiredState, options: FleetSi
     throw error;
   }
   return { started, unsupported };
-}
-
-function seedSubnets(state: DesiredState, provider: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const group of Object.values(state.groups)) {
-    if (group.provider !== provider || group.providerType !== 'aws') continue;
-    const { subnet, subnets } = group.template.placement;
-    const pairs = subnets !== undefined ? Object.entries(subnets) : subnet !== undefined && group.zones[0] !== undefined ? [[group.zones[0], subnet] as const] : [];
-    for (const [zone, id] of pairs) out[id] ??= zone;
-  }
-  return out;
 }
 
 function seedImages(state: DesiredState, provider: string): SeedImage[] {

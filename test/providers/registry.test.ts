@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadProviderFactory, providerFactory, registeredProviderTypes, UnknownProviderTypeError } from '../../providers/registry.ts';
+import type { ProviderPlugin } from '../../providers/plugin.ts';
+import { loadProviderFactory, providerFactory, providerPlugin, registeredProviderTypes, UnknownProviderTypeError } from '../../providers/registry.ts';
 
 const providersDir = fileURLToPath(new URL('../../providers/', import.meta.url));
 const KNOWN_TYPES = ['aws', 'azure', 'gcp', 'proxmox'];
@@ -17,6 +18,15 @@ describe('provider registry', () => {
   it('registers exactly the provider folders that have an implementation (index.ts)', async () => {
     const implemented = (await providerFolders()).filter((name) => existsSync(path.join(providersDir, name, 'index.ts')));
     assert.deepEqual(registeredProviderTypes().sort(), implemented);
+  });
+
+  it("lists each folder's own plugin: index.ts exports one plugin whose type is the folder name", async () => {
+    for (const type of registeredProviderTypes()) {
+      const exported = Object.values(await import(`../../providers/${type}/index.ts`)) as ProviderPlugin[];
+      assert.equal(exported.length, 1, `providers/${type}/index.ts exports one plugin`);
+      assert.equal(exported[0], providerPlugin(type), `the registry's ${type} entry is providers/${type}/index.ts's plugin`);
+      assert.equal(exported[0]!.type, type);
+    }
   });
 
   it('has no provider folder for an unknown type (a folder still without index.ts holds only its simulator)', async () => {

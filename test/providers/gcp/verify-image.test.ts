@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { JWT, PassThroughClient } from 'google-auth-library';
 import { gceClientOptions } from '../../../providers/gcp/client.ts';
-import { createGcpProvider } from '../../../providers/gcp/index.ts';
+import { createGcpProvider } from '../../../providers/gcp/open.ts';
 import { digestLabel, LABEL } from '../../../providers/gcp/labels.ts';
 import type { GceSimulator } from '../../../providers/gcp/sim.ts';
 import { startFleetSimulators } from '../../../src/sim/fleet-simulators.ts';
