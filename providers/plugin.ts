@@ -110,6 +110,20 @@ export interface ProviderPlugin<T extends ProviderType = ProviderType, O = objec
    * after another across plugins (see {@link definePlugin}); a failed load is retried by the next call.
    */
   load(): Promise<PluginFactory<O>>;
+  /** What an Image document's artifact for this type names: an image `id`, or a `template` VMID. */
+  readonly artifact: 'id' | 'template';
+  /**
+   * The zones a group that lists none (nor AWS `subnets`) is spread over: `['']` lets the cloud
+   * choose; Proxmox spreads over the provider's nodes.
+   */
+  defaultZones(spec: ProviderSpec): readonly string[];
+  /** The cloud scope of a Provider document in a few words, e.g. its region (`drover validate`'s table). */
+  scope(spec: ProviderSpec): string;
+  /**
+   * The credential fields an operator's binding of this type may set (`providers.<name>.credentials`
+   * in drover.yaml); a field of another type is refused, naming the type it belongs to.
+   */
+  readonly credentialFields: readonly (keyof ProviderCredentials)[];
   /** drover's client-side limits for this cloud, at or below its published ones (operators may override). */
   readonly limits: LimitSettings;
   /** Retry defaults of one cloud call; `open` starts from them. */

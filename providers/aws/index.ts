@@ -3,6 +3,7 @@
  * Light: @aws-sdk/client-ec2 loads only when a fleet opens an AWS provider (open.ts) and the
  * simulator only when one is started (sim-start.ts).
  */
+import type { AwsProviderSpec } from '../../src/desired/types.ts';
 import { definePlugin } from '../plugin.ts';
 import { awsGroupChecks } from './group-checks.ts';
 import type { AwsProviderOptions } from './provider.ts';
@@ -30,6 +31,10 @@ export const aws = definePlugin<'aws', AwsProviderOptions>({
     // be in flight at once so it forms a few large batches instead of many small ones.
     lanes: { destroy: { concurrency: 100, ratePerSecond: 20, burst: 100 }, read: { concurrency: 4, ratePerSecond: 10, burst: 50 } },
   },
+  artifact: 'id',
+  defaultZones: () => [''],
+  scope: (spec: AwsProviderSpec) => spec.region,
+  credentialFields: ['profile', 'fromEnv'],
   retry: DEFAULT_RETRY,
   groupChecks: awsGroupChecks,
   simulator: async (config, seed, options) => (await import('./sim-start.ts')).startSimulator(config, seed, options),

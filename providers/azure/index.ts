@@ -3,6 +3,7 @@
  * providers/plugin.ts). Light: @azure/arm-compute, @azure/arm-network and @azure/identity load only
  * when a fleet opens an Azure provider (open.ts) and the simulator only when one is started (sim-start.ts).
  */
+import type { AzureProviderSpec } from '../../src/desired/types.ts';
 import { definePlugin } from '../plugin.ts';
 import { azureGroupChecks } from './group-checks.ts';
 import type { AzureFactoryOptions } from './open.ts';
@@ -14,6 +15,10 @@ export const azure = definePlugin<'azure', AzureFactoryOptions>({
   load: async () => (await import('./open.ts')).createAzureProvider,
   // ARM allows more per subscription than EC2 per account.
   limits: { concurrency: 8, ratePerSecond: 4, burst: 10 },
+  artifact: 'id',
+  defaultZones: () => [''],
+  scope: (spec: AzureProviderSpec) => `${spec.resourceGroup} (${spec.location})`,
+  credentialFields: ['tenantId', 'clientId'],
   retry: DEFAULT_RETRY,
   groupChecks: azureGroupChecks,
   simulator: async (config, seed, options) => (await import('./sim-start.ts')).startSimulator(config, seed, options),

@@ -3,6 +3,7 @@
  * providers/plugin.ts). Light: the PVE client (undici; there is no Proxmox SDK) loads only when a
  * fleet opens a Proxmox provider (open.ts) and the simulator only when one is started (sim-start.ts).
  */
+import type { ProxmoxProviderSpec } from '../../src/desired/types.ts';
 import { definePlugin } from '../plugin.ts';
 import { proxmoxGroupChecks } from './group-checks.ts';
 import type { ProxmoxProviderOptions } from './open.ts';
@@ -14,6 +15,10 @@ export const proxmox = definePlugin<'proxmox', ProxmoxProviderOptions>({
   load: async () => (await import('./open.ts')).createProxmoxProvider,
   // A Proxmox node serializes clones on its storage.
   limits: { concurrency: 4, ratePerSecond: 5, burst: 5 },
+  artifact: 'template',
+  defaultZones: (spec: ProxmoxProviderSpec) => spec.nodes,
+  scope: (spec: ProxmoxProviderSpec) => `nodes ${spec.nodes.join(', ')}`,
+  credentialFields: ['tokenId', 'secretEnv', 'secretFile'],
   retry: DEFAULT_RETRY,
   groupChecks: proxmoxGroupChecks,
   simulator: async (config, seed, options) => (await import('./sim-start.ts')).startSimulator(config, seed, options),
