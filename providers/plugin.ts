@@ -91,6 +91,19 @@ export interface ProviderSimulator {
   close(): Promise<void>;
 }
 
+/** Where a cloud's credentials come from, as the operator's binding takes them and as messages explain it. */
+export interface PluginCredentials {
+  /**
+   * The fields an operator's binding of this type may set (`providers.<name>.credentials` in
+   * drover.yaml); a field of another type is refused, naming the type it belongs to.
+   */
+  readonly fields: readonly (keyof ProviderCredentials)[];
+  /** What to give drover when the provider cannot open or list (`plan`'s fix line; `<name>` is the provider's name). */
+  readonly hint: string;
+  /** How to give a secret found inline in a Provider document instead (`validate`'s secret.inline message). */
+  readonly instead: string;
+}
+
 /**
  * One cloud. `O` is the type's construction options (retry overrides, test hooks). Methods, not
  * function properties, so a plugin of one type is a plugin of any.
@@ -119,11 +132,8 @@ export interface ProviderPlugin<T extends ProviderType = ProviderType, O = objec
   defaultZones(spec: ProviderSpec): readonly string[];
   /** The cloud scope of a Provider document in a few words, e.g. its region (`drover validate`'s table). */
   scope(spec: ProviderSpec): string;
-  /**
-   * The credential fields an operator's binding of this type may set (`providers.<name>.credentials`
-   * in drover.yaml); a field of another type is refused, naming the type it belongs to.
-   */
-  readonly credentialFields: readonly (keyof ProviderCredentials)[];
+  /** Where this cloud's credentials come from (never from Git). */
+  readonly credentials: PluginCredentials;
   /** drover's client-side limits for this cloud, at or below its published ones (operators may override). */
   readonly limits: LimitSettings;
   /** Retry defaults of one cloud call; `open` starts from them. */

@@ -34,7 +34,11 @@ export const aws = definePlugin<'aws', AwsProviderOptions>({
   artifact: 'id',
   defaultZones: () => [''],
   scope: (spec: AwsProviderSpec) => spec.region,
-  credentialFields: ['profile', 'fromEnv'],
+  credentials: {
+    fields: ['profile', 'fromEnv'],
+    hint: "AWS credentials from the standard chain (AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, SSO, an instance role), or providers.<name>.credentials.profile in the operator's config",
+    instead: "use the standard AWS chain (env AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile, or an instance role), chosen in the operator's config (providers.<name>.credentials in drover.yaml)",
+  },
   retry: DEFAULT_RETRY,
   groupChecks: awsGroupChecks,
   simulator: async (config, seed, options) => (await import('./sim-start.ts')).startSimulator(config, seed, options),

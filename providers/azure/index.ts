@@ -18,7 +18,11 @@ export const azure = definePlugin<'azure', AzureFactoryOptions>({
   artifact: 'id',
   defaultZones: () => [''],
   scope: (spec: AzureProviderSpec) => `${spec.resourceGroup} (${spec.location})`,
-  credentialFields: ['tenantId', 'clientId'],
+  credentials: {
+    fields: ['tenantId', 'clientId'],
+    hint: 'Azure credentials for DefaultAzureCredential (az login, or AZURE_TENANT_ID/AZURE_CLIENT_ID/AZURE_CLIENT_SECRET, a managed identity)',
+    instead: "use DefaultAzureCredential (env, workload or managed identity), pinned in the operator's config (providers.<name>.credentials in drover.yaml)",
+  },
   retry: DEFAULT_RETRY,
   groupChecks: azureGroupChecks,
   simulator: async (config, seed, options) => (await import('./sim-start.ts')).startSimulator(config, seed, options),

@@ -18,7 +18,11 @@ export const gcp = definePlugin<'gcp', GcpProviderOptions>({
   artifact: 'id',
   defaultZones: () => [''],
   scope: (spec: GcpProviderSpec) => spec.project,
-  credentialFields: ['keyFile', 'allowExternalAccount'],
+  credentials: {
+    fields: ['keyFile', 'allowExternalAccount'],
+    hint: "Google Application Default Credentials (gcloud auth application-default login, or GOOGLE_APPLICATION_CREDENTIALS=KEY.json), or providers.<name>.credentials.keyFile in the operator's config",
+    instead: "use Application Default Credentials or a key file named in the operator's config (providers.<name>.credentials.keyFile in drover.yaml)",
+  },
   retry: DEFAULT_RETRY,
   groupChecks: gcpGroupChecks,
   simulator: async (config, seed, options) => (await import('./sim-start.ts')).startSimulator(config, seed, options),

@@ -18,7 +18,11 @@ export const proxmox = definePlugin<'proxmox', ProxmoxProviderOptions>({
   artifact: 'template',
   defaultZones: (spec: ProxmoxProviderSpec) => spec.nodes,
   scope: (spec: ProxmoxProviderSpec) => `nodes ${spec.nodes.join(', ')}`,
-  credentialFields: ['tokenId', 'secretEnv', 'secretFile'],
+  credentials: {
+    fields: ['tokenId', 'secretEnv', 'secretFile'],
+    hint: "a binding providers.<name> in the operator's config (endpoint, credentials.tokenId) and the token's secret in PVE_TOKEN_SECRET (or credentials.secretEnv / secretFile)",
+    instead: "put the token id and where its secret is read (secretEnv or secretFile) in the operator's config: providers.<name>.credentials in drover.yaml",
+  },
   retry: DEFAULT_RETRY,
   groupChecks: proxmoxGroupChecks,
   simulator: async (config, seed, options) => (await import('./sim-start.ts')).startSimulator(config, seed, options),

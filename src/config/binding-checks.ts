@@ -9,7 +9,7 @@ import { providerPlugins } from '../../providers/registry.ts';
 type Raw = Record<string, unknown>;
 
 /** Credential fields by provider type, from each plugin's `credentialFields`. */
-export const CREDENTIAL_FIELDS: Readonly<Record<string, readonly string[]>> = Object.fromEntries(providerPlugins.map((plugin) => [plugin.type, plugin.credentialFields]));
+export const CREDENTIAL_FIELDS: Readonly<Record<string, readonly string[]>> = Object.fromEntries(providerPlugins.map((plugin) => [plugin.type, plugin.credentials.fields]));
 
 /** Problems of every binding under `providers` (already schema-valid). */
 export function bindingProblems(providers: unknown): ValueProblem[] {
