@@ -5,8 +5,7 @@
  * is imported only when `open` or `simulator` is called, so `drover validate` stays fast and a fleet
  * that does not use a cloud never loads that cloud's code.
  */
-import type { ProviderConfig, ProviderSpec, ProviderType } from '../src/desired/types.ts';
-import type { DesiredGroup } from '../src/desired/types.ts';
+import type { DesiredGroup, ProviderConfig, ProviderSpec, ProviderType } from '../src/desired/types.ts';
 import type { GroupSpec } from '../src/desired/schema-types.ts';
 import type { LimitSettings } from '../src/reconcile/limited-provider.ts';
 import type { SimEngine } from '../src/sim/engine.ts';
@@ -130,7 +129,7 @@ export interface ProviderPlugin<T extends ProviderType = ProviderType, O = objec
    * choose; Proxmox spreads over the provider's nodes.
    */
   defaultZones(spec: ProviderSpec): readonly string[];
-  /** The cloud scope of a Provider document in a few words, e.g. its region (`drover validate`'s table). */
+  /** The cloud scope of a Provider document of this type in a few words, e.g. its region (`drover validate`'s table). */
   scope(spec: ProviderSpec): string;
   /** Where this cloud's credentials come from (never from Git). */
   readonly credentials: PluginCredentials;
