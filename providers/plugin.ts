@@ -12,6 +12,9 @@ import type { SimEngine } from '../src/sim/engine.ts';
 import type { RetryPolicy } from './retry.ts';
 import type { Provider, ProviderContext, ProviderCredentials } from './types.ts';
 
+/** A VmGroup's spec as written in the fleet (schema-valid): what group checks read. */
+export type { GroupSpec };
+
 /** Builds a provider from a context and type-specific tuning (tests, operators). */
 export type PluginFactory<O> = (context: ProviderContext, options?: O) => Promise<Provider>;
 

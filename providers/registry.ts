@@ -13,6 +13,8 @@ import { gcp } from './gcp/index.ts';
 import { azure } from './azure/index.ts';
 import { proxmox } from './proxmox/index.ts';
 
+export type { FieldPath, ProviderPlugin, ProviderSimulator, SeedImage } from './plugin.ts';
+
 /** Every provider drover can build, in registry order. */
 export const providerPlugins: readonly ProviderPlugin[] = [aws, gcp, azure, proxmox];
 

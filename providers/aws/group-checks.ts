@@ -3,8 +3,7 @@
  * provider's region, and zonal subnets. Pure and light (src/desired/group-rules.ts applies it).
  */
 import type { AwsProviderSpec } from '../../src/desired/types.ts';
-import type { GroupSpec } from '../../src/desired/schema-types.ts';
-import type { CheckedProvider, GroupChecks, GroupFinding } from '../plugin.ts';
+import type { CheckedProvider, GroupChecks, GroupFinding, GroupSpec } from '../plugin.ts';
 
 type Aws = CheckedProvider<AwsProviderSpec>;
 

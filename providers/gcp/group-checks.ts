@@ -3,8 +3,7 @@
  * regional subnetwork. Pure and light (src/desired/group-rules.ts applies it).
  */
 import type { GcpProviderSpec } from '../../src/desired/types.ts';
-import type { GroupSpec } from '../../src/desired/schema-types.ts';
-import type { GroupChecks, GroupFinding } from '../plugin.ts';
+import type { GroupChecks, GroupFinding, GroupSpec } from '../plugin.ts';
 
 /** Group checks of the GCP plugin. */
 export const gcpGroupChecks: GroupChecks<GcpProviderSpec> = {

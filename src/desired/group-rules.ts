@@ -10,8 +10,7 @@ import { ROLLOUT_DEFAULTS } from './defaults.ts';
 import type { Problem } from './problems.ts';
 import type { GroupSpec, Provider } from './schema-types.ts';
 import type { IntOrPercent, ProviderType } from './types.ts';
-import type { FieldPath } from '../../providers/plugin.ts';
-import { providerPlugin, providerPlugins } from '../../providers/registry.ts';
+import { providerPlugin, providerPlugins, type FieldPath } from '../../providers/registry.ts';
 
 type GroupDocument = Extract<ValidDocument, { kind: 'VmGroup' }>;
 

@@ -5,10 +5,9 @@
  * simulator; a type without a plugin is reported, not faked.
  */
 import type { DesiredState, ProviderConfig, ProviderType } from '../desired/types.ts';
-import type { ProviderSimulator, SeedImage } from '../../providers/plugin.ts';
-import { findProviderPlugin, registeredProviderTypes } from '../../providers/registry.ts';
+import { findProviderPlugin, registeredProviderTypes, type ProviderSimulator, type SeedImage } from '../../providers/registry.ts';
 
-export type { ProviderSimulator } from '../../providers/plugin.ts';
+export type { ProviderSimulator } from '../../providers/registry.ts';
 
 /** Options for every simulator started. */
 export interface FleetSimOptions {
