@@ -12,7 +12,8 @@ const HEAVY: Readonly<Record<string, RegExp>> = {
   azure: /\/node_modules\/@azure\/(arm-compute|arm-network|identity)\//,
   proxmox: /\/node_modules\/undici\//,
 };
-const SIMULATOR = /\/providers\/[a-z]+\/(sim|sim-start)\.ts$/;
+/** A cloud simulator: its entry, its starter, its modules (providers/<kind>/sim/), or the shared engine. */
+const SIMULATOR = /\/providers\/[a-z]+\/(sim\.ts|sim-start\.ts|sim\/)|\/src\/sim\//;
 
 /**
  * In a fresh process, records every module resolved (ESM import and CommonJS require alike) while
