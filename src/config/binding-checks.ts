@@ -4,16 +4,12 @@
  * send credentials in clear text only to this machine.
  */
 import type { ValueProblem } from './config-checks.ts';
+import { providerPlugins } from '../../providers/registry.ts';
 
 type Raw = Record<string, unknown>;
 
-/** Credential fields by provider type. */
-export const CREDENTIAL_FIELDS: Readonly<Record<string, readonly string[]>> = {
-  aws: ['profile', 'fromEnv'],
-  gcp: ['keyFile', 'allowExternalAccount'],
-  azure: ['tenantId', 'clientId'],
-  proxmox: ['tokenId', 'secretEnv', 'secretFile'],
-};
+/** Credential fields by provider type, from each plugin's `credentialFields`. */
+export const CREDENTIAL_FIELDS: Readonly<Record<string, readonly string[]>> = Object.fromEntries(providerPlugins.map((plugin) => [plugin.type, plugin.credentials.fields]));
 
 /** Problems of every binding under `providers` (already schema-valid). */
 export function bindingProblems(providers: unknown): ValueProblem[] {

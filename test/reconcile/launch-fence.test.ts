@@ -12,7 +12,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createProvider } from '../../providers/aws/index.ts';
+import { createAwsProvider as createProvider } from '../../providers/aws/open.ts';
 import type { Provider } from '../../providers/types.ts';
 import { loadFleet } from '../../src/desired/load.ts';
 import type { Wait } from '../../src/plan/types.ts';

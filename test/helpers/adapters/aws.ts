@@ -1,5 +1,5 @@
 /** The EC2 simulator and AWS provider as a harness adapter. */
-import { createProvider } from '../../../providers/aws/index.ts';
+import { createAwsProvider as createProvider } from '../../../providers/aws/open.ts';
 import { startEc2Simulator } from '../../../providers/aws/sim.ts';
 import type { Ec2Simulator } from '../../../providers/aws/sim.ts';
 import { slotOf, TAG } from '../../../providers/aws/tags.ts';

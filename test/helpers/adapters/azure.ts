@@ -1,5 +1,5 @@
 /** The ARM simulator and Azure provider as a harness adapter (real @azure/arm-compute and @azure/arm-network clients over https). */
-import { createAzureProvider } from '../../../providers/azure/index.ts';
+import { createAzureProvider } from '../../../providers/azure/open.ts';
 import { startAzureSimulator, type AzureSimulator } from '../../../providers/azure/sim.ts';
 import { TAG } from '../../../providers/azure/tags.ts';
 import type { CloudAdapter, HarnessSim } from '../harness.ts';

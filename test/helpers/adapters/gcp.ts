@@ -1,5 +1,5 @@
 /** The GCE simulator and GCP provider (real @google-cloud/compute client) as a harness adapter. */
-import { createProvider } from '../../../providers/gcp/index.ts';
+import { createGcpProvider as createProvider } from '../../../providers/gcp/open.ts';
 import { digestLabel, LABEL } from '../../../providers/gcp/labels.ts';
 import { startGceSimulator } from '../../../providers/gcp/sim.ts';
 import type { GceSimulator } from '../../../providers/gcp/sim.ts';

@@ -1,5 +1,5 @@
 /** The PVE simulator and the Proxmox provider (undici over https, the simulator's CA trusted) as a harness adapter. */
-import { createProxmoxProvider, type ProxmoxProviderOptions } from '../../../providers/proxmox/index.ts';
+import { createProxmoxProvider, type ProxmoxProviderOptions } from '../../../providers/proxmox/open.ts';
 import { digestTag, TAG, templateDescription } from '../../../providers/proxmox/ownership.ts';
 import { startProxmoxSimulator, type ProxmoxSimulator } from '../../../providers/proxmox/sim.ts';
 import type { CloudAdapter, HarnessSim } from '../harness.ts';

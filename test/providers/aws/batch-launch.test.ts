@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { AwsProviderOptions } from '../../../providers/aws/index.ts';
+import type { AwsProviderOptions } from '../../../providers/aws/provider.ts';
 import type { Ec2Simulator } from '../../../providers/aws/sim.ts';
 import type { CreateRequest, ObservedInstance, Provider } from '../../../providers/types.ts';
 import { FAST_RETRY, FLEET, liveIn, pause, providerFor, request, startSim } from './fixtures.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createAwsProvider } from '../../../providers/aws/index.ts';
+import { createAwsProvider } from '../../../providers/aws/open.ts';
 import type { Ec2Simulator } from '../../../providers/aws/sim.ts';
 import type { ProviderConfig } from '../../../src/desired/types.ts';
 import { CONFIG, FAST_RETRY, FLEET, rejectionOf, startSim } from './fixtures.ts';

@@ -2,7 +2,8 @@
 import type { LaunchTemplate, ProviderConfig } from '../../../src/desired/types.ts';
 import { idempotencyKey, instanceName } from '../../../providers/naming.ts';
 import type { CreateRequest, ObservedInstance, Provider } from '../../../providers/types.ts';
-import { createAwsProvider, type AwsProviderOptions } from '../../../providers/aws/index.ts';
+import { createAwsProvider } from '../../../providers/aws/open.ts';
+import type { AwsProviderOptions } from '../../../providers/aws/provider.ts';
 import { startEc2Simulator, type Ec2Simulator, type Ec2SimulatorOptions } from '../../../providers/aws/sim.ts';
 
 export const AMI = 'ami-0123456789abcdef0';

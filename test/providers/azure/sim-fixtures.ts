@@ -2,7 +2,7 @@
 import { ComputeManagementClient } from '@azure/arm-compute';
 import { NetworkManagementClient } from '@azure/arm-network';
 import { startAzureSimulator, type AzureSimulator, type AzureSimulatorOptions } from '../../../providers/azure/sim.ts';
-import { createAzureProvider, type AzureFactoryOptions } from '../../../providers/azure/index.ts';
+import { createAzureProvider, type AzureFactoryOptions } from '../../../providers/azure/open.ts';
 import { idempotencyKey, instanceName } from '../../../providers/naming.ts';
 import type { CreateRequest, ObservedInstance, Provider } from '../../../providers/types.ts';
 import type { LaunchTemplate, ProviderConfig } from '../../../src/desired/types.ts';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { ProviderError } from '../../../providers/errors.ts';
 import { JWT, PassThroughClient } from 'google-auth-library';
 import { gceClientOptions } from '../../../providers/gcp/client.ts';
-import { createGcpProvider } from '../../../providers/gcp/index.ts';
+import { createGcpProvider } from '../../../providers/gcp/open.ts';
 import type { ProviderCredentials } from '../../../providers/types.ts';
 import { CONFIG } from './fixtures.ts';
 

@@ -3,7 +3,8 @@ import type { LaunchTemplate, ProviderConfig } from '../../../src/desired/types.
 import { idempotencyKey, instanceName } from '../../../providers/naming.ts';
 import type { CreateRequest, ObservedInstance, Provider } from '../../../providers/types.ts';
 import { ProviderError } from '../../../providers/errors.ts';
-import { createGcpProvider, type GcpProviderOptions } from '../../../providers/gcp/index.ts';
+import { createGcpProvider } from '../../../providers/gcp/open.ts';
+import type { GcpProviderOptions } from '../../../providers/gcp/provider.ts';
 import { digestLabel, LABEL } from '../../../providers/gcp/labels.ts';
 import { startGceSimulator, type GceSimulator, type GceSimulatorOptions } from '../../../providers/gcp/sim.ts';
 

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ProviderError } from '../../../providers/errors.ts';
-import { createProxmoxProvider } from '../../../providers/proxmox/index.ts';
+import { createProxmoxProvider } from '../../../providers/proxmox/open.ts';
 import { tokenSecret } from '../../../providers/proxmox/credentials.ts';
 import type { ProxmoxSimulator } from '../../../providers/proxmox/sim.ts';
 import type { ProviderCredentials } from '../../../providers/types.ts';

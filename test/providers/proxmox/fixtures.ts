@@ -3,7 +3,7 @@ import { Agent, fetch } from 'undici';
 import type { LaunchTemplate, ProviderConfig, ProxmoxProviderSpec } from '../../../src/desired/types.ts';
 import { idempotencyKey, instanceName } from '../../../providers/naming.ts';
 import type { CreateRequest, Provider } from '../../../providers/types.ts';
-import { createProxmoxProvider, type ProxmoxProviderOptions } from '../../../providers/proxmox/index.ts';
+import { createProxmoxProvider, type ProxmoxProviderOptions } from '../../../providers/proxmox/open.ts';
 import { digestTag, templateDescription } from '../../../providers/proxmox/ownership.ts';
 import { startProxmoxSimulator, type ProxmoxSimulator, type ProxmoxSimulatorOptions } from '../../../providers/proxmox/sim.ts';
 import { FAST } from '../../helpers/adapters/proxmox.ts';

@@ -11,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadFleet } from '../../../src/desired/load.ts';
-import { createProxmoxProvider } from '../../../providers/proxmox/index.ts';
+import { createProxmoxProvider } from '../../../providers/proxmox/open.ts';
 import type { ProxmoxSimulator } from '../../../providers/proxmox/sim.ts';
 import type { Provider } from '../../../providers/types.ts';
 import { FAST, proxmoxAdapter } from '../../helpers/adapters/proxmox.ts';

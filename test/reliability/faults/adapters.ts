@@ -2,11 +2,11 @@
  * The harness adapters of the four clouds with short deadlines (an attempt; Proxmox: a lock wait and
  * a clone too), so that hung calls cost little CI time. Everything else is the shared adapters'.
  */
-import { createProvider as createAwsProvider } from '../../../providers/aws/index.ts';
-import { createAzureProvider } from '../../../providers/azure/index.ts';
+import { createAwsProvider } from '../../../providers/aws/open.ts';
+import { createAzureProvider } from '../../../providers/azure/open.ts';
 import type { AzureSimulator } from '../../../providers/azure/sim.ts';
-import { createProvider as createGcpProvider } from '../../../providers/gcp/index.ts';
-import { createProxmoxProvider } from '../../../providers/proxmox/index.ts';
+import { createGcpProvider } from '../../../providers/gcp/open.ts';
+import { createProxmoxProvider } from '../../../providers/proxmox/open.ts';
 import type { ProxmoxSimulator } from '../../../providers/proxmox/sim.ts';
 import { awsAdapter, FAST_RETRY as AWS_FAST_RETRY } from '../../helpers/adapters/aws.ts';
 import { AZURE_FAST_RETRY, azureAdapter } from '../../helpers/adapters/azure.ts';

@@ -21,7 +21,7 @@ import { inProcessDaemonConfig } from '../../helpers/daemon-config.ts';
 import { writeFleet } from '../../helpers/fleet-files.ts';
 import { digestOf, FLEET } from '../../helpers/harness.ts';
 import type { CloudAdapter, HarnessSim } from '../../helpers/harness.ts';
-import { createProvider as createGcpProvider } from '../../../providers/gcp/index.ts';
+import { createGcpProvider } from '../../../providers/gcp/open.ts';
 import { FAST_RETRY as GCP_FAST_RETRY } from '../../helpers/adapters/gcp.ts';
 import { awsFaultAdapter, gcpFaultAdapter, HANG_TIMEOUT_MS, proxmoxFaultAdapter } from './adapters.ts';
 

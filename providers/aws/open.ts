@@ -1,0 +1,34 @@
+/**
+ * Opens the AWS EC2 provider for one Provider document. Imported only through the plugin's `load`
+ * (providers/aws/index.ts), so @aws-sdk/client-ec2 is loaded only when a fleet uses AWS.
+ */
+import path from 'node:path';
+import type { AwsProviderSpec } from '../../src/desired/types.ts';
+import { invalidProvider, requireType, retryPolicy } from '../opening.ts';
+import type { Provider, ProviderContext } from '../types.ts';
+import { createEc2Client } from './client.ts';
+import { LaunchLedger } from './launch-ledger.ts';
+import { AwsProvider, DEFAULT_LIST_LAG_MS, type AwsProviderOptions } from './provider.ts';
+import { DEFAULT_RETRY } from './retry.ts';
+
+/**
+ * Builds the provider for one AWS Provider document. `context.endpoint` points it at a simulator;
+ * `context.requestTimeoutMs` is the deadline of one attempt; `context.stateDir` holds the launch
+ * journal (launches.json). Satisfies ProviderFactory.
+ */
+export async function createAwsProvider(context: ProviderContext, options: AwsProviderOptions = {}): Promise<Provider> {
+  requireType(context, 'aws');
+  const spec = context.config.spec as AwsProviderSpec;
+  if (typeof spec.region !== 'string' || spec.region === '') throw invalidProvider(context, 'RegionMissing', 'region is required');
+  const client = createEc2Client(context);
+  const policy = retryPolicy(DEFAULT_RETRY, context, options.retry);
+  const resolved = { ...options, listLagMs: options.listLagMs ?? context.listLagMs };
+  const ledger = new LaunchLedger({
+    file: context.stateDir === undefined ? undefined : path.join(context.stateDir, 'launches.json'),
+    lagMs: resolved.listLagMs ?? DEFAULT_LIST_LAG_MS,
+    provider: context.config.name,
+    fleet: context.fleet,
+  });
+  await ledger.open();
+  return new AwsProvider({ name: context.config.name, fleet: context.fleet, client, policy, options: resolved, ledger });
+}
