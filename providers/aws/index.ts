@@ -2,7 +2,6 @@
  * AWS EC2 provider entry point, loaded lazily by providers/registry.ts so @aws-sdk/client-ec2 is
  * imported only when a fleet uses AWS.
  */
-import path from 'node:path';
 import type { AwsProviderSpec } from '../../src/desired/types.ts';
 import { ProviderError } from '../errors.ts';
 import type { Provider, ProviderContext } from '../types.ts';
@@ -35,15 +34,15 @@ export function createAwsProvider(context: ProviderContext, options: AwsProvider
   try {
     const client = createEc2Client(context);
     const resolved = { ...options, listLagMs: options.listLagMs ?? context.listLagMs };
-    return open({ name: context.config.name, fleet: context.fleet, client, policy, options: resolved }, context.stateDir);
+    return open({ name: context.config.name, fleet: context.fleet, client, policy, options: resolved }, context.stateFile?.('launches.json'));
   } catch (error) {
     return Promise.reject(error);
   }
 }
 
-async function open(init: Omit<AwsProviderInit, 'ledger'>, stateDir: string | undefined): Promise<Provider> {
+async function open(init: Omit<AwsProviderInit, 'ledger'>, file: string | undefined): Promise<Provider> {
   const ledger = new LaunchLedger({
-    file: stateDir === undefined ? undefined : path.join(stateDir, 'launches.json'),
+    file,
     lagMs: init.options.listLagMs ?? DEFAULT_LIST_LAG_MS,
     provider: init.name,
     fleet: init.fleet,

@@ -2,7 +2,6 @@
  * Proxmox VE provider entry point, loaded lazily by providers/registry.ts (undici is the only
  * dependency; there is no Proxmox SDK).
  */
-import path from 'node:path';
 import type { ProxmoxProviderSpec } from '../../src/desired/types.ts';
 import { ProviderError } from '../errors.ts';
 import type { Provider, ProviderContext } from '../types.ts';
@@ -57,7 +56,7 @@ export async function createProxmoxProvider(context: ProviderContext, options: P
   });
   const policy = { ...DEFAULT_RETRY, ...(context.requestTimeoutMs === undefined ? {} : { attemptTimeoutMs: context.requestTimeoutMs }), ...options.retry };
   const api = new PveApi({ client, provider: name, policy, logger: options.logger, random: options.random });
-  const journal = new CloneJournal(context.stateDir === undefined ? undefined : path.join(context.stateDir, 'clones.json'));
+  const journal = new CloneJournal(context.stateFile?.('clones.json'));
   await journal.open();
   return new ProxmoxProvider({
     journal, tokenId: tokenId(context),

@@ -8,34 +8,29 @@
  * state directory is a cache that is safe to lose.
  */
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import type { DesiredState } from '../desired/types.ts';
 import type { Wait } from '../plan/index.ts';
 import type { DaemonConfig } from '../config/types.ts';
 import { countedDeletes } from '../plan/index.ts';
 import type { Logger } from '../status/logger.ts';
 import { DaemonMetrics } from '../status/metrics.ts';
-import { isSettled, StatusStore } from '../status/status-store.ts';
+import { isSettled } from '../status/status-store.ts';
+import type { StatusStore } from '../status/status-store.ts';
 import type { DesiredSource, SourceChange } from './desired-source.ts';
-import { FailedTemplates } from './failed-templates.ts';
 import type { Prober } from './health.ts';
-import { ImageVerifier } from './image-verifier.ts';
 import { PassSuperseded } from './errors.ts';
 import { expectedWaitsOf } from './expected-waits.ts';
-import { DEFAULT_LIMITS, limitProvider } from './limited-provider.ts';
-import { openProviders } from './open-providers.ts';
+import { daemonStores, openLimitedProviders } from './compose.ts';
+import type { DaemonStores } from './compose.ts';
 import type { FactoryLookup, OpenedProviders } from './open-providers.ts';
 import { runPass } from './pass.ts';
-import { StalledGroups } from './stalled.ts';
 import { sliceOf } from './slices.ts';
-import { securePrivateDir } from './state-dir.ts';
+import { StateDir } from './state-dir.ts';
 import type { Listed, Slice } from './slices.ts';
 import type { PassDeps, PassResult } from './pass.ts';
-import { ApiSuspensions } from './api-suspensions.ts';
 import { Lane } from './lane.ts';
 import type { PassOutcome, Revisioned } from './lane.ts';
 import { GroupBackoff, jitter, notPlannedLog, recordPassOutcome, Wakeup } from './scheduler.ts';
-import { TemplateStore } from './template-store.ts';
 
 /** Collaborators the daemon does not build itself. */
 export interface DaemonDeps {
@@ -44,6 +39,8 @@ export interface DaemonDeps {
   readonly logger: Logger;
   readonly factories: FactoryLookup;
   readonly prober: Prober | 'provider-state-only';
+  /** The environment providers are bound from (DROVER_ENDPOINT_<NAME>, DROVER_CA_FILE_<NAME>, cloud credentials): the caller's, never read here. */
+  readonly env: NodeJS.ProcessEnv;
   /**
    * The clock a provider's passes plan by (minReadySeconds, bakeSeconds, deadlines, grace), by
    * Provider name; undefined = the wall clock. `drover demo` gives each lane its simulator's
@@ -62,7 +59,8 @@ export class Daemon {
   /** Expected waits (launch-fence) by group, carried into the passes that hold those groups. */
   private readonly expectedWaits = new Map<string, Wait>();
   private readonly abort = new AbortController();
-  private readonly apiSuspended: ApiSuspensions;
+  private readonly stateDir: StateDir;
+  private readonly stores: DaemonStores;
   /** Each lane's provider, opened for the config it was opened with (see providersFor). */
   private readonly opened = new Map<string, { key: string; providers: Promise<OpenedProviders> }>();
   private passDeps: Omit<PassDeps, 'providers' | 'providerErrors' | 'health' | 'queue'>;
@@ -77,14 +75,12 @@ export class Daemon {
 
   constructor(deps: DaemonDeps) {
     this.deps = deps;
-    const stateDir = deps.config.stateDir;
-    this.status = new StatusStore({ stateDir });
-    this.apiSuspended = new ApiSuspensions(stateDir);
+    this.stateDir = new StateDir(deps.config.stateDir);
+    this.stores = daemonStores(this.stateDir);
+    this.status = this.stores.status;
+    const { templates, failed, images, stalled } = this.stores.pass;
     this.passDeps = {
-      templates: new TemplateStore(path.join(stateDir, 'templates.json')),
-      failed: new FailedTemplates(path.join(stateDir, 'failed-templates.json')),
-      images: new ImageVerifier(),
-      stalled: new StalledGroups(),
+      templates, failed, images, stalled,
       now: Date.now,
       ...(deps.config.unhealthyThresholdPercent === undefined ? {} : { unhealthyThresholdPercent: deps.config.unhealthyThresholdPercent }),
     };
@@ -92,9 +88,9 @@ export class Daemon {
 
   /** Loads persisted records, starts the source and the loop. */
   async start(): Promise<void> {
-    const tightened = await securePrivateDir(this.deps.config.stateDir);
-    if (tightened > 0) this.deps.logger.warn({ stateDir: this.deps.config.stateDir, entries: tightened }, 'state directory was readable by others: group and other permissions removed');
-    await Promise.all([this.passDeps.templates.load(), this.passDeps.failed.load(), this.apiSuspended.load()]);
+    const tightened = await this.stateDir.secure();
+    if (tightened > 0) this.deps.logger.warn({ stateDir: this.stateDir.root, entries: tightened }, 'state directory was readable by others: group and other permissions removed');
+    await this.stores.load();
     await this.deps.source.start((change) => this.onSourceChange(change));
     this.loop = this.run();
   }
@@ -124,7 +120,7 @@ export class Daemon {
   async setSuspended(group: string, suspended: boolean): Promise<boolean> {
     const groups = this.deps.source.current()?.state.groups;
     if (groups === undefined || !Object.hasOwn(groups, group)) return false;
-    await this.apiSuspended.set(group, suspended);
+    await this.stores.suspensions.set(group, suspended);
     await this.status.event({ type: 'Normal', reason: suspended ? 'Suspended' : 'Resumed', group, message: `group ${suspended ? 'suspended' : 'resumed'} through the API` });
     this.fireAll();
     return true;
@@ -281,7 +277,7 @@ export class Daemon {
   private async focusedPass(lane: Lane, desired: DesiredState, revision: string, focus: ReadonlySet<string>, log: Logger, supersede: AbortSignal | undefined): Promise<void> {
     const deps = await this.laneDeps(lane, desired, revision);
     if (focus.size > (deps.providers.get(lane.provider)?.groupFilterLimit ?? 0)) return;
-    const state = this.apiSuspended.apply(desired);
+    const state = this.stores.suspensions.apply(desired);
     const held = this.backoff.held(Date.now());
     const result = await runPass(state, revision, deps, { execute: true, signal: this.abort.signal, hold: held, provider: lane.provider, focus, supersede, waits: this.expectedWaits });
     this.recordOutcome(result, held, log.child({ focusedGroups: focus.size }), 'focused pass finished');
@@ -296,7 +292,7 @@ export class Daemon {
   }
 
   private async pass(lane: Lane, desired: DesiredState, revision: string, log: Logger, supersede: AbortSignal | undefined): Promise<PassResult> {
-    const state = this.apiSuspended.apply(desired);
+    const state = this.stores.suspensions.apply(desired);
     const held = this.backoff.held(Date.now());
     const result = await runPass(state, revision, await this.laneDeps(lane, desired, revision), {
       execute: true, signal: this.abort.signal, hold: held, provider: lane.provider, readyElsewhere: this.readyElsewhere(lane.provider), deletedElsewhere: this.deletedElsewhere(lane.provider),
@@ -304,7 +300,7 @@ export class Daemon {
     });
     this.recordOutcome(result, held, log);
     const fleet = this.withOtherSlices(lane.provider, result, state);
-    await this.status.recordPass(state, result, this.apiSuspended.names, fleet.revisionPending);
+    await this.status.recordPass(state, result, this.stores.suspensions.names, fleet.revisionPending);
     const heldViews = fleet.result.skipped.flatMap((s) => this.status.get(s.group) ?? []);
     this.metrics.pass(lane.provider, result, fleet.result, heldViews);
     // The fleet-wide view counts as a pass once every provider's lane has reported (status, readiness).
@@ -426,14 +422,10 @@ export class Daemon {
   private async openProviders(state: DesiredState, revision: string): Promise<OpenedProviders> {
     const { config, logger } = this.deps;
     const untrustedRoots = [config.stateDir, ...(config.source.kind === 'dir' ? [config.source.dir] : [])];
-    const opened = await openProviders(state, this.deps.factories, {
-      bindings: config.providers, requireBinding: config.requireBinding === true, env: process.env, untrustedRoots, stateDir: config.stateDir,
-      warn: (fields, message) => logger.warn(fields, message),
+    const opened = await openLimitedProviders(state, {
+      factories: this.deps.factories, bindings: config.providers, requireBinding: config.requireBinding === true, env: this.deps.env, untrustedRoots, stateDir: this.stateDir,
+      limits: config.limits.providers, observe: (call) => this.metrics.providerCall(call), warn: (fields, message) => logger.warn(fields, message),
     });
-    for (const [name, provider] of opened.providers) {
-      const limits = { ...DEFAULT_LIMITS[provider.type], ...definedOnly(this.deps.config.limits.providers[name]) };
-      opened.providers.set(name, limitProvider(provider, limits, (call) => this.metrics.providerCall(call)));
-    }
     for (const [name, error] of opened.errors) this.deps.logger.error({ provider: name, revision, error: error.reason, message: error.message }, 'provider unavailable');
     return opened;
   }
@@ -460,8 +452,4 @@ export class Daemon {
 
 function errorFields(error: unknown): object | string {
   return error instanceof Error ? { name: error.name, message: error.message } : String(error);
-}
-
-function definedOnly<T extends object>(value: T | undefined): Partial<T> {
-  return Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
