@@ -7,7 +7,8 @@
  * pass come from one state directory layout (state-dir.ts). The factories come from the caller
  * (src/cli passes providers/registry.ts): no cloud SDK is imported here.
  */
-import type { ProviderLimits } from '../config/types.ts';
+import { untrustedRoots } from '../config/file-checks.ts';
+import type { DaemonConfig, ProviderLimits } from '../config/types.ts';
 import type { DesiredState, ProviderType } from '../desired/types.ts';
 import { StatusStore } from '../status/status-store.ts';
 import { ApiSuspensions } from './api-suspensions.ts';
@@ -39,6 +40,18 @@ export interface ProviderWiring extends BindingSources {
  */
 export function limitsOf(type: ProviderType, override?: ProviderLimits): LimitSettings {
   return { ...DEFAULT_LIMITS[type], ...definedOnly(override) };
+}
+
+/**
+ * The daemon's wiring from its configuration: the operator's bindings and limits, its state
+ * directory for the providers' records, and the roots no credential or CA file may lie in (the
+ * state directory, a `source.dir` fleet).
+ */
+export function daemonWiring(config: DaemonConfig, parts: Pick<ProviderWiring, 'factories' | 'env' | 'observe' | 'warn'> & { readonly stateDir: StateDir }): ProviderWiring {
+  return {
+    ...parts, bindings: config.providers, requireBinding: config.requireBinding === true, limits: config.limits.providers,
+    untrustedRoots: untrustedRoots(config).map((root) => root.dir),
+  };
 }
 
 /** Opens every provider of `state` with its binding, each wrapped in its limits. */

@@ -18,8 +18,8 @@ import type { DesiredState } from '../desired/types.ts';
 import type { Logger } from '../status/logger.ts';
 import { DaemonMetrics } from '../status/metrics.ts';
 import type { StatusStore } from '../status/status-store.ts';
-import { daemonStores, openLimitedProviders } from './compose.ts';
-import type { DaemonStores } from './compose.ts';
+import { daemonStores, daemonWiring, openLimitedProviders } from './compose.ts';
+import type { DaemonStores, ProviderWiring } from './compose.ts';
 import type { DesiredSource, SourceChange } from './desired-source.ts';
 import { PassSuperseded } from './errors.ts';
 import { FleetView } from './fleet-view.ts';
@@ -58,6 +58,7 @@ export class Daemon {
   private readonly abort = new AbortController();
   private readonly stateDir: StateDir;
   private readonly stores: DaemonStores;
+  private readonly wiring: ProviderWiring;
   private readonly passDeps: Omit<PassDeps, 'providers' | 'providerErrors' | 'health' | 'queue'>;
   private readonly reporter: PassReporter;
   private readonly fleet = new FleetView();
@@ -77,6 +78,10 @@ export class Daemon {
       now: Date.now,
       ...(config.unhealthyThresholdPercent === undefined ? {} : { unhealthyThresholdPercent: config.unhealthyThresholdPercent }),
     };
+    this.wiring = daemonWiring(config, {
+      factories: deps.factories, env: deps.env, stateDir: this.stateDir,
+      observe: (call) => this.metrics.providerCall(call), warn: (fields, message) => logger.warn(fields, message),
+    });
     this.reporter = new PassReporter({ status: this.status, metrics: this.metrics, logger });
     this.pool = new ProviderPool((state, revision) => this.openProviders(state, revision));
     this.supervisor = new Supervisor({
@@ -221,13 +226,8 @@ export class Daemon {
 
   /** Opens a lane's provider through the composition root (bindings, limits, metrics); logs what failed. */
   private async openProviders(state: DesiredState, revision: string): Promise<OpenedProviders> {
-    const { config, logger } = this.deps;
-    const untrustedRoots = [config.stateDir, ...(config.source.kind === 'dir' ? [config.source.dir] : [])];
-    const opened = await openLimitedProviders(state, {
-      factories: this.deps.factories, bindings: config.providers, requireBinding: config.requireBinding === true, env: this.deps.env, untrustedRoots, stateDir: this.stateDir,
-      limits: config.limits.providers, observe: (call) => this.metrics.providerCall(call), warn: (fields, message) => logger.warn(fields, message),
-    });
-    for (const [name, error] of opened.errors) logger.error({ provider: name, revision, error: error.reason, message: error.message }, 'provider unavailable');
+    const opened = await openLimitedProviders(state, this.wiring);
+    for (const [name, error] of opened.errors) this.deps.logger.error({ provider: name, revision, error: error.reason, message: error.message }, 'provider unavailable');
     return opened;
   }
 
