@@ -22,7 +22,7 @@
  * never launched, and the record goes.
  */
 import type { ObservedInstance } from '../types.ts';
-import { readJsonLenient, writeJsonAtomic } from '../../src/reconcile/json-file.ts';
+import { readJsonLenient, writeJsonAtomic } from '../state-file.ts';
 import { instanceName } from '../naming.ts';
 
 /** One launch (a slot, or a batch of slots) drover sent or is about to send. */

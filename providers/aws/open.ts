@@ -2,7 +2,6 @@
  * Opens the AWS EC2 provider for one Provider document. Imported only through the plugin's `load`
  * (providers/aws/index.ts), so @aws-sdk/client-ec2 is loaded only when a fleet uses AWS.
  */
-import path from 'node:path';
 import type { AwsProviderSpec } from '../../src/desired/types.ts';
 import { invalidProvider, requireType, retryPolicy } from '../opening.ts';
 import type { Provider, ProviderContext } from '../types.ts';
@@ -13,7 +12,7 @@ import { DEFAULT_RETRY } from './retry.ts';
 
 /**
  * Builds the provider for one AWS Provider document. `context.endpoint` points it at a simulator;
- * `context.requestTimeoutMs` is the deadline of one attempt; `context.stateDir` holds the launch
+ * `context.requestTimeoutMs` is the deadline of one attempt; `context.stateFile` names the launch
  * journal (launches.json). Satisfies ProviderFactory.
  */
 export async function createAwsProvider(context: ProviderContext, options: AwsProviderOptions = {}): Promise<Provider> {
@@ -24,7 +23,7 @@ export async function createAwsProvider(context: ProviderContext, options: AwsPr
   const policy = retryPolicy(DEFAULT_RETRY, context, options.retry);
   const resolved = { ...options, listLagMs: options.listLagMs ?? context.listLagMs };
   const ledger = new LaunchLedger({
-    file: context.stateDir === undefined ? undefined : path.join(context.stateDir, 'launches.json'),
+    file: context.stateFile?.('launches.json'),
     lagMs: resolved.listLagMs ?? DEFAULT_LIST_LAG_MS,
     provider: context.config.name,
     fleet: context.fleet,

@@ -2,7 +2,6 @@
  * Opens the Proxmox VE provider for one Provider document. Imported only through the plugin's
  * `load` (providers/proxmox/index.ts); undici is the only dependency (there is no Proxmox SDK).
  */
-import path from 'node:path';
 import type { ProxmoxProviderSpec } from '../../src/desired/types.ts';
 import { invalidProvider, requireType, retryPolicy } from '../opening.ts';
 import type { Provider, ProviderContext } from '../types.ts';
@@ -27,7 +26,7 @@ export interface ProxmoxProviderOptions {
 /**
  * Builds the provider for one Proxmox Provider document: the nodes, storage and pool from the
  * document; the API URL (`context.endpoint`), CA, token id and secret from the operator's binding;
- * `context.staticCredentials.tokenSecret` replaces the env/file secret (tests); `context.stateDir`
+ * `context.staticCredentials.tokenSecret` replaces the env/file secret (tests); `context.stateFile`
  * holds the clone journal (clones.json). Satisfies ProviderFactory.
  */
 export async function createProxmoxProvider(context: ProviderContext, options: ProxmoxProviderOptions = {}): Promise<Provider> {
@@ -47,7 +46,7 @@ export async function createProxmoxProvider(context: ProviderContext, options: P
   const policy = retryPolicy(DEFAULT_RETRY, context, options.retry);
   const name = context.config.name;
   const api = new PveApi({ client, provider: name, policy, logger: options.logger, random: options.random });
-  const journal = new CloneJournal(context.stateDir === undefined ? undefined : path.join(context.stateDir, 'clones.json'));
+  const journal = new CloneJournal(context.stateFile?.('clones.json'));
   await journal.open();
   return new ProxmoxProvider({
     journal, tokenId: tokenId(context),

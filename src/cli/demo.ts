@@ -14,7 +14,7 @@ import type { DesiredState, ImageConfig } from '../desired/types.ts';
 import { startFleetSimulators } from './fleet-simulators.ts';
 import type { ProviderSimulator } from './fleet-simulators.ts';
 import type { GroupView } from '../status/status-store.ts';
-import { providerPlugin } from '../../providers/registry.ts';
+import { limitsOf } from '../reconcile/compose.ts';
 import { fleetOutcome, groupOutcome } from '../reconcile/done.ts';
 import { createLogger } from '../status/logger.ts';
 import { parseDuration } from './duration.ts';
@@ -182,8 +182,8 @@ async function writeCas(workspace: DemoWorkspace, sims: readonly ProviderSimulat
  */
 function demoConfig(workspace: DemoWorkspace, sims: readonly ProviderSimulator[], caFiles: Map<string, string>, tokenFile: string, port: number, factor: number): DaemonConfig {
   const scaled = (type: ProviderSimulator['type']) => {
-    const { concurrency, ratePerSecond, burst } = providerPlugin(type).limits;
-    return { concurrency, ratePerSecond: ratePerSecond * factor, burst: burst * factor };
+    const limits = limitsOf(type);
+    return { concurrency: limits.concurrency, ratePerSecond: limits.ratePerSecond * factor, burst: limits.burst * factor };
   };
   return {
     source: { kind: 'git', git: { url: `file://${workspace.bare}`, ref: { branch: 'main' }, path: '', intervalMs: 2000, auth: { type: 'none' }, verify: { mode: 'off' } } },

@@ -121,9 +121,10 @@ export class DirSource implements DesiredSource {
 export class GitDesiredSource implements DesiredSource {
   private readonly source: GitSource;
 
-  constructor(settings: GitSettings, stateDir: string, logger: SourceLogger, maxInstances = DEFAULT_MAX_INSTANCES) {
+  /** `dir`: the directory the Git source owns (the state directory's source/, StateDir.source). */
+  constructor(settings: GitSettings, dir: string, logger: SourceLogger, maxInstances = DEFAULT_MAX_INSTANCES) {
     this.source = new GitSource({
-      url: settings.url, ref: settings.ref, path: settings.path, stateDir: path.join(stateDir, 'source'),
+      url: settings.url, ref: settings.ref, path: settings.path, stateDir: dir,
       intervalMs: settings.intervalMs, auth: settings.auth, verify: settings.verify, onRewind: settings.onRewind,
     }, { loader: cappedLoader(loadFleet, maxInstances), logger });
   }

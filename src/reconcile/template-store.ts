@@ -5,7 +5,7 @@
  * reports that it cannot launch more of a template it no longer knows.
  */
 import type { LaunchTemplate } from '../desired/types.ts';
-import { readJsonLenient, writeJsonAtomic } from './json-file.ts';
+import { readJsonLenient, writeJsonAtomic } from '../../providers/state-file.ts';
 
 /** How many templates to keep per group (the newest). */
 const KEEP_PER_GROUP = 8;

@@ -92,7 +92,7 @@ const { contentRevision } = await import('../../src/reconcile/content-revision.t
 const { createLogger } = await import('../../src/status/logger.ts');
 const { registeredFactory } = await import('../../src/cli/session.ts');
 const { EC2_BUCKETS } = await import('../../providers/aws/sim.ts');
-const { DEFAULT_LIMITS } = await import('../../src/reconcile/limited-provider.ts');
+const { limitsOf } = await import('../../src/reconcile/compose.ts');
 type DesiredSource = import('../../src/reconcile/desired-source.ts').DesiredSource;
 type SourceChange = import('../../src/reconcile/desired-source.ts').SourceChange;
 type Current = import('../../src/reconcile/desired-source.ts').Current;
@@ -190,7 +190,7 @@ function daemonConfig(unlimited: boolean): DaemonConfig {
 }
 
 function startDaemon(unlimited: boolean): InstanceType<typeof Daemon> {
-  const daemon = new Daemon({ config: daemonConfig(unlimited), source, logger: createLogger('error'), factories: registeredFactory, prober: 'provider-state-only' });
+  const daemon = new Daemon({ config: daemonConfig(unlimited), source, logger: createLogger('error'), env: process.env, factories: registeredFactory, prober: 'provider-state-only' });
   const recordCall = daemon.metrics.providerCall.bind(daemon.metrics);
   daemon.metrics.providerCall = (call): void => {
     if (measuring) {
@@ -307,7 +307,7 @@ const scopes: QuotaScope[] = [
 const bound = timeBound([perGroupMs], scopes);
 const unbatchedMs = ((launches - EC2_BUCKETS.RunInstances.capacity) / EC2_BUCKETS.RunInstances.refillPerSec) * 1000;
 
-const limits = DEFAULT_LIMITS.aws;
+const limits = limitsOf('aws');
 const notes = {
   binding: bound.binding, groupPathMs: bound.groupMs, quotasMs: bound.quotas, waves,
   oneLaunchPerCallBoundMs: unbatchedMs, clientLimit: limits,

@@ -48,7 +48,7 @@ describe('EC2 launch fence: an expected wait, not a failure', function () {
     await h.writeFleet([{ name: 'web', replicas: 3 }], 1);
     // A drover whose state directory was lost: an empty one, so the launch journal is missing.
     stateDir = await mkdtemp(path.join(tmpdir(), 'drover-fence-'));
-    fenced = await createProvider({ config: (await state()).providers[PROVIDER]!, fleet: 'e2e', endpoint: h.sim.url, stateDir, listLagMs: LIST_LAG_MS, staticCredentials: { accessKeyId: 'AKIDHARNESS', secretAccessKey: 'harness-secret' } }, { retry: FAST_RETRY });
+    fenced = await createProvider({ config: (await state()).providers[PROVIDER]!, fleet: 'e2e', endpoint: h.sim.url, stateFile: (name) => path.join(stateDir!, name), listLagMs: LIST_LAG_MS, staticCredentials: { accessKeyId: 'AKIDHARNESS', secretAccessKey: 'harness-secret' } }, { retry: FAST_RETRY });
     const providers = new Map([[PROVIDER, fenced]]);
     const openedAt = Date.now();
     // The fence's end, as the provider journaled it on opening.

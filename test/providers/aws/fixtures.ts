@@ -1,4 +1,5 @@
 /** Shared fixtures for the AWS provider tests: a simulator, a provider pointed at it, requests. */
+import path from 'node:path';
 import type { LaunchTemplate, ProviderConfig } from '../../../src/desired/types.ts';
 import { idempotencyKey, instanceName } from '../../../providers/naming.ts';
 import type { CreateRequest, ObservedInstance, Provider } from '../../../providers/types.ts';
@@ -51,7 +52,7 @@ export function startSim(options: Ec2SimulatorOptions = {}): Promise<Ec2Simulato
 /** A provider for FLEET pointed at `sim` with static test credentials. */
 export function providerFor(sim: Ec2Simulator, options: AwsProviderOptions = {}, fleet = FLEET, stateDir?: string): Promise<Provider> {
   return createAwsProvider(
-    { config: CONFIG, fleet, endpoint: sim.url, staticCredentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' }, ...(stateDir === undefined ? {} : { stateDir }) },
+    { config: CONFIG, fleet, endpoint: sim.url, staticCredentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' }, ...(stateDir === undefined ? {} : { stateFile: (name: string) => path.join(stateDir, name) }) },
     { retry: FAST_RETRY, ...options },
   );
 }

@@ -1,4 +1,5 @@
 /** Shared fixtures for the Proxmox tests: a fast simulator, a raw API caller, providers, requests. */
+import { join } from 'node:path';
 import { Agent, fetch } from 'undici';
 import type { LaunchTemplate, ProviderConfig, ProxmoxProviderSpec } from '../../../src/desired/types.ts';
 import { idempotencyKey, instanceName } from '../../../providers/naming.ts';
@@ -49,7 +50,7 @@ export function startSim(options: ProxmoxSimulatorOptions = {}): Promise<Proxmox
 /** A provider for FLEET pointed at `sim`, trusting its CA. */
 export function providerFor(sim: ProxmoxSimulator, options: ProxmoxProviderOptions = {}, spec: Partial<ProxmoxProviderSpec> = {}, fleet = FLEET, stateDir?: string): Promise<Provider> {
   return createProxmoxProvider(
-    { config: configOf(spec), fleet, endpoint: sim.url, caPem: sim.caPem, credentials: { tokenId: 'drover@pve!sim' }, staticCredentials: { tokenSecret: sim.tokenSecret }, ...(stateDir === undefined ? {} : { stateDir }) },
+    { config: configOf(spec), fleet, endpoint: sim.url, caPem: sim.caPem, credentials: { tokenId: 'drover@pve!sim' }, staticCredentials: { tokenSecret: sim.tokenSecret }, ...(stateDir === undefined ? {} : { stateFile: (name: string) => join(stateDir, name) }) },
     { ...FAST, ...options, tasks: { ...FAST.tasks, ...options.tasks } },
   );
 }

@@ -25,7 +25,7 @@ async function providerIn(h: Harness, stateDir: string): Promise<Provider> {
   const loaded = await loadFleet(h.dir);
   if (!loaded.ok) throw new Error('harness fleet invalid');
   const pve = h.sim as ProxmoxSimulator;
-  return createProxmoxProvider({ config: loaded.state.providers[PROVIDER]!, fleet: FLEET, endpoint: pve.url, caPem: pve.caPem, credentials: { tokenId: 'drover@pve!sim' }, staticCredentials: { tokenSecret: pve.tokenSecret }, stateDir }, FAST);
+  return createProxmoxProvider({ config: loaded.state.providers[PROVIDER]!, fleet: FLEET, endpoint: pve.url, caPem: pve.caPem, credentials: { tokenId: 'drover@pve!sim' }, staticCredentials: { tokenSecret: pve.tokenSecret }, stateFile: (name) => path.join(stateDir, name) }, FAST);
 }
 
 /** `provider` whose creates are cut off by `kill` (the process dies: its calls stop). */

@@ -82,6 +82,7 @@ function daemonFor(dir: string, sims: ReadonlyMap<string, HarnessSim>, beforeOpe
     source: new DirSource(dir),
     logger: createLogger('fatal'),
     prober: 'provider-state-only',
+    env: process.env,
     factories: (type) => {
       const cloud = byType.get(type);
       return Promise.resolve(cloud && (async (context: ProviderContext) => {
