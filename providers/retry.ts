@@ -8,20 +8,11 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ProviderError } from './errors.ts';
-import type { ProviderErrorKind } from './errors.ts';
+import type { Classified } from './errors.ts';
 import type { CallPacer } from './types.ts';
 
-/** A provider error, classified. */
-export interface Classified {
-  readonly kind: ProviderErrorKind;
-  readonly reason: string;
-  readonly retryAfterMs?: number | undefined;
-  /** The cloud's own words, appended to the message when the cloud has no codes (PVE); never request data. */
-  readonly detail?: string | undefined;
-}
-
-/** Retry tuning. */
-export interface RetryPolicy {
+/** Retry tuning of one cloud call (attempts, backoff, deadlines); not to be confused with the error policy of src/desired/error-policy.ts. */
+export interface RetryTuning {
   /** Attempts in total, including the first (never unbounded). */
   readonly maxAttempts: number;
   /** Backoff base for transient errors, ms. */
@@ -51,7 +42,7 @@ export interface ProviderLogger {
 /** What a call needs besides the function. */
 export interface CallContext {
   readonly provider: string;
-  readonly policy: RetryPolicy;
+  readonly policy: RetryTuning;
   readonly signal?: AbortSignal | undefined;
   readonly logger?: ProviderLogger | undefined;
   /** Random source in [0, 1) for jitter (tests make it deterministic). */
@@ -68,7 +59,7 @@ export interface CallContext {
  * Backoff before attempt `attempt + 1`: the cloud's Retry-After when it gave one (cut to
  * `maxRetryAfterMs`); otherwise full jitter for transient errors, half-fixed when throttled.
  */
-export function backoffMs(classified: Classified, attempt: number, policy: RetryPolicy, random: () => number): number {
+export function backoffMs(classified: Classified, attempt: number, policy: RetryTuning, random: () => number): number {
   const server = Math.min(classified.retryAfterMs ?? 0, policy.maxRetryAfterMs ?? Infinity);
   if (server > 0) return server;
   const throttled = classified.kind === 'Throttled';

@@ -13,7 +13,7 @@ import { DEFAULT_RETRY } from './retry.ts';
 
 export { AwsProvider, type AwsProviderOptions } from './provider.ts';
 export { classifyAws, type Classified } from './classify.ts';
-export { DEFAULT_RETRY, type ProviderLogger, type RetryPolicy } from './retry.ts';
+export { DEFAULT_RETRY, type ProviderLogger, type RetryTuning } from './retry.ts';
 export { TAG } from './tags.ts';
 export { clientToken, parseClientToken } from './tokens.ts';
 

@@ -12,7 +12,7 @@ import { DEFAULT_RETRY } from './retry.ts';
 
 export { AzureProvider, type AzureProviderOptions } from './provider.ts';
 export { classifyAzure, type Classified } from './classify.ts';
-export { DEFAULT_RETRY, type ProviderLogger, type RetryPolicy } from './retry.ts';
+export { DEFAULT_RETRY, type ProviderLogger, type RetryTuning } from './retry.ts';
 export { TAG } from './tags.ts';
 
 /** Extra construction options: an explicit token credential (tests, embedding) wins over everything. */

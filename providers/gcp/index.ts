@@ -12,7 +12,7 @@ import { DEFAULT_RETRY } from './retry.ts';
 
 export { GcpProvider, type GcpProviderOptions } from './provider.ts';
 export { classifyGce, classifyOperationCode, type Classified } from './classify.ts';
-export { DEFAULT_RETRY, type ProviderLogger, type RetryPolicy } from './retry.ts';
+export { DEFAULT_RETRY, type ProviderLogger, type RetryTuning } from './retry.ts';
 export { digestLabel, LABEL, METADATA } from './labels.ts';
 export { generationName, requestIdFor } from './names.ts';
 

@@ -6,7 +6,7 @@
  */
 import { ProviderError } from '../errors.ts';
 import type { PveClient, PveParams } from './client.ts';
-import { callWithRetry, pause, type CallContext, type ProviderLogger, type RetryPolicy } from './retry.ts';
+import { callWithRetry, pause, type CallContext, type ProviderLogger, type RetryTuning } from './retry.ts';
 
 /** An entry of `/cluster/resources?type=vm`. */
 export interface VmResource {
@@ -85,11 +85,11 @@ export const DEFAULT_TASK_TIMING: TaskTiming = { pollMs: 1000, cloneTimeoutMs: 1
 export class PveApi {
   readonly #client: PveClient;
   readonly #provider: string;
-  readonly #policy: RetryPolicy;
+  readonly #policy: RetryTuning;
   readonly #logger: ProviderLogger | undefined;
   readonly #random: (() => number) | undefined;
 
-  constructor(init: { client: PveClient; provider: string; policy: RetryPolicy; logger?: ProviderLogger | undefined; random?: (() => number) | undefined }) {
+  constructor(init: { client: PveClient; provider: string; policy: RetryTuning; logger?: ProviderLogger | undefined; random?: (() => number) | undefined }) {
     this.#client = init.client;
     this.#provider = init.provider;
     this.#policy = init.policy;

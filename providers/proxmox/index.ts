@@ -12,7 +12,7 @@ import { apiEndpoint, tlsTrust, tokenId, tokenSecret } from './credentials.ts';
 import { CloneJournal } from './clone-journal.ts';
 import { CloneLimiter, DEFAULT_CLONE_LIMITS, type CloneLimits } from './limiter.ts';
 import { ProxmoxProvider } from './provider.ts';
-import { DEFAULT_RETRY, type ProviderLogger, type RetryPolicy } from './retry.ts';
+import { DEFAULT_RETRY, type ProviderLogger, type RetryTuning } from './retry.ts';
 
 export { ProxmoxProvider } from './provider.ts';
 export { classifyPve, type Classified } from './classify.ts';
@@ -20,12 +20,12 @@ export { PveApiError, PveClient } from './client.ts';
 export { DEFAULT_SECRET_ENV } from './credentials.ts';
 export { DEFAULT_CLONE_LIMITS, type CloneLimits } from './limiter.ts';
 export { TAG, digestTag, ownershipDescription, ownershipTags, templateDescription } from './ownership.ts';
-export { DEFAULT_RETRY, type ProviderLogger, type RetryPolicy } from './retry.ts';
+export { DEFAULT_RETRY, type ProviderLogger, type RetryTuning } from './retry.ts';
 export { DEFAULT_TASK_TIMING, TaskError, type TaskTiming } from './api.ts';
 
 /** Tuning for tests and operators; production needs none of it. */
 export interface ProxmoxProviderOptions {
-  readonly retry?: Partial<RetryPolicy>;
+  readonly retry?: Partial<RetryTuning>;
   readonly tasks?: Partial<TaskTiming>;
   readonly cloneLimits?: Partial<CloneLimits>;
   readonly logger?: ProviderLogger;
