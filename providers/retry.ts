@@ -9,6 +9,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ProviderError } from './errors.ts';
 import type { Classified } from './errors.ts';
+import { backoffDelay } from './backoff.ts';
 import type { CallPacer } from './types.ts';
 
 /** Retry tuning of one cloud call (attempts, backoff, deadlines); not to be confused with the error policy of src/desired/error-policy.ts. */
@@ -64,8 +65,7 @@ export function backoffMs(classified: Classified, attempt: number, policy: Retry
   if (server > 0) return server;
   const throttled = classified.kind === 'Throttled';
   const base = throttled ? policy.throttleBaseDelayMs : policy.baseDelayMs;
-  const ceiling = Math.min(policy.maxDelayMs, base * 2 ** (attempt - 1));
-  return throttled ? ceiling / 2 + random() * (ceiling / 2) : random() * ceiling;
+  return backoffDelay({ baseMs: base, maxMs: policy.maxDelayMs, spread: throttled ? 'equal' : 'full' }, attempt, random);
 }
 
 /** A provider's retrying call: runs `fn` with retries; rejects with a classified ProviderError. */
@@ -102,14 +102,20 @@ async function callWithRetry<T>(operation: string, ctx: CallContext, fn: (signal
 
 function throwIfAborted(operation: string, ctx: Pick<CallContext, 'provider' | 'signal'>, cause?: unknown): void {
   if (ctx.signal?.aborted !== true) return;
-  throw new ProviderError({
-    kind: 'Transient',
-    reason: 'Aborted',
-    provider: ctx.provider,
-    operation,
-    message: `${operation} aborted by the caller`,
-    cause: cause ?? ctx.signal.reason,
-  });
+  throw abortedError(operation, ctx.provider, cause ?? ctx.signal.reason);
+}
+
+/** The error of a call or wait the caller gave up on (its signal fired): Transient Aborted. */
+export function abortedError(operation: string, provider: string, cause: unknown): ProviderError {
+  return new ProviderError({ kind: 'Transient', reason: 'Aborted', provider, operation, message: `${operation} aborted by the caller`, cause });
+}
+
+/**
+ * pollUntil's abort error for a provider's wait: a poll the caller gave up on rejects with an
+ * Aborted ProviderError naming `operation`, as the retry loop's calls do.
+ */
+export function providerPolling(operation: string, provider: string): { readonly aborted: (cause: unknown) => Error } {
+  return { aborted: (cause) => abortedError(operation, provider, cause) };
 }
 
 /** Sleeps `ms`, rejecting with an Aborted ProviderError when the caller's signal fires. */

@@ -9,7 +9,7 @@ import { retryingCaller } from '../retry.ts';
 import type { RetryTuning as SharedRetryTuning } from '../retry.ts';
 import { classifyAzure } from './classify.ts';
 
-export { backoffMs, sleepOrAbort, toProviderError, type CallContext, type ProviderLogger } from '../retry.ts';
+export { backoffMs, providerPolling, sleepOrAbort, toProviderError, type CallContext, type ProviderLogger } from '../retry.ts';
 
 /** Retry tuning; ARM sends Retry-After, so its cap is always set. */
 export type RetryTuning = SharedRetryTuning & { readonly maxRetryAfterMs: number };

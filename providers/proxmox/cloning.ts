@@ -9,6 +9,7 @@
  * - the clone task failed: PVE removed the half-made VM → Transient, the next pass clones again;
  *   it died leaving `lock: clone` → Conflict CloneLockStuck naming the VMID for the operator.
  */
+import { backoffDelay, type Backoff } from '../backoff.ts';
 import { ProviderError } from '../errors.ts';
 import type { CreateRequest } from '../types.ts';
 import { TaskError, type PveApi, type TaskTiming, type VmResource } from './api.ts';
@@ -65,6 +66,9 @@ export interface ClonePlan {
 
 const MAX_STEPS = 24;
 
+/** Waits after a lock timeout before the next clone attempt: 200 ms doubling to 6.4 s, equal jitter. */
+const BUSY_BACKOFF: Backoff = { baseMs: 200, maxMs: 6400, spread: 'equal' };
+
 /** Clones a new VM for `request`, or adopts the slot's VM a twin created. */
 export async function cloneForSlot(ctx: CloneContext, request: CreateRequest, plan: ClonePlan): Promise<SlotVm> {
   const tried = new Set<number>();
@@ -82,7 +86,7 @@ export async function cloneForSlot(ctx: CloneContext, request: CreateRequest, pl
     if (outcome !== 'unknown') ctx.settled(vmid);
     if (outcome === 'done') return { vmid, node: plan.targetNode, createdAt: plan.createdAt };
     if (outcome === 'busy') {
-      await pause('create', { provider: ctx.provider, signal: ctx.signal }, Math.min(200 * 2 ** Math.min(step, 5), 10_000) * (0.5 + Math.random() / 2));
+      await pause('create', { provider: ctx.provider, signal: ctx.signal }, backoffDelay(BUSY_BACKOFF, step + 1, ctx.api.random));
       continue;
     }
     const adopted = await adoptIfSlot(ctx, request, vmid);

@@ -34,7 +34,7 @@ import type { PassDeps, PassResult } from './pass.ts';
 import { ApiSuspensions } from './api-suspensions.ts';
 import { Lane } from './lane.ts';
 import type { PassOutcome, Revisioned } from './lane.ts';
-import { GroupBackoff, jitter, notPlannedLog, recordPassOutcome, Wakeup } from './scheduler.ts';
+import { GroupBackoff, notPlannedLog, recordPassOutcome, resyncJitter as jitter, Wakeup } from './scheduler.ts';
 import { TemplateStore } from './template-store.ts';
 
 /** Collaborators the daemon does not build itself. */
