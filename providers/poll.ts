@@ -2,7 +2,8 @@
  * The one polling loop of drover: look, and until the answer is final wait (a fixed interval or a
  * backoff, or the server's Retry-After hint) and look again, under a deadline, honouring the
  * caller's AbortSignal. Replaces the clouds' hand-written loops (GCE zone operations, ARM
- * long-running operations, PVE tasks, Proxmox deletes and lock waits). The clock and the random
+ * long-running operations, PVE tasks, Proxmox lock waits, slot adoption and journaled clones; the
+ * Proxmox delete retry uses its backoff). The clock and the random
  * source are injectable, so tests run it deterministically without real time.
  */
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -11,13 +11,14 @@
  */
 import { backoffDelay, type Backoff } from '../backoff.ts';
 import { ProviderError } from '../errors.ts';
+import { pollUntil } from '../poll.ts';
 import type { CreateRequest } from '../types.ts';
 import { TaskError, type PveApi, type TaskTiming, type VmResource } from './api.ts';
 import { classifyPve } from './classify.ts';
 import { listedName } from './inventory.ts';
 import type { CloneLimiter } from './limiter.ts';
 import { ownershipFromDescription } from './ownership.ts';
-import { pause, type ProviderLogger } from './retry.ts';
+import { pause, providerPolling, type ProviderLogger } from './retry.ts';
 import { probeOrder, type VmidRange } from './vmid.ts';
 import type { PveParams } from './client.ts';
 
@@ -168,23 +169,32 @@ async function failedClone(ctx: CloneContext, vmid: number, plan: ClonePlan, err
  */
 export async function adoptIfSlot(ctx: CloneContext, request: CreateRequest, vmid: number): Promise<SlotVm | undefined> {
   const deadline = Date.now() + ctx.timing.cloneTimeoutMs;
-  for (;;) {
-    const entry = (await ctx.api.resources(ctx.signal)).find((e) => e.vmid === vmid && e.template !== 1);
-    if (entry === undefined) return undefined;
-    let config;
-    try {
-      config = await ctx.api.config(entry.node, vmid, ctx.signal);
-    } catch (error) {
-      if (error instanceof ProviderError && error.kind === 'NotFound' && Date.now() < deadline) continue;
-      throw error;
-    }
-    if (config['lock'] === 'clone' && config['name'] === undefined) {
-      if (Date.now() >= deadline) return undefined;
-      await pause('create', { provider: ctx.provider, signal: ctx.signal }, ctx.timing.pollMs);
-      continue;
-    }
-    const own = ownershipFromDescription(typeof config['description'] === 'string' ? config['description'] : undefined);
-    const mine = config['name'] === request.name && own.fleet === ctx.fleet && own.templateHash === request.owner.templateHash && own.slot === request.owner.slot;
-    return mine ? { vmid, node: entry.node, createdAt: own.createdAt ?? Date.now() } : undefined;
+  const look = await pollUntil(() => lookForSlot(ctx, request, vmid, deadline), {
+    done: (l) => l.kind === 'settled',
+    interval: ctx.timing.pollMs,
+    // A VM gone between the listing and its config read is looked at again at once.
+    retryAfterMs: (last) => (last?.kind === 'vanished' ? 0 : undefined),
+    signal: ctx.signal,
+    ...providerPolling('create', ctx.provider),
+  });
+  return look.kind === 'settled' ? look.vm : undefined;
+}
+
+/** One look at VM `vmid` for the slot: settled (the slot's VM, or not the slot's), still copying, or vanished mid-look. */
+type SlotLook = { readonly kind: 'settled'; readonly vm: SlotVm | undefined } | { readonly kind: 'copying' | 'vanished' };
+
+async function lookForSlot(ctx: CloneContext, request: CreateRequest, vmid: number, deadline: number): Promise<SlotLook> {
+  const entry = (await ctx.api.resources(ctx.signal)).find((e) => e.vmid === vmid && e.template !== 1);
+  if (entry === undefined) return { kind: 'settled', vm: undefined };
+  let config;
+  try {
+    config = await ctx.api.config(entry.node, vmid, ctx.signal);
+  } catch (error) {
+    if (error instanceof ProviderError && error.kind === 'NotFound' && Date.now() < deadline) return { kind: 'vanished' };
+    throw error;
   }
+  if (config['lock'] === 'clone' && config['name'] === undefined) return Date.now() >= deadline ? { kind: 'settled', vm: undefined } : { kind: 'copying' };
+  const own = ownershipFromDescription(typeof config['description'] === 'string' ? config['description'] : undefined);
+  const mine = config['name'] === request.name && own.fleet === ctx.fleet && own.templateHash === request.owner.templateHash && own.slot === request.owner.slot;
+  return { kind: 'settled', vm: mine ? { vmid, node: entry.node, createdAt: own.createdAt ?? Date.now() } : undefined };
 }
