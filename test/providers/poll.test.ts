@@ -2,23 +2,9 @@ import assert from 'node:assert/strict';
 import { backoffCeiling, backoffDelay, jitter } from '../../providers/backoff.ts';
 import { ProviderError } from '../../providers/errors.ts';
 import { pollUntil, type Clock } from '../../providers/poll.ts';
+import { SteppingClock } from '../helpers/stepping-clock.ts';
 import { deleteBackoff } from '../../providers/proxmox/provider.ts';
 import { providerPolling } from '../../providers/retry.ts';
-
-/** A clock whose sleeps pass at once, moving its time on and recording each wait. */
-class SteppingClock implements Clock {
-  t = 1_000_000;
-  readonly sleeps: number[] = [];
-  now(): number {
-    return this.t;
-  }
-  sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted === true) return Promise.reject(new Error('sleep aborted'));
-    this.sleeps.push(ms);
-    this.t += ms;
-    return Promise.resolve();
-  }
-}
 
 /** A look answering `answers` in turn (the last one again once they run out), recording the clock time of each look. */
 function scripted<T>(clock: Clock, answers: readonly T[]): { look: () => Promise<T>; at: number[] } {
