@@ -66,7 +66,7 @@ export async function pollToCompletion(operation: string, serialized: string, re
     aborted: deps.aborted,
     clock: deps.clock,
   });
-  return outcome as LroOutcome;
+  return outcome as LroOutcome; // done() let only a final outcome through
 }
 
 /** The operation itself failed or was canceled (not a failed poll request, which is a RestError or an abort). */
