@@ -4,7 +4,7 @@
  * `init`), and build the retry policy from the cloud's defaults, the attempt deadline and overrides.
  */
 import { ProviderError } from './errors.ts';
-import type { RetryPolicy } from './retry.ts';
+import type { RetryTuning } from './retry.ts';
 import type { ProviderContext } from './types.ts';
 
 /** The error for a Provider document `open` cannot use: `reason` is stable, `message` says the fix. */
@@ -18,6 +18,6 @@ export function requireType(context: ProviderContext, type: string): void {
 }
 
 /** The cloud's defaults, then `context.requestTimeoutMs` as the deadline of one attempt, then `override`. */
-export function retryPolicy<P extends RetryPolicy>(defaults: P, context: ProviderContext, override: Partial<P> | undefined): P {
+export function retryPolicy<P extends RetryTuning>(defaults: P, context: ProviderContext, override: Partial<P> | undefined): P {
   return { ...defaults, ...(context.requestTimeoutMs === undefined ? {} : { attemptTimeoutMs: context.requestTimeoutMs }), ...override };
 }

@@ -9,7 +9,7 @@ import type { DesiredGroup, ProviderConfig, ProviderSpec, ProviderType } from '.
 import type { GroupSpec } from '../src/desired/schema-types.ts';
 import type { LimitSettings } from '../src/reconcile/limited-provider.ts';
 import type { SimEngine } from '../src/sim/engine.ts';
-import type { RetryPolicy } from './retry.ts';
+import type { RetryTuning } from './retry.ts';
 import type { Provider, ProviderContext, ProviderCredentials } from './types.ts';
 
 /** A VmGroup's spec as written in the fleet (schema-valid): what group checks read. */
@@ -139,7 +139,7 @@ export interface ProviderPlugin<T extends ProviderType = ProviderType, O = objec
   /** drover's client-side limits for this cloud, at or below its published ones (operators may override). */
   readonly limits: LimitSettings;
   /** Retry defaults of one cloud call; `open` starts from them. */
-  readonly retry: RetryPolicy;
+  readonly retry: RetryTuning;
   /**
    * Validation of groups against this type (pure, synchronous, light). Its methods are only ever
    * given Provider documents of this type (typed per cloud in its group-checks.ts).

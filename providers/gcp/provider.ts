@@ -13,13 +13,13 @@ import { isUsable, LABEL, toObserved } from './labels.ts';
 import { instanceResource } from './launch.ts';
 import { CreateBook, generationName, generationOf, keyLabel, MAX_CREATE_STEPS, requestIdFor, type CreateStep } from './names.ts';
 import { isDone, operationError, operationOf, waitForOperation, type GceOperation } from './operations.ts';
-import { callWithRetry, type CallContext, type ProviderLogger, type RetryPolicy } from './retry.ts';
+import { callWithRetry, type CallContext, type ProviderLogger, type RetryTuning } from './retry.ts';
 
 type Instance = protos.google.cloud.compute.v1.IInstance;
 
 /** Tuning for tests and operators; production needs none of it. */
 export interface GcpProviderOptions {
-  readonly retry?: Partial<RetryPolicy>;
+  readonly retry?: Partial<RetryTuning>;
   readonly logger?: ProviderLogger;
   /** Jitter source (tests). */
   readonly random?: () => number;
@@ -37,7 +37,7 @@ export interface GcpProviderInit {
   readonly fleet: string;
   readonly project: string;
   readonly clients: GceClients;
-  readonly policy: RetryPolicy;
+  readonly policy: RetryTuning;
   readonly options: GcpProviderOptions;
 }
 
@@ -64,7 +64,7 @@ export class GcpProvider implements Provider {
   readonly #fleet: string;
   readonly #project: string;
   readonly #clients: GceClients;
-  readonly #policy: RetryPolicy;
+  readonly #policy: RetryTuning;
   readonly #options: GcpProviderOptions;
   readonly #book = new CreateBook();
   /** Instances whose delete this process started (zone/name → id): shown as terminated while GCE still lists them. */

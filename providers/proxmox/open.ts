@@ -11,11 +11,11 @@ import { apiEndpoint, tlsTrust, tokenId, tokenSecret } from './credentials.ts';
 import { CloneJournal } from './clone-journal.ts';
 import { CloneLimiter, DEFAULT_CLONE_LIMITS, type CloneLimits } from './limiter.ts';
 import { ProxmoxProvider } from './provider.ts';
-import { DEFAULT_RETRY, type ProviderLogger, type RetryPolicy } from './retry.ts';
+import { DEFAULT_RETRY, type ProviderLogger, type RetryTuning } from './retry.ts';
 
 /** Tuning for tests and operators; production needs none of it. */
 export interface ProxmoxProviderOptions {
-  readonly retry?: Partial<RetryPolicy>;
+  readonly retry?: Partial<RetryTuning>;
   readonly tasks?: Partial<TaskTiming>;
   readonly cloneLimits?: Partial<CloneLimits>;
   readonly logger?: ProviderLogger;

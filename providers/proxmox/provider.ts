@@ -7,7 +7,9 @@
  * waited for or reported (ObservedInstance.locked), never forced: API tokens cannot skiplock.
  */
 import type { ProxmoxProviderSpec } from '../../src/desired/types.ts';
+import { backoffDelay, type Backoff } from '../backoff.ts';
 import { ProviderError, type ProviderErrorKind } from '../errors.ts';
+import { pollUntil } from '../poll.ts';
 import type { CallOptions, CreateRequest, ImageRef, ListScope, ObservedInstance, Provider } from '../types.ts';
 import type { PveApi, TaskTiming, VmResource, VmStatus } from './api.ts';
 import { classifyPve } from './classify.ts';
@@ -19,7 +21,7 @@ import { scan, toObserved, vmidOf, type FoundVm, type Scan } from './inventory.t
 import { cloneParams, configParams, templateOf } from './launch.ts';
 import type { CloneLimiter } from './limiter.ts';
 import { ownershipFromDescription, ownershipFromTags, tagSafe, templateDigest, type ReadOwnership } from './ownership.ts';
-import { pause, type ProviderLogger } from './retry.ts';
+import { pause, providerPolling, type ProviderLogger } from './retry.ts';
 import { heldForItsSlot, UnconfiguredClones } from './unconfigured.ts';
 
 /** What the provider needs, resolved. */
@@ -48,6 +50,14 @@ interface Inflight {
 
 /** Attempts of one DELETE (each retry checks first that the VMID still holds the VM). */
 const DELETE_ATTEMPTS = 6;
+
+/** Cap of one wait between delete attempts, ms. */
+const DELETE_BACKOFF_MAX_MS = 10_000;
+
+/** Waits between delete attempts: twice the task poll interval, doubling, capped, equal jitter (never less than half). */
+export function deleteBackoff(pollMs: number): Backoff {
+  return { baseMs: 2 * pollMs, maxMs: Math.max(2 * pollMs, DELETE_BACKOFF_MAX_MS), spread: 'equal' };
+}
 
 /** How long a template's node and storage are trusted without looking again. */
 const TEMPLATE_SITE_TTL_MS = 60_000;
@@ -224,7 +234,7 @@ export class ProxmoxProvider implements Provider {
         if ((kind !== 'Transient' && kind !== 'Throttled') || reason === 'Aborted' || attempt >= DELETE_ATTEMPTS) throw error;
         const config = await this.#ignore(['VmNotFound'], () => this.#init.api.config(node, vmid, signal));
         if (config === undefined || config['lock'] === 'destroyed' || str(config['name']) !== name) return undefined;
-        await pause('destroy', { provider: this.name, signal }, this.#init.timing.pollMs * 2 ** attempt);
+        await pause('destroy', { provider: this.name, signal }, backoffDelay(deleteBackoff(this.#init.timing.pollMs), attempt, this.#init.api.random));
       }
     }
   }
@@ -362,15 +372,16 @@ export class ProxmoxProvider implements Provider {
   async #waitUnlocked(node: string, vmid: number, operation: string, signal: AbortSignal | undefined): Promise<void> {
     const { api, timing } = this.#init;
     const started = Date.now();
-    for (;;) {
-      const status = await api.status(node, vmid, signal);
-      if (status.lock === undefined) return;
-      const limit = status.lock === 'clone' ? timing.cloneTimeoutMs : timing.startTimeoutMs;
-      if (this.#stuck.has(vmid) || Date.now() - started >= limit) {
-        throw this.#error(operation, 'Conflict', status.lock === 'clone' ? 'CloneLockStuck' : 'VmLocked', `VM ${vmid} on ${node} is locked (${status.lock}); an operator may need to run qm unlock ${vmid}`);
-      }
-      await pause(operation, { provider: this.name, signal }, timing.pollMs);
-    }
+    // Done when unlocked, or when waiting longer cannot help: a stuck clone, or the lock outlived its limit.
+    const givesUp = (lock: string): boolean => this.#stuck.has(vmid) || Date.now() - started >= (lock === 'clone' ? timing.cloneTimeoutMs : timing.startTimeoutMs);
+    const status = await pollUntil(() => api.status(node, vmid, signal), {
+      done: (s) => s.lock === undefined || givesUp(s.lock),
+      interval: timing.pollMs,
+      signal,
+      ...providerPolling(operation, this.name),
+    });
+    if (status.lock === undefined) return;
+    throw this.#error(operation, 'Conflict', status.lock === 'clone' ? 'CloneLockStuck' : 'VmLocked', `VM ${vmid} on ${node} is locked (${status.lock}); an operator may need to run qm unlock ${vmid}`);
   }
 
   async #owns(node: string, vmid: number, tags: string | undefined, signal: AbortSignal | undefined): Promise<boolean> {

@@ -8,7 +8,7 @@
 import { retryingCaller, sleepOrAbort } from '../retry.ts';
 import { classifyPve } from './classify.ts';
 
-export { backoffMs, toProviderError, type CallContext, type ProviderLogger, type RetryPolicy } from '../retry.ts';
+export { backoffMs, providerPolling, toProviderError, type CallContext, type ProviderLogger, type RetryTuning } from '../retry.ts';
 
 export { DEFAULT_RETRY } from './retry-defaults.ts';
 

@@ -17,7 +17,7 @@ import type { DaemonDeps } from '../reconcile/daemon.ts';
 import { DirSource, GitDesiredSource } from '../reconcile/desired-source.ts';
 import type { DesiredSource } from '../reconcile/desired-source.ts';
 import { createProber } from '../reconcile/probe.ts';
-import { SourceError } from '../source/errors.ts';
+import { needsConfigFix, SourceError } from '../source/errors.ts';
 import { PRIVATE_UMASK, StateDir } from '../reconcile/state-dir.ts';
 import { ListenError, startHttpServer } from '../status/http-server.ts';
 import { createLogger } from '../status/logger.ts';
@@ -83,7 +83,7 @@ export async function runDaemon(config: DaemonConfig): Promise<number> {
       process.stderr.write(`drover run: ${error.message}; nothing was started. Stop the other process or choose another address: --listen HOST:PORT, listen: in the config, or DROVER_LISTEN\n`);
       return 1;
     }
-    if (!(error instanceof SourceError && error.retry === 'config')) throw error;
+    if (!(error instanceof SourceError && needsConfigFix(error))) throw error;
     process.stderr.write(`drover run: source.git: ${error.message}; fix the configuration (see schemas/config.schema.json)\n`);
     return 1;
   }

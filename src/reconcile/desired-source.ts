@@ -14,8 +14,8 @@ import { GitSource } from '../source/index.ts';
 import type { SourceLogger, SourceStatus, WebhookHandler } from '../source/index.ts';
 import { contentRevision } from './content-revision.ts';
 
-/** The state to act on, with the revision it came from. */
-export interface Current {
+/** A revision and its desired state, as the source gives them: the state to act on, with the revision it came from. */
+export interface Revisioned {
   readonly state: DesiredState;
   readonly revision: string;
 }
@@ -49,7 +49,7 @@ export interface DesiredSource {
   start(onChange: (change: SourceChange) => void): Promise<void>;
   /** Refreshes before a pass (dir sources re-read; Git sources rely on their triggers). */
   refresh(): Promise<void>;
-  current(): Current | undefined;
+  current(): Revisioned | undefined;
   view(): SourceView;
   /** Git only: the webhook receiver (body limits default to 1 MiB and 10 s). */
   webhook(secrets: readonly string[], providers: readonly string[] | undefined, limits?: WebhookLimits): WebhookHandler | undefined;
@@ -61,7 +61,7 @@ export interface DesiredSource {
 /** A local directory, re-read before every pass. */
 export class DirSource implements DesiredSource {
   private readonly dir: string;
-  private last: Current | undefined;
+  private last: Revisioned | undefined;
   private attempted: string | undefined;
   private error: SourceView['lastAttemptError'];
   private onChange: (change: SourceChange) => void = () => undefined;
@@ -100,7 +100,7 @@ export class DirSource implements DesiredSource {
     this.onChange({ kind: 'applied', revision: revision! });
   }
 
-  current(): Current | undefined {
+  current(): Revisioned | undefined {
     return this.last;
   }
 
@@ -141,7 +141,7 @@ export class GitDesiredSource implements DesiredSource {
 
   async refresh(): Promise<void> {}
 
-  current(): Current | undefined {
+  current(): Revisioned | undefined {
     const state = this.source.desired;
     const applied = this.source.applied;
     return state && applied ? { state, revision: applied.revision } : undefined;

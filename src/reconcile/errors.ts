@@ -1,5 +1,6 @@
 /**
- * Errors of a reconcile pass, as classes whose `policy` says what happens next (Flux style):
+ * Errors of a reconcile pass, as classes whose `policy` (the shared ErrorPolicy of
+ * src/desired/error-policy.ts) says what happens next:
  * - transient: back off and retry by itself;
  * - waiting: nothing is wrong, look again after `requeueAfterMs`;
  * - stalled: retrying cannot help until Git changes or a human acts.
@@ -7,18 +8,17 @@
  */
 import { ProviderError } from '../../providers/errors.ts';
 import type { ProviderErrorKind } from '../../providers/errors.ts';
-
-export type RetryPolicy = 'transient' | 'waiting' | 'stalled';
+import type { ErrorPolicy } from '../desired/error-policy.ts';
 
 /** A failure of one step of a pass, for one group or provider. */
 export class ReconcileError extends Error {
   override readonly name = 'ReconcileError';
-  readonly policy: RetryPolicy;
+  readonly policy: ErrorPolicy;
   /** Stable CamelCase reason, used in conditions, events and metrics. */
   readonly reason: string;
   readonly requeueAfterMs: number | undefined;
 
-  constructor(policy: RetryPolicy, reason: string, message: string, options: { cause?: unknown; requeueAfterMs?: number } = {}) {
+  constructor(policy: ErrorPolicy, reason: string, message: string, options: { cause?: unknown; requeueAfterMs?: number } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.policy = policy;
     this.reason = reason;
@@ -40,7 +40,7 @@ export class PassSuperseded extends ReconcileError {
   }
 }
 
-const POLICY_BY_KIND: Record<ProviderErrorKind, RetryPolicy> = {
+const POLICY_BY_KIND: Record<ProviderErrorKind, ErrorPolicy> = {
   Throttled: 'transient',
   Transient: 'transient',
   Conflict: 'transient',

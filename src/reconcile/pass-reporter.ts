@@ -14,7 +14,7 @@ import type { SourceChange } from './desired-source.ts';
 import { expectedWaitsOf } from './expected-waits.ts';
 import type { FleetPass } from './fleet-view.ts';
 import type { PassResult } from './pass.ts';
-import { GroupBackoff, jitter, notPlannedLog, recordPassOutcome } from './scheduler.ts';
+import { GroupBackoff, notPlannedLog, recordPassOutcome, resyncJitter as jitter } from './scheduler.ts';
 
 /** What the reporter writes to. */
 export interface ReporterDeps {

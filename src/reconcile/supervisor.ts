@@ -10,7 +10,7 @@ import type { DesiredSource } from './desired-source.ts';
 import type { Prober } from './health.ts';
 import { Lane } from './lane.ts';
 import type { Revisioned } from './lane.ts';
-import { jitter, Wakeup } from './scheduler.ts';
+import { resyncJitter as jitter, Wakeup } from './scheduler.ts';
 
 /** What the supervisor drives. */
 export interface SupervisorDeps {
