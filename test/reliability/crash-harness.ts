@@ -363,7 +363,7 @@ export function summary(report: CrashRoundReport): string {
 const short = (v: string | undefined) => (v ?? '-').replace(/^sha256:/, '').slice(0, 8);
 
 /**
- * Diagnostics (CRASH_TIMELINE=group,…): every event of the named groups as the simulator recorded
+ * Diagnostics (CRASH_TIMELINE=group,…, printed through the round's log: CRASH_VERBOSE=1): every event of the named groups as the simulator recorded
  * it (sim time, state change, cause, slot, template, digest, revision), then the daemons' log lines
  * that name them (only processes that listened: those killed during start-up are not captured).
  */
