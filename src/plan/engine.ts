@@ -70,6 +70,18 @@ export const SCALE_IN_ORDER: DeletionOrder = { classOf: (v) => (v.ready ? 1 : 0)
 /** Replacement order: not ready first, then the oldest (longest-running old instance). */
 const REPLACE_ORDER: DeletionOrder = { classOf: (v) => (v.ready ? 1 : 0), newestFirst: false };
 
+/**
+ * Replacement order while canaries hold: as {@link REPLACE_ORDER}, but old instances not of the
+ * template the old part is kept (and refilled) on go first. Those are a superseded canary (a digest
+ * replaced in Git before its canary was promoted) or stragglers of an older rollout: deleting them
+ * first leaves the old part on one template, so that no later refill or rollback lands on the
+ * superseded canary's template and takes it past its canary count.
+ */
+function holdOrder(keep: string | undefined): DeletionOrder {
+  if (keep === undefined) return REPLACE_ORDER;
+  return { classOf: (v) => (v.ready ? 2 : 0) + (v.inst.templateHash === keep ? 1 : 0), newestFirst: false };
+}
+
 /** Deletes up to `excess` of `pool` in `order`, skipping instances the budget cannot afford. */
 export function trim(pool: readonly InstanceView[], excess: number, order: DeletionOrder, reasonOf: (v: InstanceView) => DeleteReason, budget: Budget): Doomed[] {
   if (excess <= 0) return [];
@@ -144,7 +156,8 @@ export function planRolling(p: EngineParams, pools: Pools, knobs: RollingKnobs):
   const oldsBlocked = startsBatch && knobs.batchBlocked !== undefined;
   if (oldsBlocked && knobs.batchBlocked !== undefined) waits.push(knobs.batchBlocked);
   if (olds.length > knobs.oldFloor && knobs.gateOpen && !oldsBlocked) {
-    deletes.push(...trim(olds, olds.length - knobs.oldFloor, REPLACE_ORDER, reasonMap(pools.olds), p.budget));
+    const order = knobs.oldFloor > 0 ? holdOrder(pools.oldTemplate) : REPLACE_ORDER;
+    deletes.push(...trim(olds, olds.length - knobs.oldFloor, order, reasonMap(pools.olds), p.budget));
   }
   if (olds.length > knobs.oldFloor && !knobs.gateOpen) {
     waits.push({ reason: 'min-ready', message: 'old instances stay until a new one has been ready for minReadySeconds', until: undefined });
