@@ -3,9 +3,9 @@
  * document of another type or with an unusable spec (a ProviderError of kind Invalid, operation
  * `init`), and build the retry policy from the cloud's defaults, the attempt deadline and overrides.
  */
-import { ProviderError } from './errors.ts';
+import { ProviderError } from '../src/contract/errors.ts';
 import type { RetryTuning } from './retry.ts';
-import type { ProviderContext } from './types.ts';
+import type { ProviderContext } from '../src/contract/provider.ts';
 
 /** The error for a Provider document `open` cannot use: `reason` is stable, `message` says the fix. */
 export function invalidProvider(context: ProviderContext, reason: string, message: string): ProviderError {

@@ -5,12 +5,12 @@
  * is imported only when `open` or `simulator` is called, so `drover validate` stays fast and a fleet
  * that does not use a cloud never loads that cloud's code.
  */
-import type { DesiredGroup, ProviderConfig, ProviderSpec, ProviderType } from '../src/desired/types.ts';
-import type { GroupSpec } from '../src/desired/schema-types.ts';
-import type { LimitSettings } from '../src/reconcile/limited-provider.ts';
+import type { DesiredGroup, ProviderConfig, ProviderSpec, ProviderType } from '../src/contract/fleet.ts';
+import type { GroupSpec } from '../src/contract/schema-types.ts';
+import type { LimitSettings } from '../src/contract/limits.ts';
 import type { SimEngine } from '../src/sim/engine.ts';
 import type { RetryTuning } from './retry.ts';
-import type { Provider, ProviderContext, ProviderCredentials } from './types.ts';
+import type { Provider, ProviderContext, ProviderCredentials } from '../src/contract/provider.ts';
 
 /** A VmGroup's spec as written in the fleet (schema-valid): what group checks read. */
 export type { GroupSpec };

@@ -5,9 +5,9 @@
  * these types equal the provider folders that have an index.ts, so a new provider must be listed
  * here as soon as it has one. The order is the order in messages (e.g. "only aws, gcp, azure").
  */
-import type { ProviderType } from '../src/desired/types.ts';
+import type { ProviderType } from '../src/contract/fleet.ts';
 import type { ProviderPlugin } from './plugin.ts';
-import type { ProviderFactory } from './types.ts';
+import type { ProviderFactory } from '../src/contract/provider.ts';
 import { aws } from './aws/index.ts';
 import { gcp } from './gcp/index.ts';
 import { azure } from './azure/index.ts';

@@ -7,12 +7,12 @@
  * providers; each supplies its classifier and defaults.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ProviderError } from './errors.ts';
-import type { Classified } from './errors.ts';
+import { ProviderError } from '../src/contract/errors.ts';
+import type { Classified } from '../src/contract/errors.ts';
 import { backoffDelay } from './backoff.ts';
-import type { CallPacer } from './types.ts';
+import type { CallPacer } from '../src/contract/provider.ts';
 
-/** Retry tuning of one cloud call (attempts, backoff, deadlines); not to be confused with the error policy of src/desired/error-policy.ts. */
+/** Retry tuning of one cloud call (attempts, backoff, deadlines); not to be confused with the error policy of src/contract/error-policy.ts. */
 export interface RetryTuning {
   /** Attempts in total, including the first (never unbounded). */
   readonly maxAttempts: number;

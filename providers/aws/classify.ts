@@ -3,9 +3,9 @@
  * (`err.name` is EC2's Code), HTTP status and Node error codes — never by message text.
  */
 import { isTlsTrustFailure, TLS_TRUST_REASON } from '../tls-trust.ts';
-import { ProviderError, type Classified, type ProviderErrorKind } from '../errors.ts';
+import { ProviderError, type Classified, type ProviderErrorKind } from '../../src/contract/errors.ts';
 
-export type { Classified } from '../errors.ts';
+export type { Classified } from '../../src/contract/errors.ts';
 
 
 const BY_CODE: Readonly<Record<string, ProviderErrorKind>> = {

@@ -2,7 +2,7 @@
  * What a VmGroup on an AWS provider must satisfy beyond the schema: EC2's fields, zones of the
  * provider's region, and zonal subnets. Pure and light (src/desired/group-rules.ts applies it).
  */
-import type { AwsProviderSpec } from '../../src/desired/types.ts';
+import type { AwsProviderSpec } from '../../src/contract/fleet.ts';
 import type { CheckedProvider, GroupChecks, GroupFinding, GroupSpec } from '../plugin.ts';
 
 type Aws = CheckedProvider<AwsProviderSpec>;

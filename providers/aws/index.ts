@@ -3,7 +3,7 @@
  * Light: @aws-sdk/client-ec2 loads only when a fleet opens an AWS provider (open.ts) and the
  * simulator only when one is started (sim-start.ts).
  */
-import type { AwsProviderSpec } from '../../src/desired/types.ts';
+import type { AwsProviderSpec } from '../../src/contract/fleet.ts';
 import { definePlugin } from '../plugin.ts';
 import { awsGroupChecks } from './group-checks.ts';
 import type { AwsProviderOptions } from './provider.ts';

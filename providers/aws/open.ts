@@ -2,9 +2,9 @@
  * Opens the AWS EC2 provider for one Provider document. Imported only through the plugin's `load`
  * (providers/aws/index.ts), so @aws-sdk/client-ec2 is loaded only when a fleet uses AWS.
  */
-import type { AwsProviderSpec } from '../../src/desired/types.ts';
+import type { AwsProviderSpec } from '../../src/contract/fleet.ts';
 import { invalidProvider, requireType, retryPolicy } from '../opening.ts';
-import type { Provider, ProviderContext } from '../types.ts';
+import type { Provider, ProviderContext } from '../../src/contract/provider.ts';
 import { createEc2Client } from './client.ts';
 import { LaunchLedger } from './launch-ledger.ts';
 import { AwsProvider, DEFAULT_LIST_LAG_MS, type AwsProviderOptions } from './provider.ts';

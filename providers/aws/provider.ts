@@ -1,5 +1,5 @@
 /**
- * The AWS EC2 provider: one Provider per Provider document (one region). See providers/types.ts
+ * The AWS EC2 provider: one Provider per Provider document (one region). See src/contract/provider.ts
  * for the contract and tokens.ts for how ClientTokens keep create idempotent across instance deaths.
  */
 import {
@@ -13,8 +13,8 @@ import {
   type Instance,
   type RunInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
-import { ProviderError, type ProviderErrorKind } from '../errors.ts';
-import type { CallOptions, CreateRequest, ImageRef, ListScope, ObservedInstance, PlacementProblem, PlacementRef, Provider } from '../types.ts';
+import { ProviderError, type ProviderErrorKind } from '../../src/contract/errors.ts';
+import type { CallOptions, CreateRequest, ImageRef, ListScope, ObservedInstance, PlacementProblem, PlacementRef, Provider } from '../../src/contract/provider.ts';
 import { describeEach, subnetProblems } from './subnets.ts';
 import { classifyAws } from './classify.ts';
 import { DestroyBatcher, type DestroyBatchOptions } from './destroy-batch.ts';

@@ -3,7 +3,7 @@
  * seeded with the fleet's AMIs (their digest tags) and its subnets, each in its zone. Imported only
  * through the plugin's `simulator`.
  */
-import type { DesiredGroup, ProviderConfig } from '../../src/desired/types.ts';
+import type { DesiredGroup, ProviderConfig } from '../../src/contract/fleet.ts';
 import type { ProviderSimulator, SimulatorOptions, SimulatorSeed } from '../plugin.ts';
 import { startEc2Simulator } from './sim.ts';
 import { TAG } from './tags.ts';

@@ -5,7 +5,7 @@
  */
 import { restorePoller as restoreComputePoller, type VirtualMachine, type VirtualMachineInstanceView } from '@azure/arm-compute';
 import { restorePoller as restoreNetworkPoller, type NetworkInterface } from '@azure/arm-network';
-import { ProviderError } from '../errors.ts';
+import { ProviderError } from '../../src/contract/errors.ts';
 import type { AzureClients } from './client.ts';
 import { pollToCompletion, type LroOutcome } from './lro.ts';
 import type { RetryAfterBook } from './retry-after.ts';

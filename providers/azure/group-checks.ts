@@ -2,7 +2,7 @@
  * What a VmGroup on an Azure provider must satisfy beyond the schema: its fields (a subnet is
  * required: a NIC needs one) and availability zones '1'–'3'. Pure and light.
  */
-import type { AzureProviderSpec } from '../../src/desired/types.ts';
+import type { AzureProviderSpec } from '../../src/contract/fleet.ts';
 import type { GroupChecks } from '../plugin.ts';
 
 const ZONES = new Set(['1', '2', '3']);

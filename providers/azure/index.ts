@@ -3,7 +3,7 @@
  * providers/plugin.ts). Light: @azure/arm-compute, @azure/arm-network and @azure/identity load only
  * when a fleet opens an Azure provider (open.ts) and the simulator only when one is started (sim-start.ts).
  */
-import type { AzureProviderSpec } from '../../src/desired/types.ts';
+import type { AzureProviderSpec } from '../../src/contract/fleet.ts';
 import { definePlugin } from '../plugin.ts';
 import { azureGroupChecks } from './group-checks.ts';
 import type { AzureFactoryOptions } from './open.ts';

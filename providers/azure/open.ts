@@ -4,9 +4,9 @@
  * loaded only when a fleet uses Azure.
  */
 import type { TokenCredential } from '@azure/core-auth';
-import type { AzureProviderSpec } from '../../src/desired/types.ts';
+import type { AzureProviderSpec } from '../../src/contract/fleet.ts';
 import { invalidProvider, requireType, retryPolicy } from '../opening.ts';
-import type { Provider, ProviderContext } from '../types.ts';
+import type { Provider, ProviderContext } from '../../src/contract/provider.ts';
 import { createAzureClients } from './client.ts';
 import { AzureProvider, type AzureProviderOptions } from './provider.ts';
 import { DEFAULT_RETRY } from './retry.ts';

@@ -15,8 +15,8 @@
  */
 import type { VirtualMachine } from '@azure/arm-compute';
 import type { NetworkInterface } from '@azure/arm-network';
-import { ProviderError, type ProviderErrorKind } from '../errors.ts';
-import type { CallOptions, CreateRequest, ImageRef, ListScope, ObservedInstance, Provider } from '../types.ts';
+import { ProviderError, type ProviderErrorKind } from '../../src/contract/errors.ts';
+import type { CallOptions, CreateRequest, ImageRef, ListScope, ObservedInstance, Provider } from '../../src/contract/provider.ts';
 import { ArmOps } from './arm-ops.ts';
 import { classifyAzure } from './classify.ts';
 import type { AzureClients } from './client.ts';

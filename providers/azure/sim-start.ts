@@ -2,7 +2,7 @@
  * Starts the ARM simulator for one Azure Provider document of a fleet (`drover sim` / `drover
  * demo`), seeded with the fleet's images (digest tags). Imported only through the plugin's `simulator`.
  */
-import type { ProviderConfig } from '../../src/desired/types.ts';
+import type { ProviderConfig } from '../../src/contract/fleet.ts';
 import type { ProviderSimulator, SimulatorOptions, SimulatorSeed } from '../plugin.ts';
 import { startAzureSimulator } from './sim.ts';
 import { TAG } from './tags.ts';

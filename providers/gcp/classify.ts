@@ -12,9 +12,9 @@
  * Operation errors (DONE with `error.errors[].code`) are classified by classifyOperationCode.
  */
 import { isTlsTrustFailure, TLS_TRUST_REASON } from '../tls-trust.ts';
-import { ProviderError, type Classified, type ProviderErrorKind } from '../errors.ts';
+import { ProviderError, type Classified, type ProviderErrorKind } from '../../src/contract/errors.ts';
 
-export type { Classified } from '../errors.ts';
+export type { Classified } from '../../src/contract/errors.ts';
 
 
 /** GCE `errors[].reason` values and ErrorInfo reasons. */

@@ -2,7 +2,7 @@
  * What a VmGroup on a GCP provider must satisfy beyond the schema: GCE's fields, zone names, and a
  * regional subnetwork. Pure and light (src/desired/group-rules.ts applies it).
  */
-import type { GcpProviderSpec } from '../../src/desired/types.ts';
+import type { GcpProviderSpec } from '../../src/contract/fleet.ts';
 import type { GroupChecks, GroupFinding, GroupSpec } from '../plugin.ts';
 
 /** Group checks of the GCP plugin. */

@@ -3,7 +3,7 @@
  * providers/plugin.ts). Light: @google-cloud/compute (slow to import) loads only when a fleet opens
  * a GCP provider (open.ts) and the simulator only when one is started (sim-start.ts).
  */
-import type { GcpProviderSpec } from '../../src/desired/types.ts';
+import type { GcpProviderSpec } from '../../src/contract/fleet.ts';
 import { definePlugin } from '../plugin.ts';
 import { gcpGroupChecks } from './group-checks.ts';
 import type { GcpProviderOptions } from './provider.ts';

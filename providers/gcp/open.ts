@@ -3,9 +3,9 @@
  * through the plugin's `load` (providers/gcp/index.ts), so @google-cloud/compute (slow to import)
  * is loaded only when a fleet uses GCP.
  */
-import type { GcpProviderSpec } from '../../src/desired/types.ts';
+import type { GcpProviderSpec } from '../../src/contract/fleet.ts';
 import { invalidProvider, requireType, retryPolicy } from '../opening.ts';
-import type { Provider, ProviderContext } from '../types.ts';
+import type { Provider, ProviderContext } from '../../src/contract/provider.ts';
 import { createGceClients } from './client.ts';
 import { readKeyFile } from './key-file.ts';
 import { GcpProvider, type GcpProviderOptions } from './provider.ts';

@@ -5,7 +5,7 @@
  * operation with `error` is returned, not thrown — the caller checks it with operationError().
  */
 import type { protos } from '@google-cloud/compute';
-import { ProviderError } from '../errors.ts';
+import { ProviderError } from '../../src/contract/errors.ts';
 import { pollUntil, type Clock } from '../poll.ts';
 import { providerPolling } from '../retry.ts';
 import { classifyOperationCode } from './classify.ts';

@@ -1,11 +1,11 @@
 /**
  * The Compute Engine provider: one Provider per Provider document (one GCP project). See
- * providers/types.ts for the contract and names.ts for how deterministic names, requestIds and the
+ * src/contract/provider.ts for the contract and names.ts for how deterministic names, requestIds and the
  * `drover-key` label keep create idempotent across lost responses, failed operations and dead slots.
  */
 import type { protos } from '@google-cloud/compute';
-import { PartialListing, ProviderError, type ProviderErrorKind } from '../errors.ts';
-import type { CallOptions, CreateRequest, ImageRef, ListScope, ObservedInstance, Provider } from '../types.ts';
+import { PartialListing, ProviderError, type ProviderErrorKind } from '../../src/contract/errors.ts';
+import type { CallOptions, CreateRequest, ImageRef, ListScope, ObservedInstance, Provider } from '../../src/contract/provider.ts';
 import { classifyGce } from './classify.ts';
 import type { GceClients } from './client.ts';
 import { verifyImage } from './images.ts';

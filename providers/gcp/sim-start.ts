@@ -3,7 +3,7 @@
  * `drover demo`), seeded with the fleet's images (digests as a label). Imported only through the
  * plugin's `simulator`.
  */
-import type { ProviderConfig } from '../../src/desired/types.ts';
+import type { ProviderConfig } from '../../src/contract/fleet.ts';
 import type { ProviderSimulator, SimulatorOptions, SimulatorSeed } from '../plugin.ts';
 import { digestLabel, LABEL } from './labels.ts';
 import { seedImagePath, startGceSimulator } from './sim.ts';

@@ -5,7 +5,7 @@
  * (the task may still finish: callers re-observe rather than assume).
  */
 import type { Random } from '../backoff.ts';
-import { ProviderError } from '../errors.ts';
+import { ProviderError } from '../../src/contract/errors.ts';
 import { pollUntil } from '../poll.ts';
 import type { PveClient, PveParams } from './client.ts';
 import { callWithRetry, providerPolling, type CallContext, type ProviderLogger, type RetryTuning } from './retry.ts';

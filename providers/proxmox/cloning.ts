@@ -10,9 +10,9 @@
  *   it died leaving `lock: clone` → Conflict CloneLockStuck naming the VMID for the operator.
  */
 import { backoffDelay, type Backoff } from '../backoff.ts';
-import { ProviderError } from '../errors.ts';
+import { ProviderError } from '../../src/contract/errors.ts';
 import { pollUntil } from '../poll.ts';
-import type { CreateRequest } from '../types.ts';
+import type { CreateRequest } from '../../src/contract/provider.ts';
 import { TaskError, type PveApi, type TaskTiming, type VmResource } from './api.ts';
 import { classifyPve } from './classify.ts';
 import { listedName } from './inventory.ts';

@@ -3,7 +3,7 @@
  * instead of a machine type, a bridge, cloud-init's IP config and user) and zones that are the
  * provider's nodes. Pure and light.
  */
-import type { ProxmoxProviderSpec } from '../../src/desired/types.ts';
+import type { ProxmoxProviderSpec } from '../../src/contract/fleet.ts';
 import type { GroupChecks } from '../plugin.ts';
 
 /** Group checks of the Proxmox plugin. */

@@ -3,7 +3,7 @@
  * providers/plugin.ts). Light: the PVE client (undici; there is no Proxmox SDK) loads only when a
  * fleet opens a Proxmox provider (open.ts) and the simulator only when one is started (sim-start.ts).
  */
-import type { ProxmoxProviderSpec } from '../../src/desired/types.ts';
+import type { ProxmoxProviderSpec } from '../../src/contract/fleet.ts';
 import { definePlugin } from '../plugin.ts';
 import { proxmoxGroupChecks } from './group-checks.ts';
 import type { ProxmoxProviderOptions } from './open.ts';

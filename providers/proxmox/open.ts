@@ -2,9 +2,9 @@
  * Opens the Proxmox VE provider for one Provider document. Imported only through the plugin's
  * `load` (providers/proxmox/index.ts); undici is the only dependency (there is no Proxmox SDK).
  */
-import type { ProxmoxProviderSpec } from '../../src/desired/types.ts';
+import type { ProxmoxProviderSpec } from '../../src/contract/fleet.ts';
 import { invalidProvider, requireType, retryPolicy } from '../opening.ts';
-import type { Provider, ProviderContext } from '../types.ts';
+import type { Provider, ProviderContext } from '../../src/contract/provider.ts';
 import { DEFAULT_TASK_TIMING, PveApi, type TaskTiming } from './api.ts';
 import { PveClient } from './client.ts';
 import { apiEndpoint, tlsTrust, tokenId, tokenSecret } from './credentials.ts';

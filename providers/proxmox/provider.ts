@@ -6,11 +6,11 @@
  * it; list() reports such VMs so the planner completes or deletes them. VMs that are locked are
  * waited for or reported (ObservedInstance.locked), never forced: API tokens cannot skiplock.
  */
-import type { ProxmoxProviderSpec } from '../../src/desired/types.ts';
+import type { ProxmoxProviderSpec } from '../../src/contract/fleet.ts';
 import { backoffDelay, type Backoff } from '../backoff.ts';
-import { ProviderError, type ProviderErrorKind } from '../errors.ts';
+import { ProviderError, type ProviderErrorKind } from '../../src/contract/errors.ts';
 import { pollUntil } from '../poll.ts';
-import type { CallOptions, CreateRequest, ImageRef, ListScope, ObservedInstance, Provider } from '../types.ts';
+import type { CallOptions, CreateRequest, ImageRef, ListScope, ObservedInstance, Provider } from '../../src/contract/provider.ts';
 import type { PveApi, TaskTiming, VmResource, VmStatus } from './api.ts';
 import { classifyPve } from './classify.ts';
 import type { CloneJournal, CloneRecord } from './clone-journal.ts';

@@ -4,7 +4,7 @@
  * not list yet), and waiting for a recorded clone to end. Pure but for awaitRecorded's status reads.
  */
 import { pollUntil } from '../poll.ts';
-import type { ObservedInstance } from '../types.ts';
+import type { ObservedInstance } from '../../src/contract/provider.ts';
 import type { PveApi, TaskTiming } from './api.ts';
 import { classifyPve } from './classify.ts';
 import type { CloneJournal, CloneRecord } from './clone-journal.ts';

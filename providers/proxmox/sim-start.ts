@@ -3,7 +3,7 @@
  * `drover demo`): the document's nodes, pool and storage, and the fleet's templates (digest in
  * description and tags). Imported only through the plugin's `simulator`.
  */
-import type { ProviderConfig } from '../../src/desired/types.ts';
+import type { ProviderConfig } from '../../src/contract/fleet.ts';
 import type { ProviderSimulator, SimulatorOptions, SimulatorSeed } from '../plugin.ts';
 import { digestTag, templateDescription } from './ownership.ts';
 import { SIM_TOKEN_SECRET, startProxmoxSimulator } from './sim.ts';

@@ -14,7 +14,7 @@
  * no longer wants: an old template, a smaller group; or no room for it) is reported as it is,
  * stopped, and replaced.
  */
-import type { ObservedInstance } from '../types.ts';
+import type { ObservedInstance } from '../../src/contract/provider.ts';
 import type { FoundVm } from './inventory.ts';
 
 /** How long a finished, never-configured clone is kept for the create of its slot, at most. */

@@ -10,7 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DaemonConfig } from '../config/types.ts';
-import type { DesiredState, ImageConfig } from '../desired/types.ts';
+import type { DesiredState, ImageConfig } from '../contract/fleet.ts';
 import { startFleetSimulators } from './fleet-simulators.ts';
 import type { ProviderSimulator } from './fleet-simulators.ts';
 import type { GroupView } from '../status/status-store.ts';

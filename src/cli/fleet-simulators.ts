@@ -4,7 +4,7 @@
  * `drover plan/apply/run` can rehearse the fleet end to end. Every registered plugin has a
  * simulator; a type without a plugin is reported, not faked.
  */
-import type { DesiredState, ProviderConfig, ProviderType } from '../desired/types.ts';
+import type { DesiredState, ProviderConfig, ProviderType } from '../contract/fleet.ts';
 import { findProviderPlugin, registeredProviderTypes, type ProviderSimulator, type SeedImage } from '../../providers/registry.ts';
 
 export type { ProviderSimulator } from '../../providers/registry.ts';

@@ -2,7 +2,7 @@
  * How to fix a provider drover could not open or list: where each cloud's credentials come from,
  * and how to rehearse against a simulator instead. Pure text, shown by `plan` under the provider.
  */
-import type { ProviderType } from '../desired/types.ts';
+import type { ProviderType } from '../contract/fleet.ts';
 import { TLS_TRUST_REASON } from '../../providers/tls-trust.ts';
 import { providerPlugin } from '../../providers/registry.ts';
 import { caFileEnvName, endpointEnvName, typeEnvName } from '../reconcile/open-providers.ts';

@@ -11,7 +11,7 @@ import { loadDaemonConfig } from '../config/daemon-config.ts';
 import { operatorFiles, untrustedFileProblems, untrustedRoots } from '../config/file-checks.ts';
 import type { DaemonConfig } from '../config/types.ts';
 import { formatProblem } from '../desired/problems.ts';
-import { shownPath } from '../desired/secrets.ts';
+import { shownPath } from '../contract/shown-path.ts';
 import { Daemon } from '../reconcile/daemon.ts';
 import type { DaemonDeps } from '../reconcile/daemon.ts';
 import { DirSource, GitDesiredSource } from '../reconcile/desired-source.ts';

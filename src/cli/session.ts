@@ -11,7 +11,7 @@ import { providerFactory } from '../../providers/registry.ts';
 import { capInstances } from '../desired/instance-cap.ts';
 import { loadFleet } from '../desired/load.ts';
 import { formatProblem } from '../desired/problems.ts';
-import type { DesiredState } from '../desired/types.ts';
+import type { DesiredState } from '../contract/fleet.ts';
 import { loadProviderBindings } from '../config/daemon-config.ts';
 import { openLimitedProviders, passStores } from '../reconcile/compose.ts';
 import { HealthTracker } from '../reconcile/health.ts';

@@ -9,7 +9,7 @@ import { capInstances, DEFAULT_MAX_INSTANCES } from '../desired/instance-cap.ts'
 import { loadFleet } from '../desired/load.ts';
 import type { LoadResult } from '../desired/load-result.ts';
 import { formatProblem } from '../desired/problems.ts';
-import type { DesiredState } from '../desired/types.ts';
+import type { DesiredState } from '../contract/fleet.ts';
 import { parseMaxInstances } from './max-instances.ts';
 import { renderTable } from './table.ts';
 import { UsageError } from './usage-error.ts';

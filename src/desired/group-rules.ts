@@ -8,8 +8,8 @@ import { problemAt } from './documents.ts';
 import { resolveIntOrPercent } from './int-or-percent.ts';
 import { ROLLOUT_DEFAULTS } from './defaults.ts';
 import type { Problem } from './problems.ts';
-import type { GroupSpec, Provider } from './schema-types.ts';
-import type { IntOrPercent, ProviderType } from './types.ts';
+import type { GroupSpec, Provider } from '../contract/schema-types.ts';
+import type { IntOrPercent, ProviderType } from '../contract/fleet.ts';
 import { providerPlugin, providerPlugins, type FieldPath } from '../../providers/registry.ts';
 
 type GroupDocument = Extract<ValidDocument, { kind: 'VmGroup' }>;

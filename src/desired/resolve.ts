@@ -8,10 +8,10 @@ import type { DocumentIndex, ValidDocument } from './documents.ts';
 import { positionOf, problemAt } from './documents.ts';
 import { providerRuleProblems, rolloutRuleProblems } from './group-rules.ts';
 import type { Problem } from './problems.ts';
-import type { Health, Rollout } from './schema-types.ts';
+import type { Health, Rollout } from '../contract/schema-types.ts';
 import { templateHash } from './template-hash.ts';
 import { providerPlugin } from '../../providers/registry.ts';
-import type { DesiredGroup, DesiredState, FleetSettings, HealthPolicy, ImageConfig, LaunchTemplate, ProviderConfig, RolloutPolicy, SourceRef } from './types.ts';
+import type { DesiredGroup, DesiredState, FleetSettings, HealthPolicy, ImageConfig, LaunchTemplate, ProviderConfig, RolloutPolicy, SourceRef } from '../contract/fleet.ts';
 
 type Doc<K extends ValidDocument['kind']> = Extract<ValidDocument, { kind: K }>;
 

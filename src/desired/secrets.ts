@@ -5,7 +5,7 @@
 import { locate } from './parse-yaml.ts';
 import type { ParsedDocument } from './parse-yaml.ts';
 import type { Problem } from './problems.ts';
-import type { ProviderType } from './types.ts';
+import type { ProviderType } from '../contract/fleet.ts';
 import { findProviderPlugin } from '../../providers/registry.ts';
 
 /** Key names that hold secrets when given a value (Provider documents). */
@@ -61,13 +61,4 @@ function visit(value: unknown, segments: string[], visitor: Visitor, key?: strin
     return;
   }
   visitor(segments, key, value);
-}
-
-/**
- * A configured credential file path, for an error message about it. A value that does not look
- * like a path (`/…`, `./…`, `../…`, `~/…`) is not repeated: the usual reason a "file" cannot be read
- * is that the secret itself was pasted where its file name belongs.
- */
-export function shownPath(value: string): string {
-  return /^(?:\/|\.{1,2}\/|~\/)[^\s]*$/.test(value) ? JSON.stringify(value) : '(a value that is not a path; not shown in case it is the secret itself)';
 }

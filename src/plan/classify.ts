@@ -2,7 +2,7 @@
  * Sorts a group's observed instances into what the strategies work with: readiness, drift that is
  * replaced unconditionally, duplicates of one slot, and the template a failed rollout restores.
  */
-import type { DesiredGroup } from '../desired/types.ts';
+import type { DesiredGroup } from '../contract/fleet.ts';
 import { resolveBounds } from './quantity.ts';
 import type { DeleteReason, PlanContext, PlannedInstance } from './types.ts';
 

@@ -3,8 +3,8 @@
  * (Ready, Progressing, Degraded, Stalled) with stable reasons, computed from the same inputs as the
  * step so status and actions never disagree.
  */
-import type { DesiredGroup } from '../desired/types.ts';
-import type { InstanceState } from '../../providers/types.ts';
+import type { DesiredGroup } from '../contract/fleet.ts';
+import type { InstanceState } from '../contract/provider.ts';
 import { sortInPlace, type Classified, type InstanceView } from './classify.ts';
 import type { Mode } from './mode.ts';
 import { resolveBounds } from './quantity.ts';

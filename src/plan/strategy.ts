@@ -3,7 +3,7 @@
  * canary count until promoted, blue-green as its own engine, and every rollback as rolling back to
  * the restored template (no gate: the restored template is proven, the failed one is not).
  */
-import type { DesiredGroup } from '../desired/types.ts';
+import type { DesiredGroup } from '../contract/fleet.ts';
 import type { Doomed, InstanceView } from './classify.ts';
 import { planBlueGreen, planRolling, refillOlds, type EngineParams, type Outcome, type Pools, type RollingKnobs } from './engine.ts';
 import { effectiveSurge, resolveCanaryCount } from './quantity.ts';

@@ -4,7 +4,7 @@
  * and a context carrying `now`, and returns one {@link GroupStep}. The same inputs (in any order)
  * always give the same step, so `drover plan` prints exactly what `drover apply` does.
  */
-import type { InstanceState, ObservedInstance } from '../../providers/types.ts';
+import type { InstanceState, ObservedInstance } from '../contract/provider.ts';
 
 /**
  * An observed instance plus the readiness facts the daemon's health tracker knows (providers do not).

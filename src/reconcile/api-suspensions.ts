@@ -3,7 +3,7 @@
  * directory so a restart keeps them. They add to Git's `suspend`, never replace it; a missing or
  * corrupt file means nothing is suspended through the API.
  */
-import type { DesiredState } from '../desired/types.ts';
+import type { DesiredState } from '../contract/fleet.ts';
 import { readJsonLenient, writeJsonAtomic } from '../../providers/state-file.ts';
 
 /** The API's suspensions, kept in `file` (the state directory's suspended.json, StateDir.suspensions). */

@@ -9,13 +9,14 @@
  */
 import { untrustedRoots } from '../config/file-checks.ts';
 import type { DaemonConfig, ProviderLimits } from '../config/types.ts';
-import type { DesiredState, ProviderType } from '../desired/types.ts';
+import type { DesiredState, ProviderType } from '../contract/fleet.ts';
 import { StatusStore } from '../status/status-store.ts';
 import { ApiSuspensions } from './api-suspensions.ts';
 import { FailedTemplates } from './failed-templates.ts';
 import { ImageVerifier } from './image-verifier.ts';
 import { DEFAULT_LIMITS, limitProvider } from './limited-provider.ts';
-import type { LimitSettings, ProviderCall } from './limited-provider.ts';
+import type { LimitSettings } from '../contract/limits.ts';
+import type { ProviderCall } from './limited-provider.ts';
 import { openProviders } from './open-providers.ts';
 import type { BindingSources, FactoryLookup, OpenedProviders } from './open-providers.ts';
 import { StalledGroups } from './stalled.ts';

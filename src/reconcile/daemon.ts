@@ -14,7 +14,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { DaemonConfig } from '../config/types.ts';
-import type { DesiredState } from '../desired/types.ts';
+import type { DesiredState } from '../contract/fleet.ts';
 import type { Logger } from '../status/logger.ts';
 import { DaemonMetrics } from '../status/metrics.ts';
 import type { StatusStore } from '../status/status-store.ts';

@@ -8,7 +8,7 @@ import { cappedLoader, DEFAULT_MAX_INSTANCES } from '../desired/instance-cap.ts'
 import { loadFleet } from '../desired/load.ts';
 import { formatProblem } from '../desired/problems.ts';
 import type { FleetLoader } from '../desired/load-result.ts';
-import type { DesiredState } from '../desired/types.ts';
+import type { DesiredState } from '../contract/fleet.ts';
 import type { GitSettings } from '../config/types.ts';
 import { GitSource } from '../source/index.ts';
 import type { SourceLogger, SourceStatus, WebhookHandler } from '../source/index.ts';

@@ -1,14 +1,14 @@
 /**
  * Errors of a reconcile pass, as classes whose `policy` (the shared ErrorPolicy of
- * src/desired/error-policy.ts) says what happens next:
+ * src/contract/error-policy.ts) says what happens next:
  * - transient: back off and retry by itself;
  * - waiting: nothing is wrong, look again after `requeueAfterMs`;
  * - stalled: retrying cannot help until Git changes or a human acts.
  * Callers branch on `policy` and `reason`, never on message text.
  */
-import { ProviderError } from '../../providers/errors.ts';
-import type { ProviderErrorKind } from '../../providers/errors.ts';
-import type { ErrorPolicy } from '../desired/error-policy.ts';
+import { ProviderError } from '../contract/errors.ts';
+import type { ProviderErrorKind } from '../contract/errors.ts';
+import type { ErrorPolicy } from '../contract/error-policy.ts';
 
 /** A failure of one step of a pass, for one group or provider. */
 export class ReconcileError extends Error {

@@ -4,7 +4,7 @@
  * share of the deletion guard (`readyElsewhere`, `deletedElsewhere`) so a lane's guard judges the
  * whole fleet, not its own provider alone. Memory only; no I/O.
  */
-import type { DesiredState } from '../desired/types.ts';
+import type { DesiredState } from '../contract/fleet.ts';
 import { countedDeletes } from '../plan/index.ts';
 import { isSettled } from '../status/status-store.ts';
 import type { PassResult } from './pass.ts';

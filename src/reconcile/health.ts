@@ -8,8 +8,8 @@
  * creation time. State is in memory only: after a restart every instance starts unready and
  * unjudged again, which can only delay deletions, never cause one.
  */
-import type { ObservedInstance } from '../../providers/types.ts';
-import type { HealthPolicy, HealthProbe } from '../desired/types.ts';
+import type { ObservedInstance } from '../contract/provider.ts';
+import type { HealthPolicy, HealthProbe } from '../contract/fleet.ts';
 import type { PlannedInstance } from '../plan/types.ts';
 
 /** Checks one instance's health endpoint. Resolves true when healthy; never rejects. */

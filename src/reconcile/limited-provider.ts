@@ -6,11 +6,12 @@
  * with the cloud's bucket instead of retrying past it. Semantics of the wrapped provider are unchanged.
  */
 import PQueue from 'p-queue';
-import { ProviderError } from '../../providers/errors.ts';
-import type { CallOptions, CallPacer, CreateRequest, ImageRef, ListScope, ObservedInstance, PlacementRef, Provider } from '../../providers/types.ts';
-import type { ProviderType } from '../desired/types.ts';
+import { ProviderError } from '../contract/errors.ts';
+import type { CallOptions, CallPacer, CreateRequest, ImageRef, ListScope, ObservedInstance, PlacementRef, Provider } from '../contract/provider.ts';
+import type { ProviderType } from '../contract/fleet.ts';
 import { providerPlugins } from '../../providers/registry.ts';
 import { RateLimiter } from './rate-limiter.ts';
+import type { LaneSettings, LimitSettings } from '../contract/limits.ts';
 
 /** One finished provider call. */
 export interface ProviderCall {
@@ -20,29 +21,6 @@ export interface ProviderCall {
   readonly code: string;
   readonly durationMs: number;
   readonly throttleWaitMs: number;
-}
-
-/** Concurrency and token bucket of one lane of calls. */
-export interface LaneSettings {
-  readonly concurrency: number;
-  readonly ratePerSecond: number;
-  readonly burst: number;
-}
-
-/**
- * Limits for one provider. `concurrency`, `ratePerSecond` and `burst` meter creates (the launch
- * bucket, the scarcest) and every operation without a lane of its own. A cloud that meters deletes
- * or reads in buckets of their own gets `lanes` for them, each with its own queue, so a backlog of
- * deletes never holds up launches (and the reverse), as the cloud's own buckets would not.
- */
-export interface LimitSettings extends LaneSettings {
-  readonly lanes?: Readonly<Partial<Record<'destroy' | 'read', LaneSettings>>>;
-  /**
-   * A second bucket for instances launched, for clouds that meter them apart from launch calls
-   * (EC2: RunInstances.resources refills 2 instances/s with a burst of 1,000). A create takes one
-   * token, a batched create one per instance, besides the one call token either takes.
-   */
-  readonly launchedInstances?: Readonly<{ ratePerSecond: number; burst: number; reserve?: number }>;
 }
 
 /**

@@ -3,8 +3,8 @@
  * (provider-bindings.ts): the document says which cloud scope, the binding with what authority. A
  * provider that cannot be opened (or is not bound) becomes an error for its groups only; the others go on.
  */
-import type { Provider, ProviderFactory } from '../../providers/types.ts';
-import type { DesiredState, ProviderType } from '../desired/types.ts';
+import type { Provider, ProviderFactory } from '../contract/provider.ts';
+import type { DesiredState, ProviderType } from '../contract/fleet.ts';
 import { ReconcileError } from './errors.ts';
 import { resolveBinding } from './provider-bindings.ts';
 import type { BindingSources } from './provider-bindings.ts';

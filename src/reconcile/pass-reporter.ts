@@ -4,7 +4,7 @@
  * (StatusStore: conditions, actions, events) and metrics. It decides nothing about the clouds;
  * the passes it is given already happened.
  */
-import type { DesiredState } from '../desired/types.ts';
+import type { DesiredState } from '../contract/fleet.ts';
 import type { Wait } from '../plan/index.ts';
 import type { Logger } from '../status/logger.ts';
 import type { DaemonMetrics } from '../status/metrics.ts';

@@ -6,11 +6,11 @@
  * correctly.
  */
 import type PQueue from 'p-queue';
-import type { ObservedInstance, Provider } from '../../providers/types.ts';
-import type { DesiredGroup, DesiredState } from '../desired/types.ts';
+import type { ObservedInstance, Provider } from '../contract/provider.ts';
+import type { DesiredGroup, DesiredState } from '../contract/fleet.ts';
 import { applyDeletionGuard, planGroup, planOrphans, summarizeSteps } from '../plan/index.ts';
 import type { GroupStep, GuardResult, PlannedInstance, Wait } from '../plan/index.ts';
-import { PartialListing } from '../../providers/errors.ts';
+import { PartialListing } from '../contract/errors.ts';
 import { fromProviderError, PassSuperseded, ReconcileError } from './errors.ts';
 import { executeStep, queuedDeletes } from './execute.ts';
 import { withExpectedWaits } from './expected-waits.ts';

@@ -7,7 +7,7 @@
  * instances fail, or where every probed instance of the provider fails however few (Kubernetes'
  * FullDisruption), and says so with the ProbesFailing condition, until the share falls. Pure.
  */
-import type { DesiredState } from '../desired/types.ts';
+import type { DesiredState } from '../contract/fleet.ts';
 import type { Condition, GroupStep, PlannedInstance } from '../plan/types.ts';
 
 /** Kubernetes' --unhealthy-zone-threshold. */

@@ -5,7 +5,7 @@
  * its source position) is reused until the document changes; one that failed is forgotten, so
  * the next pass tries again (an unreadable CA file, a secret not mounted yet).
  */
-import type { DesiredState } from '../desired/types.ts';
+import type { DesiredState } from '../contract/fleet.ts';
 import type { OpenedProviders } from './open-providers.ts';
 
 /** Opens the providers of a state that holds one Provider document (the composition root's opener). */

@@ -1,13 +1,13 @@
 /**
  * Typed errors of the Git source. Each carries a stable `reason` and a `policy` (the shared
- * ErrorPolicy of src/desired/error-policy.ts) so callers (the reconcile loop, status, metrics)
+ * ErrorPolicy of src/contract/error-policy.ts) so callers (the reconcile loop, status, metrics)
  * decide what to do from data, never from message text. The source uses two of its values:
  * - `transient`: back off and retry soon (network, timeouts, disk);
  * - `stalled`: nothing changes until Git changes (the revision itself is bad: a new revision
  *   helps) or, for the configuration reasons (`CONFIG_REASONS`: UnsafeUrl, UnsafeRef,
  *   InvalidConfig), until a human fixes the source configuration.
  */
-import type { ErrorPolicy } from '../desired/error-policy.ts';
+import type { ErrorPolicy } from '../contract/error-policy.ts';
 import type { Problem } from '../desired/problems.ts';
 
 /** Every reason a source can fail with. */

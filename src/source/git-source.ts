@@ -8,7 +8,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FleetLoader } from '../desired/load-result.ts';
-import type { DesiredState } from '../desired/types.ts';
+import type { DesiredState } from '../contract/fleet.ts';
 import { resolveConfig } from './config.ts';
 import type { GitSourceConfig, ResolvedConfig } from './config.ts';
 import { SourceError, SourceInternalError } from './errors.ts';

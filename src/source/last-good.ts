@@ -3,7 +3,7 @@
  * separately, the last attempt and its error. Pure bookkeeping, no I/O — the rules of when a
  * revision is worth (re)trying live here so they can be read in one place.
  */
-import type { DesiredState } from '../desired/types.ts';
+import type { DesiredState } from '../contract/fleet.ts';
 import { needsConfigFix, type SourceErrorInfo } from './errors.ts';
 import type { AppliedRevision, RewindInfo } from './status.ts';
 import type { SignatureInfo } from './verify.ts';

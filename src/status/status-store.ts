@@ -8,7 +8,7 @@ import path from 'node:path';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../providers/state-file.ts';
 import type { Condition, GroupCounts, GroupStep } from '../plan/types.ts';
 import type { PassResult } from '../reconcile/pass.ts';
-import type { DesiredState } from '../desired/types.ts';
+import type { DesiredState } from '../contract/fleet.ts';
 
 /** A condition with the time its status last changed. */
 export interface TimedCondition extends Condition {

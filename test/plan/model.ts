@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { DesiredGroup, IntOrPercent, RolloutPolicy } from '../../src/desired/types.ts';
+import type { DesiredGroup, IntOrPercent, RolloutPolicy } from '../../src/contract/fleet.ts';
 import { planGroup, resolveBounds, resolveCanaryCount } from '../../src/plan/index.ts';
 import type { GroupStep, PlannedInstance } from '../../src/plan/index.ts';
 import { promotes } from '../../src/plan/strategy.ts';

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { DesiredGroup } from '../../src/desired/types.ts';
+import type { DesiredGroup } from '../../src/contract/fleet.ts';
 import { ForeignInstanceError, planGroup, resolveBounds, resolveCanaryCount } from '../../src/plan/index.ts';
 import type { GroupStep } from '../../src/plan/index.ts';
 import { promotes } from '../../src/plan/strategy.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { definePlugin, type PluginFactory, type PluginParts } from '../../providers/plugin.ts';
 import { aws } from '../../providers/aws/index.ts';
-import type { Provider, ProviderContext } from '../../providers/types.ts';
+import type { Provider, ProviderContext } from '../../src/contract/provider.ts';
 
 /** A plugin like aws's whose `load` is `load` (the module import under test). */
 function fakePlugin(load: () => Promise<PluginFactory<{ tag: string }>>): ReturnType<typeof definePlugin<'aws', { tag: string }>> {

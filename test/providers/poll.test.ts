@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { backoffCeiling, backoffDelay, jitter } from '../../providers/backoff.ts';
-import { ProviderError } from '../../providers/errors.ts';
+import { ProviderError } from '../../src/contract/errors.ts';
 import { pollUntil, type Clock } from '../../providers/poll.ts';
 import { SteppingClock } from '../helpers/stepping-clock.ts';
 import { deleteBackoff } from '../../providers/proxmox/provider.ts';

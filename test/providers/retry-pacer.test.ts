@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { ProviderError, type Classified } from '../../providers/errors.ts';
+import { ProviderError, type Classified } from '../../src/contract/errors.ts';
 import { retryingCaller, type RetryTuning } from '../../providers/retry.ts';
-import type { CallOptions, CallPacer, CreateRequest, ObservedInstance, Provider } from '../../providers/types.ts';
+import type { CallOptions, CallPacer, CreateRequest, ObservedInstance, Provider } from '../../src/contract/provider.ts';
 import { limitProvider } from '../../src/reconcile/limited-provider.ts';
 import { RateLimiter } from '../../src/reconcile/rate-limiter.ts';
 

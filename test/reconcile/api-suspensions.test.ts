@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { DesiredState } from '../../src/desired/types.ts';
+import type { DesiredState } from '../../src/contract/fleet.ts';
 import { ApiSuspensions } from '../../src/reconcile/api-suspensions.ts';
 import { StateDir } from '../../src/reconcile/state-dir.ts';
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { daemonStores, limitsOf, openLimitedProviders } from '../../src/reconcile/compose.ts';
 import type { ProviderCall } from '../../src/reconcile/limited-provider.ts';
 import { StateDir } from '../../src/reconcile/state-dir.ts';
-import type { Provider, ProviderContext } from '../../providers/types.ts';
+import type { Provider, ProviderContext } from '../../src/contract/provider.ts';
 import { stateWith } from './daemon-fixtures.ts';
 
 /** A factory whose providers list nothing, recording the contexts it was given. */

@@ -1,7 +1,7 @@
 /** Small hand-made passes and states for the daemon units' tests (fleet view, pass reporter). */
-import type { DesiredState } from '../../src/desired/types.ts';
+import type { DesiredState } from '../../src/contract/fleet.ts';
 import type { DeleteAction, GroupStep } from '../../src/plan/types.ts';
-import type { ObservedInstance } from '../../providers/types.ts';
+import type { ObservedInstance } from '../../src/contract/provider.ts';
 import type { PassResult } from '../../src/reconcile/pass.ts';
 
 /** A desired state with these Provider names (and nothing else the units read). */

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createAwsProvider as createProvider } from '../../providers/aws/open.ts';
-import type { Provider } from '../../providers/types.ts';
+import type { Provider } from '../../src/contract/provider.ts';
 import { loadFleet } from '../../src/desired/load.ts';
 import type { Wait } from '../../src/plan/types.ts';
 import { expectedWaitsOf } from '../../src/reconcile/expected-waits.ts';

@@ -1,7 +1,7 @@
 /** judgeProbes: which scopes pause unhealthy replacement (a group, or a whole provider) and which do not. */
 import assert from 'node:assert/strict';
 import { loadFleetFiles } from '../../src/desired/load.ts';
-import type { DesiredState } from '../../src/desired/types.ts';
+import type { DesiredState } from '../../src/contract/fleet.ts';
 import type { PlannedInstance } from '../../src/plan/types.ts';
 import { judgeProbes, withheldFailures } from '../../src/reconcile/probes-failing.ts';
 

@@ -1,10 +1,10 @@
 /** ProviderPool: each lane's provider opened once per Provider document, reopened when it changes, retried when it failed. */
 import assert from 'node:assert/strict';
-import type { DesiredState } from '../../src/desired/types.ts';
+import type { DesiredState } from '../../src/contract/fleet.ts';
 import { ReconcileError } from '../../src/reconcile/errors.ts';
 import type { OpenedProviders } from '../../src/reconcile/open-providers.ts';
 import { ProviderPool } from '../../src/reconcile/provider-pool.ts';
-import type { Provider } from '../../providers/types.ts';
+import type { Provider } from '../../src/contract/provider.ts';
 
 function stateOf(region: string, line = 1): DesiredState {
   const doc = (name: string) => ({ name, type: 'aws', spec: { type: 'aws', region }, source: { file: 'p.yaml', line, col: 1 } });

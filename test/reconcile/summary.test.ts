@@ -4,7 +4,7 @@
  * Ready alone; summarize (src/plan/status.ts) then derives Ready, so a Stalled group is never Ready.
  */
 import assert from 'node:assert/strict';
-import type { FleetSettings } from '../../src/desired/types.ts';
+import type { FleetSettings } from '../../src/contract/fleet.ts';
 import { applyDeletionGuard, planGroup, summarize, summarizeSteps } from '../../src/plan/index.ts';
 import type { Condition, GroupStep } from '../../src/plan/index.ts';
 import { markStalled } from '../../src/reconcile/stalled.ts';

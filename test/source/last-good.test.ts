@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { DesiredState } from '../../src/desired/types.ts';
+import type { DesiredState } from '../../src/contract/fleet.ts';
 import type { SourceErrorInfo } from '../../src/source/index.ts';
 import { LastKnownGood, revisionKey } from '../../src/source/last-good.ts';
 

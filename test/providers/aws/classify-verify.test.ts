@@ -3,8 +3,8 @@ import { DescribeInstancesCommand, EC2Client, RunInstancesCommand, TerminateInst
 import { classifyAws } from '../../../providers/aws/classify.ts';
 import { createAwsProvider } from '../../../providers/aws/open.ts';
 import type { Ec2Simulator } from '../../../providers/aws/sim.ts';
-import { ProviderError } from '../../../providers/errors.ts';
-import type { Provider } from '../../../providers/types.ts';
+import { ProviderError } from '../../../src/contract/errors.ts';
+import type { Provider } from '../../../src/contract/provider.ts';
 import { AMI, CONFIG, DIGEST, FLEET, providerFor, rejectionOf, request, startSim } from './fixtures.ts';
 
 function sdk(sim: Ec2Simulator, accessKeyId = 'AKIDTEST'): EC2Client {

@@ -1,8 +1,8 @@
 /** Shared fixtures for the AWS provider tests: a simulator, a provider pointed at it, requests. */
 import path from 'node:path';
-import type { LaunchTemplate, ProviderConfig } from '../../../src/desired/types.ts';
-import { idempotencyKey, instanceName } from '../../../providers/naming.ts';
-import type { CreateRequest, ObservedInstance, Provider } from '../../../providers/types.ts';
+import type { LaunchTemplate, ProviderConfig } from '../../../src/contract/fleet.ts';
+import { idempotencyKey, instanceName } from '../../../src/contract/naming.ts';
+import type { CreateRequest, ObservedInstance, Provider } from '../../../src/contract/provider.ts';
 import { createAwsProvider } from '../../../providers/aws/open.ts';
 import type { AwsProviderOptions } from '../../../providers/aws/provider.ts';
 import { startEc2Simulator, type Ec2Simulator, type Ec2SimulatorOptions } from '../../../providers/aws/sim.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Ec2Simulator } from '../../../providers/aws/sim.ts';
-import type { Provider } from '../../../providers/types.ts';
+import type { Provider } from '../../../src/contract/provider.ts';
 import { AMI, DIGEST, FLEET, liveIn, observed, pause, providerFor, rejectionOf, request, startSim } from './fixtures.ts';
 
 describe('AWS provider contract (real EC2 client against the simulator)', () => {

@@ -3,9 +3,9 @@ import { ComputeManagementClient } from '@azure/arm-compute';
 import { NetworkManagementClient } from '@azure/arm-network';
 import { startAzureSimulator, type AzureSimulator, type AzureSimulatorOptions } from '../../../providers/azure/sim.ts';
 import { createAzureProvider, type AzureFactoryOptions } from '../../../providers/azure/open.ts';
-import { idempotencyKey, instanceName } from '../../../providers/naming.ts';
-import type { CreateRequest, ObservedInstance, Provider } from '../../../providers/types.ts';
-import type { LaunchTemplate, ProviderConfig } from '../../../src/desired/types.ts';
+import { idempotencyKey, instanceName } from '../../../src/contract/naming.ts';
+import type { CreateRequest, ObservedInstance, Provider } from '../../../src/contract/provider.ts';
+import type { LaunchTemplate, ProviderConfig } from '../../../src/contract/fleet.ts';
 
 export const SUB = '11111111-2222-3333-4444-555555555555';
 export const RG = 'fleet-rg';

@@ -1,8 +1,8 @@
 /** Shared fixtures for the GCP provider tests: a simulator, a provider pointed at it, requests. */
-import type { LaunchTemplate, ProviderConfig } from '../../../src/desired/types.ts';
-import { idempotencyKey, instanceName } from '../../../providers/naming.ts';
-import type { CreateRequest, ObservedInstance, Provider } from '../../../providers/types.ts';
-import { ProviderError } from '../../../providers/errors.ts';
+import type { LaunchTemplate, ProviderConfig } from '../../../src/contract/fleet.ts';
+import { idempotencyKey, instanceName } from '../../../src/contract/naming.ts';
+import type { CreateRequest, ObservedInstance, Provider } from '../../../src/contract/provider.ts';
+import { ProviderError } from '../../../src/contract/errors.ts';
 import { createGcpProvider } from '../../../providers/gcp/open.ts';
 import type { GcpProviderOptions } from '../../../providers/gcp/provider.ts';
 import { digestLabel, LABEL } from '../../../providers/gcp/labels.ts';

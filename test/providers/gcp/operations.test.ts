@@ -4,7 +4,7 @@
  * the caller's signal, on an injected clock (no real time).
  */
 import assert from 'node:assert/strict';
-import { ProviderError } from '../../../providers/errors.ts';
+import { ProviderError } from '../../../src/contract/errors.ts';
 import { waitForOperation, type GceOperation, type WaitContext } from '../../../providers/gcp/operations.ts';
 import { SteppingClock } from '../../helpers/stepping-clock.ts';
 

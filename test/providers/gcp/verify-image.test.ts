@@ -5,7 +5,7 @@ import { createGcpProvider } from '../../../providers/gcp/open.ts';
 import { digestLabel, LABEL } from '../../../providers/gcp/labels.ts';
 import type { GceSimulator } from '../../../providers/gcp/sim.ts';
 import { startFleetSimulators } from '../../../src/cli/fleet-simulators.ts';
-import type { DesiredState } from '../../../src/desired/types.ts';
+import type { DesiredState } from '../../../src/contract/fleet.ts';
 import { CONFIG, DIGEST, FLEET, IMAGE, PROJECT, providerFor, rejectionOf, startSim, type Provider } from './fixtures.ts';
 
 const ref = (id: string | undefined, digest = DIGEST) => ({ name: 'web', digest, artifact: id === undefined ? {} : { id } });

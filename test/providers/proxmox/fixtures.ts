@@ -1,9 +1,9 @@
 /** Shared fixtures for the Proxmox tests: a fast simulator, a raw API caller, providers, requests. */
 import { join } from 'node:path';
 import { Agent, fetch } from 'undici';
-import type { LaunchTemplate, ProviderConfig, ProxmoxProviderSpec } from '../../../src/desired/types.ts';
-import { idempotencyKey, instanceName } from '../../../providers/naming.ts';
-import type { CreateRequest, Provider } from '../../../providers/types.ts';
+import type { LaunchTemplate, ProviderConfig, ProxmoxProviderSpec } from '../../../src/contract/fleet.ts';
+import { idempotencyKey, instanceName } from '../../../src/contract/naming.ts';
+import type { CreateRequest, Provider } from '../../../src/contract/provider.ts';
 import { createProxmoxProvider, type ProxmoxProviderOptions } from '../../../providers/proxmox/open.ts';
 import { digestTag, templateDescription } from '../../../providers/proxmox/ownership.ts';
 import { startProxmoxSimulator, type ProxmoxSimulator, type ProxmoxSimulatorOptions } from '../../../providers/proxmox/sim.ts';

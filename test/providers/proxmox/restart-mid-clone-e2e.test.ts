@@ -13,7 +13,7 @@ import path from 'node:path';
 import { loadFleet } from '../../../src/desired/load.ts';
 import { createProxmoxProvider } from '../../../providers/proxmox/open.ts';
 import type { ProxmoxSimulator } from '../../../providers/proxmox/sim.ts';
-import type { Provider } from '../../../providers/types.ts';
+import type { Provider } from '../../../src/contract/provider.ts';
 import { FAST, proxmoxAdapter } from '../../helpers/adapters/proxmox.ts';
 import { convergedInWorld, FLEET, PROVIDER, startHarness, type Harness } from '../../helpers/harness.ts';
 import { liveVms, pause } from './fixtures.ts';

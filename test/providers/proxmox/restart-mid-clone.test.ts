@@ -10,9 +10,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ProviderError } from '../../../providers/errors.ts';
+import { ProviderError } from '../../../src/contract/errors.ts';
 import type { ProxmoxSimulator } from '../../../providers/proxmox/sim.ts';
-import type { CreateRequest, Provider } from '../../../providers/types.ts';
+import type { CreateRequest, Provider } from '../../../src/contract/provider.ts';
 import { FLEET, liveVms, pause, providerFor, raw, rejectionOf, request, startSim, TEMPLATE_VMID } from './fixtures.ts';
 
 const OTHER_TOKEN = 'ops@pve!batch';

@@ -2,7 +2,7 @@
  * The provider contract: the only way drover touches a cloud. There is deliberately no update
  * method: drover converges by creating new instances and deleting old ones, never by patching one.
  */
-import type { Artifact, LaunchTemplate, ProviderConfig, ProviderType } from '../src/desired/types.ts';
+import type { Artifact, LaunchTemplate, ProviderConfig, ProviderType } from './fleet.ts';
 import type { ProviderErrorKind } from './errors.ts';
 
 export type { ProviderErrorKind };
@@ -39,7 +39,7 @@ export interface Ownership {
 export interface ObservedInstance {
   /** Provider-native id: i-…, GCE instance id, Azure resource id, `node/vmid` for Proxmox. */
   readonly id: string;
-  /** Deterministic name drover gave it (see providers/naming.ts). */
+  /** Deterministic name drover gave it (see naming.ts). */
   readonly name: string;
   /** Provider document name. */
   readonly provider: string;
