@@ -127,3 +127,21 @@ describe('plan/canary: a stale promote is named in the bake wait too', () => {
     assert.ok(fresh !== undefined && !fresh.message.includes('earlier rollout'), 'no promote written: no stale note');
   });
 });
+
+describe('plan/canary: a bake is judged from the instances alive (documented limit)', () => {
+  it('a rollout promoted by its bake that loses its baked canaries mid-way holds until the others have baked, then goes on', () => {
+    // Bake 300 s, count 1, replicas 6: promoted by the bake, rolled to 4 new (slots 1-4) + 1 old;
+    // then the baked canary of slot 0 is gone. The 4 left became ready 60 s ago.
+    const g = canary(6, 1, 300);
+    const young = (slot: number) => inst({ templateHash: NEW, slot, zone: 'a', createdAt: T0 - 90_000, readySince: T0 - 60_000 });
+    const world = [1, 2, 3, 4].map(young).concat([oldInst(5)]);
+    const step = planGroup(g, world, ctx());
+    assert.equal(newCreates(step), 0, 'no new-template launch past what it has');
+    assert.ok(step.deletes.every((d) => d.templateHash !== NEW), 'no canary deleted: no rollback');
+    assert.deepEqual(step.creates.map((c) => [c.templateHash, c.reason]), [[OLD, 'canary-refill']], 'the old part is refilled to replicas − the 4 kept (one launch, deleted again once they have baked)');
+    assert.equal(step.waits.find((w) => w.reason === 'canary-bake')?.until, T0 + 240_000, 'waits for the oldest of the others to bake');
+    const later = planGroup(g, world, ctx(T0 + 240_000));
+    assert.ok(!later.waits.some((w) => w.reason === 'canary-bake'));
+    assert.ok(newCreates(later) > 0, 'then the rollout goes on');
+  });
+});
