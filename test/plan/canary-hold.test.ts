@@ -19,6 +19,8 @@ const canary = (replicas: number, count: number | string, bake: number | 'no-bak
 /** A canary ready for 7 s (3593 s of a 3600 s bake left), launched a little before. */
 const canaryInst = (slot: number) => inst({ templateHash: NEW, slot, zone: 'a', createdAt: T0 - 30_000 + slot, readySince: T0 - 7_000 });
 const oldInst = (slot: number) => inst({ templateHash: OLD, slot, zone: 'b' });
+/** A new instance ready for 60 s. */
+const young = (slot: number) => inst({ templateHash: NEW, slot, zone: 'a', createdAt: T0 - 90_000, readySince: T0 - 60_000 });
 /** The attack's world: 3 canaries (slots 0-2) beside 3 old instances (slots 3-5). */
 const held = (): PlannedInstance[] => [0, 1, 2].map(canaryInst).concat([3, 4, 5].map(oldInst));
 
@@ -133,7 +135,6 @@ describe('plan/canary: a bake is judged from the instances alive (documented lim
     // Bake 300 s, count 1, replicas 6: promoted by the bake, rolled to 4 new (slots 1-4) + 1 old;
     // then the baked canary of slot 0 is gone. The 4 left became ready 60 s ago.
     const g = canary(6, 1, 300);
-    const young = (slot: number) => inst({ templateHash: NEW, slot, zone: 'a', createdAt: T0 - 90_000, readySince: T0 - 60_000 });
     const world = [1, 2, 3, 4].map(young).concat([oldInst(5)]);
     const step = planGroup(g, world, ctx());
     assert.equal(newCreates(step), 0, 'no new-template launch past what it has');
