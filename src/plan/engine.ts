@@ -63,6 +63,11 @@ export interface RollingKnobs {
   readonly batchBlocked: Wait | undefined;
   /** With zero surge a batch starts by deleting, so the batch block also holds old deletions. */
   readonly surgeZero: boolean;
+  /**
+   * Most target-template instances kept (a held canary's hold, see strategy.ts holdSize); the
+   * surplus is scaled in, not-ready then newest first. Default: replicas.
+   */
+  readonly newCap?: number;
 }
 
 /** Scale-in order: not ready first (no capacity lost), then the newest (least proven). */
@@ -98,9 +103,12 @@ function reasonMap(olds: readonly Doomed[]): (v: InstanceView) => DeleteReason {
   return (v) => byId.get(v.inst.id) ?? 'template-changed';
 }
 
-/** Scale-in of surplus (more than replicas new, or more than replicas old) and ready duplicates. */
-function trimSurplus(p: EngineParams, pools: Pools): Doomed[] {
-  const out = trim(pools.news, pools.news.length - p.replicas, SCALE_IN_ORDER, () => 'scale-in', p.budget);
+/**
+ * Scale-in of surplus (more than `newCap` new — replicas unless a canary holds —, or more than
+ * replicas old) and ready duplicates.
+ */
+function trimSurplus(p: EngineParams, pools: Pools, newCap = p.replicas): Doomed[] {
+  const out = trim(pools.news, pools.news.length - Math.min(newCap, p.replicas), SCALE_IN_ORDER, () => 'scale-in', p.budget);
   const oldViews = pools.olds.map((d) => d.view);
   out.push(...trim(oldViews, oldViews.length - p.replicas, SCALE_IN_ORDER, () => 'scale-in', p.budget));
   for (const view of pools.readyDuplicates) if (spend(p.budget, view)) out.push({ view, reason: 'duplicate-slot' });
@@ -148,7 +156,7 @@ function capacityWait(missing: number, kind = 'new'): Wait {
 
 /** Rolling replacement (also canary phases and rollbacks). */
 export function planRolling(p: EngineParams, pools: Pools, knobs: RollingKnobs): Outcome {
-  const deletes = trimSurplus(p, pools);
+  const deletes = trimSurplus(p, pools, knobs.newCap);
   const waits: Wait[] = [];
   const olds = remainingOlds(pools, deletes);
   // With zero surge, deleting old instances starts the next batch, unless no new one is missing.
