@@ -16,7 +16,7 @@ import { classifyPve } from './classify.ts';
 import type { CloneJournal, CloneRecord } from './clone-journal.ts';
 import { awaitRecorded, settleRecords, standIn } from './recorded.ts';
 import { cloneForSlot, type SlotVm } from './cloning.ts';
-import { CloneWatch, type UnplacedClone } from './inflight.ts';
+import { CLONE_IN_FLIGHT_RETRY_MS, CloneWatch, type UnplacedClone } from './inflight.ts';
 import { scan, toObserved, vmidOf, type FoundVm, type Scan } from './inventory.ts';
 import { cloneParams, configParams, templateOf } from './launch.ts';
 import type { CloneLimiter } from './limiter.ts';
@@ -119,7 +119,7 @@ export class ProxmoxProvider implements Provider {
     for (const record of stuck) this.#stuck.set(record.vmid, { fleet: this.#init.fleet, group: record.group });
     const unknownBare = result.found.filter((vm) => vm.bareClone && this.#known(vm.vmid) === undefined);
     this.#unplaced = await this.#watch.mine(unknownBare, options.signal);
-    const held = this.#unconfigured.held(result.found, now, (vmid) => this.#isInflight(vmid) || this.#deleting.has(vmid));
+    const held = this.#unconfigured.held(result.found, now, (vmid) => this.#isInflight(vmid) || this.#deleting.has(vmid), this.#gate(now).length > 0);
     const out: ObservedInstance[] = [];
     for (const vm of result.found) {
       const known = this.#known(vm.vmid);
@@ -151,7 +151,7 @@ export class ProxmoxProvider implements Provider {
   create(request: CreateRequest, options: CallOptions = {}): Promise<ObservedInstance> {
     const running = this.#inflight.get(request.name);
     if (running !== undefined) return running.promise;
-    this.#unconfigured.creating(request.owner.group, request.owner.templateHash);
+    this.#unconfigured.creating(request.owner.group, request.owner.templateHash, Date.now());
     const entry: { -readonly [K in keyof Inflight]: Inflight[K] } = { request, createdAt: Date.now(), vmid: undefined, promise: Promise.resolve(undefined as never) };
     entry.promise = this.#create(request, entry, options.signal).finally(() => this.#inflight.delete(request.name));
     this.#inflight.set(request.name, entry);
@@ -318,13 +318,27 @@ export class ProxmoxProvider implements Provider {
     return mine === undefined ? undefined : { vmid: mine.vmid, node: mine.node, createdAt: mine.own.createdAt ?? Date.now() };
   }
 
-  /** Creates wait while a clone of this token copies into a VM nothing places (the journal was lost). */
+  /** Clones of this token copying into VMs nothing places, that creates still wait for at `now` (at most the clone timeout each). */
+  #gate(now: number): readonly UnplacedClone[] {
+    return this.#unplaced.filter((c) => now - c.since < this.#init.timing.cloneTimeoutMs);
+  }
+
+  /**
+   * Creates wait while a clone of this token copies into a VM nothing places (the journal was lost).
+   * An expected wait, not a failure (`retryAfterMs`: the daemon holds the group that long and retries
+   * it, without backoff): a growing backoff would keep the group's creates away from the clone once
+   * its copy ends, past the time its finished VM is held for them (unconfigured.ts).
+   */
   #checkUnplaced(): void {
     const now = Date.now();
-    const waiting = this.#unplaced.filter((c) => now - c.since < this.#init.timing.cloneTimeoutMs);
+    const waiting = this.#gate(now);
     if (waiting.length === 0) return;
     const vms = waiting.map((c) => `${c.node}/${c.vmid}`).join(', ');
-    throw this.#error('create', 'Conflict', 'CloneInFlight', `a clone of this API token is still copying into ${vms}, and no record says which slot it is for (the state directory's clone journal was lost); creates on ${this.name} wait until it ends (at most the clone timeout)`);
+    const left = Math.max(...waiting.map((c) => this.#init.timing.cloneTimeoutMs - (now - c.since)));
+    throw new ProviderError({
+      kind: 'Conflict', reason: 'CloneInFlight', provider: this.name, operation: 'create', retryAfterMs: Math.max(1, Math.min(CLONE_IN_FLIGHT_RETRY_MS, left)),
+      message: `a clone of this API token is still copying into ${vms}, and no record says which slot it is for (the state directory's clone journal was lost); creates on ${this.name} wait until it ends (at most the clone timeout)`,
+    });
   }
 
   /** The last scan if it is recent, else a new one. */

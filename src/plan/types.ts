@@ -29,6 +29,11 @@ export interface PlannedInstance extends ObservedInstance {
   readonly unhealthySince?: number;
   readonly observedSince?: number;
   readonly failing?: 'suspected' | 'confirmed';
+  /**
+   * Its group defines a probe, but this process does not probe (`--no-probes`, `health.probes:
+   * false`): its readiness is the provider's running state, so no probe verdict may count it.
+   */
+  readonly unprobed?: true;
 }
 
 /** Everything besides the group and its instances that a planning pass depends on. */

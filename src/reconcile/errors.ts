@@ -52,10 +52,11 @@ const POLICY_BY_KIND: Record<ProviderErrorKind, ErrorPolicy> = {
 /**
  * Provider refusals that are expected waits, not failures: the request was not sent and will be
  * accepted after `retryAfterMs`. `LaunchFenced`: EC2 launches wait out the list lag after a lost
- * launch journal (providers/aws/launch-ledger.ts). The group is retried when the wait ends,
- * without backoff, Stalled or lastError.
+ * launch journal (providers/aws/launch-ledger.ts); `CloneInFlight`: Proxmox creates wait for a
+ * clone of drover's token that no record places (providers/proxmox/provider.ts). The group is
+ * retried when the wait ends, without backoff, Stalled or lastError.
  */
-const WAITING_REASONS: ReadonlySet<string> = new Set(['LaunchFenced']);
+const WAITING_REASONS: ReadonlySet<string> = new Set(['LaunchFenced', 'CloneInFlight']);
 
 /** Wraps any error from a provider call; unknown errors are treated as transient. */
 export function fromProviderError(error: unknown, operation: string): ReconcileError {
