@@ -7,21 +7,13 @@
  * providers; each supplies its classifier and defaults.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ProviderError } from './errors.ts';
-import type { ProviderErrorKind } from './errors.ts';
-import type { CallPacer } from './types.ts';
+import { ProviderError } from '../src/contract/errors.ts';
+import type { Classified } from '../src/contract/errors.ts';
+import { backoffDelay } from './backoff.ts';
+import type { CallPacer } from '../src/contract/provider.ts';
 
-/** A provider error, classified. */
-export interface Classified {
-  readonly kind: ProviderErrorKind;
-  readonly reason: string;
-  readonly retryAfterMs?: number | undefined;
-  /** The cloud's own words, appended to the message when the cloud has no codes (PVE); never request data. */
-  readonly detail?: string | undefined;
-}
-
-/** Retry tuning. */
-export interface RetryPolicy {
+/** Retry tuning of one cloud call (attempts, backoff, deadlines); not to be confused with the error policy of src/contract/error-policy.ts. */
+export interface RetryTuning {
   /** Attempts in total, including the first (never unbounded). */
   readonly maxAttempts: number;
   /** Backoff base for transient errors, ms. */
@@ -51,7 +43,7 @@ export interface ProviderLogger {
 /** What a call needs besides the function. */
 export interface CallContext {
   readonly provider: string;
-  readonly policy: RetryPolicy;
+  readonly policy: RetryTuning;
   readonly signal?: AbortSignal | undefined;
   readonly logger?: ProviderLogger | undefined;
   /** Random source in [0, 1) for jitter (tests make it deterministic). */
@@ -68,13 +60,12 @@ export interface CallContext {
  * Backoff before attempt `attempt + 1`: the cloud's Retry-After when it gave one (cut to
  * `maxRetryAfterMs`); otherwise full jitter for transient errors, half-fixed when throttled.
  */
-export function backoffMs(classified: Classified, attempt: number, policy: RetryPolicy, random: () => number): number {
+export function backoffMs(classified: Classified, attempt: number, policy: RetryTuning, random: () => number): number {
   const server = Math.min(classified.retryAfterMs ?? 0, policy.maxRetryAfterMs ?? Infinity);
   if (server > 0) return server;
   const throttled = classified.kind === 'Throttled';
   const base = throttled ? policy.throttleBaseDelayMs : policy.baseDelayMs;
-  const ceiling = Math.min(policy.maxDelayMs, base * 2 ** (attempt - 1));
-  return throttled ? ceiling / 2 + random() * (ceiling / 2) : random() * ceiling;
+  return backoffDelay({ baseMs: base, maxMs: policy.maxDelayMs, spread: throttled ? 'equal' : 'full' }, attempt, random);
 }
 
 /** A provider's retrying call: runs `fn` with retries; rejects with a classified ProviderError. */
@@ -111,14 +102,20 @@ async function callWithRetry<T>(operation: string, ctx: CallContext, fn: (signal
 
 function throwIfAborted(operation: string, ctx: Pick<CallContext, 'provider' | 'signal'>, cause?: unknown): void {
   if (ctx.signal?.aborted !== true) return;
-  throw new ProviderError({
-    kind: 'Transient',
-    reason: 'Aborted',
-    provider: ctx.provider,
-    operation,
-    message: `${operation} aborted by the caller`,
-    cause: cause ?? ctx.signal.reason,
-  });
+  throw abortedError(operation, ctx.provider, cause ?? ctx.signal.reason);
+}
+
+/** The error of a call or wait the caller gave up on (its signal fired): Transient Aborted. */
+export function abortedError(operation: string, provider: string, cause: unknown): ProviderError {
+  return new ProviderError({ kind: 'Transient', reason: 'Aborted', provider, operation, message: `${operation} aborted by the caller`, cause });
+}
+
+/**
+ * pollUntil's abort error for a provider's wait: a poll the caller gave up on rejects with an
+ * Aborted ProviderError naming `operation`, as the retry loop's calls do.
+ */
+export function providerPolling(operation: string, provider: string): { readonly aborted: (cause: unknown) => Error } {
+  return { aborted: (cause) => abortedError(operation, provider, cause) };
 }
 
 /** Sleeps `ms`, rejecting with an Aborted ProviderError when the caller's signal fires. */

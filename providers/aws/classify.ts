@@ -3,16 +3,10 @@
  * (`err.name` is EC2's Code), HTTP status and Node error codes — never by message text.
  */
 import { isTlsTrustFailure, TLS_TRUST_REASON } from '../tls-trust.ts';
-import { ProviderError, type ProviderErrorKind } from '../errors.ts';
+import { ProviderError, type Classified, type ProviderErrorKind } from '../../src/contract/errors.ts';
 
-/** A classified error: its kind, a machine-readable reason, and a server-suggested wait if any. */
-export interface Classified {
-  readonly kind: ProviderErrorKind;
-  readonly reason: string;
-  readonly retryAfterMs?: number;
-  /** EC2's own message for a request it refused as written (Invalid), scrubbed: which parameter, which zone. */
-  readonly detail?: string;
-}
+export type { Classified } from '../../src/contract/errors.ts';
+
 
 const BY_CODE: Readonly<Record<string, ProviderErrorKind>> = {
   RequestLimitExceeded: 'Throttled',

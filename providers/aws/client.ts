@@ -5,9 +5,9 @@
  * own retries turned off (drover's retry loop owns backoff and deadlines).
  */
 import { EC2Client, type EC2ClientConfig } from '@aws-sdk/client-ec2';
-import type { AwsProviderSpec } from '../../src/desired/types.ts';
-import { ProviderError } from '../errors.ts';
-import type { ProviderContext } from '../types.ts';
+import type { AwsProviderSpec } from '../../src/contract/fleet.ts';
+import { ProviderError } from '../../src/contract/errors.ts';
+import type { ProviderContext } from '../../src/contract/provider.ts';
 
 type Credentials = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 

@@ -15,7 +15,7 @@
  * simply falls back to per-id calls.
  */
 import type { Instance } from '@aws-sdk/client-ec2';
-import { ProviderError } from '../errors.ts';
+import { ProviderError } from '../../src/contract/errors.ts';
 import { isDead, TAG, tagsOf } from './tags.ts';
 
 /** Batching knobs (AwsProviderOptions.destroyBatch). */

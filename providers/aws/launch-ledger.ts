@@ -21,9 +21,9 @@
  * A launch not shown after the list lag is checked once by its ClientToken: nothing there means it
  * never launched, and the record goes.
  */
-import type { ObservedInstance } from '../types.ts';
-import { readJsonLenient, writeJsonAtomic } from '../../src/reconcile/json-file.ts';
-import { instanceName } from '../naming.ts';
+import type { ObservedInstance } from '../../src/contract/provider.ts';
+import { readJsonLenient, writeJsonAtomic } from '../state-file.ts';
+import { instanceName } from '../../src/contract/naming.ts';
 
 /** One launch (a slot, or a batch of slots) drover sent or is about to send. */
 export interface LaunchRecord {

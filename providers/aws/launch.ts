@@ -3,8 +3,8 @@
  * profile, user data (base64), extra EBS disks, IMDSv2, and ownership tags at launch.
  */
 import type { BlockDeviceMapping, RunInstancesCommandInput, VolumeType } from '@aws-sdk/client-ec2';
-import { ProviderError } from '../errors.ts';
-import type { CreateRequest } from '../types.ts';
+import { ProviderError } from '../../src/contract/errors.ts';
+import type { CreateRequest } from '../../src/contract/provider.ts';
 import { batchTags, instanceTags, toTagList, volumeTags } from './tags.ts';
 
 /** Device names for extra disks: /dev/sdf … /dev/sdu (16, the schema's maximum). */

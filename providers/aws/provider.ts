@@ -1,5 +1,5 @@
 /**
- * The AWS EC2 provider: one Provider per Provider document (one region). See providers/types.ts
+ * The AWS EC2 provider: one Provider per Provider document (one region). See src/contract/provider.ts
  * for the contract and tokens.ts for how ClientTokens keep create idempotent across instance deaths.
  */
 import {
@@ -13,20 +13,20 @@ import {
   type Instance,
   type RunInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
-import { ProviderError, type ProviderErrorKind } from '../errors.ts';
-import type { CallOptions, CreateRequest, ImageRef, ListScope, ObservedInstance, PlacementProblem, PlacementRef, Provider } from '../types.ts';
+import { ProviderError, type ProviderErrorKind } from '../../src/contract/errors.ts';
+import type { CallOptions, CreateRequest, ImageRef, ListScope, ObservedInstance, PlacementProblem, PlacementRef, Provider } from '../../src/contract/provider.ts';
 import { describeEach, subnetProblems } from './subnets.ts';
 import { classifyAws } from './classify.ts';
 import { DestroyBatcher, type DestroyBatchOptions } from './destroy-batch.ts';
 import { batchRunInstancesInput } from './launch.ts';
 import { LaunchLedger, STAND_IN_PREFIX, type LaunchRecord } from './launch-ledger.ts';
-import { callWithRetry, type CallContext, type ProviderLogger, type RetryPolicy } from './retry.ts';
+import { callWithRetry, type CallContext, type ProviderLogger, type RetryTuning } from './retry.ts';
 import { isDead, TAG, tagsOf, toObserved } from './tags.ts';
 import { clientToken, GenerationBook, MAX_GENERATION_STEPS, tokenKey } from './tokens.ts';
 
 /** Tuning for tests and operators; production needs none of it. */
 export interface AwsProviderOptions {
-  readonly retry?: Partial<RetryPolicy>;
+  readonly retry?: Partial<RetryTuning>;
   readonly logger?: ProviderLogger;
   /** Jitter source (tests). */
   readonly random?: () => number;
@@ -66,7 +66,7 @@ export interface AwsProviderInit {
   readonly name: string;
   readonly fleet: string;
   readonly client: EC2Client;
-  readonly policy: RetryPolicy;
+  readonly policy: RetryTuning;
   readonly options: AwsProviderOptions;
   /** Batches in flight (launch-ledger.ts); opened by the factory. */
   readonly ledger: LaunchLedger;
@@ -86,7 +86,7 @@ export class AwsProvider implements Provider {
   readonly maxBatchSize = MAX_BATCH;
   readonly #fleet: string;
   readonly #client: EC2Client;
-  readonly #policy: RetryPolicy;
+  readonly #policy: RetryTuning;
   readonly #options: AwsProviderOptions;
   readonly #generations = new GenerationBook();
   /** When each in-use token was first found invisible (mismatch and nothing under its client-token filter). */

@@ -7,13 +7,13 @@
  * TerminateInstances).
  */
 import { retryingCaller } from '../retry.ts';
-import type { RetryPolicy } from '../retry.ts';
+import type { RetryTuning } from '../retry.ts';
 import { classifyAws } from './classify.ts';
 
-export { backoffMs, toProviderError, type CallContext, type ProviderLogger, type RetryPolicy } from '../retry.ts';
+export { backoffMs, toProviderError, type CallContext, type ProviderLogger, type RetryTuning } from '../retry.ts';
 
 /** Production defaults: up to 8 attempts, ≤ 20 s apart, 20 s per attempt. */
-export const DEFAULT_RETRY: RetryPolicy = {
+export const DEFAULT_RETRY: RetryTuning = {
   maxAttempts: 8,
   baseDelayMs: 200,
   throttleBaseDelayMs: 1000,

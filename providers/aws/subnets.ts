@@ -5,8 +5,8 @@
  * provider's groups and reports each mismatch or missing subnet before anything is launched.
  * Pure apart from the `describe` callback (one DescribeSubnets call).
  */
-import { ProviderError } from '../errors.ts';
-import type { PlacementProblem, PlacementRef } from '../types.ts';
+import { ProviderError } from '../../src/contract/errors.ts';
+import type { PlacementProblem, PlacementRef } from '../../src/contract/provider.ts';
 
 /** One (group, zone, subnet) the launch would use. */
 interface Use {

@@ -3,8 +3,8 @@
  * launch through TagSpecifications, so an instance is never untagged, not even for a moment.
  */
 import type { Instance, Tag } from '@aws-sdk/client-ec2';
-import { instanceName } from '../naming.ts';
-import type { InstanceState, ObservedInstance, Ownership } from '../types.ts';
+import { instanceName } from '../../src/contract/naming.ts';
+import type { InstanceState, ObservedInstance, Ownership } from '../../src/contract/provider.ts';
 
 /** EC2 tag keys drover owns. Keys starting with `drover` are reserved in fleet repositories. */
 export const TAG = {

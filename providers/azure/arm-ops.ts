@@ -5,11 +5,11 @@
  */
 import { restorePoller as restoreComputePoller, type VirtualMachine, type VirtualMachineInstanceView } from '@azure/arm-compute';
 import { restorePoller as restoreNetworkPoller, type NetworkInterface } from '@azure/arm-network';
-import { ProviderError } from '../errors.ts';
+import { ProviderError } from '../../src/contract/errors.ts';
 import type { AzureClients } from './client.ts';
 import { pollToCompletion, type LroOutcome } from './lro.ts';
 import type { RetryAfterBook } from './retry-after.ts';
-import { callWithRetry, sleepOrAbort, type CallContext } from './retry.ts';
+import { callWithRetry, providerPolling, type CallContext } from './retry.ts';
 
 /** What the SDKs' list methods return, structurally (compute and network each declare their own). */
 export interface Pages<T> {
@@ -194,7 +194,8 @@ export class ArmOps {
     try {
       return await pollToCompletion(operation, state, restore, {
         call: (op, fn) => this.call(op, combined, fn),
-        sleep: (ms) => sleepOrAbort(operation, ctx, ms),
+        ...providerPolling(operation, ctx.provider),
+        signal: combined,
         intervalMs: this.#intervalMs ?? 2000,
         retryAfterMs: (url) => this.#retryAfter?.pollDelayMs(url),
       });

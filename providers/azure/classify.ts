@@ -4,14 +4,10 @@
  * never by message text.
  */
 import { isTlsTrustFailure, TLS_TRUST_REASON } from '../tls-trust.ts';
-import { ProviderError, type ProviderErrorKind } from '../errors.ts';
+import { ProviderError, type Classified, type ProviderErrorKind } from '../../src/contract/errors.ts';
 
-/** A classified error: its kind, a machine-readable reason, and a server-suggested wait if any. */
-export interface Classified {
-  readonly kind: ProviderErrorKind;
-  readonly reason: string;
-  readonly retryAfterMs?: number;
-}
+export type { Classified } from '../../src/contract/errors.ts';
+
 
 const BY_CODE: Readonly<Record<string, ProviderErrorKind>> = {
   TooManyRequests: 'Throttled',

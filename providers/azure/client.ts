@@ -8,9 +8,9 @@
 import { ComputeManagementClient } from '@azure/arm-compute';
 import type { TokenCredential } from '@azure/core-auth';
 import { NetworkManagementClient } from '@azure/arm-network';
-import type { AzureProviderSpec } from '../../src/desired/types.ts';
-import { ProviderError } from '../errors.ts';
-import type { ProviderContext } from '../types.ts';
+import type { AzureProviderSpec } from '../../src/contract/fleet.ts';
+import { ProviderError } from '../../src/contract/errors.ts';
+import type { ProviderContext } from '../../src/contract/provider.ts';
 
 /** Both clients, sharing one credential and transport settings. */
 export interface AzureClients {

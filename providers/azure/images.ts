@@ -2,8 +2,8 @@
  * verifyImage for Azure: the artifact id is an Azure Compute Gallery image version or a managed
  * image; its `drover:digest` tag must equal the Image document's digest and it must be provisioned.
  */
-import { ProviderError, type ProviderErrorKind } from '../errors.ts';
-import type { ImageRef } from '../types.ts';
+import { ProviderError, type ProviderErrorKind } from '../../src/contract/errors.ts';
+import type { ImageRef } from '../../src/contract/provider.ts';
 import type { ArmOps } from './arm-ops.ts';
 import type { AzureClients } from './client.ts';
 import { TAG } from './tags.ts';

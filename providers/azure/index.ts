@@ -1,50 +1,29 @@
 /**
- * Azure provider entry point, loaded lazily by providers/registry.ts so @azure/arm-compute,
- * @azure/arm-network and @azure/identity are imported only when a fleet uses Azure.
+ * The Azure plugin: everything drover knows about the `azure` provider type (see
+ * providers/plugin.ts). Light: @azure/arm-compute, @azure/arm-network and @azure/identity load only
+ * when a fleet opens an Azure provider (open.ts) and the simulator only when one is started (sim-start.ts).
  */
-import type { TokenCredential } from '@azure/core-auth';
-import type { AzureProviderSpec } from '../../src/desired/types.ts';
-import { ProviderError } from '../errors.ts';
-import type { Provider, ProviderContext } from '../types.ts';
-import { createAzureClients } from './client.ts';
-import { AzureProvider, type AzureProviderOptions } from './provider.ts';
+import type { AzureProviderSpec } from '../../src/contract/fleet.ts';
+import { definePlugin } from '../plugin.ts';
+import { azureGroupChecks } from './group-checks.ts';
+import type { AzureFactoryOptions } from './open.ts';
 import { DEFAULT_RETRY } from './retry.ts';
 
-export { AzureProvider, type AzureProviderOptions } from './provider.ts';
-export { classifyAzure, type Classified } from './classify.ts';
-export { DEFAULT_RETRY, type ProviderLogger, type RetryPolicy } from './retry.ts';
-export { TAG } from './tags.ts';
-
-/** Extra construction options: an explicit token credential (tests, embedding) wins over everything. */
-export interface AzureFactoryOptions extends AzureProviderOptions {
-  readonly credential?: TokenCredential;
-}
-
-/**
- * Builds the provider for one Azure Provider document. `context.endpoint` + `context.caPem` point
- * it at a simulator or private endpoint; `context.requestTimeoutMs` is the deadline of one attempt.
- * Satisfies ProviderFactory.
- */
-export async function createAzureProvider(context: ProviderContext, options: AzureFactoryOptions = {}): Promise<Provider> {
-  const invalid = (reason: string, message: string) => new ProviderError({ kind: 'Invalid', reason, provider: context.config.name, operation: 'init', message });
-  if (context.config.type !== 'azure') throw invalid('WrongProviderType', `provider ${context.config.name} is ${context.config.type}, not azure`);
-  const spec = context.config.spec as AzureProviderSpec;
-  for (const field of ['subscriptionId', 'resourceGroup', 'location'] as const) {
-    if (typeof spec[field] !== 'string' || spec[field] === '') throw invalid(`${field}Missing`, `${field} is required`);
-  }
-  const policy = { ...DEFAULT_RETRY, ...(context.requestTimeoutMs === undefined ? {} : { attemptTimeoutMs: context.requestTimeoutMs }), ...options.retry };
-  const clients = await createAzureClients(context, options.credential);
-  return new AzureProvider({
-    name: context.config.name,
-    fleet: context.fleet,
-    subscriptionId: spec.subscriptionId,
-    resourceGroup: spec.resourceGroup,
-    location: spec.location,
-    clients,
-    policy,
-    options,
-  });
-}
-
-/** The registry's entry: the factory under a uniform name. */
-export const createProvider = createAzureProvider;
+/** The `azure` provider type. */
+export const azure = definePlugin<'azure', AzureFactoryOptions>({
+  type: 'azure',
+  load: async () => (await import('./open.ts')).createAzureProvider,
+  // ARM allows more per subscription than EC2 per account.
+  limits: { concurrency: 8, ratePerSecond: 4, burst: 10 },
+  artifact: 'id',
+  defaultZones: () => [''],
+  scope: (spec: AzureProviderSpec) => `${spec.resourceGroup} (${spec.location})`,
+  credentials: {
+    fields: ['tenantId', 'clientId'],
+    hint: 'Azure credentials for DefaultAzureCredential (az login, or AZURE_TENANT_ID/AZURE_CLIENT_ID/AZURE_CLIENT_SECRET, a managed identity)',
+    instead: "use DefaultAzureCredential (env, workload or managed identity), pinned in the operator's config (providers.<name>.credentials in drover.yaml)",
+  },
+  retry: DEFAULT_RETRY,
+  groupChecks: azureGroupChecks,
+  simulator: async (config, seed, options) => (await import('./sim-start.ts')).startSimulator(config, seed, options),
+});

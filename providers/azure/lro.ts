@@ -4,8 +4,10 @@
  * was aborted stays aborted; so every poll is one retried call on a poller restored from the state
  * serialized after the last good poll. Transient poll errors are retried with backoff; the
  * operation's own failure (status Failed) is reported as 'failed' for the caller to diagnose.
+ * The loop is the shared pollUntil (providers/poll.ts).
  */
 import { deserializeState, type OperationState, type PollerLike } from '@azure/core-lro';
+import { pollUntil, type Clock } from '../poll.ts';
 
 /** How a long-running operation ended. */
 export type LroOutcome = 'succeeded' | 'failed';
@@ -17,8 +19,12 @@ export type RestorePoller = (state: string, signal: AbortSignal) => PollerLike<O
 export interface LroDeps {
   /** Runs one attempt with drover's retry loop. */
   readonly call: <T>(operation: string, fn: (signal: AbortSignal) => Promise<T>) => Promise<T>;
-  /** Waits between polls (rejects when the caller gives up). */
-  readonly sleep: (ms: number) => Promise<void>;
+  /** Tests only: the clock of the waits between polls (default: real time). */
+  readonly clock?: Clock | undefined;
+  /** The caller's signal (with the operation's deadline): ends the wait between polls. */
+  readonly signal?: AbortSignal | undefined;
+  /** The error when `signal` fired before a poll. */
+  readonly aborted: (cause: unknown) => Error;
   readonly intervalMs: number;
   /** The operation's last Retry-After (from the answer that started it, then from each poll), if ARM gave one. */
   readonly retryAfterMs?: (operationUrl: string | undefined) => number | undefined;
@@ -39,9 +45,8 @@ export function operationUrlOf(serialized: string): string | undefined {
  */
 export async function pollToCompletion(operation: string, serialized: string, restore: RestorePoller, deps: LroDeps): Promise<LroOutcome> {
   let state = serialized;
-  for (;;) {
-    await deps.sleep(deps.retryAfterMs?.(operationUrlOf(state)) ?? deps.intervalMs);
-    const step = await deps.call(operation, async (signal) => {
+  const pollOnce = (): Promise<LroOutcome | 'running'> =>
+    deps.call(operation, async (signal) => {
       const poller = restore(state, signal);
       try {
         await poller.poll({ abortSignal: signal });
@@ -52,8 +57,16 @@ export async function pollToCompletion(operation: string, serialized: string, re
       state = await poller.serialize();
       return poller.isDone ? ('succeeded' as const) : ('running' as const);
     });
-    if (step !== 'running') return step;
-  }
+  const outcome = await pollUntil(pollOnce, {
+    done: (step) => step !== 'running',
+    interval: deps.intervalMs,
+    waitFirst: true,
+    retryAfterMs: () => deps.retryAfterMs?.(operationUrlOf(state)),
+    signal: deps.signal,
+    aborted: deps.aborted,
+    clock: deps.clock,
+  });
+  return outcome as LroOutcome; // done() let only a final outcome through
 }
 
 /** The operation itself failed or was canceled (not a failed poll request, which is a RestError or an abort). */

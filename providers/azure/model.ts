@@ -7,8 +7,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import type { NetworkInterface } from '@azure/arm-network';
 import type { VirtualMachine } from '@azure/arm-compute';
-import { ProviderError } from '../errors.ts';
-import type { CreateRequest } from '../types.ts';
+import { ProviderError } from '../../src/contract/errors.ts';
+import type { CreateRequest } from '../../src/contract/provider.ts';
 import { nicTags, TAG, vmTags } from './tags.ts';
 
 /** Linux admin user drover creates; access is whatever the group's cloud-init grants. */

@@ -15,21 +15,21 @@
  */
 import type { VirtualMachine } from '@azure/arm-compute';
 import type { NetworkInterface } from '@azure/arm-network';
-import { ProviderError, type ProviderErrorKind } from '../errors.ts';
-import type { CallOptions, CreateRequest, ImageRef, ListScope, ObservedInstance, Provider } from '../types.ts';
+import { ProviderError, type ProviderErrorKind } from '../../src/contract/errors.ts';
+import type { CallOptions, CreateRequest, ImageRef, ListScope, ObservedInstance, Provider } from '../../src/contract/provider.ts';
 import { ArmOps } from './arm-ops.ts';
 import { classifyAzure } from './classify.ts';
 import type { AzureClients } from './client.ts';
 import { modelMismatch, nicBody, nicName, throwawaySshKey, vmBody } from './model.ts';
 import { OrphanSweeper } from './orphans.ts';
 import { RetryAfterBook } from './retry-after.ts';
-import type { ProviderLogger, RetryPolicy } from './retry.ts';
+import type { ProviderLogger, RetryTuning } from './retry.ts';
 import { statusOf, TAG, toObserved } from './tags.ts';
 import { verifyImage } from './images.ts';
 
 /** Tuning for tests and operators; production needs none of it. */
 export interface AzureProviderOptions {
-  readonly retry?: Partial<RetryPolicy>;
+  readonly retry?: Partial<RetryTuning>;
   readonly logger?: ProviderLogger;
   /** Jitter source (tests). */
   readonly random?: () => number;
@@ -51,7 +51,7 @@ export interface AzureProviderInit {
   readonly resourceGroup: string;
   readonly location: string;
   readonly clients: AzureClients;
-  readonly policy: RetryPolicy;
+  readonly policy: RetryTuning;
   readonly options: AzureProviderOptions;
 }
 

@@ -6,16 +6,16 @@
  * repeat (GETs, lists, DELETEs, and VM PUTs made create-only by a prior GET and `If-None-Match: *`).
  */
 import { retryingCaller } from '../retry.ts';
-import type { RetryPolicy as SharedRetryPolicy } from '../retry.ts';
+import type { RetryTuning as SharedRetryTuning } from '../retry.ts';
 import { classifyAzure } from './classify.ts';
 
-export { backoffMs, sleepOrAbort, toProviderError, type CallContext, type ProviderLogger } from '../retry.ts';
+export { backoffMs, providerPolling, sleepOrAbort, toProviderError, type CallContext, type ProviderLogger } from '../retry.ts';
 
 /** Retry tuning; ARM sends Retry-After, so its cap is always set. */
-export type RetryPolicy = SharedRetryPolicy & { readonly maxRetryAfterMs: number };
+export type RetryTuning = SharedRetryTuning & { readonly maxRetryAfterMs: number };
 
 /** Production defaults: up to 8 attempts, backoff ≤ 30 s, Retry-After honoured up to 2 min, 30 s per attempt. */
-export const DEFAULT_RETRY: RetryPolicy = {
+export const DEFAULT_RETRY: RetryTuning = {
   maxAttempts: 8,
   baseDelayMs: 250,
   throttleBaseDelayMs: 2000,

@@ -4,7 +4,7 @@
  * may contain ':'; values hold up to 256 characters, so the full image digest fits.
  */
 import type { VirtualMachine, InstanceViewStatus } from '@azure/arm-compute';
-import type { InstanceState, ObservedInstance, Ownership } from '../types.ts';
+import type { InstanceState, ObservedInstance, Ownership } from '../../src/contract/provider.ts';
 
 /** Azure tag keys drover owns (the same keys as on EC2). */
 export const TAG = {

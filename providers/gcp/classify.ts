@@ -12,14 +12,10 @@
  * Operation errors (DONE with `error.errors[].code`) are classified by classifyOperationCode.
  */
 import { isTlsTrustFailure, TLS_TRUST_REASON } from '../tls-trust.ts';
-import { ProviderError, type ProviderErrorKind } from '../errors.ts';
+import { ProviderError, type Classified, type ProviderErrorKind } from '../../src/contract/errors.ts';
 
-/** A classified error: its kind, a machine-readable reason, and a server-suggested wait if any. */
-export interface Classified {
-  readonly kind: ProviderErrorKind;
-  readonly reason: string;
-  readonly retryAfterMs?: number;
-}
+export type { Classified } from '../../src/contract/errors.ts';
+
 
 /** GCE `errors[].reason` values and ErrorInfo reasons. */
 const BY_REASON: Readonly<Record<string, ProviderErrorKind>> = {

@@ -12,9 +12,9 @@ import { InstancesClient } from '@google-cloud/compute/build/src/v1/instances_cl
 import { ZoneOperationsClient } from '@google-cloud/compute/build/src/v1/zone_operations_client.js';
 import { ExternalAccountClient, JWT, PassThroughClient } from 'google-auth-library';
 import type { AuthClient, ExternalAccountClientOptions } from 'google-auth-library';
-import { isLoopback } from '../../src/config/binding-checks.ts';
-import { ProviderError } from '../errors.ts';
-import type { ProviderContext } from '../types.ts';
+import { isLoopback } from '../../src/contract/loopback.ts';
+import { ProviderError } from '../../src/contract/errors.ts';
+import type { ProviderContext } from '../../src/contract/provider.ts';
 import type { GceCredentials } from './key-file.ts';
 
 /** The three clients drover uses. */

@@ -6,8 +6,8 @@
  * label form (see labels.ts digestLabel).
  */
 import type { protos } from '@google-cloud/compute';
-import { ProviderError } from '../errors.ts';
-import type { ImageRef } from '../types.ts';
+import { ProviderError } from '../../src/contract/errors.ts';
+import type { ImageRef } from '../../src/contract/provider.ts';
 import { digestLabel, LABEL } from './labels.ts';
 
 type Image = protos.google.cloud.compute.v1.IImage;

@@ -1,41 +1,29 @@
 /**
- * Google Compute Engine provider entry point, loaded lazily by providers/registry.ts so
- * @google-cloud/compute (slow to import) is loaded only when a fleet uses GCP.
+ * The Google Compute Engine plugin: everything drover knows about the `gcp` provider type (see
+ * providers/plugin.ts). Light: @google-cloud/compute (slow to import) loads only when a fleet opens
+ * a GCP provider (open.ts) and the simulator only when one is started (sim-start.ts).
  */
-import type { GcpProviderSpec } from '../../src/desired/types.ts';
-import { ProviderError } from '../errors.ts';
-import type { Provider, ProviderContext } from '../types.ts';
-import { createGceClients } from './client.ts';
-import { readKeyFile } from './key-file.ts';
-import { GcpProvider, type GcpProviderOptions } from './provider.ts';
+import type { GcpProviderSpec } from '../../src/contract/fleet.ts';
+import { definePlugin } from '../plugin.ts';
+import { gcpGroupChecks } from './group-checks.ts';
+import type { GcpProviderOptions } from './provider.ts';
 import { DEFAULT_RETRY } from './retry.ts';
 
-export { GcpProvider, type GcpProviderOptions } from './provider.ts';
-export { classifyGce, classifyOperationCode, type Classified } from './classify.ts';
-export { DEFAULT_RETRY, type ProviderLogger, type RetryPolicy } from './retry.ts';
-export { digestLabel, LABEL, METADATA } from './labels.ts';
-export { generationName, requestIdFor } from './names.ts';
-
-const PROJECT = /^[a-z][-a-z0-9]{4,28}[a-z0-9]$/;
-
-/**
- * Builds the provider for one GCP Provider document (one project). `context.endpoint` points it at
- * a simulator (with a no-op auth client); otherwise the operator's key file (parsed: providers/gcp/key-file.ts)
- * or Application Default Credentials.
- * `context.requestTimeoutMs` is the deadline of one attempt. Satisfies ProviderFactory.
- */
-export function createGcpProvider(context: ProviderContext, options: GcpProviderOptions = {}): Promise<Provider> {
-  const fail = (reason: string, message: string): Promise<Provider> =>
-    Promise.reject(new ProviderError({ kind: 'Invalid', reason, provider: context.config.name, operation: 'init', message }));
-  if (context.config.type !== 'gcp') return fail('WrongProviderType', `provider ${context.config.name} is ${context.config.type}, not gcp`);
-  const spec = context.config.spec as GcpProviderSpec;
-  if (typeof spec.project !== 'string' || !PROJECT.test(spec.project)) return fail('ProjectInvalid', 'project must be a GCP project id');
-  const policy = { ...DEFAULT_RETRY, ...(context.requestTimeoutMs === undefined ? {} : { attemptTimeoutMs: context.requestTimeoutMs }), ...options.retry };
-  return readKeyFile(context.credentials, context.config.name).then((key) => {
-    const clients = createGceClients(context, key);
-    return new GcpProvider({ name: context.config.name, fleet: context.fleet, project: spec.project, clients, policy, options });
-  });
-}
-
-/** The registry's entry: the factory under a uniform name. */
-export const createProvider = createGcpProvider;
+/** The `gcp` provider type. */
+export const gcp = definePlugin<'gcp', GcpProviderOptions>({
+  type: 'gcp',
+  load: async () => (await import('./open.ts')).createGcpProvider,
+  // GCE allows more per project than EC2 per account.
+  limits: { concurrency: 8, ratePerSecond: 10, burst: 20 },
+  artifact: 'id',
+  defaultZones: () => [''],
+  scope: (spec: GcpProviderSpec) => spec.project,
+  credentials: {
+    fields: ['keyFile', 'allowExternalAccount'],
+    hint: "Google Application Default Credentials (gcloud auth application-default login, or GOOGLE_APPLICATION_CREDENTIALS=KEY.json), or providers.<name>.credentials.keyFile in the operator's config",
+    instead: "use Application Default Credentials or a key file named in the operator's config (providers.<name>.credentials.keyFile in drover.yaml)",
+  },
+  retry: DEFAULT_RETRY,
+  groupChecks: gcpGroupChecks,
+  simulator: async (config, seed, options) => (await import('./sim-start.ts')).startSimulator(config, seed, options),
+});

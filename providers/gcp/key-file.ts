@@ -8,9 +8,9 @@
  * file's content.
  */
 import { readFile } from 'node:fs/promises';
-import { shownPath } from '../../src/desired/secrets.ts';
-import { ProviderError } from '../errors.ts';
-import type { ProviderCredentials } from '../types.ts';
+import { shownPath } from '../../src/contract/shown-path.ts';
+import { ProviderError } from '../../src/contract/errors.ts';
+import type { ProviderCredentials } from '../../src/contract/provider.ts';
 
 /** Largest key file read (a service-account key is ~2.3 KiB). */
 const MAX_KEY_BYTES = 64 * 1024;

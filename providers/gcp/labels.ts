@@ -5,7 +5,7 @@
  * items carry the full image digest and the Git revision as is. Both are set in the insert request, so an instance is never
  * unlabelled, not even for a moment. Free of SDK imports (the simulator and tests use it).
  */
-import type { InstanceState, ObservedInstance, Ownership } from '../types.ts';
+import type { InstanceState, ObservedInstance, Ownership } from '../../src/contract/provider.ts';
 
 /** Label keys drover owns (keys starting with `drover` are reserved in fleet repositories). */
 export const LABEL = {

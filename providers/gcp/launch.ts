@@ -3,8 +3,8 @@
  * (auto-deleted with the instance), extra disks, network or subnetwork, user data and SSH keys in
  * metadata, and ownership labels + metadata from the first moment.
  */
-import { ProviderError } from '../errors.ts';
-import type { CreateRequest } from '../types.ts';
+import { ProviderError } from '../../src/contract/errors.ts';
+import type { CreateRequest } from '../../src/contract/provider.ts';
 import { diskLabels, instanceLabels, METADATA } from './labels.ts';
 
 /** The Instance resource fields drover sends. */

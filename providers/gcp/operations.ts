@@ -1,12 +1,13 @@
 /**
  * Waiting on a zone operation: `zoneOperations.wait` until the operation is DONE. GCE's wait blocks
- * for up to two minutes but may return earlier without DONE, so this loops (pausing briefly when a
- * wait came back early), under an overall deadline. A DONE
+ * for up to two minutes but may return earlier without DONE, so this polls (the shared pollUntil:
+ * pausing briefly when a wait came back early), under an overall deadline. A DONE
  * operation with `error` is returned, not thrown — the caller checks it with operationError().
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { protos } from '@google-cloud/compute';
-import { ProviderError } from '../errors.ts';
+import { ProviderError } from '../../src/contract/errors.ts';
+import { pollUntil, type Clock } from '../poll.ts';
+import { providerPolling } from '../retry.ts';
 import { classifyOperationCode } from './classify.ts';
 
 /** A Compute Engine operation (7.x and 6.x clients both give these fields). */
@@ -37,25 +38,29 @@ export interface WaitContext {
   /** Give up after this long (the operation may still finish), ms. */
   readonly timeoutMs: number;
   readonly signal?: AbortSignal | undefined;
+  /** Tests only: the clock of the waits (default: real time). */
+  readonly clock?: Clock | undefined;
 }
 
 /** Waits until `op` is DONE; rejects Transient OperationTimeout after `timeoutMs`. */
 export async function waitForOperation(op: GceOperation, ctx: WaitContext): Promise<GceOperation> {
-  const deadline = Date.now() + ctx.timeoutMs;
-  let current = op;
-  while (!isDone(current)) {
-    if (Date.now() >= deadline) {
-      throw new ProviderError({ kind: 'Transient', reason: 'OperationTimeout', provider: ctx.provider, operation: ctx.operation, message: `${ctx.operation}: operation still not DONE after ${ctx.timeoutMs} ms` });
-    }
-    const name = current.name;
-    if (typeof name !== 'string' || name === '') {
-      throw new ProviderError({ kind: 'Transient', reason: 'OperationNameMissing', provider: ctx.provider, operation: ctx.operation, message: `${ctx.operation}: GCE returned an operation without a name` });
-    }
-    const next = await ctx.wait(name);
-    if (!isDone(next)) await sleep(ctx.pollMs, undefined, ctx.signal === undefined ? undefined : { signal: ctx.signal });
-    current = next;
-  }
-  return current;
+  if (isDone(op)) return op;
+  return pollUntil<GceOperation>((_attempt, last) => ctx.wait(nameOf(last ?? op, ctx)), {
+    done: isDone,
+    interval: ctx.pollMs,
+    timeoutMs: ctx.timeoutMs,
+    timedOut: () => new ProviderError({ kind: 'Transient', reason: 'OperationTimeout', provider: ctx.provider, operation: ctx.operation, message: `${ctx.operation}: operation still not DONE after ${ctx.timeoutMs} ms` }),
+    signal: ctx.signal,
+    aborted: providerPolling(ctx.operation, ctx.provider).aborted,
+    clock: ctx.clock,
+  });
+}
+
+/** The operation's name, which `wait` takes; an operation without one cannot be waited on. */
+function nameOf(op: GceOperation, ctx: WaitContext): string {
+  const name = op.name;
+  if (typeof name === 'string' && name !== '') return name;
+  throw new ProviderError({ kind: 'Transient', reason: 'OperationNameMissing', provider: ctx.provider, operation: ctx.operation, message: `${ctx.operation}: GCE returned an operation without a name` });
 }
 
 /** The classified error of a DONE operation, or undefined when it succeeded. */

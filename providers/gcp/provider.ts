@@ -1,11 +1,11 @@
 /**
  * The Compute Engine provider: one Provider per Provider document (one GCP project). See
- * providers/types.ts for the contract and names.ts for how deterministic names, requestIds and the
+ * src/contract/provider.ts for the contract and names.ts for how deterministic names, requestIds and the
  * `drover-key` label keep create idempotent across lost responses, failed operations and dead slots.
  */
 import type { protos } from '@google-cloud/compute';
-import { PartialListing, ProviderError, type ProviderErrorKind } from '../errors.ts';
-import type { CallOptions, CreateRequest, ImageRef, ListScope, ObservedInstance, Provider } from '../types.ts';
+import { PartialListing, ProviderError, type ProviderErrorKind } from '../../src/contract/errors.ts';
+import type { CallOptions, CreateRequest, ImageRef, ListScope, ObservedInstance, Provider } from '../../src/contract/provider.ts';
 import { classifyGce } from './classify.ts';
 import type { GceClients } from './client.ts';
 import { verifyImage } from './images.ts';
@@ -13,13 +13,13 @@ import { isUsable, LABEL, toObserved } from './labels.ts';
 import { instanceResource } from './launch.ts';
 import { CreateBook, generationName, generationOf, keyLabel, MAX_CREATE_STEPS, requestIdFor, type CreateStep } from './names.ts';
 import { isDone, operationError, operationOf, waitForOperation, type GceOperation } from './operations.ts';
-import { callWithRetry, type CallContext, type ProviderLogger, type RetryPolicy } from './retry.ts';
+import { callWithRetry, type CallContext, type ProviderLogger, type RetryTuning } from './retry.ts';
 
 type Instance = protos.google.cloud.compute.v1.IInstance;
 
 /** Tuning for tests and operators; production needs none of it. */
 export interface GcpProviderOptions {
-  readonly retry?: Partial<RetryPolicy>;
+  readonly retry?: Partial<RetryTuning>;
   readonly logger?: ProviderLogger;
   /** Jitter source (tests). */
   readonly random?: () => number;
@@ -37,7 +37,7 @@ export interface GcpProviderInit {
   readonly fleet: string;
   readonly project: string;
   readonly clients: GceClients;
-  readonly policy: RetryPolicy;
+  readonly policy: RetryTuning;
   readonly options: GcpProviderOptions;
 }
 
@@ -64,7 +64,7 @@ export class GcpProvider implements Provider {
   readonly #fleet: string;
   readonly #project: string;
   readonly #clients: GceClients;
-  readonly #policy: RetryPolicy;
+  readonly #policy: RetryTuning;
   readonly #options: GcpProviderOptions;
   readonly #book = new CreateBook();
   /** Instances whose delete this process started (zone/name → id): shown as terminated while GCE still lists them. */

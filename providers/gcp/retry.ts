@@ -7,13 +7,13 @@
  * here is idempotent (reads, insert with a requestId and a deterministic name, delete by name).
  */
 import { retryingCaller } from '../retry.ts';
-import type { RetryPolicy } from '../retry.ts';
+import type { RetryTuning } from '../retry.ts';
 import { classifyGce } from './classify.ts';
 
-export { backoffMs, toProviderError, type CallContext, type ProviderLogger, type RetryPolicy } from '../retry.ts';
+export { backoffMs, toProviderError, type CallContext, type ProviderLogger, type RetryTuning } from '../retry.ts';
 
 /** Production defaults: up to 8 attempts, ≤ 30 s apart (GCE rate quotas refill per minute), 30 s per attempt. */
-export const DEFAULT_RETRY: RetryPolicy = {
+export const DEFAULT_RETRY: RetryTuning = {
   maxAttempts: 8,
   baseDelayMs: 250,
   throttleBaseDelayMs: 2000,

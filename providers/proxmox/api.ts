@@ -4,9 +4,11 @@
  * `WARNINGS: n`, anything else the error text; a task that outlives its timeout is an error too
  * (the task may still finish: callers re-observe rather than assume).
  */
-import { ProviderError } from '../errors.ts';
+import type { Random } from '../backoff.ts';
+import { ProviderError } from '../../src/contract/errors.ts';
+import { pollUntil } from '../poll.ts';
 import type { PveClient, PveParams } from './client.ts';
-import { callWithRetry, pause, type CallContext, type ProviderLogger, type RetryPolicy } from './retry.ts';
+import { callWithRetry, providerPolling, type CallContext, type ProviderLogger, type RetryTuning } from './retry.ts';
 
 /** An entry of `/cluster/resources?type=vm`. */
 export interface VmResource {
@@ -85,16 +87,21 @@ export const DEFAULT_TASK_TIMING: TaskTiming = { pollMs: 1000, cloneTimeoutMs: 1
 export class PveApi {
   readonly #client: PveClient;
   readonly #provider: string;
-  readonly #policy: RetryPolicy;
+  readonly #policy: RetryTuning;
   readonly #logger: ProviderLogger | undefined;
   readonly #random: (() => number) | undefined;
 
-  constructor(init: { client: PveClient; provider: string; policy: RetryPolicy; logger?: ProviderLogger | undefined; random?: (() => number) | undefined }) {
+  constructor(init: { client: PveClient; provider: string; policy: RetryTuning; logger?: ProviderLogger | undefined; random?: (() => number) | undefined }) {
     this.#client = init.client;
     this.#provider = init.provider;
     this.#policy = init.policy;
     this.#logger = init.logger;
     this.#random = init.random;
+  }
+
+  /** The provider's random source (its `random` option, else Math.random): every jittered wait of the provider uses it. */
+  get random(): Random {
+    return this.#random ?? Math.random;
   }
 
   resources(signal?: AbortSignal): Promise<VmResource[]> {
@@ -148,17 +155,18 @@ export class PveApi {
   /** Waits for a task to stop; rejects with TaskError when it failed or outlived `timeoutMs`. */
   async waitTask(operation: string, upid: string, timeoutMs: number, pollMs: number, signal?: AbortSignal): Promise<void> {
     const node = upid.split(':')[1] ?? '';
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const task = await this.#call(operation, signal, (s) => this.#client.request<TaskStatus>('GET', `/nodes/${encodeURIComponent(node)}/tasks/${encodeURIComponent(upid)}/status`, {}, s));
-      if (task.status === 'stopped') {
-        const exit = task.exitstatus;
-        if (exit === 'OK' || (exit !== undefined && /^WARNINGS: \d+$/.test(exit))) return;
-        throw new TaskError({ provider: this.#provider, operation, upid, exitstatus: exit, timedOut: false });
-      }
-      if (Date.now() >= deadline) throw new TaskError({ provider: this.#provider, operation, upid, exitstatus: undefined, timedOut: true });
-      await pause(operation, { provider: this.#provider, signal }, pollMs);
-    }
+    const status = (): Promise<TaskStatus> => this.#call(operation, signal, (s) => this.#client.request<TaskStatus>('GET', `/nodes/${encodeURIComponent(node)}/tasks/${encodeURIComponent(upid)}/status`, {}, s));
+    const task = await pollUntil(status, {
+      done: (t) => t.status === 'stopped',
+      interval: pollMs,
+      timeoutMs,
+      timedOut: () => new TaskError({ provider: this.#provider, operation, upid, exitstatus: undefined, timedOut: true }),
+      signal,
+      ...providerPolling(operation, this.#provider),
+    });
+    const exit = task.exitstatus;
+    if (exit === 'OK' || (exit !== undefined && /^WARNINGS: \d+$/.test(exit))) return;
+    throw new TaskError({ provider: this.#provider, operation, upid, exitstatus: exit, timedOut: false });
   }
 
   #call<T>(operation: string, signal: AbortSignal | undefined, fn: (signal: AbortSignal) => Promise<T>, retry = true): Promise<T> {

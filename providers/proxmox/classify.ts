@@ -3,14 +3,10 @@
  * PVE has no error codes: its only signal is the HTTP status and the message text, so this module
  * is the ONE place that reads PVE message text; everything above it branches on `kind`/`reason`.
  */
-import { ProviderError, type ProviderErrorKind } from '../errors.ts';
+import { ProviderError, type Classified } from '../../src/contract/errors.ts';
 import { PveApiError } from './client.ts';
 
-/** A classified error. */
-export interface Classified {
-  readonly kind: ProviderErrorKind;
-  readonly reason: string;
-}
+export type { Classified } from '../../src/contract/errors.ts';
 
 /** Reasons drover acts on. */
 export type PveReason =

@@ -14,7 +14,7 @@
  * list: a clone of its own API token still running whose VM it cannot place makes creates wait
  * (see inflight.ts). A journal that cannot be read counts as lost, never as empty-and-trusted.
  */
-import { readJsonLenient, writeJsonAtomic } from '../../src/reconcile/json-file.ts';
+import { readJsonLenient, writeJsonAtomic } from '../state-file.ts';
 
 /** One clone drover sent (or is about to send). */
 export interface CloneRecord {

@@ -9,14 +9,16 @@
  * - the clone task failed: PVE removed the half-made VM → Transient, the next pass clones again;
  *   it died leaving `lock: clone` → Conflict CloneLockStuck naming the VMID for the operator.
  */
-import { ProviderError } from '../errors.ts';
-import type { CreateRequest } from '../types.ts';
+import { backoffDelay, type Backoff } from '../backoff.ts';
+import { ProviderError } from '../../src/contract/errors.ts';
+import { pollUntil } from '../poll.ts';
+import type { CreateRequest } from '../../src/contract/provider.ts';
 import { TaskError, type PveApi, type TaskTiming, type VmResource } from './api.ts';
 import { classifyPve } from './classify.ts';
 import { listedName } from './inventory.ts';
 import type { CloneLimiter } from './limiter.ts';
 import { ownershipFromDescription } from './ownership.ts';
-import { pause, type ProviderLogger } from './retry.ts';
+import { pause, providerPolling, type ProviderLogger } from './retry.ts';
 import { probeOrder, type VmidRange } from './vmid.ts';
 import type { PveParams } from './client.ts';
 
@@ -65,6 +67,9 @@ export interface ClonePlan {
 
 const MAX_STEPS = 24;
 
+/** Waits after a lock timeout before the next clone attempt: 200 ms doubling to 6.4 s, equal jitter. */
+const BUSY_BACKOFF: Backoff = { baseMs: 200, maxMs: 6400, spread: 'equal' };
+
 /** Clones a new VM for `request`, or adopts the slot's VM a twin created. */
 export async function cloneForSlot(ctx: CloneContext, request: CreateRequest, plan: ClonePlan): Promise<SlotVm> {
   const tried = new Set<number>();
@@ -82,7 +87,7 @@ export async function cloneForSlot(ctx: CloneContext, request: CreateRequest, pl
     if (outcome !== 'unknown') ctx.settled(vmid);
     if (outcome === 'done') return { vmid, node: plan.targetNode, createdAt: plan.createdAt };
     if (outcome === 'busy') {
-      await pause('create', { provider: ctx.provider, signal: ctx.signal }, Math.min(200 * 2 ** Math.min(step, 5), 10_000) * (0.5 + Math.random() / 2));
+      await pause('create', { provider: ctx.provider, signal: ctx.signal }, backoffDelay(BUSY_BACKOFF, step + 1, ctx.api.random));
       continue;
     }
     const adopted = await adoptIfSlot(ctx, request, vmid);
@@ -164,23 +169,32 @@ async function failedClone(ctx: CloneContext, vmid: number, plan: ClonePlan, err
  */
 export async function adoptIfSlot(ctx: CloneContext, request: CreateRequest, vmid: number): Promise<SlotVm | undefined> {
   const deadline = Date.now() + ctx.timing.cloneTimeoutMs;
-  for (;;) {
-    const entry = (await ctx.api.resources(ctx.signal)).find((e) => e.vmid === vmid && e.template !== 1);
-    if (entry === undefined) return undefined;
-    let config;
-    try {
-      config = await ctx.api.config(entry.node, vmid, ctx.signal);
-    } catch (error) {
-      if (error instanceof ProviderError && error.kind === 'NotFound' && Date.now() < deadline) continue;
-      throw error;
-    }
-    if (config['lock'] === 'clone' && config['name'] === undefined) {
-      if (Date.now() >= deadline) return undefined;
-      await pause('create', { provider: ctx.provider, signal: ctx.signal }, ctx.timing.pollMs);
-      continue;
-    }
-    const own = ownershipFromDescription(typeof config['description'] === 'string' ? config['description'] : undefined);
-    const mine = config['name'] === request.name && own.fleet === ctx.fleet && own.templateHash === request.owner.templateHash && own.slot === request.owner.slot;
-    return mine ? { vmid, node: entry.node, createdAt: own.createdAt ?? Date.now() } : undefined;
+  const look = await pollUntil(() => lookForSlot(ctx, request, vmid, deadline), {
+    done: (l) => l.kind === 'settled',
+    interval: ctx.timing.pollMs,
+    // A VM gone between the listing and its config read is looked at again at once.
+    retryAfterMs: (last) => (last?.kind === 'vanished' ? 0 : undefined),
+    signal: ctx.signal,
+    ...providerPolling('create', ctx.provider),
+  });
+  return look.kind === 'settled' ? look.vm : undefined;
+}
+
+/** One look at VM `vmid` for the slot: settled (the slot's VM, or not the slot's), still copying, or vanished mid-look. */
+type SlotLook = { readonly kind: 'settled'; readonly vm: SlotVm | undefined } | { readonly kind: 'copying' | 'vanished' };
+
+async function lookForSlot(ctx: CloneContext, request: CreateRequest, vmid: number, deadline: number): Promise<SlotLook> {
+  const entry = (await ctx.api.resources(ctx.signal)).find((e) => e.vmid === vmid && e.template !== 1);
+  if (entry === undefined) return { kind: 'settled', vm: undefined };
+  let config;
+  try {
+    config = await ctx.api.config(entry.node, vmid, ctx.signal);
+  } catch (error) {
+    if (error instanceof ProviderError && error.kind === 'NotFound' && Date.now() < deadline) return { kind: 'vanished' };
+    throw error;
   }
+  if (config['lock'] === 'clone' && config['name'] === undefined) return Date.now() >= deadline ? { kind: 'settled', vm: undefined } : { kind: 'copying' };
+  const own = ownershipFromDescription(typeof config['description'] === 'string' ? config['description'] : undefined);
+  const mine = config['name'] === request.name && own.fleet === ctx.fleet && own.templateHash === request.owner.templateHash && own.slot === request.owner.slot;
+  return { kind: 'settled', vm: mine ? { vmid, node: entry.node, createdAt: own.createdAt ?? Date.now() } : undefined };
 }

@@ -7,9 +7,9 @@
  * caller logs (JSON log) at every open.
  */
 import { readFileSync } from 'node:fs';
-import { shownPath } from '../../src/desired/secrets.ts';
-import { ProviderError } from '../errors.ts';
-import type { ProviderContext } from '../types.ts';
+import { shownPath } from '../../src/contract/shown-path.ts';
+import { ProviderError } from '../../src/contract/errors.ts';
+import type { ProviderContext } from '../../src/contract/provider.ts';
 
 /** Default env variable of the token secret. */
 export const DEFAULT_SECRET_ENV = 'PVE_TOKEN_SECRET';

@@ -29,6 +29,12 @@ export interface UnplacedClone {
   readonly since: number;
 }
 
+/**
+ * How long a create refused with CloneInFlight waits before it is tried again (at most: never past
+ * the clone timeout). The copy's end is unknown, so a few seconds, like pvestatd's rounds.
+ */
+export const CLONE_IN_FLIGHT_RETRY_MS = 5_000;
+
 const CLONE_LINE = /^creating a clone of VM \d+ with ID (\d+)\s*$/;
 
 /** Watches the active clone tasks of one API token. */

@@ -6,14 +6,14 @@
  * /cluster/resources lag up to ~10 s, so an owned VM that does not show `running` is asked directly
  * (`status/current`) — otherwise a VM just started would look stopped and be replaced.
  */
-import { ProviderError } from '../errors.ts';
-import type { InstanceState, ObservedInstance } from '../types.ts';
+import { ProviderError } from '../../src/contract/errors.ts';
+import type { InstanceState, ObservedInstance } from '../../src/contract/provider.ts';
 import type { PveApi, VmConfig, VmResource } from './api.ts';
 import { ownershipFromDescription, ownershipFromTags, tagSafe, type ReadOwnership } from './ownership.ts';
 import type { ProviderLogger } from './retry.ts';
 import { inRange, type VmidRange } from './vmid.ts';
 
-/** `<group>-<hash8>-<slot>` (providers/naming.ts). */
+/** `<group>-<hash8>-<slot>` (src/contract/naming.ts). */
 const DROVER_NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?-[0-9a-f]{8}-\d+$/;
 
 /** A VM of the cluster that belongs (or may belong) to the fleet. */

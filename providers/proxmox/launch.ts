@@ -5,9 +5,9 @@
  * encoding then encodes them a second time, as on the real wire — ipconfig0 or DHCP, a user-data
  * snippet reference, cores, memory, bridge and extra disks).
  */
-import { ProviderError } from '../errors.ts';
-import type { CreateRequest } from '../types.ts';
-import type { ProxmoxProviderSpec } from '../../src/desired/types.ts';
+import { ProviderError } from '../../src/contract/errors.ts';
+import type { CreateRequest } from '../../src/contract/provider.ts';
+import type { ProxmoxProviderSpec } from '../../src/contract/fleet.ts';
 import type { PveParams } from './client.ts';
 import { ownershipDescription, ownershipTags } from './ownership.ts';
 

@@ -6,7 +6,7 @@
  * carries the same fields in a readable block, written at clone time — before any tag exists — so
  * a half-created VM can always be recognised. Templates carry their image digest the same way.
  */
-import type { Ownership } from '../types.ts';
+import type { Ownership } from '../../src/contract/provider.ts';
 
 /** Tag prefixes (before the first '.'); the simulator's world keys are these prefixes. */
 export const TAG = {

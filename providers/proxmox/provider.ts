@@ -6,20 +6,22 @@
  * it; list() reports such VMs so the planner completes or deletes them. VMs that are locked are
  * waited for or reported (ObservedInstance.locked), never forced: API tokens cannot skiplock.
  */
-import type { ProxmoxProviderSpec } from '../../src/desired/types.ts';
-import { ProviderError, type ProviderErrorKind } from '../errors.ts';
-import type { CallOptions, CreateRequest, ImageRef, ListScope, ObservedInstance, Provider } from '../types.ts';
+import type { ProxmoxProviderSpec } from '../../src/contract/fleet.ts';
+import { backoffDelay, type Backoff } from '../backoff.ts';
+import { ProviderError, type ProviderErrorKind } from '../../src/contract/errors.ts';
+import { pollUntil } from '../poll.ts';
+import type { CallOptions, CreateRequest, ImageRef, ListScope, ObservedInstance, Provider } from '../../src/contract/provider.ts';
 import type { PveApi, TaskTiming, VmResource, VmStatus } from './api.ts';
 import { classifyPve } from './classify.ts';
 import type { CloneJournal, CloneRecord } from './clone-journal.ts';
 import { awaitRecorded, settleRecords, standIn } from './recorded.ts';
 import { cloneForSlot, type SlotVm } from './cloning.ts';
-import { CloneWatch, type UnplacedClone } from './inflight.ts';
+import { CLONE_IN_FLIGHT_RETRY_MS, CloneWatch, type UnplacedClone } from './inflight.ts';
 import { scan, toObserved, vmidOf, type FoundVm, type Scan } from './inventory.ts';
 import { cloneParams, configParams, templateOf } from './launch.ts';
 import type { CloneLimiter } from './limiter.ts';
 import { ownershipFromDescription, ownershipFromTags, tagSafe, templateDigest, type ReadOwnership } from './ownership.ts';
-import { pause, type ProviderLogger } from './retry.ts';
+import { pause, providerPolling, type ProviderLogger } from './retry.ts';
 import { heldForItsSlot, UnconfiguredClones } from './unconfigured.ts';
 
 /** What the provider needs, resolved. */
@@ -48,6 +50,14 @@ interface Inflight {
 
 /** Attempts of one DELETE (each retry checks first that the VMID still holds the VM). */
 const DELETE_ATTEMPTS = 6;
+
+/** Cap of one wait between delete attempts, ms. */
+const DELETE_BACKOFF_MAX_MS = 10_000;
+
+/** Waits between delete attempts: twice the task poll interval, doubling, capped, equal jitter (never less than half). */
+export function deleteBackoff(pollMs: number): Backoff {
+  return { baseMs: 2 * pollMs, maxMs: Math.max(2 * pollMs, DELETE_BACKOFF_MAX_MS), spread: 'equal' };
+}
 
 /** How long a template's node and storage are trusted without looking again. */
 const TEMPLATE_SITE_TTL_MS = 60_000;
@@ -109,7 +119,7 @@ export class ProxmoxProvider implements Provider {
     for (const record of stuck) this.#stuck.set(record.vmid, { fleet: this.#init.fleet, group: record.group });
     const unknownBare = result.found.filter((vm) => vm.bareClone && this.#known(vm.vmid) === undefined);
     this.#unplaced = await this.#watch.mine(unknownBare, options.signal);
-    const held = this.#unconfigured.held(result.found, now, (vmid) => this.#isInflight(vmid) || this.#deleting.has(vmid));
+    const held = this.#unconfigured.held(result.found, now, (vmid) => this.#isInflight(vmid) || this.#deleting.has(vmid), this.#gate(now).length > 0);
     const out: ObservedInstance[] = [];
     for (const vm of result.found) {
       const known = this.#known(vm.vmid);
@@ -141,7 +151,7 @@ export class ProxmoxProvider implements Provider {
   create(request: CreateRequest, options: CallOptions = {}): Promise<ObservedInstance> {
     const running = this.#inflight.get(request.name);
     if (running !== undefined) return running.promise;
-    this.#unconfigured.creating(request.owner.group, request.owner.templateHash);
+    this.#unconfigured.creating(request.owner.group, request.owner.templateHash, Date.now());
     const entry: { -readonly [K in keyof Inflight]: Inflight[K] } = { request, createdAt: Date.now(), vmid: undefined, promise: Promise.resolve(undefined as never) };
     entry.promise = this.#create(request, entry, options.signal).finally(() => this.#inflight.delete(request.name));
     this.#inflight.set(request.name, entry);
@@ -224,7 +234,7 @@ export class ProxmoxProvider implements Provider {
         if ((kind !== 'Transient' && kind !== 'Throttled') || reason === 'Aborted' || attempt >= DELETE_ATTEMPTS) throw error;
         const config = await this.#ignore(['VmNotFound'], () => this.#init.api.config(node, vmid, signal));
         if (config === undefined || config['lock'] === 'destroyed' || str(config['name']) !== name) return undefined;
-        await pause('destroy', { provider: this.name, signal }, this.#init.timing.pollMs * 2 ** attempt);
+        await pause('destroy', { provider: this.name, signal }, backoffDelay(deleteBackoff(this.#init.timing.pollMs), attempt, this.#init.api.random));
       }
     }
   }
@@ -308,13 +318,27 @@ export class ProxmoxProvider implements Provider {
     return mine === undefined ? undefined : { vmid: mine.vmid, node: mine.node, createdAt: mine.own.createdAt ?? Date.now() };
   }
 
-  /** Creates wait while a clone of this token copies into a VM nothing places (the journal was lost). */
+  /** Clones of this token copying into VMs nothing places, that creates still wait for at `now` (at most the clone timeout each). */
+  #gate(now: number): readonly UnplacedClone[] {
+    return this.#unplaced.filter((c) => now - c.since < this.#init.timing.cloneTimeoutMs);
+  }
+
+  /**
+   * Creates wait while a clone of this token copies into a VM nothing places (the journal was lost).
+   * An expected wait, not a failure (`retryAfterMs`: the daemon holds the group that long and retries
+   * it, without backoff): a growing backoff would keep the group's creates away from the clone once
+   * its copy ends, past the time its finished VM is held for them (unconfigured.ts).
+   */
   #checkUnplaced(): void {
     const now = Date.now();
-    const waiting = this.#unplaced.filter((c) => now - c.since < this.#init.timing.cloneTimeoutMs);
+    const waiting = this.#gate(now);
     if (waiting.length === 0) return;
     const vms = waiting.map((c) => `${c.node}/${c.vmid}`).join(', ');
-    throw this.#error('create', 'Conflict', 'CloneInFlight', `a clone of this API token is still copying into ${vms}, and no record says which slot it is for (the state directory's clone journal was lost); creates on ${this.name} wait until it ends (at most the clone timeout)`);
+    const left = Math.max(...waiting.map((c) => this.#init.timing.cloneTimeoutMs - (now - c.since)));
+    throw new ProviderError({
+      kind: 'Conflict', reason: 'CloneInFlight', provider: this.name, operation: 'create', retryAfterMs: Math.max(1, Math.min(CLONE_IN_FLIGHT_RETRY_MS, left)),
+      message: `a clone of this API token is still copying into ${vms}, and no record says which slot it is for (the state directory's clone journal was lost); creates on ${this.name} wait until it ends (at most the clone timeout)`,
+    });
   }
 
   /** The last scan if it is recent, else a new one. */
@@ -362,15 +386,16 @@ export class ProxmoxProvider implements Provider {
   async #waitUnlocked(node: string, vmid: number, operation: string, signal: AbortSignal | undefined): Promise<void> {
     const { api, timing } = this.#init;
     const started = Date.now();
-    for (;;) {
-      const status = await api.status(node, vmid, signal);
-      if (status.lock === undefined) return;
-      const limit = status.lock === 'clone' ? timing.cloneTimeoutMs : timing.startTimeoutMs;
-      if (this.#stuck.has(vmid) || Date.now() - started >= limit) {
-        throw this.#error(operation, 'Conflict', status.lock === 'clone' ? 'CloneLockStuck' : 'VmLocked', `VM ${vmid} on ${node} is locked (${status.lock}); an operator may need to run qm unlock ${vmid}`);
-      }
-      await pause(operation, { provider: this.name, signal }, timing.pollMs);
-    }
+    // Done when unlocked, or when waiting longer cannot help: a stuck clone, or the lock outlived its limit.
+    const givesUp = (lock: string): boolean => this.#stuck.has(vmid) || Date.now() - started >= (lock === 'clone' ? timing.cloneTimeoutMs : timing.startTimeoutMs);
+    const status = await pollUntil(() => api.status(node, vmid, signal), {
+      done: (s) => s.lock === undefined || givesUp(s.lock),
+      interval: timing.pollMs,
+      signal,
+      ...providerPolling(operation, this.name),
+    });
+    if (status.lock === undefined) return;
+    throw this.#error(operation, 'Conflict', status.lock === 'clone' ? 'CloneLockStuck' : 'VmLocked', `VM ${vmid} on ${node} is locked (${status.lock}); an operator may need to run qm unlock ${vmid}`);
   }
 
   async #owns(node: string, vmid: number, tags: string | undefined, signal: AbortSignal | undefined): Promise<boolean> {

@@ -3,13 +3,14 @@
  * ended, or never happened), which still hold their slot (a VM in its copy window, or one PVE does
  * not list yet), and waiting for a recorded clone to end. Pure but for awaitRecorded's status reads.
  */
-import type { ObservedInstance } from '../types.ts';
+import { pollUntil } from '../poll.ts';
+import type { ObservedInstance } from '../../src/contract/provider.ts';
 import type { PveApi, TaskTiming } from './api.ts';
 import { classifyPve } from './classify.ts';
 import type { CloneJournal, CloneRecord } from './clone-journal.ts';
 import type { SlotVm } from './cloning.ts';
 import type { Scan } from './inventory.ts';
-import { pause } from './retry.ts';
+import { providerPolling } from './retry.ts';
 
 /**
  * How long a journaled clone whose VM PVE does not list is still held: its clone call may not have
@@ -67,29 +68,32 @@ export interface AwaitContext {
  * `stuck` (forgotten) when it is still copying after the clone timeout.
  */
 export async function awaitRecorded(ctx: AwaitContext, record: CloneRecord): Promise<SlotVm | 'stuck' | undefined> {
-  const nodes = [...new Set([record.targetNode, record.sourceNode])];
-  for (;;) {
-    let copying = false;
-    for (const node of nodes) {
-      const status = await statusOrGone(ctx, node, record.vmid);
-      if (status === undefined) continue;
-      if (status.lock === 'clone' && (status.name === undefined || status.name === `VM ${record.vmid}`)) {
-        copying = true;
-        continue;
-      }
-      ctx.journal.forget(record.vmid);
-      return status.name === record.name ? { vmid: record.vmid, node, createdAt: record.createdAt } : undefined;
+  const stuck = (): boolean => Date.now() - record.sentAt >= ctx.timing.cloneTimeoutMs;
+  const round = await pollUntil(() => lookAtRecord(ctx, record), {
+    done: (r) => !r.copying || stuck(),
+    interval: ctx.timing.pollMs,
+    signal: ctx.signal,
+    ...providerPolling('create', ctx.provider),
+  });
+  ctx.journal.forget(record.vmid);
+  return round.copying ? 'stuck' : round.vm;
+}
+
+/** One look at a journaled clone: still copying, or what it became (its VM if the slot's, else nothing). */
+type RecordRound = { readonly copying: true } | { readonly copying: false; readonly vm: SlotVm | undefined };
+
+async function lookAtRecord(ctx: AwaitContext, record: CloneRecord): Promise<RecordRound> {
+  let copying = false;
+  for (const node of new Set([record.targetNode, record.sourceNode])) {
+    const status = await statusOrGone(ctx, node, record.vmid);
+    if (status === undefined) continue;
+    if (status.lock === 'clone' && (status.name === undefined || status.name === `VM ${record.vmid}`)) {
+      copying = true;
+      continue;
     }
-    if (!copying) {
-      ctx.journal.forget(record.vmid);
-      return undefined;
-    }
-    if (Date.now() - record.sentAt >= ctx.timing.cloneTimeoutMs) {
-      ctx.journal.forget(record.vmid);
-      return 'stuck';
-    }
-    await pause('create', { provider: ctx.provider, signal: ctx.signal }, ctx.timing.pollMs);
+    return { copying: false, vm: status.name === record.name ? { vmid: record.vmid, node, createdAt: record.createdAt } : undefined };
   }
+  return copying ? { copying: true } : { copying: false, vm: undefined };
 }
 
 async function statusOrGone(ctx: AwaitContext, node: string, vmid: number): Promise<{ name?: string; lock?: string } | undefined> {

@@ -6,13 +6,11 @@
  * running"/"does not exist"); clone passes `retry: false` and is never repeated blindly.
  */
 import { retryingCaller, sleepOrAbort } from '../retry.ts';
-import type { RetryPolicy } from '../retry.ts';
 import { classifyPve } from './classify.ts';
 
-export { backoffMs, toProviderError, type CallContext, type ProviderLogger, type RetryPolicy } from '../retry.ts';
+export { backoffMs, providerPolling, toProviderError, type CallContext, type ProviderLogger, type RetryTuning } from '../retry.ts';
 
-/** Production defaults: up to 6 attempts, ≤ 10 s apart, 30 s per attempt (PVE does not throttle: same base). */
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 6, baseDelayMs: 250, throttleBaseDelayMs: 250, maxDelayMs: 10_000, attemptTimeoutMs: 30_000 };
+export { DEFAULT_RETRY } from './retry-defaults.ts';
 
 /** Runs `fn` with retries; rejects with a classified ProviderError whose message carries PVE's own text. */
 export const callWithRetry = retryingCaller((error) => ({ ...classifyPve(error), detail: error instanceof Error ? error.message : undefined }));

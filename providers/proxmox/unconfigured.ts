@@ -14,7 +14,7 @@
  * no longer wants: an old template, a smaller group; or no room for it) is reported as it is,
  * stopped, and replaced.
  */
-import type { ObservedInstance } from '../types.ts';
+import type { ObservedInstance } from '../../src/contract/provider.ts';
 import type { FoundVm } from './inventory.ts';
 
 /** How long a finished, never-configured clone is kept for the create of its slot, at most. */
@@ -29,38 +29,52 @@ export const UNCONFIGURED_HOLD_MS = 60_000;
  */
 export const UNCONFIGURED_HOLD_LISTS = 2;
 
+/**
+ * A create for the clone's group on its template this recent keeps it held, however many listings
+ * came since. The daemon holds a group whose creates must wait (a `waiting` refusal such as
+ * CloneInFlight) until the wait ends, and other triggers may list meanwhile: those listings see no
+ * create, though the planner wants the slot. Above the longest such wait (CLONE_IN_FLIGHT_RETRY_MS).
+ */
+export const UNCONFIGURED_QUIET_MS = 15_000;
+
 /** A finished clone whose config step never ran: described as the fleet's, untagged, unlocked, not running. */
 export function isUnconfigured(vm: Pick<FoundVm, 'bareClone' | 'configured' | 'status' | 'lock'>): boolean {
   return !vm.bareClone && !vm.configured && vm.lock === undefined && vm.status !== 'running';
 }
 
 /**
- * Which unconfigured clones to hold. A clone is held at most UNCONFIGURED_HOLD_MS from first sight:
- * for its first UNCONFIGURED_HOLD_LISTS listings, then while creates for its group on its template
- * keep coming (one since the previous listing). A create for the group on another template releases
- * it at once (that template is not desired any more: the VM is replaced as stopped).
+ * Which unconfigured clones to hold. A clone is held at most UNCONFIGURED_HOLD_MS from first sight
+ * (from when creates can reach it, see `held`): for its first UNCONFIGURED_HOLD_LISTS listings,
+ * then while creates for its group on its template keep coming (one since the previous listing, or
+ * within UNCONFIGURED_QUIET_MS). A create for the group on another template releases it at once
+ * (that template is not desired any more: the VM is replaced as stopped).
  */
 export class UnconfiguredClones {
   readonly #seen = new Map<number, { since: number; lists: number }>();
-  /** Group → the template hash of this process's latest create for it, and the listing it followed. */
-  readonly #wanted = new Map<string, { templateHash: string; listing: number }>();
+  /** Group → the template hash of this process's latest create for it, the listing it followed, and when. */
+  readonly #wanted = new Map<string, { templateHash: string; listing: number; at: number }>();
   #listings = 0;
 
-  /** A create for `group` on `templateHash` was asked of this process. */
-  creating(group: string, templateHash: string): void {
-    this.#wanted.set(group, { templateHash, listing: this.#listings });
+  /** A create for `group` on `templateHash` was asked of this process at `now`. */
+  creating(group: string, templateHash: string, now: number): void {
+    this.#wanted.set(group, { templateHash, listing: this.#listings, at: now });
   }
 
-  /** The VMIDs of `found` to report held at `now` (one call per listing); `busy`: a create or delete of this process works on it. */
-  held(found: readonly FoundVm[], now: number, busy: (vmid: number) => boolean): Set<number> {
+  /**
+   * The VMIDs of `found` to report held at `now` (one call per listing); `busy`: a create or delete
+   * of this process works on it. `gated`: this provider's creates wait for a clone no record places
+   * (CloneInFlight), so no create can reach a held clone yet: its hold does not age (its time and
+   * listings count from when creates can go through; the gate itself ends by the clone timeout).
+   */
+  held(found: readonly FoundVm[], now: number, busy: (vmid: number) => boolean, gated = false): Set<number> {
     this.#listings += 1;
     const candidates = found.filter((vm) => isUnconfigured(vm) && !busy(vm.vmid));
     const listed = new Set(candidates.map((vm) => vm.vmid));
     for (const vmid of this.#seen.keys()) if (!listed.has(vmid)) this.#seen.delete(vmid);
     const out = new Set<number>();
     for (const vm of candidates) {
-      const seen = this.#seen.get(vm.vmid) ?? { since: now, lists: 0 };
-      seen.lists += 1;
+      const seen = gated ? { since: now, lists: 0 } : this.#seen.get(vm.vmid) ?? { since: now, lists: 0 };
+      if (!gated) seen.lists += 1;
       this.#seen.set(vm.vmid, seen);
       if (this.#holds(vm, seen, now)) out.add(vm.vmid);
     }
@@ -72,7 +86,7 @@ export class UnconfiguredClones {
     const wanted = vm.own.group === undefined ? undefined : this.#wanted.get(vm.own.group);
     if (wanted !== undefined && wanted.templateHash !== vm.own.templateHash) return false;
     if (seen.lists <= UNCONFIGURED_HOLD_LISTS) return true;
-    return wanted !== undefined && wanted.listing >= this.#listings - 1;
+    return wanted !== undefined && (wanted.listing >= this.#listings - 1 || now - wanted.at < UNCONFIGURED_QUIET_MS);
   }
 }
 

@@ -127,7 +127,9 @@ function printPlain(result: PassResult): void {
   }
   const held = result.skipped.map((s) => `${s.group} not planned (${s.error.reason}${notPlannedWhy(s.error)})`);
   const groups = [...held, ...result.guarded.steps.map((s) => `${s.group} ${s.status.counts.updatedReady}/${s.status.replicas}`)].join(', ');
-  process.stdout.write(`pass ${new Date(result.finishedAt).toISOString()}: ${groups}\n`);
+  // The wall clock, not result.finishedAt: that is the providers' clock, which drover sim runs
+  // `factor` times faster; the operator reads this line against their own clock.
+  process.stdout.write(`pass ${new Date().toISOString()}: ${groups}\n`);
 }
 
 /** Why a group was not planned, in a few words (the daemon logs the same: notPlannedLog). */

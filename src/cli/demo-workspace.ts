@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { cp, mkdir, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { Artifact, DesiredState, ImageConfig } from '../desired/types.ts';
+import type { Artifact, DesiredState, ImageConfig } from '../contract/fleet.ts';
 
 const exec = promisify(execFile);
 

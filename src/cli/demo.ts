@@ -10,11 +10,11 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DaemonConfig } from '../config/types.ts';
-import type { DesiredState, ImageConfig } from '../desired/types.ts';
-import { startFleetSimulators } from '../sim/fleet-simulators.ts';
-import type { ProviderSimulator } from '../sim/fleet-simulators.ts';
+import type { DesiredState, ImageConfig } from '../contract/fleet.ts';
+import { startFleetSimulators } from './fleet-simulators.ts';
+import type { ProviderSimulator } from './fleet-simulators.ts';
 import type { GroupView } from '../status/status-store.ts';
-import { DEFAULT_LIMITS } from '../reconcile/limited-provider.ts';
+import { limitsOf } from '../reconcile/compose.ts';
 import { fleetOutcome, groupOutcome } from '../reconcile/done.ts';
 import { createLogger } from '../status/logger.ts';
 import { parseDuration } from './duration.ts';
@@ -181,7 +181,10 @@ async function writeCas(workspace: DemoWorkspace, sims: readonly ProviderSimulat
  * time factor: the simulated clouds refill their token buckets that much faster.
  */
 function demoConfig(workspace: DemoWorkspace, sims: readonly ProviderSimulator[], caFiles: Map<string, string>, tokenFile: string, port: number, factor: number): DaemonConfig {
-  const scaled = (type: ProviderSimulator['type']) => ({ concurrency: DEFAULT_LIMITS[type].concurrency, ratePerSecond: DEFAULT_LIMITS[type].ratePerSecond * factor, burst: DEFAULT_LIMITS[type].burst * factor });
+  const scaled = (type: ProviderSimulator['type']) => {
+    const limits = limitsOf(type);
+    return { concurrency: limits.concurrency, ratePerSecond: limits.ratePerSecond * factor, burst: limits.burst * factor };
+  };
   return {
     source: { kind: 'git', git: { url: `file://${workspace.bare}`, ref: { branch: 'main' }, path: '', intervalMs: 2000, auth: { type: 'none' }, verify: { mode: 'off' } } },
     stateDir: workspace.stateDir,

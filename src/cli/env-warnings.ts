@@ -3,7 +3,7 @@
  * typo (DROVER_ENDPOINT_PVELAB for pve-lab) would otherwise silently point drover at the real
  * cloud. Pure: returns one warning per such variable, naming the variables that would apply.
  */
-import type { DesiredState } from '../desired/types.ts';
+import type { DesiredState } from '../contract/fleet.ts';
 import { caFileEnvName, endpointEnvName } from '../reconcile/open-providers.ts';
 
 const PER_PROVIDER = /^DROVER_(ENDPOINT|CA_FILE)_/;

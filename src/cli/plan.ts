@@ -9,7 +9,7 @@ import { refusedImages } from '../reconcile/image-verifier.ts';
 import type { ImageRefusal } from '../reconcile/image-verifier.ts';
 import type { PassResult } from '../reconcile/pass.ts';
 import { runPass } from '../reconcile/pass.ts';
-import type { DesiredState } from '../desired/types.ts';
+import type { DesiredState } from '../contract/fleet.ts';
 import type { GroupStep } from '../plan/types.ts';
 import { providerHint } from './hints.ts';
 import { checkPlacements, type GroupPlacementProblem } from '../reconcile/placement-check.ts';

@@ -11,14 +11,14 @@ import { loadDaemonConfig } from '../config/daemon-config.ts';
 import { operatorFiles, untrustedFileProblems, untrustedRoots } from '../config/file-checks.ts';
 import type { DaemonConfig } from '../config/types.ts';
 import { formatProblem } from '../desired/problems.ts';
-import { shownPath } from '../desired/secrets.ts';
+import { shownPath } from '../contract/shown-path.ts';
 import { Daemon } from '../reconcile/daemon.ts';
 import type { DaemonDeps } from '../reconcile/daemon.ts';
 import { DirSource, GitDesiredSource } from '../reconcile/desired-source.ts';
 import type { DesiredSource } from '../reconcile/desired-source.ts';
 import { createProber } from '../reconcile/probe.ts';
-import { SourceError } from '../source/errors.ts';
-import { PRIVATE_UMASK } from '../reconcile/state-dir.ts';
+import { needsConfigFix, SourceError } from '../source/errors.ts';
+import { PRIVATE_UMASK, StateDir } from '../reconcile/state-dir.ts';
 import { ListenError, startHttpServer } from '../status/http-server.ts';
 import { createLogger } from '../status/logger.ts';
 import type { Logger } from '../status/logger.ts';
@@ -83,7 +83,7 @@ export async function runDaemon(config: DaemonConfig): Promise<number> {
       process.stderr.write(`drover run: ${error.message}; nothing was started. Stop the other process or choose another address: --listen HOST:PORT, listen: in the config, or DROVER_LISTEN\n`);
       return 1;
     }
-    if (!(error instanceof SourceError && error.retry === 'config')) throw error;
+    if (!(error instanceof SourceError && needsConfigFix(error))) throw error;
     process.stderr.write(`drover run: source.git: ${error.message}; fix the configuration (see schemas/config.schema.json)\n`);
     return 1;
   }
@@ -165,7 +165,7 @@ export async function startDaemonServer(config: DaemonConfig, logger: Logger, cl
   const apiToken = await secret(config.api.tokenFile, config.api.tokenEnv, 'api.tokenFile', 'api.tokenEnv');
   const webhookSecret = await secret(config.webhook.secretFile, config.webhook.secretEnv, 'webhook.secretFile', 'webhook.secretEnv');
   const source = sourceFor(config, logger);
-  const daemon = new Daemon({ config, source, logger, factories: registeredFactory, prober: config.probes ? createProber() : 'provider-state-only', ...(clockOf ? { clockOf } : {}) });
+  const daemon = new Daemon({ config, source, logger, env: process.env, factories: registeredFactory, prober: config.probes ? createProber() : 'provider-state-only', ...(clockOf ? { clockOf } : {}) });
   const handler = webhookSecret === undefined ? undefined : source.webhook([webhookSecret], config.webhook.providers, { maxBodyBytes: config.webhook.maxBodyBytes, bodyTimeoutMs: config.webhook.bodyTimeoutMs, maxAgeMs: config.webhook.maxAgeMs });
   const server = await startHttpServer({
     readiness: () => daemon.readiness(),
@@ -216,7 +216,7 @@ function watchProviderVariables(source: DesiredSource, logger: Logger): NodeJS.T
 function sourceFor(config: DaemonConfig, logger: Logger): DesiredSource {
   if (config.source.kind === 'dir') return new DirSource(config.source.dir, config.limits.maxInstances);
   const child = logger.child({ component: 'source' });
-  return new GitDesiredSource(config.source.git, config.stateDir, { info: (f, m) => child.info(f, m), warn: (f, m) => child.warn(f, m) }, config.limits.maxInstances);
+  return new GitDesiredSource(config.source.git, new StateDir(config.stateDir).source, { info: (f, m) => child.info(f, m), warn: (f, m) => child.warn(f, m) }, config.limits.maxInstances);
 }
 
 /** Reads a secret from a file or an env variable; never logs it. Errors name the option (`fileSetting` / `envSetting`). */

@@ -11,17 +11,14 @@ import { providerFactory } from '../../providers/registry.ts';
 import { capInstances } from '../desired/instance-cap.ts';
 import { loadFleet } from '../desired/load.ts';
 import { formatProblem } from '../desired/problems.ts';
-import type { DesiredState } from '../desired/types.ts';
-import { FailedTemplates } from '../reconcile/failed-templates.ts';
-import { HealthTracker } from '../reconcile/health.ts';
-import { ImageVerifier } from '../reconcile/image-verifier.ts';
+import type { DesiredState } from '../contract/fleet.ts';
 import { loadProviderBindings } from '../config/daemon-config.ts';
-import { openProviders } from '../reconcile/open-providers.ts';
+import { openLimitedProviders, passStores } from '../reconcile/compose.ts';
+import { HealthTracker } from '../reconcile/health.ts';
 import type { OpenedProviders } from '../reconcile/open-providers.ts';
 import type { PassDeps } from '../reconcile/pass.ts';
 import { createProber } from '../reconcile/probe.ts';
-import { StalledGroups } from '../reconcile/stalled.ts';
-import { TemplateStore } from '../reconcile/template-store.ts';
+import { StateDir } from '../reconcile/state-dir.ts';
 import { unusedProviderVariables } from './env-warnings.ts';
 import { sessionClock } from './sim-clock.ts';
 import { parseMaxInstances } from './max-instances.ts';
@@ -95,8 +92,10 @@ export async function loadOrReport(dir: string, maxInstances?: string): Promise<
 }
 
 /**
- * Opens a session on a valid desired state. Only a session that launches (`apply`) gives providers
- * their records in the state directory (the AWS launch journal); `plan` must not write them.
+ * Opens a session on a valid desired state, built by the composition root (src/reconcile/compose.ts)
+ * as the daemon's passes are: providers within their client-side limits (`limits.providers` of
+ * `--config` on top of each cloud's defaults). Only a session that launches (`apply`) gives
+ * providers their records in the state directory (the AWS launch journal); `plan` must not write them.
  */
 export async function openSession(dir: string, state: DesiredState, options: CloudOptions, launches = false): Promise<Session> {
   for (const warning of unusedProviderVariables(state, process.env)) process.stderr.write(`drover: warning: ${warning}\n`);
@@ -104,28 +103,27 @@ export async function openSession(dir: string, state: DesiredState, options: Clo
   for (const name of endpointFlags.keys()) {
     if (!Object.hasOwn(state.providers, name)) throw new UsageError(`--endpoint ${name}=…: this fleet has no provider ${name} (its providers: ${Object.keys(state.providers).join(', ')})`);
   }
-  const { providers: bindings, requireBinding } = await bindingsOrThrow(options.config ?? process.env['DROVER_CONFIG']);
+  const { bindings: { providers: bindings, requireBinding }, limits } = await bindingsOrThrow(options.config ?? process.env['DROVER_CONFIG']);
   const leaks = containLeakedRejections();
   routeProcessWarnings();
-  const stateDir = path.resolve(options.stateDir ?? '.drover');
-  const sources = { bindings, requireBinding, endpointFlags, env: process.env, untrustedRoots: [stateDir, await checkoutRoot(dir)] };
-  const opened = await openProviders(state, registeredFactory, { ...sources, warn, ...(launches ? { stateDir } : {}) });
+  const stateDir = new StateDir(path.resolve(options.stateDir ?? '.drover'));
+  const sources = { bindings, requireBinding, endpointFlags, env: process.env, untrustedRoots: [stateDir.root, await checkoutRoot(dir)] };
+  const opened = await openLimitedProviders(state, { ...sources, factories: registeredFactory, limits, observe: () => undefined, warn, ...(launches ? { stateDir } : {}) });
   const misconfigured = [...opened.errors.values()].filter((e) => e.reason === 'ProviderBindingInvalid');
   if (misconfigured.length > 0) {
     await opened.close();
     throw new UsageError(misconfigured.map((e) => e.message).join('\n'));
   }
-  const templates = new TemplateStore(path.join(stateDir, 'templates.json'));
-  const failed = new FailedTemplates(path.join(stateDir, 'failed-templates.json'));
-  await Promise.all([templates.load(), failed.load()]);
+  const { templates, failed, images, stalled, load } = passStores(stateDir);
+  await load();
   const deps: PassDeps = {
     providers: opened.providers,
     providerErrors: opened.errors,
     health: new HealthTracker(options.probes === false ? 'provider-state-only' : createProber()),
     templates,
     failed,
-    images: new ImageVerifier(),
-    stalled: new StalledGroups(),
+    images,
+    stalled,
     queue: new PQueue({ concurrency: parseConcurrency(options.concurrency) }),
     deleteQueue: new PQueue({ concurrency: parseConcurrency(options.concurrency) }),
     now: await sessionClock(state, sources),
@@ -138,10 +136,10 @@ function warn(fields: Record<string, unknown>, message: string): void {
   process.stderr.write(`warning: ${message} (${JSON.stringify(fields)})\n`);
 }
 
-/** The operator's provider bindings from `file` and DROVER_* variables; a bad config is a usage error naming file:line:col. */
+/** The operator's provider bindings and limits from `file` and DROVER_* variables; a bad config is a usage error naming file:line:col. */
 async function bindingsOrThrow(file: string | undefined) {
   const result = await loadProviderBindings(file, process.env);
-  if (result.ok) return result.bindings;
+  if (result.ok) return result;
   throw new UsageError(`invalid configuration:\n${result.problems.map(formatProblem).join('\n')}`);
 }
 

@@ -7,7 +7,7 @@
  * slowest of them, so no wait ends early).
  */
 import { Agent, request } from 'undici';
-import type { DesiredState } from '../desired/types.ts';
+import type { DesiredState } from '../contract/fleet.ts';
 import { resolveBinding } from '../reconcile/provider-bindings.ts';
 import type { BindingSources } from '../reconcile/provider-bindings.ts';
 

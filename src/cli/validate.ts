@@ -9,10 +9,11 @@ import { capInstances, DEFAULT_MAX_INSTANCES } from '../desired/instance-cap.ts'
 import { loadFleet } from '../desired/load.ts';
 import type { LoadResult } from '../desired/load-result.ts';
 import { formatProblem } from '../desired/problems.ts';
-import type { DesiredState } from '../desired/types.ts';
+import type { DesiredState } from '../contract/fleet.ts';
 import { parseMaxInstances } from './max-instances.ts';
 import { renderTable } from './table.ts';
 import { UsageError } from './usage-error.ts';
+import { providerPlugin } from '../../providers/registry.ts';
 
 interface ValidateOptions {
   readonly json?: boolean;
@@ -69,18 +70,10 @@ function groupsTable(s: DesiredState): string {
 }
 
 function providersTable(s: DesiredState): string {
-  const rows = Object.values(s.providers).map((p) => [p.name, p.type, scopeOf(p.spec)]);
+  const rows = Object.values(s.providers).map((p) => [p.name, p.type, providerPlugin(p.type).scope(p.spec)]);
   return renderTable(['PROVIDER', 'TYPE', 'SCOPE'], rows);
 }
 
-function scopeOf(spec: DesiredState['providers'][string]['spec']): string {
-  switch (spec.type) {
-    case 'aws': return spec.region;
-    case 'gcp': return spec.project;
-    case 'azure': return `${spec.resourceGroup} (${spec.location})`;
-    case 'proxmox': return `nodes ${spec.nodes.join(', ')}`;
-  }
-}
 
 function imagesTable(s: DesiredState): string {
   const rows = Object.values(s.images).map((i) => [i.name, `${i.digest.slice(0, 19)}…`, Object.keys(i.artifacts).join(', ')]);

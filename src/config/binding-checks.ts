@@ -4,16 +4,13 @@
  * send credentials in clear text only to this machine.
  */
 import type { ValueProblem } from './config-checks.ts';
+import { providerPlugins } from '../../providers/registry.ts';
+import { isLoopback } from '../contract/loopback.ts';
 
 type Raw = Record<string, unknown>;
 
-/** Credential fields by provider type. */
-export const CREDENTIAL_FIELDS: Readonly<Record<string, readonly string[]>> = {
-  aws: ['profile', 'fromEnv'],
-  gcp: ['keyFile', 'allowExternalAccount'],
-  azure: ['tenantId', 'clientId'],
-  proxmox: ['tokenId', 'secretEnv', 'secretFile'],
-};
+/** Credential fields by provider type, from each plugin's `credentialFields`. */
+export const CREDENTIAL_FIELDS: Readonly<Record<string, readonly string[]>> = Object.fromEntries(providerPlugins.map((plugin) => [plugin.type, plugin.credentials.fields]));
 
 /** Problems of every binding under `providers` (already schema-valid). */
 export function bindingProblems(providers: unknown): ValueProblem[] {
@@ -80,11 +77,4 @@ export function endpointProblem(endpoint: string): string | undefined {
   if (url.protocol === 'http:' && isLoopback(url.hostname)) return undefined;
   if (url.protocol === 'http:') return `is http:// to ${url.hostname}: credentials would cross the network in clear text; use https:// (http:// is accepted for loopback addresses only: 127.0.0.0/8, [::1], localhost)`;
   return `has scheme ${url.protocol} (expected https://)`;
-}
-
-/** 127.0.0.0/8, ::1 or localhost: a server on this machine. */
-export function isLoopback(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (host === 'localhost' || host === '::1' || host === '0:0:0:0:0:0:0:1') return true;
-  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }

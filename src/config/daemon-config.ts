@@ -46,16 +46,24 @@ export async function loadDaemonConfig(file: string | undefined, env: NodeJS.Pro
 }
 
 /** The provider bindings of a configuration, or every problem with it. */
-export type BindingsResult = { readonly ok: true; readonly bindings: Pick<DaemonConfig, 'providers' | 'requireBinding'> } | { readonly ok: false; readonly problems: readonly Problem[] };
+export type BindingsResult =
+  | {
+    readonly ok: true; readonly bindings: Pick<DaemonConfig, 'providers' | 'requireBinding'>;
+    /** `limits.providers.<name>`: client-side limits on top of each cloud's defaults. */
+    readonly limits: DaemonConfig['limits']['providers'];
+  }
+  | { readonly ok: false; readonly problems: readonly Problem[] };
 
 /**
- * The operator's provider bindings for `plan` and `apply` (`--config`): the daemon's file and
- * variables, validated by the same schema, except that no `source` is needed.
+ * The operator's provider bindings and client-side limits for `plan` and `apply` (`--config`): the
+ * daemon's file and variables, validated by the same schema, except that no `source` is needed.
  */
 export async function loadProviderBindings(file: string | undefined, env: NodeJS.ProcessEnv): Promise<BindingsResult> {
   validateBindings ??= compile({ ...configSchema, required: [] });
   const result = await loadRaw(file, env, {}, validateBindings);
-  return result.ok ? { ok: true, bindings: providerBindings(result.raw['providers'] as Record<string, unknown> | undefined) } : result;
+  if (!result.ok) return result;
+  const limits = (result.raw['limits'] as { providers?: DaemonConfig['limits']['providers'] } | undefined)?.providers ?? {};
+  return { ok: true, bindings: providerBindings(result.raw['providers'] as Record<string, unknown> | undefined), limits };
 }
 
 type RawResult = { readonly ok: true; readonly raw: Record<string, unknown> } | { readonly ok: false; readonly problems: readonly Problem[] };

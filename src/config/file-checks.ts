@@ -8,7 +8,7 @@
  */
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { shownPath } from '../desired/secrets.ts';
+import { shownPath } from '../contract/shown-path.ts';
 import type { DaemonConfig } from './types.ts';
 
 /** One file option: its config path (e.g. `source.git.verify.sshAllowedSignersFile`) and value. */

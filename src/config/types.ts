@@ -1,6 +1,6 @@
 /** The daemon configuration after validation, with durations in milliseconds and defaults applied. */
-import type { ProviderCredentials } from '../../providers/types.ts';
-import type { ProviderType } from '../desired/types.ts';
+import type { ProviderCredentials } from '../contract/provider.ts';
+import type { ProviderType } from '../contract/fleet.ts';
 import type { RefSelector } from '../source/refs.ts';
 import type { SourceAuth } from '../source/git-env.ts';
 import type { VerifyConfig } from '../source/verify.ts';

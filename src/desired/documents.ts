@@ -1,5 +1,5 @@
 /** Schema-valid documents, indexed by kind and name, with where each came from. */
-import type { Fleet, Image, Provider, VmGroup } from './schema-types.ts';
+import type { Fleet, Image, Provider, VmGroup } from '../contract/schema-types.ts';
 import type { ParsedDocument } from './parse-yaml.ts';
 import type { Problem } from './problems.ts';
 import { locate } from './parse-yaml.ts';

@@ -6,7 +6,7 @@
  */
 import type { FleetLoader, LoadResult } from './load-result.ts';
 import type { Problem } from './problems.ts';
-import type { DesiredState } from './types.ts';
+import type { DesiredState } from '../contract/fleet.ts';
 
 /** Default cap: generous for one daemon (its benchmarks run 10,000 instances). */
 export const DEFAULT_MAX_INSTANCES = 10_000;

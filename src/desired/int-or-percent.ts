@@ -1,5 +1,5 @@
 /** Counts written as an integer or a percentage of replicas ("25%"), resolved like Kubernetes. */
-import type { IntOrPercent } from './types.ts';
+import type { IntOrPercent } from '../contract/fleet.ts';
 
 /** Resolves against `total`; percentages round up ('ceil', surge) or down ('floor', unavailable). */
 export function resolveIntOrPercent(value: IntOrPercent, total: number, round: 'ceil' | 'floor'): number {

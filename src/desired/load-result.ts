@@ -1,6 +1,6 @@
 /** The outcome of loading one fleet directory. */
 import type { Problem } from './problems.ts';
-import type { DesiredState } from './types.ts';
+import type { DesiredState } from '../contract/fleet.ts';
 
 /** Either a valid, frozen desired state, or every problem found. */
 export type LoadResult =

@@ -8,9 +8,10 @@ import type { DocumentIndex, ValidDocument } from './documents.ts';
 import { positionOf, problemAt } from './documents.ts';
 import { providerRuleProblems, rolloutRuleProblems } from './group-rules.ts';
 import type { Problem } from './problems.ts';
-import type { Health, Rollout } from './schema-types.ts';
+import type { Health, Rollout } from '../contract/schema-types.ts';
 import { templateHash } from './template-hash.ts';
-import type { DesiredGroup, DesiredState, FleetSettings, HealthPolicy, ImageConfig, LaunchTemplate, ProviderConfig, RolloutPolicy, SourceRef } from './types.ts';
+import { providerPlugin } from '../../providers/registry.ts';
+import type { DesiredGroup, DesiredState, FleetSettings, HealthPolicy, ImageConfig, LaunchTemplate, ProviderConfig, RolloutPolicy, SourceRef } from '../contract/fleet.ts';
 
 type Doc<K extends ValidDocument['kind']> = Extract<ValidDocument, { kind: K }>;
 
@@ -69,11 +70,12 @@ function imageArtifactProblems(index: DocumentIndex, problems: Problem[]): void 
           `artifact for unknown provider '${providerName}'${didYouMean(providerName, index.providers.keys())}; artifacts are keyed by Provider name`));
         continue;
       }
-      const wantsTemplate = provider.value.spec.type === 'proxmox';
+      const type = provider.value.spec.type;
+      const wantsTemplate = providerPlugin(type).artifact === 'template';
       if (wantsTemplate && artifact.template === undefined) {
-        problems.push(problemAt(image, path, 'ref.artifactKind', `provider '${providerName}' is proxmox: its artifact needs 'template' (the template VMID), not 'id'`));
+        problems.push(problemAt(image, path, 'ref.artifactKind', `provider '${providerName}' is ${type}: its artifact needs 'template' (the template VMID), not 'id'`));
       } else if (!wantsTemplate && artifact.id === undefined) {
-        problems.push(problemAt(image, path, 'ref.artifactKind', `provider '${providerName}' is ${provider.value.spec.type}: its artifact needs 'id' (the image id), not 'template'`));
+        problems.push(problemAt(image, path, 'ref.artifactKind', `provider '${providerName}' is ${type}: its artifact needs 'id' (the image id), not 'template'`));
       }
     }
   }
@@ -113,7 +115,7 @@ function buildGroup(group: Doc<'VmGroup'>, provider: Doc<'Provider'>, image: Doc
     tags: spec.tags ?? {},
   };
   const providerSpec = provider.value.spec;
-  const defaultZones = providerSpec.type === 'proxmox' ? providerSpec.nodes : [''];
+  const defaultZones = providerPlugin(providerSpec.type).defaultZones(providerSpec);
   return {
     name: group.value.metadata.name,
     provider: spec.provider,

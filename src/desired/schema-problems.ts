@@ -7,6 +7,7 @@ import { didYouMean } from './did-you-mean.ts';
 import { locate } from './parse-yaml.ts';
 import type { ParsedDocument } from './parse-yaml.ts';
 import type { Problem } from './problems.ts';
+import { registeredProviderTypes } from '../../providers/registry.ts';
 
 /** Turns every relevant ajv error into a problem. */
 export function schemaProblems(parsed: ParsedDocument, errors: readonly ErrorObject[]): Problem[] {
@@ -98,7 +99,7 @@ function notAllowedMessage(field: string, error: ErrorObject, show: (value: unkn
 }
 
 function discriminatorMessage(field: string, params: Record<string, unknown>): Description {
-  const types = ['aws', 'gcp', 'azure', 'proxmox'];
+  const types = registeredProviderTypes();
   if (params['error'] === 'tag' && params['tagValue'] === undefined) {
     return { code: 'missingField', message: `missing required field 'type' in '${field}' (one of ${types.join(', ')})` };
   }

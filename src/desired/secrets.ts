@@ -5,6 +5,8 @@
 import { locate } from './parse-yaml.ts';
 import type { ParsedDocument } from './parse-yaml.ts';
 import type { Problem } from './problems.ts';
+import type { ProviderType } from '../contract/fleet.ts';
+import { findProviderPlugin } from '../../providers/registry.ts';
 
 /** Key names that hold secrets when given a value (Provider documents). */
 const SECRET_KEY = /(secret|password|passwd|passphrase|private[-_]?key|access[-_]?key|api[-_]?key|token|credential)s?$/i;
@@ -22,13 +24,6 @@ const SECRET_VALUES: readonly { readonly pattern: RegExp; readonly what: string 
   { pattern: /"private_key"\s*:\s*"-----BEGIN/, what: 'a service-account key' },
 ];
 
-const HOW_TO: Record<string, string> = {
-  aws: "use the standard AWS chain (env AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile, or an instance role), chosen in the operator's config (providers.<name>.credentials in drover.yaml)",
-  gcp: "use Application Default Credentials or a key file named in the operator's config (providers.<name>.credentials.keyFile in drover.yaml)",
-  azure: "use DefaultAzureCredential (env, workload or managed identity), pinned in the operator's config (providers.<name>.credentials in drover.yaml)",
-  proxmox: "put the token id and where its secret is read (secretEnv or secretFile) in the operator's config: providers.<name>.credentials in drover.yaml",
-};
-
 /** Problems for secrets in `parsed`; an empty list means none were found. */
 export function secretProblems(parsed: ParsedDocument, kind: string): Problem[] {
   const problems: Problem[] = [];
@@ -39,7 +34,7 @@ export function secretProblems(parsed: ParsedDocument, kind: string): Problem[] 
     if (!keyHit && !valueHit) return;
     const field = segments.join('.');
     const what = valueHit ? `contains ${valueHit.what}` : 'looks like an inline secret';
-    const how = HOW_TO[providerType] ?? 'read it at run time from an environment variable or a file';
+    const how = findProviderPlugin(providerType as ProviderType)?.credentials.instead ?? 'read it at run time from an environment variable or a file';
     const { line, col } = locate(parsed, segments);
     problems.push({
       file: parsed.file, line, col, path: `/${segments.join('/')}`, code: 'secret.inline',
@@ -66,13 +61,4 @@ function visit(value: unknown, segments: string[], visitor: Visitor, key?: strin
     return;
   }
   visitor(segments, key, value);
-}
-
-/**
- * A configured credential file path, for an error message about it. A value that does not look
- * like a path (`/…`, `./…`, `../…`, `~/…`) is not repeated: the usual reason a "file" cannot be read
- * is that the secret itself was pasted where its file name belongs.
- */
-export function shownPath(value: string): string {
-  return /^(?:\/|\.{1,2}\/|~\/)[^\s]*$/.test(value) ? JSON.stringify(value) : '(a value that is not a path; not shown in case it is the secret itself)';
 }

@@ -5,7 +5,7 @@
  * old hash are replaced.
  */
 import { createHash } from 'node:crypto';
-import type { LaunchTemplate } from './types.ts';
+import type { LaunchTemplate } from '../contract/fleet.ts';
 
 /** Version prefix: bump it only with a migration plan, since every instance would be replaced. */
 const HASH_DOMAIN = 'drover/template/v1';

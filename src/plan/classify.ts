@@ -2,7 +2,7 @@
  * Sorts a group's observed instances into what the strategies work with: readiness, drift that is
  * replaced unconditionally, duplicates of one slot, and the template a failed rollout restores.
  */
-import type { DesiredGroup } from '../desired/types.ts';
+import type { DesiredGroup } from '../contract/fleet.ts';
 import { resolveBounds } from './quantity.ts';
 import type { DeleteReason, PlanContext, PlannedInstance } from './types.ts';
 
@@ -41,7 +41,7 @@ export interface Classified {
   readonly unknownReady: readonly InstanceView[];
   /** Ready extra instances of a slot already taken: deleted when capacity allows. */
   readonly readyDuplicates: readonly InstanceView[];
-  /** The template a failed rollout would restore: most instances, then most ready, then hash. */
+  /** The template a failed rollout would restore: most instances, then most ready, then the one there first, then hash. */
   readonly rollbackTarget: string | undefined;
 }
 
@@ -103,6 +103,23 @@ interface Tally {
   readonly hash: string;
   total: number;
   ready: number;
+  /** Launch time of the template's oldest live instance. */
+  oldest: number;
+}
+
+/**
+ * Most live instances first, then most ready, then the template that was there first (its oldest
+ * instance launched earliest), then the hash. Launch order matters on a tie: a canary superseded by
+ * a newer digest before it was promoted is one instance launched after the old set it was tested
+ * against, and it must not win a tie with the old set's last survivor (refilled or rolled back to,
+ * it would go past its canary count without a promotion).
+ */
+function better(t: Tally, best: Tally | undefined): boolean {
+  if (best === undefined) return true;
+  if (t.total !== best.total) return t.total > best.total;
+  if (t.ready !== best.ready) return t.ready > best.ready;
+  if (t.oldest !== best.oldest) return t.oldest < best.oldest;
+  return t.hash < best.hash;
 }
 
 function pickRollbackTarget(live: readonly InstanceView[], desired: string, failed: ReadonlySet<string>): string | undefined {
@@ -113,16 +130,15 @@ function pickRollbackTarget(live: readonly InstanceView[], desired: string, fail
     if (view.inst.state === 'stopped' || view.inst.state === 'stopping') continue;
     let entry = tallies.find((t) => t.hash === hash);
     if (entry === undefined) {
-      entry = { hash, total: 0, ready: 0 };
+      entry = { hash, total: 0, ready: 0, oldest: view.inst.createdAt };
       tallies.push(entry);
     }
     entry.total += 1;
     entry.ready += view.ready ? 1 : 0;
+    entry.oldest = Math.min(entry.oldest, view.inst.createdAt);
   }
   let best: Tally | undefined;
-  for (const t of tallies) {
-    if (best === undefined || t.total > best.total || (t.total === best.total && (t.ready > best.ready || (t.ready === best.ready && t.hash < best.hash)))) best = t;
-  }
+  for (const t of tallies) if (better(t, best)) best = t;
   return best?.hash;
 }
 

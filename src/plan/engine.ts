@@ -63,12 +63,29 @@ export interface RollingKnobs {
   readonly batchBlocked: Wait | undefined;
   /** With zero surge a batch starts by deleting, so the batch block also holds old deletions. */
   readonly surgeZero: boolean;
+  /**
+   * Most target-template instances kept (a held canary's hold, see strategy.ts holdSize); the
+   * surplus is scaled in, not-ready then newest first. Default: replicas.
+   */
+  readonly newCap?: number;
 }
 
 /** Scale-in order: not ready first (no capacity lost), then the newest (least proven). */
 export const SCALE_IN_ORDER: DeletionOrder = { classOf: (v) => (v.ready ? 1 : 0), newestFirst: true };
 /** Replacement order: not ready first, then the oldest (longest-running old instance). */
 const REPLACE_ORDER: DeletionOrder = { classOf: (v) => (v.ready ? 1 : 0), newestFirst: false };
+
+/**
+ * Replacement order while canaries hold: as {@link REPLACE_ORDER}, but old instances not of the
+ * template the old part is kept (and refilled) on go first. Those are a superseded canary (a digest
+ * replaced in Git before its canary was promoted) or stragglers of an older rollout: deleting them
+ * first leaves the old part on one template, so that no later refill or rollback lands on the
+ * superseded canary's template and takes it past its canary count.
+ */
+function holdOrder(keep: string | undefined): DeletionOrder {
+  if (keep === undefined) return REPLACE_ORDER;
+  return { classOf: (v) => (v.ready ? 2 : 0) + (v.inst.templateHash === keep ? 1 : 0), newestFirst: false };
+}
 
 /** Deletes up to `excess` of `pool` in `order`, skipping instances the budget cannot afford. */
 export function trim(pool: readonly InstanceView[], excess: number, order: DeletionOrder, reasonOf: (v: InstanceView) => DeleteReason, budget: Budget): Doomed[] {
@@ -86,9 +103,12 @@ function reasonMap(olds: readonly Doomed[]): (v: InstanceView) => DeleteReason {
   return (v) => byId.get(v.inst.id) ?? 'template-changed';
 }
 
-/** Scale-in of surplus (more than replicas new, or more than replicas old) and ready duplicates. */
-function trimSurplus(p: EngineParams, pools: Pools): Doomed[] {
-  const out = trim(pools.news, pools.news.length - p.replicas, SCALE_IN_ORDER, () => 'scale-in', p.budget);
+/**
+ * Scale-in of surplus (more than `newCap` new — replicas unless a canary holds —, or more than
+ * replicas old) and ready duplicates.
+ */
+function trimSurplus(p: EngineParams, pools: Pools, newCap = p.replicas): Doomed[] {
+  const out = trim(pools.news, pools.news.length - Math.min(newCap, p.replicas), SCALE_IN_ORDER, () => 'scale-in', p.budget);
   const oldViews = pools.olds.map((d) => d.view);
   out.push(...trim(oldViews, oldViews.length - p.replicas, SCALE_IN_ORDER, () => 'scale-in', p.budget));
   for (const view of pools.readyDuplicates) if (spend(p.budget, view)) out.push({ view, reason: 'duplicate-slot' });
@@ -136,7 +156,7 @@ function capacityWait(missing: number, kind = 'new'): Wait {
 
 /** Rolling replacement (also canary phases and rollbacks). */
 export function planRolling(p: EngineParams, pools: Pools, knobs: RollingKnobs): Outcome {
-  const deletes = trimSurplus(p, pools);
+  const deletes = trimSurplus(p, pools, knobs.newCap);
   const waits: Wait[] = [];
   const olds = remainingOlds(pools, deletes);
   // With zero surge, deleting old instances starts the next batch, unless no new one is missing.
@@ -144,7 +164,8 @@ export function planRolling(p: EngineParams, pools: Pools, knobs: RollingKnobs):
   const oldsBlocked = startsBatch && knobs.batchBlocked !== undefined;
   if (oldsBlocked && knobs.batchBlocked !== undefined) waits.push(knobs.batchBlocked);
   if (olds.length > knobs.oldFloor && knobs.gateOpen && !oldsBlocked) {
-    deletes.push(...trim(olds, olds.length - knobs.oldFloor, REPLACE_ORDER, reasonMap(pools.olds), p.budget));
+    const order = knobs.oldFloor > 0 ? holdOrder(pools.oldTemplate) : REPLACE_ORDER;
+    deletes.push(...trim(olds, olds.length - knobs.oldFloor, order, reasonMap(pools.olds), p.budget));
   }
   if (olds.length > knobs.oldFloor && !knobs.gateOpen) {
     waits.push({ reason: 'min-ready', message: 'old instances stay until a new one has been ready for minReadySeconds', until: undefined });

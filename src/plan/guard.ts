@@ -6,7 +6,7 @@
  * `allowMassDeletion` is set. Refusal removes the deletes and marks the
  * affected groups Stalled (reason DeletionRefused) until Git allows it.
  */
-import type { FleetSettings } from '../desired/types.ts';
+import type { FleetSettings } from '../contract/fleet.ts';
 import type { OrphanPlan } from './orphans.ts';
 import { withCondition } from './status.ts';
 import type { DeleteAction, DeleteReason, GroupStep } from './types.ts';

@@ -18,4 +18,4 @@ export {
   type PolicyProblem,
   type RolloutBounds,
 } from './quantity.ts';
-export { countInstances } from './status.ts';
+export { countInstances, summarize, summarizeSteps } from './status.ts';

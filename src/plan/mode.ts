@@ -2,7 +2,7 @@
  * What kind of pass a group gets: suspended (observe only), hold (a failed rollout needs a human),
  * rollback (restore the previous template), or normal (converge to the desired template).
  */
-import type { DesiredGroup } from '../desired/types.ts';
+import type { DesiredGroup } from '../contract/fleet.ts';
 import { neverReady, type Classified } from './classify.ts';
 import type { FailedTemplate, PlanContext } from './types.ts';
 

@@ -3,7 +3,7 @@
  * lost their group label. They are deleted only when the Fleet enables `prune`, and then only
  * through the deletion guard; otherwise they are reported.
  */
-import type { FleetSettings } from '../desired/types.ts';
+import type { FleetSettings } from '../contract/fleet.ts';
 import { cmp } from './classify.ts';
 import type { DeleteAction, PlannedInstance } from './types.ts';
 

@@ -3,7 +3,7 @@
  * triggered: it decides from its inputs alone, so a reconciler killed at any instant and restarted
  * continues the rollout correctly, and re-planning the same inputs gives the same step.
  */
-import type { DesiredGroup } from '../desired/types.ts';
+import type { DesiredGroup } from '../contract/fleet.ts';
 import { assertOwnership, classify, cmp, sortInPlace, unhealthyAt, type Classified, type Doomed } from './classify.ts';
 import type { Outcome, Pools } from './engine.ts';
 import { deadlineAt, decideMode, type Mode } from './mode.ts';

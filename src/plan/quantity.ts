@@ -2,7 +2,7 @@
  * Batch maths: counts-or-percentages resolved against replicas, rounding like Kubernetes
  * (surge rounds up, unavailability rounds down), and the validation the loader reports.
  */
-import type { IntOrPercent, RolloutPolicy } from '../desired/types.ts';
+import type { IntOrPercent, RolloutPolicy } from '../contract/fleet.ts';
 
 /** The rollout bounds of one group, resolved to instance counts. */
 export interface RolloutBounds {

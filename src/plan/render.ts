@@ -2,7 +2,7 @@
  * Human text for `drover plan`: one line per action, wait and condition, built from the very step
  * the executor performs, so plan prints exactly what apply does.
  */
-import { instanceName } from '../../providers/naming.ts';
+import { instanceName } from '../contract/naming.ts';
 import type { GuardResult } from './guard.ts';
 import type { CreateAction, DeleteAction, GroupStep, Wait } from './types.ts';
 

@@ -3,12 +3,12 @@
  * (Ready, Progressing, Degraded, Stalled) with stable reasons, computed from the same inputs as the
  * step so status and actions never disagree.
  */
-import type { DesiredGroup } from '../desired/types.ts';
-import type { InstanceState } from '../../providers/types.ts';
+import type { DesiredGroup } from '../contract/fleet.ts';
+import type { InstanceState } from '../contract/provider.ts';
 import { sortInPlace, type Classified, type InstanceView } from './classify.ts';
 import type { Mode } from './mode.ts';
 import { resolveBounds } from './quantity.ts';
-import type { Condition, ConditionType, CreateAction, DeleteAction, GroupCounts, GroupStatus, Wait } from './types.ts';
+import type { Condition, ConditionType, CreateAction, DeleteAction, GroupCounts, GroupStatus, GroupStep, Wait } from './types.ts';
 
 /** Everything status is derived from. */
 export interface StatusInput {
@@ -149,6 +149,29 @@ export function computeStatus(input: StatusInput): GroupStatus {
     counts,
     conditions: [readyCondition(input, converged, counts), progressing(input, counts), degraded(input, counts), stalled(input)],
   };
+}
+
+/**
+ * The one summary of a group's conditions, taken once every writer of a pass has run (Flux's
+ * SummarizeAndPatch): the planner computes all of them, then the deletion guard (guard.ts), the
+ * stalled errors (src/reconcile/stalled.ts) and the probe verdicts (src/reconcile/probes-failing.ts)
+ * set their own without touching Ready, and this derives Ready from the rest. A Stalled group is
+ * never Ready: Ready=True (or Unknown) becomes False with the stall's reason and message; a Ready
+ * already False keeps its own reason (it says why, e.g. RolloutFailed).
+ */
+export function summarize(status: GroupStatus): GroupStatus {
+  const stall = status.conditions.find((c) => c.type === 'Stalled' && c.status === 'True');
+  const ready = status.conditions.find((c) => c.type === 'Ready');
+  if (stall === undefined || ready?.status === 'False') return status;
+  return withCondition(status, { type: 'Ready', status: 'False', reason: stall.reason, message: stall.message });
+}
+
+/** `steps` with their conditions summarised ({@link summarize}): the last step of a pass. */
+export function summarizeSteps(steps: readonly GroupStep[]): GroupStep[] {
+  return steps.map((step) => {
+    const status = summarize(step.status);
+    return status === step.status ? step : { ...step, status };
+  });
 }
 
 /** Replaces one condition (by type) in a status, keeping the order. Used by the deletion guard. */

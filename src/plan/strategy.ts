@@ -3,7 +3,7 @@
  * canary count until promoted, blue-green as its own engine, and every rollback as rolling back to
  * the restored template (no gate: the restored template is proven, the failed one is not).
  */
-import type { DesiredGroup } from '../desired/types.ts';
+import type { DesiredGroup } from '../contract/fleet.ts';
 import type { Doomed, InstanceView } from './classify.ts';
 import { planBlueGreen, planRolling, refillOlds, type EngineParams, type Outcome, type Pools, type RollingKnobs } from './engine.ts';
 import { effectiveSurge, resolveCanaryCount } from './quantity.ts';
@@ -57,9 +57,12 @@ function distinctSlots(news: readonly InstanceView[]): number {
   return n;
 }
 
-/** Canary state: how many canaries, and whether the rollout may go past them. */
+/** Canary state: how many canaries, how many new instances a hold keeps, and whether the rollout may go past them. */
 export interface CanaryState {
+  /** Canaries: `canary.count` resolved against the current replicas. */
   readonly count: number;
+  /** New-template instances kept while not promoted ({@link holdSize}); replicas once promoted. */
+  readonly hold: number;
   readonly promoted: boolean;
   readonly wait: Wait | undefined;
 }
@@ -74,11 +77,28 @@ export function promotes(group: DesiredGroup): boolean {
   return named !== undefined && (named === group.imageDigest || named === group.templateHash);
 }
 
-function promotionMessage(group: DesiredGroup, count: number): string {
+function wantedPromote(group: DesiredGroup): string {
+  return `rollout.canary.promote names this rollout (promote: ${group.imageDigest}, or the template hash ${group.templateHash})`;
+}
+
+/** The promote written in Git when it names another rollout (an earlier digest or template), else undefined. */
+function stalePromote(group: DesiredGroup): string | undefined {
   const named = group.rollout.canary?.promote;
-  const want = `rollout.canary.promote names this rollout (promote: ${group.imageDigest}, or the template hash ${group.templateHash})`;
-  if (named === undefined) return `${count} canary instance(s) hold until ${want}`;
-  return `${count} canary instance(s) hold: rollout.canary.promote names ${named}, an earlier rollout; they go on once ${want}`;
+  return named === undefined || promotes(group) ? undefined : named;
+}
+
+function promotionMessage(group: DesiredGroup, hold: number): string {
+  const stale = stalePromote(group);
+  if (stale === undefined) return `${hold} canary instance(s) hold until ${wantedPromote(group)}`;
+  return `${hold} canary instance(s) hold: rollout.canary.promote names ${stale}, an earlier rollout; they go on once ${wantedPromote(group)}`;
+}
+
+/** The bake wait; a promote naming an earlier rollout is named too, with what to write to go on before the bake ends. */
+function bakeMessage(group: DesiredGroup, hold: number, bake: number): string {
+  const base = `${hold} canary instance(s) bake for ${bake}s of health before the rollout continues`;
+  const stale = stalePromote(group);
+  if (stale === undefined) return base;
+  return `${base}; rollout.canary.promote names ${stale}, an earlier rollout: they go on before the bake ends once ${wantedPromote(group)}`;
 }
 
 /**
@@ -96,22 +116,38 @@ function bakeStart(view: InstanceView): number {
 }
 
 /**
+ * New-template instances a canary not promoted holds at: its count, or the canaries it already has
+ * (`distinct`) when they are more — after `replicas` or `count` was lowered in Git, or a promote
+ * removed in the middle of a rollout. It never launches past the count, never deletes a canary to
+ * reach a lower count, and, while the count is below replicas, never takes all of replicas: one old
+ * instance stays (surplus canaries, the newest first, go to leave it), or the group would be rolled
+ * out with nobody's promotion. A count covering the whole group rolls it, as it always did.
+ */
+export function holdSize(count: number, replicas: number, distinct: number): number {
+  if (count >= replicas) return count;
+  return Math.min(Math.max(count, distinct), replicas - 1);
+}
+
+/**
  * Canaries are promoted by `canary.promote` naming this rollout (its image digest or template
- * hash) in Git, by having been ready for `bakeSeconds` (counted from launch when drover first saw
- * them already ready: {@link bakeStart}), or implicitly once more new instances
- * (distinct slots) than canaries exist (the rollout already went past them, e.g. promote was set
- * and later removed).
+ * hash) in Git, or by `count` of them having been ready for `bakeSeconds` (counted from launch when
+ * drover first saw them already ready: {@link bakeStart}); by nothing else. Having more new
+ * instances than the count promotes nothing: the count is resolved against the current replicas,
+ * so lowering `replicas` or `count` in Git would otherwise promote a canary nobody promoted. A
+ * finished rollout has no old instance left and is planned as plain rolling before this is asked
+ * (so removing a promote after the rollout finished neither shrinks nor rolls it back).
  */
 export function canaryState(group: DesiredGroup, news: readonly InstanceView[], now: number): CanaryState {
   const policy = group.rollout.canary;
   const count = resolveCanaryCount(policy?.count ?? 1, group.replicas);
-  if (policy === undefined || promotes(group) || distinctSlots(news) > count) return { count, promoted: true, wait: undefined };
+  if (policy === undefined || promotes(group)) return { count, hold: group.replicas, promoted: true, wait: undefined };
+  const hold = holdSize(count, group.replicas, distinctSlots(news));
   const bake = policy.bakeSeconds;
-  if (bake === undefined) return { count, promoted: false, wait: { reason: 'canary-promotion', message: promotionMessage(group, count), until: undefined } };
+  if (bake === undefined) return { count, hold, promoted: false, wait: { reason: 'canary-promotion', message: promotionMessage(group, hold), until: undefined } };
   const baked = news.filter((v) => v.ready).map((v) => bakeStart(v) + bake * 1000).sort((a, b) => a - b);
   const until = baked.length >= count ? (baked[count - 1] as number) : undefined;
-  if (until !== undefined && until <= now) return { count, promoted: true, wait: undefined };
-  return { count, promoted: false, wait: { reason: 'canary-bake', message: `${count} canary instance(s) bake for ${bake}s of health before the rollout continues`, until } };
+  if (until !== undefined && until <= now) return { count, hold: group.replicas, promoted: true, wait: undefined };
+  return { count, hold, promoted: false, wait: { reason: 'canary-bake', message: bakeMessage(group, hold, bake), until } };
 }
 
 /** Runs the group's strategy over the pools. */
@@ -126,7 +162,10 @@ export function runStrategy(input: StrategyInput): Outcome {
   if (strategy === 'rolling' || pools.olds.length === 0) return planRolling(params, pools, rollingKnobs(input, surge, replicas, 0));
   const canary = canaryState(group, pools.news, input.now);
   if (canary.promoted) return planRolling(params, pools, rollingKnobs(input, surge, replicas, 0));
-  const oldFloor = replicas - canary.count;
-  const outcome = refillOlds(params, pools, planRolling(params, pools, rollingKnobs(input, surge, canary.count, oldFloor)), oldFloor);
+  const oldFloor = replicas - canary.hold;
+  // A (locked) duplicate is no extra canary: it does not make another canary surplus.
+  const newCap = canary.hold + pools.news.length - distinctSlots(pools.news);
+  const knobs: RollingKnobs = { ...rollingKnobs(input, surge, canary.hold, oldFloor), newCap };
+  const outcome = refillOlds(params, pools, planRolling(params, pools, knobs), oldFloor);
   return { ...outcome, waits: [...outcome.waits, ...(canary.wait === undefined ? [] : [canary.wait])] };
 }

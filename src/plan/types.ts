@@ -4,7 +4,7 @@
  * and a context carrying `now`, and returns one {@link GroupStep}. The same inputs (in any order)
  * always give the same step, so `drover plan` prints exactly what `drover apply` does.
  */
-import type { InstanceState, ObservedInstance } from '../../providers/types.ts';
+import type { InstanceState, ObservedInstance } from '../contract/provider.ts';
 
 /**
  * An observed instance plus the readiness facts the daemon's health tracker knows (providers do not).
@@ -29,6 +29,11 @@ export interface PlannedInstance extends ObservedInstance {
   readonly unhealthySince?: number;
   readonly observedSince?: number;
   readonly failing?: 'suspected' | 'confirmed';
+  /**
+   * Its group defines a probe, but this process does not probe (`--no-probes`, `health.probes:
+   * false`): its readiness is the provider's running state, so no probe verdict may count it.
+   */
+  readonly unprobed?: true;
 }
 
 /** Everything besides the group and its instances that a planning pass depends on. */

@@ -3,17 +3,16 @@
  * directory so a restart keeps them. They add to Git's `suspend`, never replace it; a missing or
  * corrupt file means nothing is suspended through the API.
  */
-import path from 'node:path';
-import type { DesiredState } from '../desired/types.ts';
-import { readJsonLenient, writeJsonAtomic } from './json-file.ts';
+import type { DesiredState } from '../contract/fleet.ts';
+import { readJsonLenient, writeJsonAtomic } from '../../providers/state-file.ts';
 
-/** The API's suspensions, kept in `<stateDir>/suspended.json`. */
+/** The API's suspensions, kept in `file` (the state directory's suspended.json, StateDir.suspensions). */
 export class ApiSuspensions {
   private readonly file: string;
   private readonly groups = new Set<string>();
 
-  constructor(stateDir: string) {
-    this.file = path.join(stateDir, 'suspended.json');
+  constructor(file: string) {
+    this.file = file;
   }
 
   /** The suspended groups (status shows who suspended a group). */

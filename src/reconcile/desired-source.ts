@@ -8,14 +8,14 @@ import { cappedLoader, DEFAULT_MAX_INSTANCES } from '../desired/instance-cap.ts'
 import { loadFleet } from '../desired/load.ts';
 import { formatProblem } from '../desired/problems.ts';
 import type { FleetLoader } from '../desired/load-result.ts';
-import type { DesiredState } from '../desired/types.ts';
+import type { DesiredState } from '../contract/fleet.ts';
 import type { GitSettings } from '../config/types.ts';
 import { GitSource } from '../source/index.ts';
 import type { SourceLogger, SourceStatus, WebhookHandler } from '../source/index.ts';
 import { contentRevision } from './content-revision.ts';
 
-/** The state to act on, with the revision it came from. */
-export interface Current {
+/** A revision and its desired state, as the source gives them: the state to act on, with the revision it came from. */
+export interface Revisioned {
   readonly state: DesiredState;
   readonly revision: string;
 }
@@ -49,7 +49,7 @@ export interface DesiredSource {
   start(onChange: (change: SourceChange) => void): Promise<void>;
   /** Refreshes before a pass (dir sources re-read; Git sources rely on their triggers). */
   refresh(): Promise<void>;
-  current(): Current | undefined;
+  current(): Revisioned | undefined;
   view(): SourceView;
   /** Git only: the webhook receiver (body limits default to 1 MiB and 10 s). */
   webhook(secrets: readonly string[], providers: readonly string[] | undefined, limits?: WebhookLimits): WebhookHandler | undefined;
@@ -61,7 +61,7 @@ export interface DesiredSource {
 /** A local directory, re-read before every pass. */
 export class DirSource implements DesiredSource {
   private readonly dir: string;
-  private last: Current | undefined;
+  private last: Revisioned | undefined;
   private attempted: string | undefined;
   private error: SourceView['lastAttemptError'];
   private onChange: (change: SourceChange) => void = () => undefined;
@@ -100,7 +100,7 @@ export class DirSource implements DesiredSource {
     this.onChange({ kind: 'applied', revision: revision! });
   }
 
-  current(): Current | undefined {
+  current(): Revisioned | undefined {
     return this.last;
   }
 
@@ -121,9 +121,10 @@ export class DirSource implements DesiredSource {
 export class GitDesiredSource implements DesiredSource {
   private readonly source: GitSource;
 
-  constructor(settings: GitSettings, stateDir: string, logger: SourceLogger, maxInstances = DEFAULT_MAX_INSTANCES) {
+  /** `dir`: the directory the Git source owns (the state directory's source/, StateDir.source). */
+  constructor(settings: GitSettings, dir: string, logger: SourceLogger, maxInstances = DEFAULT_MAX_INSTANCES) {
     this.source = new GitSource({
-      url: settings.url, ref: settings.ref, path: settings.path, stateDir: path.join(stateDir, 'source'),
+      url: settings.url, ref: settings.ref, path: settings.path, stateDir: dir,
       intervalMs: settings.intervalMs, auth: settings.auth, verify: settings.verify, onRewind: settings.onRewind,
     }, { loader: cappedLoader(loadFleet, maxInstances), logger });
   }
@@ -140,7 +141,7 @@ export class GitDesiredSource implements DesiredSource {
 
   async refresh(): Promise<void> {}
 
-  current(): Current | undefined {
+  current(): Revisioned | undefined {
     const state = this.source.desired;
     const applied = this.source.applied;
     return state && applied ? { state, revision: applied.revision } : undefined;

@@ -1,24 +1,24 @@
 /**
- * Errors of a reconcile pass, as classes whose `policy` says what happens next (Flux style):
+ * Errors of a reconcile pass, as classes whose `policy` (the shared ErrorPolicy of
+ * src/contract/error-policy.ts) says what happens next:
  * - transient: back off and retry by itself;
  * - waiting: nothing is wrong, look again after `requeueAfterMs`;
  * - stalled: retrying cannot help until Git changes or a human acts.
  * Callers branch on `policy` and `reason`, never on message text.
  */
-import { ProviderError } from '../../providers/errors.ts';
-import type { ProviderErrorKind } from '../../providers/errors.ts';
-
-export type RetryPolicy = 'transient' | 'waiting' | 'stalled';
+import { ProviderError } from '../contract/errors.ts';
+import type { ProviderErrorKind } from '../contract/errors.ts';
+import type { ErrorPolicy } from '../contract/error-policy.ts';
 
 /** A failure of one step of a pass, for one group or provider. */
 export class ReconcileError extends Error {
   override readonly name = 'ReconcileError';
-  readonly policy: RetryPolicy;
+  readonly policy: ErrorPolicy;
   /** Stable CamelCase reason, used in conditions, events and metrics. */
   readonly reason: string;
   readonly requeueAfterMs: number | undefined;
 
-  constructor(policy: RetryPolicy, reason: string, message: string, options: { cause?: unknown; requeueAfterMs?: number } = {}) {
+  constructor(policy: ErrorPolicy, reason: string, message: string, options: { cause?: unknown; requeueAfterMs?: number } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.policy = policy;
     this.reason = reason;
@@ -40,7 +40,7 @@ export class PassSuperseded extends ReconcileError {
   }
 }
 
-const POLICY_BY_KIND: Record<ProviderErrorKind, RetryPolicy> = {
+const POLICY_BY_KIND: Record<ProviderErrorKind, ErrorPolicy> = {
   Throttled: 'transient',
   Transient: 'transient',
   Conflict: 'transient',
@@ -52,10 +52,11 @@ const POLICY_BY_KIND: Record<ProviderErrorKind, RetryPolicy> = {
 /**
  * Provider refusals that are expected waits, not failures: the request was not sent and will be
  * accepted after `retryAfterMs`. `LaunchFenced`: EC2 launches wait out the list lag after a lost
- * launch journal (providers/aws/launch-ledger.ts). The group is retried when the wait ends,
- * without backoff, Stalled or lastError.
+ * launch journal (providers/aws/launch-ledger.ts); `CloneInFlight`: Proxmox creates wait for a
+ * clone of drover's token that no record places (providers/proxmox/provider.ts). The group is
+ * retried when the wait ends, without backoff, Stalled or lastError.
  */
-const WAITING_REASONS: ReadonlySet<string> = new Set(['LaunchFenced']);
+const WAITING_REASONS: ReadonlySet<string> = new Set(['LaunchFenced', 'CloneInFlight']);
 
 /** Wraps any error from a provider call; unknown errors are treated as transient. */
 export function fromProviderError(error: unknown, operation: string): ReconcileError {

@@ -5,9 +5,9 @@
  * is verified before anything is launched from it. Errors are collected, never thrown.
  */
 import type PQueue from 'p-queue';
-import { idempotencyKey, instanceName } from '../../providers/naming.ts';
-import type { CallOptions, CreateRequest, ObservedInstance, Provider } from '../../providers/types.ts';
-import type { DesiredGroup, LaunchTemplate } from '../desired/types.ts';
+import { idempotencyKey, instanceName } from '../contract/naming.ts';
+import type { CallOptions, CreateRequest, ObservedInstance, Provider } from '../contract/provider.ts';
+import type { DesiredGroup, LaunchTemplate } from '../contract/fleet.ts';
 import type { CreateAction, DeleteAction, GroupStep } from '../plan/types.ts';
 import { fromProviderError, ReconcileError } from './errors.ts';
 import type { ImageVerifier } from './image-verifier.ts';

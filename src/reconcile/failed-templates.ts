@@ -4,7 +4,7 @@
  * dropped, so going back to it later is a fresh attempt. Persisted in the state directory;
  * losing it means one more (bounded, health-gated) attempt, never a wrong deletion.
  */
-import { readJsonLenient, writeJsonAtomic } from './json-file.ts';
+import { readJsonLenient, writeJsonAtomic } from '../../providers/state-file.ts';
 
 /** Failed template hashes by group. */
 export class FailedTemplates {

@@ -3,7 +3,7 @@
  * (their own listing, creates only) before the full pass, so a pushed change starts acting without
  * waiting for an inventory of the whole fleet (see PassOptions.focus).
  */
-import type { DesiredGroup, DesiredState } from '../desired/types.ts';
+import type { DesiredGroup, DesiredState } from '../contract/fleet.ts';
 
 /**
  * Most groups a focused pass takes. Beyond it a focused pass saves little over the full one; each

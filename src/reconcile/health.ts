@@ -8,8 +8,8 @@
  * creation time. State is in memory only: after a restart every instance starts unready and
  * unjudged again, which can only delay deletions, never cause one.
  */
-import type { ObservedInstance } from '../../providers/types.ts';
-import type { HealthPolicy, HealthProbe } from '../desired/types.ts';
+import type { ObservedInstance } from '../contract/provider.ts';
+import type { HealthPolicy, HealthProbe } from '../contract/fleet.ts';
 import type { PlannedInstance } from '../plan/types.ts';
 
 /** Checks one instance's health endpoint. Resolves true when healthy; never rejects. */
@@ -66,7 +66,8 @@ export class HealthTracker {
         const due = facts.lastFailureAt + policy.periodSeconds * 1000;
         nextDue = nextDue === undefined ? due : Math.min(nextDue, due);
       }
-      return withFacts(instance, facts, policy.failureThreshold);
+      const unprobed = policies[i]!.probe.kind !== 'none' && this.prober === 'provider-state-only';
+      return withFacts(instance, facts, policy.failureThreshold, unprobed);
     });
     this.facts = next;
     this.nextDue = nextDue;
@@ -109,7 +110,7 @@ function advance(previous: Facts | undefined, healthy: boolean, now: number, pol
   return { readySince: undefined, unhealthySince, observedSince, failures, streakStart, lastFailureAt };
 }
 
-function withFacts(instance: ObservedInstance, facts: Facts, threshold: number): PlannedInstance {
+function withFacts(instance: ObservedInstance, facts: Facts, threshold: number, unprobed: boolean): PlannedInstance {
   const failing = facts.failures === 0 ? undefined : facts.failures >= threshold ? 'confirmed' : 'suspected';
   return {
     ...instance,
@@ -117,5 +118,6 @@ function withFacts(instance: ObservedInstance, facts: Facts, threshold: number):
     ...(facts.readySince === undefined ? {} : { readySince: facts.readySince }),
     ...(facts.unhealthySince === undefined ? {} : { unhealthySince: facts.unhealthySince }),
     ...(failing === undefined ? {} : { failing }),
+    ...(unprobed ? { unprobed: true as const } : {}),
   };
 }

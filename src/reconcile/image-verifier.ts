@@ -2,8 +2,8 @@
  * Verifies an image's artifact carries the expected digest before anything is launched from it,
  * caching successes for a while so a rollout of many instances costs one lookup, not one per launch.
  */
-import type { ImageRef, Provider } from '../../providers/types.ts';
-import type { DesiredState } from '../desired/types.ts';
+import type { ImageRef, Provider } from '../contract/provider.ts';
+import type { DesiredState } from '../contract/fleet.ts';
 import type { GroupStep } from '../plan/types.ts';
 import { fromProviderError } from './errors.ts';
 import type { ReconcileError } from './errors.ts';

@@ -5,17 +5,14 @@
  * a newer revision changes its groups while it lists or executes).
  */
 import PQueue from 'p-queue';
-import type { DesiredState } from '../desired/types.ts';
+import type { Revisioned } from './desired-source.ts';
 import { changedGroups, groupFingerprints, groupsDiffer } from './focus.ts';
 import { HealthTracker } from './health.ts';
 import type { Prober } from './health.ts';
 import { Wakeup } from './scheduler.ts';
 
-/** A revision and its desired state, as the source gives them. */
-export interface Revisioned {
-  readonly state: DesiredState;
-  readonly revision: string;
-}
+/** Re-exported for the daemon: the one type of a revision and its state is the source's. */
+export type { Revisioned } from './desired-source.ts';
 
 /** How a lane's pass ended: run to its end, stopped for a newer revision, or failed unexpectedly. */
 export type PassOutcome = 'completed' | 'superseded' | 'failed';

@@ -6,10 +6,12 @@
  * with the cloud's bucket instead of retrying past it. Semantics of the wrapped provider are unchanged.
  */
 import PQueue from 'p-queue';
-import { ProviderError } from '../../providers/errors.ts';
-import type { CallOptions, CallPacer, CreateRequest, ImageRef, ListScope, ObservedInstance, PlacementRef, Provider } from '../../providers/types.ts';
-import type { ProviderType } from '../desired/types.ts';
+import { ProviderError } from '../contract/errors.ts';
+import type { CallOptions, CallPacer, CreateRequest, ImageRef, ListScope, ObservedInstance, PlacementRef, Provider } from '../contract/provider.ts';
+import type { ProviderType } from '../contract/fleet.ts';
+import { providerPlugins } from '../../providers/registry.ts';
 import { RateLimiter } from './rate-limiter.ts';
+import type { LaneSettings, LimitSettings } from '../contract/limits.ts';
 
 /** One finished provider call. */
 export interface ProviderCall {
@@ -21,55 +23,13 @@ export interface ProviderCall {
   readonly throttleWaitMs: number;
 }
 
-/** Concurrency and token bucket of one lane of calls. */
-export interface LaneSettings {
-  readonly concurrency: number;
-  readonly ratePerSecond: number;
-  readonly burst: number;
-}
-
 /**
- * Limits for one provider. `concurrency`, `ratePerSecond` and `burst` meter creates (the launch
- * bucket, the scarcest) and every operation without a lane of its own. A cloud that meters deletes
- * or reads in buckets of their own gets `lanes` for them, each with its own queue, so a backlog of
- * deletes never holds up launches (and the reverse), as the cloud's own buckets would not.
+ * Each cloud's defaults, from its plugin (`limits` in providers/<type>/index.ts), kept at or below
+ * the cloud's published limits.
  */
-export interface LimitSettings extends LaneSettings {
-  readonly lanes?: Readonly<Partial<Record<'destroy' | 'read', LaneSettings>>>;
-  /**
-   * A second bucket for instances launched, for clouds that meter them apart from launch calls
-   * (EC2: RunInstances.resources refills 2 instances/s with a burst of 1,000). A create takes one
-   * token, a batched create one per instance, besides the one call token either takes.
-   */
-  readonly launchedInstances?: Readonly<{ ratePerSecond: number; burst: number; reserve?: number }>;
-}
-
-/**
- * Defaults from each cloud's published limits, kept at or below them (EC2: RunInstances refills
- * 2/s with burst 5; TerminateInstances 5 calls/s with burst 100 and 20 instances/s with burst
- * 1000 — a batch of destroys also reads its instances in one DescribeInstances, from its 20/s;
- * DescribeInstances and DescribeImages 20/s with burst 100). GCE and
- * Azure allow more per project/subscription; a Proxmox node serializes clones on its storage.
- */
-export const DEFAULT_LIMITS: Readonly<Record<ProviderType, LimitSettings>> = {
-  aws: {
-    concurrency: 8, ratePerSecond: 2, burst: 5,
-    // Two instances (1 s of refill) in reserve: see RateLimiter. Without it, launches paced to the
-    // token arrived a hair early about every other time (2,443 throttled RunInstances of 4,000 in
-    // the convergence bench).
-    launchedInstances: { ratePerSecond: 2, burst: 1000, reserve: 2 },
-    // The destroy lane meters destroy() invocations, i.e. instances, not SDK calls: the provider
-    // coalesces destroys until none has come for 250 ms (at most 2 s, up to 100 ids;
-    // providers/aws/destroy-batch.ts) into one DescribeInstances + one TerminateInstances. So the lane follows EC2's per-instance
-    // bucket (TerminateInstances.resources: 20 instances/s) rather than the 5 calls/s one, which at
-    // ~5 ids per batch in steady state the batches stay under; the concurrency lets a whole burst
-    // be in flight at once so it forms a few large batches instead of many small ones.
-    lanes: { destroy: { concurrency: 100, ratePerSecond: 20, burst: 100 }, read: { concurrency: 4, ratePerSecond: 10, burst: 50 } },
-  },
-  gcp: { concurrency: 8, ratePerSecond: 10, burst: 20 },
-  azure: { concurrency: 8, ratePerSecond: 4, burst: 10 },
-  proxmox: { concurrency: 4, ratePerSecond: 5, burst: 5 },
-};
+export const DEFAULT_LIMITS: Readonly<Record<ProviderType, LimitSettings>> = Object.fromEntries(
+  providerPlugins.map((plugin) => [plugin.type, plugin.limits]),
+) as Record<ProviderType, LimitSettings>;
 
 /** Returns `provider` with limits applied and calls reported to `observe`. */
 export function limitProvider(provider: Provider, settings: LimitSettings, observe: (call: ProviderCall) => void): Provider {

@@ -3,12 +3,12 @@
  * (provider-bindings.ts): the document says which cloud scope, the binding with what authority. A
  * provider that cannot be opened (or is not bound) becomes an error for its groups only; the others go on.
  */
-import { join } from 'node:path';
-import type { Provider, ProviderFactory } from '../../providers/types.ts';
-import type { DesiredState, ProviderType } from '../desired/types.ts';
+import type { Provider, ProviderFactory } from '../contract/provider.ts';
+import type { DesiredState, ProviderType } from '../contract/fleet.ts';
 import { ReconcileError } from './errors.ts';
 import { resolveBinding } from './provider-bindings.ts';
 import type { BindingSources } from './provider-bindings.ts';
+import type { StateDir } from './state-dir.ts';
 
 export { caFileEnvName, endpointEnvName, typeEnvName } from './provider-bindings.ts';
 export type { BindingSources } from './provider-bindings.ts';
@@ -26,14 +26,15 @@ export interface OpenedProviders {
 /** The operator's bindings plus per-call settings. */
 export interface ProviderOverrides extends BindingSources {
   readonly requestTimeoutMs?: number;
-  /** drover's state directory: each provider keeps its own records under providers/<name>. */
-  readonly stateDir?: string;
+  /** drover's state directory, where each provider keeps its own records (StateDir.providerFile); undefined: none kept. */
+  readonly stateDir?: StateDir;
 }
 
 /** Opens every provider of `state` in parallel. */
 export async function openProviders(state: DesiredState, lookup: FactoryLookup, overrides: ProviderOverrides): Promise<OpenedProviders> {
   const providers = new Map<string, Provider>();
   const errors = new Map<string, ReconcileError>();
+  const stateDir = overrides.stateDir;
   await Promise.all(Object.values(state.providers).map(async (config) => {
     const factory = await lookup(config.type);
     if (factory === undefined) {
@@ -44,7 +45,7 @@ export async function openProviders(state: DesiredState, lookup: FactoryLookup, 
       const binding = await resolveBinding(config, overrides);
       providers.set(config.name, await factory({
         config, fleet: state.fleet.id, ...binding,
-        ...(overrides.stateDir === undefined ? {} : { stateDir: join(overrides.stateDir, 'providers', config.name) }),
+        ...(stateDir === undefined ? {} : { stateFile: (name: string) => stateDir.providerFile(config.name, name) }),
         ...(overrides.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: overrides.requestTimeoutMs }),
       }));
     } catch (error) {

@@ -6,11 +6,11 @@
  * correctly.
  */
 import type PQueue from 'p-queue';
-import type { ObservedInstance, Provider } from '../../providers/types.ts';
-import type { DesiredGroup, DesiredState } from '../desired/types.ts';
-import { applyDeletionGuard, planGroup, planOrphans } from '../plan/index.ts';
+import type { ObservedInstance, Provider } from '../contract/provider.ts';
+import type { DesiredGroup, DesiredState } from '../contract/fleet.ts';
+import { applyDeletionGuard, planGroup, planOrphans, summarizeSteps } from '../plan/index.ts';
 import type { GroupStep, GuardResult, PlannedInstance, Wait } from '../plan/index.ts';
-import { PartialListing } from '../../providers/errors.ts';
+import { PartialListing } from '../contract/errors.ts';
 import { fromProviderError, PassSuperseded, ReconcileError } from './errors.ts';
 import { executeStep, queuedDeletes } from './execute.ts';
 import { withExpectedWaits } from './expected-waits.ts';
@@ -143,7 +143,7 @@ export async function runPass(state: DesiredState, revision: string, deps: PassD
   await Promise.all([deps.templates.save(), deps.failed.save()]);
   const requeues = [...guarded.steps.map((s) => s.requeueAfterSeconds), deps.health.requeueAfterSeconds(deps.now())].filter((s): s is number => s !== undefined);
   return {
-    revision, startedAt, finishedAt: deps.now(), executed: options.execute, observations, guarded: { ...guarded, steps: withExpectedWaits(stalledSteps(state, guarded.steps, actions, deps, focus !== undefined), actions, deps.now(), options.waits, options.hold) }, skipped, actions,
+    revision, startedAt, finishedAt: deps.now(), executed: options.execute, observations, guarded: { ...guarded, steps: summarizeSteps(withExpectedWaits(stalledSteps(state, guarded.steps, actions, deps, focus !== undefined), actions, deps.now(), options.waits, options.hold)) }, skipped, actions,
     requeueAfterSeconds: requeues.length === 0 ? undefined : Math.min(...requeues),
     superseded: options.supersede?.aborted === true,
   };

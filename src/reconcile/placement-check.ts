@@ -3,8 +3,8 @@
  * in, or a subnet that does not exist), read through each provider's optional checkPlacement —
  * one read per provider for all its groups. `drover plan` reports them as launches that would fail.
  */
-import type { PlacementProblem, Provider } from '../../providers/types.ts';
-import type { DesiredState } from '../desired/types.ts';
+import type { PlacementProblem, Provider } from '../contract/provider.ts';
+import type { DesiredState } from '../contract/fleet.ts';
 
 /** A placement problem, or a provider that could not be asked (reason CheckFailed). */
 export interface GroupPlacementProblem extends PlacementProblem {

@@ -7,7 +7,7 @@
  * instances fail, or where every probed instance of the provider fails however few (Kubernetes'
  * FullDisruption), and says so with the ProbesFailing condition, until the share falls. Pure.
  */
-import type { DesiredState } from '../desired/types.ts';
+import type { DesiredState } from '../contract/fleet.ts';
 import type { Condition, GroupStep, PlannedInstance } from '../plan/types.ts';
 
 /** Kubernetes' --unhealthy-zone-threshold. */
@@ -23,13 +23,22 @@ interface Share {
   passing: number;
 }
 
+interface Shares {
+  readonly groups: Map<string, Share>;
+  readonly providers: Map<string, Share>;
+  /** Groups with instances this process does not probe (probing off): no verdict is theirs to give. */
+  readonly unprobed: Set<string>;
+}
+
 /** Counts, per group and per provider, the running instances of probed groups and those whose failures are confirmed. */
-function shares(state: DesiredState, planned: readonly PlannedInstance[]): { groups: Map<string, Share>; providers: Map<string, Share> } {
+function shares(state: DesiredState, planned: readonly PlannedInstance[]): Shares {
   const groups = new Map<string, Share>();
   const providers = new Map<string, Share>();
+  const unprobed = new Set<string>();
   for (const inst of planned) {
     const group = inst.group === undefined ? undefined : state.groups[inst.group];
-    if (group === undefined || group.health.probe.kind === 'none' || inst.state !== 'running' || inst.locked === true) continue;
+    if (group !== undefined && inst.unprobed === true) unprobed.add(group.name);
+    if (group === undefined || group.health.probe.kind === 'none' || inst.unprobed === true || inst.state !== 'running' || inst.locked === true) continue;
     const failing = inst.failing === 'confirmed' ? 1 : 0;
     for (const [map, key] of [[groups, group.name], [providers, group.provider]] as const) {
       const share = map.get(key) ?? { failing: 0, probed: 0, passing: 0 };
@@ -39,7 +48,7 @@ function shares(state: DesiredState, planned: readonly PlannedInstance[]): { gro
       map.set(key, share);
     }
   }
-  return { groups, providers };
+  return { groups, providers, unprobed };
 }
 
 function over(share: Share | undefined, thresholdPercent: number): share is Share {
@@ -87,15 +96,16 @@ export interface ProbeVerdicts {
 
 /**
  * Judges every probed group: held when its own failing share or its provider's is above
- * `thresholdPercent`, or when every probed instance on its provider fails.
+ * `thresholdPercent`, or when every probed instance on its provider fails. A group whose instances
+ * this process does not probe (probing off) gets no condition: nothing was probed to judge.
  */
 export function judgeProbes(state: DesiredState, planned: readonly PlannedInstance[], thresholdPercent = DEFAULT_UNHEALTHY_THRESHOLD_PERCENT): ProbeVerdicts {
-  const { groups, providers } = shares(state, planned);
+  const { groups, providers, unprobed } = shares(state, planned);
   const conditions = new Map<string, Condition>();
   const held = new Set<string>();
   for (const group of Object.values(state.groups)) {
-    if (group.health.probe.kind === 'none') continue;
     const own = groups.get(group.name);
+    if (group.health.probe.kind === 'none' || (own === undefined && unprobed.has(group.name))) continue;
     const provider = providers.get(group.provider);
     const scope = holdingScope(own, provider, group.provider, thresholdPercent);
     if (scope === undefined) {

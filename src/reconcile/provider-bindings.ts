@@ -8,11 +8,11 @@
  */
 import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import type { ProviderCredentials } from '../../providers/types.ts';
+import type { ProviderCredentials } from '../contract/provider.ts';
 import { endpointProblem } from '../config/binding-checks.ts';
 import type { ProviderBinding } from '../config/types.ts';
-import { shownPath } from '../desired/secrets.ts';
-import type { ProviderConfig } from '../desired/types.ts';
+import { shownPath } from '../contract/shown-path.ts';
+import type { ProviderConfig } from '../contract/fleet.ts';
 import { ReconcileError } from './errors.ts';
 
 /** What the operator says about providers, and where their secrets may not live. */

@@ -1,3 +1,4 @@
+import { backoffDelay, jitter, type Random } from '../../providers/backoff.ts';
 import type { PassResult } from './pass.ts';
 
 /**
@@ -30,8 +31,7 @@ export class GroupBackoff {
       return;
     }
     const count = (this.failures.get(group)?.count ?? 0) + 1;
-    const base = Math.min(this.maxMs, 1000 * 2 ** (count - 1));
-    this.failures.set(group, { count, until: now + Math.min(this.maxMs, jitter(base, 0.1, this.random)) });
+    this.failures.set(group, { count, until: now + Math.min(this.maxMs, backoffDelay({ baseMs: 1000, maxMs: this.maxMs, spread: 0.1 }, count, this.random)) });
   }
 
   /**
@@ -124,9 +124,9 @@ export class Wakeup {
   }
 }
 
-/** Adds ±`fraction` jitter to `ms`. */
-export function jitter(ms: number, fraction = 0.1, random: () => number = Math.random): number {
-  return ms * (1 - fraction + 2 * fraction * random());
+/** Adds ±10 % jitter to `ms` (the resync interval): the shared jitter of providers/backoff.ts. */
+export function resyncJitter(ms: number, random: Random = Math.random): number {
+  return jitter(ms, 0.1, random);
 }
 
 /** Why a group was not planned, for its log line. */

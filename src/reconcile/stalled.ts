@@ -35,12 +35,12 @@ function firstStalled(actions: readonly ActionResult[]): Map<string, ActionResul
   return stalled;
 }
 
-/** `step` marked Stalled=True for `cause`, and not Ready (it cannot converge until the cause goes). */
+/**
+ * `step` marked Stalled=True for `cause`. Ready is left to the pass's summary (summarize of
+ * src/plan/status.ts), which makes a Stalled group not Ready: it cannot converge until the cause goes.
+ */
 export function markStalled(step: GroupStep, cause: Pick<StalledCause, 'reason' | 'message'>): GroupStep {
-  const message = stalledMessage(cause);
-  let status = withCondition(step.status, { type: 'Stalled', status: 'True', reason: cause.reason, message });
-  if (status.conditions.some((c) => c.type === 'Ready' && c.status === 'True')) status = withCondition(status, { type: 'Ready', status: 'False', reason: cause.reason, message });
-  return { ...step, status };
+  return { ...step, status: withCondition(step.status, { type: 'Stalled', status: 'True', reason: cause.reason, message: stalledMessage(cause) }) };
 }
 
 /** `steps` with Stalled=True (reason = the error's reason) for every group an action failed on with a stalled error. */

@@ -4,8 +4,8 @@
  * directory. Losing the file is safe: a rollback then keeps the old instances it still has and
  * reports that it cannot launch more of a template it no longer knows.
  */
-import type { LaunchTemplate } from '../desired/types.ts';
-import { readJsonLenient, writeJsonAtomic } from './json-file.ts';
+import type { LaunchTemplate } from '../contract/fleet.ts';
+import { readJsonLenient, writeJsonAtomic } from '../../providers/state-file.ts';
 
 /** How many templates to keep per group (the newest). */
 const KEEP_PER_GROUP = 8;

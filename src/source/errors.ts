@@ -1,16 +1,14 @@
 /**
- * Typed errors of the Git source. Each carries a stable `reason` and a retry policy so callers
- * (the reconcile loop, status, metrics) decide what to do from data, never from message text.
+ * Typed errors of the Git source. Each carries a stable `reason` and a `policy` (the shared
+ * ErrorPolicy of src/contract/error-policy.ts) so callers (the reconcile loop, status, metrics)
+ * decide what to do from data, never from message text. The source uses two of its values:
+ * - `transient`: back off and retry soon (network, timeouts, disk);
+ * - `stalled`: nothing changes until Git changes (the revision itself is bad: a new revision
+ *   helps) or, for the configuration reasons (`CONFIG_REASONS`: UnsafeUrl, UnsafeRef,
+ *   InvalidConfig), until a human fixes the source configuration.
  */
+import type { ErrorPolicy } from '../contract/error-policy.ts';
 import type { Problem } from '../desired/problems.ts';
-
-/**
- * How a failure is retried.
- * - `transient`: back off and retry soon (network, timeouts, disk).
- * - `stalled`: the revision itself is bad; nothing changes until Git changes (a new revision).
- * - `config`: the source configuration is wrong; nothing changes until a human fixes it.
- */
-export type RetryPolicy = 'transient' | 'stalled' | 'config';
 
 /** Every reason a source can fail with. */
 export type SourceErrorReason =
@@ -28,10 +26,18 @@ export type SourceErrorReason =
   | 'InvalidConfig'
   | 'Internal';
 
+/** Reasons that only a human fixing the source configuration can clear (no new revision helps). */
+export const CONFIG_REASONS: ReadonlySet<SourceErrorReason> = new Set(['UnsafeUrl', 'UnsafeRef', 'InvalidConfig']);
+
+/** True when a failure needs the source configuration fixed by a human (its reason is a configuration one). */
+export function needsConfigFix(error: { readonly reason: SourceErrorReason }): boolean {
+  return CONFIG_REASONS.has(error.reason);
+}
+
 /** Plain-data form of a source error, safe to put in status and events (already redacted). */
 export interface SourceErrorInfo {
   readonly reason: SourceErrorReason;
-  readonly retry: RetryPolicy;
+  readonly policy: ErrorPolicy;
   readonly message: string;
   readonly revision: string | undefined;
   /** Why verification failed, when reason is VerificationFailed. */
@@ -43,7 +49,7 @@ export interface SourceErrorInfo {
 /** Base class of all Git source errors. */
 export abstract class SourceError extends Error {
   abstract readonly reason: SourceErrorReason;
-  abstract readonly retry: RetryPolicy;
+  abstract readonly policy: ErrorPolicy;
   /** The revision (commit sha) the error is about, when known. */
   revision: string | undefined;
 
@@ -57,7 +63,7 @@ export abstract class SourceError extends Error {
   toInfo(): SourceErrorInfo {
     return {
       reason: this.reason,
-      retry: this.retry,
+      policy: this.policy,
       message: this.message,
       revision: this.revision,
       detail: undefined,
@@ -69,19 +75,19 @@ export abstract class SourceError extends Error {
 /** Fetching or listing the remote failed (network, auth, remote error). Backs off. */
 export class FetchFailed extends SourceError {
   readonly reason = 'FetchFailed' as const;
-  readonly retry = 'transient' as const;
+  readonly policy = 'transient' as const;
 }
 
 /** A git network operation exceeded its time budget and was killed. Backs off. */
 export class FetchTimeout extends SourceError {
   readonly reason = 'FetchTimeout' as const;
-  readonly retry = 'transient' as const;
+  readonly policy = 'transient' as const;
 }
 
 /** The configured branch/tag/range/commit does not exist on the remote. Waits for Git to change. */
 export class RefNotFound extends SourceError {
   readonly reason = 'RefNotFound' as const;
-  readonly retry = 'stalled' as const;
+  readonly policy = 'stalled' as const;
 }
 
 /** Why a signature check failed. */
@@ -95,7 +101,7 @@ export type VerificationDetail =
 /** The commit or tag is unsigned or not signed by a trusted key. Never applied; waits for Git. */
 export class VerificationFailed extends SourceError {
   readonly reason = 'VerificationFailed' as const;
-  readonly retry = 'stalled' as const;
+  readonly policy = 'stalled' as const;
   readonly detail: VerificationDetail;
 
   constructor(message: string, detail: VerificationDetail, revision?: string) {
@@ -111,7 +117,7 @@ export class VerificationFailed extends SourceError {
 /** The revision's fleet files fail to parse or validate. Last good stays; waits for Git. */
 export class InvalidRevision extends SourceError {
   readonly reason = 'InvalidRevision' as const;
-  readonly retry = 'stalled' as const;
+  readonly policy = 'stalled' as const;
   readonly problems: readonly Problem[];
 
   constructor(message: string, problems: readonly Problem[], revision?: string) {
@@ -127,43 +133,43 @@ export class InvalidRevision extends SourceError {
 /** The tree to check out exceeds the configured file count or byte limits. */
 export class CheckoutTooLarge extends SourceError {
   readonly reason = 'CheckoutTooLarge' as const;
-  readonly retry = 'stalled' as const;
+  readonly policy = 'stalled' as const;
 }
 
 /** The tree holds something drover refuses to materialise (escaping symlink, submodule...). */
 export class UnsafeContent extends SourceError {
   readonly reason = 'UnsafeContent' as const;
-  readonly retry = 'stalled' as const;
+  readonly policy = 'stalled' as const;
 }
 
 /** The new tip does not descend from the last applied revision and the policy is to hold. */
 export class HistoryRewound extends SourceError {
   readonly reason = 'HistoryRewound' as const;
-  readonly retry = 'stalled' as const;
+  readonly policy = 'stalled' as const;
 }
 
 /** Writing the snapshot to disk failed. Backs off. */
 export class CheckoutFailed extends SourceError {
   readonly reason = 'CheckoutFailed' as const;
-  readonly retry = 'transient' as const;
+  readonly policy = 'transient' as const;
 }
 
-/** The repository URL is not one drover accepts (scheme, option injection...). */
+/** The repository URL is not one drover accepts (scheme, option injection...). A human must fix the configuration. */
 export class UnsafeUrl extends SourceError {
   readonly reason = 'UnsafeUrl' as const;
-  readonly retry = 'config' as const;
+  readonly policy = 'stalled' as const;
 }
 
-/** The ref or sub-path is not one drover accepts (option injection, `..`, control characters). */
+/** The ref or sub-path is not one drover accepts (option injection, `..`, control characters). A human must fix the configuration. */
 export class UnsafeRef extends SourceError {
   readonly reason = 'UnsafeRef' as const;
-  readonly retry = 'config' as const;
+  readonly policy = 'stalled' as const;
 }
 
-/** Any other configuration error (missing key file, unreadable token...). */
+/** Any other configuration error (missing key file, unreadable token...). A human must fix the configuration. */
 export class InvalidConfig extends SourceError {
   readonly reason = 'InvalidConfig' as const;
-  readonly retry = 'config' as const;
+  readonly policy = 'stalled' as const;
 }
 
 /** True when `error` is one of the source's typed errors. */
@@ -174,5 +180,5 @@ export function isSourceError(error: unknown): error is SourceError {
 /** An unexpected failure inside the source (a bug or an environment problem). Backs off. */
 export class SourceInternalError extends SourceError {
   readonly reason = 'Internal' as const;
-  readonly retry = 'transient' as const;
+  readonly policy = 'transient' as const;
 }

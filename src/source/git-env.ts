@@ -5,7 +5,7 @@
  * (GIT_CONFIG_COUNT/KEY/VALUE) or GIT_SSH_COMMAND — never through the URL or process arguments.
  */
 import { readFile } from 'node:fs/promises';
-import { shownPath } from '../desired/secrets.ts';
+import { shownPath } from '../contract/shown-path.ts';
 import { InvalidConfig } from './errors.ts';
 import type { Redactor } from './redact.ts';
 import type { UrlKind } from './safety.ts';

@@ -8,7 +8,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FleetLoader } from '../desired/load-result.ts';
-import type { DesiredState } from '../desired/types.ts';
+import type { DesiredState } from '../contract/fleet.ts';
 import { resolveConfig } from './config.ts';
 import type { GitSourceConfig, ResolvedConfig } from './config.ts';
 import { SourceError, SourceInternalError } from './errors.ts';
@@ -244,7 +244,7 @@ export class GitSource {
 
   #schedulePoll(result: SyncResult): void {
     if (this.#poller === undefined) return;
-    const transient = result.outcome === 'failed' && result.error.retry === 'transient';
+    const transient = result.outcome === 'failed' && result.error.policy === 'transient';
     const delay = this.#poller.scheduleAfter(transient ? 'transient' : 'ok');
     this.#nextPollAt = new Date((this.#deps.now?.() ?? new Date()).getTime() + delay).toISOString();
   }
@@ -384,7 +384,7 @@ export class GitSource {
     const info = { ...typed.toInfo(), message: this.redact(typed.message) };
     const revision = typed.revision ?? this.#inFlight?.revision;
     this.#record.fail(info, revision, this.#inFlight?.key, this.#now());
-    this.#log.warn({ source: this.config.name, reason: info.reason, retry: info.retry, revision }, 'source sync failed');
+    this.#log.warn({ source: this.config.name, reason: info.reason, policy: info.policy, revision }, 'source sync failed');
     this.#emit({ type: 'failed', error: info });
     return { outcome: 'failed', error: info, durationMs: performance.now() - started };
   }

@@ -34,8 +34,10 @@ export {
   UnsafeUrl,
   VerificationFailed,
   isSourceError,
+  needsConfigFix,
+  CONFIG_REASONS,
 } from './errors.ts';
-export type { RetryPolicy, SourceErrorInfo, SourceErrorReason, VerificationDetail } from './errors.ts';
+export type { SourceErrorInfo, SourceErrorReason, VerificationDetail } from './errors.ts';
 export { Redactor, displayUrl, redactPatterns } from './redact.ts';
 export { checkUrl, checkRefName, checkSubPath, checkCommitId } from './safety.ts';
 export { createWebhookHandler } from './webhook-http.ts';

@@ -3,8 +3,8 @@
  * separately, the last attempt and its error. Pure bookkeeping, no I/O — the rules of when a
  * revision is worth (re)trying live here so they can be read in one place.
  */
-import type { DesiredState } from '../desired/types.ts';
-import type { SourceErrorInfo } from './errors.ts';
+import type { DesiredState } from '../contract/fleet.ts';
+import { needsConfigFix, type SourceErrorInfo } from './errors.ts';
 import type { AppliedRevision, RewindInfo } from './status.ts';
 import type { SignatureInfo } from './verify.ts';
 
@@ -57,7 +57,7 @@ export class LastKnownGood {
   isSettled(key: string, rewindAllowed: boolean): boolean {
     if (key === this.#appliedKey) return true;
     const error = this.attempt?.error;
-    if (this.attempt?.key !== key || error?.retry !== 'stalled') return false;
+    if (this.attempt?.key !== key || error?.policy !== 'stalled' || needsConfigFix(error)) return false;
     return !(error.reason === 'HistoryRewound' && rewindAllowed);
   }
 

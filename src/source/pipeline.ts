@@ -6,7 +6,7 @@
  */
 import { formatProblem } from '../desired/problems.ts';
 import type { FleetLoader } from '../desired/load-result.ts';
-import type { DesiredState } from '../desired/types.ts';
+import type { DesiredState } from '../contract/fleet.ts';
 import type { ResolvedConfig } from './config.ts';
 import { HistoryRewound, InvalidRevision, VerificationFailed } from './errors.ts';
 import type { GitRunner } from './git.ts';

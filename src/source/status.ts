@@ -3,7 +3,7 @@
  * small record persisted in the state directory so "last known good" survives a restart.
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
-import type { DesiredState } from '../desired/types.ts';
+import type { DesiredState } from '../contract/fleet.ts';
 import type { SourceErrorInfo } from './errors.ts';
 import type { SignatureInfo } from './verify.ts';
 

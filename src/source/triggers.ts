@@ -1,8 +1,9 @@
 /**
  * Trigger plumbing: a coalescer (any number of requests while a sync runs → exactly one more
  * sync) and a poll timer with jitter and backoff. Timers and randomness are injectable so tests
- * drive them deterministically.
+ * drive them deterministically. Backoff and jitter are the shared ones (providers/backoff.ts).
  */
+import { backoffCeiling, jitter as withJitter } from '../../providers/backoff.ts';
 
 /** The timer functions the poller uses (defaults: the global ones). */
 export interface Timers {
@@ -77,12 +78,6 @@ export interface PollSettings {
   readonly random: () => number;
 }
 
-/** Applies ±jitter to a delay. */
-export function jittered(ms: number, jitter: number, random: () => number): number {
-  const spread = Math.min(Math.max(jitter, 0), 1) * ms;
-  return Math.max(0, Math.round(ms - spread + 2 * spread * random()));
-}
-
 /** Calls `tick` every interval (± jitter), sooner with exponential backoff after failures. */
 export class Poller {
   readonly #settings: PollSettings;
@@ -113,8 +108,8 @@ export class Poller {
   scheduleAfter(outcome: 'ok' | 'transient'): number {
     this.#failures = outcome === 'transient' ? this.#failures + 1 : 0;
     const { intervalMs, minBackoffMs, jitter, random } = this.#settings;
-    const base = this.#failures === 0 ? intervalMs : Math.min(intervalMs, minBackoffMs * 2 ** (this.#failures - 1));
-    const delay = jittered(base, jitter, random);
+    const base = this.#failures === 0 ? intervalMs : backoffCeiling({ baseMs: minBackoffMs, maxMs: intervalMs }, this.#failures);
+    const delay = Math.max(0, Math.round(withJitter(base, jitter, random)));
     this.#arm(delay);
     return delay;
   }

@@ -5,9 +5,10 @@
  */
 import { appendFile, mkdir, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../providers/state-file.ts';
 import type { Condition, GroupCounts, GroupStep } from '../plan/types.ts';
 import type { PassResult } from '../reconcile/pass.ts';
-import type { DesiredState } from '../desired/types.ts';
+import type { DesiredState } from '../contract/fleet.ts';
 
 /** A condition with the time its status last changed. */
 export interface TimedCondition extends Condition {
@@ -73,8 +74,9 @@ export class StatusStore {
   private readonly eventLog: string | undefined;
   private readonly now: () => Date;
 
-  constructor(options: { stateDir?: string; now?: () => Date } = {}) {
-    this.eventLog = options.stateDir === undefined ? undefined : path.join(options.stateDir, 'events.jsonl');
+  /** `eventLog`: the file events are appended to (the state directory's events.jsonl); undefined: memory only. */
+  constructor(options: { eventLog?: string; now?: () => Date } = {}) {
+    this.eventLog = options.eventLog;
     this.now = options.now ?? (() => new Date());
   }
 
@@ -224,10 +226,10 @@ export class StatusStore {
   private async persist(event: DroverEvent): Promise<void> {
     if (this.eventLog === undefined) return;
     try {
-      await mkdir(path.dirname(this.eventLog), { recursive: true, mode: 0o700 });
+      await mkdir(path.dirname(this.eventLog), { recursive: true, mode: PRIVATE_DIR_MODE });
       const size = await stat(this.eventLog).then((s) => s.size, () => 0);
       if (size > EVENT_LOG_MAX_BYTES) await rename(this.eventLog, `${this.eventLog}.1`);
-      await appendFile(this.eventLog, `${JSON.stringify(event)}\n`, { mode: 0o600 });
+      await appendFile(this.eventLog, `${JSON.stringify(event)}\n`, { mode: PRIVATE_FILE_MODE });
     } catch {
       // The event log is a convenience; losing a line must never stop reconciling.
     }

@@ -92,10 +92,10 @@ const { contentRevision } = await import('../../src/reconcile/content-revision.t
 const { createLogger } = await import('../../src/status/logger.ts');
 const { registeredFactory } = await import('../../src/cli/session.ts');
 const { EC2_BUCKETS } = await import('../../providers/aws/sim.ts');
-const { DEFAULT_LIMITS } = await import('../../src/reconcile/limited-provider.ts');
+const { limitsOf } = await import('../../src/reconcile/compose.ts');
 type DesiredSource = import('../../src/reconcile/desired-source.ts').DesiredSource;
 type SourceChange = import('../../src/reconcile/desired-source.ts').SourceChange;
-type Current = import('../../src/reconcile/desired-source.ts').Current;
+type Revisioned = import('../../src/reconcile/desired-source.ts').Revisioned;
 type DaemonConfig = import('../../src/config/types.ts').DaemonConfig;
 type PassResult = import('../../src/reconcile/pass.ts').PassResult;
 
@@ -130,7 +130,7 @@ if (process.env['CONVERGE_DEBUG']) {
 
 /** The fleet directory as a source that changes only on commit() (like Git, unlike a re-read dir). */
 class CommitSource implements DesiredSource {
-  private last: Current | undefined;
+  private last: Revisioned | undefined;
   private onChange: (change: SourceChange) => void = () => undefined;
   private readonly dir: string;
   constructor(dir: string) {
@@ -140,7 +140,7 @@ class CommitSource implements DesiredSource {
     this.onChange = onChange;
     await this.commit();
   }
-  async commit(): Promise<Current> {
+  async commit(): Promise<Revisioned> {
     const result = await loadFleet(this.dir);
     if (!result.ok) throw new Error(`fleet does not load: ${JSON.stringify(result.problems.slice(0, 3))}`);
     this.last = { state: result.state, revision: contentRevision(result.state) };
@@ -150,7 +150,7 @@ class CommitSource implements DesiredSource {
   refresh(): Promise<void> {
     return Promise.resolve();
   }
-  current(): Current | undefined {
+  current(): Revisioned | undefined {
     return this.last;
   }
   view(): ReturnType<DesiredSource['view']> {
@@ -190,7 +190,7 @@ function daemonConfig(unlimited: boolean): DaemonConfig {
 }
 
 function startDaemon(unlimited: boolean): InstanceType<typeof Daemon> {
-  const daemon = new Daemon({ config: daemonConfig(unlimited), source, logger: createLogger('error'), factories: registeredFactory, prober: 'provider-state-only' });
+  const daemon = new Daemon({ config: daemonConfig(unlimited), source, logger: createLogger('error'), env: process.env, factories: registeredFactory, prober: 'provider-state-only' });
   const recordCall = daemon.metrics.providerCall.bind(daemon.metrics);
   daemon.metrics.providerCall = (call): void => {
     if (measuring) {
@@ -226,7 +226,7 @@ async function waitConverged(templates: Record<string, string>, label: string): 
   }
 }
 
-const templatesOf = (current: Current): Record<string, string> =>
+const templatesOf = (current: Revisioned): Record<string, string> =>
   Object.fromEntries(Object.values(current.state.groups).map((g) => [g.name, g.templateHash]));
 
 // (1) setup
@@ -307,7 +307,7 @@ const scopes: QuotaScope[] = [
 const bound = timeBound([perGroupMs], scopes);
 const unbatchedMs = ((launches - EC2_BUCKETS.RunInstances.capacity) / EC2_BUCKETS.RunInstances.refillPerSec) * 1000;
 
-const limits = DEFAULT_LIMITS.aws;
+const limits = limitsOf('aws');
 const notes = {
   binding: bound.binding, groupPathMs: bound.groupMs, quotasMs: bound.quotas, waves,
   oneLaunchPerCallBoundMs: unbatchedMs, clientLimit: limits,

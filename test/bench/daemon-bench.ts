@@ -31,7 +31,7 @@ import type { Ec2Simulator } from '../../providers/aws/sim.ts';
 import { TAG } from '../../providers/aws/tags.ts';
 import type { LoadResult } from '../../src/desired/load-result.ts';
 import { loadFleet } from '../../src/desired/load.ts';
-import type { DesiredState } from '../../src/desired/types.ts';
+import type { DesiredState } from '../../src/contract/fleet.ts';
 import { GitSource } from '../../src/source/index.ts';
 import { startDaemon } from '../helpers/daemon-process.ts';
 import type { DaemonProcess } from '../helpers/daemon-process.ts';

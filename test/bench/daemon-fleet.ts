@@ -6,8 +6,8 @@
 import { createHash } from 'node:crypto';
 import { TAG, instanceTags } from '../../providers/aws/tags.ts';
 import type { Ec2Simulator } from '../../providers/aws/sim.ts';
-import { instanceName } from '../../providers/naming.ts';
-import type { DesiredState } from '../../src/desired/types.ts';
+import { instanceName } from '../../src/contract/naming.ts';
+import type { DesiredState } from '../../src/contract/fleet.ts';
 
 export const FLEET_ID = 'bench-daemon';
 export const PROVIDER = 'aws-eu';

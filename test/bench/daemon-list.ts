@@ -5,7 +5,7 @@
  * process, against a running simulator.
  */
 import { request } from 'undici';
-import { createAwsProvider } from '../../providers/aws/index.ts';
+import { createAwsProvider } from '../../providers/aws/open.ts';
 import type { Ec2Simulator } from '../../providers/aws/sim.ts';
 import { FLEET_ID, PROVIDER, REGION } from './daemon-fleet.ts';
 

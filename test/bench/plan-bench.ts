@@ -8,7 +8,7 @@
 import { resourceUsage } from 'node:process';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { DesiredGroup, FleetSettings, RolloutPolicy } from '../../src/desired/types.ts';
+import type { DesiredGroup, FleetSettings, RolloutPolicy } from '../../src/contract/fleet.ts';
 import { applyDeletionGuard, planGroup, planOrphans } from '../../src/plan/index.ts';
 import type { GroupStep, PlannedInstance } from '../../src/plan/index.ts';
 import { report } from './report.ts';

@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { generateFleet } from '../../fixtures/generate-fleet.ts';
 import type { LoadResult } from '../../src/desired/load-result.ts';
 import { loadFleet } from '../../src/desired/load.ts';
-import type { DesiredState } from '../../src/desired/types.ts';
+import type { DesiredState } from '../../src/contract/fleet.ts';
 import { GitSource } from '../../src/source/index.ts';
 import type { SyncResult } from '../../src/source/index.ts';
 import { TestRepo, tempDir } from '../source/helpers.ts';

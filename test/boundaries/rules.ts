@@ -5,7 +5,7 @@
  * what `npm run boundaries` enforces, so the two cannot drift. Grammar (inside `## Boundaries`,
  * fenced code ignored):
  *
- * - `May import: …` — the code spans (`` `src/desired/` ``, `` `providers/types.ts` ``, `` `yaml` ``)
+ * - `May import: …` — the code spans (`` `src/desired/` ``, `` `providers/registry.ts` ``, `` `yaml` ``)
  *   on that bullet and its indented continuation lines. The folder itself is always allowed.
  * - `Must not import: …` — same syntax. The most specific (longest) matching entry of the two
  *   lists decides. A repository path not matched by any entry is forbidden; a package not matched

@@ -10,8 +10,8 @@ import { promisify } from 'node:util';
 import { TAG } from '../../providers/aws/tags.ts';
 import { loadFleet } from '../../src/desired/load.ts';
 import { caFileEnvName, endpointEnvName } from '../../src/reconcile/open-providers.ts';
-import { startFleetSimulators } from '../../src/sim/fleet-simulators.ts';
-import type { ProviderSimulator } from '../../src/sim/fleet-simulators.ts';
+import { startFleetSimulators } from '../../src/cli/fleet-simulators.ts';
+import type { ProviderSimulator } from '../../src/cli/fleet-simulators.ts';
 import { writeFleet } from '../helpers/fleet-files.ts';
 
 const run = promisify(execFile);

@@ -1,7 +1,7 @@
 /** `drover sim` prints a curl line that works for each world, with --cacert for the https simulators (issue 19 item 7). */
 import assert from 'node:assert/strict';
 import { banner } from '../../src/cli/sim.ts';
-import type { ProviderSimulator } from '../../src/sim/fleet-simulators.ts';
+import type { ProviderSimulator } from '../../src/cli/fleet-simulators.ts';
 
 const sim = (provider: string, type: ProviderSimulator['type'], url: string) => ({ provider, type, url, env: {} }) as unknown as ProviderSimulator;
 

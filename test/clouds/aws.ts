@@ -1,5 +1,6 @@
 /** EC2 for the test suites: the EC2 simulator, the AWS provider (real AWS SDK) against it, its daemon binding. */
-import { createAwsProvider, type AwsProviderOptions } from '../../providers/aws/index.ts';
+import { createAwsProvider } from '../../providers/aws/open.ts';
+import type { AwsProviderOptions } from '../../providers/aws/provider.ts';
 import { startEc2Simulator, type Ec2Simulator, type Ec2SimulatorOptions } from '../../providers/aws/sim.ts';
 import { slotOf, TAG } from '../../providers/aws/tags.ts';
 import { endpointEnv, hexOf } from './daemon-env.ts';

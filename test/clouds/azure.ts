@@ -1,5 +1,5 @@
 /** Azure for the test suites: the ARM simulator (https), the Azure provider (real @azure/arm-compute and arm-network clients) against it, its daemon binding. */
-import { createAzureProvider, type AzureFactoryOptions } from '../../providers/azure/index.ts';
+import { createAzureProvider, type AzureFactoryOptions } from '../../providers/azure/open.ts';
 import { startAzureSimulator, type AzureSimulator, type AzureSimulatorOptions } from '../../providers/azure/sim.ts';
 import { TAG } from '../../providers/azure/tags.ts';
 import { caFileEnv, endpointEnv } from './daemon-env.ts';

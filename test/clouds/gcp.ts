@@ -1,5 +1,6 @@
 /** GCE for the test suites: the GCE simulator, the GCP provider (real @google-cloud/compute client) against it, its daemon binding. */
-import { createGcpProvider, type GcpProviderOptions } from '../../providers/gcp/index.ts';
+import { createGcpProvider } from '../../providers/gcp/open.ts';
+import type { GcpProviderOptions } from '../../providers/gcp/provider.ts';
 import { digestLabel, LABEL } from '../../providers/gcp/labels.ts';
 import { startGceSimulator, type GceSimulator, type GceSimulatorOptions } from '../../providers/gcp/sim.ts';
 import { endpointEnv } from './daemon-env.ts';

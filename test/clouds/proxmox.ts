@@ -1,5 +1,5 @@
 /** Proxmox VE for the test suites: the PVE simulator (https), the Proxmox provider (undici, the simulator's CA trusted) against it, its daemon binding. */
-import { createProxmoxProvider, type ProxmoxProviderOptions } from '../../providers/proxmox/index.ts';
+import { createProxmoxProvider, type ProxmoxProviderOptions } from '../../providers/proxmox/open.ts';
 import { digestTag, ownershipFromDescription, TAG, templateDescription } from '../../providers/proxmox/ownership.ts';
 import { startProxmoxSimulator, type ProxmoxSimulator, type ProxmoxSimulatorOptions } from '../../providers/proxmox/sim.ts';
 import { caFileEnv, endpointEnv, envName } from './daemon-env.ts';

@@ -5,8 +5,9 @@
  * record of the world. The provider, harness (e2e), crash and fault suites all build on these
  * objects, so that a change in how a cloud is simulated or reached is made in one file.
  */
-import type { Provider, ProviderContext } from '../../providers/types.ts';
-import type { ProviderConfig } from '../../src/desired/types.ts';
+import path from 'node:path';
+import type { Provider, ProviderContext } from '../../src/contract/provider.ts';
+import type { ProviderConfig } from '../../src/contract/fleet.ts';
 import type { SimEngine } from '../../src/sim/engine.ts';
 import type { FaultInjector } from '../../src/sim/faults.ts';
 import type { World } from '../../src/sim/world.ts';
@@ -43,11 +44,17 @@ export type OwnershipField = 'fleet' | 'group' | 'template' | 'slot';
 
 /**
  * How {@link TestCloud.createProvider} builds a provider: context fields (fleet, default `e2e`, the
- * harness's; stateDir; listLagMs…) over the cloud's own (endpoint, CA, test credentials), and
+ * harness's; stateFile; listLagMs…) over the cloud's own (endpoint, CA, test credentials), and
  * factory `options`, each key of which replaces the cloud's fast default ({@link TestCloud.fastOptions}):
- * a test that wants one retry policy gives the whole policy.
+ * a test that wants one retry policy gives the whole policy. `stateDir` is the tests' shorthand for
+ * a `stateFile` that keeps every state file in that directory (as the daemon's state directory does).
  */
-export type ProviderStart<PO> = Partial<Omit<ProviderContext, 'config'>> & { readonly options?: PO };
+export type ProviderStart<PO> = Partial<Omit<ProviderContext, 'config'>> & { readonly stateDir?: string; readonly options?: PO };
+
+/** The context's `stateFile` for state files kept in `dir` (none when `dir` is undefined). */
+function stateFileIn(dir: string | undefined): Pick<ProviderContext, 'stateFile'> {
+  return dir === undefined ? {} : { stateFile: (name: string) => path.join(dir, name) };
+}
 
 /**
  * One cloud for the test suites. `S` is its simulator, `SO` the simulator's start options, `PO` the
@@ -139,8 +146,8 @@ export function defineCloud<S extends CloudSim, SO, PO>(parts: CloudParts<S, SO,
     launchOwnership: () => undefined,
     ownershipTags: (fleet, group) => ({ [parts.tags.fleet]: fleet, [parts.tags.group]: group }),
     createProvider(config, sim, start = {}) {
-      const { options, ...context } = start;
-      return factory({ config, fleet: 'e2e', ...reach(sim), ...context }, { ...parts.fastOptions, ...options });
+      const { options, stateDir, ...context } = start;
+      return factory({ config, fleet: 'e2e', ...reach(sim), ...stateFileIn(stateDir), ...context }, { ...parts.fastOptions, ...options });
     },
     ...rest,
   };

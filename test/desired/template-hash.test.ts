@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { loadFleetFiles } from '../../src/desired/load.ts';
 import { canonicalJson, templateHash } from '../../src/desired/template-hash.ts';
-import type { DesiredGroup, LaunchTemplate } from '../../src/desired/types.ts';
+import type { DesiredGroup, LaunchTemplate } from '../../src/contract/fleet.ts';
 import { DIGEST_A, DIGEST_B, groupYaml, minimalFleet } from '../helpers/fleet-files.ts';
 
 function loadGroup(files: Record<string, string>): DesiredGroup {

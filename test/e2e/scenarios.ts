@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { maxLiveBetween, minReadyBetween } from '../../src/sim/capacity.ts';
-import type { DesiredState } from '../../src/desired/types.ts';
+import type { DesiredState } from '../../src/contract/fleet.ts';
 import { convergedInWorld, FLEET, startHarness } from '../helpers/harness.ts';
 import type { TestCloud } from '../clouds/types.ts';
 import type { Harness } from '../helpers/harness.ts';

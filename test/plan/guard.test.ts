@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { FleetSettings } from '../../src/desired/types.ts';
+import type { FleetSettings } from '../../src/contract/fleet.ts';
 import { applyDeletionGuard, countedDeletes, planGroup, planOrphans, renderPass, renderStep, UNGUARDED_REASONS } from '../../src/plan/index.ts';
 import type { PlannedInstance } from '../../src/plan/index.ts';
 import { ctx, FLEET, group, inst, NEW, oldSet, T0 } from './helpers.ts';

@@ -1,5 +1,5 @@
 /** Builders and a tiny world model shared by the planner tests. */
-import type { DesiredGroup, RolloutPolicy } from '../../src/desired/types.ts';
+import type { DesiredGroup, RolloutPolicy } from '../../src/contract/fleet.ts';
 import type { PlannedInstance } from '../../src/plan/types.ts';
 import type { GroupStep, PlanContext } from '../../src/plan/types.ts';
 

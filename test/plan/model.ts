@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { DesiredGroup, IntOrPercent, RolloutPolicy } from '../../src/desired/types.ts';
+import type { DesiredGroup, IntOrPercent, RolloutPolicy } from '../../src/contract/fleet.ts';
 import { planGroup, resolveBounds, resolveCanaryCount } from '../../src/plan/index.ts';
 import type { GroupStep, PlannedInstance } from '../../src/plan/index.ts';
 import { promotes } from '../../src/plan/strategy.ts';
@@ -223,6 +223,15 @@ export function checkStep(g: DesiredGroup, world: World, step: GroupStep): void 
   if (g.suspend) assert.equal(step.creates.length + step.deletes.length, 0, 'suspended group acted');
 }
 
+/**
+ * An instance of the old part a held canary keeps: another template, live, not stopped (a locked
+ * one counts whatever its state: the planner cannot judge it until its operation ends).
+ */
+function isOldPart(i: PlannedInstance, g: DesiredGroup): boolean {
+  if (i.templateHash === g.templateHash || i.state === 'terminated' || i.state === 'terminating') return false;
+  return i.locked === true || (i.state !== 'stopped' && i.state !== 'stopping');
+}
+
 /** Exactly `replicas` ready instances of `hash`, nothing else. */
 export function convergedOn(world: World, replicas: number, hash: string | undefined): boolean {
   return world.instances.length === replicas && world.instances.every((i) => i.templateHash === hash && isReady(i, world.now));
@@ -268,15 +277,23 @@ function checkStrategy(g: DesiredGroup, world: World, step: GroupStep): void {
     assert.ok(cutover + r.keepOldSeconds * 1000 <= world.now, 'old set deleted inside keepOldSeconds');
   }
   const canary = r.canary;
-  if (r.strategy === 'canary' && canary !== undefined && !promotes(g) && canary.bakeSeconds === undefined && olds.length > 0) {
+  const waitsForHuman = r.strategy === 'canary' && canary !== undefined && !promotes(g) && canary.bakeSeconds === undefined;
+  if (waitsForHuman && resolveCanaryCount(canary.count, g.replicas) < g.replicas && world.instances.some((i) => isOldPart(i, g))) {
+    // While the count is below replicas, the old part never goes entirely: a lowered replicas or
+    // count must not roll the group out without a promotion.
+    const oldCreates = step.creates.filter((c) => c.templateHash !== g.templateHash).length;
+    assert.ok(live.some((i) => isOldPart(i, g)) || oldCreates > 0 || step.deletes.every((d) => d.reason !== 'template-changed'), 'a held canary deleted its last old instance');
+  }
+  if (waitsForHuman && olds.length > 0) {
     const count = resolveCanaryCount(canary.count, g.replicas);
-    // More new instances than canaries means the rollout already went past them (documented).
+    // More new instances than canaries (replicas or count lowered in Git, promote removed mid-way)
+    // promote nothing: no new-template launch past the count, whatever the group already has.
     const distinct = new Set(news.map((i) => i.slot)).size; // a duplicate is no extra canary
     const newCreates = step.creates.filter((c) => c.templateHash === g.templateHash).length;
-    if (distinct <= count) assert.ok(distinct + newCreates <= count, 'canaries grew past the count without promotion');
+    if (newCreates > 0) assert.ok(distinct + newCreates <= count, 'canaries grew past the count without promotion');
     // While they hold, the rest of the group stays on the old template: lost or added capacity is
-    // launched on it (within surge, checked above), never beyond replicas − canaries.
+    // launched on it (within surge, checked above), never beyond replicas − canaries held.
     const oldCreates = step.creates.length - newCreates;
-    if (distinct <= count && oldCreates > 0) assert.ok(olds.length + oldCreates <= g.replicas - count, 'old template launched beyond replicas − canaries');
+    if (oldCreates > 0) assert.ok(olds.length + oldCreates <= g.replicas - Math.max(count, distinct), 'old template launched beyond replicas − canaries');
   }
 }

@@ -112,6 +112,25 @@ describe('plan/canary', () => {
     assert.deepEqual(step.deletes, []);
   });
 
+  // A canary superseded before its promotion (crash round seed 99): the group ran OLD, a canary of
+  // template SUPERSEDED started, then Git moved on to NEW before SUPERSEDED was promoted.
+  const SUPERSEDED = '000000000000'; // sorts before OLD: a tie broken by hash picked it
+  const superseded = (slot: number) => inst({ templateHash: SUPERSEDED, slot, zone: 'b', createdAt: T0 - 1_000_000, readySince: T0 - 990_000 });
+
+  it('making room for a new canary, a superseded canary goes before the old set', () => {
+    const world = [...oldSet(3).filter((i) => i.slot !== 2), superseded(2), readyNew(3)];
+    const step = planGroup(canary(1, false, 100_000, 3), world, ctx());
+    assert.deepEqual(step.deletes.map((d) => d.templateHash), [SUPERSEDED], 'was: the oldest OLD instance, leaving OLD and SUPERSEDED one each');
+    assert.deepEqual(step.creates, []);
+  });
+
+  it('a lost old instance is refilled on the old set\'s template, not on an equally numerous superseded canary\'s', () => {
+    // replicas 4, held at 1 canary: the old part wants 3 and has one OLD and one SUPERSEDED.
+    const world = [inst({ templateHash: OLD, slot: 1, zone: 'a' }), superseded(2), readyNew(0)];
+    const step = planGroup(canary(1, false, 100_000, 4), world, ctx());
+    assert.deepEqual(step.creates.map((c) => [c.templateHash, c.reason]), [[OLD, 'canary-refill']], 'was: SUPERSEDED (one each, tie broken by hash), its second instance');
+  });
+
   it('auto-promotes after bakeSeconds of health', () => {
     const world = [...oldSet(3), readyNew(0, 100_000)];
     const baking = planGroup(canary(1, false, 300), world, ctx());

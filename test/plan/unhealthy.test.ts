@@ -4,7 +4,7 @@
  * deletion guard although they are not ready when deleted.
  */
 import assert from 'node:assert/strict';
-import type { FleetSettings } from '../../src/desired/types.ts';
+import type { FleetSettings } from '../../src/contract/fleet.ts';
 import { applyDeletionGuard, planGroup } from '../../src/plan/index.ts';
 import type { GroupStep } from '../../src/plan/index.ts';
 import { ctx, FLEET, group, inst, NEW, policy, T0 } from './helpers.ts';

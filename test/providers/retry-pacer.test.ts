@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { ProviderError } from '../../providers/errors.ts';
-import { retryingCaller, type Classified, type RetryPolicy } from '../../providers/retry.ts';
-import type { CallOptions, CallPacer, CreateRequest, ObservedInstance, Provider } from '../../providers/types.ts';
+import { ProviderError, type Classified } from '../../src/contract/errors.ts';
+import { retryingCaller, type RetryTuning } from '../../providers/retry.ts';
+import type { CallOptions, CallPacer, CreateRequest, ObservedInstance, Provider } from '../../src/contract/provider.ts';
 import { limitProvider } from '../../src/reconcile/limited-provider.ts';
 import { RateLimiter } from '../../src/reconcile/rate-limiter.ts';
 
-const POLICY: RetryPolicy = { maxAttempts: 4, baseDelayMs: 1, throttleBaseDelayMs: 1, maxDelayMs: 2, attemptTimeoutMs: 1000 };
+const POLICY: RetryTuning = { maxAttempts: 4, baseDelayMs: 1, throttleBaseDelayMs: 1, maxDelayMs: 2, attemptTimeoutMs: 1000 };
 
 class FakeCloudError extends Error {
   readonly code: 'Throttled' | 'Transient' | 'Invalid';

@@ -2,9 +2,9 @@
  * What the four clouds' provider tests share (each cloud's fixtures.ts builds on it): the create
  * request the executor would send, a Provider document, rejections and wall pauses.
  */
-import { idempotencyKey, instanceName } from '../../providers/naming.ts';
-import type { CreateRequest } from '../../providers/types.ts';
-import type { LaunchTemplate, ProviderConfig, ProviderSpec } from '../../src/desired/types.ts';
+import { idempotencyKey, instanceName } from '../../src/contract/naming.ts';
+import type { CreateRequest } from '../../src/contract/provider.ts';
+import type { LaunchTemplate, ProviderConfig, ProviderSpec } from '../../src/contract/fleet.ts';
 
 /** Image digest of the provider tests' template. */
 export const DIGEST = `sha256:${'4f1c'.repeat(16)}`;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import PQueue from 'p-queue';
-import type { CallOptions, CreateRequest, ObservedInstance, Provider } from '../../providers/types.ts';
-import type { DesiredGroup, LaunchTemplate } from '../../src/desired/types.ts';
+import type { CallOptions, CreateRequest, ObservedInstance, Provider } from '../../src/contract/provider.ts';
+import type { DesiredGroup, LaunchTemplate } from '../../src/contract/fleet.ts';
 import type { GroupStep } from '../../src/plan/types.ts';
 import { executeStep } from '../../src/reconcile/execute.ts';
 import { ImageVerifier } from '../../src/reconcile/image-verifier.ts';

@@ -5,7 +5,7 @@
  * first sees a canary already ready counts the bake from its launch.
  */
 import assert from 'node:assert/strict';
-import type { ObservedInstance } from '../../providers/types.ts';
+import type { ObservedInstance } from '../../src/contract/provider.ts';
 import { planGroup } from '../../src/plan/index.ts';
 import type { GroupStep } from '../../src/plan/index.ts';
 import { HealthTracker } from '../../src/reconcile/health.ts';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { DesiredGroup, DesiredState } from '../../src/desired/types.ts';
+import type { DesiredGroup, DesiredState } from '../../src/contract/fleet.ts';
 import { changedGroups, groupFingerprints, groupsDiffer, MAX_FOCUS_GROUPS } from '../../src/reconcile/focus.ts';
 
 function group(name: string, fields: Partial<DesiredGroup> = {}): DesiredGroup {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { DesiredGroup, DesiredState } from '../../src/desired/types.ts';
+import type { DesiredGroup, DesiredState } from '../../src/contract/fleet.ts';
 import { Lane } from '../../src/reconcile/lane.ts';
 import type { Revisioned } from '../../src/reconcile/lane.ts';
 

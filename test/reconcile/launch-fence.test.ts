@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Ec2Simulator } from '../../providers/aws/sim.ts';
-import type { Provider } from '../../providers/types.ts';
+import type { Provider } from '../../src/contract/provider.ts';
 import { loadFleet } from '../../src/desired/load.ts';
 import type { Wait } from '../../src/plan/types.ts';
 import { expectedWaitsOf } from '../../src/reconcile/expected-waits.ts';
@@ -63,6 +63,8 @@ describe('EC2 launch fence: an expected wait, not a failure', function () {
     let launchedAt: number | undefined;
     for (let i = 0; i < 200 && (h.liveByGroup().get('web') ?? []).length < 3; i++) {
       const held = backoff.held(Date.now());
+      // Taken before the pass is called: the refusal happens after it, whatever the pass's own startedAt says.
+      const passCalledAt = Date.now();
       const result = await h.passWith({ providers }, { hold: held, waits: carried });
       await status.recordPass(await state(), result, new Set());
       const recordedAt = Date.now();
@@ -82,9 +84,9 @@ describe('EC2 launch fence: an expected wait, not a failure', function () {
         assert.equal(wait?.reason, 'launch-fence', `pass ${i}: status says it waits for the launch fence: ${JSON.stringify(view.waits)}`);
         assert.match(wait!.message, /launches wait until \d{4}-\d\d-\d\dT[\d:.]+Z/);
         assert.ok(wait!.secondsLeft !== undefined && wait!.secondsLeft <= Math.ceil(LIST_LAG_MS / 1000), 'time left is within the fence');
-        // Held until the fence's end: the refusal's time left, counted from no earlier than the pass's start.
+        // Held until the fence's end: the refusal's time left, counted from no earlier than the pass's call.
         const retryAt = waiting.get('web') ?? backoff.retryAt('web');
-        assert.ok(retryAt !== undefined && retryAt >= fencedUntil && retryAt - fencedUntil <= recordedAt - result.startedAt, `held until the fence ends, not later: ${(retryAt ?? NaN) - fencedUntil} ms past it`);
+        assert.ok(retryAt !== undefined && retryAt >= fencedUntil && retryAt - fencedUntil <= recordedAt - passCalledAt, `held until the fence ends, not later: ${(retryAt ?? NaN) - fencedUntil} ms past it`);
       }
       await sleep(50);
     }

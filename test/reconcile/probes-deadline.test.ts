@@ -7,9 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import PQueue from 'p-queue';
-import type { InstanceState, ObservedInstance, Provider } from '../../providers/types.ts';
+import type { InstanceState, ObservedInstance, Provider } from '../../src/contract/provider.ts';
 import { loadFleetFiles } from '../../src/desired/load.ts';
-import type { DesiredState } from '../../src/desired/types.ts';
+import type { DesiredState } from '../../src/contract/fleet.ts';
 import { FailedTemplates } from '../../src/reconcile/failed-templates.ts';
 import { HealthTracker } from '../../src/reconcile/health.ts';
 import { ImageVerifier } from '../../src/reconcile/image-verifier.ts';

@@ -1,7 +1,7 @@
 /** judgeProbes: which scopes pause unhealthy replacement (a group, or a whole provider) and which do not. */
 import assert from 'node:assert/strict';
 import { loadFleetFiles } from '../../src/desired/load.ts';
-import type { DesiredState } from '../../src/desired/types.ts';
+import type { DesiredState } from '../../src/contract/fleet.ts';
 import type { PlannedInstance } from '../../src/plan/types.ts';
 import { judgeProbes, withheldFailures } from '../../src/reconcile/probes-failing.ts';
 
@@ -73,5 +73,12 @@ describe('reconcile/probes-failing', () => {
     assert.deepEqual([believed?.status, believed?.reason], ['False', 'FailuresBelieved'], 'a passing peer on the provider makes the failures believable, but it is not "passing"');
     assert.match(believed!.message, /^2 of 2 probed instances failing, believed/);
   });
-});
 
+  it('gives no verdict for a probed group whose instances were not probed (probing off)', () => {
+    const state = fleet({ web: 3 });
+    const planned = instances('web', 3, 0).map((i): PlannedInstance => ({ ...i, unprobed: true }));
+    const verdicts = judgeProbes(state, planned);
+    assert.equal(verdicts.conditions.has('web'), false, 'nothing was probed: no ProbesPassing claim');
+    assert.equal(verdicts.held.size, 0);
+  });
+});

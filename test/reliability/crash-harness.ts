@@ -163,13 +163,14 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
       fleet = updated;
       commits++;
       epochs.push({ committedAt: clock.now(), confirmedAt: Infinity, groups: boundsByGroup(fleet), revision });
-      log(`  commit ${commits}: ${batch.map((s) => s.message).join('; ')}`);
+      log(`  commit ${commits} @${clock.now()} ${revision.slice(0, 8)}: ${batch.map((s) => s.message).join('; ')}`);
     };
     const spawned = () => {
       // A request the killed process had already sent may still land a few ms after the kill: its
       // effects count against the killed process for SLOP_MS (the new process cannot act that fast).
       const now = clock.now() + SLOP_MS * clock.factor;
       spawns.push(now);
+      log(`  spawn @${now}`);
       // A process spawned after a commit fetches it before its first pass: older specs end here.
       for (const e of epochs) if (e.confirmedAt === Infinity) e.confirmedAt = now;
     };
@@ -195,6 +196,7 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
     };
     const lastSeq = () => worlds.map((w) => w.events().at(-1)?.seq ?? 0);
 
+    const released: DaemonProcess[] = [];
     const moments: Record<Moment, number> = { 'startup': 0, 'listening': 0, 'in-flight': 0, 'delay': 0 };
     let wipes = 0;
     for (let k = 0; k < options.kills; k++) {
@@ -216,6 +218,7 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
       } else {
         const releasing = performance.now();
         daemon = await take().release(TOKEN, 180_000);
+        released.push(daemon);
         log(`  listening ${Math.round(performance.now() - releasing)} ms after release`);
         prepareNext();
         if (batch !== undefined && midLife) commit(batch);
@@ -260,6 +263,7 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
     for (const [k, batch] of commitAt) if (k >= options.kills) commit(batch);
     spawned();
     daemon = await take().release(TOKEN, 180_000);
+    released.push(daemon);
     const loaded = await loadFleet(repo.dir);
     if (!loaded.ok) throw new Error(`the final fleet does not load: ${JSON.stringify(loaded.problems).slice(0, 500)}`);
     const desired = loaded.state;
@@ -323,6 +327,7 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
         epochs, spawns, canaries: new Map([...promotions].map(([name, list]): [string, CanaryRecord] => [name, { count: 1, promotions: list }])), launchOwnership: simOf(cloud).launchOwnership?.(), slotOf: simOf(cloud).slotOf?.bind(simOf(cloud)),
       });
       violations.push(...verdict.violations);
+      if (process.env['CRASH_TIMELINE'] !== undefined) say(timelineOf(worldOf(cloud), CRASH_CLOUDS[cloud].keys, process.env['CRASH_TIMELINE'].split(','), released));
       launches += verdict.launches;
       deletionsChecked += verdict.deletionsChecked;
       discounted += verdict.discounted;
@@ -353,6 +358,22 @@ export function seedFromEnv(): number {
 export function summary(report: CrashRoundReport): string {
   const m = report.moments;
   return `seed=${report.seed} clouds=${report.clouds} kills=${report.kills} (startup ${m.startup}, listening ${m.listening}, in-flight ${m['in-flight']}, delay ${m.delay}) commits=${report.commits} wipes=${report.stateWipes} out-of-band=${report.outOfBand} launches=${report.launches} (by-revision ${report.launchesByRevision}) deletions-checked=${report.deletionsChecked} (${report.perCloud}) discounted=${report.discounted} violations=${report.violations.length} wall=${(report.wallMs / 1000).toFixed(1)}s`;
+}
+
+const short = (v: string | undefined) => (v ?? '-').replace(/^sha256:/, '').slice(0, 8);
+
+/**
+ * Diagnostics (CRASH_TIMELINE=group,…, printed through the round's log: CRASH_VERBOSE=1): every event of the named groups as the simulator recorded
+ * it (sim time, state change, cause, slot, template, digest, revision), then the daemons' log lines
+ * that name them (only processes that listened: those killed during start-up are not captured).
+ */
+function timelineOf(world: World, keys: OwnershipKeys, groups: readonly string[], daemons: readonly DaemonProcess[]): string {
+  const lines = world.events().filter((e) => groups.includes(e.tags[keys.group] ?? '')).map((e) =>
+    `  ev @${e.at} ${e.instanceId} ${e.from ?? 'new'}→${e.to} ${e.cause} slot=${e.tags[keys.slot] ?? '-'} tpl=${short(e.tags[keys.template])} dig=${short(keys.digest === undefined ? undefined : e.tags[keys.digest])} rev=${short(keys.revision === undefined ? undefined : e.tags[keys.revision])}`);
+  daemons.forEach((d, n) => {
+    for (const l of d.logs) if (groups.some((g) => l.includes(`"${g}"`))) lines.push(`  log#${n} ${l.slice(0, 600)}`);
+  });
+  return lines.join('\n');
 }
 
 /** What the daemon says about unconverged groups, and what the worlds hold for them. */

@@ -360,7 +360,7 @@ describe('reliability: the in-process daemon fed fuzzed bad revisions changes no
     await writeFile(path.join(dir, 'fleet.yaml'), good);
     const config = inProcessDaemonConfig(dir, { stateDir: path.join(scratch, 'state'), resyncIntervalMs: 60_000, limits: { concurrency: 8, providers: {} }, logLevel: 'fatal' });
     const daemon = new Daemon({
-      config, source: new DirSource(dir), logger: createLogger('fatal'), prober: 'provider-state-only',
+      config, source: new DirSource(dir), logger: createLogger('fatal'), prober: 'provider-state-only', env: process.env,
       factories: (type) => Promise.resolve(type === 'aws' ? (context) => aws.createProvider(context.config, sim) : undefined),
     });
     const passes: PassResult[] = [];

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GitSource, InvalidConfig, Redactor } from '../../src/source/index.ts';
+import { GitSource, InvalidConfig, Redactor, needsConfigFix } from '../../src/source/index.ts';
 import { buildGitEnv } from '../../src/source/git-env.ts';
 import { TestRepo, fakeLoader, fleetId, tempDir } from './helpers.ts';
 import { selfSignedCert, startBlackHole, startGitHttpServer } from './http-git-server.ts';
@@ -112,7 +112,8 @@ describe('source/auth and secrets', function () {
     );
     const result = await missing.trigger();
     assert.equal(result.outcome === 'failed' && result.error.reason, 'InvalidConfig');
-    assert.equal(result.outcome === 'failed' && result.error.retry, 'config');
+    assert.equal(result.outcome === 'failed' && result.error.policy, 'stalled');
+    assert.equal(result.outcome === 'failed' && needsConfigFix(result.error), true, 'a human must fix the configuration');
   });
 
   it('SSH: key and known_hosts via GIT_SSH_COMMAND, strict host key checking by default', async () => {
@@ -200,7 +201,7 @@ describe('source/auth and secrets', function () {
       const started = Date.now();
       const result = await src.trigger();
       assert.equal(result.outcome === 'failed' && result.error.reason, 'FetchTimeout');
-      assert.equal(result.outcome === 'failed' && result.error.retry, 'transient');
+      assert.equal(result.outcome === 'failed' && result.error.policy, 'transient');
       assert.ok(Date.now() - started < 5_000);
     } finally {
       await hole.close();

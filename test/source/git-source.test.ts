@@ -74,7 +74,7 @@ describe('source/GitSource', function () {
     assert.equal(status.lastAppliedRevision, good);
     assert.equal(status.lastAttemptedRevision, bad);
     assert.equal(status.lastAttemptError?.reason, 'InvalidRevision');
-    assert.equal(status.lastAttemptError?.retry, 'stalled');
+    assert.equal(status.lastAttemptError?.policy, 'stalled');
     assert.equal(status.lastAttemptError?.problems?.[0]?.code, 'test.invalid');
     const loads = loader.calls.length;
     assert.equal((await src.trigger()).outcome, 'unchanged', 'a stalled revision is not retried');
@@ -181,7 +181,7 @@ describe('source/GitSource', function () {
     assert.equal(missing.outcome === 'failed' && missing.error.reason, 'RefNotFound');
     const dead = await source({ url: `file://${join(tmp.path, 'no-such-repo')}`, stateDir: join(tmp.path, 's2') }).trigger();
     assert.equal(dead.outcome === 'failed' && dead.error.reason, 'FetchFailed');
-    assert.equal(dead.outcome === 'failed' && dead.error.retry, 'transient');
+    assert.equal(dead.outcome === 'failed' && dead.error.policy, 'transient');
   });
 
   it('refuses a tree over the limits, and a symlink escaping the path', async () => {

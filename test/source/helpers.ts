@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { FleetLoader, LoadResult } from '../../src/desired/load-result.ts';
-import type { DesiredState } from '../../src/desired/types.ts';
+import type { DesiredState } from '../../src/contract/fleet.ts';
 
 /** A temp directory removed by `cleanup()`. */
 export function tempDir(prefix = 'drover-src-'): { path: string; cleanup: () => void } {

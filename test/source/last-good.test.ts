@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import type { DesiredState } from '../../src/desired/types.ts';
+import type { DesiredState } from '../../src/contract/fleet.ts';
 import type { SourceErrorInfo } from '../../src/source/index.ts';
 import { LastKnownGood, revisionKey } from '../../src/source/last-good.ts';
 
 const state = {} as DesiredState;
 const input = (revision: string) => ({ revision, refName: 'refs/heads/main', tagObject: undefined, state, dir: `/s/${revision}`, signature: undefined });
-const error = (reason: SourceErrorInfo['reason'], retry: SourceErrorInfo['retry']): SourceErrorInfo => ({
+const error = (reason: SourceErrorInfo['reason'], policy: SourceErrorInfo['policy']): SourceErrorInfo => ({
   reason,
-  retry,
+  policy,
   message: reason,
   revision: undefined,
   detail: undefined,
@@ -29,6 +29,12 @@ describe('source/LastKnownGood', () => {
     record.fail(error('HistoryRewound', 'stalled'), 'd', revisionKey('d', undefined), 't4');
     assert.ok(record.isSettled(revisionKey('d', undefined), false));
     assert.equal(record.isSettled(revisionKey('d', undefined), true), false, 'allowRewind unblocks a held rewind');
+  });
+
+  it('a configuration failure is stalled but never settles the revision: it is retried once a human fixed the config', () => {
+    const record = new LastKnownGood(2);
+    record.fail(error('InvalidConfig', 'stalled'), 'b', revisionKey('b', undefined), 't1');
+    assert.equal(record.isSettled(revisionKey('b', undefined), false), false);
   });
 
   it('going back to the applied revision clears the error; history keeps the newest N', () => {

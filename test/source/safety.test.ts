@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { GitSource, UnsafeRef, UnsafeUrl, checkCommitId, checkRefName, checkSubPath, checkUrl } from '../../src/source/index.ts';
+import { GitSource, UnsafeRef, UnsafeUrl, checkCommitId, checkRefName, checkSubPath, checkUrl, needsConfigFix } from '../../src/source/index.ts';
 import fc from 'fast-check';
 import { Redactor } from '../../src/source/index.ts';
 import { fakeLoader, tempDir } from './helpers.ts';
@@ -58,7 +58,7 @@ describe('source/safety', () => {
     'ssh://h%zz/foo',
   ]) {
     it(`refuses URL ${JSON.stringify(url)}`, () => {
-      assert.throws(() => checkUrl(url), (error: unknown) => error instanceof UnsafeUrl && error.retry === 'config');
+      assert.throws(() => checkUrl(url), (error: unknown) => error instanceof UnsafeUrl && error.policy === 'stalled' && needsConfigFix(error));
     });
   }
 

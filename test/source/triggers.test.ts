@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { GitSource } from '../../src/source/index.ts';
 import type { Timers } from '../../src/source/index.ts';
-import { Coalescer, Poller, jittered } from '../../src/source/triggers.ts';
+import { jitter } from '../../providers/backoff.ts';
+import { Coalescer, Poller } from '../../src/source/triggers.ts';
 import { TestRepo, fakeLoader, fleetId, tempDir } from './helpers.ts';
 
 /** Manual timers: `fire()` runs the pending callback. */
@@ -50,9 +51,9 @@ describe('source/triggers', function () {
   });
 
   it('spreads poll delays with jitter and backs off after transient failures', () => {
-    assert.equal(jittered(1000, 0.1, () => 0), 900);
-    assert.equal(jittered(1000, 0.1, () => 0.5), 1000);
-    assert.equal(jittered(1000, 0.1, () => 0.999999), 1100);
+    assert.equal(Math.round(jitter(1000, 0.1, () => 0)), 900);
+    assert.equal(Math.round(jitter(1000, 0.1, () => 0.5)), 1000);
+    assert.equal(Math.round(jitter(1000, 0.1, () => 0.999999)), 1100);
     const timers = new FakeTimers();
     const poller = new Poller({ intervalMs: 60_000, jitter: 0, minBackoffMs: 1000, timers, random: () => 0.5 }, () => undefined);
     poller.start(0);

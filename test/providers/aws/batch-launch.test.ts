@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { AwsProviderOptions } from '../../../providers/aws/index.ts';
+import type { AwsProviderOptions } from '../../../providers/aws/provider.ts';
 import type { Ec2Simulator } from '../../../providers/aws/sim.ts';
-import type { CreateRequest, ObservedInstance, Provider } from '../../../providers/types.ts';
+import type { CreateRequest, ObservedInstance, Provider } from '../../../src/contract/provider.ts';
 import { FAST_RETRY, FLEET, liveIn, pause, providerFor, request, startSim } from './fixtures.ts';
 
 const wave = (slots: readonly number[], revision = 'rev1'): CreateRequest[] => slots.map((slot) => request('web', slot, { revision }));

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { DescribeInstancesCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { classifyAws } from '../../../providers/aws/classify.ts';
-import { createAwsProvider } from '../../../providers/aws/index.ts';
+import { createAwsProvider } from '../../../providers/aws/open.ts';
 import type { Ec2Simulator } from '../../../providers/aws/sim.ts';
-import { ProviderError } from '../../../providers/errors.ts';
-import type { Provider } from '../../../providers/types.ts';
+import { ProviderError } from '../../../src/contract/errors.ts';
+import type { Provider } from '../../../src/contract/provider.ts';
 import { AMI, CONFIG, DIGEST, FLEET, providerFor, rejectionOf, request, startSim } from './fixtures.ts';
 import { rejectionOf as thrown } from '../shared-fixtures.ts';
 

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createAwsProvider } from '../../../providers/aws/index.ts';
+import { createAwsProvider } from '../../../providers/aws/open.ts';
 import type { Ec2Simulator } from '../../../providers/aws/sim.ts';
-import type { ProviderConfig } from '../../../src/desired/types.ts';
+import type { ProviderConfig } from '../../../src/contract/fleet.ts';
 import { CONFIG, FAST_RETRY, FLEET, rejectionOf, startSim } from './fixtures.ts';
 
 const ENV_KEYS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_CONFIG_FILE', 'AWS_PROFILE'];

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Ec2Simulator } from '../../../providers/aws/sim.ts';
-import type { ObservedInstance, Provider } from '../../../providers/types.ts';
+import type { ObservedInstance, Provider } from '../../../src/contract/provider.ts';
 import { AMI, FLEET, liveIn, observed, providerFor, rejectionOf, request, startSim } from './fixtures.ts';
 
 /** Outcome of each promise: 'ok' or the rejection's reason. */

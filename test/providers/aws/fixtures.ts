@@ -1,7 +1,7 @@
 /** Shared fixtures for the AWS provider tests: the EC2 unit world (test/clouds/aws.ts), requests. */
-import type { LaunchTemplate } from '../../../src/desired/types.ts';
-import type { CreateRequest, ObservedInstance, Provider } from '../../../providers/types.ts';
-import type { AwsProviderOptions } from '../../../providers/aws/index.ts';
+import type { LaunchTemplate } from '../../../src/contract/fleet.ts';
+import type { CreateRequest, ObservedInstance, Provider } from '../../../src/contract/provider.ts';
+import type { AwsProviderOptions } from '../../../providers/aws/provider.ts';
 import type { Ec2Simulator, Ec2SimulatorOptions } from '../../../providers/aws/sim.ts';
 import { aws, REGION } from '../../clouds/aws.ts';
 import { FAST_RETRY } from '../../clouds/timing.ts';

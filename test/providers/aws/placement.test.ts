@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import type { Ec2Simulator } from '../../../providers/aws/sim.ts';
-import type { Provider } from '../../../providers/types.ts';
+import type { Provider } from '../../../src/contract/provider.ts';
 import { liveIn, providerFor, REGION, rejectionOf, request, startSim, TEMPLATE } from './fixtures.ts';
 
 const A = `${REGION}a`;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Ec2Simulator } from '../../../providers/aws/sim.ts';
-import type { Provider } from '../../../providers/types.ts';
+import type { Provider } from '../../../src/contract/provider.ts';
 import { AMI, DIGEST, FLEET, liveIn, observed, pause, providerFor, rejectionOf, request, startSim } from './fixtures.ts';
 
 describe('AWS provider contract (real EC2 client against the simulator)', () => {
@@ -79,6 +79,9 @@ describe('AWS provider contract (real EC2 client against the simulator)', () => 
   for (const mode of ['terminated-error', 'return-terminated'] as const) {
     it(`a slot whose instance was terminated out of band gets one new instance (${mode})`, async () => {
       sim.settings.tokenMode = mode;
+      // An hour of shutdown: drover's list shows shutting-down instances, not terminated ones, and the
+      // default 30 s is 30 ms of wall time at factor 1000 (gone before the list on a busy machine).
+      sim.world.setLatencies({ terminateMs: 3_600_000 });
       const first = await provider.create(request('web', 3));
       sim.world.terminate(first.id, 'out-of-band');
       const second = await provider.create(request('web', 3));

@@ -100,6 +100,9 @@ describe('EC2 simulator with the real SDK', () => {
   });
 
   it('ClientToken of a terminated instance: IdempotentInstanceTerminated, or the dead instance in the old mode', async () => {
+    // An hour of shutdown (default 30 s = 30 ms of wall time at factor 1000, gone before the
+    // third call on a busy machine): the instance is still shutting down when looked at.
+    sim.world.setLatencies({ terminateMs: 3_600_000 });
     const a = await ec2.send(run('tok-3'));
     const id = a.Instances?.[0]?.InstanceId ?? '';
     await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
@@ -112,6 +115,7 @@ describe('EC2 simulator with the real SDK', () => {
   });
 
   it('paginates with MaxResults/NextToken and filters by tag, tag-key, state, id and client-token', async () => {
+    sim.world.setLatencies({ terminateMs: 3_600_000 }); // the terminated one is still shutting down when described by id
     for (let n = 0; n < 12; n++) {
       await ec2.send(run(`p-${n}`, { TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'fleet', Value: n % 2 ? 'odd' : 'even' }] }] }));
     }

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { Ec2Simulator } from '../../../providers/aws/sim.ts';
-import type { Provider } from '../../../providers/types.ts';
+import type { Provider } from '../../../src/contract/provider.ts';
 import { FAST_RETRY, liveIn, providerFor, request, startSim } from './fixtures.ts';
 
 type Op =

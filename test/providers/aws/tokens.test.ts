@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { backoffMs, DEFAULT_RETRY } from '../../../providers/aws/retry.ts';
 import { clientToken, GenerationBook, parseClientToken, tokenKey } from '../../../providers/aws/tokens.ts';
-import { idempotencyKey } from '../../../providers/naming.ts';
+import { idempotencyKey } from '../../../src/contract/naming.ts';
 
 describe('AWS ClientToken scheme (unit)', () => {
   const key = idempotencyKey('acme', 'web', 'a1b2c3d4e5f6', 2);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { classifyAzure, createAzureProvider } from '../../../providers/azure/index.ts';
-import { ProviderError } from '../../../providers/errors.ts';
+import { classifyAzure } from '../../../providers/azure/classify.ts';
+import { createAzureProvider } from '../../../providers/azure/open.ts';
+import { ProviderError } from '../../../src/contract/errors.ts';
 import type { AzureSimulator } from '../../../providers/azure/sim.ts';
 import { CONFIG, FAST_RETRY, FLEET, rejectionOf, startSim } from './sim-fixtures.ts';
 

@@ -4,9 +4,9 @@
  * transient poll failures do not fail an operation that is still running.
  */
 import assert from 'node:assert/strict';
-import { ProviderError } from '../../../providers/errors.ts';
+import { ProviderError } from '../../../src/contract/errors.ts';
 import { ALLOCATE_ACTION, type AzureSimulator } from '../../../providers/azure/sim.ts';
-import type { Provider } from '../../../providers/types.ts';
+import type { Provider } from '../../../src/contract/provider.ts';
 import { liveVms, providerFor, rejectionOf, request, startSim } from './sim-fixtures.ts';
 
 describe('Azure provider under failures', () => {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { loadProviderFactory } from '../../../providers/registry.ts';
 import { loadFleet } from '../../../src/desired/load.ts';
-import { startFleetSimulators, type ProviderSimulator } from '../../../src/sim/fleet-simulators.ts';
+import { startFleetSimulators, type ProviderSimulator } from '../../../src/cli/fleet-simulators.ts';
 import { writeFleet } from '../../helpers/fleet-files.ts';
 import { DIGEST, IMAGE, SUB, SUBNET } from './sim-fixtures.ts';
 

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ALLOCATE_ACTION, type AzureSimulator } from '../../../providers/azure/sim.ts';
-import type { Provider } from '../../../providers/types.ts';
+import type { Provider } from '../../../src/contract/provider.ts';
 import { FAST_RETRY, liveVms, pause, providerFor, request, startSim } from './sim-fixtures.ts';
 
 type Op =

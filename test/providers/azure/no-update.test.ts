@@ -6,9 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
-import { ProviderError } from '../../../providers/errors.ts';
+import { ProviderError } from '../../../src/contract/errors.ts';
 import type { AzureSimulator } from '../../../providers/azure/sim.ts';
-import type { Provider } from '../../../providers/types.ts';
+import type { Provider } from '../../../src/contract/provider.ts';
 import { clientsFor, IMAGE, liveVms, makeNic, providerFor, rejectionOf, request, RG, startSim, vmBody } from './sim-fixtures.ts';
 
 describe('Azure provider: no code path updates an existing VM', () => {

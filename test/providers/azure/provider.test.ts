@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { ProviderError } from '../../../providers/errors.ts';
+import { ProviderError } from '../../../src/contract/errors.ts';
 import type { AzureSimulator } from '../../../providers/azure/sim.ts';
-import type { Provider } from '../../../providers/types.ts';
+import type { Provider } from '../../../src/contract/provider.ts';
 import { clientsFor, DIGEST, FLEET, IMAGE, liveVms, LOCATION, observedFor, pause, providerFor, rejectionOf, request, RG, startSim, SUB, SUBNET } from './sim-fixtures.ts';
 
 /** A NIC body as another tool (or a failed create) would leave it. */

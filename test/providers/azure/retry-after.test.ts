@@ -5,9 +5,9 @@
  * that met it was given up (a superseded pass) and a new one starts at once.
  */
 import assert from 'node:assert/strict';
-import { ProviderError } from '../../../providers/errors.ts';
+import { ProviderError } from '../../../src/contract/errors.ts';
 import type { AzureSimulator } from '../../../providers/azure/sim.ts';
-import type { Provider } from '../../../providers/types.ts';
+import type { Provider } from '../../../src/contract/provider.ts';
 import { FAST_RETRY, providerFor, rejectionOf, request, startSim } from './sim-fixtures.ts';
 
 describe('Azure: Retry-After on operations and across calls', function () {

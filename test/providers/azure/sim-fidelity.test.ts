@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import type { ComputeManagementClient } from '@azure/arm-compute';
 import type { NetworkManagementClient } from '@azure/arm-network';
-import { ProviderError } from '../../../providers/errors.ts';
+import { ProviderError } from '../../../src/contract/errors.ts';
 import type { AzureSimulator } from '../../../providers/azure/sim.ts';
 import { clientsFor, FLEET, IMAGE, LOCATION, makeNic, providerFor, rejectionOf, request, RG, startSim, SUB, vmBody } from './sim-fixtures.ts';
 

@@ -2,9 +2,9 @@
 import { ComputeManagementClient } from '@azure/arm-compute';
 import { NetworkManagementClient } from '@azure/arm-network';
 import type { AzureSimulator, AzureSimulatorOptions } from '../../../providers/azure/sim.ts';
-import type { AzureFactoryOptions } from '../../../providers/azure/index.ts';
-import type { CreateRequest, ObservedInstance, Provider } from '../../../providers/types.ts';
-import type { LaunchTemplate } from '../../../src/desired/types.ts';
+import type { AzureFactoryOptions } from '../../../providers/azure/open.ts';
+import type { CreateRequest, ObservedInstance, Provider } from '../../../src/contract/provider.ts';
+import type { LaunchTemplate } from '../../../src/contract/fleet.ts';
 import { AZURE_TOKEN, azure } from '../../clouds/azure.ts';
 import { FAST_RETRY as SHARED_FAST_RETRY } from '../../clouds/timing.ts';
 import { liveIn } from '../../clouds/types.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { GaxiosError } from 'gaxios';
 import { GoogleError } from 'google-gax';
 import { classifyGce, classifyOperationCode } from '../../../providers/gcp/classify.ts';
-import { ProviderError } from '../../../providers/errors.ts';
+import { ProviderError } from '../../../src/contract/errors.ts';
 import { generationName, keyLabel, requestIdFor } from '../../../providers/gcp/names.ts';
 import { digestLabel, revisionLabel, stateOf, toObserved } from '../../../providers/gcp/labels.ts';
 

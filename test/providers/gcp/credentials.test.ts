@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ProviderError } from '../../../providers/errors.ts';
+import { ProviderError } from '../../../src/contract/errors.ts';
 import { JWT, PassThroughClient } from 'google-auth-library';
 import { gceClientOptions } from '../../../providers/gcp/client.ts';
-import { createGcpProvider } from '../../../providers/gcp/index.ts';
-import type { ProviderCredentials } from '../../../providers/types.ts';
+import { createGcpProvider } from '../../../providers/gcp/open.ts';
+import type { ProviderCredentials } from '../../../src/contract/provider.ts';
 import { CONFIG } from './fixtures.ts';
 
 const open = (credentials: ProviderCredentials) => createGcpProvider({ config: CONFIG, fleet: 'f', credentials }).then(async (p) => {

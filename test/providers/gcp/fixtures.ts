@@ -1,8 +1,8 @@
 /** Shared fixtures for the GCP provider tests: the GCE unit world (test/clouds/gcp.ts), requests. */
-import type { LaunchTemplate } from '../../../src/desired/types.ts';
-import type { CreateRequest, ObservedInstance, Provider } from '../../../providers/types.ts';
-import { ProviderError } from '../../../providers/errors.ts';
-import type { GcpProviderOptions } from '../../../providers/gcp/index.ts';
+import type { LaunchTemplate } from '../../../src/contract/fleet.ts';
+import type { CreateRequest, ObservedInstance, Provider } from '../../../src/contract/provider.ts';
+import { ProviderError } from '../../../src/contract/errors.ts';
+import type { GcpProviderOptions } from '../../../providers/gcp/provider.ts';
 import { digestLabel, LABEL } from '../../../providers/gcp/labels.ts';
 import type { GceSimulator, GceSimulatorOptions } from '../../../providers/gcp/sim.ts';
 import { gcp } from '../../clouds/gcp.ts';

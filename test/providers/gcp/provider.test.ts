@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { GceSimulator } from '../../../providers/gcp/sim.ts';
 import { INSERT_OPERATION_FAULT } from '../../../providers/gcp/sim.ts';
 import { digestLabel } from '../../../providers/gcp/labels.ts';
-import { PartialListing } from '../../../providers/errors.ts';
+import { PartialListing } from '../../../src/contract/errors.ts';
 import { DIGEST, FAST_RETRY, FLEET, IMAGE, observed, PROJECT, providerFor, rejectionOf, request, startSim, visible, ZONE, type Provider } from './fixtures.ts';
 
 describe('GCP provider contract (real @google-cloud/compute client against the simulator)', () => {

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { loadFleet } from '../../../src/desired/load.ts';
-import type { DesiredState } from '../../../src/desired/types.ts';
+import type { DesiredState } from '../../../src/contract/fleet.ts';
 import { DaemonMetrics } from '../../../src/status/metrics.ts';
 import { StatusStore } from '../../../src/status/status-store.ts';
 import type { PassResult } from '../../../src/reconcile/pass.ts';

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { JWT, PassThroughClient } from 'google-auth-library';
 import { gceClientOptions } from '../../../providers/gcp/client.ts';
-import { createGcpProvider } from '../../../providers/gcp/index.ts';
+import { createGcpProvider } from '../../../providers/gcp/open.ts';
 import { digestLabel, LABEL } from '../../../providers/gcp/labels.ts';
 import type { GceSimulator } from '../../../providers/gcp/sim.ts';
-import { startFleetSimulators } from '../../../src/sim/fleet-simulators.ts';
-import type { DesiredState } from '../../../src/desired/types.ts';
+import { startFleetSimulators } from '../../../src/cli/fleet-simulators.ts';
+import type { DesiredState } from '../../../src/contract/fleet.ts';
 import { CONFIG, DIGEST, FLEET, IMAGE, PROJECT, providerFor, rejectionOf, startSim, type Provider } from './fixtures.ts';
 
 const ref = (id: string | undefined, digest = DIGEST) => ({ name: 'web', digest, artifact: id === undefined ? {} : { id } });

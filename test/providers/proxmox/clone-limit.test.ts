@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { ProxmoxSimulator } from '../../../providers/proxmox/sim.ts';
-import type { Provider } from '../../../providers/types.ts';
+import type { Provider } from '../../../src/contract/provider.ts';
 import { Semaphore } from '../../../providers/proxmox/limiter.ts';
 import { liveVms, providerFor, request, startSim } from './fixtures.ts';
 

@@ -12,9 +12,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ProviderError } from '../../../providers/errors.ts';
+import { ProviderError } from '../../../src/contract/errors.ts';
 import type { ProxmoxSimulator } from '../../../providers/proxmox/sim.ts';
-import type { CreateRequest, Provider } from '../../../providers/types.ts';
+import type { CreateRequest, Provider } from '../../../src/contract/provider.ts';
 import { FLEET, liveVms, pause, providerFor, request, startSim } from './fixtures.ts';
 
 /** Waits (bounded) until `check` holds, polling the simulator. */

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ProviderError } from '../../../providers/errors.ts';
-import { createProxmoxProvider } from '../../../providers/proxmox/index.ts';
+import { ProviderError } from '../../../src/contract/errors.ts';
+import { createProxmoxProvider } from '../../../providers/proxmox/open.ts';
 import { tokenSecret } from '../../../providers/proxmox/credentials.ts';
 import type { ProxmoxSimulator } from '../../../providers/proxmox/sim.ts';
-import type { ProviderCredentials } from '../../../providers/types.ts';
+import type { ProviderCredentials } from '../../../src/contract/provider.ts';
 import { proxmox } from '../../clouds/proxmox.ts';
 import { configOf, FLEET, rejectionOf, startSim } from './fixtures.ts';
 

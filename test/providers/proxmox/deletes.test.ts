@@ -6,9 +6,9 @@
  * live VM until it is gone: listed, counted, never taken for terminated.
  */
 import assert from 'node:assert/strict';
-import { ProviderError } from '../../../providers/errors.ts';
+import { ProviderError } from '../../../src/contract/errors.ts';
 import type { ProxmoxSimulator } from '../../../providers/proxmox/sim.ts';
-import type { Provider } from '../../../providers/types.ts';
+import type { Provider } from '../../../src/contract/provider.ts';
 import { FLEET, liveVms, pause, providerFor, rejectionOf, request, startSim } from './fixtures.ts';
 
 describe('Proxmox deletes: a VM is live until PVE has removed it', function () {

@@ -1,8 +1,8 @@
 /** Shared fixtures for the Proxmox tests: the PVE unit world (test/clouds/proxmox.ts), a raw API caller, requests. */
 import { Agent, fetch } from 'undici';
-import type { LaunchTemplate, ProviderConfig, ProxmoxProviderSpec } from '../../../src/desired/types.ts';
-import type { CreateRequest, Provider } from '../../../providers/types.ts';
-import type { ProxmoxProviderOptions } from '../../../providers/proxmox/index.ts';
+import type { LaunchTemplate, ProviderConfig, ProxmoxProviderSpec } from '../../../src/contract/fleet.ts';
+import type { CreateRequest, Provider } from '../../../src/contract/provider.ts';
+import type { ProxmoxProviderOptions } from '../../../providers/proxmox/open.ts';
 import { digestTag, templateDescription } from '../../../providers/proxmox/ownership.ts';
 import type { ProxmoxSimulator, ProxmoxSimulatorOptions } from '../../../providers/proxmox/sim.ts';
 import { proxmox } from '../../clouds/proxmox.ts';

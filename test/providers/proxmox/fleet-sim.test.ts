@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { createProxmoxProvider } from '../../../providers/proxmox/index.ts';
+import { createProxmoxProvider } from '../../../providers/proxmox/open.ts';
 import { loadFleet } from '../../../src/desired/load.ts';
-import { startFleetSimulators } from '../../../src/sim/fleet-simulators.ts';
+import { startFleetSimulators } from '../../../src/cli/fleet-simulators.ts';
 import { writeFleet } from '../../helpers/fleet-files.ts';
 import { proxmox } from '../../clouds/proxmox.ts';
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { ProviderError } from '../../../providers/errors.ts';
+import { ProviderError } from '../../../src/contract/errors.ts';
 import { cloneParams } from '../../../providers/proxmox/launch.ts';
-import type { ProxmoxProviderSpec } from '../../../src/desired/types.ts';
+import type { ProxmoxProviderSpec } from '../../../src/contract/fleet.ts';
 import type { ProxmoxSimulator } from '../../../providers/proxmox/sim.ts';
-import type { Provider } from '../../../providers/types.ts';
+import type { Provider } from '../../../src/contract/provider.ts';
 import { configOf, FLEET, liveVms, providerFor, raw, rejectionOf, request, startSim, TEMPLATE_VMID, waitTask } from './fixtures.ts';
 
 /** A logger that keeps what it was told. */

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { ProviderError } from '../../../providers/errors.ts';
+import { ProviderError } from '../../../src/contract/errors.ts';
 import { ownershipFromDescription } from '../../../providers/proxmox/ownership.ts';
 import type { ProxmoxSimulator } from '../../../providers/proxmox/sim.ts';
-import type { Provider } from '../../../providers/types.ts';
+import type { Provider } from '../../../src/contract/provider.ts';
 import { DIGEST, FLEET, liveVms, providerFor, raw, rejectionOf, request, SSH_KEY, startSim, TEMPLATE_VMID } from './fixtures.ts';
 
 const PVE_TAG = /^[a-z0-9_][a-z0-9_+.-]*$/;

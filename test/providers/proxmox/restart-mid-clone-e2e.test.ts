@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadFleet } from '../../../src/desired/load.ts';
 import type { ProxmoxSimulator } from '../../../providers/proxmox/sim.ts';
-import type { Provider } from '../../../providers/types.ts';
+import type { Provider } from '../../../src/contract/provider.ts';
 import { proxmox } from '../../clouds/proxmox.ts';
 import { convergedInWorld, FLEET, PROVIDER, startHarness, type Harness } from '../../helpers/harness.ts';
 import { liveVms, pause } from './fixtures.ts';

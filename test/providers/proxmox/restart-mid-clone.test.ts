@@ -10,9 +10,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ProviderError } from '../../../providers/errors.ts';
+import { ProviderError } from '../../../src/contract/errors.ts';
+import { CLONE_IN_FLIGHT_RETRY_MS } from '../../../providers/proxmox/inflight.ts';
 import type { ProxmoxSimulator } from '../../../providers/proxmox/sim.ts';
-import type { CreateRequest, Provider } from '../../../providers/types.ts';
+import type { CreateRequest, Provider } from '../../../src/contract/provider.ts';
+import { fromProviderError } from '../../../src/reconcile/errors.ts';
 import { FLEET, liveVms, pause, providerFor, raw, rejectionOf, request, startSim, TEMPLATE_VMID } from './fixtures.ts';
 
 const OTHER_TOKEN = 'ops@pve!batch';
@@ -97,6 +99,10 @@ describe('Proxmox: drover restarted while a clone copies its disk never clones t
       const error = await rejectionOf(fresh.create(req));
       assert.ok(error instanceof ProviderError, String(error));
       assert.deepEqual([error.kind, error.reason], ['Conflict', 'CloneInFlight']);
+      // An expected wait, not a failure: a backing-off group kept its creates from the finished clone past its hold (attack18 #3).
+      const refusal = fromProviderError(error, 'create');
+      assert.deepEqual([refusal.policy, refusal.reason], ['waiting', 'CloneInFlight']);
+      assert.ok(refusal.requeueAfterMs !== undefined && refusal.requeueAfterMs > 0 && refusal.requeueAfterMs <= CLONE_IN_FLIGHT_RETRY_MS, `retried within ${CLONE_IN_FLIGHT_RETRY_MS} ms: ${refusal.requeueAfterMs}`);
       assert.equal(sim.engine.calls.list('clone').length, 1, 'no second clone while the first copies');
       await cloneDone();
       await pause(20);

@@ -4,7 +4,7 @@
  * pve-manager 8.x). Catches typos such as `ipconfig` for `ipconfig0` on both sides.
  */
 import assert from 'node:assert/strict';
-import type { ProxmoxProviderSpec } from '../../../src/desired/types.ts';
+import type { ProxmoxProviderSpec } from '../../../src/contract/fleet.ts';
 import { cloneParams, configParams } from '../../../providers/proxmox/launch.ts';
 import type { ProxmoxSimulator } from '../../../providers/proxmox/sim.ts';
 import { configOf, raw, request, startSim, TEMPLATE_VMID } from './fixtures.ts';

@@ -7,10 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import PQueue from 'p-queue';
-import type { Provider } from '../../../providers/types.ts';
+import type { Provider } from '../../../src/contract/provider.ts';
 import type { ProxmoxSimulator } from '../../../providers/proxmox/sim.ts';
 import { loadFleet } from '../../../src/desired/load.ts';
-import type { DesiredState } from '../../../src/desired/types.ts';
+import type { DesiredState } from '../../../src/contract/fleet.ts';
 import { FailedTemplates } from '../../../src/reconcile/failed-templates.ts';
 import { HealthTracker } from '../../../src/reconcile/health.ts';
 import { ImageVerifier } from '../../../src/reconcile/image-verifier.ts';

@@ -11,8 +11,8 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ProviderType } from '../../../src/desired/types.ts';
-import type { ProviderContext } from '../../../providers/types.ts';
+import type { ProviderType } from '../../../src/contract/fleet.ts';
+import type { ProviderContext } from '../../../src/contract/provider.ts';
 import { Daemon } from '../../../src/reconcile/daemon.ts';
 import { DirSource } from '../../../src/reconcile/desired-source.ts';
 import type { PassResult } from '../../../src/reconcile/pass.ts';
@@ -84,6 +84,7 @@ function daemonFor(dir: string, sims: ReadonlyMap<string, CloudSim>, beforeOpen:
     source: new DirSource(dir),
     logger: createLogger('fatal'),
     prober: 'provider-state-only',
+    env: process.env,
     factories: (type) => {
       const cloud = byType.get(type);
       return Promise.resolve(cloud && (async (context: ProviderContext) => {

@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { maxLiveBetween, minReadyBetween } from '../../../src/sim/capacity.ts';
 import type { FaultRuleInput } from '../../../src/sim/faults.ts';
 import type { Latencies } from '../../../src/sim/world.ts';
-import type { DesiredState } from '../../../src/desired/types.ts';
+import type { DesiredState } from '../../../src/contract/fleet.ts';
 import type { PassResult } from '../../../src/reconcile/pass.ts';
 import { convergedInWorld, FLEET, startHarness } from '../../helpers/harness.ts';
 import type { TestCloud } from '../../clouds/types.ts';

@@ -2,7 +2,7 @@
  * The provider contract: the only way drover touches a cloud. There is deliberately no update
  * method: drover converges by creating new instances and deleting old ones, never by patching one.
  */
-import type { Artifact, LaunchTemplate, ProviderConfig, ProviderType } from '../src/desired/types.ts';
+import type { Artifact, LaunchTemplate, ProviderConfig, ProviderType } from './fleet.ts';
 import type { ProviderErrorKind } from './errors.ts';
 
 export type { ProviderErrorKind };
@@ -39,7 +39,7 @@ export interface Ownership {
 export interface ObservedInstance {
   /** Provider-native id: i-…, GCE instance id, Azure resource id, `node/vmid` for Proxmox. */
   readonly id: string;
-  /** Deterministic name drover gave it (see providers/naming.ts). */
+  /** Deterministic name drover gave it (see naming.ts). */
   readonly name: string;
   /** Provider document name. */
   readonly provider: string;
@@ -248,10 +248,12 @@ export interface ProviderContext {
   /** Deadline for one cloud call, milliseconds. */
   readonly requestTimeoutMs?: number;
   /**
-   * A directory the provider may keep private records in across restarts (drover's state directory
-   * per provider); undefined for callers that keep none. AWS keeps its launch journal there.
+   * The path of the provider's private record `name` (a plain file name) in drover's state
+   * directory, kept across restarts (0600 in a 0700 directory: see providers/state-file.ts);
+   * undefined for callers that keep none (`drover plan` writes nothing). AWS keeps its launch
+   * journal there, Proxmox its clone journal. The layout is src/reconcile/state-dir.ts's.
    */
-  readonly stateDir?: string;
+  readonly stateFile?: (name: string) => string;
   /**
    * How long a new instance may take to appear in the cloud's list (EC2 is eventually consistent);
    * default 5 minutes. Providers that rely on it say so.

@@ -14,6 +14,19 @@
  */
 export type ProviderErrorKind = 'Throttled' | 'Transient' | 'NotFound' | 'Conflict' | 'Invalid' | 'Unauthorized';
 
+/**
+ * What a cloud's classifier (providers/<cloud>/classify.ts) makes of an error: its kind, a
+ * machine-readable reason, a server-suggested wait if any. One shape for every cloud, so the
+ * shared retry loop (retry.ts) and the polling helper (poll.ts) read them alike.
+ */
+export interface Classified {
+  readonly kind: ProviderErrorKind;
+  readonly reason: string;
+  readonly retryAfterMs?: number | undefined;
+  /** The cloud's own words, appended to the message (PVE has no codes; EC2's Invalid detail); never request data. */
+  readonly detail?: string | undefined;
+}
+
 /** Kinds worth retrying automatically without any change. */
 export const RETRYABLE_KINDS: ReadonlySet<ProviderErrorKind> = new Set(['Throttled', 'Transient', 'Conflict']);
 

@@ -10,13 +10,14 @@ import type {
   GcpProviderSpec,
   Machine,
   Placement,
+  Provider,
   ProxmoxProviderSpec,
 } from './schema-types.ts';
 
 export type { Artifact, AwsProviderSpec, AzureProviderSpec, Disk, GcpProviderSpec, Machine, Placement, ProxmoxProviderSpec };
 
-/** The clouds drover knows. */
-export type ProviderType = 'aws' | 'gcp' | 'azure' | 'proxmox';
+/** The clouds drover knows: the `type` of each Provider spec in schemas/provider.schema.json. */
+export type ProviderType = ProviderSpec['type'];
 
 /** A count, or a percentage of replicas such as "25%". */
 export type IntOrPercent = number | string;
@@ -29,8 +30,8 @@ export interface SourceRef {
   readonly col: number;
 }
 
-/** A Provider document's spec, by type. */
-export type ProviderSpec = AwsProviderSpec | GcpProviderSpec | AzureProviderSpec | ProxmoxProviderSpec;
+/** A Provider document's spec, by type (generated from schemas/provider.schema.json). */
+export type ProviderSpec = Provider['spec'];
 
 /** A Provider document, resolved. */
 export interface ProviderConfig {

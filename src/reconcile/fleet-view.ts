@@ -1,0 +1,93 @@
+/**
+ * The daemon's fleet-wide view across lanes: each provider lane's last pass, kept as a `Slice`
+ * (slices.ts: instance lists only counted), merged for status and metrics, and the other lanes'
+ * share of the deletion guard (`readyElsewhere`, `deletedElsewhere`) so a lane's guard judges the
+ * whole fleet, not its own provider alone. Memory only; no I/O.
+ */
+import type { DesiredState } from '../contract/fleet.ts';
+import { countedDeletes } from '../plan/index.ts';
+import { isSettled } from '../status/status-store.ts';
+import type { PassResult } from './pass.ts';
+import { sliceOf } from './slices.ts';
+import type { Listed, Slice } from './slices.ts';
+
+/** A lane's pass seen with the other lanes' last passes. */
+export interface FleetPass {
+  /** This pass with the other lanes' last observations, steps and skips. */
+  readonly result: PassResult;
+  /** Groups elsewhere have not settled at this revision yet (then this pass cannot finish the revision). */
+  readonly revisionPending: boolean;
+  /** Every provider of the desired state has reported a pass. */
+  readonly complete: boolean;
+}
+
+/** The last pass of every lane, and the last fleet-wide pass once every lane has reported. */
+export class FleetView {
+  private readonly slices = new Map<string, Slice>();
+  private last: { readonly result: PassResult; readonly listed: readonly Listed[] } | undefined;
+
+  /** The last fleet-wide pass (status, readiness); undefined until every lane has reported once. */
+  get lastPass(): { readonly result: PassResult; readonly listed: readonly Listed[] } | undefined {
+    return this.last;
+  }
+
+  /** Running instances the other lanes last listed (the deletion guard's share stays fleet-wide). */
+  readyElsewhere(provider: string): number {
+    let ready = 0;
+    for (const [name, slice] of this.slices) {
+      if (name === provider) continue;
+      for (const listed of slice.listed) if (listed.ok) ready += listed.running;
+    }
+    return ready;
+  }
+
+  /**
+   * Counted deletes (see the deletion guard) of the other lanes' last passes: the lanes run side by
+   * side, so one lane's budget is what the others have not just used.
+   */
+  deletedElsewhere(provider: string): number {
+    let deleted = 0;
+    for (const [name, slice] of this.slices) if (name !== provider) deleted += countedDeletes(slice.result.guarded);
+    return deleted;
+  }
+
+  /**
+   * Keeps the lane's pass and returns the fleet-wide view: this pass with the other lanes' last
+   * observations, steps and skips (for status and metrics), whether every provider has reported,
+   * and whether groups elsewhere have not settled at this revision yet. Lanes of providers no
+   * longer desired are dropped.
+   */
+  record(provider: string, result: PassResult, state: DesiredState): FleetPass {
+    const slice = sliceOf(result);
+    this.slices.set(provider, slice);
+    for (const name of this.slices.keys()) if (!Object.hasOwn(state.providers, name)) this.slices.delete(name);
+    const others = [...this.slices].filter(([name]) => name !== provider).map(([, other]) => other.result);
+    const complete = Object.keys(state.providers).every((name) => this.slices.has(name));
+    const revisionPending = !complete || others.some((o) => o.revision !== result.revision || o.skipped.length > 0 || !o.guarded.steps.every(isSettled));
+    const all = [slice.result, ...others];
+    const fleet: FleetPass = {
+      complete,
+      revisionPending,
+      result: {
+        ...result,
+        observations: all.flatMap((r) => r.observations),
+        guarded: { ...result.guarded, steps: all.flatMap((r) => r.guarded.steps) },
+        skipped: all.flatMap((r) => r.skipped),
+      },
+    };
+    return fleet;
+  }
+
+  /**
+   * Makes a complete fleet-wide pass the last one (status, readiness) once its status and metrics
+   * are recorded; an incomplete one is not a fleet-wide pass yet.
+   */
+  publish(fleet: FleetPass): void {
+    if (fleet.complete) this.last = { result: fleet.result, listed: [...this.slices.values()].flatMap((s) => s.listed) };
+  }
+
+  /** Forgets the lane of a provider that left the desired state. */
+  forget(provider: string): void {
+    this.slices.delete(provider);
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * The daemon's supervision: refreshes the desired-state source (one refresh shared by every
+ * caller waiting at the same time), keeps one `Lane` per Provider document, runs each lane's loop
+ * (its passes, then a wait its wakeup can cut short) and wakes the lanes on triggers. A lane ends
+ * when its provider leaves the desired state. What a lane's passes do is given (`passes`): this
+ * module only drives the loops, and never throws out of them.
+ */
+import type { Logger } from '../status/logger.ts';
+import type { DesiredSource } from './desired-source.ts';
+import type { Prober } from './health.ts';
+import { Lane } from './lane.ts';
+import type { Revisioned } from './lane.ts';
+import { resyncJitter as jitter, Wakeup } from './scheduler.ts';
+
+/** What the supervisor drives. */
+export interface SupervisorDeps {
+  readonly source: DesiredSource;
+  readonly logger: Logger;
+  /** The supervisor's and a failed pass's wait (progress) and the supervisor's look between triggers (resync). */
+  readonly intervals: { readonly progressIntervalMs: number; readonly resyncIntervalMs: number };
+  /** Each lane's create and delete queues' concurrency, and its health probing. */
+  readonly lanes: { readonly concurrency: number; readonly prober: Prober | 'provider-state-only' };
+  /** Runs the lane's passes at `current`; returns the delay until its next ones. */
+  readonly passes: (lane: Lane, current: Revisioned, log: Logger) => Promise<number>;
+  /** A lane ended (its provider left the desired state): forget it and close its provider. */
+  readonly laneEnded: (provider: string) => Promise<void>;
+  /** Id of one lane's look (log field reconcileId). */
+  readonly reconcileId: () => string;
+}
+
+/** The supervisor loop and its lanes. Call start() once, stop() once. */
+export class Supervisor {
+  private readonly deps: SupervisorDeps;
+  private readonly wakeup = new Wakeup();
+  private readonly lanes = new Map<string, Lane>();
+  private refreshing: Promise<void> | undefined;
+  private loop: Promise<void> = Promise.resolve();
+  private stopped = false;
+
+  constructor(deps: SupervisorDeps) {
+    this.deps = deps;
+  }
+
+  /** Whether stop() was called. */
+  get stopping(): boolean {
+    return this.stopped;
+  }
+
+  /** The lanes' providers, in start order. */
+  get providers(): string[] {
+    return [...this.lanes.keys()];
+  }
+
+  /** Starts the supervisor loop (the lanes start from its first look). */
+  start(): void {
+    this.loop = this.run();
+  }
+
+  /** Stops taking work and wakes every loop so it ends after its pass in progress. */
+  stop(): void {
+    this.stopped = true;
+    this.fireAll();
+  }
+
+  /** Resolves when the supervisor and every lane loop have ended (after stop()). */
+  done(): Promise<void> {
+    return this.loop;
+  }
+
+  /** Wakes the supervisor and every lane now. */
+  fireAll(): void {
+    this.wakeup.fire();
+    for (const lane of this.lanes.values()) lane.wakeup.fire();
+  }
+
+  /** Wakes the supervisor only (a new revision: it starts lanes for new providers and wakes the others). */
+  wake(): void {
+    this.wakeup.fire();
+  }
+
+  /**
+   * Supersedes the passes in progress (listing or executing) for a revision whose groups (of their
+   * lane) the newest revision changed: the lane starts over on it instead of finishing the old one.
+   */
+  supersedeStale(): void {
+    const current = this.deps.source.current();
+    if (current === undefined) return;
+    for (const lane of this.lanes.values()) lane.supersedeIfStale(current);
+  }
+
+  private async run(): Promise<void> {
+    // start() returns before the lanes load their cloud SDKs (seconds of CPU). Its caller listens
+    // before calling start() (startDaemonServer): a daemon that cannot serve its API never acts.
+    await new Promise((resolve) => setImmediate(resolve));
+    while (!this.stopped) {
+      const delay = await this.superviseSafely();
+      if (this.stopped) break;
+      await this.wakeup.wait(delay);
+    }
+    await Promise.all([...this.lanes.values()].map((lane) => lane.loop));
+  }
+
+  /** Never throws; returns the delay until the next look. */
+  private async superviseSafely(): Promise<number> {
+    const { source, logger, intervals } = this.deps;
+    try {
+      await this.refreshSource();
+      const current = source.current();
+      if (current === undefined) {
+        logger.warn({}, 'no valid revision yet; waiting');
+        return intervals.progressIntervalMs;
+      }
+      const running = [...this.lanes.values()];
+      for (const name of Object.keys(current.state.providers)) if (!this.lanes.has(name)) this.startLane(name);
+      for (const lane of running) lane.wakeup.fire();
+      return jitter(intervals.resyncIntervalMs);
+    } catch (error) {
+      logger.error({ err: errorFields(error) }, 'source refresh failed unexpectedly');
+      return intervals.progressIntervalMs;
+    }
+  }
+
+  private startLane(provider: string): void {
+    const lane = new Lane(provider, this.deps.lanes);
+    this.lanes.set(provider, lane);
+    lane.loop = this.runLane(lane);
+  }
+
+  /** One provider's loop: a pass, then wait; it ends when the provider leaves the desired state. */
+  private async runLane(lane: Lane): Promise<void> {
+    while (!this.stopped) {
+      const delay = await this.onePassSafely(lane);
+      if (delay === undefined || this.stopped) break;
+      await lane.wakeup.wait(delay);
+    }
+    // A lane started again for the same provider meanwhile keeps its slice and its opened provider.
+    if (this.lanes.get(lane.provider) !== lane) return;
+    this.lanes.delete(lane.provider);
+    await this.deps.laneEnded(lane.provider);
+  }
+
+  /** Refreshes the source once for every caller waiting at the same time (the lanes share it). */
+  private refreshSource(): Promise<void> {
+    this.refreshing ??= this.deps.source.refresh().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  /** Runs the lane's passes; returns the delay until the next ones (undefined: the provider is gone). Never throws. */
+  private async onePassSafely(lane: Lane): Promise<number | undefined> {
+    const log = this.deps.logger.child({ reconcileId: this.deps.reconcileId(), provider: lane.provider });
+    try {
+      await this.refreshSource();
+      const current = this.deps.source.current();
+      if (current === undefined) return this.deps.intervals.progressIntervalMs;
+      if (!Object.hasOwn(current.state.providers, lane.provider)) return undefined;
+      return await this.deps.passes(lane, current, log);
+    } catch (error) {
+      log.error({ err: errorFields(error) }, 'pass failed unexpectedly');
+      return this.deps.intervals.progressIntervalMs;
+    }
+  }
+}
+
+/** An error as log fields (name and message, never a stack or a cause that may hold a secret). */
+export function errorFields(error: unknown): object | string {
+  return error instanceof Error ? { name: error.name, message: error.message } : String(error);
+}
