@@ -37,11 +37,14 @@ export function register(program: Command, setExitCode: (code: number) => void):
       const session = await openSession(dir, state, options);
       try {
         const result = await runPass(state, session.revision, session.deps, { execute: false });
-        const refused = await refusedImages(state, result.guarded.steps, session.deps.providers, session.deps.images);
-        const placement = await checkPlacements(plannedOnly(state, result), session.deps.providers);
-        process.stdout.write(options.json ? `${JSON.stringify({ ...planJson(result, refused), placement }, null, 2)}\n` : planText(result, refused, state, placement));
+        const checked = new Set((result.launchRefusals ?? []).map((r) => r.group));
+        const unchecked = result.guarded.steps.filter((s) => !checked.has(s.group));
+        const refused = [...launchRefusalsOf(result, 'image'), ...await refusedImages(state, unchecked, session.deps.providers, session.deps.images)];
+        const placement = withPlacementRefusals(await checkPlacements(plannedOnly(state, result), session.deps.providers), result, state);
+        const unverified = launchRefusalsOf(result, 'unchecked');
+        process.stdout.write(options.json ? `${JSON.stringify({ ...planJson(result, refused), placement, unverified: unverified.map(refusalJson) }, null, 2)}\n` : planText(result, refused, state, placement, unverified));
         for (const message of session.leaked()) process.stderr.write(`drover plan: a cloud SDK also failed outside its call: ${message}\n`);
-        setExitCode(placement.length > 0 ? 1 : planExitCode(result, refused));
+        setExitCode(placement.length > 0 || unverified.length > 0 ? 1 : planExitCode(result, refused));
       } finally {
         await session.close();
       }
@@ -57,6 +60,29 @@ function plannedOnly(state: DesiredState, result: PassResult): DesiredState {
   return { ...state, groups: Object.fromEntries(Object.entries(state.groups).filter(([name]) => !skipped.has(name))) };
 }
 
+/**
+ * The pass's launch refusals (launch-check.ts: its room-making deletes held) of one kind: `image`
+ * (the image or template refused: creates would fail), `placement` (the cloud refuses where they
+ * go), `unchecked` (the cloud could not be asked: the deletes wait, nothing is known to fail).
+ */
+function launchRefusalsOf(result: PassResult, kind: 'image' | 'placement' | 'unchecked'): ImageRefusal[] {
+  return (result.launchRefusals ?? []).filter((r) => {
+    if (r.error.policy !== 'stalled') return kind === 'unchecked';
+    return kind === (r.check === 'placement' ? 'placement' : 'image');
+  }).map((r) => ({ group: r.group, error: r.error }));
+}
+
+/** `problems` plus the pass's placement refusals of groups they do not name (a rollback's restored template). */
+function withPlacementRefusals(problems: readonly GroupPlacementProblem[], result: PassResult, state: DesiredState): GroupPlacementProblem[] {
+  const named = new Set(problems.map((p) => p.group));
+  const more = launchRefusalsOf(result, 'placement').filter((r) => !named.has(r.group));
+  return [...problems, ...more.map((r) => ({ group: r.group, provider: state.groups[r.group]?.provider ?? '', reason: r.error.reason, message: r.error.message }))];
+}
+
+function refusalJson(r: ImageRefusal): object {
+  return { group: r.group, reason: r.error.reason, message: r.error.message };
+}
+
 /** 1 when anything could not be observed or planned or would fail (an image that does not verify), else 2 when there are changes, else 0. */
 export function planExitCode(result: PassResult, refused: readonly ImageRefusal[] = []): number {
   if (result.skipped.length > 0 || refused.length > 0 || result.observations.some((o) => !o.ok)) return 1;
@@ -68,7 +94,7 @@ function changeCount(result: PassResult): number {
   return steps + result.guarded.orphans.deletes.length;
 }
 
-function planText(result: PassResult, refused: readonly ImageRefusal[], state: DesiredState, placement: readonly GroupPlacementProblem[]): string {
+function planText(result: PassResult, refused: readonly ImageRefusal[], state: DesiredState, placement: readonly GroupPlacementProblem[], unverified: readonly ImageRefusal[]): string {
   const lines = [`revision ${result.revision}`];
   for (const o of result.observations) {
     if (o.ok) lines.push(`provider ${o.provider}: ${o.instances.length} instances observed`);
@@ -79,6 +105,7 @@ function planText(result: PassResult, refused: readonly ImageRefusal[], state: D
   for (const s of result.skipped) lines.push(`group ${s.group}: not planned (${s.error.reason}): ${s.error.message}`);
   for (const r of refused) lines.push(`group ${r.group}: its creates would fail: ${r.error.reason}: ${r.error.message}`);
   lines.push(...placementText(placement));
+  for (const r of unverified) lines.push(`group ${r.group}: its deletes for room wait: its launches could not be checked (${r.error.reason}): ${r.error.message}`);
   const creates = result.guarded.steps.reduce((n, s) => n + s.creates.length, 0);
   const deletes = result.guarded.steps.reduce((n, s) => n + s.deletes.length, 0) + result.guarded.orphans.deletes.length;
   const wouldFail = failing.size === 0 ? '' : `, ${failing.size} ${failing.size === 1 ? 'group' : 'groups'} would fail`;
@@ -120,7 +147,7 @@ function planJson(result: PassResult, refused: readonly ImageRefusal[]): object 
     orphans: result.guarded.orphans,
     refusals: result.guarded.refusals,
     skipped: result.skipped.map((s) => ({ group: s.group, reason: s.error.reason, message: s.error.message })),
-    wouldFail: refused.map((r) => ({ group: r.group, reason: r.error.reason, message: r.error.message })),
+    wouldFail: refused.map(refusalJson),
     changes: changeCount(result),
   };
 }

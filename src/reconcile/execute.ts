@@ -1,8 +1,10 @@
 /**
  * Performs one planned step: deletes first, then creates, each through the provider contract
- * (unhealthy deletes of a step that launches come last, once its launches went out). Creates go
+ * (unhealthy and room-making deletes of a step that launches come last, once its launches went out). Creates go
  * ahead only when every delete sent before them succeeded. Every image
- * is verified before anything is launched from it. Errors are collected, never thrown.
+ * is verified before anything is launched from it; a step whose launches were found to fail before
+ * it acted (launch-check.ts) sends neither its room-making deletes nor those launches, and reports
+ * them failed. Errors are collected, never thrown.
  */
 import type PQueue from 'p-queue';
 import { idempotencyKey, instanceName } from '../contract/naming.ts';
@@ -11,6 +13,8 @@ import type { DesiredGroup, LaunchTemplate } from '../contract/fleet.ts';
 import type { CreateAction, DeleteAction, GroupStep } from '../plan/types.ts';
 import { fromProviderError, ReconcileError } from './errors.ts';
 import type { ImageVerifier } from './image-verifier.ts';
+import { heldDeleteResults, refusedCreateResult, roomMakingDeletes } from './launch-check.ts';
+import type { LaunchRefusal } from './launch-check.ts';
 import { CallAbandoned } from './limited-provider.ts';
 import type { TemplateStore } from './template-store.ts';
 
@@ -52,6 +56,12 @@ export interface ExecuteContext {
    * skipped (not attempted, no result); calls already made run to their end.
    */
   readonly supersede?: AbortSignal;
+  /**
+   * Groups whose launches were checked and are known to fail (launch-check.ts), with the deletes
+   * held for them (already taken out of their steps): those are reported failed, not sent, and the
+   * step's creates of the refused template are not sent either.
+   */
+  readonly refusals?: ReadonlyMap<string, LaunchRefusal>;
 }
 
 /**
@@ -64,22 +74,40 @@ const CREATE_PRIORITY = 1;
 
 /**
  * Executes `step` for `group`; returns one result per action attempted. When the step also
- * launches, its unhealthy deletes wait for the launches and go only if every one went out: an
- * unhealthy instance is deleted once its replacement is launched, never while a failed launch
- * (quota, a fenced launch) would leave the group a member short until a later pass. The planner's
- * creates fit under replicas + maxSurge with those instances still counted, so sending the creates
- * first is safe; without creates (no room to surge) they go first, as other deletes do.
+ * launches, its unhealthy deletes and its deletes that make room for those launches (old instances
+ * replaced) wait for the launches and go only if every one went out: an instance is deleted once
+ * its replacement is launched, never while a failed launch (quota, no capacity in the zone, a fenced
+ * launch) would leave the group a member short until a later pass. The planner's creates fit under
+ * replicas + maxSurge with those instances still counted, so sending the creates first is safe;
+ * without creates (no room to surge) they go first, as other deletes do. A step whose launches were
+ * refused beforehand (ExecuteContext.refusals) reports its held deletes and refused creates unsent.
  */
 export async function executeStep(step: GroupStep, group: DesiredGroup, ctx: ExecuteContext): Promise<ActionResult[]> {
-  const replaceFirst = step.creates.length > 0;
-  const later = replaceFirst ? step.deletes.filter((d) => d.reason === 'unhealthy') : [];
-  const deleted = await queuedDeletes(ctx, replaceFirst ? step.deletes.filter((d) => d.reason !== 'unhealthy') : step.deletes);
-  if (deleted.some((r) => r.error !== undefined) || step.creates.length === 0) return deleted;
-  const launches = launchBatches(step.creates, group, ctx).map((batch) => () => (batch.length === 1 ? createOne(batch[0] as CreateAction, group, ctx) : createMany(batch, group, ctx)));
-  const created = await queued(ctx, launches, CREATE_PRIORITY);
+  const refusal = ctx.refusals?.get(step.group);
+  const held = refusal === undefined ? [] : heldDeleteResults(refusal);
+  const later = afterLaunches(step);
+  const deleted = await queuedDeletes(ctx, step.deletes.filter((d) => !later.includes(d)));
+  if (deleted.some((r) => r.error !== undefined) || step.creates.length === 0) return [...held, ...deleted];
+  const created = await launchAll(step, group, ctx, refusal);
   const launchedAll = created.length === step.creates.length && created.every((r) => r.error === undefined);
-  const unhealthy = launchedAll ? await queuedDeletes(ctx, later) : [];
-  return [...deleted, ...created, ...unhealthy];
+  const after = launchedAll ? await queuedDeletes(ctx, later) : [];
+  return [...held, ...deleted, ...created, ...after];
+}
+
+/** The deletes of a step that launches which wait for its launches: unhealthy ones and those making room. */
+function afterLaunches(step: GroupStep): DeleteAction[] {
+  if (step.creates.length === 0) return [];
+  const room = new Set(roomMakingDeletes(step));
+  return step.deletes.filter((d) => d.reason === 'unhealthy' || room.has(d));
+}
+
+/** The step's creates: those of a refused template reported unsent, the others launched (in batches). */
+async function launchAll(step: GroupStep, group: DesiredGroup, ctx: ExecuteContext, refusal: LaunchRefusal | undefined): Promise<ActionResult[]> {
+  const refused = refusal === undefined ? [] : step.creates.filter((c) => c.templateHash === refusal.templateHash);
+  const refusedResults = refusal === undefined ? [] : refused.map((c) => refusedCreateResult(refusal, c, instanceName(group.name, c.templateHash, c.slot)));
+  const sendable = step.creates.filter((c) => !refused.includes(c));
+  const launches = launchBatches(sendable, group, ctx).map((batch) => () => (batch.length === 1 ? createOne(batch[0] as CreateAction, group, ctx) : createMany(batch, group, ctx)));
+  return [...refusedResults, ...(await queued(ctx, launches, CREATE_PRIORITY))];
 }
 
 /** What one queued action yields: a result, several (a batched launch), or nothing (skipped unsent). */

@@ -1,7 +1,7 @@
 /**
  * One reconcile pass, in ordered steps: observe every provider (one inventory each) → assess
  * health → plan every group (isolated: one group's failure or one cloud's outage never stops the
- * others) → orphans → deletion guard → execute (unless dry-run) → persist records. Level-triggered:
+ * others) → check the launches room is made for → orphans → deletion guard → execute (unless dry-run) → persist records. Level-triggered:
  * it reads everything it needs and decides from that alone, so a pass after a crash continues
  * correctly.
  */
@@ -21,6 +21,8 @@ import type { ActionResult } from './execute.ts';
 import type { FailedTemplates } from './failed-templates.ts';
 import type { HealthTracker, ProbePolicy } from './health.ts';
 import type { ImageVerifier } from './image-verifier.ts';
+import { refusedLaunches, withoutHeld } from './launch-check.ts';
+import type { LaunchRefusal } from './launch-check.ts';
 import type { TemplateStore } from './template-store.ts';
 
 /** Long-lived collaborators of the passes. */
@@ -73,6 +75,11 @@ export interface PassResult {
   readonly requeueAfterSeconds: number | undefined;
   /** A newer revision superseded the pass while it executed: actions still queued were skipped. */
   readonly superseded: boolean;
+  /**
+   * Groups whose launches were found to fail before their room-making deletes (launch-check.ts):
+   * those deletes are not in the steps (not sent, reported failed when executing).
+   */
+  readonly launchRefusals?: readonly LaunchRefusal[];
 }
 
 /** Options of one pass. */
@@ -129,7 +136,10 @@ export async function runPass(state: DesiredState, revision: string, deps: PassD
   const planning = planGroups(state, planned, observations, deps, now, options, probes.held);
   // Dropping a focused step's deletes is safe: the planner never sizes creates on its own deletes.
   const planSteps = withProbeConditions(planning.steps, probes);
-  const steps = focus === undefined ? planSteps : planSteps.map((step) => ({ ...step, deletes: [] }));
+  const unchecked = focus === undefined ? planSteps : planSteps.map((step) => ({ ...step, deletes: [] }));
+  // No ready instance is deleted for room while the launch it makes room for is known to fail.
+  const refusals = await checkLaunches(state, unchecked, deps, options);
+  const steps = unchecked.map((step) => withoutHeld(step, refusals.get(step.group)));
   const skipped = planning.skipped;
   // A focused pass listed only groups that are in Git, so it finds no orphans.
   const orphans = planOrphans(state.fleet, planned, new Set(Object.keys(state.groups)));
@@ -138,7 +148,7 @@ export async function runPass(state: DesiredState, revision: string, deps: PassD
   const fleetReady = planned.filter((i) => i.readySince !== undefined).length + unhealthyNotReady + (options.readyElsewhere ?? 0);
   const guarded = applyDeletionGuard(state.fleet, steps, orphans, fleetReady, options.deletedElsewhere ?? 0);
   for (const step of guarded.steps) if (step.failedTemplate) deps.failed.record(step.group, step.failedTemplate.templateHash);
-  const actions = options.execute ? await execute(state, revision, guarded, planned, deps, options) : [];
+  const actions = options.execute ? await execute(state, revision, guarded, planned, deps, options, refusals) : [];
   if (options.execute) await sweepLeftovers(state, deps, options);
   await Promise.all([deps.templates.save(), deps.failed.save()]);
   const requeues = [...guarded.steps.map((s) => s.requeueAfterSeconds), deps.health.requeueAfterSeconds(deps.now())].filter((s): s is number => s !== undefined);
@@ -146,6 +156,7 @@ export async function runPass(state: DesiredState, revision: string, deps: PassD
     revision, startedAt, finishedAt: deps.now(), executed: options.execute, observations, guarded: { ...guarded, steps: summarizeSteps(withExpectedWaits(stalledSteps(state, guarded.steps, actions, deps, focus !== undefined), actions, deps.now(), options.waits, options.hold)) }, skipped, actions,
     requeueAfterSeconds: requeues.length === 0 ? undefined : Math.min(...requeues),
     superseded: options.supersede?.aborted === true,
+    ...(refusals.size === 0 ? {} : { launchRefusals: [...refusals.values()] }),
   };
 }
 
@@ -153,6 +164,15 @@ function stalledSteps(state: DesiredState, steps: readonly GroupStep[], actions:
   if (deps.stalled === undefined) return withStalledErrors(steps, actions);
   deps.stalled.update(steps, actions, (group) => state.groups[group]?.templateHash, deps.now(), partial);
   return deps.stalled.apply(steps);
+}
+
+/**
+ * The launch checks (launch-check.ts) of the steps that would act: every step in a dry run, else
+ * those not held. Only options.signal stops them: a supersede is no failed check.
+ */
+function checkLaunches(state: DesiredState, steps: readonly GroupStep[], deps: PassDeps, options: PassOptions): Promise<Map<string, LaunchRefusal>> {
+  const acting = options.execute ? steps.filter((s) => !options.hold?.has(s.group)) : steps;
+  return refusedLaunches(state, acting, deps, options.signal);
 }
 
 async function observe(state: DesiredState, deps: PassDeps, options: PassOptions): Promise<Observation[]> {
@@ -239,12 +259,12 @@ function planOne(group: DesiredGroup, instances: readonly PlannedInstance[], sta
   return planGroup(group, instances, { now, fleet: state.fleet.id, failedTemplates: deps.failed.of(group.name), ...(probesFailing ? { probesFailing } : {}) });
 }
 
-async function execute(state: DesiredState, revision: string, guarded: GuardResult, planned: readonly PlannedInstance[], deps: PassDeps, options: PassOptions): Promise<ActionResult[]> {
+async function execute(state: DesiredState, revision: string, guarded: GuardResult, planned: readonly PlannedInstance[], deps: PassDeps, options: PassOptions, refusals: ReadonlyMap<string, LaunchRefusal>): Promise<ActionResult[]> {
   const signal = options.signal;
   const ctx = {
     fleet: state.fleet.id, revision, providers: deps.providers, observed: new Map(planned.map((i) => [i.id, i])),
     templates: deps.templates, images: deps.images, queue: deps.queue, ...(deps.deleteQueue ? { deleteQueue: deps.deleteQueue } : {}),
-    ...(signal ? { signal } : {}), supersede: options.supersede,
+    ...(signal ? { signal } : {}), supersede: options.supersede, refusals,
   };
   const acting = guarded.steps.filter((step) => !options.hold?.has(step.group));
   const perGroup = acting.map((step) => executeStep(step, state.groups[step.group]!, ctx));

@@ -107,6 +107,32 @@ export function describeReconcileScenarios(title: string, adapter: TestCloud): v
       assert.equal(harness.liveByGroup().get('web')!.length, 2, 'the running set is untouched');
     });
 
+    it('a surge-0 group deletes no instance to make room while its new image fails verification, and rolls once the image is fixed', async () => {
+      const groups = [{ name: 'web', replicas: 3, rollout: '{ maxSurge: 0, maxUnavailable: 1, minReadySeconds: 0, progressDeadlineSeconds: 600 }' }];
+      const harness = await start(groups);
+      await harness.runUntil(converged(harness));
+      const mine = () => harness.sim.world.all().filter((i) => adapter.ownership(i, 'fleet') === FLEET && i.state !== 'terminated');
+      const before = mine().map((i) => i.id).sort();
+      const since = harness.sim.engine.clock.now();
+      harness.addBuild(2, `sha256:${'f'.repeat(64)}`); // build 2's artifact does not carry the digest Git asks for
+      await harness.writeFleet(groups, 2);
+      // Simulated time for a delete to end and the launch to be tried again, whatever the pass rate.
+      const last = await harness.runUntil(() => harness.sim.engine.clock.now() - since >= 60_000, 200);
+      const live = mine();
+      assert.deepEqual(live.map((i) => i.id).sort(), before, 'the same instances, none deleted nor added');
+      assert.deepEqual(live.map((i) => i.state), ['running', 'running', 'running'], 'every one of them still running');
+      assert.equal(minReadyBetween(harness.capacity().get('web')!, since), 3, 'no ready capacity spent on a launch known to fail');
+      const stalled = last.guarded.steps.find((s) => s.group === 'web')?.status.conditions.find((c) => c.type === 'Stalled');
+      assert.deepEqual([stalled?.status, stalled?.reason], ['True', 'ImageDigestMismatch'], JSON.stringify(stalled));
+      assert.deepEqual(last.guarded.steps.find((s) => s.group === 'web')?.deletes, [], 'the step lists no delete for room');
+
+      harness.addBuild(3);
+      await harness.writeFleet(groups, 3);
+      await harness.runUntil(converged(harness));
+      assert.ok(minReadyBetween(harness.capacity().get('web')!, since) >= 2, 'the fixed rollout stays within maxUnavailable');
+      assert.ok(harness.liveByGroup().get('web')!.every((i) => !before.includes(i.id)), 'every instance replaced once the image verifies');
+    });
+
     it('prunes a group removed from Git only when the Fleet allows it', async () => {
       const harness = await start([{ name: 'web', replicas: 1 }, { name: 'gone', replicas: 2 }, { name: 'kept', replicas: 1 }]);
       await harness.runUntil(converged(harness));
