@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -73,6 +74,41 @@ describe('import-boundary check', () => {
         "import { real } from './real.ts';",
       ].join('\n');
       assert.deepEqual(importsOf(text), [{ specifier: './real.ts', line: 9 }]);
+    });
+
+    it('reports a dynamic specifier that is not a plain string literal as computed, with its line', () => {
+      const text = [
+        "const a = await import(`../../providers/${'aws'}/index.ts`);",
+        'const b = await import(m);',
+        "const c = await import('./c' + suffix);",
+        'const d = require(name);',
+        'const e = await import(`./plain.ts`);',
+        "const f = await import('./f.ts', { with: { type: 'json' } });",
+      ].join('\n');
+      assert.deepEqual(importsOf(text), [
+        { specifier: undefined, line: 1 },
+        { specifier: undefined, line: 2 },
+        { specifier: undefined, line: 3 },
+        { specifier: undefined, line: 4 },
+        { specifier: undefined, line: 5 },
+        { specifier: './f.ts', line: 6 },
+      ]);
+    });
+
+    it('reads new URL(<relative source file>, import.meta.url) as an import, and a computed one as computed', () => {
+      const text = [
+        "new Worker(new URL('../../providers/aws/index.ts', import.meta.url));",
+        "const pkg = new URL('../../package.json', import.meta.url);",
+        "const dir = new URL('../providers/', import.meta.url);",
+        "const other = new URL('./x.ts', 'file:///base/');",
+        'new Worker(new URL(`./${name}.ts`, import.meta.url));',
+        "new Worker(new URL(join('a', 'b'), import.meta.url));",
+      ].join('\n');
+      assert.deepEqual(importsOf(text), [
+        { specifier: '../../providers/aws/index.ts', line: 1 },
+        { specifier: undefined, line: 5 },
+        { specifier: undefined, line: 6 },
+      ]);
     });
   });
 
@@ -157,10 +193,105 @@ describe('import-boundary check', () => {
       ]);
     });
 
+    it('refuses a computed import unless the README allows computed imports', () => {
+      const root = make({
+        'src/reconcile/README.md': rules('- May import: `src/plan/`\n- Must not import: `providers/`'),
+        'src/reconcile/x.ts': "const p = await import(`../../providers/${'aws'}/index.ts`);\nconst q = await import(m);",
+        'src/plan/README.md': rules('- May import: nothing\n- Computed imports: allowed'),
+        'src/plan/y.ts': 'const q = await import(m);',
+        'providers/aws/index.ts': '',
+      });
+      const computed = 'computed import (the specifier is not a plain string literal, so no rule can judge it): ' +
+        'write the path as a literal, or allow it with "Computed imports: allowed" in src/reconcile/README.md';
+      assert.deepEqual(report(root), [`src/reconcile/x.ts:1: ${computed}`, `src/reconcile/x.ts:2: ${computed}`]);
+    });
+
+    it('checks a Worker\'s new URL(…, import.meta.url) like an import', () => {
+      const root = make({
+        'src/reconcile/README.md': rules('- May import: nothing\n- Must not import: `providers/`'),
+        'src/reconcile/x.ts': "new Worker(new URL('../../providers/aws/index.ts', import.meta.url));",
+        'providers/aws/index.ts': '',
+      });
+      assert.deepEqual(report(root), [
+        'src/reconcile/x.ts:1: imports providers/aws/index.ts (../../providers/aws/index.ts): forbidden by src/reconcile/README.md:8 "Must not import" `providers`',
+      ]);
+    });
+
+    it('checks every source extension, not only .ts', () => {
+      const files: Record<string, string> = {
+        'src/a/README.md': rules('- May import: nothing'),
+        'src/b/README.md': rules('- May import: nothing'),
+        'src/b/y.ts': '',
+      };
+      const extensions = ['mts', 'cts', 'js', 'mjs', 'cjs', 'tsx', 'jsx'];
+      for (const ext of extensions) files[`src/a/x.${ext}`] = "import '../b/y.ts';";
+      const root = make(files);
+      const why = 'imports src/b/y.ts (../b/y.ts): not under any "May import" entry of src/a/README.md:7';
+      assert.deepEqual(report(root), extensions.map((ext) => `src/a/x.${ext}:1: ${why}`).sort());
+    });
+
+    it('lets a subfolder README only narrow its parent\'s rules, naming both READMEs', () => {
+      const root = make({
+        'src/plan/README.md': rules('- May import: `src/contract/`\n- Must not import: `src/`, `providers/`, `*`'),
+        'src/plan/x.ts': '',
+        'src/plan/escape/README.md': rules([
+          '- May import: `providers/`, `*`, `src/contract/types.ts`, `src/plan/`',
+          '- Computed imports: allowed',
+          '- `src/plan/escape/` → `src/reconcile/`',
+        ].join('\n')),
+        'src/plan/escape/e.ts': "import 'node:fs';\nimport '../../contract/types.ts';\nimport '../x.ts';\nimport '../../reconcile/r.ts';",
+        'src/contract/README.md': rules('- May import: nothing'),
+        'src/contract/types.ts': '',
+        'src/reconcile/README.md': rules('- May import: nothing'),
+        'src/reconcile/r.ts': '',
+        'providers/p.ts': '',
+      });
+      const loosens = 'loosens src/plan/README.md:5: a subfolder README may only narrow its parent\'s rules';
+      assert.deepEqual(report(root), [
+        'src/plan/escape/README.md:7: "May import" `*` ' + loosens,
+        'src/plan/escape/README.md:7: "May import" `providers` ' + loosens,
+        'src/plan/escape/README.md:8: "Computed imports: allowed" ' + loosens,
+        'src/plan/escape/README.md:9: exception `src/plan/escape` → `src/reconcile` ' + loosens,
+        'src/plan/escape/e.ts:1: imports node:fs: forbidden by src/plan/README.md:8 "Must not import" `*`',
+      ]);
+    });
+
+    it('makes a subfolder inherit its parent\'s "Must not import"', () => {
+      const root = make({
+        'src/a/README.md': rules('- May import: `src/b/`\n- Must not import: `src/b/secret.ts`'),
+        'src/a/inner/README.md': rules('- May import: `src/b/`'),
+        'src/a/inner/i.ts': "import '../../b/open.ts';\nimport '../../b/secret.ts';",
+        'src/b/README.md': rules('- May import: nothing'),
+        'src/b/open.ts': '',
+        'src/b/secret.ts': '',
+      });
+      assert.deepEqual(report(root), [
+        'src/a/inner/i.ts:2: imports src/b/secret.ts (../../b/secret.ts): forbidden by src/a/README.md:8 "Must not import" `src/b/secret.ts`',
+      ]);
+    });
+
+    it('ends with a clean file:line message and exit 1 on a malformed Boundaries section', () => {
+      const root = make({
+        'src/a/README.md': rules('- Must not import: `src/b/`'),
+        'src/a/x.ts': '',
+        'src/b/y.ts': '',
+        'providers/.keep': '',
+        'test/.keep': '',
+      });
+      const run = spawnSync(process.execPath, [path.join(import.meta.dirname, 'check.ts'), root], { encoding: 'utf8' });
+      assert.equal(run.status, 1);
+      assert.equal(run.stdout, '');
+      assert.equal(
+        run.stderr,
+        'src/a/README.md:5: Boundaries section has no "May import:" line (see test/README.md for the Boundaries grammar)\n',
+      );
+    });
+
     it('refuses a Boundaries section that names a missing path, lacks "May import", or contradicts itself', () => {
       const cases: [string, RegExp][] = [
         ['- May import: `src/nowhere/`', /src\/a\/README\.md:7: `src\/nowhere` does not exist/],
-        ['- Must not import: `src/b/`', /src\/a\/README\.md:1: Boundaries section has no "May import:" line/],
+        ['- Must not import: `src/b/`', /src\/a\/README\.md:5: Boundaries section has no "May import:" line/],
+        ['- May import: `src/b/`\n- Computed imports: maybe', /src\/a\/README\.md:8: "Computed imports:" takes only `allowed`/],
         ['- May import: `src/b/`\n- Must not import: `src/b/`', /src\/a\/README\.md:8: `src\/b` is in both/],
       ];
       for (const [section, message] of cases) {

@@ -8,19 +8,25 @@
  * `import`, or after `import(` / `require(`.
  */
 
+/** Every extension Node or TypeScript loads as a module. */
+export const SOURCE_FILE = /\.(?:[cm]?[jt]s|[jt]sx)$/;
+
 /** One module specifier found in a source file. */
 export interface ImportRef {
-  /** The specifier exactly as written, e.g. `../desired/types.ts` or `node:fs`. */
-  readonly specifier: string;
+  /**
+   * The specifier exactly as written, e.g. `../desired/types.ts` or `node:fs`; undefined for a
+   * computed one (`import(name)`, a template literal, `'./a' + b`), which no rule can judge.
+   */
+  readonly specifier: string | undefined;
   /** 1-based line of the specifier's string literal. */
   readonly line: number;
 }
 
 type Token =
-  | { readonly kind: 'word'; readonly text: string }
+  | { readonly kind: 'word'; readonly text: string; readonly line: number }
   | { readonly kind: 'string'; readonly text: string; readonly line: number }
-  | { readonly kind: 'punct'; readonly text: string }
-  | { readonly kind: 'value' };
+  | { readonly kind: 'punct'; readonly text: string; readonly line: number }
+  | { readonly kind: 'value'; readonly line: number };
 
 /** Keywords after which a `/` starts a regular expression, not a division. */
 const REGEX_AFTER_WORD = new Set([
@@ -53,7 +59,7 @@ class Scanner {
     if (ch === '/' && next === '/') { this.skipUntil('\n', false); return; }
     if (ch === '/' && next === '*') { this.pos += 2; this.skipUntil('*/', true); return; }
     if (ch === "'" || ch === '"') { this.readString(ch); return; }
-    if (ch === '`') { this.pos++; this.readTemplate(); return; }
+    if (ch === '`') { this.pos++; this.tokens.push({ kind: 'value', line: this.line }); this.readTemplate(); return; }
     if (ch === '/' && this.regexAllowed()) { this.readRegex(); return; }
     if (/[A-Za-z_$\u0080-\uffff]/.test(ch)) { this.readWord(); return; }
     if (/[0-9]/.test(ch)) { this.readNumber(); return; }
@@ -64,7 +70,7 @@ class Scanner {
     this.pos++;
     if (ch === '{') this.braces.push('brace');
     if (ch === '}' && this.braces.pop() === 'template') { this.readTemplate(); return; }
-    this.tokens.push({ kind: 'punct', text: ch });
+    this.tokens.push({ kind: 'punct', text: ch, line: this.line });
   }
 
   /** Skips to after `end` (or to end of text); counts newlines when `multiline`. */
@@ -109,7 +115,7 @@ class Scanner {
     }
     this.countLines(this.pos, i);
     this.pos = i + 1;
-    this.tokens.push({ kind: 'value' });
+    this.tokens.push({ kind: 'value', line: this.line });
   }
 
   private regexAllowed(): boolean {
@@ -134,20 +140,20 @@ class Scanner {
     i++;
     while (i < this.text.length && /[a-z]/.test(this.text[i] ?? '')) i++;
     this.pos = i;
-    this.tokens.push({ kind: 'value' });
+    this.tokens.push({ kind: 'value', line: this.line });
   }
 
   private readWord(): void {
     const match = /^[A-Za-z0-9_$\u0080-\uffff]+/.exec(this.text.slice(this.pos, this.pos + 200));
     const text = match?.[0] ?? '';
     this.pos += Math.max(text.length, 1);
-    this.tokens.push({ kind: 'word', text });
+    this.tokens.push({ kind: 'word', text, line: this.line });
   }
 
   private readNumber(): void {
     const match = /^[0-9][0-9A-Za-z_.]*/.exec(this.text.slice(this.pos, this.pos + 100));
     this.pos += Math.max(match?.[0].length ?? 0, 1);
-    this.tokens.push({ kind: 'value' });
+    this.tokens.push({ kind: 'value', line: this.line });
   }
 }
 
@@ -159,19 +165,66 @@ function isPunct(token: Token | undefined, text: string): boolean {
   return token?.kind === 'punct' && token.text === text;
 }
 
-/** The string token that names a module at token `i`, if the tokens there form an import. */
-function specifierAt(tokens: readonly Token[], i: number): Token | undefined {
+/** True when tokens from `i` read `import . meta . url`. */
+function isImportMetaUrl(tokens: readonly Token[], i: number): boolean {
+  return isWord(tokens[i], 'import') && isPunct(tokens[i + 1], '.') && isWord(tokens[i + 2], 'meta')
+    && isPunct(tokens[i + 3], '.') && isWord(tokens[i + 4], 'url');
+}
+
+/** A string token that is the whole argument at `i` (followed by `)` or `,`), else undefined. */
+function wholeString(tokens: readonly Token[], i: number): Token | undefined {
+  const token = tokens[i];
+  const after = tokens[i + 1];
+  return token?.kind === 'string' && (isPunct(after, ')') || isPunct(after, ',')) ? token : undefined;
+}
+
+type Found = { readonly token: Token | undefined } | undefined;
+
+/**
+ * What token `i` starts: undefined when no import; `{ token }` with the specifier's string
+ * token, or `{ token: undefined }` for a computed specifier.
+ */
+function specifierAt(tokens: readonly Token[], i: number): Found {
   const token = tokens[i];
   if (isPunct(tokens[i - 1], '.')) return undefined;
   const next = tokens[i + 1];
   if (isWord(token, 'from') || isWord(token, 'import')) {
-    if (next?.kind === 'string') return next;
+    if (next?.kind === 'string') return { token: next };
   }
   if ((isWord(token, 'import') || isWord(token, 'require')) && isPunct(next, '(')) {
-    const argument = tokens[i + 2];
-    if (argument?.kind === 'string') return argument;
+    return { token: wholeString(tokens, i + 2) };
+  }
+  if (isWord(token, 'new') && isWord(next, 'URL') && isPunct(tokens[i + 2], '(')) {
+    return newUrlAt(tokens, i + 3);
   }
   return undefined;
+}
+
+/**
+ * `new URL('./x.ts', import.meta.url)` names a module a Worker or import() can load: a relative
+ * literal naming a source file is an import of that path; a computed first argument is a computed
+ * import. A data file or folder (`../../package.json`, `../../providers/`) is read, not loaded, and
+ * other `new URL` calls (absolute URLs, other bases) are no imports.
+ */
+function newUrlAt(tokens: readonly Token[], i: number): Found {
+  const first = tokens[i];
+  const comma = firstArgumentEnd(tokens, i);
+  if (!isPunct(tokens[comma], ',') || !isImportMetaUrl(tokens, comma + 1)) return undefined;
+  if (comma === i + 1 && first?.kind === 'string') return first.text.startsWith('.') && SOURCE_FILE.test(first.text) ? { token: first } : undefined;
+  return { token: undefined };
+}
+
+/** Index of the `,` or `)` that ends the call argument starting at `i` (nesting skipped). */
+function firstArgumentEnd(tokens: readonly Token[], i: number): number {
+  let depth = 0;
+  for (let j = i; j < tokens.length; j++) {
+    const t = tokens[j];
+    if (t?.kind !== 'punct') continue;
+    if (depth === 0 && (t.text === ',' || t.text === ')')) return j;
+    if ('([{'.includes(t.text)) depth++;
+    else if (')]}'.includes(t.text)) depth--;
+  }
+  return tokens.length;
 }
 
 /**
@@ -183,7 +236,9 @@ export function importsOf(text: string): ImportRef[] {
   const refs: ImportRef[] = [];
   for (let i = 0; i < tokens.length; i++) {
     const found = specifierAt(tokens, i);
-    if (found?.kind === 'string') refs.push({ specifier: found.text, line: found.line });
+    if (found === undefined) continue;
+    if (found.token?.kind === 'string') refs.push({ specifier: found.token.text, line: found.token.line });
+    else refs.push({ specifier: undefined, line: tokens[i]?.line ?? 1 });
   }
   return refs;
 }

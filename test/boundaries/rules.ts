@@ -14,6 +14,10 @@
  * - Any bullet `` `from` → `to` `` (or `->`) is an exception for files under `from` importing
  *   under `to`: used both for by-design single-file allowances and for known violations that
  *   should go. An exception that no import uses any more is reported as stale.
+ * - `Computed imports: allowed` lets the folder's files use a dynamic import whose specifier is
+ *   not a plain string literal (`import(name)`, a template literal); without it each is a violation.
+ * - A subfolder README may only narrow: its rules are checked against its parent's (see check.ts)
+ *   and it inherits the parent's "Must not import".
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -37,6 +41,10 @@ export interface UnitRules {
   readonly mayLine: number;
   readonly mustNotLine: number;
   readonly exceptions: readonly Exception[];
+  /** Line of the `Computed imports: allowed` bullet, or undefined when computed imports are refused. */
+  readonly computedLine: number | undefined;
+  /** Line of the `## Boundaries` heading. */
+  readonly headingLine: number;
 }
 
 /** A README whose Boundaries section cannot be read; names file and line. */
@@ -57,17 +65,22 @@ interface SectionLine {
   readonly line: number;
 }
 
+interface Section {
+  readonly heading: number;
+  readonly lines: SectionLine[];
+}
+
 /** Lines of the `## Boundaries` section outside code fences, or undefined when there is none. */
-function boundariesSection(text: string): SectionLine[] | undefined {
+function boundariesSection(text: string): Section | undefined {
   const lines = text.split('\n');
   let inFence = false;
-  let section: SectionLine[] | undefined;
+  let section: Section | undefined;
   for (const [index, raw] of lines.entries()) {
     if (/^\s*(```|~~~)/.test(raw)) inFence = !inFence;
     if (inFence) continue;
     if (/^#{1,2}\s/.test(raw) && section !== undefined) return section;
-    if (/^##\s+Boundaries\s*$/.test(raw)) section = [];
-    else if (section !== undefined) section.push({ text: raw, line: index + 1 });
+    if (/^##\s+Boundaries\s*$/.test(raw)) section = { heading: index + 1, lines: [] };
+    else if (section !== undefined) section.lines.push({ text: raw, line: index + 1 });
   }
   return section;
 }
@@ -124,10 +137,11 @@ export function readUnitRules(root: string, folder: string): UnitRules | undefin
   const readme = path.posix.join(folder, 'README.md');
   const file = path.join(root, readme);
   if (!existsSync(file)) return undefined;
-  const section = boundariesSection(readFileSync(file, 'utf8'));
-  if (section === undefined) return undefined;
+  const found = boundariesSection(readFileSync(file, 'utf8'));
+  if (found === undefined) return undefined;
+  const section = found.lines;
   const may = listAfter(section, /^\s*[-*]?\s*\**May import\**:/);
-  if (may === undefined) throw new RulesError(readme, 1, 'Boundaries section has no "May import:" line');
+  if (may === undefined) throw new RulesError(readme, found.heading, 'Boundaries section has no "May import:" line');
   const mustNot = listAfter(section, /^\s*[-*]?\s*\**Must not import\**:/) ?? { items: [], line: may.line };
   checkPathsExist(root, readme, may.items, may.line);
   checkPathsExist(root, readme, mustNot.items, mustNot.line);
@@ -135,5 +149,20 @@ export function readUnitRules(root: string, folder: string): UnitRules | undefin
   if (both !== undefined) throw new RulesError(readme, mustNot.line, `\`${both}\` is in both "May import" and "Must not import"`);
   const exceptions = exceptionsIn(section);
   for (const e of exceptions) checkPathsExist(root, readme, [e.from, e.to], e.line);
-  return { folder, readme, mayImport: may.items, mustNotImport: mustNot.items, mayLine: may.line, mustNotLine: mustNot.line, exceptions };
+  const computedLine = computedAllowed(readme, section);
+  return {
+    folder, readme, mayImport: may.items, mustNotImport: mustNot.items, mayLine: may.line,
+    mustNotLine: mustNot.line, exceptions, computedLine, headingLine: found.heading,
+  };
+}
+
+/** Line of `Computed imports: allowed`; any other value after the label is refused. */
+function computedAllowed(readme: string, section: readonly SectionLine[]): number | undefined {
+  const label = /^\s*[-*]?\s*\**Computed imports\**:\s*/;
+  const bullet = section.find((l) => label.test(l.text));
+  if (bullet === undefined) return undefined;
+  if (!/^allowed\b/.test(bullet.text.replace(label, ''))) {
+    throw new RulesError(readme, bullet.line, '"Computed imports:" takes only `allowed` (leave the line out to refuse them)');
+  }
+  return bullet.line;
 }
