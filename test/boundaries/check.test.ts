@@ -95,7 +95,7 @@ describe('import-boundary check', () => {
       ]);
     });
 
-    it('reads new URL(<relative source file>, import.meta.url) as an import, and a computed one as computed', () => {
+    it('reads new URL(<relative source file>, import.meta.url) as an import; a computed one, or a Worker without it, as computed', () => {
       const text = [
         "new Worker(new URL('../../providers/aws/index.ts', import.meta.url));",
         "const pkg = new URL('../../package.json', import.meta.url);",
@@ -103,11 +103,15 @@ describe('import-boundary check', () => {
         "const other = new URL('./x.ts', 'file:///base/');",
         'new Worker(new URL(`./${name}.ts`, import.meta.url));',
         "new Worker(new URL(join('a', 'b'), import.meta.url));",
+        "new Worker('./providers/aws/index.ts');",
+        'new Worker(url);',
       ].join('\n');
       assert.deepEqual(importsOf(text), [
         { specifier: '../../providers/aws/index.ts', line: 1 },
         { specifier: undefined, line: 5 },
         { specifier: undefined, line: 6 },
+        { specifier: undefined, line: 7 },
+        { specifier: undefined, line: 8 },
       ]);
     });
   });

@@ -197,6 +197,11 @@ function specifierAt(tokens: readonly Token[], i: number): Found {
   if (isWord(token, 'new') && isWord(next, 'URL') && isPunct(tokens[i + 2], '(')) {
     return newUrlAt(tokens, i + 3);
   }
+  // A Worker started from anything but `new URL(…)` (a path relative to the process's working
+  // directory, a variable) loads a module no rule can place.
+  if (isWord(token, 'new') && isWord(next, 'Worker') && isPunct(tokens[i + 2], '(') && !isWord(tokens[i + 3], 'new')) {
+    return { token: undefined };
+  }
   return undefined;
 }
 
