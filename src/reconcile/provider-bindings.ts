@@ -113,7 +113,7 @@ function refuseTypelessVariables(config: ProviderConfig, env: NodeJS.ProcessEnv)
   for (const variable of [endpointEnvName(config.name), caFileEnvName(config.name)]) {
     const value = env[variable];
     if (value === undefined || value === '') continue;
-    throw invalid(config.name, `${variable} is set, but the operator's config does not bind provider ${config.name} to a type: set ${typeEnvName(config.name)}=aws|gcp|azure|proxmox (or providers.${config.name}.type in drover.yaml) to the cloud this endpoint serves, so it is never handed to another cloud's credentials`);
+    throw invalid(config.name, `${variable} is set, but the operator's config does not bind provider ${config.name} to a type: set ${typeEnvName(config.name)} (or providers.${config.name}.type in drover.yaml) to the type of the cloud this endpoint serves (the Provider document says ${config.type}), so it is never handed to another cloud's credentials`);
   }
 }
 
