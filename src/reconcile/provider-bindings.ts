@@ -8,6 +8,7 @@
  */
 import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
+import { CREDENTIAL_FILE_FIELDS } from '../contract/provider.ts';
 import type { ProviderCredentials } from '../contract/provider.ts';
 import { endpointProblem } from '../config/binding-checks.ts';
 import type { ProviderBinding } from '../config/types.ts';
@@ -144,8 +145,10 @@ async function caOf(name: string, binding: ProviderBinding | undefined, sources:
 }
 
 async function checkCredentialFiles(name: string, credentials: ProviderCredentials, roots: readonly string[]): Promise<void> {
-  if (credentials.keyFile !== undefined) await checkTrustedPath(name, `providers.${name}.credentials.keyFile`, credentials.keyFile, roots);
-  if (credentials.secretFile !== undefined) await checkTrustedPath(name, `providers.${name}.credentials.secretFile`, credentials.secretFile, roots);
+  for (const field of CREDENTIAL_FILE_FIELDS) {
+    const file = credentials[field];
+    if (file !== undefined) await checkTrustedPath(name, `providers.${name}.credentials.${field}`, file, roots);
+  }
 }
 
 /**
