@@ -95,7 +95,8 @@ export async function loadOrReport(dir: string, maxInstances?: string): Promise<
  * Opens a session on a valid desired state, built by the composition root (src/reconcile/compose.ts)
  * as the daemon's passes are: providers within their client-side limits (`limits.providers` of
  * `--config` on top of each cloud's defaults). Only a session that launches (`apply`) gives
- * providers their records in the state directory (the AWS launch journal); `plan` must not write them.
+ * providers their records in the state directory (the AWS launch journal) and stores that persist;
+ * `plan` reads the records that exist and writes nothing (passStores with `persist: false`).
  */
 export async function openSession(dir: string, state: DesiredState, options: CloudOptions, launches = false): Promise<Session> {
   for (const warning of unusedProviderVariables(state, process.env)) process.stderr.write(`drover: warning: ${warning}\n`);
@@ -114,7 +115,7 @@ export async function openSession(dir: string, state: DesiredState, options: Clo
     await opened.close();
     throw new UsageError(misconfigured.map((e) => e.message).join('\n'));
   }
-  const { templates, failed, images, stalled, load } = passStores(stateDir);
+  const { templates, failed, images, stalled, load } = passStores(stateDir, { persist: launches });
   await load();
   const deps: PassDeps = {
     providers: opened.providers,

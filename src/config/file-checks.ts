@@ -8,6 +8,7 @@
  */
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
+import { CREDENTIAL_FILE_FIELDS } from '../contract/provider.ts';
 import { shownPath } from '../contract/shown-path.ts';
 import type { DaemonConfig } from './types.ts';
 
@@ -43,8 +44,7 @@ export function operatorFiles(config: DaemonConfig): FileSetting[] {
   }
   for (const [name, binding] of Object.entries(config.providers)) {
     add(`providers.${name}.caFile`, binding.caFile);
-    add(`providers.${name}.credentials.keyFile`, binding.credentials?.keyFile);
-    add(`providers.${name}.credentials.secretFile`, binding.credentials?.secretFile);
+    for (const field of CREDENTIAL_FILE_FIELDS) add(`providers.${name}.credentials.${field}`, binding.credentials?.[field]);
   }
   return files;
 }

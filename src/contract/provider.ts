@@ -231,6 +231,14 @@ export interface ProviderCredentials {
 }
 
 /**
+ * The credential fields that name a file (a key or a secret read at run time). Every check of
+ * credential files reads this list: the config's trusted-path checks (src/config/file-checks.ts),
+ * opening a provider (src/reconcile/provider-bindings.ts) and the fleet's secret scan, which lets
+ * these names through as references (src/desired/secrets.ts). A new file field is added here.
+ */
+export const CREDENTIAL_FILE_FIELDS = ['keyFile', 'secretFile'] as const satisfies readonly (keyof ProviderCredentials)[];
+
+/**
  * Everything a provider factory needs. The cloud scope comes from the Provider document (Git); the
  * authority (endpoint, TLS trust, credentials) only from the operator's binding.
  */

@@ -6,12 +6,13 @@ import { locate } from './parse-yaml.ts';
 import type { ParsedDocument } from './parse-yaml.ts';
 import type { Problem } from './problems.ts';
 import type { ProviderType } from '../contract/fleet.ts';
+import { CREDENTIAL_FILE_FIELDS } from '../contract/provider.ts';
 import { findProviderPlugin } from '../../providers/registry.ts';
 
 /** Key names that hold secrets when given a value (Provider documents). */
 const SECRET_KEY = /(secret|password|passwd|passphrase|private[-_]?key|access[-_]?key|api[-_]?key|token|credential)s?$/i;
 /** Keys that name where a secret lives, or a public identifier: allowed. */
-const REFERENCE_KEYS = new Set(['tokenId', 'secretEnv', 'secretFile', 'keyFile', 'caFile', 'credentials']);
+const REFERENCE_KEYS: ReadonlySet<string> = new Set(['tokenId', 'secretEnv', ...CREDENTIAL_FILE_FIELDS, 'caFile', 'credentials']);
 
 /** Values that are unmistakably credentials, wherever they appear. */
 const SECRET_VALUES: readonly { readonly pattern: RegExp; readonly what: string }[] = [

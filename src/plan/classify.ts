@@ -25,7 +25,7 @@ export interface Doomed {
 }
 
 /** The classification of a group's instances for one pass. */
-export interface Classified {
+export interface ClassifiedInstances {
   /** All instances neither terminated nor terminating, sorted by id. */
   readonly live: readonly InstanceView[];
   /**
@@ -231,7 +231,7 @@ function spareOverBudget(group: DesiredGroup, live: readonly InstanceView[], dri
  * A desired-template instance that has never been ready is exempt from the grace rule while a
  * rollout could fail over to another template: the progress deadline judges it instead.
  */
-export function classify(group: DesiredGroup, instances: readonly PlannedInstance[], ctx: PlanContext): Classified {
+export function classify(group: DesiredGroup, instances: readonly PlannedInstance[], ctx: PlanContext): ClassifiedInstances {
   const minReady = group.rollout.minReadySeconds;
   const live: InstanceView[] = [];
   const terminating: PlannedInstance[] = [];

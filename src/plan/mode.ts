@@ -3,7 +3,7 @@
  * rollback (restore the previous template), or normal (converge to the desired template).
  */
 import type { DesiredGroup } from '../contract/fleet.ts';
-import { neverReady, type Classified } from './classify.ts';
+import { neverReady, type ClassifiedInstances } from './classify.ts';
 import type { FailedTemplate, PlanContext } from './types.ts';
 
 /** The pass kind, with the template the group converges to. */
@@ -19,7 +19,7 @@ export type Mode =
  * the group's probes are judged broken (PlanContext.probesFailing), running instances do not count:
  * their only fault may be drover's probe; an instance that never boots still does.
  */
-export function deadlineAt(group: DesiredGroup, c: Classified, ctx: PlanContext): number | undefined {
+export function deadlineAt(group: DesiredGroup, c: ClassifiedInstances, ctx: PlanContext): number | undefined {
   if (c.rollbackTarget === undefined || ctx.failedTemplates.has(group.templateHash)) return undefined;
   let earliest: number | undefined;
   for (const view of c.live) {
@@ -36,7 +36,7 @@ export function deadlineAt(group: DesiredGroup, c: Classified, ctx: PlanContext)
  * missed the progress deadline, is rolled back when autoRollback is on and a previous template is
  * still running; otherwise the group holds (no actions) until Git changes.
  */
-export function decideMode(group: DesiredGroup, c: Classified, ctx: PlanContext): Mode {
+export function decideMode(group: DesiredGroup, c: ClassifiedInstances, ctx: PlanContext): Mode {
   const desired = group.templateHash;
   if (group.suspend) return { kind: 'suspended', target: ctx.failedTemplates.has(desired) ? c.rollbackTarget : desired, failed: undefined };
   const deadline = deadlineAt(group, c, ctx);

@@ -4,7 +4,7 @@
  * continues the rollout correctly, and re-planning the same inputs gives the same step.
  */
 import type { DesiredGroup } from '../contract/fleet.ts';
-import { assertOwnership, classify, cmp, sortInPlace, unhealthyAt, type Classified, type Doomed } from './classify.ts';
+import { assertOwnership, classify, cmp, sortInPlace, unhealthyAt, type ClassifiedInstances, type Doomed } from './classify.ts';
 import type { Outcome, Pools } from './engine.ts';
 import { deadlineAt, decideMode, type Mode } from './mode.ts';
 import { resolveBounds } from './quantity.ts';
@@ -15,7 +15,7 @@ import type { CreateAction, CreateReason, DeleteAction, GroupStep, PlanContext, 
 
 const NO_OUTCOME: Outcome = { deletes: [], creates: 0, waits: [] };
 
-function buildPools(c: Classified, mode: Mode & { target: string }, desired: string): Pools {
+function buildPools(c: ClassifiedInstances, mode: Mode & { target: string }, desired: string): Pools {
   const olds: Doomed[] = [];
   for (const view of c.healthy) {
     if (view.inst.templateHash === mode.target) continue;
@@ -35,11 +35,11 @@ function buildPools(c: Classified, mode: Mode & { target: string }, desired: str
 }
 
 /** The template a held canary's old part is refilled on: the old instances' (normal mode only). */
-function oldTemplateOf(c: Classified, mode: Mode): string | undefined {
+function oldTemplateOf(c: ClassifiedInstances, mode: Mode): string | undefined {
   return mode.kind === 'normal' ? c.rollbackTarget : undefined;
 }
 
-function toCreates(group: DesiredGroup, c: Classified, target: string, count: number, deletes: readonly Doomed[], reason: CreateReason): CreateAction[] {
+function toCreates(group: DesiredGroup, c: ClassifiedInstances, target: string, count: number, deletes: readonly Doomed[], reason: CreateReason): CreateAction[] {
   if (count <= 0) return [];
   const sameTemplate = c.live.filter((v) => v.inst.templateHash === target);
   // A terminating instance still holds its slot (and, on clouds with deterministic names, its name).
@@ -56,13 +56,13 @@ function toDelete(d: Doomed): DeleteAction {
 }
 
 /** Exactly replicas instances, each ready on the target, in distinct slots (no duplicate left). */
-function converged(group: DesiredGroup, c: Classified, target: string | undefined): boolean {
+function converged(group: DesiredGroup, c: ClassifiedInstances, target: string | undefined): boolean {
   if (c.live.length !== group.replicas || c.terminating.length > 0 || c.drift.length > 0 || c.readyDuplicates.length > 0) return false;
   return c.live.every((v) => v.ready && v.inst.templateHash === target);
 }
 
 /** Timed waits every pass reports: readiness windows, the progress deadline, health grace. */
-function timedWaits(group: DesiredGroup, c: Classified, ctx: PlanContext, target: string | undefined): Wait[] {
+function timedWaits(group: DesiredGroup, c: ClassifiedInstances, ctx: PlanContext, target: string | undefined): Wait[] {
   const waits: Wait[] = [];
   // Availability moves the capacity budget, the old-instance gate and the next wave, whatever the
   // template: a group not converged is looked at again when its next instance becomes available,
@@ -107,7 +107,7 @@ function dedupeWaits(waits: readonly Wait[]): Wait[] {
   return sortInPlace([...seen.values()], (a, b) => (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0));
 }
 
-function act(group: DesiredGroup, c: Classified, mode: Mode, ctx: PlanContext): { drift: Doomed[]; outcome: Outcome } {
+function act(group: DesiredGroup, c: ClassifiedInstances, mode: Mode, ctx: PlanContext): { drift: Doomed[]; outcome: Outcome } {
   if (mode.kind !== 'normal' && mode.kind !== 'rollback') return { drift: [], outcome: NO_OUTCOME };
   const drift = [...c.drift];
   const pools = buildPools(c, mode, group.templateHash);

@@ -5,7 +5,7 @@
  */
 import type { DesiredGroup } from '../contract/fleet.ts';
 import type { InstanceState } from '../contract/provider.ts';
-import { sortInPlace, type Classified, type InstanceView } from './classify.ts';
+import { sortInPlace, type ClassifiedInstances, type InstanceView } from './classify.ts';
 import type { Mode } from './mode.ts';
 import { resolveBounds } from './quantity.ts';
 import type { Condition, ConditionType, CreateAction, DeleteAction, GroupCounts, GroupStatus, GroupStep, Wait } from './types.ts';
@@ -13,7 +13,7 @@ import type { Condition, ConditionType, CreateAction, DeleteAction, GroupCounts,
 /** Everything status is derived from. */
 export interface StatusInput {
   readonly group: DesiredGroup;
-  readonly c: Classified;
+  readonly c: ClassifiedInstances;
   readonly mode: Mode;
   readonly creates: readonly CreateAction[];
   readonly deletes: readonly DeleteAction[];

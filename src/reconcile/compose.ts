@@ -73,10 +73,14 @@ export interface PassStores {
   load(): Promise<void>;
 }
 
-/** The pass stores of `stateDir` (not loaded yet). */
-export function passStores(stateDir: StateDir): PassStores {
-  const templates = new TemplateStore(stateDir.templates);
-  const failed = new FailedTemplates(stateDir.failedTemplates);
+/**
+ * The pass stores of `stateDir` (not loaded yet). With `persist: false` (`drover plan`) they read
+ * the records that exist but never write: a dry run leaves the state directory as it found it.
+ */
+export function passStores(stateDir: StateDir, options: { readonly persist?: boolean } = {}): PassStores {
+  const persist = options.persist !== false;
+  const templates = new TemplateStore(stateDir.templates, { persist });
+  const failed = new FailedTemplates(stateDir.failedTemplates, { persist });
   return {
     templates, failed, images: new ImageVerifier(), stalled: new StalledGroups(),
     load: async () => {

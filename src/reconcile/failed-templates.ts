@@ -10,10 +10,13 @@ import { readJsonLenient, writeJsonAtomic } from '../../providers/state-file.ts'
 export class FailedTemplates {
   private readonly byGroup = new Map<string, Set<string>>();
   private readonly file: string | undefined;
+  private readonly persist: boolean;
   private dirty = false;
 
-  constructor(file?: string) {
+  /** `file`: where the records live; `persist: false` reads it but never writes it (`drover plan`). */
+  constructor(file?: string, options: { readonly persist?: boolean } = {}) {
     this.file = file;
+    this.persist = options.persist !== false;
   }
 
   /** Loads the persisted record; missing or corrupt starts empty. */
@@ -52,7 +55,7 @@ export class FailedTemplates {
 
   /** Writes atomically when changed. */
   async save(): Promise<void> {
-    if (this.file === undefined || !this.dirty) return;
+    if (this.file === undefined || !this.persist || !this.dirty) return;
     await writeJsonAtomic(this.file, Object.fromEntries([...this.byGroup].map(([g, s]) => [g, [...s].sort()])));
     this.dirty = false;
   }

@@ -149,8 +149,9 @@ export async function runPass(state: DesiredState, revision: string, deps: PassD
   const guarded = applyDeletionGuard(state.fleet, steps, orphans, fleetReady, options.deletedElsewhere ?? 0);
   for (const step of guarded.steps) if (step.failedTemplate) deps.failed.record(step.group, step.failedTemplate.templateHash);
   const actions = options.execute ? await execute(state, revision, guarded, planned, deps, options, refusals) : [];
+  // A pass that does not execute (`drover plan`) changed nothing, so it records nothing either.
   if (options.execute) await sweepLeftovers(state, deps, options);
-  await Promise.all([deps.templates.save(), deps.failed.save()]);
+  if (options.execute) await Promise.all([deps.templates.save(), deps.failed.save()]);
   const requeues = [...guarded.steps.map((s) => s.requeueAfterSeconds), deps.health.requeueAfterSeconds(deps.now())].filter((s): s is number => s !== undefined);
   return {
     revision, startedAt, finishedAt: deps.now(), executed: options.execute, observations, guarded: { ...guarded, steps: summarizeSteps(withExpectedWaits(stalledSteps(state, guarded.steps, actions, deps, focus !== undefined), actions, deps.now(), options.waits, options.hold)) }, skipped, actions,

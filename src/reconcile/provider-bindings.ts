@@ -8,6 +8,7 @@
  */
 import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
+import { CREDENTIAL_FILE_FIELDS } from '../contract/provider.ts';
 import type { ProviderCredentials } from '../contract/provider.ts';
 import { endpointProblem } from '../config/binding-checks.ts';
 import type { ProviderBinding } from '../config/types.ts';
@@ -113,7 +114,7 @@ function refuseTypelessVariables(config: ProviderConfig, env: NodeJS.ProcessEnv)
   for (const variable of [endpointEnvName(config.name), caFileEnvName(config.name)]) {
     const value = env[variable];
     if (value === undefined || value === '') continue;
-    throw invalid(config.name, `${variable} is set, but the operator's config does not bind provider ${config.name} to a type: set ${typeEnvName(config.name)}=aws|gcp|azure|proxmox (or providers.${config.name}.type in drover.yaml) to the cloud this endpoint serves, so it is never handed to another cloud's credentials`);
+    throw invalid(config.name, `${variable} is set, but the operator's config does not bind provider ${config.name} to a type: set ${typeEnvName(config.name)} (or providers.${config.name}.type in drover.yaml) to the type of the cloud this endpoint serves (the Provider document says ${config.type}), so it is never handed to another cloud's credentials`);
   }
 }
 
@@ -144,8 +145,10 @@ async function caOf(name: string, binding: ProviderBinding | undefined, sources:
 }
 
 async function checkCredentialFiles(name: string, credentials: ProviderCredentials, roots: readonly string[]): Promise<void> {
-  if (credentials.keyFile !== undefined) await checkTrustedPath(name, `providers.${name}.credentials.keyFile`, credentials.keyFile, roots);
-  if (credentials.secretFile !== undefined) await checkTrustedPath(name, `providers.${name}.credentials.secretFile`, credentials.secretFile, roots);
+  for (const field of CREDENTIAL_FILE_FIELDS) {
+    const file = credentials[field];
+    if (file !== undefined) await checkTrustedPath(name, `providers.${name}.credentials.${field}`, file, roots);
+  }
 }
 
 /**

@@ -19,10 +19,13 @@ interface Entry {
 export class TemplateStore {
   private readonly entries = new Map<string, Entry>();
   private readonly file: string | undefined;
+  private readonly persist: boolean;
   private dirty = false;
 
-  constructor(file?: string) {
+  /** `file`: where the records live; `persist: false` reads it but never writes it (`drover plan`). */
+  constructor(file?: string, options: { readonly persist?: boolean } = {}) {
     this.file = file;
+    this.persist = options.persist !== false;
   }
 
   /** Loads the persisted templates; a missing or corrupt file starts empty (safe to lose). */
@@ -50,7 +53,7 @@ export class TemplateStore {
 
   /** Writes the file atomically (temp file + rename) when anything changed. */
   async save(): Promise<void> {
-    if (this.file === undefined || !this.dirty) return;
+    if (this.file === undefined || !this.persist || !this.dirty) return;
     await writeJsonAtomic(this.file, { version: 1, templates: Object.fromEntries(this.entries) });
     this.dirty = false;
   }

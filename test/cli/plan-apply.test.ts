@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { TAG } from '../../providers/aws/tags.ts';
@@ -80,6 +80,7 @@ describe('drover plan / apply against drover sim', function () {
     assert.equal(plan.code, 2, plan.stderr);
     assert.match(plan.stdout, /\+ create web-[0-9a-f]{8}-0 in zone eu-west-1a/);
     assert.match(plan.stdout, /plan: 3 to create, 0 to delete/);
+    assert.deepEqual(await readdir(stateDir).catch(() => []), [], 'plan wrote nothing to its fresh state directory');
 
     const apply = await drover(env, 'apply', fleet.dir, '--state-dir', stateDir, '--timeout', '60s', '--interval', '200ms');
     assert.equal(apply.code, 0, apply.stdout + apply.stderr);

@@ -4,14 +4,18 @@
  * StateDir only when the command keeps records, and the stores write where StateDir says.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { daemonStores, limitsOf, openLimitedProviders } from '../../src/reconcile/compose.ts';
+import { daemonStores, limitsOf, openLimitedProviders, passStores } from '../../src/reconcile/compose.ts';
 import type { ProviderCall } from '../../src/reconcile/limited-provider.ts';
 import { StateDir } from '../../src/reconcile/state-dir.ts';
+import type { LaunchTemplate } from '../../src/contract/fleet.ts';
 import type { Provider, ProviderContext } from '../../src/contract/provider.ts';
 import { stateWith } from './daemon-fixtures.ts';
+
+/** A template as the store keeps it (JSON it does not read into). */
+const TEMPLATE = { machine: { type: 't3.small' } } as unknown as LaunchTemplate;
 
 /** A factory whose providers list nothing, recording the contexts it was given. */
 function recordingFactory(contexts: ProviderContext[]) {
@@ -69,5 +73,21 @@ describe('composition root', () => {
     const reloaded = daemonStores(stateDir);
     await reloaded.load();
     assert.deepEqual([...reloaded.suspensions.names], ['web'], 'read back from the same file');
+  });
+
+  it('plan\'s stores (persist: false) read the records that exist and never write', async () => {
+    const stateDir = new StateDir(path.join(dir, 'state'));
+    const kept = passStores(stateDir);
+    kept.templates.remember('web', 'aaaa', TEMPLATE, 1);
+    await kept.templates.save();
+    const before = await readFile(stateDir.templates, 'utf8');
+    const plan = passStores(stateDir, { persist: false });
+    await plan.load();
+    assert.deepEqual(plan.templates.get('web', 'aaaa'), TEMPLATE, 'plan reads the existing record');
+    plan.templates.remember('web', 'bbbb', TEMPLATE, 2);
+    plan.failed.record('web', 'bbbb');
+    await Promise.all([plan.templates.save(), plan.failed.save()]);
+    assert.deepEqual(await readdir(stateDir.root), [path.basename(stateDir.templates)], 'no failed-template record written');
+    assert.equal(await readFile(stateDir.templates, 'utf8'), before, 'the template record is unchanged');
   });
 });

@@ -4,6 +4,7 @@
  * simulator, register images, bind the `drover run` process to it (endpoint, CA file, credentials)
  * and read ownership from its record is the cloud's own (test/clouds).
  */
+import type { ProviderType } from '../../src/contract/fleet.ts';
 import type { SimClock } from '../../src/sim/clock.ts';
 import type { World } from '../../src/sim/world.ts';
 import { aws as awsCloud } from '../clouds/aws.ts';
@@ -12,9 +13,9 @@ import { gcp as gcpCloud } from '../clouds/gcp.ts';
 import { proxmox as proxmoxCloud, proxmoxRanged } from '../clouds/proxmox.ts';
 import type { CloudSim, OwnershipKeys, TestCloud } from '../clouds/types.ts';
 
-/** Which simulator a group lives in. */
-export type Cloud = 'aws' | 'gce' | 'azure' | 'proxmox';
-export const CLOUDS: readonly Cloud[] = ['aws', 'gce', 'azure', 'proxmox'];
+/** Which simulator a group lives in: a provider type (`gcp` is GCE's). */
+export type Cloud = ProviderType;
+export const CLOUDS: readonly Cloud[] = ['aws', 'gcp', 'azure', 'proxmox'];
 
 /** Keeps terminated instances in the world for the whole round (the simulated days it compresses). */
 const ROUND_RETENTION_MS = 7 * 24 * 3_600_000;
@@ -112,7 +113,7 @@ const aws = rowOf(awsCloud, {
 
 // The revision label judges each launch by its own revision; GCE has no full-digest label, so the
 // canary check does not apply.
-const gce = rowOf(gcpCloud, {
+const gcp = rowOf(gcpCloud, {
   provider: 'gce-eu',
   zones: gcpCloud.zones.slice(0, 2),
   maxLifeMs: 1000,
@@ -147,11 +148,11 @@ const proxmox = rowOf(proxmoxCloud, {
 });
 
 /** Every cloud's row. */
-export const CRASH_CLOUDS: Readonly<Record<Cloud, CrashCloud>> = { aws, gce, azure, proxmox };
+export const CRASH_CLOUDS: Readonly<Record<Cloud, CrashCloud>> = { aws, gcp, azure, proxmox };
 
-/** Parses a cloud list (`gce,azure`, `all`); EC2 is always in. */
+/** Parses a cloud list (`gcp,azure`, `all`; `gce`, the former name, still means gcp); EC2 is always in. */
 export function parseClouds(text: string | undefined): Cloud[] {
-  const names = (text ?? '').split(/[\s,+]+/).filter((n) => n !== '');
+  const names = (text ?? '').split(/[\s,+]+/).filter((n) => n !== '').map((n) => (n === 'gce' ? 'gcp' : n));
   const wanted = names.includes('all') ? CLOUDS : names;
   for (const n of wanted) if (!CLOUDS.includes(n as Cloud)) throw new Error(`unknown cloud ${n} (known: ${CLOUDS.join(', ')}, all)`);
   return CLOUDS.filter((c) => c === 'aws' || wanted.includes(c));

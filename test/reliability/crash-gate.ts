@@ -12,7 +12,7 @@ await Promise.all([
   ...(clouds.has('azure') ? [import('../../providers/azure/open.ts')] : []),
   ...(clouds.has('proxmox') ? [import('../../providers/proxmox/open.ts')] : []),
 ]);
-if (clouds.has('gce')) {
+if (clouds.has('gcp')) {
   const [{ ImagesClient, InstancesClient, ZoneOperationsClient }, { PassThroughClient }] = await Promise.all([import('@google-cloud/compute'), import('google-auth-library'), import('../../providers/gcp/open.ts')]);
   const options = { apiEndpoint: '127.0.0.1', port: 9, protocol: 'http', authClient: new PassThroughClient(), fallback: true } as ConstructorParameters<typeof InstancesClient>[0];
   const warm = [new InstancesClient(options), new ZoneOperationsClient(options), new ImagesClient(options)];

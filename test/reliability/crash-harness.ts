@@ -45,7 +45,7 @@ export interface CrashRoundOptions {
   readonly convergeTimeoutMs?: number;
   /**
    * Clouds of the round: EC2 always, plus two groups on each other cloud listed (heavier: every
-   * restart loads their clients). Default ['aws', 'gce'].
+   * restart loads their clients). Default ['aws', 'gcp'].
    */
   readonly clouds?: readonly Cloud[];
   readonly log?: (line: string) => void;
@@ -91,7 +91,7 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
   const tmp = tempDir('drover-crash-');
   const stateDir = path.join(tmp.path, 'state');
   const repo = new TestRepo(tmp.path);
-  const clouds = [...new Set<Cloud>(['aws', ...(options.clouds ?? ['gce'])])];
+  const clouds = [...new Set<Cloud>(['aws', ...(options.clouds ?? ['gcp'])])];
   const initial = initialFleet(clouds);
   const maxLife = options.maxLifeMs ?? Math.max(...clouds.map((c) => CRASH_CLOUDS[c].maxLifeMs));
   let fleet = initial;

@@ -9,8 +9,8 @@
  *
  * Environment (both rounds): CRASH_SEED reproduces a round (each prints its seed), CRASH_KILLS sets
  * the kills per round, CRASH_VERBOSE=1 logs every kill and commit. CRASH_CLOUDS adds clouds to the
- * first round (`gce`, `azure`, `proxmox`, comma-separated, or `all`; EC2 is always in), e.g.
- * CRASH_CLOUDS=gce for the former CRASH_GCE=1 (still accepted). `npm run soak` runs many rounds.
+ * first round (`gcp`, `azure`, `proxmox`, comma-separated, or `all`; EC2 is always in), e.g.
+ * CRASH_CLOUDS=gcp for the former CRASH_GCE=1 (still accepted). `npm run soak` runs many rounds.
  */
 import assert from 'node:assert/strict';
 import { checkTimeline } from './crash-invariants.ts';
@@ -130,7 +130,7 @@ describe('reliability: crash', function () {
     });
   });
 
-  const extra = process.env['CRASH_GCE'] === '1' ? 'gce' : process.env['CRASH_CLOUDS'];
+  const extra = process.env['CRASH_GCE'] === '1' ? 'gcp' : process.env['CRASH_CLOUDS'];
   round('SIGKILLed dozens of times mid-rollout, the daemon never breaks a rollout invariant and converges', parseClouds(extra), 30);
   round('the same on EC2, Azure and Proxmox at once (TLS simulators, Proxmox creating in steps)', ['aws', 'azure', 'proxmox'], 20);
 });

@@ -3,7 +3,7 @@
  * fleet, simulators, Git repository and seed, SIGKILLing the real `drover run` process CRASH_KILLS
  * times per round (default 40) for CRASH_ROUNDS rounds (default 8). Rounds rotate over cloud sets so
  * that every cloud is covered every four rounds: EC2 alone, EC2 + GCE, EC2 + Azure + Proxmox, then
- * all four clouds at once. CRASH_CLOUDS (`gce,azure`, `all`, …; EC2 is always in) forces one set
+ * all four clouds at once. CRASH_CLOUDS (`gcp,azure`, `all`, …; EC2 is always in) forces one set
  * for every round (CRASH_GCE=0 or 1 as before: EC2 alone or EC2 + GCE). CRASH_SEED fixes the first
  * round's seed (the others follow from it). Prints one summary line per round; exits 1 on the first
  * violation, with the seed and clouds to reproduce it in test/reliability/crash.test.ts
@@ -15,11 +15,11 @@ import { parseClouds } from '../reliability/crash-clouds.ts';
 import type { Cloud } from '../reliability/crash-clouds.ts';
 import { runCrashRound, seedFromEnv, summary } from '../reliability/crash-harness.ts';
 
-const ROTATION: readonly (readonly Cloud[])[] = [['aws'], ['aws', 'gce'], ['aws', 'azure', 'proxmox'], ['aws', 'gce', 'azure', 'proxmox']];
+const ROTATION: readonly (readonly Cloud[])[] = [['aws'], ['aws', 'gcp'], ['aws', 'azure', 'proxmox'], ['aws', 'gcp', 'azure', 'proxmox']];
 const rounds = Number(process.env['CRASH_ROUNDS'] ?? 8);
 const kills = Number(process.env['CRASH_KILLS'] ?? 40);
 const legacy = process.env['CRASH_GCE'];
-const forced = legacy === '1' ? ['aws', 'gce'] as Cloud[] : legacy === '0' ? ['aws'] as Cloud[] : process.env['CRASH_CLOUDS'] ? parseClouds(process.env['CRASH_CLOUDS']) : undefined;
+const forced = legacy === '1' ? ['aws', 'gcp'] as Cloud[] : legacy === '0' ? ['aws'] as Cloud[] : process.env['CRASH_CLOUDS'] ? parseClouds(process.env['CRASH_CLOUDS']) : undefined;
 const first = seedFromEnv();
 const verbose = process.env['CRASH_VERBOSE'] !== undefined;
 let total = 0;

@@ -14,32 +14,11 @@ import { loadFleet } from '../../../src/desired/load.ts';
 import type { ProxmoxSimulator } from '../../../providers/proxmox/sim.ts';
 import type { Provider } from '../../../src/contract/provider.ts';
 import { proxmox } from '../../clouds/proxmox.ts';
-import { convergedInWorld, FLEET, PROVIDER, startHarness, type Harness } from '../../helpers/harness.ts';
+import { convergedInWorld, PROVIDER, startHarness, type Harness } from '../../helpers/harness.ts';
 import { liveVms, pause } from './fixtures.ts';
+import { copying, killable, providerIn } from './restart-fixtures.ts';
 
 const REPLICAS = 2;
-
-/** A provider of the harness's fleet and Provider document, with its own state directory. */
-async function providerIn(h: Harness, stateDir: string): Promise<Provider> {
-  const loaded = await loadFleet(h.dir);
-  if (!loaded.ok) throw new Error('harness fleet invalid');
-  return proxmox.createProvider(loaded.state.providers[PROVIDER]!, h.sim as ProxmoxSimulator, { fleet: FLEET, stateDir });
-}
-
-/** `provider` whose creates are cut off by `kill` (the process dies: its calls stop). */
-function killable(provider: Provider, kill: AbortSignal): Provider {
-  return new Proxy(provider, {
-    get(target, key) {
-      if (key === 'create') return (request: Parameters<Provider['create']>[0]) => target.create(request, { signal: kill });
-      const value: unknown = Reflect.get(target, key, target);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-}
-
-function copying(sim: ProxmoxSimulator): number {
-  return liveVms(sim).filter((vm) => vm.attributes['cloning'] === true).length;
-}
 
 describe('e2e proxmox: a restart while clones copy, the copies end under the new process: each slot cloned once, completed, nothing destroyed (issue 18 item 2)', function () {
   this.timeout(120_000);

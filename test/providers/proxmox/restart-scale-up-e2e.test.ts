@@ -19,31 +19,12 @@ import { GroupBackoff, recordPassOutcome } from '../../../src/reconcile/schedule
 import type { ProxmoxSimulator } from '../../../providers/proxmox/sim.ts';
 import type { Provider } from '../../../src/contract/provider.ts';
 import { proxmox } from '../../clouds/proxmox.ts';
-import { convergedInWorld, FLEET, PROVIDER, startHarness, type Harness } from '../../helpers/harness.ts';
+import { convergedInWorld, PROVIDER, startHarness, type Harness } from '../../helpers/harness.ts';
 import { liveVms, pause } from './fixtures.ts';
+import { copying, killable, providerIn } from './restart-fixtures.ts';
 
 const BEFORE = 3;
 const AFTER = 5;
-
-async function providerIn(h: Harness, stateDir: string): Promise<Provider> {
-  const loaded = await loadFleet(h.dir);
-  if (!loaded.ok) throw new Error('harness fleet invalid');
-  return proxmox.createProvider(loaded.state.providers[PROVIDER]!, h.sim as ProxmoxSimulator, { fleet: FLEET, stateDir });
-}
-
-function killable(provider: Provider, kill: AbortSignal): Provider {
-  return new Proxy(provider, {
-    get(target, key) {
-      if (key === 'create') return (request: Parameters<Provider['create']>[0]) => target.create(request, { signal: kill });
-      const value: unknown = Reflect.get(target, key, target);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-}
-
-function copying(sim: ProxmoxSimulator): number {
-  return liveVms(sim).filter((vm) => vm.attributes['cloning'] === true).length;
-}
 
 async function loadState(h: Harness): Promise<Parameters<typeof convergedInWorld>[1]> {
   const loaded = await loadFleet(h.dir);
