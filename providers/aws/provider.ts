@@ -275,6 +275,11 @@ export class AwsProvider implements Provider {
     }
   }
 
+  /** The launch fence's end while it holds (launch-ledger.ts): every launch is refused with LaunchFenced until then. */
+  launchesBlockedUntil(): number | undefined {
+    return this.#ledger.fenceEnd();
+  }
+
   /** Each subnet's zone from one DescribeSubnets (subnets.ts): subnets unknown or in another zone than the group puts them. */
   checkPlacement(groups: readonly PlacementRef[], options: CallOptions = {}): Promise<PlacementProblem[]> {
     return subnetProblems(groups, (ids) => describeEach(ids, async (batch) => {

@@ -197,6 +197,16 @@ export interface Provider {
    */
   checkPlacement?(groups: readonly PlacementRef[], options?: CallOptions): Promise<PlacementProblem[]>;
   /**
+   * When this provider's launches are known to be refused for now (epoch ms on the wall clock,
+   * `Date.now()`), or undefined when nothing is known to block them. A read of the provider's own
+   * state, no cloud call. While it is in the future every create would be refused with a `waiting`
+   * error (AWS: the launch fence after a lost launch journal, LaunchFenced), so the pass holds the
+   * deletes that only make room for launches (src/reconcile/launch-check.ts) until then. The end may
+   * come sooner (AWS: a full list of an empty fleet lifts the fence), never later. Undefined
+   * method: the provider knows of no such block.
+   */
+  launchesBlockedUntil?(): number | undefined;
+  /**
    * Deletes leftovers of interrupted creates that this provider can recognise as its own (Azure:
    * this fleet's NICs attached to no VM), bounded per call. Called once by every executing pass
    * after its actions, never by `plan`. Best-effort: never rejects for a leftover it could not delete.

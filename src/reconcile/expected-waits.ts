@@ -2,17 +2,21 @@
  * Expected waits met while executing: the cloud refused a launch for now, as it should (policy
  * `waiting`: EC2's launch fence after a lost launch journal, providers/aws/launch-ledger.ts). The
  * group is not failing; its status says what it waits for and until when (`launch-fence`), and the
- * daemon holds it until then (scheduler.ts recordPassOutcome). Passes that hold the group carry
+ * daemon holds it until then (scheduler.ts recordPassOutcome). The deletes that only make room for
+ * such launches wait with them (launch-check.ts), with the same wait. Passes that hold the group carry
  * the wait over, so status keeps saying it until the wait ends.
  */
 import type { GroupStep, Wait } from '../plan/types.ts';
 import type { ActionResult } from './execute.ts';
 
-/** The `launch-fence` wait of `group` from this pass's actions: the latest end among its waiting creates. */
+/**
+ * The `launch-fence` wait of `group` from this pass's actions: the latest end among its waiting
+ * creates and the room-making deletes held for them (launch-check.ts: launches blocked).
+ */
 function launchWait(group: string, actions: readonly ActionResult[], now: number): Wait | undefined {
   let wait: Wait | undefined;
   for (const a of actions) {
-    if (a.group !== group || a.kind !== 'create' || a.error?.policy !== 'waiting') continue;
+    if (a.group !== group || a.error?.policy !== 'waiting') continue;
     const until = now + (a.error.requeueAfterMs ?? 0);
     if (wait?.until !== undefined && wait.until >= until) continue;
     wait = { reason: 'launch-fence', message: `launches wait until ${new Date(until).toISOString()}, then are retried (${a.error.reason}): ${a.error.message}`, until };

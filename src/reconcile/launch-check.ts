@@ -8,6 +8,11 @@
  * room-making deletes unsent and reports them failed with the check's reason (so the group shows
  * Stalled with the cloud's cause, and backs off); deletes needed whatever happens (a stopped or
  * unhealthy instance, scale-in, a duplicate of the target) still go.
+ *
+ * A provider whose launches are blocked for now (Provider.launchesBlockedUntil: AWS's launch fence
+ * after a lost launch journal) holds those deletes the same way, but as an expected wait (policy
+ * `waiting`, reason LaunchFenced, requeued at the block's end): the group is held until then with a
+ * `launch-fence` wait in status, neither Stalled nor backing off, and retried when the block ends.
  */
 import type { PlacementRef, Provider } from '../contract/provider.ts';
 import type { DesiredGroup, DesiredState, LaunchTemplate } from '../contract/fleet.ts';
@@ -22,9 +27,9 @@ import type { TemplateStore } from './template-store.ts';
 export interface LaunchRefusal {
   readonly group: string;
   readonly templateHash: string;
-  /** Which check refused: the image, the placement, or the template itself (no longer known). */
-  readonly check: 'image' | 'placement' | 'template';
-  /** Policy `stalled` for the cloud's refusal, `transient` when the cloud could not be asked. */
+  /** Which check refused: the image, the placement, the template itself (no longer known), or the provider's launch block. */
+  readonly check: 'image' | 'placement' | 'template' | 'blocked';
+  /** Policy `stalled` for the cloud's refusal, `transient` when the cloud could not be asked, `waiting` while launches are blocked. */
   readonly error: ReconcileError;
   /** The step's room-making deletes, not sent. */
   readonly held: readonly DeleteAction[];
@@ -85,10 +90,23 @@ export async function refusedLaunches(state: DesiredState, steps: readonly Group
     }
     const image = images.get(c.group.name);
     const placement = placements.get(c.group.name);
+    const blocked = image ?? placement ? undefined : blockedError(deps.providers.get(c.template.provider), Date.now());
     if (image !== undefined) out.set(c.group.name, { ...base, check: 'image', error: image });
     else if (placement !== undefined) out.set(c.group.name, { ...base, check: 'placement', error: placement });
+    else if (blocked !== undefined) out.set(c.group.name, { ...base, check: 'blocked', error: blocked });
   }
   return out;
+}
+
+/**
+ * The expected wait of launches on `provider` while they are blocked (launchesBlockedUntil in the
+ * future, on the wall clock as the contract says, not the pass's clock): policy `waiting`, reason LaunchFenced (the reason the provider's own refusal carries),
+ * requeued at the block's end. Undefined when nothing blocks them.
+ */
+function blockedError(provider: Provider | undefined, now: number): ReconcileError | undefined {
+  const until = provider?.launchesBlockedUntil?.();
+  if (until === undefined || until <= now) return undefined;
+  return new ReconcileError('waiting', 'LaunchFenced', `provider ${provider!.name} refuses launches until ${new Date(until).toISOString()}`, { requeueAfterMs: until - now });
 }
 
 async function imageErrors(candidates: readonly Candidate[], deps: LaunchCheckDeps, signal?: AbortSignal): Promise<Map<string, ReconcileError>> {
@@ -130,11 +148,15 @@ export function withoutHeld(step: GroupStep, refusal: LaunchRefusal | undefined)
 export function heldDeleteResults(refusal: LaunchRefusal): ActionResult[] {
   return refusal.held.map((d) => ({
     kind: 'delete', group: d.group, name: d.name, id: d.id, reason: d.reason,
-    error: new ReconcileError(refusal.error.policy, refusal.error.reason, `delete ${d.name} (${d.reason}) not sent: it makes room for launches of template ${refusal.templateHash} that would fail: ${refusal.error.message}`),
+    error: new ReconcileError(refusal.error.policy, refusal.error.reason, `delete ${d.name} (${d.reason}) not sent: it makes room for launches of template ${refusal.templateHash} that would ${refusal.check === 'blocked' ? 'wait' : 'fail'}: ${refusal.error.message}`, requeueOf(refusal.error)),
   }));
 }
 
 /** The failed result of a create of the refused template: not sent. */
 export function refusedCreateResult(refusal: LaunchRefusal, action: CreateAction, name: string): ActionResult {
-  return { kind: 'create', group: refusal.group, name, id: undefined, reason: action.reason, error: new ReconcileError(refusal.error.policy, refusal.error.reason, `create ${name} not sent: ${refusal.error.message}`) };
+  return { kind: 'create', group: refusal.group, name, id: undefined, reason: action.reason, error: new ReconcileError(refusal.error.policy, refusal.error.reason, `create ${name} not sent: ${refusal.error.message}`, requeueOf(refusal.error)) };
+}
+
+function requeueOf(error: ReconcileError): { requeueAfterMs?: number } {
+  return error.requeueAfterMs === undefined ? {} : { requeueAfterMs: error.requeueAfterMs };
 }

@@ -68,6 +68,7 @@ export function limitProvider(provider: Provider, settings: LimitSettings, obser
     destroy: (instance: ObservedInstance, options?: CallOptions) => run('destroy', options, (paced) => provider.destroy(instance, paced)),
     verifyImage: (image: ImageRef, options?: CallOptions) => run('verifyImage', options, (paced) => provider.verifyImage(image, paced)),
     ...(provider.sweep === undefined ? {} : { sweep: (options?: CallOptions) => provider.sweep!(options) }),
+    ...(provider.launchesBlockedUntil === undefined ? {} : { launchesBlockedUntil: () => provider.launchesBlockedUntil!() }),
     ...(provider.checkPlacement === undefined ? {} : { checkPlacement: (groups: readonly PlacementRef[], options?: CallOptions) => run('checkPlacement', options, (paced) => provider.checkPlacement!(groups, paced)) }),
     classify: (error: unknown) => provider.classify(error),
     close: () => provider.close(),
