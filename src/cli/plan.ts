@@ -63,7 +63,8 @@ function plannedOnly(state: DesiredState, result: PassResult): DesiredState {
 /**
  * The pass's launch refusals (launch-check.ts: its room-making deletes held) of one kind: `image`
  * (the image or template refused: creates would fail), `placement` (the cloud refuses where they
- * go), `unchecked` (the cloud could not be asked: the deletes wait, nothing is known to fail).
+ * go), `unchecked` (the cloud could not be asked, or its launches are blocked for now: the deletes
+ * wait, nothing is known to fail).
  */
 function launchRefusalsOf(result: PassResult, kind: 'image' | 'placement' | 'unchecked'): ImageRefusal[] {
   return (result.launchRefusals ?? []).filter((r) => {
