@@ -332,13 +332,30 @@ export class ProxmoxProvider implements Provider {
   #checkUnplaced(): void {
     const now = Date.now();
     const waiting = this.#gate(now);
-    if (waiting.length === 0) return;
+    const retryAfterMs = this.#cloneWaitMs(waiting, now);
+    if (retryAfterMs === undefined) return;
     const vms = waiting.map((c) => `${c.node}/${c.vmid}`).join(', ');
-    const left = Math.max(...waiting.map((c) => this.#init.timing.cloneTimeoutMs - (now - c.since)));
     throw new ProviderError({
-      kind: 'Conflict', reason: 'CloneInFlight', provider: this.name, operation: 'create', retryAfterMs: Math.max(1, Math.min(CLONE_IN_FLIGHT_RETRY_MS, left)),
+      kind: 'Conflict', reason: 'CloneInFlight', provider: this.name, operation: 'create', retryAfterMs,
       message: `a clone of this API token is still copying into ${vms}, and no record says which slot it is for (the state directory's clone journal was lost); creates on ${this.name} wait until it ends (at most the clone timeout)`,
     });
+  }
+
+  /** How long creates wait for the clones `waiting` before they look again (the CloneInFlight retry), or undefined when none waits. */
+  #cloneWaitMs(waiting: readonly UnplacedClone[], now: number): number | undefined {
+    if (waiting.length === 0) return undefined;
+    const left = Math.max(...waiting.map((c) => this.#init.timing.cloneTimeoutMs - (now - c.since)));
+    return Math.max(1, Math.min(CLONE_IN_FLIGHT_RETRY_MS, left));
+  }
+
+  /**
+   * While a clone nothing places copies (#checkUnplaced), creates are refused until the next look:
+   * the time a CloneInFlight refusal made now would say to retry at. Known from the last listing, no call.
+   */
+  launchesBlockedUntil(): number | undefined {
+    const now = Date.now();
+    const wait = this.#cloneWaitMs(this.#gate(now), now);
+    return wait === undefined ? undefined : now + wait;
   }
 
   /** The last scan if it is recent, else a new one. */

@@ -197,13 +197,14 @@ export interface Provider {
    */
   checkPlacement?(groups: readonly PlacementRef[], options?: CallOptions): Promise<PlacementProblem[]>;
   /**
-   * When this provider's launches are known to be refused for now (epoch ms on the wall clock,
-   * `Date.now()`), or undefined when nothing is known to block them. A read of the provider's own
-   * state, no cloud call. While it is in the future every create would be refused with a `waiting`
-   * error (AWS: the launch fence after a lost launch journal, LaunchFenced), so the pass holds the
-   * deletes that only make room for launches (src/reconcile/launch-check.ts) until then. The end may
-   * come sooner (AWS: a full list of an empty fleet lifts the fence), never later. Undefined
-   * method: the provider knows of no such block.
+   * Until when this provider's launches are known to be refused (epoch ms on the wall clock,
+   * `Date.now()`), or undefined when nothing is known to block them: the time a create refused now
+   * (a `waiting` ProviderError) would say to retry at. A read of the provider's own state, no cloud
+   * call. While it is in the future the pass holds the deletes that only make room for launches
+   * (src/reconcile/launch-check.ts) and looks again then. The block may end sooner, never later than
+   * a create's refusal says: AWS returns the launch fence's end after a lost launch journal
+   * (LaunchFenced; a full list of an empty fleet lifts it early), Proxmox the next look while a
+   * clone nothing places still copies (CloneInFlight). Undefined method: no such block is known.
    */
   launchesBlockedUntil?(): number | undefined;
   /**

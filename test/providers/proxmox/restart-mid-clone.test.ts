@@ -104,10 +104,14 @@ describe('Proxmox: drover restarted while a clone copies its disk never clones t
       assert.deepEqual([refusal.policy, refusal.reason], ['waiting', 'CloneInFlight']);
       assert.ok(refusal.requeueAfterMs !== undefined && refusal.requeueAfterMs > 0 && refusal.requeueAfterMs <= CLONE_IN_FLIGHT_RETRY_MS, `retried within ${CLONE_IN_FLIGHT_RETRY_MS} ms: ${refusal.requeueAfterMs}`);
       assert.equal(sim.engine.calls.list('clone').length, 1, 'no second clone while the first copies');
+      // The provider says so without a call, for the pass's room-making deletes (launch-check.ts): blocked until the refusal's retry.
+      const blockedFor = (fresh.launchesBlockedUntil?.() ?? 0) - Date.now();
+      assert.ok(blockedFor > 0 && blockedFor <= CLONE_IN_FLIGHT_RETRY_MS, `launches blocked for the retry: ${blockedFor} ms`);
       await cloneDone();
       await pause(20);
       const [half] = await fresh.list({ fleet: FLEET });
       assert.deepEqual([half?.group, half?.slot, half?.state, half?.locked], ['web', undefined, 'pending', true], 'after the copy the clone carries its description: never configured, it is held for the create of its slot (never replaced as stopped)');
+      assert.equal(fresh.launchesBlockedUntil?.(), undefined, 'the copy placed: launches no longer blocked');
       const created = await fresh.create(req);
       assert.equal(created.id, half?.id, 'the same VM completed');
       assert.equal(sim.engine.calls.list('clone').length, 1);
@@ -169,6 +173,7 @@ describe('Proxmox: drover restarted while a clone copies its disk never clones t
     const p = await provider(dir);
     await pause(20);
     await p.list({ fleet: FLEET });
+    assert.equal(p.launchesBlockedUntil?.(), undefined, 'launches not blocked');
     const created = await p.create(request('web', 1));
     assert.equal(created.state, 'running');
     assert.equal(sim.engine.calls.list('clone').length, 2);
