@@ -139,7 +139,7 @@ export class PassReporter {
 /** One action's log line. */
 function logAction(log: Logger, revision: string, a: PassResult['actions'][number]): void {
   const fields = { group: a.group, revision, instance: a.name, id: a.id, reason: a.reason };
-  if (a.error?.policy === 'waiting') log.info({ ...fields, error: a.error.reason, message: a.error.message, retryInSeconds: Math.round((a.error.requeueAfterMs ?? 0) / 100) / 10 }, 'create waits: the cloud refuses launches for now, retried when the wait ends');
+  if (a.error?.policy === 'waiting') log.info({ ...fields, error: a.error.reason, message: a.error.message, retryInSeconds: Math.round((a.error.requeueAfterMs ?? 0) / 100) / 10 }, a.kind === 'create' ? 'create waits: the cloud refuses launches for now, retried when the wait ends' : 'delete waits: it makes room for launches the cloud refuses for now, retried when the wait ends');
   else if (a.error) log.warn({ ...fields, error: a.error.reason, message: a.error.message }, a.kind === 'create' ? 'create failed' : 'delete failed');
   else if (a.replayed === true) log.debug(fields, 'create replayed: instance already launched');
   else log.info(fields, a.kind === 'create' ? 'instance created' : 'instance deleted');
