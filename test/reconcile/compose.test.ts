@@ -59,6 +59,18 @@ describe('composition root', () => {
     await opened.close();
   });
 
+  it('the metered provider says when launches are blocked as the provider does, and has no such method when it has none', async () => {
+    const blockedUntil = Date.now() + 60_000;
+    const blocking = () => Promise.resolve((context: ProviderContext): Promise<Provider> => Promise.resolve({ name: context.config.name, type: context.config.type, launchesBlockedUntil: () => blockedUntil, close: () => Promise.resolve() } as unknown as Provider));
+    const wiring = { bindings: { a: { type: 'aws' as const } }, env: {}, untrustedRoots: [], limits: {}, observe: () => undefined };
+    const opened = await openLimitedProviders(stateWith('a'), { ...wiring, factories: blocking });
+    assert.equal(opened.providers.get('a')!.launchesBlockedUntil?.(), blockedUntil);
+    const plain = await openLimitedProviders(stateWith('a'), { ...wiring, factories: recordingFactory([]) });
+    assert.equal(plain.providers.get('a')!.launchesBlockedUntil, undefined);
+    await opened.close();
+    await plain.close();
+  });
+
   it('the daemon\'s stores write where StateDir says, 0600 in 0700', async () => {
     const stateDir = new StateDir(path.join(dir, 'state'));
     assert.equal(await stateDir.secure(), 0);
