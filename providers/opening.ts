@@ -14,7 +14,8 @@ export function invalidProvider(context: ProviderContext, reason: string, messag
 
 /** Throws unless the Provider document is of `type` (a plugin opened with another type's document). */
 export function requireType(context: ProviderContext, type: string): void {
-  if (context.config.type !== type) throw invalidProvider(context, 'WrongProviderType', `provider ${context.config.name} is ${context.config.type}, not ${type}`);
+  if (context.config.type !== type)
+    throw invalidProvider(context, 'WrongProviderType', `provider ${context.config.name} is ${context.config.type}, not ${type}`);
 }
 
 /** The cloud's defaults, then `context.requestTimeoutMs` as the deadline of one attempt, then `override`. */

@@ -67,7 +67,9 @@ export async function pollUntil<T>(look: (attempt: number, last: T | undefined) 
 async function waitBefore<T>(attempt: number, last: T | undefined, deadline: number, clock: Clock, options: PollOptions<T>): Promise<void> {
   const hinted = options.retryAfterMs?.(last);
   const waitNumber = options.waitFirst === true ? attempt + 1 : attempt;
-  const planned = hinted ?? (typeof options.interval === 'number' ? options.interval : backoffDelay(options.interval, waitNumber, options.random ?? Math.random));
+  const planned =
+    hinted ??
+    (typeof options.interval === 'number' ? options.interval : backoffDelay(options.interval, waitNumber, options.random ?? Math.random));
   const ms = Math.max(0, Math.min(planned, deadline - clock.now()));
   if (ms <= 0) return;
   try {

@@ -32,7 +32,11 @@ export interface RetryTuning {
  * Transient errors not worth retrying within one call: a zone out of capacity stays so for minutes;
  * the next pass retries (and may pick another zone).
  */
-const NOT_RETRIED_INLINE: ReadonlySet<string> = new Set(['InsufficientInstanceCapacity', 'InsufficientCapacity', 'InsufficientHostCapacity']);
+const NOT_RETRIED_INLINE: ReadonlySet<string> = new Set([
+  'InsufficientInstanceCapacity',
+  'InsufficientCapacity',
+  'InsufficientHostCapacity',
+]);
 
 /** Minimal structured logger (pino-compatible); messages are static, data goes in fields. */
 export interface ProviderLogger {
@@ -69,14 +73,23 @@ export function backoffMs(classified: Classified, attempt: number, policy: Retry
 }
 
 /** A provider's retrying call: runs `fn` with retries; rejects with a classified ProviderError. */
-export type CallWithRetry = <T>(operation: string, ctx: CallContext, fn: (signal: AbortSignal, attempt: number) => Promise<T>) => Promise<T>;
+export type CallWithRetry = <T>(
+  operation: string,
+  ctx: CallContext,
+  fn: (signal: AbortSignal, attempt: number) => Promise<T>,
+) => Promise<T>;
 
 /** Builds the retrying call of a provider from its error classifier. */
 export function retryingCaller(classify: (error: unknown) => Classified): CallWithRetry {
   return (operation, ctx, fn) => callWithRetry(operation, ctx, fn, classify);
 }
 
-async function callWithRetry<T>(operation: string, ctx: CallContext, fn: (signal: AbortSignal, attempt: number) => Promise<T>, classify: (error: unknown) => Classified): Promise<T> {
+async function callWithRetry<T>(
+  operation: string,
+  ctx: CallContext,
+  fn: (signal: AbortSignal, attempt: number) => Promise<T>,
+  classify: (error: unknown) => Classified,
+): Promise<T> {
   const random = ctx.random ?? Math.random;
   const attempts = ctx.retry === false ? 1 : ctx.policy.maxAttempts;
   for (let attempt = 1; ; attempt++) {
@@ -93,7 +106,10 @@ async function callWithRetry<T>(operation: string, ctx: CallContext, fn: (signal
       if (!retryable || attempt >= attempts) throw toProviderError(operation, ctx.provider, classified, error, attempt);
       const delay = backoffMs(classified, attempt, ctx.policy, random);
       ctx.onBackoff?.(delay, classified);
-      ctx.logger?.debug({ provider: ctx.provider, operation, attempt, reason: classified.reason, delayMs: Math.round(delay) }, 'retrying cloud call');
+      ctx.logger?.debug(
+        { provider: ctx.provider, operation, attempt, reason: classified.reason, delayMs: Math.round(delay) },
+        'retrying cloud call',
+      );
       await sleepOrAbort(operation, ctx, delay);
       await paceOrAbort(operation, ctx);
     }
@@ -107,7 +123,14 @@ function throwIfAborted(operation: string, ctx: Pick<CallContext, 'provider' | '
 
 /** The error of a call or wait the caller gave up on (its signal fired): Transient Aborted. */
 export function abortedError(operation: string, provider: string, cause: unknown): ProviderError {
-  return new ProviderError({ kind: 'Transient', reason: 'Aborted', provider, operation, message: `${operation} aborted by the caller`, cause });
+  return new ProviderError({
+    kind: 'Transient',
+    reason: 'Aborted',
+    provider,
+    operation,
+    message: `${operation} aborted by the caller`,
+    cause,
+  });
 }
 
 /**

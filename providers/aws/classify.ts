@@ -7,7 +7,6 @@ import { ProviderError, type Classified, type ProviderErrorKind } from '../../sr
 
 export type { Classified } from '../../src/contract/errors.ts';
 
-
 const BY_CODE: Readonly<Record<string, ProviderErrorKind>> = {
   RequestLimitExceeded: 'Throttled',
   Throttling: 'Throttled',
@@ -66,8 +65,19 @@ const BY_CODE: Readonly<Record<string, ProviderErrorKind>> = {
 
 /** Node / undici / SDK transport failures: the request may or may not have reached EC2. */
 const NETWORK_CODES: ReadonlySet<string> = new Set([
-  'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND',
-  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
 ]);
 const NETWORK_NAMES: ReadonlySet<string> = new Set(['TimeoutError', 'AbortError', 'RequestTimeout', 'NetworkingError']);
 
@@ -108,8 +118,11 @@ const DETAIL_MAX = 300;
 function invalidDetail(kind: ProviderErrorKind, error: object): { detail?: string } {
   const message = (error as { message?: unknown }).message;
   if (kind !== 'Invalid' || typeof message !== 'string') return {};
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what is removed
-  const clean = message.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim();
+  const clean = message
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what is removed
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   if (clean === '') return {};
   return { detail: clean.length > DETAIL_MAX ? `${clean.slice(0, DETAIL_MAX)}…` : clean };
 }

@@ -27,7 +27,8 @@ function staticCredentials(values: Readonly<Record<string, string>>, provider: s
   const accessKeyId = values['accessKeyId'] ?? values['AWS_ACCESS_KEY_ID'];
   const secretAccessKey = values['secretAccessKey'] ?? values['AWS_SECRET_ACCESS_KEY'];
   const sessionToken = values['sessionToken'] ?? values['AWS_SESSION_TOKEN'];
-  if (accessKeyId === undefined || secretAccessKey === undefined) throw missing(provider, 'static credentials need accessKeyId and secretAccessKey');
+  if (accessKeyId === undefined || secretAccessKey === undefined)
+    throw missing(provider, 'static credentials need accessKeyId and secretAccessKey');
   return sessionToken === undefined ? { accessKeyId, secretAccessKey } : { accessKeyId, secretAccessKey, sessionToken };
 }
 

@@ -143,7 +143,16 @@ export class DestroyBatcher {
       for (const m of members) m.reject(error);
     }
     // Every path above settles every member; should one be missed, it must not pass for success.
-    for (const m of members) m.reject(new ProviderError({ kind: 'Transient', reason: 'BatchIncomplete', provider: this.#calls.provider, operation: 'destroy', message: `destroy of ${m.id} left unsettled by its batch` }));
+    for (const m of members)
+      m.reject(
+        new ProviderError({
+          kind: 'Transient',
+          reason: 'BatchIncomplete',
+          provider: this.#calls.provider,
+          operation: 'destroy',
+          message: `destroy of ${m.id} left unsettled by its batch`,
+        }),
+      );
   }
 
   async #runBatch(members: readonly Member[], signal: AbortSignal): Promise<void> {
@@ -214,11 +223,24 @@ export class DestroyBatcher {
   }
 
   #notOwned(id: string): ProviderError {
-    return new ProviderError({ kind: 'Invalid', reason: 'NotOwned', provider: this.#calls.provider, operation: 'destroy', message: `instance ${id} does not carry ${TAG.fleet}=${this.#calls.fleet}` });
+    return new ProviderError({
+      kind: 'Invalid',
+      reason: 'NotOwned',
+      provider: this.#calls.provider,
+      operation: 'destroy',
+      message: `instance ${id} does not carry ${TAG.fleet}=${this.#calls.fleet}`,
+    });
   }
 
   #aborted(cause: unknown): ProviderError {
-    return new ProviderError({ kind: 'Transient', reason: 'Aborted', provider: this.#calls.provider, operation: 'destroy', message: 'destroy aborted by the caller', cause });
+    return new ProviderError({
+      kind: 'Transient',
+      reason: 'Aborted',
+      provider: this.#calls.provider,
+      operation: 'destroy',
+      message: 'destroy aborted by the caller',
+      cause,
+    });
   }
 }
 

@@ -18,7 +18,9 @@ export const aws = definePlugin<'aws', AwsProviderOptions>({
   // its instances in one DescribeInstances, from its 20/s; DescribeInstances and DescribeImages
   // 20/s with burst 100.
   limits: {
-    concurrency: 8, ratePerSecond: 2, burst: 5,
+    concurrency: 8,
+    ratePerSecond: 2,
+    burst: 5,
     // Two instances (1 s of refill) in reserve: see RateLimiter. Without it, launches paced to the
     // token arrived a hair early about every other time (2,443 throttled RunInstances of 4,000 in
     // the convergence bench).
@@ -37,7 +39,8 @@ export const aws = definePlugin<'aws', AwsProviderOptions>({
   credentials: {
     fields: ['profile', 'fromEnv'],
     hint: "AWS credentials from the standard chain (AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, SSO, an instance role), or providers.<name>.credentials.profile in the operator's config",
-    instead: "use the standard AWS chain (env AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile, or an instance role), chosen in the operator's config (providers.<name>.credentials in drover.yaml)",
+    instead:
+      "use the standard AWS chain (env AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile, or an instance role), chosen in the operator's config (providers.<name>.credentials in drover.yaml)",
   },
   retry: DEFAULT_RETRY,
   groupChecks: awsGroupChecks,

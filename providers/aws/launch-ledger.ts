@@ -194,7 +194,11 @@ export class LaunchLedger {
   #persist(): Promise<void> {
     const file = this.#file;
     if (file === undefined) return Promise.resolve();
-    const next = this.#writing.catch(() => undefined).then(() => writeJsonAtomic(file, { version: JOURNAL_VERSION, launches: [...this.#records.values()], fencedUntil: this.#fence?.until }));
+    const next = this.#writing
+      .catch(() => undefined)
+      .then(() =>
+        writeJsonAtomic(file, { version: JOURNAL_VERSION, launches: [...this.#records.values()], fencedUntil: this.#fence?.until }),
+      );
     this.#writing = next;
     return next;
   }

@@ -26,7 +26,8 @@ export function runInstancesInput(request: CreateRequest, token: string, provide
     ClientToken: token,
     Placement: request.zone === '' ? undefined : { AvailabilityZone: request.zone },
     SubnetId: subnetFor(request, provider),
-    SecurityGroupIds: placement.securityGroups === undefined || placement.securityGroups.length === 0 ? undefined : [...placement.securityGroups],
+    SecurityGroupIds:
+      placement.securityGroups === undefined || placement.securityGroups.length === 0 ? undefined : [...placement.securityGroups],
     IamInstanceProfile: placement.instanceProfile === undefined ? undefined : { Name: placement.instanceProfile },
     UserData: template.userData === undefined ? undefined : Buffer.from(template.userData, 'utf8').toString('base64'),
     BlockDeviceMappings: blockDevices(request, provider),
@@ -68,7 +69,8 @@ function subnetFor(request: CreateRequest, provider: string): string | undefined
   const { subnet, subnets } = request.template.placement;
   if (subnets === undefined) return subnet;
   const id = subnets[request.zone];
-  if (id === undefined) throw invalid(provider, 'SubnetMissing', `group ${request.owner.group}: no subnet for zone '${request.zone}' in placement.subnets`);
+  if (id === undefined)
+    throw invalid(provider, 'SubnetMissing', `group ${request.owner.group}: no subnet for zone '${request.zone}' in placement.subnets`);
   return id;
 }
 

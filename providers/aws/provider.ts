@@ -14,7 +14,16 @@ import {
   type RunInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
 import { ProviderError, type ProviderErrorKind } from '../../src/contract/errors.ts';
-import type { CallOptions, CreateRequest, ImageRef, ListScope, ObservedInstance, PlacementProblem, PlacementRef, Provider } from '../../src/contract/provider.ts';
+import type {
+  CallOptions,
+  CreateRequest,
+  ImageRef,
+  ListScope,
+  ObservedInstance,
+  PlacementProblem,
+  PlacementRef,
+  Provider,
+} from '../../src/contract/provider.ts';
 import { describeEach, subnetProblems } from './subnets.ts';
 import { classifyAws } from './classify.ts';
 import { DestroyBatcher, type DestroyBatchOptions } from './destroy-batch.ts';
@@ -52,9 +61,13 @@ const MAX_FILTER_VALUES = 200;
 
 /** The fleet, live states, and the scope's groups when they fit in one filter (else the whole fleet). */
 function listFilters(scope: ListScope): Filter[] {
-  const filters: Filter[] = [{ Name: `tag:${TAG.fleet}`, Values: [scope.fleet] }, { Name: 'instance-state-name', Values: [...LISTED_STATES] }];
+  const filters: Filter[] = [
+    { Name: `tag:${TAG.fleet}`, Values: [scope.fleet] },
+    { Name: 'instance-state-name', Values: [...LISTED_STATES] },
+  ];
   const groups = scope.groups;
-  if (groups !== undefined && groups.length > 0 && groups.length <= MAX_FILTER_VALUES) filters.push({ Name: `tag:${TAG.group}`, Values: [...groups] });
+  if (groups !== undefined && groups.length > 0 && groups.length <= MAX_FILTER_VALUES)
+    filters.push({ Name: `tag:${TAG.group}`, Values: [...groups] });
   return filters;
 }
 
@@ -106,11 +119,15 @@ export class AwsProvider implements Provider {
         provider: this.name,
         fleet: this.#fleet,
         describe: async (ids, signal) => {
-          const out = await this.#call('destroy', { signal }, (s) => this.#client.send(new DescribeInstancesCommand({ InstanceIds: [...ids] }), { abortSignal: s }));
+          const out = await this.#call('destroy', { signal }, (s) =>
+            this.#client.send(new DescribeInstancesCommand({ InstanceIds: [...ids] }), { abortSignal: s }),
+          );
           return (out.Reservations ?? []).flatMap((r) => r.Instances ?? []);
         },
         terminate: async (ids, signal) => {
-          await this.#call('destroy', { signal }, (s) => this.#client.send(new TerminateInstancesCommand({ InstanceIds: [...ids] }), { abortSignal: s }));
+          await this.#call('destroy', { signal }, (s) =>
+            this.#client.send(new TerminateInstancesCommand({ InstanceIds: [...ids] }), { abortSignal: s }),
+          );
         },
       },
       init.options.destroyBatch,
@@ -132,7 +149,9 @@ export class AwsProvider implements Provider {
     let nextToken: string | undefined;
     do {
       const input = { Filters: listFilters(scope), MaxResults: this.#options.pageSize ?? 1000, NextToken: nextToken };
-      const page = await this.#call('list', options, (signal) => this.#client.send(new DescribeInstancesCommand(input), { abortSignal: signal }));
+      const page = await this.#call('list', options, (signal) =>
+        this.#client.send(new DescribeInstancesCommand(input), { abortSignal: signal }),
+      );
       for (const instance of (page.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
         this.#generations.observe(instance.ClientToken, isDead(instance));
         if (this.#ledger.tracks(instance.ClientToken)) noteSeen(seen, instance);
@@ -141,7 +160,8 @@ export class AwsProvider implements Provider {
       }
       const previous = nextToken;
       nextToken = page.NextToken === '' ? undefined : page.NextToken;
-      if (nextToken !== undefined && nextToken === previous) throw this.#error('list', 'Transient', 'PaginationLoop', 'DescribeInstances returned the same NextToken twice');
+      if (nextToken !== undefined && nextToken === previous)
+        throw this.#error('list', 'Transient', 'PaginationLoop', 'DescribeInstances returned the same NextToken twice');
     } while (nextToken !== undefined);
     const groups = scope.groups === undefined || scope.groups.length === 0 ? undefined : new Set(scope.groups);
     if (groups === undefined) this.#ledger.inventoried(out.length);
@@ -149,7 +169,11 @@ export class AwsProvider implements Provider {
   }
 
   /** Stand-ins for launches EC2 does not list yet; one unlisted past the list lag is looked up by its ClientToken. */
-  async #launchesNotListed(seen: Map<string, Set<number>>, groups: ReadonlySet<string> | undefined, options: CallOptions): Promise<ObservedInstance[]> {
+  async #launchesNotListed(
+    seen: Map<string, Set<number>>,
+    groups: ReadonlySet<string> | undefined,
+    options: CallOptions,
+  ): Promise<ObservedInstance[]> {
     const first = this.#ledger.reconcile(seen, groups);
     if (first.stale.length === 0) return first.standIns;
     for (const record of first.stale) {
@@ -169,7 +193,8 @@ export class AwsProvider implements Provider {
     const instances = await this.#launchBatch([request], options);
     const instance = instances.find((i) => !isDead(i)) ?? instances[0];
     const observed = instance && toObserved(instance, this.name, this.#fleet);
-    if (observed === undefined) throw this.#error('create', 'Conflict', 'OwnershipTagsMissing', `instance ${instance?.InstanceId ?? '(none)'} lacks the fleet tag`);
+    if (observed === undefined)
+      throw this.#error('create', 'Conflict', 'OwnershipTagsMissing', `instance ${instance?.InstanceId ?? '(none)'} lacks the fleet tag`);
     return observed;
   }
 
@@ -184,11 +209,17 @@ export class AwsProvider implements Provider {
    * launched one by one.
    */
   async createBatch(requests: readonly CreateRequest[], options: CallOptions = {}): Promise<PromiseSettledResult<ObservedInstance>[]> {
-    if (requests.length <= 1 || requests.length > MAX_BATCH || !sameLaunch(requests)) return Promise.allSettled(requests.map((r) => this.create(r, options)));
+    if (requests.length <= 1 || requests.length > MAX_BATCH || !sameLaunch(requests))
+      return Promise.allSettled(requests.map((r) => this.create(r, options)));
     try {
       this.#refuseWhileFenced();
       const instances = await this.#launchBatch(requests, options);
-      return requests.map((request, i) => this.#outcome(request, instances.find((inst) => inst.AmiLaunchIndex === i)));
+      return requests.map((request, i) =>
+        this.#outcome(
+          request,
+          instances.find((inst) => inst.AmiLaunchIndex === i),
+        ),
+      );
     } catch (error) {
       return requests.map(() => ({ status: 'rejected', reason: error }));
     }
@@ -201,7 +232,8 @@ export class AwsProvider implements Provider {
    * in a batch with other slots (another token).
    */
   async #launchBatch(requests: readonly CreateRequest[], options: CallOptions): Promise<readonly Instance[]> {
-    const setKey = requests.length === 1 ? (requests[0] as CreateRequest).idempotencyKey : tokenKey(requests.map((r) => r.idempotencyKey).join(','));
+    const setKey =
+      requests.length === 1 ? (requests[0] as CreateRequest).idempotencyKey : tokenKey(requests.map((r) => r.idempotencyKey).join(','));
     let generation = this.#generations.start(setKey);
     let previous: string | undefined;
     for (let step = 0; step < MAX_GENERATION_STEPS; step++, generation++) {
@@ -222,20 +254,45 @@ export class AwsProvider implements Provider {
         return attempt.instances;
       }
       this.#generations.note(setKey, generation + 1);
-      this.#options.logger?.debug({ provider: this.name, group: requests[0]?.owner.group, slots: requests.map((r) => r.owner.slot), generation }, 'launch token spent, next generation');
+      this.#options.logger?.debug(
+        { provider: this.name, group: requests[0]?.owner.group, slots: requests.map((r) => r.owner.slot), generation },
+        'launch token spent, next generation',
+      );
     }
     if (previous !== undefined) this.#ledger.forget(previous);
     const slots = requests.map((r) => r.owner.slot).join(',');
-    throw this.#error('create', 'Conflict', 'TooManyGenerations', `slot${requests.length > 1 ? 's' : ''} ${slots} of ${requests[0]?.owner.group}: ${MAX_GENERATION_STEPS} dead generations in a row`);
+    throw this.#error(
+      'create',
+      'Conflict',
+      'TooManyGenerations',
+      `slot${requests.length > 1 ? 's' : ''} ${slots} of ${requests[0]?.owner.group}: ${MAX_GENERATION_STEPS} dead generations in a row`,
+    );
   }
 
   /** One request's outcome from its instance in the batch. */
   #outcome(request: CreateRequest, instance: Instance | undefined): PromiseSettledResult<ObservedInstance> {
     const slot = `slot ${request.owner.slot} of ${request.owner.group}`;
-    if (instance === undefined) return { status: 'rejected', reason: this.#error('create', 'Transient', 'InstanceMissing', `RunInstances answered without an instance for ${slot}`) };
-    if (isDead(instance)) return { status: 'rejected', reason: this.#error('create', 'Transient', 'LaunchedDead', `the instance launched for ${slot} (${instance.InstanceId}) is already ${instance.State?.Name}; the next pass launches the slot again`) };
+    if (instance === undefined)
+      return {
+        status: 'rejected',
+        reason: this.#error('create', 'Transient', 'InstanceMissing', `RunInstances answered without an instance for ${slot}`),
+      };
+    if (isDead(instance))
+      return {
+        status: 'rejected',
+        reason: this.#error(
+          'create',
+          'Transient',
+          'LaunchedDead',
+          `the instance launched for ${slot} (${instance.InstanceId}) is already ${instance.State?.Name}; the next pass launches the slot again`,
+        ),
+      };
     const observed = toObserved(instance, this.name, this.#fleet);
-    if (observed === undefined) return { status: 'rejected', reason: this.#error('create', 'Conflict', 'OwnershipTagsMissing', `instance ${instance.InstanceId} lacks the fleet tag`) };
+    if (observed === undefined)
+      return {
+        status: 'rejected',
+        reason: this.#error('create', 'Conflict', 'OwnershipTagsMissing', `instance ${instance.InstanceId} lacks the fleet tag`),
+      };
     return { status: 'fulfilled', value: observed };
   }
 
@@ -246,18 +303,25 @@ export class AwsProvider implements Provider {
    * gets its own instance's outcome.
    */
   destroy(instance: ObservedInstance, options: CallOptions = {}): Promise<void> {
-    if (instance.id.startsWith(STAND_IN_PREFIX)) return Promise.reject(this.#error('destroy', 'Conflict', 'LaunchNotListed', `${instance.name} was launched but EC2 does not list it yet`));
-    if (instance.fleet !== this.#fleet) return Promise.reject(this.#error('destroy', 'Invalid', 'NotOwned', `instance ${instance.id} is not in fleet ${this.#fleet}`));
+    if (instance.id.startsWith(STAND_IN_PREFIX))
+      return Promise.reject(
+        this.#error('destroy', 'Conflict', 'LaunchNotListed', `${instance.name} was launched but EC2 does not list it yet`),
+      );
+    if (instance.fleet !== this.#fleet)
+      return Promise.reject(this.#error('destroy', 'Invalid', 'NotOwned', `instance ${instance.id} is not in fleet ${this.#fleet}`));
     return this.#destroys.destroy(instance.id, options.signal);
   }
 
   /** DescribeImages on the artifact id; its `drover:digest` tag must equal the image digest. */
   async verifyImage(image: ImageRef, options: CallOptions = {}): Promise<void> {
     const id = image.artifact.id;
-    if (id === undefined) throw this.#error('verifyImage', 'Invalid', 'ImageNotFound', `image ${image.name} has no AMI id for ${this.name}`);
+    if (id === undefined)
+      throw this.#error('verifyImage', 'Invalid', 'ImageNotFound', `image ${image.name} has no AMI id for ${this.name}`);
     let found;
     try {
-      found = await this.#call('verifyImage', options, (signal) => this.#client.send(new DescribeImagesCommand({ ImageIds: [id] }), { abortSignal: signal }));
+      found = await this.#call('verifyImage', options, (signal) =>
+        this.#client.send(new DescribeImagesCommand({ ImageIds: [id] }), { abortSignal: signal }),
+      );
     } catch (error) {
       if (error instanceof ProviderError && error.reason.startsWith('InvalidAMIID.')) {
         throw this.#error('verifyImage', 'Invalid', 'ImageNotFound', `AMI ${id} of image ${image.name} does not exist`, error);
@@ -267,11 +331,17 @@ export class AwsProvider implements Provider {
     const ami = found.Images?.find((i) => i.ImageId === id);
     if (ami === undefined) throw this.#error('verifyImage', 'Invalid', 'ImageNotFound', `AMI ${id} of image ${image.name} does not exist`);
     if (ami.State === 'pending') throw this.#error('verifyImage', 'Transient', 'ImageNotAvailable', `AMI ${id} is still pending`);
-    if (ami.State !== 'available') throw this.#error('verifyImage', 'Invalid', 'ImageNotAvailable', `AMI ${id} is ${ami.State ?? 'in an unknown state'}`);
+    if (ami.State !== 'available')
+      throw this.#error('verifyImage', 'Invalid', 'ImageNotAvailable', `AMI ${id} is ${ami.State ?? 'in an unknown state'}`);
     const digest = tagsOf(ami)[TAG.digest];
     if (digest !== image.digest) {
       const seen = digest === undefined ? `no ${TAG.digest} tag` : `${TAG.digest}=${digest}`;
-      throw this.#error('verifyImage', 'Invalid', 'ImageDigestMismatch', `AMI ${id} has ${seen}, image ${image.name} wants ${image.digest}`);
+      throw this.#error(
+        'verifyImage',
+        'Invalid',
+        'ImageDigestMismatch',
+        `AMI ${id} has ${seen}, image ${image.name} wants ${image.digest}`,
+      );
     }
   }
 
@@ -282,10 +352,14 @@ export class AwsProvider implements Provider {
 
   /** Each subnet's zone from one DescribeSubnets (subnets.ts): subnets unknown or in another zone than the group puts them. */
   checkPlacement(groups: readonly PlacementRef[], options: CallOptions = {}): Promise<PlacementProblem[]> {
-    return subnetProblems(groups, (ids) => describeEach(ids, async (batch) => {
-      const out = await this.#call('checkPlacement', options, (signal) => this.#client.send(new DescribeSubnetsCommand({ SubnetIds: [...batch] }), { abortSignal: signal }));
-      return new Map((out.Subnets ?? []).map((s) => [s.SubnetId ?? '', s.AvailabilityZone ?? '']));
-    }));
+    return subnetProblems(groups, (ids) =>
+      describeEach(ids, async (batch) => {
+        const out = await this.#call('checkPlacement', options, (signal) =>
+          this.#client.send(new DescribeSubnetsCommand({ SubnetIds: [...batch] }), { abortSignal: signal }),
+        );
+        return new Map((out.Subnets ?? []).map((s) => [s.SubnetId ?? '', s.AvailabilityZone ?? '']));
+      }),
+    );
   }
 
   /** Maps an SDK, network or ProviderError to its kind. */
@@ -303,7 +377,9 @@ export class AwsProvider implements Provider {
   async #runInstances(input: RunInstancesCommandInput, options: CallOptions): Promise<Attempt> {
     const token = input.ClientToken as string;
     try {
-      const out = await this.#call('create', options, (signal) => this.#client.send(new RunInstancesCommand(input), { abortSignal: signal }));
+      const out = await this.#call('create', options, (signal) =>
+        this.#client.send(new RunInstancesCommand(input), { abortSignal: signal }),
+      );
       const instances = out.Instances ?? [];
       if (instances.length === 0) throw this.#error('create', 'Transient', 'EmptyResponse', 'RunInstances returned no instance');
       return instances.every(isDead) ? { kind: 'dead' } : { kind: 'live', instances };
@@ -332,13 +408,21 @@ export class AwsProvider implements Provider {
       this.#invisibleSince.delete(token);
       return { kind: 'dead' };
     }
-    throw this.#error('create', 'Conflict', 'IdempotentParameterMismatch', 'the ClientToken is in use but its instance is not visible yet', cause);
+    throw this.#error(
+      'create',
+      'Conflict',
+      'IdempotentParameterMismatch',
+      'the ClientToken is in use but its instance is not visible yet',
+      cause,
+    );
   }
 
   /** Every instance EC2 shows for a ClientToken, in any state (terminated ones too, for about an hour). */
   async #instancesOfToken(token: string, options: CallOptions, operation: string): Promise<Instance[]> {
     const input = { Filters: [{ Name: 'client-token', Values: [token] }] };
-    const out = await this.#call(operation, options, (signal) => this.#client.send(new DescribeInstancesCommand(input), { abortSignal: signal }));
+    const out = await this.#call(operation, options, (signal) =>
+      this.#client.send(new DescribeInstancesCommand(input), { abortSignal: signal }),
+    );
     return (out.Reservations ?? []).flatMap((r) => r.Instances ?? []);
   }
 
@@ -352,7 +436,14 @@ export class AwsProvider implements Provider {
     const end = this.#ledger.fenceEnd();
     if (fence === undefined || end === undefined) return;
     const retryAfterMs = Math.max(0, end - Date.now());
-    throw new ProviderError({ kind: 'Conflict', reason: 'LaunchFenced', provider: this.name, operation: 'create', message: `${fence} (until ${new Date(end).toISOString()})`, retryAfterMs });
+    throw new ProviderError({
+      kind: 'Conflict',
+      reason: 'LaunchFenced',
+      provider: this.name,
+      operation: 'create',
+      message: `${fence} (until ${new Date(end).toISOString()})`,
+      retryAfterMs,
+    });
   }
 
   #call<T>(operation: string, options: CallOptions, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
@@ -377,7 +468,9 @@ function sameLaunch(requests: readonly CreateRequest[]): boolean {
   const first = requests[0];
   if (first === undefined) return false;
   const template = JSON.stringify(first.template);
-  return requests.every((r) => launchKey(r) === launchKey(first) && (r.template === first.template || JSON.stringify(r.template) === template));
+  return requests.every(
+    (r) => launchKey(r) === launchKey(first) && (r.template === first.template || JSON.stringify(r.template) === template),
+  );
 }
 
 function launchKey(r: CreateRequest): string {

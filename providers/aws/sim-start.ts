@@ -13,12 +13,21 @@ export async function startSimulator(config: ProviderConfig, seed: SimulatorSeed
   const region = config.spec.type === 'aws' ? config.spec.region : 'us-east-1';
   const subnets = seedSubnets(seed.groups);
   const sim = await startEc2Simulator({
-    region, factor: options.factor, port: options.port,
+    region,
+    factor: options.factor,
+    port: options.port,
     // The fleet's subnets exist, each in its zone (a subnet given for two zones keeps the first: EC2 then refuses the other).
     ...(Object.keys(subnets).length === 0 ? {} : { subnets }),
     images: seed.images.filter((i) => i.artifact.id !== undefined).map((i) => ({ id: i.artifact.id!, tags: { [TAG.digest]: i.digest } })),
   });
-  return { provider: config.name, type: 'aws', url: sim.url, engine: sim.engine, env: { AWS_ACCESS_KEY_ID: 'drover-sim', AWS_SECRET_ACCESS_KEY: 'drover-sim', AWS_REGION: region }, close: () => sim.close() };
+  return {
+    provider: config.name,
+    type: 'aws',
+    url: sim.url,
+    engine: sim.engine,
+    env: { AWS_ACCESS_KEY_ID: 'drover-sim', AWS_SECRET_ACCESS_KEY: 'drover-sim', AWS_REGION: region },
+    close: () => sim.close(),
+  };
 }
 
 /** Subnet id → the zone the fleet puts it in (placement.subnets, or a one-zone group's subnet). */
@@ -26,7 +35,12 @@ function seedSubnets(groups: readonly DesiredGroup[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const group of groups) {
     const { subnet, subnets } = group.template.placement;
-    const pairs = subnets !== undefined ? Object.entries(subnets) : subnet !== undefined && group.zones[0] !== undefined ? [[group.zones[0], subnet] as const] : [];
+    const pairs =
+      subnets !== undefined
+        ? Object.entries(subnets)
+        : subnet !== undefined && group.zones[0] !== undefined
+          ? [[group.zones[0], subnet] as const]
+          : [];
     for (const [zone, id] of pairs) out[id] ??= zone;
   }
   return out;

@@ -76,7 +76,15 @@ export async function startEc2Simulator(options: Ec2SimulatorOptions = {}): Prom
     zoneCapacity: options.zoneCapacity ?? {},
   };
   const ownerId = '123456789012';
-  const ctx: Ec2Context = { engine, region, ownerId, settings, images: new ImageStore(ownerId), tokens: new Map(), learnedSubnets: new Map() };
+  const ctx: Ec2Context = {
+    engine,
+    region,
+    ownerId,
+    settings,
+    images: new ImageStore(ownerId),
+    tokens: new Map(),
+    learnedSubnets: new Map(),
+  };
   for (const image of options.images ?? []) ctx.images.put(image, engine.clock.now());
   const server = await startSimServer(engine, ec2Api(ctx), options);
   return {

@@ -39,10 +39,22 @@ export async function subnetProblems(groups: readonly PlacementRef[], describe: 
   return uses.flatMap((use): PlacementProblem[] => {
     const actual = zones.get(use.subnet);
     if (actual === undefined) {
-      return [{ group: use.group, reason: 'SubnetNotFound', message: `subnet ${use.subnet} (for zone ${use.zone}) does not exist in the provider's region, or drover may not describe it (ec2:DescribeSubnets); fix placement.subnets` }];
+      return [
+        {
+          group: use.group,
+          reason: 'SubnetNotFound',
+          message: `subnet ${use.subnet} (for zone ${use.zone}) does not exist in the provider's region, or drover may not describe it (ec2:DescribeSubnets); fix placement.subnets`,
+        },
+      ];
     }
     if (actual === '' || actual === use.zone) return [];
-    return [{ group: use.group, reason: 'SubnetZoneMismatch', message: `subnet ${use.subnet} is in availability zone ${actual}, not ${use.zone}: EC2 would refuse the launch; give zone ${use.zone} a subnet of its own in placement.subnets` }];
+    return [
+      {
+        group: use.group,
+        reason: 'SubnetZoneMismatch',
+        message: `subnet ${use.subnet} is in availability zone ${actual}, not ${use.zone}: EC2 would refuse the launch; give zone ${use.zone} a subnet of its own in placement.subnets`,
+      },
+    ];
   });
 }
 
@@ -51,7 +63,10 @@ export async function subnetProblems(groups: readonly PlacementRef[], describe: 
  * does not exist (InvalidSubnetID.NotFound), so a refused batch is retried one id at a time and the
  * unknown ones are left out of the answer.
  */
-export async function describeEach(ids: readonly string[], one: (ids: readonly string[]) => Promise<ReadonlyMap<string, string>>): Promise<ReadonlyMap<string, string>> {
+export async function describeEach(
+  ids: readonly string[],
+  one: (ids: readonly string[]) => Promise<ReadonlyMap<string, string>>,
+): Promise<ReadonlyMap<string, string>> {
   try {
     return await one(ids);
   } catch (error) {

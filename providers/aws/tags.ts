@@ -99,7 +99,8 @@ export function toObserved(instance: Instance, provider: string, fleet: string):
   const id = instance.InstanceId ?? '';
   const slotTag = tags[TAG.slot];
   const slot = slotOf(slotTag, instance.AmiLaunchIndex);
-  const batched = slotTag?.includes(',') === true && slot !== undefined && tags[TAG.group] !== undefined && tags[TAG.template] !== undefined;
+  const batched =
+    slotTag?.includes(',') === true && slot !== undefined && tags[TAG.group] !== undefined && tags[TAG.template] !== undefined;
   return {
     id,
     name: batched ? instanceName(tags[TAG.group] as string, tags[TAG.template] as string, slot) : (tags[TAG.name] ?? id),

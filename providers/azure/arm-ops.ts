@@ -17,7 +17,8 @@ export interface Pages<T> {
 }
 
 /** Outcome of the create-only PUT: submitted (serialized LRO state), or the VM already exists. */
-export type PutOutcome = { readonly kind: 'submitted'; readonly state: string } | { readonly kind: 'existing'; readonly vm: VirtualMachine };
+export type PutOutcome =
+  { readonly kind: 'submitted'; readonly state: string } | { readonly kind: 'existing'; readonly vm: VirtualMachine };
 
 /** Retried ARM calls in one resource group. */
 export class ArmOps {
@@ -29,7 +30,12 @@ export class ArmOps {
   readonly #retryAfter: RetryAfterBook | undefined;
 
   /** `retryAfter`: the book whose policy is on both clients (retry-after.ts); its operation delays pace the polls. */
-  constructor(clients: AzureClients, group: string, ctx: (signal: AbortSignal | undefined) => CallContext, lro: { pollIntervalMs?: number | undefined; timeoutMs: number; retryAfter?: RetryAfterBook }) {
+  constructor(
+    clients: AzureClients,
+    group: string,
+    ctx: (signal: AbortSignal | undefined) => CallContext,
+    lro: { pollIntervalMs?: number | undefined; timeoutMs: number; retryAfter?: RetryAfterBook },
+  ) {
     this.#clients = clients;
     this.#group = group;
     this.#ctx = ctx;
@@ -58,13 +64,20 @@ export class ArmOps {
    * `concurrency` at a time; a VM gone since it was listed (404) has no entry. The resource-group
    * scoped way to read power states: ARM cannot expand instance views on a resource-group list.
    */
-  async instanceViews(operation: string, names: readonly string[], signal: AbortSignal | undefined, concurrency = 8): Promise<Map<string, VirtualMachineInstanceView>> {
+  async instanceViews(
+    operation: string,
+    names: readonly string[],
+    signal: AbortSignal | undefined,
+    concurrency = 8,
+  ): Promise<Map<string, VirtualMachineInstanceView>> {
     const out = new Map<string, VirtualMachineInstanceView>();
     let next = 0;
     const worker = async (): Promise<void> => {
       for (let i = next++; i < names.length; i = next++) {
         const name = names[i]!;
-        const view = await this.call(operation, signal, (s) => orUndefined(this.#clients.compute.virtualMachines.instanceView(this.#group, name, { abortSignal: s })));
+        const view = await this.call(operation, signal, (s) =>
+          orUndefined(this.#clients.compute.virtualMachines.instanceView(this.#group, name, { abortSignal: s })),
+        );
         if (view !== undefined) out.set(name, view);
       }
     };
@@ -73,7 +86,9 @@ export class ArmOps {
   }
 
   getNic(operation: string, name: string, signal: AbortSignal | undefined): Promise<NetworkInterface | undefined> {
-    return this.call(operation, signal, (s) => orUndefined(this.#clients.network.networkInterfaces.get(this.#group, name, { abortSignal: s })));
+    return this.call(operation, signal, (s) =>
+      orUndefined(this.#clients.network.networkInterfaces.get(this.#group, name, { abortSignal: s })),
+    );
   }
 
   /** Every item of a paged list: one retried call per page, resuming from the last nextLink. */
@@ -81,13 +96,36 @@ export class ArmOps {
     const out: T[] = [];
     let token: string | undefined;
     for (let pages = 0; ; pages++) {
-      if (pages > 10_000) throw new ProviderError({ kind: 'Transient', reason: 'PaginationLoop', provider: this.#ctx(signal).provider, operation, message: 'too many pages' });
-      const page = await this.call(operation, signal, async (s) => (await open(s).byPage(token === undefined ? undefined : { continuationToken: token }).next()).value as (T[] & { continuationToken?: string }) | undefined);
+      if (pages > 10_000)
+        throw new ProviderError({
+          kind: 'Transient',
+          reason: 'PaginationLoop',
+          provider: this.#ctx(signal).provider,
+          operation,
+          message: 'too many pages',
+        });
+      const page = await this.call(
+        operation,
+        signal,
+        async (s) =>
+          (
+            await open(s)
+              .byPage(token === undefined ? undefined : { continuationToken: token })
+              .next()
+          ).value as (T[] & { continuationToken?: string }) | undefined,
+      );
       if (page === undefined) return out;
       out.push(...page);
       const next = page.continuationToken;
       if (next === undefined || next === '') return out;
-      if (next === token) throw new ProviderError({ kind: 'Transient', reason: 'PaginationLoop', provider: this.#ctx(signal).provider, operation, message: 'the same nextLink came back twice' });
+      if (next === token)
+        throw new ProviderError({
+          kind: 'Transient',
+          reason: 'PaginationLoop',
+          provider: this.#ctx(signal).provider,
+          operation,
+          message: 'the same nextLink came back twice',
+        });
       token = next;
     }
   }
@@ -102,7 +140,11 @@ export class ArmOps {
         const vm = await this.getVmOnce(name, s);
         if (vm !== undefined) return { kind: 'existing', vm };
       }
-      const poller = this.#clients.compute.virtualMachines.createOrUpdate(this.#group, name, body, { abortSignal: s, ifNoneMatch: '*', updateIntervalInMs: this.#intervalMs });
+      const poller = this.#clients.compute.virtualMachines.createOrUpdate(this.#group, name, body, {
+        abortSignal: s,
+        ifNoneMatch: '*',
+        updateIntervalInMs: this.#intervalMs,
+      });
       try {
         await poller.submitted();
       } catch (error) {
@@ -126,18 +168,31 @@ export class ArmOps {
         const nic = await orUndefined(network.networkInterfaces.get(this.#group, name, { abortSignal: s }));
         if (nic !== undefined) return { nic };
       }
-      const poller = network.networkInterfaces.createOrUpdate(this.#group, name, body, { abortSignal: s, updateIntervalInMs: this.#intervalMs });
+      const poller = network.networkInterfaces.createOrUpdate(this.#group, name, body, {
+        abortSignal: s,
+        updateIntervalInMs: this.#intervalMs,
+      });
       await poller.submitted();
       const done = poller.isDone ? poller.result : undefined;
       return done === undefined ? { state: await poller.serialize() } : { nic: done };
     });
     if ('nic' in put) return put.nic;
-    const restore = (serialized: string, s: AbortSignal) => restoreNetworkPoller(network, serialized, network.networkInterfaces.createOrUpdate, { abortSignal: s, updateIntervalInMs: this.#intervalMs });
+    const restore = (serialized: string, s: AbortSignal) =>
+      restoreNetworkPoller(network, serialized, network.networkInterfaces.createOrUpdate, {
+        abortSignal: s,
+        updateIntervalInMs: this.#intervalMs,
+      });
     // Without the LRO deadline, as the SDK's own polling was: a NIC is quick, and the VM after it has the deadline.
     const outcome = await this.#wait('create', put.state, restore, signal, false);
     const nic = await this.call('create', signal, (s) => orUndefined(network.networkInterfaces.get(this.#group, name, { abortSignal: s })));
     if (outcome === 'failed' || nic === undefined) {
-      throw new ProviderError({ kind: 'Transient', reason: 'NicCreateFailed', provider: this.#ctx(signal).provider, operation: 'create', message: `create: Azure accepted NIC ${name} but its operation ${outcome === 'failed' ? 'failed' : 'left no NIC'} (retried by the next pass)` });
+      throw new ProviderError({
+        kind: 'Transient',
+        reason: 'NicCreateFailed',
+        provider: this.#ctx(signal).provider,
+        operation: 'create',
+        message: `create: Azure accepted NIC ${name} but its operation ${outcome === 'failed' ? 'failed' : 'left no NIC'} (retried by the next pass)`,
+      });
     }
     return nic;
   }
@@ -145,14 +200,21 @@ export class ArmOps {
   /** Waits for a VM operation submitted earlier. */
   waitVm(operation: string, state: string, signal: AbortSignal | undefined): Promise<LroOutcome> {
     const { compute } = this.#clients;
-    const restore = (serialized: string, s: AbortSignal) => restoreComputePoller(compute, serialized, compute.virtualMachines.createOrUpdate, { abortSignal: s, updateIntervalInMs: this.#intervalMs });
+    const restore = (serialized: string, s: AbortSignal) =>
+      restoreComputePoller(compute, serialized, compute.virtualMachines.createOrUpdate, {
+        abortSignal: s,
+        updateIntervalInMs: this.#intervalMs,
+      });
     return this.#wait(operation, state, restore, signal);
   }
 
   /** Submits a VM DELETE; returns the serialized operation, or undefined when it is already done (204: already gone). */
   deleteVm(operation: string, name: string, signal: AbortSignal | undefined): Promise<string | undefined> {
     return this.call(operation, signal, async (s) => {
-      const poller = this.#clients.compute.virtualMachines.delete(this.#group, name, { abortSignal: s, updateIntervalInMs: this.#intervalMs });
+      const poller = this.#clients.compute.virtualMachines.delete(this.#group, name, {
+        abortSignal: s,
+        updateIntervalInMs: this.#intervalMs,
+      });
       await poller.submitted();
       return poller.isDone ? undefined : poller.serialize();
     });
@@ -167,7 +229,8 @@ export class ArmOps {
       return poller.isDone ? undefined : poller.serialize();
     });
     if (state === undefined) return;
-    const restore = (serialized: string, s: AbortSignal) => restoreNetworkPoller(network, serialized, network.networkInterfaces.delete, { abortSignal: s, updateIntervalInMs: this.#intervalMs });
+    const restore = (serialized: string, s: AbortSignal) =>
+      restoreNetworkPoller(network, serialized, network.networkInterfaces.delete, { abortSignal: s, updateIntervalInMs: this.#intervalMs });
     await this.#wait(operation, state, restore, signal);
   }
 
@@ -179,15 +242,28 @@ export class ArmOps {
     const state = await this.deleteVm(operation, name, signal);
     if (state === undefined) return;
     const { compute } = this.#clients;
-    const restore = (serialized: string, s: AbortSignal) => restoreComputePoller(compute, serialized, compute.virtualMachines.delete, { abortSignal: s, updateIntervalInMs: this.#intervalMs });
+    const restore = (serialized: string, s: AbortSignal) =>
+      restoreComputePoller(compute, serialized, compute.virtualMachines.delete, { abortSignal: s, updateIntervalInMs: this.#intervalMs });
     const outcome = await this.#wait(operation, state, restore, signal);
     if (outcome === 'failed') {
-      throw new ProviderError({ kind: 'Transient', reason: 'DeleteFailed', provider: this.#ctx(signal).provider, operation, message: `${operation}: Azure accepted the delete of VM ${name} but the operation failed; the VM may still run (retried by the next pass)` });
+      throw new ProviderError({
+        kind: 'Transient',
+        reason: 'DeleteFailed',
+        provider: this.#ctx(signal).provider,
+        operation,
+        message: `${operation}: Azure accepted the delete of VM ${name} but the operation failed; the VM may still run (retried by the next pass)`,
+      });
     }
   }
 
   /** Polls until the operation ends; gives up after the LRO deadline (Transient LroTimeout: the next pass re-observes). */
-  async #wait(operation: string, state: string, restore: Parameters<typeof pollToCompletion>[2], signal: AbortSignal | undefined, withDeadline = true): Promise<LroOutcome> {
+  async #wait(
+    operation: string,
+    state: string,
+    restore: Parameters<typeof pollToCompletion>[2],
+    signal: AbortSignal | undefined,
+    withDeadline = true,
+  ): Promise<LroOutcome> {
     const deadline = AbortSignal.timeout(withDeadline ? this.#lroTimeoutMs : 2 ** 31 - 1);
     const combined = signal === undefined ? deadline : AbortSignal.any([signal, deadline]);
     const ctx = this.#ctx(combined);
@@ -201,7 +277,14 @@ export class ArmOps {
       });
     } catch (error) {
       if (!deadline.aborted || signal?.aborted === true) throw error;
-      throw new ProviderError({ kind: 'Transient', reason: 'LroTimeout', provider: ctx.provider, operation, message: `${operation}: the operation did not finish within ${this.#lroTimeoutMs} ms`, cause: error });
+      throw new ProviderError({
+        kind: 'Transient',
+        reason: 'LroTimeout',
+        provider: ctx.provider,
+        operation,
+        message: `${operation}: the operation did not finish within ${this.#lroTimeoutMs} ms`,
+        cause: error,
+      });
     }
   }
 }

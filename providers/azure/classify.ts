@@ -8,7 +8,6 @@ import { ProviderError, type Classified, type ProviderErrorKind } from '../../sr
 
 export type { Classified } from '../../src/contract/errors.ts';
 
-
 const BY_CODE: Readonly<Record<string, ProviderErrorKind>> = {
   TooManyRequests: 'Throttled',
   SubscriptionRequestsThrottled: 'Throttled',
@@ -59,12 +58,28 @@ const BY_CODE: Readonly<Record<string, ProviderErrorKind>> = {
 };
 
 /** @azure/identity failures: no usable credential, or the token request was refused. */
-const CREDENTIAL_ERRORS: ReadonlySet<string> = new Set(['CredentialUnavailableError', 'AuthenticationError', 'AggregateAuthenticationError', 'AuthenticationRequiredError']);
+const CREDENTIAL_ERRORS: ReadonlySet<string> = new Set([
+  'CredentialUnavailableError',
+  'AuthenticationError',
+  'AggregateAuthenticationError',
+  'AuthenticationRequiredError',
+]);
 
 /** Node / undici transport failures: the request may or may not have reached ARM. */
 const NETWORK_CODES: ReadonlySet<string> = new Set([
-  'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND',
-  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
 ]);
 
 interface AzureLikeError {

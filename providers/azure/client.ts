@@ -47,7 +47,13 @@ function staticCredential(context: ProviderContext): TokenCredential | undefined
   if (context.staticCredentials === undefined) return undefined;
   const token = context.staticCredentials['token'] ?? context.staticCredentials[STATIC_TOKEN_ENV];
   if (token === undefined || token === '') {
-    throw new ProviderError({ kind: 'Unauthorized', reason: 'CredentialsMissing', provider: context.config.name, operation: 'init', message: 'static credentials need a token' });
+    throw new ProviderError({
+      kind: 'Unauthorized',
+      reason: 'CredentialsMissing',
+      provider: context.config.name,
+      operation: 'init',
+      message: 'static credentials need a token',
+    });
   }
   return fixedToken(token);
 }
@@ -61,5 +67,8 @@ async function defaultCredential(context: ProviderContext): Promise<TokenCredent
   const { DefaultAzureCredential } = await import('@azure/identity');
   const tenantId = context.credentials?.tenantId;
   const clientId = context.credentials?.clientId;
-  return new DefaultAzureCredential({ ...(tenantId === undefined ? {} : { tenantId }), ...(clientId === undefined ? {} : { managedIdentityClientId: clientId }) });
+  return new DefaultAzureCredential({
+    ...(tenantId === undefined ? {} : { tenantId }),
+    ...(clientId === undefined ? {} : { managedIdentityClientId: clientId }),
+  });
 }

@@ -9,7 +9,14 @@ const ZONES = new Set(['1', '2', '3']);
 
 /** Group checks of the Azure plugin. */
 export const azureGroupChecks: GroupChecks<AzureProviderSpec> = {
-  fields: [['machine', 'type'], ['placement', 'subnet']],
-  required: [['machine', 'type'], ['placement', 'subnet']],
-  zoneProblem: (zone) => (ZONES.has(zone) ? undefined : `zone '${zone}' is not an Azure availability zone (use '1', '2' or '3', or omit zones)`),
+  fields: [
+    ['machine', 'type'],
+    ['placement', 'subnet'],
+  ],
+  required: [
+    ['machine', 'type'],
+    ['placement', 'subnet'],
+  ],
+  zoneProblem: (zone) =>
+    ZONES.has(zone) ? undefined : `zone '${zone}' is not an Azure availability zone (use '1', '2' or '3', or omit zones)`,
 };

@@ -8,7 +8,8 @@ import type { ArmOps } from './arm-ops.ts';
 import type { AzureClients } from './client.ts';
 import { TAG } from './tags.ts';
 
-const GALLERY = /^\/subscriptions\/[^/]+\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Compute\/galleries\/([^/]+)\/images\/([^/]+)\/versions\/([^/]+)$/i;
+const GALLERY =
+  /^\/subscriptions\/[^/]+\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Compute\/galleries\/([^/]+)\/images\/([^/]+)\/versions\/([^/]+)$/i;
 const MANAGED = /^\/subscriptions\/[^/]+\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Compute\/images\/([^/]+)$/i;
 
 /** What verification needs. */
@@ -26,12 +27,15 @@ export async function verifyImage(image: ImageRef, deps: VerifyDeps): Promise<vo
     new ProviderError({ kind, reason, provider: deps.provider, operation: 'verifyImage', message, cause });
   if (id === undefined) throw fail('Invalid', 'ImageNotFound', `image ${image.name} has no Azure image id for ${deps.provider}`);
   const found = await fetchImage(id, deps).catch((error: unknown) => {
-    if (error instanceof ProviderError && error.kind === 'NotFound') throw fail('Invalid', 'ImageNotFound', `image ${id} of ${image.name} does not exist`, error);
+    if (error instanceof ProviderError && error.kind === 'NotFound')
+      throw fail('Invalid', 'ImageNotFound', `image ${id} of ${image.name} does not exist`, error);
     throw error;
   });
   if (found === undefined) throw fail('Invalid', 'ImageNotFound', `${id} is neither a gallery image version nor a managed image id`);
-  if (found.provisioningState === 'Creating' || found.provisioningState === 'Updating') throw fail('Transient', 'ImageNotAvailable', `image ${id} is still ${found.provisioningState}`);
-  if (found.provisioningState !== undefined && found.provisioningState !== 'Succeeded') throw fail('Invalid', 'ImageNotAvailable', `image ${id} is ${found.provisioningState}`);
+  if (found.provisioningState === 'Creating' || found.provisioningState === 'Updating')
+    throw fail('Transient', 'ImageNotAvailable', `image ${id} is still ${found.provisioningState}`);
+  if (found.provisioningState !== undefined && found.provisioningState !== 'Succeeded')
+    throw fail('Invalid', 'ImageNotAvailable', `image ${id} is ${found.provisioningState}`);
   const digest = found.tags?.[TAG.digest];
   if (digest !== image.digest) {
     const seen = digest === undefined ? `no ${TAG.digest} tag` : `${TAG.digest}=${digest}`;
@@ -39,12 +43,17 @@ export async function verifyImage(image: ImageRef, deps: VerifyDeps): Promise<vo
   }
 }
 
-async function fetchImage(id: string, deps: VerifyDeps): Promise<{ provisioningState?: string; tags?: Record<string, string> } | undefined> {
+async function fetchImage(
+  id: string,
+  deps: VerifyDeps,
+): Promise<{ provisioningState?: string; tags?: Record<string, string> } | undefined> {
   const { compute } = deps.clients;
   const gallery = GALLERY.exec(id);
   if (gallery !== null) {
     const [, group = '', galleryName = '', imageName = '', version = ''] = gallery;
-    return deps.ops.call('verifyImage', deps.signal, (s) => compute.galleryImageVersions.get(group, galleryName, imageName, version, { abortSignal: s }));
+    return deps.ops.call('verifyImage', deps.signal, (s) =>
+      compute.galleryImageVersions.get(group, galleryName, imageName, version, { abortSignal: s }),
+    );
   }
   const managed = MANAGED.exec(id);
   if (managed !== null) {

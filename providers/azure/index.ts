@@ -21,7 +21,8 @@ export const azure = definePlugin<'azure', AzureFactoryOptions>({
   credentials: {
     fields: ['tenantId', 'clientId'],
     hint: 'Azure credentials for DefaultAzureCredential (az login, or AZURE_TENANT_ID/AZURE_CLIENT_ID/AZURE_CLIENT_SECRET, a managed identity)',
-    instead: "use DefaultAzureCredential (env, workload or managed identity), pinned in the operator's config (providers.<name>.credentials in drover.yaml)",
+    instead:
+      "use DefaultAzureCredential (env, workload or managed identity), pinned in the operator's config (providers.<name>.credentials in drover.yaml)",
   },
   retry: DEFAULT_RETRY,
   groupChecks: azureGroupChecks,

@@ -40,7 +40,11 @@ function withLength(b: Buffer): Buffer {
 export function nicBody(request: CreateRequest, location: string, now: number): NetworkInterface {
   const subnet = request.template.placement.subnet;
   if (subnet === undefined) throw invalid(request, 'SubnetMissing', `group ${request.owner.group}: placement.subnet is required on azure`);
-  return { location, tags: nicTags(request.owner, request.name, now), ipConfigurations: [{ name: 'ipconfig1', subnet: { id: subnet }, privateIPAllocationMethod: 'Dynamic', primary: true }] };
+  return {
+    location,
+    tags: nicTags(request.owner, request.name, now),
+    ipConfigurations: [{ name: 'ipconfig1', subnet: { id: subnet }, privateIPAllocationMethod: 'Dynamic', primary: true }],
+  };
 }
 
 /** The VM body: created once, never sent again for an existing VM. */
@@ -57,13 +61,27 @@ export function vmBody(request: CreateRequest, location: string, nicId: string, 
     hardwareProfile: { vmSize: size },
     storageProfile: {
       imageReference: { id: imageId },
-      osDisk: { createOption: 'FromImage', deleteOption: 'Delete', caching: 'ReadWrite', managedDisk: { storageAccountType: 'Premium_LRS' } },
-      dataDisks: template.disks.map((disk, lun) => ({ lun, createOption: 'Empty', diskSizeGB: disk.sizeGiB, deleteOption: 'Delete', managedDisk: { storageAccountType: disk.type ?? 'Premium_LRS' } })),
+      osDisk: {
+        createOption: 'FromImage',
+        deleteOption: 'Delete',
+        caching: 'ReadWrite',
+        managedDisk: { storageAccountType: 'Premium_LRS' },
+      },
+      dataDisks: template.disks.map((disk, lun) => ({
+        lun,
+        createOption: 'Empty',
+        diskSizeGB: disk.sizeGiB,
+        deleteOption: 'Delete',
+        managedDisk: { storageAccountType: disk.type ?? 'Premium_LRS' },
+      })),
     },
     osProfile: {
       computerName: request.name,
       adminUsername: ADMIN_USER,
-      linuxConfiguration: { disablePasswordAuthentication: true, ssh: { publicKeys: [{ path: `/home/${ADMIN_USER}/.ssh/authorized_keys`, keyData: sshKey }] } },
+      linuxConfiguration: {
+        disablePasswordAuthentication: true,
+        ssh: { publicKeys: [{ path: `/home/${ADMIN_USER}/.ssh/authorized_keys`, keyData: sshKey }] },
+      },
       ...(template.userData === undefined ? {} : { customData: Buffer.from(template.userData, 'utf8').toString('base64') }),
     },
     networkProfile: { networkInterfaces: [{ id: nicId, primary: true, deleteOption: 'Delete' }] },
@@ -75,7 +93,8 @@ export function modelMismatch(vm: VirtualMachine, request: CreateRequest): strin
   const tags = vm.tags ?? {};
   const owner = request.owner;
   if (tags[TAG.fleet] !== owner.fleet) return 'it does not carry this fleet id';
-  if (tags[TAG.group] !== owner.group || tags[TAG.template] !== owner.templateHash || tags[TAG.slot] !== String(owner.slot)) return 'its group, template or slot differ';
+  if (tags[TAG.group] !== owner.group || tags[TAG.template] !== owner.templateHash || tags[TAG.slot] !== String(owner.slot))
+    return 'its group, template or slot differ';
   if (!same(vm.hardwareProfile?.vmSize, request.template.machine.type)) return 'its size differs';
   if (!same(vm.storageProfile?.imageReference?.id, request.template.artifact.id)) return 'its image differs';
   if ((vm.zones?.[0] ?? '') !== request.zone) return 'its zone differs';

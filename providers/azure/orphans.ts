@@ -64,7 +64,10 @@ export class OrphanSweeper {
         await this.#ops.deleteNic('sweep', name, signal);
         this.#logger?.debug({ provider: this.#provider, nic: name }, 'deleted orphaned NIC');
       } catch (error) {
-        this.#logger?.warn({ provider: this.#provider, nic: name, reason: (error as { reason?: unknown }).reason }, 'could not delete orphaned NIC');
+        this.#logger?.warn(
+          { provider: this.#provider, nic: name, reason: (error as { reason?: unknown }).reason },
+          'could not delete orphaned NIC',
+        );
       }
     }
   }

@@ -75,14 +75,19 @@ export class AzureProvider implements Provider {
     this.#retryAfter = new RetryAfterBook(init.policy.maxRetryAfterMs ?? 120_000);
     init.clients.compute.pipeline.addPolicy(this.#retryAfter.policy());
     init.clients.network.pipeline.addPolicy(this.#retryAfter.policy());
-    this.#ops = new ArmOps(init.clients, init.resourceGroup, (signal) => ({
-      provider: init.name,
-      policy: init.policy,
-      signal,
-      logger: options.logger,
-      random: options.random,
-      onBackoff: options.onBackoff === undefined ? undefined : (ms, c) => options.onBackoff?.(ms, c.reason),
-    }), { pollIntervalMs: options.pollIntervalMs, timeoutMs: options.lroTimeoutMs ?? 30 * 60_000, retryAfter: this.#retryAfter });
+    this.#ops = new ArmOps(
+      init.clients,
+      init.resourceGroup,
+      (signal) => ({
+        provider: init.name,
+        policy: init.policy,
+        signal,
+        logger: options.logger,
+        random: options.random,
+        onBackoff: options.onBackoff === undefined ? undefined : (ms, c) => options.onBackoff?.(ms, c.reason),
+      }),
+      { pollIntervalMs: options.pollIntervalMs, timeoutMs: options.lroTimeoutMs ?? 30 * 60_000, retryAfter: this.#retryAfter },
+    );
     this.#sweeper = new OrphanSweeper(this.#ops, init.fleet, options.orphanGraceMs ?? 15 * 60_000, options.logger, init.name);
   }
 
@@ -101,7 +106,11 @@ export class AzureProvider implements Provider {
     const wanted = scope.groups === undefined || scope.groups.length === 0 ? undefined : new Set(scope.groups);
     // A focused pass needs a few groups: the instance views (one GET each) of those only.
     const mine = vms.filter((vm) => vm.tags?.[TAG.fleet] === scope.fleet && (wanted === undefined || wanted.has(vm.tags[TAG.group] ?? '')));
-    const views = await this.#ops.instanceViews('list', mine.map((vm) => vm.name ?? ''), options.signal);
+    const views = await this.#ops.instanceViews(
+      'list',
+      mine.map((vm) => vm.name ?? ''),
+      options.signal,
+    );
     const nics = await this.#ops.listAll('list', options.signal, (s) => network.networkInterfaces.list(group, { abortSignal: s }));
     this.#sweeper.note(nics);
     const address = addressesByVm(nics);
@@ -151,7 +160,8 @@ export class AzureProvider implements Provider {
     const outcome = await this.#ops.waitVm('create', put.state, options.signal);
     const vm = await this.#ops.getVm('create', request.name, options.signal);
     if (outcome === 'failed' || vm?.provisioningState === 'Failed') return this.#cleanUpFailed(request, vm, options);
-    if (vm === undefined) throw this.#error('create', 'Conflict', 'VmVanished', `VM ${request.name} is gone right after its create succeeded`);
+    if (vm === undefined)
+      throw this.#error('create', 'Conflict', 'VmVanished', `VM ${request.name} is gone right after its create succeeded`);
     return this.#observe(vm, nic);
   }
 
@@ -164,11 +174,13 @@ export class AzureProvider implements Provider {
    * deleting rejects (VmDeleting): it is not gone yet.
    */
   async destroy(instance: ObservedInstance, options: CallOptions = {}): Promise<void> {
-    if (instance.fleet !== this.#init.fleet) throw this.#error('destroy', 'Invalid', 'NotOwned', `instance ${instance.name} is not in fleet ${this.#init.fleet}`);
+    if (instance.fleet !== this.#init.fleet)
+      throw this.#error('destroy', 'Invalid', 'NotOwned', `instance ${instance.name} is not in fleet ${this.#init.fleet}`);
     const name = vmNameOf(instance);
     const vm = await this.#ops.getVm('destroy', name, options.signal);
     if (vm === undefined) return;
-    if (vm.tags?.[TAG.fleet] !== this.#init.fleet) throw this.#error('destroy', 'Invalid', 'NotOwned', `VM ${name} does not carry ${TAG.fleet}=${this.#init.fleet}`);
+    if (vm.tags?.[TAG.fleet] !== this.#init.fleet)
+      throw this.#error('destroy', 'Invalid', 'NotOwned', `VM ${name} does not carry ${TAG.fleet}=${this.#init.fleet}`);
     if (vm.provisioningState === 'Deleting') throw this.#error('destroy', 'Transient', 'VmDeleting', `VM ${name} is still being deleted`);
     await this.#ops.deleteVmAndWait('destroy', name, options.signal);
   }
@@ -191,7 +203,13 @@ export class AzureProvider implements Provider {
   /** An existing VM of the requested name: the slot's VM (adopt it), a failed one (clean up), or a conflict. */
   async #adopt(vm: VirtualMachine, request: CreateRequest, options: CallOptions): Promise<ObservedInstance> {
     const mismatch = modelMismatch(vm, request);
-    if (mismatch !== undefined) throw this.#error('create', 'Conflict', 'VmModelMismatch', `VM ${request.name} exists and ${mismatch}; drover never updates a VM in place`);
+    if (mismatch !== undefined)
+      throw this.#error(
+        'create',
+        'Conflict',
+        'VmModelMismatch',
+        `VM ${request.name} exists and ${mismatch}; drover never updates a VM in place`,
+      );
     if (vm.provisioningState === 'Deleting') throw this.#error('create', 'Conflict', 'VmDeleting', `VM ${request.name} is being deleted`);
     if (vm.provisioningState === 'Failed') return this.#cleanUpFailed(request, vm, options);
     const nic = await this.#ops.getNic('create', nicName(request.name), options.signal);
@@ -212,23 +230,41 @@ export class AzureProvider implements Provider {
   /** The VM PUT failed for good: delete the NIC made for it (best-effort; the sweep catches a miss) and rethrow. */
   async #dropNic(request: CreateRequest, error: unknown, options: CallOptions): Promise<never> {
     try {
-      if ((await this.#ops.getVm('create', request.name, options.signal)) === undefined) await this.#ops.deleteNic('create', nicName(request.name), options.signal);
+      if ((await this.#ops.getVm('create', request.name, options.signal)) === undefined)
+        await this.#ops.deleteNic('create', nicName(request.name), options.signal);
     } catch (cleanup) {
-      this.#init.options.logger?.warn({ provider: this.name, vm: request.name, reason: (cleanup as { reason?: unknown }).reason }, 'could not delete the NIC of a refused VM');
+      this.#init.options.logger?.warn(
+        { provider: this.name, vm: request.name, reason: (cleanup as { reason?: unknown }).reason },
+        'could not delete the NIC of a refused VM',
+      );
     }
     // A 404 on a create names something the VM references (its image): the request is invalid, no instance is gone.
-    if (error instanceof ProviderError && error.kind === 'NotFound') throw this.#error('create', 'Invalid', error.reason, `create of ${request.name} refused: a referenced resource does not exist (${error.reason})`);
+    if (error instanceof ProviderError && error.kind === 'NotFound')
+      throw this.#error(
+        'create',
+        'Invalid',
+        error.reason,
+        `create of ${request.name} refused: a referenced resource does not exist (${error.reason})`,
+      );
     throw error;
   }
 
   /** Deletes a VM whose provisioning failed, then its NIC, and rejects with the failure's code. */
   async #cleanUpFailed(request: CreateRequest, vm: VirtualMachine | undefined, options: CallOptions): Promise<never> {
     const code = statusOf(vm?.instanceView?.statuses).failure ?? 'ProvisioningFailed';
-    this.#init.options.logger?.warn({ provider: this.name, group: request.owner.group, vm: request.name, reason: code }, 'VM provisioning failed, removing it');
+    this.#init.options.logger?.warn(
+      { provider: this.name, group: request.owner.group, vm: request.name, reason: code },
+      'VM provisioning failed, removing it',
+    );
     await this.#ops.deleteVmAndWait('create', request.name, options.signal);
     await this.#ops.deleteNic('create', nicName(request.name), options.signal);
     const kind = classifyAzure({ code }).kind;
-    throw this.#error('create', kind === 'NotFound' ? 'Transient' : kind, code, `VM ${request.name} failed to provision (${code}); it and its NIC were deleted`);
+    throw this.#error(
+      'create',
+      kind === 'NotFound' ? 'Transient' : kind,
+      code,
+      `VM ${request.name} failed to provision (${code}); it and its NIC were deleted`,
+    );
   }
 
   #observe(vm: VirtualMachine, nic: NetworkInterface | undefined): ObservedInstance {

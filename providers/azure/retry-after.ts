@@ -96,7 +96,8 @@ export class RetryAfterBook {
       return;
     }
     const operation = response.headers.get('azure-asyncoperation') ?? response.headers.get('location');
-    if (operation !== undefined && (response.status === 201 || response.status === 202)) this.#pollDelays.set(operationKey(operation), wait);
+    if (operation !== undefined && (response.status === 201 || response.status === 202))
+      this.#pollDelays.set(operationKey(operation), wait);
     else if (request.method === 'GET' && response.status === 200) this.#pollDelays.set(operationKey(request.url), wait);
   }
 }

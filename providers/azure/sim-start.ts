@@ -11,9 +11,20 @@ import { TAG } from './tags.ts';
 export async function startSimulator(config: ProviderConfig, seed: SimulatorSeed, options: SimulatorOptions): Promise<ProviderSimulator> {
   const spec = config.spec.type === 'azure' ? config.spec : undefined;
   const sim = await startAzureSimulator({
-    subscriptionId: spec?.subscriptionId, location: spec?.location, factor: options.factor, port: options.port,
+    subscriptionId: spec?.subscriptionId,
+    location: spec?.location,
+    factor: options.factor,
+    port: options.port,
     images: seed.images.filter((i) => i.artifact.id !== undefined).map((i) => ({ id: i.artifact.id!, tags: { [TAG.digest]: i.digest } })),
   });
   // The Azure SDK proxies even loopback unless NO_PROXY says otherwise.
-  return { provider: config.name, type: 'azure', url: sim.url, engine: sim.engine, caPem: sim.ca, env: { NO_PROXY: '127.0.0.1,localhost', DROVER_AZURE_TOKEN: 'drover-sim' }, close: () => sim.close() };
+  return {
+    provider: config.name,
+    type: 'azure',
+    url: sim.url,
+    engine: sim.engine,
+    caPem: sim.ca,
+    env: { NO_PROXY: '127.0.0.1,localhost', DROVER_AZURE_TOKEN: 'drover-sim' },
+    close: () => sim.close(),
+  };
 }

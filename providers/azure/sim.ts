@@ -83,7 +83,10 @@ export async function startAzureSimulator(options: AzureSimulatorOptions = {}): 
   const subscriptionId = options.subscriptionId ?? '00000000-0000-0000-0000-000000000000';
   const location = options.location ?? 'westeurope';
   // Deleted VMs vanish at once (404), unlike EC2's hour of `terminated`.
-  const engine = createEngine('azure', AZURE_BUCKETS, () => crypto.randomUUID(), { ...options, latencies: { terminatedRetentionMs: 0, ...options.latencies } });
+  const engine = createEngine('azure', AZURE_BUCKETS, () => crypto.randomUUID(), {
+    ...options,
+    latencies: { terminatedRetentionMs: 0, ...options.latencies },
+  });
   const settings: AzureSettings = {
     vmQuota: options.vmQuota,
     resourceGroups: options.resourceGroups,
@@ -160,8 +163,10 @@ async function main(argv: string[]): Promise<void> {
     images: values.image.map(parseImageArg),
   });
   await writeFile(values['ca-file'], sim.ca);
-  serveUntilSignal(sim, `azure simulator listening on ${sim.url} subscription=${sim.subscriptionId} ca=${values['ca-file']} control=${sim.url}/_sim/ (set NO_PROXY=127.0.0.1,localhost)`);
+  serveUntilSignal(
+    sim,
+    `azure simulator listening on ${sim.url} subscription=${sim.subscriptionId} ca=${values['ca-file']} control=${sim.url}/_sim/ (set NO_PROXY=127.0.0.1,localhost)`,
+  );
 }
 
 if (import.meta.main) await runSimMain(main);
-

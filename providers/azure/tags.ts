@@ -93,7 +93,13 @@ export function stateOf(provisioningState: string | undefined, power: string | u
 }
 
 /** An Azure VM as drover sees it; undefined when it does not carry `fleet`. */
-export function toObserved(vm: VirtualMachine, provider: string, fleet: string, status: VmStatus | undefined, address: string | undefined): ObservedInstance | undefined {
+export function toObserved(
+  vm: VirtualMachine,
+  provider: string,
+  fleet: string,
+  status: VmStatus | undefined,
+  address: string | undefined,
+): ObservedInstance | undefined {
   const tags = vm.tags ?? {};
   if (tags[TAG.fleet] !== fleet) return undefined;
   const slot = tags[TAG.slot];

@@ -16,7 +16,6 @@ import { ProviderError, type Classified, type ProviderErrorKind } from '../../sr
 
 export type { Classified } from '../../src/contract/errors.ts';
 
-
 /** GCE `errors[].reason` values and ErrorInfo reasons. */
 const BY_REASON: Readonly<Record<string, ProviderErrorKind>> = {
   rateLimitExceeded: 'Throttled',
@@ -90,8 +89,19 @@ const BY_OPERATION_CODE: Readonly<Record<string, ProviderErrorKind>> = {
 
 /** Node / undici / gaxios transport failures: the request may or may not have reached GCE. */
 const NETWORK_CODES: ReadonlySet<string> = new Set([
-  'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND',
-  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
 ]);
 const NETWORK_NAMES: ReadonlySet<string> = new Set(['TimeoutError', 'AbortError', 'FetchError']);
 
@@ -140,7 +150,9 @@ function reasonOf(e: GoogleLikeError): string | undefined {
   const direct = stringOr(e.reason);
   if (direct !== undefined) return direct;
   const body = bodyError(e);
-  const info = Array.isArray(body?.['details']) ? (body['details'] as { reason?: unknown }[]).find((d) => typeof d?.reason === 'string') : undefined;
+  const info = Array.isArray(body?.['details'])
+    ? (body['details'] as { reason?: unknown }[]).find((d) => typeof d?.reason === 'string')
+    : undefined;
   if (info !== undefined) return info.reason as string;
   for (const list of [body?.['errors'], e.errors]) {
     const first = Array.isArray(list) ? (list as { reason?: unknown }[]).find((x) => typeof x?.reason === 'string') : undefined;
@@ -208,7 +220,10 @@ function byHttp(reason: string, status: number): Classified {
 
 function retryAfter(e: GoogleLikeError): { retryAfterMs?: number } {
   const headers = e.response?.headers as Record<string, unknown> | { get?: (name: string) => unknown } | undefined;
-  const raw = typeof (headers as { get?: unknown })?.get === 'function' ? (headers as { get: (n: string) => unknown }).get('retry-after') : (headers as Record<string, unknown> | undefined)?.['retry-after'];
+  const raw =
+    typeof (headers as { get?: unknown })?.get === 'function'
+      ? (headers as { get: (n: string) => unknown }).get('retry-after')
+      : (headers as Record<string, unknown> | undefined)?.['retry-after'];
   const seconds = typeof raw === 'string' || typeof raw === 'number' ? Number(raw) : NaN;
   return Number.isFinite(seconds) && seconds >= 0 ? { retryAfterMs: seconds * 1000 } : {};
 }

@@ -38,14 +38,20 @@ const SCOPES = ['https://www.googleapis.com/auth/cloud-platform'];
 export function gceClientOptions(context: ProviderContext, key?: GceCredentials): ClientOptions {
   const endpoint = context.endpoint === undefined ? {} : endpointOptions(context.endpoint, context.config.name);
   if (key !== undefined) return { ...endpoint, authClient: authClientOf(key), fallback: true } as ClientOptions;
-  if (context.endpoint !== undefined && isLoopback(new URL(context.endpoint).hostname)) return { ...endpoint, authClient: new PassThroughClient(), fallback: true };
+  if (context.endpoint !== undefined && isLoopback(new URL(context.endpoint).hostname))
+    return { ...endpoint, authClient: new PassThroughClient(), fallback: true };
   return { ...endpoint, fallback: true };
 }
 
 /** The auth client of a parsed key: a JWT signer for service_account, else the external_account client the operator opted into. */
 function authClientOf(key: GceCredentials): AuthClient {
   if (key['type'] === 'service_account') {
-    const jwt = new JWT({ email: key['client_email'] as string, key: key['private_key'] as string, keyId: key['private_key_id'] as string | undefined, scopes: SCOPES });
+    const jwt = new JWT({
+      email: key['client_email'] as string,
+      key: key['private_key'] as string,
+      keyId: key['private_key_id'] as string | undefined,
+      scopes: SCOPES,
+    });
     // As google-auth-library sets up GAPIC clients: a self-signed JWT per request, no token
     // exchange with a token_uri (none is taken from the file).
     jwt.useJWTAccessWithScope = true;
@@ -78,7 +84,14 @@ function endpointOptions(endpoint: string, provider: string): ClientOptions {
   try {
     url = new URL(endpoint);
   } catch (error) {
-    throw new ProviderError({ kind: 'Invalid', reason: 'EndpointInvalid', provider, operation: 'init', message: 'the endpoint override is not a URL', cause: error });
+    throw new ProviderError({
+      kind: 'Invalid',
+      reason: 'EndpointInvalid',
+      provider,
+      operation: 'init',
+      message: 'the endpoint override is not a URL',
+      cause: error,
+    });
   }
   const protocol = url.protocol === 'http:' ? 'http' : 'https';
   const port = url.port === '' ? (protocol === 'http' ? 80 : 443) : Number(url.port);

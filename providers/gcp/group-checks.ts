@@ -7,9 +7,18 @@ import type { GroupChecks, GroupFinding, GroupSpec } from '../plugin.ts';
 
 /** Group checks of the GCP plugin. */
 export const gcpGroupChecks: GroupChecks<GcpProviderSpec> = {
-  fields: [['machine', 'type'], ['placement', 'subnet'], ['placement', 'network'], ['placement', 'sshKeys']],
-  required: [['machine', 'type'], ['placement', 'zones']],
-  zoneProblem: (zone) => (/^[a-z]+-[a-z]+[0-9]+-[a-z]$/.test(zone) ? undefined : `zone '${zone}' is not a GCE zone name (expected e.g. europe-west1-b)`),
+  fields: [
+    ['machine', 'type'],
+    ['placement', 'subnet'],
+    ['placement', 'network'],
+    ['placement', 'sshKeys'],
+  ],
+  required: [
+    ['machine', 'type'],
+    ['placement', 'zones'],
+  ],
+  zoneProblem: (zone) =>
+    /^[a-z]+-[a-z]+[0-9]+-[a-z]$/.test(zone) ? undefined : `zone '${zone}' is not a GCE zone name (expected e.g. europe-west1-b)`,
   placement: subnetworkProblems,
 };
 
@@ -24,8 +33,11 @@ function subnetworkProblems(spec: GroupSpec): GroupFinding[] {
   const out: GroupFinding[] = [];
   zones?.forEach((zone, i) => {
     if (!zone.startsWith(`${region}-`)) {
-      out.push({ path: ['placement', 'zones', String(i)], code: 'rule.zoneOutsideSubnetRegion',
-        message: `zone '${zone}' is not in region ${region} of subnetwork '${subnet}' (a GCE subnetwork is regional); use zones of ${region} (e.g. ${region}-b) or a subnetwork of the zone's region` });
+      out.push({
+        path: ['placement', 'zones', String(i)],
+        code: 'rule.zoneOutsideSubnetRegion',
+        message: `zone '${zone}' is not in region ${region} of subnetwork '${subnet}' (a GCE subnetwork is regional); use zones of ${region} (e.g. ${region}-b) or a subnetwork of the zone's region`,
+      });
     }
   });
   return out;

@@ -12,7 +12,8 @@ import { digestLabel, LABEL } from './labels.ts';
 
 type Image = protos.google.cloud.compute.v1.IImage;
 
-const FULL = /^(?:https:\/\/(?:www|compute)\.googleapis\.com\/compute\/v1\/)?projects\/([a-z][-a-z0-9]{4,28}[a-z0-9])\/global\/images\/([a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)$/;
+const FULL =
+  /^(?:https:\/\/(?:www|compute)\.googleapis\.com\/compute\/v1\/)?projects\/([a-z][-a-z0-9]{4,28}[a-z0-9])\/global\/images\/([a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)$/;
 const LOCAL = /^(?:global\/images\/)?([a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)$/;
 
 /** What verification needs. */
@@ -38,19 +39,22 @@ export async function verifyImage(image: ImageRef, ctx: VerifyContext): Promise<
   const fail = (kind: 'Invalid' | 'Transient', reason: string, message: string, cause?: unknown): ProviderError =>
     new ProviderError({ kind, reason, provider: ctx.provider, operation: 'verifyImage', message, cause });
   if (id === undefined) throw fail('Invalid', 'ImageNotFound', `image ${image.name} has no GCE image for ${ctx.provider}`);
-  if (id.includes('/images/family/')) throw fail('Invalid', 'ImageFamilyNotPinned', `image ${image.name}: ${id} is an image family; pin one image`);
+  if (id.includes('/images/family/'))
+    throw fail('Invalid', 'ImageFamilyNotPinned', `image ${image.name}: ${id} is an image family; pin one image`);
   const ref = parseImageRef(id, ctx.project);
   if (ref === undefined) throw fail('Invalid', 'ImageNotFound', `image ${image.name}: ${id} is not an image path`);
   let found: Image;
   try {
     found = await ctx.get(ref.project, ref.name);
   } catch (error) {
-    if (error instanceof ProviderError && error.kind === 'NotFound') throw fail('Invalid', 'ImageNotFound', `GCE image ${id} of image ${image.name} does not exist`, error);
+    if (error instanceof ProviderError && error.kind === 'NotFound')
+      throw fail('Invalid', 'ImageNotFound', `GCE image ${id} of image ${image.name} does not exist`, error);
     throw error;
   }
   const status = String(found.status ?? '');
   if (status === 'PENDING') throw fail('Transient', 'ImageNotAvailable', `GCE image ${id} is still PENDING`);
-  if (status !== 'READY') throw fail('Invalid', 'ImageNotAvailable', `GCE image ${id} is ${status === '' ? 'in an unknown state' : status}`);
+  if (status !== 'READY')
+    throw fail('Invalid', 'ImageNotAvailable', `GCE image ${id} is ${status === '' ? 'in an unknown state' : status}`);
   const deprecated = String(found.deprecated?.state ?? '');
   if (deprecated === 'DELETED' || deprecated === 'OBSOLETE') throw fail('Invalid', 'ImageNotAvailable', `GCE image ${id} is ${deprecated}`);
   const label = found.labels?.[LABEL.digest];

@@ -21,7 +21,8 @@ export const gcp = definePlugin<'gcp', GcpProviderOptions>({
   credentials: {
     fields: ['keyFile', 'allowExternalAccount'],
     hint: "Google Application Default Credentials (gcloud auth application-default login, or GOOGLE_APPLICATION_CREDENTIALS=KEY.json), or providers.<name>.credentials.keyFile in the operator's config",
-    instead: "use Application Default Credentials or a key file named in the operator's config (providers.<name>.credentials.keyFile in drover.yaml)",
+    instead:
+      "use Application Default Credentials or a key file named in the operator's config (providers.<name>.credentials.keyFile in drover.yaml)",
   },
   retry: DEFAULT_RETRY,
   groupChecks: gcpGroupChecks,

@@ -23,12 +23,16 @@ export async function readKeyFile(credentials: ProviderCredentials | undefined, 
   const keyFile = credentials?.keyFile;
   if (keyFile === undefined) return undefined;
   const setting = `providers.${provider}.credentials.keyFile ${shownPath(keyFile)}`;
-  const fail = (reason: string, message: string) => new ProviderError({ kind: 'Unauthorized', reason, provider, operation: 'init', message: `${setting}: ${message}` });
+  const fail = (reason: string, message: string) =>
+    new ProviderError({ kind: 'Unauthorized', reason, provider, operation: 'init', message: `${setting}: ${message}` });
   let text: string;
   try {
     text = await readFile(keyFile, 'utf8');
   } catch (error) {
-    throw fail('KeyFileUnreadable', `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'EIO'}); point it at the service account's JSON key, or drop it to use Application Default Credentials`);
+    throw fail(
+      'KeyFileUnreadable',
+      `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'EIO'}); point it at the service account's JSON key, or drop it to use Application Default Credentials`,
+    );
   }
   if (text.length > MAX_KEY_BYTES) throw fail('KeyFileInvalid', `is over ${MAX_KEY_BYTES} bytes; a service-account key is a few KiB`);
   let parsed: unknown;
@@ -37,14 +41,16 @@ export async function readKeyFile(credentials: ProviderCredentials | undefined, 
   } catch {
     throw fail('KeyFileInvalid', 'is not JSON; expected a service-account key (type service_account)');
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw fail('KeyFileInvalid', 'is not a JSON object; expected a service-account key');
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw fail('KeyFileInvalid', 'is not a JSON object; expected a service-account key');
   const key = parsed as Record<string, unknown>;
   if (key['type'] === 'service_account') return serviceAccount(key, fail);
   if (key['type'] === 'external_account' && credentials?.allowExternalAccount === true) return key;
   const type = typeof key['type'] === 'string' && /^[a-z_]{1,40}$/.test(key['type']) ? key['type'] : '(missing or not a name)';
-  const hint = key['type'] === 'external_account'
-    ? 'an external_account file makes the Google client read the file or URL its credential_source names and send it to its token_url; set providers.<name>.credentials.allowExternalAccount: true only for a file you wrote'
-    : 'only service_account keys are accepted';
+  const hint =
+    key['type'] === 'external_account'
+      ? 'an external_account file makes the Google client read the file or URL its credential_source names and send it to its token_url; set providers.<name>.credentials.allowExternalAccount: true only for a file you wrote'
+      : 'only service_account keys are accepted';
   throw fail('KeyFileTypeRefused', `has type ${type}; ${hint}`);
 }
 
@@ -56,7 +62,9 @@ function serviceAccount(key: Record<string, unknown>, fail: (reason: string, mes
     throw fail('KeyFileInvalid', 'is a service_account key without client_email and private_key');
   }
   return {
-    type: 'service_account', client_email: email, private_key: privateKey,
+    type: 'service_account',
+    client_email: email,
+    private_key: privateKey,
     ...(typeof key['private_key_id'] === 'string' ? { private_key_id: key['private_key_id'] } : {}),
     ...(typeof key['project_id'] === 'string' ? { project_id: key['project_id'] } : {}),
   };

@@ -39,7 +39,10 @@ export const LABEL_VALUE_MAX = 63;
  * bits, still collision-free in practice). Image pipelines label GCE images with the same value.
  */
 export function digestLabel(digest: string): string {
-  return digest.replace(/^sha256:/, '').toLowerCase().slice(0, LABEL_VALUE_MAX);
+  return digest
+    .replace(/^sha256:/, '')
+    .toLowerCase()
+    .slice(0, LABEL_VALUE_MAX);
 }
 
 /**
@@ -47,7 +50,10 @@ export function digestLabel(digest: string): string {
  * `_`, at most 63 characters. A Git commit id (40 or 64 hex) stays as it is.
  */
 export function revisionLabel(revision: string): string {
-  return revision.toLowerCase().replace(/[^a-z0-9_-]/g, '_').slice(0, LABEL_VALUE_MAX);
+  return revision
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]/g, '_')
+    .slice(0, LABEL_VALUE_MAX);
 }
 
 /** Instance labels: the group's extra labels, then ownership (ours win). */

@@ -35,7 +35,11 @@ export function instanceResource(request: CreateRequest, name: string, key: stri
       ...template.disks.map((disk) => ({
         boot: false,
         autoDelete: true,
-        initializeParams: { diskSizeGb: String(disk.sizeGiB), diskType: `zones/${zone}/diskTypes/${disk.type ?? 'pd-balanced'}`, labels: diskLabels(owner) },
+        initializeParams: {
+          diskSizeGb: String(disk.sizeGiB),
+          diskType: `zones/${zone}/diskTypes/${disk.type ?? 'pd-balanced'}`,
+          labels: diskLabels(owner),
+        },
       })),
     ],
     networkInterfaces: [networkInterface(request)],

@@ -56,7 +56,9 @@ export function keyLabel(idempotencyKey: string): string {
  */
 export function requestIdFor(idempotencyKey: string, generation: number, attempt: number, zone = ''): string {
   const scope = zone === '' ? '' : `\0${zone}`;
-  const hex = createHash('sha256').update(`drover-gce\0${keyLabel(idempotencyKey)}${scope}\0${generation}\0${attempt}`).digest('hex');
+  const hex = createHash('sha256')
+    .update(`drover-gce\0${keyLabel(idempotencyKey)}${scope}\0${generation}\0${attempt}`)
+    .digest('hex');
   const variant = ((parseInt(hex.charAt(16), 16) & 0x3) | 0x8).toString(16);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }

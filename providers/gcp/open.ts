@@ -22,7 +22,8 @@ const PROJECT = /^[a-z][-a-z0-9]{4,28}[a-z0-9]$/;
 export async function createGcpProvider(context: ProviderContext, options: GcpProviderOptions = {}): Promise<Provider> {
   requireType(context, 'gcp');
   const spec = context.config.spec as GcpProviderSpec;
-  if (typeof spec.project !== 'string' || !PROJECT.test(spec.project)) throw invalidProvider(context, 'ProjectInvalid', 'project must be a GCP project id');
+  if (typeof spec.project !== 'string' || !PROJECT.test(spec.project))
+    throw invalidProvider(context, 'ProjectInvalid', 'project must be a GCP project id');
   const clients = createGceClients(context, await readKeyFile(context.credentials, context.config.name));
   const policy = retryPolicy(DEFAULT_RETRY, context, options.retry);
   return new GcpProvider({ name: context.config.name, fleet: context.fleet, project: spec.project, clients, policy, options });

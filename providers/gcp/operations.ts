@@ -18,7 +18,8 @@ export type GceOperation = protos.google.cloud.compute.v1.IOperation;
  * `latestResponse` is the Operation; a bare Operation is taken as it is.
  */
 export function operationOf(result: unknown): GceOperation {
-  if (typeof result === 'object' && result !== null && 'latestResponse' in result) return (result as { latestResponse: GceOperation }).latestResponse;
+  if (typeof result === 'object' && result !== null && 'latestResponse' in result)
+    return (result as { latestResponse: GceOperation }).latestResponse;
   return (result ?? {}) as GceOperation;
 }
 
@@ -49,7 +50,14 @@ export async function waitForOperation(op: GceOperation, ctx: WaitContext): Prom
     done: isDone,
     interval: ctx.pollMs,
     timeoutMs: ctx.timeoutMs,
-    timedOut: () => new ProviderError({ kind: 'Transient', reason: 'OperationTimeout', provider: ctx.provider, operation: ctx.operation, message: `${ctx.operation}: operation still not DONE after ${ctx.timeoutMs} ms` }),
+    timedOut: () =>
+      new ProviderError({
+        kind: 'Transient',
+        reason: 'OperationTimeout',
+        provider: ctx.provider,
+        operation: ctx.operation,
+        message: `${ctx.operation}: operation still not DONE after ${ctx.timeoutMs} ms`,
+      }),
     signal: ctx.signal,
     aborted: providerPolling(ctx.operation, ctx.provider).aborted,
     clock: ctx.clock,
@@ -60,7 +68,13 @@ export async function waitForOperation(op: GceOperation, ctx: WaitContext): Prom
 function nameOf(op: GceOperation, ctx: WaitContext): string {
   const name = op.name;
   if (typeof name === 'string' && name !== '') return name;
-  throw new ProviderError({ kind: 'Transient', reason: 'OperationNameMissing', provider: ctx.provider, operation: ctx.operation, message: `${ctx.operation}: GCE returned an operation without a name` });
+  throw new ProviderError({
+    kind: 'Transient',
+    reason: 'OperationNameMissing',
+    provider: ctx.provider,
+    operation: ctx.operation,
+    message: `${ctx.operation}: GCE returned an operation without a name`,
+  });
 }
 
 /** The classified error of a DONE operation, or undefined when it succeeded. */

@@ -43,7 +43,10 @@ export interface GcpProviderInit {
 
 /** Outcome of one (generation, attempt) step of create. */
 /** One insert step's outcome; `replayed`: the slot's instance came from an earlier call (ObservedInstance.replayed). */
-type StepOutcome = { readonly kind: 'created'; readonly instance: Instance; readonly replayed?: boolean } | { readonly kind: 'next-generation' } | { readonly kind: 'next-attempt' };
+type StepOutcome =
+  | { readonly kind: 'created'; readonly instance: Instance; readonly replayed?: boolean }
+  | { readonly kind: 'next-generation' }
+  | { readonly kind: 'next-attempt' };
 
 /** The outcome, marked as a replay when it found the slot's instance. */
 function asReplay(outcome: StepOutcome): StepOutcome {
@@ -99,14 +102,16 @@ export class GcpProvider implements Provider {
       for await (const [scopeName, scoped] of this.#clients.instances.aggregatedListAsync(request, this.#gax(signal))) {
         if (String(scoped.warning?.code ?? '') === 'UNREACHABLE') lost.add(scopeName.replace(/^zones\//, ''));
         for (const instance of scoped.instances ?? []) {
-          if (++seen > MAX_LISTED) throw this.#error('list', 'Transient', 'PaginationLoop', `aggregatedList returned more than ${MAX_LISTED} instances`);
+          if (++seen > MAX_LISTED)
+            throw this.#error('list', 'Transient', 'PaginationLoop', `aggregatedList returned more than ${MAX_LISTED} instances`);
           out.set(String(instance.id ?? instance.name), instance);
         }
       }
       return { instances: [...out.values()], unreachable: [...lost] };
     });
     const observed = this.#observeListed(instances, scope, unreachable);
-    if (unreachable.length > 0) throw new PartialListing({ provider: this.name, operation: 'list', instances: observed, zones: unreachable });
+    if (unreachable.length > 0)
+      throw new PartialListing({ provider: this.name, operation: 'list', instances: observed, zones: unreachable });
     return observed;
   }
 
@@ -139,13 +144,22 @@ export class GcpProvider implements Provider {
     for (let i = 0; i < MAX_CREATE_STEPS; i++) {
       this.#book.observe(key, step.generation);
       const outcome = await this.#step(request, step, options);
-      if (outcome.kind === 'created') return outcome.replayed ? { ...this.#observedOf(outcome.instance), replayed: true } : this.#observedOf(outcome.instance);
+      if (outcome.kind === 'created')
+        return outcome.replayed ? { ...this.#observedOf(outcome.instance), replayed: true } : this.#observedOf(outcome.instance);
       if (outcome.kind === 'next-attempt') this.#book.spend(key, step.generation, step.attempt + 1);
       const generation = outcome.kind === 'next-generation' ? step.generation + 1 : step.generation;
       step = { generation, attempt: this.#book.attempt(key, generation) };
-      this.#options.logger?.debug({ provider: this.name, group: request.owner.group, slot: request.owner.slot, ...step }, 'slot name or request id spent, next step');
+      this.#options.logger?.debug(
+        { provider: this.name, group: request.owner.group, slot: request.owner.slot, ...step },
+        'slot name or request id spent, next step',
+      );
     }
-    throw this.#error('create', 'Conflict', 'TooManyCreateSteps', `slot ${request.owner.slot} of ${request.owner.group}: ${MAX_CREATE_STEPS} spent names or request ids in a row`);
+    throw this.#error(
+      'create',
+      'Conflict',
+      'TooManyCreateSteps',
+      `slot ${request.owner.slot} of ${request.owner.group}: ${MAX_CREATE_STEPS} spent names or request ids in a row`,
+    );
   }
 
   /**
@@ -157,15 +171,32 @@ export class GcpProvider implements Provider {
    * creates only after its deletes resolved). A delete operation that fails rejects.
    */
   async destroy(instance: ObservedInstance, options: CallOptions = {}): Promise<void> {
-    if (instance.fleet !== this.#fleet) throw this.#error('destroy', 'Invalid', 'NotOwned', `instance ${instance.id} is not in fleet ${this.#fleet}`);
-    if (instance.name === '' || instance.zone === '') throw this.#error('destroy', 'Invalid', 'InstanceRefIncomplete', `instance ${instance.id} has no name or zone: GCE deletes by zone and name`);
+    if (instance.fleet !== this.#fleet)
+      throw this.#error('destroy', 'Invalid', 'NotOwned', `instance ${instance.id} is not in fleet ${this.#fleet}`);
+    if (instance.name === '' || instance.zone === '')
+      throw this.#error(
+        'destroy',
+        'Invalid',
+        'InstanceRefIncomplete',
+        `instance ${instance.id} has no name or zone: GCE deletes by zone and name`,
+      );
     const current = await this.#getInstance('destroy', instance.name, instance.zone, options);
     if (current === undefined || String(current.id) !== instance.id) return;
-    if (current.labels?.[LABEL.fleet] !== this.#fleet) throw this.#error('destroy', 'Invalid', 'NotOwned', `instance ${instance.name} does not carry ${LABEL.fleet}=${this.#fleet}`);
+    if (current.labels?.[LABEL.fleet] !== this.#fleet)
+      throw this.#error('destroy', 'Invalid', 'NotOwned', `instance ${instance.name} does not carry ${LABEL.fleet}=${this.#fleet}`);
     const requestId = requestIdFor(`delete:${instance.id}`, 0, 0);
     let op: GceOperation | undefined;
     try {
-      op = await this.#call('destroy', options, async (signal) => operationOf((await this.#clients.instances.delete({ project: this.#project, zone: instance.zone, instance: instance.name, requestId }, this.#gax(signal)))[0]));
+      op = await this.#call('destroy', options, async (signal) =>
+        operationOf(
+          (
+            await this.#clients.instances.delete(
+              { project: this.#project, zone: instance.zone, instance: instance.name, requestId },
+              this.#gax(signal),
+            )
+          )[0],
+        ),
+      );
     } catch (error) {
       if (error instanceof ProviderError && error.kind === 'NotFound') return;
       throw error;
@@ -182,7 +213,12 @@ export class GcpProvider implements Provider {
     return verifyImage(image, {
       provider: this.name,
       project: this.#project,
-      get: (project, name) => this.#call('verifyImage', options, async (signal) => (await this.#clients.images.get({ project, image: name }, this.#gax(signal)))[0]),
+      get: (project, name) =>
+        this.#call(
+          'verifyImage',
+          options,
+          async (signal) => (await this.#clients.images.get({ project, image: name }, this.#gax(signal)))[0],
+        ),
     });
   }
 
@@ -200,7 +236,10 @@ export class GcpProvider implements Provider {
    * When generations above 0 are known for the slot, reads each known generation's name: the slot's
    * instance may hold any of them. Returns it, or the lowest free generation to insert into.
    */
-  async #findKnown(request: CreateRequest, options: CallOptions): Promise<{ kind: 'created'; instance: Instance } | { kind: 'free'; generation: number }> {
+  async #findKnown(
+    request: CreateRequest,
+    options: CallOptions,
+  ): Promise<{ kind: 'created'; instance: Instance } | { kind: 'free'; generation: number }> {
     const highest = this.#book.highest(request.idempotencyKey);
     if (highest === 0) return { kind: 'free', generation: 0 };
     const key = keyLabel(request.idempotencyKey);
@@ -215,7 +254,8 @@ export class GcpProvider implements Provider {
 
   #observedOf(instance: Instance): ObservedInstance {
     const observed = toObserved(instance, this.name, this.#fleet);
-    if (observed === undefined) throw this.#error('create', 'Conflict', 'OwnershipLabelsMissing', `instance ${instance.name ?? ''} lacks the fleet label`);
+    if (observed === undefined)
+      throw this.#error('create', 'Conflict', 'OwnershipLabelsMissing', `instance ${instance.name ?? ''} lacks the fleet label`);
     return observed;
   }
 
@@ -229,12 +269,27 @@ export class GcpProvider implements Provider {
     try {
       op = await this.#call('create', options, async (signal, attempt) => {
         attempts = attempt;
-        return operationOf((await this.#clients.instances.insert({ project: this.#project, zone: request.zone, requestId, instanceResource: body }, this.#gax(signal)))[0]);
+        return operationOf(
+          (
+            await this.#clients.instances.insert(
+              { project: this.#project, zone: request.zone, requestId, instanceResource: body },
+              this.#gax(signal),
+            )
+          )[0],
+        );
       });
     } catch (error) {
-      if (error instanceof ProviderError && error.kind === 'Conflict') return asReplay(this.#judge(await this.#getInstance('create', name, request.zone, options), key));
+      if (error instanceof ProviderError && error.kind === 'Conflict')
+        return asReplay(this.#judge(await this.#getInstance('create', name, request.zone, options), key));
       if (error instanceof ProviderError && error.kind === 'NotFound') {
-        throw new ProviderError({ kind: 'Invalid', reason: 'ReferencedResourceNotFound', provider: this.name, operation: 'create', message: `create ${name}: a resource it refers to (image, machine type, network, zone) does not exist`, cause: error });
+        throw new ProviderError({
+          kind: 'Invalid',
+          reason: 'ReferencedResourceNotFound',
+          provider: this.name,
+          operation: 'create',
+          message: `create ${name}: a resource it refers to (image, machine type, network, zone) does not exist`,
+          cause: error,
+        });
       }
       throw error;
     }
@@ -271,13 +326,26 @@ export class GcpProvider implements Provider {
       pollMs: this.#options.operationPollMs ?? 1000,
       timeoutMs: this.#options.operationTimeoutMs ?? 600_000,
       signal: options.signal,
-      wait: (name) => this.#call(operation, options, async (signal) => (await this.#clients.operations.wait({ project: this.#project, zone, operation: name }, this.#gax(signal, WAIT_DEADLINE_MS)))[0], WAIT_DEADLINE_MS),
+      wait: (name) =>
+        this.#call(
+          operation,
+          options,
+          async (signal) =>
+            (
+              await this.#clients.operations.wait({ project: this.#project, zone, operation: name }, this.#gax(signal, WAIT_DEADLINE_MS))
+            )[0],
+          WAIT_DEADLINE_MS,
+        ),
     });
   }
 
   async #getInstance(operation: string, name: string, zone: string, options: CallOptions): Promise<Instance | undefined> {
     try {
-      return await this.#call(operation, options, async (signal) => (await this.#clients.instances.get({ project: this.#project, zone, instance: name }, this.#gax(signal)))[0]);
+      return await this.#call(
+        operation,
+        options,
+        async (signal) => (await this.#clients.instances.get({ project: this.#project, zone, instance: name }, this.#gax(signal)))[0],
+      );
     } catch (error) {
       if (error instanceof ProviderError && error.kind === 'NotFound') return undefined;
       throw error;
@@ -289,14 +357,34 @@ export class GcpProvider implements Provider {
    * retries, and the client's own deadline a second later as a backstop (so drover's fires first and
    * is reported as Timeout).
    */
-  #gax(signal: AbortSignal, minDeadlineMs = 0): { timeout: number; retry: { retryCodes: number[] }; signal: AbortSignal; autoPaginate: false } {
-    return { timeout: Math.max(this.#policy.attemptTimeoutMs, minDeadlineMs) + 1000, retry: { retryCodes: [] }, signal, autoPaginate: false };
+  #gax(
+    signal: AbortSignal,
+    minDeadlineMs = 0,
+  ): { timeout: number; retry: { retryCodes: number[] }; signal: AbortSignal; autoPaginate: false } {
+    return {
+      timeout: Math.max(this.#policy.attemptTimeoutMs, minDeadlineMs) + 1000,
+      retry: { retryCodes: [] },
+      signal,
+      autoPaginate: false,
+    };
   }
 
   /** A call through drover's retry loop; `minDeadlineMs` lengthens the attempt deadline (operation waits). */
-  #call<T>(operation: string, options: CallOptions, fn: (signal: AbortSignal, attempt: number) => Promise<T>, minDeadlineMs = 0): Promise<T> {
+  #call<T>(
+    operation: string,
+    options: CallOptions,
+    fn: (signal: AbortSignal, attempt: number) => Promise<T>,
+    minDeadlineMs = 0,
+  ): Promise<T> {
     const policy = minDeadlineMs > this.#policy.attemptTimeoutMs ? { ...this.#policy, attemptTimeoutMs: minDeadlineMs } : this.#policy;
-    const ctx: CallContext = { provider: this.name, policy, signal: options.signal, pacer: options.pacer, logger: this.#options.logger, random: this.#options.random };
+    const ctx: CallContext = {
+      provider: this.name,
+      policy,
+      signal: options.signal,
+      pacer: options.pacer,
+      logger: this.#options.logger,
+      random: this.#options.random,
+    };
     return callWithRetry(operation, ctx, fn);
   }
 

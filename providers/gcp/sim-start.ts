@@ -16,5 +16,12 @@ export async function startSimulator(config: ProviderConfig, seed: SimulatorSeed
     return path === undefined ? [] : [{ path, labels: { [LABEL.digest]: digestLabel(i.digest) } }];
   });
   const sim = await startGceSimulator({ projects: [project], factor: options.factor, port: options.port, images });
-  return { provider: config.name, type: 'gcp', url: sim.url, engine: sim.engine, env: { GOOGLE_CLOUD_PROJECT: project, CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE: `${sim.url}/compute/v1/` }, close: () => sim.close() };
+  return {
+    provider: config.name,
+    type: 'gcp',
+    url: sim.url,
+    engine: sim.engine,
+    env: { GOOGLE_CLOUD_PROJECT: project, CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE: `${sim.url}/compute/v1/` },
+    close: () => sim.close(),
+  };
 }

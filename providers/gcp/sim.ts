@@ -74,7 +74,10 @@ export interface GceSimulator {
 /** Starts a GCE simulator on 127.0.0.1 (any free port unless `port` is given). */
 export async function startGceSimulator(options: GceSimulatorOptions = {}): Promise<GceSimulator> {
   const projects = options.projects === undefined || options.projects.length === 0 ? ['drover-sim'] : [...options.projects];
-  const engine = createEngine('gce', projectBuckets(projects), newNumericId, { ...options, latencies: { ...GCE_LATENCIES, ...options.latencies } });
+  const engine = createEngine('gce', projectBuckets(projects), newNumericId, {
+    ...options,
+    latencies: { ...GCE_LATENCIES, ...options.latencies },
+  });
   const settings: GceSettings = {
     bearerTokens: options.bearerTokens,
     instanceQuota: options.instanceQuota,
@@ -116,7 +119,10 @@ export async function startGceSimulator(options: GceSimulatorOptions = {}): Prom
  */
 export function seedImagePath(id: string, project: string): string | undefined {
   if (id.includes('/images/family/')) return undefined;
-  const path = id.startsWith('projects/') || id.startsWith('https://') ? id : `projects/${project}/global/images/${id.replace(/^global\/images\//, '')}`;
+  const path =
+    id.startsWith('projects/') || id.startsWith('https://')
+      ? id
+      : `projects/${project}/global/images/${id.replace(/^global\/images\//, '')}`;
   return parseImagePath(path) === undefined ? undefined : path;
 }
 

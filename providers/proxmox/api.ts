@@ -63,7 +63,9 @@ export class TaskError extends ProviderError {
       reason: init.timedOut ? 'TaskTimeout' : 'TaskFailed',
       provider: init.provider,
       operation: init.operation,
-      message: init.timedOut ? `${init.operation}: task ${init.upid} still running at its deadline` : `${init.operation}: task ${init.upid} failed: ${init.exitstatus ?? 'no exit status'}`,
+      message: init.timedOut
+        ? `${init.operation}: task ${init.upid} still running at its deadline`
+        : `${init.operation}: task ${init.upid} failed: ${init.exitstatus ?? 'no exit status'}`,
     });
     this.upid = init.upid;
     this.exitstatus = init.exitstatus;
@@ -81,7 +83,13 @@ export interface TaskTiming {
 }
 
 /** Production defaults: clones may take a quarter of an hour on slow storage. */
-export const DEFAULT_TASK_TIMING: TaskTiming = { pollMs: 1000, cloneTimeoutMs: 15 * 60_000, startTimeoutMs: 120_000, stopTimeoutMs: 120_000, destroyTimeoutMs: 300_000 };
+export const DEFAULT_TASK_TIMING: TaskTiming = {
+  pollMs: 1000,
+  cloneTimeoutMs: 15 * 60_000,
+  startTimeoutMs: 120_000,
+  stopTimeoutMs: 120_000,
+  destroyTimeoutMs: 300_000,
+};
 
 /** Typed PVE calls for one provider. */
 export class PveApi {
@@ -91,7 +99,13 @@ export class PveApi {
   readonly #logger: ProviderLogger | undefined;
   readonly #random: (() => number) | undefined;
 
-  constructor(init: { client: PveClient; provider: string; policy: RetryTuning; logger?: ProviderLogger | undefined; random?: (() => number) | undefined }) {
+  constructor(init: {
+    client: PveClient;
+    provider: string;
+    policy: RetryTuning;
+    logger?: ProviderLogger | undefined;
+    random?: (() => number) | undefined;
+  }) {
     this.#client = init.client;
     this.#provider = init.provider;
     this.#policy = init.policy;
@@ -132,30 +146,54 @@ export class PveApi {
 
   /** start / stop / shutdown → UPID. A repeat answers "already running"/"not running", handled by callers. */
   changeStatus(node: string, vmid: number, action: 'start' | 'stop' | 'shutdown', signal?: AbortSignal): Promise<string> {
-    return this.#call(action === 'start' ? 'create' : 'destroy', signal, (s) => this.#client.request<string>('POST', `${vmPath(node, vmid)}/status/${action}`, {}, s));
+    return this.#call(action === 'start' ? 'create' : 'destroy', signal, (s) =>
+      this.#client.request<string>('POST', `${vmPath(node, vmid)}/status/${action}`, {}, s),
+    );
   }
 
   /** DELETE with purge and unreferenced disks → UPID. */
   destroy(node: string, vmid: number, signal?: AbortSignal, retry = true): Promise<string> {
-    return this.#call('destroy', signal, (s) => this.#client.request<string>('DELETE', vmPath(node, vmid), { purge: 1, 'destroy-unreferenced-disks': 1 }, s), retry);
+    return this.#call(
+      'destroy',
+      signal,
+      (s) => this.#client.request<string>('DELETE', vmPath(node, vmid), { purge: 1, 'destroy-unreferenced-disks': 1 }, s),
+      retry,
+    );
   }
 
   /** Tasks of `type` still running on `node` (PVE shows a token its own tasks without Sys.Audit). */
   activeTasks(node: string, type: string, signal?: AbortSignal): Promise<TaskEntry[]> {
-    return this.#call('list', signal, (s) => this.#client.request<TaskEntry[]>('GET', `/nodes/${encodeURIComponent(node)}/tasks`, { source: 'active', typefilter: type, limit: 500 }, s));
+    return this.#call('list', signal, (s) =>
+      this.#client.request<TaskEntry[]>(
+        'GET',
+        `/nodes/${encodeURIComponent(node)}/tasks`,
+        { source: 'active', typefilter: type, limit: 500 },
+        s,
+      ),
+    );
   }
 
   /** The first `limit` lines a task printed. */
   async taskLog(upid: string, limit: number, signal?: AbortSignal): Promise<string[]> {
     const node = upid.split(':')[1] ?? '';
-    const lines = await this.#call('list', signal, (s) => this.#client.request<{ n: number; t: string }[]>('GET', `/nodes/${encodeURIComponent(node)}/tasks/${encodeURIComponent(upid)}/log`, { start: 0, limit }, s));
+    const lines = await this.#call('list', signal, (s) =>
+      this.#client.request<{ n: number; t: string }[]>(
+        'GET',
+        `/nodes/${encodeURIComponent(node)}/tasks/${encodeURIComponent(upid)}/log`,
+        { start: 0, limit },
+        s,
+      ),
+    );
     return lines.map((l) => l.t);
   }
 
   /** Waits for a task to stop; rejects with TaskError when it failed or outlived `timeoutMs`. */
   async waitTask(operation: string, upid: string, timeoutMs: number, pollMs: number, signal?: AbortSignal): Promise<void> {
     const node = upid.split(':')[1] ?? '';
-    const status = (): Promise<TaskStatus> => this.#call(operation, signal, (s) => this.#client.request<TaskStatus>('GET', `/nodes/${encodeURIComponent(node)}/tasks/${encodeURIComponent(upid)}/status`, {}, s));
+    const status = (): Promise<TaskStatus> =>
+      this.#call(operation, signal, (s) =>
+        this.#client.request<TaskStatus>('GET', `/nodes/${encodeURIComponent(node)}/tasks/${encodeURIComponent(upid)}/status`, {}, s),
+      );
     const task = await pollUntil(status, {
       done: (t) => t.status === 'stopped',
       interval: pollMs,

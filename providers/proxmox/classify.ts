@@ -10,13 +10,32 @@ export type { Classified } from '../../src/contract/errors.ts';
 
 /** Reasons drover acts on. */
 export type PveReason =
-  | 'VmidTaken' | 'VmLocked' | 'LockTimeout' | 'VmNotFound' | 'VmRunning' | 'VmNotRunning' | 'VmAlreadyRunning'
-  | 'ParameterVerificationFailed' | 'AuthenticationFailed' | 'PermissionDenied' | 'NotImplemented' | 'Unavailable'
-  | 'ServerError' | 'TlsVerificationFailed' | 'Network' | 'Timeout' | 'Unexpected';
+  | 'VmidTaken'
+  | 'VmLocked'
+  | 'LockTimeout'
+  | 'VmNotFound'
+  | 'VmRunning'
+  | 'VmNotRunning'
+  | 'VmAlreadyRunning'
+  | 'ParameterVerificationFailed'
+  | 'AuthenticationFailed'
+  | 'PermissionDenied'
+  | 'NotImplemented'
+  | 'Unavailable'
+  | 'ServerError'
+  | 'TlsVerificationFailed'
+  | 'Network'
+  | 'Timeout'
+  | 'Unexpected';
 
 const TLS_CODES = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'ERR_TLS_CERT_ALTNAME_INVALID',
-  'CERT_HAS_EXPIRED', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_SIGNATURE_FAILURE',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_HAS_EXPIRED',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_SIGNATURE_FAILURE',
 ]);
 
 /** Classifies any error a PVE call can throw. */

@@ -18,7 +18,9 @@ export class PveApiError extends Error {
   readonly method: string;
   readonly path: string;
   constructor(init: { status: number; pveMessage: string; errors: Readonly<Record<string, string>>; method: string; path: string }) {
-    const detail = Object.entries(init.errors).map(([k, v]) => `${k}: ${v}`).join('; ');
+    const detail = Object.entries(init.errors)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('; ');
     super(`${init.method} ${init.path}: ${init.status} ${init.pveMessage}${detail === '' ? '' : ` (${detail})`}`);
     this.status = init.status;
     this.pveMessage = init.pveMessage;
@@ -52,7 +54,8 @@ export class PveClient {
   constructor(options: PveClientOptions) {
     this.base = `${options.endpoint.replace(/\/+$/, '').replace(/\/api2\/json$/, '')}/api2/json`;
     this.#auth = `PVEAPIToken=${options.tokenId}=${options.tokenSecret}`;
-    const connect = options.insecureSkipVerify === true ? { rejectUnauthorized: false } : options.caPem === undefined ? {} : { ca: options.caPem };
+    const connect =
+      options.insecureSkipVerify === true ? { rejectUnauthorized: false } : options.caPem === undefined ? {} : { ca: options.caPem };
     this.#agent = new Agent({ connect, keepAliveTimeout: 10_000 });
   }
 
@@ -64,7 +67,11 @@ export class PveClient {
     const response = await fetch(url, {
       method,
       dispatcher: this.#agent,
-      headers: { authorization: this.#auth, accept: 'application/json', ...(withBody ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+      headers: {
+        authorization: this.#auth,
+        accept: 'application/json',
+        ...(withBody ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+      },
       ...(withBody ? { body: encoded } : {}),
       ...(signal === undefined ? {} : { signal }),
     });
@@ -73,7 +80,13 @@ export class PveClient {
     if (!response.ok) {
       const message = typeof body?.['message'] === 'string' ? body['message'].trim() : response.statusText.trim();
       const errors = isRecord(body?.['errors']) ? stringValues(body['errors']) : {};
-      throw new PveApiError({ status: response.status, pveMessage: message === '' ? `HTTP ${response.status}` : message, errors, method, path });
+      throw new PveApiError({
+        status: response.status,
+        pveMessage: message === '' ? `HTTP ${response.status}` : message,
+        errors,
+        method,
+        path,
+      });
     }
     return (body?.['data'] ?? null) as T;
   }

@@ -81,7 +81,9 @@ export class CloneJournal {
   #persist(): Promise<void> {
     const file = this.#file;
     if (file === undefined) return Promise.resolve();
-    const next = this.#writing.catch(() => undefined).then(() => writeJsonAtomic(file, { version: JOURNAL_VERSION, clones: [...this.#records.values()] }));
+    const next = this.#writing
+      .catch(() => undefined)
+      .then(() => writeJsonAtomic(file, { version: JOURNAL_VERSION, clones: [...this.#records.values()] }));
     this.#writing = next;
     return next;
   }
@@ -98,7 +100,9 @@ function parse(value: unknown): CloneRecord[] | undefined {
 function isRecord(value: unknown): value is CloneRecord {
   if (typeof value !== 'object' || value === null) return false;
   const r = value as Record<string, unknown>;
-  const strings = ['sourceNode', 'targetNode', 'name', 'group', 'templateHash', 'imageDigest', 'revision'].every((k) => typeof r[k] === 'string');
+  const strings = ['sourceNode', 'targetNode', 'name', 'group', 'templateHash', 'imageDigest', 'revision'].every(
+    (k) => typeof r[k] === 'string',
+  );
   const numbers = ['vmid', 'template', 'slot', 'createdAt', 'sentAt'].every((k) => typeof r[k] === 'number');
   return strings && numbers;
 }

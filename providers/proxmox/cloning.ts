@@ -83,7 +83,9 @@ export async function cloneForSlot(ctx: CloneContext, request: CreateRequest, pl
     }
     ctx.onVmid(vmid);
     ctx.claimed.add(vmid);
-    const outcome = await ctx.limiter.run(plan.sourceNode, plan.storage, () => journaledClone(ctx, plan, vmid)).finally(() => ctx.claimed.delete(vmid));
+    const outcome = await ctx.limiter
+      .run(plan.sourceNode, plan.storage, () => journaledClone(ctx, plan, vmid))
+      .finally(() => ctx.claimed.delete(vmid));
     if (outcome !== 'unknown') ctx.settled(vmid);
     if (outcome === 'done') return { vmid, node: plan.targetNode, createdAt: plan.createdAt };
     if (outcome === 'busy') {
@@ -95,7 +97,13 @@ export async function cloneForSlot(ctx: CloneContext, request: CreateRequest, pl
     if (adopted !== undefined) return adopted;
     if (outcome === 'taken') tried.add(vmid);
   }
-  throw new ProviderError({ kind: 'Conflict', reason: 'VmidAllocationFailed', provider: ctx.provider, operation: 'create', message: `no free VMID for ${request.name} after ${MAX_STEPS} attempts` });
+  throw new ProviderError({
+    kind: 'Conflict',
+    reason: 'VmidAllocationFailed',
+    provider: ctx.provider,
+    operation: 'create',
+    message: `no free VMID for ${request.name} after ${MAX_STEPS} attempts`,
+  });
 }
 
 /** Next VMID to try; `used` when the cluster already has it (it may be a twin's VM for this slot). */
@@ -111,9 +119,17 @@ async function pickVmid(ctx: CloneContext, request: CreateRequest, tried: Readon
   }
   const names = new Map((await ctx.listing()).map((e) => [e.vmid, listedName(e) ?? '']));
   // Ids held by VMs with another name are skipped outright; a nameless one (`VM <vmid>` while it copies) or a same-name one may be a twin's clone of this slot.
-  const vmid = probeOrder(request.idempotencyKey, ctx.range, 100_000).find((id) => !tried.has(id) && !ctx.claimed.has(id) && [undefined, '', request.name].includes(names.get(id)));
+  const vmid = probeOrder(request.idempotencyKey, ctx.range, 100_000).find(
+    (id) => !tried.has(id) && !ctx.claimed.has(id) && [undefined, '', request.name].includes(names.get(id)),
+  );
   if (vmid !== undefined) return { vmid, used: names.has(vmid) };
-  throw new ProviderError({ kind: 'Conflict', reason: 'VmidRangeExhausted', provider: ctx.provider, operation: 'create', message: `vmidRange ${ctx.range.min}-${ctx.range.max} has no free VMID` });
+  throw new ProviderError({
+    kind: 'Conflict',
+    reason: 'VmidRangeExhausted',
+    provider: ctx.provider,
+    operation: 'create',
+    message: `vmidRange ${ctx.range.min}-${ctx.range.max} has no free VMID`,
+  });
 }
 
 /**
@@ -155,12 +171,29 @@ async function cloneOnce(ctx: CloneContext, plan: ClonePlan, vmid: number): Prom
 async function failedClone(ctx: CloneContext, vmid: number, plan: ClonePlan, error: TaskError): Promise<ProviderError> {
   const entry = (await ctx.api.resources(ctx.signal)).find((e) => e.vmid === vmid);
   if (entry === undefined) {
-    return new ProviderError({ kind: 'Transient', reason: 'CloneFailed', provider: ctx.provider, operation: 'create', message: `clone of template ${plan.template} into VM ${vmid} failed and PVE removed it: ${error.exitstatus ?? error.reason}`, cause: error });
+    return new ProviderError({
+      kind: 'Transient',
+      reason: 'CloneFailed',
+      provider: ctx.provider,
+      operation: 'create',
+      message: `clone of template ${plan.template} into VM ${vmid} failed and PVE removed it: ${error.exitstatus ?? error.reason}`,
+      cause: error,
+    });
   }
   if (error.reason === 'TaskTimeout') return error;
   ctx.onStuck(vmid);
-  ctx.logger?.warn({ provider: ctx.provider, vmid, node: entry.node, template: plan.template }, 'clone task died and left the VM in lock: clone; an operator must run `qm unlock VMID && qm destroy VMID` (API tokens cannot skiplock)');
-  return new ProviderError({ kind: 'Conflict', reason: 'CloneLockStuck', provider: ctx.provider, operation: 'create', message: `VM ${vmid} on ${entry.node} is stuck in lock: clone after a failed clone; needs an operator: qm unlock ${vmid} && qm destroy ${vmid}`, cause: error });
+  ctx.logger?.warn(
+    { provider: ctx.provider, vmid, node: entry.node, template: plan.template },
+    'clone task died and left the VM in lock: clone; an operator must run `qm unlock VMID && qm destroy VMID` (API tokens cannot skiplock)',
+  );
+  return new ProviderError({
+    kind: 'Conflict',
+    reason: 'CloneLockStuck',
+    provider: ctx.provider,
+    operation: 'create',
+    message: `VM ${vmid} on ${entry.node} is stuck in lock: clone after a failed clone; needs an operator: qm unlock ${vmid} && qm destroy ${vmid}`,
+    cause: error,
+  });
 }
 
 /**
@@ -193,8 +226,13 @@ async function lookForSlot(ctx: CloneContext, request: CreateRequest, vmid: numb
     if (error instanceof ProviderError && error.kind === 'NotFound' && Date.now() < deadline) return { kind: 'vanished' };
     throw error;
   }
-  if (config['lock'] === 'clone' && config['name'] === undefined) return Date.now() >= deadline ? { kind: 'settled', vm: undefined } : { kind: 'copying' };
+  if (config['lock'] === 'clone' && config['name'] === undefined)
+    return Date.now() >= deadline ? { kind: 'settled', vm: undefined } : { kind: 'copying' };
   const own = ownershipFromDescription(typeof config['description'] === 'string' ? config['description'] : undefined);
-  const mine = config['name'] === request.name && own.fleet === ctx.fleet && own.templateHash === request.owner.templateHash && own.slot === request.owner.slot;
+  const mine =
+    config['name'] === request.name &&
+    own.fleet === ctx.fleet &&
+    own.templateHash === request.owner.templateHash &&
+    own.slot === request.owner.slot;
   return { kind: 'settled', vm: mine ? { vmid, node: entry.node, createdAt: own.createdAt ?? Date.now() } : undefined };
 }

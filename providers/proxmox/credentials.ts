@@ -17,7 +17,11 @@ export const DEFAULT_SECRET_ENV = 'PVE_TOKEN_SECRET';
 /** The API URL: the binding's endpoint (Proxmox has no default endpoint). */
 export function apiEndpoint(context: ProviderContext): string {
   if (context.endpoint === undefined || context.endpoint === '') {
-    throw fail(context, 'EndpointMissing', `no API URL: set providers.${context.config.name}.endpoint (e.g. https://pve.lab:8006) in the operator's config`);
+    throw fail(
+      context,
+      'EndpointMissing',
+      `no API URL: set providers.${context.config.name}.endpoint (e.g. https://pve.lab:8006) in the operator's config`,
+    );
   }
   return context.endpoint;
 }
@@ -25,7 +29,12 @@ export function apiEndpoint(context: ProviderContext): string {
 /** USER@REALM!TOKENNAME from the binding. */
 export function tokenId(context: ProviderContext): string {
   const id = context.credentials?.tokenId;
-  if (id === undefined || id === '') throw fail(context, 'CredentialsMissing', `no API token: set providers.${context.config.name}.credentials.tokenId in the operator's config`);
+  if (id === undefined || id === '')
+    throw fail(
+      context,
+      'CredentialsMissing',
+      `no API token: set providers.${context.config.name}.credentials.tokenId in the operator's config`,
+    );
   return id;
 }
 
@@ -41,7 +50,11 @@ export function tokenSecret(context: ProviderContext, env: NodeJS.ProcessEnv = p
       text = readFileSync(file, 'utf8');
     } catch (error) {
       // The fs error is not kept as the cause: its message repeats the path, which may be the secret.
-      throw fail(context, 'SecretFileUnreadable', `cannot read the token secret file ${shownPath(file)} (${(error as NodeJS.ErrnoException).code ?? 'EIO'})`);
+      throw fail(
+        context,
+        'SecretFileUnreadable',
+        `cannot read the token secret file ${shownPath(file)} (${(error as NodeJS.ErrnoException).code ?? 'EIO'})`,
+      );
     }
     const secret = text.trim();
     if (secret === '') throw fail(context, 'SecretMissing', `the token secret file ${shownPath(file)} is empty`);
@@ -60,5 +73,12 @@ export function tlsTrust(context: ProviderContext): { caPem?: string; insecure?:
 }
 
 function fail(context: ProviderContext, reason: string, message: string, cause?: unknown): ProviderError {
-  return new ProviderError({ kind: 'Unauthorized', reason, provider: context.config.name, operation: 'init', message, ...(cause === undefined ? {} : { cause }) });
+  return new ProviderError({
+    kind: 'Unauthorized',
+    reason,
+    provider: context.config.name,
+    operation: 'init',
+    message,
+    ...(cause === undefined ? {} : { cause }),
+  });
 }

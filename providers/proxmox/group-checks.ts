@@ -8,8 +8,17 @@ import type { GroupChecks } from '../plugin.ts';
 
 /** Group checks of the Proxmox plugin. */
 export const proxmoxGroupChecks: GroupChecks<ProxmoxProviderSpec> = {
-  fields: [['machine', 'cores'], ['machine', 'memoryMiB'], ['placement', 'network'], ['placement', 'ipConfig'], ['placement', 'sshUser'], ['placement', 'sshKeys']],
+  fields: [
+    ['machine', 'cores'],
+    ['machine', 'memoryMiB'],
+    ['placement', 'network'],
+    ['placement', 'ipConfig'],
+    ['placement', 'sshUser'],
+    ['placement', 'sshKeys'],
+  ],
   required: [],
   zoneProblem: (zone, provider) =>
-    provider.spec.nodes.includes(zone) ? undefined : `node '${zone}' is not one of provider '${provider.name}' nodes (${provider.spec.nodes.join(', ')})`,
+    provider.spec.nodes.includes(zone)
+      ? undefined
+      : `node '${zone}' is not one of provider '${provider.name}' nodes (${provider.spec.nodes.join(', ')})`,
 };

@@ -21,7 +21,8 @@ export const proxmox = definePlugin<'proxmox', ProxmoxProviderOptions>({
   credentials: {
     fields: ['tokenId', 'secretEnv', 'secretFile'],
     hint: "a binding providers.<name> in the operator's config (endpoint, credentials.tokenId) and the token's secret in PVE_TOKEN_SECRET (or credentials.secretEnv / secretFile)",
-    instead: "put the token id and where its secret is read (secretEnv or secretFile) in the operator's config: providers.<name>.credentials in drover.yaml",
+    instead:
+      "put the token id and where its secret is read (secretEnv or secretFile) in the operator's config: providers.<name>.credentials in drover.yaml",
   },
   retry: DEFAULT_RETRY,
   groupChecks: proxmoxGroupChecks,

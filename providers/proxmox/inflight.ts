@@ -51,7 +51,14 @@ export class CloneWatch {
   readonly #firstSeen = new Map<number, number>();
   readonly #expired = new Set<number>();
 
-  constructor(init: { api: PveApi; provider: string; fleet: string; tokenId: string; timeoutMs: number; logger?: ProviderLogger | undefined }) {
+  constructor(init: {
+    api: PveApi;
+    provider: string;
+    fleet: string;
+    tokenId: string;
+    timeoutMs: number;
+    logger?: ProviderLogger | undefined;
+  }) {
     this.#api = init.api;
     this.#provider = init.provider;
     this.#fleet = init.fleet;
@@ -104,7 +111,10 @@ export class CloneWatch {
       return out;
     } catch (error) {
       if (classifyPve(error).reason === 'Aborted' || signal?.aborted === true) throw error;
-      this.#logger?.warn({ provider: this.#provider, node, reason: classifyPve(error).reason }, 'cannot read the active clone tasks; clones in their copy window there are treated as possibly drover\'s');
+      this.#logger?.warn(
+        { provider: this.#provider, node, reason: classifyPve(error).reason },
+        "cannot read the active clone tasks; clones in their copy window there are treated as possibly drover's",
+      );
       return undefined;
     }
   }
@@ -161,6 +171,9 @@ export class CloneWatch {
   #expire(vmid: number, node: string): void {
     if (this.#expired.has(vmid)) return;
     this.#expired.add(vmid);
-    this.#logger?.warn({ provider: this.#provider, vmid, node }, 'a clone of this API token has been in its copy window longer than the clone timeout; creates no longer wait for it');
+    this.#logger?.warn(
+      { provider: this.#provider, vmid, node },
+      'a clone of this API token has been in its copy window longer than the clone timeout; creates no longer wait for it',
+    );
   }
 }

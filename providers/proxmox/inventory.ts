@@ -95,7 +95,10 @@ const MOVES_FOLLOWED = 2;
 
 async function examine(ctx: ScanContext, entry: VmResource, moves = 0): Promise<FoundVm | undefined> {
   const tagged = ownershipFromTags(entry.tags);
-  if (tagged.fleet !== undefined) return tagged.fleet === tagSafe(ctx.fleet) ? settle(ctx, entry, { ...tagged, fleet: ctx.fleet }, listedName(entry), true, moves) : undefined;
+  if (tagged.fleet !== undefined)
+    return tagged.fleet === tagSafe(ctx.fleet)
+      ? settle(ctx, entry, { ...tagged, fleet: ctx.fleet }, listedName(entry), true, moves)
+      : undefined;
   if (ctx.foreign.has(entry.vmid) || !inRange(entry.vmid, ctx.range)) return undefined;
   const name = listedName(entry);
   if (name !== undefined && !DROVER_NAME.test(name)) return undefined;
@@ -112,7 +115,14 @@ async function examine(ctx: ScanContext, entry: VmResource, moves = 0): Promise<
   return undefined;
 }
 
-async function settle(ctx: ScanContext, entry: VmResource, own: ReadOwnership, name: string | undefined, configured: boolean, moves: number): Promise<FoundVm | undefined> {
+async function settle(
+  ctx: ScanContext,
+  entry: VmResource,
+  own: ReadOwnership,
+  name: string | undefined,
+  configured: boolean,
+  moves: number,
+): Promise<FoundVm | undefined> {
   let status = entry.status ?? 'unknown';
   let lock = entry.lock;
   if (status !== 'running' && lock === undefined) {
@@ -138,12 +148,19 @@ async function settle(ctx: ScanContext, entry: VmResource, own: ReadOwnership, n
 async function follow(ctx: ScanContext, entry: VmResource, moves: number): Promise<FoundVm | undefined> {
   if (moves >= MOVES_FOLLOWED) return undefined;
   const moved = await movedEntry(ctx.api, entry, ctx.signal);
-  ctx.logger?.debug({ vmid: entry.vmid, listedOn: entry.node, now: moved?.node }, 'listed VM left its node before it was read: moved (followed) or gone');
+  ctx.logger?.debug(
+    { vmid: entry.vmid, listedOn: entry.node, now: moved?.node },
+    'listed VM left its node before it was read: moved (followed) or gone',
+  );
   return moved === undefined ? undefined : examine(ctx, moved, moves + 1);
 }
 
 /** VM `vmid`'s entry in a new listing when it is now on another node than `node`; else undefined (gone, or still there). */
-export async function movedEntry(api: PveApi, vm: { vmid: number; node: string }, signal: AbortSignal | undefined): Promise<VmResource | undefined> {
+export async function movedEntry(
+  api: PveApi,
+  vm: { vmid: number; node: string },
+  signal: AbortSignal | undefined,
+): Promise<VmResource | undefined> {
   const entry = (await api.resources(signal)).find((e) => e.type === 'qemu' && e.template !== 1 && e.vmid === vm.vmid);
   return entry !== undefined && entry.node !== vm.node ? entry : undefined;
 }
@@ -170,9 +187,18 @@ export function stateOf(vm: Pick<FoundVm, 'status' | 'lock'>): InstanceState {
 }
 
 /** A found VM as drover sees it; `fallbackName` when PVE does not show a name yet. */
-export function toObserved(vm: FoundVm, provider: string, fleet: string, now: number, fallback: Partial<ReadOwnership> = {}): ObservedInstance {
+export function toObserved(
+  vm: FoundVm,
+  provider: string,
+  fleet: string,
+  now: number,
+  fallback: Partial<ReadOwnership> = {},
+): ObservedInstance {
   const own = { ...fallback, ...vm.own };
-  const derived = own.group !== undefined && own.templateHash !== undefined && own.slot !== undefined ? `${own.group}-${own.templateHash.slice(0, 8)}-${own.slot}` : undefined;
+  const derived =
+    own.group !== undefined && own.templateHash !== undefined && own.slot !== undefined
+      ? `${own.group}-${own.templateHash.slice(0, 8)}-${own.slot}`
+      : undefined;
   return {
     id: `${vm.node}/${vm.vmid}`,
     name: vm.name ?? derived ?? `vm-${vm.vmid}`,

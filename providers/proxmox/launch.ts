@@ -38,7 +38,8 @@ export function configParams(request: CreateRequest, createdAt: number, provider
     description: ownershipDescription(owner, request.name, createdAt),
     ipconfig0: placement.ipConfig ?? 'ip=dhcp',
     ciuser: placement.sshUser,
-    sshkeys: placement.sshKeys === undefined || placement.sshKeys.length === 0 ? undefined : encodeURIComponent(placement.sshKeys.join('\n')),
+    sshkeys:
+      placement.sshKeys === undefined || placement.sshKeys.length === 0 ? undefined : encodeURIComponent(placement.sshKeys.join('\n')),
     cicustom: userDataParam(template.userData, owner.group, provider),
     cores: template.machine.cores,
     memory: template.machine.memoryMiB,
@@ -46,7 +47,8 @@ export function configParams(request: CreateRequest, createdAt: number, provider
   };
   template.disks.forEach((disk, i) => {
     const storage = disk.type;
-    if (storage === undefined) throw invalid(provider, 'DiskStorageMissing', `group ${owner.group}: extra disks on proxmox need type: <storage>`);
+    if (storage === undefined)
+      throw invalid(provider, 'DiskStorageMissing', `group ${owner.group}: extra disks on proxmox need type: <storage>`);
     params[`scsi${i + 1}`] = `${storage}:${disk.sizeGiB}`;
   });
   return params;
@@ -56,7 +58,11 @@ function userDataParam(userData: string | undefined, group: string, provider: st
   if (userData === undefined || userData.trim() === '') return undefined;
   const match = SNIPPET.exec(userData);
   if (match === null) {
-    throw invalid(provider, 'UserDataNotSnippet', `group ${group}: Proxmox takes user data only as a snippet; upload it to a snippets storage and set userData to 'snippet: STORAGE:snippets/FILE'`);
+    throw invalid(
+      provider,
+      'UserDataNotSnippet',
+      `group ${group}: Proxmox takes user data only as a snippet; upload it to a snippets storage and set userData to 'snippet: STORAGE:snippets/FILE'`,
+    );
   }
   return `user=${match[1]!}`;
 }
@@ -64,7 +70,8 @@ function userDataParam(userData: string | undefined, group: string, provider: st
 /** The template VMID of the request's artifact. */
 export function templateOf(request: CreateRequest, provider: string): number {
   const vmid = request.template.artifact.template;
-  if (vmid === undefined) throw invalid(provider, 'ArtifactMissing', `group ${request.owner.group}: no template VMID for provider ${provider}`);
+  if (vmid === undefined)
+    throw invalid(provider, 'ArtifactMissing', `group ${request.owner.group}: no template VMID for provider ${provider}`);
   return vmid;
 }
 

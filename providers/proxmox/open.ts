@@ -49,8 +49,12 @@ export async function createProxmoxProvider(context: ProviderContext, options: P
   const journal = new CloneJournal(context.stateFile?.('clones.json'));
   await journal.open();
   return new ProxmoxProvider({
-    journal, tokenId: tokenId(context),
-    name, fleet: context.fleet, spec, api,
+    journal,
+    tokenId: tokenId(context),
+    name,
+    fleet: context.fleet,
+    spec,
+    api,
     limiter: new CloneLimiter({ ...DEFAULT_CLONE_LIMITS, ...options.cloneLimits }),
     timing: { ...DEFAULT_TASK_TIMING, ...options.tasks },
     logger: options.logger,

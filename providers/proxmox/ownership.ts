@@ -42,7 +42,10 @@ export function digestTag(digest: string): string {
 
 /** Tag-safe text: lowercase, other characters become '-', at most 64 characters. */
 export function tagSafe(value: string): string {
-  const out = value.toLowerCase().replace(/[^a-z0-9_+.-]/g, '-').slice(0, 64);
+  const out = value
+    .toLowerCase()
+    .replace(/[^a-z0-9_+.-]/g, '-')
+    .slice(0, 64);
   return TAG_RE.test(out) ? out : `_${out}`;
 }
 

@@ -100,7 +100,14 @@ export class ProxmoxProvider implements Provider {
   constructor(init: ProxmoxProviderInit) {
     this.name = init.name;
     this.#init = init;
-    this.#watch = new CloneWatch({ api: init.api, provider: init.name, fleet: init.fleet, tokenId: init.tokenId, timeoutMs: init.timing.cloneTimeoutMs, logger: init.logger });
+    this.#watch = new CloneWatch({
+      api: init.api,
+      provider: init.name,
+      fleet: init.fleet,
+      tokenId: init.tokenId,
+      timeoutMs: init.timing.cloneTimeoutMs,
+      logger: init.logger,
+    });
   }
 
   /**
@@ -115,11 +122,19 @@ export class ProxmoxProvider implements Provider {
     const result = await this.#scan(options.signal);
     const now = Date.now();
     this.#made.clear();
-    const { standIns, stuck } = settleRecords(this.#init.journal, result, now, { busy: (vmid) => this.#isInflight(vmid), cloneTimeoutMs: this.#init.timing.cloneTimeoutMs });
+    const { standIns, stuck } = settleRecords(this.#init.journal, result, now, {
+      busy: (vmid) => this.#isInflight(vmid),
+      cloneTimeoutMs: this.#init.timing.cloneTimeoutMs,
+    });
     for (const record of stuck) this.#stuck.set(record.vmid, { fleet: this.#init.fleet, group: record.group });
     const unknownBare = result.found.filter((vm) => vm.bareClone && this.#known(vm.vmid) === undefined);
     this.#unplaced = await this.#watch.mine(unknownBare, options.signal);
-    const held = this.#unconfigured.held(result.found, now, (vmid) => this.#isInflight(vmid) || this.#deleting.has(vmid), this.#gate(now).length > 0);
+    const held = this.#unconfigured.held(
+      result.found,
+      now,
+      (vmid) => this.#isInflight(vmid) || this.#deleting.has(vmid),
+      this.#gate(now).length > 0,
+    );
     const out: ObservedInstance[] = [];
     for (const vm of result.found) {
       const known = this.#known(vm.vmid);
@@ -152,7 +167,12 @@ export class ProxmoxProvider implements Provider {
     const running = this.#inflight.get(request.name);
     if (running !== undefined) return running.promise;
     this.#unconfigured.creating(request.owner.group, request.owner.templateHash, Date.now());
-    const entry: { -readonly [K in keyof Inflight]: Inflight[K] } = { request, createdAt: Date.now(), vmid: undefined, promise: Promise.resolve(undefined as never) };
+    const entry: { -readonly [K in keyof Inflight]: Inflight[K] } = {
+      request,
+      createdAt: Date.now(),
+      vmid: undefined,
+      promise: Promise.resolve(undefined as never),
+    };
     entry.promise = this.#create(request, entry, options.signal).finally(() => this.#inflight.delete(request.name));
     this.#inflight.set(request.name, entry);
     return entry.promise;
@@ -165,7 +185,8 @@ export class ProxmoxProvider implements Provider {
    */
   async destroy(instance: ObservedInstance, options: CallOptions = {}): Promise<void> {
     const vmid = vmidOf(instance.id);
-    if (instance.fleet !== this.#init.fleet || vmid === undefined) throw this.#error('destroy', 'Invalid', 'NotOwned', `instance ${instance.id} is not in fleet ${this.#init.fleet}`);
+    if (instance.fleet !== this.#init.fleet || vmid === undefined)
+      throw this.#error('destroy', 'Invalid', 'NotOwned', `instance ${instance.id} is not in fleet ${this.#init.fleet}`);
     this.#deleting.add(vmid);
     try {
       await this.#destroy(instance, vmid, options.signal);
@@ -184,7 +205,8 @@ export class ProxmoxProvider implements Provider {
     if (at === undefined || at.status.lock === 'destroyed') return;
     const node = at.node;
     if (at.status.template === 1) throw this.#error('destroy', 'Invalid', 'NotOwned', `VM ${vmid} is a template`);
-    if (!(await this.#owns(node, vmid, at.status.tags, signal))) throw this.#error('destroy', 'Invalid', 'NotOwned', `VM ${vmid} does not carry fleet ${this.#init.fleet}`);
+    if (!(await this.#owns(node, vmid, at.status.tags, signal)))
+      throw this.#error('destroy', 'Invalid', 'NotOwned', `VM ${vmid} does not carry fleet ${this.#init.fleet}`);
     await this.#waitUnlocked(node, vmid, 'destroy', signal);
     const status = await this.#ignore(['VmNotFound'], () => api.status(node, vmid, signal));
     if (status === undefined) return;
@@ -208,7 +230,11 @@ export class ProxmoxProvider implements Provider {
    * Where the VM is now: asked on the node it was listed on (a targeted read); only when it is not
    * there (gone, or a clone moved it to its target node since) is the cluster listed again.
    */
-  async #locate(instance: ObservedInstance, vmid: number, signal: AbortSignal | undefined): Promise<{ node: string; status: VmStatus } | undefined> {
+  async #locate(
+    instance: ObservedInstance,
+    vmid: number,
+    signal: AbortSignal | undefined,
+  ): Promise<{ node: string; status: VmStatus } | undefined> {
     const listedOn = instance.id.includes('/') ? instance.id.split('/')[0]! : undefined;
     if (listedOn !== undefined && this.#init.spec.nodes.includes(listedOn)) {
       const status = await this.#ignore(['VmNotFound'], () => this.#init.api.status(listedOn, vmid, signal));
@@ -234,7 +260,11 @@ export class ProxmoxProvider implements Provider {
         if ((kind !== 'Transient' && kind !== 'Throttled') || reason === 'Aborted' || attempt >= DELETE_ATTEMPTS) throw error;
         const config = await this.#ignore(['VmNotFound'], () => this.#init.api.config(node, vmid, signal));
         if (config === undefined || config['lock'] === 'destroyed' || str(config['name']) !== name) return undefined;
-        await pause('destroy', { provider: this.name, signal }, backoffDelay(deleteBackoff(this.#init.timing.pollMs), attempt, this.#init.api.random));
+        await pause(
+          'destroy',
+          { provider: this.name, signal },
+          backoffDelay(deleteBackoff(this.#init.timing.pollMs), attempt, this.#init.api.random),
+        );
       }
     }
   }
@@ -242,14 +272,22 @@ export class ProxmoxProvider implements Provider {
   /** The artifact's VMID must be a template whose description block or tags carry `image.digest`. */
   async verifyImage(image: ImageRef, options: CallOptions = {}): Promise<void> {
     const vmid = image.artifact.template;
-    if (vmid === undefined) throw this.#error('verifyImage', 'Invalid', 'ImageNotFound', `image ${image.name} has no template VMID for ${this.name}`);
+    if (vmid === undefined)
+      throw this.#error('verifyImage', 'Invalid', 'ImageNotFound', `image ${image.name} has no template VMID for ${this.name}`);
     const entry = await this.#entry(vmid, options.signal);
-    if (entry === undefined) throw this.#error('verifyImage', 'Invalid', 'ImageNotFound', `template ${vmid} of image ${image.name} does not exist`);
-    if (entry.template !== 1) throw this.#error('verifyImage', 'Invalid', 'NotATemplate', `VM ${vmid} of image ${image.name} is not a template`);
+    if (entry === undefined)
+      throw this.#error('verifyImage', 'Invalid', 'ImageNotFound', `template ${vmid} of image ${image.name} does not exist`);
+    if (entry.template !== 1)
+      throw this.#error('verifyImage', 'Invalid', 'NotATemplate', `VM ${vmid} of image ${image.name} is not a template`);
     const config = await this.#init.api.config(entry.node, vmid, options.signal);
     const digest = templateDigest(str(config['description']), str(config['tags']));
     if (digest !== image.digest) {
-      throw this.#error('verifyImage', 'Invalid', 'ImageDigestMismatch', `template ${vmid} carries ${digest ?? 'no digest'}, image ${image.name} wants ${image.digest}`);
+      throw this.#error(
+        'verifyImage',
+        'Invalid',
+        'ImageDigestMismatch',
+        `template ${vmid} carries ${digest ?? 'no digest'}, image ${image.name} wants ${image.digest}`,
+      );
     }
   }
 
@@ -269,31 +307,73 @@ export class ProxmoxProvider implements Provider {
     const template = templateOf(request, this.name);
     configParams(request, entry.createdAt, this.name); // refuses what PVE could never take, before cloning
     const target = request.zone === '' ? spec.nodes[0] : request.zone;
-    if (!spec.nodes.includes(target)) throw this.#error('create', 'Invalid', 'NodeNotAllowed', `node ${target} is not in provider ${this.name}'s nodes`);
+    if (!spec.nodes.includes(target))
+      throw this.#error('create', 'Invalid', 'NodeNotAllowed', `node ${target} is not in provider ${this.name}'s nodes`);
     this.#checkUnplaced();
     const site = await this.#templateSite(template, signal);
     const journal = this.#init.journal;
     const record = (vmid: number): CloneRecord => ({
-      vmid, sourceNode: site.node, targetNode: target, template, name: request.name, group: request.owner.group, templateHash: request.owner.templateHash,
-      imageDigest: request.owner.imageDigest, revision: request.owner.revision, slot: request.owner.slot, createdAt: entry.createdAt, sentAt: Date.now(),
+      vmid,
+      sourceNode: site.node,
+      targetNode: target,
+      template,
+      name: request.name,
+      group: request.owner.group,
+      templateHash: request.owner.templateHash,
+      imageDigest: request.owner.imageDigest,
+      revision: request.owner.revision,
+      slot: request.owner.slot,
+      createdAt: entry.createdAt,
+      sentAt: Date.now(),
     });
     const found = await this.#findSlot(request, signal);
-    const vm = found ?? (await cloneForSlot({
-      provider: this.name, fleet: this.#init.fleet, api: this.#init.api, limiter: this.#init.limiter, timing: this.#init.timing,
-      range: spec.vmidRange, logger: this.#init.logger, signal, claimed: this.#claimed,
-      listing: () => this.#listing(signal),
-      onVmid: (vmid) => void (entry.vmid = vmid),
-      onStuck: (vmid) => void this.#stuck.set(vmid, { fleet: request.owner.fleet, group: request.owner.group }),
-      sending: (vmid) => journal.sending(record(vmid)),
-      settled: (vmid) => journal.forget(vmid),
-    }, request, {
-      template, sourceNode: site.node, targetNode: target, storage: spec.storage ?? site.storage ?? `template-${template}`, createdAt: entry.createdAt,
-      params: (vmid) => ({ ...cloneParams(request, spec, vmid, entry.createdAt), target: target === site.node ? undefined : target }),
-    }));
+    const vm =
+      found ??
+      (await cloneForSlot(
+        {
+          provider: this.name,
+          fleet: this.#init.fleet,
+          api: this.#init.api,
+          limiter: this.#init.limiter,
+          timing: this.#init.timing,
+          range: spec.vmidRange,
+          logger: this.#init.logger,
+          signal,
+          claimed: this.#claimed,
+          listing: () => this.#listing(signal),
+          onVmid: (vmid) => void (entry.vmid = vmid),
+          onStuck: (vmid) => void this.#stuck.set(vmid, { fleet: request.owner.fleet, group: request.owner.group }),
+          sending: (vmid) => journal.sending(record(vmid)),
+          settled: (vmid) => journal.forget(vmid),
+        },
+        request,
+        {
+          template,
+          sourceNode: site.node,
+          targetNode: target,
+          storage: spec.storage ?? site.storage ?? `template-${template}`,
+          createdAt: entry.createdAt,
+          params: (vmid) => ({ ...cloneParams(request, spec, vmid, entry.createdAt), target: target === site.node ? undefined : target }),
+        },
+      ));
     entry.vmid = vm.vmid;
     if (found === undefined) this.#made.set(request.name, vm);
     await this.#complete(request, vm, signal);
-    return toObserved({ vmid: vm.vmid, node: vm.node, name: request.name, own: ownFromRequest(request, vm.createdAt), status: 'running', lock: undefined, bareClone: false, configured: true }, this.name, this.#init.fleet, Date.now());
+    return toObserved(
+      {
+        vmid: vm.vmid,
+        node: vm.node,
+        name: request.name,
+        own: ownFromRequest(request, vm.createdAt),
+        status: 'running',
+        lock: undefined,
+        bareClone: false,
+        configured: true,
+      },
+      this.name,
+      this.#init.fleet,
+      Date.now(),
+    );
   }
 
   /**
@@ -306,15 +386,31 @@ export class ProxmoxProvider implements Provider {
     if (made !== undefined) return made;
     const record = this.#init.journal.forName(request.name);
     if (record !== undefined) {
-      const recorded = await awaitRecorded({ api: this.#init.api, timing: this.#init.timing, provider: this.name, journal: this.#init.journal, signal }, record);
+      const recorded = await awaitRecorded(
+        { api: this.#init.api, timing: this.#init.timing, provider: this.name, journal: this.#init.journal, signal },
+        record,
+      );
       if (recorded === 'stuck') {
         this.#stuck.set(record.vmid, { fleet: this.#init.fleet, group: record.group });
-        throw this.#error('create', 'Conflict', 'CloneLockStuck', `VM ${record.vmid} on ${record.sourceNode} is still in lock: clone past the clone timeout; needs an operator: qm unlock ${record.vmid} && qm destroy ${record.vmid}`);
+        throw this.#error(
+          'create',
+          'Conflict',
+          'CloneLockStuck',
+          `VM ${record.vmid} on ${record.sourceNode} is still in lock: clone past the clone timeout; needs an operator: qm unlock ${record.vmid} && qm destroy ${record.vmid}`,
+        );
       }
       if (recorded !== undefined) return recorded;
     }
     const { found } = await this.#scanned(signal);
-    const mine = found.find((f) => !f.bareClone && f.own.group === request.owner.group && f.own.templateHash === request.owner.templateHash && f.own.slot === request.owner.slot && f.lock !== 'destroyed' && !this.#deleting.has(f.vmid));
+    const mine = found.find(
+      (f) =>
+        !f.bareClone &&
+        f.own.group === request.owner.group &&
+        f.own.templateHash === request.owner.templateHash &&
+        f.own.slot === request.owner.slot &&
+        f.lock !== 'destroyed' &&
+        !this.#deleting.has(f.vmid),
+    );
     return mine === undefined ? undefined : { vmid: mine.vmid, node: mine.node, createdAt: mine.own.createdAt ?? Date.now() };
   }
 
@@ -336,7 +432,11 @@ export class ProxmoxProvider implements Provider {
     if (retryAfterMs === undefined) return;
     const vms = waiting.map((c) => `${c.node}/${c.vmid}`).join(', ');
     throw new ProviderError({
-      kind: 'Conflict', reason: 'CloneInFlight', provider: this.name, operation: 'create', retryAfterMs,
+      kind: 'Conflict',
+      reason: 'CloneInFlight',
+      provider: this.name,
+      operation: 'create',
+      retryAfterMs,
       message: `a clone of this API token is still copying into ${vms}, and no record says which slot it is for (the state directory's clone journal was lost); creates on ${this.name} wait until it ends (at most the clone timeout)`,
     });
   }
@@ -365,7 +465,14 @@ export class ProxmoxProvider implements Provider {
   }
 
   async #scan(signal: AbortSignal | undefined): Promise<Scan> {
-    const result = await scan({ api: this.#init.api, fleet: this.#init.fleet, range: this.#init.spec.vmidRange, foreign: this.#foreign, signal, logger: this.#init.logger });
+    const result = await scan({
+      api: this.#init.api,
+      fleet: this.#init.fleet,
+      range: this.#init.spec.vmidRange,
+      foreign: this.#foreign,
+      signal,
+      logger: this.#init.logger,
+    });
     this.#last = { at: Date.now(), scan: result };
     return result;
   }
@@ -389,7 +496,10 @@ export class ProxmoxProvider implements Provider {
     await this.#waitUnlocked(vm.node, vm.vmid, 'create', signal);
     const status = await api.status(vm.node, vm.vmid, signal);
     const tagged = ownershipFromTags(status.tags);
-    const configured = tagged.fleet === tagSafe(this.#init.fleet) && tagged.templateHash === request.owner.templateHash && tagged.slot === request.owner.slot;
+    const configured =
+      tagged.fleet === tagSafe(this.#init.fleet) &&
+      tagged.templateHash === request.owner.templateHash &&
+      tagged.slot === request.owner.slot;
     if (!configured) await api.putConfig(vm.node, vm.vmid, configParams(request, vm.createdAt, this.name), signal);
     if (status.status === 'running') return;
     const upid = await this.#ignore(['VmAlreadyRunning'], () => api.changeStatus(vm.node, vm.vmid, 'start', signal));
@@ -404,7 +514,8 @@ export class ProxmoxProvider implements Provider {
     const { api, timing } = this.#init;
     const started = Date.now();
     // Done when unlocked, or when waiting longer cannot help: a stuck clone, or the lock outlived its limit.
-    const givesUp = (lock: string): boolean => this.#stuck.has(vmid) || Date.now() - started >= (lock === 'clone' ? timing.cloneTimeoutMs : timing.startTimeoutMs);
+    const givesUp = (lock: string): boolean =>
+      this.#stuck.has(vmid) || Date.now() - started >= (lock === 'clone' ? timing.cloneTimeoutMs : timing.startTimeoutMs);
     const status = await pollUntil(() => api.status(node, vmid, signal), {
       done: (s) => s.lock === undefined || givesUp(s.lock),
       interval: timing.pollMs,
@@ -412,7 +523,12 @@ export class ProxmoxProvider implements Provider {
       ...providerPolling(operation, this.name),
     });
     if (status.lock === undefined) return;
-    throw this.#error(operation, 'Conflict', status.lock === 'clone' ? 'CloneLockStuck' : 'VmLocked', `VM ${vmid} on ${node} is locked (${status.lock}); an operator may need to run qm unlock ${vmid}`);
+    throw this.#error(
+      operation,
+      'Conflict',
+      status.lock === 'clone' ? 'CloneLockStuck' : 'VmLocked',
+      `VM ${vmid} on ${node} is locked (${status.lock}); an operator may need to run qm unlock ${vmid}`,
+    );
   }
 
   async #owns(node: string, vmid: number, tags: string | undefined, signal: AbortSignal | undefined): Promise<boolean> {
@@ -433,9 +549,12 @@ export class ProxmoxProvider implements Provider {
 
   async #readTemplateSite(vmid: number, signal: AbortSignal | undefined): Promise<TemplateSite> {
     const entry = await this.#entry(vmid, signal);
-    if (entry === undefined || entry.template !== 1) throw this.#error('create', 'Invalid', 'ImageNotFound', `template ${vmid} does not exist`);
+    if (entry === undefined || entry.template !== 1)
+      throw this.#error('create', 'Invalid', 'ImageNotFound', `template ${vmid} does not exist`);
     const config = await this.#init.api.config(entry.node, vmid, signal);
-    const disk = ['scsi0', 'virtio0', 'sata0', 'ide0'].map((k) => str(config[k])).find((d) => d !== undefined && !d.includes('media=cdrom'));
+    const disk = ['scsi0', 'virtio0', 'sata0', 'ide0']
+      .map((k) => str(config[k]))
+      .find((d) => d !== undefined && !d.includes('media=cdrom'));
     return { node: entry.node, storage: disk?.split(':')[0] };
   }
 
@@ -448,7 +567,16 @@ export class ProxmoxProvider implements Provider {
     const inflight = [...this.#inflight.values()].find((i) => i.vmid === vmid);
     if (inflight !== undefined) return ownFromRequest(inflight.request, inflight.createdAt);
     const record = this.#init.journal.get(vmid);
-    if (record !== undefined) return { fleet: this.#init.fleet, group: record.group, templateHash: record.templateHash, imageDigest: record.imageDigest, revision: record.revision, slot: record.slot, createdAt: record.createdAt };
+    if (record !== undefined)
+      return {
+        fleet: this.#init.fleet,
+        group: record.group,
+        templateHash: record.templateHash,
+        imageDigest: record.imageDigest,
+        revision: record.revision,
+        slot: record.slot,
+        createdAt: record.createdAt,
+      };
     // A stuck clone keeps its group but not its slot: the slot gets a new VM while an operator cleans up.
     return this.#stuck.get(vmid);
   }
@@ -457,7 +585,10 @@ export class ProxmoxProvider implements Provider {
     // Without a range, copy-window VMs of other users are an ordinary sight.
     if (this.#init.spec.vmidRange === undefined || this.#warned.has(vm.vmid)) return;
     this.#warned.add(vm.vmid);
-    this.#init.logger?.warn({ provider: this.name, vmid: vm.vmid, node: vm.node }, 'VM in the fleet vmidRange is in lock: clone with no config yet; if no clone is running it needs an operator (qm unlock, then qm destroy)');
+    this.#init.logger?.warn(
+      { provider: this.name, vmid: vm.vmid, node: vm.node },
+      'VM in the fleet vmidRange is in lock: clone with no config yet; if no clone is running it needs an operator (qm unlock, then qm destroy)',
+    );
   }
 
   async #ignore<T>(reasons: readonly string[], fn: () => Promise<T>): Promise<T | undefined> {
@@ -476,7 +607,15 @@ export class ProxmoxProvider implements Provider {
 
 function ownFromRequest(request: CreateRequest, createdAt: number): ReadOwnership {
   const o = request.owner;
-  return { fleet: o.fleet, group: o.group, templateHash: o.templateHash, imageDigest: o.imageDigest, revision: o.revision, slot: o.slot, createdAt };
+  return {
+    fleet: o.fleet,
+    group: o.group,
+    templateHash: o.templateHash,
+    imageDigest: o.imageDigest,
+    revision: o.revision,
+    slot: o.slot,
+    createdAt,
+  };
 }
 
 function str(value: string | number | undefined): string | undefined {

@@ -25,7 +25,12 @@ export const RECORD_GRACE_MS = 60_000;
  * not its slot); one PVE does not list is held for RECORD_GRACE_MS and then forgotten. `busy`: a
  * VMID a create of this process is cloning into now (its record is not settled by a scan).
  */
-export function settleRecords(journal: CloneJournal, result: Scan, now: number, options: { busy: (vmid: number) => boolean; cloneTimeoutMs: number }): { standIns: CloneRecord[]; stuck: CloneRecord[] } {
+export function settleRecords(
+  journal: CloneJournal,
+  result: Scan,
+  now: number,
+  options: { busy: (vmid: number) => boolean; cloneTimeoutMs: number },
+): { standIns: CloneRecord[]; stuck: CloneRecord[] } {
   const standIns: CloneRecord[] = [];
   const stuck: CloneRecord[] = [];
   for (const record of journal.all()) {
@@ -48,8 +53,20 @@ export function settleRecords(journal: CloneJournal, result: Scan, now: number, 
 /** A journaled clone PVE does not list yet: pending and locked in its slot, so nobody plans it again. */
 export function standIn(record: CloneRecord, provider: string, fleet: string): ObservedInstance {
   return {
-    id: `${record.sourceNode}/${record.vmid}`, name: record.name, provider, zone: record.targetNode, state: 'pending', createdAt: record.createdAt,
-    address: undefined, fleet, group: record.group, templateHash: record.templateHash, imageDigest: record.imageDigest, revision: record.revision, slot: record.slot, locked: true,
+    id: `${record.sourceNode}/${record.vmid}`,
+    name: record.name,
+    provider,
+    zone: record.targetNode,
+    state: 'pending',
+    createdAt: record.createdAt,
+    address: undefined,
+    fleet,
+    group: record.group,
+    templateHash: record.templateHash,
+    imageDigest: record.imageDigest,
+    revision: record.revision,
+    slot: record.slot,
+    locked: true,
   };
 }
 

@@ -5,4 +5,10 @@
 import type { RetryTuning } from '../retry.ts';
 
 /** Production defaults: up to 6 attempts, ≤ 10 s apart, 30 s per attempt (PVE does not throttle: same base). */
-export const DEFAULT_RETRY: RetryTuning = { maxAttempts: 6, baseDelayMs: 250, throttleBaseDelayMs: 250, maxDelayMs: 10_000, attemptTimeoutMs: 30_000 };
+export const DEFAULT_RETRY: RetryTuning = {
+  maxAttempts: 6,
+  baseDelayMs: 250,
+  throttleBaseDelayMs: 250,
+  maxDelayMs: 10_000,
+  attemptTimeoutMs: 30_000,
+};

@@ -13,7 +13,10 @@ export { backoffMs, providerPolling, toProviderError, type CallContext, type Pro
 export { DEFAULT_RETRY } from './retry-defaults.ts';
 
 /** Runs `fn` with retries; rejects with a classified ProviderError whose message carries PVE's own text. */
-export const callWithRetry = retryingCaller((error) => ({ ...classifyPve(error), detail: error instanceof Error ? error.message : undefined }));
+export const callWithRetry = retryingCaller((error) => ({
+  ...classifyPve(error),
+  detail: error instanceof Error ? error.message : undefined,
+}));
 
 /** Sleeps `ms`, rejecting with an Aborted ProviderError when the caller's signal fires. */
 export const pause = sleepOrAbort;

@@ -17,12 +17,36 @@ export async function startSimulator(config: ProviderConfig, seed: SimulatorSeed
   const nodes = spec?.nodes ?? ['pve1'];
   // Templates on shared storage on the first node (clones may target any node).
   const sim = await startProxmoxSimulator({
-    nodes, factor: options.factor, port: options.port, pools: spec?.pool === undefined ? [] : [spec.pool],
-    storages: [{ name: 'ceph', shared: true }, { name: 'local', shared: false }, ...(spec?.storage === undefined || ['ceph', 'local'].includes(spec.storage) ? [] : [{ name: spec.storage, shared: false }])],
+    nodes,
+    factor: options.factor,
+    port: options.port,
+    pools: spec?.pool === undefined ? [] : [spec.pool],
+    storages: [
+      { name: 'ceph', shared: true },
+      { name: 'local', shared: false },
+      ...(spec?.storage === undefined || ['ceph', 'local'].includes(spec.storage) ? [] : [{ name: spec.storage, shared: false }]),
+    ],
     tokens: { [SIM_PVE_TOKEN_ID]: SIM_TOKEN_SECRET },
-    templates: seed.images.filter((i) => i.artifact.template !== undefined).map((i) => ({ vmid: i.artifact.template!, node: nodes[0], storage: 'ceph', description: templateDescription(i.digest), tags: [digestTag(i.digest)] })),
+    templates: seed.images
+      .filter((i) => i.artifact.template !== undefined)
+      .map((i) => ({
+        vmid: i.artifact.template!,
+        node: nodes[0],
+        storage: 'ceph',
+        description: templateDescription(i.digest),
+        tags: [digestTag(i.digest)],
+      })),
   });
   // The operator's binding trusts caPem through providers.<name>.caFile or DROVER_CA_FILE_<NAME>.
   const credentials = { tokenId: SIM_PVE_TOKEN_ID, secretEnv: 'PVE_TOKEN_SECRET' };
-  return { provider: config.name, type: 'proxmox', url: sim.url, engine: sim.engine, caPem: sim.caPem, credentials, env: { PVE_TOKEN_SECRET: SIM_TOKEN_SECRET }, close: () => sim.close() };
+  return {
+    provider: config.name,
+    type: 'proxmox',
+    url: sim.url,
+    engine: sim.engine,
+    caPem: sim.caPem,
+    credentials,
+    env: { PVE_TOKEN_SECRET: SIM_TOKEN_SECRET },
+    close: () => sim.close(),
+  };
 }

@@ -22,7 +22,15 @@ import { startSimServer, type ListenOptions } from '../../src/sim/server.ts';
 import { selfSignedCertificate, type TlsPair } from '../../src/sim/tls.ts';
 import type { World } from '../../src/sim/world.ts';
 import { PVE_BUCKETS, putTemplate, pveApi, type TemplateInput } from './sim/api.ts';
-import { DEFAULT_SETTINGS, newWorldId, nextFreeVmid, type PveContext, type PveSettings, type PveStorage, type PveTemplate } from './sim/context.ts';
+import {
+  DEFAULT_SETTINGS,
+  newWorldId,
+  nextFreeVmid,
+  type PveContext,
+  type PveSettings,
+  type PveStorage,
+  type PveTemplate,
+} from './sim/context.ts';
 
 export type { TemplateInput } from './sim/api.ts';
 export type { PveSettings, PveStorage, PveTemplate } from './sim/context.ts';
@@ -71,26 +79,57 @@ export interface ProxmoxSimulator {
 /** Starts a PVE simulator on 127.0.0.1 over https. */
 export async function startProxmoxSimulator(options: ProxmoxSimulatorOptions = {}): Promise<ProxmoxSimulator> {
   const nodes = options.nodes ?? ['pve1', 'pve2', 'pve3'];
-  const storages = options.storages ?? [{ name: 'local-lvm', shared: false }, { name: 'ceph', shared: true }, { name: 'local', shared: false }];
+  const storages = options.storages ?? [
+    { name: 'local-lvm', shared: false },
+    { name: 'ceph', shared: true },
+    { name: 'local', shared: false },
+  ];
   let ctx: PveContext | undefined;
   // Tasks carry PVE's durations; the world's own transitions happen when a task ends.
   const latencies = { bootMs: 0, stopMs: 0, terminateMs: 0, terminatedRetentionMs: 60_000, ...options.latencies };
-  const engine = createEngine('pve', PVE_BUCKETS, () => (ctx === undefined ? '100' : newWorldId(ctx, nextFreeVmid(ctx))), { ...options, latencies });
+  const engine = createEngine('pve', PVE_BUCKETS, () => (ctx === undefined ? '100' : newWorldId(ctx, nextFreeVmid(ctx))), {
+    ...options,
+    latencies,
+  });
   engine.world.launchFate = (vm) => (vm.attributes['cloning'] === true ? 'boot-stuck' : 'boot');
   const tokens = options.tokens ?? { [SIM_TOKEN_ID]: SIM_TOKEN_SECRET };
   ctx = {
-    engine, nodes, storages: new Map(storages.map((s) => [s.name, s])), pools: new Set(options.pools ?? ['drover']),
-    tokens: new Map(Object.entries(tokens)), templates: new Map(), tasks: new Map(), activeFullClones: new Map(),
-    settings: { ...DEFAULT_SETTINGS, ...options.settings }, snapshot: undefined, lastAllocated: undefined, vmidUses: new Map(), lockTimeouts: 0,
+    engine,
+    nodes,
+    storages: new Map(storages.map((s) => [s.name, s])),
+    pools: new Set(options.pools ?? ['drover']),
+    tokens: new Map(Object.entries(tokens)),
+    templates: new Map(),
+    tasks: new Map(),
+    activeFullClones: new Map(),
+    settings: { ...DEFAULT_SETTINGS, ...options.settings },
+    snapshot: undefined,
+    lastAllocated: undefined,
+    vmidUses: new Map(),
+    lockTimeouts: 0,
   };
   const context = ctx;
   for (const t of options.templates ?? []) putTemplate(context, t);
   const tls = options.tls ?? (await selfSignedCertificate());
-  const server = await startSimServer(engine, pveApi(context), { ...(options.port === undefined ? {} : { port: options.port }), ...(options.host === undefined ? {} : { host: options.host }), tls });
+  const server = await startSimServer(engine, pveApi(context), {
+    ...(options.port === undefined ? {} : { port: options.port }),
+    ...(options.host === undefined ? {} : { host: options.host }),
+    tls,
+  });
   const [tokenId, tokenSecret] = Object.entries(tokens)[0] ?? [SIM_TOKEN_ID, SIM_TOKEN_SECRET];
   return {
-    url: server.url, port: server.port, caPem: tls.cert, tokenId, tokenSecret, nodes, engine, world: engine.world, clock: engine.clock,
-    faults: engine.faults, settings: context.settings, context,
+    url: server.url,
+    port: server.port,
+    caPem: tls.cert,
+    tokenId,
+    tokenSecret,
+    nodes,
+    engine,
+    world: engine.world,
+    clock: engine.clock,
+    faults: engine.faults,
+    settings: context.settings,
+    context,
     addTemplate: (input) => putTemplate(context, input),
     close: () => server.close(),
   };
@@ -111,10 +150,17 @@ async function main(argv: string[]): Promise<void> {
       template: { type: 'string', multiple: true, default: [] },
     },
   });
-  const sim = await startProxmoxSimulator({ ...commonSimFlags(values), nodes: values.nodes.split(','), templates: values.template.map(parseTemplateArg) });
+  const sim = await startProxmoxSimulator({
+    ...commonSimFlags(values),
+    nodes: values.nodes.split(','),
+    templates: values.template.map(parseTemplateArg),
+  });
   const caFile = path.join(tmpdir(), `drover-pve-sim-${sim.port}-ca.pem`);
   await writeFile(caFile, sim.caPem);
-  serveUntilSignal(sim, `pve simulator listening on ${sim.url}/api2/json token=${sim.tokenId} secret=${sim.tokenSecret} (simulator only; export it as PVE_TOKEN_SECRET) ca=${caFile} control=${sim.url}/_sim/`);
+  serveUntilSignal(
+    sim,
+    `pve simulator listening on ${sim.url}/api2/json token=${sim.tokenId} secret=${sim.tokenSecret} (simulator only; export it as PVE_TOKEN_SECRET) ca=${caFile} control=${sim.url}/_sim/`,
+  );
 }
 
 if (import.meta.main) await runSimMain(main);

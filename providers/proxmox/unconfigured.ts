@@ -73,7 +73,7 @@ export class UnconfiguredClones {
     for (const vmid of this.#seen.keys()) if (!listed.has(vmid)) this.#seen.delete(vmid);
     const out = new Set<number>();
     for (const vm of candidates) {
-      const seen = gated ? { since: now, lists: 0 } : this.#seen.get(vm.vmid) ?? { since: now, lists: 0 };
+      const seen = gated ? { since: now, lists: 0 } : (this.#seen.get(vm.vmid) ?? { since: now, lists: 0 });
       if (!gated) seen.lists += 1;
       this.#seen.set(vm.vmid, seen);
       if (this.#holds(vm, seen, now)) out.add(vm.vmid);

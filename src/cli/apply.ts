@@ -30,12 +30,18 @@ export function register(program: Command, setExitCode: (code: number) => void):
     .argument('[dir]', 'fleet directory', '.')
     .option('--timeout <duration>', 'give up after this long', '30m')
     .option('--interval <duration>', 'longest wait between passes', '5s')
-    .option('--config <file>', "the operator's config whose providers.<name> bindings (credentials, endpoints, CAs) to use (also DROVER_CONFIG)")
+    .option(
+      '--config <file>',
+      "the operator's config whose providers.<name> bindings (credentials, endpoints, CAs) to use (also DROVER_CONFIG)",
+    )
     .option('--endpoint <provider=url...>', 'point a provider at another endpoint, e.g. a drover sim (also DROVER_ENDPOINT_<NAME>)')
-    .option('--no-probes', 'trust the provider running state, skip TCP/HTTP probes (for drover sim: nothing listens on the loopback addresses of its instances)')
+    .option(
+      '--no-probes',
+      'trust the provider running state, skip TCP/HTTP probes (for drover sim: nothing listens on the loopback addresses of its instances)',
+    )
     .option('--state-dir <dir>', "drover's state directory (templates for rollback, failed templates)", '.drover')
     .option('--concurrency <n>', 'cloud calls in flight at once', '16')
-    .option('--max-instances <n>', 'refuse a fleet asking for more instances in total (the daemon\'s limits.maxInstances)', '10000')
+    .option('--max-instances <n>', "refuse a fleet asking for more instances in total (the daemon's limits.maxInstances)", '10000')
     .action(async (dir: string, options: ApplyOptions) => {
       const timeoutMs = parseDuration(options.timeout, '--timeout');
       const intervalMs = parseDuration(options.interval, '--interval');
@@ -91,11 +97,16 @@ function count(totals: { created: number; deleted: number; failed: number }, act
 
 /** Each planned group's outcome (see src/reconcile/done.ts), by group. */
 export function outcomes(result: PassResult): Map<string, GroupOutcome> {
-  return new Map(result.guarded.steps.map((step) => [step.group, groupOutcome({
-    conditions: step.status.conditions,
-    suspended: step.waits.some((w) => w.reason === 'suspended'),
-    acting: step.creates.length > 0 || step.deletes.length > 0,
-  })]));
+  return new Map(
+    result.guarded.steps.map((step) => [
+      step.group,
+      groupOutcome({
+        conditions: step.status.conditions,
+        suspended: step.waits.some((w) => w.reason === 'suspended'),
+        acting: step.creates.length > 0 || step.deletes.length > 0,
+      }),
+    ]),
+  );
 }
 
 /**
@@ -123,10 +134,14 @@ function printPlain(result: PassResult): void {
     const what = a.kind === 'create' ? 'created' : 'deleted';
     // The error's message names the action and instance already ("create web-…-0: …").
     const failed = a.error?.policy === 'waiting' ? '  … waits' : '  ! failed';
-    process.stdout.write(a.error ? `${failed} (${a.error.reason}): ${a.error.message}\n` : `  ${what} ${a.name}${a.id ? ` (${a.id})` : ''} [${a.reason}]\n`);
+    process.stdout.write(
+      a.error ? `${failed} (${a.error.reason}): ${a.error.message}\n` : `  ${what} ${a.name}${a.id ? ` (${a.id})` : ''} [${a.reason}]\n`,
+    );
   }
   const held = result.skipped.map((s) => `${s.group} not planned (${s.error.reason}${notPlannedWhy(s.error)})`);
-  const groups = [...held, ...result.guarded.steps.map((s) => `${s.group} ${s.status.counts.updatedReady}/${s.status.replicas}`)].join(', ');
+  const groups = [...held, ...result.guarded.steps.map((s) => `${s.group} ${s.status.counts.updatedReady}/${s.status.replicas}`)].join(
+    ', ',
+  );
   // The wall clock, not result.finishedAt: that is the providers' clock, which drover sim runs
   // `factor` times faster; the operator reads this line against their own clock.
   process.stdout.write(`pass ${new Date().toISOString()}: ${groups}\n`);
@@ -145,9 +160,16 @@ function describe(outcome: GroupOutcome): string {
 }
 
 /** Prints the summary; returns the exit code: 0 converged (suspended groups reported, not blocking), 1 otherwise. */
-function summarize(last: PassResult | undefined, totals: { created: number; deleted: number; failed: number; passes: number }, interrupted: boolean): number {
+function summarize(
+  last: PassResult | undefined,
+  totals: { created: number; deleted: number; failed: number; passes: number },
+  interrupted: boolean,
+): number {
   if (last === undefined) return 1;
-  const lines = ['', `apply: ${totals.passes} ${totals.passes === 1 ? 'pass' : 'passes'}, ${totals.created} created, ${totals.deleted} deleted, ${totals.failed} failed actions${interrupted ? ' (interrupted)' : ''}`];
+  const lines = [
+    '',
+    `apply: ${totals.passes} ${totals.passes === 1 ? 'pass' : 'passes'}, ${totals.created} created, ${totals.deleted} deleted, ${totals.failed} failed actions${interrupted ? ' (interrupted)' : ''}`,
+  ];
   const byGroup = outcomes(last);
   for (const [group, outcome] of byGroup) if (outcome.kind !== 'converged') lines.push(`  ${group}: ${describe(outcome)}`);
   for (const s of last.skipped) lines.push(`  ${s.group}: not planned (${s.error.reason}): ${s.error.message}`);
@@ -155,8 +177,12 @@ function summarize(last: PassResult | undefined, totals: { created: number; dele
   const ok = fleetOutcome(all).success && last.skipped.length === 0 && last.guarded.orphans.deletes.length === 0;
   const stalled = stalledCount(last);
   const suspended = all.filter((o) => o.kind === 'suspended').length;
-  if (ok) lines.push(`apply: converged${suspended > 0 ? ` (${suspended} suspended ${suspended === 1 ? 'group' : 'groups'} not changed)` : ''}`);
-  else if (stalled > 0) lines.push(`apply: stalled: ${stalled} ${stalled === 1 ? 'group needs' : 'groups need'} a change in Git or in the cloud account (see above)`);
+  if (ok)
+    lines.push(`apply: converged${suspended > 0 ? ` (${suspended} suspended ${suspended === 1 ? 'group' : 'groups'} not changed)` : ''}`);
+  else if (stalled > 0)
+    lines.push(
+      `apply: stalled: ${stalled} ${stalled === 1 ? 'group needs' : 'groups need'} a change in Git or in the cloud account (see above)`,
+    );
   else lines.push('apply: not converged');
   process.stdout.write(`${lines.join('\n')}\n`);
   return ok ? 0 : 1;
@@ -169,8 +195,19 @@ class LiveTable {
   draw(result: PassResult): void {
     const rows = result.guarded.steps.map((s) => {
       const c = s.status.counts;
-      const state = s.status.conditions.filter((x) => x.status === 'True').map((x) => x.type).join(',');
-      return [s.group, `${c.updatedReady}/${s.status.replicas}`, String(c.live), String(s.creates.length), String(s.deletes.length), state, s.waits[0]?.reason ?? ''];
+      const state = s.status.conditions
+        .filter((x) => x.status === 'True')
+        .map((x) => x.type)
+        .join(',');
+      return [
+        s.group,
+        `${c.updatedReady}/${s.status.replicas}`,
+        String(c.live),
+        String(s.creates.length),
+        String(s.deletes.length),
+        state,
+        s.waits[0]?.reason ?? '',
+      ];
     });
     for (const s of result.skipped) rows.push([s.group, '-', '-', '-', '-', 'NotPlanned', s.error.reason]);
     const text = renderTable(['GROUP', 'UPDATED', 'LIVE', '+', '-', 'CONDITIONS', 'WAITING FOR'], rows);

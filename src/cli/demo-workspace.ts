@@ -25,7 +25,16 @@ export interface DemoWorkspace {
   readonly nextImages: Readonly<Record<string, ImageConfig>>;
 }
 
-const IDENTITY = ['-c', 'user.name=drover demo', '-c', 'user.email=demo@drover.invalid', '-c', 'init.defaultBranch=main', '-c', 'commit.gpgsign=false'];
+const IDENTITY = [
+  '-c',
+  'user.name=drover demo',
+  '-c',
+  'user.email=demo@drover.invalid',
+  '-c',
+  'init.defaultBranch=main',
+  '-c',
+  'commit.gpgsign=false',
+];
 
 async function git(cwd: string, ...args: string[]): Promise<void> {
   await exec('git', [...IDENTITY, ...args], { cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
@@ -127,7 +136,9 @@ async function writeNextBuild(clone: string, next: string, state: DesiredState):
 /** The next build of `image`: a new digest and a new artifact in every provider. */
 export function nextBuild(image: ImageConfig): ImageConfig {
   const digest = `sha256:${createHash('sha256').update(`${image.digest}/next`).digest('hex')}`;
-  const artifacts = Object.fromEntries(Object.entries(image.artifacts).map(([provider, artifact]) => [provider, nextArtifact(artifact, digest)]));
+  const artifacts = Object.fromEntries(
+    Object.entries(image.artifacts).map(([provider, artifact]) => [provider, nextArtifact(artifact, digest)]),
+  );
   return { ...image, name: `${image.name}-next`, digest, artifacts };
 }
 

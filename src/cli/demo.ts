@@ -75,7 +75,11 @@ async function runDemo(dir: string, state: DesiredState, options: DemoOptions): 
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const converged = await watch(stack.running, stop.signal, options.exitWhenConverged ? parseDuration(options.timeout, '--timeout') : undefined);
+    const converged = await watch(
+      stack.running,
+      stop.signal,
+      options.exitWhenConverged ? parseDuration(options.timeout, '--timeout') : undefined,
+    );
     process.stdout.write('\nstopping the demo…\n');
     await stack.running.stop();
     await Promise.all(stack.sims.map((s) => s.close()));
@@ -96,12 +100,18 @@ async function startDemo(dir: string, state: DesiredState, options: DemoOptions)
   const port = portOption(options.port, '--port');
   const factor = Number(options.factor);
   if (!(factor > 0)) throw new UsageError(`--factor must be a positive number, got '${options.factor}'`);
-  const refused = await checkListen('127.0.0.1', port).then(() => undefined, (error: unknown) => asListenError(error) ?? Promise.reject(error));
+  const refused = await checkListen('127.0.0.1', port).then(
+    () => undefined,
+    (error: unknown) => asListenError(error) ?? Promise.reject(error),
+  );
   if (refused !== undefined) return portTaken(refused);
   const root = path.resolve(options.workspace);
-  const lock = await lockWorkspace(root).catch((error: unknown) => (error instanceof WorkspaceInUseError ? workspaceInUse(error, options.workspace) : Promise.reject(error)));
+  const lock = await lockWorkspace(root).catch((error: unknown) =>
+    error instanceof WorkspaceInUseError ? workspaceInUse(error, options.workspace) : Promise.reject(error),
+  );
   if (typeof lock === 'number') return lock;
-  if (lock.staleFrom !== undefined) process.stdout.write(`drover demo: taking over ${options.workspace} from a demo that is no longer running (pid ${lock.staleFrom})\n`);
+  if (lock.staleFrom !== undefined)
+    process.stdout.write(`drover demo: taking over ${options.workspace} from a demo that is no longer running (pid ${lock.staleFrom})\n`);
   try {
     const stack = await startInWorkspace(root, dir, state, options, port, factor, started);
     if (typeof stack === 'number') await lock.release();
@@ -113,7 +123,15 @@ async function startDemo(dir: string, state: DesiredState, options: DemoOptions)
 }
 
 /** Starts the workspace, the simulators and the daemon, once the workspace is locked. */
-async function startInWorkspace(root: string, dir: string, state: DesiredState, options: DemoOptions, port: number, factor: number, started: number): Promise<Omit<DemoStack, 'lock'> | number> {
+async function startInWorkspace(
+  root: string,
+  dir: string,
+  state: DesiredState,
+  options: DemoOptions,
+  port: number,
+  factor: number,
+  started: number,
+): Promise<Omit<DemoStack, 'lock'> | number> {
   const workspace = await prepareWorkspace(root, path.resolve(dir), state);
   const withNext = { ...state, images: { ...state.images, ...workspace.nextImages } };
   const { started: sims, unsupported, fallback } = await startSims(withNext, factor, portOption(options.simPort, '--sim-port'));
@@ -134,24 +152,42 @@ async function startInWorkspace(root: string, dir: string, state: DesiredState, 
     if (listen === undefined) throw error;
     return portTaken(listen);
   }
-  const notes = fallback === undefined ? [] : [`  simulators: port ${fallback} is in use, so they listen on free ports instead (--sim-port N to choose)`];
-  const text = banner(workspace, running, sims, unsupported.map((p) => `${p.name} (${p.type})`), caFiles, notes, factor, Date.now() - started, state);
+  const notes =
+    fallback === undefined
+      ? []
+      : [`  simulators: port ${fallback} is in use, so they listen on free ports instead (--sim-port N to choose)`];
+  const text = banner(
+    workspace,
+    running,
+    sims,
+    unsupported.map((p) => `${p.name} (${p.type})`),
+    caFiles,
+    notes,
+    factor,
+    Date.now() - started,
+    state,
+  );
   return { workspace, sims, running, banner: text };
 }
 
 function portOption(value: string, flag: string): number {
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`${flag} must be a port number (0 = any free port), got '${value}'`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`${flag} must be a port number (0 = any free port), got '${value}'`);
   return port;
 }
 
 function workspaceInUse(error: WorkspaceInUseError, flag: string): number {
-  process.stderr.write(`drover demo: ${error.message}; stop that demo (Ctrl-C in its shell, or kill ${error.pid}) or pass --workspace DIR (a directory other than ${flag}) to run a second demo beside it. Nothing was changed.\n`);
+  process.stderr.write(
+    `drover demo: ${error.message}; stop that demo (Ctrl-C in its shell, or kill ${error.pid}) or pass --workspace DIR (a directory other than ${flag}) to run a second demo beside it. Nothing was changed.\n`,
+  );
   return 1;
 }
 
 function portTaken(error: ListenError): number {
-  process.stderr.write(`drover demo: ${error.message}; is another drover demo running? Stop it, or pass --port N for the daemon (0 = any free port). Nothing was started.\n`);
+  process.stderr.write(
+    `drover demo: ${error.message}; is another drover demo running? Stop it, or pass --port N for the daemon (0 = any free port). Nothing was started.\n`,
+  );
   return 1;
 }
 
@@ -180,13 +216,30 @@ async function writeCas(workspace: DemoWorkspace, sims: readonly ProviderSimulat
  * The daemon's configuration for the demo. drover's own rate limits are scaled by the simulators'
  * time factor: the simulated clouds refill their token buckets that much faster.
  */
-function demoConfig(workspace: DemoWorkspace, sims: readonly ProviderSimulator[], caFiles: Map<string, string>, tokenFile: string, port: number, factor: number): DaemonConfig {
+function demoConfig(
+  workspace: DemoWorkspace,
+  sims: readonly ProviderSimulator[],
+  caFiles: Map<string, string>,
+  tokenFile: string,
+  port: number,
+  factor: number,
+): DaemonConfig {
   const scaled = (type: ProviderSimulator['type']) => {
     const limits = limitsOf(type);
     return { concurrency: limits.concurrency, ratePerSecond: limits.ratePerSecond * factor, burst: limits.burst * factor };
   };
   return {
-    source: { kind: 'git', git: { url: `file://${workspace.bare}`, ref: { branch: 'main' }, path: '', intervalMs: 2000, auth: { type: 'none' }, verify: { mode: 'off' } } },
+    source: {
+      kind: 'git',
+      git: {
+        url: `file://${workspace.bare}`,
+        ref: { branch: 'main' },
+        path: '',
+        intervalMs: 2000,
+        auth: { type: 'none' },
+        verify: { mode: 'off' },
+      },
+    },
     stateDir: workspace.stateDir,
     listen: { host: '127.0.0.1', port },
     resyncIntervalMs: 30_000,
@@ -195,7 +248,17 @@ function demoConfig(workspace: DemoWorkspace, sims: readonly ProviderSimulator[]
     api: { tokenFile, tokenEnv: undefined },
     webhook: { path: '/hooks/git', secretEnv: undefined, secretFile: undefined, providers: undefined },
     limits: { concurrency: 32, providers: Object.fromEntries(sims.map((s) => [s.provider, scaled(s.type)])) },
-    providers: Object.fromEntries(sims.map((s) => [s.provider, { type: s.type, endpoint: s.url, caFile: caFiles.get(s.provider), ...(s.credentials === undefined ? {} : { credentials: s.credentials }) }])),
+    providers: Object.fromEntries(
+      sims.map((s) => [
+        s.provider,
+        {
+          type: s.type,
+          endpoint: s.url,
+          caFile: caFiles.get(s.provider),
+          ...(s.credentials === undefined ? {} : { credentials: s.credentials }),
+        },
+      ]),
+    ),
     logLevel: 'info',
     probes: false,
     memorySaver: false,
@@ -210,7 +273,17 @@ function suggestedImage(workspace: DemoWorkspace, state: DesiredState | undefine
 }
 
 /** What the demo prints once it is up: addresses, then the README's steps with this workspace's paths. */
-export function banner(workspace: DemoWorkspace, running: { url: string }, sims: readonly ProviderSimulator[], unsupported: readonly string[], caFiles: ReadonlyMap<string, string>, notes: readonly string[], factor: number, ms: number, state?: DesiredState): string {
+export function banner(
+  workspace: DemoWorkspace,
+  running: { url: string },
+  sims: readonly ProviderSimulator[],
+  unsupported: readonly string[],
+  caFiles: ReadonlyMap<string, string>,
+  notes: readonly string[],
+  factor: number,
+  ms: number,
+  state?: DesiredState,
+): string {
   const rel = path.relative(process.cwd(), workspace.root) || '.';
   const next = suggestedImage(workspace, state);
   const image = (next?.name ?? 'web-next').replace(/-next$/, '');
@@ -268,7 +341,9 @@ async function watch(running: RunningDaemon, signal: AbortSignal, timeoutMs: num
       if (event.type === 'Warning' && warned.has(key)) continue;
       if (event.type === 'Warning') warned.add(key);
       else if (!event.reason.startsWith('Revision')) continue;
-      process.stdout.write(`  ${event.at.slice(11, 19)}  ${event.type === 'Warning' ? '!' : '•'} ${event.reason}${event.group ? ` (${event.group})` : ''}: ${event.message}\n`);
+      process.stdout.write(
+        `  ${event.at.slice(11, 19)}  ${event.type === 'Warning' ? '!' : '•'} ${event.reason}${event.group ? ` (${event.group})` : ''}: ${event.message}\n`,
+      );
     }
     events = all.length;
     const done = fleetOutcome(view.groups.map(outcomeOf));

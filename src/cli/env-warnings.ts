@@ -12,13 +12,19 @@ const PER_PROVIDER = /^DROVER_(ENDPOINT|CA_FILE)_/;
 export function unusedVariables(state: DesiredState, env: NodeJS.ProcessEnv): { variable: string; applicable: string[] }[] {
   const names = Object.keys(state.providers);
   const known = new Set(names.flatMap((n) => [endpointEnvName(n), caFileEnvName(n)]));
-  return Object.keys(env).filter((k) => PER_PROVIDER.test(k) && !known.has(k)).sort().map((variable) => {
-    const kind = variable.startsWith('DROVER_ENDPOINT_') ? endpointEnvName : caFileEnvName;
-    return { variable, applicable: names.map(kind) };
-  });
+  return Object.keys(env)
+    .filter((k) => PER_PROVIDER.test(k) && !known.has(k))
+    .sort()
+    .map((variable) => {
+      const kind = variable.startsWith('DROVER_ENDPOINT_') ? endpointEnvName : caFileEnvName;
+      return { variable, applicable: names.map(kind) };
+    });
 }
 
 /** The same as sentences for a terminal. */
 export function unusedProviderVariables(state: DesiredState, env: NodeJS.ProcessEnv): string[] {
-  return unusedVariables(state, env).map(({ variable, applicable }) => `${variable} names no provider of this fleet and is ignored; the fleet's providers take ${applicable.join(', ') || '(none)'}`);
+  return unusedVariables(state, env).map(
+    ({ variable, applicable }) =>
+      `${variable} names no provider of this fleet and is ignored; the fleet's providers take ${applicable.join(', ') || '(none)'}`,
+  );
 }

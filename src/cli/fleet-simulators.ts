@@ -23,7 +23,10 @@ export function simulatedTypes(): ProviderType[] {
 }
 
 /** Starts simulators for every provider of `state` that has one; returns them and the ones skipped. */
-export async function startFleetSimulators(state: DesiredState, options: FleetSimOptions = {}): Promise<{ started: ProviderSimulator[]; unsupported: ProviderConfig[] }> {
+export async function startFleetSimulators(
+  state: DesiredState,
+  options: FleetSimOptions = {},
+): Promise<{ started: ProviderSimulator[]; unsupported: ProviderConfig[] }> {
   const started: ProviderSimulator[] = [];
   const unsupported: ProviderConfig[] = [];
   let port = options.basePort ?? 0;
@@ -35,7 +38,9 @@ export async function startFleetSimulators(state: DesiredState, options: FleetSi
         continue;
       }
       const groups = Object.values(state.groups).filter((group) => group.provider === config.name);
-      started.push(await plugin.simulator(config, { images: seedImages(state, config.name), groups }, { factor: options.factor ?? 1, port }));
+      started.push(
+        await plugin.simulator(config, { images: seedImages(state, config.name), groups }, { factor: options.factor ?? 1, port }),
+      );
       if (port !== 0) port++;
     }
   } catch (error) {

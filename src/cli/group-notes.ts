@@ -30,6 +30,7 @@ export function noteText(group: GroupSummary): string {
   if (group.suspendedBy !== undefined) return `suspended (${group.suspendedBy}): nothing is created or deleted`;
   if (group.lastError !== undefined) return `error: ${group.lastError.reason}`;
   if (group.conditions.some((c) => c.type === 'Ready' && c.status === 'True')) return '';
-  const waits: readonly { readonly reason: string; readonly secondsLeft?: number }[] = group.waits ?? group.waitingFor.map((reason) => ({ reason }));
+  const waits: readonly { readonly reason: string; readonly secondsLeft?: number }[] =
+    group.waits ?? group.waitingFor.map((reason) => ({ reason }));
   return waits.map((w) => (w.secondsLeft === undefined ? w.reason : `${w.reason} (${w.secondsLeft}s left)`)).join(', ');
 }

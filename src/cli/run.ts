@@ -56,12 +56,22 @@ export function register(program: Command, setExitCode: (code: number) => void):
 async function configOrReport(options: RunOptions): Promise<DaemonConfig | undefined> {
   if (options.dir !== undefined && options.git !== undefined) throw new UsageError('give either --dir or --git, not both');
   const file = options.config ?? process.env['DROVER_CONFIG'];
-  if (file === undefined && options.dir === undefined && options.git === undefined && !Object.keys(process.env).some((k) => k.startsWith('DROVER_SOURCE__'))) {
-    process.stderr.write('drover run: nothing to follow: give a config file with --config FILE (or DROVER_CONFIG), or a fleet directly with --dir DIR (a local directory) or --git URL (a repository); see README "Configuration of the daemon"\n');
+  if (
+    file === undefined &&
+    options.dir === undefined &&
+    options.git === undefined &&
+    !Object.keys(process.env).some((k) => k.startsWith('DROVER_SOURCE__'))
+  ) {
+    process.stderr.write(
+      'drover run: nothing to follow: give a config file with --config FILE (or DROVER_CONFIG), or a fleet directly with --dir DIR (a local directory) or --git URL (a repository); see README "Configuration of the daemon"\n',
+    );
     return undefined;
   }
   const overrides = {
-    'source.dir': options.dir, 'source.git.url': options.git, listen: options.listen, stateDir: options.stateDir,
+    'source.dir': options.dir,
+    'source.git.url': options.git,
+    listen: options.listen,
+    stateDir: options.stateDir,
     'health.probes': options.probes === false ? false : undefined,
   };
   const result = await loadDaemonConfig(file, process.env, overrides);
@@ -80,7 +90,9 @@ export async function runDaemon(config: DaemonConfig): Promise<number> {
     running = await startDaemonServer(config, logger);
   } catch (error) {
     if (error instanceof ListenError) {
-      process.stderr.write(`drover run: ${error.message}; nothing was started. Stop the other process or choose another address: --listen HOST:PORT, listen: in the config, or DROVER_LISTEN\n`);
+      process.stderr.write(
+        `drover run: ${error.message}; nothing was started. Stop the other process or choose another address: --listen HOST:PORT, listen: in the config, or DROVER_LISTEN\n`,
+      );
       return 1;
     }
     if (!(error instanceof SourceError && needsConfigFix(error))) throw error;
@@ -129,11 +141,13 @@ function containUnhandledRejections(logger: Logger): void {
   if (process.listenerCount('unhandledRejection') > 0) return;
   const seen = new Map<string, number>();
   process.on('unhandledRejection', (reason) => {
-    const error = reason instanceof Error ? { name: reason.name, message: reason.message } : { name: typeof reason, message: String(reason) };
+    const error =
+      reason instanceof Error ? { name: reason.name, message: reason.message } : { name: typeof reason, message: String(reason) };
     const key = `${error.name}: ${error.message}`;
     const count = (seen.get(key) ?? 0) + 1;
     if (seen.size < 1000 || seen.has(key)) seen.set(key, count);
-    if (count === 1 || Number.isInteger(Math.log10(count))) logger.error({ err: error, count }, 'unhandled rejection contained (a provider SDK failed outside a call)');
+    if (count === 1 || Number.isInteger(Math.log10(count)))
+      logger.error({ err: error, count }, 'unhandled rejection contained (a provider SDK failed outside a call)');
   });
 }
 
@@ -165,24 +179,56 @@ export async function startDaemonServer(config: DaemonConfig, logger: Logger, cl
   const apiToken = await secret(config.api.tokenFile, config.api.tokenEnv, 'api.tokenFile', 'api.tokenEnv');
   const webhookSecret = await secret(config.webhook.secretFile, config.webhook.secretEnv, 'webhook.secretFile', 'webhook.secretEnv');
   const source = sourceFor(config, logger);
-  const daemon = new Daemon({ config, source, logger, env: process.env, factories: registeredFactory, prober: config.probes ? createProber() : 'provider-state-only', ...(clockOf ? { clockOf } : {}) });
-  const handler = webhookSecret === undefined ? undefined : source.webhook([webhookSecret], config.webhook.providers, { maxBodyBytes: config.webhook.maxBodyBytes, bodyTimeoutMs: config.webhook.bodyTimeoutMs, maxAgeMs: config.webhook.maxAgeMs });
-  const server = await startHttpServer({
-    readiness: () => daemon.readiness(),
-    status: () => daemon.statusView(),
-    group: (name) => daemon.status.get(name),
-    reconcile: (reason) => daemon.reconcile(reason),
-    setSuspended: (group, suspended) => daemon.setSuspended(group, suspended),
-    metrics: async () => ({ contentType: daemon.metrics.registry.contentType, body: await daemon.metrics.registry.metrics() }),
-  }, { host: config.listen.host, port: config.listen.port, apiToken, limits: config.http, allowedHosts: config.http?.allowedHosts, ...(handler ? { webhook: { path: config.webhook.path, handler } } : {}) });
-  if (!config.probes) logger.warn({}, 'health probes are OFF (health.probes: false): readiness is the provider running state only; use this for simulators, never for a real fleet');
+  const daemon = new Daemon({
+    config,
+    source,
+    logger,
+    env: process.env,
+    factories: registeredFactory,
+    prober: config.probes ? createProber() : 'provider-state-only',
+    ...(clockOf ? { clockOf } : {}),
+  });
+  const handler =
+    webhookSecret === undefined
+      ? undefined
+      : source.webhook([webhookSecret], config.webhook.providers, {
+          maxBodyBytes: config.webhook.maxBodyBytes,
+          bodyTimeoutMs: config.webhook.bodyTimeoutMs,
+          maxAgeMs: config.webhook.maxAgeMs,
+        });
+  const server = await startHttpServer(
+    {
+      readiness: () => daemon.readiness(),
+      status: () => daemon.statusView(),
+      group: (name) => daemon.status.get(name),
+      reconcile: (reason) => daemon.reconcile(reason),
+      setSuspended: (group, suspended) => daemon.setSuspended(group, suspended),
+      metrics: async () => ({ contentType: daemon.metrics.registry.contentType, body: await daemon.metrics.registry.metrics() }),
+    },
+    {
+      host: config.listen.host,
+      port: config.listen.port,
+      apiToken,
+      limits: config.http,
+      allowedHosts: config.http?.allowedHosts,
+      ...(handler ? { webhook: { path: config.webhook.path, handler } } : {}),
+    },
+  );
+  if (!config.probes)
+    logger.warn(
+      {},
+      'health probes are OFF (health.probes: false): readiness is the provider running state only; use this for simulators, never for a real fleet',
+    );
   try {
     await daemon.start();
   } catch (error) {
     await server.close();
     throw error;
   }
-  logger.info({ url: server.url, source: config.source.kind, mutatingApi: apiToken !== undefined, webhook: handler !== undefined }, 'listening');
+  logger.info(
+    { url: server.url, source: config.source.kind, mutatingApi: apiToken !== undefined, webhook: handler !== undefined },
+    'listening',
+  );
   const watcher = watchProviderVariables(source, logger);
   return {
     url: server.url,
@@ -216,14 +262,26 @@ function watchProviderVariables(source: DesiredSource, logger: Logger): NodeJS.T
 function sourceFor(config: DaemonConfig, logger: Logger): DesiredSource {
   if (config.source.kind === 'dir') return new DirSource(config.source.dir, config.limits.maxInstances);
   const child = logger.child({ component: 'source' });
-  return new GitDesiredSource(config.source.git, new StateDir(config.stateDir).source, { info: (f, m) => child.info(f, m), warn: (f, m) => child.warn(f, m) }, config.limits.maxInstances);
+  return new GitDesiredSource(
+    config.source.git,
+    new StateDir(config.stateDir).source,
+    { info: (f, m) => child.info(f, m), warn: (f, m) => child.warn(f, m) },
+    config.limits.maxInstances,
+  );
 }
 
 /** Reads a secret from a file or an env variable; never logs it. Errors name the option (`fileSetting` / `envSetting`). */
-async function secret(file: string | undefined, env: string | undefined, fileSetting: string, envSetting: string): Promise<string | undefined> {
+async function secret(
+  file: string | undefined,
+  env: string | undefined,
+  fileSetting: string,
+  envSetting: string,
+): Promise<string | undefined> {
   if (file !== undefined) {
     const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-      throw new UsageError(`${fileSetting} ${shownPath(file)} cannot be read (${error.code ?? 'EIO'}); point it at a file holding the secret`);
+      throw new UsageError(
+        `${fileSetting} ${shownPath(file)} cannot be read (${error.code ?? 'EIO'}); point it at a file holding the secret`,
+      );
     });
     const value = text.trim();
     if (value === '') throw new UsageError(`${fileSetting} ${shownPath(file)} is empty; write the secret into it`);

@@ -102,14 +102,27 @@ export async function openSession(dir: string, state: DesiredState, options: Clo
   for (const warning of unusedProviderVariables(state, process.env)) process.stderr.write(`drover: warning: ${warning}\n`);
   const endpointFlags = parseEndpointFlags(options.endpoint);
   for (const name of endpointFlags.keys()) {
-    if (!Object.hasOwn(state.providers, name)) throw new UsageError(`--endpoint ${name}=…: this fleet has no provider ${name} (its providers: ${Object.keys(state.providers).join(', ')})`);
+    if (!Object.hasOwn(state.providers, name))
+      throw new UsageError(
+        `--endpoint ${name}=…: this fleet has no provider ${name} (its providers: ${Object.keys(state.providers).join(', ')})`,
+      );
   }
-  const { bindings: { providers: bindings, requireBinding }, limits } = await bindingsOrThrow(options.config ?? process.env['DROVER_CONFIG']);
+  const {
+    bindings: { providers: bindings, requireBinding },
+    limits,
+  } = await bindingsOrThrow(options.config ?? process.env['DROVER_CONFIG']);
   const leaks = containLeakedRejections();
   routeProcessWarnings();
   const stateDir = new StateDir(path.resolve(options.stateDir ?? '.drover'));
   const sources = { bindings, requireBinding, endpointFlags, env: process.env, untrustedRoots: [stateDir.root, await checkoutRoot(dir)] };
-  const opened = await openLimitedProviders(state, { ...sources, factories: registeredFactory, limits, observe: () => undefined, warn, ...(launches ? { stateDir } : {}) });
+  const opened = await openLimitedProviders(state, {
+    ...sources,
+    factories: registeredFactory,
+    limits,
+    observe: () => undefined,
+    warn,
+    ...(launches ? { stateDir } : {}),
+  });
   const misconfigured = [...opened.errors.values()].filter((e) => e.reason === 'ProviderBindingInvalid');
   if (misconfigured.length > 0) {
     await opened.close();
@@ -157,7 +170,13 @@ async function checkoutRoot(dir: string): Promise<string> {
 async function workTreeOf(dir: string): Promise<string | undefined> {
   let current = await realpath(dir).catch(() => path.resolve(dir));
   for (;;) {
-    if (await lstat(path.join(current, '.git')).then(() => true, () => false)) return current;
+    if (
+      await lstat(path.join(current, '.git')).then(
+        () => true,
+        () => false,
+      )
+    )
+      return current;
     const parent = path.dirname(current);
     if (parent === current) return undefined;
     current = parent;
@@ -171,10 +190,26 @@ async function workTreeOf(dir: string): Promise<string | undefined> {
  */
 async function readGit(root: string, cwd: string, args: readonly string[]): Promise<string> {
   const pinned = [
-    '-C', cwd, `--git-dir=${path.join(root, '.git')}`, `--work-tree=${root}`, '--no-optional-locks',
-    '-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null', '-c', 'safe.bareRepository=explicit', '-c', 'core.untrackedCache=false',
+    '-C',
+    cwd,
+    `--git-dir=${path.join(root, '.git')}`,
+    `--work-tree=${root}`,
+    '--no-optional-locks',
+    '-c',
+    'core.fsmonitor=false',
+    '-c',
+    'core.hooksPath=/dev/null',
+    '-c',
+    'safe.bareRepository=explicit',
+    '-c',
+    'core.untrackedCache=false',
   ];
-  const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/nonexistent', LC_ALL: 'C', GIT_CEILING_DIRECTORIES: path.dirname(root) };
+  const env = {
+    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+    HOME: process.env['HOME'] ?? '/nonexistent',
+    LC_ALL: 'C',
+    GIT_CEILING_DIRECTORIES: path.dirname(root),
+  };
   const { stdout } = await promisify(execFile)('git', [...pinned, ...args], { timeout: 5000, env });
   return stdout;
 }

@@ -20,7 +20,10 @@ interface SimClockReading {
 async function readSimClock(endpoint: string, caPem: string | undefined, timeoutMs: number): Promise<SimClockReading | undefined> {
   const dispatcher = caPem === undefined ? undefined : new Agent({ connect: { ca: caPem } });
   try {
-    const response = await request(new URL('/_sim/clock', endpoint), { signal: AbortSignal.timeout(timeoutMs), ...(dispatcher === undefined ? {} : { dispatcher }) });
+    const response = await request(new URL('/_sim/clock', endpoint), {
+      signal: AbortSignal.timeout(timeoutMs),
+      ...(dispatcher === undefined ? {} : { dispatcher }),
+    });
     const body = (await response.body.json().catch(() => undefined)) as { kind?: unknown; now?: unknown; factor?: unknown } | undefined;
     if (response.statusCode !== 200 || typeof body?.now !== 'number') return undefined;
     return { now: body.now, factor: body.kind === 'scaled' && typeof body.factor === 'number' ? body.factor : 1 };

@@ -30,13 +30,16 @@ export function register(program: Command, setExitCode: (code: number) => void):
     .action(async (dir: string, options: SimOptions) => {
       const factor = positive(options.factor, '--factor');
       const basePort = Number(options.port);
-      if (!Number.isInteger(basePort) || basePort < 0 || basePort > 65535) throw new UsageError(`--port must be a port number, got '${options.port}'`);
+      if (!Number.isInteger(basePort) || basePort < 0 || basePort > 65535)
+        throw new UsageError(`--port must be a port number, got '${options.port}'`);
       const state = await loadOrReport(dir);
       if (state === undefined) return setExitCode(1);
       const sims = await startFleetSimulators(state, { factor, basePort }).catch((error: unknown) => {
         const listen = asListenError(error);
         if (listen === undefined) throw error;
-        process.stderr.write(`drover sim: ${listen.message}; pass --port N to start from another port (providers use consecutive ports; 0 = any free ports)\n`);
+        process.stderr.write(
+          `drover sim: ${listen.message}; pass --port N to start from another port (providers use consecutive ports; 0 = any free ports)\n`,
+        );
         return undefined;
       });
       if (sims === undefined) return setExitCode(1);
@@ -45,7 +48,16 @@ export function register(program: Command, setExitCode: (code: number) => void):
       const caFiles = await writeCaFiles(caDir, started);
       const configFile = path.join(caDir, 'drover.yaml');
       await writeFile(configFile, bindingsConfig(started, caFiles), { mode: 0o600 });
-      process.stdout.write(banner(started, unsupported.map((p) => `${p.name} (${p.type})`), factor, configFile, caFiles, dir));
+      process.stdout.write(
+        banner(
+          started,
+          unsupported.map((p) => `${p.name} (${p.type})`),
+          factor,
+          configFile,
+          caFiles,
+          dir,
+        ),
+      );
       const interrupted = untilInterrupted();
       try {
         await interrupted.signalled;
@@ -82,25 +94,48 @@ async function writeCaFiles(dir: string, started: readonly ProviderSimulator[]):
  * file, credentials), for `plan --config` / `apply --config` / `run --config`.
  */
 export function bindingsConfig(started: readonly ProviderSimulator[], caFiles: ReadonlyMap<string, string>): string {
-  const bindings = Object.fromEntries(started.map((s) => [s.provider, {
-    type: s.type, endpoint: s.url,
-    ...(caFiles.has(s.provider) ? { caFile: caFiles.get(s.provider) } : {}),
-    ...(s.credentials === undefined ? {} : { credentials: s.credentials }),
-  }]));
+  const bindings = Object.fromEntries(
+    started.map((s) => [
+      s.provider,
+      {
+        type: s.type,
+        endpoint: s.url,
+        ...(caFiles.has(s.provider) ? { caFile: caFiles.get(s.provider) } : {}),
+        ...(s.credentials === undefined ? {} : { credentials: s.credentials }),
+      },
+    ]),
+  );
   return `# Written by drover sim: binds each provider of the fleet to its simulator.\n${stringify({ providers: bindings })}`;
 }
 
 /** What `drover sim` prints: endpoints, then the config and shell lines to use them on the fleet `dir` given. */
-export function banner(started: readonly ProviderSimulator[], unsupported: readonly string[], factor: number, configFile: string, caFiles: ReadonlyMap<string, string>, dir: string): string {
+export function banner(
+  started: readonly ProviderSimulator[],
+  unsupported: readonly string[],
+  factor: number,
+  configFile: string,
+  caFiles: ReadonlyMap<string, string>,
+  dir: string,
+): string {
   const lines = [`drover sim: ${started.length} simulator(s) on 127.0.0.1, time ×${factor}`];
   for (const s of started) {
     const ca = caFiles.get(s.provider);
-    lines.push(`  ${s.provider.padEnd(14)} ${s.type.padEnd(8)} ${s.url}   world: curl ${ca === undefined ? '' : `--cacert ${ca} `}${s.url}/_sim/world`);
+    lines.push(
+      `  ${s.provider.padEnd(14)} ${s.type.padEnd(8)} ${s.url}   world: curl ${ca === undefined ? '' : `--cacert ${ca} `}${s.url}/_sim/world`,
+    );
   }
   for (const name of unsupported) lines.push(`  ${name.padEnd(23)} no simulator yet: its groups will be reported as not planned`);
   const env = new Map<string, string>();
   for (const s of started) for (const [k, v] of Object.entries(s.env)) env.set(k, v);
-  lines.push('', `Bindings (endpoints, CA files, Proxmox token id) are in ${configFile}.`, 'Point drover at them (in another shell):', `  export ${[...env].map(([k, v]) => `${k}=${v}`).join(' ')}`, `  npx drover plan ${shellWord(dir)} --no-probes --config ${shellWord(configFile)}`, '', 'Stop with Ctrl-C.');
+  lines.push(
+    '',
+    `Bindings (endpoints, CA files, Proxmox token id) are in ${configFile}.`,
+    'Point drover at them (in another shell):',
+    `  export ${[...env].map(([k, v]) => `${k}=${v}`).join(' ')}`,
+    `  npx drover plan ${shellWord(dir)} --no-probes --config ${shellWord(configFile)}`,
+    '',
+    'Stop with Ctrl-C.',
+  );
   return `${lines.join('\n')}\n`;
 }
 
@@ -119,5 +154,11 @@ function untilInterrupted(): { signalled: Promise<void>; dispose(): void } {
   const onSignal = () => resolve();
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  return { signalled, dispose: () => { process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal); } };
+  return {
+    signalled,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
 }

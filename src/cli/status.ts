@@ -37,7 +37,15 @@ export function register(program: Command, setExitCode: (code: number) => void):
         process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
         return setExitCode(0);
       }
-      process.stdout.write(render(body as { fleet?: string; source?: { lastAppliedRevision?: string; lastAttemptError?: { reason: string; message: string } }; groups: GroupRow[] }));
+      process.stdout.write(
+        render(
+          body as {
+            fleet?: string;
+            source?: { lastAppliedRevision?: string; lastAttemptError?: { reason: string; message: string } };
+            groups: GroupRow[];
+          },
+        ),
+      );
       setExitCode(0);
     });
 }
@@ -54,13 +62,19 @@ async function fetchStatus(url: string): Promise<unknown> {
   return response.body.json();
 }
 
-function render(status: { fleet?: string; source?: { lastAppliedRevision?: string; lastAttemptError?: { reason: string; message: string } }; groups: GroupRow[] }): string {
+function render(status: {
+  fleet?: string;
+  source?: { lastAppliedRevision?: string; lastAttemptError?: { reason: string; message: string } };
+  groups: GroupRow[];
+}): string {
   const rows = status.groups.map((g) => {
     const counts = g.counts ? `${g.counts.updatedReady}/${g.replicas}` : `?/${g.replicas}`;
     return [g.name, g.provider, g.strategy, counts, g.desiredTemplateHash, conditionsText(g), noteText(g)];
   });
   const source = status.source;
   const head = `fleet ${status.fleet ?? '?'} at revision ${source?.lastAppliedRevision ?? '(none yet)'}`;
-  const rejected = source?.lastAttemptError ? `\nnewest revision rejected (${source.lastAttemptError.reason}): ${source.lastAttemptError.message}` : '';
+  const rejected = source?.lastAttemptError
+    ? `\nnewest revision rejected (${source.lastAttemptError.reason}): ${source.lastAttemptError.message}`
+    : '';
   return `${head}${rejected}\n\n${renderTable(['GROUP', 'PROVIDER', 'STRATEGY', 'UPDATED', 'TEMPLATE', 'CONDITIONS', 'NOTE'], rows)}\n`;
 }

@@ -26,10 +26,16 @@ export function register(program: Command, setExitCode: (code: number) => void):
     .description('check a fleet repository: schemas, references, provider rules (exit 0 valid, 1 invalid, 2 usage)')
     .argument('[dir]', 'fleet directory (default: the current directory)')
     .option('--json', 'print a machine-readable report')
-    .option('--max-instances <n>', `fleet-wide cap on total replicas, as the daemon's limits.maxInstances (default ${DEFAULT_MAX_INSTANCES})`)
+    .option(
+      '--max-instances <n>',
+      `fleet-wide cap on total replicas, as the daemon's limits.maxInstances (default ${DEFAULT_MAX_INSTANCES})`,
+    )
     .action(async (given: string | undefined, options: ValidateOptions) => {
       const dir = given ?? '.';
-      if (given === undefined) process.stderr.write(`drover validate: reading the current directory (${process.cwd()}); pass the fleet's directory to read another\n`);
+      if (given === undefined)
+        process.stderr.write(
+          `drover validate: reading the current directory (${process.cwd()}); pass the fleet's directory to read another\n`,
+        );
       const cap = parseMaxInstances(options.maxInstances);
       await requireDirectory(dir);
       const result = capInstances(await loadFleet(dir), cap);
@@ -41,7 +47,8 @@ export function register(program: Command, setExitCode: (code: number) => void):
 /** Throws a UsageError unless `dir` is an existing directory. */
 export async function requireDirectory(dir: string): Promise<void> {
   const info = await stat(dir).catch(() => undefined);
-  if (info === undefined) throw new UsageError(`fleet directory '${dir}' does not exist; pass the directory that holds the fleet's YAML files`);
+  if (info === undefined)
+    throw new UsageError(`fleet directory '${dir}' does not exist; pass the directory that holds the fleet's YAML files`);
   if (!info.isDirectory()) throw new UsageError(`'${dir}' is not a directory; pass the directory that holds the fleet's YAML files`);
 }
 
@@ -64,7 +71,13 @@ function count(record: object, noun: string): string {
 
 function groupsTable(s: DesiredState): string {
   const rows = Object.values(s.groups).map((g) => [
-    g.name, g.provider, g.image, String(g.replicas), g.rollout.strategy, g.templateHash, g.suspend ? 'suspended' : '',
+    g.name,
+    g.provider,
+    g.image,
+    String(g.replicas),
+    g.rollout.strategy,
+    g.templateHash,
+    g.suspend ? 'suspended' : '',
   ]);
   return renderTable(['GROUP', 'PROVIDER', 'IMAGE', 'REPLICAS', 'STRATEGY', 'TEMPLATE', ''], rows);
 }
@@ -73,7 +86,6 @@ function providersTable(s: DesiredState): string {
   const rows = Object.values(s.providers).map((p) => [p.name, p.type, providerPlugin(p.type).scope(p.spec)]);
   return renderTable(['PROVIDER', 'TYPE', 'SCOPE'], rows);
 }
-
 
 function imagesTable(s: DesiredState): string {
   const rows = Object.values(s.images).map((i) => [i.name, `${i.digest.slice(0, 19)}…`, Object.keys(i.artifacts).join(', ')]);
@@ -91,8 +103,14 @@ function jsonReport(dir: string, result: LoadResult): object {
     providers: Object.values(s.providers).map((p) => ({ name: p.name, type: p.type })),
     images: Object.values(s.images).map((i) => ({ name: i.name, digest: i.digest, artifacts: Object.keys(i.artifacts) })),
     groups: Object.values(s.groups).map((g) => ({
-      name: g.name, provider: g.provider, image: g.image, replicas: g.replicas, strategy: g.rollout.strategy,
-      templateHash: g.templateHash, suspend: g.suspend, source: g.source,
+      name: g.name,
+      provider: g.provider,
+      image: g.image,
+      replicas: g.replicas,
+      strategy: g.rollout.strategy,
+      templateHash: g.templateHash,
+      suspend: g.suspend,
+      source: g.source,
     })),
   };
 }

@@ -20,8 +20,13 @@ type Raw = Record<string, unknown>;
 
 /** Every duration option, as a path from the root. */
 const DURATIONS: readonly (readonly string[])[] = [
-  ['resyncInterval'], ['progressInterval'], ['shutdownTimeout'], ['source', 'git', 'interval'],
-  ['webhook', 'bodyTimeout'], ['http', 'headersTimeout'], ['http', 'requestTimeout'],
+  ['resyncInterval'],
+  ['progressInterval'],
+  ['shutdownTimeout'],
+  ['source', 'git', 'interval'],
+  ['webhook', 'bodyTimeout'],
+  ['http', 'headersTimeout'],
+  ['http', 'requestTimeout'],
 ];
 
 /** Problems of a configuration that already passed the schema (defaults applied). */
@@ -29,27 +34,45 @@ export function valueProblems(raw: Raw): ValueProblem[] {
   const problems: ValueProblem[] = [];
   const listen = String(raw['listen'] ?? '');
   const port = Number(listen.slice(listen.lastIndexOf(':') + 1));
-  if (port > 65_535) problems.push({ segments: ['listen'], code: 'config.outOfRange', message: `'listen' port must be 0..65535, got ${port}` });
+  if (port > 65_535)
+    problems.push({ segments: ['listen'], code: 'config.outOfRange', message: `'listen' port must be 0..65535, got ${port}` });
   for (const segments of DURATIONS) {
     const value = get(raw, segments);
     if (typeof value !== 'string') continue;
     const ms = durationMs(value);
     if (ms > MAX_TIMER_MS) {
-      problems.push({ segments, code: 'config.outOfRange', message: `'${segments.join('.')}' is ${value}, longer than drover can wait (at most ${MAX_TIMER_MS} ms, about 24 days)` });
+      problems.push({
+        segments,
+        code: 'config.outOfRange',
+        message: `'${segments.join('.')}' is ${value}, longer than drover can wait (at most ${MAX_TIMER_MS} ms, about 24 days)`,
+      });
     }
   }
   for (const name of ['headersTimeout', 'requestTimeout']) {
     const value = get(raw, ['http', name]);
-    if (typeof value === 'string' && durationMs(value) < 1) problems.push({ segments: ['http', name], code: 'config.outOfRange', message: `'http.${name}' must be at least 1ms (a server that never times out clients can be held open by slow ones)` });
+    if (typeof value === 'string' && durationMs(value) < 1)
+      problems.push({
+        segments: ['http', name],
+        code: 'config.outOfRange',
+        message: `'http.${name}' must be at least 1ms (a server that never times out clients can be held open by slow ones)`,
+      });
   }
   for (const segments of stringsWithNul(raw, [])) {
-    problems.push({ segments, code: 'config.nulCharacter', message: `'${segments.join('.')}' contains a NUL character, which no path, URL or name can hold` });
+    problems.push({
+      segments,
+      code: 'config.nulCharacter',
+      message: `'${segments.join('.')}' contains a NUL character, which no path, URL or name can hold`,
+    });
   }
   problems.push(...bindingProblems(raw['providers']));
   const headers = get(raw, ['http', 'headersTimeout']);
   const request = get(raw, ['http', 'requestTimeout']);
   if (typeof headers === 'string' && typeof request === 'string' && durationMs(headers) > durationMs(request)) {
-    problems.push({ segments: ['http', 'headersTimeout'], code: 'config.outOfRange', message: `'http.headersTimeout' (${headers}) must not be longer than 'http.requestTimeout' (${request})` });
+    problems.push({
+      segments: ['http', 'headersTimeout'],
+      code: 'config.outOfRange',
+      message: `'http.headersTimeout' (${headers}) must not be longer than 'http.requestTimeout' (${request})`,
+    });
   }
   return problems;
 }

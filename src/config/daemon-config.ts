@@ -21,7 +21,8 @@ import type { DaemonConfig } from './types.ts';
 export type { DaemonConfig };
 
 /** The configuration, or every problem with it. */
-export type ConfigResult = { readonly ok: true; readonly config: DaemonConfig } | { readonly ok: false; readonly problems: readonly Problem[] };
+export type ConfigResult =
+  { readonly ok: true; readonly config: DaemonConfig } | { readonly ok: false; readonly problems: readonly Problem[] };
 
 /** Variables that are not config paths: endpoint overrides, the config file, drover status, CI, simulator tokens. */
 const NOT_CONFIG = /^DROVER_(ENDPOINT_|CA_FILE_|CONFIG$|URL$|NODE_PREFIX$|AZURE_TOKEN$)/;
@@ -39,7 +40,11 @@ function compile(schema: object): Validator {
 }
 
 /** Loads `file` (optional) and the environment into a validated configuration. */
-export async function loadDaemonConfig(file: string | undefined, env: NodeJS.ProcessEnv, overrides: Record<string, unknown> = {}): Promise<ConfigResult> {
+export async function loadDaemonConfig(
+  file: string | undefined,
+  env: NodeJS.ProcessEnv,
+  overrides: Record<string, unknown> = {},
+): Promise<ConfigResult> {
   validate ??= compile(configSchema);
   const result = await loadRaw(file, env, overrides, validate);
   return result.ok ? { ok: true, config: normalizeConfig(result.raw) } : result;
@@ -48,10 +53,11 @@ export async function loadDaemonConfig(file: string | undefined, env: NodeJS.Pro
 /** The provider bindings of a configuration, or every problem with it. */
 export type BindingsResult =
   | {
-    readonly ok: true; readonly bindings: Pick<DaemonConfig, 'providers' | 'requireBinding'>;
-    /** `limits.providers.<name>`: client-side limits on top of each cloud's defaults. */
-    readonly limits: DaemonConfig['limits']['providers'];
-  }
+      readonly ok: true;
+      readonly bindings: Pick<DaemonConfig, 'providers' | 'requireBinding'>;
+      /** `limits.providers.<name>`: client-side limits on top of each cloud's defaults. */
+      readonly limits: DaemonConfig['limits']['providers'];
+    }
   | { readonly ok: false; readonly problems: readonly Problem[] };
 
 /**
@@ -66,9 +72,15 @@ export async function loadProviderBindings(file: string | undefined, env: NodeJS
   return { ok: true, bindings: providerBindings(result.raw['providers'] as Record<string, unknown> | undefined), limits };
 }
 
-type RawResult = { readonly ok: true; readonly raw: Record<string, unknown> } | { readonly ok: false; readonly problems: readonly Problem[] };
+type RawResult =
+  { readonly ok: true; readonly raw: Record<string, unknown> } | { readonly ok: false; readonly problems: readonly Problem[] };
 
-async function loadRaw(file: string | undefined, env: NodeJS.ProcessEnv, overrides: Record<string, unknown>, validator: Validator): Promise<RawResult> {
+async function loadRaw(
+  file: string | undefined,
+  env: NodeJS.ProcessEnv,
+  overrides: Record<string, unknown>,
+  validator: Validator,
+): Promise<RawResult> {
   const problems: Problem[] = [];
   const parsed = file === undefined ? undefined : await readConfigFile(file, problems);
   if (problems.length > 0) return { ok: false, problems };
@@ -79,7 +91,9 @@ async function loadRaw(file: string | undefined, env: NodeJS.ProcessEnv, overrid
     // A credential of another type is named as such, not by the pattern its value fails.
     const misplaced = misplacedCredentialProblems(raw['providers']);
     const pointers = misplaced.map((p) => `/${p.segments.join('/')}`);
-    const schema = locateProblems(validator.errors ?? [], parsed, fromEnv, file).filter((p) => !pointers.some((ptr) => p.path === ptr || p.path.startsWith(`${ptr}/`)));
+    const schema = locateProblems(validator.errors ?? [], parsed, fromEnv, file).filter(
+      (p) => !pointers.some((ptr) => p.path === ptr || p.path.startsWith(`${ptr}/`)),
+    );
     return { ok: false, problems: ordered([...schema, ...misplaced.map((v) => positioned(v, parsed, fromEnv, file))]) };
   }
   const values = valueProblems(raw);
@@ -89,20 +103,45 @@ async function loadRaw(file: string | undefined, env: NodeJS.ProcessEnv, overrid
 
 async function readConfigFile(file: string, problems: Problem[]): Promise<ParsedDocument | undefined> {
   const text = await readBounded(file).catch((error: NodeJS.ErrnoException) => {
-    problems.push({ file, line: 0, col: 0, path: '', code: 'config.unreadable', message: `cannot read the config file (${error.code ?? 'EIO'}); check --config / DROVER_CONFIG` });
+    problems.push({
+      file,
+      line: 0,
+      col: 0,
+      path: '',
+      code: 'config.unreadable',
+      message: `cannot read the config file (${error.code ?? 'EIO'}); check --config / DROVER_CONFIG`,
+    });
     return undefined;
   });
   if (text === undefined) return undefined;
   if (text === NOT_A_FILE || text === TOO_LARGE) {
-    const message = text === NOT_A_FILE ? 'the config path is not a regular file; check --config / DROVER_CONFIG' : `the config file is over ${MAX_CONFIG_BYTES} bytes; a drover config is a few KiB (check --config / DROVER_CONFIG)`;
+    const message =
+      text === NOT_A_FILE
+        ? 'the config path is not a regular file; check --config / DROVER_CONFIG'
+        : `the config file is over ${MAX_CONFIG_BYTES} bytes; a drover config is a few KiB (check --config / DROVER_CONFIG)`;
     problems.push({ file, line: 0, col: 0, path: '', code: text === NOT_A_FILE ? 'config.notAFile' : 'config.tooLarge', message });
     return undefined;
   }
   const docs = parseYamlFile(file, text, problems);
-  if (docs.length > 1) problems.push({ file, line: 1, col: 1, path: '', code: 'config.multipleDocuments', message: 'the config file must hold one YAML document' });
+  if (docs.length > 1)
+    problems.push({
+      file,
+      line: 1,
+      col: 1,
+      path: '',
+      code: 'config.multipleDocuments',
+      message: 'the config file must hold one YAML document',
+    });
   const doc = docs[0];
   if (doc !== undefined && (doc.value === null || typeof doc.value !== 'object' || Array.isArray(doc.value))) {
-    problems.push({ file, line: 1, col: 1, path: '', code: 'config.notAMapping', message: 'the config file must be a YAML mapping (see docs: source, listen, stateDir, …)' });
+    problems.push({
+      file,
+      line: 1,
+      col: 1,
+      path: '',
+      code: 'config.notAMapping',
+      message: 'the config file must be a YAML mapping (see docs: source, listen, stateDir, …)',
+    });
   }
   return doc;
 }
@@ -134,7 +173,10 @@ function applyEnv(target: Record<string, unknown>, env: NodeJS.ProcessEnv): Map<
   const applied = new Map<string, string>();
   for (const [name, value] of Object.entries(env).sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (!name.startsWith('DROVER_') || NOT_CONFIG.test(name) || value === undefined) continue;
-    const path = name.slice('DROVER_'.length).split('__').map((segment, i, all) => (isProviderName(all, i) ? providerName(segment) : camel(segment)));
+    const path = name
+      .slice('DROVER_'.length)
+      .split('__')
+      .map((segment, i, all) => (isProviderName(all, i) ? providerName(segment) : camel(segment)));
     setPath(target, path, parseEnvValue(value));
     applied.set(`/${path.join('/')}`, name);
   }
@@ -179,13 +221,23 @@ function setPath(target: Record<string, unknown>, path: readonly string[], value
   node[path[path.length - 1]!] = value;
 }
 
-function locateProblems(errors: Parameters<typeof schemaProblems>[1], parsed: ParsedDocument | undefined, fromEnv: Map<string, string>, file: string | undefined): Problem[] {
+function locateProblems(
+  errors: Parameters<typeof schemaProblems>[1],
+  parsed: ParsedDocument | undefined,
+  fromEnv: Map<string, string>,
+  file: string | undefined,
+): Problem[] {
   const document = parsed ?? emptyDocument(file ?? ENV_FILE);
   return schemaProblems(document, errors).map((problem) => attribute(problem, parsed, fromEnv));
 }
 
 /** A value problem at its field in the file (or at the variable that set it). */
-function positioned(value: ValueProblem, parsed: ParsedDocument | undefined, fromEnv: Map<string, string>, file: string | undefined): Problem {
+function positioned(
+  value: ValueProblem,
+  parsed: ParsedDocument | undefined,
+  fromEnv: Map<string, string>,
+  file: string | undefined,
+): Problem {
   const { line, col } = parsed ? locate(parsed, value.segments) : { line: 0, col: 0 };
   const problem = { file: file ?? ENV_FILE, line, col, path: `/${value.segments.join('/')}`, code: value.code, message: value.message };
   return attribute(problem, parsed, fromEnv);
@@ -197,7 +249,10 @@ function positioned(value: ValueProblem, parsed: ParsedDocument | undefined, fro
  */
 function attribute(problem: Problem, parsed: ParsedDocument | undefined, fromEnv: Map<string, string>): Problem {
   const inFile = parsed !== undefined && hasPath(parsed.value, problem.path);
-  const variable = [...fromEnv].find(([pointer]) => problem.path === pointer || problem.path.startsWith(`${pointer}/`) || (!inFile && pointer.startsWith(`${problem.path}/`)))?.[1];
+  const variable = [...fromEnv].find(
+    ([pointer]) =>
+      problem.path === pointer || problem.path.startsWith(`${pointer}/`) || (!inFile && pointer.startsWith(`${problem.path}/`)),
+  )?.[1];
   if (variable === undefined) return parsed ? problem : { ...problem, line: 0, col: 0 };
   return { ...problem, file: ENV_FILE, line: 0, col: 0, message: `${variable}: ${problem.message}` };
 }

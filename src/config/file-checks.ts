@@ -65,7 +65,9 @@ export async function untrustedFileProblems(files: readonly FileSetting[], roots
     const real = await realOrResolved(file);
     const root = realRoots.find((r) => isInside(real, r.real));
     if (root === undefined) continue;
-    problems.push(`${setting} ${shownPath(file)} lies inside ${root.what} ${shownPath(root.dir)}, where a commit can put files; move it outside (e.g. /etc/drover or /run/secrets)`);
+    problems.push(
+      `${setting} ${shownPath(file)} lies inside ${root.what} ${shownPath(root.dir)}, where a commit can put files; move it outside (e.g. /etc/drover or /run/secrets)`,
+    );
   }
   return problems;
 }

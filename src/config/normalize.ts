@@ -19,7 +19,9 @@ export function normalizeConfig(raw: Raw): DaemonConfig {
   const listen = String(raw['listen']);
   const colon = listen.lastIndexOf(':');
   return {
-    source: raw['source']['git'] ? { kind: 'git', git: gitSettings(raw['source']['git']) } : { kind: 'dir', dir: String(raw['source']['dir']) },
+    source: raw['source']['git']
+      ? { kind: 'git', git: gitSettings(raw['source']['git']) }
+      : { kind: 'dir', dir: String(raw['source']['dir']) },
     stateDir: String(raw['stateDir']),
     listen: { host: listen.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(listen.slice(colon + 1)) },
     resyncIntervalMs: durationMs(raw['resyncInterval']),
@@ -41,7 +43,11 @@ export function normalizeConfig(raw: Raw): DaemonConfig {
       maxConnections: raw['http']?.['maxConnections'] ?? 1024,
       allowedHosts: raw['http']?.['allowedHosts'] ?? [],
     },
-    limits: { concurrency: raw['limits']?.['concurrency'] ?? 32, maxInstances: raw['limits']?.['maxInstances'] ?? DEFAULT_MAX_INSTANCES, providers: raw['limits']?.['providers'] ?? {} },
+    limits: {
+      concurrency: raw['limits']?.['concurrency'] ?? 32,
+      maxInstances: raw['limits']?.['maxInstances'] ?? DEFAULT_MAX_INSTANCES,
+      providers: raw['limits']?.['providers'] ?? {},
+    },
     ...providerBindings(raw['providers']),
     logLevel: raw['log']?.['level'] ?? 'info',
     probes: raw['health']?.['probes'] ?? true,
@@ -52,7 +58,13 @@ export function normalizeConfig(raw: Raw): DaemonConfig {
 
 function gitSettings(git: Raw): GitSettings {
   const verify = git['verify'] ?? { mode: 'off' };
-  const ref: RefSelector = git['tag'] ? { tag: git['tag'] } : git['semver'] ? { semver: git['semver'] } : git['commit'] ? { commit: git['commit'] } : { branch: git['branch'] ?? 'main' };
+  const ref: RefSelector = git['tag']
+    ? { tag: git['tag'] }
+    : git['semver']
+      ? { semver: git['semver'] }
+      : git['commit']
+        ? { commit: git['commit'] }
+        : { branch: git['branch'] ?? 'main' };
   return {
     url: git['url'],
     ref,
@@ -67,7 +79,8 @@ function gitSettings(git: Raw): GitSettings {
 }
 
 function sourceAuth(auth: Raw | undefined): SourceAuth {
-  if (auth?.['sshKeyFile']) return { type: 'ssh', privateKeyFile: auth['sshKeyFile'], knownHostsFile: auth['knownHostsFile'] } as SourceAuth;
+  if (auth?.['sshKeyFile'])
+    return { type: 'ssh', privateKeyFile: auth['sshKeyFile'], knownHostsFile: auth['knownHostsFile'] } as SourceAuth;
   if (auth?.['tokenEnv'] || auth?.['tokenFile']) {
     return { type: 'token', tokenEnv: auth['tokenEnv'], tokenFile: auth['tokenFile'], username: auth['username'] } as SourceAuth;
   }

@@ -60,7 +60,10 @@ export interface DaemonConfig {
   readonly shutdownTimeoutMs: number;
   readonly api: { readonly tokenFile: string | undefined; readonly tokenEnv: string | undefined };
   readonly webhook: {
-    readonly path: string; readonly secretEnv: string | undefined; readonly secretFile: string | undefined; readonly providers: readonly WebhookProvider[] | undefined;
+    readonly path: string;
+    readonly secretEnv: string | undefined;
+    readonly secretFile: string | undefined;
+    readonly providers: readonly WebhookProvider[] | undefined;
     /** Largest hook body (default 1 MiB). */
     readonly maxBodyBytes?: number;
     /** Time allowed for the body after the headers (default 10 s). */

@@ -72,7 +72,13 @@ export class PartialListing<T = unknown> extends ProviderError {
   readonly zones: readonly string[];
 
   constructor(init: { provider: string; operation: string; instances: readonly T[]; zones: readonly string[] }) {
-    super({ kind: 'Transient', reason: 'ZonesNotListed', provider: init.provider, operation: init.operation, message: `${init.operation}: zones ${init.zones.join(', ')} did not answer the listing` });
+    super({
+      kind: 'Transient',
+      reason: 'ZonesNotListed',
+      provider: init.provider,
+      operation: init.operation,
+      message: `${init.operation}: zones ${init.zones.join(', ')} did not answer the listing`,
+    });
     this.instances = init.instances;
     this.zones = [...init.zones].sort();
   }

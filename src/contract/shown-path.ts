@@ -10,5 +10,7 @@
  * is that the secret itself was pasted where its file name belongs.
  */
 export function shownPath(value: string): string {
-  return /^(?:\/|\.{1,2}\/|~\/)[^\s]*$/.test(value) ? JSON.stringify(value) : '(a value that is not a path; not shown in case it is the secret itself)';
+  return /^(?:\/|\.{1,2}\/|~\/)[^\s]*$/.test(value)
+    ? JSON.stringify(value)
+    : '(a value that is not a path; not shown in case it is the secret itself)';
 }

@@ -22,7 +22,11 @@ export interface DocumentIndex {
 }
 
 /** Indexes documents; a second document with the same kind and name is a problem at its name. */
-export function indexDocuments(documents: readonly ValidDocument[], problems: Problem[], invalid: ReadonlySet<string> = new Set()): DocumentIndex {
+export function indexDocuments(
+  documents: readonly ValidDocument[],
+  problems: Problem[],
+  invalid: ReadonlySet<string> = new Set(),
+): DocumentIndex {
   const index: DocumentIndex = { fleets: [], providers: new Map(), images: new Map(), groups: new Map(), invalid };
   for (const document of documents) {
     if (document.kind === 'Fleet') index.fleets.push(document);
@@ -41,8 +45,14 @@ function addUnique<D extends ValidDocument>(map: Map<string, D>, document: D, pr
     return;
   }
   const where = positionOf(first, ['metadata', 'name']);
-  problems.push(problemAt(document, ['metadata', 'name'], 'ref.duplicateName',
-    `duplicate ${document.kind} '${name}': also defined at ${first.parsed.file}:${where.line}:${where.col}; names must be unique per kind`));
+  problems.push(
+    problemAt(
+      document,
+      ['metadata', 'name'],
+      'ref.duplicateName',
+      `duplicate ${document.kind} '${name}': also defined at ${first.parsed.file}:${where.line}:${where.col}; names must be unique per kind`,
+    ),
+  );
 }
 
 /** Position of a path inside a document. */

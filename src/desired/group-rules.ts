@@ -42,21 +42,34 @@ export function providerRuleProblems(group: GroupDocument, provider: Provider): 
   const problems: Problem[] = [];
   for (const { path, types } of FIELD_PROVIDERS.values()) {
     if (valueAt(spec, path) !== undefined && !types.includes(type)) {
-      problems.push(problemAt(group, ['spec', ...path], 'rule.notForProvider',
-        `'spec.${path.join('.')}' does not apply to ${type} providers (only ${types.join(', ')}); remove it`));
+      problems.push(
+        problemAt(
+          group,
+          ['spec', ...path],
+          'rule.notForProvider',
+          `'spec.${path.join('.')}' does not apply to ${type} providers (only ${types.join(', ')}); remove it`,
+        ),
+      );
     }
   }
   for (const path of checks.required) {
     if (valueAt(spec, path) === undefined) {
-      problems.push(problemAt(group, ['spec'], 'rule.requiredForProvider',
-        `'spec.${path.join('.')}' is required for ${type} providers (provider '${provider.metadata.name}')`));
+      problems.push(
+        problemAt(
+          group,
+          ['spec'],
+          'rule.requiredForProvider',
+          `'spec.${path.join('.')}' is required for ${type} providers (provider '${provider.metadata.name}')`,
+        ),
+      );
     }
   }
   (spec.placement?.zones ?? []).forEach((zone, i) => {
     const message = checks.zoneProblem(zone, checked);
     if (message !== undefined) problems.push(problemAt(group, ['spec', 'placement', 'zones', String(i)], 'rule.badZone', message));
   });
-  for (const finding of checks.placement?.(spec, checked) ?? []) problems.push(problemAt(group, ['spec', ...finding.path], finding.code, finding.message));
+  for (const finding of checks.placement?.(spec, checked) ?? [])
+    problems.push(problemAt(group, ['spec', ...finding.path], finding.code, finding.message));
   return problems;
 }
 
@@ -68,17 +81,31 @@ export function rolloutRuleProblems(group: GroupDocument): Problem[] {
   const problems: Problem[] = [];
   const at = (field: string, code: string, message: string) => problems.push(problemAt(group, ['spec', 'rollout', field], code, message));
   if (strategy === 'canary' && rollout.canary === undefined) {
-    problems.push(problemAt(group, ['spec', 'rollout'], 'rule.canaryMissing', "strategy 'canary' needs 'spec.rollout.canary' with at least 'count'"));
+    problems.push(
+      problemAt(group, ['spec', 'rollout'], 'rule.canaryMissing', "strategy 'canary' needs 'spec.rollout.canary' with at least 'count'"),
+    );
   }
   if (strategy !== 'canary' && rollout.canary !== undefined) {
-    at('canary', 'rule.canaryUnused', `'spec.rollout.canary' only applies to strategy 'canary' (this group uses '${strategy}'); remove it or set strategy: canary`);
+    at(
+      'canary',
+      'rule.canaryUnused',
+      `'spec.rollout.canary' only applies to strategy 'canary' (this group uses '${strategy}'); remove it or set strategy: canary`,
+    );
   }
   if (strategy !== 'blue-green' && (rollout.keepOldSeconds ?? 0) > 0) {
-    at('keepOldSeconds', 'rule.keepOldUnused', `'spec.rollout.keepOldSeconds' only applies to strategy 'blue-green' (this group uses '${strategy}')`);
+    at(
+      'keepOldSeconds',
+      'rule.keepOldUnused',
+      `'spec.rollout.keepOldSeconds' only applies to strategy 'blue-green' (this group uses '${strategy}')`,
+    );
   }
   if (strategy !== 'blue-green' && bothZero(rollout.maxSurge, rollout.maxUnavailable, spec.replicas)) {
     const field = rollout.maxSurge !== undefined ? 'maxSurge' : 'maxUnavailable';
-    at(field, 'rule.noProgress', `maxSurge and maxUnavailable both resolve to 0 for ${spec.replicas} replicas, so a rollout could never make progress; allow at least 1 surge or 1 unavailable`);
+    at(
+      field,
+      'rule.noProgress',
+      `maxSurge and maxUnavailable both resolve to 0 for ${spec.replicas} replicas, so a rollout could never make progress; allow at least 1 surge or 1 unavailable`,
+    );
   }
   return problems;
 }

@@ -28,7 +28,14 @@ export async function loadFleet(dir: string, limits: ReadLimits = DEFAULT_READ_L
     read = await readFleetFiles(dir, limits);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
-    const problem: Problem = { file: '', line: 0, col: 0, path: '', code: 'fs.unreadableRoot', message: `cannot read fleet directory '${dir}' (${code})` };
+    const problem: Problem = {
+      file: '',
+      line: 0,
+      col: 0,
+      path: '',
+      code: 'fs.unreadableRoot',
+      message: `cannot read fleet directory '${dir}' (${code})`,
+    };
     return { ok: false, problems: [problem], files: 0, documents: 0 };
   }
   return loadFleetFiles(read.files, read.problems);
@@ -57,7 +64,14 @@ export function loadFleetFiles(files: readonly SourceFile[], initialProblems: re
     }
   }
   if (files.length === 0 && problems.length === 0) {
-    problems.push({ file: '', line: 0, col: 0, path: '', code: 'fs.noFiles', message: 'no *.yaml or *.yml files found; point drover at the directory that holds the fleet documents' });
+    problems.push({
+      file: '',
+      line: 0,
+      col: 0,
+      path: '',
+      code: 'fs.noFiles',
+      message: 'no *.yaml or *.yml files found; point drover at the directory that holds the fleet documents',
+    });
   }
   const resolved: Problem[] = [];
   const state = resolveSafely(documents, invalid, resolved);
@@ -70,7 +84,13 @@ export function loadFleetFiles(files: readonly SourceFile[], initialProblems: re
 }
 
 /** Reference problems a document lost to a YAML error could cause (withheld until every file parses). */
-const CASCADES: ReadonlySet<string> = new Set(['ref.danglingProvider', 'ref.danglingImage', 'ref.danglingArtifactProvider', 'ref.missingArtifact', 'ref.noFleet']);
+const CASCADES: ReadonlySet<string> = new Set([
+  'ref.danglingProvider',
+  'ref.danglingImage',
+  'ref.danglingArtifactProvider',
+  'ref.missingArtifact',
+  'ref.noFleet',
+]);
 
 function resolveSafely(documents: readonly ValidDocument[], invalid: ReadonlySet<string>, problems: Problem[]) {
   try {
@@ -108,7 +128,13 @@ function validateDocument(parsed: ParsedDocument, problems: Problem[]): ValidDoc
  * validate run reports every problem; not when the rollout or replicas themselves are invalid.
  */
 function rulesDespiteSchema(parsed: ParsedDocument, errors: readonly { readonly instancePath: string }[]): Problem[] {
-  const touched = errors.some((e) => e.instancePath === '' || e.instancePath === '/spec' || e.instancePath.startsWith('/spec/rollout') || e.instancePath.startsWith('/spec/replicas'));
+  const touched = errors.some(
+    (e) =>
+      e.instancePath === '' ||
+      e.instancePath === '/spec' ||
+      e.instancePath.startsWith('/spec/rollout') ||
+      e.instancePath.startsWith('/spec/replicas'),
+  );
   if (touched) return [];
   try {
     return rolloutRuleProblems({ kind: 'VmGroup', value: parsed.value, parsed } as Extract<ValidDocument, { kind: 'VmGroup' }>);
@@ -142,7 +168,11 @@ function documentKind(parsed: ParsedDocument, problems: Problem[]): DocumentKind
 
 /** A schema error that only says a moved field is unknown (its provider.fieldMoved problem says more). */
 function isMovedField(error: { keyword: string; instancePath: string; params: Record<string, unknown> }): boolean {
-  return error.keyword === 'additionalProperties' && error.instancePath === '/spec' && MOVED_SPEC_FIELDS.has(String(error.params['additionalProperty']));
+  return (
+    error.keyword === 'additionalProperties' &&
+    error.instancePath === '/spec' &&
+    MOVED_SPEC_FIELDS.has(String(error.params['additionalProperty']))
+  );
 }
 
 /** `Kind/name` of a document, as far as it can be read. */
@@ -153,5 +183,12 @@ function documentKey(value: unknown): string {
 
 function internalProblem(file: string, error: unknown): Problem {
   const name = error instanceof Error ? error.name : typeof error;
-  return { file, line: 0, col: 0, path: '', code: 'internal', message: `drover failed to process this input (${name}); this is a bug in drover, please report it with the file` };
+  return {
+    file,
+    line: 0,
+    col: 0,
+    path: '',
+    code: 'internal',
+    message: `drover failed to process this input (${name}); this is a bug in drover, please report it with the file`,
+  };
 }

@@ -43,7 +43,9 @@ export function parseYamlFile(file: string, text: string, problems: Problem[]): 
     if (token.type === 'document') {
       const deep = tooDeep(token.value);
       if (deep !== undefined) {
-        problems.push(yamlProblem(file, lines, deep, 'RESOURCE_LIMIT', `document is nested more than ${MAX_NESTING_DEPTH} levels deep; flatten it`));
+        problems.push(
+          yamlProblem(file, lines, deep, 'RESOURCE_LIMIT', `document is nested more than ${MAX_NESTING_DEPTH} levels deep; flatten it`),
+        );
         skipped.add(count);
         token.value = undefined;
       }
@@ -56,7 +58,15 @@ export function parseYamlFile(file: string, text: string, problems: Problem[]): 
   list.forEach((doc, index) => {
     if (skipped.has(index)) return;
     if (doc.directives.yaml.version !== '1.2') {
-      problems.push(yamlProblem(file, lines, versionAt.get(index) ?? doc.range[0], 'YAML_VERSION', `fleet files are YAML 1.2; remove the "%YAML ${doc.directives.yaml.version}" directive (under YAML 1.1, yes/no/on/off and even the key n are booleans)`));
+      problems.push(
+        yamlProblem(
+          file,
+          lines,
+          versionAt.get(index) ?? doc.range[0],
+          'YAML_VERSION',
+          `fleet files are YAML 1.2; remove the "%YAML ${doc.directives.yaml.version}" directive (under YAML 1.1, yes/no/on/off and even the key n are booleans)`,
+        ),
+      );
       return;
     }
     const errors = [...doc.errors, ...doc.warnings];
@@ -93,9 +103,10 @@ function toPlain(doc: Document.Parsed, file: string, lines: LineCounter, problem
   try {
     return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (error) {
-    const reason = error instanceof RangeError
-      ? 'document is nested too deeply to process; flatten it'
-      : `document expands too many aliases (more than ${MAX_ALIAS_COUNT}); YAML alias bombs are refused, write the values out`;
+    const reason =
+      error instanceof RangeError
+        ? 'document is nested too deeply to process; flatten it'
+        : `document expands too many aliases (more than ${MAX_ALIAS_COUNT}); YAML alias bombs are refused, write the values out`;
     problems.push(yamlProblem(file, lines, start, 'RESOURCE_LIMIT', reason));
     return undefined;
   }
@@ -112,7 +123,9 @@ function hasBadKey(doc: Document.Parsed, file: string, lines: LineCounter, probl
     Pair(_, pair, path) {
       const key = isAlias(pair.key) ? pair.key.resolve(doc) : pair.key;
       if (isCollection(key)) {
-        problems.push(yamlProblem(file, lines, rangeStart(pair.key) ?? 0, 'COLLECTION_KEY', 'mapping keys must be plain names, not lists or mappings'));
+        problems.push(
+          yamlProblem(file, lines, rangeStart(pair.key) ?? 0, 'COLLECTION_KEY', 'mapping keys must be plain names, not lists or mappings'),
+        );
         return visit.BREAK;
       }
       const map = path[path.length - 1];
@@ -197,5 +210,7 @@ function rangeStart(node: unknown): number | undefined {
 /** A document with no content at all (a trailing `---`, only comments), unlike an explicit `null`. */
 function isEmptyDocument(doc: Document.Parsed): boolean {
   const contents = doc.contents;
-  return isScalar(contents) && contents.value === null && contents.source === '' && (contents.range?.[0] ?? 0) === (contents.range?.[1] ?? 0);
+  return (
+    isScalar(contents) && contents.value === null && contents.source === '' && (contents.range?.[0] ?? 0) === (contents.range?.[1] ?? 0)
+  );
 }

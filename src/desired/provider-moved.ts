@@ -28,13 +28,20 @@ export function movedFieldProblems(parsed: ParsedDocument): Problem[] {
   for (const [field, value] of Object.entries(spec as Record<string, unknown>)) {
     const target = MOVED[field];
     if (target === undefined) continue;
-    const leaves = value !== null && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length > 0 ? Object.keys(value) : [undefined];
+    const leaves =
+      value !== null && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length > 0
+        ? Object.keys(value)
+        : [undefined];
     for (const leaf of leaves) {
       const segments = ['spec', field, ...(leaf === undefined ? [] : [leaf])];
       const { line, col } = locate(parsed, segments);
       const what = field === 'credentials' ? 'credentials' : field === 'endpoint' ? 'endpoints' : 'TLS settings';
       problems.push({
-        file: parsed.file, line, col, path: `/${segments.join('/')}`, code: 'provider.fieldMoved',
+        file: parsed.file,
+        line,
+        col,
+        path: `/${segments.join('/')}`,
+        code: 'provider.fieldMoved',
         message: `'${segments.join('.')}': ${what} moved to the operator's config: providers.${name}.${target(leaf)} in drover.yaml (a commit must not choose drover's authority); remove it here`,
       });
     }

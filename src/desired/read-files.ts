@@ -48,7 +48,13 @@ export async function readFleetFiles(root: string, limits: ReadLimits = DEFAULT_
     if (bytes === undefined) continue;
     totalBytes += bytes.length;
     if (totalBytes > limits.maxTotalBytes) {
-      problems.push(fileProblem('', 'fs.tooLarge', `the repository's YAML exceeds ${limits.maxTotalBytes} bytes in total; split the fleet or raise the limit`));
+      problems.push(
+        fileProblem(
+          '',
+          'fs.tooLarge',
+          `the repository's YAML exceeds ${limits.maxTotalBytes} bytes in total; split the fleet or raise the limit`,
+        ),
+      );
       break;
     }
     const text = decodeUtf8(bytes, rel, problems);
@@ -71,7 +77,13 @@ async function walk(dir: string, root: string, found: string[], problems: Proble
       found.push(absolute);
     }
     if (found.length > limits.maxFiles) {
-      problems.push(fileProblem('', 'fs.tooManyFiles', `more than ${limits.maxFiles} YAML files; point drover at the fleet's sub-directory or raise the limit`));
+      problems.push(
+        fileProblem(
+          '',
+          'fs.tooManyFiles',
+          `more than ${limits.maxFiles} YAML files; point drover at the fleet's sub-directory or raise the limit`,
+        ),
+      );
       found.length = limits.maxFiles;
       return;
     }
@@ -89,12 +101,20 @@ async function visitSymlink(absolute: string, root: string, found: string[], pro
     return;
   }
   if (target !== root && !target.startsWith(root + path.sep)) {
-    problems.push(fileProblem(rel, 'fs.symlinkOutside', 'symlink points outside the repository; drover refuses to follow it (copy the file into the repository instead)'));
+    problems.push(
+      fileProblem(
+        rel,
+        'fs.symlinkOutside',
+        'symlink points outside the repository; drover refuses to follow it (copy the file into the repository instead)',
+      ),
+    );
     return;
   }
   const info = await stat(target);
   if (info.isDirectory()) {
-    problems.push(fileProblem(rel, 'fs.symlinkDirectory', 'symlinked directories are not followed; move the files or link them individually'));
+    problems.push(
+      fileProblem(rel, 'fs.symlinkDirectory', 'symlinked directories are not followed; move the files or link them individually'),
+    );
   } else if (info.isFile() && YAML_FILE.test(absolute)) {
     found.push(absolute);
   }
@@ -104,7 +124,13 @@ async function readChecked(absolute: string, rel: string, problems: Problem[], l
   try {
     const info = await lstat(absolute).then((l) => (l.isSymbolicLink() ? stat(absolute) : l));
     if (info.size > limits.maxFileBytes) {
-      problems.push(fileProblem(rel, 'fs.fileTooLarge', `file is ${info.size} bytes, over the ${limits.maxFileBytes}-byte limit per file; split it into smaller files`));
+      problems.push(
+        fileProblem(
+          rel,
+          'fs.fileTooLarge',
+          `file is ${info.size} bytes, over the ${limits.maxFileBytes}-byte limit per file; split it into smaller files`,
+        ),
+      );
       return undefined;
     }
     return await readFile(absolute);
@@ -142,14 +168,22 @@ export function firstInvalidUtf8(bytes: Uint8Array): number {
 function sequenceWidth(bytes: Uint8Array, i: number): number {
   const b0 = bytes[i]!;
   if (b0 < 0x80) return 1;
-  const [width, min, max] = b0 >= 0xc2 && b0 <= 0xdf ? [2, 0x80, 0xbf]
-    : b0 === 0xe0 ? [3, 0xa0, 0xbf]
-    : b0 === 0xed ? [3, 0x80, 0x9f]
-    : b0 >= 0xe1 && b0 <= 0xef ? [3, 0x80, 0xbf]
-    : b0 === 0xf0 ? [4, 0x90, 0xbf]
-    : b0 >= 0xf1 && b0 <= 0xf3 ? [4, 0x80, 0xbf]
-    : b0 === 0xf4 ? [4, 0x80, 0x8f]
-    : [0, 0, 0];
+  const [width, min, max] =
+    b0 >= 0xc2 && b0 <= 0xdf
+      ? [2, 0x80, 0xbf]
+      : b0 === 0xe0
+        ? [3, 0xa0, 0xbf]
+        : b0 === 0xed
+          ? [3, 0x80, 0x9f]
+          : b0 >= 0xe1 && b0 <= 0xef
+            ? [3, 0x80, 0xbf]
+            : b0 === 0xf0
+              ? [4, 0x90, 0xbf]
+              : b0 >= 0xf1 && b0 <= 0xf3
+                ? [4, 0x80, 0xbf]
+                : b0 === 0xf4
+                  ? [4, 0x80, 0x8f]
+                  : [0, 0, 0];
   if (width === 0 || i + width > bytes.length) return 0;
   const b1 = bytes[i + 1]!;
   if (b1 < min || b1 > max) return 0;

@@ -11,7 +11,17 @@ import type { Problem } from './problems.ts';
 import type { Health, Rollout } from '../contract/schema-types.ts';
 import { templateHash } from './template-hash.ts';
 import { providerPlugin } from '../../providers/registry.ts';
-import type { DesiredGroup, DesiredState, FleetSettings, HealthPolicy, ImageConfig, LaunchTemplate, ProviderConfig, RolloutPolicy, SourceRef } from '../contract/fleet.ts';
+import type {
+  DesiredGroup,
+  DesiredState,
+  FleetSettings,
+  HealthPolicy,
+  ImageConfig,
+  LaunchTemplate,
+  ProviderConfig,
+  RolloutPolicy,
+  SourceRef,
+} from '../contract/fleet.ts';
 
 type Doc<K extends ValidDocument['kind']> = Extract<ValidDocument, { kind: K }>;
 
@@ -37,13 +47,27 @@ export function resolveDesiredState(index: DocumentIndex, problems: Problem[]): 
 function resolveFleet(index: DocumentIndex, problems: Problem[]): FleetSettings | undefined {
   const [first, ...extra] = index.fleets;
   if (first === undefined) {
-    problems.push({ file: '', line: 0, col: 0, path: '', code: 'ref.noFleet',
-      message: "no Fleet document: add one (kind: Fleet, metadata.name: <fleet id>); its name is stamped on every instance drover creates and bounds what drover may delete" });
+    problems.push({
+      file: '',
+      line: 0,
+      col: 0,
+      path: '',
+      code: 'ref.noFleet',
+      message:
+        'no Fleet document: add one (kind: Fleet, metadata.name: <fleet id>); its name is stamped on every instance drover creates and bounds what drover may delete',
+    });
     return undefined;
   }
   for (const other of extra) {
     const where = positionOf(first, ['metadata', 'name']);
-    problems.push(problemAt(other, ['kind'], 'ref.duplicateFleet', `a repository has exactly one Fleet document; another is at ${first.parsed.file}:${where.line}:${where.col}`));
+    problems.push(
+      problemAt(
+        other,
+        ['kind'],
+        'ref.duplicateFleet',
+        `a repository has exactly one Fleet document; another is at ${first.parsed.file}:${where.line}:${where.col}`,
+      ),
+    );
   }
   const spec = first.value.spec ?? {};
   const guard = spec.deletionGuard ?? {};
@@ -66,16 +90,36 @@ function imageArtifactProblems(index: DocumentIndex, problems: Problem[]): void 
       const provider = index.providers.get(providerName);
       if (provider === undefined) {
         if (index.invalid.has(`Provider/${providerName}`)) continue;
-        problems.push(problemAt(image, path, 'ref.danglingArtifactProvider',
-          `artifact for unknown provider '${providerName}'${didYouMean(providerName, index.providers.keys())}; artifacts are keyed by Provider name`));
+        problems.push(
+          problemAt(
+            image,
+            path,
+            'ref.danglingArtifactProvider',
+            `artifact for unknown provider '${providerName}'${didYouMean(providerName, index.providers.keys())}; artifacts are keyed by Provider name`,
+          ),
+        );
         continue;
       }
       const type = provider.value.spec.type;
       const wantsTemplate = providerPlugin(type).artifact === 'template';
       if (wantsTemplate && artifact.template === undefined) {
-        problems.push(problemAt(image, path, 'ref.artifactKind', `provider '${providerName}' is ${type}: its artifact needs 'template' (the template VMID), not 'id'`));
+        problems.push(
+          problemAt(
+            image,
+            path,
+            'ref.artifactKind',
+            `provider '${providerName}' is ${type}: its artifact needs 'template' (the template VMID), not 'id'`,
+          ),
+        );
       } else if (!wantsTemplate && artifact.id === undefined) {
-        problems.push(problemAt(image, path, 'ref.artifactKind', `provider '${providerName}' is ${type}: its artifact needs 'id' (the image id), not 'template'`));
+        problems.push(
+          problemAt(
+            image,
+            path,
+            'ref.artifactKind',
+            `provider '${providerName}' is ${type}: its artifact needs 'id' (the image id), not 'template'`,
+          ),
+        );
       }
     }
   }
@@ -87,13 +131,34 @@ function resolveGroup(group: Doc<'VmGroup'>, index: DocumentIndex, problems: Pro
   const image = index.images.get(spec.image);
   const before = problems.length;
   if (provider === undefined && !index.invalid.has(`Provider/${spec.provider}`)) {
-    problems.push(problemAt(group, ['spec', 'provider'], 'ref.danglingProvider', `provider '${spec.provider}' is not defined${didYouMean(spec.provider, index.providers.keys())}; add a Provider document with that name`));
+    problems.push(
+      problemAt(
+        group,
+        ['spec', 'provider'],
+        'ref.danglingProvider',
+        `provider '${spec.provider}' is not defined${didYouMean(spec.provider, index.providers.keys())}; add a Provider document with that name`,
+      ),
+    );
   }
   if (image === undefined && !index.invalid.has(`Image/${spec.image}`)) {
-    problems.push(problemAt(group, ['spec', 'image'], 'ref.danglingImage', `image '${spec.image}' is not defined${didYouMean(spec.image, index.images.keys())}; add an Image document with that name`));
+    problems.push(
+      problemAt(
+        group,
+        ['spec', 'image'],
+        'ref.danglingImage',
+        `image '${spec.image}' is not defined${didYouMean(spec.image, index.images.keys())}; add an Image document with that name`,
+      ),
+    );
   }
   if (provider && image && !Object.hasOwn(image.value.spec.artifacts, spec.provider)) {
-    problems.push(problemAt(group, ['spec', 'image'], 'ref.missingArtifact', `image '${spec.image}' has no artifact for provider '${spec.provider}'; add spec.artifacts.${spec.provider} to the image`));
+    problems.push(
+      problemAt(
+        group,
+        ['spec', 'image'],
+        'ref.missingArtifact',
+        `image '${spec.image}' has no artifact for provider '${spec.provider}'; add spec.artifacts.${spec.provider} to the image`,
+      ),
+    );
   }
   if (provider) problems.push(...providerRuleProblems(group, provider.value));
   problems.push(...rolloutRuleProblems(group));
@@ -152,7 +217,15 @@ function healthPolicy(health: Health | undefined): HealthPolicy {
   };
   if (health?.http) {
     const { port, path, scheme } = health.http;
-    return { ...timing, probe: { kind: 'http', port, path: path ?? (HTTP_PROBE_DEFAULTS['path'] as string), scheme: scheme ?? (HTTP_PROBE_DEFAULTS['scheme'] as 'http') } };
+    return {
+      ...timing,
+      probe: {
+        kind: 'http',
+        port,
+        path: path ?? (HTTP_PROBE_DEFAULTS['path'] as string),
+        scheme: scheme ?? (HTTP_PROBE_DEFAULTS['scheme'] as 'http'),
+      },
+    };
   }
   if (health?.tcp) return { ...timing, probe: { kind: 'tcp', port: health.tcp.port } };
   return { ...timing, probe: { kind: 'none' } };
@@ -169,11 +242,14 @@ function rolloutPolicy(rollout: Rollout | undefined): RolloutPolicy {
     autoRollback: r.autoRollback,
     pauseBetweenBatchesSeconds: r.pauseBetweenBatchesSeconds,
     keepOldSeconds: r.keepOldSeconds,
-    canary: rollout?.canary === undefined ? undefined : {
-      count: rollout.canary.count,
-      promote: rollout.canary.promote,
-      bakeSeconds: rollout.canary.bakeSeconds,
-    },
+    canary:
+      rollout?.canary === undefined
+        ? undefined
+        : {
+            count: rollout.canary.count,
+            promote: rollout.canary.promote,
+            bakeSeconds: rollout.canary.bakeSeconds,
+          },
   };
 }
 
@@ -182,7 +258,12 @@ function providerConfig(provider: Doc<'Provider'>): ProviderConfig {
 }
 
 function imageConfig(image: Doc<'Image'>): ImageConfig {
-  return { name: image.value.metadata.name, digest: image.value.spec.digest, artifacts: image.value.spec.artifacts, source: sourceOf(image) };
+  return {
+    name: image.value.metadata.name,
+    digest: image.value.spec.digest,
+    artifacts: image.value.spec.artifacts,
+    source: sourceOf(image),
+  };
 }
 
 function sourceOf(document: ValidDocument): SourceRef {

@@ -37,7 +37,10 @@ const CREDENTIAL_FIELD = /secret|passw|passphrase|token|credential|private[-_]?k
 
 function toProblem(parsed: ParsedDocument, error: ErrorObject): Problem {
   const segments = pathSegments(error.instancePath);
-  const { message, key, child, code } = describe(error, segments.some((s) => CREDENTIAL_FIELD.test(s)));
+  const { message, key, child, code } = describe(
+    error,
+    segments.some((s) => CREDENTIAL_FIELD.test(s)),
+  );
   const target = child === undefined ? segments : [...segments, child];
   const position = locate(parsed, target, key);
   const base = child === undefined ? error.instancePath : `${error.instancePath}/${child}`;
@@ -67,7 +70,10 @@ function describe(error: ErrorObject, hidden: boolean): Description {
       return { code: 'unknownField', key: name, message: `unknown field '${name}' in ${where}${hint}` };
     }
     case 'required':
-      return { code: 'missingField', message: `missing required field '${String(params['missingProperty'])}'${field === '' ? '' : ` in '${field}'`}` };
+      return {
+        code: 'missingField',
+        message: `missing required field '${String(params['missingProperty'])}'${field === '' ? '' : ` in '${field}'`}`,
+      };
     case 'propertyNames': {
       const name = String(params['propertyName']);
       return { code: 'invalidKey', key: name, message: `invalid key '${name}' in '${field}': ${schemaText(error)}` };
@@ -83,7 +89,10 @@ function describe(error: ErrorObject, hidden: boolean): Description {
     case 'maximum':
     case 'exclusiveMinimum':
     case 'exclusiveMaximum':
-      return { code: 'outOfRange', message: `'${field}' must be ${String(params['comparison'])} ${String(params['limit'])}, got ${show(error.data)}` };
+      return {
+        code: 'outOfRange',
+        message: `'${field}' must be ${String(params['comparison'])} ${String(params['limit'])}, got ${show(error.data)}`,
+      };
     case 'not':
       return { code: 'conflict', message: `'${field}' sets fields that exclude each other: ${schemaText(error)}` };
     default:
@@ -144,7 +153,10 @@ function describeSuffix(error: ErrorObject): string {
 
 function pathSegments(pointer: string): string[] {
   if (pointer === '') return [];
-  return pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 /** `spec.rollout.maxSurge` from `/spec/rollout/maxSurge` (array indexes as [n]). */

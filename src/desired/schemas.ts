@@ -18,7 +18,13 @@ export type DocumentKind = 'Fleet' | 'Provider' | 'Image' | 'VmGroup';
 export const DOCUMENT_KINDS: readonly DocumentKind[] = ['Fleet', 'Provider', 'Image', 'VmGroup'];
 
 /** The raw schema objects, for defaults and descriptions. */
-export const SCHEMAS = { common: commonSchema, Fleet: fleetSchema, Provider: providerSchema, Image: imageSchema, VmGroup: vmgroupSchema } as const;
+export const SCHEMAS = {
+  common: commonSchema,
+  Fleet: fleetSchema,
+  Provider: providerSchema,
+  Image: imageSchema,
+  VmGroup: vmgroupSchema,
+} as const;
 
 type AddFormats = (ajv: Ajv2020) => Ajv2020;
 const addFormats = ((formatsModule as unknown as { default: AddFormats }).default ?? formatsModule) as AddFormats;

@@ -35,10 +35,15 @@ export function secretProblems(parsed: ParsedDocument, kind: string): Problem[] 
     if (!keyHit && !valueHit) return;
     const field = segments.join('.');
     const what = valueHit ? `contains ${valueHit.what}` : 'looks like an inline secret';
-    const how = findProviderPlugin(providerType as ProviderType)?.credentials.instead ?? 'read it at run time from an environment variable or a file';
+    const how =
+      findProviderPlugin(providerType as ProviderType)?.credentials.instead ?? 'read it at run time from an environment variable or a file';
     const { line, col } = locate(parsed, segments);
     problems.push({
-      file: parsed.file, line, col, path: `/${segments.join('/')}`, code: 'secret.inline',
+      file: parsed.file,
+      line,
+      col,
+      path: `/${segments.join('/')}`,
+      code: 'secret.inline',
       message: `'${field}' ${what}: drover never takes credentials from Git. Remove it, rotate it (it is in the Git history), and ${how}`,
     });
   });

@@ -12,7 +12,10 @@ const HASH_DOMAIN = 'drover/template/v1';
 
 /** 12 lowercase hex characters (48 bits): fits GCE labels, Azure tags and Proxmox tags. */
 export function templateHash(template: LaunchTemplate): string {
-  return createHash('sha256').update(`${HASH_DOMAIN}\n${canonicalJson(template)}`).digest('hex').slice(0, 12);
+  return createHash('sha256')
+    .update(`${HASH_DOMAIN}\n${canonicalJson(template)}`)
+    .digest('hex')
+    .slice(0, 12);
 }
 
 /**

@@ -60,7 +60,10 @@ export class ForeignInstanceError extends Error {
 export function assertOwnership(group: string, instances: readonly PlannedInstance[], fleet: string): void {
   for (const inst of instances) {
     if (inst.fleet !== fleet || inst.group !== group) {
-      throw new ForeignInstanceError(inst.id, `instance ${inst.id} (fleet ${inst.fleet}, group ${String(inst.group)}) is not part of ${fleet}/${group}`);
+      throw new ForeignInstanceError(
+        inst.id,
+        `instance ${inst.id} (fleet ${inst.fleet}, group ${String(inst.group)}) is not part of ${fleet}/${group}`,
+      );
     }
   }
 }
@@ -154,7 +157,12 @@ function driftReason(view: InstanceView, exemptFromGrace: boolean, grace: number
 
 /** Keeper of a slot: locked (cannot go), then ready, then oldest, then smallest id. */
 function keeperFirst(a: InstanceView, b: InstanceView): number {
-  return Number(b.locked) - Number(a.locked) || Number(b.ready) - Number(a.ready) || a.inst.createdAt - b.inst.createdAt || cmp(a.inst.id, b.inst.id);
+  return (
+    Number(b.locked) - Number(a.locked) ||
+    Number(b.ready) - Number(a.ready) ||
+    a.inst.createdAt - b.inst.createdAt ||
+    cmp(a.inst.id, b.inst.id)
+  );
 }
 
 function byId(a: InstanceView, b: InstanceView): number {

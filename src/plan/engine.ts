@@ -88,10 +88,19 @@ function holdOrder(keep: string | undefined): DeletionOrder {
 }
 
 /** Deletes up to `excess` of `pool` in `order`, skipping instances the budget cannot afford. */
-export function trim(pool: readonly InstanceView[], excess: number, order: DeletionOrder, reasonOf: (v: InstanceView) => DeleteReason, budget: Budget): Doomed[] {
+export function trim(
+  pool: readonly InstanceView[],
+  excess: number,
+  order: DeletionOrder,
+  reasonOf: (v: InstanceView) => DeleteReason,
+  budget: Budget,
+): Doomed[] {
   if (excess <= 0) return [];
   const out: Doomed[] = [];
-  for (const view of orderForDeletion(pool.filter((v) => !v.locked), order)) {
+  for (const view of orderForDeletion(
+    pool.filter((v) => !v.locked),
+    order,
+  )) {
     if (out.length >= excess) break;
     if (spend(budget, view)) out.push({ view, reason: reasonOf(view) });
   }
@@ -151,7 +160,11 @@ function createCount(p: EngineParams, pools: Pools, deletes: readonly Doomed[], 
 }
 
 function capacityWait(missing: number, kind = 'new'): Wait {
-  return { reason: 'capacity', message: `${missing} more ${kind} instance(s) wait for room under maxSurge/maxUnavailable (instances being deleted count until gone)`, until: undefined };
+  return {
+    reason: 'capacity',
+    message: `${missing} more ${kind} instance(s) wait for room under maxSurge/maxUnavailable (instances being deleted count until gone)`,
+    until: undefined,
+  };
 }
 
 /** Rolling replacement (also canary phases and rollbacks). */
@@ -205,7 +218,11 @@ export function planBlueGreen(p: EngineParams, pools: Pools, keepOldSeconds: num
   const room: Wait[] = wanted > creates ? [capacityWait(wanted - creates)] : [];
   if (olds.length === 0) return { deletes, creates, waits: room };
   if (availableAt.length < p.replicas) {
-    const wait: Wait = { reason: 'instances-ready', message: `cut-over waits for ${p.replicas} new instances to be available (${availableAt.length} are)`, until: undefined };
+    const wait: Wait = {
+      reason: 'instances-ready',
+      message: `cut-over waits for ${p.replicas} new instances to be available (${availableAt.length} are)`,
+      until: undefined,
+    };
     return { deletes, creates, waits: [wait, ...room] };
   }
   const cutoverAt = p.replicas === 0 ? p.now : (availableAt[p.replicas - 1] as number);

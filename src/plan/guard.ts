@@ -80,7 +80,13 @@ export function countedDeletes(guarded: Pick<GuardResult, 'steps' | 'orphans'>):
  * passes running beside this one (the daemon's other provider lanes), which share the budget so a
  * mass deletion spread over several clouds is judged as one. Pure: returns new steps.
  */
-export function applyDeletionGuard(settings: FleetSettings, steps: readonly GroupStep[], orphanPlan: OrphanPlan, fleetReady: number, deletedElsewhere = 0): GuardResult {
+export function applyDeletionGuard(
+  settings: FleetSettings,
+  steps: readonly GroupStep[],
+  orphanPlan: OrphanPlan,
+  fleetReady: number,
+  deletedElsewhere = 0,
+): GuardResult {
   const first = refuseGroupDeletion(settings, orphanPlan);
   const own = countedDeletes({ steps, orphans: first.orphans });
   const n = own + deletedElsewhere;
@@ -92,6 +98,9 @@ export function applyDeletionGuard(settings: FleetSettings, steps: readonly Grou
   const message = `this pass would delete ${n} of ${fleetReady} ready instances${elsewhere} (more than maxDeletePercent ${limit}%) for reasons other than a replicas decrease; set fleet.spec.deletionGuard.allowMassDeletion to proceed`;
   const refusal: GuardRefusal = { code: 'mass-deletion', group: undefined, message };
   const guarded = steps.map((s) => (s.deletes.length > 0 ? stallStep(s, message) : s));
-  const orphans: OrphanPlan = { deletes: [], kept: [...first.orphans.kept, ...first.orphans.deletes].sort((a, b) => (a.id < b.id ? -1 : 1)) };
+  const orphans: OrphanPlan = {
+    deletes: [],
+    kept: [...first.orphans.kept, ...first.orphans.deletes].sort((a, b) => (a.id < b.id ? -1 : 1)),
+  };
   return { steps: guarded, orphans, refusals: [...first.refusals, refusal] };
 }

@@ -41,13 +41,20 @@ export function decideMode(group: DesiredGroup, c: ClassifiedInstances, ctx: Pla
   if (group.suspend) return { kind: 'suspended', target: ctx.failedTemplates.has(desired) ? c.rollbackTarget : desired, failed: undefined };
   const deadline = deadlineAt(group, c, ctx);
   const failedNow = deadline !== undefined && deadline <= ctx.now;
-  const failed: FailedTemplate | undefined = failedNow ? { templateHash: desired, rollbackTo: group.rollout.autoRollback ? c.rollbackTarget : undefined } : undefined;
+  const failed: FailedTemplate | undefined = failedNow
+    ? { templateHash: desired, rollbackTo: group.rollout.autoRollback ? c.rollbackTarget : undefined }
+    : undefined;
   if (!failedNow && !ctx.failedTemplates.has(desired)) return { kind: 'normal', target: desired, failed: undefined };
   if (!group.rollout.autoRollback) {
     return { kind: 'hold', target: undefined, failed, why: `template ${desired} failed its rollout and autoRollback is off` };
   }
   if (c.rollbackTarget === undefined) {
-    return { kind: 'hold', target: undefined, failed, why: `template ${desired} failed its rollout and no previous template is running to restore` };
+    return {
+      kind: 'hold',
+      target: undefined,
+      failed,
+      why: `template ${desired} failed its rollout and no previous template is running to restore`,
+    };
   }
   return { kind: 'rollback', target: c.rollbackTarget, failed };
 }

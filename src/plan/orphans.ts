@@ -27,7 +27,10 @@ function orphanAction(inst: PlannedInstance): DeleteAction {
  */
 export function findOrphans(fleet: string, instances: readonly PlannedInstance[], groupsInGit: ReadonlySet<string>): PlannedInstance[] {
   return instances
-    .filter((i) => i.fleet === fleet && i.state !== 'terminated' && i.state !== 'terminating' && (i.group === undefined || !groupsInGit.has(i.group)))
+    .filter(
+      (i) =>
+        i.fleet === fleet && i.state !== 'terminated' && i.state !== 'terminating' && (i.group === undefined || !groupsInGit.has(i.group)),
+    )
     .sort((a, b) => cmp(a.id, b.id));
 }
 

@@ -39,20 +39,40 @@ function oldTemplateOf(c: ClassifiedInstances, mode: Mode): string | undefined {
   return mode.kind === 'normal' ? c.rollbackTarget : undefined;
 }
 
-function toCreates(group: DesiredGroup, c: ClassifiedInstances, target: string, count: number, deletes: readonly Doomed[], reason: CreateReason): CreateAction[] {
+function toCreates(
+  group: DesiredGroup,
+  c: ClassifiedInstances,
+  target: string,
+  count: number,
+  deletes: readonly Doomed[],
+  reason: CreateReason,
+): CreateAction[] {
   if (count <= 0) return [];
   const sameTemplate = c.live.filter((v) => v.inst.templateHash === target);
   // A terminating instance still holds its slot (and, on clouds with deterministic names, its name).
   const holders = [...sameTemplate.map((v) => v.inst), ...c.terminating.filter((i) => i.templateHash === target)];
   const used = new Set(holders.map((i) => i.slot).filter((s): s is number => s !== undefined));
   const gone = new Set(deletes.map((d) => d.view.inst.id));
-  const zones = spreadZones(group.zones, sameTemplate.filter((v) => !gone.has(v.inst.id)), count, group.replicas);
+  const zones = spreadZones(
+    group.zones,
+    sameTemplate.filter((v) => !gone.has(v.inst.id)),
+    count,
+    group.replicas,
+  );
   return freeSlots(used, count).map((slot, i) => ({ templateHash: target, slot, zone: zones[i] as string, reason }));
 }
 
 function toDelete(d: Doomed): DeleteAction {
   const inst = d.view.inst;
-  return { id: inst.id, name: inst.name, group: inst.group, zone: inst.zone, templateHash: inst.templateHash, reason: d.reason, ready: d.view.ready };
+  return {
+    id: inst.id,
+    name: inst.name,
+    group: inst.group,
+    zone: inst.zone,
+    templateHash: inst.templateHash,
+    reason: d.reason,
+    ready: d.view.ready,
+  };
 }
 
 /** Exactly replicas instances, each ready on the target, in distinct slots (no duplicate left). */
@@ -71,22 +91,38 @@ function timedWaits(group: DesiredGroup, c: ClassifiedInstances, ctx: PlanContex
   // plan first sees long-ready instances as ready "now"; it printed "minReadySeconds (5s) (in 6s)").
   const pendingAvailable = c.live.filter((v) => v.ready && !v.available).map((v) => v.availableAt as number);
   if (pendingAvailable.length > 0 && !converged(group, c, target)) {
-    waits.push({ reason: 'min-ready', message: `instances become available after minReadySeconds (${group.rollout.minReadySeconds}s)`, until: Math.min(...pendingAvailable) });
+    waits.push({
+      reason: 'min-ready',
+      message: `instances become available after minReadySeconds (${group.rollout.minReadySeconds}s)`,
+      until: Math.min(...pendingAvailable),
+    });
   }
   const deadline = deadlineAt(group, c, ctx);
   if (deadline !== undefined && deadline > ctx.now) {
-    waits.push({ reason: 'progress-deadline', message: `new instances must be ready within progressDeadlineSeconds (${group.rollout.progressDeadlineSeconds}s)`, until: deadline });
+    waits.push({
+      reason: 'progress-deadline',
+      message: `new instances must be ready within progressDeadlineSeconds (${group.rollout.progressDeadlineSeconds}s)`,
+      until: deadline,
+    });
   }
-  const graceEnds = c.live.map((v) => unhealthyAt(v, group.health.gracePeriodSeconds)).filter((t): t is number => t !== undefined && t > ctx.now);
+  const graceEnds = c.live
+    .map((v) => unhealthyAt(v, group.health.gracePeriodSeconds))
+    .filter((t): t is number => t !== undefined && t > ctx.now);
   if (graceEnds.length > 0) {
-    waits.push({ reason: 'health-grace', message: `instances not ready are replaced after gracePeriodSeconds (${group.health.gracePeriodSeconds}s)`, until: Math.min(...graceEnds) });
+    waits.push({
+      reason: 'health-grace',
+      message: `instances not ready are replaced after gracePeriodSeconds (${group.health.gracePeriodSeconds}s)`,
+      until: Math.min(...graceEnds),
+    });
   }
-  if (c.live.some((v) => v.locked)) waits.push({ reason: 'locked', message: 'locked instances are left alone until their operation finishes', until: undefined });
+  if (c.live.some((v) => v.locked))
+    waits.push({ reason: 'locked', message: 'locked instances are left alone until their operation finishes', until: undefined });
   return waits;
 }
 
 function modeWaits(mode: Mode): Wait[] {
-  if (mode.kind === 'suspended') return [{ reason: 'suspended', message: 'the group is suspended: observe and report only', until: undefined }];
+  if (mode.kind === 'suspended')
+    return [{ reason: 'suspended', message: 'the group is suspended: observe and report only', until: undefined }];
   if (mode.kind === 'hold') return [{ reason: 'rollout-failed', message: `${mode.why}; change the template in Git`, until: undefined }];
   return [];
 }
@@ -134,7 +170,10 @@ export function planGroup(group: DesiredGroup, instances: readonly PlannedInstan
   const mode = decideMode(group, c, ctx);
   const { drift, outcome } = act(group, c, mode, ctx);
   const allDeletes = [...drift, ...outcome.deletes];
-  const creates = mode.target === undefined ? [] : toCreates(group, c, mode.target, outcome.creates, allDeletes, mode.kind === 'rollback' ? 'rollback' : 'desired');
+  const creates =
+    mode.target === undefined
+      ? []
+      : toCreates(group, c, mode.target, outcome.creates, allDeletes, mode.kind === 'rollback' ? 'rollback' : 'desired');
   const oldTemplate = oldTemplateOf(c, mode);
   if (oldTemplate !== undefined) creates.push(...toCreates(group, c, oldTemplate, outcome.oldCreates ?? 0, allDeletes, 'canary-refill'));
   sortInPlace(creates, (a, b) => cmp(a.templateHash, b.templateHash) || a.slot - b.slot);

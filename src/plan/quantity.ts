@@ -79,7 +79,13 @@ export function effectiveSurge(policy: RolloutPolicy, replicas: number): number 
 function checkValue(value: IntOrPercent, path: string): PolicyProblem[] {
   if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return [];
   if (parsePercent(value) !== undefined) return [];
-  return [{ code: 'rollout.invalidIntOrPercent', path, message: `${JSON.stringify(value)} is neither a count ≥ 0 nor a percentage such as "25%"` }];
+  return [
+    {
+      code: 'rollout.invalidIntOrPercent',
+      path,
+      message: `${JSON.stringify(value)} is neither a count ≥ 0 nor a percentage such as "25%"`,
+    },
+  ];
 }
 
 /**

@@ -91,7 +91,9 @@ export function spreadZones(zones: readonly string[], existing: readonly Instanc
   const counts = zones.map((zone) => existing.filter((view) => view.inst.zone === zone).length);
   const targets = zoneTargets(counts, Math.max(replicas, counts.reduce((a, b) => a + b, 0) + count));
   const out: string[] = [];
-  const byDeficit = zones.map((_, i) => i).sort((a, b) => deficit(targets, counts, b) - deficit(targets, counts, a) || (counts[a] as number) - (counts[b] as number) || a - b);
+  const byDeficit = zones
+    .map((_, i) => i)
+    .sort((a, b) => deficit(targets, counts, b) - deficit(targets, counts, a) || (counts[a] as number) - (counts[b] as number) || a - b);
   for (const i of byDeficit) {
     const take = Math.min(count - out.length, deficit(targets, counts, i));
     for (let n = 0; n < take; n += 1) out.push(zones[i] as string);

@@ -38,7 +38,12 @@ function entryFor(templates: MutableCount[], hash: string | undefined): MutableC
   let entry = templates.find((t) => t.templateHash === hash);
   if (entry === undefined) {
     // Fixed shape (every state, zero included): smaller and faster than a dictionary-mode object.
-    entry = { templateHash: hash, total: 0, ready: 0, byState: { pending: 0, running: 0, stopping: 0, stopped: 0, terminating: 0, terminated: 0, unknown: 0 } };
+    entry = {
+      templateHash: hash,
+      total: 0,
+      ready: 0,
+      byState: { pending: 0, running: 0, stopping: 0, stopped: 0, terminating: 0, terminated: 0, unknown: 0 },
+    };
     templates.push(entry);
   }
   return entry;
@@ -49,7 +54,11 @@ function entryFor(templates: MutableCount[], hash: string | undefined): MutableC
  * deleted, not gone yet: they still count against surge) appear only in their template's total and
  * `byState.terminating` and in `counts.terminating`; every other count is over `live`.
  */
-export function countInstances(live: readonly InstanceView[], target: string | undefined, terminating: readonly { readonly templateHash: string | undefined }[] = []): GroupCounts {
+export function countInstances(
+  live: readonly InstanceView[],
+  target: string | undefined,
+  terminating: readonly { readonly templateHash: string | undefined }[] = [],
+): GroupCounts {
   const templates: MutableCount[] = []; // few templates per group: a small array beats a Map
   let ready = 0;
   let available = 0;
@@ -74,7 +83,16 @@ export function countInstances(live: readonly InstanceView[], target: string | u
     entry.total += 1;
     entry.byState.terminating += 1;
   }
-  return { live: live.length, terminating: terminating.length, ready, available, locked, updated, updatedReady, byTemplate: sortInPlace(templates, byHash) };
+  return {
+    live: live.length,
+    terminating: terminating.length,
+    ready,
+    available,
+    locked,
+    updated,
+    updatedReady,
+    byTemplate: sortInPlace(templates, byHash),
+  };
 }
 
 function cond(type: ConditionType, on: boolean, reason: string, message: string): Condition {
@@ -99,13 +117,27 @@ function progressing(input: StatusInput, counts: GroupCounts): Condition {
   if (mode.kind === 'hold') return cond('Progressing', false, 'ProgressDeadlineExceeded', mode.why);
   if (mode.kind === 'rollback') {
     const done = !acting && counts.updated === counts.live && counts.live === group.replicas;
-    return cond('Progressing', !done, done ? 'RolledBack' : 'RollingBack', `restoring template ${mode.target} after ${group.templateHash} failed`);
+    return cond(
+      'Progressing',
+      !done,
+      done ? 'RolledBack' : 'RollingBack',
+      `restoring template ${mode.target} after ${group.templateHash} failed`,
+    );
   }
   const olds = counts.live - counts.updated;
-  if (olds > 0) return cond('Progressing', true, 'RollingOut', `${counts.updated} of ${group.replicas} instances on template ${group.templateHash} (${group.rollout.strategy})`);
-  if (input.deletes.some((d) => d.reason !== 'scale-in')) return cond('Progressing', true, 'Replacing', 'replacing drifted or unhealthy instances');
-  if (counts.live !== group.replicas || acting) return cond('Progressing', true, 'Scaling', `${counts.live} instances, ${group.replicas} desired`);
-  if (counts.updatedReady < group.replicas) return cond('Progressing', true, 'WaitingForReady', `${counts.updatedReady} of ${group.replicas} ready`);
+  if (olds > 0)
+    return cond(
+      'Progressing',
+      true,
+      'RollingOut',
+      `${counts.updated} of ${group.replicas} instances on template ${group.templateHash} (${group.rollout.strategy})`,
+    );
+  if (input.deletes.some((d) => d.reason !== 'scale-in'))
+    return cond('Progressing', true, 'Replacing', 'replacing drifted or unhealthy instances');
+  if (counts.live !== group.replicas || acting)
+    return cond('Progressing', true, 'Scaling', `${counts.live} instances, ${group.replicas} desired`);
+  if (counts.updatedReady < group.replicas)
+    return cond('Progressing', true, 'WaitingForReady', `${counts.updatedReady} of ${group.replicas} ready`);
   return cond('Progressing', false, 'Converged', `${group.replicas} instances on template ${group.templateHash}`);
 }
 
@@ -117,21 +149,30 @@ function degraded(input: StatusInput, counts: GroupCounts): Condition {
   }
   if (counts.ready < minReady) return cond('Degraded', true, 'InsufficientCapacity', `${counts.ready} ready, at least ${minReady} wanted`);
   const drift = input.deletes.filter((d) => d.reason !== 'scale-in' && d.reason !== 'template-changed');
-  if (drift.length > 0) return cond('Degraded', true, 'Drift', `${drift.length} instance(s) replaced: ${[...new Set(drift.map((d) => d.reason))].join(', ')}`);
+  if (drift.length > 0)
+    return cond('Degraded', true, 'Drift', `${drift.length} instance(s) replaced: ${[...new Set(drift.map((d) => d.reason))].join(', ')}`);
   return cond('Degraded', false, 'Healthy', `${counts.ready} ready, ${group.replicas} desired`);
 }
 
 function stalled(input: StatusInput): Condition {
   const { mode, group } = input;
   if (mode.kind === 'hold') return cond('Stalled', true, 'RolloutFailed', `${mode.why}; change the template in Git to retry`);
-  if (mode.kind === 'rollback') return cond('Stalled', true, 'RolloutFailed', `template ${group.templateHash} failed its rollout and is not retried; ${mode.target} is restored; change the template in Git to retry`);
+  if (mode.kind === 'rollback')
+    return cond(
+      'Stalled',
+      true,
+      'RolloutFailed',
+      `template ${group.templateHash} failed its rollout and is not retried; ${mode.target} is restored; change the template in Git to retry`,
+    );
   return cond('Stalled', false, 'NotStalled', 'no human action needed');
 }
 
 function readyCondition(input: StatusInput, converged: boolean, counts: GroupCounts): Condition {
-  if (converged) return cond('Ready', true, 'Converged', `${input.group.replicas} of ${input.group.replicas} ready on the desired template`);
+  if (converged)
+    return cond('Ready', true, 'Converged', `${input.group.replicas} of ${input.group.replicas} ready on the desired template`);
   if (input.mode.kind === 'suspended') return cond('Ready', false, 'Suspended', 'suspended before converging');
-  if (input.mode.kind === 'rollback' || input.mode.kind === 'hold') return cond('Ready', false, 'RolloutFailed', `template ${input.group.templateHash} failed`);
+  if (input.mode.kind === 'rollback' || input.mode.kind === 'hold')
+    return cond('Ready', false, 'RolloutFailed', `template ${input.group.templateHash} failed`);
   return cond('Ready', false, 'Progressing', `${counts.updatedReady} of ${input.group.replicas} ready on the desired template`);
 }
 

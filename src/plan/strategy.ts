@@ -27,7 +27,11 @@ export interface StrategyInput {
 export function batchBlock(news: readonly InstanceView[], olds: readonly Doomed[], pauseSeconds: number, now: number): Wait | undefined {
   if (pauseSeconds <= 0 || olds.length === 0 || news.length === 0) return undefined;
   if (news.some((v) => !v.available)) {
-    return { reason: 'instances-ready', message: 'the current batch must be available before the pause and the next batch', until: undefined };
+    return {
+      reason: 'instances-ready',
+      message: 'the current batch must be available before the pause and the next batch',
+      until: undefined,
+    };
   }
   const last = Math.max(...news.map((v) => v.availableAt as number));
   const until = last + pauseSeconds * 1000;
@@ -143,8 +147,12 @@ export function canaryState(group: DesiredGroup, news: readonly InstanceView[], 
   if (policy === undefined || promotes(group)) return { count, hold: group.replicas, promoted: true, wait: undefined };
   const hold = holdSize(count, group.replicas, distinctSlots(news));
   const bake = policy.bakeSeconds;
-  if (bake === undefined) return { count, hold, promoted: false, wait: { reason: 'canary-promotion', message: promotionMessage(group, hold), until: undefined } };
-  const baked = news.filter((v) => v.ready).map((v) => bakeStart(v) + bake * 1000).sort((a, b) => a - b);
+  if (bake === undefined)
+    return { count, hold, promoted: false, wait: { reason: 'canary-promotion', message: promotionMessage(group, hold), until: undefined } };
+  const baked = news
+    .filter((v) => v.ready)
+    .map((v) => bakeStart(v) + bake * 1000)
+    .sort((a, b) => a - b);
   const until = baked.length >= count ? (baked[count - 1] as number) : undefined;
   if (until !== undefined && until <= now) return { count, hold: group.replicas, promoted: true, wait: undefined };
   return { count, hold, promoted: false, wait: { reason: 'canary-bake', message: bakeMessage(group, hold, bake), until } };

@@ -59,14 +59,7 @@ export interface PlanContext {
 
 /** Why an instance is deleted. Stable codes: logs, events and the deletion guard key on them. */
 export type DeleteReason =
-  | 'template-changed'
-  | 'drift-stopped'
-  | 'drift-unknown-template'
-  | 'unhealthy'
-  | 'scale-in'
-  | 'duplicate-slot'
-  | 'rollback'
-  | 'orphan';
+  'template-changed' | 'drift-stopped' | 'drift-unknown-template' | 'unhealthy' | 'scale-in' | 'duplicate-slot' | 'rollback' | 'orphan';
 
 /**
  * Why an instance is launched: `desired` (the group's template from Git), `rollback` (restoring

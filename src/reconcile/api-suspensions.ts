@@ -35,7 +35,9 @@ export class ApiSuspensions {
   /** `state` with the API's suspensions applied on top of Git's. */
   apply(state: DesiredState): DesiredState {
     if (this.groups.size === 0) return state;
-    const groups = Object.fromEntries(Object.entries(state.groups).map(([name, g]) => [name, this.groups.has(name) ? { ...g, suspend: true } : g]));
+    const groups = Object.fromEntries(
+      Object.entries(state.groups).map(([name, g]) => [name, this.groups.has(name) ? { ...g, suspend: true } : g]),
+    );
     return { ...state, groups };
   }
 }

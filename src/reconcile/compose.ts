@@ -48,9 +48,15 @@ export function limitsOf(type: ProviderType, override?: ProviderLimits): LimitSe
  * directory for the providers' records, and the roots no credential or CA file may lie in (the
  * state directory, a `source.dir` fleet).
  */
-export function daemonWiring(config: DaemonConfig, parts: Pick<ProviderWiring, 'factories' | 'env' | 'observe' | 'warn'> & { readonly stateDir: StateDir }): ProviderWiring {
+export function daemonWiring(
+  config: DaemonConfig,
+  parts: Pick<ProviderWiring, 'factories' | 'env' | 'observe' | 'warn'> & { readonly stateDir: StateDir },
+): ProviderWiring {
   return {
-    ...parts, bindings: config.providers, requireBinding: config.requireBinding === true, limits: config.limits.providers,
+    ...parts,
+    bindings: config.providers,
+    requireBinding: config.requireBinding === true,
+    limits: config.limits.providers,
     untrustedRoots: untrustedRoots(config).map((root) => root.dir),
   };
 }
@@ -59,7 +65,8 @@ export function daemonWiring(config: DaemonConfig, parts: Pick<ProviderWiring, '
 export async function openLimitedProviders(state: DesiredState, wiring: ProviderWiring): Promise<OpenedProviders> {
   const { factories, limits, observe, ...sources } = wiring;
   const opened = await openProviders(state, factories, sources);
-  for (const [name, provider] of opened.providers) opened.providers.set(name, limitProvider(provider, limitsOf(provider.type, limits[name]), observe));
+  for (const [name, provider] of opened.providers)
+    opened.providers.set(name, limitProvider(provider, limitsOf(provider.type, limits[name]), observe));
   return opened;
 }
 
@@ -82,7 +89,10 @@ export function passStores(stateDir: StateDir, options: { readonly persist?: boo
   const templates = new TemplateStore(stateDir.templates, { persist });
   const failed = new FailedTemplates(stateDir.failedTemplates, { persist });
   return {
-    templates, failed, images: new ImageVerifier(), stalled: new StalledGroups(),
+    templates,
+    failed,
+    images: new ImageVerifier(),
+    stalled: new StalledGroups(),
     load: async () => {
       await Promise.all([templates.load(), failed.load()]);
     },
@@ -102,7 +112,9 @@ export function daemonStores(stateDir: StateDir): DaemonStores {
   const pass = passStores(stateDir);
   const suspensions = new ApiSuspensions(stateDir.suspensions);
   return {
-    pass, suspensions, status: new StatusStore({ eventLog: stateDir.eventLog }),
+    pass,
+    suspensions,
+    status: new StatusStore({ eventLog: stateDir.eventLog }),
     load: async () => {
       await Promise.all([pass.load(), suspensions.load()]);
     },

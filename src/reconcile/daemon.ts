@@ -74,18 +74,27 @@ export class Daemon {
     this.status = this.stores.status;
     const { templates, failed, images, stalled } = this.stores.pass;
     this.passDeps = {
-      templates, failed, images, stalled,
+      templates,
+      failed,
+      images,
+      stalled,
       now: Date.now,
       ...(config.unhealthyThresholdPercent === undefined ? {} : { unhealthyThresholdPercent: config.unhealthyThresholdPercent }),
     };
     this.wiring = daemonWiring(config, {
-      factories: deps.factories, env: deps.env, stateDir: this.stateDir,
-      observe: (call) => this.metrics.providerCall(call), warn: (fields, message) => logger.warn(fields, message),
+      factories: deps.factories,
+      env: deps.env,
+      stateDir: this.stateDir,
+      observe: (call) => this.metrics.providerCall(call),
+      warn: (fields, message) => logger.warn(fields, message),
     });
     this.reporter = new PassReporter({ status: this.status, metrics: this.metrics, logger });
     this.pool = new ProviderPool((state, revision) => this.openProviders(state, revision));
     this.supervisor = new Supervisor({
-      source, logger, intervals: config, lanes: { concurrency: config.limits.concurrency, prober },
+      source,
+      logger,
+      intervals: config,
+      lanes: { concurrency: config.limits.concurrency, prober },
       passes: (lane, current, log) => this.passesAt(lane, current, log),
       laneEnded: (provider) => {
         this.fleet.forget(provider);
@@ -98,7 +107,11 @@ export class Daemon {
   /** Loads persisted records, starts the source and the loop. */
   async start(): Promise<void> {
     const tightened = await this.stateDir.secure();
-    if (tightened > 0) this.deps.logger.warn({ stateDir: this.stateDir.root, entries: tightened }, 'state directory was readable by others: group and other permissions removed');
+    if (tightened > 0)
+      this.deps.logger.warn(
+        { stateDir: this.stateDir.root, entries: tightened },
+        'state directory was readable by others: group and other permissions removed',
+      );
     await this.stores.load();
     await this.deps.source.start((change) => this.onSourceChange(change));
     this.supervisor.start();
@@ -150,8 +163,11 @@ export class Daemon {
       fleet: current?.state.fleet.id,
       source: this.deps.source.view(),
       lastPass: last && {
-        revision: last.revision, startedAt: new Date(last.startedAt).toISOString(), durationMs: last.finishedAt - last.startedAt,
-        actions: last.actions.length, failures: last.actions.filter((a) => a.error).length,
+        revision: last.revision,
+        startedAt: new Date(last.startedAt).toISOString(),
+        durationMs: last.finishedAt - last.startedAt,
+        actions: last.actions.length,
+        failures: last.actions.filter((a) => a.error).length,
         providers: lastPass?.listed,
       },
       groups: this.status.list(),
@@ -192,12 +208,26 @@ export class Daemon {
    * lists the whole inventory (PassOptions.focus); deletes wait for the full pass. Not a pass of
    * its own for status and metrics (the full pass right after is), but its actions are recorded.
    */
-  private async focusedPass(lane: Lane, current: Revisioned, focus: ReadonlySet<string>, log: Logger, supersede: AbortSignal | undefined): Promise<void> {
+  private async focusedPass(
+    lane: Lane,
+    current: Revisioned,
+    focus: ReadonlySet<string>,
+    log: Logger,
+    supersede: AbortSignal | undefined,
+  ): Promise<void> {
     const deps = await this.laneDeps(lane, current);
     if (focus.size > (deps.providers.get(lane.provider)?.groupFilterLimit ?? 0)) return;
     const state = this.stores.suspensions.apply(current.state);
     const held = this.reporter.held();
-    const result = await runPass(state, current.revision, deps, { execute: true, signal: this.abort.signal, hold: held, provider: lane.provider, focus, supersede, waits: this.reporter.waits });
+    const result = await runPass(state, current.revision, deps, {
+      execute: true,
+      signal: this.abort.signal,
+      hold: held,
+      provider: lane.provider,
+      focus,
+      supersede,
+      waits: this.reporter.waits,
+    });
     await this.reporter.focusedPass(state, result, held, log.child({ focusedGroups: focus.size }));
   }
 
@@ -206,9 +236,14 @@ export class Daemon {
     const state = this.stores.suspensions.apply(current.state);
     const held = this.reporter.held();
     const result = await runPass(state, current.revision, await this.laneDeps(lane, current), {
-      execute: true, signal: this.abort.signal, hold: held, provider: lane.provider,
-      readyElsewhere: this.fleet.readyElsewhere(lane.provider), deletedElsewhere: this.fleet.deletedElsewhere(lane.provider),
-      supersede, waits: this.reporter.waits,
+      execute: true,
+      signal: this.abort.signal,
+      hold: held,
+      provider: lane.provider,
+      readyElsewhere: this.fleet.readyElsewhere(lane.provider),
+      deletedElsewhere: this.fleet.deletedElsewhere(lane.provider),
+      supersede,
+      waits: this.reporter.waits,
     });
     const fleet = this.fleet.record(lane.provider, result, state);
     await this.reporter.fullPass(lane.provider, state, result, held, log, fleet, this.stores.suspensions.names);
@@ -221,13 +256,22 @@ export class Daemon {
   private async laneDeps(lane: Lane, current: Revisioned): Promise<PassDeps> {
     const providers = await this.pool.providersFor(lane.provider, current.state, current.revision);
     const now = this.deps.clockOf?.(lane.provider) ?? this.passDeps.now;
-    return { ...this.passDeps, now, health: lane.health, queue: lane.queue, deleteQueue: lane.deleteQueue, providers: providers.providers, providerErrors: providers.errors };
+    return {
+      ...this.passDeps,
+      now,
+      health: lane.health,
+      queue: lane.queue,
+      deleteQueue: lane.deleteQueue,
+      providers: providers.providers,
+      providerErrors: providers.errors,
+    };
   }
 
   /** Opens a lane's provider through the composition root (bindings, limits, metrics); logs what failed. */
   private async openProviders(state: DesiredState, revision: string): Promise<OpenedProviders> {
     const opened = await openLimitedProviders(state, this.wiring);
-    for (const [name, error] of opened.errors) this.deps.logger.error({ provider: name, revision, error: error.reason, message: error.message }, 'provider unavailable');
+    for (const [name, error] of opened.errors)
+      this.deps.logger.error({ provider: name, revision, error: error.reason, message: error.message }, 'provider unavailable');
     return opened;
   }
 

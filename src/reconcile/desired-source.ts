@@ -40,7 +40,13 @@ export interface SourceView {
 /** What happened when the source looked for a new revision. */
 export type SourceChange =
   | { readonly kind: 'applied'; readonly revision: string }
-  | { readonly kind: 'rejected'; readonly revision: string | undefined; readonly reason: string; readonly message: string; readonly durationMs: number }
+  | {
+      readonly kind: 'rejected';
+      readonly revision: string | undefined;
+      readonly reason: string;
+      readonly message: string;
+      readonly durationMs: number;
+    }
   /** A sync finished (Git: every fetch; dir: a read that changed the outcome), `reason` when it failed. */
   | { readonly kind: 'synced'; readonly durationMs: number; readonly reason: string | undefined };
 
@@ -123,16 +129,26 @@ export class GitDesiredSource implements DesiredSource {
 
   /** `dir`: the directory the Git source owns (the state directory's source/, StateDir.source). */
   constructor(settings: GitSettings, dir: string, logger: SourceLogger, maxInstances = DEFAULT_MAX_INSTANCES) {
-    this.source = new GitSource({
-      url: settings.url, ref: settings.ref, path: settings.path, stateDir: dir,
-      intervalMs: settings.intervalMs, auth: settings.auth, verify: settings.verify, onRewind: settings.onRewind,
-    }, { loader: cappedLoader(loadFleet, maxInstances), logger });
+    this.source = new GitSource(
+      {
+        url: settings.url,
+        ref: settings.ref,
+        path: settings.path,
+        stateDir: dir,
+        intervalMs: settings.intervalMs,
+        auth: settings.auth,
+        verify: settings.verify,
+        onRewind: settings.onRewind,
+      },
+      { loader: cappedLoader(loadFleet, maxInstances), logger },
+    );
   }
 
   async start(onChange: (change: SourceChange) => void): Promise<void> {
     this.source.subscribe((event) => {
       if (event.type === 'applied') onChange({ kind: 'applied', revision: event.revision });
-      if (event.type === 'failed') onChange({ kind: 'rejected', revision: undefined, reason: event.error.reason, message: event.error.message, durationMs: 0 });
+      if (event.type === 'failed')
+        onChange({ kind: 'rejected', revision: undefined, reason: event.error.reason, message: event.error.message, durationMs: 0 });
       if (event.type === 'synced') onChange({ kind: 'synced', durationMs: event.durationMs, reason: event.reason });
     });
     this.source.start();
@@ -151,13 +167,22 @@ export class GitDesiredSource implements DesiredSource {
     const git = this.source.status();
     const error = git.lastAttemptError;
     return {
-      kind: 'git', lastAppliedRevision: git.lastAppliedRevision, lastAttemptedRevision: git.lastAttemptedRevision,
-      lastAttemptError: error ? { reason: error.reason, message: error.message } : undefined, git,
+      kind: 'git',
+      lastAppliedRevision: git.lastAppliedRevision,
+      lastAttemptedRevision: git.lastAttemptedRevision,
+      lastAttemptError: error ? { reason: error.reason, message: error.message } : undefined,
+      git,
     };
   }
 
   webhook(secrets: readonly string[], providers: readonly string[] | undefined, limits: WebhookLimits = {}): WebhookHandler {
-    return this.source.webhookHandler({ secrets, ...(providers ? { providers: providers as never } : {}), maxBodyBytes: limits.maxBodyBytes, bodyTimeoutMs: limits.bodyTimeoutMs, maxAgeMs: limits.maxAgeMs });
+    return this.source.webhookHandler({
+      secrets,
+      ...(providers ? { providers: providers as never } : {}),
+      maxBodyBytes: limits.maxBodyBytes,
+      bodyTimeoutMs: limits.bodyTimeoutMs,
+      maxAgeMs: limits.maxAgeMs,
+    });
   }
 
   trigger(): void {

@@ -39,7 +39,11 @@ export function groupOutcome(facts: GroupFacts): GroupOutcome {
   const stalled = isTrue(facts, 'Stalled');
   if (stalled !== undefined) return { kind: 'stalled', reason: stalled.reason, message: stalled.message };
   if (!facts.acting && isTrue(facts, 'Ready') !== undefined && isTrue(facts, 'Progressing') === undefined) return { kind: 'converged' };
-  const why = isTrue(facts, 'ProbesFailing') ?? isTrue(facts, 'Degraded') ?? isTrue(facts, 'Progressing') ?? facts.conditions.find((c) => c.type === 'Ready');
+  const why =
+    isTrue(facts, 'ProbesFailing') ??
+    isTrue(facts, 'Degraded') ??
+    isTrue(facts, 'Progressing') ??
+    facts.conditions.find((c) => c.type === 'Ready');
   return { kind: 'in-progress', reason: why?.reason ?? 'InProgress', message: why?.message ?? 'in progress' };
 }
 

@@ -86,7 +86,10 @@ export async function executeStep(step: GroupStep, group: DesiredGroup, ctx: Exe
   const refusal = ctx.refusals?.get(step.group);
   const held = refusal === undefined ? [] : heldDeleteResults(refusal);
   const later = afterLaunches(step);
-  const deleted = await queuedDeletes(ctx, step.deletes.filter((d) => !later.includes(d)));
+  const deleted = await queuedDeletes(
+    ctx,
+    step.deletes.filter((d) => !later.includes(d)),
+  );
   if (deleted.some((r) => r.error !== undefined) || step.creates.length === 0) return [...held, ...deleted];
   const created = await launchAll(step, group, ctx, refusal);
   const launchedAll = created.length === step.creates.length && created.every((r) => r.error === undefined);
@@ -102,11 +105,19 @@ function afterLaunches(step: GroupStep): DeleteAction[] {
 }
 
 /** The step's creates: those of a refused template reported unsent, the others launched (in batches). */
-async function launchAll(step: GroupStep, group: DesiredGroup, ctx: ExecuteContext, refusal: LaunchRefusal | undefined): Promise<ActionResult[]> {
+async function launchAll(
+  step: GroupStep,
+  group: DesiredGroup,
+  ctx: ExecuteContext,
+  refusal: LaunchRefusal | undefined,
+): Promise<ActionResult[]> {
   const refused = refusal === undefined ? [] : step.creates.filter((c) => c.templateHash === refusal.templateHash);
-  const refusedResults = refusal === undefined ? [] : refused.map((c) => refusedCreateResult(refusal, c, instanceName(group.name, c.templateHash, c.slot)));
+  const refusedResults =
+    refusal === undefined ? [] : refused.map((c) => refusedCreateResult(refusal, c, instanceName(group.name, c.templateHash, c.slot)));
   const sendable = step.creates.filter((c) => !refused.includes(c));
-  const launches = launchBatches(sendable, group, ctx).map((batch) => () => (batch.length === 1 ? createOne(batch[0] as CreateAction, group, ctx) : createMany(batch, group, ctx)));
+  const launches = launchBatches(sendable, group, ctx).map(
+    (batch) => () => (batch.length === 1 ? createOne(batch[0] as CreateAction, group, ctx) : createMany(batch, group, ctx)),
+  );
   return [...refusedResults, ...(await queued(ctx, launches, CREATE_PRIORITY))];
 }
 
@@ -118,14 +129,24 @@ type Queued = ActionResult | readonly ActionResult[] | undefined;
  * Skipping is always safe: a create only ever adds capacity, and the planner never makes a delete
  * depend on a create of the same pass.
  */
-export async function queued(ctx: ExecuteContext, actions: readonly (() => Promise<Queued>)[], priority = 0, queue = ctx.queue): Promise<ActionResult[]> {
+export async function queued(
+  ctx: ExecuteContext,
+  actions: readonly (() => Promise<Queued>)[],
+  priority = 0,
+  queue = ctx.queue,
+): Promise<ActionResult[]> {
   const results = await Promise.all(actions.map((act) => queue.add(() => (ctx.supersede?.aborted ? undefined : act()), { priority })));
   return results.flatMap((r): readonly ActionResult[] => (r === undefined ? [] : 'kind' in r ? [r] : r));
 }
 
 /** Runs `deletes` through the deletes' queue (see ExecuteContext.deleteQueue). */
 export function queuedDeletes(ctx: ExecuteContext, deletes: readonly DeleteAction[]): Promise<ActionResult[]> {
-  return queued(ctx, deletes.map((d) => () => deleteOne(d, ctx)), 0, ctx.deleteQueue ?? ctx.queue);
+  return queued(
+    ctx,
+    deletes.map((d) => () => deleteOne(d, ctx)),
+    0,
+    ctx.deleteQueue ?? ctx.queue,
+  );
 }
 
 /** Deletes one instance (orphans included); already gone counts as done; undefined: abandoned unsent. */
@@ -134,7 +155,10 @@ export async function deleteOne(action: DeleteAction, ctx: ExecuteContext): Prom
   const instance = ctx.observed.get(action.id);
   const provider = instance && ctx.providers.get(instance.provider);
   if (instance === undefined || provider === undefined) {
-    return { ...base, error: new ReconcileError('transient', 'InstanceNotObserved', `cannot delete ${action.name}: it is not in this pass's inventory`) };
+    return {
+      ...base,
+      error: new ReconcileError('transient', 'InstanceNotObserved', `cannot delete ${action.name}: it is not in this pass's inventory`),
+    };
   }
   try {
     await provider.destroy(instance, callOptions(ctx));
@@ -170,7 +194,13 @@ function launchBatches(creates: readonly CreateAction[], group: DesiredGroup, ct
 
 /** A create ready to send, or the result that says why it cannot be. */
 type Prepared =
-  | { readonly ok: true; readonly base: Omit<ActionResult, 'id' | 'error'>; readonly provider: Provider; readonly template: LaunchTemplate; readonly request: CreateRequest }
+  | {
+      readonly ok: true;
+      readonly base: Omit<ActionResult, 'id' | 'error'>;
+      readonly provider: Provider;
+      readonly template: LaunchTemplate;
+      readonly request: CreateRequest;
+    }
   | { readonly ok: false; readonly result: ActionResult };
 
 function prepare(action: CreateAction, group: DesiredGroup, ctx: ExecuteContext): Prepared {
@@ -178,14 +208,40 @@ function prepare(action: CreateAction, group: DesiredGroup, ctx: ExecuteContext)
   const base = { kind: 'create' as const, group: group.name, name, reason: action.reason };
   const template = templateFor(action, group, ctx);
   if (template === undefined) {
-    return { ok: false, result: { ...base, id: undefined, error: new ReconcileError('stalled', 'TemplateUnknown', `cannot launch ${name}: template ${action.templateHash} is no longer in Git nor in drover's state`) } };
+    return {
+      ok: false,
+      result: {
+        ...base,
+        id: undefined,
+        error: new ReconcileError(
+          'stalled',
+          'TemplateUnknown',
+          `cannot launch ${name}: template ${action.templateHash} is no longer in Git nor in drover's state`,
+        ),
+      },
+    };
   }
   const provider = ctx.providers.get(template.provider);
-  if (provider === undefined) return { ok: false, result: { ...base, id: undefined, error: new ReconcileError('transient', 'ProviderUnavailable', `provider ${template.provider} is unavailable`) } };
+  if (provider === undefined)
+    return {
+      ok: false,
+      result: {
+        ...base,
+        id: undefined,
+        error: new ReconcileError('transient', 'ProviderUnavailable', `provider ${template.provider} is unavailable`),
+      },
+    };
   const request: CreateRequest = {
     name,
     idempotencyKey: idempotencyKey(ctx.fleet, group.name, action.templateHash, action.slot),
-    owner: { fleet: ctx.fleet, group: group.name, templateHash: action.templateHash, imageDigest: template.imageDigest, revision: ctx.revision, slot: action.slot },
+    owner: {
+      fleet: ctx.fleet,
+      group: group.name,
+      templateHash: action.templateHash,
+      imageDigest: template.imageDigest,
+      revision: ctx.revision,
+      slot: action.slot,
+    },
     zone: action.zone,
     template,
   };
@@ -216,12 +272,23 @@ async function createMany(actions: readonly CreateAction[], group: DesiredGroup,
   const { provider, template } = first;
   try {
     await ctx.images.verify(provider, { name: group.image, digest: template.imageDigest, artifact: template.artifact }, ctx.signal);
-    const outcomes = await (provider.createBatch as NonNullable<Provider['createBatch']>)(ready.map((p) => p.request), callOptions(ctx));
-    return [...refused, ...ready.map((p, i): ActionResult => {
-      const outcome = outcomes[i];
-      if (outcome?.status === 'fulfilled') return { ...p.base, id: outcome.value.id, error: undefined, ...(outcome.value.replayed === true ? { replayed: true } : {}) };
-      return { ...p.base, id: undefined, error: fromProviderError(outcome?.reason ?? new Error('no outcome for this request'), `create ${p.base.name}`) };
-    })];
+    const outcomes = await (provider.createBatch as NonNullable<Provider['createBatch']>)(
+      ready.map((p) => p.request),
+      callOptions(ctx),
+    );
+    return [
+      ...refused,
+      ...ready.map((p, i): ActionResult => {
+        const outcome = outcomes[i];
+        if (outcome?.status === 'fulfilled')
+          return { ...p.base, id: outcome.value.id, error: undefined, ...(outcome.value.replayed === true ? { replayed: true } : {}) };
+        return {
+          ...p.base,
+          id: undefined,
+          error: fromProviderError(outcome?.reason ?? new Error('no outcome for this request'), `create ${p.base.name}`),
+        };
+      }),
+    ];
   } catch (error) {
     if (error instanceof CallAbandoned) return undefined;
     return [...refused, ...ready.map((p) => ({ ...p.base, id: undefined, error: fromProviderError(error, `create ${p.base.name}`) }))];
@@ -234,5 +301,8 @@ function templateFor(action: CreateAction, group: DesiredGroup, ctx: ExecuteCont
 }
 
 function callOptions(ctx: ExecuteContext): CallOptions {
-  return { ...(ctx.signal === undefined ? {} : { signal: ctx.signal }), ...(ctx.supersede === undefined ? {} : { abandonUnsent: ctx.supersede }) };
+  return {
+    ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
+    ...(ctx.supersede === undefined ? {} : { abandonUnsent: ctx.supersede }),
+  };
 }

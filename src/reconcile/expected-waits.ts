@@ -19,7 +19,11 @@ function launchWait(group: string, actions: readonly ActionResult[], now: number
     if (a.group !== group || a.error?.policy !== 'waiting') continue;
     const until = now + (a.error.requeueAfterMs ?? 0);
     if (wait?.until !== undefined && wait.until >= until) continue;
-    wait = { reason: 'launch-fence', message: `launches wait until ${new Date(until).toISOString()}, then are retried (${a.error.reason}): ${a.error.message}`, until };
+    wait = {
+      reason: 'launch-fence',
+      message: `launches wait until ${new Date(until).toISOString()}, then are retried (${a.error.reason}): ${a.error.message}`,
+      until,
+    };
   }
   return wait;
 }
@@ -29,7 +33,13 @@ function launchWait(group: string, actions: readonly ActionResult[], now: number
  * whose wait from an earlier pass (`carried`, by group) has not ended or that is still held
  * (`hold`); requeueAfterSeconds follows.
  */
-export function withExpectedWaits(steps: readonly GroupStep[], actions: readonly ActionResult[], now: number, carried: ReadonlyMap<string, Wait> = new Map(), hold: ReadonlySet<string> = new Set()): GroupStep[] {
+export function withExpectedWaits(
+  steps: readonly GroupStep[],
+  actions: readonly ActionResult[],
+  now: number,
+  carried: ReadonlyMap<string, Wait> = new Map(),
+  hold: ReadonlySet<string> = new Set(),
+): GroupStep[] {
   return steps.map((step) => {
     const previous = carried.get(step.group);
     // A group still held keeps its wait (0 s left) until the pass that retries it.

@@ -63,7 +63,8 @@ export class FleetView {
     for (const name of this.slices.keys()) if (!Object.hasOwn(state.providers, name)) this.slices.delete(name);
     const others = [...this.slices].filter(([name]) => name !== provider).map(([, other]) => other.result);
     const complete = Object.keys(state.providers).every((name) => this.slices.has(name));
-    const revisionPending = !complete || others.some((o) => o.revision !== result.revision || o.skipped.length > 0 || !o.guarded.steps.every(isSettled));
+    const revisionPending =
+      !complete || others.some((o) => o.revision !== result.revision || o.skipped.length > 0 || !o.guarded.steps.every(isSettled));
     const all = [slice.result, ...others];
     const fleet: FleetPass = {
       complete,

@@ -22,7 +22,10 @@ export function groupFingerprints(state: DesiredState, provider: string): Map<st
  * Groups of `next` that are new or planned differently than in `previous`; undefined when there is
  * nothing to focus on: no previous pass to compare with (a fresh start), no change, or too many.
  */
-export function changedGroups(previous: ReadonlyMap<string, string> | undefined, next: ReadonlyMap<string, string>): ReadonlySet<string> | undefined {
+export function changedGroups(
+  previous: ReadonlyMap<string, string> | undefined,
+  next: ReadonlyMap<string, string>,
+): ReadonlySet<string> | undefined {
   if (previous === undefined) return undefined;
   const changed = new Set<string>();
   for (const [name, print] of next) {

@@ -53,7 +53,12 @@ export class HealthTracker {
    * policy of the instance's group (probe none for orphans). Instances not in `instances` are
    * forgotten, unless `forgetUnlisted` is false (a partial observation: a focused pass).
    */
-  async assess(instances: readonly ObservedInstance[], policyOf: (instance: ObservedInstance) => ProbePolicy, now: number, { forgetUnlisted = true } = {}): Promise<PlannedInstance[]> {
+  async assess(
+    instances: readonly ObservedInstance[],
+    policyOf: (instance: ObservedInstance) => ProbePolicy,
+    now: number,
+    { forgetUnlisted = true } = {},
+  ): Promise<PlannedInstance[]> {
     const policies = instances.map(policyOf);
     const healthy = await Promise.all(instances.map((instance, i) => this.isHealthy(instance, policies[i]!.probe)));
     const next = forgetUnlisted ? new Map<string, Facts>() : new Map(this.facts);
@@ -92,13 +97,29 @@ export class HealthTracker {
 }
 
 function timing(policy: ProbePolicy): { failureThreshold: number; periodSeconds: number } {
-  return { failureThreshold: policy.failureThreshold ?? PROBE_DEFAULTS.failureThreshold, periodSeconds: policy.periodSeconds ?? PROBE_DEFAULTS.periodSeconds };
+  return {
+    failureThreshold: policy.failureThreshold ?? PROBE_DEFAULTS.failureThreshold,
+    periodSeconds: policy.periodSeconds ?? PROBE_DEFAULTS.periodSeconds,
+  };
 }
 
 /** The next facts after one probe. Failures closer than periodSeconds to the last counted one do not count again. */
-function advance(previous: Facts | undefined, healthy: boolean, now: number, policy: { failureThreshold: number; periodSeconds: number }): Facts {
+function advance(
+  previous: Facts | undefined,
+  healthy: boolean,
+  now: number,
+  policy: { failureThreshold: number; periodSeconds: number },
+): Facts {
   const observedSince = previous?.observedSince ?? now;
-  if (healthy) return { readySince: previous?.readySince ?? now, unhealthySince: undefined, observedSince, failures: 0, streakStart: undefined, lastFailureAt: undefined };
+  if (healthy)
+    return {
+      readySince: previous?.readySince ?? now,
+      unhealthySince: undefined,
+      observedSince,
+      failures: 0,
+      streakStart: undefined,
+      lastFailureAt: undefined,
+    };
   const counts = previous?.lastFailureAt === undefined || now - previous.lastFailureAt >= policy.periodSeconds * 1000;
   const failures = (previous?.failures ?? 0) + (counts ? 1 : 0);
   const streakStart = previous?.streakStart ?? now;

@@ -27,7 +27,8 @@ export class ImageVerifier {
     if (until !== undefined && until > this.now()) return;
     const pending = this.inFlight.get(key);
     if (pending !== undefined) return pending;
-    const check = provider.verifyImage(image, signal === undefined ? {} : { signal })
+    const check = provider
+      .verifyImage(image, signal === undefined ? {} : { signal })
       .then(() => void this.verified.set(key, this.now() + this.ttlMs))
       .finally(() => this.inFlight.delete(key));
     this.inFlight.set(key, check);
@@ -47,13 +48,24 @@ export interface ImageRefusal {
  * says "would fail" instead of showing ordinary creates. Transient failures (throttling, 5xx) are
  * not refusals: the creates might well succeed.
  */
-export async function refusedImages(state: DesiredState, steps: readonly GroupStep[], providers: ReadonlyMap<string, Provider>, verifier: ImageVerifier, signal?: AbortSignal): Promise<ImageRefusal[]> {
+export async function refusedImages(
+  state: DesiredState,
+  steps: readonly GroupStep[],
+  providers: ReadonlyMap<string, Provider>,
+  verifier: ImageVerifier,
+  signal?: AbortSignal,
+): Promise<ImageRefusal[]> {
   const checks = steps.flatMap((step) => {
     const group = state.groups[step.group];
     const provider = group === undefined ? undefined : providers.get(group.provider);
     if (group === undefined || provider === undefined || !step.creates.some((c) => c.templateHash === group.templateHash)) return [];
     const image: ImageRef = { name: group.image, digest: group.template.imageDigest, artifact: group.template.artifact };
-    return [verifier.verify(provider, image, signal).then(() => undefined, (error: unknown) => ({ group: group.name, error: fromProviderError(error, `image ${group.image}`) }))];
+    return [
+      verifier.verify(provider, image, signal).then(
+        () => undefined,
+        (error: unknown) => ({ group: group.name, error: fromProviderError(error, `image ${group.image}`) }),
+      ),
+    ];
   });
   const results = await Promise.all(checks);
   return results.filter((r): r is ImageRefusal => r !== undefined && r.error.policy === 'stalled');

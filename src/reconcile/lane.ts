@@ -82,7 +82,8 @@ export class Lane {
   }
 
   private fingerprints(current: Revisioned): Fingerprinted {
-    if (this.fingerprinted?.revision !== current.revision) this.fingerprinted = { revision: current.revision, fingerprints: groupFingerprints(current.state, this.provider) };
+    if (this.fingerprinted?.revision !== current.revision)
+      this.fingerprinted = { revision: current.revision, fingerprints: groupFingerprints(current.state, this.provider) };
     return this.fingerprinted;
   }
 }

@@ -70,7 +70,12 @@ interface Candidate {
 }
 
 /** Checks the launches of every step with room-making deletes; the refused ones by group. */
-export async function refusedLaunches(state: DesiredState, steps: readonly GroupStep[], deps: LaunchCheckDeps, signal?: AbortSignal): Promise<Map<string, LaunchRefusal>> {
+export async function refusedLaunches(
+  state: DesiredState,
+  steps: readonly GroupStep[],
+  deps: LaunchCheckDeps,
+  signal?: AbortSignal,
+): Promise<Map<string, LaunchRefusal>> {
   const candidates = steps.flatMap((step): Candidate[] => {
     const group = state.groups[step.group];
     const held = roomMakingDeletes(step);
@@ -80,17 +85,24 @@ export async function refusedLaunches(state: DesiredState, steps: readonly Group
     return [{ step, group, templateHash, template, held }];
   });
   if (candidates.length === 0) return new Map();
-  const [images, placements] = await Promise.all([imageErrors(candidates, deps, signal), placementErrors(candidates, deps.providers, signal)]);
+  const [images, placements] = await Promise.all([
+    imageErrors(candidates, deps, signal),
+    placementErrors(candidates, deps.providers, signal),
+  ]);
   const out = new Map<string, LaunchRefusal>();
   for (const c of candidates) {
     const base = { group: c.group.name, templateHash: c.templateHash, held: c.held };
     if (c.template === undefined) {
-      out.set(c.group.name, { ...base, check: 'template', error: new ReconcileError('stalled', 'TemplateUnknown', `template ${c.templateHash} is no longer in Git nor in drover's state`) });
+      out.set(c.group.name, {
+        ...base,
+        check: 'template',
+        error: new ReconcileError('stalled', 'TemplateUnknown', `template ${c.templateHash} is no longer in Git nor in drover's state`),
+      });
       continue;
     }
     const image = images.get(c.group.name);
     const placement = placements.get(c.group.name);
-    const blocked = image ?? placement ? undefined : blockedError(deps.providers.get(c.template.provider), Date.now());
+    const blocked = (image ?? placement) ? undefined : blockedError(deps.providers.get(c.template.provider), Date.now());
     if (image !== undefined) out.set(c.group.name, { ...base, check: 'image', error: image });
     else if (placement !== undefined) out.set(c.group.name, { ...base, check: 'placement', error: placement });
     else if (blocked !== undefined) out.set(c.group.name, { ...base, check: 'blocked', error: blocked });
@@ -106,10 +118,19 @@ export async function refusedLaunches(state: DesiredState, steps: readonly Group
 function blockedError(provider: Provider | undefined, now: number): ReconcileError | undefined {
   const until = provider?.launchesBlockedUntil?.();
   if (until === undefined || until <= now) return undefined;
-  return new ReconcileError('waiting', 'LaunchFenced', `provider ${provider!.name} refuses launches until ${new Date(until).toISOString()}`, { requeueAfterMs: until - now });
+  return new ReconcileError(
+    'waiting',
+    'LaunchFenced',
+    `provider ${provider!.name} refuses launches until ${new Date(until).toISOString()}`,
+    { requeueAfterMs: until - now },
+  );
 }
 
-async function imageErrors(candidates: readonly Candidate[], deps: LaunchCheckDeps, signal?: AbortSignal): Promise<Map<string, ReconcileError>> {
+async function imageErrors(
+  candidates: readonly Candidate[],
+  deps: LaunchCheckDeps,
+  signal?: AbortSignal,
+): Promise<Map<string, ReconcileError>> {
   const checks = candidates.map(async ({ group, template }): Promise<[string, ReconcileError] | undefined> => {
     const provider = template === undefined ? undefined : deps.providers.get(template.provider);
     if (template === undefined || provider === undefined) return undefined;
@@ -124,10 +145,18 @@ async function imageErrors(candidates: readonly Candidate[], deps: LaunchCheckDe
 }
 
 /** One placement read per provider for its candidates; the first problem of each group as an error. */
-async function placementErrors(candidates: readonly Candidate[], providers: ReadonlyMap<string, Provider>, signal?: AbortSignal): Promise<Map<string, ReconcileError>> {
-  const refs = candidates.flatMap((c): PlacementRef[] => (c.template === undefined ? [] : [{ group: c.group.name, zones: c.group.zones, template: c.template }]));
+async function placementErrors(
+  candidates: readonly Candidate[],
+  providers: ReadonlyMap<string, Provider>,
+  signal?: AbortSignal,
+): Promise<Map<string, ReconcileError>> {
+  const refs = candidates.flatMap((c): PlacementRef[] =>
+    c.template === undefined ? [] : [{ group: c.group.name, zones: c.group.zones, template: c.template }],
+  );
   const byProvider = Map.groupBy(refs, (r) => r.template.provider);
-  const found = await Promise.all([...byProvider].map(([name, group]) => checkProviderPlacements(name, providers.get(name), group, signal)));
+  const found = await Promise.all(
+    [...byProvider].map(([name, group]) => checkProviderPlacements(name, providers.get(name), group, signal)),
+  );
   const out = new Map<string, ReconcileError>();
   for (const p of found.flat()) {
     if (out.has(p.group)) continue;
@@ -147,14 +176,35 @@ export function withoutHeld(step: GroupStep, refusal: LaunchRefusal | undefined)
 /** One failed result per held delete: not sent, with the check's policy and reason. */
 export function heldDeleteResults(refusal: LaunchRefusal): ActionResult[] {
   return refusal.held.map((d) => ({
-    kind: 'delete', group: d.group, name: d.name, id: d.id, reason: d.reason,
-    error: new ReconcileError(refusal.error.policy, refusal.error.reason, `delete ${d.name} (${d.reason}) not sent: it makes room for launches of template ${refusal.templateHash} that would ${refusal.check === 'blocked' ? 'wait' : 'fail'}: ${refusal.error.message}`, requeueOf(refusal.error)),
+    kind: 'delete',
+    group: d.group,
+    name: d.name,
+    id: d.id,
+    reason: d.reason,
+    error: new ReconcileError(
+      refusal.error.policy,
+      refusal.error.reason,
+      `delete ${d.name} (${d.reason}) not sent: it makes room for launches of template ${refusal.templateHash} that would ${refusal.check === 'blocked' ? 'wait' : 'fail'}: ${refusal.error.message}`,
+      requeueOf(refusal.error),
+    ),
   }));
 }
 
 /** The failed result of a create of the refused template: not sent. */
 export function refusedCreateResult(refusal: LaunchRefusal, action: CreateAction, name: string): ActionResult {
-  return { kind: 'create', group: refusal.group, name, id: undefined, reason: action.reason, error: new ReconcileError(refusal.error.policy, refusal.error.reason, `create ${name} not sent: ${refusal.error.message}`, requeueOf(refusal.error)) };
+  return {
+    kind: 'create',
+    group: refusal.group,
+    name,
+    id: undefined,
+    reason: action.reason,
+    error: new ReconcileError(
+      refusal.error.policy,
+      refusal.error.reason,
+      `create ${name} not sent: ${refusal.error.message}`,
+      requeueOf(refusal.error),
+    ),
+  };
 }
 
 function requeueOf(error: ReconcileError): { requeueAfterMs?: number } {

@@ -7,7 +7,16 @@
  */
 import PQueue from 'p-queue';
 import { ProviderError } from '../contract/errors.ts';
-import type { CallOptions, CallPacer, CreateRequest, ImageRef, ListScope, ObservedInstance, PlacementRef, Provider } from '../contract/provider.ts';
+import type {
+  CallOptions,
+  CallPacer,
+  CreateRequest,
+  ImageRef,
+  ListScope,
+  ObservedInstance,
+  PlacementRef,
+  Provider,
+} from '../contract/provider.ts';
 import type { ProviderType } from '../contract/fleet.ts';
 import { providerPlugins } from '../../providers/registry.ts';
 import { RateLimiter } from './rate-limiter.ts';
@@ -36,9 +45,23 @@ export function limitProvider(provider: Provider, settings: LimitSettings, obser
   const main = lane(settings);
   const destroyLane = settings.lanes?.destroy === undefined ? main : lane(settings.lanes.destroy);
   const readLane = settings.lanes?.read === undefined ? main : lane(settings.lanes.read);
-  const laneOf = (operation: ProviderCall['operation']): Lane => (operation === 'create' || operation === 'createBatch' ? main : operation === 'destroy' ? destroyLane : readLane);
-  const launched = settings.launchedInstances === undefined ? undefined : new RateLimiter(settings.launchedInstances.ratePerSecond, settings.launchedInstances.burst, Date.now, settings.launchedInstances.reserve);
-  const run = <T>(operation: ProviderCall['operation'], options: CallOptions | undefined, call: (options: CallOptions) => Promise<T>, instances = 0): Promise<T> => {
+  const laneOf = (operation: ProviderCall['operation']): Lane =>
+    operation === 'create' || operation === 'createBatch' ? main : operation === 'destroy' ? destroyLane : readLane;
+  const launched =
+    settings.launchedInstances === undefined
+      ? undefined
+      : new RateLimiter(
+          settings.launchedInstances.ratePerSecond,
+          settings.launchedInstances.burst,
+          Date.now,
+          settings.launchedInstances.reserve,
+        );
+  const run = <T>(
+    operation: ProviderCall['operation'],
+    options: CallOptions | undefined,
+    call: (options: CallOptions) => Promise<T>,
+    instances = 0,
+  ): Promise<T> => {
     const { queue, bucket, pacer } = laneOf(operation);
     return queue.add(async () => {
       // Instance tokens first, the call token last: the call token must be taken right before the
@@ -48,8 +71,17 @@ export function limitProvider(provider: Provider, settings: LimitSettings, obser
       throttleWaitMs += await takeUnlessAbandoned(bucket, options);
       const started = performance.now();
       try {
-        const result = await call({ ...options, pacer: launched !== undefined && instances > 0 ? launchPacer(pacer, launched, instances) : pacer });
-        observe({ provider: provider.name, operation, code: refusedBatchCode(result) ?? 'ok', durationMs: performance.now() - started, throttleWaitMs });
+        const result = await call({
+          ...options,
+          pacer: launched !== undefined && instances > 0 ? launchPacer(pacer, launched, instances) : pacer,
+        });
+        observe({
+          provider: provider.name,
+          operation,
+          code: refusedBatchCode(result) ?? 'ok',
+          durationMs: performance.now() - started,
+          throttleWaitMs,
+        });
         return result;
       } catch (error) {
         const code = error instanceof ProviderError ? error.reason : 'Error';
@@ -62,14 +94,20 @@ export function limitProvider(provider: Provider, settings: LimitSettings, obser
     name: provider.name,
     type: provider.type,
     ...(provider.groupFilterLimit === undefined ? {} : { groupFilterLimit: provider.groupFilterLimit }),
-    list: (scope: ListScope, options?: CallOptions): Promise<ObservedInstance[]> => run('list', options, (paced) => provider.list(scope, paced)),
+    list: (scope: ListScope, options?: CallOptions): Promise<ObservedInstance[]> =>
+      run('list', options, (paced) => provider.list(scope, paced)),
     create: (request: CreateRequest, options?: CallOptions) => run('create', options, (paced) => provider.create(request, paced), 1),
     ...batchOf(provider, (requests, options, call) => run('createBatch', options, call, requests.length)),
     destroy: (instance: ObservedInstance, options?: CallOptions) => run('destroy', options, (paced) => provider.destroy(instance, paced)),
     verifyImage: (image: ImageRef, options?: CallOptions) => run('verifyImage', options, (paced) => provider.verifyImage(image, paced)),
     ...(provider.sweep === undefined ? {} : { sweep: (options?: CallOptions) => provider.sweep!(options) }),
     ...(provider.launchesBlockedUntil === undefined ? {} : { launchesBlockedUntil: () => provider.launchesBlockedUntil!() }),
-    ...(provider.checkPlacement === undefined ? {} : { checkPlacement: (groups: readonly PlacementRef[], options?: CallOptions) => run('checkPlacement', options, (paced) => provider.checkPlacement!(groups, paced)) }),
+    ...(provider.checkPlacement === undefined
+      ? {}
+      : {
+          checkPlacement: (groups: readonly PlacementRef[], options?: CallOptions) =>
+            run('checkPlacement', options, (paced) => provider.checkPlacement!(groups, paced)),
+        }),
     classify: (error: unknown) => provider.classify(error),
     close: () => provider.close(),
   };
@@ -83,11 +121,18 @@ export class CallAbandoned extends Error {
 /** The wrapped provider's batched launch, if it has one, run through `run` (one call, one token per instance). */
 function batchOf(
   provider: Provider,
-  run: (requests: readonly CreateRequest[], options: CallOptions | undefined, call: (paced: CallOptions) => Promise<PromiseSettledResult<ObservedInstance>[]>) => Promise<PromiseSettledResult<ObservedInstance>[]>,
+  run: (
+    requests: readonly CreateRequest[],
+    options: CallOptions | undefined,
+    call: (paced: CallOptions) => Promise<PromiseSettledResult<ObservedInstance>[]>,
+  ) => Promise<PromiseSettledResult<ObservedInstance>[]>,
 ): Pick<Provider, 'createBatch' | 'maxBatchSize'> {
   const createBatch = provider.createBatch?.bind(provider);
   if (createBatch === undefined || provider.maxBatchSize === undefined) return {};
-  return { maxBatchSize: provider.maxBatchSize, createBatch: (requests, options) => run(requests, options, (paced) => createBatch(requests, paced)) };
+  return {
+    maxBatchSize: provider.maxBatchSize,
+    createBatch: (requests, options) => run(requests, options, (paced) => createBatch(requests, paced)),
+  };
 }
 
 /**

@@ -35,28 +35,41 @@ export async function openProviders(state: DesiredState, lookup: FactoryLookup, 
   const providers = new Map<string, Provider>();
   const errors = new Map<string, ReconcileError>();
   const stateDir = overrides.stateDir;
-  await Promise.all(Object.values(state.providers).map(async (config) => {
-    const factory = await lookup(config.type);
-    if (factory === undefined) {
-      errors.set(config.name, new ReconcileError('stalled', 'ProviderTypeUnsupported', `provider ${config.name}: drover has no ${config.type} provider yet`));
-      return;
-    }
-    try {
-      const binding = await resolveBinding(config, overrides);
-      providers.set(config.name, await factory({
-        config, fleet: state.fleet.id, ...binding,
-        ...(stateDir === undefined ? {} : { stateFile: (name: string) => stateDir.providerFile(config.name, name) }),
-        ...(overrides.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: overrides.requestTimeoutMs }),
-      }));
-    } catch (error) {
-      if (error instanceof ReconcileError) {
-        errors.set(config.name, error);
+  await Promise.all(
+    Object.values(state.providers).map(async (config) => {
+      const factory = await lookup(config.type);
+      if (factory === undefined) {
+        errors.set(
+          config.name,
+          new ReconcileError('stalled', 'ProviderTypeUnsupported', `provider ${config.name}: drover has no ${config.type} provider yet`),
+        );
         return;
       }
-      const message = error instanceof Error ? error.message : String(error);
-      errors.set(config.name, new ReconcileError('stalled', 'ProviderOpenFailed', `provider ${config.name}: ${message}`, { cause: error }));
-    }
-  }));
+      try {
+        const binding = await resolveBinding(config, overrides);
+        providers.set(
+          config.name,
+          await factory({
+            config,
+            fleet: state.fleet.id,
+            ...binding,
+            ...(stateDir === undefined ? {} : { stateFile: (name: string) => stateDir.providerFile(config.name, name) }),
+            ...(overrides.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: overrides.requestTimeoutMs }),
+          }),
+        );
+      } catch (error) {
+        if (error instanceof ReconcileError) {
+          errors.set(config.name, error);
+          return;
+        }
+        const message = error instanceof Error ? error.message : String(error);
+        errors.set(
+          config.name,
+          new ReconcileError('stalled', 'ProviderOpenFailed', `provider ${config.name}: ${message}`, { cause: error }),
+        );
+      }
+    }),
+  );
   return {
     providers,
     errors,

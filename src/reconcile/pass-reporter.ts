@@ -64,7 +64,15 @@ export class PassReporter {
   }
 
   /** After a lane's full pass: its outcome, then status and metrics of the fleet-wide view. */
-  async fullPass(provider: string, state: DesiredState, result: PassResult, held: ReadonlySet<string>, log: Logger, fleet: FleetPass, suspended: ReadonlySet<string>): Promise<void> {
+  async fullPass(
+    provider: string,
+    state: DesiredState,
+    result: PassResult,
+    held: ReadonlySet<string>,
+    log: Logger,
+    fleet: FleetPass,
+    suspended: ReadonlySet<string>,
+  ): Promise<void> {
     this.recordOutcome(result, held, log);
     await this.deps.status.recordPass(state, result, suspended, fleet.revisionPending);
     const heldViews = fleet.result.skipped.flatMap((s) => this.deps.status.get(s.group) ?? []);
@@ -78,7 +86,12 @@ export class PassReporter {
 
   /** A group suspended or resumed through the API. */
   async suspension(group: string, suspended: boolean): Promise<void> {
-    await this.deps.status.event({ type: 'Normal', reason: suspended ? 'Suspended' : 'Resumed', group, message: `group ${suspended ? 'suspended' : 'resumed'} through the API` });
+    await this.deps.status.event({
+      type: 'Normal',
+      reason: suspended ? 'Suspended' : 'Resumed',
+      group,
+      message: `group ${suspended ? 'suspended' : 'resumed'} through the API`,
+    });
   }
 
   /** The source's news in metrics, logs and events. */
@@ -92,7 +105,12 @@ export class PassReporter {
       logger.info({ revision: change.revision }, 'revision applied');
       metrics.appliedRevision(change.revision);
       metrics.rejected(false);
-      void status.event({ type: 'Normal', reason: 'RevisionApplied', revision: change.revision, message: `revision ${change.revision} loaded and valid` });
+      void status.event({
+        type: 'Normal',
+        reason: 'RevisionApplied',
+        revision: change.revision,
+        message: `revision ${change.revision} loaded and valid`,
+      });
       return;
     }
     logger.warn({ reason: change.reason, message: change.message }, 'revision rejected; last good revision stays in force');
@@ -127,20 +145,48 @@ export class PassReporter {
     for (const s of result.skipped) {
       const retryAt = this.backoff.retryAt(s.group);
       const line = notPlannedLog(s.error, retryAt === undefined ? undefined : retryAt - now);
-      log.warn({ group: s.group, revision: result.revision, error: s.error.reason, message: s.error.message, retryInSeconds: line.retryInSeconds }, line.message);
+      log.warn(
+        { group: s.group, revision: result.revision, error: s.error.reason, message: s.error.message, retryInSeconds: line.retryInSeconds },
+        line.message,
+      );
     }
     for (const step of result.guarded.steps) {
-      if (step.failedTemplate) log.warn({ group: step.group, revision: result.revision, template: step.failedTemplate.templateHash, rollbackTo: step.failedTemplate.rollbackTo }, 'rollout failed');
+      if (step.failedTemplate)
+        log.warn(
+          {
+            group: step.group,
+            revision: result.revision,
+            template: step.failedTemplate.templateHash,
+            rollbackTo: step.failedTemplate.rollbackTo,
+          },
+          'rollout failed',
+        );
     }
-    log.info({ revision: result.revision, durationMs: result.finishedAt - result.startedAt, actions: result.actions.length, failed: result.actions.filter((a) => a.error).length, unsettled: result.guarded.steps.filter((s) => !isSettled(s)).length }, finished);
+    log.info(
+      {
+        revision: result.revision,
+        durationMs: result.finishedAt - result.startedAt,
+        actions: result.actions.length,
+        failed: result.actions.filter((a) => a.error).length,
+        unsettled: result.guarded.steps.filter((s) => !isSettled(s)).length,
+      },
+      finished,
+    );
   }
 }
 
 /** One action's log line. */
 function logAction(log: Logger, revision: string, a: PassResult['actions'][number]): void {
   const fields = { group: a.group, revision, instance: a.name, id: a.id, reason: a.reason };
-  if (a.error?.policy === 'waiting') log.info({ ...fields, error: a.error.reason, message: a.error.message, retryInSeconds: Math.round((a.error.requeueAfterMs ?? 0) / 100) / 10 }, a.kind === 'create' ? 'create waits: the cloud refuses launches for now, retried when the wait ends' : 'delete waits: it makes room for launches the cloud refuses for now, retried when the wait ends');
-  else if (a.error) log.warn({ ...fields, error: a.error.reason, message: a.error.message }, a.kind === 'create' ? 'create failed' : 'delete failed');
+  if (a.error?.policy === 'waiting')
+    log.info(
+      { ...fields, error: a.error.reason, message: a.error.message, retryInSeconds: Math.round((a.error.requeueAfterMs ?? 0) / 100) / 10 },
+      a.kind === 'create'
+        ? 'create waits: the cloud refuses launches for now, retried when the wait ends'
+        : 'delete waits: it makes room for launches the cloud refuses for now, retried when the wait ends',
+    );
+  else if (a.error)
+    log.warn({ ...fields, error: a.error.reason, message: a.error.message }, a.kind === 'create' ? 'create failed' : 'delete failed');
   else if (a.replayed === true) log.debug(fields, 'create replayed: instance already launched');
   else log.info(fields, a.kind === 'create' ? 'instance created' : 'instance deleted');
 }

@@ -49,10 +49,12 @@ export interface PassDeps {
 /** What one provider's inventory gave. */
 export type Observation =
   | {
-    readonly provider: string; readonly ok: true; readonly instances: readonly ObservedInstance[];
-    /** Zones that did not answer the listing (PartialListing): groups with a zone among them are not acted on. */
-    readonly unlistedZones?: readonly string[];
-  }
+      readonly provider: string;
+      readonly ok: true;
+      readonly instances: readonly ObservedInstance[];
+      /** Zones that did not answer the listing (PartialListing): groups with a zone among them are not acted on. */
+      readonly unlistedZones?: readonly string[];
+    }
   | { readonly provider: string; readonly ok: false; readonly error: ReconcileError };
 
 /** A group that could not be planned this pass. */
@@ -152,16 +154,42 @@ export async function runPass(state: DesiredState, revision: string, deps: PassD
   // A pass that does not execute (`drover plan`) changed nothing, so it records nothing either.
   if (options.execute) await sweepLeftovers(state, deps, options);
   if (options.execute) await Promise.all([deps.templates.save(), deps.failed.save()]);
-  const requeues = [...guarded.steps.map((s) => s.requeueAfterSeconds), deps.health.requeueAfterSeconds(deps.now())].filter((s): s is number => s !== undefined);
+  const requeues = [...guarded.steps.map((s) => s.requeueAfterSeconds), deps.health.requeueAfterSeconds(deps.now())].filter(
+    (s): s is number => s !== undefined,
+  );
   return {
-    revision, startedAt, finishedAt: deps.now(), executed: options.execute, observations, guarded: { ...guarded, steps: summarizeSteps(withExpectedWaits(stalledSteps(state, guarded.steps, actions, deps, focus !== undefined), actions, deps.now(), options.waits, options.hold)) }, skipped, actions,
+    revision,
+    startedAt,
+    finishedAt: deps.now(),
+    executed: options.execute,
+    observations,
+    guarded: {
+      ...guarded,
+      steps: summarizeSteps(
+        withExpectedWaits(
+          stalledSteps(state, guarded.steps, actions, deps, focus !== undefined),
+          actions,
+          deps.now(),
+          options.waits,
+          options.hold,
+        ),
+      ),
+    },
+    skipped,
+    actions,
     requeueAfterSeconds: requeues.length === 0 ? undefined : Math.min(...requeues),
     superseded: options.supersede?.aborted === true,
     ...(refusals.size === 0 ? {} : { launchRefusals: [...refusals.values()] }),
   };
 }
 
-function stalledSteps(state: DesiredState, steps: readonly GroupStep[], actions: readonly ActionResult[], deps: PassDeps, partial: boolean): GroupStep[] {
+function stalledSteps(
+  state: DesiredState,
+  steps: readonly GroupStep[],
+  actions: readonly ActionResult[],
+  deps: PassDeps,
+  partial: boolean,
+): GroupStep[] {
   if (deps.stalled === undefined) return withStalledErrors(steps, actions);
   deps.stalled.update(steps, actions, (group) => state.groups[group]?.templateHash, deps.now(), partial);
   return deps.stalled.apply(steps);
@@ -171,7 +199,12 @@ function stalledSteps(state: DesiredState, steps: readonly GroupStep[], actions:
  * The launch checks (launch-check.ts) of the steps that would act: every step in a dry run, else
  * those not held. Only options.signal stops them: a supersede is no failed check.
  */
-function checkLaunches(state: DesiredState, steps: readonly GroupStep[], deps: PassDeps, options: PassOptions): Promise<Map<string, LaunchRefusal>> {
+function checkLaunches(
+  state: DesiredState,
+  steps: readonly GroupStep[],
+  deps: PassDeps,
+  options: PassOptions,
+): Promise<Map<string, LaunchRefusal>> {
   const acting = options.execute ? steps.filter((s) => !options.hold?.has(s.group)) : steps;
   return refusedLaunches(state, acting, deps, options.signal);
 }
@@ -182,21 +215,33 @@ async function observe(state: DesiredState, deps: PassDeps, options: PassOptions
   const names = only === undefined ? Object.keys(state.providers) : [only];
   const scope = { fleet: state.fleet.id, ...(focus === undefined ? {} : { groups: [...focus].sort() }) };
   const wanted = (i: ObservedInstance): boolean => i.fleet === state.fleet.id && (focus === undefined || focus.has(i.group ?? ''));
-  return Promise.all(names.map(async (name): Promise<Observation> => {
-    const opened = deps.providerErrors.get(name);
-    const provider = deps.providers.get(name);
-    if (opened !== undefined || provider === undefined) {
-      return { provider: name, ok: false, error: opened ?? new ReconcileError('stalled', 'ProviderUnavailable', `provider ${name} is not open`) };
-    }
-    const deadline = AbortSignal.timeout(deps.listTimeoutMs ?? 120_000);
-    try {
-      const instances = await provider.list(scope, { signal: signal ? AbortSignal.any([signal, deadline]) : deadline });
-      return { provider: name, ok: true, instances: instances.filter(wanted) };
-    } catch (error) {
-      if (error instanceof PartialListing) return { provider: name, ok: true, instances: (error.instances as ObservedInstance[]).filter(wanted), unlistedZones: error.zones };
-      return { provider: name, ok: false, error: fromProviderError(error, `list ${name}`) };
-    }
-  }));
+  return Promise.all(
+    names.map(async (name): Promise<Observation> => {
+      const opened = deps.providerErrors.get(name);
+      const provider = deps.providers.get(name);
+      if (opened !== undefined || provider === undefined) {
+        return {
+          provider: name,
+          ok: false,
+          error: opened ?? new ReconcileError('stalled', 'ProviderUnavailable', `provider ${name} is not open`),
+        };
+      }
+      const deadline = AbortSignal.timeout(deps.listTimeoutMs ?? 120_000);
+      try {
+        const instances = await provider.list(scope, { signal: signal ? AbortSignal.any([signal, deadline]) : deadline });
+        return { provider: name, ok: true, instances: instances.filter(wanted) };
+      } catch (error) {
+        if (error instanceof PartialListing)
+          return {
+            provider: name,
+            ok: true,
+            instances: (error.instances as ObservedInstance[]).filter(wanted),
+            unlistedZones: error.zones,
+          };
+        return { provider: name, ok: false, error: fromProviderError(error, `list ${name}`) };
+      }
+    }),
+  );
 }
 
 /** Longest a pass waits for its providers' sweeps (a NIC delete that hangs must not hold the pass). */
@@ -206,7 +251,14 @@ const SWEEP_DEADLINE_MS = 60_000;
 async function sweepLeftovers(state: DesiredState, deps: PassDeps, options: PassOptions): Promise<void> {
   const names = options.provider === undefined ? Object.keys(state.providers) : [options.provider];
   const signal = anySignal(options.signal, AbortSignal.timeout(SWEEP_DEADLINE_MS));
-  await Promise.all(names.map((name) => deps.providers.get(name)?.sweep?.(signal === undefined ? {} : { signal }).catch(() => undefined)));
+  await Promise.all(
+    names.map((name) =>
+      deps.providers
+        .get(name)
+        ?.sweep?.(signal === undefined ? {} : { signal })
+        .catch(() => undefined),
+    ),
+  );
 }
 
 function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal | undefined {
@@ -219,7 +271,15 @@ function policyFinder(state: DesiredState): (instance: ObservedInstance) => Prob
   return (instance) => (instance.group === undefined ? undefined : state.groups[instance.group]?.health) ?? none;
 }
 
-function planGroups(state: DesiredState, planned: readonly PlannedInstance[], observations: readonly Observation[], deps: PassDeps, now: number, options: PassOptions, probesHeld: ReadonlySet<string>): { steps: GroupStep[]; skipped: SkippedGroup[] } {
+function planGroups(
+  state: DesiredState,
+  planned: readonly PlannedInstance[],
+  observations: readonly Observation[],
+  deps: PassDeps,
+  now: number,
+  options: PassOptions,
+  probesHeld: ReadonlySet<string>,
+): { steps: GroupStep[]; skipped: SkippedGroup[] } {
   const { provider: only, focus } = options;
   const failedLists = new Map(observations.flatMap((o) => (o.ok ? [] : [[o.provider, o.error] as const])));
   const byGroup = Map.groupBy(planned, (i) => i.group ?? '');
@@ -250,22 +310,54 @@ function zonesNotListed(group: DesiredGroup, observations: readonly Observation[
   const observation = observations.find((o) => o.provider === group.provider);
   const lost = observation?.ok === true ? group.zones.filter((z) => observation.unlistedZones?.includes(z) === true) : [];
   if (lost.length === 0) return undefined;
-  return new ReconcileError('transient', 'ZonesNotListed', `zone ${lost.join(', ')} of provider ${group.provider} did not answer the listing: group not acted on until it does (its other groups go on)`);
+  return new ReconcileError(
+    'transient',
+    'ZonesNotListed',
+    `zone ${lost.join(', ')} of provider ${group.provider} did not answer the listing: group not acted on until it does (its other groups go on)`,
+  );
 }
 
 /** `probesFailing`: the group's ProbesFailing holds (its progress deadline ignores probe-only unreadiness). */
-function planOne(group: DesiredGroup, instances: readonly PlannedInstance[], state: DesiredState, deps: PassDeps, now: number, probesFailing: boolean): GroupStep {
+function planOne(
+  group: DesiredGroup,
+  instances: readonly PlannedInstance[],
+  state: DesiredState,
+  deps: PassDeps,
+  now: number,
+  probesFailing: boolean,
+): GroupStep {
   deps.templates.remember(group.name, group.templateHash, group.template, now);
   deps.failed.forgetAllBut(group.name, group.templateHash);
-  return planGroup(group, instances, { now, fleet: state.fleet.id, failedTemplates: deps.failed.of(group.name), ...(probesFailing ? { probesFailing } : {}) });
+  return planGroup(group, instances, {
+    now,
+    fleet: state.fleet.id,
+    failedTemplates: deps.failed.of(group.name),
+    ...(probesFailing ? { probesFailing } : {}),
+  });
 }
 
-async function execute(state: DesiredState, revision: string, guarded: GuardResult, planned: readonly PlannedInstance[], deps: PassDeps, options: PassOptions, refusals: ReadonlyMap<string, LaunchRefusal>): Promise<ActionResult[]> {
+async function execute(
+  state: DesiredState,
+  revision: string,
+  guarded: GuardResult,
+  planned: readonly PlannedInstance[],
+  deps: PassDeps,
+  options: PassOptions,
+  refusals: ReadonlyMap<string, LaunchRefusal>,
+): Promise<ActionResult[]> {
   const signal = options.signal;
   const ctx = {
-    fleet: state.fleet.id, revision, providers: deps.providers, observed: new Map(planned.map((i) => [i.id, i])),
-    templates: deps.templates, images: deps.images, queue: deps.queue, ...(deps.deleteQueue ? { deleteQueue: deps.deleteQueue } : {}),
-    ...(signal ? { signal } : {}), supersede: options.supersede, refusals,
+    fleet: state.fleet.id,
+    revision,
+    providers: deps.providers,
+    observed: new Map(planned.map((i) => [i.id, i])),
+    templates: deps.templates,
+    images: deps.images,
+    queue: deps.queue,
+    ...(deps.deleteQueue ? { deleteQueue: deps.deleteQueue } : {}),
+    ...(signal ? { signal } : {}),
+    supersede: options.supersede,
+    refusals,
   };
   const acting = guarded.steps.filter((step) => !options.hold?.has(step.group));
   const perGroup = acting.map((step) => executeStep(step, state.groups[step.group]!, ctx));

@@ -13,9 +13,20 @@ export interface GroupPlacementProblem extends PlacementProblem {
 }
 
 /** Asks every open provider that can check placement about its groups (suspended ones included). */
-export async function checkPlacements(state: DesiredState, providers: ReadonlyMap<string, Provider>, signal?: AbortSignal): Promise<GroupPlacementProblem[]> {
+export async function checkPlacements(
+  state: DesiredState,
+  providers: ReadonlyMap<string, Provider>,
+  signal?: AbortSignal,
+): Promise<GroupPlacementProblem[]> {
   const byProvider = Map.groupBy(Object.values(state.groups), (g) => g.provider);
-  const checks = [...byProvider].map(([name, groups]) => checkProviderPlacements(name, providers.get(name), groups.map((g) => ({ group: g.name, zones: g.zones, template: g.template })), signal));
+  const checks = [...byProvider].map(([name, groups]) =>
+    checkProviderPlacements(
+      name,
+      providers.get(name),
+      groups.map((g) => ({ group: g.name, zones: g.zones, template: g.template })),
+      signal,
+    ),
+  );
   return (await Promise.all(checks)).flat();
 }
 
@@ -24,7 +35,12 @@ export async function checkPlacements(state: DesiredState, providers: ReadonlyMa
  * finds nothing. A provider that could not be asked yields one problem per group, reason
  * `CheckFailed` (or `CheckFailed:<the error's reason>`): callers must not take that for a refusal.
  */
-export async function checkProviderPlacements(name: string, provider: Provider | undefined, refs: readonly PlacementRef[], signal?: AbortSignal): Promise<GroupPlacementProblem[]> {
+export async function checkProviderPlacements(
+  name: string,
+  provider: Provider | undefined,
+  refs: readonly PlacementRef[],
+  signal?: AbortSignal,
+): Promise<GroupPlacementProblem[]> {
   if (provider?.checkPlacement === undefined || refs.length === 0) return [];
   try {
     const problems = await provider.checkPlacement(refs, signal === undefined ? {} : { signal });
@@ -32,7 +48,12 @@ export async function checkProviderPlacements(name: string, provider: Provider |
   } catch (error) {
     const reason = (error as { reason?: unknown }).reason;
     const message = `could not check placement on ${name}: ${error instanceof Error ? error.message : String(error)}`;
-    return refs.map((r) => ({ group: r.group, provider: name, reason: typeof reason === 'string' ? `CheckFailed:${reason}` : 'CheckFailed', message }));
+    return refs.map((r) => ({
+      group: r.group,
+      provider: name,
+      reason: typeof reason === 'string' ? `CheckFailed:${reason}` : 'CheckFailed',
+      message,
+    }));
   }
 }
 

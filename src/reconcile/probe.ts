@@ -19,7 +19,10 @@ export function createProber(options: ProbeOptions = { timeoutMs: 2000 }): Probe
     const host = address.includes(':') ? `[${address}]` : address;
     try {
       const response = await request(`${probe.scheme}://${host}:${probe.port}${probe.path}`, {
-        method: 'GET', dispatcher: agent, signal: AbortSignal.timeout(options.timeoutMs), headers: { 'user-agent': 'drover-health-probe' },
+        method: 'GET',
+        dispatcher: agent,
+        signal: AbortSignal.timeout(options.timeoutMs),
+        headers: { 'user-agent': 'drover-health-probe' },
       });
       await response.body.dump();
       return response.statusCode >= 200 && response.statusCode < 400;

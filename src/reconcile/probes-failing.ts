@@ -38,9 +38,19 @@ function shares(state: DesiredState, planned: readonly PlannedInstance[]): Share
   for (const inst of planned) {
     const group = inst.group === undefined ? undefined : state.groups[inst.group];
     if (group !== undefined && inst.unprobed === true) unprobed.add(group.name);
-    if (group === undefined || group.health.probe.kind === 'none' || inst.unprobed === true || inst.state !== 'running' || inst.locked === true) continue;
+    if (
+      group === undefined ||
+      group.health.probe.kind === 'none' ||
+      inst.unprobed === true ||
+      inst.state !== 'running' ||
+      inst.locked === true
+    )
+      continue;
     const failing = inst.failing === 'confirmed' ? 1 : 0;
-    for (const [map, key] of [[groups, group.name], [providers, group.provider]] as const) {
+    for (const [map, key] of [
+      [groups, group.name],
+      [providers, group.provider],
+    ] as const) {
       const share = map.get(key) ?? { failing: 0, probed: 0, passing: 0 };
       share.failing += failing;
       share.passing += inst.readySince === undefined ? 0 : 1;
@@ -65,7 +75,12 @@ function fullDisruption(share: Share | undefined): share is Share {
 }
 
 /** The scope that holds a group, if any: its own share, its provider's, or the provider's full disruption. */
-function holdingScope(own: Share | undefined, provider: Share | undefined, providerName: string, thresholdPercent: number): { what: string; reason: string; share: Share } | undefined {
+function holdingScope(
+  own: Share | undefined,
+  provider: Share | undefined,
+  providerName: string,
+  thresholdPercent: number,
+): { what: string; reason: string; share: Share } | undefined {
   if (over(own, thresholdPercent)) return { what: 'of the group', reason: 'GroupProbesFailing', share: own };
   if (over(provider, thresholdPercent)) return { what: `on provider ${providerName}`, reason: 'ProviderProbesFailing', share: provider };
   if (fullDisruption(provider)) return { what: `on provider ${providerName} (every one)`, reason: 'AllProbesFailing', share: provider };
@@ -76,7 +91,12 @@ function holdingScope(own: Share | undefined, provider: Share | undefined, provi
 function notHeld(own: Share | undefined, providerName: string, thresholdPercent: number): Condition {
   if (own === undefined || own.failing === 0) {
     const counted = own === undefined ? 'no probed instance running' : `0 of ${own.probed} probed instances failing`;
-    return { type: 'ProbesFailing', status: 'False', reason: 'ProbesPassing', message: `${counted}; replacement pauses above ${thresholdPercent}%` };
+    return {
+      type: 'ProbesFailing',
+      status: 'False',
+      reason: 'ProbesPassing',
+      message: `${counted}; replacement pauses above ${thresholdPercent}%`,
+    };
   }
   const message = `${own.failing} of ${own.probed} probed instances failing, believed (other probes on provider ${providerName} pass): unhealthy instances are replaced; replacement pauses above ${thresholdPercent}% or when every probe on the provider fails`;
   return { type: 'ProbesFailing', status: 'False', reason: 'FailuresBelieved', message };
@@ -99,7 +119,11 @@ export interface ProbeVerdicts {
  * `thresholdPercent`, or when every probed instance on its provider fails. A group whose instances
  * this process does not probe (probing off) gets no condition: nothing was probed to judge.
  */
-export function judgeProbes(state: DesiredState, planned: readonly PlannedInstance[], thresholdPercent = DEFAULT_UNHEALTHY_THRESHOLD_PERCENT): ProbeVerdicts {
+export function judgeProbes(
+  state: DesiredState,
+  planned: readonly PlannedInstance[],
+  thresholdPercent = DEFAULT_UNHEALTHY_THRESHOLD_PERCENT,
+): ProbeVerdicts {
   const { groups, providers, unprobed } = shares(state, planned);
   const conditions = new Map<string, Condition>();
   const held = new Set<string>();

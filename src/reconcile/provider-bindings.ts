@@ -75,7 +75,10 @@ export async function resolveBinding(config: ProviderConfig, sources: BindingSou
   const binding = Object.hasOwn(sources.bindings, name) ? sources.bindings[name] : undefined;
   if (binding === undefined) unbound(config, sources);
   if (binding?.type !== undefined && binding.type !== config.type) {
-    throw notBound(name, `the operator's binding providers.${name} is for type ${binding.type}, but the Provider document is ${config.type}; a binding is never handed to another cloud (fix the document, or the binding's type)`);
+    throw notBound(
+      name,
+      `the operator's binding providers.${name} is for type ${binding.type}, but the Provider document is ${config.type}; a binding is never handed to another cloud (fix the document, or the binding's type)`,
+    );
   }
   if (binding === undefined) refuseTypelessVariables(config, sources.env);
   const endpoint = endpointOf(name, binding, sources);
@@ -83,7 +86,10 @@ export async function resolveBinding(config: ProviderConfig, sources: BindingSou
   const credentials = binding?.credentials;
   if (credentials !== undefined) await checkCredentialFiles(name, credentials, sources.untrustedRoots);
   if (binding?.insecureSkipVerify === true) {
-    sources.warn?.({ provider: name, endpoint }, 'TLS verification disabled for this provider (providers.<name>.insecureSkipVerify): anyone on the network path can impersonate it and read its credentials');
+    sources.warn?.(
+      { provider: name, endpoint },
+      'TLS verification disabled for this provider (providers.<name>.insecureSkipVerify): anyone on the network path can impersonate it and read its credentials',
+    );
   }
   return {
     ...(endpoint === undefined ? {} : { endpoint }),
@@ -98,10 +104,16 @@ export async function resolveBinding(config: ProviderConfig, sources: BindingSou
 function unbound(config: ProviderConfig, sources: BindingSources): void {
   const name = config.name;
   if (sources.requireBinding === true) {
-    throw notBound(name, `the operator's config has no binding for it and providers.requireBinding is true; an operator adds providers.${name} (type: ${config.type}, credentials…) to drover.yaml to allow it`);
+    throw notBound(
+      name,
+      `the operator's config has no binding for it and providers.requireBinding is true; an operator adds providers.${name} (type: ${config.type}, credentials…) to drover.yaml to allow it`,
+    );
   }
   if (config.type === 'proxmox') {
-    throw notBound(name, `a Proxmox provider needs a binding in the operator's config: add providers.${name}: { type: proxmox, endpoint: https://HOST:8006, credentials: { tokenId: USER@REALM!TOKEN, secretFile: /path/outside/the/state/dir } } to drover.yaml`);
+    throw notBound(
+      name,
+      `a Proxmox provider needs a binding in the operator's config: add providers.${name}: { type: proxmox, endpoint: https://HOST:8006, credentials: { tokenId: USER@REALM!TOKEN, secretFile: /path/outside/the/state/dir } } to drover.yaml`,
+    );
   }
 }
 
@@ -114,7 +126,10 @@ function refuseTypelessVariables(config: ProviderConfig, env: NodeJS.ProcessEnv)
   for (const variable of [endpointEnvName(config.name), caFileEnvName(config.name)]) {
     const value = env[variable];
     if (value === undefined || value === '') continue;
-    throw invalid(config.name, `${variable} is set, but the operator's config does not bind provider ${config.name} to a type: set ${typeEnvName(config.name)} (or providers.${config.name}.type in drover.yaml) to the type of the cloud this endpoint serves (the Provider document says ${config.type}), so it is never handed to another cloud's credentials`);
+    throw invalid(
+      config.name,
+      `${variable} is set, but the operator's config does not bind provider ${config.name} to a type: set ${typeEnvName(config.name)} (or providers.${config.name}.type in drover.yaml) to the type of the cloud this endpoint serves (the Provider document says ${config.type}), so it is never handed to another cloud's credentials`,
+    );
   }
 }
 
@@ -140,7 +155,10 @@ async function caOf(name: string, binding: ProviderBinding | undefined, sources:
   try {
     return await readFile(file, 'utf8');
   } catch (error) {
-    throw invalid(name, `${setting}: cannot read the CA file ${shownPath(file)} (${(error as NodeJS.ErrnoException).code ?? 'EIO'}); point it at a PEM file`);
+    throw invalid(
+      name,
+      `${setting}: cannot read the CA file ${shownPath(file)} (${(error as NodeJS.ErrnoException).code ?? 'EIO'}); point it at a PEM file`,
+    );
   }
 }
 
@@ -161,7 +179,10 @@ async function checkTrustedPath(name: string, setting: string, file: string, roo
     const realRoot = await realpath(root).catch(() => path.resolve(root));
     const relative = path.relative(realRoot, real);
     if (relative === '' || (relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative))) {
-      throw invalid(name, `${setting} ${shownPath(file)} lies inside ${shownPath(root)} (the state directory or the fleet checkout), where a commit can put files; keep credentials and CAs outside them`);
+      throw invalid(
+        name,
+        `${setting} ${shownPath(file)} lies inside ${shownPath(root)} (the state directory or the fleet checkout), where a commit can put files; keep credentials and CAs outside them`,
+      );
     }
   }
 }

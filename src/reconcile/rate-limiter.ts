@@ -41,10 +41,14 @@ export class RateLimiter {
       const waitMs = Math.ceil(((needed - this.tokens) / this.ratePerSecond) * 1000);
       await new Promise((resolve, reject) => {
         const timer = setTimeout(resolve, waitMs);
-        signal?.addEventListener('abort', () => {
-          clearTimeout(timer);
-          reject(signal.reason);
-        }, { once: true });
+        signal?.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(timer);
+            reject(signal.reason);
+          },
+          { once: true },
+        );
       });
       waited += waitMs;
     }

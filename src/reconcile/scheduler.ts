@@ -31,7 +31,10 @@ export class GroupBackoff {
       return;
     }
     const count = (this.failures.get(group)?.count ?? 0) + 1;
-    this.failures.set(group, { count, until: now + Math.min(this.maxMs, backoffDelay({ baseMs: 1000, maxMs: this.maxMs, spread: 0.1 }, count, this.random)) });
+    this.failures.set(group, {
+      count,
+      until: now + Math.min(this.maxMs, backoffDelay({ baseMs: 1000, maxMs: this.maxMs, spread: 0.1 }, count, this.random)),
+    });
   }
 
   /**
@@ -74,7 +77,12 @@ export class GroupBackoff {
  * counted; any other group that acted is reset. Groups in `held` did not act: their backoff stands.
  * Returns the groups that wait, with when (epoch ms on `now`'s clock).
  */
-export function recordPassOutcome(backoff: GroupBackoff, result: Pick<PassResult, 'guarded' | 'skipped' | 'actions'>, held: ReadonlySet<string>, now: number): Map<string, number> {
+export function recordPassOutcome(
+  backoff: GroupBackoff,
+  result: Pick<PassResult, 'guarded' | 'skipped' | 'actions'>,
+  held: ReadonlySet<string>,
+  now: number,
+): Map<string, number> {
   const failed = new Set(result.skipped.map((s) => s.group));
   const waiting = new Map<string, number>();
   for (const a of result.actions) {

@@ -6,9 +6,13 @@ import type { PassResult } from './pass.ts';
 
 /** One provider's listing, counted: all the daemon needs of it between passes. */
 export type Listed =
-  | { readonly name: string; readonly ok: true; readonly instances: number;
-    /** Running and not locked: what the provider reports, not probed readiness (the groups' `ready`). */
-    readonly running: number }
+  | {
+      readonly name: string;
+      readonly ok: true;
+      readonly instances: number;
+      /** Running and not locked: what the provider reports, not probed readiness (the groups' `ready`). */
+      readonly running: number;
+    }
   | { readonly name: string; readonly ok: false; readonly reason: string; readonly message: string };
 
 /**
@@ -22,8 +26,15 @@ export interface Slice {
 }
 
 export function sliceOf(result: PassResult): Slice {
-  const listed = result.observations.map((o): Listed => (o.ok
-    ? { name: o.provider, ok: true, instances: o.instances.length, running: o.instances.filter((i) => i.state === 'running' && i.locked !== true).length }
-    : { name: o.provider, ok: false, reason: o.error.reason, message: o.error.message }));
+  const listed = result.observations.map((o): Listed =>
+    o.ok
+      ? {
+          name: o.provider,
+          ok: true,
+          instances: o.instances.length,
+          running: o.instances.filter((i) => i.state === 'running' && i.locked !== true).length,
+        }
+      : { name: o.provider, ok: false, reason: o.error.reason, message: o.error.message },
+  );
   return { result: { ...result, observations: result.observations.map((o) => (o.ok ? { ...o, instances: [] } : o)) }, listed };
 }

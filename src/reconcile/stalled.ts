@@ -40,7 +40,10 @@ function firstStalled(actions: readonly ActionResult[]): Map<string, ActionResul
  * src/plan/status.ts), which makes a Stalled group not Ready: it cannot converge until the cause goes.
  */
 export function markStalled(step: GroupStep, cause: Pick<StalledCause, 'reason' | 'message'>): GroupStep {
-  return { ...step, status: withCondition(step.status, { type: 'Stalled', status: 'True', reason: cause.reason, message: stalledMessage(cause) }) };
+  return {
+    ...step,
+    status: withCondition(step.status, { type: 'Stalled', status: 'True', reason: cause.reason, message: stalledMessage(cause) }),
+  };
 }
 
 /** `steps` with Stalled=True (reason = the error's reason) for every group an action failed on with a stalled error. */
@@ -66,7 +69,13 @@ export class StalledGroups {
    * action (nothing left to fail). Groups that did not act this pass (backing off) keep their
    * cause. `partial`: a focused pass, whose steps drop their deletes, only records.
    */
-  update(steps: readonly GroupStep[], actions: readonly ActionResult[], desiredTemplate: (group: string) => string | undefined, now: number, partial = false): void {
+  update(
+    steps: readonly GroupStep[],
+    actions: readonly ActionResult[],
+    desiredTemplate: (group: string) => string | undefined,
+    now: number,
+    partial = false,
+  ): void {
     const failed = firstStalled(actions);
     for (const step of steps) {
       const cause = this.causes.get(step.group);

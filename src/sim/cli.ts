@@ -26,7 +26,8 @@ export const SIM_FLAGS = {
 /** Checks the parsed common flags. */
 export function commonSimFlags(values: { readonly port: string; readonly host: string; readonly factor: string }): CommonSimFlags {
   const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SimFlagError(`--port must be a port number (0 = any free port), got '${values.port}'`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new SimFlagError(`--port must be a port number (0 = any free port), got '${values.port}'`);
   const factor = Number(values.factor);
   if (!Number.isFinite(factor) || factor <= 0) throw new SimFlagError(`--factor must be a positive number, got '${values.factor}'`);
   return { port, host: values.host, factor };

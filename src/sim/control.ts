@@ -72,7 +72,12 @@ interface RouteContext {
 const param = (c: RouteContext, name: string): string | undefined => c.request.url.searchParams.get(name) ?? undefined;
 
 const ROUTES: Readonly<Record<string, (c: RouteContext) => unknown>> = {
-  'GET /_sim/world': ({ engine, api }) => ({ cloud: engine.world.cloud, now: engine.clock.now(), instances: engine.world.all(), ...api.worldExtras?.() }),
+  'GET /_sim/world': ({ engine, api }) => ({
+    cloud: engine.world.cloud,
+    now: engine.clock.now(),
+    instances: engine.world.all(),
+    ...api.worldExtras?.(),
+  }),
   'GET /_sim/timeline': (c) => ({ now: c.engine.clock.now(), events: c.engine.world.events(Number(param(c, 'since') ?? 0)) }),
   'GET /_sim/capacity': (c) => capacityJson(c.request, c.engine),
   'GET /_sim/clock': ({ engine }) => engine.clock.describe(),

@@ -45,7 +45,15 @@ export {
   type SimRequest,
   type SimResponse,
 } from './engine.ts';
-export { FaultInjector, parseFaultRule, seededRandom, type FaultKind, type FaultPhase, type FaultRule, type FaultRuleInput } from './faults.ts';
+export {
+  FaultInjector,
+  parseFaultRule,
+  seededRandom,
+  type FaultKind,
+  type FaultPhase,
+  type FaultRule,
+  type FaultRuleInput,
+} from './faults.ts';
 export { OperationLog, type OperationError, type OperationInput, type SimOperation } from './operations.ts';
 export { startSimServer, type ListenOptions, type SimServer } from './server.ts';
 export { selfSignedCertificate, type TlsPair } from './tls.ts';

@@ -38,7 +38,8 @@ export async function startSimServer(engine: SimEngine, api: CloudApi, options: 
       if (!res.headersSent) writeResponse(res, json(500, { error: String(error) }));
     });
   };
-  const server: Server = options.tls === undefined ? createServer(listener) : createTlsServer({ key: options.tls.key, cert: options.tls.cert }, listener);
+  const server: Server =
+    options.tls === undefined ? createServer(listener) : createTlsServer({ key: options.tls.key, cert: options.tls.cert }, listener);
   server.on(options.tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));

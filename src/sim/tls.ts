@@ -12,7 +12,8 @@ export interface TlsPair {
 }
 
 type Generate = (attrs: { name: string; value: string }[], options: object) => Promise<{ private: string; cert: string }>;
-const selfsigned = ((selfsignedModule as unknown as { default?: { generate: Generate } }).default ?? (selfsignedModule as unknown as { generate: Generate }));
+const selfsigned =
+  (selfsignedModule as unknown as { default?: { generate: Generate } }).default ?? (selfsignedModule as unknown as { generate: Generate });
 
 /** Generates a fresh certificate for 127.0.0.1 / localhost, valid for 30 days. */
 export async function selfSignedCertificate(): Promise<TlsPair> {
@@ -22,7 +23,13 @@ export async function selfSignedCertificate(): Promise<TlsPair> {
     algorithm: 'sha256',
     extensions: [
       { name: 'basicConstraints', cA: true },
-      { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] },
+      {
+        name: 'subjectAltName',
+        altNames: [
+          { type: 7, ip: '127.0.0.1' },
+          { type: 2, value: 'localhost' },
+        ],
+      },
     ],
   });
   return { key: pems.private, cert: pems.cert };

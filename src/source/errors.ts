@@ -91,12 +91,7 @@ export class RefNotFound extends SourceError {
 }
 
 /** Why a signature check failed. */
-export type VerificationDetail =
-  | 'unsigned'
-  | 'untrusted-key'
-  | 'bad-signature'
-  | 'tag-not-annotated'
-  | 'verifier-error';
+export type VerificationDetail = 'unsigned' | 'untrusted-key' | 'bad-signature' | 'tag-not-annotated' | 'verifier-error';
 
 /** The commit or tag is unsigned or not signed by a trusted key. Never applied; waits for Git. */
 export class VerificationFailed extends SourceError {

@@ -107,8 +107,7 @@ async function addAuth(options: GitEnvOptions, config: [string, string][], env: 
     const token = await readToken(auth);
     options.redactor.add(token);
     const username = auth.username ?? 'x-access-token';
-    const value =
-      auth.scheme === 'bearer' ? `Bearer ${token}` : `Basic ${Buffer.from(`${username}:${token}`).toString('base64')}`;
+    const value = auth.scheme === 'bearer' ? `Bearer ${token}` : `Basic ${Buffer.from(`${username}:${token}`).toString('base64')}`;
     options.redactor.add(value.slice(value.indexOf(' ') + 1));
     config.push(['http.extraHeader', `Authorization: ${value}`]);
   }

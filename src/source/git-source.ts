@@ -191,7 +191,10 @@ export class GitSource {
    * evaluate against each source's settings and `trigger('webhook')` those that say `triggered`
    * (replay ids are remembered per target, so sharing a cache across sources is fine).
    */
-  webhookSettings(options: Pick<WebhookOptions, 'secrets' | 'providers' | 'maxAgeMs'>, replay: ReplayCache = this.#replay): WebhookSettings {
+  webhookSettings(
+    options: Pick<WebhookOptions, 'secrets' | 'providers' | 'maxAgeMs'>,
+    replay: ReplayCache = this.#replay,
+  ): WebhookSettings {
     return {
       secrets: options.secrets,
       providers: options.providers,
@@ -238,7 +241,12 @@ export class GitSource {
       result = this.#fail(error, started);
     }
     this.#schedulePoll(result);
-    this.#emit({ type: 'synced', outcome: result.outcome, durationMs: result.durationMs, reason: result.outcome === 'failed' ? result.error.reason : undefined });
+    this.#emit({
+      type: 'synced',
+      outcome: result.outcome,
+      durationMs: result.durationMs,
+      reason: result.outcome === 'failed' ? result.error.reason : undefined,
+    });
     return result;
   }
 

@@ -10,14 +10,7 @@ export type { GitSourceConfig, ResolvedConfig, RewindPolicy, SourceLimits } from
 export type { RefSelector } from './refs.ts';
 export type { SourceAuth } from './git-env.ts';
 export type { VerifyConfig, VerifyMode, SignatureInfo } from './verify.ts';
-export type {
-  AppliedRevision,
-  RewindInfo,
-  SourceEvent,
-  SourceListener,
-  SourceStatus,
-  SyncResult,
-} from './status.ts';
+export type { AppliedRevision, RewindInfo, SourceEvent, SourceListener, SourceStatus, SyncResult } from './status.ts';
 export {
   CheckoutFailed,
   CheckoutTooLarge,
@@ -43,5 +36,14 @@ export { checkUrl, checkRefName, checkSubPath, checkCommitId } from './safety.ts
 export { createWebhookHandler } from './webhook-http.ts';
 export type { WebhookHandler, WebhookHandlerOptions } from './webhook-http.ts';
 export { evaluateWebhook, ReplayCache } from './webhook.ts';
-export type { HeaderMap, WebhookOutcome, WebhookProvider, WebhookReason, WebhookRequest, WebhookResult, WebhookSettings, WebhookTarget } from './webhook.ts';
+export type {
+  HeaderMap,
+  WebhookOutcome,
+  WebhookProvider,
+  WebhookReason,
+  WebhookRequest,
+  WebhookResult,
+  WebhookSettings,
+  WebhookTarget,
+} from './webhook.ts';
 export type { Timers } from './triggers.ts';

@@ -66,7 +66,11 @@ export async function fetchRevision(ctx: PipelineContext, resolved: ResolvedRef)
  * Checks signatures as the verify mode demands. `lastApplied` bounds the range of `all-new-commits`
  * (undefined: first sync, or re-checking the restored revision — the tip only). Throws VerificationFailed.
  */
-export async function verifyRevision(ctx: PipelineContext, fetched: FetchedRevision, lastApplied?: string): Promise<SignatureInfo | undefined> {
+export async function verifyRevision(
+  ctx: PipelineContext,
+  fetched: FetchedRevision,
+  lastApplied?: string,
+): Promise<SignatureInfo | undefined> {
   const mode = ctx.config.verify.mode;
   if (mode === 'off') return undefined;
   const timeout = ctx.config.limits.localTimeoutMs;
@@ -98,7 +102,11 @@ async function verifyNewCommits(ctx: PipelineContext, tip: string, lastApplied: 
     } catch (error) {
       if (!(error instanceof VerificationFailed)) throw error;
       // The operator sees the branch tip: say which tip the refused commit sits under.
-      throw new VerificationFailed(`${error.message}, under the tip ${tip}, among the commits it brings beyond the applied ${lastApplied} (verify.mode all-new-commits: every one must be signed)`, error.detail, tip);
+      throw new VerificationFailed(
+        `${error.message}, under the tip ${tip}, among the commits it brings beyond the applied ${lastApplied} (verify.mode all-new-commits: every one must be signed)`,
+        error.detail,
+        tip,
+      );
     }
   }
 }
@@ -125,7 +133,14 @@ export function holdRewind(from: string, to: string): never {
 export async function checkoutAndLoad(ctx: PipelineContext, revision: string): Promise<{ state: DesiredState; dir: string }> {
   const { path, limits } = ctx.config;
   if (!(await ctx.repo.hasTree(revision, path, ctx.localEnv))) {
-    const problem = { file: '', line: 0, col: 0, path: '', code: 'source.pathNotFound', message: `path "${path}" is not a directory in this revision` };
+    const problem = {
+      file: '',
+      line: 0,
+      col: 0,
+      path: '',
+      code: 'source.pathNotFound',
+      message: `path "${path}" is not a directory in this revision`,
+    };
     throw new InvalidRevision(formatProblem(problem), [problem], revision);
   }
   await ctx.repo.inspectTree(revision, path, limits, ctx.localEnv);

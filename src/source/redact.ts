@@ -49,10 +49,7 @@ export class Redactor {
 
 /** Masks credential-shaped text only (URL userinfo, Authorization and extraHeader values). */
 export function redactPatterns(text: string): string {
-  return text
-    .replace(URL_USERINFO, `$1${MASK}@`)
-    .replace(AUTH_HEADER, `$1${MASK}`)
-    .replace(EXTRAHEADER, `$1${MASK}`);
+  return text.replace(URL_USERINFO, `$1${MASK}@`).replace(AUTH_HEADER, `$1${MASK}`).replace(EXTRAHEADER, `$1${MASK}`);
 }
 
 /**

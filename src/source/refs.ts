@@ -10,10 +10,7 @@ import type { SemVerRange } from './semver.ts';
 
 /** The ref a source follows: exactly one of these. */
 export type RefSelector =
-  | { readonly branch: string }
-  | { readonly tag: string }
-  | { readonly semver: string }
-  | { readonly commit: string };
+  { readonly branch: string } | { readonly tag: string } | { readonly semver: string } | { readonly commit: string };
 
 /** A validated ref selector. */
 export type CheckedRef =

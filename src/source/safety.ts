@@ -59,7 +59,8 @@ function checkStandardUrl(url: string, allowHttp: boolean, refuse: (why: string)
   if (kind !== 'ssh' && parsed.username !== '') refuse('user name in the URL; use the auth settings');
   // `https://user:pa/ss@host/x` parses as host `user`, port `pa`?, path `/ss@host/x`: a password
   // holding '/', '?' or '#' hides the userinfo from the parser. No forge puts '@' in a repository path.
-  if (kind !== 'file' && `${parsed.pathname}${parsed.search}${parsed.hash}`.includes('@')) refuse('"@" after the host: credentials in the URL? use the auth settings');
+  if (kind !== 'file' && `${parsed.pathname}${parsed.search}${parsed.hash}`.includes('@'))
+    refuse('"@" after the host: credentials in the URL? use the auth settings');
   // git percent-decodes host and user before it connects (`ssh://%2Dx/` reaches ssh as `-x`), and
   // the URL parser leaves them encoded for ssh://: every check below is on the decoded text.
   const user = decode(parsed.username) ?? refuse('malformed percent-encoding');
@@ -90,7 +91,10 @@ function urlKind(protocol: string, allowHttp: boolean): UrlKind | undefined {
 }
 
 function trimRepoPath(path: string): string {
-  return path.replace(/^\/+/, '').replace(/\/+$/, '').replace(/\.git$/, '');
+  return path
+    .replace(/^\/+/, '')
+    .replace(/\/+$/, '')
+    .replace(/\.git$/, '');
 }
 
 /** Validates a branch or tag name (a subset of git check-ref-format); throws UnsafeRef. */

@@ -72,7 +72,10 @@ export function parseRange(text: string): SemVerRange {
 function parseSet(text: string): ComparatorSet {
   const hyphen = /^(\S+)\s+-\s+(\S+)$/.exec(text);
   if (hyphen !== null) return [...desugar('>=', hyphen[1] ?? ''), ...desugar('<=', hyphen[2] ?? '')];
-  const tokens = text.replace(/(>=|<=|>|<|=|\^|~)\s+/g, '$1').split(/\s+/).filter((t) => t !== '');
+  const tokens = text
+    .replace(/(>=|<=|>|<|=|\^|~)\s+/g, '$1')
+    .split(/\s+/)
+    .filter((t) => t !== '');
   if (tokens.length === 0) return [];
   return tokens.flatMap((token) => parseToken(token));
 }

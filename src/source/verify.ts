@@ -152,8 +152,15 @@ function interpret(result: VerifyOutput, kind: string, id: string, trust: TrustS
   if (/^\[GNUPG:\] BADSIG /m.test(result.output)) {
     throw new VerificationFailed(`${kind} ${id} has a bad GPG signature`, 'bad-signature', id);
   }
-  if (!/\[GNUPG:\]|signature/i.test(result.output) || /needs to be configured|cannot run|failed to run|unable to open/i.test(result.output)) {
-    throw new VerificationFailed(`${kind} ${id}: the signature could not be checked (verifier unavailable or misconfigured)`, 'verifier-error', id);
+  if (
+    !/\[GNUPG:\]|signature/i.test(result.output) ||
+    /needs to be configured|cannot run|failed to run|unable to open/i.test(result.output)
+  ) {
+    throw new VerificationFailed(
+      `${kind} ${id}: the signature could not be checked (verifier unavailable or misconfigured)`,
+      'verifier-error',
+      id,
+    );
   }
   if (/^\[GNUPG:\] (ERRSIG|NO_PUBKEY) /m.test(result.output) || /No principal matched/.test(result.output)) {
     throw new VerificationFailed(`${kind} ${id} is not signed by a trusted key`, 'untrusted-key', id);

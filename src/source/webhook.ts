@@ -311,7 +311,11 @@ export function repositoryKey(url: string): string | undefined {
 }
 
 function trimPath(path: string): string {
-  return path.replace(/^\/+/, '').replace(/\/+$/, '').replace(/\.git$/, '').toLowerCase();
+  return path
+    .replace(/^\/+/, '')
+    .replace(/\/+$/, '')
+    .replace(/\.git$/, '')
+    .toLowerCase();
 }
 
 function sameRepository(url: string, target: CheckedUrl): boolean {

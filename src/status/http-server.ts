@@ -80,18 +80,22 @@ const GROUP_ACTION = /^\/api\/v1\/groups\/([a-z][-a-z0-9]{0,39})\/(suspend|resum
 /** Starts serving. */
 export async function startHttpServer(control: DaemonControl, options: HttpOptions): Promise<HttpServer> {
   const limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
-  const server = createServer({
-    headersTimeout: limits.headersTimeoutMs,
-    requestTimeout: limits.requestTimeoutMs,
-    // Node only looks for expired headers/request timers this often (default 30 s).
-    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
-  }, (req, res) => {
-    route(req, res, control, options).catch(() => send(res, 500, { error: 'internal error' }));
-  });
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      // Node only looks for expired headers/request timers this often (default 30 s).
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
+    },
+    (req, res) => {
+      route(req, res, control, options).catch(() => send(res, 500, { error: 'internal error' }));
+    },
+  );
   server.maxConnections = limits.maxConnections;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   await new Promise<void>((resolve, reject) => {
-    const refused = (error: NodeJS.ErrnoException) => reject(new ListenError(`${host}:${options.port}`, error.code ?? 'EIO', { cause: error }));
+    const refused = (error: NodeJS.ErrnoException) =>
+      reject(new ListenError(`${host}:${options.port}`, error.code ?? 'EIO', { cause: error }));
     server.once('error', refused);
     server.listen(options.port, options.host, () => resolve());
   });
@@ -109,7 +113,9 @@ async function route(req: IncomingMessage, res: ServerResponse, control: DaemonC
   if (host !== undefined && !hostAllowed(host, options.host, options.allowedHosts ?? [])) {
     drain(req);
     const shown = JSON.stringify(host.slice(0, 100));
-    return send(res, 421, { error: `Host ${shown} is not a name of this server; add it to http.allowedHosts if clients reach drover by that name` });
+    return send(res, 421, {
+      error: `Host ${shown} is not a name of this server; add it to http.allowedHosts if clients reach drover by that name`,
+    });
   }
   if (method === 'GET') return get(url.pathname, res, control);
   if (method !== 'POST') return send(res, 405, { error: `method ${method} not allowed` });
@@ -124,7 +130,9 @@ async function route(req: IncomingMessage, res: ServerResponse, control: DaemonC
   if (action) {
     const suspend = action[2] === 'suspend';
     const found = await control.setSuspended(action[1]!, suspend);
-    return found ? send(res, 200, { group: action[1], suspended: suspend }) : send(res, 404, { error: `no group ${action[1]} in the applied revision` });
+    return found
+      ? send(res, 200, { group: action[1], suspended: suspend })
+      : send(res, 404, { error: `no group ${action[1]} in the applied revision` });
   }
   return send(res, 404, { error: `no route POST ${url.pathname}` });
 }

@@ -10,10 +10,26 @@ export type { Logger };
 
 /** A logger writing JSON lines to stdout (or `destination`). */
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
-  return pino({
-    level,
-    base: { service: 'drover' },
-    timestamp: pino.stdTimeFunctions.isoTime,
-    redact: { paths: ['token', 'secret', 'password', 'authorization', '*.token', '*.secret', '*.password', '*.authorization', 'headers.authorization'], censor: '[redacted]' },
-  }, destination as never);
+  return pino(
+    {
+      level,
+      base: { service: 'drover' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: {
+        paths: [
+          'token',
+          'secret',
+          'password',
+          'authorization',
+          '*.token',
+          '*.secret',
+          '*.password',
+          '*.authorization',
+          'headers.authorization',
+        ],
+        censor: '[redacted]',
+      },
+    },
+    destination as never,
+  );
 }

@@ -11,19 +11,83 @@ import type { GroupView } from './status-store.ts';
 /** The daemon's metrics. */
 export class DaemonMetrics {
   readonly registry = new Registry();
-  private readonly passDuration = new Histogram({ name: 'drover_pass_duration_seconds', help: 'Duration of reconcile passes, per provider lane.', labelNames: ['provider'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120], registers: [this.registry] });
-  private readonly passes = new Counter({ name: 'drover_passes_total', help: "Reconcile passes per provider lane by result (ok: the provider was listed, every one of its groups planned and every action succeeded; superseded: a newer revision changed the lane's groups while it listed (it did nothing) or executed (queued actions skipped)).", labelNames: ['provider', 'result'], registers: [this.registry] });
-  private readonly instances = new Gauge({ name: 'drover_instances', help: 'Instances observed per group, template and state.', labelNames: ['group', 'template', 'state'], registers: [this.registry] });
-  private readonly rollouts = new Gauge({ name: 'drover_rollouts_in_progress', help: 'Groups with work left at the current revision.', registers: [this.registry] });
-  private readonly conditions = new Gauge({ name: 'drover_group_condition', help: 'Group conditions (1 = the condition has this status).', labelNames: ['group', 'type', 'status'], registers: [this.registry] });
-  private readonly actions = new Counter({ name: 'drover_actions_total', help: 'Instances created and deleted, by outcome (ok, failed, waiting: refused for now as expected, e.g. EC2\'s launch fence, retried when it ends; replayed: a create whose instance an earlier call had already launched, e.g. re-sent while the list lagged; counted apart so ok counts each instance once).', labelNames: ['group', 'action', 'outcome'], registers: [this.registry] });
-  private readonly providerCalls = new Counter({ name: 'drover_provider_calls_total', help: 'Provider API calls by provider, operation and code (ok or the cloud error code).', labelNames: ['provider', 'operation', 'code'], registers: [this.registry] });
-  private readonly providerErrors = new Counter({ name: 'drover_provider_errors_total', help: 'Failed provider API calls by provider, operation and code.', labelNames: ['provider', 'operation', 'code'], registers: [this.registry] });
-  private readonly throttleWait = new Counter({ name: 'drover_throttle_wait_seconds_total', help: "Time calls waited for drover's own per-provider token bucket.", labelNames: ['provider'], registers: [this.registry] });
-  private readonly gitFetch = new Histogram({ name: 'drover_git_fetch_duration_seconds', help: 'Duration of Git syncs (fetch, verify, load).', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: [this.registry] });
-  private readonly gitFailures = new Counter({ name: 'drover_git_fetch_failures_total', help: 'Git syncs that failed, by reason.', labelNames: ['reason'], registers: [this.registry] });
-  private readonly revision = new Gauge({ name: 'drover_revision_info', help: 'The applied revision (value 1).', labelNames: ['revision'], registers: [this.registry] });
-  private readonly revisionRejected = new Gauge({ name: 'drover_revision_rejected', help: '1 while the newest revision is rejected (invalid, unsigned, unfetchable) and the last good one stays in force.', registers: [this.registry] });
+  private readonly passDuration = new Histogram({
+    name: 'drover_pass_duration_seconds',
+    help: 'Duration of reconcile passes, per provider lane.',
+    labelNames: ['provider'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registers: [this.registry],
+  });
+  private readonly passes = new Counter({
+    name: 'drover_passes_total',
+    help: "Reconcile passes per provider lane by result (ok: the provider was listed, every one of its groups planned and every action succeeded; superseded: a newer revision changed the lane's groups while it listed (it did nothing) or executed (queued actions skipped)).",
+    labelNames: ['provider', 'result'],
+    registers: [this.registry],
+  });
+  private readonly instances = new Gauge({
+    name: 'drover_instances',
+    help: 'Instances observed per group, template and state.',
+    labelNames: ['group', 'template', 'state'],
+    registers: [this.registry],
+  });
+  private readonly rollouts = new Gauge({
+    name: 'drover_rollouts_in_progress',
+    help: 'Groups with work left at the current revision.',
+    registers: [this.registry],
+  });
+  private readonly conditions = new Gauge({
+    name: 'drover_group_condition',
+    help: 'Group conditions (1 = the condition has this status).',
+    labelNames: ['group', 'type', 'status'],
+    registers: [this.registry],
+  });
+  private readonly actions = new Counter({
+    name: 'drover_actions_total',
+    help: "Instances created and deleted, by outcome (ok, failed, waiting: refused for now as expected, e.g. EC2's launch fence, retried when it ends; replayed: a create whose instance an earlier call had already launched, e.g. re-sent while the list lagged; counted apart so ok counts each instance once).",
+    labelNames: ['group', 'action', 'outcome'],
+    registers: [this.registry],
+  });
+  private readonly providerCalls = new Counter({
+    name: 'drover_provider_calls_total',
+    help: 'Provider API calls by provider, operation and code (ok or the cloud error code).',
+    labelNames: ['provider', 'operation', 'code'],
+    registers: [this.registry],
+  });
+  private readonly providerErrors = new Counter({
+    name: 'drover_provider_errors_total',
+    help: 'Failed provider API calls by provider, operation and code.',
+    labelNames: ['provider', 'operation', 'code'],
+    registers: [this.registry],
+  });
+  private readonly throttleWait = new Counter({
+    name: 'drover_throttle_wait_seconds_total',
+    help: "Time calls waited for drover's own per-provider token bucket.",
+    labelNames: ['provider'],
+    registers: [this.registry],
+  });
+  private readonly gitFetch = new Histogram({
+    name: 'drover_git_fetch_duration_seconds',
+    help: 'Duration of Git syncs (fetch, verify, load).',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+  private readonly gitFailures = new Counter({
+    name: 'drover_git_fetch_failures_total',
+    help: 'Git syncs that failed, by reason.',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  private readonly revision = new Gauge({
+    name: 'drover_revision_info',
+    help: 'The applied revision (value 1).',
+    labelNames: ['revision'],
+    registers: [this.registry],
+  });
+  private readonly revisionRejected = new Gauge({
+    name: 'drover_revision_rejected',
+    help: '1 while the newest revision is rejected (invalid, unsigned, unfetchable) and the last good one stays in force.',
+    registers: [this.registry],
+  });
 
   /** Records a provider call (from the limited provider wrapper). */
   providerCall(call: ProviderCall): void {
@@ -53,7 +117,8 @@ export class DaemonMetrics {
     this.conditions.reset();
     for (const step of result.guarded.steps) {
       for (const t of step.status.counts.byTemplate) {
-        for (const [state, n] of Object.entries(t.byState)) this.instances.set({ group: step.group, template: t.templateHash ?? 'unknown', state }, n ?? 0);
+        for (const [state, n] of Object.entries(t.byState))
+          this.instances.set({ group: step.group, template: t.templateHash ?? 'unknown', state }, n ?? 0);
       }
       for (const c of step.status.conditions) this.conditions.set({ group: step.group, type: c.type, status: c.status }, 1);
     }
@@ -68,14 +133,20 @@ export class DaemonMetrics {
    */
   private heldGroup(view: GroupView): void {
     for (const t of view.counts?.byTemplate ?? []) {
-      for (const [state, n] of Object.entries(t.byState)) this.instances.set({ group: view.name, template: t.templateHash ?? 'unknown', state }, n ?? 0);
+      for (const [state, n] of Object.entries(t.byState))
+        this.instances.set({ group: view.name, template: t.templateHash ?? 'unknown', state }, n ?? 0);
     }
     for (const c of view.conditions) this.conditions.set({ group: view.name, type: c.type, status: c.status }, 1);
   }
 
   /** Counts actions (a pass's, or a focused pass's, which is not a pass of its own). */
   actionsDone(actions: PassResult['actions']): void {
-    for (const a of actions) this.actions.inc({ group: a.group ?? '', action: a.kind, outcome: a.error?.policy === 'waiting' ? 'waiting' : a.error ? 'failed' : a.replayed === true ? 'replayed' : 'ok' });
+    for (const a of actions)
+      this.actions.inc({
+        group: a.group ?? '',
+        action: a.kind,
+        outcome: a.error?.policy === 'waiting' ? 'waiting' : a.error ? 'failed' : a.replayed === true ? 'replayed' : 'ok',
+      });
   }
 
   /**

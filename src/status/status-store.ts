@@ -111,15 +111,42 @@ export class StatusStore {
   async recordPass(state: DesiredState, result: PassResult, apiSuspended: ReadonlySet<string>, revisionPending = false): Promise<void> {
     const at = this.now().toISOString();
     for (const name of this.groups.keys()) if (state.groups[name] === undefined) this.groups.delete(name);
-    const probesBefore = new Map(result.guarded.steps.map((s) => [s.group, this.groups.get(s.group)?.conditions.find((c) => c.type === 'ProbesFailing')?.status ?? 'False']));
+    const probesBefore = new Map(
+      result.guarded.steps.map((s) => [
+        s.group,
+        this.groups.get(s.group)?.conditions.find((c) => c.type === 'ProbesFailing')?.status ?? 'False',
+      ]),
+    );
     for (const step of result.guarded.steps) this.recordStep(state, step, result.revision, at, apiSuspended, result.finishedAt);
     for (const step of result.guarded.steps) await this.probesEvent(step, probesBefore.get(step.group), result.revision);
-    for (const skipped of result.skipped) this.recordError(state, skipped.group, skipped.error.reason, skipped.error.message, result.revision, at, skipped.error.policy === 'stalled' ? 'stalled' : 'unobserved');
+    for (const skipped of result.skipped)
+      this.recordError(
+        state,
+        skipped.group,
+        skipped.error.reason,
+        skipped.error.message,
+        result.revision,
+        at,
+        skipped.error.policy === 'stalled' ? 'stalled' : 'unobserved',
+      );
     await this.recordActions(state, result, at);
     for (const step of result.guarded.steps) {
-      if (step.failedTemplate) await this.event({ type: 'Warning', reason: 'RolloutFailed', group: step.group, revision: result.revision, message: `template ${step.failedTemplate.templateHash} did not become ready in time; ${step.failedTemplate.rollbackTo ? `restoring ${step.failedTemplate.rollbackTo}` : 'nothing to restore'}` });
+      if (step.failedTemplate)
+        await this.event({
+          type: 'Warning',
+          reason: 'RolloutFailed',
+          group: step.group,
+          revision: result.revision,
+          message: `template ${step.failedTemplate.templateHash} did not become ready in time; ${step.failedTemplate.rollbackTo ? `restoring ${step.failedTemplate.rollbackTo}` : 'nothing to restore'}`,
+        });
     }
-    for (const refusal of result.guarded.refusals) await this.event({ type: 'Warning', reason: 'DeletionRefused', message: refusal.message, ...(refusal.group ? { group: refusal.group } : {}) });
+    for (const refusal of result.guarded.refusals)
+      await this.event({
+        type: 'Warning',
+        reason: 'DeletionRefused',
+        message: refusal.message,
+        ...(refusal.group ? { group: refusal.group } : {}),
+      });
     this.recordHistory(state, result, at, revisionPending);
   }
 
@@ -133,7 +160,10 @@ export class StatusStore {
       await this.event({
         type: failed ? 'Warning' : 'Normal',
         reason: waiting ? `${verb.slice(0, -1)}Waiting` : failed ? `${verb.slice(0, -1)}Failed` : verb,
-        message: action.error !== undefined ? `${action.name}: ${action.error.message}` : `${action.name}${action.id ? ` (${action.id})` : ''}: ${action.reason}`,
+        message:
+          action.error !== undefined
+            ? `${action.name}: ${action.error.message}`
+            : `${action.name}${action.id ? ` (${action.id})` : ''}: ${action.reason}`,
         ...(action.group === undefined ? {} : { group: action.group }),
         revision: result.revision,
       });
@@ -141,10 +171,23 @@ export class StatusStore {
     }
   }
 
-  private recordStep(state: DesiredState, step: GroupStep, revision: string, at: string, apiSuspended: ReadonlySet<string>, planNow: number): void {
+  private recordStep(
+    state: DesiredState,
+    step: GroupStep,
+    revision: string,
+    at: string,
+    apiSuspended: ReadonlySet<string>,
+    planNow: number,
+  ): void {
     const desired = state.groups[step.group]!;
     const previous = this.groups.get(step.group);
-    const conditions = step.status.conditions.map((c) => transition(c, previous?.conditions.find((p) => p.type === c.type), at));
+    const conditions = step.status.conditions.map((c) =>
+      transition(
+        c,
+        previous?.conditions.find((p) => p.type === c.type),
+        at,
+      ),
+    );
     const ready = step.status.conditions.some((c) => c.type === 'Ready' && c.status === 'True');
     this.groups.set(step.group, {
       name: step.group,
@@ -157,7 +200,11 @@ export class StatusStore {
       conditions,
       counts: step.status.counts,
       waitingFor: step.waits.map((w) => w.reason),
-      waits: step.waits.map((w) => ({ reason: w.reason, message: w.message, ...(w.until === undefined ? {} : { secondsLeft: Math.max(0, Math.ceil((w.until - planNow) / 1000)) }) })),
+      waits: step.waits.map((w) => ({
+        reason: w.reason,
+        message: w.message,
+        ...(w.until === undefined ? {} : { secondsLeft: Math.max(0, Math.ceil((w.until - planNow) / 1000)) }),
+      })),
       lastAppliedRevision: ready ? revision : previous?.lastAppliedRevision,
       lastAttemptedRevision: revision,
       // Cleared by a pass that planned the group, unless it is still Stalled by that error (backing
@@ -174,7 +221,13 @@ export class StatusStore {
     const failing = now.status === 'True';
     // "Recovered" only when the group's probes pass; otherwise its failures are believed again.
     const reason = failing ? 'ProbesFailing' : now.reason === 'ProbesPassing' ? 'ProbesRecovered' : 'ReplacementResumed';
-    await this.event({ type: failing ? 'Warning' : 'Normal', reason, group: step.group, revision, message: failing ? now.message : `replacement of unhealthy instances resumes: ${now.message}` });
+    await this.event({
+      type: failing ? 'Warning' : 'Normal',
+      reason,
+      group: step.group,
+      revision,
+      message: failing ? now.message : `replacement of unhealthy instances resumes: ${now.message}`,
+    });
   }
 
   /**
@@ -185,7 +238,15 @@ export class StatusStore {
    * did not see its instances, so it claims neither health nor its loss. A group already Stalled
    * keeps that cause as its lastError (the note operators act on), not the passing error.
    */
-  private recordError(state: DesiredState, group: string, reason: string, message: string, revision: string, at: string, kind: 'action' | 'stalled' | 'unobserved' = 'action'): void {
+  private recordError(
+    state: DesiredState,
+    group: string,
+    reason: string,
+    message: string,
+    revision: string,
+    at: string,
+    kind: 'action' | 'stalled' | 'unobserved' = 'action',
+  ): void {
     const desired = state.groups[group];
     const previous = this.groups.get(group);
     if (desired === undefined) return;
@@ -193,17 +254,35 @@ export class StatusStore {
     const replaced = kind === 'stalled' ? ['Stalled', 'Ready'] : kind === 'unobserved' ? ['Ready', 'Degraded'] : [];
     const kept = (previous?.conditions ?? []).filter((c) => !replaced.includes(c.type));
     const unseen = `not observed this pass (${reason}): ${message}`;
-    const added: Condition[] = kind === 'stalled'
-      ? [{ type: 'Ready', status: 'False', reason, message }, { type: 'Stalled', status: 'True', reason, message }]
-      : kind === 'unobserved' ? [{ type: 'Ready', status: 'Unknown', reason, message: unseen }, { type: 'Degraded', status: 'Unknown', reason, message: unseen }] : [];
+    const added: Condition[] =
+      kind === 'stalled'
+        ? [
+            { type: 'Ready', status: 'False', reason, message },
+            { type: 'Stalled', status: 'True', reason, message },
+          ]
+        : kind === 'unobserved'
+          ? [
+              { type: 'Ready', status: 'Unknown', reason, message: unseen },
+              { type: 'Degraded', status: 'Unknown', reason, message: unseen },
+            ]
+          : [];
     const conditions = [...kept, ...added.map((c) => transition(c, old(c.type), at))];
     const stalledBefore = old('Stalled')?.status === 'True' && previous?.lastError !== undefined;
     this.groups.set(group, {
-      name: group, provider: desired.provider, replicas: desired.replicas, strategy: desired.rollout.strategy,
-      desiredTemplateHash: desired.templateHash, imageDigest: desired.imageDigest, suspendedBy: previous?.suspendedBy,
-      conditions, counts: previous?.counts, waitingFor: previous?.waitingFor ?? [],
-      lastAppliedRevision: previous?.lastAppliedRevision, lastAttemptedRevision: revision,
-      lastError: stalledBefore && kind !== 'stalled' ? previous.lastError : { reason, message, at }, events: previous?.events ?? [],
+      name: group,
+      provider: desired.provider,
+      replicas: desired.replicas,
+      strategy: desired.rollout.strategy,
+      desiredTemplateHash: desired.templateHash,
+      imageDigest: desired.imageDigest,
+      suspendedBy: previous?.suspendedBy,
+      conditions,
+      counts: previous?.counts,
+      waitingFor: previous?.waitingFor ?? [],
+      lastAppliedRevision: previous?.lastAppliedRevision,
+      lastAttemptedRevision: revision,
+      lastError: stalledBefore && kind !== 'stalled' ? previous.lastError : { reason, message, at },
+      events: previous?.events ?? [],
     });
   }
 
@@ -220,14 +299,18 @@ export class StatusStore {
     }
     if (current.outcome !== 'in-progress') return;
     if (result.guarded.steps.some((s) => s.failedTemplate)) Object.assign(current, { outcome: 'failed', finishedAt: at });
-    else if (!revisionPending && result.skipped.length === 0 && result.guarded.steps.every(isSettled)) Object.assign(current, { outcome: 'succeeded', finishedAt: at });
+    else if (!revisionPending && result.skipped.length === 0 && result.guarded.steps.every(isSettled))
+      Object.assign(current, { outcome: 'succeeded', finishedAt: at });
   }
 
   private async persist(event: DroverEvent): Promise<void> {
     if (this.eventLog === undefined) return;
     try {
       await mkdir(path.dirname(this.eventLog), { recursive: true, mode: PRIVATE_DIR_MODE });
-      const size = await stat(this.eventLog).then((s) => s.size, () => 0);
+      const size = await stat(this.eventLog).then(
+        (s) => s.size,
+        () => 0,
+      );
       if (size > EVENT_LOG_MAX_BYTES) await rename(this.eventLog, `${this.eventLog}.1`);
       await appendFile(this.eventLog, `${JSON.stringify(event)}\n`, { mode: PRIVATE_FILE_MODE });
     } catch {

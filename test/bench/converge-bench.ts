@@ -154,7 +154,12 @@ class CommitSource implements DesiredSource {
     return this.last;
   }
   view(): ReturnType<DesiredSource['view']> {
-    return { kind: 'dir', lastAppliedRevision: this.last?.revision, lastAttemptedRevision: this.last?.revision, lastAttemptError: undefined };
+    return {
+      kind: 'dir',
+      lastAppliedRevision: this.last?.revision,
+      lastAttemptedRevision: this.last?.revision,
+      lastAttemptError: undefined,
+    };
   }
   webhook(): undefined {
     return undefined;
@@ -190,7 +195,14 @@ function daemonConfig(unlimited: boolean): DaemonConfig {
 }
 
 function startDaemon(unlimited: boolean): InstanceType<typeof Daemon> {
-  const daemon = new Daemon({ config: daemonConfig(unlimited), source, logger: createLogger('error'), env: process.env, factories: registeredFactory, prober: 'provider-state-only' });
+  const daemon = new Daemon({
+    config: daemonConfig(unlimited),
+    source,
+    logger: createLogger('error'),
+    env: process.env,
+    factories: registeredFactory,
+    prober: 'provider-state-only',
+  });
   const recordCall = daemon.metrics.providerCall.bind(daemon.metrics);
   daemon.metrics.providerCall = (call): void => {
     if (measuring) {
@@ -219,7 +231,9 @@ async function waitConverged(templates: Record<string, string>, label: string): 
     if (state.pending === 0) return;
     if (performance.now() - lastProgress > 15_000) {
       lastProgress = performance.now();
-      console.error(`# ${label}: ${state.pending} groups pending, ${state.live} live, passes ${passes.length}, sim +${Math.round((state.now - phaseStart) / 1000)} s`);
+      console.error(
+        `# ${label}: ${state.pending} groups pending, ${state.live} live, passes ${passes.length}, sim +${Math.round((state.now - phaseStart) / 1000)} s`,
+      );
     }
     if (performance.now() > wallDeadline) throw new Error(`${label}: ${state.pending} groups not converged`);
     await sleepWall(200);
@@ -259,11 +273,18 @@ await waitConverged(templates2, 'rollout');
 const wallRollout = performance.now() - wall0;
 measuring = false;
 const cpuRollout = process.cpuUsage(cpu0);
-const finish = await ask<{ perGroup: Record<string, number>; launches: number; terminations: number }>('timeline', { sinceAt: t0, fleet: FLEET, templates: templates2 });
+const finish = await ask<{ perGroup: Record<string, number>; launches: number; terminations: number }>('timeline', {
+  sinceAt: t0,
+  fleet: FLEET,
+  templates: templates2,
+});
 const tEnd = Math.max(...Object.values(finish.perGroup));
 const tActualMs = tEnd - t0;
 const rolloutPasses = passes.slice(passesBefore).filter((p) => p.startedAt <= tEnd);
-if (process.env['CONVERGE_DEBUG']) console.error(`# wall ms in phases during the run: ${JSON.stringify(Object.fromEntries(Object.entries(phaseWall).map(([k, v]) => [k, { n: v.n, avgMs: Math.round((v.ms / v.n) * 10) / 10 }])))}`);
+if (process.env['CONVERGE_DEBUG'])
+  console.error(
+    `# wall ms in phases during the run: ${JSON.stringify(Object.fromEntries(Object.entries(phaseWall).map(([k, v]) => [k, { n: v.n, avgMs: Math.round((v.ms / v.n) * 10) / 10 }])))}`,
+  );
 // the steady pass after the rollout (instances still shutting down are listed too; terminated ones are not)
 const afterCount = passes.length;
 while (passes.length < afterCount + 2) await sleepWall(50);
@@ -285,7 +306,9 @@ const countBy = (list: typeof calls) => {
 if (process.env['CONVERGE_DEBUG']) {
   for (const p of rolloutPasses) {
     const kinds = countBy(inWindow(p.startedAt, p.finishedAt));
-    console.error(`# pass +${((p.startedAt - t0) / 1000).toFixed(1)}s ${((p.finishedAt - p.startedAt) / 1000).toFixed(1)}s creates=${p.actions.filter((a) => a.kind === 'create').length} deletes=${p.actions.filter((a) => a.kind === 'delete').length} errors=${p.actions.filter((a) => a.error).length} requeue=${p.requeueAfterSeconds} ${JSON.stringify(kinds)}`);
+    console.error(
+      `# pass +${((p.startedAt - t0) / 1000).toFixed(1)}s ${((p.finishedAt - p.startedAt) / 1000).toFixed(1)}s creates=${p.actions.filter((a) => a.kind === 'create').length} deletes=${p.actions.filter((a) => a.kind === 'delete').length} errors=${p.actions.filter((a) => a.error).length} requeue=${p.requeueAfterSeconds} ${JSON.stringify(kinds)}`,
+    );
   }
 }
 const steadyCalls = countBy(inWindow(steady.startedAt, steady.finishedAt));
@@ -295,7 +318,12 @@ const rolloutCalls = countBy(rolloutList);
 const total = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
 
 const waves = rollingWaves(PER_GROUP, ROLLOUT.maxSurge, ROLLOUT.maxUnavailable);
-const perGroupMs = groupBoundMs(waves, { createMs: LATENCIES.responseMs, bootMs: LATENCIES.bootMs, minReadyMs: ROLLOUT.minReadySeconds * 1000, deleteMs: LATENCIES.responseMs });
+const perGroupMs = groupBoundMs(waves, {
+  createMs: LATENCIES.responseMs,
+  bootMs: LATENCIES.bootMs,
+  minReadyMs: ROLLOUT.minReadySeconds * 1000,
+  deleteMs: LATENCIES.responseMs,
+});
 const launches = GROUPS * PER_GROUP;
 const batchedCalls = GROUPS * waves;
 const scopes: QuotaScope[] = [
@@ -309,26 +337,79 @@ const unbatchedMs = ((launches - EC2_BUCKETS.RunInstances.capacity) / EC2_BUCKET
 
 const limits = limitsOf('aws');
 const notes = {
-  binding: bound.binding, groupPathMs: bound.groupMs, quotasMs: bound.quotas, waves,
-  oneLaunchPerCallBoundMs: unbatchedMs, clientLimit: limits,
-  passes: rolloutPasses.length, wallMs: Math.round(wallRollout), factor: FACTOR,
+  binding: bound.binding,
+  groupPathMs: bound.groupMs,
+  quotasMs: bound.quotas,
+  waves,
+  oneLaunchPerCallBoundMs: unbatchedMs,
+  clientLimit: limits,
+  passes: rolloutPasses.length,
+  wallMs: Math.round(wallRollout),
+  factor: FACTOR,
   droverCpuUtilisation: round((cpuRollout.user + cpuRollout.system) / 1000 / wallRollout),
-  launches: finish.launches, terminations: finish.terminations,
+  launches: finish.launches,
+  terminations: finish.terminations,
   callLatencySimMs: Object.fromEntries(Object.entries(callWall).map(([op, v]) => [op, Math.round((v.ms / v.n) * FACTOR)])),
   simResponseMs: LATENCIES.responseMs,
 };
-emit({ metric: 'rollout wall-time efficiency T*/T_actual', value: bound.boundMs / tActualMs, bound: 0.9, unit: 'ratio', better: 'higher', extra: { tStarS: bound.boundMs / 1000, tActualS: tActualMs / 1000, ...notes } });
+emit({
+  metric: 'rollout wall-time efficiency T*/T_actual',
+  value: bound.boundMs / tActualMs,
+  bound: 0.9,
+  unit: 'ratio',
+  better: 'higher',
+  extra: { tStarS: bound.boundMs / 1000, tActualS: tActualMs / 1000, ...notes },
+});
 
 const pagesLive = listPages(GROUPS * PER_GROUP, PAGE_SIZE);
 const steadyTotal = total(steadyCalls);
-emit({ metric: 'steady pass call efficiency', value: pagesLive / steadyTotal, bound: 0.8, unit: 'ratio', better: 'higher', extra: { calls: steadyCalls, lowerBound: pagesLive, pageSize: PAGE_SIZE, perResourceModel: GROUPS * PER_GROUP, vsPerResource: round(steadyTotal / (GROUPS * PER_GROUP)) } });
-emit({ metric: 'steady pass after rollout call efficiency', value: pagesLive / total(afterCalls), bound: 0.8, unit: 'ratio', better: 'higher', extra: { calls: afterCalls, lowerBound: pagesLive, note: 'instances still shutting down are listed (and paged) too' } });
+emit({
+  metric: 'steady pass call efficiency',
+  value: pagesLive / steadyTotal,
+  bound: 0.8,
+  unit: 'ratio',
+  better: 'higher',
+  extra: {
+    calls: steadyCalls,
+    lowerBound: pagesLive,
+    pageSize: PAGE_SIZE,
+    perResourceModel: GROUPS * PER_GROUP,
+    vsPerResource: round(steadyTotal / (GROUPS * PER_GROUP)),
+  },
+});
+emit({
+  metric: 'steady pass after rollout call efficiency',
+  value: pagesLive / total(afterCalls),
+  bound: 0.8,
+  unit: 'ratio',
+  better: 'higher',
+  extra: { calls: afterCalls, lowerBound: pagesLive, note: 'instances still shutting down are listed (and paged) too' },
+});
 
 const pagesRolling = listPages(GROUPS * (PER_GROUP + ROLLOUT.maxSurge), PAGE_SIZE);
 const rolloutBound = rolloutCallBound({ passes: waves + 1, pagesPerPass: pagesRolling, groups: GROUPS, waves });
 const rolloutTotal = total(rolloutCalls);
-const perResource = perResourceCalls({ passes: rolloutPasses.length, instancesPerPass: GROUPS * (PER_GROUP + ROLLOUT.maxSurge), creates: launches, deletes: launches });
-emit({ metric: 'rollout call efficiency', value: rolloutBound / rolloutTotal, bound: 0.8, unit: 'ratio', better: 'higher', extra: { calls: rolloutCalls, lowerBound: rolloutBound, boundModel: `(waves+1)=${waves + 1} passes × ${pagesRolling} pages + ${GROUPS} groups × ${waves} waves × (1 RunInstances + 1 TerminateInstances)`, perResourceModel: perResource, vsPerResource: round(rolloutTotal / perResource), callsPerPass: round(rolloutTotal / Math.max(1, rolloutPasses.length)) } });
+const perResource = perResourceCalls({
+  passes: rolloutPasses.length,
+  instancesPerPass: GROUPS * (PER_GROUP + ROLLOUT.maxSurge),
+  creates: launches,
+  deletes: launches,
+});
+emit({
+  metric: 'rollout call efficiency',
+  value: rolloutBound / rolloutTotal,
+  bound: 0.8,
+  unit: 'ratio',
+  better: 'higher',
+  extra: {
+    calls: rolloutCalls,
+    lowerBound: rolloutBound,
+    boundModel: `(waves+1)=${waves + 1} passes × ${pagesRolling} pages + ${GROUPS} groups × ${waves} waves × (1 RunInstances + 1 TerminateInstances)`,
+    perResourceModel: perResource,
+    vsPerResource: round(rolloutTotal / perResource),
+    callsPerPass: round(rolloutTotal / Math.max(1, rolloutPasses.length)),
+  },
+});
 
 const lastLaunch = Math.max(...calls.filter((c) => c.action === 'RunInstances' && c.status === 200 && c.at <= tEnd).map((c) => c.at));
 const summary = [
@@ -348,8 +429,25 @@ process.exit(0);
 // ---- helpers -----------------------------------------------------------------------------------
 function emit(f: { metric: string; value: number; bound: number; unit: string; better: 'higher' | 'lower'; extra: object }): void {
   const ratio = f.better === 'higher' ? f.value / f.bound : f.bound / f.value;
-  console.log(JSON.stringify({ bench: BENCH, case: CASE, name: f.metric, metric: f.metric, figure: round(f.value), value: round(f.value), unit: f.unit, bound: f.bound, better: f.better, ratio: round(f.value >= 0 ? (f.better === 'higher' ? f.value : f.bound / f.value) : 0), within: ratio >= 1, notes: f.extra }));
-  console.log(`  ${BENCH} ${CASE}: ${f.metric} = ${round(f.value)} (target ${f.better === 'higher' ? '≥' : '≤'} ${f.bound}: ${ratio >= 1 ? 'OK' : 'BELOW'})`);
+  console.log(
+    JSON.stringify({
+      bench: BENCH,
+      case: CASE,
+      name: f.metric,
+      metric: f.metric,
+      figure: round(f.value),
+      value: round(f.value),
+      unit: f.unit,
+      bound: f.bound,
+      better: f.better,
+      ratio: round(f.value >= 0 ? (f.better === 'higher' ? f.value : f.bound / f.value) : 0),
+      within: ratio >= 1,
+      notes: f.extra,
+    }),
+  );
+  console.log(
+    `  ${BENCH} ${CASE}: ${f.metric} = ${round(f.value)} (target ${f.better === 'higher' ? '≥' : '≤'} ${f.bound}: ${ratio >= 1 ? 'OK' : 'BELOW'})`,
+  );
 }
 
 function s1(ms: number): number {
@@ -374,21 +472,28 @@ function scaleTime(factor: number, now: () => number): void {
   const wallInterval = globalThis.setInterval;
   const wallSleep = timersPromises.setTimeout;
   const scaled = (ms: number | undefined): number => Math.max(0, (ms ?? 0) / factor);
-  const setTimeoutScaled = ((fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => wallTimeout(fn, scaled(ms), ...args)) as typeof setTimeout;
-  const setIntervalScaled = ((fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => wallInterval(fn, scaled(ms), ...args)) as typeof setInterval;
+  const setTimeoutScaled = ((fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) =>
+    wallTimeout(fn, scaled(ms), ...args)) as typeof setTimeout;
+  const setIntervalScaled = ((fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) =>
+    wallInterval(fn, scaled(ms), ...args)) as typeof setInterval;
   Date.now = () => Math.floor(now());
   globalThis.setTimeout = setTimeoutScaled;
   globalThis.setInterval = setIntervalScaled;
   timers.setTimeout = setTimeoutScaled;
   timers.setInterval = setIntervalScaled;
-  timersPromises.setTimeout = ((ms?: number, value?: unknown, options?: object) => wallSleep(scaled(ms), value, options)) as typeof timersPromises.setTimeout;
+  timersPromises.setTimeout = ((ms?: number, value?: unknown, options?: object) =>
+    wallSleep(scaled(ms), value, options)) as typeof timersPromises.setTimeout;
   module.syncBuiltinESMExports();
 }
 
 function writeFleet(build: number): void {
   const fleet = `apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: ${FLEET} }\nspec:\n  deletionGuard: { maxDeletePercent: 100 }\n---\napiVersion: drover/v1\nkind: Provider\nmetadata: { name: ${PROVIDER} }\nspec: { type: aws, region: ${REGION} }\n`;
   const image = `apiVersion: drover/v1\nkind: Image\nmetadata: { name: web }\nspec:\n  digest: ${digestOf(build)}\n  artifacts: { ${PROVIDER}: { id: ${amiOf(build)} } }\n`;
-  const groups = Array.from({ length: GROUPS }, (_, i) => `apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: g${i} }\nspec:\n  provider: ${PROVIDER}\n  image: web\n  replicas: ${PER_GROUP}\n  machine: { type: t3.small }\n  placement: { zones: [${REGION}a, ${REGION}b, ${REGION}c] }\n  rollout: { maxSurge: ${ROLLOUT.maxSurge}, maxUnavailable: ${ROLLOUT.maxUnavailable}, minReadySeconds: ${ROLLOUT.minReadySeconds} }\n`);
+  const groups = Array.from(
+    { length: GROUPS },
+    (_, i) =>
+      `apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: g${i} }\nspec:\n  provider: ${PROVIDER}\n  image: web\n  replicas: ${PER_GROUP}\n  machine: { type: t3.small }\n  placement: { zones: [${REGION}a, ${REGION}b, ${REGION}c] }\n  rollout: { maxSurge: ${ROLLOUT.maxSurge}, maxUnavailable: ${ROLLOUT.maxUnavailable}, minReadySeconds: ${ROLLOUT.minReadySeconds} }\n`,
+  );
   const { mkdirSync } = module.createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
   mkdirSync(fleetDir, { recursive: true });
   writeFileSync(path.join(fleetDir, 'fleet.yaml'), fleet);

@@ -77,7 +77,11 @@ function converged(fleet: string, templates: Record<string, string>, replicas: n
  * Per group, when it converged: the later of its last new instance becoming running and its last
  * old instance starting to terminate (termination started = gone, as the capacity helper counts).
  */
-function finishTimes(sinceAt: number, fleet: string, templates: Record<string, string>): { perGroup: Record<string, number>; launches: number; terminations: number } {
+function finishTimes(
+  sinceAt: number,
+  fleet: string,
+  templates: Record<string, string>,
+): { perGroup: Record<string, number>; launches: number; terminations: number } {
   const perGroup: Record<string, number> = {};
   let launches = 0;
   let terminations = 0;

@@ -103,11 +103,15 @@ function gitTracer(tmp: string): string {
   const dir = join(tmp, 'git-tracer');
   const real = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'git'), `#!/bin/bash
+  writeFileSync(
+    join(dir, 'git'),
+    `#!/bin/bash
 s=$EPOCHREALTIME; ${real} "$@"; rc=$?; e=$EPOCHREALTIME
 sub=; skip=; for a in "$@"; do if [ -n "$skip" ]; then skip=; continue; fi; case "$a" in -c|-C) skip=1;; -*) ;; *) sub=$a; break;; esac; done
 echo "$s $e $sub" >> ${join(tmp, 'git-trace.log')}; exit $rc
-`, { mode: 0o755 });
+`,
+    { mode: 0o755 },
+  );
   return dir;
 }
 
@@ -115,7 +119,9 @@ echo "$s $e $sub" >> ${join(tmp, 'git-trace.log')}; exit $rc
 function gitBreakdown(tmp: string, windows: readonly (readonly [number, number])[]): Record<string, number> {
   let lines: string[];
   try {
-    lines = readFileSync(join(tmp, 'git-trace.log'), 'utf8').split('\n').filter((l) => l !== '');
+    lines = readFileSync(join(tmp, 'git-trace.log'), 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
   } catch {
     return {};
   }
@@ -130,7 +136,10 @@ function gitBreakdown(tmp: string, windows: readonly (readonly [number, number])
 }
 
 /** Repo + converged simulator world + daemon that found it converged (first pass: no action). */
-async function startConverged(shape: FleetShape, options: { factor: number; resync: string; progress: string; snapshot?: string }): Promise<Running> {
+async function startConverged(
+  shape: FleetShape,
+  options: { factor: number; resync: string; progress: string; snapshot?: string },
+): Promise<Running> {
   const tmp = tempDir('drover-daemon-bench-');
   const repo = new TestRepo(tmp.path);
   const revision = repo.commit(fleetFiles(shape), 'fleet');
@@ -161,7 +170,8 @@ async function startConverged(shape: FleetShape, options: { factor: number; resy
     BENCH_API_TOKEN: TOKEN,
     DROVER_WEBHOOK__SECRET_ENV: 'BENCH_HOOK_SECRET',
     BENCH_HOOK_SECRET: HOOK_SECRET,
-    DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', DROVER_ENDPOINT_AWS_EU: sim.url,
+    DROVER_PROVIDERS__AWS_EU__TYPE: 'aws',
+    DROVER_ENDPOINT_AWS_EU: sim.url,
     AWS_ACCESS_KEY_ID: 'AKIDBENCH',
     AWS_SECRET_ACCESS_KEY: 'bench-secret',
     NODE_OPTIONS: `--import=${PROBE} ${args['node-options'] ?? ''}`.trim(),
@@ -187,7 +197,12 @@ async function startConverged(shape: FleetShape, options: { factor: number; resy
   const first = JSON.parse(readFileSync(probeFile, 'utf8').split('\n')[0]!) as { pid: number };
   const pass = await nextPass(daemon, 0, 600_000);
   if (pass.actions !== 0 || pass.unsettled !== 0) {
-    throw new Error(`the seeded fleet is not converged for the daemon: ${JSON.stringify(pass)}\n${daemon.logs.filter((l) => !l.includes('instance created')).slice(-10).join('\n')}`);
+    throw new Error(
+      `the seeded fleet is not converged for the daemon: ${JSON.stringify(pass)}\n${daemon.logs
+        .filter((l) => !l.includes('instance created'))
+        .slice(-10)
+        .join('\n')}`,
+    );
   }
   return { tmp, repo, sim, calls, daemon, probeFile, pid: first.pid, shape, seedMs };
 }
@@ -242,7 +257,12 @@ async function settled(r: Running, pass: PassLog): Promise<void> {
 }
 
 function readProbe(file: string, count: number): Probe[] {
-  return readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Probe & { started?: boolean }).filter((p) => !p.started).slice(0, count);
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Probe & { started?: boolean })
+    .filter((p) => !p.started)
+    .slice(0, count);
 }
 
 /** Asks the probe for a post-GC sample and waits for it. */
@@ -326,13 +346,16 @@ async function measureMemory(shape: FleetShape, passes: number, snapshot?: strin
     const instances = shape.groups * shape.replicas;
     const all = [...idle, ...scraped];
     return {
-      shape, instances,
+      shape,
+      instances,
       steadyHeap: median(idle.map((s) => s.heapUsed)),
       peakHeap: Math.max(...all.map((s) => s.peakHeapUsed)),
       steadyRss: median(idle.map((s) => s.vmRss)),
       peakRss: Math.max(proc.vmHwm, ...all.map((s) => s.vmHwm)),
       passMs: median(passMs),
-      metricsBytes, metricsMs, statusBytes,
+      metricsBytes,
+      metricsMs,
+      statusBytes,
     };
   } finally {
     await stopRunning(r);
@@ -392,8 +415,15 @@ async function noopLoader(): Promise<LoadResult> {
  * The parts measured on their own, outside the daemon: a Git sync of one commit with a no-op
  * loader (ls-remote, fetch, checkout, state), the loader on the checked-out fleet, median of 5.
  */
-async function separateParts(r: Running, shape: FleetShape, builds: Record<string, number>): Promise<{ gitOnlyMs: number; loaderMs: number }> {
-  const source = new GitSource({ url: r.repo.url, ref: { branch: 'main' }, path: 'fleet', stateDir: join(r.tmp.path, 'git-only'), intervalMs: 0 }, { loader: noopLoader });
+async function separateParts(
+  r: Running,
+  shape: FleetShape,
+  builds: Record<string, number>,
+): Promise<{ gitOnlyMs: number; loaderMs: number }> {
+  const source = new GitSource(
+    { url: r.repo.url, ref: { branch: 'main' }, path: 'fleet', stateDir: join(r.tmp.path, 'git-only'), intervalMs: 0 },
+    { loader: noopLoader },
+  );
   await source.trigger();
   const gitMs: number[] = [];
   const loadMs: number[] = [];
@@ -412,7 +442,18 @@ async function separateParts(r: Running, shape: FleetShape, builds: Record<strin
   return { gitOnlyMs: median(gitMs), loaderMs: median(loadMs) };
 }
 
-async function measureLatency(shape: FleetShape, trials: number): Promise<{ trials: Trial[]; gitOnlyMs: number; loaderMs: number; passMs: number; instances: number; list: ListSplit; git: Record<string, number> }> {
+async function measureLatency(
+  shape: FleetShape,
+  trials: number,
+): Promise<{
+  trials: Trial[];
+  gitOnlyMs: number;
+  loaderMs: number;
+  passMs: number;
+  instances: number;
+  list: ListSplit;
+  git: Record<string, number>;
+}> {
   // factor 1000: a rollout between trials completes in wall milliseconds; every latency figure is
   // taken on the bench's wall clock (recordWallCalls, daemon logs), never on simulated time.
   const r = await startConverged(shape, { factor: 1000, resync: '10m', progress: '250ms' });
@@ -468,26 +509,42 @@ async function measureLatency(shape: FleetShape, trials: number): Promise<{ tria
       });
       // Let the rollout finish so the next trial starts from a converged, idle daemon.
       const rolled = () => {
-        const live = r.sim.world.list().filter((i) => i.tags[TAG.group] === `g${t % shape.hot}` && (i.state === 'pending' || i.state === 'running'));
+        const live = r.sim.world
+          .list()
+          .filter((i) => i.tags[TAG.group] === `g${t % shape.hot}` && (i.state === 'pending' || i.state === 'running'));
         return live.length === shape.replicas && live.every((i) => i.state === 'running' && i.image === amiOf(image, builds[image]!));
       };
       const rollDeadline = Date.now() + 120_000;
       while (!rolled()) {
-        if (Date.now() > rollDeadline) throw new Error(`trial ${t}: g${t % shape.hot} did not roll; logs:\n${r.daemon.logs.slice(-10).join('\n')}`);
+        if (Date.now() > rollDeadline)
+          throw new Error(`trial ${t}: g${t % shape.hot} did not roll; logs:\n${r.daemon.logs.slice(-10).join('\n')}`);
         await sleep(50);
       }
       await waitIdle(r, 300, t0);
     }
-    const idlePasses = passLogs(r.daemon).filter((p) => p.actions === 0 && p.unsettled === 0).map((p) => p.durationMs);
+    const idlePasses = passLogs(r.daemon)
+      .filter((p) => p.actions === 0 && p.unsettled === 0)
+      .map((p) => p.durationMs);
     const parts = await separateParts(r, shape, builds);
     const list = await splitListCost(r.sim);
-    return { trials: out, ...parts, list, git: gitBreakdown(r.tmp.path, windows), passMs: median(idlePasses), instances: shape.groups * shape.replicas };
+    return {
+      trials: out,
+      ...parts,
+      list,
+      git: gitBreakdown(r.tmp.path, windows),
+      passMs: median(idlePasses),
+      instances: shape.groups * shape.replicas,
+    };
   } finally {
     await stopRunning(r);
   }
 }
 
-const machineLoad = (): string => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+const machineLoad = (): string =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 
 async function memoryBench(): Promise<void> {
   const groups = Number(args.groups);
@@ -508,26 +565,69 @@ async function memoryBench(): Promise<void> {
   const rssBound = base.steadyRss + 2 * (heapBound - base.steadyHeap);
   const perInstance = (big.steadyHeap - base.steadyHeap) / instances;
   const name = `${groups}x${replicas}${args['memory-saver'] ? '-memory-saver' : ''}`;
-  report({ bench: 'daemon', case: `memory-${name}`, metric: 'steady heap MiB (post-GC, after a pass)', value: big.steadyHeap / MiB, bound: round(heapBound / MiB), better: 'lower' });
-  report({ bench: 'daemon', case: `memory-${name}`, metric: 'peak RSS MiB (VmHWM)', value: big.peakRss / MiB, bound: round(rssBound / MiB), better: 'lower' });
-  report({ bench: 'daemon', case: `memory-${name}`, metric: 'heap bytes per instance above baseline', value: perInstance, bound: perInstanceBound + perGroupBound / replicas, better: 'lower' });
-  console.log(JSON.stringify({
-    bench: 'daemon', case: `memory-${name}`, notes: true, instances, load: `${loadBefore} → ${machineLoad()}`,
-    baseline: { steadyHeapMiB: round(base.steadyHeap / MiB), steadyRssMiB: round(base.steadyRss / MiB), peakRssMiB: round(base.peakRss / MiB) },
-    fleet: {
-      steadyHeapMiB: round(big.steadyHeap / MiB), peakHeapMiB: round(big.peakHeap / MiB), steadyRssMiB: round(big.steadyRss / MiB), peakRssMiB: round(big.peakRss / MiB),
-      passMsMedian: big.passMs, metricsBytes: big.metricsBytes, metricsScrapeMs: round(big.metricsMs), statusBytes: big.statusBytes,
-    },
-  }));
+  report({
+    bench: 'daemon',
+    case: `memory-${name}`,
+    metric: 'steady heap MiB (post-GC, after a pass)',
+    value: big.steadyHeap / MiB,
+    bound: round(heapBound / MiB),
+    better: 'lower',
+  });
+  report({
+    bench: 'daemon',
+    case: `memory-${name}`,
+    metric: 'peak RSS MiB (VmHWM)',
+    value: big.peakRss / MiB,
+    bound: round(rssBound / MiB),
+    better: 'lower',
+  });
+  report({
+    bench: 'daemon',
+    case: `memory-${name}`,
+    metric: 'heap bytes per instance above baseline',
+    value: perInstance,
+    bound: perInstanceBound + perGroupBound / replicas,
+    better: 'lower',
+  });
+  console.log(
+    JSON.stringify({
+      bench: 'daemon',
+      case: `memory-${name}`,
+      notes: true,
+      instances,
+      load: `${loadBefore} → ${machineLoad()}`,
+      baseline: {
+        steadyHeapMiB: round(base.steadyHeap / MiB),
+        steadyRssMiB: round(base.steadyRss / MiB),
+        peakRssMiB: round(base.peakRss / MiB),
+      },
+      fleet: {
+        steadyHeapMiB: round(big.steadyHeap / MiB),
+        peakHeapMiB: round(big.peakHeap / MiB),
+        steadyRssMiB: round(big.steadyRss / MiB),
+        peakRssMiB: round(big.peakRss / MiB),
+        passMsMedian: big.passMs,
+        metricsBytes: big.metricsBytes,
+        metricsScrapeMs: round(big.metricsMs),
+        statusBytes: big.statusBytes,
+      },
+    }),
+  );
 }
 
 async function latencyBench(): Promise<void> {
   const trials = Number(args.trials);
-  for (const groups of (args['latency-groups'] ?? '').split(',').filter((g) => g !== '').map(Number)) {
+  for (const groups of (args['latency-groups'] ?? '')
+    .split(',')
+    .filter((g) => g !== '')
+    .map(Number)) {
     const loadBefore = machineLoad();
     const shape: FleetShape = { groups, replicas: 10, hot: Math.min(groups, trials) };
     const result = await measureLatency(shape, trials);
-    const pick = (f: (t: Trial) => number) => ({ p50: round(percentile(result.trials.map(f), 50)), p95: round(percentile(result.trials.map(f), 95)) });
+    const pick = (f: (t: Trial) => number) => ({
+      p50: round(percentile(result.trials.map(f), 50)),
+      p95: round(percentile(result.trials.map(f), 95)),
+    });
     const total = pick((t) => t.totalMs);
     // Product bound: a pushed change starts acting within 1 s (webhooks exist to beat polling).
     const bound = 1000;
@@ -538,19 +638,48 @@ async function latencyBench(): Promise<void> {
     // not beat. The focused pass (src/reconcile/focus.ts) lists only the changed groups first, so
     // below 1 the daemon acts before a full inventory could have been read.
     const partsSum = result.gitOnlyMs + result.loaderMs + result.passMs;
-    report({ bench: 'daemon', case: `webhook-to-first-create-${groups}g`, metric: 'p50 ms vs sync + load + a full pass, each measured alone', value: total.p50, bound: round(partsSum), better: 'lower' });
-    console.log(JSON.stringify({
-      bench: 'daemon', case: `webhook-to-first-create-${groups}g`, notes: true, trials, instances: result.instances, load: `${loadBefore} → ${machineLoad()}`,
-      breakdownMs: {
-        webhookAck: pick((t) => t.ackMs), syncApplied: pick((t) => t.appliedMs), wakeToFirstListPage: pick((t) => t.passStartMs),
-        listRest: pick((t) => t.listMs), planToVerify: pick((t) => t.planMs), verifyToCreate: pick((t) => t.verifyMs),
-      },
-      listCallsPerPass: median(result.trials.map((t) => t.listCalls)),
-      trialsWithAPassRunning: result.trials.filter((t) => t.strayCalls > 0).length,
-      fullListMs: { simulatorOnly: round(result.list.simulatorMs), throughProvider: round(result.list.providerMs), drover: round(result.list.providerMs - result.list.simulatorMs), pages: result.list.pages, xmlBytesPerInstance: result.list.xmlBytesPerInstance },
-      ...(args['trace-git'] ? { gitCommandsInSyncMsP50: result.git } : {}),
-      separatelyMs: { gitSyncNoLoader: round(result.gitOnlyMs), loader: round(result.loaderMs), idlePass: result.passMs, sum: round(partsSum) },
-    }));
+    report({
+      bench: 'daemon',
+      case: `webhook-to-first-create-${groups}g`,
+      metric: 'p50 ms vs sync + load + a full pass, each measured alone',
+      value: total.p50,
+      bound: round(partsSum),
+      better: 'lower',
+    });
+    console.log(
+      JSON.stringify({
+        bench: 'daemon',
+        case: `webhook-to-first-create-${groups}g`,
+        notes: true,
+        trials,
+        instances: result.instances,
+        load: `${loadBefore} → ${machineLoad()}`,
+        breakdownMs: {
+          webhookAck: pick((t) => t.ackMs),
+          syncApplied: pick((t) => t.appliedMs),
+          wakeToFirstListPage: pick((t) => t.passStartMs),
+          listRest: pick((t) => t.listMs),
+          planToVerify: pick((t) => t.planMs),
+          verifyToCreate: pick((t) => t.verifyMs),
+        },
+        listCallsPerPass: median(result.trials.map((t) => t.listCalls)),
+        trialsWithAPassRunning: result.trials.filter((t) => t.strayCalls > 0).length,
+        fullListMs: {
+          simulatorOnly: round(result.list.simulatorMs),
+          throughProvider: round(result.list.providerMs),
+          drover: round(result.list.providerMs - result.list.simulatorMs),
+          pages: result.list.pages,
+          xmlBytesPerInstance: result.list.xmlBytesPerInstance,
+        },
+        ...(args['trace-git'] ? { gitCommandsInSyncMsP50: result.git } : {}),
+        separatelyMs: {
+          gitSyncNoLoader: round(result.gitOnlyMs),
+          loader: round(result.loaderMs),
+          idlePass: result.passMs,
+          sum: round(partsSum),
+        },
+      }),
+    );
   }
 }
 

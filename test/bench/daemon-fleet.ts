@@ -46,9 +46,11 @@ export function imageOfGroup(shape: FleetShape, i: number): string {
 }
 
 function groupDoc(shape: FleetShape, i: number): string {
-  return `apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: g${i} }\nspec:\n  provider: ${PROVIDER}\n  image: ${imageOfGroup(shape, i)}\n  replicas: ${shape.replicas}\n` +
+  return (
+    `apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: g${i} }\nspec:\n  provider: ${PROVIDER}\n  image: ${imageOfGroup(shape, i)}\n  replicas: ${shape.replicas}\n` +
     `  machine: { type: t3.small }\n  placement: { zones: [${ZONES.join(', ')}] }\n  tags: { shard: s${i % 16} }\n` +
-    "  rollout: { strategy: rolling, maxSurge: '100%', maxUnavailable: 0, minReadySeconds: 0 }\n";
+    "  rollout: { strategy: rolling, maxSurge: '100%', maxUnavailable: 0, minReadySeconds: 0 }\n"
+  );
 }
 
 /** Builds of the images: `base` and hot-<i> (missing = 0). */
@@ -63,7 +65,8 @@ export function imagesFile(shape: FleetShape, builds: Builds): Record<string, st
 /** Every file of the fleet repository (under fleet/), 100 groups per file. */
 export function fleetFiles(shape: FleetShape): Record<string, string> {
   const files: Record<string, string> = {
-    'fleet/fleet.yaml': `apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: ${FLEET_ID} }\nspec: { deletionGuard: { maxDeletePercent: 100 } }\n---\n` +
+    'fleet/fleet.yaml':
+      `apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: ${FLEET_ID} }\nspec: { deletionGuard: { maxDeletePercent: 100 } }\n---\n` +
       `apiVersion: drover/v1\nkind: Provider\nmetadata: { name: ${PROVIDER} }\nspec: { type: aws, region: ${REGION} }\n`,
     ...imagesFile(shape, {}),
   };
@@ -80,7 +83,8 @@ export function registerImages(sim: Ec2Simulator, shape: FleetShape, builds: Bui
   const names = ['base', ...Array.from({ length: shape.hot }, (_, i) => `hot-${i}`)];
   for (const name of names) {
     const build = builds[name] ?? 0;
-    if (sim.images.get(amiOf(name, build)) === undefined) sim.addImage({ id: amiOf(name, build), tags: { [TAG.digest]: digestOf(name, build) } });
+    if (sim.images.get(amiOf(name, build)) === undefined)
+      sim.addImage({ id: amiOf(name, build), tags: { [TAG.digest]: digestOf(name, build) } });
   }
 }
 
@@ -94,15 +98,25 @@ export function seedConverged(sim: Ec2Simulator, desired: DesiredState, revision
   for (const group of Object.values(desired.groups)) {
     for (let slot = 0; slot < group.replicas; slot++) {
       const name = instanceName(group.name, group.templateHash, slot);
-      const owner = { fleet: desired.fleet.id, group: group.name, templateHash: group.templateHash, imageDigest: group.imageDigest, revision, slot };
-      sim.world.launch({
-        name,
-        zone: group.zones[slot % group.zones.length] ?? ZONES[0]!,
-        tags: instanceTags(owner, name, group.template.tags),
-        image: group.template.artifact.id ?? '',
-        machineType: group.template.machine.type ?? 't3.small',
-        attributes: { clientToken: '' },
-      }, 'out-of-band');
+      const owner = {
+        fleet: desired.fleet.id,
+        group: group.name,
+        templateHash: group.templateHash,
+        imageDigest: group.imageDigest,
+        revision,
+        slot,
+      };
+      sim.world.launch(
+        {
+          name,
+          zone: group.zones[slot % group.zones.length] ?? ZONES[0]!,
+          tags: instanceTags(owner, name, group.template.tags),
+          image: group.template.artifact.id ?? '',
+          machineType: group.template.machine.type ?? 't3.small',
+          attributes: { clientToken: '' },
+        },
+        'out-of-band',
+      );
       n++;
     }
   }

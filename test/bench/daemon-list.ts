@@ -29,7 +29,9 @@ export async function splitListCost(sim: Ec2Simulator, rounds = 3): Promise<List
   const raw: { ms: number; pages: number; bytes: number }[] = [];
   const provided: { ms: number; instances: number }[] = [];
   const provider = await createAwsProvider({
-    config: { name: PROVIDER, type: 'aws', spec: { region: REGION } } as never, fleet: FLEET_ID, endpoint: sim.url,
+    config: { name: PROVIDER, type: 'aws', spec: { region: REGION } } as never,
+    fleet: FLEET_ID,
+    endpoint: sim.url,
     staticCredentials: { accessKeyId: 'AKIDBENCH', secretAccessKey: 'bench-secret' },
   });
   try {
@@ -39,9 +41,19 @@ export async function splitListCost(sim: Ec2Simulator, rounds = 3): Promise<List
       let bytes = 0;
       const t = performance.now();
       do {
-        const params: Record<string, string> = { Action: 'DescribeInstances', Version: '2016-11-15', 'Filter.1.Name': 'tag:drover:fleet', 'Filter.1.Value.1': FLEET_ID, MaxResults: '1000' };
+        const params: Record<string, string> = {
+          Action: 'DescribeInstances',
+          Version: '2016-11-15',
+          'Filter.1.Name': 'tag:drover:fleet',
+          'Filter.1.Value.1': FLEET_ID,
+          MaxResults: '1000',
+        };
         if (token !== undefined) params['NextToken'] = token;
-        const res = await request(sim.url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: AUTH }, body: new URLSearchParams(params).toString() });
+        const res = await request(sim.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: AUTH },
+          body: new URLSearchParams(params).toString(),
+        });
         const text = await res.body.text();
         if (res.statusCode !== 200) throw new Error(`DescribeInstances answered ${res.statusCode}: ${text.slice(0, 200)}`);
         pages++;

@@ -39,11 +39,24 @@ if (file !== undefined) {
       snapshotTaken = true;
       snapshot = writeHeapSnapshot(`${snapshotDir}/daemon-${process.pid}.heapsnapshot`);
     }
-    appendFileSync(file, `${JSON.stringify({
-      pid: process.pid, at: Date.now(), heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers,
-      rss: m.rss, vmRss: kib('VmRSS'), vmHwm: kib('VmHWM'), peakHeapUsed: before.peakHeapUsed, peakRss: before.peakRss,
-      mallocedMemory: h.malloced_memory, snapshot,
-    })}\n`);
+    appendFileSync(
+      file,
+      `${JSON.stringify({
+        pid: process.pid,
+        at: Date.now(),
+        heapUsed: m.heapUsed,
+        heapTotal: m.heapTotal,
+        external: m.external,
+        arrayBuffers: m.arrayBuffers,
+        rss: m.rss,
+        vmRss: kib('VmRSS'),
+        vmHwm: kib('VmHWM'),
+        peakHeapUsed: before.peakHeapUsed,
+        peakRss: before.peakRss,
+        mallocedMemory: h.malloced_memory,
+        snapshot,
+      })}\n`,
+    );
     peakHeapUsed = 0;
     peakRss = 0;
   });

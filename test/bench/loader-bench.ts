@@ -28,7 +28,14 @@ for (const { groups, boundMs } of SIZES) {
       if (!result.ok) throw new Error(`generated fleet is invalid: ${result.problems[0]?.message}`);
     }
     const best = Math.min(...runs);
-    report({ bench: 'loader', case: `${groups} groups`, metric: 'load+validate ms (best of 3)', value: best, bound: boundMs, better: 'lower' });
+    report({
+      bench: 'loader',
+      case: `${groups} groups`,
+      metric: 'load+validate ms (best of 3)',
+      value: best,
+      bound: boundMs,
+      better: 'lower',
+    });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

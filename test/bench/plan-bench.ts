@@ -135,6 +135,22 @@ for (let i = 0; i < 5; i += 1) {
 const label = `${GROUPS} groups / ${instances.length} instances`;
 report({ bench: 'plan', case: label, metric: 'full pass ms (cold, first run)', value: cold, bound: 1000, better: 'lower' });
 report({ bench: 'plan', case: label, metric: 'full pass ms (best of 5 warm)', value: Math.min(...runs), bound: 1000, better: 'lower' });
-report({ bench: 'plan', case: label, metric: 'peak memory MiB through one pass (process maxRSS)', value: onePassMiB, bound: 300, better: 'lower' });
-report({ bench: 'plan', case: label, metric: 'peak memory MiB over 6 passes (process maxRSS)', value: resourceUsage().maxRSS / 1024, bound: 300, better: 'lower' });
-console.log(`  plan ${label}: ${actions} actions planned; RSS ${Math.round(baselineMiB)} MiB at start (Node + TS loader), ${Math.round(inventoryMiB)} MiB with the inventory built`);
+report({
+  bench: 'plan',
+  case: label,
+  metric: 'peak memory MiB through one pass (process maxRSS)',
+  value: onePassMiB,
+  bound: 300,
+  better: 'lower',
+});
+report({
+  bench: 'plan',
+  case: label,
+  metric: 'peak memory MiB over 6 passes (process maxRSS)',
+  value: resourceUsage().maxRSS / 1024,
+  bound: 300,
+  better: 'lower',
+});
+console.log(
+  `  plan ${label}: ${actions} actions planned; RSS ${Math.round(baselineMiB)} MiB at start (Node + TS loader), ${Math.round(inventoryMiB)} MiB with the inventory built`,
+);

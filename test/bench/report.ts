@@ -16,7 +16,9 @@ export function report(figure: BenchFigure): void {
   const ratio = figure.better === 'lower' ? figure.value / figure.bound : figure.bound / figure.value;
   const within = ratio <= 1;
   console.log(JSON.stringify({ ...figure, value: round(figure.value), ratio: round(ratio), within }));
-  console.log(`  ${figure.bench} ${figure.case}: ${figure.metric} = ${round(figure.value)} (bound ${figure.bound}, ratio ${round(ratio)} ${within ? 'OK' : 'OVER'})`);
+  console.log(
+    `  ${figure.bench} ${figure.case}: ${figure.metric} = ${round(figure.value)} (bound ${figure.bound}, ratio ${round(ratio)} ${within ? 'OK' : 'OVER'})`,
+  );
 }
 
 function round(n: number): number {

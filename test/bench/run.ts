@@ -11,7 +11,9 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const only = process.argv.slice(2);
-const scripts = (await readdir(here)).filter((f) => f.endsWith('-bench.ts')).sort()
+const scripts = (await readdir(here))
+  .filter((f) => f.endsWith('-bench.ts'))
+  .sort()
   .filter((f) => only.length === 0 || only.includes(f.replace(/-bench\.ts$/, '')));
 
 const figures: unknown[] = [];
@@ -27,7 +29,12 @@ for (const script of scripts) {
     console.log(`  ${script} exited with ${code}`);
   }
 }
-const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version };
+const machine = {
+  cpus: os.cpus().length,
+  cpuModel: os.cpus()[0]?.model ?? 'unknown',
+  memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+  node: process.version,
+};
 await mkdir('bench-results', { recursive: true });
 await writeFile('bench-results/latest.json', `${JSON.stringify({ date: new Date().toISOString(), machine, figures }, null, 2)}\n`);
 console.log(`wrote bench-results/latest.json (${figures.length} figures, ${failed} failed scripts)`);

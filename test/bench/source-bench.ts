@@ -145,7 +145,10 @@ function durationOf(result: SyncResult): number {
 }
 
 function median(values: number[]): number {
-  return percentile([...values].sort((a, b) => a - b), 50);
+  return percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
 }
 
 const dir = tempDir('drover-source-bench-');

@@ -23,7 +23,9 @@ function rules(lines: string): string {
 
 /** `file:line: message` of every violation, sorted, as the command line prints them. */
 function report(root: string, roots = ['src']): string[] {
-  return checkTree(root, roots).violations.map((v) => `${v.file}:${v.line}: ${v.message}`).sort();
+  return checkTree(root, roots)
+    .violations.map((v) => `${v.file}:${v.line}: ${v.message}`)
+    .sort();
 }
 
 describe('import-boundary check', () => {
@@ -44,7 +46,7 @@ describe('import-boundary check', () => {
         "import type { B } from '../b/types.ts';",
         'import {',
         '  c,',
-        "} from \"./c.ts\";",
+        '} from "./c.ts";',
         "export * from './d.ts';",
         "import './side-effect.ts';",
         "const e = await import('./e.ts');",
@@ -66,7 +68,7 @@ describe('import-boundary check', () => {
         "// import { x } from './comment.ts';",
         "/* import './block.ts';",
         "   export * from './block2.ts'; */",
-        "const s = \"import x from './string.ts'\";",
+        'const s = "import x from \'./string.ts\'";',
         "const t = `import ${'x'} from './template.ts' ${`nested ${1}`}`;",
         "const r = /from '.\\/regex.ts'[\"']/g;",
         'const q = 4 / 2; const w = q / 1;',
@@ -164,12 +166,9 @@ describe('import-boundary check', () => {
 
     it('allows a listed exception and reports one no import uses any more', () => {
       const root = make({
-        'src/a/README.md': rules([
-          '- May import: nothing',
-          '- Known exceptions:',
-          '  - `src/a/x.ts` → `src/b/`',
-          '  - `src/a/` -> `src/c/gone.ts`',
-        ].join('\n')),
+        'src/a/README.md': rules(
+          ['- May import: nothing', '- Known exceptions:', '  - `src/a/x.ts` → `src/b/`', '  - `src/a/` -> `src/c/gone.ts`'].join('\n'),
+        ),
         'src/a/x.ts': "import '../b/y.ts';",
         'src/a/other.ts': "import '../b/y.ts';",
         'src/b/README.md': rules('- May import: nothing'),
@@ -205,12 +204,13 @@ describe('import-boundary check', () => {
         'src/plan/y.ts': 'const q = await import(m);',
         'providers/aws/index.ts': '',
       });
-      const computed = 'computed import (the specifier is not a plain string literal, so no rule can judge it): ' +
+      const computed =
+        'computed import (the specifier is not a plain string literal, so no rule can judge it): ' +
         'write the path as a literal, or allow it with "Computed imports: allowed" in src/reconcile/README.md';
       assert.deepEqual(report(root), [`src/reconcile/x.ts:1: ${computed}`, `src/reconcile/x.ts:2: ${computed}`]);
     });
 
-    it('checks a Worker\'s new URL(…, import.meta.url) like an import', () => {
+    it("checks a Worker's new URL(…, import.meta.url) like an import", () => {
       const root = make({
         'src/reconcile/README.md': rules('- May import: nothing\n- Must not import: `providers/`'),
         'src/reconcile/x.ts': "new Worker(new URL('../../providers/aws/index.ts', import.meta.url));",
@@ -234,15 +234,17 @@ describe('import-boundary check', () => {
       assert.deepEqual(report(root), extensions.map((ext) => `src/a/x.${ext}:1: ${why}`).sort());
     });
 
-    it('lets a subfolder README only narrow its parent\'s rules, naming both READMEs', () => {
+    it("lets a subfolder README only narrow its parent's rules, naming both READMEs", () => {
       const root = make({
         'src/plan/README.md': rules('- May import: `src/contract/`\n- Must not import: `src/`, `providers/`, `*`'),
         'src/plan/x.ts': '',
-        'src/plan/escape/README.md': rules([
-          '- May import: `providers/`, `*`, `src/contract/types.ts`, `src/plan/`',
-          '- Computed imports: allowed',
-          '- `src/plan/escape/` → `src/reconcile/`',
-        ].join('\n')),
+        'src/plan/escape/README.md': rules(
+          [
+            '- May import: `providers/`, `*`, `src/contract/types.ts`, `src/plan/`',
+            '- Computed imports: allowed',
+            '- `src/plan/escape/` → `src/reconcile/`',
+          ].join('\n'),
+        ),
         'src/plan/escape/e.ts': "import 'node:fs';\nimport '../../contract/types.ts';\nimport '../x.ts';\nimport '../../reconcile/r.ts';",
         'src/contract/README.md': rules('- May import: nothing'),
         'src/contract/types.ts': '',
@@ -250,7 +252,7 @@ describe('import-boundary check', () => {
         'src/reconcile/r.ts': '',
         'providers/p.ts': '',
       });
-      const loosens = 'loosens src/plan/README.md:5: a subfolder README may only narrow its parent\'s rules';
+      const loosens = "loosens src/plan/README.md:5: a subfolder README may only narrow its parent's rules";
       assert.deepEqual(report(root), [
         'src/plan/escape/README.md:7: "May import" `*` ' + loosens,
         'src/plan/escape/README.md:7: "May import" `providers` ' + loosens,
@@ -315,7 +317,7 @@ describe('import-boundary check', () => {
     });
   });
 
-  it('passes on this repository (its READMEs state today\'s imports)', () => {
+  it("passes on this repository (its READMEs state today's imports)", () => {
     const result = checkTree(path.resolve(import.meta.dirname, '../..'));
     assert.deepEqual(result.violations, []);
     assert.ok(result.files > 300 && result.imports > 1000, `checked ${result.files} files, ${result.imports} imports`);

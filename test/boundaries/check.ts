@@ -139,7 +139,8 @@ class Checker {
 
   private checkComputed(unit: Unit, file: string, line: number): void {
     if (unit.computedLine !== undefined) return;
-    const message = `computed import (the specifier is not a plain string literal, so no rule can judge it): ` +
+    const message =
+      `computed import (the specifier is not a plain string literal, so no rule can judge it): ` +
       `write the path as a literal, or allow it with "Computed imports: allowed" in ${unit.readme}`;
     this.violations.push({ file, line, message });
   }

@@ -30,8 +30,20 @@ type Token =
 
 /** Keywords after which a `/` starts a regular expression, not a division. */
 const REGEX_AFTER_WORD = new Set([
-  'return', 'typeof', 'instanceof', 'in', 'of', 'new', 'delete', 'void', 'throw', 'case', 'do',
-  'else', 'yield', 'await',
+  'return',
+  'typeof',
+  'instanceof',
+  'in',
+  'of',
+  'new',
+  'delete',
+  'void',
+  'throw',
+  'case',
+  'do',
+  'else',
+  'yield',
+  'await',
 ]);
 
 class Scanner {
@@ -55,21 +67,51 @@ class Scanner {
     const ch = this.text[this.pos] ?? '';
     const next = this.text[this.pos + 1] ?? '';
     if (ch === '\n') this.line++;
-    if (/\s/.test(ch)) { this.pos++; return; }
-    if (ch === '/' && next === '/') { this.skipUntil('\n', false); return; }
-    if (ch === '/' && next === '*') { this.pos += 2; this.skipUntil('*/', true); return; }
-    if (ch === "'" || ch === '"') { this.readString(ch); return; }
-    if (ch === '`') { this.pos++; this.tokens.push({ kind: 'value', line: this.line }); this.readTemplate(); return; }
-    if (ch === '/' && this.regexAllowed()) { this.readRegex(); return; }
-    if (/[A-Za-z_$\u0080-\uffff]/.test(ch)) { this.readWord(); return; }
-    if (/[0-9]/.test(ch)) { this.readNumber(); return; }
+    if (/\s/.test(ch)) {
+      this.pos++;
+      return;
+    }
+    if (ch === '/' && next === '/') {
+      this.skipUntil('\n', false);
+      return;
+    }
+    if (ch === '/' && next === '*') {
+      this.pos += 2;
+      this.skipUntil('*/', true);
+      return;
+    }
+    if (ch === "'" || ch === '"') {
+      this.readString(ch);
+      return;
+    }
+    if (ch === '`') {
+      this.pos++;
+      this.tokens.push({ kind: 'value', line: this.line });
+      this.readTemplate();
+      return;
+    }
+    if (ch === '/' && this.regexAllowed()) {
+      this.readRegex();
+      return;
+    }
+    if (/[A-Za-z_$\u0080-\uffff]/.test(ch)) {
+      this.readWord();
+      return;
+    }
+    if (/[0-9]/.test(ch)) {
+      this.readNumber();
+      return;
+    }
     this.readPunct(ch);
   }
 
   private readPunct(ch: string): void {
     this.pos++;
     if (ch === '{') this.braces.push('brace');
-    if (ch === '}' && this.braces.pop() === 'template') { this.readTemplate(); return; }
+    if (ch === '}' && this.braces.pop() === 'template') {
+      this.readTemplate();
+      return;
+    }
     this.tokens.push({ kind: 'punct', text: ch, line: this.line });
   }
 
@@ -90,7 +132,11 @@ class Scanner {
     let i = this.pos + 1;
     let value = '';
     while (i < this.text.length && this.text[i] !== quote && this.text[i] !== '\n') {
-      if (this.text[i] === '\\') { value += this.text[i + 1] ?? ''; i += 2; continue; }
+      if (this.text[i] === '\\') {
+        value += this.text[i + 1] ?? '';
+        i += 2;
+        continue;
+      }
       value += this.text[i];
       i++;
     }
@@ -103,7 +149,10 @@ class Scanner {
     let i = this.pos;
     while (i < this.text.length) {
       const ch = this.text[i];
-      if (ch === '\\') { i += 2; continue; }
+      if (ch === '\\') {
+        i += 2;
+        continue;
+      }
       if (ch === '`') break;
       if (ch === '$' && this.text[i + 1] === '{') {
         this.countLines(this.pos, i);
@@ -131,7 +180,10 @@ class Scanner {
     let inClass = false;
     while (i < this.text.length && this.text[i] !== '\n') {
       const ch = this.text[i];
-      if (ch === '\\') { i += 2; continue; }
+      if (ch === '\\') {
+        i += 2;
+        continue;
+      }
       if (ch === '[') inClass = true;
       else if (ch === ']') inClass = false;
       else if (ch === '/' && !inClass) break;
@@ -167,8 +219,13 @@ function isPunct(token: Token | undefined, text: string): boolean {
 
 /** True when tokens from `i` read `import . meta . url`. */
 function isImportMetaUrl(tokens: readonly Token[], i: number): boolean {
-  return isWord(tokens[i], 'import') && isPunct(tokens[i + 1], '.') && isWord(tokens[i + 2], 'meta')
-    && isPunct(tokens[i + 3], '.') && isWord(tokens[i + 4], 'url');
+  return (
+    isWord(tokens[i], 'import') &&
+    isPunct(tokens[i + 1], '.') &&
+    isWord(tokens[i + 2], 'meta') &&
+    isPunct(tokens[i + 3], '.') &&
+    isWord(tokens[i + 4], 'url')
+  );
 }
 
 /** A string token that is the whole argument at `i` (followed by `)` or `,`), else undefined. */
@@ -215,7 +272,8 @@ function newUrlAt(tokens: readonly Token[], i: number): Found {
   const first = tokens[i];
   const comma = firstArgumentEnd(tokens, i);
   if (!isPunct(tokens[comma], ',') || !isImportMetaUrl(tokens, comma + 1)) return undefined;
-  if (comma === i + 1 && first?.kind === 'string') return first.text.startsWith('.') && SOURCE_FILE.test(first.text) ? { token: first } : undefined;
+  if (comma === i + 1 && first?.kind === 'string')
+    return first.text.startsWith('.') && SOURCE_FILE.test(first.text) ? { token: first } : undefined;
   return { token: undefined };
 }
 

@@ -151,8 +151,15 @@ export function readUnitRules(root: string, folder: string): UnitRules | undefin
   for (const e of exceptions) checkPathsExist(root, readme, [e.from, e.to], e.line);
   const computedLine = computedAllowed(readme, section);
   return {
-    folder, readme, mayImport: may.items, mustNotImport: mustNot.items, mayLine: may.line,
-    mustNotLine: mustNot.line, exceptions, computedLine, headingLine: found.heading,
+    folder,
+    readme,
+    mayImport: may.items,
+    mustNotImport: mustNot.items,
+    mayLine: may.line,
+    mustNotLine: mustNot.line,
+    exceptions,
+    computedLine,
+    headingLine: found.heading,
   };
 }
 

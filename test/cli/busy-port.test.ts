@@ -38,7 +38,11 @@ describe('drover on a busy port', function () {
   describe('drover run', () => {
     let sim: Ec2Simulator;
     before(async () => {
-      sim = await startEc2Simulator({ region: 'eu-west-1', factor: 50, images: [{ id: 'ami-0a1b2c3d4e5f60718', tags: { 'drover:digest': `sha256:${'a'.repeat(64)}` } }] });
+      sim = await startEc2Simulator({
+        region: 'eu-west-1',
+        factor: 50,
+        images: [{ id: 'ami-0a1b2c3d4e5f60718', tags: { 'drover:digest': `sha256:${'a'.repeat(64)}` } }],
+      });
     });
     after(async () => sim.close());
 
@@ -46,7 +50,11 @@ describe('drover on a busy port', function () {
       const fleet = await writeFleet(minimalFleet());
       try {
         const { code, stderr, stdout } = await drover(['run', '--dir', fleet.dir, '--listen', `127.0.0.1:${held.port}`], {
-          DROVER_STATE_DIR: path.join(tmp, 'state'), DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', DROVER_ENDPOINT_AWS_EU: sim.url, AWS_ACCESS_KEY_ID: 'AKIDBUSY', AWS_SECRET_ACCESS_KEY: 'busy-secret',
+          DROVER_STATE_DIR: path.join(tmp, 'state'),
+          DROVER_PROVIDERS__AWS_EU__TYPE: 'aws',
+          DROVER_ENDPOINT_AWS_EU: sim.url,
+          AWS_ACCESS_KEY_ID: 'AKIDBUSY',
+          AWS_SECRET_ACCESS_KEY: 'busy-secret',
         });
         assert.equal(code, 1, stderr);
         assert.match(stderr, new RegExp(`^drover run: cannot listen on 127\\.0\\.0\\.1:${held.port}: the address is already in use`));
@@ -62,7 +70,16 @@ describe('drover on a busy port', function () {
   });
 
   it('drover demo: exits 1 naming the address and --port; no simulator or daemon is left running', async () => {
-    const { code, stderr, stdout } = await drover(['demo', 'fixtures/demo', '--workspace', path.join(tmp, 'ws'), '--port', String(held.port), '--sim-port', '0']);
+    const { code, stderr, stdout } = await drover([
+      'demo',
+      'fixtures/demo',
+      '--workspace',
+      path.join(tmp, 'ws'),
+      '--port',
+      String(held.port),
+      '--sim-port',
+      '0',
+    ]);
     assert.equal(code, 1, stderr);
     assert.match(stderr, new RegExp(`^drover demo: cannot listen on 127\\.0\\.0\\.1:${held.port}: the address is already in use`));
     assert.match(stderr, /--port N/);

@@ -38,25 +38,53 @@ describe('drover run: SDK noise is logged as JSON, once', function () {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('a process warning is a JSON log line; an identical leaked rejection is logged once', async () => {
-    const child = spawn(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(HOOK)}`, path.resolve('bin/drover'), 'run', '--dir', dir, '--listen', '127.0.0.1:0', '--state-dir', path.join(dir, 'state')], {
-      env: { PATH: process.env['PATH'] ?? '', HOME: dir }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        `data:text/javascript,${encodeURIComponent(HOOK)}`,
+        path.resolve('bin/drover'),
+        'run',
+        '--dir',
+        dir,
+        '--listen',
+        '127.0.0.1:0',
+        '--state-dir',
+        path.join(dir, 'state'),
+      ],
+      {
+        env: { PATH: process.env['PATH'] ?? '', HOME: dir },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     const done = new Promise<void>((resolve) => {
       const check = () => {
         if ((stdout + stderr).includes('marker-done')) resolve();
       };
-      child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); check(); });
-      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); check(); });
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        check();
+      });
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        check();
+      });
       child.once('exit', () => resolve());
     });
     await done;
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('close', resolve));
     assert.doesNotMatch(stderr, /MetadataLookupWarning|probe: no metadata server/, `free-text warning on stderr:\n${stderr}`);
-    const lines = stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { level: number; msg: string; warning?: { name: string; message: string }; err?: { message: string } });
-    assert.ok(lines.some((l) => l.level === 40 && l.warning?.name === 'MetadataLookupWarning' && l.warning.message === 'probe: no metadata server'), stdout);
+    const lines = stdout
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as { level: number; msg: string; warning?: { name: string; message: string }; err?: { message: string } });
+    assert.ok(
+      lines.some((l) => l.level === 40 && l.warning?.name === 'MetadataLookupWarning' && l.warning.message === 'probe: no metadata server'),
+      stdout,
+    );
     const leaks = lines.filter((l) => l.err?.message.startsWith('leaked:'));
     assert.equal(leaks.length, 1, `the same leaked rejection logged ${leaks.length} times:\n${stdout}`);
   });

@@ -17,13 +17,21 @@ describe('npm run demo: Ctrl-C', function () {
 
   it('stops the demo and exits 0', async () => {
     const workspace = mkdtempSync(path.join(tmpdir(), 'drover-ctrl-c-'));
-    const child = spawn('npm', ['run', '--silent', 'demo', '--', 'fixtures/demo', '--workspace', workspace, '--port', '0', '--sim-port', '0'], {
-      detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PATH: `${path.resolve('node_modules/.bin')}:${process.env['PATH'] ?? ''}` },
-    });
+    const child = spawn(
+      'npm',
+      ['run', '--silent', 'demo', '--', 'fixtures/demo', '--workspace', workspace, '--port', '0', '--sim-port', '0'],
+      {
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, PATH: `${path.resolve('node_modules/.bin')}:${process.env['PATH'] ?? ''}` },
+      },
+    );
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal === null ? null : -1))));
+    const exited = new Promise<number | null>((resolve) =>
+      child.once('exit', (code, signal) => resolve(code ?? (signal === null ? null : -1))),
+    );
     try {
       const deadline = Date.now() + 60_000;
       while (!out.includes('Progress:') && Date.now() < deadline) await sleep(100);
@@ -43,7 +51,11 @@ describe('npm run demo: Ctrl-C', function () {
 
   it('drover demo on SIGTERM (a service manager, kill) stops everything and exits 0: nothing keeps running', async () => {
     const workspace = mkdtempSync(path.join(tmpdir(), 'drover-sigterm-'));
-    const child = spawn(process.execPath, [path.resolve('bin/drover'), 'demo', 'fixtures/demo', '--workspace', workspace, '--port', '0', '--sim-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [path.resolve('bin/drover'), 'demo', 'fixtures/demo', '--workspace', workspace, '--port', '0', '--sim-port', '0'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));

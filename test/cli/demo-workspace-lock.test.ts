@@ -14,11 +14,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { lockWorkspace, WorkspaceInUseError } from '../../src/cli/demo-workspace.ts';
 import { drover } from './drover-process.ts';
 
-const git = (cwd: string, ...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t.invalid', '-c', 'commit.gpgsign=false', ...args], { cwd, encoding: 'utf8' });
+const git = (cwd: string, ...args: string[]) =>
+  execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t.invalid', '-c', 'commit.gpgsign=false', ...args], {
+    cwd,
+    encoding: 'utf8',
+  });
 
 /** The workspace's files (except logs) and their contents, and fleet.git's history. */
 function snapshot(ws: string): Record<string, string> {
-  const files = Object.fromEntries(readdirSync(ws).filter((f) => /\.(pem|lock)$|^api-token$/.test(f)).map((f) => [f, readFileSync(path.join(ws, f), 'utf8')]));
+  const files = Object.fromEntries(
+    readdirSync(ws)
+      .filter((f) => /\.(pem|lock)$|^api-token$/.test(f))
+      .map((f) => [f, readFileSync(path.join(ws, f), 'utf8')]),
+  );
   return { ...files, history: git(path.join(ws, 'fleet.git'), 'log', '--format=%H %s', 'main') };
 }
 
@@ -28,9 +36,13 @@ describe('drover demo: one demo per workspace', function () {
   beforeEach(() => (tmp = mkdtempSync(path.join(tmpdir(), 'drover-lock-'))));
   afterEach(() => rmSync(tmp, { recursive: true, force: true }));
 
-  it('a second demo on a live demo\'s workspace exits 1 saying what to do, and changes nothing', async () => {
+  it("a second demo on a live demo's workspace exits 1 saying what to do, and changes nothing", async () => {
     const ws = path.join(tmp, 'ws');
-    const a = spawn(process.execPath, [path.resolve('bin/drover'), 'demo', 'fixtures/demo', '--workspace', ws, '--port', '0', '--sim-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const a = spawn(
+      process.execPath,
+      [path.resolve('bin/drover'), 'demo', 'fixtures/demo', '--workspace', ws, '--port', '0', '--sim-port', '0'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     a.stdout.on('data', (d: Buffer) => (out += d.toString()));
     a.stderr.on('data', (d: Buffer) => (out += d.toString()));

@@ -18,10 +18,28 @@ describe('drover demo', function () {
   it('converges the demo fleet and tells the user what to try next', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'drover-demo-'));
     try {
-      const { stdout } = await run(process.execPath, [path.resolve('bin/drover'), 'demo', 'fixtures/demo', '--workspace', dir, '--port', '0', '--sim-port', '0', '--exit-when-converged', '--timeout', '150s'], { timeout: 170_000 });
+      const { stdout } = await run(
+        process.execPath,
+        [
+          path.resolve('bin/drover'),
+          'demo',
+          'fixtures/demo',
+          '--workspace',
+          dir,
+          '--port',
+          '0',
+          '--sim-port',
+          '0',
+          '--exit-when-converged',
+          '--timeout',
+          '150s',
+        ],
+        { timeout: 170_000 },
+      );
       assert.match(stdout, /drover demo is up in [\d.]+ s/);
       assert.match(stdout, /cp \.\.\/next\/images\/\w+\.yaml images\/\w+\.yaml/);
-      for (const group of ['web-eu', 'api-eu', 'worker-eu']) assert.match(stdout, new RegExp(`${group}\\s+\\d+/\\d+ ready\\s+template [0-9a-f]{12}\\s+Ready`));
+      for (const group of ['web-eu', 'api-eu', 'worker-eu'])
+        assert.match(stdout, new RegExp(`${group}\\s+\\d+/\\d+ ready\\s+template [0-9a-f]{12}\\s+Ready`));
       assert.match(stdout, /web-lab\s+.*suspended/);
       assert.ok(existsSync(path.join(dir, 'fleet.git')) && existsSync(path.join(dir, 'next/images/web.yaml')));
     } finally {

@@ -4,7 +4,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 /** Runs bin/drover with `args`; resolves its exit code and output (kills it after `timeoutMs`: a hang fails the test). */
-export function drover(args: readonly string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function drover(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  timeoutMs = 60_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [path.resolve('bin/drover'), ...args], {
     env: { PATH: process.env['PATH'] ?? '', HOME: tmpdir(), NO_PROXY: '127.0.0.1,localhost', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -21,4 +25,3 @@ export function drover(args: readonly string[], env: Record<string, string> = {}
     });
   });
 }
-

@@ -40,13 +40,35 @@ describe('drover: first-hour mends', function () {
     let out = '';
     let code: number | null;
     before(async () => {
-      const child = spawn(process.execPath, [path.resolve('bin/drover'), 'run', '--dir', 'fixtures/demo', '--listen', '127.0.0.1:0', '--no-probes', '--state-dir', path.join(tmp, 'probes')], {
-        env: { PATH: process.env['PATH'] ?? '', HOME: tmp, AWS_EC2_METADATA_DISABLED: 'true', METADATA_SERVER_DETECTION: 'none', DROVER_ENDPOINT_PVELAB: 'https://127.0.0.1:1' }, stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        [
+          path.resolve('bin/drover'),
+          'run',
+          '--dir',
+          'fixtures/demo',
+          '--listen',
+          '127.0.0.1:0',
+          '--no-probes',
+          '--state-dir',
+          path.join(tmp, 'probes'),
+        ],
+        {
+          env: {
+            PATH: process.env['PATH'] ?? '',
+            HOME: tmp,
+            AWS_EC2_METADATA_DISABLED: 'true',
+            METADATA_SERVER_DETECTION: 'none',
+            DROVER_ENDPOINT_PVELAB: 'https://127.0.0.1:1',
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
       const deadline = Date.now() + 60_000;
-      while (!(out.includes('msg":"listening') && out.includes('names no provider')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      while (!(out.includes('msg":"listening') && out.includes('names no provider')) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
       child.kill('SIGTERM');
       code = await exited;
     });
@@ -73,7 +95,11 @@ describe('drover: first-hour mends', function () {
   describe('provider variables and flags that name no provider', () => {
     let sim: Ec2Simulator;
     before(async () => {
-      sim = await startEc2Simulator({ region: 'eu-west-1', factor: 50, images: [{ id: 'ami-0a1b2c3d4e5f60718', tags: { 'drover:digest': DIGEST_A } }] });
+      sim = await startEc2Simulator({
+        region: 'eu-west-1',
+        factor: 50,
+        images: [{ id: 'ami-0a1b2c3d4e5f60718', tags: { 'drover:digest': DIGEST_A } }],
+      });
     });
     after(async () => sim.close());
 
@@ -81,11 +107,22 @@ describe('drover: first-hour mends', function () {
       const fleet = await writeFleet(minimalFleet());
       try {
         const { code, stderr } = await drover(['plan', fleet.dir, '--no-probes', '--state-dir', path.join(tmp, 'plan')], {
-          DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', DROVER_ENDPOINT_AWS_EU: sim.url, DROVER_ENDPOINT_PVELAB: 'https://127.0.0.1:1', DROVER_CA_FILE_AWSEU: '/nonexistent.pem', AWS_ACCESS_KEY_ID: 'AKIDX', AWS_SECRET_ACCESS_KEY: 'x',
+          DROVER_PROVIDERS__AWS_EU__TYPE: 'aws',
+          DROVER_ENDPOINT_AWS_EU: sim.url,
+          DROVER_ENDPOINT_PVELAB: 'https://127.0.0.1:1',
+          DROVER_CA_FILE_AWSEU: '/nonexistent.pem',
+          AWS_ACCESS_KEY_ID: 'AKIDX',
+          AWS_SECRET_ACCESS_KEY: 'x',
         });
         assert.equal(code, 2, stderr);
-        assert.match(stderr, /^drover: warning: DROVER_CA_FILE_AWSEU names no provider of this fleet and is ignored; the fleet's providers take DROVER_CA_FILE_AWS_EU$/m);
-        assert.match(stderr, /^drover: warning: DROVER_ENDPOINT_PVELAB names no provider of this fleet and is ignored; the fleet's providers take DROVER_ENDPOINT_AWS_EU$/m);
+        assert.match(
+          stderr,
+          /^drover: warning: DROVER_CA_FILE_AWSEU names no provider of this fleet and is ignored; the fleet's providers take DROVER_CA_FILE_AWS_EU$/m,
+        );
+        assert.match(
+          stderr,
+          /^drover: warning: DROVER_ENDPOINT_PVELAB names no provider of this fleet and is ignored; the fleet's providers take DROVER_ENDPOINT_AWS_EU$/m,
+        );
       } finally {
         await fleet.cleanup();
       }

@@ -12,20 +12,34 @@ describe('cli/group-notes', () => {
   });
 
   it('a suspended group says Suspended only, whatever else holds (was "Degraded", "-", then "Suspended,Degraded")', () => {
-    assert.equal(conditionsText({ suspendedBy: 'git', conditions: [cond('Ready', 'False'), cond('Degraded', 'True')], waitingFor: [] }), 'Suspended');
-    assert.equal(conditionsText({ suspendedBy: 'git', conditions: [cond('Ready', 'Unknown'), cond('Stalled', 'True')], waitingFor: [] }), 'Suspended');
+    assert.equal(
+      conditionsText({ suspendedBy: 'git', conditions: [cond('Ready', 'False'), cond('Degraded', 'True')], waitingFor: [] }),
+      'Suspended',
+    );
+    assert.equal(
+      conditionsText({ suspendedBy: 'git', conditions: [cond('Ready', 'Unknown'), cond('Stalled', 'True')], waitingFor: [] }),
+      'Suspended',
+    );
     assert.equal(conditionsText({ suspendedBy: 'api', conditions: [cond('Ready', 'False')], waitingFor: [] }), 'Suspended');
     assert.match(noteText({ suspendedBy: 'git', conditions: [], waitingFor: ['suspended'] }), /^suspended \(git\)/);
   });
 
   it('a wait that time alone ends shows the time left; others their reason', () => {
-    const group = { conditions: [cond('Progressing', 'True')], waitingFor: ['canary-bake', 'canary-promotion'], waits: [{ reason: 'canary-bake', secondsLeft: 540 }, { reason: 'canary-promotion' }] };
+    const group = {
+      conditions: [cond('Progressing', 'True')],
+      waitingFor: ['canary-bake', 'canary-promotion'],
+      waits: [{ reason: 'canary-bake', secondsLeft: 540 }, { reason: 'canary-promotion' }],
+    };
     assert.equal(noteText(group), 'canary-bake (540s left), canary-promotion');
     assert.equal(noteText({ conditions: [], waitingFor: ['instances-ready'] }), 'instances-ready', 'a daemon without waits detail');
   });
 
   it('a group drover could not observe shows its Unknown conditions, not Ready (attack on issue 18, B1)', () => {
-    const group = { conditions: [cond('Ready', 'Unknown'), cond('Degraded', 'Unknown'), cond('Stalled', 'False')], waitingFor: [], lastError: { reason: 'ZonesNotListed' } };
+    const group = {
+      conditions: [cond('Ready', 'Unknown'), cond('Degraded', 'Unknown'), cond('Stalled', 'False')],
+      waitingFor: [],
+      lastError: { reason: 'ZonesNotListed' },
+    };
     assert.equal(conditionsText(group), 'Ready=Unknown,Degraded=Unknown');
     assert.equal(noteText(group), 'error: ZonesNotListed');
   });

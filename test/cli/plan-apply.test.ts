@@ -48,7 +48,10 @@ spec:
 
 async function drover(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { env: { PATH: process.env['PATH'] ?? '', ...env }, timeout: 90_000 });
+    const { stdout, stderr } = await run(process.execPath, [bin, ...args], {
+      env: { PATH: process.env['PATH'] ?? '', ...env },
+      timeout: 90_000,
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -102,7 +105,17 @@ describe('drover plan / apply against drover sim', function () {
     const env = { DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', DROVER_ENDPOINT_AWS_EU: sims[0]!.url, ...sims[0]!.env };
     // A listing error drover does not retry inside the call: the first two passes cannot plan web.
     sims[0]!.engine.faults.add({ kind: 'error', status: 409, code: 'IncorrectState', actions: ['DescribeInstances'], count: 2 });
-    const apply = await drover(env, 'apply', fleet.dir, '--state-dir', path.join(fleet.dir, '.state'), '--timeout', '60s', '--interval', '200ms');
+    const apply = await drover(
+      env,
+      'apply',
+      fleet.dir,
+      '--state-dir',
+      path.join(fleet.dir, '.state'),
+      '--timeout',
+      '60s',
+      '--interval',
+      '200ms',
+    );
     assert.equal(apply.code, 0, apply.stdout + apply.stderr);
     const passLines = apply.stdout.split('\n').filter((l) => l.startsWith('pass '));
     assert.match(passLines[0] ?? '', /^pass \S+: web not planned \(IncorrectState\)/, apply.stdout);
@@ -112,7 +125,12 @@ describe('drover plan / apply against drover sim', function () {
   it('plan exits 1 when a provider cannot be reached, naming it', async () => {
     const fleet = await writeFleet({ 'fleet.yaml': FLEET });
     cleanup = fleet.cleanup;
-    const env = { DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', DROVER_ENDPOINT_AWS_EU: 'http://127.0.0.1:9', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' };
+    const env = {
+      DROVER_PROVIDERS__AWS_EU__TYPE: 'aws',
+      DROVER_ENDPOINT_AWS_EU: 'http://127.0.0.1:9',
+      AWS_ACCESS_KEY_ID: 'x',
+      AWS_SECRET_ACCESS_KEY: 'y',
+    };
     const plan = await drover(env, 'plan', fleet.dir, '--state-dir', path.join(fleet.dir, '.state'));
     assert.equal(plan.code, 1);
     assert.match(plan.stdout, /provider aws-eu: not observed/);
@@ -137,7 +155,10 @@ describe('drover plan / apply against drover sim', function () {
       await writeFile(file, sim.caPem);
       env[caFileEnvName(sim.provider)] = file;
     }
-    assert.ok(sims.some((s) => s.caPem !== undefined), 'the demo has https simulators');
+    assert.ok(
+      sims.some((s) => s.caPem !== undefined),
+      'the demo has https simulators',
+    );
     const plan = await drover(env, 'plan', 'fixtures/demo', '--state-dir', path.join(fleet.dir, '.state'), '--no-probes');
     assert.equal(plan.code, 2, plan.stdout + plan.stderr);
     assert.doesNotMatch(plan.stdout, /not observed/);
@@ -145,12 +166,18 @@ describe('drover plan / apply against drover sim', function () {
 
     const https = sims.find((s) => s.caPem !== undefined)!;
     const missing = path.join(fleet.dir, 'nope.pem');
-    const bad = await drover({ ...env, [caFileEnvName(https.provider)]: missing }, 'plan', 'fixtures/demo', '--state-dir', path.join(fleet.dir, '.state'));
+    const bad = await drover(
+      { ...env, [caFileEnvName(https.provider)]: missing },
+      'plan',
+      'fixtures/demo',
+      '--state-dir',
+      path.join(fleet.dir, '.state'),
+    );
     assert.equal(bad.code, 2, bad.stdout + bad.stderr);
     assert.ok(bad.stderr.includes(`${caFileEnvName(https.provider)}: cannot read the CA file "${missing}" (ENOENT)`), bad.stderr);
   });
 
-  it('an image whose digest does not match: plan says its creates would fail (exit 1), apply stops on the stalled group at once with the cloud\'s reason (exit 1)', async () => {
+  it("an image whose digest does not match: plan says its creates would fail (exit 1), apply stops on the stalled group at once with the cloud's reason (exit 1)", async () => {
     const fleet = await writeFleet({ 'fleet.yaml': FLEET });
     cleanup = fleet.cleanup;
     const loaded = await loadFleet(fleet.dir);
@@ -167,7 +194,11 @@ describe('drover plan / apply against drover sim', function () {
 
     const apply = await drover(env, 'apply', fleet.dir, '--state-dir', stateDir, '--timeout', '10m', '--interval', '200ms');
     assert.equal(apply.code, 1, apply.stdout + apply.stderr);
-    assert.match(apply.stdout, /apply: 1 pass, 0 created, 0 deleted, 3 failed actions/, 'stopped after the pass that found the group stalled, long before --timeout');
+    assert.match(
+      apply.stdout,
+      /apply: 1 pass, 0 created, 0 deleted, 3 failed actions/,
+      'stopped after the pass that found the group stalled, long before --timeout',
+    );
     const line = apply.stdout.split('\n').find((l) => l.startsWith('  web: '));
     assert.match(line ?? '', /^ {2}web: stalled: ImageDigestMismatch: create (web-[0-9a-f]{8}-\d): /, apply.stdout);
     const name = /create (web-[0-9a-f]{8}-\d)/.exec(line!)![1]!;
@@ -185,12 +216,26 @@ describe('drover plan / apply against drover sim', function () {
     assert.ok(loaded.ok);
     sims = (await startFleetSimulators(loaded.state, { factor: 500 })).started;
     const env = { DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', DROVER_ENDPOINT_AWS_EU: sims[0]!.url, ...sims[0]!.env };
-    const apply = await drover(env, 'apply', fleet.dir, '--state-dir', path.join(fleet.dir, '.state'), '--timeout', '60s', '--interval', '200ms');
+    const apply = await drover(
+      env,
+      'apply',
+      fleet.dir,
+      '--state-dir',
+      path.join(fleet.dir, '.state'),
+      '--timeout',
+      '60s',
+      '--interval',
+      '200ms',
+    );
     assert.equal(apply.code, 0, apply.stdout + apply.stderr);
     assert.match(apply.stdout, /\n {2}batch: suspended \(observed and reported, never changed; not blocking\)\n/);
     assert.match(apply.stdout, /apply: converged \(1 suspended group not changed\)\n$/);
     const live = sims[0]!.engine.world.list().filter((i) => i.tags[TAG.fleet] === 'cli-test' && i.state === 'running');
-    assert.deepEqual(live.map((i) => i.tags[TAG.group]), ['web', 'web', 'web'], 'the suspended group was not created');
+    assert.deepEqual(
+      live.map((i) => i.tags[TAG.group]),
+      ['web', 'web', 'web'],
+      'the suspended group was not created',
+    );
   });
 
   it('apply converges the shipped demo fleet on all four simulated clouds (exit 0), its suspended group reported, not blocking', async () => {
@@ -211,9 +256,22 @@ describe('drover plan / apply against drover sim', function () {
       await writeFile(file, sim.caPem);
       env[caFileEnvName(sim.provider)] = file;
     }
-    const apply = await drover(env, 'apply', 'fixtures/demo', '--state-dir', path.join(fleet.dir, '.state'), '--no-probes', '--timeout', '80s', '--interval', '200ms');
+    const apply = await drover(
+      env,
+      'apply',
+      'fixtures/demo',
+      '--state-dir',
+      path.join(fleet.dir, '.state'),
+      '--no-probes',
+      '--timeout',
+      '80s',
+      '--interval',
+      '200ms',
+    );
     assert.equal(apply.code, 0, apply.stdout + apply.stderr);
-    const suspended = Object.values(loaded.state.groups).filter((g) => g.suspend).map((g) => g.name);
+    const suspended = Object.values(loaded.state.groups)
+      .filter((g) => g.suspend)
+      .map((g) => g.name);
     assert.equal(suspended.length, 1, 'the demo keeps one group suspended on purpose');
     assert.match(apply.stdout, new RegExp(`\\n {2}${suspended[0]}: suspended \\(observed and reported, never changed; not blocking\\)\\n`));
     assert.match(apply.stdout, /apply: converged \(1 suspended group not changed\)\n$/);

@@ -53,7 +53,10 @@ spec:
 
 async function drover(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { env: { PATH: process.env['PATH'] ?? '', ...env }, timeout: 90_000 });
+    const { stdout, stderr } = await run(process.execPath, [bin, ...args], {
+      env: { PATH: process.env['PATH'] ?? '', ...env },
+      timeout: 90_000,
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -73,7 +76,9 @@ describe('drover plan / apply: no delete for room while the launch would fail (s
   });
 
   /** A converged fleet (apply), then `next` written in its place; returns what plan and apply then print. */
-  async function convergeThen(next: string): Promise<{ plan: Awaited<ReturnType<typeof drover>>; apply: Awaited<ReturnType<typeof drover>>; before: string[]; after: string[] }> {
+  async function convergeThen(
+    next: string,
+  ): Promise<{ plan: Awaited<ReturnType<typeof drover>>; apply: Awaited<ReturnType<typeof drover>>; before: string[]; after: string[] }> {
     const fleet = await writeFleet({ 'fleet.yaml': fleetYaml(DIGEST, SUBNETS) });
     cleanup = fleet.cleanup;
     const loaded = await loadFleet(fleet.dir);
@@ -83,7 +88,12 @@ describe('drover plan / apply: no delete for room while the launch would fail (s
     const stateDir = path.join(fleet.dir, '.state');
     const first = await drover(env, 'apply', fleet.dir, '--state-dir', stateDir, '--timeout', '60s', '--interval', '200ms', '--no-probes');
     assert.equal(first.code, 0, first.stdout + first.stderr);
-    const world = () => sims[0]!.engine.world.list().filter((i) => i.tags[TAG.fleet] === 'cli-test' && i.state !== 'terminated').map((i) => `${i.id} ${i.state}`).sort();
+    const world = () =>
+      sims[0]!.engine.world
+        .list()
+        .filter((i) => i.tags[TAG.fleet] === 'cli-test' && i.state !== 'terminated')
+        .map((i) => `${i.id} ${i.state}`)
+        .sort();
     const before = world();
     await writeFile(path.join(fleet.dir, 'fleet.yaml'), next);
     const plan = await drover(env, 'plan', fleet.dir, '--state-dir', stateDir, '--no-probes');

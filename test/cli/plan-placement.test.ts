@@ -55,9 +55,20 @@ describe('drover plan: AWS subnets checked against their zones', function () {
     sim = await startEc2Simulator({ region: 'eu-west-1', factor: 500, subnets, images: [{ id: AMI, tags: { [TAG.digest]: DIGEST } }] });
     const fleet = await writeFleet({ 'fleet.yaml': FLEET });
     cleanup = fleet.cleanup;
-    const env = { PATH: process.env['PATH'] ?? '', DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', DROVER_ENDPOINT_AWS_EU: sim.url, AWS_ACCESS_KEY_ID: 'drover-sim', AWS_SECRET_ACCESS_KEY: 'drover-sim', AWS_REGION: 'eu-west-1' };
+    const env = {
+      PATH: process.env['PATH'] ?? '',
+      DROVER_PROVIDERS__AWS_EU__TYPE: 'aws',
+      DROVER_ENDPOINT_AWS_EU: sim.url,
+      AWS_ACCESS_KEY_ID: 'drover-sim',
+      AWS_SECRET_ACCESS_KEY: 'drover-sim',
+      AWS_REGION: 'eu-west-1',
+    };
     try {
-      const { stdout } = await run(process.execPath, [path.resolve('bin/drover'), 'plan', fleet.dir, '--state-dir', path.join(fleet.dir, '.state')], { env, timeout: 50_000 });
+      const { stdout } = await run(
+        process.execPath,
+        [path.resolve('bin/drover'), 'plan', fleet.dir, '--state-dir', path.join(fleet.dir, '.state')],
+        { env, timeout: 50_000 },
+      );
       return { code: 0, stdout };
     } catch (error) {
       const e = error as { code: number; stdout: string };
@@ -68,7 +79,10 @@ describe('drover plan: AWS subnets checked against their zones', function () {
   it('a subnet in another zone: exit 1 with the group, subnet and zones; nothing launched', async () => {
     const out = await plan({ 'subnet-0123456789abcdef0': 'eu-west-1a', 'subnet-0123456789abcdef1': 'eu-west-1c' });
     assert.equal(out.code, 1, out.stdout);
-    assert.match(out.stdout, /group web: launches would fail \(SubnetZoneMismatch\): subnet subnet-0123456789abcdef1 is in availability zone eu-west-1c, not eu-west-1b/);
+    assert.match(
+      out.stdout,
+      /group web: launches would fail \(SubnetZoneMismatch\): subnet subnet-0123456789abcdef1 is in availability zone eu-west-1c, not eu-west-1b/,
+    );
     // The summary is the last line and counts the group whose launches would fail; its block does
     // not say it needs no human action.
     assert.match(out.stdout, /\nplan: 2 to create, 0 to delete, 0 groups not planned, 1 group would fail\n$/, out.stdout);

@@ -25,7 +25,11 @@ describe('drover plan against a simulator: one clock', function () {
   let tmp: string;
 
   before(async () => {
-    sim = await startEc2Simulator({ region: 'eu-west-1', factor: 200, images: [{ id: 'ami-0a1b2c3d4e5f60718', tags: { 'drover:digest': DIGEST_A } }] });
+    sim = await startEc2Simulator({
+      region: 'eu-west-1',
+      factor: 200,
+      images: [{ id: 'ami-0a1b2c3d4e5f60718', tags: { 'drover:digest': DIGEST_A } }],
+    });
     tmp = mkdtempSync(path.join(tmpdir(), 'drover-simclock-'));
   });
   after(async () => {
@@ -35,7 +39,13 @@ describe('drover plan against a simulator: one clock', function () {
 
   it('the progress deadline is measured on the simulated clock', async () => {
     const fleet = await writeFleet(minimalFleet({ group: groupYaml(ROLLOUT, 1) }));
-    const env = { DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', DROVER_ENDPOINT_AWS_EU: sim.url, AWS_ACCESS_KEY_ID: 'AKIDCLOCK', AWS_SECRET_ACCESS_KEY: 'clock-secret', AWS_EC2_METADATA_DISABLED: 'true' };
+    const env = {
+      DROVER_PROVIDERS__AWS_EU__TYPE: 'aws',
+      DROVER_ENDPOINT_AWS_EU: sim.url,
+      AWS_ACCESS_KEY_ID: 'AKIDCLOCK',
+      AWS_SECRET_ACCESS_KEY: 'clock-secret',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    };
     const args = [fleet.dir, '--no-probes', '--state-dir', path.join(tmp, 'state')];
     try {
       const first = await drover(['apply', ...args, '--timeout', '60s', '--interval', '1s'], env);
@@ -43,7 +53,10 @@ describe('drover plan against a simulator: one clock', function () {
       sim.engine.faults.add({ kind: 'boot-stuck' });
       writeFileSync(path.join(fleet.dir, 'group.yaml'), groupYaml(ROLLOUT, 1).replace('t3.small', 't3.medium'));
       await drover(['apply', ...args, '--timeout', '1s'], env);
-      assert.ok(sim.world.list().some((i) => i.state === 'pending'), 'a new instance is stuck booting');
+      assert.ok(
+        sim.world.list().some((i) => i.state === 'pending'),
+        'a new instance is stuck booting',
+      );
       await sleep(1500); // the simulated clock runs 300 s further ahead of the wall clock meanwhile
       const { stdout, stderr } = await drover(['plan', ...args], env);
       const deadline = /waiting for progress-deadline: .*\(in (\d+)s\)/.exec(stdout);

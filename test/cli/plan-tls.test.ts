@@ -26,7 +26,9 @@ describe('TLS trust failures', function () {
   this.timeout(120_000);
 
   it('every cloud classifies a TLS trust failure, however wrapped, as TlsVerificationFailed (not retried)', () => {
-    const wrapped = Object.assign(new Error('request failed'), { cause: Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }) });
+    const wrapped = Object.assign(new Error('request failed'), {
+      cause: Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }),
+    });
     for (const classify of [classifyAws, classifyAzure, classifyGce]) {
       assert.deepEqual(classify(wrapped), { kind: 'Unauthorized', reason: 'TlsVerificationFailed' });
     }
@@ -54,7 +56,10 @@ describe('TLS trust failures', function () {
         assert.equal(refused.code, 1, refused.stderr);
         assert.match(refused.stdout, /^provider azure-prod: not observed: .*TlsVerificationFailed$/m);
         assert.doesNotMatch(refused.stdout, /after \d+ attempts/);
-        assert.match(refused.stdout, /^ {2}fix: the endpoint's TLS certificate is not trusted: give its CA as a PEM file with providers\.azure-prod\.caFile .* or DROVER_CA_FILE_AZURE_PROD=CA\.pem/m);
+        assert.match(
+          refused.stdout,
+          /^ {2}fix: the endpoint's TLS certificate is not trusted: give its CA as a PEM file with providers\.azure-prod\.caFile .* or DROVER_CA_FILE_AZURE_PROD=CA\.pem/m,
+        );
         const trusted = await drover(args, { ...env, DROVER_CA_FILE_AZURE_PROD: path.join(tmp, 'ca.pem') });
         assert.equal(trusted.code, 0, trusted.stdout + trusted.stderr);
         assert.match(trusted.stdout, /^provider azure-prod: 0 instances observed$/m);

@@ -7,7 +7,8 @@ import path from 'node:path';
 function run(env: Record<string, string>): { status: number | null; stderr: string } {
   const child = spawnSync(process.execPath, [path.resolve('bin/drover'), 'run', '--listen', '127.0.0.1:0'], {
     env: { PATH: process.env['PATH'] ?? '', HOME: tmpdir(), DROVER_STATE_DIR: path.join(tmpdir(), 'drover-run-cli-unused'), ...env },
-    encoding: 'utf8', timeout: 30_000,
+    encoding: 'utf8',
+    timeout: 30_000,
   });
   return { status: child.status, stderr: child.stderr };
 }

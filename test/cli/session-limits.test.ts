@@ -57,7 +57,10 @@ describe('plan/apply session: providers within their client-side limits', functi
   it('a call beyond the configured burst waits for a token and never reaches the cloud', async () => {
     const config = path.join(tmp, 'drover.yaml');
     // One token, the next in ~17 minutes: a second call must wait for it (GCE meters every call in one bucket).
-    await writeFile(config, `providers:\n  ${PROVIDER}: { type: gcp, endpoint: '${sim.url}' }\nlimits:\n  providers:\n    ${PROVIDER}: { ratePerSecond: 0.001, burst: 1 }\n`);
+    await writeFile(
+      config,
+      `providers:\n  ${PROVIDER}: { type: gcp, endpoint: '${sim.url}' }\nlimits:\n  providers:\n    ${PROVIDER}: { ratePerSecond: 0.001, burst: 1 }\n`,
+    );
     const loaded = await loadFleet(fleet.dir);
     assert.ok(loaded.ok);
     const stateDir = path.join(tmp, 'state');

@@ -30,7 +30,9 @@ describe('drover sim: Ctrl-C', function () {
 
   it('npm run sim: SIGINT to the process group stops the simulators and exits 0', async () => {
     const child = spawn('npm', ['run', '--silent', 'sim', '--', 'fixtures/demo', '--port', '0'], {
-      detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PATH: `${path.resolve('node_modules/.bin')}:${process.env['PATH'] ?? ''}` },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PATH: `${path.resolve('node_modules/.bin')}:${process.env['PATH'] ?? ''}` },
     });
     const { exited, output } = started(child);
     try {
@@ -47,7 +49,9 @@ describe('drover sim: Ctrl-C', function () {
   });
 
   it('node bin/drover sim: a second SIGINT while stopping still exits 0', async () => {
-    const child = spawn(process.execPath, [path.resolve('bin/drover'), 'sim', 'fixtures/demo', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.resolve('bin/drover'), 'sim', 'fixtures/demo', '--port', '0'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const { exited, output } = started(child);
     try {
       await untilBanner(output);

@@ -18,7 +18,15 @@ describe('drover run with a refused source.git configuration', function () {
   afterEach(() => rmSync(tmp, { recursive: true, force: true }));
 
   it('exits 1 naming source.git and asking to fix the configuration; the credentials in the URL are not echoed', async () => {
-    const { code, stderr } = await drover(['run', '--git', 'https://someone:s3cret-pw@git.example.com/fleet.git', '--listen', '127.0.0.1:0', '--state-dir', path.join(tmp, 'state')]);
+    const { code, stderr } = await drover([
+      'run',
+      '--git',
+      'https://someone:s3cret-pw@git.example.com/fleet.git',
+      '--listen',
+      '127.0.0.1:0',
+      '--state-dir',
+      path.join(tmp, 'state'),
+    ]);
     assert.equal(code, 1, stderr);
     assert.match(stderr, /^drover run: source\.git: repository URL refused \(credentials in the URL/);
     assert.match(stderr, /fix the configuration/);

@@ -27,10 +27,11 @@ async function drover(...args: string[]): Promise<{ code: number; stdout: string
 async function droverInProcess(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = { stdout: '', stderr: '' };
   const writes = { stdout: process.stdout.write, stderr: process.stderr.write };
-  const capture = (stream: 'stdout' | 'stderr') => ((chunk: string | Uint8Array) => {
-    out[stream] += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
-    return true;
-  }) as typeof process.stdout.write;
+  const capture = (stream: 'stdout' | 'stderr') =>
+    ((chunk: string | Uint8Array) => {
+      out[stream] += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
+      return true;
+    }) as typeof process.stdout.write;
   process.stdout.write = capture('stdout');
   process.stderr.write = capture('stderr');
   try {
@@ -51,13 +52,16 @@ describe('drover validate', () => {
     }
   });
 
-  it('applies the daemon\'s default instance cap (10,000), and --max-instances', async () => {
+  it("applies the daemon's default instance cap (10,000), and --max-instances", async () => {
     const groups = Array.from({ length: 11 }, (_, i) => groupYaml('', 1000, `g${i}`)).join('---\n');
     const fleet = await writeFleet(minimalFleet({ group: groups }));
     try {
       const over = await drover('validate', fleet.dir);
       assert.equal(over.code, 1, over.stdout);
-      assert.match(over.stdout, /^group\.yaml:\d+:\d+: the fleet asks for 11000 instances in total \(11 groups; largest g0 with 1000\), over the operator's cap limits\.maxInstances = 10000/m);
+      assert.match(
+        over.stdout,
+        /^group\.yaml:\d+:\d+: the fleet asks for 11000 instances in total \(11 groups; largest g0 with 1000\), over the operator's cap limits\.maxInstances = 10000/m,
+      );
       assert.equal((await drover('validate', fleet.dir, '--max-instances', '11000')).code, 0);
       const low = await drover('validate', fleet.dir, '--max-instances', '10999');
       assert.equal(low.code, 1);
@@ -80,7 +84,9 @@ describe('drover validate', () => {
 
   it('exits 1 with the expected file:line:col for every fixtures/invalid case', async () => {
     const root = path.resolve('fixtures/invalid');
-    const cases = readdirSync(root, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    const cases = readdirSync(root, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
     assert.ok(cases.length > 10, 'the fixtures are there');
     // In process (a process per case cost ~1 s each, far more on a loaded machine); the first
     // case also through bin/drover, which must print the same and exit with the same code.
@@ -98,7 +104,10 @@ describe('drover validate', () => {
     const r = await drover('validate', 'fixtures/invalid/unknown-field', '--json');
     assert.equal(r.code, 1);
     const report = JSON.parse(r.stdout) as { problems: { file: string; line: number; col: number; path: string; code: string }[] };
-    assert.deepEqual(report.problems.map((p) => [p.file, p.line, p.col, p.path, p.code]), [['group.yaml', 11, 5, '/spec/rollout/maxSurg', 'schema.unknownField']]);
+    assert.deepEqual(
+      report.problems.map((p) => [p.file, p.line, p.col, p.path, p.code]),
+      [['group.yaml', 11, 5, '/spec/rollout/maxSurg', 'schema.unknownField']],
+    );
   });
 
   it('exits 2 for a missing directory and for an unknown flag', async () => {

@@ -45,7 +45,12 @@ export const aws = defineCloud<Ec2Simulator, Ec2SimulatorOptions, AwsProviderOpt
   shortDeadlines: (ms) => ({ retry: { ...PASS_RETRY, attemptTimeoutMs: ms } }),
   factory: createAwsProvider,
   reach: (sim) => ({ endpoint: sim.url, staticCredentials: AWS_CREDENTIALS }),
-  daemonEnv: (sim, provider) => ({ ...endpointEnv(provider, 'aws', sim.url), AWS_ACCESS_KEY_ID: AWS_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: AWS_CREDENTIALS.secretAccessKey }),
-  ownership: (instance, field) => (field === 'slot' ? slotFrom(instance.tags[TAG.slot], instance.attributes['launchIndex']) : instance.tags[TAG[field]]),
+  daemonEnv: (sim, provider) => ({
+    ...endpointEnv(provider, 'aws', sim.url),
+    AWS_ACCESS_KEY_ID: AWS_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: AWS_CREDENTIALS.secretAccessKey,
+  }),
+  ownership: (instance, field) =>
+    field === 'slot' ? slotFrom(instance.tags[TAG.slot], instance.attributes['launchIndex']) : instance.tags[TAG[field]],
   slotOf: (sim, id, tag) => slotFrom(tag, sim.world.get(id)?.attributes['launchIndex']),
 });

@@ -20,10 +20,18 @@ export function azureImageOf(build: number, name = 'app'): string {
   return `/subscriptions/${AZURE_SUB}/resourceGroups/images/providers/Microsoft.Compute/galleries/drover/images/${name}/versions/1.0.${build}`;
 }
 
-const placement = (zones: readonly string[]) => `  machine: { type: Standard_B2s }\n  placement: { zones: [${zones.map((z) => `'${z}'`).join(', ')}], subnet: ${SUBNET} }\n`;
+const placement = (zones: readonly string[]) =>
+  `  machine: { type: Standard_B2s }\n  placement: { zones: [${zones.map((z) => `'${z}'`).join(', ')}], subnet: ${SUBNET} }\n`;
 /** Retry-After (simulated seconds) capped to the fast clock as well. */
 const FAST_OPTIONS: AzureFactoryOptions = { retry: { ...PASS_RETRY, maxRetryAfterMs: 50 }, pollIntervalMs: 5, orphanGraceMs: 0 };
-const KEYS = { fleet: TAG.fleet, group: TAG.group, template: TAG.template, slot: TAG.slot, revision: TAG.revision, digest: TAG.digest } as const;
+const KEYS = {
+  fleet: TAG.fleet,
+  group: TAG.group,
+  template: TAG.template,
+  slot: TAG.slot,
+  revision: TAG.revision,
+  digest: TAG.digest,
+} as const;
 
 /** Azure. */
 export const azure = defineCloud<AzureSimulator, AzureSimulatorOptions, AzureFactoryOptions>({
@@ -36,12 +44,24 @@ export const azure = defineCloud<AzureSimulator, AzureSimulatorOptions, AzureFac
   imageOf: azureImageOf,
   // Four VMs a page: lists take several pages, as a large subscription's do.
   startSim: (options = {}) =>
-    startAzureSimulator({ subscriptionId: AZURE_SUB, location: LOCATION, resourceGroups: [AZURE_RG, 'images'], subnets: [SUBNET], pageSize: 4, ...options, latencies: { ...FLEET_LATENCIES, ...options.latencies } }),
+    startAzureSimulator({
+      subscriptionId: AZURE_SUB,
+      location: LOCATION,
+      resourceGroups: [AZURE_RG, 'images'],
+      subnets: [SUBNET],
+      pageSize: 4,
+      ...options,
+      latencies: { ...FLEET_LATENCIES, ...options.latencies },
+    }),
   startBare: (options = {}) => startAzureSimulator({ subscriptionId: AZURE_SUB, location: LOCATION, ...options }),
   addBuild: (sim, build, digest, name) => void sim.addImage({ id: azureImageOf(build, name), tags: { [TAG.digest]: digest } }),
   fastOptions: FAST_OPTIONS,
   shortDeadlines: (ms) => ({ ...FAST_OPTIONS, retry: { ...FAST_OPTIONS.retry!, attemptTimeoutMs: ms } }),
   factory: createAzureProvider,
   reach: (sim) => ({ endpoint: sim.url, caPem: sim.ca, staticCredentials: { token: AZURE_TOKEN } }),
-  daemonEnv: (sim, provider, dir) => ({ ...endpointEnv(provider, 'azure', sim.url), ...caFileEnv(dir, provider, sim.ca), DROVER_AZURE_TOKEN: AZURE_TOKEN }),
+  daemonEnv: (sim, provider, dir) => ({
+    ...endpointEnv(provider, 'azure', sim.url),
+    ...caFileEnv(dir, provider, sim.ca),
+    DROVER_AZURE_TOKEN: AZURE_TOKEN,
+  }),
 });

@@ -31,9 +31,16 @@ export const gcp = defineCloud<GceSimulator, GceSimulatorOptions, GcpProviderOpt
   tags: KEYS,
   actions: { create: 'compute.instances.insert', list: 'compute.instances.aggregatedList', destroy: 'compute.instances.delete' },
   imageOf: gceImageOf,
-  startSim: (options = {}) => startGceSimulator({ projects: [PROJECT], insertOperationMs: 2_000, ...options, latencies: { ...FLEET_LATENCIES, ...options.latencies } }),
+  startSim: (options = {}) =>
+    startGceSimulator({
+      projects: [PROJECT],
+      insertOperationMs: 2_000,
+      ...options,
+      latencies: { ...FLEET_LATENCIES, ...options.latencies },
+    }),
   startBare: (options = {}) => startGceSimulator({ projects: [PROJECT], ...options }),
-  addBuild: (sim, build, digest, name) => void sim.addImage({ path: gceImageOf(build, name), labels: { [LABEL.digest]: digestLabel(digest) } }),
+  addBuild: (sim, build, digest, name) =>
+    void sim.addImage({ path: gceImageOf(build, name), labels: { [LABEL.digest]: digestLabel(digest) } }),
   fastOptions: FAST_OPTIONS,
   shortDeadlines: (ms) => ({ ...FAST_OPTIONS, retry: { ...PASS_RETRY, attemptTimeoutMs: ms } }),
   factory: createGcpProvider,

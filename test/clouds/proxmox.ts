@@ -22,7 +22,8 @@ const TEMPLATE_BLOCKS = ['app', 'store', 'cache'];
 /** Template VMID of build `build` of image `name` (one of {@link TEMPLATE_BLOCKS}). */
 export function templateOf(build: number, name = 'app'): number {
   const block = TEMPLATE_BLOCKS.indexOf(name);
-  if (block < 0 || build >= 100) throw new Error(`proxmox test templates: 99 builds of ${TEMPLATE_BLOCKS.join(', ')} (asked for ${name} build ${build})`);
+  if (block < 0 || build >= 100)
+    throw new Error(`proxmox test templates: 99 builds of ${TEMPLATE_BLOCKS.join(', ')} (asked for ${name} build ${build})`);
   return 9000 + 100 * block + build;
 }
 
@@ -33,7 +34,8 @@ const FAST: ProxmoxProviderOptions = {
 };
 
 const SSH_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e e2e@drover';
-const placement = (zones: readonly string[]) => `  machine: { cores: 2, memoryMiB: 2048 }\n  placement: { zones: [${zones.join(', ')}], network: vmbr0, sshUser: drover, sshKeys: ["${SSH_KEY}"] }\n`;
+const placement = (zones: readonly string[]) =>
+  `  machine: { cores: 2, memoryMiB: 2048 }\n  placement: { zones: [${zones.join(', ')}], network: vmbr0, sshUser: drover, sshKeys: ["${SSH_KEY}"] }\n`;
 const KEYS = { fleet: TAG.fleet, group: TAG.group, template: TAG.template, slot: TAG.slot, revision: TAG.revision } as const;
 
 /**
@@ -44,12 +46,20 @@ const KEYS = { fleet: TAG.fleet, group: TAG.group, template: TAG.template, slot:
  * — not the VM's final config, which a VM destroyed or failed before its copy ended never gets.
  */
 function launchOwnership(sim: ProxmoxSimulator): Map<string, Record<string, string>> {
-  return new Map(sim.world.all().map((vm) => {
-    const requested = vm.attributes['requested'] as { description?: unknown } | undefined;
-    const own = ownershipFromDescription(typeof requested?.description === 'string' ? requested.description : undefined);
-    const entries = [[TAG.fleet, own.fleet], [TAG.group, own.group], [TAG.template, own.templateHash], [TAG.slot, own.slot?.toString()], [TAG.revision, own.revision]];
-    return [vm.id, Object.fromEntries(entries.filter((e): e is [string, string] => e[1] !== undefined))];
-  }));
+  return new Map(
+    sim.world.all().map((vm) => {
+      const requested = vm.attributes['requested'] as { description?: unknown } | undefined;
+      const own = ownershipFromDescription(typeof requested?.description === 'string' ? requested.description : undefined);
+      const entries = [
+        [TAG.fleet, own.fleet],
+        [TAG.group, own.group],
+        [TAG.template, own.templateHash],
+        [TAG.slot, own.slot?.toString()],
+        [TAG.revision, own.revision],
+      ];
+      return [vm.id, Object.fromEntries(entries.filter((e): e is [string, string] => e[1] !== undefined))];
+    }),
+  );
 }
 
 /** Proxmox VE. */
@@ -67,12 +77,28 @@ export const proxmox = defineCloud<ProxmoxSimulator, ProxmoxSimulatorOptions, Pr
   startBare: (options = {}) => startProxmoxSimulator({ nodes: NODES, pools: ['drover'], ...options }),
   // On shared storage, the digest in description and tags.
   addBuild: (sim, build, digest, name = 'app') =>
-    void sim.addTemplate({ vmid: templateOf(build, name), node: NODES[0], name: `${name}-build-${build}`, storage: 'ceph', description: templateDescription(digest), tags: [digestTag(digest), 'template'] }),
+    void sim.addTemplate({
+      vmid: templateOf(build, name),
+      node: NODES[0],
+      name: `${name}-build-${build}`,
+      storage: 'ceph',
+      description: templateDescription(digest),
+      tags: [digestTag(digest), 'template'],
+    }),
   fastOptions: FAST,
-  shortDeadlines: (ms) => ({ ...FAST, retry: { ...FAST.retry, attemptTimeoutMs: ms }, tasks: { ...FAST.tasks, cloneTimeoutMs: 3000, startTimeoutMs: 1000 } }),
+  shortDeadlines: (ms) => ({
+    ...FAST,
+    retry: { ...FAST.retry, attemptTimeoutMs: ms },
+    tasks: { ...FAST.tasks, cloneTimeoutMs: 3000, startTimeoutMs: 1000 },
+  }),
   // Task timings given in part keep the fast ones for the rest.
   factory: (context, options) => createProxmoxProvider(context, { ...options, tasks: { ...FAST.tasks, ...options.tasks } }),
-  reach: (sim) => ({ endpoint: sim.url, caPem: sim.caPem, credentials: { tokenId: TOKEN_ID }, staticCredentials: { tokenSecret: sim.tokenSecret } }),
+  reach: (sim) => ({
+    endpoint: sim.url,
+    caPem: sim.caPem,
+    credentials: { tokenId: TOKEN_ID },
+    staticCredentials: { tokenSecret: sim.tokenSecret },
+  }),
   daemonEnv: (sim, provider, dir) => ({
     ...endpointEnv(provider, 'proxmox', sim.url),
     ...caFileEnv(dir, provider, sim.caPem),

@@ -121,7 +121,10 @@ export function liveIn(sim: CloudSim): WorldInstance[] {
 }
 
 /** What a cloud's file says; {@link defineCloud} derives the rest of its {@link TestCloud}. */
-export type CloudParts<S extends CloudSim, SO, PO> = Omit<TestCloud<S, SO, PO>, 'groupPlacement' | 'zone' | 'createProvider' | 'artifact' | 'ownership' | 'slotOf' | 'launchOwnership' | 'ownershipTags'> &
+export type CloudParts<S extends CloudSim, SO, PO> = Omit<
+  TestCloud<S, SO, PO>,
+  'groupPlacement' | 'zone' | 'createProvider' | 'artifact' | 'ownership' | 'slotOf' | 'launchOwnership' | 'ownershipTags'
+> &
   Partial<Pick<TestCloud<S, SO, PO>, 'artifact' | 'ownership' | 'slotOf' | 'launchOwnership'>> & {
     /** The cloud's provider factory. */
     factory(context: ProviderContext, options: PO): Promise<Provider>;

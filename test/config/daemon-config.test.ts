@@ -19,7 +19,18 @@ describe('daemon configuration', () => {
       const result = await loadDaemonConfig(file, {});
       assert.ok(result.ok);
       const c = result.config;
-      assert.deepEqual(c.source, { kind: 'git', git: { url: 'https://git.example/fleet.git', ref: { branch: 'prod' }, path: '', intervalMs: 30_000, auth: { type: 'none' }, verify: { mode: 'off' }, onRewind: 'apply' } });
+      assert.deepEqual(c.source, {
+        kind: 'git',
+        git: {
+          url: 'https://git.example/fleet.git',
+          ref: { branch: 'prod' },
+          path: '',
+          intervalMs: 30_000,
+          auth: { type: 'none' },
+          verify: { mode: 'off' },
+          onRewind: 'apply',
+        },
+      });
       assert.deepEqual(c.listen, { host: '127.0.0.1', port: 8080 });
       assert.equal(c.resyncIntervalMs, 300_000);
       assert.equal(c.probes, true);
@@ -30,7 +41,14 @@ describe('daemon configuration', () => {
 
   it('lets DROVER_* variables override the file, with typed values', async () => {
     await withFile('source: { dir: ./fleet }\nlisten: 127.0.0.1:9000\n', async (file) => {
-      const result = await loadDaemonConfig(file, { DROVER_LISTEN: '0.0.0.0:7000', DROVER_LIMITS__CONCURRENCY: '4', DROVER_HEALTH__PROBES: 'false', DROVER_MEMORY_SAVER: 'true', DROVER_ENDPOINT_AWS_EU: 'http://x', DROVER_URL: 'http://y' });
+      const result = await loadDaemonConfig(file, {
+        DROVER_LISTEN: '0.0.0.0:7000',
+        DROVER_LIMITS__CONCURRENCY: '4',
+        DROVER_HEALTH__PROBES: 'false',
+        DROVER_MEMORY_SAVER: 'true',
+        DROVER_ENDPOINT_AWS_EU: 'http://x',
+        DROVER_URL: 'http://y',
+      });
       assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
       assert.deepEqual(result.config.listen, { host: '0.0.0.0', port: 7000 });
       assert.equal(result.config.limits.concurrency, 4);
@@ -45,10 +63,10 @@ describe('daemon configuration', () => {
       assert.ok(!result.ok);
       const lines = result.problems.map(formatProblem).map((l) => l.replace(file, 'drover.yaml'));
       assert.deepEqual(lines, [
-        "drover.yaml:3:9: invalid value \"localhost\" for 'listen': HOST:PORT of the HTTP server (health, metrics, API, webhook). Port 0 picks a free port. (at /listen)",
-        "drover.yaml:4:17: invalid value \"5 minutes\" for 'resyncInterval': A duration such as 500ms, 30s, 5m or 1h. (at /resyncInterval)",
+        'drover.yaml:3:9: invalid value "localhost" for \'listen\': HOST:PORT of the HTTP server (health, metrics, API, webhook). Port 0 picks a free port. (at /listen)',
+        'drover.yaml:4:17: invalid value "5 minutes" for \'resyncInterval\': A duration such as 500ms, 30s, 5m or 1h. (at /resyncInterval)',
         "drover.yaml:5:1: unknown field 'limts' in the document (did you mean 'limits'?) (at /limts)",
-        "<environment>: DROVER_LIMITS__CONCURRENCY: 'limits.concurrency' must be an integer, got a string (\"lots\") (at /limits/concurrency)",
+        '<environment>: DROVER_LIMITS__CONCURRENCY: \'limits.concurrency\' must be an integer, got a string ("lots") (at /limits/concurrency)',
       ]);
     });
   });
@@ -65,9 +83,10 @@ describe('daemon configuration', () => {
     await withFile('source: { dir: ./fleet }\nhealth: { unhealthyThresholdPercent: 0 }\n', async (file) => {
       const result = await loadDaemonConfig(file, {});
       assert.ok(!result.ok);
-      assert.deepEqual(result.problems.map(formatProblem).map((l) => l.replace(file, 'drover.yaml')), [
-        "drover.yaml:2:38: 'health.unhealthyThresholdPercent' must be >= 1, got 0 (at /health/unhealthyThresholdPercent)",
-      ]);
+      assert.deepEqual(
+        result.problems.map(formatProblem).map((l) => l.replace(file, 'drover.yaml')),
+        ["drover.yaml:2:38: 'health.unhealthyThresholdPercent' must be >= 1, got 0 (at /health/unhealthyThresholdPercent)"],
+      );
     });
   });
 
@@ -77,16 +96,27 @@ describe('daemon configuration', () => {
     assert.equal(none.problems[0]!.message, "missing required field 'source'");
     const missing = await loadDaemonConfig('/nonexistent/drover.yaml', {});
     assert.ok(!missing.ok);
-    assert.match(formatProblem(missing.problems[0]!), /^\/nonexistent\/drover\.yaml: cannot read the config file \(ENOENT\); check --config \/ DROVER_CONFIG$/);
+    assert.match(
+      formatProblem(missing.problems[0]!),
+      /^\/nonexistent\/drover\.yaml: cannot read the config file \(ENOENT\); check --config \/ DROVER_CONFIG$/,
+    );
   });
 
   it('refuses a directory, a device and an oversized file without reading them whole', async () => {
     const { dir, cleanup } = await writeFleet({ 'huge.yaml': `listen: 127.0.0.1:8080\n# ${'x'.repeat(MAX_CONFIG_BYTES)}\n` });
     try {
-      for (const [file, code, text] of [[dir, 'config.notAFile', /not a regular file/], ['/dev/zero', 'config.notAFile', /not a regular file/], [path.join(dir, 'huge.yaml'), 'config.tooLarge', /over 1048576 bytes/]] as const) {
+      for (const [file, code, text] of [
+        [dir, 'config.notAFile', /not a regular file/],
+        ['/dev/zero', 'config.notAFile', /not a regular file/],
+        [path.join(dir, 'huge.yaml'), 'config.tooLarge', /over 1048576 bytes/],
+      ] as const) {
         const result = await loadDaemonConfig(file, {});
         assert.ok(!result.ok, file);
-        assert.deepEqual(result.problems.map((p) => p.code), [code], file);
+        assert.deepEqual(
+          result.problems.map((p) => p.code),
+          [code],
+          file,
+        );
         assert.equal(result.problems[0]!.file, file);
         assert.match(result.problems[0]!.message, text);
       }
@@ -97,8 +127,12 @@ describe('daemon configuration', () => {
   it('reads the trust settings: http.allowedHosts, webhook.maxAge, limits.maxInstances, verify all-new-commits', async () => {
     const defaults = await loadDaemonConfig(undefined, { DROVER_SOURCE__DIR: './fleet' });
     assert.ok(defaults.ok, JSON.stringify(!defaults.ok && defaults.problems));
-    assert.deepEqual([defaults.config.http?.allowedHosts, defaults.config.webhook.maxAgeMs, defaults.config.limits.maxInstances], [[], 300_000, 10_000]);
-    const text = 'source:\n  git: { url: https://git.example/fleet.git, verify: { mode: all-new-commits, gpgPublicKeyFiles: [/k.asc] } }\nhttp: { allowedHosts: [drover.ops.example] }\nwebhook: { maxAge: 90s }\nlimits: { maxInstances: 250 }\n';
+    assert.deepEqual(
+      [defaults.config.http?.allowedHosts, defaults.config.webhook.maxAgeMs, defaults.config.limits.maxInstances],
+      [[], 300_000, 10_000],
+    );
+    const text =
+      'source:\n  git: { url: https://git.example/fleet.git, verify: { mode: all-new-commits, gpgPublicKeyFiles: [/k.asc] } }\nhttp: { allowedHosts: [drover.ops.example] }\nwebhook: { maxAge: 90s }\nlimits: { maxInstances: 250 }\n';
     await withFile(text, async (file) => {
       const result = await loadDaemonConfig(file, {});
       assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
@@ -107,10 +141,16 @@ describe('daemon configuration', () => {
       assert.equal(result.config.limits.maxInstances, 250);
       assert.equal(result.config.source.kind === 'git' && result.config.source.git.verify.mode, 'all-new-commits');
     });
-    await withFile('source: { dir: ./fleet }\nhttp: { allowedHosts: ["evil.example:80@x"] }\nlimits: { maxInstances: -1 }\n', async (file) => {
-      const result = await loadDaemonConfig(file, {});
-      assert.ok(!result.ok);
-      assert.deepEqual(result.problems.map((p) => p.path), ['/http/allowedHosts/0', '/limits/maxInstances']);
-    });
+    await withFile(
+      'source: { dir: ./fleet }\nhttp: { allowedHosts: ["evil.example:80@x"] }\nlimits: { maxInstances: -1 }\n',
+      async (file) => {
+        const result = await loadDaemonConfig(file, {});
+        assert.ok(!result.ok);
+        assert.deepEqual(
+          result.problems.map((p) => p.path),
+          ['/http/allowedHosts/0', '/limits/maxInstances'],
+        );
+      },
+    );
   });
 });

@@ -32,26 +32,45 @@ describe('config: operator files outside what a commit writes', () => {
 
   it('names every file option that lies in the state directory, including not-yet-existing files', async () => {
     const s = '$D/state/source/current';
-    const problems = await settingsOf([
-      `source: { git: { url: "ssh://git@git.example/fleet.git", auth: { sshKeyFile: ${s}/id, knownHostsFile: ${s}/kh }, verify: { mode: head, sshAllowedSignersFile: ${s}/as, gpgPublicKeyFiles: [$D/etc/ok.asc, ${s}/k.asc] } } }`,
-      'stateDir: $D/state',
-      `api: { tokenFile: ${s}/token }`,
-      `webhook: { secretFile: ${s}/secret }`,
-      `providers: { pve: { type: proxmox, endpoint: "https://pve:8006", caFile: ${s}/ca.pem, credentials: { tokenId: "a@pve!b", secretFile: ${s}/pve } }, gcp: { type: gcp, credentials: { keyFile: ${s}/key.json } } }`,
-      '',
-    ].join('\n'));
-    assert.deepEqual(problems.map((p) => p.split(' ')[0]), [
-      'api.tokenFile', 'webhook.secretFile', 'source.git.auth.sshKeyFile', 'source.git.auth.knownHostsFile',
-      'source.git.verify.sshAllowedSignersFile', 'source.git.verify.gpgPublicKeyFiles[1]',
-      'providers.pve.caFile', 'providers.pve.credentials.secretFile', 'providers.gcp.credentials.keyFile',
-    ]);
-    assert.match(problems[0]!, /^api\.tokenFile "[^"]+\/token" lies inside the state directory "[^"]+\/state", where a commit can put files; move it outside/);
+    const problems = await settingsOf(
+      [
+        `source: { git: { url: "ssh://git@git.example/fleet.git", auth: { sshKeyFile: ${s}/id, knownHostsFile: ${s}/kh }, verify: { mode: head, sshAllowedSignersFile: ${s}/as, gpgPublicKeyFiles: [$D/etc/ok.asc, ${s}/k.asc] } } }`,
+        'stateDir: $D/state',
+        `api: { tokenFile: ${s}/token }`,
+        `webhook: { secretFile: ${s}/secret }`,
+        `providers: { pve: { type: proxmox, endpoint: "https://pve:8006", caFile: ${s}/ca.pem, credentials: { tokenId: "a@pve!b", secretFile: ${s}/pve } }, gcp: { type: gcp, credentials: { keyFile: ${s}/key.json } } }`,
+        '',
+      ].join('\n'),
+    );
+    assert.deepEqual(
+      problems.map((p) => p.split(' ')[0]),
+      [
+        'api.tokenFile',
+        'webhook.secretFile',
+        'source.git.auth.sshKeyFile',
+        'source.git.auth.knownHostsFile',
+        'source.git.verify.sshAllowedSignersFile',
+        'source.git.verify.gpgPublicKeyFiles[1]',
+        'providers.pve.caFile',
+        'providers.pve.credentials.secretFile',
+        'providers.gcp.credentials.keyFile',
+      ],
+    );
+    assert.match(
+      problems[0]!,
+      /^api\.tokenFile "[^"]+\/token" lies inside the state directory "[^"]+\/state", where a commit can put files; move it outside/,
+    );
   });
 
   it('with source.dir, the fleet directory is untrusted too, through symlinks; files elsewhere pass', async () => {
-    const problems = await settingsOf('source: { dir: $D/fleet }\nstateDir: $D/state\napi: { tokenFile: $D/etc/link }\nwebhook: { secretFile: $D/etc/secret }\n');
-    assert.deepEqual(problems.map((p) => p.replaceAll(dir, '$D')), [
-      'api.tokenFile "$D/etc/link" lies inside the fleet directory (source.dir) "$D/fleet", where a commit can put files; move it outside (e.g. /etc/drover or /run/secrets)',
-    ]);
+    const problems = await settingsOf(
+      'source: { dir: $D/fleet }\nstateDir: $D/state\napi: { tokenFile: $D/etc/link }\nwebhook: { secretFile: $D/etc/secret }\n',
+    );
+    assert.deepEqual(
+      problems.map((p) => p.replaceAll(dir, '$D')),
+      [
+        'api.tokenFile "$D/etc/link" lies inside the fleet directory (source.dir) "$D/fleet", where a commit can put files; move it outside (e.g. /etc/drover or /run/secrets)',
+      ],
+    );
   });
 });

@@ -19,11 +19,22 @@ function groupYaml(extra: string): string {
 
 describe('desired: every problem at once', () => {
   it('a schema error elsewhere in the group does not hide its rollout rule problem', () => {
-    const loaded = loadFleetFiles([{ file: 'fleet.yaml', text: groupYaml('  rollout: { maxSurge: 0, maxUnavailable: 0 }\n  health: { tcp: { port: 22 }, failureThreshold: 0 }\n') }]);
+    const loaded = loadFleetFiles([
+      {
+        file: 'fleet.yaml',
+        text: groupYaml('  rollout: { maxSurge: 0, maxUnavailable: 0 }\n  health: { tcp: { port: 22 }, failureThreshold: 0 }\n'),
+      },
+    ]);
     assert.ok(!loaded.ok);
     const found = loaded.problems.map((p) => [p.path, p.code]);
-    assert.ok(found.some(([path]) => path === '/spec/health/failureThreshold'), JSON.stringify(found));
-    assert.ok(found.some(([path, code]) => path === '/spec/rollout/maxSurge' && code === 'rule.noProgress'), JSON.stringify(found));
+    assert.ok(
+      found.some(([path]) => path === '/spec/health/failureThreshold'),
+      JSON.stringify(found),
+    );
+    assert.ok(
+      found.some(([path, code]) => path === '/spec/rollout/maxSurge' && code === 'rule.noProgress'),
+      JSON.stringify(found),
+    );
   });
 
   it('a schema error inside the rollout is reported alone (no rule is judged on invalid rollout values)', () => {

@@ -5,22 +5,41 @@ import { loadFleet } from '../../src/desired/load.ts';
 import { formatProblem } from '../../src/desired/problems.ts';
 
 const invalidRoot = path.resolve('fixtures/invalid');
-const cases = readdirSync(invalidRoot, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+const cases = readdirSync(invalidRoot, { withFileTypes: true })
+  .filter((e) => e.isDirectory())
+  .map((e) => e.name);
 
 describe('fixtures/invalid: every bad-input repository is refused with its exact problems', () => {
   it('covers every bad-input case the foundation issue names', () => {
-    const required = ['malformed-yaml', 'wrong-type', 'missing-field', 'unknown-field', 'duplicate-names', 'dangling-reference',
-      'bad-digest', 'replicas-negative', 'replicas-absurd', 'alias-bomb', 'file-too-large', 'symlink-outside', 'secret-inline', 'non-utf8'];
+    const required = [
+      'malformed-yaml',
+      'wrong-type',
+      'missing-field',
+      'unknown-field',
+      'duplicate-names',
+      'dangling-reference',
+      'bad-digest',
+      'replicas-negative',
+      'replicas-absurd',
+      'alias-bomb',
+      'file-too-large',
+      'symlink-outside',
+      'secret-inline',
+      'non-utf8',
+    ];
     for (const name of required) assert.ok(cases.includes(name), `missing fixture ${name}`);
   });
 
   it("covers the README's provider zone rules (GCE zone syntax and subnetwork region, Azure zones 1–3)", () => {
-    for (const name of ['gce-zone-syntax', 'gce-subnetwork-region', 'azure-zones']) assert.ok(cases.includes(name), `missing fixture ${name}`);
+    for (const name of ['gce-zone-syntax', 'gce-subnetwork-region', 'azure-zones'])
+      assert.ok(cases.includes(name), `missing fixture ${name}`);
   });
 
   for (const name of cases) {
     it(name, async () => {
-      const expected = readFileSync(path.join(invalidRoot, name, 'expected.txt'), 'utf8').trimEnd().split('\n');
+      const expected = readFileSync(path.join(invalidRoot, name, 'expected.txt'), 'utf8')
+        .trimEnd()
+        .split('\n');
       const result = await loadFleet(path.join(invalidRoot, name));
       assert.equal(result.ok, false);
       assert.ok(!result.ok);

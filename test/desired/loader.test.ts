@@ -49,15 +49,36 @@ describe('fleet loader', () => {
   });
 
   it('suggests the closest kind and provider type', () => {
-    const out = problems({ ...minimalFleet({ provider: 'apiVersion: drover/v1\nkind: Provider\nmetadata: { name: aws-eu }\nspec: { type: awz, region: eu-west-1 }\n' }), 'x.yaml': 'apiVersion: drover/v1\nkind: VMGroup\nmetadata: { name: x }\n' });
-    assert.ok(out.includes("provider.yaml:4:15: 'spec.type' must be one of aws, gcp, azure, proxmox, got \"awz\" (did you mean 'aws'?) (at /spec/type)"), out.join('\n'));
-    assert.ok(out.includes("x.yaml:2:7: unknown kind \"VMGroup\"; expected one of Fleet, Provider, Image, VmGroup (did you mean 'VmGroup'?) (at /kind)"), out.join('\n'));
+    const out = problems({
+      ...minimalFleet({
+        provider: 'apiVersion: drover/v1\nkind: Provider\nmetadata: { name: aws-eu }\nspec: { type: awz, region: eu-west-1 }\n',
+      }),
+      'x.yaml': 'apiVersion: drover/v1\nkind: VMGroup\nmetadata: { name: x }\n',
+    });
+    assert.ok(
+      out.includes(
+        "provider.yaml:4:15: 'spec.type' must be one of aws, gcp, azure, proxmox, got \"awz\" (did you mean 'aws'?) (at /spec/type)",
+      ),
+      out.join('\n'),
+    );
+    assert.ok(
+      out.includes(
+        'x.yaml:2:7: unknown kind "VMGroup"; expected one of Fleet, Provider, Image, VmGroup (did you mean \'VmGroup\'?) (at /kind)',
+      ),
+      out.join('\n'),
+    );
   });
 
   it('applies provider-specific rules', () => {
     const pveImage = `apiVersion: drover/v1\nkind: Image\nmetadata: { name: web }\nspec:\n  digest: sha256:${'c'.repeat(64)}\n  artifacts: { pve: { id: ami-1 } }\n`;
-    const pveGroup = 'apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: web }\nspec:\n  provider: pve\n  image: web\n  replicas: 1\n  machine: { type: t3.small }\n  placement: { zones: [pve9], securityGroups: [sg-00000001] }\n';
-    const out = problems({ 'fleet.yaml': minimalFleet()['fleet.yaml']!, 'provider.yaml': PVE, 'image.yaml': pveImage, 'group.yaml': pveGroup });
+    const pveGroup =
+      'apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: web }\nspec:\n  provider: pve\n  image: web\n  replicas: 1\n  machine: { type: t3.small }\n  placement: { zones: [pve9], securityGroups: [sg-00000001] }\n';
+    const out = problems({
+      'fleet.yaml': minimalFleet()['fleet.yaml']!,
+      'provider.yaml': PVE,
+      'image.yaml': pveImage,
+      'group.yaml': pveGroup,
+    });
     assert.deepEqual(out, [
       "group.yaml:8:20: 'spec.machine.type' does not apply to proxmox providers (only aws, gcp, azure); remove it (at /spec/machine/type)",
       "group.yaml:9:24: node 'pve9' is not one of provider 'pve' nodes (pve1, pve2) (at /spec/placement/zones/0)",
@@ -67,7 +88,8 @@ describe('fleet loader', () => {
   });
 
   it('checks zones against the AWS region and requires what AWS needs', () => {
-    const group = 'apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: web }\nspec:\n  provider: aws-eu\n  image: web\n  replicas: 1\n  placement: { zones: [us-east-1a] }\n';
+    const group =
+      'apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: web }\nspec:\n  provider: aws-eu\n  image: web\n  replicas: 1\n  placement: { zones: [us-east-1a] }\n';
     assert.deepEqual(problems(minimalFleet({ group })), [
       "group.yaml:5:3: 'spec.machine.type' is required for aws providers (provider 'aws-eu') (at /spec)",
       "group.yaml:8:24: zone 'us-east-1a' is not in region eu-west-1 of provider 'aws-eu' (expected e.g. eu-west-1a) (at /spec/placement/zones/0)",
@@ -91,18 +113,36 @@ describe('fleet loader', () => {
   });
 
   it('refuses a second Fleet document and secrets inside other kinds', () => {
-    const out = problems({ ...minimalFleet(), 'more.yaml': 'apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: other }\n', 'key.yaml': groupYaml('  userData: "-----BEGIN OPENSSH PRIVATE KEY-----"\n', 1, 'api') });
-    assert.ok(out.some((l) => l.startsWith('more.yaml:2:7: a repository has exactly one Fleet document')), out.join('\n'));
-    assert.ok(out.some((l) => l.startsWith("key.yaml:10:13: 'spec.userData' contains a private key")), out.join('\n'));
+    const out = problems({
+      ...minimalFleet(),
+      'more.yaml': 'apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: other }\n',
+      'key.yaml': groupYaml('  userData: "-----BEGIN OPENSSH PRIVATE KEY-----"\n', 1, 'api'),
+    });
+    assert.ok(
+      out.some((l) => l.startsWith('more.yaml:2:7: a repository has exactly one Fleet document')),
+      out.join('\n'),
+    );
+    assert.ok(
+      out.some((l) => l.startsWith("key.yaml:10:13: 'spec.userData' contains a private key")),
+      out.join('\n'),
+    );
   });
 
   it('reads symlinks inside the repository, skips hidden folders, reports an empty repository', async () => {
-    const { dir, cleanup } = await writeFleet({ ...minimalFleet(), 'real/extra.yaml': groupYaml('', 1, 'api'), '.git/ignored.yaml': 'not: [valid' });
+    const { dir, cleanup } = await writeFleet({
+      ...minimalFleet(),
+      'real/extra.yaml': groupYaml('', 1, 'api'),
+      '.git/ignored.yaml': 'not: [valid',
+    });
     try {
       await symlink(path.join(dir, 'real/extra.yaml'), path.join(dir, 'link.yaml'));
       const result = await loadFleet(dir);
       assert.ok(!result.ok);
-      assert.deepEqual(result.problems.map((p) => p.code), ['ref.duplicateName'], 'the inside link is read (so api is defined twice); .git is skipped');
+      assert.deepEqual(
+        result.problems.map((p) => p.code),
+        ['ref.duplicateName'],
+        'the inside link is read (so api is defined twice); .git is skipped',
+      );
     } finally {
       await cleanup();
     }
@@ -135,14 +175,20 @@ describe('fleet loader', () => {
 
   it('a file that fails to parse is the only problem: no cascade of undefined providers or images from the documents it lost', () => {
     const fleet = minimalFleet();
-    const broken = problems({ ...fleet, 'provider.yaml': fleet['provider.yaml']!.replace('metadata: { name: aws-eu }', 'metadata: { name: aws-eu }\nkind: Provider') });
+    const broken = problems({
+      ...fleet,
+      'provider.yaml': fleet['provider.yaml']!.replace('metadata: { name: aws-eu }', 'metadata: { name: aws-eu }\nkind: Provider'),
+    });
     assert.equal(broken.length, 1, broken.join('\n'));
     assert.match(broken[0]!, /^provider\.yaml:\d+:\d+: .*(duplicate|unique)/i);
     const version = problems({ ...fleet, 'image.yaml': `%YAML 1.1\n---\n${fleet['image.yaml']}` });
     assert.equal(version.length, 1, version.join('\n'));
     assert.match(version[0]!, /^image\.yaml:1:1: YAML: fleet files are YAML 1\.2/);
-    const alsoTypo = problems({ ...fleet, 'image.yaml': `%YAML 1.1\n---\n${fleet['image.yaml']}`, 'group.yaml': groupYaml().replace('provider: aws-eu', 'provider: aws-us') });
+    const alsoTypo = problems({
+      ...fleet,
+      'image.yaml': `%YAML 1.1\n---\n${fleet['image.yaml']}`,
+      'group.yaml': groupYaml().replace('provider: aws-eu', 'provider: aws-us'),
+    });
     assert.equal(alsoTypo.length, 1, 'a dangling reference waits until every file parses (it may be defined in the broken one)');
   });
 });
-

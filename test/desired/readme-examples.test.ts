@@ -32,12 +32,25 @@ spec:
   artifacts: { aws-eu: { id: ami-0123456789abcdef0 } }
 `;
 
-interface Block { readonly file: string; readonly line: number; readonly text: string }
+interface Block {
+  readonly file: string;
+  readonly line: number;
+  readonly text: string;
+}
 
 async function readmes(): Promise<string[]> {
   const providers = await readdir(path.join(ROOT, 'providers'), { withFileTypes: true });
   const own = providers.filter((entry) => entry.isDirectory()).map((entry) => `providers/${entry.name}/README.md`);
-  const present = await Promise.all(own.map(async (file) => (await readFile(path.join(ROOT, file)).then(() => true, () => false)) ? file : undefined));
+  const present = await Promise.all(
+    own.map(async (file) =>
+      (await readFile(path.join(ROOT, file)).then(
+        () => true,
+        () => false,
+      ))
+        ? file
+        : undefined,
+    ),
+  );
   return ['README.md', ...present.filter((file) => file !== undefined)];
 }
 

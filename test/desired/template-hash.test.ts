@@ -20,15 +20,14 @@ function image(digest: string, ami: string): string {
 
 const SUBNETS = '{ eu-west-1a: subnet-0123456789abcdef0, eu-west-1b: subnet-0123456789abcdef1 }';
 
-const BASE_EXTRA = [
-  '  userData: "#cloud-config"',
-  '  tags: { team: web, tier: front }',
-  '  disks: [{ sizeGiB: 20, type: gp3 }]',
-  '',
-].join('\n');
+const BASE_EXTRA = ['  userData: "#cloud-config"', '  tags: { team: web, tier: front }', '  disks: [{ sizeGiB: 20, type: gp3 }]', ''].join(
+  '\n',
+);
 
 function withSubnets(subnets: string, zones = ''): DesiredGroup {
-  return loadGroup(minimalFleet({ group: groupYaml(BASE_EXTRA).replace('zones: [eu-west-1a, eu-west-1b] }', `${zones}subnets: ${subnets} }`) }));
+  return loadGroup(
+    minimalFleet({ group: groupYaml(BASE_EXTRA).replace('zones: [eu-west-1a, eu-west-1b] }', `${zones}subnets: ${subnets} }`) }),
+  );
 }
 
 describe('template hash', () => {
@@ -92,11 +91,21 @@ describe('template hash', () => {
       imageDigest: minimalFleet({ group: groupYaml(BASE_EXTRA), image: image(DIGEST_B, 'ami-0a1b2c3d4e5f60718') }),
       artifact: minimalFleet({ group: groupYaml(BASE_EXTRA), image: image(DIGEST_A, 'ami-0ffffffffffffffff') }),
       machine: minimalFleet({ group: groupYaml(BASE_EXTRA).replace('t3.small', 't3.large') }),
-      subnets: minimalFleet({ group: groupYaml(`${BASE_EXTRA}`).replace('zones: [eu-west-1a, eu-west-1b] }', `zones: [eu-west-1a, eu-west-1b], subnets: ${SUBNETS} }`) }),
+      subnets: minimalFleet({
+        group: groupYaml(`${BASE_EXTRA}`).replace(
+          'zones: [eu-west-1a, eu-west-1b] }',
+          `zones: [eu-west-1a, eu-west-1b], subnets: ${SUBNETS} }`,
+        ),
+      }),
       userData: minimalFleet({ group: groupYaml(BASE_EXTRA.replace('#cloud-config', '#cloud-config\\nx')) }),
       disks: minimalFleet({ group: groupYaml(BASE_EXTRA.replace('sizeGiB: 20', 'sizeGiB: 21')) }),
       tags: minimalFleet({ group: groupYaml(BASE_EXTRA.replace('tier: front', 'tier: back')) }),
-      instanceProfile: minimalFleet({ group: groupYaml(BASE_EXTRA).replace('zones: [eu-west-1a, eu-west-1b] }', 'zones: [eu-west-1a, eu-west-1b], instanceProfile: web }') }),
+      instanceProfile: minimalFleet({
+        group: groupYaml(BASE_EXTRA).replace(
+          'zones: [eu-west-1a, eu-west-1b] }',
+          'zones: [eu-west-1a, eu-west-1b], instanceProfile: web }',
+        ),
+      }),
     };
     const seen = new Set([base.templateHash]);
     for (const [field, files] of Object.entries(changes)) {
@@ -106,25 +115,49 @@ describe('template hash', () => {
     }
   });
 
-  it('AWS subnets per zone: zones default to their keys; the map is in the hash (a zone\'s new subnet or a new zone rolls), its key order is not', () => {
+  it("AWS subnets per zone: zones default to their keys; the map is in the hash (a zone's new subnet or a new zone rolls), its key order is not", () => {
     const derived = withSubnets(SUBNETS);
-    assert.deepEqual(derived.zones, ['eu-west-1a', 'eu-west-1b'], 'zones are the subnets\' zones');
-    assert.deepEqual(derived.template.placement.subnets, { 'eu-west-1a': 'subnet-0123456789abcdef0', 'eu-west-1b': 'subnet-0123456789abcdef1' });
-    assert.equal(withSubnets(SUBNETS, 'zones: [eu-west-1b, eu-west-1a], ').templateHash, derived.templateHash, 'zones written out: same hash');
+    assert.deepEqual(derived.zones, ['eu-west-1a', 'eu-west-1b'], "zones are the subnets' zones");
+    assert.deepEqual(derived.template.placement.subnets, {
+      'eu-west-1a': 'subnet-0123456789abcdef0',
+      'eu-west-1b': 'subnet-0123456789abcdef1',
+    });
+    assert.equal(
+      withSubnets(SUBNETS, 'zones: [eu-west-1b, eu-west-1a], ').templateHash,
+      derived.templateHash,
+      'zones written out: same hash',
+    );
     const reordered = withSubnets('{ eu-west-1b: subnet-0123456789abcdef1, eu-west-1a: subnet-0123456789abcdef0 }');
     assert.equal(reordered.templateHash, derived.templateHash, 'key order');
     assert.deepEqual(reordered.zones, derived.zones, 'key order does not change the zones either (sorted)');
-    assert.notEqual(withSubnets('{ eu-west-1a: subnet-0123456789abcdef0, eu-west-1b: subnet-0123456789abcdef9 }').templateHash, derived.templateHash, 'a zone\'s subnet changed');
-    assert.notEqual(withSubnets(SUBNETS.replace(' }', ', eu-west-1c: subnet-0123456789abcdef2 }')).templateHash, derived.templateHash, 'a zone added with its subnet');
+    assert.notEqual(
+      withSubnets('{ eu-west-1a: subnet-0123456789abcdef0, eu-west-1b: subnet-0123456789abcdef9 }').templateHash,
+      derived.templateHash,
+      "a zone's subnet changed",
+    );
+    assert.notEqual(
+      withSubnets(SUBNETS.replace(' }', ', eu-west-1c: subnet-0123456789abcdef2 }')).templateHash,
+      derived.templateHash,
+      'a zone added with its subnet',
+    );
   });
 
   it('hashes every LaunchTemplate field (a new field cannot be silently left out)', () => {
     const template: LaunchTemplate = {
-      provider: 'p', imageDigest: DIGEST_A, artifact: { id: 'x' }, machine: { type: 'm' }, placement: { subnet: 's' },
-      userData: 'u', disks: [{ sizeGiB: 1 }], tags: { a: 'b' },
+      provider: 'p',
+      imageDigest: DIGEST_A,
+      artifact: { id: 'x' },
+      machine: { type: 'm' },
+      placement: { subnet: 's' },
+      userData: 'u',
+      disks: [{ sizeGiB: 1 }],
+      tags: { a: 'b' },
     };
     for (const key of Object.keys(template) as (keyof LaunchTemplate)[]) {
-      const changed = { ...template, [key]: key === 'userData' ? 'v' : key === 'disks' ? [] : typeof template[key] === 'string' ? 'q' : {} };
+      const changed = {
+        ...template,
+        [key]: key === 'userData' ? 'v' : key === 'disks' ? [] : typeof template[key] === 'string' ? 'q' : {},
+      };
       assert.notEqual(templateHash(changed), templateHash(template), key);
     }
   });
@@ -132,7 +165,12 @@ describe('template hash', () => {
   it('is pinned for a known template: a change to the canonical form would replace every instance of every fleet', () => {
     // If this fails, the canonical form or the hash changed: every running instance would be
     // replaced on upgrade. Bump HASH_DOMAIN only with a migration plan, never to make this pass.
-    assert.equal(canonicalJson(base.template), '{"artifact":{"id":"ami-0a1b2c3d4e5f60718"},"disks":[{"sizeGiB":20,"type":"gp3"}],"imageDigest":"sha256:' + 'a'.repeat(64) + '","machine":{"type":"t3.small"},"placement":{},"provider":"aws-eu","tags":{"team":"web","tier":"front"},"userData":"#cloud-config"}');
+    assert.equal(
+      canonicalJson(base.template),
+      '{"artifact":{"id":"ami-0a1b2c3d4e5f60718"},"disks":[{"sizeGiB":20,"type":"gp3"}],"imageDigest":"sha256:' +
+        'a'.repeat(64) +
+        '","machine":{"type":"t3.small"},"placement":{},"provider":"aws-eu","tags":{"team":"web","tier":"front"},"userData":"#cloud-config"}',
+    );
     assert.equal(base.templateHash, '830c6aedb9f9');
     assert.equal(templateHash(base.template), '830c6aedb9f9');
   });
@@ -140,14 +178,21 @@ describe('template hash', () => {
   it('does not change with the order of SSH keys (a set), and changes when a key changes', () => {
     const provider = 'apiVersion: drover/v1\nkind: Provider\nmetadata: { name: gce-eu }\nspec: { type: gcp, project: demo-project }\n';
     const img = `apiVersion: drover/v1\nkind: Image\nmetadata: { name: web }\nspec:\n  digest: ${DIGEST_A}\n  artifacts: { gce-eu: { id: projects/demo-project/global/images/web-1 } }\n`;
-    const [a, b, c] = ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1 ops@a', 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB2 ops@b', 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC3 ops@c'].map((k) => JSON.stringify(k));
+    const [a, b, c] = [
+      'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1 ops@a',
+      'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB2 ops@b',
+      'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC3 ops@c',
+    ].map((k) => JSON.stringify(k));
     const hashOf = (keys: string) => loadGroup(minimalFleet({ provider, image: img, group: gceGroupWithKeys(keys) })).templateHash;
     assert.equal(hashOf(`${a}, ${b}, ${c}`), hashOf(`${c}, ${a}, ${b}`));
     assert.notEqual(hashOf(`${a}, ${b}`), hashOf(`${a}, ${c}`));
   });
 
   it('canonical JSON sorts keys at every depth and drops undefined', () => {
-    assert.equal(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: undefined, x: null }], c: 'c' } }), '{"a":{"c":"c","d":[2,{"x":null,"z":1}]},"b":1}');
+    assert.equal(
+      canonicalJson({ b: 1, a: { d: [2, { z: 1, y: undefined, x: null }], c: 'c' } }),
+      '{"a":{"c":"c","d":[2,{"x":null,"z":1}]},"b":1}',
+    );
   });
 });
 

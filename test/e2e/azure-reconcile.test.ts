@@ -42,21 +42,38 @@ describe('e2e azure: ARM specifics through drover passes', function () {
     await harness.writeFleet(groups, 2);
     await harness.runUntil(converged(harness));
     assert.equal(sim.puts.length, 6, 'three VMs, then three replacements: one PUT each');
-    assert.deepEqual(sim.puts.filter((p) => p.existed || p.updatedInPlace), []);
+    assert.deepEqual(
+      sim.puts.filter((p) => p.existed || p.updatedInPlace),
+      [],
+    );
     for (let i = 0; i < 40 && sim.nics().length > 3; i++) await new Promise((resolve) => setTimeout(resolve, 25)); // the last delete may still run
     assert.equal(sim.nics().length, 3, 'the old VMs took their NICs with them');
   });
 
-  it('passes read nothing outside the provider\'s resource group, and still see power states', async () => {
+  it("passes read nothing outside the provider's resource group, and still see power states", async () => {
     const groups = [{ name: 'web', replicas: 2 }];
     const harness = (h = await startHarness(azure, groups));
     const sim = harness.sim as AzureSimulator;
     // Another team's VMs elsewhere in the subscription, one even tagged with this fleet.
-    sim.world.launch({ name: 'theirs', zone: '1', image: 'x', machineType: 'Standard_B1s', tags: { 'drover:fleet': FLEET }, attributes: { resourceGroup: 'other-team' } }, 'out-of-band');
+    sim.world.launch(
+      {
+        name: 'theirs',
+        zone: '1',
+        image: 'x',
+        machineType: 'Standard_B1s',
+        tags: { 'drover:fleet': FLEET },
+        attributes: { resourceGroup: 'other-team' },
+      },
+      'out-of-band',
+    );
     await harness.runUntil(converged(harness));
     const victim = sim.world.all().find((i) => i.tags['drover:group'] === 'web' && i.state === 'running')!;
     sim.world.stop(victim.id, 'out-of-band');
-    const replaced = () => harness.liveByGroup().get('web')?.every((i) => i.id !== victim.id && i.state === 'running') === true && harness.liveByGroup().get('web')?.length === 2;
+    const replaced = () =>
+      harness
+        .liveByGroup()
+        .get('web')
+        ?.every((i) => i.id !== victim.id && i.state === 'running') === true && harness.liveByGroup().get('web')?.length === 2;
     await harness.runUntil(replaced);
     assert.ok(replaced(), 'the VM stopped out of band was seen stopped and replaced');
     assert.equal(sim.engine.calls.counts()['VirtualMachines.ListAll'], undefined, 'no subscription-wide list');

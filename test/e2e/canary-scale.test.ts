@@ -69,7 +69,10 @@ describe('canary: a replicas decrease while canaries bake (EC2 simulator)', func
 
     const committedAt = h.sim.engine.clock.now();
     await h.writeFleet([at(4)], B);
-    await h.runUntil(() => { const m = settled(h!); return m !== undefined && of(m, A) + of(m, B) === 4; }, 40);
+    await h.runUntil(() => {
+      const m = settled(h!);
+      return m !== undefined && of(m, A) + of(m, B) === 4;
+    }, 40);
     // A few more passes: nothing else may happen (was: the rollout went on to 4 of B).
     for (let i = 0; i < 5; i += 1) await h.pass();
     const final = settled(h);
@@ -80,7 +83,10 @@ describe('canary: a replicas decrease while canaries bake (EC2 simulator)', func
     assert.equal(b.launches, 3, 'B launched exactly its 3 canaries (was: 4)');
     assert.equal(b.maxBesideOthers, 3, 'never more than 3 of B while A served');
     const verdict = checkTimeline({
-      cloud: 'aws', events, fleet: FLEET, groups: ['edge'],
+      cloud: 'aws',
+      events,
+      fleet: FLEET,
+      groups: ['edge'],
       keys: { fleet: TAG.fleet, group: TAG.group, slot: TAG.slot, template: TAG.template, digest: TAG.digest },
       // Replicas 6, then 4 from the commit on (the next pass reads it: confirmed at once).
       epochs: [
@@ -94,7 +100,10 @@ describe('canary: a replicas decrease while canaries bake (EC2 simulator)', func
     assert.deepEqual(verdict.violations, []);
     const last = await h.pass();
     const step = last.guarded.steps.find((s) => s.group === 'edge');
-    assert.ok(step?.waits.some((w) => w.reason === 'canary-bake'), 'still baking');
+    assert.ok(
+      step?.waits.some((w) => w.reason === 'canary-bake'),
+      'still baking',
+    );
     assert.notEqual(step?.status.conditions.find((c) => c.type === 'Ready')?.status, 'True', 'a held canary is not Ready');
   });
 });

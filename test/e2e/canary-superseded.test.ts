@@ -16,7 +16,11 @@ import { digestOf, FLEET, startHarness } from '../helpers/harness.ts';
 import type { GroupSpec, Harness } from '../helpers/harness.ts';
 import { checkTimeline } from '../reliability/crash-invariants.ts';
 
-const EDGE: GroupSpec = { name: 'edge', replicas: 3, rollout: '{ strategy: canary, canary: { count: 1 }, maxSurge: 1, maxUnavailable: 0, minReadySeconds: 0 }' };
+const EDGE: GroupSpec = {
+  name: 'edge',
+  replicas: 3,
+  rollout: '{ strategy: canary, canary: { count: 1 }, maxSurge: 1, maxUnavailable: 0, minReadySeconds: 0 }',
+};
 const A = 1;
 const B = 2;
 const C = 3;
@@ -45,7 +49,7 @@ describe('canary: a canary superseded before promotion (EC2 simulator)', functio
     await h?.close();
   });
 
-  it('a lost old instance is refilled on the old set\'s template, never on the superseded canary\'s', async () => {
+  it("a lost old instance is refilled on the old set's template, never on the superseded canary's", async () => {
     h = await startHarness(aws, [EDGE], { throttling: false });
     const tplA = await templateOf(h);
     await h.runUntil(() => count(settled(h!), tplA) === 3);
@@ -59,15 +63,21 @@ describe('canary: a canary superseded before promotion (EC2 simulator)', functio
     // C's canary runs and the old part is back to replicas − 1.
     await h.runUntil(() => count(settled(h!), tplC) === 1 && count(settled(h!), tplA) + count(settled(h!), tplB) === 2);
     const held = settled(h)!;
-    assert.equal(count(held, tplC), 1, 'held at C\'s canary');
+    assert.equal(count(held, tplC), 1, "held at C's canary");
 
     // An old-set instance is lost out of band: the refill must not launch B.
     const lost = held.get(tplA)![0]!;
     h.sim.world.terminate(lost, 'out-of-band', 'test: lost');
-    await h.runUntil(() => { const m = settled(h!); return m !== undefined && count(m, tplA) + count(m, tplB) + count(m, tplC) === 3; }, 40);
+    await h.runUntil(() => {
+      const m = settled(h!);
+      return m !== undefined && count(m, tplA) + count(m, tplB) + count(m, tplC) === 3;
+    }, 40);
 
     const verdict = checkTimeline({
-      cloud: 'aws', events: h.sim.world.events(), fleet: FLEET, groups: ['edge'],
+      cloud: 'aws',
+      events: h.sim.world.events(),
+      fleet: FLEET,
+      groups: ['edge'],
       keys: { fleet: TAG.fleet, group: TAG.group, slot: TAG.slot, template: TAG.template, digest: TAG.digest },
       epochs: [{ committedAt: -Infinity, confirmedAt: -Infinity, groups: { edge: { replicas: 3, surge: 1, unavailable: 0 } } }],
       spawns: [],
@@ -76,6 +86,10 @@ describe('canary: a canary superseded before promotion (EC2 simulator)', functio
     });
     assert.deepEqual(verdict.violations, []);
     const final = settled(h)!;
-    assert.deepEqual([count(final, tplA), count(final, tplB), count(final, tplC)], [2, 0, 1], 'the old part is A again (2), B is gone, C holds');
+    assert.deepEqual(
+      [count(final, tplA), count(final, tplB), count(final, tplC)],
+      [2, 0, 1],
+      'the old part is A again (2), B is gone, C holds',
+    );
   });
 });

@@ -28,11 +28,12 @@ function desiredHash(status: DaemonStatus, group: string): string {
 }
 
 function imagesYaml(web: number, api: number): string {
-  return `${imageDoc("web", web)}---\n${imageDoc("api", api)}`;
+  return `${imageDoc('web', web)}---\n${imageDoc('api', api)}`;
 }
 
 function groupsYaml(extra = ''): string {
-  const group = (name: string, replicas: number) => `apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: ${name} }\nspec:\n  provider: aws-eu\n  image: ${name}\n  replicas: ${replicas}\n  machine: { type: t3.small }\n  placement: { zones: [eu-west-1a, eu-west-1b] }\n  rollout: { maxSurge: 1, maxUnavailable: 0, minReadySeconds: 0 }\n${extra}`;
+  const group = (name: string, replicas: number) =>
+    `apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: ${name} }\nspec:\n  provider: aws-eu\n  image: ${name}\n  replicas: ${replicas}\n  machine: { type: t3.small }\n  placement: { zones: [eu-west-1a, eu-west-1b] }\n  rollout: { maxSurge: 1, maxUnavailable: 0, minReadySeconds: 0 }\n${extra}`;
   return `${group('web', 3)}---\n${group('api', 2)}`;
 }
 
@@ -55,7 +56,10 @@ describe('e2e: drover run following Git against the EC2 simulator', function () 
     E2E_API_TOKEN: TOKEN,
     ...aws.daemonEnv(sim, 'aws-eu', tmp.path),
   });
-  const live = (group: string) => sim.world.list().filter((i) => i.tags[TAG.fleet] === FLEET && i.tags[TAG.group] === group && (i.state === 'pending' || i.state === 'running'));
+  const live = (group: string) =>
+    sim.world
+      .list()
+      .filter((i) => i.tags[TAG.fleet] === FLEET && i.tags[TAG.group] === group && (i.state === 'pending' || i.state === 'running'));
   const convergedOn = (group: string, hash: string, replicas: number) => {
     const mine = live(group);
     return mine.length === replicas && mine.every((i) => i.state === 'running' && i.tags[TAG.template] === hash);
@@ -73,7 +77,8 @@ describe('e2e: drover run following Git against the EC2 simulator', function () 
     repo = new TestRepo(tmp.path);
     repo.commit({ 'fleet.yaml': FLEET_YAML, 'images.yaml': imagesYaml(1, 1), 'groups.yaml': groupsYaml() }, 'initial fleet');
     sim = await startEc2Simulator({ region: 'eu-west-1', factor: 200, latencies: { bootMs: 20_000, terminateMs: 10_000 } });
-    for (const build of [1, 2, 3]) for (const image of ['web', 'api']) sim.addImage({ id: ami(image, build), tags: { [TAG.digest]: digest(image, build) } });
+    for (const build of [1, 2, 3])
+      for (const image of ['web', 'api']) sim.addImage({ id: ami(image, build), tags: { [TAG.digest]: digest(image, build) } });
     daemon = await startDaemon(env(), TOKEN);
   });
 
@@ -86,11 +91,16 @@ describe('e2e: drover run following Git against the EC2 simulator', function () 
   it('converges the fleet declared in Git', async () => {
     const status = await daemon!.waitForStatus((s) => isReady(s, 'web') && isReady(s, 'api'));
     assert.equal(status.source.lastAppliedRevision, repo.head());
-    await waitWorld(() => convergedOn('web', desiredHash(status, 'web'), 3) && convergedOn('api', desiredHash(status, 'api'), 2), 'initial convergence');
+    await waitWorld(
+      () => convergedOn('web', desiredHash(status, 'web'), 3) && convergedOn('api', desiredHash(status, 'api'), 2),
+      'initial convergence',
+    );
   });
 
   it('rolls only the groups whose image digest changed, holding capacity', async () => {
-    const apiIds = live('api').map((i) => i.id).sort();
+    const apiIds = live('api')
+      .map((i) => i.id)
+      .sort();
     const start = sim.clock.now();
     const head = repo.commit({ 'images.yaml': imagesYaml(2, 1) }, 'web build 2');
     const before = live('web')[0]!.tags[TAG.template];
@@ -98,8 +108,16 @@ describe('e2e: drover run following Git against the EC2 simulator', function () 
     assert.notEqual(desiredHash(status, 'web'), before, 'the new digest gives a new template');
     await waitWorld(() => convergedOn('web', desiredHash(status, 'web'), 3), 'web rolled to build 2');
     await daemon!.waitForStatus((s) => isReady(s, 'web') && plannedAt(s, 'web', head));
-    assert.deepEqual(live('api').map((i) => i.id).sort(), apiIds, 'api was not touched');
-    const focused = daemon!.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['msg'] === 'focused pass finished' && l['revision'] === head);
+    assert.deepEqual(
+      live('api')
+        .map((i) => i.id)
+        .sort(),
+      apiIds,
+      'api was not touched',
+    );
+    const focused = daemon!.logs
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l['msg'] === 'focused pass finished' && l['revision'] === head);
     assert.equal(focused.length, 1, 'one focused pass on the changed group, then full passes');
     assert.equal(focused[0]!['focusedGroups'], 1);
     const web = capacityByGroup(sim.world.events(), { groupTag: TAG.group, fleetTag: TAG.fleet, fleet: FLEET }).get('web')!;
@@ -116,7 +134,14 @@ describe('e2e: drover run following Git against the EC2 simulator', function () 
       assert.match(status.source.lastAttemptError!.message, /colour/);
       await sleep(1500);
       const byApi = sim.world.events().filter((e) => e.cause === 'api' && e.at > rejectedAt);
-      assert.deepEqual(byApi, [], `no API call changed the world after the invalid commit; daemon:\n${daemon!.logs.filter((l) => /instance (created|deleted)|failed/.test(l)).slice(-12).join('\n')}`);
+      assert.deepEqual(
+        byApi,
+        [],
+        `no API call changed the world after the invalid commit; daemon:\n${daemon!.logs
+          .filter((l) => /instance (created|deleted)|failed/.test(l))
+          .slice(-12)
+          .join('\n')}`,
+      );
       assert.match(await daemon!.text('/metrics'), /^drover_revision_rejected 1$/m);
     } finally {
       repo.commit({ 'groups.yaml': groupsYaml() }, 'fix: remove the unknown field');
@@ -128,11 +153,21 @@ describe('e2e: drover run following Git against the EC2 simulator', function () 
     assert.equal((await daemon!.post('/api/v1/groups/api/suspend', 'wrong-token')).status, 401);
     assert.equal((await daemon!.post('/api/v1/reconcile', '')).status, 401);
     assert.equal((await daemon!.post('/api/v1/groups/api/suspend')).status, 200);
-    const apiIds = live('api').map((i) => i.id).sort();
+    const apiIds = live('api')
+      .map((i) => i.id)
+      .sort();
     const head = repo.commit({ 'images.yaml': imagesYaml(2, 2) }, 'api build 2');
-    const suspended = await daemon!.waitForStatus((s) => plannedAt(s, 'api', head) && s.groups.find((g) => g.name === 'api')?.suspendedBy === 'api');
+    const suspended = await daemon!.waitForStatus(
+      (s) => plannedAt(s, 'api', head) && s.groups.find((g) => g.name === 'api')?.suspendedBy === 'api',
+    );
     await sleep(1500);
-    assert.deepEqual(live('api').map((i) => i.id).sort(), apiIds, 'a suspended group is never changed');
+    assert.deepEqual(
+      live('api')
+        .map((i) => i.id)
+        .sort(),
+      apiIds,
+      'a suspended group is never changed',
+    );
     assert.equal((await daemon!.post('/api/v1/groups/api/resume')).status, 200);
     await waitWorld(() => convergedOn('api', desiredHash(suspended, 'api'), 2), 'api rolled after resume');
   });
@@ -140,7 +175,11 @@ describe('e2e: drover run following Git against the EC2 simulator', function () 
   it('serves Prometheus metrics that move with the work done', async () => {
     const text = await daemon!.text('/metrics');
     for (const line of text.split('\n').filter((l) => l !== '' && !l.startsWith('#'))) {
-      assert.match(line, /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"]*"(,[a-zA-Z_][a-zA-Z0-9_]*="[^"]*")*\})? -?[0-9.e+-]+$|^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})? (NaN|\+Inf|-Inf)$/, line);
+      assert.match(
+        line,
+        /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"]*"(,[a-zA-Z_][a-zA-Z0-9_]*="[^"]*")*\})? -?[0-9.e+-]+$|^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})? (NaN|\+Inf|-Inf)$/,
+        line,
+      );
     }
     const created = Number(/^drover_actions_total\{group="web",action="create",outcome="ok"\} (\d+)$/m.exec(text)?.[1]);
     assert.ok(created >= 6, `web creates counted: ${created}`);
@@ -156,7 +195,9 @@ describe('e2e: drover run following Git against the EC2 simulator', function () 
     await waitWorld(() => sim.world.list().some((i) => i.tags[TAG.group] === 'web' && i.image === ami('web', 3)), 'the rollout to start');
     assert.equal(await daemon!.stop(), 0, 'graceful shutdown exits 0');
     daemon = await startDaemon(env(), TOKEN);
-    const status = await daemon.waitForStatus((s) => plannedAt(s, 'web', head) && isReady(s, 'web') && convergedOn('web', desiredHash(s, 'web'), 3));
+    const status = await daemon.waitForStatus(
+      (s) => plannedAt(s, 'web', head) && isReady(s, 'web') && convergedOn('web', desiredHash(s, 'web'), 3),
+    );
     assert.ok(live('web').every((i) => i.image === ami('web', 3)));
     const web = capacityByGroup(sim.world.events(), { groupTag: TAG.group, fleetTag: TAG.fleet, fleet: FLEET }).get('web')!;
     assert.equal(minReadyBetween(web, start), 3, 'capacity held across the restart');

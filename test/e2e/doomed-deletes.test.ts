@@ -14,7 +14,9 @@ import { converged } from './scenarios.ts';
 const ROLLOUT = '{ maxSurge: 0, maxUnavailable: 1, minReadySeconds: 0, progressDeadlineSeconds: 3600 }';
 
 function web(subnets: string): GroupSpec[] {
-  return [{ name: 'web', replicas: 4, rollout: ROLLOUT, placement: `  machine: { type: t3.small }\n  placement: { subnets: ${subnets} }\n` }];
+  return [
+    { name: 'web', replicas: 4, rollout: ROLLOUT, placement: `  machine: { type: t3.small }\n  placement: { subnets: ${subnets} }\n` },
+  ];
 }
 
 /** A runUntil predicate: `ms` of simulated time passed since `since` (time for a delete to end and launches to be retried). */
@@ -24,7 +26,11 @@ function simulated(h: Harness, since: number, ms: number): () => boolean {
 
 /** Instances of the fleet not gone (terminating and stopped ones included), as "id state". */
 function inWorld(h: Harness): string[] {
-  return h.sim.world.all().filter((i) => aws.ownership(i, 'fleet') === FLEET && i.state !== 'terminated').map((i) => `${i.id} ${i.state}`).sort();
+  return h.sim.world
+    .all()
+    .filter((i) => aws.ownership(i, 'fleet') === FLEET && i.state !== 'terminated')
+    .map((i) => `${i.id} ${i.state}`)
+    .sort();
 }
 
 describe('e2e aws: no ready instance deleted for room while the launch would fail (surge 0)', function () {
@@ -51,7 +57,10 @@ describe('e2e aws: no ready instance deleted for room while the launch would fai
     const stalled = step?.status.conditions.find((c) => c.type === 'Stalled');
     assert.deepEqual([stalled?.status, stalled?.reason], ['True', 'SubnetZoneMismatch'], JSON.stringify(stalled));
     assert.deepEqual(step?.deletes, []);
-    assert.ok(last.actions.every((a) => a.kind === 'delete' && a.error?.reason === 'SubnetZoneMismatch'), JSON.stringify(last.actions));
+    assert.ok(
+      last.actions.every((a) => a.kind === 'delete' && a.error?.reason === 'SubnetZoneMismatch'),
+      JSON.stringify(last.actions),
+    );
     await harness.writeFleet(web(good), 1);
     const back = await harness.pass();
     assert.deepEqual(back.actions, [], 'back on the running template: nothing to do');
@@ -68,8 +77,15 @@ describe('e2e aws: no ready instance deleted for room while the launch would fai
     await harness.writeFleet([{ name: 'web', replicas: 4, rollout: ROLLOUT }], 2);
     await harness.runUntil(simulated(harness, since, 120_000), 400);
     const live = inWorld(harness);
-    assert.deepEqual(live.map((l) => l.split(' ')[1]), ['running', 'running', 'running'], `one old instance deleted to make room, no more: ${live.join(', ')}`);
-    assert.ok(live.every((l) => before.has(l.split(' ')[0]!)), 'nothing launched');
+    assert.deepEqual(
+      live.map((l) => l.split(' ')[1]),
+      ['running', 'running', 'running'],
+      `one old instance deleted to make room, no more: ${live.join(', ')}`,
+    );
+    assert.ok(
+      live.every((l) => before.has(l.split(' ')[0]!)),
+      'nothing launched',
+    );
     assert.equal(minReadyBetween(harness.capacity().get('web')!, since), 3, 'never below replicas − maxUnavailable');
     harness.sim.faults.clear();
     await harness.runUntil(converged(harness));

@@ -26,13 +26,19 @@ const API_AMI_FIXED = 'ami-0b0b0b0b0b0b0b0b2';
 const WEB_DIGEST = `sha256:${'1'.repeat(64)}`;
 const API_DIGEST = `sha256:${'2'.repeat(64)}`;
 
-const image = (name: string, digest: string, ami: string) => `apiVersion: drover/v1\nkind: Image\nmetadata: { name: ${name} }\nspec:\n  digest: ${digest}\n  artifacts: { aws-eu: { id: ${ami} } }\n`;
-const group = (name: string) => `apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: ${name} }\nspec:\n  provider: aws-eu\n  image: ${name}\n  replicas: 2\n  machine: { type: t3.small }\n  placement: { zones: [eu-west-1a] }\n  rollout: { maxSurge: 1, maxUnavailable: 0, minReadySeconds: 0 }\n`;
-const fleet = (apiAmi: string, extra = '') => [
-  `apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: ${FLEET} }\n`,
-  'apiVersion: drover/v1\nkind: Provider\nmetadata: { name: aws-eu }\nspec: { type: aws, region: eu-west-1 }\n',
-  image('web', WEB_DIGEST, WEB_AMI), image('api', API_DIGEST, apiAmi), group('web'), group('api') + extra,
-].join('---\n');
+const image = (name: string, digest: string, ami: string) =>
+  `apiVersion: drover/v1\nkind: Image\nmetadata: { name: ${name} }\nspec:\n  digest: ${digest}\n  artifacts: { aws-eu: { id: ${ami} } }\n`;
+const group = (name: string) =>
+  `apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: ${name} }\nspec:\n  provider: aws-eu\n  image: ${name}\n  replicas: 2\n  machine: { type: t3.small }\n  placement: { zones: [eu-west-1a] }\n  rollout: { maxSurge: 1, maxUnavailable: 0, minReadySeconds: 0 }\n`;
+const fleet = (apiAmi: string, extra = '') =>
+  [
+    `apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: ${FLEET} }\n`,
+    'apiVersion: drover/v1\nkind: Provider\nmetadata: { name: aws-eu }\nspec: { type: aws, region: eu-west-1 }\n',
+    image('web', WEB_DIGEST, WEB_AMI),
+    image('api', API_DIGEST, apiAmi),
+    group('web'),
+    group('api') + extra,
+  ].join('---\n');
 
 /** One sample of the exposition text: `name{labels}` → value. */
 type Series = Map<string, number>;
@@ -78,13 +84,22 @@ describe('e2e: every documented metric moves with the work done (README Operatio
   let tmp: { path: string; cleanup: () => void };
   let daemon: DaemonProcess | undefined;
   const scrape = async () => parse(await daemon!.text('/metrics'));
-  const live = (name: string) => sim.world.list().filter((i) => i.tags[TAG.fleet] === FLEET && i.tags[TAG.group] === name && (i.state === 'pending' || i.state === 'running'));
+  const live = (name: string) =>
+    sim.world
+      .list()
+      .filter((i) => i.tags[TAG.fleet] === FLEET && i.tags[TAG.group] === name && (i.state === 'pending' || i.state === 'running'));
   const waitMetrics = async (done: (s: Series) => boolean, what: string) => {
     const deadline = Date.now() + 60_000;
     for (;;) {
       const s = await scrape();
       if (done(s)) return s;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; metrics:\n${[...s].filter(([k]) => k.startsWith('drover_')).map(([k, v]) => `${k} ${v}`).join('\n')}\nlogs:\n${daemon!.logs.slice(-15).join('\n')}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `timed out waiting for ${what}; metrics:\n${[...s]
+            .filter(([k]) => k.startsWith('drover_'))
+            .map(([k, v]) => `${k} ${v}`)
+            .join('\n')}\nlogs:\n${daemon!.logs.slice(-15).join('\n')}`,
+        );
       await sleep(100);
     }
   };
@@ -98,13 +113,28 @@ describe('e2e: every documented metric moves with the work done (README Operatio
     sim.addImage({ id: API_AMI, tags: { [TAG.digest]: `sha256:${'9'.repeat(64)}` } });
     sim.addImage({ id: API_AMI_FIXED, tags: { [TAG.digest]: API_DIGEST } });
     // The first launch is refused as written (not retried by the SDK): a provider error, a failed action.
-    sim.faults.add({ kind: 'error', actions: ['RunInstances'], count: 1, status: 400, code: 'Unsupported', message: 'the instance type is not supported in this zone (test)' });
-    daemon = await startDaemon({
-      DROVER_SOURCE__GIT__URL: repo.url, DROVER_SOURCE__GIT__INTERVAL: '300ms', DROVER_STATE_DIR: path.join(tmp.path, 'state'),
-      ...aws.daemonEnv(sim, 'aws-eu', tmp.path), DROVER_PROGRESS_INTERVAL: '200ms', DROVER_RESYNC_INTERVAL: '500ms',
-      // drover's own bucket: one launch call per 4 s, so the launch retried after the refused one waits for it.
-      DROVER_LIMITS__PROVIDERS__AWS_EU__RATE_PER_SECOND: '0.25', DROVER_LIMITS__PROVIDERS__AWS_EU__BURST: '1',
-    }, 'unused-token');
+    sim.faults.add({
+      kind: 'error',
+      actions: ['RunInstances'],
+      count: 1,
+      status: 400,
+      code: 'Unsupported',
+      message: 'the instance type is not supported in this zone (test)',
+    });
+    daemon = await startDaemon(
+      {
+        DROVER_SOURCE__GIT__URL: repo.url,
+        DROVER_SOURCE__GIT__INTERVAL: '300ms',
+        DROVER_STATE_DIR: path.join(tmp.path, 'state'),
+        ...aws.daemonEnv(sim, 'aws-eu', tmp.path),
+        DROVER_PROGRESS_INTERVAL: '200ms',
+        DROVER_RESYNC_INTERVAL: '500ms',
+        // drover's own bucket: one launch call per 4 s, so the launch retried after the refused one waits for it.
+        DROVER_LIMITS__PROVIDERS__AWS_EU__RATE_PER_SECOND: '0.25',
+        DROVER_LIMITS__PROVIDERS__AWS_EU__BURST: '1',
+      },
+      'unused-token',
+    );
   });
 
   after(async () => {
@@ -114,21 +144,38 @@ describe('e2e: every documented metric moves with the work done (README Operatio
   });
 
   it('a converged group, a stalled one, a refused launch and the token bucket, each in its series', async () => {
-    const status = await daemon!.waitForStatus((s) => condition(s, "api", "Stalled")?.status === "True" && condition(s, "web", "Ready")?.status === "True");
+    const status = await daemon!.waitForStatus(
+      (s) => condition(s, 'api', 'Stalled')?.status === 'True' && condition(s, 'web', 'Ready')?.status === 'True',
+    );
     const webHash = status.groups.find((g) => g.name === 'web')!.desiredTemplateHash;
     const apiHash = status.groups.find((g) => g.name === 'api')!.desiredTemplateHash;
     assert.equal(live('web').length, 2);
-    const m = await waitMetrics((s) => sum(s, 'drover_instances', { group: 'web', template: webHash, state: 'running' }) === 2, 'web counted running');
+    const m = await waitMetrics(
+      (s) => sum(s, 'drover_instances', { group: 'web', template: webHash, state: 'running' }) === 2,
+      'web counted running',
+    );
 
     // drover_instances{group,template,state}: web's two instances, at its template; api has none.
-    assert.deepEqual(select(m, 'drover_instances', { group: 'web' }).filter(([, v]) => v > 0).map(([k, v]) => [k, v]),
-      [[`drover_instances{group="web",template="${webHash}",state="running"}`, 2]]);
+    assert.deepEqual(
+      select(m, 'drover_instances', { group: 'web' })
+        .filter(([, v]) => v > 0)
+        .map(([k, v]) => [k, v]),
+      [[`drover_instances{group="web",template="${webHash}",state="running"}`, 2]],
+    );
     assert.equal(sum(m, 'drover_instances', { group: 'api', template: apiHash }), 0);
     // drover_rollouts_in_progress: api has work left, web has none.
     assert.equal(sum(m, 'drover_rollouts_in_progress'), 1);
     // drover_group_condition{group,type,status}: the DroverGroupStalled and DroverGroupDegraded alerts select these.
-    assert.equal(sum(m, 'drover_group_condition', { group: 'api', type: 'Stalled', status: 'True' }), 1, 'DroverGroupStalled fires for api');
-    assert.equal(sum(m, 'drover_group_condition', { group: 'api', type: 'Degraded', status: 'True' }), 1, 'DroverGroupDegraded fires for api: 0 ready of 2');
+    assert.equal(
+      sum(m, 'drover_group_condition', { group: 'api', type: 'Stalled', status: 'True' }),
+      1,
+      'DroverGroupStalled fires for api',
+    );
+    assert.equal(
+      sum(m, 'drover_group_condition', { group: 'api', type: 'Degraded', status: 'True' }),
+      1,
+      'DroverGroupDegraded fires for api: 0 ready of 2',
+    );
     assert.equal(sum(m, 'drover_group_condition', { group: 'web', type: 'Stalled', status: 'True' }), 0);
     assert.equal(sum(m, 'drover_group_condition', { group: 'web', type: 'Degraded', status: 'False' }), 1);
     assert.equal(select(m, 'drover_group_condition', { type: 'Degraded', status: 'True' }).length, 1, 'only api is Degraded');
@@ -140,7 +187,8 @@ describe('e2e: every documented metric moves with the work done (README Operatio
     // drover_passes_total{provider,result}: the pass with failed actions is an error.
     assert.ok(sum(m, 'drover_passes_total', { provider: 'aws-eu', result: 'error' }) >= 1);
     // drover_pass_duration_seconds{provider}: a histogram with one observation per finished pass.
-    const passes = sum(m, 'drover_passes_total', { provider: 'aws-eu' }) - sum(m, 'drover_passes_total', { provider: 'aws-eu', result: 'superseded' });
+    const passes =
+      sum(m, 'drover_passes_total', { provider: 'aws-eu' }) - sum(m, 'drover_passes_total', { provider: 'aws-eu', result: 'superseded' });
     assert.ok(passes >= 2);
     assert.equal(sum(m, 'drover_pass_duration_seconds_count', { provider: 'aws-eu' }), passes);
     assert.ok(sum(m, 'drover_pass_duration_seconds_sum', { provider: 'aws-eu' }) > 0);
@@ -153,7 +201,7 @@ describe('e2e: every documented metric moves with the work done (README Operatio
     assert.ok(sum(m, 'drover_provider_calls_total', { provider: 'aws-eu', operation, code: 'ok' }) >= 1, 'the launch that succeeded');
     assert.equal(sum(m, 'drover_provider_errors_total', { code: 'ok' }), 0, 'errors never count successes');
     // drover_throttle_wait_seconds_total{provider}: the retried launch waited for the bucket.
-    assert.ok(sum(m, 'drover_throttle_wait_seconds_total', { provider: 'aws-eu' }) > 0.2, 'time waited for drover\'s own bucket');
+    assert.ok(sum(m, 'drover_throttle_wait_seconds_total', { provider: 'aws-eu' }) > 0.2, "time waited for drover's own bucket");
     // drover_git_fetch_duration_seconds: every Git sync is timed, not only failed ones.
     assert.ok(sum(m, 'drover_git_fetch_duration_seconds_count') >= 1, 'Git syncs observed');
     assert.ok(sum(m, 'drover_git_fetch_duration_seconds_sum') > 0);
@@ -172,7 +220,11 @@ describe('e2e: every documented metric moves with the work done (README Operatio
     const m = await waitMetrics((s) => sum(s, 'drover_revision_rejected') === 1, 'the rejection');
     assert.equal(sum(m, 'drover_git_fetch_failures_total', { reason }), 1, `one failure with reason ${reason}`);
     assert.equal(select(m, 'drover_git_fetch_failures_total').length, 1);
-    assert.deepEqual(select(m, 'drover_revision_info'), [[`drover_revision_info{revision="${good}"}`, 1]], 'the last good revision stays in force');
+    assert.deepEqual(
+      select(m, 'drover_revision_info'),
+      [[`drover_revision_info{revision="${good}"}`, 1]],
+      'the last good revision stays in force',
+    );
     assert.ok(sum(m, 'drover_git_fetch_duration_seconds_count') > syncsBefore, 'the failed sync is timed too');
     // Later polls of the same bad head keep the alert's series at 1.
     const polls = sum(m, 'drover_git_fetch_duration_seconds_count');
@@ -183,9 +235,14 @@ describe('e2e: every documented metric moves with the work done (README Operatio
   it('the fix clears the rejection and the stalled group converges: nothing in progress, no alert series at 1', async () => {
     const head = repo.commit({ 'fleet.yaml': fleet(API_AMI_FIXED) }, 'api: an AMI with the right digest');
     const okBefore = sum(await scrape(), 'drover_passes_total', { provider: 'aws-eu', result: 'ok' });
-    const status = await daemon!.waitForStatus((s) => s.source.lastAppliedRevision === head && condition(s, 'api', 'Ready')?.status === 'True');
+    const status = await daemon!.waitForStatus(
+      (s) => s.source.lastAppliedRevision === head && condition(s, 'api', 'Ready')?.status === 'True',
+    );
     const apiHash = status.groups.find((g) => g.name === 'api')!.desiredTemplateHash;
-    const m = await waitMetrics((s) => sum(s, 'drover_rollouts_in_progress') === 0 && sum(s, 'drover_passes_total', { provider: 'aws-eu', result: 'ok' }) > okBefore, 'settled, an ok pass');
+    const m = await waitMetrics(
+      (s) => sum(s, 'drover_rollouts_in_progress') === 0 && sum(s, 'drover_passes_total', { provider: 'aws-eu', result: 'ok' }) > okBefore,
+      'settled, an ok pass',
+    );
     assert.equal(live('api').length, 2);
     assert.equal(sum(m, 'drover_instances', { group: 'api', template: apiHash, state: 'running' }), 2);
     assert.equal(sum(m, 'drover_actions_total', { group: 'api', action: 'create', outcome: 'ok' }), 2);

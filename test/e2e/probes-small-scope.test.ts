@@ -40,7 +40,8 @@ async function freePort(): Promise<number> {
 }
 
 function condition(status: DaemonStatus, type: string): { status: string; reason: string } | undefined {
-  return status.groups.find((g) => g.name === 'web')?.conditions.find((c) => c.type === type) as { status: string; reason: string } | undefined;
+  return status.groups.find((g) => g.name === 'web')?.conditions.find((c) => c.type === type) as
+    { status: string; reason: string } | undefined;
 }
 
 describe('e2e: probe protection for a scope under 3 (all probes failing)', function () {
@@ -62,11 +63,19 @@ describe('e2e: probe protection for a scope under 3 (all probes failing)', funct
     // Real time (factor 1): the daemon judges grace by its own clock against launch times.
     sim = await startEc2Simulator({ region: 'eu-west-1', factor: 1, latencies: { bootMs: 300, terminateMs: 300 } });
     sim.addImage({ id: AMI, tags: { [TAG.digest]: DIGEST } });
-    daemon = await startDaemon({
-      DROVER_SOURCE__GIT__URL: repo.url, DROVER_SOURCE__GIT__INTERVAL: '300ms', DROVER_STATE_DIR: path.join(tmp.path, 'state'),
-      DROVER_PROGRESS_INTERVAL: '200ms', DROVER_RESYNC_INTERVAL: '1s', DROVER_API__TOKEN_ENV: 'E2E_API_TOKEN', E2E_API_TOKEN: TOKEN,
-      ...aws.daemonEnv(sim, 'aws-eu', tmp.path),
-    }, TOKEN);
+    daemon = await startDaemon(
+      {
+        DROVER_SOURCE__GIT__URL: repo.url,
+        DROVER_SOURCE__GIT__INTERVAL: '300ms',
+        DROVER_STATE_DIR: path.join(tmp.path, 'state'),
+        DROVER_PROGRESS_INTERVAL: '200ms',
+        DROVER_RESYNC_INTERVAL: '1s',
+        DROVER_API__TOKEN_ENV: 'E2E_API_TOKEN',
+        E2E_API_TOKEN: TOKEN,
+        ...aws.daemonEnv(sim, 'aws-eu', tmp.path),
+      },
+      TOKEN,
+    );
     const running = () => sim.world.list().filter((i) => i.tags[TAG.fleet] === FLEET && i.state === 'running');
     await daemon.waitForStatus((s) => condition(s, 'ProbesFailing')?.status === 'True' && running().length === 3);
 
@@ -76,18 +85,33 @@ describe('e2e: probe protection for a scope under 3 (all probes failing)', funct
       assert.ok(Date.now() < deadline, 'scaled in to 2');
       await sleep(100);
     }
-    const kept = running().map((i) => i.id).sort();
+    const kept = running()
+      .map((i) => i.id)
+      .sort();
     const passes = () => daemon!.logs.filter((l) => l.includes('"msg":"pass finished"')).length;
     const start = passes();
     while (passes() < start + 8) {
       const status = (await daemon.get('/api/v1/status')).body as DaemonStatus;
-      assert.equal(condition(status, 'ProbesFailing')?.status, 'True', `ProbesFailing stays True with 2 of 2 failing (pass ${passes() - start})`);
+      assert.equal(
+        condition(status, 'ProbesFailing')?.status,
+        'True',
+        `ProbesFailing stays True with 2 of 2 failing (pass ${passes() - start})`,
+      );
       await sleep(100);
     }
-    assert.deepEqual(running().map((i) => i.id).sort(), kept, 'both remaining instances kept: nothing deleted as unhealthy');
+    assert.deepEqual(
+      running()
+        .map((i) => i.id)
+        .sort(),
+      kept,
+      'both remaining instances kept: nothing deleted as unhealthy',
+    );
     const unhealthy = daemon.logs.filter((l) => l.includes('"msg":"instance deleted"') && l.includes('"reason":"unhealthy"'));
     assert.deepEqual(unhealthy, [], 'no instance deleted as unhealthy');
     const events = ((await daemon.get('/api/v1/status')).body as { events: { reason: string; message: string }[] }).events;
-    assert.ok(!events.some((e) => e.reason === 'ProbesRecovered'), `no ProbesRecovered while every probe fails: ${JSON.stringify(events.filter((e) => e.reason.startsWith('Probes')))}`);
+    assert.ok(
+      !events.some((e) => e.reason === 'ProbesRecovered'),
+      `no ProbesRecovered while every probe fails: ${JSON.stringify(events.filter((e) => e.reason.startsWith('Probes')))}`,
+    );
   });
 });

@@ -36,7 +36,10 @@ describe('e2e proxmox: one /cluster/resources listing per pass (issue 18 item 7)
     h = undefined;
   });
 
-  for (const [label, adapter] of [['VMIDs from nextid', proxmox], ['a vmidRange', proxmoxRanged]] as const) {
+  for (const [label, adapter] of [
+    ['VMIDs from nextid', proxmox],
+    ['a vmidRange', proxmoxRanged],
+  ] as const) {
     it(`${label}: every pass of a first rollout and a roll to a new build lists the cluster exactly once`, async () => {
       h = await startHarness(adapter, GROUPS);
       const first = await countPerPass(h);
@@ -45,7 +48,11 @@ describe('e2e proxmox: one /cluster/resources listing per pass (issue 18 item 7)
       const roll = await countPerPass(h);
       const passes = [...first.perPass, ...roll.perPass];
       assert.ok(first.actions >= 6 && roll.actions >= 12, `the passes created and deleted (${first.actions}, ${roll.actions} actions)`);
-      assert.deepEqual(passes.filter((n) => n !== 1), [], `resources calls per pass: ${passes.join(' ')}`);
+      assert.deepEqual(
+        passes.filter((n) => n !== 1),
+        [],
+        `resources calls per pass: ${passes.join(' ')}`,
+      );
     });
   }
 });

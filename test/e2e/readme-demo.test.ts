@@ -31,15 +31,26 @@ export function readmeDemoSteps(readme: string): string[] {
   const section = readme.slice(readme.indexOf('## The demo'), readme.indexOf('\n## ', readme.indexOf('## The demo') + 1));
   const block = /```sh\n([\s\S]*?)```/.exec(section);
   assert.ok(block, 'README: no ```sh block under "## The demo"');
-  return block[1]!.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  return block[1]!
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
 }
 
 /** The "Try a rollout" lines of the demo's banner, comments dropped and the --url a free port needs removed. */
 function bannerSteps(stdout: string): string[] {
   const from = stdout.indexOf('Try a rollout');
   const lines = stdout.slice(from).split('\n').slice(1);
-  const steps = lines.slice(0, lines.findIndex((l) => l.trim() === ''));
-  return steps.map((l) => l.replace(/\s+#.*$/, '').replace(/ --url \S+$/, '').trim());
+  const steps = lines.slice(
+    0,
+    lines.findIndex((l) => l.trim() === ''),
+  );
+  return steps.map((l) =>
+    l
+      .replace(/\s+#.*$/, '')
+      .replace(/ --url \S+$/, '')
+      .trim(),
+  );
 }
 
 interface GroupStatus {
@@ -58,7 +69,10 @@ interface WorldInstance {
 }
 
 function converged(g: GroupStatus): boolean {
-  return g.suspendedBy !== undefined || (g.conditions.some((c) => c.type === 'Ready' && c.status === 'True') && g.counts?.updatedReady === g.replicas);
+  return (
+    g.suspendedBy !== undefined ||
+    (g.conditions.some((c) => c.type === 'Ready' && c.status === 'True') && g.counts?.updatedReady === g.replicas)
+  );
 }
 
 describe('e2e: the README demo walk-through', function () {
@@ -86,7 +100,21 @@ describe('e2e: the README demo walk-through', function () {
 
   it('runs the README steps exactly as written and shows what the README says', async () => {
     const steps = readmeDemoSteps(readFileSync(path.join(ROOT, 'README.md'), 'utf8'));
-    demo = spawn(process.execPath, [path.join(ROOT, 'bin/drover'), 'demo', path.join(ROOT, 'fixtures/demo'), '--port', '0', '--sim-port', '0', '--factor', String(FACTOR)], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    demo = spawn(
+      process.execPath,
+      [
+        path.join(ROOT, 'bin/drover'),
+        'demo',
+        path.join(ROOT, 'fixtures/demo'),
+        '--port',
+        '0',
+        '--sim-port',
+        '0',
+        '--factor',
+        String(FACTOR),
+      ],
+      { cwd, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     demo.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
     demo.stderr!.on('data', (d: Buffer) => (stdout += d.toString()));
     exitCode = new Promise((resolve) => demo!.once('exit', (code) => resolve(code)));
@@ -100,7 +128,7 @@ describe('e2e: the README demo walk-through', function () {
       const out: WorldInstance[] = [];
       for (const w of worlds) {
         const dispatcher = w.ca === undefined ? undefined : new Agent({ connect: { ca: readFileSync(path.resolve(cwd, w.ca), 'utf8') } });
-        const body = await (await request(w.url, dispatcher ? { dispatcher } : {})).body.json() as { instances: WorldInstance[] };
+        const body = (await (await request(w.url, dispatcher ? { dispatcher } : {})).body.json()) as { instances: WorldInstance[] };
         out.push(...body.instances.filter((i) => !['terminated', 'deleted', 'shutting-down', 'stopping', 'stopped'].includes(i.state)));
         await dispatcher?.close();
       }
@@ -113,35 +141,54 @@ describe('e2e: the README demo walk-through', function () {
     const names = Object.keys(fleet.state.groups).sort();
     const before = await waitFor('the demo fleet to converge', async () => {
       const all = await groups();
-      return all.map((g) => g.name).sort().join() === names.join() && all.every(converged) ? all : undefined;
+      return all
+        .map((g) => g.name)
+        .sort()
+        .join() === names.join() && all.every(converged)
+        ? all
+        : undefined;
     });
-    const untouched = (await live()).filter((i) => !i.name.startsWith('web-')).map((i) => i.id).sort();
+    const untouched = (await live())
+      .filter((i) => !i.name.startsWith('web-'))
+      .map((i) => i.id)
+      .sort();
     assert.ok(untouched.length > 0);
 
     const wallStart = Date.now();
     const shell = await exec('sh', ['-e', '-c', steps.join('\n')], {
-      cwd, timeout: 120_000,
+      cwd,
+      timeout: 120_000,
       env: { ...process.env, PATH: `${path.join(ROOT, 'node_modules/.bin')}:${process.env['PATH'] ?? ''}`, DROVER_URL: url },
     });
     assert.match(shell.stdout, /^fleet \S+ at revision \S+/m, shell.stdout + shell.stderr);
     assert.match(shell.stdout, /^GROUP\s+PROVIDER\s+STRATEGY\s+UPDATED/m);
 
-    const rolled = await waitFor('every web group to roll to the new build', async () => {
-      const all = await groups();
-      const web = all.filter((g) => ['web-eu', 'web-gcp'].includes(g.name));
-      const changed = web.every((g) => g.desiredTemplateHash !== before.find((b) => b.name === g.name)!.desiredTemplateHash);
-      return changed && all.every(converged) && stdout.split('RevisionApplied').length - 1 >= 2 ? all : undefined;
-    }, 180_000);
+    const rolled = await waitFor(
+      'every web group to roll to the new build',
+      async () => {
+        const all = await groups();
+        const web = all.filter((g) => ['web-eu', 'web-gcp'].includes(g.name));
+        const changed = web.every((g) => g.desiredTemplateHash !== before.find((b) => b.name === g.name)!.desiredTemplateHash);
+        return changed && all.every(converged) && stdout.split('RevisionApplied').length - 1 >= 2 ? all : undefined;
+      },
+      180_000,
+    );
     const wallMs = Date.now() - wallStart;
     assert.match(stdout, /^ {2}\S+ {2}web-gcp\s.*canary-bake \(\d+s left\)/m, 'the canary line shows the bake time left');
     for (const g of rolled.filter((x) => !x.name.startsWith('web-'))) {
       assert.equal(g.desiredTemplateHash, before.find((b) => b.name === g.name)!.desiredTemplateHash, `${g.name} is not touched`);
     }
     const stillLive = new Set((await live()).map((i) => i.id));
-    assert.deepEqual(untouched.filter((id) => !stillLive.has(id)), [], 'no instance of a group without image web was deleted');
+    assert.deepEqual(
+      untouched.filter((id) => !stillLive.has(id)),
+      [],
+      'no instance of a group without image web was deleted',
+    );
     // A figure for the README's "about a minute" (reported, not asserted: wall time on a busy machine
     // varies; a user's run at the default factor 20 took 55 s of wall time, ~18 min simulated).
-    console.log(`      rollout of web: ${(wallMs / 1000).toFixed(1)} s wall, ~${Math.round((wallMs * FACTOR) / 60_000)} min simulated (factor ${FACTOR})`);
+    console.log(
+      `      rollout of web: ${(wallMs / 1000).toFixed(1)} s wall, ~${Math.round((wallMs * FACTOR) / 60_000)} min simulated (factor ${FACTOR})`,
+    );
 
     demo.kill('SIGINT');
     assert.equal(await Promise.race([exitCode, sleep(30_000).then(() => 'hung')]), 0, stdout);

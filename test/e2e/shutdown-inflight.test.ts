@@ -43,10 +43,16 @@ describe('e2e: SIGTERM lets in-flight cloud calls finish up to shutdownTimeout, 
     sim = await startEc2Simulator({ region: 'eu-west-1', factor: 1 });
     sim.addImage({ id: AMI, tags: { [TAG.digest]: DIGEST } });
     const rule = sim.faults.add({ kind: 'delay', actions: ['RunInstances'], delayMs: delaySimMs });
-    const daemon = await startDaemon({
-      DROVER_SOURCE__GIT__URL: repo.url, DROVER_SOURCE__GIT__INTERVAL: '300ms', DROVER_STATE_DIR: path.join(tmp.path, 'state'),
-      ...aws.daemonEnv(sim, 'aws-eu', tmp.path), DROVER_SHUTDOWN_TIMEOUT: shutdownTimeout,
-    }, 'unused-token');
+    const daemon = await startDaemon(
+      {
+        DROVER_SOURCE__GIT__URL: repo.url,
+        DROVER_SOURCE__GIT__INTERVAL: '300ms',
+        DROVER_STATE_DIR: path.join(tmp.path, 'state'),
+        ...aws.daemonEnv(sim, 'aws-eu', tmp.path),
+        DROVER_SHUTDOWN_TIMEOUT: shutdownTimeout,
+      },
+      'unused-token',
+    );
     const deadline = Date.now() + 30_000;
     while (sim.faults.list().find((r) => r.id === rule.id)!.fired === 0) {
       assert.ok(Date.now() < deadline, `no launch reached the simulator; logs:\n${daemon.logs.slice(-10).join('\n')}`);
@@ -62,7 +68,10 @@ describe('e2e: SIGTERM lets in-flight cloud calls finish up to shutdownTimeout, 
     assert.equal(code, 0);
     const launched = sim!.world.list().filter((i) => i.tags[TAG.fleet] === FLEET && i.tags[TAG.group] === 'web');
     assert.equal(launched.length, 2, 'the in-flight RunInstances finished before drover exited');
-    assert.ok(daemon.logs.some((l) => l.includes('"msg":"stopped"')), 'a clean stop, logged');
+    assert.ok(
+      daemon.logs.some((l) => l.includes('"msg":"stopped"')),
+      'a clean stop, logged',
+    );
   });
 
   it('a launch longer than shutdownTimeout is abandoned: drover exits 0 without waiting for it, nothing was launched', async () => {
@@ -71,6 +80,9 @@ describe('e2e: SIGTERM lets in-flight cloud calls finish up to shutdownTimeout, 
     assert.equal(code, 0);
     assert.equal(sim!.world.list().length, 0, 'drover gave up the call before the cloud acted on it');
     assert.ok(sim!.faults.list()[0]!.fired >= 1);
-    assert.ok(daemon.logs.some((l) => l.includes('"msg":"stopped"')), 'a clean stop, logged');
+    assert.ok(
+      daemon.logs.some((l) => l.includes('"msg":"stopped"')),
+      'a clean stop, logged',
+    );
   });
 });

@@ -42,10 +42,17 @@ describe('e2e: a stalled group stays Stalled while it backs off', function () {
     repo.commit({ 'fleet.yaml': FLEET_YAML }, 'fleet');
     sim = await startEc2Simulator({ region: 'eu-west-1', factor: 200 });
     sim.addImage({ id: AMI, tags: { [TAG.digest]: `sha256:${'2'.repeat(64)}` } });
-    daemon = await startDaemon({
-      DROVER_SOURCE__GIT__URL: repo.url, DROVER_SOURCE__GIT__INTERVAL: '300ms', DROVER_STATE_DIR: path.join(tmp.path, 'state'),
-      ...aws.daemonEnv(sim, 'aws-eu', tmp.path), DROVER_PROGRESS_INTERVAL: '200ms', DROVER_RESYNC_INTERVAL: '200ms',
-    }, 'unused-token');
+    daemon = await startDaemon(
+      {
+        DROVER_SOURCE__GIT__URL: repo.url,
+        DROVER_SOURCE__GIT__INTERVAL: '300ms',
+        DROVER_STATE_DIR: path.join(tmp.path, 'state'),
+        ...aws.daemonEnv(sim, 'aws-eu', tmp.path),
+        DROVER_PROGRESS_INTERVAL: '200ms',
+        DROVER_RESYNC_INTERVAL: '200ms',
+      },
+      'unused-token',
+    );
     const series = /drover_group_condition\{group="web",type="Stalled",status="True"\} 1/;
     const deadline = Date.now() + 60_000;
     while (!series.test(await daemon.text('/metrics'))) {
@@ -59,14 +66,24 @@ describe('e2e: a stalled group stays Stalled while it backs off', function () {
     while (passes() < start.passes + 20) {
       const metrics = await daemon.text('/metrics');
       assert.match(metrics, series, `sample ${samples}: the Stalled series stays 1 (pass ${passes() - start.passes})`);
-      const status = (await daemon.get('/api/v1/groups/web')).body as { conditions: { type: string; status: string; reason: string }[]; lastError?: { reason: string } };
+      const status = (await daemon.get('/api/v1/groups/web')).body as {
+        conditions: { type: string; status: string; reason: string }[];
+        lastError?: { reason: string };
+      };
       const stalled = status.conditions.find((c) => c.type === 'Stalled');
-      assert.deepEqual([stalled?.status, stalled?.reason, status.lastError?.reason], ['True', 'ImageDigestMismatch', 'ImageDigestMismatch'], `sample ${samples}`);
+      assert.deepEqual(
+        [stalled?.status, stalled?.reason, status.lastError?.reason],
+        ['True', 'ImageDigestMismatch', 'ImageDigestMismatch'],
+        `sample ${samples}`,
+      );
       assert.equal(status.conditions.find((c) => c.type === 'Ready')?.status, 'False');
       samples++;
       await sleep(50);
     }
-    assert.ok(failedCreates() - start.creates < 20 * 2, `most of those passes were held by the backoff (${failedCreates() - start.creates} failed creates in 20 passes)`);
+    assert.ok(
+      failedCreates() - start.creates < 20 * 2,
+      `most of those passes were held by the backoff (${failedCreates() - start.creates} failed creates in 20 passes)`,
+    );
     assert.equal(sim.world.list().length, 0, 'nothing launched');
   });
 });

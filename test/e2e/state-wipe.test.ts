@@ -23,12 +23,13 @@ const TOKEN = 'wipe-token-8d2f1c';
 const FLEET = 'wipe-e2e';
 const digest = (build: number) => `sha256:${String(build).repeat(64)}`;
 const ami = (build: number) => `ami-0e0e0e0e0e0e0e0e${build}`;
-const fleet = (build: number) => [
-  `apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: ${FLEET} }\n`,
-  'apiVersion: drover/v1\nkind: Provider\nmetadata: { name: aws-eu }\nspec: { type: aws, region: eu-west-1 }\n',
-  `apiVersion: drover/v1\nkind: Image\nmetadata: { name: app }\nspec:\n  digest: ${digest(build)}\n  artifacts: { aws-eu: { id: ${ami(build)} } }\n`,
-  'apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: web }\nspec:\n  provider: aws-eu\n  image: app\n  replicas: 2\n  machine: { type: t3.small }\n  placement: { zones: [eu-west-1a] }\n  rollout: { maxSurge: 1, maxUnavailable: 0, minReadySeconds: 0 }\n',
-].join('---\n');
+const fleet = (build: number) =>
+  [
+    `apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: ${FLEET} }\n`,
+    'apiVersion: drover/v1\nkind: Provider\nmetadata: { name: aws-eu }\nspec: { type: aws, region: eu-west-1 }\n',
+    `apiVersion: drover/v1\nkind: Image\nmetadata: { name: app }\nspec:\n  digest: ${digest(build)}\n  artifacts: { aws-eu: { id: ${ami(build)} } }\n`,
+    'apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: web }\nspec:\n  provider: aws-eu\n  image: app\n  replicas: 2\n  machine: { type: t3.small }\n  placement: { zones: [eu-west-1a] }\n  rollout: { maxSurge: 1, maxUnavailable: 0, minReadySeconds: 0 }\n',
+  ].join('---\n');
 
 describe('e2e: deleting the state directory lifts what only it records', function () {
   this.timeout(120_000);
@@ -38,8 +39,13 @@ describe('e2e: deleting the state directory lifts what only it records', functio
   let daemon: DaemonProcess | undefined;
   const stateDir = () => path.join(tmp.path, 'state');
   const env = () => ({
-    DROVER_SOURCE__GIT__URL: repo.url, DROVER_SOURCE__GIT__INTERVAL: '300ms', DROVER_STATE_DIR: stateDir(),
-    DROVER_PROGRESS_INTERVAL: '200ms', DROVER_RESYNC_INTERVAL: '300ms', DROVER_API__TOKEN_ENV: 'WIPE_API_TOKEN', WIPE_API_TOKEN: TOKEN,
+    DROVER_SOURCE__GIT__URL: repo.url,
+    DROVER_SOURCE__GIT__INTERVAL: '300ms',
+    DROVER_STATE_DIR: stateDir(),
+    DROVER_PROGRESS_INTERVAL: '200ms',
+    DROVER_RESYNC_INTERVAL: '300ms',
+    DROVER_API__TOKEN_ENV: 'WIPE_API_TOKEN',
+    WIPE_API_TOKEN: TOKEN,
     ...aws.daemonEnv(sim, 'aws-eu', tmp.path),
     // The EC2 launch journal goes with the directory: launches wait listLagSeconds (README); 1 s keeps the test short.
     DROVER_PROVIDERS__AWS_EU__LIST_LAG_SECONDS: '1',
@@ -65,13 +71,21 @@ describe('e2e: deleting the state directory lifts what only it records', functio
     daemon = await startDaemon(env(), TOKEN);
     await daemon.waitForStatus((s) => isReady(s, 'web'));
     assert.equal((await daemon.post('/api/v1/groups/web/suspend')).status, 200);
-    const before = live().map((i) => i.id).sort();
+    const before = live()
+      .map((i) => i.id)
+      .sort();
     assert.equal(before.length, 2);
     const head = repo.commit({ 'fleet.yaml': fleet(2) }, 'build 2');
     await daemon.waitForStatus((s) => plannedAt(s, 'web', head) && s.groups[0]?.suspendedBy === 'api');
     const seen = passes();
     while (passes() < seen + 5) await sleep(50);
-    assert.deepEqual(live().map((i) => i.id).sort(), before, 'suspended through the API: five passes changed nothing');
+    assert.deepEqual(
+      live()
+        .map((i) => i.id)
+        .sort(),
+      before,
+      'suspended through the API: five passes changed nothing',
+    );
 
     // A restart keeps the suspension (it is in the state directory) ...
     assert.equal(await daemon.stop(), 0);
@@ -79,25 +93,39 @@ describe('e2e: deleting the state directory lifts what only it records', functio
     await daemon.waitForStatus((s) => plannedAt(s, 'web', head) && s.groups[0]?.suspendedBy === 'api');
     const again = passes();
     while (passes() < again + 5) await sleep(50);
-    assert.deepEqual(live().map((i) => i.id).sort(), before, 'still suspended after a restart');
+    assert.deepEqual(
+      live()
+        .map((i) => i.id)
+        .sort(),
+      before,
+      'still suspended after a restart',
+    );
 
     // ... deleting the directory does not: the group follows Git again.
     assert.equal(await daemon.stop(), 0);
     const wipedAt = sim.clock.now();
     rmSync(stateDir(), { recursive: true, force: true });
     daemon = await startDaemon(env(), TOKEN);
-    const status = await daemon.waitForStatus((s) => plannedAt(s, 'web', head) && s.groups[0]?.suspendedBy === undefined && isReady(s, 'web'));
+    const status = await daemon.waitForStatus(
+      (s) => plannedAt(s, 'web', head) && s.groups[0]?.suspendedBy === undefined && isReady(s, 'web'),
+    );
     const hash = status.groups[0]!.desiredTemplateHash;
     const deadline = Date.now() + 60_000;
     while (!(live().length === 2 && live().every((i) => i.state === 'running' && i.tags[TAG.template] === hash))) {
       assert.ok(Date.now() < deadline, `web did not roll after the wipe; logs:\n${daemon.logs.slice(-10).join('\n')}`);
       await sleep(100);
     }
-    assert.ok(live().every((i) => i.image === ami(2)), 'rolled to build 2');
+    assert.ok(
+      live().every((i) => i.image === ami(2)),
+      'rolled to build 2',
+    );
     const web = capacityByGroup(sim.world.events(), { groupTag: TAG.group, fleetTag: TAG.fleet, fleet: FLEET }).get('web')!;
     const after = web.samples.filter((p) => p.at >= wipedAt);
     assert.ok(after.length > 0);
-    assert.ok(after.every((p) => p.live <= 3), `never above replicas + maxSurge (3) after the wipe: ${Math.max(...after.map((p) => p.live))}`);
+    assert.ok(
+      after.every((p) => p.live <= 3),
+      `never above replicas + maxSurge (3) after the wipe: ${Math.max(...after.map((p) => p.live))}`,
+    );
   });
 });
 
@@ -110,8 +138,11 @@ describe('e2e: deleting the state directory gives a failed template one more bou
   const rollout = '  rollout: { maxSurge: 1, maxUnavailable: 0, minReadySeconds: 0, progressDeadlineSeconds: 3, autoRollback: true }\n';
   const fleetWith = (build: number) => fleet(build).replace('  rollout: { maxSurge: 1, maxUnavailable: 0, minReadySeconds: 0 }\n', rollout);
   const env = () => ({
-    DROVER_SOURCE__GIT__URL: repo.url, DROVER_SOURCE__GIT__INTERVAL: '300ms', DROVER_STATE_DIR: path.join(tmp.path, 'state'),
-    DROVER_PROGRESS_INTERVAL: '200ms', DROVER_RESYNC_INTERVAL: '300ms',
+    DROVER_SOURCE__GIT__URL: repo.url,
+    DROVER_SOURCE__GIT__INTERVAL: '300ms',
+    DROVER_STATE_DIR: path.join(tmp.path, 'state'),
+    DROVER_PROGRESS_INTERVAL: '200ms',
+    DROVER_RESYNC_INTERVAL: '300ms',
     ...aws.daemonEnv(sim, 'aws-eu', tmp.path),
     DROVER_PROVIDERS__AWS_EU__LIST_LAG_SECONDS: '1',
   });

@@ -21,7 +21,8 @@ const TOKEN = 'supersede-token-7d2e';
 const FACTOR = 200;
 const digest = (build: number) => `sha256:${String(build).repeat(64)}`;
 const ami = (build: number) => `ami-${String(build).padStart(17, '0')}`;
-const imageYaml = (build: number) => `apiVersion: drover/v1\nkind: Image\nmetadata: { name: web }\nspec:\n  digest: ${digest(build)}\n  artifacts: { aws-eu: { id: ${ami(build)} } }\n`;
+const imageYaml = (build: number) =>
+  `apiVersion: drover/v1\nkind: Image\nmetadata: { name: web }\nspec:\n  digest: ${digest(build)}\n  artifacts: { aws-eu: { id: ${ami(build)} } }\n`;
 
 describe('e2e: a newer revision supersedes a pass still listing an older one', function () {
   this.timeout(120_000);
@@ -33,25 +34,34 @@ describe('e2e: a newer revision supersedes a pass still listing an older one', f
   before(async () => {
     tmp = tempDir('drover-supersede-e2e-');
     repo = new TestRepo(tmp.path);
-    repo.commit(minimalFleet({ image: imageYaml(1), group: groupYaml('  rollout: { maxSurge: 1, maxUnavailable: 0, minReadySeconds: 0 }\n', 2) }), 'initial fleet');
+    repo.commit(
+      minimalFleet({ image: imageYaml(1), group: groupYaml('  rollout: { maxSurge: 1, maxUnavailable: 0, minReadySeconds: 0 }\n', 2) }),
+      'initial fleet',
+    );
     // Launches metered to one call at a time, one every 1.5 s: a rollout's creates wait in the queue.
-    writeFileSync(path.join(tmp.path, 'drover.yaml'), 'limits:\n  providers: { aws-eu: { concurrency: 1, ratePerSecond: 0.66, burst: 1 } }\n');
+    writeFileSync(
+      path.join(tmp.path, 'drover.yaml'),
+      'limits:\n  providers: { aws-eu: { concurrency: 1, ratePerSecond: 0.66, burst: 1 } }\n',
+    );
     sim = await startEc2Simulator({ region: 'eu-west-1', factor: FACTOR, latencies: { bootMs: 10_000, terminateMs: 10_000 } });
     for (const build of [1, 2, 3, 4, 5]) sim.addImage({ id: ami(build), tags: { [TAG.digest]: digest(build) } });
-    daemon = await startDaemon({
-      DROVER_CONFIG: path.join(tmp.path, 'drover.yaml'),
-      DROVER_SOURCE__GIT__URL: repo.url,
-      DROVER_SOURCE__GIT__INTERVAL: '200ms',
-      DROVER_STATE_DIR: path.join(tmp.path, 'state'),
-      DROVER_PROGRESS_INTERVAL: '200ms',
-      // No resync pass in the way: the only passes are the ones the commits cause.
-      DROVER_RESYNC_INTERVAL: '10m',
-      DROVER_API__TOKEN_ENV: 'E2E_API_TOKEN',
-      E2E_API_TOKEN: TOKEN,
-      ...aws.daemonEnv(sim, 'aws-eu', tmp.path),
-      // This story also covers a daemon in V8 memory saver mode (config memorySaver).
-      DROVER_MEMORY_SAVER: 'true',
-    }, TOKEN);
+    daemon = await startDaemon(
+      {
+        DROVER_CONFIG: path.join(tmp.path, 'drover.yaml'),
+        DROVER_SOURCE__GIT__URL: repo.url,
+        DROVER_SOURCE__GIT__INTERVAL: '200ms',
+        DROVER_STATE_DIR: path.join(tmp.path, 'state'),
+        DROVER_PROGRESS_INTERVAL: '200ms',
+        // No resync pass in the way: the only passes are the ones the commits cause.
+        DROVER_RESYNC_INTERVAL: '10m',
+        DROVER_API__TOKEN_ENV: 'E2E_API_TOKEN',
+        E2E_API_TOKEN: TOKEN,
+        ...aws.daemonEnv(sim, 'aws-eu', tmp.path),
+        // This story also covers a daemon in V8 memory saver mode (config memorySaver).
+        DROVER_MEMORY_SAVER: 'true',
+      },
+      TOKEN,
+    );
     await daemon.waitForStatus((s) => isReady(s, 'web'), 60_000);
   });
 
@@ -73,30 +83,53 @@ describe('e2e: a newer revision supersedes a pass still listing an older one', f
     const older = repo.commit({ 'image.yaml': imageYaml(2) }, 'web build 2');
     await waitFor(() => logsOf(daemon!.logs, 'revision applied').some((l) => l['revision'] === older), 'the daemon applies build 2');
     const newer = repo.commit({ 'image.yaml': imageYaml(3) }, 'web build 3');
-    await waitFor(() => logsOf(daemon!.logs, 'pass superseded by a newer revision').some((l) => l['revision'] === older), 'the build-2 pass is superseded');
+    await waitFor(
+      () => logsOf(daemon!.logs, 'pass superseded by a newer revision').some((l) => l['revision'] === older),
+      'the build-2 pass is superseded',
+    );
     sim.faults.clear();
-    assert.match(await daemon!.text('/metrics'), /^drover_passes_total\{provider="aws-eu",result="superseded"\} [1-9]/m, 'counted in the metrics');
+    assert.match(
+      await daemon!.text('/metrics'),
+      /^drover_passes_total\{provider="aws-eu",result="superseded"\} [1-9]/m,
+      'counted in the metrics',
+    );
 
     const newest = await convergedOn(newer, 2);
     const launched = launchesSince(start);
     assert.ok(launched.length >= 2, 'the roll launched build-3 instances');
-    assert.deepEqual([...new Set(launched.map((e) => e.tags[TAG.template]))], [newest], 'every launch since build 2 was committed is of build 3: the superseded revision launched nothing');
+    assert.deepEqual(
+      [...new Set(launched.map((e) => e.tags[TAG.template]))],
+      [newest],
+      'every launch since build 2 was committed is of build 3: the superseded revision launched nothing',
+    );
   });
 
   it('stops launching for a revision replaced while its rollout is queued', async () => {
     await waitFor(() => lastPassSettled(daemon!.logs), 'the daemon settles on build 3');
     const start = sim.clock.now();
     // Build 4 for 6 replicas, all surged at once: 6 creates (3 zones: 3 launch calls of 2) queued behind the 1.5 s meter.
-    const older = repo.commit({ 'image.yaml': imageYaml(4), 'group.yaml': groupYaml('  rollout: { maxSurge: 6, maxUnavailable: 0, minReadySeconds: 0 }\n', 6) }, 'web build 4, 6 replicas');
+    const older = repo.commit(
+      { 'image.yaml': imageYaml(4), 'group.yaml': groupYaml('  rollout: { maxSurge: 6, maxUnavailable: 0, minReadySeconds: 0 }\n', 6) },
+      'web build 4, 6 replicas',
+    );
     await waitFor(() => launchesSince(start).length >= 1, 'the first build-4 launch');
     const newer = repo.commit({ 'image.yaml': imageYaml(5) }, 'web build 5');
     const newest = await convergedOn(newer, 6);
     const older4 = launchesSince(start).filter((e) => e.tags[TAG.template] !== newest);
-    const superseded = [...logsOf(daemon!.logs, 'pass superseded by a newer revision'), ...logsOf(daemon!.logs, 'pass superseded by a newer revision while executing; queued actions skipped')];
-    assert.ok(superseded.some((l) => l['revision'] === older), 'the build-4 passes were superseded');
+    const superseded = [
+      ...logsOf(daemon!.logs, 'pass superseded by a newer revision'),
+      ...logsOf(daemon!.logs, 'pass superseded by a newer revision while executing; queued actions skipped'),
+    ];
+    assert.ok(
+      superseded.some((l) => l['revision'] === older),
+      'the build-4 passes were superseded',
+    );
     // A wave's instances in one zone share one RunInstances: count launch calls, not instances.
     const calls = new Set(older4.map((e) => sim.world.get(e.instanceId)?.attributes['reservationId']));
-    assert.ok(calls.size >= 1 && calls.size <= 2, `build 4 made ${calls.size} of its 3 queued launch calls (the one in flight, at most one more already waiting for the meter)`);
+    assert.ok(
+      calls.size >= 1 && calls.size <= 2,
+      `build 4 made ${calls.size} of its 3 queued launch calls (the one in flight, at most one more already waiting for the meter)`,
+    );
     assert.ok(older4.length <= 4, `build 4 launched ${older4.length} of its 6 queued instances`);
   });
 
@@ -113,7 +146,6 @@ describe('e2e: a newer revision supersedes a pass still listing an older one', f
     return template;
   }
 });
-
 
 function logsOf(logs: readonly string[], msg: string): Record<string, unknown>[] {
   return logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['msg'] === msg);

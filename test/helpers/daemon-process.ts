@@ -26,7 +26,15 @@ export interface DaemonProcess {
 
 /** The parts of the status document tests read. */
 export interface DaemonStatus {
-  readonly groups: { name: string; desiredTemplateHash: string; conditions: { type: string; status: string; reason: string }[]; counts?: { live: number; ready: number }; suspendedBy?: string; lastAppliedRevision?: string; lastAttemptedRevision?: string }[];
+  readonly groups: {
+    name: string;
+    desiredTemplateHash: string;
+    conditions: { type: string; status: string; reason: string }[];
+    counts?: { live: number; ready: number };
+    suspendedBy?: string;
+    lastAppliedRevision?: string;
+    lastAttemptedRevision?: string;
+  }[];
   readonly source: { lastAppliedRevision?: string; lastAttemptedRevision?: string; lastAttemptError?: { reason: string; message: string } };
   readonly history: { revision: string; outcome: string }[];
 }
@@ -78,7 +86,9 @@ async function attachDaemon(child: ChildProcess, token: string, listenTimeoutMs 
         if (done(last)) return last;
         await sleep(100);
       }
-      throw new Error(`status condition not reached in ${timeoutMs} ms; last status: ${JSON.stringify(last).slice(0, 2000)}\nlogs:\n${logs.slice(-20).join('\n')}`);
+      throw new Error(
+        `status condition not reached in ${timeoutMs} ms; last status: ${JSON.stringify(last).slice(0, 2000)}\nlogs:\n${logs.slice(-20).join('\n')}`,
+      );
     },
     async stop() {
       child.kill('SIGTERM');
@@ -94,7 +104,10 @@ async function attachDaemon(child: ChildProcess, token: string, listenTimeoutMs 
 function listeningUrl(child: ChildProcess, logs: string[], timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     let buffer = '';
-    const timer = setTimeout(() => reject(new Error(`daemon did not start listening in ${timeoutMs} ms; logs:\n${logs.join('\n')}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`daemon did not start listening in ${timeoutMs} ms; logs:\n${logs.join('\n')}`)),
+      timeoutMs,
+    );
     const onLine = (line: string) => {
       logs.push(line);
       if (!line.includes('"msg":"listening"')) return;

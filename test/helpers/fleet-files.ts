@@ -7,11 +7,16 @@ export const DIGEST_A = `sha256:${'a'.repeat(64)}`;
 export const DIGEST_B = `sha256:${'b'.repeat(64)}`;
 
 /** A minimal valid repository: one Fleet, one aws Provider, one Image, one VmGroup. */
-export function minimalFleet(overrides: { group?: string; image?: string; provider?: string; fleet?: string } = {}): Record<string, string> {
+export function minimalFleet(
+  overrides: { group?: string; image?: string; provider?: string; fleet?: string } = {},
+): Record<string, string> {
   return {
     'fleet.yaml': overrides.fleet ?? 'apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: test-fleet }\n',
-    'provider.yaml': overrides.provider ?? 'apiVersion: drover/v1\nkind: Provider\nmetadata: { name: aws-eu }\nspec: { type: aws, region: eu-west-1 }\n',
-    'image.yaml': overrides.image ?? `apiVersion: drover/v1\nkind: Image\nmetadata: { name: web }\nspec:\n  digest: ${DIGEST_A}\n  artifacts: { aws-eu: { id: ami-0a1b2c3d4e5f60718 } }\n`,
+    'provider.yaml':
+      overrides.provider ?? 'apiVersion: drover/v1\nkind: Provider\nmetadata: { name: aws-eu }\nspec: { type: aws, region: eu-west-1 }\n',
+    'image.yaml':
+      overrides.image ??
+      `apiVersion: drover/v1\nkind: Image\nmetadata: { name: web }\nspec:\n  digest: ${DIGEST_A}\n  artifacts: { aws-eu: { id: ami-0a1b2c3d4e5f60718 } }\n`,
     'group.yaml': overrides.group ?? groupYaml(),
   };
 }

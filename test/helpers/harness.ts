@@ -76,7 +76,10 @@ function fleetYaml(adapter: TestCloud, groups: readonly GroupSpec[], build: numb
     `apiVersion: drover/v1\nkind: Provider\nmetadata: { name: ${PROVIDER} }\nspec: ${adapter.providerSpec}\n`,
     `apiVersion: drover/v1\nkind: Image\nmetadata: { name: app }\nspec:\n  digest: ${digestOf(build)}\n  artifacts: { ${PROVIDER}: ${adapter.artifact(build)} }\n`,
   ];
-  const docs = groups.map((g) => `apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: ${g.name} }\nspec:\n  provider: ${PROVIDER}\n  image: app\n  replicas: ${g.replicas}\n${g.placement ?? adapter.groupPlacement}  rollout: ${g.rollout ?? '{ maxSurge: 1, maxUnavailable: 0, minReadySeconds: 0, progressDeadlineSeconds: 600 }'}\n${g.health ? `  health: ${g.health}\n` : ''}`);
+  const docs = groups.map(
+    (g) =>
+      `apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: ${g.name} }\nspec:\n  provider: ${PROVIDER}\n  image: app\n  replicas: ${g.replicas}\n${g.placement ?? adapter.groupPlacement}  rollout: ${g.rollout ?? '{ maxSurge: 1, maxUnavailable: 0, minReadySeconds: 0, progressDeadlineSeconds: 600 }'}\n${g.health ? `  health: ${g.health}\n` : ''}`,
+  );
   return [...head, ...docs].join('---\n');
 }
 
@@ -105,7 +108,8 @@ export async function startHarness(adapter: TestCloud, groups: readonly GroupSpe
     now: Date.now,
     ...options.deps,
   };
-  const pass = async (passOptions: Pick<PassOptions, 'focus' | 'supersede' | 'hold'> = {}) => runPass(await loadState(), 'rev', deps, { execute: true, ...passOptions });
+  const pass = async (passOptions: Pick<PassOptions, 'focus' | 'supersede' | 'hold'> = {}) =>
+    runPass(await loadState(), 'rev', deps, { execute: true, ...passOptions });
   const own = (i: WorldInstance, field: OwnershipField) => adapter.ownership(i, field);
   return {
     sim,
@@ -114,7 +118,8 @@ export async function startHarness(adapter: TestCloud, groups: readonly GroupSpe
     writeFleet: (next, build) => writeFile(path.join(dir, 'fleet.yaml'), fleetYaml(adapter, next, build, options.deletionGuard)),
     addBuild,
     pass,
-    passWith: async (overrides, passOptions = {}) => runPass(await loadState(), 'rev', { ...deps, ...overrides }, { execute: true, ...passOptions }),
+    passWith: async (overrides, passOptions = {}) =>
+      runPass(await loadState(), 'rev', { ...deps, ...overrides }, { execute: true, ...passOptions }),
     async runUntil(done, maxPasses = 80) {
       let last = await pass();
       for (let i = 1; i < maxPasses && !done(last, await loadState()); i++) {
@@ -128,7 +133,10 @@ export async function startHarness(adapter: TestCloud, groups: readonly GroupSpe
       for (const i of sim.world.list()) {
         if (own(i, 'fleet') !== FLEET || i.state === 'terminated' || i.state === 'terminating') continue;
         const group = own(i, 'group') ?? '';
-        out.set(group, [...(out.get(group) ?? []), { id: i.id, template: own(i, 'template') ?? '', state: i.state, slot: own(i, 'slot') ?? '' }]);
+        out.set(group, [
+          ...(out.get(group) ?? []),
+          { id: i.id, template: own(i, 'template') ?? '', state: i.state, slot: own(i, 'slot') ?? '' },
+        ]);
       }
       return out;
     },
@@ -144,8 +152,10 @@ export async function startHarness(adapter: TestCloud, groups: readonly GroupSpe
 /** True when every group has exactly `replicas` running instances of its desired template, and nothing else of the fleet lives. */
 export function convergedInWorld(h: Harness, state: DesiredState): boolean {
   const live = h.liveByGroup();
-  return Object.values(state.groups).every((g) => {
-    const mine = live.get(g.name) ?? [];
-    return mine.length === g.replicas && mine.every((i) => i.state === 'running' && i.template === g.templateHash);
-  }) && [...live.keys()].every((g) => state.groups[g] !== undefined);
+  return (
+    Object.values(state.groups).every((g) => {
+      const mine = live.get(g.name) ?? [];
+      return mine.length === g.replicas && mine.every((i) => i.state === 'running' && i.template === g.templateHash);
+    }) && [...live.keys()].every((g) => state.groups[g] !== undefined)
+  );
 }

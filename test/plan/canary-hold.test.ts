@@ -15,7 +15,16 @@ import { ctx, DIGEST, execute, group, inst, makeReady, NEW, OLD, policy, T0 } fr
 const BAKE = 3600;
 /** A canary group at `replicas`, canaries `count`, `promote` as written in Git. */
 const canary = (replicas: number, count: number | string, bake: number | 'no-bake' = BAKE, promote: string | undefined = undefined) =>
-  group({ replicas, rollout: policy({ strategy: 'canary', maxSurge: 1, maxUnavailable: 0, minReadySeconds: 0, canary: { count, promote, bakeSeconds: bake === 'no-bake' ? undefined : bake } }) });
+  group({
+    replicas,
+    rollout: policy({
+      strategy: 'canary',
+      maxSurge: 1,
+      maxUnavailable: 0,
+      minReadySeconds: 0,
+      canary: { count, promote, bakeSeconds: bake === 'no-bake' ? undefined : bake },
+    }),
+  });
 /** A canary ready for 7 s (3593 s of a 3600 s bake left), launched a little before. */
 const canaryInst = (slot: number) => inst({ templateHash: NEW, slot, zone: 'a', createdAt: T0 - 30_000 + slot, readySince: T0 - 7_000 });
 const oldInst = (slot: number) => inst({ templateHash: OLD, slot, zone: 'b' });
@@ -28,7 +37,10 @@ const of = (world: readonly PlannedInstance[], hash: string) => world.filter((i)
 const newCreates = (s: GroupStep) => s.creates.filter((c) => c.templateHash === NEW).length;
 
 /** Runs calm passes (everything launched becomes ready, deletes finish) until the group is idle. */
-function settle(g: ReturnType<typeof canary>, start: readonly PlannedInstance[]): { world: PlannedInstance[]; maxNew: number; last: GroupStep } {
+function settle(
+  g: ReturnType<typeof canary>,
+  start: readonly PlannedInstance[],
+): { world: PlannedInstance[]; maxNew: number; last: GroupStep } {
   let world = [...start];
   let now = T0;
   let maxNew = of(world, NEW);
@@ -43,13 +55,18 @@ function settle(g: ReturnType<typeof canary>, start: readonly PlannedInstance[])
 }
 
 describe('plan/canary: a held canary is not promoted by replicas or count', () => {
-
   it('replicas 6 → 4 with count "50%" and a bake under way: keeps its 3 canaries, scales the old part down, launches nothing new', () => {
     const g = canary(4, '50%');
     const step = planGroup(g, held(), ctx());
     assert.equal(newCreates(step), 0, 'no new-template launch');
-    assert.ok(step.deletes.every((d) => d.templateHash === OLD), `only old instances go (deleted: ${step.deletes.map((d) => d.templateHash).join(', ')})`);
-    assert.ok(step.waits.some((w) => w.reason === 'canary-bake'), 'still baking (was: promoted, no bake wait)');
+    assert.ok(
+      step.deletes.every((d) => d.templateHash === OLD),
+      `only old instances go (deleted: ${step.deletes.map((d) => d.templateHash).join(', ')})`,
+    );
+    assert.ok(
+      step.waits.some((w) => w.reason === 'canary-bake'),
+      'still baking (was: promoted, no bake wait)',
+    );
     const { world, maxNew, last } = settle(g, held());
     assert.deepEqual([of(world, NEW), of(world, OLD)], [3, 1], 'settles at its 3 canaries + 1 old (was: 4 new, 0 old)');
     assert.equal(maxNew, 3, 'never more new instances than the 3 canaries it had');
@@ -71,7 +88,11 @@ describe('plan/canary: a held canary is not promoted by replicas or count', () =
     const step = planGroup(g, held(), ctx());
     assert.equal(newCreates(step), 0);
     const newGone = step.deletes.filter((d) => d.templateHash === NEW);
-    assert.deepEqual(newGone.map((d) => [d.reason, d.name]), [['scale-in', held()[2]?.name]], 'the newest canary (slot 2) is scaled in');
+    assert.deepEqual(
+      newGone.map((d) => [d.reason, d.name]),
+      [['scale-in', held()[2]?.name]],
+      'the newest canary (slot 2) is scaled in',
+    );
     const { world, maxNew } = settle(g, held());
     assert.deepEqual([of(world, NEW), of(world, OLD)], [2, 1], 'was: 3 new, 0 old (rolled out without promotion)');
     assert.equal(maxNew, 3);
@@ -83,7 +104,10 @@ describe('plan/canary: a held canary is not promoted by replicas or count', () =
   });
 
   it('capacity first: with maxUnavailable 0 the old part shrinks without taking ready below replicas', () => {
-    const world = [...held().filter((i) => i.slot !== 1), inst({ templateHash: NEW, slot: 1, zone: 'a', createdAt: T0, readySince: undefined, state: 'pending' })];
+    const world = [
+      ...held().filter((i) => i.slot !== 1),
+      inst({ templateHash: NEW, slot: 1, zone: 'a', createdAt: T0, readySince: undefined, state: 'pending' }),
+    ];
     const step = planGroup(canary(4, '50%'), world, ctx());
     const readyAfter = world.filter((i) => i.readySince !== undefined).length - step.deletes.filter((d) => d.ready).length;
     assert.ok(readyAfter >= 4, `ready ${readyAfter} < replicas 4`);
@@ -103,8 +127,15 @@ describe('plan/canary: a held canary is not promoted by replicas or count', () =
     const step = planGroup(canary(6, 1, 'no-bake'), done, ctx());
     assert.deepEqual([step.creates.length, step.deletes.length], [0, 0]);
     assert.equal(step.status.conditions.find((c) => c.type === 'Ready')?.status, 'True');
-    assert.deepEqual(planGroup(canary(8, 1, 'no-bake'), done, ctx()).creates.map((c) => c.templateHash), [NEW, NEW], 'scale-up launches the desired template');
-    assert.deepEqual(planGroup(canary(4, 1, 'no-bake'), done, ctx()).deletes.map((d) => d.reason), ['scale-in', 'scale-in']);
+    assert.deepEqual(
+      planGroup(canary(8, 1, 'no-bake'), done, ctx()).creates.map((c) => c.templateHash),
+      [NEW, NEW],
+      'scale-up launches the desired template',
+    );
+    assert.deepEqual(
+      planGroup(canary(4, 1, 'no-bake'), done, ctx()).deletes.map((d) => d.reason),
+      ['scale-in', 'scale-in'],
+    );
   });
 
   it('promote removed in the middle of a rollout: it stays where it is (no new launch, no old refill, no rollback)', () => {
@@ -123,7 +154,10 @@ describe('plan/canary: a stale promote is named in the bake wait too', () => {
     const wait = step.waits.find((w) => w.reason === 'canary-bake');
     assert.ok(wait !== undefined, 'baking');
     assert.match(wait.message, /bake for 3600s/);
-    assert.ok(wait.message.includes(`rollout.canary.promote names ${stale}, an earlier rollout`), `names the stale promote (was: "${wait.message}")`);
+    assert.ok(
+      wait.message.includes(`rollout.canary.promote names ${stale}, an earlier rollout`),
+      `names the stale promote (was: "${wait.message}")`,
+    );
     assert.ok(wait.message.includes(`promote: ${DIGEST}, or the template hash ${NEW}`), 'says what to write');
     const fresh = planGroup(canary(4, 1, BAKE), world, ctx()).waits.find((w) => w.reason === 'canary-bake');
     assert.ok(fresh !== undefined && !fresh.message.includes('earlier rollout'), 'no promote written: no stale note');
@@ -138,8 +172,15 @@ describe('plan/canary: a bake is judged from the instances alive (documented lim
     const world = [1, 2, 3, 4].map(young).concat([oldInst(5)]);
     const step = planGroup(g, world, ctx());
     assert.equal(newCreates(step), 0, 'no new-template launch past what it has');
-    assert.ok(step.deletes.every((d) => d.templateHash !== NEW), 'no canary deleted: no rollback');
-    assert.deepEqual(step.creates.map((c) => [c.templateHash, c.reason]), [[OLD, 'canary-refill']], 'the old part is refilled to replicas − the 4 kept (one launch, deleted again once they have baked)');
+    assert.ok(
+      step.deletes.every((d) => d.templateHash !== NEW),
+      'no canary deleted: no rollback',
+    );
+    assert.deepEqual(
+      step.creates.map((c) => [c.templateHash, c.reason]),
+      [[OLD, 'canary-refill']],
+      'the old part is refilled to replicas − the 4 kept (one launch, deleted again once they have baked)',
+    );
     assert.equal(step.waits.find((w) => w.reason === 'canary-bake')?.until, T0 + 240_000, 'waits for the oldest of the others to bake');
     const later = planGroup(g, world, ctx(T0 + 240_000));
     assert.ok(!later.waits.some((w) => w.reason === 'canary-bake'));

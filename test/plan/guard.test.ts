@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { FleetSettings } from '../../src/contract/fleet.ts';
-import { applyDeletionGuard, countedDeletes, planGroup, planOrphans, renderPass, renderStep, UNGUARDED_REASONS } from '../../src/plan/index.ts';
+import {
+  applyDeletionGuard,
+  countedDeletes,
+  planGroup,
+  planOrphans,
+  renderPass,
+  renderStep,
+  UNGUARDED_REASONS,
+} from '../../src/plan/index.ts';
 import type { PlannedInstance } from '../../src/plan/index.ts';
 import { ctx, FLEET, group, inst, NEW, oldSet, T0 } from './helpers.ts';
 
@@ -13,11 +21,18 @@ function settings(over: Partial<FleetSettings['deletionGuard']> = {}, prune = tr
     source: { file: 'fleet.yaml', line: 1, col: 1 },
   };
 }
-const apiInstances = (n: number): PlannedInstance[] => Array.from({ length: n }, (_, i) => inst({ group: 'api', slot: i, name: `api-x-${i}` }));
+const apiInstances = (n: number): PlannedInstance[] =>
+  Array.from({ length: n }, (_, i) => inst({ group: 'api', slot: i, name: `api-x-${i}` }));
 
 describe('plan/orphans', () => {
   it('finds instances whose group is not in Git and deletes them only with prune', () => {
-    const world = [...apiInstances(2), inst({ group: undefined }), inst({ group: 'api', locked: true }), inst({ fleet: 'other', group: 'zzz' }), ...oldSet(1)];
+    const world = [
+      ...apiInstances(2),
+      inst({ group: undefined }),
+      inst({ group: 'api', locked: true }),
+      inst({ fleet: 'other', group: 'zzz' }),
+      ...oldSet(1),
+    ];
     const pruned = planOrphans(settings(), world, new Set(['web']));
     assert.equal(pruned.deletes.length, 3);
     assert.ok(pruned.deletes.every((d) => d.reason === 'orphan'));
@@ -33,7 +48,10 @@ describe('plan/deletion guard', () => {
     const orphans = planOrphans(settings({ maxDeletePercent: 100 }), apiInstances(3), new Set(['web']));
     const refused = applyDeletionGuard(settings({ maxDeletePercent: 100 }), [], orphans, 10);
     assert.deepEqual(refused.orphans.deletes, []);
-    assert.deepEqual(refused.refusals.map((r) => [r.code, r.group]), [['group-deletion', 'api']]);
+    assert.deepEqual(
+      refused.refusals.map((r) => [r.code, r.group]),
+      [['group-deletion', 'api']],
+    );
     const allowed = applyDeletionGuard(settings({ maxDeletePercent: 100, allowGroupDeletion: ['api'] }), [], orphans, 10);
     assert.equal(allowed.orphans.deletes.length, 3);
     assert.deepEqual(allowed.refusals, []);
@@ -44,7 +62,10 @@ describe('plan/deletion guard', () => {
     const orphans = planOrphans(s, apiInstances(4), new Set(['web']));
     const step = planGroup(group(), oldSet(3), ctx());
     const refused = applyDeletionGuard(s, [step], orphans, 10);
-    assert.deepEqual(refused.refusals.map((r) => r.code), ['mass-deletion']);
+    assert.deepEqual(
+      refused.refusals.map((r) => r.code),
+      ['mass-deletion'],
+    );
     assert.deepEqual(refused.orphans.deletes, []);
     const ok = applyDeletionGuard(settings({ allowGroupDeletion: ['api'], allowMassDeletion: true }), [step], orphans, 10);
     assert.equal(ok.orphans.deletes.length, 4);
@@ -57,7 +78,11 @@ describe('plan/deletion guard', () => {
     const orphans = planOrphans(s, apiInstances(4), new Set(['web']));
     assert.equal(countedDeletes(applyDeletionGuard(s, [], orphans, 14)), 4, '4 of 14 alone is under 30%');
     const shared = applyDeletionGuard(s, [], orphans, 14, 2);
-    assert.deepEqual(shared.refusals.map((r) => r.code), ['mass-deletion'], '4 here + 2 elsewhere of 14 is over 30%');
+    assert.deepEqual(
+      shared.refusals.map((r) => r.code),
+      ['mass-deletion'],
+      '4 here + 2 elsewhere of 14 is over 30%',
+    );
     assert.match(shared.refusals[0]!.message, /would delete 6 of 14 ready instances \(2 of them by the passes of other providers\)/);
     assert.deepEqual(applyDeletionGuard(s, [], { deletes: [], kept: [] }, 14, 50).refusals, [], 'nothing to delete here: nothing refused');
   });
@@ -66,7 +91,11 @@ describe('plan/deletion guard', () => {
     const scaleIn = planGroup(group({ replicas: 0, templateHash: 'aaaaaaaaaaaa' }), oldSet(3), ctx());
     assert.equal(applyDeletionGuard(settings(), [scaleIn], { deletes: [], kept: [] }, 3).refusals.length, 0);
     const world = oldSet(3).map((i) => ({ ...i, templateHash: undefined }));
-    const drift = planGroup(group({ replicas: 3, rollout: { ...group().rollout, maxUnavailable: 3 } }), [...world, ...oldSet(3, NEW)], ctx());
+    const drift = planGroup(
+      group({ replicas: 3, rollout: { ...group().rollout, maxUnavailable: 3 } }),
+      [...world, ...oldSet(3, NEW)],
+      ctx(),
+    );
     assert.equal(drift.deletes.length, 3);
     const guarded = applyDeletionGuard(settings(), [drift], { deletes: [], kept: [] }, 6);
     assert.deepEqual(guarded.steps[0]?.deletes, []);
@@ -102,7 +131,10 @@ describe('plan/deletion guard (property)', () => {
         (orphans, unknownReady, percent, allowed, mass, fleetReady) => {
           const s = settings({ maxDeletePercent: percent, allowGroupDeletion: allowed, allowMassDeletion: mass });
           const instances = orphans.map((o, i) => inst({ id: `o-${i}`, group: o.group, state: o.running ? 'running' : 'stopped' }));
-          const web = [...oldSet(8, NEW), ...Array.from({ length: unknownReady }, () => inst({ templateHash: undefined, slot: undefined }))];
+          const web = [
+            ...oldSet(8, NEW),
+            ...Array.from({ length: unknownReady }, () => inst({ templateHash: undefined, slot: undefined })),
+          ];
           const step = planGroup(group({ replicas: 8, rollout: { ...group().rollout, maxUnavailable: 8 } }), web, ctx());
           const result = applyDeletionGuard(s, [step], planOrphans(s, instances, new Set(['web'])), fleetReady);
           const all = [...result.steps.flatMap((x) => x.deletes), ...result.orphans.deletes];

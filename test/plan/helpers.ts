@@ -86,7 +86,18 @@ export function execute(instances: readonly PlannedInstance[], step: GroupStep, 
   const gone = new Set(step.deletes.map((d) => d.id));
   const out = instances.filter((i) => !gone.has(i.id));
   step.creates.forEach((c, n) => {
-    out.push(inst({ id: `${idPrefix}-${n}`, templateHash: c.templateHash, slot: c.slot, zone: c.zone, state: 'pending', createdAt: now, readySince: undefined, unhealthySince: undefined }));
+    out.push(
+      inst({
+        id: `${idPrefix}-${n}`,
+        templateHash: c.templateHash,
+        slot: c.slot,
+        zone: c.zone,
+        state: 'pending',
+        createdAt: now,
+        readySince: undefined,
+        unhealthySince: undefined,
+      }),
+    );
   });
   return out;
 }

@@ -52,7 +52,9 @@ export const groupArb: fc.Arbitrary<DesiredGroup> = fc
     zones: fc.constantFrom(['a'], ['a', 'b'], ['a', 'b', 'c']),
     grace: fc.constantFrom(30, 300),
   })
-  .map(({ replicas, rollout, zones, grace }) => group({ replicas, rollout, zones, health: { probe: { kind: 'none' }, gracePeriodSeconds: grace } }));
+  .map(({ replicas, rollout, zones, grace }) =>
+    group({ replicas, rollout, zones, health: { probe: { kind: 'none' }, gracePeriodSeconds: grace } }),
+  );
 
 /** A launched instance. */
 export function launched(id: string, hash: string, slot: number, zone: string, now: number, ready: boolean): PlannedInstance {
@@ -113,7 +115,9 @@ export function execute(world: World, step: GroupStep, limit = Number.POSITIVE_I
   const gone = new Set(fate === 'gone' ? deletes.map((d) => d.id) : []);
   const terminating = new Set(fate === 'lag' ? deletes.map((d) => d.id) : []);
   let seq = world.seq;
-  const instances = world.instances.filter((i) => !gone.has(i.id)).map((i): PlannedInstance => (terminating.has(i.id) ? { ...i, state: 'terminating', readySince: undefined } : i));
+  const instances = world.instances
+    .filter((i) => !gone.has(i.id))
+    .map((i): PlannedInstance => (terminating.has(i.id) ? { ...i, state: 'terminating', readySince: undefined } : i));
   for (const c of creates) {
     seq += 1;
     instances.push(launched(`x-${seq}`, c.templateHash, c.slot, c.zone, world.now, false));
@@ -126,16 +130,37 @@ export function execute(world: World, step: GroupStep, limit = Number.POSITIVE_I
 export type Event = 'nothing' | 'ready' | 'fail' | 'vanish' | 'stop' | 'lock' | 'unlock' | 'duplicate';
 
 /** Events, mostly benign. */
-export const eventArb: fc.Arbitrary<Event> = fc.constantFrom<Event>('nothing', 'nothing', 'ready', 'ready', 'ready', 'fail', 'vanish', 'stop', 'lock', 'unlock', 'duplicate');
+export const eventArb: fc.Arbitrary<Event> = fc.constantFrom<Event>(
+  'nothing',
+  'nothing',
+  'ready',
+  'ready',
+  'ready',
+  'fail',
+  'vanish',
+  'stop',
+  'lock',
+  'unlock',
+  'duplicate',
+);
 
 function applyEvent(inst: PlannedInstance, event: Event, now: number, seq: number): PlannedInstance[] {
   // A terminating instance only ever goes: now, or on a later event.
   if (inst.state === 'terminating') return event === 'nothing' ? [inst] : [];
   switch (event) {
     case 'ready':
-      return inst.state === 'pending' || (inst.state === 'running' && inst.readySince === undefined) ? [{ ...inst, state: 'running', readySince: now, unhealthySince: undefined }] : [inst];
+      return inst.state === 'pending' || (inst.state === 'running' && inst.readySince === undefined)
+        ? [{ ...inst, state: 'running', readySince: now, unhealthySince: undefined }]
+        : [inst];
     case 'fail':
-      return [{ ...inst, state: inst.state === 'pending' ? 'running' : inst.state, readySince: undefined, unhealthySince: inst.readySince === undefined ? inst.unhealthySince : now }];
+      return [
+        {
+          ...inst,
+          state: inst.state === 'pending' ? 'running' : inst.state,
+          readySince: undefined,
+          unhealthySince: inst.readySince === undefined ? inst.unhealthySince : now,
+        },
+      ];
     case 'vanish':
       return [];
     case 'stop':
@@ -162,11 +187,13 @@ export function externalEvents(world: World, events: readonly Event[], advanceMs
 export function allReady(world: World, readyAt: number): World {
   return {
     ...world,
-    instances: world.instances.filter((i) => i.state !== 'terminating').map((i) => {
-      const unlocked = { ...i, locked: false };
-      if (i.state === 'stopped' || i.state === 'stopping' || (i.readySince !== undefined && i.state === 'running')) return unlocked;
-      return { ...unlocked, state: 'running', readySince: readyAt, unhealthySince: undefined };
-    }),
+    instances: world.instances
+      .filter((i) => i.state !== 'terminating')
+      .map((i) => {
+        const unlocked = { ...i, locked: false };
+        if (i.state === 'stopped' || i.state === 'stopping' || (i.readySince !== undefined && i.state === 'running')) return unlocked;
+        return { ...unlocked, state: 'running', readySince: readyAt, unhealthySince: undefined };
+      }),
   };
 }
 
@@ -191,9 +218,18 @@ export function checkStep(g: DesiredGroup, world: World, step: GroupStep): void 
   const { surge, unavailable } = resolveBounds(g.rollout, g.replicas);
   const live = world.instances.filter((i) => i.state !== 'terminated');
   const deleted = step.deletes.map((d) => byId.get(d.id));
-  assert.ok(deleted.every((i) => i !== undefined && i.fleet === FLEET && i.group === g.name), 'deletes only this group of this fleet');
-  assert.ok(deleted.every((i) => i?.locked !== true), 'never deletes a locked instance');
-  assert.ok(deleted.every((i) => i?.state !== 'terminating'), 'never deletes an instance already terminating');
+  assert.ok(
+    deleted.every((i) => i !== undefined && i.fleet === FLEET && i.group === g.name),
+    'deletes only this group of this fleet',
+  );
+  assert.ok(
+    deleted.every((i) => i?.locked !== true),
+    'never deletes a locked instance',
+  );
+  assert.ok(
+    deleted.every((i) => i?.state !== 'terminating'),
+    'never deletes an instance already terminating',
+  );
   assert.equal(new Set(step.deletes.map((d) => d.id)).size, step.deletes.length, 'each id deleted once');
   const readyDeleted = deleted.filter((i) => isReady(i as PlannedInstance, world.now)).length;
   const readyAfter = live.filter((i) => isReady(i, world.now)).length - readyDeleted;
@@ -203,10 +239,17 @@ export function checkStep(g: DesiredGroup, world: World, step: GroupStep): void 
   // not taken from the planner's own effectiveSurge).
   const ceiling = g.rollout.strategy === 'blue-green' ? 2 * g.replicas : g.replicas + surge;
   const totalAfter = live.length + step.creates.length;
-  if (step.creates.length > 0) assert.ok(totalAfter <= ceiling, `${totalAfter} not gone after the creates > ${ceiling} (replicas + maxSurge; blue-green 2 × replicas)`);
+  if (step.creates.length > 0)
+    assert.ok(
+      totalAfter <= ceiling,
+      `${totalAfter} not gone after the creates > ${ceiling} (replicas + maxSurge; blue-green 2 × replicas)`,
+    );
   if (step.deletes.some((d) => d.reason === 'template-changed') && surge > 0 && step.status.targetTemplateHash === g.templateHash) {
     const target = step.status.targetTemplateHash;
-    assert.ok(live.some((i) => i.templateHash === target && isAvailable(i, g, world.now)), 'old deleted before a new one was available');
+    assert.ok(
+      live.some((i) => i.templateHash === target && isAvailable(i, g, world.now)),
+      'old deleted before a new one was available',
+    );
   }
   const used = new Set(live.map((i) => `${i.templateHash}/${i.slot}`));
   for (const c of step.creates) {
@@ -263,7 +306,10 @@ function checkStrategy(g: DesiredGroup, world: World, step: GroupStep): void {
   const live = world.instances.filter((i) => i.state !== 'terminated' && i.state !== 'terminating' && !gone.has(i.id));
   const news = live.filter((i) => i.templateHash === g.templateHash);
   const olds = live.filter((i) => i.templateHash !== g.templateHash && i.state !== 'stopped' && i.state !== 'stopping');
-  const availableAt = news.filter((i) => isAvailable(i, g, world.now)).map((i) => (i.readySince as number) + r.minReadySeconds * 1000).sort((a, b) => a - b);
+  const availableAt = news
+    .filter((i) => isAvailable(i, g, world.now))
+    .map((i) => (i.readySince as number) + r.minReadySeconds * 1000)
+    .sort((a, b) => a - b);
   const duplicates = new Set(news.map((i) => i.slot)).size !== news.length; // a duplicate is no batch member
   // Old-template creates (a held canary's lost capacity) are no batch of the rollout.
   const launchesNew = step.creates.some((c) => c.templateHash === g.templateHash);
@@ -282,7 +328,10 @@ function checkStrategy(g: DesiredGroup, world: World, step: GroupStep): void {
     // While the count is below replicas, the old part never goes entirely: a lowered replicas or
     // count must not roll the group out without a promotion.
     const oldCreates = step.creates.filter((c) => c.templateHash !== g.templateHash).length;
-    assert.ok(live.some((i) => isOldPart(i, g)) || oldCreates > 0 || step.deletes.every((d) => d.reason !== 'template-changed'), 'a held canary deleted its last old instance');
+    assert.ok(
+      live.some((i) => isOldPart(i, g)) || oldCreates > 0 || step.deletes.every((d) => d.reason !== 'template-changed'),
+      'a held canary deleted its last old instance',
+    );
   }
   if (waitsForHuman && olds.length > 0) {
     const count = resolveCanaryCount(canary.count, g.replicas);
@@ -294,6 +343,7 @@ function checkStrategy(g: DesiredGroup, world: World, step: GroupStep): void {
     // While they hold, the rest of the group stays on the old template: lost or added capacity is
     // launched on it (within surge, checked above), never beyond replicas − canaries held.
     const oldCreates = step.creates.length - newCreates;
-    if (oldCreates > 0) assert.ok(olds.length + oldCreates <= g.replicas - Math.max(count, distinct), 'old template launched beyond replicas − canaries');
+    if (oldCreates > 0)
+      assert.ok(olds.length + oldCreates <= g.replicas - Math.max(count, distinct), 'old template launched beyond replicas − canaries');
   }
 }

@@ -42,7 +42,13 @@ function newSlots(world: World): number {
 /** Canary waiting for a human: never converges by itself. */
 function canaryHolds(g: DesiredGroup): boolean {
   const c = g.rollout.canary;
-  return g.rollout.strategy === 'canary' && c !== undefined && !promotes(g) && c.bakeSeconds === undefined && resolveCanaryCount(c.count, g.replicas) < g.replicas;
+  return (
+    g.rollout.strategy === 'canary' &&
+    c !== undefined &&
+    !promotes(g) &&
+    c.bakeSeconds === undefined &&
+    resolveCanaryCount(c.count, g.replicas) < g.replicas
+  );
 }
 
 /** One calm round: plan, check, execute all, everything becomes ready, enough time passes. */
@@ -90,7 +96,11 @@ describe('plan/properties', function () {
           checkStep(g, world, step);
           peakNew = Math.max(peakNew, newSlots(world));
           assert.deepEqual(plan(g, { ...world, instances: shuffled(world.instances, round.shuffleSeed) }), step, 'depends on input order');
-          world = externalEvents(execute(world, step, round.crashAfter, { focused: round.focused, deleteFate: round.deleteFate }), round.events, round.advanceMs);
+          world = externalEvents(
+            execute(world, step, round.crashAfter, { focused: round.focused, deleteFate: round.deleteFate }),
+            round.events,
+            round.advanceMs,
+          );
         }
         // Calm: no more faults, everything launched becomes ready. The group must settle.
         world = allReady(world, world.now);
@@ -104,11 +114,13 @@ describe('plan/properties', function () {
         assert.equal(actions(final), 0, 'did not settle');
         const slots = world.instances.map((i) => `${i.templateHash}/${i.slot}`);
         // A failed rollout without rollback is hands-off; held canaries keep any old instance, duplicates included.
-        const holding = final.status.targetTemplateHash === undefined || (canaryHolds(g) && world.instances.some((i) => i.templateHash !== NEW));
+        const holding =
+          final.status.targetTemplateHash === undefined || (canaryHolds(g) && world.instances.some((i) => i.templateHash !== NEW));
         if (!holding) assert.equal(new Set(slots).size, slots.length, 'two instances share a slot after settling');
         if (world.failed.has(NEW)) {
           assert.equal(condition(final, 'Stalled'), 'True');
-          if (final.status.targetTemplateHash !== undefined) assert.ok(convergedOn(world, g.replicas, final.status.targetTemplateHash), 'rollback did not restore');
+          if (final.status.targetTemplateHash !== undefined)
+            assert.ok(convergedOn(world, g.replicas, final.status.targetTemplateHash), 'rollback did not restore');
         } else if (!canaryHolds(g)) {
           assert.ok(convergedOn(world, g.replicas, NEW), 'did not converge');
           assert.equal(condition(final, 'Ready'), 'True');
@@ -118,7 +130,10 @@ describe('plan/properties', function () {
           // the count), and never all of replicas while the count is below them.
           const count = resolveCanaryCount(g.rollout.canary?.count ?? 1, g.replicas);
           const held = count >= g.replicas ? g.replicas : Math.min(Math.max(count, peakNew), g.replicas - 1);
-          assert.ok(world.instances.filter((i) => i.templateHash !== NEW).length >= g.replicas - held, 'a held canary left the old part short');
+          assert.ok(
+            world.instances.filter((i) => i.templateHash !== NEW).length >= g.replicas - held,
+            'a held canary left the old part short',
+          );
           assert.ok(newSlots(world) <= held, 'a held canary grew past its canaries');
         }
       }),
@@ -152,7 +167,11 @@ describe('plan/properties', function () {
   it('holds canaries until promoted', () => {
     fc.assert(
       fc.property(groupArb, fc.integer({ min: 2, max: 8 }), (g0, replicas) => {
-        const g = { ...g0, replicas, rollout: { ...g0.rollout, strategy: 'canary' as const, canary: { count: 1, promote: undefined, bakeSeconds: undefined } } };
+        const g = {
+          ...g0,
+          replicas,
+          rollout: { ...g0.rollout, strategy: 'canary' as const, canary: { count: 1, promote: undefined, bakeSeconds: undefined } },
+        };
         let world = initialWorld(replicas, 0, g.zones);
         for (let i = 0; i < 8; i += 1) ({ world } = calmRound(g, world));
         assert.equal(world.instances.filter((x) => x.templateHash === NEW).length, 1);
@@ -164,28 +183,39 @@ describe('plan/properties', function () {
 
   it('restores the old set when every new instance fails and autoRollback is on', () => {
     fc.assert(
-      fc.property(groupArb, fc.integer({ min: 1, max: 8 }), fc.array(fc.integer({ min: 5_000, max: 200_000 }), { minLength: 40, maxLength: 40 }), (g0, replicas, advances) => {
-        const g = { ...g0, replicas, rollout: { ...g0.rollout, autoRollback: true } };
-        const { surge, unavailable } = resolveBounds(g.rollout, replicas);
-        fc.pre(surge > 0 || unavailable < replicas); // otherwise the first batch deletes every old instance
-        let world = initialWorld(replicas, 0, g.zones);
-        for (const advance of advances) {
-          const step = plan(g, world);
-          checkStep(g, world, step);
-          if (step.failedTemplate !== undefined) assert.deepEqual(step.failedTemplate, { templateHash: NEW, rollbackTo: OLD });
-          const executed = execute(world, step);
-          // New instances boot but never become healthy; restored old ones do.
-          const now = executed.now + advance;
-          const instances = executed.instances.map((i) => (i.templateHash === OLD && i.readySince === undefined ? { ...i, state: 'running' as const, readySince: executed.now + 1000 } : i.state === 'pending' ? { ...i, state: 'running' as const } : i));
-          world = { ...executed, instances, now };
-          if (world.failed.has(NEW) && convergedOn(world, replicas, OLD)) break;
-        }
-        assert.ok(world.failed.has(NEW), 'the rollout never failed');
-        assert.ok(convergedOn(world, replicas, OLD), 'old set not restored');
-        const final = plan(g, world);
-        assert.equal(actions(final), 0);
-        assert.equal(condition(final, 'Stalled'), 'True');
-      }),
+      fc.property(
+        groupArb,
+        fc.integer({ min: 1, max: 8 }),
+        fc.array(fc.integer({ min: 5_000, max: 200_000 }), { minLength: 40, maxLength: 40 }),
+        (g0, replicas, advances) => {
+          const g = { ...g0, replicas, rollout: { ...g0.rollout, autoRollback: true } };
+          const { surge, unavailable } = resolveBounds(g.rollout, replicas);
+          fc.pre(surge > 0 || unavailable < replicas); // otherwise the first batch deletes every old instance
+          let world = initialWorld(replicas, 0, g.zones);
+          for (const advance of advances) {
+            const step = plan(g, world);
+            checkStep(g, world, step);
+            if (step.failedTemplate !== undefined) assert.deepEqual(step.failedTemplate, { templateHash: NEW, rollbackTo: OLD });
+            const executed = execute(world, step);
+            // New instances boot but never become healthy; restored old ones do.
+            const now = executed.now + advance;
+            const instances = executed.instances.map((i) =>
+              i.templateHash === OLD && i.readySince === undefined
+                ? { ...i, state: 'running' as const, readySince: executed.now + 1000 }
+                : i.state === 'pending'
+                  ? { ...i, state: 'running' as const }
+                  : i,
+            );
+            world = { ...executed, instances, now };
+            if (world.failed.has(NEW) && convergedOn(world, replicas, OLD)) break;
+          }
+          assert.ok(world.failed.has(NEW), 'the rollout never failed');
+          assert.ok(convergedOn(world, replicas, OLD), 'old set not restored');
+          const final = plan(g, world);
+          assert.equal(actions(final), 0);
+          assert.equal(condition(final, 'Stalled'), 'True');
+        },
+      ),
       runs(4000),
     );
   });
@@ -212,8 +242,12 @@ describe('plan/properties', function () {
         const world = initialWorld(n, 0, g.zones);
         const base = world.instances[0] ?? initialWorld(1, 0, g.zones).instances[0];
         if (base === undefined) return;
-        const foreign = what === 'fleet' ? { ...base, id: 'f', fleet: 'other' } : { ...base, id: 'f', group: what === 'group' ? 'api' : undefined };
-        assert.throws(() => planGroup(g, [...world.instances, foreign], { now: world.now, fleet: FLEET, failedTemplates: new Set() }), ForeignInstanceError);
+        const foreign =
+          what === 'fleet' ? { ...base, id: 'f', fleet: 'other' } : { ...base, id: 'f', group: what === 'group' ? 'api' : undefined };
+        assert.throws(
+          () => planGroup(g, [...world.instances, foreign], { now: world.now, fleet: FLEET, failedTemplates: new Set() }),
+          ForeignInstanceError,
+        );
       }),
       runs(200),
     );

@@ -32,9 +32,15 @@ describe('plan/quantity', () => {
   it('treats both-zero as surge 1 and reports it as a validation error', () => {
     const p = policy({ maxSurge: 0, maxUnavailable: '10%' });
     assert.deepEqual(resolveBounds(p, 5), { surge: 1, unavailable: 0, forcedSurge: true });
-    assert.deepEqual(validateRolloutPolicy(p, 5).map((x) => x.code), ['rollout.surgeAndUnavailableZero']);
+    assert.deepEqual(
+      validateRolloutPolicy(p, 5).map((x) => x.code),
+      ['rollout.surgeAndUnavailableZero'],
+    );
     assert.deepEqual(validateRolloutPolicy(p, 10), [], '10% of 10 is 1: fine');
-    assert.deepEqual(validateRolloutPolicy(policy({ maxSurge: '0%', maxUnavailable: 0 }), 0).map((x) => x.code), ['rollout.surgeAndUnavailableZero']);
+    assert.deepEqual(
+      validateRolloutPolicy(policy({ maxSurge: '0%', maxUnavailable: 0 }), 0).map((x) => x.code),
+      ['rollout.surgeAndUnavailableZero'],
+    );
     assert.deepEqual(validateRolloutPolicy(policy(), 3), []);
     assert.deepEqual(validateRolloutPolicy(policy({ strategy: 'blue-green', maxSurge: 0 }), 3), [], 'blue-green ignores maxSurge');
   });
@@ -55,7 +61,11 @@ describe('plan/quantity', () => {
 
   it('gives blue-green a surge of a full set', () => {
     assert.equal(effectiveSurge(policy({ strategy: 'blue-green' }), 6), 6);
-    assert.equal(effectiveSurge(policy({ strategy: 'blue-green', maxSurge: 9 }), 6), 6, 'blue-green: 2 × replicas whatever maxSurge says (README)');
+    assert.equal(
+      effectiveSurge(policy({ strategy: 'blue-green', maxSurge: 9 }), 6),
+      6,
+      'blue-green: 2 × replicas whatever maxSurge says (README)',
+    );
     assert.equal(effectiveSurge(policy({ maxSurge: '50%' }), 3), 2);
   });
 });

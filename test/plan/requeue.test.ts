@@ -26,6 +26,9 @@ describe('plan/requeue', () => {
     assert.ok(step.waits.some((w) => w.reason === 'capacity'));
     assert.equal(step.requeueAfterSeconds, 6, 'a wait that time resolves must requeue (was: undefined)');
     const later = planGroup(g, world, ctx(T0 + 6_000));
-    assert.deepEqual(later.deletes.map((d) => [d.id, d.reason]), [['d-5', 'duplicate-slot']]);
+    assert.deepEqual(
+      later.deletes.map((d) => [d.id, d.reason]),
+      [['d-5', 'duplicate-slot']],
+    );
   });
 });

@@ -10,7 +10,12 @@ const cond = (s: GroupStep, type: string): string => {
 };
 
 /** Runs rounds where everything created becomes ready 1 s later and `tick` ms pass per round. */
-function rollout(g: ReturnType<typeof group>, world: PlannedInstance[], rounds: number, tick = 60_000): { steps: GroupStep[]; world: PlannedInstance[] } {
+function rollout(
+  g: ReturnType<typeof group>,
+  world: PlannedInstance[],
+  rounds: number,
+  tick = 60_000,
+): { steps: GroupStep[]; world: PlannedInstance[] } {
   const steps: GroupStep[] = [];
   let now = T0;
   for (let r = 0; r < rounds; r += 1) {
@@ -26,7 +31,19 @@ describe('plan/rolling', () => {
   it('surge 1 / unavailable 0: one new first, old only after it is available, the next new once the old is gone, converges', () => {
     const { steps, world } = rollout(group(), oldSet(3), 8);
     // A delete makes room only once the instance is gone (the next pass): creates never ride on it.
-    assert.deepEqual(steps.map((s) => [s.creates.length, s.deletes.length]), [[1, 0], [0, 1], [1, 0], [0, 1], [1, 0], [0, 1], [0, 0], [0, 0]]);
+    assert.deepEqual(
+      steps.map((s) => [s.creates.length, s.deletes.length]),
+      [
+        [1, 0],
+        [0, 1],
+        [1, 0],
+        [0, 1],
+        [1, 0],
+        [0, 1],
+        [0, 0],
+        [0, 0],
+      ],
+    );
     assert.deepEqual(steps[0]?.creates, [{ templateHash: NEW, slot: 0, zone: 'a', reason: 'desired' }]);
     assert.equal(world.length, 3);
     assert.ok(world.every((i) => i.templateHash === NEW));
@@ -44,7 +61,10 @@ describe('plan/rolling', () => {
     assert.ok(world.every((i) => i.templateHash === NEW));
     // From nothing, all at once: balanced from the start.
     const fresh = planGroup(g, [], ctx());
-    assert.deepEqual(['a', 'b', 'c'].map((z) => fresh.creates.filter((c) => c.zone === z).length), [4, 3, 3]);
+    assert.deepEqual(
+      ['a', 'b', 'c'].map((z) => fresh.creates.filter((c) => c.zone === z).length),
+      [4, 3, 3],
+    );
   });
 
   it('waits minReadySeconds before deleting an old instance and says until when', () => {
@@ -76,20 +96,30 @@ describe('plan/rolling', () => {
     assert.deepEqual(reasons(step), ['template-changed']);
     assert.deepEqual(step.creates, [], 'no room while the old instance exists');
     const terminating = planGroup(g, [{ ...old[0]!, state: 'terminating' }], ctx(T0 + 1000));
-    assert.deepEqual([terminating.creates, terminating.deletes], [[], []], 'nor while it terminates: it counts until gone, and is not deleted again');
-    assert.ok(terminating.waits.some((w) => w.reason === 'capacity'), 'and says it waits for room');
+    assert.deepEqual(
+      [terminating.creates, terminating.deletes],
+      [[], []],
+      'nor while it terminates: it counts until gone, and is not deleted again',
+    );
+    assert.ok(
+      terminating.waits.some((w) => w.reason === 'capacity'),
+      'and says it waits for room',
+    );
     const gone = planGroup(g, [{ ...old[0]!, state: 'terminated' }], ctx(T0 + 2000));
     assert.deepEqual(gone.creates, [{ templateHash: NEW, slot: 0, zone: 'a', reason: 'desired' }]);
   });
 
-  it('a focused pass may send creates alone: every step\'s creates fit under replicas + maxSurge with its deletes not done', () => {
+  it("a focused pass may send creates alone: every step's creates fit under replicas + maxSurge with its deletes not done", () => {
     // Issue 18 item 1: surge 0 / unavailable 1, 3 replicas, first digest bump: the step deleted one
     // and created one, and a focused pass (creates only) reached 4 alive.
     const zero = planGroup(group({ replicas: 3, rollout: policy({ maxSurge: 0, maxUnavailable: 1 }) }), oldSet(3), ctx());
     assert.equal(zero.deletes.length, 1);
     assert.equal(zero.creates.length, 0);
     // A digest bump and 5 → 2 in one commit: 5 live against a bound of 2 (surge 0) or 4 (surge 2).
-    for (const [surge, unavailable] of [[0, 1], [2, 1]] as const) {
+    for (const [surge, unavailable] of [
+      [0, 1],
+      [2, 1],
+    ] as const) {
       const step = planGroup(group({ replicas: 2, rollout: policy({ maxSurge: surge, maxUnavailable: unavailable }) }), oldSet(5), ctx());
       assert.deepEqual(step.creates, [], `surge ${surge}: nothing launched on top of 5 live`);
       assert.ok(step.deletes.length > 0, `surge ${surge}: the scale-in starts`);
@@ -134,7 +164,11 @@ describe('plan/rolling', () => {
   });
 
   it('scales up without replacing, in the lowest free slots, balanced over zones', () => {
-    const world = [inst({ templateHash: NEW, slot: 0, zone: 'a' }), inst({ templateHash: NEW, slot: 2, zone: 'b' }), inst({ templateHash: NEW, slot: 1, zone: 'a', state: 'terminated' })];
+    const world = [
+      inst({ templateHash: NEW, slot: 0, zone: 'a' }),
+      inst({ templateHash: NEW, slot: 2, zone: 'b' }),
+      inst({ templateHash: NEW, slot: 1, zone: 'a', state: 'terminated' }),
+    ];
     const step = planGroup(group({ replicas: 5 }), world, ctx());
     assert.deepEqual(step.deletes, []);
     assert.deepEqual(step.creates, [
@@ -169,11 +203,18 @@ describe('plan/rolling', () => {
       inst({ templateHash: NEW, slot: 2, zone: 'b', createdAt: T0 - 1000 }),
     ];
     const step = planGroup(group({ replicas: 2 }), world, ctx());
-    assert.deepEqual(step.deletes.map((d) => d.id), [world[0]?.id]);
+    assert.deepEqual(
+      step.deletes.map((d) => d.id),
+      [world[0]?.id],
+    );
   });
 
   it('is deterministic whatever the input order', () => {
-    const world = [...oldSet(5), inst({ templateHash: NEW, slot: 0, zone: 'b' }), inst({ templateHash: NEW, slot: 1, zone: 'c', readySince: undefined, createdAt: T0 - 1000 })];
+    const world = [
+      ...oldSet(5),
+      inst({ templateHash: NEW, slot: 0, zone: 'b' }),
+      inst({ templateHash: NEW, slot: 1, zone: 'c', readySince: undefined, createdAt: T0 - 1000 }),
+    ];
     const g = group({ replicas: 5, rollout: policy({ maxSurge: 2, maxUnavailable: 1 }) });
     const a = planGroup(g, world, ctx());
     const b = planGroup(g, world.toReversed(), ctx());

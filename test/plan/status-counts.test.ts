@@ -10,7 +10,11 @@ import { ctx, group, inst, NEW, OLD, oldSet } from './helpers.ts';
 
 describe('plan: status counts by state', () => {
   it('counts instances being deleted under byState.terminating of their template, apart from the live ones', () => {
-    const world = [...oldSet(3), inst({ templateHash: OLD, slot: 7, state: 'terminating' }), inst({ templateHash: NEW, slot: 0, state: 'terminating' })];
+    const world = [
+      ...oldSet(3),
+      inst({ templateHash: OLD, slot: 7, state: 'terminating' }),
+      inst({ templateHash: NEW, slot: 0, state: 'terminating' }),
+    ];
     const { counts } = planGroup(group(), world, ctx()).status;
     const byHash = new Map(counts.byTemplate.map((t) => [t.templateHash, t]));
     assert.equal(byHash.get(OLD)?.byState.terminating, 1, 'the old template has one instance being deleted');
@@ -25,7 +29,10 @@ describe('plan: status counts by state', () => {
 
   it('counts no terminating instance when none is being deleted', () => {
     const { counts } = planGroup(group(), oldSet(3), ctx()).status;
-    assert.deepEqual(counts.byTemplate.map((t) => [t.total, t.byState.terminating]), [[3, 0]]);
+    assert.deepEqual(
+      counts.byTemplate.map((t) => [t.total, t.byState.terminating]),
+      [[3, 0]],
+    );
     assert.equal(counts.terminating, 0);
   });
 });

@@ -9,7 +9,10 @@ function fakePlugin(load: () => Promise<PluginFactory<{ tag: string }>>): Return
   return definePlugin<'aws', { tag: string }>({ ...(parts as unknown as PluginParts<'aws', { tag: string }>), load });
 }
 
-const context = { config: { name: 'p', type: 'aws', spec: { type: 'aws', region: 'eu-west-1' }, source: { file: 'p.yaml', line: 1, col: 1 } }, fleet: 'f' } as ProviderContext;
+const context = {
+  config: { name: 'p', type: 'aws', spec: { type: 'aws', region: 'eu-west-1' }, source: { file: 'p.yaml', line: 1, col: 1 } },
+  fleet: 'f',
+} as ProviderContext;
 
 describe('definePlugin', () => {
   it('loads one module at a time: a second plugin starts loading only after the first finished', async () => {

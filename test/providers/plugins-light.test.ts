@@ -38,13 +38,29 @@ process.stdout.write(JSON.stringify({ atImport, loaded }));
 describe('provider plugins stay light', () => {
   it('importing the registry and the fleet loader loads no cloud SDK and no simulator; each plugin loads its own on first open', async function () {
     this.timeout(60_000);
-    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', SCRIPT], { cwd: root, maxBuffer: 64 * 1024 * 1024 });
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', SCRIPT], {
+      cwd: root,
+      maxBuffer: 64 * 1024 * 1024,
+    });
     const { atImport, loaded } = JSON.parse(stdout) as { atImport: string[]; loaded: Record<string, string[]> };
-    assert.ok(atImport.some((url) => url.endsWith('/providers/aws/group-checks.ts')), 'the hook saw the plugins being imported');
+    assert.ok(
+      atImport.some((url) => url.endsWith('/providers/aws/group-checks.ts')),
+      'the hook saw the plugins being imported',
+    );
     for (const [type, heavy] of Object.entries(HEAVY)) {
-      assert.deepEqual(atImport.filter((url) => heavy.test(url)), [], `${type}'s SDK loaded at import`);
-      assert.ok(loaded[type]?.some((url) => heavy.test(url)), `${type}'s load() did not load its SDK`);
+      assert.deepEqual(
+        atImport.filter((url) => heavy.test(url)),
+        [],
+        `${type}'s SDK loaded at import`,
+      );
+      assert.ok(
+        loaded[type]?.some((url) => heavy.test(url)),
+        `${type}'s load() did not load its SDK`,
+      );
     }
-    assert.deepEqual(atImport.filter((url) => SIMULATOR.test(url)), []);
+    assert.deepEqual(
+      atImport.filter((url) => SIMULATOR.test(url)),
+      [],
+    );
   });
 });

@@ -4,7 +4,13 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ProviderPlugin } from '../../providers/plugin.ts';
-import { loadProviderFactory, providerFactory, providerPlugin, registeredProviderTypes, UnknownProviderTypeError } from '../../providers/registry.ts';
+import {
+  loadProviderFactory,
+  providerFactory,
+  providerPlugin,
+  registeredProviderTypes,
+  UnknownProviderTypeError,
+} from '../../providers/registry.ts';
 
 const providersDir = fileURLToPath(new URL('../../providers/', import.meta.url));
 
@@ -15,13 +21,19 @@ async function schema(name: string): Promise<unknown> {
 
 /** The provider types of the fleet format: the `type` of each Provider spec variant in the schema. */
 async function specTypes(): Promise<string[]> {
-  const provider = await schema('provider.schema.json') as { properties: { spec: { oneOf: { $ref: string }[] } }; $defs: Record<string, { properties: { type: { const: string } } }> };
+  const provider = (await schema('provider.schema.json')) as {
+    properties: { spec: { oneOf: { $ref: string }[] } };
+    $defs: Record<string, { properties: { type: { const: string } } }>;
+  };
   return provider.properties.spec.oneOf.map((variant) => provider.$defs[variant.$ref.replace('#/$defs/', '')]!.properties.type.const);
 }
 
 async function providerFolders(): Promise<string[]> {
   const entries = await readdir(providersDir, { withFileTypes: true });
-  return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  return entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
 }
 
 describe('provider registry', () => {
@@ -40,14 +52,15 @@ describe('provider registry', () => {
   });
 
   it('is the list of types of the fleet and config formats: Provider spec variants, binding types', async () => {
-    const config = await schema('config.schema.json') as { $defs: { providerBinding: { properties: { type: { enum: string[] } } } } };
+    const config = (await schema('config.schema.json')) as { $defs: { providerBinding: { properties: { type: { enum: string[] } } } } };
     assert.deepEqual(await specTypes(), registeredProviderTypes());
     assert.deepEqual(config.$defs.providerBinding.properties.type.enum, registeredProviderTypes());
   });
 
   it('has no provider folder for a type the fleet format does not know (a folder still without index.ts holds only its simulator)', async () => {
     const known = await specTypes();
-    for (const name of await providerFolders()) assert.ok(known.includes(name), `providers/${name} is not a provider type of schemas/provider.schema.json`);
+    for (const name of await providerFolders())
+      assert.ok(known.includes(name), `providers/${name} is not a provider type of schemas/provider.schema.json`);
   });
 
   it('loads each factory lazily and refuses unknown types', async () => {

@@ -14,7 +14,10 @@ class FakeCloudError extends Error {
     this.code = code;
   }
 }
-const call = retryingCaller((error): Classified => ({ kind: error instanceof FakeCloudError ? error.code : 'Invalid', reason: error instanceof FakeCloudError ? `Fake${error.code}` : 'Unknown' }));
+const call = retryingCaller((error): Classified => ({
+  kind: error instanceof FakeCloudError ? error.code : 'Invalid',
+  reason: error instanceof FakeCloudError ? `Fake${error.code}` : 'Unknown',
+}));
 
 /** A pacer that records what the retry loop told it, in order. */
 function recordingPacer(events: string[], gate: () => Promise<void> = () => Promise.resolve()): CallPacer {
@@ -27,7 +30,7 @@ function recordingPacer(events: string[], gate: () => Promise<void> = () => Prom
   };
 }
 
-describe('provider retries share the caller\'s rate limit (pacer)', () => {
+describe("provider retries share the caller's rate limit (pacer)", () => {
   it('a throttled answer empties the pacer and every retry waits on it; the call then succeeds', async () => {
     const events: string[] = [];
     const answers = ['Throttled', 'Transient'] as const;
@@ -78,7 +81,7 @@ describe('provider retries share the caller\'s rate limit (pacer)', () => {
   });
 });
 
-describe('limited provider: the lane\'s bucket is the provider\'s pacer', () => {
+describe("limited provider: the lane's bucket is the provider's pacer", () => {
   it('a throttle reported by the provider empties the lane, so the next create waits for a token', async () => {
     const waits: number[] = [];
     const fake = {
@@ -86,7 +89,7 @@ describe('limited provider: the lane\'s bucket is the provider\'s pacer', () => 
       type: 'aws' as const,
       list: () => Promise.resolve([]),
       create: (_request: CreateRequest, options?: CallOptions) => {
-        assert.ok(options?.pacer !== undefined, 'the provider is handed the lane\'s pacer');
+        assert.ok(options?.pacer !== undefined, "the provider is handed the lane's pacer");
         options.pacer.throttled();
         return Promise.resolve({} as ObservedInstance);
       },

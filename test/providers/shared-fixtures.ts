@@ -12,12 +12,24 @@ export const DIGEST = `sha256:${'4f1c'.repeat(16)}`;
 export const FLEET = 'acme';
 
 /** What a cloud's provider-test template says; {@link launchTemplate} fills in the rest. */
-export type TemplateParts = Pick<LaunchTemplate, 'provider' | 'artifact' | 'machine' | 'placement'> & { readonly diskType: string; readonly userData?: string };
+export type TemplateParts = Pick<LaunchTemplate, 'provider' | 'artifact' | 'machine' | 'placement'> & {
+  readonly diskType: string;
+  readonly userData?: string;
+};
 
 /** The provider tests' launch template on one cloud: DIGEST, a 20 GiB disk of `diskType`, a cloud-config, tag team=web. */
 export function launchTemplate(parts: TemplateParts): LaunchTemplate {
   const { provider, artifact, machine, placement } = parts;
-  return { provider, imageDigest: DIGEST, artifact, machine, placement, userData: parts.userData ?? '#cloud-config\nruncmd: [echo hi]\n', disks: [{ sizeGiB: 20, type: parts.diskType }], tags: { team: 'web' } };
+  return {
+    provider,
+    imageDigest: DIGEST,
+    artifact,
+    machine,
+    placement,
+    userData: parts.userData ?? '#cloud-config\nruncmd: [echo hi]\n',
+    disks: [{ sizeGiB: 20, type: parts.diskType }],
+    tags: { team: 'web' },
+  };
 }
 
 /** Options of {@link createRequest}. */
@@ -30,7 +42,13 @@ export interface RequestOptions {
 }
 
 /** The create request for (group, slot) of `template` in `zone`, like the executor builds it. */
-export function createRequest(template: LaunchTemplate, group: string, slot: number, zone: string, options: RequestOptions = {}): CreateRequest {
+export function createRequest(
+  template: LaunchTemplate,
+  group: string,
+  slot: number,
+  zone: string,
+  options: RequestOptions = {},
+): CreateRequest {
   const templateHash = options.templateHash ?? 'a1b2c3d4e5f6';
   return {
     name: instanceName(group, templateHash, slot),

@@ -15,9 +15,11 @@ describe('API suspensions', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const state = { groups: { web: { name: 'web', suspend: false }, api: { name: 'api', suspend: false }, db: { name: 'db', suspend: true } } } as unknown as DesiredState;
+  const state = {
+    groups: { web: { name: 'web', suspend: false }, api: { name: 'api', suspend: false }, db: { name: 'db', suspend: true } },
+  } as unknown as DesiredState;
 
-  it('survive a restart, add to Git\'s suspend and never lift it', async () => {
+  it("survive a restart, add to Git's suspend and never lift it", async () => {
     const first = new ApiSuspensions(new StateDir(dir).suspensions);
     await first.set('web', true);
     await first.set('db', false);
@@ -25,7 +27,14 @@ describe('API suspensions', () => {
     await restarted.load();
     assert.deepEqual([...restarted.names], ['web']);
     const applied = restarted.apply(state);
-    assert.deepEqual(Object.values(applied.groups).map((g) => [g.name, g.suspend]), [['web', true], ['api', false], ['db', true]]);
+    assert.deepEqual(
+      Object.values(applied.groups).map((g) => [g.name, g.suspend]),
+      [
+        ['web', true],
+        ['api', false],
+        ['db', true],
+      ],
+    );
     assert.equal(state.groups['web']!.suspend, false, 'the desired state itself is not changed');
     await restarted.set('web', false);
     assert.equal(restarted.apply(state), state, 'nothing suspended: the same state');

@@ -16,7 +16,21 @@ import type { PassResult } from '../../src/reconcile/pass.ts';
 import { TemplateStore } from '../../src/reconcile/template-store.ts';
 
 function instance(id: string, state: ObservedInstance['state'], address?: string): ObservedInstance {
-  return { id, name: id, provider: 'p', zone: 'z', state, createdAt: 0, address, fleet: 'f', group: 'g', templateHash: 'h', imageDigest: undefined, revision: undefined, slot: 0 };
+  return {
+    id,
+    name: id,
+    provider: 'p',
+    zone: 'z',
+    state,
+    createdAt: 0,
+    address,
+    fleet: 'f',
+    group: 'g',
+    templateHash: 'h',
+    imageDigest: undefined,
+    revision: undefined,
+    slot: 0,
+  };
 }
 
 function none(): ProbePolicy {
@@ -32,7 +46,16 @@ function tcpProbe(): ProbePolicy {
   return { probe: { kind: 'tcp', port: 22 } };
 }
 
-const TEMPLATE: LaunchTemplate = { provider: 'p', imageDigest: `sha256:${'a'.repeat(64)}`, artifact: { id: 'ami-1' }, machine: {}, placement: {}, userData: undefined, disks: [], tags: {} };
+const TEMPLATE: LaunchTemplate = {
+  provider: 'p',
+  imageDigest: `sha256:${'a'.repeat(64)}`,
+  artifact: { id: 'ami-1' },
+  machine: {},
+  placement: {},
+  userData: undefined,
+  disks: [],
+  tags: {},
+};
 
 describe('reconcile building blocks', () => {
   let dir: string;
@@ -53,20 +76,36 @@ describe('reconcile building blocks', () => {
     assert.equal(a2!.readySince, 1000, 'continuously healthy keeps the first time');
     healthy = false;
     const [a3] = await tracker.assess([a], httpProbe, 3000);
-    assert.deepEqual([a3!.readySince, a3!.unhealthySince, a3!.failing], [1000, undefined, 'suspected'], 'one failure proves nothing: still ready');
+    assert.deepEqual(
+      [a3!.readySince, a3!.unhealthySince, a3!.failing],
+      [1000, undefined, 'suspected'],
+      'one failure proves nothing: still ready',
+    );
     assert.equal(tracker.requeueAfterSeconds(3000), 1, 'the next counted probe is due after periodSeconds');
     const [a4] = await tracker.assess([a], httpProbe, 3500);
     assert.deepEqual([a4!.readySince, a4!.failing], [1000, 'suspected'], 'a failure within periodSeconds of the last one does not count');
     const [a5] = await tracker.assess([a], httpProbe, 4000);
     assert.deepEqual([a5!.readySince, a5!.failing], [1000, 'suspected']);
     const [a6] = await tracker.assess([a], httpProbe, 5000);
-    assert.deepEqual([a6!.readySince, a6!.unhealthySince, a6!.failing], [undefined, 3000, 'confirmed'], 'third counted failure: unhealthy since the streak began');
+    assert.deepEqual(
+      [a6!.readySince, a6!.unhealthySince, a6!.failing],
+      [undefined, 3000, 'confirmed'],
+      'third counted failure: unhealthy since the streak began',
+    );
     assert.equal(tracker.requeueAfterSeconds(5000), undefined, 'confirmed: nothing more to confirm');
     const [b] = await tracker.assess([instance('b', 'pending')], httpProbe, 6000);
-    assert.deepEqual([b!.readySince, b!.unhealthySince, b!.observedSince], [undefined, undefined, 6000], 'never ready: neither fact; observed since now');
+    assert.deepEqual(
+      [b!.readySince, b!.unhealthySince, b!.observedSince],
+      [undefined, undefined, 6000],
+      'never ready: neither fact; observed since now',
+    );
     healthy = true;
     const [a7] = await tracker.assess([a], httpProbe, 7000);
-    assert.deepEqual([a7!.readySince, a7!.observedSince, a7!.failing], [7000, 7000, undefined], 'a was forgotten while unobserved: readiness and observation start again (safe)');
+    assert.deepEqual(
+      [a7!.readySince, a7!.observedSince, a7!.failing],
+      [7000, 7000, undefined],
+      'a was forgotten while unobserved: readiness and observation start again (safe)',
+    );
   });
 
   it('health: a healthy probe ends a failure streak; a never-ready instance is confirmed failing only after failureThreshold probes', async () => {
@@ -81,9 +120,17 @@ describe('reconcile building blocks', () => {
     assert.equal((await tracker.assess([a], httpProbe, 3000))[0]!.failing, 'suspected', 'the streak started over');
     assert.equal((await tracker.assess([a], httpProbe, 4000))[0]!.failing, 'suspected');
     const [last] = await tracker.assess([a], httpProbe, 5000);
-    assert.deepEqual([last!.failing, last!.readySince, last!.unhealthySince, last!.observedSince], ['confirmed', undefined, 3000, 0], 'ready since 2000: unhealthy since its streak began');
+    assert.deepEqual(
+      [last!.failing, last!.readySince, last!.unhealthySince, last!.observedSince],
+      ['confirmed', undefined, 3000, 0],
+      'ready since 2000: unhealthy since its streak began',
+    );
     const [never] = await new HealthTracker(async () => false).assess([a], httpProbe, 9000);
-    assert.deepEqual([never!.failing, never!.unhealthySince, never!.observedSince], ['suspected', undefined, 9000], 'a fresh tracker suspects, never judges, on its first probe');
+    assert.deepEqual(
+      [never!.failing, never!.unhealthySince, never!.observedSince],
+      ['suspected', undefined, 9000],
+      'a fresh tracker suspects, never judges, on its first probe',
+    );
   });
 
   it('health: a partial observation (focused pass) keeps the facts of instances it did not list', async () => {
@@ -95,14 +142,21 @@ describe('reconcile building blocks', () => {
     assert.equal(later.find((i) => i.id === 'b')?.readySince, 1000, 'b stayed ready since 1000');
     const forgot = await tracker.assess([instance('a', 'running')], none, 4000);
     assert.equal(forgot.length, 1);
-    assert.equal((await tracker.assess([instance('b', 'running')], none, 5000))[0]?.readySince, 5000, 'a full observation forgets: b starts over');
+    assert.equal(
+      (await tracker.assess([instance('b', 'running')], none, 5000))[0]?.readySince,
+      5000,
+      'a full observation forgets: b starts over',
+    );
   });
 
   it('health: without an address or a prober a probed group never becomes ready; provider-state-only trusts running', async () => {
     assert.equal((await new HealthTracker().assess([instance('a', 'running', '127.0.0.9')], tcpProbe, 1))[0]!.readySince, undefined);
     assert.equal((await new HealthTracker(async () => true).assess([instance('a', 'running')], tcpProbe, 1))[0]!.readySince, undefined);
     assert.equal((await new HealthTracker('provider-state-only').assess([instance('a', 'running')], tcpProbe, 1))[0]!.readySince, 1);
-    assert.equal((await new HealthTracker('provider-state-only').assess([instance('a', 'stopped')], tcpProbe, 1))[0]!.readySince, undefined);
+    assert.equal(
+      (await new HealthTracker('provider-state-only').assess([instance('a', 'stopped')], tcpProbe, 1))[0]!.readySince,
+      undefined,
+    );
   });
 
   it('backoff: doubles per consecutive failure (with ±10% jitter), holds the group until then, resets on success', () => {
@@ -119,12 +173,34 @@ describe('reconcile building blocks', () => {
   });
 
   it('backoff: an expected wait (policy waiting, e.g. the launch fence) holds the group until its end, counting no failure', () => {
-    const refusal = fromProviderError(new ProviderError({ kind: 'Conflict', reason: 'LaunchFenced', provider: 'aws', operation: 'create', message: 'm', retryAfterMs: 90_000 }), 'create g-0');
+    const refusal = fromProviderError(
+      new ProviderError({
+        kind: 'Conflict',
+        reason: 'LaunchFenced',
+        provider: 'aws',
+        operation: 'create',
+        message: 'm',
+        retryAfterMs: 90_000,
+      }),
+      'create g-0',
+    );
     assert.deepEqual([refusal.policy, refusal.requeueAfterMs], ['waiting', 90_000], 'LaunchFenced is a wait of the time left');
     const backoff = new GroupBackoff({ random: () => 0.5 });
     const step = { group: 'g' } as GroupStep;
-    const fenced = { kind: 'create' as const, group: 'g', name: 'g-0', id: undefined, reason: 'desired', error: new ReconcileError('waiting', 'LaunchFenced', 'fenced', { requeueAfterMs: 90_000 }) };
-    const waiting = recordPassOutcome(backoff, { guarded: { steps: [step] } as unknown as PassResult['guarded'], skipped: [], actions: [fenced] }, new Set(), 1000);
+    const fenced = {
+      kind: 'create' as const,
+      group: 'g',
+      name: 'g-0',
+      id: undefined,
+      reason: 'desired',
+      error: new ReconcileError('waiting', 'LaunchFenced', 'fenced', { requeueAfterMs: 90_000 }),
+    };
+    const waiting = recordPassOutcome(
+      backoff,
+      { guarded: { steps: [step] } as unknown as PassResult['guarded'], skipped: [], actions: [fenced] },
+      new Set(),
+      1000,
+    );
     assert.deepEqual([...waiting], [['g', 91_000]]);
     assert.equal(backoff.count('g'), 0, 'no failure counted');
     assert.deepEqual([...backoff.held(90_999)], ['g'], 'held until the fence ends');
@@ -132,7 +208,12 @@ describe('reconcile building blocks', () => {
     assert.equal(backoff.nextEnd(1000), 91_000, 'the lane wakes at the fence end');
     // A real failure beside it counts: the group backs off as usual.
     const failed = { ...fenced, name: 'g-1', error: new ReconcileError('transient', 'InsufficientInstanceCapacity', 'no capacity') };
-    recordPassOutcome(backoff, { guarded: { steps: [step] } as unknown as PassResult['guarded'], skipped: [], actions: [fenced, failed] }, new Set(), 91_000);
+    recordPassOutcome(
+      backoff,
+      { guarded: { steps: [step] } as unknown as PassResult['guarded'], skipped: [], actions: [fenced, failed] },
+      new Set(),
+      91_000,
+    );
     assert.equal(backoff.count('g'), 1);
     assert.equal(backoff.retryAt('g'), 92_000);
   });
@@ -159,7 +240,13 @@ describe('reconcile building blocks', () => {
     const backoff = new GroupBackoff({ random: () => 0.5 });
     backoff.record('g', true, 1000);
     backoff.record('g', true, 2000);
-    const throttled = new ProviderError({ kind: 'Throttled', reason: 'RequestLimitExceeded', provider: 'aws', operation: 'list', message: 'm' });
+    const throttled = new ProviderError({
+      kind: 'Throttled',
+      reason: 'RequestLimitExceeded',
+      provider: 'aws',
+      operation: 'list',
+      message: 'm',
+    });
     const line = notPlannedLog(fromProviderError(throttled, 'list aws'), backoff.retryAt('g')! - 2000);
     assert.deepEqual(line, { message: 'group not planned: the cloud is throttling drover, retrying', retryInSeconds: 2 });
     assert.equal(notPlannedLog({ reason: 'ZonesNotListed' }, 500).message, 'group not planned: a zone did not list, retrying');

@@ -12,13 +12,24 @@ import { HealthTracker } from '../../src/reconcile/health.ts';
 import { ctx, DIGEST, group, inst, NEW, OLD, policy, T0 } from '../plan/helpers.ts';
 
 const BAKE_SECONDS = 300;
-const g = group({ replicas: 4, rollout: policy({ strategy: 'canary', canary: { count: 1, promote: undefined, bakeSeconds: BAKE_SECONDS } }) });
+const g = group({
+  replicas: 4,
+  rollout: policy({ strategy: 'canary', canary: { count: 1, promote: undefined, bakeSeconds: BAKE_SECONDS } }),
+});
 const none = () => ({ probe: { kind: 'none' as const } });
 
 /** Held at its canary: three ready old instances and the canary in slot 0, launched at T0. */
 function world(canaryState: 'pending' | 'running'): ObservedInstance[] {
   const olds = [1, 2, 3].map((slot) => inst({ id: `i-old-${slot}`, templateHash: OLD, slot, readySince: undefined }));
-  const canary = inst({ id: 'i-canary', templateHash: NEW, slot: 0, createdAt: T0, state: canaryState, readySince: undefined, imageDigest: DIGEST });
+  const canary = inst({
+    id: 'i-canary',
+    templateHash: NEW,
+    slot: 0,
+    createdAt: T0,
+    state: canaryState,
+    readySince: undefined,
+    imageDigest: DIGEST,
+  });
   return [...olds, canary];
 }
 
@@ -38,7 +49,7 @@ describe('canary bake across a restart', () => {
     assert.ok(promoted(await planAt(tracker, T0 + 330_000, 'running')));
   });
 
-  it('a drover restarted mid-bake (fresh readiness record) promotes at the canary\'s launch + bakeSeconds, not restart + bakeSeconds', async () => {
+  it("a drover restarted mid-bake (fresh readiness record) promotes at the canary's launch + bakeSeconds, not restart + bakeSeconds", async () => {
     const before = new HealthTracker('provider-state-only');
     await planAt(before, T0 + 1_000, 'pending');
     await planAt(before, T0 + 30_000, 'running');
@@ -47,7 +58,10 @@ describe('canary bake across a restart', () => {
     const after = new HealthTracker('provider-state-only');
     const step = await planAt(after, restartedAt, 'running');
     const until = step.waits.find((w) => w.reason === 'canary-bake')?.until;
-    assert.ok(until !== undefined && until <= T0 + 30_000 + BAKE_SECONDS * 1000, `bake ends by ready + bake (T0+330 s), not restart + bake (T0+500 s): T0+${((until ?? NaN) - T0) / 1000} s`);
+    assert.ok(
+      until !== undefined && until <= T0 + 30_000 + BAKE_SECONDS * 1000,
+      `bake ends by ready + bake (T0+330 s), not restart + bake (T0+500 s): T0+${((until ?? NaN) - T0) / 1000} s`,
+    );
     assert.ok(promoted(await planAt(after, T0 + 330_000, 'running')), 'promoted by ready + bake after the restart');
   });
 

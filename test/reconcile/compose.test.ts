@@ -19,10 +19,16 @@ const TEMPLATE = { machine: { type: 't3.small' } } as unknown as LaunchTemplate;
 
 /** A factory whose providers list nothing, recording the contexts it was given. */
 function recordingFactory(contexts: ProviderContext[]) {
-  return () => Promise.resolve((context: ProviderContext): Promise<Provider> => {
-    contexts.push(context);
-    return Promise.resolve({ name: context.config.name, type: context.config.type, list: () => Promise.resolve([]), close: () => Promise.resolve() } as unknown as Provider);
-  });
+  return () =>
+    Promise.resolve((context: ProviderContext): Promise<Provider> => {
+      contexts.push(context);
+      return Promise.resolve({
+        name: context.config.name,
+        type: context.config.type,
+        list: () => Promise.resolve([]),
+        close: () => Promise.resolve(),
+      } as unknown as Provider);
+    });
 }
 
 describe('composition root', () => {
@@ -34,23 +40,34 @@ describe('composition root', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('limits: the cloud\'s defaults, with the operator\'s settings that are set on top', () => {
+  it("limits: the cloud's defaults, with the operator's settings that are set on top", () => {
     const aws = limitsOf('aws');
     const tuned = limitsOf('aws', { concurrency: undefined, ratePerSecond: 1, burst: undefined });
     assert.equal(tuned.ratePerSecond, 1);
     assert.equal(tuned.burst, aws.burst, 'an unset setting keeps the default');
-    assert.deepEqual(tuned.lanes, aws.lanes, 'the destroy and read lanes stay the cloud\'s');
+    assert.deepEqual(tuned.lanes, aws.lanes, "the destroy and read lanes stay the cloud's");
   });
 
   it('opens every provider metered, with its records in the state directory when one is given', async () => {
     const contexts: ProviderContext[] = [];
     const calls: ProviderCall[] = [];
     const stateDir = new StateDir(dir);
-    const wiring = { factories: recordingFactory(contexts), bindings: { a: { type: 'aws' as const } }, env: {}, untrustedRoots: [], limits: {}, observe: (call: ProviderCall) => void calls.push(call) };
+    const wiring = {
+      factories: recordingFactory(contexts),
+      bindings: { a: { type: 'aws' as const } },
+      env: {},
+      untrustedRoots: [],
+      limits: {},
+      observe: (call: ProviderCall) => void calls.push(call),
+    };
     const opened = await openLimitedProviders(stateWith('a'), { ...wiring, stateDir });
     assert.deepEqual([...opened.errors], []);
     await opened.providers.get('a')!.list({ fleet: 'unit' });
-    assert.deepEqual(calls.map((c) => [c.provider, c.operation, c.code]), [['a', 'list', 'ok']], 'the call went through the limiter');
+    assert.deepEqual(
+      calls.map((c) => [c.provider, c.operation, c.code]),
+      [['a', 'list', 'ok']],
+      'the call went through the limiter',
+    );
     assert.equal(contexts[0]?.stateFile?.('launches.json'), path.join(dir, 'providers', 'a', 'launches.json'));
 
     const planning = await openLimitedProviders(stateWith('a'), wiring);
@@ -61,7 +78,15 @@ describe('composition root', () => {
 
   it('the metered provider says when launches are blocked as the provider does, and has no such method when it has none', async () => {
     const blockedUntil = Date.now() + 60_000;
-    const blocking = () => Promise.resolve((context: ProviderContext): Promise<Provider> => Promise.resolve({ name: context.config.name, type: context.config.type, launchesBlockedUntil: () => blockedUntil, close: () => Promise.resolve() } as unknown as Provider));
+    const blocking = () =>
+      Promise.resolve((context: ProviderContext): Promise<Provider> =>
+        Promise.resolve({
+          name: context.config.name,
+          type: context.config.type,
+          launchesBlockedUntil: () => blockedUntil,
+          close: () => Promise.resolve(),
+        } as unknown as Provider),
+      );
     const wiring = { bindings: { a: { type: 'aws' as const } }, env: {}, untrustedRoots: [], limits: {}, observe: () => undefined };
     const opened = await openLimitedProviders(stateWith('a'), { ...wiring, factories: blocking });
     assert.equal(opened.providers.get('a')!.launchesBlockedUntil?.(), blockedUntil);
@@ -71,7 +96,7 @@ describe('composition root', () => {
     await plain.close();
   });
 
-  it('the daemon\'s stores write where StateDir says, 0600 in 0700', async () => {
+  it("the daemon's stores write where StateDir says, 0600 in 0700", async () => {
     const stateDir = new StateDir(path.join(dir, 'state'));
     assert.equal(await stateDir.secure(), 0);
     const stores = daemonStores(stateDir);
@@ -87,7 +112,7 @@ describe('composition root', () => {
     assert.deepEqual([...reloaded.suspensions.names], ['web'], 'read back from the same file');
   });
 
-  it('plan\'s stores (persist: false) read the records that exist and never write', async () => {
+  it("plan's stores (persist: false) read the records that exist and never write", async () => {
     const stateDir = new StateDir(path.join(dir, 'state'));
     const kept = passStores(stateDir);
     kept.templates.remember('web', 'aaaa', TEMPLATE, 1);

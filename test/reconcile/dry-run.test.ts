@@ -28,7 +28,8 @@ const FLEET = [
 /** A cloud with no instances that refuses every change (a dry run must not ask for one). */
 function emptyCloud(): Provider {
   return {
-    name: 'aws-eu', type: 'aws',
+    name: 'aws-eu',
+    type: 'aws',
     list: () => Promise.resolve([]),
     create: () => Promise.reject(new Error('a dry run created an instance')),
     destroy: () => Promise.reject(new Error('a dry run deleted an instance')),
@@ -49,9 +50,14 @@ describe('reconcile: a pass that does not execute', () => {
     const loaded = loadFleetFiles([{ file: 'fleet.yaml', text: FLEET }]);
     assert.ok(loaded.ok, JSON.stringify(!loaded.ok && loaded.problems));
     const deps = {
-      providers: new Map([['aws-eu', emptyCloud()]]), providerErrors: new Map(), health: new HealthTracker(() => Promise.resolve(true)),
-      templates: new TemplateStore(path.join(dir, 'templates.json')), failed: new FailedTemplates(path.join(dir, 'failed-templates.json')),
-      images: new ImageVerifier(), queue: new PQueue({ concurrency: 2 }), now: () => 1_000,
+      providers: new Map([['aws-eu', emptyCloud()]]),
+      providerErrors: new Map(),
+      health: new HealthTracker(() => Promise.resolve(true)),
+      templates: new TemplateStore(path.join(dir, 'templates.json')),
+      failed: new FailedTemplates(path.join(dir, 'failed-templates.json')),
+      images: new ImageVerifier(),
+      queue: new PQueue({ concurrency: 2 }),
+      now: () => 1_000,
     };
     const result = await runPass(loaded.state, 'r1', deps, { execute: false });
     assert.equal(result.guarded.steps[0]?.creates.length, 2, 'the pass planned the group (so it had a template to remember)');

@@ -25,11 +25,18 @@ import { convergedInWorld, FLEET, PROVIDER, startHarness } from '../helpers/harn
 import type { GroupSpec, Harness } from '../helpers/harness.ts';
 
 const LIST_LAG_MS = 3000;
-const SURGE0: GroupSpec[] = [{ name: 'web', replicas: 3, rollout: '{ maxSurge: 0, maxUnavailable: 1, minReadySeconds: 0, progressDeadlineSeconds: 3600 }' }];
+const SURGE0: GroupSpec[] = [
+  { name: 'web', replicas: 3, rollout: '{ maxSurge: 0, maxUnavailable: 1, minReadySeconds: 0, progressDeadlineSeconds: 3600 }' },
+];
 
 /** The fleet's instances the simulator has not terminated (nor is terminating), by id. */
 function liveIds(h: Harness): Set<string> {
-  return new Set(h.sim.world.all().filter((i) => aws.ownership(i, 'fleet') === FLEET && i.state !== 'terminated' && i.state !== 'terminating').map((i) => i.id));
+  return new Set(
+    h.sim.world
+      .all()
+      .filter((i) => aws.ownership(i, 'fleet') === FLEET && i.state !== 'terminated' && i.state !== 'terminating')
+      .map((i) => i.id),
+  );
 }
 
 describe('EC2 launch fence: room-making deletes wait with the launches (surge 0)', function () {
@@ -80,8 +87,16 @@ describe('EC2 launch fence: room-making deletes wait with the launches (surge 0)
       // Judged after the pass: a pass that ended before the fence's end sent nothing for room.
       if (Date.now() < fencedUntil) {
         fencedPasses++;
-        assert.deepEqual([...ready].filter((id) => !live.has(id)), [], `pass ${i}: no ready instance terminated during the fence`);
-        assert.equal(view.waits?.[0]?.reason, 'launch-fence', `pass ${i}: status says it waits for the launch fence: ${JSON.stringify(view.waits)}`);
+        assert.deepEqual(
+          [...ready].filter((id) => !live.has(id)),
+          [],
+          `pass ${i}: no ready instance terminated during the fence`,
+        );
+        assert.equal(
+          view.waits?.[0]?.reason,
+          'launch-fence',
+          `pass ${i}: status says it waits for the launch fence: ${JSON.stringify(view.waits)}`,
+        );
       }
       assert.ok(live.size >= 2, `pass ${i}: never more than maxUnavailable (1) short: ${live.size} live`);
       done = convergedInWorld(harness, state) && [...ready].every((id) => !live.has(id));
@@ -90,6 +105,9 @@ describe('EC2 launch fence: room-making deletes wait with the launches (surge 0)
     assert.ok(fencedPasses >= 3, `passes ran during the fence (${fencedPasses})`);
     assert.ok(done, 'the rollout completed after the fence');
     const web = harness.liveByGroup().get('web') ?? [];
-    assert.deepEqual(web.map((x) => `${x.template} ${x.state}`), Array(3).fill(`${state.groups['web']!.templateHash} running`));
+    assert.deepEqual(
+      web.map((x) => `${x.template} ${x.state}`),
+      Array(3).fill(`${state.groups['web']!.templateHash} running`),
+    );
   });
 });

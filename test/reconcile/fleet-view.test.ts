@@ -12,7 +12,7 @@ function published(view: FleetView): readonly Listed[] {
 }
 
 describe('FleetView', () => {
-  it('counts the other lanes\' running (not locked) instances and counted deletes, never the asking lane\'s', () => {
+  it("counts the other lanes' running (not locked) instances and counted deletes, never the asking lane's", () => {
     const view = new FleetView();
     const state = stateWith('a', 'b', 'c');
     view.record('a', passOf('a', 'r1', [running('a', 'a1'), running('a', 'a2')], [step('wa', 'a', { deletes: 1 })]), state);
@@ -36,12 +36,22 @@ describe('FleetView', () => {
     const second = view.record('b', passOf('b', 'r1', [running('b', 'b1')], [step('wb', 'b')]), state);
     assert.equal(second.complete, true);
     assert.equal(second.revisionPending, false);
-    assert.deepEqual(second.result.guarded.steps.map((s) => s.group), ['wb', 'wa'], 'this lane first, then the others');
-    assert.deepEqual(second.result.observations.map((o) => o.provider), ['b', 'a']);
+    assert.deepEqual(
+      second.result.guarded.steps.map((s) => s.group),
+      ['wb', 'wa'],
+      'this lane first, then the others',
+    );
+    assert.deepEqual(
+      second.result.observations.map((o) => o.provider),
+      ['b', 'a'],
+    );
     assert.equal(view.lastPass, undefined, 'not before publish (status recorded first)');
     view.publish(second);
     const listed = published(view);
-    assert.deepEqual(listed.map((l) => l.name), ['a', 'b']);
+    assert.deepEqual(
+      listed.map((l) => l.name),
+      ['a', 'b'],
+    );
     assert.equal(listed[0]?.ok === true && listed[0].instances, 1, 'counted, not kept');
   });
 

@@ -4,8 +4,17 @@ import { changedGroups, groupFingerprints, groupsDiffer, MAX_FOCUS_GROUPS } from
 
 function group(name: string, fields: Partial<DesiredGroup> = {}): DesiredGroup {
   return {
-    name, provider: 'aws-eu', providerType: 'aws', image: 'app', imageDigest: `sha256:${'a'.repeat(64)}`, replicas: 3, suspend: false, zones: ['a'],
-    templateHash: 'aaaaaaaaaaaa', rollout: { strategy: 'rolling', maxSurge: 1, maxUnavailable: 0 }, ...fields,
+    name,
+    provider: 'aws-eu',
+    providerType: 'aws',
+    image: 'app',
+    imageDigest: `sha256:${'a'.repeat(64)}`,
+    replicas: 3,
+    suspend: false,
+    zones: ['a'],
+    templateHash: 'aaaaaaaaaaaa',
+    rollout: { strategy: 'rolling', maxSurge: 1, maxUnavailable: 0 },
+    ...fields,
   } as DesiredGroup;
 }
 
@@ -22,7 +31,10 @@ describe('focus: which groups a new revision changed', () => {
 
   it('nothing to focus on without a previous pass, or when nothing that plans changed', () => {
     assert.equal(changedGroups(undefined, groupFingerprints(base, 'aws-eu')), undefined, 'a fresh start runs a full pass only');
-    assert.equal(changedGroups(groupFingerprints(base, 'aws-eu'), groupFingerprints(state(group('web'), group('api')), 'aws-eu')), undefined);
+    assert.equal(
+      changedGroups(groupFingerprints(base, 'aws-eu'), groupFingerprints(state(group('web'), group('api')), 'aws-eu')),
+      undefined,
+    );
   });
 
   it('a new template, replica count, suspension, zone list or rollout policy marks the group; new groups too; other providers never', () => {
@@ -36,10 +48,10 @@ describe('focus: which groups a new revision changed', () => {
     ];
     for (const [change, what] of cases) {
       const next = groupFingerprints(state(group('web', change), group('api'), group('db', { provider: 'gce', replicas: 9 })), 'aws-eu');
-      assert.deepEqual([...changedGroups(before, next) ?? []], ['web'], what);
+      assert.deepEqual([...(changedGroups(before, next) ?? [])], ['web'], what);
     }
     const added = groupFingerprints(state(group('web'), group('api'), group('cache')), 'aws-eu');
-    assert.deepEqual([...changedGroups(before, added) ?? []], ['cache']);
+    assert.deepEqual([...(changedGroups(before, added) ?? [])], ['cache']);
   });
 
   it(`more than ${MAX_FOCUS_GROUPS} changed groups: no focus (the full pass is as quick)`, () => {
@@ -48,12 +60,19 @@ describe('focus: which groups a new revision changed', () => {
     assert.equal(changedGroups(before, groupFingerprints(many('bbbbbbbbbbbb', MAX_FOCUS_GROUPS), 'aws-eu'))?.size, MAX_FOCUS_GROUPS);
   });
 
-  it('groupsDiffer: a changed, added or removed group of the lane differs; another provider\'s change does not', () => {
+  it("groupsDiffer: a changed, added or removed group of the lane differs; another provider's change does not", () => {
     const before = groupFingerprints(base, 'aws-eu');
-    assert.equal(groupsDiffer(before, groupFingerprints(state(group('web'), group('api'), group('db', { provider: 'gce', replicas: 9 })), 'aws-eu')), false);
+    assert.equal(
+      groupsDiffer(before, groupFingerprints(state(group('web'), group('api'), group('db', { provider: 'gce', replicas: 9 })), 'aws-eu')),
+      false,
+    );
     assert.equal(groupsDiffer(before, groupFingerprints(state(group('web', { replicas: 4 }), group('api')), 'aws-eu')), true, 'changed');
     assert.equal(groupsDiffer(before, groupFingerprints(state(group('web'), group('api'), group('cache')), 'aws-eu')), true, 'added');
     assert.equal(groupsDiffer(before, groupFingerprints(state(group('web')), 'aws-eu')), true, 'removed');
-    assert.equal(groupsDiffer(before, groupFingerprints(state(group('web'), group('cache')), 'aws-eu')), true, 'one removed, one added: same size');
+    assert.equal(
+      groupsDiffer(before, groupFingerprints(state(group('web'), group('cache')), 'aws-eu')),
+      true,
+      'one removed, one added: same size',
+    );
   });
 });

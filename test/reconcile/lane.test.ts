@@ -5,9 +5,20 @@ import type { Revisioned } from '../../src/reconcile/lane.ts';
 
 function at(revision: string, groups: Record<string, { hash: string; provider?: string }>): Revisioned {
   const state = {
-    groups: Object.fromEntries(Object.entries(groups).map(([name, g]) => [name, {
-      name, provider: g.provider ?? 'aws-eu', replicas: 2, suspend: false, zones: ['a'], templateHash: g.hash, rollout: { strategy: 'rolling', maxSurge: 1, maxUnavailable: 0 },
-    } as unknown as DesiredGroup])),
+    groups: Object.fromEntries(
+      Object.entries(groups).map(([name, g]) => [
+        name,
+        {
+          name,
+          provider: g.provider ?? 'aws-eu',
+          replicas: 2,
+          suspend: false,
+          zones: ['a'],
+          templateHash: g.hash,
+          rollout: { strategy: 'rolling', maxSurge: 1, maxUnavailable: 0 },
+        } as unknown as DesiredGroup,
+      ]),
+    ),
   } as unknown as DesiredState;
   return { state, revision };
 }
@@ -24,17 +35,17 @@ describe('lane: focus and supersession between passes', () => {
     lane.end(r1, 'completed');
     assert.equal(lane.begin(r1).focus, undefined, 'same revision: no focus');
     lane.end(r1, 'completed');
-    assert.deepEqual([...lane.begin(r2).focus ?? []], ['web']);
+    assert.deepEqual([...(lane.begin(r2).focus ?? [])], ['web']);
   });
 
-  it('a newer revision that changes the lane\'s groups supersedes the pass in progress; one that does not, does not', () => {
+  it("a newer revision that changes the lane's groups supersedes the pass in progress; one that does not, does not", () => {
     const lane = new Lane('aws-eu', { concurrency: 1, prober: 'provider-state-only' });
     lane.begin(r1);
     lane.end(r1, 'completed');
     const { supersede } = lane.begin(r1);
     assert.ok(supersede);
     assert.equal(lane.supersedeIfStale(r1), false, 'same revision');
-    assert.equal(lane.supersedeIfStale(otherCloudOnly), false, 'only another provider\'s groups changed');
+    assert.equal(lane.supersedeIfStale(otherCloudOnly), false, "only another provider's groups changed");
     assert.equal(supersede.aborted, false);
     assert.equal(lane.supersedeIfStale(r2), true);
     assert.equal(supersede.aborted, true);
@@ -49,7 +60,7 @@ describe('lane: focus and supersession between passes', () => {
     lane.end(r1, 'superseded');
     const next = lane.begin(r2);
     assert.equal(next.supersede, undefined);
-    assert.deepEqual([...next.focus ?? []], ['web'], 'the focus is still against the last completed pass');
+    assert.deepEqual([...(next.focus ?? [])], ['web'], 'the focus is still against the last completed pass');
     assert.equal(lane.supersedeIfStale(r3), false);
     lane.end(r2, 'completed');
     assert.ok(lane.begin(r2).supersede);

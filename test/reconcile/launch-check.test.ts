@@ -16,7 +16,13 @@ import { aws } from '../clouds/aws.ts';
 import { FLEET, startHarness } from '../helpers/harness.ts';
 import type { GroupSpec, Harness } from '../helpers/harness.ts';
 
-const SURGE0 = (unavailable: number): GroupSpec[] => [{ name: 'web', replicas: 4, rollout: `{ maxSurge: 0, maxUnavailable: ${unavailable}, minReadySeconds: 0, progressDeadlineSeconds: 3600 }` }];
+const SURGE0 = (unavailable: number): GroupSpec[] => [
+  {
+    name: 'web',
+    replicas: 4,
+    rollout: `{ maxSurge: 0, maxUnavailable: ${unavailable}, minReadySeconds: 0, progressDeadlineSeconds: 3600 }`,
+  },
+];
 
 function stepOf(result: PassResult): GroupStep | undefined {
   return result.guarded.steps.find((s) => s.group === 'web');
@@ -29,7 +35,15 @@ function stalledOf(result: PassResult): string | undefined {
 
 /** A delete of an instance of template `template` (null: unreadable). */
 function del(reason: DeleteReason, ready = true, template: string | null = 'old'): DeleteAction {
-  return { id: `i-${reason}-${template ?? ''}-${ready}`, name: reason, group: 'web', zone: 'a', templateHash: template ?? undefined, reason, ready };
+  return {
+    id: `i-${reason}-${template ?? ''}-${ready}`,
+    name: reason,
+    group: 'web',
+    zone: 'a',
+    templateHash: template ?? undefined,
+    reason,
+    ready,
+  };
 }
 
 /** A step of a group of 3 replicas rolling to template `new`, `updated` of them on it already. */
@@ -39,7 +53,11 @@ function stepWith(updated: number, deletes: readonly DeleteAction[]): GroupStep 
 
 /** The fleet's instances not gone, as "id state". */
 function inWorld(h: Harness): string[] {
-  return h.sim.world.all().filter((i) => aws.ownership(i, 'fleet') === FLEET && i.state !== 'terminated').map((i) => `${i.id} ${i.state}`).sort();
+  return h.sim.world
+    .all()
+    .filter((i) => aws.ownership(i, 'fleet') === FLEET && i.state !== 'terminated')
+    .map((i) => `${i.id} ${i.state}`)
+    .sort();
 }
 
 describe('launch checks before room-making deletes (EC2 simulator, sim clock)', function () {
@@ -53,11 +71,13 @@ describe('launch checks before room-making deletes (EC2 simulator, sim clock)', 
   async function converged(groups: GroupSpec[]): Promise<Harness> {
     h = await startHarness(aws, groups, { deps: { stalled: new StalledGroups(), now: () => h!.sim.engine.clock.now() } });
     const harness = h;
-    await harness.runUntil((_, state) => inWorld(harness).length === state.groups['web']!.replicas && inWorld(harness).every((l) => l.endsWith(' running')));
+    await harness.runUntil(
+      (_, state) => inWorld(harness).length === state.groups['web']!.replicas && inWorld(harness).every((l) => l.endsWith(' running')),
+    );
     return harness;
   }
 
-  it('stays Stalled with the image\'s reason while it backs off, deletes nothing, and rolls once the image is fixed', async () => {
+  it("stays Stalled with the image's reason while it backs off, deletes nothing, and rolls once the image is fixed", async () => {
     const harness = await converged(SURGE0(1));
     const now = () => harness.sim.engine.clock.now();
     const before = inWorld(harness);
@@ -72,8 +92,16 @@ describe('launch checks before room-making deletes (EC2 simulator, sim clock)', 
       if (hold.has('web')) held++;
       else {
         acted++;
-        backoff.record('web', result.actions.some((a) => a.error !== undefined), now());
-        assert.ok(result.actions.length > 0 && result.actions.every((a) => a.kind === 'delete' && a.error?.reason === 'ImageDigestMismatch' && a.error.policy === 'stalled'), JSON.stringify(result.actions));
+        backoff.record(
+          'web',
+          result.actions.some((a) => a.error !== undefined),
+          now(),
+        );
+        assert.ok(
+          result.actions.length > 0 &&
+            result.actions.every((a) => a.kind === 'delete' && a.error?.reason === 'ImageDigestMismatch' && a.error.policy === 'stalled'),
+          JSON.stringify(result.actions),
+        );
       }
       assert.equal(stalledOf(result), 'ImageDigestMismatch', `pass ${i} (${hold.has('web') ? 'backing off' : 'acting'})`);
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -81,7 +109,14 @@ describe('launch checks before room-making deletes (EC2 simulator, sim clock)', 
     assert.deepEqual(inWorld(harness), before, 'nothing deleted, nothing launched');
     harness.addBuild(3);
     await harness.writeFleet(SURGE0(1), 3);
-    const last = await harness.runUntil((_, state) => inWorld(harness).length === 4 && harness.liveByGroup().get('web')!.every((i) => i.template === state.groups['web']!.templateHash && i.state === 'running'));
+    const last = await harness.runUntil(
+      (_, state) =>
+        inWorld(harness).length === 4 &&
+        harness
+          .liveByGroup()
+          .get('web')!
+          .every((i) => i.template === state.groups['web']!.templateHash && i.state === 'running'),
+    );
     assert.equal(stalledOf(last), undefined, 'Stalled cleared with the new template');
   });
 
@@ -92,12 +127,18 @@ describe('launch checks before room-making deletes (EC2 simulator, sim clock)', 
     const fault = harness.sim.faults.add({ kind: 'error', status: 503, code: 'Unavailable', actions: ['DescribeImages'] });
     await harness.writeFleet(SURGE0(1), 2);
     const result = await harness.passWith({ images: new ImageVerifier() });
-    assert.ok(result.actions.length > 0 && result.actions.every((a) => a.kind === 'delete' && a.error?.policy === 'transient'), JSON.stringify(result.actions.map((a) => a.error?.reason)));
+    assert.ok(
+      result.actions.length > 0 && result.actions.every((a) => a.kind === 'delete' && a.error?.policy === 'transient'),
+      JSON.stringify(result.actions.map((a) => a.error?.reason)),
+    );
     assert.equal(stalledOf(result), undefined);
     assert.deepEqual(inWorld(harness), before, 'nothing deleted while the image could not be checked');
     harness.sim.faults.clear(fault.id);
     const next = await harness.pass();
-    assert.ok(next.actions.some((a) => a.kind === 'delete' && a.reason === 'template-changed' && a.error === undefined), JSON.stringify(next.actions));
+    assert.ok(
+      next.actions.some((a) => a.kind === 'delete' && a.reason === 'template-changed' && a.error === undefined),
+      JSON.stringify(next.actions),
+    );
   });
 
   it('a stopped instance is deleted while the ready ones are kept for the refused launch', async () => {
@@ -109,17 +150,46 @@ describe('launch checks before room-making deletes (EC2 simulator, sim clock)', 
     await harness.writeFleet(SURGE0(2), 2);
     const first = await harness.pass();
     const planned = stepOf(first);
-    assert.deepEqual(first.actions.filter((a) => a.error === undefined).map((a) => `${a.kind} ${a.id} ${a.reason}`), [`delete ${stopped} drift-stopped`]);
-    assert.ok(first.actions.some((a) => a.kind === 'delete' && a.reason === 'template-changed' && a.error?.reason === 'ImageDigestMismatch'), 'the room-making delete was held');
-    assert.deepEqual(planned?.deletes.map((d) => d.reason), ['drift-stopped']);
+    assert.deepEqual(
+      first.actions.filter((a) => a.error === undefined).map((a) => `${a.kind} ${a.id} ${a.reason}`),
+      [`delete ${stopped} drift-stopped`],
+    );
+    assert.ok(
+      first.actions.some((a) => a.kind === 'delete' && a.reason === 'template-changed' && a.error?.reason === 'ImageDigestMismatch'),
+      'the room-making delete was held',
+    );
+    assert.deepEqual(
+      planned?.deletes.map((d) => d.reason),
+      ['drift-stopped'],
+    );
     const since = harness.sim.engine.clock.now();
     await harness.runUntil(() => harness.sim.engine.clock.now() - since >= 60_000, 200);
-    assert.deepEqual(inWorld(harness), ids.slice(1).map((id) => `${id} running`).sort(), 'the three ready instances kept, the stopped one gone, nothing launched');
+    assert.deepEqual(
+      inWorld(harness),
+      ids
+        .slice(1)
+        .map((id) => `${id} running`)
+        .sort(),
+      'the three ready instances kept, the stopped one gone, nothing launched',
+    );
   });
 
   it('roomMakingDeletes: none once the target has every replica (the deletes finish the rollout)', () => {
-    const all = [del('template-changed'), del('rollback'), del('drift-stopped', false), del('unhealthy', false), del('scale-in'), del('drift-unknown-template', true, null), del('drift-unknown-template', false, null), del('duplicate-slot', true, 'new'), del('duplicate-slot', true, 'old')];
-    assert.deepEqual(roomMakingDeletes(stepWith(1, all)).map((d) => `${d.reason} ${d.templateHash ?? '?'}`), ['template-changed old', 'rollback old', 'drift-unknown-template ?', 'duplicate-slot old']);
+    const all = [
+      del('template-changed'),
+      del('rollback'),
+      del('drift-stopped', false),
+      del('unhealthy', false),
+      del('scale-in'),
+      del('drift-unknown-template', true, null),
+      del('drift-unknown-template', false, null),
+      del('duplicate-slot', true, 'new'),
+      del('duplicate-slot', true, 'old'),
+    ];
+    assert.deepEqual(
+      roomMakingDeletes(stepWith(1, all)).map((d) => `${d.reason} ${d.templateHash ?? '?'}`),
+      ['template-changed old', 'rollback old', 'drift-unknown-template ?', 'duplicate-slot old'],
+    );
     assert.deepEqual(roomMakingDeletes(stepWith(3, all)), []);
   });
 });

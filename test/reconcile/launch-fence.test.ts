@@ -91,7 +91,10 @@ describe('EC2 launch fence: an expected wait, not a failure', function () {
         assert.ok(wait!.secondsLeft !== undefined && wait!.secondsLeft <= Math.ceil(LIST_LAG_MS / 1000), 'time left is within the fence');
         // Held until the fence's end: the refusal's time left, counted from no earlier than the pass's call.
         const retryAt = waiting.get('web') ?? backoff.retryAt('web');
-        assert.ok(retryAt !== undefined && retryAt >= fencedUntil && retryAt - fencedUntil <= slackOfRefusingPass, `held until the fence ends, not later: ${(retryAt ?? NaN) - fencedUntil} ms past it`);
+        assert.ok(
+          retryAt !== undefined && retryAt >= fencedUntil && retryAt - fencedUntil <= slackOfRefusingPass,
+          `held until the fence ends, not later: ${(retryAt ?? NaN) - fencedUntil} ms past it`,
+        );
       }
       await sleep(50);
     }

@@ -13,7 +13,10 @@ function fleet(groups: Record<string, number>, unprobed: readonly string[] = [])
     'apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: f }\n',
     'apiVersion: drover/v1\nkind: Provider\nmetadata: { name: aws-eu }\nspec: { type: aws, region: eu-west-1 }\n',
     `apiVersion: drover/v1\nkind: Image\nmetadata: { name: app }\nspec:\n  digest: ${DIGEST}\n  artifacts: { aws-eu: { id: ami-0123456789abcdef0 } }\n`,
-    ...Object.entries(groups).map(([name, replicas]) => `apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: ${name} }\nspec:\n  provider: aws-eu\n  image: app\n  replicas: ${replicas}\n  machine: { type: t3.small }\n  placement: { zones: [eu-west-1a] }\n${unprobed.includes(name) ? '' : '  health: { tcp: { port: 22 } }\n'}`),
+    ...Object.entries(groups).map(
+      ([name, replicas]) =>
+        `apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: ${name} }\nspec:\n  provider: aws-eu\n  image: app\n  replicas: ${replicas}\n  machine: { type: t3.small }\n  placement: { zones: [eu-west-1a] }\n${unprobed.includes(name) ? '' : '  health: { tcp: { port: 22 } }\n'}`,
+    ),
   ];
   const loaded = loadFleetFiles([{ file: 'fleet.yaml', text: docs.join('---\n') }]);
   assert.ok(loaded.ok, JSON.stringify(!loaded.ok && loaded.problems));
@@ -25,8 +28,21 @@ function instances(group: string, healthy: number, failing: number, verdict: Pla
   const one = (bad: boolean): PlannedInstance => {
     seq += 1;
     return {
-      id: `i-${seq}`, name: `${group}-${seq}`, provider: 'aws-eu', zone: 'eu-west-1a', state: 'running', createdAt: 0, address: '127.0.0.9', fleet: 'f', group,
-      templateHash: 'h', imageDigest: undefined, revision: undefined, slot: seq, observedSince: 0, ...(bad ? { failing: verdict } : { readySince: 0 }),
+      id: `i-${seq}`,
+      name: `${group}-${seq}`,
+      provider: 'aws-eu',
+      zone: 'eu-west-1a',
+      state: 'running',
+      createdAt: 0,
+      address: '127.0.0.9',
+      fleet: 'f',
+      group,
+      templateHash: 'h',
+      imageDigest: undefined,
+      revision: undefined,
+      slot: seq,
+      observedSince: 0,
+      ...(bad ? { failing: verdict } : { readySince: 0 }),
     };
   };
   return [...Array.from({ length: healthy }, () => one(false)), ...Array.from({ length: failing }, () => one(true))];
@@ -42,7 +58,11 @@ describe('reconcile/probes-failing', () => {
     assert.match(verdicts.conditions.get('web')!.message, /^3 of 4 probed instances of the group fail their probes \(more than 55%\)/);
     assert.deepEqual([verdicts.conditions.get('api')?.status, verdicts.conditions.get('api')?.reason], ['False', 'ProbesPassing']);
     const withheld = withheldFailures(planned, verdicts);
-    assert.deepEqual(withheld.filter((i) => i.group === 'web').map((i) => i.failing), [undefined, 'suspected', 'suspected', 'suspected'], 'the held failures are not judged');
+    assert.deepEqual(
+      withheld.filter((i) => i.group === 'web').map((i) => i.failing),
+      [undefined, 'suspected', 'suspected', 'suspected'],
+      'the held failures are not judged',
+    );
     assert.equal(judgeProbes(state, planned, 80).held.size, 0, 'the operator threshold decides (3 of 4 = 75% is not above 80%)');
   });
 
@@ -57,8 +77,16 @@ describe('reconcile/probes-failing', () => {
 
   it('does not hold one dead instance of a small group among a healthy provider, nor suspected (unconfirmed) failures', () => {
     const state = fleet({ tiny: 2, web: 6 });
-    assert.equal(judgeProbes(state, [...instances('tiny', 0, 2), ...instances('web', 6, 0)]).held.size, 0, 'tiny (2) is below the smallest judged scope; the provider: 2 of 8');
-    assert.equal(judgeProbes(state, [...instances('tiny', 1, 1), ...instances('web', 0, 6, 'suspected')]).held.size, 0, 'suspected failures do not count');
+    assert.equal(
+      judgeProbes(state, [...instances('tiny', 0, 2), ...instances('web', 6, 0)]).held.size,
+      0,
+      'tiny (2) is below the smallest judged scope; the provider: 2 of 8',
+    );
+    assert.equal(
+      judgeProbes(state, [...instances('tiny', 1, 1), ...instances('web', 0, 6, 'suspected')]).held.size,
+      0,
+      'suspected failures do not count',
+    );
   });
 
   it('holds a scope under 3 when every probed instance of its provider fails (FullDisruption), and never says ProbesPassing while any fails', () => {
@@ -70,7 +98,11 @@ describe('reconcile/probes-failing', () => {
     assert.deepEqual([...judgeProbes(pair, instances('web', 0, 2)).held], ['web'], '2 of 2 failing, nothing else probed on the provider');
     const peered = fleet({ tiny: 2, web: 6 });
     const believed = judgeProbes(peered, [...instances('tiny', 0, 2), ...instances('web', 6, 0)]).conditions.get('tiny');
-    assert.deepEqual([believed?.status, believed?.reason], ['False', 'FailuresBelieved'], 'a passing peer on the provider makes the failures believable, but it is not "passing"');
+    assert.deepEqual(
+      [believed?.status, believed?.reason],
+      ['False', 'FailuresBelieved'],
+      'a passing peer on the provider makes the failures believable, but it is not "passing"',
+    );
     assert.match(believed!.message, /^2 of 2 probed instances failing, believed/);
   });
 

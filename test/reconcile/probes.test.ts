@@ -35,17 +35,29 @@ class Servers {
 
   /** A TCP server that accepts (a TCP probe passes). */
   async tcp(host: string, port: number): Promise<void> {
-    await this.listen(createTcpServer((socket) => socket.on('error', () => undefined)), host, port);
+    await this.listen(
+      createTcpServer((socket) => socket.on('error', () => undefined)),
+      host,
+      port,
+    );
   }
 
   /** An HTTP server answering 200 on every path. */
   async http(host: string, port: number): Promise<void> {
-    await this.listen(createHttpServer((_req, res) => res.end('ok')), host, port);
+    await this.listen(
+      createHttpServer((_req, res) => res.end('ok')),
+      host,
+      port,
+    );
   }
 
   /** Accepts connections and never answers: an HTTP probe times out (a blackholed service). */
   async blackhole(host: string, port: number): Promise<void> {
-    await this.listen(createTcpServer((socket) => socket.on('error', () => undefined)), host, port);
+    await this.listen(
+      createTcpServer((socket) => socket.on('error', () => undefined)),
+      host,
+      port,
+    );
   }
 
   private async listen(server: Server, host: string, port: number): Promise<void> {
@@ -72,13 +84,20 @@ function world(h: Harness, group: string) {
 }
 
 function liveIds(h: Harness): string[] {
-  return h.sim.world.list().filter((i) => i.state !== 'terminated' && i.state !== 'terminating').map((i) => i.id).sort();
+  return h.sim.world
+    .list()
+    .filter((i) => i.state !== 'terminated' && i.state !== 'terminating')
+    .map((i) => i.id)
+    .sort();
 }
 
 /** Converges the fleet as a previous drover would have, trusting the provider's running state. */
 async function converge(h: Harness): Promise<void> {
   let done = false;
-  await h.runUntil((r, state) => (done = convergedInWorld(h, state) && r.guarded.steps.every((s) => s.creates.length === 0 && s.deletes.length === 0)), 200);
+  await h.runUntil(
+    (r, state) => (done = convergedInWorld(h, state) && r.guarded.steps.every((s) => s.creates.length === 0 && s.deletes.length === 0)),
+    200,
+  );
   assert.ok(done, 'the fleet converged before the probes started');
 }
 
@@ -87,7 +106,11 @@ async function converge(h: Harness): Promise<void> {
  * simulated time have passed. `dns`: every address is turned into a name that does not resolve
  * (a DNS failure on drover's host), still probed by the real prober.
  */
-async function freshDroverFor(h: Harness, simSeconds: number, options: { stop?: () => boolean; dns?: boolean; minPasses?: number; timeoutMs?: number } = {}): Promise<PassResult[]> {
+async function freshDroverFor(
+  h: Harness,
+  simSeconds: number,
+  options: { stop?: () => boolean; dns?: boolean; minPasses?: number; timeoutMs?: number } = {},
+): Promise<PassResult[]> {
   const { stop = () => false, dns = false, minPasses = 0, timeoutMs = 300 } = options;
   const real = createProber({ timeoutMs });
   const health = new HealthTracker(dns ? (address, probe) => real(`i-${address.replaceAll('.', '-')}.invalid`, probe) : real);
@@ -117,11 +140,19 @@ describe('health probes with the real prober against the EC2 simulator', functio
 
   it('a fresh drover whose probes reach no instance (refused, blackholed) deletes nothing and raises ProbesFailing', async () => {
     const port = await freePort();
-    h = await startHarness(aws, [
-      { name: 'web', replicas: 4, health: `{ tcp: { port: ${port} }, gracePeriodSeconds: ${GRACE_S} }` },
-      { name: 'api', replicas: 3, health: `{ http: { port: ${port}, path: /healthz }, gracePeriodSeconds: ${GRACE_S} }` },
-      { name: 'batch', replicas: 3 },
-    ], { factor: 400, deletionGuard: '{ maxDeletePercent: 30 }', deps: { health: new HealthTracker('provider-state-only'), now: () => simNow(h!) } });
+    h = await startHarness(
+      aws,
+      [
+        { name: 'web', replicas: 4, health: `{ tcp: { port: ${port} }, gracePeriodSeconds: ${GRACE_S} }` },
+        { name: 'api', replicas: 3, health: `{ http: { port: ${port}, path: /healthz }, gracePeriodSeconds: ${GRACE_S} }` },
+        { name: 'batch', replicas: 3 },
+      ],
+      {
+        factor: 400,
+        deletionGuard: '{ maxDeletePercent: 30 }',
+        deps: { health: new HealthTracker('provider-state-only'), now: () => simNow(h!) },
+      },
+    );
     await converge(h);
     for (const instance of world(h, 'api')) await servers.blackhole(instance.address!, port);
     const before = liveIds(h);
@@ -133,11 +164,19 @@ describe('health probes with the real prober against the EC2 simulator', functio
 
   it('a fresh drover whose probes fail for a DNS failure deletes nothing and raises ProbesFailing', async () => {
     const port = await freePort();
-    h = await startHarness(aws, [
-      { name: 'web', replicas: 4, health: `{ tcp: { port: ${port} }, gracePeriodSeconds: ${GRACE_S} }` },
-      { name: 'api', replicas: 3, health: `{ http: { port: ${port}, path: /healthz }, gracePeriodSeconds: ${GRACE_S} }` },
-      { name: 'batch', replicas: 3 },
-    ], { factor: 400, deletionGuard: '{ maxDeletePercent: 30 }', deps: { health: new HealthTracker('provider-state-only'), now: () => simNow(h!) } });
+    h = await startHarness(
+      aws,
+      [
+        { name: 'web', replicas: 4, health: `{ tcp: { port: ${port} }, gracePeriodSeconds: ${GRACE_S} }` },
+        { name: 'api', replicas: 3, health: `{ http: { port: ${port}, path: /healthz }, gracePeriodSeconds: ${GRACE_S} }` },
+        { name: 'batch', replicas: 3 },
+      ],
+      {
+        factor: 400,
+        deletionGuard: '{ maxDeletePercent: 30 }',
+        deps: { health: new HealthTracker('provider-state-only'), now: () => simNow(h!) },
+      },
+    );
     await converge(h);
     const before = liveIds(h);
     const launched = h.sim.world.list().length;
@@ -151,7 +190,8 @@ function assertNothingTouched(h: Harness, before: readonly string[], launched: n
   assert.deepEqual(liveIds(h), before, 'no instance was deleted');
   assert.equal(h.sim.world.list().length, launched, 'nothing was launched');
   const last = results.at(-1)!;
-  for (const group of ['web', 'api']) assert.equal(condition(last, group, 'ProbesFailing')?.status, 'True', `${group} reports ProbesFailing`);
+  for (const group of ['web', 'api'])
+    assert.equal(condition(last, group, 'ProbesFailing')?.status, 'True', `${group} reports ProbesFailing`);
   assert.notEqual(condition(last, 'batch', 'ProbesFailing')?.status, 'True', 'a group without probes is not affected');
 }
 
@@ -169,22 +209,36 @@ describe('health probes: one dead instance among healthy ones (real prober, EC2 
   for (const kind of ['tcp', 'http'] as const) {
     it(`${kind}: the instance whose port refuses is replaced after the failure threshold and grace; the healthy ones are untouched`, async () => {
       const port = await freePort();
-      const health = kind === 'tcp' ? `{ tcp: { port: ${port} }, gracePeriodSeconds: ${GRACE_S} }` : `{ http: { port: ${port} }, gracePeriodSeconds: ${GRACE_S} }`;
-      h = await startHarness(aws, [{ name: 'web', replicas: 5, health }], { factor: 400, deletionGuard: '{ maxDeletePercent: 30 }', deps: { health: new HealthTracker('provider-state-only'), now: () => simNow(h!) } });
+      const health =
+        kind === 'tcp'
+          ? `{ tcp: { port: ${port} }, gracePeriodSeconds: ${GRACE_S} }`
+          : `{ http: { port: ${port} }, gracePeriodSeconds: ${GRACE_S} }`;
+      h = await startHarness(aws, [{ name: 'web', replicas: 5, health }], {
+        factor: 400,
+        deletionGuard: '{ maxDeletePercent: 30 }',
+        deps: { health: new HealthTracker('provider-state-only'), now: () => simNow(h!) },
+      });
       await converge(h);
       const [dead, ...alive] = world(h, 'web').filter((i) => i.state === 'running');
       for (const instance of alive) await (kind === 'tcp' ? servers.tcp(instance.address!, port) : servers.http(instance.address!, port));
       const start = simNow(h);
 
       // A generous probe timeout: a healthy instance must not time out on a busy machine.
-      const results = await freshDroverFor(h, 10 * GRACE_S, { stop: () => world(h!, 'web').some((i) => i.id === dead!.id && i.state !== 'running'), timeoutMs: 5000 });
+      const results = await freshDroverFor(h, 10 * GRACE_S, {
+        stop: () => world(h!, 'web').some((i) => i.id === dead!.id && i.state !== 'running'),
+        timeoutMs: 5000,
+      });
 
       const after = world(h, 'web');
       const gone = after.find((i) => i.id === dead!.id)!;
       assert.ok(gone.state === 'terminating' || gone.state === 'terminated', `the dead instance was deleted (${gone.state})`);
       const deletedAt = h.sim.world.events().find((e) => e.instanceId === dead!.id && e.to === 'terminating')!.at;
-      assert.ok(deletedAt >= start + GRACE_S * 1000, `not before the grace period from drover's first observation (${(deletedAt - start) / 1000} s)`);
-      for (const instance of alive) assert.equal(after.find((i) => i.id === instance.id)?.state, 'running', `healthy ${instance.id} untouched`);
+      assert.ok(
+        deletedAt >= start + GRACE_S * 1000,
+        `not before the grace period from drover's first observation (${(deletedAt - start) / 1000} s)`,
+      );
+      for (const instance of alive)
+        assert.equal(after.find((i) => i.id === instance.id)?.state, 'running', `healthy ${instance.id} untouched`);
       assert.notEqual(condition(results.at(-1)!, 'web', 'ProbesFailing')?.status, 'True', '1 of 5 failing is not a probe outage');
       // The next pass launches the replacement.
       await h.passWith({ health: new HealthTracker('provider-state-only') });
@@ -204,9 +258,13 @@ describe('health probes: an unhealthy instance whose replacement cannot launch (
     h = undefined;
   });
 
-  it('maxSurge 1 / maxUnavailable 0: the dead instance stays while its replacement\'s launch fails, and goes once the launch goes out', async () => {
+  it("maxSurge 1 / maxUnavailable 0: the dead instance stays while its replacement's launch fails, and goes once the launch goes out", async () => {
     const port = await freePort();
-    h = await startHarness(aws, [{ name: 'web', replicas: 4, health: `{ tcp: { port: ${port} }, gracePeriodSeconds: ${GRACE_S} }` }], { factor: 400, deletionGuard: '{ maxDeletePercent: 30 }', deps: { health: new HealthTracker('provider-state-only'), now: () => simNow(h!) } });
+    h = await startHarness(aws, [{ name: 'web', replicas: 4, health: `{ tcp: { port: ${port} }, gracePeriodSeconds: ${GRACE_S} }` }], {
+      factor: 400,
+      deletionGuard: '{ maxDeletePercent: 30 }',
+      deps: { health: new HealthTracker('provider-state-only'), now: () => simNow(h!) },
+    });
     await converge(h);
     const [dead, ...alive] = world(h, 'web').filter((i) => i.state === 'running');
     for (const instance of alive) await servers.tcp(instance.address!, port);
@@ -218,11 +276,16 @@ describe('health probes: an unhealthy instance whose replacement cannot launch (
     assert.equal(h.sim.world.get(dead!.id)?.state, 'running', 'the dead instance was not deleted while its replacement could not launch');
 
     h.sim.faults.clear();
-    await freshDroverFor(h, 10 * GRACE_S, { stop: () => world(h!, 'web').some((i) => i.id === dead!.id && i.state !== 'running'), timeoutMs: 5000 });
+    await freshDroverFor(h, 10 * GRACE_S, {
+      stop: () => world(h!, 'web').some((i) => i.id === dead!.id && i.state !== 'running'),
+      timeoutMs: 5000,
+    });
     const events = h.sim.world.events();
     const deletedAt = events.find((e) => e.instanceId === dead!.id && e.to === 'terminating')?.at;
     assert.ok(deletedAt !== undefined, 'the dead instance was deleted once the launch went out');
-    const launched = events.filter((e) => e.from === null && e.at <= deletedAt && !alive.some((a) => a.id === e.instanceId) && e.instanceId !== dead!.id);
+    const launched = events.filter(
+      (e) => e.from === null && e.at <= deletedAt && !alive.some((a) => a.id === e.instanceId) && e.instanceId !== dead!.id,
+    );
     assert.ok(launched.length >= 1, 'its replacement was launched no later than the delete');
   });
 });
@@ -247,7 +310,11 @@ describe('createProber (the real prober)', function () {
       assert.equal(await prober('127.0.0.2', { kind: 'http', port, path: '/healthz', scheme: 'http' }), true, 'http: 200');
       assert.equal(await prober('127.0.0.9', { kind: 'tcp', port }), false, 'tcp: refused');
       assert.equal(await prober('127.0.0.9', { kind: 'http', port, path: '/', scheme: 'http' }), false, 'http: refused');
-      assert.equal(await prober('127.0.0.3', { kind: 'http', port, path: '/', scheme: 'http' }), false, 'http: accepted but never answered (timeout)');
+      assert.equal(
+        await prober('127.0.0.3', { kind: 'http', port, path: '/', scheme: 'http' }),
+        false,
+        'http: accepted but never answered (timeout)',
+      );
       assert.equal(await prober('127.0.0.4', { kind: 'http', port, path: '/', scheme: 'http' }), false, 'http: 503');
       assert.equal(await prober('no-such-host.invalid', { kind: 'tcp', port }), false, 'tcp: DNS failure');
       assert.equal(await prober('no-such-host.invalid', { kind: 'http', port, path: '/', scheme: 'http' }), false, 'http: DNS failure');

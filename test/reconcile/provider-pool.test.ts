@@ -30,7 +30,7 @@ function recordingOpener(fail: Set<string> = new Set()) {
 }
 
 describe('ProviderPool', () => {
-  it('opens a lane\'s provider alone, once, whatever moves in the file around it', async () => {
+  it("opens a lane's provider alone, once, whatever moves in the file around it", async () => {
     const { log, open } = recordingOpener();
     const pool = new ProviderPool(open);
     const first = await pool.providersFor('a', stateOf('eu-west-1'), 'r1');
@@ -45,7 +45,11 @@ describe('ProviderPool', () => {
     const pool = new ProviderPool(open);
     await pool.providersFor('a', stateOf('eu-west-1'), 'r1');
     await pool.providersFor('b', stateOf('eu-west-1'), 'r1');
-    const reopened = await pool.providersFor('a', { ...stateOf('eu-west-1'), providers: { ...stateOf('eu-west-1').providers, a: stateOf('eu-central-1').providers['a']! } }, 'r2');
+    const reopened = await pool.providersFor(
+      'a',
+      { ...stateOf('eu-west-1'), providers: { ...stateOf('eu-west-1').providers, a: stateOf('eu-central-1').providers['a']! } },
+      'r2',
+    );
     assert.ok(reopened.providers.has('a'));
     assert.deepEqual(log, ['open a@eu-west-1', 'open b@eu-west-1', 'close a@eu-west-1', 'open a@eu-central-1']);
   });
@@ -63,7 +67,7 @@ describe('ProviderPool', () => {
     assert.deepEqual(log, ['open a@eu-west-1', 'open a@eu-west-1']);
   });
 
-  it('closes one lane\'s provider or all of them', async () => {
+  it("closes one lane's provider or all of them", async () => {
     const { log, open } = recordingOpener();
     const pool = new ProviderPool(open);
     await pool.providersFor('a', stateOf('eu-west-1'), 'r1');

@@ -57,7 +57,8 @@ describe('Stalled across the backoff window (EC2 simulator, sim clock)', functio
       const view = status.get('web')!;
       assert.equal(view.lastError?.reason, 'ImageDigestMismatch', `pass ${i}: lastError kept`);
       const name = result.actions[0]?.name;
-      if (name !== undefined) assert.equal(stalled!.message.split(name).length - 1, 1, `the create's name appears once: ${stalled!.message}`);
+      if (name !== undefined)
+        assert.equal(stalled!.message.split(name).length - 1, 1, `the create's name appears once: ${stalled!.message}`);
       await sleep(50);
     }
     assert.ok(heldPasses >= 4, `passes ran inside the backoff window (${heldPasses})`);
@@ -71,11 +72,18 @@ describe('Stalled across the backoff window (EC2 simulator, sim clock)', functio
     await status.recordPass(await state(), throttled, new Set());
     const view = status.get('web')!;
     assert.equal(view.lastError?.reason, 'ImageDigestMismatch', 'the stalled cause stays the note, not the throttle');
-    assert.deepEqual(['Stalled', 'Ready'].map((t) => view.conditions.find((c) => c.type === t)?.status), ['True', 'Unknown']);
+    assert.deepEqual(
+      ['Stalled', 'Ready'].map((t) => view.conditions.find((c) => c.type === t)?.status),
+      ['True', 'Unknown'],
+    );
     h.sim.faults.clear();
 
     await h.writeFleet(GROUPS, 1); // Git goes back to a good build: a fresh attempt
     const fixed = await h.pass({ hold: backoff.held(now()) });
-    assert.notEqual(conditionOf(fixed, 'Stalled')?.status, 'True', 'a changed template clears the stalled cause at once, even while backing off');
+    assert.notEqual(
+      conditionOf(fixed, 'Stalled')?.status,
+      'True',
+      'a changed template clears the stalled cause at once, even while backing off',
+    );
   });
 });

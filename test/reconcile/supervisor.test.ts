@@ -36,7 +36,13 @@ class FakeSource {
 }
 
 function silentLogger(errors: string[] = []): Logger {
-  const logger = { info: () => undefined, warn: () => undefined, debug: () => undefined, error: (_: unknown, message: string) => void errors.push(message), child: () => logger };
+  const logger = {
+    info: () => undefined,
+    warn: () => undefined,
+    debug: () => undefined,
+    error: (_: unknown, message: string) => void errors.push(message),
+    child: () => logger,
+  };
   return logger as unknown as Logger;
 }
 
@@ -45,7 +51,12 @@ async function until(predicate: () => boolean): Promise<void> {
   while (!predicate()) await new Promise((resolve) => setImmediate(resolve));
 }
 
-function supervisorOver(source: FakeSource, passes: (provider: string, revision: string) => Promise<number>, ended: string[] = [], errors: string[] = []): Supervisor {
+function supervisorOver(
+  source: FakeSource,
+  passes: (provider: string, revision: string) => Promise<number>,
+  ended: string[] = [],
+  errors: string[] = [],
+): Supervisor {
   return new Supervisor({
     source: source as unknown as DesiredSource,
     logger: silentLogger(errors),
@@ -62,7 +73,9 @@ describe('Supervisor', () => {
     const source = new FakeSource();
     source.revision = { revision: 'r1', state: stateWith('a', 'b') };
     const calls: string[] = [];
-    const supervisor = supervisorOver(source, (provider, revision) => Promise.resolve(void calls.push(`${provider}@${revision}`)).then(() => 60_000));
+    const supervisor = supervisorOver(source, (provider, revision) =>
+      Promise.resolve(void calls.push(`${provider}@${revision}`)).then(() => 60_000),
+    );
     supervisor.start();
     await until(() => calls.length === 2);
     assert.deepEqual(calls.sort(), ['a@r1', 'b@r1']);
@@ -104,7 +117,11 @@ describe('Supervisor', () => {
     source.revision = { revision: 'r1', state: stateWith('a', 'b') };
     const calls: string[] = [];
     const ended: string[] = [];
-    const supervisor = supervisorOver(source, (provider, revision) => Promise.resolve(void calls.push(`${provider}@${revision}`)).then(() => 60_000), ended);
+    const supervisor = supervisorOver(
+      source,
+      (provider, revision) => Promise.resolve(void calls.push(`${provider}@${revision}`)).then(() => 60_000),
+      ended,
+    );
     supervisor.start();
     await until(() => calls.length === 2);
     source.revision = { revision: 'r2', state: stateWith('a') };
@@ -124,10 +141,15 @@ describe('Supervisor', () => {
     source.revision = { revision: 'r1', state: stateWith('a') };
     const errors: string[] = [];
     let passes = 0;
-    const supervisor = supervisorOver(source, () => {
-      passes++;
-      return passes === 1 ? Promise.reject(new Error('boom')) : Promise.resolve(60_000);
-    }, [], errors);
+    const supervisor = supervisorOver(
+      source,
+      () => {
+        passes++;
+        return passes === 1 ? Promise.reject(new Error('boom')) : Promise.resolve(60_000);
+      },
+      [],
+      errors,
+    );
     supervisor.start();
     await until(() => errors.length === 1);
     assert.deepEqual(errors, ['pass failed unexpectedly']);

@@ -1,6 +1,15 @@
 /** The lower-bound math of the convergence benchmark (test/bench/converge-model.ts). */
 import assert from 'node:assert/strict';
-import { groupBoundMs, listPages, perResourceCalls, quotaBoundMs, resolveCount, rollingWaves, rolloutCallBound, timeBound } from '../bench/converge-model.ts';
+import {
+  groupBoundMs,
+  listPages,
+  perResourceCalls,
+  quotaBoundMs,
+  resolveCount,
+  rollingWaves,
+  rolloutCallBound,
+  timeBound,
+} from '../bench/converge-model.ts';
 
 describe('converge bench lower bounds', () => {
   it('resolves surge up and unavailable down, like Kubernetes', () => {
@@ -23,10 +32,13 @@ describe('converge bench lower bounds', () => {
   });
 
   it('takes the larger of the group path and every quota scope, and names it', () => {
-    const bound = timeBound([161_600, 100_000], [
-      { name: 'RunInstances.resources', capacity: 1000, refillPerSec: 2, tokens: 10_000 },
-      { name: 'TerminateInstances.resources', capacity: 1000, refillPerSec: 20, tokens: 10_000 },
-    ]);
+    const bound = timeBound(
+      [161_600, 100_000],
+      [
+        { name: 'RunInstances.resources', capacity: 1000, refillPerSec: 2, tokens: 10_000 },
+        { name: 'TerminateInstances.resources', capacity: 1000, refillPerSec: 20, tokens: 10_000 },
+      ],
+    );
     assert.equal(bound.boundMs, 4_500_000);
     assert.equal(bound.binding, 'RunInstances.resources');
     assert.equal(bound.groupMs, 161_600);

@@ -144,7 +144,11 @@ const proxmox = rowOf(proxmoxCloud, {
   providerSpec: (process.env['CRASH_PVE_VMID_RANGE'] === '1' ? proxmoxRanged : proxmoxCloud).providerSpec,
   maxLifeMs: 2000,
   groups: { rolling: 'store', canary: 'cache' },
-  sim: (clock) => ({ clock, settings: { fullCloneMs: 1_000_000, startMs: 1_000, stopMs: 1_000, destroyMs: 1_000 }, latencies: { terminatedRetentionMs: ROUND_RETENTION_MS } }),
+  sim: (clock) => ({
+    clock,
+    settings: { fullCloneMs: 1_000_000, startMs: 1_000, stopMs: 1_000, destroyMs: 1_000 },
+    latencies: { terminatedRetentionMs: ROUND_RETENTION_MS },
+  }),
 });
 
 /** Every cloud's row. */
@@ -152,7 +156,10 @@ export const CRASH_CLOUDS: Readonly<Record<Cloud, CrashCloud>> = { aws, gcp, azu
 
 /** Parses a cloud list (`gcp,azure`, `all`; `gce`, the former name, still means gcp); EC2 is always in. */
 export function parseClouds(text: string | undefined): Cloud[] {
-  const names = (text ?? '').split(/[\s,+]+/).filter((n) => n !== '').map((n) => (n === 'gce' ? 'gcp' : n));
+  const names = (text ?? '')
+    .split(/[\s,+]+/)
+    .filter((n) => n !== '')
+    .map((n) => (n === 'gce' ? 'gcp' : n));
   const wanted = names.includes('all') ? CLOUDS : names;
   for (const n of wanted) if (!CLOUDS.includes(n as Cloud)) throw new Error(`unknown cloud ${n} (known: ${CLOUDS.join(', ')}, all)`);
   return CLOUDS.filter((c) => c === 'aws' || wanted.includes(c));

@@ -59,8 +59,26 @@ export function initialFleet(clouds: readonly Cloud[] = ['aws']): FleetModel {
     { name: 'edge', cloud: 'aws', replicas: 3, maxSurge: 1, maxUnavailable: 0, canary: true, promoted: undefined, build: 1 },
     { name: 'zero', cloud: 'aws', replicas: 3, maxSurge: 0, maxUnavailable: 1, canary: false, promoted: undefined, build: 1 },
     ...others.flatMap((cloud): FleetModel => [
-      { name: CRASH_CLOUDS[cloud].groups.rolling, cloud, replicas: 3, maxSurge: 1, maxUnavailable: 1, canary: false, promoted: undefined, build: 1 },
-      { name: CRASH_CLOUDS[cloud].groups.canary, cloud, replicas: 2, maxSurge: '50%', maxUnavailable: 0, canary: true, promoted: undefined, build: 1 },
+      {
+        name: CRASH_CLOUDS[cloud].groups.rolling,
+        cloud,
+        replicas: 3,
+        maxSurge: 1,
+        maxUnavailable: 1,
+        canary: false,
+        promoted: undefined,
+        build: 1,
+      },
+      {
+        name: CRASH_CLOUDS[cloud].groups.canary,
+        cloud,
+        replicas: 2,
+        maxSurge: '50%',
+        maxUnavailable: 0,
+        canary: true,
+        promoted: undefined,
+        build: 1,
+      },
     ]),
   ];
 }
@@ -143,24 +161,31 @@ function scale(name: string, replicas: number): ScenarioStep {
 function canaryStart(...names: string[]): ScenarioStep {
   return {
     message: `canary start: ${names.join(', ')}`,
-    apply: (f) => names.forEach((n) => {
-      const g = byName(f, n);
-      g.build++;
-    }),
+    apply: (f) =>
+      names.forEach((n) => {
+        const g = byName(f, n);
+        g.build++;
+      }),
   };
 }
 
 /** A new digest and a new replica count in one commit (the focused pass's hardest case). */
 function bumpAndScale(name: string, replicas: number): ScenarioStep {
-  return { message: `digest bump and scale ${name} to ${replicas}`, apply: (f) => {
-    const g = byName(f, name);
-    g.build++;
-    g.replicas = replicas;
-  } };
+  return {
+    message: `digest bump and scale ${name} to ${replicas}`,
+    apply: (f) => {
+      const g = byName(f, name);
+      g.build++;
+      g.replicas = replicas;
+    },
+  };
 }
 
 function promote(...names: string[]): ScenarioStep {
-  return { message: `canary promote: ${names.join(', ')}`, apply: (f) => names.forEach((n) => void (byName(f, n).promoted = byName(f, n).build)) };
+  return {
+    message: `canary promote: ${names.join(', ')}`,
+    apply: (f) => names.forEach((n) => void (byName(f, n).promoted = byName(f, n).build)),
+  };
 }
 
 const rollingExtras = (fleet: FleetModel) => fleet.filter((g) => !g.canary && !['web', 'api', 'zero'].includes(g.name)).map((g) => g.name);

@@ -8,13 +8,26 @@
  */
 const clouds = new Set((process.env['CRASH_GATE_CLOUDS'] ?? '').split(','));
 await Promise.all([
-  import('../../src/cli/main.ts'), import('../../src/cli/run.ts'), import('../../src/desired/load.ts'), import('../../providers/aws/open.ts'),
+  import('../../src/cli/main.ts'),
+  import('../../src/cli/run.ts'),
+  import('../../src/desired/load.ts'),
+  import('../../providers/aws/open.ts'),
   ...(clouds.has('azure') ? [import('../../providers/azure/open.ts')] : []),
   ...(clouds.has('proxmox') ? [import('../../providers/proxmox/open.ts')] : []),
 ]);
 if (clouds.has('gcp')) {
-  const [{ ImagesClient, InstancesClient, ZoneOperationsClient }, { PassThroughClient }] = await Promise.all([import('@google-cloud/compute'), import('google-auth-library'), import('../../providers/gcp/open.ts')]);
-  const options = { apiEndpoint: '127.0.0.1', port: 9, protocol: 'http', authClient: new PassThroughClient(), fallback: true } as ConstructorParameters<typeof InstancesClient>[0];
+  const [{ ImagesClient, InstancesClient, ZoneOperationsClient }, { PassThroughClient }] = await Promise.all([
+    import('@google-cloud/compute'),
+    import('google-auth-library'),
+    import('../../providers/gcp/open.ts'),
+  ]);
+  const options = {
+    apiEndpoint: '127.0.0.1',
+    port: 9,
+    protocol: 'http',
+    authClient: new PassThroughClient(),
+    fallback: true,
+  } as ConstructorParameters<typeof InstancesClient>[0];
   const warm = [new InstancesClient(options), new ZoneOperationsClient(options), new ImagesClient(options)];
   await Promise.all(warm.map((c) => c.initialize()));
   await Promise.all(warm.map((c) => c.close()));

@@ -21,7 +21,20 @@ import type { DaemonProcess, GatedDaemon } from '../helpers/daemon-process.ts';
 import { tempDir, TestRepo } from '../source/helpers.ts';
 import { CRASH_CLOUDS } from './crash-clouds.ts';
 import type { Cloud, CrashSim } from './crash-clouds.ts';
-import { artifactOf, between, boundsByGroup, cloneFleet, digestOf, FLEET, fleetFiles, initialFleet, pick, promoteAll, rng, scenario } from './crash-fleet.ts';
+import {
+  artifactOf,
+  between,
+  boundsByGroup,
+  cloneFleet,
+  digestOf,
+  FLEET,
+  fleetFiles,
+  initialFleet,
+  pick,
+  promoteAll,
+  rng,
+  scenario,
+} from './crash-fleet.ts';
 import type { FleetModel, ScenarioStep } from './crash-fleet.ts';
 import { checkTimeline } from './crash-invariants.ts';
 import type { CanaryRecord, OwnershipKeys, SpecEpoch } from './crash-invariants.ts';
@@ -114,7 +127,9 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
     const epochs: Epoch[] = [{ committedAt: -Infinity, confirmedAt: -Infinity, groups: boundsByGroup(fleet), revision: first }];
     const spawns: number[] = [];
     // Canary groups: the first digest needs no promotion (launched from nothing); others from their commit.
-    const promotions = new Map<string, { digest: string; at: number }[]>(fleet.filter((g) => g.canary).map((g) => [g.name, [{ digest: digestOf(g.name, g.build), at: -Infinity }]]));
+    const promotions = new Map<string, { digest: string; at: number }[]>(
+      fleet.filter((g) => g.canary).map((g) => [g.name, [{ digest: digestOf(g.name, g.build), at: -Infinity }]]),
+    );
     // EC2's list lag here is 1 s simulated (5 ms of wall time): a 2 s bound holds batched launches
     // (and, after the state directory is deleted, every launch) for far less than a round.
     const configFile = path.join(tmp.path, 'drover.yaml');
@@ -128,7 +143,7 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
       DROVER_RESYNC_INTERVAL: '1s',
       DROVER_API__TOKEN_ENV: 'CRASH_API_TOKEN',
       CRASH_API_TOKEN: TOKEN,
-      ...Object.assign({}, ...clouds.map((c) => simOf(c).env)) as Record<string, string>,
+      ...(Object.assign({}, ...clouds.map((c) => simOf(c).env)) as Record<string, string>),
       CRASH_GATE_CLOUDS: clouds.join(','),
       // Node's own bytecode cache: restarts cost less CPU on a loaded machine; drover is unaware of it.
       NODE_COMPILE_CACHE: path.join(os.tmpdir(), 'drover-crash-compile-cache'),
@@ -158,7 +173,8 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
       register(updated);
       const revision = repo.commit(fleetFiles(updated), batch.map((s) => s.message).join('; '));
       for (const g of updated) {
-        if (g.promoted !== undefined && g.promoted !== fleet.find((f) => f.name === g.name)?.promoted) promotions.get(g.name)?.push({ digest: digestOf(g.name, g.promoted), at: clock.now() });
+        if (g.promoted !== undefined && g.promoted !== fleet.find((f) => f.name === g.name)?.promoted)
+          promotions.get(g.name)?.push({ digest: digestOf(g.name, g.promoted), at: clock.now() });
       }
       fleet = updated;
       commits++;
@@ -176,7 +192,14 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
     };
     let outOfBand = 0;
     const terminateOutOfBand = (why: string, only?: Cloud) => {
-      const running = clouds.filter((c) => only === undefined || c === only).flatMap((c) => simOf(c).world.list().filter((i) => i.state === 'running' && i.tags[CRASH_CLOUDS[c].keys.fleet] === FLEET).map((i) => ({ w: simOf(c).world, i })));
+      const running = clouds
+        .filter((c) => only === undefined || c === only)
+        .flatMap((c) =>
+          simOf(c)
+            .world.list()
+            .filter((i) => i.state === 'running' && i.tags[CRASH_CLOUDS[c].keys.fleet] === FLEET)
+            .map((i) => ({ w: simOf(c).world, i })),
+        );
       if (running.length === 0) return;
       const { w, i } = pick(random, running);
       w.terminate(i.id, 'out-of-band', 'test: terminated out of band');
@@ -197,7 +220,7 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
     const lastSeq = () => worlds.map((w) => w.events().at(-1)?.seq ?? 0);
 
     const released: DaemonProcess[] = [];
-    const moments: Record<Moment, number> = { 'startup': 0, 'listening': 0, 'in-flight': 0, 'delay': 0 };
+    const moments: Record<Moment, number> = { startup: 0, listening: 0, 'in-flight': 0, delay: 0 };
     let wipes = 0;
     for (let k = 0; k < options.kills; k++) {
       const batch = commitAt.get(k);
@@ -272,7 +295,9 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
       const problems: string[] = [];
       for (const cloud of clouds) {
         const keys = CRASH_CLOUDS[cloud].keys;
-        const live = worldOf(cloud).list().filter((i) => LIVE.has(i.state));
+        const live = worldOf(cloud)
+          .list()
+          .filter((i) => LIVE.has(i.state));
         const expected = fleet.filter((g) => g.cloud === cloud);
         for (const g of expected) {
           const mine = live.filter((i) => i.tags[keys.group] === g.name);
@@ -289,7 +314,8 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
           }
         }
         const names = new Set(expected.map((g) => g.name));
-        for (const i of live.filter((x) => !names.has(x.tags[keys.group] ?? ''))) problems.push(`${cloud}: leaked instance ${i.id} ${JSON.stringify(i.tags)}`);
+        for (const i of live.filter((x) => !names.has(x.tags[keys.group] ?? '')))
+          problems.push(`${cloud}: leaked instance ${i.id} ${JSON.stringify(i.tags)}`);
       }
       return problems;
     };
@@ -302,13 +328,26 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
     }
     log(problems.length === 0 ? 'converged' : 'did not converge');
     const violations: string[] = [];
-    if (problems.length > 0) violations.push(`not converged after the last restart: ${problems.slice(0, 10).join('; ')}\n${await diagnose(daemon, clouds.map((c) => ({ world: worldOf(c), keys: CRASH_CLOUDS[c].keys })), fleet)}`);
+    if (problems.length > 0)
+      violations.push(
+        `not converged after the last restart: ${problems.slice(0, 10).join('; ')}\n${await diagnose(
+          daemon,
+          clouds.map((c) => ({ world: worldOf(c), keys: CRASH_CLOUDS[c].keys })),
+          fleet,
+        )}`,
+      );
     else {
       // Converged means settled: the daemon keeps its hands off for a while (no create or delete).
       const seq = lastSeq();
       await sleep(1500);
       const late = worlds.flatMap((w, n) => w.events(seq[n]).filter((e) => e.cause === 'api'));
-      if (late.length > 0) violations.push(`the daemon kept changing a converged fleet: ${late.slice(0, 5).map((e) => `${e.instanceId} → ${e.to}`).join(', ')}`);
+      if (late.length > 0)
+        violations.push(
+          `the daemon kept changing a converged fleet: ${late
+            .slice(0, 5)
+            .map((e) => `${e.instanceId} → ${e.to}`)
+            .join(', ')}`,
+        );
       const again = finalProblems();
       if (again.length > 0) violations.push(`converged world changed: ${again.join('; ')}`);
     }
@@ -322,23 +361,45 @@ export async function runCrashRound(options: CrashRoundOptions): Promise<CrashRo
     const perCloud: string[] = [];
     for (const cloud of clouds) {
       const verdict = checkTimeline({
-        cloud, events: worldOf(cloud).events(), keys: CRASH_CLOUDS[cloud].keys, fleet: FLEET,
+        cloud,
+        events: worldOf(cloud).events(),
+        keys: CRASH_CLOUDS[cloud].keys,
+        fleet: FLEET,
         groups: initial.filter((g) => g.cloud === cloud).map((g) => g.name),
-        epochs, spawns, canaries: new Map([...promotions].map(([name, list]): [string, CanaryRecord] => [name, { count: 1, promotions: list }])), launchOwnership: simOf(cloud).launchOwnership?.(), slotOf: simOf(cloud).slotOf?.bind(simOf(cloud)),
+        epochs,
+        spawns,
+        canaries: new Map([...promotions].map(([name, list]): [string, CanaryRecord] => [name, { count: 1, promotions: list }])),
+        launchOwnership: simOf(cloud).launchOwnership?.(),
+        slotOf: simOf(cloud).slotOf?.bind(simOf(cloud)),
       });
       violations.push(...verdict.violations);
-      if (process.env['CRASH_TIMELINE'] !== undefined) say(timelineOf(worldOf(cloud), CRASH_CLOUDS[cloud].keys, process.env['CRASH_TIMELINE'].split(','), released));
+      if (process.env['CRASH_TIMELINE'] !== undefined)
+        say(timelineOf(worldOf(cloud), CRASH_CLOUDS[cloud].keys, process.env['CRASH_TIMELINE'].split(','), released));
       launches += verdict.launches;
       deletionsChecked += verdict.deletionsChecked;
       discounted += verdict.discounted;
       launchesByRevision += verdict.launchesByRevision;
       // Instances launched several to one call (EC2 batches tag every slot of the call: "4,5,6").
-      const batched = worldOf(cloud).events().filter((e) => e.from === null && (e.tags[CRASH_CLOUDS[cloud].keys.slot] ?? '').includes(',')).length;
+      const batched = worldOf(cloud)
+        .events()
+        .filter((e) => e.from === null && (e.tags[CRASH_CLOUDS[cloud].keys.slot] ?? '').includes(',')).length;
       perCloud.push(`${cloud} ${verdict.launches}/${verdict.deletionsChecked}${batched > 0 ? ` (${batched} batched)` : ''}`);
     }
     return {
-      seed: options.seed, kills: options.kills, clouds: clouds.join('+'), moments, commits, stateWipes: wipes, outOfBand, launches, perCloud: perCloud.join(' '), deletionsChecked, discounted, launchesByRevision,
-      violations, wallMs: Math.round(performance.now() - started),
+      seed: options.seed,
+      kills: options.kills,
+      clouds: clouds.join('+'),
+      moments,
+      commits,
+      stateWipes: wipes,
+      outOfBand,
+      launches,
+      perCloud: perCloud.join(' '),
+      deletionsChecked,
+      discounted,
+      launchesByRevision,
+      violations,
+      wallMs: Math.round(performance.now() - started),
     };
   } finally {
     await next?.discard();
@@ -368,8 +429,13 @@ const short = (v: string | undefined) => (v ?? '-').replace(/^sha256:/, '').slic
  * that name them (only processes that listened: those killed during start-up are not captured).
  */
 function timelineOf(world: World, keys: OwnershipKeys, groups: readonly string[], daemons: readonly DaemonProcess[]): string {
-  const lines = world.events().filter((e) => groups.includes(e.tags[keys.group] ?? '')).map((e) =>
-    `  ev @${e.at} ${e.instanceId} ${e.from ?? 'new'}→${e.to} ${e.cause} slot=${e.tags[keys.slot] ?? '-'} tpl=${short(e.tags[keys.template])} dig=${short(keys.digest === undefined ? undefined : e.tags[keys.digest])} rev=${short(keys.revision === undefined ? undefined : e.tags[keys.revision])}`);
+  const lines = world
+    .events()
+    .filter((e) => groups.includes(e.tags[keys.group] ?? ''))
+    .map(
+      (e) =>
+        `  ev @${e.at} ${e.instanceId} ${e.from ?? 'new'}→${e.to} ${e.cause} slot=${e.tags[keys.slot] ?? '-'} tpl=${short(e.tags[keys.template])} dig=${short(keys.digest === undefined ? undefined : e.tags[keys.digest])} rev=${short(keys.revision === undefined ? undefined : e.tags[keys.revision])}`,
+    );
   daemons.forEach((d, n) => {
     for (const l of d.logs) if (groups.some((g) => l.includes(`"${g}"`))) lines.push(`  log#${n} ${l.slice(0, 600)}`);
   });
@@ -377,7 +443,11 @@ function timelineOf(world: World, keys: OwnershipKeys, groups: readonly string[]
 }
 
 /** What the daemon says about unconverged groups, and what the worlds hold for them. */
-async function diagnose(daemon: DaemonProcess, worlds: readonly { world: World; keys: OwnershipKeys }[], fleet: FleetModel): Promise<string> {
+async function diagnose(
+  daemon: DaemonProcess,
+  worlds: readonly { world: World; keys: OwnershipKeys }[],
+  fleet: FleetModel,
+): Promise<string> {
   const lines: string[] = [];
   try {
     const status = (await daemon.get('/api/v1/status')).body as { groups: { name: string }[] };
@@ -389,7 +459,9 @@ async function diagnose(daemon: DaemonProcess, worlds: readonly { world: World; 
     for (const i of world.all()) {
       const group = i.tags[keys.group];
       const model = fleet.find((g) => g.name === group);
-      lines.push(`world ${i.id} ${i.state} group=${group} slot=${i.tags[keys.slot]} template=${i.tags[keys.template]} image=${i.image}${model && i.image.endsWith(artifactOf(model)) ? ' (desired image)' : ''} token=${String(i.attributes['clientToken'] ?? '')} reason=${i.stateReason ?? ''}`);
+      lines.push(
+        `world ${i.id} ${i.state} group=${group} slot=${i.tags[keys.slot]} template=${i.tags[keys.template]} image=${i.image}${model && i.image.endsWith(artifactOf(model)) ? ' (desired image)' : ''} token=${String(i.attributes['clientToken'] ?? '')} reason=${i.stateReason ?? ''}`,
+      );
     }
   }
   lines.push(...daemon.logs.filter((l) => !l.includes('"pass finished"')).slice(-20));

@@ -132,8 +132,17 @@ export function epochsAt(epochs: readonly SpecEpoch[], at: number): SpecEpoch[] 
   return epochs.filter((e, i) => e.committedAt <= at && (i === epochs.length - 1 || at < epochs[i + 1]!.confirmedAt));
 }
 
-function bound(epochs: readonly SpecEpoch[], at: number, group: string, pick: (b: GroupBounds) => number, combine: (...n: number[]) => number): number | undefined {
-  const values = epochsAt(epochs, at).map((e) => e.groups[group]).filter((b): b is GroupBounds => b !== undefined).map(pick);
+function bound(
+  epochs: readonly SpecEpoch[],
+  at: number,
+  group: string,
+  pick: (b: GroupBounds) => number,
+  combine: (...n: number[]) => number,
+): number | undefined {
+  const values = epochsAt(epochs, at)
+    .map((e) => e.groups[group])
+    .filter((b): b is GroupBounds => b !== undefined)
+    .map(pick);
   return values.length === 0 ? undefined : combine(...values);
 }
 
@@ -168,7 +177,8 @@ export function checkTimeline(check: TimelineCheck): TimelineVerdict {
     if (violations.length < 50) violations.push(`${check.cloud} @${at}: ${text}`);
   };
 
-  const missingIn = (tags: Readonly<Record<string, string>>) => (['fleet', 'group', 'slot', 'template'] as const).filter((k) => (tags[keys[k]] ?? '') === '');
+  const missingIn = (tags: Readonly<Record<string, string>>) =>
+    (['fleet', 'group', 'slot', 'template'] as const).filter((k) => (tags[keys[k]] ?? '') === '');
 
   for (const event of sorted) {
     const recorded = event.tags[keys.fleet] === undefined ? check.launchOwnership?.get(event.instanceId) : undefined;
@@ -180,18 +190,24 @@ export function checkTimeline(check: TimelineCheck): TimelineVerdict {
     if (event.from === null) {
       launches++;
       const missing = missingIn(tags);
-      if (missing.length > 0) say(event.at, `instance ${event.instanceId} launched without ownership ${missing.join(', ')}: ${JSON.stringify(tags)}`);
-      else if (!check.groups.includes(tags[keys.group]!)) say(event.at, `instance ${event.instanceId} launched for unknown group ${tags[keys.group]}`);
+      if (missing.length > 0)
+        say(event.at, `instance ${event.instanceId} launched without ownership ${missing.join(', ')}: ${JSON.stringify(tags)}`);
+      else if (!check.groups.includes(tags[keys.group]!))
+        say(event.at, `instance ${event.instanceId} launched for unknown group ${tags[keys.group]}`);
       else if (!/^\d+$/.test(slot)) say(event.at, `instance ${event.instanceId} has slot ${slotTag}`);
     }
     if (event.to === 'running' && before?.state !== 'running' && missingIn(event.tags).length > 0) {
-      say(event.at, `instance ${event.instanceId} runs without ownership tags ${missingIn(event.tags).join(', ')}: ${JSON.stringify(event.tags)}`);
+      say(
+        event.at,
+        `instance ${event.instanceId} runs without ownership tags ${missingIn(event.tags).join(', ')}: ${JSON.stringify(event.tags)}`,
+      );
     }
     const group = before?.group ?? tags[keys.group];
     if (group === undefined) continue;
     const key = before?.key ?? `${group}/${tags[keys.template]}/${slot}`;
     const previous = before?.state;
-    if (event.from === null && keys.digest !== undefined && tags[keys.digest] !== undefined) digestOf.set(event.instanceId, `${group}/${tags[keys.digest]}`);
+    if (event.from === null && keys.digest !== undefined && tags[keys.digest] !== undefined)
+      digestOf.set(event.instanceId, `${group}/${tags[keys.digest]}`);
     const digestKey = digestOf.get(event.instanceId);
     if (previous !== undefined) {
       if (previous === 'running') add(ready, group, -1);
@@ -208,28 +224,44 @@ export function checkTimeline(check: TimelineCheck): TimelineVerdict {
     }
     if (SERVING.has(event.to) && digestKey !== undefined) add(perDigest, digestKey, 1);
     tracked.set(event.instanceId, { group, key, state: event.to });
-    if (event.kind === 'tags' && tags[keys.group] !== group) say(event.at, `instance ${event.instanceId} changed group tag to ${event.tags[keys.group]}`);
+    if (event.kind === 'tags' && tags[keys.group] !== group)
+      say(event.at, `instance ${event.instanceId} changed group tag to ${event.tags[keys.group]}`);
 
     // Only a launch can raise the count: instances above a lowered ceiling (scale-in) are not a breach
     // until drover launches another while above it.
     const planner = event.from === null && keys.revision !== undefined ? epochOfRevision(check.epochs, tags[keys.revision]) : undefined;
     const own = planner?.groups[group];
     if (own !== undefined) launchesByRevision++;
-    const ceiling = event.from !== null ? undefined : own !== undefined ? own.replicas + own.surge : bound(check.epochs, event.at, group, (b) => b.replicas + b.surge, Math.max);
+    const ceiling =
+      event.from !== null
+        ? undefined
+        : own !== undefined
+          ? own.replicas + own.surge
+          : bound(check.epochs, event.at, group, (b) => b.replicas + b.surge, Math.max);
     const liveNow = live.get(group) ?? 0;
     const by = own !== undefined ? `of revision ${tags[keys.revision!]}` : 'of the specs possibly in force';
-    if (ceiling !== undefined && liveNow > ceiling) say(event.at, `group ${group}: ${liveNow} instances not gone > replicas + maxSurge ${by} = ${ceiling} (after ${event.instanceId} ${event.from ?? 'new'} → ${event.to}, ${event.cause})`);
+    if (ceiling !== undefined && liveNow > ceiling)
+      say(
+        event.at,
+        `group ${group}: ${liveNow} instances not gone > replicas + maxSurge ${by} = ${ceiling} (after ${event.instanceId} ${event.from ?? 'new'} → ${event.to}, ${event.cause})`,
+      );
     const canary = check.canaries?.get(group);
     if (event.from === null && canary !== undefined && digestKey !== undefined) {
       const digest = digestKey.slice(group.length + 1);
       const n = perDigest.get(digestKey) ?? 0;
-      const others = [...digestOf].filter(([id, k]) => k !== digestKey && k.startsWith(`${group}/`) && ['pending', 'running'].includes(tracked.get(id)?.state ?? '')).length;
+      const others = [...digestOf].filter(
+        ([id, k]) => k !== digestKey && k.startsWith(`${group}/`) && ['pending', 'running'].includes(tracked.get(id)?.state ?? ''),
+      ).length;
       if (n > canary.count && others > 0 && !canary.promotions.some((p) => p.digest === digest && p.at <= event.at)) {
         const states = [...digestOf].filter(([, k]) => k === digestKey).map(([id]) => `${id} ${tracked.get(id)?.state ?? '?'}`);
-        say(event.at, `canary group ${group}: ${n} live instances of ${digest} > canary count ${canary.count} before any commit promoted it (after ${event.instanceId}; its instances: ${states.join(', ')}; ${others} of other digests pending or running)`);
+        say(
+          event.at,
+          `canary group ${group}: ${n} live instances of ${digest} > canary count ${canary.count} before any commit promoted it (after ${event.instanceId}; its instances: ${states.join(', ')}; ${others} of other digests pending or running)`,
+        );
       }
     }
-    if ((perSlot.get(key) ?? 0) > 1) say(event.at, `group ${group}: ${perSlot.get(key)} live instances of template/slot ${key} (after ${event.instanceId} → ${event.to})`);
+    if ((perSlot.get(key) ?? 0) > 1)
+      say(event.at, `group ${group}: ${perSlot.get(key)} live instances of template/slot ${key} (after ${event.instanceId} → ${event.to})`);
 
     const leftRunning = previous === 'running' && event.to !== 'running';
     if (leftRunning && event.cause === 'out-of-band') ghosts.push({ group, from: event.at, until: nextSpawnAfter(event.at) });
@@ -240,7 +272,11 @@ export function checkTimeline(check: TimelineCheck): TimelineVerdict {
       const excused = ghosts.filter((g) => g.group === group && g.from <= event.at && event.at < g.until).length;
       if (floor !== undefined && readyNow < floor) {
         if (readyNow + excused >= floor) discounted++;
-        else say(event.at, `group ${group}: drover deleted running ${event.instanceId}, leaving ${readyNow} ready < replicas − maxUnavailable = ${floor} (out-of-band discount ${excused})`);
+        else
+          say(
+            event.at,
+            `group ${group}: drover deleted running ${event.instanceId}, leaving ${readyNow} ready < replicas − maxUnavailable = ${floor} (out-of-band discount ${excused})`,
+          );
       }
     }
   }

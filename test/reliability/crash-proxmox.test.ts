@@ -22,7 +22,12 @@ describe('reliability: crash with Proxmox clones in their copy window', function
     const seed = seedFromEnv();
     const kills = Number(process.env['CRASH_KILLS'] ?? 20);
     console.log(`    crash seed ${seed} (rerun with CRASH_SEED=${seed} CRASH_KILLS=${kills})`);
-    const report = await runCrashRound({ seed, kills, clouds: ['aws', 'proxmox'], log: process.env['CRASH_VERBOSE'] ? (l) => console.log(`    ${l}`) : undefined });
+    const report = await runCrashRound({
+      seed,
+      kills,
+      clouds: ['aws', 'proxmox'],
+      log: process.env['CRASH_VERBOSE'] ? (l) => console.log(`    ${l}`) : undefined,
+    });
     console.log(`    ${summary(report)}`);
     assert.deepEqual(report.violations, [], `seed ${seed}: ${report.violations.length} violations`);
     assert.ok(report.launches > 0, 'the round did roll instances');

@@ -32,7 +32,18 @@ import { inProcessDaemonConfig } from '../helpers/daemon-config.ts';
 import { digestOf, FLEET, PROVIDER } from '../helpers/harness.ts';
 import { TestRepo, tempDir } from '../source/helpers.ts';
 import {
-  aliasBomb, applyNeutralEdit, deepNesting, hostileBytes, hostileDocument, mutateValue, neutralEdit, oddString, toYaml, valueMutation, yamlishText, yamlValues,
+  aliasBomb,
+  applyNeutralEdit,
+  deepNesting,
+  hostileBytes,
+  hostileDocument,
+  mutateValue,
+  neutralEdit,
+  oddString,
+  toYaml,
+  valueMutation,
+  yamlishText,
+  yamlValues,
 } from './fuzz-arbitraries.ts';
 
 /** Recorded seeds (change only together with a note of why). */
@@ -50,15 +61,26 @@ async function readTree(dir: string): Promise<Record<string, string>> {
 }
 
 /** Problem codes about a whole file or the repository, which have no line by design. */
-const UNPOSITIONED = new Set(['fs.fileTooLarge', 'fs.unreadable', 'fs.tooLarge', 'fs.tooManyFiles', 'fs.noFiles', 'fs.unreadableRoot', 'ref.noFleet']);
+const UNPOSITIONED = new Set([
+  'fs.fileTooLarge',
+  'fs.unreadable',
+  'fs.tooLarge',
+  'fs.tooManyFiles',
+  'fs.noFiles',
+  'fs.unreadableRoot',
+  'ref.noFleet',
+]);
 /** Codes that are about one field: the problem must name it (a JSON pointer). */
-const FIELD_CODES = /^(schema\.(unknownField|wrongType|outOfRange|pattern|notAllowed|invalidKey|minLength|maxLength|minItems|maxItems|uniqueItems|conflict)|secret\.inline|ref\.(?!noFleet))/;
+const FIELD_CODES =
+  /^(schema\.(unknownField|wrongType|outOfRange|pattern|notAllowed|invalidKey|minLength|maxLength|minItems|maxItems|uniqueItems|conflict)|secret\.inline|ref\.(?!noFleet))/;
 
 /** Checks the properties every load result must have, whatever the input. */
 function assertWellFormed(result: LoadResult, files: Files): void {
   if (result.ok) return;
   assert.ok(result.problems.length > 0, 'a failed load reports at least one problem');
-  const lineCounts = new Map(Object.entries(files).map(([name, content]) => [name, textOf(content).split(/\r\n|\r|\n|\u2028|\u2029|\u0085/).length]));
+  const lineCounts = new Map(
+    Object.entries(files).map(([name, content]) => [name, textOf(content).split(/\r\n|\r|\n|\u2028|\u2029|\u0085/).length]),
+  );
   for (const p of result.problems) {
     const shown = JSON.stringify(p).slice(0, 400);
     assert.notEqual(p.code, 'internal', `internal error: ${shown}`);
@@ -69,7 +91,10 @@ function assertWellFormed(result: LoadResult, files: Files): void {
     }
     assert.ok(lineCounts.has(p.file), `problem names a file that is not in the repository: ${shown}`);
     if (UNPOSITIONED.has(p.code)) continue;
-    assert.ok(Number.isInteger(p.line) && p.line >= 1 && p.line <= lineCounts.get(p.file)! + 1, `line outside the file (${lineCounts.get(p.file)} lines): ${shown}`);
+    assert.ok(
+      Number.isInteger(p.line) && p.line >= 1 && p.line <= lineCounts.get(p.file)! + 1,
+      `line outside the file (${lineCounts.get(p.file)} lines): ${shown}`,
+    );
     assert.ok(Number.isInteger(p.col) && p.col >= 1, `no column: ${shown}`);
     if (FIELD_CODES.test(p.code)) assert.ok(p.path.startsWith('/'), `a field problem names no field: ${shown}`);
   }
@@ -117,15 +142,20 @@ async function loadChecked(scratch: Scratch, files: Files): Promise<LoadResult> 
   const first = await scratch.load(files);
   assertWellFormed(first, files);
   const bytes = Object.entries(files).map(([file, content]) => [file, Buffer.from(content)] as const);
-  const second = bytes.every(([, b]) => isUtf8(b)) && Object.keys(files).every((f) => /\.ya?ml$/.test(f))
-    ? loadFleetFiles(bytes.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([file, b]) => ({ file, text: new TextDecoder().decode(b) })))
-    : await scratch.load(files);
+  const second =
+    bytes.every(([, b]) => isUtf8(b)) && Object.keys(files).every((f) => /\.ya?ml$/.test(f))
+      ? loadFleetFiles(
+          bytes.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([file, b]) => ({ file, text: new TextDecoder().decode(b) })),
+        )
+      : await scratch.load(files);
   assert.deepEqual(summary(second), summary(first), 'loading the same files twice gives the same result');
   return first;
 }
 
 function summary(result: LoadResult): unknown {
-  return result.ok ? { ok: true, revision: contentRevision(result.state), files: result.files, documents: result.documents } : { ok: false, problems: result.problems };
+  return result.ok
+    ? { ok: true, revision: contentRevision(result.state), files: result.files, documents: result.documents }
+    : { ok: false, problems: result.problems };
 }
 
 describe('reliability: fleet loader under bad input (property-based, on disk)', function () {
@@ -153,76 +183,103 @@ describe('reliability: fleet loader under bad input (property-based, on disk)', 
   after(() => scratch.cleanup());
 
   it('structured mutations of valid fleets (deleted/renamed/swapped keys, changed types, edge numbers, odd Unicode, deep wrapping)', async () => {
-    await fc.assert(fc.asyncProperty(
-      fc.nat({ max: 1 }), fc.nat(), fc.nat(), fc.array(valueMutation, { minLength: 1, maxLength: 4 }), fc.constantFrom('block', 'flow', 'json') as fc.Arbitrary<'block' | 'flow' | 'json'>,
-      async (which, filePick, docPick, mutations, style) => {
-        const corpus = corpora[which]!;
-        const names = Object.keys(corpus).sort();
-        const name = names[filePick % names.length]!;
-        const docs = yamlValues(corpus[name]!);
-        const d = docPick % docs.length;
-        docs[d] = mutations.reduce((value, m) => mutateValue(value, m), docs[d]);
-        let text: string;
-        try {
-          text = toYaml(docs, style);
-        } catch {
-          return; // a value the serializer itself refuses (e.g. a lone surrogate in JSON is fine, but some keys are not)
-        }
-        await loadChecked(scratch, { ...corpus, [name]: text });
-      },
-    ), { seed: SEED, numRuns: 40 });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.nat({ max: 1 }),
+        fc.nat(),
+        fc.nat(),
+        fc.array(valueMutation, { minLength: 1, maxLength: 4 }),
+        fc.constantFrom('block', 'flow', 'json') as fc.Arbitrary<'block' | 'flow' | 'json'>,
+        async (which, filePick, docPick, mutations, style) => {
+          const corpus = corpora[which]!;
+          const names = Object.keys(corpus).sort();
+          const name = names[filePick % names.length]!;
+          const docs = yamlValues(corpus[name]!);
+          const d = docPick % docs.length;
+          docs[d] = mutations.reduce((value, m) => mutateValue(value, m), docs[d]);
+          let text: string;
+          try {
+            text = toYaml(docs, style);
+          } catch {
+            return; // a value the serializer itself refuses (e.g. a lone surrogate in JSON is fine, but some keys are not)
+          }
+          await loadChecked(scratch, { ...corpus, [name]: text });
+        },
+      ),
+      { seed: SEED, numRuns: 40 },
+    );
   });
 
   it('meaning-preserving rewrites (CRLF, BOM, comments, key order, flow/JSON style, quoting, explicit ends) still load, to the same content', async () => {
-    await fc.assert(fc.asyncProperty(
-      fc.nat({ max: 1 }), fc.array(fc.tuple(fc.nat(), neutralEdit, fc.nat({ max: 50 })), { minLength: 1, maxLength: 5 }), fc.boolean(),
-      async (which, edits, rename) => {
-        const corpus = corpora[which]!;
-        const files: Record<string, string> = { ...corpus };
-        const names = Object.keys(files).sort();
-        for (const [pick, edit, seed] of edits) {
-          const name = names[pick % names.length]!;
-          files[name] = applyNeutralEdit(files[name]!, edit, seed);
-        }
-        if (rename) {
-          const name = names[edits[0]![0] % names.length]!;
-          const text = files[name]!;
-          delete files[name];
-          files[name.replace(/\.yaml$/, '.yml').replace(/^/, 'sub\u00e9/')] = text;
-        }
-        const result = await loadChecked(scratch, files);
-        assert.ok(result.ok, `a neutral rewrite must load: ${JSON.stringify(!result.ok && result.problems.slice(0, 3))}`);
-        assert.equal(contentRevision(result.state), revisions.get(corpus), 'a neutral rewrite must not change the desired state');
-      },
-    ), { seed: SEED + 1, numRuns: 50 });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.nat({ max: 1 }),
+        fc.array(fc.tuple(fc.nat(), neutralEdit, fc.nat({ max: 50 })), { minLength: 1, maxLength: 5 }),
+        fc.boolean(),
+        async (which, edits, rename) => {
+          const corpus = corpora[which]!;
+          const files: Record<string, string> = { ...corpus };
+          const names = Object.keys(files).sort();
+          for (const [pick, edit, seed] of edits) {
+            const name = names[pick % names.length]!;
+            files[name] = applyNeutralEdit(files[name]!, edit, seed);
+          }
+          if (rename) {
+            const name = names[edits[0]![0] % names.length]!;
+            const text = files[name]!;
+            delete files[name];
+            files[name.replace(/\.yaml$/, '.yml').replace(/^/, 'sub\u00e9/')] = text;
+          }
+          const result = await loadChecked(scratch, files);
+          assert.ok(result.ok, `a neutral rewrite must load: ${JSON.stringify(!result.ok && result.problems.slice(0, 3))}`);
+          assert.equal(contentRevision(result.state), revisions.get(corpus), 'a neutral rewrite must not change the desired state');
+        },
+      ),
+      { seed: SEED + 1, numRuns: 50 },
+    );
   });
 
   it('random YAML-ish text, hostile documents and raw bytes added to a valid fleet are reported in that file only', async () => {
-    await fc.assert(fc.asyncProperty(
-      fc.oneof(yamlishText, hostileDocument, hostileBytes), fc.constantFrom('zz-fuzz.yaml', 'zz/deeper/fuzz.yml', 'zz-\u{1f600}\u202e.yaml'),
-      async (content, name) => {
-        const files: Files = { ...demo, [name]: content };
-        const result = await loadChecked(scratch, files);
-        if (!result.ok) {
-          for (const p of result.problems) assert.ok(p.file === name || (p.file === '' && p.code.startsWith('fs.')), `a problem outside the fuzzed file: ${JSON.stringify(p).slice(0, 300)}`);
-        }
-      },
-    ), { seed: SEED + 2, numRuns: 40 });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(yamlishText, hostileDocument, hostileBytes),
+        fc.constantFrom('zz-fuzz.yaml', 'zz/deeper/fuzz.yml', 'zz-\u{1f600}\u202e.yaml'),
+        async (content, name) => {
+          const files: Files = { ...demo, [name]: content };
+          const result = await loadChecked(scratch, files);
+          if (!result.ok) {
+            for (const p of result.problems)
+              assert.ok(
+                p.file === name || (p.file === '' && p.code.startsWith('fs.')),
+                `a problem outside the fuzzed file: ${JSON.stringify(p).slice(0, 300)}`,
+              );
+          }
+        },
+      ),
+      { seed: SEED + 2, numRuns: 40 },
+    );
   });
 
   it('odd Unicode in names, values and keys of a minimal fleet', async () => {
-    await fc.assert(fc.asyncProperty(oddString, fc.constantFrom('name', 'value', 'key', 'tag'), async (odd, where) => {
-      const group = demo['groups/web.yaml']!;
-      const quoted = JSON.stringify(odd);
-      const text = where === 'name' ? group.replace('name: web-eu', `name: ${quoted}`)
-        : where === 'value' ? group.replace('type: t3.small', `type: ${quoted}`)
-          : where === 'key' ? group.replace('  replicas: 6', `  replicas: 6\n  ${quoted}: 1`)
-            : group.replace('team: frontend', `team: ${quoted}, ${quoted}: x`);
-      // Disk only holds UTF-8: lone surrogates are written as U+FFFD there, so check them in memory too.
-      await loadChecked(scratch, { ...demo, 'groups/web.yaml': text });
-      const memory = loadFleetFiles(Object.entries({ ...demo, 'groups/web.yaml': text }).map(([file, t]) => ({ file, text: t })));
-      assertWellFormed(memory, { ...demo, 'groups/web.yaml': text });
-    }), { seed: SEED + 3, numRuns: 40 });
+    await fc.assert(
+      fc.asyncProperty(oddString, fc.constantFrom('name', 'value', 'key', 'tag'), async (odd, where) => {
+        const group = demo['groups/web.yaml']!;
+        const quoted = JSON.stringify(odd);
+        const text =
+          where === 'name'
+            ? group.replace('name: web-eu', `name: ${quoted}`)
+            : where === 'value'
+              ? group.replace('type: t3.small', `type: ${quoted}`)
+              : where === 'key'
+                ? group.replace('  replicas: 6', `  replicas: 6\n  ${quoted}: 1`)
+                : group.replace('team: frontend', `team: ${quoted}, ${quoted}: x`);
+        // Disk only holds UTF-8: lone surrogates are written as U+FFFD there, so check them in memory too.
+        await loadChecked(scratch, { ...demo, 'groups/web.yaml': text });
+        const memory = loadFleetFiles(Object.entries({ ...demo, 'groups/web.yaml': text }).map(([file, t]) => ({ file, text: t })));
+        assertWellFormed(memory, { ...demo, 'groups/web.yaml': text });
+      }),
+      { seed: SEED + 3, numRuns: 40 },
+    );
   });
 
   it('refuses alias bombs, thousands of nesting levels and oversized files with positioned problems', async () => {
@@ -258,7 +315,10 @@ describe('reliability: fleet loader under bad input (property-based, on disk)', 
     const deep = nested(2_000);
     assert.deepEqual(deep, shallow);
     assert.ok(!shallow.ok);
-    assert.deepEqual(shallow.problems.filter((p) => p.file !== '').map((p) => [p.code, p.line, p.col]), [['yaml.resourceLimit', 1, 129]]);
+    assert.deepEqual(
+      shallow.problems.filter((p) => p.file !== '').map((p) => [p.code, p.line, p.col]),
+      [['yaml.resourceLimit', 1, 129]],
+    );
   });
 
   it('regression: tens of thousands of distinct keys load in linear time (was 34 s for 50 000 keys: quadratic duplicate-key check)', async function () {
@@ -273,7 +333,13 @@ describe('reliability: fleet loader under bad input (property-based, on disk)', 
     assert.equal(result.problems.filter((p) => p.code === 'schema.unknownField').length, 40_000);
     const dup = loadFleetFiles([{ file: 'dup.yaml', text: 'a: 1\nb: {x: 1, x: 2}\n"a": 3\n' }]);
     assert.ok(!dup.ok);
-    assert.deepEqual(dup.problems.filter((p) => p.file !== '').map((p) => [p.code, p.line, p.col]), [['yaml.duplicateKey', 2, 11], ['yaml.duplicateKey', 3, 1]]);
+    assert.deepEqual(
+      dup.problems.filter((p) => p.file !== '').map((p) => [p.code, p.line, p.col]),
+      [
+        ['yaml.duplicateKey', 2, 11],
+        ['yaml.duplicateKey', 3, 1],
+      ],
+    );
   });
 });
 
@@ -290,7 +356,10 @@ describe('reliability: a Git source fed fuzzed bad revisions keeps the last good
     repo = new TestRepo(tmp.path);
     repo.commit(demo, 'good fleet');
     // The daemon's own loader (loadFleet), real git over file://, polling off: syncs only on trigger.
-    src = new GitSource({ url: repo.url, ref: { branch: 'main' }, stateDir: path.join(tmp.path, 'state'), intervalMs: 0 }, { loader: loadFleet });
+    src = new GitSource(
+      { url: repo.url, ref: { branch: 'main' }, stateDir: path.join(tmp.path, 'state'), intervalMs: 0 },
+      { loader: loadFleet },
+    );
   });
   after(async () => {
     await src.stop();
@@ -314,24 +383,27 @@ describe('reliability: a Git source fed fuzzed bad revisions keeps the last good
       fc.oneof(yamlishText, hostileDocument).map((text) => ({ 'zz-fuzz.yaml': text })),
     );
     let rejected = 0;
-    await fc.assert(fc.asyncProperty(badRevision, async (change) => {
-      const files = { ...demo, ...change };
-      const memory = loadFleetFiles(Object.entries(files).map(([file, text]) => ({ file, text })));
-      if (memory.ok) return; // a mutation that happens to be valid is not a bad revision
-      for (const name of Object.keys(current)) if (!(name in files)) repo.remove(name);
-      const bad = repo.commit(files, 'fuzzed bad revision');
-      current = files;
-      const result = await src.trigger();
-      assert.equal(result.outcome, 'failed', `a bad revision must fail: ${JSON.stringify(result).slice(0, 300)}`);
-      const status = src.status();
-      assert.equal(status.lastAttemptedRevision, bad);
-      assert.equal(status.lastAttemptError?.reason, 'InvalidRevision');
-      assert.ok((status.lastAttemptError?.problems?.length ?? 0) > 0, 'the problems are reported');
-      assert.equal(status.lastAppliedRevision, good, 'the last good revision stays in force');
-      assert.equal(src.applied?.revision, good);
-      assert.equal(src.desired, state, 'the very same desired state object is served');
-      rejected++;
-    }), { seed: SEED + 10, numRuns: 5 });
+    await fc.assert(
+      fc.asyncProperty(badRevision, async (change) => {
+        const files = { ...demo, ...change };
+        const memory = loadFleetFiles(Object.entries(files).map(([file, text]) => ({ file, text })));
+        if (memory.ok) return; // a mutation that happens to be valid is not a bad revision
+        for (const name of Object.keys(current)) if (!(name in files)) repo.remove(name);
+        const bad = repo.commit(files, 'fuzzed bad revision');
+        current = files;
+        const result = await src.trigger();
+        assert.equal(result.outcome, 'failed', `a bad revision must fail: ${JSON.stringify(result).slice(0, 300)}`);
+        const status = src.status();
+        assert.equal(status.lastAttemptedRevision, bad);
+        assert.equal(status.lastAttemptError?.reason, 'InvalidRevision');
+        assert.ok((status.lastAttemptError?.problems?.length ?? 0) > 0, 'the problems are reported');
+        assert.equal(status.lastAppliedRevision, good, 'the last good revision stays in force');
+        assert.equal(src.applied?.revision, good);
+        assert.equal(src.desired, state, 'the very same desired state object is served');
+        rejected++;
+      }),
+      { seed: SEED + 10, numRuns: 5 },
+    );
     assert.ok(rejected >= 2, `only ${rejected} bad revisions were generated`);
     if (Object.keys(current).some((name) => !(name in demo))) repo.remove('zz-fuzz.yaml');
     const fixed = repo.commit(demo, 'fix: back to the good fleet');
@@ -358,9 +430,18 @@ describe('reliability: the in-process daemon fed fuzzed bad revisions changes no
     const dir = path.join(scratch, 'fleet');
     await mkdir(dir);
     await writeFile(path.join(dir, 'fleet.yaml'), good);
-    const config = inProcessDaemonConfig(dir, { stateDir: path.join(scratch, 'state'), resyncIntervalMs: 60_000, limits: { concurrency: 8, providers: {} }, logLevel: 'fatal' });
+    const config = inProcessDaemonConfig(dir, {
+      stateDir: path.join(scratch, 'state'),
+      resyncIntervalMs: 60_000,
+      limits: { concurrency: 8, providers: {} },
+      logLevel: 'fatal',
+    });
     const daemon = new Daemon({
-      config, source: new DirSource(dir), logger: createLogger('fatal'), prober: 'provider-state-only', env: process.env,
+      config,
+      source: new DirSource(dir),
+      logger: createLogger('fatal'),
+      prober: 'provider-state-only',
+      env: process.env,
       factories: (type) => Promise.resolve(type === 'aws' ? (context) => aws.createProvider(context.config, sim) : undefined),
     });
     const passes: PassResult[] = [];
@@ -400,26 +481,39 @@ describe('reliability: the in-process daemon fed fuzzed bad revisions changes no
         fc.oneof(yamlishText, hostileDocument),
       );
       let rejected = 0;
-      await fc.assert(fc.asyncProperty(badRevision, async (text) => {
-        if (loadFleetFiles([{ file: 'fleet.yaml', text }]).ok) return;
-        await writeFile(path.join(dir, 'fleet.yaml'), text);
-        const before = passes.length;
-        daemon.reconcile('test');
-        await until('two passes after the bad revision', () => passes.length >= before + 2);
-        const view = daemon.statusView() as { source: { lastAttemptError?: { reason: string } } };
-        assert.equal(view.source.lastAttemptError?.reason, 'InvalidRevision', 'the bad revision is reported');
-        assert.ok(passes.slice(before).every((p) => p.revision === revision && p.actions.length === 0), 'passes keep the last good revision and act on nothing');
-        const changes = sim.world.events().slice(since);
-        assert.deepEqual(changes.filter((e) => e.cause === 'api'), [], 'no cloud change after a bad revision');
-        rejected++;
-      }), { seed: SEED + 20, numRuns: 6 });
+      await fc.assert(
+        fc.asyncProperty(badRevision, async (text) => {
+          if (loadFleetFiles([{ file: 'fleet.yaml', text }]).ok) return;
+          await writeFile(path.join(dir, 'fleet.yaml'), text);
+          const before = passes.length;
+          daemon.reconcile('test');
+          await until('two passes after the bad revision', () => passes.length >= before + 2);
+          const view = daemon.statusView() as { source: { lastAttemptError?: { reason: string } } };
+          assert.equal(view.source.lastAttemptError?.reason, 'InvalidRevision', 'the bad revision is reported');
+          assert.ok(
+            passes.slice(before).every((p) => p.revision === revision && p.actions.length === 0),
+            'passes keep the last good revision and act on nothing',
+          );
+          const changes = sim.world.events().slice(since);
+          assert.deepEqual(
+            changes.filter((e) => e.cause === 'api'),
+            [],
+            'no cloud change after a bad revision',
+          );
+          rejected++;
+        }),
+        { seed: SEED + 20, numRuns: 6 },
+      );
       assert.ok(rejected >= 3, `only ${rejected} bad revisions were generated`);
       assert.equal(sim.world.list().filter((i) => i.state === 'running').length, 2);
       // The channel is live: a valid change (3 replicas) does reach the cloud.
       await writeFile(path.join(dir, 'fleet.yaml'), good.replace('replicas: 2', 'replicas: 3'));
       await until('the valid change is acted on', () => {
         daemon.reconcile('test');
-        return sim.world.events().slice(since).some((e) => e.cause === 'api');
+        return sim.world
+          .events()
+          .slice(since)
+          .some((e) => e.cause === 'api');
       });
     } finally {
       await daemon.stop();

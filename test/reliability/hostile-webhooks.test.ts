@@ -55,10 +55,19 @@ describe('reliability: hostile webhook requests (real receiver in the daemon HTT
     tmp = tempDir('drover-hostile-');
     repo = new TestRepo(tmp.path);
     repo.commit({ 'fleet.txt': 'one' });
-    src = new GitSource({ url: repo.url, ref: { branch: 'main' }, stateDir: join(tmp.path, 'state'), intervalMs: 0 }, { loader: fakeLoader() });
+    src = new GitSource(
+      { url: repo.url, ref: { branch: 'main' }, stateDir: join(tmp.path, 'state'), intervalMs: 0 },
+      { loader: fakeLoader() },
+    );
     assert.equal((await src.trigger()).outcome, 'applied');
     const handler = src.webhookHandler({ secrets: [SECRET], maxBodyBytes: MAX_BODY, bodyTimeoutMs: 800 });
-    server = await startHttpServer(control, { host: '127.0.0.1', port: 0, apiToken: undefined, webhook: { path: HOOK, handler }, limits: { headersTimeoutMs: 800, requestTimeoutMs: 3000 } });
+    server = await startHttpServer(control, {
+      host: '127.0.0.1',
+      port: 0,
+      apiToken: undefined,
+      webhook: { path: HOOK, handler },
+      limits: { headersTimeoutMs: 800, requestTimeoutMs: 3000 },
+    });
     port = Number(new URL(server.url).port);
   });
   after(async () => {
@@ -69,11 +78,21 @@ describe('reliability: hostile webhook requests (real receiver in the daemon HTT
 
   function request(method: string, path: string, body: string | Buffer | undefined, headers: OutgoingHttpHeaders = {}): Promise<Reply> {
     return new Promise((resolve, reject) => {
-      const req = httpRequest({ host: '127.0.0.1', port, method, path, headers: { ...headers, ...(body === undefined ? {} : { 'content-length': Buffer.byteLength(body) }) }, agent: false }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-      });
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port,
+          method,
+          path,
+          headers: { ...headers, ...(body === undefined ? {} : { 'content-length': Buffer.byteLength(body) }) },
+          agent: false,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
@@ -81,9 +100,13 @@ describe('reliability: hostile webhook requests (real receiver in the daemon HTT
 
   const healthz = () => request('GET', '/healthz', undefined);
   const pushBody = (extra: object = {}) => JSON.stringify({ ref: 'refs/heads/main', repository: { clone_url: repo.url }, ...extra });
-  const githubHook = (body: string, signature: string | undefined, id = `d-${delivery++}`) => request('POST', HOOK, body, {
-    'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': id, ...(signature === undefined ? {} : { 'x-hub-signature-256': signature }),
-  });
+  const githubHook = (body: string, signature: string | undefined, id = `d-${delivery++}`) =>
+    request('POST', HOOK, body, {
+      'content-type': 'application/json',
+      'x-github-event': 'push',
+      'x-github-delivery': id,
+      ...(signature === undefined ? {} : { 'x-hub-signature-256': signature }),
+    });
 
   /** A new commit, a legitimate hook, and the sync it must cause: the loop is not affected. */
   async function legitimateHookStillWorks(label: string): Promise<void> {
@@ -117,28 +140,58 @@ describe('reliability: hostile webhook requests (real receiver in the daemon HTT
       fc.record({ kind: fc.constant('prefix'), prefix: fc.constantFrom('', 'sha512=', 'SHA256=', 'sha256 ', 'sha256==') }),
     );
     const before = src.status().syncCount;
-    await fc.assert(fc.asyncProperty(forgery, fc.constantFrom('github', 'gitea', 'generic', 'gitlab'), async (f, provider) => {
-      let signature: string | undefined;
-      let sent = body;
-      switch (f.kind) {
-        case 'missing': signature = undefined; break;
-        case 'flip': signature = `sha256=${good.slice(0, f.at)}${good[f.at] === '0' ? '1' : '0'}${good.slice(f.at + 1)}`; break;
-        case 'truncate': signature = `sha256=${good.slice(0, f.length)}`; break;
-        case 'sha1': signature = `sha1=${createHmac('sha1', SECRET).update(body).digest('hex')}`; break;
-        case 'other-secret': signature = `sha256=${sign(body, f.secret)}`; break;
-        case 'other-body': signature = `sha256=${good}`; sent = pushBody({ injected: `x${f.extra}` }); break;
-        case 'noise': signature = f.text.replace(/[^\t\x20-\x7e]/g, ''); break;
-        case 'prefix': signature = `${f.prefix}${good}`; break;
-      }
-      const headers: OutgoingHttpHeaders = { 'content-type': 'application/json' };
-      if (provider === 'github') Object.assign(headers, { 'x-github-event': 'push' }, signature === undefined ? {} : { 'x-hub-signature-256': signature });
-      if (provider === 'gitea') Object.assign(headers, { 'x-gitea-event': 'push' }, signature === undefined ? {} : { 'x-gitea-signature': signature.replace(/^sha256=/, '') === good ? `${good}0` : signature });
-      if (provider === 'generic') Object.assign(headers, signature === undefined ? {} : { 'x-drover-signature': signature });
-      if (provider === 'gitlab') Object.assign(headers, { 'x-gitlab-event': 'Push Hook' }, signature === undefined ? {} : { 'x-gitlab-token': signature });
-      const reply = await request('POST', HOOK, sent, headers);
-      assert.ok(reply.status === 401 || reply.status === 403, `a forged hook must be refused: ${f.kind}/${provider} -> ${reply.status} ${reply.body}`);
-      assert.equal(JSON.parse(reply.body).result, 'rejected');
-    }), { seed: SEED, numRuns: 80 });
+    await fc.assert(
+      fc.asyncProperty(forgery, fc.constantFrom('github', 'gitea', 'generic', 'gitlab'), async (f, provider) => {
+        let signature: string | undefined;
+        let sent = body;
+        switch (f.kind) {
+          case 'missing':
+            signature = undefined;
+            break;
+          case 'flip':
+            signature = `sha256=${good.slice(0, f.at)}${good[f.at] === '0' ? '1' : '0'}${good.slice(f.at + 1)}`;
+            break;
+          case 'truncate':
+            signature = `sha256=${good.slice(0, f.length)}`;
+            break;
+          case 'sha1':
+            signature = `sha1=${createHmac('sha1', SECRET).update(body).digest('hex')}`;
+            break;
+          case 'other-secret':
+            signature = `sha256=${sign(body, f.secret)}`;
+            break;
+          case 'other-body':
+            signature = `sha256=${good}`;
+            sent = pushBody({ injected: `x${f.extra}` });
+            break;
+          case 'noise':
+            signature = f.text.replace(/[^\t\x20-\x7e]/g, '');
+            break;
+          case 'prefix':
+            signature = `${f.prefix}${good}`;
+            break;
+        }
+        const headers: OutgoingHttpHeaders = { 'content-type': 'application/json' };
+        if (provider === 'github')
+          Object.assign(headers, { 'x-github-event': 'push' }, signature === undefined ? {} : { 'x-hub-signature-256': signature });
+        if (provider === 'gitea')
+          Object.assign(
+            headers,
+            { 'x-gitea-event': 'push' },
+            signature === undefined ? {} : { 'x-gitea-signature': signature.replace(/^sha256=/, '') === good ? `${good}0` : signature },
+          );
+        if (provider === 'generic') Object.assign(headers, signature === undefined ? {} : { 'x-drover-signature': signature });
+        if (provider === 'gitlab')
+          Object.assign(headers, { 'x-gitlab-event': 'Push Hook' }, signature === undefined ? {} : { 'x-gitlab-token': signature });
+        const reply = await request('POST', HOOK, sent, headers);
+        assert.ok(
+          reply.status === 401 || reply.status === 403,
+          `a forged hook must be refused: ${f.kind}/${provider} -> ${reply.status} ${reply.body}`,
+        );
+        assert.equal(JSON.parse(reply.body).result, 'rejected');
+      }),
+      { seed: SEED, numRuns: 80 },
+    );
     assert.equal(src.status().syncCount, before, 'no forged hook caused a sync');
     await legitimateHookStillWorks('after-forgeries');
   });
@@ -147,7 +200,17 @@ describe('reliability: hostile webhook requests (real receiver in the daemon HTT
     const body = pushBody();
     assert.equal((await githubHook(body, `sha256=${sign(body)}`, 'replay-1')).status, 200);
     assert.equal((await githubHook(body, `sha256=${sign(body)}`, 'replay-1')).status, 409, 'same delivery id twice');
-    for (const junk of ['{', 'null', '"x"', '[', '\u0000', '\ufeff{}', `${'['.repeat(100_000)}${']'.repeat(100_000)}`.slice(0, MAX_BODY - 10), '{"ref": 1e999999}', '{"__proto__": {"ref": "refs/heads/main"}}']) {
+    for (const junk of [
+      '{',
+      'null',
+      '"x"',
+      '[',
+      '\u0000',
+      '\ufeff{}',
+      `${'['.repeat(100_000)}${']'.repeat(100_000)}`.slice(0, MAX_BODY - 10),
+      '{"ref": 1e999999}',
+      '{"__proto__": {"ref": "refs/heads/main"}}',
+    ]) {
       const reply = await githubHook(junk, `sha256=${sign(junk)}`);
       assert.ok([400, 202].includes(reply.status), `${JSON.stringify(junk.slice(0, 20))} -> ${reply.status} ${reply.body}`);
     }
@@ -155,7 +218,10 @@ describe('reliability: hostile webhook requests (real receiver in the daemon HTT
     assert.equal((await githubHook(other, `sha256=${sign(other)}`)).status, 202);
     assert.equal((await request('GET', HOOK, undefined)).status, 405);
     assert.equal((await request('PUT', HOOK, 'x')).status, 405);
-    const hugeHeader = await rawExchange(port, `POST ${HOOK} HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: push\r\nX-Hub-Signature-256: sha256=${'0'.repeat(256 * 1024)}\r\n\r\n`);
+    const hugeHeader = await rawExchange(
+      port,
+      `POST ${HOOK} HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: push\r\nX-Hub-Signature-256: sha256=${'0'.repeat(256 * 1024)}\r\n\r\n`,
+    );
     assert.match(hugeHeader, /^HTTP\/1\.1 431 /, 'oversized headers are refused by the server before the handler');
     assert.equal((await healthz()).status, 200);
   });
@@ -168,14 +234,24 @@ describe('reliability: hostile webhook requests (real receiver in the daemon HTT
       const reply = await githubHook(captured, `sha256=${sign(captured)}`, `attacker-${i}`);
       assert.equal(reply.status, 409, reply.body);
     }
-    const generic = (ts: number, signedTs = ts, body = pushBody({ after: `generic-${ts}` })) => request('POST', HOOK, body, {
-      'content-type': 'application/json', 'x-drover-timestamp': String(ts), 'x-drover-signature': `sha256=${sign(`${signedTs}.${body}`)}`,
-    });
+    const generic = (ts: number, signedTs = ts, body = pushBody({ after: `generic-${ts}` })) =>
+      request('POST', HOOK, body, {
+        'content-type': 'application/json',
+        'x-drover-timestamp': String(ts),
+        'x-drover-signature': `sha256=${sign(`${signedTs}.${body}`)}`,
+      });
     const now = Math.floor(Date.now() / 1000);
     assert.equal((await generic(now - 3600)).status, 403, 'an hour-old generic hook');
-    assert.equal((await generic(now, now - 3600, pushBody({ after: `generic-${now - 3600}` }))).status, 403, 'an old signature with a new timestamp');
+    assert.equal(
+      (await generic(now, now - 3600, pushBody({ after: `generic-${now - 3600}` }))).status,
+      403,
+      'an old signature with a new timestamp',
+    );
     const legacy = pushBody({ after: 'legacy' });
-    const unstamped = await request('POST', HOOK, legacy, { 'content-type': 'application/json', 'x-drover-signature': `sha256=${sign(legacy)}` });
+    const unstamped = await request('POST', HOOK, legacy, {
+      'content-type': 'application/json',
+      'x-drover-signature': `sha256=${sign(legacy)}`,
+    });
     assert.equal(unstamped.status, 401, 'a signature without a signed timestamp');
     assert.equal(src.status().syncCount, before, 'no replay caused a sync');
     assert.equal((await generic(now)).status, 200, 'a fresh generic hook is served');
@@ -193,25 +269,59 @@ describe('reliability: hostile webhook requests (real receiver in the daemon HTT
   it('random request lines and headers never get a 5xx or stop the server (property)', async () => {
     const token = fc.string({ unit: 'binary-ascii', maxLength: 30 }).map((t) => t.replace(/[\r\n]/g, ''));
     let answered = 0;
-    await fc.assert(fc.asyncProperty(
-      fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'CONNECT', 'PATCH', 'G\u00e9T', ''),
-      fc.oneof(fc.constantFrom(HOOK, `${HOOK}?x=1`, `//evil${HOOK}`, 'http://[', '*', '/healthz/../hooks/git', '/%00', '/%ff%fe', '/api/v1/groups/%2e%2e', '/api/v1/reconcile'), token.map((t) => `/${t}`)),
-      fc.array(fc.tuple(fc.constantFrom('X-GitHub-Event', 'X-Hub-Signature-256', 'Content-Length', 'Transfer-Encoding', 'X-Gitlab-Token', 'Authorization', 'X-Forgejo-Event'), token), { maxLength: 4 }),
-      token,
-      async (method, target, headers, body) => {
-        const head = headers.map(([k, v]) => `${k}: ${v}\r\n`).join('');
-        const reply = await rawExchange(port, `${method} ${target} HTTP/1.1\r\nHost: x\r\n${head}Connection: close\r\n\r\n${body}`, 3000);
-        const status = /^HTTP\/1\.1 (\d{3}) /.exec(reply)?.[1];
-        assert.ok(status === undefined || Number(status) < 500, `${method} ${target} -> ${reply.slice(0, 120)}`);
-        if (status !== undefined) answered++;
-      },
-    ), { seed: SEED + 1, numRuns: 60 });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'CONNECT', 'PATCH', 'G\u00e9T', ''),
+        fc.oneof(
+          fc.constantFrom(
+            HOOK,
+            `${HOOK}?x=1`,
+            `//evil${HOOK}`,
+            'http://[',
+            '*',
+            '/healthz/../hooks/git',
+            '/%00',
+            '/%ff%fe',
+            '/api/v1/groups/%2e%2e',
+            '/api/v1/reconcile',
+          ),
+          token.map((t) => `/${t}`),
+        ),
+        fc.array(
+          fc.tuple(
+            fc.constantFrom(
+              'X-GitHub-Event',
+              'X-Hub-Signature-256',
+              'Content-Length',
+              'Transfer-Encoding',
+              'X-Gitlab-Token',
+              'Authorization',
+              'X-Forgejo-Event',
+            ),
+            token,
+          ),
+          { maxLength: 4 },
+        ),
+        token,
+        async (method, target, headers, body) => {
+          const head = headers.map(([k, v]) => `${k}: ${v}\r\n`).join('');
+          const reply = await rawExchange(port, `${method} ${target} HTTP/1.1\r\nHost: x\r\n${head}Connection: close\r\n\r\n${body}`, 3000);
+          const status = /^HTTP\/1\.1 (\d{3}) /.exec(reply)?.[1];
+          assert.ok(status === undefined || Number(status) < 500, `${method} ${target} -> ${reply.slice(0, 120)}`);
+          if (status !== undefined) answered++;
+        },
+      ),
+      { seed: SEED + 1, numRuns: 60 },
+    );
     assert.ok(answered >= 30, `only ${answered} of 60 requests got an answer`);
     assert.equal((await healthz()).status, 200);
   });
 
   it('a 50 MB body is cut off at the limit without being buffered (declared or streamed), and memory stays bounded', async () => {
-    const declared = await rawExchange(port, `POST ${HOOK} HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: push\r\nContent-Length: ${50 * 1024 * 1024}\r\n\r\n`);
+    const declared = await rawExchange(
+      port,
+      `POST ${HOOK} HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: push\r\nContent-Length: ${50 * 1024 * 1024}\r\n\r\n`,
+    );
     assert.match(declared, /^HTTP\/1\.1 413 /);
     const baseline = process.memoryUsage().heapUsed;
     let peak = baseline;
@@ -249,7 +359,9 @@ describe('reliability: hostile webhook requests (real receiver in the daemon HTT
       bodyClosed.push(new Promise((resolve) => socket.on('close', () => resolve(received))));
       socket.on('error', () => undefined);
       const body = pushBody();
-      socket.write(`POST ${HOOK} HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: push\r\nX-Hub-Signature-256: sha256=${sign(body)}\r\nContent-Length: ${body.length}\r\n\r\n`);
+      socket.write(
+        `POST ${HOOK} HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: push\r\nX-Hub-Signature-256: sha256=${sign(body)}\r\nContent-Length: ${body.length}\r\n\r\n`,
+      );
     }
     const header = `POST ${HOOK} HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: push\r\n`;
     const state = { stop: false };
@@ -324,10 +436,20 @@ function streamBody(port: number, total: number): Promise<{ status: number; rese
       resolve({ status, reset, sent });
     };
     const digest = createHash('sha256').update('irrelevant').digest('hex');
-    const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: HOOK, agent: false, headers: { 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${digest}`, 'transfer-encoding': 'chunked' } }, (res) => {
-      res.resume();
-      finish(res.statusCode ?? 0, false);
-    });
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: HOOK,
+        agent: false,
+        headers: { 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${digest}`, 'transfer-encoding': 'chunked' },
+      },
+      (res) => {
+        res.resume();
+        finish(res.statusCode ?? 0, false);
+      },
+    );
     req.on('error', () => finish(0, true));
     const pump = () => {
       while (!state.done && sent < total) {

@@ -48,7 +48,9 @@ async function startRecorder(tls?: { key: string; cert: string }): Promise<Recor
   const requests: Recorder['requests'] = [];
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     let body = '';
-    req.on('data', (c: Buffer) => { body += c.toString(); });
+    req.on('data', (c: Buffer) => {
+      body += c.toString();
+    });
     req.on('end', () => {
       requests.push({ method: req.method ?? '', url: req.url ?? '', headers: JSON.stringify(req.headers), body });
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"data":[],"access_token":"x","expires_in":3600}');
@@ -60,26 +62,35 @@ async function startRecorder(tls?: { key: string; cert: string }): Promise<Recor
   return {
     url: `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`,
     requests,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
-const image = (extra = '') => `apiVersion: drover/v1\nkind: Image\nmetadata: { name: web }\nspec:\n  digest: ${DIGEST}\n  artifacts:\n    aws: { id: ${AMI} }\n${extra}`;
+const image = (extra = '') =>
+  `apiVersion: drover/v1\nkind: Image\nmetadata: { name: web }\nspec:\n  digest: ${DIGEST}\n  artifacts:\n    aws: { id: ${AMI} }\n${extra}`;
 const base = [
   `apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: ${FLEET} }\n`,
   'apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: web-aws }\nspec:\n  provider: aws\n  image: web\n  replicas: 1\n  machine: { type: t3.small }\n  placement: { zones: [eu-west-1a] }\n',
 ];
-const awsProvider = (extra = '') => `apiVersion: drover/v1\nkind: Provider\nmetadata: { name: aws }\nspec:\n  type: aws\n  region: eu-west-1\n${extra}`;
+const awsProvider = (extra = '') =>
+  `apiVersion: drover/v1\nkind: Provider\nmetadata: { name: aws }\nspec:\n  type: aws\n  region: eu-west-1\n${extra}`;
 /** The good fleet (AWS only), plus `extra` files and extra artifacts of the image. */
-const fleet = (extra: Record<string, string> = {}, artifacts = '') => ({ 'fleet.yaml': [...base, awsProvider()].join('---\n'), 'image.yaml': image(artifacts), ...extra });
+const fleet = (extra: Record<string, string> = {}, artifacts = '') => ({
+  'fleet.yaml': [...base, awsProvider()].join('---\n'),
+  'image.yaml': image(artifacts),
+  ...extra,
+});
 const PVE_ARTIFACT = '    pve-x: { template: 9000 }\n';
-const pveGroup = 'apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: lab }\nspec:\n  provider: pve-x\n  image: web\n  replicas: 1\n  machine: { cores: 1, memoryMiB: 512 }\n  placement: { zones: [pve1] }\n';
-const gcpGroup = 'apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: gce }\nspec:\n  provider: gcp-x\n  image: web\n  replicas: 1\n  machine: { type: e2-small }\n  placement: { zones: [europe-west1-b] }\n';
+const pveGroup =
+  'apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: lab }\nspec:\n  provider: pve-x\n  image: web\n  replicas: 1\n  machine: { cores: 1, memoryMiB: 512 }\n  placement: { zones: [pve1] }\n';
+const gcpGroup =
+  'apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: gce }\nspec:\n  provider: gcp-x\n  image: web\n  replicas: 1\n  machine: { type: e2-small }\n  placement: { zones: [europe-west1-b] }\n';
 
-describe('reliability/secrets-attacker: a commit cannot choose drover\'s authority', function () {
+describe("reliability/secrets-attacker: a commit cannot choose drover's authority", function () {
   this.timeout(180_000);
   const canaries = makeCanaries('attacker-proj-1');
   const adminKeyId = 'AKIAADMINPROFILE0001';
@@ -95,7 +106,6 @@ describe('reliability/secrets-attacker: a commit cannot choose drover\'s authori
   let stateDir: string;
   let files: { apiToken: string; webhookSecret: string };
   let tlsPair: { key: string; cert: string };
-
 
   /** Commits `files`, waits until drover attempted it, then restores the good fleet and waits for it to converge. */
   const attack = async (changes: Record<string, string>, message: string) => {
@@ -129,23 +139,45 @@ describe('reliability/secrets-attacker: a commit cannot choose drover\'s authori
     const aws = path.join(tmp.path, 'aws');
     mkdirSync(aws);
     writeFileSync(path.join(aws, 'config'), '[default]\nregion = eu-west-1\n[profile admin]\nregion = eu-west-1\n');
-    writeFileSync(path.join(aws, 'credentials'), `[admin]\naws_access_key_id = ${adminKeyId}\naws_secret_access_key = ${adminSecret}\n`, { mode: 0o600 });
+    writeFileSync(path.join(aws, 'credentials'), `[admin]\naws_access_key_id = ${adminKeyId}\naws_secret_access_key = ${adminSecret}\n`, {
+      mode: 0o600,
+    });
     repo = new TestRepo(tmp.path);
     // The attacker's files arrive first in an innocent-looking commit: they land in the checkout.
     const external = {
-      type: 'external_account', audience: '//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/x',
-      subject_token_type: 'urn:ietf:params:oauth:token-type:jwt', token_url: `${http.url}/token`, credential_source: { file: files.webhookSecret },
+      type: 'external_account',
+      audience: '//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/x',
+      subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+      token_url: `${http.url}/token`,
+      credential_source: { file: files.webhookSecret },
     };
-    repo.commit({ ...fleet(), 'attack/ca.pem': tlsPair.cert, 'attack/key.json': JSON.stringify(external), 'attack.yaml': '# nothing yet\n' }, 'initial fleet');
-    daemon = await startDaemon({
-      DROVER_SOURCE__GIT__URL: repo.url, DROVER_SOURCE__GIT__INTERVAL: '300ms', DROVER_STATE_DIR: stateDir,
-      DROVER_PROGRESS_INTERVAL: '200ms', DROVER_RESYNC_INTERVAL: '1s', DROVER_LOG__LEVEL: 'trace', DROVER_HEALTH__PROBES: 'false',
-      DROVER_API__TOKEN_FILE: files.apiToken, DROVER_WEBHOOK__SECRET_FILE: files.webhookSecret,
-      DROVER_PROVIDERS__AWS__TYPE: 'aws', DROVER_ENDPOINT_AWS: ec2Proxy.url, DROVER_PROVIDERS__AWS__LIST_LAG_SECONDS: '2',
-      AWS_ACCESS_KEY_ID: canaries.awsAccessKeyId, AWS_SECRET_ACCESS_KEY: canaries.awsSecretAccessKey, AWS_REGION: 'eu-west-1',
-      AWS_CONFIG_FILE: path.join(aws, 'config'), AWS_SHARED_CREDENTIALS_FILE: path.join(aws, 'credentials'),
-      PVE_TOKEN_SECRET: canaries.pveSecret,
-    }, canaries.apiToken);
+    repo.commit(
+      { ...fleet(), 'attack/ca.pem': tlsPair.cert, 'attack/key.json': JSON.stringify(external), 'attack.yaml': '# nothing yet\n' },
+      'initial fleet',
+    );
+    daemon = await startDaemon(
+      {
+        DROVER_SOURCE__GIT__URL: repo.url,
+        DROVER_SOURCE__GIT__INTERVAL: '300ms',
+        DROVER_STATE_DIR: stateDir,
+        DROVER_PROGRESS_INTERVAL: '200ms',
+        DROVER_RESYNC_INTERVAL: '1s',
+        DROVER_LOG__LEVEL: 'trace',
+        DROVER_HEALTH__PROBES: 'false',
+        DROVER_API__TOKEN_FILE: files.apiToken,
+        DROVER_WEBHOOK__SECRET_FILE: files.webhookSecret,
+        DROVER_PROVIDERS__AWS__TYPE: 'aws',
+        DROVER_ENDPOINT_AWS: ec2Proxy.url,
+        DROVER_PROVIDERS__AWS__LIST_LAG_SECONDS: '2',
+        AWS_ACCESS_KEY_ID: canaries.awsAccessKeyId,
+        AWS_SECRET_ACCESS_KEY: canaries.awsSecretAccessKey,
+        AWS_REGION: 'eu-west-1',
+        AWS_CONFIG_FILE: path.join(aws, 'config'),
+        AWS_SHARED_CREDENTIALS_FILE: path.join(aws, 'credentials'),
+        PVE_TOKEN_SECRET: canaries.pveSecret,
+      },
+      canaries.apiToken,
+    );
     await daemon.waitForStatus((s: DaemonStatus) => isReady(s, 'web-aws'), 90_000);
   });
 
@@ -157,7 +189,10 @@ describe('reliability/secrets-attacker: a commit cannot choose drover\'s authori
 
   it('a new Proxmox Provider with its own endpoint, the API token file as its secret and insecureSkipVerify reaches nothing', async () => {
     const pve = `apiVersion: drover/v1\nkind: Provider\nmetadata: { name: pve-x }\nspec:\n  type: proxmox\n  endpoint: ${https.url}\n  nodes: [pve1]\n  credentials: { tokenId: "root@pam!x", secretFile: ${files.apiToken} }\n  tls: { insecureSkipVerify: true }\n`;
-    const { bad, status } = await attack(fleet({ 'attack.yaml': [pve, pveGroup].join('---\n') }, PVE_ARTIFACT), 'pve-x: endpoint + secretFile + insecureSkipVerify');
+    const { bad, status } = await attack(
+      fleet({ 'attack.yaml': [pve, pveGroup].join('---\n') }, PVE_ARTIFACT),
+      'pve-x: endpoint + secretFile + insecureSkipVerify',
+    );
     assert.notEqual(status.source.lastAppliedRevision, bad);
     assertNothingReached('pve-x');
   });
@@ -172,17 +207,27 @@ describe('reliability/secrets-attacker: a commit cannot choose drover\'s authori
   it('a GCP Provider whose key file is a committed external_account JSON reads and sends nothing', async () => {
     const keyFile = path.join(stateDir, 'source', 'current', 'attack', 'key.json');
     const gcp = `apiVersion: drover/v1\nkind: Provider\nmetadata: { name: gcp-x }\nspec:\n  type: gcp\n  project: attacker-proj-1\n  credentials: { keyFile: ${keyFile} }\n`;
-    await attack(fleet({ 'attack.yaml': [gcp, gcpGroup].join('---\n') }, '    gcp-x: { id: projects/attacker-proj-1/global/images/web }\n'), 'gcp-x: external_account key file');
+    await attack(
+      fleet({ 'attack.yaml': [gcp, gcpGroup].join('---\n') }, '    gcp-x: { id: projects/attacker-proj-1/global/images/web }\n'),
+      'gcp-x: external_account key file',
+    );
     assertNothingReached('gcp-x external_account');
   });
 
-  it('the operator\'s AWS Provider cannot be switched to another profile of the host', async () => {
+  it("the operator's AWS Provider cannot be switched to another profile of the host", async () => {
     const before = ec2Proxy.headers.length;
     await attack({ 'fleet.yaml': [...base, awsProvider('  credentials: { profile: admin }\n')].join('---\n') }, 'aws: profile admin');
     const used = ec2Proxy.headers.slice(before).map((h) => String(h.authorization));
     assert.ok(used.length > 0, 'drover kept calling EC2');
-    assert.deepEqual(used.filter((a) => a.includes(adminKeyId)), [], 'no call was signed with the admin profile');
-    assert.ok(used.every((a) => a.includes(`Credential=${canaries.awsAccessKeyId}/`)), 'every call used the operator\'s credentials');
+    assert.deepEqual(
+      used.filter((a) => a.includes(adminKeyId)),
+      [],
+      'no call was signed with the admin profile',
+    );
+    assert.ok(
+      used.every((a) => a.includes(`Credential=${canaries.awsAccessKeyId}/`)),
+      "every call used the operator's credentials",
+    );
   });
 
   it('nothing drover wrote or sent contains a canary', async () => {
@@ -198,14 +243,26 @@ describe('reliability/secrets-attacker: a commit cannot choose drover\'s authori
 
 /** The lockdown fleet: AWS and Proxmox, both bound by the operator, plus an attacking file. */
 const fleetFiles = (attack = '', artifacts = '') => ({
-  'fleet.yaml': [...base, awsProvider(), `apiVersion: drover/v1\nkind: Provider\nmetadata: { name: pve }\nspec: { type: proxmox, nodes: [pve1] }\n`].join('---\n'),
+  'fleet.yaml': [
+    ...base,
+    awsProvider(),
+    `apiVersion: drover/v1\nkind: Provider\nmetadata: { name: pve }\nspec: { type: proxmox, nodes: [pve1] }\n`,
+  ].join('---\n'),
   'image.yaml': image(`    pve: { template: 9000 }\n${artifacts}`),
   'attack.yaml': attack === '' ? '# nothing\n' : attack,
 });
 
 /** pino's level 40 lines about disabled TLS verification for provider pve. */
-const skipVerifyWarnings = (logs: readonly string[]) => logs.map((l) => { try { return JSON.parse(l) as { level: number; msg: string; provider?: string }; } catch { return undefined; } })
-  .filter((l) => l !== undefined && l.level === 40 && l.provider === 'pve' && /TLS verification disabled/.test(l.msg));
+const skipVerifyWarnings = (logs: readonly string[]) =>
+  logs
+    .map((l) => {
+      try {
+        return JSON.parse(l) as { level: number; msg: string; provider?: string };
+      } catch {
+        return undefined;
+      }
+    })
+    .filter((l) => l !== undefined && l.level === 40 && l.provider === 'pve' && /TLS verification disabled/.test(l.msg));
 
 describe('reliability/secrets-attacker: lockdown (providers.requireBinding) and unbound providers', function () {
   this.timeout(180_000);
@@ -226,19 +283,38 @@ describe('reliability/secrets-attacker: lockdown (providers.requireBinding) and 
     ec2 = await startEc2Simulator({ region: 'eu-west-1', factor: 200, accessKeys: ['AKIALOCKDOWN00000001'] });
     ec2.addImage({ id: AMI, tags: { [AWS_TAG.digest]: DIGEST } });
     ec2Proxy = await startRecordingProxy(ec2.url);
-    pve = await startProxmoxSimulator({ nodes: ['pve1'], factor: 200, tokens: { 'drover@pve!lock': 'lock-secret' }, storages: [{ name: 'ceph', shared: true }], templates: [{ vmid: 9000, node: 'pve1', storage: 'ceph', description: templateDescription(DIGEST), tags: [digestTag(DIGEST)] }] });
+    pve = await startProxmoxSimulator({
+      nodes: ['pve1'],
+      factor: 200,
+      tokens: { 'drover@pve!lock': 'lock-secret' },
+      storages: [{ name: 'ceph', shared: true }],
+      templates: [{ vmid: 9000, node: 'pve1', storage: 'ceph', description: templateDescription(DIGEST), tags: [digestTag(DIGEST)] }],
+    });
     const secretFile = path.join(tmp.path, 'pve-secret');
     writeFileSync(secretFile, 'lock-secret\n', { mode: 0o600 });
     repo = new TestRepo(tmp.path);
     repo.commit(fleetFiles(), 'initial fleet');
     env = {
-      DROVER_SOURCE__GIT__URL: repo.url, DROVER_SOURCE__GIT__INTERVAL: '300ms', DROVER_STATE_DIR: path.join(tmp.path, 'state'),
-      DROVER_PROGRESS_INTERVAL: '200ms', DROVER_RESYNC_INTERVAL: '1s', DROVER_HEALTH__PROBES: 'false', DROVER_API__TOKEN_ENV: 'LOCK_TOKEN', LOCK_TOKEN: token,
+      DROVER_SOURCE__GIT__URL: repo.url,
+      DROVER_SOURCE__GIT__INTERVAL: '300ms',
+      DROVER_STATE_DIR: path.join(tmp.path, 'state'),
+      DROVER_PROGRESS_INTERVAL: '200ms',
+      DROVER_RESYNC_INTERVAL: '1s',
+      DROVER_HEALTH__PROBES: 'false',
+      DROVER_API__TOKEN_ENV: 'LOCK_TOKEN',
+      LOCK_TOKEN: token,
       DROVER_PROVIDERS__REQUIRE_BINDING: 'true',
-      DROVER_PROVIDERS__AWS__TYPE: 'aws', DROVER_PROVIDERS__AWS__ENDPOINT: ec2Proxy.url, DROVER_PROVIDERS__AWS__LIST_LAG_SECONDS: '2',
-      DROVER_PROVIDERS__PVE__TYPE: 'proxmox', DROVER_PROVIDERS__PVE__ENDPOINT: pve.url, DROVER_PROVIDERS__PVE__INSECURE_SKIP_VERIFY: 'true',
-      DROVER_PROVIDERS__PVE__CREDENTIALS__TOKEN_ID: 'drover@pve!lock', DROVER_PROVIDERS__PVE__CREDENTIALS__SECRET_FILE: secretFile,
-      AWS_ACCESS_KEY_ID: 'AKIALOCKDOWN00000001', AWS_SECRET_ACCESS_KEY: 'lockdown-secret', AWS_REGION: 'eu-west-1',
+      DROVER_PROVIDERS__AWS__TYPE: 'aws',
+      DROVER_PROVIDERS__AWS__ENDPOINT: ec2Proxy.url,
+      DROVER_PROVIDERS__AWS__LIST_LAG_SECONDS: '2',
+      DROVER_PROVIDERS__PVE__TYPE: 'proxmox',
+      DROVER_PROVIDERS__PVE__ENDPOINT: pve.url,
+      DROVER_PROVIDERS__PVE__INSECURE_SKIP_VERIFY: 'true',
+      DROVER_PROVIDERS__PVE__CREDENTIALS__TOKEN_ID: 'drover@pve!lock',
+      DROVER_PROVIDERS__PVE__CREDENTIALS__SECRET_FILE: secretFile,
+      AWS_ACCESS_KEY_ID: 'AKIALOCKDOWN00000001',
+      AWS_SECRET_ACCESS_KEY: 'lockdown-secret',
+      AWS_REGION: 'eu-west-1',
     };
     daemon = await startDaemon(env, token);
     await daemon.waitForStatus((s) => isReady(s, 'web-aws'), 90_000);
@@ -250,8 +326,11 @@ describe('reliability/secrets-attacker: lockdown (providers.requireBinding) and 
     tmp?.cleanup();
   });
 
-  it('the operator\'s bindings work: AWS at its bound endpoint, Proxmox with its bound token', async () => {
-    const s = await daemon!.waitForStatus((x) => (x as WithPass).lastPass?.providers.find((p) => p.name === 'pve')?.ok === true, 60_000) as WithPass;
+  it("the operator's bindings work: AWS at its bound endpoint, Proxmox with its bound token", async () => {
+    const s = (await daemon!.waitForStatus(
+      (x) => (x as WithPass).lastPass?.providers.find((p) => p.name === 'pve')?.ok === true,
+      60_000,
+    )) as WithPass;
     assert.equal(providerReason(s, 'pve'), undefined);
     assert.ok(ec2Proxy.headers.length > 0, 'EC2 calls went to the bound endpoint');
   });
@@ -272,11 +351,24 @@ describe('reliability/secrets-attacker: lockdown (providers.requireBinding) and 
       'apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: web-x }\nspec:\n  provider: aws-x\n  image: web\n  replicas: 1\n  machine: { type: t3.small }\n  placement: { zones: [eu-west-1a] }\n',
     ].join('---\n');
     const head = repo.commit(fleetFiles(attack, '    aws-x: { id: ami-0000000000000000a }\n'), 'aws-x: a new name');
-    const s = await daemon!.waitForStatus((x) => x.source.lastAppliedRevision === head && providerReason(x as WithPass, 'aws-x') !== undefined, 60_000) as WithPass;
+    const s = (await daemon!.waitForStatus(
+      (x) => x.source.lastAppliedRevision === head && providerReason(x as WithPass, 'aws-x') !== undefined,
+      60_000,
+    )) as WithPass;
     assert.equal(providerReason(s, 'aws-x'), 'ProviderNotBound', JSON.stringify(s.lastPass));
     const group = s.groups.find((g) => g.name === 'web-x');
-    assert.ok(group?.conditions.some((c) => c.type === 'Stalled' && c.status === 'True' && c.reason === 'ProviderNotBound'), JSON.stringify(group));
-    assert.deepEqual(ec2.world.all().filter((i) => i.tags[AWS_TAG.group] === 'web-x').map((i) => i.id), [], 'no instance of the unbound provider\'s group');
+    assert.ok(
+      group?.conditions.some((c) => c.type === 'Stalled' && c.status === 'True' && c.reason === 'ProviderNotBound'),
+      JSON.stringify(group),
+    );
+    assert.deepEqual(
+      ec2.world
+        .all()
+        .filter((i) => i.tags[AWS_TAG.group] === 'web-x')
+        .map((i) => i.id),
+      [],
+      "no instance of the unbound provider's group",
+    );
     assert.ok(ec2Proxy.headers.length > before, 'the bound provider kept working');
   });
 });
@@ -293,16 +385,19 @@ describe('reliability/secrets-attacker: drover plan on a checkout whose commit h
     pwned = path.join(tmp.path, 'PWNED-env');
     const repo = new TestRepo(tmp.path);
     // The commit turns fleet/ into a directory git recognises as a repository, whose config runs a command.
-    const first = repo.commit({ 'README': 'fleet repository\n' }, 'first');
+    const first = repo.commit({ README: 'fleet repository\n' }, 'first');
     // Its HEAD names the previous commit, whose objects it borrows from the checkout's own repository.
-    repo.commit({
-      'fleet/refs/heads/main': `${first}\n`,
-      'fleet/objects/info/alternates': '../../.git/objects\n',
-      'fleet/fleet.yaml': `apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: ${FLEET} }\n`,
-      'fleet/HEAD': 'ref: refs/heads/main\n',
-      'fleet/config': `[core]\n\tbare = false\n\tworktree = .\n\tfsmonitor = "env > ${pwned}; echo"\n[alias]\n\tstatus = !env > ${pwned}\n`,
-      'ca.pem': 'not really a CA\n',
-    }, 'a fleet with a nested repository');
+    repo.commit(
+      {
+        'fleet/refs/heads/main': `${first}\n`,
+        'fleet/objects/info/alternates': '../../.git/objects\n',
+        'fleet/fleet.yaml': `apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: ${FLEET} }\n`,
+        'fleet/HEAD': 'ref: refs/heads/main\n',
+        'fleet/config': `[core]\n\tbare = false\n\tworktree = .\n\tfsmonitor = "env > ${pwned}; echo"\n[alias]\n\tstatus = !env > ${pwned}\n`,
+        'ca.pem': 'not really a CA\n',
+      },
+      'a fleet with a nested repository',
+    );
     victim = path.join(tmp.path, 'victim');
     execFileSync('git', ['clone', '-q', repo.url, victim], { env: testGitEnv(repo.home), stdio: 'ignore' });
   });
@@ -318,11 +413,19 @@ describe('reliability/secrets-attacker: drover plan on a checkout whose commit h
     writeFileSync(path.join(bin, 'git'), `#!/bin/sh\n{ echo "ARGS $*"; env; } >> '${record}'\nexec '${realGit}' "$@"\n`, { mode: 0o755 });
     for (const command of ['plan', 'apply']) {
       const result = await drover([command, path.join(victim, 'fleet'), '--no-probes', '--state-dir', path.join(tmp.path, 'state')], {
-        PATH: `${bin}:${process.env['PATH'] ?? ''}`, AWS_SECRET_ACCESS_KEY: secret, PVE_TOKEN_SECRET: secret, DROVER_AZURE_TOKEN: secret,
+        PATH: `${bin}:${process.env['PATH'] ?? ''}`,
+        AWS_SECRET_ACCESS_KEY: secret,
+        PVE_TOKEN_SECRET: secret,
+        DROVER_AZURE_TOKEN: secret,
       });
-      assert.equal(existsSync(pwned), false, `${command}: the commit's fsmonitor ran: ${existsSync(pwned) ? readFileSync(pwned, 'utf8').slice(0, 200) : ''}`);
+      assert.equal(
+        existsSync(pwned),
+        false,
+        `${command}: the commit's fsmonitor ran: ${existsSync(pwned) ? readFileSync(pwned, 'utf8').slice(0, 200) : ''}`,
+      );
       assert.equal(result.code, 0, result.stdout + result.stderr);
-      if (command === 'plan') assert.match(result.stdout, /^revision [0-9a-f]{12}$/m, `the revision is the checkout's commit: ${result.stdout}`);
+      if (command === 'plan')
+        assert.match(result.stdout, /^revision [0-9a-f]{12}$/m, `the revision is the checkout's commit: ${result.stdout}`);
     }
     const children = readFileSync(record, 'utf8');
     assert.match(children, /^ARGS /m, 'drover ran git');
@@ -335,9 +438,18 @@ describe('reliability/secrets-attacker: drover plan on a checkout whose commit h
 
   it('the untrusted root is the real checkout, not the nested repository', async () => {
     const config = path.join(tmp.path, 'drover.yaml');
-    writeFileSync(config, `providers:\n  aws:\n    type: aws\n    endpoint: http://127.0.0.1:9\n    caFile: ${path.join(victim, 'ca.pem')}\n`);
-    writeFileSync(path.join(victim, 'fleet', 'provider.yaml'), 'apiVersion: drover/v1\nkind: Provider\nmetadata: { name: aws }\nspec: { type: aws, region: eu-west-1 }\n');
-    const result = await drover(['plan', path.join(victim, 'fleet'), '--no-probes', '--config', config, '--state-dir', path.join(tmp.path, 'state')], { AWS_SECRET_ACCESS_KEY: secret });
+    writeFileSync(
+      config,
+      `providers:\n  aws:\n    type: aws\n    endpoint: http://127.0.0.1:9\n    caFile: ${path.join(victim, 'ca.pem')}\n`,
+    );
+    writeFileSync(
+      path.join(victim, 'fleet', 'provider.yaml'),
+      'apiVersion: drover/v1\nkind: Provider\nmetadata: { name: aws }\nspec: { type: aws, region: eu-west-1 }\n',
+    );
+    const result = await drover(
+      ['plan', path.join(victim, 'fleet'), '--no-probes', '--config', config, '--state-dir', path.join(tmp.path, 'state')],
+      { AWS_SECRET_ACCESS_KEY: secret },
+    );
     assert.equal(result.code, 2, result.stdout + result.stderr);
     assert.match(result.stderr, /providers\.aws\.caFile "[^"]*victim\/ca\.pem" lies inside "[^"]*victim"/);
   });
@@ -353,23 +465,40 @@ describe('reliability/secrets-attacker: an endpoint without a typed binding is n
     recorder = await startRecorder();
     mkdirSync(path.join(tmp.path, 'fleet'));
     // The operator pointed provider aws-eu at an AWS endpoint; a commit made aws-eu an Azure Provider.
-    writeFileSync(path.join(tmp.path, 'fleet', 'fleet.yaml'), [
-      `apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: ${FLEET} }\n`,
-      'apiVersion: drover/v1\nkind: Provider\nmetadata: { name: aws-eu }\nspec: { type: azure, subscriptionId: 3f2b8c1e-5d4a-4e7b-9c0d-1a2b3c4d5e6f, resourceGroup: rg-prod, location: westeurope }\n',
-    ].join('---\n'));
+    writeFileSync(
+      path.join(tmp.path, 'fleet', 'fleet.yaml'),
+      [
+        `apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: ${FLEET} }\n`,
+        'apiVersion: drover/v1\nkind: Provider\nmetadata: { name: aws-eu }\nspec: { type: azure, subscriptionId: 3f2b8c1e-5d4a-4e7b-9c0d-1a2b3c4d5e6f, resourceGroup: rg-prod, location: westeurope }\n',
+      ].join('---\n'),
+    );
   });
   after(async () => {
     await recorder?.close();
     tmp?.cleanup();
   });
 
-  const plan = (env: Record<string, string>, config?: string) => drover(['plan', path.join(tmp.path, 'fleet'), '--no-probes', '--state-dir', path.join(tmp.path, 'state'), ...(config === undefined ? [] : ['--config', config])], { DROVER_AZURE_TOKEN: token, ...env });
+  const plan = (env: Record<string, string>, config?: string) =>
+    drover(
+      [
+        'plan',
+        path.join(tmp.path, 'fleet'),
+        '--no-probes',
+        '--state-dir',
+        path.join(tmp.path, 'state'),
+        ...(config === undefined ? [] : ['--config', config]),
+      ],
+      { DROVER_AZURE_TOKEN: token, ...env },
+    );
 
   it('DROVER_ENDPOINT_<NAME> alone: refused, naming the type variable; nothing reaches the endpoint', async () => {
     const result = await plan({ DROVER_ENDPOINT_AWS_EU: recorder.url });
     assert.equal(recorder.requests.length, 0, `the Azure token reached the AWS endpoint: ${JSON.stringify(recorder.requests[0])}`);
     assert.notEqual(result.code, 0, result.stdout);
-    assert.match(result.stderr, /DROVER_ENDPOINT_AWS_EU is set, but the operator's config does not bind provider aws-eu to a type: set DROVER_PROVIDERS__AWS_EU__TYPE/);
+    assert.match(
+      result.stderr,
+      /DROVER_ENDPOINT_AWS_EU is set, but the operator's config does not bind provider aws-eu to a type: set DROVER_PROVIDERS__AWS_EU__TYPE/,
+    );
   });
 
   it('a config binding without type: refused at file:line:col; nothing reaches the endpoint', async () => {
@@ -402,7 +531,8 @@ describe('reliability/secrets-attacker: no operator file may lie where a commit 
     // Where a commit's files land (the state dir's checkout); the attacker's "token" is committed there.
     checkout = path.join(stateDir, 'source', 'current');
     mkdirSync(checkout, { recursive: true });
-    for (const name of ['token', 'allowed_signers', 'key.asc', 'id_ed25519', 'known_hosts']) writeFileSync(path.join(checkout, name), 'committed-by-attacker\n');
+    for (const name of ['token', 'allowed_signers', 'key.asc', 'id_ed25519', 'known_hosts'])
+      writeFileSync(path.join(checkout, name), 'committed-by-attacker\n');
     mkdirSync(path.join(tmp.path, 'operator'));
     writeFileSync(path.join(tmp.path, 'operator', 'token'), 'operator-token-0123456789\n');
     // A symlink outside the state dir that resolves into it is the same file.
@@ -410,25 +540,43 @@ describe('reliability/secrets-attacker: no operator file may lie where a commit 
   });
   after(() => tmp?.cleanup());
 
-  const run = (env: Record<string, string>) => drover(['run'], {
-    DROVER_SOURCE__GIT__URL: repo.url, DROVER_STATE_DIR: stateDir, DROVER_LISTEN: '127.0.0.1:0', DROVER_HEALTH__PROBES: 'false', ...env,
-  });
+  const run = (env: Record<string, string>) =>
+    drover(['run'], {
+      DROVER_SOURCE__GIT__URL: repo.url,
+      DROVER_STATE_DIR: stateDir,
+      DROVER_LISTEN: '127.0.0.1:0',
+      DROVER_HEALTH__PROBES: 'false',
+      ...env,
+    });
 
   const cases: [string, Record<string, string>][] = [
     ['api.tokenFile', { DROVER_API__TOKEN_FILE: '<checkout>/token' }],
     ['api.tokenFile', { DROVER_API__TOKEN_FILE: '<operator>/innocent-token' }],
     ['webhook.secretFile', { DROVER_WEBHOOK__SECRET_FILE: '<checkout>/token' }],
-    ['source.git.verify.sshAllowedSignersFile', { DROVER_SOURCE__GIT__VERIFY__MODE: 'head', DROVER_SOURCE__GIT__VERIFY__SSH_ALLOWED_SIGNERS_FILE: '<checkout>/allowed_signers' }],
-    ['source.git.verify.gpgPublicKeyFiles[0]', { DROVER_SOURCE__GIT__VERIFY__MODE: 'head', DROVER_SOURCE__GIT__VERIFY__GPG_PUBLIC_KEY_FILES: '[<checkout>/key.asc]' }],
+    [
+      'source.git.verify.sshAllowedSignersFile',
+      { DROVER_SOURCE__GIT__VERIFY__MODE: 'head', DROVER_SOURCE__GIT__VERIFY__SSH_ALLOWED_SIGNERS_FILE: '<checkout>/allowed_signers' },
+    ],
+    [
+      'source.git.verify.gpgPublicKeyFiles[0]',
+      { DROVER_SOURCE__GIT__VERIFY__MODE: 'head', DROVER_SOURCE__GIT__VERIFY__GPG_PUBLIC_KEY_FILES: '[<checkout>/key.asc]' },
+    ],
     ['source.git.auth.tokenFile', { DROVER_SOURCE__GIT__AUTH__TOKEN_FILE: '<checkout>/token' }],
     ['providers.aws.caFile', { DROVER_PROVIDERS__AWS__TYPE: 'aws', DROVER_PROVIDERS__AWS__CA_FILE: '<checkout>/key.asc' }],
   ];
   for (const [setting, raw] of cases) {
-    it(`refuses ${setting} inside the state directory at start (${Object.values(raw).at(-1)!.replace(/^\[?<(\w+)>.*/, '$1')})`, async () => {
-      const env = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v.replace('<checkout>', checkout).replace('<operator>', path.join(tmp.path, 'operator'))]));
+    it(`refuses ${setting} inside the state directory at start (${Object.values(raw)
+      .at(-1)!
+      .replace(/^\[?<(\w+)>.*/, '$1')})`, async () => {
+      const env = Object.fromEntries(
+        Object.entries(raw).map(([k, v]) => [k, v.replace('<checkout>', checkout).replace('<operator>', path.join(tmp.path, 'operator'))]),
+      );
       const result = await run(env);
       assert.equal(result.code, 2, `the daemon started with ${setting} in the state directory:\n${result.stderr.slice(0, 500)}`);
-      assert.match(result.stderr, new RegExp(`${setting.replace(/[.[\]]/g, '\\$&')} "[^"]+" lies inside the state directory "${stateDir}"`));
+      assert.match(
+        result.stderr,
+        new RegExp(`${setting.replace(/[.[\]]/g, '\\$&')} "[^"]+" lies inside the state directory "${stateDir}"`),
+      );
     });
   }
 });

@@ -58,7 +58,12 @@ interface Rig {
 /** Everything a caller could do with an error: message, JSON, the daemon's logger (pino), inspect. */
 function renderings(where: string, error: unknown): Capture[] {
   const lines: string[] = [];
-  const sink = new Writable({ write(chunk: Buffer, _enc, done) { lines.push(chunk.toString()); done(); } });
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(chunk.toString());
+      done();
+    },
+  });
   const logger = createLogger('trace', sink);
   logger.error({ err: error }, 'call failed');
   logger.error({ error, cause: (error as Error).cause }, 'call failed');
@@ -85,9 +90,21 @@ describe('reliability/secrets: errors and messages', function () {
       { where: 'url', text: `?k=${encodeURIComponent(canaries.awsSecretAccessKey)}`, expect: 'aws.secretAccessKey' },
       { where: 'json', text: JSON.stringify({ key: canaries.gce.privateKeyPem }), expect: 'gce.privateKey' },
       { where: 'pem line', text: canaries.gce.privateKeyPem.split('\n')[5]!, expect: 'gce.privateKey' },
-      { where: 'basic', text: `Authorization: Basic ${Buffer.from(`x-access-token:${canaries.gitToken}`).toString('base64')}`, expect: 'git.token' },
-      { where: 'basic, other user', text: `Basic ${Buffer.from(`ab:${canaries.webhookSecret}`).toString('base64')}`, expect: 'webhook.secret' },
-      { where: 'pve header', text: `authorization: PVEAPIToken=${canaries.pveTokenId}=${canaries.pveSecret.toUpperCase()}`, expect: 'proxmox.secret' },
+      {
+        where: 'basic',
+        text: `Authorization: Basic ${Buffer.from(`x-access-token:${canaries.gitToken}`).toString('base64')}`,
+        expect: 'git.token',
+      },
+      {
+        where: 'basic, other user',
+        text: `Basic ${Buffer.from(`ab:${canaries.webhookSecret}`).toString('base64')}`,
+        expect: 'webhook.secret',
+      },
+      {
+        where: 'pve header',
+        text: `authorization: PVEAPIToken=${canaries.pveTokenId}=${canaries.pveSecret.toUpperCase()}`,
+        expect: 'proxmox.secret',
+      },
     ];
     for (const p of planted) {
       const found = scan([p], [byName(p.expect)]);
@@ -97,7 +114,9 @@ describe('reliability/secrets: errors and messages', function () {
   });
 
   describe('configuration and fleet problems', () => {
-    const pasted = canaries.list.filter((c) => ['api.token', 'webhook.secret', 'git.token', 'proxmox.secret', 'fleet.inlineSecret'].includes(c.name));
+    const pasted = canaries.list.filter((c) =>
+      ['api.token', 'webhook.secret', 'git.token', 'proxmox.secret', 'fleet.inlineSecret'].includes(c.name),
+    );
 
     it('a secret pasted where its variable or file name belongs is not echoed by drover run', async () => {
       const result = await loadDaemonConfig(undefined, {
@@ -117,30 +136,54 @@ describe('reliability/secrets: errors and messages', function () {
     });
 
     it('a secret pasted where its file name belongs is not repeated by the "cannot read" errors', async () => {
-      const git = await readToken({ tokenFile: canaries.gitToken }).then(() => undefined, (e: unknown) => e);
+      const git = await readToken({ tokenFile: canaries.gitToken }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       const pveConfig: ProviderConfig = { name: 'pve', type: 'proxmox', spec: { type: 'proxmox', nodes: ['pve1'] }, source };
       let pve: unknown;
       try {
-        tokenSecret({ config: pveConfig, fleet: FLEET, endpoint: 'https://pve.example:8006', credentials: { tokenId: canaries.pveTokenId, secretFile: canaries.pveSecret } });
+        tokenSecret({
+          config: pveConfig,
+          fleet: FLEET,
+          endpoint: 'https://pve.example:8006',
+          credentials: { tokenId: canaries.pveTokenId, secretFile: canaries.pveSecret },
+        });
       } catch (error) {
         pve = error;
       }
       const run = spawnSync(process.execPath, [path.resolve('bin/drover'), 'run', '--listen', '127.0.0.1:0'], {
-        env: { PATH: process.env['PATH'] ?? '', HOME: tmpdir(), DROVER_SOURCE__DIR: tmpdir(), DROVER_API__TOKEN_FILE: canaries.apiToken, DROVER_STATE_DIR: path.join(tmpdir(), 'drover-secrets-unused') },
-        encoding: 'utf8', timeout: 30_000,
+        env: {
+          PATH: process.env['PATH'] ?? '',
+          HOME: tmpdir(),
+          DROVER_SOURCE__DIR: tmpdir(),
+          DROVER_API__TOKEN_FILE: canaries.apiToken,
+          DROVER_STATE_DIR: path.join(tmpdir(), 'drover-secrets-unused'),
+        },
+        encoding: 'utf8',
+        timeout: 30_000,
       });
       assert.ok(git instanceof Error && pve instanceof Error, 'both refused');
       assert.match(run.stderr, /api\.tokenFile/, run.stderr);
-      const captures = [...renderings('git tokenFile', git), ...renderings('proxmox secretFile', pve), { where: 'drover run api.tokenFile', text: `${run.stdout}${run.stderr}` }];
+      const captures = [
+        ...renderings('git tokenFile', git),
+        ...renderings('proxmox secretFile', pve),
+        { where: 'drover run api.tokenFile', text: `${run.stdout}${run.stderr}` },
+      ];
       const leaks = scan(captures, pasted);
       assert.deepEqual(leaks, [], describeLeaks(leaks));
-      const real = await readToken({ tokenFile: '/nonexistent/drover/token' }).then(() => '', (e: unknown) => (e as Error).message);
+      const real = await readToken({ tokenFile: '/nonexistent/drover/token' }).then(
+        () => '',
+        (e: unknown) => (e as Error).message,
+      );
       assert.match(real, /\/nonexistent\/drover\/token/, 'a real path is still shown');
     });
 
     it('a fleet with a secret in a credentials field is refused without repeating it', () => {
       const provider = `apiVersion: drover/v1\nkind: Provider\nmetadata: { name: pve }\nspec:\n  type: proxmox\n  endpoint: https://pve.example:8006\n  nodes: [pve1]\n  credentials:\n    tokenId: "${canaries.pveSecret}"\n    secretEnv: "${canaries.inlineFleetSecret}"\n    password: ${canaries.inlineFleetSecret}\n`;
-      const result = loadFleetFiles([{ file: 'fleet.yaml', text: `apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: f }\n---\n${provider}` }]);
+      const result = loadFleetFiles([
+        { file: 'fleet.yaml', text: `apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: f }\n---\n${provider}` },
+      ]);
       assert.equal(result.ok, false);
       const text = result.ok ? '' : result.problems.map((p) => formatProblem(p)).join('\n');
       assert.match(text, /tokenId/);
@@ -169,7 +212,10 @@ describe('reliability/secrets: errors and messages', function () {
     ];
     const urlCanary = canaries.list.filter((c) => c.name === 'git.urlPassword');
     // Halves of the password: what a cut at the wrong '@' or '/' leaves behind.
-    const halves = [{ name: 'git.urlPassword (first half)', value: password.slice(0, half), secret: true }, { name: 'git.urlPassword (second half)', value: password.slice(half), secret: true }];
+    const halves = [
+      { name: 'git.urlPassword (first half)', value: password.slice(0, half), secret: true },
+      { name: 'git.urlPassword (second half)', value: password.slice(half), secret: true },
+    ];
 
     it('are refused with a message that shows no part of the password', () => {
       const captures = urls.map((url, i) => {
@@ -193,9 +239,16 @@ describe('reliability/secrets: errors and messages', function () {
       ]);
       // Free text cannot tell where a password with a space ends (#6), nor spot `user:pass@host:path`
       // without a scheme (#10); both are refused by checkUrl before git ever sees them.
-      const leaks = scan(captures.filter((c) => !['redactPatterns #6', 'redactPatterns #10'].includes(c.where)), [...urlCanary, ...halves]);
+      const leaks = scan(
+        captures.filter((c) => !['redactPatterns #6', 'redactPatterns #10'].includes(c.where)),
+        [...urlCanary, ...halves],
+      );
       assert.deepEqual(leaks, [], `leaks:\n${describeLeaks(leaks)}`);
-      assert.equal(displayUrl('git@github.com:acme/fleet.git'), 'git@github.com:acme/fleet.git', 'scp-like URLs keep their (password-less) user');
+      assert.equal(
+        displayUrl('git@github.com:acme/fleet.git'),
+        'git@github.com:acme/fleet.git',
+        'scp-like URLs keep their (password-less) user',
+      );
       assert.equal(displayUrl('https://github.com/acme/fleet.git'), 'https://github.com/acme/fleet.git');
       assert.equal(displayUrl('https://x-access-token:tok@github.com/acme/fleet.git'), 'https://github.com/acme/fleet.git');
     });
@@ -215,7 +268,16 @@ describe('reliability/secrets: errors and messages', function () {
 
     const scenarios: { name: string; arrange: (rig: Rig) => void }[] = [
       { name: '500', arrange: (rig) => rig.faults.add({ kind: 'error', status: 500, code: rig.codes.internal }) },
-      { name: '403', arrange: (rig) => rig.faults.add({ kind: 'error', status: 403, code: rig.codes.forbidden, message: 'You are not authorized to perform this operation.' }) },
+      {
+        name: '403',
+        arrange: (rig) =>
+          rig.faults.add({
+            kind: 'error',
+            status: 403,
+            code: rig.codes.forbidden,
+            message: 'You are not authorized to perform this operation.',
+          }),
+      },
       { name: 'credentials refused', arrange: (rig) => rig.rejectCredentials(true) },
       { name: 'throttled', arrange: (rig) => rig.faults.add({ kind: 'throttle' }) },
       { name: 'connection reset', arrange: (rig) => rig.faults.add({ kind: 'drop-after' }) },
@@ -232,36 +294,68 @@ describe('reliability/secrets: errors and messages', function () {
     for (const scenario of scenarios) {
       it(`${scenario.name}: ProviderError and ReconcileError carry no credential`, async () => {
         // In parallel: the clouds are independent (and the timeout scenario waits out deadlines).
-        await Promise.all(rigs.map(async (rig) => {
-          scenario.arrange(rig);
-          try {
-            const error = await rig.provider.list({ fleet: FLEET }).then(() => undefined, (e: unknown) => e);
-            assert.ok(error instanceof ProviderError, `${rig.cloud}/${scenario.name}: a ProviderError (${String(error)})`);
-            const kind = kinds.get(scenario.name) ?? new Set();
-            kinds.set(scenario.name, kind.add(`${rig.cloud}:${error.kind}/${error.reason}`));
-            captures.push(...renderings(`${rig.cloud}/${scenario.name}/ProviderError`, error));
-            captures.push(...renderings(`${rig.cloud}/${scenario.name}/ReconcileError`, fromProviderError(error, 'list')));
-            if (error.cause !== undefined) captures.push(...renderings(`${rig.cloud}/${scenario.name}/cause`, error.cause));
-          } finally {
-            rig.faults.clear();
-            rig.rejectCredentials(false);
-          }
-        }));
-        const leaks = scan(captures.filter((c) => c.where.includes(`/${scenario.name}/`)), canaries.list);
-        assert.deepEqual(leaks.filter((l) => l.secret), [], `leaks (${[...(kinds.get(scenario.name) ?? [])].join(', ')}):\n${describeLeaks(leaks)}`);
+        await Promise.all(
+          rigs.map(async (rig) => {
+            scenario.arrange(rig);
+            try {
+              const error = await rig.provider.list({ fleet: FLEET }).then(
+                () => undefined,
+                (e: unknown) => e,
+              );
+              assert.ok(error instanceof ProviderError, `${rig.cloud}/${scenario.name}: a ProviderError (${String(error)})`);
+              const kind = kinds.get(scenario.name) ?? new Set();
+              kinds.set(scenario.name, kind.add(`${rig.cloud}:${error.kind}/${error.reason}`));
+              captures.push(...renderings(`${rig.cloud}/${scenario.name}/ProviderError`, error));
+              captures.push(...renderings(`${rig.cloud}/${scenario.name}/ReconcileError`, fromProviderError(error, 'list')));
+              if (error.cause !== undefined) captures.push(...renderings(`${rig.cloud}/${scenario.name}/cause`, error.cause));
+            } finally {
+              rig.faults.clear();
+              rig.rejectCredentials(false);
+            }
+          }),
+        );
+        const leaks = scan(
+          captures.filter((c) => c.where.includes(`/${scenario.name}/`)),
+          canaries.list,
+        );
+        assert.deepEqual(
+          leaks.filter((l) => l.secret),
+          [],
+          `leaks (${[...(kinds.get(scenario.name) ?? [])].join(', ')}):\n${describeLeaks(leaks)}`,
+        );
       });
     }
 
     it('a missing image: verifyImage errors carry no credential', async () => {
       for (const rig of rigs) {
-        const artifact = rig.cloud === 'proxmox' ? { template: 9999 } : { id: rig.cloud === 'aws' ? 'ami-0000000000000dead' : rig.cloud === 'gcp' ? 'projects/canary-proj-1234/global/images/missing' : '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Compute/images/missing' };
-        const error = await rig.provider.verifyImage({ name: 'web', digest: `sha256:${'a'.repeat(64)}`, artifact }).then(() => undefined, (e: unknown) => e);
+        const artifact =
+          rig.cloud === 'proxmox'
+            ? { template: 9999 }
+            : {
+                id:
+                  rig.cloud === 'aws'
+                    ? 'ami-0000000000000dead'
+                    : rig.cloud === 'gcp'
+                      ? 'projects/canary-proj-1234/global/images/missing'
+                      : '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Compute/images/missing',
+              };
+        const error = await rig.provider.verifyImage({ name: 'web', digest: `sha256:${'a'.repeat(64)}`, artifact }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         assert.ok(error instanceof ProviderError, `${rig.cloud}: ${String(error)}`);
         captures.push(...renderings(`${rig.cloud}/verifyImage/ProviderError`, error));
         if (error.cause !== undefined) captures.push(...renderings(`${rig.cloud}/verifyImage/cause`, error.cause));
       }
-      const leaks = scan(captures.filter((c) => c.where.includes('/verifyImage/')), canaries.list);
-      assert.deepEqual(leaks.filter((l) => l.secret), [], describeLeaks(leaks));
+      const leaks = scan(
+        captures.filter((c) => c.where.includes('/verifyImage/')),
+        canaries.list,
+      );
+      assert.deepEqual(
+        leaks.filter((l) => l.secret),
+        [],
+        describeLeaks(leaks),
+      );
     });
   });
 
@@ -281,14 +375,30 @@ describe('reliability/secrets: errors and messages', function () {
     console.warn = () => undefined; // google-auth-library's keyFilename deprecation notice
     try {
       const config: ProviderConfig = { name: 'gcp', type: 'gcp', spec: { type: 'gcp', project: 'canary-proj-1234' }, source };
-      const provider = await createGcpProvider({ config, fleet: FLEET, credentials: { keyFile }, requestTimeoutMs: 5000 }, { retry: { ...RETRY, attemptTimeoutMs: 5000 } });
+      const provider = await createGcpProvider(
+        { config, fleet: FLEET, credentials: { keyFile }, requestTimeoutMs: 5000 },
+        { retry: { ...RETRY, attemptTimeoutMs: 5000 } },
+      );
       try {
-        const error = await provider.list({ fleet: FLEET }).then(() => undefined, (e: unknown) => e);
+        const error = await provider.list({ fleet: FLEET }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         assert.ok(error instanceof ProviderError, String(error));
-        const rendered = [...renderings('gcp-keyfile/ProviderError', error), ...renderings('gcp-keyfile/ReconcileError', fromProviderError(error, 'list'))];
-        assert.ok(rendered.some((c) => /authorization: '<<REDACTED>/.test(c.text)), 'the key was used: a (redacted) Authorization header is in the SDK error');
+        const rendered = [
+          ...renderings('gcp-keyfile/ProviderError', error),
+          ...renderings('gcp-keyfile/ReconcileError', fromProviderError(error, 'list')),
+        ];
+        assert.ok(
+          rendered.some((c) => /authorization: '<<REDACTED>/.test(c.text)),
+          'the key was used: a (redacted) Authorization header is in the SDK error',
+        );
         const leaks = scan(rendered, canaries.list);
-        assert.deepEqual(leaks.filter((l) => l.secret), [], describeLeaks(leaks));
+        assert.deepEqual(
+          leaks.filter((l) => l.secret),
+          [],
+          describeLeaks(leaks),
+        );
       } finally {
         await provider.close();
       }
@@ -303,16 +413,36 @@ describe('reliability/secrets: errors and messages', function () {
     const sim = await startEc2Simulator({ region: 'eu-west-1', factor: 100, accessKeys: [canaries.awsAccessKeyId] });
     const proxy = await startRecordingProxy(sim.url);
     const config: ProviderConfig = { name: 'aws', type: 'aws', spec: { type: 'aws', region: 'eu-west-1' }, source };
-    const staticCredentials = { accessKeyId: canaries.awsAccessKeyId, secretAccessKey: canaries.awsSecretAccessKey, sessionToken: canaries.awsSessionToken };
-    const provider = await createAwsProvider({ config, fleet: FLEET, endpoint: proxy.url, staticCredentials, requestTimeoutMs: RETRY.attemptTimeoutMs }, { retry: RETRY });
+    const staticCredentials = {
+      accessKeyId: canaries.awsAccessKeyId,
+      secretAccessKey: canaries.awsSecretAccessKey,
+      sessionToken: canaries.awsSessionToken,
+    };
+    const provider = await createAwsProvider(
+      { config, fleet: FLEET, endpoint: proxy.url, staticCredentials, requestTimeoutMs: RETRY.attemptTimeoutMs },
+      { retry: RETRY },
+    );
     return {
-      cloud: 'aws', provider, faults: sim.faults, codes: { internal: 'InternalError', forbidden: 'UnauthorizedOperation' },
-      rejectCredentials: (reject) => { sim.settings.accessKeys = reject ? ['AKIAREJECTEDREJECTED'] : [canaries.awsAccessKeyId]; },
+      cloud: 'aws',
+      provider,
+      faults: sim.faults,
+      codes: { internal: 'InternalError', forbidden: 'UnauthorizedOperation' },
+      rejectCredentials: (reject) => {
+        sim.settings.accessKeys = reject ? ['AKIAREJECTEDREJECTED'] : [canaries.awsAccessKeyId];
+      },
       live: () => {
-        const seen = proxy.headers.some((h) => String(h.authorization).includes(`Credential=${canaries.awsAccessKeyId}/`) && h['x-amz-security-token'] === canaries.awsSessionToken);
+        const seen = proxy.headers.some(
+          (h) =>
+            String(h.authorization).includes(`Credential=${canaries.awsAccessKeyId}/`) &&
+            h['x-amz-security-token'] === canaries.awsSessionToken,
+        );
         return seen ? [] : ['aws access key id + session token'];
       },
-      close: async () => { await provider.close(); await proxy.close(); await sim.close(); },
+      close: async () => {
+        await provider.close();
+        await proxy.close();
+        await sim.close();
+      },
     };
   }
 
@@ -328,38 +458,102 @@ describe('reliability/secrets: errors and messages', function () {
     const instances = new InstancesClient(options);
     const operations = new ZoneOperationsClient(options);
     const images = new ImagesClient(options);
-    const clients = { instances, operations, images, close: async () => { await Promise.all([instances.close(), operations.close(), images.close()]); } };
-    const provider = new GcpProvider({ name: 'gcp', fleet: FLEET, project: 'canary-proj-1234', clients, policy: { ...GCE_RETRY, ...RETRY }, options: {} });
+    const clients = {
+      instances,
+      operations,
+      images,
+      close: async () => {
+        await Promise.all([instances.close(), operations.close(), images.close()]);
+      },
+    };
+    const provider = new GcpProvider({
+      name: 'gcp',
+      fleet: FLEET,
+      project: 'canary-proj-1234',
+      clients,
+      policy: { ...GCE_RETRY, ...RETRY },
+      options: {},
+    });
     return {
-      cloud: 'gcp', provider, faults: sim.engine.faults, codes: { internal: 'backendError', forbidden: 'forbidden' },
-      rejectCredentials: (reject) => { sim.settings.bearerTokens = reject ? ['rejected-token'] : [canaries.gceAccessToken]; },
+      cloud: 'gcp',
+      provider,
+      faults: sim.engine.faults,
+      codes: { internal: 'backendError', forbidden: 'forbidden' },
+      rejectCredentials: (reject) => {
+        sim.settings.bearerTokens = reject ? ['rejected-token'] : [canaries.gceAccessToken];
+      },
       // The simulator accepts only the canary bearer token: a successful call proves it was sent.
       live: () => [],
-      close: async () => { await provider.close(); await sim.close(); },
+      close: async () => {
+        await provider.close();
+        await sim.close();
+      },
     };
   }
 
   async function azureRig(): Promise<Rig> {
     const sim = await startAzureSimulator({ factor: 100, tokens: [canaries.azureToken] });
-    const config: ProviderConfig = { name: 'azure', type: 'azure', spec: { type: 'azure', subscriptionId: sim.subscriptionId, resourceGroup: 'rg', location: sim.location }, source };
-    const provider = await createAzureProvider({ config, fleet: FLEET, endpoint: sim.url, caPem: sim.ca, staticCredentials: { token: canaries.azureToken }, requestTimeoutMs: RETRY.attemptTimeoutMs }, { retry: RETRY });
+    const config: ProviderConfig = {
+      name: 'azure',
+      type: 'azure',
+      spec: { type: 'azure', subscriptionId: sim.subscriptionId, resourceGroup: 'rg', location: sim.location },
+      source,
+    };
+    const provider = await createAzureProvider(
+      {
+        config,
+        fleet: FLEET,
+        endpoint: sim.url,
+        caPem: sim.ca,
+        staticCredentials: { token: canaries.azureToken },
+        requestTimeoutMs: RETRY.attemptTimeoutMs,
+      },
+      { retry: RETRY },
+    );
     return {
-      cloud: 'azure', provider, faults: sim.faults, codes: { internal: 'InternalServerError', forbidden: 'AuthorizationFailed' },
-      rejectCredentials: (reject) => { sim.settings.tokens = reject ? ['rejected-token'] : [canaries.azureToken]; },
+      cloud: 'azure',
+      provider,
+      faults: sim.faults,
+      codes: { internal: 'InternalServerError', forbidden: 'AuthorizationFailed' },
+      rejectCredentials: (reject) => {
+        sim.settings.tokens = reject ? ['rejected-token'] : [canaries.azureToken];
+      },
       live: () => [],
-      close: async () => { await provider.close(); await sim.close(); },
+      close: async () => {
+        await provider.close();
+        await sim.close();
+      },
     };
   }
 
   async function proxmoxRig(): Promise<Rig> {
     const sim = await startProxmoxSimulator({ nodes: ['pve1'], factor: 100, tokens: { [canaries.pveTokenId]: canaries.pveSecret } });
     const config: ProviderConfig = { name: 'pve', type: 'proxmox', spec: { type: 'proxmox', nodes: ['pve1'] }, source };
-    const provider = await createProxmoxProvider({ config, fleet: FLEET, endpoint: sim.url, credentials: { tokenId: canaries.pveTokenId }, caPem: sim.caPem, staticCredentials: { tokenSecret: canaries.pveSecret }, requestTimeoutMs: RETRY.attemptTimeoutMs }, { retry: RETRY });
+    const provider = await createProxmoxProvider(
+      {
+        config,
+        fleet: FLEET,
+        endpoint: sim.url,
+        credentials: { tokenId: canaries.pveTokenId },
+        caPem: sim.caPem,
+        staticCredentials: { tokenSecret: canaries.pveSecret },
+        requestTimeoutMs: RETRY.attemptTimeoutMs,
+      },
+      { retry: RETRY },
+    );
     return {
-      cloud: 'proxmox', provider, faults: sim.faults, codes: { internal: 'Internal Server Error', forbidden: 'Permission check failed' },
-      rejectCredentials: (reject) => { sim.context.tokens.set(canaries.pveTokenId, reject ? 'rejected-secret' : canaries.pveSecret); },
+      cloud: 'proxmox',
+      provider,
+      faults: sim.faults,
+      codes: { internal: 'Internal Server Error', forbidden: 'Permission check failed' },
+      rejectCredentials: (reject) => {
+        sim.context.tokens.set(canaries.pveTokenId, reject ? 'rejected-secret' : canaries.pveSecret);
+      },
       live: () => [],
-      close: async () => { await provider.close(); await sim.close(); },
+      close: async () => {
+        await provider.close();
+        await sim.close();
+      },
     };
   }
 });

@@ -71,11 +71,20 @@ export function serviceAccountKey(project: string): ServiceAccountKey {
   const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   const privateKeyId = randomBytes(20).toString('hex');
   const clientEmail = `drover-${rand('abcdefghijklmnopqrstuvwxyz', 8)}@${project}.iam.gserviceaccount.com`;
-  const json = JSON.stringify({
-    type: 'service_account', project_id: project, private_key_id: privateKeyId, private_key: privateKeyPem,
-    client_email: clientEmail, client_id: String(100_000_000_000_000_000_000n + BigInt(randomBytes(6).readUIntBE(0, 6))),
-    auth_uri: 'https://accounts.google.com/o/oauth2/auth', token_uri: 'https://oauth2.googleapis.com/token',
-  }, null, 2);
+  const json = JSON.stringify(
+    {
+      type: 'service_account',
+      project_id: project,
+      private_key_id: privateKeyId,
+      private_key: privateKeyPem,
+      client_email: clientEmail,
+      client_id: String(100_000_000_000_000_000_000n + BigInt(randomBytes(6).readUIntBE(0, 6))),
+      auth_uri: 'https://accounts.google.com/o/oauth2/auth',
+      token_uri: 'https://oauth2.googleapis.com/token',
+    },
+    null,
+    2,
+  );
   return { json, privateKeyPem, privateKeyId, clientEmail };
 }
 
@@ -136,8 +145,21 @@ export function makeCanaries(gceProject: string): Canaries {
     { name: 'fleet.inlineSecret', value: inlineFleetSecret, secret: true },
   ];
   return {
-    awsAccessKeyId, awsSecretAccessKey, awsSessionToken, gce, gceAccessToken, azureToken, azureClientSecret,
-    pveTokenId, pveSecret, apiToken, webhookSecret, gitToken, gitUrlPassword, inlineFleetSecret, list,
+    awsAccessKeyId,
+    awsSecretAccessKey,
+    awsSessionToken,
+    gce,
+    gceAccessToken,
+    azureToken,
+    azureClientSecret,
+    pveTokenId,
+    pveSecret,
+    apiToken,
+    webhookSecret,
+    gitToken,
+    gitUrlPassword,
+    inlineFleetSecret,
+    list,
   };
 }
 
@@ -174,7 +196,10 @@ export function needles(canary: Canary): Needle[] {
     add('suffix', value.slice(-12), true);
   }
   add('url-encoded', encodeURIComponent(value));
-  add('url-encoded (lower hex)', encodeURIComponent(value).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()));
+  add(
+    'url-encoded (lower hex)',
+    encodeURIComponent(value).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()),
+  );
   add('form-encoded', new URLSearchParams({ v: value }).toString().slice(2));
   add('json-escaped', JSON.stringify(value).slice(1, -1));
   add('json-escaped twice', JSON.stringify(JSON.stringify(value)).slice(1, -1));
@@ -195,7 +220,13 @@ export function scan(captures: readonly Capture[], canaries: readonly Canary[]):
       if (at < 0) continue;
       const before = capture.text.slice(Math.max(0, at - 40), at);
       const after = capture.text.slice(at + needle.text.length, at + needle.text.length + 40);
-      leaks.push({ canary: needle.canary.name, secret: needle.canary.secret, form: needle.form, where: capture.where, context: `${before}<${needle.canary.name}:${needle.form}>${after}` });
+      leaks.push({
+        canary: needle.canary.name,
+        secret: needle.canary.secret,
+        form: needle.form,
+        where: capture.where,
+        context: `${before}<${needle.canary.name}:${needle.form}>${after}`,
+      });
     }
   }
   return leaks;
@@ -203,7 +234,9 @@ export function scan(captures: readonly Capture[], canaries: readonly Canary[]):
 
 /** One line per leak, for assertion messages. */
 export function describeLeaks(leaks: readonly Leak[]): string {
-  return leaks.map((l) => `  ${l.secret ? 'SECRET' : 'identifier'} ${l.canary} (${l.form}) in ${l.where}: …${l.context.replace(/\n/g, '\\n')}…`).join('\n');
+  return leaks
+    .map((l) => `  ${l.secret ? 'SECRET' : 'identifier'} ${l.canary} (${l.form}) in ${l.where}: …${l.context.replace(/\n/g, '\\n')}…`)
+    .join('\n');
 }
 
 /** An http forwarder recording the request headers a client sent (to prove a canary was live). */
@@ -219,12 +252,17 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
   const upstream = new URL(target);
   const server: Server = createServer((req, res) => {
     if (headers.length < 2000) headers.push(req.headers);
-    const forward = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
+    const forward = httpRequest(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
     forward.on('error', () => res.destroy());
-    res.on('close', () => { if (!res.writableFinished) forward.destroy(); });
+    res.on('close', () => {
+      if (!res.writableFinished) forward.destroy();
+    });
     req.pipe(forward);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -232,9 +270,10 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
   return {
     url: `http://127.0.0.1:${port}`,
     headers,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

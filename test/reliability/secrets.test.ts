@@ -72,11 +72,20 @@ function group(name: string, provider: string, machine: string, zones: string, e
 }
 
 function groupsYaml(userData = '#cloud-config\nruncmd: [systemctl enable --now nginx]\n'): string {
-  const aws = `${group('web-aws', 'aws', '{ type: t3.small }', '[eu-west-1a]')}  userData: |\n${userData.split('\n').map((l) => `    ${l}`).join('\n')}\n`;
+  const aws = `${group('web-aws', 'aws', '{ type: t3.small }', '[eu-west-1a]')}  userData: |\n${userData
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n')}\n`;
   return [
     aws,
     group('web-gcp', 'gcp', '{ type: e2-small }', '[europe-west1-b]'),
-    group('web-azure', 'azure', '{ type: Standard_B2s }', "['1']", `, subnet: /subscriptions/${SUB}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/app`),
+    group(
+      'web-azure',
+      'azure',
+      '{ type: Standard_B2s }',
+      "['1']",
+      `, subnet: /subscriptions/${SUB}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/app`,
+    ),
     group('web-pve', 'pve', '{ cores: 1, memoryMiB: 1024 }', '[pve1]'),
   ].join('---\n');
 }
@@ -86,10 +95,17 @@ function allReadyAt(revision: string): (s: DaemonStatus) => boolean {
 }
 
 function github(signature: string): Record<string, string> {
-  return { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': randomUUID(), 'x-hub-signature-256': signature };
+  return {
+    'content-type': 'application/json',
+    'x-github-event': 'push',
+    'x-github-delivery': randomUUID(),
+    'x-hub-signature-256': signature,
+  };
 }
 
-interface LastPass { providers: { name: string; ok: boolean; reason?: string }[] }
+interface LastPass {
+  providers: { name: string; ok: boolean; reason?: string }[];
+}
 
 describe('reliability/secrets: drover run with planted credentials leaks none of them', function () {
   this.timeout(180_000);
@@ -107,13 +123,14 @@ describe('reliability/secrets: drover run with planted credentials leaks none of
   let files: { keyFile: string; pveSecretFile: string; azureCa: string; pveCa: string };
   const brief: { url?: Promise<string>; token?: Promise<string> } = {};
 
-  const providersYaml = (extraPveCredentials = '') => [
-    `apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: ${FLEET} }\n`,
-    'apiVersion: drover/v1\nkind: Provider\nmetadata: { name: aws }\nspec: { type: aws, region: eu-west-1 }\n',
-    `apiVersion: drover/v1\nkind: Provider\nmetadata: { name: gcp }\nspec: { type: gcp, project: ${PROJECT} }\n`,
-    `apiVersion: drover/v1\nkind: Provider\nmetadata: { name: azure }\nspec: { type: azure, subscriptionId: ${SUB}, resourceGroup: rg-canary, location: westeurope }\n`,
-    `apiVersion: drover/v1\nkind: Provider\nmetadata: { name: pve }\nspec:\n  type: proxmox\n  nodes: [pve1]\n${extraPveCredentials === '' ? '' : `  credentials:\n${extraPveCredentials}`}`,
-  ].join('---\n');
+  const providersYaml = (extraPveCredentials = '') =>
+    [
+      `apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: ${FLEET} }\n`,
+      'apiVersion: drover/v1\nkind: Provider\nmetadata: { name: aws }\nspec: { type: aws, region: eu-west-1 }\n',
+      `apiVersion: drover/v1\nkind: Provider\nmetadata: { name: gcp }\nspec: { type: gcp, project: ${PROJECT} }\n`,
+      `apiVersion: drover/v1\nkind: Provider\nmetadata: { name: azure }\nspec: { type: azure, subscriptionId: ${SUB}, resourceGroup: rg-canary, location: westeurope }\n`,
+      `apiVersion: drover/v1\nkind: Provider\nmetadata: { name: pve }\nspec:\n  type: proxmox\n  nodes: [pve1]\n${extraPveCredentials === '' ? '' : `  credentials:\n${extraPveCredentials}`}`,
+    ].join('---\n');
   const env = (): Record<string, string> => ({
     DROVER_SOURCE__GIT__URL: repo.url,
     DROVER_SOURCE__GIT__INTERVAL: '300ms',
@@ -160,7 +177,12 @@ describe('reliability/secrets: drover run with planted credentials leaks none of
 
   /** Any HTTP call to the daemon; its answer is captured. */
   const call = async (method: 'GET' | 'POST', route: string, headers: Record<string, string> = {}, body?: string) => {
-    const response = await request(`${daemon!.url}${route}`, { method, headers, ...(body === undefined ? {} : { body }), signal: AbortSignal.timeout(30_000) });
+    const response = await request(`${daemon!.url}${route}`, {
+      method,
+      headers,
+      ...(body === undefined ? {} : { body }),
+      signal: AbortSignal.timeout(30_000),
+    });
     const text = await response.body.text();
     captures.push({ where: `${method} ${route} → ${response.statusCode}`, text: `${JSON.stringify(response.headers)}\n${text}` });
     return { status: response.statusCode, text };
@@ -172,7 +194,10 @@ describe('reliability/secrets: drover run with planted credentials leaks none of
       // A daemon busy loading the cloud SDKs on a loaded machine may answer late: keep polling.
       const s = await status().catch(() => undefined);
       if (s !== undefined && done(s)) return s;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; status: ${JSON.stringify(s ?? null).slice(0, 1500)}\nlogs:\n${daemon!.logs.slice(-15).join('\n')}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `timed out waiting for ${what}; status: ${JSON.stringify(s ?? null).slice(0, 1500)}\nlogs:\n${daemon!.logs.slice(-15).join('\n')}`,
+        );
       await sleep(150);
     }
   };
@@ -187,20 +212,42 @@ describe('reliability/secrets: drover run with planted credentials leaks none of
     stateDir = path.join(tmp.path, 'state');
     const [e, g, a, p] = await Promise.all([
       startEc2Simulator({ region: 'eu-west-1', factor: FACTOR, accessKeys: [canaries.awsAccessKeyId] }),
-      startGceSimulator({ projects: [PROJECT], factor: FACTOR, images: [1, 2, 3].map((b) => ({ path: artifacts(b).gcp, labels: { [LABEL.digest]: digestLabel(digest(b)) } })) }),
-      startAzureSimulator({ subscriptionId: SUB, factor: FACTOR, tokens: [canaries.azureToken], images: [1, 2, 3].map((b) => ({ id: artifacts(b).azure, tags: { [AZURE_TAG.digest]: digest(b) } })) }),
+      startGceSimulator({
+        projects: [PROJECT],
+        factor: FACTOR,
+        images: [1, 2, 3].map((b) => ({ path: artifacts(b).gcp, labels: { [LABEL.digest]: digestLabel(digest(b)) } })),
+      }),
+      startAzureSimulator({
+        subscriptionId: SUB,
+        factor: FACTOR,
+        tokens: [canaries.azureToken],
+        images: [1, 2, 3].map((b) => ({ id: artifacts(b).azure, tags: { [AZURE_TAG.digest]: digest(b) } })),
+      }),
       startProxmoxSimulator({
-        nodes: ['pve1'], factor: FACTOR, storages: [{ name: 'ceph', shared: true }, { name: 'local', shared: false }],
+        nodes: ['pve1'],
+        factor: FACTOR,
+        storages: [
+          { name: 'ceph', shared: true },
+          { name: 'local', shared: false },
+        ],
         tokens: { [canaries.pveTokenId]: canaries.pveSecret },
-        templates: [1, 2, 3].map((b) => ({ vmid: artifacts(b).pve, node: 'pve1', storage: 'ceph', description: templateDescription(digest(b)), tags: [digestTag(digest(b))] })),
+        templates: [1, 2, 3].map((b) => ({
+          vmid: artifacts(b).pve,
+          node: 'pve1',
+          storage: 'ceph',
+          description: templateDescription(digest(b)),
+          tags: [digestTag(digest(b))],
+        })),
       }),
     ]);
     [ec2, gce, azure, pve] = [e, g, a, p];
     for (const b of [1, 2, 3]) ec2.addImage({ id: artifacts(b).aws, tags: { [AWS_TAG.digest]: digest(b) } });
     ec2Proxy = await startRecordingProxy(ec2.url);
     files = {
-      keyFile: path.join(tmp.path, 'gce-key.json'), pveSecretFile: path.join(tmp.path, 'pve-token-secret'),
-      azureCa: path.join(tmp.path, 'azure-ca.pem'), pveCa: path.join(tmp.path, 'pve-ca.pem'),
+      keyFile: path.join(tmp.path, 'gce-key.json'),
+      pveSecretFile: path.join(tmp.path, 'pve-token-secret'),
+      azureCa: path.join(tmp.path, 'azure-ca.pem'),
+      pveCa: path.join(tmp.path, 'pve-ca.pem'),
     };
     writeFileSync(files.keyFile, canaries.gce.json, { mode: 0o600 });
     writeFileSync(files.pveSecretFile, `${canaries.pveSecret}\n`, { mode: 0o600 });
@@ -215,7 +262,12 @@ describe('reliability/secrets: drover run with planted credentials leaks none of
     // '/' inside the password: not a URL any more, the form that used to be echoed whole.
     const url = `https://deploy:${password.slice(0, half)}/${password.slice(half)}@127.0.0.1:9/fleet.git`;
     brief.url = runBriefly({ ...env(), DROVER_SOURCE__GIT__URL: url, DROVER_STATE_DIR: path.join(tmp.path, 'state-url') });
-    brief.token = runBriefly({ ...env(), DROVER_SOURCE__GIT__URL: 'https://127.0.0.1:9/acme/fleet.git', DROVER_SOURCE__GIT__AUTH__TOKEN_ENV: 'CANARY_GIT_TOKEN', DROVER_STATE_DIR: path.join(tmp.path, 'state-token') });
+    brief.token = runBriefly({
+      ...env(),
+      DROVER_SOURCE__GIT__URL: 'https://127.0.0.1:9/acme/fleet.git',
+      DROVER_SOURCE__GIT__AUTH__TOKEN_ENV: 'CANARY_GIT_TOKEN',
+      DROVER_STATE_DIR: path.join(tmp.path, 'state-token'),
+    });
   });
 
   after(async () => {
@@ -227,8 +279,14 @@ describe('reliability/secrets: drover run with planted credentials leaks none of
 
   it('converges all four clouds with the canary credentials (they are live)', async () => {
     await waitFor(allReadyAt(repo.head()), 'initial convergence', 150_000);
-    assert.ok(ec2Proxy.headers.some((h) => String(h.authorization).includes(`Credential=${canaries.awsAccessKeyId}/`)), 'EC2 saw the access key id');
-    assert.ok(ec2Proxy.headers.some((h) => h['x-amz-security-token'] === canaries.awsSessionToken), 'EC2 saw the session token');
+    assert.ok(
+      ec2Proxy.headers.some((h) => String(h.authorization).includes(`Credential=${canaries.awsAccessKeyId}/`)),
+      'EC2 saw the access key id',
+    );
+    assert.ok(
+      ec2Proxy.headers.some((h) => h['x-amz-security-token'] === canaries.awsSessionToken),
+      'EC2 saw the session token',
+    );
     // Azure and Proxmox simulators accept only the canary token/secret: Ready proves they were sent.
   });
 
@@ -236,8 +294,18 @@ describe('reliability/secrets: drover run with planted credentials leaks none of
     const head = repo.commit({ 'images.yaml': imageYaml(2) }, 'web build 2');
     const clouds = [
       { name: 'aws', faults: ec2.faults, forbidden: 'UnauthorizedOperation', mutations: ['RunInstances', 'TerminateInstances'] },
-      { name: 'gcp', faults: gce.engine.faults, forbidden: 'forbidden', mutations: ['compute.instances.insert', 'compute.instances.delete'] },
-      { name: 'azure', faults: azure.faults, forbidden: 'AuthorizationFailed', mutations: ['VirtualMachines.CreateOrUpdate', 'VirtualMachines.Delete'] },
+      {
+        name: 'gcp',
+        faults: gce.engine.faults,
+        forbidden: 'forbidden',
+        mutations: ['compute.instances.insert', 'compute.instances.delete'],
+      },
+      {
+        name: 'azure',
+        faults: azure.faults,
+        forbidden: 'AuthorizationFailed',
+        mutations: ['VirtualMachines.CreateOrUpdate', 'VirtualMachines.Delete'],
+      },
       { name: 'pve', faults: pve.faults, forbidden: 'Permission check failed', mutations: ['clone', 'delete'] },
     ];
     // Transient faults on the creates and deletes of the rollout: drover's retries absorb them.
@@ -246,11 +314,20 @@ describe('reliability/secrets: drover run with planted credentials leaks none of
       c.faults.add({ kind: 'throttle', count: 1, actions: c.mutations }),
       c.faults.add({ kind: 'drop-after', count: 1, actions: c.mutations }),
     ]);
-    const allFailing = (s: { lastPass?: LastPass }) => clouds.every((c) => s.lastPass?.providers.some((p) => p.name === c.name && !p.ok) ?? false);
+    const allFailing = (s: { lastPass?: LastPass }) =>
+      clouds.every((c) => s.lastPass?.providers.some((p) => p.name === c.name && !p.ok) ?? false);
     try {
-      await waitFor(() => transient.filter((rule) => rule.fired > 0).length >= 8, 'transient faults to fire', 30_000).catch(() => undefined);
+      await waitFor(() => transient.filter((rule) => rule.fired > 0).length >= 8, 'transient faults to fire', 30_000).catch(
+        () => undefined,
+      );
       // Non-retryable: 403 on every call of every cloud.
-      for (const c of clouds) c.faults.add({ kind: 'error', status: 403, code: c.forbidden, message: 'The client does not have authorization to perform this operation.' });
+      for (const c of clouds)
+        c.faults.add({
+          kind: 'error',
+          status: 403,
+          code: c.forbidden,
+          message: 'The client does not have authorization to perform this operation.',
+        });
       await waitFor(allFailing, 'every provider to report the 403');
       await captureErrors();
       for (const c of clouds) c.faults.clear();
@@ -259,7 +336,11 @@ describe('reliability/secrets: drover run with planted credentials leaks none of
       gce.settings.bearerTokens = ['refused'];
       azure.settings.tokens = ['refused'];
       pve.context.tokens.set(canaries.pveTokenId, 'refused');
-      await waitFor((s) => allFailing(s) && (s.lastPass?.providers.every((p) => p.reason !== clouds.find((c) => c.name === p.name)?.forbidden) ?? false), 'every provider to report the refusal');
+      await waitFor(
+        (s) =>
+          allFailing(s) && (s.lastPass?.providers.every((p) => p.reason !== clouds.find((c) => c.name === p.name)?.forbidden) ?? false),
+        'every provider to report the refusal',
+      );
       await captureErrors();
     } finally {
       ec2.settings.accessKeys = [canaries.awsAccessKeyId];
@@ -274,10 +355,18 @@ describe('reliability/secrets: drover run with planted credentials leaks none of
 
   it('rejects a commit that pastes secrets into the fleet, without repeating them', async () => {
     const good = repo.head();
-    const bad = repo.commit({
-      'providers.yaml': providersYaml(`    password: ${canaries.inlineFleetSecret}\n    tokenSecret: "${canaries.pveSecret}"\n`),
-      'groups.yaml': groupsYaml(`#cloud-config\nwrite_files:\n  - path: /etc/sa.json\n    content: |\n${canaries.gce.json.split('\n').map((l) => `      ${l}`).join('\n')}\n`),
-    }, 'oops: inline credentials');
+    const bad = repo.commit(
+      {
+        'providers.yaml': providersYaml(`    password: ${canaries.inlineFleetSecret}\n    tokenSecret: "${canaries.pveSecret}"\n`),
+        'groups.yaml': groupsYaml(
+          `#cloud-config\nwrite_files:\n  - path: /etc/sa.json\n    content: |\n${canaries.gce.json
+            .split('\n')
+            .map((l) => `      ${l}`)
+            .join('\n')}\n`,
+        ),
+      },
+      'oops: inline credentials',
+    );
     try {
       const s = await waitFor((x) => x.source.lastAttemptedRevision === bad && x.source.lastAttemptError !== undefined, 'the rejection');
       assert.equal(s.source.lastAppliedRevision, good);
@@ -288,14 +377,27 @@ describe('reliability/secrets: drover run with planted credentials leaks none of
   });
 
   it('refuses the API with wrong tokens, and serves it with the right one', async () => {
-    const wrong = ['', 'Bearer ', 'Bearer wrong', `Bearer ${canaries.apiToken.slice(0, -1)}`, `Bearer ${canaries.apiToken}x`, `Basic ${Buffer.from(`drover:${canaries.apiToken}`).toString('base64')}`, canaries.apiToken, `bearer ${canaries.apiToken}`];
+    const wrong = [
+      '',
+      'Bearer ',
+      'Bearer wrong',
+      `Bearer ${canaries.apiToken.slice(0, -1)}`,
+      `Bearer ${canaries.apiToken}x`,
+      `Basic ${Buffer.from(`drover:${canaries.apiToken}`).toString('base64')}`,
+      canaries.apiToken,
+      `bearer ${canaries.apiToken}`,
+    ];
     for (const authorization of wrong) {
       const r = await call('POST', '/api/v1/reconcile', authorization === '' ? {} : { authorization });
       assert.equal(r.status, 401, `${authorization.slice(0, 8)}… refused`);
     }
     assert.equal((await call('POST', '/api/v1/groups/web-aws/suspend', { authorization: 'Bearer wrong' })).status, 401);
     assert.equal((await call('POST', '/api/v1/groups/nope/suspend', { authorization: `Bearer ${canaries.apiToken}` })).status, 404);
-    assert.equal((await call('POST', '/api/v1/reconcile', { authorization: `Bearer ${canaries.apiToken}` })).status, 202, 'the right token works (live)');
+    assert.equal(
+      (await call('POST', '/api/v1/reconcile', { authorization: `Bearer ${canaries.apiToken}` })).status,
+      202,
+      'the right token works (live)',
+    );
     assert.equal((await call('GET', '/api/v1/groups/nope')).status, 404);
     assert.equal((await call('GET', '/api/v1/nope')).status, 404);
   });
@@ -316,7 +418,10 @@ describe('reliability/secrets: drover run with planted credentials leaks none of
       assert.ok(r.status === 401 || r.status === 403, `refused (${r.status}): ${r.text}`);
     }
     const accepted = await call('POST', '/hooks/git', github(sign(canaries.webhookSecret)), body);
-    assert.ok(accepted.status === 200 || accepted.status === 202, `a signed hook is accepted (the secret is live): ${accepted.status} ${accepted.text}`);
+    assert.ok(
+      accepted.status === 200 || accepted.status === 202,
+      `a signed hook is accepted (the secret is live): ${accepted.status} ${accepted.text}`,
+    );
   });
 
   it('a repository URL with a password: the error shows no part of it', async () => {
@@ -332,17 +437,20 @@ describe('reliability/secrets: drover run with planted credentials leaks none of
   });
 
   it('nothing drover wrote contains any canary', async () => {
-    for (const route of ['/api/v1/status', '/metrics', '/healthz', '/readyz', ...GROUPS.map((g) => `/api/v1/groups/${g}`)]) await call('GET', route);
+    for (const route of ['/api/v1/status', '/metrics', '/healthz', '/readyz', ...GROUPS.map((g) => `/api/v1/groups/${g}`)])
+      await call('GET', route);
     const logs = daemon!.logs;
     assert.equal(await daemon!.stop(), 0);
     daemon = undefined;
     captures.push({ where: 'daemon stdout/stderr', text: logs.join('\n') });
     captures.push(...['state', 'state-url', 'state-token'].flatMap((d) => stateFiles(path.join(tmp.path, d))));
-    if (process.env['DROVER_SECRETS_DUMP'] !== undefined) writeFileSync(process.env['DROVER_SECRETS_DUMP'], captures.map((c) => `===== ${c.where}\n${c.text}`).join('\n'));
+    if (process.env['DROVER_SECRETS_DUMP'] !== undefined)
+      writeFileSync(process.env['DROVER_SECRETS_DUMP'], captures.map((c) => `===== ${c.where}\n${c.text}`).join('\n'));
     const leaks = scan(captures, canaries.list);
     const secrets = leaks.filter((l) => l.secret);
     const identifiers = leaks.filter((l) => !l.secret);
-    if (identifiers.length > 0 && process.env['SECRETS_VERBOSE'] === '1') console.log(`identifiers seen (not secret by their cloud's standard):\n${describeLeaks(identifiers)}`);
+    if (identifiers.length > 0 && process.env['SECRETS_VERBOSE'] === '1')
+      console.log(`identifiers seen (not secret by their cloud's standard):\n${describeLeaks(identifiers)}`);
     assert.deepEqual(secrets, [], `secrets leaked:\n${describeLeaks(secrets)}`);
     assert.ok(captures.length > 40, `enough was captured (${captures.length} captures)`);
   });
@@ -379,8 +487,12 @@ async function runBriefly(environment: Record<string, string>): Promise<string> 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
-  child.stderr.on('data', (c: Buffer) => { out += `stderr: ${c.toString()}`; });
+  child.stdout.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    out += `stderr: ${c.toString()}`;
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline && child.exitCode === null && !out.includes('"msg":"listening"')) await sleep(100);

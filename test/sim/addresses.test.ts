@@ -15,7 +15,9 @@ describe('sim: addresses per cloud', function () {
   it('the first instances of the four simulators have four different loopback addresses', async () => {
     const sims = [await startEc2Simulator(), await startGceSimulator(), await startAzureSimulator(), await startProxmoxSimulator()];
     try {
-      const addresses = sims.map((sim) => sim.world.launch({ name: 'a', zone: 'z1', image: 'img', machineType: 'small', tags: {} }).address);
+      const addresses = sims.map(
+        (sim) => sim.world.launch({ name: 'a', zone: 'z1', image: 'img', machineType: 'small', tags: {} }).address,
+      );
       for (const address of addresses) assert.match(address ?? '', /^127\.\d+\.\d+\.\d+$/);
       assert.equal(new Set(addresses).size, 4, `one address each: ${addresses.join(', ')}`);
     } finally {

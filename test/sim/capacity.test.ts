@@ -1,5 +1,13 @@
 import assert from 'node:assert/strict';
-import { capacityByGroup, firstReadyAt, launchesAboveCeiling, liveAt, maxLiveBetween, minReadyBetween, readyAt } from '../../src/sim/capacity.ts';
+import {
+  capacityByGroup,
+  firstReadyAt,
+  launchesAboveCeiling,
+  liveAt,
+  maxLiveBetween,
+  minReadyBetween,
+  readyAt,
+} from '../../src/sim/capacity.ts';
 import { VirtualClock } from '../../src/sim/clock.ts';
 import { World } from '../../src/sim/world.ts';
 
@@ -65,7 +73,15 @@ describe('sim capacity helper', () => {
     assert.equal(liveAt(web, t0 + 45), 2, 'gone once terminated');
     assert.equal(web.maxLive, 3);
     const breaches = launchesAboveCeiling(world.events(), () => 2);
-    assert.deepEqual(breaches.map((b) => [b.group, b.live, b.ceiling]), [['web', 3, 2]], 'the launch on top of a terminating instance breaks a ceiling of 2');
-    assert.deepEqual(launchesAboveCeiling(world.events(), () => 2, { since: t0 + 11 }), [], 'launches before `since` are not judged');
+    assert.deepEqual(
+      breaches.map((b) => [b.group, b.live, b.ceiling]),
+      [['web', 3, 2]],
+      'the launch on top of a terminating instance breaks a ceiling of 2',
+    );
+    assert.deepEqual(
+      launchesAboveCeiling(world.events(), () => 2, { since: t0 + 11 }),
+      [],
+      'launches before `since` are not judged',
+    );
   });
 });

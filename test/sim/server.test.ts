@@ -13,7 +13,8 @@ function toyApi(engine: SimEngine): CloudApi {
       if (request.url.pathname === '/create') {
         return {
           action: 'Create',
-          execute: () => json(200, engine.world.launch({ name: request.url.searchParams.get('name') ?? 'x', zone: 'z', image: 'i', machineType: 'm' })),
+          execute: () =>
+            json(200, engine.world.launch({ name: request.url.searchParams.get('name') ?? 'x', zone: 'z', image: 'i', machineType: 'm' })),
         };
       }
       if (request.url.pathname === '/list') return { action: 'List', execute: () => json(200, engine.world.list()) };
@@ -66,7 +67,12 @@ describe('sim server and control API', () => {
   });
 
   it('injects errors and throttling, and sets latencies', async () => {
-    await post('/_sim/faults', { rules: [{ kind: 'error', status: 503, code: 'Unavailable', count: 1 }, { kind: 'throttle', count: 1 }] });
+    await post('/_sim/faults', {
+      rules: [
+        { kind: 'error', status: 503, code: 'Unavailable', count: 1 },
+        { kind: 'throttle', count: 1 },
+      ],
+    });
     assert.equal((await post('/create')).status, 503);
     assert.equal((await post('/create')).status, 429);
     assert.equal((await post('/create')).status, 200);
@@ -114,7 +120,10 @@ describe('sim launch faults, operations, virtual clock and the control client', 
   afterEach(() => server.close());
 
   it('boot-fail and boot-stuck hit only instances with the given tags', async () => {
-    await control.addFaults({ kind: 'boot-fail', tags: { 'drover:template': 'new' } }, { kind: 'boot-stuck', tags: { 'drover:template': 'stuck' }, count: 1 });
+    await control.addFaults(
+      { kind: 'boot-fail', tags: { 'drover:template': 'new' } },
+      { kind: 'boot-stuck', tags: { 'drover:template': 'stuck' }, count: 1 },
+    );
     const old = await control.act({ action: 'launch', tags: { 'drover:template': 'old' } });
     const failing = await control.act({ action: 'launch', tags: { 'drover:template': 'new' } });
     const stuck = await control.act({ action: 'launch', tags: { 'drover:template': 'stuck' } });
@@ -128,8 +137,16 @@ describe('sim launch faults, operations, virtual clock and the control client', 
   });
 
   it('runs long operations on the sim clock and applies their effect at completion', async () => {
-    const op = engine.operations.start({ kind: 'clone', durationMs: 5_000, effect: () => void engine.world.launch({ name: 'c', zone: 'z', image: 'i', machineType: 'm' }) });
-    const failing = engine.operations.start({ kind: 'delete', durationMs: 1_000, effect: () => ({ code: 'locked', message: 'VM is locked' }) });
+    const op = engine.operations.start({
+      kind: 'clone',
+      durationMs: 5_000,
+      effect: () => void engine.world.launch({ name: 'c', zone: 'z', image: 'i', machineType: 'm' }),
+    });
+    const failing = engine.operations.start({
+      kind: 'delete',
+      durationMs: 1_000,
+      effect: () => ({ code: 'locked', message: 'VM is locked' }),
+    });
     assert.equal(engine.operations.get(op.id)?.status, 'running');
     (engine.clock as VirtualClock).advance(5_000);
     assert.equal(engine.operations.get(op.id)?.status, 'done');
@@ -143,7 +160,10 @@ describe('sim launch faults, operations, virtual clock and the control client', 
     await fetch(`${server.url}/list`);
     assert.deepEqual((await control.calls()).counts, { List: 1 });
     await assert.rejects(control.act({ action: 'stop', instanceId: 'vm-404' }), { name: 'SimControlError', status: 404 });
-    const scaled = await startSimServer(createEngine('toy', {}, () => 'x'), toyApi(engine));
+    const scaled = await startSimServer(
+      createEngine('toy', {}, () => 'x'),
+      toyApi(engine),
+    );
     const res = await fetch(`${scaled.url}/_sim/clock`, { method: 'POST', body: JSON.stringify({ advanceMs: 1 }) });
     assert.equal(res.status, 400);
     await scaled.close();

@@ -100,10 +100,16 @@ describe('sim world', () => {
 
 const ALLOWED = new Set([
   'null>pending',
-  'pending>running', 'pending>stopping', 'pending>terminating', 'pending>terminated',
-  'running>stopping', 'running>terminating',
-  'stopping>stopped', 'stopping>terminating',
-  'stopped>pending', 'stopped>terminating',
+  'pending>running',
+  'pending>stopping',
+  'pending>terminating',
+  'pending>terminated',
+  'running>stopping',
+  'running>terminating',
+  'stopping>stopped',
+  'stopping>terminating',
+  'stopped>pending',
+  'stopped>terminating',
   'terminating>terminated',
 ]);
 
@@ -111,7 +117,10 @@ type WorldOp = { op: 'launch' | 'terminate' | 'stop' | 'start' | 'advance' | 'la
 
 describe('sim world (property)', () => {
   it('only legal transitions, each instance’s events in time order, with any interleaving and latency changes', () => {
-    const opArb = fc.record({ op: fc.constantFrom<WorldOp['op']>('launch', 'terminate', 'stop', 'start', 'advance', 'latency'), n: fc.nat(40_000) });
+    const opArb = fc.record({
+      op: fc.constantFrom<WorldOp['op']>('launch', 'terminate', 'stop', 'start', 'advance', 'latency'),
+      n: fc.nat(40_000),
+    });
     fc.assert(
       fc.property(fc.array(opArb, { maxLength: 60 }), (ops) => {
         const { clock, world } = makeWorld();
@@ -131,7 +140,8 @@ describe('sim world (property)', () => {
           assert.ok(e.at >= (last.get(e.instanceId) ?? -Infinity), 'events of an instance in time order');
           last.set(e.instanceId, e.at);
         }
-        for (const i of world.all()) assert.ok(i.state === 'running' || i.state === 'stopped' || i.state === 'terminated', `settled: ${i.state}`);
+        for (const i of world.all())
+          assert.ok(i.state === 'running' || i.state === 'stopped' || i.state === 'terminated', `settled: ${i.state}`);
       }),
       { numRuns: 200, seed: 7 },
     );

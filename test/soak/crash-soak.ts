@@ -19,7 +19,14 @@ const ROTATION: readonly (readonly Cloud[])[] = [['aws'], ['aws', 'gcp'], ['aws'
 const rounds = Number(process.env['CRASH_ROUNDS'] ?? 8);
 const kills = Number(process.env['CRASH_KILLS'] ?? 40);
 const legacy = process.env['CRASH_GCE'];
-const forced = legacy === '1' ? ['aws', 'gcp'] as Cloud[] : legacy === '0' ? ['aws'] as Cloud[] : process.env['CRASH_CLOUDS'] ? parseClouds(process.env['CRASH_CLOUDS']) : undefined;
+const forced =
+  legacy === '1'
+    ? (['aws', 'gcp'] as Cloud[])
+    : legacy === '0'
+      ? (['aws'] as Cloud[])
+      : process.env['CRASH_CLOUDS']
+        ? parseClouds(process.env['CRASH_CLOUDS'])
+        : undefined;
 const first = seedFromEnv();
 const verbose = process.env['CRASH_VERBOSE'] !== undefined;
 let total = 0;
@@ -31,7 +38,9 @@ for (let round = 0; round < rounds; round++) {
   total += report.kills;
   console.log(`round ${round + 1}/${rounds} ${summary(report)}`);
   if (report.violations.length > 0) {
-    console.error(`VIOLATIONS (reproduce: CRASH_SEED=${seed} CRASH_KILLS=${kills} CRASH_CLOUDS=${clouds.join(',')}):\n${report.violations.join('\n')}`);
+    console.error(
+      `VIOLATIONS (reproduce: CRASH_SEED=${seed} CRASH_KILLS=${kills} CRASH_CLOUDS=${clouds.join(',')}):\n${report.violations.join('\n')}`,
+    );
     process.exit(1);
   }
 }

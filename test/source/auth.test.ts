@@ -59,7 +59,10 @@ describe('source/auth and secrets', function () {
       assert.equal(result.outcome, 'applied', JSON.stringify(result));
       assert.equal(fleetId(src.desired), 'over-http');
       assert.ok(server.authorizations.includes(BASIC), 'the server received the token');
-      assert.ok(seenInPs.some((ps) => /git(-remote-https?| ls-remote| fetch)/.test(ps)), 'ps was sampled while git ran');
+      assert.ok(
+        seenInPs.some((ps) => /git(-remote-https?| ls-remote| fetch)/.test(ps)),
+        'ps was sampled while git ran',
+      );
       const haystack = JSON.stringify({ args, status: src.status(), result, ps: seenInPs });
       assertNoSecret(haystack);
       // A wrong token fails with a typed, redacted error.
@@ -107,7 +110,13 @@ describe('source/auth and secrets', function () {
     assert.equal(redactor.redact(`fatal: header ${BASIC} and ${TOKEN}`).includes(TOKEN), false);
     assert.equal(redactor.redact(BASIC).includes(BASIC.slice(6)), false);
     const missing = new GitSource(
-      { url: 'https://git.example.com/a/b', ref: { branch: 'main' }, stateDir: join(tmp.path, 's'), intervalMs: 0, auth: { type: 'token', tokenEnv: 'DROVER_NO_SUCH_VAR' } },
+      {
+        url: 'https://git.example.com/a/b',
+        ref: { branch: 'main' },
+        stateDir: join(tmp.path, 's'),
+        intervalMs: 0,
+        auth: { type: 'token', tokenEnv: 'DROVER_NO_SUCH_VAR' },
+      },
       { loader: fakeLoader() },
     );
     const result = await missing.trigger();
@@ -159,7 +168,13 @@ describe('source/auth and secrets', function () {
       const result = await src.trigger();
       assert.equal(result.outcome === 'failed' && result.error.reason, 'FetchFailed');
       const args = readFileSync(record, 'utf8').split('\n');
-      for (const expected of ['StrictHostKeyChecking=yes', `UserKnownHostsFile=${knownHosts}`, 'BatchMode=yes', key, 'git@git.example.invalid']) {
+      for (const expected of [
+        'StrictHostKeyChecking=yes',
+        `UserKnownHostsFile=${knownHosts}`,
+        'BatchMode=yes',
+        key,
+        'git@git.example.invalid',
+      ]) {
         assert.ok(args.includes(expected), `${expected} in ${JSON.stringify(args)}`);
       }
       assert.ok(args.some((a) => a.includes("git-upload-pack 'acme/fleet.git'")));

@@ -43,7 +43,7 @@ describe('source/GitSource', function () {
     assert.equal(readlinkSync(join(tmp.path, 'state', 'current')), join('snapshots', c2));
   });
 
-  it('ignores the calling process\'s GIT_* variables and git config', async () => {
+  it("ignores the calling process's GIT_* variables and git config", async () => {
     const c1 = repo.commit({ 'fleet.txt': 'env' });
     const saved = { ...process.env };
     Object.assign(process.env, {
@@ -274,4 +274,3 @@ function applied(result: SyncResult): string {
   assert.equal(result.outcome, 'applied', JSON.stringify(result));
   return result.outcome === 'applied' ? result.revision : '';
 }
-

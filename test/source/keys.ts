@@ -30,7 +30,10 @@ export function makeGpgKey(dir: string, name: string): GpgKey {
   });
   const fingerprint = /^fpr:+([0-9A-F]+):/m.exec(listing)?.[1] ?? '';
   const publicFile = join(dir, `${name}.asc`);
-  writeFileSync(publicFile, execFileSync('gpg', ['--batch', '--armor', '--export', fingerprint], { env, stdio: ['ignore', 'pipe', 'ignore'] }));
+  writeFileSync(
+    publicFile,
+    execFileSync('gpg', ['--batch', '--armor', '--export', fingerprint], { env, stdio: ['ignore', 'pipe', 'ignore'] }),
+  );
   const signArgs = ['-c', `gpg.program=gpg`, '-c', `user.signingkey=${fingerprint}`];
   return { home, fingerprint, publicFile, signArgs };
 }

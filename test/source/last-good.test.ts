@@ -4,7 +4,14 @@ import type { SourceErrorInfo } from '../../src/source/index.ts';
 import { LastKnownGood, revisionKey } from '../../src/source/last-good.ts';
 
 const state = {} as DesiredState;
-const input = (revision: string) => ({ revision, refName: 'refs/heads/main', tagObject: undefined, state, dir: `/s/${revision}`, signature: undefined });
+const input = (revision: string) => ({
+  revision,
+  refName: 'refs/heads/main',
+  tagObject: undefined,
+  state,
+  dir: `/s/${revision}`,
+  signature: undefined,
+});
 const error = (reason: SourceErrorInfo['reason'], policy: SourceErrorInfo['policy']): SourceErrorInfo => ({
   reason,
   policy,

@@ -103,7 +103,10 @@ describe('source/rewind policy from the daemon config', function () {
   });
 
   it('onRewind: apply (or verification off) applies the rewind, as before', async () => {
-    for (const extra of ['    verify: { mode: off }\n', `    verify: { mode: head, gpgPublicKeyFiles: [${alice.publicFile}] }\n    onRewind: apply\n`]) {
+    for (const extra of [
+      '    verify: { mode: off }\n',
+      `    verify: { mode: head, gpgPublicKeyFiles: [${alice.publicFile}] }\n    onRewind: apply\n`,
+    ]) {
       const old = signed(fleet(1));
       const git = await settings(extra);
       const { source, next } = await follow(git);

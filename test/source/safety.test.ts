@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { GitSource, UnsafeRef, UnsafeUrl, checkCommitId, checkRefName, checkSubPath, checkUrl, needsConfigFix } from '../../src/source/index.ts';
+import {
+  GitSource,
+  UnsafeRef,
+  UnsafeUrl,
+  checkCommitId,
+  checkRefName,
+  checkSubPath,
+  checkUrl,
+  needsConfigFix,
+} from '../../src/source/index.ts';
 import fc from 'fast-check';
 import { Redactor } from '../../src/source/index.ts';
 import { fakeLoader, tempDir } from './helpers.ts';
@@ -58,7 +67,10 @@ describe('source/safety', () => {
     'ssh://h%zz/foo',
   ]) {
     it(`refuses URL ${JSON.stringify(url)}`, () => {
-      assert.throws(() => checkUrl(url), (error: unknown) => error instanceof UnsafeUrl && error.policy === 'stalled' && needsConfigFix(error));
+      assert.throws(
+        () => checkUrl(url),
+        (error: unknown) => error instanceof UnsafeUrl && error.policy === 'stalled' && needsConfigFix(error),
+      );
     });
   }
 
@@ -69,13 +81,36 @@ describe('source/safety', () => {
   });
 
   it('never echoes credentials of a refused URL, also a password the URL parser takes for a path', () => {
-    for (const [url, secret] of [['https://user:hunter2secret@github.com/x', 'hunter2secret'], ['https://user:12/hunter2secret@github.com/x', 'hunter2secret']] as const) {
-      assert.throws(() => checkUrl(url), (error: unknown) => error instanceof UnsafeUrl && !error.message.includes(secret), url);
+    for (const [url, secret] of [
+      ['https://user:hunter2secret@github.com/x', 'hunter2secret'],
+      ['https://user:12/hunter2secret@github.com/x', 'hunter2secret'],
+    ] as const) {
+      assert.throws(
+        () => checkUrl(url),
+        (error: unknown) => error instanceof UnsafeUrl && !error.message.includes(secret),
+        url,
+      );
     }
   });
 
   it('refuses hostile refs, commits and paths', () => {
-    for (const ref of ['-delete', '--upload-pack=x', 'a..b', 'a\u0001b', 'a b', 'x@{1}', 'x.lock', '.hidden', 'a//b', 'a/', 'a:b', 'a~1', 'a^', 'a*', '']) {
+    for (const ref of [
+      '-delete',
+      '--upload-pack=x',
+      'a..b',
+      'a\u0001b',
+      'a b',
+      'x@{1}',
+      'x.lock',
+      '.hidden',
+      'a//b',
+      'a/',
+      'a:b',
+      'a~1',
+      'a^',
+      'a*',
+      '',
+    ]) {
       assert.throws(() => checkRefName(ref), UnsafeRef, ref);
     }
     for (const ok of ['main', 'release/2026.11', 'feature/x-y_z', 'v1.2.3']) assert.equal(checkRefName(ok), ok);
@@ -95,7 +130,10 @@ describe('source/safety', () => {
     try {
       const args: string[][] = [];
       const make = (url: string, ref: { branch: string } | { semver: string }): GitSource =>
-        new GitSource({ url, ref, stateDir: join(tmp.path, 's'), intervalMs: 0 }, { loader: fakeLoader(), argsObserver: (a) => args.push([...a]) });
+        new GitSource(
+          { url, ref, stateDir: join(tmp.path, 's'), intervalMs: 0 },
+          { loader: fakeLoader(), argsObserver: (a) => args.push([...a]) },
+        );
       assert.throws(() => make('ext::sh -c id', { branch: 'main' }), UnsafeUrl);
       assert.throws(() => make('https://github.com/a/b', { branch: '--upload-pack=id' }), UnsafeRef);
       assert.throws(() => make('https://github.com/a/b', { semver: '>=1 <' }), UnsafeRef);
@@ -130,12 +168,17 @@ describe('source/safety', () => {
 
   it('property: a registered secret never survives redaction', () => {
     fc.assert(
-      fc.property(fc.string({ minLength: 4 }).filter((s) => !s.includes('*')), fc.string(), fc.string(), (secret, before, after) => {
-        const redactor = new Redactor();
-        redactor.add(secret);
-        const out = redactor.redact(`${before}${secret}${after} ${Buffer.from(secret).toString('base64')}`);
-        assert.equal(out.includes(secret), false);
-      }),
+      fc.property(
+        fc.string({ minLength: 4 }).filter((s) => !s.includes('*')),
+        fc.string(),
+        fc.string(),
+        (secret, before, after) => {
+          const redactor = new Redactor();
+          redactor.add(secret);
+          const out = redactor.redact(`${before}${secret}${after} ${Buffer.from(secret).toString('base64')}`);
+          assert.equal(out.includes(secret), false);
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -140,13 +140,20 @@ describe('source/signature verification', function () {
     const range = source({ verify: verify('all-new-commits'), stateDir: join(tmp.path, 'range') });
     assert.equal((await headOnly.trigger()).outcome, 'applied');
     assert.equal((await range.trigger()).outcome, 'applied');
-    const { side } = signedMergeOf([[{ 'fleet.txt': 'sneaky' }, false], [{ 'fleet.txt': 'signed' }, true]]);
+    const { side } = signedMergeOf([
+      [{ 'fleet.txt': 'sneaky' }, false],
+      [{ 'fleet.txt': 'signed' }, true],
+    ]);
     assert.equal((await headOnly.trigger()).outcome, 'applied', 'head mode checks the tip only');
     const refused = await range.trigger();
     assert.equal(failure(refused), 'VerificationFailed/unsigned');
     assert.match(refused.outcome === 'failed' ? refused.error.message : '', new RegExp(side[0] ?? 'x'));
     const tip = repo.head();
-    assert.match(refused.outcome === 'failed' ? refused.error.message : '', new RegExp(`under the tip ${tip}, among the commits it brings beyond the applied ${base}`), 'names the tip the unsigned commit sits under');
+    assert.match(
+      refused.outcome === 'failed' ? refused.error.message : '',
+      new RegExp(`under the tip ${tip}, among the commits it brings beyond the applied ${base}`),
+      'names the tip the unsigned commit sits under',
+    );
     assert.equal(refused.outcome === 'failed' && refused.error.revision, tip, 'the attempted revision is the tip');
     assert.equal(range.status().lastAppliedRevision, base);
   });
@@ -155,7 +162,10 @@ describe('source/signature verification', function () {
     const base = commitGpg(alice, { 'fleet.txt': 'base' });
     const src = source({ verify: { mode: 'all-new-commits', gpgPublicKeyFiles: [alice.publicFile] } });
     assert.equal((await src.trigger()).outcome, 'applied');
-    const { merge } = signedMergeOf([[{ 'fleet.txt': 'one' }, true], [{ 'fleet.txt': 'two' }, true]]);
+    const { merge } = signedMergeOf([
+      [{ 'fleet.txt': 'one' }, true],
+      [{ 'fleet.txt': 'two' }, true],
+    ]);
     assert.equal((await src.trigger()).outcome, 'applied');
     assert.equal(src.status().lastAppliedRevision, merge);
     // Rewrite history from `base`: an unsigned commit, then a signed tip. The applied merge is not

@@ -29,7 +29,10 @@ describe('source/webhook evaluation', () => {
     const s = settings();
     const body = push();
     const ok = evaluateWebhook(
-      { headers: { 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${sign(body)}`, 'x-github-delivery': 'd1' }, body: Buffer.from(body) },
+      {
+        headers: { 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${sign(body)}`, 'x-github-delivery': 'd1' },
+        body: Buffer.from(body),
+      },
       s,
     );
     assert.deepEqual([ok.status, ok.result, ok.provider], [200, 'triggered', 'github']);
@@ -43,7 +46,10 @@ describe('source/webhook evaluation', () => {
       s,
     );
     assert.equal(tampered.reason, 'bad-signature');
-    const short = evaluateWebhook({ headers: { 'x-github-event': 'push', 'x-hub-signature-256': 'sha256=abcd' }, body: Buffer.from(body) }, s);
+    const short = evaluateWebhook(
+      { headers: { 'x-github-event': 'push', 'x-hub-signature-256': 'sha256=abcd' }, body: Buffer.from(body) },
+      s,
+    );
     assert.equal(short.reason, 'bad-signature');
     const missing = evaluateWebhook({ headers: { 'x-github-event': 'push' }, body: Buffer.from(body) }, s);
     assert.deepEqual([missing.status, missing.reason], [401, 'missing-signature']);
@@ -74,14 +80,18 @@ describe('source/webhook evaluation', () => {
     let now = Date.parse('2026-12-06T12:00:00Z');
     const s = { ...settings(), maxAgeMs: 300_000, now: () => now };
     const body = push();
-    const hook = (ts: string | undefined, signedTs = ts, id?: string) => evaluateWebhook({
-      headers: {
-        'x-drover-signature': `sha256=${sign(signedTs === undefined ? body : `${signedTs}.${body}`)}`,
-        ...(ts === undefined ? {} : { 'x-drover-timestamp': ts }),
-        ...(id === undefined ? {} : { 'x-drover-delivery': id }),
-      },
-      body: Buffer.from(body),
-    }, s);
+    const hook = (ts: string | undefined, signedTs = ts, id?: string) =>
+      evaluateWebhook(
+        {
+          headers: {
+            'x-drover-signature': `sha256=${sign(signedTs === undefined ? body : `${signedTs}.${body}`)}`,
+            ...(ts === undefined ? {} : { 'x-drover-timestamp': ts }),
+            ...(id === undefined ? {} : { 'x-drover-delivery': id }),
+          },
+          body: Buffer.from(body),
+        },
+        s,
+      );
     // The old format (a signature over the body alone) could be replayed forever.
     assert.deepEqual(pick(hook(undefined)), [401, 'rejected', 'missing-signature']);
     const sent = String(now / 1000);
@@ -99,14 +109,24 @@ describe('source/webhook evaluation', () => {
   it('GitHub: a captured delivery resent under a new (unsigned) delivery id is refused', () => {
     const s = settings();
     const body = push();
-    const hook = (id: string) => evaluateWebhook({
-      headers: { 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${sign(body)}`, 'x-github-delivery': id },
-      body: Buffer.from(body),
-    }, s);
+    const hook = (id: string) =>
+      evaluateWebhook(
+        {
+          headers: { 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${sign(body)}`, 'x-github-delivery': id },
+          body: Buffer.from(body),
+        },
+        s,
+      );
     assert.deepEqual(pick(hook('first')), [200, 'triggered', 'push']);
     assert.deepEqual(pick(hook('forged-new-id')), [409, 'rejected', 'replayed']);
     const next = push().replace('}', ',"after":"abc"}');
-    const fresh = evaluateWebhook({ headers: { 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${sign(next)}`, 'x-github-delivery': 'next' }, body: Buffer.from(next) }, s);
+    const fresh = evaluateWebhook(
+      {
+        headers: { 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${sign(next)}`, 'x-github-delivery': 'next' },
+        body: Buffer.from(next),
+      },
+      s,
+    );
     assert.equal(fresh.result, 'triggered');
   });
 
@@ -133,17 +153,32 @@ describe('source/webhook evaluation', () => {
     assert.equal(gitlab('nope'), 'bad-signature');
     assert.equal(gitlab(`${SECRET}x`), 'bad-signature');
     const body = push('refs/tags/v1.3.0');
-    for (const [provider, prefix] of [['gitea', 'x-gitea'], ['forgejo', 'x-forgejo']] as const) {
-      const good = evaluateWebhook({ headers: { [`${prefix}-event`]: 'push', [`${prefix}-signature`]: sign(body) }, body: Buffer.from(body) }, s);
+    for (const [provider, prefix] of [
+      ['gitea', 'x-gitea'],
+      ['forgejo', 'x-forgejo'],
+    ] as const) {
+      const good = evaluateWebhook(
+        { headers: { [`${prefix}-event`]: 'push', [`${prefix}-signature`]: sign(body) }, body: Buffer.from(body) },
+        s,
+      );
       assert.deepEqual([good.provider, good.result], [provider, 'triggered']);
-      const bad = evaluateWebhook({ headers: { [`${prefix}-event`]: 'push', [`${prefix}-signature`]: sign(body, 'x') }, body: Buffer.from(body) }, s);
+      const bad = evaluateWebhook(
+        { headers: { [`${prefix}-event`]: 'push', [`${prefix}-signature`]: sign(body, 'x') }, body: Buffer.from(body) },
+        s,
+      );
       assert.equal(bad.reason, 'bad-signature');
     }
     const ts = String(Math.floor(Date.now() / 1000));
-    const generic = evaluateWebhook({ headers: { 'x-drover-signature': `sha256=${sign(`${ts}.`)}`, 'x-drover-timestamp': ts }, body: Buffer.alloc(0) }, s);
+    const generic = evaluateWebhook(
+      { headers: { 'x-drover-signature': `sha256=${sign(`${ts}.`)}`, 'x-drover-timestamp': ts }, body: Buffer.alloc(0) },
+      s,
+    );
     assert.deepEqual([generic.provider, generic.result], ['generic', 'triggered']);
     const branchOnly = settings();
-    const tagPush = evaluateWebhook({ headers: { 'x-gitea-event': 'push', 'x-gitea-signature': sign(body) }, body: Buffer.from(body) }, branchOnly);
+    const tagPush = evaluateWebhook(
+      { headers: { 'x-gitea-event': 'push', 'x-gitea-signature': sign(body) }, body: Buffer.from(body) },
+      branchOnly,
+    );
     assert.equal(tagPush.reason, 'other-ref');
   });
 });
@@ -164,7 +199,10 @@ describe('source/webhook over HTTP', function () {
     tmp = tempDir();
     repo = new TestRepo(tmp.path);
     repo.commit({ 'fleet.txt': 'one' });
-    src = new GitSource({ url: repo.url, ref: { branch: 'main' }, stateDir: join(tmp.path, 'state'), intervalMs: 0 }, { loader: fakeLoader() });
+    src = new GitSource(
+      { url: repo.url, ref: { branch: 'main' }, stateDir: join(tmp.path, 'state'), intervalMs: 0 },
+      { loader: fakeLoader() },
+    );
     const handler = src.webhookHandler({ secrets: [SECRET], maxBodyBytes: 4096, bodyTimeoutMs: 300 });
     server = createServer(handler);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -230,7 +268,9 @@ describe('source/webhook over HTTP', function () {
       httpRequest({ port, host: '127.0.0.1', method: 'GET' }, (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);
-      }).on('error', reject).end();
+      })
+        .on('error', reject)
+        .end();
     });
     assert.equal(get, 405);
   });

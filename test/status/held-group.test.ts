@@ -26,7 +26,9 @@ const FLEET_YAML = [
   'apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: web }\nspec:\n  provider: aws-eu\n  image: app\n  replicas: 2\n  machine: { type: t3.small }\n  placement: { zones: [eu-west-1a] }\n',
 ].join('---\n');
 
-interface GroupBody { conditions: { type: string; status: string; reason: string }[] }
+interface GroupBody {
+  conditions: { type: string; status: string; reason: string }[];
+}
 
 describe('status: a group not planned keeps its series and claims nothing it could not see', function () {
   this.timeout(120_000);
@@ -45,10 +47,17 @@ describe('status: a group not planned keeps its series and claims nothing it cou
     repo.commit({ 'fleet.yaml': FLEET_YAML }, 'fleet');
     sim = await startEc2Simulator({ region: 'eu-west-1', factor: 200 });
     sim.addImage({ id: AMI, tags: { [TAG.digest]: DIGEST } });
-    daemon = await startDaemon({
-      DROVER_SOURCE__GIT__URL: repo.url, DROVER_SOURCE__GIT__INTERVAL: '300ms', DROVER_STATE_DIR: path.join(tmp.path, 'state'),
-      ...aws.daemonEnv(sim, 'aws-eu', tmp.path), DROVER_PROGRESS_INTERVAL: '200ms', DROVER_RESYNC_INTERVAL: '200ms',
-    }, 'unused-token');
+    daemon = await startDaemon(
+      {
+        DROVER_SOURCE__GIT__URL: repo.url,
+        DROVER_SOURCE__GIT__INTERVAL: '300ms',
+        DROVER_STATE_DIR: path.join(tmp.path, 'state'),
+        ...aws.daemonEnv(sim, 'aws-eu', tmp.path),
+        DROVER_PROGRESS_INTERVAL: '200ms',
+        DROVER_RESYNC_INTERVAL: '200ms',
+      },
+      'unused-token',
+    );
     const ready = /drover_group_condition\{group="web",type="Ready",status="True"\} 1/;
     let deadline = Date.now() + 60_000;
     while (!ready.test(await daemon.text('/metrics'))) {
@@ -58,7 +67,10 @@ describe('status: a group not planned keeps its series and claims nothing it cou
     // Usability 6: the provider's count of running instances is named so, not "ready" (which the
     // groups use for instances whose probes pass).
     const lastPass = ((await daemon.get('/api/v1/status')).body as { lastPass?: { providers?: Record<string, unknown>[] } }).lastPass;
-    assert.deepEqual(lastPass?.providers?.map((p) => [p['name'], p['running'], 'ready' in p]), [['aws-eu', 2, false]]);
+    assert.deepEqual(
+      lastPass?.providers?.map((p) => [p['name'], p['running'], 'ready' in p]),
+      [['aws-eu', 2, false]],
+    );
     // A listing error drover does not retry inside the call (a Conflict-kind code), so each pass fails fast.
     sim.faults.add({ kind: 'error', status: 409, code: 'IncorrectState', actions: ['DescribeInstances'] });
     sim.world.terminate(sim.world.list().find((i) => i.state === 'running')!.id, 'out-of-band');
@@ -71,8 +83,16 @@ describe('status: a group not planned keeps its series and claims nothing it cou
     }
     for (let sample = 0; sample < 10; sample++) {
       const metrics = await daemon.text('/metrics');
-      assert.match(metrics, /drover_group_condition\{group="web",type="Ready",status="[A-Za-z]+"\} 1/, `sample ${sample}: the Ready series stays`);
-      assert.match(metrics, /drover_group_condition\{group="web",type="Degraded",status="[A-Za-z]+"\} 1/, `sample ${sample}: the Degraded series stays`);
+      assert.match(
+        metrics,
+        /drover_group_condition\{group="web",type="Ready",status="[A-Za-z]+"\} 1/,
+        `sample ${sample}: the Ready series stays`,
+      );
+      assert.match(
+        metrics,
+        /drover_group_condition\{group="web",type="Degraded",status="[A-Za-z]+"\} 1/,
+        `sample ${sample}: the Degraded series stays`,
+      );
       assert.doesNotMatch(metrics, ready, `sample ${sample}: not Ready=True from instances drover could not list`);
       const body = (await daemon.get('/api/v1/groups/web')).body as GroupBody;
       const condition = (type: string) => body.conditions.find((c) => c.type === type);

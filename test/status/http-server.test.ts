@@ -28,12 +28,15 @@ function get(server: HttpServer, path: string, host: string | undefined): Promis
   const url = new URL(server.url);
   return new Promise((resolve, reject) => {
     const headers = host === undefined ? {} : { host };
-    const req = httpRequest({ host: '127.0.0.1', port: Number(url.port), path, headers, agent: false, setHost: host === undefined ? false : undefined }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
+    const req = httpRequest(
+      { host: '127.0.0.1', port: Number(url.port), path, headers, agent: false, setHost: host === undefined ? false : undefined },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -78,7 +81,13 @@ describe('status/http-server: Host header (DNS rebinding)', () => {
   it('a listen name is its own; the webhook path answers any Host (its signature authenticates it)', async () => {
     const server = await serve({
       host: 'localhost',
-      webhook: { path: '/hooks/git', handler: (_req, res) => { res.writeHead(202); res.end(); } },
+      webhook: {
+        path: '/hooks/git',
+        handler: (_req, res) => {
+          res.writeHead(202);
+          res.end();
+        },
+      },
     });
     assert.equal((await get(server, '/hooks/git', 'hooks.example.com')).status, 202);
     assert.equal((await get(server, '/healthz', 'hooks.example.com')).status, 421);

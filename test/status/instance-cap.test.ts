@@ -25,7 +25,11 @@ const AMI = 'ami-0d0d0d0d0d0d0d0d0';
 const FLEET_YAML = `apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: ${FLEET} }\n---\napiVersion: drover/v1\nkind: Provider\nmetadata: { name: aws-eu }\nspec: { type: aws, region: eu-west-1 }\n---\napiVersion: drover/v1\nkind: Image\nmetadata: { name: web }\nspec:\n  digest: ${DIGEST}\n  artifacts: { aws-eu: { id: ${AMI} } }\n`;
 
 function groups(count: number, replicas: number): string {
-  return Array.from({ length: count }, (_, i) => `apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: web-${i} }\nspec:\n  provider: aws-eu\n  image: web\n  replicas: ${replicas}\n  machine: { type: t3.small }\n  placement: { zones: [eu-west-1a] }\n  rollout: { maxSurge: 1, maxUnavailable: 0, minReadySeconds: 0 }\n`).join('---\n');
+  return Array.from(
+    { length: count },
+    (_, i) =>
+      `apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: web-${i} }\nspec:\n  provider: aws-eu\n  image: web\n  replicas: ${replicas}\n  machine: { type: t3.small }\n  placement: { zones: [eu-west-1a] }\n  rollout: { maxSurge: 1, maxUnavailable: 0, minReadySeconds: 0 }\n`,
+  ).join('---\n');
 }
 
 describe('fleet-wide instance cap (limits.maxInstances)', function () {
@@ -48,17 +52,20 @@ describe('fleet-wide instance cap (limits.maxInstances)', function () {
   it('drover run: a revision over the cap is rejected, the last good one stays, nothing is launched for it', async () => {
     const repo = new TestRepo(tmp.path);
     const good = repo.commit({ 'fleet.yaml': FLEET_YAML, 'groups.yaml': groups(1, 2) }, 'two instances');
-    daemon = await startDaemon({
-      DROVER_SOURCE__GIT__URL: repo.url,
-      DROVER_SOURCE__GIT__INTERVAL: '200ms',
-      DROVER_STATE_DIR: path.join(tmp.path, 'state'),
-      DROVER_PROGRESS_INTERVAL: '200ms',
-      DROVER_RESYNC_INTERVAL: '500ms',
-      DROVER_LIMITS__MAX_INSTANCES: '5',
-      DROVER_API__TOKEN_ENV: 'CAP_API_TOKEN',
-      CAP_API_TOKEN: TOKEN,
-      ...aws.daemonEnv(sim, 'aws-eu', tmp.path),
-    }, TOKEN);
+    daemon = await startDaemon(
+      {
+        DROVER_SOURCE__GIT__URL: repo.url,
+        DROVER_SOURCE__GIT__INTERVAL: '200ms',
+        DROVER_STATE_DIR: path.join(tmp.path, 'state'),
+        DROVER_PROGRESS_INTERVAL: '200ms',
+        DROVER_RESYNC_INTERVAL: '500ms',
+        DROVER_LIMITS__MAX_INSTANCES: '5',
+        DROVER_API__TOKEN_ENV: 'CAP_API_TOKEN',
+        CAP_API_TOKEN: TOKEN,
+        ...aws.daemonEnv(sim, 'aws-eu', tmp.path),
+      },
+      TOKEN,
+    );
     await daemon.waitForStatus((status) => isReady(status, 'web-0'), 60_000);
     const live = () => sim.world.list().filter((i) => i.tags[TAG.fleet] === FLEET && (i.state === 'pending' || i.state === 'running'));
     assert.equal(live().length, 2);
@@ -81,9 +88,25 @@ describe('fleet-wide instance cap (limits.maxInstances)', function () {
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, 'fleet.yaml'), FLEET_YAML);
     writeFileSync(path.join(dir, 'groups.yaml'), groups(4, 1000));
-    const run = spawnSync(process.execPath, [path.resolve('bin/drover'), 'plan', '--max-instances', '3000', '--endpoint', `aws-eu=${sim.url}`, '--state-dir', path.join(tmp.path, 'plan-state'), dir], {
-      env: { PATH: process.env['PATH'] ?? '', HOME: tmp.path, AWS_ACCESS_KEY_ID: 'AKIDCAP', AWS_SECRET_ACCESS_KEY: 'cap-secret' }, encoding: 'utf8', timeout: 60_000,
-    });
+    const run = spawnSync(
+      process.execPath,
+      [
+        path.resolve('bin/drover'),
+        'plan',
+        '--max-instances',
+        '3000',
+        '--endpoint',
+        `aws-eu=${sim.url}`,
+        '--state-dir',
+        path.join(tmp.path, 'plan-state'),
+        dir,
+      ],
+      {
+        env: { PATH: process.env['PATH'] ?? '', HOME: tmp.path, AWS_ACCESS_KEY_ID: 'AKIDCAP', AWS_SECRET_ACCESS_KEY: 'cap-secret' },
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
     assert.equal(run.status, 1, run.stderr);
     assert.match(run.stderr, /^groups\.yaml:1:1: the fleet asks for 4000 instances in total .*limits\.maxInstances.*3000/m);
     assert.equal(sim.world.list().filter((i) => i.tags[TAG.group] === 'web-3').length, 0);

@@ -66,22 +66,28 @@ describe('state directory modes after a real drover run', function () {
     chmodSync(stateDir, 0o755);
     writeFileSync(path.join(stateDir, 'templates.json'), '{}', { mode: 0o644 });
     writeFileSync(path.join(stateDir, 'old', 'leftover.json'), '{}', { mode: 0o664 });
-    daemon = await startDaemon({
-      DROVER_SOURCE__GIT__URL: repo.url,
-      DROVER_SOURCE__GIT__INTERVAL: '300ms',
-      DROVER_STATE_DIR: stateDir,
-      DROVER_PROGRESS_INTERVAL: '200ms',
-      DROVER_RESYNC_INTERVAL: '1s',
-      DROVER_API__TOKEN_ENV: 'STATE_API_TOKEN',
-      STATE_API_TOKEN: TOKEN,
-      ...aws.daemonEnv(sim, 'aws-eu', tmp.path),
-    }, TOKEN);
+    daemon = await startDaemon(
+      {
+        DROVER_SOURCE__GIT__URL: repo.url,
+        DROVER_SOURCE__GIT__INTERVAL: '300ms',
+        DROVER_STATE_DIR: stateDir,
+        DROVER_PROGRESS_INTERVAL: '200ms',
+        DROVER_RESYNC_INTERVAL: '1s',
+        DROVER_API__TOKEN_ENV: 'STATE_API_TOKEN',
+        STATE_API_TOKEN: TOKEN,
+        ...aws.daemonEnv(sim, 'aws-eu', tmp.path),
+      },
+      TOKEN,
+    );
     await daemon.waitForStatus((status) => isReady(status, 'web'), 60_000);
     assert.equal(sim.world.list().filter((i) => i.tags[TAG.fleet] === FLEET && i.state === 'running').length, 2);
     const logs = daemon.logs;
     assert.equal(await daemon.stop(), 0);
     daemon = undefined;
-    assert.ok(logs.some((line) => line.includes('group and other permissions removed') && line.includes('"entries":4')), logs.join('\n'));
+    assert.ok(
+      logs.some((line) => line.includes('group and other permissions removed') && line.includes('"entries":4')),
+      logs.join('\n'),
+    );
     assert.ok(count(stateDir) > 20, `the run wrote its state (${count(stateDir)} entries)`);
     assert.deepEqual(loose(stateDir), []);
   });

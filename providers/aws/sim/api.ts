@@ -160,7 +160,8 @@ function controlRoutes(ctx: Ec2Context): CloudApi['controlRoutes'] {
 function patchSettings(ctx: Ec2Context, body: Record<string, unknown>): unknown {
   const mode = body['tokenMode'];
   if (mode !== undefined) {
-    if (mode !== 'terminated-error' && mode !== 'return-terminated') throw new ControlError(400, 'tokenMode must be terminated-error or return-terminated');
+    if (mode !== 'terminated-error' && mode !== 'return-terminated')
+      throw new ControlError(400, 'tokenMode must be terminated-error or return-terminated');
     ctx.settings.tokenMode = mode satisfies TokenMode;
   }
   const zoneCapacity = body['zoneCapacity'];

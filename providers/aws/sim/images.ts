@@ -96,7 +96,10 @@ function tagValues(tags: Readonly<Record<string, string>>, key: string): string[
 
 /** DescribeImages: ImageId.N (each must exist), Owner.N, Filter.N. */
 export function describeImages(ctx: Ec2Context, params: QueryParams): SimResponse {
-  params.allowOnly(['Action', 'Version', 'DryRun', 'IncludeDeprecated', 'IncludeDisabled', 'MaxResults', 'NextToken'], ['ImageId', 'Owner', 'ExecutableBy', 'Filter']);
+  params.allowOnly(
+    ['Action', 'Version', 'DryRun', 'IncludeDeprecated', 'IncludeDisabled', 'MaxResults', 'NextToken'],
+    ['ImageId', 'Owner', 'ExecutableBy', 'Filter'],
+  );
   const ids = params.list('ImageId');
   for (const id of ids) {
     if (!isEc2Id('ami', id)) throw new Ec2SimError('InvalidAMIID.Malformed', `Invalid id: "${id}"`);

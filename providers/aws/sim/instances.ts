@@ -13,10 +13,12 @@ import { Ec2SimError, okResponse } from './xml.ts';
 
 type Extractor = (instance: SimInstance) => readonly string[];
 
-const attr = (key: string): Extractor => (i) => {
-  const value = i.attributes[key];
-  return typeof value === 'string' && value !== '' ? [value] : [];
-};
+const attr =
+  (key: string): Extractor =>
+  (i) => {
+    const value = i.attributes[key];
+    return typeof value === 'string' && value !== '' ? [value] : [];
+  };
 
 const FILTERS: Readonly<Record<string, Extractor>> = {
   'instance-id': (i) => [i.id],
@@ -79,12 +81,18 @@ export function describeInstances(ctx: Ec2Context, params: QueryParams): SimResp
     throw new Ec2SimError('InvalidParameterCombination', 'The parameter instancesSet cannot be used with the parameter maxResults');
   }
   if (maxResults !== undefined && (maxResults < 5 || maxResults > 1000)) {
-    throw new Ec2SimError('InvalidParameterValue', `Value ( ${maxResults} ) for parameter maxResults is invalid. Parameter must be between 5 and 1000.`);
+    throw new Ec2SimError(
+      'InvalidParameterValue',
+      `Value ( ${maxResults} ) for parameter maxResults is invalid. Parameter must be between 5 and 1000.`,
+    );
   }
   const filters = readFilters(params).map((filter) => ({ filter, extract: extractor(filter.name) }));
   const scope = ids.length > 0 ? visibleById(ctx, ids) : ctx.engine.world.list();
   const matching = scope.filter((i) => matchesAll(i, filters)).sort(byLaunch);
-  const cursorKey = createHash('sha256').update(params.canonical(new Set(['Action', 'Version', 'MaxResults', 'NextToken']))).digest('hex').slice(0, 16);
+  const cursorKey = createHash('sha256')
+    .update(params.canonical(new Set(['Action', 'Version', 'MaxResults', 'NextToken'])))
+    .digest('hex')
+    .slice(0, 16);
   const after = readCursor(params.get('NextToken'), cursorKey);
   const remaining = after === undefined ? matching : matching.filter((i) => byLaunch(i, after) > 0);
   const page = maxResults === undefined ? remaining : remaining.slice(0, maxResults);
@@ -126,7 +134,8 @@ export function terminateInstances(ctx: Ec2Context, params: QueryParams): SimRes
   const ids = params.list('InstanceId');
   if (ids.length === 0) throw new Ec2SimError('MissingParameter', 'The request must contain the parameter InstanceId');
   const instances = visibleById(ctx, ids);
-  if (params.bool('DryRun') === true) throw new Ec2SimError('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412);
+  if (params.bool('DryRun') === true)
+    throw new Ec2SimError('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412);
   const changes = instances.map((i) => ctx.engine.world.terminate(i.id, 'api'));
   return okResponse('TerminateInstances', {
     instancesSet: changes.map((c) => ({

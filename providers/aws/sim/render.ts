@@ -47,7 +47,10 @@ function transitionReason(instance: SimInstance): string {
   const reason = instance.stateReason;
   if (reason === undefined) return '';
   if (!reason.startsWith('Client.UserInitiated')) return reason;
-  const at = new Date(instance.stateChangedAt).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' GMT');
+  const at = new Date(instance.stateChangedAt)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d{3}Z$/, ' GMT');
   return `User initiated (${at})`;
 }
 
@@ -77,7 +80,8 @@ export function instanceXml(instance: SimInstance, region: string): XmlNode {
     vpcId: dead ? undefined : attr<string>(instance, 'vpcId'),
     privateIpAddress: dead ? undefined : instance.address,
     groupSet: (attr<string[]>(instance, 'securityGroups') ?? []).map((groupId) => ({ groupId, groupName: groupId })),
-    stateReason: reason === undefined ? undefined : { code: reason, message: `${reason}: ${REASON_TEXT[reason] ?? 'Instance state changed'}` },
+    stateReason:
+      reason === undefined ? undefined : { code: reason, message: `${reason}: ${REASON_TEXT[reason] ?? 'Instance state changed'}` },
     architecture: 'x86_64',
     rootDeviceType: 'ebs',
     rootDeviceName: '/dev/xvda',

@@ -15,10 +15,33 @@ import { launchZone } from './subnets.ts';
 import { Ec2SimError, okResponse } from './xml.ts';
 
 const NAMES = [
-  'Action', 'Version', 'ImageId', 'InstanceType', 'MinCount', 'MaxCount', 'ClientToken', 'KeyName', 'SubnetId',
-  'UserData', 'DryRun', 'DisableApiTermination', 'InstanceInitiatedShutdownBehavior', 'EbsOptimized', 'PrivateIpAddress',
+  'Action',
+  'Version',
+  'ImageId',
+  'InstanceType',
+  'MinCount',
+  'MaxCount',
+  'ClientToken',
+  'KeyName',
+  'SubnetId',
+  'UserData',
+  'DryRun',
+  'DisableApiTermination',
+  'InstanceInitiatedShutdownBehavior',
+  'EbsOptimized',
+  'PrivateIpAddress',
 ];
-const PREFIXES = ['SecurityGroupId', 'SecurityGroup', 'Placement', 'IamInstanceProfile', 'BlockDeviceMapping', 'TagSpecification', 'MetadataOptions', 'Monitoring', 'CreditSpecification'];
+const PREFIXES = [
+  'SecurityGroupId',
+  'SecurityGroup',
+  'Placement',
+  'IamInstanceProfile',
+  'BlockDeviceMapping',
+  'TagSpecification',
+  'MetadataOptions',
+  'Monitoring',
+  'CreditSpecification',
+];
 const RESOURCE_TYPES = new Set(['instance', 'volume', 'network-interface', 'spot-instances-request']);
 const VOLUME_TYPES = new Set(['gp2', 'gp3', 'io1', 'io2', 'st1', 'sc1', 'standard']);
 const DEAD = new Set(['terminating', 'terminated']);
@@ -43,13 +66,17 @@ export function runInstances(ctx: Ec2Context, params: QueryParams): SimResponse 
   params.allowOnly(NAMES, PREFIXES);
   const token = params.get('ClientToken');
   if (token !== undefined && (token.length > 64 || !/^[\x20-\x7e]+$/.test(token))) {
-    throw new Ec2SimError('InvalidParameterValue', `Value (${token}) for parameter clientToken is invalid. Length exceeds maximum of 64 ASCII characters`);
+    throw new Ec2SimError(
+      'InvalidParameterValue',
+      `Value (${token}) for parameter clientToken is invalid. Length exceeds maximum of 64 ASCII characters`,
+    );
   }
   const canonical = params.canonical(new Set(['Action', 'Version', 'ClientToken']));
   const known = token === undefined ? undefined : ctx.tokens.get(token);
   if (known !== undefined) return replay(ctx, known, canonical);
   const spec = validate(ctx, params);
-  if (params.bool('DryRun') === true) throw new Ec2SimError('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412);
+  if (params.bool('DryRun') === true)
+    throw new Ec2SimError('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412);
   checkLimit(ctx, spec.count);
   checkZoneCapacity(ctx, spec.zone, spec.count);
   const reservationId = newEc2Id('r');
@@ -60,12 +87,18 @@ export function runInstances(ctx: Ec2Context, params: QueryParams): SimResponse 
 
 function replay(ctx: Ec2Context, record: TokenRecord, canonical: string): SimResponse {
   if (record.params !== canonical) {
-    throw new Ec2SimError('IdempotentParameterMismatch', 'The client token you have provided is associated with a resource that is already in use or was made with different parameters.');
+    throw new Ec2SimError(
+      'IdempotentParameterMismatch',
+      'The client token you have provided is associated with a resource that is already in use or was made with different parameters.',
+    );
   }
   const instances = record.instanceIds.map((id) => ctx.engine.world.get(id) ?? forgotten(record, id));
   const allDead = instances.every((i) => DEAD.has(i.state));
   if (allDead && ctx.settings.tokenMode === 'terminated-error') {
-    throw new Ec2SimError('IdempotentInstanceTerminated', `The client token ${record.token} was already used to launch instances that are now terminated.`);
+    throw new Ec2SimError(
+      'IdempotentInstanceTerminated',
+      `The client token ${record.token} was already used to launch instances that are now terminated.`,
+    );
   }
   return reservation(ctx, record.reservationId, instances);
 }
@@ -112,7 +145,10 @@ function checkLimit(ctx: Ec2Context, count: number): void {
   if (limit === undefined) return;
   const live = ctx.engine.world.all().filter((i) => !DEAD.has(i.state)).length;
   if (live + count > limit) {
-    throw new Ec2SimError('InstanceLimitExceeded', `You have requested more instances (${live + count}) than your current instance limit of ${limit} allows.`);
+    throw new Ec2SimError(
+      'InstanceLimitExceeded',
+      `You have requested more instances (${live + count}) than your current instance limit of ${limit} allows.`,
+    );
   }
 }
 
@@ -121,7 +157,11 @@ function checkZoneCapacity(ctx: Ec2Context, zone: string, count: number): void {
   if (capacity === undefined) return;
   const live = ctx.engine.world.all().filter((i) => i.zone === zone && !DEAD.has(i.state)).length;
   if (live + count > capacity) {
-    throw new Ec2SimError('InsufficientInstanceCapacity', `We currently do not have sufficient capacity in the Availability Zone you requested (${zone}).`, 500);
+    throw new Ec2SimError(
+      'InsufficientInstanceCapacity',
+      `We currently do not have sufficient capacity in the Availability Zone you requested (${zone}).`,
+      500,
+    );
   }
 }
 
@@ -137,12 +177,20 @@ function validate(ctx: Ec2Context, params: QueryParams): LaunchSpec {
     if (!/^sg-[0-9a-f]+$/.test(sg)) throw new Ec2SimError('InvalidGroupId.Malformed', `Invalid id: "${sg}" (expecting "sg-...")`);
   }
   if (ctx.settings.unsupported[zone]?.includes(machineType) === true) {
-    throw new Ec2SimError('Unsupported', `Your requested instance type (${machineType}) is not supported in your requested Availability Zone (${zone}).`);
+    throw new Ec2SimError(
+      'Unsupported',
+      `Your requested instance type (${machineType}) is not supported in your requested Availability Zone (${zone}).`,
+    );
   }
   const tagSpecs = validateTagSpecs(params);
   const userData = validateUserData(params.get('UserData'));
   const attributes = {
-    subnetId: subnetId ?? `subnet-${zone.charCodeAt(zone.length - 1).toString(16).padStart(8, '0')}`,
+    subnetId:
+      subnetId ??
+      `subnet-${zone
+        .charCodeAt(zone.length - 1)
+        .toString(16)
+        .padStart(8, '0')}`,
     vpcId: 'vpc-0a1b2c3d4e5f60718',
     securityGroups,
     iamInstanceProfile: params.get('IamInstanceProfile.Name') ?? params.get('IamInstanceProfile.Arn')?.split('/').pop(),
@@ -150,14 +198,25 @@ function validate(ctx: Ec2Context, params: QueryParams): LaunchSpec {
     httpTokens: params.get('MetadataOptions.HttpTokens'),
     volumeTags: tagSpecs.get('volume') ?? {},
   };
-  return { image, machineType, count, zone, subnetId, securityGroups, instanceTags: tagSpecs.get('instance') ?? {}, attributes, volumeSpecs: validateDisks(params) };
+  return {
+    image,
+    machineType,
+    count,
+    zone,
+    subnetId,
+    securityGroups,
+    instanceTags: tagSpecs.get('instance') ?? {},
+    attributes,
+    volumeSpecs: validateDisks(params),
+  };
 }
 
 function validateImage(ctx: Ec2Context, imageId: string | undefined): string {
   if (imageId === undefined) throw new Ec2SimError('MissingParameter', 'The request must contain the parameter ImageId');
   if (!isEc2Id('ami', imageId)) throw new Ec2SimError('InvalidAMIID.Malformed', `Invalid id: "${imageId}" (expecting "ami-...")`);
   const image = ctx.images.get(imageId);
-  if (image === undefined || image.state === 'deregistered') throw new Ec2SimError('InvalidAMIID.NotFound', `The image id '[${imageId}]' does not exist`);
+  if (image === undefined || image.state === 'deregistered')
+    throw new Ec2SimError('InvalidAMIID.NotFound', `The image id '[${imageId}]' does not exist`);
   if (image.state !== 'available') throw new Ec2SimError('InvalidAMIID.Unavailable', `The image id '[${imageId}]' is not available`);
   return imageId;
 }
@@ -167,7 +226,11 @@ function validateCount(params: QueryParams): number {
   const max = params.int('MaxCount');
   if (min === undefined) throw new Ec2SimError('MissingParameter', 'The request must contain the parameter MinCount');
   if (max === undefined) throw new Ec2SimError('MissingParameter', 'The request must contain the parameter MaxCount');
-  if (min < 1 || max < min) throw new Ec2SimError('InvalidParameterValue', `Invalid value '${min}' for minCount. Requested instance count (${min}) must be at least 1 and not exceed maxCount (${max}).`);
+  if (min < 1 || max < min)
+    throw new Ec2SimError(
+      'InvalidParameterValue',
+      `Invalid value '${min}' for minCount. Requested instance count (${min}) must be at least 1 and not exceed maxCount (${max}).`,
+    );
   return max;
 }
 
@@ -175,8 +238,10 @@ function validateTagSpecs(params: QueryParams): Map<string, Record<string, strin
   const specs = new Map<string, Record<string, string>>();
   for (const spec of params.structs('TagSpecification')) {
     const type = spec.get('ResourceType') ?? '';
-    if (!RESOURCE_TYPES.has(type)) throw new Ec2SimError('InvalidParameterValue', `'${type}' is not a valid taggable resource type for this operation.`);
-    if (specs.has(type)) throw new Ec2SimError('InvalidParameterValue', `The same resource type may not be specified more than once in tag specifications.`);
+    if (!RESOURCE_TYPES.has(type))
+      throw new Ec2SimError('InvalidParameterValue', `'${type}' is not a valid taggable resource type for this operation.`);
+    if (specs.has(type))
+      throw new Ec2SimError('InvalidParameterValue', `The same resource type may not be specified more than once in tag specifications.`);
     const tags = spec.tags('Tag');
     validateTags(tags);
     specs.set(type, tags);
@@ -189,9 +254,11 @@ export function validateTags(tags: Readonly<Record<string, string>>): void {
   const entries = Object.entries(tags);
   if (entries.length > 50) throw new Ec2SimError('TagLimitExceeded', 'The maximum number of tags per resource (50) has been exceeded.');
   for (const [key, value] of entries) {
-    if (key.length === 0 || key.length > 128) throw new Ec2SimError('InvalidParameterValue', `Tag key exceeds the maximum length of 128 characters`);
+    if (key.length === 0 || key.length > 128)
+      throw new Ec2SimError('InvalidParameterValue', `Tag key exceeds the maximum length of 128 characters`);
     if (value.length > 256) throw new Ec2SimError('InvalidParameterValue', `Tag value exceeds the maximum length of 256 characters`);
-    if (key.toLowerCase().startsWith('aws:')) throw new Ec2SimError('InvalidParameterValue', `Tag keys starting with 'aws:' are reserved for internal use`);
+    if (key.toLowerCase().startsWith('aws:'))
+      throw new Ec2SimError('InvalidParameterValue', `Tag keys starting with 'aws:' are reserved for internal use`);
   }
 }
 
@@ -207,11 +274,14 @@ function validateUserData(userData: string | undefined): string | undefined {
 function validateDisks(params: QueryParams): Omit<SimBlockDevice, 'volumeId'>[] {
   return params.structs('BlockDeviceMapping').map((mapping) => {
     const deviceName = mapping.get('DeviceName');
-    if (deviceName === undefined) throw new Ec2SimError('MissingParameter', 'The request must contain the parameter BlockDeviceMapping.DeviceName');
+    if (deviceName === undefined)
+      throw new Ec2SimError('MissingParameter', 'The request must contain the parameter BlockDeviceMapping.DeviceName');
     const sizeGiB = mapping.int('Ebs.VolumeSize') ?? 8;
     const volumeType = mapping.get('Ebs.VolumeType') ?? 'gp2';
-    if (sizeGiB < 1 || sizeGiB > 16384) throw new Ec2SimError('InvalidParameterValue', `Volume of ${sizeGiB}GiB is too large for ${volumeType}; maximum is 16384GiB`);
-    if (!VOLUME_TYPES.has(volumeType)) throw new Ec2SimError('InvalidParameterValue', `Value (${volumeType}) for parameter volumeType is invalid.`);
+    if (sizeGiB < 1 || sizeGiB > 16384)
+      throw new Ec2SimError('InvalidParameterValue', `Volume of ${sizeGiB}GiB is too large for ${volumeType}; maximum is 16384GiB`);
+    if (!VOLUME_TYPES.has(volumeType))
+      throw new Ec2SimError('InvalidParameterValue', `Value (${volumeType}) for parameter volumeType is invalid.`);
     return { deviceName, sizeGiB, volumeType, deleteOnTermination: mapping.bool('Ebs.DeleteOnTermination') ?? true };
   });
 }

@@ -24,7 +24,8 @@ export function subnetZone(ctx: Ec2Context, subnetId: string): string | undefine
  */
 export function launchZone(ctx: Ec2Context, requested: string | undefined, subnetId: string | undefined): string {
   const zones = zonesOf(ctx.region);
-  if (requested !== undefined && !zones.includes(requested)) throw new Ec2SimError('InvalidParameterValue', `Invalid availability zone: [${requested}]`);
+  if (requested !== undefined && !zones.includes(requested))
+    throw new Ec2SimError('InvalidParameterValue', `Invalid availability zone: [${requested}]`);
   const fallback = requested ?? zones[0] ?? ctx.region;
   if (subnetId === undefined) return fallback;
   if (!SUBNET_ID.test(subnetId)) throw new Ec2SimError('InvalidSubnetID.Malformed', `Invalid id: "${subnetId}" (expecting "subnet-...")`);
@@ -35,7 +36,10 @@ export function launchZone(ctx: Ec2Context, requested: string | undefined, subne
     return fallback;
   }
   if (requested !== undefined && requested !== zone) {
-    throw new Ec2SimError('InvalidParameterValue', `Value (${requested}) for parameter availabilityZone is invalid. Subnet '${subnetId}' is in the availability zone ${zone}`);
+    throw new Ec2SimError(
+      'InvalidParameterValue',
+      `Value (${requested}) for parameter availabilityZone is invalid. Subnet '${subnetId}' is in the availability zone ${zone}`,
+    );
   }
   return zone;
 }
@@ -44,7 +48,8 @@ export function launchZone(ctx: Ec2Context, requested: string | undefined, subne
 export function describeSubnets(ctx: Ec2Context, params: QueryParams): SimResponse {
   params.allowOnly(['Action', 'Version', 'DryRun', 'MaxResults', 'NextToken'], ['SubnetId', 'Filter']);
   const ids = params.list('SubnetId');
-  for (const id of ids) if (!SUBNET_ID.test(id)) throw new Ec2SimError('InvalidSubnetID.Malformed', `Invalid id: "${id}" (expecting "subnet-...")`);
+  for (const id of ids)
+    if (!SUBNET_ID.test(id)) throw new Ec2SimError('InvalidSubnetID.Malformed', `Invalid id: "${id}" (expecting "subnet-...")`);
   const missing = ids.filter((id) => subnetZone(ctx, id) === undefined);
   if (missing.length > 0) throw notFound(missing.join(', '));
   const known = ctx.settings.subnets === undefined ? [...ctx.learnedSubnets.keys()] : Object.keys(ctx.settings.subnets);

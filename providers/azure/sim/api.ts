@@ -51,21 +51,97 @@ const COMPUTE_GET = ['LowCostGet3Min', 'LowCostGet30Min', 'arm.reads'];
 const COMPUTE_LIST = ['HighCostGet3Min', 'HighCostGet30Min', 'arm.reads'];
 
 const ROUTES: readonly Route[] = [
-  { method: 'PUT', pattern: new RegExp(`${RG}/Microsoft\\.Compute/virtualMachines/([^/]+)$`, 'i'), action: 'VirtualMachines.CreateOrUpdate', spends: ['PutVM3Min', 'PutVM30Min', 'arm.writes'],
-    handler: (ctx, m, r, host) => putVm(ctx, m[2]!, decodeURIComponent(m[3]!), r.body, { host, ifNoneMatch: header(r, 'if-none-match') }) },
-  { method: 'GET', pattern: new RegExp(`${RG}/Microsoft\\.Compute/virtualMachines/([^/]+)$`, 'i'), action: 'VirtualMachines.Get', spends: COMPUTE_GET, handler: (ctx, m, r) => getVm(ctx, m[2]!, decodeURIComponent(m[3]!), r.url) },
-  { method: 'GET', pattern: new RegExp(`${RG}/Microsoft\\.Compute/virtualMachines/([^/]+)/instanceView$`, 'i'), action: 'VirtualMachines.InstanceView', spends: COMPUTE_GET, handler: (ctx, m) => getInstanceView(ctx, m[2]!, decodeURIComponent(m[3]!)) },
-  { method: 'DELETE', pattern: new RegExp(`${RG}/Microsoft\\.Compute/virtualMachines/([^/]+)$`, 'i'), action: 'VirtualMachines.Delete', spends: ['DeleteVM3Min', 'DeleteVM30Min', 'arm.deletes'],
-    handler: (ctx, m, _r, host) => deleteVm(ctx, m[2]!, decodeURIComponent(m[3]!), host) },
-  { method: 'GET', pattern: new RegExp(`${RG}/Microsoft\\.Compute/virtualMachines$`, 'i'), action: 'VirtualMachines.List', spends: COMPUTE_LIST, handler: (ctx, m, r, host) => listVms(ctx, m[2]!, r.url, host) },
-  { method: 'GET', pattern: new RegExp(`${SUB}/providers/Microsoft\\.Compute/virtualMachines$`, 'i'), action: 'VirtualMachines.ListAll', spends: COMPUTE_LIST, handler: (ctx, _m, r, host) => listVms(ctx, undefined, r.url, host) },
-  { method: 'PUT', pattern: new RegExp(`${RG}/Microsoft\\.Network/networkInterfaces/([^/]+)$`, 'i'), action: 'NetworkInterfaces.CreateOrUpdate', spends: ['arm.writes'], handler: (ctx, m, r, host) => putNic(ctx, m[2]!, decodeURIComponent(m[3]!), r.body, host) },
-  { method: 'GET', pattern: new RegExp(`${RG}/Microsoft\\.Network/networkInterfaces/([^/]+)$`, 'i'), action: 'NetworkInterfaces.Get', spends: ['arm.reads'], handler: (ctx, m) => getNic(ctx, m[2]!, decodeURIComponent(m[3]!)) },
-  { method: 'DELETE', pattern: new RegExp(`${RG}/Microsoft\\.Network/networkInterfaces/([^/]+)$`, 'i'), action: 'NetworkInterfaces.Delete', spends: ['arm.deletes'], handler: (ctx, m, _r, host) => deleteNic(ctx, m[2]!, decodeURIComponent(m[3]!), host) },
-  { method: 'GET', pattern: new RegExp(`${RG}/Microsoft\\.Network/networkInterfaces$`, 'i'), action: 'NetworkInterfaces.List', spends: ['arm.reads'], handler: (ctx, m, r, host) => listNics(ctx, m[2]!, r.url, host) },
-  { method: 'GET', pattern: new RegExp(`${RG}/Microsoft\\.Compute/images/[^/]+$`, 'i'), action: 'Images.Get', spends: COMPUTE_GET, handler: (ctx, _m, r) => getImage(ctx.images, r.url.pathname, ctx.location) },
-  { method: 'GET', pattern: new RegExp(`${RG}/Microsoft\\.Compute/galleries/[^/]+/images/[^/]+/versions/[^/]+$`, 'i'), action: 'GalleryImageVersions.Get', spends: COMPUTE_GET, handler: (ctx, _m, r) => getImage(ctx.images, r.url.pathname, ctx.location) },
-  { method: 'GET', pattern: new RegExp(`${SUB}/providers/Microsoft\\.(?:Compute|Network)/locations/[^/]+/operations/([^/]+)$`, 'i'), action: 'AsyncOperations.Get', spends: ['arm.reads'], handler: (ctx, m) => operationStatus(ctx, m[2]!) },
+  {
+    method: 'PUT',
+    pattern: new RegExp(`${RG}/Microsoft\\.Compute/virtualMachines/([^/]+)$`, 'i'),
+    action: 'VirtualMachines.CreateOrUpdate',
+    spends: ['PutVM3Min', 'PutVM30Min', 'arm.writes'],
+    handler: (ctx, m, r, host) => putVm(ctx, m[2]!, decodeURIComponent(m[3]!), r.body, { host, ifNoneMatch: header(r, 'if-none-match') }),
+  },
+  {
+    method: 'GET',
+    pattern: new RegExp(`${RG}/Microsoft\\.Compute/virtualMachines/([^/]+)$`, 'i'),
+    action: 'VirtualMachines.Get',
+    spends: COMPUTE_GET,
+    handler: (ctx, m, r) => getVm(ctx, m[2]!, decodeURIComponent(m[3]!), r.url),
+  },
+  {
+    method: 'GET',
+    pattern: new RegExp(`${RG}/Microsoft\\.Compute/virtualMachines/([^/]+)/instanceView$`, 'i'),
+    action: 'VirtualMachines.InstanceView',
+    spends: COMPUTE_GET,
+    handler: (ctx, m) => getInstanceView(ctx, m[2]!, decodeURIComponent(m[3]!)),
+  },
+  {
+    method: 'DELETE',
+    pattern: new RegExp(`${RG}/Microsoft\\.Compute/virtualMachines/([^/]+)$`, 'i'),
+    action: 'VirtualMachines.Delete',
+    spends: ['DeleteVM3Min', 'DeleteVM30Min', 'arm.deletes'],
+    handler: (ctx, m, _r, host) => deleteVm(ctx, m[2]!, decodeURIComponent(m[3]!), host),
+  },
+  {
+    method: 'GET',
+    pattern: new RegExp(`${RG}/Microsoft\\.Compute/virtualMachines$`, 'i'),
+    action: 'VirtualMachines.List',
+    spends: COMPUTE_LIST,
+    handler: (ctx, m, r, host) => listVms(ctx, m[2]!, r.url, host),
+  },
+  {
+    method: 'GET',
+    pattern: new RegExp(`${SUB}/providers/Microsoft\\.Compute/virtualMachines$`, 'i'),
+    action: 'VirtualMachines.ListAll',
+    spends: COMPUTE_LIST,
+    handler: (ctx, _m, r, host) => listVms(ctx, undefined, r.url, host),
+  },
+  {
+    method: 'PUT',
+    pattern: new RegExp(`${RG}/Microsoft\\.Network/networkInterfaces/([^/]+)$`, 'i'),
+    action: 'NetworkInterfaces.CreateOrUpdate',
+    spends: ['arm.writes'],
+    handler: (ctx, m, r, host) => putNic(ctx, m[2]!, decodeURIComponent(m[3]!), r.body, host),
+  },
+  {
+    method: 'GET',
+    pattern: new RegExp(`${RG}/Microsoft\\.Network/networkInterfaces/([^/]+)$`, 'i'),
+    action: 'NetworkInterfaces.Get',
+    spends: ['arm.reads'],
+    handler: (ctx, m) => getNic(ctx, m[2]!, decodeURIComponent(m[3]!)),
+  },
+  {
+    method: 'DELETE',
+    pattern: new RegExp(`${RG}/Microsoft\\.Network/networkInterfaces/([^/]+)$`, 'i'),
+    action: 'NetworkInterfaces.Delete',
+    spends: ['arm.deletes'],
+    handler: (ctx, m, _r, host) => deleteNic(ctx, m[2]!, decodeURIComponent(m[3]!), host),
+  },
+  {
+    method: 'GET',
+    pattern: new RegExp(`${RG}/Microsoft\\.Network/networkInterfaces$`, 'i'),
+    action: 'NetworkInterfaces.List',
+    spends: ['arm.reads'],
+    handler: (ctx, m, r, host) => listNics(ctx, m[2]!, r.url, host),
+  },
+  {
+    method: 'GET',
+    pattern: new RegExp(`${RG}/Microsoft\\.Compute/images/[^/]+$`, 'i'),
+    action: 'Images.Get',
+    spends: COMPUTE_GET,
+    handler: (ctx, _m, r) => getImage(ctx.images, r.url.pathname, ctx.location),
+  },
+  {
+    method: 'GET',
+    pattern: new RegExp(`${RG}/Microsoft\\.Compute/galleries/[^/]+/images/[^/]+/versions/[^/]+$`, 'i'),
+    action: 'GalleryImageVersions.Get',
+    spends: COMPUTE_GET,
+    handler: (ctx, _m, r) => getImage(ctx.images, r.url.pathname, ctx.location),
+  },
+  {
+    method: 'GET',
+    pattern: new RegExp(`${SUB}/providers/Microsoft\\.(?:Compute|Network)/locations/[^/]+/operations/([^/]+)$`, 'i'),
+    action: 'AsyncOperations.Get',
+    spends: ['arm.reads'],
+    handler: (ctx, m) => operationStatus(ctx, m[2]!),
+  },
 ];
 
 /** Builds the ARM CloudApi over a context. */
@@ -75,7 +151,14 @@ export function azureApi(ctx: AzureContext): CloudApi {
     faultResponse: (fault, action) => faultResponse(fault, action),
     launchOutOfBand: (input) => launchOutOfBand(ctx, input),
     controlRoutes: controlRoutes(ctx),
-    worldExtras: () => ({ subscriptionId: ctx.subscriptionId, location: ctx.location, images: ctx.images.all(), nics: ctx.nics.all(), settings: ctx.settings, puts: ctx.puts.length }),
+    worldExtras: () => ({
+      subscriptionId: ctx.subscriptionId,
+      location: ctx.location,
+      images: ctx.images.all(),
+      nics: ctx.nics.all(),
+      settings: ctx.settings,
+      puts: ctx.puts.length,
+    }),
     reset: () => {
       ctx.nics.clear();
       ctx.puts.length = 0;
@@ -102,15 +185,21 @@ function route(ctx: AzureContext, request: SimRequest): SimCall | SimResponse {
 
 function precheck(ctx: AzureContext, request: SimRequest, match: RegExpExecArray): ArmSimError | undefined {
   const auth = header(request, 'authorization');
-  if (auth === undefined) return new ArmSimError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.");
+  if (auth === undefined)
+    return new ArmSimError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.");
   const token = /^Bearer (.+)$/.exec(auth)?.[1];
   if (token === undefined || (ctx.settings.tokens !== undefined && !ctx.settings.tokens.includes(token))) {
     return new ArmSimError(401, 'InvalidAuthenticationToken', 'The access token is invalid.');
   }
   if (request.url.searchParams.get('api-version') === null) {
-    return new ArmSimError(400, 'MissingApiVersionParameter', "The api-version query parameter (?api-version=) is required for all requests.");
+    return new ArmSimError(
+      400,
+      'MissingApiVersionParameter',
+      'The api-version query parameter (?api-version=) is required for all requests.',
+    );
   }
-  if (!sameName(match[1] ?? '', ctx.subscriptionId)) return new ArmSimError(404, 'SubscriptionNotFound', `The subscription '${match[1] ?? ''}' could not be found.`);
+  if (!sameName(match[1] ?? '', ctx.subscriptionId))
+    return new ArmSimError(404, 'SubscriptionNotFound', `The subscription '${match[1] ?? ''}' could not be found.`);
   const group = /\/resourceGroups\/([^/]+)/i.exec(request.url.pathname)?.[1];
   const groups = ctx.settings.resourceGroups;
   if (group !== undefined && groups !== undefined && !groups.some((g) => sameName(g, group))) {
@@ -143,25 +232,43 @@ function withRemaining(ctx: AzureContext, spends: readonly string[], response: S
 function throttled(refusal: Refusal): SimResponse {
   const seconds = String(Math.max(1, Math.ceil(refusal.retryAfterMs / 1000)));
   if (refusal.bucket.startsWith('arm.')) {
-    return armError(new ArmSimError(429, 'SubscriptionRequestsThrottled', `Number of ${refusal.bucket.slice(4)} requests for subscription exceeded the limit. Please try again after '${seconds}' seconds.`, { headers: { 'retry-after': seconds } }));
+    return armError(
+      new ArmSimError(
+        429,
+        'SubscriptionRequestsThrottled',
+        `Number of ${refusal.bucket.slice(4)} requests for subscription exceeded the limit. Please try again after '${seconds}' seconds.`,
+        { headers: { 'retry-after': seconds } },
+      ),
+    );
   }
-  return armError(new ArmSimError(429, 'OperationNotAllowed', 'The server rejected the request because too many requests have been received for this subscription.', {
-    details: [{ code: 'TooManyRequests', target: refusal.bucket, message: JSON.stringify({ operationGroup: refusal.bucket }) }],
-    headers: { 'retry-after': seconds },
-  }));
+  return armError(
+    new ArmSimError(
+      429,
+      'OperationNotAllowed',
+      'The server rejected the request because too many requests have been received for this subscription.',
+      {
+        details: [{ code: 'TooManyRequests', target: refusal.bucket, message: JSON.stringify({ operationGroup: refusal.bucket }) }],
+        headers: { 'retry-after': seconds },
+      },
+    ),
+  );
 }
 
 function operationStatus(ctx: AzureContext, id: string): SimResponse {
   const op = ctx.engine.operations.get(id);
   if (op === undefined) throw new ArmSimError(404, 'ResourceNotFound', `The operation '${id}' was not found.`);
   const status = op.status === 'running' || worldBehind(ctx, op) ? 'InProgress' : op.error === undefined ? 'Succeeded' : 'Failed';
-  return armJson(200, {
-    name: op.id,
-    status,
-    startTime: new Date(op.startedAt).toISOString(),
-    ...(op.doneAt === undefined ? {} : { endTime: new Date(op.doneAt).toISOString() }),
-    ...(op.error === undefined ? {} : { error: { code: op.error.code, message: op.error.message } }),
-  }, status === 'InProgress' ? operationRetryAfter(ctx.settings) : {});
+  return armJson(
+    200,
+    {
+      name: op.id,
+      status,
+      startTime: new Date(op.startedAt).toISOString(),
+      ...(op.doneAt === undefined ? {} : { endTime: new Date(op.doneAt).toISOString() }),
+      ...(op.error === undefined ? {} : { error: { code: op.error.code, message: op.error.message } }),
+    },
+    status === 'InProgress' ? operationRetryAfter(ctx.settings) : {},
+  );
 }
 
 /**
@@ -178,7 +285,8 @@ function worldBehind(ctx: AzureContext, op: SimOperation): boolean {
 }
 
 function faultResponse(fault: FaultRule, action: string): SimResponse {
-  if (fault.kind === 'throttle') return throttled({ bucket: action.startsWith('VirtualMachines') ? 'PutVM3Min' : 'arm.reads', retryAfterMs: fault.delayMs ?? 1000 });
+  if (fault.kind === 'throttle')
+    return throttled({ bucket: action.startsWith('VirtualMachines') ? 'PutVM3Min' : 'arm.reads', retryAfterMs: fault.delayMs ?? 1000 });
   const code = fault.code ?? 'InternalServerError';
   const status = fault.status ?? 500;
   return armError(new ArmSimError(status, code, fault.message ?? `Injected fault on ${action}.`));
@@ -220,7 +328,8 @@ function patchSettings(settings: AzureSettings, body: Record<string, unknown>): 
   const pageSize = body['pageSize'];
   if (typeof pageSize === 'number' && pageSize >= 1) settings.pageSize = pageSize;
   const retryAfter = body['operationRetryAfterSeconds'];
-  if (retryAfter === null || (typeof retryAfter === 'number' && retryAfter >= 0)) settings.operationRetryAfterSeconds = retryAfter ?? undefined;
+  if (retryAfter === null || (typeof retryAfter === 'number' && retryAfter >= 0))
+    settings.operationRetryAfterSeconds = retryAfter ?? undefined;
   const failDeletes = body['failDeletes'];
   if (typeof failDeletes === 'number' && Number.isInteger(failDeletes) && failDeletes >= 0) settings.failDeletes = failDeletes;
   const sizes = body['unavailableSizes'];

@@ -14,7 +14,12 @@ export class ArmSimError extends Error {
   readonly details: readonly { readonly code: string; readonly message: string; readonly target?: string }[];
   readonly headers: Readonly<Record<string, string>>;
 
-  constructor(status: number, code: string, message: string, extra: { target?: string; details?: ArmSimError['details']; headers?: Record<string, string> } = {}) {
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    extra: { target?: string; details?: ArmSimError['details']; headers?: Record<string, string> } = {},
+  ) {
     super(message);
     this.status = status;
     this.code = code;
@@ -26,13 +31,28 @@ export class ArmSimError extends Error {
 
 /** Renders an ARM error envelope. */
 export function armError(error: ArmSimError): SimResponse {
-  const body = { error: { code: error.code, message: error.message, ...(error.target === undefined ? {} : { target: error.target }), ...(error.details.length === 0 ? {} : { details: error.details }) } };
-  return { status: error.status, headers: { 'content-type': 'application/json; charset=utf-8', 'x-ms-request-id': requestId(), ...error.headers }, body: JSON.stringify(body) };
+  const body = {
+    error: {
+      code: error.code,
+      message: error.message,
+      ...(error.target === undefined ? {} : { target: error.target }),
+      ...(error.details.length === 0 ? {} : { details: error.details }),
+    },
+  };
+  return {
+    status: error.status,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'x-ms-request-id': requestId(), ...error.headers },
+    body: JSON.stringify(body),
+  };
 }
 
 /** A JSON response with ARM's usual headers. */
 export function armJson(status: number, value: unknown, headers: Readonly<Record<string, string>> = {}): SimResponse {
-  return { status, headers: { 'content-type': 'application/json; charset=utf-8', 'x-ms-request-id': requestId(), ...headers }, body: value === undefined ? '' : JSON.stringify(value) };
+  return {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'x-ms-request-id': requestId(), ...headers },
+    body: value === undefined ? '' : JSON.stringify(value),
+  };
 }
 
 /** An empty response (202/204). */
@@ -42,7 +62,11 @@ export function armEmpty(status: number, headers: Readonly<Record<string, string
 
 /** 404 for a missing resource, in ARM's words. */
 export function notFound(type: string, name: string, resourceGroup: string): ArmSimError {
-  return new ArmSimError(404, 'ResourceNotFound', `The Resource '${type}/${name}' under resource group '${resourceGroup}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`);
+  return new ArmSimError(
+    404,
+    'ResourceNotFound',
+    `The Resource '${type}/${name}' under resource group '${resourceGroup}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
+  );
 }
 
 /** Builds a resource id. */
@@ -88,7 +112,8 @@ export function validateTags(value: unknown): Record<string, string> {
   if (entries.length > 50) throw new ArmSimError(400, 'InvalidTagCount', 'The number of tags exceeds the maximum of 50.');
   for (const [key, v] of entries) {
     if (typeof v !== 'string') throw new ArmSimError(400, 'InvalidTemplate', `The tag '${key}' must have a string value.`);
-    if (key.length === 0 || key.length > 512 || /[<>%&\\?/]/.test(key)) throw new ArmSimError(400, 'InvalidTagNameCharacters', `The tag name '${key}' has invalid characters or length.`);
+    if (key.length === 0 || key.length > 512 || /[<>%&\\?/]/.test(key))
+      throw new ArmSimError(400, 'InvalidTagNameCharacters', `The tag name '${key}' has invalid characters or length.`);
     if (v.length > 256) throw new ArmSimError(400, 'InvalidTagValueLength', `The tag value for '${key}' exceeds 256 characters.`);
   }
   return tags as Record<string, string>;

@@ -28,7 +28,8 @@ export interface ImageInput {
 }
 
 const MANAGED = /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Compute\/images\/([^/]+)$/i;
-const GALLERY = /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Compute\/galleries\/[^/]+\/images\/[^/]+\/versions\/([^/]+)$/i;
+const GALLERY =
+  /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Compute\/galleries\/[^/]+\/images\/[^/]+\/versions\/([^/]+)$/i;
 
 /** Which kind of image id `id` is, and its name; undefined when it is neither. */
 export function parseImageId(id: string): { kind: SimImage['kind']; name: string } | undefined {
@@ -47,7 +48,13 @@ export class ImageStore {
   put(input: ImageInput): SimImage {
     const parsed = parseImageId(input.id);
     if (parsed === undefined) throw new ControlError(400, `not an image or gallery image version id: ${input.id}`);
-    const image: SimImage = { id: input.id, kind: parsed.kind, name: parsed.name, provisioningState: input.provisioningState ?? 'Succeeded', tags: { ...input.tags } };
+    const image: SimImage = {
+      id: input.id,
+      kind: parsed.kind,
+      name: parsed.name,
+      provisioningState: input.provisioningState ?? 'Succeeded',
+      tags: { ...input.tags },
+    };
     this.#images.set(input.id.toLowerCase(), image);
     return image;
   }
@@ -72,7 +79,11 @@ export function getImage(images: ImageStore, path: string, location: string): Si
     const parsed = parseImageId(path);
     const type = parsed?.kind === 'galleryImageVersion' ? 'Microsoft.Compute/galleries/images/versions' : 'Microsoft.Compute/images';
     const group = /\/resourceGroups\/([^/]+)/i.exec(path)?.[1] ?? '';
-    throw new ArmSimError(404, 'ResourceNotFound', `The Resource '${type}/${parsed?.name ?? path}' under resource group '${group}' was not found.`);
+    throw new ArmSimError(
+      404,
+      'ResourceNotFound',
+      `The Resource '${type}/${parsed?.name ?? path}' under resource group '${group}' was not found.`,
+    );
   }
   return armJson(200, renderImage(image, location));
 }
@@ -85,7 +96,11 @@ function renderImage(image: SimImage, location: string): unknown {
       type: 'Microsoft.Compute/images',
       location,
       tags: image.tags,
-      properties: { provisioningState: image.provisioningState, hyperVGeneration: 'V2', storageProfile: { osDisk: { osType: 'Linux', osState: 'Generalized', caching: 'ReadWrite' }, dataDisks: [] } },
+      properties: {
+        provisioningState: image.provisioningState,
+        hyperVGeneration: 'V2',
+        storageProfile: { osDisk: { osType: 'Linux', osState: 'Generalized', caching: 'ReadWrite' }, dataDisks: [] },
+      },
     };
   }
   return {

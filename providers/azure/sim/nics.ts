@@ -90,30 +90,58 @@ export function putNic(ctx: AzureContext, group: string, name: string, body: str
   const input = parseJsonBody(body);
   const location = str(input['location']);
   if (location === undefined) throw new ArmSimError(400, 'LocationRequired', 'The location property is required for this definition.');
-  if (location.toLowerCase().replaceAll(' ', '') !== ctx.location) throw new ArmSimError(400, 'InvalidResourceLocation', `The resource location '${location}' does not match the simulated location '${ctx.location}'.`);
+  if (location.toLowerCase().replaceAll(' ', '') !== ctx.location)
+    throw new ArmSimError(
+      400,
+      'InvalidResourceLocation',
+      `The resource location '${location}' does not match the simulated location '${ctx.location}'.`,
+    );
   const tags = validateTags(input['tags']);
   const subnetId = subnetOf(ctx, input);
   const id = resourceId(ctx.subscriptionId, group, TYPE, name);
   const existing = ctx.nics.get(id);
   if (existing !== undefined && existing.virtualMachine !== undefined && existing.subnetId.toLowerCase() !== subnetId.toLowerCase()) {
-    throw new ArmSimError(400, 'CannotChangeSubnetOfNicAttachedToVm', `Subnet of network interface ${id} cannot be changed while it is attached to a virtual machine.`);
+    throw new ArmSimError(
+      400,
+      'CannotChangeSubnetOfNicAttachedToVm',
+      `Subnet of network interface ${id} cannot be changed while it is attached to a virtual machine.`,
+    );
   }
-  const nic: SimNic = existing === undefined
-    ? { id, name, resourceGroup: group, subnetId, privateIp: ctx.nics.nextAddress(), tags, createdAt: ctx.engine.clock.now(), virtualMachine: undefined, deleteWithVm: false }
-    : { ...existing, subnetId, tags };
+  const nic: SimNic =
+    existing === undefined
+      ? {
+          id,
+          name,
+          resourceGroup: group,
+          subnetId,
+          privateIp: ctx.nics.nextAddress(),
+          tags,
+          createdAt: ctx.engine.clock.now(),
+          virtualMachine: undefined,
+          deleteWithVm: false,
+        }
+      : { ...existing, subnetId, tags };
   ctx.nics.set(nic);
   const op = ctx.engine.operations.start({ kind: 'nic-put', targetId: id, durationMs: 500 });
-  return armJson(existing === undefined ? 201 : 200, renderNic(ctx, nic), { 'azure-asyncoperation': operationUrl(host, ctx, 'Microsoft.Network', op.id), ...operationRetryAfter(ctx.settings) });
+  return armJson(existing === undefined ? 201 : 200, renderNic(ctx, nic), {
+    'azure-asyncoperation': operationUrl(host, ctx, 'Microsoft.Network', op.id),
+    ...operationRetryAfter(ctx.settings),
+  });
 }
 
 function subnetOf(ctx: AzureContext, input: Record<string, unknown>): string {
   const configs = recs(rec(input['properties'])['ipConfigurations']);
   if (configs.length === 0) throw new ArmSimError(400, 'InvalidRequestFormat', 'A network interface needs at least one IP configuration.');
   const subnetId = str(rec(rec(configs[0]?.['properties'])['subnet'])['id']);
-  if (subnetId === undefined || !SUBNET.test(subnetId)) throw new ArmSimError(400, 'InvalidRequestFormat', `Subnet id ${String(subnetId)} is not a valid subnet resource id.`);
+  if (subnetId === undefined || !SUBNET.test(subnetId))
+    throw new ArmSimError(400, 'InvalidRequestFormat', `Subnet id ${String(subnetId)} is not a valid subnet resource id.`);
   const known = ctx.settings.subnets;
   if (known !== undefined && !known.some((s) => s.toLowerCase() === subnetId.toLowerCase())) {
-    throw new ArmSimError(400, 'InvalidResourceReference', `Resource ${subnetId} referenced by resource ${String(input['name'] ?? 'networkInterface')} was not found.`);
+    throw new ArmSimError(
+      400,
+      'InvalidResourceReference',
+      `Resource ${subnetId} referenced by resource ${String(input['name'] ?? 'networkInterface')} was not found.`,
+    );
   }
   return subnetId;
 }
@@ -131,7 +159,11 @@ export function deleteNic(ctx: AzureContext, group: string, name: string, host: 
   const nic = ctx.nics.get(id);
   if (nic === undefined) return armEmpty(204);
   if (nic.virtualMachine !== undefined) {
-    throw new ArmSimError(400, 'NicInUse', `Network Interface ${id} is used by existing resource ${nic.virtualMachine}. In order to delete the network interface, it must be dissociated from the resource.`);
+    throw new ArmSimError(
+      400,
+      'NicInUse',
+      `Network Interface ${id} is used by existing resource ${nic.virtualMachine}. In order to delete the network interface, it must be dissociated from the resource.`,
+    );
   }
   ctx.nics.delete(id);
   const op = ctx.engine.operations.start({ kind: 'nic-delete', targetId: id, durationMs: 500 });
@@ -143,7 +175,10 @@ export function deleteNic(ctx: AzureContext, group: string, name: string, host: 
 export function listNics(ctx: AzureContext, group: string, url: URL, host: string): SimResponse {
   const nics = ctx.nics.all().filter((n) => n.resourceGroup.toLowerCase() === group.toLowerCase());
   const page = pageOf(nics, (n) => n.name.toLowerCase(), url, host, ctx.settings.pageSize);
-  return armJson(200, { value: page.value.map((n) => renderNic(ctx, n)), ...(page.nextLink === undefined ? {} : { nextLink: page.nextLink }) });
+  return armJson(200, {
+    value: page.value.map((n) => renderNic(ctx, n)),
+    ...(page.nextLink === undefined ? {} : { nextLink: page.nextLink }),
+  });
 }
 
 function renderNic(ctx: AzureContext, nic: SimNic): unknown {
@@ -156,11 +191,20 @@ function renderNic(ctx: AzureContext, nic: SimNic): unknown {
     etag: `W/"${nic.createdAt.toString(16)}"`,
     properties: {
       provisioningState: 'Succeeded',
-      ipConfigurations: [{
-        id: `${nic.id}/ipConfigurations/ipconfig1`,
-        name: 'ipconfig1',
-        properties: { provisioningState: 'Succeeded', privateIPAddress: nic.privateIp, privateIPAllocationMethod: 'Dynamic', subnet: { id: nic.subnetId }, primary: true, privateIPAddressVersion: 'IPv4' },
-      }],
+      ipConfigurations: [
+        {
+          id: `${nic.id}/ipConfigurations/ipconfig1`,
+          name: 'ipconfig1',
+          properties: {
+            provisioningState: 'Succeeded',
+            privateIPAddress: nic.privateIp,
+            privateIPAllocationMethod: 'Dynamic',
+            subnet: { id: nic.subnetId },
+            primary: true,
+            privateIPAddressVersion: 'IPv4',
+          },
+        },
+      ],
       ...(nic.virtualMachine === undefined ? {} : { virtualMachine: { id: nic.virtualMachine } }),
       primary: nic.virtualMachine === undefined ? undefined : true,
       enableAcceleratedNetworking: false,

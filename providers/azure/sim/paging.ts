@@ -6,7 +6,13 @@ import { createHash } from 'node:crypto';
 import { ArmSimError } from './arm.ts';
 
 /** One page of `items` (sorted by `key`) after the request's `$skiptoken`, with the next link. */
-export function pageOf<T>(items: readonly T[], key: (item: T) => string, url: URL, host: string, pageSize: number): { value: T[]; nextLink?: string } {
+export function pageOf<T>(
+  items: readonly T[],
+  key: (item: T) => string,
+  url: URL,
+  host: string,
+  pageSize: number,
+): { value: T[]; nextLink?: string } {
   const scope = createHash('sha256').update(url.pathname.toLowerCase()).digest('hex').slice(0, 12);
   const after = readToken(url.searchParams.get('$skiptoken'), scope);
   const sorted = [...items].sort((a, b) => cmp(key(a), key(b)));

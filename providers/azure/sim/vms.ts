@@ -35,7 +35,13 @@ export function findVm(ctx: AzureContext, group: string, name: string): SimInsta
 }
 
 /** PUT virtualMachines/{name}. */
-export function putVm(ctx: AzureContext, group: string, name: string, body: string, headers: { host: string; ifNoneMatch: string | undefined }): SimResponse {
+export function putVm(
+  ctx: AzureContext,
+  group: string,
+  name: string,
+  body: string,
+  headers: { host: string; ifNoneMatch: string | undefined },
+): SimResponse {
   validateVmName(name);
   const existing = findVm(ctx, group, name);
   const record = (status: number, updatedInPlace: boolean): void => {
@@ -52,13 +58,28 @@ export function putVm(ctx: AzureContext, group: string, name: string, body: stri
   }
 }
 
-function updateVm(ctx: AzureContext, vm: SimInstance, body: string, headers: { host: string; ifNoneMatch: string | undefined }, record: (status: number, updated: boolean) => void): SimResponse {
-  if (headers.ifNoneMatch === '*') throw new ArmSimError(412, 'PreconditionFailed', `The resource '${vm.name}' already exists and the request has If-None-Match: *.`);
+function updateVm(
+  ctx: AzureContext,
+  vm: SimInstance,
+  body: string,
+  headers: { host: string; ifNoneMatch: string | undefined },
+  record: (status: number, updated: boolean) => void,
+): SimResponse {
+  if (headers.ifNoneMatch === '*')
+    throw new ArmSimError(412, 'PreconditionFailed', `The resource '${vm.name}' already exists and the request has If-None-Match: *.`);
   if (vm.state === 'terminating') {
-    throw new ArmSimError(409, 'OperationNotAllowed', `Operation 'Update VM' is not allowed on VM '${vm.name}' since the VM is marked for deletion. You can only retry the Delete operation (or wait for an ongoing one to complete).`);
+    throw new ArmSimError(
+      409,
+      'OperationNotAllowed',
+      `Operation 'Update VM' is not allowed on VM '${vm.name}' since the VM is marked for deletion. You can only retry the Delete operation (or wait for an ongoing one to complete).`,
+    );
   }
   if (provisioningState(vm) === 'Creating') {
-    throw new ArmSimError(409, 'Conflict', `The request conflicts with the operation in progress on virtual machine '${vm.name}': it is still being created. Retry after that operation completes.`);
+    throw new ArmSimError(
+      409,
+      'Conflict',
+      `The request conflicts with the operation in progress on virtual machine '${vm.name}': it is still being created. Retry after that operation completes.`,
+    );
   }
   // An in-place update, as Azure does it: tags and hardware change on the running VM.
   const model = validateVm(ctx, body);
@@ -66,16 +87,26 @@ function updateVm(ctx: AzureContext, vm: SimInstance, body: string, headers: { h
   const updated = ctx.engine.world.setAttributes(vm.id, { properties: { ...model.properties, vmId: vm.id }, size: model.size });
   record(200, true);
   const op = ctx.engine.operations.start({ kind: 'vm-update', targetId: vm.id, durationMs: 1000 });
-  return armJson(200, renderVm(ctx, updated, false), { 'azure-asyncoperation': operationUrl(headers.host, ctx, 'Microsoft.Compute', op.id) });
+  return armJson(200, renderVm(ctx, updated, false), {
+    'azure-asyncoperation': operationUrl(headers.host, ctx, 'Microsoft.Compute', op.id),
+  });
 }
 
 function createVm(ctx: AzureContext, group: string, name: string, model: VmModel, host: string): SimResponse {
   const nic = ctx.nics.get(model.nicId);
-  if (nic === undefined) throw new ArmSimError(400, 'InvalidResourceReference', `Resource ${model.nicId} referenced by resource ${name} was not found.`);
-  if (nic.virtualMachine !== undefined) throw new ArmSimError(400, 'NicInUse', `Network interface ${model.nicId} is already used by virtual machine ${nic.virtualMachine}.`);
+  if (nic === undefined)
+    throw new ArmSimError(400, 'InvalidResourceReference', `Resource ${model.nicId} referenced by resource ${name} was not found.`);
+  if (nic.virtualMachine !== undefined)
+    throw new ArmSimError(400, 'NicInUse', `Network interface ${model.nicId} is already used by virtual machine ${nic.virtualMachine}.`);
   checkQuota(ctx);
   const fault = ctx.engine.faults.pick(ALLOCATE_ACTION, 'before', model.tags);
-  const failure = fault?.kind === 'error' ? { code: fault.code ?? 'AllocationFailed', message: fault.message ?? 'Allocation failed. We do not have sufficient capacity for the requested VM size in this region.' } : undefined;
+  const failure =
+    fault?.kind === 'error'
+      ? {
+          code: fault.code ?? 'AllocationFailed',
+          message: fault.message ?? 'Allocation failed. We do not have sufficient capacity for the requested VM size in this region.',
+        }
+      : undefined;
   const vmId = crypto.randomUUID();
   const vm = ctx.engine.world.launch({
     id: vmId,
@@ -85,7 +116,13 @@ function createVm(ctx: AzureContext, group: string, name: string, model: VmModel
     image: model.imageId,
     machineType: model.size,
     address: nic.privateIp,
-    attributes: { resourceGroup: group, provisioningState: 'Creating', properties: { ...model.properties, vmId }, nicId: nic.id, timeCreated: new Date(ctx.engine.clock.now()).toISOString() },
+    attributes: {
+      resourceGroup: group,
+      provisioningState: 'Creating',
+      properties: { ...model.properties, vmId },
+      nicId: nic.id,
+      timeCreated: new Date(ctx.engine.clock.now()).toISOString(),
+    },
   });
   ctx.nics.attach(nic.id, vmResourceId(ctx, vm), model.nicDeleteOption === 'Delete');
   const bootMs = ctx.engine.world.latencies.bootMs;
@@ -95,10 +132,17 @@ function createVm(ctx: AzureContext, group: string, name: string, model: VmModel
     durationMs: failure === undefined ? bootMs : Math.floor(bootMs / 2),
     effect: () => finishCreate(ctx, vmId, failure),
   });
-  return armJson(201, renderVm(ctx, vm, false), { 'azure-asyncoperation': operationUrl(host, ctx, 'Microsoft.Compute', op.id), ...operationRetryAfter(ctx.settings) });
+  return armJson(201, renderVm(ctx, vm, false), {
+    'azure-asyncoperation': operationUrl(host, ctx, 'Microsoft.Compute', op.id),
+    ...operationRetryAfter(ctx.settings),
+  });
 }
 
-function finishCreate(ctx: AzureContext, vmId: string, failure: { code: string; message: string } | undefined): { code: string; message: string } | undefined {
+function finishCreate(
+  ctx: AzureContext,
+  vmId: string,
+  failure: { code: string; message: string } | undefined,
+): { code: string; message: string } | undefined {
   const { world } = ctx.engine;
   const vm = world.get(vmId);
   if (vm === undefined || vm.state === 'terminating' || vm.state === 'terminated') {
@@ -118,9 +162,14 @@ function checkQuota(ctx: AzureContext): void {
   if (quota === undefined) return;
   const live = ctx.engine.world.all().filter((i) => i.state !== 'terminated' && i.state !== 'terminating').length;
   if (live + 1 > quota) {
-    throw new ArmSimError(409, 'OperationNotAllowed', `Operation could not be completed as it results in exceeding approved Total Regional Cores quota. Location: ${ctx.location}, Current Limit: ${quota}, Current Usage: ${live}, Additional Required: 1.`, {
-      details: [{ code: 'QuotaExceeded', message: 'Quota exceeded' }],
-    });
+    throw new ArmSimError(
+      409,
+      'OperationNotAllowed',
+      `Operation could not be completed as it results in exceeding approved Total Regional Cores quota. Location: ${ctx.location}, Current Limit: ${quota}, Current Usage: ${live}, Additional Required: 1.`,
+      {
+        details: [{ code: 'QuotaExceeded', message: 'Quota exceeded' }],
+      },
+    );
   }
 }
 
@@ -147,13 +196,21 @@ export function getInstanceView(ctx: AzureContext, group: string, name: string):
 export function listVms(ctx: AzureContext, group: string | undefined, url: URL, host: string): SimResponse {
   const expand = url.searchParams.get('$expand');
   if (expand !== null && url.searchParams.get('$filter') === null) {
-    throw new ArmSimError(400, 'InvalidParameter', 'The $expand=instanceView query is only allowed if a valid $filter is specified.', { target: '$expand' });
+    throw new ArmSimError(400, 'InvalidParameter', 'The $expand=instanceView query is only allowed if a valid $filter is specified.', {
+      target: '$expand',
+    });
   }
   const statusOnly = url.searchParams.get('statusOnly') === 'true';
-  if (statusOnly && group !== undefined) throw new ArmSimError(400, 'InvalidParameter', 'statusOnly is only supported on the subscription-level list.', { target: 'statusOnly' });
+  if (statusOnly && group !== undefined)
+    throw new ArmSimError(400, 'InvalidParameter', 'statusOnly is only supported on the subscription-level list.', {
+      target: 'statusOnly',
+    });
   const vms = ctx.engine.world.list().filter((i) => i.state !== 'terminated' && (group === undefined || sameName(groupOf(ctx, i), group)));
   const page = pageOf(vms, (vm) => vmResourceId(ctx, vm).toLowerCase(), url, host, ctx.settings.pageSize);
-  return armJson(200, { value: page.value.map((vm) => renderVm(ctx, vm, statusOnly)), ...(page.nextLink === undefined ? {} : { nextLink: page.nextLink }) });
+  return armJson(200, {
+    value: page.value.map((vm) => renderVm(ctx, vm, statusOnly)),
+    ...(page.nextLink === undefined ? {} : { nextLink: page.nextLink }),
+  });
 }
 
 /** DELETE virtualMachines/{name}: 204 when absent, else 202 + async operation. */
@@ -177,7 +234,10 @@ export function deleteVm(ctx: AzureContext, group: string, name: string, host: s
 
 function failDelete(ctx: AzureContext, vmId: string): { code: string; message: string } | undefined {
   if (ctx.engine.world.get(vmId) === undefined) return undefined;
-  ctx.engine.world.setAttributes(vmId, { provisioningState: 'Failed', failure: { code: 'InternalExecutionError', message: 'An internal execution error occurred. Please retry later.' } });
+  ctx.engine.world.setAttributes(vmId, {
+    provisioningState: 'Failed',
+    failure: { code: 'InternalExecutionError', message: 'An internal execution error occurred. Please retry later.' },
+  });
   return { code: 'InternalExecutionError', message: 'An internal execution error occurred. Please retry later.' };
 }
 
@@ -200,11 +260,16 @@ const POWER: Readonly<Record<SimInstance['state'], string>> = {
 function instanceView(vm: SimInstance): unknown {
   const state = provisioningState(vm);
   const failure = vm.attributes['failure'] as { code: string; message: string } | undefined;
-  const provisioning = state === 'Failed' && failure !== undefined
-    ? { code: `ProvisioningState/failed/${failure.code}`, level: 'Error', displayStatus: 'Provisioning failed', message: failure.message }
-    : { code: `ProvisioningState/${state.toLowerCase()}`, level: 'Info', displayStatus: `Provisioning ${state.toLowerCase()}` };
+  const provisioning =
+    state === 'Failed' && failure !== undefined
+      ? { code: `ProvisioningState/failed/${failure.code}`, level: 'Error', displayStatus: 'Provisioning failed', message: failure.message }
+      : { code: `ProvisioningState/${state.toLowerCase()}`, level: 'Info', displayStatus: `Provisioning ${state.toLowerCase()}` };
   const power = state === 'Failed' ? 'deallocated' : POWER[vm.state];
-  return { computerName: vm.name, osName: 'ubuntu', statuses: [provisioning, { code: `PowerState/${power}`, level: 'Info', displayStatus: `VM ${power}` }] };
+  return {
+    computerName: vm.name,
+    osName: 'ubuntu',
+    statuses: [provisioning, { code: `PowerState/${power}`, level: 'Info', displayStatus: `VM ${power}` }],
+  };
 }
 
 /** A world instance as ARM renders a VM. */
@@ -232,7 +297,11 @@ export function renderVm(ctx: AzureContext, vm: SimInstance, withInstanceView: b
 function defaultProperties(vm: SimInstance): Record<string, unknown> {
   return {
     hardwareProfile: { vmSize: vm.machineType },
-    storageProfile: { imageReference: { id: vm.image }, osDisk: { osType: 'Linux', createOption: 'FromImage', deleteOption: 'Detach' }, dataDisks: [] },
+    storageProfile: {
+      imageReference: { id: vm.image },
+      osDisk: { osType: 'Linux', createOption: 'FromImage', deleteOption: 'Detach' },
+      dataDisks: [],
+    },
     networkProfile: { networkInterfaces: [] },
   };
 }

@@ -61,14 +61,54 @@ interface Route {
 
 const SEG = '([^/]+)';
 const ROUTES: readonly Route[] = [
-  { method: 'POST', pattern: new RegExp(`^zones/${SEG}/instances$`), action: 'compute.instances.insert', handler: (c, r, p, [z]) => insertInstance(c, p, zone(c, p, z), r.url.searchParams.get('requestId'), r.body) },
-  { method: 'GET', pattern: new RegExp(`^zones/${SEG}/instances$`), action: 'compute.instances.list', handler: (c, r, p, [z]) => listInstances(c, p, zone(c, p, z), r.url.searchParams) },
-  { method: 'GET', pattern: /^aggregated\/instances$/, action: 'compute.instances.aggregatedList', handler: (c, r, p) => aggregatedListInstances(c, p, r.url.searchParams) },
-  { method: 'GET', pattern: new RegExp(`^zones/${SEG}/instances/${SEG}$`), action: 'compute.instances.get', handler: (c, _r, p, [z, n]) => getInstance(c, p, zone(c, p, z), n ?? '') },
-  { method: 'DELETE', pattern: new RegExp(`^zones/${SEG}/instances/${SEG}$`), action: 'compute.instances.delete', handler: (c, r, p, [z, n]) => deleteInstance(c, p, zone(c, p, z), n ?? '', r.url.searchParams.get('requestId')) },
-  { method: 'GET', pattern: new RegExp(`^zones/${SEG}/operations/${SEG}$`), action: 'compute.zoneOperations.get', handler: (c, _r, p, [z, n]) => getOperation(c, p, zone(c, p, z), n ?? '') },
-  { method: 'POST', pattern: new RegExp(`^zones/${SEG}/operations/${SEG}/wait$`), action: 'compute.zoneOperations.wait', handler: (c, _r, p, [z, n]) => getOperation(c, p, zone(c, p, z), n ?? '') },
-  { method: 'GET', pattern: new RegExp(`^global/images/${SEG}$`), action: 'compute.images.get', handler: (c, _r, p, [n]) => getImage(c.images, p, n ?? '') },
+  {
+    method: 'POST',
+    pattern: new RegExp(`^zones/${SEG}/instances$`),
+    action: 'compute.instances.insert',
+    handler: (c, r, p, [z]) => insertInstance(c, p, zone(c, p, z), r.url.searchParams.get('requestId'), r.body),
+  },
+  {
+    method: 'GET',
+    pattern: new RegExp(`^zones/${SEG}/instances$`),
+    action: 'compute.instances.list',
+    handler: (c, r, p, [z]) => listInstances(c, p, zone(c, p, z), r.url.searchParams),
+  },
+  {
+    method: 'GET',
+    pattern: /^aggregated\/instances$/,
+    action: 'compute.instances.aggregatedList',
+    handler: (c, r, p) => aggregatedListInstances(c, p, r.url.searchParams),
+  },
+  {
+    method: 'GET',
+    pattern: new RegExp(`^zones/${SEG}/instances/${SEG}$`),
+    action: 'compute.instances.get',
+    handler: (c, _r, p, [z, n]) => getInstance(c, p, zone(c, p, z), n ?? ''),
+  },
+  {
+    method: 'DELETE',
+    pattern: new RegExp(`^zones/${SEG}/instances/${SEG}$`),
+    action: 'compute.instances.delete',
+    handler: (c, r, p, [z, n]) => deleteInstance(c, p, zone(c, p, z), n ?? '', r.url.searchParams.get('requestId')),
+  },
+  {
+    method: 'GET',
+    pattern: new RegExp(`^zones/${SEG}/operations/${SEG}$`),
+    action: 'compute.zoneOperations.get',
+    handler: (c, _r, p, [z, n]) => getOperation(c, p, zone(c, p, z), n ?? ''),
+  },
+  {
+    method: 'POST',
+    pattern: new RegExp(`^zones/${SEG}/operations/${SEG}/wait$`),
+    action: 'compute.zoneOperations.wait',
+    handler: (c, _r, p, [z, n]) => getOperation(c, p, zone(c, p, z), n ?? ''),
+  },
+  {
+    method: 'GET',
+    pattern: new RegExp(`^global/images/${SEG}$`),
+    action: 'compute.images.get',
+    handler: (c, _r, p, [n]) => getImage(c.images, p, n ?? ''),
+  },
 ];
 
 const PREFIX = /^\/compute\/v1\/projects\/([^/]+)\/(.+)$/;
@@ -80,7 +120,13 @@ export function gceApi(ctx: GceContext): CloudApi {
     faultResponse: (fault, action) => faultResponse(ctx, fault, action),
     launchOutOfBand: (input) => launchOutOfBand(ctx, input),
     controlRoutes: controlRoutes(ctx),
-    worldExtras: () => ({ projects: [...ctx.projects], zones: ctx.zones, images: ctx.images.all(), settings: ctx.settings, operations: ctx.operations.all() }),
+    worldExtras: () => ({
+      projects: [...ctx.projects],
+      zones: ctx.zones,
+      images: ctx.images.all(),
+      settings: ctx.settings,
+      operations: ctx.operations.all(),
+    }),
     reset: () => ctx.operations.clear(),
   };
 }
@@ -114,7 +160,9 @@ const BEFORE_KINDS: ReadonlySet<string> = new Set(['error', 'throttle', 'hang', 
 function blockWait(ctx: GceContext, name: string): void {
   const delayMs = waitDelayMs(ctx, name);
   if (delayMs <= 0) return;
-  const competing = ctx.engine.faults.list().some((f) => BEFORE_KINDS.has(f.kind) && (f.actions === undefined || f.actions.length === 0 || f.actions.includes(WAIT)));
+  const competing = ctx.engine.faults
+    .list()
+    .some((f) => BEFORE_KINDS.has(f.kind) && (f.actions === undefined || f.actions.length === 0 || f.actions.includes(WAIT)));
   if (!competing) ctx.engine.faults.add({ kind: 'delay', actions: [WAIT], count: 1, delayMs });
 }
 
@@ -123,7 +171,14 @@ function authenticate(ctx: GceContext, request: SimRequest): SimResponse | undef
   if (tokens === undefined) return undefined;
   const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
   if (token !== undefined && tokens.includes(token)) return undefined;
-  return errorResponse(new GceSimError(401, 'required', 'Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other valid authentication credential.', { domain: 'global' }));
+  return errorResponse(
+    new GceSimError(
+      401,
+      'required',
+      'Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other valid authentication credential.',
+      { domain: 'global' },
+    ),
+  );
 }
 
 function execute(ctx: GceContext, target: Route, request: SimRequest, project: string, args: readonly string[]): SimResponse {
@@ -132,7 +187,8 @@ function execute(ctx: GceContext, target: Route, request: SimRequest, project: s
     if (!isImage && !ctx.projects.has(project)) throw notFound(`projects/${project}`);
     const metric = METRIC[target.action];
     const payer = ctx.projects.has(project) ? project : ctx.defaultProject;
-    if (metric !== undefined && ctx.engine.throttler.take([{ bucket: projectBucket(payer, metric.bucket) }]) !== undefined) throw rateLimited(metric.display, payer);
+    if (metric !== undefined && ctx.engine.throttler.take([{ bucket: projectBucket(payer, metric.bucket) }]) !== undefined)
+      throw rateLimited(metric.display, payer);
     return target.handler(ctx, request, project, args);
   } catch (error) {
     if (error instanceof GceSimError) return errorResponse(error);
@@ -156,8 +212,15 @@ function faultResponse(ctx: GceContext, fault: FaultRule, action: string): SimRe
       return errorResponse(quotaExceeded('CPUS', 24, region));
     default: {
       const status = fault.status ?? 500;
-      const reason = fault.code ?? (status >= 500 ? 'backendError' : status === 404 ? 'notFound' : status === 409 ? 'alreadyExists' : 'invalid');
-      return errorResponse(new GceSimError(status, reason, fault.message ?? (status >= 500 ? 'Internal error. Please try again or contact Google Support.' : `Injected fault on ${action}`)));
+      const reason =
+        fault.code ?? (status >= 500 ? 'backendError' : status === 404 ? 'notFound' : status === 409 ? 'alreadyExists' : 'invalid');
+      return errorResponse(
+        new GceSimError(
+          status,
+          reason,
+          fault.message ?? (status >= 500 ? 'Internal error. Please try again or contact Google Support.' : `Injected fault on ${action}`),
+        ),
+      );
     }
   }
 }
@@ -193,7 +256,8 @@ function patchSettings(ctx: GceContext, body: Record<string, unknown>): unknown 
     else if (value !== undefined) throw new ControlError(400, `${key} must be a number ≥ 0 or null`);
   }
   const unreachable = body['unreachableZones'];
-  if (Array.isArray(unreachable) && unreachable.every((z) => typeof z === 'string')) ctx.settings.unreachableZones = unreachable as string[];
+  if (Array.isArray(unreachable) && unreachable.every((z) => typeof z === 'string'))
+    ctx.settings.unreachableZones = unreachable as string[];
   else if (unreachable !== undefined) throw new ControlError(400, 'unreachableZones must be a list of zone names');
   for (const key of ['insertOperationMs', 'requestIdRetentionMs'] as const) {
     const value = body[key];

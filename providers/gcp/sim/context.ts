@@ -14,10 +14,19 @@ export const API_BASE = 'https://www.googleapis.com/compute/v1/';
 
 /** Zones served by default: a few real regions' zones. */
 export const DEFAULT_ZONES: readonly string[] = [
-  'europe-west1-b', 'europe-west1-c', 'europe-west1-d',
-  'europe-west4-a', 'europe-west4-b', 'europe-west4-c',
-  'us-central1-a', 'us-central1-b', 'us-central1-c', 'us-central1-f',
-  'us-east1-b', 'us-east1-c', 'us-east1-d',
+  'europe-west1-b',
+  'europe-west1-c',
+  'europe-west1-d',
+  'europe-west4-a',
+  'europe-west4-b',
+  'europe-west4-c',
+  'us-central1-a',
+  'us-central1-b',
+  'us-central1-c',
+  'us-central1-f',
+  'us-east1-b',
+  'us-east1-c',
+  'us-east1-d',
 ];
 
 /** Tunable behaviour, changeable at run time through POST /_sim/gce. */

@@ -53,7 +53,9 @@ export function errorResponse(error: GceSimError): SimResponse {
     status: STATUS_NAMES[error.status] ?? 'UNKNOWN',
   };
   if (error.errorInfo !== undefined) {
-    body['details'] = [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', ...error.errorInfo, metadata: error.errorInfo.metadata ?? {} }];
+    body['details'] = [
+      { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', ...error.errorInfo, metadata: error.errorInfo.metadata ?? {} },
+    ];
   }
   return jsonResponse(error.status, { error: body });
 }
@@ -75,17 +77,34 @@ export function invalidField(field: string, value: string, why: string): GceSimE
 
 /** 403 rateLimitExceeded for a per-minute rate quota (which quota metric ran out). */
 export function rateLimited(metric: string, project: string): GceSimError {
-  return new GceSimError(403, 'rateLimitExceeded', `Quota exceeded for quota metric '${metric}' and limit '${metric} per minute' of service 'compute.googleapis.com' for consumer 'project_number:${projectNumber(project)}'.`, {
-    domain: 'usageLimits',
-    errorInfo: { reason: 'RATE_LIMIT_EXCEEDED', domain: 'googleapis.com', metadata: { service: 'compute.googleapis.com', quota_metric: `compute.googleapis.com/${metric.toLowerCase().replaceAll(' ', '_')}`, consumer: `projects/${projectNumber(project)}` } },
-  });
+  return new GceSimError(
+    403,
+    'rateLimitExceeded',
+    `Quota exceeded for quota metric '${metric}' and limit '${metric} per minute' of service 'compute.googleapis.com' for consumer 'project_number:${projectNumber(project)}'.`,
+    {
+      domain: 'usageLimits',
+      errorInfo: {
+        reason: 'RATE_LIMIT_EXCEEDED',
+        domain: 'googleapis.com',
+        metadata: {
+          service: 'compute.googleapis.com',
+          quota_metric: `compute.googleapis.com/${metric.toLowerCase().replaceAll(' ', '_')}`,
+          consumer: `projects/${projectNumber(project)}`,
+        },
+      },
+    },
+  );
 }
 
 /** 403 rateLimitExceeded with ErrorInfo CONCURRENT_OPERATIONS_QUOTA_EXCEEDED (too many running operations). */
 export function concurrentOperationsExceeded(project: string, region: string): GceSimError {
   return new GceSimError(403, 'rateLimitExceeded', 'Rate Limit Exceeded', {
     domain: 'usageLimits',
-    errorInfo: { reason: 'CONCURRENT_OPERATIONS_QUOTA_EXCEEDED', domain: 'compute.googleapis.com', metadata: { containerType: 'PROJECT', containerId: projectNumber(project), location: region } },
+    errorInfo: {
+      reason: 'CONCURRENT_OPERATIONS_QUOTA_EXCEEDED',
+      domain: 'compute.googleapis.com',
+      metadata: { containerType: 'PROJECT', containerId: projectNumber(project), location: region },
+    },
   });
 }
 

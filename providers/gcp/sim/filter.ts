@@ -48,7 +48,8 @@ export function parseFilter(filter: string | null): Clauses {
 function parseTerm(rest: string, filter: string): { comparison: Comparison; parenthesized: boolean; length: number } {
   const match = TERM.exec(rest);
   const [whole, open, field, op, raw, close] = match ?? [];
-  if (whole === undefined || field === undefined || op === undefined || raw === undefined || (open === undefined) !== (close === undefined)) throw bad(filter);
+  if (whole === undefined || field === undefined || op === undefined || raw === undefined || (open === undefined) !== (close === undefined))
+    throw bad(filter);
   if (!field.startsWith('labels.') && !FIELDS.has(field)) throw bad(filter);
   const value = raw.startsWith('"') ? (JSON.parse(raw) as string) : raw;
   if (op === ':' && (!field.startsWith('labels.') || value !== '*')) throw bad(filter);
@@ -57,11 +58,13 @@ function parseTerm(rest: string, filter: string): { comparison: Comparison; pare
 
 /** Whether an instance satisfies every clause. */
 export function matchesFilter(instance: SimInstance, clauses: Clauses, read: FieldReader): boolean {
-  return clauses.every((clause) => clause.some((c) => {
-    const actual = read(instance, c.field);
-    if (c.op === ':') return actual !== undefined;
-    return c.op === '=' ? actual === c.value : actual !== c.value;
-  }));
+  return clauses.every((clause) =>
+    clause.some((c) => {
+      const actual = read(instance, c.field);
+      if (c.op === ':') return actual !== undefined;
+      return c.op === '=' ? actual === c.value : actual !== c.value;
+    }),
+  );
 }
 
 function bad(filter: string): Error {

@@ -30,7 +30,8 @@ export interface ImageInput {
   readonly family?: string;
 }
 
-const IMAGE_PATH = /^(?:https:\/\/(?:www|compute)\.googleapis\.com\/compute\/v1\/)?projects\/([a-z][-a-z0-9]{4,28}[a-z0-9])\/global\/images\/([a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)$/;
+const IMAGE_PATH =
+  /^(?:https:\/\/(?:www|compute)\.googleapis\.com\/compute\/v1\/)?projects\/([a-z][-a-z0-9]{4,28}[a-z0-9])\/global\/images\/([a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)$/;
 
 /** Splits an image reference (path or self link) into project and name; undefined when malformed. */
 export function parseImagePath(ref: string): { project: string; name: string } | undefined {
@@ -45,8 +46,10 @@ export class ImageStore {
   /** Registers (or replaces) an image; returns it. */
   put(input: ImageInput, now: number): SimImage {
     const parsed = input.path === undefined ? { project: input.project, name: input.name } : parseImagePath(input.path);
-    if (parsed?.project === undefined || parsed.name === undefined) throw new ControlError(400, 'an image needs path projects/P/global/images/NAME (or project and name)');
-    if (parseImagePath(`projects/${parsed.project}/global/images/${parsed.name}`) === undefined) throw new ControlError(400, `malformed image ${parsed.project}/${parsed.name}`);
+    if (parsed?.project === undefined || parsed.name === undefined)
+      throw new ControlError(400, 'an image needs path projects/P/global/images/NAME (or project and name)');
+    if (parseImagePath(`projects/${parsed.project}/global/images/${parsed.name}`) === undefined)
+      throw new ControlError(400, `malformed image ${parsed.project}/${parsed.name}`);
     try {
       validateLabels(input.labels ?? {}, 'labels');
     } catch (error) {

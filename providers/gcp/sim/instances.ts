@@ -17,7 +17,9 @@ const MAX_RESULTS = 500;
 
 /** A visible instance by name or id in a project's zone, or undefined. */
 export function findInstance(ctx: GceContext, project: string, zone: string, nameOrId: string): SimInstance | undefined {
-  return ctx.engine.world.all().find((i) => isVisible(i) && i.zone === zone && projectOf(ctx, i) === project && (i.name === nameOrId || i.id === nameOrId));
+  return ctx.engine.world
+    .all()
+    .find((i) => isVisible(i) && i.zone === zone && projectOf(ctx, i) === project && (i.name === nameOrId || i.id === nameOrId));
 }
 
 /** instances.get. */
@@ -45,13 +47,26 @@ export function aggregatedListInstances(ctx: GceContext, project: string, query:
   const items: Record<string, unknown> = {};
   for (const zone of ctx.zones) {
     if (ctx.settings.unreachableZones.includes(zone)) {
-      items[`zones/${zone}`] = { warning: { code: 'UNREACHABLE', message: `Scope 'zones/${zone}' is unreachable.`, data: [{ key: 'scope', value: `zones/${zone}` }] } };
+      items[`zones/${zone}`] = {
+        warning: {
+          code: 'UNREACHABLE',
+          message: `Scope 'zones/${zone}' is unreachable.`,
+          data: [{ key: 'scope', value: `zones/${zone}` }],
+        },
+      };
       continue;
     }
     const inZone = page.items.filter((i) => i.zone === zone);
-    items[`zones/${zone}`] = inZone.length > 0
-      ? { instances: inZone.map((i) => instanceJson(ctx, i)) }
-      : { warning: { code: 'NO_RESULTS_ON_PAGE', message: 'There are no results for scope \'zones/' + zone + '\' on this page.', data: [{ key: 'scope', value: `zones/${zone}` }] } };
+    items[`zones/${zone}`] =
+      inZone.length > 0
+        ? { instances: inZone.map((i) => instanceJson(ctx, i)) }
+        : {
+            warning: {
+              code: 'NO_RESULTS_ON_PAGE',
+              message: "There are no results for scope 'zones/" + zone + "' on this page.",
+              data: [{ key: 'scope', value: `zones/${zone}` }],
+            },
+          };
   }
   return jsonResponse(200, {
     kind: 'compute#instanceAggregatedList',
@@ -70,9 +85,20 @@ export function deleteInstance(ctx: GceContext, project: string, zone: string, n
   const instance = findInstance(ctx, project, zone, name);
   if (instance === undefined) throw notFound(`projects/${project}/zones/${zone}/instances/${name}`);
   const { world } = ctx.engine;
-  const remaining = instance.state === 'terminating' ? Math.max(0, instance.stateChangedAt + world.latencies.terminateMs - ctx.engine.clock.now()) : world.latencies.terminateMs;
+  const remaining =
+    instance.state === 'terminating'
+      ? Math.max(0, instance.stateChangedAt + world.latencies.terminateMs - ctx.engine.clock.now())
+      : world.latencies.terminateMs;
   world.terminate(instance.id, 'api', 'Client.UserInitiatedShutdown');
-  const op = ctx.operations.start(ctx, { project, zone, operationType: 'delete', targetName: instance.name, targetId: instance.id, durationMs: remaining, requestId });
+  const op = ctx.operations.start(ctx, {
+    project,
+    zone,
+    operationType: 'delete',
+    targetName: instance.name,
+    targetId: instance.id,
+    durationMs: remaining,
+    requestId,
+  });
   return jsonResponse(200, operationJson(ctx, op));
 }
 
@@ -86,7 +112,8 @@ function paginate(ctx: GceContext, query: URLSearchParams, scope: (i: SimInstanc
   const comparisons = parseFilter(filter);
   const maxResults = parseMaxResults(query.get('maxResults'));
   const offset = parsePageToken(query.get('pageToken'), filter ?? '');
-  const all = ctx.engine.world.list()
+  const all = ctx.engine.world
+    .list()
     .filter((i) => isVisible(i) && scope(i) && matchesFilter(i, comparisons, (inst, field) => fieldOf(ctx, inst, field)))
     .sort((a, b) => a.zone.localeCompare(b.zone) || a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
   const items = all.slice(offset, offset + maxResults);

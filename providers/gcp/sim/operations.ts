@@ -126,7 +126,8 @@ export function waitDelayMs(ctx: GceContext, name: string): number {
 /** zoneOperations.get / zoneOperations.wait. */
 export function getOperation(ctx: GceContext, project: string, zone: string, name: string): SimResponse {
   const op = ctx.operations.get(name);
-  if (op === undefined || op.project !== project || op.zone !== zone) throw notFound(`projects/${project}/zones/${zone}/operations/${name}`);
+  if (op === undefined || op.project !== project || op.zone !== zone)
+    throw notFound(`projects/${project}/zones/${zone}/operations/${name}`);
   return jsonResponse(200, operationJson(ctx, op));
 }
 
@@ -157,6 +158,14 @@ export function operationJson(ctx: GceContext, op: GceOperation): Record<string,
     ...base,
     httpErrorStatusCode: op.error.code === 'QUOTA_EXCEEDED' ? 403 : 400,
     httpErrorMessage: op.error.code === 'QUOTA_EXCEEDED' ? 'FORBIDDEN' : 'BAD REQUEST',
-    error: { errors: [{ code: op.error.code, message: op.error.message, ...(op.error.errorDetails === undefined ? {} : { errorDetails: op.error.errorDetails }) }] },
+    error: {
+      errors: [
+        {
+          code: op.error.code,
+          message: op.error.message,
+          ...(op.error.errorDetails === undefined ? {} : { errorDetails: op.error.errorDetails }),
+        },
+      ],
+    },
   };
 }

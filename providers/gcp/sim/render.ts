@@ -85,22 +85,46 @@ export function instanceJson(ctx: GceContext, instance: SimInstance): Record<str
 function networkInterfaces(project: string, instance: SimInstance): unknown[] {
   const nic = (instance.attributes['networkInterface'] ?? {}) as { network?: string; subnetwork?: string };
   const region = instance.zone.replace(/-[a-z]$/, '');
-  return [{
-    kind: 'compute#networkInterface',
-    network: nic.network ?? `${API_BASE}projects/${project}/global/networks/default`,
-    subnetwork: nic.subnetwork ?? `${API_BASE}projects/${project}/regions/${region}/subnetworks/default`,
-    networkIP: instance.address,
-    name: 'nic0',
-    fingerprint: fingerprint(`nic0:${instance.id}`),
-    stackType: 'IPV4_ONLY',
-  }];
+  return [
+    {
+      kind: 'compute#networkInterface',
+      network: nic.network ?? `${API_BASE}projects/${project}/global/networks/default`,
+      subnetwork: nic.subnetwork ?? `${API_BASE}projects/${project}/regions/${region}/subnetworks/default`,
+      networkIP: instance.address,
+      name: 'nic0',
+      fingerprint: fingerprint(`nic0:${instance.id}`),
+      stackType: 'IPV4_ONLY',
+    },
+  ];
 }
 
 function disks(project: string, instance: SimInstance): unknown[] {
   const extra = Array.isArray(instance.attributes['disks']) ? (instance.attributes['disks'] as { sizeGb: string; type: string }[]) : [];
-  const boot = { kind: 'compute#attachedDisk', type: 'PERSISTENT', mode: 'READ_WRITE', source: zonalLink(project, instance.zone, 'disks', instance.name), deviceName: 'persistent-disk-0', index: 0, boot: true, autoDelete: true, interface: 'SCSI', diskSizeGb: '10' };
-  return [boot, ...extra.map((d, i) => ({
-    kind: 'compute#attachedDisk', type: 'PERSISTENT', mode: 'READ_WRITE', source: zonalLink(project, instance.zone, 'disks', `${instance.name}-${i + 1}`),
-    deviceName: `persistent-disk-${i + 1}`, index: i + 1, boot: false, autoDelete: true, interface: 'SCSI', diskSizeGb: d.sizeGb,
-  }))];
+  const boot = {
+    kind: 'compute#attachedDisk',
+    type: 'PERSISTENT',
+    mode: 'READ_WRITE',
+    source: zonalLink(project, instance.zone, 'disks', instance.name),
+    deviceName: 'persistent-disk-0',
+    index: 0,
+    boot: true,
+    autoDelete: true,
+    interface: 'SCSI',
+    diskSizeGb: '10',
+  };
+  return [
+    boot,
+    ...extra.map((d, i) => ({
+      kind: 'compute#attachedDisk',
+      type: 'PERSISTENT',
+      mode: 'READ_WRITE',
+      source: zonalLink(project, instance.zone, 'disks', `${instance.name}-${i + 1}`),
+      deviceName: `persistent-disk-${i + 1}`,
+      index: i + 1,
+      boot: false,
+      autoDelete: true,
+      interface: 'SCSI',
+      diskSizeGb: d.sizeGb,
+    })),
+  ];
 }

@@ -27,9 +27,18 @@ export function validateLabels(labels: unknown, field: string): Record<string, s
   const entries = Object.entries(labels as Record<string, unknown>);
   if (entries.length > 64) throw invalidField(field, `${entries.length} labels`, 'A resource can have at most 64 labels.');
   for (const [key, value] of entries) {
-    if (!LABEL_KEY.test(key)) throw invalidField(`${field}.key`, key, 'Label keys must start with a lowercase letter and contain only lowercase letters, digits, underscores and dashes (at most 63 characters).');
+    if (!LABEL_KEY.test(key))
+      throw invalidField(
+        `${field}.key`,
+        key,
+        'Label keys must start with a lowercase letter and contain only lowercase letters, digits, underscores and dashes (at most 63 characters).',
+      );
     if (typeof value !== 'string' || !LABEL_VALUE.test(value)) {
-      throw invalidField(`${field}.value`, String(value), 'Label values can contain only lowercase letters, digits, underscores and dashes (at most 63 characters).');
+      throw invalidField(
+        `${field}.value`,
+        String(value),
+        'Label values can contain only lowercase letters, digits, underscores and dashes (at most 63 characters).',
+      );
     }
   }
   return Object.fromEntries(entries) as Record<string, string>;
@@ -61,6 +70,7 @@ export function validateMetadata(metadata: unknown): { key: string; value: strin
 /** A requestId must be a UUID other than the zero UUID. */
 export function validateRequestId(requestId: string | null): string | undefined {
   if (requestId === null || requestId === '') return undefined;
-  if (!UUID.test(requestId) || requestId === ZERO_UUID) throw invalidField('requestId', requestId, 'The request ID must be a valid UUID with the exception that zero UUID is not supported.');
+  if (!UUID.test(requestId) || requestId === ZERO_UUID)
+    throw invalidField('requestId', requestId, 'The request ID must be a valid UUID with the exception that zero UUID is not supported.');
   return requestId.toLowerCase();
 }

@@ -32,19 +32,49 @@ const vmArgs = (m: RegExpExecArray): [string, number] => [decodeURIComponent(m[1
 
 const ROUTES: readonly Route[] = [
   { method: 'GET', pattern: /^\/version$/, action: 'version', handler: () => ok({ version: '8.4.1', release: '8.4', repoid: 'c3a6a2d1' }) },
-  { method: 'GET', pattern: /^\/nodes$/, action: 'nodes', handler: (ctx) => ok(ctx.nodes.map((node) => ({ node, status: 'online', type: 'node', id: `node/${node}` }))) },
+  {
+    method: 'GET',
+    pattern: /^\/nodes$/,
+    action: 'nodes',
+    handler: (ctx) => ok(ctx.nodes.map((node) => ({ node, status: 'online', type: 'node', id: `node/${node}` }))),
+  },
   { method: 'GET', pattern: /^\/cluster\/nextid$/, action: 'nextid', handler: (ctx, _m, p) => nextid(ctx, p) },
   { method: 'GET', pattern: /^\/cluster\/resources$/, action: 'resources', handler: (ctx, _m, p) => resources(ctx, p) },
   { method: 'GET', pattern: new RegExp(`^${VM}/config$`), action: 'config', handler: (ctx, m) => getConfig(ctx, ...vmArgs(m)) },
   { method: 'PUT', pattern: new RegExp(`^${VM}/config$`), action: 'config.put', handler: (ctx, m, p) => putConfig(ctx, ...vmArgs(m), p) },
-  { method: 'POST', pattern: new RegExp(`^${VM}/config$`), action: 'config.post', handler: (ctx, m, p, u) => postConfig(ctx, ...vmArgs(m), p, u) },
+  {
+    method: 'POST',
+    pattern: new RegExp(`^${VM}/config$`),
+    action: 'config.post',
+    handler: (ctx, m, p, u) => postConfig(ctx, ...vmArgs(m), p, u),
+  },
   { method: 'GET', pattern: new RegExp(`^${VM}/status/current$`), action: 'status', handler: (ctx, m) => statusCurrent(ctx, ...vmArgs(m)) },
-  { method: 'POST', pattern: new RegExp(`^${VM}/status/(start|stop|shutdown)$`), action: 'status.change', handler: (ctx, m, _p, u) => changeStatus(ctx, ...vmArgs(m), m[3] as 'start' | 'stop' | 'shutdown', u) },
+  {
+    method: 'POST',
+    pattern: new RegExp(`^${VM}/status/(start|stop|shutdown)$`),
+    action: 'status.change',
+    handler: (ctx, m, _p, u) => changeStatus(ctx, ...vmArgs(m), m[3] as 'start' | 'stop' | 'shutdown', u),
+  },
   { method: 'POST', pattern: new RegExp(`^${VM}/clone$`), action: 'clone', handler: (ctx, m, p, u) => cloneVm(ctx, ...vmArgs(m), p, u) },
   { method: 'DELETE', pattern: new RegExp(`^${VM}$`), action: 'delete', handler: (ctx, m, p, u) => destroyVm(ctx, ...vmArgs(m), p, u) },
-  { method: 'GET', pattern: /^\/nodes\/([^/]+)\/tasks$/, action: 'tasks', handler: (ctx, m, p) => listTasks(ctx, decodeURIComponent(m[1]!), p) },
-  { method: 'GET', pattern: /^\/nodes\/([^/]+)\/tasks\/([^/]+)\/status$/, action: 'task', handler: (ctx, m) => taskStatus(ctx, decodeURIComponent(m[1]!), decodeURIComponent(m[2]!)) },
-  { method: 'GET', pattern: /^\/nodes\/([^/]+)\/tasks\/([^/]+)\/log$/, action: 'task.log', handler: (ctx, m, p) => taskLog(ctx, decodeURIComponent(m[1]!), decodeURIComponent(m[2]!), p) },
+  {
+    method: 'GET',
+    pattern: /^\/nodes\/([^/]+)\/tasks$/,
+    action: 'tasks',
+    handler: (ctx, m, p) => listTasks(ctx, decodeURIComponent(m[1]!), p),
+  },
+  {
+    method: 'GET',
+    pattern: /^\/nodes\/([^/]+)\/tasks\/([^/]+)\/status$/,
+    action: 'task',
+    handler: (ctx, m) => taskStatus(ctx, decodeURIComponent(m[1]!), decodeURIComponent(m[2]!)),
+  },
+  {
+    method: 'GET',
+    pattern: /^\/nodes\/([^/]+)\/tasks\/([^/]+)\/log$/,
+    action: 'task.log',
+    handler: (ctx, m, p) => taskLog(ctx, decodeURIComponent(m[1]!), decodeURIComponent(m[2]!), p),
+  },
 ];
 
 /** Builds the PVE CloudApi over a context. */
@@ -54,7 +84,14 @@ export function pveApi(ctx: PveContext): CloudApi {
     faultResponse: (fault, action) => faultResponse(ctx, fault, action),
     launchOutOfBand: (input) => launchOutOfBand(ctx, input),
     controlRoutes: controlRoutes(ctx),
-    worldExtras: () => ({ nodes: ctx.nodes, storages: [...ctx.storages.values()], templates: [...ctx.templates.values()], settings: ctx.settings, tasks: ctx.tasks.size, lockTimeouts: ctx.lockTimeouts }),
+    worldExtras: () => ({
+      nodes: ctx.nodes,
+      storages: [...ctx.storages.values()],
+      templates: [...ctx.templates.values()],
+      settings: ctx.settings,
+      tasks: ctx.tasks.size,
+      lockTimeouts: ctx.lockTimeouts,
+    }),
     reset: () => {
       ctx.tasks.clear();
       ctx.activeFullClones.clear();
@@ -105,7 +142,8 @@ function execute(ctx: PveContext, r: Route, match: RegExpExecArray, request: Sim
 }
 
 function faultResponse(ctx: PveContext, fault: FaultRule, action: string): PveResponse {
-  if (fault.kind === 'throttle') return errorResponse(new PveSimError(503, 'Service Unavailable: too many requests'), ctx.settings.bodyMessages);
+  if (fault.kind === 'throttle')
+    return errorResponse(new PveSimError(503, 'Service Unavailable: too many requests'), ctx.settings.bodyMessages);
   return errorResponse(new PveSimError(fault.status ?? 500, fault.message ?? `injected fault on ${action}`), ctx.settings.bodyMessages);
 }
 
@@ -113,10 +151,18 @@ function launchOutOfBand(ctx: PveContext, input: Partial<LaunchInput>): SimInsta
   const node = input.zone !== undefined && ctx.nodes.includes(input.zone) ? input.zone : ctx.nodes[0]!;
   const name = input.name ?? '';
   const vmid = nextFreeVmid(ctx);
-  return ctx.engine.world.launch({
-    id: newWorldId(ctx, vmid), name, zone: node, tags: input.tags ?? {}, image: input.image ?? 'template:0', machineType: 'qemu',
-    attributes: { vmid, node, config: { ...(name === '' ? {} : { name }), cores: 1, memory: 2048 }, ...input.attributes },
-  }, 'out-of-band');
+  return ctx.engine.world.launch(
+    {
+      id: newWorldId(ctx, vmid),
+      name,
+      zone: node,
+      tags: input.tags ?? {},
+      image: input.image ?? 'template:0',
+      machineType: 'qemu',
+      attributes: { vmid, node, config: { ...(name === '' ? {} : { name }), cores: 1, memory: 2048 }, ...input.attributes },
+    },
+    'out-of-band',
+  );
 }
 
 /** A template as the control API accepts it. */
@@ -143,8 +189,20 @@ export function putTemplate(ctx: PveContext, input: TemplateInput): PveTemplate 
   if (!ctx.storages.has(storage)) throw new ControlError(400, `no such storage ${storage}`);
   const tags = typeof input.tags === 'string' ? parseTagList(input.tags) : parseTagList((input.tags ?? []).join(';'));
   const template: PveTemplate = {
-    vmid: input.vmid, node, name: input.name ?? `template-${input.vmid}`, storage, tags, description: input.description ?? '',
-    config: { cores: 2, memory: 2048, net0: 'virtio=BC:24:11:00:00:01,bridge=vmbr0', ide2: `${storage}:cloudinit`, ostype: 'l26', ...input.config },
+    vmid: input.vmid,
+    node,
+    name: input.name ?? `template-${input.vmid}`,
+    storage,
+    tags,
+    description: input.description ?? '',
+    config: {
+      cores: 2,
+      memory: 2048,
+      net0: 'virtio=BC:24:11:00:00:01,bridge=vmbr0',
+      ide2: `${storage}:cloudinit`,
+      ostype: 'l26',
+      ...input.config,
+    },
   };
   ctx.templates.set(template.vmid, template);
   return template;

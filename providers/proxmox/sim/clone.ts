@@ -44,15 +44,31 @@ export function cloneVm(ctx: PveContext, node: string, vmid: number, params: Par
   if (spec.full) takeStorageLock(ctx, spec);
   const world = ctx.engine.world;
   world.launch({
-    id: newWorldId(ctx, spec.newid), name: spec.name ?? '', zone: spec.target, tags: {}, image: `template:${vmid}`, machineType: 'qemu',
+    id: newWorldId(ctx, spec.newid),
+    name: spec.name ?? '',
+    zone: spec.target,
+    tags: {},
+    image: `template:${vmid}`,
+    machineType: 'qemu',
     // `requested`: what the clone call asked for, kept for the judges (PVE shows none of it until the end).
-    attributes: { vmid: spec.newid, node, config: { lock: 'clone' }, cloning: true, source: vmid, requested: { name: spec.name, description: spec.description } },
+    attributes: {
+      vmid: spec.newid,
+      node,
+      config: { lock: 'clone' },
+      cloning: true,
+      source: vmid,
+      requested: { name: spec.name, description: spec.description },
+    },
   });
   ctx.lastAllocated = spec.newid;
   const fate = ctx.engine.faults.pick('qmclone', 'launch', {})?.kind;
   const durationMs = spec.full ? ctx.settings.fullCloneMs : ctx.settings.linkedCloneMs;
   const upid = startTask(ctx, {
-    node, type: 'qmclone', id: String(vmid), user, durationMs: fate === undefined ? durationMs : Math.floor(durationMs / 2),
+    node,
+    type: 'qmclone',
+    id: String(vmid),
+    user,
+    durationMs: fate === undefined ? durationMs : Math.floor(durationMs / 2),
     log: [`creating a clone of VM ${vmid} with ID ${spec.newid}`],
     effect: () => {
       if (spec.full) releaseStorageLock(ctx, spec.storage);
@@ -72,7 +88,9 @@ function finish(ctx: PveContext, spec: CloneSpec, fate: string | undefined): Ope
     return { code: 'clone', message: `clone failed: command '/usr/bin/qemu-img convert -p -n -f raw -O raw' failed: exit code 1` };
   }
   const t = spec.template;
-  const disk = spec.full ? `${spec.storage}:vm-${spec.newid}-disk-0,size=8G` : `${t.storage}:base-${t.vmid}-disk-0/vm-${spec.newid}-disk-0,size=8G`;
+  const disk = spec.full
+    ? `${spec.storage}:vm-${spec.newid}-disk-0,size=8G`
+    : `${t.storage}:base-${t.vmid}-disk-0/vm-${spec.newid}-disk-0,size=8G`;
   const config: Record<string, string | number> = { ...t.config, scsi0: disk, description: spec.description ?? t.description };
   if (spec.name !== undefined) config['name'] = spec.name;
   if (spec.pool !== undefined) config['pool'] = spec.pool;
@@ -89,7 +107,8 @@ function validate(ctx: PveContext, node: string, vmid: number, params: Params): 
   const name = params.get('name');
   if (name !== undefined && !DNSNAME.test(name)) throw paramError({ name: 'value does not match the regex pattern' });
   const description = params.get('description');
-  if (description !== undefined && description.length > MAX_DESCRIPTION) throw paramError({ description: `value may only be ${MAX_DESCRIPTION} characters long` });
+  if (description !== undefined && description.length > MAX_DESCRIPTION)
+    throw paramError({ description: `value may only be ${MAX_DESCRIPTION} characters long` });
   const target = params.get('target') ?? node;
   if (!ctx.nodes.includes(target)) throw paramError({ target: `no such cluster node '${target}'` });
   const pool = params.get('pool');
@@ -101,8 +120,10 @@ function validate(ctx: PveContext, node: string, vmid: number, params: Params): 
   const storage = params.get('storage');
   if (storage !== undefined && !full) throw paramError({ storage: "parameter 'storage' not allowed for linked clones" });
   if (storage !== undefined && !ctx.storages.has(storage)) throw paramError({ storage: `storage '${storage}' does not exist` });
-  if (target !== node && ctx.storages.get(template.storage)?.shared !== true) throw new PveSimError(500, `can't clone VM to node '${target}' (VM uses local storage)`);
-  if (usedVmids(ctx).has(newid)) throw new PveSimError(500, `unable to create VM ${newid}: VM ${newid} already exists on node '${liveVm(ctx, newid)?.zone ?? node}'`);
+  if (target !== node && ctx.storages.get(template.storage)?.shared !== true)
+    throw new PveSimError(500, `can't clone VM to node '${target}' (VM uses local storage)`);
+  if (usedVmids(ctx).has(newid))
+    throw new PveSimError(500, `unable to create VM ${newid}: VM ${newid} already exists on node '${liveVm(ctx, newid)?.zone ?? node}'`);
   return { template, newid, name, description, full, target, storage: storage ?? template.storage, pool };
 }
 

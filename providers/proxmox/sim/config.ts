@@ -14,8 +14,20 @@ export const MAX_DESCRIPTION = 8192;
 
 const PLAIN = new Set(['name', 'description', 'ciuser', 'cipassword', 'searchdomain', 'nameserver', 'onboot', 'agent', 'citype']);
 const KEYS = new Set([
-  ...PLAIN, 'tags', 'sshkeys', 'cicustom', 'cores', 'sockets', 'memory', 'delete', 'digest', 'skiplock', 'background_delay',
-  ...[0, 1, 2, 3, 4, 5, 6, 7].map((n) => `ipconfig${n}`), ...[0, 1, 2, 3].map((n) => `net${n}`), ...Array.from({ length: 30 }, (_, n) => `scsi${n}`),
+  ...PLAIN,
+  'tags',
+  'sshkeys',
+  'cicustom',
+  'cores',
+  'sockets',
+  'memory',
+  'delete',
+  'digest',
+  'skiplock',
+  'background_delay',
+  ...[0, 1, 2, 3, 4, 5, 6, 7].map((n) => `ipconfig${n}`),
+  ...[0, 1, 2, 3].map((n) => `net${n}`),
+  ...Array.from({ length: 30 }, (_, n) => `scsi${n}`),
 ]);
 const URLENCODED = /^[-%a-zA-Z0-9_.!~*'()]*$/;
 const SSH_KEY = /^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp(256|384|521)|sk-[a-z0-9-]+@openssh\.com) [A-Za-z0-9+/=]+( .*)?$/;
@@ -78,7 +90,10 @@ function checkSshKeys(value: string): string | undefined {
   } catch {
     return 'invalid urlencoded string';
   }
-  for (const line of decoded.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'))) {
+  for (const line of decoded
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'))) {
     if (!SSH_KEY.test(line)) return 'unable to parse ssh key';
   }
   return undefined;

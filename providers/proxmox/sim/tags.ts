@@ -33,12 +33,17 @@ export function tagsToRecord(tags: readonly string[]): Record<string, string> {
 
 /** World record → tag list as PVE renders it (sorted, `;`-joined); tags that break the rules are dropped. */
 export function recordToTagList(record: Readonly<Record<string, string>>): string {
-  const tags = Object.entries(record).map(([k, v]) => (v === '' ? k : `${k}.${v}`)).map((t) => t.toLowerCase());
+  const tags = Object.entries(record)
+    .map(([k, v]) => (v === '' ? k : `${k}.${v}`))
+    .map((t) => t.toLowerCase());
   return [...new Set(tags.filter((t) => TAG_RE.test(t)))].sort().join(';');
 }
 
 /** The patch that replaces every tag of `current` with `next` (World.setTags merges). */
-export function replaceTagsPatch(current: Readonly<Record<string, string>>, next: Readonly<Record<string, string>>): Record<string, string | null> {
+export function replaceTagsPatch(
+  current: Readonly<Record<string, string>>,
+  next: Readonly<Record<string, string>>,
+): Record<string, string | null> {
   const patch: Record<string, string | null> = { ...next };
   for (const key of Object.keys(current)) if (!(key in next)) patch[key] = null;
   return patch;

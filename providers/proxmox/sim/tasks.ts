@@ -32,23 +32,48 @@ function hex8(n: number): string {
 
 /** Starts a task; returns its UPID. */
 export function startTask(ctx: PveContext, input: TaskInput): string {
-  const op = ctx.engine.operations.start({ kind: input.type, targetId: input.id, durationMs: input.durationMs, ...(input.effect ? { effect: input.effect } : {}) });
+  const op = ctx.engine.operations.start({
+    kind: input.type,
+    targetId: input.id,
+    durationMs: input.durationMs,
+    ...(input.effect ? { effect: input.effect } : {}),
+  });
   const pid = ++pidCounter;
   const starttime = Math.floor(ctx.engine.clock.now() / 1000);
   const upid = `UPID:${input.node}:${hex8(pid)}:${hex8(pid * 7919)}:${hex8(starttime)}:${input.type}:${input.id}:${input.user}:`;
-  const task: PveTask = { upid, node: input.node, type: input.type, id: input.id, user: input.user, starttime, pid, opId: op.id, log: input.log ?? [] };
+  const task: PveTask = {
+    upid,
+    node: input.node,
+    type: input.type,
+    id: input.id,
+    user: input.user,
+    starttime,
+    pid,
+    opId: op.id,
+    log: input.log ?? [],
+  };
   ctx.tasks.set(upid, task);
   return upid;
 }
 
 /** GET /nodes/{node}/tasks/{upid}/status */
 export function taskStatus(ctx: PveContext, node: string, upid: string): PveResponse {
-  if (!/^UPID:[^:]+:[0-9A-F]{8}:[0-9A-F]{8,9}:[0-9A-F]{8}:[^:]+:[^:]*:[^:]+:$/.test(upid)) throw paramError({ upid: 'unable to parse worker upid' });
+  if (!/^UPID:[^:]+:[0-9A-F]{8}:[0-9A-F]{8,9}:[0-9A-F]{8}:[^:]+:[^:]*:[^:]+:$/.test(upid))
+    throw paramError({ upid: 'unable to parse worker upid' });
   const task = ctx.tasks.get(upid);
   if (task === undefined || task.node !== node) throw paramError({ upid: 'no such task' });
   const op = ctx.engine.operations.get(task.opId);
   const running = op === undefined ? false : op.status === 'running';
-  const base = { upid, node: task.node, pid: task.pid, pstart: task.pid * 7919, starttime: task.starttime, type: task.type, id: task.id, user: task.user };
+  const base = {
+    upid,
+    node: task.node,
+    pid: task.pid,
+    pstart: task.pid * 7919,
+    starttime: task.starttime,
+    type: task.type,
+    id: task.id,
+    user: task.user,
+  };
   if (running) return ok({ ...base, status: 'running' });
   return ok({ ...base, status: 'stopped', exitstatus: op?.error?.message ?? 'OK' });
 }
@@ -61,7 +86,8 @@ export function taskStatus(ctx: PveContext, node: string, upid: string): PveResp
  */
 export function listTasks(ctx: PveContext, node: string, params: Params): PveResponse {
   const source = params.get('source') ?? 'archive';
-  if (!['archive', 'active', 'all'].includes(source)) throw paramError({ source: `value '${source}' does not have a value in the enumeration 'archive, active, all'` });
+  if (!['archive', 'active', 'all'].includes(source))
+    throw paramError({ source: `value '${source}' does not have a value in the enumeration 'archive, active, all'` });
   const vmid = params.get('vmid');
   const type = params.get('typefilter');
   const out: Record<string, unknown>[] = [];
@@ -70,8 +96,20 @@ export function listTasks(ctx: PveContext, node: string, params: Params): PveRes
     const op = ctx.engine.operations.get(task.opId);
     const running = op?.status === 'running';
     if ((source === 'archive' && running) || (source === 'active' && !running)) continue;
-    const base = { upid: task.upid, node: task.node, pid: task.pid, starttime: task.starttime, type: task.type, id: task.id, ...splitToken(task.user) };
-    out.push(running ? { ...base, status: 'RUNNING' } : { ...base, status: op?.error?.message ?? 'OK', endtime: Math.floor((op?.doneAt ?? 0) / 1000) });
+    const base = {
+      upid: task.upid,
+      node: task.node,
+      pid: task.pid,
+      starttime: task.starttime,
+      type: task.type,
+      id: task.id,
+      ...splitToken(task.user),
+    };
+    out.push(
+      running
+        ? { ...base, status: 'RUNNING' }
+        : { ...base, status: op?.error?.message ?? 'OK', endtime: Math.floor((op?.doneAt ?? 0) / 1000) },
+    );
   }
   return ok(out.sort((a, b) => Number(b['starttime']) - Number(a['starttime'])));
 }

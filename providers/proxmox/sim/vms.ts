@@ -7,8 +7,18 @@
 import type { SimInstance } from '../../../src/sim/world.ts';
 import { applyConfig, validateConfig } from './config.ts';
 import {
-  configOf, isLive, liveVm, lockOf, nextFreeVmid, nodeOf, pveStatus, usedVmids, vmidOfVm,
-  type PveContext, type PveTemplate, type StatusSnapshot,
+  configOf,
+  isLive,
+  liveVm,
+  lockOf,
+  nextFreeVmid,
+  nodeOf,
+  pveStatus,
+  usedVmids,
+  vmidOfVm,
+  type PveContext,
+  type PveTemplate,
+  type StatusSnapshot,
 } from './context.ts';
 import { recordToTagList } from './tags.ts';
 import { startTask } from './tasks.ts';
@@ -55,7 +65,8 @@ export function nextid(ctx: PveContext, params: Params): PveResponse {
  */
 export function resources(ctx: PveContext, params: Params): PveResponse {
   const type = params.get('type');
-  if (type !== undefined && !['vm', 'node', 'storage', 'sdn', 'pool'].includes(type)) throw paramError({ type: `value '${type}' does not have a value in the enumeration 'vm, storage, node, sdn'` });
+  if (type !== undefined && !['vm', 'node', 'storage', 'sdn', 'pool'].includes(type))
+    throw paramError({ type: `value '${type}' does not have a value in the enumeration 'vm, storage, node, sdn'` });
   const snapshot = refreshSnapshot(ctx);
   const out: unknown[] = [];
   if (type === undefined || type === 'vm') {
@@ -67,7 +78,15 @@ export function resources(ctx: PveContext, params: Params): PveResponse {
   }
   if (type === undefined || type === 'storage') {
     for (const node of ctx.nodes) {
-      for (const s of ctx.storages.values()) out.push({ id: `storage/${node}/${s.name}`, type: 'storage', node, storage: s.name, shared: s.shared ? 1 : 0, status: 'available' });
+      for (const s of ctx.storages.values())
+        out.push({
+          id: `storage/${node}/${s.name}`,
+          type: 'storage',
+          node,
+          storage: s.name,
+          shared: s.shared ? 1 : 0,
+          status: 'available',
+        });
     }
   }
   return ok(out);
@@ -99,8 +118,15 @@ function vmResource(vm: SimInstance, snapshot: StatusSnapshot): Record<string, u
   const seen = snapshot.entries.get(vmid);
   const config = configOf(vm);
   const out: Record<string, unknown> = {
-    id: `qemu/${vmid}`, type: 'qemu', vmid, node: nodeOf(vm), status: seen?.status ?? 'unknown', template: 0,
-    maxcpu: Number(config['cores'] ?? 1), maxmem: Number(config['memory'] ?? 2048) * 1024 * 1024, uptime: seen?.status === 'running' ? 60 : 0,
+    id: `qemu/${vmid}`,
+    type: 'qemu',
+    vmid,
+    node: nodeOf(vm),
+    status: seen?.status ?? 'unknown',
+    template: 0,
+    maxcpu: Number(config['cores'] ?? 1),
+    maxmem: Number(config['memory'] ?? 2048) * 1024 * 1024,
+    uptime: seen?.status === 'running' ? 60 : 0,
   };
   if (seen?.name !== undefined) out['name'] = seen.name;
   const tags = recordToTagList(vm.tags);
@@ -112,7 +138,16 @@ function vmResource(vm: SimInstance, snapshot: StatusSnapshot): Record<string, u
 }
 
 function templateResource(t: PveTemplate): Record<string, unknown> {
-  const out: Record<string, unknown> = { id: `qemu/${t.vmid}`, type: 'qemu', vmid: t.vmid, node: t.node, name: t.name, status: 'stopped', template: 1, uptime: 0 };
+  const out: Record<string, unknown> = {
+    id: `qemu/${t.vmid}`,
+    type: 'qemu',
+    vmid: t.vmid,
+    node: t.node,
+    name: t.name,
+    status: 'stopped',
+    template: 1,
+    uptime: 0,
+  };
   if (t.tags.length > 0) out['tags'] = t.tags.join(';');
   return out;
 }
@@ -122,7 +157,14 @@ export function getConfig(ctx: PveContext, node: string, vmid: number): PveRespo
   const target = resolve(ctx, node, vmid);
   if (target.kind === 'template') {
     const t = target.template;
-    return ok({ ...t.config, name: t.name, template: 1, description: t.description, ...(t.tags.length > 0 ? { tags: t.tags.join(';') } : {}), digest: configDigest(t) });
+    return ok({
+      ...t.config,
+      name: t.name,
+      template: 1,
+      description: t.description,
+      ...(t.tags.length > 0 ? { tags: t.tags.join(';') } : {}),
+      digest: configDigest(t),
+    });
   }
   const config: Record<string, unknown> = configOf(target.vm);
   const tags = recordToTagList(target.vm.tags);
@@ -150,29 +192,44 @@ export function postConfig(ctx: PveContext, node: string, vmid: number, params: 
   const vm = resolveVm(ctx, node, vmid);
   const lock = lockOf(vm);
   if (lock !== undefined) throw new PveSimError(500, `VM is locked (${lock})`);
-  return ok(startTask(ctx, {
-    node, type: 'qmconfig', id: String(vmid), user, durationMs: ctx.settings.configMs,
-    effect: () => {
-      const now = liveVm(ctx, vmid);
-      if (now === undefined) return { code: 'gone', message: `Configuration file 'nodes/${node}/qemu-server/${vmid}.conf' does not exist` };
-      try {
-        applyConfig(ctx, now, changes);
-        return undefined;
-      } catch (error) {
-        return { code: 'config', message: (error as Error).message };
-      }
-    },
-  }));
+  return ok(
+    startTask(ctx, {
+      node,
+      type: 'qmconfig',
+      id: String(vmid),
+      user,
+      durationMs: ctx.settings.configMs,
+      effect: () => {
+        const now = liveVm(ctx, vmid);
+        if (now === undefined)
+          return { code: 'gone', message: `Configuration file 'nodes/${node}/qemu-server/${vmid}.conf' does not exist` };
+        try {
+          applyConfig(ctx, now, changes);
+          return undefined;
+        } catch (error) {
+          return { code: 'config', message: (error as Error).message };
+        }
+      },
+    }),
+  );
 }
 
 /** GET /nodes/{node}/qemu/{vmid}/status/current */
 export function statusCurrent(ctx: PveContext, node: string, vmid: number): PveResponse {
   const target = resolve(ctx, node, vmid);
-  if (target.kind === 'template') return ok({ vmid, name: target.template.name, status: 'stopped', qmpstatus: 'stopped', template: 1, uptime: 0 });
+  if (target.kind === 'template')
+    return ok({ vmid, name: target.template.name, status: 'stopped', qmpstatus: 'stopped', template: 1, uptime: 0 });
   const vm = target.vm;
   const config = configOf(vm);
   const status = pveStatus(vm);
-  const out: Record<string, unknown> = { vmid, status, qmpstatus: status, uptime: status === 'running' ? Math.floor((ctx.engine.clock.now() - vm.stateChangedAt) / 1000) : 0, cpus: Number(config['cores'] ?? 1), maxmem: Number(config['memory'] ?? 2048) * 1048576 };
+  const out: Record<string, unknown> = {
+    vmid,
+    status,
+    qmpstatus: status,
+    uptime: status === 'running' ? Math.floor((ctx.engine.clock.now() - vm.stateChangedAt) / 1000) : 0,
+    cpus: Number(config['cores'] ?? 1),
+    maxmem: Number(config['memory'] ?? 2048) * 1048576,
+  };
   out['name'] = displayName(vm);
   const lock = lockOf(vm);
   if (lock !== undefined) out['lock'] = lock;
@@ -182,7 +239,13 @@ export function statusCurrent(ctx: PveContext, node: string, vmid: number): PveR
 }
 
 /** POST /nodes/{node}/qemu/{vmid}/status/{start|stop|shutdown} */
-export function changeStatus(ctx: PveContext, node: string, vmid: number, action: 'start' | 'stop' | 'shutdown', user: string): PveResponse {
+export function changeStatus(
+  ctx: PveContext,
+  node: string,
+  vmid: number,
+  action: 'start' | 'stop' | 'shutdown',
+  user: string,
+): PveResponse {
   const vm = resolveVm(ctx, node, vmid);
   const lock = lockOf(vm);
   if (lock !== undefined) throw new PveSimError(500, `VM is locked (${lock})`);
@@ -191,17 +254,24 @@ export function changeStatus(ctx: PveContext, node: string, vmid: number, action
   if (action !== 'start' && !running) throw new PveSimError(500, `VM ${vmid} not running`);
   const world = ctx.engine.world;
   const durationMs = action === 'start' ? ctx.settings.startMs : action === 'stop' ? ctx.settings.stopMs : ctx.settings.shutdownMs;
-  return ok(startTask(ctx, {
-    node, type: `qm${action}`, id: String(vmid), user, durationMs,
-    effect: () => {
-      const now = liveVm(ctx, vmid);
-      if (now === undefined) return { code: 'gone', message: `Configuration file 'nodes/${node}/qemu-server/${vmid}.conf' does not exist` };
-      if (action === 'start') world.start(now.id);
-      else world.stop(now.id, 'api', action === 'stop' ? 'Client.UserInitiatedShutdown' : 'Client.GuestShutdown');
-      if (action === 'start') applyPending(ctx, now);
-      return undefined;
-    },
-  }));
+  return ok(
+    startTask(ctx, {
+      node,
+      type: `qm${action}`,
+      id: String(vmid),
+      user,
+      durationMs,
+      effect: () => {
+        const now = liveVm(ctx, vmid);
+        if (now === undefined)
+          return { code: 'gone', message: `Configuration file 'nodes/${node}/qemu-server/${vmid}.conf' does not exist` };
+        if (action === 'start') world.start(now.id);
+        else world.stop(now.id, 'api', action === 'stop' ? 'Client.UserInitiatedShutdown' : 'Client.GuestShutdown');
+        if (action === 'start') applyPending(ctx, now);
+        return undefined;
+      },
+    }),
+  );
 }
 
 function applyPending(ctx: PveContext, vm: SimInstance): void {
@@ -230,13 +300,20 @@ export function destroyVm(ctx: PveContext, node: string, vmid: number, params: P
   // qemu-server's worker frees the disks first; the replacement config `lock: destroyed` is written
   // at the very end, just before the config goes. Until then the VM is listed as it was, and a
   // worker that fails before the end leaves it so.
-  return ok(startTask(ctx, {
-    node, type: 'qmdestroy', id: String(vmid), user, durationMs: ctx.settings.destroyMs,
-    effect: () => {
-      if (liveVm(ctx, vmid)?.id !== vm.id) return { code: 'gone', message: `Configuration file 'nodes/${node}/qemu-server/${vmid}.conf' does not exist` };
-      if (failing) return { code: 'lock', message: `can't lock file '/var/lock/qemu-server/lock-${vmid}.conf' - got timeout` };
-      ctx.engine.world.terminate(vm.id, 'api', 'Client.UserInitiatedShutdown');
-      return undefined;
-    },
-  }));
+  return ok(
+    startTask(ctx, {
+      node,
+      type: 'qmdestroy',
+      id: String(vmid),
+      user,
+      durationMs: ctx.settings.destroyMs,
+      effect: () => {
+        if (liveVm(ctx, vmid)?.id !== vm.id)
+          return { code: 'gone', message: `Configuration file 'nodes/${node}/qemu-server/${vmid}.conf' does not exist` };
+        if (failing) return { code: 'lock', message: `can't lock file '/var/lock/qemu-server/lock-${vmid}.conf' - got timeout` };
+        ctx.engine.world.terminate(vm.id, 'api', 'Client.UserInitiatedShutdown');
+        return undefined;
+      },
+    }),
+  );
 }

@@ -29,7 +29,12 @@ export function paramError(errors: Readonly<Record<string, string>>): PveSimErro
 
 /** `{ data }` with 200 OK. */
 export function ok(data: unknown): PveResponse {
-  return { status: 200, statusMessage: 'OK', headers: { 'content-type': 'application/json;charset=UTF-8' }, body: JSON.stringify({ data }) };
+  return {
+    status: 200,
+    statusMessage: 'OK',
+    headers: { 'content-type': 'application/json;charset=UTF-8' },
+    body: JSON.stringify({ data }),
+  };
 }
 
 /**
@@ -41,7 +46,12 @@ export function errorResponse(error: PveSimError, bodyMessages: boolean): PveRes
   const body: Record<string, unknown> = { data: null };
   if (error.errors !== undefined) body['errors'] = error.errors;
   if (bodyMessages) body['message'] = `${error.message}\n`;
-  return { status: error.status, statusMessage: reason, headers: { 'content-type': 'application/json;charset=UTF-8' }, body: JSON.stringify(body) };
+  return {
+    status: error.status,
+    statusMessage: reason,
+    headers: { 'content-type': 'application/json;charset=UTF-8' },
+    body: JSON.stringify(body),
+  };
 }
 
 /** 401 as pveproxy sends it: a reason phrase and no body. */
@@ -108,7 +118,8 @@ export class Params {
   /** Refuses parameters outside `allowed` like PVE's schema check. */
   allowOnly(allowed: ReadonlySet<string>): void {
     const errors: Record<string, string> = {};
-    for (const name of this.#values.keys()) if (!allowed.has(name)) errors[name] = 'property is not defined in schema and the schema does not allow additional properties';
+    for (const name of this.#values.keys())
+      if (!allowed.has(name)) errors[name] = 'property is not defined in schema and the schema does not allow additional properties';
     if (Object.keys(errors).length > 0) throw paramError(errors);
   }
 }

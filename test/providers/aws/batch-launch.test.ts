@@ -53,8 +53,19 @@ describe('AWS batched launch (one RunInstances per wave, guarded by the launch l
     const provider = await open();
     const created = fulfilled(await provider.createBatch!(wave([4, 5, 6])));
     assert.deepEqual(sim.engine.calls.counts()['RunInstances'], 1);
-    assert.deepEqual(created.map((i) => [i.slot, i.name]), [[4, 'web-a1b2c3d4-4'], [5, 'web-a1b2c3d4-5'], [6, 'web-a1b2c3d4-6']]);
-    assert.deepEqual(sim.world.all().map((vm) => vm.tags['drover:slot']), ['4,5,6', '4,5,6', '4,5,6'], 'tags at launch name every slot');
+    assert.deepEqual(
+      created.map((i) => [i.slot, i.name]),
+      [
+        [4, 'web-a1b2c3d4-4'],
+        [5, 'web-a1b2c3d4-5'],
+        [6, 'web-a1b2c3d4-6'],
+      ],
+    );
+    assert.deepEqual(
+      sim.world.all().map((vm) => vm.tags['drover:slot']),
+      ['4,5,6', '4,5,6', '4,5,6'],
+      'tags at launch name every slot',
+    );
     const listed = await provider.list({ fleet: FLEET });
     assert.deepEqual(listed.map((i) => i.slot).sort(), [4, 5, 6]);
     assert.ok(listed.every((i) => i.locked !== true && i.group === 'web'));
@@ -66,7 +77,10 @@ describe('AWS batched launch (one RunInstances per wave, guarded by the launch l
     const first = fulfilled(await provider.createBatch!(wave([0, 1, 2])));
     const restarted = await open();
     const again = fulfilled(await restarted.createBatch!(wave([0, 1, 2])));
-    assert.deepEqual(again.map((i) => i.id), first.map((i) => i.id));
+    assert.deepEqual(
+      again.map((i) => i.id),
+      first.map((i) => i.id),
+    );
     assert.deepEqual([...liveSlots(sim).values()], [1, 1, 1]);
   });
 
@@ -75,7 +89,10 @@ describe('AWS batched launch (one RunInstances per wave, guarded by the launch l
     const provider = await open();
     const created = fulfilled(await provider.createBatch!(wave([0, 1])));
     const early = await provider.list({ fleet: FLEET });
-    assert.deepEqual(early.map((i) => [i.id, i.slot, i.state, i.locked]), created.map((i) => [i.id, i.slot, 'pending', true]));
+    assert.deepEqual(
+      early.map((i) => [i.id, i.slot, i.state, i.locked]),
+      created.map((i) => [i.id, i.slot, 'pending', true]),
+    );
     await pause(700);
     const later = await provider.list({ fleet: FLEET });
     assert.deepEqual(later.map((i) => i.id).sort(), created.map((i) => i.id).sort());
@@ -87,11 +104,21 @@ describe('AWS batched launch (one RunInstances per wave, guarded by the launch l
     const provider = await open();
     const single = await provider.create(request('web', 0));
     const held = await provider.list({ fleet: FLEET });
-    assert.deepEqual(held.map((i) => [i.id, i.slot, i.locked]), [[single.id, 0, true]]);
+    assert.deepEqual(
+      held.map((i) => [i.id, i.slot, i.locked]),
+      [[single.id, 0, true]],
+    );
     const restarted = await open();
-    assert.deepEqual((await restarted.list({ fleet: FLEET })).map((i) => [i.slot, i.locked]), [[0, true]], 'from the journal after a restart');
+    assert.deepEqual(
+      (await restarted.list({ fleet: FLEET })).map((i) => [i.slot, i.locked]),
+      [[0, true]],
+      'from the journal after a restart',
+    );
     await pause(700);
-    assert.deepEqual((await restarted.list({ fleet: FLEET })).map((i) => [i.id, i.locked]), [[single.id, undefined]]);
+    assert.deepEqual(
+      (await restarted.list({ fleet: FLEET })).map((i) => [i.id, i.locked]),
+      [[single.id, undefined]],
+    );
   });
 
   it('after a crash with the answer lost, a restarted provider holds the slots from its journal until EC2 lists them', async () => {
@@ -99,10 +126,20 @@ describe('AWS batched launch (one RunInstances per wave, guarded by the launch l
     const provider = await open({ retry: { ...FAST_RETRY, maxAttempts: 1 } });
     sim.faults.add({ kind: 'drop-after', actions: ['RunInstances'], count: 1 });
     const lost = await provider.createBatch!(wave([0, 1, 2]));
-    assert.ok(lost.every((o) => o.status === 'rejected'), 'the answer was lost');
+    assert.ok(
+      lost.every((o) => o.status === 'rejected'),
+      'the answer was lost',
+    );
     const restarted = await open();
     const held = await restarted.list({ fleet: FLEET });
-    assert.deepEqual(held.map((i) => [i.slot, i.state, i.locked, i.id.startsWith('launching:')]), [[0, 'pending', true, true], [1, 'pending', true, true], [2, 'pending', true, true]]);
+    assert.deepEqual(
+      held.map((i) => [i.slot, i.state, i.locked, i.id.startsWith('launching:')]),
+      [
+        [0, 'pending', true, true],
+        [1, 'pending', true, true],
+        [2, 'pending', true, true],
+      ],
+    );
     const refused = await restarted.destroy(held[0]!).catch((error: unknown) => error as { reason?: string });
     assert.equal(refused?.reason, 'LaunchNotListed', 'a stand-in is never sent to EC2');
     await pause(900);
@@ -130,7 +167,11 @@ describe('AWS batched launch (one RunInstances per wave, guarded by the launch l
     sim.world.setTags(created[0]!.id, { 'drover:fleet': null }, 'out-of-band');
     assert.equal((await provider.list({ fleet: FLEET })).length, 2, 'both held while the lag may explain them');
     await pause(350);
-    assert.deepEqual((await provider.list({ fleet: FLEET })).map((i) => [i.id, i.locked]), [[created[1]!.id, undefined]], 'the untagged one is no longer drover\'s: its slot is free');
+    assert.deepEqual(
+      (await provider.list({ fleet: FLEET })).map((i) => [i.id, i.locked]),
+      [[created[1]!.id, undefined]],
+      "the untagged one is no longer drover's: its slot is free",
+    );
   });
 
   it('a batch whose instances all died launches again under the next generation', async () => {
@@ -150,7 +191,10 @@ describe('AWS batched launch (one RunInstances per wave, guarded by the launch l
     const restarted = await open({ listLagMs: 400 });
     await restarted.list({ fleet: FLEET });
     const fenced = await restarted.createBatch!(wave([2, 3]));
-    assert.deepEqual(fenced.map((o) => (o.status === 'rejected' ? (o.reason as { reason?: string }).reason : 'launched')), ['LaunchFenced', 'LaunchFenced']);
+    assert.deepEqual(
+      fenced.map((o) => (o.status === 'rejected' ? (o.reason as { reason?: string }).reason : 'launched')),
+      ['LaunchFenced', 'LaunchFenced'],
+    );
     const single = await restarted.create(request('web', 2)).catch((error: unknown) => error as { reason?: string });
     assert.equal((single as { reason?: string }).reason, 'LaunchFenced', 'single launches wait too');
     // The refusal says when the fence ends (the reconcile loop retries then, without backing off).
@@ -195,8 +239,17 @@ describe('AWS batched launch (one RunInstances per wave, guarded by the launch l
     const provider = await open();
     const mixed = [request('web', 0, { zone: 'eu-west-1a' }), request('web', 1, { zone: 'eu-west-1b' })];
     const created = fulfilled(await provider.createBatch!(mixed));
-    assert.deepEqual(created.map((i) => i.zone), ['eu-west-1a', 'eu-west-1b']);
+    assert.deepEqual(
+      created.map((i) => i.zone),
+      ['eu-west-1a', 'eu-west-1b'],
+    );
     assert.equal(sim.engine.calls.counts()['RunInstances'], 2);
-    assert.deepEqual(sim.world.all().map((vm) => vm.tags['drover:slot']).sort(), ['0', '1']);
+    assert.deepEqual(
+      sim.world
+        .all()
+        .map((vm) => vm.tags['drover:slot'])
+        .sort(),
+      ['0', '1'],
+    );
   });
 });

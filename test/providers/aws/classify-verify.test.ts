@@ -40,10 +40,14 @@ describe('AWS provider classify: real SDK errors from the simulator', () => {
       ['InvalidAMIID.NotFound', () => ec2.send(run('c1', { ImageId: 'ami-0fffffffffffffff0' })), 'Invalid'],
       ['InvalidParameterValue', () => ec2.send(run('c2', { Placement: { AvailabilityZone: 'nowhere-1a' } })), 'Invalid'],
       ['Unsupported', () => ec2.send(run('c3', { Placement: { AvailabilityZone: 'eu-west-1c' } })), 'Invalid'],
-      ['IdempotentParameterMismatch', async () => {
-        await ec2.send(run('c4'));
-        return ec2.send(run('c4', { InstanceType: 't3.large' }));
-      }, 'Conflict'],
+      [
+        'IdempotentParameterMismatch',
+        async () => {
+          await ec2.send(run('c4'));
+          return ec2.send(run('c4', { InstanceType: 't3.large' }));
+        },
+        'Conflict',
+      ],
     ];
     for (const [code, call, kind] of cases) {
       const error = await thrown(call());
@@ -67,7 +71,12 @@ describe('AWS provider classify: real SDK errors from the simulator', () => {
   });
 
   it('maps transport failures, unknown shapes and ProviderErrors', async () => {
-    const closed = new EC2Client({ endpoint: 'http://127.0.0.1:9', region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, maxAttempts: 1 });
+    const closed = new EC2Client({
+      endpoint: 'http://127.0.0.1:9',
+      region: 'eu-west-1',
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+      maxAttempts: 1,
+    });
     assert.equal(provider.classify(await thrown(closed.send(new DescribeInstancesCommand({})))), 'Transient');
     closed.destroy();
     sim.faults.add({ kind: 'drop-after', count: 1 });
@@ -118,7 +127,8 @@ describe('AWS provider verifyImage', () => {
     await sim.close();
   });
 
-  const verify = (id: string | undefined) => provider.verifyImage({ name: 'web', digest: DIGEST, artifact: id === undefined ? {} : { id } });
+  const verify = (id: string | undefined) =>
+    provider.verifyImage({ name: 'web', digest: DIGEST, artifact: id === undefined ? {} : { id } });
 
   it('accepts an AMI whose drover:digest tag matches', async () => {
     await verify(AMI);

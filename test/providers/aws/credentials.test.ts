@@ -7,10 +7,20 @@ import type { Ec2Simulator } from '../../../providers/aws/sim.ts';
 import type { ProviderConfig } from '../../../src/contract/fleet.ts';
 import { CONFIG, FAST_RETRY, FLEET, rejectionOf, startSim } from './fixtures.ts';
 
-const ENV_KEYS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_CONFIG_FILE', 'AWS_PROFILE'];
+const ENV_KEYS = [
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_SHARED_CREDENTIALS_FILE',
+  'AWS_CONFIG_FILE',
+  'AWS_PROFILE',
+];
 
 /** The operator's binding carries the credentials; the Provider document only the region. */
-function withCredentials(credentials: { profile?: string; fromEnv?: boolean }): { config: ProviderConfig; credentials: typeof credentials } {
+function withCredentials(credentials: { profile?: string; fromEnv?: boolean }): {
+  config: ProviderConfig;
+  credentials: typeof credentials;
+} {
   return { config: CONFIG, credentials };
 }
 
@@ -35,7 +45,10 @@ describe('AWS provider credentials (the sim accepts only known access key ids)',
   });
 
   it('fromEnv reads AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, and says so when they are missing', async () => {
-    const provider = await createAwsProvider({ ...withCredentials({ fromEnv: true }), fleet: FLEET, endpoint: sim.url }, { retry: FAST_RETRY });
+    const provider = await createAwsProvider(
+      { ...withCredentials({ fromEnv: true }), fleet: FLEET, endpoint: sim.url },
+      { retry: FAST_RETRY },
+    );
     const missing = await rejectionOf(provider.list({ fleet: FLEET }));
     assert.deepEqual([missing.kind, missing.reason], ['Unauthorized', 'CredentialsMissing']);
     process.env['AWS_ACCESS_KEY_ID'] = 'AKIDFROMENV';
@@ -49,7 +62,10 @@ describe('AWS provider credentials (the sim accepts only known access key ids)',
     await writeFile(file, '[sim]\naws_access_key_id = AKIDFROMPROFILE\naws_secret_access_key = profile-secret\n');
     process.env['AWS_SHARED_CREDENTIALS_FILE'] = file;
     process.env['AWS_CONFIG_FILE'] = path.join(dir, 'config');
-    const provider = await createAwsProvider({ ...withCredentials({ profile: 'sim' }), fleet: FLEET, endpoint: sim.url }, { retry: FAST_RETRY });
+    const provider = await createAwsProvider(
+      { ...withCredentials({ profile: 'sim' }), fleet: FLEET, endpoint: sim.url },
+      { retry: FAST_RETRY },
+    );
     assert.deepEqual(await provider.list({ fleet: FLEET }), []);
     await provider.close();
   });

@@ -31,13 +31,20 @@ describe('AWS provider: destroys coalesced into batched calls', () => {
   }
 
   function terminatedIds(): string[] {
-    return sim.world.all().filter((i) => i.state === 'terminating' || i.state === 'terminated').map((i) => i.id).sort();
+    return sim.world
+      .all()
+      .filter((i) => i.state === 'terminating' || i.state === 'terminated')
+      .map((i) => i.id)
+      .sort();
   }
 
   it('20 concurrent destroys: at most 2 DescribeInstances and 2 TerminateInstances, all terminated', async () => {
     const created = await launch(20);
     sim.engine.calls.clear();
-    assert.deepEqual(await outcomes(created.map((c) => provider.destroy(c))), created.map(() => 'ok'));
+    assert.deepEqual(
+      await outcomes(created.map((c) => provider.destroy(c))),
+      created.map(() => 'ok'),
+    );
     assert.ok(calls(sim, 'DescribeInstances') <= 2, `DescribeInstances: ${calls(sim, 'DescribeInstances')}`);
     assert.ok(calls(sim, 'TerminateInstances') <= 2, `TerminateInstances: ${calls(sim, 'TerminateInstances')}`);
     assert.deepEqual(terminatedIds(), created.map((c) => c.id).sort());
@@ -47,7 +54,10 @@ describe('AWS provider: destroys coalesced into batched calls', () => {
   it('a trickle of destroys (as the destroy lane releases them) is gathered until it stops, at most maxWaitMs', async () => {
     const created = await launch(12);
     // [maxWaitMs, gap between destroys, most and fewest TerminateInstances for 6 destroys]
-    for (const [maxWaitMs, gapMs, atMost, atLeast] of [[2000, 10, 1, 1], [150, 40, 6, 2]] as const) {
+    for (const [maxWaitMs, gapMs, atMost, atLeast] of [
+      [2000, 10, 1, 1],
+      [150, 40, 6, 2],
+    ] as const) {
       await provider.close();
       provider = await providerFor(sim, { destroyBatch: { windowMs: 150, maxWaitMs, maxIds: 100 } });
       sim.engine.calls.clear();
@@ -59,7 +69,10 @@ describe('AWS provider: destroys coalesced into batched calls', () => {
       }
       await Promise.all(pending);
       const terminates = calls(sim, 'TerminateInstances');
-      assert.ok(terminates >= atLeast && terminates <= atMost, `maxWaitMs ${maxWaitMs}: ${terminates} TerminateInstances for 6 destroys ${gapMs} ms apart`);
+      assert.ok(
+        terminates >= atLeast && terminates <= atMost,
+        `maxWaitMs ${maxWaitMs}: ${terminates} TerminateInstances for 6 destroys ${gapMs} ms apart`,
+      );
     }
     assert.deepEqual(liveIn(sim), []);
   });
@@ -69,14 +82,20 @@ describe('AWS provider: destroys coalesced into batched calls', () => {
     provider = await providerFor(sim, { destroyBatch: { windowMs: 30, maxIds: 4 } });
     const created = await launch(10);
     sim.engine.calls.clear();
-    assert.deepEqual(await outcomes(created.map((c) => provider.destroy(c))), created.map(() => 'ok'));
+    assert.deepEqual(
+      await outcomes(created.map((c) => provider.destroy(c))),
+      created.map(() => 'ok'),
+    );
     assert.equal(calls(sim, 'TerminateInstances'), 3);
     assert.deepEqual(liveIn(sim), []);
   });
 
   it('a foreign instance in the batch is refused and left running; the others terminate', async () => {
     const created = await launch(5);
-    const foreign = sim.engine.world.launch({ name: 'pet', zone: 'eu-west-1a', image: AMI, machineType: 't3.micro', tags: { 'drover:fleet': 'other' } }, 'out-of-band');
+    const foreign = sim.engine.world.launch(
+      { name: 'pet', zone: 'eu-west-1a', image: AMI, machineType: 't3.micro', tags: { 'drover:fleet': 'other' } },
+      'out-of-band',
+    );
     const untagged = sim.engine.world.launch({ name: 'pet2', zone: 'eu-west-1a', image: AMI, machineType: 't3.micro' }, 'out-of-band');
     await new Promise((r) => setTimeout(r, 50)); // past the simulator's list lag
     sim.engine.calls.clear();
@@ -95,7 +114,10 @@ describe('AWS provider: destroys coalesced into batched calls', () => {
     sim.engine.calls.clear();
     const gone = observed('i-0fedcba9876543210');
     const results = await outcomes([gone, ...created].map((c) => provider.destroy(c)));
-    assert.deepEqual(results, Array.from({ length: 7 }, () => 'ok'));
+    assert.deepEqual(
+      results,
+      Array.from({ length: 7 }, () => 'ok'),
+    );
     assert.deepEqual(liveIn(sim), []);
     // The unknown id fails the batched DescribeInstances as a whole (as EC2 does); per-id reads find the rest.
     assert.equal(calls(sim, 'TerminateInstances'), 1);
@@ -128,7 +150,10 @@ describe('AWS provider: destroys coalesced into batched calls', () => {
     sim.faults.add({ kind: 'error', code: 'Unavailable', status: 503, count: 1, actions: ['DescribeInstances'] });
     sim.faults.add({ kind: 'error', code: 'Unavailable', status: 503, count: 1, actions: ['TerminateInstances'] });
     sim.faults.add({ kind: 'drop-after', count: 1, actions: ['TerminateInstances'] });
-    assert.deepEqual(await outcomes(created.map((c) => provider.destroy(c))), created.map(() => 'ok'));
+    assert.deepEqual(
+      await outcomes(created.map((c) => provider.destroy(c))),
+      created.map(() => 'ok'),
+    );
     assert.deepEqual(liveIn(sim), []);
     assert.ok(calls(sim, 'TerminateInstances') <= 6, `TerminateInstances: ${calls(sim, 'TerminateInstances')}`);
   });
@@ -144,7 +169,11 @@ describe('AWS provider: destroys coalesced into batched calls', () => {
     const error = await rejectionOf(aborted);
     assert.deepEqual([error.kind, error.reason], ['Transient', 'Aborted']);
     assert.deepEqual(await outcomes(others), ['ok', 'ok', 'ok']);
-    assert.deepEqual(liveIn(sim).map((i) => i.id), [first!.id], 'aborted before the batch was sent: left alone');
+    assert.deepEqual(
+      liveIn(sim).map((i) => i.id),
+      [first!.id],
+      'aborted before the batch was sent: left alone',
+    );
     assert.equal(calls(sim, 'TerminateInstances'), 1);
   });
 

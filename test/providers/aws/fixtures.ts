@@ -6,7 +6,15 @@ import type { Ec2Simulator, Ec2SimulatorOptions } from '../../../providers/aws/s
 import { aws, REGION } from '../../clouds/aws.ts';
 import { FAST_RETRY } from '../../clouds/timing.ts';
 import { liveIn as live } from '../../clouds/types.ts';
-import { createRequest, DIGEST, FLEET, launchTemplate, providerConfig, rejectionOf as rejected, type RequestOptions } from '../shared-fixtures.ts';
+import {
+  createRequest,
+  DIGEST,
+  FLEET,
+  launchTemplate,
+  providerConfig,
+  rejectionOf as rejected,
+  type RequestOptions,
+} from '../shared-fixtures.ts';
 
 export { DIGEST, FAST_RETRY, FLEET, REGION };
 export { pause } from '../shared-fixtures.ts';
@@ -19,7 +27,11 @@ export const TEMPLATE: LaunchTemplate = launchTemplate({
   provider: 'aws-eu',
   artifact: { id: AMI },
   machine: { type: 't3.small' },
-  placement: { subnets: { [`${REGION}a`]: 'subnet-0abc', [`${REGION}b`]: 'subnet-0abd' }, securityGroups: ['sg-01'], instanceProfile: 'web' },
+  placement: {
+    subnets: { [`${REGION}a`]: 'subnet-0abc', [`${REGION}b`]: 'subnet-0abd' },
+    securityGroups: ['sg-01'],
+    instanceProfile: 'web',
+  },
   diskType: 'gp3',
 });
 

@@ -25,11 +25,16 @@ describe('AWS placement: a subnet per zone (EC2 simulator)', () => {
     await sim.close();
   });
 
-  it('each launch goes into its own zone\'s subnet', async () => {
+  it("each launch goes into its own zone's subnet", async () => {
     await provider.create(request('web', 0, { zone: A }));
     await provider.create(request('web', 1, { zone: B }));
-    const placed = liveIn(sim).map((i) => [i.zone, i.attributes['subnetId']]).sort();
-    assert.deepEqual(placed, [[A, 'subnet-0abc'], [B, 'subnet-0abd']]);
+    const placed = liveIn(sim)
+      .map((i) => [i.zone, i.attributes['subnetId']])
+      .sort();
+    assert.deepEqual(placed, [
+      [A, 'subnet-0abc'],
+      [B, 'subnet-0abd'],
+    ]);
   });
 
   it('EC2 refuses a subnet in another zone (Invalid, nothing launched); a single subnet for two zones fails in the second', async () => {
@@ -38,8 +43,14 @@ describe('AWS placement: a subnet per zone (EC2 simulator)', () => {
     const refused = await rejectionOf(provider.create({ ...request('one', 1, { zone: B }), template: single }));
     assert.deepEqual([refused.kind, refused.reason], ['Invalid', 'InvalidParameterValue']);
     // The cloud's own words reach the operator (apply, status, events): which subnet is in which zone.
-    assert.match((refused as { message?: string }).message ?? '', new RegExp(`: InvalidParameterValue: .*Subnet 'subnet-0abc' is in the availability zone ${A}`));
-    assert.deepEqual(liveIn(sim).map((i) => i.zone), [A]);
+    assert.match(
+      (refused as { message?: string }).message ?? '',
+      new RegExp(`: InvalidParameterValue: .*Subnet 'subnet-0abc' is in the availability zone ${A}`),
+    );
+    assert.deepEqual(
+      liveIn(sim).map((i) => i.zone),
+      [A],
+    );
   });
 
   it('checkPlacement reads every subnet in one DescribeSubnets and names each mismatch and unknown subnet', async () => {
@@ -50,10 +61,19 @@ describe('AWS placement: a subnet per zone (EC2 simulator)', () => {
     ];
     sim.engine.calls.clear();
     const problems = await provider.checkPlacement!(groups);
-    assert.deepEqual(problems.map((p) => [p.group, p.reason]), [['api', 'SubnetZoneMismatch'], ['one', 'SubnetNotFound']]);
+    assert.deepEqual(
+      problems.map((p) => [p.group, p.reason]),
+      [
+        ['api', 'SubnetZoneMismatch'],
+        ['one', 'SubnetNotFound'],
+      ],
+    );
     assert.match(problems[0]!.message, new RegExp(`subnet subnet-0abe is in availability zone ${C}, not ${B}`));
     const described = sim.engine.calls.counts()['DescribeSubnets'] ?? 0;
-    assert.ok(described >= 1 && described <= 5, `one call for all, then one per subnet after EC2 refused the batch for the unknown one (${described})`);
+    assert.ok(
+      described >= 1 && described <= 5,
+      `one call for all, then one per subnet after EC2 refused the batch for the unknown one (${described})`,
+    );
     assert.deepEqual(await provider.checkPlacement!(groups.slice(0, 1)), [], 'a right placement has no problem');
     assert.equal(liveIn(sim).length, 0, 'nothing launched');
   });

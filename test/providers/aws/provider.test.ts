@@ -51,7 +51,10 @@ describe('AWS provider contract (real EC2 client against the simulator)', () => 
   it('lists in one paginated DescribeInstances and never lists or deletes a foreign instance', async () => {
     for (let slot = 0; slot < 7; slot++) await provider.create(request(slot < 4 ? 'web' : 'api', slot));
     const foreign = sim.engine.world.launch({ name: 'pet', zone: 'eu-west-1a', image: AMI, machineType: 't3.micro' }, 'out-of-band');
-    const otherFleet = sim.engine.world.launch({ name: 'x', zone: 'eu-west-1a', image: AMI, machineType: 't3.micro', tags: { 'drover:fleet': 'other' } }, 'out-of-band');
+    const otherFleet = sim.engine.world.launch(
+      { name: 'x', zone: 'eu-west-1a', image: AMI, machineType: 't3.micro', tags: { 'drover:fleet': 'other' } },
+      'out-of-band',
+    );
     sim.engine.calls.clear();
     const listed = await provider.list({ fleet: FLEET });
     assert.equal(listed.length, 7);
@@ -61,8 +64,16 @@ describe('AWS provider contract (real EC2 client against the simulator)', () => 
       assert.equal((await rejectionOf(provider.destroy(observed(id)))).reason, 'NotOwned');
     }
     assert.equal((await rejectionOf(provider.destroy(observed(foreign.id, 'other')))).reason, 'NotOwned');
-    assert.deepEqual(liveIn(sim).map((i) => i.id).filter((id) => id === foreign.id || id === otherFleet.id), [foreign.id, otherFleet.id]);
-    assert.ok(sim.world.events().every((e) => e.to !== 'terminating'), 'nothing was terminated');
+    assert.deepEqual(
+      liveIn(sim)
+        .map((i) => i.id)
+        .filter((id) => id === foreign.id || id === otherFleet.id),
+      [foreign.id, otherFleet.id],
+    );
+    assert.ok(
+      sim.world.events().every((e) => e.to !== 'terminating'),
+      'nothing was terminated',
+    );
   });
 
   it('a response dropped after RunInstances succeeded, then the retry: exactly one instance', async () => {
@@ -70,7 +81,10 @@ describe('AWS provider contract (real EC2 client against the simulator)', () => 
     const created = await provider.create(request('web', 0));
     assert.equal(sim.world.all().length, 1);
     assert.equal(sim.world.all()[0]?.id, created.id);
-    assert.deepEqual(sim.engine.calls.list('RunInstances').map((c) => c.status), [0, 200]);
+    assert.deepEqual(
+      sim.engine.calls.list('RunInstances').map((c) => c.status),
+      [0, 200],
+    );
     const again = await provider.create(request('web', 0));
     assert.equal(again.id, created.id, 'a later pass creating the same slot gets the same instance');
     assert.equal(sim.world.all().length, 1);
@@ -86,7 +100,10 @@ describe('AWS provider contract (real EC2 client against the simulator)', () => 
       sim.world.terminate(first.id, 'out-of-band');
       const second = await provider.create(request('web', 3));
       assert.notEqual(second.id, first.id);
-      assert.deepEqual(liveIn(sim).map((i) => i.id), [second.id]);
+      assert.deepEqual(
+        liveIn(sim).map((i) => i.id),
+        [second.id],
+      );
       assert.equal(sim.world.get(second.id)?.attributes['clientToken'], `${request('web', 3).idempotencyKey}-1`);
       // a restarted drover (no memory) walks the generations and finds the same live instance
       const fresh = await providerFor(sim);
@@ -96,7 +113,10 @@ describe('AWS provider contract (real EC2 client against the simulator)', () => 
       sim.engine.calls.clear();
       const third = await fresh.create(request('web', 3));
       assert.deepEqual(sim.engine.calls.counts(), { RunInstances: 1 }, 'skipped ahead using the listed dead instance');
-      assert.deepEqual(liveIn(sim).map((i) => i.id), [third.id]);
+      assert.deepEqual(
+        liveIn(sim).map((i) => i.id),
+        [third.id],
+      );
       await fresh.close();
     });
   }
@@ -126,7 +146,10 @@ describe('AWS provider contract (real EC2 client against the simulator)', () => 
     await pause(500);
     const replaced = await restarted.create(request('web', 0, { revision: 'rev2' }));
     assert.notEqual(replaced.id, first.id);
-    assert.deepEqual(liveIn(sim).map((i) => i.id), [replaced.id]);
+    assert.deepEqual(
+      liveIn(sim).map((i) => i.id),
+      [replaced.id],
+    );
     await restarted.close();
   });
 
@@ -146,9 +169,17 @@ describe('AWS provider contract (real EC2 client against the simulator)', () => 
   it('a scope of groups is filtered by EC2 itself (one page holds them); more than 200 groups lists the whole fleet', async () => {
     for (const group of ['web', 'api', 'db']) await provider.create(request(group, 0));
     const fresh = await providerFor(sim, { pageSize: 5 });
-    assert.deepEqual(groupsOf(await fresh.list({ fleet: FLEET, groups: ['web', 'db'] })), ['db', 'web'], 'no client-side filter in the provider: EC2 answered with these two only');
+    assert.deepEqual(
+      groupsOf(await fresh.list({ fleet: FLEET, groups: ['web', 'db'] })),
+      ['db', 'web'],
+      'no client-side filter in the provider: EC2 answered with these two only',
+    );
     const many = ['api', ...Array.from({ length: 200 }, (_, i) => `g${i}`)];
-    assert.deepEqual(groupsOf(await fresh.list({ fleet: FLEET, groups: many })), ['api', 'db', 'web'], 'past EC2\'s 200 filter values: the whole fleet (callers filter)');
+    assert.deepEqual(
+      groupsOf(await fresh.list({ fleet: FLEET, groups: many })),
+      ['api', 'db', 'web'],
+      "past EC2's 200 filter values: the whole fleet (callers filter)",
+    );
     await fresh.close();
   });
 
@@ -190,11 +221,16 @@ describe('AWS provider under faults', () => {
     await sim.close();
     sim = await startSim({ factor: 20 }); // 2 per second sim → 40 per second wall
     await provider.close();
-    provider = await providerFor(sim, { retry: { maxAttempts: 10, baseDelayMs: 5, throttleBaseDelayMs: 20, maxDelayMs: 100, attemptTimeoutMs: 2000 } });
+    provider = await providerFor(sim, {
+      retry: { maxAttempts: 10, baseDelayMs: 5, throttleBaseDelayMs: 20, maxDelayMs: 100, attemptTimeoutMs: 2000 },
+    });
     const created = await Promise.all(Array.from({ length: 12 }, (_, slot) => provider.create(request('web', slot))));
     assert.equal(new Set(created.map((c) => c.id)).size, 12);
     assert.equal(sim.world.all().length, 12);
-    assert.ok(sim.engine.calls.list('RunInstances').some((c) => c.status === 503), 'the bucket did refuse some');
+    assert.ok(
+      sim.engine.calls.list('RunInstances').some((c) => c.status === 503),
+      'the bucket did refuse some',
+    );
   });
 
   it('5xx bursts are retried', async () => {
@@ -237,8 +273,14 @@ describe('AWS provider under faults', () => {
     provider = await providerFor(sim, { retry: { maxAttempts: 3, baseDelayMs: 1, attemptTimeoutMs: 150 } });
     sim.faults.add({ kind: 'hang-after', count: 1, actions: ['RunInstances'] });
     const created = await provider.create(request('web', 0));
-    assert.deepEqual(sim.world.all().map((i) => i.id), [created.id]);
-    assert.deepEqual(sim.engine.calls.list('RunInstances').map((c) => c.status), [0, 200]);
+    assert.deepEqual(
+      sim.world.all().map((i) => i.id),
+      [created.id],
+    );
+    assert.deepEqual(
+      sim.engine.calls.list('RunInstances').map((c) => c.status),
+      [0, 200],
+    );
   });
 
   it("the caller's signal aborts at once", async () => {
@@ -255,7 +297,11 @@ describe('AWS provider under faults', () => {
     sim.world.setLatencies({ listLagMs: 3_600_000 });
     const created = await provider.create(request('web', 0));
     const listed = await provider.list({ fleet: FLEET });
-    assert.deepEqual(listed.map((i) => [i.id, i.slot, i.state, i.locked]), [[created.id, 0, 'pending', true]], 'EC2 does not list it yet: held in its slot');
+    assert.deepEqual(
+      listed.map((i) => [i.id, i.slot, i.state, i.locked]),
+      [[created.id, 0, 'pending', true]],
+      'EC2 does not list it yet: held in its slot',
+    );
     const again = await provider.create(request('web', 0));
     assert.equal(again.id, created.id);
     assert.equal(sim.world.all().length, 1);

@@ -1,5 +1,12 @@
 import assert from 'node:assert/strict';
-import { DescribeInstancesCommand, DescribeSubnetsCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand, type RunInstancesCommandInput } from '@aws-sdk/client-ec2';
+import {
+  DescribeInstancesCommand,
+  DescribeSubnetsCommand,
+  EC2Client,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+  type RunInstancesCommandInput,
+} from '@aws-sdk/client-ec2';
 import { startEc2Simulator, type Ec2Simulator } from '../../../providers/aws/sim.ts';
 import { VirtualClock } from '../../../src/sim/clock.ts';
 
@@ -79,11 +86,22 @@ describe('EC2 simulator fidelity (virtual clock)', () => {
   it('refuses what EC2 refuses: reserved tag keys, tag limit, bad counts, long tokens, bad disks, groups, subnets, user data', async () => {
     sim.throttler.enabled = false; // time does not move: the RunInstances bucket would refuse after 5
     const cases: [RunInstancesCommand, string][] = [
-      [run('v-1', { TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'aws:owner', Value: 'x' }] }] }), 'InvalidParameterValue'],
-      [run('v-2', { TagSpecifications: [{ ResourceType: 'instance', Tags: Array.from({ length: 51 }, (_, i) => ({ Key: `k${i}`, Value: 'v' })) }] }), 'TagLimitExceeded'],
+      [
+        run('v-1', { TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'aws:owner', Value: 'x' }] }] }),
+        'InvalidParameterValue',
+      ],
+      [
+        run('v-2', {
+          TagSpecifications: [{ ResourceType: 'instance', Tags: Array.from({ length: 51 }, (_, i) => ({ Key: `k${i}`, Value: 'v' })) }],
+        }),
+        'TagLimitExceeded',
+      ],
       [run('v-3', { MinCount: 3, MaxCount: 2 }), 'InvalidParameterValue'],
       [run('x'.repeat(65)), 'InvalidParameterValue'],
-      [run('v-4', { BlockDeviceMappings: [{ DeviceName: '/dev/sdf', Ebs: { VolumeSize: 20, VolumeType: 'magnetic-tape' as never } }] }), 'InvalidParameterValue'],
+      [
+        run('v-4', { BlockDeviceMappings: [{ DeviceName: '/dev/sdf', Ebs: { VolumeSize: 20, VolumeType: 'magnetic-tape' as never } }] }),
+        'InvalidParameterValue',
+      ],
       [run('v-5', { SecurityGroupIds: ['default'] }), 'InvalidGroupId.Malformed'],
       [run('v-6', { SubnetId: 'net-1' }), 'InvalidSubnetID.Malformed'],
       [run('v-7', { UserData: Buffer.alloc(16_385).toString('base64') }), 'InvalidParameterValue'],
@@ -101,7 +119,10 @@ describe('EC2 simulator fidelity (virtual clock)', () => {
     ec2.destroy();
     ec2 = new EC2Client({ endpoint: sim.url, region: sim.region, credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, maxAttempts: 1 });
     assert.equal(await code(ec2.send(run('s-1', { SubnetId: 'subnet-0c' }))), 'InvalidSubnetID.NotFound');
-    assert.equal(await code(ec2.send(run('s-2', { SubnetId: 'subnet-0b', Placement: { AvailabilityZone: 'us-east-1a' } }))), 'InvalidParameterValue');
+    assert.equal(
+      await code(ec2.send(run('s-2', { SubnetId: 'subnet-0b', Placement: { AvailabilityZone: 'us-east-1a' } }))),
+      'InvalidParameterValue',
+    );
     const ok = await ec2.send(run('s-3', { SubnetId: 'subnet-0b' }));
     assert.equal(ok.Instances?.[0]?.Placement?.AvailabilityZone, 'us-east-1b');
     assert.equal((await ec2.send(new DescribeSubnetsCommand({}))).Subnets?.[0]?.AvailabilityZone, 'us-east-1b');
@@ -110,12 +131,17 @@ describe('EC2 simulator fidelity (virtual clock)', () => {
 
   it('subnets are zonal without configuration too: a subnet keeps the zone of its first launch, another zone is refused; DescribeSubnets tells the zone', async () => {
     assert.equal(await code(ec2.send(run('l-1', { SubnetId: 'subnet-0a', Placement: { AvailabilityZone: 'us-east-1a' } }))), 'ok');
-    const refused = await ec2.send(run('l-2', { SubnetId: 'subnet-0a', Placement: { AvailabilityZone: 'us-east-1b' } })).catch((e: Error) => e);
+    const refused = await ec2
+      .send(run('l-2', { SubnetId: 'subnet-0a', Placement: { AvailabilityZone: 'us-east-1b' } }))
+      .catch((e: Error) => e);
     assert.equal((refused as Error).name, 'InvalidParameterValue');
     assert.match((refused as Error).message, /Subnet 'subnet-0a' is in the availability zone us-east-1a/);
     assert.equal(sim.engine.world.all().length, 1, 'nothing launched by the refused call');
     const described = await ec2.send(new DescribeSubnetsCommand({ SubnetIds: ['subnet-0a'] }));
-    assert.deepEqual(described.Subnets?.map((s) => [s.SubnetId, s.AvailabilityZone]), [['subnet-0a', 'us-east-1a']]);
+    assert.deepEqual(
+      described.Subnets?.map((s) => [s.SubnetId, s.AvailabilityZone]),
+      [['subnet-0a', 'us-east-1a']],
+    );
     assert.equal(await code(ec2.send(new DescribeSubnetsCommand({ SubnetIds: ['subnet-0f'] }))), 'InvalidSubnetID.NotFound');
   });
 

@@ -36,7 +36,13 @@ function run(token: string, extra: Partial<RunInstancesCommandInput> = {}): RunI
     UserData: Buffer.from('#cloud-config\n').toString('base64'),
     BlockDeviceMappings: [{ DeviceName: '/dev/sdf', Ebs: { VolumeSize: 20, VolumeType: 'gp3', DeleteOnTermination: true } }],
     TagSpecifications: [
-      { ResourceType: 'instance', Tags: [{ Key: 'Name', Value: 'web-1' }, { Key: 'fleet', Value: 'f1' }] },
+      {
+        ResourceType: 'instance',
+        Tags: [
+          { Key: 'Name', Value: 'web-1' },
+          { Key: 'fleet', Value: 'f1' },
+        ],
+      },
       { ResourceType: 'volume', Tags: [{ Key: 'fleet', Value: 'f1' }] },
     ],
     ...extra,
@@ -79,11 +85,24 @@ describe('EC2 simulator with the real SDK', () => {
     assert.equal(i?.InstanceType, 't3.small');
     assert.equal(i?.Placement?.AvailabilityZone, 'eu-west-1b');
     assert.equal(i?.SubnetId, 'subnet-0abc');
-    assert.deepEqual(i?.SecurityGroups?.map((g) => g.GroupId), ['sg-01', 'sg-02']);
+    assert.deepEqual(
+      i?.SecurityGroups?.map((g) => g.GroupId),
+      ['sg-01', 'sg-02'],
+    );
     assert.equal(i?.ClientToken, 'tok-1');
     assert.ok(i?.LaunchTime instanceof Date);
-    assert.match(i?.PrivateIpAddress ?? '', /^127\./, 'simulated instances get loopback addresses (127.0.0.0/8), so no probe ever leaves the host');
-    assert.deepEqual(i?.Tags?.map((t) => [t.Key, t.Value]), [['Name', 'web-1'], ['fleet', 'f1']]);
+    assert.match(
+      i?.PrivateIpAddress ?? '',
+      /^127\./,
+      'simulated instances get loopback addresses (127.0.0.0/8), so no probe ever leaves the host',
+    );
+    assert.deepEqual(
+      i?.Tags?.map((t) => [t.Key, t.Value]),
+      [
+        ['Name', 'web-1'],
+        ['fleet', 'f1'],
+      ],
+    );
     assert.equal(i?.BlockDeviceMappings?.[0]?.DeviceName, '/dev/sdf');
     assert.match(i?.IamInstanceProfile?.Arn ?? '', /instance-profile\/web$/);
     const world = sim.world.all()[0];
@@ -96,7 +115,10 @@ describe('EC2 simulator with the real SDK', () => {
     const b = await ec2.send(run('tok-2'));
     assert.equal(a.Instances?.[0]?.InstanceId, b.Instances?.[0]?.InstanceId);
     assert.equal(sim.world.all().length, 1);
-    assert.deepEqual(await errorOf(ec2.send(run('tok-2', { InstanceType: 't3.large' }))), { name: 'IdempotentParameterMismatch', status: 400 });
+    assert.deepEqual(await errorOf(ec2.send(run('tok-2', { InstanceType: 't3.large' }))), {
+      name: 'IdempotentParameterMismatch',
+      status: 400,
+    });
   });
 
   it('ClientToken of a terminated instance: IdempotentInstanceTerminated, or the dead instance in the old mode', async () => {
@@ -117,13 +139,17 @@ describe('EC2 simulator with the real SDK', () => {
   it('paginates with MaxResults/NextToken and filters by tag, tag-key, state, id and client-token', async () => {
     sim.world.setLatencies({ terminateMs: 3_600_000 }); // the terminated one is still shutting down when described by id
     for (let n = 0; n < 12; n++) {
-      await ec2.send(run(`p-${n}`, { TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'fleet', Value: n % 2 ? 'odd' : 'even' }] }] }));
+      await ec2.send(
+        run(`p-${n}`, { TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'fleet', Value: n % 2 ? 'odd' : 'even' }] }] }),
+      );
     }
     const ids: string[] = [];
     let token: string | undefined;
     let pages = 0;
     do {
-      const page = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:fleet', Values: ['even'] }], MaxResults: 5, NextToken: token }));
+      const page = await ec2.send(
+        new DescribeInstancesCommand({ Filters: [{ Name: 'tag:fleet', Values: ['even'] }], MaxResults: 5, NextToken: token }),
+      );
       for (const r of page.Reservations ?? []) for (const i of r.Instances ?? []) ids.push(i.InstanceId ?? '');
       token = page.NextToken;
       pages += 1;
@@ -132,14 +158,27 @@ describe('EC2 simulator with the real SDK', () => {
     assert.equal(new Set(ids).size, 6);
     const first = ids[0] ?? '';
     await ec2.send(new TerminateInstancesCommand({ InstanceIds: [first] }));
-    const live = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-state-name', Values: ['pending', 'running'] }, { Name: 'tag-key', Values: ['fleet'] }] }));
+    const live = await ec2.send(
+      new DescribeInstancesCommand({
+        Filters: [
+          { Name: 'instance-state-name', Values: ['pending', 'running'] },
+          { Name: 'tag-key', Values: ['fleet'] },
+        ],
+      }),
+    );
     assert.equal(live.Reservations?.length, 11);
     const byToken = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'client-token', Values: ['p-1'] }] }));
     assert.equal(byToken.Reservations?.[0]?.Instances?.[0]?.ClientToken, 'p-1');
     const byId = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [first] }));
     assert.equal(byId.Reservations?.[0]?.Instances?.[0]?.State?.Name, 'shutting-down');
-    assert.deepEqual(await errorOf(ec2.send(new DescribeInstancesCommand({ NextToken: 'bogus', MaxResults: 5 }))), { name: 'InvalidParameterValue', status: 400 });
-    assert.deepEqual(await errorOf(ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'colour', Values: ['x'] }] }))), { name: 'InvalidParameterValue', status: 400 });
+    assert.deepEqual(await errorOf(ec2.send(new DescribeInstancesCommand({ NextToken: 'bogus', MaxResults: 5 }))), {
+      name: 'InvalidParameterValue',
+      status: 400,
+    });
+    assert.deepEqual(await errorOf(ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'colour', Values: ['x'] }] }))), {
+      name: 'InvalidParameterValue',
+      status: 400,
+    });
   });
 
   it('keeps terminated instances visible for a while, then forgets them', async () => {
@@ -152,8 +191,14 @@ describe('EC2 simulator with the real SDK', () => {
     const seen = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }));
     assert.equal(seen.Reservations?.[0]?.Instances?.[0]?.State?.Name, 'terminated');
     await new Promise((r) => setTimeout(r, 1010));
-    assert.deepEqual(await errorOf(ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))), { name: 'InvalidInstanceID.NotFound', status: 400 });
-    assert.deepEqual(await errorOf(ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }))), { name: 'InvalidInstanceID.NotFound', status: 400 });
+    assert.deepEqual(await errorOf(ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))), {
+      name: 'InvalidInstanceID.NotFound',
+      status: 400,
+    });
+    assert.deepEqual(await errorOf(ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }))), {
+      name: 'InvalidInstanceID.NotFound',
+      status: 400,
+    });
   });
 
   it('answers with EC2 error codes', async () => {
@@ -182,7 +227,9 @@ describe('EC2 simulator with the real SDK', () => {
     sim = await startEc2Simulator({ clock: new VirtualClock(), images: [{ id: AMI }] });
     ec2 = client(sim);
     const results = await Promise.allSettled(Array.from({ length: 8 }, (_, n) => ec2.send(run(`b-${n}`, { Placement: undefined }))));
-    const refused = results.filter((r) => r.status === 'rejected').map((r) => (r.reason as { name: string; $metadata: { httpStatusCode: number } }));
+    const refused = results
+      .filter((r) => r.status === 'rejected')
+      .map((r) => r.reason as { name: string; $metadata: { httpStatusCode: number } });
     assert.equal(refused.length, 3);
     assert.ok(refused.every((e) => e.name === 'RequestLimitExceeded' && e.$metadata.httpStatusCode === 503));
     assert.equal(sim.world.all().length, 8 - refused.length);
@@ -199,15 +246,24 @@ describe('EC2 simulator with the real SDK', () => {
   });
 
   it('speaks the raw wire: error XML shape, Version required, unknown actions and parameters refused', async () => {
-    const auth = { authorization: 'AWS4-HMAC-SHA256 Credential=AKIDRAW/20260101/eu-west-1/ec2/aws4_request, SignedHeaders=host, Signature=00' };
-    const post = (body: string) => fetch(`${sim.url}/`, { method: 'POST', headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' }, body });
+    const auth = {
+      authorization: 'AWS4-HMAC-SHA256 Credential=AKIDRAW/20260101/eu-west-1/ec2/aws4_request, SignedHeaders=host, Signature=00',
+    };
+    const post = (body: string) =>
+      fetch(`${sim.url}/`, { method: 'POST', headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' }, body });
     const noVersion = await post('Action=DescribeInstances');
     assert.equal(noVersion.status, 400);
-    assert.match(await noVersion.text(), /^<\?xml[^>]*>\n<Response><Errors><Error><Code>MissingParameter<\/Code><Message>[^<]+<\/Message><\/Error><\/Errors><RequestID>[0-9a-f-]{36}<\/RequestID><\/Response>$/);
+    assert.match(
+      await noVersion.text(),
+      /^<\?xml[^>]*>\n<Response><Errors><Error><Code>MissingParameter<\/Code><Message>[^<]+<\/Message><\/Error><\/Errors><RequestID>[0-9a-f-]{36}<\/RequestID><\/Response>$/,
+    );
     assert.match(await (await post('Action=Reboot&Version=2016-11-15')).text(), /<Code>InvalidAction<\/Code>/);
     assert.match(await (await post('Action=DescribeInstances&Version=2016-11-15&Colour=red')).text(), /<Code>UnknownParameter<\/Code>/);
     const ok = await post('Action=DescribeInstances&Version=2016-11-15');
-    assert.match(await ok.text(), /^<\?xml[^>]*>\n<DescribeInstancesResponse xmlns="http:\/\/ec2.amazonaws.com\/doc\/2016-11-15\/"><requestId>[0-9a-f-]{36}<\/requestId><reservationSet\/>/);
+    assert.match(
+      await ok.text(),
+      /^<\?xml[^>]*>\n<DescribeInstancesResponse xmlns="http:\/\/ec2.amazonaws.com\/doc\/2016-11-15\/"><requestId>[0-9a-f-]{36}<\/requestId><reservationSet\/>/,
+    );
     const unsigned = await fetch(`${sim.url}/`, { method: 'POST', body: 'Action=DescribeInstances&Version=2016-11-15' });
     assert.equal(unsigned.status, 401);
   });

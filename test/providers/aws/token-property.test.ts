@@ -20,7 +20,12 @@ const SLOTS = 3;
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ op: fc.constant('create' as const), slot: fc.nat(SLOTS - 1) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constantFrom('destroy' as const, 'terminate-oob' as const), pick: fc.nat(5) }) },
-  { weight: 3, arbitrary: fc.record({ op: fc.constantFrom('drop' as const, 'error' as const, 'mode' as const, 'restart' as const, 'list' as const, 'revision' as const) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      op: fc.constantFrom('drop' as const, 'error' as const, 'mode' as const, 'restart' as const, 'list' as const, 'revision' as const),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constantFrom('hang' as const, 'hang-after' as const) }) },
 );
 

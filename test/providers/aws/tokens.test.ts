@@ -49,11 +49,23 @@ describe('AWS ClientToken scheme (unit)', () => {
   it('backoff: bounded, jittered, slower and at least half the ceiling when throttled, honours retry-after', () => {
     const transient = { kind: 'Transient' as const, reason: 'InternalError' };
     const throttled = { kind: 'Throttled' as const, reason: 'RequestLimitExceeded' };
-    assert.equal(backoffMs(transient, 1, DEFAULT_RETRY, () => 0), 0);
-    assert.equal(backoffMs(transient, 3, DEFAULT_RETRY, () => 0.5), 400);
-    assert.equal(backoffMs(throttled, 1, DEFAULT_RETRY, () => 0), 500);
+    assert.equal(
+      backoffMs(transient, 1, DEFAULT_RETRY, () => 0),
+      0,
+    );
+    assert.equal(
+      backoffMs(transient, 3, DEFAULT_RETRY, () => 0.5),
+      400,
+    );
+    assert.equal(
+      backoffMs(throttled, 1, DEFAULT_RETRY, () => 0),
+      500,
+    );
     const capped = backoffMs(throttled, 20, DEFAULT_RETRY, () => 0.999_999);
     assert.ok(capped <= DEFAULT_RETRY.maxDelayMs && capped >= DEFAULT_RETRY.maxDelayMs / 2);
-    assert.equal(backoffMs({ ...throttled, retryAfterMs: 5000 }, 1, DEFAULT_RETRY, () => 0), 5000);
+    assert.equal(
+      backoffMs({ ...throttled, retryAfterMs: 5000 }, 1, DEFAULT_RETRY, () => 0),
+      5000,
+    );
   });
 });

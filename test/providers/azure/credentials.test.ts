@@ -7,19 +7,36 @@ import { CONFIG, FAST_RETRY, FLEET, rejectionOf, startSim } from './sim-fixtures
 
 /** An error shaped like @azure/core-rest-pipeline's RestError. */
 function restError(statusCode: number | undefined, code: string | undefined, headers: Record<string, string> = {}): Error {
-  return Object.assign(new Error('x'), { name: 'RestError', statusCode, code, response: { headers: { get: (name: string) => headers[name] } } });
+  return Object.assign(new Error('x'), {
+    name: 'RestError',
+    statusCode,
+    code,
+    response: { headers: { get: (name: string) => headers[name] } },
+  });
 }
 
 describe('Azure error classification (by code and status, never by message)', () => {
   it('maps ARM codes, statuses, transport and identity failures to kinds', () => {
-    assert.deepEqual(classifyAzure(restError(429, 'OperationNotAllowed', { 'retry-after': '7' })), { kind: 'Throttled', reason: 'OperationNotAllowed', retryAfterMs: 7000 });
-    assert.deepEqual(classifyAzure(restError(429, 'SubscriptionRequestsThrottled', { 'retry-after-ms': '250' })), { kind: 'Throttled', reason: 'SubscriptionRequestsThrottled', retryAfterMs: 250 });
+    assert.deepEqual(classifyAzure(restError(429, 'OperationNotAllowed', { 'retry-after': '7' })), {
+      kind: 'Throttled',
+      reason: 'OperationNotAllowed',
+      retryAfterMs: 7000,
+    });
+    assert.deepEqual(classifyAzure(restError(429, 'SubscriptionRequestsThrottled', { 'retry-after-ms': '250' })), {
+      kind: 'Throttled',
+      reason: 'SubscriptionRequestsThrottled',
+      retryAfterMs: 250,
+    });
     assert.equal(classifyAzure(restError(409, 'OperationNotAllowed')).kind, 'Invalid', 'the same code with 409 is a quota refusal');
     assert.equal(classifyAzure(restError(404, 'ResourceNotFound')).kind, 'NotFound');
     assert.equal(classifyAzure(restError(412, 'PreconditionFailed')).kind, 'Conflict');
     assert.equal(classifyAzure(restError(400, 'NicInUse')).kind, 'Conflict');
     assert.equal(classifyAzure(restError(400, 'InvalidParameter')).kind, 'Invalid');
-    assert.equal(classifyAzure(restError(404, 'ResourceGroupNotFound')).kind, 'Invalid', 'a missing resource group is configuration, not a gone instance');
+    assert.equal(
+      classifyAzure(restError(404, 'ResourceGroupNotFound')).kind,
+      'Invalid',
+      'a missing resource group is configuration, not a gone instance',
+    );
     assert.equal(classifyAzure(restError(401, 'InvalidAuthenticationToken')).kind, 'Unauthorized');
     assert.equal(classifyAzure(restError(403, 'AuthorizationFailed')).kind, 'Unauthorized');
     assert.equal(classifyAzure(restError(503, 'Whatever')).kind, 'Transient');
@@ -67,15 +84,29 @@ describe('Azure provider credentials', () => {
   it('an explicit token credential wins; a credential that cannot produce a token is Unauthorized', async () => {
     const credential = { getToken: () => Promise.resolve({ token: 'good-token', expiresOnTimestamp: Date.now() + 60_000 }) };
     await (await open({ staticCredentials: { token: 'ignored' } }, { credential })).list({ fleet: FLEET });
-    const unavailable = { getToken: () => Promise.reject(Object.assign(new Error('no managed identity'), { name: 'CredentialUnavailableError' })) };
+    const unavailable = {
+      getToken: () => Promise.reject(Object.assign(new Error('no managed identity'), { name: 'CredentialUnavailableError' })),
+    };
     const refused = await rejectionOf((await open({}, { credential: unavailable })).list({ fleet: FLEET }));
     assert.deepEqual([(refused as ProviderError).kind, (refused as ProviderError).reason], ['Unauthorized', 'CredentialUnavailableError']);
   });
 
   it('production builds DefaultAzureCredential lazily (no call at construction) and checks the spec', async () => {
-    const provider = await createAzureProvider({ config: { ...CONFIG, spec: { ...CONFIG.spec, type: 'azure', credentials: { tenantId: '11111111-2222-3333-4444-555555555555' } } as never }, fleet: FLEET });
+    const provider = await createAzureProvider({
+      config: {
+        ...CONFIG,
+        spec: { ...CONFIG.spec, type: 'azure', credentials: { tenantId: '11111111-2222-3333-4444-555555555555' } } as never,
+      },
+      fleet: FLEET,
+    });
     assert.equal(provider.type, 'azure');
-    await assert.rejects(createAzureProvider({ config: { ...CONFIG, type: 'aws' }, fleet: FLEET }), (e: ProviderError) => e.reason === 'WrongProviderType');
-    await assert.rejects(createAzureProvider({ config: { ...CONFIG, spec: { ...CONFIG.spec, resourceGroup: '' } as never }, fleet: FLEET }), (e: ProviderError) => e.reason === 'resourceGroupMissing');
+    await assert.rejects(
+      createAzureProvider({ config: { ...CONFIG, type: 'aws' }, fleet: FLEET }),
+      (e: ProviderError) => e.reason === 'WrongProviderType',
+    );
+    await assert.rejects(
+      createAzureProvider({ config: { ...CONFIG, spec: { ...CONFIG.spec, resourceGroup: '' } as never }, fleet: FLEET }),
+      (e: ProviderError) => e.reason === 'resourceGroupMissing',
+    );
   });
 });

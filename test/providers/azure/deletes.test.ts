@@ -33,20 +33,32 @@ describe('Azure: a VM being deleted counts until it is gone', function () {
   });
 
   it('a delete accepted with 202 that then fails (InternalExecutionError) does not let the replacement launch: surge 0 stays at 3 VMs', async () => {
-    h = await startHarness(azure, [{ name: 'web', replicas: 3, rollout: '{ maxSurge: 0, maxUnavailable: 1, minReadySeconds: 0, progressDeadlineSeconds: 600 }' }]);
+    h = await startHarness(azure, [
+      { name: 'web', replicas: 3, rollout: '{ maxSurge: 0, maxUnavailable: 1, minReadySeconds: 0, progressDeadlineSeconds: 600 }' },
+    ]);
     const harness = h;
     const sim = harness.sim as AzureSimulator;
     await harness.runUntil((_, state) => convergedInWorld(harness, state));
     const start = sim.clock.now();
     sim.settings.failDeletes = 1;
     harness.addBuild(2);
-    await harness.writeFleet([{ name: 'web', replicas: 3, rollout: '{ maxSurge: 0, maxUnavailable: 1, minReadySeconds: 0, progressDeadlineSeconds: 600 }' }], 2);
+    await harness.writeFleet(
+      [{ name: 'web', replicas: 3, rollout: '{ maxSurge: 0, maxUnavailable: 1, minReadySeconds: 0, progressDeadlineSeconds: 600 }' }],
+      2,
+    );
     const first = await harness.pass();
-    assert.ok(first.actions.some((a) => a.kind === 'delete' && a.error?.reason === 'DeleteFailed'), `the failed delete is reported: ${JSON.stringify(first.actions.map((a) => [a.kind, a.error?.reason]))}`);
+    assert.ok(
+      first.actions.some((a) => a.kind === 'delete' && a.error?.reason === 'DeleteFailed'),
+      `the failed delete is reported: ${JSON.stringify(first.actions.map((a) => [a.kind, a.error?.reason]))}`,
+    );
     assert.ok(!first.actions.some((a) => a.kind === 'create'), 'no replacement while the old VM still runs');
     await harness.runUntil((_, state) => convergedInWorld(harness, state));
     assert.equal(sim.settings.failDeletes, 0, 'the fault fired');
-    assert.equal(maxNotGone(sim.world.events(), 'web', azure.tags.group, start), 3, 'never more than replicas + maxSurge VMs, counting those being deleted');
+    assert.equal(
+      maxNotGone(sim.world.events(), 'web', azure.tags.group, start),
+      3,
+      'never more than replicas + maxSurge VMs, counting those being deleted',
+    );
     assert.equal(harness.liveByGroup().get('web')?.length, 3);
   });
 
@@ -70,11 +82,19 @@ describe('Azure: a VM being deleted counts until it is gone', function () {
     const before = sim.nics().length;
     const subnet = /subnet: ([^ }]+)/.exec(azure.groupPlacement)![1]!;
     const tags = { [TAG.fleet]: 'e2e', [TAG.vm]: 'web-0123abcd-7', [TAG.created]: new Date(Date.now() - 3_600_000).toISOString() };
-    const res = await undiciFetch(`${sim.url}/subscriptions/${AZURE_SUB}/resourceGroups/${AZURE_RG}/providers/Microsoft.Network/networkInterfaces/web-0123abcd-7-nic?api-version=2024-05-01`, {
-      method: 'PUT', headers: { authorization: 'Bearer harness-token', 'content-type': 'application/json' },
-      body: JSON.stringify({ location: 'westeurope', tags, properties: { ipConfigurations: [{ name: 'ipconfig1', properties: { subnet: { id: subnet } } }] } }),
-      dispatcher: new Agent({ connect: { ca: sim.ca } }),
-    });
+    const res = await undiciFetch(
+      `${sim.url}/subscriptions/${AZURE_SUB}/resourceGroups/${AZURE_RG}/providers/Microsoft.Network/networkInterfaces/web-0123abcd-7-nic?api-version=2024-05-01`,
+      {
+        method: 'PUT',
+        headers: { authorization: 'Bearer harness-token', 'content-type': 'application/json' },
+        body: JSON.stringify({
+          location: 'westeurope',
+          tags,
+          properties: { ipConfigurations: [{ name: 'ipconfig1', properties: { subnet: { id: subnet } } }] },
+        }),
+        dispatcher: new Agent({ connect: { ca: sim.ca } }),
+      },
+    );
     assert.ok(res.ok, `orphan NIC made (${res.status})`);
     assert.equal(sim.nics().length, before + 1);
     const pass = await harness.pass();
@@ -83,4 +103,3 @@ describe('Azure: a VM being deleted counts until it is gone', function () {
     assert.ok(!sim.nics().some((n) => n.name === 'web-0123abcd-7-nic'));
   });
 });
-

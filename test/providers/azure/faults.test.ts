@@ -62,9 +62,19 @@ describe('Azure provider under failures', () => {
     const started = Date.now();
     await provider.list({ fleet: 'acme' });
     const elapsed = Date.now() - started;
-    assert.deepEqual(waits, [{ ms: 1000, reason: 'OperationNotAllowed' }, { ms: 1000, reason: 'OperationNotAllowed' }], 'each wait is the server\'s Retry-After');
+    assert.deepEqual(
+      waits,
+      [
+        { ms: 1000, reason: 'OperationNotAllowed' },
+        { ms: 1000, reason: 'OperationNotAllowed' },
+      ],
+      "each wait is the server's Retry-After",
+    );
     assert.ok(elapsed >= 2000, `waited ${elapsed} ms`);
-    assert.deepEqual(sim.engine.calls.list('VirtualMachines.List').map((c) => c.status), [429, 429, 200]);
+    assert.deepEqual(
+      sim.engine.calls.list('VirtualMachines.List').map((c) => c.status),
+      [429, 429, 200],
+    );
   });
 
   it('a Retry-After beyond the cap is cut to it; a storm longer than the attempts is Throttled', async () => {
@@ -84,7 +94,10 @@ describe('Azure provider under failures', () => {
     const created = await Promise.all([0, 1, 2, 3, 4, 5].map((slot) => provider.create(request('web', slot))));
     assert.equal(new Set(created.map((c) => c.id)).size, 6);
     assert.equal(liveVms(sim).length, 6);
-    assert.ok(sim.engine.calls.list('VirtualMachines.CreateOrUpdate').some((c) => c.status === 429), 'the bucket did throttle');
+    assert.ok(
+      sim.engine.calls.list('VirtualMachines.CreateOrUpdate').some((c) => c.status === 429),
+      'the bucket did throttle',
+    );
     assert.equal(sim.puts.filter((p) => p.status === 201).length, 6);
   });
 

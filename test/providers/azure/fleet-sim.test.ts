@@ -63,7 +63,12 @@ describe('drover sim: Azure starter', () => {
     assert.equal(sim.env['NO_PROXY'], '127.0.0.1,localhost');
     Object.assign(process.env, sim.env);
     const factory = await loadProviderFactory('azure');
-    const provider = await factory({ config: loaded.state.providers['azure-eu']!, fleet: 'sim-fleet', endpoint: sim.url, caPem: sim.caPem });
+    const provider = await factory({
+      config: loaded.state.providers['azure-eu']!,
+      fleet: 'sim-fleet',
+      endpoint: sim.url,
+      caPem: sim.caPem,
+    });
     await provider.verifyImage({ name: 'web', digest: DIGEST, artifact: { id: IMAGE } });
     assert.deepEqual(await provider.list({ fleet: 'sim-fleet' }), []);
     await provider.close();

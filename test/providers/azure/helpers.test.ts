@@ -13,12 +13,20 @@ describe('Azure provider helpers', () => {
     assert.equal(stateOf('Succeeded', 'deallocated'), 'stopped');
     assert.equal(stateOf('Succeeded', undefined), 'pending', 'no power state yet: not ready');
     assert.equal(stateOf('Failed', 'running'), 'stopped', 'a failed VM is replaced at once');
-    assert.equal(stateOf('Deleting', 'running'), 'terminating', 'an accepted delete is no capacity, but the VM counts against surge until gone');
+    assert.equal(
+      stateOf('Deleting', 'running'),
+      'terminating',
+      'an accepted delete is no capacity, but the VM counts against surge until gone',
+    );
     assert.equal(stateOf('Succeeded', 'weird'), 'unknown');
   });
 
   it('reads instance view statuses, including the failure code', () => {
-    assert.deepEqual(statusOf([{ code: 'ProvisioningState/failed/AllocationFailed' }, { code: 'PowerState/deallocated' }]), { power: 'deallocated', provisioning: 'failed', failure: 'AllocationFailed' });
+    assert.deepEqual(statusOf([{ code: 'ProvisioningState/failed/AllocationFailed' }, { code: 'PowerState/deallocated' }]), {
+      power: 'deallocated',
+      provisioning: 'failed',
+      failure: 'AllocationFailed',
+    });
     assert.deepEqual(statusOf(undefined), { power: undefined, provisioning: undefined, failure: undefined });
   });
 

@@ -21,16 +21,44 @@ const SLOTS = 3;
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ op: fc.constantFrom('create' as const, 'twin' as const), slot: fc.nat(SLOTS - 1) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constantFrom('destroy' as const, 'delete-oob' as const), pick: fc.nat(5) }) },
-  { weight: 4, arbitrary: fc.record({ op: fc.constantFrom('drop' as const, 'hang-after' as const, 'error' as const, 'allocation' as const, 'poll-error' as const, 'throttle' as const, 'list' as const) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      op: fc.constantFrom(
+        'drop' as const,
+        'hang-after' as const,
+        'error' as const,
+        'allocation' as const,
+        'poll-error' as const,
+        'throttle' as const,
+        'list' as const,
+      ),
+    }),
+  },
 );
 
 const FAULTS: Readonly<Record<string, Parameters<AzureSimulator['faults']['add']>[0]>> = {
-  drop: { kind: 'drop-after', actions: ['VirtualMachines.CreateOrUpdate', 'NetworkInterfaces.CreateOrUpdate', 'VirtualMachines.Delete'], count: 1 },
+  drop: {
+    kind: 'drop-after',
+    actions: ['VirtualMachines.CreateOrUpdate', 'NetworkInterfaces.CreateOrUpdate', 'VirtualMachines.Delete'],
+    count: 1,
+  },
   'hang-after': { kind: 'hang-after', actions: ['VirtualMachines.CreateOrUpdate'], count: 1 },
-  error: { kind: 'error', status: 503, code: 'ServiceUnavailable', actions: ['VirtualMachines.CreateOrUpdate', 'VirtualMachines.Get'], count: 2 },
+  error: {
+    kind: 'error',
+    status: 503,
+    code: 'ServiceUnavailable',
+    actions: ['VirtualMachines.CreateOrUpdate', 'VirtualMachines.Get'],
+    count: 2,
+  },
   allocation: { kind: 'error', actions: [ALLOCATE_ACTION], count: 1 },
   'poll-error': { kind: 'error', status: 500, actions: ['AsyncOperations.Get'], count: 2 },
-  throttle: { kind: 'throttle', actions: ['VirtualMachines.CreateOrUpdate', 'VirtualMachines.List', 'NetworkInterfaces.Get'], delayMs: 1000, count: 3 },
+  throttle: {
+    kind: 'throttle',
+    actions: ['VirtualMachines.CreateOrUpdate', 'VirtualMachines.List', 'NetworkInterfaces.Get'],
+    delayMs: 1000,
+    count: 3,
+  },
 };
 
 function assertNoUpdate(sim: AzureSimulator): void {
@@ -105,9 +133,18 @@ async function converge(sim: AzureSimulator, provider: Provider): Promise<void> 
   await provider.list({ fleet: 'acme' });
   await provider.create(request('web', 0));
   const live = liveVms(sim);
-  assert.deepEqual(live.map((i) => i.name).sort(), [0, 1, 2].map((slot) => request('web', slot).name));
-  assert.deepEqual(live.map((i) => i.attributes['provisioningState']), ['Succeeded', 'Succeeded', 'Succeeded']);
+  assert.deepEqual(
+    live.map((i) => i.name).sort(),
+    [0, 1, 2].map((slot) => request('web', slot).name),
+  );
+  assert.deepEqual(
+    live.map((i) => i.attributes['provisioningState']),
+    ['Succeeded', 'Succeeded', 'Succeeded'],
+  );
   const nics = sim.nics();
   assert.equal(nics.length, SLOTS, `NICs: ${nics.map((n) => n.name).join(', ')}`);
-  assert.ok(nics.every((n) => n.virtualMachine !== undefined), 'every NIC is attached');
+  assert.ok(
+    nics.every((n) => n.virtualMachine !== undefined),
+    'every NIC is attached',
+  );
 }

@@ -16,7 +16,11 @@ describe('Azure provider: no code path updates an existing VM', () => {
   let provider: Provider;
 
   afterEach(async () => {
-    assert.deepEqual(sim.puts.filter((p) => p.existed && p.status !== 412), [], 'every PUT that met an existing VM was refused by If-None-Match');
+    assert.deepEqual(
+      sim.puts.filter((p) => p.existed && p.status !== 412),
+      [],
+      'every PUT that met an existing VM was refused by If-None-Match',
+    );
     assert.equal(sim.puts.filter((p) => p.updatedInPlace).length, 0);
     await provider.close();
     await sim.close();
@@ -29,7 +33,11 @@ describe('Azure provider: no code path updates an existing VM', () => {
     const created = await provider.create(request('web', 0));
     assert.equal(created.name, 'web-a1b2c3d4-0');
     assert.equal(liveVms(sim).length, 1);
-    assert.deepEqual(sim.puts.map((p) => [p.existed, p.status]), [[false, 201]], 'the retry found the VM by GET and sent no second PUT');
+    assert.deepEqual(
+      sim.puts.map((p) => [p.existed, p.status]),
+      [[false, 201]],
+      'the retry found the VM by GET and sent no second PUT',
+    );
     const again = await provider.create(request('web', 0));
     assert.equal(again.id, created.id, 'a repeated create adopts the same VM');
     assert.equal(sim.puts.length, 1);
@@ -49,12 +57,25 @@ describe('Azure provider: no code path updates an existing VM', () => {
     sim = await startSim();
     provider = await providerFor(sim);
     const name = request('web', 0).name;
-    sim.world.launch({ name, zone: '1', image: IMAGE, machineType: 'Standard_D4s_v5', tags: { 'drover:fleet': 'acme', 'drover:group': 'web', 'drover:template': 'a1b2c3d4e5f6', 'drover:slot': '0' }, attributes: { resourceGroup: RG } }, 'out-of-band');
+    sim.world.launch(
+      {
+        name,
+        zone: '1',
+        image: IMAGE,
+        machineType: 'Standard_D4s_v5',
+        tags: { 'drover:fleet': 'acme', 'drover:group': 'web', 'drover:template': 'a1b2c3d4e5f6', 'drover:slot': '0' },
+        attributes: { resourceGroup: RG },
+      },
+      'out-of-band',
+    );
     const refused = await rejectionOf(provider.create(request('web', 0)));
     assert.ok(refused instanceof ProviderError);
     assert.deepEqual([refused.kind, refused.reason], ['Conflict', 'VmModelMismatch']);
     assert.deepEqual(sim.puts, []);
-    const pet = sim.world.launch({ name: request('web', 1).name, zone: '1', image: IMAGE, machineType: 'Standard_B2s', attributes: { resourceGroup: RG } }, 'out-of-band');
+    const pet = sim.world.launch(
+      { name: request('web', 1).name, zone: '1', image: IMAGE, machineType: 'Standard_B2s', attributes: { resourceGroup: RG } },
+      'out-of-band',
+    );
     const foreign = await rejectionOf(provider.create(request('web', 1)));
     assert.equal((foreign as ProviderError).reason, 'VmModelMismatch', 'a VM without this fleet id is never adopted');
     assert.deepEqual(sim.world.get(pet.id)?.tags, {});
@@ -75,7 +96,14 @@ describe('Azure provider: no code path updates an existing VM', () => {
     await compute.virtualMachines.createOrUpdate(RG, name, vmBody(rivalNic, { owner: 'someone' }), { ifNoneMatch: '*' }).submitted();
     const refused = await creating;
     assert.deepEqual([(refused as ProviderError).kind, (refused as ProviderError).reason], ['Conflict', 'VmModelMismatch']);
-    assert.deepEqual(sim.puts.map((p) => [p.existed, p.status]), [[false, 201], [true, 412]], 'the rival created it; drover\'s PUT was refused');
+    assert.deepEqual(
+      sim.puts.map((p) => [p.existed, p.status]),
+      [
+        [false, 201],
+        [true, 412],
+      ],
+      "the rival created it; drover's PUT was refused",
+    );
     assert.deepEqual(sim.world.all().find((i) => i.name === name)?.tags, { owner: 'someone' });
   });
 
@@ -85,7 +113,13 @@ describe('Azure provider: no code path updates an existing VM', () => {
     const dir = new URL('../../../providers/azure/', import.meta.url);
     const files = (await readdir(dir)).filter((f) => f.endsWith('.ts'));
     const sources = await Promise.all(files.map(async (f) => ({ f, text: await readFile(new URL(f, dir), 'utf8') })));
-    const puts = sources.flatMap(({ f, text }) => [...text.matchAll(/virtualMachines\.(createOrUpdate|beginCreateOrUpdate\w*|update|beginUpdate\w*)\(/g)].map((m) => ({ f, at: m.index ?? 0, text })));
+    const puts = sources.flatMap(({ f, text }) =>
+      [...text.matchAll(/virtualMachines\.(createOrUpdate|beginCreateOrUpdate\w*|update|beginUpdate\w*)\(/g)].map((m) => ({
+        f,
+        at: m.index ?? 0,
+        text,
+      })),
+    );
     assert.equal(puts.length, 1, JSON.stringify(puts.map((p) => p.f)));
     const call = puts[0]!.text.slice(puts[0]!.at, puts[0]!.text.indexOf(');', puts[0]!.at));
     assert.match(call, /ifNoneMatch: '\*'/);

@@ -30,7 +30,10 @@ describe('Azure: Retry-After on operations and across calls', function () {
     assert.ok(polls.length >= 1);
     const times = [put.at, ...polls.map((p) => p.at)];
     const gaps = times.slice(1).map((t, i) => t - times[i]!);
-    assert.ok(gaps.every((g) => g >= 1_000), `each poll waited the operation's Retry-After of 1 s: gaps ${gaps.join(', ')} ms`);
+    assert.ok(
+      gaps.every((g) => g >= 1_000),
+      `each poll waited the operation's Retry-After of 1 s: gaps ${gaps.join(', ')} ms`,
+    );
   });
 
   it('a NIC operation carries the same Retry-After (the simulator sent it on VM operations only), and its polls wait for it', async () => {
@@ -45,7 +48,10 @@ describe('Azure: Retry-After on operations and across calls', function () {
     const nicPolls = calls.filter((c) => c.action === 'AsyncOperations.Get' && c.at >= nicPut.at && c.at <= vmPut.at);
     const times = [nicPut.at, ...nicPolls.map((p) => p.at)];
     const gaps = times.slice(1).map((t, i) => t - times[i]!);
-    assert.ok(gaps.every((g) => g >= 1_000), `each NIC poll waited the operation's Retry-After of 1 s: gaps ${gaps.join(', ')} ms`);
+    assert.ok(
+      gaps.every((g) => g >= 1_000),
+      `each NIC poll waited the operation's Retry-After of 1 s: gaps ${gaps.join(', ')} ms`,
+    );
   });
 
   it('a 429 holds the next call for its Retry-After even when the call that met it was abandoned', async () => {

@@ -4,7 +4,20 @@ import type { ComputeManagementClient } from '@azure/arm-compute';
 import type { NetworkManagementClient } from '@azure/arm-network';
 import { ProviderError } from '../../../src/contract/errors.ts';
 import type { AzureSimulator } from '../../../providers/azure/sim.ts';
-import { clientsFor, FLEET, IMAGE, LOCATION, makeNic, providerFor, rejectionOf, request, RG, startSim, SUB, vmBody } from './sim-fixtures.ts';
+import {
+  clientsFor,
+  FLEET,
+  IMAGE,
+  LOCATION,
+  makeNic,
+  providerFor,
+  rejectionOf,
+  request,
+  RG,
+  startSim,
+  SUB,
+  vmBody,
+} from './sim-fixtures.ts';
 
 /** The ARM error code and status a call is refused with. */
 async function code(promise: Promise<unknown>): Promise<[string | undefined, number | undefined]> {
@@ -23,7 +36,9 @@ describe('Azure ARM simulator fidelity', () => {
   let network: NetworkManagementClient;
 
   beforeEach(async () => {
-    sim = await startSim({ subnets: [`/subscriptions/${SUB}/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/app`] });
+    sim = await startSim({
+      subnets: [`/subscriptions/${SUB}/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/app`],
+    });
     ({ compute, network } = clientsFor(sim));
   });
   afterEach(() => sim.close());
@@ -50,11 +65,30 @@ describe('Azure ARM simulator fidelity', () => {
 
   it('validates NICs: subnet must exist, location must match; a forged $skiptoken is refused', async () => {
     const unknown = `/subscriptions/${SUB}/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/nope`;
-    assert.deepEqual(await code(network.networkInterfaces.createOrUpdate(RG, 'n', nicBodyIn(unknown)).submitted()), ['InvalidResourceReference', 400]);
-    assert.deepEqual(await code(network.networkInterfaces.createOrUpdate(RG, 'n', nicBodyIn('subnet-123')).submitted()), ['InvalidRequestFormat', 400]);
+    assert.deepEqual(await code(network.networkInterfaces.createOrUpdate(RG, 'n', nicBodyIn(unknown)).submitted()), [
+      'InvalidResourceReference',
+      400,
+    ]);
+    assert.deepEqual(await code(network.networkInterfaces.createOrUpdate(RG, 'n', nicBodyIn('subnet-123')).submitted()), [
+      'InvalidRequestFormat',
+      400,
+    ]);
     const known = `/subscriptions/${SUB}/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/app`;
-    assert.deepEqual(await code(network.networkInterfaces.createOrUpdate(RG, 'n', nicBodyIn(known, 'eastus')).submitted()), ['InvalidResourceLocation', 400]);
-    assert.deepEqual(await code(compute.virtualMachines.list(RG).byPage({ continuationToken: `${sim.url}/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Compute/virtualMachines?api-version=2026-04-01&$skiptoken=forged` }).next()), ['InvalidSkipToken', 400]);
+    assert.deepEqual(await code(network.networkInterfaces.createOrUpdate(RG, 'n', nicBodyIn(known, 'eastus')).submitted()), [
+      'InvalidResourceLocation',
+      400,
+    ]);
+    assert.deepEqual(
+      await code(
+        compute.virtualMachines
+          .list(RG)
+          .byPage({
+            continuationToken: `${sim.url}/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Compute/virtualMachines?api-version=2026-04-01&$skiptoken=forged`,
+          })
+          .next(),
+      ),
+      ['InvalidSkipToken', 400],
+    );
   });
 
   it('a VM deleted while it is still being created fails its create operation (OperationPreempted) and takes its NIC', async () => {
@@ -77,8 +111,15 @@ describe('Azure ARM simulator fidelity', () => {
     const [listed] = await provider.list({ fleet: FLEET });
     assert.equal(listed?.state, 'terminating', 'a VM being deleted is listed as terminating: counted against surge, never deleted twice');
     const { network: net } = clientsFor(sim);
-    assert.equal((await net.networkInterfaces.get(RG, `${created.name}-nic`)).virtualMachine?.id, created.id, 'the NIC stays until the delete completes');
-    assert.deepEqual(await code(compute.virtualMachines.createOrUpdate(RG, created.name, vmBody('x')).submitted()), ['OperationNotAllowed', 409]);
+    assert.equal(
+      (await net.networkInterfaces.get(RG, `${created.name}-nic`)).virtualMachine?.id,
+      created.id,
+      'the NIC stays until the delete completes',
+    );
+    assert.deepEqual(await code(compute.virtualMachines.createOrUpdate(RG, created.name, vmBody('x')).submitted()), [
+      'OperationNotAllowed',
+      409,
+    ]);
     const refused = await rejectionOf(provider.create(request('web', 0)));
     assert.deepEqual([(refused as ProviderError).kind, (refused as ProviderError).reason], ['Conflict', 'VmDeleting']);
     await provider.close();

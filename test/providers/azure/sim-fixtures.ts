@@ -8,7 +8,15 @@ import type { LaunchTemplate } from '../../../src/contract/fleet.ts';
 import { AZURE_TOKEN, azure } from '../../clouds/azure.ts';
 import { FAST_RETRY as SHARED_FAST_RETRY } from '../../clouds/timing.ts';
 import { liveIn } from '../../clouds/types.ts';
-import { createRequest, DIGEST, FLEET, launchTemplate, providerConfig, rejectionOf as rejected, type RequestOptions } from '../shared-fixtures.ts';
+import {
+  createRequest,
+  DIGEST,
+  FLEET,
+  launchTemplate,
+  providerConfig,
+  rejectionOf as rejected,
+  type RequestOptions,
+} from '../shared-fixtures.ts';
 
 export { DIGEST, FLEET };
 export { pause } from '../shared-fixtures.ts';
@@ -24,13 +32,23 @@ export const TEST_CREDENTIAL = { getToken: () => Promise.resolve({ token: AZURE_
 
 /** A fast simulator (boot 20 s sim = 20 ms wall) with IMAGE registered and tagged with DIGEST. */
 export function startSim(options: AzureSimulatorOptions = {}): Promise<AzureSimulator> {
-  return azure.startBare({ subscriptionId: SUB, location: LOCATION, factor: 1000, resourceGroups: [RG, 'images'], images: [{ id: IMAGE, tags: { 'drover:digest': DIGEST } }], ...options });
+  return azure.startBare({
+    subscriptionId: SUB,
+    location: LOCATION,
+    factor: 1000,
+    resourceGroups: [RG, 'images'],
+    images: [{ id: IMAGE, tags: { 'drover:digest': DIGEST } }],
+    ...options,
+  });
 }
 
 /** Raw SDK clients pointed at the simulator, with the SDK's own retries off. */
 export function clientsFor(sim: AzureSimulator): { compute: ComputeManagementClient; network: NetworkManagementClient } {
   const options = { endpoint: sim.url, tlsOptions: { ca: sim.ca }, retryOptions: { maxRetries: 0 } };
-  return { compute: new ComputeManagementClient(TEST_CREDENTIAL, SUB, options), network: new NetworkManagementClient(TEST_CREDENTIAL, SUB, options) };
+  return {
+    compute: new ComputeManagementClient(TEST_CREDENTIAL, SUB, options),
+    network: new NetworkManagementClient(TEST_CREDENTIAL, SUB, options),
+  };
 }
 
 /** A VM body as the SDK takes it (profiles at the top level). */
@@ -40,20 +58,37 @@ export function vmBody(nicId: string, tags: Record<string, string> = { 'drover:f
     tags,
     zones: ['1'],
     hardwareProfile: { vmSize: size },
-    storageProfile: { imageReference: { id: IMAGE }, osDisk: { createOption: 'FromImage', deleteOption: 'Delete', managedDisk: { storageAccountType: 'Premium_LRS' } } },
-    osProfile: { computerName: 'vm', adminUsername: 'drover', linuxConfiguration: { disablePasswordAuthentication: true, ssh: { publicKeys: [{ path: '/home/drover/.ssh/authorized_keys', keyData: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA' }] } } },
+    storageProfile: {
+      imageReference: { id: IMAGE },
+      osDisk: { createOption: 'FromImage', deleteOption: 'Delete', managedDisk: { storageAccountType: 'Premium_LRS' } },
+    },
+    osProfile: {
+      computerName: 'vm',
+      adminUsername: 'drover',
+      linuxConfiguration: {
+        disablePasswordAuthentication: true,
+        ssh: { publicKeys: [{ path: '/home/drover/.ssh/authorized_keys', keyData: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA' }] },
+      },
+    },
     networkProfile: { networkInterfaces: [{ id: nicId, deleteOption: 'Delete', primary: true }] },
   } as never;
 }
 
 /** Creates a NIC and returns its id. */
 export async function makeNic(network: NetworkManagementClient, name: string): Promise<string> {
-  const nic = await network.networkInterfaces.createOrUpdate(RG, name, { location: LOCATION, ipConfigurations: [{ name: 'ipconfig1', subnet: { id: SUBNET } }] } as never, { updateIntervalInMs: 5 });
+  const nic = await network.networkInterfaces.createOrUpdate(
+    RG,
+    name,
+    { location: LOCATION, ipConfigurations: [{ name: 'ipconfig1', subnet: { id: SUBNET } }] } as never,
+    { updateIntervalInMs: 5 },
+  );
   return nic.id ?? '';
 }
 
 /** The rejection of a promise (fails when it resolves). */
-export function rejectionOf(promise: Promise<unknown>): Promise<Error & { code?: string; statusCode?: number; response?: { headers: { get(name: string): string | undefined } } }> {
+export function rejectionOf(
+  promise: Promise<unknown>,
+): Promise<Error & { code?: string; statusCode?: number; response?: { headers: { get(name: string): string | undefined } } }> {
   return rejected(promise);
 }
 
@@ -84,8 +119,18 @@ export function request(group: string, slot: number, options: RequestOptions = {
 export function observedFor(sim: AzureSimulator, name: string, fleet = FLEET): ObservedInstance {
   return {
     id: `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Compute/virtualMachines/${name}`,
-    name, provider: 'azure-eu', zone: '1', state: 'running', createdAt: sim.clock.now(), address: undefined,
-    fleet, group: 'web', templateHash: 'a1b2c3d4e5f6', imageDigest: DIGEST, revision: 'rev1', slot: 0,
+    name,
+    provider: 'azure-eu',
+    zone: '1',
+    state: 'running',
+    createdAt: sim.clock.now(),
+    address: undefined,
+    fleet,
+    group: 'web',
+    templateHash: 'a1b2c3d4e5f6',
+    imageDigest: DIGEST,
+    revision: 'rev1',
+    slot: 0,
   };
 }
 

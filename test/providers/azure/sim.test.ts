@@ -39,31 +39,51 @@ describe('Azure ARM simulator (real @azure/arm-compute and @azure/arm-network cl
     const busy = await rejectionOf(compute.virtualMachines.createOrUpdate(RG, 'a', vmBody(nic, { x: '1' })).submitted());
     assert.deepEqual([busy.code, busy.statusCode], ['Conflict', 409], 'no update while the create operation runs');
     await creating.pollUntilDone();
-    const refused = await rejectionOf(compute.virtualMachines.createOrUpdate(RG, 'A', vmBody(nic, { x: '1' }), { ifNoneMatch: '*' }).submitted());
+    const refused = await rejectionOf(
+      compute.virtualMachines.createOrUpdate(RG, 'A', vmBody(nic, { x: '1' }), { ifNoneMatch: '*' }).submitted(),
+    );
     assert.equal(refused.code, 'PreconditionFailed', 'names are case-insensitive');
     assert.equal(refused.statusCode, 412);
     assert.deepEqual(sim.world.all()[0]?.tags, { 'drover:fleet': 'acme' });
     await compute.virtualMachines.createOrUpdate(RG, 'a', vmBody(nic, { x: '1' }), { updateIntervalInMs: 5 }).pollUntilDone();
     assert.deepEqual(sim.world.all()[0]?.tags, { x: '1' }, 'a plain PUT updates the VM in place, as Azure does');
-    assert.deepEqual(sim.puts.map((p) => [p.existed, p.updatedInPlace, p.status]), [[false, false, 201], [true, false, 409], [true, false, 412], [true, true, 200]]);
+    assert.deepEqual(
+      sim.puts.map((p) => [p.existed, p.updatedInPlace, p.status]),
+      [
+        [false, false, 201],
+        [true, false, 409],
+        [true, false, 412],
+        [true, true, 200],
+      ],
+    );
   });
 
   it('lists by resource group with nextLink, and statuses across the subscription with statusOnly', async () => {
     for (const name of ['a', 'b', 'c', 'd', 'e']) {
-      await compute.virtualMachines.createOrUpdate(RG, name, vmBody(await makeNic(network, `${name}-nic`)), { updateIntervalInMs: 5 }).pollUntilDone();
+      await compute.virtualMachines
+        .createOrUpdate(RG, name, vmBody(await makeNic(network, `${name}-nic`)), { updateIntervalInMs: 5 })
+        .pollUntilDone();
     }
     const names: string[] = [];
     for await (const vm of compute.virtualMachines.list(RG)) names.push(vm.name ?? '');
     assert.deepEqual(names, ['a', 'b', 'c', 'd', 'e']);
     assert.equal(sim.engine.calls.list('VirtualMachines.List').length, 3, 'pages of 2');
     const statuses: string[] = [];
-    for await (const vm of compute.virtualMachines.listAll({ statusOnly: 'true' })) statuses.push(vm.instanceView?.statuses?.map((s) => s.code).join(',') ?? '');
+    for await (const vm of compute.virtualMachines.listAll({ statusOnly: 'true' }))
+      statuses.push(vm.instanceView?.statuses?.map((s) => s.code).join(',') ?? '');
     assert.equal(statuses.length, 5);
-    assert.ok(statuses.every((s) => s === 'ProvisioningState/succeeded,PowerState/running'), statuses.join(';'));
+    assert.ok(
+      statuses.every((s) => s === 'ProvisioningState/succeeded,PowerState/running'),
+      statuses.join(';'),
+    );
     const expanded = await rejectionOf(compute.virtualMachines.list(RG, { expand: 'instanceView' }).next());
     assert.equal(expanded.code, 'InvalidParameter', '$expand=instanceView needs a $filter');
     const view = await compute.virtualMachines.instanceView(RG, 'b');
-    assert.deepEqual(view.statuses?.map((s) => s.code), ['ProvisioningState/succeeded', 'PowerState/running'], 'one VM\'s instance view');
+    assert.deepEqual(
+      view.statuses?.map((s) => s.code),
+      ['ProvisioningState/succeeded', 'PowerState/running'],
+      "one VM's instance view",
+    );
     assert.equal((await rejectionOf(compute.virtualMachines.instanceView(RG, 'nope'))).statusCode, 404);
     assert.equal(sim.engine.calls.list('VirtualMachines.InstanceView').length, 2);
   });
@@ -90,7 +110,9 @@ describe('Azure ARM simulator (real @azure/arm-compute and @azure/arm-network cl
   it('fails the create LRO with AllocationFailed and leaves the VM in Failed with its NIC', async () => {
     sim.faults.add({ kind: 'error', actions: [ALLOCATE_ACTION], count: 1 });
     const nic = await makeNic(network, 'a-nic');
-    const failed = await rejectionOf(compute.virtualMachines.createOrUpdate(RG, 'a', vmBody(nic), { updateIntervalInMs: 5 }).pollUntilDone());
+    const failed = await rejectionOf(
+      compute.virtualMachines.createOrUpdate(RG, 'a', vmBody(nic), { updateIntervalInMs: 5 }).pollUntilDone(),
+    );
     assert.match(failed.message, /AllocationFailed/);
     const vm = await compute.virtualMachines.get(RG, 'a', { expand: 'instanceView' });
     assert.equal(vm.provisioningState, 'Failed');
@@ -114,7 +136,9 @@ describe('Azure ARM simulator (real @azure/arm-compute and @azure/arm-network cl
     await dispatcher.close();
     sim.throttler.configure({ HighCostGet3Min: { capacity: 1, refillPerSec: 0.0001 } });
     let remaining: string | undefined;
-    await compute.virtualMachines.list(RG, { onResponse: (raw) => (remaining = raw.headers.get('x-ms-ratelimit-remaining-resource')) }).next();
+    await compute.virtualMachines
+      .list(RG, { onResponse: (raw) => (remaining = raw.headers.get('x-ms-ratelimit-remaining-resource')) })
+      .next();
     assert.match(remaining ?? '', /^Microsoft\.Compute\/HighCostGet3Min;0,Microsoft\.Compute\/HighCostGet30Min;\d+$/);
     const throttled = await rejectionOf(compute.virtualMachines.list(RG).next());
     assert.equal(throttled.statusCode, 429);

@@ -14,7 +14,13 @@ function body(code: number, reason: string, options: { status?: string; info?: s
       message: 'message text is never matched',
       errors: [{ message: 'm', domain: code === 403 ? 'usageLimits' : 'global', reason }],
       ...(options.status === undefined ? {} : { status: options.status }),
-      ...(options.info === undefined ? {} : { details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: options.info, domain: 'compute.googleapis.com', metadata: {} }] }),
+      ...(options.info === undefined
+        ? {}
+        : {
+            details: [
+              { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: options.info, domain: 'compute.googleapis.com', metadata: {} },
+            ],
+          }),
     },
   };
 }
@@ -42,7 +48,14 @@ function rest(code: number, reason: string, options: { status?: string; info?: s
 function v6(code: number, reason: string, options: { info?: string } = {}): GaxiosError {
   const url = new URL('https://compute.googleapis.com/compute/v1/projects/p/zones/z/instances');
   const config = { url, headers: new Headers() } as unknown as ConstructorParameters<typeof GaxiosError>[1];
-  const response = { status: code, statusText: '', data: body(code, reason, options), bodyUsed: true, headers: new Headers(), config } as unknown as ConstructorParameters<typeof GaxiosError>[2];
+  const response = {
+    status: code,
+    statusText: '',
+    data: body(code, reason, options),
+    bodyUsed: true,
+    headers: new Headers(),
+    config,
+  } as unknown as ConstructorParameters<typeof GaxiosError>[2];
   const error = new GaxiosError('message text', config, response);
   return Object.assign(error, { code });
 }
@@ -56,8 +69,22 @@ describe('GCP error classification (6.x and 7.x client shapes)', () => {
   const cases: [string, number, string, { status?: string; info?: string }, string, string][] = [
     ['not found', 404, 'notFound', { status: 'NOT_FOUND' }, 'NotFound', 'notFound'],
     ['already exists', 409, 'alreadyExists', { status: 'ALREADY_EXISTS' }, 'Conflict', 'alreadyExists'],
-    ['rate limit (per-minute quota)', 403, 'rateLimitExceeded', { status: 'PERMISSION_DENIED', info: 'RATE_LIMIT_EXCEEDED' }, 'Throttled', 'RATE_LIMIT_EXCEEDED'],
-    ['concurrent operations', 403, 'rateLimitExceeded', { info: 'CONCURRENT_OPERATIONS_QUOTA_EXCEEDED' }, 'Throttled', 'CONCURRENT_OPERATIONS_QUOTA_EXCEEDED'],
+    [
+      'rate limit (per-minute quota)',
+      403,
+      'rateLimitExceeded',
+      { status: 'PERMISSION_DENIED', info: 'RATE_LIMIT_EXCEEDED' },
+      'Throttled',
+      'RATE_LIMIT_EXCEEDED',
+    ],
+    [
+      'concurrent operations',
+      403,
+      'rateLimitExceeded',
+      { info: 'CONCURRENT_OPERATIONS_QUOTA_EXCEEDED' },
+      'Throttled',
+      'CONCURRENT_OPERATIONS_QUOTA_EXCEEDED',
+    ],
     ['resource quota', 403, 'quotaExceeded', { info: 'QUOTA_EXCEEDED' }, 'Invalid', 'QUOTA_EXCEEDED'],
     ['permission denied', 403, 'forbidden', { status: 'PERMISSION_DENIED' }, 'Unauthorized', 'forbidden'],
     ['invalid', 400, 'invalid', { status: 'INVALID_ARGUMENT' }, 'Invalid', 'invalid'],
@@ -74,13 +101,21 @@ describe('GCP error classification (6.x and 7.x client shapes)', () => {
   }
 
   it('7.x: gRPC codes without HTTP status (5 → NotFound, 6/10 → Conflict, 8 → Throttled, 14 → Transient, 16 → Unauthorized)', () => {
-    assert.deepEqual([5, 6, 10, 8, 14, 16, 3].map((c) => classifyGce(grpc(c)).kind), ['NotFound', 'Conflict', 'Conflict', 'Throttled', 'Transient', 'Unauthorized', 'Invalid']);
+    assert.deepEqual(
+      [5, 6, 10, 8, 14, 16, 3].map((c) => classifyGce(grpc(c)).kind),
+      ['NotFound', 'Conflict', 'Conflict', 'Throttled', 'Transient', 'Unauthorized', 'Invalid'],
+    );
     assert.equal(classifyGce(grpc(6)).reason, 'alreadyExists');
     assert.equal(classifyGce(v7(409, 'alreadyExists')).kind, 'Conflict', '409 without status is ABORTED (10) in 7.x');
   });
 
   it('7.x: a 403 without ErrorInfo is classified by errors[].reason from the raw body the transport keeps', () => {
-    for (const [reason, kind] of [['rateLimitExceeded', 'Throttled'], ['userRateLimitExceeded', 'Throttled'], ['quotaExceeded', 'Invalid'], ['forbidden', 'Unauthorized']] as const) {
+    for (const [reason, kind] of [
+      ['rateLimitExceeded', 'Throttled'],
+      ['userRateLimitExceeded', 'Throttled'],
+      ['quotaExceeded', 'Invalid'],
+      ['forbidden', 'Unauthorized'],
+    ] as const) {
       const error = rest(403, reason, { status: 'PERMISSION_DENIED' });
       assert.equal(error.code, 7, 'PERMISSION_DENIED');
       assert.deepEqual([classifyGce(error).kind, classifyGce(error).reason], [kind, reason], reason);
@@ -91,12 +126,21 @@ describe('GCP error classification (6.x and 7.x client shapes)', () => {
   });
 
   it('transport failures, timeouts and unknowns are Transient; ProviderErrors keep their kind', () => {
-    const reset = Object.assign(new GoogleError('request failed'), { code: 14, cause: Object.assign(new Error('socket'), { code: 'ECONNRESET' }) });
+    const reset = Object.assign(new GoogleError('request failed'), {
+      code: 14,
+      cause: Object.assign(new Error('socket'), { code: 'ECONNRESET' }),
+    });
     assert.deepEqual(classifyGce(reset), { kind: 'Transient', reason: 'ECONNRESET' });
     assert.equal(classifyGce(Object.assign(new Error('x'), { code: 'ETIMEDOUT' })).kind, 'Transient');
     assert.equal(classifyGce(Object.assign(new Error('x'), { name: 'AbortError' })).kind, 'Transient');
     assert.equal(classifyGce('weird').kind, 'Transient');
-    const own = new ProviderError({ kind: 'Invalid', reason: 'ImageDigestMismatch', provider: 'p', operation: 'verifyImage', message: 'm' });
+    const own = new ProviderError({
+      kind: 'Invalid',
+      reason: 'ImageDigestMismatch',
+      provider: 'p',
+      operation: 'verifyImage',
+      message: 'm',
+    });
     assert.deepEqual(classifyGce(own), { kind: 'Invalid', reason: 'ImageDigestMismatch', retryAfterMs: undefined });
   });
 
@@ -116,7 +160,11 @@ describe('GCP names, request ids and labels', () => {
     assert.equal(requestIdFor(key, 0, 0), id);
     assert.equal(new Set([id, requestIdFor(key, 0, 1), requestIdFor(key, 1, 0), requestIdFor('other', 0, 0)]).size, 4);
     assert.equal(requestIdFor(key, 0, 0, 'europe-west1-b'), requestIdFor(key, 0, 0, 'europe-west1-b'));
-    assert.notEqual(requestIdFor(key, 0, 0, 'europe-west1-b'), requestIdFor(key, 0, 0, 'europe-west1-c'), 'the zone is part of the request id');
+    assert.notEqual(
+      requestIdFor(key, 0, 0, 'europe-west1-b'),
+      requestIdFor(key, 0, 0, 'europe-west1-c'),
+      'the zone is part of the request id',
+    );
     assert.equal(keyLabel(key), key);
     assert.match(keyLabel('Not Hex!'), /^[0-9a-f]{32}$/);
   });
@@ -131,9 +179,17 @@ describe('GCP names, request ids and labels', () => {
     const digest = `sha256:${'0123456789abcdef'.repeat(4)}`;
     assert.equal(digestLabel(digest), '0123456789abcdef'.repeat(4).slice(0, 63));
     const instance = {
-      id: '123', name: 'web-1', zone: 'https://www.googleapis.com/compute/v1/projects/p/zones/europe-west1-b', status: 'TERMINATED',
+      id: '123',
+      name: 'web-1',
+      zone: 'https://www.googleapis.com/compute/v1/projects/p/zones/europe-west1-b',
+      status: 'TERMINATED',
       labels: { 'drover-fleet': 'f', 'drover-group': 'web', 'drover-slot': '3', 'drover-digest': digestLabel(digest) },
-      metadata: { items: [{ key: 'drover-digest', value: digest }, { key: 'drover-revision', value: 'abc' }] },
+      metadata: {
+        items: [
+          { key: 'drover-digest', value: digest },
+          { key: 'drover-revision', value: 'abc' },
+        ],
+      },
     };
     const seen = toObserved(instance, 'gcp', 'f');
     assert.equal(seen?.imageDigest, digest);
@@ -143,7 +199,14 @@ describe('GCP names, request ids and labels', () => {
     const edited = toObserved({ ...instance, labels: { ...instance.labels, 'drover-digest': 'x' } }, 'gcp', 'f');
     assert.equal(edited?.imageDigest, undefined, 'label and metadata disagree: unknown digest (drift)');
     assert.equal(toObserved(instance, 'gcp', 'other'), undefined);
-    assert.deepEqual(['PROVISIONING', 'STAGING', 'RUNNING', 'STOPPING', 'SUSPENDED', 'REPAIRING'].map(stateOf), ['pending', 'pending', 'running', 'stopping', 'stopped', 'unknown']);
+    assert.deepEqual(['PROVISIONING', 'STAGING', 'RUNNING', 'STOPPING', 'SUSPENDED', 'REPAIRING'].map(stateOf), [
+      'pending',
+      'pending',
+      'running',
+      'stopping',
+      'stopped',
+      'unknown',
+    ]);
   });
 
   it('the revision label is the Git revision as GCE allows a label value: a commit id as is, anything else made fit', () => {

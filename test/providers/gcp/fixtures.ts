@@ -7,7 +7,15 @@ import { digestLabel, LABEL } from '../../../providers/gcp/labels.ts';
 import type { GceSimulator, GceSimulatorOptions } from '../../../providers/gcp/sim.ts';
 import { gcp } from '../../clouds/gcp.ts';
 import { FAST_RETRY as SHARED_FAST_RETRY } from '../../clouds/timing.ts';
-import { createRequest, DIGEST, FLEET, launchTemplate, providerConfig, rejectionOf as rejected, type RequestOptions } from '../shared-fixtures.ts';
+import {
+  createRequest,
+  DIGEST,
+  FLEET,
+  launchTemplate,
+  providerConfig,
+  rejectionOf as rejected,
+  type RequestOptions,
+} from '../shared-fixtures.ts';
 
 export { DIGEST, FLEET };
 export { pause } from '../shared-fixtures.ts';
@@ -22,7 +30,11 @@ export const TEMPLATE: LaunchTemplate = launchTemplate({
   provider: 'gcp-prod',
   artifact: { id: IMAGE },
   machine: { type: 'e2-standard-2' },
-  placement: { zones: [ZONE, 'europe-west1-c'], subnet: `projects/${PROJECT}/regions/europe-west1/subnetworks/web`, sshKeys: ['ssh-ed25519 AAAAC3Nza test@example'] },
+  placement: {
+    zones: [ZONE, 'europe-west1-c'],
+    subnet: `projects/${PROJECT}/regions/europe-west1/subnetworks/web`,
+    sshKeys: ['ssh-ed25519 AAAAC3Nza test@example'],
+  },
   diskType: 'pd-ssd',
 });
 
@@ -31,7 +43,12 @@ export const FAST_RETRY: GcpProviderOptions['retry'] = { ...SHARED_FAST_RETRY, a
 
 /** Starts a fast simulator (boot 25 s sim = 25 ms wall) with IMAGE labelled with DIGEST. */
 export function startSim(options: GceSimulatorOptions = {}): Promise<GceSimulator> {
-  return gcp.startBare({ projects: [PROJECT], factor: 1000, images: [{ path: IMAGE, labels: { [LABEL.digest]: digestLabel(DIGEST) } }], ...options });
+  return gcp.startBare({
+    projects: [PROJECT],
+    factor: 1000,
+    images: [{ path: IMAGE, labels: { [LABEL.digest]: digestLabel(DIGEST) } }],
+    ...options,
+  });
 }
 
 /** A provider for FLEET pointed at `sim` (no-op auth client). */
@@ -46,7 +63,21 @@ export function request(group: string, slot: number, options: RequestOptions = {
 
 /** An observed instance as list() would return it (for destroy). */
 export function observed(id: string, name: string, fleet = FLEET, zone = ZONE): ObservedInstance {
-  return { id, name, provider: 'gcp-prod', zone, state: 'running', createdAt: 0, address: undefined, fleet, group: 'web', templateHash: undefined, imageDigest: undefined, revision: undefined, slot: undefined };
+  return {
+    id,
+    name,
+    provider: 'gcp-prod',
+    zone,
+    state: 'running',
+    createdAt: 0,
+    address: undefined,
+    fleet,
+    group: 'web',
+    templateHash: undefined,
+    imageDigest: undefined,
+    revision: undefined,
+    slot: undefined,
+  };
 }
 
 /** The ProviderError a promise rejects with (any other rejection is rethrown). */

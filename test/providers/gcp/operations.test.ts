@@ -9,7 +9,10 @@ import { waitForOperation, type GceOperation, type WaitContext } from '../../../
 import { SteppingClock } from '../../helpers/stepping-clock.ts';
 
 /** A context whose `wait` answers `statuses` in turn (the last one again after), recording the names it was asked for. */
-function context(statuses: readonly string[], over: Partial<WaitContext> = {}): { ctx: WaitContext; asked: string[]; clock: SteppingClock } {
+function context(
+  statuses: readonly string[],
+  over: Partial<WaitContext> = {},
+): { ctx: WaitContext; asked: string[]; clock: SteppingClock } {
   const clock = new SteppingClock();
   const asked: string[] = [];
   const wait = (name: string): Promise<GceOperation> => {
@@ -22,7 +25,10 @@ function context(statuses: readonly string[], over: Partial<WaitContext> = {}): 
 const running = { name: 'operation-1', status: 'RUNNING' } as GceOperation;
 
 async function rejection(promise: Promise<unknown>): Promise<ProviderError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(error instanceof ProviderError, String(error));
   return error;
 }
@@ -56,7 +62,7 @@ describe('GCE zone operations: waitForOperation', () => {
     assert.equal(error.reason, 'OperationNameMissing');
   });
 
-  it('the caller\'s signal ends the wait with an Aborted error naming the operation', async () => {
+  it("the caller's signal ends the wait with an Aborted error naming the operation", async () => {
     const controller = new AbortController();
     const { ctx, asked } = context(['RUNNING'], { signal: controller.signal });
     const wait = ctx.wait;

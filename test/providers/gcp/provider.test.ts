@@ -3,7 +3,21 @@ import type { GceSimulator } from '../../../providers/gcp/sim.ts';
 import { INSERT_OPERATION_FAULT } from '../../../providers/gcp/sim.ts';
 import { digestLabel } from '../../../providers/gcp/labels.ts';
 import { PartialListing } from '../../../src/contract/errors.ts';
-import { DIGEST, FAST_RETRY, FLEET, IMAGE, observed, PROJECT, providerFor, rejectionOf, request, startSim, visible, ZONE, type Provider } from './fixtures.ts';
+import {
+  DIGEST,
+  FAST_RETRY,
+  FLEET,
+  IMAGE,
+  observed,
+  PROJECT,
+  providerFor,
+  rejectionOf,
+  request,
+  startSim,
+  visible,
+  ZONE,
+  type Provider,
+} from './fixtures.ts';
 
 describe('GCP provider contract (real @google-cloud/compute client against the simulator)', () => {
   let sim: GceSimulator;
@@ -20,10 +34,21 @@ describe('GCP provider contract (real @google-cloud/compute client against the s
 
   it('a scope of groups is filtered by Compute itself (fleet AND one of the groups); more than 50 lists the whole fleet', async () => {
     for (const group of ['web', 'api', 'db']) await provider.create(request(group, 0));
-    sim.world.launch({ name: 'x', zone: ZONE, image: IMAGE, machineType: 'e2-small', tags: { 'drover-fleet': 'other', 'drover-group': 'web' } }, 'out-of-band');
-    assert.deepEqual(groupsOf(await provider.list({ fleet: FLEET, groups: ['web', 'db'] })), ['db', 'web'], 'the other fleet\'s web instance is not listed');
+    sim.world.launch(
+      { name: 'x', zone: ZONE, image: IMAGE, machineType: 'e2-small', tags: { 'drover-fleet': 'other', 'drover-group': 'web' } },
+      'out-of-band',
+    );
+    assert.deepEqual(
+      groupsOf(await provider.list({ fleet: FLEET, groups: ['web', 'db'] })),
+      ['db', 'web'],
+      "the other fleet's web instance is not listed",
+    );
     const many = ['api', ...Array.from({ length: 50 }, (_, i) => `g${i}`)];
-    assert.deepEqual(groupsOf(await provider.list({ fleet: FLEET, groups: many })), ['api', 'db', 'web'], 'past 50 groups: the whole fleet (callers filter)');
+    assert.deepEqual(
+      groupsOf(await provider.list({ fleet: FLEET, groups: many })),
+      ['api', 'db', 'web'],
+      'past 50 groups: the whole fleet (callers filter)',
+    );
   });
 
   it('creates with ownership labels and metadata, disks, network, user data and ssh keys in the insert', async () => {
@@ -51,7 +76,12 @@ describe('GCP provider contract (real @google-cloud/compute client against the s
     assert.equal(vm.image, IMAGE);
     assert.equal(vm.machineType, 'e2-standard-2');
     const metadata = Object.fromEntries((vm.attributes['metadata'] as { key: string; value: string }[]).map((i) => [i.key, i.value]));
-    assert.deepEqual(metadata, { 'drover-digest': DIGEST, 'drover-revision': 'rev1', 'user-data': '#cloud-config\nruncmd: [echo hi]\n', 'ssh-keys': 'drover:ssh-ed25519 AAAAC3Nza test@example' });
+    assert.deepEqual(metadata, {
+      'drover-digest': DIGEST,
+      'drover-revision': 'rev1',
+      'user-data': '#cloud-config\nruncmd: [echo hi]\n',
+      'ssh-keys': 'drover:ssh-ed25519 AAAAC3Nza test@example',
+    });
     assert.deepEqual(vm.attributes['disks'], [{ sizeGb: '20', type: 'pd-ssd' }]);
     assert.deepEqual(vm.attributes['networkInterface'], { subnetwork: `projects/${PROJECT}/regions/europe-west1/subnetworks/web` });
     assert.equal(sim.world.events()[0]?.tags['drover-fleet'], FLEET, 'labelled from the first moment');
@@ -61,9 +91,13 @@ describe('GCP provider contract (real @google-cloud/compute client against the s
   });
 
   it('lists in one paginated aggregatedList and never lists or deletes a foreign instance', async () => {
-    for (let slot = 0; slot < 5; slot++) await provider.create(request(slot < 3 ? 'web' : 'api', slot, { zone: slot % 2 === 0 ? ZONE : 'europe-west1-c' }));
+    for (let slot = 0; slot < 5; slot++)
+      await provider.create(request(slot < 3 ? 'web' : 'api', slot, { zone: slot % 2 === 0 ? ZONE : 'europe-west1-c' }));
     const foreign = sim.world.launch({ name: 'pet', zone: ZONE, image: IMAGE, machineType: 'e2-small' }, 'out-of-band');
-    const otherFleet = sim.world.launch({ name: 'x', zone: ZONE, image: IMAGE, machineType: 'e2-small', tags: { 'drover-fleet': 'other' } }, 'out-of-band');
+    const otherFleet = sim.world.launch(
+      { name: 'x', zone: ZONE, image: IMAGE, machineType: 'e2-small', tags: { 'drover-fleet': 'other' } },
+      'out-of-band',
+    );
     sim.engine.calls.clear();
     const listed = await provider.list({ fleet: FLEET });
     assert.equal(listed.length, 5);
@@ -73,27 +107,45 @@ describe('GCP provider contract (real @google-cloud/compute client against the s
     assert.equal((await rejectionOf(provider.destroy(observed(otherFleet.id, 'x')))).reason, 'NotOwned');
     assert.equal((await rejectionOf(provider.destroy(observed(foreign.id, 'pet', 'other')))).reason, 'NotOwned');
     assert.equal((await rejectionOf(provider.destroy(observed(listed[0]!.id, '')))).reason, 'InstanceRefIncomplete');
-    assert.ok(sim.world.events().every((e) => e.to !== 'terminating'), 'nothing was deleted');
+    assert.ok(
+      sim.world.events().every((e) => e.to !== 'terminating'),
+      'nothing was deleted',
+    );
   });
 
   it('a 403 rateLimitExceeded without ErrorInfo (errors[].reason only) is throttling: retried, not Unauthorized', async () => {
-    sim.faults.add({ kind: 'error', status: 403, code: 'rateLimitExceeded', message: 'Rate Limit Exceeded', actions: ['compute.instances.aggregatedList'], count: 2 });
+    sim.faults.add({
+      kind: 'error',
+      status: 403,
+      code: 'rateLimitExceeded',
+      message: 'Rate Limit Exceeded',
+      actions: ['compute.instances.aggregatedList'],
+      count: 2,
+    });
     await provider.create(request('web', 0));
     assert.equal((await provider.list({ fleet: FLEET })).length, 1, 'listed after two throttled answers');
     assert.equal(sim.engine.calls.counts()['compute.instances.aggregatedList'], 3);
   });
 
-  it('a slot retried in another zone sends a request id of its own: never replays the first zone\'s operation', async () => {
+  it("a slot retried in another zone sends a request id of its own: never replays the first zone's operation", async () => {
     const once = await providerFor(sim, { retry: { ...FAST_RETRY!, maxAttempts: 1 } });
     sim.faults.add({ kind: 'drop-after', actions: ['compute.instances.insert'], count: 1 });
     await rejectionOf(once.create(request('api', 0, { zone: ZONE })));
-    assert.deepEqual(visible(sim).map((i) => i.zone), [ZONE], 'the first insert went through in europe-west1-b');
+    assert.deepEqual(
+      visible(sim).map((i) => i.zone),
+      [ZONE],
+      'the first insert went through in europe-west1-b',
+    );
     sim.engine.calls.clear();
     const created = await once.create(request('api', 0, { zone: 'europe-west1-c' }));
     assert.equal(created.zone, 'europe-west1-c');
-    assert.equal(sim.engine.calls.counts()['compute.instances.insert'], 1, 'one insert in europe-west1-c, not a replay of europe-west1-b\'s requestId first');
+    assert.equal(
+      sim.engine.calls.counts()['compute.instances.insert'],
+      1,
+      "one insert in europe-west1-c, not a replay of europe-west1-b's requestId first",
+    );
     const ids = sim.world.all().map((i) => i.attributes['requestId']);
-    assert.equal(new Set(ids).size, 2, 'each zone\'s instance came from its own requestId');
+    assert.equal(new Set(ids).size, 2, "each zone's instance came from its own requestId");
     await once.close();
   });
 
@@ -102,7 +154,10 @@ describe('GCP provider contract (real @google-cloud/compute client against the s
     const created = await provider.create(request('web', 0));
     assert.equal(sim.world.all().length, 1);
     assert.equal(sim.world.all()[0]?.id, created.id);
-    assert.deepEqual(sim.engine.calls.list('compute.instances.insert').map((c) => c.status), [0, 200]);
+    assert.deepEqual(
+      sim.engine.calls.list('compute.instances.insert').map((c) => c.status),
+      [0, 200],
+    );
     const again = await provider.create(request('web', 0));
     assert.equal(again.id, created.id, 'a later pass creating the same slot gets the same instance (409 → ours)');
     assert.equal(sim.world.all().length, 1);
@@ -169,14 +224,21 @@ describe('GCP provider contract (real @google-cloud/compute client against the s
     assert.equal(waiting.reason, 'Aborted', 'destroy waits for the delete operation (given up here)');
     assert.equal(visible(sim)[0]?.state, 'terminating');
     const [listed] = await provider.list({ fleet: FLEET });
-    assert.equal(listed?.state, 'terminating', 'a delete in progress is no capacity but still exists and counts against surge (GCE counts it against quota)');
+    assert.equal(
+      listed?.state,
+      'terminating',
+      'a delete in progress is no capacity but still exists and counts against surge (GCE counts it against quota)',
+    );
     await provider.destroy(created);
     assert.deepEqual(await provider.list({ fleet: FLEET }), [], 'destroy resolved once the instance was gone');
     await provider.destroy(created);
     const reborn = await provider.create(request('web', 0));
     assert.equal(reborn.name, created.name);
     await provider.destroy(created);
-    assert.ok(['pending', 'running'].includes(visible(sim).find((i) => i.id === reborn.id)?.state ?? ''), 'the new holder of the name was not deleted');
+    assert.ok(
+      ['pending', 'running'].includes(visible(sim).find((i) => i.id === reborn.id)?.state ?? ''),
+      'the new holder of the name was not deleted',
+    );
   });
 
   it('two drovers creating the same slot at once (and a retried drop) still make one instance', async () => {
@@ -189,8 +251,14 @@ describe('GCP provider contract (real @google-cloud/compute client against the s
   });
 
   it('an insert naming a missing image or zone is Invalid (needs a Git change), not NotFound', async () => {
-    const missingImage = { ...request('web', 0), template: { ...request('web', 0).template, artifact: { id: `projects/${PROJECT}/global/images/gone` } } };
-    assert.deepEqual(await rejectionOf(provider.create(missingImage)).then((e) => [e.kind, e.reason]), ['Invalid', 'ReferencedResourceNotFound']);
+    const missingImage = {
+      ...request('web', 0),
+      template: { ...request('web', 0).template, artifact: { id: `projects/${PROJECT}/global/images/gone` } },
+    };
+    assert.deepEqual(await rejectionOf(provider.create(missingImage)).then((e) => [e.kind, e.reason]), [
+      'Invalid',
+      'ReferencedResourceNotFound',
+    ]);
     assert.equal((await rejectionOf(provider.create(request('web', 0, { zone: 'mars-east1-a' })))).kind, 'Invalid');
     assert.equal(sim.world.all().length, 0);
   });
@@ -204,7 +272,10 @@ describe('GCP provider contract (real @google-cloud/compute client against the s
     assert.equal(error.reason, 'ZonesNotListed');
     assert.ok(error instanceof PartialListing);
     assert.deepEqual(error.zones, ['europe-west1-c']);
-    assert.deepEqual(error.instances.map((i) => (i as { zone: string }).zone), [ZONE]);
+    assert.deepEqual(
+      error.instances.map((i) => (i as { zone: string }).zone),
+      [ZONE],
+    );
     sim.settings.unreachableZones = [];
     assert.equal((await provider.list({ fleet: FLEET })).length, 2);
   });

@@ -19,7 +19,8 @@ function converged(harness: Harness): (_: unknown, state: DesiredState) => boole
   return (_, state) => convergedInWorld(harness, state);
 }
 
-const stalled = (result: PassResult) => result.guarded.steps.find((st) => st.group === 'web')!.status.conditions.find((c) => c.type === 'Stalled')!;
+const stalled = (result: PassResult) =>
+  result.guarded.steps.find((st) => st.group === 'web')!.status.conditions.find((c) => c.type === 'Stalled')!;
 
 describe('e2e gcp: GCE-specific behaviour through drover passes', function () {
   this.timeout(120_000);
@@ -30,7 +31,10 @@ describe('e2e gcp: GCE-specific behaviour through drover passes', function () {
   });
 
   it('observes the whole project with one aggregatedList per pass', async () => {
-    h = await startHarness(gcp, [{ name: 'web', replicas: 3 }, { name: 'api', replicas: 2 }]);
+    h = await startHarness(gcp, [
+      { name: 'web', replicas: 3 },
+      { name: 'api', replicas: 2 },
+    ]);
     const harness = h;
     await harness.runUntil(converged(harness));
     harness.sim.engine.calls.clear();
@@ -50,8 +54,15 @@ describe('e2e gcp: GCE-specific behaviour through drover passes', function () {
     const blocked = await harness.pass();
     const failed = blocked.actions.filter((a) => a.kind === 'create' && a.error !== undefined);
     assert.ok(failed.length > 0, 'the surge create failed');
-    assert.ok(failed.every((a) => a.error?.reason === 'QUOTA_EXCEEDED'), JSON.stringify(failed.map((a) => a.error?.reason)));
-    assert.deepEqual([stalled(blocked).status, stalled(blocked).reason], ['True', 'QUOTA_EXCEEDED'], 'a quota needs a human: the group says Stalled');
+    assert.ok(
+      failed.every((a) => a.error?.reason === 'QUOTA_EXCEEDED'),
+      JSON.stringify(failed.map((a) => a.error?.reason)),
+    );
+    assert.deepEqual(
+      [stalled(blocked).status, stalled(blocked).reason],
+      ['True', 'QUOTA_EXCEEDED'],
+      'a quota needs a human: the group says Stalled',
+    );
     assert.match(stalled(blocked).message, /^create web-[0-9a-f]{8}-\d+: .*fix it in Git or in the cloud account/);
     await harness.pass();
     assert.equal(harness.liveByGroup().get('web')?.length, 3, 'nothing deleted while the surge is refused');
@@ -101,13 +112,20 @@ describe('e2e gcp: GCE-specific behaviour through drover passes', function () {
     const launched = sim.world.events().filter((e) => e.from === null && e.tags['drover-fleet'] === FLEET).length;
     assert.equal(launched, 2, 'no duplicate: the request ids held');
     assert.ok(results.length > launched, `the creates were re-sent while the list lagged (${results.length} sent)`);
-    assert.equal(results.filter((a) => a.error === undefined && a.replayed !== true).length, launched, 'each instance counted as created exactly once');
+    assert.equal(
+      results.filter((a) => a.error === undefined && a.replayed !== true).length,
+      launched,
+      'each instance counted as created exactly once',
+    );
     assert.equal(results.filter((a) => a.replayed === true).length, results.length - launched);
   });
 
   it('a zone outage (aggregatedList UNREACHABLE): groups whose zones all listed still act, groups in the lost zone wait and say why', async () => {
     const apiPlacement = '  machine: { type: e2-standard-2 }\n  placement: { zones: [europe-west1-b, europe-west1-c] }\n';
-    h = await startHarness(gcp, [{ name: 'web', replicas: 3 }, { name: 'api', replicas: 2, placement: apiPlacement }]);
+    h = await startHarness(gcp, [
+      { name: 'web', replicas: 3 },
+      { name: 'api', replicas: 2, placement: apiPlacement },
+    ]);
     const harness = h;
     const sim = harness.sim as GceSimulator;
     await harness.runUntil(converged(harness));
@@ -119,7 +137,12 @@ describe('e2e gcp: GCE-specific behaviour through drover passes', function () {
     const metrics = new DaemonMetrics();
     const record = async (result: PassResult) => {
       await status.recordPass(loaded.state, result, new Set());
-      metrics.pass('gcp', result, result, result.skipped.flatMap((s) => status.get(s.group) ?? []));
+      metrics.pass(
+        'gcp',
+        result,
+        result,
+        result.skipped.flatMap((s) => status.get(s.group) ?? []),
+      );
     };
     await record(await harness.pass());
     assert.equal(status.get('web')?.conditions.find((c) => c.type === 'Ready')?.status, 'True');
@@ -130,18 +153,32 @@ describe('e2e gcp: GCE-specific behaviour through drover passes', function () {
     // B1 (attack on issue 18): web is not claimed Ready from a listing that missed a zone, and keeps its series.
     await record(outage);
     const web = status.get('web')!;
-    assert.deepEqual(['Ready', 'Degraded'].map((t) => web.conditions.find((c) => c.type === t)?.status), ['Unknown', 'Unknown']);
+    assert.deepEqual(
+      ['Ready', 'Degraded'].map((t) => web.conditions.find((c) => c.type === t)?.status),
+      ['Unknown', 'Unknown'],
+    );
     assert.equal(web.conditions.find((c) => c.type === 'Ready')?.reason, 'ZonesNotListed');
     const text = await metrics.registry.metrics();
     assert.match(text, /drover_group_condition\{group="web",type="Ready",status="Unknown"\} 1/);
     assert.match(text, /drover_instances\{group="web",template="[0-9a-f]+",state="running"\} 3/, 'its last counts stay');
-    assert.deepEqual(outage.actions.filter((a) => a.kind === 'create').map((a) => [a.group, a.error?.reason]), [['api', undefined]], 'api (zones b, c all listed) replaced its lost instance');
-    assert.ok(outage.actions.every((a) => a.group === 'api'), 'web (zone d did not list) did nothing');
+    assert.deepEqual(
+      outage.actions.filter((a) => a.kind === 'create').map((a) => [a.group, a.error?.reason]),
+      [['api', undefined]],
+      'api (zones b, c all listed) replaced its lost instance',
+    );
+    assert.ok(
+      outage.actions.every((a) => a.group === 'api'),
+      'web (zone d did not list) did nothing',
+    );
     const skipped = outage.skipped.find((s) => s.group === 'web');
     assert.equal(skipped?.error.reason, 'ZonesNotListed');
     assert.match(skipped!.error.message, /europe-west1-d/);
     assert.ok(!outage.skipped.some((s) => s.group === 'api'));
-    assert.equal(harness.liveByGroup().get('web')?.length, 2, 'web\'s lost instance is not replaced while its capacity in zone d is unknown');
+    assert.equal(
+      harness.liveByGroup().get('web')?.length,
+      2,
+      "web's lost instance is not replaced while its capacity in zone d is unknown",
+    );
     sim.settings.unreachableZones = [];
     await harness.runUntil(converged(harness));
     assert.equal(harness.liveByGroup().get('web')?.length, 3);

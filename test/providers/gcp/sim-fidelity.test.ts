@@ -22,8 +22,17 @@ function reason(r: { json: Record<string, any> }): string {
 
 describe('GCE simulator fidelity', () => {
   let sim: GceSimulator;
-  const call = async (method: string, path: string, payload?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, any> }> => {
-    const response = await fetch(`${sim.url}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, ...(payload === undefined ? {} : { body: JSON.stringify(payload) }) });
+  const call = async (
+    method: string,
+    path: string,
+    payload?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; json: Record<string, any> }> => {
+    const response = await fetch(`${sim.url}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...headers },
+      ...(payload === undefined ? {} : { body: JSON.stringify(payload) }),
+    });
     return { status: response.status, json: (await response.json()) as Record<string, any> };
   };
 
@@ -35,12 +44,22 @@ describe('GCE simulator fidelity', () => {
   it('validates the Instance resource as GCE does', async () => {
     const insert = (b: Record<string, unknown>) => call('POST', `${BASE}/zones/europe-west1-b/instances`, b);
     assert.equal(reason(await insert(body({ machineType: 'e2-standard-2' }))), 'invalid', 'a bare machine type is not a URL');
-    assert.equal(reason(await insert(body({ machineType: 'zones/europe-west1-c/machineTypes/e2-standard-2' }))), 'invalid', 'machine type in another zone');
-    assert.equal(reason(await insert(body({ machineType: 'zones/europe-west1-b/machineTypes/t3.small' }))), 'invalid', 'unknown machine type');
+    assert.equal(
+      reason(await insert(body({ machineType: 'zones/europe-west1-c/machineTypes/e2-standard-2' }))),
+      'invalid',
+      'machine type in another zone',
+    );
+    assert.equal(
+      reason(await insert(body({ machineType: 'zones/europe-west1-b/machineTypes/t3.small' }))),
+      'invalid',
+      'unknown machine type',
+    );
     assert.equal(reason(await insert(body({ disks: [] }))), 'invalid', 'no boot disk');
     assert.equal(reason(await insert(body({ networkInterfaces: [] }))), 'invalid', 'no network interface');
     assert.equal(reason(await insert(body({ metadata: { items: [{ key: 'a b', value: 'x' }] } }))), 'invalid', 'bad metadata key');
-    const missing = await insert(body({ disks: [{ boot: true, initializeParams: { sourceImage: `projects/${PROJECT}/global/images/nope` } }] }));
+    const missing = await insert(
+      body({ disks: [{ boot: true, initializeParams: { sourceImage: `projects/${PROJECT}/global/images/nope` } }] }),
+    );
     assert.equal(missing.status, 404);
     assert.equal(reason(await call('POST', `${BASE}/zones/europe-west1-b/instances`, undefined)), 'parseError');
     assert.equal(sim.world.all().length, 0, 'nothing was created by refused inserts');
@@ -57,17 +76,26 @@ describe('GCE simulator fidelity', () => {
     await new Promise((r) => setTimeout(r, 60));
     assert.equal(sim.world.get(id)?.state, 'terminated', 'the world still remembers it');
     assert.equal((await call('GET', `${BASE}/zones/europe-west1-b/instances/web-1`)).status, 404);
-    assert.equal((await call('GET', `${BASE}/aggregated/instances`)).json['items']['zones/europe-west1-b']['warning']['code'], 'NO_RESULTS_ON_PAGE');
+    assert.equal(
+      (await call('GET', `${BASE}/aggregated/instances`)).json['items']['zones/europe-west1-b']['warning']['code'],
+      'NO_RESULTS_ON_PAGE',
+    );
   });
 
   it('renders out-of-band instances, stopped ones as TERMINATED, and unreachable zones as warnings', async () => {
-    const pet = sim.world.launch({ name: 'pet', zone: 'europe-west1-c', image: IMAGE, machineType: 'e2-small', tags: { env: 'lab' } }, 'out-of-band');
+    const pet = sim.world.launch(
+      { name: 'pet', zone: 'europe-west1-c', image: IMAGE, machineType: 'e2-small', tags: { env: 'lab' } },
+      'out-of-band',
+    );
     await new Promise((r) => setTimeout(r, 40));
     sim.world.stop(pet.id, 'out-of-band');
     await new Promise((r) => setTimeout(r, 40));
     const got = await call('GET', `${BASE}/zones/europe-west1-c/instances/pet`);
     assert.equal(got.json['status'], 'TERMINATED');
-    assert.equal(got.json['machineType'], `https://www.googleapis.com/compute/v1/projects/${PROJECT}/zones/europe-west1-c/machineTypes/e2-small`);
+    assert.equal(
+      got.json['machineType'],
+      `https://www.googleapis.com/compute/v1/projects/${PROJECT}/zones/europe-west1-c/machineTypes/e2-small`,
+    );
     assert.equal(got.json['networkInterfaces'][0]['networkIP'], pet.address);
     await call('POST', '/_sim/gce', { unreachableZones: ['europe-west1-c'] });
     const agg = await call('GET', `${BASE}/aggregated/instances`);
@@ -93,7 +121,11 @@ describe('GCE simulator fidelity', () => {
     for (let i = 0; i < 3; i++) statuses.push((await call('GET', `${BASE}/aggregated/instances`)).status);
     assert.deepEqual(statuses, [200, 200, 403]);
     assert.equal((await call('GET', '/compute/v1/projects/acme-staging/aggregated/instances')).status, 200);
-    assert.equal(sim.throttler.describe().buckets['acme-staging/list_requests']?.capacity, 1500, 'GCE default: 1500 list requests per minute');
+    assert.equal(
+      sim.throttler.describe().buckets['acme-staging/list_requests']?.capacity,
+      1500,
+      'GCE default: 1500 list requests per minute',
+    );
   });
 
   it('a requestId is replayed only within its retention; a fresh one after that creates anew (name permitting)', async () => {

@@ -21,12 +21,19 @@ function body(name: string, labels: Record<string, string> = { 'drover-fleet': '
 describe('GCE simulator wire behaviour', () => {
   let sim: GceSimulator;
   const call = async (method: string, path: string, payload?: unknown): Promise<{ status: number; json: Record<string, any> }> => {
-    const response = await fetch(`${sim.url}${path}`, { method, ...(payload === undefined ? {} : { body: JSON.stringify(payload), headers: { 'content-type': 'application/json' } }) });
+    const response = await fetch(`${sim.url}${path}`, {
+      method,
+      ...(payload === undefined ? {} : { body: JSON.stringify(payload), headers: { 'content-type': 'application/json' } }),
+    });
     return { status: response.status, json: (await response.json()) as Record<string, any> };
   };
 
   beforeEach(async () => {
-    sim = await startGceSimulator({ projects: [PROJECT], factor: 1000, images: [{ path: IMAGE, labels: { 'drover-digest': 'a'.repeat(63) } }] });
+    sim = await startGceSimulator({
+      projects: [PROJECT],
+      factor: 1000,
+      images: [{ path: IMAGE, labels: { 'drover-digest': 'a'.repeat(63) } }],
+    });
   });
   afterEach(() => sim.close());
 
@@ -75,9 +82,18 @@ describe('GCE simulator wire behaviour', () => {
     assert.equal(sim.world.all().length, 1);
     const taken = await call('POST', `${BASE}/zones/europe-west1-b/instances`, body('web-1'));
     assert.equal(taken.status, 409);
-    assert.deepEqual(taken.json['error']['errors'][0], { message: `The resource 'projects/${PROJECT}/zones/europe-west1-b/instances/web-1' already exists`, domain: 'global', reason: 'alreadyExists' });
+    assert.deepEqual(taken.json['error']['errors'][0], {
+      message: `The resource 'projects/${PROJECT}/zones/europe-west1-b/instances/web-1' already exists`,
+      domain: 'global',
+      reason: 'alreadyExists',
+    });
     assert.equal(taken.json['error']['status'], 'ALREADY_EXISTS');
-    for (const [payload, query] of [[body('Web_1'), ''], [body('web-2', { Bad: 'x' }), ''], [body('web-3', { ok: 'x'.repeat(64) }), ''], [body('web-4'), '?requestId=not-a-uuid']] as const) {
+    for (const [payload, query] of [
+      [body('Web_1'), ''],
+      [body('web-2', { Bad: 'x' }), ''],
+      [body('web-3', { ok: 'x'.repeat(64) }), ''],
+      [body('web-4'), '?requestId=not-a-uuid'],
+    ] as const) {
       const refused = await call('POST', `${BASE}/zones/europe-west1-b/instances${query}`, payload);
       assert.equal(refused.status, 400, JSON.stringify(payload));
       assert.equal(refused.json['error']['errors'][0]['reason'], 'invalid');
@@ -88,17 +104,26 @@ describe('GCE simulator wire behaviour', () => {
   });
 
   it('aggregatedList filters by label and paginates with tokens bound to the filter', async () => {
-    for (let i = 0; i < 5; i++) await call('POST', `${BASE}/zones/${i % 2 === 0 ? 'europe-west1-b' : 'europe-west1-c'}/instances`, { ...body(`web-${i}`), machineType: `zones/${i % 2 === 0 ? 'europe-west1-b' : 'europe-west1-c'}/machineTypes/e2-small` });
+    for (let i = 0; i < 5; i++)
+      await call('POST', `${BASE}/zones/${i % 2 === 0 ? 'europe-west1-b' : 'europe-west1-c'}/instances`, {
+        ...body(`web-${i}`),
+        machineType: `zones/${i % 2 === 0 ? 'europe-west1-b' : 'europe-west1-c'}/machineTypes/e2-small`,
+      });
     await call('POST', `${BASE}/zones/europe-west1-b/instances`, body('other', { 'drover-fleet': 'f2' }));
     const filter = encodeURIComponent('labels.drover-fleet = "f1"');
     const names: string[] = [];
     let token = '';
     let pages = 0;
     do {
-      const page = await call('GET', `${BASE}/aggregated/instances?filter=${filter}&maxResults=2${token === '' ? '' : `&pageToken=${token}`}`);
+      const page = await call(
+        'GET',
+        `${BASE}/aggregated/instances?filter=${filter}&maxResults=2${token === '' ? '' : `&pageToken=${token}`}`,
+      );
       assert.equal(page.status, 200);
       pages++;
-      for (const scoped of Object.values(page.json['items'] as Record<string, { instances?: { name: string }[]; warning?: { code: string } }>)) {
+      for (const scoped of Object.values(
+        page.json['items'] as Record<string, { instances?: { name: string }[]; warning?: { code: string } }>,
+      )) {
         if (scoped.instances === undefined) assert.equal(scoped.warning?.code, 'NO_RESULTS_ON_PAGE');
         for (const i of scoped.instances ?? []) names.push(i.name);
       }
@@ -106,16 +131,25 @@ describe('GCE simulator wire behaviour', () => {
     } while (token !== '');
     assert.equal(pages, 3);
     assert.deepEqual(names.sort(), ['web-0', 'web-1', 'web-2', 'web-3', 'web-4']);
-    const mixed = await call('GET', `${BASE}/aggregated/instances?maxResults=2&pageToken=${(await call('GET', `${BASE}/aggregated/instances?filter=${filter}&maxResults=2`)).json['nextPageToken']}`);
+    const mixed = await call(
+      'GET',
+      `${BASE}/aggregated/instances?maxResults=2&pageToken=${(await call('GET', `${BASE}/aggregated/instances?filter=${filter}&maxResults=2`)).json['nextPageToken']}`,
+    );
     assert.equal(mixed.status, 400);
     assert.equal((await call('GET', `${BASE}/aggregated/instances?maxResults=501`)).status, 400);
-    assert.equal((await call('GET', `${BASE}/aggregated/instances?filter=${encodeURIComponent('labels.a = "b" OR labels.c = "d"')}`)).status, 400, 'OR needs parenthesized comparisons');
+    assert.equal(
+      (await call('GET', `${BASE}/aggregated/instances?filter=${encodeURIComponent('labels.a = "b" OR labels.c = "d"')}`)).status,
+      400,
+      'OR needs parenthesized comparisons',
+    );
     for (const broken of ['(labels.a = "b") OR', '(labels.a = "b" AND labels.c = "d"', '(labels.a = "b") OR labels.c = "d"']) {
       assert.equal((await call('GET', `${BASE}/aggregated/instances?filter=${encodeURIComponent(broken)}`)).status, 400, broken);
     }
     const either = encodeURIComponent('(labels.drover-fleet = "f1") AND (name = "web-1") OR (name = "web-3") OR (name = "other")');
     const chosen = await call('GET', `${BASE}/aggregated/instances?filter=${either}`);
-    const chosenNames = Object.values(chosen.json['items'] as Record<string, { instances?: { name: string }[] }>).flatMap((s) => (s.instances ?? []).map((i) => i.name));
+    const chosenNames = Object.values(chosen.json['items'] as Record<string, { instances?: { name: string }[] }>).flatMap((s) =>
+      (s.instances ?? []).map((i) => i.name),
+    );
     assert.deepEqual(chosenNames.sort(), ['web-1', 'web-3'], 'OR binds tighter than AND: f1 AND (web-1 OR web-3 OR other); other is in f2');
   });
 

@@ -16,7 +16,11 @@ describe('GCP verifyImage and client setup', () => {
 
   before(async () => {
     sim = await startSim();
-    sim.addImage({ path: `projects/${PROJECT}/global/images/pending-1`, status: 'PENDING', labels: { [LABEL.digest]: digestLabel(DIGEST) } });
+    sim.addImage({
+      path: `projects/${PROJECT}/global/images/pending-1`,
+      status: 'PENDING',
+      labels: { [LABEL.digest]: digestLabel(DIGEST) },
+    });
     sim.addImage({ path: `projects/${PROJECT}/global/images/failed-1`, status: 'FAILED', labels: { [LABEL.digest]: digestLabel(DIGEST) } });
     sim.addImage({ path: 'projects/debian-cloud/global/images/unlabelled-1' });
     provider = await providerFor(sim);
@@ -61,7 +65,10 @@ describe('GCP verifyImage and client setup', () => {
     assert.ok(keyed['authClient'] instanceof JWT, 'the parsed key, as an auth client (not the deprecated credentials option)');
     assert.equal(keyed['credentials'], undefined);
     assert.equal((await rejectionOf(createGcpProvider({ config: { ...CONFIG, type: 'aws' }, fleet: FLEET }))).reason, 'WrongProviderType');
-    assert.equal((await rejectionOf(createGcpProvider({ config: { ...CONFIG, spec: { type: 'gcp', project: 'X' } }, fleet: FLEET }))).reason, 'ProjectInvalid');
+    assert.equal(
+      (await rejectionOf(createGcpProvider({ config: { ...CONFIG, spec: { type: 'gcp', project: 'X' } }, fleet: FLEET }))).reason,
+      'ProjectInvalid',
+    );
   });
 
   it('drover sim starts a GCE simulator per gcp provider, seeded with the fleet images', async () => {

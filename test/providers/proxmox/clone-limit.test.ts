@@ -25,7 +25,11 @@ describe('Proxmox clone concurrency limit', () => {
     assert.equal(new Set(created.map((c) => c.id)).size, 10);
     assert.equal(liveVms(sim).filter((vm) => vm.state === 'running').length, 10);
     assert.equal(sim.context.lockTimeouts, 0, 'never tripped the storage lock');
-    assert.deepEqual(sim.engine.calls.list('clone').map((c) => c.status), TEN.map(() => 200), 'and never raced itself for a VMID');
+    assert.deepEqual(
+      sim.engine.calls.list('clone').map((c) => c.status),
+      TEN.map(() => 200),
+      'and never raced itself for a VMID',
+    );
   });
 
   it('without the limit the simulator does produce lock timeouts (it is not kinder than PVE); retries still get there', async () => {
@@ -50,11 +54,15 @@ describe('Proxmox clone concurrency limit', () => {
     const semaphore = new Semaphore(2);
     let peak = 0;
     const order: number[] = [];
-    await Promise.all(TEN.map((i) => semaphore.run(async () => {
-      peak = Math.max(peak, semaphore.held);
-      await new Promise((resolve) => setTimeout(resolve, 2));
-      order.push(i);
-    })));
+    await Promise.all(
+      TEN.map((i) =>
+        semaphore.run(async () => {
+          peak = Math.max(peak, semaphore.held);
+          await new Promise((resolve) => setTimeout(resolve, 2));
+          order.push(i);
+        }),
+      ),
+    );
     assert.equal(peak, 2);
     assert.deepEqual(order, TEN);
     assert.equal(semaphore.held, 0);

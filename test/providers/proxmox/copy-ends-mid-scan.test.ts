@@ -67,7 +67,10 @@ describe('Proxmox: a clone that ends onto another node between the listing and t
   async function createOnce(fresh: Provider, req: CreateRequest): Promise<void> {
     for (let attempt = 0; attempt < 50; attempt++) {
       await fresh.list({ fleet: FLEET });
-      const outcome = await fresh.create(req).then(() => undefined, (error: unknown) => error);
+      const outcome = await fresh.create(req).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
       assert.equal(sim.engine.calls.list('clone').length, 1, `attempt ${attempt}: no second clone of the slot (${String(outcome)})`);
       if (outcome === undefined) return;
       assert.ok(outcome instanceof ProviderError && outcome.kind === 'Conflict', String(outcome));
@@ -77,7 +80,11 @@ describe('Proxmox: a clone that ends onto another node between the listing and t
   }
 
   // The task list is read only for a copy-window VM no journal record places (state directory lost).
-  const cases = [{ slow: 'config', kept: true }, { slow: 'config', kept: false }, { slow: 'tasks', kept: false }] as const;
+  const cases = [
+    { slow: 'config', kept: true },
+    { slow: 'config', kept: false },
+    { slow: 'tasks', kept: false },
+  ] as const;
   for (const { slow, kept } of cases) {
     const where = slow === 'config' ? 'the config read of the listed VM' : 'the task list read';
     it(`state directory ${kept ? 'kept' : 'lost'}, the copy ends during ${where}: the VM moved to its target node, its slot is not cloned again, it is completed, one clone in all`, async () => {
@@ -93,8 +100,15 @@ describe('Proxmox: a clone that ends onto another node between the listing and t
       assert.equal(copying(sim).length, 0, 'the copy ended during the listing');
       assert.equal(liveVms(sim)[0]?.attributes['node'], 'pve2', 'the finished clone moved to its target node');
       // The pass that listed goes on to create the slot (the listing showed nothing of it in place).
-      const first = await fresh.create(req).then(() => undefined, (error: unknown) => error);
-      assert.equal(sim.engine.calls.list('clone').length, 1, `the create right after that listing did not clone the slot again (${String(first)})`);
+      const first = await fresh.create(req).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      assert.equal(
+        sim.engine.calls.list('clone').length,
+        1,
+        `the create right after that listing did not clone the slot again (${String(first)})`,
+      );
       if (first !== undefined) await createOnce(fresh, req);
       assert.equal(sim.engine.calls.list('clone').length, 1, 'one clone call in all');
       const live = liveVms(sim);

@@ -23,8 +23,10 @@ describe('Proxmox credentials and TLS', () => {
   });
 
   /** The Provider document's scope plus the operator's binding (credentials, CA, skip-verify). */
-  const context = (credentials: ProviderCredentials, extra: { caPem?: string; insecureSkipVerify?: boolean; staticCredentials?: Record<string, string> } = {}) =>
-    ({ config: configOf(), fleet: FLEET, endpoint: sim.url, credentials: { tokenId: 'drover@pve!sim', ...credentials }, ...extra });
+  const context = (
+    credentials: ProviderCredentials,
+    extra: { caPem?: string; insecureSkipVerify?: boolean; staticCredentials?: Record<string, string> } = {},
+  ) => ({ config: configOf(), fleet: FLEET, endpoint: sim.url, credentials: { tokenId: 'drover@pve!sim', ...credentials }, ...extra });
 
   it('reads the token secret from secretEnv (default PVE_TOKEN_SECRET) or secretFile; a missing one names where it looked, never a value', async () => {
     assert.equal(tokenSecret(context({}), { PVE_TOKEN_SECRET: 's1' }), 's1');
@@ -48,8 +50,14 @@ describe('Proxmox credentials and TLS', () => {
   it('a wrong secret is Unauthorized, and the secret appears in no error and no log line', async () => {
     const secret = 'wrong-secret-7f3a';
     const lines: string[] = [];
-    const logger = { debug: (f: object, m: string) => lines.push(m + JSON.stringify(f)), warn: (f: object, m: string) => lines.push(m + JSON.stringify(f)) };
-    const provider = await createProxmoxProvider({ ...context({}, { caPem: sim.caPem, staticCredentials: { tokenSecret: secret } }) }, { ...proxmox.fastOptions, logger });
+    const logger = {
+      debug: (f: object, m: string) => lines.push(m + JSON.stringify(f)),
+      warn: (f: object, m: string) => lines.push(m + JSON.stringify(f)),
+    };
+    const provider = await createProxmoxProvider(
+      { ...context({}, { caPem: sim.caPem, staticCredentials: { tokenSecret: secret } }) },
+      { ...proxmox.fastOptions, logger },
+    );
     try {
       const error = await rejectionOf(provider.list({ fleet: FLEET }));
       assert.ok(error instanceof ProviderError);
@@ -62,8 +70,11 @@ describe('Proxmox credentials and TLS', () => {
     }
   });
 
-  it('verifies TLS by default: the simulator certificate is refused until its CA is trusted (the binding\'s caPem)', async () => {
-    const untrusted = await createProxmoxProvider(context({}, { staticCredentials: { tokenSecret: sim.tokenSecret } }), { ...proxmox.fastOptions, retry: { ...proxmox.fastOptions.retry, maxAttempts: 1 } });
+  it("verifies TLS by default: the simulator certificate is refused until its CA is trusted (the binding's caPem)", async () => {
+    const untrusted = await createProxmoxProvider(context({}, { staticCredentials: { tokenSecret: sim.tokenSecret } }), {
+      ...proxmox.fastOptions,
+      retry: { ...proxmox.fastOptions.retry, maxAttempts: 1 },
+    });
     try {
       const error = await rejectionOf(untrusted.list({ fleet: FLEET }));
       assert.ok(error instanceof ProviderError);
@@ -71,7 +82,10 @@ describe('Proxmox credentials and TLS', () => {
     } finally {
       await untrusted.close();
     }
-    const pinned = await createProxmoxProvider(context({}, { caPem: sim.caPem, staticCredentials: { tokenSecret: sim.tokenSecret } }), proxmox.fastOptions);
+    const pinned = await createProxmoxProvider(
+      context({}, { caPem: sim.caPem, staticCredentials: { tokenSecret: sim.tokenSecret } }),
+      proxmox.fastOptions,
+    );
     try {
       assert.deepEqual(await pinned.list({ fleet: FLEET }), []);
     } finally {
@@ -79,8 +93,11 @@ describe('Proxmox credentials and TLS', () => {
     }
   });
 
-  it('insecureSkipVerify works only as the binding\'s explicit opt-out (its warning: test/reliability/secrets-attacker.test.ts, JSON log)', async () => {
-    const provider = await createProxmoxProvider(context({}, { insecureSkipVerify: true, staticCredentials: { tokenSecret: sim.tokenSecret } }), proxmox.fastOptions);
+  it("insecureSkipVerify works only as the binding's explicit opt-out (its warning: test/reliability/secrets-attacker.test.ts, JSON log)", async () => {
+    const provider = await createProxmoxProvider(
+      context({}, { insecureSkipVerify: true, staticCredentials: { tokenSecret: sim.tokenSecret } }),
+      proxmox.fastOptions,
+    );
     try {
       assert.deepEqual(await provider.list({ fleet: FLEET }), []);
     } finally {

@@ -32,7 +32,11 @@ describe('Proxmox deletes: a VM is live until PVE has removed it', function () {
     const [listed] = await provider.list({ fleet: FLEET });
     assert.equal(liveVms(sim).length, 1, 'PVE still has it');
     assert.ok(listed !== undefined && listed.state !== 'terminated', `listed as ${listed?.state}`);
-    assert.equal(listed.state, 'terminating', 'stopped and being deleted: terminating (counted against surge, and as such in the status counts)');
+    assert.equal(
+      listed.state,
+      'terminating',
+      'stopped and being deleted: terminating (counted against surge, and as such in the status counts)',
+    );
     assert.equal(listed.locked, true, 'an operation of this process is in progress on it');
     await deleting;
     assert.deepEqual(await provider.list({ fleet: FLEET }), []);

@@ -34,13 +34,28 @@ export const TEMPLATE: LaunchTemplate = launchTemplate({
 export function startSim(options: ProxmoxSimulatorOptions = {}): Promise<ProxmoxSimulator> {
   return proxmox.startBare({
     factor: 1000,
-    templates: [{ vmid: TEMPLATE_VMID, node: 'pve1', name: 'web-template', storage: 'ceph', description: templateDescription(DIGEST), tags: [digestTag(DIGEST)] }],
+    templates: [
+      {
+        vmid: TEMPLATE_VMID,
+        node: 'pve1',
+        name: 'web-template',
+        storage: 'ceph',
+        description: templateDescription(DIGEST),
+        tags: [digestTag(DIGEST)],
+      },
+    ],
     ...options,
   });
 }
 
 /** A provider for FLEET pointed at `sim`, trusting its CA. */
-export function providerFor(sim: ProxmoxSimulator, options: ProxmoxProviderOptions = {}, spec: Partial<ProxmoxProviderSpec> = {}, fleet = FLEET, stateDir?: string): Promise<Provider> {
+export function providerFor(
+  sim: ProxmoxSimulator,
+  options: ProxmoxProviderOptions = {},
+  spec: Partial<ProxmoxProviderSpec> = {},
+  fleet = FLEET,
+  stateDir?: string,
+): Promise<Provider> {
   return proxmox.createProvider(configOf(spec), sim, { fleet, stateDir, options });
 }
 
@@ -57,7 +72,13 @@ export interface RawResponse {
 }
 
 /** Calls the simulator's PVE API directly (token auth unless `auth` is given; '' sends none). */
-export async function raw(sim: ProxmoxSimulator, method: string, path: string, params: Record<string, string> = {}, auth?: string): Promise<RawResponse> {
+export async function raw(
+  sim: ProxmoxSimulator,
+  method: string,
+  path: string,
+  params: Record<string, string> = {},
+  auth?: string,
+): Promise<RawResponse> {
   const agent = new Agent({ connect: { ca: sim.caPem } });
   try {
     const form = new URLSearchParams(params).toString();
@@ -66,11 +87,18 @@ export async function raw(sim: ProxmoxSimulator, method: string, path: string, p
     const response = await fetch(`${sim.url}/api2/json${path}${!withBody && form !== '' ? `?${form}` : ''}`, {
       method,
       dispatcher: agent,
-      headers: { ...(header === '' ? {} : { authorization: header }), ...(withBody ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+      headers: {
+        ...(header === '' ? {} : { authorization: header }),
+        ...(withBody ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+      },
       ...(withBody ? { body: form } : {}),
     });
     const text = await response.text();
-    return { status: response.status, statusText: response.statusText, body: text === '' ? undefined : (JSON.parse(text) as RawResponse['body']) };
+    return {
+      status: response.status,
+      statusText: response.statusText,
+      body: text === '' ? undefined : (JSON.parse(text) as RawResponse['body']),
+    };
   } finally {
     await agent.close();
   }

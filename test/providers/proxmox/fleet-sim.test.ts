@@ -37,12 +37,32 @@ describe('drover sim: a PVE simulator per proxmox Provider document', () => {
       const [sim] = started;
       assert.ok(sim?.caPem !== undefined);
       assert.deepEqual(Object.keys(sim.env), ['PVE_TOKEN_SECRET']);
-      const provider = await createProxmoxProvider({ config: loaded.state.providers['pve-lab']!, fleet: 'lab', endpoint: sim.url, caPem: sim.caPem, credentials: sim.credentials!, staticCredentials: { tokenSecret: sim.env['PVE_TOKEN_SECRET']! } }, proxmox.fastOptions);
+      const provider = await createProxmoxProvider(
+        {
+          config: loaded.state.providers['pve-lab']!,
+          fleet: 'lab',
+          endpoint: sim.url,
+          caPem: sim.caPem,
+          credentials: sim.credentials!,
+          staticCredentials: { tokenSecret: sim.env['PVE_TOKEN_SECRET']! },
+        },
+        proxmox.fastOptions,
+      );
       try {
         await provider.verifyImage({ name: 'web', digest: DIGEST, artifact: { template: 9050 } });
         const created = await provider.create({
-          name: 'web-00000000-0', idempotencyKey: 'k', zone: 'beta', template: loaded.state.groups['web']!.template,
-          owner: { fleet: 'lab', group: 'web', templateHash: loaded.state.groups['web']!.templateHash, imageDigest: DIGEST, revision: 'r', slot: 0 },
+          name: 'web-00000000-0',
+          idempotencyKey: 'k',
+          zone: 'beta',
+          template: loaded.state.groups['web']!.template,
+          owner: {
+            fleet: 'lab',
+            group: 'web',
+            templateHash: loaded.state.groups['web']!.templateHash,
+            imageDigest: DIGEST,
+            revision: 'r',
+            slot: 0,
+          },
         });
         assert.equal(created.zone, 'beta');
       } finally {

@@ -34,7 +34,10 @@ describe('e2e proxmox: failed and half-made creates leave nothing behind after t
     assert.equal(stuck.length, 1, 'the stuck VM is still there for the operator');
     assert.equal(h.liveByGroup().get('web')?.length, 3, 'and the group is whole without it');
     const listed = last.observations.flatMap((o) => (o.ok ? o.instances : []));
-    assert.ok(listed.some((i) => i.locked === true && i.group === 'web' && i.slot === undefined), 'reported as a locked VM of the group');
+    assert.ok(
+      listed.some((i) => i.locked === true && i.group === 'web' && i.slot === undefined),
+      'reported as a locked VM of the group',
+    );
     assert.equal(sim.engine.calls.counts()['delete'] ?? 0, 0, 'never fought');
   });
 

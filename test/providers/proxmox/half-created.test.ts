@@ -7,9 +7,17 @@ import type { Provider } from '../../../src/contract/provider.ts';
 import { configOf, FLEET, liveVms, providerFor, raw, rejectionOf, request, startSim, TEMPLATE_VMID, waitTask } from './fixtures.ts';
 
 /** A logger that keeps what it was told. */
-function recorder(): { lines: { level: string; fields: Record<string, unknown>; message: string }[]; debug: (f: Record<string, unknown>, m: string) => void; warn: (f: Record<string, unknown>, m: string) => void } {
+function recorder(): {
+  lines: { level: string; fields: Record<string, unknown>; message: string }[];
+  debug: (f: Record<string, unknown>, m: string) => void;
+  warn: (f: Record<string, unknown>, m: string) => void;
+} {
   const lines: { level: string; fields: Record<string, unknown>; message: string }[] = [];
-  return { lines, debug: (fields, message) => lines.push({ level: 'debug', fields, message }), warn: (fields, message) => lines.push({ level: 'warn', fields, message }) };
+  return {
+    lines,
+    debug: (fields, message) => lines.push({ level: 'debug', fields, message }),
+    warn: (fields, message) => lines.push({ level: 'warn', fields, message }),
+  };
 }
 
 describe('Proxmox half-created VMs and failed clones: found, completed or deleted, never leaked', () => {
@@ -57,14 +65,17 @@ describe('Proxmox half-created VMs and failed clones: found, completed or delete
     assert.deepEqual(await provider.list({ fleet: FLEET }), []);
   });
 
-  it('clone done, config failed: the VM is listed by its description, held for its slot\'s create (locked, in no slot), and the next create completes it', async () => {
+  it("clone done, config failed: the VM is listed by its description, held for its slot's create (locked, in no slot), and the next create completes it", async () => {
     sim.faults.add({ kind: 'error', actions: ['config.put'], count: 6, status: 500, message: 'got timeout' });
     await rejectionOf(provider.create(request('web', 0)));
     const [half] = await provider.list({ fleet: FLEET });
     assert.ok(half);
     // Never configured nor started: a create half done, not a VM stopped out of band (which the planner replaces).
     // Locked and out of its slot, it counts against the group's bounds and the planner plans the slot's create.
-    assert.deepEqual([half.state, half.locked, half.group, half.slot, half.templateHash, half.name], ['pending', true, 'web', undefined, undefined, 'web-a1b2c3d4-0']);
+    assert.deepEqual(
+      [half.state, half.locked, half.group, half.slot, half.templateHash, half.name],
+      ['pending', true, 'web', undefined, undefined, 'web-a1b2c3d4-0'],
+    );
     const clones = sim.engine.calls.counts()['clone'];
     const completed = await provider.create(request('web', 0));
     assert.equal(completed.id, half.id, 'the same VM was completed');
@@ -100,12 +111,23 @@ describe('Proxmox half-created VMs and failed clones: found, completed or delete
   it('drover killed between clone and config: a fresh process lists the VM and completes it instead of cloning again', async () => {
     const spec = configOf().spec as ProxmoxProviderSpec;
     const req = request('web', 2);
-    const params = Object.fromEntries(Object.entries({ ...cloneParams(req, spec, 321, Date.now()), target: 'pve3' }).filter(([, v]) => v !== undefined).map(([k, v]) => [k, typeof v === 'boolean' ? (v ? '1' : '0') : String(v)]));
-    assert.equal(await waitTask(sim, (await raw(sim, 'POST', `/nodes/pve1/qemu/${TEMPLATE_VMID}/clone`, params)).body?.data as string), 'OK');
+    const params = Object.fromEntries(
+      Object.entries({ ...cloneParams(req, spec, 321, Date.now()), target: 'pve3' })
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, typeof v === 'boolean' ? (v ? '1' : '0') : String(v)]),
+    );
+    assert.equal(
+      await waitTask(sim, (await raw(sim, 'POST', `/nodes/pve1/qemu/${TEMPLATE_VMID}/clone`, params)).body?.data as string),
+      'OK',
+    );
     const fresh = await providerFor(sim);
     try {
       const [found] = await fresh.list({ fleet: FLEET });
-      assert.deepEqual([found?.id, found?.state, found?.locked, found?.group, found?.slot], ['pve3/321', 'pending', true, 'web', undefined], 'held for the create of its slot');
+      assert.deepEqual(
+        [found?.id, found?.state, found?.locked, found?.group, found?.slot],
+        ['pve3/321', 'pending', true, 'web', undefined],
+        'held for the create of its slot',
+      );
       const completed = await fresh.create(req);
       assert.equal(completed.id, 'pve3/321');
       assert.equal(sim.engine.calls.counts()['clone'], 1);

@@ -23,15 +23,24 @@ describe('Proxmox provider contract (undici over https against the PVE simulator
     const created = await provider.create(request('web', 1));
     assert.equal(created.zone, 'pve2');
     assert.equal(created.state, 'running');
-    assert.deepEqual([created.fleet, created.group, created.slot, created.templateHash, created.imageDigest, created.revision], [FLEET, 'web', 1, 'a1b2c3d4e5f6', DIGEST, 'rev1']);
+    assert.deepEqual(
+      [created.fleet, created.group, created.slot, created.templateHash, created.imageDigest, created.revision],
+      [FLEET, 'web', 1, 'a1b2c3d4e5f6', DIGEST, 'rev1'],
+    );
     const [vm] = liveVms(sim);
     assert.ok(vm);
     assert.equal(created.id, `pve2/${vm.attributes['vmid']}`);
     assert.equal(vm.state, 'running');
-    const config = (await raw(sim, 'GET', `/nodes/pve2/qemu/${vm.attributes['vmid']}/config`)).body?.data as Record<string, string | number>;
+    const config = (await raw(sim, 'GET', `/nodes/pve2/qemu/${vm.attributes['vmid']}/config`)).body?.data as Record<
+      string,
+      string | number
+    >;
     assert.equal(config['name'], 'web-a1b2c3d4-1');
     for (const tag of String(config['tags']).split(';')) assert.match(tag, PVE_TAG);
-    assert.match(String(config['tags']), /drover-fleet\.acme;drover-group\.web;drover-rev\.rev1;drover-slot\.1;drover-template\.a1b2c3d4e5f6;team\.web/);
+    assert.match(
+      String(config['tags']),
+      /drover-fleet\.acme;drover-group\.web;drover-rev\.rev1;drover-slot\.1;drover-template\.a1b2c3d4e5f6;team\.web/,
+    );
     assert.deepEqual(ownershipFromDescription(String(config['description'])).slot, 1);
     assert.equal(config['ciuser'], 'ops');
     assert.equal(decodeURIComponent(String(config['sshkeys'])), SSH_KEY, 'keys URL-encoded once by us, once more by the form');
@@ -46,7 +55,10 @@ describe('Proxmox provider contract (undici over https against the PVE simulator
   it('lists the fleet in one inventory call plus status checks, never templates, other fleets or foreign VMs', async () => {
     await Promise.all([provider.create(request('web', 0)), provider.create(request('web', 1))]);
     sim.world.launch({ name: 'pet', zone: 'pve1', image: 'x', machineType: 'qemu', tags: { prod: '' } }, 'out-of-band');
-    sim.world.launch({ name: 'other', zone: 'pve1', image: 'x', machineType: 'qemu', tags: { 'drover-fleet': 'someone-else', 'drover-group': 'web' } }, 'out-of-band');
+    sim.world.launch(
+      { name: 'other', zone: 'pve1', image: 'x', machineType: 'qemu', tags: { 'drover-fleet': 'someone-else', 'drover-group': 'web' } },
+      'out-of-band',
+    );
     sim.engine.calls.clear();
     const listed = await provider.list({ fleet: FLEET });
     assert.deepEqual(listed.map((i) => i.name).sort(), ['web-a1b2c3d4-0', 'web-a1b2c3d4-1']);
@@ -81,14 +93,21 @@ describe('Proxmox provider contract (undici over https against the PVE simulator
     await provider.verifyImage({ name: 'web', digest: DIGEST, artifact: { template: TEMPLATE_VMID } });
     sim.addTemplate({ vmid: 9002, tags: ['drover-digest.sha256.' + 'a'.repeat(64)] });
     await provider.verifyImage({ name: 'web', digest: `sha256:${'a'.repeat(64)}`, artifact: { template: 9002 } });
-    const reasons = async (digest: string, template: number | undefined) => ((await rejectionOf(provider.verifyImage({ name: 'web', digest, artifact: template === undefined ? {} : { template } }))) as ProviderError).reason;
+    const reasons = async (digest: string, template: number | undefined) =>
+      (
+        (await rejectionOf(
+          provider.verifyImage({ name: 'web', digest, artifact: template === undefined ? {} : { template } }),
+        )) as ProviderError
+      ).reason;
     assert.equal(await reasons(`sha256:${'f'.repeat(64)}`, TEMPLATE_VMID), 'ImageDigestMismatch');
     sim.addTemplate({ vmid: 9003 });
     assert.equal(await reasons(DIGEST, 9003), 'ImageDigestMismatch', 'a template without any digest is refused');
     assert.equal(await reasons(DIGEST, 9999), 'ImageNotFound');
     assert.equal(await reasons(DIGEST, undefined), 'ImageNotFound');
     const vm = await provider.create(request('web', 0));
-    const notTemplate = await rejectionOf(provider.verifyImage({ name: 'web', digest: DIGEST, artifact: { template: Number(vm.id.split('/')[1]) } }));
+    const notTemplate = await rejectionOf(
+      provider.verifyImage({ name: 'web', digest: DIGEST, artifact: { template: Number(vm.id.split('/')[1]) } }),
+    );
     assert.equal((notTemplate as ProviderError).reason, 'NotATemplate');
     assert.equal((notTemplate as ProviderError).kind, 'Invalid');
   });

@@ -33,7 +33,10 @@ describe('Proxmox VMID allocation races', () => {
     assert.deepEqual(names, ['web-a1b2c3d4-0', 'web-a1b2c3d4-1', 'web-a1b2c3d4-2', 'web-a1b2c3d4-3']);
     assert.equal(new Set(vmids).size, 4);
     const clones = sim.engine.calls.list('clone');
-    assert.ok(clones.some((c) => c.status === 500), 'the race really happened: some clone hit "already exists"');
+    assert.ok(
+      clones.some((c) => c.status === 500),
+      'the race really happened: some clone hit "already exists"',
+    );
   });
 
   it('two drover processes using nextid at once create disjoint slots without collisions', async () => {
@@ -55,7 +58,8 @@ describe('Proxmox VMID allocation races', () => {
     const { names, vmids } = census(sim);
     assert.deepEqual(names, ['web-a1b2c3d4-0', 'web-a1b2c3d4-1', 'web-a1b2c3d4-2', 'web-a1b2c3d4-3']);
     assert.ok(vmids.every((id) => id >= 1000 && id <= 1999));
-    for (const slot of slots) assert.equal(results[slot]!.id, results[slot + slots.length]!.id, `slot ${slot}: both processes report the same VM`);
+    for (const slot of slots)
+      assert.equal(results[slot]!.id, results[slot + slots.length]!.id, `slot ${slot}: both processes report the same VM`);
     assert.equal(sim.world.all().length, 4, 'no duplicate was ever cloned');
   });
 });

@@ -63,7 +63,10 @@ describe('e2e proxmox: a restart while clones copy, the copies end under the new
       assert.equal(sim.engine.calls.counts()['delete'] ?? 0, 0, 'no VM destroyed: the finished clones were completed, not replaced');
       const vms = liveVms(sim);
       assert.equal(vms.length, REPLICAS);
-      assert.ok(vms.every((vm) => vm.state === 'running'), 'each clone was started');
+      assert.ok(
+        vms.every((vm) => vm.state === 'running'),
+        'each clone was started',
+      );
     });
   }
 });

@@ -51,7 +51,10 @@ describe('Proxmox: drover restarted while a clone copies its disk never clones t
   const open: Provider[] = [];
   beforeEach(async () => {
     // A full clone of 1.5 s of wall time: the restarted provider acts well inside the copy window.
-    sim = await startSim({ settings: { fullCloneMs: 1_500_000 }, tokens: { 'drover@pve!sim': 'drover-sim-secret', [OTHER_TOKEN]: OTHER_SECRET } });
+    sim = await startSim({
+      settings: { fullCloneMs: 1_500_000 },
+      tokens: { 'drover@pve!sim': 'drover-sim-secret', [OTHER_TOKEN]: OTHER_SECRET },
+    });
     dir = await mkdtemp(path.join(tmpdir(), 'drover-pve-restart-'));
   });
   afterEach(async () => {
@@ -81,7 +84,11 @@ describe('Proxmox: drover restarted while a clone copies its disk never clones t
       await pause(20); // pvestatd has taken a snapshot of the copying VM: `VM <vmid>` in /cluster/resources
       const listed = await second.list({ fleet: FLEET });
       assert.equal(copying(sim).length, 1, 'still in the copy window');
-      assert.deepEqual(listed.map((i) => [i.group, i.slot, i.templateHash, i.locked]), [['web', 0, 'a1b2c3d4e5f6', true]], 'the copying clone holds its slot and counts against the group');
+      assert.deepEqual(
+        listed.map((i) => [i.group, i.slot, i.templateHash, i.locked]),
+        [['web', 0, 'a1b2c3d4e5f6', true]],
+        'the copying clone holds its slot and counts against the group',
+      );
       const created = await second.create(req);
       assert.equal(created.state, 'running');
       assert.equal(sim.engine.calls.list('clone').length, 1, 'one clone call: the restarted provider did not clone the slot again');
@@ -102,7 +109,10 @@ describe('Proxmox: drover restarted while a clone copies its disk never clones t
       // An expected wait, not a failure: a backing-off group kept its creates from the finished clone past its hold (attack18 #3).
       const refusal = fromProviderError(error, 'create');
       assert.deepEqual([refusal.policy, refusal.reason], ['waiting', 'CloneInFlight']);
-      assert.ok(refusal.requeueAfterMs !== undefined && refusal.requeueAfterMs > 0 && refusal.requeueAfterMs <= CLONE_IN_FLIGHT_RETRY_MS, `retried within ${CLONE_IN_FLIGHT_RETRY_MS} ms: ${refusal.requeueAfterMs}`);
+      assert.ok(
+        refusal.requeueAfterMs !== undefined && refusal.requeueAfterMs > 0 && refusal.requeueAfterMs <= CLONE_IN_FLIGHT_RETRY_MS,
+        `retried within ${CLONE_IN_FLIGHT_RETRY_MS} ms: ${refusal.requeueAfterMs}`,
+      );
       assert.equal(sim.engine.calls.list('clone').length, 1, 'no second clone while the first copies');
       // The provider says so without a call, for the pass's room-making deletes (launch-check.ts): blocked until the refusal's retry.
       const blockedFor = (fresh.launchesBlockedUntil?.() ?? 0) - Date.now();
@@ -110,7 +120,11 @@ describe('Proxmox: drover restarted while a clone copies its disk never clones t
       await cloneDone();
       await pause(20);
       const [half] = await fresh.list({ fleet: FLEET });
-      assert.deepEqual([half?.group, half?.slot, half?.state, half?.locked], ['web', undefined, 'pending', true], 'after the copy the clone carries its description: never configured, it is held for the create of its slot (never replaced as stopped)');
+      assert.deepEqual(
+        [half?.group, half?.slot, half?.state, half?.locked],
+        ['web', undefined, 'pending', true],
+        'after the copy the clone carries its description: never configured, it is held for the create of its slot (never replaced as stopped)',
+      );
       assert.equal(fresh.launchesBlockedUntil?.(), undefined, 'the copy placed: launches no longer blocked');
       const created = await fresh.create(req);
       assert.equal(created.id, half?.id, 'the same VM completed');
@@ -130,7 +144,10 @@ describe('Proxmox: drover restarted while a clone copies its disk never clones t
     const listed = await fresh.list({ fleet: FLEET });
     assert.equal(copying(sim).length, 0, 'the copy ended while the task list was read');
     assert.deepEqual(listed, [], 'a VM the listing showed in its copy window is placed by nothing in this listing');
-    const error = await fresh.create(req).then(() => undefined, (e: unknown) => e);
+    const error = await fresh.create(req).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.equal(sim.engine.calls.list('clone').length, 1, 'no second clone of the slot');
     assert.deepEqual([(error as ProviderError).kind, (error as ProviderError).reason], ['Conflict', 'CloneInFlight'], String(error));
     await pause(20);
@@ -168,7 +185,13 @@ describe('Proxmox: drover restarted while a clone copies its disk never clones t
 
   it('a clone of another API user in flight does not hold drover up', async () => {
     const auth = `PVEAPIToken=${OTHER_TOKEN}=${OTHER_SECRET}`;
-    const answer = await raw(sim, 'POST', `/nodes/pve1/qemu/${TEMPLATE_VMID}/clone`, { newid: '777', name: 'batch-job', full: '1', storage: 'local-lvm' }, auth);
+    const answer = await raw(
+      sim,
+      'POST',
+      `/nodes/pve1/qemu/${TEMPLATE_VMID}/clone`,
+      { newid: '777', name: 'batch-job', full: '1', storage: 'local-lvm' },
+      auth,
+    );
     assert.equal(answer.status, 200);
     const p = await provider(dir);
     await pause(20);

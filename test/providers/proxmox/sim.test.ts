@@ -44,16 +44,33 @@ describe('PVE simulator: the API as Proxmox answers it', () => {
     const upid = answer.body?.data as string;
     assert.match(upid, new RegExp(`^UPID:pve1:[0-9A-F]{8}:[0-9A-F]{8}:[0-9A-F]{8}:qmclone:${TEMPLATE_VMID}:drover@pve!sim:$`));
     const first = resourcesOf(await raw(sim, 'GET', '/cluster/resources', { type: 'vm' })).find((e) => e['vmid'] === 120);
-    assert.deepEqual([first?.['lock'], first?.['name'], first?.['status'], first?.['tags']], ['clone', undefined, 'unknown', undefined], 'before pvestatd has seen it: no name, status unknown, but the lock (read live)');
+    assert.deepEqual(
+      [first?.['lock'], first?.['name'], first?.['status'], first?.['tags']],
+      ['clone', undefined, 'unknown', undefined],
+      'before pvestatd has seen it: no name, status unknown, but the lock (read live)',
+    );
     sim.settings.statusRefreshMs = 0; // pvestatd's next round
     const vm = resourcesOf(await raw(sim, 'GET', '/cluster/resources', { type: 'vm' })).find((e) => e['vmid'] === 120);
-    assert.deepEqual([vm?.['lock'], vm?.['name'], vm?.['status'], vm?.['tags']], ['clone', 'VM 120', 'stopped', undefined], 'pvestatd names a config without a name `VM <vmid>`');
+    assert.deepEqual(
+      [vm?.['lock'], vm?.['name'], vm?.['status'], vm?.['tags']],
+      ['clone', 'VM 120', 'stopped', undefined],
+      'pvestatd names a config without a name `VM <vmid>`',
+    );
     assert.equal(vm?.['node'], 'pve1', 'the clone runs on the template node');
     const current = data(await raw(sim, 'GET', '/nodes/pve1/qemu/120/status/current'));
     assert.deepEqual([current['name'], current['lock'], current['status']], ['VM 120', 'clone', 'stopped']);
-    assert.deepEqual(data(await raw(sim, 'GET', '/nodes/pve1/qemu/120/config')), { lock: 'clone', digest: data(await raw(sim, 'GET', '/nodes/pve1/qemu/120/config'))['digest'] }, 'the temporary config holds only the lock');
-    const active = resourcesOf(await raw(sim, 'GET', '/nodes/pve1/tasks', { source: 'active', typefilter: 'qmclone', vmid: String(TEMPLATE_VMID) }));
-    assert.deepEqual(active.map((t) => [t['upid'], t['status'], t['user'], t['tokenid'], t['id']]), [[upid, 'RUNNING', 'drover@pve', 'sim', String(TEMPLATE_VMID)]]);
+    assert.deepEqual(
+      data(await raw(sim, 'GET', '/nodes/pve1/qemu/120/config')),
+      { lock: 'clone', digest: data(await raw(sim, 'GET', '/nodes/pve1/qemu/120/config'))['digest'] },
+      'the temporary config holds only the lock',
+    );
+    const active = resourcesOf(
+      await raw(sim, 'GET', '/nodes/pve1/tasks', { source: 'active', typefilter: 'qmclone', vmid: String(TEMPLATE_VMID) }),
+    );
+    assert.deepEqual(
+      active.map((t) => [t['upid'], t['status'], t['user'], t['tokenid'], t['id']]),
+      [[upid, 'RUNNING', 'drover@pve', 'sim', String(TEMPLATE_VMID)]],
+    );
     const log = resourcesOf(await raw(sim, 'GET', `/nodes/pve1/tasks/${encodeURIComponent(upid)}/log`, { limit: '5' }));
     assert.deepEqual(log[0], { n: 1, t: `creating a clone of VM ${TEMPLATE_VMID} with ID 120` });
     sim.settings.statusRefreshMs = 10_000;
@@ -65,17 +82,26 @@ describe('PVE simulator: the API as Proxmox answers it', () => {
   });
 
   it('a linked clone inherits the template tags and description; a given description wins; the VM lands stopped on the target', async () => {
-    assert.equal(await waitTask(sim, (await raw(sim, 'POST', CLONE, { newid: '130', name: 'inherit', target: 'pve3' })).body?.data as string), 'OK');
+    assert.equal(
+      await waitTask(sim, (await raw(sim, 'POST', CLONE, { newid: '130', name: 'inherit', target: 'pve3' })).body?.data as string),
+      'OK',
+    );
     const inherited = data(await raw(sim, 'GET', '/nodes/pve3/qemu/130/config'));
     assert.match(String(inherited['tags']), /^drover-digest\.sha256\.[0-9a-f]{64}$/);
     assert.match(String(inherited['description']), /digest=sha256:/);
     assert.equal(inherited['name'], 'inherit');
-    assert.equal(await waitTask(sim, (await raw(sim, 'POST', CLONE, { newid: '131', name: 'own', description: 'mine' })).body?.data as string), 'OK');
+    assert.equal(
+      await waitTask(sim, (await raw(sim, 'POST', CLONE, { newid: '131', name: 'own', description: 'mine' })).body?.data as string),
+      'OK',
+    );
     assert.equal(data(await raw(sim, 'GET', '/nodes/pve1/qemu/131/config'))['description'], 'mine');
     const status = data(await raw(sim, 'GET', '/nodes/pve3/qemu/130/status/current'));
     assert.equal(status['status'], 'stopped');
     const elsewhere = await raw(sim, 'GET', '/nodes/pve1/qemu/130/config');
-    assert.deepEqual([elsewhere.status, elsewhere.statusText], [500, "Configuration file 'nodes/pve1/qemu-server/130.conf' does not exist"]);
+    assert.deepEqual(
+      [elsewhere.status, elsewhere.statusText],
+      [500, "Configuration file 'nodes/pve1/qemu-server/130.conf' does not exist"],
+    );
   });
 
   it('refuses what PVE refuses at clone time: taken VMID, storage on a linked clone, target from local storage, unknown pool', async () => {
@@ -96,7 +122,9 @@ describe('PVE simulator: the API as Proxmox answers it', () => {
   it('parallel full clones onto one storage beyond the limit fail with the storage lock timeout, like PVE', async () => {
     sim.settings.storageCloneLimit = 2;
     sim.settings.fullCloneMs = 2_000_000; // 2 s of wall time at factor 1000: the four requests overlap even on a loaded machine
-    const answers = await Promise.all([150, 151, 152, 153].map((id) => raw(sim, 'POST', CLONE, { newid: String(id), full: '1', storage: 'local-lvm' })));
+    const answers = await Promise.all(
+      [150, 151, 152, 153].map((id) => raw(sim, 'POST', CLONE, { newid: String(id), full: '1', storage: 'local-lvm' })),
+    );
     const failed = answers.filter((a) => a.status !== 200);
     assert.equal(failed.length, 2);
     for (const f of failed) {
@@ -105,12 +133,26 @@ describe('PVE simulator: the API as Proxmox answers it', () => {
       assert.equal(f.body?.message, `can't lock file '/var/lock/qemu-server/lock-${TEMPLATE_VMID}.conf' - got timeout\n`);
     }
     for (const a of answers.filter((x) => x.status === 200)) assert.equal(await waitTask(sim, a.body?.data as string), 'OK');
-    assert.equal((await raw(sim, 'POST', CLONE, { newid: '154', full: '1', storage: 'local-lvm' })).status, 200, 'the lock is free again once the copies end');
+    assert.equal(
+      (await raw(sim, 'POST', CLONE, { newid: '154', full: '1', storage: 'local-lvm' })).status,
+      200,
+      'the lock is free again once the copies end',
+    );
   });
 
   it('applies PVE tag rules (lowercased, sorted, de-duplicated; invalid characters refused), description ≤ 8 KiB and URL-encoded ssh keys', async () => {
     await waitTask(sim, (await raw(sim, 'POST', CLONE, { newid: '160', name: 'cfg' })).body?.data as string);
-    assert.equal((await raw(sim, 'PUT', '/nodes/pve1/qemu/160/config', { tags: 'Zeta;alpha,beta alpha', sshkeys: encodeURIComponent('ssh-ed25519 AAAAC3Nza key@x'), ipconfig0: 'ip=10.0.0.5/24,gw=10.0.0.1', ciuser: 'ops' })).status, 200);
+    assert.equal(
+      (
+        await raw(sim, 'PUT', '/nodes/pve1/qemu/160/config', {
+          tags: 'Zeta;alpha,beta alpha',
+          sshkeys: encodeURIComponent('ssh-ed25519 AAAAC3Nza key@x'),
+          ipconfig0: 'ip=10.0.0.5/24,gw=10.0.0.1',
+          ciuser: 'ops',
+        })
+      ).status,
+      200,
+    );
     const config = data(await raw(sim, 'GET', '/nodes/pve1/qemu/160/config'));
     assert.equal(config['tags'], 'alpha;beta;zeta');
     assert.equal(decodeURIComponent(String(config['sshkeys'])), 'ssh-ed25519 AAAAC3Nza key@x');
@@ -133,7 +175,13 @@ describe('PVE simulator: the API as Proxmox answers it', () => {
     const refused = await raw(sim, 'DELETE', '/nodes/pve1/qemu/170', { purge: '1' });
     assert.deepEqual([refused.status, refused.statusText], [500, 'VM 170 is running - destroy failed']);
     assert.equal(await waitTask(sim, (await raw(sim, 'POST', '/nodes/pve1/qemu/170/status/stop')).body?.data as string), 'OK');
-    assert.equal(await waitTask(sim, (await raw(sim, 'DELETE', '/nodes/pve1/qemu/170', { purge: '1', 'destroy-unreferenced-disks': '1' })).body?.data as string), 'OK');
+    assert.equal(
+      await waitTask(
+        sim,
+        (await raw(sim, 'DELETE', '/nodes/pve1/qemu/170', { purge: '1', 'destroy-unreferenced-disks': '1' })).body?.data as string,
+      ),
+      'OK',
+    );
     assert.equal(liveVms(sim).length, 0);
     assert.equal((await raw(sim, 'GET', '/nodes/pve1/qemu/170/status/current')).status, 500);
   });
@@ -144,7 +192,10 @@ describe('PVE simulator: the API as Proxmox answers it', () => {
     assert.match(failed, /^clone failed: /);
     assert.equal(liveVms(sim).length, 0, 'the half-made VM was removed');
     sim.faults.add({ kind: 'boot-stuck', count: 1 });
-    assert.equal(await waitTask(sim, (await raw(sim, 'POST', CLONE, { newid: '181', name: 'stuck' })).body?.data as string), 'unexpected status');
+    assert.equal(
+      await waitTask(sim, (await raw(sim, 'POST', CLONE, { newid: '181', name: 'stuck' })).body?.data as string),
+      'unexpected status',
+    );
     const stuck = data(await raw(sim, 'GET', '/nodes/pve1/qemu/181/config'));
     assert.equal(stuck['lock'], 'clone');
     assert.equal(stuck['name'], undefined);
@@ -156,7 +207,8 @@ describe('PVE simulator: the API as Proxmox answers it', () => {
     sim.settings.linkedCloneMs = 1_500_000; // 1.5 s of wall time: still running when listed, even on a loaded machine
     const upid = (await raw(sim, 'POST', CLONE, { newid: '190', name: 'lag' })).body?.data as string;
     await raw(sim, 'GET', '/cluster/resources', { type: 'vm' }); // pvestatd takes its snapshot now
-    const taskList = async (source?: string) => resourcesOf(await raw(sim, 'GET', '/nodes/pve1/tasks', source === undefined ? {} : { source })).map((t) => String(t['upid']));
+    const taskList = async (source?: string) =>
+      resourcesOf(await raw(sim, 'GET', '/nodes/pve1/tasks', source === undefined ? {} : { source })).map((t) => String(t['upid']));
     assert.ok(!(await taskList()).includes(upid), 'the default task list shows finished tasks only');
     assert.ok((await taskList('active')).includes(upid));
     const wrongNode = await raw(sim, 'GET', `/nodes/pve2/tasks/${encodeURIComponent(upid)}/status`);

@@ -20,7 +20,6 @@ import { convergedInWorld, FLEET, PROVIDER, startHarness, type Harness } from '.
 import { proxmox, proxmoxRanged } from '../../clouds/proxmox.ts';
 import { liveVms } from './fixtures.ts';
 
-
 async function secondDrover(h: Harness): Promise<{ pass: () => Promise<unknown>; close: () => Promise<void> }> {
   const load = async (): Promise<DesiredState> => {
     const result = await loadFleet(h.dir);
@@ -29,8 +28,14 @@ async function secondDrover(h: Harness): Promise<{ pass: () => Promise<unknown>;
   };
   const provider: Provider = await h.adapter.createProvider((await load()).providers[PROVIDER]!, h.sim);
   const deps: PassDeps = {
-    providers: new Map([[PROVIDER, provider]]), providerErrors: new Map(), health: new HealthTracker(), templates: new TemplateStore(),
-    failed: new FailedTemplates(), images: new ImageVerifier(), queue: new PQueue({ concurrency: 8 }), now: Date.now,
+    providers: new Map([[PROVIDER, provider]]),
+    providerErrors: new Map(),
+    health: new HealthTracker(),
+    templates: new TemplateStore(),
+    failed: new FailedTemplates(),
+    images: new ImageVerifier(),
+    queue: new PQueue({ concurrency: 8 }),
+    now: Date.now,
   };
   return { pass: async () => runPass(await load(), 'rev', deps, { execute: true }), close: () => provider.close() };
 }

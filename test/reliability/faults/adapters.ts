@@ -13,7 +13,11 @@ export const HANG_TIMEOUT_MS = 600;
 
 /** `cloud` whose providers have {@link HANG_TIMEOUT_MS}-short deadlines unless a test gives its own options. */
 export function withShortDeadlines<S extends CloudSim, SO, PO>(cloud: TestCloud<S, SO, PO>): TestCloud<S, SO, PO> {
-  return { ...cloud, createProvider: (config, sim, start = {}) => cloud.createProvider(config, sim, { ...start, options: { ...cloud.shortDeadlines(HANG_TIMEOUT_MS), ...start.options } }) };
+  return {
+    ...cloud,
+    createProvider: (config, sim, start = {}) =>
+      cloud.createProvider(config, sim, { ...start, options: { ...cloud.shortDeadlines(HANG_TIMEOUT_MS), ...start.options } }),
+  };
 }
 
 export const awsFaultAdapter = withShortDeadlines(aws);

@@ -40,7 +40,18 @@ const gcpShort = gcp.shortDeadlines(HANG_TIMEOUT_MS);
 const CLOUDS: readonly Cloud[] = [
   { name: 'aws', type: 'aws', adapter: awsFaultAdapter },
   // Three attempts, so that the hung cloud's list gives up (and is reported) within seconds.
-  { name: 'gcp', type: 'gcp', adapter: { ...gcpFaultAdapter, createProvider: (config, sim) => gcp.createProvider(config, sim as GceSimulator, { fleet: FLEET, options: { ...gcpShort, retry: { ...gcpShort.retry!, maxAttempts: 3 } } }) } },
+  {
+    name: 'gcp',
+    type: 'gcp',
+    adapter: {
+      ...gcpFaultAdapter,
+      createProvider: (config, sim) =>
+        gcp.createProvider(config, sim as GceSimulator, {
+          fleet: FLEET,
+          options: { ...gcpShort, retry: { ...gcpShort.retry!, maxAttempts: 3 } },
+        }),
+    },
+  },
   { name: 'pve', type: 'proxmox', adapter: proxmoxFaultAdapter },
 ];
 
@@ -49,7 +60,10 @@ function fleetYaml(build: number): string {
     `apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: ${FLEET} }\n`,
     ...CLOUDS.map((c) => `apiVersion: drover/v1\nkind: Provider\nmetadata: { name: ${c.name} }\nspec: ${c.adapter.providerSpec}\n`),
     `apiVersion: drover/v1\nkind: Image\nmetadata: { name: app }\nspec:\n  digest: ${digestOf(build)}\n  artifacts: { ${CLOUDS.map((c) => `${c.name}: ${c.adapter.artifact(build)}`).join(', ')} }\n`,
-    ...CLOUDS.map((c) => `apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: web-${c.name} }\nspec:\n  provider: ${c.name}\n  image: app\n  replicas: ${REPLICAS}\n${c.adapter.groupPlacement}  rollout: { maxSurge: 1, maxUnavailable: 0, minReadySeconds: 0 }\n`),
+    ...CLOUDS.map(
+      (c) =>
+        `apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: web-${c.name} }\nspec:\n  provider: ${c.name}\n  image: app\n  replicas: ${REPLICAS}\n${c.adapter.groupPlacement}  rollout: { maxSurge: 1, maxUnavailable: 0, minReadySeconds: 0 }\n`,
+    ),
   ];
   return docs.join('---\n');
 }
@@ -57,7 +71,11 @@ function fleetYaml(build: number): string {
 /** True when `cloud`'s group runs exactly REPLICAS instances of `build` and nothing else of the fleet. */
 function convergedOn(cloud: Cloud, sim: CloudSim, build: number): boolean {
   const own = (i: ReturnType<CloudSim['world']['list']>[number], f: 'fleet' | 'group') => cloud.adapter.ownership(i, f);
-  const live = sim.world.list().filter((i) => own(i, 'fleet') === FLEET && own(i, 'group') === `web-${cloud.name}` && i.state !== 'terminated' && i.state !== 'terminating');
+  const live = sim.world
+    .list()
+    .filter(
+      (i) => own(i, 'fleet') === FLEET && own(i, 'group') === `web-${cloud.name}` && i.state !== 'terminated' && i.state !== 'terminating',
+    );
   return live.length === REPLICAS && live.every((i) => i.state === 'running' && i.image === cloud.adapter.imageOf(build));
 }
 
@@ -75,9 +93,15 @@ interface RunResult {
 }
 
 /** An in-process daemon following `dir`, each cloud's provider opened on its simulator (after `beforeOpen`). */
-function daemonFor(dir: string, sims: ReadonlyMap<string, CloudSim>, beforeOpen: (cloud: Cloud, context: ProviderContext) => Promise<void> = () => Promise.resolve()): Daemon {
+function daemonFor(
+  dir: string,
+  sims: ReadonlyMap<string, CloudSim>,
+  beforeOpen: (cloud: Cloud, context: ProviderContext) => Promise<void> = () => Promise.resolve(),
+): Daemon {
   // Proxmox needs the operator's binding (issue 17); the factory below points every provider at its simulator.
-  const config = inProcessDaemonConfig(dir, { providers: { pve: { type: 'proxmox', endpoint: 'https://pve.invalid:8006', credentials: { tokenId: 'drover@pve!sim' } } } });
+  const config = inProcessDaemonConfig(dir, {
+    providers: { pve: { type: 'proxmox', endpoint: 'https://pve.invalid:8006', credentials: { tokenId: 'drover@pve!sim' } } },
+  });
   const byType = new Map(CLOUDS.map((c) => [c.type, c]));
   return new Daemon({
     config,
@@ -87,10 +111,13 @@ function daemonFor(dir: string, sims: ReadonlyMap<string, CloudSim>, beforeOpen:
     env: process.env,
     factories: (type) => {
       const cloud = byType.get(type);
-      return Promise.resolve(cloud && (async (context: ProviderContext) => {
-        await beforeOpen(cloud, context);
-        return cloud.adapter.createProvider(context.config, sims.get(cloud.name)!);
-      }));
+      return Promise.resolve(
+        cloud &&
+          (async (context: ProviderContext) => {
+            await beforeOpen(cloud, context);
+            return cloud.adapter.createProvider(context.config, sims.get(cloud.name)!);
+          }),
+      );
     },
   });
 }
@@ -143,7 +170,9 @@ async function run(failing: string, failure: Failure): Promise<RunResult> {
     const readyAt = new Map<string, number>();
     daemon.reconcile('fleet changed');
     const note = (): void => {
-      for (const c of healthy) if (!readyAt.has(c.name) && convergedOn(c, sims.get(c.name)!, 2)) readyAt.set(c.name, sims.get(c.name)!.engine.clock.now() - started.get(c.name)!);
+      for (const c of healthy)
+        if (!readyAt.has(c.name) && convergedOn(c, sims.get(c.name)!, 2))
+          readyAt.set(c.name, sims.get(c.name)!.engine.clock.now() - started.get(c.name)!);
     };
     await waitHealthy(2, note);
     note();
@@ -192,7 +221,10 @@ describe('fault isolation: one cloud failing entirely does not delay groups on t
       }
       const before = passes.at(-1)!.revision;
       // Another scope for the PVE provider (a VMID range): its Provider document changed, the others' did not.
-      await writeFile(path.join(dir, 'fleet.yaml'), fleetYaml(1).replace('pool: drover', 'pool: drover, vmidRange: { min: 100, max: 999999 }'));
+      await writeFile(
+        path.join(dir, 'fleet.yaml'),
+        fleetYaml(1).replace('pool: drover', 'pool: drover, vmidRange: { min: 100, max: 999999 }'),
+      );
       daemon.reconcile('Provider document changed');
       const passedAfter = (name: string) => passes.some((p) => p.provider === name && p.revision !== before);
       for (let waited = 0; !CLOUDS.every((c) => passedAfter(c.name)); waited++) {
@@ -213,12 +245,15 @@ describe('fault isolation: one cloud failing entirely does not delay groups on t
 
   for (const failure of ['error', 'hang'] as const) {
     it(`every GCE call ${failure === 'error' ? 'answered 500' : 'hanging'}: EC2 and PVE groups converge as in the control run; GCE reported, untouched`, async () => {
-      const result = await run("gcp", failure);
+      const result = await run('gcp', failure);
       for (const [cloud, controlMs] of control.simMsToReady) {
         const ms = result.simMsToReady.get(cloud)!;
         // Tolerance for scheduling noise on a loaded machine: 2× plus 20 s of sim time (200 ms of wall time
         // at this factor). A loop held by the failing cloud takes ten times longer or more.
-        assert.ok(ms <= controlMs * 2 + 20_000, `${cloud} ready after ${ms} sim ms with GCE ${failure}, ${controlMs} sim ms in the control run`);
+        assert.ok(
+          ms <= controlMs * 2 + 20_000,
+          `${cloud} ready after ${ms} sim ms with GCE ${failure}, ${controlMs} sim ms in the control run`,
+        );
       }
       // Not judged by pass counts: how many passes a lane runs while waiting depends on how busy the
       // machine is (11 vs 8 was seen on a loaded machine with nothing wrong); sim time is the verdict.

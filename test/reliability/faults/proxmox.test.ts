@@ -17,7 +17,9 @@ const pveOf = (h: Harness) => h.sim as ProxmoxSimulator;
 
 /** An old VM of `group` (build 1) in slot 0. */
 function oldVm(h: Harness, group: string) {
-  const vm = h.sim.world.list().find((i) => i.state === 'running' && i.tags[proxmox.tags.group] === group && i.tags[proxmox.tags.slot] === '0');
+  const vm = h.sim.world
+    .list()
+    .find((i) => i.state === 'running' && i.tags[proxmox.tags.group] === group && i.tags[proxmox.tags.slot] === '0');
   assert.ok(vm !== undefined, `an old ${group} VM in slot 0`);
   return vm;
 }
@@ -38,7 +40,15 @@ const PROXMOX_FAULTS: readonly FaultCase[] = [
     setup: (h) => {
       pveOf(h).settings.storageCloneLimit = 1;
     },
-    rules: (a) => [{ kind: 'error', actions: [a.create], status: 500, message: "can't lock file '/var/lock/qemu-server/lock-9002.conf' - got timeout", count: 3 }],
+    rules: (a) => [
+      {
+        kind: 'error',
+        actions: [a.create],
+        status: 500,
+        message: "can't lock file '/var/lock/qemu-server/lock-9002.conf' - got timeout",
+        count: 3,
+      },
+    ],
   },
   {
     name: 'an old VM under a backup lock (VM config lock) until the 6th pass',
@@ -50,11 +60,17 @@ const PROXMOX_FAULTS: readonly FaultCase[] = [
       if (pass === 6 && backupLocked !== undefined) setLock(h, backupLocked, undefined);
     },
     check: (h, rolloutStart) => {
-      const deleted = h.sim.world.events().find((e) => e.instanceId === backupLocked && e.at >= rolloutStart && (e.to === 'terminating' || e.to === 'terminated'));
+      const deleted = h.sim.world
+        .events()
+        .find((e) => e.instanceId === backupLocked && e.at >= rolloutStart && (e.to === 'terminating' || e.to === 'terminated'));
       assert.ok(deleted !== undefined, 'the locked VM was deleted once its lock was lifted');
     },
   },
-  { name: 'clone tasks failing half-way (PVE removes the half-made VM)', rules: () => [{ kind: 'boot-fail', count: 2 }], wastedLaunches: 2 },
+  {
+    name: 'clone tasks failing half-way (PVE removes the half-made VM)',
+    rules: () => [{ kind: 'boot-fail', count: 2 }],
+    wastedLaunches: 2,
+  },
   {
     // The stuck VM is live (it holds disk and a VMID) but not ready, so it spends web's surge of 1:
     // the rollout holds (never replicas + 2) until an operator clears it; then it finishes.
@@ -65,7 +81,10 @@ const PROXMOX_FAULTS: readonly FaultCase[] = [
       const stuck = h.sim.world.list().find((vm) => vm.state !== 'terminated' && configOf(vm)['lock'] === 'clone');
       if (stuck === undefined || pass < 8) return;
       const listed = result.observations.flatMap((o) => (o.ok ? o.instances : []));
-      assert.ok(listed.some((i) => i.locked === true && i.group !== undefined), 'drover reports the locked VM of the group');
+      assert.ok(
+        listed.some((i) => i.locked === true && i.group !== undefined),
+        'drover reports the locked VM of the group',
+      );
       const touched = h.sim.world.events().filter((e) => e.instanceId === stuck.id && e.cause === 'api' && e.from !== null);
       assert.deepEqual(touched, [], 'drover never fought the lock');
       stuckCleared += 1;
@@ -74,7 +93,12 @@ const PROXMOX_FAULTS: readonly FaultCase[] = [
     check: (h, rolloutStart) => {
       const stuck = h.sim.world.list().filter((vm) => vm.state !== 'terminated' && configOf(vm)['lock'] === 'clone');
       assert.equal(stuck.length + stuckCleared, 1, 'one stuck clone: still there untouched, or cleared by the operator');
-      for (const vm of stuck) assert.deepEqual(h.sim.world.events().filter((e) => e.instanceId === vm.id && e.at >= rolloutStart && e.cause === 'api' && e.from !== null), [], 'never fought');
+      for (const vm of stuck)
+        assert.deepEqual(
+          h.sim.world.events().filter((e) => e.instanceId === vm.id && e.at >= rolloutStart && e.cause === 'api' && e.from !== null),
+          [],
+          'never fought',
+        );
     },
   },
   {
@@ -88,8 +112,14 @@ const PROXMOX_FAULTS: readonly FaultCase[] = [
       assert.equal(pveOf(h).settings.failDestroys, 0, 'three delete tasks failed during the rollout');
     },
   },
-  { name: 'start tasks failing', rules: () => [{ kind: 'error', actions: ['start'], status: 500, message: 'start failed: QEMU exited with code 1', count: 3 }] },
-  { name: 'config updates failing mid-create', rules: () => [{ kind: 'error', actions: ['config.put', 'config.post'], status: 500, message: 'got timeout', count: 3 }] },
+  {
+    name: 'start tasks failing',
+    rules: () => [{ kind: 'error', actions: ['start'], status: 500, message: 'start failed: QEMU exited with code 1', count: 3 }],
+  },
+  {
+    name: 'config updates failing mid-create',
+    rules: () => [{ kind: 'error', actions: ['config.put', 'config.post'], status: 500, message: 'got timeout', count: 3 }],
+  },
 ];
 
 describeFaultMatrix('proxmox', proxmoxFaultAdapter, PROXMOX_FAULTS);
