@@ -3,7 +3,7 @@
  * (`err.name` is EC2's Code), HTTP status and Node error codes — never by message text.
  */
 import { isTlsTrustFailure, TLS_TRUST_REASON } from '../tls-trust.ts';
-import { ProviderError, type Classified, type ProviderErrorKind } from '../../src/contract/errors.ts';
+import { TRANSPORT_ERROR_CODES, ProviderError, type Classified, type ProviderErrorKind } from '../../src/contract/errors.ts';
 
 export type { Classified } from '../../src/contract/errors.ts';
 
@@ -63,22 +63,6 @@ const BY_CODE: Readonly<Record<string, ProviderErrorKind>> = {
   OperationNotPermitted: 'Invalid',
 };
 
-/** Node / undici / SDK transport failures: the request may or may not have reached EC2. */
-const NETWORK_CODES: ReadonlySet<string> = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-  'ENOTFOUND',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-]);
 const NETWORK_NAMES: ReadonlySet<string> = new Set(['TimeoutError', 'AbortError', 'RequestTimeout', 'NetworkingError']);
 
 interface AwsLikeError {
@@ -100,7 +84,7 @@ export function classifyAws(error: unknown): Classified {
   const byCode = BY_CODE[code];
   if (byCode !== undefined) return { kind: byCode, reason: code, ...retryAfter(e), ...invalidDetail(byCode, error) };
   const nodeCode = stringOr(e.code);
-  if (nodeCode !== undefined && NETWORK_CODES.has(nodeCode)) return { kind: 'Transient', reason: nodeCode };
+  if (nodeCode !== undefined && TRANSPORT_ERROR_CODES.has(nodeCode)) return { kind: 'Transient', reason: nodeCode };
   if (NETWORK_NAMES.has(code)) return { kind: 'Transient', reason: code };
   if (e.$retryable?.throttling === true) return { kind: 'Throttled', reason: code, ...retryAfter(e) };
   return byStatus(code, e.$metadata?.httpStatusCode, error);

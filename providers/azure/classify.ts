@@ -4,7 +4,7 @@
  * never by message text.
  */
 import { isTlsTrustFailure, TLS_TRUST_REASON } from '../tls-trust.ts';
-import { ProviderError, type Classified, type ProviderErrorKind } from '../../src/contract/errors.ts';
+import { TRANSPORT_ERROR_CODES, ProviderError, type Classified, type ProviderErrorKind } from '../../src/contract/errors.ts';
 
 export type { Classified } from '../../src/contract/errors.ts';
 
@@ -65,23 +65,6 @@ const CREDENTIAL_ERRORS: ReadonlySet<string> = new Set([
   'AuthenticationRequiredError',
 ]);
 
-/** Node / undici transport failures: the request may or may not have reached ARM. */
-const NETWORK_CODES: ReadonlySet<string> = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-  'ENOTFOUND',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-]);
-
 interface AzureLikeError {
   readonly name?: unknown;
   readonly code?: unknown;
@@ -103,7 +86,7 @@ export function classifyAzure(error: unknown): Classified {
   // Compute reports throttling as OperationNotAllowed with 429; the same code with 409 is a quota refusal.
   if (status === 429) return { kind: 'Throttled', reason: code ?? 'TooManyRequests', ...wait };
   if (code !== undefined && BY_CODE[code] !== undefined) return { kind: BY_CODE[code], reason: code, ...wait };
-  if (code !== undefined && NETWORK_CODES.has(code)) return { kind: 'Transient', reason: code };
+  if (code !== undefined && TRANSPORT_ERROR_CODES.has(code)) return { kind: 'Transient', reason: code };
   if (name === 'AbortError' || name === 'TimeoutError') return { kind: 'Transient', reason: name };
   return byStatus(code ?? (name === '' ? 'Unknown' : name), status, wait);
 }

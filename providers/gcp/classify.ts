@@ -12,7 +12,7 @@
  * Operation errors (DONE with `error.errors[].code`) are classified by classifyOperationCode.
  */
 import { isTlsTrustFailure, TLS_TRUST_REASON } from '../tls-trust.ts';
-import { ProviderError, type Classified, type ProviderErrorKind } from '../../src/contract/errors.ts';
+import { TRANSPORT_ERROR_CODES, ProviderError, type Classified, type ProviderErrorKind } from '../../src/contract/errors.ts';
 
 export type { Classified } from '../../src/contract/errors.ts';
 
@@ -87,22 +87,6 @@ const BY_OPERATION_CODE: Readonly<Record<string, ProviderErrorKind>> = {
   PERMISSIONS_ERROR: 'Unauthorized',
 };
 
-/** Node / undici / gaxios transport failures: the request may or may not have reached GCE. */
-const NETWORK_CODES: ReadonlySet<string> = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-  'ENOTFOUND',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-]);
 const NETWORK_NAMES: ReadonlySet<string> = new Set(['TimeoutError', 'AbortError', 'FetchError']);
 
 interface GoogleLikeError {
@@ -201,7 +185,7 @@ function networkReason(e: GoogleLikeError): string | undefined {
   for (const candidate of [e, e.cause as GoogleLikeError | undefined]) {
     if (candidate === undefined || candidate === null || typeof candidate !== 'object') continue;
     const code = stringOr(candidate.code);
-    if (code !== undefined && NETWORK_CODES.has(code)) return code;
+    if (code !== undefined && TRANSPORT_ERROR_CODES.has(code)) return code;
     const name = stringOr(candidate.name);
     if (name !== undefined && NETWORK_NAMES.has(name)) return name;
   }

@@ -83,3 +83,23 @@ export class PartialListing<T = unknown> extends ProviderError {
     this.zones = [...init.zones].sort();
   }
 }
+
+/**
+ * Node and undici transport failure codes: the request may or may not have reached the cloud, so a
+ * cloud classifier reads them as Transient (retried only where the call is idempotent).
+ */
+export const TRANSPORT_ERROR_CODES: ReadonlySet<string> = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
