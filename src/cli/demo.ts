@@ -69,8 +69,9 @@ async function runDemo(dir: string, state: DesiredState, options: DemoOptions): 
   if (typeof stack === 'number') return stack;
   process.stdout.write(stack.banner);
   const stop = new AbortController();
-  // `on`, not `once`: under `npm run demo` a Ctrl-C arrives twice (from the terminal and forwarded
-  // by npm); the second must not kill the demo halfway through stopping.
+  // `on`, not `once`, and never removed (signal handlers do not keep the process alive): under
+  // `npm run demo` a Ctrl-C arrives twice (from the terminal and forwarded by npm); the second, even
+  // after the demo has stopped, must not kill it with 130.
   const onSignal = () => stop.abort();
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -86,8 +87,6 @@ async function runDemo(dir: string, state: DesiredState, options: DemoOptions): 
     return options.exitWhenConverged && !converged ? 1 : 0;
   } finally {
     await stack.lock.release();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
   }
 }
 

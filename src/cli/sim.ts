@@ -58,15 +58,12 @@ export function register(program: Command, setExitCode: (code: number) => void):
           dir,
         ),
       );
-      const interrupted = untilInterrupted();
-      try {
-        await interrupted.signalled;
-        process.stdout.write('\nstopping the simulators…\n');
-        await Promise.all(started.map((s) => s.close()));
-        await rm(caDir, { recursive: true, force: true });
-      } finally {
-        interrupted.dispose();
-      }
+      // The handlers stay until the process exits (signal handlers do not keep it alive): a
+      // forwarded second Ctrl-C can arrive after the simulators closed, and must not kill it with 130.
+      await untilInterrupted();
+      process.stdout.write('\nstopping the simulators…\n');
+      await Promise.all(started.map((s) => s.close()));
+      await rm(caDir, { recursive: true, force: true });
       setExitCode(0);
     });
 }
@@ -139,26 +136,20 @@ export function banner(
   return `${lines.join('\n')}\n`;
 }
 
-/**
- * Resolves on the first SIGINT/SIGTERM and keeps absorbing signals until disposed: under `npx` a
- * Ctrl-C arrives twice (from the terminal and forwarded by npx), and the second must not kill the
- * process with 130 while the simulators close.
- */
 /** `word` as one shell word: as is when it needs no quoting, else single-quoted. */
 export function shellWord(word: string): string {
   return /^[\w./@:+=-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
 }
 
-function untilInterrupted(): { signalled: Promise<void>; dispose(): void } {
+/**
+ * Resolves on the first SIGINT/SIGTERM and absorbs every later one for the rest of the process's
+ * life: under `npm run`/`npx` a Ctrl-C arrives twice (from the terminal and forwarded by npm), and
+ * the second, however late, must not kill the process with 130.
+ */
+function untilInterrupted(): Promise<void> {
   const { promise: signalled, resolve } = Promise.withResolvers<void>();
   const onSignal = () => resolve();
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  return {
-    signalled,
-    dispose: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
+  return signalled;
 }
