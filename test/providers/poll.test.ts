@@ -3,7 +3,7 @@ import { backoffCeiling, backoffDelay, jitter } from '../../providers/backoff.ts
 import { ProviderError } from '../../src/contract/errors.ts';
 import { pollUntil, type Clock } from '../../providers/poll.ts';
 import { SteppingClock } from '../helpers/stepping-clock.ts';
-import { deleteBackoff } from '../../providers/proxmox/provider.ts';
+import { deleteBackoff } from '../../providers/proxmox/destroy.ts';
 import { providerPolling } from '../../providers/retry.ts';
 
 /** A look answering `answers` in turn (the last one again once they run out), recording the clock time of each look. */
