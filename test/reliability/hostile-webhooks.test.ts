@@ -228,7 +228,13 @@ describe('reliability: hostile webhook requests (real receiver in the daemon HTT
 
   it('a captured delivery resent under fresh unsigned ids, a stale or re-stamped generic hook, trigger nothing', async () => {
     const captured = pushBody({ after: 'captured-push' });
+    const beforeOriginal = src.status().syncCount;
     assert.equal((await githubHook(captured, `sha256=${sign(captured)}`, 'orig')).status, 200);
+    // The accepted delivery's sync runs after the reply: count from once it (and anything it
+    // coalesced with) has finished, so only the replays below can move the count.
+    const deadline = Date.now() + 20_000;
+    while ((src.status().syncCount === beforeOriginal || src.status().syncing) && Date.now() < deadline) await sleep(10);
+    assert.ok(src.status().syncCount > beforeOriginal && !src.status().syncing, 'the original delivery synced');
     const before = src.status().syncCount;
     for (let i = 0; i < 5; i++) {
       const reply = await githubHook(captured, `sha256=${sign(captured)}`, `attacker-${i}`);
