@@ -4,6 +4,7 @@
  */
 import type { Artifact, LaunchTemplate, ProviderConfig, ProviderType } from './fleet.ts';
 import type { ProviderErrorKind } from './errors.ts';
+import type { MutationFence } from './fence.ts';
 
 export type { ProviderErrorKind };
 
@@ -280,6 +281,12 @@ export interface ProviderContext {
   readonly listLagMs?: number;
   /** Test/rehearsal credentials; production leaves this unset and uses the cloud's own chain. */
   readonly staticCredentials?: Readonly<Record<string, string>>;
+  /**
+   * The lane holder's fence when replicas share the fleet (src/ha): every mutating request is
+   * preceded by `fence.check()` (each attempt of a retried one), carries the token in the
+   * `x-drover-fence` header, and every launch records the token. Undefined: a lone daemon, no fence.
+   */
+  readonly fence?: MutationFence;
 }
 
 /** Builds a provider. Loaded lazily so an unused cloud's SDK is never imported. */

@@ -1,0 +1,92 @@
+/**
+ * What the daemon asks of high availability: which provider lanes this replica runs, with what
+ * fence, and what every other replica is doing. Implemented on etcd (etcd-coordinator.ts); the
+ * daemon sees only this interface, so its unit tests use an in-memory one.
+ *
+ * Keys under `<prefix>/<fleet>/`: `replicas/<id>` (membership, on the replica's lease),
+ * `lanes/<provider>` (the campaign key: value = holder identity, on the holder's lease; its create
+ * revision is the fencing token), `summaries/<provider>` (the lane's last published summary,
+ * no lease, overwritten by each holder), `trigger` (a reconcile request forwarded to every replica).
+ */
+import type { MutationFence } from '../contract/fence.ts';
+
+/** One lane this replica holds now. */
+export interface LaneHold {
+  /** The Provider document name the lane runs. */
+  readonly lane: string;
+  /** The fencing token (the campaign key's create revision, decimal). */
+  readonly token: string;
+  /** When this replica took the lane, epoch ms. */
+  readonly since: number;
+  /** Gate every mutating call of the lane's provider through it (ProviderContext.fence). */
+  readonly fence: MutationFence;
+}
+
+/** What the daemon does when the coordinator hands it a lane or takes one back. */
+export interface LaneHost {
+  /** This replica now holds `hold.lane`: start its lane (its provider opened with `hold.fence`). */
+  acquired(hold: LaneHold): void;
+  /**
+   * Stop the lane and resolve once its calls in flight have finished. Called when the hold was
+   * lost (the fence refuses every call already) and before a resign (the key is deleted only after
+   * this resolves, so the next holder never overlaps this one's last calls).
+   */
+  stopLane(lane: string): Promise<void>;
+}
+
+/** A lane as every replica sees it. */
+export interface LaneView {
+  readonly lane: string;
+  /** Its holder now; undefined while nobody holds it. */
+  readonly holder?: { readonly replica: string; readonly token: string; readonly since: string };
+  /** The holder's last published summary (from whichever replica held it last). */
+  readonly summary?: PublishedSummary;
+}
+
+/** A lane's summary as published: small (a few KiB at most), never a secret. */
+export interface PublishedSummary {
+  readonly replica: string;
+  readonly token: string;
+  /** ISO time of publication. */
+  readonly publishedAt: string;
+  /** The daemon's own shape (revision, groups' conditions and counts …). */
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+/** The replica's standing towards etcd, for /readyz and status. */
+export interface CoordinatorHealth {
+  /** Connected with a live lease: it holds its lanes or stands by. */
+  readonly ok: boolean;
+  /** Why not, for a person (`etcd unreachable since …`). */
+  readonly reason: string;
+}
+
+/** The replicas' coordination, one per daemon. start() once, stop() once. */
+export interface LaneCoordinator {
+  /** This replica's identity (config `ha.replicaId`, default `<hostname>-<pid>-<random>`). */
+  readonly replica: string;
+  /** Registers the replica and begins campaigning for its share of the lanes (see setLanes). */
+  start(host: LaneHost): Promise<void>;
+  /**
+   * The fleet's lanes now (Provider names of the current revision). The replica campaigns for a
+   * free lane while it holds fewer than its fair share (ceil(lanes / live replicas)) and resigns
+   * what it holds above that share, one lane at a time, so lanes spread without flapping.
+   */
+  setLanes(lanes: readonly string[]): void;
+  /** The lanes this replica holds now. */
+  holds(): ReadonlyMap<string, LaneHold>;
+  /** Every lane of the fleet with its holder and last summary, as of the last watch event. */
+  view(): LaneView[];
+  /** Publishes the lane's summary; ignored (false) unless this replica holds the lane. */
+  publish(lane: string, data: Readonly<Record<string, unknown>>): Promise<boolean>;
+  /** Asks every replica (this one too) to reconcile now: a webhook or API call landed here. */
+  trigger(reason: string): Promise<void>;
+  /** Called on every replica when some replica forwarded a trigger. */
+  onTrigger(listener: (reason: string) => void): void;
+  health(): CoordinatorHealth;
+  /**
+   * Resigns every lane (host.stopLane first, then the key is deleted so another replica takes it
+   * within about a second), revokes the lease and closes the client.
+   */
+  stop(): Promise<void>;
+}

@@ -1,0 +1,194 @@
+/**
+ * A real etcd server (Debian `etcd-server`, installed by .ci/run) started by a test on loopback,
+ * with its own data directory and ports: killed, paused and restarted with its data as a test needs.
+ * And `TcpProxy`, a loopback TCP relay a test puts in front of etcd to cut one replica off it.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** The etcd binary: `ETCD_BIN`, else the Debian package's. */
+export const ETCD_BIN = process.env['ETCD_BIN'] ?? '/usr/bin/etcd';
+
+/** One etcd member on loopback. */
+export class EtcdServer {
+  readonly dataDir: string;
+  readonly clientPort: number;
+  readonly peerPort: number;
+  /** Its output, for a failing test's message. */
+  readonly logs: string[] = [];
+  private child: ChildProcess | undefined;
+  private exited: Promise<void> = Promise.resolve();
+
+  private constructor(dataDir: string, clientPort: number, peerPort: number) {
+    this.dataDir = dataDir;
+    this.clientPort = clientPort;
+    this.peerPort = peerPort;
+  }
+
+  /** Starts a new member with an empty data directory; resolves once it answers /health. */
+  static async start(): Promise<EtcdServer> {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'drover-etcd-'));
+    const [clientPort, peerPort] = await freePorts(2);
+    const server = new EtcdServer(dataDir, clientPort as number, peerPort as number);
+    await server.restart();
+    return server;
+  }
+
+  /** `http://127.0.0.1:<port>`: what `ha.etcd.endpoints` lists. */
+  get endpoint(): string {
+    return `http://127.0.0.1:${this.clientPort}`;
+  }
+
+  /** Whether the process runs (it may be stopped with SIGSTOP). */
+  get running(): boolean {
+    return this.child !== undefined;
+  }
+
+  /** (Re)starts the member on its data directory and ports; resolves once healthy. */
+  async restart(): Promise<void> {
+    if (this.child !== undefined) throw new Error('etcd is running');
+    const peer = `http://127.0.0.1:${this.peerPort}`;
+    const child = spawn(
+      ETCD_BIN,
+      [
+        '--name=t',
+        `--data-dir=${path.join(this.dataDir, 'data')}`,
+        `--listen-client-urls=${this.endpoint}`,
+        `--advertise-client-urls=${this.endpoint}`,
+        `--listen-peer-urls=${peer}`,
+        `--initial-advertise-peer-urls=${peer}`,
+        `--initial-cluster=t=${peer}`,
+        '--logger=zap',
+        '--log-level=warn',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    this.child = child;
+    const keep = (chunk: Buffer) => this.logs.push(...chunk.toString('utf8').split('\n').filter(Boolean).slice(-50));
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    void this.exited.then(() => {
+      if (this.child === child) this.child = undefined;
+    });
+    await this.waitHealthy();
+  }
+
+  /** Sends `signal` (default SIGKILL) and waits for the exit; the data directory stays. */
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.child;
+    if (child === undefined) return;
+    child.kill(signal);
+    await this.exited;
+    this.child = undefined;
+  }
+
+  /** Stops the member and removes its data directory. */
+  async stop(): Promise<void> {
+    await this.kill('SIGKILL');
+    await rm(this.dataDir, { recursive: true, force: true });
+  }
+
+  private async waitHealthy(timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.child === undefined) throw new Error(`etcd exited while starting:\n${this.logs.slice(-20).join('\n')}`);
+      try {
+        const response = await fetch(`${this.endpoint}/health`, { signal: AbortSignal.timeout(1000) });
+        const body = (await response.json()) as { health?: string };
+        if (body.health === 'true') return;
+      } catch {
+        // not listening yet
+      }
+      await sleep(50);
+    }
+    throw new Error(`etcd not healthy after ${timeoutMs} ms:\n${this.logs.slice(-20).join('\n')}`);
+  }
+}
+
+/**
+ * A loopback TCP relay to `target`: a replica configured with `endpoint` reaches etcd through it;
+ * `cut()` drops every connection and refuses new ones (the replica is cut off; others are not),
+ * `mend()` lets connections through again.
+ */
+export class TcpProxy {
+  private readonly server: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+  private open = true;
+  readonly port: number;
+
+  private constructor(server: net.Server, port: number) {
+    this.server = server;
+    this.port = port;
+  }
+
+  /** Listens on a free loopback port and relays to `targetPort` on 127.0.0.1. */
+  static async start(targetPort: number): Promise<TcpProxy> {
+    let proxy: TcpProxy | undefined;
+    const server = net.createServer((client) => proxy?.relay(client, targetPort));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    proxy = new TcpProxy(server, (server.address() as net.AddressInfo).port);
+    return proxy;
+  }
+
+  get endpoint(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Drops every relayed connection and refuses new ones until mend(). */
+  cut(): void {
+    this.open = false;
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
+  }
+
+  mend(): void {
+    this.open = true;
+  }
+
+  async close(): Promise<void> {
+    this.cut();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private relay(client: net.Socket, targetPort: number): void {
+    if (!this.open) {
+      client.destroy();
+      return;
+    }
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    for (const socket of [client, upstream]) {
+      this.sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('close', () => {
+        this.sockets.delete(socket);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  }
+}
+
+/** `count` distinct free loopback ports (held open together, then released). */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<net.Server>((resolve) => {
+          const server = net.createServer();
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
