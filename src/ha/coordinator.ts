@@ -90,3 +90,29 @@ export interface LaneCoordinator {
    */
   stop(): Promise<void>;
 }
+
+/**
+ * How a replica reaches etcd and campaigns: the operator's `ha` configuration with its files
+ * already read (src/config maps it; TLS material and the password never come from Git).
+ */
+export interface HaSettings {
+  /** etcd client URLs (`http://` or `https://`). */
+  readonly endpoints: readonly string[];
+  /** Key prefix, default `/drover`; the fleet id is appended (`<prefix>/<fleet>/…`). */
+  readonly prefix: string;
+  /** The fleet id of the current revision. */
+  readonly fleet: string;
+  /** This replica's identity. */
+  readonly replicaId: string;
+  /** Lease TTL of every campaign key, ms (default 15 s, as controller-runtime). */
+  readonly leaseTtlMs: number;
+  /**
+   * How long a confirmation of the hold (and an acknowledged keep-alive) stays good for mutating
+   * calls, ms (default a fifth of the TTL): a replica cut off from etcd stops mutating within it.
+   */
+  readonly fenceWindowMs: number;
+  /** TLS: the CA that signs etcd's certificate, and a client certificate and key (PEM). */
+  readonly tls?: { readonly caPem: string; readonly certPem?: string; readonly keyPem?: string };
+  /** etcd user and password (the password read from a file). */
+  readonly auth?: { readonly username: string; readonly password: string };
+}
