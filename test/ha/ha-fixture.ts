@@ -38,6 +38,8 @@ export class RecordingHost implements LaneHost {
   readonly acquiredHolds: LaneHold[] = [];
   readonly stopped: string[] = [];
   stopDelayMs = 0;
+  /** Runs inside stopLane, before it resolves (to look at the world while the lane stops). */
+  onStop: ((lane: string) => Promise<void>) | undefined;
 
   acquired(hold: LaneHold): void {
     this.acquiredHolds.push(hold);
@@ -45,6 +47,7 @@ export class RecordingHost implements LaneHost {
 
   async stopLane(lane: string): Promise<void> {
     if (this.stopDelayMs > 0) await sleep(this.stopDelayMs);
+    await this.onStop?.(lane);
     this.stopped.push(lane);
   }
 }
