@@ -37,11 +37,18 @@ export async function fencedSend<T>(
   return send();
 }
 
-/** Whether an error is (or wraps, one SDK layer deep) a fence's refusal. */
+/** How many SDK layers may wrap a refusal (gax: GoogleError → GaxiosError → FenceLost). */
+const MAX_WRAPPING = 4;
+
+/** The fence's refusal an error is, or wraps through its `cause` chain (an SDK's own error around it); else undefined. */
 export function fenceLostOf(error: unknown): FenceLost | undefined {
-  if (error instanceof FenceLost) return error;
-  const cause = error instanceof Error ? error.cause : undefined;
-  return cause instanceof FenceLost ? cause : undefined;
+  let current = error;
+  for (let depth = 0; depth <= MAX_WRAPPING; depth++) {
+    if (current instanceof FenceLost) return current;
+    if (!(current instanceof Error)) return undefined;
+    current = current.cause;
+  }
+  return undefined;
 }
 
 /**
