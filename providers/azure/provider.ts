@@ -53,6 +53,8 @@ export interface AzureProviderInit {
   readonly clients: AzureClients;
   readonly policy: RetryTuning;
   readonly options: AzureProviderOptions;
+  /** The lane holder's fencing token (HA; the clients fence the calls): tagged on every VM and NIC. */
+  readonly fence?: string | undefined;
 }
 
 /** The Azure implementation of the provider contract. */
@@ -154,7 +156,7 @@ export class AzureProvider implements Provider {
     const existing = await this.#ops.getVm('create', request.name, options.signal);
     if (existing !== undefined) return this.#adopt(existing, request, options);
     const nic = await this.#ensureNic(request, options);
-    const body = vmBody(request, this.#init.location, nic.id ?? '', this.#sshKey);
+    const body = vmBody(request, this.#init.location, nic.id ?? '', this.#sshKey, this.#init.fence);
     const put = await this.#ops.putVm(request.name, body, options.signal).catch((error: unknown) => this.#dropNic(request, error, options));
     if (put.kind === 'existing') return this.#adopt(put.vm, request, options);
     const outcome = await this.#ops.waitVm('create', put.state, options.signal);
@@ -219,7 +221,8 @@ export class AzureProvider implements Provider {
   async #ensureNic(request: CreateRequest, options: CallOptions): Promise<NetworkInterface> {
     const name = nicName(request.name);
     const nic = await this.#ops.getNic('create', name, options.signal);
-    if (nic === undefined) return this.#ops.putNic(name, nicBody(request, this.#init.location, Date.now()), options.signal);
+    if (nic === undefined)
+      return this.#ops.putNic(name, nicBody(request, this.#init.location, Date.now(), this.#init.fence), options.signal);
     if (nic.tags?.[TAG.fleet] !== this.#init.fleet || nic.tags[TAG.vm] !== request.name) {
       throw this.#error('create', 'Conflict', 'NicNotOwned', `NIC ${name} exists and was not made by this fleet for ${request.name}`);
     }
