@@ -57,7 +57,7 @@ describe('aws provider: HA fencing', function () {
     const launched = sim.world.all();
     assert.equal(launched.length, 3);
     assert.deepEqual(
-      launched.map((i) => i.tags[TAG.fence]),
+      launched.map((i) => aws.fenceOf(i)),
       ['4711', '4711', '4711'],
     );
   });
@@ -76,7 +76,8 @@ describe('aws provider: HA fencing', function () {
       [fence.refusal, fence.refusal],
     );
     assert.equal(await rejectionOf(provider.destroy(victim)), fence.refusal);
-    assert.deepEqual(mutatingCalls(sim.engine, since), []);
+    assert.deepEqual(aws.mutatingCalls(sim, since), []);
+    assert.deepEqual(aws.fencedCalls(sim, since), []);
     assert.ok(['pending', 'running'].includes(sim.world.get(victim.id)?.state ?? ''), 'the victim still runs');
     assert.equal(sim.world.all().length, 1);
   });

@@ -39,7 +39,7 @@ describe('gcp provider: HA fencing', function () {
     assert.equal(calls.filter((r) => r.fence !== undefined).length, 2, 'only mutating calls carry a fence');
     assert.ok(calls.length > 2, 'reads were made');
     assert.deepEqual(
-      sim.world.all().map((i) => i.tags[LABEL.fence]),
+      sim.world.all().map((i) => gcp.fenceOf(i)),
       ['4711'],
     );
   });
@@ -53,7 +53,7 @@ describe('gcp provider: HA fencing', function () {
     assert.equal(fence.checks, 1, 'not retried');
     assert.equal(await rejectionOf(provider.destroy(victim)), fence.refusal);
     assert.equal(fence.checks, 2);
-    assert.deepEqual(mutatingCalls(sim.engine, since), []);
+    assert.deepEqual(gcp.mutatingCalls(sim, since), []);
     assert.equal(sim.world.all().filter((i) => i.state !== 'terminating' && i.state !== 'terminated').length, 1);
   });
 

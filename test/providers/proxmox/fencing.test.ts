@@ -61,7 +61,7 @@ describe('proxmox provider: HA fencing', function () {
     const [vm] = sim.world.all();
     assert.ok(vm);
     const [requested, configured] = descriptions(vm);
-    assert.deepEqual([fenceFromDescription(requested), fenceFromDescription(configured)], ['4711', '4711']);
+    assert.deepEqual([fenceFromDescription(requested), fenceFromDescription(configured), proxmox.fenceOf(vm)], ['4711', '4711', '4711']);
     assert.equal(ownershipFromDescription(requested).slot, 0, 'the ownership block still reads');
   });
 
@@ -91,7 +91,7 @@ describe('proxmox provider: HA fencing', function () {
     assert.equal(fence.checks, 1, 'not retried');
     assert.equal(await rejectionOf(provider.destroy(victim)), fence.refusal);
     assert.equal(fence.checks, 2);
-    assert.deepEqual(mutatingCalls(sim.engine, since), []);
+    assert.deepEqual(proxmox.mutatingCalls(sim, since), []);
     assert.deepEqual(
       liveVms(sim).map((vm) => vm.state),
       ['running'],
