@@ -5,6 +5,12 @@
  * of the calls and of the world.
  */
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { GoogleAuth, JWT } from 'google-auth-library';
+import { gceClientOptions } from '../../../providers/gcp/client.ts';
 import { LABEL } from '../../../providers/gcp/labels.ts';
 import type { GceSimulator } from '../../../providers/gcp/sim.ts';
 import type { Provider } from '../../../src/contract/provider.ts';
@@ -70,6 +76,49 @@ describe('gcp provider: HA fencing', function () {
     assert.deepEqual(sim.world.all(), []);
   });
 
+  it("fences through a service account key's JWT client too (the operator's key file)", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'drover-gce-fence-'));
+    try {
+      const keyFile = path.join(dir, 'sa.json');
+      writeFileSync(keyFile, JSON.stringify(serviceAccountKey()), { mode: 0o600 });
+      const fence = new TestFence('31');
+      const start = { fleet: FLEET, credentials: { keyFile }, fence, options: { retry: FAST_RETRY, operationPollMs: 2 } };
+      const provider = await gcp.createProvider(CONFIG, sim, start);
+      await provider.destroy(await provider.create(request('web', 0)));
+      assert.deepEqual(assertAllFenced(sim.engine, '31'), ['compute.instances.insert', 'compute.instances.delete']);
+      assert.ok(
+        sim.engine.calls.list().every((r) => r.status !== 401),
+        'the key signed every call',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('hands the fence adapter to the client Application Default Credentials find (no key, remote endpoint)', async () => {
+    const fence = new TestFence('8');
+    const options = gceClientOptions({ config: CONFIG, fleet: FLEET, endpoint: 'https://compute.private.example', fence }) as {
+      clientOptions?: { transporterOptions?: { adapter?: unknown } };
+    };
+    const adapter = options.clientOptions?.transporterOptions?.adapter;
+    assert.equal(typeof adapter, 'function');
+    const dir = mkdtempSync(path.join(tmpdir(), 'drover-gce-adc-'));
+    const saved = process.env['GOOGLE_APPLICATION_CREDENTIALS'];
+    try {
+      const keyFile = path.join(dir, 'adc.json');
+      writeFileSync(keyFile, JSON.stringify(serviceAccountKey()), { mode: 0o600 });
+      process.env['GOOGLE_APPLICATION_CREDENTIALS'] = keyFile;
+      // What gax does with these options: a GoogleAuth (ADC) that gives clientOptions to the client it finds.
+      const client = await new GoogleAuth(options as never).getClient();
+      assert.ok(client instanceof JWT);
+      assert.equal(client.transporter.defaults.adapter, adapter);
+    } finally {
+      if (saved === undefined) delete process.env['GOOGLE_APPLICATION_CREDENTIALS'];
+      else process.env['GOOGLE_APPLICATION_CREDENTIALS'] = saved;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('without a fence sends no fence header and sets no fence label', async () => {
     const provider = await open();
     await provider.destroy(await provider.create(request('web', 0)));
@@ -78,3 +127,19 @@ describe('gcp provider: HA fencing', function () {
     assert.equal(sim.world.all()[0]?.tags[LABEL.fence], undefined);
   });
 });
+
+/** A service account key with a real RSA key (self-signed JWTs need one; the simulator checks no token). */
+function serviceAccountKey(): Record<string, string> {
+  const { privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
+  return {
+    type: 'service_account',
+    client_email: 'sa@acme-prod.iam.gserviceaccount.com',
+    private_key: privateKey,
+    private_key_id: 'k1',
+    project_id: 'acme-prod',
+  };
+}
