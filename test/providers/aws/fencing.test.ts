@@ -75,7 +75,9 @@ describe('aws provider: HA fencing', function () {
       settled.map((o) => (o.status === 'rejected' ? o.reason : o.status)),
       [fence.refusal, fence.refusal],
     );
+    assert.equal(fence.checks, 2, 'one check for the whole batch, not retried');
     assert.equal(await rejectionOf(provider.destroy(victim)), fence.refusal);
+    assert.equal(fence.checks, 3);
     assert.deepEqual(aws.mutatingCalls(sim, since), []);
     assert.deepEqual(aws.fencedCalls(sim, since), []);
     assert.ok(['pending', 'running'].includes(sim.world.get(victim.id)?.state ?? ''), 'the victim still runs');
