@@ -23,6 +23,7 @@ import type { AzureClients } from './client.ts';
 import { modelMismatch, nicBody, nicName, throwawaySshKey, vmBody } from './model.ts';
 import { OrphanSweeper } from './orphans.ts';
 import { RetryAfterBook } from './retry-after.ts';
+import { fenceLostOf } from '../fencing.ts';
 import type { ProviderLogger, RetryTuning } from './retry.ts';
 import { statusOf, TAG, toObserved } from './tags.ts';
 import { verifyImage } from './images.ts';
@@ -230,8 +231,13 @@ export class AzureProvider implements Provider {
     return nic;
   }
 
-  /** The VM PUT failed for good: delete the NIC made for it (best-effort; the sweep catches a miss) and rethrow. */
+  /**
+   * The VM PUT failed for good: delete the NIC made for it (best-effort; the sweep catches a miss) and
+   * rethrow; a fence's refusal is rethrown at once, nothing more sent.
+   */
   async #dropNic(request: CreateRequest, error: unknown, options: CallOptions): Promise<never> {
+    const lost = fenceLostOf(error);
+    if (lost !== undefined) throw lost; // the lane is another replica's: its sweep deletes the NIC
     try {
       if ((await this.#ops.getVm('create', request.name, options.signal)) === undefined)
         await this.#ops.deleteNic('create', nicName(request.name), options.signal);

@@ -101,6 +101,22 @@ describe('azure provider: HA fencing', function () {
     assert.deepEqual(sim.nics(), []);
   });
 
+  it('a fence lost between the NIC PUT and the VM PUT sends neither the VM nor a clean-up', async () => {
+    const fence = new TestFence('61', 1);
+    const provider = await open(fence);
+    assert.equal(await rejectionOf(provider.create(request('web', 0))), fence.refusal);
+    assert.equal(fence.checks, 2);
+    assert.deepEqual(
+      azure.mutatingCalls(sim).map((r) => [r.action, r.fence]),
+      [['NetworkInterfaces.CreateOrUpdate', '61']],
+    );
+    assert.deepEqual(
+      sim.nics().map((n) => n.name),
+      ['web-a1b2c3d4-0-nic'],
+      "left for the lane's new holder to sweep",
+    );
+  });
+
   it('without a fence sends no fence header and sets no fence tag', async () => {
     const provider = await open();
     await provider.destroy(await provider.create(request('web', 0)));
