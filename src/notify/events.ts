@@ -2,8 +2,8 @@
  * The notification event model and where its events come from: what the daemon already records.
  * Group events are derived by comparing a group's status before and after a pass
  * ({@link eventsFrom}, pure: its conditions' transitions); fleet events (a revision applied or
- * rejected, a deletion refused outside any group) are mapped from the status store's events
- * ({@link fromStatusEvent}). Nothing here sends anything.
+ * rejected, a deletion refused outside any group) are built by the hub (hub.ts) from the source's
+ * news and the pass's refusals. Nothing here sends anything.
  */
 
 /** How much an event matters; sinks filter on a minimum. */
@@ -189,10 +189,6 @@ function unreachableAlert(resolved: boolean): AlertRef {
   return { name: 'DroverProviderUnreachable', severity: 'warning', resolved };
 }
 
-function rejectedAlert(resolved: boolean): AlertRef {
-  return { name: 'DroverRevisionRejected', severity: 'error', resolved };
-}
-
 function conditionsOf(group: GroupSnapshot | undefined): Conds {
   return new Map((group?.conditions ?? []).map((c) => [c.type, c]));
 }
@@ -203,33 +199,4 @@ function isTrue(condition: ConditionLike | undefined): boolean {
 
 function revisionOf(group: GroupSnapshot): { revision?: string } {
   return group.lastAttemptedRevision === undefined ? {} : { revision: group.lastAttemptedRevision };
-}
-
-/** An event as the status store records it (structurally `DroverEvent` of src/status). */
-export interface StatusEventLike {
-  readonly at: string;
-  readonly type: 'Normal' | 'Warning';
-  readonly reason: string;
-  readonly message: string;
-  readonly group?: string;
-  readonly revision?: string;
-}
-
-/**
- * The notification for a status-store event, when it is one of the fleet's: a revision applied or
- * rejected, a deletion the guard refused outside any group (orphans, mass deletion). Group events
- * come from {@link eventsFrom} instead (conditions), so nothing is announced twice.
- */
-export function fromStatusEvent(event: StatusEventLike, fleet: string): NotifyEvent | undefined {
-  const base = {
-    fleet,
-    at: event.at,
-    reason: event.reason,
-    message: event.message,
-    ...(event.revision ? { revision: event.revision } : {}),
-  };
-  if (event.reason === 'RevisionApplied') return { ...base, kind: 'RevisionApplied', severity: 'info', alert: rejectedAlert(true) };
-  if (event.reason === 'RevisionRejected') return { ...base, kind: 'RevisionRejected', severity: 'error', alert: rejectedAlert(false) };
-  if (event.reason === 'DeletionRefused' && event.group === undefined) return { ...base, kind: 'DeletionRefused', severity: 'warning' };
-  return undefined;
 }

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { EVENT_KINDS, eventsFrom, fromStatusEvent } from '../../src/notify/events.ts';
+import { EVENT_KINDS, eventsFrom } from '../../src/notify/events.ts';
 import type { ConditionLike, GroupSnapshot } from '../../src/notify/events.ts';
 
 const CTX = { fleet: 'prod', at: '2026-12-07T02:00:00.000Z' };
@@ -148,20 +148,5 @@ describe('notify: events from condition transitions', () => {
         assert.ok(rollout.length <= 1);
       }),
     );
-  });
-
-  it('status-store events: revision applied (resolves the rejected alert) and rejected; fleet-wide refusals only', () => {
-    const at = CTX.at;
-    const applied = fromStatusEvent({ at, type: 'Normal', reason: 'RevisionApplied', message: 'ok', revision: 'abc' }, 'prod');
-    assert.equal(applied?.kind, 'RevisionApplied');
-    assert.equal(applied?.revision, 'abc');
-    assert.equal(applied?.alert?.resolved, true);
-    const rejected = fromStatusEvent({ at, type: 'Warning', reason: 'RevisionRejected', message: 'InvalidRevision: x' }, 'prod');
-    assert.equal(rejected?.kind, 'RevisionRejected');
-    assert.equal(rejected?.severity, 'error');
-    assert.equal(rejected?.alert?.resolved, false);
-    assert.equal(fromStatusEvent({ at, type: 'Warning', reason: 'DeletionRefused', message: 'm' }, 'prod')?.kind, 'DeletionRefused');
-    assert.equal(fromStatusEvent({ at, type: 'Warning', reason: 'DeletionRefused', message: 'm', group: 'web' }, 'prod'), undefined);
-    assert.equal(fromStatusEvent({ at, type: 'Normal', reason: 'Created', message: 'm', group: 'web' }, 'prod'), undefined);
   });
 });

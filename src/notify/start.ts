@@ -1,0 +1,32 @@
+/**
+ * Builds the daemon's notification hub from its configuration: reads the secrets (files or
+ * environment), registers the counters in the daemon's registry, and starts a worker per sink and
+ * one for the forge. Throws {@link NotifySecretError} (naming the field, never the value) when a
+ * secret cannot be read: nothing starts with a sink it cannot use.
+ */
+import type { Registry } from 'prom-client';
+import type { NotifyConfig } from './config.ts';
+import type { NotifyLog } from './delivery.ts';
+import { CommitStatusReporter } from './forge/commit-status.ts';
+import { NotifyHub } from './hub.ts';
+import { NotifyCounters } from './metrics.ts';
+import { Notifier } from './notifier.ts';
+import { resolveCommitStatus, resolveSinks } from './secrets.ts';
+
+export { NotifySecretError } from './secrets.ts';
+
+/** The hub for `config`; a hub with nothing configured when both sections are absent. */
+export async function startNotifyHub(config: NotifyConfig, env: NodeJS.ProcessEnv, log: NotifyLog, registry: Registry): Promise<NotifyHub> {
+  const sinks = await resolveSinks(config, env);
+  const forge = await resolveCommitStatus(config, env);
+  if (sinks.length === 0 && forge === undefined) return new NotifyHub({});
+  const metrics = new NotifyCounters(
+    registry,
+    sinks.map((s) => s.name),
+    forge?.target.forge,
+  );
+  return new NotifyHub({
+    ...(sinks.length > 0 ? { notifier: new Notifier(sinks, { log, metrics }) } : {}),
+    ...(forge ? { commitStatus: new CommitStatusReporter(forge, { log, metrics }) } : {}),
+  });
+}
