@@ -11,6 +11,7 @@ import { loadDaemonConfig } from '../config/daemon-config.ts';
 import { operatorFiles, untrustedFileProblems, untrustedRoots } from '../config/file-checks.ts';
 import type { DaemonConfig } from '../config/types.ts';
 import { formatProblem } from '../desired/problems.ts';
+import { NotifySecretError, prepareNotifyHub } from '../notify/start.ts';
 import { shownPath } from '../contract/shown-path.ts';
 import { Daemon } from '../reconcile/daemon.ts';
 import type { DaemonDeps } from '../reconcile/daemon.ts';
@@ -178,6 +179,7 @@ export async function startDaemonServer(config: DaemonConfig, logger: Logger, cl
   if (misplaced.length > 0) throw new UsageError(`invalid configuration:\n${misplaced.join('\n')}`);
   const apiToken = await secret(config.api.tokenFile, config.api.tokenEnv, 'api.tokenFile', 'api.tokenEnv');
   const webhookSecret = await secret(config.webhook.secretFile, config.webhook.secretEnv, 'webhook.secretFile', 'webhook.secretEnv');
+  const notify = await notifyOf(config, logger);
   const source = sourceFor(config, logger);
   const daemon = new Daemon({
     config,
@@ -187,6 +189,7 @@ export async function startDaemonServer(config: DaemonConfig, logger: Logger, cl
     factories: registeredFactory,
     prober: config.probes ? createProber() : 'provider-state-only',
     ...(clockOf ? { clockOf } : {}),
+    ...(notify ? { notify } : {}),
   });
   const handler =
     webhookSecret === undefined
@@ -271,6 +274,14 @@ function sourceFor(config: DaemonConfig, logger: Logger): DesiredSource {
 }
 
 /** Reads a secret from a file or an env variable; never logs it. Errors name the option (`fileSetting` / `envSetting`). */
+/** The notification hub's builder (`notifications:`, `commitStatus:`), its secrets read now: a missing one stops the start. */
+async function notifyOf(config: DaemonConfig, logger: Logger): Promise<DaemonDeps['notify']> {
+  if (config.notify === undefined) return undefined;
+  return prepareNotifyHub(config.notify, process.env, logger.child({ component: 'notify' })).catch((error: unknown) => {
+    throw error instanceof NotifySecretError ? new UsageError(`invalid configuration: ${error.message}`) : error;
+  });
+}
+
 async function secret(
   file: string | undefined,
   env: string | undefined,

@@ -8,17 +8,35 @@ import type { Registry } from 'prom-client';
 import type { NotifyConfig } from './config.ts';
 import type { NotifyLog } from './delivery.ts';
 import { CommitStatusReporter } from './forge/commit-status.ts';
+import type { CommitStatusSettings } from './forge/commit-status.ts';
 import { NotifyHub } from './hub.ts';
 import { NotifyCounters } from './metrics.ts';
 import { Notifier } from './notifier.ts';
+import type { SinkSettings } from './notifier.ts';
 import { resolveCommitStatus, resolveSinks } from './secrets.ts';
 
 export { NotifySecretError } from './secrets.ts';
 
-/** The hub for `config`; a hub with nothing configured when both sections are absent. */
-export async function startNotifyHub(config: NotifyConfig, env: NodeJS.ProcessEnv, log: NotifyLog, registry: Registry): Promise<NotifyHub> {
+/**
+ * Reads `config`'s secrets now (so a missing one stops the start) and returns what builds the hub
+ * once the daemon's registry exists; a hub with nothing configured when both sections are empty.
+ */
+export async function prepareNotifyHub(
+  config: NotifyConfig,
+  env: NodeJS.ProcessEnv,
+  log: NotifyLog,
+): Promise<(registry: Registry) => NotifyHub> {
   const sinks = await resolveSinks(config, env);
   const forge = await resolveCommitStatus(config, env);
+  return (registry) => buildHub(sinks, forge, log, registry);
+}
+
+/** {@link prepareNotifyHub} and the build at once (tests). */
+export async function startNotifyHub(config: NotifyConfig, env: NodeJS.ProcessEnv, log: NotifyLog, registry: Registry): Promise<NotifyHub> {
+  return (await prepareNotifyHub(config, env, log))(registry);
+}
+
+function buildHub(sinks: SinkSettings[], forge: CommitStatusSettings | undefined, log: NotifyLog, registry: Registry): NotifyHub {
   if (sinks.length === 0 && forge === undefined) return new NotifyHub({});
   const metrics = new NotifyCounters(
     registry,

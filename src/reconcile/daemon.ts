@@ -15,6 +15,8 @@
 import { randomUUID } from 'node:crypto';
 import type { DaemonConfig } from '../config/types.ts';
 import type { DesiredState } from '../contract/fleet.ts';
+import type { NotifyHub } from '../notify/hub.ts';
+import type { Registry } from 'prom-client';
 import type { Logger } from '../status/logger.ts';
 import { DaemonMetrics } from '../status/metrics.ts';
 import type { StatusStore } from '../status/status-store.ts';
@@ -48,7 +50,12 @@ export interface DaemonDeps {
    * clock, so drover's waits run as fast as the simulated cloud and compare with its timestamps.
    */
   readonly clockOf?: (provider: string) => (() => number) | undefined;
+  /** Notifications and commit statuses (src/notify), built on the daemon's metrics registry; undefined: none. */
+  readonly notify?: (registry: Registry) => NotifyHub;
 }
+
+/** How long the notification and commit-status queues get to drain at shutdown. */
+const NOTIFY_GRACE_MS = 2000;
 
 /** The daemon. Call start(), then stop() once. */
 export class Daemon {
@@ -64,6 +71,8 @@ export class Daemon {
   private readonly fleet = new FleetView();
   private readonly pool: ProviderPool;
   private readonly supervisor: Supervisor;
+  /** The one subscription point of notifications and commit statuses: source news, each full pass. */
+  private readonly notify: NotifyHub | undefined;
   private passCount = 0;
 
   constructor(deps: DaemonDeps) {
@@ -89,6 +98,7 @@ export class Daemon {
       warn: (fields, message) => logger.warn(fields, message),
     });
     this.reporter = new PassReporter({ status: this.status, metrics: this.metrics, logger });
+    this.notify = deps.notify?.(this.metrics.registry);
     this.pool = new ProviderPool((state, revision) => this.openProviders(state, revision));
     this.supervisor = new Supervisor({
       source,
@@ -127,6 +137,7 @@ export class Daemon {
     await this.supervisor.done();
     clearTimeout(deadline);
     await this.pool.closeAll();
+    await this.notify?.close(NOTIFY_GRACE_MS);
     this.deps.logger.info({ passes: this.passCount }, 'stopped');
   }
 
@@ -246,7 +257,9 @@ export class Daemon {
       waits: this.reporter.waits,
     });
     const fleet = this.fleet.record(lane.provider, result, state);
+    const before = this.notify === undefined ? [] : this.status.list();
     await this.reporter.fullPass(lane.provider, state, result, held, log, fleet, this.stores.suspensions.names);
+    this.notify?.passRecorded(state.fleet.id, before, this.status.list(), result.guarded.refusals);
     // The fleet-wide view counts as a pass once every provider's lane has reported (status, readiness).
     this.fleet.publish(fleet);
     this.passCount++;
@@ -277,6 +290,7 @@ export class Daemon {
 
   private onSourceChange(change: SourceChange): void {
     this.reporter.sourceChanged(change);
+    this.notify?.sourceChanged(change, this.deps.source.current()?.state);
     if (change.kind !== 'applied') return;
     this.supervisor.supersedeStale();
     this.supervisor.wake();
