@@ -153,9 +153,13 @@ function progressed(previous: GroupSnapshot | undefined, next: GroupSnapshot): b
   return was !== undefined && now !== undefined && now > was && now < next.replicas;
 }
 
+/**
+ * Stalled=True with reason RolloutFailed follows a failed rollout until Git changes the template:
+ * the rollout events (RolloutFailed, its alert resolved by the next RolloutFinished) say it already.
+ */
 function stalledEvents(was: Conds, now: Conds, push: Push): void {
-  const before = was.get('Stalled');
-  const after = now.get('Stalled');
+  const before = ownStalled(was.get('Stalled'));
+  const after = ownStalled(now.get('Stalled'));
   const stalledBefore = isTrue(before);
   if (isTrue(after) && (!stalledBefore || before!.reason !== after!.reason)) {
     const guard = after!.reason === 'DeletionRefused';
@@ -183,6 +187,10 @@ function reachability(was: Conds, now: Conds, push: Push): void {
   if (after && !before) push('ProviderUnreachable', 'warning', ready.reason, ready.message, unreachableAlert(false));
   else if (before && !after)
     push('ProviderRecovered', 'info', ready.reason, `the group's provider is observed again: ${ready.message}`, unreachableAlert(true));
+}
+
+function ownStalled(stalled: ConditionLike | undefined): ConditionLike | undefined {
+  return stalled?.reason === 'RolloutFailed' ? { ...stalled, status: 'False' } : stalled;
 }
 
 function unreachableAlert(resolved: boolean): AlertRef {

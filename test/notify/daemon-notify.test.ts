@@ -161,3 +161,92 @@ describe('e2e: notifications and commit statuses from a real daemon rolling a di
     daemon = undefined;
   });
 });
+
+/** The fleet with a short progress deadline and automatic rollback. */
+function withDeadline(digest: string, ami: string): string {
+  return fleet(digest, ami).replace(
+    '  rollout: { maxSurge: 1, maxUnavailable: 0, minReadySeconds: 0 }\n',
+    '  rollout: { maxSurge: 1, maxUnavailable: 0, minReadySeconds: 0, progressDeadlineSeconds: 3, autoRollback: true }\n',
+  );
+}
+
+describe('e2e: a failed rollout rolled back, as notifications and a commit status', function () {
+  this.timeout(150_000);
+  let sim: Ec2Simulator;
+  let repo: TestRepo;
+  let tmp: { path: string; cleanup: () => void };
+  let hook: RecordingServer;
+  let forge: RecordingServer;
+  let daemon: DaemonProcess | undefined;
+
+  before(async () => {
+    tmp = tempDir('drover-notify-rollback-e2e-');
+    repo = new TestRepo(tmp.path);
+    repo.commit({ 'fleet.yaml': withDeadline(DIGEST_1, AMI_1) }, 'web on build 1');
+    // factor 1: the progress deadline is judged against launch times on the cloud's clock.
+    sim = await startEc2Simulator({ region: 'eu-west-1', factor: 1, latencies: { bootMs: 300, terminateMs: 300 } });
+    sim.addImage({ id: AMI_1, tags: { [TAG.digest]: DIGEST_1 } });
+    sim.addImage({ id: AMI_2, tags: { [TAG.digest]: DIGEST_2 } });
+    hook = await startRecordingServer();
+    forge = await startRecordingServer();
+    daemon = await startDaemon(
+      {
+        DROVER_SOURCE__GIT__URL: repo.url,
+        DROVER_SOURCE__GIT__INTERVAL: '300ms',
+        DROVER_STATE_DIR: path.join(tmp.path, 'state'),
+        ...aws.daemonEnv(sim, 'aws-eu', tmp.path),
+        DROVER_PROVIDERS__AWS_EU__LIST_LAG_SECONDS: '1',
+        DROVER_PROGRESS_INTERVAL: '200ms',
+        DROVER_RESYNC_INTERVAL: '300ms',
+        DROVER_NOTIFICATIONS__SINKS: `[{name: hook, type: webhook, url: "${hook.url}", minSeverity: warning}]`,
+        DROVER_COMMIT_STATUS__FORGE: 'gitlab',
+        DROVER_COMMIT_STATUS__REPOSITORY: 'acme/fleet',
+        DROVER_COMMIT_STATUS__BASE_URL: forge.url,
+        DROVER_COMMIT_STATUS__TOKEN_ENV: 'FORGE_TOKEN',
+        FORGE_TOKEN: 'e2e-gitlab-token',
+      },
+      'unused-token',
+    );
+  });
+
+  after(async () => {
+    await daemon?.kill();
+    await sim?.close();
+    await hook?.close();
+    await forge?.close();
+    tmp?.cleanup();
+  });
+
+  it('build 2 never boots: RolloutFailed (error) then RolledBack; the commit goes running then failed', async () => {
+    await daemon!.waitForStatus((s) =>
+      s.groups.some((g) => g.name === 'web' && g.conditions.some((c) => c.type === 'Ready' && c.status === 'True')),
+    );
+    sim.faults.add({ kind: 'boot-stuck' });
+    const sha = repo.commit({ 'fleet.yaml': withDeadline(DIGEST_2, AMI_2) }, 'web: build 2 (never boots)');
+    const kinds = () => hook.requests.map((r) => JSON.parse(r.body) as HookEvent).filter((e) => e.revision === sha);
+    const statuses = () =>
+      forge.requests
+        .filter((r) => r.path === `/api/v4/projects/acme%2Ffleet/statuses/${sha}`)
+        .map((r) => JSON.parse(r.body) as Record<string, string>);
+    const deadline = Date.now() + 90_000;
+    while (!kinds().some((e) => e.kind === 'RolledBack') || !statuses().some((s) => s['state'] === 'failed')) {
+      assert.ok(Date.now() < deadline, `no rollback reported; logs:\n${daemon!.logs.slice(-15).join('\n')}`);
+      await sleep(100);
+    }
+    // minSeverity warning: the info events (applied, started) were filtered out.
+    assert.deepEqual(
+      kinds().map((e) => e.kind),
+      ['RolloutFailed', 'RolledBack'],
+    );
+    const posted = statuses();
+    assert.deepEqual(
+      posted.map((s) => s['state']),
+      ['pending', 'running', 'failed'],
+    );
+    assert.equal(posted[0]!['name'], `drover/${FLEET}/web`);
+    assert.match(posted[2]!['description']!, /^rollout failed: /);
+    assert.ok(forge.requests.every((r) => r.headers['private-token'] === 'e2e-gitlab-token'));
+    // The world: the old build serves, the stuck surge instance is gone.
+    assert.equal(sim.world.list().filter((i) => i.image === AMI_1 && i.state === 'running').length, 2);
+  });
+});

@@ -81,6 +81,14 @@ describe('notify: events from condition transitions', () => {
     assert.deepEqual(recovered?.alert, { name: 'DroverGroupStalled', severity: 'error', resolved: true });
   });
 
+  it('Stalled because the rollout failed is told by the rollout events, not as GroupStalled', () => {
+    const failed = group(['True', 'RollingBack'], { stalled: ['True', 'RolloutFailed'], ready: 'False' });
+    assert.deepEqual(kinds(rolling(1), failed), ['RolloutFailed']);
+    const rolledBack = group(['False', 'RolledBack'], { stalled: ['True', 'RolloutFailed'] });
+    assert.deepEqual(kinds(failed, rolledBack), ['RolledBack']);
+    assert.deepEqual(kinds(rolledBack, rolling(0)), ['RolloutStarted']);
+  });
+
   it('a deletion refused by the guard is its own kind (a warning), on the Stalled alert', () => {
     const refused = group(['True', 'RollingOut'], { stalled: ['True', 'DeletionRefused'] });
     const events = eventsFrom(rolling(0), refused, CTX);
