@@ -28,6 +28,11 @@ export interface HubDeps {
   readonly notifier?: Notifier;
   readonly commitStatus?: CommitStatusReporter;
   readonly now?: () => Date;
+  /**
+   * Whether this daemon speaks for the fleet: the revision events and the commit statuses. Under
+   * HA exactly one replica should (see the daemon); default: always.
+   */
+  readonly speaksForFleet?: () => boolean;
 }
 
 /** Derives events and statuses from what the daemon records. */
@@ -39,6 +44,10 @@ export class NotifyHub {
   constructor(deps: HubDeps) {
     this.deps = deps;
     this.now = deps.now ?? (() => new Date());
+  }
+
+  private get speaks(): boolean {
+    return this.deps.speaksForFleet?.() ?? true;
   }
 
   /** Whether anything is configured (the daemon may skip the calls otherwise). */
@@ -53,8 +62,8 @@ export class NotifyHub {
     const fleet = this.fleet ?? '';
     const at = this.now().toISOString();
     if (change.kind === 'applied') {
-      if (current !== undefined) this.deps.commitStatus?.applied(change.revision, current);
-      this.emit([
+      if (current !== undefined) this.deps.commitStatus?.applied(change.revision, current, this.speaks);
+      this.emitFleet([
         {
           kind: 'RevisionApplied',
           severity: 'info',
@@ -68,8 +77,8 @@ export class NotifyHub {
       ]);
       return;
     }
-    this.deps.commitStatus?.rejected(change.revision, fleet, change.reason, change.message);
-    this.emit([
+    if (this.speaks) this.deps.commitStatus?.rejected(change.revision, fleet, change.reason, change.message);
+    this.emitFleet([
       {
         kind: 'RevisionRejected',
         severity: 'error',
@@ -86,12 +95,15 @@ export class NotifyHub {
   /**
    * A full pass was recorded: `before` and `after` are the status's groups around it (the fleet's,
    * not only the pass's lane: groups that did not change give no event), `refusals` the guard's.
+   * `fleetView`: every group of the fleet for the commit statuses, when `after` holds only this
+   * replica's (HA); default `after`.
    */
   passRecorded(
     fleet: string,
     before: readonly GroupSnapshot[],
     after: readonly GroupSnapshot[],
     refusals: readonly RefusalLike[] = [],
+    fleetView: readonly GroupSnapshot[] = after,
   ): void {
     this.fleet = fleet;
     const at = this.now().toISOString();
@@ -101,7 +113,7 @@ export class NotifyHub {
       if (refusal.group === undefined)
         events.push({ kind: 'DeletionRefused', severity: 'warning', fleet, reason: 'DeletionRefused', message: refusal.message, at });
     this.emit(events);
-    this.deps.commitStatus?.groups(after);
+    this.deps.commitStatus?.groups(fleetView, this.speaks);
   }
 
   /** Resolves once every queue is empty (tests). */
@@ -112,6 +124,10 @@ export class NotifyHub {
   /** Gives the queues up to `graceMs` to drain, then stops them. */
   async close(graceMs = 0): Promise<void> {
     await Promise.all([this.deps.notifier?.close(graceMs), this.deps.commitStatus?.close(graceMs)]);
+  }
+
+  private emitFleet(events: NotifyEvent[]): void {
+    if (this.speaks) this.emit(events);
   }
 
   private emit(events: NotifyEvent[]): void {

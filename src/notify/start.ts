@@ -17,18 +17,17 @@ import { resolveCommitStatus, resolveSinks } from './secrets.ts';
 
 export { NotifySecretError } from './secrets.ts';
 
+/** Builds the hub on the daemon's registry; `speaksForFleet`: see HubDeps.speaksForFleet (HA). */
+export type HubBuilder = (registry: Registry, speaksForFleet?: () => boolean) => NotifyHub;
+
 /**
  * Reads `config`'s secrets now (so a missing one stops the start) and returns what builds the hub
  * once the daemon's registry exists; a hub with nothing configured when both sections are empty.
  */
-export async function prepareNotifyHub(
-  config: NotifyConfig,
-  env: NodeJS.ProcessEnv,
-  log: NotifyLog,
-): Promise<(registry: Registry) => NotifyHub> {
+export async function prepareNotifyHub(config: NotifyConfig, env: NodeJS.ProcessEnv, log: NotifyLog): Promise<HubBuilder> {
   const sinks = await resolveSinks(config, env);
   const forge = await resolveCommitStatus(config, env);
-  return (registry) => buildHub(sinks, forge, log, registry);
+  return (registry, speaksForFleet) => buildHub(sinks, forge, log, registry, speaksForFleet);
 }
 
 /** {@link prepareNotifyHub} and the build at once (tests). */
@@ -36,7 +35,13 @@ export async function startNotifyHub(config: NotifyConfig, env: NodeJS.ProcessEn
   return (await prepareNotifyHub(config, env, log))(registry);
 }
 
-function buildHub(sinks: SinkSettings[], forge: CommitStatusSettings | undefined, log: NotifyLog, registry: Registry): NotifyHub {
+function buildHub(
+  sinks: SinkSettings[],
+  forge: CommitStatusSettings | undefined,
+  log: NotifyLog,
+  registry: Registry,
+  speaksForFleet: (() => boolean) | undefined,
+): NotifyHub {
   if (sinks.length === 0 && forge === undefined) return new NotifyHub({});
   const metrics = new NotifyCounters(
     registry,
@@ -46,5 +51,6 @@ function buildHub(sinks: SinkSettings[], forge: CommitStatusSettings | undefined
   return new NotifyHub({
     ...(sinks.length > 0 ? { notifier: new Notifier(sinks, { log, metrics }) } : {}),
     ...(forge ? { commitStatus: new CommitStatusReporter(forge, { log, metrics }) } : {}),
+    ...(speaksForFleet ? { speaksForFleet } : {}),
   });
 }

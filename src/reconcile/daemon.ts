@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import type { DaemonConfig } from '../config/types.ts';
 import type { DesiredState } from '../contract/fleet.ts';
 import type { NotifyHub } from '../notify/hub.ts';
-import type { Registry } from 'prom-client';
+import type { HubBuilder } from '../notify/start.ts';
 import type { Logger } from '../status/logger.ts';
 import { DaemonMetrics } from '../status/metrics.ts';
 import type { StatusStore } from '../status/status-store.ts';
@@ -51,7 +51,7 @@ export interface DaemonDeps {
    */
   readonly clockOf?: (provider: string) => (() => number) | undefined;
   /** Notifications and commit statuses (src/notify), built on the daemon's metrics registry; undefined: none. */
-  readonly notify?: (registry: Registry) => NotifyHub;
+  readonly notify?: HubBuilder;
 }
 
 /** How long the notification and commit-status queues get to drain at shutdown. */

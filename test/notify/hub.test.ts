@@ -12,7 +12,7 @@ import { Registry } from 'prom-client';
 import type { DesiredState } from '../../src/contract/fleet.ts';
 import { validateNotifyConfig } from '../../src/notify/config.ts';
 import type { GroupSnapshot } from '../../src/notify/events.ts';
-import { startNotifyHub } from '../../src/notify/start.ts';
+import { prepareNotifyHub } from '../../src/notify/start.ts';
 import { capturingLog, startRecordingServer } from './recording-server.ts';
 import type { RecordingServer } from './recording-server.ts';
 
@@ -56,7 +56,7 @@ describe('notify: the hub as the daemon feeds it', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function hub() {
+  async function hub(speaksForFleet?: () => boolean) {
     writeFileSync(path.join(dir, 'token'), 'gh-token\n');
     const result = validateNotifyConfig({
       notifications: { sinks: [{ name: 'hook', type: 'webhook', urlEnv: 'HOOK_URL', secretFile: path.join(dir, 'token') }] },
@@ -70,7 +70,8 @@ describe('notify: the hub as the daemon feeds it', function () {
     });
     assert.ok(result.ok);
     const registry = new Registry();
-    const built = await startNotifyHub(result.config, { HOOK_URL: `${hook.url}/in` }, capturingLog(), registry);
+    const prepared = await prepareNotifyHub(result.config, { HOOK_URL: `${hook.url}/in` }, capturingLog());
+    const built = prepared(registry, speaksForFleet);
     return { hub: built, registry };
   }
 
@@ -136,5 +137,28 @@ describe('notify: the hub as the daemon feeds it', function () {
     await forge.received(1);
     assert.equal(hook.requests.length, 1);
     await h.close();
+  });
+
+  it('HA: a replica that does not speak for the fleet sends its groups’ events only; once it speaks, it posts the statuses it followed', async () => {
+    let speaks = false;
+    const { hub: h } = await hub(() => speaks);
+    h.sourceChanged({ kind: 'applied', revision: SHA }, state('new'));
+    h.sourceChanged({ kind: 'rejected', revision: BAD, reason: 'InvalidRevision', message: 'x' }, state('new'));
+    const rolling = web('new', ['True', 'RollingOut'], 'False', 0);
+    h.passRecorded('prod', [web('old', ['False', 'Converged'], 'True', 2)], [rolling]);
+    await h.idle();
+    assert.deepEqual(
+      hook.requests.map((r) => JSON.parse(r.body).kind),
+      ['RolloutStarted'],
+    );
+    assert.equal(forge.requests.length, 0);
+    speaks = true;
+    const done = web('new', ['False', 'Converged'], 'True', 2);
+    h.passRecorded('prod', [rolling], [rolling], [], [done]);
+    await h.close(60_000);
+    assert.deepEqual(
+      forge.requests.map((r) => [r.path.endsWith(SHA), JSON.parse(r.body).state]),
+      [[true, 'success']],
+    );
   });
 });

@@ -123,18 +123,21 @@ export class CommitStatusReporter {
     });
   }
 
-  /** A revision was applied: its changed groups go pending; an older revision's unfinished contexts are canceled. */
-  applied(revision: string, state: DesiredState): void {
+  /**
+   * A revision was applied: its changed groups go pending; an older revision's unfinished contexts
+   * are canceled. `post` false: only follow it (another HA replica speaks for the fleet now).
+   */
+  applied(revision: string, state: DesiredState, post = true): void {
     const changed = changedGroups(this.lastState, state);
     this.lastState = state;
     if (!isCommitSha(revision) || this.tracked.some((t) => t.sha === revision)) return;
-    for (const older of this.tracked) this.cancel(older, revision);
+    for (const older of this.tracked) cancel(older, revision);
     const tracked: Tracked = { sha: revision, fleet: state.fleet.id, changed, verdicts: new Map() };
     this.tracked.push(tracked);
     if (this.tracked.length > TRACKED_REVISIONS) this.tracked.shift();
     for (const group of changed)
       tracked.verdicts.set(group, { state: 'pending', description: 'waiting for the rollout to start', final: false });
-    this.publish(tracked);
+    if (post) this.publishAll();
   }
 
   /** A revision was rejected (invalid, unsigned…): failure on the fleet's context, with the first problem. */
@@ -146,9 +149,9 @@ export class CommitStatusReporter {
   /**
    * After a pass: each followed revision's groups as the status shows them now. Every revision's
    * contexts are published again (a state already posted is skipped), so one whose post failed
-   * goes out at the next pass.
+   * goes out at the next pass. `post` false: only follow (another HA replica speaks for the fleet).
    */
-  groups(views: readonly GroupSnapshot[]): void {
+  groups(views: readonly GroupSnapshot[], post = true): void {
     const byName = new Map(views.map((v) => [v.name, v]));
     for (const tracked of this.tracked) {
       for (const group of tracked.changed) {
@@ -156,8 +159,13 @@ export class CommitStatusReporter {
         if (tracked.verdicts.get(group)?.final === true || view === undefined || view.lastAttemptedRevision !== tracked.sha) continue;
         tracked.verdicts.set(group, verdictOf(view));
       }
-      this.publish(tracked);
     }
+    if (post) this.publishAll();
+  }
+
+  /** Every followed revision's contexts (a state already posted is skipped). */
+  private publishAll(): void {
+    for (const tracked of this.tracked) this.publish(tracked);
   }
 
   /** Posts waiting or in flight. */
@@ -189,12 +197,6 @@ export class CommitStatusReporter {
     this.post(tracked.sha, this.context(tracked.fleet), fleet.state, fleet.description);
   }
 
-  private cancel(older: Tracked, newer: string): void {
-    const description = `superseded by ${newer.slice(0, 12)} before it finished`;
-    for (const [group, v] of older.verdicts) if (!v.final) older.verdicts.set(group, { state: 'canceled', description, final: true });
-    this.publish(older);
-  }
-
   private post(sha: string, context: string, state: CommitState, description: string): void {
     const post: StatusPost = {
       sha,
@@ -210,6 +212,12 @@ export class CommitStatusReporter {
     if (this.posted.size > POSTED_MEMORY) this.posted.delete(this.posted.keys().next().value!);
     this.worker.enqueue(post);
   }
+}
+
+/** Marks an older revision's unfinished contexts canceled by `newer`. */
+function cancel(older: Tracked, newer: string): void {
+  const description = `superseded by ${newer.slice(0, 12)} before it finished`;
+  for (const [group, v] of older.verdicts) if (!v.final) older.verdicts.set(group, { state: 'canceled', description, final: true });
 }
 
 function key(post: StatusPost): string {
