@@ -83,6 +83,7 @@ describe('notify: sinks and delivery against recording receivers', function () {
     assert.equal(body.type, 'message');
     const card = body.attachments[0];
     assert.equal(card.contentType, 'application/vnd.microsoft.card.adaptive');
+    assert.equal(card.contentUrl, null);
     assert.equal(card.content.type, 'AdaptiveCard');
     assert.equal(card.content.body[0].text, '[warning] prod/web: DeletionRefused');
     assert.equal(card.content.body[0].color, 'warning');
