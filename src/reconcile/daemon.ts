@@ -257,9 +257,11 @@ export class Daemon {
       waits: this.reporter.waits,
     });
     const fleet = this.fleet.record(lane.provider, result, state);
-    const before = this.notify === undefined ? [] : this.status.list();
+    // Lanes run concurrently: this pass's events are about its own provider's groups only.
+    const laneGroups = () => this.status.list().filter((g) => g.provider === lane.provider);
+    const before = this.notify === undefined ? [] : laneGroups();
     await this.reporter.fullPass(lane.provider, state, result, held, log, fleet, this.stores.suspensions.names);
-    this.notify?.passRecorded(state.fleet.id, before, this.status.list(), result.guarded.refusals);
+    this.notify?.passRecorded(state.fleet.id, before, laneGroups(), result.guarded.refusals, this.status.list());
     // The fleet-wide view counts as a pass once every provider's lane has reported (status, readiness).
     this.fleet.publish(fleet);
     this.passCount++;
