@@ -201,6 +201,19 @@ describe('notify: commit statuses against a recording forge', function () {
     await r.idle();
     assert.equal(server.requests.length, 5);
     assert.equal(bodies()[4]!.state, 'pending');
+    // A final state (success) refused four times is posted again at the next pass, then never again.
+    server.answer(500, 500, 500, 500, 200);
+    r.groups([converged('web')]);
+    await r.idle();
+    assert.equal(server.requests.length, 9);
+    r.groups([converged('web')]);
+    r.groups([converged('web')]);
+    await r.idle();
+    assert.equal(server.requests.length, 10);
+    assert.equal(bodies()[9]!.state, 'success');
+    r.groups([converged('web')]);
+    await r.idle();
+    assert.equal(server.requests.length, 10);
     assert.ok(log.lines.length > 0);
     assert.ok(!log.lines.some((l) => l.includes('forge-token-xyz')));
   });

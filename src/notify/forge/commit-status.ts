@@ -64,10 +64,12 @@ interface Tracked {
   readonly fleet: string;
   readonly changed: readonly string[];
   readonly verdicts: Map<string, Verdict>;
+  /** Every verdict final and queued: not published again unless a post of it fails. */
+  done: boolean;
 }
 
 const TRACKED_REVISIONS = 20;
-const POSTED_MEMORY = 2000;
+const POSTED_MEMORY = 10_000;
 const FAILED_ROLLOUT = new Set(['RollingBack', 'RolledBack', 'ProgressDeadlineExceeded']);
 
 /** A full commit id (SHA-1 or SHA-256); other revisions (a `source.dir` content hash) are not commits. */
@@ -111,8 +113,10 @@ export class CommitStatusReporter {
       send: (post, signal) => send(forgeRequest(settings.target, post), signal),
       outcome: (outcome, post) => {
         // Not delivered: forget it, so the next evaluation posts it again.
-        if ((outcome === 'failed' || outcome === 'dropped') && this.posted.get(key(post)) === forgeState(forge, post.state))
+        if ((outcome === 'failed' || outcome === 'dropped') && this.posted.get(key(post)) === forgeState(forge, post.state)) {
           this.posted.delete(key(post));
+          for (const t of this.tracked) if (t.sha === post.sha) t.done = false;
+        }
         deps.metrics?.commitStatus(forge, outcome);
       },
       log: deps.log,
@@ -132,7 +136,7 @@ export class CommitStatusReporter {
     this.lastState = state;
     if (!isCommitSha(revision) || this.tracked.some((t) => t.sha === revision)) return;
     for (const older of this.tracked) cancel(older, revision);
-    const tracked: Tracked = { sha: revision, fleet: state.fleet.id, changed, verdicts: new Map() };
+    const tracked: Tracked = { sha: revision, fleet: state.fleet.id, changed, verdicts: new Map(), done: false };
     this.tracked.push(tracked);
     if (this.tracked.length > TRACKED_REVISIONS) this.tracked.shift();
     for (const group of changed)
@@ -163,9 +167,13 @@ export class CommitStatusReporter {
     if (post) this.publishAll();
   }
 
-  /** Every followed revision's contexts (a state already posted is skipped). */
+  /** Every followed revision's contexts not settled yet (a state already posted is skipped). */
   private publishAll(): void {
-    for (const tracked of this.tracked) this.publish(tracked);
+    for (const tracked of this.tracked) {
+      if (tracked.done) continue;
+      this.publish(tracked);
+      tracked.done = [...tracked.verdicts.values()].every((v) => v.final);
+    }
   }
 
   /** Posts waiting or in flight. */
@@ -218,6 +226,7 @@ export class CommitStatusReporter {
 function cancel(older: Tracked, newer: string): void {
   const description = `superseded by ${newer.slice(0, 12)} before it finished`;
   for (const [group, v] of older.verdicts) if (!v.final) older.verdicts.set(group, { state: 'canceled', description, final: true });
+  older.done = false;
 }
 
 function key(post: StatusPost): string {
