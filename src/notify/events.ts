@@ -58,12 +58,15 @@ export interface NotifyEvent {
   readonly alert?: AlertRef;
 }
 
-/** A condition as the status store keeps it (structurally `TimedCondition` of src/status). */
+/**
+ * A condition as the status store keeps it (structurally `TimedCondition` of src/status); an HA
+ * lane summary's conditions have no message and a plain-string status.
+ */
 export interface ConditionLike {
   readonly type: string;
-  readonly status: 'True' | 'False' | 'Unknown';
+  readonly status: 'True' | 'False' | 'Unknown' | (string & {});
   readonly reason: string;
-  readonly message: string;
+  readonly message?: string;
 }
 
 /** What {@link eventsFrom} reads of a group's status (structurally a subset of `GroupView`). */
@@ -97,15 +100,15 @@ export function eventsFrom(previous: GroupSnapshot | undefined, next: GroupSnaps
   const now = conditionsOf(next);
   const base = { fleet: ctx.fleet, group: next.name, at: ctx.at, ...revisionOf(next) };
   const events: NotifyEvent[] = [];
-  const push = (kind: EventKind, severity: Severity, reason: string, message: string, alert?: AlertRef) =>
-    events.push({ kind, severity, reason, message, ...base, ...(alert ? { alert } : {}) });
+  const push = (kind: EventKind, severity: Severity, reason: string, message: string | undefined, alert?: AlertRef) =>
+    events.push({ kind, severity, reason, message: message || reason, ...base, ...(alert ? { alert } : {}) });
   rolloutEvents(previous, next, was, now, push);
   stalledEvents(was, now, push);
   reachability(was, now, push);
   return events;
 }
 
-type Push = (kind: EventKind, severity: Severity, reason: string, message: string, alert?: AlertRef) => void;
+type Push = (kind: EventKind, severity: Severity, reason: string, message: string | undefined, alert?: AlertRef) => void;
 type Conds = ReadonlyMap<string, ConditionLike>;
 
 function rolloutEvents(previous: GroupSnapshot | undefined, next: GroupSnapshot, was: Conds, now: Conds, push: Push): void {
@@ -116,7 +119,7 @@ function rolloutEvents(previous: GroupSnapshot | undefined, next: GroupSnapshot,
   const rollingBefore = isRolling(before) && !newTemplate;
   const entered = (reason: string) => after.reason === reason && before?.reason !== reason;
   if (isRolling(after) && !rollingBefore)
-    push('RolloutStarted', 'info', after.reason, `rolling to template ${next.desiredTemplateHash}: ${after.message}`);
+    push('RolloutStarted', 'info', after.reason, `rolling to template ${next.desiredTemplateHash}: ${after.message ?? after.reason}`);
   else if (isRolling(after) && progressed(previous, next))
     push(
       'RolloutProgressing',
@@ -171,7 +174,7 @@ function stalledEvents(was: Conds, now: Conds, push: Push): void {
     return;
   }
   if (stalledBefore && after !== undefined && !isTrue(after))
-    push('GroupRecovered', 'info', before!.reason, `no longer stalled (was ${before!.reason}: ${before!.message})`, {
+    push('GroupRecovered', 'info', before!.reason, `no longer stalled (was ${before!.reason}: ${before!.message ?? ''})`, {
       name: 'DroverGroupStalled',
       severity: 'error',
       resolved: true,
@@ -186,7 +189,13 @@ function reachability(was: Conds, now: Conds, push: Push): void {
   const after = ready.status === 'Unknown';
   if (after && !before) push('ProviderUnreachable', 'warning', ready.reason, ready.message, unreachableAlert(false));
   else if (before && !after)
-    push('ProviderRecovered', 'info', ready.reason, `the group's provider is observed again: ${ready.message}`, unreachableAlert(true));
+    push(
+      'ProviderRecovered',
+      'info',
+      ready.reason,
+      `the group's provider is observed again: ${ready.message ?? ready.reason}`,
+      unreachableAlert(true),
+    );
 }
 
 function ownStalled(stalled: ConditionLike | undefined): ConditionLike | undefined {

@@ -218,6 +218,31 @@ describe('notify: commit statuses against a recording forge', function () {
     assert.ok(!log.lines.some((l) => l.includes('forge-token-xyz')));
   });
 
+  it('an HA lane summary (conditions without messages) is judged too: the reason stands in for the message', async () => {
+    const r = reporter('github');
+    r.applied(SHA1, state({ web: { template: 'tpl-new' } }));
+    await r.idle();
+    const summary: GroupSnapshot = {
+      name: 'web',
+      replicas: 2,
+      desiredTemplateHash: 'tpl-new',
+      lastAttemptedRevision: SHA1,
+      conditions: [
+        { type: 'Progressing', status: 'True', reason: 'RollingOut' },
+        { type: 'Stalled', status: 'True', reason: 'QuotaExceeded' },
+      ],
+    };
+    r.groups([summary]);
+    await r.idle();
+    assert.deepEqual(
+      bodies().map((b) => [b.state, b.description]),
+      [
+        ['pending', 'waiting for the rollout to start'],
+        ['failure', 'QuotaExceeded'],
+      ],
+    );
+  });
+
   it('changedGroups: new, re-templated or rescaled groups; suspended ones are left out', () => {
     const before = state({ a: { template: 't1' }, b: { template: 't1' }, c: { template: 't1' }, d: { template: 't1' } });
     const after = state({

@@ -240,13 +240,19 @@ function verdictOf(view: GroupSnapshot): Verdict {
   const stalled = cond('Stalled');
   const ready = cond('Ready');
   if (progressing !== undefined && FAILED_ROLLOUT.has(progressing.reason))
-    return { state: 'failure', description: `rollout failed: ${progressing.message}`, final: true };
-  if (stalled?.status === 'True') return { state: 'failure', description: `${stalled.reason}: ${stalled.message}`, final: false };
+    return { state: 'failure', description: `rollout failed: ${said(progressing)}`, final: true };
+  if (stalled?.status === 'True')
+    return { state: 'failure', description: stalled.message ? `${stalled.reason}: ${stalled.message}` : stalled.reason, final: false };
   if (ready?.status === 'True' && progressing?.status === 'False' && progressing.reason === 'Converged')
     return { state: 'success', description: `${view.replicas} ready on template ${view.desiredTemplateHash}`, final: true };
   if (progressing?.reason === 'Suspended') return { state: 'pending', description: 'the group is suspended', final: false };
   const counts = view.counts === undefined ? '' : `: ${view.counts.updatedReady} of ${view.replicas} ready`;
   return { state: 'running', description: `rolling to template ${view.desiredTemplateHash}${counts}`, final: false };
+}
+
+/** A condition's message, or its reason where there is none (HA lane summaries carry reasons only). */
+function said(condition: ConditionLike): string {
+  return condition.message === undefined || condition.message === '' ? condition.reason : condition.message;
 }
 
 /** The fleet's verdict: the first failing group, else pending until every changed group succeeded. */
