@@ -173,7 +173,7 @@ describe('config: ha (replicas on etcd)', () => {
       what: 'a bad replica id',
       ha: 'ha: { replicaId: "a b", etcd: { endpoints: ["http://127.0.0.1:2379"] } }\n',
       path: '/ha/replicaId',
-      says: /pattern/,
+      says: /invalid value "a b" for 'ha.replicaId'/,
     },
     { what: 'an unknown field', ha: 'ha: { etcd: { endpoints: ["http://127.0.0.1:2379"], ttl: 5s } }\n', path: '/ha/etcd', says: /ttl/ },
   ];
