@@ -8,6 +8,14 @@ import type { PassResult } from '../reconcile/pass.ts';
 import { isSettled } from './status-store.ts';
 import type { GroupView } from './status-store.ts';
 
+/** The high-availability series (DaemonMetrics.enableHa). */
+interface HaMetrics {
+  readonly laneHeld: Gauge;
+  readonly lanesHeld: Gauge;
+  readonly etcdOk: Gauge;
+  readonly fenceRefusals: Counter;
+}
+
 /** The daemon's metrics. */
 export class DaemonMetrics {
   readonly registry = new Registry();
@@ -88,6 +96,52 @@ export class DaemonMetrics {
     help: '1 while the newest revision is rejected (invalid, unsigned, unfetchable) and the last good one stays in force.',
     registers: [this.registry],
   });
+
+  private ha: HaMetrics | undefined;
+
+  /**
+   * Registers the high-availability series (only on a replica with `ha`, so a lone daemon shows
+   * no etcd gauge): lanes held, etcd reachable (read at each scrape), fence refusals.
+   */
+  enableHa(etcdOk: () => boolean): void {
+    if (this.ha !== undefined) return;
+    const registers = [this.registry];
+    this.ha = {
+      laneHeld: new Gauge({
+        name: 'drover_ha_lane_held',
+        help: 'Lanes (Provider names) this replica holds: 1 while it runs the lane under its etcd lease, 0 after it gave it up.',
+        labelNames: ['lane'],
+        registers,
+      }),
+      lanesHeld: new Gauge({ name: 'drover_ha_lanes_held', help: 'Number of lanes this replica holds now.', registers }),
+      etcdOk: new Gauge({
+        name: 'drover_ha_etcd_ok',
+        help: '1 while this replica is connected to etcd with a live lease (it holds its lanes or stands by), else 0.',
+        registers,
+        collect() {
+          this.set(etcdOk() ? 1 : 0);
+        },
+      }),
+      fenceRefusals: new Counter({
+        name: 'drover_ha_fence_refusals_total',
+        help: 'Creates and deletes refused by the lane fence (FenceLost: the lane was taken, keep-alives stale, etcd unreachable, resigned), by lane and reason.',
+        labelNames: ['lane', 'reason'],
+        registers,
+      }),
+    };
+  }
+
+  /** This replica took (true) or gave up (false) a lane. */
+  laneHeld(lane: string, held: boolean): void {
+    if (this.ha === undefined) return;
+    this.ha.laneHeld.set({ lane }, held ? 1 : 0);
+    this.ha.lanesHeld.inc(held ? 1 : -1);
+  }
+
+  /** A create or delete of `lane` refused by its fence. */
+  fenceRefused(lane: string, reason: string, count = 1): void {
+    this.ha?.fenceRefusals.inc({ lane, reason }, count);
+  }
 
   /** Records a provider call (from the limited provider wrapper). */
   providerCall(call: ProviderCall): void {
