@@ -307,7 +307,7 @@ export class Daemon {
    */
   private halted(lane: Lane, log: Logger, signal: AbortSignal | undefined): number {
     const lost = fenceLostOf(signal?.reason);
-    const fields = { lane: lane.provider, token: lane.hold?.token, ...(lost === undefined ? {} : { reason: lost.reason }) };
+    const fields = { lane: lane.provider, fenceToken: lane.hold?.token, ...(lost === undefined ? {} : { reason: lost.reason }) };
     if (lost !== undefined)
       log.warn(fields, 'lane fence lost: this replica may no longer act on the lane; its queued creates and deletes are skipped');
     else log.info(fields, 'lane given up: queued creates and deletes skipped, calls already sent finished');

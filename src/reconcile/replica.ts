@@ -93,7 +93,7 @@ export class Replica implements LaneHost {
     if (this.stopping) return;
     this.held.set(hold.lane, hold);
     this.deps.metrics.laneHeld(hold.lane, true);
-    this.deps.logger.info({ lane: hold.lane, token: hold.token }, 'lane acquired');
+    this.deps.logger.info({ lane: hold.lane, fenceToken: hold.token }, 'lane acquired');
     this.deps.wake();
   }
 
@@ -102,7 +102,7 @@ export class Replica implements LaneHost {
     this.held.delete(lane);
     await this.deps.stopLane(lane);
     this.deps.metrics.laneHeld(lane, false);
-    this.deps.logger.info({ lane, token: hold?.token, lost: hold?.fence.lost.aborted === true }, 'lane stopped');
+    this.deps.logger.info({ lane, fenceToken: hold?.token, lost: hold?.fence.lost.aborted === true }, 'lane stopped');
   }
 
   /** Resigns every lane (each stopped first), then leaves etcd. */
