@@ -185,7 +185,7 @@ export class FakeCoordinator implements LaneCoordinator {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const lane of [...this.held.keys()]) await this.resign(lane);
+    for (const lane of this.held.keys()) await this.resign(lane);
     this.etcd.replicas.delete(this.replica);
     this.etcd.journal.push(`stop ${this.replica}`);
   }
