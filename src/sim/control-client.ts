@@ -4,6 +4,7 @@
  */
 import { capacityByGroup, type CapacityOptions, type GroupCapacity } from './capacity.ts';
 import type { CallRecord } from './engine.ts';
+import type { MutationRecord } from './mutations.ts';
 import type { FaultRule, FaultRuleInput } from './faults.ts';
 import type { TimelineEvent } from './timeline.ts';
 import type { Latencies, SimInstance } from './world.ts';
@@ -91,6 +92,16 @@ export class SimControlClient {
   /** Recent API calls and per-action counts. */
   calls(action?: string): Promise<{ counts: Record<string, number>; calls: CallRecord[] }> {
     return this.#request('GET', action === undefined ? '/_sim/calls' : `/_sim/calls?action=${encodeURIComponent(action)}`);
+  }
+
+  /** Every mutating call after sequence `since` (never trimmed), with its fencing token when it carried one. */
+  async mutatingCalls(since = 0): Promise<MutationRecord[]> {
+    return (await this.#request<{ calls: MutationRecord[] }>('GET', `/_sim/mutating-calls?since=${since}`)).calls;
+  }
+
+  /** Every call that carried a fencing token after sequence `since`. */
+  async fencedCalls(since = 0): Promise<MutationRecord[]> {
+    return (await this.#request<{ calls: MutationRecord[] }>('GET', `/_sim/fenced-calls?since=${since}`)).calls;
   }
 
   async reset(): Promise<void> {

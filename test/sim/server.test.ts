@@ -98,6 +98,48 @@ describe('sim server and control API', () => {
     assert.equal((await fetch(`${server.url}/list`)).status, 200);
   });
 
+  it('records every mutating call and every fenced one, unbounded, with the fencing token, and serves them', async () => {
+    const fenced = (path: string, token: string) => fetch(`${server.url}${path}`, { method: 'POST', headers: { 'x-drover-fence': token } });
+    await fenced('/create?name=a', '7');
+    await post('/create?name=b'); // a mutating call without a fence: recorded, not fenced
+    await fetch(`${server.url}/list`); // a read: neither
+    engine.faults.add({ kind: 'throttle', actions: ['Create'], count: 1 });
+    await fenced('/create?name=c', '9');
+    const control = new SimControlClient(server.url);
+    const mutating = await control.mutatingCalls();
+    assert.deepEqual(
+      mutating.map((r) => [r.seq, r.action, r.status, r.mutating, r.fence]),
+      [
+        [1, 'Create', 200, true, '7'],
+        [2, 'Create', 200, true, undefined],
+        [3, 'Create', 429, true, '9'],
+      ],
+    );
+    assert.ok(mutating.every((r) => typeof r.at === 'number' && typeof r.wallAt === 'number'));
+    assert.deepEqual(
+      (await control.fencedCalls()).map((r) => [r.seq, r.fence]),
+      [
+        [1, '7'],
+        [3, '9'],
+      ],
+    );
+    assert.deepEqual(
+      (await control.fencedCalls(1)).map((r) => r.seq),
+      [3],
+    );
+    assert.deepEqual(
+      engine.calls.list().map((r) => [r.action, r.fence]),
+      [
+        ['Create', '7'],
+        ['Create', undefined],
+        ['List', undefined],
+        ['Create', '9'],
+      ],
+    );
+    await post('/_sim/reset');
+    assert.deepEqual(await control.mutatingCalls(), []);
+  });
+
   it('reports capacity per group', async () => {
     await post('/_sim/latencies', { bootMs: 0 });
     await post('/_sim/actions', { action: 'launch', tags: { 'drover:group': 'web' } });
