@@ -82,8 +82,14 @@ export class Replica implements LaneHost {
   private async start(fleet: string): Promise<void> {
     const coordinator = this.deps.coordinator(fleet);
     coordinator.onTrigger((reason) => this.deps.triggered(reason));
-    this.deps.metrics.enableHa(() => coordinator.health().ok);
-    await coordinator.start(this);
+    this.deps.metrics.enableHa(() => this.coordinator?.health().ok === true);
+    try {
+      await coordinator.start(this);
+    } catch (error) {
+      // etcd unreachable at start: this one is closed, a new one is tried at the next look.
+      await coordinator.stop().catch(() => undefined);
+      throw error;
+    }
     this.coordinator = coordinator;
     this.fleet = fleet;
     this.deps.logger.info({ replica: coordinator.replica, fleet }, 'high availability: replica started');
