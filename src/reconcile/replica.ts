@@ -82,7 +82,10 @@ export class Replica implements LaneHost {
   private async start(fleet: string): Promise<void> {
     const coordinator = this.deps.coordinator(fleet);
     coordinator.onTrigger((reason) => this.deps.triggered(reason));
-    this.deps.metrics.enableHa(() => this.coordinator?.health().ok === true);
+    this.deps.metrics.enableHa(
+      () => this.coordinator?.health().ok === true,
+      () => this.lanes().flatMap((l) => (l.holder === undefined ? [] : [{ lane: l.lane, replica: l.holder.replica }])),
+    );
     try {
       await coordinator.start(this);
     } catch (error) {

@@ -137,7 +137,7 @@ export class Supervisor {
         logger.warn({}, 'no valid revision yet; waiting');
         return intervals.progressIntervalMs;
       }
-      await this.revisionSeen(current);
+      const coordinated = await this.revisionSeen(current);
       const running = [...this.lanes.values()];
       const holds = this.deps.holds?.();
       for (const name of Object.keys(current.state.providers)) {
@@ -148,18 +148,22 @@ export class Supervisor {
       // A lane running under a hold this replica no longer has (a new hold replaced it) is given up.
       for (const lane of running) if (holds !== undefined && holds.get(lane.provider) !== lane.hold) lane.halt();
       for (const lane of running) lane.wakeup.fire();
-      return jitter(intervals.resyncIntervalMs);
+      // A failed coordinator step (etcd unreachable at start) is tried again soon, not at the resync.
+      return coordinated ? jitter(intervals.resyncIntervalMs) : intervals.progressIntervalMs;
     } catch (error) {
       logger.error({ err: errorFields(error) }, 'source refresh failed unexpectedly');
       return intervals.progressIntervalMs;
     }
   }
 
-  private async revisionSeen(current: Revisioned): Promise<void> {
+  /** Tells the coordinator (HA) about `current`; false when that failed (logged). */
+  private async revisionSeen(current: Revisioned): Promise<boolean> {
     try {
       await this.deps.revisionSeen?.(current);
+      return true;
     } catch (error) {
       this.deps.logger.error({ err: errorFields(error) }, 'high availability: coordinator step failed; retried at the next look');
+      return false;
     }
   }
 

@@ -13,6 +13,7 @@ interface HaMetrics {
   readonly laneHeld: Gauge;
   readonly lanesHeld: Gauge;
   readonly etcdOk: Gauge;
+  readonly laneHolder: Gauge;
   readonly fenceRefusals: Counter;
 }
 
@@ -103,7 +104,7 @@ export class DaemonMetrics {
    * Registers the high-availability series (only on a replica with `ha`, so a lone daemon shows
    * no etcd gauge): lanes held, etcd reachable (read at each scrape), fence refusals.
    */
-  enableHa(etcdOk: () => boolean): void {
+  enableHa(etcdOk: () => boolean, holders: () => readonly { readonly lane: string; readonly replica: string }[] = () => []): void {
     if (this.ha !== undefined) return;
     const registers = [this.registry];
     this.ha = {
@@ -120,6 +121,16 @@ export class DaemonMetrics {
         registers,
         collect() {
           this.set(etcdOk() ? 1 : 0);
+        },
+      }),
+      laneHolder: new Gauge({
+        name: 'drover_ha_lane_holder',
+        help: 'Every lane of the fleet with the replica that holds it now (value 1), as this replica sees etcd: the same on every replica.',
+        labelNames: ['lane', 'replica'],
+        registers,
+        collect() {
+          this.reset();
+          for (const { lane, replica } of holders()) this.set({ lane, replica }, 1);
         },
       }),
       fenceRefusals: new Counter({

@@ -198,6 +198,7 @@ describe('daemon under HA (in-memory coordinator, EC2 simulator)', function () {
     assert.match(metrics, /^drover_ha_lane_held\{lane="aws-eu"\} 1$/m);
     assert.match(metrics, /^drover_ha_lanes_held 1$/m);
     assert.match(metrics, /^drover_ha_etcd_ok 1$/m);
+    assert.match(metrics, /^drover_ha_lane_holder\{lane="aws-eu",replica="r1"\} 1$/m);
 
     await r.daemon.stop();
     const order = r.etcd.journal.filter((e) => /^(stopLane|deleted|stop )/.test(e));
@@ -346,6 +347,7 @@ describe('daemon under HA (in-memory coordinator, EC2 simulator)', function () {
     const metrics = await r.daemon.metrics.registry.metrics();
     assert.match(metrics, /^drover_ha_lanes_held 0$/m);
     assert.match(metrics, /^drover_ha_etcd_ok 1$/m);
+    assert.match(metrics, /^drover_ha_lane_holder\{lane="aws-eu",replica="r2"\} 1$/m, 'every lane with its holder, held elsewhere too');
     assert.deepEqual(sim.engine.calls.list(), [], 'the standby never asked the cloud');
 
     etcd.up = false;
