@@ -201,18 +201,9 @@ export class Daemon {
   readiness(): { ready: boolean; reason: string } {
     const current = this.deps.source.current();
     if (current === undefined) return { ready: false, reason: 'no valid revision loaded yet' };
-    if (this.replica !== undefined) return this.replicaReadiness(this.replica, current.state.providers);
+    if (this.replica !== undefined) return this.replica.readiness(current.state.providers, (lane) => this.supervisor.lanePassed(lane));
     if (this.fleet.lastPass === undefined) return { ready: false, reason: 'first pass not finished' };
     return { ready: true, reason: 'ok' };
-  }
-
-  /** HA: connected to etcd, and every lane held here has finished a first pass (a standby holding nothing is ready). */
-  private replicaReadiness(replica: Replica, providers: object): { ready: boolean; reason: string } {
-    const health = replica.health();
-    if (!health.ok) return { ready: false, reason: `high availability: ${health.reason}` };
-    const waiting = [...replica.holds().keys()].filter((lane) => Object.hasOwn(providers, lane) && !this.supervisor.lanePassed(lane));
-    if (waiting.length > 0) return { ready: false, reason: `first pass not finished for held lanes: ${waiting.sort().join(', ')}` };
-    return { ready: true, reason: replica.holds().size === 0 ? 'ok (standby: holds no lane)' : 'ok' };
   }
 
   /** The whole status document (GET /api/v1/status). */
@@ -231,40 +222,13 @@ export class Daemon {
         failures: last.actions.filter((a) => a.error).length,
         providers: lastPass?.listed,
       },
-      groups: this.groupsView(),
-      ...(this.replica === undefined ? {} : { ha: this.haView(this.replica) }),
+      groups: this.replica?.groups(this.status.list()) ?? this.status.list(),
+      ...(this.replica === undefined ? {} : { ha: this.replica.view() }),
       orphans: last?.guarded.orphans,
       refusals: last?.guarded.refusals ?? [],
       history: this.status.history,
       events: this.status.events().slice(-20),
     };
-  }
-
-  /**
-   * Every group: without HA, the status store's; under HA, those of the lanes held here (from this
-   * replica's passes) and those of the other lanes from their holders' published summaries, each
-   * marked with its lane and holder.
-   */
-  private groupsView(): object[] {
-    const replica = this.replica;
-    if (replica === undefined) return this.status.list();
-    const me = replica.replica;
-    const holds = replica.holds();
-    const here = this.status
-      .list()
-      .filter((g) => holds.has(g.provider))
-      .map((g) => ({ ...g, lane: g.provider, heldBy: me }));
-    const elsewhere = replica
-      .elsewhere()
-      .flatMap(({ view, summary }) =>
-        summary.groups.map((g) => ({ ...g, lane: view.lane, heldBy: view.holder?.replica ?? null, summaryAt: view.summary?.publishedAt })),
-      );
-    return [...here, ...elsewhere].sort((a, b) => (a.name < b.name ? -1 : 1));
-  }
-
-  /** The `ha` block of the status document: this replica and every lane's holder and summary. */
-  private haView(replica: Replica): object {
-    return { replica: replica.replica ?? null, health: replica.health(), lanes: replica.lanes() };
   }
 
   /**

@@ -10,6 +10,7 @@
 import type { LaneCoordinator, LaneHold, LaneHost, LaneView } from '../ha/coordinator.ts';
 import type { Logger } from '../status/logger.ts';
 import type { DaemonMetrics } from '../status/metrics.ts';
+import type { GroupView } from '../status/status-store.ts';
 import type { Revisioned } from './desired-source.ts';
 import { readSummary } from './lane-summary.ts';
 import type { LaneSummary } from './lane-summary.ts';
@@ -152,6 +153,37 @@ export class Replica implements LaneHost {
   /** The replica's standing: not ok before the coordinator runs. */
   health(): { readonly ok: boolean; readonly reason: string } {
     return this.coordinator?.health() ?? { ok: false, reason: 'coordinator not started (no valid revision yet)' };
+  }
+
+  /**
+   * Readiness: connected to etcd, and every lane held here (of `providers`, the current
+   * revision's) has finished a first pass; a standby holding nothing is ready.
+   */
+  readiness(providers: object, lanePassed: (lane: string) => boolean): { ready: boolean; reason: string } {
+    const health = this.health();
+    if (!health.ok) return { ready: false, reason: `high availability: ${health.reason}` };
+    const waiting = [...this.held.keys()].filter((lane) => Object.hasOwn(providers, lane) && !lanePassed(lane));
+    if (waiting.length > 0) return { ready: false, reason: `first pass not finished for held lanes: ${waiting.sort().join(', ')}` };
+    return { ready: true, reason: this.held.size === 0 ? 'ok (standby: holds no lane)' : 'ok' };
+  }
+
+  /**
+   * Every group for status: those of the lanes held here (`own`, from this replica's passes) and
+   * those of the other lanes from their holders' published summaries, each marked with its lane
+   * and holder (`heldBy`).
+   */
+  groups(own: readonly GroupView[]): object[] {
+    const me = this.replica;
+    const here = own.filter((g) => this.held.has(g.provider)).map((g) => ({ ...g, lane: g.provider, heldBy: me }));
+    const elsewhere = this.elsewhere().flatMap(({ view, summary }) =>
+      summary.groups.map((g) => ({ ...g, lane: view.lane, heldBy: view.holder?.replica ?? null, summaryAt: view.summary?.publishedAt })),
+    );
+    return [...here, ...elsewhere].sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  /** The `ha` block of the status document: this replica, its health, every lane's holder and summary. */
+  view(): object {
+    return { replica: this.replica ?? null, health: this.health(), lanes: this.lanes() };
   }
 
   /** Every lane with its holder and summary. */
