@@ -122,13 +122,19 @@ export class Daemon {
         return this.pool.close(provider);
       },
       reconcileId: () => randomUUID().slice(0, 8),
-      ...(replica === undefined ? {} : { holds: () => replica.holds(), revisionSeen: (current) => replica.revisionSeen(current) }),
+      ...(replica === undefined
+        ? {}
+        : {
+            holds: () => replica.holds(),
+            revisionSeen: (current) => replica.revisionSeen(current),
+          }),
     });
   }
 
   private replicaOf(coordinator: (fleet: string) => LaneCoordinator): Replica {
     return new Replica({
       coordinator,
+      factories: this.deps.factories,
       logger: this.deps.logger,
       metrics: this.metrics,
       wake: () => this.supervisor.wake(),

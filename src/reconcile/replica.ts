@@ -13,6 +13,7 @@ import type { DaemonMetrics } from '../status/metrics.ts';
 import type { GroupView } from '../status/status-store.ts';
 import type { Revisioned } from './desired-source.ts';
 import { readSummary } from './lane-summary.ts';
+import type { FactoryLookup } from './open-providers.ts';
 import type { LaneSummary } from './lane-summary.ts';
 import { errorFields } from './supervisor.ts';
 
@@ -28,6 +29,8 @@ export interface ReplicaDeps {
   readonly stopLane: (lane: string) => Promise<void>;
   /** Some replica forwarded a reconcile request: refresh the source and wake the lanes. */
   readonly triggered: (reason: string) => void;
+  /** The providers' factories (their modules are loaded before the lanes are campaigned for). */
+  readonly factories?: FactoryLookup;
 }
 
 /** A lane of the fleet as status shows it. */
@@ -47,6 +50,7 @@ export class Replica implements LaneHost {
   private fleet: string | undefined;
   private lanesOf: string | undefined;
   private stopping = false;
+  private readonly loadedTypes = new Set<string>();
 
   constructor(deps: ReplicaDeps) {
     this.deps = deps;
@@ -68,6 +72,7 @@ export class Replica implements LaneHost {
    */
   async revisionSeen(current: Revisioned): Promise<void> {
     if (this.stopping) return;
+    await this.loadFactories(current);
     const fleet = current.state.fleet.id;
     if (this.coordinator === undefined) await this.start(fleet);
     else if (fleet !== this.fleet && this.lanesOf !== current.revision)
@@ -78,6 +83,19 @@ export class Replica implements LaneHost {
     if (this.lanesOf === current.revision || this.coordinator === undefined) return;
     this.lanesOf = current.revision;
     this.coordinator.setLanes(Object.keys(current.state.providers).sort());
+  }
+
+  /**
+   * Loads the provider modules (cloud SDKs, most of a second of CPU each) of the revision's types
+   * before campaigning for their lanes, so a lane just taken does not block the event loop — and
+   * the lease keep-alives — for longer than the fence window while its provider opens.
+   */
+  private async loadFactories(current: Revisioned): Promise<void> {
+    for (const type of new Set(Object.values(current.state.providers).map((p) => p.type))) {
+      if (this.loadedTypes.has(type)) continue;
+      await this.deps.factories?.(type).catch(() => undefined);
+      this.loadedTypes.add(type);
+    }
   }
 
   private async start(fleet: string): Promise<void> {
