@@ -147,7 +147,7 @@ async function coordinatorOf(
   const settings = await readHaSettings(config.ha).catch((error: unknown) => {
     throw error instanceof HaFileError ? new UsageError(error.message) : error;
   });
-  const child = logger.child({ component: 'ha', replica: settings.replicaId });
+  const child = logger.child({ component: 'ha' });
   return (fleet) => factory({ ...settings, fleet }, child);
 }
 

@@ -10,7 +10,7 @@ interface StatusOptions {
   readonly json?: boolean;
 }
 
-interface GroupRow {
+export interface GroupRow {
   name: string;
   provider: string;
   replicas: number;
@@ -28,7 +28,7 @@ interface GroupRow {
 }
 
 /** HA: the `ha` block of the status document. */
-interface HaStatus {
+export interface HaStatus {
   replica: string | null;
   health: { ok: boolean; reason: string };
   lanes: {
@@ -39,7 +39,7 @@ interface HaStatus {
   }[];
 }
 
-type StatusDocument = {
+export type StatusDocument = {
   fleet?: string;
   source?: { lastAppliedRevision?: string; lastAttemptError?: { reason: string; message: string } };
   groups: GroupRow[];
@@ -58,7 +58,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
         process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
         return setExitCode(0);
       }
-      process.stdout.write(render(body as StatusDocument));
+      process.stdout.write(renderStatus(body as StatusDocument));
       setExitCode(0);
     });
 }
@@ -75,7 +75,8 @@ async function fetchStatus(url: string): Promise<unknown> {
   return response.body.json();
 }
 
-function render(status: StatusDocument): string {
+/** The status document as `drover status` prints it: a table of groups (with HELD BY and the lanes under HA). */
+export function renderStatus(status: StatusDocument): string {
   const ha = status.ha;
   const rows = status.groups.map((g) => {
     const counts = g.counts ? `${g.counts.updatedReady}/${g.replicas}` : `?/${g.replicas}`;
