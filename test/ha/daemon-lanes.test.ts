@@ -90,6 +90,8 @@ interface Rig {
   /** The fence each opening of the provider got (its token), in order. */
   readonly opened: (string | undefined)[];
   readonly logs: Record<string, unknown>[];
+  /** Times the daemon asked its source to sync (API, forwarded requests). */
+  readonly syncs: { count: number };
   stop(): Promise<void>;
 }
 
@@ -121,9 +123,12 @@ describe('daemon under HA (in-memory coordinator, EC2 simulator)', function () {
         done();
       },
     });
+    const source = new DirSource(dir);
+    const syncs = { count: 0 };
+    source.trigger = () => void (syncs.count += 1);
     const daemon = new Daemon({
       config: inProcessDaemonConfig(dir, { limits: { concurrency: 1, providers: {} } }),
-      source: new DirSource(dir),
+      source,
       logger: createLogger('info', sink),
       prober: 'provider-state-only',
       env: {},
@@ -146,6 +151,7 @@ describe('daemon under HA (in-memory coordinator, EC2 simulator)', function () {
       gate,
       opened,
       logs,
+      syncs,
       stop: async () => {
         gate.open();
         await daemon.stop();
@@ -349,6 +355,13 @@ describe('daemon under HA (in-memory coordinator, EC2 simulator)', function () {
     assert.match(metrics, /^drover_ha_etcd_ok 1$/m);
     assert.match(metrics, /^drover_ha_lane_holder\{lane="aws-eu",replica="r2"\} 1$/m, 'every lane with its holder, held elsewhere too');
     assert.deepEqual(sim.engine.calls.list(), [], 'the standby never asked the cloud');
+
+    // A reconcile request or a webhook landing on another replica reaches this one (and back).
+    await other.trigger('api');
+    assert.equal(r.syncs.count, 1, "another replica's request makes this one sync its source");
+    r.daemon.webhookTriggered();
+    assert.deepEqual(r.coordinator.triggersSent, ['webhook'], 'a webhook landing here is forwarded to every replica');
+    await waitFor(() => r.syncs.count === 2, 'the forwarded webhook reaches this replica too');
 
     etcd.up = false;
     assert.deepEqual(r.daemon.readiness(), { ready: false, reason: 'high availability: etcd unreachable' });
