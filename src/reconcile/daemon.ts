@@ -117,9 +117,11 @@ export class Daemon {
       intervals: config,
       lanes: { concurrency: config.limits.concurrency, prober },
       passes: (lane, current, log) => this.passesAt(lane, current, log),
-      laneEnded: (provider) => {
+      laneEnded: async (provider) => {
         this.fleet.forget(provider);
-        return this.pool.close(provider);
+        // HA: the lane's groups are its next holder's to report.
+        if (this.replica !== undefined) await this.metrics.forgetGroups(this.groupsOf(provider));
+        await this.pool.close(provider);
       },
       reconcileId: () => randomUUID().slice(0, 8),
       ...(replica === undefined
@@ -129,6 +131,13 @@ export class Daemon {
             revisionSeen: (current) => replica.revisionSeen(current),
           }),
     });
+  }
+
+  /** The groups of `provider`'s lane: the current revision's and those status still shows. */
+  private groupsOf(provider: string): Set<string> {
+    const desired = Object.values(this.deps.source.current()?.state.groups ?? {}).filter((g) => g.provider === provider);
+    const shown = this.status.list().filter((g) => g.provider === provider);
+    return new Set([...desired, ...shown].map((g) => g.name));
   }
 
   private replicaOf(coordinator: (fleet: string) => LaneCoordinator): Replica {

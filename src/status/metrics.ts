@@ -10,6 +10,8 @@ import type { GroupView } from './status-store.ts';
 
 /** The high-availability series (DaemonMetrics.enableHa). */
 interface HaMetrics {
+  /** The lanes held now (drover_ha_lanes_held counts them). */
+  readonly held: Set<string>;
   readonly laneHeld: Gauge;
   readonly lanesHeld: Gauge;
   readonly etcdOk: Gauge;
@@ -108,6 +110,7 @@ export class DaemonMetrics {
     if (this.ha !== undefined) return;
     const registers = [this.registry];
     this.ha = {
+      held: new Set<string>(),
       laneHeld: new Gauge({
         name: 'drover_ha_lane_held',
         help: 'Lanes (Provider names) this replica holds: 1 while it runs the lane under its etcd lease, 0 after it gave it up.',
@@ -145,8 +148,21 @@ export class DaemonMetrics {
   /** This replica took (true) or gave up (false) a lane. */
   laneHeld(lane: string, held: boolean): void {
     if (this.ha === undefined) return;
+    if (held) this.ha.held.add(lane);
+    else this.ha.held.delete(lane);
     this.ha.laneHeld.set({ lane }, held ? 1 : 0);
-    this.ha.lanesHeld.inc(held ? 1 : -1);
+    this.ha.lanesHeld.set(this.ha.held.size);
+  }
+
+  /**
+   * Drops the group series (instances, conditions) of `groups`: a lane this replica gave up (HA)
+   * is reported by its new holder, so a stale copy here would count twice or show an old state.
+   */
+  async forgetGroups(groups: ReadonlySet<string>): Promise<void> {
+    for (const gauge of [this.instances, this.conditions] as Gauge[]) {
+      const { values } = await gauge.get();
+      for (const value of values) if (groups.has(String(value.labels['group']))) gauge.remove(value.labels);
+    }
   }
 
   /** A create or delete of `lane` refused by its fence. */

@@ -205,11 +205,15 @@ describe('daemon under HA (in-memory coordinator, EC2 simulator)', function () {
     assert.match(metrics, /^drover_ha_lanes_held 1$/m);
     assert.match(metrics, /^drover_ha_etcd_ok 1$/m);
     assert.match(metrics, /^drover_ha_lane_holder\{lane="aws-eu",replica="r1"\} 1$/m);
+    assert.match(metrics, /^drover_group_condition\{group="g1",type="Ready",status="\w+"\} 1$/m, 'the holder reports its groups');
 
     await r.daemon.stop();
     const order = r.etcd.journal.filter((e) => /^(stopLane|deleted|stop )/.test(e));
     assert.deepEqual(order, [`stopLane ${LANE}`, `stopLane ${LANE} done`, `deleted ${LANE}#${hold.token}`, 'stop r1']);
     assert.equal(r.etcd.keys.has(LANE), false, 'the lane is free for another replica');
+    const after = await r.daemon.metrics.registry.metrics();
+    assert.doesNotMatch(after, /^drover_group_condition\{group="g/m, "a lane given up leaves its groups' series to the next holder");
+    assert.match(after, /^drover_ha_lanes_held 0$/m);
   });
 
   it('stopLane skips the queued creates and resolves only after the call in flight; a new hold reopens the provider and resumes', async () => {
