@@ -236,7 +236,7 @@ export async function startDaemonServer(
     {
       readiness: () => daemon.readiness(),
       status: () => daemon.statusView(),
-      group: (name) => daemon.status.get(name),
+      group: (name) => daemon.groupView(name),
       reconcile: (reason) => daemon.reconcile(reason),
       setSuspended: (group, suspended) => daemon.setSuspended(group, suspended),
       metrics: async () => ({ contentType: daemon.metrics.registry.contentType, body: await daemon.metrics.registry.metrics() }),

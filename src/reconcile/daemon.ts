@@ -22,12 +22,10 @@ import { daemonStores, daemonWiring, openLimitedProviders } from './compose.ts';
 import type { DaemonStores, ProviderWiring } from './compose.ts';
 import type { DesiredSource, SourceChange } from './desired-source.ts';
 import type { LaneCoordinator } from '../ha/coordinator.ts';
-import { countedDeletes } from '../plan/index.ts';
 import type { MutationFence } from '../contract/fence.ts';
 import { fenceLostOf, LaneHalted, PassSuperseded } from './errors.ts';
 import { FleetView } from './fleet-view.ts';
-import { laneSummary } from './lane-summary.ts';
-import type { LaneSummary } from './lane-summary.ts';
+import { passSummary } from './lane-summary.ts';
 import type { Prober } from './health.ts';
 import type { Lane, PassOutcome, Revisioned } from './lane.ts';
 import type { FactoryLookup, OpenedProviders } from './open-providers.ts';
@@ -36,7 +34,6 @@ import type { PassDeps, PassResult } from './pass.ts';
 import { PassReporter } from './pass-reporter.ts';
 import { ProviderPool } from './provider-pool.ts';
 import { Replica } from './replica.ts';
-import { sliceOf } from './slices.ts';
 import { StateDir } from './state-dir.ts';
 import { Supervisor } from './supervisor.ts';
 
@@ -135,9 +132,8 @@ export class Daemon {
 
   /** The groups of `provider`'s lane: the current revision's and those status still shows. */
   private groupsOf(provider: string): Set<string> {
-    const desired = Object.values(this.deps.source.current()?.state.groups ?? {}).filter((g) => g.provider === provider);
-    const shown = this.status.list().filter((g) => g.provider === provider);
-    return new Set([...desired, ...shown].map((g) => g.name));
+    const groups = [...Object.values(this.deps.source.current()?.state.groups ?? {}), ...this.status.list()];
+    return new Set(groups.filter((g) => g.provider === provider).map((g) => g.name));
   }
 
   private replicaOf(coordinator: (fleet: string) => LaneCoordinator): Replica {
@@ -219,6 +215,12 @@ export class Daemon {
     if (this.replica !== undefined) return this.replica.readiness(current.state.providers, (lane) => this.supervisor.lanePassed(lane));
     if (this.fleet.lastPass === undefined) return { ready: false, reason: 'first pass not finished' };
     return { ready: true, reason: 'ok' };
+  }
+
+  /** One group (GET /api/v1/groups/NAME); under HA from its lane's holder (here, or its published summary). */
+  groupView(name: string): object | undefined {
+    if (this.replica === undefined) return this.status.get(name);
+    return this.replica.groups(this.status.list()).find((g) => (g as { name?: string }).name === name);
   }
 
   /** The whole status document (GET /api/v1/status). */
@@ -354,18 +356,8 @@ export class Daemon {
     // The fleet-wide view counts as a pass once every provider's lane has reported (status, readiness).
     this.fleet.publish(fleet);
     this.passCount++;
-    if (this.replica !== undefined) void this.replica.publish(lane.provider, this.summaryOf(lane.provider, result));
+    if (this.replica !== undefined) void this.replica.publish(lane.provider, passSummary(lane.provider, result, this.status.list()));
     return result;
-  }
-
-  /** What the holder of `provider`'s lane publishes after its full pass (lane-summary.ts). */
-  private summaryOf(provider: string, result: PassResult): LaneSummary {
-    const listed = sliceOf(result).listed.reduce(
-      (sum, l) => (l.ok ? { instances: sum.instances + l.instances, running: sum.running + l.running } : sum),
-      { instances: 0, running: 0 },
-    );
-    const groups = this.status.list().filter((g) => g.provider === provider);
-    return laneSummary(result.revision, groups, listed, countedDeletes(result.guarded));
   }
 
   private async laneDeps(lane: Lane, current: Revisioned): Promise<PassDeps> {

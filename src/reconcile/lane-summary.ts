@@ -5,7 +5,10 @@
  * and the deletes its pass counted. Small by construction (no instance lists; groups beyond
  * MAX_SUMMARY_BYTES are counted, not listed) and never a secret (the same fields status shows).
  */
+import { countedDeletes } from '../plan/index.ts';
 import type { GroupView } from '../status/status-store.ts';
+import type { PassResult } from './pass.ts';
+import { sliceOf } from './slices.ts';
 
 /** Largest published summary (etcd values should stay small; status needs only the groups' heads). */
 export const MAX_SUMMARY_BYTES = 8 * 1024;
@@ -50,6 +53,16 @@ export function laneSummary(revision: string, groups: readonly GroupView[], list
     bytes += size;
   }
   return { revision, groups: kept, omittedGroups: all.length - kept.length, listed, deletes };
+}
+
+/** The summary of `provider`'s lane after its full pass `result`, its groups' status from `groups`. */
+export function passSummary(provider: string, result: PassResult, groups: readonly GroupView[]): LaneSummary {
+  const listed = sliceOf(result).listed.reduce(
+    (sum, l) => (l.ok ? { instances: sum.instances + l.instances, running: sum.running + l.running } : sum),
+    { instances: 0, running: 0 },
+  );
+  const own = groups.filter((g) => g.provider === provider);
+  return laneSummary(result.revision, own, listed, countedDeletes(result.guarded));
 }
 
 function summaryGroup(view: GroupView): SummaryGroup {

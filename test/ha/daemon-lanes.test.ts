@@ -354,6 +354,7 @@ describe('daemon under HA (in-memory coordinator, EC2 simulator)', function () {
       [['g1', LANE, 'r2']],
     );
     assert.deepEqual(status.groups[0]!.conditions, [{ type: 'Ready', status: 'True', reason: 'Ready' }]);
+    assert.deepEqual(r.daemon.groupView('g1'), status.groups[0], 'GET /api/v1/groups/g1 answers from the summary too');
     const metrics = await r.daemon.metrics.registry.metrics();
     assert.match(metrics, /^drover_ha_lanes_held 0$/m);
     assert.match(metrics, /^drover_ha_etcd_ok 1$/m);
