@@ -1,14 +1,13 @@
 /** EtcdCoordinator against a real etcd: lanes spread, hand over on stop(), summaries, triggers. */
 import assert from 'node:assert/strict';
-
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { Etcd3 } from 'etcd3';
 
 import { HaError } from '../../src/ha/errors.ts';
-
+import { EtcdCoordinator } from '../../src/ha/etcd-coordinator.ts';
 import { EtcdServer } from '../helpers/etcd.ts';
-import { countByReplica, fleetId, laneKeys, laneNames, observer, startReplica, waitFor } from './ha-fixture.ts';
+import { countByReplica, fleetId, laneKeys, laneNames, observer, settingsFor, startReplica, waitFor } from './ha-fixture.ts';
 import type { Replica } from './ha-fixture.ts';
 
 describe('EtcdCoordinator on a real etcd', function () {
@@ -159,5 +158,29 @@ describe('EtcdCoordinator on a real etcd', function () {
     samples.sort((x, y) => x - y);
     console.log(`    takeover after stop(): median ${samples[5]?.toFixed(0)} ms, max ${samples[9]?.toFixed(0)} ms`);
     assert.equal(samples.length, 10);
+  });
+
+  it('resigns lanes dropped from the fleet and takes lanes added to it', async () => {
+    const fleet = fleetId();
+    const a = await start(fleet, 'a', ['x', 'y']);
+    await waitFor('a holds both', () => a.coordinator.holds().size === 2);
+    a.coordinator.setLanes(['y', 'z']);
+    await waitFor('x released, z taken', async () => {
+      const keys = await laneKeys(world, fleet);
+      return !keys.has('x') && keys.get('z')?.replica === 'a' && keys.get('y')?.replica === 'a';
+    });
+    assert.ok(a.host.stopped.includes('x'));
+    assert.deepEqual([...a.coordinator.holds().keys()].sort(), ['y', 'z']);
+  });
+
+  it('refuses settings it cannot work with, naming the field', () => {
+    const bad = [{ endpoints: [] }, { endpoints: ['127.0.0.1:2379'] }, { leaseTtlMs: 500 }, { fenceWindowMs: 1500 }, { replicaId: 'a/b' }];
+    for (const over of bad) {
+      assert.throws(
+        () => new EtcdCoordinator(settingsFor(etcd.endpoint, 'f', 'a', over)),
+        (error: unknown) => error instanceof HaError && error.reason === 'BadSettings' && error.message.startsWith('ha.'),
+        JSON.stringify(over),
+      );
+    }
   });
 });

@@ -37,19 +37,13 @@ function doubleHolders(replicas: readonly Replica[]): string[] {
 }
 
 /** Samples `replicas` every 10 ms until stopped; collects every double holder seen. */
-function sampler(replicas: readonly Replica[]): { stop: () => Promise<string[]> } {
+function sampler(replicas: readonly Replica[]): { stop: () => string[] } {
   const seen: string[] = [];
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      seen.push(...doubleHolders(replicas));
-      await sleep(10);
-    }
-  })();
+  const timer = setInterval(() => seen.push(...doubleHolders(replicas)), 10);
   return {
-    stop: async () => {
-      running = false;
-      await loop;
+    stop: () => {
+      clearInterval(timer);
+      seen.push(...doubleHolders(replicas));
       return seen;
     },
   };
@@ -141,7 +135,7 @@ describe('LaneFence under faults (real etcd)', function () {
       },
       20_000,
     );
-    assert.deepEqual(await samples.stop(), [], 'never two usable fences for one lane');
+    assert.deepEqual(samples.stop(), [], 'never two usable fences for one lane');
     const keys = await laneKeys(world, fleet);
     for (const [lane, hold] of a.coordinator.holds()) {
       assert.deepEqual(keys.get(lane), { replica: 'a', token: hold.token }, `${lane}: what a holds is a's in etcd`);
@@ -181,7 +175,7 @@ describe('LaneFence under faults (real etcd)', function () {
       },
       30_000,
     );
-    assert.deepEqual(await samples.stop(), [], 'never two usable fences for one lane');
+    assert.deepEqual(samples.stop(), [], 'never two usable fences for one lane');
     const after = await laneKeys(world, fleet);
     for (const lane of lanes) {
       assert.ok(BigInt(after.get(lane)?.token ?? 0) >= BigInt(before.get(lane)?.token ?? 0), `${lane}: tokens never go back`);
@@ -189,5 +183,18 @@ describe('LaneFence under faults (real etcd)', function () {
     for (const { coordinator } of replicas) {
       for (const hold of coordinator.holds().values()) await hold.fence.check();
     }
+  });
+
+  it('stops within its call timeouts when etcd is down, after stopping every lane', async () => {
+    const fleet = fleetId();
+    const a = await startReplica(etcd.endpoint, fleet, 'a', laneNames(2));
+    await waitFor('a holds both', () => a.coordinator.holds().size === 2);
+    await etcd.kill('SIGKILL');
+    const stopped = a.coordinator.stop().then(() => 'stopped' as const);
+    const outcome = await Promise.race([stopped, sleep(15_000).then(() => 'hung' as const)]);
+    assert.equal(outcome, 'stopped');
+    assert.deepEqual([...a.host.stopped].sort(), laneNames(2));
+    assert.equal(a.coordinator.holds().size, 0);
+    await etcd.restart();
   });
 });
