@@ -5,6 +5,8 @@
  * replica's fences: never two usable fences for one lane.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 
 import type { Etcd3 } from 'etcd3';
@@ -196,5 +198,45 @@ describe('LaneFence under faults (real etcd)', function () {
     assert.deepEqual([...a.host.stopped].sort(), laneNames(2));
     assert.equal(a.coordinator.holds().size, 0);
     await etcd.restart();
+  });
+
+  it('a holder really paused (SIGSTOP) past the TTL never passes its fence once another holds the lane', async () => {
+    const fleet = fleetId();
+    const child = spawn(process.execPath, [fileURLToPath(new URL('paused-holder.ts', import.meta.url)), etcd.endpoint, fleet], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const lines: { event: string; at: number; token?: string }[] = [];
+    let buffered = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      const complete = buffered.split('\n');
+      buffered = complete.pop() ?? '';
+      for (const line of complete) if (line !== '') lines.push(JSON.parse(line) as (typeof lines)[number]);
+    });
+    try {
+      await waitFor('the child holds x and passes its fence', () => lines.some((line) => line.event === 'passed'));
+      const b = await startReplica(etcd.endpoint, fleet, 'b', ['x']);
+      replicas.push(b);
+      child.kill('SIGSTOP');
+      await waitFor('b holds x', () => b.coordinator.holds().has('x'), 20_000);
+      const takenAt = b.coordinator.holds().get('x')?.since ?? 0;
+      await sleep(500);
+      child.kill('SIGCONT');
+      await waitFor('the child refuses after resuming', () => lines.some((line) => line.event === 'refused' && line.at > takenAt));
+      await sleep(500);
+      const late = lines.filter((line) => line.event === 'passed' && line.at >= takenAt);
+      assert.deepEqual(late, [], 'no fence passed after the lane was taken');
+      const key = (await laneKeys(world, fleet)).get('x');
+      assert.equal(key?.replica, 'b');
+      const paused = lines.find((line) => line.event === 'holding')?.token ?? '';
+      assert.ok(BigInt(key?.token ?? 0) > BigInt(paused));
+      assert.ok(
+        lines.some((line) => line.event === 'refused' && line.token === paused && line.at > takenAt),
+        'the paused hold refused after resuming',
+      );
+    } finally {
+      child.kill('SIGCONT');
+      child.kill('SIGKILL');
+    }
   });
 });
