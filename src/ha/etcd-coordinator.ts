@@ -61,6 +61,8 @@ export class EtcdCoordinator implements LaneCoordinator {
   private lastShedAt = Number.NEGATIVE_INFINITY;
   private lastTriggerRevision = 0;
   private unreachableSince: Date | undefined;
+  private startedAt = new Date();
+  private connected = false;
   /** etcd requests sent, by kind (for traffic figures). */
   readonly requests = { reads: 0, confirms: 0 };
 
@@ -101,23 +103,51 @@ export class EtcdCoordinator implements LaneCoordinator {
     return this.keepAlives.sent;
   }
 
+  /**
+   * Starts keep-alives, registration, the fleet view and the watch. Resolves once connected, or
+   * after two call timeouts if etcd does not answer: the replica then keeps trying in the
+   * background and health() says why it is not ready, so a daemon can serve status meanwhile.
+   */
   async start(host: LaneHost): Promise<void> {
     if (this.running) throw new HaError('NotRunning', 'start() was already called');
     this.running = true;
+    this.startedAt = new Date();
     this.lanes.attach(host);
     this.keepAlives.start();
-    await this.membership.register();
-    const snapshot = await readFleet(this.client, this.keys, this.callTimeoutMs, true);
-    const under = (prefix: string) => (snapshot.all ?? []).filter((kv) => kv.key.toString().startsWith(prefix));
-    this.fleet.applySnapshot(snapshot.revision, snapshot.lanes, snapshot.replicas, under(`${this.keys.root}summaries/`));
-    this.lastTriggerRevision = snapshot.revision;
-    this.noteReplicas();
-    await this.watch(snapshot.revision + 1);
     const window = this.settings.fenceWindowMs;
     this.every(window / 3, () => void this.refresh());
     this.every(window / 4, () => this.lanes.watchKeepAlives());
-    this.logger.info({ replica: this.replica }, 'ha coordinator started');
+    const connected = this.connect();
+    await bounded(connected, 2 * this.callTimeoutMs);
+    this.logger.info({ replica: this.replica, connected: this.connected }, 'ha coordinator started');
+  }
+
+  /** Registers, loads the fleet and watches it, retrying until done or stopped. */
+  private async connect(): Promise<void> {
+    const registered = this.membership.register();
+    while (this.running) {
+      try {
+        await this.load();
+        break;
+      } catch (error) {
+        this.logger.warn({ replica: this.replica, error: errorName(error) }, 'ha fleet load failed');
+        await new Promise((resolve) => setTimeout(resolve, 250).unref());
+      }
+    }
+    await registered;
+    if (!this.running) return;
+    this.connected = true;
     this.plan();
+  }
+
+  /** Reads every key of the fleet, then watches from the next revision. */
+  private async load(): Promise<void> {
+    const snapshot = await readFleet(this.client, this.keys, this.callTimeoutMs, true);
+    const summaries = (snapshot.all ?? []).filter((kv) => kv.key.toString().startsWith(`${this.keys.root}summaries/`));
+    this.fleet.applySnapshot(snapshot.revision, snapshot.lanes, snapshot.replicas, summaries);
+    this.lastTriggerRevision = Math.max(this.lastTriggerRevision, snapshot.revision);
+    this.noteReplicas();
+    await this.watch(snapshot.revision + 1);
   }
 
   setLanes(lanes: readonly string[]): void {
@@ -168,6 +198,7 @@ export class EtcdCoordinator implements LaneCoordinator {
     if (this.unreachableSince !== undefined) {
       return { ok: false, reason: `etcd unreachable since ${this.unreachableSince.toISOString()}` };
     }
+    if (!this.connected) return { ok: false, reason: `connecting to etcd since ${this.startedAt.toISOString()}` };
     if (!this.membership.registered) return { ok: false, reason: 'not registered with etcd (no live lease)' };
     return { ok: true, reason: '' };
   }
@@ -195,10 +226,20 @@ export class EtcdCoordinator implements LaneCoordinator {
 
   private async watch(fromRevision: number): Promise<void> {
     const watcher = await this.client.watch().prefix(this.keys.root).startRevision(String(fromRevision)).create();
+    if (!this.running) {
+      await bounded(watcher.cancel(), this.callTimeoutMs);
+      return;
+    }
     this.watcher = watcher;
     watcher.on('put', (kv) => this.event('put', kv));
     watcher.on('delete', (kv) => this.event('delete', kv));
-    watcher.on('error', (error) => this.logger.warn({ error: errorName(error) }, 'ha watch failed'));
+    // etcd cancels a watch whose start revision was compacted away: load the fleet afresh.
+    watcher.on('error', (error) => {
+      this.logger.warn({ replica: this.replica, error: errorName(error) }, 'ha watch failed');
+      if (this.watcher !== watcher) return;
+      this.watcher = undefined;
+      void bounded(watcher.cancel(), this.callTimeoutMs).then(() => this.connect());
+    });
   }
 
   private event(kind: 'put' | 'delete', kv: IKeyValue): void {
@@ -313,7 +354,7 @@ export class EtcdCoordinator implements LaneCoordinator {
       void this.lanes.resign(plan.shed, 'above fair share');
     }
     const next = plan.campaign[0];
-    if (next === undefined || !this.membership.registered) return false;
+    if (next === undefined || !this.connected || !this.membership.registered) return false;
     // A lost campaign ends the loop: the watch event that shows the winner plans again.
     return this.lanes.campaign(next);
   }

@@ -239,4 +239,17 @@ describe('LaneFence under faults (real etcd)', function () {
       child.kill('SIGKILL');
     }
   });
+
+  it('starts while etcd is down: not ready and saying why, then takes its lanes once etcd is up', async () => {
+    const fleet = fleetId();
+    await etcd.kill('SIGKILL');
+    const a = await startReplica(etcd.endpoint, fleet, 'a', ['x', 'y']);
+    replicas.push(a);
+    assert.equal(a.coordinator.health().ok, false);
+    assert.match(a.coordinator.health().reason, /etcd/);
+    assert.equal(a.coordinator.holds().size, 0);
+    await etcd.restart();
+    await waitFor('a holds both in etcd', async () => countByReplica(await laneKeys(world, fleet)).get('a') === 2);
+    await waitFor('a is healthy', () => a.coordinator.health().ok);
+  });
 });
