@@ -183,4 +183,14 @@ describe('EtcdCoordinator on a real etcd', function () {
       );
     }
   });
+
+  it('registers again when its membership key disappears', async () => {
+    const fleet = fleetId();
+    const a = await start(fleet, 'a', ['x']);
+    const key = `/drover-test/${fleet}/replicas/a`;
+    await waitFor('a is a member', async () => (await world.get(key).string()) !== null);
+    await world.delete().key(key);
+    await waitFor('a is a member again', async () => (await world.get(key).string()) !== null);
+    assert.ok(a.coordinator.health().ok);
+  });
 });
