@@ -172,7 +172,12 @@ export class LaneHolds {
     const hold: LaneHold = { lane, token, since, fence };
     this.held.set(lane, { hold, fence, leaseId, resigning: false });
     logger.info({ replica, lane, fence: token }, 'ha lane acquired');
-    this.host?.acquired(hold);
+    try {
+      this.host?.acquired(hold);
+    } catch (error) {
+      logger.warn({ replica, lane, error: errorName(error) }, 'ha lane start failed');
+      void this.resign(lane, 'lane failed to start');
+    }
   }
 
   private async confirm(lane: string, token: string, timeoutMs: number): Promise<Confirmation> {

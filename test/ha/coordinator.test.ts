@@ -72,6 +72,16 @@ describe('EtcdCoordinator on a real etcd', function () {
     }
   });
 
+  it('settles 3 replicas started at once on 6 lanes at 2 each', async () => {
+    const fleet = fleetId();
+    const lanes = laneNames(6);
+    await Promise.all(['a', 'b', 'c'].map((id) => start(fleet, id, lanes)));
+    await waitFor('2 lanes each in etcd', async () => {
+      const counts = countByReplica(await laneKeys(world, fleet));
+      return ['a', 'b', 'c'].every((id) => counts.get(id) === 2);
+    });
+  });
+
   it('hands the lanes of a stopped replica to the others, with larger tokens', async () => {
     const fleet = fleetId();
     const lanes = laneNames(4);

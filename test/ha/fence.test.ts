@@ -218,7 +218,9 @@ describe('LaneFence under faults (real etcd)', function () {
       const b = await startReplica(etcd.endpoint, fleet, 'b', ['x']);
       replicas.push(b);
       child.kill('SIGSTOP');
+      const pausedAt = Date.now();
       await waitFor('b holds x', () => b.coordinator.holds().has('x'), 20_000);
+      console.log(`    takeover after SIGSTOP of the holder: ${Date.now() - pausedAt} ms (TTL ${TTL_MS} ms)`);
       const takenAt = b.coordinator.holds().get('x')?.since ?? 0;
       await sleep(500);
       child.kill('SIGCONT');
