@@ -129,12 +129,14 @@ export class EtcdCoordinator implements LaneCoordinator {
   /** Registers, loads the fleet and watches it, retrying until done or stopped. */
   private async connect(): Promise<void> {
     const registered = this.membership.register();
-    while (this.running) {
+    for (let attempt = 0; this.running; attempt++) {
       try {
         await this.load();
         break;
       } catch (error) {
-        this.logger.warn({ replica: this.replica, error: errorName(error) }, 'ha fleet load failed');
+        if (attempt % 40 === 0) {
+          this.logger.warn({ replica: this.replica, error: errorName(error), attempt }, 'ha fleet load failed');
+        }
         await new Promise((resolve) => setTimeout(resolve, 250).unref());
       }
     }

@@ -214,11 +214,13 @@ export class LaneHolds {
     this.options.changed();
   }
 
-  /** Revokes `leaseId`, retrying while etcd is unreachable, until the lease must have expired. */
+  /**
+   * Revokes `leaseId`, retrying while etcd is unreachable (no local deadline: etcd restarted with
+   * its data renews every lease, so the old key would otherwise hold the lane one more TTL).
+   */
   private async revokeUntilGone(leaseId: string): Promise<void> {
-    const { client, callTimeoutMs, ttlSeconds, now } = this.options;
-    const giveUpAt = now() + 2 * ttlSeconds * 1000;
-    while (now() < giveUpAt && !this.closed) {
+    const { client, callTimeoutMs } = this.options;
+    while (!this.closed) {
       try {
         await revokeLease(client, leaseId, callTimeoutMs);
         return;

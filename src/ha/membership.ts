@@ -80,11 +80,14 @@ export class Membership {
   }
 
   private async registerUntilDone(): Promise<void> {
-    while (!this.stopped && this.leaseId === undefined) {
+    for (let attempt = 0; !this.stopped && this.leaseId === undefined; attempt++) {
       try {
         await this.registerOnce();
       } catch (error) {
-        this.options.logger.warn({ replica: this.options.replica, error: errorName(error) }, 'ha membership failed');
+        // Logged on the first failure and then every 40th (about every 10 to 50 s while etcd is down).
+        if (attempt % 40 === 0) {
+          this.options.logger.warn({ replica: this.options.replica, error: errorName(error), attempt }, 'ha membership failed');
+        }
         await new Promise((resolve) => setTimeout(resolve, 250).unref());
       }
     }
