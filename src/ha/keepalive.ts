@@ -43,6 +43,8 @@ export class KeepAlives {
   private opening = false;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** The stream failed and has not answered since (failures are logged once per outage). */
+  private failing = false;
   /** Keep-alive requests written, for traffic figures. */
   sent = 0;
 
@@ -114,7 +116,7 @@ export class KeepAlives {
       })
       .catch((error: unknown) => {
         this.opening = false;
-        this.options.logger.warn({ error: errorName(error) }, 'etcd keep-alive stream could not open');
+        this.failure(error);
       });
   }
 
@@ -133,6 +135,8 @@ export class KeepAlives {
 
   private answered(stream: KeepAliveStream, response: ILeaseKeepAliveResponse): void {
     if (stream !== this.stream) return;
+    if (this.failing) this.options.logger.info({ leases: this.leases.size }, 'etcd keep-alives answered again');
+    this.failing = false;
     const tracked = this.leases.get(response.ID);
     if (tracked === undefined) return;
     const sentAt = tracked.pending.shift();
@@ -146,8 +150,13 @@ export class KeepAlives {
 
   private failed(stream: KeepAliveStream, error: Error): void {
     if (stream !== this.stream) return;
-    this.options.logger.warn({ error: errorName(error) }, 'etcd keep-alive stream failed');
+    this.failure(error);
     this.drop();
+  }
+
+  private failure(error: unknown): void {
+    if (!this.failing) this.options.logger.warn({ error: errorName(error) }, 'etcd keep-alive stream failed');
+    this.failing = true;
   }
 
   /** Forgets the stream and every pending keep-alive (their answers would come on no stream). */

@@ -172,7 +172,12 @@ export class LaneHolds {
     const hold: LaneHold = { lane, token, since, fence };
     this.held.set(lane, { hold, fence, leaseId, resigning: false });
     logger.info({ replica, lane, fence: token }, 'ha lane acquired');
-    this.host?.acquired(hold);
+    try {
+      this.host?.acquired(hold);
+    } catch (error) {
+      logger.warn({ replica, lane, error: errorName(error) }, 'ha lane start failed');
+      void this.resign(lane, 'lane failed to start');
+    }
   }
 
   private async confirm(lane: string, token: string, timeoutMs: number): Promise<Confirmation> {
@@ -209,11 +214,13 @@ export class LaneHolds {
     this.options.changed();
   }
 
-  /** Revokes `leaseId`, retrying while etcd is unreachable, until the lease must have expired. */
+  /**
+   * Revokes `leaseId`, retrying while etcd is unreachable (no local deadline: etcd restarted with
+   * its data renews every lease, so the old key would otherwise hold the lane one more TTL).
+   */
   private async revokeUntilGone(leaseId: string): Promise<void> {
-    const { client, callTimeoutMs, ttlSeconds, now } = this.options;
-    const giveUpAt = now() + 2 * ttlSeconds * 1000;
-    while (now() < giveUpAt && !this.closed) {
+    const { client, callTimeoutMs } = this.options;
+    while (!this.closed) {
       try {
         await revokeLease(client, leaseId, callTimeoutMs);
         return;

@@ -117,7 +117,7 @@ export interface SimEngine {
   readonly throttler: Throttler;
   readonly faults: FaultInjector;
   readonly calls: CallLog;
-  /** Every mutating or fenced call, never trimmed (HA suites: which lane holder sent what). */
+  /** Every fenced call and the recent unfenced mutating ones, with exact totals (HA suites: which lane holder sent what). */
   readonly mutations: MutationLog;
   /** Long-running operations (GCE operations, Azure async operations, Proxmox tasks). */
   readonly operations: OperationLog;

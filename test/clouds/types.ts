@@ -121,9 +121,13 @@ export interface TestCloud<S extends CloudSim = CloudSim, SO = object, PO = obje
    * description the clone asked for); undefined for a launch without a fence.
    */
   fenceOf(instance: WorldInstance): string | undefined;
-  /** Calls that carried a fencing token after sequence `since`, from the simulator's unbounded mutation log. */
+  /** Calls that carried a fencing token after sequence `since`, from the simulator's mutation log (never trimmed). */
   fencedCalls(sim: S, since?: number): MutationRecord[];
-  /** Every mutating call after sequence `since`, fenced or not (HA suites: "every mutating call was fenced"). */
+  /**
+   * Mutating calls after sequence `since`, fenced or not (HA suites: "every mutating call was
+   * fenced"; unfenced ones beyond the most recent 10 000 are trimmed, their count is exact in
+   * `sim.engine.mutations.totals()`).
+   */
   mutatingCalls(sim: S, since?: number): MutationRecord[];
 }
 

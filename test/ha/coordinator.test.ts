@@ -1,14 +1,13 @@
 /** EtcdCoordinator against a real etcd: lanes spread, hand over on stop(), summaries, triggers. */
 import assert from 'node:assert/strict';
-
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { Etcd3 } from 'etcd3';
 
 import { HaError } from '../../src/ha/errors.ts';
-
+import { EtcdCoordinator } from '../../src/ha/etcd-coordinator.ts';
 import { EtcdServer } from '../helpers/etcd.ts';
-import { countByReplica, fleetId, laneKeys, laneNames, observer, startReplica, waitFor } from './ha-fixture.ts';
+import { countByReplica, fleetId, laneKeys, laneNames, observer, settingsFor, startReplica, waitFor } from './ha-fixture.ts';
 import type { Replica } from './ha-fixture.ts';
 
 describe('EtcdCoordinator on a real etcd', function () {
@@ -71,6 +70,16 @@ describe('EtcdCoordinator on a real etcd', function () {
       const mine = [...keys].filter(([, key]) => key.replica === replica.coordinator.replica).map(([lane]) => lane);
       assert.deepEqual([...replica.coordinator.holds().keys()].sort(), mine.sort());
     }
+  });
+
+  it('settles 3 replicas started at once on 6 lanes at 2 each', async () => {
+    const fleet = fleetId();
+    const lanes = laneNames(6);
+    await Promise.all(['a', 'b', 'c'].map((id) => start(fleet, id, lanes)));
+    await waitFor('2 lanes each in etcd', async () => {
+      const counts = countByReplica(await laneKeys(world, fleet));
+      return ['a', 'b', 'c'].every((id) => counts.get(id) === 2);
+    });
   });
 
   it('hands the lanes of a stopped replica to the others, with larger tokens', async () => {
@@ -159,5 +168,39 @@ describe('EtcdCoordinator on a real etcd', function () {
     samples.sort((x, y) => x - y);
     console.log(`    takeover after stop(): median ${samples[5]?.toFixed(0)} ms, max ${samples[9]?.toFixed(0)} ms`);
     assert.equal(samples.length, 10);
+  });
+
+  it('resigns lanes dropped from the fleet and takes lanes added to it', async () => {
+    const fleet = fleetId();
+    const a = await start(fleet, 'a', ['x', 'y']);
+    await waitFor('a holds both', () => a.coordinator.holds().size === 2);
+    a.coordinator.setLanes(['y', 'z']);
+    await waitFor('x released, z taken', async () => {
+      const keys = await laneKeys(world, fleet);
+      return !keys.has('x') && keys.get('z')?.replica === 'a' && keys.get('y')?.replica === 'a';
+    });
+    assert.ok(a.host.stopped.includes('x'));
+    assert.deepEqual([...a.coordinator.holds().keys()].sort(), ['y', 'z']);
+  });
+
+  it('refuses settings it cannot work with, naming the field', () => {
+    const bad = [{ endpoints: [] }, { endpoints: ['127.0.0.1:2379'] }, { leaseTtlMs: 500 }, { fenceWindowMs: 1500 }, { replicaId: 'a/b' }];
+    for (const over of bad) {
+      assert.throws(
+        () => new EtcdCoordinator(settingsFor(etcd.endpoint, 'f', 'a', over)),
+        (error: unknown) => error instanceof HaError && error.reason === 'BadSettings' && error.message.startsWith('ha.'),
+        JSON.stringify(over),
+      );
+    }
+  });
+
+  it('registers again when its membership key disappears', async () => {
+    const fleet = fleetId();
+    const a = await start(fleet, 'a', ['x']);
+    const key = `/drover-test/${fleet}/replicas/a`;
+    await waitFor('a is a member', async () => (await world.get(key).string()) !== null);
+    await world.delete().key(key);
+    await waitFor('a is a member again', async () => (await world.get(key).string()) !== null);
+    assert.ok(a.coordinator.health().ok);
   });
 });

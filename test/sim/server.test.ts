@@ -3,6 +3,7 @@ import { VirtualClock } from '../../src/sim/clock.ts';
 import { SimControlClient } from '../../src/sim/control-client.ts';
 import { json } from '../../src/sim/control.ts';
 import { createEngine, type CloudApi, type SimEngine } from '../../src/sim/engine.ts';
+import { MAX_UNFENCED_RECORDS, MutationLog } from '../../src/sim/mutations.ts';
 import { startSimServer, type SimServer } from '../../src/sim/server.ts';
 import { selfSignedCertificate } from '../../src/sim/tls.ts';
 
@@ -136,8 +137,30 @@ describe('sim server and control API', () => {
         ['Create', '9'],
       ],
     );
+    assert.deepEqual(await control.mutationTotals(), { mutating: 3, fenced: 2, unfencedMutating: 1 });
     await post('/_sim/reset');
     assert.deepEqual(await control.mutatingCalls(), []);
+    assert.deepEqual(await control.mutationTotals(), { mutating: 0, fenced: 0, unfencedMutating: 0 });
+  });
+
+  it('keeps every fenced call and the most recent unfenced ones, with exact totals', () => {
+    const log = new MutationLog();
+    const unfenced = 3 * MAX_UNFENCED_RECORDS;
+    for (let i = 0; i < unfenced; i++) {
+      log.record({ at: i, action: 'Create', status: 200, mutating: true });
+      if (i % 1000 === 0) log.record({ at: i, action: 'Create', status: 200, mutating: true, fence: String(i) });
+    }
+    assert.deepEqual(log.totals(), { mutating: unfenced + 30, fenced: 30, unfencedMutating: unfenced });
+    assert.equal(log.fenced().length, 30, 'every fenced call, the first ones too');
+    assert.equal(log.fenced()[0]?.fence, '0');
+    const kept = log.mutating().filter((r) => r.fence === undefined);
+    assert.ok(kept.length >= MAX_UNFENCED_RECORDS && kept.length <= 2 * MAX_UNFENCED_RECORDS, String(kept.length));
+    assert.equal(kept.at(-1)?.at, unfenced - 1, 'the most recent are kept');
+    const seqs = log.mutating().map((r) => r.seq);
+    assert.deepEqual(
+      seqs,
+      [...seqs].sort((a, b) => a - b),
+    );
   });
 
   it('reports capacity per group', async () => {
