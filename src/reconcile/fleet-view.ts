@@ -26,6 +26,10 @@ export interface RemoteLane {
   readonly lane: string;
   readonly running: number;
   readonly deletes: number;
+  /** The revision of its holder's last full pass. */
+  readonly revision: string;
+  /** Every group of it was settled then (Ready, suspended or Stalled). */
+  readonly settled: boolean;
 }
 
 /** The last pass of every lane, and the last fleet-wide pass once every lane has reported. */
@@ -81,8 +85,11 @@ export class FleetView {
     const complete = Object.keys(state.providers)
       .filter((name) => here === undefined || here.has(name))
       .every((name) => this.slices.has(name));
+    const remote = this.remote().filter((r) => r.lane !== provider && !this.slices.has(r.lane));
     const revisionPending =
-      !complete || others.some((o) => o.revision !== result.revision || o.skipped.length > 0 || !o.guarded.steps.every(isSettled));
+      !complete ||
+      others.some((o) => o.revision !== result.revision || o.skipped.length > 0 || !o.guarded.steps.every(isSettled)) ||
+      remote.some((r) => r.revision !== result.revision || !r.settled);
     const all = [slice.result, ...others];
     const fleet: FleetPass = {
       complete,

@@ -84,6 +84,12 @@ function summaryGroup(view: GroupView): SummaryGroup {
   };
 }
 
+/** Whether every group of a summary was settled (Ready and not Progressing, suspended, or Stalled). */
+export function summarySettled(summary: LaneSummary): boolean {
+  const is = (g: SummaryGroup, type: string) => g.conditions.some((c) => c.type === type && c.status === 'True');
+  return summary.groups.every((g) => g.suspendedBy !== undefined || is(g, 'Stalled') || (is(g, 'Ready') && !is(g, 'Progressing')));
+}
+
 /** A published summary's data read back (from another replica: checked, never trusted blindly). */
 export function readSummary(data: Readonly<Record<string, unknown>> | undefined): LaneSummary | undefined {
   if (data === undefined || typeof data['revision'] !== 'string' || !Array.isArray(data['groups'])) return undefined;
