@@ -25,7 +25,7 @@ import type { LaneCoordinator } from '../ha/coordinator.ts';
 import type { MutationFence } from '../contract/fence.ts';
 import { fenceLostOf, LaneHalted, PassSuperseded } from './errors.ts';
 import { FleetView } from './fleet-view.ts';
-import { passSummary, summarySettled } from './lane-summary.ts';
+import { passSummary } from './lane-summary.ts';
 import type { Prober } from './health.ts';
 import type { Lane, PassOutcome, Revisioned } from './lane.ts';
 import type { FactoryLookup, OpenedProviders } from './open-providers.ts';
@@ -105,14 +105,7 @@ export class Daemon {
     this.replica = deps.coordinator === undefined ? undefined : this.replicaOf(deps.coordinator);
     const replica = this.replica;
     this.fleet = new FleetView({
-      remote: () =>
-        replica?.elsewhere().map(({ view, summary }) => ({
-          lane: view.lane,
-          running: summary.listed.running,
-          deletes: summary.deletes,
-          revision: summary.revision,
-          settled: summarySettled(summary),
-        })) ?? [],
+      remote: () => replica?.remoteLanes() ?? [],
     });
     this.supervisor = new Supervisor({
       source,

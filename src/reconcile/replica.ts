@@ -12,7 +12,8 @@ import type { Logger } from '../status/logger.ts';
 import type { DaemonMetrics } from '../status/metrics.ts';
 import type { GroupView } from '../status/status-store.ts';
 import type { Revisioned } from './desired-source.ts';
-import { readSummary } from './lane-summary.ts';
+import type { RemoteLane } from './fleet-view.ts';
+import { readSummary, summarySettled } from './lane-summary.ts';
 import type { FactoryLookup } from './open-providers.ts';
 import type { LaneSummary } from './lane-summary.ts';
 import { errorFields } from './supervisor.ts';
@@ -221,6 +222,17 @@ export class Replica implements LaneHost {
               ...(typeof view.summary.data['revision'] === 'string' ? { revision: view.summary.data['revision'] } : {}),
             },
           }),
+    }));
+  }
+
+  /** The lanes other replicas run, as their holders last published them (FleetView: guard share, revision done). */
+  remoteLanes(): RemoteLane[] {
+    return this.elsewhere().map(({ view, summary }) => ({
+      lane: view.lane,
+      running: summary.listed.running,
+      deletes: summary.deletes,
+      revision: summary.revision,
+      settled: summarySettled(summary),
     }));
   }
 
