@@ -86,8 +86,11 @@ function summaryGroup(view: GroupView): SummaryGroup {
 
 /** Whether every group of a summary was settled (Ready and not Progressing, suspended, or Stalled). */
 export function summarySettled(summary: LaneSummary): boolean {
-  const is = (g: SummaryGroup, type: string) => g.conditions.some((c) => c.type === type && c.status === 'True');
   return summary.groups.every((g) => g.suspendedBy !== undefined || is(g, 'Stalled') || (is(g, 'Ready') && !is(g, 'Progressing')));
+}
+
+function is(group: SummaryGroup, type: string): boolean {
+  return group.conditions.some((c) => c.type === type && c.status === 'True');
 }
 
 /** A published summary's data read back (from another replica: checked, never trusted blindly). */

@@ -45,7 +45,6 @@ describe('lane summary', () => {
   });
 
   it('is settled when every group is Ready and not Progressing, suspended, or Stalled', () => {
-    const of = (...groups: GroupView[]) => summarySettled(laneSummary('r1', groups, { instances: 0, running: 0 }, 0));
     assert.equal(
       of(
         view('a', [
@@ -83,3 +82,7 @@ describe('lane summary', () => {
     assert.equal(readSummary({ revision: 'r1' }), undefined);
   });
 });
+
+function of(...groups: GroupView[]): boolean {
+  return summarySettled(laneSummary('r1', groups, { instances: 0, running: 0 }, 0));
+}
