@@ -14,12 +14,15 @@ export function renderTable(headers: readonly string[], rows: readonly (readonly
   return [line(headers), ...rows.map(line)].join('\n');
 }
 
+function markdownRow(cells: readonly string[]): string {
+  return `| ${cells.map(cell).join(' | ')} |`;
+}
+
 function cell(c: string): string {
   return c.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 }
 
 /** Renders rows under headers as a Markdown table; `|` and line breaks in cells are escaped. */
 export function markdownTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
-  const line = (cells: readonly string[]) => `| ${cells.map(cell).join(' | ')} |`;
-  return [line(headers), `|${headers.map(() => ' --- ').join('|')}|`, ...rows.map(line)].join('\n');
+  return [markdownRow(headers), `|${headers.map(() => ' --- ').join('|')}|`, ...rows.map(markdownRow)].join('\n');
 }
