@@ -60,6 +60,11 @@ async function estimateAndRoll(spec: GroupSpec, promoteAtHold?: GroupSpec): Prom
   }
 }
 
+/** A canary rollout of count 1, with `promote` appended inside `canary`. */
+function canaryRollout(promote: string): string {
+  return `{ strategy: canary, canary: { count: 1${promote} }, maxSurge: 1, maxUnavailable: 0, minReadySeconds: 0 }`;
+}
+
 describe('drover diff: batch counts equal the real rollout in the EC2 simulator', function () {
   this.timeout(120_000);
 
@@ -78,10 +83,8 @@ describe('drover diff: batch counts equal the real rollout in the EC2 simulator'
   });
 
   it('canary count 1, promoted in Git at its hold: 4 replicas', async () => {
-    const rollout = (promote: string) =>
-      `{ strategy: canary, canary: { count: 1${promote} }, maxSurge: 1, maxUnavailable: 0, minReadySeconds: 0 }`;
-    const spec = { name: 'web', replicas: 4, rollout: rollout('') };
-    const { estimate, waves } = await estimateAndRoll(spec, { ...spec, rollout: rollout(`, promote: "${digestOf(2)}"`) });
+    const spec = { name: 'web', replicas: 4, rollout: canaryRollout('') };
+    const { estimate, waves } = await estimateAndRoll(spec, { ...spec, rollout: canaryRollout(`, promote: "${digestOf(2)}"`) });
     assert.equal(estimate.hold?.batches, 1);
     assert.equal(estimate.hold?.canaries, 1);
     assert.deepEqual(estimate.batchSizes, [1, 1, 1, 1]);
