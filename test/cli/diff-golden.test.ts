@@ -43,6 +43,15 @@ describe('drover diff: goldens of fixtures/diff', function () {
       assert.ok(cases.includes(name), name);
   });
 
+  it("README's Pull requests section shows digest-bump's real output, text and Markdown, verbatim", async () => {
+    const readme = await readFile('README.md', 'utf8');
+    const section = readme.slice(readme.indexOf('## Pull requests'), readme.indexOf('## Configuration of the daemon'));
+    for (const file of ['expected.txt', 'expected.md']) {
+      const expected = await readFile(path.join(FIXTURES, 'digest-bump', file), 'utf8');
+      assert.ok(section.includes(expected.trimEnd()), `README.md's Pull requests section lacks fixtures/diff/digest-bump/${file}`);
+    }
+  });
+
   for (const name of cases) {
     it(name, async () => {
       const repo = await caseRepo(name);
