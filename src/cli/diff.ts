@@ -15,6 +15,7 @@ import { diffStates, invalidHeadReport } from '../diff/diff.ts';
 import { renderMarkdown } from '../diff/render-markdown.ts';
 import { renderText } from '../diff/render-text.ts';
 import type { DiffReport } from '../diff/types.ts';
+import { observeInventory } from './diff-observe.ts';
 import { DiffInputError, loadDirectory, loadGitRevisions, type LoadedRevision } from './diff-revisions.ts';
 import { parseMaxInstances } from './max-instances.ts';
 import { UsageError } from './usage-error.ts';
@@ -29,6 +30,9 @@ interface DiffOptions {
   readonly commentDir?: string;
   readonly bootSeconds?: string;
   readonly maxInstances?: string;
+  readonly observe?: boolean;
+  readonly endpoint?: string[];
+  readonly stateDir?: string;
 }
 
 /** Between two comments on stdout with --markdown (each is also a file with --comment-dir). */
@@ -52,6 +56,12 @@ export function register(program: Command, setExitCode: (code: number) => void):
     .option('--comment-dir <dir>', 'with --markdown: also write each comment (65,536 characters at most) to DIR/comment-N.md')
     .option('--boot-seconds <n|type=n,...>', 'seconds from launch to ready, for every provider type (N) or per type (aws=60,azure=120)')
     .option('--max-instances <n>', "fleet-wide cap on total replicas, as the daemon's limits.maxInstances (default 10000)")
+    .option('--observe', "count the base revision's instances in the clouds (read-only listings; bindings from --config, as plan)")
+    .option(
+      '--endpoint <provider=url...>',
+      'with --observe: point a provider at another endpoint, e.g. a drover sim (also DROVER_ENDPOINT_<NAME>)',
+    )
+    .option('--state-dir <dir>', "with --observe: drover's state directory (read, never written)", '.drover')
     .action(async (base: string, head: string, options: DiffOptions) => {
       try {
         setExitCode(await runDiff(base, head, options));
@@ -78,12 +88,22 @@ async function runDiff(base: string, head: string, options: DiffOptions): Promis
       `the base revision ${b.ref} does not load (${baseResult.problems.length} problem(s); first: ${first === undefined ? 'invalid' : formatProblem(first)}); compare against a valid revision`,
     );
   }
-  const report = headResult.ok
-    ? diffStates(baseResult.state, headResult.state, refs, { bootSeconds })
-    : invalidHeadReport(refs, headResult.problems);
+  if (!headResult.ok) {
+    const report = invalidHeadReport(refs, headResult.problems);
+    await print(report, options);
+    return 1;
+  }
+  const inventory = options.observe === true ? await observeInventory(sessionDir(base, options), baseResult.state, options) : undefined;
+  const estimated = diffStates(baseResult.state, headResult.state, refs, { bootSeconds, observedCounts: inventory?.counts });
+  const report = inventory === undefined ? estimated : { ...estimated, observed: inventory.providers };
   await print(report, options);
   if (!report.valid) return 1;
   return report.changed ? 2 : 0;
+}
+
+/** The directory --observe names as the fleet checkout (no credential or CA file may lie in it). */
+function sessionDir(base: string, options: DiffOptions): string {
+  return options.dir === true ? base : (options.repo ?? '.');
 }
 
 async function loadBoth(base: string, head: string, options: DiffOptions): Promise<[LoadedRevision, LoadedRevision]> {

@@ -1,5 +1,5 @@
 /** Small text helpers shared by the diff's renderings. */
-import type { DiffReport, FieldChange, GroupDiff, RolloutEstimate } from './types.ts';
+import type { DiffReport, FieldChange, GroupDiff, ObservedProvider, RolloutEstimate } from './types.ts';
 
 /** `2m45s`, `55s`, `1h02m`. */
 export function duration(seconds: number): string {
@@ -78,4 +78,14 @@ export function rolloutNotes(g: GroupDiff): string[] {
     );
   if (r.stalled !== undefined) notes.push(`stalled: ${r.stalled}`);
   return notes;
+}
+
+/** What --observe listed: `observed: aws-eu 5 instances; gcp-prod not observed (Reason): message`. */
+export function observedLine(observed: readonly ObservedProvider[]): string {
+  const parts = observed.map((o) =>
+    o.ok
+      ? `${o.provider} ${plural(o.instances ?? 0, 'instance')}`
+      : `${o.provider} not observed (${o.reason ?? 'unknown'}): ${o.message ?? ''}; its groups are counted at their declared replicas`,
+  );
+  return `observed in the clouds: ${parts.join('; ')}`;
 }

@@ -4,7 +4,7 @@
  * `<details>` blocks. A forge refuses a comment over 65,536 characters, so the rendering is a list
  * of comments: split between blocks, a block too long for one comment split between its lines.
  */
-import { batches, duration, plural, replicas, rolloutNotes, summaryLine, value } from './format.ts';
+import { batches, duration, observedLine, plural, replicas, rolloutNotes, summaryLine, value } from './format.ts';
 import { markdownTable } from './table.ts';
 import type { DiffReport, DocumentDiff, FieldChange, GroupDiff } from './types.ts';
 
@@ -32,6 +32,7 @@ function blocksOf(report: DiffReport): Block[] {
     return [{ open: '', lines: ['The head revision does not load; `drover validate` reports:', '', ...problems], close: '' }];
   }
   const blocks: Block[] = [];
+  if (report.observed !== undefined) blocks.push({ open: '', lines: [escape(observedLine(report.observed))], close: '' });
   if (report.groups.length > 0) {
     const table = groupTable(report.groups).split('\n');
     blocks.push({ open: '', head: table.slice(0, 2), lines: table.slice(2), close: '' });

@@ -1,6 +1,6 @@
 /** The terminal rendering of a diff report: the summary line, a table of groups, then the details. */
 import { renderTable } from './table.ts';
-import { batches, duration, fieldLine, plural, replicas, rolloutNotes, summaryLine } from './format.ts';
+import { batches, duration, fieldLine, observedLine, plural, replicas, rolloutNotes, summaryLine } from './format.ts';
 import type { DiffReport, GroupDiff } from './types.ts';
 
 /** The whole report as terminal text (ends with a newline). */
@@ -10,6 +10,7 @@ export function renderText(report: DiffReport): string {
     lines.push('', ...report.problems.map((p) => `${report.head.ref}: ${p.text}`));
     return `${lines.join('\n')}\n`;
   }
+  if (report.observed !== undefined) lines.push(observedLine(report.observed));
   if (report.groups.length > 0) lines.push('', groupTable(report.groups));
   for (const g of report.groups) lines.push(...groupDetails(g));
   for (const d of report.documents) {

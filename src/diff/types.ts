@@ -148,6 +148,17 @@ export interface DiffSummary {
   readonly documentsChanged: number;
 }
 
+/** What `--observe` found at one provider of the base revision. */
+export interface ObservedProvider {
+  readonly provider: string;
+  readonly ok: boolean;
+  /** Instances of the fleet listed (not terminated, not being deleted), when ok. */
+  readonly instances?: number;
+  /** Why it could not be listed (its groups keep their declared replicas). */
+  readonly reason?: string;
+  readonly message?: string;
+}
+
 /** The whole report. */
 export interface DiffReport {
   readonly base: RevisionInfo;
@@ -161,6 +172,8 @@ export interface DiffReport {
   readonly documents: readonly DocumentDiff[];
   readonly guard: GuardVerdict;
   readonly summary: DiffSummary;
+  /** With `--observe`: each base provider's listing; absent otherwise (counts are then the declared replicas). */
+  readonly observed?: readonly ObservedProvider[];
 }
 
 /** Settings of an estimate. */
