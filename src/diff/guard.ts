@@ -7,7 +7,7 @@
 import type { DesiredState } from '../contract/fleet.ts';
 import { applyDeletionGuard, planGroup, planOrphans } from '../plan/index.ts';
 import type { GuardRefusal as PlanRefusal, GuardResult, PlannedInstance } from '../plan/index.ts';
-import { SIM_T0, startingInstances, type StartingSet } from './simulate.ts';
+import { SIM_T0, startingInstances, type StartingSet } from './world.ts';
 import type { GuardRefusal, GuardVerdict, RemovedGroup } from './types.ts';
 
 /** The guard's verdict and the first pass it judged. */

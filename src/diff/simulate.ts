@@ -8,44 +8,46 @@
  */
 import type { DesiredGroup } from '../contract/fleet.ts';
 import { planGroup } from '../plan/index.ts';
-import type { GroupStep, PlannedInstance } from '../plan/index.ts';
+import type { GroupStep } from '../plan/index.ts';
+import { SIM_T0 as T0, startingInstances, instance, type SimState, type StartingSet } from './world.ts';
+
+import { jumpSteadyState } from './steady.ts';
 import type { CanaryHold, RolloutEstimate } from './types.ts';
 
-/** An arbitrary epoch for simulated time (the planner never reads a clock). */
-const T0 = 1_800_000_000_000;
+export type { StartingSet };
+
 /** Planner passes without time moving before the simulation gives up (a bug, never a real plan). */
 const MAX_PASSES_AT_ONCE = 100;
 /** Time steps before it gives up (each a boot, a wait end or a bake: thousands of batches). */
 const MAX_STEPS = 20_000;
 
-/** The instances the base revision runs: `count` ready instances of `template` spread over `zones`. */
-export interface StartingSet {
-  readonly templateHash: string;
-  readonly count: number;
-  readonly zones: readonly string[];
-}
-
-interface SimState {
-  now: number;
-  instances: PlannedInstance[];
-  seq: number;
-  waves: number[];
-  launched: number;
-  deleted: number;
-  replaced: number;
-  peakLive: number;
-  floor: number;
-}
-
 /** Simulates `group` (head revision) from `start` (base revision) until it converges or cannot go on. */
-export function simulateRollout(group: DesiredGroup, start: StartingSet, fleet: string, bootSeconds: number): RolloutEstimate {
+export function simulateRollout(
+  group: DesiredGroup,
+  start: StartingSet,
+  fleet: string,
+  bootSeconds: number,
+  options: { readonly exact?: boolean } = {},
+): RolloutEstimate {
   const s = initial(group, start, fleet);
   let current = group;
   let hold: CanaryHold | undefined;
-  let stalled: string | undefined;
+  let stalled: string | undefined = `the simulation did not converge within ${MAX_STEPS} steps`;
   for (let steps = 0; steps < MAX_STEPS; steps += 1) {
     const step = planUntilQuiet(current, s, fleet);
-    if (converged(current, s)) break;
+    if (step === undefined) {
+      stalled = `the planner kept acting for ${MAX_PASSES_AT_ONCE} passes at one instant (please report this as a drover bug)`;
+      break;
+    }
+    if (step.failedTemplate !== undefined) {
+      stalled = `the rollout would fail: new instances not ready within progressDeadlineSeconds (${group.rollout.progressDeadlineSeconds}s) with a boot of ${bootSeconds}s`;
+      break;
+    }
+    if (converged(current, s)) {
+      stalled = undefined;
+      break;
+    }
+    if (options.exact !== true && jumpSteadyState(current, s, fleet)) continue;
     const next = nextEvent(s, step, bootSeconds);
     if (next !== undefined) {
       advance(s, next, bootSeconds);
@@ -63,60 +65,33 @@ export function simulateRollout(group: DesiredGroup, start: StartingSet, fleet: 
   return estimateOf(group, start, s, bootSeconds, hold, stalled);
 }
 
-/** The base revision's instances of a group: `start.count` running, ready an hour before the simulation starts. */
-export function startingInstances(group: Pick<DesiredGroup, 'name' | 'provider'>, start: StartingSet, fleet: string): PlannedInstance[] {
-  const instances: PlannedInstance[] = [];
-  for (let i = 0; i < start.count; i += 1) {
-    const zone = start.zones[i % Math.max(1, start.zones.length)] ?? '';
-    instances.push(instance(group, fleet, `${group.name}-base-${i}`, start.templateHash, i, zone, T0 - 3_600_000, T0 - 3_600_000));
-  }
-  return instances;
-}
-
-/** The simulation's start time (epoch ms); the planner only ever sees it as `now`. */
-export const SIM_T0 = T0;
-
 function initial(group: DesiredGroup, start: StartingSet, fleet: string): SimState {
   const instances = startingInstances(group, start, fleet);
-  return { now: T0, instances, seq: 0, waves: [], launched: 0, deleted: 0, replaced: 0, peakLive: start.count, floor: start.count };
-}
-
-function instance(
-  group: Pick<DesiredGroup, 'name' | 'provider'>,
-  fleet: string,
-  id: string,
-  templateHash: string,
-  slot: number,
-  zone: string,
-  createdAt: number,
-  readySince: number | undefined,
-): PlannedInstance {
   return {
-    id,
-    name: `${group.name}-${templateHash}-${slot}`,
-    provider: group.provider,
-    zone,
-    state: readySince === undefined ? 'pending' : 'running',
-    createdAt,
-    address: undefined,
-    fleet,
-    group: group.name,
-    templateHash,
-    imageDigest: undefined,
-    revision: undefined,
-    slot,
-    readySince,
+    now: T0,
+    instances,
+    seq: 0,
+    waves: [],
+    waveTimes: [],
+    launched: 0,
+    deleted: 0,
+    replaced: 0,
+    peakLive: start.count,
+    floor: start.count,
   };
 }
 
-/** Plans and executes passes at the current time until a pass has nothing to do; returns that pass. */
-function planUntilQuiet(group: DesiredGroup, s: SimState, fleet: string): GroupStep {
+/**
+ * Plans and executes passes at the current time until a pass has nothing to do (or detects a
+ * failed rollout); returns that pass, or undefined when the planner never settles (a bug).
+ */
+function planUntilQuiet(group: DesiredGroup, s: SimState, fleet: string): GroupStep | undefined {
   for (let i = 0; i < MAX_PASSES_AT_ONCE; i += 1) {
     const step = planGroup(group, s.instances, { now: s.now, fleet, failedTemplates: new Set() });
-    if (step.creates.length === 0 && step.deletes.length === 0) return step;
+    if ((step.creates.length === 0 && step.deletes.length === 0) || step.failedTemplate !== undefined) return step;
     execute(group, s, step, fleet);
   }
-  throw new Error(`the planner kept acting for ${MAX_PASSES_AT_ONCE} passes at one instant for group ${group.name}`);
+  return undefined;
 }
 
 function execute(group: DesiredGroup, s: SimState, step: GroupStep, fleet: string): void {
@@ -129,7 +104,10 @@ function execute(group: DesiredGroup, s: SimState, step: GroupStep, fleet: strin
     s.seq += 1;
     s.instances.push(instance(group, fleet, `sim-${s.seq}`, c.templateHash, c.slot, c.zone, s.now, undefined));
   }
-  if (step.creates.length > 0) s.waves.push(step.creates.length);
+  if (step.creates.length > 0) {
+    s.waves.push(step.creates.length);
+    s.waveTimes.push(s.now);
+  }
   s.launched += step.creates.length;
   s.peakLive = Math.max(s.peakLive, s.instances.length);
 }
