@@ -36,7 +36,8 @@ export interface LoadedRevision {
   readonly ref: string;
   /** The commit the ref resolved to; undefined for a directory. */
   readonly commit: string | undefined;
-  readonly result: LoadResult;
+  /** `absent`: the revision has no directory at the path (a base from before the fleet existed). */
+  readonly result: LoadResult | 'absent';
 }
 
 /** Where the Git revisions come from. */
@@ -63,8 +64,16 @@ export async function loadDirectory(dir: string): Promise<LoadedRevision> {
   return { ref: dir, commit: undefined, result: await loadFleet(dir) };
 }
 
-/** Loads `refs` of the repository holding `input.repo`, in order. */
-export async function loadGitRevisions(input: GitInput, refs: readonly string[]): Promise<LoadedRevision[]> {
+/**
+ * Loads `refs` of the repository holding `input.repo`, in order. A ref without the path is an
+ * error, except for the refs `mayLack` names (the base: the pull request that adds the fleet),
+ * which come back `absent`.
+ */
+export async function loadGitRevisions(
+  input: GitInput,
+  refs: readonly string[],
+  mayLack: readonly string[] = [],
+): Promise<LoadedRevision[]> {
   const home = await mkdtemp(path.join(tmpdir(), 'drover-diff-'));
   try {
     const env = await buildGitEnv({ home, protocol: 'file', auth: { type: 'none' }, redactor: new Redactor(), lowSpeedTimeSeconds: 60 });
@@ -72,7 +81,8 @@ export async function loadGitRevisions(input: GitInput, refs: readonly string[])
     const where = await locate(git, input, env);
     const repo = new Repository(where.gitDir, git, TIMEOUTS);
     const out: LoadedRevision[] = [];
-    for (const [i, ref] of refs.entries()) out.push(await loadRef(repo, ref, where.path, path.join(home, `rev-${i}`), env));
+    for (const [i, ref] of refs.entries())
+      out.push(await loadRef(repo, ref, where.path, path.join(home, `rev-${i}`), env, mayLack.includes(ref) && i === 0));
     return out;
   } finally {
     await rm(home, { recursive: true, force: true });
@@ -103,7 +113,14 @@ async function locate(git: GitRunner, input: GitInput, env: GitEnvironment): Pro
   }
 }
 
-async function loadRef(repo: Repository, ref: string, subPath: string, dest: string, env: GitEnvironment): Promise<LoadedRevision> {
+async function loadRef(
+  repo: Repository,
+  ref: string,
+  subPath: string,
+  dest: string,
+  env: GitEnvironment,
+  mayLack: boolean,
+): Promise<LoadedRevision> {
   if (ref === '' || ref.startsWith('-') || [...ref].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f))
     throw new DiffInputError(
       'BadRef',
@@ -111,7 +128,9 @@ async function loadRef(repo: Repository, ref: string, subPath: string, dest: str
     );
   const commit = await resolve(repo, ref, env);
   const where = subPath === '' ? 'the repository root' : `path '${subPath}'`;
-  if (!(await repo.hasTree(commit, subPath, env)))
+  const present = await repo.hasTree(commit, subPath, env);
+  if (!present && mayLack) return { ref, commit, result: 'absent' };
+  if (!present)
     throw new DiffInputError(
       'PathNotFound',
       `${ref} (${commit.slice(0, 12)}) has no directory at ${where}; pass the fleet's --path in the repository`,

@@ -10,6 +10,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadDaemonConfig } from '../config/daemon-config.ts';
 import { capInstances } from '../desired/instance-cap.ts';
+import type { LoadResult } from '../desired/load-result.ts';
+import type { DesiredState } from '../contract/fleet.ts';
 import { formatProblem } from '../desired/problems.ts';
 import { diffStates, invalidHeadReport } from '../diff/diff.ts';
 import { renderMarkdown } from '../diff/render-markdown.ts';
@@ -79,8 +81,9 @@ async function runDiff(base: string, head: string, options: DiffOptions): Promis
   const bootSeconds = parseBootSeconds(options.bootSeconds);
   const [b, h] = await loadBoth(base, head, options);
   const refs = { base: { ref: b.ref, commit: b.commit }, head: { ref: h.ref, commit: h.commit } };
+  if (h.result === 'absent') throw new DiffInputError('PathNotFound', `${h.ref} has no fleet directory at the path`);
   const headResult = capInstances(h.result, cap);
-  const baseResult = b.result;
+  const baseResult = b.result === 'absent' ? absentBase(headResult) : b.result;
   if (!baseResult.ok) {
     const first = baseResult.problems[0];
     throw new DiffInputError(
@@ -101,6 +104,16 @@ async function runDiff(base: string, head: string, options: DiffOptions): Promis
   return report.changed ? 2 : 0;
 }
 
+/**
+ * A base revision without the fleet's directory (the pull request that adds it): an empty fleet
+ * with the head's settings, so every group, Provider and Image shows as added.
+ */
+function absentBase(head: LoadResult): LoadResult {
+  if (!head.ok) return head;
+  const state: DesiredState = { fleet: head.state.fleet, providers: {}, images: {}, groups: {} };
+  return { ok: true, state, files: 0, documents: 0 };
+}
+
 /** The directory --observe names as the fleet checkout (no credential or CA file may lie in it). */
 function sessionDir(base: string, options: DiffOptions): string {
   return options.dir === true ? base : (options.repo ?? '.');
@@ -110,7 +123,7 @@ async function loadBoth(base: string, head: string, options: DiffOptions): Promi
   if (options.dir === true) return [await loadDirectory(base), await loadDirectory(head)];
   const configPath = await fleetPathFromConfig(options.config ?? process.env['DROVER_CONFIG']);
   const input = { repo: options.repo ?? '.', path: options.path ?? configPath, cwdRelative: options.repo === undefined };
-  const [b, h] = await loadGitRevisions(input, [base, head]);
+  const [b, h] = await loadGitRevisions(input, [base, head], [base]);
   return [b as LoadedRevision, h as LoadedRevision];
 }
 

@@ -9,7 +9,8 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DiffInputError, loadGitRevisions } from '../../src/cli/diff-revisions.ts';
-import { caseRepo, FIXTURES, git } from '../diff/git-fixtures.ts';
+import type { DiffReport } from '../../src/diff/types.ts';
+import { caseRepo, FIXTURES, git, repoOf } from '../diff/git-fixtures.ts';
 import { droverInProcess } from './diff-in-process.ts';
 
 describe('drover diff', function () {
@@ -37,7 +38,7 @@ describe('drover diff', function () {
     assert.match(bad.stderr, /'no-such-branch' is not a commit in this repository/);
     const missing = await droverInProcess('diff', 'base', 'HEAD', '--repo', repo.dir, '--path', 'elsewhere');
     assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /base \([0-9a-f]{12}\) has no directory at path 'elsewhere'/);
+    assert.match(missing.stderr, /HEAD \([0-9a-f]{12}\) has no directory at path 'elsewhere'/);
     const outside = await mkdtemp(path.join(tmpdir(), 'drover-not-a-repo-'));
     try {
       const none = await droverInProcess('diff', 'base', 'HEAD', '--repo', outside);
@@ -45,6 +46,31 @@ describe('drover diff', function () {
       assert.match(none.stderr, /is not in a Git repository/);
     } finally {
       await rm(outside, { recursive: true, force: true });
+    }
+  });
+
+  it('a base without the fleet directory (the pull request that adds it) is an empty fleet: everything is added', async () => {
+    const empty = await mkdtemp(path.join(tmpdir(), 'drover-empty-'));
+    const first = await repoOf(empty, path.join(FIXTURES, 'digest-bump', 'head'));
+    try {
+      const r = await droverInProcess('diff', 'base', 'HEAD', '--repo', first.dir, '--path', 'fleet', '--json');
+      assert.equal(r.code, 2, r.stderr);
+      const report = JSON.parse(r.stdout) as DiffReport;
+      assert.deepEqual(
+        report.groups.map((g) => [g.name, g.change, g.rollout?.kind, g.rollout?.launched]),
+        [
+          ['api', 'added', 'launch', 4],
+          ['web', 'added', 'launch', 6],
+          ['worker', 'added', 'launch', 3],
+        ],
+      );
+      assert.deepEqual(
+        report.documents.map((d) => `${d.kind} ${d.name} ${d.change}`),
+        ['Provider aws-eu added', 'Image app added', 'Image worker added'],
+      );
+    } finally {
+      await first.cleanup();
+      await rm(empty, { recursive: true, force: true });
     }
   });
 
@@ -61,7 +87,7 @@ describe('drover diff', function () {
     };
     assert.equal(await reasons(['base', 'nope']), 'BadRef');
     assert.equal(await reasons(['--upload-pack=x']), 'BadRef');
-    assert.equal(await reasons(['base'], { path: 'nowhere' }), 'PathNotFound');
+    assert.equal(await reasons(['base'], { path: 'nowhere' }), 'PathNotFound', 'a ref without the path is refused unless it may lack it');
     assert.equal(await reasons(['base'], { path: '../x' }), 'PathNotFound');
     assert.equal(await reasons(['base', 'HEAD']), 'none');
   });

@@ -39,7 +39,7 @@ export async function repoOf(base: string, head: string): Promise<{ dir: string;
   await git(dir, 'init', '-q', '-b', 'main');
   await cp(base, path.join(dir, 'fleet'), { recursive: true });
   await git(dir, 'add', '-A');
-  await git(dir, 'commit', '-q', '-m', 'base');
+  await git(dir, 'commit', '-q', '--allow-empty', '-m', 'base');
   await git(dir, 'branch', 'base');
   await rm(path.join(dir, 'fleet'), { recursive: true });
   await cp(head, path.join(dir, 'fleet'), { recursive: true });
