@@ -40,6 +40,7 @@ interface DiffOptions {
 /** Between two comments on stdout with --markdown (each is also a file with --comment-dir). */
 export const COMMENT_SEPARATOR = '<!-- drover diff: next comment -->';
 
+/** Registers `drover diff` on the CLI program. */
 export function register(program: Command, setExitCode: (code: number) => void): void {
   program
     .command('diff')
