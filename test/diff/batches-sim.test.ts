@@ -60,6 +60,13 @@ async function estimateAndRoll(spec: GroupSpec, promoteAtHold?: GroupSpec): Prom
   }
 }
 
+/**
+ * One zone: a pass's launches go out in one RunInstances call, so a wave's instances boot
+ * together and no pass can see half a wave ready (which would make the real waves depend on when
+ * passes happen to run).
+ */
+const ONE_ZONE = `  machine: { type: t3.small }\n  placement: { zones: [${aws.zones[0]}] }\n`;
+
 /** A canary rollout of count 1, with `promote` appended inside `canary`. */
 function canaryRollout(promote: string): string {
   return `{ strategy: canary, canary: { count: 1${promote} }, maxSurge: 1, maxUnavailable: 0, minReadySeconds: 0 }`;
@@ -69,21 +76,21 @@ describe('drover diff: batch counts equal the real rollout in the EC2 simulator'
   this.timeout(120_000);
 
   it('rolling with surge 2: 6 replicas in 3 waves of 2', async () => {
-    const spec = { name: 'web', replicas: 6, rollout: '{ maxSurge: 2, maxUnavailable: 0, minReadySeconds: 0 }' };
+    const spec = { name: 'web', placement: ONE_ZONE, replicas: 6, rollout: '{ maxSurge: 2, maxUnavailable: 0, minReadySeconds: 0 }' };
     const { estimate, waves } = await estimateAndRoll(spec);
     assert.deepEqual(estimate.batchSizes, [2, 2, 2]);
     assert.deepEqual(waves, estimate.batchSizes);
   });
 
   it('rolling with surge 0, unavailable 2: 5 replicas', async () => {
-    const spec = { name: 'web', replicas: 5, rollout: '{ maxSurge: 0, maxUnavailable: 2, minReadySeconds: 0 }' };
+    const spec = { name: 'web', placement: ONE_ZONE, replicas: 5, rollout: '{ maxSurge: 0, maxUnavailable: 2, minReadySeconds: 0 }' };
     const { estimate, waves } = await estimateAndRoll(spec);
     assert.equal(estimate.batches, 3);
     assert.deepEqual(waves, estimate.batchSizes);
   });
 
   it('canary count 1, promoted in Git at its hold: 4 replicas', async () => {
-    const spec = { name: 'web', replicas: 4, rollout: canaryRollout('') };
+    const spec = { name: 'web', placement: ONE_ZONE, replicas: 4, rollout: canaryRollout('') };
     const { estimate, waves } = await estimateAndRoll(spec, { ...spec, rollout: canaryRollout(`, promote: "${digestOf(2)}"`) });
     assert.equal(estimate.hold?.batches, 1);
     assert.equal(estimate.hold?.canaries, 1);
@@ -92,7 +99,7 @@ describe('drover diff: batch counts equal the real rollout in the EC2 simulator'
   });
 
   it('blue-green: one wave of every replica', async () => {
-    const spec = { name: 'web', replicas: 4, rollout: '{ strategy: blue-green, minReadySeconds: 0 }' };
+    const spec = { name: 'web', placement: ONE_ZONE, replicas: 4, rollout: '{ strategy: blue-green, minReadySeconds: 0 }' };
     const { estimate, waves } = await estimateAndRoll(spec);
     assert.deepEqual(estimate.batchSizes, [4]);
     assert.equal(estimate.peakExtra, 4);
