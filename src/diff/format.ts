@@ -40,9 +40,11 @@ export function summaryLine(report: DiffReport): string {
   const s = report.summary;
   const parts = [`${plural(s.groupsChanged, 'group')} changed`];
   if (s.groupsRolled > 0) parts.push(`${plural(s.instancesReplaced, 'instance')} replaced in ${plural(s.groupsRolled, 'rolled group')}`);
-  if (s.instancesLaunched - s.instancesReplaced > 0) parts.push(`${s.instancesLaunched - s.instancesReplaced} more launched`);
+  const more = s.instancesReplaced > 0 ? ' more' : '';
+  const extraLaunches = s.instancesLaunched - s.instancesReplaced;
+  if (extraLaunches > 0) parts.push(`${plural(extraLaunches, 'instance')}${more} launched`);
   const extraDeletes = s.instancesDeleted - s.instancesReplaced;
-  if (extraDeletes > 0) parts.push(`${extraDeletes} more deleted`);
+  if (extraDeletes > 0) parts.push(`${plural(extraDeletes, 'instance')}${more} deleted`);
   if (s.durationSeconds > 0) parts.push(`~${duration(s.durationSeconds)}`);
   if (s.documentsChanged > 0) parts.push(`${plural(s.documentsChanged, 'other document')} changed`);
   if (report.guard.refused) parts.push(`REFUSED by the deletion guard (${plural(report.guard.refusals.length, 'refusal')})`);
