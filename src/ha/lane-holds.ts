@@ -2,8 +2,8 @@
  * The lanes this replica holds, each on its own lease with its own fence: campaign (grant a lease,
  * one txn creating the key), resign (stop the lane, then delete the key only if its create
  * revision is ours, then revoke), and loss (the fence turns lost first, then the lane is stopped;
- * the key is never deleted by this replica, only its own lease revoked, retried until it works or
- * the lease must have expired).
+ * the key is never deleted by this replica, only its own lease revoked, retried until etcd answers
+ * or stop(); the lane stays busy, never campaigned for by this replica, until then).
  */
 import type { Etcd3, IKeyValue } from 'etcd3';
 
