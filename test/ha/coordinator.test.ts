@@ -82,6 +82,21 @@ describe('EtcdCoordinator on a real etcd', function () {
     });
   });
 
+  it('sheds one lane at a time even when its lanes are slow to stop', async () => {
+    const fleet = fleetId();
+    const lanes = laneNames(4);
+    const a = await start(fleet, 'a', lanes);
+    await waitFor('a holds all 4', () => a.coordinator.holds().size === 4);
+    a.host.stopDelayMs = 1000;
+    await start(fleet, 'b', lanes);
+    await waitFor('2 each in etcd', async () => {
+      const counts = countByReplica(await laneKeys(world, fleet));
+      return counts.get('a') === 2 && counts.get('b') === 2;
+    });
+    assert.equal(a.host.stopped.length, 2);
+    assert.equal(a.host.maxConcurrentStops, 1);
+  });
+
   it('hands the lanes of a stopped replica to the others, with larger tokens', async () => {
     const fleet = fleetId();
     const lanes = laneNames(4);
