@@ -97,6 +97,26 @@ describe('EtcdCoordinator on a real etcd', function () {
     assert.equal(a.host.maxConcurrentStops, 1);
   });
 
+  it('stop() during a shed waits for it: no key of the stopped replica is left behind', async () => {
+    const fleet = fleetId();
+    const lanes = laneNames(4);
+    const a = await start(fleet, 'a', lanes);
+    await waitFor('a holds all 4', () => a.coordinator.holds().size === 4);
+    let first = true;
+    a.host.onStop = async () => {
+      if (!first) return;
+      first = false;
+      await sleep(1500); // the shed lane is slow to stop; the others stop at once
+    };
+    await start(fleet, 'b', lanes);
+    await waitFor('a is shedding a lane', () => a.host.stopping > 0);
+    await a.coordinator.stop();
+    replicas.splice(replicas.indexOf(a), 1);
+    const left = [...(await laneKeys(world, fleet)).values()].filter((key) => key.replica === 'a');
+    assert.deepEqual(left, []);
+    assert.equal(a.host.stopping, 0);
+  });
+
   it('hands the lanes of a stopped replica to the others, with larger tokens', async () => {
     const fleet = fleetId();
     const lanes = laneNames(4);

@@ -48,7 +48,8 @@ export class RecordingHost implements LaneHost {
 
   /** The most lanes that were stopping at once. */
   maxConcurrentStops = 0;
-  private stopping = 0;
+  /** Lanes stopping now. */
+  stopping = 0;
 
   async stopLane(lane: string): Promise<void> {
     this.stopping++;
