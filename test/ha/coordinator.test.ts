@@ -6,7 +6,7 @@ import type { Etcd3 } from 'etcd3';
 
 import { HaError } from '../../src/ha/errors.ts';
 import { EtcdCoordinator } from '../../src/ha/etcd-coordinator.ts';
-import { EtcdServer } from '../helpers/etcd.ts';
+import { EtcdServer, freePorts } from '../helpers/etcd.ts';
 import { countByReplica, fleetId, laneKeys, laneNames, observer, settingsFor, startReplica, waitFor } from './ha-fixture.ts';
 import type { Replica } from './ha-fixture.ts';
 
@@ -236,6 +236,22 @@ describe('EtcdCoordinator on a real etcd', function () {
     await waitFor('a is a member', async () => (await world.get(key).string()) !== null);
     await world.delete().key(key);
     await waitFor('a is a member again', async () => (await world.get(key).string()) !== null);
+    assert.ok(a.coordinator.health().ok);
+  });
+
+  it('works with a dead endpoint listed before a live one', async () => {
+    const fleet = fleetId();
+    const [deadPort] = await freePorts(1);
+    const endpoints = [`http://127.0.0.1:${deadPort}`, etcd.endpoint];
+    const a = await startReplica(etcd.endpoint, fleet, 'a', laneNames(3), {}, { endpoints });
+    replicas.push(a);
+    await waitFor('a holds all 3 in etcd', async () => countByReplica(await laneKeys(world, fleet)).get('a') === 3);
+    await waitFor('a knows it', () => a.coordinator.holds().size === 3);
+    for (let i = 0; i < 20; i++) {
+      for (const hold of a.coordinator.holds().values()) await hold.fence.check();
+      await sleep(50);
+    }
+    assert.equal(a.coordinator.holds().size, 3);
     assert.ok(a.coordinator.health().ok);
   });
 });
