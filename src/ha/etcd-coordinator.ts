@@ -59,6 +59,7 @@ export class EtcdCoordinator implements LaneCoordinator {
   private unreachableSince: Date | undefined;
   private startedAt = new Date();
   private connected = false;
+  private stopping: Promise<void> | undefined;
 
   constructor(settings: HaSettings, deps: EtcdCoordinatorDeps = {}) {
     validateSettings(settings);
@@ -201,7 +202,13 @@ export class EtcdCoordinator implements LaneCoordinator {
     return { ok: true, reason: '' };
   }
 
-  async stop(): Promise<void> {
+  /** Resigns, deregisters and closes; a second call waits for the first. */
+  stop(): Promise<void> {
+    this.stopping ??= this.stopOnce();
+    return this.stopping;
+  }
+
+  private async stopOnce(): Promise<void> {
     if (!this.running) return;
     this.running = false;
     for (const timer of this.timers) clearInterval(timer);

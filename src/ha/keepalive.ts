@@ -45,6 +45,7 @@ export class KeepAlives {
   private closed = false;
   /** The stream failed and has not answered since (failures are logged once per outage). */
   private failing = false;
+  private failuresInRow = 0;
   /** Keep-alive requests written, for traffic figures. */
   sent = 0;
 
@@ -117,6 +118,7 @@ export class KeepAlives {
       .catch((error: unknown) => {
         this.opening = false;
         this.failure(error);
+        this.reopenSoon();
       });
   }
 
@@ -137,6 +139,7 @@ export class KeepAlives {
     if (stream !== this.stream) return;
     if (this.failing) this.options.logger.info({ leases: this.leases.size }, 'etcd keep-alives answered again');
     this.failing = false;
+    this.failuresInRow = 0;
     const tracked = this.leases.get(response.ID);
     if (tracked === undefined) return;
     const sentAt = tracked.pending.shift();
@@ -152,6 +155,19 @@ export class KeepAlives {
     if (stream !== this.stream) return;
     this.failure(error);
     this.drop();
+    this.reopenSoon();
+  }
+
+  /**
+   * Opens a new stream shortly (another endpoint may answer) rather than at the next tick, for the
+   * first few failures in a row; after that the tick paces the attempts.
+   */
+  private reopenSoon(): void {
+    this.failuresInRow++;
+    if (this.failuresInRow > 3) return;
+    setTimeout(() => {
+      if (this.stream === undefined) this.open();
+    }, 20).unref();
   }
 
   private failure(error: unknown): void {

@@ -29,6 +29,8 @@ export class Planner {
   private replicasSeen = '';
   private replicasChangedAt = Number.NEGATIVE_INFINITY;
   private lastShedAt = Number.NEGATIVE_INFINITY;
+  /** The shed under way (one at a time, however long its lane takes to stop). */
+  private shedding: Promise<void> | undefined;
 
   constructor(options: PlannerOptions) {
     this.options = options;
@@ -81,9 +83,13 @@ export class Planner {
     });
     for (const lane of plan.gone) void lanes.resign(lane, 'not in the fleet');
     const at = now();
-    if (plan.shed !== undefined && at - this.replicasChangedAt >= stableMs && at - this.lastShedAt >= stableMs) {
+    const calm = at - this.replicasChangedAt >= stableMs && at - this.lastShedAt >= stableMs;
+    if (plan.shed !== undefined && calm && this.shedding === undefined) {
       this.lastShedAt = at;
-      void lanes.resign(plan.shed, 'above fair share');
+      this.shedding = lanes.resign(plan.shed, 'above fair share').finally(() => {
+        this.shedding = undefined;
+        this.lastShedAt = now();
+      });
     }
     const next = plan.campaign[0];
     if (next === undefined) return false;

@@ -6,7 +6,7 @@ import type { Etcd3 } from 'etcd3';
 
 import { HaError } from '../../src/ha/errors.ts';
 import { EtcdCoordinator } from '../../src/ha/etcd-coordinator.ts';
-import { EtcdServer } from '../helpers/etcd.ts';
+import { EtcdServer, freePorts } from '../helpers/etcd.ts';
 import { countByReplica, fleetId, laneKeys, laneNames, observer, settingsFor, startReplica, waitFor } from './ha-fixture.ts';
 import type { Replica } from './ha-fixture.ts';
 
@@ -80,6 +80,41 @@ describe('EtcdCoordinator on a real etcd', function () {
       const counts = countByReplica(await laneKeys(world, fleet));
       return ['a', 'b', 'c'].every((id) => counts.get(id) === 2);
     });
+  });
+
+  it('sheds one lane at a time even when its lanes are slow to stop', async () => {
+    const fleet = fleetId();
+    const lanes = laneNames(4);
+    const a = await start(fleet, 'a', lanes);
+    await waitFor('a holds all 4', () => a.coordinator.holds().size === 4);
+    a.host.stopDelayMs = 1000;
+    await start(fleet, 'b', lanes);
+    await waitFor('2 each in etcd', async () => {
+      const counts = countByReplica(await laneKeys(world, fleet));
+      return counts.get('a') === 2 && counts.get('b') === 2;
+    });
+    assert.equal(a.host.stopped.length, 2);
+    assert.equal(a.host.maxConcurrentStops, 1);
+  });
+
+  it('stop() during a shed waits for it: no key of the stopped replica is left behind', async () => {
+    const fleet = fleetId();
+    const lanes = laneNames(4);
+    const a = await start(fleet, 'a', lanes);
+    await waitFor('a holds all 4', () => a.coordinator.holds().size === 4);
+    let first = true;
+    a.host.onStop = async () => {
+      if (!first) return;
+      first = false;
+      await sleep(1500); // the shed lane is slow to stop; the others stop at once
+    };
+    await start(fleet, 'b', lanes);
+    await waitFor('a is shedding a lane', () => a.host.stopping > 0);
+    await a.coordinator.stop();
+    replicas.splice(replicas.indexOf(a), 1);
+    const left = [...(await laneKeys(world, fleet)).values()].filter((key) => key.replica === 'a');
+    assert.deepEqual(left, []);
+    assert.equal(a.host.stopping, 0);
   });
 
   it('hands the lanes of a stopped replica to the others, with larger tokens', async () => {
@@ -201,6 +236,22 @@ describe('EtcdCoordinator on a real etcd', function () {
     await waitFor('a is a member', async () => (await world.get(key).string()) !== null);
     await world.delete().key(key);
     await waitFor('a is a member again', async () => (await world.get(key).string()) !== null);
+    assert.ok(a.coordinator.health().ok);
+  });
+
+  it('works with a dead endpoint listed before a live one', async () => {
+    const fleet = fleetId();
+    const [deadPort] = await freePorts(1);
+    const endpoints = [`http://127.0.0.1:${deadPort}`, etcd.endpoint];
+    const a = await startReplica(etcd.endpoint, fleet, 'a', laneNames(3), {}, { endpoints });
+    replicas.push(a);
+    await waitFor('a holds all 3 in etcd', async () => countByReplica(await laneKeys(world, fleet)).get('a') === 3);
+    await waitFor('a knows it', () => a.coordinator.holds().size === 3);
+    for (let i = 0; i < 20; i++) {
+      for (const hold of a.coordinator.holds().values()) await hold.fence.check();
+      await sleep(50);
+    }
+    assert.equal(a.coordinator.holds().size, 3);
     assert.ok(a.coordinator.health().ok);
   });
 });

@@ -46,10 +46,21 @@ export class RecordingHost implements LaneHost {
     this.acquiredHolds.push(hold);
   }
 
+  /** The most lanes that were stopping at once. */
+  maxConcurrentStops = 0;
+  /** Lanes stopping now. */
+  stopping = 0;
+
   async stopLane(lane: string): Promise<void> {
-    if (this.stopDelayMs > 0) await sleep(this.stopDelayMs);
-    await this.onStop?.(lane);
-    this.stopped.push(lane);
+    this.stopping++;
+    this.maxConcurrentStops = Math.max(this.maxConcurrentStops, this.stopping);
+    try {
+      if (this.stopDelayMs > 0) await sleep(this.stopDelayMs);
+      await this.onStop?.(lane);
+      this.stopped.push(lane);
+    } finally {
+      this.stopping--;
+    }
   }
 }
 
