@@ -4,7 +4,7 @@ import { normalizeNotifyConfig } from '../notify/config.ts';
 import type { RefSelector } from '../source/refs.ts';
 import type { SourceAuth } from '../source/git-env.ts';
 import type { WebhookProvider } from '../source/webhook.ts';
-import type { DaemonConfig, GitSettings } from './types.ts';
+import type { DaemonConfig, GitSettings, HaConfig } from './types.ts';
 
 type Raw = Record<string, any>; // oxlint-disable-line typescript/no-explicit-any -- schema-validated input
 
@@ -55,6 +55,28 @@ export function normalizeConfig(raw: Raw): DaemonConfig {
     unhealthyThresholdPercent: raw['health']?.['unhealthyThresholdPercent'] ?? 55,
     memorySaver: raw['memorySaver'] ?? false,
     ...(raw['notifications'] === undefined && raw['commitStatus'] === undefined ? {} : { notify: normalizeNotifyConfig(raw) }),
+    ...(raw['ha'] === undefined ? {} : { ha: haConfig(raw['ha']) }),
+  };
+}
+
+/** Default lease TTL of the lanes' campaign keys (controller-runtime's leader election uses 15 s). */
+export const DEFAULT_LEASE_TTL = '15s';
+
+function haConfig(ha: Raw): HaConfig {
+  const etcd = ha['etcd'] as Raw;
+  const leaseTtlMs = durationMs(etcd['leaseTtl'] ?? DEFAULT_LEASE_TTL);
+  const optional = (key: string) => (etcd[key] === undefined ? {} : { [key]: String(etcd[key]) });
+  return {
+    ...(ha['replicaId'] === undefined ? {} : { replicaId: String(ha['replicaId']) }),
+    endpoints: (etcd['endpoints'] as string[]).map(String),
+    prefix: etcd['prefix'] ?? '/drover',
+    leaseTtlMs,
+    fenceWindowMs: etcd['fenceWindow'] === undefined ? Math.floor(leaseTtlMs / 5) : durationMs(etcd['fenceWindow']),
+    ...optional('caFile'),
+    ...optional('certFile'),
+    ...optional('keyFile'),
+    ...optional('username'),
+    ...optional('passwordFile'),
   };
 }
 
