@@ -19,7 +19,7 @@ import type { SpecEpoch } from './crash-invariants.ts';
 import { cloneHaFleet, haBounds, haFleetFiles, HA_FLEET, initialHaFleet, lanesFromEnv } from './ha-fleet.ts';
 import type { HaFleet, HaStep, LaneDef } from './ha-fleet.ts';
 import { checkFencing } from './ha-invariants.ts';
-import type { FenceCheck } from './ha-invariants.ts';
+import type { Silence } from './ha-invariants.ts';
 import { fencedCallsOf, mutatingCounts, worldProblems } from './ha-world.ts';
 import { HA_TOKEN, ReplicaSlot } from './ha-replicas.ts';
 import { LaneWatch } from './ha-watch.ts';
@@ -71,7 +71,7 @@ export class HaCluster {
   readonly slots: ReplicaSlot[] = [];
   readonly repo: TestRepo;
   readonly epochs: Epoch[] = [];
-  readonly silenced: NonNullable<FenceCheck['silenced']>[number][] = [];
+  readonly silenced: Silence[] = [];
   fleet: HaFleet;
   private readonly started = performance.now();
   private readonly cleanup: () => void;

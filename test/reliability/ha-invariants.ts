@@ -53,8 +53,18 @@ export interface FenceCheck {
   readonly logged?: Readonly<Record<string, number>> | undefined;
   /** The lane's campaign keys, in the order they were seen. */
   readonly epochs?: readonly CampaignEpoch[] | undefined;
-  /** Tokens that must stay silent from a wall time on (a paused replica's, from its resume). */
-  readonly silenced?: readonly { readonly tokens: readonly string[]; readonly from: number; readonly why: string }[] | undefined;
+  /** Tokens that must stay silent from a wall time on (a paused replica's, from its resume), or within a window. */
+  readonly silenced?: readonly Silence[] | undefined;
+}
+
+/** Calls with `tokens` (all tokens when undefined) must not arrive in [from, until). */
+export interface Silence {
+  readonly tokens?: readonly string[] | undefined;
+  readonly from: number;
+  /** End of the silence (default: forever). */
+  readonly until?: number | undefined;
+  /** What began it, for the message (`r1-2 resumed after losing its lanes`). */
+  readonly why: string;
 }
 
 /** What the fencing judge found for one lane. */
@@ -126,7 +136,8 @@ function overlaps(check: FenceCheck, calls: readonly FencedCall[]): string[] {
 function silences(check: FenceCheck, calls: readonly FencedCall[]): string[] {
   const found: string[] = [];
   for (const rule of check.silenced ?? []) {
-    for (const call of calls.filter((c) => c.fence !== undefined && rule.tokens.includes(c.fence) && c.wallAt >= rule.from))
+    const covered = (c: FencedCall) => rule.tokens === undefined || (c.fence !== undefined && rule.tokens.includes(c.fence));
+    for (const call of calls.filter((c) => covered(c) && c.wallAt >= rule.from && c.wallAt < (rule.until ?? Infinity)))
       found.push(
         `${check.lane}: call #${call.seq} ${call.action} with token ${call.fence} arrived ${call.wallAt - rule.from} ms after ${rule.why}`,
       );

@@ -74,6 +74,15 @@ describe('reliability: HA fencing judge', () => {
     });
     assert.match(v.violations.join(), /token 5 arrived 100 ms after r1-1 resumed/);
   });
+  it('any call inside a window of silence (etcd down for longer than the lease), and none outside it', () => {
+    const v = checkFencing({
+      lane: 'aws-3',
+      calls: [call('5', 100), call('5', 500), call('5', 900)],
+      silenced: [{ from: 400, until: 800, why: 'etcd had been down for a lease TTL' }],
+    });
+    assert.equal(v.violations.length, 1);
+    assert.match(v.violations[0]!, /call #\d+ RunInstances with token 5 arrived 100 ms after etcd had been down/);
+  });
   it('mutating calls the call log counts but the fenced record does not hold with a token', () => {
     const v = checkFencing({ lane: 'aws-1', calls: [call('5', 1)], logged: { RunInstances: 2, TerminateInstances: 0 } });
     assert.match(v.violations.join(), /counts 2 RunInstances calls, 1 of them recorded with a fencing token/);

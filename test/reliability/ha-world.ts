@@ -44,11 +44,14 @@ export function worldProblems(
   return problems;
 }
 
-/** The simulator's record of mutating calls with the fencing token each carried. */
+/**
+ * Every mutating call the simulator answered (fenced or not: the cloud's own verdict of what
+ * mutates), with the fencing token each carried: the engine's unbounded mutation log.
+ */
 export function fencedCallsOf(sim: CloudSim): FencedCall[] {
-  const record = sim as unknown as { fencedCalls?: () => readonly FencedCall[] };
-  if (typeof record.fencedCalls !== 'function') throw new Error('this simulator keeps no record of fenced calls');
-  return [...record.fencedCalls()];
+  const log = (sim.engine as unknown as { mutations?: { mutating(since?: number): readonly FencedCall[] } }).mutations;
+  if (log === undefined) throw new Error('this simulator keeps no record of mutating calls');
+  return [...log.mutating()];
 }
 
 /**
