@@ -47,6 +47,17 @@ export async function nextMutation(cluster: HaCluster, lane: string, limitMs: nu
   return false;
 }
 
+/** Waits until some lane has a live holder; returns those lanes' holders. */
+export async function someLaneHeld(cluster: HaCluster, timeoutMs = 60_000): Promise<Map<string, Holder>> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    const live = liveHolders(cluster);
+    if (live.size > 0) return live;
+    await sleep(20);
+  }
+  throw new Error(`no lane held by a live replica in ${timeoutMs} ms: ${describeHolders(cluster.watch!.holders())}`);
+}
+
 /** Restarts of killed slots still under way (awaited before the next round's convergence). */
 export class Restarts {
   private readonly pending = new Set<Promise<void>>();
