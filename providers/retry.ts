@@ -2,7 +2,8 @@
  * One cloud call with drover's own retry loop (each SDK's own retries are turned off): a hard
  * deadline per attempt through AbortSignal, exponential backoff with jitter, a slower floor when
  * the cloud throttles, a bounded number of attempts, and the caller's signal honoured at every
- * step. Only Throttled and Transient errors are retried; every call retried here must be
+ * step. A fence's refusal (FenceLost, providers/fencing.ts) is rethrown at once, the same instance,
+ * never retried. Only Throttled and Transient errors are retried; every call retried here must be
  * idempotent (a call that must not repeat blindly passes `retry: false`). Shared by the four
  * providers; each supplies its classifier and defaults.
  */
@@ -10,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ProviderError } from '../src/contract/errors.ts';
 import type { Classified } from '../src/contract/errors.ts';
 import { backoffDelay } from './backoff.ts';
+import { fenceLostOf } from './fencing.ts';
 import type { CallPacer } from '../src/contract/provider.ts';
 
 /** Retry tuning of one cloud call (attempts, backoff, deadlines); not to be confused with the error policy of src/contract/error-policy.ts. */
@@ -99,6 +101,8 @@ async function callWithRetry<T>(
     try {
       return await fn(signal, attempt);
     } catch (error) {
+      const lost = fenceLostOf(error);
+      if (lost !== undefined) throw lost;
       throwIfAborted(operation, ctx, error);
       const classified = deadline.aborted ? { kind: 'Transient' as const, reason: 'Timeout' } : classify(error);
       if (classified.kind === 'Throttled') ctx.pacer?.throttled();

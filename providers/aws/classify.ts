@@ -4,6 +4,7 @@
  */
 import { isTlsTrustFailure, TLS_TRUST_REASON } from '../tls-trust.ts';
 import { TRANSPORT_ERROR_CODES, ProviderError, type Classified, type ProviderErrorKind } from '../../src/contract/errors.ts';
+import { classifyFenceLost } from '../fencing.ts';
 
 export type { Classified } from '../../src/contract/errors.ts';
 
@@ -76,6 +77,8 @@ interface AwsLikeError {
 
 /** Classifies any error from an EC2 call. */
 export function classifyAws(error: unknown): Classified {
+  const fenced = classifyFenceLost(error);
+  if (fenced !== undefined) return fenced;
   if (error instanceof ProviderError) return { kind: error.kind, reason: error.reason, retryAfterMs: error.retryAfterMs };
   if (typeof error !== 'object' || error === null) return { kind: 'Transient', reason: 'Unknown' };
   if (isTlsTrustFailure(error)) return { kind: 'Unauthorized', reason: TLS_TRUST_REASON };

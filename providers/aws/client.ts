@@ -2,9 +2,11 @@
  * The EC2 client for one Provider document: region, endpoint override (a simulator), credentials
  * from the operator's binding (static test credentials, env only, a named profile) or the standard
  * AWS chain (never from the fleet repository), and the SDK's
- * own retries turned off (drover's retry loop owns backoff and deadlines).
+ * own retries turned off (drover's retry loop owns backoff and deadlines). With a lane holder's
+ * fence (HA), a middleware right after signing passes every mutating command's attempt through it.
  */
 import { EC2Client, type EC2ClientConfig } from '@aws-sdk/client-ec2';
+import { fencedSend, type MutationFence } from '../fencing.ts';
 import type { AwsProviderSpec } from '../../src/contract/fleet.ts';
 import { ProviderError } from '../../src/contract/errors.ts';
 import type { ProviderContext } from '../../src/contract/provider.ts';
@@ -20,7 +22,44 @@ export function createEc2Client(context: ProviderContext): EC2Client {
   if (statics !== undefined) config.credentials = staticCredentials(statics, context.config.name);
   else if (context.credentials?.fromEnv === true) config.credentials = () => Promise.resolve(envCredentials(context.config.name));
   else if (context.credentials?.profile !== undefined) config.profile = context.credentials.profile;
-  return new EC2Client(config);
+  const client = new EC2Client(config);
+  if (context.fence !== undefined) addFence(client, context.fence);
+  return client;
+}
+
+/**
+ * EC2 commands that only read (Describe*, Get*, List*); every other command (RunInstances,
+ * TerminateInstances, CreateTags…) is fenced, so a command added later is fenced by default.
+ */
+export function isReadCommand(commandName: string): boolean {
+  return /^(Describe|Get|List)[A-Z]/.test(commandName);
+}
+
+/**
+ * Fences each attempt of a mutating command: after the signing middleware, the last step before
+ * the HTTP handler sends it (the SDK's own retries are off; drover's retry loop sends every
+ * attempt through the whole stack again), so nothing else is awaited between check and send.
+ */
+/** The SDK's middleware type (a union over the steps; this one is a finalizeRequest middleware). */
+type StackMiddleware = Parameters<EC2Client['middlewareStack']['addRelativeTo']>[0];
+type Next = (args: { readonly request: unknown }) => Promise<unknown>;
+
+function addFence(client: EC2Client, fence: MutationFence): void {
+  const middleware = (next: Next, context: { readonly commandName?: string }) => (args: { readonly request: unknown }) => {
+    const headers = (args.request as { headers: Record<string, string> }).headers;
+    const mutating = !isReadCommand(context.commandName ?? '');
+    return fencedSend(
+      fence,
+      mutating,
+      (name, value) => (headers[name] = value),
+      () => next(args),
+    );
+  };
+  client.middlewareStack.addRelativeTo(middleware as unknown as StackMiddleware, {
+    relation: 'after',
+    toMiddleware: 'httpSigningMiddleware',
+    name: 'droverFenceMiddleware',
+  });
 }
 
 function staticCredentials(values: Readonly<Record<string, string>>, provider: string): Credentials {

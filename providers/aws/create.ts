@@ -30,6 +30,8 @@ export interface LauncherInit {
   readonly logger?: ProviderLogger | undefined;
   /** EC2's list lag (AwsProviderOptions.listLagMs, resolved). */
   readonly listLagMs: () => number;
+  /** The lane holder's fencing token (HA): tagged on every launch and kept in its ledger record. */
+  readonly fence?: string | undefined;
 }
 
 /** Launches slots, alone or in batches, never one slot twice (tokens.ts, launch-ledger.ts). */
@@ -88,11 +90,11 @@ export class Launcher {
     let previous: string | undefined;
     for (let step = 0; step < MAX_GENERATION_STEPS; step++, generation++) {
       const token = clientToken(setKey, generation);
-      await ledger.sending(launchRecord(requests, token), previous);
+      await ledger.sending(launchRecord(requests, token, this.#init.fence), previous);
       previous = token;
       let attempt: Attempt;
       try {
-        attempt = await this.#runInstances(batchRunInstancesInput(requests, token, this.#init.provider), options);
+        attempt = await this.#runInstances(batchRunInstancesInput(requests, token, this.#init.provider, this.#init.fence), options);
       } catch (error) {
         // Refused before launching anything: nothing to hold. Any other failure may have launched it.
         if (error instanceof ProviderError && error.kind === 'Invalid') ledger.forget(token);
@@ -224,7 +226,7 @@ function launchKey(r: CreateRequest): string {
 }
 
 /** The ledger's record of a batch about to be sent. */
-function launchRecord(requests: readonly CreateRequest[], token: string): LaunchRecord {
+function launchRecord(requests: readonly CreateRequest[], token: string, fence: string | undefined): LaunchRecord {
   const owner = (requests[0] as CreateRequest).owner;
   return {
     token,
@@ -235,5 +237,6 @@ function launchRecord(requests: readonly CreateRequest[], token: string): Launch
     zone: (requests[0] as CreateRequest).zone,
     slots: requests.map((r) => r.owner.slot),
     sentAt: Date.now(),
+    ...(fence === undefined ? {} : { fencingToken: fence }),
   };
 }

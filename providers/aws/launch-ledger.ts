@@ -39,6 +39,8 @@ export interface LaunchRecord {
   readonly sentAt: number;
   /** Instance ids by launch index, once EC2 answered. */
   readonly ids?: readonly string[];
+  /** The fencing token of the lane holder that sent it (HA only). */
+  readonly fencingToken?: string;
 }
 
 /** What a list() saw of the ledger's tokens: launch indexes listed per token. */
@@ -226,6 +228,7 @@ function isRecord(value: unknown): value is LaunchRecord {
   const r = value as Record<string, unknown>;
   const strings = ['token', 'group', 'templateHash', 'imageDigest', 'revision', 'zone'].every((k) => typeof r[k] === 'string');
   const slots = Array.isArray(r['slots']) && (r['slots'] as unknown[]).every((s) => Number.isInteger(s));
+  const fencing = r['fencingToken'] === undefined || typeof r['fencingToken'] === 'string';
   const ids = r['ids'] === undefined || (Array.isArray(r['ids']) && (r['ids'] as unknown[]).every((s) => typeof s === 'string'));
-  return strings && slots && ids && typeof r['sentAt'] === 'number';
+  return strings && slots && ids && fencing && typeof r['sentAt'] === 'number';
 }

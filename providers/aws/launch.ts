@@ -5,13 +5,13 @@
 import type { BlockDeviceMapping, RunInstancesCommandInput, VolumeType } from '@aws-sdk/client-ec2';
 import { ProviderError } from '../../src/contract/errors.ts';
 import type { CreateRequest } from '../../src/contract/provider.ts';
-import { batchTags, instanceTags, toTagList, volumeTags } from './tags.ts';
+import { batchTags, fenceTags, instanceTags, toTagList, volumeTags } from './tags.ts';
 
 /** Device names for extra disks: /dev/sdf … /dev/sdu (16, the schema's maximum). */
 const DEVICE_LETTERS = 'fghijklmnopqrstu';
 
-/** Builds the RunInstances input for one generation's ClientToken. */
-export function runInstancesInput(request: CreateRequest, token: string, provider: string): RunInstancesCommandInput {
+/** Builds the RunInstances input for one generation's ClientToken; `fence`: the lane holder's fencing token (HA), tagged. */
+export function runInstancesInput(request: CreateRequest, token: string, provider: string, fence?: string): RunInstancesCommandInput {
   const { template, owner } = request;
   const imageId = template.artifact.id;
   const instanceType = template.machine.type;
@@ -33,7 +33,7 @@ export function runInstancesInput(request: CreateRequest, token: string, provide
     BlockDeviceMappings: blockDevices(request, provider),
     MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled' },
     TagSpecifications: [
-      { ResourceType: 'instance', Tags: toTagList(instanceTags(owner, request.name, template.tags)) },
+      { ResourceType: 'instance', Tags: toTagList({ ...instanceTags(owner, request.name, template.tags), ...fenceTags(fence) }) },
       { ResourceType: 'volume', Tags: toTagList(volumeTags(owner, request.name)) },
     ],
   };
@@ -44,10 +44,15 @@ export function runInstancesInput(request: CreateRequest, token: string, provide
  * caller checks); instance i (AmiLaunchIndex i) is requests[i]'s slot, which the `drover:slot` tag
  * lists in launch-index order, since tags at launch are the same for every instance of one call.
  */
-export function batchRunInstancesInput(requests: readonly CreateRequest[], token: string, provider: string): RunInstancesCommandInput {
+export function batchRunInstancesInput(
+  requests: readonly CreateRequest[],
+  token: string,
+  provider: string,
+  fence?: string,
+): RunInstancesCommandInput {
   const first = requests[0];
   if (first === undefined) throw invalid(provider, 'EmptyBatch', 'a batch launch needs at least one request');
-  const single = runInstancesInput(first, token, provider);
+  const single = runInstancesInput(first, token, provider, fence);
   if (requests.length === 1) return single;
   const slots = requests.map((r) => r.owner.slot);
   return {
@@ -55,7 +60,7 @@ export function batchRunInstancesInput(requests: readonly CreateRequest[], token
     MinCount: requests.length,
     MaxCount: requests.length,
     TagSpecifications: [
-      { ResourceType: 'instance', Tags: toTagList(batchTags(first.owner, slots, first.template.tags)) },
+      { ResourceType: 'instance', Tags: toTagList({ ...batchTags(first.owner, slots, first.template.tags), ...fenceTags(fence) }) },
       { ResourceType: 'volume', Tags: toTagList(volumeTags(first.owner, `${first.owner.group}-${first.owner.templateHash.slice(0, 8)}`)) },
     ],
   };

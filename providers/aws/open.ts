@@ -29,5 +29,6 @@ export async function createAwsProvider(context: ProviderContext, options: AwsPr
     fleet: context.fleet,
   });
   await ledger.open();
-  return new AwsProvider({ name: context.config.name, fleet: context.fleet, client, policy, options: resolved, ledger });
+  const fence = context.fence?.token;
+  return new AwsProvider({ name: context.config.name, fleet: context.fleet, client, policy, options: resolved, ledger, fence });
 }

@@ -61,6 +61,8 @@ export interface AwsProviderInit {
   readonly options: AwsProviderOptions;
   /** Batches in flight (launch-ledger.ts); opened by the factory. */
   readonly ledger: LaunchLedger;
+  /** The lane holder's fencing token (HA; the client fences the calls): tagged on every launch. */
+  readonly fence?: string | undefined;
 }
 
 /** The EC2 implementation of the provider contract. */
@@ -102,6 +104,7 @@ export class AwsProvider implements Provider {
       generations,
       logger,
       listLagMs: () => init.options.listLagMs ?? DEFAULT_LIST_LAG_MS,
+      fence: init.fence,
     });
     this.#destroys = new DestroyBatcher(
       {

@@ -14,8 +14,15 @@ export const TAG = {
   digest: 'drover:digest',
   revision: 'drover:revision',
   slot: 'drover:slot',
+  /** The fencing token of the lane holder that launched it (HA only; not ownership, never drift). */
+  fence: 'drover:fence',
   name: 'Name',
 } as const;
+
+/** The `drover:fence` tag of a launch sent under a lane holder's fence (none without HA). */
+export function fenceTags(fence: string | undefined): Record<string, string> {
+  return fence === undefined ? {} : { [TAG.fence]: fence };
+}
 
 /** Instance tags: the group's extra tags, then ownership and Name (ours win). */
 export function instanceTags(owner: Ownership, name: string, extra: Readonly<Record<string, string>>): Record<string, string> {

@@ -5,6 +5,7 @@
  */
 import { isTlsTrustFailure, TLS_TRUST_REASON } from '../tls-trust.ts';
 import { TRANSPORT_ERROR_CODES, ProviderError, type Classified, type ProviderErrorKind } from '../../src/contract/errors.ts';
+import { classifyFenceLost } from '../fencing.ts';
 
 export type { Classified } from '../../src/contract/errors.ts';
 
@@ -74,6 +75,8 @@ interface AzureLikeError {
 
 /** Classifies any error from an ARM call. */
 export function classifyAzure(error: unknown): Classified {
+  const fenced = classifyFenceLost(error);
+  if (fenced !== undefined) return fenced;
   if (error instanceof ProviderError) return { kind: error.kind, reason: error.reason, retryAfterMs: error.retryAfterMs };
   if (typeof error !== 'object' || error === null) return { kind: 'Transient', reason: 'Unknown' };
   if (isTlsTrustFailure(error)) return { kind: 'Unauthorized', reason: TLS_TRUST_REASON };

@@ -4,10 +4,14 @@
  * SDK's own retries off (drover's retry loop owns backoff and deadlines); credentials from an
  * explicit token credential (tests), static test credentials, or @azure/identity's
  * DefaultAzureCredential (env, workload identity, managed identity, Azure CLI) in production.
+ * With a lane holder's fence (HA), a pipeline policy after signing (the last step before the HTTP
+ * client) passes every PUT, PATCH, POST and DELETE through it.
  */
 import { ComputeManagementClient } from '@azure/arm-compute';
 import type { TokenCredential } from '@azure/core-auth';
 import { NetworkManagementClient } from '@azure/arm-network';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+import { fencedSend, isMutatingMethod, type MutationFence } from '../fencing.ts';
 import type { AzureProviderSpec } from '../../src/contract/fleet.ts';
 import { ProviderError } from '../../src/contract/errors.ts';
 import type { ProviderContext } from '../../src/contract/provider.ts';
@@ -28,9 +32,33 @@ export async function createAzureClients(context: ProviderContext, credential?: 
     retryOptions: { maxRetries: 0 },
     userAgentOptions: { userAgentPrefix: 'drover' },
   };
-  return {
+  const clients = {
     compute: new ComputeManagementClient(resolved, spec.subscriptionId, options),
     network: new NetworkManagementClient(resolved, spec.subscriptionId, options),
+  };
+  const fence = context.fence;
+  if (fence !== undefined) {
+    clients.compute.pipeline.addPolicy(fencePolicy(fence), { afterPhase: 'Sign' });
+    clients.network.pipeline.addPolicy(fencePolicy(fence), { afterPhase: 'Sign' });
+  }
+  return clients;
+}
+
+/**
+ * Fences each mutating ARM request (PUT, PATCH, POST, DELETE: NICs, VMs, their deletes) right
+ * before the HTTP client sends it; the SDK's retries are off, so each of drover's attempts runs the
+ * whole pipeline again. LRO polls are GETs and never fenced.
+ */
+export function fencePolicy(fence: MutationFence): PipelinePolicy {
+  return {
+    name: 'droverFence',
+    sendRequest: (request, next) =>
+      fencedSend(
+        fence,
+        isMutatingMethod(request.method),
+        (name, value) => request.headers.set(name, value),
+        () => next(request),
+      ),
   };
 }
 

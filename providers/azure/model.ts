@@ -36,19 +36,19 @@ function withLength(b: Buffer): Buffer {
   return Buffer.concat([length, b]);
 }
 
-/** The NIC body for the request's VM. */
-export function nicBody(request: CreateRequest, location: string, now: number): NetworkInterface {
+/** The NIC body for the request's VM; `fence`: the lane holder's fencing token (HA), tagged. */
+export function nicBody(request: CreateRequest, location: string, now: number, fence?: string): NetworkInterface {
   const subnet = request.template.placement.subnet;
   if (subnet === undefined) throw invalid(request, 'SubnetMissing', `group ${request.owner.group}: placement.subnet is required on azure`);
   return {
     location,
-    tags: nicTags(request.owner, request.name, now),
+    tags: nicTags(request.owner, request.name, now, fence),
     ipConfigurations: [{ name: 'ipconfig1', subnet: { id: subnet }, privateIPAllocationMethod: 'Dynamic', primary: true }],
   };
 }
 
-/** The VM body: created once, never sent again for an existing VM. */
-export function vmBody(request: CreateRequest, location: string, nicId: string, sshKey: string): VirtualMachine {
+/** The VM body: created once, never sent again for an existing VM; `fence`: the lane holder's fencing token (HA), tagged. */
+export function vmBody(request: CreateRequest, location: string, nicId: string, sshKey: string, fence?: string): VirtualMachine {
   const { template, owner } = request;
   const imageId = template.artifact.id;
   const size = template.machine.type;
@@ -56,7 +56,7 @@ export function vmBody(request: CreateRequest, location: string, nicId: string, 
   if (size === undefined) throw invalid(request, 'MachineTypeMissing', `group ${owner.group}: machine.type is required on azure`);
   return {
     location,
-    tags: vmTags(owner, template.tags),
+    tags: vmTags(owner, template.tags, fence),
     ...(request.zone === '' ? {} : { zones: [request.zone] }),
     hardwareProfile: { vmSize: size },
     storageProfile: {

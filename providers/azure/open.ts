@@ -38,5 +38,6 @@ export async function createAzureProvider(context: ProviderContext, options: Azu
     clients,
     policy,
     options,
+    fence: context.fence?.token,
   });
 }

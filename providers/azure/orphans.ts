@@ -10,6 +10,7 @@ import type { NetworkInterface } from '@azure/arm-network';
 import type { ArmOps } from './arm-ops.ts';
 import type { ProviderLogger } from './retry.ts';
 import { TAG } from './tags.ts';
+import { fenceLostOf } from '../fencing.ts';
 
 /** Most NICs one sweep deletes (the rest wait for the next pass). */
 export const MAX_SWEPT = 20;
@@ -50,7 +51,8 @@ export class OrphanSweeper {
 
   /**
    * Deletes up to MAX_SWEPT noted NICs older than the grace period, except those of VMs in
-   * `creating` (creates of this process in flight, whose NIC waits for its VM).
+   * `creating` (creates of this process in flight, whose NIC waits for its VM). Rejects only with
+   * a fence's refusal (HA: the lane was lost), at the first one.
    */
   async sweep(signal: AbortSignal | undefined, creating: ReadonlySet<string>): Promise<void> {
     const now = Date.now();
@@ -64,6 +66,8 @@ export class OrphanSweeper {
         await this.#ops.deleteNic('sweep', name, signal);
         this.#logger?.debug({ provider: this.#provider, nic: name }, 'deleted orphaned NIC');
       } catch (error) {
+        const lost = fenceLostOf(error);
+        if (lost !== undefined) throw lost; // the lane is another replica's now: sweep nothing more
         this.#logger?.warn(
           { provider: this.#provider, nic: name, reason: (error as { reason?: unknown }).reason },
           'could not delete orphaned NIC',

@@ -23,6 +23,7 @@ import type { AzureClients } from './client.ts';
 import { modelMismatch, nicBody, nicName, throwawaySshKey, vmBody } from './model.ts';
 import { OrphanSweeper } from './orphans.ts';
 import { RetryAfterBook } from './retry-after.ts';
+import { fenceLostOf } from '../fencing.ts';
 import type { ProviderLogger, RetryTuning } from './retry.ts';
 import { statusOf, TAG, toObserved } from './tags.ts';
 import { verifyImage } from './images.ts';
@@ -53,6 +54,8 @@ export interface AzureProviderInit {
   readonly clients: AzureClients;
   readonly policy: RetryTuning;
   readonly options: AzureProviderOptions;
+  /** The lane holder's fencing token (HA; the clients fence the calls): tagged on every VM and NIC. */
+  readonly fence?: string | undefined;
 }
 
 /** The Azure implementation of the provider contract. */
@@ -154,7 +157,7 @@ export class AzureProvider implements Provider {
     const existing = await this.#ops.getVm('create', request.name, options.signal);
     if (existing !== undefined) return this.#adopt(existing, request, options);
     const nic = await this.#ensureNic(request, options);
-    const body = vmBody(request, this.#init.location, nic.id ?? '', this.#sshKey);
+    const body = vmBody(request, this.#init.location, nic.id ?? '', this.#sshKey, this.#init.fence);
     const put = await this.#ops.putVm(request.name, body, options.signal).catch((error: unknown) => this.#dropNic(request, error, options));
     if (put.kind === 'existing') return this.#adopt(put.vm, request, options);
     const outcome = await this.#ops.waitVm('create', put.state, options.signal);
@@ -219,7 +222,8 @@ export class AzureProvider implements Provider {
   async #ensureNic(request: CreateRequest, options: CallOptions): Promise<NetworkInterface> {
     const name = nicName(request.name);
     const nic = await this.#ops.getNic('create', name, options.signal);
-    if (nic === undefined) return this.#ops.putNic(name, nicBody(request, this.#init.location, Date.now()), options.signal);
+    if (nic === undefined)
+      return this.#ops.putNic(name, nicBody(request, this.#init.location, Date.now(), this.#init.fence), options.signal);
     if (nic.tags?.[TAG.fleet] !== this.#init.fleet || nic.tags[TAG.vm] !== request.name) {
       throw this.#error('create', 'Conflict', 'NicNotOwned', `NIC ${name} exists and was not made by this fleet for ${request.name}`);
     }
@@ -227,8 +231,13 @@ export class AzureProvider implements Provider {
     return nic;
   }
 
-  /** The VM PUT failed for good: delete the NIC made for it (best-effort; the sweep catches a miss) and rethrow. */
+  /**
+   * The VM PUT failed for good: delete the NIC made for it (best-effort; the sweep catches a miss) and
+   * rethrow; a fence's refusal is rethrown at once, nothing more sent.
+   */
   async #dropNic(request: CreateRequest, error: unknown, options: CallOptions): Promise<never> {
+    const lost = fenceLostOf(error);
+    if (lost !== undefined) throw lost; // the lane is another replica's: its sweep deletes the NIC
     try {
       if ((await this.#ops.getVm('create', request.name, options.signal)) === undefined)
         await this.#ops.deleteNic('create', nicName(request.name), options.signal);

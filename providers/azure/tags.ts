@@ -18,12 +18,15 @@ export const TAG = {
   vm: 'drover:vm',
   /** On NICs: creation time (ISO), so the orphan sweep can leave young NICs of in-flight creates alone. */
   created: 'drover:created',
+  /** The fencing token of the lane holder that launched it (HA only; a record, not ownership, never drift). */
+  fence: 'drover:fence',
 } as const;
 
-/** VM tags: the group's extra tags, then ownership (ours win). */
-export function vmTags(owner: Ownership, extra: Readonly<Record<string, string>>): Record<string, string> {
+/** VM tags: the group's extra tags, then ownership (ours win), then the launching holder's fencing token (HA). */
+export function vmTags(owner: Ownership, extra: Readonly<Record<string, string>>, fence?: string): Record<string, string> {
   return {
     ...extra,
+    ...(fence === undefined ? {} : { [TAG.fence]: fence }),
     [TAG.fleet]: owner.fleet,
     [TAG.group]: owner.group,
     [TAG.template]: owner.templateHash,
@@ -34,8 +37,14 @@ export function vmTags(owner: Ownership, extra: Readonly<Record<string, string>>
 }
 
 /** NIC tags: enough to find a leaked NIC's owner and age. */
-export function nicTags(owner: Ownership, vmName: string, now: number): Record<string, string> {
-  return { [TAG.fleet]: owner.fleet, [TAG.group]: owner.group, [TAG.vm]: vmName, [TAG.created]: new Date(now).toISOString() };
+export function nicTags(owner: Ownership, vmName: string, now: number, fence?: string): Record<string, string> {
+  return {
+    [TAG.fleet]: owner.fleet,
+    [TAG.group]: owner.group,
+    [TAG.vm]: vmName,
+    [TAG.created]: new Date(now).toISOString(),
+    ...(fence === undefined ? {} : { [TAG.fence]: fence }),
+  };
 }
 
 /** Power and provisioning state from instance view statuses (`PowerState/running`, `ProvisioningState/failed/…`). */

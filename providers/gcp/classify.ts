@@ -13,6 +13,7 @@
  */
 import { isTlsTrustFailure, TLS_TRUST_REASON } from '../tls-trust.ts';
 import { TRANSPORT_ERROR_CODES, ProviderError, type Classified, type ProviderErrorKind } from '../../src/contract/errors.ts';
+import { classifyFenceLost } from '../fencing.ts';
 
 export type { Classified } from '../../src/contract/errors.ts';
 
@@ -102,6 +103,8 @@ interface GoogleLikeError {
 
 /** Classifies any error from a Compute Engine call. */
 export function classifyGce(error: unknown): Classified {
+  const fenced = classifyFenceLost(error);
+  if (fenced !== undefined) return fenced;
   if (error instanceof ProviderError) return { kind: error.kind, reason: error.reason, retryAfterMs: error.retryAfterMs };
   if (typeof error !== 'object' || error === null) return { kind: 'Transient', reason: 'Unknown' };
   if (isTlsTrustFailure(error)) return { kind: 'Unauthorized', reason: TLS_TRUST_REASON };

@@ -6,12 +6,15 @@
  * provider module (loaded lazily by the registry) imports this file, and only the three clients'
  * own modules (0.66 s to load; the package's index loads every client of v1, v1beta and v1small
  * and all their protos: 2.7 s, on the event loop of a daemon whose other lanes are waiting).
+ * With a lane holder's fence (HA), the auth client's HTTP transport (a gaxios adapter, run for each
+ * attempt right before the fetch) passes every mutating Compute request through it.
  */
 import { ImagesClient } from '@google-cloud/compute/build/src/v1/images_client.js';
 import { InstancesClient } from '@google-cloud/compute/build/src/v1/instances_client.js';
 import { ZoneOperationsClient } from '@google-cloud/compute/build/src/v1/zone_operations_client.js';
 import { ExternalAccountClient, JWT, PassThroughClient } from 'google-auth-library';
 import type { AuthClient, ExternalAccountClientOptions } from 'google-auth-library';
+import { fencedSend, isMutatingMethod, type MutationFence } from '../fencing.ts';
 import { isLoopback } from '../../src/contract/loopback.ts';
 import { ProviderError } from '../../src/contract/errors.ts';
 import type { ProviderContext } from '../../src/contract/provider.ts';
@@ -37,10 +40,41 @@ const SCOPES = ['https://www.googleapis.com/auth/cloud-platform'];
  */
 export function gceClientOptions(context: ProviderContext, key?: GceCredentials): ClientOptions {
   const endpoint = context.endpoint === undefined ? {} : endpointOptions(context.endpoint, context.config.name);
-  if (key !== undefined) return { ...endpoint, authClient: authClientOf(key), fallback: true } as ClientOptions;
+  const fence = context.fence;
+  if (key !== undefined) return { ...endpoint, authClient: fenced(authClientOf(key), fence), fallback: true } as ClientOptions;
   if (context.endpoint !== undefined && isLoopback(new URL(context.endpoint).hostname))
-    return { ...endpoint, authClient: new PassThroughClient(), fallback: true };
-  return { ...endpoint, fallback: true };
+    return { ...endpoint, authClient: fenced(new PassThroughClient(), fence), fallback: true };
+  if (fence === undefined) return { ...endpoint, fallback: true };
+  // gax hands these options to the GoogleAuth it builds (ADC), which gives clientOptions to the client it finds.
+  return { ...endpoint, fallback: true, clientOptions: { transporterOptions: { adapter: fenceAdapter(fence) } } } as ClientOptions;
+}
+
+/**
+ * A mutating Compute request: anything but a read, on the Compute API (not a token exchange);
+ * zoneOperations.wait is a POST that only reads.
+ */
+export function isMutatingCompute(method: string | undefined, url: URL | string): boolean {
+  const path = new URL(url).pathname;
+  return isMutatingMethod(method ?? 'GET') && path.includes('/compute/') && !path.endsWith('/wait');
+}
+
+type Adapter = NonNullable<NonNullable<AuthClient['transporter']['defaults']>['adapter']>;
+
+/** The gaxios adapter that fences each attempt of a mutating Compute request, right before the fetch. */
+function fenceAdapter(fence: MutationFence): Adapter {
+  return (options, send) =>
+    fencedSend(
+      fence,
+      isMutatingCompute(options.method, options.url),
+      (name, value) => options.headers.set(name, value),
+      () => send(options),
+    );
+}
+
+/** The auth client, its transport fenced when there is a fence. */
+function fenced<C extends AuthClient>(client: C, fence: MutationFence | undefined): C {
+  if (fence !== undefined) client.transporter.defaults = { ...client.transporter.defaults, adapter: fenceAdapter(fence) };
+  return client;
 }
 
 /** The auth client of a parsed key: a JWT signer for service_account, else the external_account client the operator opted into. */

@@ -23,6 +23,11 @@ export const LABEL = {
    * for ownership or any decision (drover reads the revision from metadata).
    */
   revision: 'drover-revision',
+  /**
+   * The fencing token (digits) of the lane holder that launched it (HA only): a record of which
+   * holder sent the insert, never ownership and never drift.
+   */
+  fence: 'drover-fence',
 } as const;
 
 /** Instance metadata keys drover owns: the values labels cannot hold. */

@@ -5,7 +5,7 @@
  */
 import { ProviderError } from '../../src/contract/errors.ts';
 import type { CreateRequest } from '../../src/contract/provider.ts';
-import { diskLabels, instanceLabels, METADATA } from './labels.ts';
+import { diskLabels, instanceLabels, LABEL, METADATA } from './labels.ts';
 
 /** The Instance resource fields drover sends. */
 export interface InstanceResource {
@@ -18,7 +18,7 @@ export interface InstanceResource {
 }
 
 /** Builds the insert body for `name` (a generation's name, see names.ts). */
-export function instanceResource(request: CreateRequest, name: string, key: string, provider: string): InstanceResource {
+export function instanceResource(request: CreateRequest, name: string, key: string, provider: string, fence?: string): InstanceResource {
   const { template, owner, zone } = request;
   const sourceImage = template.artifact.id;
   const machine = template.machine.type;
@@ -28,7 +28,7 @@ export function instanceResource(request: CreateRequest, name: string, key: stri
   return {
     name,
     machineType: `zones/${zone}/machineTypes/${machine}`,
-    labels: instanceLabels(owner, key, template.tags),
+    labels: { ...instanceLabels(owner, key, template.tags), ...(fence === undefined ? {} : { [LABEL.fence]: fence }) },
     metadata: { items: metadataItems(request) },
     disks: [
       { boot: true, autoDelete: true, initializeParams: { sourceImage, labels: diskLabels(owner) } },

@@ -26,5 +26,6 @@ export async function createGcpProvider(context: ProviderContext, options: GcpPr
     throw invalidProvider(context, 'ProjectInvalid', 'project must be a GCP project id');
   const clients = createGceClients(context, await readKeyFile(context.credentials, context.config.name));
   const policy = retryPolicy(DEFAULT_RETRY, context, options.retry);
-  return new GcpProvider({ name: context.config.name, fleet: context.fleet, project: spec.project, clients, policy, options });
+  const fence = context.fence?.token;
+  return new GcpProvider({ name: context.config.name, fleet: context.fleet, project: spec.project, clients, policy, options, fence });
 }

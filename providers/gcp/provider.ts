@@ -39,6 +39,8 @@ export interface GcpProviderInit {
   readonly clients: GceClients;
   readonly policy: RetryTuning;
   readonly options: GcpProviderOptions;
+  /** The lane holder's fencing token (HA; the clients fence the calls): labelled on every launch. */
+  readonly fence?: string | undefined;
 }
 
 /** Outcome of one (generation, attempt) step of create. */
@@ -69,6 +71,7 @@ export class GcpProvider implements Provider {
   readonly #clients: GceClients;
   readonly #policy: RetryTuning;
   readonly #options: GcpProviderOptions;
+  readonly #fence: string | undefined;
   readonly #book = new CreateBook();
   /** Instances whose delete this process started (zone/name → id): shown as terminated while GCE still lists them. */
   readonly #deleting = new Map<string, string>();
@@ -78,6 +81,7 @@ export class GcpProvider implements Provider {
     this.#fleet = init.fleet;
     this.#project = init.project;
     this.#clients = init.clients;
+    this.#fence = init.fence;
     this.#policy = init.policy;
     this.#options = init.options;
   }
@@ -262,7 +266,7 @@ export class GcpProvider implements Provider {
   async #step(request: CreateRequest, step: CreateStep, options: CallOptions): Promise<StepOutcome> {
     const name = generationName(request.name, step.generation);
     const key = keyLabel(request.idempotencyKey);
-    const body = instanceResource(request, name, key, this.name);
+    const body = instanceResource(request, name, key, this.name, this.#fence);
     const requestId = requestIdFor(request.idempotencyKey, step.generation, step.attempt, request.zone);
     let op: GceOperation;
     let attempts = 0;

@@ -5,6 +5,7 @@
  */
 import { ProviderError, type Classified } from '../../src/contract/errors.ts';
 import { PveApiError } from './client.ts';
+import { classifyFenceLost } from '../fencing.ts';
 
 export type { Classified } from '../../src/contract/errors.ts';
 
@@ -40,6 +41,8 @@ const TLS_CODES = new Set([
 
 /** Classifies any error a PVE call can throw. */
 export function classifyPve(error: unknown): Classified {
+  const fenced = classifyFenceLost(error);
+  if (fenced !== undefined) return fenced;
   if (error instanceof ProviderError) return { kind: error.kind, reason: error.reason };
   if (error instanceof PveApiError) return classifyApi(error);
   const code = errorCode(error);

@@ -4,8 +4,10 @@
  * status line, the JSON body's `message` (newer releases) and `errors` (parameter checks). TLS is
  * verified against the system roots or a custom CA; skipping verification is an explicit opt-out.
  * The token secret lives only in the Authorization header; it never reaches an error or a log.
+ * With a lane holder's fence (HA), every request but a GET passes it right before it is sent.
  */
 import { Agent, fetch } from 'undici';
+import { fencedSend, isMutatingMethod, type MutationFence } from '../fencing.ts';
 
 /** An error answer from the PVE API. */
 export class PveApiError extends Error {
@@ -40,6 +42,8 @@ export interface PveClientOptions {
   readonly caPem?: string;
   /** Lab only: accept any certificate. */
   readonly insecureSkipVerify?: boolean;
+  /** The lane holder's fence (HA): checked before, and its token sent with, each POST, PUT and DELETE. */
+  readonly fence?: MutationFence | undefined;
 }
 
 /** Query/form parameters; undefined values are left out, booleans become 1/0. */
@@ -50,6 +54,7 @@ export class PveClient {
   readonly base: string;
   readonly #auth: string;
   readonly #agent: Agent;
+  readonly #fence: MutationFence | undefined;
 
   constructor(options: PveClientOptions) {
     this.base = `${options.endpoint.replace(/\/+$/, '').replace(/\/api2\/json$/, '')}/api2/json`;
@@ -57,6 +62,7 @@ export class PveClient {
     const connect =
       options.insecureSkipVerify === true ? { rejectUnauthorized: false } : options.caPem === undefined ? {} : { ca: options.caPem };
     this.#agent = new Agent({ connect, keepAliveTimeout: 10_000 });
+    this.#fence = options.fence;
   }
 
   /** Calls the API; resolves with `data`, rejects with PveApiError or a transport error. */
@@ -64,17 +70,24 @@ export class PveClient {
     const encoded = encode(params);
     const withBody = method === 'POST' || method === 'PUT';
     const url = `${this.base}${path}${!withBody && encoded !== '' ? `?${encoded}` : ''}`;
-    const response = await fetch(url, {
+    const headers: Record<string, string> = {
+      authorization: this.#auth,
+      accept: 'application/json',
+      ...(withBody ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+    };
+    const init = {
       method,
       dispatcher: this.#agent,
-      headers: {
-        authorization: this.#auth,
-        accept: 'application/json',
-        ...(withBody ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-      },
+      headers,
       ...(withBody ? { body: encoded } : {}),
       ...(signal === undefined ? {} : { signal }),
-    });
+    };
+    const response = await fencedSend(
+      this.#fence,
+      isMutatingMethod(method),
+      (name, value) => (headers[name] = value),
+      () => fetch(url, init),
+    );
     const text = await response.text();
     const body = parseJson(text);
     if (!response.ok) {

@@ -34,6 +34,8 @@ export interface CloneRecord {
   readonly createdAt: number;
   /** When the clone call was about to be sent, epoch ms. */
   readonly sentAt: number;
+  /** The fencing token of the lane holder that sent it (HA only). */
+  readonly fencingToken?: string;
 }
 
 const JOURNAL_VERSION = 1;
@@ -104,5 +106,6 @@ function isRecord(value: unknown): value is CloneRecord {
     (k) => typeof r[k] === 'string',
   );
   const numbers = ['vmid', 'template', 'slot', 'createdAt', 'sentAt'].every((k) => typeof r[k] === 'number');
-  return strings && numbers;
+  const fencing = r['fencingToken'] === undefined || typeof r['fencingToken'] === 'string';
+  return strings && numbers && fencing;
 }

@@ -27,6 +27,8 @@ export interface ProxmoxProviderInit {
   readonly journal: CloneJournal;
   /** The API token's id (`user@realm!token`): its own clone tasks are drover's. */
   readonly tokenId: string;
+  /** The lane holder's fencing token (HA; the client fences the calls): written into each clone's description and journal record. */
+  readonly fence?: string | undefined;
 }
 
 /** The provider's state the create and destroy paths read: its init and the stuck clones it knows. */

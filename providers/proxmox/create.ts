@@ -105,6 +105,7 @@ export async function createVm(
     slot: request.owner.slot,
     createdAt: entry.createdAt,
     sentAt: Date.now(),
+    ...(ctx.init.fence === undefined ? {} : { fencingToken: ctx.init.fence }),
   });
   const found = await findSlot(ctx, request, signal);
   const vm =
@@ -133,7 +134,10 @@ export async function createVm(
         targetNode: target,
         storage: spec.storage ?? site.storage ?? `template-${template}`,
         createdAt: entry.createdAt,
-        params: (vmid) => ({ ...cloneParams(request, spec, vmid, entry.createdAt), target: target === site.node ? undefined : target }),
+        params: (vmid) => ({
+          ...cloneParams(request, spec, vmid, entry.createdAt, ctx.init.fence),
+          target: target === site.node ? undefined : target,
+        }),
       },
     ));
   entry.vmid = vm.vmid;
@@ -201,7 +205,7 @@ async function complete(ctx: CreateContext, request: CreateRequest, vm: SlotVm, 
   const tagged = ownershipFromTags(status.tags);
   const configured =
     tagged.fleet === tagSafe(ctx.init.fleet) && tagged.templateHash === request.owner.templateHash && tagged.slot === request.owner.slot;
-  if (!configured) await api.putConfig(vm.node, vm.vmid, configParams(request, vm.createdAt, name), signal);
+  if (!configured) await api.putConfig(vm.node, vm.vmid, configParams(request, vm.createdAt, name, ctx.init.fence), signal);
   if (status.status === 'running') return;
   const upid = await ignoring(['VmAlreadyRunning'], () => api.changeStatus(vm.node, vm.vmid, 'start', signal));
   if (upid !== undefined) await api.waitTask('create', upid, timing.startTimeoutMs, timing.pollMs, signal);

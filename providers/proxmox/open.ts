@@ -42,6 +42,7 @@ export async function createProxmoxProvider(context: ProviderContext, options: P
     tokenSecret: tokenSecret(context),
     ...(trust.caPem === undefined ? {} : { caPem: trust.caPem }),
     ...(trust.insecure === true ? { insecureSkipVerify: true } : {}),
+    fence: context.fence,
   });
   const policy = retryPolicy(DEFAULT_RETRY, context, options.retry);
   const name = context.config.name;
@@ -51,6 +52,7 @@ export async function createProxmoxProvider(context: ProviderContext, options: P
   return new ProxmoxProvider({
     journal,
     tokenId: tokenId(context),
+    fence: context.fence?.token,
     name,
     fleet: context.fleet,
     spec,

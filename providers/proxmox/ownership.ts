@@ -85,8 +85,11 @@ export function ownershipFromTags(tags: string | undefined): ReadOwnership {
   });
 }
 
-/** The description drover writes: a line for humans and the fields in a fenced block. */
-export function ownershipDescription(owner: Ownership, name: string, createdAt: number): string {
+/**
+ * The description drover writes: a line for humans and the fields in a fenced block; with HA, the
+ * launching lane holder's fencing token (`fence=`, a record only: never read as ownership).
+ */
+export function ownershipDescription(owner: Ownership, name: string, createdAt: number, fence?: string): string {
   return [
     `Managed by drover (${name}). Changes belong in Git: drover replaces VMs, it never edits them.`,
     '',
@@ -98,9 +101,23 @@ export function ownershipDescription(owner: Ownership, name: string, createdAt: 
     `digest=${owner.imageDigest}`,
     `revision=${owner.revision}`,
     `created=${new Date(createdAt).toISOString()}`,
+    ...(fence === undefined ? [] : [`fence=${fence}`]),
     BLOCK_END,
     '',
   ].join('\n');
+}
+
+/** The fencing token a description's block records (`fence=`, HA launches only). */
+export function fenceFromDescription(description: string | undefined): string | undefined {
+  const text = description ?? '';
+  const start = text.indexOf(`${BLOCK_START}\n`);
+  if (start < 0) return undefined;
+  const end = text.indexOf(`\n${BLOCK_END}`, start);
+  const line = text
+    .slice(start, end < 0 ? undefined : end)
+    .split('\n')
+    .find((l) => l.startsWith('fence='));
+  return line?.slice('fence='.length).trim();
 }
 
 /** A template's description carrying its image digest (what an image pipeline writes). */

@@ -4,6 +4,7 @@
  */
 import { capacityByGroup, type CapacityOptions, type GroupCapacity } from './capacity.ts';
 import type { CallRecord } from './engine.ts';
+import type { MutationRecord, MutationTotals } from './mutations.ts';
 import type { FaultRule, FaultRuleInput } from './faults.ts';
 import type { TimelineEvent } from './timeline.ts';
 import type { Latencies, SimInstance } from './world.ts';
@@ -91,6 +92,21 @@ export class SimControlClient {
   /** Recent API calls and per-action counts. */
   calls(action?: string): Promise<{ counts: Record<string, number>; calls: CallRecord[] }> {
     return this.#request('GET', action === undefined ? '/_sim/calls' : `/_sim/calls?action=${encodeURIComponent(action)}`);
+  }
+
+  /** Mutating calls after sequence `since` (fenced ones all, unfenced ones the most recent), with their fencing tokens. */
+  async mutatingCalls(since = 0): Promise<MutationRecord[]> {
+    return (await this.#request<{ calls: MutationRecord[] }>('GET', `/_sim/mutating-calls?since=${since}`)).calls;
+  }
+
+  /** Exact counts of mutating, fenced and unfenced mutating calls since the last reset. */
+  async mutationTotals(): Promise<MutationTotals> {
+    return (await this.#request<{ totals: MutationTotals }>('GET', '/_sim/mutating-calls?since=Infinity')).totals;
+  }
+
+  /** Every call that carried a fencing token after sequence `since`. */
+  async fencedCalls(since = 0): Promise<MutationRecord[]> {
+    return (await this.#request<{ calls: MutationRecord[] }>('GET', `/_sim/fenced-calls?since=${since}`)).calls;
   }
 
   async reset(): Promise<void> {

@@ -9,6 +9,8 @@
  * - GET  /_sim/clock              the simulated time and clock kind
  * - POST /_sim/clock              { advanceMs } moves a virtual clock forward (400 on a scaled clock)
  * - GET  /_sim/calls[?action=A]   recent API calls { at, action, status } (0 = hung/dropped) + counts
+ * - GET  /_sim/mutating-calls?since=N   mutating calls after sequence N, fenced or not, + exact totals
+ * - GET  /_sim/fenced-calls?since=N     every call that carried x-drover-fence after sequence N
  * - GET  /_sim/operations         long-running operations (clouds that have them)
  * - GET  /_sim/faults             active fault rules
  * - POST /_sim/faults             add one rule or { rules: [...] } → { ids }
@@ -83,6 +85,11 @@ const ROUTES: Readonly<Record<string, (c: RouteContext) => unknown>> = {
   'GET /_sim/clock': ({ engine }) => engine.clock.describe(),
   'POST /_sim/clock': ({ body, engine }) => advanceClock(body, engine),
   'GET /_sim/calls': (c) => ({ counts: c.engine.calls.counts(), calls: c.engine.calls.list(param(c, 'action')) }),
+  'GET /_sim/mutating-calls': (c) => ({
+    totals: c.engine.mutations.totals(),
+    calls: c.engine.mutations.mutating(Number(param(c, 'since') ?? 0)),
+  }),
+  'GET /_sim/fenced-calls': (c) => ({ calls: c.engine.mutations.fenced(Number(param(c, 'since') ?? 0)) }),
   'GET /_sim/operations': ({ engine }) => ({ operations: engine.operations.list() }),
   'GET /_sim/faults': ({ engine }) => ({ faults: engine.faults.list() }),
   'POST /_sim/faults': ({ body, engine }) => addFaults(body, engine),
@@ -108,6 +115,7 @@ function reset(engine: SimEngine, api: CloudApi): void {
   engine.world.reset();
   engine.faults.clear();
   engine.calls.clear();
+  engine.mutations.clear();
   engine.operations.clear();
   engine.throttler.reset();
   api.reset?.();

@@ -5,6 +5,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { ScaledClock, type SimClock } from './clock.ts';
 import { FaultInjector, type FaultRule } from './faults.ts';
+import { MutationLog } from './mutations.ts';
 import { OperationLog } from './operations.ts';
 import { Throttler, type BucketSpec } from './token-bucket.ts';
 import { World, type Latencies, type LaunchInput, type SimInstance } from './world.ts';
@@ -44,6 +45,12 @@ export interface CloudApi {
   faultResponse(fault: FaultRule, action: string): SimResponse;
   /** Launches an instance out of band (foreign or hand-made), filling in the cloud's defaults. */
   launchOutOfBand(input: Partial<LaunchInput>): SimInstance;
+  /**
+   * Whether a recognised call creates, changes or deletes something (recorded in the engine's
+   * mutation log). Default: any method but GET; a cloud whose reads also POST (EC2's query
+   * protocol, GCE's operations wait) says which actions mutate.
+   */
+  mutates?(action: string, request: SimRequest): boolean;
   /** Extra control routes, keyed `METHOD path` (e.g. `POST /_sim/images`). */
   readonly controlRoutes?: Readonly<Record<string, ControlHandler>>;
   /** Extra fields for GET /_sim/world (e.g. images). */
@@ -70,6 +77,8 @@ export interface CallRecord {
   readonly at: number;
   readonly action: string;
   readonly status: number;
+  /** The request's fencing token (header `x-drover-fence`), when it carried one. */
+  readonly fence?: string;
 }
 
 /** Bounded log of API calls (the most recent MAX_CALL_RECORDS), for "how many calls" checks. */
@@ -108,6 +117,8 @@ export interface SimEngine {
   readonly throttler: Throttler;
   readonly faults: FaultInjector;
   readonly calls: CallLog;
+  /** Every fenced call and the recent unfenced mutating ones, with exact totals (HA suites: which lane holder sent what). */
+  readonly mutations: MutationLog;
   /** Long-running operations (GCE operations, Azure async operations, Proxmox tasks). */
   readonly operations: OperationLog;
 }
@@ -129,7 +140,7 @@ export function createEngine(
     return kind === 'boot-fail' || kind === 'boot-stuck' ? kind : 'boot';
   };
   const operations = new OperationLog(clock, () => `op-${randomHex(16)}`);
-  return { clock, world, throttler, faults, calls: new CallLog(), operations };
+  return { clock, world, throttler, faults, calls: new CallLog(), mutations: new MutationLog(), operations };
 }
 
 /** Random lowercase hex of `length` characters (ids, request ids). */

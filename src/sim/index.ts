@@ -54,6 +54,7 @@ export {
   type FaultRule,
   type FaultRuleInput,
 } from './faults.ts';
+export { MAX_UNFENCED_RECORDS, MutationLog, type MutationInput, type MutationRecord, type MutationTotals } from './mutations.ts';
 export { OperationLog, type OperationError, type OperationInput, type SimOperation } from './operations.ts';
 export { startSimServer, type ListenOptions, type SimServer } from './server.ts';
 export { selfSignedCertificate, type TlsPair } from './tls.ts';

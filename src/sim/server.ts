@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type RequestListener, type Server, 
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { handleControl, json } from './control.ts';
+import { FENCE_HEADER } from '../contract/fence.ts';
 import type { CloudApi, SimCall, SimEngine, SimRequest, SimResponse } from './engine.ts';
 
 /** A running simulator server. */
@@ -61,11 +62,23 @@ async function serve(req: IncomingMessage, res: ServerResponse, engine: SimEngin
   if (control !== undefined) return writeResponse(res, control);
   const routed = api.route(request);
   if (!isCall(routed)) return writeResponse(res, routed);
-  await runCall(routed, res, engine, api);
+  await runCall(routed, request, res, engine, api);
 }
 
-async function runCall(call: SimCall, res: ServerResponse, engine: SimEngine, api: CloudApi): Promise<void> {
-  const log = (status: number): void => engine.calls.record({ at: engine.clock.now(), action: call.action, status });
+/** Records a call in the call log and, when it mutates or carries a fencing token, in the mutation log. */
+function callLogger(call: SimCall, request: SimRequest, engine: SimEngine, api: CloudApi): (status: number) => void {
+  const header = request.headers[FENCE_HEADER];
+  const fence = Array.isArray(header) ? header.join(',') : header;
+  const mutating = api.mutates?.(call.action, request) ?? request.method !== 'GET';
+  return (status) => {
+    const at = engine.clock.now();
+    engine.calls.record({ at, action: call.action, status, ...(fence === undefined ? {} : { fence }) });
+    if (mutating || fence !== undefined) engine.mutations.record({ at, action: call.action, status, mutating, fence });
+  };
+}
+
+async function runCall(call: SimCall, request: SimRequest, res: ServerResponse, engine: SimEngine, api: CloudApi): Promise<void> {
+  const log = callLogger(call, request, engine, api);
   const fault = engine.faults.pick(call.action, 'before');
   if (fault?.kind === 'error' || fault?.kind === 'throttle') {
     const response = api.faultResponse(fault, call.action);

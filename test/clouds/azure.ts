@@ -31,6 +31,7 @@ const KEYS = {
   slot: TAG.slot,
   revision: TAG.revision,
   digest: TAG.digest,
+  fence: TAG.fence,
 } as const;
 
 /** Azure. */

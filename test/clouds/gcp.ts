@@ -20,7 +20,14 @@ const placement = (zones: readonly string[]) => `  machine: { type: e2-standard-
 const FAST_OPTIONS: GcpProviderOptions = { retry: PASS_RETRY, operationPollMs: 5 };
 // The revision label (GCE label value rules: a commit id fits as is) records each launch's revision.
 // The digest label is only a 63-character prefix of the digest, so no full-digest key.
-const KEYS = { fleet: LABEL.fleet, group: LABEL.group, template: LABEL.template, slot: LABEL.slot, revision: LABEL.revision } as const;
+const KEYS = {
+  fleet: LABEL.fleet,
+  group: LABEL.group,
+  template: LABEL.template,
+  slot: LABEL.slot,
+  revision: LABEL.revision,
+  fence: LABEL.fence,
+} as const;
 
 /** GCE. */
 export const gcp = defineCloud<GceSimulator, GceSimulatorOptions, GcpProviderOptions>({

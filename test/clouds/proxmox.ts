@@ -1,6 +1,6 @@
 /** Proxmox VE for the test suites: the PVE simulator (https), the Proxmox provider (undici, the simulator's CA trusted) against it, its daemon binding. */
 import { createProxmoxProvider, type ProxmoxProviderOptions } from '../../providers/proxmox/open.ts';
-import { digestTag, ownershipFromDescription, TAG, templateDescription } from '../../providers/proxmox/ownership.ts';
+import { digestTag, fenceFromDescription, ownershipFromDescription, TAG, templateDescription } from '../../providers/proxmox/ownership.ts';
 import { startProxmoxSimulator, type ProxmoxSimulator, type ProxmoxSimulatorOptions } from '../../providers/proxmox/sim.ts';
 import { caFileEnv, endpointEnv, envName } from './daemon-env.ts';
 import { defineCloud } from './types.ts';
@@ -106,6 +106,11 @@ export const proxmox = defineCloud<ProxmoxSimulator, ProxmoxSimulatorOptions, Pr
     [`DROVER_PROVIDERS__${envName(provider)}__CREDENTIALS__TOKEN_ID`]: TOKEN_ID,
   }),
   launchOwnership,
+  // The clone call's description (what the launch asked for), as launchOwnership reads it.
+  fenceOf: (vm) => {
+    const requested = vm.attributes['requested'] as { description?: unknown } | undefined;
+    return fenceFromDescription(typeof requested?.description === 'string' ? requested.description : undefined);
+  },
 });
 
 /** Proxmox VE with VMIDs from {@link VMID_RANGE}: a slot aims at its own VMID instead of /cluster/nextid's. */

@@ -10,6 +10,7 @@ import type { Provider, ProviderContext } from '../../src/contract/provider.ts';
 import type { ProviderConfig } from '../../src/contract/fleet.ts';
 import type { SimEngine } from '../../src/sim/engine.ts';
 import type { FaultInjector } from '../../src/sim/faults.ts';
+import type { MutationRecord } from '../../src/sim/mutations.ts';
 import type { World } from '../../src/sim/world.ts';
 
 /** The cloud kinds the suites run against. */
@@ -37,6 +38,8 @@ export interface OwnershipKeys {
   readonly revision?: string;
   /** Key of the full image digest, where the cloud's launch record carries it (canary check). */
   readonly digest?: string;
+  /** Key of the launching lane holder's fencing token (HA), where a tag or label carries it. */
+  readonly fence?: string;
 }
 
 /** An ownership field of an instance (see {@link TestCloud.ownership}). */
@@ -113,6 +116,19 @@ export interface TestCloud<S extends CloudSim = CloudSim, SO = object, PO = obje
   launchOwnership(sim: S): ReadonlyMap<string, Readonly<Record<string, string>>> | undefined;
   /** Tags for an out-of-band instance that claims ownership by `fleet` (for "never touched" checks). */
   ownershipTags(fleet: string, group: string): Readonly<Record<string, string>>;
+  /**
+   * The fencing token the launch of a world instance recorded (HA: tag, label, or the Proxmox
+   * description the clone asked for); undefined for a launch without a fence.
+   */
+  fenceOf(instance: WorldInstance): string | undefined;
+  /** Calls that carried a fencing token after sequence `since`, from the simulator's mutation log (never trimmed). */
+  fencedCalls(sim: S, since?: number): MutationRecord[];
+  /**
+   * Mutating calls after sequence `since`, fenced or not (HA suites: "every mutating call was
+   * fenced"; unfenced ones beyond the most recent 10 000 are trimmed, their count is exact in
+   * `sim.engine.mutations.totals()`).
+   */
+  mutatingCalls(sim: S, since?: number): MutationRecord[];
 }
 
 /** Every live instance in the world: each state but terminating and terminated (not only ready ones). */
@@ -123,9 +139,19 @@ export function liveIn(sim: CloudSim): WorldInstance[] {
 /** What a cloud's file says; {@link defineCloud} derives the rest of its {@link TestCloud}. */
 export type CloudParts<S extends CloudSim, SO, PO> = Omit<
   TestCloud<S, SO, PO>,
-  'groupPlacement' | 'zone' | 'createProvider' | 'artifact' | 'ownership' | 'slotOf' | 'launchOwnership' | 'ownershipTags'
+  | 'groupPlacement'
+  | 'zone'
+  | 'createProvider'
+  | 'artifact'
+  | 'ownership'
+  | 'slotOf'
+  | 'launchOwnership'
+  | 'ownershipTags'
+  | 'fenceOf'
+  | 'fencedCalls'
+  | 'mutatingCalls'
 > &
-  Partial<Pick<TestCloud<S, SO, PO>, 'artifact' | 'ownership' | 'slotOf' | 'launchOwnership'>> & {
+  Partial<Pick<TestCloud<S, SO, PO>, 'artifact' | 'ownership' | 'slotOf' | 'launchOwnership' | 'fenceOf'>> & {
     /** The cloud's provider factory. */
     factory(context: ProviderContext, options: PO): Promise<Provider>;
     /** Context fields that reach `sim`: endpoint, CA, test credentials. */
@@ -148,6 +174,9 @@ export function defineCloud<S extends CloudSim, SO, PO>(parts: CloudParts<S, SO,
     slotOf: (_sim, _id, tag) => tag,
     launchOwnership: () => undefined,
     ownershipTags: (fleet, group) => ({ [parts.tags.fleet]: fleet, [parts.tags.group]: group }),
+    fenceOf: (instance) => (parts.tags.fence === undefined ? undefined : instance.tags[parts.tags.fence]),
+    fencedCalls: (sim, since) => sim.engine.mutations.fenced(since),
+    mutatingCalls: (sim, since) => sim.engine.mutations.mutating(since),
     createProvider(config, sim, start = {}) {
       const { options, stateDir, ...context } = start;
       return factory({ config, fleet: 'e2e', ...reach(sim), ...stateFileIn(stateDir), ...context }, { ...parts.fastOptions, ...options });

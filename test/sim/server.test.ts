@@ -3,6 +3,7 @@ import { VirtualClock } from '../../src/sim/clock.ts';
 import { SimControlClient } from '../../src/sim/control-client.ts';
 import { json } from '../../src/sim/control.ts';
 import { createEngine, type CloudApi, type SimEngine } from '../../src/sim/engine.ts';
+import { MAX_UNFENCED_RECORDS, MutationLog } from '../../src/sim/mutations.ts';
 import { startSimServer, type SimServer } from '../../src/sim/server.ts';
 import { selfSignedCertificate } from '../../src/sim/tls.ts';
 
@@ -96,6 +97,70 @@ describe('sim server and control API', () => {
     await assert.rejects(fetch(`${server.url}/list`, { signal: AbortSignal.timeout(100) }), { name: 'TimeoutError' });
     assert.ok(Date.now() - started < 1000);
     assert.equal((await fetch(`${server.url}/list`)).status, 200);
+  });
+
+  it('records every mutating call and every fenced one, unbounded, with the fencing token, and serves them', async () => {
+    const fenced = (path: string, token: string) => fetch(`${server.url}${path}`, { method: 'POST', headers: { 'x-drover-fence': token } });
+    await fenced('/create?name=a', '7');
+    await post('/create?name=b'); // a mutating call without a fence: recorded, not fenced
+    await fetch(`${server.url}/list`); // a read: neither
+    engine.faults.add({ kind: 'throttle', actions: ['Create'], count: 1 });
+    await fenced('/create?name=c', '9');
+    const control = new SimControlClient(server.url);
+    const mutating = await control.mutatingCalls();
+    assert.deepEqual(
+      mutating.map((r) => [r.seq, r.action, r.status, r.mutating, r.fence]),
+      [
+        [1, 'Create', 200, true, '7'],
+        [2, 'Create', 200, true, undefined],
+        [3, 'Create', 429, true, '9'],
+      ],
+    );
+    assert.ok(mutating.every((r) => typeof r.at === 'number' && typeof r.wallAt === 'number'));
+    assert.deepEqual(
+      (await control.fencedCalls()).map((r) => [r.seq, r.fence]),
+      [
+        [1, '7'],
+        [3, '9'],
+      ],
+    );
+    assert.deepEqual(
+      (await control.fencedCalls(1)).map((r) => r.seq),
+      [3],
+    );
+    assert.deepEqual(
+      engine.calls.list().map((r) => [r.action, r.fence]),
+      [
+        ['Create', '7'],
+        ['Create', undefined],
+        ['List', undefined],
+        ['Create', '9'],
+      ],
+    );
+    assert.deepEqual(await control.mutationTotals(), { mutating: 3, fenced: 2, unfencedMutating: 1 });
+    await post('/_sim/reset');
+    assert.deepEqual(await control.mutatingCalls(), []);
+    assert.deepEqual(await control.mutationTotals(), { mutating: 0, fenced: 0, unfencedMutating: 0 });
+  });
+
+  it('keeps every fenced call and the most recent unfenced ones, with exact totals', () => {
+    const log = new MutationLog();
+    const unfenced = 3 * MAX_UNFENCED_RECORDS;
+    for (let i = 0; i < unfenced; i++) {
+      log.record({ at: i, action: 'Create', status: 200, mutating: true });
+      if (i % 1000 === 0) log.record({ at: i, action: 'Create', status: 200, mutating: true, fence: String(i) });
+    }
+    assert.deepEqual(log.totals(), { mutating: unfenced + 30, fenced: 30, unfencedMutating: unfenced });
+    assert.equal(log.fenced().length, 30, 'every fenced call, the first ones too');
+    assert.equal(log.fenced()[0]?.fence, '0');
+    const kept = log.mutating().filter((r) => r.fence === undefined);
+    assert.ok(kept.length >= MAX_UNFENCED_RECORDS && kept.length <= 2 * MAX_UNFENCED_RECORDS, String(kept.length));
+    assert.equal(kept.at(-1)?.at, unfenced - 1, 'the most recent are kept');
+    const seqs = log.mutating().map((r) => r.seq);
+    assert.deepEqual(
+      seqs,
+      [...seqs].sort((a, b) => a - b),
+    );
   });
 
   it('reports capacity per group', async () => {

@@ -43,6 +43,9 @@ const ACTIONS: Readonly<Record<string, Handler>> = {
   CreateTags: createTags,
 };
 
+/** The EC2 actions that create, change or delete something (every EC2 call is a POST). */
+const MUTATING: ReadonlySet<string> = new Set(['RunInstances', 'TerminateInstances', 'CreateTags']);
+
 const ERROR_STATUS: Readonly<Record<string, number>> = {
   RequestLimitExceeded: 503,
   Unavailable: 503,
@@ -56,6 +59,7 @@ export function ec2Api(ctx: Ec2Context): CloudApi {
   return {
     route: (request) => route(ctx, request),
     faultResponse: (fault, action) => faultResponse(fault, action),
+    mutates: (action) => MUTATING.has(action),
     launchOutOfBand: (input) => launchOutOfBand(ctx, input),
     controlRoutes: controlRoutes(ctx),
     worldExtras: () => ({ region: ctx.region, images: ctx.images.all(), settings: ctx.settings, tokens: ctx.tokens.size }),

@@ -118,6 +118,8 @@ export function gceApi(ctx: GceContext): CloudApi {
   return {
     route: (request) => route(ctx, request),
     faultResponse: (fault, action) => faultResponse(ctx, fault, action),
+    // zoneOperations.wait is a POST that only reads.
+    mutates: (action, request) => request.method !== 'GET' && action !== 'compute.zoneOperations.wait',
     launchOutOfBand: (input) => launchOutOfBand(ctx, input),
     controlRoutes: controlRoutes(ctx),
     worldExtras: () => ({

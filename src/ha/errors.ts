@@ -1,0 +1,29 @@
+/**
+ * Errors of the etcd coordinator: one class with a reason, matched by `reason`, never by message.
+ * Messages name the key or lane at most; never an endpoint's credentials or a password.
+ */
+
+/** Why a coordinator call failed. */
+export type HaErrorReason =
+  /** etcd did not answer within the call timeout (down, partitioned, or refusing). */
+  | 'EtcdUnreachable'
+  /** A published summary is larger than {@link MAX_SUMMARY_BYTES}. */
+  | 'SummaryTooLarge'
+  /** The settings cannot work (no endpoint, TTL under one second, window not below the TTL …). */
+  | 'BadSettings'
+  /** start() was not called, or stop() already was. */
+  | 'NotRunning';
+
+/** A coordinator failure with a machine-readable reason. */
+export class HaError extends Error {
+  override readonly name = 'HaError';
+  readonly reason: HaErrorReason;
+
+  constructor(reason: HaErrorReason, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.reason = reason;
+  }
+}
+
+/** The largest summary `publish` accepts, bytes of JSON (etcd values should stay small). */
+export const MAX_SUMMARY_BYTES = 16 * 1024;

@@ -1,0 +1,118 @@
+/**
+ * The fleet as this replica's watch and reads show it: every lane key (holder, token, lease),
+ * every summary, every live replica. Fed by full snapshots (start, and the periodic confirmation
+ * read) and by watch events; never goes back in revision, so a late read cannot undo a newer event.
+ */
+import type { IKeyValue } from 'etcd3';
+
+import type { LaneView, PublishedSummary } from './coordinator.ts';
+import type { FleetKey, FleetKeys } from './keys.ts';
+
+/** A lane's campaign key. */
+export interface LaneKey {
+  readonly replica: string;
+  /** ISO time the holder took it (from the key's value). */
+  readonly since: string;
+  /** Its create revision: the fencing token. */
+  readonly token: string;
+  readonly lease: string;
+}
+
+/** The value of a lane key. */
+export interface LaneKeyValue {
+  readonly replica: string;
+  readonly since: string;
+}
+
+/** Parses a lane key's value; undefined when it is not ours to read. */
+export function parseLaneValue(value: Buffer): LaneKeyValue | undefined {
+  try {
+    const parsed = JSON.parse(value.toString('utf8')) as Partial<LaneKeyValue>;
+    if (typeof parsed.replica !== 'string') return undefined;
+    return { replica: parsed.replica, since: typeof parsed.since === 'string' ? parsed.since : '' };
+  } catch {
+    return undefined;
+  }
+}
+
+function parseSummary(value: Buffer): PublishedSummary | undefined {
+  try {
+    const parsed = JSON.parse(value.toString('utf8')) as PublishedSummary;
+    return typeof parsed.replica === 'string' && typeof parsed.token === 'string' ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The fleet's keys, current as of `revision`. */
+export class FleetView {
+  readonly lanes = new Map<string, LaneKey>();
+  readonly summaries = new Map<string, PublishedSummary>();
+  readonly replicas = new Set<string>();
+  /** The newest revision applied. */
+  revision = 0;
+  private readonly keys: FleetKeys;
+
+  constructor(keys: FleetKeys) {
+    this.keys = keys;
+  }
+
+  /** Replaces lanes and replicas (and summaries when `summaries` is given) with a snapshot. */
+  applySnapshot(revision: number, lanes: readonly IKeyValue[], replicas: readonly IKeyValue[], summaries?: readonly IKeyValue[]): boolean {
+    if (revision < this.revision) return false;
+    this.revision = revision;
+    this.lanes.clear();
+    this.replicas.clear();
+    for (const kv of [...lanes, ...replicas, ...(summaries ?? [])]) this.set(kv);
+    return true;
+  }
+
+  /** Applies a watch event; returns what the key is, or undefined when it was stale or foreign. */
+  applyEvent(kind: 'put' | 'delete', kv: IKeyValue): FleetKey | undefined {
+    const revision = Number(kv.mod_revision);
+    if (revision <= this.revision) return undefined;
+    this.revision = Math.max(this.revision, revision);
+    if (kind === 'put') return this.set(kv);
+    const parsed = this.keys.parse(kv.key.toString('utf8'));
+    if (parsed?.kind === 'lane') this.lanes.delete(parsed.name);
+    if (parsed?.kind === 'replica') this.replicas.delete(parsed.name);
+    if (parsed?.kind === 'summary') this.summaries.delete(parsed.name);
+    return parsed;
+  }
+
+  /** Holder replica of every lane with a key. */
+  holders(): Map<string, string> {
+    return new Map([...this.lanes].map(([lane, key]) => [lane, key.replica]));
+  }
+
+  /** Every lane of `desired` and every lane with a key or summary, with holder and summary. */
+  view(desired: readonly string[]): LaneView[] {
+    const names = new Set([...desired, ...this.lanes.keys(), ...this.summaries.keys()]);
+    return [...names].sort().map((lane) => {
+      const key = this.lanes.get(lane);
+      const summary = this.summaries.get(lane);
+      return {
+        lane,
+        ...(key === undefined ? {} : { holder: { replica: key.replica, token: key.token, since: key.since } }),
+        ...(summary === undefined ? {} : { summary }),
+      };
+    });
+  }
+
+  private set(kv: IKeyValue): FleetKey | undefined {
+    const parsed = this.keys.parse(kv.key.toString('utf8'));
+    if (parsed === undefined || parsed.kind === 'trigger') return parsed;
+    if (parsed.kind === 'replica') this.replicas.add(parsed.name);
+    if (parsed.kind === 'lane') {
+      const value = parseLaneValue(kv.value);
+      if (value === undefined) this.lanes.delete(parsed.name);
+      else this.lanes.set(parsed.name, { ...value, token: kv.create_revision, lease: kv.lease });
+    }
+    if (parsed.kind === 'summary') {
+      const summary = parseSummary(kv.value);
+      if (summary === undefined) this.summaries.delete(parsed.name);
+      else this.summaries.set(parsed.name, summary);
+    }
+    return parsed;
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * The key layout of one fleet in etcd, under `<prefix>/<fleet>/`: `replicas/<id>` (membership, on
+ * the replica's lease), `lanes/<provider>` (the campaign key, on the lane's own lease; its create
+ * revision is the fencing token), `summaries/<provider>` (no lease) and `trigger`.
+ */
+
+/** What a key under the fleet root is. */
+export type FleetKey = { readonly kind: 'replica' | 'lane' | 'summary'; readonly name: string } | { readonly kind: 'trigger' };
+
+/** Builds and parses the keys of one fleet. */
+export class FleetKeys {
+  /** `<prefix>/<fleet>/`, always ending in one slash. */
+  readonly root: string;
+
+  constructor(prefix: string, fleet: string) {
+    const trimmed = prefix.replace(/\/+$/, '');
+    this.root = `${trimmed}/${fleet}/`;
+  }
+
+  replica(id: string): string {
+    return `${this.root}replicas/${id}`;
+  }
+
+  lane(lane: string): string {
+    return `${this.root}lanes/${lane}`;
+  }
+
+  summary(lane: string): string {
+    return `${this.root}summaries/${lane}`;
+  }
+
+  get trigger(): string {
+    return `${this.root}trigger`;
+  }
+
+  get lanesPrefix(): string {
+    return `${this.root}lanes/`;
+  }
+
+  get replicasPrefix(): string {
+    return `${this.root}replicas/`;
+  }
+
+  /** What `key` is, or undefined for a key this code does not own. */
+  parse(key: string): FleetKey | undefined {
+    if (!key.startsWith(this.root)) return undefined;
+    const rest = key.slice(this.root.length);
+    if (rest === 'trigger') return { kind: 'trigger' };
+    const slash = rest.indexOf('/');
+    if (slash < 0) return undefined;
+    const name = rest.slice(slash + 1);
+    if (name === '') return undefined;
+    const kinds: Record<string, 'replica' | 'lane' | 'summary'> = {
+      replicas: 'replica',
+      lanes: 'lane',
+      summaries: 'summary',
+    };
+    const kind = kinds[rest.slice(0, slash)];
+    return kind === undefined ? undefined : { kind, name };
+  }
+}
+
+/** The exclusive end of the key range that starts with `prefix` (etcd's `range_end`). */
+export function prefixEnd(prefix: string): Buffer {
+  const bytes = Buffer.from(prefix, 'utf8');
+  for (let i = bytes.length - 1; i >= 0; i--) {
+    if ((bytes[i] as number) < 0xff) {
+      const end = Buffer.from(bytes.subarray(0, i + 1));
+      end[i] = (bytes[i] as number) + 1;
+      return end;
+    }
+  }
+  return Buffer.from([0]);
+}

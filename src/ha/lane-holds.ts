@@ -1,0 +1,231 @@
+/**
+ * The lanes this replica holds, each on its own lease with its own fence: campaign (grant a lease,
+ * one txn creating the key), resign (stop the lane, then delete the key only if its create
+ * revision is ours, then revoke), and loss (the fence turns lost first, then the lane is stopped;
+ * the key is never deleted by this replica, only its own lease revoked, retried until it works or
+ * the lease must have expired).
+ */
+import type { Etcd3, IKeyValue } from 'etcd3';
+
+import type { FenceLostReason } from '../contract/fence.ts';
+import type { LaneHold, LaneHost } from './coordinator.ts';
+import { campaign, deleteIfOurs, grantLease, revokeLease } from './etcd-ops.ts';
+import { parseLaneValue } from './fleet-view.ts';
+import type { LaneKey } from './fleet-view.ts';
+import type { KeepAlives } from './keepalive.ts';
+import type { FleetKeys } from './keys.ts';
+import { LaneFence } from './lane-fence.ts';
+import type { Confirmation } from './lane-fence.ts';
+import type { HaLogger } from './log.ts';
+import { errorName } from './log.ts';
+
+/** What the holds need. */
+export interface LaneHoldsOptions {
+  readonly client: Etcd3;
+  readonly keys: FleetKeys;
+  readonly replica: string;
+  readonly ttlSeconds: number;
+  readonly fenceWindowMs: number;
+  readonly callTimeoutMs: number;
+  readonly keepAlives: KeepAlives;
+  readonly now: () => number;
+  readonly logger: HaLogger;
+  /** Something changed (a lane freed up on our side): plan again. */
+  readonly changed: () => void;
+}
+
+interface Held {
+  readonly hold: LaneHold;
+  readonly fence: LaneFence;
+  readonly leaseId: string;
+  resigning: boolean;
+}
+
+/** The replica's holds. */
+export class LaneHolds {
+  private readonly options: LaneHoldsOptions;
+  private readonly held = new Map<string, Held>();
+  /** Lanes being campaigned for, resigned or stopped after a loss. */
+  readonly busy = new Set<string>();
+  private host: LaneHost | undefined;
+  private closed = false;
+
+  constructor(options: LaneHoldsOptions) {
+    this.options = options;
+  }
+
+  attach(host: LaneHost): void {
+    this.host = host;
+  }
+
+  /** Lanes held now (a resigning lane until its key is deleted; never a lost one). */
+  holds(): Map<string, LaneHold> {
+    return new Map([...this.held].map(([lane, held]) => [lane, held.hold]));
+  }
+
+  /** Lanes held now, names only. */
+  names(): Set<string> {
+    return new Set(this.held.keys());
+  }
+
+  /** Campaigns for `lane`; true when this replica holds it now. */
+  async campaign(lane: string): Promise<boolean> {
+    const { client, keys, replica, ttlSeconds, callTimeoutMs, keepAlives, now, logger } = this.options;
+    if (this.held.has(lane) || this.busy.has(lane)) return false;
+    this.busy.add(lane);
+    let leaseId: string | undefined;
+    try {
+      const grantSentAt = now();
+      leaseId = await grantLease(client, ttlSeconds, callTimeoutMs);
+      keepAlives.track(leaseId, grantSentAt);
+      const since = new Date();
+      const txnSentAt = now();
+      const value = JSON.stringify({ replica, since: since.toISOString() });
+      const token = await campaign(client, keys.lane(lane), value, leaseId, callTimeoutMs);
+      if (token === undefined) {
+        this.release(leaseId);
+        return false;
+      }
+      this.take(lane, token, leaseId, since.getTime(), txnSentAt);
+      return true;
+    } catch (error) {
+      logger.warn({ replica, lane, error: errorName(error) }, 'ha campaign failed');
+      if (leaseId !== undefined) this.release(leaseId);
+      return false;
+    } finally {
+      this.busy.delete(lane);
+    }
+  }
+
+  /** Stops the lane, then deletes its key (if still ours) and revokes its lease. */
+  async resign(lane: string, why: string): Promise<void> {
+    const held = this.held.get(lane);
+    if (held === undefined || held.resigning) return;
+    held.resigning = true;
+    this.busy.add(lane);
+    const { client, keys, replica, callTimeoutMs, keepAlives, logger } = this.options;
+    logger.info({ replica, lane, fence: held.hold.token, why }, 'ha lane resigning');
+    try {
+      await this.host?.stopLane(lane);
+    } catch (error) {
+      logger.warn({ replica, lane, error: errorName(error) }, 'ha lane stop failed');
+    }
+    held.fence.lose('Resigned');
+    this.held.delete(lane);
+    keepAlives.untrack(held.leaseId);
+    await deleteIfOurs(client, keys.lane(lane), held.hold.token, callTimeoutMs).catch(() => undefined);
+    await revokeLease(client, held.leaseId, callTimeoutMs).catch(() => undefined);
+    this.busy.delete(lane);
+    logger.info({ replica, lane, fence: held.hold.token }, 'ha lane resigned');
+    this.options.changed();
+  }
+
+  /** etcd said the lease `leaseId` is gone: its lane is lost. */
+  leaseExpired(leaseId: string): boolean {
+    for (const held of this.held.values()) {
+      if (held.leaseId !== leaseId) continue;
+      held.fence.lose('LaneTaken');
+      return true;
+    }
+    return false;
+  }
+
+  /** Loses every hold whose keep-alives are older than the fence window (no I/O). */
+  watchKeepAlives(now = this.options.now()): void {
+    for (const held of this.held.values()) if (held.fence.keepAliveStale(now)) held.fence.lose('KeepAliveStale');
+  }
+
+  /**
+   * Judges the holds against the lane keys as of `revision` (a read sent at `sentAt`, or a watch
+   * event when `sentAt` is undefined): ours → confirmed; gone or someone else's → lost. A hold
+   * newer than `revision` cannot be judged by it.
+   */
+  judge(revision: number, lanes: ReadonlyMap<string, LaneKey>, sentAt?: number): void {
+    for (const [lane, held] of this.held) {
+      if (revision < Number(held.hold.token)) continue;
+      const key = lanes.get(lane);
+      const ours = key !== undefined && key.token === held.hold.token && key.replica === this.options.replica;
+      if (!ours) held.fence.lose('LaneTaken');
+      else if (sentAt !== undefined) held.fence.confirmed(sentAt);
+    }
+  }
+
+  /** Resigns every hold (stop()), then stops retrying revocations of lost leases. */
+  async resignAll(): Promise<void> {
+    await Promise.all([...this.held.keys()].map((lane) => this.resign(lane, 'stop')));
+    this.closed = true;
+  }
+
+  private take(lane: string, token: string, leaseId: string, since: number, confirmedSentAt: number): void {
+    const { replica, fenceWindowMs, keepAlives, now, logger } = this.options;
+    const fence: LaneFence = new LaneFence({
+      lane,
+      token,
+      holder: replica,
+      windowMs: fenceWindowMs,
+      now,
+      keepAliveSentAt: () => keepAlives.ackedSentAt(leaseId),
+      confirmedSentAt,
+      confirm: (timeoutMs) => this.confirm(lane, token, timeoutMs),
+      onLost: (reason) => this.lost(lane, fence, reason),
+    });
+    const hold: LaneHold = { lane, token, since, fence };
+    this.held.set(lane, { hold, fence, leaseId, resigning: false });
+    logger.info({ replica, lane, fence: token }, 'ha lane acquired');
+    this.host?.acquired(hold);
+  }
+
+  private async confirm(lane: string, token: string, timeoutMs: number): Promise<Confirmation> {
+    const response = await this.options.client.kv.range(
+      { key: Buffer.from(this.options.keys.lane(lane)) },
+      { deadline: Date.now() + timeoutMs },
+    );
+    const kv: IKeyValue | undefined = response.kvs[0];
+    const value = kv === undefined ? undefined : parseLaneValue(kv.value);
+    return kv?.create_revision === token && value?.replica === this.options.replica ? 'ours' : 'taken';
+  }
+
+  /** The fence turned lost: drop the hold, stop the lane, revoke our lease (never delete the key). */
+  private lost(lane: string, fence: LaneFence, reason: FenceLostReason): void {
+    const held = this.held.get(lane);
+    if (held === undefined || held.fence !== fence) return;
+    const { replica, logger, keepAlives } = this.options;
+    logger.warn({ replica, lane, fence: fence.token, reason }, 'ha lane lost');
+    keepAlives.untrack(held.leaseId);
+    if (held.resigning) return;
+    this.held.delete(lane);
+    this.busy.add(lane);
+    void this.afterLoss(lane, held.leaseId);
+  }
+
+  private async afterLoss(lane: string, leaseId: string): Promise<void> {
+    try {
+      await this.host?.stopLane(lane);
+    } catch (error) {
+      this.options.logger.warn({ replica: this.options.replica, lane, error: errorName(error) }, 'ha lane stop failed');
+    }
+    await this.revokeUntilGone(leaseId);
+    this.busy.delete(lane);
+    this.options.changed();
+  }
+
+  /** Revokes `leaseId`, retrying while etcd is unreachable, until the lease must have expired. */
+  private async revokeUntilGone(leaseId: string): Promise<void> {
+    const { client, callTimeoutMs, ttlSeconds, now } = this.options;
+    const giveUpAt = now() + 2 * ttlSeconds * 1000;
+    while (now() < giveUpAt && !this.closed) {
+      try {
+        await revokeLease(client, leaseId, callTimeoutMs);
+        return;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 250).unref());
+      }
+    }
+  }
+
+  /** Gives up a lease that carries no hold (a lost campaign). */
+  private release(leaseId: string): void {
+    this.options.keepAlives.untrack(leaseId);
+    void revokeLease(this.options.client, leaseId, this.options.callTimeoutMs).catch(() => undefined);
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * This replica's membership key `replicas/<id>` on a lease of its own, kept alive with the lanes'
+ * leases. Live replicas are the membership keys, so a replica that dies leaves the count within
+ * one TTL and the others' fair share grows. When etcd says the lease is gone (after an outage
+ * longer than the TTL) the replica registers again with a new lease.
+ */
+import type { Etcd3 } from 'etcd3';
+
+import { grantLease, deleteKey, putOnLease, revokeLease } from './etcd-ops.ts';
+import type { KeepAlives } from './keepalive.ts';
+import type { FleetKeys } from './keys.ts';
+import type { HaLogger } from './log.ts';
+import { errorName } from './log.ts';
+
+/** What membership needs. */
+export interface MembershipOptions {
+  readonly client: Etcd3;
+  readonly keys: FleetKeys;
+  readonly replica: string;
+  readonly ttlSeconds: number;
+  readonly callTimeoutMs: number;
+  readonly keepAlives: KeepAlives;
+  readonly now: () => number;
+  readonly logger: HaLogger;
+}
+
+/** The replica's membership key and lease. */
+export class Membership {
+  private readonly options: MembershipOptions;
+  private leaseId: string | undefined;
+  private registering: Promise<void> | undefined;
+  private stopped = false;
+  constructor(options: MembershipOptions) {
+    this.options = options;
+  }
+
+  /** Whether the replica is registered with a lease etcd has not declared gone. */
+  get registered(): boolean {
+    return this.leaseId !== undefined;
+  }
+
+  /** Whether `leaseId` is the membership lease. */
+  owns(leaseId: string): boolean {
+    return leaseId === this.leaseId;
+  }
+
+  /** Registers (again) unless a registration is under way; retries until it succeeds or stop(). */
+  register(): Promise<void> {
+    this.registering ??= this.registerUntilDone().finally(() => {
+      this.registering = undefined;
+    });
+    return this.registering;
+  }
+
+  /** The lease is gone (etcd said so, or the key vanished): register again. */
+  expired(): void {
+    const old = this.leaseId;
+    this.leaseId = undefined;
+    if (old !== undefined) this.options.keepAlives.untrack(old);
+    if (!this.stopped) void this.register();
+  }
+
+  /** Deletes the key and revokes the lease, each bounded by the call timeout. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const { client, keys, replica, callTimeoutMs, keepAlives } = this.options;
+    const leaseId = this.leaseId;
+    this.leaseId = undefined;
+    if (leaseId === undefined) return;
+    keepAlives.untrack(leaseId);
+    await deleteKey(client, keys.replica(replica), callTimeoutMs).catch(() => undefined);
+    await revokeLease(client, leaseId, callTimeoutMs).catch(() => undefined);
+  }
+
+  private async registerUntilDone(): Promise<void> {
+    while (!this.stopped && this.leaseId === undefined) {
+      try {
+        await this.registerOnce();
+      } catch (error) {
+        this.options.logger.warn({ replica: this.options.replica, error: errorName(error) }, 'ha membership failed');
+        await new Promise((resolve) => setTimeout(resolve, 250).unref());
+      }
+    }
+  }
+
+  private async registerOnce(): Promise<void> {
+    const { client, keys, replica, ttlSeconds, callTimeoutMs, keepAlives, now } = this.options;
+    const sentAt = now();
+    const leaseId = await grantLease(client, ttlSeconds, callTimeoutMs);
+    keepAlives.track(leaseId, sentAt);
+    try {
+      const value = JSON.stringify({ replica, since: new Date().toISOString() });
+      await putOnLease(client, keys.replica(replica), value, leaseId, callTimeoutMs);
+    } catch (error) {
+      keepAlives.untrack(leaseId);
+      await revokeLease(client, leaseId, callTimeoutMs).catch(() => undefined);
+      throw error;
+    }
+    if (this.stopped) {
+      keepAlives.untrack(leaseId);
+      await revokeLease(client, leaseId, callTimeoutMs).catch(() => undefined);
+      return;
+    }
+    this.leaseId = leaseId;
+    this.options.logger.info({ replica }, 'ha replica registered');
+  }
+}
