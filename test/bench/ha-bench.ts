@@ -109,7 +109,7 @@ async function rollouts(cluster: HaCluster, count: number): Promise<{ ms: number
 }
 
 function mutatingCalls(cluster: HaCluster): number {
-  return [...cluster.sims.values()].reduce((n, s) => n + fencedCallsOf(s.sim).length, 0);
+  return [...cluster.sims.values()].reduce((n, s) => n + fencedCallsOf(s.lane, s.sim).length, 0);
 }
 
 /** etcd requests per second in steady state (the fleet converged), over `ms`. */

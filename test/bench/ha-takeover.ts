@@ -66,7 +66,11 @@ async function firstCall(
   const deadline = performance.now() + limitMs;
   while (performance.now() < deadline) {
     const firsts = held
-      .map((h) => fencedCallsOf(cluster.sims.get(h.lane)!.sim).find((c) => c.fence === after.get(h.lane)!.token)?.wallAt)
+      .map(
+        (h) =>
+          fencedCallsOf(cluster.sims.get(h.lane)!.lane, cluster.sims.get(h.lane)!.sim).find((c) => c.fence === after.get(h.lane)!.token)
+            ?.wallAt,
+      )
       .filter((at): at is number => at !== undefined);
     if (firsts.length > 0) return Math.min(...firsts) - t0;
     await sleep(20);

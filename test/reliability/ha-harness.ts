@@ -20,7 +20,7 @@ import { cloneHaFleet, haBounds, haFleetFiles, HA_FLEET, initialHaFleet, lanesFr
 import type { HaFleet, HaStep, LaneDef } from './ha-fleet.ts';
 import { checkFencing } from './ha-invariants.ts';
 import type { Silence } from './ha-invariants.ts';
-import { fencedCallsOf, mutatingCounts, worldProblems } from './ha-world.ts';
+import { fencedCallsOf, mutatingCounts, unfencedTotal, worldProblems } from './ha-world.ts';
 import { HA_TOKEN, ReplicaSlot } from './ha-replicas.ts';
 import { LaneWatch } from './ha-watch.ts';
 
@@ -232,8 +232,9 @@ export class HaCluster {
       launchesByRevision += timeline.launchesByRevision;
       const fencing = checkFencing({
         lane: lane.name,
-        calls: fencedCallsOf(sim),
+        calls: fencedCallsOf(lane, sim),
         logged: mutatingCounts(lane, sim),
+        unfenced: unfencedTotal(sim),
         epochs: this.watch?.epochs(lane.name),
         silenced: this.silenced,
       });

@@ -51,6 +51,8 @@ export interface FenceCheck {
   readonly calls: readonly FencedCall[];
   /** The simulator's call log counts of each mutating action (undefined: not compared). */
   readonly logged?: Readonly<Record<string, number>> | undefined;
+  /** The simulator's exact count of mutating calls without a token, trimmed ones included (undefined: not checked). */
+  readonly unfenced?: number | undefined;
   /** The lane's campaign keys, in the order they were seen. */
   readonly epochs?: readonly CampaignEpoch[] | undefined;
   /** Tokens that must stay silent from a wall time on (a paused replica's, from its resume), or within a window. */
@@ -148,6 +150,8 @@ function silences(check: FenceCheck, calls: readonly FencedCall[]): string[] {
 /** Mutating calls the call log counts that the fenced record does not hold with a token. */
 function uncounted(check: FenceCheck, calls: readonly FencedCall[]): string[] {
   const found: string[] = [];
+  if (check.unfenced !== undefined && check.unfenced > 0)
+    found.push(`${check.lane}: the simulator counts ${check.unfenced} mutating calls without a fencing token`);
   for (const [action, logged] of Object.entries(check.logged ?? {})) {
     const fenced = calls.filter((c) => c.action === action && isToken(c.fence)).length;
     if (logged !== fenced)

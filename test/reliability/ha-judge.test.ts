@@ -87,6 +87,13 @@ describe('reliability: HA fencing judge', () => {
     const v = checkFencing({ lane: 'aws-1', calls: [call('5', 1)], logged: { RunInstances: 2, TerminateInstances: 0 } });
     assert.match(v.violations.join(), /counts 2 RunInstances calls, 1 of them recorded with a fencing token/);
   });
+  it('mutating calls without a token the simulator counts beyond its kept records', () => {
+    assert.match(
+      checkFencing({ lane: 'aws-1', calls: [], unfenced: 3 }).violations.join(),
+      /counts 3 mutating calls without a fencing token/,
+    );
+    assert.deepEqual(checkFencing({ lane: 'aws-1', calls: [], unfenced: 0 }).violations, []);
+  });
   it('campaign keys and their values are read whatever the holder record looks like', () => {
     assert.equal(laneOfKey('/drover-ha/ha-fleet/lanes/aws-1'), 'aws-1');
     assert.equal(laneOfKey('/drover-ha/ha-fleet/summaries/aws-1'), undefined);

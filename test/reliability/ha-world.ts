@@ -46,12 +46,15 @@ export function worldProblems(
 
 /**
  * Every mutating call the simulator answered (fenced or not: the cloud's own verdict of what
- * mutates), with the fencing token each carried: the engine's unbounded mutation log.
+ * mutates), with the fencing token each carried (test/clouds' reading of the mutation log).
  */
-export function fencedCallsOf(sim: CloudSim): FencedCall[] {
-  const log = (sim.engine as unknown as { mutations?: { mutating(since?: number): readonly FencedCall[] } }).mutations;
-  if (log === undefined) throw new Error('this simulator keeps no record of mutating calls');
-  return [...log.mutating()];
+export function fencedCallsOf(lane: LaneDef, sim: CloudSim): FencedCall[] {
+  return lane.cloud.mutatingCalls(sim);
+}
+
+/** The exact count of mutating calls that carried no token (the mutation log's totals; an HA run wants 0). */
+export function unfencedTotal(sim: CloudSim): number {
+  return sim.engine.mutations.totals().unfencedMutating;
 }
 
 /**
@@ -59,8 +62,7 @@ export function fencedCallsOf(sim: CloudSim): FencedCall[] {
  * undefined when the log has dropped records (it keeps the last MAX_CALL_RECORDS).
  */
 export function mutatingCounts(lane: LaneDef, sim: CloudSim): Record<string, number> | undefined {
-  const all = sim.engine.calls.list();
-  if (all.length >= MAX_CALL_RECORDS) return undefined;
+  if (sim.engine.calls.list().length >= MAX_CALL_RECORDS) return undefined;
   const counts = sim.engine.calls.counts();
   const { create, destroy } = lane.cloud.actions;
   return { [create]: counts[create] ?? 0, [destroy]: counts[destroy] ?? 0 };
