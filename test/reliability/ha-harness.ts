@@ -135,7 +135,7 @@ export class HaCluster {
         etcdPort: etcd?.clientPort,
         prefix,
         leaseTtl: options.leaseTtl ?? '3s',
-        fenceWindow: options.fenceWindow ?? '600ms',
+        fenceWindow: options.fenceWindow ?? '1s',
         lanes,
         env,
         dir: tmp.path,

@@ -58,6 +58,31 @@ export async function someLaneHeld(cluster: HaCluster, timeoutMs = 60_000): Prom
   throw new Error(`no lane held by a live replica in ${timeoutMs} ms: ${describeHolders(cluster.watch!.holders())}`);
 }
 
+/**
+ * Waits until the holders satisfy `done` and stay exactly the same (same tokens) for `quietMs`:
+ * a steady state, not a moment of one (lanes may still be shed or re-taken).
+ */
+export async function steadyHolders(
+  cluster: HaCluster,
+  done: (holders: Map<string, Holder>) => boolean,
+  quietMs: number,
+  timeoutMs: number,
+  what: string,
+): Promise<Map<string, Holder>> {
+  const deadline = performance.now() + timeoutMs;
+  let since = performance.now();
+  let last = '';
+  while (performance.now() < deadline) {
+    const now = cluster.watch!.holders();
+    const text = describeHolders(now);
+    if (text !== last || !done(now)) since = performance.now();
+    last = text;
+    if (done(now) && performance.now() - since >= quietMs) return now;
+    await sleep(50);
+  }
+  throw new Error(`etcd: ${what} not steady for ${quietMs} ms within ${timeoutMs} ms; holders: ${last}`);
+}
+
 /** Restarts of killed slots still under way (awaited before the next round's convergence). */
 export class Restarts {
   private readonly pending = new Set<Promise<void>>();
