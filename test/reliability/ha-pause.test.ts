@@ -11,8 +11,9 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bumpAll } from './ha-fleet.ts';
 import { HaCluster } from './ha-harness.ts';
-import { allLanesHeld, lanesOf, nextMutation } from './ha-moves.ts';
+import { allLanesHeld, lanesOf, liveHolders, nextMutation } from './ha-moves.ts';
 import { lanesPerReplica } from './ha-watch.ts';
+import type { Holder } from './ha-watch.ts';
 
 const PAUSES = 3;
 const LEASE_TTL_MS = 3000;
@@ -26,17 +27,25 @@ describe('reliability: HA, a lane holder paused past its lease', function () {
       await allLanesHeld(cluster);
       assert.deepEqual(await cluster.converge(90_000), [], 'the initial fleet converges');
       for (let n = 0; n < PAUSES; n++) {
-        const holders = await allLanesHeld(cluster);
-        const [victimId] = [...lanesPerReplica(holders)].sort((a, b) => b[1] - a[1])[0]!;
-        const slot = cluster.slotOf(victimId)!;
-        const held = lanesOf(cluster, victimId);
+        await allLanesHeld(cluster);
         cluster.commit(bumpAll());
-        // Pause it right after one of its lanes' calls reached the cloud: it has a rollout under way.
-        const acted = await Promise.race(held.map((h) => nextMutation(cluster, h.lane, 10_000)));
+        // Pause the replica that holds the most lanes right after one of its lanes' calls reached the
+        // cloud: it has a rollout under way. Its lanes are read again right before the pause (a lane
+        // may have changed hands while the test waited).
+        let victimId = '';
+        let held: Holder[] = [];
+        let acted = false;
+        for (let attempt = 0; attempt < 20 && !(acted && held.length > 0); attempt++) {
+          victimId = [...lanesPerReplica(liveHolders(cluster))].sort((a, b) => b[1] - a[1])[0]![0];
+          acted = await Promise.race(lanesOf(cluster, victimId).map((h) => nextMutation(cluster, h.lane, 5_000)));
+          held = lanesOf(cluster, victimId);
+        }
+        const slot = cluster.slotOf(victimId)!;
         slot.pause();
         cluster.log(
           `SIGSTOP ${victimId} (${acted ? 'right after a call of its lanes' : 'no call seen'}; held ${held.map((h) => `${h.lane}#${h.token}`).join(', ')})`,
         );
+        assert.ok(held.length > 0, `pause ${n + 1}: ${victimId} held lanes when paused`);
         // Every lane it held moves to another replica (a newer campaign key) while it sleeps.
         await cluster.watch!.until(
           (now) => held.every((h) => now.get(h.lane) !== undefined && now.get(h.lane)!.token !== h.token),
@@ -51,6 +60,8 @@ describe('reliability: HA, a lane holder paused past its lease', function () {
           from: resumedAt,
           why: `${victimId} resumed (SIGCONT) after losing its lanes`,
         });
+        // A new revision right away: the resumed replica, if it still believed in its holds, would act on it.
+        cluster.commit(bumpAll());
         cluster.log(`SIGCONT ${victimId}`);
         assert.ok(acted, `pause ${n + 1}: a call of ${victimId}'s lanes reached the cloud before the pause (mid-rollout)`);
         // Let the resumed replica run; everything it still meant to send would arrive now.
