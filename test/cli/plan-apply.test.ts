@@ -173,7 +173,7 @@ describe('drover plan / apply against drover sim', function () {
       '--state-dir',
       path.join(fleet.dir, '.state'),
     );
-    assert.equal(bad.code, 2, bad.stdout + bad.stderr);
+    assert.equal(bad.code, 1, bad.stdout + bad.stderr);
     assert.ok(bad.stderr.includes(`${caFileEnvName(https.provider)}: cannot read the CA file "${missing}" (ENOENT)`), bad.stderr);
   });
 

@@ -10,6 +10,10 @@ import { request } from 'undici';
 export interface DaemonProcess {
   readonly url: string;
   readonly logs: string[];
+  /** The process id (for tests that watch it from outside). */
+  readonly pid: number | undefined;
+  /** Sends `signal` without waiting (SIGSTOP and SIGCONT pause and resume it). */
+  signal(signal: NodeJS.Signals): void;
   /** GET a JSON route. */
   get(route: string): Promise<{ status: number; body: unknown }>;
   /** GET a text route. */
@@ -70,6 +74,10 @@ async function attachDaemon(child: ChildProcess, token: string, listenTimeoutMs 
   return {
     url,
     logs,
+    pid: child.pid,
+    signal(signal) {
+      child.kill(signal);
+    },
     get,
     async text(route) {
       return (await call('GET', route)).text;
