@@ -92,8 +92,8 @@ export const COMMIT_STATUS_SCHEMA = {
     forge: { enum: [...FORGES] },
     repository: {
       type: 'string',
-      pattern: '^[^/\\s]+(/[^/\\s]+)+$',
-      description: 'owner/repo (GitLab: the project path, group/sub/project).',
+      pattern: '^([0-9]+|[^/\\s]+(/[^/\\s]+)+)$',
+      description: 'owner/repo (GitLab: the project path, group/sub/project, or its numeric id).',
     },
     baseUrl: {
       type: 'string',

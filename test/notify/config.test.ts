@@ -125,6 +125,11 @@ describe('notify: config sections and secrets', () => {
       /^'commitStatus\.forge' must be equal to one of the allowed values: one of github, gitlab, gitea, forgejo/,
     );
     valid({ commitStatus: { forge: 'gitlab', repository: 'group/sub/project', tokenEnv: 'T', baseUrl: 'https://gitlab.example' } });
+    valid({ commitStatus: { forge: 'gitlab', repository: '4242', tokenEnv: 'T' } });
+    assert.match(
+      problems({ commitStatus: { forge: 'github', repository: '4242', tokenEnv: 'T' } })[0]!,
+      /^'commitStatus\.repository' must be owner\/repo/,
+    );
   });
 
   it('secrets come from files and variables; errors name the sink and field, never the value', async () => {
