@@ -182,6 +182,14 @@ describe('API suspensions under HA (two daemons, real etcd, EC2 simulator)', fun
     for (const replica of [holder, other])
       await waitFor(`${replica}'s status shows web-a suspended by the API`, () => groupOn(replica, 'web-a')?.suspendedBy === 'api');
     assert.equal(groupOn(other, 'web-a')?.heldBy, holder, `${other} shows it from ${holder}'s summary`);
+    for (const replica of [holder, other]) {
+      const ha = (replicas.get(replica)!.daemon.statusView() as { ha: { suspensions: { group: string; by: string }[] } }).ha;
+      assert.deepEqual(
+        ha.suspensions.map((x) => [x.group, x.by]),
+        [['web-a', other]],
+        `${replica} lists the suspension in its ha block`,
+      );
+    }
 
     // A digest bump: web-b rolls; the holder launches and deletes nothing of web-a.
     await writeFile(path.join(dir, 'image.yaml'), fleetFiles(fleet, DIGEST_B, AMI_B)['image.yaml']!);
