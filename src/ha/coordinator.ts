@@ -114,7 +114,10 @@ export interface LaneCoordinator {
   setSuspended(group: string, suspended: boolean): Promise<void>;
   /** The groups suspended through the API, as of the last watch event or periodic read. */
   suspensions(): ReadonlyMap<string, ApiSuspension>;
-  /** Called when the suspended groups changed (a watch event or the periodic read saw it). */
+  /**
+   * Called with the suspended groups once they are first read from etcd (even when none), then
+   * whenever they changed (a watch event or the periodic read saw it).
+   */
   onSuspensions(listener: (groups: ReadonlyMap<string, ApiSuspension>) => void): void;
   health(): CoordinatorHealth;
   /**

@@ -22,8 +22,11 @@ export class SuspensionRelay {
   private readonly callTimeoutMs: number;
   private readonly logger: HaLogger;
   private readonly listeners: ((groups: ReadonlyMap<string, ApiSuspension>) => void)[] = [];
-  /** The suspended groups the listeners were last told about, sorted and joined. */
-  private told = '';
+  /**
+   * The suspended groups the listeners were last told about, sorted and joined; undefined before
+   * the first read, so the listeners always hear the set as first loaded (their baseline).
+   */
+  private told: string | undefined;
 
   constructor(client: Etcd3, keys: FleetKeys, replica: string, callTimeoutMs: number, logger: HaLogger) {
     this.client = client;
@@ -57,7 +60,10 @@ export class SuspensionRelay {
     }
   }
 
-  /** The view's suspended groups now: the listeners are called if the set changed since last told. */
+  /**
+   * The view's suspended groups now: the listeners are called the first time (the set as loaded)
+   * and then whenever the set changed since they were last told.
+   */
   seen(groups: ReadonlyMap<string, ApiSuspension>): void {
     const names = [...groups.keys()].sort().join('\n');
     if (names === this.told) return;

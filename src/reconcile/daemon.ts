@@ -149,7 +149,10 @@ export class Daemon {
       stopLane: (lane) => this.supervisor.stopLane(lane),
       triggered: () => this.reconcileHere(true),
       localSuspensions: this.stores.suspensions,
-      suspensionsChanged: () => this.supervisor.fireAll(),
+      suspensionsChanged: (changes) => {
+        for (const change of changes) void this.reporter.suspension(change.group, change.suspended, change.by);
+        this.supervisor.fireAll();
+      },
     });
   }
 
@@ -212,7 +215,8 @@ export class Daemon {
     const groups = this.deps.source.current()?.state.groups;
     if (groups === undefined || !Object.hasOwn(groups, group)) return false;
     await this.suspensions.set(group, suspended);
-    await this.reporter.suspension(group, suspended);
+    // HA: every replica records the event when it sees the change in etcd (this one too).
+    if (this.replica === undefined) await this.reporter.suspension(group, suspended);
     this.supervisor.fireAll();
     return true;
   }

@@ -15,6 +15,14 @@ import type { ApiSuspensions, SuspensionStore } from './api-suspensions.ts';
 import { withSuspensions } from './api-suspensions.ts';
 import { errorFields } from './supervisor.ts';
 
+/** A group suspended or resumed, as this replica saw it in etcd. */
+export interface SuspensionChange {
+  readonly group: string;
+  readonly suspended: boolean;
+  /** The replica that got the API call (suspensions only; '' when unknown). */
+  readonly by?: string;
+}
+
 /** The API's suspensions in etcd, through this replica's coordinator. */
 export class HaSuspensions implements SuspensionStore {
   private readonly coordinator: () => LaneCoordinator | undefined;
@@ -22,6 +30,8 @@ export class HaSuspensions implements SuspensionStore {
   private readonly logger: Logger;
   /** The state directory's suspensions are in etcd (or there were none). */
   private migrated = false;
+  /** The suspended groups and who suspended them, as last seen; undefined before the first read. */
+  private seen: Map<string, string> | undefined;
 
   /** `coordinator`: the replica's, once started; `local`: the state directory's suspensions (loaded). */
   constructor(coordinator: () => LaneCoordinator | undefined, local: ApiSuspensions, logger: Logger) {
@@ -62,6 +72,19 @@ export class HaSuspensions implements SuspensionStore {
         { cause: error },
       );
     }
+  }
+
+  /**
+   * The suspended groups as the coordinator now sees them: what changed since it last saw them
+   * (nothing the first time: that read is the baseline, so a restart records no change).
+   */
+  observe(groups: ReadonlyMap<string, { readonly by: string }>): SuspensionChange[] {
+    const before = this.seen;
+    this.seen = new Map([...groups].map(([group, s]) => [group, s.by]));
+    if (before === undefined) return [];
+    const suspended = [...this.seen].filter(([group]) => !before.has(group)).map(([group, by]) => ({ group, suspended: true, by }));
+    const resumed = [...before.keys()].filter((group) => !this.seen?.has(group)).map((group) => ({ group, suspended: false }));
+    return [...suspended, ...resumed];
   }
 
   /**

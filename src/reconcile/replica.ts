@@ -20,6 +20,7 @@ import type { FactoryLookup } from './open-providers.ts';
 import type { LaneSummary } from './lane-summary.ts';
 import type { ApiSuspensions } from './api-suspensions.ts';
 import { HaSuspensions } from './ha-suspensions.ts';
+import type { SuspensionChange } from './ha-suspensions.ts';
 import { errorFields } from './supervisor.ts';
 
 /** What the replica drives besides the coordinator. */
@@ -38,8 +39,8 @@ export interface ReplicaDeps {
   readonly factories?: FactoryLookup;
   /** The state directory's API suspensions (loaded): moved into etcd once (HaSuspensions.migrate). */
   readonly localSuspensions: ApiSuspensions;
-  /** The groups suspended through the API changed (seen in etcd): wake the lanes. */
-  readonly suspensionsChanged: () => void;
+  /** Groups were suspended or resumed through the API (seen in etcd): record them, wake the lanes. */
+  readonly suspensionsChanged: (changes: readonly SuspensionChange[]) => void;
 }
 
 /** A lane of the fleet as status shows it. */
@@ -114,7 +115,7 @@ export class Replica implements LaneHost {
   private async start(fleet: string): Promise<void> {
     const coordinator = this.deps.coordinator(fleet);
     coordinator.onTrigger((reason) => this.deps.triggered(reason));
-    coordinator.onSuspensions(() => this.deps.suspensionsChanged());
+    coordinator.onSuspensions((groups) => this.deps.suspensionsChanged(this.suspensions.observe(groups)));
     this.deps.metrics.enableHa(
       () => this.coordinator?.health().ok === true,
       () => this.lanes().flatMap((l) => (l.holder === undefined ? [] : [{ lane: l.lane, replica: l.holder.replica }])),

@@ -182,6 +182,16 @@ describe('API suspensions under HA (two daemons, real etcd, EC2 simulator)', fun
     for (const replica of [holder, other])
       await waitFor(`${replica}'s status shows web-a suspended by the API`, () => groupOn(replica, 'web-a')?.suspendedBy === 'api');
     assert.equal(groupOn(other, 'web-a')?.heldBy, holder, `${other} shows it from ${holder}'s summary`);
+    const eventsOf = (replica: string, reason: string) =>
+      (replicas.get(replica)!.daemon.statusView() as { events: { reason: string; group?: string; message: string }[] }).events.filter(
+        (e) => e.group === 'web-a' && e.reason === reason,
+      );
+    for (const replica of [holder, other])
+      assert.deepEqual(
+        eventsOf(replica, 'Suspended').map((e) => e.message),
+        [`group suspended through the API on replica ${other}`],
+        `${replica} recorded the event once, as seen in etcd`,
+      );
     for (const replica of [holder, other]) {
       const ha = (replicas.get(replica)!.daemon.statusView() as { ha: { suspensions: { group: string; by: string }[] } }).ha;
       assert.deepEqual(
@@ -221,6 +231,7 @@ describe('API suspensions under HA (two daemons, real etcd, EC2 simulator)', fun
     await waitFor('web-a rolls to digest B', () => rolled('web-a', DIGEST_B), 60_000);
     for (const replica of [holder, other])
       await waitFor(`${replica}'s status no longer shows web-a suspended`, () => groupOn(replica, 'web-a')?.suspendedBy === undefined);
+    assert.equal(eventsOf(other, 'Resumed').length, 1, `${other} recorded the resume sent to ${holder}`);
 
     // etcd down: the API answers 503 and nothing is recorded anywhere.
     await etcd.kill();

@@ -98,6 +98,7 @@ export class FakeCoordinator implements LaneCoordinator {
     this.started = true;
     this.etcd.replicas.set(this.replica, this);
     this.etcd.journal.push(`start ${this.replica}`);
+    for (const listener of this.suspensionListeners) listener(this.etcd.suspensions);
     return Promise.resolve();
   }
 

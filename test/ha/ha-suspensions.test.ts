@@ -63,6 +63,22 @@ describe('HaSuspensions (API suspensions in etcd, daemon side)', () => {
     assert.equal(etcd.suspensions.has('web'), false, 'moved once only');
   });
 
+  it('reports the changes since the last read, none for the first (a restart records nothing)', async () => {
+    const { local } = await setUp([]);
+    const store = new HaSuspensions(() => undefined, local, createLogger('fatal'));
+    const seen = (entries: [string, string][]) => store.observe(new Map(entries.map(([group, by]) => [group, { by }])));
+    assert.deepEqual(seen([['web', 'a']]), []);
+    assert.deepEqual(
+      seen([
+        ['web', 'a'],
+        ['api', 'b'],
+      ]),
+      [{ group: 'api', suspended: true, by: 'b' }],
+    );
+    assert.deepEqual(seen([['api', 'b']]), [{ group: 'web', suspended: false }]);
+    assert.deepEqual(seen([['api', 'b']]), []);
+  });
+
   it('keeps the record already in etcd when moving a local suspension', async () => {
     const { etcd, a, local } = await setUp(['web']);
     await new FakeCoordinator(etcd, 'b').setSuspended('web', true);
