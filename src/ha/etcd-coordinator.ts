@@ -1,8 +1,9 @@
 /**
  * LaneCoordinator on etcd: membership, one lease per lane, fair share, fences, the fleet view,
- * summaries, triggers and API suspensions. One watch on the fleet root keeps the view current (a released lane is
- * campaigned for as soon as its delete event lands); one read of the lanes and replicas every
- * third of the fence window confirms every hold at once and repairs anything a watch missed.
+ * summaries, triggers and API suspensions. One watch on the fleet root keeps the view current (a
+ * released lane is campaigned for as soon as its delete event lands); one read of the lanes,
+ * replicas and suspensions every third of the fence window confirms every hold at once and
+ * repairs anything a watch missed.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
