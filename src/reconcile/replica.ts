@@ -6,8 +6,9 @@
  * lane skips its queued actions, its calls in flight finish, its loop ends and its provider closes,
  * and only then the coordinator deletes the key). It also forwards triggers between replicas, and
  * gives status the whole fleet: which replica holds each lane and the lane's last published summary.
- * The API's suspensions live in etcd (`suspensions`, ha-suspensions.ts): a change seen there wakes
- * the lanes, so the holder of a group's lane applies it at its next pass.
+ * The API's suspensions live in etcd (`suspensions`, ha-suspensions.ts): a change seen there is
+ * recorded as an event and wakes the lanes, so the holder of a group's lane applies it at its next
+ * pass.
  */
 import type { LaneCoordinator, LaneHold, LaneHost, LaneView } from '../ha/coordinator.ts';
 import type { Logger } from '../status/logger.ts';
