@@ -36,6 +36,7 @@ import { ProviderPool } from './provider-pool.ts';
 import { Replica } from './replica.ts';
 import { StateDir } from './state-dir.ts';
 import { Supervisor } from './supervisor.ts';
+import type { SuspensionStore } from './api-suspensions.ts';
 
 /** Collaborators the daemon does not build itself. */
 export interface DaemonDeps {
@@ -76,6 +77,8 @@ export class Daemon {
   private readonly supervisor: Supervisor;
   /** This replica among others (HA); undefined for a lone daemon. */
   private readonly replica: Replica | undefined;
+  /** The API's suspensions: the state directory's, or etcd's under HA. */
+  private readonly suspensions: SuspensionStore;
   private passCount = 0;
 
   constructor(deps: DaemonDeps) {
@@ -104,6 +107,7 @@ export class Daemon {
     this.pool = new ProviderPool((state, revision, fence) => this.openProviders(state, revision, fence));
     this.replica = deps.coordinator === undefined ? undefined : this.replicaOf(deps.coordinator);
     const replica = this.replica;
+    this.suspensions = replica?.suspensions ?? this.stores.suspensions;
     this.fleet = new FleetView({
       remote: () => replica?.remoteLanes() ?? [],
     });
@@ -144,6 +148,11 @@ export class Daemon {
       wake: () => this.supervisor.wake(),
       stopLane: (lane) => this.supervisor.stopLane(lane),
       triggered: () => this.reconcileHere(true),
+      localSuspensions: this.stores.suspensions,
+      suspensionsChanged: (changes) => {
+        for (const change of changes) void this.reporter.suspension(change.group, change.suspended, change.by);
+        this.supervisor.fireAll();
+      },
     });
   }
 
@@ -197,12 +206,17 @@ export class Daemon {
     this.supervisor.fireAll();
   }
 
-  /** Suspends or resumes a group through the API (persisted); false when the group is unknown. */
+  /**
+   * Suspends or resumes a group through the API (persisted; under HA in etcd, for every replica);
+   * false when the group is unknown. Under HA, rejects with ControlUnavailable when etcd could not
+   * be written (the API answers 503; nothing changed).
+   */
   async setSuspended(group: string, suspended: boolean): Promise<boolean> {
     const groups = this.deps.source.current()?.state.groups;
     if (groups === undefined || !Object.hasOwn(groups, group)) return false;
-    await this.stores.suspensions.set(group, suspended);
-    await this.reporter.suspension(group, suspended);
+    await this.suspensions.set(group, suspended);
+    // HA: every replica records the event when it sees the change in etcd (this one too).
+    if (this.replica === undefined) await this.reporter.suspension(group, suspended);
     this.supervisor.fireAll();
     return true;
   }
@@ -309,7 +323,7 @@ export class Daemon {
   ): Promise<void> {
     const deps = await this.laneDeps(lane, current);
     if (focus.size > (deps.providers.get(lane.provider)?.groupFilterLimit ?? 0)) return;
-    const state = this.stores.suspensions.apply(current.state);
+    const state = this.suspensions.apply(current.state);
     const held = this.reporter.held();
     const result = await runPass(state, current.revision, deps, {
       execute: true,
@@ -333,7 +347,7 @@ export class Daemon {
     supersede: AbortSignal | undefined,
     halt: AbortController | undefined,
   ): Promise<PassResult> {
-    const state = this.stores.suspensions.apply(current.state);
+    const state = this.suspensions.apply(current.state);
     const held = this.reporter.held();
     const result = await runPass(state, current.revision, await this.laneDeps(lane, current), {
       execute: true,
@@ -351,7 +365,7 @@ export class Daemon {
       return result;
     }
     const fleet = this.fleet.record(lane.provider, result, state, this.replica && new Set(this.replica.holds().keys()));
-    await this.reporter.fullPass(lane.provider, state, result, held, log, fleet, this.stores.suspensions.names);
+    await this.reporter.fullPass(lane.provider, state, result, held, log, fleet, this.suspensions.names);
     // The fleet-wide view counts as a pass once every provider's lane has reported (status, readiness).
     this.fleet.publish(fleet);
     this.passCount++;
