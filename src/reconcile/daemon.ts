@@ -39,6 +39,7 @@ import { ProviderPool } from './provider-pool.ts';
 import { Replica } from './replica.ts';
 import { StateDir } from './state-dir.ts';
 import { Supervisor } from './supervisor.ts';
+import type { SuspensionStore } from './api-suspensions.ts';
 
 /** Collaborators the daemon does not build itself. */
 export interface DaemonDeps {
@@ -84,6 +85,8 @@ export class Daemon {
   private readonly supervisor: Supervisor;
   /** This replica among others (HA); undefined for a lone daemon. */
   private readonly replica: Replica | undefined;
+  /** The API's suspensions: the state directory's, or etcd's under HA. */
+  private readonly suspensions: SuspensionStore;
   /** The one subscription point of notifications and commit statuses: source news, each full pass. */
   private readonly notify: NotifyHub | undefined;
   private passCount = 0;
@@ -114,6 +117,7 @@ export class Daemon {
     this.pool = new ProviderPool((state, revision, fence) => this.openProviders(state, revision, fence));
     this.replica = deps.coordinator === undefined ? undefined : this.replicaOf(deps.coordinator);
     const replica = this.replica;
+    this.suspensions = replica?.suspensions ?? this.stores.suspensions;
     this.fleet = new FleetView({
       remote: () => replica?.remoteLanes() ?? [],
     });
@@ -155,6 +159,11 @@ export class Daemon {
       wake: () => this.supervisor.wake(),
       stopLane: (lane) => this.supervisor.stopLane(lane),
       triggered: () => this.reconcileHere(true),
+      localSuspensions: this.stores.suspensions,
+      suspensionsChanged: (changes) => {
+        for (const change of changes) void this.reporter.suspension(change.group, change.suspended, change.by);
+        this.supervisor.fireAll();
+      },
     });
   }
 
@@ -209,12 +218,17 @@ export class Daemon {
     this.supervisor.fireAll();
   }
 
-  /** Suspends or resumes a group through the API (persisted); false when the group is unknown. */
+  /**
+   * Suspends or resumes a group through the API (persisted; under HA in etcd, for every replica);
+   * false when the group is unknown. Under HA, rejects with ControlUnavailable when etcd could not
+   * be written (the API answers 503; nothing changed).
+   */
   async setSuspended(group: string, suspended: boolean): Promise<boolean> {
     const groups = this.deps.source.current()?.state.groups;
     if (groups === undefined || !Object.hasOwn(groups, group)) return false;
-    await this.stores.suspensions.set(group, suspended);
-    await this.reporter.suspension(group, suspended);
+    await this.suspensions.set(group, suspended);
+    // HA: every replica records the event when it sees the change in etcd (this one too).
+    if (this.replica === undefined) await this.reporter.suspension(group, suspended);
     this.supervisor.fireAll();
     return true;
   }
@@ -321,7 +335,7 @@ export class Daemon {
   ): Promise<void> {
     const deps = await this.laneDeps(lane, current);
     if (focus.size > (deps.providers.get(lane.provider)?.groupFilterLimit ?? 0)) return;
-    const state = this.stores.suspensions.apply(current.state);
+    const state = this.suspensions.apply(current.state);
     const held = this.reporter.held();
     const result = await runPass(state, current.revision, deps, {
       execute: true,
@@ -345,7 +359,7 @@ export class Daemon {
     supersede: AbortSignal | undefined,
     halt: AbortController | undefined,
   ): Promise<PassResult> {
-    const state = this.stores.suspensions.apply(current.state);
+    const state = this.suspensions.apply(current.state);
     const held = this.reporter.held();
     const result = await runPass(state, current.revision, await this.laneDeps(lane, current), {
       execute: true,
@@ -366,7 +380,7 @@ export class Daemon {
     // Lanes run concurrently: this pass's events are about its own provider's groups only.
     const laneGroups = () => this.status.list().filter((g) => g.provider === lane.provider);
     const before = this.notify === undefined ? [] : laneGroups();
-    await this.reporter.fullPass(lane.provider, state, result, held, log, fleet, this.stores.suspensions.names);
+    await this.reporter.fullPass(lane.provider, state, result, held, log, fleet, this.suspensions.names);
     this.notify?.passRecorded(state.fleet.id, before, laneGroups(), result.guarded.refusals, this.fleetGroups());
     // The fleet-wide view counts as a pass once every provider's lane has reported (status, readiness).
     this.fleet.publish(fleet);

@@ -16,9 +16,26 @@ export interface DaemonControl {
   group(name: string): object | undefined;
   /** Queues a pass now. */
   reconcile(reason: string): void;
-  /** Suspends or resumes a group through the API; false when no such group. */
+  /**
+   * Suspends or resumes a group through the API; false when no such group. Rejects with
+   * {@link ControlUnavailable} when it could not be recorded (HA: etcd unreachable): answered 503.
+   */
   setSuspended(group: string, suspended: boolean): Promise<boolean>;
   metrics(): Promise<{ contentType: string; body: string }>;
+}
+
+/**
+ * A control call could not be carried out now and nothing changed (HA: etcd could not be
+ * written). The server answers 503 with the message, which says what to do.
+ */
+export class ControlUnavailable extends Error {
+  override readonly name = 'ControlUnavailable';
+  /** Why (`EtcdUnreachable`, `NotConnected` …). */
+  readonly reason: string;
+  constructor(reason: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.reason = reason;
+  }
 }
 
 /** Server settings. */
@@ -129,7 +146,11 @@ async function route(req: IncomingMessage, res: ServerResponse, control: DaemonC
   const action = GROUP_ACTION.exec(url.pathname);
   if (action) {
     const suspend = action[2] === 'suspend';
-    const found = await control.setSuspended(action[1]!, suspend);
+    const found = await control.setSuspended(action[1]!, suspend).catch((error: unknown) => {
+      if (error instanceof ControlUnavailable) return error;
+      throw error;
+    });
+    if (found instanceof ControlUnavailable) return send(res, 503, { error: found.message, reason: found.reason });
     return found
       ? send(res, 200, { group: action[1], suspended: suspend })
       : send(res, 404, { error: `no group ${action[1]} in the applied revision` });
