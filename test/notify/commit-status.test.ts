@@ -243,6 +243,31 @@ describe('notify: commit statuses against a recording forge', function () {
     );
   });
 
+  it('a newer state replaces one still queued for the same context (the forge gets the latest, in order)', async () => {
+    const { promise: gate, resolve: release } = Promise.withResolvers<void>();
+    const sent: string[] = [];
+    const settings: CommitStatusSettings = {
+      ...COMMIT_STATUS_DEFAULTS,
+      target: { forge: 'gitlab', baseUrl: 'https://gitlab.example', repository: 'acme/fleet', token: 't' },
+    };
+    const r = new CommitStatusReporter(settings, {
+      log: capturingLog(),
+      send: async (request) => {
+        const body = JSON.parse(request.body) as { name: string; state: string };
+        if (sent.length === 0) await gate;
+        sent.push(`${body.name} ${body.state}`);
+      },
+    });
+    r.applied(SHA1, state({ web: { template: 'tpl-new' }, api: { template: 'tpl-new' } }));
+    // api's pending is in flight (held); web's pending waits in the queue and is replaced twice.
+    r.groups([rolling('web'), rolling('api')]);
+    r.groups([converged('web'), rolling('api')]);
+    assert.equal(r.pending, 3);
+    release();
+    await r.idle();
+    assert.deepEqual(sent, ['drover/prod/api pending', 'drover/prod/api running', 'drover/prod/web success']);
+  });
+
   it('changedGroups: new, re-templated or rescaled groups; suspended ones are left out', () => {
     const before = state({ a: { template: 't1' }, b: { template: 't1' }, c: { template: 't1' }, d: { template: 't1' } });
     const after = state({
