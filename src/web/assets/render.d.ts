@@ -43,3 +43,4 @@ export declare function groupPage(
   samples: readonly Sample[],
   now: number,
 ): Safe;
+export declare function eventsView(model: object, now: number): Safe | '';

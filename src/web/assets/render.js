@@ -218,12 +218,36 @@ export function revisionAlert(model) {
   const error = model.source?.lastAttemptError;
   if (!error) return '';
   const attempted = model.source?.lastAttemptedRevision;
+  const problems = (model.source?.git?.lastAttemptError?.problems ?? []).slice(0, 5);
   return html`<div class="alert" role="alert" id="rejected">
-    <b>Revision ${shortRev(attempted)} rejected</b> (${error.reason}): <span class="problem">${error.message}</span><br /><span
-      class="muted"
-      >The last good revision ${shortRev(model.source?.lastAppliedRevision)} stays in force.</span
-    >
+    <b>Revision ${shortRev(attempted)} rejected</b> (${error.reason}): <span class="problem">${error.message}</span>
+    ${
+      problems.length > 0
+        ? html`<ul class="problems">
+            ${problems.map((p) => html`<li><code>${p.file}:${p.line}:${p.col}</code> ${p.code}: ${p.message}</li>`)}
+          </ul>`
+        : ''
+    }
+    <span class="muted">The last good revision ${shortRev(model.source?.lastAppliedRevision)} stays in force.</span>
   </div>`;
+}
+
+/** The fleet's last events, newest first. */
+export function eventsView(model, now) {
+  const events = (model.events ?? []).slice(-10).toReversed();
+  if (events.length === 0) return '';
+  return html`<section aria-labelledby="ev-h">
+    <h2 id="ev-h">Recent events</h2>
+    <ol class="events">
+      ${events.map(
+        (e) =>
+          html`<li class="${e.type === 'Warning' ? 'warn' : ''}">
+            <time datetime="${e.at}">${age(e.at, now)} ago</time>
+            <b>${e.reason}</b>${e.group ? html` <a href="#/groups/${e.group}">${e.group}</a>` : ''}: ${e.message}
+          </li>`,
+      )}
+    </ol>
+  </section>`;
 }
 
 /** The HA block: each lane and the replica holding it. */
@@ -335,7 +359,7 @@ export function fleetView(model, view, now) {
         desired,
       ),
     )}
-    ${pages > 1 ? pager(page, pages) : ''} ${haView(model, now)} ${revisionsView(model, now)}`;
+    ${pages > 1 ? pager(page, pages) : ''} ${haView(model, now)} ${revisionsView(model, now)} ${eventsView(model, now)}`;
 }
 
 function laneTable(model, lane, rows, desired) {
