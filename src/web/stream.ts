@@ -3,8 +3,10 @@
  * fleet model (`event: snapshot`), then gets `event: patch` messages with what changed: top-level
  * facts replaced whole, changed group rows, removed group names. Changes are read when the status
  * store says something changed (and every `pollMs`, for what changes outside it: the source's
- * syncs, HA lanes held elsewhere), coalesced to at most one message per `intervalMs`, computed once
- * and sent to every stream. Streams are capped (`maxStreams`; more get 503), a stream whose client
+ * syncs, HA lanes held elsewhere), coalesced to at most one message per `intervalMs`, and spaced
+ * further when messages are large so that a stream averages at most `maxBytesPerSecond` (a
+ * 1,000-group rollout changing every row each pass gets fewer, larger patches); computed once and
+ * sent to every stream. Streams are capped (`maxStreams`; more get 503), a stream whose client
  * reads too slowly is closed (it reconnects and starts from a snapshot), and a comment every
  * `heartbeatMs` keeps proxies from closing an idle one.
  */
@@ -16,6 +18,8 @@ import type { FleetModel } from './model.ts';
 export interface StreamLimits {
   readonly maxStreams: number;
   readonly intervalMs: number;
+  /** Average bytes per second of patches on one stream (a snapshot at open is not counted). */
+  readonly maxBytesPerSecond: number;
   readonly pollMs: number;
   readonly heartbeatMs: number;
   /** Bytes buffered for one client beyond which it is closed. */
@@ -25,6 +29,7 @@ export interface StreamLimits {
 export const DEFAULT_STREAM_LIMITS: StreamLimits = {
   maxStreams: 16,
   intervalMs: 500,
+  maxBytesPerSecond: 200 * 1024,
   pollMs: 2000,
   heartbeatMs: 15_000,
   maxBufferedBytes: 4 * 1024 * 1024,
@@ -54,7 +59,8 @@ export class EventStreams {
   private sentGroups = new Map<string, string>();
   private timers: NodeJS.Timeout[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
-  private lastFlush = 0;
+  /** When the next patch may be sent (ms): intervalMs after the last, or longer after a large one. */
+  private nextFlush = 0;
   private unsubscribe: (() => void) | undefined;
   /** Bytes written to streams since start (the bench reads it). */
   bytesSent = 0;
@@ -97,7 +103,7 @@ export class EventStreams {
   /** Asks for a patch (coalesced: at most one per intervalMs). */
   changed(): void {
     if (this.flushTimer !== undefined || this.clients.size === 0) return;
-    const wait = Math.max(0, this.lastFlush + this.limits.intervalMs - Date.now());
+    const wait = Math.max(0, this.nextFlush - Date.now());
     this.flushTimer = setTimeout(() => {
       this.flushTimer = undefined;
       this.flush();
@@ -113,14 +119,17 @@ export class EventStreams {
 
   /** Reads the status, sends what changed since the last message to every stream; returns the model read. */
   private flush(): FleetModel {
-    this.lastFlush = Date.now();
     const model = fleetModel(this.source.status());
     const patch = this.diff(model);
+    let bytes = 0;
     if (patch !== undefined && this.clients.size > 0) {
       const text = message('patch', patch);
+      bytes = Buffer.byteLength(text);
       this.patches++;
       for (const res of this.clients) this.write(res, text);
     }
+    const spacing = Math.max(this.limits.intervalMs, (bytes / this.limits.maxBytesPerSecond) * 1000);
+    this.nextFlush = Date.now() + spacing;
     return model;
   }
 

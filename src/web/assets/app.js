@@ -18,6 +18,7 @@ const state = {
   view: { query: '', sort: 'name', page: 1 },
 };
 let renderQueued = false;
+let rendered = false;
 let stream;
 
 function route() {
@@ -38,6 +39,8 @@ function render() {
   }
   document.body.dataset.revision = state.model.source?.lastAppliedRevision ?? '';
   if (focused) document.getElementById(focused)?.focus();
+  if (!rendered) performance.mark('drover-first-render');
+  rendered = true;
 }
 
 function schedule() {
