@@ -69,6 +69,11 @@ describe('web: the page in headless Chromium against drover demo', function () {
 
   const git = async (...args: string[]) => (await exec('git', ['-C', fleetDir, ...args])).stdout.trim();
   const rows = async (on: Page = page) => (await on.evaluate(READ_ROWS)) as DomRow[];
+  /** Clicks in the page in one step: the page re-renders on every update, and a two-step click may find its button replaced. */
+  const press = async (selector: string) => {
+    await page.waitForSelector(selector);
+    await page.evaluate(`document.querySelector(${JSON.stringify(selector)}).click()`);
+  };
   const status = async () => (await (await fetch(`${url}/api/v1/status`)).json()) as { groups: { name: string; suspendedBy?: string }[] };
 
   before(async function () {
@@ -207,7 +212,7 @@ describe('web: the page in headless Chromium against drover demo', function () {
   it('suspend is refused without the token and works with it; the token stays in session storage, never a cookie', async () => {
     await page.goto(`${url}/#/groups/worker-eu`);
     await page.waitForSelector('#group-h[data-group="worker-eu"]');
-    await page.click('button[data-action="suspend"]');
+    await press('button[data-action="suspend"]');
     await page.waitForFunction(`document.getElementById('notice').textContent.includes('refused (401)')`);
     assert.equal((await status()).groups.find((g) => g.name === 'worker-eu')?.suspendedBy, undefined, 'not suspended');
     assert.deepEqual(
@@ -219,7 +224,7 @@ describe('web: the page in headless Chromium against drover demo', function () {
     const token = readFileSync(path.join(workspace, 'api-token'), 'utf8').trim();
     await page.type('#token', token);
     await page.click('#token-form button[type="submit"]');
-    await page.click('button[data-action="suspend"]');
+    await press('button[data-action="suspend"]');
     await page.waitForFunction(`document.getElementById('notice').textContent.includes('suspend worker-eu: done')`);
     await waitFor('worker-eu suspended through the API', async () =>
       (await status()).groups.find((g) => g.name === 'worker-eu')?.suspendedBy === 'api' ? true : undefined,
@@ -229,7 +234,7 @@ describe('web: the page in headless Chromium against drover demo', function () {
     assert.equal(await page.evaluate(`sessionStorage.getItem('drover.apiToken')`), token);
     assert.equal(await page.evaluate(`document.getElementById('token').value`), '', 'the field is emptied');
 
-    await page.click('button[data-action="resume"]');
+    await press('button[data-action="resume"]');
     await waitFor('worker-eu resumed', async () =>
       (await status()).groups.find((g) => g.name === 'worker-eu')?.suspendedBy === undefined ? true : undefined,
     );

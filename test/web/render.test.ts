@@ -185,7 +185,7 @@ describe('web/render: the fleet view', () => {
     assert.match(out, /min 5/);
     assert.match(out, /max 8/);
     assert.equal(out.match(/class="launch"/g)?.length, 1, 'the launch before the first sample is left out');
-    assert.equal(/class="ready" d="([^"]*)"/.exec(out)![1]!.split('L').length, 3, 'two samples and now');
+    assert.equal(/class="ready" d="([^"]*)"/.exec(out)![1]!.split('L').length, 5, 'two samples and now, as steps');
   });
 });
 

@@ -413,7 +413,9 @@ export function timeline(observed, capacity, replicas, launches, now) {
   const top = Math.max(1, capacity?.ceiling ?? replicas, ...samples.map((s) => s.live));
   const x = (t) => (((t - t0) / (t1 - t0)) * (w - 40) + 30).toFixed(1);
   const y = (n) => (h - 20 - (n / top) * (h - 30)).toFixed(1);
-  const line = (key) => samples.map((s, i) => `${i === 0 ? 'M' : 'L'}${x(s.t)},${y(s[key])}`).join(' ');
+  // A step line: a count holds until the next sample.
+  const line = (key) =>
+    samples.map((s, i) => (i === 0 ? `M${x(s.t)},${y(s[key])}` : `L${x(s.t)},${y(samples[i - 1][key])} L${x(s.t)},${y(s[key])}`)).join(' ');
   const guide = (n, cls, label) =>
     html`<line class="${cls}" x1="30" x2="${w - 10}" y1="${y(n)}" y2="${y(n)}"></line
       ><text x="2" y="${(Number(y(n)) + 4).toFixed(1)}">${label}</text>`;
