@@ -128,8 +128,7 @@ export class EventStreams {
       this.patches++;
       for (const res of this.clients) this.write(res, text);
     }
-    const spacing = Math.max(this.limits.intervalMs, (bytes / this.limits.maxBytesPerSecond) * 1000);
-    this.nextFlush = Date.now() + spacing;
+    this.nextFlush = Date.now() + patchSpacing(bytes, this.limits);
     return model;
   }
 
@@ -195,6 +194,14 @@ export class EventStreams {
     this.sentTop = new Map();
     this.sentGroups = new Map();
   }
+}
+
+/**
+ * The wait after a patch of `bytes` before the next: `intervalMs`, or as long as sending `bytes`
+ * takes at `maxBytesPerSecond`, so that the stream averages at most that.
+ */
+export function patchSpacing(bytes: number, limits: Pick<StreamLimits, 'intervalMs' | 'maxBytesPerSecond'>): number {
+  return Math.max(limits.intervalMs, (bytes / limits.maxBytesPerSecond) * 1000);
 }
 
 /** One SSE message: `event:` and the JSON as one `data:` line (JSON has no raw newline). */

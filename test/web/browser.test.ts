@@ -127,6 +127,19 @@ describe('web: the page in headless Chromium against drover demo', function () {
       assert.equal(row.updatedReady, replicas[row.name], `${row.name}: every wanted instance new and ready`);
     }
     assert.match(shown.find((r) => r.name === 'web-lab')!.text, /suspended \(git\)/);
+    // Filter: by state, then by provider and image; cleared, every group again.
+    const filter = async (query: string, expected: string[]) => {
+      await page.evaluate(
+        `(() => { const q = document.getElementById('q'); q.value = ${JSON.stringify(query)}; q.dispatchEvent(new Event('input')); })()`,
+      );
+      await waitFor(`the filter '${query}' to show ${expected.join(', ')}`, async () => {
+        const now = (await rows()).map((r) => r.name).sort();
+        return now.join() === expected.join() ? true : undefined;
+      });
+    };
+    await filter('is:suspended', ['web-lab']);
+    await filter('provider:aws image:web', ['web-eu']);
+    await filter('', names);
     assert.deepEqual(problems, []);
   });
 

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import { startHttpServer } from '../../src/status/http-server.ts';
+import { DEFAULT_STREAM_LIMITS, patchSpacing } from '../../src/web/stream.ts';
 import type { DaemonControl, HttpServer } from '../../src/status/http-server.ts';
 
 interface Reply {
@@ -199,5 +200,13 @@ describe('web/routes: the page and its event stream on the HTTP server', () => {
     assert.equal((await again.next()).event, 'snapshot');
     await server.close();
     await Promise.all([second.ended, again.ended]);
+  });
+
+  it('spaces patches: intervalMs apart, or further when large so a stream averages maxBytesPerSecond', () => {
+    const limits = { intervalMs: 500, maxBytesPerSecond: 200 * 1024 };
+    assert.equal(patchSpacing(10_000, limits), 500);
+    assert.equal(patchSpacing(1024 * 1024, limits), 5120, '1 MiB at 200 KiB/s');
+    assert.equal(DEFAULT_STREAM_LIMITS.maxBytesPerSecond, 200 * 1024);
+    assert.equal(DEFAULT_STREAM_LIMITS.intervalMs, 500);
   });
 });

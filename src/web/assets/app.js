@@ -26,9 +26,20 @@ function route() {
   return match ? { group: match[1] } : { group: undefined };
 }
 
+/** A selector finding the focused element of `main` again after a render replaced it (keyboard users keep their place). */
+function focusKey(element) {
+  if (!element || !main.contains(element) || element === main) return undefined;
+  if (element.id) return `#${CSS.escape(element.id)}`;
+  if (element.dataset.action)
+    return `[data-action="${CSS.escape(element.dataset.action)}"][data-target="${CSS.escape(element.dataset.target ?? '')}"]`;
+  if (element.dataset.page) return `[data-page="${CSS.escape(element.dataset.page)}"]`;
+  if (element.getAttribute('href')) return `a[href="${CSS.escape(element.getAttribute('href'))}"]`;
+  return undefined;
+}
+
 function render() {
   renderQueued = false;
-  const focused = document.activeElement?.id || document.activeElement?.dataset?.focusKey;
+  const focused = focusKey(document.activeElement);
   const { group } = route();
   const now = Date.now();
   document.body.dataset.view = group ? 'group' : 'fleet';
@@ -38,7 +49,7 @@ function render() {
     main.innerHTML = String(groupPage(state.model, row, state.full.get(group), state.samples.get(group) ?? [], now));
   }
   document.body.dataset.revision = state.model.source?.lastAppliedRevision ?? '';
-  if (focused) document.getElementById(focused)?.focus();
+  if (focused) main.querySelector(focused)?.focus();
   if (!rendered) performance.mark('drover-first-render');
   rendered = true;
 }
