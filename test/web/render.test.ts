@@ -96,8 +96,8 @@ describe('web/render: escaping', () => {
       lastPass: { providers: [{ name: XSS, ok: true, instances: 1 }] },
       ha: {
         replica: XSS,
-        health: XSS,
-        lanes: { [XSS]: { holder: { replica: XSS, since: XSS }, summary: { revision: XSS, publishedAt: XSS } } },
+        health: { ok: false, reason: XSS },
+        lanes: [{ lane: XSS, here: false, holder: { replica: XSS, token: 1, since: XSS }, summary: { revision: XSS, publishedAt: XSS } }],
       },
       history: [{ revision: XSS, digests: [XSS], startedAt: XSS, finishedAt: XSS, outcome: XSS }],
       groups: [{ ...hostile, provider: XSS }],
@@ -203,5 +203,29 @@ describe('web/model: the whitelist', () => {
     assert.equal(row['token'], undefined);
     assert.deepEqual(row['counts'], { live: 6, terminating: 0, ready: 6, updated: 6, updatedReady: 6 });
     assert.deepEqual(fleetModel('nonsense'), { groups: [] });
+  });
+});
+
+describe('web/render: HA', () => {
+  it('lists every lane with its holder, and the lane tables name the holder', () => {
+    const model = fleetModel({
+      ha: {
+        replica: 'r1',
+        health: { ok: true, reason: 'ok' },
+        lanes: [
+          { lane: 'aws-eu', here: true, holder: { replica: 'r1', token: 7, since: '2026-12-07T11:58:00Z' } },
+          { lane: 'gcp-prod', here: false, holder: { replica: 'r2', token: 3, since: '2026-12-07T11:59:00Z' } },
+          { lane: 'pve-lab', here: false },
+        ],
+      },
+      groups: [group('web-eu'), group('web-gcp', { provider: 'gcp-prod', lane: 'gcp-prod', heldBy: 'r2' })],
+    });
+    const out = flat(fleetView(model, {}, NOW));
+    assert.match(out, /This replica: <b>r1<\/b> · etcd connected/);
+    assert.match(out, /<tr data-lane="aws-eu"> <th scope="row">aws-eu<\/th> <td>r1 \(this replica\)<\/td> <td>2m<\/td>/);
+    assert.match(out, /<tr data-lane="gcp-prod"> <th scope="row">gcp-prod<\/th> <td>r2<\/td>/);
+    assert.match(out, /<tr data-lane="pve-lab"> <th scope="row">pve-lab<\/th> <td>nobody<\/td>/);
+    assert.match(out, /<h2>gcp-prod <span class="muted">held by r2<\/span><\/h2>/);
+    assert.match(out, /held by r2<\/span>/);
   });
 });

@@ -162,7 +162,7 @@ function badges(row) {
   if (row.suspendedBy)
     out.push(html`<span class="badge suspended" title="suspended through ${row.suspendedBy}">suspended (${row.suspendedBy})</span>`);
   if (isTrue(row, 'Stalled')) out.push(html`<span class="badge stalled">stalled</span>`);
-  if (row.heldBy) out.push(html`<span class="badge held" title="this lane is held by another replica">held by ${row.heldBy}</span>`);
+  if (row.heldBy) out.push(html`<span class="badge held" title="the replica holding this group's lane">held by ${row.heldBy}</span>`);
   return out;
 }
 
@@ -250,14 +250,19 @@ export function eventsView(model, now) {
   </section>`;
 }
 
+/** The HA block's lanes (`ha.lanes`: [{lane, holder?: {replica, token, since}, here, summary?}]). */
+function haLanes(model) {
+  return Array.isArray(model.ha?.lanes) ? model.ha.lanes : [];
+}
+
 /** The HA block: each lane and the replica holding it. */
 export function haView(model, now) {
   const ha = model.ha;
   if (!ha) return '';
-  const lanes = Object.entries(ha.lanes ?? {});
+  const health = ha.health?.ok === true ? 'etcd connected' : `etcd not connected${ha.health?.reason ? `: ${ha.health.reason}` : ''}`;
   return html`<section aria-labelledby="ha-h">
     <h2 id="ha-h">Replicas</h2>
-    <p>This replica: <b>${ha.replica}</b> · etcd ${ha.health ?? ''}</p>
+    <p>This replica: <b>${ha.replica ?? 'not started'}</b> · ${health}</p>
     <table>
       <thead>
         <tr>
@@ -268,13 +273,13 @@ export function haView(model, now) {
         </tr>
       </thead>
       <tbody>
-        ${lanes.map(
-          ([lane, l]) =>
-            html`<tr data-lane="${lane}">
-              <th scope="row">${lane}</th>
-              <td>${l?.holder?.replica ?? 'nobody'}</td>
-              <td>${l?.holder ? age(l.holder.since, now) : '—'}</td>
-              <td>${l?.summary ? `${shortRev(l.summary.revision)}, ${age(l.summary.publishedAt, now)} ago` : '—'}</td>
+        ${haLanes(model).map(
+          (l) =>
+            html`<tr data-lane="${l.lane}">
+              <th scope="row">${l.lane}</th>
+              <td>${l.holder?.replica ?? 'nobody'}${l.here ? ' (this replica)' : ''}</td>
+              <td>${l.holder ? age(l.holder.since, now) : '—'}</td>
+              <td>${l.summary ? `${shortRev(l.summary.revision)}, ${age(l.summary.publishedAt, now)} ago` : '—'}</td>
             </tr>`,
         )}
       </tbody>
@@ -364,7 +369,7 @@ export function fleetView(model, view, now) {
 
 function laneTable(model, lane, rows, desired) {
   const listed = (model.lastPass?.providers ?? []).find((p) => p.name === lane);
-  const holder = model.ha?.lanes?.[lane]?.holder?.replica;
+  const holder = haLanes(model).find((l) => l.lane === lane)?.holder?.replica;
   const note = [listed ? (listed.ok ? `${listed.instances} instances listed` : 'listing failed') : '', holder ? `held by ${holder}` : '']
     .filter((x) => x !== '')
     .join(' · ');
