@@ -9,6 +9,9 @@
  *   pass, 4 passes a second; rolling: each group moves a wave every 4–8 s), read by a stream
  *   client for 20 s; bound 256 KiB/s (the stream spaces its patches to average 200 KiB/s, so the
  *   first patch of a window, sent at once, still leaves it within the bound).
+ * - the daemon's CPU per stream message at 10,000 groups: the projection of the status document
+ *   and the rows' JSON the diff compares (what a flush costs beyond building the status, which
+ *   GET /api/v1/status pays too), median of 5; bound: the 500 ms between messages.
  * Run with `node test/bench/web-bench.ts` or `npm run bench -- web`.
  */
 import { spawn } from 'node:child_process';
@@ -21,6 +24,7 @@ import puppeteer from 'puppeteer-core';
 import type { Browser } from 'puppeteer-core';
 import { startHttpServer } from '../../src/status/http-server.ts';
 import type { DaemonControl } from '../../src/status/http-server.ts';
+import { fleetModel } from '../../src/web/model.ts';
 import { report } from './report.ts';
 
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
@@ -242,3 +246,22 @@ await streamCase(
   (waves, tick) => waves.forEach((w, i) => (tick % (16 + (i % 17)) === 0 ? (waves[i] = w + 1) : undefined)),
   250,
 );
+
+{
+  const status = scripted(Array.from({ length: 10_000 }, (_, i) => i % 6)).control.status();
+  const runs: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    const started = performance.now();
+    const model = fleetModel(status);
+    for (const row of model.groups) JSON.stringify(row);
+    runs.push(performance.now() - started);
+  }
+  report({
+    bench: 'web',
+    case: 'stream message CPU, 10,000 groups (projection + diff)',
+    metric: 'ms',
+    value: median(runs.slice(1)),
+    bound: 500,
+    better: 'lower',
+  });
+}

@@ -304,6 +304,8 @@ describe('web: the page in headless Chromium against drover demo', function () {
     await waitFor('worker-eu resumed', async () =>
       (await status()).groups.find((g) => g.name === 'worker-eu')?.suspendedBy === undefined ? true : undefined,
     );
+    await press('#reconcile');
+    await page.waitForFunction(`document.getElementById('notice').textContent.includes('reconcile: done')`);
     assert.deepEqual(problems, []);
   });
 });
