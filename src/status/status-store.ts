@@ -26,7 +26,11 @@ export interface DroverEvent {
   readonly revision?: string;
 }
 
-/** One group as `drover status` and the API show it. */
+/**
+ * One group as `drover status` and the API show it. Replaced whole when the group changes, never
+ * changed in place: the web page's event stream reuses a group's projection while its object is
+ * the same (src/web/model.ts, RowCache).
+ */
 export interface GroupView {
   readonly name: string;
   readonly provider: string;

@@ -44,13 +44,44 @@ const ROW_FIELDS = [
 ] as const;
 const COUNT_FIELDS = ['live', 'terminating', 'ready', 'updated', 'updatedReady'] as const;
 
-/** The model of a status document (anything else yields an empty fleet). */
-export function fleetModel(status: unknown): FleetModel {
+/**
+ * The model of a status document (anything else yields an empty fleet). `row` projects one group
+ * (default {@link groupRow}; the event stream passes its {@link RowCache}'s).
+ */
+export function fleetModel(status: unknown, row: (group: Record<string, unknown>) => GroupRow = groupRow): FleetModel {
   const doc = isRecord(status) ? status : {};
   const top: Record<string, unknown> = {};
   for (const key of TOP_LEVEL) if (doc[key] !== undefined) top[key] = doc[key];
-  const groups = Array.isArray(doc['groups']) ? doc['groups'].filter(isRecord).map(groupRow) : [];
+  const groups = Array.isArray(doc['groups']) ? doc['groups'].filter(isRecord).map((g) => row(g)) : [];
   return { ...top, groups };
+}
+
+/**
+ * Rows and their JSON by the status API's group object: the StatusStore replaces a group's object
+ * when the group changes and hands out the same one otherwise, so a stream message projects and
+ * serializes only the groups that changed (under HA every call builds new objects: no saving,
+ * same result).
+ */
+export class RowCache {
+  private readonly rows = new WeakMap<object, { readonly row: GroupRow; readonly json: string }>();
+  private readonly jsonOf = new WeakMap<GroupRow, string>();
+
+  /** The row of `group`, projected once per object. */
+  readonly row = (group: Record<string, unknown>): GroupRow => {
+    let cached = this.rows.get(group);
+    if (cached === undefined) {
+      const row = groupRow(group);
+      cached = { row, json: JSON.stringify(row) };
+      this.rows.set(group, cached);
+      this.jsonOf.set(row, cached.json);
+    }
+    return cached.row;
+  };
+
+  /** The JSON of a row this cache made (computed for any other). */
+  json(row: GroupRow): string {
+    return this.jsonOf.get(row) ?? JSON.stringify(row);
+  }
 }
 
 /** A group's row: the fields the fleet view shows, counts without the per-template breakdown. */

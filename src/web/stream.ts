@@ -11,7 +11,7 @@
  * `heartbeatMs` keeps proxies from closing an idle one.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { fleetModel } from './model.ts';
+import { fleetModel, RowCache } from './model.ts';
 import type { FleetModel } from './model.ts';
 
 /** Limits of the event streams. */
@@ -55,6 +55,7 @@ export class EventStreams {
   private readonly clients = new Set<ServerResponse>();
   private readonly limits: StreamLimits;
   private readonly source: StreamSource;
+  private readonly cache = new RowCache();
   private sentTop = new Map<string, string>();
   private sentGroups = new Map<string, string>();
   private timers: NodeJS.Timeout[] = [];
@@ -119,7 +120,7 @@ export class EventStreams {
 
   /** Reads the status, sends what changed since the last message to every stream; returns the model read. */
   private flush(): FleetModel {
-    const model = fleetModel(this.source.status());
+    const model = fleetModel(this.source.status(), this.cache.row);
     const patch = this.diff(model);
     let bytes = 0;
     if (patch !== undefined && this.clients.size > 0) {
@@ -146,7 +147,7 @@ export class EventStreams {
     const sentGroups = new Map<string, string>();
     const groups: unknown[] = [];
     for (const row of model.groups) {
-      const text = JSON.stringify(row);
+      const text = this.cache.json(row);
       sentGroups.set(row.name, text);
       if (this.sentGroups.get(row.name) !== text) groups.push(row);
     }

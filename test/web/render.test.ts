@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { esc, fleetView, groupPage, html, filterRows, sortRows, stateOf, PAGE_SIZE, timeline } from '../../src/web/assets/render.js';
-import { fleetModel } from '../../src/web/model.ts';
+import { fleetModel, RowCache } from '../../src/web/model.ts';
 import { jsonForScript, pageHtml } from '../../src/web/page.ts';
 
 const XSS = `<img src=x onerror="alert(1)">'"\`&</script><script>alert(2)</script>`;
@@ -227,5 +227,20 @@ describe('web/render: HA', () => {
     assert.match(out, /<tr data-lane="pve-lab"> <th scope="row">pve-lab<\/th> <td>nobody<\/td>/);
     assert.match(out, /<h2>gcp-prod <span class="muted">held by r2<\/span><\/h2>/);
     assert.match(out, /held by r2<\/span>/);
+  });
+});
+
+describe('web/model: RowCache', () => {
+  it('projects a group object once; a replaced object is projected again', () => {
+    const cache = new RowCache();
+    const a = group('web-eu');
+    const first = fleetModel({ groups: [a] }, cache.row);
+    const again = fleetModel({ groups: [a] }, cache.row);
+    assert.equal(again.groups[0], first.groups[0], 'the same row for the same object');
+    assert.equal(cache.json(first.groups[0]!), JSON.stringify(first.groups[0]));
+    const replaced = fleetModel({ groups: [{ ...a, replicas: 7 }] }, cache.row);
+    assert.notEqual(replaced.groups[0], first.groups[0]);
+    assert.equal(replaced.groups[0]!['replicas'], 7);
+    assert.equal(cache.json(replaced.groups[0]!), JSON.stringify(replaced.groups[0]));
   });
 });
