@@ -243,6 +243,7 @@ export async function startDaemonServer(
       reconcile: (reason) => daemon.reconcile(reason),
       setSuspended: (group, suspended) => daemon.setSuspended(group, suspended),
       metrics: async () => ({ contentType: daemon.metrics.registry.contentType, body: await daemon.metrics.registry.metrics() }),
+      subscribe: (listener) => daemon.status.onChange(listener),
     },
     {
       host: config.listen.host,
