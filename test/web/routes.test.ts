@@ -137,7 +137,7 @@ describe('web/routes: the page and its event stream on the HTTP server', () => {
     assert.ok(!csp.includes('unsafe'), csp);
     assert.match(page.body, /data-group="a"/);
     assert.ok(!/<script>/.test(page.body), 'no inline script');
-    for (const file of ['app.js', 'render.js', 'style.css', 'icon.svg']) {
+    for (const file of ['app.js', 'render.js', 'format.js', 'group-page.js', 'style.css', 'icon.svg']) {
       const reply = await get(server, `/ui/${file}`);
       assert.equal(reply.status, 200, file);
       assert.equal(reply.headers['x-content-type-options'], 'nosniff');

@@ -1,4 +1,4 @@
-/** Types of render.js (plain JavaScript, shared by the daemon and the browser). */
+/** Types of render.js and what it re-exports from format.js and group-page.js (plain JavaScript, shared by the daemon and the browser). */
 export interface Safe {
   readonly text: string;
   toString(): string;
