@@ -10,17 +10,16 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import puppeteer from 'puppeteer-core';
 import type { Browser, Page } from 'puppeteer-core';
 import { loadFleet } from '../../src/desired/load.ts';
+import { launchChromium } from './chromium.ts';
 
 const exec = promisify(execFile);
 const ROOT = path.resolve('.');
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const SHOTS = process.env['UPDATE_SCREENSHOTS'] === '1' ? path.join(ROOT, 'docs') : path.join(ROOT, 'tmp', 'web-screenshots');
 
 /** One fleet row as the DOM shows it. */
@@ -95,7 +94,6 @@ describe('web: the page in headless Chromium against drover demo', function () {
   const status = async () => (await (await fetch(`${url}/api/v1/status`)).json()) as { groups: { name: string; suspendedBy?: string }[] };
 
   before(async function () {
-    assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: install Debian's chromium (.ci/run does) or set CHROMIUM_PATH`);
     const fleet = await loadFleet(path.join(ROOT, 'fixtures/demo'));
     assert.ok(fleet.ok);
     names = Object.keys(fleet.state.groups).sort();
@@ -109,7 +107,7 @@ describe('web: the page in headless Chromium against drover demo', function () {
     demo.stdout!.on('data', (d: Buffer) => (output += d.toString()));
     demo.stderr!.on('data', (d: Buffer) => (output += d.toString()));
     url = await waitFor('the demo banner', async () => /^ {2}web page\s+(http:\/\/\S+?)\/\s/m.exec(output)?.[1], 60_000);
-    browser = await puppeteer.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+    browser = await launchChromium();
     page = await browser.newPage();
     await page.setViewport({ width: 1280, height: 900 });
     page.on('console', (m) => {
