@@ -45,7 +45,7 @@ export function timeline(observed, capacity, replicas, launches, now) {
     </p>`;
 }
 
-/** The group page: facts, actions, the timeline, instances by template and state, the last error, events. */
+/** The group page: facts, actions, the timeline, instances by template and state, the last error, the failed template, events. */
 export function groupPage(model, row, full, samples, now) {
   if (!row)
     return html`<p><a href="#/">← fleet</a></p>
@@ -53,6 +53,8 @@ export function groupPage(model, row, full, samples, now) {
   const g = { ...row, ...full };
   const desired = model.source?.lastAppliedRevision;
   const launches = (g.events ?? []).filter((e) => e.reason === 'Created').map((e) => Date.parse(e.at));
+  // The failed template, from the group's last RolloutFailed event (its template and what is restored).
+  const failed = (g.events ?? []).findLast((e) => e.reason === 'RolloutFailed');
   return html`<p><a href="#/">← fleet</a></p>
     ${revisionAlert(model)}
     <h2 id="group-h" data-group="${g.name}" data-state="${stateOf(g)}">${g.name} ${badges(g)}</h2>
@@ -88,6 +90,14 @@ export function groupPage(model, row, full, samples, now) {
           ? html`<dt>last error</dt>
               <dd class="problem">
                 ${g.lastError.reason}: ${g.lastError.message} <span class="muted">(${age(g.lastError.at, now)} ago)</span>
+              </dd>`
+          : ''
+      }
+      ${
+        failed
+          ? html`<dt>failed rollout</dt>
+              <dd class="problem" id="failed-template">
+                ${failed.message} <span class="muted">(${age(failed.at, now)} ago, revision ${shortRev(failed.revision)})</span>
               </dd>`
           : ''
       }
