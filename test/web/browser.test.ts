@@ -19,6 +19,8 @@ import { loadFleet } from '../../src/desired/load.ts';
 import { launchChromium } from './chromium.ts';
 
 const exec = promisify(execFile);
+/** The digest bump's commit message: markup, which the page must show as text. */
+const MESSAGE = 'web: next build <img src=x onerror="window.__xss=3"><b>bold</b>';
 const ROOT = path.resolve('.');
 const SHOTS = process.env['UPDATE_SCREENSHOTS'] === '1' ? path.join(ROOT, 'docs') : path.join(ROOT, 'tmp', 'web-screenshots');
 
@@ -167,7 +169,7 @@ describe('web: the page in headless Chromium against drover demo', function () {
     await groupPage.waitForSelector('#group-h[data-group="web-eu"]');
     const lastReload = await page.evaluate('performance.getEntriesByType("navigation").length');
     await exec('cp', [path.join(workspace, 'next/images/web.yaml'), path.join(fleetDir, 'images/web.yaml')]);
-    await git('commit', '-qam', 'web: next build');
+    await git('commit', '-qam', MESSAGE);
     await git('push', '-q');
     const head = await git('rev-parse', 'HEAD');
     assert.notEqual(head, before);
@@ -207,6 +209,11 @@ describe('web: the page in headless Chromium against drover demo', function () {
     for (const row of final.filter((r) => r.state !== 'suspended' && r.name !== 'web-lab'))
       assert.equal(row.revision, head, `${row.name} shows the new revision`);
     assert.ok(fleetShot && groupShot, 'screenshots taken during the rollout');
+    // The commit's subject and author, from Git, shown as text.
+    const commit = (await page.evaluate(`document.getElementById('applied-commit')?.textContent ?? ''`)) as string;
+    assert.ok(commit.includes(MESSAGE), `the commit message as text: ${commit}`);
+    assert.match(commit, /drover demo/, 'the author the demo repository commits as');
+    assert.equal(await page.evaluate('window.__xss ?? null'), null, 'no script ran');
     for (const file of ['web-fleet.png', 'web-group.png']) assert.ok(readFileSync(path.join(SHOTS, file)).length > 10_000, file);
     // Live, not reloaded: the same navigation all along, and the group page drew its timeline.
     assert.equal(await page.evaluate('performance.getEntriesByType("navigation").length'), lastReload);

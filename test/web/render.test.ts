@@ -90,7 +90,12 @@ describe('web/render: escaping', () => {
         lastAppliedRevision: XSS,
         lastAttemptedRevision: XSS,
         lastAttemptError: { reason: XSS, message: XSS },
-        git: { url: XSS, ref: XSS, lastAttemptError: { problems: [{ file: XSS, line: XSS, col: 1, code: XSS, message: XSS }] } },
+        git: {
+          url: XSS,
+          ref: XSS,
+          lastAppliedCommit: { author: XSS, authoredAt: XSS, subject: XSS },
+          lastAttemptError: { problems: [{ file: XSS, line: XSS, col: 1, code: XSS, message: XSS }] },
+        },
       },
       events: [{ at: XSS, type: 'Warning', reason: XSS, message: XSS, group: XSS }],
       lastPass: { providers: [{ name: XSS, ok: true, instances: 1 }] },

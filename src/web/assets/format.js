@@ -181,8 +181,8 @@ export function conditionList(row) {
   </ul>`;
 }
 
-/** The live revision against the desired one. */
-export function revisionCell(row, desired) {
+/** The live revision against the desired one; `note` (commitNote) under it when the group is at the desired one. */
+export function revisionCell(row, desired, note) {
   const live = row.lastAppliedRevision;
   const behind = desired && live !== desired;
   return html`<span
@@ -190,7 +190,14 @@ export function revisionCell(row, desired) {
       data-live-revision="${live ?? ''}"
       title="live ${live ?? 'none'}; desired ${desired ?? 'none'}"
       >${shortRev(live)}</span
-    >${behind ? html` → <span class="rev desired">${shortRev(desired)}</span>` : ''}`;
+    >${behind ? html` → <span class="rev desired">${shortRev(desired)}</span>` : ''}${!behind && note ? html`<br /><span class="muted commit">${note}</span>` : ''}`;
+}
+
+/** The applied commit's subject, author and age (source.git.lastAppliedCommit), or '' when unknown. */
+export function commitNote(model, now) {
+  const commit = model.source?.git?.lastAppliedCommit;
+  if (!commit) return '';
+  return html`<q class="subject">${commit.subject}</q> · ${commit.author} · ${age(commit.authoredAt, now)} ago`;
 }
 
 /** The rejected or failing revision, if any, as an alert. */

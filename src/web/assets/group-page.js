@@ -2,7 +2,7 @@
  * The group page (#/groups/NAME): facts, actions, the rollout's timeline chart, instances by
  * template and state, the last error and the group's events. Pure, like render.js.
  */
-import { age, badges, html, progressBar, revisionAlert, revisionCell, shortRev, stateOf } from './format.js';
+import { age, badges, commitNote, html, progressBar, revisionAlert, revisionCell, shortRev, stateOf } from './format.js';
 
 /**
  * The ready capacity over time (`samples`: {t, ready, updatedReady, live}) against the floor and
@@ -71,7 +71,7 @@ export function groupPage(model, row, full, samples, now) {
       <dt>template</dt>
       <dd><code>${g.desiredTemplateHash}</code> · ${g.strategy}</dd>
       <dt>revision</dt>
-      <dd>live ${revisionCell(g, desired)} · attempted <code>${shortRev(g.lastAttemptedRevision)}</code></dd>
+      <dd>live ${revisionCell(g, desired, commitNote(model, now))} · attempted <code>${shortRev(g.lastAttemptedRevision)}</code></dd>
       <dt>replicas</dt>
       <dd>
         ${g.counts ? `${g.counts.updatedReady} new ready of ${g.replicas}, ${g.counts.live} live` : `${g.replicas} wanted, not observed yet`}

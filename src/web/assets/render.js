@@ -12,6 +12,7 @@ import {
   progressBar,
   revisionAlert,
   revisionCell,
+  commitNote,
   shortDigest,
   shortRev,
   sortRows,
@@ -22,7 +23,7 @@ export { age, esc, filterRows, html, progressBar, revisionAlert, shortDigest, sh
 export { groupPage, timeline } from './group-page.js';
 
 /** One group as a table row of the fleet view. */
-export function groupRow(row, desired) {
+export function groupRow(row, desired, note) {
   const c = row.counts;
   return html`<tr
     data-group="${row.name}"
@@ -37,7 +38,7 @@ export function groupRow(row, desired) {
         >template ${row.desiredTemplateHash} · ${row.strategy}</span
       >
     </td>
-    <td>${revisionCell(row, desired)}</td>
+    <td>${revisionCell(row, desired, note)}</td>
     <td class="num">${c ? `${c.updatedReady}/${row.replicas}` : `?/${row.replicas}`}</td>
     <td>${progressBar(row)}</td>
     <td>${conditionList(row)}</td>
@@ -106,7 +107,10 @@ export function revisionsView(model, now) {
     <h2 id="rev-h">Revisions</h2>
     <dl class="facts">
       <dt>applied</dt>
-      <dd><code>${s.lastAppliedRevision ?? '—'}</code> ${s.git?.lastAppliedAt ? `(${age(s.git.lastAppliedAt, now)} ago)` : ''}</dd>
+      <dd>
+        <code>${s.lastAppliedRevision ?? '—'}</code> ${s.git?.lastAppliedAt ? `(applied ${age(s.git.lastAppliedAt, now)} ago)` : ''}
+        ${commitNote(model, now)}
+      </dd>
       <dt>attempted</dt>
       <dd><code>${s.lastAttemptedRevision ?? '—'}</code></dd>
       ${
@@ -163,10 +167,12 @@ export function fleetView(model, view, now) {
   const lanes = [...new Set(shown.map((r) => r.provider))];
   if (view.sort === undefined || view.sort === 'name') lanes.sort();
   const desired = model.source?.lastAppliedRevision;
+  const commit = commitNote(model, now);
   return html`${revisionAlert(model)}
     <p class="summary" aria-live="polite">
       ${rows.length} of ${(model.groups ?? []).length} groups · fleet ${model.fleet ?? '—'} · revision
-      <code>${shortRev(desired)}</code>${pages > 1 ? ` · page ${page} of ${pages}` : ''}
+      <code>${shortRev(desired)}</code
+      >${commit ? html` <span class="muted" id="applied-commit">${commit}</span>` : ''}${pages > 1 ? ` · page ${page} of ${pages}` : ''}
     </p>
     ${lanes.map((lane) =>
       laneTable(
@@ -174,12 +180,13 @@ export function fleetView(model, view, now) {
         lane,
         shown.filter((r) => r.provider === lane),
         desired,
+        commit,
       ),
     )}
     ${pages > 1 ? pager(page, pages) : ''} ${haView(model, now)} ${revisionsView(model, now)} ${eventsView(model, now)}`;
 }
 
-function laneTable(model, lane, rows, desired) {
+function laneTable(model, lane, rows, desired, commit) {
   const listed = (model.lastPass?.providers ?? []).find((p) => p.name === lane);
   const holder = haLanes(model).find((l) => l.lane === lane)?.holder?.replica;
   const note = [listed ? (listed.ok ? `${listed.instances} instances listed` : 'listing failed') : '', holder ? `held by ${holder}` : '']
@@ -200,7 +207,7 @@ function laneTable(model, lane, rows, desired) {
           </tr>
         </thead>
         <tbody>
-          ${rows.map((r) => groupRow(r, desired))}
+          ${rows.map((r) => groupRow(r, desired, commit))}
         </tbody>
       </table>
     </div>
