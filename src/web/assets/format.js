@@ -190,14 +190,17 @@ export function revisionCell(row, desired, note) {
       data-live-revision="${live ?? ''}"
       title="live ${live ?? 'none'}; desired ${desired ?? 'none'}"
       >${shortRev(live)}</span
-    >${behind ? html` → <span class="rev desired">${shortRev(desired)}</span>` : ''}${!behind && note ? html`<br /><span class="muted commit">${note}</span>` : ''}`;
+    >${behind ? html` → <span class="rev desired">${shortRev(desired)}</span>` : ''}${!behind && note ? html`<span class="muted commit" title="${note}">${note}</span>` : ''}`;
 }
 
-/** The applied commit's subject, author and age (source.git.lastAppliedCommit), or '' when unknown. */
+/**
+ * The applied commit's subject, author and age (source.git.lastAppliedCommit) as plain text (the
+ * `html` tag escapes it wherever it goes, an attribute too), or '' when unknown.
+ */
 export function commitNote(model, now) {
   const commit = model.source?.git?.lastAppliedCommit;
   if (!commit) return '';
-  return html`<q class="subject">${commit.subject}</q> · ${commit.author} · ${age(commit.authoredAt, now)} ago`;
+  return `“${commit.subject}” · ${commit.author} · ${age(commit.authoredAt, now)} ago`;
 }
 
 /** The rejected or failing revision, if any, as an alert. */
