@@ -24,7 +24,7 @@ import { SnapshotStore } from './snapshots.ts';
 import { acquireStateLock, releaseStateLock } from './state-lock.ts';
 import { LastKnownGood, revisionKey } from './last-good.ts';
 import { readPersisted, writePersisted } from './status.ts';
-import type { AppliedRevision, RewindInfo, SourceListener, SourceStatus, SyncResult } from './status.ts';
+import type { AppliedRevision, CommitSummary, RewindInfo, SourceListener, SourceStatus, SyncResult } from './status.ts';
 import { Coalescer, Poller, realTimers } from './triggers.ts';
 import type { Timers } from './triggers.ts';
 import { prepareTrust } from './verify.ts';
@@ -77,6 +77,8 @@ export class GitSource {
   readonly #redactor = new Redactor();
   readonly #git: GitRunner;
   readonly #repo: Repository;
+  /** The applied commit's summary, read when it is applied or restored. */
+  #appliedCommit: CommitSummary | undefined;
   readonly #snapshots: SnapshotStore;
   readonly #coalescer: Coalescer<SyncResult>;
   readonly #poller: Poller | undefined;
@@ -176,6 +178,9 @@ export class GitSource {
       syncing: this.#coalescer.busy,
       lastAppliedRevision: applied?.revision,
       lastAppliedAt: applied?.appliedAt,
+      ...(this.#appliedCommit === undefined
+        ? {}
+        : { lastAppliedCommit: { ...this.#appliedCommit, subject: this.redact(this.#appliedCommit.subject) } }),
       lastAttemptedRevision: attempt?.revision,
       lastAttemptedAt: attempt?.at,
       lastAttemptError: error === undefined ? undefined : { ...error, message: this.redact(error.message) },
@@ -336,9 +341,11 @@ export class GitSource {
     const appliedAt = this.#now();
     await this.#snapshots.activate(candidate.revision);
     await this.#repo.setRef(APPLIED_REF, candidate.revision, ctx.localEnv);
+    const commit = await this.#commitOf(candidate.revision, ctx);
     const { revision, refName, tagObject } = candidate;
     await writePersisted(this.#statePath(), { lastAppliedRevision: revision, refName, tagObject, appliedAt });
     this.#record.apply(candidate, appliedAt);
+    this.#appliedCommit = commit;
     if (rewind !== undefined) {
       this.#allowRewind = false;
       this.#recordRewind(rewind);
@@ -362,6 +369,11 @@ export class GitSource {
     }
   }
 
+  /** A commit's summary; undefined when git cannot read it (it is shown, never acted on). */
+  #commitOf(revision: string, ctx: PipelineContext): Promise<CommitSummary | undefined> {
+    return ctx.repo.commitSummary(revision, ctx.localEnv).catch(() => undefined);
+  }
+
   #statePath(): string {
     return join(this.config.stateDir, 'state.json');
   }
@@ -380,6 +392,7 @@ export class GitSource {
       const loaded = await checkoutAndLoad(ctx, revision);
       this.#record.restore({ revision, refName: saved.refName, tagObject: saved.tagObject, signature, ...loaded }, saved.appliedAt);
       await this.#snapshots.activate(revision);
+      this.#appliedCommit = await this.#commitOf(revision, ctx);
       this.#emit({ type: 'restored', revision });
     } catch (error) {
       if (!(error instanceof SourceError)) throw error;

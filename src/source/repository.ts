@@ -10,6 +10,7 @@ import { GitExit } from './git.ts';
 import type { GitRunner } from './git.ts';
 import type { GitEnvironment } from './git-env.ts';
 import type { CheckedRef, ResolvedRef } from './refs.ts';
+import type { CommitSummary } from './status.ts';
 import { resolveLink } from './tree-links.ts';
 import type { LinkVerdict } from './tree-links.ts';
 
@@ -110,6 +111,14 @@ export class Repository {
   async revParse(expr: string, env: GitEnvironment): Promise<string> {
     const out = await this.#local(['rev-parse', '--verify', '--quiet', '--end-of-options', expr], env);
     return out.trim();
+  }
+
+  /** The commit's author, author date and subject (`git log -1`), for the status and the web page. */
+  async commitSummary(commit: string, env: GitEnvironment): Promise<CommitSummary> {
+    const format = '--format=%an%x00%aI%x00%s';
+    const out = await this.#local(['log', '-1', '--no-show-signature', format, '--end-of-options', commit], env);
+    const [author = '', authoredAt = '', subject = ''] = out.replace(/\n$/, '').split('\0');
+    return { author, authoredAt, subject };
   }
 
   /** True when the commit object is present locally. */

@@ -28,6 +28,14 @@ export interface RewindInfo {
   readonly action: 'applied' | 'held';
 }
 
+/** A commit as the status shows it: who wrote it, when, and its first line (redacted). */
+export interface CommitSummary {
+  readonly author: string;
+  /** Author date, ISO 8601. */
+  readonly authoredAt: string;
+  readonly subject: string;
+}
+
 /** Status of a source, plain data (secrets already redacted). */
 export interface SourceStatus {
   readonly name: string;
@@ -40,6 +48,8 @@ export interface SourceStatus {
   readonly syncing: boolean;
   readonly lastAppliedRevision: string | undefined;
   readonly lastAppliedAt: string | undefined;
+  /** The applied commit's author, date and subject (undefined until read, or when git could not). */
+  readonly lastAppliedCommit?: CommitSummary;
   readonly lastAttemptedRevision: string | undefined;
   readonly lastAttemptedAt: string | undefined;
   /** Error of the last attempt; undefined when it succeeded (or found nothing new). */

@@ -23,7 +23,7 @@ export interface WebRoutes {
   close(): void;
 }
 
-const ASSET_ROUTE = /^\/ui\/([a-z]+\.[a-z]+)$/;
+const ASSET_ROUTE = /^\/ui\/([a-z][-a-z]*\.[a-z]+)$/;
 
 /** The page's routes over `source`. */
 export function webRoutes(source: StreamSource, limits: Partial<StreamLimits> = {}): WebRoutes {

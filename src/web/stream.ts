@@ -22,7 +22,7 @@ export interface StreamLimits {
   readonly maxBytesPerSecond: number;
   readonly pollMs: number;
   readonly heartbeatMs: number;
-  /** Bytes buffered for one client beyond which it is closed. */
+  /** Bytes still unread by one client beyond which it is dropped at the next message. */
   readonly maxBufferedBytes: number;
 }
 
@@ -162,10 +162,18 @@ export class EventStreams {
     return Object.keys(patch).length > 0 ? patch : undefined;
   }
 
+  /**
+   * Writes one message, unless the client has not read maxBufferedBytes of the earlier ones: then it
+   * is dropped instead (it reconnects from a snapshot). Judged before writing, so a snapshot larger
+   * than the limit (10,000 groups) still goes out whole.
+   */
   private write(res: ServerResponse, text: string): void {
+    if (res.writableLength > this.limits.maxBufferedBytes) {
+      res.destroy();
+      return;
+    }
     this.bytesSent += Buffer.byteLength(text);
     res.write(text);
-    if (res.writableLength > this.limits.maxBufferedBytes) res.destroy();
   }
 
   private drop(res: ServerResponse): void {

@@ -43,6 +43,25 @@ describe('source/GitSource', function () {
     assert.equal(readlinkSync(join(tmp.path, 'state', 'current')), join('snapshots', c2));
   });
 
+  it("reports the applied commit's author, date and subject, redacted, also after a restart", async () => {
+    const c1 = repo.commit(
+      { 'fleet.txt': 'one' },
+      'web: next build <img src=x> from https://deploy:s3cret-t0ken@git.example.test/x\n\nbody line',
+    );
+    const src = source();
+    assert.equal(applied(await src.trigger()), c1);
+    const commit = src.status().lastAppliedCommit;
+    assert.equal(commit?.author, 'Test Author');
+    assert.ok(!Number.isNaN(Date.parse(commit?.authoredAt ?? '')), commit?.authoredAt);
+    assert.equal(commit?.subject, 'web: next build <img src=x> from https://***@git.example.test/x', 'the first line, redacted');
+    await src.stop();
+    const restarted = source();
+    await restarted.trigger();
+    assert.equal(restarted.status().lastAppliedRevision, c1);
+    assert.deepEqual(restarted.status().lastAppliedCommit, commit);
+    await restarted.stop();
+  });
+
   it("ignores the calling process's GIT_* variables and git config", async () => {
     const c1 = repo.commit({ 'fleet.txt': 'env' });
     const saved = { ...process.env };

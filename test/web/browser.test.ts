@@ -10,17 +10,18 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import puppeteer from 'puppeteer-core';
 import type { Browser, Page } from 'puppeteer-core';
 import { loadFleet } from '../../src/desired/load.ts';
+import { launchChromium } from './chromium.ts';
 
 const exec = promisify(execFile);
+/** The digest bump's commit message: markup, which the page must show as text. */
+const MESSAGE = 'web: next build <b>2.4.1</b> & <i>fixes</i>';
 const ROOT = path.resolve('.');
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const SHOTS = process.env['UPDATE_SCREENSHOTS'] === '1' ? path.join(ROOT, 'docs') : path.join(ROOT, 'tmp', 'web-screenshots');
 
 /** One fleet row as the DOM shows it. */
@@ -95,7 +96,6 @@ describe('web: the page in headless Chromium against drover demo', function () {
   const status = async () => (await (await fetch(`${url}/api/v1/status`)).json()) as { groups: { name: string; suspendedBy?: string }[] };
 
   before(async function () {
-    assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: install Debian's chromium (.ci/run does) or set CHROMIUM_PATH`);
     const fleet = await loadFleet(path.join(ROOT, 'fixtures/demo'));
     assert.ok(fleet.ok);
     names = Object.keys(fleet.state.groups).sort();
@@ -109,7 +109,7 @@ describe('web: the page in headless Chromium against drover demo', function () {
     demo.stdout!.on('data', (d: Buffer) => (output += d.toString()));
     demo.stderr!.on('data', (d: Buffer) => (output += d.toString()));
     url = await waitFor('the demo banner', async () => /^ {2}web page\s+(http:\/\/\S+?)\/\s/m.exec(output)?.[1], 60_000);
-    browser = await puppeteer.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+    browser = await launchChromium();
     page = await browser.newPage();
     await page.setViewport({ width: 1280, height: 900 });
     page.on('console', (m) => {
@@ -169,7 +169,7 @@ describe('web: the page in headless Chromium against drover demo', function () {
     await groupPage.waitForSelector('#group-h[data-group="web-eu"]');
     const lastReload = await page.evaluate('performance.getEntriesByType("navigation").length');
     await exec('cp', [path.join(workspace, 'next/images/web.yaml'), path.join(fleetDir, 'images/web.yaml')]);
-    await git('commit', '-qam', 'web: next build');
+    await git('commit', '-qam', MESSAGE);
     await git('push', '-q');
     const head = await git('rev-parse', 'HEAD');
     assert.notEqual(head, before);
@@ -209,6 +209,15 @@ describe('web: the page in headless Chromium against drover demo', function () {
     for (const row of final.filter((r) => r.state !== 'suspended' && r.name !== 'web-lab'))
       assert.equal(row.revision, head, `${row.name} shows the new revision`);
     assert.ok(fleetShot && groupShot, 'screenshots taken during the rollout');
+    // The commit's subject and author, from Git, shown as text.
+    const commit = (await page.evaluate(`document.getElementById('applied-commit')?.textContent ?? ''`)) as string;
+    assert.ok(commit.includes(MESSAGE), `the commit message as text: ${commit}`);
+    assert.match(commit, /drover demo/, 'the author the demo repository commits as');
+    assert.equal(
+      await page.evaluate(`document.querySelectorAll('.commit b, .commit i, #applied-commit b').length`),
+      0,
+      'no markup from it',
+    );
     for (const file of ['web-fleet.png', 'web-group.png']) assert.ok(readFileSync(path.join(SHOTS, file)).length > 10_000, file);
     // Live, not reloaded: the same navigation all along, and the group page drew its timeline.
     assert.equal(await page.evaluate('performance.getEntriesByType("navigation").length'), lastReload);

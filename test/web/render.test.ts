@@ -90,7 +90,12 @@ describe('web/render: escaping', () => {
         lastAppliedRevision: XSS,
         lastAttemptedRevision: XSS,
         lastAttemptError: { reason: XSS, message: XSS },
-        git: { url: XSS, ref: XSS, lastAttemptError: { problems: [{ file: XSS, line: XSS, col: 1, code: XSS, message: XSS }] } },
+        git: {
+          url: XSS,
+          ref: XSS,
+          lastAppliedCommit: { author: XSS, authoredAt: XSS, subject: XSS },
+          lastAttemptError: { problems: [{ file: XSS, line: XSS, col: 1, code: XSS, message: XSS }] },
+        },
       },
       events: [{ at: XSS, type: 'Warning', reason: XSS, message: XSS, group: XSS }],
       lastPass: { providers: [{ name: XSS, ok: true, instances: 1 }] },
@@ -242,5 +247,44 @@ describe('web/model: RowCache', () => {
     assert.notEqual(replaced.groups[0], first.groups[0]);
     assert.equal(replaced.groups[0]!['replicas'], 7);
     assert.equal(cache.json(replaced.groups[0]!), JSON.stringify(replaced.groups[0]));
+  });
+});
+
+describe('web/render: the group page', () => {
+  it('shows the failed template from the last RolloutFailed event, the last error and the waits', () => {
+    const g = group('web-eu', {
+      lastError: { reason: 'CreateFailed', message: 'quota exceeded', at: '2026-12-07T11:59:30Z' },
+      waitingFor: ['min-ready'],
+      waits: [{ reason: 'min-ready', message: 'instances become available after minReadySeconds (30s)', secondsLeft: 12 }],
+      events: [
+        {
+          at: '2026-12-07T11:50:00Z',
+          type: 'Warning',
+          reason: 'RolloutFailed',
+          message: 'template aaa did not become ready in time; restoring bbb',
+          revision: 'c'.repeat(40),
+        },
+        {
+          at: '2026-12-07T11:55:00Z',
+          type: 'Warning',
+          reason: 'RolloutFailed',
+          message: 'template ddd did not become ready in time; nothing to restore',
+          revision: 'e'.repeat(40),
+        },
+        { at: '2026-12-07T11:56:00Z', type: 'Normal', reason: 'Created', message: 'web-eu-1 (i-1): desired' },
+      ],
+    });
+    const model = fleetModel({ groups: [g] });
+    const out = flat(groupPage(model, model.groups[0], g, [], NOW));
+    assert.match(
+      out,
+      /failed rollout<\/dt> <dd class="problem" id="failed-template"> template ddd did not become ready in time; nothing to restore <span class="muted">\(5m ago, revision eeeeeee\)/,
+    );
+    assert.match(out, /last error<\/dt> <dd class="problem"> CreateFailed: quota exceeded/);
+    assert.match(out, /min-ready \(12s left\)/);
+    assert.match(out, /data-action="suspend" data-target="web-eu"/);
+    const none = flat(groupPage(model, model.groups[0], { ...g, events: [] }, [], NOW));
+    assert.ok(!none.includes('failed rollout'));
+    assert.match(flat(groupPage(model, undefined, undefined, [], NOW)), /No group of that name/);
   });
 });

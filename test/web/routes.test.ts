@@ -137,7 +137,7 @@ describe('web/routes: the page and its event stream on the HTTP server', () => {
     assert.ok(!csp.includes('unsafe'), csp);
     assert.match(page.body, /data-group="a"/);
     assert.ok(!/<script>/.test(page.body), 'no inline script');
-    for (const file of ['app.js', 'render.js', 'style.css', 'icon.svg']) {
+    for (const file of ['app.js', 'render.js', 'format.js', 'group-page.js', 'style.css', 'icon.svg']) {
       const reply = await get(server, `/ui/${file}`);
       assert.equal(reply.status, 200, file);
       assert.equal(reply.headers['x-content-type-options'], 'nosniff');
@@ -208,5 +208,22 @@ describe('web/routes: the page and its event stream on the HTTP server', () => {
     assert.equal(patchSpacing(1024 * 1024, limits), 5120, '1 MiB at 200 KiB/s');
     assert.equal(DEFAULT_STREAM_LIMITS.maxBytesPerSecond, 200 * 1024);
     assert.equal(DEFAULT_STREAM_LIMITS.intervalMs, 500);
+  });
+
+  it('sends a snapshot larger than maxBufferedBytes whole (a fleet of 10,000 groups)', async () => {
+    await server.close();
+    daemon.status.groups = Array.from({ length: 200 }, (_, i) => row(`g-${i}`, 1));
+    server = await startHttpServer(daemon.control(), {
+      host: '127.0.0.1',
+      port: 0,
+      apiToken: 't',
+      streams: { maxBufferedBytes: 1000, intervalMs: 50, pollMs: 600_000 },
+    });
+    const stream = await openStream(server);
+    const snapshot = await stream.next();
+    assert.equal((snapshot.data as { groups: object[] }).groups.length, 200);
+    daemon.change((s) => (s.groups[0] = row('g-0', 3)));
+    assert.equal((await stream.next()).event, 'patch', 'a reader that keeps up keeps its stream');
+    stream.close();
   });
 });

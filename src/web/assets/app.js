@@ -89,9 +89,16 @@ function applyPatch(patch) {
 }
 
 let groupLoad;
-/** Reads the group route (events, per-template counts) for the group page, at most one request at a time. */
+let groupStale = false;
+/**
+ * Reads the group route (events, per-template counts) for the group page, at most one request at
+ * a time; a change during a request reads it again after.
+ */
 function loadGroup(name) {
-  if (groupLoad) return;
+  if (groupLoad) {
+    groupStale = true;
+    return;
+  }
   groupLoad = fetch(`/api/v1/groups/${encodeURIComponent(name)}`, { headers: { accept: 'application/json' } })
     .then((r) => (r.ok ? r.json() : undefined))
     .then((g) => {
@@ -101,6 +108,9 @@ function loadGroup(name) {
     .catch(() => undefined)
     .finally(() => {
       groupLoad = undefined;
+      const { group } = route();
+      if (groupStale && group) loadGroup(group);
+      groupStale = false;
     });
 }
 

@@ -1,4 +1,4 @@
-/** Types of render.js (plain JavaScript, shared by the daemon and the browser). */
+/** Types of render.js and what it re-exports from format.js and group-page.js (plain JavaScript, shared by the daemon and the browser). */
 export interface Safe {
   readonly text: string;
   toString(): string;
@@ -23,7 +23,7 @@ export declare function stateOf(row: object): string;
 export declare function filterRows<T extends object>(rows: readonly T[], query: string | undefined): T[];
 export declare function sortRows<T extends object>(rows: readonly T[], key: string | undefined): T[];
 export declare function progressBar(row: object): Safe;
-export declare function groupRow(row: object, desired: string | undefined): Safe;
+export declare function groupRow(row: object, desired: string | undefined, note?: string): Safe;
 export declare function revisionAlert(model: object): Safe | '';
 export declare function haView(model: object, now: number): Safe | '';
 export declare function revisionsView(model: object, now: number): Safe;
