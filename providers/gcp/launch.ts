@@ -70,3 +70,27 @@ function networkInterface(request: CreateRequest): Record<string, unknown> {
 function invalid(provider: string, reason: string, message: string): ProviderError {
   return new ProviderError({ kind: 'Invalid', reason, provider, operation: 'create', message });
 }
+
+/**
+ * The refusal of a slot whose name an instance of another fleet holds (names do not carry the fleet
+ * id), naming the instance and its fleet and saying what to do.
+ */
+export function nameTaken(
+  provider: string,
+  fleet: string,
+  request: CreateRequest,
+  instance: { readonly name?: string | null; readonly labels?: Record<string, string> | null },
+): ProviderError {
+  const { slot, group } = request.owner;
+  return new ProviderError({
+    kind: 'Conflict',
+    reason: 'NameTakenByAnotherFleet',
+    provider,
+    operation: 'create',
+    message:
+      `slot ${slot} of ${group}: instance ${instance.name ?? request.name} in ${request.zone} holds its name but carries ` +
+      `${LABEL.fleet}=${instance.labels?.[LABEL.fleet] ?? ''}, not ${fleet}; drover launches nothing for this slot. ` +
+      'If the fleet id (Fleet metadata.name) changed, restore it or delete the old instances; ' +
+      'if two fleets share the project, rename one of the groups',
+  });
+}

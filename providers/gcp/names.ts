@@ -13,8 +13,14 @@
  *   requestId (same operation, no second instance); a later pass that retries after the call failed
  *   hits 409 alreadyExists on the name.
  * - 409 alreadyExists → read the instance: our key and PROVISIONING/STAGING/RUNNING → it is the
- *   slot's (success); anything else holding the name (a stopped or deleting instance of ours, a
- *   drifted one, a stranger) → the name is spent, try generation g + 1.
+ *   slot's (success); labelled with ANOTHER fleet id (the same fleet under its former
+ *   metadata.name, or a second fleet in the project: names do not carry the fleet id) → create
+ *   refuses with Conflict NameTakenByAnotherFleet and launches nothing (a new name would put a
+ *   second instance beside it); anything else holding the name (a stopped or deleting instance of
+ *   ours, a drifted one, an unlabelled stranger) → the name is spent, try generation g + 1.
+ * - a request whose owner.fleet is not the fleet the provider was opened for is refused (Invalid
+ *   FleetMismatch): the provider judges "the slot's own instance" by its fleet id, so it would not
+ *   recognise what it launched and would launch again at every step.
  * - the operation ends DONE with an error → that requestId is spent (GCE would replay the failed
  *   operation for an hour): the next try uses attempt a + 1. An operation already DONE in the insert
  *   response is a replay of an older one: walk on at once; a fresh failure is reported (classified).

@@ -10,7 +10,7 @@ import { classifyGce } from './classify.ts';
 import type { GceClients } from './client.ts';
 import { verifyImage } from './images.ts';
 import { isUsable, LABEL, toObserved } from './labels.ts';
-import { instanceResource } from './launch.ts';
+import { instanceResource, nameTaken } from './launch.ts';
 import { CreateBook, generationName, generationOf, keyLabel, MAX_CREATE_STEPS, requestIdFor, type CreateStep } from './names.ts';
 import { isDone, operationError, operationOf, waitForOperation, type GceOperation } from './operations.ts';
 import { callWithRetry, type CallContext, type ProviderLogger, type RetryTuning } from './retry.ts';
@@ -48,7 +48,8 @@ export interface GcpProviderInit {
 type StepOutcome =
   | { readonly kind: 'created'; readonly instance: Instance; readonly replayed?: boolean }
   | { readonly kind: 'next-generation' }
-  | { readonly kind: 'next-attempt' };
+  | { readonly kind: 'next-attempt' }
+  | { readonly kind: 'foreign'; readonly instance: Instance };
 
 /** The outcome, marked as a replay when it found the slot's instance. */
 function asReplay(outcome: StepOutcome): StepOutcome {
@@ -142,6 +143,13 @@ export class GcpProvider implements Provider {
   /** Launches the slot's instance, or returns the live one its key already launched (see names.ts). */
   async create(request: CreateRequest, options: CallOptions = {}): Promise<ObservedInstance> {
     const key = request.idempotencyKey;
+    if (request.owner.fleet !== this.#fleet)
+      throw this.#error(
+        'create',
+        'Invalid',
+        'FleetMismatch',
+        `slot ${request.owner.slot} of ${request.owner.group} is for fleet ${request.owner.fleet}, but this provider was opened for fleet ${this.#fleet}`,
+      );
     const found = await this.#findKnown(request, options);
     if (found.kind === 'created') return { ...this.#observedOf(found.instance), replayed: true };
     let step: CreateStep = { generation: found.generation, attempt: this.#book.attempt(key, found.generation) };
@@ -150,6 +158,7 @@ export class GcpProvider implements Provider {
       const outcome = await this.#step(request, step, options);
       if (outcome.kind === 'created')
         return outcome.replayed ? { ...this.#observedOf(outcome.instance), replayed: true } : this.#observedOf(outcome.instance);
+      if (outcome.kind === 'foreign') throw nameTaken(this.name, this.#fleet, request, outcome.instance);
       if (outcome.kind === 'next-attempt') this.#book.spend(key, step.generation, step.attempt + 1);
       const generation = outcome.kind === 'next-generation' ? step.generation + 1 : step.generation;
       step = { generation, attempt: this.#book.attempt(key, generation) };
@@ -313,12 +322,16 @@ export class GcpProvider implements Provider {
 
   /**
    * The instance holding a name: ours (fleet and key labels) and PROVISIONING/STAGING/RUNNING → the
-   * slot's; gone → the name is free but this requestId is spent (next attempt); anything else → the
-   * name is spent (next generation).
+   * slot's; gone → the name is free but this requestId is spent (next attempt); labelled with
+   * another fleet's id → foreign (create refuses: walking names would launch beside another fleet's
+   * instance, e.g. the same fleet's under its former id); anything else → the name is spent (next
+   * generation).
    */
   #judge(instance: Instance | undefined, key: string): StepOutcome {
     if (instance === undefined) return { kind: 'next-attempt' };
     const labels = instance.labels ?? {};
+    const fleet = labels[LABEL.fleet];
+    if (fleet !== undefined && fleet !== this.#fleet) return { kind: 'foreign', instance };
     const ours = labels[LABEL.fleet] === this.#fleet && labels[LABEL.key] === key;
     return ours && isUsable(instance.status as string | undefined) ? { kind: 'created', instance } : { kind: 'next-generation' };
   }

@@ -19,7 +19,7 @@ import { renderText } from '../diff/render-text.ts';
 import type { DiffReport } from '../diff/types.ts';
 import { observeInventory } from './diff-observe.ts';
 import { DiffInputError, loadDirectory, loadGitRevisions, type LoadedRevision } from './diff-revisions.ts';
-import { parseMaxInstances } from './max-instances.ts';
+import { parseMaxInstances, parseMaxProviders } from './max-instances.ts';
 import { UsageError } from './usage-error.ts';
 
 interface DiffOptions {
@@ -32,6 +32,7 @@ interface DiffOptions {
   readonly commentDir?: string;
   readonly bootSeconds?: string;
   readonly maxInstances?: string;
+  readonly maxProviders?: string;
   readonly observe?: boolean;
   readonly endpoint?: string[];
   readonly stateDir?: string;
@@ -59,6 +60,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
     .option('--comment-dir <dir>', 'with --markdown: also write each comment (65,536 characters at most) to DIR/comment-N.md')
     .option('--boot-seconds <n|type=n,...>', 'seconds from launch to ready, for every provider type (N) or per type (aws=60,azure=120)')
     .option('--max-instances <n>', "fleet-wide cap on total replicas, as the daemon's limits.maxInstances (default 10000)")
+    .option('--max-providers <n>', "fleet-wide cap on Provider documents, as the daemon's limits.maxProviders (default 32)")
     .option('--observe', "count the base revision's instances in the clouds (read-only listings; bindings from --config, as plan)")
     .option(
       '--endpoint <provider=url...>',
@@ -79,11 +81,12 @@ export function register(program: Command, setExitCode: (code: number) => void):
 
 async function runDiff(base: string, head: string, options: DiffOptions): Promise<number> {
   const cap = parseMaxInstances(options.maxInstances);
+  const providerCap = parseMaxProviders(options.maxProviders);
   const bootSeconds = parseBootSeconds(options.bootSeconds);
   const [b, h] = await loadBoth(base, head, options);
   const refs = { base: { ref: b.ref, commit: b.commit }, head: { ref: h.ref, commit: h.commit } };
   if (h.result === 'absent') throw new DiffInputError('PathNotFound', `${h.ref} has no fleet directory at the path`);
-  const headResult = capInstances(h.result, cap);
+  const headResult = capInstances(h.result, cap, providerCap);
   const baseResult = b.result === 'absent' ? absentBase(headResult) : b.result;
   if (!baseResult.ok) {
     const first = baseResult.problems[0];

@@ -37,8 +37,9 @@ export function register(program: Command, setExitCode: (code: number) => void):
     )
     .option('--state-dir <dir>', "drover's state directory (templates for rollback)", '.drover')
     .option('--max-instances <n>', "refuse a fleet asking for more instances in total (the daemon's limits.maxInstances)", '10000')
+    .option('--max-providers <n>', "refuse a fleet declaring more Provider documents (the daemon's limits.maxProviders)", '32')
     .action(async (dir: string, options: PlanOptions) => {
-      const state = await loadOrReport(dir, options.maxInstances);
+      const state = await loadOrReport(dir, options.maxInstances, options.maxProviders);
       if (state === undefined) return setExitCode(1);
       const session = await openSession(dir, state, options);
       try {

@@ -300,13 +300,14 @@ function watchProviderVariables(source: DesiredSource, logger: Logger): NodeJS.T
 }
 
 function sourceFor(config: DaemonConfig, logger: Logger): DesiredSource {
-  if (config.source.kind === 'dir') return new DirSource(config.source.dir, config.limits.maxInstances);
+  if (config.source.kind === 'dir') return new DirSource(config.source.dir, config.limits.maxInstances, config.limits.maxProviders);
   const child = logger.child({ component: 'source' });
   return new GitDesiredSource(
     config.source.git,
     new StateDir(config.stateDir).source,
     { info: (f, m) => child.info(f, m), warn: (f, m) => child.warn(f, m) },
     config.limits.maxInstances,
+    config.limits.maxProviders,
   );
 }
 

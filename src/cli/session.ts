@@ -21,7 +21,7 @@ import { createProber } from '../reconcile/probe.ts';
 import { StateDir } from '../reconcile/state-dir.ts';
 import { unusedProviderVariables } from './env-warnings.ts';
 import { sessionClock } from './sim-clock.ts';
-import { parseMaxInstances } from './max-instances.ts';
+import { parseMaxInstances, parseMaxProviders } from './max-instances.ts';
 import { UsageError } from './usage-error.ts';
 
 export { parseMaxInstances };
@@ -38,6 +38,8 @@ export interface CloudOptions {
   readonly probes?: boolean;
   /** --max-instances: the fleet-wide cap on total replicas (default 10,000). */
   readonly maxInstances?: string;
+  /** --max-providers: the fleet-wide cap on Provider documents (default 32). */
+  readonly maxProviders?: string;
 }
 
 /**
@@ -81,10 +83,11 @@ export function parseEndpointFlags(values: readonly string[] = []): Map<string, 
   return out;
 }
 
-/** Loads `dir` (over the instance cap counts as invalid) or prints its problems and returns undefined. */
-export async function loadOrReport(dir: string, maxInstances?: string): Promise<DesiredState | undefined> {
+/** Loads `dir` (over the instance or Provider cap counts as invalid) or prints its problems and returns undefined. */
+export async function loadOrReport(dir: string, maxInstances?: string, maxProviders?: string): Promise<DesiredState | undefined> {
+  const caps = [parseMaxInstances(maxInstances), parseMaxProviders(maxProviders)] as const;
   await requireDirectory(dir);
-  const result = capInstances(await loadFleet(dir), parseMaxInstances(maxInstances));
+  const result = capInstances(await loadFleet(dir), ...caps);
   if (result.ok) return result.state;
   for (const problem of result.problems) process.stderr.write(`${formatProblem(problem)}\n`);
   process.stderr.write(`${dir}: invalid: ${result.problems.length} problem(s); nothing was changed\n`);

@@ -1,16 +1,16 @@
 /**
- * `drover validate [dir] [--json] [--max-instances N]`: load a fleet directory and report every
+ * `drover validate [dir] [--json] [--max-instances N] [--max-providers N]`: load a fleet directory and report every
  * problem, the operator's instance cap included (default as the daemon's).
  * Exit 0 = valid, 1 = invalid, 2 = usage error (e.g. the directory does not exist).
  */
 import type { Command } from 'commander';
 import { stat } from 'node:fs/promises';
-import { capInstances, DEFAULT_MAX_INSTANCES } from '../desired/instance-cap.ts';
+import { capInstances, DEFAULT_MAX_INSTANCES, DEFAULT_MAX_PROVIDERS } from '../desired/instance-cap.ts';
 import { loadFleet } from '../desired/load.ts';
 import type { LoadResult } from '../desired/load-result.ts';
 import { formatProblem } from '../desired/problems.ts';
 import type { DesiredState } from '../contract/fleet.ts';
-import { parseMaxInstances } from './max-instances.ts';
+import { parseMaxInstances, parseMaxProviders } from './max-instances.ts';
 import { renderTable } from './table.ts';
 import { UsageError } from './usage-error.ts';
 import { providerPlugin } from '../../providers/registry.ts';
@@ -18,6 +18,7 @@ import { providerPlugin } from '../../providers/registry.ts';
 interface ValidateOptions {
   readonly json?: boolean;
   readonly maxInstances?: string;
+  readonly maxProviders?: string;
 }
 
 export function register(program: Command, setExitCode: (code: number) => void): void {
@@ -30,6 +31,10 @@ export function register(program: Command, setExitCode: (code: number) => void):
       '--max-instances <n>',
       `fleet-wide cap on total replicas, as the daemon's limits.maxInstances (default ${DEFAULT_MAX_INSTANCES})`,
     )
+    .option(
+      '--max-providers <n>',
+      `fleet-wide cap on Provider documents, as the daemon's limits.maxProviders (default ${DEFAULT_MAX_PROVIDERS})`,
+    )
     .action(async (given: string | undefined, options: ValidateOptions) => {
       const dir = given ?? '.';
       if (given === undefined)
@@ -37,8 +42,9 @@ export function register(program: Command, setExitCode: (code: number) => void):
           `drover validate: reading the current directory (${process.cwd()}); pass the fleet's directory to read another\n`,
         );
       const cap = parseMaxInstances(options.maxInstances);
+      const providerCap = parseMaxProviders(options.maxProviders);
       await requireDirectory(dir);
-      const result = capInstances(await loadFleet(dir), cap);
+      const result = capInstances(await loadFleet(dir), cap, providerCap);
       process.stdout.write(options.json ? `${JSON.stringify(jsonReport(dir, result), null, 2)}\n` : humanReport(dir, result));
       setExitCode(result.ok ? 0 : 1);
     });

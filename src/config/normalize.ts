@@ -1,5 +1,5 @@
 /** Maps a schema-valid raw configuration (defaults applied by ajv) to {@link DaemonConfig}. */
-import { DEFAULT_MAX_INSTANCES } from '../desired/instance-cap.ts';
+import { DEFAULT_MAX_INSTANCES, DEFAULT_MAX_PROVIDERS } from '../desired/instance-cap.ts';
 import { normalizeNotifyConfig } from '../notify/config.ts';
 import type { RefSelector } from '../source/refs.ts';
 import type { SourceAuth } from '../source/git-env.ts';
@@ -47,6 +47,7 @@ export function normalizeConfig(raw: Raw): DaemonConfig {
     limits: {
       concurrency: raw['limits']?.['concurrency'] ?? 32,
       maxInstances: raw['limits']?.['maxInstances'] ?? DEFAULT_MAX_INSTANCES,
+      maxProviders: raw['limits']?.['maxProviders'] ?? DEFAULT_MAX_PROVIDERS,
       providers: raw['limits']?.['providers'] ?? {},
     },
     ...providerBindings(raw['providers']),

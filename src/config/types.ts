@@ -100,6 +100,8 @@ export interface DaemonConfig {
     readonly concurrency: number;
     /** Fleet-wide cap on total replicas of a revision (default 10,000); see src/desired/instance-cap.ts. */
     readonly maxInstances?: number;
+    /** Fleet-wide cap on Provider documents (lanes) of a revision (default 32); see src/desired/instance-cap.ts. */
+    readonly maxProviders?: number;
     readonly providers: Readonly<Record<string, ProviderLimits>>;
   };
   /** Bindings by Provider name (`providers.<name>`). */

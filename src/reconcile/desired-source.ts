@@ -4,7 +4,7 @@
  * way a revision that fails to load changes nothing: the previous good state stays in force.
  */
 import path from 'node:path';
-import { cappedLoader, DEFAULT_MAX_INSTANCES } from '../desired/instance-cap.ts';
+import { cappedLoader, DEFAULT_MAX_INSTANCES, DEFAULT_MAX_PROVIDERS } from '../desired/instance-cap.ts';
 import { loadFleet } from '../desired/load.ts';
 import { formatProblem } from '../desired/problems.ts';
 import type { FleetLoader } from '../desired/load-result.ts';
@@ -75,10 +75,10 @@ export class DirSource implements DesiredSource {
   private onChange: (change: SourceChange) => void = () => undefined;
   private readonly load: FleetLoader;
 
-  /** `maxInstances`: the fleet-wide cap (limits.maxInstances); a revision over it is rejected. */
-  constructor(dir: string, maxInstances = DEFAULT_MAX_INSTANCES) {
+  /** `maxInstances`, `maxProviders`: the fleet-wide caps (limits.*); a revision over one is rejected. */
+  constructor(dir: string, maxInstances = DEFAULT_MAX_INSTANCES, maxProviders = DEFAULT_MAX_PROVIDERS) {
     this.dir = path.resolve(dir);
-    this.load = cappedLoader(loadFleet, maxInstances);
+    this.load = cappedLoader(loadFleet, maxInstances, maxProviders);
   }
 
   async start(onChange: (change: SourceChange) => void): Promise<void> {
@@ -130,7 +130,13 @@ export class GitDesiredSource implements DesiredSource {
   private readonly source: GitSource;
 
   /** `dir`: the directory the Git source owns (the state directory's source/, StateDir.source). */
-  constructor(settings: GitSettings, dir: string, logger: SourceLogger, maxInstances = DEFAULT_MAX_INSTANCES) {
+  constructor(
+    settings: GitSettings,
+    dir: string,
+    logger: SourceLogger,
+    maxInstances = DEFAULT_MAX_INSTANCES,
+    maxProviders = DEFAULT_MAX_PROVIDERS,
+  ) {
     this.source = new GitSource(
       {
         url: settings.url,
@@ -142,7 +148,7 @@ export class GitDesiredSource implements DesiredSource {
         verify: settings.verify,
         onRewind: settings.onRewind,
       },
-      { loader: cappedLoader(loadFleet, maxInstances), logger },
+      { loader: cappedLoader(loadFleet, maxInstances, maxProviders), logger },
     );
   }
 

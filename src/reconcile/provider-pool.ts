@@ -1,8 +1,8 @@
 /**
  * Each lane's provider, opened by the lane itself and kept between passes: a lane never waits for
  * another cloud's SDK to load, and a changed Provider document reopens that provider alone (the
- * others keep their rate limiters and batches in flight). An opening keyed by the document (less
- * its source position) is reused until the document changes; one that failed is forgotten, so
+ * others keep their rate limiters and batches in flight). An opening keyed by the fleet id and the
+ * document (less its source position) is reused until either changes; one that failed is forgotten, so
  * the next pass tries again (an unreadable CA file, a secret not mounted yet).
  */
 import type { MutationFence } from '../contract/fence.ts';
@@ -30,7 +30,10 @@ export class ProviderPool {
    */
   providersFor(name: string, state: DesiredState, revision: string, fence?: MutationFence): Promise<OpenedProviders> {
     const config = state.providers[name];
-    const document = JSON.stringify(config, (k, v: unknown) => (k === 'source' ? undefined : v));
+    // The fleet id is part of the key: a provider judges the instances it launched (and refuses to
+    // delete others) by the id it was opened with, so one kept across a fleet id change would not
+    // recognise its own launches.
+    const document = JSON.stringify([state.fleet.id, config], (k, v: unknown) => (k === 'source' ? undefined : v));
     const key = fence === undefined ? document : `${document}\0${fence.token}`;
     const current = this.opened.get(name);
     if (current?.key === key) return current.providers;

@@ -73,6 +73,31 @@ describe('drover validate', () => {
     }
   });
 
+  it("applies the daemon's default Provider cap (32), and --max-providers", async () => {
+    const providers = Array.from(
+      { length: 33 },
+      (_, i) => `apiVersion: drover/v1\nkind: Provider\nmetadata: { name: extra-${i} }\nspec: { type: aws, region: eu-west-1 }\n`,
+    ).join('---\n');
+    const fleet = await writeFleet({ ...minimalFleet(), 'providers-many.yaml': providers });
+    try {
+      const over = await drover('validate', fleet.dir);
+      assert.equal(over.code, 1, over.stdout);
+      assert.match(
+        over.stdout,
+        /^providers-many\.yaml:\d+:\d+: the fleet declares 34 Provider documents, over the operator's cap limits\.maxProviders = 32/m,
+      );
+      assert.equal((await drover('validate', fleet.dir, '--max-providers', '34')).code, 0);
+      const low = await drover('validate', fleet.dir, '--max-providers', '33');
+      assert.equal(low.code, 1);
+      assert.match(low.stdout, /34 Provider documents.*limits\.maxProviders = 33.*--max-providers/);
+      const bad = await drover('validate', fleet.dir, '--max-providers', '0');
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /--max-providers must be an integer from 1 to 10000, got '0'/);
+    } finally {
+      await fleet.cleanup();
+    }
+  });
+
   it('--json gives a machine-readable report', async () => {
     const r = await drover('validate', 'fixtures/demo', '--json');
     assert.equal(r.code, 0);

@@ -124,6 +124,27 @@ describe('daemon configuration', () => {
       await cleanup();
     }
   });
+  it('reads limits.maxProviders (default 32; also from DROVER_LIMITS__MAX_PROVIDERS) and refuses a bad one', async () => {
+    const defaults = await loadDaemonConfig(undefined, { DROVER_SOURCE__DIR: './fleet' });
+    assert.ok(defaults.ok, JSON.stringify(!defaults.ok && defaults.problems));
+    assert.equal(defaults.config.limits.maxProviders, 32);
+    const env = await loadDaemonConfig(undefined, { DROVER_SOURCE__DIR: './fleet', DROVER_LIMITS__MAX_PROVIDERS: '64' });
+    assert.ok(env.ok, JSON.stringify(!env.ok && env.problems));
+    assert.equal(env.config.limits.maxProviders, 64);
+    await withFile('source: { dir: ./fleet }\nlimits: { maxProviders: 5 }\n', async (file) => {
+      const result = await loadDaemonConfig(file, {});
+      assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
+      assert.equal(result.config.limits.maxProviders, 5);
+    });
+    await withFile('source: { dir: ./fleet }\nlimits: { maxProviders: 0 }\n', async (file) => {
+      const result = await loadDaemonConfig(file, {});
+      assert.ok(!result.ok);
+      assert.deepEqual(
+        result.problems.map((p) => p.path),
+        ['/limits/maxProviders'],
+      );
+    });
+  });
   it('reads the trust settings: http.allowedHosts, webhook.maxAge, limits.maxInstances, verify all-new-commits', async () => {
     const defaults = await loadDaemonConfig(undefined, { DROVER_SOURCE__DIR: './fleet' });
     assert.ok(defaults.ok, JSON.stringify(!defaults.ok && defaults.problems));

@@ -54,6 +54,15 @@ describe('ProviderPool', () => {
     assert.deepEqual(log, ['open a@eu-west-1', 'open b@eu-west-1', 'close a@eu-west-1', 'open a@eu-central-1']);
   });
 
+  it('reopens every provider when the fleet id changes: a provider judges what it launched by the id it was opened with', async () => {
+    const { open } = recordingOpener();
+    const fleets: string[] = [];
+    const pool = new ProviderPool((state) => (fleets.push(state.fleet.id), open(state)));
+    await pool.providersFor('a', stateOf('eu-west-1'), 'r1');
+    await pool.providersFor('a', { ...stateOf('eu-west-1'), fleet: { id: 'renamed' } } as DesiredState, 'r2');
+    assert.deepEqual(fleets, ['unit', 'renamed']);
+  });
+
   it('forgets a failed opening, so the next pass tries again', async () => {
     const fail = new Set(['a']);
     const { log, open } = recordingOpener(fail);
