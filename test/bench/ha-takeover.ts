@@ -30,13 +30,14 @@ export async function takeovers(
 ): Promise<TakeoverSample[]> {
   const samples: TakeoverSample[] = [];
   for (let n = 0; n < trials; n++) {
-    const holders = await allLanesHeld(cluster);
+    await allLanesHeld(cluster);
     const lane = cluster.lanes[Math.floor(random() * cluster.lanes.length)]!.name;
-    const victim = holders.get(lane)!.replica;
-    const slot = cluster.slotOf(victim)!;
-    const held = lanesOf(cluster, victim);
     cluster.commit(bumpAll());
     await nextMutation(cluster, lane, 5_000);
+    // Who holds what is read right before the signal: lanes may change hands while the test waits.
+    const victim = (await allLanesHeld(cluster)).get(lane)!.replica;
+    const slot = cluster.slotOf(victim)!;
+    const held = lanesOf(cluster, victim);
     const t0 = Date.now();
     if (signal === 'SIGKILL') await slot.kill();
     else await slot.stop();
