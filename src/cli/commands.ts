@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import * as apply from './apply.ts';
 import * as demo from './demo.ts';
+import * as diff from './diff.ts';
 import * as plan from './plan.ts';
 import * as run from './run.ts';
 import * as sim from './sim.ts';
@@ -15,4 +16,4 @@ export interface CliCommand {
   register(program: Command, setExitCode: (code: number) => void): void;
 }
 
-export const commands: readonly CliCommand[] = [validate, plan, apply, run, status, sim, demo];
+export const commands: readonly CliCommand[] = [validate, plan, diff, apply, run, status, sim, demo];

@@ -10,6 +10,12 @@ import { UsageError } from './usage-error.ts';
 /** Exit code for bad flags or arguments. */
 export const EXIT_USAGE = 2;
 
+/**
+ * Commands whose exit code 2 means "the fleet would change" (`plan`, `diff`): a usage error there
+ * exits 1, so a CI job never takes a mistyped flag for a change.
+ */
+const EXIT_2_MEANS_CHANGES: ReadonlySet<string> = new Set(['plan', 'diff']);
+
 /** Runs the CLI with `argv` (without node and script) and returns the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   let exitCode = 0;
@@ -28,7 +34,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
   } catch (error) {
-    return reportFailure(error);
+    const usageExit = EXIT_2_MEANS_CHANGES.has(argv[0] ?? '') ? 1 : EXIT_USAGE;
+    return reportFailure(error, usageExit);
   }
 }
 
@@ -38,14 +45,14 @@ function packageVersion(): string {
   return pkg.version;
 }
 
-function reportFailure(error: unknown): number {
+function reportFailure(error: unknown, usageExit: number): number {
   if (error instanceof CommanderError) {
     // Commander has already printed the message; help and version exit 0.
-    return error.exitCode === 0 ? 0 : EXIT_USAGE;
+    return error.exitCode === 0 ? 0 : usageExit;
   }
   if (error instanceof UsageError) {
     process.stderr.write(`drover: ${error.message}\n`);
-    return EXIT_USAGE;
+    return usageExit;
   }
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`drover: internal error: ${message}\n`);

@@ -9,6 +9,9 @@ import { readFile } from 'node:fs/promises';
 import { setFlagsFromString } from 'node:v8';
 import { loadDaemonConfig } from '../config/daemon-config.ts';
 import { operatorFiles, untrustedFileProblems, untrustedRoots } from '../config/file-checks.ts';
+import { HaFileError, readHaSettings } from '../config/ha-settings.ts';
+import type { HaSettings, LaneCoordinator } from '../ha/coordinator.ts';
+import { EtcdCoordinator } from '../ha/etcd-coordinator.ts';
 import type { DaemonConfig } from '../config/types.ts';
 import { formatProblem } from '../desired/problems.ts';
 import { shownPath } from '../contract/shown-path.ts';
@@ -124,6 +127,30 @@ export function useMemorySaver(logger: Logger, nodeVersion = process.versions.no
   logger.info({}, 'V8 memory saver mode on (memorySaver): lower peak memory, more CPU per pass');
 }
 
+/** Builds a replica's coordinator from its settings (production: the etcd one, src/ha). */
+export type CoordinatorFactory = (settings: HaSettings, logger: Logger) => LaneCoordinator;
+
+/** The production coordinator: lanes as etcd leases, fenced (src/ha/etcd-coordinator.ts). */
+export const etcdCoordinator: CoordinatorFactory = (settings, logger) => new EtcdCoordinator(settings, { logger });
+
+/**
+ * The daemon's coordinator factory under `ha` (undefined without it): its files read now, so an
+ * unreadable one stops the start naming its setting; the coordinator itself is built at the first
+ * valid revision, whose fleet id is part of its keys.
+ */
+async function coordinatorOf(
+  config: DaemonConfig,
+  logger: Logger,
+  factory: CoordinatorFactory,
+): Promise<((fleet: string) => LaneCoordinator) | undefined> {
+  if (config.ha === undefined) return undefined;
+  const settings = await readHaSettings(config.ha).catch((error: unknown) => {
+    throw error instanceof HaFileError ? new UsageError(error.message) : error;
+  });
+  const child = logger.child({ component: 'ha' });
+  return (fleet) => factory({ ...settings, fleet }, child);
+}
+
 /** A started daemon with its HTTP server. */
 export interface RunningDaemon {
   readonly url: string;
@@ -169,7 +196,12 @@ let routedWarnings = false;
  * listens first: a daemon that cannot serve its API (status, metrics, suspend) must not act on
  * the clouds, so a taken address throws a {@link ListenError} before the daemon starts.
  */
-export async function startDaemonServer(config: DaemonConfig, logger: Logger, clockOf?: DaemonDeps['clockOf']): Promise<RunningDaemon> {
+export async function startDaemonServer(
+  config: DaemonConfig,
+  logger: Logger,
+  clockOf?: DaemonDeps['clockOf'],
+  coordinators: CoordinatorFactory = etcdCoordinator,
+): Promise<RunningDaemon> {
   containUnhandledRejections(logger);
   logProcessWarnings(logger);
   // Everything the daemon and its git processes (which inherit it) create is private to its user.
@@ -178,6 +210,7 @@ export async function startDaemonServer(config: DaemonConfig, logger: Logger, cl
   if (misplaced.length > 0) throw new UsageError(`invalid configuration:\n${misplaced.join('\n')}`);
   const apiToken = await secret(config.api.tokenFile, config.api.tokenEnv, 'api.tokenFile', 'api.tokenEnv');
   const webhookSecret = await secret(config.webhook.secretFile, config.webhook.secretEnv, 'webhook.secretFile', 'webhook.secretEnv');
+  const coordinator = await coordinatorOf(config, logger, coordinators);
   const source = sourceFor(config, logger);
   const daemon = new Daemon({
     config,
@@ -187,6 +220,7 @@ export async function startDaemonServer(config: DaemonConfig, logger: Logger, cl
     factories: registeredFactory,
     prober: config.probes ? createProber() : 'provider-state-only',
     ...(clockOf ? { clockOf } : {}),
+    ...(coordinator === undefined ? {} : { coordinator }),
   });
   const handler =
     webhookSecret === undefined
@@ -195,12 +229,14 @@ export async function startDaemonServer(config: DaemonConfig, logger: Logger, cl
           maxBodyBytes: config.webhook.maxBodyBytes,
           bodyTimeoutMs: config.webhook.bodyTimeoutMs,
           maxAgeMs: config.webhook.maxAgeMs,
+          // HA: a hook may land on any replica; the lanes' holders are told through etcd.
+          ...(coordinator === undefined ? {} : { onTriggered: () => daemon.webhookTriggered() }),
         });
   const server = await startHttpServer(
     {
       readiness: () => daemon.readiness(),
       status: () => daemon.statusView(),
-      group: (name) => daemon.status.get(name),
+      group: (name) => daemon.groupView(name),
       reconcile: (reason) => daemon.reconcile(reason),
       setSuspended: (group, suspended) => daemon.setSuspended(group, suspended),
       metrics: async () => ({ contentType: daemon.metrics.registry.contentType, body: await daemon.metrics.registry.metrics() }),

@@ -10,7 +10,7 @@ interface StatusOptions {
   readonly json?: boolean;
 }
 
-interface GroupRow {
+export interface GroupRow {
   name: string;
   provider: string;
   replicas: number;
@@ -23,7 +23,28 @@ interface GroupRow {
   waits?: { reason: string; secondsLeft?: number }[];
   lastAppliedRevision?: string;
   lastError?: { reason: string };
+  /** HA: the replica holding the group's lane (null: nobody now). */
+  heldBy?: string | null;
 }
+
+/** HA: the `ha` block of the status document. */
+export interface HaStatus {
+  replica: string | null;
+  health: { ok: boolean; reason: string };
+  lanes: {
+    lane: string;
+    here: boolean;
+    holder?: { replica: string; token: string; since: string };
+    summary?: { publishedAt: string; revision?: string };
+  }[];
+}
+
+export type StatusDocument = {
+  fleet?: string;
+  source?: { lastAppliedRevision?: string; lastAttemptError?: { reason: string; message: string } };
+  groups: GroupRow[];
+  ha?: HaStatus;
+};
 
 export function register(program: Command, setExitCode: (code: number) => void): void {
   program
@@ -37,15 +58,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
         process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
         return setExitCode(0);
       }
-      process.stdout.write(
-        render(
-          body as {
-            fleet?: string;
-            source?: { lastAppliedRevision?: string; lastAttemptError?: { reason: string; message: string } };
-            groups: GroupRow[];
-          },
-        ),
-      );
+      process.stdout.write(renderStatus(body as StatusDocument));
       setExitCode(0);
     });
 }
@@ -62,19 +75,33 @@ async function fetchStatus(url: string): Promise<unknown> {
   return response.body.json();
 }
 
-function render(status: {
-  fleet?: string;
-  source?: { lastAppliedRevision?: string; lastAttemptError?: { reason: string; message: string } };
-  groups: GroupRow[];
-}): string {
+/** The status document as `drover status` prints it: a table of groups (with HELD BY and the lanes under HA). */
+export function renderStatus(status: StatusDocument): string {
+  const ha = status.ha;
   const rows = status.groups.map((g) => {
     const counts = g.counts ? `${g.counts.updatedReady}/${g.replicas}` : `?/${g.replicas}`;
-    return [g.name, g.provider, g.strategy, counts, g.desiredTemplateHash, conditionsText(g), noteText(g)];
+    const row = [g.name, g.provider, g.strategy, counts, g.desiredTemplateHash, conditionsText(g), noteText(g)];
+    return ha === undefined ? row : [...row.slice(0, 2), g.heldBy ?? '-', ...row.slice(2)];
   });
+  const header = ['GROUP', 'PROVIDER', 'STRATEGY', 'UPDATED', 'TEMPLATE', 'CONDITIONS', 'NOTE'];
   const source = status.source;
   const head = `fleet ${status.fleet ?? '?'} at revision ${source?.lastAppliedRevision ?? '(none yet)'}`;
   const rejected = source?.lastAttemptError
     ? `\nnewest revision rejected (${source.lastAttemptError.reason}): ${source.lastAttemptError.message}`
     : '';
-  return `${head}${rejected}\n\n${renderTable(['GROUP', 'PROVIDER', 'STRATEGY', 'UPDATED', 'TEMPLATE', 'CONDITIONS', 'NOTE'], rows)}\n`;
+  const groups = renderTable(ha === undefined ? header : [...header.slice(0, 2), 'HELD BY', ...header.slice(2)], rows);
+  return `${head}${rejected}\n\n${groups}\n${ha === undefined ? '' : `\n${renderLanes(ha)}\n`}`;
+}
+
+/** HA: this replica and every lane's holder (replica, fencing token, since) and last summary. */
+function renderLanes(ha: HaStatus): string {
+  const rows = ha.lanes.map((l) => [
+    l.lane,
+    l.holder === undefined ? '(nobody)' : `${l.holder.replica}${l.here ? ' (this replica)' : ''}`,
+    l.holder?.token ?? '-',
+    l.holder?.since ?? '-',
+    l.summary === undefined ? '-' : `${l.summary.publishedAt}${l.summary.revision === undefined ? '' : ` @ ${l.summary.revision}`}`,
+  ]);
+  const head = `replica ${ha.replica ?? '?'}: ${ha.health.ok ? 'connected to etcd' : ha.health.reason}`;
+  return `${head}\n${renderTable(['LANE', 'HOLDER', 'TOKEN', 'SINCE', 'SUMMARY'], rows)}`;
 }

@@ -4,6 +4,7 @@
  * field (a JSON pointer) so the caller can position it in the file or blame the variable.
  */
 import { bindingProblems } from './binding-checks.ts';
+import { haProblems } from './ha-checks.ts';
 import { durationMs } from './normalize.ts';
 
 /** setTimeout's largest delay; longer ones fire after 1 ms (Node warns and clamps), i.e. a busy loop. */
@@ -27,6 +28,8 @@ const DURATIONS: readonly (readonly string[])[] = [
   ['webhook', 'bodyTimeout'],
   ['http', 'headersTimeout'],
   ['http', 'requestTimeout'],
+  ['ha', 'etcd', 'leaseTtl'],
+  ['ha', 'etcd', 'fenceWindow'],
 ];
 
 /** Problems of a configuration that already passed the schema (defaults applied). */
@@ -65,6 +68,7 @@ export function valueProblems(raw: Raw): ValueProblem[] {
     });
   }
   problems.push(...bindingProblems(raw['providers']));
+  problems.push(...haProblems(raw['ha']));
   const headers = get(raw, ['http', 'headersTimeout']);
   const request = get(raw, ['http', 'requestTimeout']);
   if (typeof headers === 'string' && typeof request === 'string' && durationMs(headers) > durationMs(request)) {

@@ -46,6 +46,10 @@ export function operatorFiles(config: DaemonConfig): FileSetting[] {
     add(`providers.${name}.caFile`, binding.caFile);
     for (const field of CREDENTIAL_FILE_FIELDS) add(`providers.${name}.credentials.${field}`, binding.credentials?.[field]);
   }
+  add('ha.etcd.caFile', config.ha?.caFile);
+  add('ha.etcd.certFile', config.ha?.certFile);
+  add('ha.etcd.keyFile', config.ha?.keyFile);
+  add('ha.etcd.passwordFile', config.ha?.passwordFile);
   return files;
 }
 

@@ -3,7 +3,7 @@ import { DEFAULT_MAX_INSTANCES } from '../desired/instance-cap.ts';
 import type { RefSelector } from '../source/refs.ts';
 import type { SourceAuth } from '../source/git-env.ts';
 import type { WebhookProvider } from '../source/webhook.ts';
-import type { DaemonConfig, GitSettings } from './types.ts';
+import type { DaemonConfig, GitSettings, HaConfig } from './types.ts';
 
 type Raw = Record<string, any>; // oxlint-disable-line typescript/no-explicit-any -- schema-validated input
 
@@ -53,6 +53,28 @@ export function normalizeConfig(raw: Raw): DaemonConfig {
     probes: raw['health']?.['probes'] ?? true,
     unhealthyThresholdPercent: raw['health']?.['unhealthyThresholdPercent'] ?? 55,
     memorySaver: raw['memorySaver'] ?? false,
+    ...(raw['ha'] === undefined ? {} : { ha: haConfig(raw['ha']) }),
+  };
+}
+
+/** Default lease TTL of the lanes' campaign keys (controller-runtime's leader election uses 15 s). */
+export const DEFAULT_LEASE_TTL = '15s';
+
+function haConfig(ha: Raw): HaConfig {
+  const etcd = ha['etcd'] as Raw;
+  const leaseTtlMs = durationMs(etcd['leaseTtl'] ?? DEFAULT_LEASE_TTL);
+  const optional = (key: string) => (etcd[key] === undefined ? {} : { [key]: String(etcd[key]) });
+  return {
+    ...(ha['replicaId'] === undefined ? {} : { replicaId: String(ha['replicaId']) }),
+    endpoints: (etcd['endpoints'] as string[]).map(String),
+    prefix: etcd['prefix'] ?? '/drover',
+    leaseTtlMs,
+    fenceWindowMs: etcd['fenceWindow'] === undefined ? Math.floor(leaseTtlMs / 5) : durationMs(etcd['fenceWindow']),
+    ...optional('caFile'),
+    ...optional('certFile'),
+    ...optional('keyFile'),
+    ...optional('username'),
+    ...optional('passwordFile'),
   };
 }
 

@@ -50,6 +50,28 @@ export interface HttpLimits {
   readonly allowedHosts?: readonly string[];
 }
 
+/**
+ * High availability (`ha`): how this replica reaches etcd and campaigns for lanes. File settings
+ * are paths; their contents are read at start (ha-settings.ts), never from the fleet repository.
+ */
+export interface HaConfig {
+  /** `ha.replicaId`; undefined: `<hostname>-<pid>-<random>` at start. */
+  readonly replicaId?: string;
+  /** `ha.etcd.endpoints`: http:// or https:// client URLs. */
+  readonly endpoints: readonly string[];
+  /** `ha.etcd.prefix` (default `/drover`). */
+  readonly prefix: string;
+  /** `ha.etcd.leaseTtl` in ms (default 15 s). */
+  readonly leaseTtlMs: number;
+  /** `ha.etcd.fenceWindow` in ms (default a fifth of the TTL). */
+  readonly fenceWindowMs: number;
+  readonly caFile?: string;
+  readonly certFile?: string;
+  readonly keyFile?: string;
+  readonly username?: string;
+  readonly passwordFile?: string;
+}
+
 /** Everything `drover run` needs. */
 export interface DaemonConfig {
   readonly source: { readonly kind: 'git'; readonly git: GitSettings } | { readonly kind: 'dir'; readonly dir: string };
@@ -90,4 +112,6 @@ export interface DaemonConfig {
   readonly unhealthyThresholdPercent?: number;
   /** V8 memory saver mode for the daemon process (see schemas/config.schema.json). */
   readonly memorySaver: boolean;
+  /** `ha`: share the fleet with other replicas through etcd; undefined: this daemon runs every lane. */
+  readonly ha?: HaConfig;
 }

@@ -65,7 +65,11 @@ export interface CoordinatorHealth {
 export interface LaneCoordinator {
   /** This replica's identity (config `ha.replicaId`, default `<hostname>-<pid>-<random>`). */
   readonly replica: string;
-  /** Registers the replica and begins campaigning for its share of the lanes (see setLanes). */
+  /**
+   * Registers the replica and begins campaigning for its share of the lanes (see setLanes).
+   * Resolves once connected, or after about two etcd call timeouts when etcd does not answer (it
+   * keeps connecting in the background; health() says why it is not ready meanwhile).
+   */
   start(host: LaneHost): Promise<void>;
   /**
    * The fleet's lanes now (Provider names of the current revision). The replica campaigns for a
@@ -77,9 +81,17 @@ export interface LaneCoordinator {
   holds(): ReadonlyMap<string, LaneHold>;
   /** Every lane of the fleet with its holder and last summary, as of the last watch event. */
   view(): LaneView[];
-  /** Publishes the lane's summary; ignored (false) unless this replica holds the lane. */
+  /**
+   * Publishes the lane's summary; ignored (false) unless this replica holds the lane (checked by
+   * etcd against the hold's token). Rejects with HaError 'SummaryTooLarge' over 16 KiB of JSON,
+   * or 'EtcdUnreachable'.
+   */
   publish(lane: string, data: Readonly<Record<string, unknown>>): Promise<boolean>;
-  /** Asks every replica (this one too) to reconcile now: a webhook or API call landed here. */
+  /**
+   * Asks every replica (this one too) to reconcile now: a webhook or API call landed here. When
+   * etcd cannot be reached, this replica's listeners are still called and the promise rejects with
+   * HaError 'EtcdUnreachable' (the others were not told).
+   */
   trigger(reason: string): Promise<void>;
   /** Called on every replica when some replica forwarded a trigger. */
   onTrigger(listener: (reason: string) => void): void;
@@ -109,6 +121,7 @@ export interface HaSettings {
   /**
    * How long a confirmation of the hold (and an acknowledged keep-alive) stays good for mutating
    * calls, ms (default a fifth of the TTL): a replica cut off from etcd stops mutating within it.
+   * Must be under half the TTL; keep-alives are sent every third of it.
    */
   readonly fenceWindowMs: number;
   /** TLS: the CA that signs etcd's certificate, and a client certificate and key (PEM). */

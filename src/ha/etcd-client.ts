@@ -37,14 +37,42 @@ function eachHostOnce(hosts: number): NonNullable<FaultHandling['global']> {
   return policy as unknown as NonNullable<FaultHandling['global']>;
 }
 
-/** A per-host policy that lets every call through (no circuit breaker holding a healed host shut). */
-function passThrough(): ReturnType<NonNullable<FaultHandling['host']>> {
+type HostPolicy = ReturnType<NonNullable<FaultHandling['host']>>;
+
+/** A per-host policy that lets every call through (one endpoint: nothing else to try). */
+function passThrough(): HostPolicy {
   const policy = {
     async execute<T>(fn: (context: { signal: AbortSignal }) => Promise<T> | T): Promise<T> {
       return await fn({ signal: new AbortController().signal });
     },
   };
-  return policy as unknown as ReturnType<NonNullable<FaultHandling['host']>>;
+  return policy as unknown as HostPolicy;
+}
+
+/** Thrown instead of calling a host that failed a moment ago: etcd3 then tries the next host. */
+class HostSkipped extends Error {
+  override readonly name = 'HostSkipped';
+}
+
+/**
+ * With several endpoints: a host whose call or stream failed on the network is skipped for
+ * `openMs` (etcd3 moves to the next host), so a dead endpoint does not take every other stream
+ * reconnection. Shorter than etcd3's default breaker (5 s after three failures).
+ */
+function skipAfterFailure(openMs: number): HostPolicy {
+  let openUntil = 0;
+  const policy = {
+    async execute<T>(fn: (context: { signal: AbortSignal }) => Promise<T> | T): Promise<T> {
+      if (Date.now() < openUntil) throw new HostSkipped('etcd endpoint failed a moment ago');
+      try {
+        return await fn({ signal: new AbortController().signal });
+      } catch (error) {
+        if (error instanceof Error && isRecoverableError(error)) openUntil = Date.now() + openMs;
+        throw error;
+      }
+    },
+  };
+  return policy as unknown as HostPolicy;
 }
 
 /** A constant watch reconnect backoff (etcd3's default grows to 30 s). */
@@ -85,7 +113,7 @@ export function createEtcdClient(settings: HaSettings, callTimeoutMs = DEFAULT_C
     },
     faultHandling: {
       global: eachHostOnce(settings.endpoints.length),
-      host: () => passThrough(),
+      host: () => (settings.endpoints.length > 1 ? skipAfterFailure(callTimeoutMs) : passThrough()),
       watchBackoff: constantBackoff(250),
     },
   };

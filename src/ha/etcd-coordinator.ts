@@ -11,9 +11,8 @@ import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
 
 import type { CoordinatorHealth, HaSettings, LaneCoordinator, LaneHold, LaneHost, LaneView } from './coordinator.ts';
 import { createEtcdClient, DEFAULT_CALL_TIMEOUT_MS, validateSettings } from './etcd-client.ts';
-import { putIfHolder, putPlain, readFleet } from './etcd-ops.ts';
+import { putIfHolder, readFleet } from './etcd-ops.ts';
 import { HaError, MAX_SUMMARY_BYTES } from './errors.ts';
-import { planShare } from './fair-share.ts';
 import { FleetView } from './fleet-view.ts';
 import { KeepAlives } from './keepalive.ts';
 import { FleetKeys } from './keys.ts';
@@ -21,6 +20,8 @@ import { LaneHolds } from './lane-holds.ts';
 import type { HaLogger } from './log.ts';
 import { errorName, silentLogger } from './log.ts';
 import { Membership } from './membership.ts';
+import { Planner } from './planner.ts';
+import { TriggerRelay } from './triggers.ts';
 
 /** Collaborators; all optional. */
 export interface EtcdCoordinatorDeps {
@@ -49,20 +50,16 @@ export class EtcdCoordinator implements LaneCoordinator {
   private readonly keepAlives: KeepAlives;
   private readonly membership: Membership;
   private readonly lanes: LaneHolds;
-  private readonly triggerListeners: ((reason: string) => void)[] = [];
+  private readonly planner: Planner;
+  private readonly triggers: TriggerRelay;
   private desired: string[] = [];
   private watcher: Watcher | undefined;
   private timers: NodeJS.Timeout[] = [];
   private running = false;
-  private planning: Promise<void> | undefined;
-  private planAgain = false;
-  private replicasSeen = '';
-  private replicasChangedAt = Number.NEGATIVE_INFINITY;
-  private lastShedAt = Number.NEGATIVE_INFINITY;
-  private lastTriggerRevision = 0;
   private unreachableSince: Date | undefined;
-  /** etcd requests sent, by kind (for traffic figures). */
-  readonly requests = { reads: 0, confirms: 0 };
+  private startedAt = new Date();
+  private connected = false;
+  private stopping: Promise<void> | undefined;
 
   constructor(settings: HaSettings, deps: EtcdCoordinatorDeps = {}) {
     validateSettings(settings);
@@ -92,8 +89,18 @@ export class EtcdCoordinator implements LaneCoordinator {
       callTimeoutMs,
       keepAlives: this.keepAlives,
       logger: this.logger,
-      changed: () => this.plan(),
+      changed: () => this.planner.plan(),
     });
+    this.planner = new Planner({
+      replica: this.replica,
+      fleet: this.fleet,
+      lanes: this.lanes,
+      desired: () => this.desired,
+      ready: () => this.running && this.connected && this.membership.registered,
+      stableMs: Math.max(settings.fenceWindowMs, settings.leaseTtlMs / 5),
+      now: this.now,
+    });
+    this.triggers = new TriggerRelay(this.client, this.keys.trigger, this.replica, callTimeoutMs, this.logger);
   }
 
   /** Keep-alive requests sent so far (traffic figures). */
@@ -101,28 +108,57 @@ export class EtcdCoordinator implements LaneCoordinator {
     return this.keepAlives.sent;
   }
 
+  /**
+   * Starts keep-alives, registration, the fleet view and the watch. Resolves once connected, or
+   * after two call timeouts if etcd does not answer: the replica then keeps trying in the
+   * background and health() says why it is not ready, so a daemon can serve status meanwhile.
+   */
   async start(host: LaneHost): Promise<void> {
     if (this.running) throw new HaError('NotRunning', 'start() was already called');
     this.running = true;
+    this.startedAt = new Date();
     this.lanes.attach(host);
     this.keepAlives.start();
-    await this.membership.register();
-    const snapshot = await readFleet(this.client, this.keys, this.callTimeoutMs, true);
-    const under = (prefix: string) => (snapshot.all ?? []).filter((kv) => kv.key.toString().startsWith(prefix));
-    this.fleet.applySnapshot(snapshot.revision, snapshot.lanes, snapshot.replicas, under(`${this.keys.root}summaries/`));
-    this.lastTriggerRevision = snapshot.revision;
-    this.noteReplicas();
-    await this.watch(snapshot.revision + 1);
     const window = this.settings.fenceWindowMs;
     this.every(window / 3, () => void this.refresh());
     this.every(window / 4, () => this.lanes.watchKeepAlives());
-    this.logger.info({ replica: this.replica }, 'ha coordinator started');
-    this.plan();
+    const connected = this.connect();
+    await bounded(connected, 2 * this.callTimeoutMs);
+    this.logger.info({ replica: this.replica, connected: this.connected }, 'ha coordinator started');
+  }
+
+  /** Registers, loads the fleet and watches it, retrying until done or stopped. */
+  private async connect(): Promise<void> {
+    const registered = this.membership.register();
+    for (let attempt = 0; this.running; attempt++) {
+      try {
+        await this.load();
+        break;
+      } catch (error) {
+        if (attempt % 40 === 0) {
+          this.logger.warn({ replica: this.replica, error: errorName(error), attempt }, 'ha fleet load failed');
+        }
+        await new Promise((resolve) => setTimeout(resolve, 250).unref());
+      }
+    }
+    await registered;
+    if (!this.running) return;
+    this.connected = true;
+    this.planner.plan();
+  }
+
+  /** Reads every key of the fleet, then watches from the next revision. */
+  private async load(): Promise<void> {
+    const snapshot = await readFleet(this.client, this.keys, this.callTimeoutMs, true);
+    const summaries = (snapshot.all ?? []).filter((kv) => kv.key.toString().startsWith(`${this.keys.root}summaries/`));
+    this.fleet.applySnapshot(snapshot.revision, snapshot.lanes, snapshot.replicas, summaries);
+    this.triggers.loadedAt(snapshot.revision);
+    await this.watch(snapshot.revision + 1);
   }
 
   setLanes(lanes: readonly string[]): void {
     this.desired = [...new Set(lanes)].sort();
-    this.plan();
+    this.planner.plan();
   }
 
   holds(): ReadonlyMap<string, LaneHold> {
@@ -148,19 +184,12 @@ export class EtcdCoordinator implements LaneCoordinator {
     }
   }
 
-  async trigger(reason: string): Promise<void> {
-    const value = JSON.stringify({ reason, from: this.replica, at: new Date().toISOString() });
-    try {
-      await putPlain(this.client, this.keys.trigger, value, this.callTimeoutMs);
-    } catch (error) {
-      // The other replicas cannot be told; this one still acts on it.
-      this.notifyTrigger(reason);
-      throw new HaError('EtcdUnreachable', 'trigger not forwarded to the other replicas', { cause: error });
-    }
+  trigger(reason: string): Promise<void> {
+    return this.triggers.send(reason);
   }
 
   onTrigger(listener: (reason: string) => void): void {
-    this.triggerListeners.push(listener);
+    this.triggers.listen(listener);
   }
 
   health(): CoordinatorHealth {
@@ -168,15 +197,22 @@ export class EtcdCoordinator implements LaneCoordinator {
     if (this.unreachableSince !== undefined) {
       return { ok: false, reason: `etcd unreachable since ${this.unreachableSince.toISOString()}` };
     }
+    if (!this.connected) return { ok: false, reason: `connecting to etcd since ${this.startedAt.toISOString()}` };
     if (!this.membership.registered) return { ok: false, reason: 'not registered with etcd (no live lease)' };
     return { ok: true, reason: '' };
   }
 
-  async stop(): Promise<void> {
+  /** Resigns, deregisters and closes; a second call waits for the first. */
+  stop(): Promise<void> {
+    this.stopping ??= this.stopOnce();
+    return this.stopping;
+  }
+
+  private async stopOnce(): Promise<void> {
     if (!this.running) return;
     this.running = false;
     for (const timer of this.timers) clearInterval(timer);
-    await this.planning;
+    await this.planner.idle();
     await this.lanes.resignAll();
     await this.membership.stop();
     const watcher = this.watcher;
@@ -195,55 +231,41 @@ export class EtcdCoordinator implements LaneCoordinator {
 
   private async watch(fromRevision: number): Promise<void> {
     const watcher = await this.client.watch().prefix(this.keys.root).startRevision(String(fromRevision)).create();
+    if (!this.running) {
+      await bounded(watcher.cancel(), this.callTimeoutMs);
+      return;
+    }
     this.watcher = watcher;
     watcher.on('put', (kv) => this.event('put', kv));
     watcher.on('delete', (kv) => this.event('delete', kv));
-    watcher.on('error', (error) => this.logger.warn({ error: errorName(error) }, 'ha watch failed'));
+    // etcd cancels a watch whose start revision was compacted away: load the fleet afresh.
+    watcher.on('error', (error) => {
+      this.logger.warn({ replica: this.replica, error: errorName(error) }, 'ha watch failed');
+      if (this.watcher !== watcher) return;
+      this.watcher = undefined;
+      void bounded(watcher.cancel(), this.callTimeoutMs).then(() => this.connect());
+    });
   }
 
   private event(kind: 'put' | 'delete', kv: IKeyValue): void {
     const name = kv.key.toString('utf8');
     if (name === this.keys.trigger) {
-      this.triggerEvent(kind, kv);
+      this.triggers.event(kind, kv);
       return;
     }
     const parsed = this.fleet.applyEvent(kind, kv);
     if (parsed === undefined || parsed.kind === 'summary') return;
-    if (parsed.kind === 'replica' && parsed.name === this.replica && kind === 'delete') this.membership.expired();
+    if (parsed.kind === 'replica' && parsed.name === this.replica && kind === 'delete') {
+      this.membership.keyDeleted(Number(kv.mod_revision));
+    }
     this.lanes.judge(this.fleet.revision, this.fleet.lanes);
-    this.noteReplicas();
-    this.plan();
-  }
-
-  private triggerEvent(kind: 'put' | 'delete', kv: IKeyValue): void {
-    const revision = Number(kv.mod_revision);
-    if (kind !== 'put' || revision <= this.lastTriggerRevision) return;
-    this.lastTriggerRevision = revision;
-    let reason = 'trigger';
-    try {
-      const parsed = JSON.parse(kv.value.toString('utf8')) as { reason?: unknown };
-      if (typeof parsed.reason === 'string') reason = parsed.reason;
-    } catch {
-      // a foreign value still asks for a reconcile
-    }
-    this.notifyTrigger(reason);
-  }
-
-  private notifyTrigger(reason: string): void {
-    for (const listener of this.triggerListeners) {
-      try {
-        listener(reason);
-      } catch (error) {
-        this.logger.warn({ error: errorName(error) }, 'ha trigger listener failed');
-      }
-    }
+    this.planner.plan();
   }
 
   /** The periodic read: confirms every hold, repairs the view, tracks etcd reachability. */
   private async refresh(): Promise<void> {
     if (!this.running) return;
     const sentAt = this.now();
-    this.requests.reads++;
     try {
       const snapshot = await readFleet(this.client, this.keys, this.settings.fenceWindowMs / 2);
       const lanes = new FleetView(this.keys);
@@ -252,8 +274,7 @@ export class EtcdCoordinator implements LaneCoordinator {
       this.fleet.applySnapshot(snapshot.revision, snapshot.lanes, snapshot.replicas);
       if (this.unreachableSince !== undefined) this.logger.info({ replica: this.replica }, 'ha etcd reachable again');
       this.unreachableSince = undefined;
-      this.noteReplicas();
-      this.plan();
+      this.planner.plan();
     } catch (error) {
       if (this.unreachableSince === undefined) {
         this.unreachableSince = new Date();
@@ -262,60 +283,9 @@ export class EtcdCoordinator implements LaneCoordinator {
     }
   }
 
-  private noteReplicas(): void {
-    const seen = [...this.fleet.replicas].sort().join('\n');
-    if (seen === this.replicasSeen) return;
-    this.replicasSeen = seen;
-    this.replicasChangedAt = this.now();
-  }
-
   private leaseExpired(leaseId: string): void {
     if (this.membership.owns(leaseId)) this.membership.expired();
     else this.lanes.leaseExpired(leaseId);
-  }
-
-  /** Runs the planner; serialized, and run again when asked while running. */
-  private plan(): void {
-    if (!this.running) return;
-    if (this.planning !== undefined) {
-      this.planAgain = true;
-      return;
-    }
-    this.planning = this.planLoop().finally(() => {
-      this.planning = undefined;
-    });
-  }
-
-  private async planLoop(): Promise<void> {
-    do {
-      this.planAgain = false;
-      while (this.running && (await this.step())) {
-        // one campaign per step, then look again
-      }
-    } while (this.planAgain && this.running);
-  }
-
-  /** One planning step; true when it won a lane and should look again. */
-  private async step(): Promise<boolean> {
-    const plan = planShare({
-      me: this.replica,
-      lanes: this.desired,
-      holders: this.fleet.holders(),
-      replicas: this.fleet.replicas,
-      mine: this.lanes.names(),
-      busy: this.lanes.busy,
-    });
-    for (const lane of plan.gone) void this.lanes.resign(lane, 'not in the fleet');
-    const stableMs = Math.max(this.settings.fenceWindowMs, this.settings.leaseTtlMs / 5);
-    const now = this.now();
-    if (plan.shed !== undefined && now - this.replicasChangedAt >= stableMs && now - this.lastShedAt >= stableMs) {
-      this.lastShedAt = now;
-      void this.lanes.resign(plan.shed, 'above fair share');
-    }
-    const next = plan.campaign[0];
-    if (next === undefined || !this.membership.registered) return false;
-    // A lost campaign ends the loop: the watch event that shows the winner plans again.
-    return this.lanes.campaign(next);
   }
 }
 

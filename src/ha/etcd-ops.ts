@@ -3,6 +3,7 @@
  * lease, campaign (one txn: create the lane key only if it does not exist), delete a lane key only
  * if its create revision is ours, read the fleet, publish a summary only while the lane is ours.
  */
+import { EtcdLeaseInvalidError } from 'etcd3';
 import type { Etcd3, IKeyValue, IRequestOp } from 'etcd3';
 
 import type { FleetKeys } from './keys.ts';
@@ -25,7 +26,8 @@ export async function revokeLease(client: Etcd3, leaseId: string, timeoutMs: num
   try {
     await client.leaseClient.leaseRevoke({ ID: leaseId }, deadline(timeoutMs));
   } catch (error) {
-    if ((error as Error).name !== 'EtcdLeaseInvalidError') throw error;
+    // etcd3's error classes do not set `name`: match the class.
+    if (!(error instanceof EtcdLeaseInvalidError)) throw error;
   }
 }
 
@@ -112,9 +114,10 @@ export async function putPlain(client: Etcd3, name: string, value: string, timeo
   await client.kv.put({ key: key(name), value: key(value) }, deadline(timeoutMs));
 }
 
-/** Puts `name` on `leaseId` (the membership key). */
-export async function putOnLease(client: Etcd3, name: string, value: string, leaseId: string, timeoutMs: number): Promise<void> {
-  await client.kv.put({ key: key(name), value: key(value), lease: leaseId }, deadline(timeoutMs));
+/** Puts `name` on `leaseId` (the membership key); returns the put's revision. */
+export async function putOnLease(client: Etcd3, name: string, value: string, leaseId: string, timeoutMs: number): Promise<number> {
+  const response = await client.kv.put({ key: key(name), value: key(value), lease: leaseId }, deadline(timeoutMs));
+  return Number(response.header.revision);
 }
 
 /** Deletes one key. */

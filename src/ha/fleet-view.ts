@@ -49,8 +49,10 @@ export class FleetView {
   readonly lanes = new Map<string, LaneKey>();
   readonly summaries = new Map<string, PublishedSummary>();
   readonly replicas = new Set<string>();
-  /** The newest revision applied. */
+  /** The newest revision applied to lanes and replicas. */
   revision = 0;
+  /** The newest revision applied to summaries. */
+  private summaryRevision = 0;
   private readonly keys: FleetKeys;
 
   constructor(keys: FleetKeys) {
@@ -63,20 +65,33 @@ export class FleetView {
     this.revision = revision;
     this.lanes.clear();
     this.replicas.clear();
+    if (summaries !== undefined) {
+      this.summaries.clear();
+      this.summaryRevision = revision;
+    }
     for (const kv of [...lanes, ...replicas, ...(summaries ?? [])]) this.set(kv);
     return true;
   }
 
-  /** Applies a watch event; returns what the key is, or undefined when it was stale or foreign. */
+  /**
+   * Applies a watch event; returns what the key is, or undefined when it was stale or foreign.
+   * Summaries are in no periodic snapshot, so only their own events order them.
+   */
   applyEvent(kind: 'put' | 'delete', kv: IKeyValue): FleetKey | undefined {
     const revision = Number(kv.mod_revision);
-    if (revision <= this.revision) return undefined;
-    this.revision = Math.max(this.revision, revision);
-    if (kind === 'put') return this.set(kv);
     const parsed = this.keys.parse(kv.key.toString('utf8'));
-    if (parsed?.kind === 'lane') this.lanes.delete(parsed.name);
-    if (parsed?.kind === 'replica') this.replicas.delete(parsed.name);
-    if (parsed?.kind === 'summary') this.summaries.delete(parsed.name);
+    if (parsed === undefined || parsed.kind === 'trigger') return undefined;
+    if (parsed.kind === 'summary') {
+      if (revision <= this.summaryRevision) return undefined;
+      this.summaryRevision = revision;
+    } else {
+      if (revision <= this.revision) return undefined;
+      this.revision = revision;
+    }
+    if (kind === 'put') return this.set(kv);
+    if (parsed.kind === 'lane') this.lanes.delete(parsed.name);
+    if (parsed.kind === 'replica') this.replicas.delete(parsed.name);
+    if (parsed.kind === 'summary') this.summaries.delete(parsed.name);
     return parsed;
   }
 

@@ -43,6 +43,9 @@ export class KeepAlives {
   private opening = false;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** The stream failed and has not answered since (failures are logged once per outage). */
+  private failing = false;
+  private failuresInRow = 0;
   /** Keep-alive requests written, for traffic figures. */
   sent = 0;
 
@@ -114,7 +117,8 @@ export class KeepAlives {
       })
       .catch((error: unknown) => {
         this.opening = false;
-        this.options.logger.warn({ error: errorName(error) }, 'etcd keep-alive stream could not open');
+        this.failure(error);
+        this.reopenSoon();
       });
   }
 
@@ -133,6 +137,9 @@ export class KeepAlives {
 
   private answered(stream: KeepAliveStream, response: ILeaseKeepAliveResponse): void {
     if (stream !== this.stream) return;
+    if (this.failing) this.options.logger.info({ leases: this.leases.size }, 'etcd keep-alives answered again');
+    this.failing = false;
+    this.failuresInRow = 0;
     const tracked = this.leases.get(response.ID);
     if (tracked === undefined) return;
     const sentAt = tracked.pending.shift();
@@ -146,8 +153,26 @@ export class KeepAlives {
 
   private failed(stream: KeepAliveStream, error: Error): void {
     if (stream !== this.stream) return;
-    this.options.logger.warn({ error: errorName(error) }, 'etcd keep-alive stream failed');
+    this.failure(error);
     this.drop();
+    this.reopenSoon();
+  }
+
+  /**
+   * Opens a new stream shortly (another endpoint may answer) rather than at the next tick, for the
+   * first few failures in a row; after that the tick paces the attempts.
+   */
+  private reopenSoon(): void {
+    this.failuresInRow++;
+    if (this.failuresInRow > 3) return;
+    setTimeout(() => {
+      if (this.stream === undefined) this.open();
+    }, 20).unref();
+  }
+
+  private failure(error: unknown): void {
+    if (!this.failing) this.options.logger.warn({ error: errorName(error) }, 'etcd keep-alive stream failed');
+    this.failing = true;
   }
 
   /** Forgets the stream and every pending keep-alive (their answers would come on no stream). */

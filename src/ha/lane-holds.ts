@@ -2,8 +2,8 @@
  * The lanes this replica holds, each on its own lease with its own fence: campaign (grant a lease,
  * one txn creating the key), resign (stop the lane, then delete the key only if its create
  * revision is ours, then revoke), and loss (the fence turns lost first, then the lane is stopped;
- * the key is never deleted by this replica, only its own lease revoked, retried until it works or
- * the lease must have expired).
+ * the key is never deleted by this replica, only its own lease revoked, retried until etcd answers
+ * or stop(); the lane stays busy, never campaigned for by this replica, until then).
  */
 import type { Etcd3, IKeyValue } from 'etcd3';
 
@@ -38,7 +38,8 @@ interface Held {
   readonly hold: LaneHold;
   readonly fence: LaneFence;
   readonly leaseId: string;
-  resigning: boolean;
+  /** The resign under way, once one started. */
+  resigning: Promise<void> | undefined;
 }
 
 /** The replica's holds. */
@@ -49,6 +50,8 @@ export class LaneHolds {
   readonly busy = new Set<string>();
   private host: LaneHost | undefined;
   private closed = false;
+  /** host.stopLane calls under way for lost lanes. */
+  private readonly stops = new Set<Promise<void>>();
 
   constructor(options: LaneHoldsOptions) {
     this.options = options;
@@ -97,19 +100,19 @@ export class LaneHolds {
     }
   }
 
-  /** Stops the lane, then deletes its key (if still ours) and revokes its lease. */
-  async resign(lane: string, why: string): Promise<void> {
+  /** Stops the lane, then deletes its key (if still ours) and revokes its lease; once per hold. */
+  resign(lane: string, why: string): Promise<void> {
     const held = this.held.get(lane);
-    if (held === undefined || held.resigning) return;
-    held.resigning = true;
+    if (held === undefined) return Promise.resolve();
+    held.resigning ??= this.resignHeld(lane, held, why);
+    return held.resigning;
+  }
+
+  private async resignHeld(lane: string, held: Held, why: string): Promise<void> {
     this.busy.add(lane);
     const { client, keys, replica, callTimeoutMs, keepAlives, logger } = this.options;
     logger.info({ replica, lane, fence: held.hold.token, why }, 'ha lane resigning');
-    try {
-      await this.host?.stopLane(lane);
-    } catch (error) {
-      logger.warn({ replica, lane, error: errorName(error) }, 'ha lane stop failed');
-    }
+    await this.stopQuietly(lane);
     held.fence.lose('Resigned');
     this.held.delete(lane);
     keepAlives.untrack(held.leaseId);
@@ -150,9 +153,13 @@ export class LaneHolds {
     }
   }
 
-  /** Resigns every hold (stop()), then stops retrying revocations of lost leases. */
+  /**
+   * Resigns every hold (stop()) and waits for lanes still stopping after a loss, then stops
+   * retrying revocations of lost leases.
+   */
   async resignAll(): Promise<void> {
     await Promise.all([...this.held.keys()].map((lane) => this.resign(lane, 'stop')));
+    await Promise.all(this.stops);
     this.closed = true;
   }
 
@@ -170,9 +177,14 @@ export class LaneHolds {
       onLost: (reason) => this.lost(lane, fence, reason),
     });
     const hold: LaneHold = { lane, token, since, fence };
-    this.held.set(lane, { hold, fence, leaseId, resigning: false });
+    this.held.set(lane, { hold, fence, leaseId, resigning: undefined });
     logger.info({ replica, lane, fence: token }, 'ha lane acquired');
-    this.host?.acquired(hold);
+    try {
+      this.host?.acquired(hold);
+    } catch (error) {
+      logger.warn({ replica, lane, error: errorName(error) }, 'ha lane start failed');
+      void this.resign(lane, 'lane failed to start');
+    }
   }
 
   private async confirm(lane: string, token: string, timeoutMs: number): Promise<Confirmation> {
@@ -192,28 +204,38 @@ export class LaneHolds {
     const { replica, logger, keepAlives } = this.options;
     logger.warn({ replica, lane, fence: fence.token, reason }, 'ha lane lost');
     keepAlives.untrack(held.leaseId);
-    if (held.resigning) return;
+    if (held.resigning !== undefined) return;
     this.held.delete(lane);
     this.busy.add(lane);
     void this.afterLoss(lane, held.leaseId);
   }
 
   private async afterLoss(lane: string, leaseId: string): Promise<void> {
-    try {
-      await this.host?.stopLane(lane);
-    } catch (error) {
-      this.options.logger.warn({ replica: this.options.replica, lane, error: errorName(error) }, 'ha lane stop failed');
-    }
+    const stop = this.stopQuietly(lane);
+    this.stops.add(stop);
+    await stop;
+    this.stops.delete(stop);
     await this.revokeUntilGone(leaseId);
     this.busy.delete(lane);
     this.options.changed();
   }
 
-  /** Revokes `leaseId`, retrying while etcd is unreachable, until the lease must have expired. */
+  /** host.stopLane, its failure logged (the lane is given up either way). */
+  private async stopQuietly(lane: string): Promise<void> {
+    try {
+      await this.host?.stopLane(lane);
+    } catch (error) {
+      this.options.logger.warn({ replica: this.options.replica, lane, error: errorName(error) }, 'ha lane stop failed');
+    }
+  }
+
+  /**
+   * Revokes `leaseId`, retrying while etcd is unreachable (no local deadline: etcd restarted with
+   * its data renews every lease, so the old key would otherwise hold the lane one more TTL).
+   */
   private async revokeUntilGone(leaseId: string): Promise<void> {
-    const { client, callTimeoutMs, ttlSeconds, now } = this.options;
-    const giveUpAt = now() + 2 * ttlSeconds * 1000;
-    while (now() < giveUpAt && !this.closed) {
+    const { client, callTimeoutMs } = this.options;
+    while (!this.closed) {
       try {
         await revokeLease(client, leaseId, callTimeoutMs);
         return;

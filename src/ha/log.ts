@@ -11,7 +11,9 @@ export const silentLogger: HaLogger = { info: () => undefined, warn: () => undef
 export function errorName(error: unknown): string {
   if (error instanceof Error) {
     const reason = (error as { reason?: unknown }).reason;
-    return typeof reason === 'string' ? `${error.name}:${reason}` : error.name;
+    // etcd3's error classes leave `name` as 'Error': the class name says more.
+    const name = error.name === 'Error' ? error.constructor.name : error.name;
+    return typeof reason === 'string' ? `${name}:${reason}` : name;
   }
   return typeof error;
 }

@@ -30,6 +30,8 @@ export class Membership {
   private leaseId: string | undefined;
   private registering: Promise<void> | undefined;
   private stopped = false;
+  /** The revision of the current membership put. */
+  private revision = 0;
   constructor(options: MembershipOptions) {
     this.options = options;
   }
@@ -50,6 +52,11 @@ export class Membership {
       this.registering = undefined;
     });
     return this.registering;
+  }
+
+  /** The membership key was deleted at `revision`: register again unless that was an older key. */
+  keyDeleted(revision: number): void {
+    if (revision > this.revision) this.expired();
   }
 
   /** The lease is gone (etcd said so, or the key vanished): register again. */
@@ -73,11 +80,14 @@ export class Membership {
   }
 
   private async registerUntilDone(): Promise<void> {
-    while (!this.stopped && this.leaseId === undefined) {
+    for (let attempt = 0; !this.stopped && this.leaseId === undefined; attempt++) {
       try {
         await this.registerOnce();
       } catch (error) {
-        this.options.logger.warn({ replica: this.options.replica, error: errorName(error) }, 'ha membership failed');
+        // Logged on the first failure and then every 40th (about every 10 to 50 s while etcd is down).
+        if (attempt % 40 === 0) {
+          this.options.logger.warn({ replica: this.options.replica, error: errorName(error), attempt }, 'ha membership failed');
+        }
         await new Promise((resolve) => setTimeout(resolve, 250).unref());
       }
     }
@@ -90,7 +100,7 @@ export class Membership {
     keepAlives.track(leaseId, sentAt);
     try {
       const value = JSON.stringify({ replica, since: new Date().toISOString() });
-      await putOnLease(client, keys.replica(replica), value, leaseId, callTimeoutMs);
+      this.revision = await putOnLease(client, keys.replica(replica), value, leaseId, callTimeoutMs);
     } catch (error) {
       keepAlives.untrack(leaseId);
       await revokeLease(client, leaseId, callTimeoutMs).catch(() => undefined);

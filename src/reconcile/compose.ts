@@ -9,6 +9,7 @@
  */
 import { untrustedRoots } from '../config/file-checks.ts';
 import type { DaemonConfig, ProviderLimits } from '../config/types.ts';
+import type { MutationFence } from '../contract/fence.ts';
 import type { DesiredState, ProviderType } from '../contract/fleet.ts';
 import { StatusStore } from '../status/status-store.ts';
 import { ApiSuspensions } from './api-suspensions.ts';
@@ -61,10 +62,17 @@ export function daemonWiring(
   };
 }
 
-/** Opens every provider of `state` with its binding, each wrapped in its limits. */
-export async function openLimitedProviders(state: DesiredState, wiring: ProviderWiring): Promise<OpenedProviders> {
+/**
+ * Opens every provider of `state` with its binding, each wrapped in its limits; `fences`: the lane
+ * holders' fences by Provider name (HA), handed to the providers as ProviderContext.fence.
+ */
+export async function openLimitedProviders(
+  state: DesiredState,
+  wiring: ProviderWiring,
+  fences?: ReadonlyMap<string, MutationFence>,
+): Promise<OpenedProviders> {
   const { factories, limits, observe, ...sources } = wiring;
-  const opened = await openProviders(state, factories, sources);
+  const opened = await openProviders(state, factories, { ...sources, ...(fences === undefined ? {} : { fences }) });
   for (const [name, provider] of opened.providers)
     opened.providers.set(name, limitProvider(provider, limitsOf(provider.type, limits[name]), observe));
   return opened;

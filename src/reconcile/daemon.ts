@@ -21,8 +21,11 @@ import type { StatusStore } from '../status/status-store.ts';
 import { daemonStores, daemonWiring, openLimitedProviders } from './compose.ts';
 import type { DaemonStores, ProviderWiring } from './compose.ts';
 import type { DesiredSource, SourceChange } from './desired-source.ts';
-import { PassSuperseded } from './errors.ts';
+import type { LaneCoordinator } from '../ha/coordinator.ts';
+import type { MutationFence } from '../contract/fence.ts';
+import { fenceLostOf, LaneHalted, PassSuperseded } from './errors.ts';
 import { FleetView } from './fleet-view.ts';
+import { passSummary } from './lane-summary.ts';
 import type { Prober } from './health.ts';
 import type { Lane, PassOutcome, Revisioned } from './lane.ts';
 import type { FactoryLookup, OpenedProviders } from './open-providers.ts';
@@ -30,6 +33,7 @@ import { runPass } from './pass.ts';
 import type { PassDeps, PassResult } from './pass.ts';
 import { PassReporter } from './pass-reporter.ts';
 import { ProviderPool } from './provider-pool.ts';
+import { Replica } from './replica.ts';
 import { StateDir } from './state-dir.ts';
 import { Supervisor } from './supervisor.ts';
 
@@ -48,6 +52,12 @@ export interface DaemonDeps {
    * clock, so drover's waits run as fast as the simulated cloud and compare with its timestamps.
    */
   readonly clockOf?: (provider: string) => (() => number) | undefined;
+  /**
+   * High availability (config `ha`): builds this replica's coordinator for the fleet id of the
+   * first valid revision (the composition root's EtcdCoordinator). Undefined: a lone daemon that
+   * runs every lane, as without `ha`.
+   */
+  readonly coordinator?: (fleet: string) => LaneCoordinator;
 }
 
 /** The daemon. Call start(), then stop() once. */
@@ -61,9 +71,11 @@ export class Daemon {
   private readonly wiring: ProviderWiring;
   private readonly passDeps: Omit<PassDeps, 'providers' | 'providerErrors' | 'health' | 'queue'>;
   private readonly reporter: PassReporter;
-  private readonly fleet = new FleetView();
+  private readonly fleet: FleetView;
   private readonly pool: ProviderPool;
   private readonly supervisor: Supervisor;
+  /** This replica among others (HA); undefined for a lone daemon. */
+  private readonly replica: Replica | undefined;
   private passCount = 0;
 
   constructor(deps: DaemonDeps) {
@@ -89,18 +101,49 @@ export class Daemon {
       warn: (fields, message) => logger.warn(fields, message),
     });
     this.reporter = new PassReporter({ status: this.status, metrics: this.metrics, logger });
-    this.pool = new ProviderPool((state, revision) => this.openProviders(state, revision));
+    this.pool = new ProviderPool((state, revision, fence) => this.openProviders(state, revision, fence));
+    this.replica = deps.coordinator === undefined ? undefined : this.replicaOf(deps.coordinator);
+    const replica = this.replica;
+    this.fleet = new FleetView({
+      remote: () => replica?.remoteLanes() ?? [],
+    });
     this.supervisor = new Supervisor({
       source,
       logger,
       intervals: config,
       lanes: { concurrency: config.limits.concurrency, prober },
       passes: (lane, current, log) => this.passesAt(lane, current, log),
-      laneEnded: (provider) => {
+      laneEnded: async (provider) => {
         this.fleet.forget(provider);
-        return this.pool.close(provider);
+        // HA: the lane's groups are its next holder's to report.
+        if (this.replica !== undefined) await this.metrics.forgetGroups(this.groupsOf(provider));
+        await this.pool.close(provider);
       },
       reconcileId: () => randomUUID().slice(0, 8),
+      ...(replica === undefined
+        ? {}
+        : {
+            holds: () => replica.holds(),
+            revisionSeen: (current) => replica.revisionSeen(current),
+          }),
+    });
+  }
+
+  /** The groups of `provider`'s lane: the current revision's and those status still shows. */
+  private groupsOf(provider: string): Set<string> {
+    const groups = [...Object.values(this.deps.source.current()?.state.groups ?? {}), ...this.status.list()];
+    return new Set(groups.filter((g) => g.provider === provider).map((g) => g.name));
+  }
+
+  private replicaOf(coordinator: (fleet: string) => LaneCoordinator): Replica {
+    return new Replica({
+      coordinator,
+      factories: this.deps.factories,
+      logger: this.deps.logger,
+      metrics: this.metrics,
+      wake: () => this.supervisor.wake(),
+      stopLane: (lane) => this.supervisor.stopLane(lane),
+      triggered: () => this.reconcileHere(true),
     });
   }
 
@@ -121,19 +164,36 @@ export class Daemon {
   async stop(): Promise<void> {
     if (this.supervisor.stopping) return;
     this.deps.logger.info({}, 'shutting down');
+    const deadline = setTimeout(() => this.abort.abort(new Error('shutdown timeout')), this.deps.config.shutdownTimeoutMs);
+    // HA: every held lane is stopped (its calls in flight finish) and resigned first, so another
+    // replica takes it over within about a second.
+    await this.replica?.stop();
     this.supervisor.stop();
     await this.deps.source.stop();
-    const deadline = setTimeout(() => this.abort.abort(new Error('shutdown timeout')), this.deps.config.shutdownTimeoutMs);
     await this.supervisor.done();
     clearTimeout(deadline);
     await this.pool.closeAll();
     this.deps.logger.info({ passes: this.passCount }, 'stopped');
   }
 
-  /** Queues a pass now. */
+  /**
+   * Queues a pass now. Under HA the request is forwarded to every replica through etcd (a lane's
+   * holder may be another one), this one included; here alone when it cannot be forwarded.
+   */
   reconcile(reason: string): void {
     this.deps.logger.info({ reason }, 'reconcile requested');
-    if (reason === 'api') this.deps.source.trigger();
+    if (this.replica === undefined) return this.reconcileHere(reason === 'api');
+    void this.replica.trigger(reason).then((forwarded) => (forwarded ? undefined : this.reconcileHere(true)));
+  }
+
+  /** A webhook landed here (the source syncs by itself): under HA the other replicas are told too. */
+  webhookTriggered(): void {
+    void this.replica?.trigger('webhook');
+  }
+
+  /** Wakes every lane, after asking the source to sync (`refresh`: the API, a forwarded request). */
+  private reconcileHere(refresh: boolean): void {
+    if (refresh) this.deps.source.trigger();
     this.supervisor.fireAll();
   }
 
@@ -149,9 +209,17 @@ export class Daemon {
 
   /** Whether the daemon can serve traffic meaningfully. */
   readiness(): { ready: boolean; reason: string } {
-    if (this.deps.source.current() === undefined) return { ready: false, reason: 'no valid revision loaded yet' };
+    const current = this.deps.source.current();
+    if (current === undefined) return { ready: false, reason: 'no valid revision loaded yet' };
+    if (this.replica !== undefined) return this.replica.readiness(current.state.providers, (lane) => this.supervisor.lanePassed(lane));
     if (this.fleet.lastPass === undefined) return { ready: false, reason: 'first pass not finished' };
     return { ready: true, reason: 'ok' };
+  }
+
+  /** One group (GET /api/v1/groups/NAME); under HA from its lane's holder (here, or its published summary). */
+  groupView(name: string): object | undefined {
+    if (this.replica === undefined) return this.status.get(name);
+    return this.replica.groups(this.status.list()).find((g) => (g as { name?: string }).name === name);
   }
 
   /** The whole status document (GET /api/v1/status). */
@@ -170,7 +238,8 @@ export class Daemon {
         failures: last.actions.filter((a) => a.error).length,
         providers: lastPass?.listed,
       },
-      groups: this.status.list(),
+      groups: this.replica?.groups(this.status.list()) ?? this.status.list(),
+      ...(this.replica === undefined ? {} : { ha: this.replica.view() }),
       orphans: last?.guarded.orphans,
       refusals: last?.guarded.refusals ?? [],
       history: this.status.history,
@@ -181,26 +250,48 @@ export class Daemon {
   /**
    * The lane's passes at `current`: a focused pass when the revision changed a few of its groups,
    * then the full pass. Returns the delay until the next one: 0 when superseded (start over now).
+   * Under HA the passes run under the lane's stop (PassOptions.halt): a lane given up, or a call
+   * refused with FenceLost, skips its queued actions and records no failure for its groups.
    */
   private async passesAt(lane: Lane, current: Revisioned, log: Logger): Promise<number> {
     const { focus, supersede } = lane.begin(current);
+    const halt = haltOf(lane);
     let outcome: PassOutcome = 'failed';
     try {
-      if (focus !== undefined) await this.focusedPass(lane, current, focus, log, supersede);
-      const result = await this.pass(lane, current, log, supersede);
+      if (focus !== undefined) await this.focusedPass(lane, current, focus, log, supersede, halt?.controller);
+      if (halt?.controller.signal.aborted) return this.halted(lane, log, halt.controller.signal);
+      const result = await this.pass(lane, current, log, supersede, halt?.controller);
+      if (result.halted === true) return this.halted(lane, log, halt?.controller.signal);
       outcome = result.superseded ? 'superseded' : 'completed';
       if (!result.superseded) return this.reporter.nextDelay(result, this.deps.config);
       log.info({ revision: current.revision }, 'pass superseded by a newer revision while executing; queued actions skipped');
       return 0;
     } catch (error) {
+      if (error instanceof LaneHalted) return this.halted(lane, log, halt?.controller.signal);
       if (!(error instanceof PassSuperseded)) throw error;
       outcome = 'superseded';
       log.info({ revision: error.revision }, 'pass superseded by a newer revision');
       this.reporter.superseded(lane.provider);
       return 0;
     } finally {
+      halt?.release();
       lane.end(current, outcome);
     }
+  }
+
+  /**
+   * A pass of a held lane stopped: once, a warning when a call was refused with FenceLost (this
+   * replica may no longer act on the lane), else a note (the coordinator gave the lane up). The
+   * lane's loop ends if the lane was given up; otherwise (a refusal the coordinator has not acted
+   * on yet) it looks again after the progress interval, its fence checked again before any call.
+   */
+  private halted(lane: Lane, log: Logger, signal: AbortSignal | undefined): number {
+    const lost = fenceLostOf(signal?.reason);
+    const fields = { lane: lane.provider, fenceToken: lane.hold?.token, ...(lost === undefined ? {} : { reason: lost.reason }) };
+    if (lost !== undefined)
+      log.warn(fields, 'lane fence lost: this replica may no longer act on the lane; its queued creates and deletes are skipped');
+    else log.info(fields, 'lane given up: queued creates and deletes skipped, calls already sent finished');
+    return this.deps.config.progressIntervalMs;
   }
 
   /**
@@ -214,6 +305,7 @@ export class Daemon {
     focus: ReadonlySet<string>,
     log: Logger,
     supersede: AbortSignal | undefined,
+    halt: AbortController | undefined,
   ): Promise<void> {
     const deps = await this.laneDeps(lane, current);
     if (focus.size > (deps.providers.get(lane.provider)?.groupFilterLimit ?? 0)) return;
@@ -227,12 +319,20 @@ export class Daemon {
       focus,
       supersede,
       waits: this.reporter.waits,
+      ...(halt === undefined ? {} : { halt }),
     });
+    if (result.halted === true) return this.reporter.haltedPass(lane.provider, state, result, log);
     await this.reporter.focusedPass(state, result, held, log.child({ focusedGroups: focus.size }));
   }
 
   /** The lane's full pass, recorded with the other lanes' last passes (fleet-wide status and deletion budget). */
-  private async pass(lane: Lane, current: Revisioned, log: Logger, supersede: AbortSignal | undefined): Promise<PassResult> {
+  private async pass(
+    lane: Lane,
+    current: Revisioned,
+    log: Logger,
+    supersede: AbortSignal | undefined,
+    halt: AbortController | undefined,
+  ): Promise<PassResult> {
     const state = this.stores.suspensions.apply(current.state);
     const held = this.reporter.held();
     const result = await runPass(state, current.revision, await this.laneDeps(lane, current), {
@@ -244,17 +344,23 @@ export class Daemon {
       deletedElsewhere: this.fleet.deletedElsewhere(lane.provider),
       supersede,
       waits: this.reporter.waits,
+      ...(halt === undefined ? {} : { halt }),
     });
-    const fleet = this.fleet.record(lane.provider, result, state);
+    if (result.halted === true) {
+      await this.reporter.haltedPass(lane.provider, state, result, log);
+      return result;
+    }
+    const fleet = this.fleet.record(lane.provider, result, state, this.replica && new Set(this.replica.holds().keys()));
     await this.reporter.fullPass(lane.provider, state, result, held, log, fleet, this.stores.suspensions.names);
     // The fleet-wide view counts as a pass once every provider's lane has reported (status, readiness).
     this.fleet.publish(fleet);
     this.passCount++;
+    if (this.replica !== undefined) void this.replica.publish(lane.provider, passSummary(lane.provider, result, this.status.list()));
     return result;
   }
 
   private async laneDeps(lane: Lane, current: Revisioned): Promise<PassDeps> {
-    const providers = await this.pool.providersFor(lane.provider, current.state, current.revision);
+    const providers = await this.pool.providersFor(lane.provider, current.state, current.revision, lane.hold?.fence);
     const now = this.deps.clockOf?.(lane.provider) ?? this.passDeps.now;
     return {
       ...this.passDeps,
@@ -268,8 +374,9 @@ export class Daemon {
   }
 
   /** Opens a lane's provider through the composition root (bindings, limits, metrics); logs what failed. */
-  private async openProviders(state: DesiredState, revision: string): Promise<OpenedProviders> {
-    const opened = await openLimitedProviders(state, this.wiring);
+  private async openProviders(state: DesiredState, revision: string, fence: MutationFence | undefined): Promise<OpenedProviders> {
+    const fences = fence === undefined ? undefined : new Map(Object.keys(state.providers).map((name) => [name, fence]));
+    const opened = await openLimitedProviders(state, this.wiring, fences);
     for (const [name, error] of opened.errors)
       this.deps.logger.error({ provider: name, revision, error: error.reason, message: error.message }, 'provider unavailable');
     return opened;
@@ -281,4 +388,18 @@ export class Daemon {
     this.supervisor.supersedeStale();
     this.supervisor.wake();
   }
+}
+
+/**
+ * The stop of one pass of a held lane (undefined without HA): aborted when the lane is given up,
+ * and by the pass itself on a FenceLost refusal; `release` detaches it from the lane afterwards.
+ */
+function haltOf(lane: Lane): { readonly controller: AbortController; release(): void } | undefined {
+  if (lane.hold === undefined) return undefined;
+  const controller = new AbortController();
+  const signal = lane.haltSignal;
+  const abort = (): void => controller.abort(lane.hold?.fence.lost.reason);
+  if (signal.aborted) abort();
+  else signal.addEventListener('abort', abort, { once: true });
+  return { controller, release: () => signal.removeEventListener('abort', abort) };
 }

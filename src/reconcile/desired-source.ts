@@ -26,6 +26,8 @@ export interface WebhookLimits {
   readonly bodyTimeoutMs?: number;
   /** Largest age of a generic hook's signed timestamp. */
   readonly maxAgeMs?: number;
+  /** Called when a hook was accepted and triggered a sync (HA: the daemon tells the other replicas). */
+  readonly onTriggered?: () => void;
 }
 
 /** Status of a source for the API. */
@@ -182,6 +184,9 @@ export class GitDesiredSource implements DesiredSource {
       maxBodyBytes: limits.maxBodyBytes,
       bodyTimeoutMs: limits.bodyTimeoutMs,
       maxAgeMs: limits.maxAgeMs,
+      ...(limits.onTriggered === undefined
+        ? {}
+        : { onOutcome: (outcome) => (outcome.result === 'triggered' ? limits.onTriggered?.() : undefined) }),
     });
   }
 

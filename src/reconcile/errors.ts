@@ -7,6 +7,7 @@
  * Callers branch on `policy` and `reason`, never on message text.
  */
 import { ProviderError } from '../contract/errors.ts';
+import { FenceLost } from '../contract/fence.ts';
 import type { ProviderErrorKind } from '../contract/errors.ts';
 import type { ErrorPolicy } from '../contract/error-policy.ts';
 
@@ -40,6 +41,27 @@ export class PassSuperseded extends ReconcileError {
   }
 }
 
+/**
+ * A pass stopped while listing because its lane was given up (PassOptions.halt: HA, the fence was
+ * lost or the lane resigned): nothing was planned or done; another replica carries on.
+ */
+export class LaneHalted extends ReconcileError {
+  /** The revision the stopped pass was for. */
+  readonly revision: string;
+
+  constructor(revision: string) {
+    super('waiting', 'LaneHalted', `pass for revision ${revision} stopped while listing: this replica gave the lane up`);
+    this.revision = revision;
+  }
+}
+
+/** The FenceLost behind `error` (itself, or its cause), if any: this replica may no longer act on the lane. */
+export function fenceLostOf(error: unknown): FenceLost | undefined {
+  if (error instanceof FenceLost) return error;
+  if (error instanceof Error && error.cause instanceof FenceLost) return error.cause;
+  return undefined;
+}
+
 const POLICY_BY_KIND: Record<ProviderErrorKind, ErrorPolicy> = {
   Throttled: 'transient',
   Transient: 'transient',
@@ -61,6 +83,9 @@ const WAITING_REASONS: ReadonlySet<string> = new Set(['LaunchFenced', 'CloneInFl
 /** Wraps any error from a provider call; unknown errors are treated as transient. */
 export function fromProviderError(error: unknown, operation: string): ReconcileError {
   if (error instanceof ReconcileError) return error;
+  const lost = fenceLostOf(error);
+  // Not the group's failure: this replica gave the lane up; the daemon adds no backoff or Stalled for it.
+  if (lost !== undefined) return new ReconcileError('transient', 'FenceLost', `${operation}: ${lost.message}`, { cause: lost });
   if (error instanceof ProviderError) {
     const policy = WAITING_REASONS.has(error.reason) && error.retryAfterMs !== undefined ? 'waiting' : POLICY_BY_KIND[error.kind];
     return new ReconcileError(policy, error.reason, `${operation}: ${error.message}`, {

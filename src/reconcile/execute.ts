@@ -11,7 +11,7 @@ import { idempotencyKey, instanceName } from '../contract/naming.ts';
 import type { CallOptions, CreateRequest, ObservedInstance, Provider } from '../contract/provider.ts';
 import type { DesiredGroup, LaunchTemplate } from '../contract/fleet.ts';
 import type { CreateAction, DeleteAction, GroupStep } from '../plan/types.ts';
-import { fromProviderError, ReconcileError } from './errors.ts';
+import { fenceLostOf, fromProviderError, ReconcileError } from './errors.ts';
 import type { ImageVerifier } from './image-verifier.ts';
 import { heldDeleteResults, refusedCreateResult, roomMakingDeletes } from './launch-check.ts';
 import type { LaunchRefusal } from './launch-check.ts';
@@ -56,6 +56,11 @@ export interface ExecuteContext {
    * skipped (not attempted, no result); calls already made run to their end.
    */
   readonly supersede?: AbortSignal;
+  /**
+   * The lane's stop (PassOptions.halt, HA): once aborted, queued actions are skipped as for a
+   * supersede; a call refused with FenceLost aborts it, so the rest of the pass sends nothing.
+   */
+  readonly halt?: AbortController;
   /**
    * Groups whose launches were checked and are known to fail (launch-check.ts), with the deletes
    * held for them (already taken out of their steps): those are reported failed, not sent, and the
@@ -135,8 +140,20 @@ export async function queued(
   priority = 0,
   queue = ctx.queue,
 ): Promise<ActionResult[]> {
-  const results = await Promise.all(actions.map((act) => queue.add(() => (ctx.supersede?.aborted ? undefined : act()), { priority })));
+  const results = await Promise.all(actions.map((act) => queue.add(() => (stopped(ctx) ? undefined : act()), { priority })));
   return results.flatMap((r): readonly ActionResult[] => (r === undefined ? [] : 'kind' in r ? [r] : r));
+}
+
+/** Whether queued actions are skipped now: the pass was superseded or its lane given up. */
+function stopped(ctx: ExecuteContext): boolean {
+  return ctx.supersede?.aborted === true || ctx.halt?.signal.aborted === true;
+}
+
+/** A call's error as the action's, halting the lane on FenceLost (the rest of its queue is skipped). */
+function failure(ctx: ExecuteContext, error: unknown, operation: string): ReconcileError {
+  const lost = fenceLostOf(error);
+  if (lost !== undefined && ctx.halt?.signal.aborted === false) ctx.halt.abort(lost);
+  return fromProviderError(error, operation);
 }
 
 /** Runs `deletes` through the deletes' queue (see ExecuteContext.deleteQueue). */
@@ -165,7 +182,7 @@ export async function deleteOne(action: DeleteAction, ctx: ExecuteContext): Prom
     return { ...base, error: undefined };
   } catch (error) {
     if (error instanceof CallAbandoned) return undefined;
-    return { ...base, error: fromProviderError(error, `delete ${action.name}`) };
+    return { ...base, error: failure(ctx, error, `delete ${action.name}`) };
   }
 }
 
@@ -258,7 +275,7 @@ async function createOne(action: CreateAction, group: DesiredGroup, ctx: Execute
     return { ...base, id: created.id, error: undefined, ...(created.replayed === true ? { replayed: true } : {}) };
   } catch (error) {
     if (error instanceof CallAbandoned) return undefined;
-    return { ...base, id: undefined, error: fromProviderError(error, `create ${base.name}`) };
+    return { ...base, id: undefined, error: failure(ctx, error, `create ${base.name}`) };
   }
 }
 
@@ -285,13 +302,13 @@ async function createMany(actions: readonly CreateAction[], group: DesiredGroup,
         return {
           ...p.base,
           id: undefined,
-          error: fromProviderError(outcome?.reason ?? new Error('no outcome for this request'), `create ${p.base.name}`),
+          error: failure(ctx, outcome?.reason ?? new Error('no outcome for this request'), `create ${p.base.name}`),
         };
       }),
     ];
   } catch (error) {
     if (error instanceof CallAbandoned) return undefined;
-    return [...refused, ...ready.map((p) => ({ ...p.base, id: undefined, error: fromProviderError(error, `create ${p.base.name}`) }))];
+    return [...refused, ...ready.map((p) => ({ ...p.base, id: undefined, error: failure(ctx, error, `create ${p.base.name}`) }))];
   }
 }
 
@@ -301,8 +318,9 @@ function templateFor(action: CreateAction, group: DesiredGroup, ctx: ExecuteCont
 }
 
 function callOptions(ctx: ExecuteContext): CallOptions {
+  const abandon = [ctx.supersede, ctx.halt?.signal].filter((s): s is AbortSignal => s !== undefined);
   return {
     ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
-    ...(ctx.supersede === undefined ? {} : { abandonUnsent: ctx.supersede }),
+    ...(abandon.length === 0 ? {} : { abandonUnsent: abandon.length === 1 ? abandon[0] : AbortSignal.any(abandon) }),
   };
 }

@@ -21,9 +21,26 @@ export interface FleetPass {
   readonly complete: boolean;
 }
 
+/** A lane run by another replica (HA), as its holder last published it: its share of the deletion guard. */
+export interface RemoteLane {
+  readonly lane: string;
+  readonly running: number;
+  readonly deletes: number;
+  /** The revision of its holder's last full pass. */
+  readonly revision: string;
+  /** Every group of it was settled then (Ready, suspended or Stalled). */
+  readonly settled: boolean;
+}
+
 /** The last pass of every lane, and the last fleet-wide pass once every lane has reported. */
 export class FleetView {
   private readonly slices = new Map<string, Slice>();
+  /** Lanes other replicas run (HA): their published counts join the deletion guard's share. */
+  private readonly remote: () => readonly RemoteLane[];
+
+  constructor(options: { readonly remote?: () => readonly RemoteLane[] } = {}) {
+    this.remote = options.remote ?? (() => []);
+  }
   private last: { readonly result: PassResult; readonly listed: readonly Listed[] } | undefined;
 
   /** The last fleet-wide pass (status, readiness); undefined until every lane has reported once. */
@@ -38,6 +55,7 @@ export class FleetView {
       if (name === provider) continue;
       for (const listed of slice.listed) if (listed.ok) ready += listed.running;
     }
+    for (const lane of this.remote()) if (lane.lane !== provider && !this.slices.has(lane.lane)) ready += lane.running;
     return ready;
   }
 
@@ -48,6 +66,7 @@ export class FleetView {
   deletedElsewhere(provider: string): number {
     let deleted = 0;
     for (const [name, slice] of this.slices) if (name !== provider) deleted += countedDeletes(slice.result.guarded);
+    for (const lane of this.remote()) if (lane.lane !== provider && !this.slices.has(lane.lane)) deleted += lane.deletes;
     return deleted;
   }
 
@@ -55,16 +74,22 @@ export class FleetView {
    * Keeps the lane's pass and returns the fleet-wide view: this pass with the other lanes' last
    * observations, steps and skips (for status and metrics), whether every provider has reported,
    * and whether groups elsewhere have not settled at this revision yet. Lanes of providers no
-   * longer desired are dropped.
+   * longer desired are dropped. `here` (HA): the lanes this replica runs; complete then means
+   * every one of them has reported (the others are other replicas' to report).
    */
-  record(provider: string, result: PassResult, state: DesiredState): FleetPass {
+  record(provider: string, result: PassResult, state: DesiredState, here?: ReadonlySet<string>): FleetPass {
     const slice = sliceOf(result);
     this.slices.set(provider, slice);
     for (const name of this.slices.keys()) if (!Object.hasOwn(state.providers, name)) this.slices.delete(name);
     const others = [...this.slices].filter(([name]) => name !== provider).map(([, other]) => other.result);
-    const complete = Object.keys(state.providers).every((name) => this.slices.has(name));
+    const complete = Object.keys(state.providers)
+      .filter((name) => here === undefined || here.has(name))
+      .every((name) => this.slices.has(name));
+    const remote = this.remote().filter((r) => r.lane !== provider && !this.slices.has(r.lane));
     const revisionPending =
-      !complete || others.some((o) => o.revision !== result.revision || o.skipped.length > 0 || !o.guarded.steps.every(isSettled));
+      !complete ||
+      others.some((o) => o.revision !== result.revision || o.skipped.length > 0 || !o.guarded.steps.every(isSettled)) ||
+      remote.some((r) => r.revision !== result.revision || !r.settled);
     const all = [slice.result, ...others];
     const fleet: FleetPass = {
       complete,

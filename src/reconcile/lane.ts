@@ -5,6 +5,7 @@
  * a newer revision changes its groups while it lists or executes).
  */
 import PQueue from 'p-queue';
+import type { LaneHold } from '../ha/coordinator.ts';
 import type { Revisioned } from './desired-source.ts';
 import { changedGroups, groupFingerprints, groupsDiffer } from './focus.ts';
 import { HealthTracker } from './health.ts';
@@ -34,6 +35,13 @@ export class Lane {
   /** Readiness of this provider's instances (it forgets what a pass did not list, so one per lane). */
   readonly health: HealthTracker;
   loop: Promise<void> = Promise.resolve();
+  /** The hold this lane runs under when replicas share the fleet (src/ha); undefined: a lone daemon. */
+  readonly hold: LaneHold | undefined;
+  /**
+   * Aborted when the lane is given up (HA: its fence was lost, or the coordinator stops it before a
+   * resign): its pass in progress skips its queued actions and the loop ends.
+   */
+  private readonly halting = new AbortController();
   /** Its groups as of its last full pass: what a new revision changed gets a focused pass first. */
   private passed: Fingerprinted | undefined;
   /** Its groups at the newest revision it looked at (computed once per revision). */
@@ -46,11 +54,36 @@ export class Lane {
    */
   private superseded = false;
 
-  constructor(provider: string, options: { concurrency: number; prober: Prober | 'provider-state-only' }) {
+  constructor(provider: string, options: { concurrency: number; prober: Prober | 'provider-state-only'; hold?: LaneHold }) {
     this.provider = provider;
     this.queue = new PQueue({ concurrency: options.concurrency });
     this.deleteQueue = new PQueue({ concurrency: options.concurrency });
     this.health = new HealthTracker(options.prober);
+    this.hold = options.hold;
+    const lost = options.hold?.fence.lost;
+    if (lost?.aborted) this.halt();
+    else lost?.addEventListener('abort', () => this.halt(), { once: true });
+  }
+
+  /** Gives the lane up: its queued actions are skipped and its loop ends after the pass in progress. */
+  halt(): void {
+    this.halting.abort();
+    this.wakeup.fire();
+  }
+
+  /** Whether the lane was given up. */
+  get halted(): boolean {
+    return this.halting.signal.aborted;
+  }
+
+  /** Aborted when the lane is given up (see halt). */
+  get haltSignal(): AbortSignal {
+    return this.halting.signal;
+  }
+
+  /** Whether a full pass of this lane has run to its end (readiness under HA). */
+  get hasPassed(): boolean {
+    return this.passed !== undefined;
   }
 
   /**

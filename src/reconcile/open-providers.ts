@@ -3,6 +3,7 @@
  * (provider-bindings.ts): the document says which cloud scope, the binding with what authority. A
  * provider that cannot be opened (or is not bound) becomes an error for its groups only; the others go on.
  */
+import type { MutationFence } from '../contract/fence.ts';
 import type { Provider, ProviderFactory } from '../contract/provider.ts';
 import type { DesiredState, ProviderType } from '../contract/fleet.ts';
 import { ReconcileError } from './errors.ts';
@@ -28,6 +29,8 @@ export interface ProviderOverrides extends BindingSources {
   readonly requestTimeoutMs?: number;
   /** drover's state directory, where each provider keeps its own records (StateDir.providerFile); undefined: none kept. */
   readonly stateDir?: StateDir;
+  /** The lane holders' fences by Provider name (HA, ProviderContext.fence); a provider without one is opened unfenced. */
+  readonly fences?: ReadonlyMap<string, MutationFence>;
 }
 
 /** Opens every provider of `state` in parallel. */
@@ -55,6 +58,7 @@ export async function openProviders(state: DesiredState, lookup: FactoryLookup, 
             ...binding,
             ...(stateDir === undefined ? {} : { stateFile: (name: string) => stateDir.providerFile(config.name, name) }),
             ...(overrides.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: overrides.requestTimeoutMs }),
+            ...fenceOf(config.name, overrides.fences),
           }),
         );
       } catch (error) {
@@ -77,4 +81,9 @@ export async function openProviders(state: DesiredState, lookup: FactoryLookup, 
       await Promise.all([...providers.values()].map((p) => p.close().catch(() => undefined)));
     },
   };
+}
+
+function fenceOf(name: string, fences: ReadonlyMap<string, MutationFence> | undefined): { fence?: MutationFence } {
+  const fence = fences?.get(name);
+  return fence === undefined ? {} : { fence };
 }

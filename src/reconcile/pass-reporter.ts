@@ -11,6 +11,7 @@ import type { DaemonMetrics } from '../status/metrics.ts';
 import { isSettled } from '../status/status-store.ts';
 import type { StatusStore } from '../status/status-store.ts';
 import type { SourceChange } from './desired-source.ts';
+import { fenceLostOf } from './errors.ts';
 import { expectedWaitsOf } from './expected-waits.ts';
 import type { FleetPass } from './fleet-view.ts';
 import type { PassResult } from './pass.ts';
@@ -77,6 +78,26 @@ export class PassReporter {
     await this.deps.status.recordPass(state, result, suspended, fleet.revisionPending);
     const heldViews = fleet.result.skipped.flatMap((s) => this.deps.status.get(s.group) ?? []);
     this.deps.metrics.pass(provider, result, fleet.result, heldViews);
+  }
+
+  /**
+   * After a pass of a held lane that was stopped while executing (HA: PassResult.halted): the
+   * actions it did are logged and recorded; those its fence refused (FenceLost) are counted as
+   * refusals only. No backoff, Stalled or lastError for its groups, no status pass: this replica
+   * gave the lane up, and its next holder reports them.
+   */
+  async haltedPass(provider: string, state: DesiredState, result: PassResult, log: Logger): Promise<void> {
+    const refused = new Map<string, number>();
+    const done: PassResult['actions'][number][] = [];
+    for (const action of result.actions) {
+      const lost = action.error?.reason === 'FenceLost' ? fenceLostOf(action.error) : undefined;
+      if (lost === undefined) done.push(action);
+      else refused.set(lost.reason, (refused.get(lost.reason) ?? 0) + 1);
+    }
+    for (const [reason, count] of refused) this.deps.metrics.fenceRefused(provider, reason, count);
+    for (const a of done) logAction(log, result.revision, a);
+    await this.deps.status.recordActions(state, { ...result, actions: done });
+    this.deps.metrics.actionsDone(done);
   }
 
   /** A lane's pass was superseded by a newer revision while listing. */

@@ -11,7 +11,7 @@ import type { DesiredGroup, DesiredState } from '../contract/fleet.ts';
 import { applyDeletionGuard, planGroup, planOrphans, summarizeSteps } from '../plan/index.ts';
 import type { GroupStep, GuardResult, PlannedInstance, Wait } from '../plan/index.ts';
 import { PartialListing } from '../contract/errors.ts';
-import { fromProviderError, PassSuperseded, ReconcileError } from './errors.ts';
+import { fromProviderError, LaneHalted, PassSuperseded, ReconcileError } from './errors.ts';
 import { executeStep, queuedDeletes } from './execute.ts';
 import { withExpectedWaits } from './expected-waits.ts';
 import { judgeProbes, withheldFailures, withProbeConditions } from './probes-failing.ts';
@@ -78,6 +78,11 @@ export interface PassResult {
   /** A newer revision superseded the pass while it executed: actions still queued were skipped. */
   readonly superseded: boolean;
   /**
+   * The lane was given up while the pass executed (PassOptions.halt: HA, its fence lost or the lane
+   * resigned, or a call refused with FenceLost): actions still queued were skipped.
+   */
+  readonly halted?: true;
+  /**
    * Groups whose launches were found to fail before their room-making deletes (launch-check.ts):
    * those deletes are not in the steps (not sent, reported failed when executing).
    */
@@ -121,6 +126,13 @@ export interface PassOptions {
   readonly supersede?: AbortSignal;
   /** Expected waits (launch-fence) met by earlier passes, by group: held groups keep them in status until they end. */
   readonly waits?: ReadonlyMap<string, Wait>;
+  /**
+   * The lane's stop when replicas share the fleet (src/ha): aborted by the daemon when the lane is
+   * given up (its fence lost, or resigned), and by the pass itself when a call is refused with
+   * FenceLost. While listing, the pass then throws LaneHalted having done nothing; while executing,
+   * queued creates and deletes are skipped (calls already sent finish) and no sweep runs.
+   */
+  readonly halt?: AbortController;
 }
 
 /** Runs one pass over `state`. */
@@ -128,6 +140,7 @@ export async function runPass(state: DesiredState, revision: string, deps: PassD
   const startedAt = deps.now();
   const focus = options.focus;
   const observations = await observe(state, deps, options);
+  if (options.halt?.signal.aborted) throw new LaneHalted(revision);
   if (options.supersede?.aborted) throw new PassSuperseded(revision);
   const listed = observations.flatMap((o) => (o.ok ? o.instances : []));
   const partial = observations.some((o) => o.ok && o.unlistedZones !== undefined);
@@ -152,7 +165,7 @@ export async function runPass(state: DesiredState, revision: string, deps: PassD
   for (const step of guarded.steps) if (step.failedTemplate) deps.failed.record(step.group, step.failedTemplate.templateHash);
   const actions = options.execute ? await execute(state, revision, guarded, planned, deps, options, refusals) : [];
   // A pass that does not execute (`drover plan`) changed nothing, so it records nothing either.
-  if (options.execute) await sweepLeftovers(state, deps, options);
+  if (options.execute && options.halt?.signal.aborted !== true) await sweepLeftovers(state, deps, options);
   if (options.execute) await Promise.all([deps.templates.save(), deps.failed.save()]);
   const requeues = [...guarded.steps.map((s) => s.requeueAfterSeconds), deps.health.requeueAfterSeconds(deps.now())].filter(
     (s): s is number => s !== undefined,
@@ -179,6 +192,7 @@ export async function runPass(state: DesiredState, revision: string, deps: PassD
     actions,
     requeueAfterSeconds: requeues.length === 0 ? undefined : Math.min(...requeues),
     superseded: options.supersede?.aborted === true,
+    ...(options.halt?.signal.aborted === true ? { halted: true as const } : {}),
     ...(refusals.size === 0 ? {} : { launchRefusals: [...refusals.values()] }),
   };
 }
@@ -211,7 +225,7 @@ function checkLaunches(
 
 async function observe(state: DesiredState, deps: PassDeps, options: PassOptions): Promise<Observation[]> {
   const { provider: only, focus } = options;
-  const signal = anySignal(options.signal, options.supersede);
+  const signal = anySignal(options.signal, options.supersede, options.halt?.signal);
   const names = only === undefined ? Object.keys(state.providers) : [only];
   const scope = { fleet: state.fleet.id, ...(focus === undefined ? {} : { groups: [...focus].sort() }) };
   const wanted = (i: ObservedInstance): boolean => i.fleet === state.fleet.id && (focus === undefined || focus.has(i.group ?? ''));
@@ -357,6 +371,7 @@ async function execute(
     ...(deps.deleteQueue ? { deleteQueue: deps.deleteQueue } : {}),
     ...(signal ? { signal } : {}),
     supersede: options.supersede,
+    ...(options.halt ? { halt: options.halt } : {}),
     refusals,
   };
   const acting = guarded.steps.filter((step) => !options.hold?.has(step.group));

@@ -5,11 +5,15 @@
  * its source position) is reused until the document changes; one that failed is forgotten, so
  * the next pass tries again (an unreadable CA file, a secret not mounted yet).
  */
+import type { MutationFence } from '../contract/fence.ts';
 import type { DesiredState } from '../contract/fleet.ts';
 import type { OpenedProviders } from './open-providers.ts';
 
-/** Opens the providers of a state that holds one Provider document (the composition root's opener). */
-export type OpenOne = (state: DesiredState, revision: string) => Promise<OpenedProviders>;
+/**
+ * Opens the providers of a state that holds one Provider document (the composition root's opener),
+ * with the lane holder's fence when replicas share the fleet.
+ */
+export type OpenOne = (state: DesiredState, revision: string, fence?: MutationFence) => Promise<OpenedProviders>;
 
 /** The opened provider of every lane, by Provider name. */
 export class ProviderPool {
@@ -20,15 +24,19 @@ export class ProviderPool {
     this.open = open;
   }
 
-  /** Provider `name` of `state`, opened for its current document (reopened when it changed). */
-  providersFor(name: string, state: DesiredState, revision: string): Promise<OpenedProviders> {
+  /**
+   * Provider `name` of `state`, opened for its current document (reopened when it changed) and,
+   * under HA, for the lane's current hold: a new hold (a new fencing token) reopens it with its fence.
+   */
+  providersFor(name: string, state: DesiredState, revision: string, fence?: MutationFence): Promise<OpenedProviders> {
     const config = state.providers[name];
-    const key = JSON.stringify(config, (k, v: unknown) => (k === 'source' ? undefined : v));
+    const document = JSON.stringify(config, (k, v: unknown) => (k === 'source' ? undefined : v));
+    const key = fence === undefined ? document : `${document}\0${fence.token}`;
     const current = this.opened.get(name);
     if (current?.key === key) return current.providers;
     const opening = (async () => {
       await (await current?.providers.catch(() => undefined))?.close();
-      return this.open({ ...state, providers: config === undefined ? {} : { [name]: config } }, revision);
+      return this.open({ ...state, providers: config === undefined ? {} : { [name]: config } }, revision, fence);
     })();
     this.opened.set(name, { key, providers: opening });
     const forget = () => {

@@ -5,6 +5,7 @@
  * when its provider leaves the desired state. What a lane's passes do is given (`passes`): this
  * module only drives the loops, and never throws out of them.
  */
+import type { LaneHold } from '../ha/coordinator.ts';
 import type { Logger } from '../status/logger.ts';
 import type { DesiredSource } from './desired-source.ts';
 import type { Prober } from './health.ts';
@@ -26,6 +27,16 @@ export interface SupervisorDeps {
   readonly laneEnded: (provider: string) => Promise<void>;
   /** Id of one lane's look (log field reconcileId). */
   readonly reconcileId: () => string;
+  /**
+   * When replicas share the fleet (src/ha): the lanes this replica holds now. A lane runs only
+   * while it is held, under its hold (its fence); undefined: every Provider's lane runs here.
+   */
+  readonly holds?: () => ReadonlyMap<string, LaneHold>;
+  /**
+   * Called with each revision the supervisor looks at, before it starts lanes (HA: the
+   * coordinator starts at the first one and learns the lanes of each). May throw; logged.
+   */
+  readonly revisionSeen?: (current: Revisioned) => Promise<void>;
 }
 
 /** The supervisor loop and its lanes. Call start() once, stop() once. */
@@ -79,6 +90,22 @@ export class Supervisor {
   }
 
   /**
+   * Gives lane `provider` up (HA: stopLane): its queued actions are skipped, calls already sent
+   * finish; resolves once its loop has ended and its provider is closed.
+   */
+  async stopLane(provider: string): Promise<void> {
+    const lane = this.lanes.get(provider);
+    if (lane === undefined) return;
+    lane.halt();
+    await lane.loop;
+  }
+
+  /** Whether lane `provider` runs here and has finished a full pass (readiness under HA). */
+  lanePassed(provider: string): boolean {
+    return this.lanes.get(provider)?.hasPassed === true;
+  }
+
+  /**
    * Supersedes the passes in progress (listing or executing) for a revision whose groups (of their
    * lane) the newest revision changed: the lane starts over on it instead of finishing the old one.
    */
@@ -110,33 +137,61 @@ export class Supervisor {
         logger.warn({}, 'no valid revision yet; waiting');
         return intervals.progressIntervalMs;
       }
+      const coordinated = await this.revisionSeen(current);
       const running = [...this.lanes.values()];
-      for (const name of Object.keys(current.state.providers)) if (!this.lanes.has(name)) this.startLane(name);
+      const holds = this.deps.holds?.();
+      for (const name of Object.keys(current.state.providers)) {
+        if (this.lanes.has(name)) continue;
+        if (holds === undefined) this.startLane(name);
+        else this.startHeld(name, holds.get(name));
+      }
+      // A lane running under a hold this replica no longer has (a new hold replaced it) is given up.
+      for (const lane of running) if (holds !== undefined && holds.get(lane.provider) !== lane.hold) lane.halt();
       for (const lane of running) lane.wakeup.fire();
-      return jitter(intervals.resyncIntervalMs);
+      // A failed coordinator step (etcd unreachable at start) is tried again soon, not at the resync.
+      return coordinated ? jitter(intervals.resyncIntervalMs) : intervals.progressIntervalMs;
     } catch (error) {
       logger.error({ err: errorFields(error) }, 'source refresh failed unexpectedly');
       return intervals.progressIntervalMs;
     }
   }
 
-  private startLane(provider: string): void {
-    const lane = new Lane(provider, this.deps.lanes);
+  /** Tells the coordinator (HA) about `current`; false when that failed (logged). */
+  private async revisionSeen(current: Revisioned): Promise<boolean> {
+    try {
+      await this.deps.revisionSeen?.(current);
+      return true;
+    } catch (error) {
+      this.deps.logger.error({ err: errorFields(error) }, 'high availability: coordinator step failed; retried at the next look');
+      return false;
+    }
+  }
+
+  /** Starts a held lane, unless its hold is already lost. */
+  private startHeld(provider: string, hold: LaneHold | undefined): void {
+    if (hold === undefined || hold.fence.lost.aborted) return;
+    this.startLane(provider, hold);
+  }
+
+  private startLane(provider: string, hold?: LaneHold): void {
+    const lane = new Lane(provider, { ...this.deps.lanes, ...(hold === undefined ? {} : { hold }) });
     this.lanes.set(provider, lane);
     lane.loop = this.runLane(lane);
   }
 
   /** One provider's loop: a pass, then wait; it ends when the provider leaves the desired state. */
   private async runLane(lane: Lane): Promise<void> {
-    while (!this.stopped) {
+    while (!this.stopped && !lane.halted) {
       const delay = await this.onePassSafely(lane);
-      if (delay === undefined || this.stopped) break;
+      if (delay === undefined || this.stopped || lane.halted) break;
       await lane.wakeup.wait(delay);
     }
     // A lane started again for the same provider meanwhile keeps its slice and its opened provider.
     if (this.lanes.get(lane.provider) !== lane) return;
     this.lanes.delete(lane.provider);
     await this.deps.laneEnded(lane.provider);
+    // A new hold of the same lane may be waiting for this one to end.
+    if (lane.halted && !this.stopped) this.wakeup.fire();
   }
 
   /** Refreshes the source once for every caller waiting at the same time (the lanes share it). */
@@ -154,7 +209,7 @@ export class Supervisor {
       await this.refreshSource();
       const current = this.deps.source.current();
       if (current === undefined) return this.deps.intervals.progressIntervalMs;
-      if (!Object.hasOwn(current.state.providers, lane.provider)) return undefined;
+      if (lane.halted || !Object.hasOwn(current.state.providers, lane.provider)) return undefined;
       return await this.deps.passes(lane, current, log);
     } catch (error) {
       log.error({ err: errorFields(error) }, 'pass failed unexpectedly');

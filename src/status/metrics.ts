@@ -8,6 +8,17 @@ import type { PassResult } from '../reconcile/pass.ts';
 import { isSettled } from './status-store.ts';
 import type { GroupView } from './status-store.ts';
 
+/** The high-availability series (DaemonMetrics.enableHa). */
+interface HaMetrics {
+  /** The lanes held now (drover_ha_lanes_held counts them). */
+  readonly held: Set<string>;
+  readonly laneHeld: Gauge;
+  readonly lanesHeld: Gauge;
+  readonly etcdOk: Gauge;
+  readonly laneHolder: Gauge;
+  readonly fenceRefusals: Counter;
+}
+
 /** The daemon's metrics. */
 export class DaemonMetrics {
   readonly registry = new Registry();
@@ -88,6 +99,76 @@ export class DaemonMetrics {
     help: '1 while the newest revision is rejected (invalid, unsigned, unfetchable) and the last good one stays in force.',
     registers: [this.registry],
   });
+
+  private ha: HaMetrics | undefined;
+
+  /**
+   * Registers the high-availability series (only on a replica with `ha`, so a lone daemon shows
+   * no etcd gauge): lanes held, etcd reachable (read at each scrape), fence refusals.
+   */
+  enableHa(etcdOk: () => boolean, holders: () => readonly { readonly lane: string; readonly replica: string }[] = () => []): void {
+    if (this.ha !== undefined) return;
+    const registers = [this.registry];
+    this.ha = {
+      held: new Set<string>(),
+      laneHeld: new Gauge({
+        name: 'drover_ha_lane_held',
+        help: 'Lanes (Provider names) this replica holds: 1 while it runs the lane under its etcd lease, 0 after it gave it up.',
+        labelNames: ['lane'],
+        registers,
+      }),
+      lanesHeld: new Gauge({ name: 'drover_ha_lanes_held', help: 'Number of lanes this replica holds now.', registers }),
+      etcdOk: new Gauge({
+        name: 'drover_ha_etcd_ok',
+        help: '1 while this replica is connected to etcd with a live lease (it holds its lanes or stands by), else 0.',
+        registers,
+        collect() {
+          this.set(etcdOk() ? 1 : 0);
+        },
+      }),
+      laneHolder: new Gauge({
+        name: 'drover_ha_lane_holder',
+        help: 'Every lane of the fleet with the replica that holds it now (value 1), as this replica sees etcd: the same on every replica.',
+        labelNames: ['lane', 'replica'],
+        registers,
+        collect() {
+          this.reset();
+          for (const { lane, replica } of holders()) this.set({ lane, replica }, 1);
+        },
+      }),
+      fenceRefusals: new Counter({
+        name: 'drover_ha_fence_refusals_total',
+        help: 'Creates and deletes refused by the lane fence (FenceLost: the lane was taken, keep-alives stale, etcd unreachable, resigned), by lane and reason.',
+        labelNames: ['lane', 'reason'],
+        registers,
+      }),
+    };
+  }
+
+  /** This replica took (true) or gave up (false) a lane. */
+  laneHeld(lane: string, held: boolean): void {
+    if (this.ha === undefined) return;
+    if (held) this.ha.held.add(lane);
+    else this.ha.held.delete(lane);
+    this.ha.laneHeld.set({ lane }, held ? 1 : 0);
+    this.ha.lanesHeld.set(this.ha.held.size);
+  }
+
+  /**
+   * Drops the group series (instances, conditions) of `groups`: a lane this replica gave up (HA)
+   * is reported by its new holder, so a stale copy here would count twice or show an old state.
+   */
+  async forgetGroups(groups: ReadonlySet<string>): Promise<void> {
+    for (const gauge of [this.instances, this.conditions] as Gauge[]) {
+      const { values } = await gauge.get();
+      for (const value of values) if (groups.has(String(value.labels['group']))) gauge.remove(value.labels);
+    }
+  }
+
+  /** A create or delete of `lane` refused by its fence. */
+  fenceRefused(lane: string, reason: string, count = 1): void {
+    this.ha?.fenceRefusals.inc({ lane, reason }, count);
+  }
 
   /** Records a provider call (from the limited provider wrapper). */
   providerCall(call: ProviderCall): void {

@@ -173,7 +173,7 @@ describe('drover plan / apply against drover sim', function () {
       '--state-dir',
       path.join(fleet.dir, '.state'),
     );
-    assert.equal(bad.code, 2, bad.stdout + bad.stderr);
+    assert.equal(bad.code, 1, bad.stdout + bad.stderr);
     assert.ok(bad.stderr.includes(`${caFileEnvName(https.provider)}: cannot read the CA file "${missing}" (ENOENT)`), bad.stderr);
   });
 
@@ -284,5 +284,14 @@ describe('drover plan / apply against drover sim', function () {
     const flag = await drover({}, 'apply', 'fixtures/demo', '--timeout', 'soon');
     assert.equal(flag.code, 2);
     assert.match(flag.stderr, /--timeout expects a duration such as 90s, 15m or 2h, got 'soon'/);
+  });
+
+  it('exits 1, not 2 ("changes"), for a usage error of plan or diff, so CI never reads a typo as a change', async () => {
+    const plan = await drover({}, 'plan', 'fixtures/demo', '--bogus');
+    assert.equal(plan.code, 1, plan.stderr);
+    assert.match(plan.stderr, /unknown option '--bogus'/);
+    const diff = await drover({}, 'diff');
+    assert.equal(diff.code, 1, diff.stderr);
+    assert.match(diff.stderr, /missing required argument 'base'/);
   });
 });

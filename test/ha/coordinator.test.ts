@@ -1,14 +1,13 @@
 /** EtcdCoordinator against a real etcd: lanes spread, hand over on stop(), summaries, triggers. */
 import assert from 'node:assert/strict';
-
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { Etcd3 } from 'etcd3';
 
 import { HaError } from '../../src/ha/errors.ts';
-
-import { EtcdServer } from '../helpers/etcd.ts';
-import { countByReplica, fleetId, laneKeys, laneNames, observer, startReplica, waitFor } from './ha-fixture.ts';
+import { EtcdCoordinator } from '../../src/ha/etcd-coordinator.ts';
+import { EtcdServer, freePorts } from '../helpers/etcd.ts';
+import { countByReplica, fleetId, laneKeys, laneNames, observer, settingsFor, startReplica, waitFor } from './ha-fixture.ts';
 import type { Replica } from './ha-fixture.ts';
 
 describe('EtcdCoordinator on a real etcd', function () {
@@ -71,6 +70,51 @@ describe('EtcdCoordinator on a real etcd', function () {
       const mine = [...keys].filter(([, key]) => key.replica === replica.coordinator.replica).map(([lane]) => lane);
       assert.deepEqual([...replica.coordinator.holds().keys()].sort(), mine.sort());
     }
+  });
+
+  it('settles 3 replicas started at once on 6 lanes at 2 each', async () => {
+    const fleet = fleetId();
+    const lanes = laneNames(6);
+    await Promise.all(['a', 'b', 'c'].map((id) => start(fleet, id, lanes)));
+    await waitFor('2 lanes each in etcd', async () => {
+      const counts = countByReplica(await laneKeys(world, fleet));
+      return ['a', 'b', 'c'].every((id) => counts.get(id) === 2);
+    });
+  });
+
+  it('sheds one lane at a time even when its lanes are slow to stop', async () => {
+    const fleet = fleetId();
+    const lanes = laneNames(4);
+    const a = await start(fleet, 'a', lanes);
+    await waitFor('a holds all 4', () => a.coordinator.holds().size === 4);
+    a.host.stopDelayMs = 1000;
+    await start(fleet, 'b', lanes);
+    await waitFor('2 each in etcd', async () => {
+      const counts = countByReplica(await laneKeys(world, fleet));
+      return counts.get('a') === 2 && counts.get('b') === 2;
+    });
+    assert.equal(a.host.stopped.length, 2);
+    assert.equal(a.host.maxConcurrentStops, 1);
+  });
+
+  it('stop() during a shed waits for it: no key of the stopped replica is left behind', async () => {
+    const fleet = fleetId();
+    const lanes = laneNames(4);
+    const a = await start(fleet, 'a', lanes);
+    await waitFor('a holds all 4', () => a.coordinator.holds().size === 4);
+    let first = true;
+    a.host.onStop = async () => {
+      if (!first) return;
+      first = false;
+      await sleep(1500); // the shed lane is slow to stop; the others stop at once
+    };
+    await start(fleet, 'b', lanes);
+    await waitFor('a is shedding a lane', () => a.host.stopping > 0);
+    await a.coordinator.stop();
+    replicas.splice(replicas.indexOf(a), 1);
+    const left = [...(await laneKeys(world, fleet)).values()].filter((key) => key.replica === 'a');
+    assert.deepEqual(left, []);
+    assert.equal(a.host.stopping, 0);
   });
 
   it('hands the lanes of a stopped replica to the others, with larger tokens', async () => {
@@ -159,5 +203,55 @@ describe('EtcdCoordinator on a real etcd', function () {
     samples.sort((x, y) => x - y);
     console.log(`    takeover after stop(): median ${samples[5]?.toFixed(0)} ms, max ${samples[9]?.toFixed(0)} ms`);
     assert.equal(samples.length, 10);
+  });
+
+  it('resigns lanes dropped from the fleet and takes lanes added to it', async () => {
+    const fleet = fleetId();
+    const a = await start(fleet, 'a', ['x', 'y']);
+    await waitFor('a holds both', () => a.coordinator.holds().size === 2);
+    a.coordinator.setLanes(['y', 'z']);
+    await waitFor('x released, z taken', async () => {
+      const keys = await laneKeys(world, fleet);
+      return !keys.has('x') && keys.get('z')?.replica === 'a' && keys.get('y')?.replica === 'a';
+    });
+    assert.ok(a.host.stopped.includes('x'));
+    assert.deepEqual([...a.coordinator.holds().keys()].sort(), ['y', 'z']);
+  });
+
+  it('refuses settings it cannot work with, naming the field', () => {
+    const bad = [{ endpoints: [] }, { endpoints: ['127.0.0.1:2379'] }, { leaseTtlMs: 500 }, { fenceWindowMs: 1500 }, { replicaId: 'a/b' }];
+    for (const over of bad) {
+      assert.throws(
+        () => new EtcdCoordinator(settingsFor(etcd.endpoint, 'f', 'a', over)),
+        (error: unknown) => error instanceof HaError && error.reason === 'BadSettings' && error.message.startsWith('ha.'),
+        JSON.stringify(over),
+      );
+    }
+  });
+
+  it('registers again when its membership key disappears', async () => {
+    const fleet = fleetId();
+    const a = await start(fleet, 'a', ['x']);
+    const key = `/drover-test/${fleet}/replicas/a`;
+    await waitFor('a is a member', async () => (await world.get(key).string()) !== null);
+    await world.delete().key(key);
+    await waitFor('a is a member again', async () => (await world.get(key).string()) !== null);
+    assert.ok(a.coordinator.health().ok);
+  });
+
+  it('works with a dead endpoint listed before a live one', async () => {
+    const fleet = fleetId();
+    const [deadPort] = await freePorts(1);
+    const endpoints = [`http://127.0.0.1:${deadPort}`, etcd.endpoint];
+    const a = await startReplica(etcd.endpoint, fleet, 'a', laneNames(3), {}, { endpoints });
+    replicas.push(a);
+    await waitFor('a holds all 3 in etcd', async () => countByReplica(await laneKeys(world, fleet)).get('a') === 3);
+    await waitFor('a knows it', () => a.coordinator.holds().size === 3);
+    for (let i = 0; i < 20; i++) {
+      for (const hold of a.coordinator.holds().values()) await hold.fence.check();
+      await sleep(50);
+    }
+    assert.equal(a.coordinator.holds().size, 3);
+    assert.ok(a.coordinator.health().ok);
   });
 });

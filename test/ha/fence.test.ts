@@ -5,6 +5,8 @@
  * replica's fences: never two usable fences for one lane.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 
 import type { Etcd3 } from 'etcd3';
@@ -37,19 +39,13 @@ function doubleHolders(replicas: readonly Replica[]): string[] {
 }
 
 /** Samples `replicas` every 10 ms until stopped; collects every double holder seen. */
-function sampler(replicas: readonly Replica[]): { stop: () => Promise<string[]> } {
+function sampler(replicas: readonly Replica[]): { stop: () => string[] } {
   const seen: string[] = [];
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      seen.push(...doubleHolders(replicas));
-      await sleep(10);
-    }
-  })();
+  const timer = setInterval(() => seen.push(...doubleHolders(replicas)), 10);
   return {
-    stop: async () => {
-      running = false;
-      await loop;
+    stop: () => {
+      clearInterval(timer);
+      seen.push(...doubleHolders(replicas));
       return seen;
     },
   };
@@ -141,7 +137,7 @@ describe('LaneFence under faults (real etcd)', function () {
       },
       20_000,
     );
-    assert.deepEqual(await samples.stop(), [], 'never two usable fences for one lane');
+    assert.deepEqual(samples.stop(), [], 'never two usable fences for one lane');
     const keys = await laneKeys(world, fleet);
     for (const [lane, hold] of a.coordinator.holds()) {
       assert.deepEqual(keys.get(lane), { replica: 'a', token: hold.token }, `${lane}: what a holds is a's in etcd`);
@@ -181,7 +177,7 @@ describe('LaneFence under faults (real etcd)', function () {
       },
       30_000,
     );
-    assert.deepEqual(await samples.stop(), [], 'never two usable fences for one lane');
+    assert.deepEqual(samples.stop(), [], 'never two usable fences for one lane');
     const after = await laneKeys(world, fleet);
     for (const lane of lanes) {
       assert.ok(BigInt(after.get(lane)?.token ?? 0) >= BigInt(before.get(lane)?.token ?? 0), `${lane}: tokens never go back`);
@@ -189,5 +185,73 @@ describe('LaneFence under faults (real etcd)', function () {
     for (const { coordinator } of replicas) {
       for (const hold of coordinator.holds().values()) await hold.fence.check();
     }
+  });
+
+  it('stops within its call timeouts when etcd is down, after stopping every lane', async () => {
+    const fleet = fleetId();
+    const a = await startReplica(etcd.endpoint, fleet, 'a', laneNames(2));
+    await waitFor('a holds both', () => a.coordinator.holds().size === 2);
+    await etcd.kill('SIGKILL');
+    const stopped = a.coordinator.stop().then(() => 'stopped' as const);
+    const outcome = await Promise.race([stopped, sleep(15_000).then(() => 'hung' as const)]);
+    assert.equal(outcome, 'stopped');
+    assert.deepEqual([...a.host.stopped].sort(), laneNames(2));
+    assert.equal(a.coordinator.holds().size, 0);
+    await etcd.restart();
+  });
+
+  it('a holder really paused (SIGSTOP) past the TTL never passes its fence once another holds the lane', async () => {
+    const fleet = fleetId();
+    const child = spawn(process.execPath, [fileURLToPath(new URL('paused-holder.ts', import.meta.url)), etcd.endpoint, fleet], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const lines: { event: string; at: number; token?: string }[] = [];
+    let buffered = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      const complete = buffered.split('\n');
+      buffered = complete.pop() ?? '';
+      for (const line of complete) if (line !== '') lines.push(JSON.parse(line) as (typeof lines)[number]);
+    });
+    try {
+      await waitFor('the child holds x and passes its fence', () => lines.some((line) => line.event === 'passed'));
+      const b = await startReplica(etcd.endpoint, fleet, 'b', ['x']);
+      replicas.push(b);
+      child.kill('SIGSTOP');
+      const pausedAt = Date.now();
+      await waitFor('b holds x', () => b.coordinator.holds().has('x'), 20_000);
+      console.log(`    takeover after SIGSTOP of the holder: ${Date.now() - pausedAt} ms (TTL ${TTL_MS} ms)`);
+      const takenAt = b.coordinator.holds().get('x')?.since ?? 0;
+      await sleep(500);
+      child.kill('SIGCONT');
+      await waitFor('the child refuses after resuming', () => lines.some((line) => line.event === 'refused' && line.at > takenAt));
+      await sleep(500);
+      const late = lines.filter((line) => line.event === 'passed' && line.at >= takenAt);
+      assert.deepEqual(late, [], 'no fence passed after the lane was taken');
+      const key = (await laneKeys(world, fleet)).get('x');
+      assert.equal(key?.replica, 'b');
+      const paused = lines.find((line) => line.event === 'holding')?.token ?? '';
+      assert.ok(BigInt(key?.token ?? 0) > BigInt(paused));
+      assert.ok(
+        lines.some((line) => line.event === 'refused' && line.token === paused && line.at > takenAt),
+        'the paused hold refused after resuming',
+      );
+    } finally {
+      child.kill('SIGCONT');
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('starts while etcd is down: not ready and saying why, then takes its lanes once etcd is up', async () => {
+    const fleet = fleetId();
+    await etcd.kill('SIGKILL');
+    const a = await startReplica(etcd.endpoint, fleet, 'a', ['x', 'y']);
+    replicas.push(a);
+    assert.equal(a.coordinator.health().ok, false);
+    assert.match(a.coordinator.health().reason, /etcd/);
+    assert.equal(a.coordinator.holds().size, 0);
+    await etcd.restart();
+    await waitFor('a holds both in etcd', async () => countByReplica(await laneKeys(world, fleet)).get('a') === 2);
+    await waitFor('a is healthy', () => a.coordinator.health().ok);
   });
 });

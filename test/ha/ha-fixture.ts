@@ -11,6 +11,7 @@ import { Etcd3 } from 'etcd3';
 import type { HaSettings, LaneHold, LaneHost } from '../../src/ha/coordinator.ts';
 import { EtcdCoordinator } from '../../src/ha/etcd-coordinator.ts';
 import type { EtcdCoordinatorDeps } from '../../src/ha/etcd-coordinator.ts';
+import type { HaLogger } from '../../src/ha/log.ts';
 
 export const TTL_MS = 2000;
 export const WINDOW_MS = 400;
@@ -45,11 +46,32 @@ export class RecordingHost implements LaneHost {
     this.acquiredHolds.push(hold);
   }
 
+  /** The most lanes that were stopping at once. */
+  maxConcurrentStops = 0;
+  /** Lanes stopping now. */
+  stopping = 0;
+
   async stopLane(lane: string): Promise<void> {
-    if (this.stopDelayMs > 0) await sleep(this.stopDelayMs);
-    await this.onStop?.(lane);
-    this.stopped.push(lane);
+    this.stopping++;
+    this.maxConcurrentStops = Math.max(this.maxConcurrentStops, this.stopping);
+    try {
+      if (this.stopDelayMs > 0) await sleep(this.stopDelayMs);
+      await this.onStop?.(lane);
+      this.stopped.push(lane);
+    } finally {
+      this.stopping--;
+    }
   }
+}
+
+/** Log lines on stderr with a time and the replica (HA_TEST_LOG=1, for a failing test). */
+function consoleLogger(id: string): HaLogger {
+  const write = (level: string, fields: object, message: string) =>
+    process.stderr.write(`${new Date().toISOString()} ${id} ${level} ${message} ${JSON.stringify(fields)}\n`);
+  return {
+    info: (fields, message) => write('info', fields, message),
+    warn: (fields, message) => write('warn', fields, message),
+  };
 }
 
 /** A coordinator with its host. */
@@ -67,7 +89,8 @@ export async function startReplica(
   deps: EtcdCoordinatorDeps = {},
   over: Partial<HaSettings> = {},
 ): Promise<Replica> {
-  const coordinator = new EtcdCoordinator(settingsFor(endpoint, fleet, id, over), deps);
+  const logged = process.env['HA_TEST_LOG'] === undefined ? deps : { logger: consoleLogger(id), ...deps };
+  const coordinator = new EtcdCoordinator(settingsFor(endpoint, fleet, id, over), logged);
   const host = new RecordingHost();
   coordinator.setLanes(lanes);
   await coordinator.start(host);

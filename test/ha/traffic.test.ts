@@ -12,7 +12,7 @@ import { fleetId, laneNames, startReplica, waitFor } from './ha-fixture.ts';
 
 /** gRPC messages etcd received, by method. */
 async function received(etcd: EtcdServer): Promise<Map<string, number>> {
-  const text = await (await fetch(`${etcd.endpoint}/metrics`)).text();
+  const text = await (await fetch(`${etcd.metricsEndpoint}/metrics`)).text();
   const counts = new Map<string, number>();
   for (const line of text.split('\n')) {
     const match = /^grpc_server_msg_received_total\{[^}]*grpc_method="(\w+)"[^}]*\} (\S+)$/.exec(line);

@@ -14,34 +14,51 @@ import { setTimeout as sleep } from 'node:timers/promises';
 /** The etcd binary: `ETCD_BIN`, else the Debian package's. */
 export const ETCD_BIN = process.env['ETCD_BIN'] ?? '/usr/bin/etcd';
 
+/** TLS files for a member: clients must present a certificate signed by `caFile`. */
+export interface EtcdTlsFiles {
+  readonly caFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
 /** One etcd member on loopback. */
 export class EtcdServer {
   readonly dataDir: string;
   readonly clientPort: number;
   readonly peerPort: number;
+  /** Plain-HTTP /health and /metrics (the client port speaks TLS when `tls` is set). */
+  readonly metricsPort: number;
+  readonly tls: EtcdTlsFiles | undefined;
   /** Its output, for a failing test's message. */
   readonly logs: string[] = [];
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
 
-  private constructor(dataDir: string, clientPort: number, peerPort: number) {
+  private constructor(dataDir: string, ports: number[], tls: EtcdTlsFiles | undefined) {
     this.dataDir = dataDir;
-    this.clientPort = clientPort;
-    this.peerPort = peerPort;
+    [this.clientPort, this.peerPort, this.metricsPort] = ports as [number, number, number];
+    this.tls = tls;
   }
 
-  /** Starts a new member with an empty data directory; resolves once it answers /health. */
-  static async start(): Promise<EtcdServer> {
+  /**
+   * Starts a new member with an empty data directory; resolves once it answers /health. With
+   * `tls`, clients connect over TLS and must present a client certificate signed by its CA.
+   */
+  static async start(tls?: EtcdTlsFiles): Promise<EtcdServer> {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'drover-etcd-'));
-    const [clientPort, peerPort] = await freePorts(2);
-    const server = new EtcdServer(dataDir, clientPort as number, peerPort as number);
+    const server = new EtcdServer(dataDir, await freePorts(3), tls);
     await server.restart();
     return server;
   }
 
-  /** `http://127.0.0.1:<port>`: what `ha.etcd.endpoints` lists. */
+  /** `http(s)://127.0.0.1:<port>`: what `ha.etcd.endpoints` lists. */
   get endpoint(): string {
-    return `http://127.0.0.1:${this.clientPort}`;
+    return `${this.tls === undefined ? 'http' : 'https'}://127.0.0.1:${this.clientPort}`;
+  }
+
+  /** Plain HTTP base URL of /health and /metrics. */
+  get metricsEndpoint(): string {
+    return `http://127.0.0.1:${this.metricsPort}`;
   }
 
   /** Whether the process runs (it may be stopped with SIGSTOP). */
@@ -63,8 +80,17 @@ export class EtcdServer {
         `--listen-peer-urls=${peer}`,
         `--initial-advertise-peer-urls=${peer}`,
         `--initial-cluster=t=${peer}`,
+        `--listen-metrics-urls=${this.metricsEndpoint}`,
         '--logger=zap',
         '--log-level=warn',
+        ...(this.tls === undefined
+          ? []
+          : [
+              `--cert-file=${this.tls.certFile}`,
+              `--key-file=${this.tls.keyFile}`,
+              `--trusted-ca-file=${this.tls.caFile}`,
+              '--client-cert-auth',
+            ]),
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -99,7 +125,7 @@ export class EtcdServer {
     while (Date.now() < deadline) {
       if (this.child === undefined) throw new Error(`etcd exited while starting:\n${this.logs.slice(-20).join('\n')}`);
       try {
-        const response = await fetch(`${this.endpoint}/health`, { signal: AbortSignal.timeout(1000) });
+        const response = await fetch(`${this.metricsEndpoint}/health`, { signal: AbortSignal.timeout(1000) });
         const body = (await response.json()) as { health?: string };
         if (body.health === 'true') return;
       } catch {

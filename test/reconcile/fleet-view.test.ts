@@ -78,3 +78,26 @@ describe('FleetView', () => {
     assert.equal(view.readyElsewhere('b'), 0);
   });
 });
+
+describe('FleetView under HA: lanes other replicas run', () => {
+  it("counts their published running instances and deletes in the guard's share, and their revision in whether the revision is done", () => {
+    let remote = [{ lane: 'b', running: 4, deletes: 1, revision: 'r0', settled: true }];
+    const view = new FleetView({ remote: () => remote });
+    const state = stateWith('a', 'b');
+    assert.equal(view.readyElsewhere('a'), 4);
+    assert.equal(view.deletedElsewhere('a'), 1);
+    const here = new Set(['a']);
+    const old = view.record('a', passOf('a', 'r1', [running('a', 'a1')], [step('wa', 'a')]), state, here);
+    assert.equal(old.complete, true, 'every lane held here has reported');
+    assert.equal(old.revisionPending, true, "b's holder last passed an older revision");
+    remote = [{ lane: 'b', running: 4, deletes: 0, revision: 'r1', settled: false }];
+    assert.equal(
+      view.record('a', passOf('a', 'r1', [running('a', 'a1')], [step('wa', 'a')]), state, here).revisionPending,
+      true,
+      'b still rolling',
+    );
+    remote = [{ lane: 'b', running: 4, deletes: 0, revision: 'r1', settled: true }];
+    assert.equal(view.record('a', passOf('a', 'r1', [running('a', 'a1')], [step('wa', 'a')]), state, here).revisionPending, false);
+    assert.equal(view.readyElsewhere('b'), 1, 'a lane never counts its own published share');
+  });
+});

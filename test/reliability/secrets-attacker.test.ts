@@ -450,7 +450,7 @@ describe('reliability/secrets-attacker: drover plan on a checkout whose commit h
       ['plan', path.join(victim, 'fleet'), '--no-probes', '--config', config, '--state-dir', path.join(tmp.path, 'state')],
       { AWS_SECRET_ACCESS_KEY: secret },
     );
-    assert.equal(result.code, 2, result.stdout + result.stderr);
+    assert.equal(result.code, 1, result.stdout + result.stderr);
     assert.match(result.stderr, /providers\.aws\.caFile "[^"]*victim\/ca\.pem" lies inside "[^"]*victim"/);
   });
 });
@@ -506,7 +506,7 @@ describe('reliability/secrets-attacker: an endpoint without a typed binding is n
     writeFileSync(config, `providers:\n  aws-eu: { endpoint: "${recorder.url}" }\n`);
     const result = await plan({}, config);
     assert.equal(recorder.requests.length, 0, `the Azure token reached the AWS endpoint: ${JSON.stringify(recorder.requests[0])}`);
-    assert.equal(result.code, 2, result.stdout + result.stderr);
+    assert.equal(result.code, 1, result.stdout + result.stderr);
     assert.match(result.stderr, /drover\.yaml:2:\d+: missing required field 'type' in 'providers\.aws-eu'/);
   });
 

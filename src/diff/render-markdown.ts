@@ -1,0 +1,178 @@
+/**
+ * The Markdown rendering for a pull-request comment, in Atlantis' style: the summary line first,
+ * then a table of the groups, each group's details, document changes and the deletion guard in
+ * `<details>` blocks. A forge refuses a comment over 65,536 characters, so the rendering is a list
+ * of comments: split between blocks, a block too long for one comment split between its lines.
+ */
+import { batches, duration, observedLine, plural, replicas, rolloutNotes, summaryLine, value } from './format.ts';
+import { markdownTable } from './table.ts';
+import type { DiffReport, DocumentDiff, FieldChange, GroupDiff } from './types.ts';
+
+/** GitHub's limit on a comment body (GitLab's is far larger). */
+export const COMMENT_LIMIT = 65_536;
+
+/** A block of the comment: lines between an opening and a closing line (`<details>`), split between lines when too long. */
+interface Block {
+  readonly open: string;
+  /** Lines repeated at the top of every piece of the block (a table's header). */
+  readonly head?: readonly string[];
+  readonly lines: readonly string[];
+  readonly close: string;
+}
+
+/** The report as one or more comment bodies, each at most `limit` characters. */
+export function renderMarkdown(report: DiffReport, limit = COMMENT_LIMIT): string[] {
+  const title = `**drover diff** ${summaryLine(report)}`;
+  return splitComments(title, blocksOf(report), limit);
+}
+
+function blocksOf(report: DiffReport): Block[] {
+  if (!report.valid) {
+    const problems = report.problems.map((p) => `- \`${report.head.ref}\`: ${escape(p.text)}`);
+    return [{ open: '', lines: ['The head revision does not load; `drover validate` reports:', '', ...problems], close: '' }];
+  }
+  const blocks: Block[] = [];
+  if (report.observed !== undefined) blocks.push({ open: '', lines: [escape(observedLine(report.observed))], close: '' });
+  if (report.groups.length > 0) {
+    const table = groupTable(report.groups).split('\n');
+    blocks.push({ open: '', head: table.slice(0, 2), lines: table.slice(2), close: '' });
+  }
+  const guard = guardLines(report);
+  if (guard.length > 0) blocks.push({ open: '', lines: guard, close: '' });
+  for (const g of report.groups) {
+    const lines = groupLines(g);
+    if (lines.length > 0) blocks.push(details(`${g.name}: ${g.change} (${g.reasons.join(', ')})`, lines));
+  }
+  for (const d of report.documents) {
+    const table = fieldTable(d.fields).split('\n');
+    blocks.push({ ...details(documentSummary(d), table.slice(2)), head: table.slice(0, 2) });
+  }
+  return blocks;
+}
+
+function details(summary: string, lines: readonly string[]): Block {
+  return { open: `<details><summary>${escape(summary)}</summary>\n\n`, lines, close: '\n\n</details>' };
+}
+
+function groupTable(groups: readonly GroupDiff[]): string {
+  const rows = groups.map((g) => {
+    const r = g.rollout;
+    const dash = '-';
+    return [
+      `\`${g.name}\``,
+      g.change,
+      g.reasons.join(', '),
+      replicas(g),
+      r?.strategy ?? dash,
+      r === undefined ? dash : String(r.replaced),
+      r === undefined ? dash : batches(r),
+      r === undefined ? dash : `+${r.peakExtra}`,
+      r === undefined ? dash : String(r.capacityFloor),
+      r === undefined ? dash : `~${duration(r.durationSeconds)}`,
+    ];
+  });
+  return markdownTable(['group', 'change', 'why', 'replicas', 'strategy', 'replaced', 'batches', 'peak extra', 'floor', 'duration'], rows);
+}
+
+function groupLines(g: GroupDiff): string[] {
+  const fields = [...g.template, ...g.settings];
+  const notes = rolloutNotes(g).map((n) => `- ${escape(n)}`);
+  const { before, after } = g.templateHash;
+  const hash = before !== undefined && after !== undefined && before !== after ? [`Template \`${before}\` → \`${after}\``, ''] : [];
+  if (fields.length === 0 && notes.length === 0) return [];
+  return [...hash, ...(fields.length > 0 ? [fieldTable(fields)] : []), ...(notes.length > 0 ? ['', ...notes] : [])].flatMap((l) =>
+    l.split('\n'),
+  );
+}
+
+function fieldTable(fields: readonly FieldChange[]): string {
+  return markdownTable(
+    ['field', 'before', 'after'],
+    fields.map((f) => [`\`${f.path}\``, code(value(f.before)), code(value(f.after))]),
+  );
+}
+
+function documentSummary(d: DocumentDiff): string {
+  const used = d.usedBy.length === 0 ? '' : `, used by ${d.usedBy.join(', ')}`;
+  return `${d.kind} ${d.name}: ${d.change} (${plural(d.fields.length, 'field')}${used})`;
+}
+
+function guardLines(report: DiffReport): string[] {
+  const lines: string[] = [];
+  for (const r of report.guard.refusals)
+    lines.push(
+      `- :no_entry: **deletion guard refuses** (${r.code}): ${escape(r.message)}. Opt in with \`${r.optIn}\` in the Fleet document.`,
+    );
+  for (const r of report.guard.removedGroups) {
+    const what = {
+      kept: 'kept: prune is off',
+      deleted: 'deleted (prune)',
+      refused: 'would be deleted (prune): refused by the deletion guard',
+    }[r.outcome];
+    lines.push(`- removed group \`${r.group}\`: ${plural(r.instances, 'instance')} ${what}`);
+  }
+  return lines;
+}
+
+function code(text: string): string {
+  return text === '-' ? '-' : `\`${text.replace(/`/g, "'")}\``;
+}
+
+/** Escapes what would start HTML or a mention in free text. */
+function escape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/@/g, '@\u200b');
+}
+
+/** Room kept for the part header (`title (part 10 of 12)`). */
+const PART_HEADER_ROOM = 64;
+
+/**
+ * Packs blocks into comments of at most `limit` characters, the title first in each (the first
+ * as is, the others marked as continuations), splitting between blocks, and a block too long for
+ * one comment between its lines, each piece re-opened and closed.
+ */
+export function splitComments(title: string, blocks: readonly Block[], limit = COMMENT_LIMIT): string[] {
+  const room = limit - title.length - PART_HEADER_ROOM;
+  if (room < 256) throw new RangeError(`comment limit ${limit} leaves no room for the report`);
+  const pieces = blocks.flatMap((b) => pieceBlock(b, room));
+  const bodies: string[] = [];
+  let current = '';
+  for (const piece of pieces) {
+    if (current !== '' && current.length + piece.length + 2 > room) {
+      bodies.push(current);
+      current = '';
+    }
+    current = current === '' ? piece : `${current}\n\n${piece}`;
+  }
+  if (current !== '' || bodies.length === 0) bodies.push(current);
+  const n = bodies.length;
+  return bodies.map((body, i) => {
+    const head = n === 1 ? title : `${title} (part ${i + 1} of ${n})`;
+    return body === '' ? `${head}\n` : `${head}\n\n${body}\n`;
+  });
+}
+
+/** A block as one or more texts each at most `room` characters (lines longer than that are cut). */
+function pieceBlock(block: Block, room: number): string[] {
+  const head = block.head ?? [];
+  const open = head.length === 0 ? block.open : `${block.open}${head.join('\n')}\n`;
+  const frame = open.length + block.close.length + 2;
+  const whole = `${open}${block.lines.join('\n')}${block.close}`;
+  if (whole.length <= room) return [whole];
+  const out: string[] = [];
+  let lines: string[] = [];
+  let size = frame;
+  const flush = () => {
+    if (lines.length > 0) out.push(`${open}${lines.join('\n')}${block.close}`);
+    lines = [];
+    size = frame;
+  };
+  for (const raw of block.lines) {
+    const line = raw.length > room - frame ? `${raw.slice(0, room - frame - 1)}…` : raw;
+    if (size + line.length + 1 > room) flush();
+    lines.push(line);
+    size += line.length + 1;
+  }
+  flush();
+  return out;
+}

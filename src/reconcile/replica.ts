@@ -1,0 +1,255 @@
+/**
+ * The daemon's side of high availability (src/ha): it is the coordinator's `LaneHost`. The
+ * coordinator starts at the first valid revision (the fleet id is part of its keys) and learns the
+ * lanes of every revision; it hands this replica lanes (`acquired`: the supervisor starts the lane
+ * under that hold, its provider opened with the hold's fence) and takes them back (`stopLane`: the
+ * lane skips its queued actions, its calls in flight finish, its loop ends and its provider closes,
+ * and only then the coordinator deletes the key). It also forwards triggers between replicas, and
+ * gives status the whole fleet: which replica holds each lane and the lane's last published summary.
+ */
+import type { LaneCoordinator, LaneHold, LaneHost, LaneView } from '../ha/coordinator.ts';
+import type { Logger } from '../status/logger.ts';
+import type { DaemonMetrics } from '../status/metrics.ts';
+import type { GroupView } from '../status/status-store.ts';
+import type { Revisioned } from './desired-source.ts';
+import type { RemoteLane } from './fleet-view.ts';
+import { readSummary, summarySettled } from './lane-summary.ts';
+import type { FactoryLookup } from './open-providers.ts';
+import type { LaneSummary } from './lane-summary.ts';
+import { errorFields } from './supervisor.ts';
+
+/** What the replica drives besides the coordinator. */
+export interface ReplicaDeps {
+  /** Builds the coordinator for a fleet (the composition root's: EtcdCoordinator, or a test's). */
+  readonly coordinator: (fleet: string) => LaneCoordinator;
+  readonly logger: Logger;
+  readonly metrics: DaemonMetrics;
+  /** A lane was handed to this replica: look now (the supervisor starts it). */
+  readonly wake: () => void;
+  /** Gives a lane up and resolves once its loop ended (Supervisor.stopLane). */
+  readonly stopLane: (lane: string) => Promise<void>;
+  /** Some replica forwarded a reconcile request: refresh the source and wake the lanes. */
+  readonly triggered: (reason: string) => void;
+  /** The providers' factories (their modules are loaded before the lanes are campaigned for). */
+  readonly factories?: FactoryLookup;
+}
+
+/** A lane of the fleet as status shows it. */
+export interface LaneStatus {
+  readonly lane: string;
+  readonly holder?: { readonly replica: string; readonly token: string; readonly since: string };
+  /** Held by this replica. */
+  readonly here: boolean;
+  readonly summary?: { readonly replica: string; readonly token: string; readonly publishedAt: string; readonly revision?: string };
+}
+
+/** This replica among others. Call stop() once. */
+export class Replica implements LaneHost {
+  private readonly deps: ReplicaDeps;
+  private readonly held = new Map<string, LaneHold>();
+  private coordinator: LaneCoordinator | undefined;
+  private fleet: string | undefined;
+  private lanesOf: string | undefined;
+  private stopping = false;
+  private readonly loadedTypes = new Set<string>();
+
+  constructor(deps: ReplicaDeps) {
+    this.deps = deps;
+  }
+
+  /** The lanes this replica holds now (the supervisor runs exactly these). */
+  holds(): ReadonlyMap<string, LaneHold> {
+    return this.held;
+  }
+
+  /** This replica's identity once the coordinator exists. */
+  get replica(): string | undefined {
+    return this.coordinator?.replica;
+  }
+
+  /**
+   * At each revision the supervisor looks at: starts the coordinator at the first one, and tells it
+   * the lanes (Provider names) of each new one.
+   */
+  async revisionSeen(current: Revisioned): Promise<void> {
+    if (this.stopping) return;
+    await this.loadFactories(current);
+    const fleet = current.state.fleet.id;
+    if (this.coordinator === undefined) await this.start(fleet);
+    else if (fleet !== this.fleet && this.lanesOf !== current.revision)
+      this.deps.logger.error(
+        { fleet, campaigning: this.fleet, revision: current.revision },
+        'high availability: the fleet id changed; this replica keeps campaigning under the first one until restarted',
+      );
+    if (this.lanesOf === current.revision || this.coordinator === undefined) return;
+    this.lanesOf = current.revision;
+    this.coordinator.setLanes(Object.keys(current.state.providers).sort());
+  }
+
+  /**
+   * Loads the provider modules (cloud SDKs, most of a second of CPU each) of the revision's types
+   * before campaigning for their lanes, so a lane just taken does not block the event loop — and
+   * the lease keep-alives — for longer than the fence window while its provider opens.
+   */
+  private async loadFactories(current: Revisioned): Promise<void> {
+    for (const type of new Set(Object.values(current.state.providers).map((p) => p.type))) {
+      if (this.loadedTypes.has(type)) continue;
+      await this.deps.factories?.(type).catch(() => undefined);
+      this.loadedTypes.add(type);
+    }
+  }
+
+  private async start(fleet: string): Promise<void> {
+    const coordinator = this.deps.coordinator(fleet);
+    coordinator.onTrigger((reason) => this.deps.triggered(reason));
+    this.deps.metrics.enableHa(
+      () => this.coordinator?.health().ok === true,
+      () => this.lanes().flatMap((l) => (l.holder === undefined ? [] : [{ lane: l.lane, replica: l.holder.replica }])),
+    );
+    try {
+      await coordinator.start(this);
+    } catch (error) {
+      // etcd unreachable at start: this one is closed, a new one is tried at the next look.
+      await coordinator.stop().catch(() => undefined);
+      throw error;
+    }
+    this.coordinator = coordinator;
+    this.fleet = fleet;
+    this.deps.logger.info({ replica: coordinator.replica, fleet }, 'high availability: replica started');
+  }
+
+  acquired(hold: LaneHold): void {
+    if (this.stopping) return;
+    this.held.set(hold.lane, hold);
+    this.deps.metrics.laneHeld(hold.lane, true);
+    this.deps.logger.info({ lane: hold.lane, fenceToken: hold.token }, 'lane acquired');
+    this.deps.wake();
+  }
+
+  async stopLane(lane: string): Promise<void> {
+    const hold = this.held.get(lane);
+    this.held.delete(lane);
+    await this.deps.stopLane(lane);
+    this.deps.metrics.laneHeld(lane, false);
+    this.deps.logger.info({ lane, fenceToken: hold?.token, lost: hold?.fence.lost.aborted === true }, 'lane stopped');
+  }
+
+  /** Resigns every lane (each stopped first), then leaves etcd. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const coordinator = this.coordinator;
+    if (coordinator === undefined) return;
+    try {
+      await coordinator.stop();
+    } catch (error) {
+      this.deps.logger.error({ err: errorFields(error) }, 'high availability: coordinator stop failed');
+    }
+    for (const lane of this.held.keys()) await this.stopLane(lane);
+  }
+
+  /** Forwards a reconcile request (webhook, API) to every replica; false before the coordinator runs. */
+  async trigger(reason: string): Promise<boolean> {
+    if (this.coordinator === undefined) return false;
+    try {
+      await this.coordinator.trigger(reason);
+      return true;
+    } catch (error) {
+      this.deps.logger.warn({ reason, err: errorFields(error) }, 'high availability: could not forward the trigger; reconciling here only');
+      return false;
+    }
+  }
+
+  /** Publishes a held lane's summary after its full pass (a failure is logged, never fatal). */
+  async publish(lane: string, summary: LaneSummary): Promise<void> {
+    if (this.coordinator === undefined || !this.held.has(lane)) return;
+    try {
+      await this.coordinator.publish(lane, summary as unknown as Readonly<Record<string, unknown>>);
+    } catch (error) {
+      this.deps.logger.warn({ lane, err: errorFields(error) }, 'high availability: lane summary not published');
+    }
+  }
+
+  /** The replica's standing: not ok before the coordinator runs. */
+  health(): { readonly ok: boolean; readonly reason: string } {
+    return this.coordinator?.health() ?? { ok: false, reason: 'coordinator not started (no valid revision yet)' };
+  }
+
+  /**
+   * Readiness: connected to etcd, and every lane held here (of `providers`, the current
+   * revision's) has finished a first pass; a standby holding nothing is ready.
+   */
+  readiness(providers: object, lanePassed: (lane: string) => boolean): { ready: boolean; reason: string } {
+    const health = this.health();
+    if (!health.ok) return { ready: false, reason: `high availability: ${health.reason}` };
+    const waiting = [...this.held.keys()].filter((lane) => Object.hasOwn(providers, lane) && !lanePassed(lane));
+    if (waiting.length > 0) return { ready: false, reason: `first pass not finished for held lanes: ${waiting.sort().join(', ')}` };
+    return { ready: true, reason: this.held.size === 0 ? 'ok (standby: holds no lane)' : 'ok' };
+  }
+
+  /**
+   * Every group for status: those of the lanes held here (`own`, from this replica's passes) and
+   * those of the other lanes from their holders' published summaries, each marked with its lane
+   * and holder (`heldBy`).
+   */
+  groups(own: readonly GroupView[]): object[] {
+    const me = this.replica;
+    const here = own.filter((g) => this.held.has(g.provider)).map((g) => ({ ...g, lane: g.provider, heldBy: me }));
+    const elsewhere = this.elsewhere().flatMap(({ view, summary }) =>
+      summary.groups.map((g) => ({ ...g, lane: view.lane, heldBy: view.holder?.replica ?? null, summaryAt: view.summary?.publishedAt })),
+    );
+    return [...here, ...elsewhere].sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  /** The `ha` block of the status document: this replica, its health, every lane's holder and summary. */
+  view(): object {
+    return { replica: this.replica ?? null, health: this.health(), lanes: this.lanes() };
+  }
+
+  /** Every lane with its holder and summary. */
+  lanes(): LaneStatus[] {
+    const me = this.coordinator?.replica;
+    return this.views().map((view) => ({
+      lane: view.lane,
+      ...(view.holder === undefined ? {} : { holder: view.holder }),
+      here: view.holder !== undefined && view.holder.replica === me && this.held.has(view.lane),
+      ...(view.summary === undefined
+        ? {}
+        : {
+            summary: {
+              replica: view.summary.replica,
+              token: view.summary.token,
+              publishedAt: view.summary.publishedAt,
+              ...(typeof view.summary.data['revision'] === 'string' ? { revision: view.summary.data['revision'] } : {}),
+            },
+          }),
+    }));
+  }
+
+  /** The lanes other replicas run, as their holders last published them (FleetView: guard share, revision done). */
+  remoteLanes(): RemoteLane[] {
+    return this.elsewhere().map(({ view, summary }) => ({
+      lane: view.lane,
+      running: summary.listed.running,
+      deletes: summary.deletes,
+      revision: summary.revision,
+      settled: summarySettled(summary),
+    }));
+  }
+
+  /** The published summaries of lanes this replica does not run, with their holders. */
+  elsewhere(): { readonly view: LaneView; readonly summary: LaneSummary }[] {
+    return this.views().flatMap((view) => {
+      if (this.held.has(view.lane)) return [];
+      const summary = readSummary(view.summary?.data);
+      return summary === undefined ? [] : [{ view, summary }];
+    });
+  }
+
+  private views(): LaneView[] {
+    try {
+      return this.coordinator?.view() ?? [];
+    } catch {
+      return [];
+    }
+  }
+}
