@@ -19,6 +19,8 @@ export interface TakeoverSample {
   /** Until the first mutating call of a new holder on one of those lanes (undefined: none came). */
   readonly firstCallMs: number | undefined;
   readonly lanes: number;
+  /** Until the process exited (SIGTERM: after it handed its lanes over). */
+  readonly exitMs: number;
 }
 
 /** Runs `trials` takeovers with `signal`; the cluster must have every replica running. */
@@ -41,6 +43,7 @@ export async function takeovers(
     const t0 = Date.now();
     if (signal === 'SIGKILL') await slot.kill();
     else await slot.stop();
+    const exitMs = Date.now() - t0;
     const after = await cluster.watch!.until(
       (now) => held.every((h) => now.get(h.lane) !== undefined && now.get(h.lane)!.replica !== victim),
       60_000,
@@ -49,8 +52,10 @@ export async function takeovers(
     const seen = held.map((h) => cluster.watch!.epochs(h.lane).find((e) => e.token === after.get(h.lane)!.token)!.seenAt);
     const heldMs = Math.max(...seen) - t0;
     const firstCallMs = await firstCall(cluster, held, after, t0, 10_000);
-    samples.push({ heldMs, firstCallMs, lanes: held.length });
-    cluster.log(`${signal} ${victim} (${held.length} lanes): re-held after ${heldMs} ms, first call after ${firstCallMs ?? '-'} ms`);
+    samples.push({ heldMs, firstCallMs, lanes: held.length, exitMs });
+    cluster.log(
+      `${signal} ${victim} (${held.length} lanes): exited after ${exitMs} ms, re-held after ${heldMs} ms, first call after ${firstCallMs ?? '-'} ms`,
+    );
     await slot.start();
   }
   return samples;
