@@ -1,6 +1,6 @@
 /**
  * HA benchmark (issue 21): `npm run bench -- ha`, or `node test/bench/ha-bench.ts [--only
- * takeover,overhead,traffic] [--trials 20] [--rollouts 3]`. Real etcd, a simulator per lane (six
+ * takeover,overhead,traffic] [--trials 20] [--signals SIGTERM,SIGKILL] [--rollouts 5] [--verbose]`. Real etcd, a simulator per lane (six
  * lanes), real `drover run` replicas (test/reliability/ha-harness.ts), leaseTtl 3 s, fenceWindow
  * 600 ms.
  *
@@ -29,6 +29,7 @@ const { values: args } = parseArgs({
   options: {
     only: { type: 'string', default: 'takeover,overhead,traffic' },
     trials: { type: 'string', default: '20' },
+    signals: { type: 'string', default: 'SIGTERM,SIGKILL' },
     rollouts: { type: 'string', default: '5' },
     verbose: { type: 'boolean', default: false },
   },
@@ -64,7 +65,7 @@ async function benchTakeover(): Promise<void> {
   const trials = Number(args.trials);
   await withCluster({}, async (cluster) => {
     const random = rng(20261207);
-    for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+    for (const signal of args.signals.split(',').filter((x): x is 'SIGTERM' | 'SIGKILL' => x === 'SIGTERM' || x === 'SIGKILL')) {
       const samples = await takeovers(cluster, signal, trials, random);
       const bound = signal === 'SIGTERM' ? 2 : LEASE_TTL_S + 2;
       const held = samples.map((s) => s.heldMs / 1000);
