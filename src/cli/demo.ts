@@ -271,7 +271,7 @@ function suggestedImage(workspace: DemoWorkspace, state: DesiredState | undefine
   return next.sort((a, b) => users(b) - users(a) || a.name.localeCompare(b.name))[0];
 }
 
-/** What the demo prints once it is up: addresses, then the README's steps with this workspace's paths. */
+/** What the demo prints once it is up: addresses (the web page's first), then the README's steps with this workspace's paths. */
 export function banner(
   workspace: DemoWorkspace,
   running: { url: string },
@@ -295,6 +295,7 @@ export function banner(
     '',
     `drover demo is up in ${(ms / 1000).toFixed(1)} s`,
     '',
+    `  web page      ${running.url}/   (the fleet, live: open it in a browser; actions take the API token below)`,
     `  daemon        ${running.url}   (API token in ${rel}/api-token, logs in ${rel}/daemon.log)`,
     `  fleet repo    ${rel}/fleet  →  pushes to ${rel}/fleet.git, which drover follows`,
     ...sims.map((s) => `  ${s.type.padEnd(13)} ${s.url}   (provider ${s.provider})   world: ${world(s)}`),

@@ -14,6 +14,7 @@ import type { HaSettings, LaneCoordinator } from '../ha/coordinator.ts';
 import { EtcdCoordinator } from '../ha/etcd-coordinator.ts';
 import type { DaemonConfig } from '../config/types.ts';
 import { formatProblem } from '../desired/problems.ts';
+import { NotifySecretError, prepareNotifyHub } from '../notify/start.ts';
 import { shownPath } from '../contract/shown-path.ts';
 import { Daemon } from '../reconcile/daemon.ts';
 import type { DaemonDeps } from '../reconcile/daemon.ts';
@@ -210,6 +211,7 @@ export async function startDaemonServer(
   if (misplaced.length > 0) throw new UsageError(`invalid configuration:\n${misplaced.join('\n')}`);
   const apiToken = await secret(config.api.tokenFile, config.api.tokenEnv, 'api.tokenFile', 'api.tokenEnv');
   const webhookSecret = await secret(config.webhook.secretFile, config.webhook.secretEnv, 'webhook.secretFile', 'webhook.secretEnv');
+  const notify = await notifyOf(config, logger);
   const coordinator = await coordinatorOf(config, logger, coordinators);
   const source = sourceFor(config, logger);
   const daemon = new Daemon({
@@ -220,6 +222,7 @@ export async function startDaemonServer(
     factories: registeredFactory,
     prober: config.probes ? createProber() : 'provider-state-only',
     ...(clockOf ? { clockOf } : {}),
+    ...(notify ? { notify } : {}),
     ...(coordinator === undefined ? {} : { coordinator }),
   });
   const handler =
@@ -240,6 +243,7 @@ export async function startDaemonServer(
       reconcile: (reason) => daemon.reconcile(reason),
       setSuspended: (group, suspended) => daemon.setSuspended(group, suspended),
       metrics: async () => ({ contentType: daemon.metrics.registry.contentType, body: await daemon.metrics.registry.metrics() }),
+      subscribe: (listener) => daemon.status.onChange(listener),
     },
     {
       host: config.listen.host,
@@ -307,6 +311,14 @@ function sourceFor(config: DaemonConfig, logger: Logger): DesiredSource {
 }
 
 /** Reads a secret from a file or an env variable; never logs it. Errors name the option (`fileSetting` / `envSetting`). */
+/** The notification hub's builder (`notifications:`, `commitStatus:`), its secrets read now: a missing one stops the start. */
+async function notifyOf(config: DaemonConfig, logger: Logger): Promise<DaemonDeps['notify']> {
+  if (config.notify === undefined) return undefined;
+  return prepareNotifyHub(config.notify, process.env, logger.child({ component: 'notify' })).catch((error: unknown) => {
+    throw error instanceof NotifySecretError ? new UsageError(`invalid configuration: ${error.message}`) : error;
+  });
+}
+
 async function secret(
   file: string | undefined,
   env: string | undefined,

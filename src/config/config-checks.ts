@@ -3,6 +3,7 @@
  * durations a timer can actually wait, timeouts in the order Node requires, no NUL in strings. Each finding names its
  * field (a JSON pointer) so the caller can position it in the file or blame the variable.
  */
+import { notifyValueProblems } from '../notify/config.ts';
 import { bindingProblems } from './binding-checks.ts';
 import { haProblems } from './ha-checks.ts';
 import { durationMs } from './normalize.ts';
@@ -68,6 +69,7 @@ export function valueProblems(raw: Raw): ValueProblem[] {
     });
   }
   problems.push(...bindingProblems(raw['providers']));
+  problems.push(...notifyValueProblems(raw));
   problems.push(...haProblems(raw['ha']));
   const headers = get(raw, ['http', 'headersTimeout']);
   const request = get(raw, ['http', 'requestTimeout']);

@@ -10,6 +10,7 @@ import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { CREDENTIAL_FILE_FIELDS } from '../contract/provider.ts';
 import { shownPath } from '../contract/shown-path.ts';
+import { notifyFiles } from '../notify/config.ts';
 import type { DaemonConfig } from './types.ts';
 
 /** One file option: its config path (e.g. `source.git.verify.sshAllowedSignersFile`) and value. */
@@ -46,6 +47,7 @@ export function operatorFiles(config: DaemonConfig): FileSetting[] {
     add(`providers.${name}.caFile`, binding.caFile);
     for (const field of CREDENTIAL_FILE_FIELDS) add(`providers.${name}.credentials.${field}`, binding.credentials?.[field]);
   }
+  if (config.notify !== undefined) files.push(...notifyFiles(config.notify));
   add('ha.etcd.caFile', config.ha?.caFile);
   add('ha.etcd.certFile', config.ha?.certFile);
   add('ha.etcd.keyFile', config.ha?.keyFile);

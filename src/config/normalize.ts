@@ -1,5 +1,6 @@
 /** Maps a schema-valid raw configuration (defaults applied by ajv) to {@link DaemonConfig}. */
 import { DEFAULT_MAX_INSTANCES } from '../desired/instance-cap.ts';
+import { normalizeNotifyConfig } from '../notify/config.ts';
 import type { RefSelector } from '../source/refs.ts';
 import type { SourceAuth } from '../source/git-env.ts';
 import type { WebhookProvider } from '../source/webhook.ts';
@@ -53,6 +54,7 @@ export function normalizeConfig(raw: Raw): DaemonConfig {
     probes: raw['health']?.['probes'] ?? true,
     unhealthyThresholdPercent: raw['health']?.['unhealthyThresholdPercent'] ?? 55,
     memorySaver: raw['memorySaver'] ?? false,
+    ...(raw['notifications'] === undefined && raw['commitStatus'] === undefined ? {} : { notify: normalizeNotifyConfig(raw) }),
     ...(raw['ha'] === undefined ? {} : { ha: haConfig(raw['ha']) }),
   };
 }

@@ -1,5 +1,6 @@
 /** The daemon configuration after validation, with durations in milliseconds and defaults applied. */
 import type { ProviderCredentials } from '../contract/provider.ts';
+import type { NotifyConfig } from '../notify/config.ts';
 import type { ProviderType } from '../contract/fleet.ts';
 import type { RefSelector } from '../source/refs.ts';
 import type { SourceAuth } from '../source/git-env.ts';
@@ -112,6 +113,8 @@ export interface DaemonConfig {
   readonly unhealthyThresholdPercent?: number;
   /** V8 memory saver mode for the daemon process (see schemas/config.schema.json). */
   readonly memorySaver: boolean;
+  /** `notifications:` and `commitStatus:` (src/notify/config.ts); absent: nothing is sent. */
+  readonly notify?: NotifyConfig;
   /** `ha`: share the fleet with other replicas through etcd; undefined: this daemon runs every lane. */
   readonly ha?: HaConfig;
 }

@@ -29,11 +29,13 @@ function dropBranchNoise(errors: readonly ErrorObject[]): ErrorObject[] {
 }
 
 /**
- * Fields that hold or name a credential (`password`, `api.tokenEnv`, `credentials.secretFile`…). A
+ * Fields that hold or name a credential (`password`, `api.tokenEnv`, `credentials.secretFile`, a
+ * notification sink's `urlFile`/`urlEnv`…). A
  * value refused there is never echoed: the classic mistake is pasting the secret itself where its
  * variable or file name belongs, and the problem message goes to stderr, CI logs and status.
  */
-const CREDENTIAL_FIELD = /secret|passw|passphrase|token|credential|private[-_]?key|api[-_]?key|access[-_]?key|key[-_]?file/i;
+const CREDENTIAL_FIELD =
+  /secret|passw|passphrase|token|credential|private[-_]?key|api[-_]?key|access[-_]?key|key[-_]?file|url[-_]?(?:file|env)/i;
 
 function toProblem(parsed: ParsedDocument, error: ErrorObject): Problem {
   const segments = pathSegments(error.instancePath);

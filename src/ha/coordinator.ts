@@ -6,7 +6,9 @@
  * Keys under `<prefix>/<fleet>/`: `replicas/<id>` (membership, on the replica's lease),
  * `lanes/<provider>` (the campaign key: value = holder identity, on the holder's lease; its create
  * revision is the fencing token), `summaries/<provider>` (the lane's last published summary,
- * no lease, overwritten by each holder), `trigger` (a reconcile request forwarded to every replica).
+ * no lease, overwritten by each holder), `suspensions/<group>` (a group suspended through the API
+ * on any replica, no lease: it outlives replicas), `trigger` (a reconcile request forwarded to every
+ * replica).
  */
 import type { MutationFence } from '../contract/fence.ts';
 
@@ -53,6 +55,14 @@ export interface PublishedSummary {
   readonly data: Readonly<Record<string, unknown>>;
 }
 
+/** A group suspended through the API (the value of its `suspensions/<group>` key). */
+export interface ApiSuspension {
+  /** The replica that got the API call ('' when the value is not drover's). */
+  readonly by: string;
+  /** ISO time of the call. */
+  readonly at: string;
+}
+
 /** The replica's standing towards etcd, for /readyz and status. */
 export interface CoordinatorHealth {
   /** Connected with a live lease: it holds its lanes or stands by. */
@@ -95,6 +105,20 @@ export interface LaneCoordinator {
   trigger(reason: string): Promise<void>;
   /** Called on every replica when some replica forwarded a trigger. */
   onTrigger(listener: (reason: string) => void): void;
+  /**
+   * Suspends (creates `suspensions/<group>` = `{suspended, by, at}` unless it exists) or resumes
+   * (deletes it) a group for every replica; the lane's holder applies it at its next pass. Resolves
+   * once etcd has it; rejects with HaError 'EtcdUnreachable' when etcd could not be written (or
+   * 'NotRunning' before start), and then nothing changed.
+   */
+  setSuspended(group: string, suspended: boolean): Promise<void>;
+  /** The groups suspended through the API, as of the last watch event or periodic read. */
+  suspensions(): ReadonlyMap<string, ApiSuspension>;
+  /**
+   * Called with the suspended groups once they are first read from etcd (even when none), then
+   * whenever they changed (a watch event or the periodic read saw it).
+   */
+  onSuspensions(listener: (groups: ReadonlyMap<string, ApiSuspension>) => void): void;
   health(): CoordinatorHealth;
   /**
    * Resigns every lane (host.stopLane first, then the key is deleted so another replica takes it

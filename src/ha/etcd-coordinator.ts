@@ -1,15 +1,16 @@
 /**
  * LaneCoordinator on etcd: membership, one lease per lane, fair share, fences, the fleet view,
- * summaries and triggers. One watch on the fleet root keeps the view current (a released lane is
- * campaigned for as soon as its delete event lands); one read of the lanes and replicas every
- * third of the fence window confirms every hold at once and repairs anything a watch missed.
+ * summaries, triggers and API suspensions. One watch on the fleet root keeps the view current (a
+ * released lane is campaigned for as soon as its delete event lands); one read of the lanes,
+ * replicas and suspensions every third of the fence window confirms every hold at once and
+ * repairs anything a watch missed.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 
 import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
 
-import type { CoordinatorHealth, HaSettings, LaneCoordinator, LaneHold, LaneHost, LaneView } from './coordinator.ts';
+import type { ApiSuspension, CoordinatorHealth, HaSettings, LaneCoordinator, LaneHold, LaneHost, LaneView } from './coordinator.ts';
 import { createEtcdClient, DEFAULT_CALL_TIMEOUT_MS, validateSettings } from './etcd-client.ts';
 import { putIfHolder, readFleet } from './etcd-ops.ts';
 import { HaError, MAX_SUMMARY_BYTES } from './errors.ts';
@@ -21,6 +22,7 @@ import type { HaLogger } from './log.ts';
 import { errorName, silentLogger } from './log.ts';
 import { Membership } from './membership.ts';
 import { Planner } from './planner.ts';
+import { SuspensionRelay } from './suspensions.ts';
 import { TriggerRelay } from './triggers.ts';
 
 /** Collaborators; all optional. */
@@ -52,6 +54,7 @@ export class EtcdCoordinator implements LaneCoordinator {
   private readonly lanes: LaneHolds;
   private readonly planner: Planner;
   private readonly triggers: TriggerRelay;
+  private readonly suspended: SuspensionRelay;
   private desired: string[] = [];
   private watcher: Watcher | undefined;
   private timers: NodeJS.Timeout[] = [];
@@ -101,6 +104,7 @@ export class EtcdCoordinator implements LaneCoordinator {
       now: this.now,
     });
     this.triggers = new TriggerRelay(this.client, this.keys.trigger, this.replica, callTimeoutMs, this.logger);
+    this.suspended = new SuspensionRelay(this.client, this.keys, this.replica, callTimeoutMs, this.logger);
   }
 
   /** Keep-alive requests sent so far (traffic figures). */
@@ -151,7 +155,8 @@ export class EtcdCoordinator implements LaneCoordinator {
   private async load(): Promise<void> {
     const snapshot = await readFleet(this.client, this.keys, this.callTimeoutMs, true);
     const summaries = (snapshot.all ?? []).filter((kv) => kv.key.toString().startsWith(`${this.keys.root}summaries/`));
-    this.fleet.applySnapshot(snapshot.revision, snapshot.lanes, snapshot.replicas, summaries);
+    this.fleet.applySnapshot(snapshot.revision, snapshot.lanes, snapshot.replicas, summaries, snapshot.suspensions);
+    this.suspended.seen(this.fleet.suspensions);
     this.triggers.loadedAt(snapshot.revision);
     await this.watch(snapshot.revision + 1);
   }
@@ -190,6 +195,19 @@ export class EtcdCoordinator implements LaneCoordinator {
 
   onTrigger(listener: (reason: string) => void): void {
     this.triggers.listen(listener);
+  }
+
+  setSuspended(group: string, suspended: boolean): Promise<void> {
+    if (!this.running) return Promise.reject(new HaError('NotRunning', `group ${group}: the ha coordinator is not running`));
+    return this.suspended.set(group, suspended);
+  }
+
+  suspensions(): ReadonlyMap<string, ApiSuspension> {
+    return this.fleet.suspensions;
+  }
+
+  onSuspensions(listener: (groups: ReadonlyMap<string, ApiSuspension>) => void): void {
+    this.suspended.listen(listener);
   }
 
   health(): CoordinatorHealth {
@@ -254,7 +272,8 @@ export class EtcdCoordinator implements LaneCoordinator {
       return;
     }
     const parsed = this.fleet.applyEvent(kind, kv);
-    if (parsed === undefined || parsed.kind === 'summary') return;
+    if (parsed?.kind === 'suspension') this.suspended.seen(this.fleet.suspensions);
+    if (parsed === undefined || parsed.kind === 'summary' || parsed.kind === 'suspension') return;
     if (parsed.kind === 'replica' && parsed.name === this.replica && kind === 'delete') {
       this.membership.keyDeleted(Number(kv.mod_revision));
     }
@@ -271,7 +290,8 @@ export class EtcdCoordinator implements LaneCoordinator {
       const lanes = new FleetView(this.keys);
       lanes.applySnapshot(snapshot.revision, snapshot.lanes, []);
       this.lanes.judge(snapshot.revision, lanes.lanes, sentAt);
-      this.fleet.applySnapshot(snapshot.revision, snapshot.lanes, snapshot.replicas);
+      if (this.fleet.applySnapshot(snapshot.revision, snapshot.lanes, snapshot.replicas, undefined, snapshot.suspensions))
+        this.suspended.seen(this.fleet.suspensions);
       if (this.unreachableSince !== undefined) this.logger.info({ replica: this.replica }, 'ha etcd reachable again');
       this.unreachableSince = undefined;
       this.planner.plan();

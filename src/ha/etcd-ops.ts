@@ -1,7 +1,8 @@
 /**
  * The etcd requests of the coordinator, each one round trip with a deadline: grant and revoke a
  * lease, campaign (one txn: create the lane key only if it does not exist), delete a lane key only
- * if its create revision is ours, read the fleet, publish a summary only while the lane is ours.
+ * if its create revision is ours, read the fleet, publish a summary only while the lane is ours,
+ * suspend a group (create its key if absent) and resume it.
  */
 import { EtcdLeaseInvalidError } from 'etcd3';
 import type { Etcd3, IKeyValue, IRequestOp } from 'etcd3';
@@ -86,27 +87,52 @@ export async function putIfHolder(
   return response.succeeded;
 }
 
-/** The fleet at one revision: lane keys and membership keys, and every key when `everything`. */
+/** The fleet at one revision: lane, membership and suspension keys, and every key when `everything`. */
 export interface FleetSnapshot {
   readonly revision: number;
   readonly lanes: readonly IKeyValue[];
   readonly replicas: readonly IKeyValue[];
+  readonly suspensions: readonly IKeyValue[];
   /** Every key under the fleet root (only when asked for). */
   readonly all?: readonly IKeyValue[];
 }
 
-/** Reads the lanes and replicas prefixes (or the whole fleet root) in one txn, one revision. */
+/** Reads the lanes, replicas and suspensions prefixes (or the whole fleet root) in one txn, one revision. */
 export async function readFleet(client: Etcd3, keys: FleetKeys, timeoutMs: number, everything = false): Promise<FleetSnapshot> {
-  const success = everything ? [rangeOf(keys.root)] : [rangeOf(keys.lanesPrefix), rangeOf(keys.replicasPrefix)];
+  const success = everything
+    ? [rangeOf(keys.root)]
+    : [rangeOf(keys.lanesPrefix), rangeOf(keys.replicasPrefix), rangeOf(keys.suspensionsPrefix)];
   const response = await client.kv.txn({ compare: [], success, failure: [] }, deadline(timeoutMs));
   const ranges = response.responses.map((op) => op.response_range.kvs);
   const revision = Number(response.header.revision);
   if (everything) {
     const all = ranges[0] ?? [];
     const under = (prefix: string) => all.filter((kv) => kv.key.toString('utf8').startsWith(prefix));
-    return { revision, lanes: under(keys.lanesPrefix), replicas: under(keys.replicasPrefix), all };
+    return {
+      revision,
+      lanes: under(keys.lanesPrefix),
+      replicas: under(keys.replicasPrefix),
+      suspensions: under(keys.suspensionsPrefix),
+      all,
+    };
   }
-  return { revision, lanes: ranges[0] ?? [], replicas: ranges[1] ?? [] };
+  return { revision, lanes: ranges[0] ?? [], replicas: ranges[1] ?? [], suspensions: ranges[2] ?? [] };
+}
+
+/**
+ * Creates the suspension key `name` = `value` (no lease) unless it exists: a group suspended
+ * twice keeps its first record. Returns whether it was created.
+ */
+export async function putIfAbsent(client: Etcd3, name: string, value: string, timeoutMs: number): Promise<boolean> {
+  const response = await client.kv.txn(
+    {
+      compare: [{ key: key(name), target: 'Create', result: 'Equal', create_revision: 0 }],
+      success: [{ request_put: { key: key(name), value: key(value) } }],
+      failure: [],
+    },
+    deadline(timeoutMs),
+  );
+  return response.succeeded;
 }
 
 /** Puts a key with no lease (the trigger). */

@@ -1,11 +1,11 @@
 /**
  * The fleet as this replica's watch and reads show it: every lane key (holder, token, lease),
- * every summary, every live replica. Fed by full snapshots (start, and the periodic confirmation
+ * every summary, every live replica, every group suspended through the API. Fed by full snapshots (start, and the periodic confirmation
  * read) and by watch events; never goes back in revision, so a late read cannot undo a newer event.
  */
 import type { IKeyValue } from 'etcd3';
 
-import type { LaneView, PublishedSummary } from './coordinator.ts';
+import type { ApiSuspension, LaneView, PublishedSummary } from './coordinator.ts';
 import type { FleetKey, FleetKeys } from './keys.ts';
 
 /** A lane's campaign key. */
@@ -44,12 +44,24 @@ function parseSummary(value: Buffer): PublishedSummary | undefined {
   }
 }
 
+/** Parses a suspension key's value; a foreign or damaged value still suspends (by an unknown replica). */
+function parseSuspension(value: Buffer): ApiSuspension {
+  try {
+    const parsed = JSON.parse(value.toString('utf8')) as Partial<ApiSuspension>;
+    return { by: typeof parsed.by === 'string' ? parsed.by : '', at: typeof parsed.at === 'string' ? parsed.at : '' };
+  } catch {
+    return { by: '', at: '' };
+  }
+}
+
 /** The fleet's keys, current as of `revision`. */
 export class FleetView {
   readonly lanes = new Map<string, LaneKey>();
   readonly summaries = new Map<string, PublishedSummary>();
   readonly replicas = new Set<string>();
-  /** The newest revision applied to lanes and replicas. */
+  /** Groups suspended through the API, by group. */
+  readonly suspensions = new Map<string, ApiSuspension>();
+  /** The newest revision applied to lanes, replicas and suspensions. */
   revision = 0;
   /** The newest revision applied to summaries. */
   private summaryRevision = 0;
@@ -59,8 +71,18 @@ export class FleetView {
     this.keys = keys;
   }
 
-  /** Replaces lanes and replicas (and summaries when `summaries` is given) with a snapshot. */
-  applySnapshot(revision: number, lanes: readonly IKeyValue[], replicas: readonly IKeyValue[], summaries?: readonly IKeyValue[]): boolean {
+  /**
+   * Replaces lanes and replicas (summaries and suspensions too when given) with a snapshot. A
+   * snapshot that leaves suspensions out must not be newer than their last one (only the periodic
+   * read's own lane view, never applied here, does).
+   */
+  applySnapshot(
+    revision: number,
+    lanes: readonly IKeyValue[],
+    replicas: readonly IKeyValue[],
+    summaries?: readonly IKeyValue[],
+    suspensions?: readonly IKeyValue[],
+  ): boolean {
     if (revision < this.revision) return false;
     this.revision = revision;
     this.lanes.clear();
@@ -69,7 +91,8 @@ export class FleetView {
       this.summaries.clear();
       this.summaryRevision = revision;
     }
-    for (const kv of [...lanes, ...replicas, ...(summaries ?? [])]) this.set(kv);
+    if (suspensions !== undefined) this.suspensions.clear();
+    for (const kv of [...lanes, ...replicas, ...(summaries ?? []), ...(suspensions ?? [])]) this.set(kv);
     return true;
   }
 
@@ -92,6 +115,7 @@ export class FleetView {
     if (parsed.kind === 'lane') this.lanes.delete(parsed.name);
     if (parsed.kind === 'replica') this.replicas.delete(parsed.name);
     if (parsed.kind === 'summary') this.summaries.delete(parsed.name);
+    if (parsed.kind === 'suspension') this.suspensions.delete(parsed.name);
     return parsed;
   }
 
@@ -118,6 +142,7 @@ export class FleetView {
     const parsed = this.keys.parse(kv.key.toString('utf8'));
     if (parsed === undefined || parsed.kind === 'trigger') return parsed;
     if (parsed.kind === 'replica') this.replicas.add(parsed.name);
+    if (parsed.kind === 'suspension') this.suspensions.set(parsed.name, parseSuspension(kv.value));
     if (parsed.kind === 'lane') {
       const value = parseLaneValue(kv.value);
       if (value === undefined) this.lanes.delete(parsed.name);

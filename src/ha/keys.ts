@@ -1,11 +1,13 @@
 /**
  * The key layout of one fleet in etcd, under `<prefix>/<fleet>/`: `replicas/<id>` (membership, on
  * the replica's lease), `lanes/<provider>` (the campaign key, on the lane's own lease; its create
- * revision is the fencing token), `summaries/<provider>` (no lease) and `trigger`.
+ * revision is the fencing token), `summaries/<provider>` (no lease), `suspensions/<group>` (API
+ * suspensions, no lease) and `trigger`.
  */
 
 /** What a key under the fleet root is. */
-export type FleetKey = { readonly kind: 'replica' | 'lane' | 'summary'; readonly name: string } | { readonly kind: 'trigger' };
+export type FleetKey =
+  { readonly kind: 'replica' | 'lane' | 'summary' | 'suspension'; readonly name: string } | { readonly kind: 'trigger' };
 
 /** Builds and parses the keys of one fleet. */
 export class FleetKeys {
@@ -29,6 +31,11 @@ export class FleetKeys {
     return `${this.root}summaries/${lane}`;
   }
 
+  /** A group suspended through the API (any replica's). */
+  suspension(group: string): string {
+    return `${this.root}suspensions/${group}`;
+  }
+
   get trigger(): string {
     return `${this.root}trigger`;
   }
@@ -41,6 +48,10 @@ export class FleetKeys {
     return `${this.root}replicas/`;
   }
 
+  get suspensionsPrefix(): string {
+    return `${this.root}suspensions/`;
+  }
+
   /** What `key` is, or undefined for a key this code does not own. */
   parse(key: string): FleetKey | undefined {
     if (!key.startsWith(this.root)) return undefined;
@@ -50,10 +61,11 @@ export class FleetKeys {
     if (slash < 0) return undefined;
     const name = rest.slice(slash + 1);
     if (name === '') return undefined;
-    const kinds: Record<string, 'replica' | 'lane' | 'summary'> = {
+    const kinds: Record<string, 'replica' | 'lane' | 'summary' | 'suspension'> = {
       replicas: 'replica',
       lanes: 'lane',
       summaries: 'summary',
+      suspensions: 'suspension',
     };
     const kind = kinds[rest.slice(0, slash)];
     return kind === undefined ? undefined : { kind, name };

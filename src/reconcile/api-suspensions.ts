@@ -6,8 +6,28 @@
 import type { DesiredState } from '../contract/fleet.ts';
 import { readJsonLenient, writeJsonAtomic } from '../../providers/state-file.ts';
 
+/**
+ * Where the daemon keeps the API's suspensions: the state directory (ApiSuspensions) for a lone
+ * daemon, etcd under HA (HaSuspensions of ha-suspensions.ts), so one daemon code path serves both.
+ */
+export interface SuspensionStore {
+  /** The suspended groups (status shows who suspended a group). */
+  readonly names: ReadonlySet<string>;
+  /** Suspends or resumes `group`; rejects when that could not be recorded (nothing changed then). */
+  set(group: string, suspended: boolean): Promise<void>;
+  /** `state` with the API's suspensions applied on top of Git's. */
+  apply(state: DesiredState): DesiredState;
+}
+
+/** `state` with every group of `names` suspended (on top of Git's `suspend`, never lifting it). */
+export function withSuspensions(state: DesiredState, names: ReadonlySet<string>): DesiredState {
+  if (names.size === 0) return state;
+  const groups = Object.fromEntries(Object.entries(state.groups).map(([name, g]) => [name, names.has(name) ? { ...g, suspend: true } : g]));
+  return { ...state, groups };
+}
+
 /** The API's suspensions, kept in `file` (the state directory's suspended.json, StateDir.suspensions). */
-export class ApiSuspensions {
+export class ApiSuspensions implements SuspensionStore {
   private readonly file: string;
   private readonly groups = new Set<string>();
 
@@ -34,10 +54,6 @@ export class ApiSuspensions {
 
   /** `state` with the API's suspensions applied on top of Git's. */
   apply(state: DesiredState): DesiredState {
-    if (this.groups.size === 0) return state;
-    const groups = Object.fromEntries(
-      Object.entries(state.groups).map(([name, g]) => [name, this.groups.has(name) ? { ...g, suspend: true } : g]),
-    );
-    return { ...state, groups };
+    return withSuspensions(state, this.groups);
   }
 }

@@ -15,6 +15,9 @@
 import { randomUUID } from 'node:crypto';
 import type { DaemonConfig } from '../config/types.ts';
 import type { DesiredState } from '../contract/fleet.ts';
+import type { GroupSnapshot } from '../notify/events.ts';
+import type { NotifyHub } from '../notify/hub.ts';
+import type { HubBuilder } from '../notify/start.ts';
 import type { Logger } from '../status/logger.ts';
 import { DaemonMetrics } from '../status/metrics.ts';
 import type { StatusStore } from '../status/status-store.ts';
@@ -36,6 +39,7 @@ import { ProviderPool } from './provider-pool.ts';
 import { Replica } from './replica.ts';
 import { StateDir } from './state-dir.ts';
 import { Supervisor } from './supervisor.ts';
+import type { SuspensionStore } from './api-suspensions.ts';
 
 /** Collaborators the daemon does not build itself. */
 export interface DaemonDeps {
@@ -58,7 +62,12 @@ export interface DaemonDeps {
    * runs every lane, as without `ha`.
    */
   readonly coordinator?: (fleet: string) => LaneCoordinator;
+  /** Notifications and commit statuses (src/notify), built on the daemon's metrics registry; undefined: none. */
+  readonly notify?: HubBuilder;
 }
+
+/** How long the notification and commit-status queues get to drain at shutdown. */
+const NOTIFY_GRACE_MS = 2000;
 
 /** The daemon. Call start(), then stop() once. */
 export class Daemon {
@@ -76,6 +85,10 @@ export class Daemon {
   private readonly supervisor: Supervisor;
   /** This replica among others (HA); undefined for a lone daemon. */
   private readonly replica: Replica | undefined;
+  /** The API's suspensions: the state directory's, or etcd's under HA. */
+  private readonly suspensions: SuspensionStore;
+  /** The one subscription point of notifications and commit statuses: source news, each full pass. */
+  private readonly notify: NotifyHub | undefined;
   private passCount = 0;
 
   constructor(deps: DaemonDeps) {
@@ -104,9 +117,11 @@ export class Daemon {
     this.pool = new ProviderPool((state, revision, fence) => this.openProviders(state, revision, fence));
     this.replica = deps.coordinator === undefined ? undefined : this.replicaOf(deps.coordinator);
     const replica = this.replica;
+    this.suspensions = replica?.suspensions ?? this.stores.suspensions;
     this.fleet = new FleetView({
       remote: () => replica?.remoteLanes() ?? [],
     });
+    this.notify = deps.notify?.(this.metrics.registry, () => this.speaksForFleet());
     this.supervisor = new Supervisor({
       source,
       logger,
@@ -144,6 +159,11 @@ export class Daemon {
       wake: () => this.supervisor.wake(),
       stopLane: (lane) => this.supervisor.stopLane(lane),
       triggered: () => this.reconcileHere(true),
+      localSuspensions: this.stores.suspensions,
+      suspensionsChanged: (changes) => {
+        for (const change of changes) void this.reporter.suspension(change.group, change.suspended, change.by);
+        this.supervisor.fireAll();
+      },
     });
   }
 
@@ -173,6 +193,7 @@ export class Daemon {
     await this.supervisor.done();
     clearTimeout(deadline);
     await this.pool.closeAll();
+    await this.notify?.close(NOTIFY_GRACE_MS);
     this.deps.logger.info({ passes: this.passCount }, 'stopped');
   }
 
@@ -197,12 +218,17 @@ export class Daemon {
     this.supervisor.fireAll();
   }
 
-  /** Suspends or resumes a group through the API (persisted); false when the group is unknown. */
+  /**
+   * Suspends or resumes a group through the API (persisted; under HA in etcd, for every replica);
+   * false when the group is unknown. Under HA, rejects with ControlUnavailable when etcd could not
+   * be written (the API answers 503; nothing changed).
+   */
   async setSuspended(group: string, suspended: boolean): Promise<boolean> {
     const groups = this.deps.source.current()?.state.groups;
     if (groups === undefined || !Object.hasOwn(groups, group)) return false;
-    await this.stores.suspensions.set(group, suspended);
-    await this.reporter.suspension(group, suspended);
+    await this.suspensions.set(group, suspended);
+    // HA: every replica records the event when it sees the change in etcd (this one too).
+    if (this.replica === undefined) await this.reporter.suspension(group, suspended);
     this.supervisor.fireAll();
     return true;
   }
@@ -309,7 +335,7 @@ export class Daemon {
   ): Promise<void> {
     const deps = await this.laneDeps(lane, current);
     if (focus.size > (deps.providers.get(lane.provider)?.groupFilterLimit ?? 0)) return;
-    const state = this.stores.suspensions.apply(current.state);
+    const state = this.suspensions.apply(current.state);
     const held = this.reporter.held();
     const result = await runPass(state, current.revision, deps, {
       execute: true,
@@ -333,7 +359,7 @@ export class Daemon {
     supersede: AbortSignal | undefined,
     halt: AbortController | undefined,
   ): Promise<PassResult> {
-    const state = this.stores.suspensions.apply(current.state);
+    const state = this.suspensions.apply(current.state);
     const held = this.reporter.held();
     const result = await runPass(state, current.revision, await this.laneDeps(lane, current), {
       execute: true,
@@ -351,7 +377,11 @@ export class Daemon {
       return result;
     }
     const fleet = this.fleet.record(lane.provider, result, state, this.replica && new Set(this.replica.holds().keys()));
-    await this.reporter.fullPass(lane.provider, state, result, held, log, fleet, this.stores.suspensions.names);
+    // Lanes run concurrently: this pass's events are about its own provider's groups only.
+    const laneGroups = () => this.status.list().filter((g) => g.provider === lane.provider);
+    const before = this.notify === undefined ? [] : laneGroups();
+    await this.reporter.fullPass(lane.provider, state, result, held, log, fleet, this.suspensions.names);
+    this.notify?.passRecorded(state.fleet.id, before, laneGroups(), result.guarded.refusals, this.fleetGroups());
     // The fleet-wide view counts as a pass once every provider's lane has reported (status, readiness).
     this.fleet.publish(fleet);
     this.passCount++;
@@ -382,8 +412,28 @@ export class Daemon {
     return opened;
   }
 
+  /**
+   * Whether this daemon sends the revision events and posts the commit statuses: a lone daemon
+   * always; under HA the replica holding the current revision's first lane (by name), so exactly
+   * one does while the lanes are held (none for a moment while that lane changes hands).
+   */
+  private speaksForFleet(): boolean {
+    if (this.replica === undefined) return true;
+    const first = Object.keys(this.deps.source.current()?.state.providers ?? {}).sort()[0];
+    return first !== undefined && this.replica.holds().has(first);
+  }
+
+  /**
+   * Every group of the fleet for the commit statuses: under HA this replica's lanes from its own
+   * status and the others' from their published summaries (the same shape, messages left out).
+   */
+  private fleetGroups(): readonly GroupSnapshot[] {
+    return (this.replica?.groups(this.status.list()) as GroupSnapshot[] | undefined) ?? this.status.list();
+  }
+
   private onSourceChange(change: SourceChange): void {
     this.reporter.sourceChanged(change);
+    this.notify?.sourceChanged(change, this.deps.source.current()?.state);
     if (change.kind !== 'applied') return;
     this.supervisor.supersedeStale();
     this.supervisor.wake();

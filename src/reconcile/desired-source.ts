@@ -150,7 +150,13 @@ export class GitDesiredSource implements DesiredSource {
     this.source.subscribe((event) => {
       if (event.type === 'applied') onChange({ kind: 'applied', revision: event.revision });
       if (event.type === 'failed')
-        onChange({ kind: 'rejected', revision: undefined, reason: event.error.reason, message: event.error.message, durationMs: 0 });
+        onChange({
+          kind: 'rejected',
+          revision: event.error.revision,
+          reason: event.error.reason,
+          message: event.error.message,
+          durationMs: 0,
+        });
       if (event.type === 'synced') onChange({ kind: 'synced', durationMs: event.durationMs, reason: event.reason });
     });
     this.source.start();

@@ -105,13 +105,17 @@ export class PassReporter {
     this.deps.metrics.passSuperseded(provider);
   }
 
-  /** A group suspended or resumed through the API. */
-  async suspension(group: string, suspended: boolean): Promise<void> {
+  /**
+   * A group suspended or resumed through the API: here, or (HA) on replica `by`, as seen in etcd
+   * by every replica.
+   */
+  async suspension(group: string, suspended: boolean, by?: string): Promise<void> {
+    const where = by === undefined || by === '' ? '' : ` on replica ${by}`;
     await this.deps.status.event({
       type: 'Normal',
       reason: suspended ? 'Suspended' : 'Resumed',
       group,
-      message: `group ${suspended ? 'suspended' : 'resumed'} through the API`,
+      message: `group ${suspended ? 'suspended' : 'resumed'} through the API${where}`,
     });
   }
 

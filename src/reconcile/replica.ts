@@ -6,6 +6,9 @@
  * lane skips its queued actions, its calls in flight finish, its loop ends and its provider closes,
  * and only then the coordinator deletes the key). It also forwards triggers between replicas, and
  * gives status the whole fleet: which replica holds each lane and the lane's last published summary.
+ * The API's suspensions live in etcd (`suspensions`, ha-suspensions.ts): a change seen there is
+ * recorded as an event and wakes the lanes, so the holder of a group's lane applies it at its next
+ * pass.
  */
 import type { LaneCoordinator, LaneHold, LaneHost, LaneView } from '../ha/coordinator.ts';
 import type { Logger } from '../status/logger.ts';
@@ -16,6 +19,9 @@ import type { RemoteLane } from './fleet-view.ts';
 import { readSummary, summarySettled } from './lane-summary.ts';
 import type { FactoryLookup } from './open-providers.ts';
 import type { LaneSummary } from './lane-summary.ts';
+import type { ApiSuspensions } from './api-suspensions.ts';
+import { HaSuspensions } from './ha-suspensions.ts';
+import type { SuspensionChange } from './ha-suspensions.ts';
 import { errorFields } from './supervisor.ts';
 
 /** What the replica drives besides the coordinator. */
@@ -32,6 +38,10 @@ export interface ReplicaDeps {
   readonly triggered: (reason: string) => void;
   /** The providers' factories (their modules are loaded before the lanes are campaigned for). */
   readonly factories?: FactoryLookup;
+  /** The state directory's API suspensions (loaded): moved into etcd once (HaSuspensions.migrate). */
+  readonly localSuspensions: ApiSuspensions;
+  /** Groups were suspended or resumed through the API (seen in etcd): record them, wake the lanes. */
+  readonly suspensionsChanged: (changes: readonly SuspensionChange[]) => void;
 }
 
 /** A lane of the fleet as status shows it. */
@@ -52,9 +62,12 @@ export class Replica implements LaneHost {
   private lanesOf: string | undefined;
   private stopping = false;
   private readonly loadedTypes = new Set<string>();
+  /** The API's suspensions, in etcd. */
+  readonly suspensions: HaSuspensions;
 
   constructor(deps: ReplicaDeps) {
     this.deps = deps;
+    this.suspensions = new HaSuspensions(() => this.coordinator, deps.localSuspensions, deps.logger);
   }
 
   /** The lanes this replica holds now (the supervisor runs exactly these). */
@@ -81,6 +94,7 @@ export class Replica implements LaneHost {
         { fleet, campaigning: this.fleet, revision: current.revision },
         'high availability: the fleet id changed; this replica keeps campaigning under the first one until restarted',
       );
+    await this.suspensions.migrate();
     if (this.lanesOf === current.revision || this.coordinator === undefined) return;
     this.lanesOf = current.revision;
     this.coordinator.setLanes(Object.keys(current.state.providers).sort());
@@ -102,6 +116,7 @@ export class Replica implements LaneHost {
   private async start(fleet: string): Promise<void> {
     const coordinator = this.deps.coordinator(fleet);
     coordinator.onTrigger((reason) => this.deps.triggered(reason));
+    coordinator.onSuspensions((groups) => this.deps.suspensionsChanged(this.suspensions.observe(groups)));
     this.deps.metrics.enableHa(
       () => this.coordinator?.health().ok === true,
       () => this.lanes().flatMap((l) => (l.holder === undefined ? [] : [{ lane: l.lane, replica: l.holder.replica }])),
@@ -200,9 +215,13 @@ export class Replica implements LaneHost {
     return [...here, ...elsewhere].sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 
-  /** The `ha` block of the status document: this replica, its health, every lane's holder and summary. */
+  /**
+   * The `ha` block of the status document: this replica, its health, every lane's holder and
+   * summary, and the groups suspended through the API (in etcd: by which replica, when).
+   */
   view(): object {
-    return { replica: this.replica ?? null, health: this.health(), lanes: this.lanes() };
+    const suspensions = [...(this.coordinator?.suspensions() ?? [])].map(([group, s]) => ({ group, by: s.by, at: s.at }));
+    return { replica: this.replica ?? null, health: this.health(), lanes: this.lanes(), suspensions };
   }
 
   /** Every lane with its holder and summary. */

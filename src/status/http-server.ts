@@ -1,12 +1,15 @@
 /**
  * The daemon's HTTP server (127.0.0.1 by default): /healthz, /readyz, /metrics, the status API,
- * the Git webhook, and mutating endpoints (reconcile, suspend, resume) that require a bearer token.
+ * the web page and its event stream (src/web), the Git webhook, and mutating endpoints (reconcile,
+ * suspend, resume) that require a bearer token.
  */
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { webRoutes } from '../web/index.ts';
+import type { StreamLimits, WebRoutes } from '../web/index.ts';
 
 /** What the server asks of the daemon. */
 export interface DaemonControl {
@@ -16,9 +19,31 @@ export interface DaemonControl {
   group(name: string): object | undefined;
   /** Queues a pass now. */
   reconcile(reason: string): void;
-  /** Suspends or resumes a group through the API; false when no such group. */
+  /**
+   * Suspends or resumes a group through the API; false when no such group. Rejects with
+   * {@link ControlUnavailable} when it could not be recorded (HA: etcd unreachable): answered 503.
+   */
   setSuspended(group: string, suspended: boolean): Promise<boolean>;
   metrics(): Promise<{ contentType: string; body: string }>;
+  /**
+   * Calls `listener` after each change of the status (the StatusStore's onChange); returns the
+   * unsubscribe. Optional: without it the page's event stream looks every 2 s.
+   */
+  subscribe?(listener: () => void): () => void;
+}
+
+/**
+ * A control call could not be carried out now and nothing changed (HA: etcd could not be
+ * written). The server answers 503 with the message, which says what to do.
+ */
+export class ControlUnavailable extends Error {
+  override readonly name = 'ControlUnavailable';
+  /** Why (`EtcdUnreachable`, `NotConnected` …). */
+  readonly reason: string;
+  constructor(reason: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.reason = reason;
+  }
 }
 
 /** Server settings. */
@@ -32,6 +57,8 @@ export interface HttpOptions {
   readonly limits?: Partial<HttpLimits>;
   /** Extra names accepted in `Host` (config: http.allowedHosts); see {@link hostAllowed}. */
   readonly allowedHosts?: readonly string[];
+  /** Limits of the web page's event streams (tests, the bench); see src/web/stream.ts. */
+  readonly streams?: Partial<StreamLimits>;
 }
 
 /** Limits of the server (config: http.*). */
@@ -71,6 +98,8 @@ const LISTEN_REASONS: Readonly<Record<string, string>> = {
 /** A listening server. */
 export interface HttpServer {
   readonly url: string;
+  /** The web page's routes (its event streams' count and bytes sent). */
+  readonly web: WebRoutes;
   close(): Promise<void>;
 }
 
@@ -80,6 +109,10 @@ const GROUP_ACTION = /^\/api\/v1\/groups\/([a-z][-a-z0-9]{0,39})\/(suspend|resum
 /** Starts serving. */
 export async function startHttpServer(control: DaemonControl, options: HttpOptions): Promise<HttpServer> {
   const limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
+  const web = webRoutes(
+    { status: () => control.status(), ...(control.subscribe ? { subscribe: (l: () => void) => control.subscribe!(l) } : {}) },
+    options.streams,
+  );
   const server = createServer(
     {
       headersTimeout: limits.headersTimeoutMs,
@@ -88,7 +121,7 @@ export async function startHttpServer(control: DaemonControl, options: HttpOptio
       connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
     },
     (req, res) => {
-      route(req, res, control, options).catch(() => send(res, 500, { error: 'internal error' }));
+      route(req, res, control, options, web).catch(() => send(res, 500, { error: 'internal error' }));
     },
   );
   server.maxConnections = limits.maxConnections;
@@ -100,10 +133,23 @@ export async function startHttpServer(control: DaemonControl, options: HttpOptio
     server.listen(options.port, options.host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  return { url: `http://${host}:${port}`, close: () => closeServer(server) };
+  return {
+    url: `http://${host}:${port}`,
+    web,
+    close: () => {
+      web.close();
+      return closeServer(server);
+    },
+  };
 }
 
-async function route(req: IncomingMessage, res: ServerResponse, control: DaemonControl, options: HttpOptions): Promise<void> {
+async function route(
+  req: IncomingMessage,
+  res: ServerResponse,
+  control: DaemonControl,
+  options: HttpOptions,
+  web: WebRoutes,
+): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://drover');
   const method = req.method ?? 'GET';
   // The webhook is authenticated by its signature and answers nothing worth reading; GitHub and
@@ -117,7 +163,7 @@ async function route(req: IncomingMessage, res: ServerResponse, control: DaemonC
       error: `Host ${shown} is not a name of this server; add it to http.allowedHosts if clients reach drover by that name`,
     });
   }
-  if (method === 'GET') return get(url.pathname, res, control);
+  if (method === 'GET') return web.handle(url.pathname, req, res) ? undefined : get(url.pathname, res, control);
   if (method !== 'POST') return send(res, 405, { error: `method ${method} not allowed` });
   drain(req);
   const denied = authorize(req, options.apiToken);
@@ -129,7 +175,11 @@ async function route(req: IncomingMessage, res: ServerResponse, control: DaemonC
   const action = GROUP_ACTION.exec(url.pathname);
   if (action) {
     const suspend = action[2] === 'suspend';
-    const found = await control.setSuspended(action[1]!, suspend);
+    const found = await control.setSuspended(action[1]!, suspend).catch((error: unknown) => {
+      if (error instanceof ControlUnavailable) return error;
+      throw error;
+    });
+    if (found instanceof ControlUnavailable) return send(res, 503, { error: found.message, reason: found.reason });
     return found
       ? send(res, 200, { group: action[1], suspended: suspend })
       : send(res, 404, { error: `no group ${action[1]} in the applied revision` });

@@ -6,9 +6,10 @@
 import { appendFile, mkdir, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../providers/state-file.ts';
+import { effectiveSurge, resolveBounds } from '../plan/quantity.ts';
 import type { Condition, GroupCounts, GroupStep } from '../plan/types.ts';
 import type { PassResult } from '../reconcile/pass.ts';
-import type { DesiredState } from '../contract/fleet.ts';
+import type { DesiredState, DesiredGroup } from '../contract/fleet.ts';
 
 /** A condition with the time its status last changed. */
 export interface TimedCondition extends Condition {
@@ -25,14 +26,25 @@ export interface DroverEvent {
   readonly revision?: string;
 }
 
-/** One group as `drover status` and the API show it. */
+/**
+ * One group as `drover status` and the API show it. Replaced whole when the group changes, never
+ * changed in place: the web page's event stream reuses a group's projection while its object is
+ * the same (src/web/model.ts, RowCache).
+ */
 export interface GroupView {
   readonly name: string;
   readonly provider: string;
   readonly replicas: number;
   readonly strategy: string;
   readonly desiredTemplateHash: string;
+  /** The image's name in the fleet (its `Image` document). */
+  readonly image?: string;
   readonly imageDigest: string;
+  /**
+   * Ready instances the rollout keeps at least (`floor`: replicas − maxUnavailable) and instances it
+   * runs at most (`ceiling`: replicas + maxSurge; twice replicas for blue-green), resolved.
+   */
+  readonly capacity?: { readonly floor: number; readonly ceiling: number };
   /** 'git' when suspend: true in Git, 'api' when suspended through the API. */
   readonly suspendedBy: 'git' | 'api' | undefined;
   readonly conditions: readonly TimedCondition[];
@@ -69,6 +81,7 @@ const EVENT_LOG_MAX_BYTES = 5 * 1024 * 1024;
 /** Accumulates status across passes. */
 export class StatusStore {
   private readonly groups = new Map<string, GroupView>();
+  private readonly listeners = new Set<() => void>();
   private readonly fleetEvents: DroverEvent[] = [];
   readonly history: RevisionRecord[] = [];
   private readonly eventLog: string | undefined;
@@ -78,6 +91,26 @@ export class StatusStore {
   constructor(options: { eventLog?: string; now?: () => Date } = {}) {
     this.eventLog = options.eventLog;
     this.now = options.now ?? (() => new Date());
+  }
+
+  /**
+   * Calls `listener` after each change (an event, a pass folded in), synchronously and without
+   * arguments: readers (the web page's event stream) read what they need and coalesce. Returns
+   * the function that unsubscribes. A listener that throws is ignored.
+   */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(): void {
+    for (const listener of this.listeners) {
+      try {
+        listener();
+      } catch {
+        // A reader's failure must never stop reconciling.
+      }
+    }
   }
 
   /** Every group, sorted by name. */
@@ -101,6 +134,7 @@ export class StatusStore {
     if (this.fleetEvents.length > FLEET_EVENTS) this.fleetEvents.shift();
     const group = full.group === undefined ? undefined : this.groups.get(full.group);
     if (group) this.groups.set(group.name, { ...group, events: [...group.events, full].slice(-EVENTS_PER_GROUP) });
+    this.changed();
     await this.persist(full);
   }
 
@@ -148,6 +182,7 @@ export class StatusStore {
         ...(refusal.group ? { group: refusal.group } : {}),
       });
     this.recordHistory(state, result, at, revisionPending);
+    this.changed();
   }
 
   /** An event per action of `result` (and the group's error for a failed one); recordPass does this too. */
@@ -195,7 +230,9 @@ export class StatusStore {
       replicas: desired.replicas,
       strategy: desired.rollout.strategy,
       desiredTemplateHash: desired.templateHash,
+      image: desired.image,
       imageDigest: desired.imageDigest,
+      capacity: capacityOf(desired),
       suspendedBy: apiSuspended.has(step.group) ? 'api' : desired.suspend ? 'git' : undefined,
       conditions,
       counts: step.status.counts,
@@ -274,7 +311,9 @@ export class StatusStore {
       replicas: desired.replicas,
       strategy: desired.rollout.strategy,
       desiredTemplateHash: desired.templateHash,
+      image: desired.image,
       imageDigest: desired.imageDigest,
+      capacity: capacityOf(desired),
       suspendedBy: previous?.suspendedBy,
       conditions,
       counts: previous?.counts,
@@ -324,6 +363,12 @@ export function isSettled(step: GroupStep): boolean {
   if (step.creates.length > 0 || step.deletes.length > 0) return false;
   const isTrue = (type: string) => step.status.conditions.some((c) => c.type === type && c.status === 'True');
   return isTrue('Stalled') || step.waits.some((w) => w.reason === 'suspended') || (isTrue('Ready') && !isTrue('Progressing'));
+}
+
+/** A group's rollout bounds as numbers (see GroupView.capacity). */
+function capacityOf(group: DesiredGroup): { floor: number; ceiling: number } {
+  const { unavailable } = resolveBounds(group.rollout, group.replicas);
+  return { floor: group.replicas - unavailable, ceiling: group.replicas + effectiveSurge(group.rollout, group.replicas) };
 }
 
 function transition(condition: Condition, previous: TimedCondition | undefined, at: string): TimedCondition {

@@ -37,6 +37,11 @@ describe('drover demo', function () {
         { timeout: 170_000 },
       );
       assert.match(stdout, /drover demo is up in [\d.]+ s/);
+      const addresses = stdout
+        .slice(stdout.indexOf('drover demo is up'))
+        .split('\n')
+        .filter((l) => /^ {2}\S/.test(l));
+      assert.match(addresses[0] ?? '', /^ {2}web page\s+http:\/\/127\.0\.0\.1:\d+\/\s/, 'the page address is printed first');
       assert.match(stdout, /cp \.\.\/next\/images\/\w+\.yaml images\/\w+\.yaml/);
       for (const group of ['web-eu', 'api-eu', 'worker-eu'])
         assert.match(stdout, new RegExp(`${group}\\s+\\d+/\\d+ ready\\s+template [0-9a-f]{12}\\s+Ready`));

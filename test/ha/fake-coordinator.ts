@@ -6,7 +6,8 @@
  * the key only after it resolved. Campaigning is automatic (fair share) or left to the test
  * (`grant`), so a test decides exactly when a lane is handed over.
  */
-import type { LaneCoordinator, LaneHold, LaneHost, LaneView, PublishedSummary } from '../../src/ha/coordinator.ts';
+import type { ApiSuspension, LaneCoordinator, LaneHold, LaneHost, LaneView, PublishedSummary } from '../../src/ha/coordinator.ts';
+import { HaError } from '../../src/ha/errors.ts';
 import { FenceLost } from '../../src/contract/fence.ts';
 import type { FenceLostReason, MutationFence } from '../../src/contract/fence.ts';
 
@@ -22,6 +23,8 @@ export class FakeEtcd {
   readonly keys = new Map<string, Key>();
   readonly summaries = new Map<string, PublishedSummary>();
   readonly replicas = new Map<string, FakeCoordinator>();
+  /** Groups suspended through the API (`suspensions/<group>`). */
+  readonly suspensions = new Map<string, ApiSuspension>();
   /** What happened, in order (`acquired lane@replica#token`, `stopLane lane`, `deleted lane`…), for ordering checks. */
   readonly journal: string[] = [];
   private revision = 100;
@@ -76,6 +79,7 @@ export class FakeCoordinator implements LaneCoordinator {
   private lanes: readonly string[] = [];
   private readonly held = new Map<string, LaneHold & { readonly fence: FakeFence }>();
   private readonly listeners: ((reason: string) => void)[] = [];
+  private readonly suspensionListeners: ((groups: ReadonlyMap<string, ApiSuspension>) => void)[] = [];
   /** Every setLanes call's lanes, in order. */
   readonly lanesSeen: (readonly string[])[] = [];
   /** Every trigger() reason sent from this replica. */
@@ -94,6 +98,7 @@ export class FakeCoordinator implements LaneCoordinator {
     this.started = true;
     this.etcd.replicas.set(this.replica, this);
     this.etcd.journal.push(`start ${this.replica}`);
+    for (const listener of this.suspensionListeners) listener(this.etcd.suspensions);
     return Promise.resolve();
   }
 
@@ -177,6 +182,26 @@ export class FakeCoordinator implements LaneCoordinator {
 
   onTrigger(listener: (reason: string) => void): void {
     this.listeners.push(listener);
+  }
+
+  /** As etcd's: rejects with EtcdUnreachable while `etcd.up` is false; every replica's listeners hear a change. */
+  setSuspended(group: string, suspended: boolean): Promise<void> {
+    if (!this.etcd.up) return Promise.reject(new HaError('EtcdUnreachable', `group ${group}: etcd could not be written`));
+    const had = this.etcd.suspensions.has(group);
+    if (suspended && !had) this.etcd.suspensions.set(group, { by: this.replica, at: new Date().toISOString() });
+    if (!suspended) this.etcd.suspensions.delete(group);
+    if (had !== suspended)
+      for (const replica of this.etcd.replicas.values())
+        for (const listener of replica.suspensionListeners) listener(this.etcd.suspensions);
+    return Promise.resolve();
+  }
+
+  suspensions(): ReadonlyMap<string, ApiSuspension> {
+    return this.etcd.suspensions;
+  }
+
+  onSuspensions(listener: (groups: ReadonlyMap<string, ApiSuspension>) => void): void {
+    this.suspensionListeners.push(listener);
   }
 
   health(): { ok: boolean; reason: string } {

@@ -40,6 +40,21 @@ describe('FleetView', () => {
     assert.equal(view.lanes.has('x'), false, 'an older snapshot is refused');
   });
 
+  it('orders suspensions with lanes: an older snapshot cannot undo a newer suspend, a newer one repairs a missed delete', () => {
+    const view = new FleetView(keys);
+    view.applySnapshot(5, [], [], [], []);
+    view.applyEvent('put', kv(keys.suspension('web'), { suspended: true, by: 'a', at: 't' }, 7, 7, '0'));
+    assert.deepEqual(view.suspensions.get('web'), { by: 'a', at: 't' });
+    assert.equal(view.applySnapshot(6, [], [], undefined, []), false, 'a read older than the put is refused');
+    assert.ok(view.suspensions.has('web'));
+    view.applyEvent('put', kv(keys.suspension('api'), { nonsense: 1 }, 8, 8, '0'));
+    assert.deepEqual(view.suspensions.get('api'), { by: '', at: '' }, 'a foreign value still suspends');
+    view.applySnapshot(9, [], [], undefined, [kv(keys.suspension('api'), { suspended: true, by: 'b', at: 'u' }, 8, 9, '0')]);
+    assert.deepEqual([...view.suspensions], [['api', { by: 'b', at: 'u' }]], 'the delete of web, missed by the watch, is repaired');
+    assert.deepEqual(view.applyEvent('delete', kv(keys.suspension('api'), {}, 8, 10, '0')), { kind: 'suspension', name: 'api' });
+    assert.equal(view.suspensions.size, 0);
+  });
+
   it('lists desired lanes and lanes known from keys, with holder and token', () => {
     const view = new FleetView(keys);
     view.applySnapshot(4, [kv(keys.lane('b'), { replica: 'r', since: '2026-01-01T00:00:00Z' }, 3)], [kv(keys.replica('r'), {}, 2)]);
@@ -51,6 +66,7 @@ describe('FleetView', () => {
     assert.equal(keys.root, '/d/f/');
     assert.deepEqual(keys.parse('/d/f/lanes/aws'), { kind: 'lane', name: 'aws' });
     assert.deepEqual(keys.parse('/d/f/trigger'), { kind: 'trigger' });
+    assert.deepEqual(keys.parse('/d/f/suspensions/web'), { kind: 'suspension', name: 'web' });
     assert.equal(keys.parse('/d/g/lanes/aws'), undefined);
     assert.equal(keys.parse('/d/f/other/x'), undefined);
     assert.equal(prefixEnd('/d/f/').toString(), '/d/f0');

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
-import { startHttpServer } from '../../src/status/http-server.ts';
+import { ControlUnavailable, startHttpServer } from '../../src/status/http-server.ts';
 import type { DaemonControl, HttpOptions, HttpServer } from '../../src/status/http-server.ts';
 
 const STATUS = { fleet: 'secret-fleet-layout' };
@@ -91,5 +91,31 @@ describe('status/http-server: Host header (DNS rebinding)', () => {
     });
     assert.equal((await get(server, '/hooks/git', 'hooks.example.com')).status, 202);
     assert.equal((await get(server, '/healthz', 'hooks.example.com')).status, 421);
+  });
+});
+
+describe('status/http-server: suspend and resume', () => {
+  it('answers 503 with the reason and message when the suspension could not be recorded, 500 for any other failure', async () => {
+    const failing: DaemonControl = {
+      ...control,
+      setSuspended: (group) =>
+        group === 'web'
+          ? Promise.reject(new ControlUnavailable('EtcdUnreachable', 'group web not suspended: etcd could not be written'))
+          : Promise.reject(new Error('disk full')),
+    };
+    const server = await startHttpServer(failing, { host: '127.0.0.1', port: 0, apiToken: 't' });
+    try {
+      const post = (group: string) =>
+        fetch(`${server.url}/api/v1/groups/${group}/suspend`, { method: 'POST', headers: { authorization: 'Bearer t' } });
+      const unavailable = await post('web');
+      assert.equal(unavailable.status, 503);
+      assert.deepEqual(await unavailable.json(), {
+        error: 'group web not suspended: etcd could not be written',
+        reason: 'EtcdUnreachable',
+      });
+      assert.equal((await post('api')).status, 500);
+    } finally {
+      await server.close();
+    }
   });
 });

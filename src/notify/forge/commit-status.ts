@@ -1,0 +1,274 @@
+/**
+ * Commit statuses: what became of each applied revision, on the commit it came from, per group
+ * (`drover/<fleet>/<group>`) or per fleet (`drover/<fleet>`). Pending while the changed groups
+ * roll; success once every changed group is Ready on the new template; failure when a rollout
+ * fails or rolls back, a group is Stalled, or the revision is rejected (with the first problem).
+ * A state already posted for a commit and context is not posted again (bounded memory); a newer
+ * revision marks the older one's unfinished contexts canceled. Posting is asynchronous (a bounded
+ * queue with retries, like a notification sink): no call here waits for the forge.
+ */
+import type { DesiredState } from '../../contract/fleet.ts';
+import { DEFAULT_RETRY, postRequest, SinkWorker } from '../delivery.ts';
+import type { NotifyLog, Outcome, PreparedRequest, RetryPolicy } from '../delivery.ts';
+import type { ConditionLike, GroupSnapshot } from '../events.ts';
+import { forgeRequest, forgeState } from './forges.ts';
+import type { CommitState, ForgeTarget, StatusPost } from './forges.ts';
+
+/** The `commitStatus:` settings, the token read. */
+export interface CommitStatusSettings {
+  readonly target: ForgeTarget;
+  /** One context per changed group, or one for the fleet. */
+  readonly contexts: 'group' | 'fleet';
+  /** First segment of every context (default `drover`). */
+  readonly contextPrefix: string;
+  /** The link each status carries (e.g. the daemon's status page). */
+  readonly targetUrl?: string;
+  readonly queueSize: number;
+  readonly timeoutMs: number;
+  readonly retry: RetryPolicy;
+}
+
+/** Defaults of the delivery settings. */
+export const COMMIT_STATUS_DEFAULTS = {
+  contexts: 'group',
+  contextPrefix: 'drover',
+  queueSize: 200,
+  timeoutMs: 10_000,
+  retry: DEFAULT_RETRY,
+} as const;
+
+/** Counts posts by outcome (`drover_commit_statuses_total{forge,outcome}`). */
+export interface CommitStatusMetrics {
+  commitStatus(forge: string, outcome: Outcome): void;
+}
+
+/** What the reporter runs with; sender, sleep and random are injectable for tests. */
+export interface CommitStatusDeps {
+  readonly log: NotifyLog;
+  readonly metrics?: CommitStatusMetrics;
+  readonly send?: (request: PreparedRequest, signal: AbortSignal) => Promise<void>;
+  readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  readonly random?: () => number;
+}
+
+/** A group's verdict at a revision. `final`: it cannot change any more at that revision. */
+interface Verdict {
+  readonly state: CommitState;
+  readonly description: string;
+  readonly final: boolean;
+}
+
+/** One applied revision being followed. */
+interface Tracked {
+  readonly sha: string;
+  readonly fleet: string;
+  readonly changed: readonly string[];
+  readonly verdicts: Map<string, Verdict>;
+  /** Every verdict final and queued: not published again unless a post of it fails. */
+  done: boolean;
+}
+
+const TRACKED_REVISIONS = 20;
+const POSTED_MEMORY = 10_000;
+const FAILED_ROLLOUT = new Set(['RollingBack', 'RolledBack', 'ProgressDeadlineExceeded']);
+
+/** A full commit id (SHA-1 or SHA-256); other revisions (a `source.dir` content hash) are not commits. */
+export function isCommitSha(revision: string | undefined): revision is string {
+  return revision !== undefined && /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(revision);
+}
+
+/**
+ * The groups a revision rolls: new or with another template or replica count than in `previous`
+ * (every group when there is none), suspended ones left out (they do not move).
+ */
+export function changedGroups(previous: DesiredState | undefined, next: DesiredState): string[] {
+  return Object.values(next.groups)
+    .filter((g) => !g.suspend)
+    .filter((g) => {
+      const before = previous?.groups[g.name];
+      return before === undefined || before.templateHash !== g.templateHash || before.replicas !== g.replicas;
+    })
+    .map((g) => g.name)
+    .sort();
+}
+
+/** Follows applied revisions and posts their statuses. */
+export class CommitStatusReporter {
+  private readonly settings: CommitStatusSettings;
+  private readonly worker: SinkWorker<StatusPost>;
+  private readonly tracked: Tracked[] = [];
+  /** The forge's state last queued per commit and context (GitHub's pending covers drover's running too). */
+  private readonly posted = new Map<string, string>();
+  private lastState: DesiredState | undefined;
+
+  constructor(settings: CommitStatusSettings, deps: CommitStatusDeps) {
+    this.settings = settings;
+    const send = deps.send ?? postRequest;
+    const forge = settings.target.forge;
+    this.worker = new SinkWorker<StatusPost>({
+      name: `commit-status/${forge}`,
+      capacity: settings.queueSize,
+      retry: settings.retry,
+      timeoutMs: settings.timeoutMs,
+      send: (post, signal) => send(forgeRequest(settings.target, post), signal),
+      outcome: (outcome, post) => {
+        // Not delivered: forget it, so the next evaluation posts it again.
+        if ((outcome === 'failed' || outcome === 'dropped') && this.posted.get(key(post)) === forgeState(forge, post.state)) {
+          this.posted.delete(key(post));
+          for (const t of this.tracked) if (t.sha === post.sha) t.done = false;
+        }
+        deps.metrics?.commitStatus(forge, outcome);
+      },
+      log: deps.log,
+      supersedes: key,
+      describe: (post) => ({ context: post.context, state: post.state, sha: post.sha }),
+      ...(deps.sleep ? { sleep: deps.sleep } : {}),
+      ...(deps.random ? { random: deps.random } : {}),
+    });
+  }
+
+  /**
+   * A revision was applied: its changed groups go pending; an older revision's unfinished contexts
+   * are canceled. `post` false: only follow it (another HA replica speaks for the fleet now).
+   */
+  applied(revision: string, state: DesiredState, post = true): void {
+    const changed = changedGroups(this.lastState, state);
+    this.lastState = state;
+    if (!isCommitSha(revision) || this.tracked.some((t) => t.sha === revision)) return;
+    for (const older of this.tracked) cancel(older, revision);
+    const tracked: Tracked = { sha: revision, fleet: state.fleet.id, changed, verdicts: new Map(), done: false };
+    this.tracked.push(tracked);
+    if (this.tracked.length > TRACKED_REVISIONS) this.tracked.shift();
+    for (const group of changed)
+      tracked.verdicts.set(group, { state: 'pending', description: 'waiting for the rollout to start', final: false });
+    if (post) this.publishAll();
+  }
+
+  /** A revision was rejected (invalid, unsigned…): failure on the fleet's context, with the first problem. */
+  rejected(revision: string | undefined, fleet: string, reason: string, message: string): void {
+    if (!isCommitSha(revision)) return;
+    this.post(revision, this.context(fleet), 'failure', `rejected (${reason}): ${firstProblem(message)}`);
+  }
+
+  /**
+   * After a pass: each followed revision's groups as the status shows them now. Every revision's
+   * contexts are published again (a state already posted is skipped), so one whose post failed
+   * goes out at the next pass. `post` false: only follow (another HA replica speaks for the fleet).
+   */
+  groups(views: readonly GroupSnapshot[], post = true): void {
+    const byName = new Map(views.map((v) => [v.name, v]));
+    for (const tracked of this.tracked) {
+      for (const group of tracked.changed) {
+        const view = byName.get(group);
+        if (tracked.verdicts.get(group)?.final === true || view === undefined || view.lastAttemptedRevision !== tracked.sha) continue;
+        tracked.verdicts.set(group, verdictOf(view));
+      }
+    }
+    if (post) this.publishAll();
+  }
+
+  /** Every followed revision's contexts not settled yet (a state already posted is skipped). */
+  private publishAll(): void {
+    for (const tracked of this.tracked) {
+      if (tracked.done) continue;
+      this.publish(tracked);
+      tracked.done = [...tracked.verdicts.values()].every((v) => v.final);
+    }
+  }
+
+  /** Posts waiting or in flight. */
+  get pending(): number {
+    return this.worker.pending;
+  }
+
+  /** Resolves once every queued post went out (tests). */
+  idle(): Promise<void> {
+    return this.worker.idle();
+  }
+
+  /** Gives the queue up to `graceMs`, then aborts. */
+  close(graceMs = 0): Promise<void> {
+    return this.worker.close(graceMs);
+  }
+
+  private context(fleet: string, group?: string): string {
+    return [this.settings.contextPrefix, fleet, ...(group === undefined ? [] : [group])].join('/');
+  }
+
+  /** Posts the tracked revision's contexts whose state changed. */
+  private publish(tracked: Tracked): void {
+    if (this.settings.contexts === 'group') {
+      for (const [group, v] of tracked.verdicts) this.post(tracked.sha, this.context(tracked.fleet, group), v.state, v.description);
+      return;
+    }
+    const fleet = fleetVerdict(tracked);
+    this.post(tracked.sha, this.context(tracked.fleet), fleet.state, fleet.description);
+  }
+
+  private post(sha: string, context: string, state: CommitState, description: string): void {
+    const post: StatusPost = {
+      sha,
+      context,
+      state,
+      description,
+      ...(this.settings.targetUrl ? { targetUrl: this.settings.targetUrl } : {}),
+    };
+    const shown = forgeState(this.settings.target.forge, state);
+    if (this.posted.get(key(post)) === shown) return;
+    this.posted.delete(key(post));
+    this.posted.set(key(post), shown);
+    if (this.posted.size > POSTED_MEMORY) this.posted.delete(this.posted.keys().next().value!);
+    this.worker.enqueue(post);
+  }
+}
+
+/** Marks an older revision's unfinished contexts canceled by `newer`. */
+function cancel(older: Tracked, newer: string): void {
+  const description = `superseded by ${newer.slice(0, 12)} before it finished`;
+  for (const [group, v] of older.verdicts) if (!v.final) older.verdicts.set(group, { state: 'canceled', description, final: true });
+  older.done = false;
+}
+
+function key(post: StatusPost): string {
+  return `${post.sha}\u0000${post.context}`;
+}
+
+/** A group's verdict from its conditions at the revision. */
+function verdictOf(view: GroupSnapshot): Verdict {
+  const cond = (type: string): ConditionLike | undefined => view.conditions.find((c) => c.type === type);
+  const progressing = cond('Progressing');
+  const stalled = cond('Stalled');
+  const ready = cond('Ready');
+  if (progressing !== undefined && FAILED_ROLLOUT.has(progressing.reason))
+    return { state: 'failure', description: `rollout failed: ${said(progressing)}`, final: true };
+  if (stalled?.status === 'True')
+    return { state: 'failure', description: stalled.message ? `${stalled.reason}: ${stalled.message}` : stalled.reason, final: false };
+  if (ready?.status === 'True' && progressing?.status === 'False' && progressing.reason === 'Converged')
+    return { state: 'success', description: `${view.replicas} ready on template ${view.desiredTemplateHash}`, final: true };
+  if (progressing?.reason === 'Suspended') return { state: 'pending', description: 'the group is suspended', final: false };
+  const counts = view.counts === undefined ? '' : `: ${view.counts.updatedReady} of ${view.replicas} ready`;
+  return { state: 'running', description: `rolling to template ${view.desiredTemplateHash}${counts}`, final: false };
+}
+
+/** A condition's message, or its reason where there is none (HA lane summaries carry reasons only). */
+function said(condition: ConditionLike): string {
+  return condition.message === undefined || condition.message === '' ? condition.reason : condition.message;
+}
+
+/** The fleet's verdict: the first failing group, else pending until every changed group succeeded. */
+function fleetVerdict(tracked: Tracked): { state: CommitState; description: string } {
+  const verdicts = [...tracked.verdicts];
+  if (verdicts.length === 0) return { state: 'success', description: 'no group changes' };
+  const failed = verdicts.find(([, v]) => v.state === 'failure' || v.state === 'canceled');
+  if (failed !== undefined) return { state: failed[1].state, description: `${failed[0]}: ${failed[1].description}` };
+  const done = verdicts.filter(([, v]) => v.state === 'success').length;
+  if (done === verdicts.length) return { state: 'success', description: `${done} group(s) ready on their new template` };
+  const running = verdicts.some(([, v]) => v.state === 'running');
+  return { state: running ? 'running' : 'pending', description: `${done} of ${verdicts.length} changed groups ready` };
+}
+
+/** The first problem of a rejection message (`3 problem(s): a; b; c` → `a`). */
+function firstProblem(message: string): string {
+  const listed = /^\d+ problem\(s\): (.*)$/s.exec(message);
+  return listed === null ? message : (listed[1]!.split('; ')[0] ?? message);
+}

@@ -1,0 +1,136 @@
+/**
+ * The daemon's one subscription point for notifications and commit statuses. The daemon tells it
+ * what it already records — the source's news (a revision applied or rejected) and each full
+ * pass's group statuses before and after — and the hub derives the events (events.ts), hands them
+ * to the notifier, and tells the commit-status reporter. Every call returns at once: delivery is
+ * the sinks' workers' business.
+ */
+import type { DesiredState } from '../contract/fleet.ts';
+import { eventsFrom } from './events.ts';
+import type { GroupSnapshot, NotifyEvent } from './events.ts';
+import type { CommitStatusReporter } from './forge/commit-status.ts';
+import type { Notifier } from './notifier.ts';
+
+/** The source's news, as the daemon's `SourceChange` carries it. */
+export type SourceNews =
+  | { readonly kind: 'applied'; readonly revision: string }
+  | { readonly kind: 'rejected'; readonly revision: string | undefined; readonly reason: string; readonly message: string }
+  | { readonly kind: 'synced' };
+
+/** A deletion the guard refused in a pass (`guarded.refusals`). */
+export interface RefusalLike {
+  readonly group?: string;
+  readonly message: string;
+}
+
+/** What the hub feeds; either may be absent (not configured). */
+export interface HubDeps {
+  readonly notifier?: Notifier;
+  readonly commitStatus?: CommitStatusReporter;
+  readonly now?: () => Date;
+  /**
+   * Whether this daemon speaks for the fleet: the revision events and the commit statuses. Under
+   * HA exactly one replica should (see the daemon); default: always.
+   */
+  readonly speaksForFleet?: () => boolean;
+}
+
+/** Derives events and statuses from what the daemon records. */
+export class NotifyHub {
+  private readonly deps: HubDeps;
+  private readonly now: () => Date;
+  private fleet: string | undefined;
+
+  constructor(deps: HubDeps) {
+    this.deps = deps;
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  private get speaks(): boolean {
+    return this.deps.speaksForFleet?.() ?? true;
+  }
+
+  /** Whether anything is configured (the daemon may skip the calls otherwise). */
+  get enabled(): boolean {
+    return this.deps.notifier?.enabled === true || this.deps.commitStatus !== undefined;
+  }
+
+  /** The source applied or rejected a revision; `current`: the state in force after it. */
+  sourceChanged(change: SourceNews, current: DesiredState | undefined): void {
+    if (change.kind === 'synced') return;
+    this.fleet = current?.fleet.id ?? this.fleet;
+    const fleet = this.fleet ?? '';
+    const at = this.now().toISOString();
+    if (change.kind === 'applied') {
+      if (current !== undefined) this.deps.commitStatus?.applied(change.revision, current, this.speaks);
+      this.emitFleet([
+        {
+          kind: 'RevisionApplied',
+          severity: 'info',
+          fleet,
+          revision: change.revision,
+          reason: 'RevisionApplied',
+          message: `revision ${change.revision} loaded and valid`,
+          at,
+          alert: { name: 'DroverRevisionRejected', severity: 'error', resolved: true },
+        },
+      ]);
+      return;
+    }
+    if (this.speaks) this.deps.commitStatus?.rejected(change.revision, fleet, change.reason, change.message);
+    this.emitFleet([
+      {
+        kind: 'RevisionRejected',
+        severity: 'error',
+        fleet,
+        ...(change.revision === undefined ? {} : { revision: change.revision }),
+        reason: change.reason,
+        message: `${change.reason}: ${change.message}; the last good revision stays in force`,
+        at,
+        alert: { name: 'DroverRevisionRejected', severity: 'error', resolved: false },
+      },
+    ]);
+  }
+
+  /**
+   * A full pass was recorded: `before` and `after` are the status's groups around it (the fleet's,
+   * not only the pass's lane: groups that did not change give no event), `refusals` the guard's.
+   * `fleetView`: every group of the fleet for the commit statuses, when `after` holds only this
+   * replica's (HA); default `after`.
+   */
+  passRecorded(
+    fleet: string,
+    before: readonly GroupSnapshot[],
+    after: readonly GroupSnapshot[],
+    refusals: readonly RefusalLike[] = [],
+    fleetView: readonly GroupSnapshot[] = after,
+  ): void {
+    this.fleet = fleet;
+    const at = this.now().toISOString();
+    const previous = new Map(before.map((g) => [g.name, g]));
+    const events = after.flatMap((g) => (previous.get(g.name) === g ? [] : eventsFrom(previous.get(g.name), g, { fleet, at })));
+    for (const refusal of refusals)
+      if (refusal.group === undefined)
+        events.push({ kind: 'DeletionRefused', severity: 'warning', fleet, reason: 'DeletionRefused', message: refusal.message, at });
+    this.emit(events);
+    this.deps.commitStatus?.groups(fleetView, this.speaks);
+  }
+
+  /** Resolves once every queue is empty (tests). */
+  async idle(): Promise<void> {
+    await Promise.all([this.deps.notifier?.idle(), this.deps.commitStatus?.idle()]);
+  }
+
+  /** Gives the queues up to `graceMs` to drain, then stops them. */
+  async close(graceMs = 0): Promise<void> {
+    await Promise.all([this.deps.notifier?.close(graceMs), this.deps.commitStatus?.close(graceMs)]);
+  }
+
+  private emitFleet(events: NotifyEvent[]): void {
+    if (this.speaks) this.emit(events);
+  }
+
+  private emit(events: NotifyEvent[]): void {
+    if (events.length > 0) this.deps.notifier?.notify(events);
+  }
+}

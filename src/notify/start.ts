@@ -1,0 +1,56 @@
+/**
+ * Builds the daemon's notification hub from its configuration: reads the secrets (files or
+ * environment), registers the counters in the daemon's registry, and starts a worker per sink and
+ * one for the forge. Throws {@link NotifySecretError} (naming the field, never the value) when a
+ * secret cannot be read: nothing starts with a sink it cannot use.
+ */
+import type { Registry } from 'prom-client';
+import type { NotifyConfig } from './config.ts';
+import type { NotifyLog } from './delivery.ts';
+import { CommitStatusReporter } from './forge/commit-status.ts';
+import type { CommitStatusSettings } from './forge/commit-status.ts';
+import { NotifyHub } from './hub.ts';
+import { NotifyCounters } from './metrics.ts';
+import { Notifier } from './notifier.ts';
+import type { SinkSettings } from './notifier.ts';
+import { resolveCommitStatus, resolveSinks } from './secrets.ts';
+
+export { NotifySecretError } from './secrets.ts';
+
+/** Builds the hub on the daemon's registry; `speaksForFleet`: see HubDeps.speaksForFleet (HA). */
+export type HubBuilder = (registry: Registry, speaksForFleet?: () => boolean) => NotifyHub;
+
+/**
+ * Reads `config`'s secrets now (so a missing one stops the start) and returns what builds the hub
+ * once the daemon's registry exists; a hub with nothing configured when both sections are empty.
+ */
+export async function prepareNotifyHub(config: NotifyConfig, env: NodeJS.ProcessEnv, log: NotifyLog): Promise<HubBuilder> {
+  const sinks = await resolveSinks(config, env);
+  const forge = await resolveCommitStatus(config, env);
+  return (registry, speaksForFleet) => buildHub(sinks, forge, log, registry, speaksForFleet);
+}
+
+/** {@link prepareNotifyHub} and the build at once (tests). */
+export async function startNotifyHub(config: NotifyConfig, env: NodeJS.ProcessEnv, log: NotifyLog, registry: Registry): Promise<NotifyHub> {
+  return (await prepareNotifyHub(config, env, log))(registry);
+}
+
+function buildHub(
+  sinks: SinkSettings[],
+  forge: CommitStatusSettings | undefined,
+  log: NotifyLog,
+  registry: Registry,
+  speaksForFleet: (() => boolean) | undefined,
+): NotifyHub {
+  if (sinks.length === 0 && forge === undefined) return new NotifyHub({});
+  const metrics = new NotifyCounters(
+    registry,
+    sinks.map((s) => s.name),
+    forge?.target.forge,
+  );
+  return new NotifyHub({
+    ...(sinks.length > 0 ? { notifier: new Notifier(sinks, { log, metrics }) } : {}),
+    ...(forge ? { commitStatus: new CommitStatusReporter(forge, { log, metrics }) } : {}),
+    ...(speaksForFleet ? { speaksForFleet } : {}),
+  });
+}

@@ -1,0 +1,211 @@
+/**
+ * GET /api/v1/events/stream: server-sent events the page follows. A stream opens with the whole
+ * fleet model (`event: snapshot`), then gets `event: patch` messages with what changed: top-level
+ * facts replaced whole, changed group rows, removed group names. Changes are read when the status
+ * store says something changed (and every `pollMs`, for what changes outside it: the source's
+ * syncs, HA lanes held elsewhere), coalesced to at most one message per `intervalMs`, and spaced
+ * further when messages are large so that a stream averages at most `maxBytesPerSecond` (a
+ * 1,000-group rollout changing every row each pass gets fewer, larger patches); computed once and
+ * sent to every stream. Streams are capped (`maxStreams`; more get 503), a stream whose client
+ * reads too slowly is closed (it reconnects and starts from a snapshot), and a comment every
+ * `heartbeatMs` keeps proxies from closing an idle one.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { fleetModel, RowCache } from './model.ts';
+import type { FleetModel } from './model.ts';
+
+/** Limits of the event streams. */
+export interface StreamLimits {
+  readonly maxStreams: number;
+  readonly intervalMs: number;
+  /** Average bytes per second of patches on one stream (a snapshot at open is not counted). */
+  readonly maxBytesPerSecond: number;
+  readonly pollMs: number;
+  readonly heartbeatMs: number;
+  /** Bytes buffered for one client beyond which it is closed. */
+  readonly maxBufferedBytes: number;
+}
+
+export const DEFAULT_STREAM_LIMITS: StreamLimits = {
+  maxStreams: 16,
+  intervalMs: 500,
+  maxBytesPerSecond: 200 * 1024,
+  pollMs: 2000,
+  heartbeatMs: 15_000,
+  maxBufferedBytes: 4 * 1024 * 1024,
+};
+
+/** Where the streams read from. */
+export interface StreamSource {
+  /** The status API's document. */
+  status(): unknown;
+  /** Calls the listener after each change of the status store; returns the unsubscribe. */
+  subscribe?: (listener: () => void) => () => void;
+}
+
+/** What a patch message carries. */
+export interface Patch {
+  top?: Record<string, unknown>;
+  groups?: unknown[];
+  removed?: string[];
+}
+
+/** The open streams and what they were last sent. */
+export class EventStreams {
+  private readonly clients = new Set<ServerResponse>();
+  private readonly limits: StreamLimits;
+  private readonly source: StreamSource;
+  private readonly cache = new RowCache();
+  private sentTop = new Map<string, string>();
+  private sentGroups = new Map<string, string>();
+  private timers: NodeJS.Timeout[] = [];
+  private flushTimer: NodeJS.Timeout | undefined;
+  /** When the next patch may be sent (ms): intervalMs after the last, or longer after a large one. */
+  private nextFlush = 0;
+  private unsubscribe: (() => void) | undefined;
+  /** Bytes written to streams since start (the bench reads it). */
+  bytesSent = 0;
+  /** Patch messages sent since start. */
+  patches = 0;
+
+  constructor(source: StreamSource, limits: Partial<StreamLimits> = {}) {
+    this.source = source;
+    this.limits = { ...DEFAULT_STREAM_LIMITS, ...limits };
+  }
+
+  /** Streams open now. */
+  get size(): number {
+    return this.clients.size;
+  }
+
+  /** Serves one stream: 503 when `maxStreams` are open. */
+  open(req: IncomingMessage, res: ServerResponse): void {
+    if (this.clients.size >= this.limits.maxStreams) {
+      const text = `${JSON.stringify({ error: `too many event streams open (${this.limits.maxStreams}); try again later` })}\n`;
+      res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '10', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+      return;
+    }
+    // Existing streams get what changed first, so the model sent below is where everyone stands.
+    const model = this.flush();
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      'x-accel-buffering': 'no',
+    });
+    req.socket.setNoDelay(true);
+    this.clients.add(res);
+    res.on('close', () => this.drop(res));
+    this.write(res, `retry: 3000\n\n${message('snapshot', model)}`);
+    if (this.clients.size === 1) this.startWatching();
+  }
+
+  /** Asks for a patch (coalesced: at most one per intervalMs). */
+  changed(): void {
+    if (this.flushTimer !== undefined || this.clients.size === 0) return;
+    const wait = Math.max(0, this.nextFlush - Date.now());
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      this.flush();
+    }, wait);
+  }
+
+  /** Ends every stream and stops watching (the server is closing). */
+  close(): void {
+    for (const res of this.clients) res.end();
+    this.clients.clear();
+    this.stopWatching();
+  }
+
+  /** Reads the status, sends what changed since the last message to every stream; returns the model read. */
+  private flush(): FleetModel {
+    const model = fleetModel(this.source.status(), this.cache.row);
+    const patch = this.diff(model);
+    let bytes = 0;
+    if (patch !== undefined && this.clients.size > 0) {
+      const text = message('patch', patch);
+      bytes = Buffer.byteLength(text);
+      this.patches++;
+      for (const res of this.clients) this.write(res, text);
+    }
+    this.nextFlush = Date.now() + patchSpacing(bytes, this.limits);
+    return model;
+  }
+
+  /** What changed since the last diff (undefined: nothing), and remembers `model` as sent. */
+  private diff(model: FleetModel): Patch | undefined {
+    const top: Record<string, unknown> = {};
+    const sentTop = new Map<string, string>();
+    for (const [key, value] of Object.entries(model)) {
+      if (key === 'groups') continue;
+      const text = JSON.stringify(value);
+      sentTop.set(key, text);
+      if (this.sentTop.get(key) !== text) top[key] = value;
+    }
+    for (const key of this.sentTop.keys()) if (!sentTop.has(key)) top[key] = null;
+    const sentGroups = new Map<string, string>();
+    const groups: unknown[] = [];
+    for (const row of model.groups) {
+      const text = this.cache.json(row);
+      sentGroups.set(row.name, text);
+      if (this.sentGroups.get(row.name) !== text) groups.push(row);
+    }
+    const removed = [...this.sentGroups.keys()].filter((name) => !sentGroups.has(name));
+    this.sentTop = sentTop;
+    this.sentGroups = sentGroups;
+    const patch: Patch = {
+      ...(Object.keys(top).length > 0 ? { top } : {}),
+      ...(groups.length > 0 ? { groups } : {}),
+      ...(removed.length > 0 ? { removed } : {}),
+    };
+    return Object.keys(patch).length > 0 ? patch : undefined;
+  }
+
+  private write(res: ServerResponse, text: string): void {
+    this.bytesSent += Buffer.byteLength(text);
+    res.write(text);
+    if (res.writableLength > this.limits.maxBufferedBytes) res.destroy();
+  }
+
+  private drop(res: ServerResponse): void {
+    this.clients.delete(res);
+    if (this.clients.size === 0) this.stopWatching();
+  }
+
+  private startWatching(): void {
+    this.unsubscribe = this.source.subscribe?.(() => this.changed());
+    this.timers = [
+      setInterval(() => this.changed(), this.limits.pollMs),
+      setInterval(() => {
+        for (const res of this.clients) this.write(res, ': keep-alive\n\n');
+      }, this.limits.heartbeatMs),
+    ];
+    for (const timer of this.timers) timer.unref();
+  }
+
+  private stopWatching(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    // The next first stream starts from a snapshot; forget what was sent so its patches are whole.
+    this.sentTop = new Map();
+    this.sentGroups = new Map();
+  }
+}
+
+/**
+ * The wait after a patch of `bytes` before the next: `intervalMs`, or as long as sending `bytes`
+ * takes at `maxBytesPerSecond`, so that the stream averages at most that.
+ */
+export function patchSpacing(bytes: number, limits: Pick<StreamLimits, 'intervalMs' | 'maxBytesPerSecond'>): number {
+  return Math.max(limits.intervalMs, (bytes / limits.maxBytesPerSecond) * 1000);
+}
+
+/** One SSE message: `event:` and the JSON as one `data:` line (JSON has no raw newline). */
+function message(event: string, data: unknown): string {
+  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}

@@ -1,0 +1,246 @@
+/**
+ * The page's rendering without a browser (src/web/assets/render.js, shared by the daemon and the
+ * browser): every value from the fleet is escaped wherever it lands (element text, attributes, the
+ * SVG's labels), filters and sorting, pagination, and the model's whitelist (model.ts).
+ */
+import assert from 'node:assert/strict';
+import { esc, fleetView, groupPage, html, filterRows, sortRows, stateOf, PAGE_SIZE, timeline } from '../../src/web/assets/render.js';
+import { fleetModel, RowCache } from '../../src/web/model.ts';
+import { jsonForScript, pageHtml } from '../../src/web/page.ts';
+
+const XSS = `<img src=x onerror="alert(1)">'"\`&</script><script>alert(2)</script>`;
+const NOW = Date.parse('2026-12-07T12:00:00Z');
+
+/** Markup with runs of white space as one space (the templates are formatted over several lines). */
+function flat(markup: unknown): string {
+  return String(markup).replace(/\s+/g, ' ');
+}
+
+function condition(type: string, status: string, reason: string, message: string) {
+  return { type, status, reason, message, lastTransitionTime: '2026-12-07T11:59:00Z' };
+}
+
+function group(name: string, extra: Record<string, unknown> = {}) {
+  return {
+    name,
+    provider: 'aws-eu',
+    image: 'web',
+    imageDigest: 'sha256:4315c8fd5a82533f56a83922bc1d5a2cff2b1f1e76117f66673abbcffd6c9fff',
+    desiredTemplateHash: '78350a11dc26',
+    strategy: 'rolling',
+    replicas: 6,
+    capacity: { floor: 5, ceiling: 8 },
+    conditions: [
+      condition('Ready', 'True', 'Converged', '6 of 6 ready'),
+      condition('Progressing', 'False', 'Converged', 'done'),
+      condition('Degraded', 'False', 'Healthy', 'ok'),
+      condition('Stalled', 'False', 'NotStalled', 'no human action needed'),
+    ],
+    counts: { live: 6, terminating: 0, ready: 6, available: 6, locked: 0, updated: 6, updatedReady: 6, byTemplate: [] },
+    waitingFor: [],
+    lastAppliedRevision: 'a'.repeat(40),
+    lastAttemptedRevision: 'a'.repeat(40),
+    events: [],
+    ...extra,
+  };
+}
+
+function names(list: { name: string }[]): string[] {
+  return list.map((r) => r.name);
+}
+
+/** Every tag name in `markup`: a tag the fleet smuggled in would show up here. */
+function tags(markup: string): Set<string> {
+  return new Set([...markup.matchAll(/<([a-zA-Z][a-zA-Z0-9-]*)/g)].map((m) => m[1]!.toLowerCase()));
+}
+
+/** The attributes of real tags in `markup` whose name starts with "on" (event handlers), quoted values left out. */
+function handlers(markup: string): string[] {
+  const inTags = [...markup.matchAll(/<[a-zA-Z][^>]*>/g)].map((m) => m[0].replace(/"[^"]*"/g, '""'));
+  return inTags.flatMap((tag) => [...tag.matchAll(/\s(on[a-z]+)\s*=/gi)].map((m) => m[1]!));
+}
+
+describe('web/render: escaping', () => {
+  it('esc and the html tag escape text, nest safe markup, join arrays and drop empty values', () => {
+    assert.equal(esc(`<a href="x">'&\``), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#96;');
+    const inner = html`<b>${'<i>'}</b>`;
+    assert.equal(String(html`<p>${inner}${['<', html`<br />`]}${undefined}${false}${0}</p>`), '<p><b>&lt;i&gt;</b>&lt;<br />0</p>');
+  });
+
+  it('renders a hostile fleet as text: messages, errors, revisions, image, strategy, events, HA replica names', () => {
+    const hostile = group('web-eu', {
+      image: XSS,
+      strategy: XSS,
+      desiredTemplateHash: XSS,
+      imageDigest: XSS,
+      suspendedBy: XSS,
+      heldBy: XSS,
+      conditions: [condition('Ready', 'False', XSS, XSS), condition('Stalled', 'True', XSS, XSS)],
+      waitingFor: [XSS],
+      waits: [{ reason: XSS, message: XSS, secondsLeft: 3 }],
+      lastAppliedRevision: XSS,
+      lastAttemptedRevision: XSS,
+      lastError: { reason: XSS, message: XSS, at: XSS },
+      events: [{ at: XSS, type: 'Warning', reason: XSS, message: XSS, revision: XSS }],
+      counts: { ...group('x').counts, byTemplate: [{ templateHash: XSS, total: 1, ready: 1, byState: { running: XSS } }] },
+    });
+    const status = {
+      fleet: XSS,
+      source: {
+        lastAppliedRevision: XSS,
+        lastAttemptedRevision: XSS,
+        lastAttemptError: { reason: XSS, message: XSS },
+        git: { url: XSS, ref: XSS, lastAttemptError: { problems: [{ file: XSS, line: XSS, col: 1, code: XSS, message: XSS }] } },
+      },
+      events: [{ at: XSS, type: 'Warning', reason: XSS, message: XSS, group: XSS }],
+      lastPass: { providers: [{ name: XSS, ok: true, instances: 1 }] },
+      ha: {
+        replica: XSS,
+        health: { ok: false, reason: XSS },
+        lanes: [{ lane: XSS, here: false, holder: { replica: XSS, token: 1, since: XSS }, summary: { revision: XSS, publishedAt: XSS } }],
+      },
+      history: [{ revision: XSS, digests: [XSS], startedAt: XSS, finishedAt: XSS, outcome: XSS }],
+      groups: [{ ...hostile, provider: XSS }],
+    };
+    const model = fleetModel(status);
+    const fleet = flat(fleetView(model, { query: '', sort: 'name', page: 1 }, NOW));
+    const page = flat(groupPage(model, model.groups[0], hostile, [{ t: NOW - 1000, ready: 1, updatedReady: 1, live: 1 }], NOW));
+    const documentHtml = flat(pageHtml(model, NOW));
+    for (const markup of [fleet, page, documentHtml]) {
+      assert.ok(!tags(markup).has('img'), 'no <img> from the fleet');
+      assert.equal(markup.match(/<script/g)?.length ?? 0, markup === documentHtml ? 2 : 0, 'only the page own two <script> elements');
+      assert.deepEqual(handlers(markup), [], 'no event handler attribute');
+      assert.match(markup, /&lt;img src=x onerror=&quot;alert\(1\)&quot;&gt;/);
+    }
+    // The data island: JSON that cannot close its <script> element.
+    const island = /<script type="application\/json" id="model">([\s\S]*?)<\/script>/.exec(documentHtml)![1]!;
+    assert.ok(!island.includes('<'), 'no < inside the data island');
+    assert.deepEqual(JSON.parse(island), JSON.parse(JSON.stringify(model)));
+  });
+
+  it('jsonForScript escapes what could end the script element or a line', () => {
+    const text = jsonForScript({ a: '</script><!--\u2028&' });
+    assert.ok(!/[<>&\u2028]/.test(text));
+    assert.deepEqual(JSON.parse(text), { a: '</script><!--\u2028&' });
+  });
+});
+
+describe('web/render: the fleet view', () => {
+  const stalled = group('api-eu', { conditions: [condition('Stalled', 'True', 'ProviderNotBound', 'bind it')] });
+  const suspended = group('web-lab', { provider: 'pve-lab', suspendedBy: 'git' });
+  const rolling = group('web-gcp', {
+    provider: 'gcp-prod',
+    conditions: [condition('Ready', 'False', 'Rolling', 'x'), condition('Progressing', 'True', 'Rolling', 'x')],
+    counts: { live: 7, terminating: 1, ready: 6, available: 6, locked: 0, updated: 2, updatedReady: 1, byTemplate: [] },
+  });
+  const rows = [group('worker-eu'), stalled, suspended, rolling];
+
+  it('states, filters (words, provider:, image:, is:, cond:) and sorts', () => {
+    assert.deepEqual(rows.map(stateOf), ['ready', 'stalled', 'suspended', 'progressing']);
+    assert.deepEqual(names(filterRows(rows, 'provider:gcp')), ['web-gcp']);
+    assert.deepEqual(names(filterRows(rows, 'is:stalled')), ['api-eu']);
+    assert.deepEqual(names(filterRows(rows, 'cond:providernot')), ['api-eu']);
+    assert.deepEqual(names(filterRows(rows, 'image:4315c8 web-')), ['web-lab', 'web-gcp']);
+    assert.deepEqual(names(filterRows(rows, 'WORKER')), ['worker-eu']);
+    assert.deepEqual(names(sortRows(rows, 'state')), ['api-eu', 'web-gcp', 'web-lab', 'worker-eu']);
+    assert.deepEqual(names(sortRows(rows, 'progress')), ['web-gcp', 'api-eu', 'web-lab', 'worker-eu']);
+    assert.deepEqual(names(sortRows(rows, 'name')), ['api-eu', 'web-gcp', 'web-lab', 'worker-eu']);
+  });
+
+  it('one table per lane, the live vs desired revision, badges, and the progress bar as text', () => {
+    const desired = 'b'.repeat(40);
+    const model = fleetModel({ source: { lastAppliedRevision: desired }, groups: rows });
+    const out = flat(fleetView(model, {}, NOW));
+    assert.equal(out.match(/<section class="lane"/g)?.length, 3);
+    assert.match(out, /data-group="web-gcp" data-state="progressing" data-updated="2" data-updated-ready="1" data-live="7"/);
+    assert.match(out, /data-live-revision="a{40}"/);
+    assert.match(out, /aaaaaaa<\/span ?> → <span class="rev desired">bbbbbbb/);
+    assert.match(out, /suspended \(git\)/);
+    assert.match(out, /class="badge stalled"/);
+    assert.match(out, /aria-label="1 of 6 new ready, 1 new starting, 5 old, 1 being deleted, 1 surge"/);
+  });
+
+  it('paginates: one page of PAGE_SIZE rows out of 1,000 groups', () => {
+    const many = Array.from({ length: 1000 }, (_, i) => group(`g-${String(i).padStart(4, '0')}`));
+    const out = flat(fleetView(fleetModel({ groups: many }), { page: 3 }, NOW));
+    assert.equal(out.match(/<tr data-group=/g)?.length, PAGE_SIZE);
+    assert.match(out, /data-group="g-0200"/);
+    assert.match(out, /page 3 of 10/);
+  });
+
+  it('the timeline draws the samples against the floor and ceiling, held until now', () => {
+    const out = flat(
+      timeline(
+        [
+          { t: NOW - 20_000, ready: 6, updatedReady: 0, live: 6 },
+          { t: NOW - 10_000, ready: 5, updatedReady: 2, live: 8 },
+        ],
+        { floor: 5, ceiling: 8 },
+        6,
+        [NOW - 15_000, NOW - 60_000],
+        NOW,
+      ),
+    );
+    assert.match(out, /class="floor"/);
+    assert.match(out, /min 5/);
+    assert.match(out, /max 8/);
+    assert.equal(out.match(/class="launch"/g)?.length, 1, 'the launch before the first sample is left out');
+    assert.equal(/class="ready" d="([^"]*)"/.exec(out)![1]!.split('L').length, 5, 'two samples and now, as steps');
+  });
+});
+
+describe('web/model: the whitelist', () => {
+  it('keeps the fleet view fields only: no per-group events, no per-template counts, no unknown field', () => {
+    const model = fleetModel({
+      fleet: 'f',
+      secret: 'no',
+      groups: [{ ...group('web-eu', { events: [{ message: 'x' }], waits: [{ reason: 'r', secondsLeft: 3 }] }), token: 'no' }],
+    });
+    assert.equal((model as unknown as Record<string, unknown>)['secret'], undefined);
+    const row = model.groups[0]!;
+    assert.equal(row['events'], undefined);
+    assert.equal(row['waits'], undefined);
+    assert.equal(row['token'], undefined);
+    assert.deepEqual(row['counts'], { live: 6, terminating: 0, ready: 6, updated: 6, updatedReady: 6 });
+    assert.deepEqual(fleetModel('nonsense'), { groups: [] });
+  });
+});
+
+describe('web/render: HA', () => {
+  it('lists every lane with its holder, and the lane tables name the holder', () => {
+    const model = fleetModel({
+      ha: {
+        replica: 'r1',
+        health: { ok: true, reason: 'ok' },
+        lanes: [
+          { lane: 'aws-eu', here: true, holder: { replica: 'r1', token: 7, since: '2026-12-07T11:58:00Z' } },
+          { lane: 'gcp-prod', here: false, holder: { replica: 'r2', token: 3, since: '2026-12-07T11:59:00Z' } },
+          { lane: 'pve-lab', here: false },
+        ],
+      },
+      groups: [group('web-eu'), group('web-gcp', { provider: 'gcp-prod', lane: 'gcp-prod', heldBy: 'r2' })],
+    });
+    const out = flat(fleetView(model, {}, NOW));
+    assert.match(out, /This replica: <b>r1<\/b> · etcd connected/);
+    assert.match(out, /<tr data-lane="aws-eu"> <th scope="row">aws-eu<\/th> <td>r1 \(this replica\)<\/td> <td>2m<\/td>/);
+    assert.match(out, /<tr data-lane="gcp-prod"> <th scope="row">gcp-prod<\/th> <td>r2<\/td>/);
+    assert.match(out, /<tr data-lane="pve-lab"> <th scope="row">pve-lab<\/th> <td>nobody<\/td>/);
+    assert.match(out, /<h2>gcp-prod <span class="muted">held by r2<\/span><\/h2>/);
+    assert.match(out, /held by r2<\/span>/);
+  });
+});
+
+describe('web/model: RowCache', () => {
+  it('projects a group object once; a replaced object is projected again', () => {
+    const cache = new RowCache();
+    const a = group('web-eu');
+    const first = fleetModel({ groups: [a] }, cache.row);
+    const again = fleetModel({ groups: [a] }, cache.row);
+    assert.equal(again.groups[0], first.groups[0], 'the same row for the same object');
+    assert.equal(cache.json(first.groups[0]!), JSON.stringify(first.groups[0]));
+    const replaced = fleetModel({ groups: [{ ...a, replicas: 7 }] }, cache.row);
+    assert.notEqual(replaced.groups[0], first.groups[0]);
+    assert.equal(replaced.groups[0]!['replicas'], 7);
+    assert.equal(cache.json(replaced.groups[0]!), JSON.stringify(replaced.groups[0]));
+  });
+});

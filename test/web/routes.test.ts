@@ -1,0 +1,212 @@
+/**
+ * The page's routes on the real HTTP server with a scripted daemon: the page and its assets carry
+ * the Content-Security-Policy and pass the Host check; the event stream opens with a snapshot,
+ * coalesces a burst of changes into one patch with the final state, sends only what changed, caps
+ * the number of streams and ends them when the server closes.
+ */
+import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import { startHttpServer } from '../../src/status/http-server.ts';
+import { DEFAULT_STREAM_LIMITS, patchSpacing } from '../../src/web/stream.ts';
+import type { DaemonControl, HttpServer } from '../../src/status/http-server.ts';
+
+interface Reply {
+  readonly status: number;
+  readonly headers: IncomingMessage['headers'];
+  readonly body: string;
+}
+
+function get(server: HttpServer, path: string, host?: string): Promise<Reply> {
+  const url = new URL(server.url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port: Number(url.port), path, agent: false, headers: host ? { host } : {} }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** An open event stream: its messages as they arrive. */
+interface Stream {
+  readonly status: number;
+  readonly messages: { event: string; data: unknown }[];
+  next(): Promise<{ event: string; data: unknown }>;
+  ended: Promise<void>;
+  close(): void;
+}
+
+function openStream(server: HttpServer): Promise<Stream> {
+  const url = new URL(server.url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port: Number(url.port), path: '/api/v1/events/stream', agent: false }, (res) => {
+      const messages: { event: string; data: unknown }[] = [];
+      const waiters: (() => void)[] = [];
+      let read = 0;
+      let buffer = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buffer += chunk;
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const event = /^event: (.*)$/m.exec(block)?.[1];
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (event !== undefined && data !== undefined) messages.push({ event, data: JSON.parse(data) });
+        }
+        waiters.splice(0).forEach((w) => w());
+      });
+      const ended = new Promise<void>((done) => res.on('close', () => done()));
+      const next = async () => {
+        while (messages.length <= read) await new Promise<void>((r) => waiters.push(r));
+        return messages[read++]!;
+      };
+      resolve({ status: res.statusCode ?? 0, messages, next, ended, close: () => req.destroy() });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function row(name: string, ready: number) {
+  return {
+    name,
+    provider: 'aws-eu',
+    replicas: 3,
+    counts: { live: 3, ready, updated: ready, updatedReady: ready, terminating: 0, byTemplate: [] },
+    events: [],
+  };
+}
+
+/** A daemon whose status the test sets, and which tells its listeners like the StatusStore does. */
+class ScriptedDaemon {
+  status: { fleet: string; source: object; groups: ReturnType<typeof row>[] } = {
+    fleet: 'f',
+    source: { lastAppliedRevision: 'r1' },
+    groups: [row('a', 0), row('b', 0)],
+  };
+  readonly listeners = new Set<() => void>();
+  control(): DaemonControl {
+    return {
+      readiness: () => ({ ready: true, reason: 'ok' }),
+      status: () => this.status,
+      group: () => undefined,
+      reconcile: () => undefined,
+      setSuspended: async () => false,
+      metrics: async () => ({ contentType: 'text/plain', body: '' }),
+      subscribe: (listener) => {
+        this.listeners.add(listener);
+        return () => this.listeners.delete(listener);
+      },
+    };
+  }
+  change(update: (s: ScriptedDaemon['status']) => void): void {
+    update(this.status);
+    for (const l of this.listeners) l();
+  }
+}
+
+describe('web/routes: the page and its event stream on the HTTP server', () => {
+  let daemon: ScriptedDaemon;
+  let server: HttpServer;
+  beforeEach(async () => {
+    daemon = new ScriptedDaemon();
+    // pollMs is long: every patch below comes from a change the daemon reported.
+    server = await startHttpServer(daemon.control(), {
+      host: '127.0.0.1',
+      port: 0,
+      apiToken: 't',
+      streams: { maxStreams: 2, intervalMs: 200, pollMs: 600_000 },
+    });
+  });
+  afterEach(() => server.close());
+
+  it('serves the page with a strict CSP and the fleet rendered, its assets, and 404 for other files', async () => {
+    const page = await get(server, '/');
+    assert.equal(page.status, 200);
+    assert.match(String(page.headers['content-type']), /^text\/html/);
+    const csp = String(page.headers['content-security-policy']);
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /script-src 'self'(;|$)/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.ok(!csp.includes('unsafe'), csp);
+    assert.match(page.body, /data-group="a"/);
+    assert.ok(!/<script>/.test(page.body), 'no inline script');
+    for (const file of ['app.js', 'render.js', 'style.css', 'icon.svg']) {
+      const reply = await get(server, `/ui/${file}`);
+      assert.equal(reply.status, 200, file);
+      assert.equal(reply.headers['x-content-type-options'], 'nosniff');
+    }
+    assert.equal((await get(server, '/ui/render.d.ts')).status, 404);
+    assert.equal((await get(server, '/ui/../model.ts')).status, 404);
+  });
+
+  it('applies the Host check to the page and the stream', async () => {
+    assert.equal((await get(server, '/', 'evil.example')).status, 421);
+    assert.equal((await get(server, '/api/v1/events/stream', 'evil.example')).status, 421);
+    assert.equal((await get(server, '/', 'localhost')).status, 200);
+  });
+
+  it('opens with a snapshot, then sends one patch with the final state of a burst, only the changed rows', async () => {
+    const stream = await openStream(server);
+    assert.equal(stream.status, 200);
+    const snapshot = await stream.next();
+    assert.equal(snapshot.event, 'snapshot');
+    assert.deepEqual(
+      (snapshot.data as { groups: { name: string }[] }).groups.map((g) => g.name),
+      ['a', 'b'],
+    );
+    assert.equal(
+      (snapshot.data as { groups: object[] }).groups.some((g) => 'events' in g),
+      false,
+      'no per-group events on the stream',
+    );
+    for (let ready = 1; ready <= 3; ready++) daemon.change((s) => (s.groups[0] = row('a', ready)));
+    const patch = await stream.next();
+    assert.equal(patch.event, 'patch');
+    const data = patch.data as { groups: ReturnType<typeof row>[]; top?: object };
+    assert.deepEqual(
+      data.groups.map((g) => [g.name, g.counts.ready]),
+      [['a', 3]],
+      'one patch, with a only, at its last state',
+    );
+    assert.equal(data.top, undefined, 'nothing else changed');
+    daemon.change((s) => {
+      s.groups = [s.groups[0]!];
+      s.source = { lastAppliedRevision: 'r2' };
+    });
+    const second = await stream.next();
+    assert.deepEqual(second.data, { top: { source: { lastAppliedRevision: 'r2' } }, removed: ['b'] });
+    stream.close();
+  });
+
+  it('caps the streams (503 past maxStreams) and ends them when the server closes', async () => {
+    const first = await openStream(server);
+    const second = await openStream(server);
+    await Promise.all([first.next(), second.next()]);
+    const third = await get(server, '/api/v1/events/stream');
+    assert.equal(third.status, 503);
+    assert.match(third.body, /too many event streams/);
+    assert.equal(server.web.streams.size, 2);
+    first.close();
+    await first.ended;
+    while (server.web.streams.size > 1) await new Promise((r) => setTimeout(r, 10));
+    const again = await openStream(server);
+    assert.equal((await again.next()).event, 'snapshot');
+    await server.close();
+    await Promise.all([second.ended, again.ended]);
+  });
+
+  it('spaces patches: intervalMs apart, or further when large so a stream averages maxBytesPerSecond', () => {
+    const limits = { intervalMs: 500, maxBytesPerSecond: 200 * 1024 };
+    assert.equal(patchSpacing(10_000, limits), 500);
+    assert.equal(patchSpacing(1024 * 1024, limits), 5120, '1 MiB at 200 KiB/s');
+    assert.equal(DEFAULT_STREAM_LIMITS.maxBytesPerSecond, 200 * 1024);
+    assert.equal(DEFAULT_STREAM_LIMITS.intervalMs, 500);
+  });
+});
