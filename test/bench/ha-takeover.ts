@@ -19,6 +19,8 @@ export interface TakeoverSample {
   /** Until the first mutating call of a new holder on one of those lanes (undefined: none came). */
   readonly firstCallMs: number | undefined;
   readonly lanes: number;
+  /** Until the process exited (SIGTERM: after it handed its lanes over). */
+  readonly exitMs: number;
 }
 
 /** Runs `trials` takeovers with `signal`; the cluster must have every replica running. */
@@ -30,16 +32,18 @@ export async function takeovers(
 ): Promise<TakeoverSample[]> {
   const samples: TakeoverSample[] = [];
   for (let n = 0; n < trials; n++) {
-    const holders = await allLanesHeld(cluster);
+    await allLanesHeld(cluster);
     const lane = cluster.lanes[Math.floor(random() * cluster.lanes.length)]!.name;
-    const victim = holders.get(lane)!.replica;
-    const slot = cluster.slotOf(victim)!;
-    const held = lanesOf(cluster, victim);
     cluster.commit(bumpAll());
     await nextMutation(cluster, lane, 5_000);
+    // Who holds what is read right before the signal: lanes may change hands while the test waits.
+    const victim = (await allLanesHeld(cluster)).get(lane)!.replica;
+    const slot = cluster.slotOf(victim)!;
+    const held = lanesOf(cluster, victim);
     const t0 = Date.now();
     if (signal === 'SIGKILL') await slot.kill();
     else await slot.stop();
+    const exitMs = Date.now() - t0;
     const after = await cluster.watch!.until(
       (now) => held.every((h) => now.get(h.lane) !== undefined && now.get(h.lane)!.replica !== victim),
       60_000,
@@ -48,8 +52,10 @@ export async function takeovers(
     const seen = held.map((h) => cluster.watch!.epochs(h.lane).find((e) => e.token === after.get(h.lane)!.token)!.seenAt);
     const heldMs = Math.max(...seen) - t0;
     const firstCallMs = await firstCall(cluster, held, after, t0, 10_000);
-    samples.push({ heldMs, firstCallMs, lanes: held.length });
-    cluster.log(`${signal} ${victim} (${held.length} lanes): re-held after ${heldMs} ms, first call after ${firstCallMs ?? '-'} ms`);
+    samples.push({ heldMs, firstCallMs, lanes: held.length, exitMs });
+    cluster.log(
+      `${signal} ${victim} (${held.length} lanes): exited after ${exitMs} ms, re-held after ${heldMs} ms, first call after ${firstCallMs ?? '-'} ms`,
+    );
     await slot.start();
   }
   return samples;

@@ -11,6 +11,7 @@ import { bumpAll } from './ha-fleet.ts';
 import { HaCluster } from './ha-harness.ts';
 import { allLanesHeld, lanesOf, nextMutation } from './ha-moves.ts';
 import { describeHolders, lanesPerReplica } from './ha-watch.ts';
+import { fencedCallsOf } from './ha-world.ts';
 
 const LEASE_TTL_MS = 3000;
 const log = process.env['HA_VERBOSE'] ? (l: string) => console.log(`    ${l}`) : undefined;
@@ -51,6 +52,18 @@ describe('reliability: HA, a replica cut off from etcd', function () {
       await allLanesHeld(cluster);
       const problems = await cluster.converge(90_000);
       const verdict = cluster.judge();
+      // A figure, not a verdict: how long after the cut its last call with an old token arrived.
+      const oldTokens = new Set(held.map((h) => h.token));
+      const last = Math.max(
+        ...[...cluster.sims.values()].flatMap(({ lane, sim }) =>
+          fencedCallsOf(lane, sim)
+            .filter((c) => oldTokens.has(c.fence ?? ''))
+            .map((c) => c.wallAt),
+        ),
+      );
+      cluster.log(
+        `last call with ${victimId}'s old tokens: ${last - cutAt} ms after the cut (fence window 1000 ms, TTL ${LEASE_TTL_MS} ms)`,
+      );
       const share = lanesPerReplica(cluster.watch!.holders()).get(victimId) ?? 0;
       cluster.log(`after mending: ${describeHolders(cluster.watch!.holders())}; ${verdict.fencedCalls} fenced calls`);
       assert.ok(acted, 'a call of its lanes reached the cloud right before the cut (mid-rollout)');
