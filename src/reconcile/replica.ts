@@ -10,6 +10,7 @@
  * recorded as an event and wakes the lanes, so the holder of a group's lane applies it at its next
  * pass.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { LaneCoordinator, LaneHold, LaneHost, LaneView } from '../ha/coordinator.ts';
 import type { Logger } from '../status/logger.ts';
 import type { DaemonMetrics } from '../status/metrics.ts';
@@ -23,6 +24,9 @@ import type { ApiSuspensions } from './api-suspensions.ts';
 import { HaSuspensions } from './ha-suspensions.ts';
 import type { SuspensionChange } from './ha-suspensions.ts';
 import { errorFields } from './supervisor.ts';
+
+/** How long a trigger etcd refused is forwarded again (10 min). */
+const TRIGGER_RETRY_MS = 10 * 60_000;
 
 /** What the replica drives besides the coordinator. */
 export interface ReplicaDeps {
@@ -62,6 +66,8 @@ export class Replica implements LaneHost {
   private lanesOf: string | undefined;
   private stopping = false;
   private readonly loadedTypes = new Set<string>();
+  /** A trigger etcd did not take is forwarded again until it is (one retry loop at a time). */
+  private unforwarded: Promise<void> | undefined;
   /** The API's suspensions, in etcd. */
   readonly suspensions: HaSuspensions;
 
@@ -138,7 +144,10 @@ export class Replica implements LaneHost {
     this.held.set(hold.lane, hold);
     this.deps.metrics.laneHeld(hold.lane, true);
     this.deps.logger.info({ lane: hold.lane, fenceToken: hold.token }, 'lane acquired');
-    this.deps.wake();
+    // The source may be behind: a trigger forwarded while this replica was starting, cut off from
+    // etcd or not watching is lost, and with webhooks only (`interval: 0s`) nothing else would
+    // fetch. A new holder fetches first, so it never runs a lane on an older revision than Git's.
+    this.deps.triggered('lane acquired');
   }
 
   async stopLane(lane: string): Promise<void> {
@@ -169,8 +178,34 @@ export class Replica implements LaneHost {
       await this.coordinator.trigger(reason);
       return true;
     } catch (error) {
-      this.deps.logger.warn({ reason, err: errorFields(error) }, 'high availability: could not forward the trigger; reconciling here only');
+      this.deps.logger.warn(
+        { reason, err: errorFields(error) },
+        'high availability: could not forward the trigger; reconciling here, forwarding again until etcd takes it',
+      );
+      this.unforwarded ??= this.forwardLater(reason).finally(() => {
+        this.unforwarded = undefined;
+      });
       return false;
+    }
+  }
+
+  /**
+   * Forwards a trigger etcd refused, every second until it is taken, the replica stops or
+   * TRIGGER_RETRY_MS passed (by then every lane was lost and re-taken, and a new holder fetches).
+   */
+  private async forwardLater(reason: string): Promise<void> {
+    const until = Date.now() + TRIGGER_RETRY_MS;
+    while (!this.stopping && Date.now() < until) {
+      await sleep(1000);
+      const coordinator = this.coordinator;
+      if (coordinator === undefined || this.stopping) return;
+      try {
+        await coordinator.trigger(reason);
+        this.deps.logger.info({ reason }, 'high availability: trigger forwarded after etcd came back');
+        return;
+      } catch {
+        // still unreachable: try again
+      }
     }
   }
 

@@ -174,7 +174,12 @@ export class FakeCoordinator implements LaneCoordinator {
     return Promise.resolve(true);
   }
 
+  /** As etcd's: while `etcd.up` is false only this replica's listeners hear it, and it rejects with EtcdUnreachable. */
   trigger(reason: string): Promise<void> {
+    if (!this.etcd.up) {
+      for (const listener of this.listeners) listener(reason);
+      return Promise.reject(new HaError('EtcdUnreachable', 'the trigger could not be written'));
+    }
     this.triggersSent.push(reason);
     for (const replica of this.etcd.replicas.values()) for (const listener of replica.listeners) listener(reason);
     return Promise.resolve();
