@@ -183,7 +183,6 @@ export class LaneHolds {
       lane,
       token,
       timeoutMs: this.options.callTimeoutMs,
-      lost: fence.lost,
       taken: () => fence.lose('LaneTaken'),
     });
     const hold: LaneHold = { lane, token, since, fence, records };

@@ -24,8 +24,6 @@ export interface SharedRecordsOptions {
   readonly token: string;
   /** Deadline of one etcd call, ms. */
   readonly timeoutMs: number;
-  /** Aborted once the hold is lost or resigned: writes are refused without asking etcd. */
-  readonly lost: AbortSignal;
   /** etcd refused a write because the lane key is not this hold's: the hold is lost. */
   readonly taken: () => void;
 }
@@ -58,7 +56,7 @@ export class SharedRecords implements ProviderRecords {
    * {@link MAX_RECORD_BYTES}: nothing written) or EtcdUnreachable.
    */
   async write(name: string, content: string): Promise<void> {
-    const { client, keys, lane, token, timeoutMs, lost } = this.options;
+    const { client, keys, lane, token, timeoutMs } = this.options;
     const key = this.key(name);
     const bytes = Buffer.byteLength(content, 'utf8');
     if (bytes > MAX_RECORD_BYTES)
@@ -66,7 +64,6 @@ export class SharedRecords implements ProviderRecords {
         'RecordTooLarge',
         `lane ${lane}: record ${name} is ${bytes} bytes, over the ${MAX_RECORD_BYTES} drover writes to etcd (etcd refuses requests over 1.5 MiB by default)`,
       );
-    if (lost.aborted) throw lost.reason instanceof FenceLost ? lost.reason : this.refusal(name, 'Resigned');
     let written: boolean;
     try {
       written = await putIfHolder(client, keys.lane(lane), token, key, content, timeoutMs);
@@ -75,7 +72,7 @@ export class SharedRecords implements ProviderRecords {
     }
     if (written) return;
     this.options.taken();
-    throw this.refusal(name, 'LaneTaken');
+    throw this.refusal(name);
   }
 
   private key(name: string): string {
@@ -84,12 +81,12 @@ export class SharedRecords implements ProviderRecords {
     return this.options.keys.record(this.options.lane, name);
   }
 
-  private refusal(name: string, reason: 'LaneTaken' | 'Resigned'): FenceLost {
+  private refusal(name: string): FenceLost {
     const { lane, token } = this.options;
     return new FenceLost(
-      reason,
+      'LaneTaken',
       token,
-      `lane ${lane} fence ${token}: record ${name} not written, this replica no longer holds the lane (${reason})`,
+      `lane ${lane} fence ${token}: record ${name} not written, the lane key is no longer this hold's (another replica holds the lane, or none)`,
     );
   }
 }
