@@ -3,7 +3,7 @@
  * provider reads the previous holder's launches, holds their slots while EC2 does not list them and
  * launches at once (no lost-journal fence); it never reads a stale journal file of its own; shared
  * records with no journal while the fleet has instances fence launches as a lost file does.
- * Records here are an in-memory store (the etcd one is test/ha/shared-records.test.ts).
+ * Records here are an in-memory store (test/helpers/memory-records.ts).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -12,23 +12,12 @@ import path from 'node:path';
 import type { Ec2Simulator } from '../../../providers/aws/sim.ts';
 import type { CreateRequest, ObservedInstance, Provider } from '../../../src/contract/provider.ts';
 import type { ProviderRecords } from '../../../src/contract/records.ts';
+import { MemoryRecords } from '../../helpers/memory-records.ts';
 import { aws } from '../../clouds/aws.ts';
 import { FAST_RETRY, FLEET, liveIn, request, startSim } from './fixtures.ts';
 import { CONFIG } from './fixtures.ts';
 
 const wave = (slots: readonly number[]): CreateRequest[] => slots.map((slot) => request('web', slot));
-
-/** A lane's records held in memory, as one etcd prefix would hold them. */
-class MemoryRecords implements ProviderRecords {
-  readonly values = new Map<string, string>();
-  read(name: string): Promise<string | undefined> {
-    return Promise.resolve(this.values.get(name));
-  }
-  write(name: string, content: string): Promise<void> {
-    this.values.set(name, content);
-    return Promise.resolve();
-  }
-}
 
 function reasons(outcomes: readonly PromiseSettledResult<ObservedInstance>[]): string[] {
   return outcomes.map((o) => (o.status === 'rejected' ? String((o.reason as { reason?: string }).reason) : 'launched'));
