@@ -55,6 +55,8 @@ describe('HA hand-over of an AWS lane mid-rollout (shared launch journal)', func
   let sim: Ec2Simulator;
   let fleet: string;
   const daemons = new Map<string, Daemon>();
+  /** What each provider opening was given: shared records, a state file. */
+  const opened: { records: boolean; stateFile: boolean }[] = [];
   let cleanups: (() => Promise<void>)[] = [];
 
   before(async () => {
@@ -69,6 +71,7 @@ describe('HA hand-over of an AWS lane mid-rollout (shared launch journal)', func
     sim = await startEc2Simulator({ region: 'eu-west-1', factor: FACTOR, latencies: { listLagMs: 10_000 } });
     sim.addImage({ id: AMI, tags: { [TAG.digest]: DIGEST_A } });
     fleet = fleetId();
+    opened.length = 0;
   });
   afterEach(async () => {
     for (const daemon of daemons.values()) await daemon.stop();
@@ -87,6 +90,7 @@ describe('HA hand-over of an AWS lane mid-rollout (shared launch journal)', func
       env: {},
       factories: () =>
         Promise.resolve((context: ProviderContext) => {
+          opened.push({ records: context.records !== undefined, stateFile: context.stateFile !== undefined });
           const { config, ...rest } = context;
           return aws.createProvider(config, sim, { ...rest, listLagMs: LIST_LAG_MS });
         }),
@@ -156,6 +160,11 @@ describe('HA hand-over of an AWS lane mid-rollout (shared launch journal)', func
       .map(slotOfInstance)
       .sort();
     assert.deepEqual(newSlots, [0, 1, 2, 3], 'each slot launched once at the new template (terminated ones counted too)');
+    assert.ok(opened.length >= 2);
+    assert.ok(
+      opened.every((o) => o.records && !o.stateFile),
+      `every opening of a held lane got the shared records and no state file: ${JSON.stringify(opened)}`,
+    );
     assert.ok(most <= REPLICAS + MAX_SURGE, `never more than ${REPLICAS + MAX_SURGE} live instances (saw ${most})`);
   });
 });
