@@ -12,7 +12,8 @@
  * "expectations").
  *
  * The ledger is written to a journal in drover's state directory before each launch is sent, so a
- * restarted drover holds the same slots. When the journal is missing (state directory deleted, or
+ * restarted drover holds the same slots; under HA the journal is the lane's shared record in etcd
+ * (ProviderContext.records), so the next holder of the lane holds them too, with no fence. When the journal is missing (state directory deleted, or
  * first start) while the fleet already has instances, nobody knows which launches may still be
  * invisible: every launch of this provider then waits until EC2's listing has caught up (the list
  * lag, default 5 minutes) — the FENCE. A fleet with no instance at all starts unfenced. The fence's
@@ -22,7 +23,7 @@
  * never launched, and the record goes.
  */
 import type { ObservedInstance } from '../../src/contract/provider.ts';
-import { readJsonLenient, writeJsonAtomic } from '../state-file.ts';
+import type { ProviderJournal } from '../state-file.ts';
 import { instanceName } from '../../src/contract/naming.ts';
 
 /** One launch (a slot, or a batch of slots) drover sent or is about to send. */
@@ -56,7 +57,7 @@ interface Fence {
 
 /** The ledger of one AWS provider (one region). */
 export class LaunchLedger {
-  readonly #file: string | undefined;
+  readonly #journal: ProviderJournal | undefined;
   readonly #lagMs: number;
   readonly #now: () => number;
   readonly #provider: string;
@@ -65,8 +66,8 @@ export class LaunchLedger {
   #fence: Fence | undefined;
   #writing: Promise<void> = Promise.resolve();
 
-  constructor(init: { file: string | undefined; lagMs: number; provider: string; fleet: string; now?: () => number }) {
-    this.#file = init.file;
+  constructor(init: { journal: ProviderJournal | undefined; lagMs: number; provider: string; fleet: string; now?: () => number }) {
+    this.#journal = init.journal;
     this.#lagMs = init.lagMs;
     this.#provider = init.provider;
     this.#fleet = init.fleet;
@@ -80,8 +81,8 @@ export class LaunchLedger {
    */
   async open(): Promise<void> {
     const openedAt = this.#now();
-    if (this.#file === undefined) return;
-    const journal = parseJournal(await readJsonLenient(this.#file));
+    if (this.#journal === undefined) return;
+    const journal = parseJournal(await this.#journal.read());
     if (journal === undefined) {
       this.#fence = { until: openedAt + this.#lagMs, inventory: true };
       await this.#persist().catch(() => undefined); // sending() reports a journal that cannot be written
@@ -194,13 +195,11 @@ export class LaunchLedger {
 
   /** Writes the journal; writes are serialized and each takes the records and fence as they are when it starts. */
   #persist(): Promise<void> {
-    const file = this.#file;
-    if (file === undefined) return Promise.resolve();
+    const journal = this.#journal;
+    if (journal === undefined) return Promise.resolve();
     const next = this.#writing
       .catch(() => undefined)
-      .then(() =>
-        writeJsonAtomic(file, { version: JOURNAL_VERSION, launches: [...this.#records.values()], fencedUntil: this.#fence?.until }),
-      );
+      .then(() => journal.write({ version: JOURNAL_VERSION, launches: [...this.#records.values()], fencedUntil: this.#fence?.until }));
     this.#writing = next;
     return next;
   }

@@ -4,6 +4,7 @@
  */
 import type { AwsProviderSpec } from '../../src/contract/fleet.ts';
 import { invalidProvider, requireType, retryPolicy } from '../opening.ts';
+import { providerJournal } from '../state-file.ts';
 import type { Provider, ProviderContext } from '../../src/contract/provider.ts';
 import { createEc2Client } from './client.ts';
 import { LaunchLedger } from './launch-ledger.ts';
@@ -12,8 +13,8 @@ import { DEFAULT_RETRY } from './retry.ts';
 
 /**
  * Builds the provider for one AWS Provider document. `context.endpoint` points it at a simulator;
- * `context.requestTimeoutMs` is the deadline of one attempt; `context.stateFile` names the launch
- * journal (launches.json). Satisfies ProviderFactory.
+ * `context.requestTimeoutMs` is the deadline of one attempt; the launch journal (launches.json) is
+ * `context.records`' under HA, else `context.stateFile`'s. Satisfies ProviderFactory.
  */
 export async function createAwsProvider(context: ProviderContext, options: AwsProviderOptions = {}): Promise<Provider> {
   requireType(context, 'aws');
@@ -23,7 +24,7 @@ export async function createAwsProvider(context: ProviderContext, options: AwsPr
   const policy = retryPolicy(DEFAULT_RETRY, context, options.retry);
   const resolved = { ...options, listLagMs: options.listLagMs ?? context.listLagMs };
   const ledger = new LaunchLedger({
-    file: context.stateFile?.('launches.json'),
+    journal: providerJournal(context, 'launches.json'),
     lagMs: resolved.listLagMs ?? DEFAULT_LIST_LAG_MS,
     provider: context.config.name,
     fleet: context.fleet,

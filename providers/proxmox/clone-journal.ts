@@ -5,7 +5,8 @@
  * (qemu-server's clone_vm writes the name, description and everything else at the end), listed as
  * `VM <vmid>` with no tags. Nothing on the VM says whose it is, so a restarted drover could not
  * tell its own clone from anyone's, and would clone the slot again. Every clone is therefore
- * recorded here — in `<stateDir>/providers/<name>/clones.json`, before the clone call is sent — and
+ * recorded here — in `<stateDir>/providers/<name>/clones.json` (under HA: the lane's shared record in
+ * etcd, ProviderContext.records, so the next holder knows them), before the clone call is sent — and
  * forgotten once the clone's outcome is known (its VM carries the description, or PVE removed it,
  * or the VMID turned out to be someone else's). list() reports a recorded VM still in its copy
  * window in its slot (locked): the planner counts it against maxSurge and plans nothing there.
@@ -14,7 +15,7 @@
  * list: a clone of its own API token still running whose VM it cannot place makes creates wait
  * (see inflight.ts). A journal that cannot be read counts as lost, never as empty-and-trusted.
  */
-import { readJsonLenient, writeJsonAtomic } from '../state-file.ts';
+import type { ProviderJournal } from '../state-file.ts';
 
 /** One clone drover sent (or is about to send). */
 export interface CloneRecord {
@@ -42,18 +43,18 @@ const JOURNAL_VERSION = 1;
 
 /** The clone journal of one Proxmox provider (one cluster). */
 export class CloneJournal {
-  readonly #file: string | undefined;
+  readonly #journal: ProviderJournal | undefined;
   readonly #records = new Map<number, CloneRecord>();
   #writing: Promise<void> = Promise.resolve();
 
-  constructor(file: string | undefined) {
-    this.#file = file;
+  constructor(journal: ProviderJournal | undefined) {
+    this.#journal = journal;
   }
 
   /** Loads the journal; a missing or malformed one is lost (nothing is known of earlier clones). */
   async open(): Promise<void> {
-    if (this.#file === undefined) return;
-    for (const record of parse(await readJsonLenient(this.#file)) ?? []) this.#records.set(record.vmid, record);
+    if (this.#journal === undefined) return;
+    for (const record of parse(await this.#journal.read()) ?? []) this.#records.set(record.vmid, record);
   }
 
   get(vmid: number): CloneRecord | undefined {
@@ -81,11 +82,11 @@ export class CloneJournal {
   }
 
   #persist(): Promise<void> {
-    const file = this.#file;
-    if (file === undefined) return Promise.resolve();
+    const journal = this.#journal;
+    if (journal === undefined) return Promise.resolve();
     const next = this.#writing
       .catch(() => undefined)
-      .then(() => writeJsonAtomic(file, { version: JOURNAL_VERSION, clones: [...this.#records.values()] }));
+      .then(() => journal.write({ version: JOURNAL_VERSION, clones: [...this.#records.values()] }));
     this.#writing = next;
     return next;
   }

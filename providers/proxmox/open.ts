@@ -12,6 +12,7 @@ import { CloneJournal } from './clone-journal.ts';
 import { CloneLimiter, DEFAULT_CLONE_LIMITS, type CloneLimits } from './limiter.ts';
 import { ProxmoxProvider } from './provider.ts';
 import { DEFAULT_RETRY, type ProviderLogger, type RetryTuning } from './retry.ts';
+import { providerJournal } from '../state-file.ts';
 
 /** Tuning for tests and operators; production needs none of it. */
 export interface ProxmoxProviderOptions {
@@ -26,8 +27,8 @@ export interface ProxmoxProviderOptions {
 /**
  * Builds the provider for one Proxmox Provider document: the nodes, storage and pool from the
  * document; the API URL (`context.endpoint`), CA, token id and secret from the operator's binding;
- * `context.staticCredentials.tokenSecret` replaces the env/file secret (tests); `context.stateFile`
- * holds the clone journal (clones.json). Satisfies ProviderFactory.
+ * `context.staticCredentials.tokenSecret` replaces the env/file secret (tests); the clone journal
+ * (clones.json) is `context.records`' under HA, else `context.stateFile`'s. Satisfies ProviderFactory.
  */
 export async function createProxmoxProvider(context: ProviderContext, options: ProxmoxProviderOptions = {}): Promise<Provider> {
   requireType(context, 'proxmox');
@@ -47,7 +48,7 @@ export async function createProxmoxProvider(context: ProviderContext, options: P
   const policy = retryPolicy(DEFAULT_RETRY, context, options.retry);
   const name = context.config.name;
   const api = new PveApi({ client, provider: name, policy, logger: options.logger, random: options.random });
-  const journal = new CloneJournal(context.stateFile?.('clones.json'));
+  const journal = new CloneJournal(providerJournal(context, 'clones.json'));
   await journal.open();
   return new ProxmoxProvider({
     journal,

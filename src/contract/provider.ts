@@ -5,6 +5,7 @@
 import type { Artifact, LaunchTemplate, ProviderConfig, ProviderType } from './fleet.ts';
 import type { ProviderErrorKind } from './errors.ts';
 import type { MutationFence } from './fence.ts';
+import type { ProviderRecords } from './records.ts';
 
 export type { ProviderErrorKind };
 
@@ -274,6 +275,14 @@ export interface ProviderContext {
    * journal there, Proxmox its clone journal. The layout is src/reconcile/state-dir.ts's.
    */
   readonly stateFile?: (name: string) => string;
+  /**
+   * The provider's private records shared by the replicas of a fleet (HA, src/ha): set for a held
+   * lane, written by its holder only (a stale holder's write is refused with FenceLost). When set,
+   * a provider keeps its records (AWS launch journal, Proxmox clone journal) there INSTEAD of
+   * `stateFile`, so the next holder of the lane reads what the previous one had in flight; a
+   * replica's own local file is never read then. Undefined: a lone daemon, records in `stateFile`.
+   */
+  readonly records?: ProviderRecords;
   /**
    * How long a new instance may take to appear in the cloud's list (EC2 is eventually consistent);
    * default 5 minutes. Providers that rely on it say so.

@@ -11,6 +11,7 @@
  * replica).
  */
 import type { MutationFence } from '../contract/fence.ts';
+import type { ProviderRecords } from '../contract/records.ts';
 
 /** One lane this replica holds now. */
 export interface LaneHold {
@@ -22,6 +23,11 @@ export interface LaneHold {
   readonly since: number;
   /** Gate every mutating call of the lane's provider through it (ProviderContext.fence). */
   readonly fence: MutationFence;
+  /**
+   * The lane's provider records (journals) shared through etcd, writable by this hold only
+   * (ProviderContext.records; shared-records.ts). Undefined: the provider keeps its state files.
+   */
+  readonly records?: ProviderRecords;
 }
 
 /** What the daemon does when the coordinator hands it a lane or takes one back. */

@@ -9,6 +9,10 @@ export type HaErrorReason =
   | 'EtcdUnreachable'
   /** A published summary is larger than {@link MAX_SUMMARY_BYTES}. */
   | 'SummaryTooLarge'
+  /** A provider record (journal) is larger than {@link MAX_RECORD_BYTES}. */
+  | 'RecordTooLarge'
+  /** A provider record's name is not a plain name (letters, digits, `.`, `_`, `-`). */
+  | 'BadRecordName'
   /** The settings cannot work (no endpoint, TTL under one second, window not below the TTL …). */
   | 'BadSettings'
   /** start() was not called, or stop() already was. */
@@ -27,3 +31,9 @@ export class HaError extends Error {
 
 /** The largest summary `publish` accepts, bytes of JSON (etcd values should stay small). */
 export const MAX_SUMMARY_BYTES = 16 * 1024;
+
+/**
+ * The largest provider record (journal) the shared records accept, bytes: etcd refuses requests
+ * over 1.5 MiB by default (`--max-request-bytes`), and every replica's watch carries each write.
+ */
+export const MAX_RECORD_BYTES = 1024 * 1024;

@@ -2,7 +2,7 @@
  * The key layout of one fleet in etcd, under `<prefix>/<fleet>/`: `replicas/<id>` (membership, on
  * the replica's lease), `lanes/<provider>` (the campaign key, on the lane's own lease; its create
  * revision is the fencing token), `summaries/<provider>` (no lease), `suspensions/<group>` (API
- * suspensions, no lease) and `trigger`.
+ * suspensions, no lease), `records/<provider>/<name>` (a lane's journals, no lease) and `trigger`.
  */
 
 /** What a key under the fleet root is. */
@@ -29,6 +29,14 @@ export class FleetKeys {
 
   summary(lane: string): string {
     return `${this.root}summaries/${lane}`;
+  }
+
+  /**
+   * A provider lane's private record `name` (its journal, ProviderContext.records): no lease,
+   * written only by a txn that requires the lane key's create revision to be the writer's token.
+   */
+  record(lane: string, name: string): string {
+    return `${this.root}records/${lane}/${name}`;
   }
 
   /** A group suspended through the API (any replica's). */

@@ -18,6 +18,7 @@ import { LaneFence } from './lane-fence.ts';
 import type { Confirmation } from './lane-fence.ts';
 import type { HaLogger } from './log.ts';
 import { errorName } from './log.ts';
+import { SharedRecords } from './shared-records.ts';
 
 /** What the holds need. */
 export interface LaneHoldsOptions {
@@ -176,7 +177,15 @@ export class LaneHolds {
       confirm: (timeoutMs) => this.confirm(lane, token, timeoutMs),
       onLost: (reason) => this.lost(lane, fence, reason),
     });
-    const hold: LaneHold = { lane, token, since, fence };
+    const records = new SharedRecords({
+      client: this.options.client,
+      keys: this.options.keys,
+      lane,
+      token,
+      timeoutMs: this.options.callTimeoutMs,
+      taken: () => fence.lose('LaneTaken'),
+    });
+    const hold: LaneHold = { lane, token, since, fence, records };
     this.held.set(lane, { hold, fence, leaseId, resigning: undefined });
     logger.info({ replica, lane, fence: token }, 'ha lane acquired');
     try {

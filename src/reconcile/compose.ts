@@ -9,7 +9,6 @@
  */
 import { untrustedRoots } from '../config/file-checks.ts';
 import type { DaemonConfig, ProviderLimits } from '../config/types.ts';
-import type { MutationFence } from '../contract/fence.ts';
 import type { DesiredState, ProviderType } from '../contract/fleet.ts';
 import { StatusStore } from '../status/status-store.ts';
 import { ApiSuspensions } from './api-suspensions.ts';
@@ -19,7 +18,7 @@ import { DEFAULT_LIMITS, limitProvider } from './limited-provider.ts';
 import type { LimitSettings } from '../contract/limits.ts';
 import type { ProviderCall } from './limited-provider.ts';
 import { openProviders } from './open-providers.ts';
-import type { BindingSources, FactoryLookup, OpenedProviders } from './open-providers.ts';
+import type { BindingSources, FactoryLookup, LaneAuthority, OpenedProviders } from './open-providers.ts';
 import { StalledGroups } from './stalled.ts';
 import type { StateDir } from './state-dir.ts';
 import { TemplateStore } from './template-store.ts';
@@ -63,16 +62,17 @@ export function daemonWiring(
 }
 
 /**
- * Opens every provider of `state` with its binding, each wrapped in its limits; `fences`: the lane
- * holders' fences by Provider name (HA), handed to the providers as ProviderContext.fence.
+ * Opens every provider of `state` with its binding, each wrapped in its limits; `holds`: the lane
+ * holders' fences and shared records by Provider name (HA), handed to the providers as
+ * ProviderContext.fence and ProviderContext.records.
  */
 export async function openLimitedProviders(
   state: DesiredState,
   wiring: ProviderWiring,
-  fences?: ReadonlyMap<string, MutationFence>,
+  holds?: ReadonlyMap<string, LaneAuthority>,
 ): Promise<OpenedProviders> {
   const { factories, limits, observe, ...sources } = wiring;
-  const opened = await openProviders(state, factories, { ...sources, ...(fences === undefined ? {} : { fences }) });
+  const opened = await openProviders(state, factories, { ...sources, ...(holds === undefined ? {} : { holds }) });
   for (const [name, provider] of opened.providers)
     opened.providers.set(name, limitProvider(provider, limitsOf(provider.type, limits[name]), observe));
   return opened;

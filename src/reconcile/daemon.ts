@@ -25,13 +25,12 @@ import { daemonStores, daemonWiring, openLimitedProviders } from './compose.ts';
 import type { DaemonStores, ProviderWiring } from './compose.ts';
 import type { DesiredSource, SourceChange } from './desired-source.ts';
 import type { LaneCoordinator } from '../ha/coordinator.ts';
-import type { MutationFence } from '../contract/fence.ts';
 import { fenceLostOf, LaneHalted, PassSuperseded } from './errors.ts';
 import { FleetView } from './fleet-view.ts';
 import { passSummary } from './lane-summary.ts';
 import type { Prober } from './health.ts';
 import type { Lane, PassOutcome, Revisioned } from './lane.ts';
-import type { FactoryLookup, OpenedProviders } from './open-providers.ts';
+import type { FactoryLookup, LaneAuthority, OpenedProviders } from './open-providers.ts';
 import { runPass } from './pass.ts';
 import type { PassDeps, PassResult } from './pass.ts';
 import { PassReporter } from './pass-reporter.ts';
@@ -114,7 +113,7 @@ export class Daemon {
       warn: (fields, message) => logger.warn(fields, message),
     });
     this.reporter = new PassReporter({ status: this.status, metrics: this.metrics, logger });
-    this.pool = new ProviderPool((state, revision, fence) => this.openProviders(state, revision, fence));
+    this.pool = new ProviderPool((state, revision, hold) => this.openProviders(state, revision, hold));
     this.replica = deps.coordinator === undefined ? undefined : this.replicaOf(deps.coordinator);
     const replica = this.replica;
     this.suspensions = replica?.suspensions ?? this.stores.suspensions;
@@ -390,7 +389,7 @@ export class Daemon {
   }
 
   private async laneDeps(lane: Lane, current: Revisioned): Promise<PassDeps> {
-    const providers = await this.pool.providersFor(lane.provider, current.state, current.revision, lane.hold?.fence);
+    const providers = await this.pool.providersFor(lane.provider, current.state, current.revision, lane.hold);
     const now = this.deps.clockOf?.(lane.provider) ?? this.passDeps.now;
     return {
       ...this.passDeps,
@@ -404,9 +403,9 @@ export class Daemon {
   }
 
   /** Opens a lane's provider through the composition root (bindings, limits, metrics); logs what failed. */
-  private async openProviders(state: DesiredState, revision: string, fence: MutationFence | undefined): Promise<OpenedProviders> {
-    const fences = fence === undefined ? undefined : new Map(Object.keys(state.providers).map((name) => [name, fence]));
-    const opened = await openLimitedProviders(state, this.wiring, fences);
+  private async openProviders(state: DesiredState, revision: string, hold: LaneAuthority | undefined): Promise<OpenedProviders> {
+    const holds = hold === undefined ? undefined : new Map(Object.keys(state.providers).map((name) => [name, hold]));
+    const opened = await openLimitedProviders(state, this.wiring, holds);
     for (const [name, error] of opened.errors)
       this.deps.logger.error({ provider: name, revision, error: error.reason, message: error.message }, 'provider unavailable');
     return opened;

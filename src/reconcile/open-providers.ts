@@ -4,6 +4,7 @@
  * provider that cannot be opened (or is not bound) becomes an error for its groups only; the others go on.
  */
 import type { MutationFence } from '../contract/fence.ts';
+import type { ProviderRecords } from '../contract/records.ts';
 import type { Provider, ProviderFactory } from '../contract/provider.ts';
 import type { DesiredState, ProviderType } from '../contract/fleet.ts';
 import { ReconcileError } from './errors.ts';
@@ -24,13 +25,26 @@ export interface OpenedProviders {
   close(): Promise<void>;
 }
 
+/**
+ * What a lane holder hands the provider of its lane (HA): its fence (ProviderContext.fence) and,
+ * from an etcd coordinator, the lane's shared records (ProviderContext.records).
+ */
+export interface LaneAuthority {
+  readonly fence: MutationFence;
+  readonly records?: ProviderRecords;
+}
+
 /** The operator's bindings plus per-call settings. */
 export interface ProviderOverrides extends BindingSources {
   readonly requestTimeoutMs?: number;
   /** drover's state directory, where each provider keeps its own records (StateDir.providerFile); undefined: none kept. */
   readonly stateDir?: StateDir;
-  /** The lane holders' fences by Provider name (HA, ProviderContext.fence); a provider without one is opened unfenced. */
-  readonly fences?: ReadonlyMap<string, MutationFence>;
+  /**
+   * The lane holders' authority by Provider name (HA): a provider with one is opened with its fence
+   * and, when it has records, with those in place of its state files (a replica's own journal file
+   * may be stale: another replica held the lane since). A provider without one is opened unfenced.
+   */
+  readonly holds?: ReadonlyMap<string, LaneAuthority>;
 }
 
 /** Opens every provider of `state` in parallel. */
@@ -56,9 +70,9 @@ export async function openProviders(state: DesiredState, lookup: FactoryLookup, 
             config,
             fleet: state.fleet.id,
             ...binding,
-            ...(stateDir === undefined ? {} : { stateFile: (name: string) => stateDir.providerFile(config.name, name) }),
+            ...recordsOf(config.name, stateDir, overrides.holds),
             ...(overrides.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: overrides.requestTimeoutMs }),
-            ...fenceOf(config.name, overrides.fences),
+            ...fenceOf(config.name, overrides.holds),
           }),
         );
       } catch (error) {
@@ -83,7 +97,18 @@ export async function openProviders(state: DesiredState, lookup: FactoryLookup, 
   };
 }
 
-function fenceOf(name: string, fences: ReadonlyMap<string, MutationFence> | undefined): { fence?: MutationFence } {
-  const fence = fences?.get(name);
+function fenceOf(name: string, holds: ReadonlyMap<string, LaneAuthority> | undefined): { fence?: MutationFence } {
+  const fence = holds?.get(name)?.fence;
   return fence === undefined ? {} : { fence };
+}
+
+/** Where provider `name` keeps its records: the hold's shared records under HA (never the local file then), else the state directory. */
+function recordsOf(
+  name: string,
+  stateDir: StateDir | undefined,
+  holds: ReadonlyMap<string, LaneAuthority> | undefined,
+): { records?: ProviderRecords; stateFile?: (file: string) => string } {
+  const records = holds?.get(name)?.records;
+  if (records !== undefined) return { records };
+  return stateDir === undefined ? {} : { stateFile: (file: string) => stateDir.providerFile(name, file) };
 }

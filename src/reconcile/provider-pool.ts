@@ -5,15 +5,14 @@
  * document (less its source position) is reused until either changes; one that failed is forgotten, so
  * the next pass tries again (an unreadable CA file, a secret not mounted yet).
  */
-import type { MutationFence } from '../contract/fence.ts';
 import type { DesiredState } from '../contract/fleet.ts';
-import type { OpenedProviders } from './open-providers.ts';
+import type { LaneAuthority, OpenedProviders } from './open-providers.ts';
 
 /**
  * Opens the providers of a state that holds one Provider document (the composition root's opener),
- * with the lane holder's fence when replicas share the fleet.
+ * with the lane holder's fence (and shared records) when replicas share the fleet.
  */
-export type OpenOne = (state: DesiredState, revision: string, fence?: MutationFence) => Promise<OpenedProviders>;
+export type OpenOne = (state: DesiredState, revision: string, hold?: LaneAuthority) => Promise<OpenedProviders>;
 
 /** The opened provider of every lane, by Provider name. */
 export class ProviderPool {
@@ -26,9 +25,11 @@ export class ProviderPool {
 
   /**
    * Provider `name` of `state`, opened for its current document (reopened when it changed) and,
-   * under HA, for the lane's current hold: a new hold (a new fencing token) reopens it with its fence.
+   * under HA, for the lane's current hold: a new hold (a new fencing token) reopens it with its fence
+   * and records (it reads the journals the previous holder left).
    */
-  providersFor(name: string, state: DesiredState, revision: string, fence?: MutationFence): Promise<OpenedProviders> {
+  providersFor(name: string, state: DesiredState, revision: string, hold?: LaneAuthority): Promise<OpenedProviders> {
+    const fence = hold?.fence;
     const config = state.providers[name];
     // The fleet id is part of the key: a provider judges the instances it launched (and refuses to
     // delete others) by the id it was opened with, so one kept across a fleet id change would not
@@ -39,7 +40,7 @@ export class ProviderPool {
     if (current?.key === key) return current.providers;
     const opening = (async () => {
       await (await current?.providers.catch(() => undefined))?.close();
-      return this.open({ ...state, providers: config === undefined ? {} : { [name]: config } }, revision, fence);
+      return this.open({ ...state, providers: config === undefined ? {} : { [name]: config } }, revision, hold);
     })();
     this.opened.set(name, { key, providers: opening });
     const forget = () => {
