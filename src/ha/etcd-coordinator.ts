@@ -14,6 +14,7 @@ import type { ApiSuspension, CoordinatorHealth, HaSettings, LaneCoordinator, Lan
 import { createEtcdClient, DEFAULT_CALL_TIMEOUT_MS, validateSettings } from './etcd-client.ts';
 import { putIfHolder, readFleet } from './etcd-ops.ts';
 import { HaError, MAX_SUMMARY_BYTES } from './errors.ts';
+import { FleetGuard } from './fleet-guard.ts';
 import { FleetView } from './fleet-view.ts';
 import { KeepAlives } from './keepalive.ts';
 import { FleetKeys } from './keys.ts';
@@ -49,6 +50,8 @@ export class EtcdCoordinator implements LaneCoordinator {
   private readonly client: Etcd3;
   private readonly keys: FleetKeys;
   private readonly fleet: FleetView;
+  private readonly guard: FleetGuard;
+  private mismatchLogged = false;
   private readonly keepAlives: KeepAlives;
   private readonly membership: Membership;
   private readonly lanes: LaneHolds;
@@ -72,8 +75,9 @@ export class EtcdCoordinator implements LaneCoordinator {
     this.now = deps.now ?? (() => performance.now());
     this.callTimeoutMs = deps.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     this.client = createEtcdClient(settings, this.callTimeoutMs);
-    this.keys = new FleetKeys(settings.prefix, settings.fleet);
+    this.keys = new FleetKeys(settings.prefix);
     this.fleet = new FleetView(this.keys);
+    this.guard = new FleetGuard(this.keys, settings.fleet);
     const ttlSeconds = Math.ceil(settings.leaseTtlMs / 1000);
     this.keepAlives = new KeepAlives({
       client: this.client,
@@ -99,7 +103,7 @@ export class EtcdCoordinator implements LaneCoordinator {
       fleet: this.fleet,
       lanes: this.lanes,
       desired: () => this.desired,
-      ready: () => this.running && this.connected && this.membership.registered,
+      ready: () => this.running && this.connected && this.membership.registered && this.guard.agrees,
       stableMs: Math.max(settings.fenceWindowMs, settings.leaseTtlMs / 5),
       now: this.now,
     });
@@ -156,9 +160,37 @@ export class EtcdCoordinator implements LaneCoordinator {
     const snapshot = await readFleet(this.client, this.keys, this.callTimeoutMs, true);
     const summaries = (snapshot.all ?? []).filter((kv) => kv.key.toString().startsWith(`${this.keys.root}summaries/`));
     this.fleet.applySnapshot(snapshot.revision, snapshot.lanes, snapshot.replicas, summaries, snapshot.suspensions);
+    this.guard.observe(snapshot.revision, snapshot.fleet);
+    if (this.guard.absent) await this.guard.claim(this.client, this.callTimeoutMs);
+    this.enforceFleet();
     this.suspended.seen(this.fleet.suspensions);
     this.triggers.loadedAt(snapshot.revision);
     await this.watch(snapshot.revision + 1);
+  }
+
+  setFleet(fleet: string): void {
+    this.guard.current = fleet;
+    this.enforceFleet();
+    this.planner.plan();
+  }
+
+  /**
+   * A revision whose fleet id is not the one recorded under the prefix: every hold is resigned
+   * (stopped first), the replica leaves the membership (it must not count in the others' fair
+   * share) and the planner stands still until the ids agree again.
+   */
+  private enforceFleet(): void {
+    if (!this.guard.mismatch) {
+      if (this.mismatchLogged && this.running) void this.membership.register();
+      this.mismatchLogged = false;
+      return;
+    }
+    if (!this.mismatchLogged) {
+      this.logger.warn({ replica: this.replica, reason: this.guard.reason(this.settings.prefix) }, 'ha fleet id mismatch');
+      this.mismatchLogged = true;
+    }
+    for (const lane of this.lanes.names()) void this.lanes.resign(lane, 'fleet id mismatch');
+    void this.membership.leave();
   }
 
   setLanes(lanes: readonly string[]): void {
@@ -216,6 +248,7 @@ export class EtcdCoordinator implements LaneCoordinator {
       return { ok: false, reason: `etcd unreachable since ${this.unreachableSince.toISOString()}` };
     }
     if (!this.connected) return { ok: false, reason: `connecting to etcd since ${this.startedAt.toISOString()}` };
+    if (this.guard.mismatch) return { ok: false, reason: this.guard.reason(this.settings.prefix) };
     if (!this.membership.registered) return { ok: false, reason: 'not registered with etcd (no live lease)' };
     return { ok: true, reason: '' };
   }
@@ -271,6 +304,12 @@ export class EtcdCoordinator implements LaneCoordinator {
       this.triggers.event(kind, kv);
       return;
     }
+    if (name === this.keys.fleet) {
+      this.guard.observe(Number(kv.mod_revision), kind === 'put' ? kv : undefined);
+      this.enforceFleet();
+      this.planner.plan();
+      return;
+    }
     const parsed = this.fleet.applyEvent(kind, kv);
     if (parsed?.kind === 'suspension') this.suspended.seen(this.fleet.suspensions);
     if (parsed === undefined || parsed.kind === 'summary' || parsed.kind === 'suspension') return;
@@ -292,6 +331,11 @@ export class EtcdCoordinator implements LaneCoordinator {
       this.lanes.judge(snapshot.revision, lanes.lanes, sentAt);
       if (this.fleet.applySnapshot(snapshot.revision, snapshot.lanes, snapshot.replicas, undefined, snapshot.suspensions))
         this.suspended.seen(this.fleet.suspensions);
+      const member = this.keys.replica(this.replica);
+      if (!snapshot.replicas.some((kv) => kv.key.toString('utf8') === member)) this.membership.keyDeleted(snapshot.revision);
+      this.guard.observe(snapshot.revision, snapshot.fleet);
+      if (this.guard.absent && this.connected) await this.guard.claim(this.client, this.callTimeoutMs);
+      this.enforceFleet();
       if (this.unreachableSince !== undefined) this.logger.info({ replica: this.replica }, 'ha etcd reachable again');
       this.unreachableSince = undefined;
       this.planner.plan();

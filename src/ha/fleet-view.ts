@@ -103,7 +103,7 @@ export class FleetView {
   applyEvent(kind: 'put' | 'delete', kv: IKeyValue): FleetKey | undefined {
     const revision = Number(kv.mod_revision);
     const parsed = this.keys.parse(kv.key.toString('utf8'));
-    if (parsed === undefined || parsed.kind === 'trigger') return undefined;
+    if (parsed === undefined || parsed.kind === 'trigger' || parsed.kind === 'fleet') return undefined;
     if (parsed.kind === 'summary') {
       if (revision <= this.summaryRevision) return undefined;
       this.summaryRevision = revision;
@@ -140,7 +140,7 @@ export class FleetView {
 
   private set(kv: IKeyValue): FleetKey | undefined {
     const parsed = this.keys.parse(kv.key.toString('utf8'));
-    if (parsed === undefined || parsed.kind === 'trigger') return parsed;
+    if (parsed === undefined || parsed.kind === 'trigger' || parsed.kind === 'fleet') return parsed;
     if (parsed.kind === 'replica') this.replicas.add(parsed.name);
     if (parsed.kind === 'suspension') this.suspensions.set(parsed.name, parseSuspension(kv.value));
     if (parsed.kind === 'lane') {

@@ -1,5 +1,5 @@
 /**
- * The API's suspensions under HA: kept in etcd (`<prefix>/<fleet>/suspensions/<group>`, no lease)
+ * The API's suspensions under HA: kept in etcd (`<prefix>/suspensions/<group>`, no lease)
  * through the coordinator, so a suspend sent to any replica holds on the replica that runs the
  * group's lane, and follows the lane when another replica takes it. A write etcd did not take is
  * refused with ControlUnavailable (the API answers 503), never taken for done.

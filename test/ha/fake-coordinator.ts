@@ -102,6 +102,13 @@ export class FakeCoordinator implements LaneCoordinator {
     return Promise.resolve();
   }
 
+  /** Every setFleet call's fleet id, in order. */
+  readonly fleetsSeen: string[] = [];
+
+  setFleet(fleet: string): void {
+    this.fleetsSeen.push(fleet);
+  }
+
   setLanes(lanes: readonly string[]): void {
     this.lanes = [...lanes];
     this.lanesSeen.push(this.lanes);
