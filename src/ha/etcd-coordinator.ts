@@ -23,6 +23,7 @@ import type { HaLogger } from './log.ts';
 import { errorName, silentLogger } from './log.ts';
 import { Membership } from './membership.ts';
 import { Planner } from './planner.ts';
+import { sweepSummaries } from './summary-sweep.ts';
 import { SuspensionRelay } from './suspensions.ts';
 import { TriggerRelay } from './triggers.ts';
 
@@ -34,6 +35,9 @@ export interface EtcdCoordinatorDeps {
   /** Deadline of each unary etcd call, ms (default 1 s). */
   readonly callTimeoutMs?: number;
 }
+
+/** A summary of a lane not in the fleet and unheld is deleted once older than this many lease TTLs. */
+export const SUMMARY_LEFTOVER_TTLS = 10;
 
 /** A replica identity when the config names none: `<hostname>-<pid>-<random>`. */
 export function defaultReplicaId(): string {
@@ -59,6 +63,9 @@ export class EtcdCoordinator implements LaneCoordinator {
   private readonly triggers: TriggerRelay;
   private readonly suspended: SuspensionRelay;
   private desired: string[] = [];
+  /** setLanes was called (before it, no summary is a leftover). */
+  private lanesSet = false;
+  private sweeping = false;
   private watcher: Watcher | undefined;
   private timers: NodeJS.Timeout[] = [];
   private running = false;
@@ -195,6 +202,7 @@ export class EtcdCoordinator implements LaneCoordinator {
 
   setLanes(lanes: readonly string[]): void {
     this.desired = [...new Set(lanes)].sort();
+    this.lanesSet = true;
     this.planner.plan();
   }
 
@@ -336,6 +344,7 @@ export class EtcdCoordinator implements LaneCoordinator {
       this.guard.observe(snapshot.revision, snapshot.fleet);
       if (this.guard.absent && this.connected) await this.guard.claim(this.client, this.callTimeoutMs);
       this.enforceFleet();
+      this.sweep();
       if (this.unreachableSince !== undefined) this.logger.info({ replica: this.replica }, 'ha etcd reachable again');
       this.unreachableSince = undefined;
       this.planner.plan();
@@ -345,6 +354,30 @@ export class EtcdCoordinator implements LaneCoordinator {
         this.logger.warn({ replica: this.replica, error: errorName(error) }, 'ha etcd unreachable');
       }
     }
+  }
+
+  /** Deletes leftover summaries of lanes no longer in the fleet (summary-sweep.ts), one sweep at a time. */
+  private sweep(): void {
+    if (this.sweeping || !this.lanesSet || !this.connected || !this.guard.agrees) return;
+    this.sweeping = true;
+    const input = {
+      client: this.client,
+      keys: this.keys,
+      fleet: this.fleet,
+      desired: this.desired,
+      busy: this.lanes.busy,
+      maxAgeMs: SUMMARY_LEFTOVER_TTLS * this.settings.leaseTtlMs,
+      timeoutMs: this.callTimeoutMs,
+      now: Date.now(),
+    };
+    void sweepSummaries(input)
+      .then((lanes) => {
+        if (lanes.length > 0) this.logger.info({ replica: this.replica, lanes }, 'ha leftover lane summaries deleted');
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        this.sweeping = false;
+      });
   }
 
   private leaseExpired(leaseId: string): void {

@@ -67,6 +67,33 @@ export async function deleteIfOurs(client: Etcd3, laneKey: string, token: string
   return response.succeeded;
 }
 
+/**
+ * Deletes `summaryKey` only while nobody holds `laneKey` (and, with `modRevision`, only if the
+ * summary was not rewritten since): a removed lane's summary, never a holder's fresh one.
+ */
+export async function deleteSummaryIfUnheld(
+  client: Etcd3,
+  laneKey: string,
+  summaryKey: string,
+  timeoutMs: number,
+  modRevision?: string,
+): Promise<boolean> {
+  const response = await client.kv.txn(
+    {
+      compare: [
+        { key: key(laneKey), target: 'Create', result: 'Equal', create_revision: 0 },
+        ...(modRevision === undefined
+          ? []
+          : [{ key: key(summaryKey), target: 'Mod' as const, result: 'Equal' as const, mod_revision: modRevision }]),
+      ],
+      success: [{ request_delete_range: { key: key(summaryKey) } }],
+      failure: [],
+    },
+    deadline(timeoutMs),
+  );
+  return response.succeeded;
+}
+
 /** Puts `summaryKey` only if `laneKey` still has create revision `token`. */
 export async function putIfHolder(
   client: Etcd3,
