@@ -126,6 +126,11 @@ export interface LaneCoordinator {
   onSuspensions(listener: (groups: ReadonlyMap<string, ApiSuspension>) => void): void;
   health(): CoordinatorHealth;
   /**
+   * ISO time of etcd's last answer to the periodic read, i.e. how current view() is (undefined
+   * before the first): cut off from etcd, the view is frozen and status must say so.
+   */
+  viewAsOf(): string | undefined;
+  /**
    * Resigns every lane (host.stopLane first, then the key is deleted so another replica takes it
    * within about a second), revokes the lease and closes the client.
    */

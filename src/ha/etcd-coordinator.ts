@@ -70,6 +70,8 @@ export class EtcdCoordinator implements LaneCoordinator {
   private timers: NodeJS.Timeout[] = [];
   private running = false;
   private unreachableSince: Date | undefined;
+  /** When etcd last answered a fleet read (load or the periodic one). */
+  private answeredAt: Date | undefined;
   private startedAt = new Date();
   private connected = false;
   private stopping: Promise<void> | undefined;
@@ -165,6 +167,7 @@ export class EtcdCoordinator implements LaneCoordinator {
   /** Reads every key of the fleet, then watches from the next revision. */
   private async load(): Promise<void> {
     const snapshot = await readFleet(this.client, this.keys, this.callTimeoutMs, true);
+    this.answeredAt = new Date();
     const summaries = (snapshot.all ?? []).filter((kv) => kv.key.toString().startsWith(`${this.keys.root}summaries/`));
     this.fleet.applySnapshot(snapshot.revision, snapshot.lanes, snapshot.replicas, summaries, snapshot.suspensions);
     this.guard.observe(snapshot.revision, snapshot.fleet);
@@ -253,12 +256,17 @@ export class EtcdCoordinator implements LaneCoordinator {
   health(): CoordinatorHealth {
     if (!this.running) return { ok: false, reason: 'ha coordinator not running' };
     if (this.unreachableSince !== undefined) {
-      return { ok: false, reason: `etcd unreachable since ${this.unreachableSince.toISOString()}` };
+      const asOf = this.answeredAt?.toISOString() ?? 'never read';
+      return { ok: false, reason: `etcd unreachable since ${this.unreachableSince.toISOString()}; lane view as of ${asOf}` };
     }
     if (!this.connected) return { ok: false, reason: `connecting to etcd since ${this.startedAt.toISOString()}` };
     if (this.guard.mismatch) return { ok: false, reason: this.guard.reason(this.settings.prefix) };
     if (!this.membership.registered) return { ok: false, reason: 'not registered with etcd (no live lease)' };
     return { ok: true, reason: '' };
+  }
+
+  viewAsOf(): string | undefined {
+    return this.answeredAt?.toISOString();
   }
 
   /** Resigns, deregisters and closes; a second call waits for the first. */
@@ -334,6 +342,7 @@ export class EtcdCoordinator implements LaneCoordinator {
     const sentAt = this.now();
     try {
       const snapshot = await readFleet(this.client, this.keys, this.settings.fenceWindowMs / 2);
+      this.answeredAt = new Date();
       const lanes = new FleetView(this.keys);
       lanes.applySnapshot(snapshot.revision, snapshot.lanes, []);
       this.lanes.judge(snapshot.revision, lanes.lanes, sentAt);

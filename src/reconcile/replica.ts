@@ -218,11 +218,13 @@ export class Replica implements LaneHost {
 
   /**
    * The `ha` block of the status document: this replica, its health, every lane's holder and
-   * summary, and the groups suspended through the API (in etcd: by which replica, when).
+   * summary as of `viewAsOf` (etcd's last answer: while cut off, the lane map is that old and
+   * health says so), and the groups suspended through the API (in etcd: by which replica, when).
    */
   view(): object {
     const suspensions = [...(this.coordinator?.suspensions() ?? [])].map(([group, s]) => ({ group, by: s.by, at: s.at }));
-    return { replica: this.replica ?? null, health: this.health(), lanes: this.lanes(), suspensions };
+    const viewAsOf = this.coordinator?.viewAsOf() ?? null;
+    return { replica: this.replica ?? null, health: this.health(), viewAsOf, lanes: this.lanes(), suspensions };
   }
 
   /** Every lane with its holder and summary. */

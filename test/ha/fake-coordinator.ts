@@ -105,6 +105,10 @@ export class FakeCoordinator implements LaneCoordinator {
   /** Every setFleet call's fleet id, in order. */
   readonly fleetsSeen: string[] = [];
 
+  viewAsOf(): string | undefined {
+    return this.started ? new Date().toISOString() : undefined;
+  }
+
   setFleet(fleet: string): void {
     this.fleetsSeen.push(fleet);
   }
