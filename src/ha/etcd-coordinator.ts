@@ -106,6 +106,7 @@ export class EtcdCoordinator implements LaneCoordinator {
       keepAlives: this.keepAlives,
       logger: this.logger,
       changed: () => this.planner.plan(),
+      mayHold: () => this.guard.agrees,
     });
     this.planner = new Planner({
       replica: this.replica,

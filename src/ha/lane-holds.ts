@@ -32,6 +32,11 @@ export interface LaneHoldsOptions {
   readonly logger: HaLogger;
   /** Something changed (a lane freed up on our side): plan again. */
   readonly changed: () => void;
+  /**
+   * Whether a lane just won may be handed to the host (false: the fleet id changed while the
+   * campaign was under way; the lane is resigned at once, never started).
+   */
+  readonly mayHold?: () => boolean;
 }
 
 interface Held {
@@ -184,6 +189,10 @@ export class LaneHolds {
     const hold: LaneHold = { lane, token, since, fence };
     this.held.set(lane, { hold, fence, leaseId, resigning: undefined });
     logger.info({ replica, lane, fence: token }, 'ha lane acquired');
+    if (this.options.mayHold?.() === false) {
+      void this.resign(lane, 'may not hold');
+      return;
+    }
     try {
       this.host?.acquired(hold);
     } catch (error) {
