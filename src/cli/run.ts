@@ -137,7 +137,7 @@ export const etcdCoordinator: CoordinatorFactory = (settings, logger) => new Etc
 /**
  * The daemon's coordinator factory under `ha` (undefined without it): its files read now, so an
  * unreadable one stops the start naming its setting; the coordinator itself is built at the first
- * valid revision, whose fleet id is part of its keys.
+ * valid revision, whose fleet id it checks against the one recorded under the prefix.
  */
 async function coordinatorOf(
   config: DaemonConfig,

@@ -3,7 +3,7 @@
  * fence, and what every other replica is doing. Implemented on etcd (etcd-coordinator.ts); the
  * daemon sees only this interface, so its unit tests use an in-memory one.
  *
- * Keys under `<prefix>/<fleet>/`: `replicas/<id>` (membership, on the replica's lease),
+ * Keys under `<prefix>/` (one prefix per fleet; `fleet` = the fleet id the prefix belongs to): `replicas/<id>` (membership, on the replica's lease),
  * `lanes/<provider>` (the campaign key: value = holder identity, on the holder's lease; its create
  * revision is the fencing token), `summaries/<provider>` (the lane's last published summary,
  * no lease, overwritten by each holder), `suspensions/<group>` (a group suspended through the API
@@ -93,6 +93,11 @@ export interface LaneCoordinator {
    * what it holds above that share, one lane at a time, so lanes spread without flapping.
    */
   setLanes(lanes: readonly string[]): void;
+  /**
+   * The fleet id of the current revision. When it differs from the one recorded under the prefix
+   * (the `fleet` key), the replica resigns every lane and campaigns for none; health() says why.
+   */
+  setFleet(fleet: string): void;
   /** The lanes this replica holds now. */
   holds(): ReadonlyMap<string, LaneHold>;
   /** Every lane of the fleet with its holder and last summary, as of the last watch event. */
@@ -127,6 +132,11 @@ export interface LaneCoordinator {
   onSuspensions(listener: (groups: ReadonlyMap<string, ApiSuspension>) => void): void;
   health(): CoordinatorHealth;
   /**
+   * ISO time of etcd's last answer to the periodic read, i.e. how current view() is (undefined
+   * before the first): cut off from etcd, the view is frozen and status must say so.
+   */
+  viewAsOf(): string | undefined;
+  /**
    * Resigns every lane (host.stopLane first, then the key is deleted so another replica takes it
    * within about a second), revokes the lease and closes the client.
    */
@@ -140,9 +150,9 @@ export interface LaneCoordinator {
 export interface HaSettings {
   /** etcd client URLs (`http://` or `https://`). */
   readonly endpoints: readonly string[];
-  /** Key prefix, default `/drover`; the fleet id is appended (`<prefix>/<fleet>/…`). */
+  /** Key prefix, default `/drover`: every key of the fleet is under it; one prefix per fleet. */
   readonly prefix: string;
-  /** The fleet id of the current revision. */
+  /** The fleet id of the first revision (later ones through setFleet); checked against `<prefix>/fleet`. */
   readonly fleet: string;
   /** This replica's identity. */
   readonly replicaId: string;

@@ -110,6 +110,7 @@ export function createEtcdClient(settings: HaSettings, callTimeoutMs = DEFAULT_C
       'grpc.max_reconnect_backoff_ms': 1000,
       'grpc.keepalive_time_ms': 10_000,
       'grpc.keepalive_timeout_ms': 2000,
+      'grpc.use_local_subchannel_pool': 1,
     },
     faultHandling: {
       global: eachHostOnce(settings.endpoints.length),

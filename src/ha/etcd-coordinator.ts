@@ -14,6 +14,7 @@ import type { ApiSuspension, CoordinatorHealth, HaSettings, LaneCoordinator, Lan
 import { createEtcdClient, DEFAULT_CALL_TIMEOUT_MS, validateSettings } from './etcd-client.ts';
 import { putIfHolder, readFleet } from './etcd-ops.ts';
 import { HaError, MAX_SUMMARY_BYTES } from './errors.ts';
+import { FleetGuard } from './fleet-guard.ts';
 import { FleetView } from './fleet-view.ts';
 import { KeepAlives } from './keepalive.ts';
 import { FleetKeys } from './keys.ts';
@@ -22,6 +23,7 @@ import type { HaLogger } from './log.ts';
 import { errorName, silentLogger } from './log.ts';
 import { Membership } from './membership.ts';
 import { Planner } from './planner.ts';
+import { sweepSummaries } from './summary-sweep.ts';
 import { SuspensionRelay } from './suspensions.ts';
 import { TriggerRelay } from './triggers.ts';
 
@@ -33,6 +35,9 @@ export interface EtcdCoordinatorDeps {
   /** Deadline of each unary etcd call, ms (default 1 s). */
   readonly callTimeoutMs?: number;
 }
+
+/** A summary of a lane not in the fleet and unheld is deleted once older than this many lease TTLs. */
+export const SUMMARY_LEFTOVER_TTLS = 10;
 
 /** A replica identity when the config names none: `<hostname>-<pid>-<random>`. */
 export function defaultReplicaId(): string {
@@ -49,6 +54,8 @@ export class EtcdCoordinator implements LaneCoordinator {
   private readonly client: Etcd3;
   private readonly keys: FleetKeys;
   private readonly fleet: FleetView;
+  private readonly guard: FleetGuard;
+  private mismatchLogged = false;
   private readonly keepAlives: KeepAlives;
   private readonly membership: Membership;
   private readonly lanes: LaneHolds;
@@ -56,10 +63,15 @@ export class EtcdCoordinator implements LaneCoordinator {
   private readonly triggers: TriggerRelay;
   private readonly suspended: SuspensionRelay;
   private desired: string[] = [];
+  /** setLanes was called (before it, no summary is a leftover). */
+  private lanesSet = false;
+  private sweeping = false;
   private watcher: Watcher | undefined;
   private timers: NodeJS.Timeout[] = [];
   private running = false;
   private unreachableSince: Date | undefined;
+  /** When etcd last answered a fleet read (load or the periodic one). */
+  private answeredAt: Date | undefined;
   private startedAt = new Date();
   private connected = false;
   private stopping: Promise<void> | undefined;
@@ -72,8 +84,9 @@ export class EtcdCoordinator implements LaneCoordinator {
     this.now = deps.now ?? (() => performance.now());
     this.callTimeoutMs = deps.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     this.client = createEtcdClient(settings, this.callTimeoutMs);
-    this.keys = new FleetKeys(settings.prefix, settings.fleet);
+    this.keys = new FleetKeys(settings.prefix);
     this.fleet = new FleetView(this.keys);
+    this.guard = new FleetGuard(this.keys, settings.fleet);
     const ttlSeconds = Math.ceil(settings.leaseTtlMs / 1000);
     this.keepAlives = new KeepAlives({
       client: this.client,
@@ -93,13 +106,14 @@ export class EtcdCoordinator implements LaneCoordinator {
       keepAlives: this.keepAlives,
       logger: this.logger,
       changed: () => this.planner.plan(),
+      mayHold: () => this.guard.agrees,
     });
     this.planner = new Planner({
       replica: this.replica,
       fleet: this.fleet,
       lanes: this.lanes,
       desired: () => this.desired,
-      ready: () => this.running && this.connected && this.membership.registered,
+      ready: () => this.running && this.connected && this.membership.registered && this.guard.agrees,
       stableMs: Math.max(settings.fenceWindowMs, settings.leaseTtlMs / 5),
       now: this.now,
     });
@@ -154,15 +168,45 @@ export class EtcdCoordinator implements LaneCoordinator {
   /** Reads every key of the fleet, then watches from the next revision. */
   private async load(): Promise<void> {
     const snapshot = await readFleet(this.client, this.keys, this.callTimeoutMs, true);
+    this.answeredAt = new Date();
     const summaries = (snapshot.all ?? []).filter((kv) => kv.key.toString().startsWith(`${this.keys.root}summaries/`));
     this.fleet.applySnapshot(snapshot.revision, snapshot.lanes, snapshot.replicas, summaries, snapshot.suspensions);
+    this.guard.observe(snapshot.revision, snapshot.fleet);
+    if (this.guard.absent) await this.guard.claim(this.client, this.callTimeoutMs);
+    this.enforceFleet();
     this.suspended.seen(this.fleet.suspensions);
     this.triggers.loadedAt(snapshot.revision);
     await this.watch(snapshot.revision + 1);
   }
 
+  setFleet(fleet: string): void {
+    this.guard.current = fleet;
+    this.enforceFleet();
+    this.planner.plan();
+  }
+
+  /**
+   * A revision whose fleet id is not the one recorded under the prefix: every hold is resigned
+   * (stopped first), the replica leaves the membership (it must not count in the others' fair
+   * share) and the planner stands still until the ids agree again.
+   */
+  private enforceFleet(): void {
+    if (!this.guard.mismatch) {
+      if (this.mismatchLogged && this.running) void this.membership.register();
+      this.mismatchLogged = false;
+      return;
+    }
+    if (!this.mismatchLogged) {
+      this.logger.warn({ replica: this.replica, reason: this.guard.reason(this.settings.prefix) }, 'ha fleet id mismatch');
+      this.mismatchLogged = true;
+    }
+    for (const lane of this.lanes.names()) void this.lanes.resign(lane, 'fleet id mismatch');
+    void this.membership.leave();
+  }
+
   setLanes(lanes: readonly string[]): void {
     this.desired = [...new Set(lanes)].sort();
+    this.lanesSet = true;
     this.planner.plan();
   }
 
@@ -213,11 +257,17 @@ export class EtcdCoordinator implements LaneCoordinator {
   health(): CoordinatorHealth {
     if (!this.running) return { ok: false, reason: 'ha coordinator not running' };
     if (this.unreachableSince !== undefined) {
-      return { ok: false, reason: `etcd unreachable since ${this.unreachableSince.toISOString()}` };
+      const asOf = this.answeredAt?.toISOString() ?? 'never read';
+      return { ok: false, reason: `etcd unreachable since ${this.unreachableSince.toISOString()}; lane view as of ${asOf}` };
     }
     if (!this.connected) return { ok: false, reason: `connecting to etcd since ${this.startedAt.toISOString()}` };
+    if (this.guard.mismatch) return { ok: false, reason: this.guard.reason(this.settings.prefix) };
     if (!this.membership.registered) return { ok: false, reason: 'not registered with etcd (no live lease)' };
     return { ok: true, reason: '' };
+  }
+
+  viewAsOf(): string | undefined {
+    return this.answeredAt?.toISOString();
   }
 
   /** Resigns, deregisters and closes; a second call waits for the first. */
@@ -271,6 +321,12 @@ export class EtcdCoordinator implements LaneCoordinator {
       this.triggers.event(kind, kv);
       return;
     }
+    if (name === this.keys.fleet) {
+      this.guard.observe(Number(kv.mod_revision), kind === 'put' ? kv : undefined);
+      this.enforceFleet();
+      this.planner.plan();
+      return;
+    }
     const parsed = this.fleet.applyEvent(kind, kv);
     if (parsed?.kind === 'suspension') this.suspended.seen(this.fleet.suspensions);
     if (parsed === undefined || parsed.kind === 'summary' || parsed.kind === 'suspension') return;
@@ -287,11 +343,18 @@ export class EtcdCoordinator implements LaneCoordinator {
     const sentAt = this.now();
     try {
       const snapshot = await readFleet(this.client, this.keys, this.settings.fenceWindowMs / 2);
+      this.answeredAt = new Date();
       const lanes = new FleetView(this.keys);
       lanes.applySnapshot(snapshot.revision, snapshot.lanes, []);
       this.lanes.judge(snapshot.revision, lanes.lanes, sentAt);
       if (this.fleet.applySnapshot(snapshot.revision, snapshot.lanes, snapshot.replicas, undefined, snapshot.suspensions))
         this.suspended.seen(this.fleet.suspensions);
+      const member = this.keys.replica(this.replica);
+      if (!snapshot.replicas.some((kv) => kv.key.toString('utf8') === member)) this.membership.keyDeleted(snapshot.revision);
+      this.guard.observe(snapshot.revision, snapshot.fleet);
+      if (this.guard.absent && this.connected) await this.guard.claim(this.client, this.callTimeoutMs);
+      this.enforceFleet();
+      this.sweep();
       if (this.unreachableSince !== undefined) this.logger.info({ replica: this.replica }, 'ha etcd reachable again');
       this.unreachableSince = undefined;
       this.planner.plan();
@@ -301,6 +364,30 @@ export class EtcdCoordinator implements LaneCoordinator {
         this.logger.warn({ replica: this.replica, error: errorName(error) }, 'ha etcd unreachable');
       }
     }
+  }
+
+  /** Deletes leftover summaries of lanes no longer in the fleet (summary-sweep.ts), one sweep at a time. */
+  private sweep(): void {
+    if (this.sweeping || !this.lanesSet || !this.connected || !this.guard.agrees) return;
+    this.sweeping = true;
+    const input = {
+      client: this.client,
+      keys: this.keys,
+      fleet: this.fleet,
+      desired: this.desired,
+      busy: this.lanes.busy,
+      maxAgeMs: SUMMARY_LEFTOVER_TTLS * this.settings.leaseTtlMs,
+      timeoutMs: this.callTimeoutMs,
+      now: Date.now(),
+    };
+    void sweepSummaries(input)
+      .then((lanes) => {
+        if (lanes.length > 0) this.logger.info({ replica: this.replica, lanes }, 'ha leftover lane summaries deleted');
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        this.sweeping = false;
+      });
   }
 
   private leaseExpired(leaseId: string): void {

@@ -67,6 +67,33 @@ export async function deleteIfOurs(client: Etcd3, laneKey: string, token: string
   return response.succeeded;
 }
 
+/**
+ * Deletes `summaryKey` only while nobody holds `laneKey` (and, with `modRevision`, only if the
+ * summary was not rewritten since): a removed lane's summary, never a holder's fresh one.
+ */
+export async function deleteSummaryIfUnheld(
+  client: Etcd3,
+  laneKey: string,
+  summaryKey: string,
+  timeoutMs: number,
+  modRevision?: string,
+): Promise<boolean> {
+  const response = await client.kv.txn(
+    {
+      compare: [
+        { key: key(laneKey), target: 'Create', result: 'Equal', create_revision: 0 },
+        ...(modRevision === undefined
+          ? []
+          : [{ key: key(summaryKey), target: 'Mod' as const, result: 'Equal' as const, mod_revision: modRevision }]),
+      ],
+      success: [{ request_delete_range: { key: key(summaryKey) } }],
+      failure: [],
+    },
+    deadline(timeoutMs),
+  );
+  return response.succeeded;
+}
+
 /** Puts `summaryKey` only if `laneKey` still has create revision `token`. */
 export async function putIfHolder(
   client: Etcd3,
@@ -90,6 +117,8 @@ export async function putIfHolder(
 /** The fleet at one revision: lane, membership and suspension keys, and every key when `everything`. */
 export interface FleetSnapshot {
   readonly revision: number;
+  /** The `fleet` key (the fleet id the prefix belongs to); undefined when absent. */
+  readonly fleet: IKeyValue | undefined;
   readonly lanes: readonly IKeyValue[];
   readonly replicas: readonly IKeyValue[];
   readonly suspensions: readonly IKeyValue[];
@@ -97,11 +126,19 @@ export interface FleetSnapshot {
   readonly all?: readonly IKeyValue[];
 }
 
-/** Reads the lanes, replicas and suspensions prefixes (or the whole fleet root) in one txn, one revision. */
+/**
+ * Reads the `fleet` key and the lanes, replicas and suspensions prefixes (or the whole fleet root)
+ * in one txn, one revision.
+ */
 export async function readFleet(client: Etcd3, keys: FleetKeys, timeoutMs: number, everything = false): Promise<FleetSnapshot> {
   const success = everything
     ? [rangeOf(keys.root)]
-    : [rangeOf(keys.lanesPrefix), rangeOf(keys.replicasPrefix), rangeOf(keys.suspensionsPrefix)];
+    : [
+        rangeOf(keys.lanesPrefix),
+        rangeOf(keys.replicasPrefix),
+        rangeOf(keys.suspensionsPrefix),
+        { request_range: { key: key(keys.fleet) } },
+      ];
   const response = await client.kv.txn({ compare: [], success, failure: [] }, deadline(timeoutMs));
   const ranges = response.responses.map((op) => op.response_range.kvs);
   const revision = Number(response.header.revision);
@@ -110,13 +147,14 @@ export async function readFleet(client: Etcd3, keys: FleetKeys, timeoutMs: numbe
     const under = (prefix: string) => all.filter((kv) => kv.key.toString('utf8').startsWith(prefix));
     return {
       revision,
+      fleet: all.find((kv) => kv.key.toString('utf8') === keys.fleet),
       lanes: under(keys.lanesPrefix),
       replicas: under(keys.replicasPrefix),
       suspensions: under(keys.suspensionsPrefix),
       all,
     };
   }
-  return { revision, lanes: ranges[0] ?? [], replicas: ranges[1] ?? [], suspensions: ranges[2] ?? [] };
+  return { revision, fleet: ranges[3]?.[0], lanes: ranges[0] ?? [], replicas: ranges[1] ?? [], suspensions: ranges[2] ?? [] };
 }
 
 /**
@@ -133,6 +171,24 @@ export async function putIfAbsent(client: Etcd3, name: string, value: string, ti
     deadline(timeoutMs),
   );
   return response.succeeded;
+}
+
+/** Creates `name` = `value` (no lease) unless it exists; returns the txn's revision and whether it created it. */
+export async function createIfAbsent(
+  client: Etcd3,
+  name: string,
+  value: string,
+  timeoutMs: number,
+): Promise<{ readonly created: boolean; readonly revision: number }> {
+  const response = await client.kv.txn(
+    {
+      compare: [{ key: key(name), target: 'Create', result: 'Equal', create_revision: 0 }],
+      success: [{ request_put: { key: key(name), value: key(value) } }],
+      failure: [],
+    },
+    deadline(timeoutMs),
+  );
+  return { created: response.succeeded, revision: Number(response.header.revision) };
 }
 
 /** Puts a key with no lease (the trigger). */

@@ -58,6 +58,8 @@ function parseSuspension(value: Buffer): ApiSuspension {
 export class FleetView {
   readonly lanes = new Map<string, LaneKey>();
   readonly summaries = new Map<string, PublishedSummary>();
+  /** The mod revision of each summary key (to delete a leftover only if unchanged). */
+  readonly summaryRevisions = new Map<string, string>();
   readonly replicas = new Set<string>();
   /** Groups suspended through the API, by group. */
   readonly suspensions = new Map<string, ApiSuspension>();
@@ -89,6 +91,7 @@ export class FleetView {
     this.replicas.clear();
     if (summaries !== undefined) {
       this.summaries.clear();
+      this.summaryRevisions.clear();
       this.summaryRevision = revision;
     }
     if (suspensions !== undefined) this.suspensions.clear();
@@ -103,7 +106,7 @@ export class FleetView {
   applyEvent(kind: 'put' | 'delete', kv: IKeyValue): FleetKey | undefined {
     const revision = Number(kv.mod_revision);
     const parsed = this.keys.parse(kv.key.toString('utf8'));
-    if (parsed === undefined || parsed.kind === 'trigger') return undefined;
+    if (parsed === undefined || parsed.kind === 'trigger' || parsed.kind === 'fleet') return undefined;
     if (parsed.kind === 'summary') {
       if (revision <= this.summaryRevision) return undefined;
       this.summaryRevision = revision;
@@ -114,7 +117,10 @@ export class FleetView {
     if (kind === 'put') return this.set(kv);
     if (parsed.kind === 'lane') this.lanes.delete(parsed.name);
     if (parsed.kind === 'replica') this.replicas.delete(parsed.name);
-    if (parsed.kind === 'summary') this.summaries.delete(parsed.name);
+    if (parsed.kind === 'summary') {
+      this.summaries.delete(parsed.name);
+      this.summaryRevisions.delete(parsed.name);
+    }
     if (parsed.kind === 'suspension') this.suspensions.delete(parsed.name);
     return parsed;
   }
@@ -124,9 +130,12 @@ export class FleetView {
     return new Map([...this.lanes].map(([lane, key]) => [lane, key.replica]));
   }
 
-  /** Every lane of `desired` and every lane with a key or summary, with holder and summary. */
+  /**
+   * Every lane of `desired` (the current revision's) and every lane with a key (held), with holder
+   * and summary; a summary of a lane in neither (a removed Provider's leftover) is not shown.
+   */
   view(desired: readonly string[]): LaneView[] {
-    const names = new Set([...desired, ...this.lanes.keys(), ...this.summaries.keys()]);
+    const names = new Set([...desired, ...this.lanes.keys()]);
     return [...names].sort().map((lane) => {
       const key = this.lanes.get(lane);
       const summary = this.summaries.get(lane);
@@ -140,7 +149,7 @@ export class FleetView {
 
   private set(kv: IKeyValue): FleetKey | undefined {
     const parsed = this.keys.parse(kv.key.toString('utf8'));
-    if (parsed === undefined || parsed.kind === 'trigger') return parsed;
+    if (parsed === undefined || parsed.kind === 'trigger' || parsed.kind === 'fleet') return parsed;
     if (parsed.kind === 'replica') this.replicas.add(parsed.name);
     if (parsed.kind === 'suspension') this.suspensions.set(parsed.name, parseSuspension(kv.value));
     if (parsed.kind === 'lane') {
@@ -152,6 +161,8 @@ export class FleetView {
       const summary = parseSummary(kv.value);
       if (summary === undefined) this.summaries.delete(parsed.name);
       else this.summaries.set(parsed.name, summary);
+      if (summary === undefined) this.summaryRevisions.delete(parsed.name);
+      else this.summaryRevisions.set(parsed.name, kv.mod_revision);
     }
     return parsed;
   }

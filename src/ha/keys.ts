@@ -1,22 +1,29 @@
 /**
- * The key layout of one fleet in etcd, under `<prefix>/<fleet>/`: `replicas/<id>` (membership, on
- * the replica's lease), `lanes/<provider>` (the campaign key, on the lane's own lease; its create
- * revision is the fencing token), `summaries/<provider>` (no lease), `suspensions/<group>` (API
- * suspensions, no lease), `records/<provider>/<name>` (a lane's journals, no lease) and `trigger`.
+ * The key layout of one fleet in etcd, under the operator's `<prefix>/` alone (nothing Git says is
+ * part of a key, so a commit cannot open a second key space): `fleet` (the fleet id the prefix
+ * belongs to, no lease), `replicas/<id>` (membership, on the replica's lease), `lanes/<provider>`
+ * (the campaign key, on the lane's own lease; its create revision is the fencing token),
+ * `summaries/<provider>` (no lease), `suspensions/<group>` (API suspensions, no lease),
+ * `records/<provider>/<name>` (a lane's journals, no lease) and `trigger`.
  */
 
 /** What a key under the fleet root is. */
 export type FleetKey =
-  { readonly kind: 'replica' | 'lane' | 'summary' | 'suspension'; readonly name: string } | { readonly kind: 'trigger' };
+  { readonly kind: 'replica' | 'lane' | 'summary' | 'suspension'; readonly name: string } | { readonly kind: 'trigger' | 'fleet' };
 
 /** Builds and parses the keys of one fleet. */
 export class FleetKeys {
-  /** `<prefix>/<fleet>/`, always ending in one slash. */
+  /** `<prefix>/`, always ending in one slash. */
   readonly root: string;
 
-  constructor(prefix: string, fleet: string) {
+  constructor(prefix: string) {
     const trimmed = prefix.replace(/\/+$/, '');
-    this.root = `${trimmed}/${fleet}/`;
+    this.root = `${trimmed}/`;
+  }
+
+  /** The fleet id this prefix belongs to (created once by the first replica). */
+  get fleet(): string {
+    return `${this.root}fleet`;
   }
 
   replica(id: string): string {
@@ -65,6 +72,7 @@ export class FleetKeys {
     if (!key.startsWith(this.root)) return undefined;
     const rest = key.slice(this.root.length);
     if (rest === 'trigger') return { kind: 'trigger' };
+    if (rest === 'fleet') return { kind: 'fleet' };
     const slash = rest.indexOf('/');
     if (slash < 0) return undefined;
     const name = rest.slice(slash + 1);

@@ -9,7 +9,7 @@ import type { Etcd3, IKeyValue } from 'etcd3';
 
 import type { FenceLostReason } from '../contract/fence.ts';
 import type { LaneHold, LaneHost } from './coordinator.ts';
-import { campaign, deleteIfOurs, grantLease, revokeLease } from './etcd-ops.ts';
+import { campaign, deleteIfOurs, deleteSummaryIfUnheld, grantLease, revokeLease } from './etcd-ops.ts';
 import { parseLaneValue } from './fleet-view.ts';
 import type { LaneKey } from './fleet-view.ts';
 import type { KeepAlives } from './keepalive.ts';
@@ -33,6 +33,11 @@ export interface LaneHoldsOptions {
   readonly logger: HaLogger;
   /** Something changed (a lane freed up on our side): plan again. */
   readonly changed: () => void;
+  /**
+   * Whether a lane just won may be handed to the host (false: the fleet id changed while the
+   * campaign was under way; the lane is resigned at once, never started).
+   */
+  readonly mayHold?: () => boolean;
 }
 
 interface Held {
@@ -101,15 +106,19 @@ export class LaneHolds {
     }
   }
 
-  /** Stops the lane, then deletes its key (if still ours) and revokes its lease; once per hold. */
-  resign(lane: string, why: string): Promise<void> {
+  /**
+   * Stops the lane, then deletes its key (if still ours) and revokes its lease; once per hold.
+   * With `forget` (the lane left the fleet) its summary is deleted too, unless someone took the
+   * lane again meanwhile.
+   */
+  resign(lane: string, why: string, forget = false): Promise<void> {
     const held = this.held.get(lane);
     if (held === undefined) return Promise.resolve();
-    held.resigning ??= this.resignHeld(lane, held, why);
+    held.resigning ??= this.resignHeld(lane, held, why, forget);
     return held.resigning;
   }
 
-  private async resignHeld(lane: string, held: Held, why: string): Promise<void> {
+  private async resignHeld(lane: string, held: Held, why: string, forget: boolean): Promise<void> {
     this.busy.add(lane);
     const { client, keys, replica, callTimeoutMs, keepAlives, logger } = this.options;
     logger.info({ replica, lane, fence: held.hold.token, why }, 'ha lane resigning');
@@ -119,6 +128,7 @@ export class LaneHolds {
     keepAlives.untrack(held.leaseId);
     await deleteIfOurs(client, keys.lane(lane), held.hold.token, callTimeoutMs).catch(() => undefined);
     await revokeLease(client, held.leaseId, callTimeoutMs).catch(() => undefined);
+    if (forget) await deleteSummaryIfUnheld(client, keys.lane(lane), keys.summary(lane), callTimeoutMs).catch(() => undefined);
     this.busy.delete(lane);
     logger.info({ replica, lane, fence: held.hold.token }, 'ha lane resigned');
     this.options.changed();
@@ -188,6 +198,10 @@ export class LaneHolds {
     const hold: LaneHold = { lane, token, since, fence, records };
     this.held.set(lane, { hold, fence, leaseId, resigning: undefined });
     logger.info({ replica, lane, fence: token }, 'ha lane acquired');
+    if (this.options.mayHold?.() === false) {
+      void this.resign(lane, 'may not hold');
+      return;
+    }
     try {
       this.host?.acquired(hold);
     } catch (error) {

@@ -30,6 +30,8 @@ export class Membership {
   private leaseId: string | undefined;
   private registering: Promise<void> | undefined;
   private stopped = false;
+  /** Left the membership on purpose (leave()) until register() is called again. */
+  private left = false;
   /** The revision of the current membership put. */
   private revision = 0;
   constructor(options: MembershipOptions) {
@@ -48,6 +50,7 @@ export class Membership {
 
   /** Registers (again) unless a registration is under way; retries until it succeeds or stop(). */
   register(): Promise<void> {
+    this.left = false;
     this.registering ??= this.registerUntilDone().finally(() => {
       this.registering = undefined;
     });
@@ -64,12 +67,27 @@ export class Membership {
     const old = this.leaseId;
     this.leaseId = undefined;
     if (old !== undefined) this.options.keepAlives.untrack(old);
-    if (!this.stopped) void this.register();
+    if (!this.stopped && !this.left) void this.register();
+  }
+
+  /**
+   * Leaves the membership (deletes the key, revokes the lease) until register() is called: a
+   * replica that may not campaign must not count in the others' fair share.
+   */
+  async leave(): Promise<void> {
+    if (this.left) return;
+    this.left = true;
+    await this.registering;
+    await this.dropKey();
   }
 
   /** Deletes the key and revokes the lease, each bounded by the call timeout. */
   async stop(): Promise<void> {
     this.stopped = true;
+    await this.dropKey();
+  }
+
+  private async dropKey(): Promise<void> {
     const { client, keys, replica, callTimeoutMs, keepAlives } = this.options;
     const leaseId = this.leaseId;
     this.leaseId = undefined;
@@ -80,7 +98,7 @@ export class Membership {
   }
 
   private async registerUntilDone(): Promise<void> {
-    for (let attempt = 0; !this.stopped && this.leaseId === undefined; attempt++) {
+    for (let attempt = 0; !this.stopped && !this.left && this.leaseId === undefined; attempt++) {
       try {
         await this.registerOnce();
       } catch (error) {
@@ -106,7 +124,7 @@ export class Membership {
       await revokeLease(client, leaseId, callTimeoutMs).catch(() => undefined);
       throw error;
     }
-    if (this.stopped) {
+    if (this.stopped || this.left) {
       keepAlives.untrack(leaseId);
       await revokeLease(client, leaseId, callTimeoutMs).catch(() => undefined);
       return;

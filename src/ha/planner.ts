@@ -81,7 +81,7 @@ export class Planner {
       mine: lanes.names(),
       busy: lanes.busy,
     });
-    for (const lane of plan.gone) void lanes.resign(lane, 'not in the fleet');
+    for (const lane of plan.gone) void lanes.resign(lane, 'not in the fleet', true);
     const at = now();
     const calm = at - this.replicasChangedAt >= stableMs && at - this.lastShedAt >= stableMs;
     if (plan.shed !== undefined && calm && this.shedding === undefined) {

@@ -1,5 +1,5 @@
 /**
- * The API's suspensions under HA: kept in etcd (`<prefix>/<fleet>/suspensions/<group>`, no lease)
+ * The API's suspensions under HA: kept in etcd (`<prefix>/suspensions/<group>`, no lease)
  * through the coordinator, so a suspend sent to any replica holds on the replica that runs the
  * group's lane, and follows the lane when another replica takes it. A write etcd did not take is
  * refused with ControlUnavailable (the API answers 503), never taken for done.
@@ -89,7 +89,7 @@ export class HaSuspensions implements SuspensionStore {
 
   /**
    * Moves the state directory's suspensions into etcd, once: each group's key is created unless it
-   * exists, then the file is emptied. Tried at each look until it succeeds (a warning names the
+   * exists, then, once the coordinator's view shows every one of them, the file is emptied. Tried at each look until it succeeds (a warning names the
    * groups while it fails); never throws.
    */
   async migrate(): Promise<void> {
@@ -98,6 +98,10 @@ export class HaSuspensions implements SuspensionStore {
     const groups = [...this.local.names].sort();
     try {
       for (const group of groups) await coordinator.setSuspended(group, true);
+      // Written; but until this replica's view of etcd shows them (the watch, a moment later),
+      // dropping the local record would leave a gap in which a pass runs the group unsuspended.
+      const shown = coordinator.suspensions();
+      if (!groups.every((group) => shown.has(group))) return;
       for (const group of groups) await this.local.set(group, false);
     } catch (error) {
       this.logger.warn(

@@ -1,7 +1,8 @@
 /**
  * The daemon's side of high availability (src/ha): it is the coordinator's `LaneHost`. The
- * coordinator starts at the first valid revision (the fleet id is part of its keys) and learns the
- * lanes of every revision; it hands this replica lanes (`acquired`: the supervisor starts the lane
+ * coordinator starts at the first valid revision and learns the fleet id and lanes of every
+ * revision (its keys are under the operator's prefix alone; a revision whose fleet id differs from
+ * the one recorded there makes the replica give up its lanes and campaign for none); it hands this replica lanes (`acquired`: the supervisor starts the lane
  * under that hold, its provider opened with the hold's fence) and takes them back (`stopLane`: the
  * lane skips its queued actions, its calls in flight finish, its loop ends and its provider closes,
  * and only then the coordinator deletes the key). It also forwards triggers between replicas, and
@@ -95,11 +96,11 @@ export class Replica implements LaneHost {
     await this.loadFactories(current);
     const fleet = current.state.fleet.id;
     if (this.coordinator === undefined) await this.start(fleet);
-    else if (fleet !== this.fleet && this.lanesOf !== current.revision)
-      this.deps.logger.error(
-        { fleet, campaigning: this.fleet, revision: current.revision },
-        'high availability: the fleet id changed; this replica keeps campaigning under the first one until restarted',
-      );
+    else if (fleet !== this.fleet) {
+      this.deps.logger.warn({ fleet, was: this.fleet, revision: current.revision }, 'high availability: the fleet id changed');
+      this.fleet = fleet;
+      this.coordinator.setFleet(fleet);
+    }
     await this.suspensions.migrate();
     if (this.lanesOf === current.revision || this.coordinator === undefined) return;
     this.lanesOf = current.revision;
@@ -252,11 +253,13 @@ export class Replica implements LaneHost {
 
   /**
    * The `ha` block of the status document: this replica, its health, every lane's holder and
-   * summary, and the groups suspended through the API (in etcd: by which replica, when).
+   * summary as of `viewAsOf` (etcd's last answer: while cut off, the lane map is that old and
+   * health says so), and the groups suspended through the API (in etcd: by which replica, when).
    */
   view(): object {
     const suspensions = [...(this.coordinator?.suspensions() ?? [])].map(([group, s]) => ({ group, by: s.by, at: s.at }));
-    return { replica: this.replica ?? null, health: this.health(), lanes: this.lanes(), suspensions };
+    const viewAsOf = this.coordinator?.viewAsOf() ?? null;
+    return { replica: this.replica ?? null, health: this.health(), viewAsOf, lanes: this.lanes(), suspensions };
   }
 
   /** Every lane with its holder and summary. */

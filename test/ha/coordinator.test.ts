@@ -236,7 +236,7 @@ describe('EtcdCoordinator on a real etcd', function () {
     await waitFor('a is a member', async () => (await world.get(key).string()) !== null);
     await world.delete().key(key);
     await waitFor('a is a member again', async () => (await world.get(key).string()) !== null);
-    assert.ok(a.coordinator.health().ok);
+    await waitFor('a is healthy again', () => a.coordinator.health().ok, 2000);
   });
 
   it('works with a dead endpoint listed before a live one', async () => {

@@ -8,6 +8,8 @@
  * providers do (ProviderContext.fence), and can hold a call "in flight" on a gate.
  */
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startEc2Simulator } from '../../providers/aws/sim.ts';
@@ -92,6 +94,8 @@ interface Rig {
   readonly logs: Record<string, unknown>[];
   /** Times the daemon asked its source to sync (API, forwarded requests). */
   readonly syncs: { count: number };
+  /** The fleet directory the daemon reads. */
+  readonly dir: string;
   stop(): Promise<void>;
 }
 
@@ -152,6 +156,7 @@ describe('daemon under HA (in-memory coordinator, EC2 simulator)', function () {
       opened,
       logs,
       syncs,
+      dir,
       stop: async () => {
         gate.open();
         await daemon.stop();
@@ -165,6 +170,16 @@ describe('daemon under HA (in-memory coordinator, EC2 simulator)', function () {
   const mutating = () => sim.engine.calls.list().filter((c) => c.action === 'RunInstances' || c.action === 'TerminateInstances');
   const live = () => sim.world.list().filter((i) => i.tags[TAG.fleet] === FLEET && (i.state === 'pending' || i.state === 'running'));
   const converged = () => live().length === GROUPS.length && live().every((i) => i.state === 'running');
+
+  it('tells the coordinator the fleet id of each revision: the coordinator judges a rename', async () => {
+    const r = await start();
+    await waitFor(() => r.coordinator.lanesSeen.length > 0, 'the coordinator learns the lanes');
+    assert.deepEqual(r.coordinator.fleetsSeen, []);
+    await writeFile(path.join(r.dir, 'fleet.yaml'), `apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: ${FLEET}-renamed }\n`);
+    r.daemon.reconcile('api');
+    await waitFor(() => r.coordinator.fleetsSeen.length > 0, 'the coordinator hears the new fleet id');
+    assert.deepEqual(r.coordinator.fleetsSeen, [`${FLEET}-renamed`]);
+  });
 
   it('runs no lane until the coordinator hands it one; then converges, publishes, and reports the lane', async () => {
     const r = await start();

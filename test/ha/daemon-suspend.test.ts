@@ -257,7 +257,10 @@ describe('API suspensions under HA (two daemons, real etcd, EC2 simulator)', fun
     );
     const record = JSON.parse((await suspensionKey('web-a'))!) as { by: string };
     assert.equal(record.by, 'r1');
-    assert.deepEqual(JSON.parse(await readFile(path.join(stateDirOf('r1'), 'suspended.json'), 'utf8')), [], 'the local file is emptied');
+    await waitFor(
+      'the local file is emptied',
+      async () => JSON.parse(await readFile(path.join(stateDirOf('r1'), 'suspended.json'), 'utf8')).length === 0,
+    );
     await waitFor("r1's status shows web-a suspended by the API", () => groupOn('r1', 'web-a')?.suspendedBy === 'api');
     assert.deepEqual(changesOf('web-a', 0), [], 'web-a was never launched');
   });

@@ -102,6 +102,17 @@ export class FakeCoordinator implements LaneCoordinator {
     return Promise.resolve();
   }
 
+  /** Every setFleet call's fleet id, in order. */
+  readonly fleetsSeen: string[] = [];
+
+  viewAsOf(): string | undefined {
+    return this.started ? new Date().toISOString() : undefined;
+  }
+
+  setFleet(fleet: string): void {
+    this.fleetsSeen.push(fleet);
+  }
+
   setLanes(lanes: readonly string[]): void {
     this.lanes = [...lanes];
     this.lanesSeen.push(this.lanes);

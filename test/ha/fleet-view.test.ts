@@ -6,7 +6,7 @@ import type { IKeyValue } from 'etcd3';
 import { FleetView } from '../../src/ha/fleet-view.ts';
 import { FleetKeys, prefixEnd } from '../../src/ha/keys.ts';
 
-const keys = new FleetKeys('/d/', 'f');
+const keys = new FleetKeys('/d/f/');
 
 function kv(key: string, value: object, create: number, mod = create, lease = '7'): IKeyValue {
   return {
@@ -66,6 +66,7 @@ describe('FleetView', () => {
     assert.equal(keys.root, '/d/f/');
     assert.deepEqual(keys.parse('/d/f/lanes/aws'), { kind: 'lane', name: 'aws' });
     assert.deepEqual(keys.parse('/d/f/trigger'), { kind: 'trigger' });
+    assert.deepEqual(keys.parse('/d/f/fleet'), { kind: 'fleet' });
     assert.deepEqual(keys.parse('/d/f/suspensions/web'), { kind: 'suspension', name: 'web' });
     assert.equal(keys.parse('/d/g/lanes/aws'), undefined);
     assert.equal(keys.parse('/d/f/other/x'), undefined);

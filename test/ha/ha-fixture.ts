@@ -16,11 +16,14 @@ import type { HaLogger } from '../../src/ha/log.ts';
 export const TTL_MS = 2000;
 export const WINDOW_MS = 400;
 
-/** Settings for replica `id` of `fleet` through `endpoint`. */
+/**
+ * Settings for replica `id` of `fleet` through `endpoint`, under the prefix `/drover-test/<fleet>`
+ * (one prefix per fleet, so tests sharing an etcd never meet).
+ */
 export function settingsFor(endpoint: string, fleet: string, id: string, over: Partial<HaSettings> = {}): HaSettings {
   return {
     endpoints: [endpoint],
-    prefix: '/drover-test',
+    prefix: `/drover-test/${fleet}`,
     fleet,
     replicaId: id,
     leaseTtlMs: TTL_MS,

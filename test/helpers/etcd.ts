@@ -137,15 +137,23 @@ export class EtcdServer {
   }
 }
 
+/** One relayed connection: bytes pass while `forwarding`. */
+interface Relayed {
+  forwarding: boolean;
+}
+
 /**
  * A loopback TCP relay to `target`: a replica configured with `endpoint` reaches etcd through it;
  * `cut()` drops every connection and refuses new ones (the replica is cut off; others are not),
- * `mend()` lets connections through again.
+ * `blackhole()` keeps every connection open but forwards no byte on any (existing or new: a
+ * partition, or a middlebox that lost its state), `mend()` lets new connections through again
+ * (a blackholed one stays dead, as after a real partition).
  */
 export class TcpProxy {
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
-  private open = true;
+  private readonly relayed = new Set<Relayed>();
+  private mode: 'open' | 'cut' | 'blackhole' = 'open';
   readonly port: number;
 
   private constructor(server: net.Server, port: number) {
@@ -168,13 +176,20 @@ export class TcpProxy {
 
   /** Drops every relayed connection and refuses new ones until mend(). */
   cut(): void {
-    this.open = false;
+    this.mode = 'cut';
     for (const socket of this.sockets) socket.destroy();
     this.sockets.clear();
   }
 
+  /** Every connection, existing or new, stays open and forwards nothing, until mend() (new ones only). */
+  blackhole(): void {
+    this.mode = 'blackhole';
+    for (const relayed of this.relayed) relayed.forwarding = false;
+  }
+
+  /** Connections made from now on relay again. */
   mend(): void {
-    this.open = true;
+    this.mode = 'open';
   }
 
   async close(): Promise<void> {
@@ -183,22 +198,29 @@ export class TcpProxy {
   }
 
   private relay(client: net.Socket, targetPort: number): void {
-    if (!this.open) {
+    if (this.mode === 'cut') {
       client.destroy();
       return;
     }
+    const relayed: Relayed = { forwarding: this.mode === 'open' };
+    this.relayed.add(relayed);
     const upstream = net.connect(targetPort, '127.0.0.1');
     for (const socket of [client, upstream]) {
       this.sockets.add(socket);
       socket.on('error', () => undefined);
       socket.on('close', () => {
         this.sockets.delete(socket);
+        this.relayed.delete(relayed);
         client.destroy();
         upstream.destroy();
       });
     }
-    client.pipe(upstream);
-    upstream.pipe(client);
+    client.on('data', (chunk: Buffer) => {
+      if (relayed.forwarding) upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (relayed.forwarding) client.write(chunk);
+    });
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * The test's own view of etcd, independent of every replica: which replica holds each lane (the
- * campaign keys `<prefix>/<fleet>/lanes/<provider>`, value = holder identity, create revision = the
+ * campaign keys `<prefix>/lanes/<provider>`, value = holder identity, create revision = the
  * fencing token), every campaign key ever seen with the wall time it was seen (the fencing judge's
  * epochs), and etcd's request counters from its /metrics endpoint (the bench's traffic figures).
  */
