@@ -16,7 +16,9 @@ export type HaErrorReason =
   /** The settings cannot work (no endpoint, TTL under one second, window not below the TTL …). */
   | 'BadSettings'
   /** start() was not called, or stop() already was. */
-  | 'NotRunning';
+  | 'NotRunning'
+  /** Another live replica registered with the same `replicaId` (or this one's previous process, until its lease ends). */
+  | 'ReplicaIdInUse';
 
 /** A coordinator failure with a machine-readable reason. */
 export class HaError extends Error {

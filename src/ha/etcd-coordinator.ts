@@ -260,6 +260,7 @@ export class EtcdCoordinator implements LaneCoordinator {
       const asOf = this.answeredAt?.toISOString() ?? 'never read';
       return { ok: false, reason: `etcd unreachable since ${this.unreachableSince.toISOString()}; lane view as of ${asOf}` };
     }
+    if (this.membership.refusal !== undefined) return { ok: false, reason: this.membership.refusal };
     if (!this.connected) return { ok: false, reason: `connecting to etcd since ${this.startedAt.toISOString()}` };
     if (this.guard.mismatch) return { ok: false, reason: this.guard.reason(this.settings.prefix) };
     if (!this.membership.registered) return { ok: false, reason: 'not registered with etcd (no live lease)' };

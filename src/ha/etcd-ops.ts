@@ -196,12 +196,6 @@ export async function putPlain(client: Etcd3, name: string, value: string, timeo
   await client.kv.put({ key: key(name), value: key(value) }, deadline(timeoutMs));
 }
 
-/** Puts `name` on `leaseId` (the membership key); returns the put's revision. */
-export async function putOnLease(client: Etcd3, name: string, value: string, leaseId: string, timeoutMs: number): Promise<number> {
-  const response = await client.kv.put({ key: key(name), value: key(value), lease: leaseId }, deadline(timeoutMs));
-  return Number(response.header.revision);
-}
-
 /** Deletes one key. */
 export async function deleteKey(client: Etcd3, name: string, timeoutMs: number): Promise<void> {
   await client.kv.deleteRange({ key: key(name) }, deadline(timeoutMs));

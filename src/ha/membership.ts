@@ -6,7 +6,8 @@
  */
 import type { Etcd3 } from 'etcd3';
 
-import { grantLease, deleteKey, putOnLease, revokeLease } from './etcd-ops.ts';
+import { campaign, grantLease, deleteKey, revokeLease } from './etcd-ops.ts';
+import { HaError } from './errors.ts';
 import type { KeepAlives } from './keepalive.ts';
 import type { FleetKeys } from './keys.ts';
 import type { HaLogger } from './log.ts';
@@ -34,6 +35,8 @@ export class Membership {
   private left = false;
   /** The revision of the current membership put. */
   private revision = 0;
+  /** Why registration is refused now (another live replica has this replicaId), for health. */
+  refusal: string | undefined;
   constructor(options: MembershipOptions) {
     this.options = options;
   }
@@ -103,7 +106,10 @@ export class Membership {
         await this.registerOnce();
       } catch (error) {
         // Logged on the first failure and then every 40th (about every 10 to 50 s while etcd is down).
-        if (attempt % 40 === 0) {
+        if (error instanceof HaError && error.reason === 'ReplicaIdInUse') {
+          this.refusal = error.message;
+          if (attempt % 40 === 0) this.options.logger.warn({ replica: this.options.replica, attempt }, error.message);
+        } else if (attempt % 40 === 0) {
           this.options.logger.warn({ replica: this.options.replica, error: errorName(error), attempt }, 'ha membership failed');
         }
         await new Promise((resolve) => setTimeout(resolve, 250).unref());
@@ -118,7 +124,15 @@ export class Membership {
     keepAlives.track(leaseId, sentAt);
     try {
       const value = JSON.stringify({ replica, since: new Date().toISOString() });
-      this.revision = await putOnLease(client, keys.replica(replica), value, leaseId, callTimeoutMs);
+      // Created only if absent: a second process with the same replicaId must not take over the
+      // first one's key (the count of live replicas, and every status, would be one short).
+      const created = await campaign(client, keys.replica(replica), value, leaseId, callTimeoutMs);
+      if (created === undefined)
+        throw new HaError(
+          'ReplicaIdInUse',
+          `ha replicaId ${replica} is registered by another live replica (or by this replica's previous process until its lease ends, within leaseTtl): give each replica its own ha.replicaId; this one campaigns for nothing until the key is free`,
+        );
+      this.revision = Number(created);
     } catch (error) {
       keepAlives.untrack(leaseId);
       await revokeLease(client, leaseId, callTimeoutMs).catch(() => undefined);
@@ -130,6 +144,7 @@ export class Membership {
       return;
     }
     this.leaseId = leaseId;
+    this.refusal = undefined;
     this.options.logger.info({ replica }, 'ha replica registered');
   }
 }

@@ -121,7 +121,7 @@ describe('HA hand-over of an AWS lane mid-rollout (shared launch journal)', func
       await writeFile(path.join(dir, 'group.yaml'), fleetFiles(fleet, 'v2')['group.yaml']!);
       const fresh = () => mine().filter((i) => i.tags[TAG.template] !== oldTemplate);
       await waitFor('a has launched the first new instance', () => fresh().length >= 1, 30_000);
-      const journalKey = new FleetKeys(settingsFor(etcd.endpoint, fleet, 'x').prefix, fleet).record(LANE, 'launches.json');
+      const journalKey = new FleetKeys(settingsFor(etcd.endpoint, fleet, 'x').prefix).record(LANE, 'launches.json');
       assert.ok((await client.get(journalKey).string()) !== null, "a's launch journal is in etcd");
 
       await a.stop(); // SIGTERM's path: in-flight calls finish, the lane is resigned

@@ -47,7 +47,7 @@ describe('shared provider records on a real etcd', function () {
     replicas.push(replica);
     return replica;
   };
-  const recordKey = (fleet: string) => new FleetKeys(settingsFor(etcd.endpoint, fleet, 'x').prefix, fleet).record(LANE, NAME);
+  const recordKey = (fleet: string) => new FleetKeys(settingsFor(etcd.endpoint, fleet, 'x').prefix).record(LANE, NAME);
   const inEtcd = async (fleet: string) => (await world.get(recordKey(fleet)).string()) ?? undefined;
 
   it('hands the journal to the next holder; a stale holder cannot overwrite it', async () => {
@@ -72,7 +72,7 @@ describe('shared provider records on a real etcd', function () {
     let taken = 0;
     const stale = new SharedRecords({
       client: world,
-      keys: new FleetKeys('/drover-test', fleet),
+      keys: new FleetKeys(settingsFor(etcd.endpoint, fleet, 'x').prefix),
       lane: LANE,
       token: holdA.token,
       timeoutMs: 1000,
