@@ -282,8 +282,10 @@ export class EtcdCoordinator implements LaneCoordinator {
     this.running = false;
     for (const timer of this.timers) clearInterval(timer);
     await this.planner.idle();
-    await this.lanes.resignAll();
+    // Leave first: the others then count one replica fewer, so their fair share already covers
+    // the lanes resigned next and they take all of them the moment each key goes.
     await this.membership.stop();
+    await this.lanes.resignAll();
     const watcher = this.watcher;
     this.watcher = undefined;
     if (watcher !== undefined) await bounded(watcher.cancel(), this.callTimeoutMs);
