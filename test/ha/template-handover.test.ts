@@ -36,8 +36,10 @@ const LANE = 'aws-a';
 const GROUP = 'web';
 const REPLICAS = 2;
 const FACTOR = 100;
-/** Simulated seconds a T2 instance has to become ready (3 s of wall time at FACTOR). */
-const DEADLINE_S = 300;
+/** Simulated seconds a T2 instance has to become ready (6 s of wall time at FACTOR: A stops well before). */
+const DEADLINE_S = 600;
+/** Simulated ms a replica is watched for a relaunch of T2 (dozens of its passes). */
+const WATCH_MS = 300_000;
 
 function fleetFiles(fleet: string, digest: string, ami: string): Record<string, string> {
   return {
@@ -150,7 +152,11 @@ describe('HA hand-over of a lane mid-rollout: its rollback and failed templates 
 
     // T2 misses its deadline under b: the rollback launches T1, known only from etcd.
     await waitFor('b rolled back to T1 at replicas, T2 gone', rolledBack, 60_000);
-    await simulatedWait(DEADLINE_S * 1000);
+    assert.ok(
+      mine().some((i) => i.tags[TAG.digest] === DIGEST_A && i.tags[TAG.fence] === tokenB),
+      'b launched the T1 instance of the rollback',
+    );
+    await simulatedWait(WATCH_MS);
     assert.ok(rolledBack(), 'T1 still runs at replicas, no T2 live');
     assert.deepEqual(
       t2().map((i) => i.tags[TAG.fence]),
@@ -170,7 +176,7 @@ describe('HA hand-over of a lane mid-rollout: its rollback and failed templates 
       async () => (JSON.parse((await client.get(summaryKey).string()) ?? '{}') as { token?: string }).token === tokenC,
       30_000,
     );
-    await simulatedWait(DEADLINE_S * 1000);
+    await simulatedWait(WATCH_MS);
     assert.ok(rolledBack(), 'T1 still runs at replicas under c, no T2 live');
     assert.ok(
       t2().every((i) => i.tags[TAG.fence] === tokenA),
