@@ -43,7 +43,12 @@ export interface SharedTemplatesDeps {
   readonly logger: Logger;
 }
 
-type Contents = { templates: string | undefined; failed: string | undefined };
+/**
+ * What a lane's records say, compared to decide a write: the (group, hash) pairs of the templates
+ * record (a template is named by its hash, and `seenAt` moves at every pass: comparing it would
+ * write every pass), the failed templates record as is.
+ */
+type Signatures = { templates: string | undefined; failed: string | undefined };
 
 /** The lanes' templates in etcd, as this replica reads and writes them. */
 export class SharedTemplates {
@@ -51,7 +56,7 @@ export class SharedTemplates {
   /** The hold (token) whose records each lane has read. */
   private readonly adopted = new Map<string, string>();
   /** The records as etcd holds them, as far as this hold knows (read, or last written). */
-  private readonly stored = new Map<string, Contents>();
+  private readonly stored = new Map<string, Signatures>();
   /** Warnings given once per lane, hold and cause. */
   private readonly warned = new Set<string>();
 
@@ -67,7 +72,7 @@ export class SharedTemplates {
   async adopt(lane: string, hold: TemplateHold, state: DesiredState): Promise<boolean> {
     const records = hold.records;
     if (records === undefined || this.adopted.get(lane) === hold.token) return true;
-    let contents: Contents;
+    let contents: { templates: string | undefined; failed: string | undefined };
     try {
       const [templates, failed] = await Promise.all([records.read(TEMPLATES_RECORD), records.read(FAILED_RECORD)]);
       contents = { templates, failed };
@@ -83,7 +88,10 @@ export class SharedTemplates {
     for (const [group, entries] of Object.entries(templates ?? {})) this.deps.templates.merge(group, entries);
     if (failed !== undefined) this.deps.failed.adopt(groupsOf(lane, state), failed);
     this.adopted.set(lane, hold.token);
-    this.stored.set(lane, contents);
+    this.stored.set(lane, {
+      templates: templates && signature(templates),
+      failed: failed && JSON.stringify({ version: 1, groups: failed }),
+    });
     this.deps.logger.info(
       { lane, fenceToken: hold.token, templateGroups: Object.keys(templates ?? {}).length, failedGroups: Object.keys(failed ?? {}).length },
       'lane templates read from etcd',
@@ -101,19 +109,16 @@ export class SharedTemplates {
     if (records === undefined || this.adopted.get(lane) !== hold.token) return;
     const groups = [...groupsOf(lane, state)].sort();
     const live = liveHashes(lane, observations);
-    const next: Contents = {
-      templates: JSON.stringify({ version: 1, groups: this.templatesOf(groups, live) }),
-      failed: JSON.stringify({ version: 1, groups: this.failedOf(groups) }),
-    };
+    const templates = this.templatesOf(groups, live);
+    const failed = this.failedOf(groups);
     const stored = this.stored.get(lane) ?? { templates: undefined, failed: undefined };
-    for (const [field, name] of [
-      ['templates', TEMPLATES_RECORD],
-      ['failed', FAILED_RECORD],
-    ] as const) {
-      const content = next[field];
-      if (content === stored[field] || content === undefined) continue;
-      if (await this.write(lane, hold.token, records, name, content)) stored[field] = content;
-    }
+    const failedContent = JSON.stringify({ version: 1, groups: failed });
+    if (failedContent !== stored.failed && (await this.write(lane, hold.token, records, FAILED_RECORD, failedContent)))
+      stored.failed = failedContent;
+    const templatesSignature = signature(templates);
+    const templatesContent = JSON.stringify({ version: 1, groups: templates });
+    if (templatesSignature !== stored.templates && (await this.write(lane, hold.token, records, TEMPLATES_RECORD, templatesContent)))
+      stored.templates = templatesSignature;
     this.stored.set(lane, stored);
   }
 
@@ -123,7 +128,10 @@ export class SharedTemplates {
     this.stored.delete(lane);
   }
 
-  private templatesOf(groups: readonly string[], live: ReadonlyMap<string, ReadonlySet<string>> | undefined): object {
+  private templatesOf(
+    groups: readonly string[],
+    live: ReadonlyMap<string, ReadonlySet<string>> | undefined,
+  ): Record<string, Record<string, TemplateEntry>> {
     const out: Record<string, Record<string, TemplateEntry>> = {};
     for (const group of groups) {
       const hashes = live?.get(group);
@@ -133,7 +141,7 @@ export class SharedTemplates {
     return out;
   }
 
-  private failedOf(groups: readonly string[]): object {
+  private failedOf(groups: readonly string[]): Record<string, string[]> {
     const out: Record<string, string[]> = {};
     for (const group of groups) {
       const hashes = [...this.deps.failed.of(group)].sort();
@@ -215,6 +223,15 @@ function liveHashes(lane: string, observations: readonly Observation[]): Map<str
     out.set(instance.group, hashes);
   }
   return out;
+}
+
+/** The (group, hash) pairs of a templates record, in order. */
+function signature(groups: Readonly<Record<string, Readonly<Record<string, unknown>>>>): string {
+  return JSON.stringify(
+    Object.keys(groups)
+      .sort()
+      .map((group) => [group, Object.keys(groups[group] ?? {}).sort()]),
+  );
 }
 
 function sortedKeys<T>(record: Readonly<Record<string, T>>): Record<string, T> {

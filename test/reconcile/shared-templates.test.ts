@@ -119,6 +119,9 @@ describe('reconcile: a lane’s templates shared through its records (HA)', () =
     assert.equal(writes, 2);
     await a.shared.save('aws-eu', { token: '10', records: counted }, state, listing(instance('web', 'T1', 'i-1')));
     assert.equal(writes, 2, 'unchanged: not written again');
+    a.templates.remember('web', 'T1', variant(state, 'web', 'one'), 2); // every pass sees it again
+    await a.shared.save('aws-eu', { token: '10', records: counted }, state, listing(instance('web', 'T1', 'i-1')));
+    assert.equal(writes, 2, 'a template seen again is no change');
     a.failed.record('web', 'T1');
     await a.shared.save('aws-eu', { token: '10', records: counted }, state, listing(instance('web', 'T1', 'i-1')));
     assert.equal(writes, 3, 'only the failed templates changed');
