@@ -36,6 +36,7 @@ import type { PassDeps, PassResult } from './pass.ts';
 import { PassReporter } from './pass-reporter.ts';
 import { ProviderPool } from './provider-pool.ts';
 import { Replica } from './replica.ts';
+import { SharedTemplates } from './shared-templates.ts';
 import { StateDir } from './state-dir.ts';
 import { Supervisor } from './supervisor.ts';
 import type { SuspensionStore } from './api-suspensions.ts';
@@ -84,6 +85,8 @@ export class Daemon {
   private readonly supervisor: Supervisor;
   /** This replica among others (HA); undefined for a lone daemon. */
   private readonly replica: Replica | undefined;
+  /** HA: each held lane's templates and failed templates in etcd; undefined for a lone daemon. */
+  private readonly shared: SharedTemplates | undefined;
   /** The API's suspensions: the state directory's, or etcd's under HA. */
   private readonly suspensions: SuspensionStore;
   /** The one subscription point of notifications and commit statuses: source news, each full pass. */
@@ -116,6 +119,7 @@ export class Daemon {
     this.pool = new ProviderPool((state, revision, hold) => this.openProviders(state, revision, hold));
     this.replica = deps.coordinator === undefined ? undefined : this.replicaOf(deps.coordinator);
     const replica = this.replica;
+    this.shared = replica === undefined ? undefined : new SharedTemplates({ templates, failed, logger });
     this.suspensions = replica?.suspensions ?? this.stores.suspensions;
     this.fleet = new FleetView({
       remote: () => replica?.remoteLanes() ?? [],
@@ -129,6 +133,7 @@ export class Daemon {
       passes: (lane, current, log) => this.passesAt(lane, current, log),
       laneEnded: async (provider) => {
         this.fleet.forget(provider);
+        this.shared?.forget(provider);
         // HA: the lane's groups are its next holder's to report.
         if (this.replica !== undefined) await this.metrics.forgetGroups(this.groupsOf(provider));
         await this.pool.close(provider);
@@ -283,6 +288,9 @@ export class Daemon {
     const halt = haltOf(lane);
     let outcome: PassOutcome = 'failed';
     try {
+      // HA: a new hold first learns the lane's templates from etcd (what to roll back to, what failed).
+      if (lane.hold !== undefined && this.shared !== undefined && !(await this.shared.adopt(lane.provider, lane.hold, current.state)))
+        return this.deps.config.progressIntervalMs;
       if (focus !== undefined) await this.focusedPass(lane, current, focus, log, supersede, halt?.controller);
       if (halt?.controller.signal.aborted) return this.halted(lane, log, halt.controller.signal);
       const result = await this.pass(lane, current, log, supersede, halt?.controller);
@@ -385,6 +393,7 @@ export class Daemon {
     this.fleet.publish(fleet);
     this.passCount++;
     if (this.replica !== undefined) void this.replica.publish(lane.provider, passSummary(lane.provider, result, this.status.list()));
+    if (lane.hold !== undefined) await this.shared?.save(lane.provider, lane.hold, current.state, result.observations);
     return result;
   }
 

@@ -53,6 +53,22 @@ export class FailedTemplates {
     if (set.size === 0) this.byGroup.delete(group);
   }
 
+  /**
+   * Takes another replica's record of `groups` as the truth (HA: the lane's record in etcd, written
+   * by its last holder): each group's failed hashes become exactly `record[group]` (none when
+   * absent). A failure this replica recorded while it held the lane long ago is dropped if the
+   * holders since forgot it (Git moved on and back: a fresh attempt).
+   */
+  adopt(groups: Iterable<string>, record: Readonly<Record<string, readonly string[]>>): void {
+    for (const group of new Set([...groups, ...Object.keys(record)])) {
+      const hashes = record[group] ?? [];
+      const before = [...this.of(group)].sort().join(',');
+      if (hashes.length === 0) this.byGroup.delete(group);
+      else this.byGroup.set(group, new Set(hashes));
+      if ([...this.of(group)].sort().join(',') !== before) this.dirty = true;
+    }
+  }
+
   /** Writes atomically when changed. */
   async save(): Promise<void> {
     if (this.file === undefined || !this.persist || !this.dirty) return;

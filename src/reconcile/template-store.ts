@@ -10,10 +10,13 @@ import { readJsonLenient, writeJsonAtomic } from '../../providers/state-file.ts'
 /** How many templates to keep per group (the newest). */
 const KEEP_PER_GROUP = 8;
 
-interface Entry {
+/** A remembered template and when drover last applied it. */
+export interface TemplateEntry {
   readonly template: LaunchTemplate;
   readonly seenAt: number;
 }
+
+type Entry = TemplateEntry;
 
 /** Remembered templates, optionally persisted to `file`. */
 export class TemplateStore {
@@ -49,6 +52,37 @@ export class TemplateStore {
   /** The template for (group, hash), if drover ever applied it. */
   get(group: string, hash: string): LaunchTemplate | undefined {
     return this.entries.get(`${group}/${hash}`)?.template;
+  }
+
+  /**
+   * The remembered templates of `group` (the newest {@link KEEP_PER_GROUP}) whose hash `keep`
+   * accepts, by hash: what a replica taking the group's lane over needs to roll it back (HA,
+   * shared-templates.ts).
+   */
+  entriesOf(group: string, keep: (hash: string) => boolean = () => true): Record<string, TemplateEntry> {
+    const prefix = `${group}/`;
+    const out: Record<string, TemplateEntry> = {};
+    for (const [key, entry] of this.entries) {
+      const hash = key.slice(prefix.length);
+      if (key.startsWith(prefix) && keep(hash)) out[hash] = entry;
+    }
+    return out;
+  }
+
+  /**
+   * Adds templates another replica applied (HA: the lane's record in etcd): each is kept with the
+   * later of the two `seenAt`, then the group is trimmed as {@link remember} does. Templates are
+   * content-addressed, so knowing more of them never changes a plan, it only allows a rollback.
+   */
+  merge(group: string, entries: Readonly<Record<string, TemplateEntry>>): void {
+    for (const [hash, entry] of Object.entries(entries)) {
+      const key = `${group}/${hash}`;
+      const known = this.entries.get(key);
+      if (known !== undefined && known.seenAt >= entry.seenAt) continue;
+      this.entries.set(key, entry);
+      this.dirty = true;
+    }
+    this.trim(group);
   }
 
   /** Writes the file atomically (temp file + rename) when anything changed. */
