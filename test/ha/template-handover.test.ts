@@ -163,14 +163,14 @@ describe('HA hand-over of a lane mid-rollout: its rollback and failed templates 
       t2().map(() => tokenA),
       `only a launched T2, b never did (b's token ${tokenB})`,
     );
-    const failedKey = new FleetKeys(settingsFor(etcd.endpoint, fleet, 'x').prefix, fleet).record(LANE, FAILED_RECORD);
+    const failedKey = new FleetKeys(settingsFor(etcd.endpoint, fleet, 'x').prefix).record(LANE, FAILED_RECORD);
     await waitFor('the failure of T2 is in etcd', async () => (await client.get(failedKey).string())?.includes(GROUP) === true);
 
     // C starts with an empty state directory and takes the lane over: it knows T2 failed.
     await stopDaemon('b');
     await startDaemon('c', dir);
     const tokenC = await takenBy('c');
-    const summaryKey = new FleetKeys(settingsFor(etcd.endpoint, fleet, 'x').prefix, fleet).summary(LANE);
+    const summaryKey = new FleetKeys(settingsFor(etcd.endpoint, fleet, 'x').prefix).summary(LANE);
     await waitFor(
       'c published a full pass of the lane',
       async () => (JSON.parse((await client.get(summaryKey).string()) ?? '{}') as { token?: string }).token === tokenC,
