@@ -178,9 +178,7 @@ export class GitSource {
       syncing: this.#coalescer.busy,
       lastAppliedRevision: applied?.revision,
       lastAppliedAt: applied?.appliedAt,
-      ...(this.#appliedCommit === undefined
-        ? {}
-        : { lastAppliedCommit: { ...this.#appliedCommit, subject: this.redact(this.#appliedCommit.subject) } }),
+      ...(this.#appliedCommit === undefined ? {} : { lastAppliedCommit: this.#appliedCommit }),
       lastAttemptedRevision: attempt?.revision,
       lastAttemptedAt: attempt?.at,
       lastAttemptError: error === undefined ? undefined : { ...error, message: this.redact(error.message) },
@@ -370,8 +368,19 @@ export class GitSource {
   }
 
   /** A commit's summary; undefined when git cannot read it (it is shown, never acted on). */
-  #commitOf(revision: string, ctx: PipelineContext): Promise<CommitSummary | undefined> {
-    return ctx.repo.commitSummary(revision, ctx.localEnv).catch(() => undefined);
+  /**
+   * The commit's summary as status shows it: redacted once, here, then capped (a commit's text is
+   * the fleet author's: a huge subject must cost neither every status read nor every page and event
+   * stream that shows it; redacting before the cut never leaves half a credential unmasked).
+   */
+  async #commitOf(revision: string, ctx: PipelineContext): Promise<CommitSummary | undefined> {
+    const commit = await ctx.repo.commitSummary(revision, ctx.localEnv).catch(() => undefined);
+    if (commit === undefined) return undefined;
+    return {
+      author: capText(this.redact(commit.author), MAX_AUTHOR_CHARS),
+      authoredAt: commit.authoredAt,
+      subject: capText(this.redact(commit.subject), MAX_SUBJECT_CHARS),
+    };
   }
 
   #statePath(): string {
@@ -413,4 +422,13 @@ export class GitSource {
 
 function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** Longest commit subject status keeps (GitHub shows about 72 characters; `…` marks the cut). */
+export const MAX_SUBJECT_CHARS = 200;
+/** Longest author name status keeps. */
+const MAX_AUTHOR_CHARS = 100;
+
+function capText(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }

@@ -62,6 +62,19 @@ describe('source/GitSource', function () {
     await restarted.stop();
   });
 
+  it('keeps a huge commit subject short in status, credentials masked before the cut (outside attack on issue 23)', async () => {
+    const subject = `deploy https://deploy:${'p'.repeat(300)}@git.example.test/x ${'a'.repeat(100_000)}`;
+    repo.commit({ 'fleet.txt': 'one' }, subject);
+    const src = source();
+    await src.trigger();
+    const shown = src.status().lastAppliedCommit?.subject ?? '';
+    assert.equal(shown.length, 200);
+    assert.ok(shown.startsWith('deploy https://***@git.example.test/x aaa'), shown.slice(0, 60));
+    assert.ok(shown.endsWith('…'));
+    assert.ok(!shown.includes('pppp'), 'no part of the credential survives the cut');
+    await src.stop();
+  });
+
   it("ignores the calling process's GIT_* variables and git config", async () => {
     const c1 = repo.commit({ 'fleet.txt': 'env' });
     const saved = { ...process.env };
