@@ -63,6 +63,8 @@ interface Tracked {
   readonly sha: string;
   readonly fleet: string;
   readonly changed: readonly string[];
+  /** Each changed group's template at this revision: success only on it. */
+  readonly templates: ReadonlyMap<string, string>;
   readonly verdicts: Map<string, Verdict>;
   /** Every verdict final and queued: not published again unless a post of it fails. */
   done: boolean;
@@ -136,7 +138,8 @@ export class CommitStatusReporter {
     this.lastState = state;
     if (!isCommitSha(revision) || this.tracked.some((t) => t.sha === revision)) return;
     for (const older of this.tracked) cancel(older, revision);
-    const tracked: Tracked = { sha: revision, fleet: state.fleet.id, changed, verdicts: new Map(), done: false };
+    const templates = new Map(changed.map((g) => [g, state.groups[g]!.templateHash]));
+    const tracked: Tracked = { sha: revision, fleet: state.fleet.id, changed, templates, verdicts: new Map(), done: false };
     this.tracked.push(tracked);
     if (this.tracked.length > TRACKED_REVISIONS) this.tracked.shift();
     for (const group of changed)
@@ -161,7 +164,7 @@ export class CommitStatusReporter {
       for (const group of tracked.changed) {
         const view = byName.get(group);
         if (tracked.verdicts.get(group)?.final === true || view === undefined || view.lastAttemptedRevision !== tracked.sha) continue;
-        tracked.verdicts.set(group, verdictOf(view));
+        tracked.verdicts.set(group, verdictOf(view, tracked.templates.get(group)));
       }
     }
     if (post) this.publishAll();
@@ -233,8 +236,11 @@ function key(post: StatusPost): string {
   return `${post.sha}\u0000${post.context}`;
 }
 
-/** A group's verdict from its conditions at the revision. */
-function verdictOf(view: GroupSnapshot): Verdict {
+/**
+ * A group's verdict from its conditions at the revision. Success only when its conditions say
+ * Ready and Converged on `template` (the revision's) and its counts agree.
+ */
+function verdictOf(view: GroupSnapshot, template: string | undefined): Verdict {
   const cond = (type: string): ConditionLike | undefined => view.conditions.find((c) => c.type === type);
   const progressing = cond('Progressing');
   const stalled = cond('Stalled');
@@ -243,7 +249,9 @@ function verdictOf(view: GroupSnapshot): Verdict {
     return { state: 'failure', description: `rollout failed: ${said(progressing)}`, final: true };
   if (stalled?.status === 'True')
     return { state: 'failure', description: stalled.message ? `${stalled.reason}: ${stalled.message}` : stalled.reason, final: false };
-  if (ready?.status === 'True' && progressing?.status === 'False' && progressing.reason === 'Converged')
+  // Ready by its conditions and by its counts: every replica ready on the new template.
+  const reached = view.desiredTemplateHash === template && view.counts !== undefined && view.counts.updatedReady >= view.replicas;
+  if (ready?.status === 'True' && reached && progressing?.status === 'False' && progressing.reason === 'Converged')
     return { state: 'success', description: `${view.replicas} ready on template ${view.desiredTemplateHash}`, final: true };
   if (progressing?.reason === 'Suspended') return { state: 'pending', description: 'the group is suspended', final: false };
   const counts = view.counts === undefined ? '' : `: ${view.counts.updatedReady} of ${view.replicas} ready`;
