@@ -4,7 +4,9 @@
  * roll; success once every changed group is Ready on the new template; failure when a rollout
  * fails or rolls back, a group is Stalled, or the revision is rejected (with the first problem).
  * A state already posted for a commit and context is not posted again (bounded memory); a newer
- * revision marks the older one's unfinished contexts canceled. Posting is asynchronous (a bounded
+ * revision that changes a group again marks the older one's unfinished context of that group
+ * canceled and follows it itself; a group it leaves as it is goes on being followed on the older
+ * commit (its rollout is still that commit's). Posting is asynchronous (a bounded
  * queue with retries, like a notification sink): no call here waits for the forge.
  */
 import type { DesiredState } from '../../contract/fleet.ts';
@@ -130,14 +132,19 @@ export class CommitStatusReporter {
   }
 
   /**
-   * A revision was applied: its changed groups go pending; an older revision's unfinished contexts
-   * are canceled. `post` false: only follow it (another HA replica speaks for the fleet now).
+   * A revision was applied: its changed groups go pending (a rollout-policy change counts for a
+   * group still rolling); an older revision's unfinished contexts of those groups are canceled,
+   * the others stay followed on the older commit. `post` false: only follow it (another HA replica speaks for the fleet now).
    */
   applied(revision: string, state: DesiredState, post = true): void {
-    const changed = changedGroups(this.lastState, state);
+    const rolled = changedGroups(this.lastState, state);
+    const policy = policyChanged(this.lastState, state);
     this.lastState = state;
     if (!isCommitSha(revision) || this.tracked.some((t) => t.sha === revision)) return;
-    for (const older of this.tracked) cancel(older, revision);
+    // A rollout-policy change moves no template: it counts where it changes a rollout still going.
+    const carried = policy.filter((g) => this.tracked.some((t) => t.verdicts.get(g)?.final === false));
+    const changed = [...new Set([...rolled, ...carried])].sort();
+    for (const older of this.tracked) cancel(older, revision, changed);
     const templates = new Map(changed.map((g) => [g, state.groups[g]!.templateHash]));
     const tracked: Tracked = { sha: revision, fleet: state.fleet.id, changed, templates, verdicts: new Map(), done: false };
     this.tracked.push(tracked);
@@ -160,10 +167,14 @@ export class CommitStatusReporter {
    */
   groups(views: readonly GroupSnapshot[], post = true): void {
     const byName = new Map(views.map((v) => [v.name, v]));
-    for (const tracked of this.tracked) {
+    const order = new Map(this.tracked.map((t, i) => [t.sha, i]));
+    for (const [index, tracked] of this.tracked.entries()) {
       for (const group of tracked.changed) {
         const view = byName.get(group);
-        if (tracked.verdicts.get(group)?.final === true || view === undefined || view.lastAttemptedRevision !== tracked.sha) continue;
+        if (tracked.verdicts.get(group)?.final === true || view === undefined) continue;
+        // Planned at this revision or a later one that left the group as it is (else it was canceled).
+        const at = order.get(view.lastAttemptedRevision ?? '');
+        if (at === undefined || at < index) continue;
         tracked.verdicts.set(group, verdictOf(view, tracked.templates.get(group)));
       }
     }
@@ -225,11 +236,26 @@ export class CommitStatusReporter {
   }
 }
 
-/** Marks an older revision's unfinished contexts canceled by `newer`. */
-function cancel(older: Tracked, newer: string): void {
+/**
+ * Marks an older revision's unfinished contexts of the groups `newer` changes again canceled; the
+ * others go on being followed on the older commit (their rollout is still that commit's).
+ */
+function cancel(older: Tracked, newer: string, changed: readonly string[]): void {
   const description = `superseded by ${newer.slice(0, 12)} before it finished`;
-  for (const [group, v] of older.verdicts) if (!v.final) older.verdicts.set(group, { state: 'canceled', description, final: true });
+  for (const [group, v] of older.verdicts)
+    if (!v.final && changed.includes(group)) older.verdicts.set(group, { state: 'canceled', description, final: true });
   older.done = false;
+}
+
+/** Groups in both states whose rollout policy differs. */
+function policyChanged(previous: DesiredState | undefined, next: DesiredState): string[] {
+  if (previous === undefined) return [];
+  return Object.values(next.groups)
+    .filter((g) => {
+      const before = previous.groups[g.name];
+      return before !== undefined && JSON.stringify(before.rollout) !== JSON.stringify(g.rollout);
+    })
+    .map((g) => g.name);
 }
 
 function key(post: StatusPost): string {
