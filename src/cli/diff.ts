@@ -80,6 +80,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
 }
 
 async function runDiff(base: string, head: string, options: DiffOptions): Promise<number> {
+  checkFlags(options, process.env);
   const cap = parseMaxInstances(options.maxInstances);
   const providerCap = parseMaxProviders(options.maxProviders);
   const bootSeconds = parseBootSeconds(options.bootSeconds);
@@ -106,6 +107,22 @@ async function runDiff(base: string, head: string, options: DiffOptions): Promis
   await print(report, options);
   if (!report.valid) return 1;
   return report.changed ? 2 : 0;
+}
+
+/**
+ * Flags that do not go together. `--observe` without any binding (no --config, DROVER_CONFIG or
+ * DROVER_PROVIDERS__* variable) would list the real clouds with whatever ambient credentials the
+ * machine has (a CI runner's): refused, as its usage pairs it with --config.
+ */
+function checkFlags(options: DiffOptions, env: NodeJS.ProcessEnv): void {
+  if (options.json === true && options.markdown === true)
+    throw new UsageError('--json and --markdown cannot be used together: choose one output');
+  const bound =
+    options.config !== undefined || env['DROVER_CONFIG'] !== undefined || Object.keys(env).some((k) => k.startsWith('DROVER_PROVIDERS__'));
+  if (options.observe === true && !bound)
+    throw new UsageError(
+      "--observe needs --config FILE (or DROVER_CONFIG, or DROVER_PROVIDERS__* variables) for the providers' bindings; without any it would list the real clouds with this machine's ambient credentials",
+    );
 }
 
 /**

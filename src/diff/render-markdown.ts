@@ -22,13 +22,15 @@ interface Block {
 
 /** The report as one or more comment bodies, each at most `limit` characters. */
 export function renderMarkdown(report: DiffReport, limit = COMMENT_LIMIT): string[] {
-  const title = `**drover diff** ${summaryLine(report)}`;
+  // The refs are the user's text (a branch name); the rest of the line is drover's own.
+  const refs = { base: { ...report.base, ref: escape(report.base.ref) }, head: { ...report.head, ref: escape(report.head.ref) } };
+  const title = `**drover diff** ${summaryLine({ ...report, ...refs })}`;
   return splitComments(title, blocksOf(report), limit);
 }
 
 function blocksOf(report: DiffReport): Block[] {
   if (!report.valid) {
-    const problems = report.problems.map((p) => `- \`${report.head.ref}\`: ${escape(p.text)}`);
+    const problems = report.problems.map((p) => `- ${code(report.head.ref)}: ${escape(p.text)}`);
     return [{ open: '', lines: ['The head revision does not load; `drover validate` reports:', '', ...problems], close: '' }];
   }
   const blocks: Block[] = [];
@@ -59,7 +61,7 @@ function groupTable(groups: readonly GroupDiff[]): string {
     const r = g.rollout;
     const dash = '-';
     return [
-      `\`${g.name}\``,
+      code(g.name),
       g.change,
       g.reasons.join(', '),
       replicas(g),
@@ -109,18 +111,34 @@ function guardLines(report: DiffReport): string[] {
       deleted: 'deleted (prune)',
       refused: 'would be deleted (prune): refused by the deletion guard',
     }[r.outcome];
-    lines.push(`- removed group \`${r.group}\`: ${plural(r.instances, 'instance')} ${what}`);
+    lines.push(`- removed group ${code(r.group)}: ${plural(r.instances, 'instance')} ${what}`);
   }
   return lines;
 }
 
+/** A code span on one line (backticks replaced, line breaks and control characters shown as `⏎`/`�`). */
 function code(text: string): string {
-  return text === '-' ? '-' : `\`${text.replace(/`/g, "'")}\``;
+  return text === '-' ? '-' : `\`${oneLine(text).replace(/`/g, "'")}\``;
 }
 
-/** Escapes what would start HTML or a mention in free text. */
+/**
+ * Free text from the fleet (problems, names, refs, messages) confined to where it is put: on one
+ * line (a line break would start a heading, a list or a quote), Markdown's emphasis, link, code and
+ * table characters backslash-escaped, and what would start HTML or a mention defused.
+ */
 function escape(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/@/g, '@\u200b');
+  return oneLine(text)
+    .replace(/[\\`*_[\]~|#]/g, '\\$&')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/@/g, '@\u200b');
+}
+
+/** Line breaks shown as ` ⏎ `, other control characters as U+FFFD: the text stays on its line. */
+function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\r\n|[\r\n\u2028\u2029]/g, ' ⏎ ').replace(/[\u0000-\u001f\u007f-\u009f]/g, '\ufffd');
 }
 
 /** Room kept for the part header (`title (part 10 of 12)`). */

@@ -14,6 +14,8 @@ import type { Notifier } from './notifier.ts';
 /** The source's news, as the daemon's `SourceChange` carries it. */
 export type SourceNews =
   | { readonly kind: 'applied'; readonly revision: string }
+  /** The revision in force before a restart: its commit status is followed (and posted) again, no event. */
+  | { readonly kind: 'restored'; readonly revision: string }
   | { readonly kind: 'rejected'; readonly revision: string | undefined; readonly reason: string; readonly message: string }
   | { readonly kind: 'synced' };
 
@@ -61,6 +63,10 @@ export class NotifyHub {
     this.fleet = current?.fleet.id ?? this.fleet;
     const fleet = this.fleet ?? '';
     const at = this.now().toISOString();
+    if (change.kind === 'restored') {
+      if (current !== undefined) this.deps.commitStatus?.applied(change.revision, current, this.speaks);
+      return;
+    }
     if (change.kind === 'applied') {
       if (current !== undefined) this.deps.commitStatus?.applied(change.revision, current, this.speaks);
       this.emitFleet([

@@ -99,14 +99,34 @@ export function teamsBody(event: NotifyEvent): object {
           type: 'AdaptiveCard',
           version: '1.4',
           body: [
-            { type: 'TextBlock', text: headline(event), weight: 'bolder', color, wrap: true },
-            { type: 'TextBlock', text: event.message, wrap: true },
-            { type: 'FactSet', facts: facts(event).map(([title, value]) => ({ title, value })) },
+            { type: 'TextBlock', text: teamsEscape(headline(event)), weight: 'bolder', color, wrap: true },
+            { type: 'TextBlock', text: teamsEscape(event.message), wrap: true },
+            { type: 'FactSet', facts: facts(event).map(([title, value]) => ({ title, value: teamsEscape(value) })) },
           ],
         },
       },
     ],
   };
+}
+
+/**
+ * Text for an Adaptive Card TextBlock or fact, which Teams renders as Markdown: the event's text
+ * carries fleet content (a rejected commit's field names, group names), so it is kept on one line
+ * (a line break would start a list or a heading) and Markdown's link, emphasis, heading, list and
+ * code characters are backslash-escaped: a `[text](url)` from a commit is no clickable link in the
+ * operators' channel.
+ */
+export function teamsEscape(text: string): string {
+  return (
+    text
+      .replace(/\r\n|[\r\n\u2028\u2029]/g, ' ')
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\u0000-\u001f\u007f-\u009f]/g, '\ufffd')
+      .replace(/[\\`*_[\]~]/g, '\\$&')
+      // What starts a heading, a quote or a list only at the start of the (now single) line.
+      .replace(/^(\s*)([#>+-])/, '$1\\$2')
+      .replace(/^(\s*\d+)([.)])/, '$1\\$2')
+  );
 }
 
 function facts(event: NotifyEvent): [string, string][] {

@@ -42,6 +42,8 @@ export interface SourceView {
 /** What happened when the source looked for a new revision. */
 export type SourceChange =
   | { readonly kind: 'applied'; readonly revision: string }
+  /** The revision in force before a restart, reloaded from the state directory (Git sources). */
+  | { readonly kind: 'restored'; readonly revision: string }
   | {
       readonly kind: 'rejected';
       readonly revision: string | undefined;
@@ -155,6 +157,7 @@ export class GitDesiredSource implements DesiredSource {
   async start(onChange: (change: SourceChange) => void): Promise<void> {
     this.source.subscribe((event) => {
       if (event.type === 'applied') onChange({ kind: 'applied', revision: event.revision });
+      if (event.type === 'restored') onChange({ kind: 'restored', revision: event.revision });
       if (event.type === 'failed')
         onChange({
           kind: 'rejected',

@@ -126,6 +126,11 @@ export class PassReporter {
       metrics.gitSync(change.durationMs, change.reason);
       return;
     }
+    if (change.kind === 'restored') {
+      logger.info({ revision: change.revision }, 'revision restored after a restart');
+      metrics.appliedRevision(change.revision);
+      return;
+    }
     if (change.kind === 'applied') {
       logger.info({ revision: change.revision }, 'revision applied');
       metrics.appliedRevision(change.revision);

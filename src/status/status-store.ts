@@ -288,10 +288,17 @@ export class StatusStore {
     const previous = this.groups.get(group);
     if (desired === undefined) return;
     const old = (type: string) => previous?.conditions.find((c) => c.type === type);
-    const replaced = kind === 'stalled' ? ['Stalled', 'Ready'] : kind === 'unobserved' ? ['Ready', 'Degraded'] : [];
+    // The previous conditions and counts were computed for another template or size: they say
+    // nothing of this one (never Ready on a template the group has not reached).
+    const moved =
+      previous !== undefined && (previous.desiredTemplateHash !== desired.templateHash || previous.replicas !== desired.replicas);
+    const replaced = [
+      ...(kind === 'stalled' ? ['Stalled', 'Ready'] : kind === 'unobserved' ? ['Ready', 'Degraded'] : []),
+      ...(moved ? ['Ready', 'Progressing'] : []),
+    ];
     const kept = (previous?.conditions ?? []).filter((c) => !replaced.includes(c.type));
     const unseen = `not observed this pass (${reason}): ${message}`;
-    const added: Condition[] =
+    const byKind: Condition[] =
       kind === 'stalled'
         ? [
             { type: 'Ready', status: 'False', reason, message },
@@ -303,7 +310,8 @@ export class StatusStore {
               { type: 'Degraded', status: 'Unknown', reason, message: unseen },
             ]
           : [];
-    const conditions = [...kept, ...added.map((c) => transition(c, old(c.type), at))];
+    const added = [...(moved ? notReached(desired, kind === 'action', reason, message) : []), ...byKind];
+    const conditions = [...kept, ...dedupe(added).map((c) => transition(c, old(c.type), at))];
     const stalledBefore = old('Stalled')?.status === 'True' && previous?.lastError !== undefined;
     this.groups.set(group, {
       name: group,
@@ -316,7 +324,7 @@ export class StatusStore {
       capacity: capacityOf(desired),
       suspendedBy: previous?.suspendedBy,
       conditions,
-      counts: previous?.counts,
+      counts: moved ? countsOn(previous.counts, desired.templateHash) : previous?.counts,
       waitingFor: previous?.waitingFor ?? [],
       lastAppliedRevision: previous?.lastAppliedRevision,
       lastAttemptedRevision: revision,
@@ -363,6 +371,32 @@ export function isSettled(step: GroupStep): boolean {
   if (step.creates.length > 0 || step.deletes.length > 0) return false;
   const isTrue = (type: string) => step.status.conditions.some((c) => c.type === type && c.status === 'True');
   return isTrue('Stalled') || step.waits.some((w) => w.reason === 'suspended') || (isTrue('Ready') && !isTrue('Progressing'));
+}
+
+/**
+ * Ready and Progressing of a group whose desired template (or size) moved since it was last
+ * planned: not Ready on it, and rolling towards it (the error that kept it from being planned, when
+ * it is an action's, in the message).
+ */
+function notReached(desired: DesiredGroup, withError: boolean, reason: string, message: string): Condition[] {
+  const why = withError ? ` (${reason}: ${message})` : '';
+  return [
+    { type: 'Ready', status: 'False', reason: 'Progressing', message: `0 of ${desired.replicas} ready on the desired template${why}` },
+    { type: 'Progressing', status: 'True', reason: 'RollingOut', message: `rolling to template ${desired.templateHash}${why}` },
+  ];
+}
+
+/** The last condition of each type wins (a stalled or unobserved group's Ready over notReached's). */
+function dedupe(conditions: readonly Condition[]): Condition[] {
+  const byType = new Map(conditions.map((c) => [c.type, c]));
+  return [...byType.values()];
+}
+
+/** Counts of an earlier plan, with updated/updatedReady counted on `template` (0 when none of it was seen). */
+function countsOn(counts: GroupCounts | undefined, template: string): GroupCounts | undefined {
+  if (counts === undefined) return undefined;
+  const on = (counts.byTemplate ?? []).find((t) => t.templateHash === template);
+  return { ...counts, updated: on?.total ?? 0, updatedReady: on?.ready ?? 0 };
 }
 
 /** A group's rollout bounds as numbers (see GroupView.capacity). */

@@ -92,6 +92,17 @@ describe('drover diff', function () {
     assert.equal(await reasons(['base', 'HEAD']), 'none');
   });
 
+  it('--json with --markdown is a usage error; --observe without bindings refuses rather than use ambient cloud credentials (outside attack 22 F7)', async () => {
+    const both = await runIn(repo.dir, ['diff', 'base', 'HEAD', '--path', 'fleet', '--json', '--markdown']);
+    assert.equal(both.code, 1, both.stdout);
+    assert.equal(both.stdout, '');
+    assert.match(both.stderr, /--json and --markdown/);
+    const observe = await runIn(repo.dir, ['diff', 'base', 'HEAD', '--path', 'fleet', '--observe']);
+    assert.equal(observe.code, 1, observe.stdout);
+    assert.equal(observe.stdout, '');
+    assert.match(observe.stderr, /--observe needs --config/);
+  });
+
   it('the same revision twice is no change (exit 0); --dir compares two directories', async () => {
     const same = await droverInProcess('diff', 'HEAD', 'HEAD', '--repo', repo.dir, '--path', 'fleet');
     assert.equal(same.code, 0, same.stderr);

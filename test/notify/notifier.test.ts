@@ -85,7 +85,7 @@ describe('notify: sinks and delivery against recording receivers', function () {
     assert.equal(card.contentType, 'application/vnd.microsoft.card.adaptive');
     assert.equal(card.contentUrl, null);
     assert.equal(card.content.type, 'AdaptiveCard');
-    assert.equal(card.content.body[0].text, '[warning] prod/web: DeletionRefused');
+    assert.equal(card.content.body[0].text, '\\[warning\\] prod/web: DeletionRefused', 'Markdown escaped (teams-escape.test.ts)');
     assert.equal(card.content.body[0].color, 'warning');
     assert.equal(card.content.body[1].text, event().message);
     assert.deepEqual(card.content.body[2].facts[0], { title: 'fleet', value: 'prod' });

@@ -4,7 +4,9 @@
  * roll; success once every changed group is Ready on the new template; failure when a rollout
  * fails or rolls back, a group is Stalled, or the revision is rejected (with the first problem).
  * A state already posted for a commit and context is not posted again (bounded memory); a newer
- * revision marks the older one's unfinished contexts canceled. Posting is asynchronous (a bounded
+ * revision that changes a group again marks the older one's unfinished context of that group
+ * canceled and follows it itself; a group it leaves as it is goes on being followed on the older
+ * commit (its rollout is still that commit's). Posting is asynchronous (a bounded
  * queue with retries, like a notification sink): no call here waits for the forge.
  */
 import type { DesiredState } from '../../contract/fleet.ts';
@@ -63,6 +65,8 @@ interface Tracked {
   readonly sha: string;
   readonly fleet: string;
   readonly changed: readonly string[];
+  /** Each changed group's template at this revision: success only on it. */
+  readonly templates: ReadonlyMap<string, string>;
   readonly verdicts: Map<string, Verdict>;
   /** Every verdict final and queued: not published again unless a post of it fails. */
   done: boolean;
@@ -128,15 +132,21 @@ export class CommitStatusReporter {
   }
 
   /**
-   * A revision was applied: its changed groups go pending; an older revision's unfinished contexts
-   * are canceled. `post` false: only follow it (another HA replica speaks for the fleet now).
+   * A revision was applied: its changed groups go pending (a rollout-policy change counts for a
+   * group still rolling); an older revision's unfinished contexts of those groups are canceled,
+   * the others stay followed on the older commit. `post` false: only follow it (another HA replica speaks for the fleet now).
    */
   applied(revision: string, state: DesiredState, post = true): void {
-    const changed = changedGroups(this.lastState, state);
+    const rolled = changedGroups(this.lastState, state);
+    const policy = policyChanged(this.lastState, state);
     this.lastState = state;
     if (!isCommitSha(revision) || this.tracked.some((t) => t.sha === revision)) return;
-    for (const older of this.tracked) cancel(older, revision);
-    const tracked: Tracked = { sha: revision, fleet: state.fleet.id, changed, verdicts: new Map(), done: false };
+    // A rollout-policy change moves no template: it counts where it changes a rollout still going.
+    const carried = policy.filter((g) => this.tracked.some((t) => t.verdicts.get(g)?.final === false));
+    const changed = [...new Set([...rolled, ...carried])].sort();
+    for (const older of this.tracked) cancel(older, revision, changed);
+    const templates = new Map(changed.map((g) => [g, state.groups[g]!.templateHash]));
+    const tracked: Tracked = { sha: revision, fleet: state.fleet.id, changed, templates, verdicts: new Map(), done: false };
     this.tracked.push(tracked);
     if (this.tracked.length > TRACKED_REVISIONS) this.tracked.shift();
     for (const group of changed)
@@ -157,11 +167,15 @@ export class CommitStatusReporter {
    */
   groups(views: readonly GroupSnapshot[], post = true): void {
     const byName = new Map(views.map((v) => [v.name, v]));
-    for (const tracked of this.tracked) {
+    const order = new Map(this.tracked.map((t, i) => [t.sha, i]));
+    for (const [index, tracked] of this.tracked.entries()) {
       for (const group of tracked.changed) {
         const view = byName.get(group);
-        if (tracked.verdicts.get(group)?.final === true || view === undefined || view.lastAttemptedRevision !== tracked.sha) continue;
-        tracked.verdicts.set(group, verdictOf(view));
+        if (tracked.verdicts.get(group)?.final === true || view === undefined) continue;
+        // Planned at this revision or a later one that left the group as it is (else it was canceled).
+        const at = order.get(view.lastAttemptedRevision ?? '');
+        if (at === undefined || at < index) continue;
+        tracked.verdicts.set(group, verdictOf(view, tracked.templates.get(group)));
       }
     }
     if (post) this.publishAll();
@@ -222,19 +236,37 @@ export class CommitStatusReporter {
   }
 }
 
-/** Marks an older revision's unfinished contexts canceled by `newer`. */
-function cancel(older: Tracked, newer: string): void {
+/**
+ * Marks an older revision's unfinished contexts of the groups `newer` changes again canceled; the
+ * others go on being followed on the older commit (their rollout is still that commit's).
+ */
+function cancel(older: Tracked, newer: string, changed: readonly string[]): void {
   const description = `superseded by ${newer.slice(0, 12)} before it finished`;
-  for (const [group, v] of older.verdicts) if (!v.final) older.verdicts.set(group, { state: 'canceled', description, final: true });
+  for (const [group, v] of older.verdicts)
+    if (!v.final && changed.includes(group)) older.verdicts.set(group, { state: 'canceled', description, final: true });
   older.done = false;
+}
+
+/** Groups in both states whose rollout policy differs. */
+function policyChanged(previous: DesiredState | undefined, next: DesiredState): string[] {
+  if (previous === undefined) return [];
+  return Object.values(next.groups)
+    .filter((g) => {
+      const before = previous.groups[g.name];
+      return before !== undefined && JSON.stringify(before.rollout) !== JSON.stringify(g.rollout);
+    })
+    .map((g) => g.name);
 }
 
 function key(post: StatusPost): string {
   return `${post.sha}\u0000${post.context}`;
 }
 
-/** A group's verdict from its conditions at the revision. */
-function verdictOf(view: GroupSnapshot): Verdict {
+/**
+ * A group's verdict from its conditions at the revision. Success only when its conditions say
+ * Ready and Converged on `template` (the revision's) and its counts agree.
+ */
+function verdictOf(view: GroupSnapshot, template: string | undefined): Verdict {
   const cond = (type: string): ConditionLike | undefined => view.conditions.find((c) => c.type === type);
   const progressing = cond('Progressing');
   const stalled = cond('Stalled');
@@ -243,7 +275,9 @@ function verdictOf(view: GroupSnapshot): Verdict {
     return { state: 'failure', description: `rollout failed: ${said(progressing)}`, final: true };
   if (stalled?.status === 'True')
     return { state: 'failure', description: stalled.message ? `${stalled.reason}: ${stalled.message}` : stalled.reason, final: false };
-  if (ready?.status === 'True' && progressing?.status === 'False' && progressing.reason === 'Converged')
+  // Ready by its conditions and by its counts: every replica ready on the new template.
+  const reached = view.desiredTemplateHash === template && view.counts !== undefined && view.counts.updatedReady >= view.replicas;
+  if (ready?.status === 'True' && reached && progressing?.status === 'False' && progressing.reason === 'Converged')
     return { state: 'success', description: `${view.replicas} ready on template ${view.desiredTemplateHash}`, final: true };
   if (progressing?.reason === 'Suspended') return { state: 'pending', description: 'the group is suspended', final: false };
   const counts = view.counts === undefined ? '' : `: ${view.counts.updatedReady} of ${view.replicas} ready`;
