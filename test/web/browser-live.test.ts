@@ -65,7 +65,7 @@ describe('web: the page live in headless Chromium (scripted daemon)', function (
   const problems: string[] = [];
 
   before(async () => {
-    server = await startHttpServer(control, { host: '127.0.0.1', port: 0, apiToken: 't', streams: { maxStreams: 1, intervalMs: 100 } });
+    server = await startHttpServer(control, { host: '127.0.0.1', port: 0, apiToken: 't', streams: { maxPerClient: 1, intervalMs: 100 } });
     browser = await launchChromium();
     page = await browser.newPage();
     page.on('console', (m) => (m.type() === 'error' ? problems.push(m.text()) : undefined));
@@ -104,7 +104,7 @@ describe('web: the page live in headless Chromium (scripted daemon)', function (
     assert.deepEqual(problems, []);
   });
 
-  it('a page refused a stream (the cap) says so and gets one when a stream is free', async () => {
+  it('a page refused a stream (the per-address cap) says so and gets one when a stream is free', async () => {
     const second = await browser.newPage();
     await second.goto(`${server.url}/`);
     await second.waitForFunction(`document.getElementById('live').textContent.includes('unavailable')`, { timeout: 20_000 });
