@@ -288,3 +288,52 @@ describe('web/render: the group page', () => {
     assert.match(flat(groupPage(model, undefined, undefined, [], NOW)), /No group of that name/);
   });
 });
+
+function orphan(i: number, extra: Record<string, unknown> = {}) {
+  return {
+    id: `i-${i}`,
+    name: `worker-eu-${i}`,
+    group: 'worker-eu',
+    zone: 'eu-west-1a',
+    templateHash: '78350a11dc26',
+    reason: 'orphan',
+    ready: true,
+    secretTag: 'not for the page',
+    ...extra,
+  };
+}
+
+// Fails on the code before: the model dropped `orphans` and the page rendered `refusals` nowhere,
+// so a group removed from Git with prune off vanished while its VMs kept running (outside attack
+// on issue 23, F5).
+describe('web/render: orphans kept and deletions refused', () => {
+  it('carries orphans.kept (whitelisted, capped, with the total) and refusals into the model and shows them escaped', () => {
+    const status = {
+      fleet: 'f',
+      groups: [group('web-eu')],
+      orphans: {
+        deletes: [orphan(99)],
+        kept: [orphan(1, { group: XSS, name: XSS }), ...Array.from({ length: 250 }, (_, i) => orphan(i + 2))],
+      },
+      refusals: [{ code: 'group-deletion', group: 'worker-eu', message: `group ${XSS} is not in Git`, extra: 1 }],
+    };
+    const model = fleetModel(status) as unknown as {
+      orphans: { kept: Record<string, unknown>[]; total: number };
+      refusals: Record<string, unknown>[];
+    };
+    assert.equal(model.orphans.total, 251);
+    assert.equal(model.orphans.kept.length, 200);
+    assert.deepEqual(Object.keys(model.orphans.kept[1]!).sort(), ['group', 'id', 'name', 'ready', 'reason', 'templateHash', 'zone']);
+    assert.deepEqual(Object.keys(model.refusals[0]!).sort(), ['code', 'group', 'message']);
+    const markup = String(fleetView(model, {}, NOW));
+    assert.match(flat(markup), /Kept, not managed: 251 instances/);
+    assert.match(markup, /data-orphan="i-2"/);
+    assert.match(flat(markup), /and 51 more/);
+    assert.match(flat(markup), /Deletions refused by the deletion guard/);
+    assert.ok(markup.includes(esc(`group ${XSS} is not in Git`)), 'the refusal message as text');
+    assert.ok(!tags(markup).has('img') && !tags(markup).has('script'), 'nothing from the fleet became markup');
+    assert.deepEqual(handlers(markup), []);
+    const quiet = String(fleetView(fleetModel({ groups: [group('web-eu')], orphans: { deletes: [], kept: [] }, refusals: [] }), {}, NOW));
+    assert.ok(!quiet.includes('Kept, not managed') && !quiet.includes('Deletions refused'));
+  });
+});
