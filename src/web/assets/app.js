@@ -114,31 +114,101 @@ function loadGroup(name) {
     });
 }
 
+/**
+ * One stream per browser: the tab holding the `drover-live` Web Lock opens it and repeats what it
+ * gets on a BroadcastChannel; the other tabs of the page follow that channel (a browser keeps at
+ * most 6 connections to a host: six tabs each holding a stream left a seventh unable to load).
+ * Where the browser has no Web Locks (a page served over plain HTTP to another host), each tab
+ * opens its own stream.
+ */
+const channel = 'BroadcastChannel' in window ? new BroadcastChannel('drover-live') : undefined;
+let leader = false;
+
+/** Posts on the page's BroadcastChannel (same origin by definition: it takes no target origin). */
+function post(message) {
+  // oxlint-disable-next-line unicorn/require-post-message-target-origin -- a BroadcastChannel, not a window
+  channel?.postMessage(message);
+}
+
+function share(message) {
+  if (leader) post(message);
+}
+
+function applySnapshot(model) {
+  state.model = model;
+  sample(state.model.groups);
+  const { group } = route();
+  if (group) loadGroup(group);
+  schedule();
+}
+
+function follow() {
+  if (!channel || !navigator.locks) return void connect();
+  channel.addEventListener('message', (e) => {
+    const m = e.data;
+    if (m.type === 'hello' && leader) post({ type: 'snapshot', model: state.model, live: live.dataset.state, text: live.textContent });
+    if (leader) return;
+    if (m.type === 'snapshot') applySnapshot(m.model);
+    if (m.type === 'patch') {
+      applyPatch(m.patch);
+      schedule();
+    }
+    if (m.live) setLive(m.live, m.live === 'live' ? `${m.text} (shared with another tab)` : m.text);
+  });
+  setLive('down', 'connecting…');
+  post({ type: 'hello' });
+  navigator.locks.request('drover-live', () => {
+    leader = true;
+    connect();
+    return new Promise(() => undefined); // held while this tab is open
+  });
+}
+
 function connect() {
   stream = new EventSource('/api/v1/events/stream');
   stream.addEventListener('open', () => setLive('live', 'live updates on'));
   stream.addEventListener('snapshot', (e) => {
-    state.model = JSON.parse(e.data);
-    sample(state.model.groups);
-    const { group } = route();
-    if (group) loadGroup(group);
-    schedule();
+    applySnapshot(JSON.parse(e.data));
+    share({ type: 'snapshot', model: state.model });
   });
   stream.addEventListener('patch', (e) => {
-    applyPatch(JSON.parse(e.data));
+    const patch = JSON.parse(e.data);
+    applyPatch(patch);
+    share({ type: 'patch', patch });
     schedule();
   });
   stream.addEventListener('error', () => {
-    if (stream.readyState === EventSource.CLOSED) {
-      setLive('down', 'live updates unavailable, retrying in 5 s');
-      setTimeout(connect, 5000);
-    } else setLive('down', 'reconnecting…');
+    if (stream.readyState !== EventSource.CLOSED) return setLive('down', 'reconnecting…');
+    // Refused (the daemon's stream caps) or unreachable: read the status now, try the stream again in 5 s.
+    setLive('down', 'live updates unavailable: reading the status every 5 s');
+    void poll();
+    setTimeout(connect, 5000);
   });
+}
+
+/** The fleet model from GET /api/v1/status (the stream's projection, done here: the page reads what it needs). */
+async function poll() {
+  try {
+    const response = await fetch('/api/v1/status', { headers: { accept: 'application/json' } });
+    if (!response.ok) return;
+    const status = await response.json();
+    const kept = status.orphans?.kept ?? [];
+    const model = {
+      ...status,
+      groups: status.groups ?? [],
+      orphans: kept.length > 0 ? { kept: kept.slice(0, 200), total: kept.length } : undefined,
+    };
+    applySnapshot(model);
+    share({ type: 'snapshot', model });
+  } catch {
+    // the next try is already scheduled
+  }
 }
 
 function setLive(kind, text) {
   live.dataset.state = kind;
   live.textContent = text;
+  share({ type: 'live', live: kind, text });
 }
 
 function say(text, kind) {
@@ -210,4 +280,4 @@ showToken();
 sample(state.model.groups);
 if (route().group) loadGroup(route().group);
 render();
-connect();
+follow();
