@@ -2,8 +2,8 @@
  * The page's live behaviour in headless Chromium against the real HTTP server with a scripted
  * daemon (no clouds: what is judged is the page): hostile group messages render as text and run
  * nothing, a change reaches the page without a reload, the page reconnects on its own when its
- * stream ends, tabs of the page share one stream, and a page refused a stream (the cap) reads the
- * status every 5 s and gets a stream once one is free.
+ * stream ends, updates land in place and wait for a selection, tabs of the page share one stream,
+ * and a page refused a stream (the cap) reads the status every 5 s and gets a stream once one is free.
  */
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
@@ -102,6 +102,32 @@ describe('web: the page live in headless Chromium (scripted daemon)', function (
     await page.waitForFunction(`document.querySelector('tr[data-group="web-a"]').dataset.updatedReady === '2'`, { timeout: 20_000 });
     assert.equal(await page.evaluate('performance.getEntriesByType("navigation").length'), 1, 'not reloaded');
     change(3);
+    await page.waitForFunction(`document.querySelector('tr[data-group="web-a"]').dataset.updatedReady === '3'`);
+    assert.deepEqual(problems, []);
+  });
+
+  // Fails on the code before: every update replaced all of main, so an operator could not select
+  // and copy a message while the fleet moved (outside attack on issue 23, F4).
+  it('updates in place, and holds updates while text in the page is selected', async () => {
+    await page.goto(`${server.url}/`);
+    await page.waitForSelector('#live[data-state="live"]');
+    await page.evaluate(`document.getElementById('rev-h').kept = true`);
+    change(2);
+    await page.waitForFunction(`document.querySelector('tr[data-group="web-a"]').dataset.updatedReady === '2'`);
+    assert.equal(await page.evaluate(`document.getElementById('rev-h').kept === true`), true, 'an unchanged heading is the same element');
+    await page.evaluate(`(() => {
+      const range = document.createRange();
+      range.selectNodeContents(document.querySelector('tr[data-group="web-a"] td:last-child'));
+      getSelection().removeAllRanges();
+      getSelection().addRange(range);
+    })()`);
+    const selected = (await page.evaluate('getSelection().toString()')) as string;
+    assert.ok(selected.includes('window.__xss'), selected);
+    change(3);
+    await page.waitForSelector('body[data-render-held="true"]');
+    assert.equal(await page.evaluate('getSelection().toString()'), selected, 'the selection is kept');
+    assert.equal(await page.evaluate(`document.querySelector('tr[data-group="web-a"]').dataset.updatedReady`), '2');
+    await page.evaluate('getSelection().removeAllRanges()');
     await page.waitForFunction(`document.querySelector('tr[data-group="web-a"]').dataset.updatedReady === '3'`);
     assert.deepEqual(problems, []);
   });

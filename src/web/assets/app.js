@@ -18,6 +18,8 @@ const state = {
   view: { query: '', sort: 'name', page: 1 },
 };
 let renderQueued = false;
+/** A render was skipped while the operator selected text; done when the selection is cleared. */
+let renderHeld = false;
 let rendered = false;
 let stream;
 
@@ -37,17 +39,63 @@ function focusKey(element) {
   return undefined;
 }
 
-function render() {
+/** The operator is selecting text in `main` (to copy a message, a digest): renders wait until the selection is cleared. */
+function selecting() {
+  const selection = document.getSelection();
+  return (
+    selection !== null &&
+    !selection.isCollapsed &&
+    selection.rangeCount > 0 &&
+    main.contains(selection.getRangeAt(0).commonAncestorContainer)
+  );
+}
+
+/**
+ * Makes `old` look like `next` changing only what differs: equal nodes are kept (a row that did not
+ * change is the same element, with its selection and focus), attributes and text are set in place;
+ * where the children differ in number (a row added or removed) they are replaced.
+ */
+function morph(old, next) {
+  if (old.isEqualNode(next)) return;
+  if (old.nodeType !== next.nodeType || old.nodeName !== next.nodeName) return void old.replaceWith(next);
+  if (old.nodeType !== Node.ELEMENT_NODE) {
+    old.nodeValue = next.nodeValue;
+    return;
+  }
+  for (const name of old.getAttributeNames()) if (!next.hasAttribute(name)) old.removeAttribute(name);
+  for (const name of next.getAttributeNames()) {
+    const value = next.getAttribute(name);
+    if (old.getAttribute(name) !== value) old.setAttribute(name, value);
+  }
+  const from = [...old.childNodes];
+  const to = [...next.childNodes];
+  if (from.length !== to.length) return void old.replaceChildren(...to);
+  from.forEach((child, i) => morph(child, to[i]));
+}
+
+/** Renders the route; `navigated`: the operator moved to another view, which never waits for a selection. */
+function render(navigated = false) {
   renderQueued = false;
+  if (!navigated && selecting()) {
+    renderHeld = true;
+    document.body.dataset.renderHeld = 'true';
+    return;
+  }
+  renderHeld = false;
+  delete document.body.dataset.renderHeld;
   const focused = focusKey(document.activeElement);
   const { group } = route();
   const now = Date.now();
   document.body.dataset.view = group ? 'group' : 'fleet';
-  if (group === undefined) main.innerHTML = String(fleetView(state.model, state.view, now));
+  let markup;
+  if (group === undefined) markup = String(fleetView(state.model, state.view, now));
   else {
     const row = state.model.groups.find((g) => g.name === group);
-    main.innerHTML = String(groupPage(state.model, row, state.full.get(group), state.samples.get(group) ?? [], now));
+    markup = String(groupPage(state.model, row, state.full.get(group), state.samples.get(group) ?? [], now));
   }
+  const next = main.cloneNode(false);
+  next.innerHTML = markup;
+  morph(main, next);
   document.body.dataset.revision = state.model.source?.lastAppliedRevision ?? '';
   if (focused) main.querySelector(focused)?.focus();
   if (!rendered) performance.mark('drover-first-render');
@@ -269,10 +317,13 @@ document.addEventListener('click', (e) => {
   state.view = { ...state.view, page: Number(pager.dataset.page) };
   schedule();
 });
+document.addEventListener('selectionchange', () => {
+  if (renderHeld && !selecting()) schedule();
+});
 window.addEventListener('hashchange', () => {
   const { group } = route();
   if (group) loadGroup(group);
-  render();
+  render(true);
   main.focus();
 });
 
