@@ -337,3 +337,39 @@ describe('web/render: orphans kept and deletions refused', () => {
     assert.ok(!quiet.includes('Kept, not managed') && !quiet.includes('Deletions refused'));
   });
 });
+
+// Fails on the code before: the group page's tables (conditions, instances by template), the HA
+// and the history tables were not in a scrolling wrapper, so at 375 px the group page laid out
+// 708 px wide (outside attack on issue 23, F6).
+describe('web/render: tables at phone width', () => {
+  it('puts every table of the fleet view and the group page in its own sideways-scrolling container', () => {
+    const g = group('web-eu', {
+      counts: {
+        live: 6,
+        terminating: 0,
+        ready: 6,
+        updated: 6,
+        updatedReady: 6,
+        byTemplate: [{ templateHash: 'abc', total: 6, ready: 6, byState: { running: 6 } }],
+      },
+    });
+    const model = {
+      ...fleetModel({
+        fleet: 'f',
+        groups: [g],
+        orphans: { kept: [orphan(1)] },
+        history: [{ revision: 'a'.repeat(40), outcome: 'complete', startedAt: '2026-12-07T11:00:00Z' }],
+      }),
+      ha: { replica: 'r1', lanes: [{ lane: 'aws-eu' }] },
+    };
+    for (const [view, markup] of [
+      ['fleet view', String(fleetView(model, {}, NOW))],
+      ['group page', String(groupPage(model, model.groups[0], g, [], NOW))],
+    ] as const) {
+      const tables = markup.match(/<table\b/g)?.length ?? 0;
+      const wrapped = markup.match(/<div class="scroll">\s*<table\b/g)?.length ?? 0;
+      assert.ok(tables >= 2, `${view}: ${tables} tables`);
+      assert.equal(wrapped, tables, `${view}: every table in a .scroll container`);
+    }
+  });
+});

@@ -76,27 +76,29 @@ export function haView(model, now) {
   return html`<section aria-labelledby="ha-h">
     <h2 id="ha-h">Replicas</h2>
     <p>This replica: <b>${ha.replica ?? 'not started'}</b> · ${health}</p>
-    <table>
-      <thead>
-        <tr>
-          <th scope="col">lane</th>
-          <th scope="col">held by</th>
-          <th scope="col">since</th>
-          <th scope="col">last summary</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${haLanes(model).map(
-          (l) =>
-            html`<tr data-lane="${l.lane}">
-              <th scope="row">${l.lane}</th>
-              <td>${l.holder?.replica ?? 'nobody'}${l.here ? ' (this replica)' : ''}</td>
-              <td>${l.holder ? age(l.holder.since, now) : '—'}</td>
-              <td>${l.summary ? `${shortRev(l.summary.revision)}, ${age(l.summary.publishedAt, now)} ago` : '—'}</td>
-            </tr>`,
-        )}
-      </tbody>
-    </table>
+    <div class="scroll">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">lane</th>
+            <th scope="col">held by</th>
+            <th scope="col">since</th>
+            <th scope="col">last summary</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${haLanes(model).map(
+            (l) =>
+              html`<tr data-lane="${l.lane}">
+                <th scope="row">${l.lane}</th>
+                <td>${l.holder?.replica ?? 'nobody'}${l.here ? ' (this replica)' : ''}</td>
+                <td>${l.holder ? age(l.holder.since, now) : '—'}</td>
+                <td>${l.summary ? `${shortRev(l.summary.revision)}, ${age(l.summary.publishedAt, now)} ago` : '—'}</td>
+              </tr>`,
+          )}
+        </tbody>
+      </table>
+    </div>
   </section>`;
 }
 
@@ -126,32 +128,34 @@ export function revisionsView(model, now) {
           : ''
       }
     </dl>
-    <table class="history">
-      <caption>
-        Rollouts of revisions, newest first
-      </caption>
-      <thead>
-        <tr>
-          <th scope="col">revision</th>
-          <th scope="col">outcome</th>
-          <th scope="col">started</th>
-          <th scope="col">took</th>
-          <th scope="col">digests</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${(model.history ?? []).toReversed().map(
-          (h) =>
-            html`<tr>
-              <td><code title="${h.revision}">${shortRev(h.revision)}</code></td>
-              <td><span class="outcome ${h.outcome}">${h.outcome}</span></td>
-              <td>${age(h.startedAt, now)} ago</td>
-              <td>${h.finishedAt ? `${Math.round((Date.parse(h.finishedAt) - Date.parse(h.startedAt)) / 1000)}s` : '…'}</td>
-              <td>${(h.digests ?? []).map((d) => html`<code>${shortDigest(d)}</code> `)}</td>
-            </tr>`,
-        )}
-      </tbody>
-    </table>
+    <div class="scroll">
+      <table class="history">
+        <caption>
+          Rollouts of revisions, newest first
+        </caption>
+        <thead>
+          <tr>
+            <th scope="col">revision</th>
+            <th scope="col">outcome</th>
+            <th scope="col">started</th>
+            <th scope="col">took</th>
+            <th scope="col">digests</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${(model.history ?? []).toReversed().map(
+            (h) =>
+              html`<tr>
+                <td><code title="${h.revision}">${shortRev(h.revision)}</code></td>
+                <td><span class="outcome ${h.outcome}">${h.outcome}</span></td>
+                <td>${age(h.startedAt, now)} ago</td>
+                <td>${h.finishedAt ? `${Math.round((Date.parse(h.finishedAt) - Date.parse(h.startedAt)) / 1000)}s` : '…'}</td>
+                <td>${(h.digests ?? []).map((d) => html`<code>${shortDigest(d)}</code> `)}</td>
+              </tr>`,
+          )}
+        </tbody>
+      </table>
+    </div>
   </section>`;
 }
 
