@@ -231,11 +231,13 @@ function normalizeHost(name: string): string {
   return name.toLowerCase().replace(/\.$/, '');
 }
 
+/** `Authorization: Bearer <token>`; the scheme is case-insensitive (RFC 9110 §11.1). */
+const BEARER = /^bearer +(.+)$/i;
+
 /** Checks `Authorization: Bearer <token>` in constant time. */
 function authorize(req: IncomingMessage, token: string | undefined): { status: number; message: string } | undefined {
   if (token === undefined) return { status: 403, message: 'the mutating API is disabled: configure api.tokenFile or api.tokenEnv' };
-  const header = req.headers.authorization ?? '';
-  const given = header.startsWith('Bearer ') ? header.slice(7) : '';
+  const given = BEARER.exec(req.headers.authorization ?? '')?.[1] ?? '';
   if (given === '' || !timingSafeEqual(digest(given), digest(token))) return { status: 401, message: 'missing or wrong bearer token' };
   return undefined;
 }

@@ -17,13 +17,20 @@ export interface FleetModel {
   readonly source?: unknown;
   readonly lastPass?: unknown;
   readonly ha?: unknown;
-  readonly refusals?: unknown;
+  /** Instances drover keeps but no longer manages (`orphans.kept`, rows whitelisted, at most MAX_ORPHANS). */
+  readonly orphans?: { readonly kept: readonly Record<string, unknown>[]; readonly total: number };
+  /** Deletions the deletion guard refused (code, group, message). */
+  readonly refusals?: readonly Record<string, unknown>[];
   readonly history?: unknown;
   readonly events?: unknown;
   readonly groups: readonly GroupRow[];
 }
 
-const TOP_LEVEL = ['fleet', 'source', 'lastPass', 'ha', 'refusals', 'history', 'events'] as const;
+const TOP_LEVEL = ['fleet', 'source', 'lastPass', 'ha', 'history', 'events'] as const;
+const ORPHAN_FIELDS = ['id', 'name', 'group', 'zone', 'templateHash', 'reason', 'ready'] as const;
+const REFUSAL_FIELDS = ['code', 'group', 'message'] as const;
+/** Kept orphans sent to the page (their count is sent whole): a fleet with thousands stays light. */
+export const MAX_ORPHANS = 200;
 const ROW_FIELDS = [
   'name',
   'provider',
@@ -52,6 +59,10 @@ export function fleetModel(status: unknown, row: (group: Record<string, unknown>
   const doc = isRecord(status) ? status : {};
   const top: Record<string, unknown> = {};
   for (const key of TOP_LEVEL) if (doc[key] !== undefined) top[key] = doc[key];
+  const kept = isRecord(doc['orphans']) && Array.isArray(doc['orphans']['kept']) ? doc['orphans']['kept'].filter(isRecord) : [];
+  if (kept.length > 0) top['orphans'] = { kept: kept.slice(0, MAX_ORPHANS).map((o) => pick(o, ORPHAN_FIELDS)), total: kept.length };
+  const refusals = Array.isArray(doc['refusals']) ? doc['refusals'].filter(isRecord) : [];
+  if (refusals.length > 0) top['refusals'] = refusals.map((r) => pick(r, REFUSAL_FIELDS));
   const groups = Array.isArray(doc['groups']) ? doc['groups'].filter(isRecord).map((g) => row(g)) : [];
   return { ...top, groups };
 }
@@ -91,6 +102,12 @@ export function groupRow(group: Record<string, unknown>): GroupRow {
   const counts = group['counts'];
   if (isRecord(counts)) row['counts'] = Object.fromEntries(COUNT_FIELDS.map((k) => [k, counts[k]]));
   return { ...row, name: String(group['name'] ?? '') };
+}
+
+function pick(from: Record<string, unknown>, fields: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of fields) if (from[key] !== undefined) out[key] = from[key];
+  return out;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

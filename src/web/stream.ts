@@ -6,9 +6,13 @@
  * syncs, HA lanes held elsewhere), coalesced to at most one message per `intervalMs`, and spaced
  * further when messages are large so that a stream averages at most `maxBytesPerSecond` (a
  * 1,000-group rollout changing every row each pass gets fewer, larger patches); computed once and
- * sent to every stream. Streams are capped (`maxStreams`; more get 503), a stream whose client
- * reads too slowly is closed (it reconnects and starts from a snapshot), and a comment every
- * `heartbeatMs` keeps proxies from closing an idle one.
+ * sent to every stream. A new stream's snapshot is what the others were last sent (so opening one
+ * never forces a patch on the others: the next patch comes on the normal schedule, for all). One
+ * client address holds at most `maxPerClient` streams (more get 503); past `maxStreams` in all, the
+ * oldest stream of the address holding the most is ended to make room, so a newcomer is never
+ * refused because others hold every stream. A stream whose client reads too slowly is closed (it
+ * reconnects and starts from a snapshot), and a comment every `heartbeatMs` keeps proxies from
+ * closing an idle one.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fleetModel, RowCache } from './model.ts';
@@ -16,7 +20,10 @@ import type { FleetModel } from './model.ts';
 
 /** Limits of the event streams. */
 export interface StreamLimits {
+  /** Streams open in all; past it the oldest stream of the address holding the most is ended. */
   readonly maxStreams: number;
+  /** Streams one client address may hold; more get 503 (the page then polls the status). */
+  readonly maxPerClient: number;
   readonly intervalMs: number;
   /** Average bytes per second of patches on one stream (a snapshot at open is not counted). */
   readonly maxBytesPerSecond: number;
@@ -28,6 +35,7 @@ export interface StreamLimits {
 
 export const DEFAULT_STREAM_LIMITS: StreamLimits = {
   maxStreams: 16,
+  maxPerClient: 4,
   intervalMs: 500,
   maxBytesPerSecond: 200 * 1024,
   pollMs: 2000,
@@ -52,7 +60,8 @@ export interface Patch {
 
 /** The open streams and what they were last sent. */
 export class EventStreams {
-  private readonly clients = new Set<ServerResponse>();
+  /** Open streams by when they opened (a Map keeps insertion order), with their client's address. */
+  private readonly clients = new Map<ServerResponse, string>();
   private readonly limits: StreamLimits;
   private readonly source: StreamSource;
   private readonly cache = new RowCache();
@@ -78,16 +87,17 @@ export class EventStreams {
     return this.clients.size;
   }
 
-  /** Serves one stream: 503 when `maxStreams` are open. */
+  /**
+   * Serves one stream: 503 when its address holds `maxPerClient`; past `maxStreams`, ends the
+   * oldest stream of the address holding the most first.
+   */
   open(req: IncomingMessage, res: ServerResponse): void {
-    if (this.clients.size >= this.limits.maxStreams) {
-      const text = `${JSON.stringify({ error: `too many event streams open (${this.limits.maxStreams}); try again later` })}\n`;
-      res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '10', 'content-length': Buffer.byteLength(text) });
-      res.end(text);
+    const address = req.socket.remoteAddress ?? '';
+    if (this.countOf(address) >= this.limits.maxPerClient) {
+      refuse(res, `too many event streams open from this address (${this.limits.maxPerClient}); try again later`);
       return;
     }
-    // Existing streams get what changed first, so the model sent below is where everyone stands.
-    const model = this.flush();
+    if (this.clients.size >= this.limits.maxStreams) this.evict();
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
@@ -95,10 +105,47 @@ export class EventStreams {
       'x-accel-buffering': 'no',
     });
     req.socket.setNoDelay(true);
-    this.clients.add(res);
+    const first = this.clients.size === 0;
+    this.clients.set(res, address);
     res.on('close', () => this.drop(res));
-    this.write(res, `retry: 3000\n\n${message('snapshot', model)}`);
-    if (this.clients.size === 1) this.startWatching();
+    this.write(res, `retry: 3000\n\n${this.snapshot(first)}`);
+    if (first) this.startWatching();
+    else this.changed();
+  }
+
+  /**
+   * The snapshot message of a new stream: the first stream's is read now (and becomes what was
+   * sent); a later one's is what every other stream was last sent, so that the next patch, on the
+   * normal schedule, brings all of them to the same state.
+   */
+  private snapshot(first: boolean): string {
+    if (first) {
+      const model = fleetModel(this.source.status(), this.cache.row);
+      this.diff(model);
+      return message('snapshot', model);
+    }
+    const top = [...this.sentTop].map(([key, text]) => `${JSON.stringify(key)}:${text},`).join('');
+    return `event: snapshot\ndata: {${top}"groups":[${[...this.sentGroups.values()].join(',')}]}\n\n`;
+  }
+
+  private countOf(address: string): number {
+    let count = 0;
+    for (const other of this.clients.values()) if (other === address) count++;
+    return count;
+  }
+
+  /** Ends the oldest stream of the address holding the most (the first opened among them on a tie). */
+  private evict(): void {
+    const counts = new Map<string, number>();
+    for (const address of this.clients.values()) counts.set(address, (counts.get(address) ?? 0) + 1);
+    const most = Math.max(...counts.values());
+    for (const [res, address] of this.clients) {
+      if (counts.get(address) !== most) continue;
+      // Told to wait before reconnecting, so two clients do not take turns evicting each other at once.
+      res.end('retry: 15000\n\n');
+      this.drop(res);
+      return;
+    }
   }
 
   /** Asks for a patch (coalesced: at most one per intervalMs). */
@@ -113,13 +160,13 @@ export class EventStreams {
 
   /** Ends every stream and stops watching (the server is closing). */
   close(): void {
-    for (const res of this.clients) res.end();
+    for (const res of this.clients.keys()) res.end();
     this.clients.clear();
     this.stopWatching();
   }
 
-  /** Reads the status, sends what changed since the last message to every stream; returns the model read. */
-  private flush(): FleetModel {
+  /** Reads the status, sends what changed since the last message to every stream. */
+  private flush(): void {
     const model = fleetModel(this.source.status(), this.cache.row);
     const patch = this.diff(model);
     let bytes = 0;
@@ -127,10 +174,9 @@ export class EventStreams {
       const text = message('patch', patch);
       bytes = Buffer.byteLength(text);
       this.patches++;
-      for (const res of this.clients) this.write(res, text);
+      for (const res of this.clients.keys()) this.write(res, text);
     }
     this.nextFlush = Date.now() + patchSpacing(bytes, this.limits);
-    return model;
   }
 
   /** What changed since the last diff (undefined: nothing), and remembers `model` as sent. */
@@ -186,7 +232,7 @@ export class EventStreams {
     this.timers = [
       setInterval(() => this.changed(), this.limits.pollMs),
       setInterval(() => {
-        for (const res of this.clients) this.write(res, ': keep-alive\n\n');
+        for (const res of this.clients.keys()) this.write(res, ': keep-alive\n\n');
       }, this.limits.heartbeatMs),
     ];
     for (const timer of this.timers) timer.unref();
@@ -211,6 +257,12 @@ export class EventStreams {
  */
 export function patchSpacing(bytes: number, limits: Pick<StreamLimits, 'intervalMs' | 'maxBytesPerSecond'>): number {
   return Math.max(limits.intervalMs, (bytes / limits.maxBytesPerSecond) * 1000);
+}
+
+function refuse(res: ServerResponse, error: string): void {
+  const text = `${JSON.stringify({ error })}\n`;
+  res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '10', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
 }
 
 /** One SSE message: `event:` and the JSON as one `data:` line (JSON has no raw newline). */

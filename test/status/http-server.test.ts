@@ -119,3 +119,20 @@ describe('status/http-server: suspend and resume', () => {
     }
   });
 });
+
+describe('status/http-server: the bearer token', () => {
+  // Fails on the code before: only `Bearer ` was read, so `bearer t` got 401 (the scheme is
+  // case-insensitive, RFC 9110 §11.1; outside attack on issue 23, F8).
+  it('takes the scheme in any case and spacing; refuses a wrong token, another scheme or none', async () => {
+    const server = await startHttpServer({ ...control, setSuspended: async () => true }, { host: '127.0.0.1', port: 0, apiToken: 't' });
+    try {
+      const post = (authorization?: string) =>
+        fetch(`${server.url}/api/v1/groups/web/suspend`, { method: 'POST', headers: authorization ? { authorization } : {} });
+      for (const header of ['Bearer t', 'bearer t', 'BEARER t', 'Bearer   t']) assert.equal((await post(header)).status, 200, header);
+      for (const header of ['Bearer u', 'Basic t', 'Bearert', 'bearer ', undefined])
+        assert.equal((await post(header)).status, 401, String(header));
+    } finally {
+      await server.close();
+    }
+  });
+});

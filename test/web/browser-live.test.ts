@@ -2,9 +2,11 @@
  * The page's live behaviour in headless Chromium against the real HTTP server with a scripted
  * daemon (no clouds: what is judged is the page): hostile group messages render as text and run
  * nothing, a change reaches the page without a reload, the page reconnects on its own when its
- * stream ends, and a page refused a stream (the cap) shows it and gets one once a stream is free.
+ * stream ends, updates land in place and wait for a selection, tabs of the page share one stream,
+ * and a page refused a stream (the cap) reads the status every 5 s and gets a stream once one is free.
  */
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
 import type { Browser, Page } from 'puppeteer-core';
 import { startHttpServer } from '../../src/status/http-server.ts';
 import type { DaemonControl, HttpServer } from '../../src/status/http-server.ts';
@@ -65,7 +67,7 @@ describe('web: the page live in headless Chromium (scripted daemon)', function (
   const problems: string[] = [];
 
   before(async () => {
-    server = await startHttpServer(control, { host: '127.0.0.1', port: 0, apiToken: 't', streams: { maxStreams: 1, intervalMs: 100 } });
+    server = await startHttpServer(control, { host: '127.0.0.1', port: 0, apiToken: 't', streams: { maxPerClient: 1, intervalMs: 100 } });
     browser = await launchChromium();
     page = await browser.newPage();
     page.on('console', (m) => (m.type() === 'error' ? problems.push(m.text()) : undefined));
@@ -104,14 +106,74 @@ describe('web: the page live in headless Chromium (scripted daemon)', function (
     assert.deepEqual(problems, []);
   });
 
-  it('a page refused a stream (the cap) says so and gets one when a stream is free', async () => {
+  // Fails on the code before: every update replaced all of main, so an operator could not select
+  // and copy a message while the fleet moved (outside attack on issue 23, F4).
+  it('updates in place, and holds updates while text in the page is selected', async () => {
+    await page.goto(`${server.url}/`);
+    await page.waitForSelector('#live[data-state="live"]');
+    await page.evaluate(`document.getElementById('rev-h').kept = true`);
+    change(2);
+    await page.waitForFunction(`document.querySelector('tr[data-group="web-a"]').dataset.updatedReady === '2'`);
+    assert.equal(await page.evaluate(`document.getElementById('rev-h').kept === true`), true, 'an unchanged heading is the same element');
+    await page.evaluate(`(() => {
+      const range = document.createRange();
+      range.selectNodeContents(document.querySelector('tr[data-group="web-a"] td:last-child'));
+      getSelection().removeAllRanges();
+      getSelection().addRange(range);
+    })()`);
+    const selected = (await page.evaluate('getSelection().toString()')) as string;
+    assert.ok(selected.includes('window.__xss'), selected);
+    change(3);
+    await page.waitForSelector('body[data-render-held="true"]');
+    assert.equal(await page.evaluate('getSelection().toString()'), selected, 'the selection is kept');
+    assert.equal(await page.evaluate(`document.querySelector('tr[data-group="web-a"]').dataset.updatedReady`), '2');
+    await page.evaluate('getSelection().removeAllRanges()');
+    await page.waitForFunction(`document.querySelector('tr[data-group="web-a"]').dataset.updatedReady === '3'`);
+    assert.deepEqual(problems, []);
+  });
+
+  // Fails on the code before: each tab held its own stream (six tabs took Chromium's six
+  // connections to the host, a seventh never loaded; outside attack on issue 23, F1); here the
+  // second tab was refused by the one-stream-per-address cap.
+  it('tabs of the page share one stream: a second tab follows without its own, and takes over when the first closes', async () => {
+    await page.goto(`${server.url}/`);
+    await page.waitForSelector('#live[data-state="live"]');
     const second = await browser.newPage();
     await second.goto(`${server.url}/`);
-    await second.waitForFunction(`document.getElementById('live').textContent.includes('unavailable')`, { timeout: 20_000 });
+    await second.waitForFunction(`document.getElementById('live').textContent.includes('shared with another tab')`, { timeout: 20_000 });
+    assert.equal(server.web.streams.size, 1);
+    change(4);
+    // Polled by time: requestAnimationFrame, puppeteer's default, does not run in a background tab.
+    for (const tab of [page, second])
+      await tab.waitForFunction(`document.querySelector('tr[data-group="web-a"]').dataset.updatedReady === '4'`, { polling: 100 });
     await page.close();
-    await second.waitForSelector('#live[data-state="live"]', { timeout: 20_000 });
-    change(0);
-    await second.waitForFunction(`document.querySelector('tr[data-group="web-a"]').dataset.updatedReady === '0'`);
+    await second.waitForFunction(`document.getElementById('live').textContent === 'live updates on'`, { timeout: 20_000 });
+    change(5);
+    await second.waitForFunction(`document.querySelector('tr[data-group="web-a"]').dataset.updatedReady === '5'`);
+    assert.equal(server.web.streams.size, 1);
     await second.close();
+  });
+
+  // Fails on the code before: a page refused a stream showed nothing new until one was free
+  // (outside attack on issue 23, F2).
+  it('a page refused a stream (the per-address cap) reads the status every 5 s, and goes live when a stream is free', async () => {
+    for (const open of await browser.pages()) await open.close();
+    while (server.web.streams.size > 0) await new Promise((r) => setTimeout(r, 20));
+    const holder = httpRequest({ host: '127.0.0.1', port: Number(new URL(server.url).port), path: '/api/v1/events/stream', agent: false });
+    holder.on('error', () => undefined);
+    holder.end();
+    while (server.web.streams.size < 1) await new Promise((r) => setTimeout(r, 20));
+    const tab = await browser.newPage();
+    tab.on('pageerror', (e) => problems.push(String(e)));
+    await tab.goto(`${server.url}/`);
+    await tab.waitForFunction(`document.getElementById('live').textContent.includes('reading the status every 5 s')`, { timeout: 20_000 });
+    change(0);
+    await tab.waitForFunction(`document.querySelector('tr[data-group="web-a"]').dataset.updatedReady === '0'`, { timeout: 20_000 });
+    holder.destroy();
+    await tab.waitForSelector('#live[data-state="live"]', { timeout: 20_000 });
+    change(1);
+    await tab.waitForFunction(`document.querySelector('tr[data-group="web-a"]').dataset.updatedReady === '1'`);
+    assert.deepEqual(problems, []);
+    await tab.close();
   });
 });

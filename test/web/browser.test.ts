@@ -278,6 +278,14 @@ describe('web: the page in headless Chromium against drover demo', function () {
       }
       await phone.keyboard.press('Enter');
       await phone.waitForSelector('#group-h[data-group="api-azure"]');
+      // The group page at 375 px: its tables scroll inside their own container, the page does not widen.
+      await phone.setViewport({ width: 375, height: 812 });
+      await phone.goto(`${url}/#/groups/web-eu`);
+      await phone.waitForSelector('table.templates');
+      assert.ok(
+        (await phone.evaluate('document.documentElement.scrollWidth <= window.innerWidth')) === true,
+        `the group page at 375 px lays out ${String(await phone.evaluate('document.documentElement.scrollWidth'))} px wide`,
+      );
     } finally {
       await phone.close();
     }

@@ -288,3 +288,88 @@ describe('web/render: the group page', () => {
     assert.match(flat(groupPage(model, undefined, undefined, [], NOW)), /No group of that name/);
   });
 });
+
+function orphan(i: number, extra: Record<string, unknown> = {}) {
+  return {
+    id: `i-${i}`,
+    name: `worker-eu-${i}`,
+    group: 'worker-eu',
+    zone: 'eu-west-1a',
+    templateHash: '78350a11dc26',
+    reason: 'orphan',
+    ready: true,
+    secretTag: 'not for the page',
+    ...extra,
+  };
+}
+
+// Fails on the code before: the model dropped `orphans` and the page rendered `refusals` nowhere,
+// so a group removed from Git with prune off vanished while its VMs kept running (outside attack
+// on issue 23, F5).
+describe('web/render: orphans kept and deletions refused', () => {
+  it('carries orphans.kept (whitelisted, capped, with the total) and refusals into the model and shows them escaped', () => {
+    const status = {
+      fleet: 'f',
+      groups: [group('web-eu')],
+      orphans: {
+        deletes: [orphan(99)],
+        kept: [orphan(1, { group: XSS, name: XSS }), ...Array.from({ length: 250 }, (_, i) => orphan(i + 2))],
+      },
+      refusals: [{ code: 'group-deletion', group: 'worker-eu', message: `group ${XSS} is not in Git`, extra: 1 }],
+    };
+    const model = fleetModel(status) as unknown as {
+      orphans: { kept: Record<string, unknown>[]; total: number };
+      refusals: Record<string, unknown>[];
+    };
+    assert.equal(model.orphans.total, 251);
+    assert.equal(model.orphans.kept.length, 200);
+    assert.deepEqual(Object.keys(model.orphans.kept[1]!).sort(), ['group', 'id', 'name', 'ready', 'reason', 'templateHash', 'zone']);
+    assert.deepEqual(Object.keys(model.refusals[0]!).sort(), ['code', 'group', 'message']);
+    const markup = String(fleetView(model, {}, NOW));
+    assert.match(flat(markup), /Kept, not managed: 251 instances/);
+    assert.match(markup, /data-orphan="i-2"/);
+    assert.match(flat(markup), /and 51 more/);
+    assert.match(flat(markup), /Deletions refused by the deletion guard/);
+    assert.ok(markup.includes(esc(`group ${XSS} is not in Git`)), 'the refusal message as text');
+    assert.ok(!tags(markup).has('img') && !tags(markup).has('script'), 'nothing from the fleet became markup');
+    assert.deepEqual(handlers(markup), []);
+    const quiet = String(fleetView(fleetModel({ groups: [group('web-eu')], orphans: { deletes: [], kept: [] }, refusals: [] }), {}, NOW));
+    assert.ok(!quiet.includes('Kept, not managed') && !quiet.includes('Deletions refused'));
+  });
+});
+
+// Fails on the code before: the group page's tables (conditions, instances by template), the HA
+// and the history tables were not in a scrolling wrapper, so at 375 px the group page laid out
+// 708 px wide (outside attack on issue 23, F6).
+describe('web/render: tables at phone width', () => {
+  it('puts every table of the fleet view and the group page in its own sideways-scrolling container', () => {
+    const g = group('web-eu', {
+      counts: {
+        live: 6,
+        terminating: 0,
+        ready: 6,
+        updated: 6,
+        updatedReady: 6,
+        byTemplate: [{ templateHash: 'abc', total: 6, ready: 6, byState: { running: 6 } }],
+      },
+    });
+    const model = {
+      ...fleetModel({
+        fleet: 'f',
+        groups: [g],
+        orphans: { kept: [orphan(1)] },
+        history: [{ revision: 'a'.repeat(40), outcome: 'complete', startedAt: '2026-12-07T11:00:00Z' }],
+      }),
+      ha: { replica: 'r1', lanes: [{ lane: 'aws-eu' }] },
+    };
+    for (const [view, markup] of [
+      ['fleet view', String(fleetView(model, {}, NOW))],
+      ['group page', String(groupPage(model, model.groups[0], g, [], NOW))],
+    ] as const) {
+      const tables = markup.match(/<table\b/g)?.length ?? 0;
+      const wrapped = markup.match(/<div class="scroll">\s*<table\b/g)?.length ?? 0;
+      assert.ok(tables >= 2, `${view}: ${tables} tables`);
+      assert.equal(wrapped, tables, `${view}: every table in a .scroll container`);
+    }
+  });
+});

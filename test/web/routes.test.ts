@@ -40,10 +40,12 @@ interface Stream {
   close(): void;
 }
 
-function openStream(server: HttpServer): Promise<Stream> {
+/** Opens a stream from `localAddress` (any 127.x address reaches the loopback listener on Linux). */
+function openStream(server: HttpServer, localAddress = '127.0.0.1'): Promise<Stream> {
   const url = new URL(server.url);
+  const options = { host: '127.0.0.1', port: Number(url.port), path: '/api/v1/events/stream', agent: false, localAddress };
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port: Number(url.port), path: '/api/v1/events/stream', agent: false }, (res) => {
+    const req = httpRequest(options, (res) => {
       const messages: { event: string; data: unknown }[] = [];
       const waiters: (() => void)[] = [];
       let read = 0;
@@ -185,13 +187,20 @@ describe('web/routes: the page and its event stream on the HTTP server', () => {
     stream.close();
   });
 
-  it('caps the streams (503 past maxStreams) and ends them when the server closes', async () => {
+  it('caps streams per client address (503), ends them when the server closes', async () => {
+    await server.close();
+    server = await startHttpServer(daemon.control(), {
+      host: '127.0.0.1',
+      port: 0,
+      apiToken: 't',
+      streams: { maxStreams: 4, maxPerClient: 2, intervalMs: 200, pollMs: 600_000 },
+    });
     const first = await openStream(server);
     const second = await openStream(server);
     await Promise.all([first.next(), second.next()]);
     const third = await get(server, '/api/v1/events/stream');
     assert.equal(third.status, 503);
-    assert.match(third.body, /too many event streams/);
+    assert.match(third.body, /too many event streams open from this address/);
     assert.equal(server.web.streams.size, 2);
     first.close();
     await first.ended;
@@ -200,6 +209,55 @@ describe('web/routes: the page and its event stream on the HTTP server', () => {
     assert.equal((await again.next()).event, 'snapshot');
     await server.close();
     await Promise.all([second.ended, again.ended]);
+  });
+
+  // Fails on the code before: a newcomer got 503 while anyone held every stream (16 curl -N held
+  // the page's live updates from every operator, outside attack on issue 23, F2).
+  it('past maxStreams, ends the oldest stream of the address holding the most instead of refusing the newcomer', async () => {
+    const held = [await openStream(server, '127.0.0.2'), await openStream(server, '127.0.0.2')];
+    await Promise.all(held.map((s) => s.next()));
+    const operator = await openStream(server, '127.0.0.3');
+    assert.equal(operator.status, 200);
+    assert.equal((await operator.next()).event, 'snapshot');
+    await held[0]!.ended;
+    assert.equal(server.web.streams.size, 2);
+    daemon.change((s) => (s.groups[0] = row('a', 2)));
+    assert.equal((await operator.next()).event, 'patch', 'the newcomer follows the fleet');
+    const again = await openStream(server, '127.0.0.2');
+    assert.equal((await again.next()).event, 'snapshot', 'a tie: the first opened of the two addresses goes');
+    await held[1]!.ended;
+    operator.close();
+    again.close();
+  });
+
+  // Fails on the code before: each open flushed a patch to every stream at once, past intervalMs
+  // (a client opening streams drove 6-7 patches a second to everyone, outside attack on issue 23, F3).
+  it('a new stream gets a snapshot of what the others were sent; they get no patch until their schedule', async () => {
+    await server.close();
+    server = await startHttpServer(daemon.control(), {
+      host: '127.0.0.1',
+      port: 0,
+      apiToken: 't',
+      streams: { intervalMs: 600_000, pollMs: 600_000 },
+    });
+    const first = await openStream(server);
+    await first.next();
+    daemon.change((s) => (s.groups[0] = row('a', 1)));
+    assert.equal((await first.next()).event, 'patch');
+    daemon.change((s) => (s.groups[0] = row('a', 2)));
+    const second = await openStream(server, '127.0.0.4');
+    const snapshot = (await second.next()).data as { groups: ReturnType<typeof row>[]; source: object };
+    assert.deepEqual(
+      snapshot.groups.map((g) => [g.name, g.counts.ready]),
+      [
+        ['a', 1],
+        ['b', 0],
+      ],
+    );
+    assert.deepEqual(snapshot.source, { lastAppliedRevision: 'r1' });
+    assert.equal(server.web.streams.patches, 1, 'no patch forced by the open');
+    first.close();
+    second.close();
   });
 
   it('spaces patches: intervalMs apart, or further when large so a stream averages maxBytesPerSecond', () => {

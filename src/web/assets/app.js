@@ -18,6 +18,8 @@ const state = {
   view: { query: '', sort: 'name', page: 1 },
 };
 let renderQueued = false;
+/** A render was skipped while the operator selected text; done when the selection is cleared. */
+let renderHeld = false;
 let rendered = false;
 let stream;
 
@@ -37,17 +39,63 @@ function focusKey(element) {
   return undefined;
 }
 
-function render() {
+/** The operator is selecting text in `main` (to copy a message, a digest): renders wait until the selection is cleared. */
+function selecting() {
+  const selection = document.getSelection();
+  return (
+    selection !== null &&
+    !selection.isCollapsed &&
+    selection.rangeCount > 0 &&
+    main.contains(selection.getRangeAt(0).commonAncestorContainer)
+  );
+}
+
+/**
+ * Makes `old` look like `next` changing only what differs: equal nodes are kept (a row that did not
+ * change is the same element, with its selection and focus), attributes and text are set in place;
+ * where the children differ in number (a row added or removed) they are replaced.
+ */
+function morph(old, next) {
+  if (old.isEqualNode(next)) return;
+  if (old.nodeType !== next.nodeType || old.nodeName !== next.nodeName) return void old.replaceWith(next);
+  if (old.nodeType !== Node.ELEMENT_NODE) {
+    old.nodeValue = next.nodeValue;
+    return;
+  }
+  for (const name of old.getAttributeNames()) if (!next.hasAttribute(name)) old.removeAttribute(name);
+  for (const name of next.getAttributeNames()) {
+    const value = next.getAttribute(name);
+    if (old.getAttribute(name) !== value) old.setAttribute(name, value);
+  }
+  const from = [...old.childNodes];
+  const to = [...next.childNodes];
+  if (from.length !== to.length) return void old.replaceChildren(...to);
+  from.forEach((child, i) => morph(child, to[i]));
+}
+
+/** Renders the route; `navigated`: the operator moved to another view, which never waits for a selection. */
+function render(navigated = false) {
   renderQueued = false;
+  if (!navigated && selecting()) {
+    renderHeld = true;
+    document.body.dataset.renderHeld = 'true';
+    return;
+  }
+  renderHeld = false;
+  delete document.body.dataset.renderHeld;
   const focused = focusKey(document.activeElement);
   const { group } = route();
   const now = Date.now();
   document.body.dataset.view = group ? 'group' : 'fleet';
-  if (group === undefined) main.innerHTML = String(fleetView(state.model, state.view, now));
+  let markup;
+  if (group === undefined) markup = String(fleetView(state.model, state.view, now));
   else {
     const row = state.model.groups.find((g) => g.name === group);
-    main.innerHTML = String(groupPage(state.model, row, state.full.get(group), state.samples.get(group) ?? [], now));
+    markup = String(groupPage(state.model, row, state.full.get(group), state.samples.get(group) ?? [], now));
   }
+  const next = main.cloneNode(false);
+  next.innerHTML = markup;
+  morph(main, next);
   document.body.dataset.revision = state.model.source?.lastAppliedRevision ?? '';
   if (focused) main.querySelector(focused)?.focus();
   if (!rendered) performance.mark('drover-first-render');
@@ -114,31 +162,101 @@ function loadGroup(name) {
     });
 }
 
+/**
+ * One stream per browser: the tab holding the `drover-live` Web Lock opens it and repeats what it
+ * gets on a BroadcastChannel; the other tabs of the page follow that channel (a browser keeps at
+ * most 6 connections to a host: six tabs each holding a stream left a seventh unable to load).
+ * Where the browser has no Web Locks (a page served over plain HTTP to another host), each tab
+ * opens its own stream.
+ */
+const channel = 'BroadcastChannel' in window ? new BroadcastChannel('drover-live') : undefined;
+let leader = false;
+
+/** Posts on the page's BroadcastChannel (same origin by definition: it takes no target origin). */
+function post(message) {
+  // oxlint-disable-next-line unicorn/require-post-message-target-origin -- a BroadcastChannel, not a window
+  channel?.postMessage(message);
+}
+
+function share(message) {
+  if (leader) post(message);
+}
+
+function applySnapshot(model) {
+  state.model = model;
+  sample(state.model.groups);
+  const { group } = route();
+  if (group) loadGroup(group);
+  schedule();
+}
+
+function follow() {
+  if (!channel || !navigator.locks) return void connect();
+  channel.addEventListener('message', (e) => {
+    const m = e.data;
+    if (m.type === 'hello' && leader) post({ type: 'snapshot', model: state.model, live: live.dataset.state, text: live.textContent });
+    if (leader) return;
+    if (m.type === 'snapshot') applySnapshot(m.model);
+    if (m.type === 'patch') {
+      applyPatch(m.patch);
+      schedule();
+    }
+    if (m.live) setLive(m.live, m.live === 'live' ? `${m.text} (shared with another tab)` : m.text);
+  });
+  setLive('down', 'connecting…');
+  post({ type: 'hello' });
+  navigator.locks.request('drover-live', () => {
+    leader = true;
+    connect();
+    return new Promise(() => undefined); // held while this tab is open
+  });
+}
+
 function connect() {
   stream = new EventSource('/api/v1/events/stream');
   stream.addEventListener('open', () => setLive('live', 'live updates on'));
   stream.addEventListener('snapshot', (e) => {
-    state.model = JSON.parse(e.data);
-    sample(state.model.groups);
-    const { group } = route();
-    if (group) loadGroup(group);
-    schedule();
+    applySnapshot(JSON.parse(e.data));
+    share({ type: 'snapshot', model: state.model });
   });
   stream.addEventListener('patch', (e) => {
-    applyPatch(JSON.parse(e.data));
+    const patch = JSON.parse(e.data);
+    applyPatch(patch);
+    share({ type: 'patch', patch });
     schedule();
   });
   stream.addEventListener('error', () => {
-    if (stream.readyState === EventSource.CLOSED) {
-      setLive('down', 'live updates unavailable, retrying in 5 s');
-      setTimeout(connect, 5000);
-    } else setLive('down', 'reconnecting…');
+    if (stream.readyState !== EventSource.CLOSED) return setLive('down', 'reconnecting…');
+    // Refused (the daemon's stream caps) or unreachable: read the status now, try the stream again in 5 s.
+    setLive('down', 'live updates unavailable: reading the status every 5 s');
+    void poll();
+    setTimeout(connect, 5000);
   });
+}
+
+/** The fleet model from GET /api/v1/status (the stream's projection, done here: the page reads what it needs). */
+async function poll() {
+  try {
+    const response = await fetch('/api/v1/status', { headers: { accept: 'application/json' } });
+    if (!response.ok) return;
+    const status = await response.json();
+    const kept = status.orphans?.kept ?? [];
+    const model = {
+      ...status,
+      groups: status.groups ?? [],
+      orphans: kept.length > 0 ? { kept: kept.slice(0, 200), total: kept.length } : undefined,
+    };
+    applySnapshot(model);
+    share({ type: 'snapshot', model });
+  } catch {
+    // the next try is already scheduled
+  }
 }
 
 function setLive(kind, text) {
   live.dataset.state = kind;
   live.textContent = text;
+  share({ type: 'live', live: kind, text });
 }
 
 function say(text, kind) {
@@ -199,10 +317,13 @@ document.addEventListener('click', (e) => {
   state.view = { ...state.view, page: Number(pager.dataset.page) };
   schedule();
 });
+document.addEventListener('selectionchange', () => {
+  if (renderHeld && !selecting()) schedule();
+});
 window.addEventListener('hashchange', () => {
   const { group } = route();
   if (group) loadGroup(group);
-  render();
+  render(true);
   main.focus();
 });
 
@@ -210,4 +331,4 @@ showToken();
 sample(state.model.groups);
 if (route().group) loadGroup(route().group);
 render();
-connect();
+follow();

@@ -103,29 +103,31 @@ export function groupPage(model, row, full, samples, now) {
       }
     </dl>
     <h3>Conditions</h3>
-    <table>
-      <thead>
-        <tr>
-          <th scope="col">type</th>
-          <th scope="col">status</th>
-          <th scope="col">reason</th>
-          <th scope="col">message</th>
-          <th scope="col">since</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${(g.conditions ?? []).map(
-          (c) =>
-            html`<tr>
-              <th scope="row">${c.type}</th>
-              <td>${c.status}</td>
-              <td>${c.reason}</td>
-              <td>${c.message}</td>
-              <td>${age(c.lastTransitionTime, now)}</td>
-            </tr>`,
-        )}
-      </tbody>
-    </table>
+    <div class="scroll">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">type</th>
+            <th scope="col">status</th>
+            <th scope="col">reason</th>
+            <th scope="col">message</th>
+            <th scope="col">since</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${(g.conditions ?? []).map(
+            (c) =>
+              html`<tr>
+                <th scope="row">${c.type}</th>
+                <td>${c.status}</td>
+                <td>${c.reason}</td>
+                <td>${c.message}</td>
+                <td>${age(c.lastTransitionTime, now)}</td>
+              </tr>`,
+          )}
+        </tbody>
+      </table>
+    </div>
     <h3>Rollout timeline</h3>
     ${timeline(samples, g.capacity, g.replicas, launches, now)}
     <h3>Instances by template</h3>
@@ -147,20 +149,22 @@ function templateTable(g) {
   const rows = g.counts?.byTemplate ?? [];
   if (rows.length === 0) return html`<p class="muted">No instances listed.</p>`;
   const states = ['pending', 'running', 'stopping', 'stopped', 'terminating', 'unknown'];
-  return html`<table class="templates">
-    <thead>
-      <tr>
-        <th scope="col">template</th>
-        <th scope="col">total</th>
-        <th scope="col">ready</th>
-        ${states.map((s) => html`<th scope="col">${s}</th>`)}
-      </tr>
-    </thead>
-    <tbody>
-      ${rows.map(
-        (t) =>
-          html`<tr${t.templateHash === g.desiredTemplateHash ? html` class="desired"` : ''}><th scope="row"><code>${t.templateHash ?? 'unknown'}</code>${t.templateHash === g.desiredTemplateHash ? ' (desired)' : ''}</th><td>${t.total}</td><td>${t.ready}</td>${states.map((s) => html`<td>${t.byState?.[s] ?? 0}</td>`)}</tr>`,
-      )}
-    </tbody>
-  </table>`;
+  return html`<div class="scroll">
+    <table class="templates">
+      <thead>
+        <tr>
+          <th scope="col">template</th>
+          <th scope="col">total</th>
+          <th scope="col">ready</th>
+          ${states.map((s) => html`<th scope="col">${s}</th>`)}
+        </tr>
+      </thead>
+      <tbody>
+        ${rows.map(
+          (t) =>
+            html`<tr${t.templateHash === g.desiredTemplateHash ? html` class="desired"` : ''}><th scope="row"><code>${t.templateHash ?? 'unknown'}</code>${t.templateHash === g.desiredTemplateHash ? ' (desired)' : ''}</th><td>${t.total}</td><td>${t.ready}</td>${states.map((s) => html`<td>${t.byState?.[s] ?? 0}</td>`)}</tr>`,
+        )}
+      </tbody>
+    </table>
+  </div>`;
 }

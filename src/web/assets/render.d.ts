@@ -26,6 +26,8 @@ export declare function progressBar(row: object): Safe;
 export declare function groupRow(row: object, desired: string | undefined, note?: string): Safe;
 export declare function revisionAlert(model: object): Safe | '';
 export declare function haView(model: object, now: number): Safe | '';
+export declare function refusalsView(model: object): Safe | '';
+export declare function orphansView(model: object): Safe | '';
 export declare function revisionsView(model: object, now: number): Safe;
 export declare const PAGE_SIZE: number;
 export declare function fleetView(model: object, view: FleetViewOptions, now: number): Safe;

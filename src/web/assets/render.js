@@ -76,27 +76,29 @@ export function haView(model, now) {
   return html`<section aria-labelledby="ha-h">
     <h2 id="ha-h">Replicas</h2>
     <p>This replica: <b>${ha.replica ?? 'not started'}</b> · ${health}</p>
-    <table>
-      <thead>
-        <tr>
-          <th scope="col">lane</th>
-          <th scope="col">held by</th>
-          <th scope="col">since</th>
-          <th scope="col">last summary</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${haLanes(model).map(
-          (l) =>
-            html`<tr data-lane="${l.lane}">
-              <th scope="row">${l.lane}</th>
-              <td>${l.holder?.replica ?? 'nobody'}${l.here ? ' (this replica)' : ''}</td>
-              <td>${l.holder ? age(l.holder.since, now) : '—'}</td>
-              <td>${l.summary ? `${shortRev(l.summary.revision)}, ${age(l.summary.publishedAt, now)} ago` : '—'}</td>
-            </tr>`,
-        )}
-      </tbody>
-    </table>
+    <div class="scroll">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">lane</th>
+            <th scope="col">held by</th>
+            <th scope="col">since</th>
+            <th scope="col">last summary</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${haLanes(model).map(
+            (l) =>
+              html`<tr data-lane="${l.lane}">
+                <th scope="row">${l.lane}</th>
+                <td>${l.holder?.replica ?? 'nobody'}${l.here ? ' (this replica)' : ''}</td>
+                <td>${l.holder ? age(l.holder.since, now) : '—'}</td>
+                <td>${l.summary ? `${shortRev(l.summary.revision)}, ${age(l.summary.publishedAt, now)} ago` : '—'}</td>
+              </tr>`,
+          )}
+        </tbody>
+      </table>
+    </div>
   </section>`;
 }
 
@@ -126,32 +128,83 @@ export function revisionsView(model, now) {
           : ''
       }
     </dl>
-    <table class="history">
-      <caption>
-        Rollouts of revisions, newest first
-      </caption>
-      <thead>
-        <tr>
-          <th scope="col">revision</th>
-          <th scope="col">outcome</th>
-          <th scope="col">started</th>
-          <th scope="col">took</th>
-          <th scope="col">digests</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${(model.history ?? []).toReversed().map(
-          (h) =>
-            html`<tr>
-              <td><code title="${h.revision}">${shortRev(h.revision)}</code></td>
-              <td><span class="outcome ${h.outcome}">${h.outcome}</span></td>
-              <td>${age(h.startedAt, now)} ago</td>
-              <td>${h.finishedAt ? `${Math.round((Date.parse(h.finishedAt) - Date.parse(h.startedAt)) / 1000)}s` : '…'}</td>
-              <td>${(h.digests ?? []).map((d) => html`<code>${shortDigest(d)}</code> `)}</td>
-            </tr>`,
-        )}
-      </tbody>
-    </table>
+    <div class="scroll">
+      <table class="history">
+        <caption>
+          Rollouts of revisions, newest first
+        </caption>
+        <thead>
+          <tr>
+            <th scope="col">revision</th>
+            <th scope="col">outcome</th>
+            <th scope="col">started</th>
+            <th scope="col">took</th>
+            <th scope="col">digests</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${(model.history ?? []).toReversed().map(
+            (h) =>
+              html`<tr>
+                <td><code title="${h.revision}">${shortRev(h.revision)}</code></td>
+                <td><span class="outcome ${h.outcome}">${h.outcome}</span></td>
+                <td>${age(h.startedAt, now)} ago</td>
+                <td>${h.finishedAt ? `${Math.round((Date.parse(h.finishedAt) - Date.parse(h.startedAt)) / 1000)}s` : '…'}</td>
+                <td>${(h.digests ?? []).map((d) => html`<code>${shortDigest(d)}</code> `)}</td>
+              </tr>`,
+          )}
+        </tbody>
+      </table>
+    </div>
+  </section>`;
+}
+
+/** Deletions the deletion guard refused: what it would have deleted and what Git must say to allow it. */
+export function refusalsView(model) {
+  const refusals = model.refusals ?? [];
+  if (refusals.length === 0) return '';
+  return html`<section class="alert" role="alert" id="refusals" aria-labelledby="refusals-h">
+    <h2 id="refusals-h">Deletions refused by the deletion guard</h2>
+    <ul>
+      ${refusals.map((r) => html`<li data-code="${r.code}"><b>${r.group ?? 'fleet'}</b>: ${r.message}</li>`)}
+    </ul>
+  </section>`;
+}
+
+/** Instances drover keeps running but no longer manages (groups gone from Git, prune off or locked). */
+export function orphansView(model) {
+  const orphans = model.orphans;
+  if (!orphans || orphans.total === 0) return '';
+  const more = orphans.total - orphans.kept.length;
+  return html`<section aria-labelledby="orphans-h" id="orphans">
+    <h2 id="orphans-h">Kept, not managed: ${orphans.total} instance${orphans.total === 1 ? '' : 's'}</h2>
+    <p class="muted">Running instances of groups no longer in Git (or locked), left alone: delete them in the cloud or allow it in Git.</p>
+    <div class="scroll">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">group</th>
+            <th scope="col">instance</th>
+            <th scope="col">zone</th>
+            <th scope="col">template</th>
+            <th scope="col">ready</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${orphans.kept.map(
+            (o) =>
+              html`<tr data-orphan="${o.id}">
+                <td>${o.group ?? '—'}</td>
+                <td><code>${o.id}</code> ${o.name}</td>
+                <td>${o.zone ?? ''}</td>
+                <td><code>${o.templateHash ?? '—'}</code></td>
+                <td>${o.ready ? 'yes' : 'no'}</td>
+              </tr>`,
+          )}
+        </tbody>
+      </table>
+    </div>
+    ${more > 0 ? html`<p class="muted">and ${more} more (GET /api/v1/status lists them all)</p>` : ''}
   </section>`;
 }
 
@@ -168,7 +221,7 @@ export function fleetView(model, view, now) {
   if (view.sort === undefined || view.sort === 'name') lanes.sort();
   const desired = model.source?.lastAppliedRevision;
   const commit = commitNote(model, now);
-  return html`${revisionAlert(model)}
+  return html`${revisionAlert(model)} ${refusalsView(model)}
     <p class="summary" aria-live="polite">
       ${rows.length} of ${(model.groups ?? []).length} groups · fleet ${model.fleet ?? '—'} · revision
       <code>${shortRev(desired)}</code
@@ -183,7 +236,8 @@ export function fleetView(model, view, now) {
         commit,
       ),
     )}
-    ${pages > 1 ? pager(page, pages) : ''} ${haView(model, now)} ${revisionsView(model, now)} ${eventsView(model, now)}`;
+    ${pages > 1 ? pager(page, pages) : ''} ${orphansView(model)} ${haView(model, now)} ${revisionsView(model, now)}
+    ${eventsView(model, now)}`;
 }
 
 function laneTable(model, lane, rows, desired, commit) {
