@@ -68,7 +68,8 @@ describe('notify under HA: each group announced by its lane holder, the revision
     receiver = await startRecordingServer();
   });
   afterEach(async () => {
-    for (const stop of stops) await stop();
+    // Last registered first: the daemons stop before their fleet directory (and state) is removed.
+    for (const stop of stops.toReversed()) await stop();
     stops = [];
     await receiver.close();
     await sim.close();

@@ -385,7 +385,7 @@ describe('reliability/secrets: drover run with planted credentials leaks none of
       `Bearer ${canaries.apiToken}x`,
       `Basic ${Buffer.from(`drover:${canaries.apiToken}`).toString('base64')}`,
       canaries.apiToken,
-      `bearer ${canaries.apiToken}`,
+      `Bearer  ${canaries.apiToken} x`,
     ];
     for (const authorization of wrong) {
       const r = await call('POST', '/api/v1/reconcile', authorization === '' ? {} : { authorization });
@@ -398,6 +398,8 @@ describe('reliability/secrets: drover run with planted credentials leaks none of
       202,
       'the right token works (live)',
     );
+    // The scheme is case-insensitive (RFC 9110 §11.1); the token is not.
+    assert.equal((await call('POST', '/api/v1/reconcile', { authorization: `bearer ${canaries.apiToken}` })).status, 202);
     assert.equal((await call('GET', '/api/v1/groups/nope')).status, 404);
     assert.equal((await call('GET', '/api/v1/nope')).status, 404);
   });
