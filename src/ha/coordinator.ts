@@ -7,8 +7,8 @@
  * `lanes/<provider>` (the campaign key: value = holder identity, on the holder's lease; its create
  * revision is the fencing token), `summaries/<provider>` (the lane's last published summary,
  * no lease, overwritten by each holder), `suspensions/<group>` (a group suspended through the API
- * on any replica, no lease: it outlives replicas), `trigger` (a reconcile request forwarded to every
- * replica).
+ * on any replica, no lease: it outlives replicas), `records/<provider>/<name>` (the lane's journals and
+ * templates, written only by its holder), `trigger` (a reconcile request forwarded to every replica).
  */
 import type { MutationFence } from '../contract/fence.ts';
 import type { ProviderRecords } from '../contract/records.ts';
