@@ -17,6 +17,7 @@ import { renderTable } from './table.ts';
 import { parseDuration } from './duration.ts';
 import { loadOrReport, openSession } from './session.ts';
 import type { CloudOptions } from './session.ts';
+import { printOut, terminalSafe } from './terminal-text.ts';
 
 interface ApplyOptions extends CloudOptions {
   readonly timeout: string;
@@ -135,7 +136,7 @@ function printPlain(result: PassResult): void {
     const what = a.kind === 'create' ? 'created' : 'deleted';
     // The error's message names the action and instance already ("create web-…-0: …").
     const failed = a.error?.policy === 'waiting' ? '  … waits' : '  ! failed';
-    process.stdout.write(
+    printOut(
       a.error ? `${failed} (${a.error.reason}): ${a.error.message}\n` : `  ${what} ${a.name}${a.id ? ` (${a.id})` : ''} [${a.reason}]\n`,
     );
   }
@@ -145,7 +146,7 @@ function printPlain(result: PassResult): void {
   );
   // The wall clock, not result.finishedAt: that is the providers' clock, which drover sim runs
   // `factor` times faster; the operator reads this line against their own clock.
-  process.stdout.write(`pass ${new Date().toISOString()}: ${groups}\n`);
+  printOut(`pass ${new Date().toISOString()}: ${groups}\n`);
 }
 
 /** Why a group was not planned, in a few words (the daemon logs the same: notPlannedLog). */
@@ -185,7 +186,7 @@ function summarize(
       `apply: stalled: ${stalled} ${stalled === 1 ? 'group needs' : 'groups need'} a change in Git or in the cloud account (see above)`,
     );
   else lines.push('apply: not converged');
-  process.stdout.write(`${lines.join('\n')}\n`);
+  printOut(`${lines.join('\n')}\n`);
   return ok ? 0 : 1;
 }
 
@@ -213,7 +214,7 @@ class LiveTable {
     for (const s of result.skipped) rows.push([s.group, '-', '-', '-', '-', 'NotPlanned', s.error.reason]);
     const text = renderTable(['GROUP', 'UPDATED', 'LIVE', '+', '-', 'CONDITIONS', 'WAITING FOR'], rows);
     const clear = this.lines > 0 ? `\x1b[${this.lines}A\x1b[0J` : '';
-    process.stdout.write(`${clear}${text}\n`);
+    process.stdout.write(`${clear}${terminalSafe(text)}\n`);
     this.lines = text.split('\n').length;
   }
 }

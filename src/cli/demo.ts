@@ -27,6 +27,7 @@ import { startDaemonServer } from './run.ts';
 import { UsageError } from './usage-error.ts';
 import type { RunningDaemon } from './run.ts';
 import { loadOrReport } from './session.ts';
+import { printOut } from './terminal-text.ts';
 
 interface DemoOptions {
   readonly workspace: string;
@@ -332,7 +333,7 @@ async function watch(running: RunningDaemon, signal: AbortSignal, timeoutMs: num
     const view = running.daemon.statusView() as { groups: GroupView[]; lastPass?: object };
     for (const group of view.groups) {
       const line = groupLine(group);
-      if (seen.get(group.name) !== line) process.stdout.write(`  ${new Date().toISOString().slice(11, 19)}  ${line}\n`);
+      if (seen.get(group.name) !== line) printOut(`  ${new Date().toISOString().slice(11, 19)}  ${line}\n`);
       seen.set(group.name, line);
     }
     const all = running.daemon.status.events();
@@ -341,7 +342,7 @@ async function watch(running: RunningDaemon, signal: AbortSignal, timeoutMs: num
       if (event.type === 'Warning' && warned.has(key)) continue;
       if (event.type === 'Warning') warned.add(key);
       else if (!event.reason.startsWith('Revision')) continue;
-      process.stdout.write(
+      printOut(
         `  ${event.at.slice(11, 19)}  ${event.type === 'Warning' ? '!' : '•'} ${event.reason}${event.group ? ` (${event.group})` : ''}: ${event.message}\n`,
       );
     }

@@ -21,6 +21,7 @@ import { observeInventory } from './diff-observe.ts';
 import { DiffInputError, loadDirectory, loadGitRevisions, type LoadedRevision } from './diff-revisions.ts';
 import { parseMaxInstances, parseMaxProviders } from './max-instances.ts';
 import { UsageError } from './usage-error.ts';
+import { printErr, printOut } from './terminal-text.ts';
 
 interface DiffOptions {
   readonly dir?: boolean;
@@ -73,7 +74,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
       } catch (error) {
         // Exit 2 means "changes" here: a bad flag value is an error like a bad ref (exit 1).
         if (!(error instanceof DiffInputError) && !(error instanceof UsageError)) throw error;
-        process.stderr.write(`drover diff: ${error.message}\n`);
+        printErr(`drover diff: ${error.message}\n`);
         setExitCode(1);
       }
     });
@@ -165,11 +166,11 @@ async function print(report: DiffReport, options: DiffOptions): Promise<void> {
     return;
   }
   if (options.markdown !== true) {
-    process.stdout.write(renderText(report));
+    printOut(renderText(report));
     return;
   }
   const comments = renderMarkdown(report);
-  process.stdout.write(comments.join(`\n${COMMENT_SEPARATOR}\n\n`));
+  printOut(comments.join(`\n${COMMENT_SEPARATOR}\n\n`));
   if (options.commentDir === undefined) return;
   await mkdir(options.commentDir, { recursive: true });
   for (const [i, body] of comments.entries()) await writeFile(path.join(options.commentDir, `comment-${i + 1}.md`), body);

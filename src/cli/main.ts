@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { commands } from './commands.ts';
 import { UsageError } from './usage-error.ts';
+import { printErr } from './terminal-text.ts';
 
 /** Exit code for bad flags or arguments. */
 export const EXIT_USAGE = 2;
@@ -51,10 +52,10 @@ function reportFailure(error: unknown, usageExit: number): number {
     return error.exitCode === 0 ? 0 : usageExit;
   }
   if (error instanceof UsageError) {
-    process.stderr.write(`drover: ${error.message}\n`);
+    printErr(`drover: ${error.message}\n`);
     return usageExit;
   }
   const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`drover: internal error: ${message}\n`);
+  printErr(`drover: internal error: ${message}\n`);
   return 1;
 }

@@ -15,6 +15,7 @@ import { providerHint } from './hints.ts';
 import { checkPlacements, type GroupPlacementProblem } from '../reconcile/placement-check.ts';
 import { loadOrReport, openSession } from './session.ts';
 import type { CloudOptions } from './session.ts';
+import { printErr, printOut } from './terminal-text.ts';
 
 interface PlanOptions extends CloudOptions {
   readonly json?: boolean;
@@ -52,12 +53,12 @@ export function register(program: Command, setExitCode: (code: number) => void):
         ];
         const placement = withPlacementRefusals(await checkPlacements(plannedOnly(state, result), session.deps.providers), result, state);
         const unverified = launchRefusalsOf(result, 'unchecked');
-        process.stdout.write(
-          options.json
-            ? `${JSON.stringify({ ...planJson(result, refused), placement, unverified: unverified.map(refusalJson) }, null, 2)}\n`
-            : planText(result, refused, state, placement, unverified),
-        );
-        for (const message of session.leaked()) process.stderr.write(`drover plan: a cloud SDK also failed outside its call: ${message}\n`);
+        if (options.json)
+          process.stdout.write(
+            `${JSON.stringify({ ...planJson(result, refused), placement, unverified: unverified.map(refusalJson) }, null, 2)}\n`,
+          );
+        else printOut(planText(result, refused, state, placement, unverified));
+        for (const message of session.leaked()) printErr(`drover plan: a cloud SDK also failed outside its call: ${message}\n`);
         setExitCode(placement.length > 0 || unverified.length > 0 ? 1 : planExitCode(result, refused));
       } finally {
         await session.close();

@@ -29,6 +29,7 @@ import type { Logger } from '../status/logger.ts';
 import { unusedVariables } from './env-warnings.ts';
 import { registeredFactory } from './session.ts';
 import { UsageError } from './usage-error.ts';
+import { printErr } from './terminal-text.ts';
 
 interface RunOptions {
   readonly config?: string;
@@ -80,7 +81,7 @@ async function configOrReport(options: RunOptions): Promise<DaemonConfig | undef
   };
   const result = await loadDaemonConfig(file, process.env, overrides);
   if (result.ok) return result.config;
-  for (const problem of result.problems) process.stderr.write(`${formatProblem(problem)}\n`);
+  for (const problem of result.problems) printErr(`${formatProblem(problem)}\n`);
   process.stderr.write(`drover run: invalid configuration (${result.problems.length} problem(s)); see schemas/config.schema.json\n`);
   return undefined;
 }

@@ -26,6 +26,7 @@ import { UsageError } from './usage-error.ts';
 
 export { parseMaxInstances };
 import { requireDirectory } from './validate.ts';
+import { printErr } from './terminal-text.ts';
 
 /** Flags shared by commands that talk to clouds. */
 export interface CloudOptions {
@@ -89,7 +90,7 @@ export async function loadOrReport(dir: string, maxInstances?: string, maxProvid
   await requireDirectory(dir);
   const result = capInstances(await loadFleet(dir), ...caps);
   if (result.ok) return result.state;
-  for (const problem of result.problems) process.stderr.write(`${formatProblem(problem)}\n`);
+  for (const problem of result.problems) printErr(`${formatProblem(problem)}\n`);
   process.stderr.write(`${dir}: invalid: ${result.problems.length} problem(s); nothing was changed\n`);
   return undefined;
 }

@@ -4,6 +4,7 @@ import { request } from 'undici';
 import { conditionsText, noteText } from './group-notes.ts';
 import { renderTable } from './table.ts';
 import { UsageError } from './usage-error.ts';
+import { printOut } from './terminal-text.ts';
 
 interface StatusOptions {
   readonly url: string;
@@ -58,7 +59,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
         process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
         return setExitCode(0);
       }
-      process.stdout.write(renderStatus(body as StatusDocument));
+      printOut(renderStatus(body as StatusDocument));
       setExitCode(0);
     });
 }

@@ -14,6 +14,7 @@ import { parseMaxInstances, parseMaxProviders } from './max-instances.ts';
 import { renderTable } from './table.ts';
 import { UsageError } from './usage-error.ts';
 import { providerPlugin } from '../../providers/registry.ts';
+import { printOut } from './terminal-text.ts';
 
 interface ValidateOptions {
   readonly json?: boolean;
@@ -45,7 +46,8 @@ export function register(program: Command, setExitCode: (code: number) => void):
       const providerCap = parseMaxProviders(options.maxProviders);
       await requireDirectory(dir);
       const result = capInstances(await loadFleet(dir), cap, providerCap);
-      process.stdout.write(options.json ? `${JSON.stringify(jsonReport(dir, result), null, 2)}\n` : humanReport(dir, result));
+      if (options.json) process.stdout.write(`${JSON.stringify(jsonReport(dir, result), null, 2)}\n`);
+      else printOut(humanReport(dir, result));
       setExitCode(result.ok ? 0 : 1);
     });
 }
