@@ -42,6 +42,7 @@ export class NotifyHub {
   private readonly deps: HubDeps;
   private readonly now: () => Date;
   private fleet: string | undefined;
+  private readonly alerts = new FiringAlerts();
 
   constructor(deps: HubDeps) {
     this.deps = deps;
@@ -137,6 +138,38 @@ export class NotifyHub {
   }
 
   private emit(events: NotifyEvent[]): void {
-    if (events.length > 0) this.deps.notifier?.notify(events);
+    const told = events.map((e) => this.alerts.pass(e));
+    if (told.length > 0) this.deps.notifier?.notify(told);
+  }
+}
+
+/**
+ * Kinds whose resolve is evidence on its own: the previous status was the failing one (stalled,
+ * unreachable). RevisionApplied and RolloutFinished carry a resolve on every occurrence, which
+ * means something only after a RevisionRejected or a RolloutFailed.
+ */
+const RECOVERIES: ReadonlySet<string> = new Set(['GroupRecovered', 'ProviderRecovered']);
+
+/**
+ * The alerts this daemon fired (name, fleet, group). An event that would resolve an alert that did
+ * not fire here loses its `alert`: Slack and Teams then show no "(resolved)" on an ordinary
+ * applied revision or finished rollout, and Alertmanager gets no resolve for an alert that never
+ * fired. An alert fired before a restart (or by another HA replica) ends at its `alertTtl`.
+ */
+class FiringAlerts {
+  private readonly firing = new Set<string>();
+
+  /** `event` as sent: its alert recorded when it fires, dropped when it resolves nothing. */
+  pass(event: NotifyEvent): NotifyEvent {
+    const alert = event.alert;
+    if (alert === undefined) return event;
+    const key = `${alert.name}\u0000${event.fleet}\u0000${event.group ?? ''}`;
+    if (!alert.resolved) {
+      this.firing.add(key);
+      return event;
+    }
+    if (this.firing.delete(key) || RECOVERIES.has(event.kind)) return event;
+    const { alert: _resolvesNothing, ...plain } = event;
+    return plain;
   }
 }

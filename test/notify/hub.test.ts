@@ -12,6 +12,7 @@ import { Registry } from 'prom-client';
 import type { DesiredState } from '../../src/contract/fleet.ts';
 import { validateNotifyConfig } from '../../src/notify/config.ts';
 import type { GroupSnapshot } from '../../src/notify/events.ts';
+import { headline } from '../../src/notify/sinks.ts';
 import { prepareNotifyHub } from '../../src/notify/start.ts';
 import { capturingLog, startRecordingServer } from './recording-server.ts';
 import type { RecordingServer } from './recording-server.ts';
@@ -98,6 +99,47 @@ describe('notify: the hub as the daemon feeds it', function () {
     assert.deepEqual(statuses.at(-1), ['drover/prod', 'success']);
     assert.ok(forge.requests.every((r) => r.headers.authorization === 'Bearer gh-token'));
     assert.match(await registry.metrics(), /drover_notifications_total\{sink="hook",outcome="sent"\} 4/);
+  });
+
+  it('"(resolved)" only after a failure: an ordinary applied revision or finished rollout resolves no alert, one after a rejection or a failed rollout does', async () => {
+    const { hub: h } = await hub();
+    const converged = web('old', ['False', 'Converged'], 'True', 2);
+    h.sourceChanged({ kind: 'applied', revision: SHA }, state('new'));
+    const rolling = web('new', ['True', 'RollingOut'], 'False', 0);
+    h.passRecorded('prod', [converged], [rolling]);
+    const done = web('new', ['False', 'Converged'], 'True', 2);
+    h.passRecorded('prod', [rolling], [done]);
+    h.sourceChanged({ kind: 'rejected', revision: BAD, reason: 'InvalidRevision', message: 'x' }, state('new'));
+    h.sourceChanged({ kind: 'applied', revision: 'e'.repeat(40) }, state('next'));
+    const next = web('next', ['True', 'RollingOut'], 'False', 0);
+    h.passRecorded('prod', [done], [next]);
+    const failed = web('next', ['True', 'RollingBack'], 'False', 0);
+    h.passRecorded('prod', [next], [failed]);
+    const again = web('again', ['True', 'RollingOut'], 'False', 0);
+    h.passRecorded('prod', [failed], [again]);
+    h.passRecorded('prod', [again], [web('again', ['False', 'Converged'], 'True', 2)]);
+    await h.close(60_000);
+    const events = hook.requests.map((r) => JSON.parse(r.body) as { kind: string; alert?: { name: string; resolved: boolean } });
+    const alertOf = (e: (typeof events)[number]) =>
+      e.alert === undefined ? '-' : `${e.alert.name}:${e.alert.resolved ? 'resolved' : 'firing'}`;
+    assert.deepEqual(
+      events.map((e) => `${e.kind} ${alertOf(e)}`),
+      [
+        'RevisionApplied -',
+        'RolloutStarted -',
+        'RolloutFinished -',
+        'RevisionRejected DroverRevisionRejected:firing',
+        'RevisionApplied DroverRevisionRejected:resolved',
+        'RolloutStarted -',
+        'RolloutFailed DroverRolloutFailed:firing',
+        'RolloutStarted -',
+        'RolloutFinished DroverRolloutFailed:resolved',
+      ],
+    );
+    assert.deepEqual(
+      events.filter((e) => e.alert?.resolved === true).map((e) => headline(e as never)),
+      ['[info] prod: RevisionApplied (resolved)', '[info] prod/web: RolloutFinished (resolved)'],
+    );
   });
 
   it('a rejected revision: RevisionRejected (error) and a failure status; a fleet-wide refusal is announced', async () => {
