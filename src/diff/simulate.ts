@@ -173,7 +173,9 @@ function estimateOf(
     deleted: s.deleted,
     batches: s.waves.length,
     batchSizes: s.waves,
-    peakExtra: Math.max(0, s.peakLive - group.replicas),
+    // Beyond the larger of the base's count and the new replicas: a scale-down's instances on
+    // their way out are not a surge (attack22 F8), a scale-up's new ones are the change itself.
+    peakExtra: Math.max(0, s.peakLive - Math.max(start.count, group.replicas)),
     capacityFloor: s.floor,
     bootSeconds,
     durationSeconds: Math.round((s.now - T0) / 1000),

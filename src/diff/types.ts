@@ -35,7 +35,7 @@ export interface RolloutEstimate {
   readonly batches: number;
   /** Instances launched per wave, in order. */
   readonly batchSizes: readonly number[];
-  /** Most instances alive beyond `replicas` at once (the surge's cost). */
+  /** Most instances alive at once beyond the larger of the base's count and `replicas` (the surge's cost; a scale-down's leaving instances are not extra). */
   readonly peakExtra: number;
   /** Fewest ready instances at any moment of the rollout (the capacity floor). */
   readonly capacityFloor: number;

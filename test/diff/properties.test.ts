@@ -2,7 +2,7 @@
  * Properties of the diff over random fleets: a revision compared with itself reports nothing
  * (no group, no document, no refusal, exit-0 report), also when the YAML is rewritten (keys
  * reordered, comments, defaults written out); and every reported estimate keeps the planner's
- * bounds (peak within maxSurge, blue-green 2 × replicas; floor at least replicas − maxUnavailable
+ * bounds (peak within maxSurge, blue-green 2 × replicas, +0 for a replicas change alone; floor at least replicas − maxUnavailable
  * for a rolled group that keeps its replicas).
  */
 import assert from 'node:assert/strict';
@@ -98,6 +98,26 @@ describe('drover diff: properties over random fleets', function () {
           assert.equal(r.guard.refused, false);
           assert.deepEqual(r.guard.removedGroups, []);
           assert.equal(r.summary.instancesLaunched + r.summary.instancesDeleted, 0);
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('a replicas change alone has no surge cost: peak +0 for a scale-up or a scale-down (the removed instances are not extra)', () => {
+    fc.assert(
+      fc.property(fleetArb, fc.array(fc.integer({ min: 0, max: 12 }), { minLength: 4, maxLength: 4 }), (f, counts) => {
+        const a = load(f);
+        const b = load({ ...f, groups: f.groups.map((g, i) => ({ ...g, replicas: counts[i]! })) });
+        const r = diffStates(a, b, REFS);
+        for (const g of r.groups) {
+          const e = g.rollout;
+          if (e === undefined) continue;
+          assert.equal(
+            e.peakExtra,
+            0,
+            `${g.name}: replicas ${a.groups[g.name]?.replicas} → ${b.groups[g.name]?.replicas}, peak +${e.peakExtra}`,
+          );
         }
       }),
       { numRuns: 150 },
