@@ -99,7 +99,8 @@ export interface WorkerOptions<T> {
   readonly retry: RetryPolicy;
   readonly timeoutMs: number;
   readonly send: (item: T, signal: AbortSignal) => Promise<void>;
-  readonly outcome: (outcome: Outcome, item: T) => void;
+  /** How an item ended; `error`: why it failed (`failed` only). */
+  readonly outcome: (outcome: Outcome, item: T, error?: DeliveryError) => void;
   readonly log: NotifyLog;
   /** Waits between attempts (tests pass one that records and returns at once). */
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
@@ -175,7 +176,7 @@ export class SinkWorker<T> {
       const fields = { sink: name, attempt, reason: error.reason, status: error.status, ...this.options.describe?.(item) };
       if (last) {
         log.warn(fields, 'notification not delivered');
-        return this.options.outcome('failed', item);
+        return this.options.outcome('failed', item, error);
       }
       const delay = backoffDelay(retry, attempt, (this.options.random ?? Math.random)(), error.retryAfterMs);
       log.debug({ ...fields, retryInMs: delay }, 'notification delivery failed, retrying');

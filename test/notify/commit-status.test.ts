@@ -10,7 +10,7 @@ import type { GroupSnapshot } from '../../src/notify/events.ts';
 import { changedGroups, COMMIT_STATUS_DEFAULTS, CommitStatusReporter } from '../../src/notify/forge/commit-status.ts';
 import type { CommitStatusSettings } from '../../src/notify/forge/commit-status.ts';
 import type { Forge } from '../../src/notify/forge/forges.ts';
-import { capturingLog, recordingSleep, startRecordingServer } from './recording-server.ts';
+import { capturingLog, gitlabRules, recordingSleep, startRecordingServer } from './recording-server.ts';
 import type { RecordingServer } from './recording-server.ts';
 
 const SHA1 = 'a'.repeat(40);
@@ -128,6 +128,54 @@ describe('notify: commit statuses against a recording forge', function () {
     r.groups([converged('api')]);
     await r.idle();
     assert.equal(server.requests.length, 6);
+  });
+
+  describe('GitLab refuses some transitions of an open (pending or running) job: drover never posts one', () => {
+    let gitlab: RecordingServer;
+    beforeEach(async () => (gitlab = await startRecordingServer(gitlabRules())));
+    afterEach(async () => gitlab.close());
+    const suspended = (name: string) => view(name, SHA1, ['True', 'Suspended'], { updatedReady: 1 });
+    const gitlabReporter = () =>
+      new CommitStatusReporter(
+        { ...COMMIT_STATUS_DEFAULTS, target: { forge: 'gitlab', baseUrl: gitlab.url, repository: 'acme/fleet', token: 't' } },
+        { log: capturingLog(), sleep: recordingSleep().sleep },
+      );
+    const answered = () => gitlab.requests.map((q) => `${JSON.parse(q.body).state} ${q.status}`);
+
+    it('a group suspended mid-rollout stays running (running → pending is refused), then succeeds', async () => {
+      const r = gitlabReporter();
+      r.applied(SHA1, state({ web: { template: 'tpl-new' } }));
+      await r.idle();
+      r.groups([rolling('web')]);
+      await r.idle();
+      for (let pass = 0; pass < 3; pass += 1) {
+        r.groups([suspended('web')]);
+        await r.idle();
+      }
+      r.groups([rolling('web')]);
+      r.groups([converged('web')]);
+      await r.idle();
+      assert.deepEqual(answered(), ['pending 201', 'running 201', 'success 201']);
+    });
+
+    it('after a restart (GitLab holds a running job drover does not know of): a refused post is not sent again at every pass', async () => {
+      const before = gitlabReporter();
+      before.applied(SHA1, state({ web: { template: 'tpl-new' } }));
+      before.groups([rolling('web')]);
+      await before.close(10_000);
+      gitlab.requests.length = 0;
+      const r = gitlabReporter();
+      r.applied(SHA1, state({ web: { template: 'tpl-new' } }));
+      await r.idle();
+      for (let pass = 0; pass < 5; pass += 1) {
+        r.groups([pass % 2 === 0 ? rolling('web') : suspended('web')]);
+        await r.idle();
+      }
+      assert.ok(gitlab.requests.length <= 2, `refused posts sent again: ${answered().join(', ')}`);
+      r.groups([converged('web')]);
+      await r.idle();
+      assert.equal(answered().at(-1), 'success 201');
+    });
   });
 
   it('Gitea/Forgejo: POST /api/v1/repos/{owner}/{repo}/statuses/{sha} with "token" auth; a Stalled group fails, then succeeds', async () => {

@@ -18,7 +18,7 @@ import { aws } from '../clouds/aws.ts';
 import { startDaemon } from '../helpers/daemon-process.ts';
 import type { DaemonProcess } from '../helpers/daemon-process.ts';
 import { tempDir, TestRepo } from '../source/helpers.ts';
-import { startRecordingServer } from './recording-server.ts';
+import { gitlabRules, startRecordingServer } from './recording-server.ts';
 import type { RecordingServer } from './recording-server.ts';
 
 const FLEET = 'notify-e2e';
@@ -188,7 +188,7 @@ describe('e2e: a failed rollout rolled back, as notifications and a commit statu
     sim.addImage({ id: AMI_1, tags: { [TAG.digest]: DIGEST_1 } });
     sim.addImage({ id: AMI_2, tags: { [TAG.digest]: DIGEST_2 } });
     hook = await startRecordingServer();
-    forge = await startRecordingServer();
+    forge = await startRecordingServer(gitlabRules());
     daemon = await startDaemon(
       {
         DROVER_SOURCE__GIT__URL: repo.url,
@@ -246,6 +246,8 @@ describe('e2e: a failed rollout rolled back, as notifications and a commit statu
     assert.equal(posted[0]!['name'], `drover/${FLEET}/web`);
     assert.match(posted[2]!['description']!, /^rollout failed: /);
     assert.ok(forge.requests.every((r) => r.headers['private-token'] === 'e2e-gitlab-token'));
+    // The recording forge applies GitLab's transition rules: it refused none.
+    assert.deepEqual(forge.requests.filter((r) => r.status !== 201).map((r) => r.body), []);
     // The world: the old build serves, the stuck surge instance is gone.
     assert.equal(sim.world.list().filter((i) => i.image === AMI_1 && i.state === 'running').length, 2);
   });

@@ -13,6 +13,8 @@ export interface Recorded {
   readonly path: string;
   readonly headers: IncomingMessage['headers'];
   readonly body: string;
+  /** The status answered (absent: not answered, a hang). */
+  status?: number;
 }
 
 /** How the receiver answers request number `n` (0-based): a status, or 'hang' (never answers). */
@@ -29,8 +31,34 @@ export interface RecordingServer {
   close(): Promise<void>;
 }
 
-/** Starts a receiver on 127.0.0.1 (a free port). */
-export async function startRecordingServer(): Promise<RecordingServer> {
+/** Decides the answer from the request itself (a forge's rules); overrides `answer()` when given. */
+export type Judge = (request: Recorded) => Answer;
+
+/**
+ * GitLab's commit-status rules, as `POST /projects/:id/statuses/:sha` applies them
+ * (app/services/ci/create_commit_status_service.rb and CommitStatus's state machine): the job of a
+ * (sha, name) that is still pending or running is updated, otherwise a new job starts (created).
+ * `pending` enqueues (only from created), `running` enqueues then runs (refused from running),
+ * success/failed/canceled finish an open job. A refused transition answers 400 "Cannot transition
+ * status via :enqueue from :running", as GitLab does.
+ */
+export function gitlabRules(): Judge {
+  const open = new Map<string, string>();
+  return (request) => {
+    const body = JSON.parse(request.body) as { state?: string; name?: string };
+    const job = `${request.path}\u0000${body.name ?? 'default'}`;
+    const from = open.get(job) ?? 'created';
+    const next = body.state ?? '';
+    const refused = (next === 'pending' && from !== 'created') || (next === 'running' && from === 'running');
+    if (refused) return 400;
+    if (next === 'pending' || next === 'running') open.set(job, next);
+    else open.delete(job);
+    return 201;
+  };
+}
+
+/** Starts a receiver on 127.0.0.1 (a free port); `judge` answers from each request (e.g. {@link gitlabRules}). */
+export async function startRecordingServer(judge?: Judge): Promise<RecordingServer> {
   const requests: Recorded[] = [];
   let answers: Answer[] = [200];
   let since = 0;
@@ -40,11 +68,19 @@ export async function startRecordingServer(): Promise<RecordingServer> {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const answer = answers[Math.min(requests.length - since, answers.length - 1)]!;
-      requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      const scripted = answers[Math.min(requests.length - since, answers.length - 1)]!;
+      const recorded: Recorded = {
+        method: req.method ?? '',
+        path: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
+      const answer = judge === undefined ? scripted : judge(recorded);
+      requests.push(recorded);
       for (const waiter of waiters.filter((w) => requests.length >= w.count)) waiter.resolve();
       if (answer === 'hang') return void hanging.push(res);
       const { status, headers } = typeof answer === 'number' ? { status: answer, headers: {} } : answer;
+      recorded.status = status;
       res.writeHead(status, { 'content-type': 'application/json', ...headers }).end('{}');
     });
   });

@@ -115,9 +115,17 @@ export class CommitStatusReporter {
       retry: settings.retry,
       timeoutMs: settings.timeoutMs,
       send: (post, signal) => send(forgeRequest(settings.target, post), signal),
-      outcome: (outcome, post) => {
-        // Not delivered: forget it, so the next evaluation posts it again.
-        if ((outcome === 'failed' || outcome === 'dropped') && this.posted.get(key(post)) === forgeState(forge, post.state)) {
+      outcome: (outcome, post, error) => {
+        // Not delivered: forget it, so the next evaluation posts it again — unless GitLab refused
+        // the transition (its job is further along, e.g. running after a restart): sending it
+        // again at every pass cannot help; the next state drover reaches is posted.
+        const refused = forge === 'gitlab' && error?.status === 400 && OPEN_STATES.has(post.state);
+        if (refused)
+          deps.log.warn(
+            { forge, context: post.context, state: post.state, sha: post.sha },
+            'commit status transition refused by the forge; not sent again',
+          );
+        else if ((outcome === 'failed' || outcome === 'dropped') && this.posted.get(key(post)) === forgeState(forge, post.state)) {
           this.posted.delete(key(post));
           for (const t of this.tracked) if (t.sha === post.sha) t.done = false;
         }
@@ -228,7 +236,8 @@ export class CommitStatusReporter {
       ...(this.settings.targetUrl ? { targetUrl: this.settings.targetUrl } : {}),
     };
     const shown = forgeState(this.settings.target.forge, state);
-    if (this.posted.get(key(post)) === shown) return;
+    const before = this.posted.get(key(post));
+    if (before === shown || (this.settings.target.forge === 'gitlab' && gitlabRefuses(before, shown))) return;
     this.posted.delete(key(post));
     this.posted.set(key(post), shown);
     if (this.posted.size > POSTED_MEMORY) this.posted.delete(this.posted.keys().next().value!);
@@ -256,6 +265,20 @@ function policyChanged(previous: DesiredState | undefined, next: DesiredState): 
       return before !== undefined && JSON.stringify(before.rollout) !== JSON.stringify(g.rollout);
     })
     .map((g) => g.name);
+}
+
+/** Drover's states that leave a GitLab job open (pending, running). */
+const OPEN_STATES: ReadonlySet<CommitState> = new Set(['pending', 'running']);
+
+/**
+ * Whether GitLab refuses `next` on a context whose open job is `before`: the commit-status API
+ * updates the job of a (sha, name) that is still pending or running, and its state machine
+ * enqueues (`pending`) only a created job and runs (`running`) only a pending one. So a group
+ * suspended mid-rollout stays `running` on GitLab (running → pending would answer 400 at every
+ * pass); a finished job (success, failed, canceled) is followed by a new one, which takes any state.
+ */
+function gitlabRefuses(before: string | undefined, next: string): boolean {
+  return (before === 'running' && (next === 'pending' || next === 'running')) || (before === 'pending' && next === 'pending');
 }
 
 function key(post: StatusPost): string {
