@@ -46,6 +46,7 @@ function view(
 }
 
 const rolling = (name: string, revision = SHA1) => view(name, revision, ['True', 'RollingOut'], { updatedReady: 1 });
+const suspended = (name: string) => view(name, SHA1, ['True', 'Suspended'], { updatedReady: 1 });
 const converged = (name: string, revision = SHA1) => view(name, revision, ['False', 'Converged'], { ready: 'True', updatedReady: 2 });
 
 describe('notify: commit statuses against a recording forge', function () {
@@ -134,7 +135,6 @@ describe('notify: commit statuses against a recording forge', function () {
     let gitlab: RecordingServer;
     beforeEach(async () => (gitlab = await startRecordingServer(gitlabRules())));
     afterEach(async () => gitlab.close());
-    const suspended = (name: string) => view(name, SHA1, ['True', 'Suspended'], { updatedReady: 1 });
     const gitlabReporter = () =>
       new CommitStatusReporter(
         { ...COMMIT_STATUS_DEFAULTS, target: { forge: 'gitlab', baseUrl: gitlab.url, repository: 'acme/fleet', token: 't' } },
