@@ -53,21 +53,21 @@ export interface GitInput {
 const LIMITS = { maxFiles: 20_000, maxBytes: 256 << 20 };
 const TIMEOUTS = { fetchMs: 120_000, localMs: 60_000 };
 
-/** Loads a fleet directory given on the command line. */
-export async function loadDirectory(dir: string): Promise<LoadedRevision> {
+/** Loads a fleet directory given on the command line; `role` names the argument (BASE, HEAD) in errors. */
+export async function loadDirectory(dir: string, role = 'the argument'): Promise<LoadedRevision> {
   const info = await stat(dir).catch(() => undefined);
   if (info === undefined || !info.isDirectory())
     throw new DiffInputError(
       'NotADirectory',
-      `'${dir}' is not a directory; with --dir, BASE and HEAD are the fleet directories to compare`,
+      `${role} '${dir}' is not a directory; with --dir, BASE and HEAD are the fleet directories to compare`,
     );
   return { ref: dir, commit: undefined, result: await loadFleet(dir) };
 }
 
 /**
- * Loads `refs` of the repository holding `input.repo`, in order. A ref without the path is an
- * error, except for the refs `mayLack` names (the base: the pull request that adds the fleet),
- * which come back `absent`.
+ * Loads `refs` of the repository holding `input.repo`, in order (errors name each by its role:
+ * BASE, then HEAD). A ref without the path is an error, except for the refs `mayLack` names (the
+ * base: the pull request that adds the fleet), which come back `absent`.
  */
 export async function loadGitRevisions(
   input: GitInput,
@@ -82,7 +82,16 @@ export async function loadGitRevisions(
     const repo = new Repository(where.gitDir, git, TIMEOUTS);
     const out: LoadedRevision[] = [];
     for (const [i, ref] of refs.entries())
-      out.push(await loadRef(repo, ref, where.path, path.join(home, `rev-${i}`), env, mayLack.includes(ref) && i === 0));
+      out.push(
+        await loadRef(
+          repo,
+          { ref, role: ROLES[i] ?? `ref ${i + 1}` },
+          where.path,
+          path.join(home, `rev-${i}`),
+          env,
+          mayLack.includes(ref) && i === 0,
+        ),
+      );
     return out;
   } finally {
     await rm(home, { recursive: true, force: true });
@@ -113,9 +122,12 @@ async function locate(git: GitRunner, input: GitInput, env: GitEnvironment): Pro
   }
 }
 
+/** The arguments of `drover diff BASE HEAD`, as errors name them. */
+const ROLES = ['BASE', 'HEAD'];
+
 async function loadRef(
   repo: Repository,
-  ref: string,
+  { ref, role }: { ref: string; role: string },
   subPath: string,
   dest: string,
   env: GitEnvironment,
@@ -124,34 +136,38 @@ async function loadRef(
   if (ref === '' || ref.startsWith('-') || [...ref].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f))
     throw new DiffInputError(
       'BadRef',
-      `'${ref}' is not a Git revision (a branch, tag, commit or expression such as origin/main or HEAD~1)`,
+      `${role} '${ref}' is not a Git revision (a branch, tag, commit or expression such as origin/main or HEAD~1)`,
     );
-  const commit = await resolve(repo, ref, env);
+  const commit = await resolve(repo, ref, role, env);
   const where = subPath === '' ? 'the repository root' : `path '${subPath}'`;
   const present = await repo.hasTree(commit, subPath, env);
   if (!present && mayLack) return { ref, commit, result: 'absent' };
   if (!present)
     throw new DiffInputError(
       'PathNotFound',
-      `${ref} (${commit.slice(0, 12)}) has no directory at ${where}; pass the fleet's --path in the repository`,
+      `${role} ${ref} (${commit.slice(0, 12)}) has no directory at ${where}; pass the fleet's --path in the repository`,
     );
   try {
     await repo.inspectTree(commit, subPath, LIMITS, env);
     await repo.checkout(commit, subPath, dest, env);
   } catch (error) {
-    if (error instanceof SourceError) throw new DiffInputError('UnsafeContent', `${ref} (${commit.slice(0, 12)}): ${error.message}`);
+    if (error instanceof SourceError)
+      throw new DiffInputError('UnsafeContent', `${role} ${ref} (${commit.slice(0, 12)}): ${error.message}`);
     throw error;
   }
   const result = await loadFleet(dest);
   return { ref, commit, result: subPath === '' ? result : underPath(result, subPath) };
 }
 
-async function resolve(repo: Repository, ref: string, env: GitEnvironment): Promise<string> {
+async function resolve(repo: Repository, ref: string, role: string, env: GitEnvironment): Promise<string> {
   try {
     return await repo.revParse(`${ref}^{commit}`, env);
   } catch (error) {
     if (!(error instanceof GitExit)) throw error;
-    throw new DiffInputError('BadRef', `'${ref}' is not a commit in this repository (git rev-parse found no such branch, tag or commit)`);
+    throw new DiffInputError(
+      'BadRef',
+      `${role} '${ref}' is not a commit in this repository (git rev-parse found no such branch, tag or commit; a CI job may need the full history: fetch-depth 0, GIT_DEPTH 0)`,
+    );
   }
 }
 

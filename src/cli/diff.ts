@@ -14,7 +14,7 @@ import type { LoadResult } from '../desired/load-result.ts';
 import type { DesiredState } from '../contract/fleet.ts';
 import { formatProblem } from '../desired/problems.ts';
 import { diffStates, invalidHeadReport } from '../diff/diff.ts';
-import { renderMarkdown } from '../diff/render-markdown.ts';
+import { renderErrorMarkdown, renderMarkdown } from '../diff/render-markdown.ts';
 import { renderText } from '../diff/render-text.ts';
 import type { DiffReport } from '../diff/types.ts';
 import { observeInventory } from './diff-observe.ts';
@@ -75,6 +75,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
         // Exit 2 means "changes" here: a bad flag value is an error like a bad ref (exit 1).
         if (!(error instanceof DiffInputError) && !(error instanceof UsageError)) throw error;
         printErr(`drover diff: ${error.message}\n`);
+        if (options.markdown === true && options.json !== true) await printErrorComment(base, head, error, options.commentDir);
         setExitCode(1);
       }
     });
@@ -94,7 +95,7 @@ async function runDiff(base: string, head: string, options: DiffOptions): Promis
     const first = baseResult.problems[0];
     throw new DiffInputError(
       'InvalidBase',
-      `the base revision ${b.ref} does not load (${baseResult.problems.length} problem(s); first: ${first === undefined ? 'invalid' : formatProblem(first)}); compare against a valid revision`,
+      `BASE ${b.ref}${b.commit === undefined ? '' : ` (${b.commit.slice(0, 12)})`} is an invalid revision, so there is nothing valid to compare HEAD with (${baseResult.problems.length} problem(s); first: ${first === undefined ? 'invalid' : formatProblem(first)}); compare against the revision the daemon still applies (lastAppliedRevision of drover status)`,
     );
   }
   if (!headResult.ok) {
@@ -142,7 +143,7 @@ function sessionDir(base: string, options: DiffOptions): string {
 }
 
 async function loadBoth(base: string, head: string, options: DiffOptions): Promise<[LoadedRevision, LoadedRevision]> {
-  if (options.dir === true) return [await loadDirectory(base), await loadDirectory(head)];
+  if (options.dir === true) return [await loadDirectory(base, 'BASE'), await loadDirectory(head, 'HEAD')];
   const configPath = await fleetPathFromConfig(options.config ?? process.env['DROVER_CONFIG']);
   const input = { repo: options.repo ?? '.', path: options.path ?? configPath, cwdRelative: options.repo === undefined };
   const [b, h] = await loadGitRevisions(input, [base, head], [base]);
@@ -158,6 +159,25 @@ async function fleetPathFromConfig(file: string | undefined): Promise<string | u
     throw new DiffInputError('InvalidConfig', `--config ${file} is invalid: ${first === undefined ? 'invalid' : formatProblem(first)}`);
   }
   return result.config.source.kind === 'git' ? result.config.source.git.path : undefined;
+}
+
+/**
+ * With --markdown, an error is a comment too (stdout and --comment-dir): the pull request then
+ * says why it has no preview (a BASE that is no commit or an invalid revision, a missing path)
+ * instead of getting nothing. The exit code stays 1.
+ */
+async function printErrorComment(
+  base: string,
+  head: string,
+  error: DiffInputError | UsageError,
+  commentDir: string | undefined,
+): Promise<void> {
+  const reason = error instanceof DiffInputError ? error.reason : 'UsageError';
+  const body = renderErrorMarkdown(base, head, reason, error.message);
+  printOut(body);
+  if (commentDir === undefined) return;
+  await mkdir(commentDir, { recursive: true });
+  await writeFile(path.join(commentDir, 'comment-1.md'), body);
 }
 
 async function print(report: DiffReport, options: DiffOptions): Promise<void> {

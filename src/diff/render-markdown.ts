@@ -28,6 +28,22 @@ export function renderMarkdown(report: DiffReport, limit = COMMENT_LIMIT): strin
   return splitComments(title, blocksOf(report), limit);
 }
 
+/**
+ * The comment when the revisions could not be compared (a BASE or HEAD that is no commit, an
+ * invalid BASE, a missing path): the refs and the reason, so the pull request says why it has no
+ * preview instead of having none. `base`/`head` and `message` are the user's or the fleet's text.
+ */
+export function renderErrorMarkdown(base: string, head: string, reason: string, message: string): string {
+  return [
+    `**drover diff** ${code(base)} → ${code(head)}: could not compare the revisions (${escape(reason)})`,
+    '',
+    escape(message),
+    '',
+    'No preview of this change; fix the cause above (see the README\'s "Pull requests") and run the job again.',
+    '',
+  ].join('\n');
+}
+
 function blocksOf(report: DiffReport): Block[] {
   if (!report.valid) {
     const problems = report.problems.map((p) => `- ${code(report.head.ref)}: ${escape(p.text)}`);

@@ -74,6 +74,42 @@ describe('drover diff', function () {
     }
   });
 
+  it('a BASE that is no commit or an invalid revision: exit 1 naming BASE and the ref; with --markdown an error comment says why (attack22 F12)', async () => {
+    const comments = await mkdtemp(path.join(tmpdir(), 'drover-comments-'));
+    const invalidBase = await repoOf(path.join(FIXTURES, 'invalid-head', 'head'), path.join(FIXTURES, 'digest-bump', 'head'));
+    try {
+      const bad = await droverInProcess(
+        'diff',
+        'origin/<b>main',
+        'HEAD',
+        '--repo',
+        repo.dir,
+        '--path',
+        'fleet',
+        '--markdown',
+        '--comment-dir',
+        comments,
+      );
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /BASE 'origin\/<b>main' is not a commit in this repository/);
+      const comment = await readFile(path.join(comments, 'comment-1.md'), 'utf8');
+      assert.equal(bad.stdout, comment);
+      assert.match(comment, /^\*\*drover diff\*\* `origin\/<b>main` → `HEAD`: could not compare the revisions \(BadRef\)\n/);
+      assert.match(comment, /BASE 'origin\/&lt;b&gt;main' is not a commit/);
+      const invalid = await droverInProcess('diff', 'base', 'HEAD', '--repo', invalidBase.dir, '--path', 'fleet', '--markdown');
+      assert.equal(invalid.code, 1);
+      assert.match(invalid.stderr, /BASE base \([0-9a-f]{12}\) is an invalid revision/);
+      assert.match(invalid.stdout, /could not compare the revisions \(InvalidBase\)[\s\S]*lastAppliedRevision/);
+      const text = await droverInProcess('diff', 'HEAD', 'nope', '--repo', repo.dir, '--path', 'fleet');
+      assert.equal(text.code, 1);
+      assert.equal(text.stdout, '', 'no comment without --markdown');
+      assert.match(text.stderr, /HEAD 'nope' is not a commit/);
+    } finally {
+      await invalidBase.cleanup();
+      await rm(comments, { recursive: true, force: true });
+    }
+  });
+
   it('errors are classes with a reason', async () => {
     const input = { repo: repo.dir, path: 'fleet', cwdRelative: false };
     const reasons = async (refs: string[], over: Partial<typeof input> = {}) => {
