@@ -24,6 +24,7 @@ import type { ImageVerifier } from './image-verifier.ts';
 import { refusedLaunches, withoutHeld } from './launch-check.ts';
 import type { LaunchRefusal } from './launch-check.ts';
 import type { TemplateStore } from './template-store.ts';
+import { sampleByGroup, type InstanceSample } from '../status/instance-rows.ts';
 
 /** Long-lived collaborators of the passes. */
 export interface PassDeps {
@@ -87,6 +88,8 @@ export interface PassResult {
    * those deletes are not in the steps (not sent, reported failed when executing).
    */
   readonly launchRefusals?: readonly LaunchRefusal[];
+  /** Per planned group, its first instances by name and its total (status: the group page's instance rows). */
+  readonly instances?: Readonly<Record<string, InstanceSample>>;
 }
 
 /** Options of one pass. */
@@ -194,6 +197,7 @@ export async function runPass(state: DesiredState, revision: string, deps: PassD
     superseded: options.supersede?.aborted === true,
     ...(options.halt?.signal.aborted === true ? { halted: true as const } : {}),
     ...(refusals.size === 0 ? {} : { launchRefusals: [...refusals.values()] }),
+    instances: sampleByGroup(planned),
   };
 }
 

@@ -36,5 +36,7 @@ export function sliceOf(result: PassResult): Slice {
         }
       : { name: o.provider, ok: false, reason: o.error.reason, message: o.error.message },
   );
-  return { result: { ...result, observations: result.observations.map((o) => (o.ok ? { ...o, instances: [] } : o)) }, listed };
+  // The per-group instance samples went to status with the pass: not kept between passes either.
+  const { instances: _sampled, ...kept } = result;
+  return { result: { ...kept, observations: result.observations.map((o) => (o.ok ? { ...o, instances: [] } : o)) }, listed };
 }

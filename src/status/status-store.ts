@@ -10,6 +10,7 @@ import { effectiveSurge, resolveBounds } from '../plan/quantity.ts';
 import type { Condition, GroupCounts, GroupStep } from '../plan/types.ts';
 import type { PassResult } from '../reconcile/pass.ts';
 import type { DesiredState, DesiredGroup } from '../contract/fleet.ts';
+import { instanceList, type InstanceList } from './instance-rows.ts';
 
 /** A condition with the time its status last changed. */
 export interface TimedCondition extends Condition {
@@ -61,6 +62,12 @@ export interface GroupView {
   /** Revision of the last pass that planned the group. */
   readonly lastAttemptedRevision: string | undefined;
   readonly lastError: { readonly reason: string; readonly message: string; readonly at: string } | undefined;
+  /**
+   * Its instances at the last pass that planned it (at most MAX_INSTANCE_ROWS rows, and the total;
+   * instance-rows.ts): only in {@link StatusStore.get} (GET /api/v1/groups/NAME), never in
+   * {@link StatusStore.list} (the whole status document stays as small as the groups).
+   */
+  readonly instances?: InstanceList | undefined;
   readonly events: readonly DroverEvent[];
 }
 
@@ -81,6 +88,8 @@ const EVENT_LOG_MAX_BYTES = 5 * 1024 * 1024;
 /** Accumulates status across passes. */
 export class StatusStore {
   private readonly groups = new Map<string, GroupView>();
+  /** Each group's instance rows, apart from its view (see GroupView.instances). */
+  private readonly instanceLists = new Map<string, InstanceList>();
   private readonly listeners = new Set<() => void>();
   private readonly fleetEvents: DroverEvent[] = [];
   readonly history: RevisionRecord[] = [];
@@ -118,8 +127,11 @@ export class StatusStore {
     return [...this.groups.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 
+  /** One group, with its instance rows when a pass listed them. */
   get(name: string): GroupView | undefined {
-    return this.groups.get(name);
+    const view = this.groups.get(name);
+    const instances = this.instanceLists.get(name);
+    return view === undefined || instances === undefined ? view : { ...view, instances };
   }
 
   /** Recent fleet-wide events, newest last. */
@@ -145,13 +157,18 @@ export class StatusStore {
   async recordPass(state: DesiredState, result: PassResult, apiSuspended: ReadonlySet<string>, revisionPending = false): Promise<void> {
     const at = this.now().toISOString();
     for (const name of this.groups.keys()) if (state.groups[name] === undefined) this.groups.delete(name);
+    for (const name of this.instanceLists.keys()) if (state.groups[name] === undefined) this.instanceLists.delete(name);
     const probesBefore = new Map(
       result.guarded.steps.map((s) => [
         s.group,
         this.groups.get(s.group)?.conditions.find((c) => c.type === 'ProbesFailing')?.status ?? 'False',
       ]),
     );
-    for (const step of result.guarded.steps) this.recordStep(state, step, result.revision, at, apiSuspended, result.finishedAt);
+    for (const step of result.guarded.steps) {
+      const sample = result.instances === undefined ? undefined : (result.instances[step.group] ?? { sample: [], total: 0 });
+      this.recordStep(state, step, result.revision, at, apiSuspended, result.finishedAt);
+      if (sample !== undefined) this.instanceLists.set(step.group, instanceList(sample, result.finishedAt, at));
+    }
     for (const step of result.guarded.steps) await this.probesEvent(step, probesBefore.get(step.group), result.revision);
     for (const skipped of result.skipped)
       this.recordError(

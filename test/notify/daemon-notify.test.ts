@@ -247,7 +247,10 @@ describe('e2e: a failed rollout rolled back, as notifications and a commit statu
     assert.match(posted[2]!['description']!, /^rollout failed: /);
     assert.ok(forge.requests.every((r) => r.headers['private-token'] === 'e2e-gitlab-token'));
     // The recording forge applies GitLab's transition rules: it refused none.
-    assert.deepEqual(forge.requests.filter((r) => r.status !== 201).map((r) => r.body), []);
+    assert.deepEqual(
+      forge.requests.filter((r) => r.status !== 201).map((r) => r.body),
+      [],
+    );
     // The world: the old build serves, the stuck surge instance is gone.
     assert.equal(sim.world.list().filter((i) => i.image === AMI_1 && i.state === 'running').length, 2);
   });

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'puppeteer-core';
+import { Agent, request } from 'undici';
 import { loadFleet } from '../../src/desired/load.ts';
 import { launchChromium } from './chromium.ts';
 
@@ -40,6 +41,10 @@ const READ_ROWS = `[...document.querySelectorAll('tr[data-group]')].map((tr) => 
   name: tr.dataset.group, state: tr.dataset.state, updated: Number(tr.dataset.updated),
   updatedReady: Number(tr.dataset.updatedReady), live: Number(tr.dataset.live),
   revision: tr.querySelector('[data-live-revision]')?.dataset.liveRevision ?? '', text: tr.textContent }))`;
+
+/** The group page's instance rows (a string, as READ_ROWS). */
+const READ_INSTANCES = `[...document.querySelectorAll('tr[data-instance]')].map((tr) => ({
+  id: tr.dataset.instance, zone: tr.dataset.zone, template: tr.dataset.template, state: tr.dataset.instanceState }))`;
 
 /**
  * WCAG contrast of text against the page background for the page's kinds of text (in the page; a
@@ -92,6 +97,16 @@ describe('web: the page in headless Chromium against drover demo', function () {
   const press = async (selector: string) => {
     await page.waitForSelector(selector);
     await page.evaluate(`document.querySelector(${JSON.stringify(selector)}).click()`);
+  };
+  /** A simulator's world (GET /_sim/world), at the address (and CA) the demo's banner gives for `provider`. */
+  const simWorld = async (provider: string) => {
+    const line = output.split('\n').find((l) => l.includes(`(provider ${provider})`)) ?? '';
+    const simUrl = /\s(https?:\/\/\S+)\s/.exec(line)?.[1];
+    assert.ok(simUrl, `the banner names ${provider}'s simulator: ${line}`);
+    const ca = /--cacert (\S+)/.exec(line)?.[1];
+    const dispatcher = ca === undefined ? undefined : new Agent({ connect: { ca: readFileSync(path.resolve(ROOT, ca)) } });
+    const response = await request(`${simUrl}/_sim/world`, dispatcher === undefined ? {} : { dispatcher });
+    return (await response.body.json()) as { instances: { id: string; zone: string; state: string; tags: Record<string, string> }[] };
   };
   const status = async () => (await (await fetch(`${url}/api/v1/status`)).json()) as { groups: { name: string; suspendedBy?: string }[] };
 
@@ -222,6 +237,23 @@ describe('web: the page in headless Chromium against drover demo', function () {
     // Live, not reloaded: the same navigation all along, and the group page drew its timeline.
     assert.equal(await page.evaluate('performance.getEntriesByType("navigation").length'), lastReload);
     assert.ok(await groupPage.$('svg.timeline path.new-ready'), 'the group page charts the rollout');
+    // Its instance rows are the EC2 simulator's world: every instance of web-eu not terminated, with
+    // its zone, its template tag and whether it runs (outside attack 23 F7: the page had no rows).
+    const match = await waitFor(
+      "web-eu's instance rows equal to the simulator's world",
+      async () => {
+        const world = (await simWorld('aws-eu')).instances
+          .filter((i) => i.tags['drover:group'] === 'web-eu' && i.state !== 'terminated')
+          .map((i) => ({ id: i.id, zone: i.zone, template: i.tags['drover:template'] ?? '', running: i.state === 'running' }))
+          .sort((a, b) => (a.id < b.id ? -1 : 1));
+        const shown = ((await groupPage.evaluate(READ_INSTANCES)) as { id: string; zone: string; template: string; state: string }[])
+          .map((i) => ({ id: i.id, zone: i.zone, template: i.template, running: i.state === 'running' }))
+          .sort((a, b) => (a.id < b.id ? -1 : 1));
+        return world.length === replicas['web-eu'] && JSON.stringify(shown) === JSON.stringify(world) ? shown : undefined;
+      },
+      60_000,
+    );
+    assert.equal(new Set(match.map((i) => i.template)).size, 1, 'all on the new template once converged');
     await groupPage.close();
     assert.deepEqual(problems, []);
   });

@@ -4,7 +4,18 @@
  * SVG's labels), filters and sorting, pagination, and the model's whitelist (model.ts).
  */
 import assert from 'node:assert/strict';
-import { esc, fleetView, groupPage, html, filterRows, sortRows, stateOf, PAGE_SIZE, timeline } from '../../src/web/assets/render.js';
+import {
+  commitHref,
+  esc,
+  fleetView,
+  groupPage,
+  html,
+  filterRows,
+  sortRows,
+  stateOf,
+  PAGE_SIZE,
+  timeline,
+} from '../../src/web/assets/render.js';
 import { fleetModel, RowCache } from '../../src/web/model.ts';
 import { jsonForScript, pageHtml } from '../../src/web/page.ts';
 
@@ -371,5 +382,79 @@ describe('web/render: tables at phone width', () => {
       assert.ok(tables >= 2, `${view}: ${tables} tables`);
       assert.equal(wrapped, tables, `${view}: every table in a .scroll container`);
     }
+  });
+});
+
+// Outside attack 23 F7: the group page had no instance rows and no link to the commit.
+describe('web/render: the group page lists the instances and links the commit', () => {
+  const SHA = 'a'.repeat(40);
+  const instances = {
+    total: 60,
+    rows: [
+      {
+        id: 'i-0a1',
+        name: 'web-eu-1',
+        zone: 'eu-west-1a',
+        templateHash: '78350a11dc26',
+        state: 'running',
+        ready: true,
+        readySince: '2026-12-07T11:58:00Z',
+        launchedAt: '2026-12-07T11:50:00Z',
+      },
+      { id: XSS, name: XSS, zone: XSS, templateHash: XSS, state: 'pending', ready: false, launchedAt: '2026-12-07T11:59:00Z' },
+    ],
+  };
+
+  it('one row per instance: id, zone, template (desired marked), state, ready since and age; the cap said; hostile values as text', () => {
+    const g = group('web-eu', { instances });
+    const model = fleetModel({ groups: [g] });
+    const out = flat(groupPage(model, model.groups[0], g, [], NOW));
+    assert.match(
+      out,
+      /<tr data-instance="i-0a1" data-zone="eu-west-1a" data-template="78350a11dc26" data-instance-state="running"> <th scope="row"><code>i-0a1<\/code> <span class="muted">web-eu-1<\/span><\/th> <td>eu-west-1a<\/td> <td><code>78350a11dc26<\/code> \(desired\)<\/td> <td>running <span class="ok">ready<\/span><\/td> <td><time datetime="2026-12-07T11:58:00Z">2m ago<\/time><\/td> <td><time datetime="2026-12-07T11:50:00Z">10m<\/time><\/td>/,
+    );
+    assert.match(out, /2 of 60 shown/);
+    assert.deepEqual(
+      [...tags(out)].filter((t) => t === 'img' || t === 'script'),
+      [],
+    );
+    assert.deepEqual(handlers(out), []);
+    assert.match(flat(groupPage(model, model.groups[0], group('web-eu'), [], NOW)), /Not listed here/);
+    assert.doesNotMatch(JSON.stringify(model), /i-0a1/, 'the fleet model (page, stream) carries no instance rows');
+  });
+
+  it('links a commit only on a known forge, from a well-formed repository URL and a full commit id', () => {
+    assert.equal(commitHref('https://github.com/acme/fleet.git', SHA), `https://github.com/acme/fleet/commit/${SHA}`);
+    assert.equal(commitHref('git@github.com:acme/fleet.git', SHA), `https://github.com/acme/fleet/commit/${SHA}`);
+    assert.equal(commitHref('ssh://git@gitlab.com/grp/sub/fleet.git', SHA), `https://gitlab.com/grp/sub/fleet/-/commit/${SHA}`);
+    assert.equal(commitHref('https://codeberg.org/acme/fleet', SHA), `https://codeberg.org/acme/fleet/commit/${SHA}`);
+    for (const url of [
+      'file:///tmp/fleet.git',
+      'https://git.example.com/acme/fleet.git',
+      'https://github.com.evil.example/acme/fleet',
+      'http://github.com/acme/fleet',
+      'javascript:alert(1)//github.com/a/b',
+      'https://github.com/acme/../evil/fleet',
+      'https://github.com/acme/fle"et',
+      'https://github.com/acme',
+      'https://github.com/a/b/c',
+      undefined,
+    ])
+      assert.equal(commitHref(url, SHA), undefined, String(url));
+    for (const sha of ['abc123', `${SHA}x`, 'A'.repeat(40), `${SHA}" onclick="x`, undefined])
+      assert.equal(commitHref('https://github.com/acme/fleet', sha), undefined, String(sha));
+    const g = group('web-eu', { lastAppliedRevision: SHA, lastAttemptedRevision: SHA });
+    const linked = fleetModel({ source: { lastAppliedRevision: SHA, git: { url: 'https://github.com/acme/fleet.git' } }, groups: [g] });
+    const page = flat(groupPage(linked, linked.groups[0], g, [], NOW));
+    assert.match(
+      page,
+      new RegExp(
+        `<a href="https://github.com/acme/fleet/commit/${SHA}" rel="noreferrer" data-commit="${SHA}"><code title="${SHA}">aaaaaaa</code></a>`,
+      ),
+    );
+    const local = fleetModel({ source: { lastAppliedRevision: SHA, git: { url: 'file:///tmp/fleet.git' } }, groups: [g] });
+    const plain = flat(groupPage(local, local.groups[0], g, [], NOW));
+    assert.doesNotMatch(plain, /<a href="[^#]/, "no link but the page's own routes");
+    assert.match(plain, new RegExp(`<code title="${SHA}">aaaaaaa</code>`));
   });
 });

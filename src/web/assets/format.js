@@ -37,6 +37,68 @@ function fragment(value) {
   return esc(value);
 }
 
+/**
+ * A table in its own sideways-scrolling box (phone widths): `head` the column names, `body` the
+ * rows (built by `html`), `options.cls` its class, `options.caption` its caption.
+ */
+export function dataTable(head, body, options = {}) {
+  return html`<div class="scroll">
+    <table${options.cls ? html` class="${options.cls}"` : ''}>
+      ${
+        options.caption
+          ? html`<caption>
+              ${options.caption}
+            </caption>`
+          : ''
+      }
+      <thead>
+        <tr>
+          ${head.map((h) => html`<th scope="col">${h}</th>`)}
+        </tr>
+      </thead>
+      <tbody>
+        ${body}
+      </tbody>
+    </table>
+  </div>`;
+}
+
+/** Web addresses of commits on forges whose URL layout is known, by host. */
+const COMMIT_PAGES = {
+  'github.com': { segments: [2, 2], page: (host, p, sha) => `https://${host}/${p}/commit/${sha}` },
+  'gitlab.com': { segments: [2, 20], page: (host, p, sha) => `https://${host}/${p}/-/commit/${sha}` },
+  'codeberg.org': { segments: [2, 2], page: (host, p, sha) => `https://${host}/${p}/commit/${sha}` },
+  'gitea.com': { segments: [2, 2], page: (host, p, sha) => `https://${host}/${p}/commit/${sha}` },
+};
+const REPO_URL = /^(?:https:\/\/|ssh:\/\/git@|git@)([a-z0-9.-]+)(?::\d{1,5})?[/:]([A-Za-z0-9._/-]+?)(?:\.git)?\/?$/;
+const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}$/;
+const SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+
+/**
+ * The forge's web page of commit `sha` of the repository at `repoUrl` (`source.git.url`: https,
+ * ssh:// or scp-like), or undefined. Only for a host whose layout is known (github.com,
+ * gitlab.com, codeberg.org, gitea.com), path segments of letters, digits and `._-` (no `..`), and
+ * a full hexadecimal commit id: the link is built from the fleet's config and Git, so nothing else
+ * is ever turned into an address.
+ */
+export function commitHref(repoUrl, sha) {
+  const m = REPO_URL.exec(String(repoUrl ?? ''));
+  if (m === null || !SHA.test(String(sha ?? ''))) return undefined;
+  const forge = Object.hasOwn(COMMIT_PAGES, m[1]) ? COMMIT_PAGES[m[1]] : undefined;
+  const segments = m[2].split('/');
+  const [least, most] = forge?.segments ?? [0, -1];
+  if (forge === undefined || segments.length < least || segments.length > most) return undefined;
+  if (!segments.every((x) => SEGMENT.test(x) && !x.includes('..'))) return undefined;
+  return forge.page(m[1], segments.join('/'), sha);
+}
+
+/** A commit as `<code>` (its first 7 characters), linked to its forge page when {@link commitHref} knows one. */
+export function commitLink(model, sha) {
+  const href = commitHref(model.source?.git?.url, sha);
+  const text = html`<code title="${sha ?? ''}">${shortRev(sha)}</code>`;
+  return href === undefined ? text : html`<a href="${href}" rel="noreferrer" data-commit="${sha}">${text}</a>`;
+}
+
 /** The first 7 characters of a commit (or '—'). */
 export function shortRev(revision) {
   return revision ? String(revision).slice(0, 7) : '—';

@@ -2,7 +2,19 @@
  * The group page (#/groups/NAME): facts, actions, the rollout's timeline chart, instances by
  * template and state, the last error and the group's events. Pure, like render.js.
  */
-import { age, badges, commitNote, html, progressBar, revisionAlert, revisionCell, shortRev, stateOf } from './format.js';
+import {
+  age,
+  badges,
+  commitLink,
+  commitNote,
+  dataTable,
+  html,
+  progressBar,
+  revisionAlert,
+  revisionCell,
+  shortRev,
+  stateOf,
+} from './format.js';
 
 /**
  * The ready capacity over time (`samples`: {t, ready, updatedReady, live}) against the floor and
@@ -71,7 +83,10 @@ export function groupPage(model, row, full, samples, now) {
       <dt>template</dt>
       <dd><code>${g.desiredTemplateHash}</code> · ${g.strategy}</dd>
       <dt>revision</dt>
-      <dd>live ${revisionCell(g, desired, commitNote(model, now))} · attempted <code>${shortRev(g.lastAttemptedRevision)}</code></dd>
+      <dd>
+        live ${revisionCell(g, desired, commitNote(model, now))} · attempted ${commitLink(model, g.lastAttemptedRevision)}
+        ${g.lastAppliedRevision ? html`· commit ${commitLink(model, g.lastAppliedRevision)}` : ''}
+      </dd>
       <dt>replicas</dt>
       <dd>
         ${g.counts ? `${g.counts.updatedReady} new ready of ${g.replicas}, ${g.counts.live} live` : `${g.replicas} wanted, not observed yet`}
@@ -103,33 +118,23 @@ export function groupPage(model, row, full, samples, now) {
       }
     </dl>
     <h3>Conditions</h3>
-    <div class="scroll">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">type</th>
-            <th scope="col">status</th>
-            <th scope="col">reason</th>
-            <th scope="col">message</th>
-            <th scope="col">since</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${(g.conditions ?? []).map(
-            (c) =>
-              html`<tr>
-                <th scope="row">${c.type}</th>
-                <td>${c.status}</td>
-                <td>${c.reason}</td>
-                <td>${c.message}</td>
-                <td>${age(c.lastTransitionTime, now)}</td>
-              </tr>`,
-          )}
-        </tbody>
-      </table>
-    </div>
+    ${dataTable(
+      ['type', 'status', 'reason', 'message', 'since'],
+      (g.conditions ?? []).map(
+        (c) =>
+          html`<tr>
+            <th scope="row">${c.type}</th>
+            <td>${c.status}</td>
+            <td>${c.reason}</td>
+            <td>${c.message}</td>
+            <td>${age(c.lastTransitionTime, now)}</td>
+          </tr>`,
+      ),
+    )}
     <h3>Rollout timeline</h3>
     ${timeline(samples, g.capacity, g.replicas, launches, now)}
+    <h3>Instances</h3>
+    ${instanceTable(g, now)}
     <h3>Instances by template</h3>
     ${templateTable(g)}
     <h3>Events</h3>
@@ -145,26 +150,42 @@ export function groupPage(model, row, full, samples, now) {
     </ol>`;
 }
 
+/**
+ * The group's instances (the status API's `instances`: at most its cap of rows, first by name, and
+ * the total): id, zone, template, state, ready since, age.
+ */
+function instanceTable(g, now) {
+  const list = g.instances;
+  if (!list) return html`<p class="muted">Not listed here (the group's last pass ran elsewhere, or has not run yet).</p>`;
+  if (list.total === 0) return html`<p class="muted">No instances.</p>`;
+  const more = list.total - list.rows.length;
+  return html`${dataTable(
+    ['instance', 'zone', 'template', 'state', 'ready since', 'age'],
+    list.rows.map(
+      (i) =>
+        html`<tr data-instance="${i.id}" data-zone="${i.zone}" data-template="${i.templateHash ?? ''}" data-instance-state="${i.state}">
+          <th scope="row"><code>${i.id}</code> <span class="muted">${i.name}</span></th>
+          <td>${i.zone}</td>
+          <td><code>${i.templateHash ?? 'unknown'}</code>${i.templateHash === g.desiredTemplateHash ? ' (desired)' : ''}</td>
+          <td>${i.state}${i.ready ? html` <span class="ok">ready</span>` : ''}</td>
+          <td>${i.readySince ? html`<time datetime="${i.readySince}">${age(i.readySince, now)} ago</time>` : '—'}</td>
+          <td><time datetime="${i.launchedAt}">${age(i.launchedAt, now)}</time></td>
+        </tr>`,
+    ),
+    { cls: 'instances' },
+  )}${more > 0 ? html`<p class="muted" id="instances-more">${list.rows.length} of ${list.total} shown (the status API keeps the first ${list.rows.length} by name).</p>` : ''}`;
+}
+
 function templateTable(g) {
   const rows = g.counts?.byTemplate ?? [];
   if (rows.length === 0) return html`<p class="muted">No instances listed.</p>`;
   const states = ['pending', 'running', 'stopping', 'stopped', 'terminating', 'unknown'];
-  return html`<div class="scroll">
-    <table class="templates">
-      <thead>
-        <tr>
-          <th scope="col">template</th>
-          <th scope="col">total</th>
-          <th scope="col">ready</th>
-          ${states.map((s) => html`<th scope="col">${s}</th>`)}
-        </tr>
-      </thead>
-      <tbody>
-        ${rows.map(
-          (t) =>
-            html`<tr${t.templateHash === g.desiredTemplateHash ? html` class="desired"` : ''}><th scope="row"><code>${t.templateHash ?? 'unknown'}</code>${t.templateHash === g.desiredTemplateHash ? ' (desired)' : ''}</th><td>${t.total}</td><td>${t.ready}</td>${states.map((s) => html`<td>${t.byState?.[s] ?? 0}</td>`)}</tr>`,
-        )}
-      </tbody>
-    </table>
-  </div>`;
+  return dataTable(
+    ['template', 'total', 'ready', ...states],
+    rows.map(
+      (t) =>
+        html`<tr${t.templateHash === g.desiredTemplateHash ? html` class="desired"` : ''}><th scope="row"><code>${t.templateHash ?? 'unknown'}</code>${t.templateHash === g.desiredTemplateHash ? ' (desired)' : ''}</th><td>${t.total}</td><td>${t.ready}</td>${states.map((s) => html`<td>${t.byState?.[s] ?? 0}</td>`)}</tr>`,
+    ),
+    { cls: 'templates' },
+  );
 }

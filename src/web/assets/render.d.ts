@@ -17,6 +17,9 @@ export interface Sample {
 export declare function esc(value: unknown): string;
 export declare function html(strings: TemplateStringsArray, ...values: unknown[]): Safe;
 export declare function shortRev(revision: string | undefined): string;
+export declare function dataTable(head: readonly string[], body: unknown, options?: { cls?: string; caption?: string }): Safe;
+export declare function commitHref(repoUrl: string | undefined, sha: string | undefined): string | undefined;
+export declare function commitLink(model: object, sha: string | undefined): Safe;
 export declare function shortDigest(digest: string | undefined): string;
 export declare function age(iso: string | undefined, now: number): string;
 export declare function stateOf(row: object): string;

@@ -12,14 +12,31 @@ import {
   progressBar,
   revisionAlert,
   revisionCell,
+  commitHref,
+  commitLink,
   commitNote,
+  dataTable,
   shortDigest,
   shortRev,
   sortRows,
   stateOf,
 } from './format.js';
 
-export { age, esc, filterRows, html, progressBar, revisionAlert, shortDigest, shortRev, sortRows, stateOf } from './format.js';
+export {
+  age,
+  commitHref,
+  commitLink,
+  dataTable,
+  esc,
+  filterRows,
+  html,
+  progressBar,
+  revisionAlert,
+  shortDigest,
+  shortRev,
+  sortRows,
+  stateOf,
+} from './format.js';
 export { groupPage, timeline } from './group-page.js';
 
 /** One group as a table row of the fleet view. */
@@ -76,29 +93,18 @@ export function haView(model, now) {
   return html`<section aria-labelledby="ha-h">
     <h2 id="ha-h">Replicas</h2>
     <p>This replica: <b>${ha.replica ?? 'not started'}</b> · ${health}</p>
-    <div class="scroll">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">lane</th>
-            <th scope="col">held by</th>
-            <th scope="col">since</th>
-            <th scope="col">last summary</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${haLanes(model).map(
-            (l) =>
-              html`<tr data-lane="${l.lane}">
-                <th scope="row">${l.lane}</th>
-                <td>${l.holder?.replica ?? 'nobody'}${l.here ? ' (this replica)' : ''}</td>
-                <td>${l.holder ? age(l.holder.since, now) : '—'}</td>
-                <td>${l.summary ? `${shortRev(l.summary.revision)}, ${age(l.summary.publishedAt, now)} ago` : '—'}</td>
-              </tr>`,
-          )}
-        </tbody>
-      </table>
-    </div>
+    ${dataTable(
+      ['lane', 'held by', 'since', 'last summary'],
+      haLanes(model).map(
+        (l) =>
+          html`<tr data-lane="${l.lane}">
+            <th scope="row">${l.lane}</th>
+            <td>${l.holder?.replica ?? 'nobody'}${l.here ? ' (this replica)' : ''}</td>
+            <td>${l.holder ? age(l.holder.since, now) : '—'}</td>
+            <td>${l.summary ? `${shortRev(l.summary.revision)}, ${age(l.summary.publishedAt, now)} ago` : '—'}</td>
+          </tr>`,
+      ),
+    )}
   </section>`;
 }
 
@@ -110,11 +116,11 @@ export function revisionsView(model, now) {
     <dl class="facts">
       <dt>applied</dt>
       <dd>
-        <code>${s.lastAppliedRevision ?? '—'}</code> ${s.git?.lastAppliedAt ? `(applied ${age(s.git.lastAppliedAt, now)} ago)` : ''}
-        ${commitNote(model, now)}
+        <code>${s.lastAppliedRevision ?? '—'}</code> ${s.lastAppliedRevision ? commitPage(model, s.lastAppliedRevision) : ''}
+        ${s.git?.lastAppliedAt ? `(applied ${age(s.git.lastAppliedAt, now)} ago)` : ''} ${commitNote(model, now)}
       </dd>
       <dt>attempted</dt>
-      <dd><code>${s.lastAttemptedRevision ?? '—'}</code></dd>
+      <dd><code>${s.lastAttemptedRevision ?? '—'}</code> ${s.lastAttemptedRevision ? commitPage(model, s.lastAttemptedRevision) : ''}</dd>
       ${
         s.lastAttemptError
           ? html`<dt>rejected</dt>
@@ -128,35 +134,27 @@ export function revisionsView(model, now) {
           : ''
       }
     </dl>
-    <div class="scroll">
-      <table class="history">
-        <caption>
-          Rollouts of revisions, newest first
-        </caption>
-        <thead>
-          <tr>
-            <th scope="col">revision</th>
-            <th scope="col">outcome</th>
-            <th scope="col">started</th>
-            <th scope="col">took</th>
-            <th scope="col">digests</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${(model.history ?? []).toReversed().map(
-            (h) =>
-              html`<tr>
-                <td><code title="${h.revision}">${shortRev(h.revision)}</code></td>
-                <td><span class="outcome ${h.outcome}">${h.outcome}</span></td>
-                <td>${age(h.startedAt, now)} ago</td>
-                <td>${h.finishedAt ? `${Math.round((Date.parse(h.finishedAt) - Date.parse(h.startedAt)) / 1000)}s` : '…'}</td>
-                <td>${(h.digests ?? []).map((d) => html`<code>${shortDigest(d)}</code> `)}</td>
-              </tr>`,
-          )}
-        </tbody>
-      </table>
-    </div>
+    ${dataTable(
+      ['revision', 'outcome', 'started', 'took', 'digests'],
+      (model.history ?? []).toReversed().map(
+        (h) =>
+          html`<tr>
+            <td>${commitLink(model, h.revision)}</td>
+            <td><span class="outcome ${h.outcome}">${h.outcome}</span></td>
+            <td>${age(h.startedAt, now)} ago</td>
+            <td>${h.finishedAt ? `${Math.round((Date.parse(h.finishedAt) - Date.parse(h.startedAt)) / 1000)}s` : '…'}</td>
+            <td>${(h.digests ?? []).map((d) => html`<code>${shortDigest(d)}</code> `)}</td>
+          </tr>`,
+      ),
+      { cls: 'history', caption: 'Rollouts of revisions, newest first' },
+    )}
   </section>`;
+}
+
+/** The forge's page of a full commit id, as a small "on the forge" link, or '' (see commitHref). */
+function commitPage(model, sha) {
+  const href = commitHref(model.source?.git?.url, sha);
+  return href === undefined ? '' : html`<a href="${href}" rel="noreferrer" data-commit="${sha}">commit page</a>`;
 }
 
 /** Deletions the deletion guard refused: what it would have deleted and what Git must say to allow it. */
@@ -179,31 +177,19 @@ export function orphansView(model) {
   return html`<section aria-labelledby="orphans-h" id="orphans">
     <h2 id="orphans-h">Kept, not managed: ${orphans.total} instance${orphans.total === 1 ? '' : 's'}</h2>
     <p class="muted">Running instances of groups no longer in Git (or locked), left alone: delete them in the cloud or allow it in Git.</p>
-    <div class="scroll">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">group</th>
-            <th scope="col">instance</th>
-            <th scope="col">zone</th>
-            <th scope="col">template</th>
-            <th scope="col">ready</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${orphans.kept.map(
-            (o) =>
-              html`<tr data-orphan="${o.id}">
-                <td>${o.group ?? '—'}</td>
-                <td><code>${o.id}</code> ${o.name}</td>
-                <td>${o.zone ?? ''}</td>
-                <td><code>${o.templateHash ?? '—'}</code></td>
-                <td>${o.ready ? 'yes' : 'no'}</td>
-              </tr>`,
-          )}
-        </tbody>
-      </table>
-    </div>
+    ${dataTable(
+      ['group', 'instance', 'zone', 'template', 'ready'],
+      orphans.kept.map(
+        (o) =>
+          html`<tr data-orphan="${o.id}">
+            <td>${o.group ?? '—'}</td>
+            <td><code>${o.id}</code> ${o.name}</td>
+            <td>${o.zone ?? ''}</td>
+            <td><code>${o.templateHash ?? '—'}</code></td>
+            <td>${o.ready ? 'yes' : 'no'}</td>
+          </tr>`,
+      ),
+    )}
     ${more > 0 ? html`<p class="muted">and ${more} more (GET /api/v1/status lists them all)</p>` : ''}
   </section>`;
 }
@@ -248,23 +234,11 @@ function laneTable(model, lane, rows, desired, commit) {
     .join(' · ');
   return html`<section class="lane" aria-label="lane ${lane}">
     <h2>${lane} <span class="muted">${note}</span></h2>
-    <div class="scroll">
-      <table class="groups">
-        <thead>
-          <tr>
-            <th scope="col">group</th>
-            <th scope="col">image</th>
-            <th scope="col">live revision</th>
-            <th scope="col">ready</th>
-            <th scope="col">rollout</th>
-            <th scope="col">conditions</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${rows.map((r) => groupRow(r, desired, commit))}
-        </tbody>
-      </table>
-    </div>
+    ${dataTable(
+      ['group', 'image', 'live revision', 'ready', 'rollout', 'conditions'],
+      rows.map((r) => groupRow(r, desired, commit)),
+      { cls: 'groups' },
+    )}
   </section>`;
 }
 
