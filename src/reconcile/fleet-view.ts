@@ -7,7 +7,7 @@
 import type { DesiredState } from '../contract/fleet.ts';
 import { countedDeletes } from '../plan/index.ts';
 import { isSettled } from '../status/status-store.ts';
-import type { PassResult } from './pass.ts';
+import { wallTimes, type PassResult } from './pass.ts';
 import { sliceOf } from './slices.ts';
 import type { Listed, Slice } from './slices.ts';
 
@@ -43,7 +43,10 @@ export class FleetView {
   }
   private last: { readonly result: PassResult; readonly listed: readonly Listed[] } | undefined;
 
-  /** The last fleet-wide pass (status, readiness); undefined until every lane has reported once. */
+  /**
+   * The last fleet-wide pass (status, readiness); undefined until every lane has reported once. Its
+   * `startedAt`/`finishedAt` are on the wall clock (see publish).
+   */
   get lastPass(): { readonly result: PassResult; readonly listed: readonly Listed[] } | undefined {
     return this.last;
   }
@@ -109,7 +112,11 @@ export class FleetView {
    * are recorded; an incomplete one is not a fleet-wide pass yet.
    */
   publish(fleet: FleetPass): void {
-    if (fleet.complete) this.last = { result: fleet.result, listed: [...this.slices.values()].flatMap((s) => s.listed) };
+    if (!fleet.complete) return;
+    // Status shows the last pass to people: its start and end on the wall clock, like every other
+    // time of the status API (the providers' clock is a simulator's in the demo; attack23 F9).
+    const result = { ...fleet.result, ...wallTimes(fleet.result) };
+    this.last = { result, listed: [...this.slices.values()].flatMap((s) => s.listed) };
   }
 
   /** Forgets the lane of a provider that left the desired state. */

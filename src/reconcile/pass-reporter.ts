@@ -14,7 +14,7 @@ import type { SourceChange } from './desired-source.ts';
 import { fenceLostOf } from './errors.ts';
 import { expectedWaitsOf } from './expected-waits.ts';
 import type { FleetPass } from './fleet-view.ts';
-import type { PassResult } from './pass.ts';
+import { wallTimes, type PassResult } from './pass.ts';
 import { GroupBackoff, notPlannedLog, recordPassOutcome, resyncJitter as jitter } from './scheduler.ts';
 
 /** What the reporter writes to. */
@@ -195,7 +195,7 @@ export class PassReporter {
     log.info(
       {
         revision: result.revision,
-        durationMs: result.finishedAt - result.startedAt,
+        durationMs: wallTimes(result).finishedAt - wallTimes(result).startedAt,
         actions: result.actions.length,
         failed: result.actions.filter((a) => a.error).length,
         unsettled: result.guarded.steps.filter((s) => !isSettled(s)).length,

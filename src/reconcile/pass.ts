@@ -67,8 +67,15 @@ export interface SkippedGroup {
 /** Everything a pass saw, decided and did. */
 export interface PassResult {
   readonly revision: string;
+  /** On the providers' clock (`PassDeps.now`: what planning measures by; a simulator's runs faster in the demo). */
   readonly startedAt: number;
+  /** On the providers' clock, as `startedAt`: the "now" of the pass's waits. */
   readonly finishedAt: number;
+  /**
+   * The same two moments on the wall clock, for people (status `lastPass`, the pass's duration in
+   * logs and metrics): they differ from the providers' clock wherever that is simulated.
+   */
+  readonly wall?: { readonly startedAt: number; readonly finishedAt: number };
   readonly executed: boolean;
   readonly observations: readonly Observation[];
   readonly guarded: GuardResult;
@@ -138,9 +145,15 @@ export interface PassOptions {
   readonly halt?: AbortController;
 }
 
+/** A pass's start and end on the wall clock (its providers' clock for a result that has no `wall`). */
+export function wallTimes(result: PassResult): { readonly startedAt: number; readonly finishedAt: number } {
+  return result.wall ?? { startedAt: result.startedAt, finishedAt: result.finishedAt };
+}
+
 /** Runs one pass over `state`. */
 export async function runPass(state: DesiredState, revision: string, deps: PassDeps, options: PassOptions): Promise<PassResult> {
   const startedAt = deps.now();
+  const wallStartedAt = Date.now();
   const focus = options.focus;
   const observations = await observe(state, deps, options);
   if (options.halt?.signal.aborted) throw new LaneHalted(revision);
@@ -177,6 +190,7 @@ export async function runPass(state: DesiredState, revision: string, deps: PassD
     revision,
     startedAt,
     finishedAt: deps.now(),
+    wall: { startedAt: wallStartedAt, finishedAt: Date.now() },
     executed: options.execute,
     observations,
     guarded: {

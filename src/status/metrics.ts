@@ -189,7 +189,9 @@ export class DaemonMetrics {
    * the fleet's groups it could not plan.
    */
   pass(provider: string, lane: PassResult, fleet: PassResult = lane, held: readonly GroupView[] = []): void {
-    this.passDuration.observe({ provider }, (lane.finishedAt - lane.startedAt) / 1000);
+    // On the wall clock when the pass measured it (its providers' clock is a simulator's in the demo).
+    const took = lane.wall ?? lane;
+    this.passDuration.observe({ provider }, (took.finishedAt - took.startedAt) / 1000);
     const ok = lane.skipped.length === 0 && lane.actions.every((a) => a.error === undefined) && lane.observations.every((o) => o.ok);
     this.passes.inc({ provider, result: lane.superseded ? 'superseded' : ok ? 'ok' : 'error' });
     this.actionsDone(lane.actions);
