@@ -52,7 +52,9 @@ export async function readHaSettings(ha: HaConfig, pid = process.pid): Promise<H
     leaseTtlMs: ha.leaseTtlMs,
     fenceWindowMs: ha.fenceWindowMs,
     ...(tls === undefined ? {} : { tls }),
-    ...(ha.username === undefined || password === undefined ? {} : { auth: { username: ha.username, password } }),
+    ...(ha.username === undefined || password === undefined
+      ? {}
+      : { auth: { username: ha.username, password, passwordFile: ha.passwordFile! } }),
   };
 }
 

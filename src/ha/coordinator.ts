@@ -166,6 +166,6 @@ export interface HaSettings {
   readonly fenceWindowMs: number;
   /** TLS: the CA that signs etcd's certificate, and a client certificate and key (PEM). */
   readonly tls?: { readonly caPem: string; readonly certPem?: string; readonly keyPem?: string };
-  /** etcd user and password (the password read from a file). */
-  readonly auth?: { readonly username: string; readonly password: string };
+  /** etcd user and password (the password read from a file, named in errors by `passwordFile`, never shown). */
+  readonly auth?: { readonly username: string; readonly password: string; readonly passwordFile?: string };
 }

@@ -20,6 +20,7 @@ import { KeepAlives } from './keepalive.ts';
 import { FleetKeys } from './keys.ts';
 import { LaneHolds } from './lane-holds.ts';
 import type { HaLogger } from './log.ts';
+import { refusalOf, refusalReason, type EtcdRefusal } from './etcd-refusal.ts';
 import { errorName, silentLogger } from './log.ts';
 import { Membership } from './membership.ts';
 import { Planner } from './planner.ts';
@@ -70,6 +71,8 @@ export class EtcdCoordinator implements LaneCoordinator {
   private timers: NodeJS.Timeout[] = [];
   private running = false;
   private unreachableSince: Date | undefined;
+  /** etcd answered but refused the credentials or the rights (etcd-refusal.ts), since when. */
+  private refused: { readonly kind: EtcdRefusal; readonly since: Date } | undefined;
   /** When etcd last answered a fleet read (load or the periodic one). */
   private answeredAt: Date | undefined;
   private startedAt = new Date();
@@ -153,6 +156,7 @@ export class EtcdCoordinator implements LaneCoordinator {
         await this.load();
         break;
       } catch (error) {
+        this.noteRefusal(error);
         if (attempt % 40 === 0) {
           this.logger.warn({ replica: this.replica, error: errorName(error), attempt }, 'ha fleet load failed');
         }
@@ -256,6 +260,7 @@ export class EtcdCoordinator implements LaneCoordinator {
 
   health(): CoordinatorHealth {
     if (!this.running) return { ok: false, reason: 'ha coordinator not running' };
+    if (this.refused !== undefined) return { ok: false, reason: refusalReason(this.refused.kind, this.settings, this.refused.since) };
     if (this.unreachableSince !== undefined) {
       const asOf = this.answeredAt?.toISOString() ?? 'never read';
       return { ok: false, reason: `etcd unreachable since ${this.unreachableSince.toISOString()}; lane view as of ${asOf}` };
@@ -360,13 +365,22 @@ export class EtcdCoordinator implements LaneCoordinator {
       this.sweep();
       if (this.unreachableSince !== undefined) this.logger.info({ replica: this.replica }, 'ha etcd reachable again');
       this.unreachableSince = undefined;
+      this.refused = undefined;
       this.planner.plan();
     } catch (error) {
+      this.noteRefusal(error);
       if (this.unreachableSince === undefined) {
         this.unreachableSince = new Date();
         this.logger.warn({ replica: this.replica, error: errorName(error) }, 'ha etcd unreachable');
       }
     }
+  }
+
+  /** Remembers a refusal by etcd (credentials, rights) from `error`; any other error clears it (unreachable says it then). */
+  private noteRefusal(error: unknown): void {
+    const kind = refusalOf(error);
+    if (kind === undefined) this.refused = undefined;
+    else if (this.refused?.kind !== kind) this.refused = { kind, since: new Date() };
   }
 
   /** Deletes leftover summaries of lanes no longer in the fleet (summary-sweep.ts), one sweep at a time. */

@@ -213,7 +213,8 @@ describe('config: ha (replicas on etcd)', () => {
     assert.ok(result.ok && result.config.ha);
     const settings = await readHaSettings(result.config.ha, 4242);
     assert.match(settings.replicaId, /^[A-Za-z0-9.-]+-4242-[0-9a-f]{6}$/);
-    assert.deepEqual(settings.auth, { username: 'drover', password: 's3cret-etcd-pw' });
+    // The file's path rides along so errors can name it (never the password).
+    assert.deepEqual(settings.auth, { username: 'drover', password: 's3cret-etcd-pw', passwordFile: result.config.ha.passwordFile });
     assert.match(settings.tls?.caPem ?? '', /BEGIN CERTIFICATE/);
     assert.match(settings.tls?.certPem ?? '', /BEGIN CERTIFICATE/);
     assert.match(settings.tls?.keyPem ?? '', /BEGIN PRIVATE KEY/);

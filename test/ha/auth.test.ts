@@ -56,10 +56,16 @@ describe('EtcdCoordinator with etcd user auth', function () {
       warn: (fields: object, message: string) => lines.push(JSON.stringify({ ...fields, message })),
     };
     const wrong = `${PASSWORD}-wrong`;
-    const a = await startReplica(etcd.endpoint, fleetId(), 'a', ['x'], { logger }, { auth: { username: 'root', password: wrong } });
+    const auth = { username: 'root', password: wrong, passwordFile: '/run/secrets/etcd-password' };
+    const a = await startReplica(etcd.endpoint, fleetId(), 'a', ['x'], { logger }, { auth });
     replicas.push(a);
     await sleep(1500);
     assert.equal(a.coordinator.health().ok, false);
+    // A refusal, not an outage (attack21 F8 saw "etcd unreachable"): it names the setting and the file.
+    assert.match(
+      a.coordinator.health().reason,
+      /^etcd refuses this replica's credentials \(authentication failed\) since .*: check ha\.etcd\.username \('root'\) and the password in ha\.etcd\.passwordFile \(\/run\/secrets\/etcd-password\)$/,
+    );
     assert.equal(a.coordinator.holds().size, 0);
     assert.ok(lines.length > 0, 'the failures were logged');
     const shown = [...lines, a.coordinator.health().reason, JSON.stringify(a.coordinator.view())].join('\n');
