@@ -173,7 +173,14 @@ describe('config: ha (replicas on etcd)', () => {
       what: 'a bad replica id',
       ha: 'ha: { replicaId: "a b", etcd: { endpoints: ["http://127.0.0.1:2379"] } }\n',
       path: '/ha/replicaId',
-      says: /invalid value "a b" for 'ha.replicaId'/,
+      // The rule, not only the field (attack21 F10).
+      says: /invalid value "a b" for 'ha.replicaId': .*1 to 64 letters, digits, '\.', '_' or '-', starting and ending with a letter or digit/,
+    },
+    {
+      what: 'a prefix without its leading slash',
+      ha: 'ha: { etcd: { endpoints: ["http://127.0.0.1:2379"], prefix: drover } }\n',
+      path: '/ha/etcd/prefix',
+      says: /invalid value "drover" for 'ha.etcd.prefix': .*must start with '\/'.*e\.g\. \/drover/,
     },
     { what: 'an unknown field', ha: 'ha: { etcd: { endpoints: ["http://127.0.0.1:2379"], ttl: 5s } }\n', path: '/ha/etcd', says: /ttl/ },
   ];
