@@ -5,7 +5,10 @@
  * - a replica campaigns for free lanes while it holds fewer than its share; if another live
  *   replica holds fewer than q it only tops up to q (the starving one gets the rest);
  * - it sheds ONE lane when it holds more than its share, or more than q while another holds
- *   fewer than q (so 7 lanes on 3 replicas end as 3/2/2, never 3/3/1);
+ *   fewer than q (so 7 lanes on 3 replicas end as 3/2/2, never 3/3/1) — in that second case only
+ *   while no lane is free (the starving one takes a free lane itself) and only the replica holding
+ *   the most (ties: the first id), so a replica that comes back (a rolling restart) gets one lane
+ *   shed per lane it needs, and no shed lane is taken back by another shedder;
  * - lanes it holds that are no longer in the fleet are resigned.
  * Candidates are rotated by a hash of the replica id, so replicas try different free lanes first.
  */
@@ -66,27 +69,39 @@ export function planShare(input: ShareInput): SharePlan {
   const share = Math.ceil(lanes / live.size);
   const held = [...input.mine].filter((lane) => desired.has(lane));
   const gone = [...input.mine].filter((lane) => !desired.has(lane)).sort();
-  const starving = othersBelow(input, desired, live, floor);
+  const counts = heldCounts(input, desired, live, held.length);
+  const starving = [...counts].some(([replica, count]) => replica !== input.me && count < floor);
   const seed = rotationOf(input.me);
 
+  const free = [...desired].filter((lane) => !input.mine.has(lane) && !input.holders.has(lane) && !(input.busy?.has(lane) ?? false));
+  // For a starving replica only while no lane is free (it takes a free one itself), and only the
+  // most loaded replica: a lane shed for it is not shed twice nor taken back.
+  const shedsForStarving = starving && free.length === 0 && mostLoaded(counts) === input.me;
   let shed: string | undefined;
-  if (held.length > share || (held.length > floor && starving)) shed = rotated(held, seed)[0];
+  if (held.length > share || (held.length > floor && shedsForStarving)) shed = rotated(held, seed)[0];
 
   const limit = starving ? floor : share;
   const room = Math.max(0, limit - held.length);
-  const free = [...desired].filter((lane) => !input.mine.has(lane) && !input.holders.has(lane) && !(input.busy?.has(lane) ?? false));
   const campaign = shed === undefined ? rotated(free, seed).slice(0, room) : [];
   return { share, campaign, shed, gone };
 }
 
-/** Whether a live replica other than `me` holds fewer than `floor` of the fleet's lanes. */
-function othersBelow(input: ShareInput, desired: ReadonlySet<string>, live: ReadonlySet<string>, floor: number): boolean {
+/** Lanes of the fleet each live replica holds: the others' from the holders, `me`'s own record (`mine`, maybe ahead of the watch). */
+function heldCounts(input: ShareInput, desired: ReadonlySet<string>, live: ReadonlySet<string>, mine: number): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const replica of live) if (replica !== input.me) counts.set(replica, 0);
+  for (const replica of live) counts.set(replica, 0);
   for (const [lane, holder] of input.holders) {
     const count = counts.get(holder);
-    if (count !== undefined && desired.has(lane)) counts.set(holder, count + 1);
+    if (holder !== input.me && count !== undefined && desired.has(lane)) counts.set(holder, count + 1);
   }
-  for (const count of counts.values()) if (count < floor) return true;
-  return false;
+  counts.set(input.me, mine);
+  return counts;
+}
+
+/** The replica that sheds for a starving one: the one holding the most, the first id among equals. */
+function mostLoaded(counts: ReadonlyMap<string, number>): string | undefined {
+  let best: [string, number] | undefined;
+  for (const [replica, count] of counts)
+    if (best === undefined || count > best[1] || (count === best[1] && replica < best[0])) best = [replica, count];
+  return best?.[0];
 }

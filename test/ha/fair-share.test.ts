@@ -124,6 +124,49 @@ describe('fair share', () => {
     );
   });
 
+  // Outside attack 21 F14: in a rolling restart a replica that came back (holding nothing) made
+  // every replica above the floor shed a lane at once; the newcomer took one and a shedder took
+  // the other back: lanes moved back and forth. Replicas take turns with the newcomer last.
+  it('a replica that comes back takes its lanes from the most loaded replicas, each lane moving once, none taken back', () => {
+    for (let laneCount = 1; laneCount <= 7; laneCount++) {
+      const lanes = names('l', laneCount);
+      const replicas = ['a', 'b', 'c'];
+      const [settled] = settle(lanes, replicas, new Map());
+      for (const back of replicas) {
+        const start = new Map([...settled].filter(([, holder]) => holder !== back));
+        const [others] = settle(
+          lanes,
+          replicas.filter((r) => r !== back),
+          start,
+        );
+        const order = [...replicas.filter((r) => r !== back), back];
+        const moves: string[] = [];
+        const holders = new Map(others);
+        for (let round = 0, changed = true; changed && round < 100; round++) {
+          changed = false;
+          for (const me of order) {
+            const plan = planShare({ me, lanes, holders, replicas: order, mine: mineOf(holders, me) });
+            const drop = plan.gone[0] ?? plan.shed;
+            const take = plan.campaign[0];
+            if (drop !== undefined) holders.delete(drop);
+            else if (take !== undefined) holders.set(take, me);
+            if (drop !== undefined || take !== undefined) moves.push(drop !== undefined ? `${me} sheds ${drop}` : `${me} takes ${take}`);
+            changed ||= drop !== undefined || take !== undefined;
+          }
+        }
+        const label = `${laneCount} lanes, ${back} back from ${JSON.stringify([...others])}: ${moves.join(', ')}`;
+        const counts = replicas.map((replica) => mineOf(holders, replica).size);
+        assert.equal(holders.size, laneCount, `${label}: every lane held`);
+        assert.ok(Math.max(...counts) - Math.min(...counts) <= 1, `${label}: spread ${counts.join('/')}`);
+        const wanted = Math.floor(laneCount / replicas.length);
+        assert.equal(mineOf(holders, back).size, wanted, `${label}: the newcomer ends with the floor`);
+        assert.equal(moves.length, 2 * wanted, `${label}: one shed and one take per lane it needs`);
+        for (const move of moves.filter((m) => m.includes(' sheds ')))
+          assert.ok(!moves.includes(move.replace(' sheds ', ' takes ')), `${label}: ${move}, then took it back`);
+      }
+    }
+  });
+
   it('rotates candidates by replica so replicas try different lanes first', () => {
     assert.deepEqual(rotated(['c', 'a', 'b'], 1), ['b', 'c', 'a']);
     const firsts = new Set(
