@@ -151,10 +151,13 @@ function escape(text: string): string {
     .replace(/@/g, '@\u200b');
 }
 
-/** Line breaks shown as ` ⏎ `, other control characters as U+FFFD: the text stays on its line. */
+/** Controls, and the bidi marks, overrides and isolates (a line that would read otherwise than it is). */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const UNSHOWN = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** Line breaks shown as ` ⏎ `, other control and bidi characters as U+FFFD: the text stays on its line, read as written. */
 function oneLine(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/\r\n|[\r\n\u2028\u2029]/g, ' ⏎ ').replace(/[\u0000-\u001f\u007f-\u009f]/g, '\ufffd');
+  return text.replace(/\r\n|[\r\n\u2028\u2029]/g, ' ⏎ ').replace(UNSHOWN, '\ufffd');
 }
 
 /** Room kept for the part header (`title (part 10 of 12)`). */

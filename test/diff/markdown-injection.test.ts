@@ -44,6 +44,16 @@ describe('drover diff --markdown: fleet content cannot inject Markdown', () => {
     );
   });
 
+  it('control characters and bidi overrides from fleet content never reach the comment (a review comment that reads otherwise than it is)', () => {
+    const loaded = loadFleetFiles(files('ok\u202e\u2066evil\u001b[31m\u0007'));
+    assert.ok(!loaded.ok);
+    const refs = { base: { ref: 'main', commit: undefined }, head: { ref: 'feature\u202e', commit: undefined } };
+    const [comment] = renderMarkdown(invalidHeadReport(refs, loaded.problems));
+    // eslint-disable-next-line no-control-regex -- matching control characters is the point
+    assert.doesNotMatch(comment!, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u);
+    assert.match(comment!, /ok\ufffd\ufffdevil\ufffd\\\[31m\ufffd/);
+  });
+
   it('a hostile ref in the title is escaped', () => {
     const loaded = loadFleetFiles(files('team'));
     assert.ok(loaded.ok);
