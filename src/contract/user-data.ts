@@ -93,13 +93,14 @@ export function fillUserData(text: string, values: UserDataValues): string | und
 
 /**
  * The userData one launch sends: the template's text filled with the request's own values
- * (undefined when the template has none). Throws ProviderError Invalid (UnknownUserDataVariable)
+ * (undefined when the template has none); `name`: the instance's name where a cloud's differs from
+ * the request's (a GCE generation's). Throws ProviderError Invalid (UnknownUserDataVariable)
  * for a reference drover cannot fill; the message names the group, never the text.
  */
-export function launchUserData(request: CreateRequest, provider: string): string | undefined {
+export function launchUserData(request: CreateRequest, provider: string, name = request.name): string | undefined {
   const text = request.template.userData;
   if (text === undefined) return undefined;
-  const filled = fillUserData(text, userDataValues(request.owner, request.zone, request.name));
+  const filled = fillUserData(text, userDataValues(request.owner, request.zone, name));
   if (filled !== undefined) return filled;
   const first = userDataProblems(text)[0];
   throw new ProviderError({
