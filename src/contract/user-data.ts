@@ -133,7 +133,8 @@ export function knownList(): string {
     .join(', ');
 }
 
+/** The name a closed, space-free reference asks for (known or not); undefined when malformed. */
 function variableOf(match: RegExpMatchArray): string | undefined {
   if (match[3] !== '}') return undefined;
-  return WELL_FORMED.exec(match[2] ?? '')?.[1];
+  return /^\.([^\s${}]+)$/.exec(match[2] ?? '')?.[1];
 }

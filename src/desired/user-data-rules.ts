@@ -35,7 +35,7 @@ export function userDataRuleProblems(group: GroupDocument): Problem[] {
 
 function describe(reference: string, name: string): string {
   if (name === '') return `${reference} is not a drover variable reference (write \${drover.NAME}, no spaces)`;
-  return `unknown variable ${reference}${didYouMean(name, Object.keys(USER_DATA_VARIABLES))}; drover never reads its own environment or files into userData`;
+  return `unknown variable ${reference}${didYouMean(name, Object.keys(USER_DATA_VARIABLES))}; drover never fills userData from its own environment or files`;
 }
 
 function isLiteralBlock(group: GroupDocument): boolean {

@@ -59,7 +59,10 @@ describe('userData variables', () => {
     assert.equal(found.length, 2, found.join('\n'));
     assert.match(found[0]!, /^group\.yaml:13:1: 'spec\.userData' line 3: unknown variable \$\{drover\.zonee\} \(did you mean 'zone'\?\)/);
     assert.match(found[0]!, /drover fills only \$\{drover\.fleet\}, \$\{drover\.group\}/);
-    assert.match(found[1]!, /^group\.yaml:14:1: 'spec\.userData' line 4: \$\{drover\.env\.HOME\} is not a drover variable reference/);
+    assert.match(
+      found[1]!,
+      /^group\.yaml:14:1: 'spec\.userData' line 4: unknown variable \$\{drover\.env\.HOME\}; drover never fills userData from its own environment/,
+    );
     assert.ok(!found.join('\n').includes(process.env['HOME'] ?? '\0'), 'no value of the environment in a message');
   });
 
