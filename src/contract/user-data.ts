@@ -49,12 +49,6 @@ export interface UserDataProblem {
 const REFERENCE = /(\$?)\$\{\s*drover\b([^}\n]*)(\}?)/g;
 const WELL_FORMED = /^\.([A-Za-z]+)$/;
 
-/** True when the text has a `${drover.…}` reference to fill (escapes do not count). */
-export function hasUserDataVariables(text: string): boolean {
-  for (const match of text.matchAll(REFERENCE)) if (match[1] === '') return true;
-  return false;
-}
-
 /** References drover cannot fill, in text order; empty when every reference is known. */
 export function userDataProblems(text: string): UserDataProblem[] {
   const problems: UserDataProblem[] = [];

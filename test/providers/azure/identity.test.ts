@@ -59,6 +59,15 @@ describe('Azure identity at launch (real Azure clients against the ARM simulator
     assert.equal(liveVms(sim).length, 0);
   });
 
+  it('a customData reference drover cannot fill is refused before any call: no VM, no NIC', async () => {
+    const template = { ...TEMPLATE, userData: '#cloud-config\nhostname: ${drover.host}\n' };
+    const error = await rejectionOf(provider.create(request('web', 0, { template })));
+    assert.ok(error instanceof ProviderError);
+    assert.equal(error.reason, 'UnknownUserDataVariable');
+    assert.equal(liveVms(sim).length, 0);
+    assert.deepEqual(sim.nics(), []);
+  });
+
   it('fills customData variables per VM from its own record only', async () => {
     const template = {
       ...TEMPLATE,
