@@ -17,7 +17,7 @@ export const USER_DATA_VARIABLES = {
   fleet: 'the fleet id (Fleet metadata.name)',
   group: "the instance's group",
   slot: "the instance's slot number in its group and template",
-  zone: 'the zone (Proxmox: node) it is launched in; empty where the cloud picks',
+  zone: 'the zone it is launched in; empty where the cloud picks (Azure without zones)',
   revision: 'the Git revision that launched it',
   imageDigest: "the Image's digest (sha256:…)",
   templateHash: "the group's 12-hex template hash",

@@ -121,6 +121,30 @@ function refusal(userData: string): string {
   return found[0]!;
 }
 
+/** A Proxmox fleet whose group has these `userData` lines. */
+function pve(userData: string): LoadResult {
+  const files = {
+    'fleet.yaml': 'apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: f }\n',
+    'provider.yaml': 'apiVersion: drover/v1\nkind: Provider\nmetadata: { name: pve }\nspec: { type: proxmox, nodes: [pve1] }\n',
+    'image.yaml': `apiVersion: drover/v1\nkind: Image\nmetadata: { name: web }\nspec:\n  digest: sha256:${'a'.repeat(64)}\n  artifacts: { pve: { template: 9000 } }\n`,
+    'group.yaml': `apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: web }\nspec:\n  provider: pve\n  image: web\n  replicas: 1\n${userData}`,
+  };
+  return loadFleetFiles(Object.entries(files).map(([file, text]) => ({ file, text })));
+}
+
+describe('userData on Proxmox', () => {
+  it('takes a snippet reference, and refuses inline cloud-config at validate time (the launch could never send it)', () => {
+    assert.ok(pve('  userData: "snippet: local:snippets/web.yaml"\n').ok);
+    const inline = pve('  userData: |\n    #cloud-config\n    hostname: ${drover.name}\n');
+    assert.ok(!inline.ok);
+    assert.deepEqual(
+      inline.problems.map((p) => [p.file, p.line, p.code]),
+      [['group.yaml', 8, 'rule.userDataNotSnippet']],
+    );
+    assert.match(formatProblem(inline.problems[0]!), /Proxmox takes user data only as a snippet: .*variables are not filled in it/);
+  });
+});
+
 describe('userData credentials', () => {
   const AWS_KEY = 'AKIAABCDEFGHIJKLMNOP';
   const PEM = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU=\n-----END OPENSSH PRIVATE KEY-----\n';
