@@ -11,7 +11,7 @@ import path from 'node:path';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import type { Ec2Simulator } from '../../../providers/aws/sim.ts';
 import type { CreateRequest, ObservedInstance, Provider } from '../../../src/contract/provider.ts';
-import { DIGEST, FLEET, liveIn, providerFor, REGION, request, startSim, TEMPLATE } from './fixtures.ts';
+import { DIGEST, FLEET, liveIn, providerFor, REGION, rejectionOf, request, startSim, TEMPLATE } from './fixtures.ts';
 
 const PER_INSTANCE =
   '#!/bin/sh\necho ${drover.group} ${drover.slot} ${drover.zone} ${drover.imageDigest} ${drover.name} > /etc/drover\necho ${HOME} $${drover.slot}\n';
@@ -59,6 +59,17 @@ describe('EC2 identity and userData at launch (real @aws-sdk/client-ec2 against 
     const created = await provider.create(request('web', 0));
     const answer = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [created.id] }));
     assert.match(answer.Reservations?.[0]?.Instances?.[0]?.IamInstanceProfile?.Arn ?? '', /:instance-profile\/web$/);
+  });
+
+  it('a profile drover may not pass (no iam:PassRole on its role) is refused Unauthorized, and nothing is launched', async () => {
+    sim.settings.instanceProfiles = ['web'];
+    const template = { ...TEMPLATE, placement: { ...TEMPLATE.placement, instanceProfile: 'admin' } };
+    const error = await rejectionOf(provider.create(request('web', 0, { template })));
+    assert.equal(error.kind, 'Unauthorized');
+    assert.equal(error.reason, 'UnauthorizedOperation');
+    assert.equal(liveIn(sim).length, 0);
+    await provider.create(request('web', 1));
+    assert.equal(liveIn(sim).length, 1, "the profile it may pass ('web') launches");
   });
 
   it('fills per-instance variables: each instance of a wave gets its own text, one RunInstances each', async () => {
