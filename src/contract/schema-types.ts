@@ -345,7 +345,7 @@ export interface Placement {
     | [string, string, string, string]
     | [string, string, string, string, string];
   /**
-   * aws: IAM instance profile name.
+   * aws: the IAM instance profile (name) each instance runs as; its role's credentials reach the instance through IMDSv2, so no key reaches Git or the image. drover's own identity needs iam:PassRole on the role. Launch-relevant: changing it rolls the group.
    */
   instanceProfile?: string;
   /**
