@@ -67,9 +67,13 @@ function secretIn(text: string, decode: boolean): string | undefined {
   const plain = SECRET_VALUES.find((s) => s.pattern.test(text));
   if (plain !== undefined) return plain.what;
   if (!decode) return undefined;
+  let budget = MAX_DECODED;
   for (const run of text.matchAll(BASE64_RUN)) {
-    const decoded = decodedText(run[0].replace(/\s+/g, ''));
-    const hit = decoded === undefined ? undefined : SECRET_VALUES.find((s) => s.pattern.test(decoded));
+    if (budget <= 0) break;
+    const decoded = decodedText(run[0].replace(/\s+/g, ''), budget);
+    if (decoded === undefined) continue;
+    budget -= decoded.length;
+    const hit = SECRET_VALUES.find((s) => s.pattern.test(decoded));
     if (hit !== undefined) return `${hit.what} (base64-encoded)`;
   }
   return undefined;
@@ -78,14 +82,17 @@ function secretIn(text: string, decode: boolean): string | undefined {
 /** Base64 of at least 18 bytes, possibly wrapped over indented lines (YAML block scalars). */
 const BASE64_RUN = /(?:[A-Za-z0-9+/]{4}(?:\r?\n[ \t]*)?){6,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?/g;
 
-/** Most bytes one gzip member may inflate to: userData is at most 16 KiB, a bomb is refused quietly. */
-const MAX_INFLATED = 1 << 20;
+/**
+ * Most bytes decoded (and inflated) per userData: far above the 16 KiB userData takes, far below
+ * what a commit of many small gzip bombs could make the loader inflate (it runs before the schema).
+ */
+const MAX_DECODED = 1 << 20;
 
-function decodedText(base64: string): string | undefined {
+function decodedText(base64: string, budget: number): string | undefined {
   const bytes = Buffer.from(base64, 'base64');
   if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes.toString('latin1');
   try {
-    return gunzipSync(bytes, { maxOutputLength: MAX_INFLATED }).toString('latin1');
+    return gunzipSync(bytes, { maxOutputLength: budget }).toString('latin1');
   } catch {
     return undefined;
   }

@@ -189,6 +189,23 @@ describe('userData credentials', () => {
     assert.match(found, /contains an AWS access key id \(base64-encoded\)/);
   });
 
+  it('decodes at most 1 MiB per userData (gzip bombs included), and a plain key after a bomb is still found', () => {
+    const bomb = gzipSync(Buffer.alloc(4 << 20)).toString('base64');
+    const result = load(
+      block([
+        '#cloud-config',
+        'write_files:',
+        `  - { encoding: gz+b64, content: "${bomb}" }`,
+        `  - { encoding: gz+b64, content: "${bomb}" }`,
+      ]),
+    );
+    assert.ok(result.ok, 'a bomb is no credential');
+    const found = refusal(
+      block(['#cloud-config', 'write_files:', `  - { encoding: gz+b64, content: "${bomb}" }`, `  - content: ${AWS_KEY}`]),
+    );
+    assert.match(found, /contains an AWS access key id:/);
+  });
+
   it('accepts base64 of harmless content and public keys', () => {
     const b64 = Buffer.from('#!/bin/sh\necho hello from a harmless script that is long enough\n').toString('base64');
     assert.ok(load(block(['#cloud-config', 'write_files:', `  - { encoding: b64, content: ${b64} }`])).ok);
