@@ -34,8 +34,6 @@ export type UserDataValues = Readonly<Record<UserDataVariable, string>>;
 export interface UserDataProblem {
   /** 1-based line within the userData text. */
   readonly line: number;
-  /** 1-based column within that line. */
-  readonly col: number;
   /** The reference as written (never anything else of the text, which may be long). */
   readonly reference: string;
   /** The variable name it asks for ('' when malformed). */
@@ -47,20 +45,16 @@ export interface UserDataProblem {
  * `drover` up to the closing brace or the end of the line; group 3: the brace, if any.
  */
 const REFERENCE = /(\$?)\$\{\s*drover\b([^}\n]*)(\}?)/g;
-const WELL_FORMED = /^\.([A-Za-z]+)$/;
 
 /** References drover cannot fill, in text order; empty when every reference is known. */
 export function userDataProblems(text: string): UserDataProblem[] {
   const problems: UserDataProblem[] = [];
   for (const match of text.matchAll(REFERENCE)) {
     if (match[1] === '$') continue;
-    const name = variableOf(match);
+    const name = variableOf(match[2] ?? '', match[3] ?? '');
     if (name !== undefined && Object.hasOwn(USER_DATA_VARIABLES, name)) continue;
-    const before = text.slice(0, match.index);
-    const lineStart = before.lastIndexOf('\n') + 1;
     problems.push({
-      line: before.split('\n').length,
-      col: match.index - lineStart + 1,
+      line: text.slice(0, match.index).split('\n').length,
       reference: match[0].slice(0, 80),
       name: name ?? '',
     });
@@ -77,8 +71,8 @@ export function fillUserData(text: string, values: UserDataValues): string | und
   let refused = false;
   const filled = text.replace(REFERENCE, (whole: string, escape: string, rest: string, brace: string) => {
     if (escape === '$') return `\${drover${rest}${brace}`;
-    const name = WELL_FORMED.exec(rest)?.[1];
-    if (brace === '}' && name !== undefined && Object.hasOwn(USER_DATA_VARIABLES, name)) return values[name as UserDataVariable];
+    const name = variableOf(rest, brace);
+    if (name !== undefined && Object.hasOwn(USER_DATA_VARIABLES, name)) return values[name as UserDataVariable];
     refused = true;
     return whole;
   });
@@ -128,7 +122,7 @@ export function knownList(): string {
 }
 
 /** The name a closed, space-free reference asks for (known or not); undefined when malformed. */
-function variableOf(match: RegExpMatchArray): string | undefined {
-  if (match[3] !== '}') return undefined;
-  return /^\.([^\s${}]+)$/.exec(match[2] ?? '')?.[1];
+function variableOf(rest: string, brace: string): string | undefined {
+  if (brace !== '}') return undefined;
+  return /^\.([^\s${}]+)$/.exec(rest)?.[1];
 }
