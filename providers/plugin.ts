@@ -5,7 +5,7 @@
  * is imported only when `open` or `simulator` is called, so `drover validate` stays fast and a fleet
  * that does not use a cloud never loads that cloud's code.
  */
-import type { DesiredGroup, ProviderConfig, ProviderSpec, ProviderType } from '../src/contract/fleet.ts';
+import type { DesiredGroup, Placement, ProviderConfig, ProviderSpec, ProviderType } from '../src/contract/fleet.ts';
 import type { GroupSpec } from '../src/contract/schema-types.ts';
 import type { LimitSettings } from '../src/contract/limits.ts';
 import type { SimEngine } from '../src/sim/engine.ts';
@@ -55,6 +55,12 @@ export interface GroupChecks<S extends ProviderSpec = ProviderSpec> {
   zoneProblem(zone: string, provider: CheckedProvider<S>): string | undefined;
   /** Rules across placement fields (AWS subnets per zone, a GCE subnetwork's region); none by default. */
   placement?(spec: GroupSpec, provider: CheckedProvider<S>): GroupFinding[];
+  /**
+   * The placement as the launch template carries it, for a group that passed the checks: aliases
+   * expanded, sets sorted, defaults written out, so that two spellings of one launch have one
+   * template hash (GCE scopes). Undefined: the placement as written.
+   */
+  canonicalPlacement?(placement: Placement): Placement;
 }
 
 /** An image artifact a simulator is seeded with, and the digest its tags must carry. */

@@ -7,7 +7,7 @@ import { RunInstancesCommand, type Instance, type RunInstancesCommandInput } fro
 import { ProviderError } from '../../src/contract/errors.ts';
 import type { CallOptions, CreateRequest, ObservedInstance } from '../../src/contract/provider.ts';
 import type { Ec2Calls } from './calls.ts';
-import { batchRunInstancesInput } from './launch.ts';
+import { batchRunInstancesInput, sharesUserData } from './launch.ts';
 import type { LaunchLedger, LaunchRecord } from './launch-ledger.ts';
 import { idsByLaunchIndex } from './listing.ts';
 import type { ProviderLogger } from './retry.ts';
@@ -62,6 +62,7 @@ export class Launcher {
 
   /** Launches requests of one group, template, revision and zone (see {@link sameLaunch}) with ONE RunInstances. */
   async createBatch(requests: readonly CreateRequest[], options: CallOptions): Promise<PromiseSettledResult<ObservedInstance>[]> {
+    if (requests.length > 1 && !this.#sharesUserData(requests)) return this.#createEach(requests, options);
     try {
       this.#refuseWhileFenced();
       const instances = await this.#launchBatch(requests, options);
@@ -74,6 +75,28 @@ export class Launcher {
     } catch (error) {
       return requests.map(() => ({ status: 'rejected', reason: error }));
     }
+  }
+
+  /** False when the requests' filled userData differ (or cannot be filled: each create then says why). */
+  #sharesUserData(requests: readonly CreateRequest[]): boolean {
+    try {
+      return sharesUserData(requests, this.#init.provider);
+    } catch {
+      return false;
+    }
+  }
+
+  /** Each request launched alone, one after another (per-instance userData cannot share a RunInstances). */
+  async #createEach(requests: readonly CreateRequest[], options: CallOptions): Promise<PromiseSettledResult<ObservedInstance>[]> {
+    const out: PromiseSettledResult<ObservedInstance>[] = [];
+    for (const request of requests) {
+      try {
+        out.push({ status: 'fulfilled', value: await this.create(request, options) });
+      } catch (error) {
+        out.push({ status: 'rejected', reason: error });
+      }
+    }
+    return out;
   }
 
   /**

@@ -1,10 +1,11 @@
 /**
  * A CreateRequest as a RunInstances input: image, type, zone, the zone's subnet, security groups, instance
- * profile, user data (base64), extra EBS disks, IMDSv2, and ownership tags at launch.
+ * profile, user data (its `${drover.…}` variables filled, base64), extra EBS disks, IMDSv2, and ownership tags at launch.
  */
 import type { BlockDeviceMapping, RunInstancesCommandInput, VolumeType } from '@aws-sdk/client-ec2';
 import { ProviderError } from '../../src/contract/errors.ts';
 import type { CreateRequest } from '../../src/contract/provider.ts';
+import { launchUserData } from '../../src/contract/user-data.ts';
 import { batchTags, fenceTags, instanceTags, toTagList, volumeTags } from './tags.ts';
 
 /** Device names for extra disks: /dev/sdf … /dev/sdu (16, the schema's maximum). */
@@ -29,7 +30,7 @@ export function runInstancesInput(request: CreateRequest, token: string, provide
     SecurityGroupIds:
       placement.securityGroups === undefined || placement.securityGroups.length === 0 ? undefined : [...placement.securityGroups],
     IamInstanceProfile: placement.instanceProfile === undefined ? undefined : { Name: placement.instanceProfile },
-    UserData: template.userData === undefined ? undefined : Buffer.from(template.userData, 'utf8').toString('base64'),
+    UserData: base64UserData(request, provider),
     BlockDeviceMappings: blockDevices(request, provider),
     MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled' },
     TagSpecifications: [
@@ -64,6 +65,24 @@ export function batchRunInstancesInput(
       { ResourceType: 'volume', Tags: toTagList(volumeTags(first.owner, `${first.owner.group}-${first.owner.templateHash.slice(0, 8)}`)) },
     ],
   };
+}
+
+/** The request's userData with its `${drover.…}` variables filled, base64 as RunInstances takes it. */
+function base64UserData(request: CreateRequest, provider: string): string | undefined {
+  const userData = launchUserData(request, provider);
+  return userData === undefined ? undefined : Buffer.from(userData, 'utf8').toString('base64');
+}
+
+/**
+ * True when one RunInstances can launch all of `requests`: its UserData is one text for every
+ * instance, so a template whose userData differs per slot (`${drover.slot}`, `${drover.name}`) is
+ * launched one instance per call.
+ */
+export function sharesUserData(requests: readonly CreateRequest[], provider: string): boolean {
+  const first = requests[0];
+  if (first === undefined) return true;
+  const text = base64UserData(first, provider);
+  return requests.every((r) => base64UserData(r, provider) === text);
 }
 
 /**

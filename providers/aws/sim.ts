@@ -42,6 +42,8 @@ export interface Ec2SimulatorOptions extends EngineOptions, ListenOptions {
   readonly unsupported?: Readonly<Record<string, readonly string[]>>;
   /** Most live instances per zone (beyond: InsufficientInstanceCapacity). Changeable via POST /_sim/ec2. */
   readonly zoneCapacity?: Readonly<Record<string, number>>;
+  /** Instance profiles the caller may pass (Ec2Settings.instanceProfiles); default: any well-formed name. */
+  readonly instanceProfiles?: readonly string[];
 }
 
 /** A running EC2 simulator. */
@@ -74,6 +76,7 @@ export async function startEc2Simulator(options: Ec2SimulatorOptions = {}): Prom
     accessKeys: options.accessKeys,
     unsupported: options.unsupported ?? {},
     zoneCapacity: options.zoneCapacity ?? {},
+    instanceProfiles: options.instanceProfiles,
   };
   const ownerId = '123456789012';
   const ctx: Ec2Context = {

@@ -1,7 +1,8 @@
 /**
  * A CreateRequest as Azure resources: the NIC (in the group's subnet, tagged, named after the VM)
  * and the VM (size, zone, image, OS disk and data disks with deleteOption Delete, cloud-init as
- * customData, ownership tags), plus the check that an existing VM of the same name is the one this
+ * customData with its `${drover.…}` variables filled, user-assigned managed identities, ownership
+ * tags), plus the check that an existing VM of the same name is the one this
  * request would have created — drover never PUTs over a VM, so anything else is a Conflict.
  */
 import { generateKeyPairSync } from 'node:crypto';
@@ -9,6 +10,7 @@ import type { NetworkInterface } from '@azure/arm-network';
 import type { VirtualMachine } from '@azure/arm-compute';
 import { ProviderError } from '../../src/contract/errors.ts';
 import type { CreateRequest } from '../../src/contract/provider.ts';
+import { launchUserData } from '../../src/contract/user-data.ts';
 import { nicTags, TAG, vmTags } from './tags.ts';
 
 /** Linux admin user drover creates; access is whatever the group's cloud-init grants. */
@@ -54,10 +56,12 @@ export function vmBody(request: CreateRequest, location: string, nicId: string, 
   const size = template.machine.type;
   if (imageId === undefined) throw invalid(request, 'ArtifactMissing', `group ${owner.group}: no image id for this provider`);
   if (size === undefined) throw invalid(request, 'MachineTypeMissing', `group ${owner.group}: machine.type is required on azure`);
+  const customData = launchUserData(request, request.template.provider);
   return {
     location,
     tags: vmTags(owner, template.tags, fence),
     ...(request.zone === '' ? {} : { zones: [request.zone] }),
+    ...identityOf(request),
     hardwareProfile: { vmSize: size },
     storageProfile: {
       imageReference: { id: imageId },
@@ -82,10 +86,20 @@ export function vmBody(request: CreateRequest, location: string, nicId: string, 
         disablePasswordAuthentication: true,
         ssh: { publicKeys: [{ path: `/home/${ADMIN_USER}/.ssh/authorized_keys`, keyData: sshKey }] },
       },
-      ...(template.userData === undefined ? {} : { customData: Buffer.from(template.userData, 'utf8').toString('base64') }),
+      ...(customData === undefined ? {} : { customData: Buffer.from(customData, 'utf8').toString('base64') }),
     },
     networkProfile: { networkInterfaces: [{ id: nicId, primary: true, deleteOption: 'Delete' }] },
   } as VirtualMachine;
+}
+
+/**
+ * The VM's user-assigned managed identities (`identity.type: UserAssigned`, each id mapped to an
+ * empty object as ARM takes it); none: no identity block, so the VM has no identity drover gave it.
+ */
+function identityOf(request: CreateRequest): Pick<VirtualMachine, 'identity'> {
+  const ids = request.template.placement.managedIdentities;
+  if (ids === undefined) return {};
+  return { identity: { type: 'UserAssigned', userAssignedIdentities: Object.fromEntries(ids.map((id) => [id, {}])) } };
 }
 
 /** Why an existing VM is not the one `request` would create, or undefined when it is. */

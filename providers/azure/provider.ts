@@ -15,6 +15,7 @@
  */
 import type { VirtualMachine } from '@azure/arm-compute';
 import type { NetworkInterface } from '@azure/arm-network';
+import { launchUserData } from '../../src/contract/user-data.ts';
 import { ProviderError, type ProviderErrorKind } from '../../src/contract/errors.ts';
 import type { CallOptions, CreateRequest, ImageRef, ListScope, ObservedInstance, Provider } from '../../src/contract/provider.ts';
 import { ArmOps } from './arm-ops.ts';
@@ -154,6 +155,7 @@ export class AzureProvider implements Provider {
   }
 
   async #create(request: CreateRequest, options: CallOptions): Promise<ObservedInstance> {
+    launchUserData(request, this.name); // a reference it cannot fill is refused before any call, so no NIC is left
     const existing = await this.#ops.getVm('create', request.name, options.signal);
     if (existing !== undefined) return this.#adopt(existing, request, options);
     const nic = await this.#ensureNic(request, options);

@@ -49,6 +49,8 @@ export interface AzureSimulatorOptions extends EngineOptions, Omit<ListenOptions
   readonly vmQuota?: number;
   /** Items per list page (default 50). */
   readonly pageSize?: number;
+  /** Managed identities the caller may assign (AzureSettings.managedIdentities); default: any well-formed id. */
+  readonly managedIdentities?: readonly string[];
 }
 
 /** A running Azure simulator. */
@@ -96,6 +98,7 @@ export async function startAzureSimulator(options: AzureSimulatorOptions = {}): 
     pageSize: options.pageSize ?? 50,
     failDeletes: 0,
     operationRetryAfterSeconds: undefined,
+    managedIdentities: options.managedIdentities,
   };
   const ctx: AzureContext = {
     engine,

@@ -1,11 +1,14 @@
 /**
  * A CreateRequest as a Compute Engine Instance resource: machine type, boot disk from the image
- * (auto-deleted with the instance), extra disks, network or subnetwork, user data and SSH keys in
+ * (auto-deleted with the instance), extra disks, network or subnetwork, the service account and
+ * its scopes, user data (its `${drover.…}` variables filled for this instance) and SSH keys in
  * metadata, and ownership labels + metadata from the first moment.
  */
 import { ProviderError } from '../../src/contract/errors.ts';
 import type { CreateRequest } from '../../src/contract/provider.ts';
+import { launchUserData } from '../../src/contract/user-data.ts';
 import { diskLabels, instanceLabels, LABEL, METADATA } from './labels.ts';
+import { DEFAULT_SCOPE, scopeUrls } from './scopes.ts';
 
 /** The Instance resource fields drover sends. */
 export interface InstanceResource {
@@ -15,6 +18,8 @@ export interface InstanceResource {
   readonly metadata: { readonly items: { readonly key: string; readonly value: string }[] };
   readonly disks: Record<string, unknown>[];
   readonly networkInterfaces: Record<string, unknown>[];
+  /** The service account the instance runs as (at most one, as GCE allows), with its scopes. */
+  readonly serviceAccounts?: { readonly email: string; readonly scopes: string[] }[];
 }
 
 /** Builds the insert body for `name` (a generation's name, see names.ts). */
@@ -29,7 +34,7 @@ export function instanceResource(request: CreateRequest, name: string, key: stri
     name,
     machineType: `zones/${zone}/machineTypes/${machine}`,
     labels: { ...instanceLabels(owner, key, template.tags), ...(fence === undefined ? {} : { [LABEL.fence]: fence }) },
-    metadata: { items: metadataItems(request) },
+    metadata: { items: metadataItems(request, name, provider) },
     disks: [
       { boot: true, autoDelete: true, initializeParams: { sourceImage, labels: diskLabels(owner) } },
       ...template.disks.map((disk) => ({
@@ -43,16 +48,29 @@ export function instanceResource(request: CreateRequest, name: string, key: stri
       })),
     ],
     networkInterfaces: [networkInterface(request)],
+    ...serviceAccounts(request),
   };
 }
 
-function metadataItems(request: CreateRequest): { key: string; value: string }[] {
+/**
+ * The instance's identity: the group's service account with its scopes (URLs; the template holds
+ * them canonical, an alias is expanded here too for a template from an older state). None: GCE's
+ * own default (no account is attached by drover).
+ */
+function serviceAccounts(request: CreateRequest): Pick<InstanceResource, 'serviceAccounts'> {
+  const { serviceAccount, scopes } = request.template.placement;
+  if (serviceAccount === undefined) return {};
+  return { serviceAccounts: [{ email: serviceAccount, scopes: scopeUrls(scopes ?? [DEFAULT_SCOPE]) }] };
+}
+
+function metadataItems(request: CreateRequest, name: string, provider: string): { key: string; value: string }[] {
   const { template, owner } = request;
   const items: { key: string; value: string }[] = [
     { key: METADATA.digest, value: owner.imageDigest },
     { key: METADATA.revision, value: owner.revision },
   ];
-  if (template.userData !== undefined) items.push({ key: 'user-data', value: template.userData });
+  const userData = launchUserData(request, provider, name);
+  if (userData !== undefined) items.push({ key: 'user-data', value: userData });
   const keys = template.placement.sshKeys ?? [];
   if (keys.length > 0) {
     const user = template.placement.sshUser ?? 'drover';

@@ -50,6 +50,8 @@ export interface GceSimulatorOptions extends EngineOptions, ListenOptions {
   readonly concurrentOperations?: number;
   /** Sim time an insert operation runs (default 5 s). */
   readonly insertOperationMs?: number;
+  /** Service accounts the caller may attach (GceSettings.serviceAccounts); undefined: any well-formed email. */
+  readonly serviceAccounts?: readonly string[];
 }
 
 /** A running GCE simulator. */
@@ -85,6 +87,7 @@ export async function startGceSimulator(options: GceSimulatorOptions = {}): Prom
     insertOperationMs: options.insertOperationMs ?? 5_000,
     unreachableZones: [],
     requestIdRetentionMs: 60 * 60_000,
+    serviceAccounts: options.serviceAccounts,
   };
   const ctx: GceContext = {
     engine,

@@ -1,10 +1,10 @@
 /**
  * What a VmGroup on a Proxmox provider must satisfy beyond the schema: its fields (cores and memory
- * instead of a machine type, a bridge, cloud-init's IP config and user) and zones that are the
- * provider's nodes. Pure and light.
+ * instead of a machine type, a bridge, cloud-init's IP config and user), zones that are the
+ * provider's nodes, and user data only as a snippet reference. Pure and light.
  */
 import type { ProxmoxProviderSpec } from '../../src/contract/fleet.ts';
-import type { GroupChecks } from '../plugin.ts';
+import type { GroupChecks, GroupFinding, GroupSpec } from '../plugin.ts';
 
 /** Group checks of the Proxmox plugin. */
 export const proxmoxGroupChecks: GroupChecks<ProxmoxProviderSpec> = {
@@ -21,4 +21,26 @@ export const proxmoxGroupChecks: GroupChecks<ProxmoxProviderSpec> = {
     provider.spec.nodes.includes(zone)
       ? undefined
       : `node '${zone}' is not one of provider '${provider.name}' nodes (${provider.spec.nodes.join(', ')})`,
+  placement: userDataProblems,
 };
+
+/** A snippet reference, the whole userData (the schema checks its volume's shape). */
+const SNIPPET = /^\s*(?:#\s*)?(?:snippet|cicustom)\s*:/;
+
+/**
+ * Inline user data cannot travel through the PVE API: the launch would refuse it
+ * (UserDataNotSnippet), so validate says it first. Its `${drover.…}` variables would not be filled
+ * either: the snippet's content is on the PVE storage, never seen by drover.
+ */
+function userDataProblems(spec: GroupSpec): GroupFinding[] {
+  const userData = spec.userData;
+  if (userData === undefined || userData.trim() === '' || SNIPPET.test(userData)) return [];
+  return [
+    {
+      path: ['userData'],
+      code: 'rule.userDataNotSnippet',
+      message:
+        "Proxmox takes user data only as a snippet: upload the cloud-config to a storage with the 'snippets' content type and set userData to 'snippet: STORAGE:snippets/FILE' (drover sets cicustom; the snippet's content is the operator's, and ${drover.…} variables are not filled in it)",
+    },
+  ];
+}

@@ -195,7 +195,7 @@ export interface GroupSpec {
   machine?: Machine;
   placement?: Placement;
   /**
-   * cloud-init user data (at most 16 KiB, EC2's limit). Launch-relevant: changing it replaces instances. Proxmox: 'snippet: STORAGE:snippets/FILE'.
+   * cloud-init user data (at most 16 KiB, EC2's limit). Launch-relevant: changing its text replaces instances. drover fills ${drover.fleet}, ${drover.group}, ${drover.slot}, ${drover.zone}, ${drover.revision}, ${drover.imageDigest}, ${drover.templateHash} and ${drover.name} per instance at launch ($${drover.…} is the literal text; any other ${drover.…} is refused; nothing else is touched). Never a credential: instances get theirs from the cloud's identity. Proxmox: 'snippet: STORAGE:snippets/FILE'.
    */
   userData?: string;
   /**
@@ -345,7 +345,7 @@ export interface Placement {
     | [string, string, string, string]
     | [string, string, string, string, string];
   /**
-   * aws: IAM instance profile name.
+   * aws: the IAM instance profile (name) each instance runs as; its role's credentials reach the instance through IMDSv2, so no key reaches Git or the image. drover's own identity needs iam:PassRole on the role. Launch-relevant: changing it rolls the group.
    */
   instanceProfile?: string;
   /**
@@ -366,6 +366,92 @@ export interface Placement {
    * @maxItems 32
    */
   sshKeys?: string[];
+  /**
+   * gcp: the service account each instance runs as, by email: NAME@PROJECT.iam.gserviceaccount.com (or the default compute account PROJECT_NUMBER-compute@developer.gserviceaccount.com). The instance gets its tokens from the metadata server, so no key reaches Git or the image. drover's own identity needs iam.serviceAccounts.actAs on it (roles/iam.serviceAccountUser). Launch-relevant: changing it rolls the group.
+   */
+  serviceAccount?: string;
+  /**
+   * gcp: OAuth scopes of 'serviceAccount' (default [cloud-platform]: Google recommends granting through the account's IAM roles instead of scopes). Aliases and URLs are the same scope in the template hash.
+   *
+   * @minItems 1
+   * @maxItems 32
+   *
+   * Items: an OAuth scope URL (https://www.googleapis.com/auth/…) or one of gcloud's aliases: bigquery, cloud-platform, cloud-source-repos, cloud-source-repos-ro, compute-ro, compute-rw, datastore, logging-write, monitoring, monitoring-read, monitoring-write, pubsub, service-control, service-management, sql-admin, storage-full, storage-ro, storage-rw, taskqueue, trace, userinfo-email
+   */
+  scopes?: [string, ...string[]];
+  /**
+   * azure: user-assigned managed identities attached to each VM (identity.type UserAssigned); the VM gets its tokens from IMDS, so no secret reaches Git or the image. drover's own identity needs Managed Identity Operator on them. Launch-relevant: changing the set rolls the group.
+   *
+   * @minItems 1
+   * @maxItems 16
+   *
+   * Items: a user-assigned managed identity's resource id: /subscriptions/SUBSCRIPTION_ID/resourceGroups/GROUP/providers/Microsoft.ManagedIdentity/userAssignedIdentities/NAME
+   */
+  managedIdentities?:
+    | [string]
+    | [string, string]
+    | [string, string, string]
+    | [string, string, string, string]
+    | [string, string, string, string, string]
+    | [string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string, string]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ];
 }
 export interface Disk {
   sizeGiB: number;

@@ -10,6 +10,7 @@ import { providerRuleProblems, rolloutRuleProblems } from './group-rules.ts';
 import type { Problem } from './problems.ts';
 import type { Health, Rollout } from '../contract/schema-types.ts';
 import { templateHash } from './template-hash.ts';
+import { userDataRuleProblems } from './user-data-rules.ts';
 import { providerPlugin } from '../../providers/registry.ts';
 import type {
   DesiredGroup,
@@ -162,6 +163,7 @@ function resolveGroup(group: Doc<'VmGroup'>, index: DocumentIndex, problems: Pro
   }
   if (provider) problems.push(...providerRuleProblems(group, provider.value));
   problems.push(...rolloutRuleProblems(group));
+  problems.push(...userDataRuleProblems(group));
   if (problems.length > before || !provider || !image) return undefined;
   return buildGroup(group, provider, image);
 }
@@ -169,18 +171,19 @@ function resolveGroup(group: Doc<'VmGroup'>, index: DocumentIndex, problems: Pro
 function buildGroup(group: Doc<'VmGroup'>, provider: Doc<'Provider'>, image: Doc<'Image'>): DesiredGroup {
   const spec = group.value.spec;
   const { zones, ...placement } = spec.placement ?? {};
+  const providerSpec = provider.value.spec;
+  const plugin = providerPlugin(providerSpec.type);
   const template: LaunchTemplate = {
     provider: spec.provider,
     imageDigest: image.value.spec.digest,
     artifact: image.value.spec.artifacts[spec.provider]!,
     machine: spec.machine ?? {},
-    placement: sortSets(placement),
+    placement: plugin.groupChecks.canonicalPlacement?.(sortSets(placement)) ?? sortSets(placement),
     userData: spec.userData,
     disks: spec.disks ?? [],
     tags: spec.tags ?? {},
   };
-  const providerSpec = provider.value.spec;
-  const defaultZones = providerPlugin(providerSpec.type).defaultZones(providerSpec);
+  const defaultZones = plugin.defaultZones(providerSpec);
   return {
     name: group.value.metadata.name,
     provider: spec.provider,

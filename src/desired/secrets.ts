@@ -2,6 +2,7 @@
  * Refuses credentials written into the fleet repository. Credentials come from the environment or
  * files at run time, never from Git. Messages name the field but never repeat the value.
  */
+import { gunzipSync } from 'node:zlib';
 import { locate } from './parse-yaml.ts';
 import type { ParsedDocument } from './parse-yaml.ts';
 import type { Problem } from './problems.ts';
@@ -13,6 +14,10 @@ import { findProviderPlugin } from '../../providers/registry.ts';
 const SECRET_KEY = /(secret|password|passwd|passphrase|private[-_]?key|access[-_]?key|api[-_]?key|token|credential)s?$/i;
 /** Keys that name where a secret lives, or a public identifier: allowed. */
 const REFERENCE_KEYS: ReadonlySet<string> = new Set(['tokenId', 'secretEnv', ...CREDENTIAL_FILE_FIELDS, 'caFile', 'credentials']);
+
+/** What to do instead of a credential in userData (README "Secrets at run time"). */
+const USER_DATA_INSTEAD =
+  "give the instance an identity (spec.placement.instanceProfile on aws, serviceAccount on gcp, managedIdentities on azure; on Proxmox a Vault AppRole or certificate) and let it fetch its secrets at run time from the platform's secret store (README 'Secrets at run time')";
 
 /** Values that are unmistakably credentials, wherever they appear. */
 const SECRET_VALUES: readonly { readonly pattern: RegExp; readonly what: string }[] = [
@@ -31,12 +36,15 @@ export function secretProblems(parsed: ParsedDocument, kind: string): Problem[] 
   const providerType = kind === 'Provider' ? String((parsed.value as { spec?: { type?: unknown } }).spec?.type ?? '') : '';
   visit(parsed.value, [], (segments, key, value) => {
     const keyHit = kind === 'Provider' && key !== undefined && SECRET_KEY.test(key) && !REFERENCE_KEYS.has(key) && hasValue(value);
-    const valueHit = typeof value === 'string' ? SECRET_VALUES.find((s) => s.pattern.test(value)) : undefined;
+    const valueHit = typeof value === 'string' ? secretIn(value, key === 'userData') : undefined;
     if (!keyHit && !valueHit) return;
     const field = segments.join('.');
-    const what = valueHit ? `contains ${valueHit.what}` : 'looks like an inline secret';
+    const what = valueHit ? `contains ${valueHit}` : 'looks like an inline secret';
     const how =
-      findProviderPlugin(providerType as ProviderType)?.credentials.instead ?? 'read it at run time from an environment variable or a file';
+      key === 'userData'
+        ? USER_DATA_INSTEAD
+        : (findProviderPlugin(providerType as ProviderType)?.credentials.instead ??
+          'read it at run time from an environment variable or a file');
     const { line, col } = locate(parsed, segments);
     problems.push({
       file: parsed.file,
@@ -48,6 +56,46 @@ export function secretProblems(parsed: ParsedDocument, kind: string): Problem[] 
     });
   });
   return problems;
+}
+
+/**
+ * What credential `text` carries, if any. In userData, base64 runs (cloud-init `encoding: b64`,
+ * `!!binary`, a pasted `base64 -w0` of a key) are decoded and searched too, gzip inside included
+ * (`encoding: gz+b64`): an encoded secret is as public in Git as a plain one.
+ */
+function secretIn(text: string, decode: boolean): string | undefined {
+  const plain = SECRET_VALUES.find((s) => s.pattern.test(text));
+  if (plain !== undefined) return plain.what;
+  if (!decode) return undefined;
+  let budget = MAX_DECODED;
+  for (const run of text.matchAll(BASE64_RUN)) {
+    if (budget <= 0) break;
+    const decoded = decodedText(run[0].replace(/\s+/g, ''), budget);
+    if (decoded === undefined) continue;
+    budget -= decoded.length;
+    const hit = SECRET_VALUES.find((s) => s.pattern.test(decoded));
+    if (hit !== undefined) return `${hit.what} (base64-encoded)`;
+  }
+  return undefined;
+}
+
+/** Base64 of at least 18 bytes, possibly wrapped over indented lines (YAML block scalars). */
+const BASE64_RUN = /(?:[A-Za-z0-9+/]{4}(?:\r?\n[ \t]*)?){6,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?/g;
+
+/**
+ * Most bytes decoded (and inflated) per userData: far above the 16 KiB userData takes, far below
+ * what a commit of many small gzip bombs could make the loader inflate (it runs before the schema).
+ */
+const MAX_DECODED = 1 << 20;
+
+function decodedText(base64: string, budget: number): string | undefined {
+  const bytes = Buffer.from(base64, 'base64');
+  if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes.toString('latin1');
+  try {
+    return gunzipSync(bytes, { maxOutputLength: budget }).toString('latin1');
+  } catch {
+    return undefined;
+  }
 }
 
 function hasValue(value: unknown): boolean {

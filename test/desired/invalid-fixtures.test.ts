@@ -35,6 +35,11 @@ describe('fixtures/invalid: every bad-input repository is refused with its exact
       assert.ok(cases.includes(name), `missing fixture ${name}`);
   });
 
+  it('covers identity at launch and userData (README "Secrets at run time")', () => {
+    for (const name of ['gce-identity', 'azure-identity', 'userdata-variables', 'userdata-secret-encoded'])
+      assert.ok(cases.includes(name), `missing fixture ${name}`);
+  });
+
   for (const name of cases) {
     it(name, async () => {
       const expected = readFileSync(path.join(invalidRoot, name, 'expected.txt'), 'utf8')
@@ -52,5 +57,12 @@ describe('fixtures/invalid: every bad-input repository is refused with its exact
     const text = JSON.stringify(result);
     assert.ok(!text.includes('AKIAIOSFODNN7EXAMPLE'));
     assert.ok(!text.includes('wJalrXUtnFEMI'));
+  });
+
+  it('never repeats a base64-encoded secret of userData, encoded or decoded', async () => {
+    const result = await loadFleet(path.join(invalidRoot, 'userdata-secret-encoded'));
+    const text = JSON.stringify(result);
+    assert.ok(!text.includes('AKIAIOSFODNN7EXAMPLE'));
+    assert.ok(!text.includes(Buffer.from('export AWS_ACCESS_KEY_ID=AKIA').toString('base64').slice(0, 24)));
   });
 });

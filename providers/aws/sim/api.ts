@@ -172,6 +172,10 @@ function patchSettings(ctx: Ec2Context, body: Record<string, unknown>): unknown 
   if (typeof zoneCapacity === 'object' && zoneCapacity !== null) ctx.settings.zoneCapacity = zoneCapacity as Record<string, number>;
   const unsupported = body['unsupported'];
   if (typeof unsupported === 'object' && unsupported !== null) ctx.settings.unsupported = unsupported as Record<string, string[]>;
+  const profiles = body['instanceProfiles'];
+  if (profiles === null) ctx.settings.instanceProfiles = undefined;
+  else if (Array.isArray(profiles) && profiles.every((p) => typeof p === 'string')) ctx.settings.instanceProfiles = profiles as string[];
+  else if (profiles !== undefined) throw new ControlError(400, 'instanceProfiles must be a list of names or null');
   const limit = body['instanceLimit'];
   if (limit === null || typeof limit === 'number') ctx.settings.instanceLimit = limit ?? undefined;
   return ctx.settings;

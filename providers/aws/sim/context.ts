@@ -39,6 +39,11 @@ export interface Ec2Settings {
   unsupported: Readonly<Record<string, readonly string[]>>;
   /** Most live instances a zone can hold (beyond: InsufficientInstanceCapacity, HTTP 500). */
   zoneCapacity: Readonly<Record<string, number>>;
+  /**
+   * Instance profiles the caller may pass (they exist and it holds iam:PassRole on their roles);
+   * a launch with another is refused UnauthorizedOperation. Undefined: any well-formed name.
+   */
+  instanceProfiles: readonly string[] | undefined;
 }
 
 /** Everything the EC2 action handlers share. */

@@ -4,12 +4,14 @@
  * - same token + different parameters → IdempotentParameterMismatch;
  * - same token whose instances are all shutting-down/terminated (or forgotten) → IdempotentInstanceTerminated
  *   in 'terminated-error' mode, or the dead reservation in 'return-terminated' mode — never a new instance.
- * Validation follows the published API: parameters, image, zone, subnet, tags, user data, disks.
+ * Validation follows the published API: parameters, image, zone, subnet, tags, user data, disks,
+ * the instance profile (profiles.ts).
  */
 import type { SimResponse } from '../../../src/sim/engine.ts';
 import type { SimInstance } from '../../../src/sim/world.ts';
 import { isEc2Id, newEc2Id, type Ec2Context, type TokenRecord } from './context.ts';
 import type { QueryParams } from './query.ts';
+import { launchProfile } from './profiles.ts';
 import { instanceXml, type SimBlockDevice } from './render.ts';
 import { launchZone } from './subnets.ts';
 import { Ec2SimError, okResponse } from './xml.ts';
@@ -193,7 +195,7 @@ function validate(ctx: Ec2Context, params: QueryParams): LaunchSpec {
         .padStart(8, '0')}`,
     vpcId: 'vpc-0a1b2c3d4e5f60718',
     securityGroups,
-    iamInstanceProfile: params.get('IamInstanceProfile.Name') ?? params.get('IamInstanceProfile.Arn')?.split('/').pop(),
+    iamInstanceProfile: launchProfile(ctx, params),
     userData,
     httpTokens: params.get('MetadataOptions.HttpTokens'),
     volumeTags: tagSpecs.get('volume') ?? {},

@@ -332,6 +332,9 @@ function patchSettings(settings: AzureSettings, body: Record<string, unknown>): 
     settings.operationRetryAfterSeconds = retryAfter ?? undefined;
   const failDeletes = body['failDeletes'];
   if (typeof failDeletes === 'number' && Number.isInteger(failDeletes) && failDeletes >= 0) settings.failDeletes = failDeletes;
+  const identities = body['managedIdentities'];
+  if (identities === null) settings.managedIdentities = undefined;
+  else if (Array.isArray(identities) && identities.every((i) => typeof i === 'string')) settings.managedIdentities = identities as string[];
   const sizes = body['unavailableSizes'];
   if (typeof sizes === 'object' && sizes !== null) settings.unavailableSizes = sizes as Record<string, string[]>;
   return settings;

@@ -32,6 +32,11 @@ export interface AzureSettings {
    * status of an operation, as ARM sends; undefined: none (the client polls at its own interval).
    */
   operationRetryAfterSeconds: number | undefined;
+  /**
+   * User-assigned identities that exist and the caller may assign (lowercase compare); a VM PUT
+   * naming another is refused 403 LinkedAuthorizationFailed. Undefined: any well-formed id.
+   */
+  managedIdentities: readonly string[] | undefined;
 }
 
 /** The Retry-After header of VM and NIC operations, if the settings ask for one. */

@@ -1,10 +1,12 @@
 /**
  * Validation of a VM PUT body the way Compute does it: name, location, size, image reference,
- * zones, OS profile authentication, disks and the network interface, with ARM's error codes.
+ * zones, OS profile authentication, disks, the network interface and the identity, with ARM's
+ * error codes.
  * A valid body becomes the stored model the simulator renders back.
  */
 import { ArmSimError, parseJsonBody, rec, recs, str, validateTags } from './arm.ts';
 import { ZONES, type AzureContext } from './context.ts';
+import { validateIdentity, type IdentityRecord } from './identity.ts';
 
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}[a-zA-Z0-9_]$|^[a-zA-Z0-9]$/;
 const SIZE = /^(Standard|Basic)_[A-Za-z0-9]+(_[A-Za-z0-9]+)*$/;
@@ -29,6 +31,10 @@ export interface VmModel {
   readonly nicDeleteOption: 'Delete' | 'Detach';
   /** The body's properties with secrets removed, as rendered back. */
   readonly properties: Record<string, unknown>;
+  /** The VM's identity block, when the body has one. */
+  readonly identity: IdentityRecord | undefined;
+  /** osProfile.customData as sent (base64): kept, never rendered back (ARM does not return it). */
+  readonly customData: string | undefined;
 }
 
 /** Validates a VM name (Linux rules: 1–64 of letters, digits, '-', '_', '.'). */
@@ -52,11 +58,23 @@ export function validateVm(ctx: AzureContext, body: string): VmModel {
   const storage = validateStorage(ctx, rec(props['storageProfile']));
   validateOsProfile(rec(props['osProfile']));
   const nic = validateNetwork(rec(props['networkProfile']));
+  const identity = validateIdentity(input['identity'], `/subscriptions/${ctx.subscriptionId}`, ctx.settings.managedIdentities);
   const osProfile = { ...rec(props['osProfile']) };
+  const customData = str(osProfile['customData']);
   delete osProfile['adminPassword'];
   delete osProfile['customData'];
   const properties = { ...props, osProfile, storageProfile: storage.profile };
-  return { tags, zone: zoneOf(input), size, imageId: storage.imageId, nicId: nic.id, nicDeleteOption: nic.deleteOption, properties };
+  return {
+    tags,
+    zone: zoneOf(input),
+    size,
+    imageId: storage.imageId,
+    nicId: nic.id,
+    nicDeleteOption: nic.deleteOption,
+    properties,
+    identity,
+    customData,
+  };
 }
 
 function zoneOf(input: Record<string, unknown>): string {

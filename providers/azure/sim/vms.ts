@@ -12,6 +12,7 @@ import { ArmSimError, armEmpty, armJson, notFound, resourceId, sameName } from '
 import { noteVmRead, operationRetryAfter, operationUrl, type AzureContext } from './context.ts';
 import { pageOf } from './paging.ts';
 import { validateVm, validateVmName, type VmModel } from './vm-model.ts';
+import { renderIdentity, type IdentityRecord } from './identity.ts';
 
 const TYPE = 'Microsoft.Compute/virtualMachines';
 
@@ -84,7 +85,12 @@ function updateVm(
   // An in-place update, as Azure does it: tags and hardware change on the running VM.
   const model = validateVm(ctx, body);
   ctx.engine.world.setTags(vm.id, { ...Object.fromEntries(Object.keys(vm.tags).map((k) => [k, null])), ...model.tags }, 'api');
-  const updated = ctx.engine.world.setAttributes(vm.id, { properties: { ...model.properties, vmId: vm.id }, size: model.size });
+  const updated = ctx.engine.world.setAttributes(vm.id, {
+    properties: { ...model.properties, vmId: vm.id },
+    size: model.size,
+    identity: model.identity,
+    ...(model.customData === undefined ? {} : { customData: model.customData }),
+  });
   record(200, true);
   const op = ctx.engine.operations.start({ kind: 'vm-update', targetId: vm.id, durationMs: 1000 });
   return armJson(200, renderVm(ctx, updated, false), {
@@ -120,6 +126,8 @@ function createVm(ctx: AzureContext, group: string, name: string, model: VmModel
       resourceGroup: group,
       provisioningState: 'Creating',
       properties: { ...model.properties, vmId },
+      identity: model.identity,
+      customData: model.customData,
       nicId: nic.id,
       timeCreated: new Date(ctx.engine.clock.now()).toISOString(),
     },
@@ -284,6 +292,7 @@ export function renderVm(ctx: AzureContext, vm: SimInstance, withInstanceView: b
     location: ctx.location,
     tags: vm.tags,
     ...(vm.zone === '' ? {} : { zones: [vm.zone] }),
+    ...identityOf(vm),
     properties: {
       ...stored,
       vmId: vm.id,
@@ -292,6 +301,11 @@ export function renderVm(ctx: AzureContext, vm: SimInstance, withInstanceView: b
       ...(withInstanceView ? { instanceView: instanceView(vm) } : {}),
     },
   };
+}
+
+function identityOf(vm: SimInstance): { identity?: Record<string, unknown> } {
+  const identity = vm.attributes['identity'] as IdentityRecord | undefined;
+  return identity === undefined ? {} : { identity: renderIdentity(identity) };
 }
 
 function defaultProperties(vm: SimInstance): Record<string, unknown> {

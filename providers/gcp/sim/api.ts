@@ -261,6 +261,10 @@ function patchSettings(ctx: GceContext, body: Record<string, unknown>): unknown 
   if (Array.isArray(unreachable) && unreachable.every((z) => typeof z === 'string'))
     ctx.settings.unreachableZones = unreachable as string[];
   else if (unreachable !== undefined) throw new ControlError(400, 'unreachableZones must be a list of zone names');
+  const accounts = body['serviceAccounts'];
+  if (accounts === null) ctx.settings.serviceAccounts = undefined;
+  else if (Array.isArray(accounts) && accounts.every((a) => typeof a === 'string')) ctx.settings.serviceAccounts = accounts as string[];
+  else if (accounts !== undefined) throw new ControlError(400, 'serviceAccounts must be a list of emails or null');
   for (const key of ['insertOperationMs', 'requestIdRetentionMs'] as const) {
     const value = body[key];
     if (typeof value === 'number' && value >= 0) ctx.settings[key] = value;

@@ -43,6 +43,11 @@ export interface GceSettings {
   unreachableZones: readonly string[];
   /** How long GCE remembers a requestId (at least 60 minutes per the API reference). */
   requestIdRetentionMs: number;
+  /**
+   * Service accounts the caller may attach to instances (they exist and grant it
+   * iam.serviceAccounts.actAs); an insert naming another is refused as GCE does. Undefined: any.
+   */
+  serviceAccounts: readonly string[] | undefined;
 }
 
 /** Everything the GCE handlers share. */

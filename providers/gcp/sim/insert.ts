@@ -1,6 +1,7 @@
 /**
  * instances.insert: validates the Instance resource as GCE does (name, machine type URL, a boot
- * disk from an existing READY image, a network interface, labels, metadata), answers a repeated
+ * disk from an existing READY image, a network interface, labels, metadata, the service account),
+ * answers a repeated
  * requestId with the original operation, refuses a name already used in the zone (409
  * alreadyExists), and otherwise creates the instance (PROVISIONING) with an insert operation that
  * is DONE later. Resource quota failures (QUOTA_EXCEEDED) and injected operation faults fail the
@@ -11,6 +12,7 @@ import { isVisible, projectOf, regionOf, type GceContext } from './context.ts';
 import { concurrentOperationsExceeded, GceSimError, invalidField, jsonResponse, notFound } from './errors.ts';
 import { parseImagePath } from './images.ts';
 import { operationJson, type GceOperationError } from './operations.ts';
+import { validateServiceAccounts } from './service-accounts.ts';
 import { validateLabels, validateMetadata, validateName, validateRequestId } from './validate.ts';
 
 /** Fault action picked when an insert operation completes (kind `error`, `code` = the operation error code). */
@@ -30,6 +32,7 @@ interface InsertBody {
   readonly metadata?: unknown;
   readonly disks?: unknown;
   readonly networkInterfaces?: unknown;
+  readonly serviceAccounts?: unknown;
 }
 
 interface DiskInput {
@@ -49,6 +52,7 @@ export function insertInstance(ctx: GceContext, project: string, zone: string, r
   const metadata = validateMetadata(body.metadata);
   const { image, extraDisks } = validateDisks(ctx, body.disks);
   const networkInterface = validateNetwork(body.networkInterfaces);
+  const serviceAccounts = validateServiceAccounts(body.serviceAccounts, ctx.settings.serviceAccounts);
   const taken = ctx.engine.world.all().find((i) => isVisible(i) && i.name === name && i.zone === zone && projectOf(ctx, i) === project);
   if (taken !== undefined)
     throw new GceSimError(409, 'alreadyExists', `The resource 'projects/${project}/zones/${zone}/instances/${name}' already exists`);
@@ -80,6 +84,7 @@ export function insertInstance(ctx: GceContext, project: string, zone: string, r
       metadata,
       disks: extraDisks,
       networkInterface,
+      serviceAccounts,
       description: typeof body.description === 'string' ? body.description : '',
       requestId,
     },

@@ -68,6 +68,7 @@ export function instanceJson(ctx: GceContext, instance: SimInstance): Record<str
     status,
     zone: zonalLink(project, instance.zone, '').replace(/\/$/, ''),
     networkInterfaces: networkInterfaces(project, instance),
+    serviceAccounts: Array.isArray(attrs['serviceAccounts']) ? attrs['serviceAccounts'] : [],
     disks: disks(project, instance),
     metadata: { kind: 'compute#metadata', fingerprint: fingerprint(JSON.stringify(metadataItems)), items: metadataItems },
     selfLink: zonalLink(project, instance.zone, 'instances', instance.name),
