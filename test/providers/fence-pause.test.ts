@@ -66,6 +66,16 @@ class PausedHolder {
     };
   }
 
+  /** Stalls `ms` (keep-alives unanswered meanwhile, the lane still ours), right now. */
+  stall(ms: number): void {
+    this.clock += ms;
+  }
+
+  /** A keep-alive sent now is answered: the lease lives a TTL from now. */
+  answered(): void {
+    this.ackedAt = this.clock;
+  }
+
   /** Pauses right after the next passing check made while `when()` is true. */
   pauseAfterCheck(when: () => boolean = () => true): void {
     this.#armed = when;
@@ -171,6 +181,25 @@ for (const { cloud, config, request, startSim, fleet } of CASES) {
       const error = await rejectionOf(provider.destroy(created));
       assertRefused(error, holder, since);
       assert.equal(live(sim), 1, 'the instance is still there');
+    });
+
+    it('a stall shorter than half the TTL refuses the create unsent and keeps the hold; once answered, it goes out with the same token', async () => {
+      const holder = new PausedHolder('188');
+      const provider = await open(holder);
+      holder.stall((WINDOW_MS + TTL_MS / 2) / 2);
+      const error = await rejectionOf(provider.create(request('web', 0)));
+      const lost = error instanceof FenceLost ? error : (error as { cause?: unknown }).cause;
+      assert.ok(lost instanceof FenceLost && lost.reason === 'KeepAliveStale', `refused with KeepAliveStale, got ${String(error)}`);
+      assert.equal(holder.fence.lost.aborted, false, 'the hold is kept');
+      assert.deepEqual(cloud.mutatingCalls(sim), [], 'nothing mutating was sent while stale');
+      holder.answered();
+      await provider.create(request('web', 0));
+      assert.ok(cloud.mutatingCalls(sim).length > 0);
+      assert.ok(
+        cloud.mutatingCalls(sim).every((r) => r.fence === '188'),
+        'every call carries the same token',
+      );
+      assert.equal(live(sim), 1);
     });
   });
 }
