@@ -69,18 +69,29 @@ type GatedSocket = Duplex & { [GATE]?: Attempt | undefined };
 const WRITE = '_write';
 const WRITEV = '_writev';
 
-/** Every write of `socket` passes the gate of its current request's attempt (none: a read). */
+/** Bytes in a chunk handed to a socket (string or buffer). */
+function sizeOf(chunk: unknown): number {
+  if (typeof chunk === 'string') return chunk.length;
+  return (chunk as { byteLength?: number } | null)?.byteLength ?? 1;
+}
+
+/**
+ * Every write of `socket` that carries bytes passes the gate of its current request's attempt
+ * (none: a read). An empty write (node:http ends a request with one) sends nothing and is let
+ * through, so a request written whole is never reported refused.
+ */
 function gateWrites(socket: GatedSocket): void {
   const write = socket[WRITE].bind(socket);
   const writev = socket[WRITEV]?.bind(socket);
   socket[WRITE] = (chunk: unknown, encoding: BufferEncoding, done: WriteCallback) => {
-    const refusal = socket[GATE]?.admit();
+    const refusal = sizeOf(chunk) === 0 ? undefined : socket[GATE]?.admit();
     if (refusal !== undefined) return done(refusal);
     write(chunk, encoding, done);
   };
   if (writev === undefined) return;
   socket[WRITEV] = (chunks: Chunks, done: WriteCallback) => {
-    const refusal = socket[GATE]?.admit();
+    const empty = chunks.every(({ chunk }) => sizeOf(chunk) === 0);
+    const refusal = empty ? undefined : socket[GATE]?.admit();
     if (refusal !== undefined) return done(refusal);
     writev(chunks, done);
   };

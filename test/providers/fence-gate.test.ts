@@ -99,6 +99,34 @@ describe('providers/fence-gate', () => {
     }
   });
 
+  it('node:http: a request written whole before the hold turned lost is not reported refused by its empty end', async () => {
+    const fence = new GateFence();
+    const agent = new FencedHttpAgent();
+    try {
+      const attempt = new Attempt(fence);
+      const status = await runAttempt(
+        attempt,
+        () =>
+          new Promise<number>((resolve, reject) => {
+            const request = http.request(`${base}/whole`, { method: 'POST', agent, headers: { 'content-length': '3' } }, (response) => {
+              response.resume();
+              response.on('end', () => resolve(response.statusCode ?? 0));
+            });
+            request.on('error', reject);
+            request.write('x=1', () => {
+              fence.refuse = 'LaneTaken'; // every byte is out; only the end is left
+              request.end();
+            });
+          }),
+      );
+      assert.equal(status, 200);
+      assert.equal(attempt.refusal, undefined);
+      assert.deepEqual(received, ['POST /whole - x=1']);
+    } finally {
+      agent.destroy();
+    }
+  });
+
   it('node:http: decides after the connection is made (a pause while connecting is seen at the write)', async () => {
     const fence = new GateFence();
     const agent = new FencedHttpAgent();
