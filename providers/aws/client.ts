@@ -3,9 +3,11 @@
  * from the operator's binding (static test credentials, env only, a named profile) or the standard
  * AWS chain (never from the fleet repository), and the SDK's
  * own retries turned off (drover's retry loop owns backoff and deadlines). With a lane holder's
- * fence (HA), a middleware right after signing passes every mutating command's attempt through it.
+ * fence (HA), a middleware right after signing passes every mutating command's attempt through it,
+ * and the HTTP handler's agents (providers/fence-gate.ts) ask the fence again at the socket write.
  */
 import { EC2Client, type EC2ClientConfig } from '@aws-sdk/client-ec2';
+import { FencedHttpAgent, FencedHttpsAgent } from '../fence-gate.ts';
 import { fencedSend, type MutationFence } from '../fencing.ts';
 import type { AwsProviderSpec } from '../../src/contract/fleet.ts';
 import { ProviderError } from '../../src/contract/errors.ts';
@@ -22,6 +24,9 @@ export function createEc2Client(context: ProviderContext): EC2Client {
   if (statics !== undefined) config.credentials = staticCredentials(statics, context.config.name);
   else if (context.credentials?.fromEnv === true) config.credentials = () => Promise.resolve(envCredentials(context.config.name));
   else if (context.credentials?.profile !== undefined) config.profile = context.credentials.profile;
+  // The fenced agents gate each write at the socket: the handler awaits its config and a
+  // connection after the middleware's check.
+  if (context.fence !== undefined) config.requestHandler = { httpAgent: new FencedHttpAgent(), httpsAgent: new FencedHttpsAgent() };
   const client = new EC2Client(config);
   if (context.fence !== undefined) addFence(client, context.fence);
   return client;
@@ -37,8 +42,8 @@ export function isReadCommand(commandName: string): boolean {
 
 /**
  * Fences each attempt of a mutating command: after the signing middleware, the last step before
- * the HTTP handler sends it (the SDK's own retries are off; drover's retry loop sends every
- * attempt through the whole stack again), so nothing else is awaited between check and send.
+ * the HTTP handler (the SDK's own retries are off; drover's retry loop sends every attempt through
+ * the whole stack again); the handler's fenced agents make the last decision at the write.
  */
 /** The SDK's middleware type (a union over the steps; this one is a finalizeRequest middleware). */
 type StackMiddleware = Parameters<EC2Client['middlewareStack']['addRelativeTo']>[0];

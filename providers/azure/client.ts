@@ -5,12 +5,14 @@
  * explicit token credential (tests), static test credentials, or @azure/identity's
  * DefaultAzureCredential (env, workload identity, managed identity, Azure CLI) in production.
  * With a lane holder's fence (HA), a pipeline policy after signing (the last step before the HTTP
- * client) passes every PUT, PATCH, POST and DELETE through it.
+ * client) passes every PUT, PATCH, POST and DELETE through it and sends every request on the
+ * fence's agents (providers/fence-gate.ts), whose sockets ask the fence again at the write.
  */
 import { ComputeManagementClient } from '@azure/arm-compute';
 import type { TokenCredential } from '@azure/core-auth';
 import { NetworkManagementClient } from '@azure/arm-network';
-import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+import type { PipelinePolicy, PipelineRequest } from '@azure/core-rest-pipeline';
+import { FencedHttpAgent, FencedHttpsAgent } from '../fence-gate.ts';
 import { fencedSend, isMutatingMethod, type MutationFence } from '../fencing.ts';
 import type { AzureProviderSpec } from '../../src/contract/fleet.ts';
 import { ProviderError } from '../../src/contract/errors.ts';
@@ -47,18 +49,28 @@ export async function createAzureClients(context: ProviderContext, credential?: 
 /**
  * Fences each mutating ARM request (PUT, PATCH, POST, DELETE: NICs, VMs, their deletes) right
  * before the HTTP client sends it; the SDK's retries are off, so each of drover's attempts runs the
- * whole pipeline again. LRO polls are GETs and never fenced.
+ * whole pipeline again. LRO polls are GETs and never fenced. Every request goes out on the fence's
+ * agents (the HTTP client awaits a connection after this policy; their sockets gate each write),
+ * built once per policy with the request's TLS settings (the simulator's or private cloud's CA).
  */
 export function fencePolicy(fence: MutationFence): PipelinePolicy {
+  let http: FencedHttpAgent | undefined;
+  let https: FencedHttpsAgent | undefined;
+  const agentFor = (request: PipelineRequest) => {
+    if (new URL(request.url).protocol === 'http:') return (http ??= new FencedHttpAgent());
+    return (https ??= new FencedHttpsAgent({ ...request.tlsSettings }));
+  };
   return {
     name: 'droverFence',
-    sendRequest: (request, next) =>
-      fencedSend(
+    sendRequest: (request, next) => {
+      request.agent = agentFor(request);
+      return fencedSend(
         fence,
         isMutatingMethod(request.method),
         (name, value) => request.headers.set(name, value),
         () => next(request),
-      ),
+      );
+    },
   };
 }
 

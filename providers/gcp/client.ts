@@ -7,13 +7,17 @@
  * own modules (0.66 s to load; the package's index loads every client of v1, v1beta and v1small
  * and all their protos: 2.7 s, on the event loop of a daemon whose other lanes are waiting).
  * With a lane holder's fence (HA), the auth client's HTTP transport (a gaxios adapter, run for each
- * attempt right before the fetch) passes every mutating Compute request through it.
+ * attempt, gaxios's retries included) passes every mutating Compute request through it, and gives
+ * node-fetch the fenced agents (providers/fence-gate.ts) whose sockets ask the fence again at the
+ * write: the adapter's own awaits (the fetch import, node-fetch's body pipeline, a new connection)
+ * come after its check.
  */
 import { ImagesClient } from '@google-cloud/compute/build/src/v1/images_client.js';
 import { InstancesClient } from '@google-cloud/compute/build/src/v1/instances_client.js';
 import { ZoneOperationsClient } from '@google-cloud/compute/build/src/v1/zone_operations_client.js';
 import { ExternalAccountClient, JWT, PassThroughClient } from 'google-auth-library';
 import type { AuthClient, ExternalAccountClientOptions } from 'google-auth-library';
+import { FencedHttpAgent, FencedHttpsAgent } from '../fence-gate.ts';
 import { fencedSend, isMutatingMethod, type MutationFence } from '../fencing.ts';
 import { isLoopback } from '../../src/contract/loopback.ts';
 import { ProviderError } from '../../src/contract/errors.ts';
@@ -60,14 +64,19 @@ export function isMutatingCompute(method: string | undefined, url: URL | string)
 
 type Adapter = NonNullable<NonNullable<AuthClient['transporter']['defaults']>['adapter']>;
 
-/** The gaxios adapter that fences each attempt of a mutating Compute request, right before the fetch. */
+/**
+ * The gaxios adapter that fences each attempt of a mutating Compute request; every request (reads
+ * too, so they share its sockets) goes out on the fence's agents, whose sockets gate each write.
+ */
 function fenceAdapter(fence: MutationFence): Adapter {
+  const agents = { http: new FencedHttpAgent(), https: new FencedHttpsAgent() };
+  const agent = (url: URL) => (url.protocol === 'http:' ? agents.http : agents.https);
   return (options, send) =>
     fencedSend(
       fence,
       isMutatingCompute(options.method, options.url),
       (name, value) => options.headers.set(name, value),
-      () => send(options),
+      () => send({ ...options, agent }),
     );
 }
 

@@ -4,9 +4,13 @@
  * status line, the JSON body's `message` (newer releases) and `errors` (parameter checks). TLS is
  * verified against the system roots or a custom CA; skipping verification is an explicit opt-out.
  * The token secret lives only in the Authorization header; it never reaches an error or a log.
- * With a lane holder's fence (HA), every request but a GET passes it right before it is sent.
+ * With a lane holder's fence (HA), every request but a GET passes it before each attempt, and the
+ * agent's fence interceptor (providers/fence-gate.ts) asks it again when undici writes the request
+ * to the socket (head and form body in one write: `request`, not `fetch`, whose body is a stream
+ * read after the request starts).
  */
-import { Agent, fetch } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
+import { fenceInterceptor } from '../fence-gate.ts';
 import { fencedSend, isMutatingMethod, type MutationFence } from '../fencing.ts';
 
 /** An error answer from the PVE API. */
@@ -54,6 +58,8 @@ export class PveClient {
   readonly base: string;
   readonly #auth: string;
   readonly #agent: Agent;
+  /** The agent, with the fence interceptor when there is a fence. */
+  readonly #dispatcher: Dispatcher;
   readonly #fence: MutationFence | undefined;
 
   constructor(options: PveClientOptions) {
@@ -62,6 +68,7 @@ export class PveClient {
     const connect =
       options.insecureSkipVerify === true ? { rejectUnauthorized: false } : options.caPem === undefined ? {} : { ca: options.caPem };
     this.#agent = new Agent({ connect, keepAliveTimeout: 10_000 });
+    this.#dispatcher = options.fence === undefined ? this.#agent : this.#agent.compose(fenceInterceptor());
     this.#fence = options.fence;
   }
 
@@ -69,15 +76,16 @@ export class PveClient {
   async request<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, params: PveParams = {}, signal?: AbortSignal): Promise<T> {
     const encoded = encode(params);
     const withBody = method === 'POST' || method === 'PUT';
-    const url = `${this.base}${path}${!withBody && encoded !== '' ? `?${encoded}` : ''}`;
+    const url = new URL(`${this.base}${path}${!withBody && encoded !== '' ? `?${encoded}` : ''}`);
     const headers: Record<string, string> = {
       authorization: this.#auth,
       accept: 'application/json',
       ...(withBody ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
     };
-    const init = {
+    const options = {
+      origin: url.origin,
+      path: `${url.pathname}${url.search}`,
       method,
-      dispatcher: this.#agent,
       headers,
       ...(withBody ? { body: encoded } : {}),
       ...(signal === undefined ? {} : { signal }),
@@ -86,16 +94,16 @@ export class PveClient {
       this.#fence,
       isMutatingMethod(method),
       (name, value) => (headers[name] = value),
-      () => fetch(url, init),
+      () => this.#dispatcher.request(options),
     );
-    const text = await response.text();
+    const text = await response.body.text();
     const body = parseJson(text);
-    if (!response.ok) {
+    if (response.statusCode < 200 || response.statusCode > 299) {
       const message = typeof body?.['message'] === 'string' ? body['message'].trim() : response.statusText.trim();
       const errors = isRecord(body?.['errors']) ? stringValues(body['errors']) : {};
       throw new PveApiError({
-        status: response.status,
-        pveMessage: message === '' ? `HTTP ${response.status}` : message,
+        status: response.statusCode,
+        pveMessage: message === '' ? `HTTP ${response.statusCode}` : message,
         errors,
         method,
         path,

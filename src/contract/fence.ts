@@ -21,30 +21,48 @@ export interface MutationFence {
   /**
    * Resolves when this replica may send a mutating request now: its hold was confirmed in etcd at
    * most one fence window ago and its lease keep-alives are current. Otherwise it asks etcd once
-   * and resolves, or rejects with {@link FenceLost}. Call it right before each mutating request,
-   * and before each retry of one, with nothing else awaited between it and the send: it is the
-   * only thing that stops a replica resumed after a pause from acting on a lane it no longer holds.
+   * and resolves, or rejects with {@link FenceLost}. Call it before each attempt of a mutating
+   * request (it may do I/O); {@link admit} then decides at the moment the bytes are written.
    */
   check(): Promise<void>;
+  /**
+   * Decides synchronously, with no I/O, whether a mutating request may be written to the socket
+   * right now: undefined when it may, else the refusal (a FenceLost; reason `Unconfirmed` when only
+   * the confirmation is older than the window and check() may renew it). Called by the transport
+   * gate (providers/fence-gate.ts) in the same turn as the socket write, after every await of the
+   * stack (auth, connection, retries), so a replica stopped anywhere between check() and the write
+   * refuses on its clock when it runs again: the last decision is never older than the write.
+   */
+  admit(): FenceLost | undefined;
   /** Aborted the moment the hold is known lost: queued actions are dropped, as a supersede does. */
   readonly lost: AbortSignal;
 }
 
-/** Why a fence refused a mutating call. */
+/**
+ * Why a fence refused a mutating call. A refusal does not always end the hold: `lost` on the fence
+ * says whether it did (LaneTaken and Resigned always do; KeepAliveStale does once keep-alives are
+ * older than half the lease TTL, when the lease could expire; EtcdUnreachable and Unconfirmed never).
+ */
 export type FenceLostReason =
   /** The campaign key is gone or was created again by another holder (a new token). */
   | 'LaneTaken'
-  /** No lease keep-alive was acknowledged within the fence window: the lease may have expired. */
+  /**
+   * No lease keep-alive was acknowledged within the fence window: sends are refused (the lane
+   * pauses) until one is; past half the TTL the lease may expire and the hold is given up.
+   */
   | 'KeepAliveStale'
   /** etcd could not be asked within the window: acting could overlap another holder. */
   | 'EtcdUnreachable'
+  /** At the socket write, the hold's last confirmation was older than the window (check() renews it). */
+  | 'Unconfirmed'
   /** The replica resigned the lane (SIGTERM, or it holds more than its share). */
   | 'Resigned';
 
 /**
- * A mutating call refused because this replica may no longer act on the lane. Never retried by a
- * provider's own retry loop (providers/retry.ts rethrows it at once); the lane stops and another
- * replica carries on from what the cloud shows.
+ * A mutating call refused because this replica may not act on the lane now (the request was never
+ * written). Never retried by a provider's own retry loop (providers/retry.ts rethrows it at once):
+ * the lane's pass stops sending; when the hold is lost the lane stops and another replica carries
+ * on from what the cloud shows, otherwise the lane tries again at its next pass.
  */
 export class FenceLost extends Error {
   override readonly name = 'FenceLost';

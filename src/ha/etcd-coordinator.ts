@@ -105,6 +105,7 @@ export class EtcdCoordinator implements LaneCoordinator {
     this.lanes = new LaneHolds({
       ...common,
       fenceWindowMs: settings.fenceWindowMs,
+      giveUpMs: settings.leaseTtlMs / 2,
       callTimeoutMs,
       keepAlives: this.keepAlives,
       logger: this.logger,

@@ -7,8 +7,12 @@
  * - an acknowledged keep-alive of the lane's lease, sent less than `windowMs` ago (the lease then
  *   lives at least TTL − window longer, so nobody else can have the lane yet).
  * Both fresh: check() resolves with no I/O. Confirmation stale: one etcd read, bounded. Keep-alive
- * stale: the hold is lost (its lease may be expiring), decided on the clock alone, so a replica
- * resumed after a pause longer than the TTL refuses before any late network answer is looked at.
+ * stale: sends are refused (KeepAliveStale) but the hold is kept, so a short stall on a loaded
+ * machine pauses the lane instead of giving it away; once the newest acked keep-alive is older than
+ * `giveUpMs` (half the TTL: the lease could expire soon) the hold is lost. All decided on the clock
+ * alone, so a replica resumed after a pause longer than the TTL refuses before any late network
+ * answer is looked at. admit() makes the same decision synchronously at the socket write (the
+ * transport gate, providers/fence-gate.ts), never asking etcd.
  */
 import type { MutationFence } from '../contract/fence.ts';
 import { FenceLost } from '../contract/fence.ts';
@@ -23,6 +27,11 @@ export interface LaneFenceOptions {
   readonly token: string;
   readonly holder: string;
   readonly windowMs: number;
+  /**
+   * Keep-alives older than this (send time of the newest acked one) lose the hold: the lease may
+   * expire (half the TTL; more than `windowMs`). Between the two, sends are refused, the hold kept.
+   */
+  readonly giveUpMs: number;
   /** Monotonic clock, ms. */
   readonly now: () => number;
   /** Send time of the newest acknowledged keep-alive of the lane's lease. */
@@ -69,35 +78,58 @@ export class LaneFence implements MutationFence {
 
   /** Whether a call may go out now without asking etcd. */
   fresh(now = this.options.now()): boolean {
-    return this.lostReason === undefined && !this.keepAliveStale(now) && now - this.confirmedAt < this.options.windowMs;
+    return this.refusalAt(now) === undefined;
   }
 
-  /** The keep-alives are too old for the fence window: the hold must be given up. */
+  /** The keep-alives are too old for the fence window: sends are refused (the hold is kept). */
   keepAliveStale(now = this.options.now()): boolean {
     return now - this.options.keepAliveSentAt() >= this.options.windowMs;
   }
 
+  /** The keep-alives are so old that the lease could expire: the hold must be given up. */
+  keepAliveExpiring(now = this.options.now()): boolean {
+    return now - this.options.keepAliveSentAt() >= this.options.giveUpMs;
+  }
+
+  admit(): FenceLost | undefined {
+    const reason = this.refusalAt(this.options.now());
+    return reason === undefined ? undefined : this.refusal(reason);
+  }
+
   async check(): Promise<void> {
     const now = this.options.now();
-    if (this.lostReason !== undefined) throw this.refusal(this.lostReason);
-    if (this.keepAliveStale(now)) throw this.refusal(this.lose('KeepAliveStale'));
+    const before = this.keepAliveRefusal(now);
+    if (before !== undefined) throw this.refusal(before);
     if (now - this.confirmedAt < this.options.windowMs) return;
     let found: Confirmation;
     const sentAt = this.options.now();
     try {
       found = await this.options.confirm(this.options.windowMs / 2);
     } catch {
-      if (this.lostReason !== undefined) throw this.refusal(this.lostReason);
-      if (this.keepAliveStale()) throw this.refusal(this.lose('KeepAliveStale'));
-      throw this.refusal('EtcdUnreachable');
+      throw this.refusal(this.keepAliveRefusal(this.options.now()) ?? 'EtcdUnreachable');
     }
     if (found === 'taken') throw this.refusal(this.lose('LaneTaken'));
     this.confirmed(sentAt);
     // The read took time: the clock decides again (a pause may have happened while it was out).
-    const after = this.options.now();
-    if (this.lostReason !== undefined) throw this.refusal(this.lostReason);
-    if (this.keepAliveStale(after)) throw this.refusal(this.lose('KeepAliveStale'));
-    if (after - this.confirmedAt >= this.options.windowMs) throw this.refusal('EtcdUnreachable');
+    const reason = this.refusalAt(this.options.now());
+    if (reason !== undefined) throw this.refusal(reason === 'Unconfirmed' ? 'EtcdUnreachable' : reason);
+  }
+
+  /**
+   * Why a call may not go out at `now` without asking etcd; undefined when it may. Loses the hold
+   * when the keep-alives are old enough for the lease to expire.
+   */
+  private refusalAt(now: number): FenceLostReason | undefined {
+    const reason = this.keepAliveRefusal(now);
+    if (reason !== undefined) return reason;
+    return now - this.confirmedAt < this.options.windowMs ? undefined : 'Unconfirmed';
+  }
+
+  /** Lost, keep-alives expiring (then lost now) or stale; undefined when the keep-alives are fresh. */
+  private keepAliveRefusal(now: number): FenceLostReason | undefined {
+    if (this.lostReason !== undefined) return this.lostReason;
+    if (this.keepAliveExpiring(now)) return this.lose('KeepAliveStale');
+    return this.keepAliveStale(now) ? 'KeepAliveStale' : undefined;
   }
 
   /**

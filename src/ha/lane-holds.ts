@@ -27,6 +27,8 @@ export interface LaneHoldsOptions {
   readonly replica: string;
   readonly ttlSeconds: number;
   readonly fenceWindowMs: number;
+  /** Keep-alives older than this lose a hold (half the TTL); younger than it but past the window only refuse sends. */
+  readonly giveUpMs: number;
   readonly callTimeoutMs: number;
   readonly keepAlives: KeepAlives;
   readonly now: () => number;
@@ -144,9 +146,12 @@ export class LaneHolds {
     return false;
   }
 
-  /** Loses every hold whose keep-alives are older than the fence window (no I/O). */
+  /**
+   * Loses every hold whose keep-alives are so old that its lease could expire (no I/O). Holds whose
+   * keep-alives are only older than the fence window are kept: their fences refuse sends meanwhile.
+   */
   watchKeepAlives(now = this.options.now()): void {
-    for (const held of this.held.values()) if (held.fence.keepAliveStale(now)) held.fence.lose('KeepAliveStale');
+    for (const held of this.held.values()) if (held.fence.keepAliveExpiring(now)) held.fence.lose('KeepAliveStale');
   }
 
   /**
@@ -175,12 +180,13 @@ export class LaneHolds {
   }
 
   private take(lane: string, token: string, leaseId: string, since: number, confirmedSentAt: number): void {
-    const { replica, fenceWindowMs, keepAlives, now, logger } = this.options;
+    const { replica, fenceWindowMs, giveUpMs, keepAlives, now, logger } = this.options;
     const fence: LaneFence = new LaneFence({
       lane,
       token,
       holder: replica,
       windowMs: fenceWindowMs,
+      giveUpMs,
       now,
       keepAliveSentAt: () => keepAlives.ackedSentAt(leaseId),
       confirmedSentAt,

@@ -316,11 +316,14 @@ export class Daemon {
    * A pass of a held lane stopped: once, a warning when a call was refused with FenceLost (this
    * replica may no longer act on the lane), else a note (the coordinator gave the lane up). The
    * lane's loop ends if the lane was given up; otherwise (a refusal the coordinator has not acted
-   * on yet) it looks again after the progress interval, its fence checked again before any call.
+   * on yet, or one that keeps the hold: keep-alives stale for less than half the TTL, etcd
+   * unreachable; field `holdKept`) it looks again after the progress interval, its fence checked
+   * again before any call.
    */
   private halted(lane: Lane, log: Logger, signal: AbortSignal | undefined): number {
     const lost = fenceLostOf(signal?.reason);
-    const fields = { lane: lane.provider, fenceToken: lane.hold?.token, ...(lost === undefined ? {} : { reason: lost.reason }) };
+    const refusal = lost === undefined ? {} : { reason: lost.reason, holdKept: lane.hold?.fence.lost.aborted === false };
+    const fields = { lane: lane.provider, fenceToken: lane.hold?.token, ...refusal };
     if (lost !== undefined)
       log.warn(fields, 'lane fence lost: this replica may no longer act on the lane; its queued creates and deletes are skipped');
     else log.info(fields, 'lane given up: queued creates and deletes skipped, calls already sent finished');

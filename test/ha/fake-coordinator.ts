@@ -63,6 +63,12 @@ export class FakeFence implements MutationFence {
     return Promise.reject(new FenceLost(reason, this.token, `lane fence ${this.token} lost (${reason})`));
   }
 
+  /** The same decision as check(), synchronously (the transport gate's). */
+  admit(): FenceLost | undefined {
+    const reason = this.controller.signal.aborted ? (this.controller.signal.reason as FenceLost).reason : this.refuseWith;
+    return reason === undefined ? undefined : new FenceLost(reason, this.token, `lane fence ${this.token} lost (${reason})`);
+  }
+
   /** The hold is known lost: every check refuses from now on. */
   lose(reason: FenceLostReason): void {
     if (!this.controller.signal.aborted)

@@ -95,6 +95,35 @@ describe('LaneFence under faults (real etcd)', function () {
     await assert.rejects(hold.fence.check(), FenceLost, 'the old fence stays lost');
   });
 
+  it('a stall shorter than half the TTL refuses sends during it but keeps the lane: same token, never stopped', async () => {
+    const fleet = fleetId();
+    let offset = 0;
+    const a = await startReplica(etcd.endpoint, fleet, 'a', ['x'], { now: () => performance.now() + offset });
+    replicas.push(a);
+    await waitFor('a holds x', () => a.coordinator.holds().size === 1);
+    const hold = a.coordinator.holds().get('x');
+    assert.ok(hold !== undefined);
+    await hold.fence.check();
+    offset += (WINDOW_MS + TTL_MS / 2) / 2; // stalled past the fence window, short of half the TTL
+    const refused = hold.fence.check();
+    assert.equal(await settlesAtOnce(refused), 'rejected', 'refused on the clock');
+    await assert.rejects(refused, (error: unknown) => error instanceof FenceLost && error.reason === 'KeepAliveStale');
+    assert.equal(hold.fence.lost.aborted, false, 'the hold is kept');
+    assert.equal(hold.fence.admit()?.reason, 'KeepAliveStale', 'the write gate refuses too');
+    await waitFor('sends allowed again once keep-alives are answered', async () => {
+      try {
+        await hold.fence.check();
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    assert.equal(hold.fence.lost.aborted, false);
+    assert.deepEqual(a.host.stopped, [], 'the lane was never stopped');
+    assert.equal(a.coordinator.holds().get('x')?.token, hold.token);
+    assert.equal((await laneKeys(world, fleet)).get('x')?.token, hold.token, 'etcd still shows the same hold');
+  });
+
   it('cuts a replica off: its fence refuses within the window, the other takes over after the TTL, and it never believes it still holds', async () => {
     const fleet = fleetId();
     const lanes = laneNames(2);

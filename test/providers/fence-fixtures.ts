@@ -15,6 +15,8 @@ export class TestFence implements MutationFence {
   readonly refusal: FenceLost;
   /** Checks made so far. */
   checks = 0;
+  /** Writes the transport gate asked about (admit() calls) so far. */
+  admits = 0;
   readonly #allowed: number;
   readonly #lost = new AbortController();
 
@@ -26,6 +28,12 @@ export class TestFence implements MutationFence {
 
   get lost(): AbortSignal {
     return this.#lost.signal;
+  }
+
+  /** Lets every write through until the hold is lost (the checks decide). */
+  admit(): FenceLost | undefined {
+    this.admits += 1;
+    return this.#lost.signal.aborted ? this.refusal : undefined;
   }
 
   check(): Promise<void> {
