@@ -5,6 +5,7 @@
 import type { BlockDeviceMapping, RunInstancesCommandInput, VolumeType } from '@aws-sdk/client-ec2';
 import { ProviderError } from '../../src/contract/errors.ts';
 import type { CreateRequest } from '../../src/contract/provider.ts';
+import { METADATA_OPTIONS } from './facts.ts';
 import { batchTags, fenceTags, instanceTags, toTagList, volumeTags } from './tags.ts';
 
 /** Device names for extra disks: /dev/sdf … /dev/sdu (16, the schema's maximum). */
@@ -31,7 +32,7 @@ export function runInstancesInput(request: CreateRequest, token: string, provide
     IamInstanceProfile: placement.instanceProfile === undefined ? undefined : { Name: placement.instanceProfile },
     UserData: template.userData === undefined ? undefined : Buffer.from(template.userData, 'utf8').toString('base64'),
     BlockDeviceMappings: blockDevices(request, provider),
-    MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled' },
+    MetadataOptions: { ...METADATA_OPTIONS },
     TagSpecifications: [
       { ResourceType: 'instance', Tags: toTagList({ ...instanceTags(owner, request.name, template.tags), ...fenceTags(fence) }) },
       { ResourceType: 'volume', Tags: toTagList(volumeTags(owner, request.name)) },
