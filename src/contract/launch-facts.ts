@@ -47,8 +47,13 @@ export interface LaunchFacts {
    * does not name are not compared (the cloud or other tooling may add its own).
    */
   readonly tags?: Readonly<Record<string, string>>;
-  /** The digest of the user data (`sha256:` + hex), never the text. */
+  /** The digest of the user data (`sha256:` + hex, '' for none), never the text. */
   readonly userData?: string;
+  /**
+   * The digest of every instance metadata item the template decides (GCE: all items but drover's
+   * ownership ones; an item added by hand, e.g. a startup-script, changes it), never the values.
+   */
+  readonly metadata?: string;
   /** Extra data disks in order, each `SIZE_GIB:TYPE` (`TYPE` empty when not known). */
   readonly disks?: readonly string[];
   /** Observed only: values the cloud changes on any modification (GCE fingerprints, Proxmox config digest, Azure timeCreated). */

@@ -20,6 +20,7 @@ const SCALARS = [
   'instanceProfile',
   'metadataOptions',
   'userData',
+  'metadata',
 ] as const satisfies readonly (keyof LaunchFacts)[];
 
 /**

@@ -15,6 +15,7 @@ const FULL: LaunchFacts = {
   instanceProfile: 'web',
   metadataOptions: 'HttpTokens=required',
   userData: 'sha256:aa',
+  metadata: 'sha256:cc',
   securityGroups: ['sg-1', 'sg-2'],
   disks: ['10:gp3', '20:gp3'],
   tags: { team: 'a', env: 'prod' },
@@ -39,6 +40,7 @@ describe('plan/tamper: modifiedFields', () => {
       instanceProfile: 'admin',
       metadataOptions: 'HttpTokens=optional',
       userData: 'sha256:bb',
+      metadata: 'sha256:dd',
     };
     for (const [field, value] of Object.entries(changes)) {
       assert.deepEqual(modifiedFields(FULL, { ...FULL, [field]: value }), [field], field);
