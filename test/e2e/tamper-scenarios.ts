@@ -114,11 +114,16 @@ export function describeTamperScenarios(title: string, adapter: TestCloud, tampe
       const all = tamperings.reduce<Record<string, unknown>>((acc, t) => ({ ...acc, ...t.changes }), {});
       await simAction(harness.sim, { action: 'modify', instanceId: victim.id, changes: all });
       const mark = Math.max(0, ...harness.adapter.mutatingCalls(harness.sim).map((m) => m.seq));
-      const found = stepOf(await harness.pass());
+      const result = await harness.pass();
+      const found = stepOf(result);
+      // drover's id of the victim (an ARM resource id on Azure, `node/vmid` on Proxmox; the world's id elsewhere).
+      const name = harness.sim.world.get(victim.id)?.name;
+      const listed = result.observations.flatMap((o) => (o.ok ? o.instances : [])).find((i) => i.id === victim.id || i.name === name);
+      assert.ok(listed, 'the victim is listed');
       const tampered = found.status.conditions.find((c) => c.type === 'Tampered');
       assert.equal(tampered?.status, 'True', JSON.stringify(found.status.conditions));
       assert.equal(tampered?.reason, 'Modified');
-      assert.ok(tampered?.message.includes(victim.id), tampered?.message);
+      assert.ok(tampered?.message.includes(listed.id), tampered?.message);
       for (const field of tamperings.flatMap((t) => t.fields))
         assert.ok(tampered?.message.includes(field), `${field} in ${tampered?.message}`);
       for (const secret of tamperings.flatMap((t) => (t.secret === undefined ? [] : [t.secret])))
