@@ -27,7 +27,7 @@ export interface Tampering {
 
 /** Sends one out-of-band action to the simulator's control API (https simulators: their CA trusted). */
 export async function simAction(sim: CloudSim, body: unknown): Promise<unknown> {
-  const ca = (sim as { ca?: string }).ca;
+  const ca = (sim as { ca?: string }).ca ?? (sim as { caPem?: string }).caPem;
   const response = await fetch(`${sim.url.replace(/\/$/, '')}/_sim/actions`, {
     method: 'POST',
     body: JSON.stringify(body),

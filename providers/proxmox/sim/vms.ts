@@ -152,8 +152,11 @@ function templateResource(t: PveTemplate): Record<string, unknown> {
   return out;
 }
 
-/** GET /nodes/{node}/qemu/{vmid}/config */
-export function getConfig(ctx: PveContext, node: string, vmid: number): PveResponse {
+/**
+ * GET /nodes/{node}/qemu/{vmid}/config: pending values applied unless `current=1` (PVE's two
+ * views); the digest covers the whole config file, its pending section included, as PVE's does.
+ */
+export function getConfig(ctx: PveContext, node: string, vmid: number, params?: Params): PveResponse {
   const target = resolve(ctx, node, vmid);
   if (target.kind === 'template') {
     const t = target.template;
@@ -169,7 +172,10 @@ export function getConfig(ctx: PveContext, node: string, vmid: number): PveRespo
   const config: Record<string, unknown> = configOf(target.vm);
   const tags = recordToTagList(target.vm.tags);
   if (tags !== '') config['tags'] = tags;
-  return ok({ ...config, digest: configDigest(config) });
+  const pending = (target.vm.attributes['pending'] as Record<string, string | number> | undefined) ?? {};
+  const file = Object.keys(pending).length === 0 ? config : { ...config, '[PENDING]': pending };
+  const shown = params?.get('current') === '1' ? config : { ...config, ...pending };
+  return ok({ ...shown, digest: configDigest(file) });
 }
 
 /** A stable 40-hex digest of a config, like the `digest` PVE returns for optimistic locking. */
