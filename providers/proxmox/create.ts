@@ -208,12 +208,11 @@ async function complete(ctx: CreateContext, request: CreateRequest, vm: SlotVm, 
   const tagged = ownershipFromTags(status.tags);
   const configured =
     tagged.fleet === tagSafe(ctx.init.fleet) && tagged.templateHash === request.owner.templateHash && tagged.slot === request.owner.slot;
-  if (!configured) {
-    await api.putConfig(vm.node, vm.vmid, configParams(request, vm.createdAt, name, ctx.init.fence), signal);
-    // The digest of the final config: what a later change by hand is told by (one read per create).
-    ctx.digests?.record(vm.vmid, (await api.config(vm.node, vm.vmid, signal, { current: true }))['digest']);
-  }
+  if (!configured) await api.putConfig(vm.node, vm.vmid, configParams(request, vm.createdAt, name, ctx.init.fence), signal);
   if (status.status === 'running') return;
   const upid = await ignoring(['VmAlreadyRunning'], () => api.changeStatus(vm.node, vm.vmid, 'start', signal));
   if (upid !== undefined) await api.waitTask('create', upid, timing.startTimeoutMs, timing.pollMs, signal);
+  // The digest of the final config, what a later change by hand is told by (one read per create):
+  // read once started, since PVE writes its cloud-init state into the config at the first start.
+  ctx.digests?.record(vm.vmid, (await api.config(vm.node, vm.vmid, signal, { current: true }))['digest']);
 }

@@ -3,7 +3,7 @@
  * config, so each of the fleet's configured, unlocked VMs has its config read once per listing
  * (`GET …/config?current=1`, {@link CONFIG_READS} at once): cores, memory, net0's bridge and the
  * extra disks are compared with the template, and the config `digest` with the one recorded after
- * the create's final config. The digest covers the whole config file, its pending section
+ * the create's final config, once started (PVE writes its cloud-init state into the config then). The digest covers the whole config file, its pending section
  * included, so any change by hand — applied or pending, to any key (cloud-init, a disk, the
  * description) — is a modification. The recorded digests live in memory ({@link DigestBook}): the
  * clone journal forgets a clone once its VM carries its description, and the description is part
