@@ -11,6 +11,7 @@ import type { Condition, GroupCounts, GroupStep } from '../plan/types.ts';
 import type { PassResult } from '../reconcile/pass.ts';
 import type { DesiredState, DesiredGroup } from '../contract/fleet.ts';
 import { instanceList, type InstanceList } from './instance-rows.ts';
+import { tamperedEvent } from './tamper-event.ts';
 
 /** A condition with the time its status last changed. */
 export interface TimedCondition extends Condition {
@@ -164,12 +165,17 @@ export class StatusStore {
         this.groups.get(s.group)?.conditions.find((c) => c.type === 'ProbesFailing')?.status ?? 'False',
       ]),
     );
+    const tamperedBefore = new Map(result.guarded.steps.map((s) => [s.group, this.groups.get(s.group)?.conditions.find(isTampered)]));
     for (const step of result.guarded.steps) {
       const sample = result.instances === undefined ? undefined : (result.instances[step.group] ?? { sample: [], total: 0 });
       this.recordStep(state, step, result.revision, at, apiSuspended, result.finishedAt);
       if (sample !== undefined) this.instanceLists.set(step.group, instanceList(sample, result.finishedAt, at));
     }
     for (const step of result.guarded.steps) await this.probesEvent(step, probesBefore.get(step.group), result.revision);
+    for (const step of result.guarded.steps) {
+      const tampered = tamperedEvent(tamperedBefore.get(step.group), step.status.conditions.find(isTampered));
+      if (tampered !== undefined) await this.event({ ...tampered, group: step.group, revision: result.revision });
+    }
     for (const skipped of result.skipped)
       this.recordError(
         state,
@@ -420,6 +426,10 @@ function countsOn(counts: GroupCounts | undefined, template: string): GroupCount
 function capacityOf(group: DesiredGroup): { floor: number; ceiling: number } {
   const { unavailable } = resolveBounds(group.rollout, group.replicas);
   return { floor: group.replicas - unavailable, ceiling: group.replicas + effectiveSurge(group.rollout, group.replicas) };
+}
+
+function isTampered(condition: Condition): boolean {
+  return condition.type === 'Tampered';
 }
 
 function transition(condition: Condition, previous: TimedCondition | undefined, at: string): TimedCondition {
