@@ -232,8 +232,8 @@ export class AwsProvider implements Provider {
 
   /** Maps an SDK, network or ProviderError to its kind. */
   /** The launch facts an instance of `template` reports in DescribeInstances (facts.ts). */
-  expectedFacts(template: LaunchTemplate, zone: string): LaunchFacts {
-    return expectedFacts(template, zone);
+  expectedFacts(template: LaunchTemplate, instance: ObservedInstance): LaunchFacts {
+    return expectedFacts(template, instance.zone);
   }
 
   classify(error: unknown): ProviderErrorKind {

@@ -10,6 +10,8 @@
 import { createHash } from 'node:crypto';
 import type { LaunchTemplate } from '../../src/contract/fleet.ts';
 import type { LaunchFacts } from '../../src/contract/launch-facts.ts';
+import type { ObservedInstance } from '../../src/contract/provider.ts';
+import { instanceUserData } from '../../src/contract/user-data.ts';
 import { METADATA } from './labels.ts';
 
 /** The instance fields the facts are read from (the SDK's Instance has them all). */
@@ -55,10 +57,10 @@ export function subnetworkPath(subnetwork: string): string {
   return at >= 0 ? subnetwork.slice(at) : subnetwork;
 }
 
-/** The metadata items drover writes for `template` beside its ownership (launch.ts). */
-export function templateMetadata(template: LaunchTemplate): Record<string, string> {
+/** The metadata items drover writes for `template` beside its ownership (launch.ts), userData filled for `instance`. */
+export function templateMetadata(template: LaunchTemplate, instance: ObservedInstance): Record<string, string> {
   const items: Record<string, string> = {};
-  if (template.userData !== undefined) items['user-data'] = template.userData;
+  if (template.userData !== undefined) items['user-data'] = instanceUserData(template.userData, instance);
   const keys = template.placement.sshKeys ?? [];
   if (keys.length > 0) {
     const user = template.placement.sshUser ?? 'drover';
@@ -86,17 +88,20 @@ export function observedFacts(instance: GceFactsSource): LaunchFacts {
   };
 }
 
-/** What an instance launched from `template` reports (launch.ts's translation); a subnetwork left to GCE is not compared. */
-export function expectedFacts(template: LaunchTemplate): LaunchFacts {
+/**
+ * What `instance`, launched from `template`, reports (launch.ts's translation, its userData filled
+ * with its own values); a subnetwork left to GCE is not compared.
+ */
+export function expectedFacts(template: LaunchTemplate, instance: ObservedInstance): LaunchFacts {
   const { network, subnet } = template.placement;
-  const items = templateMetadata(template);
+  const items = templateMetadata(template, instance);
   return {
     ...(template.machine.type === undefined ? {} : { machineType: template.machine.type }),
     // Neither set: launch.ts asks for the default network.
     ...(network !== undefined ? { network: networkPath(network) } : subnet === undefined ? { network: 'global/networks/default' } : {}),
     ...(subnet === undefined ? {} : { subnet: subnetworkPath(subnet) }),
     tags: template.tags,
-    userData: template.userData === undefined ? '' : digest(template.userData),
+    userData: items['user-data'] === undefined ? '' : digest(items['user-data']),
     metadata: metadataDigest(items),
     disks: template.disks.map((d) => `${d.sizeGiB}:`),
   };

@@ -240,8 +240,8 @@ export class GcpProvider implements Provider {
   }
 
   /** The launch facts an instance of `template` reports in the listing (facts.ts). */
-  expectedFacts(template: LaunchTemplate): LaunchFacts {
-    return expectedFacts(template);
+  expectedFacts(template: LaunchTemplate, instance: ObservedInstance): LaunchFacts {
+    return expectedFacts(template, instance);
   }
 
   /** Maps a client, network, operation or ProviderError to its kind. */

@@ -222,11 +222,12 @@ export interface Provider {
    */
   sweep?(options?: CallOptions): Promise<void>;
   /**
-   * What an instance launched from `template` in `zone` reports as its {@link ObservedInstance.launch}
-   * facts while nobody changed it, in the same vocabulary (the translation create uses). Pure, no
-   * cloud call. Undefined method: the provider reports no facts, so no tamper detection.
+   * What `instance`, launched from `template`, reports as its {@link ObservedInstance.launch} facts
+   * while nobody changed it, in the same vocabulary (the translation create uses): its zone, and its
+   * own ownership values where create filled them in (userData variables). Pure, no cloud call.
+   * Undefined method: the provider reports no facts, so no tamper detection.
    */
-  expectedFacts?(template: LaunchTemplate, zone: string): LaunchFacts;
+  expectedFacts?(template: LaunchTemplate, instance: ObservedInstance): LaunchFacts;
   /** Maps any error this provider's SDK or transport throws to a kind that carries a retry policy. */
   classify(error: unknown): ProviderErrorKind;
   /** Releases sockets and timers. */

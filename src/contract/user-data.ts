@@ -10,7 +10,7 @@
  * `$${drover.NAME}` is the escape: it is sent as the literal text `${drover.NAME}`.
  */
 import { ProviderError } from './errors.ts';
-import type { CreateRequest, Ownership } from './provider.ts';
+import type { CreateRequest, ObservedInstance, Ownership } from './provider.ts';
 
 /** The variables drover fills, with what each holds (README "Secrets at run time"). */
 export const USER_DATA_VARIABLES = {
@@ -98,6 +98,20 @@ export function launchUserData(request: CreateRequest, provider: string, name = 
     operation: 'create',
     message: `group ${request.owner.group}: userData line ${first?.line ?? '?'} has ${first?.reference ?? 'a reference'} drover cannot fill; known: ${knownList()}`,
   });
+}
+
+/**
+ * The userData a launch of `instance` sent for `text`: filled with the instance's own ownership
+ * values, zone and name, as create filled it (tamper detection compares with what the cloud
+ * reports). The text as written when the instance lacks an ownership value (labels edited out of
+ * band: nothing to fill it with) or holds a reference drover cannot fill.
+ */
+export function instanceUserData(text: string, instance: ObservedInstance): string {
+  const { group, templateHash, imageDigest, revision, slot } = instance;
+  if (group === undefined || templateHash === undefined || imageDigest === undefined || revision === undefined || slot === undefined)
+    return text;
+  const owner: Ownership = { fleet: instance.fleet, group, templateHash, imageDigest, revision, slot };
+  return fillUserData(text, userDataValues(owner, instance.zone, instance.name)) ?? text;
 }
 
 /** The values for one launch, from its ownership record, zone and name. */

@@ -104,7 +104,7 @@ export function limitProvider(provider: Provider, settings: LimitSettings, obser
     ...(provider.launchesBlockedUntil === undefined ? {} : { launchesBlockedUntil: () => provider.launchesBlockedUntil!() }),
     ...(provider.expectedFacts === undefined
       ? {}
-      : { expectedFacts: (template: LaunchTemplate, zone: string) => provider.expectedFacts!(template, zone) }),
+      : { expectedFacts: (template: LaunchTemplate, instance: ObservedInstance) => provider.expectedFacts!(template, instance) }),
     ...(provider.checkPlacement === undefined
       ? {}
       : {

