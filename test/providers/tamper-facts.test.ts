@@ -45,6 +45,18 @@ function observed(name: string, slot: number, zone = 'europe-west1-b'): Observed
   };
 }
 
+/** A GCE listing's instance `name` with `userData` and nothing else changed. */
+function listedGce(name: string, userData: string) {
+  return {
+    name,
+    machineType: 'zones/europe-west1-b/machineTypes/e2-small',
+    labels: { team: 'web' },
+    metadata: { items: [{ key: 'user-data', value: userData }] },
+    networkInterfaces: [{ network: 'global/networks/default' }],
+    disks: [{ boot: true, source: `zones/europe-west1-b/disks/${name}` }],
+  };
+}
+
 describe('providers: launch facts for tamper detection', () => {
   it('aws: a fresh instance matches its template; the profile is read from its ARN, none is a fact too', () => {
     const t = template({
@@ -118,21 +130,13 @@ describe('providers: launch facts for tamper detection', () => {
 
   it('gcp: userData with ${drover.…} variables is compared as each instance’s own filled text', () => {
     const t = template({ machine: { type: 'e2-small' }, userData: 'slot=${drover.slot} name=${drover.name} zone=${drover.zone}\n' });
-    const listed = (name: string, userData: string) => ({
-      name,
-      machineType: 'zones/europe-west1-b/machineTypes/e2-small',
-      labels: { team: 'web' },
-      metadata: { items: [{ key: 'user-data', value: userData }] },
-      networkInterfaces: [{ network: 'global/networks/default' }],
-      disks: [{ boot: true, source: `zones/europe-west1-b/disks/${name}` }],
-    });
-    const mine = listed('web-3', 'slot=3 name=web-3 zone=europe-west1-b\n');
+    const mine = listedGce('web-3', 'slot=3 name=web-3 zone=europe-west1-b\n');
     assert.deepEqual(
       modifiedFields(gcp.expectedFacts(t, observed('web-3', 3)), gcp.observedFacts(mine)),
       [],
       'its own values: not modified',
     );
-    const other = listed('web-3', 'slot=4 name=web-3 zone=europe-west1-b\n');
+    const other = listedGce('web-3', 'slot=4 name=web-3 zone=europe-west1-b\n');
     assert.deepEqual(modifiedFields(gcp.expectedFacts(t, observed('web-3', 3)), gcp.observedFacts(other)), ['metadata', 'userData']);
   });
 
