@@ -30,6 +30,14 @@ function primaryNic(
   return { id: ref.id, nic: nics.get(ref.id.toLowerCase()) };
 }
 
+/** User-assigned identity ids as one comparable string ('' for none). */
+function identityOf(ids: readonly string[]): string {
+  return ids
+    .map((id) => id.toLowerCase())
+    .sort()
+    .join(',');
+}
+
 /** The facts of a listed VM; `timeCreated`: the creation time first recorded for its id. */
 export function observedFacts(
   vm: VirtualMachine,
@@ -49,6 +57,7 @@ export function observedFacts(
     ...(vm.storageProfile?.imageReference?.id === undefined ? {} : { image: vm.storageProfile.imageReference.id.toLowerCase() }),
     ...(subnet === undefined ? {} : { subnet: subnet.toLowerCase() }),
     tags: { ...vm.tags },
+    identity: identityOf(Object.keys(vm.identity?.userAssignedIdentities ?? {})),
     disks: dataDisks.map((d) => `${d.diskSizeGB ?? ''}:${(d.managedDisk?.storageAccountType ?? DEFAULT_DISK_TYPE).toLowerCase()}`),
     seals,
   };
@@ -61,6 +70,7 @@ export function expectedFacts(template: LaunchTemplate): LaunchFacts {
     ...(template.artifact.id === undefined ? {} : { image: lower(template.artifact.id) }),
     ...(template.placement.subnet === undefined ? {} : { subnet: lower(template.placement.subnet) }),
     tags: template.tags,
+    identity: identityOf(template.placement.managedIdentities ?? []),
     disks: template.disks.map((d) => `${d.sizeGiB}:${(d.type ?? DEFAULT_DISK_TYPE).toLowerCase()}`),
   };
 }

@@ -13,6 +13,7 @@ import type { LaunchFacts } from '../../src/contract/launch-facts.ts';
 import type { ObservedInstance } from '../../src/contract/provider.ts';
 import { instanceUserData } from '../../src/contract/user-data.ts';
 import { METADATA } from './labels.ts';
+import { DEFAULT_SCOPE, scopeUrls } from './scopes.ts';
 
 /** The instance fields the facts are read from (the SDK's Instance has them all). */
 export interface GceFactsSource {
@@ -21,6 +22,7 @@ export interface GceFactsSource {
   readonly labels?: Readonly<Record<string, string>> | null;
   readonly metadata?: { readonly items?: readonly { readonly key?: string | null; readonly value?: string | null }[] | null } | null;
   readonly networkInterfaces?: readonly { readonly network?: string | null; readonly subnetwork?: string | null }[] | null;
+  readonly serviceAccounts?: readonly { readonly email?: string | null; readonly scopes?: readonly string[] | null }[] | null;
   readonly disks?:
     | readonly {
         readonly boot?: boolean | null;
@@ -69,6 +71,11 @@ export function templateMetadata(template: LaunchTemplate, instance: ObservedIns
   return items;
 }
 
+/** A service account and its scopes as one comparable string ('' for none). */
+function identityOf(email: string | undefined, scopes: readonly string[]): string {
+  return email === undefined ? '' : `${email.toLowerCase()} ${[...scopes].sort().join(',')}`;
+}
+
 /** The facts of a listed instance. */
 export function observedFacts(instance: GceFactsSource): LaunchFacts {
   const items: Record<string, string> = {};
@@ -81,6 +88,7 @@ export function observedFacts(instance: GceFactsSource): LaunchFacts {
     ...(nic?.network ? { network: networkPath(nic.network) } : {}),
     ...(nic?.subnetwork ? { subnet: subnetworkPath(nic.subnetwork) } : {}),
     tags: { ...instance.labels },
+    identity: identityOf(instance.serviceAccounts?.[0]?.email ?? undefined, instance.serviceAccounts?.[0]?.scopes ?? []),
     userData: items['user-data'] === undefined ? '' : digest(items['user-data']),
     metadata: metadataDigest(items),
     disks: disks.filter((d) => d.boot !== true).map((d) => `${String(d.diskSizeGb ?? '')}:`),
@@ -101,6 +109,7 @@ export function expectedFacts(template: LaunchTemplate, instance: ObservedInstan
     ...(network !== undefined ? { network: networkPath(network) } : subnet === undefined ? { network: 'global/networks/default' } : {}),
     ...(subnet === undefined ? {} : { subnet: subnetworkPath(subnet) }),
     tags: template.tags,
+    identity: identityOf(template.placement.serviceAccount, scopeUrls(template.placement.scopes ?? [DEFAULT_SCOPE])),
     userData: items['user-data'] === undefined ? '' : digest(items['user-data']),
     metadata: metadataDigest(items),
     disks: template.disks.map((d) => `${d.sizeGiB}:`),

@@ -39,6 +39,12 @@ export interface LaunchFacts {
   readonly securityGroups?: readonly string[];
   /** AWS IAM instance profile name. */
   readonly instanceProfile?: string;
+  /**
+   * The identity the instance acts as (GCE: `EMAIL SCOPE_URL,…` with sorted scopes; Azure: the
+   * user-assigned identity ids, lower case, sorted, comma-separated); '' for none, so one attached
+   * by hand is a modification.
+   */
+  readonly identity?: string;
   /** AWS MetadataOptions in a canonical `Key=value,…` form (sorted keys). */
   readonly metadataOptions?: string;
   /**

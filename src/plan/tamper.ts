@@ -18,6 +18,7 @@ const SCALARS = [
   'subnet',
   'network',
   'instanceProfile',
+  'identity',
   'metadataOptions',
   'userData',
   'metadata',

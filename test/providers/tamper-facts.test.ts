@@ -140,6 +140,39 @@ describe('providers: launch facts for tamper detection', () => {
     assert.deepEqual(modifiedFields(gcp.expectedFacts(t, observed('web-3', 3)), gcp.observedFacts(other)), ['metadata', 'userData']);
   });
 
+  it('gcp and azure: the identity an instance acts as; one attached or changed by hand is a modification', () => {
+    const email = 'web@p.iam.gserviceaccount.com';
+    const t = template({ machine: { type: 'e2-small' }, placement: { serviceAccount: email, scopes: ['cloud-platform'] } });
+    const listed = { ...listedGce('web-1', ''), metadata: { items: [] } };
+    const scopes = ['https://www.googleapis.com/auth/cloud-platform'];
+    const withAccount = { ...listed, serviceAccounts: [{ email, scopes }] };
+    assert.deepEqual(modifiedFields(gcp.expectedFacts(t, observed('web-1', 1)), gcp.observedFacts(withAccount)), []);
+    const widened = {
+      ...listed,
+      serviceAccounts: [{ email, scopes: [...scopes, 'https://www.googleapis.com/auth/devstorage.full_control'] }],
+    };
+    assert.deepEqual(modifiedFields(gcp.expectedFacts(t, observed('web-1', 1)), gcp.observedFacts(widened)), ['identity']);
+    const bare = template({ machine: { type: 'e2-small' } });
+    assert.deepEqual(
+      modifiedFields(gcp.expectedFacts(bare, observed('web-1', 1)), gcp.observedFacts(withAccount)),
+      ['identity'],
+      'attached by hand',
+    );
+
+    const id = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/web';
+    const vm = {
+      name: 'web-1',
+      tags: { team: 'web' },
+      identity: { type: 'UserAssigned', userAssignedIdentities: { [id.toUpperCase()]: {} } },
+    };
+    const none = new Map();
+    const expected = azure.expectedFacts(template({ placement: { managedIdentities: [id] } }));
+    assert.deepEqual(modifiedFields(expected, azure.observedFacts(vm as never, none, undefined)), []);
+    const added = { ...vm, identity: { type: 'UserAssigned', userAssignedIdentities: { [id]: {}, [`${id}-admin`]: {} } } };
+    assert.deepEqual(modifiedFields(expected, azure.observedFacts(added as never, none, undefined)), ['identity']);
+    assert.deepEqual(modifiedFields(azure.expectedFacts(template()), azure.observedFacts(vm as never, none, undefined)), ['identity']);
+  });
+
   it('azure: ids compared case-insensitively; the primary NIC must be the VM’s own', () => {
     const subnet = '/subscriptions/s/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/v/subnets/app';
     const t = template({
