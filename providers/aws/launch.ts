@@ -6,6 +6,7 @@ import type { BlockDeviceMapping, RunInstancesCommandInput, VolumeType } from '@
 import { ProviderError } from '../../src/contract/errors.ts';
 import type { CreateRequest } from '../../src/contract/provider.ts';
 import { launchUserData } from '../../src/contract/user-data.ts';
+import { METADATA_OPTIONS } from './facts.ts';
 import { batchTags, fenceTags, instanceTags, toTagList, volumeTags } from './tags.ts';
 
 /** Device names for extra disks: /dev/sdf … /dev/sdu (16, the schema's maximum). */
@@ -32,7 +33,7 @@ export function runInstancesInput(request: CreateRequest, token: string, provide
     IamInstanceProfile: placement.instanceProfile === undefined ? undefined : { Name: placement.instanceProfile },
     UserData: base64UserData(request, provider),
     BlockDeviceMappings: blockDevices(request, provider),
-    MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled' },
+    MetadataOptions: { ...METADATA_OPTIONS },
     TagSpecifications: [
       { ResourceType: 'instance', Tags: toTagList({ ...instanceTags(owner, request.name, template.tags), ...fenceTags(fence) }) },
       { ResourceType: 'volume', Tags: toTagList(volumeTags(owner, request.name)) },

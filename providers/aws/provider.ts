@@ -25,6 +25,9 @@ import { STAND_IN_PREFIX, type LaunchLedger } from './launch-ledger.ts';
 import { listInstances, MAX_FILTER_VALUES, type ListContext } from './listing.ts';
 import type { ProviderLogger, RetryTuning } from './retry.ts';
 import { TAG, tagsOf } from './tags.ts';
+import { expectedFacts } from './facts.ts';
+import type { LaunchFacts } from '../../src/contract/launch-facts.ts';
+import type { LaunchTemplate } from '../../src/contract/fleet.ts';
 import { GenerationBook } from './tokens.ts';
 
 export { MAX_BATCH } from './create.ts';
@@ -228,6 +231,11 @@ export class AwsProvider implements Provider {
   }
 
   /** Maps an SDK, network or ProviderError to its kind. */
+  /** The launch facts an instance of `template` reports in DescribeInstances (facts.ts). */
+  expectedFacts(template: LaunchTemplate, zone: string): LaunchFacts {
+    return expectedFacts(template, zone);
+  }
+
   classify(error: unknown): ProviderErrorKind {
     return classifyAws(error).kind;
   }

@@ -4,6 +4,7 @@
  */
 import type { Instance, Tag } from '@aws-sdk/client-ec2';
 import { instanceName } from '../../src/contract/naming.ts';
+import { observedFacts } from './facts.ts';
 import type { InstanceState, ObservedInstance, Ownership } from '../../src/contract/provider.ts';
 
 /** EC2 tag keys drover owns. Keys starting with `drover` are reserved in fleet repositories. */
@@ -122,5 +123,6 @@ export function toObserved(instance: Instance, provider: string, fleet: string):
     imageDigest: tags[TAG.digest],
     revision: tags[TAG.revision],
     slot,
+    launch: observedFacts(instance),
   };
 }

@@ -28,6 +28,9 @@ import { fenceLostOf } from '../fencing.ts';
 import type { ProviderLogger, RetryTuning } from './retry.ts';
 import { statusOf, TAG, toObserved } from './tags.ts';
 import { verifyImage } from './images.ts';
+import { CreationTimes, expectedFacts, observedFacts } from './facts.ts';
+import type { LaunchFacts } from '../../src/contract/launch-facts.ts';
+import type { LaunchTemplate } from '../../src/contract/fleet.ts';
 
 /** Tuning for tests and operators; production needs none of it. */
 export interface AzureProviderOptions {
@@ -71,6 +74,8 @@ export class AzureProvider implements Provider {
   readonly #retryAfter: RetryAfterBook;
   /** VM names whose create is in flight in this process: their NICs are not orphans. */
   readonly #creating = new Set<string>();
+  /** Creation time first seen per VM (facts.ts): a VM re-created by hand under the same name is told apart. */
+  readonly #created = new CreationTimes();
 
   constructor(init: AzureProviderInit) {
     this.name = init.name;
@@ -118,6 +123,8 @@ export class AzureProvider implements Provider {
     const nics = await this.#ops.listAll('list', options.signal, (s) => network.networkInterfaces.list(group, { abortSignal: s }));
     this.#sweeper.note(nics);
     const address = addressesByVm(nics);
+    const nicsById = new Map(nics.map((nic) => [(nic.id ?? '').toLowerCase(), nic]));
+    if (wanted === undefined) this.#created.keepOnly(new Set(mine.map((vm) => (vm.id ?? '').toLowerCase())));
     return mine.flatMap((vm) => {
       const view = views.get(vm.name ?? '');
       if (view === undefined) return [];
@@ -125,7 +132,7 @@ export class AzureProvider implements Provider {
       // The instance view was read after the list: its provisioning state is the fresher one.
       const current = { ...vm, provisioningState: status.provisioning ?? vm.provisioningState };
       const observed = toObserved(current, this.name, scope.fleet, status, address.get((vm.id ?? '').toLowerCase()));
-      return observed === undefined ? [] : [observed];
+      return observed === undefined ? [] : [{ ...observed, launch: observedFacts(vm, nicsById, this.#created.recorded(vm)) }];
     });
   }
 
@@ -278,7 +285,13 @@ export class AzureProvider implements Provider {
     );
   }
 
+  /** The launch facts a VM of `template` reports in the listing (facts.ts). */
+  expectedFacts(template: LaunchTemplate): LaunchFacts {
+    return expectedFacts(template);
+  }
+
   #observe(vm: VirtualMachine, nic: NetworkInterface | undefined): ObservedInstance {
+    this.#created.recorded(vm);
     const address = nic?.ipConfigurations?.[0]?.privateIPAddress;
     const observed = toObserved(vm, this.name, this.#init.fleet, statusOf(vm.instanceView?.statuses), address);
     if (observed === undefined) throw this.#error('create', 'Conflict', 'OwnershipTagsMissing', `VM ${vm.name ?? ''} lacks the fleet tag`);

@@ -10,6 +10,9 @@ import { classifyGce } from './classify.ts';
 import type { GceClients } from './client.ts';
 import { verifyImage } from './images.ts';
 import { isUsable, LABEL, toObserved } from './labels.ts';
+import { expectedFacts, observedFacts } from './facts.ts';
+import type { LaunchFacts } from '../../src/contract/launch-facts.ts';
+import type { LaunchTemplate } from '../../src/contract/fleet.ts';
 import { instanceResource, nameTaken } from './launch.ts';
 import { CreateBook, generationName, generationOf, keyLabel, MAX_CREATE_STEPS, requestIdFor, type CreateStep } from './names.ts';
 import { isDone, operationError, operationOf, waitForOperation, type GceOperation } from './operations.ts';
@@ -125,8 +128,9 @@ export class GcpProvider implements Provider {
     const listed = new Set<string>();
     const observed: ObservedInstance[] = [];
     for (const instance of instances) {
-      const o = toObserved(instance, this.name, scope.fleet);
-      if (o === undefined) continue;
+      const seen = toObserved(instance, this.name, scope.fleet);
+      if (seen === undefined) continue;
+      const o = { ...seen, launch: observedFacts(instance) };
       const slotKey = instance.labels?.[LABEL.key];
       if (slotKey !== undefined) this.#book.observe(slotKey, generationOf(o.name));
       const key = `${o.zone}/${o.name}`;
@@ -233,6 +237,11 @@ export class GcpProvider implements Provider {
           async (signal) => (await this.#clients.images.get({ project, image: name }, this.#gax(signal)))[0],
         ),
     });
+  }
+
+  /** The launch facts an instance of `template` reports in the listing (facts.ts). */
+  expectedFacts(template: LaunchTemplate): LaunchFacts {
+    return expectedFacts(template);
   }
 
   /** Maps a client, network, operation or ProviderError to its kind. */

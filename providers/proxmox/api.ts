@@ -126,8 +126,10 @@ export class PveApi {
     return this.#call('create', signal, async (s) => Number(await this.#client.request<string | number>('GET', '/cluster/nextid', {}, s)));
   }
 
-  config(node: string, vmid: number, signal?: AbortSignal): Promise<VmConfig> {
-    return this.#call('read', signal, (s) => this.#client.request<VmConfig>('GET', `${vmPath(node, vmid)}/config`, {}, s));
+  /** The VM's config; `current`: without pending values (the digest covers them either way). */
+  config(node: string, vmid: number, signal?: AbortSignal, options: { readonly current?: boolean } = {}): Promise<VmConfig> {
+    const params = options.current === true ? { current: 1 } : {};
+    return this.#call('read', signal, (s) => this.#client.request<VmConfig>('GET', `${vmPath(node, vmid)}/config`, params, s));
   }
 
   status(node: string, vmid: number, signal?: AbortSignal): Promise<VmStatus> {

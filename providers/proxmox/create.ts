@@ -10,6 +10,7 @@ import { cloneForSlot, type SlotVm } from './cloning.ts';
 import { ignoring, ownFromRequest, providerError, str, waitUnlocked, type ProviderContext } from './context.ts';
 import { toObserved } from './inventory.ts';
 import { cloneParams, configParams, templateOf } from './launch.ts';
+import type { DigestBook } from './facts.ts';
 import { ownershipFromTags, tagSafe } from './ownership.ts';
 import { awaitRecorded } from './recorded.ts';
 
@@ -33,6 +34,8 @@ export interface CreateContext extends ProviderContext {
   readonly deleting: ReadonlySet<number>;
   /** Throws while creates must wait for a clone nothing places (the provider's CloneInFlight refusal). */
   readonly checkUnplaced: () => void;
+  /** Where the config digest after the final config is recorded (tamper detection, facts.ts). */
+  readonly digests?: DigestBook;
 }
 
 /** How long a template's node and storage are trusted without looking again. */
@@ -209,4 +212,7 @@ async function complete(ctx: CreateContext, request: CreateRequest, vm: SlotVm, 
   if (status.status === 'running') return;
   const upid = await ignoring(['VmAlreadyRunning'], () => api.changeStatus(vm.node, vm.vmid, 'start', signal));
   if (upid !== undefined) await api.waitTask('create', upid, timing.startTimeoutMs, timing.pollMs, signal);
+  // The digest of the final config, what a later change by hand is told by (one read per create):
+  // read once started, since PVE writes its cloud-init state into the config at the first start.
+  ctx.digests?.record(vm.vmid, (await api.config(vm.node, vm.vmid, signal, { current: true }))['digest']);
 }

@@ -20,6 +20,9 @@ import { toObserved, vmidOf, type FoundVm } from './inventory.ts';
 import { templateDigest, type ReadOwnership } from './ownership.ts';
 import { settleRecords, standIn } from './recorded.ts';
 import { heldForItsSlot, UnconfiguredClones } from './unconfigured.ts';
+import { DigestBook, expectedFacts, withFacts } from './facts.ts';
+import type { LaunchFacts } from '../../src/contract/launch-facts.ts';
+import type { LaunchTemplate } from '../../src/contract/fleet.ts';
 
 /** The PVE implementation of the provider contract. */
 export class ProxmoxProvider implements Provider {
@@ -44,6 +47,8 @@ export class ProxmoxProvider implements Provider {
   readonly #warned = new Set<number>();
   /** Finished clones no create configured, held out of their slot for its create (unconfigured.ts). */
   readonly #unconfigured = new UnconfiguredClones();
+  /** Config digests recorded after each create's final config (facts.ts). */
+  readonly #digests = new DigestBook();
 
   constructor(init: ProxmoxProviderInit) {
     this.name = init.name;
@@ -66,6 +71,7 @@ export class ProxmoxProvider implements Provider {
       made: this.#made,
       deleting: this.#deleting,
       checkUnplaced: () => this.#checkUnplaced(),
+      digests: this.#digests,
     };
   }
 
@@ -114,7 +120,13 @@ export class ProxmoxProvider implements Provider {
     }
     const listed = new Set(result.found.map((f) => f.vmid));
     for (const vmid of this.#stuck.keys()) if (!listed.has(vmid)) this.#stuck.delete(vmid);
-    return [...out, ...standIns.map((r) => standIn(r, this.name, scope.fleet))];
+    const checked = await withFacts(this.#init.api, this.#digests, out, options.signal);
+    return [...checked, ...standIns.map((r) => standIn(r, this.name, scope.fleet))];
+  }
+
+  /** The launch facts a VM of `template` reports in its config (facts.ts). */
+  expectedFacts(template: LaunchTemplate): LaunchFacts {
+    return expectedFacts(template);
   }
 
   /**

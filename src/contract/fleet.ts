@@ -111,6 +111,15 @@ export interface LaunchTemplate {
   readonly tags: Readonly<Record<string, string>>;
 }
 
+/**
+ * What drover does about an instance whose launch facts no longer match its template
+ * (src/plan/tamper.ts): `replace` it under the rollout limits, or `report` it (condition
+ * Tampered=True and an event, no cloud call).
+ */
+export interface DriftPolicy {
+  readonly modified: 'replace' | 'report';
+}
+
 /** A VmGroup, resolved against its provider and image. */
 export interface DesiredGroup {
   readonly name: string;
@@ -127,6 +136,8 @@ export interface DesiredGroup {
   readonly templateHash: string;
   readonly health: HealthPolicy;
   readonly rollout: RolloutPolicy;
+  /** The loader always sets it; undefined in hand-built groups means `{ modified: 'replace' }`. */
+  readonly drift?: DriftPolicy;
   readonly source: SourceRef;
 }
 

@@ -6,6 +6,7 @@ import type { Artifact, LaunchTemplate, ProviderConfig, ProviderType } from './f
 import type { ProviderErrorKind } from './errors.ts';
 import type { MutationFence } from './fence.ts';
 import type { ProviderRecords } from './records.ts';
+import type { LaunchFacts } from './launch-facts.ts';
 
 export type { ProviderErrorKind };
 
@@ -65,6 +66,11 @@ export interface ObservedInstance {
    * this call launched nothing and is not counted as a create.
    */
   readonly replayed?: boolean;
+  /**
+   * The launch-relevant facts the cloud reports for this instance (launch-facts.ts), from what the
+   * listing already returns; undefined: the provider reports none (nothing is compared).
+   */
+  readonly launch?: LaunchFacts;
 }
 
 /** What to list: every instance of one fleet in the provider's scope. */
@@ -215,6 +221,12 @@ export interface Provider {
    * after its actions, never by `plan`. Best-effort: never rejects for a leftover it could not delete.
    */
   sweep?(options?: CallOptions): Promise<void>;
+  /**
+   * What an instance launched from `template` in `zone` reports as its {@link ObservedInstance.launch}
+   * facts while nobody changed it, in the same vocabulary (the translation create uses). Pure, no
+   * cloud call. Undefined method: the provider reports no facts, so no tamper detection.
+   */
+  expectedFacts?(template: LaunchTemplate, zone: string): LaunchFacts;
   /** Maps any error this provider's SDK or transport throws to a kind that carries a retry policy. */
   classify(error: unknown): ProviderErrorKind;
   /** Releases sockets and timers. */

@@ -229,6 +229,7 @@ export interface GroupSpec {
   };
   health?: Health;
   rollout?: Rollout;
+  drift?: Drift;
 }
 /**
  * Size of each instance.
@@ -538,4 +539,13 @@ export interface Rollout {
      */
     bakeSeconds?: number;
   };
+}
+/**
+ * What drover does about instances that drift from their template out of band.
+ */
+export interface Drift {
+  /**
+   * An instance whose launch-relevant facts (machine type, image, network, tags, metadata, Proxmox config) no longer match the template it was launched from: replace (under the rollout limits: maxSurge, maxUnavailable, minReadySeconds) or report (condition Tampered=True and an event; nothing is deleted).
+   */
+  modified?: 'replace' | 'report';
 }

@@ -21,4 +21,5 @@ export const HEALTH_DEFAULTS = defaultsOf(group.health.properties as PropertyMap
 export const HTTP_PROBE_DEFAULTS = defaultsOf(group.health.properties.http.properties as PropertyMap);
 export const FLEET_DEFAULTS = defaultsOf(fleet.fleetSpec.properties as PropertyMap);
 export const GUARD_DEFAULTS = defaultsOf(fleet.deletionGuard.properties as PropertyMap);
+export const DRIFT_DEFAULTS = defaultsOf(group.drift.properties as PropertyMap);
 export const GROUP_DEFAULTS = defaultsOf(group.groupSpec.properties as PropertyMap);

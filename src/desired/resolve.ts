@@ -2,7 +2,15 @@
  * Cross-document checks (exactly one Fleet, group → provider, group → image, image → artifact for
  * that provider) and normalization into the typed DesiredState with every default applied.
  */
-import { FLEET_DEFAULTS, GROUP_DEFAULTS, GUARD_DEFAULTS, HEALTH_DEFAULTS, HTTP_PROBE_DEFAULTS, ROLLOUT_DEFAULTS } from './defaults.ts';
+import {
+  DRIFT_DEFAULTS,
+  FLEET_DEFAULTS,
+  GROUP_DEFAULTS,
+  GUARD_DEFAULTS,
+  HEALTH_DEFAULTS,
+  HTTP_PROBE_DEFAULTS,
+  ROLLOUT_DEFAULTS,
+} from './defaults.ts';
 import { didYouMean } from './did-you-mean.ts';
 import type { DocumentIndex, ValidDocument } from './documents.ts';
 import { positionOf, problemAt } from './documents.ts';
@@ -199,6 +207,7 @@ function buildGroup(group: Doc<'VmGroup'>, provider: Doc<'Provider'>, image: Doc
     templateHash: templateHash(template),
     health: healthPolicy(spec.health),
     rollout: rolloutPolicy(spec.rollout),
+    drift: { modified: spec.drift?.modified ?? (DRIFT_DEFAULTS['modified'] as 'replace') },
     source: sourceOf(group),
   };
 }

@@ -1,6 +1,6 @@
 /**
  * What differs between two desired states, document by document: groups (launch template field by
- * field, replicas, rollout, health, suspend, zones, added, removed), Providers, Images and the
+ * field, replicas, rollout, health, suspend, zones, drift, added, removed), Providers, Images and the
  * Fleet's settings. Works on the resolved states (defaults applied), so a default written out, a
  * comment or key order is no change.
  */
@@ -74,7 +74,7 @@ function groupChange(name: string, before: DesiredGroup | undefined, after: Desi
 
 /** The fields of a group outside its launch template. */
 function settingsOf(g: DesiredGroup): object {
-  return { image: g.image, replicas: g.replicas, suspend: g.suspend, zones: g.zones, rollout: g.rollout, health: g.health };
+  return { image: g.image, replicas: g.replicas, suspend: g.suspend, zones: g.zones, rollout: g.rollout, health: g.health, drift: g.drift };
 }
 
 function reasonsOf(template: readonly FieldChange[], settings: readonly FieldChange[]): GroupReason[] {
@@ -86,9 +86,10 @@ function reasonsOf(template: readonly FieldChange[], settings: readonly FieldCha
   }
   for (const f of settings) {
     const head = f.path.split(/[.[]/)[0] ?? '';
-    if (head === 'replicas' || head === 'rollout' || head === 'health' || head === 'suspend' || head === 'zones') reasons.add(head);
+    if (head === 'replicas' || head === 'rollout' || head === 'health' || head === 'suspend' || head === 'zones' || head === 'drift')
+      reasons.add(head);
   }
-  const order: GroupReason[] = ['image-digest', 'template', 'provider', 'replicas', 'rollout', 'health', 'suspend', 'zones'];
+  const order: GroupReason[] = ['image-digest', 'template', 'provider', 'replicas', 'rollout', 'health', 'suspend', 'zones', 'drift'];
   return order.filter((r) => reasons.has(r));
 }
 

@@ -18,7 +18,18 @@ export type ChangeKind = 'added' | 'removed' | 'changed';
 
 /** Why a group is listed: each reason names a part of the group that changed. */
 export type GroupReason =
-  'added' | 'removed' | 'image-digest' | 'template' | 'provider' | 'replicas' | 'rollout' | 'health' | 'suspend' | 'zones';
+  | 'added'
+  | 'removed'
+  | 'image-digest'
+  | 'template'
+  | 'provider'
+  | 'replicas'
+  | 'rollout'
+  | 'health'
+  | 'suspend'
+  | 'zones'
+  /** `drift.modified` (replace or report): replaces nothing by itself. */
+  | 'drift';
 
 /** What the planner's simulation of a group's change found. */
 export interface RolloutEstimate {

@@ -22,6 +22,7 @@ export const EVENT_KINDS = [
   'GroupRecovered',
   'DeletionRefused',
   'DriftReplaced',
+  'InstancesTampered',
   'ProviderUnreachable',
   'ProviderRecovered',
 ] as const;
@@ -104,6 +105,7 @@ export function eventsFrom(previous: GroupSnapshot | undefined, next: GroupSnaps
     events.push({ kind, severity, reason, message: message || reason, ...base, ...(alert ? { alert } : {}) });
   rolloutEvents(previous, next, was, now, push);
   stalledEvents(was, now, push);
+  tamperEvents(was, now, push);
   reachability(was, now, push);
   return events;
 }
@@ -179,6 +181,23 @@ function stalledEvents(was: Conds, now: Conds, push: Push): void {
       severity: 'error',
       resolved: true,
     });
+}
+
+/**
+ * Tampered=True (drift.modified: report): instances modified out of band. Fires when it appears or
+ * its message changes (other instances or fields), resolved when no modified instance is left.
+ */
+function tamperEvents(was: Conds, now: Conds, push: Push): void {
+  const before = was.get('Tampered');
+  const after = now.get('Tampered');
+  if (isTrue(after) && (!isTrue(before) || before!.message !== after!.message))
+    push('InstancesTampered', 'warning', after!.reason, after!.message, tamperAlert(false));
+  else if (isTrue(before) && !isTrue(after))
+    push('InstancesTampered', 'info', 'Restored', 'no instance of the group is modified any more', tamperAlert(true));
+}
+
+function tamperAlert(resolved: boolean): AlertRef {
+  return { name: 'DroverInstancesTampered', severity: 'warning', resolved };
 }
 
 /** Ready=Unknown: the group's provider could not be listed (unreachable, throttled, a zone missing). */

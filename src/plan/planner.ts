@@ -4,29 +4,56 @@
  * continues the rollout correctly, and re-planning the same inputs gives the same step.
  */
 import type { DesiredGroup } from '../contract/fleet.ts';
-import { assertOwnership, classify, cmp, sortInPlace, unhealthyAt, type ClassifiedInstances, type Doomed } from './classify.ts';
+import {
+  assertOwnership,
+  classify,
+  cmp,
+  sortInPlace,
+  unhealthyAt,
+  type ClassifiedInstances,
+  type Doomed,
+  type InstanceView,
+} from './classify.ts';
 import type { Outcome, Pools } from './engine.ts';
 import { deadlineAt, decideMode, type Mode } from './mode.ts';
 import { resolveBounds } from './quantity.ts';
 import { freeSlots, makeBudget, spreadZones } from './select.ts';
 import { computeStatus } from './status.ts';
 import { runStrategy } from './strategy.ts';
+import { isModified, modifiedPolicy, replacesModified } from './tamper.ts';
 import type { CreateAction, CreateReason, DeleteAction, GroupStep, PlanContext, PlannedInstance, Wait } from './types.ts';
 
 const NO_OUTCOME: Outcome = { deletes: [], creates: 0, waits: [] };
 
-function buildPools(c: ClassifiedInstances, mode: Mode & { target: string }, desired: string): Pools {
+/**
+ * Target-template instances modified out of band are old instances (reason drift-modified) when the
+ * group replaces them and no rollout is under way (every other instance is on the target): the
+ * rolling engine then replaces them under surge, the capacity budget and the availability gate
+ * (strategy.ts). During a rollout they wait, counted as new, until it is done: a canary hold or a
+ * blue-green set must not take them for the old set. Other templates' instances go anyway.
+ */
+function buildPools(group: DesiredGroup, c: ClassifiedInstances, mode: Mode & { target: string }): Pools {
   const olds: Doomed[] = [];
+  const news: InstanceView[] = [];
   for (const view of c.healthy) {
-    if (view.inst.templateHash === mode.target) continue;
-    olds.push({ view, reason: mode.kind === 'rollback' && view.inst.templateHash === desired ? 'rollback' : 'template-changed' });
+    if (view.inst.templateHash === mode.target) {
+      news.push(view);
+      continue;
+    }
+    const rollback = mode.kind === 'rollback' && view.inst.templateHash === group.templateHash;
+    olds.push({ view, reason: rollback ? 'rollback' : 'template-changed' });
+  }
+  const quiet = olds.length === 0 && c.unknownReady.length === 0;
+  if (quiet && modifiedPolicy(group) === 'replace') {
+    for (const view of news.filter((v) => isModified(v.inst) && !v.locked)) olds.push({ view, reason: 'drift-modified' });
+    news.splice(0, news.length, ...news.filter((v) => !olds.some((o) => o.view === v)));
   }
   for (const view of c.unknownReady) olds.push({ view, reason: 'drift-unknown-template' });
   // A ready duplicate of another template is one more old instance to replace.
   for (const view of c.readyDuplicates) if (view.inst.templateHash !== mode.target) olds.push({ view, reason: 'duplicate-slot' });
   return {
     target: mode.target,
-    news: c.healthy.filter((v) => v.inst.templateHash === mode.target),
+    news,
     olds,
     readyDuplicates: c.readyDuplicates.filter((v) => v.inst.templateHash === mode.target),
     notGone: c.live.length + c.terminating.length,
@@ -78,6 +105,7 @@ function toDelete(d: Doomed): DeleteAction {
 /** Exactly replicas instances, each ready on the target, in distinct slots (no duplicate left). */
 function converged(group: DesiredGroup, c: ClassifiedInstances, target: string | undefined): boolean {
   if (c.live.length !== group.replicas || c.terminating.length > 0 || c.drift.length > 0 || c.readyDuplicates.length > 0) return false;
+  if (replacesModified(group, c.live)) return false;
   return c.live.every((v) => v.ready && v.inst.templateHash === target);
 }
 
@@ -146,7 +174,7 @@ function dedupeWaits(waits: readonly Wait[]): Wait[] {
 function act(group: DesiredGroup, c: ClassifiedInstances, mode: Mode, ctx: PlanContext): { drift: Doomed[]; outcome: Outcome } {
   if (mode.kind !== 'normal' && mode.kind !== 'rollback') return { drift: [], outcome: NO_OUTCOME };
   const drift = [...c.drift];
-  const pools = buildPools(c, mode, group.templateHash);
+  const pools = buildPools(group, c, mode);
   const available = c.live.filter((v) => v.available).length;
   const ready = c.live.filter((v) => v.ready).length;
   const budget = makeBudget(available, ready, group.replicas, resolveBounds(group.rollout, group.replicas).unavailable);

@@ -7,6 +7,7 @@ import type { DesiredGroup } from '../contract/fleet.ts';
 import type { InstanceState } from '../contract/provider.ts';
 import { sortInPlace, type ClassifiedInstances, type InstanceView } from './classify.ts';
 import type { Mode } from './mode.ts';
+import { replacesModified, tamperedCondition } from './tamper.ts';
 import { resolveBounds } from './quantity.ts';
 import type { Condition, ConditionType, CreateAction, DeleteAction, GroupCounts, GroupStatus, GroupStep, Wait } from './types.ts';
 
@@ -105,6 +106,7 @@ function isConverged(input: StatusInput, counts: GroupCounts): boolean {
     mode.target === group.templateHash &&
     input.creates.length === 0 &&
     input.deletes.length === 0 &&
+    !replacesModified(group, input.c.live) &&
     counts.live === group.replicas &&
     counts.updatedReady === group.replicas
   );
@@ -132,7 +134,7 @@ function progressing(input: StatusInput, counts: GroupCounts): Condition {
       'RollingOut',
       `${counts.updated} of ${group.replicas} instances on template ${group.templateHash} (${group.rollout.strategy})`,
     );
-  if (input.deletes.some((d) => d.reason !== 'scale-in'))
+  if (input.deletes.some((d) => d.reason !== 'scale-in') || replacesModified(group, input.c.live))
     return cond('Progressing', true, 'Replacing', 'replacing drifted or unhealthy instances');
   if (counts.live !== group.replicas || acting)
     return cond('Progressing', true, 'Scaling', `${counts.live} instances, ${group.replicas} desired`);
@@ -176,6 +178,10 @@ function readyCondition(input: StatusInput, converged: boolean, counts: GroupCou
   return cond('Ready', false, 'Progressing', `${counts.updatedReady} of ${input.group.replicas} ready on the desired template`);
 }
 
+function optional(condition: Condition | undefined): Condition[] {
+  return condition === undefined ? [] : [condition];
+}
+
 /** Computes the group's status for this pass. */
 export function computeStatus(input: StatusInput): GroupStatus {
   const { group, mode, c } = input;
@@ -188,7 +194,18 @@ export function computeStatus(input: StatusInput): GroupStatus {
     targetTemplateHash: mode.target,
     strategy: group.rollout.strategy,
     counts,
-    conditions: [readyCondition(input, converged, counts), progressing(input, counts), degraded(input, counts), stalled(input)],
+    conditions: [
+      readyCondition(input, converged, counts),
+      progressing(input, counts),
+      degraded(input, counts),
+      stalled(input),
+      ...optional(
+        tamperedCondition(
+          group,
+          c.live.map((v) => v.inst),
+        ),
+      ),
+    ],
   };
 }
 

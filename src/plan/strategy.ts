@@ -166,8 +166,12 @@ export function runStrategy(input: StrategyInput): Outcome {
   const surge = effectiveSurge(group.rollout, replicas);
   const params: EngineParams = { now: input.now, replicas, surge, budget: input.budget };
   const strategy = input.rollback ? 'rolling' : group.rollout.strategy;
-  if (strategy === 'blue-green') return planBlueGreen(params, pools, group.rollout.keepOldSeconds);
-  if (strategy === 'rolling' || pools.olds.length === 0) return planRolling(params, pools, rollingKnobs(input, surge, replicas, 0));
+  // Instances modified out of band (no rollout under way) are replaced one wave at a time under the
+  // rolling limits, whatever the strategy: it is no new set to cut over to nor a canary to hold.
+  const driftOnly = pools.olds.length > 0 && pools.olds.every((o) => o.reason === 'drift-modified');
+  if (strategy === 'blue-green' && !driftOnly) return planBlueGreen(params, pools, group.rollout.keepOldSeconds);
+  if (strategy === 'rolling' || pools.olds.length === 0 || driftOnly)
+    return planRolling(params, pools, rollingKnobs(input, surge, replicas, 0));
   const canary = canaryState(group, pools.news, input.now);
   if (canary.promoted) return planRolling(params, pools, rollingKnobs(input, surge, replicas, 0));
   const oldFloor = replicas - canary.hold;

@@ -34,6 +34,12 @@ export interface PlannedInstance extends ObservedInstance {
    * false`): its readiness is the provider's running state, so no probe verdict may count it.
    */
   readonly unprobed?: true;
+  /**
+   * The launch-relevant fields that differ from the instance's own template (tamper.ts:
+   * `modifiedFields`, applied by the caller, which knows the provider's expected facts and the
+   * remembered templates); undefined or empty: not modified, or nothing to compare.
+   */
+  readonly modified?: readonly string[];
 }
 
 /** Everything besides the group and its instances that a planning pass depends on. */
@@ -59,7 +65,16 @@ export interface PlanContext {
 
 /** Why an instance is deleted. Stable codes: logs, events and the deletion guard key on them. */
 export type DeleteReason =
-  'template-changed' | 'drift-stopped' | 'drift-unknown-template' | 'unhealthy' | 'scale-in' | 'duplicate-slot' | 'rollback' | 'orphan';
+  | 'template-changed'
+  | 'drift-stopped'
+  | 'drift-unknown-template'
+  /** Its launch facts no longer match its template (changed out of band), with `drift.modified: replace`. */
+  | 'drift-modified'
+  | 'unhealthy'
+  | 'scale-in'
+  | 'duplicate-slot'
+  | 'rollback'
+  | 'orphan';
 
 /**
  * Why an instance is launched: `desired` (the group's template from Git), `rollback` (restoring
@@ -119,7 +134,7 @@ export interface Wait {
 }
 
 /** Condition types, Flux/Kubernetes style. */
-export type ConditionType = 'Ready' | 'Progressing' | 'Degraded' | 'Stalled' | 'ProbesFailing';
+export type ConditionType = 'Ready' | 'Progressing' | 'Degraded' | 'Stalled' | 'ProbesFailing' | 'Tampered';
 
 /** One status condition. `reason` is a stable CamelCase code; `message` is for humans. */
 export interface Condition {
@@ -165,7 +180,10 @@ export interface GroupStatus {
   readonly targetTemplateHash: string | undefined;
   readonly strategy: 'rolling' | 'blue-green' | 'canary';
   readonly counts: GroupCounts;
-  /** Always Ready, Progressing, Degraded, Stalled in that order. */
+  /**
+   * Always Ready, Progressing, Degraded, Stalled in that order; then Tampered=True (reason
+   * Modified) while instances modified out of band are only reported (`drift.modified: report`).
+   */
   readonly conditions: readonly Condition[];
 }
 

@@ -17,7 +17,7 @@ import type {
   PlacementRef,
   Provider,
 } from '../contract/provider.ts';
-import type { ProviderType } from '../contract/fleet.ts';
+import type { LaunchTemplate, ProviderType } from '../contract/fleet.ts';
 import { providerPlugins } from '../../providers/registry.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import type { LaneSettings, LimitSettings } from '../contract/limits.ts';
@@ -102,6 +102,9 @@ export function limitProvider(provider: Provider, settings: LimitSettings, obser
     verifyImage: (image: ImageRef, options?: CallOptions) => run('verifyImage', options, (paced) => provider.verifyImage(image, paced)),
     ...(provider.sweep === undefined ? {} : { sweep: (options?: CallOptions) => provider.sweep!(options) }),
     ...(provider.launchesBlockedUntil === undefined ? {} : { launchesBlockedUntil: () => provider.launchesBlockedUntil!() }),
+    ...(provider.expectedFacts === undefined
+      ? {}
+      : { expectedFacts: (template: LaunchTemplate, zone: string) => provider.expectedFacts!(template, zone) }),
     ...(provider.checkPlacement === undefined
       ? {}
       : {

@@ -25,6 +25,7 @@ import { refusedLaunches, withoutHeld } from './launch-check.ts';
 import type { LaunchRefusal } from './launch-check.ts';
 import type { TemplateStore } from './template-store.ts';
 import { sampleByGroup, type InstanceSample } from '../status/instance-rows.ts';
+import { withModifications } from './tamper.ts';
 
 /** Long-lived collaborators of the passes. */
 export interface PassDeps {
@@ -162,7 +163,7 @@ export async function runPass(state: DesiredState, revision: string, deps: PassD
   const partial = observations.some((o) => o.ok && o.unlistedZones !== undefined);
   const assessed = await deps.health.assess(listed, policyFinder(state), deps.now(), { forgetUnlisted: focus === undefined && !partial });
   const probes = judgeProbes(state, assessed, deps.unhealthyThresholdPercent);
-  const planned = withheldFailures(assessed, probes);
+  const planned = withModifications(state, withheldFailures(assessed, probes), deps.providers, deps.templates);
   const now = deps.now();
   const planning = planGroups(state, planned, observations, deps, now, options, probes.held);
   // Dropping a focused step's deletes is safe: the planner never sizes creates on its own deletes.

@@ -22,7 +22,9 @@
  *
  * Out-of-band actions: { action: 'terminate' | 'stop' | 'start', instanceId, reason? } or
  * { action: 'tag', instanceId, tags: { key: value | null } } or { action: 'launch', name?, zone?,
- * image?, machineType?, tags? } (a foreign instance, by default untagged).
+ * image?, machineType?, tags? } (a foreign instance, by default untagged) or { action: 'modify',
+ * instanceId, changes: { … } } (a change by hand to a running instance, in the cloud's own keys:
+ * its README lists them; no API call is recorded).
  */
 import { capacityByGroup } from './capacity.ts';
 import { VirtualClock } from './clock.ts';
@@ -168,6 +170,10 @@ function outOfBand(body: unknown, engine: SimEngine, api: CloudApi): unknown {
       return world.setTags(id, isRecord(body['tags']) ? (body['tags'] as Record<string, string | null>) : {}, 'out-of-band');
     case 'launch':
       return api.launchOutOfBand(body);
+    case 'modify':
+      if (api.modifyOutOfBand === undefined) throw new ControlError(400, 'this simulator has no modify action');
+      if (!isRecord(body['changes'])) throw new ControlError(400, 'expected { action: modify, instanceId, changes: { … } }');
+      return api.modifyOutOfBand(id, body['changes']);
     default:
       throw new ControlError(400, `unknown action ${String(body['action'])}`);
   }

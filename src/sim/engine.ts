@@ -51,6 +51,13 @@ export interface CloudApi {
    * protocol, GCE's operations wait) says which actions mutate.
    */
   mutates?(action: string, request: SimRequest): boolean;
+  /**
+   * Changes an instance out of band as an operator with console access would (its machine type,
+   * image, network, tags, metadata, config), for tamper-detection tests: `changes` are the cloud's
+   * own keys (see its README); an unknown key is refused (ControlError 400). Undefined: the cloud
+   * has no such action.
+   */
+  modifyOutOfBand?(instanceId: string, changes: Readonly<Record<string, unknown>>): SimInstance;
   /** Extra control routes, keyed `METHOD path` (e.g. `POST /_sim/images`). */
   readonly controlRoutes?: Readonly<Record<string, ControlHandler>>;
   /** Extra fields for GET /_sim/world (e.g. images). */

@@ -201,6 +201,26 @@ export class World {
     return slot.instance;
   }
 
+  /**
+   * Changes an instance's machine type, image or cloud-specific attributes in place, as a change
+   * made by hand behind drover's back (tamper detection); not a timeline event: nothing about its
+   * state or ownership changes.
+   */
+  modify(
+    id: string,
+    patch: { readonly machineType?: string; readonly image?: string; readonly attributes?: Readonly<Record<string, unknown>> },
+  ): SimInstance {
+    const slot = this.#slot(id);
+    const { machineType, image, attributes } = patch;
+    slot.instance = {
+      ...slot.instance,
+      ...(machineType === undefined ? {} : { machineType }),
+      ...(image === undefined ? {} : { image }),
+      attributes: { ...slot.instance.attributes, ...attributes },
+    };
+    return slot.instance;
+  }
+
   /** Merges cloud-specific attributes (e.g. a Proxmox `lock`); not a timeline event. */
   setAttributes(id: string, patch: Readonly<Record<string, unknown>>): SimInstance {
     const slot = this.#slot(id);

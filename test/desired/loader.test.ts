@@ -19,6 +19,15 @@ function problems(files: Record<string, string>): string[] {
 const PVE = 'apiVersion: drover/v1\nkind: Provider\nmetadata: { name: pve }\nspec:\n  type: proxmox\n  nodes: [pve1, pve2]\n';
 
 describe('fleet loader', () => {
+  it('reads drift.modified: report, and it is no part of the template hash', () => {
+    const replace = load(minimalFleet({ group: groupYaml('') }));
+    const report = load(minimalFleet({ group: groupYaml('  drift: { modified: report }\n') }));
+    assert.ok(replace.ok && report.ok);
+    const [a, b] = [Object.values(replace.state.groups)[0]!, Object.values(report.state.groups)[0]!];
+    assert.deepEqual(b.drift, { modified: 'report' });
+    assert.equal(a.templateHash, b.templateHash, 'switching to report replaces nothing');
+  });
+
   it('loads the demo fleet into a frozen state with defaults applied', async () => {
     const result = await loadFleet('fixtures/demo');
     assert.ok(result.ok);
@@ -31,6 +40,7 @@ describe('fleet loader', () => {
     assert.deepEqual(state.groups['web-lab']!.zones, ['pve1', 'pve2', 'pve3'], 'proxmox groups default to every node');
     assert.equal(state.groups['api-eu']!.rollout.autoRollback, true, 'default from the schema');
     assert.equal(state.groups['api-eu']!.health.gracePeriodSeconds, 300);
+    assert.deepEqual(state.groups['api-eu']!.drift, { modified: 'replace' }, 'drift.modified defaults to replace');
     assert.deepEqual(state.groups['web-gcp']!.rollout.canary, { count: 1, promote: undefined, bakeSeconds: 600 });
     assert.deepEqual(state.groups['web-eu']!.health.probe, { kind: 'http', port: 8080, path: '/healthz', scheme: 'http' });
   });
@@ -44,7 +54,7 @@ describe('fleet loader', () => {
       "group.yaml:7:13: 'spec.replicas' must be >= 0, got -2 (at /spec/replicas)",
       `group.yaml:10:24: 'spec.rollout.strategy' must be one of "rolling", "blue-green", "canary", got "rollin" (did you mean 'rolling'?) (at /spec/rollout/strategy)`,
       `group.yaml:10:42: invalid value "two" for 'spec.rollout.maxSurge': A count (integer ≥ 0) or a percentage of replicas written as a string such as "25%". (at /spec/rollout/maxSurge)`,
-      "other.yaml:10:3: unknown field 'colour' in 'spec' (known fields: provider, image, replicas, suspend, machine, placement, userData, disks, tags, health, rollout) (at /spec/colour)",
+      "other.yaml:10:3: unknown field 'colour' in 'spec' (known fields: provider, image, replicas, suspend, machine, placement, userData, disks, tags, health, rollout, drift) (at /spec/colour)",
     ]);
   });
 

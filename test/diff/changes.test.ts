@@ -45,6 +45,18 @@ describe('drover diff: what changed', () => {
     for (const out of [JSON.stringify(report), renderText(report), ...renderMarkdown(report)]) assert.doesNotMatch(out, /hunter2/);
   });
 
+  it('drift.modified switched to report is a settings change that replaces nothing', () => {
+    const report = diffStates(load(''), load('  drift: { modified: report }\n'), REFS);
+    const g = report.groups[0]!;
+    assert.deepEqual(g.reasons, ['drift']);
+    assert.deepEqual(
+      g.settings.map((f) => [f.path, f.before, f.after]),
+      [['drift.modified', 'replace', 'report']],
+    );
+    assert.deepEqual(g.template, []);
+    assert.equal(g.rollout?.replaced ?? 0, 0, 'no instance replaced');
+  });
+
   it('userData of the same size but other text is still a change', () => {
     const report = diffStates(load('  userData: "aaaa"\n'), load('  userData: "bbbb"\n'), REFS);
     assert.deepEqual(report.groups[0]?.template, [{ path: 'userData', before: '4 bytes', after: '4 bytes, other content' }]);

@@ -39,6 +39,10 @@ export interface GroupSpec {
   readonly health?: string;
   /** Machine and placement lines instead of the adapter's (TestCloud.groupPlacement). */
   readonly placement?: string;
+  /** The group's `drift` (YAML flow mapping), e.g. `{ modified: report }`. */
+  readonly drift?: string;
+  /** The group's `tags` (YAML flow mapping), e.g. `{ team: web }`. */
+  readonly tags?: string;
 }
 
 /** Options of {@link startHarness}. */
@@ -78,7 +82,7 @@ function fleetYaml(adapter: TestCloud, groups: readonly GroupSpec[], build: numb
   ];
   const docs = groups.map(
     (g) =>
-      `apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: ${g.name} }\nspec:\n  provider: ${PROVIDER}\n  image: app\n  replicas: ${g.replicas}\n${g.placement ?? adapter.groupPlacement}  rollout: ${g.rollout ?? '{ maxSurge: 1, maxUnavailable: 0, minReadySeconds: 0, progressDeadlineSeconds: 600 }'}\n${g.health ? `  health: ${g.health}\n` : ''}`,
+      `apiVersion: drover/v1\nkind: VmGroup\nmetadata: { name: ${g.name} }\nspec:\n  provider: ${PROVIDER}\n  image: app\n  replicas: ${g.replicas}\n${g.placement ?? adapter.groupPlacement}  rollout: ${g.rollout ?? '{ maxSurge: 1, maxUnavailable: 0, minReadySeconds: 0, progressDeadlineSeconds: 600 }'}\n${g.health ? `  health: ${g.health}\n` : ''}${g.drift ? `  drift: ${g.drift}\n` : ''}${g.tags ? `  tags: ${g.tags}\n` : ''}`,
   );
   return [...head, ...docs].join('---\n');
 }

@@ -52,6 +52,24 @@ describe('notify: events from condition transitions', () => {
     assert.equal(finished?.fleet, 'prod');
   });
 
+  it('instances reported as tampered: an event (and alert) when it appears or changes, resolved when none is left', () => {
+    const tampered = (message: string): GroupSnapshot => ({
+      ...converged(),
+      conditions: [...converged().conditions, { type: 'Tampered', status: 'True', reason: 'Modified', message }],
+    });
+    const [first] = eventsFrom(converged(), tampered('1 instance was modified out of band: i-1 (machineType)'), CTX);
+    assert.equal(first?.kind, 'InstancesTampered');
+    assert.equal(first?.severity, 'warning');
+    assert.equal(first?.reason, 'Modified');
+    assert.equal(first?.message, '1 instance was modified out of band: i-1 (machineType)');
+    assert.deepEqual(first?.alert, { name: 'DroverInstancesTampered', severity: 'warning', resolved: false });
+    assert.deepEqual(kinds(tampered('a'), tampered('a')), [], 'the same instances and fields: no new event');
+    assert.deepEqual(kinds(tampered('a'), tampered('b')), ['InstancesTampered']);
+    const [resolved] = eventsFrom(tampered('a'), converged(), CTX);
+    assert.deepEqual([resolved?.kind, resolved?.alert?.resolved], ['InstancesTampered', true]);
+    assert.deepEqual(kinds(undefined, tampered('a')), ['InstancesTampered'], 'a first pass that finds them reports them');
+  });
+
   it('a second commit while rolling starts a new rollout (template changed)', () => {
     const onOld = { ...rolling(1), desiredTemplateHash: OLD };
     assert.deepEqual(kinds(onOld, rolling(1)), ['RolloutStarted']);

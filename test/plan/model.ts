@@ -127,7 +127,7 @@ export function execute(world: World, step: GroupStep, limit = Number.POSITIVE_I
 }
 
 /** What can happen to an instance between passes. */
-export type Event = 'nothing' | 'ready' | 'fail' | 'vanish' | 'stop' | 'lock' | 'unlock' | 'duplicate';
+export type Event = 'nothing' | 'ready' | 'fail' | 'vanish' | 'stop' | 'lock' | 'unlock' | 'duplicate' | 'modify';
 
 /** Events, mostly benign. */
 export const eventArb: fc.Arbitrary<Event> = fc.constantFrom<Event>(
@@ -142,6 +142,7 @@ export const eventArb: fc.Arbitrary<Event> = fc.constantFrom<Event>(
   'lock',
   'unlock',
   'duplicate',
+  'modify',
 );
 
 function applyEvent(inst: PlannedInstance, event: Event, now: number, seq: number): PlannedInstance[] {
@@ -170,7 +171,10 @@ function applyEvent(inst: PlannedInstance, event: Event, now: number, seq: numbe
     case 'unlock':
       return [{ ...inst, locked: false }];
     case 'duplicate':
-      return [inst, { ...inst, id: `d-${now}-${seq}`, readySince: undefined, state: 'pending', createdAt: now }];
+      return [inst, { ...inst, id: `d-${now}-${seq}`, readySince: undefined, state: 'pending', createdAt: now, modified: undefined }];
+    case 'modify':
+      // Changed out of band (its machine type, say): it keeps its labels, state and readiness.
+      return [{ ...inst, modified: ['machineType'] }];
     default:
       return [inst];
   }

@@ -11,6 +11,7 @@ import type { LaunchInput } from '../../../src/sim/world.ts';
 import { newEc2Id, zonesOf, type Ec2Context, type TokenMode } from './context.ts';
 import { describeImages, type ImageInput } from './images.ts';
 import { createTags, describeInstances, isUnboundedDescribe, terminateInstances } from './instances.ts';
+import { modifyInstance } from './modify.ts';
 import { QueryParams } from './query.ts';
 import { runInstances } from './run-instances.ts';
 import { describeSubnets } from './subnets.ts';
@@ -61,6 +62,7 @@ export function ec2Api(ctx: Ec2Context): CloudApi {
     faultResponse: (fault, action) => faultResponse(fault, action),
     mutates: (action) => MUTATING.has(action),
     launchOutOfBand: (input) => launchOutOfBand(ctx, input),
+    modifyOutOfBand: (id, changes) => modifyInstance(ctx.engine.world, id, changes),
     controlRoutes: controlRoutes(ctx),
     worldExtras: () => ({ region: ctx.region, images: ctx.images.all(), settings: ctx.settings, tokens: ctx.tokens.size }),
     reset: () => {

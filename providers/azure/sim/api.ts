@@ -13,6 +13,7 @@ import type { LaunchInput, SimInstance } from '../../../src/sim/world.ts';
 import { ArmSimError, armError, armJson, sameName } from './arm.ts';
 import { operationRetryAfter, type AzureContext, type AzureSettings } from './context.ts';
 import { getImage, type ImageInput } from './images.ts';
+import { modifyVm } from './modify.ts';
 import { deleteNic, getNic, listNics, putNic } from './nics.ts';
 import { deleteVm, getInstanceView, getVm, listVms, putVm } from './vms.ts';
 
@@ -150,6 +151,7 @@ export function azureApi(ctx: AzureContext): CloudApi {
     route: (request) => route(ctx, request),
     faultResponse: (fault, action) => faultResponse(fault, action),
     launchOutOfBand: (input) => launchOutOfBand(ctx, input),
+    modifyOutOfBand: (id, changes) => modifyVm(ctx, id, changes),
     controlRoutes: controlRoutes(ctx),
     worldExtras: () => ({
       subscriptionId: ctx.subscriptionId,

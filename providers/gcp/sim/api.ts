@@ -11,6 +11,7 @@ import { regionOf, type GceContext } from './context.ts';
 import { concurrentOperationsExceeded, errorResponse, GceSimError, notFound, quotaExceeded, rateLimited } from './errors.ts';
 import { getImage, type ImageInput } from './images.ts';
 import { insertInstance } from './insert.ts';
+import { modifyInstance } from './modify.ts';
 import { aggregatedListInstances, deleteInstance, getInstance, listInstances } from './instances.ts';
 import { getOperation, waitDelayMs } from './operations.ts';
 
@@ -121,6 +122,7 @@ export function gceApi(ctx: GceContext): CloudApi {
     // zoneOperations.wait is a POST that only reads.
     mutates: (action, request) => request.method !== 'GET' && action !== 'compute.zoneOperations.wait',
     launchOutOfBand: (input) => launchOutOfBand(ctx, input),
+    modifyOutOfBand: (id, changes) => modifyInstance(ctx.engine.world, id, changes),
     controlRoutes: controlRoutes(ctx),
     worldExtras: () => ({
       projects: [...ctx.projects],

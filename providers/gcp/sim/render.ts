@@ -105,7 +105,13 @@ function disks(project: string, instance: SimInstance): unknown[] {
     kind: 'compute#attachedDisk',
     type: 'PERSISTENT',
     mode: 'READ_WRITE',
-    source: zonalLink(project, instance.zone, 'disks', instance.name),
+    // The disk the insert created is named after the instance; a swapped boot disk has its own name.
+    source: zonalLink(
+      project,
+      instance.zone,
+      'disks',
+      typeof instance.attributes['bootDisk'] === 'string' ? instance.attributes['bootDisk'] : instance.name,
+    ),
     deviceName: 'persistent-disk-0',
     index: 0,
     boot: true,

@@ -8,6 +8,7 @@ import type { CloudApi, SimCall, SimRequest } from '../../../src/sim/engine.ts';
 import type { FaultRule } from '../../../src/sim/faults.ts';
 import type { LaunchInput, SimInstance } from '../../../src/sim/world.ts';
 import { cloneVm } from './clone.ts';
+import { applyConfig } from './config.ts';
 import { newWorldId, nextFreeVmid, type PveContext, type PveSettings, type PveTemplate } from './context.ts';
 import { parseTagList } from './tags.ts';
 import { listTasks, taskLog, taskStatus } from './tasks.ts';
@@ -40,7 +41,7 @@ const ROUTES: readonly Route[] = [
   },
   { method: 'GET', pattern: /^\/cluster\/nextid$/, action: 'nextid', handler: (ctx, _m, p) => nextid(ctx, p) },
   { method: 'GET', pattern: /^\/cluster\/resources$/, action: 'resources', handler: (ctx, _m, p) => resources(ctx, p) },
-  { method: 'GET', pattern: new RegExp(`^${VM}/config$`), action: 'config', handler: (ctx, m) => getConfig(ctx, ...vmArgs(m)) },
+  { method: 'GET', pattern: new RegExp(`^${VM}/config$`), action: 'config', handler: (ctx, m, p) => getConfig(ctx, ...vmArgs(m), p) },
   { method: 'PUT', pattern: new RegExp(`^${VM}/config$`), action: 'config.put', handler: (ctx, m, p) => putConfig(ctx, ...vmArgs(m), p) },
   {
     method: 'POST',
@@ -83,6 +84,7 @@ export function pveApi(ctx: PveContext): CloudApi {
     route: (request) => route(ctx, request),
     faultResponse: (fault, action) => faultResponse(ctx, fault, action),
     launchOutOfBand: (input) => launchOutOfBand(ctx, input),
+    modifyOutOfBand: (id, changes) => modifyVm(ctx, id, changes),
     controlRoutes: controlRoutes(ctx),
     worldExtras: () => ({
       nodes: ctx.nodes,
@@ -206,6 +208,23 @@ export function putTemplate(ctx: PveContext, input: TemplateInput): PveTemplate 
   };
   ctx.templates.set(template.vmid, template);
   return template;
+}
+
+/**
+ * A hand-made `qm set` (tamper-detection tests): `changes` are config keys (cores, memory, net0,
+ * scsi1, …) with string or number values, null to delete one. On a running VM cores and memory go
+ * to the pending section, as PVE does; tags are not config keys here (use the `tag` action).
+ */
+function modifyVm(ctx: PveContext, id: string, changes: Readonly<Record<string, unknown>>): SimInstance {
+  const vm = ctx.engine.world.get(id);
+  if (vm === undefined) throw new ControlError(404, `no VM ${id}`);
+  const bad = Object.entries(changes).filter(
+    ([key, value]) => key === 'tags' || !(value === null || typeof value === 'string' || typeof value === 'number'),
+  );
+  if (bad.length > 0)
+    throw new ControlError(400, `config changes are { key: string | number | null } without tags (got ${bad.map(([k]) => k).join(', ')})`);
+  applyConfig(ctx, vm, new Map(Object.entries(changes).map(([key, value]) => [key, value === null ? undefined : String(value)])));
+  return ctx.engine.world.get(id) ?? vm;
 }
 
 function controlRoutes(ctx: PveContext): CloudApi['controlRoutes'] {

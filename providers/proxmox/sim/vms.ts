@@ -152,8 +152,11 @@ function templateResource(t: PveTemplate): Record<string, unknown> {
   return out;
 }
 
-/** GET /nodes/{node}/qemu/{vmid}/config */
-export function getConfig(ctx: PveContext, node: string, vmid: number): PveResponse {
+/**
+ * GET /nodes/{node}/qemu/{vmid}/config: pending values applied unless `current=1` (PVE's two
+ * views); the digest covers the whole config file, its pending section included, as PVE's does.
+ */
+export function getConfig(ctx: PveContext, node: string, vmid: number, params?: Params): PveResponse {
   const target = resolve(ctx, node, vmid);
   if (target.kind === 'template') {
     const t = target.template;
@@ -169,7 +172,12 @@ export function getConfig(ctx: PveContext, node: string, vmid: number): PveRespo
   const config: Record<string, unknown> = configOf(target.vm);
   const tags = recordToTagList(target.vm.tags);
   if (tags !== '') config['tags'] = tags;
-  return ok({ ...config, digest: configDigest(config) });
+  const pending = (target.vm.attributes['pending'] as Record<string, string | number> | undefined) ?? {};
+  const file = Object.keys(pending).length === 0 ? config : { ...config, '[PENDING]': pending };
+  const shown = params?.get('current') === '1' ? config : { ...config, ...pending };
+  // Sections of the file ([special:cloudinit]) are not config keys: PVE does not return them.
+  const keys = Object.entries(shown).filter(([key]) => !key.startsWith('['));
+  return ok({ ...Object.fromEntries(keys), digest: configDigest(file) });
 }
 
 /** A stable 40-hex digest of a config, like the `digest` PVE returns for optimistic locking. */
@@ -274,10 +282,20 @@ export function changeStatus(
   );
 }
 
+/** Cloud-init keys whose values PVE records in the config when it generates the cloud-init drive. */
+const CLOUD_INIT_KEYS = ['ciuser', 'ipconfig0', 'sshkeys', 'cicustom'] as const;
+
+/**
+ * A start applies pending values, and (PVE 7.2+) records the cloud-init values it generated the
+ * drive from in the config's `[special:cloudinit]` section: the config, and so its digest, changes
+ * at a VM's first start.
+ */
 function applyPending(ctx: PveContext, vm: SimInstance): void {
-  const pending = vm.attributes['pending'] as Record<string, string | number> | undefined;
-  if (pending === undefined || Object.keys(pending).length === 0) return;
-  ctx.engine.world.setAttributes(vm.id, { config: { ...configOf(vm), ...pending }, pending: {} });
+  const pending = (vm.attributes['pending'] as Record<string, string | number> | undefined) ?? {};
+  const config: Record<string, string | number> = { ...configOf(vm), ...pending };
+  const used = CLOUD_INIT_KEYS.filter((key) => config[key] !== undefined).map((key) => `${key}=${String(config[key])}`);
+  if (used.length > 0) config['[special:cloudinit]'] = used.join(';');
+  ctx.engine.world.setAttributes(vm.id, { config, pending: {} });
 }
 
 /**

@@ -230,7 +230,12 @@ describe('PVE simulator: the API as Proxmox answers it', () => {
     assert.equal(data(await raw(sim, 'GET', '/nodes/pve1/qemu/200/config'))['ciuser'], 'ops');
     await waitTask(sim, (await raw(sim, 'POST', '/nodes/pve1/qemu/200/status/start')).body?.data as string);
     await raw(sim, 'PUT', '/nodes/pve1/qemu/200/config', { cores: '8' });
-    assert.equal(data(await raw(sim, 'GET', '/nodes/pve1/qemu/200/config'))['cores'], 2, 'pending while running');
+    // PVE's two views: pending values applied by default, the running config with current=1; the digest covers both.
+    const current = data(await raw(sim, 'GET', '/nodes/pve1/qemu/200/config', { current: '1' }));
+    const withPending = data(await raw(sim, 'GET', '/nodes/pve1/qemu/200/config'));
+    assert.equal(current['cores'], 2, 'pending while running');
+    assert.equal(withPending['cores'], 8, 'the pending value, without current=1');
+    assert.equal(current['digest'], withPending['digest'], 'one config file, one digest');
     assert.equal(await waitTask(sim, (await raw(sim, 'POST', '/nodes/pve1/qemu/200/status/shutdown')).body?.data as string), 'OK');
     assert.equal(data(await raw(sim, 'GET', '/nodes/pve1/qemu/200/status/current'))['status'], 'stopped');
     await waitTask(sim, (await raw(sim, 'POST', '/nodes/pve1/qemu/200/status/start')).body?.data as string);
