@@ -25,6 +25,10 @@ export interface DroverEvent {
   readonly message: string;
   readonly group?: string;
   readonly revision?: string;
+  /** A delete of a drifted instance: the delete's reason (drift-modified, drift-stopped, drift-unknown-template); the audit's drift events. */
+  readonly drift?: string;
+  /** The instance the event is about (provider id), when it is about one. */
+  readonly instance?: string;
 }
 
 /**
@@ -158,6 +162,9 @@ export class StatusStore {
     const at = this.now().toISOString();
     for (const name of this.groups.keys()) if (state.groups[name] === undefined) this.groups.delete(name);
     for (const name of this.instanceLists.keys()) if (state.groups[name] === undefined) this.instanceLists.delete(name);
+    const tamperBefore = new Map(
+      result.guarded.steps.map((s) => [s.group, this.groups.get(s.group)?.conditions.find((c) => c.type === 'Tampered')]),
+    );
     const probesBefore = new Map(
       result.guarded.steps.map((s) => [
         s.group,
@@ -170,6 +177,7 @@ export class StatusStore {
       if (sample !== undefined) this.instanceLists.set(step.group, instanceList(sample, result.finishedAt, at));
     }
     for (const step of result.guarded.steps) await this.probesEvent(step, probesBefore.get(step.group), result.revision);
+    for (const step of result.guarded.steps) await this.tamperEvent(step, tamperBefore.get(step.group), result.revision);
     for (const skipped of result.skipped)
       this.recordError(
         state,
@@ -218,6 +226,8 @@ export class StatusStore {
             : `${action.name}${action.id ? ` (${action.id})` : ''}: ${action.reason}`,
         ...(action.group === undefined ? {} : { group: action.group }),
         revision: result.revision,
+        ...(action.kind === 'delete' && action.reason.startsWith('drift-') ? { drift: action.reason } : {}),
+        ...(action.id === undefined ? {} : { instance: action.id }),
       });
       if (failed && action.group) this.recordError(state, action.group, action.error!.reason, action.error!.message, result.revision, at);
     }
@@ -282,6 +292,25 @@ export class StatusStore {
       revision,
       message: failing ? now.message : `replacement of unhealthy instances resumes: ${now.message}`,
     });
+  }
+
+  /**
+   * An event when a group's Tampered condition (drift.modified: report) appears, names other
+   * instances or fields, or clears: the event log's record of tampering (the audit reads it).
+   */
+  private async tamperEvent(step: GroupStep, before: Condition | undefined, revision: string): Promise<void> {
+    const now = step.status.conditions.find((c) => c.type === 'Tampered');
+    const was = before?.status === 'True';
+    if (now?.status === 'True' && (!was || before?.message !== now.message))
+      await this.event({ type: 'Warning', reason: 'Tampered', group: step.group, revision, message: now.message });
+    else if (was && now?.status !== 'True')
+      await this.event({
+        type: 'Normal',
+        reason: 'TamperResolved',
+        group: step.group,
+        revision,
+        message: 'no instance of the group is modified any more',
+      });
   }
 
   /**
