@@ -58,16 +58,22 @@ export function renderAuditMarkdown(report: AuditReport): string {
 function mdTable(instances: readonly AuditInstance[]): string {
   const head = `| ${HEADERS.map((h) => h.toLowerCase()).join(' | ')} |`;
   const rule = `| ${HEADERS.map(() => '---').join(' | ')} |`;
+  // A `|` ends a table cell even inside a code span (GFM), and labels are anyone's text: escaped.
   const rows = instances.map(
     (i) =>
       `| ${cells(i)
-        .map((c) => (c === '-' ? '-' : markdownCode(c)))
+        .map((c) => (c === '-' ? '-' : markdownCode(c).replace(/\|/g, '\\|')))
         .join(' | ')} |`,
   );
   return [head, rule, ...rows].join('\n');
 }
 
+/** The row of an instance, each cell on one line (labels are anyone's text: a line break would start a new row). */
 function cells(i: AuditInstance): string[] {
+  return rawCells(i).map((cell) => cell.replace(/\r\n|[\r\n\u2028\u2029]/g, ' ⏎ '));
+}
+
+function rawCells(i: AuditInstance): string[] {
   const sig = i.provenance.signature;
   const signature = sig.key === undefined ? sig.status : `${sig.status} (${sig.format ?? ''} ${sig.key})`;
   const template = i.template === 'modified' ? `modified: ${(i.modified ?? []).join(',')}` : i.template;

@@ -469,6 +469,9 @@ export class Daemon {
   private onSourceChange(change: SourceChange): void {
     this.reporter.sourceChanged(change);
     this.notify?.sourceChanged(change, this.deps.source.current()?.state);
+    // Every replica records the provenance of each revision it applies (HA: whichever holds a lane).
+    if (change.kind === 'applied' || change.kind === 'restored')
+      this.audits.noteRevision(this.deps.source.view(), change.revision, new Date());
     if (change.kind !== 'applied') return;
     this.supervisor.supersedeStale();
     this.supervisor.wake();
