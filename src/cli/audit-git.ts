@@ -6,7 +6,7 @@
  * keyring in a temporary directory, or the SSH allowed-signers file). Read-only: no fetch, no
  * checkout; git runs with the source layer's minimal environment (no hooks, no fsmonitor).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { lstat, mkdtemp, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Provenance, SignatureStatus } from '../reconcile/provenance.ts';
@@ -18,6 +18,13 @@ import { prepareTrust, verifyObject, type TrustStore, type VerifyConfig } from '
 
 const TIMEOUT_MS = 15_000;
 
+/**
+ * Config above the repository's own: no repository is ever discovered (see {@link gitDirOf}). The
+ * repository's own config (gpg.program…) is the operator's clone's, which no commit can write;
+ * simple-git refuses to set the program options here anyway.
+ */
+const PINNED: readonly (readonly [string, string])[] = [['safe.bareRepository', 'explicit']];
+
 /** A repository to look revisions up in, with the trust to verify them against (undefined: verification off). */
 export interface RevisionChecker {
   /** The provenance of `revision` in the repository, checked now; undefined when it names no commit there. */
@@ -25,8 +32,35 @@ export interface RevisionChecker {
   close(): Promise<void>;
 }
 
-/** Opens `repo` (a work tree or a bare repository) for lookups; `verify`: the operator's signature policy. */
-export async function openRevisionChecker(repo: string, verify: VerifyConfig | undefined): Promise<RevisionChecker> {
+/**
+ * The repository of `dir`: the `.git` of the nearest work tree above it (a `.git` entry no commit
+ * can create), or `dir` itself when the operator named it (`--repo`, a bare repository). Never
+ * git's own discovery: a fleet commit can shape a directory like a bare repository whose config
+ * names programs (gpg.program) that verifying would run.
+ */
+export async function gitDirOf(dir: string, named: boolean): Promise<string | undefined> {
+  let current = await realpath(dir).catch(() => path.resolve(dir));
+  for (;;) {
+    const dotGit = path.join(current, '.git');
+    if (
+      await lstat(dotGit).then(
+        () => true,
+        () => false,
+      )
+    )
+      return dotGit;
+    const parent = path.dirname(current);
+    if (parent === current) return named ? path.resolve(dir) : undefined;
+    current = parent;
+  }
+}
+
+/**
+ * Opens the repository at `gitDir` (GIT_DIR: never found by git's discovery) for lookups;
+ * `verify`: the operator's signature policy. Undefined `gitDir`: nothing is looked up.
+ */
+export async function openRevisionChecker(gitDir: string | undefined, verify: VerifyConfig | undefined): Promise<RevisionChecker> {
+  if (gitDir === undefined) return { check: () => Promise.resolve(undefined), close: () => Promise.resolve() };
   const home = await mkdtemp(path.join(tmpdir(), 'drover-audit-'));
   try {
     const on = verify !== undefined && verify.mode !== 'off';
@@ -37,12 +71,12 @@ export async function openRevisionChecker(repo: string, verify: VerifyConfig | u
       auth: { type: 'none' },
       redactor: new Redactor(),
       lowSpeedTimeSeconds: 30,
-      extraConfig: trust?.config ?? [],
-      extraEnv: trust?.env ?? {},
+      extraConfig: [...PINNED, ...(trust?.config ?? [])],
+      extraEnv: { ...trust?.env, GIT_DIR: gitDir },
     });
     const git = new GitRunner(new Redactor());
     return {
-      check: (revision) => checkRevision(git, repo, env, trust, revision),
+      check: (revision) => checkRevision(git, home, env, trust, revision),
       close: () => rm(home, { recursive: true, force: true }),
     };
   } catch (error) {

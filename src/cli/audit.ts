@@ -21,7 +21,7 @@ import { auditExitCode, auditRows, buildAudit } from '../reconcile/audit.ts';
 import type { AuditProvider, AuditReport, AuditRow } from '../reconcile/audit.ts';
 import type { Provenance } from '../reconcile/provenance.ts';
 import { StateDir } from '../reconcile/state-dir.ts';
-import { openRevisionChecker } from './audit-git.ts';
+import { gitDirOf, openRevisionChecker } from './audit-git.ts';
 import { renderAuditMarkdown, renderAuditText } from './audit-render.ts';
 import { loadOrReport, openSession, type CloudOptions, type Session } from './session.ts';
 import { printErr, printOut } from './terminal-text.ts';
@@ -31,6 +31,12 @@ import path from 'node:path';
 
 /** How long one provider's listing may take before it is reported not listed. */
 const LIST_TIMEOUT_MS = 120_000;
+
+/** Where revisions are looked up: `--repo` (named: a bare repository may be meant), else the fleet directory's work tree. */
+interface Repo {
+  readonly path: string;
+  readonly named: boolean;
+}
 
 interface AuditOptions extends CloudOptions {
   readonly json?: boolean;
@@ -64,7 +70,8 @@ export function register(program: Command, setExitCode: (code: number) => void):
       const verify = await verifyOf(options.config ?? process.env['DROVER_CONFIG']);
       const session = await openSession(dir, { ...state }, { ...options, probes: false });
       try {
-        const report = await audit(state, session, options, verify, days, options.repo ?? dir);
+        const repo = { path: options.repo ?? dir, named: options.repo !== undefined };
+        const report = await audit(state, session, options, verify, days, repo);
         if (options.json === true) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
         else printOut(options.markdown === true ? renderAuditMarkdown(report) : renderAuditText(report));
         for (const message of session.leaked()) printErr(`drover audit: a cloud SDK also failed outside its call: ${message}\n`);
@@ -81,7 +88,7 @@ async function audit(
   options: AuditOptions,
   verify: VerifyConfig,
   days: number,
-  repo: string,
+  repo: Repo,
 ): Promise<AuditReport> {
   const { providers, rows } = await listAll(state, session);
   const provenance = await provenanceOf(rows, session, verify, repo);
@@ -132,10 +139,10 @@ async function provenanceOf(
   rows: readonly AuditRow[],
   session: Session,
   verify: VerifyConfig,
-  repo: string,
+  repo: Repo,
 ): Promise<Map<string, Provenance>> {
   const revisions = [...new Set(rows.flatMap((r) => (r.revision === undefined ? [] : [r.revision])))];
-  const checker = await openRevisionChecker(repo, verify).catch((error: unknown) => {
+  const checker = await openRevisionChecker(await gitDirOf(repo.path, repo.named), verify).catch((error: unknown) => {
     if (error instanceof InvalidConfig) throw new UsageError(`source.git.verify of the config: ${error.message}`);
     throw error;
   });

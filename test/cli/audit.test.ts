@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -228,5 +229,40 @@ describe('drover audit against drover sim, with a signed Git history', function 
     const missing = await drover(env, 'audit', path.join(tmp, 'fleet'), '--state-dir', path.join(tmp, 'state'), '--config', badKey);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /missing\.asc/);
+  });
+
+  it('never lets a fleet directory shaped like a repository choose what git runs (gpg.program)', async () => {
+    assert.ok(tmp !== undefined);
+    // A commit can ship HEAD, objects/, refs/ and a config: git's own discovery would take the
+    // directory for a bare repository and run its gpg.program to verify the revision.
+    const hostile = path.join(tmp, 'hostile');
+    const marker = path.join(tmp, 'gpg-program-ran');
+    await mkdir(hostile);
+    await writeFile(path.join(hostile, 'fleet.yaml'), fleetYaml(3));
+    execFileSync('cp', ['-r', path.join(tmp, 'fleet', '.git', 'objects'), path.join(hostile, 'objects')]);
+    await mkdir(path.join(hostile, 'refs'));
+    await writeFile(path.join(hostile, 'HEAD'), 'ref: refs/heads/main\n');
+    const script = path.join(tmp, 'evil-gpg.sh');
+    await writeFile(script, `#!/bin/sh\ntouch ${marker}\nexit 1\n`, { mode: 0o755 });
+    await writeFile(path.join(hostile, 'config'), `[core]\n\trepositoryformatversion = 0\n\tbare = true\n[gpg]\n\tprogram = ${script}\n`);
+    const sim = sims[0]!;
+    const env = { DROVER_PROVIDERS__AWS_EU__TYPE: 'aws', DROVER_ENDPOINT_AWS_EU: sim.url, ...sim.env };
+    const out = await drover(
+      env,
+      'audit',
+      hostile,
+      '--state-dir',
+      path.join(tmp, 'state-hostile'),
+      '--json',
+      '--config',
+      path.join(tmp, 'drover.yaml'),
+    );
+    assert.ok(out.stdout.startsWith('{'), out.stderr);
+    assert.equal(existsSync(marker), false, "the directory's gpg.program never ran");
+    const report = JSON.parse(out.stdout) as AuditReport;
+    assert.ok(
+      report.instances.every((i) => i.provenance.signature.status === 'unknown'),
+      'no repository above it: nothing looked up',
+    );
   });
 });
