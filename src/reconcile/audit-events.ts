@@ -10,6 +10,12 @@ import { readFile } from 'node:fs/promises';
 import type { DroverEvent } from '../status/status-store.ts';
 import type { AuditEvents } from './audit.ts';
 
+/**
+ * Most events a report carries (the newest of the window; the rest are counted as `omitted`): a full
+ * log holds some 40,000 events, and the daemon's route answers anyone who can reach it.
+ */
+export const MAX_AUDIT_EVENTS = 1000;
+
 /** Reasons of the tamper events (status-store.ts records them when a group's Tampered condition changes). */
 const TAMPER_REASONS: ReadonlySet<string> = new Set(['Tampered', 'TamperResolved']);
 
@@ -23,11 +29,14 @@ export async function driftEvents(file: string | undefined, days: number, now: D
   const since = new Date(now.getTime() - days * 86_400_000);
   const lines = file === undefined ? [] : [...(await linesOf(`${file}.1`)), ...(await linesOf(file))];
   const events = lines.flatMap(parse);
+  const inWindow = events.filter((e) => isDriftEvent(e) && Date.parse(e.at) >= since.getTime());
+  const omitted = Math.max(0, inWindow.length - MAX_AUDIT_EVENTS);
   return {
     days,
     since: since.toISOString(),
     logStartsAt: events[0]?.at,
-    entries: events.filter((e) => isDriftEvent(e) && Date.parse(e.at) >= since.getTime()),
+    entries: inWindow.slice(omitted),
+    ...(omitted > 0 ? { omitted } : {}),
   };
 }
 

@@ -13,11 +13,14 @@ import type { DesiredState } from '../contract/fleet.ts';
 import type { Provider } from '../contract/provider.ts';
 import { driftEvents } from './audit-events.ts';
 import { auditRows, buildAudit } from './audit.ts';
-import type { AuditProvider, AuditReport, AuditRow } from './audit.ts';
+import type { AuditEvents, AuditProvider, AuditReport, AuditRow } from './audit.ts';
 import type { SourceView } from './desired-source.ts';
 import type { PassResult } from './pass.ts';
 import { provenanceFromSource } from './provenance.ts';
 import type { TemplateStore } from './template-store.ts';
+
+/** How long the events read for a report are reused. */
+const EVENTS_TTL_MS = 5_000;
 
 /** A lane's rows as of its last full pass. */
 interface LaneRows {
@@ -43,6 +46,8 @@ export interface AuditContext {
 export class AuditView {
   private readonly lanes = new Map<string, LaneRows>();
   private readonly templates: TemplateStore;
+  /** The last events read, by window: reading a full log costs ~0.3 s, and the route answers anyone. */
+  private events: { readonly key: string; readonly at: number; readonly value: Promise<AuditEvents> } | undefined;
 
   constructor(templates: TemplateStore) {
     this.templates = templates;
@@ -69,6 +74,16 @@ export class AuditView {
     }
     const rows = auditRows(state, observation.instances, providers, this.templates);
     this.lanes.set(provider, { listing: { name: provider, ok: true, instances: rows.length, listedAt: at.toISOString() }, rows });
+  }
+
+  /** The window's events, read at most once per {@link EVENTS_TTL_MS} per window (requests in between share the read). */
+  private eventsOf(ctx: AuditContext): Promise<AuditEvents> {
+    const key = `${ctx.eventLog}\0${ctx.days}`;
+    const now = ctx.now.getTime();
+    if (this.events?.key === key && now - this.events.at < EVENTS_TTL_MS) return this.events.value;
+    const value = driftEvents(ctx.eventLog, ctx.days, ctx.now);
+    this.events = { key, at: now, value };
+    return value;
   }
 
   /** Forgets a lane that ended (its provider left the fleet, or the lane moved to another replica). */
@@ -98,7 +113,7 @@ export class AuditView {
       providers,
       rows,
       provenance: (revision) => this.templates.provenance(revision),
-      events: await driftEvents(ctx.eventLog, ctx.days, ctx.now),
+      events: await this.eventsOf(ctx),
     });
   }
 }

@@ -94,7 +94,10 @@ export interface AuditEvents {
   readonly since: string;
   /** The oldest event the log still holds (undefined: no log or empty): the window reaches back no further. */
   readonly logStartsAt: string | undefined;
+  /** The newest events of the window, oldest first (at most MAX_AUDIT_EVENTS: audit-events.ts). */
   readonly entries: readonly DroverEvent[];
+  /** Older events of the window left out beyond that cap (absent: none). */
+  readonly omitted?: number;
 }
 
 /**

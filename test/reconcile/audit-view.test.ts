@@ -5,13 +5,13 @@
  * takes provenance from the source's view only for the revision the source applied.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { DesiredState } from '../../src/contract/fleet.ts';
 import type { ObservedInstance } from '../../src/contract/provider.ts';
 import type { GroupStep } from '../../src/plan/types.ts';
-import { driftEvents } from '../../src/reconcile/audit-events.ts';
+import { driftEvents, MAX_AUDIT_EVENTS } from '../../src/reconcile/audit-events.ts';
 import { AuditView } from '../../src/reconcile/audit-view.ts';
 import type { SourceView } from '../../src/reconcile/desired-source.ts';
 import type { ActionResult } from '../../src/reconcile/execute.ts';
@@ -145,5 +145,34 @@ describe('audit: the event log and the daemon view', () => {
     const alone = await view.report(ctx);
     const b = alone.providers.find((p) => p.name === 'b');
     assert.equal(b?.ok === false ? b.reason : 'listed', 'NotListedYet', 'a lone daemon before the first full pass of the lane');
+  });
+
+  it('a report carries the newest 1000 events of the window and counts the rest; the daemon reuses a read for 5 s', async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'drover-audit-cap-'));
+    const log = path.join(dir, 'events.jsonl');
+    const line = (i: number) =>
+      JSON.stringify({
+        at: new Date(NOW - DAY + i * 1000).toISOString(),
+        type: 'Normal',
+        reason: 'Deleted',
+        message: `i-${i}`,
+        drift: 'drift-stopped',
+      });
+    await writeFile(log, `${Array.from({ length: MAX_AUDIT_EVENTS + 5 }, (_, i) => line(i)).join('\n')}\n`);
+    const events = await driftEvents(log, 30, new Date(NOW));
+    assert.equal(events.entries.length, MAX_AUDIT_EVENTS);
+    assert.equal(events.omitted, 5);
+    assert.equal(events.entries[0]?.message, 'i-5', 'the oldest are left out');
+
+    const view = new AuditView(new TemplateStore());
+    const ctx = { state: state(), revision: 'r1', verifyMode: 'off', eventLog: log, days: 30, now: new Date(NOW) };
+    const first = await view.report(ctx);
+    await appendFile(log, `${line(MAX_AUDIT_EVENTS + 5)}\n`);
+    assert.equal(
+      (await view.report({ ...ctx, now: new Date(NOW + 4_000) })).events.omitted,
+      first.events.omitted,
+      'read again within 5 s: the same',
+    );
+    assert.equal((await view.report({ ...ctx, now: new Date(NOW + 6_000) })).events.omitted, 6, 'after 5 s: read again');
   });
 });
