@@ -13,6 +13,7 @@
  */
 import type { Command } from 'commander';
 import { loadProviderBindings } from '../config/daemon-config.ts';
+import { untrustedFileProblems } from '../config/file-checks.ts';
 import type { DesiredState } from '../contract/fleet.ts';
 import { InvalidConfig } from '../source/errors.ts';
 import type { VerifyConfig } from '../source/verify.ts';
@@ -68,6 +69,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
       const state = await loadOrReport(dir, options.maxInstances, options.maxProviders);
       if (state === undefined) return setExitCode(1);
       const verify = await verifyOf(options.config ?? process.env['DROVER_CONFIG']);
+      await refuseUntrustedKeys(verify, dir, options.stateDir ?? '.drover');
       const session = await openSession(dir, { ...state }, { ...options, probes: false });
       try {
         const repo = { path: options.repo ?? dir, named: options.repo !== undefined };
@@ -158,6 +160,27 @@ async function provenanceOf(
   } finally {
     await checker.close();
   }
+}
+
+/**
+ * The trust files of `verify` may not lie where a commit can put files (the fleet's work tree, the
+ * state directory), as the daemon refuses them at start: a planted key would make its own
+ * signatures trusted.
+ */
+async function refuseUntrustedKeys(verify: VerifyConfig, dir: string, stateDir: string): Promise<void> {
+  const files = [
+    ...(verify.gpgPublicKeyFiles ?? []).map((file, i) => ({ setting: `source.git.verify.gpgPublicKeyFiles[${i}]`, file })),
+    ...(verify.sshAllowedSignersFile === undefined
+      ? []
+      : [{ setting: 'source.git.verify.sshAllowedSignersFile', file: verify.sshAllowedSignersFile }]),
+  ];
+  const gitDir = await gitDirOf(dir, false);
+  const roots = [
+    { dir: gitDir === undefined ? dir : path.dirname(gitDir), what: 'the fleet checkout' },
+    { dir: stateDir, what: 'the state directory' },
+  ];
+  const problems = await untrustedFileProblems(files, roots);
+  if (problems.length > 0) throw new UsageError(problems.join('\n'));
 }
 
 /** The config's signature policy (`source.git.verify`); off without a config or a Git source. */

@@ -229,6 +229,19 @@ describe('drover audit against drover sim, with a signed Git history', function 
     const missing = await drover(env, 'audit', path.join(tmp, 'fleet'), '--state-dir', path.join(tmp, 'state'), '--config', badKey);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /missing\.asc/);
+    // A key inside the fleet's checkout: a commit could have planted it (the daemon refuses it too).
+    const planted = path.join(tmp, 'fleet', 'keys', 'release.asc');
+    await mkdir(path.dirname(planted), { recursive: true });
+    await writeFile(planted, await readFile(key!.publicFile));
+    const inside = path.join(tmp, 'planted.yaml');
+    await writeFile(
+      inside,
+      `source:\n  git:\n    url: https://git.example.test/fleet.git\n    verify: { mode: head, gpgPublicKeyFiles: [${planted}] }\n`,
+    );
+    const refused = await drover(env, 'audit', path.join(tmp, 'fleet'), '--state-dir', path.join(tmp, 'state'), '--config', inside);
+    assert.equal(refused.code, 1, refused.stdout);
+    assert.match(refused.stderr, /source\.git\.verify\.gpgPublicKeyFiles\[0\] .* lies inside the fleet checkout/);
+    assert.equal(refused.stdout, '', 'nothing audited with a planted key');
   });
 
   it('never lets a fleet directory shaped like a repository choose what git runs (gpg.program)', async () => {
