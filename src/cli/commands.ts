@@ -3,6 +3,7 @@
  */
 import type { Command } from 'commander';
 import * as apply from './apply.ts';
+import * as audit from './audit.ts';
 import * as demo from './demo.ts';
 import * as diff from './diff.ts';
 import * as plan from './plan.ts';
@@ -16,4 +17,4 @@ export interface CliCommand {
   register(program: Command, setExitCode: (code: number) => void): void;
 }
 
-export const commands: readonly CliCommand[] = [validate, plan, diff, apply, run, status, sim, demo];
+export const commands: readonly CliCommand[] = [validate, plan, diff, apply, audit, run, status, sim, demo];

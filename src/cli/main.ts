@@ -12,10 +12,11 @@ import { printErr } from './terminal-text.ts';
 export const EXIT_USAGE = 2;
 
 /**
- * Commands whose exit code 2 means "the fleet would change" (`plan`, `diff`): a usage error there
- * exits 1, so a CI job never takes a mistyped flag for a change.
+ * Commands whose exit code 2 means "the fleet would change" (`plan`, `diff`), and `audit`, whose
+ * exit codes are 0 and 1 only: a usage error there exits 1, so a CI job never takes a mistyped flag
+ * for a change (or for anything but a failed audit).
  */
-const EXIT_2_MEANS_CHANGES: ReadonlySet<string> = new Set(['plan', 'diff']);
+const EXIT_2_MEANS_CHANGES: ReadonlySet<string> = new Set(['plan', 'diff', 'audit']);
 
 /** Runs the CLI with `argv` (without node and script) and returns the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {

@@ -245,6 +245,7 @@ export async function startDaemonServer(
       setSuspended: (group, suspended) => daemon.setSuspended(group, suspended),
       metrics: async () => ({ contentType: daemon.metrics.registry.contentType, body: await daemon.metrics.registry.metrics() }),
       subscribe: (listener) => daemon.status.onChange(listener),
+      audit: (days) => daemon.audit(days),
     },
     {
       host: config.listen.host,

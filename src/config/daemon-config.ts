@@ -16,7 +16,7 @@ import { misplacedCredentialProblems } from './binding-checks.ts';
 import { valueProblems } from './config-checks.ts';
 import type { ValueProblem } from './config-checks.ts';
 import { normalizeConfig, providerBindings } from './normalize.ts';
-import type { DaemonConfig } from './types.ts';
+import type { DaemonConfig, GitSettings } from './types.ts';
 
 export type { DaemonConfig };
 
@@ -57,6 +57,8 @@ export type BindingsResult =
       readonly bindings: Pick<DaemonConfig, 'providers' | 'requireBinding'>;
       /** `limits.providers.<name>`: client-side limits on top of each cloud's defaults. */
       readonly limits: DaemonConfig['limits']['providers'];
+      /** `source.git.verify` when the file has a Git source (`drover audit`: whether revisions must be signed, and by whom). */
+      readonly verify?: GitSettings['verify'];
     }
   | { readonly ok: false; readonly problems: readonly Problem[] };
 
@@ -69,7 +71,13 @@ export async function loadProviderBindings(file: string | undefined, env: NodeJS
   const result = await loadRaw(file, env, {}, validateBindings);
   if (!result.ok) return result;
   const limits = (result.raw['limits'] as { providers?: DaemonConfig['limits']['providers'] } | undefined)?.providers ?? {};
-  return { ok: true, bindings: providerBindings(result.raw['providers'] as Record<string, unknown> | undefined), limits };
+  const git = (result.raw['source'] as { git?: { verify?: GitSettings['verify'] } } | undefined)?.git;
+  return {
+    ok: true,
+    bindings: providerBindings(result.raw['providers'] as Record<string, unknown> | undefined),
+    limits,
+    ...(git === undefined ? {} : { verify: git.verify ?? { mode: 'off' } }),
+  };
 }
 
 type RawResult =

@@ -213,3 +213,6 @@ function pieceBlock(block: Block, room: number): string[] {
   flush();
   return out;
 }
+
+/** The code span and free-text escapes of the comment, for other Markdown reports of fleet content (drover audit). */
+export { code as markdownCode, escape as markdownText };

@@ -39,6 +39,8 @@ import { Replica } from './replica.ts';
 import { SharedTemplates } from './shared-templates.ts';
 import { StateDir } from './state-dir.ts';
 import { Supervisor } from './supervisor.ts';
+import { AuditView } from './audit-view.ts';
+import type { AuditReport } from './audit.ts';
 import type { SuspensionStore } from './api-suspensions.ts';
 
 /** Collaborators the daemon does not build itself. */
@@ -92,6 +94,8 @@ export class Daemon {
   /** The one subscription point of notifications and commit statuses: source news, each full pass. */
   private readonly notify: NotifyHub | undefined;
   private passCount = 0;
+  /** Each lane's audit rows and the revisions' provenance (GET /api/v1/audit). */
+  private readonly audits: AuditView;
 
   constructor(deps: DaemonDeps) {
     this.deps = deps;
@@ -100,6 +104,7 @@ export class Daemon {
     this.stores = daemonStores(this.stateDir);
     this.status = this.stores.status;
     const { templates, failed, images, stalled } = this.stores.pass;
+    this.audits = new AuditView(templates);
     this.passDeps = {
       templates,
       failed,
@@ -133,6 +138,7 @@ export class Daemon {
       passes: (lane, current, log) => this.passesAt(lane, current, log),
       laneEnded: async (provider) => {
         this.fleet.forget(provider);
+        this.audits.forget(provider);
         this.shared?.forget(provider);
         // HA: the lane's groups are its next holder's to report.
         if (this.replica !== undefined) await this.metrics.forgetGroups(this.groupsOf(provider));
@@ -277,6 +283,24 @@ export class Daemon {
     };
   }
 
+  /** The audit report (GET /api/v1/audit) as of each lane's last full pass; undefined before a valid revision. */
+  async audit(days: number): Promise<AuditReport | undefined> {
+    const current = this.deps.source.current();
+    if (current === undefined) return undefined;
+    const source = this.deps.config.source;
+    const replica = this.replica;
+    const holders = new Map(replica?.lanes().flatMap((l) => (l.holder === undefined ? [] : [[l.lane, l.holder.replica] as const])));
+    return this.audits.report({
+      state: current.state,
+      revision: current.revision,
+      verifyMode: source.kind === 'git' ? source.git.verify.mode : 'off',
+      eventLog: this.stateDir.eventLog,
+      days,
+      now: new Date(),
+      ...(replica === undefined ? {} : { lanes: { held: new Set(replica.holds().keys()), holderOf: (lane: string) => holders.get(lane) } }),
+    });
+  }
+
   /**
    * The lane's passes at `current`: a focused pass when the revision changed a few of its groups,
    * then the full pass. Returns the delay until the next one: 0 when superseded (start over now).
@@ -371,7 +395,8 @@ export class Daemon {
   ): Promise<PassResult> {
     const state = this.suspensions.apply(current.state);
     const held = this.reporter.held();
-    const result = await runPass(state, current.revision, await this.laneDeps(lane, current), {
+    const deps = await this.laneDeps(lane, current);
+    const result = await runPass(state, current.revision, deps, {
       execute: true,
       signal: this.abort.signal,
       hold: held,
@@ -387,6 +412,7 @@ export class Daemon {
       return result;
     }
     const fleet = this.fleet.record(lane.provider, result, state, this.replica && new Set(this.replica.holds().keys()));
+    this.audits.record(lane.provider, state, result, deps.providers, new Date());
     // Lanes run concurrently: this pass's events are about its own provider's groups only.
     const laneGroups = () => this.status.list().filter((g) => g.provider === lane.provider);
     const before = this.notify === undefined ? [] : laneGroups();
@@ -403,6 +429,7 @@ export class Daemon {
   private async laneDeps(lane: Lane, current: Revisioned): Promise<PassDeps> {
     const providers = await this.pool.providersFor(lane.provider, current.state, current.revision, lane.hold);
     const now = this.deps.clockOf?.(lane.provider) ?? this.passDeps.now;
+    this.audits.noteRevision(this.deps.source.view(), current.revision, new Date());
     return {
       ...this.passDeps,
       now,
@@ -445,6 +472,9 @@ export class Daemon {
   private onSourceChange(change: SourceChange): void {
     this.reporter.sourceChanged(change);
     this.notify?.sourceChanged(change, this.deps.source.current()?.state);
+    // Every replica records the provenance of each revision it applies (HA: whichever holds a lane).
+    if (change.kind === 'applied' || change.kind === 'restored')
+      this.audits.noteRevision(this.deps.source.view(), change.revision, new Date());
     if (change.kind !== 'applied') return;
     this.supervisor.supersedeStale();
     this.supervisor.wake();

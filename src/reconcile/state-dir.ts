@@ -5,7 +5,8 @@
  * group or others is tightened at start. Every file in it is a cache that is safe to lose.
  *
  * Layout (`<root>/…`):
- * - `templates.json`: launch templates applied, for rollbacks (template-store.ts)
+ * - `templates.json`: launch templates applied, for rollbacks, and the provenance of the revisions
+ *   launched from (template-store.ts, provenance.ts)
  * - `failed-templates.json`: template hashes that failed their rollout (failed-templates.ts)
  * - `suspended.json`: groups suspended through the API (api-suspensions.ts)
  * - `events.jsonl`: the event log (src/status/status-store.ts)

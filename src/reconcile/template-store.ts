@@ -6,9 +6,12 @@
  */
 import type { LaunchTemplate } from '../contract/fleet.ts';
 import { readJsonLenient, writeJsonAtomic } from '../../providers/state-file.ts';
+import { isProvenance, type Provenance } from './provenance.ts';
 
 /** How many templates to keep per group (the newest). */
 const KEEP_PER_GROUP = 8;
+/** How many revisions' provenance to keep (the most recently recorded): see {@link TemplateStore.noteRevision}. */
+export const KEEP_REVISIONS = 256;
 
 /** A remembered template and when drover last applied it. */
 export interface TemplateEntry {
@@ -21,6 +24,8 @@ type Entry = TemplateEntry;
 /** Remembered templates, optionally persisted to `file`. */
 export class TemplateStore {
   private readonly entries = new Map<string, Entry>();
+  /** Provenance of the revisions drover launched from, oldest recorded first (Map order). */
+  private readonly revisions = new Map<string, Provenance>();
   private readonly file: string | undefined;
   private readonly persist: boolean;
   private dirty = false;
@@ -34,9 +39,33 @@ export class TemplateStore {
   /** Loads the persisted templates; a missing or corrupt file starts empty (safe to lose). */
   async load(): Promise<void> {
     if (this.file === undefined) return;
-    const data = (await readJsonLenient(this.file)) as { version?: number; templates?: Record<string, Entry> } | undefined;
+    const data = (await readJsonLenient(this.file)) as
+      { version?: number; templates?: Record<string, Entry>; revisions?: Record<string, unknown> } | undefined;
     if (data?.version !== 1 || typeof data.templates !== 'object' || data.templates === null) return;
     for (const [key, entry] of Object.entries(data.templates)) this.entries.set(key, entry);
+    const revisions = typeof data.revisions === 'object' && data.revisions !== null ? data.revisions : {};
+    for (const [revision, record] of Object.entries(revisions))
+      if (isProvenance(record) && record.revision === revision) this.revisions.set(revision, record);
+  }
+
+  /**
+   * Records where a revision drover launches from comes from (commit author, signature status and
+   * key, as the source verified it): the audit's answer to "which reviewed, signed revision created
+   * this instance" (instances carry their revision in their labels; this says who wrote and signed
+   * it). A revision already recorded keeps its first record unless the new one knows more (an
+   * author read later). The newest {@link KEEP_REVISIONS} are kept.
+   */
+  noteRevision(record: Provenance): void {
+    const known = this.revisions.get(record.revision);
+    if (known !== undefined && (known.author !== undefined || record.author === undefined)) return;
+    this.revisions.set(record.revision, known === undefined ? record : { ...known, author: record.author, authoredAt: record.authoredAt });
+    this.dirty = true;
+    for (const key of [...this.revisions.keys()].slice(0, Math.max(0, this.revisions.size - KEEP_REVISIONS))) this.revisions.delete(key);
+  }
+
+  /** The recorded provenance of `revision`, if drover recorded one. */
+  provenance(revision: string): Provenance | undefined {
+    return this.revisions.get(revision);
   }
 
   /** Records a template drover is applying now. */
@@ -88,7 +117,11 @@ export class TemplateStore {
   /** Writes the file atomically (temp file + rename) when anything changed. */
   async save(): Promise<void> {
     if (this.file === undefined || !this.persist || !this.dirty) return;
-    await writeJsonAtomic(this.file, { version: 1, templates: Object.fromEntries(this.entries) });
+    await writeJsonAtomic(this.file, {
+      version: 1,
+      templates: Object.fromEntries(this.entries),
+      revisions: Object.fromEntries(this.revisions),
+    });
     this.dirty = false;
   }
 

@@ -26,6 +26,11 @@ export interface DaemonControl {
   setSuspended(group: string, suspended: boolean): Promise<boolean>;
   metrics(): Promise<{ contentType: string; body: string }>;
   /**
+   * The audit report over the last `days` days of events (GET /api/v1/audit?days=N); undefined
+   * before a valid revision is loaded (answered 503). Optional: without it the route is 404.
+   */
+  audit?(days: number): Promise<object | undefined>;
+  /**
    * Calls `listener` after each change of the status (the StatusStore's onChange); returns the
    * unsubscribe. Optional: without it the page's event stream looks every 2 s.
    */
@@ -163,7 +168,7 @@ async function route(
       error: `Host ${shown} is not a name of this server; add it to http.allowedHosts if clients reach drover by that name`,
     });
   }
-  if (method === 'GET') return web.handle(url.pathname, req, res) ? undefined : get(url.pathname, res, control);
+  if (method === 'GET') return web.handle(url.pathname, req, res) ? undefined : get(url.pathname, res, control, url.searchParams);
   if (method !== 'POST') return send(res, 405, { error: `method ${method} not allowed` });
   drain(req);
   const denied = authorize(req, options.apiToken);
@@ -187,7 +192,7 @@ async function route(
   return send(res, 404, { error: `no route POST ${url.pathname}` });
 }
 
-async function get(path: string, res: ServerResponse, control: DaemonControl): Promise<void> {
+async function get(path: string, res: ServerResponse, control: DaemonControl, query: URLSearchParams): Promise<void> {
   if (path === '/healthz') return send(res, 200, { status: 'ok' });
   if (path === '/readyz') {
     const { ready, reason } = control.readiness();
@@ -200,6 +205,7 @@ async function get(path: string, res: ServerResponse, control: DaemonControl): P
     return;
   }
   if (path === '/api/v1/status') return send(res, 200, control.status());
+  if (path === '/api/v1/audit' && control.audit !== undefined) return audit(res, control.audit.bind(control), query);
   const group = GROUP_ROUTE.exec(path);
   if (group) {
     const view = control.group(group[1]!);
@@ -207,6 +213,25 @@ async function get(path: string, res: ServerResponse, control: DaemonControl): P
   }
   return send(res, 404, { error: `no route GET ${path}` });
 }
+
+/** GET /api/v1/audit: `days` 1 to 3650 (default 30), else 400; 503 before a valid revision. */
+async function audit(res: ServerResponse, report: (days: number) => Promise<object | undefined>, query: URLSearchParams): Promise<void> {
+  const days = parseDays(query.get('days'));
+  if (days === undefined) return send(res, 400, { error: `days must be a whole number of days from 1 to ${MAX_AUDIT_DAYS}` });
+  const body = await report(days);
+  return body === undefined ? send(res, 503, { error: 'no valid revision loaded yet' }) : send(res, 200, body);
+}
+
+/** `?days=N`: 1 to {@link MAX_AUDIT_DAYS}, default 30; undefined when malformed. */
+function parseDays(value: string | null): number | undefined {
+  if (value === null || value === '') return 30;
+  if (!/^\d{1,4}$/.test(value)) return undefined;
+  const days = Number(value);
+  return days >= 1 && days <= MAX_AUDIT_DAYS ? days : undefined;
+}
+
+/** Largest audit window, in days (ten years). */
+export const MAX_AUDIT_DAYS = 3650;
 
 const HOST_HEADER = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9._-]+))(?::\d{1,5})?$/;
 

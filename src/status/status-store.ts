@@ -26,6 +26,10 @@ export interface DroverEvent {
   readonly message: string;
   readonly group?: string;
   readonly revision?: string;
+  /** A delete of a drifted instance: the delete's reason (drift-modified, drift-stopped, drift-unknown-template); the audit's drift events. */
+  readonly drift?: string;
+  /** The instance the event is about (provider id), when it is about one. */
+  readonly instance?: string;
 }
 
 /**
@@ -224,6 +228,8 @@ export class StatusStore {
             : `${action.name}${action.id ? ` (${action.id})` : ''}: ${action.reason}`,
         ...(action.group === undefined ? {} : { group: action.group }),
         revision: result.revision,
+        ...(action.kind === 'delete' && action.reason.startsWith('drift-') ? { drift: action.reason } : {}),
+        ...(action.id === undefined ? {} : { instance: action.id }),
       });
       if (failed && action.group) this.recordError(state, action.group, action.error!.reason, action.error!.message, result.revision, at);
     }
