@@ -2,10 +2,11 @@
 // Mocha's dot reporter plus one plain closing line, "N passed, N failed, N skipped", which CI
 // tooling reads whatever the runner. CommonJS because mocha require()s reporters.
 //
-// DROVER_TEST_TIMES=N also prints, before that line, the N slowest test files: the time each spent
+// SLOWEST_TEST_FILES=N also prints, before that line, the N slowest test files: the time each spent
 // in its tests and hooks (module loading aside), and when its results reached the runner (seconds
 // since the run began; with --parallel a file's results arrive at once when it ends), so the
 // files that bound the wall time and the balance of the parallel jobs can be read off one run.
+// (Not a DROVER_* name: drover reads every DROVER_* variable as configuration and refuses unknown ones.)
 const Mocha = require('mocha');
 
 const { Dot } = Mocha.reporters;
@@ -14,7 +15,7 @@ const { EVENT_RUN_BEGIN, EVENT_RUN_END, EVENT_TEST_END, EVENT_HOOK_END } = Mocha
 class SummaryReporter extends Dot {
   constructor(runner, options) {
     super(runner, options);
-    const slowest = Number(process.env.DROVER_TEST_TIMES ?? 0);
+    const slowest = Number(process.env.SLOWEST_TEST_FILES ?? 0);
     if (slowest > 0) timeFiles(runner, slowest);
     runner.once(EVENT_RUN_END, () => {
       const { passes, failures, pending } = runner.stats;

@@ -3,7 +3,7 @@
 // test/**/*.test.ts, the slowest files first. Mocha hands the files to its two workers in list
 // order, so a long file queued late (the HA suites sort near the end) runs alone while the other
 // worker sits idle; queued first, the long files run side by side and the many short ones fill
-// the gaps (longest first). SLOWEST is a list of globs from `DROVER_TEST_TIMES=20 npm run unit`
+// the gaps (longest first). SLOWEST is a list of globs from `SLOWEST_TEST_FILES=20 npm run unit`
 // (test/summary-reporter.cjs prints them); a file not listed simply runs in alphabetical order.
 const fs = require('node:fs');
 const path = require('node:path');
