@@ -6,16 +6,17 @@
  * a daemon killed at any moment and started again continues correctly; its state directory is a
  * cache that is safe to lose.
  *
- * This class coordinates focused units: the Supervisor (supervisor.ts: source refresh, one lane
- * per provider, wakeups), the ProviderPool (provider-pool.ts: each lane's opened provider), the
- * FleetView (fleet-view.ts: every lane's last pass, fleet-wide status and deletion budget) and
- * the PassReporter (pass-reporter.ts: backoff, logs, status, metrics). What they are built from
+ * This class builds and coordinates focused units: the Supervisor (supervisor.ts: source refresh,
+ * one lane per provider, wakeups), LanePasses (lane-passes.ts: what a lane runs at a revision, the
+ * focused and full passes), the ProviderPool (provider-pool.ts: each lane's opened provider), the
+ * FleetView (fleet-view.ts: every lane's last pass, fleet-wide status and deletion budget), the
+ * PassReporter (pass-reporter.ts: backoff, logs, status, metrics), DaemonViews (daemon-views.ts:
+ * the status document, readiness) and under HA the Replica (replica.ts). What they are built from
  * comes from the composition root (compose.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { DaemonConfig } from '../config/types.ts';
 import type { DesiredState } from '../contract/fleet.ts';
-import type { GroupSnapshot } from '../notify/events.ts';
 import type { NotifyHub } from '../notify/hub.ts';
 import type { HubBuilder } from '../notify/start.ts';
 import type { Logger } from '../status/logger.ts';
@@ -23,16 +24,13 @@ import { DaemonMetrics } from '../status/metrics.ts';
 import type { StatusStore } from '../status/status-store.ts';
 import { daemonStores, daemonWiring, openLimitedProviders } from './compose.ts';
 import type { DaemonStores, ProviderWiring } from './compose.ts';
+import { DaemonViews } from './daemon-views.ts';
 import type { DesiredSource, SourceChange } from './desired-source.ts';
 import type { LaneCoordinator } from '../ha/coordinator.ts';
-import { fenceLostOf, LaneHalted, PassSuperseded } from './errors.ts';
 import { FleetView } from './fleet-view.ts';
-import { passSummary } from './lane-summary.ts';
 import type { Prober } from './health.ts';
-import type { Lane, PassOutcome, Revisioned } from './lane.ts';
+import { LanePasses } from './lane-passes.ts';
 import type { FactoryLookup, LaneAuthority, OpenedProviders } from './open-providers.ts';
-import { runPass } from './pass.ts';
-import type { PassDeps, PassResult } from './pass.ts';
 import { PassReporter } from './pass-reporter.ts';
 import { ProviderPool } from './provider-pool.ts';
 import { Replica } from './replica.ts';
@@ -80,7 +78,6 @@ export class Daemon {
   private readonly stateDir: StateDir;
   private readonly stores: DaemonStores;
   private readonly wiring: ProviderWiring;
-  private readonly passDeps: Omit<PassDeps, 'providers' | 'providerErrors' | 'health' | 'queue'>;
   private readonly reporter: PassReporter;
   private readonly fleet: FleetView;
   private readonly pool: ProviderPool;
@@ -93,9 +90,12 @@ export class Daemon {
   private readonly suspensions: SuspensionStore;
   /** The one subscription point of notifications and commit statuses: source news, each full pass. */
   private readonly notify: NotifyHub | undefined;
-  private passCount = 0;
+  /** What each lane runs at a revision (lane-passes.ts). */
+  private readonly passes: LanePasses;
   /** Each lane's audit rows and the revisions' provenance (GET /api/v1/audit). */
   private readonly audits: AuditView;
+  /** Status, readiness and the fleet's groups (daemon-views.ts). */
+  private readonly views: DaemonViews;
 
   constructor(deps: DaemonDeps) {
     this.deps = deps;
@@ -105,7 +105,7 @@ export class Daemon {
     this.status = this.stores.status;
     const { templates, failed, images, stalled } = this.stores.pass;
     this.audits = new AuditView(templates);
-    this.passDeps = {
+    const base = {
       templates,
       failed,
       images,
@@ -129,13 +129,37 @@ export class Daemon {
     this.fleet = new FleetView({
       remote: () => replica?.remoteLanes() ?? [],
     });
-    this.notify = deps.notify?.(this.metrics.registry, () => this.speaksForFleet());
+    this.views = new DaemonViews({
+      source,
+      status: this.status,
+      fleet: this.fleet,
+      replica,
+      lanePassed: (lane) => this.supervisor.lanePassed(lane),
+    });
+    this.notify = deps.notify?.(this.metrics.registry, () => this.views.speaksForFleet());
+    this.passes = new LanePasses({
+      config,
+      base,
+      clockOf: deps.clockOf,
+      signal: this.abort.signal,
+      reporter: this.reporter,
+      suspensions: this.suspensions,
+      pool: this.pool,
+      fleet: this.fleet,
+      status: this.status,
+      replica,
+      shared: this.shared,
+      notify: this.notify,
+      fleetGroups: () => this.views.fleetGroups(),
+      audits: this.audits,
+      sourceView: () => source.view(),
+    });
     this.supervisor = new Supervisor({
       source,
       logger,
       intervals: config,
       lanes: { concurrency: config.limits.concurrency, prober },
-      passes: (lane, current, log) => this.passesAt(lane, current, log),
+      passes: (lane, current, log) => this.passes.run(lane, current, log),
       laneEnded: async (provider) => {
         this.fleet.forget(provider);
         this.audits.forget(provider);
@@ -204,7 +228,7 @@ export class Daemon {
     clearTimeout(deadline);
     await this.pool.closeAll();
     await this.notify?.close(NOTIFY_GRACE_MS);
-    this.deps.logger.info({ passes: this.passCount }, 'stopped');
+    this.deps.logger.info({ passes: this.passes.count }, 'stopped');
   }
 
   /**
@@ -245,44 +269,20 @@ export class Daemon {
 
   /** Whether the daemon can serve traffic meaningfully. */
   readiness(): { ready: boolean; reason: string } {
-    const current = this.deps.source.current();
-    if (current === undefined) return { ready: false, reason: 'no valid revision loaded yet' };
-    if (this.replica !== undefined) return this.replica.readiness(current.state.providers, (lane) => this.supervisor.lanePassed(lane));
-    if (this.fleet.lastPass === undefined) return { ready: false, reason: 'first pass not finished' };
-    return { ready: true, reason: 'ok' };
+    return this.views.readiness();
   }
 
   /** One group (GET /api/v1/groups/NAME); under HA from its lane's holder (here, or its published summary). */
   groupView(name: string): object | undefined {
-    if (this.replica === undefined) return this.status.get(name);
-    return this.replica.groups(this.status.list()).find((g) => (g as { name?: string }).name === name);
+    return this.views.group(name);
   }
 
   /** The whole status document (GET /api/v1/status). */
   statusView(): object {
-    const current = this.deps.source.current();
-    const lastPass = this.fleet.lastPass;
-    const last = lastPass?.result;
-    return {
-      fleet: current?.state.fleet.id,
-      source: this.deps.source.view(),
-      lastPass: last && {
-        revision: last.revision,
-        startedAt: new Date(last.startedAt).toISOString(),
-        durationMs: last.finishedAt - last.startedAt,
-        actions: last.actions.length,
-        failures: last.actions.filter((a) => a.error).length,
-        providers: lastPass?.listed,
-      },
-      groups: this.replica?.groups(this.status.list()) ?? this.status.list(),
-      ...(this.replica === undefined ? {} : { ha: this.replica.view() }),
-      orphans: last?.guarded.orphans,
-      refusals: last?.guarded.refusals ?? [],
-      history: this.status.history,
-      events: this.status.events().slice(-20),
-    };
+    return this.views.document();
   }
 
+  /** Opens a lane's provider through the composition root (bindings, limits, metrics); logs what failed. */
   /** The audit report (GET /api/v1/audit) as of each lane's last full pass; undefined before a valid revision. */
   async audit(days: number): Promise<AuditReport | undefined> {
     const current = this.deps.source.current();
@@ -301,172 +301,12 @@ export class Daemon {
     });
   }
 
-  /**
-   * The lane's passes at `current`: a focused pass when the revision changed a few of its groups,
-   * then the full pass. Returns the delay until the next one: 0 when superseded (start over now).
-   * Under HA the passes run under the lane's stop (PassOptions.halt): a lane given up, or a call
-   * refused with FenceLost, skips its queued actions and records no failure for its groups.
-   */
-  private async passesAt(lane: Lane, current: Revisioned, log: Logger): Promise<number> {
-    const { focus, supersede } = lane.begin(current);
-    const halt = haltOf(lane);
-    let outcome: PassOutcome = 'failed';
-    try {
-      // HA: a new hold first learns the lane's templates from etcd (what to roll back to, what failed).
-      if (lane.hold !== undefined && this.shared !== undefined && !(await this.shared.adopt(lane.provider, lane.hold, current.state)))
-        return this.deps.config.progressIntervalMs;
-      if (focus !== undefined) await this.focusedPass(lane, current, focus, log, supersede, halt?.controller);
-      if (halt?.controller.signal.aborted) return this.halted(lane, log, halt.controller.signal);
-      const result = await this.pass(lane, current, log, supersede, halt?.controller);
-      if (result.halted === true) return this.halted(lane, log, halt?.controller.signal);
-      outcome = result.superseded ? 'superseded' : 'completed';
-      if (!result.superseded) return this.reporter.nextDelay(result, this.deps.config);
-      log.info({ revision: current.revision }, 'pass superseded by a newer revision while executing; queued actions skipped');
-      return 0;
-    } catch (error) {
-      if (error instanceof LaneHalted) return this.halted(lane, log, halt?.controller.signal);
-      if (!(error instanceof PassSuperseded)) throw error;
-      outcome = 'superseded';
-      log.info({ revision: error.revision }, 'pass superseded by a newer revision');
-      this.reporter.superseded(lane.provider);
-      return 0;
-    } finally {
-      halt?.release();
-      lane.end(current, outcome);
-    }
-  }
-
-  /**
-   * A pass of a held lane stopped: once, a warning when a call was refused with FenceLost (this
-   * replica may no longer act on the lane), else a note (the coordinator gave the lane up). The
-   * lane's loop ends if the lane was given up; otherwise (a refusal the coordinator has not acted
-   * on yet, or one that keeps the hold: keep-alives stale for less than half the TTL, etcd
-   * unreachable; field `holdKept`) it looks again after the progress interval, its fence checked
-   * again before any call.
-   */
-  private halted(lane: Lane, log: Logger, signal: AbortSignal | undefined): number {
-    const lost = fenceLostOf(signal?.reason);
-    const refusal = lost === undefined ? {} : { reason: lost.reason, holdKept: lane.hold?.fence.lost.aborted === false };
-    const fields = { lane: lane.provider, fenceToken: lane.hold?.token, ...refusal };
-    if (lost !== undefined)
-      log.warn(fields, 'lane fence lost: this replica may no longer act on the lane; its queued creates and deletes are skipped');
-    else log.info(fields, 'lane given up: queued creates and deletes skipped, calls already sent finished');
-    return this.deps.config.progressIntervalMs;
-  }
-
-  /**
-   * Creates for the groups a new revision changed, from their own listing, before the full pass
-   * lists the whole inventory (PassOptions.focus); deletes wait for the full pass. Not a pass of
-   * its own for status and metrics (the full pass right after is), but its actions are recorded.
-   */
-  private async focusedPass(
-    lane: Lane,
-    current: Revisioned,
-    focus: ReadonlySet<string>,
-    log: Logger,
-    supersede: AbortSignal | undefined,
-    halt: AbortController | undefined,
-  ): Promise<void> {
-    const deps = await this.laneDeps(lane, current);
-    if (focus.size > (deps.providers.get(lane.provider)?.groupFilterLimit ?? 0)) return;
-    const state = this.suspensions.apply(current.state);
-    const held = this.reporter.held();
-    const result = await runPass(state, current.revision, deps, {
-      execute: true,
-      signal: this.abort.signal,
-      hold: held,
-      provider: lane.provider,
-      focus,
-      supersede,
-      waits: this.reporter.waits,
-      ...(halt === undefined ? {} : { halt }),
-    });
-    if (result.halted === true) return this.reporter.haltedPass(lane.provider, state, result, log);
-    await this.reporter.focusedPass(state, result, held, log.child({ focusedGroups: focus.size }));
-  }
-
-  /** The lane's full pass, recorded with the other lanes' last passes (fleet-wide status and deletion budget). */
-  private async pass(
-    lane: Lane,
-    current: Revisioned,
-    log: Logger,
-    supersede: AbortSignal | undefined,
-    halt: AbortController | undefined,
-  ): Promise<PassResult> {
-    const state = this.suspensions.apply(current.state);
-    const held = this.reporter.held();
-    const deps = await this.laneDeps(lane, current);
-    const result = await runPass(state, current.revision, deps, {
-      execute: true,
-      signal: this.abort.signal,
-      hold: held,
-      provider: lane.provider,
-      readyElsewhere: this.fleet.readyElsewhere(lane.provider),
-      deletedElsewhere: this.fleet.deletedElsewhere(lane.provider),
-      supersede,
-      waits: this.reporter.waits,
-      ...(halt === undefined ? {} : { halt }),
-    });
-    if (result.halted === true) {
-      await this.reporter.haltedPass(lane.provider, state, result, log);
-      return result;
-    }
-    const fleet = this.fleet.record(lane.provider, result, state, this.replica && new Set(this.replica.holds().keys()));
-    this.audits.record(lane.provider, state, result, deps.providers, new Date());
-    // Lanes run concurrently: this pass's events are about its own provider's groups only.
-    const laneGroups = () => this.status.list().filter((g) => g.provider === lane.provider);
-    const before = this.notify === undefined ? [] : laneGroups();
-    await this.reporter.fullPass(lane.provider, state, result, held, log, fleet, this.suspensions.names);
-    this.notify?.passRecorded(state.fleet.id, before, laneGroups(), result.guarded.refusals, this.fleetGroups());
-    // The fleet-wide view counts as a pass once every provider's lane has reported (status, readiness).
-    this.fleet.publish(fleet);
-    this.passCount++;
-    if (this.replica !== undefined) void this.replica.publish(lane.provider, passSummary(lane.provider, result, this.status.list()));
-    if (lane.hold !== undefined) await this.shared?.save(lane.provider, lane.hold, current.state, result.observations);
-    return result;
-  }
-
-  private async laneDeps(lane: Lane, current: Revisioned): Promise<PassDeps> {
-    const providers = await this.pool.providersFor(lane.provider, current.state, current.revision, lane.hold);
-    const now = this.deps.clockOf?.(lane.provider) ?? this.passDeps.now;
-    this.audits.noteRevision(this.deps.source.view(), current.revision, new Date());
-    return {
-      ...this.passDeps,
-      now,
-      health: lane.health,
-      queue: lane.queue,
-      deleteQueue: lane.deleteQueue,
-      providers: providers.providers,
-      providerErrors: providers.errors,
-    };
-  }
-
-  /** Opens a lane's provider through the composition root (bindings, limits, metrics); logs what failed. */
   private async openProviders(state: DesiredState, revision: string, hold: LaneAuthority | undefined): Promise<OpenedProviders> {
     const holds = hold === undefined ? undefined : new Map(Object.keys(state.providers).map((name) => [name, hold]));
     const opened = await openLimitedProviders(state, this.wiring, holds);
     for (const [name, error] of opened.errors)
       this.deps.logger.error({ provider: name, revision, error: error.reason, message: error.message }, 'provider unavailable');
     return opened;
-  }
-
-  /**
-   * Whether this daemon sends the revision events and posts the commit statuses: a lone daemon
-   * always; under HA the replica holding the current revision's first lane (by name), so exactly
-   * one does while the lanes are held (none for a moment while that lane changes hands).
-   */
-  private speaksForFleet(): boolean {
-    if (this.replica === undefined) return true;
-    const first = Object.keys(this.deps.source.current()?.state.providers ?? {}).sort()[0];
-    return first !== undefined && this.replica.holds().has(first);
-  }
-
-  /**
-   * Every group of the fleet for the commit statuses: under HA this replica's lanes from its own
-   * status and the others' from their published summaries (the same shape, messages left out).
-   */
-  private fleetGroups(): readonly GroupSnapshot[] {
-    return (this.replica?.groups(this.status.list()) as GroupSnapshot[] | undefined) ?? this.status.list();
   }
 
   private onSourceChange(change: SourceChange): void {
@@ -479,18 +319,4 @@ export class Daemon {
     this.supervisor.supersedeStale();
     this.supervisor.wake();
   }
-}
-
-/**
- * The stop of one pass of a held lane (undefined without HA): aborted when the lane is given up,
- * and by the pass itself on a FenceLost refusal; `release` detaches it from the lane afterwards.
- */
-function haltOf(lane: Lane): { readonly controller: AbortController; release(): void } | undefined {
-  if (lane.hold === undefined) return undefined;
-  const controller = new AbortController();
-  const signal = lane.haltSignal;
-  const abort = (): void => controller.abort(lane.hold?.fence.lost.reason);
-  if (signal.aborted) abort();
-  else signal.addEventListener('abort', abort, { once: true });
-  return { controller, release: () => signal.removeEventListener('abort', abort) };
 }

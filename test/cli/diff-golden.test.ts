@@ -11,7 +11,7 @@ import path from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import schema from '../../schemas/diff.schema.json' with { type: 'json' };
 import { caseRepo, FIXTURES } from '../diff/git-fixtures.ts';
-import { droverInProcess } from './diff-in-process.ts';
+import { droverInProcess } from './drover-in-process.ts';
 
 const UPDATE = process.env['UPDATE_GOLDEN'] === '1';
 const EXIT: Readonly<Record<string, number>> = { 'invalid-head': 1, 'no-change': 0 };

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { DiffInputError, loadGitRevisions } from '../../src/cli/diff-revisions.ts';
 import type { DiffReport } from '../../src/diff/types.ts';
 import { caseRepo, FIXTURES, git, repoOf } from '../diff/git-fixtures.ts';
-import { droverInProcess } from './diff-in-process.ts';
+import { droverInProcess } from './drover-in-process.ts';
 
 describe('drover diff', function () {
   this.timeout(60_000);

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { terminalSafe } from '../../src/cli/terminal-text.ts';
 import { FIXTURES } from '../diff/git-fixtures.ts';
-import { droverInProcess } from './diff-in-process.ts';
+import { droverInProcess } from './drover-in-process.ts';
 
 /** Any character a terminal would interpret rather than show (line feed and tab excepted). */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point

@@ -3,8 +3,8 @@ import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { main } from '../../src/cli/main.ts';
 import { groupYaml, minimalFleet, writeFleet } from '../helpers/fleet-files.ts';
+import { droverInProcess } from './drover-in-process.ts';
 
 const run = promisify(execFile);
 const bin = path.resolve('bin/drover');
@@ -16,29 +16,6 @@ async function drover(...args: string[]): Promise<{ code: number; stdout: string
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
-/**
- * The same CLI (`main`, which bin/drover calls with argv and whose result becomes the exit code)
- * run in this process with stdout and stderr captured: no Node start-up per call, for the loop
- * over every fixtures/invalid case (the loop checks one case against the real process too).
- */
-async function droverInProcess(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = { stdout: '', stderr: '' };
-  const writes = { stdout: process.stdout.write, stderr: process.stderr.write };
-  const capture = (stream: 'stdout' | 'stderr') =>
-    ((chunk: string | Uint8Array) => {
-      out[stream] += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
-      return true;
-    }) as typeof process.stdout.write;
-  process.stdout.write = capture('stdout');
-  process.stderr.write = capture('stderr');
-  try {
-    return { code: await main(args), ...out };
-  } finally {
-    process.stdout.write = writes.stdout;
-    process.stderr.write = writes.stderr;
   }
 }
 

@@ -9,15 +9,11 @@
  * `probes-daemon.test.ts`, `result="superseded"` in `supersede.test.ts`.
  */
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startEc2Simulator } from '../../providers/aws/sim.ts';
-import type { Ec2Simulator } from '../../providers/aws/sim.ts';
 import { TAG } from '../../providers/aws/tags.ts';
-import { startDaemon } from '../helpers/daemon-process.ts';
-import type { DaemonProcess, DaemonStatus } from '../helpers/daemon-process.ts';
-import { tempDir, TestRepo } from '../source/helpers.ts';
-import { aws } from '../clouds/aws.ts';
+import type { DaemonStatus } from '../helpers/daemon-process.ts';
+import { startGitDaemon } from '../helpers/git-daemon.ts';
+import type { GitDaemon } from '../helpers/git-daemon.ts';
 
 const FLEET = 'metrics-e2e';
 const WEB_AMI = 'ami-0a0a0a0a0a0a0a0a1';
@@ -79,14 +75,14 @@ function sum(series: Series, name: string, labels: Record<string, string> = {}):
 
 describe('e2e: every documented metric moves with the work done (README Operations > Metrics, Alerts)', function () {
   this.timeout(180_000);
-  let sim: Ec2Simulator;
-  let repo: TestRepo;
-  let tmp: { path: string; cleanup: () => void };
-  let daemon: DaemonProcess | undefined;
-  const scrape = async () => parse(await daemon!.text('/metrics'));
+  let run: GitDaemon | undefined;
+  const sim = () => run!.sim;
+  const repo = () => run!.repo;
+  const daemon = () => run!.daemon;
+  const scrape = async () => parse(await daemon().text('/metrics'));
   const live = (name: string) =>
-    sim.world
-      .list()
+    sim()
+      .world.list()
       .filter((i) => i.tags[TAG.fleet] === FLEET && i.tags[TAG.group] === name && (i.state === 'pending' || i.state === 'running'));
   const waitMetrics = async (done: (s: Series) => boolean, what: string) => {
     const deadline = Date.now() + 60_000;
@@ -98,53 +94,42 @@ describe('e2e: every documented metric moves with the work done (README Operatio
           `timed out waiting for ${what}; metrics:\n${[...s]
             .filter(([k]) => k.startsWith('drover_'))
             .map(([k, v]) => `${k} ${v}`)
-            .join('\n')}\nlogs:\n${daemon!.logs.slice(-15).join('\n')}`,
+            .join('\n')}\nlogs:\n${daemon().logs.slice(-15).join('\n')}`,
         );
       await sleep(100);
     }
   };
 
   before(async () => {
-    tmp = tempDir('drover-metrics-e2e-');
-    repo = new TestRepo(tmp.path);
-    repo.commit({ 'fleet.yaml': fleet(API_AMI) }, 'web, and api whose AMI carries another digest');
-    sim = await startEc2Simulator({ region: 'eu-west-1', factor: 200 });
-    sim.addImage({ id: WEB_AMI, tags: { [TAG.digest]: WEB_DIGEST } });
-    sim.addImage({ id: API_AMI, tags: { [TAG.digest]: `sha256:${'9'.repeat(64)}` } });
-    sim.addImage({ id: API_AMI_FIXED, tags: { [TAG.digest]: API_DIGEST } });
-    // The first launch is refused as written (not retried by the SDK): a provider error, a failed action.
-    sim.faults.add({
-      kind: 'error',
-      actions: ['RunInstances'],
-      count: 1,
-      status: 400,
-      code: 'Unsupported',
-      message: 'the instance type is not supported in this zone (test)',
-    });
-    daemon = await startDaemon(
-      {
-        DROVER_SOURCE__GIT__URL: repo.url,
-        DROVER_SOURCE__GIT__INTERVAL: '300ms',
-        DROVER_STATE_DIR: path.join(tmp.path, 'state'),
-        ...aws.daemonEnv(sim, 'aws-eu', tmp.path),
-        DROVER_PROGRESS_INTERVAL: '200ms',
-        DROVER_RESYNC_INTERVAL: '500ms',
+    run = await startGitDaemon({
+      prefix: 'drover-metrics-e2e-',
+      files: { 'fleet.yaml': fleet(API_AMI) },
+      message: 'web, and api whose AMI carries another digest',
+      images: { [WEB_AMI]: WEB_DIGEST, [API_AMI]: `sha256:${'9'.repeat(64)}`, [API_AMI_FIXED]: API_DIGEST },
+      // The first launch is refused as written (not retried by the SDK): a provider error, a failed action.
+      prepare: (cloud) =>
+        cloud.faults.add({
+          kind: 'error',
+          actions: ['RunInstances'],
+          count: 1,
+          status: 400,
+          code: 'Unsupported',
+          message: 'the instance type is not supported in this zone (test)',
+        }),
+      env: {
         // drover's own bucket: one launch call per 4 s, so the launch retried after the refused one waits for it.
         DROVER_LIMITS__PROVIDERS__AWS_EU__RATE_PER_SECOND: '0.25',
         DROVER_LIMITS__PROVIDERS__AWS_EU__BURST: '1',
       },
-      'unused-token',
-    );
+    });
   });
 
   after(async () => {
-    await daemon?.kill();
-    await sim?.close();
-    tmp?.cleanup();
+    await run?.close();
   });
 
   it('a converged group, a stalled one, a refused launch and the token bucket, each in its series', async () => {
-    const status = await daemon!.waitForStatus(
+    const status = await daemon().waitForStatus(
       (s) => condition(s, 'api', 'Stalled')?.status === 'True' && condition(s, 'web', 'Ready')?.status === 'True',
     );
     const webHash = status.groups.find((g) => g.name === 'web')!.desiredTemplateHash;
@@ -206,16 +191,16 @@ describe('e2e: every documented metric moves with the work done (README Operatio
     assert.ok(sum(m, 'drover_git_fetch_duration_seconds_count') >= 1, 'Git syncs observed');
     assert.ok(sum(m, 'drover_git_fetch_duration_seconds_sum') > 0);
     // drover_revision_info{revision} and drover_revision_rejected (DroverRevisionRejected: == 1).
-    assert.deepEqual(select(m, 'drover_revision_info'), [[`drover_revision_info{revision="${repo.head()}"}`, 1]]);
+    assert.deepEqual(select(m, 'drover_revision_info'), [[`drover_revision_info{revision="${repo().head()}"}`, 1]]);
     assert.equal(sum(m, 'drover_revision_rejected'), 0);
     assert.equal(sum(m, 'drover_git_fetch_failures_total'), 0);
   });
 
   it('an invalid commit raises drover_revision_rejected and counts a fetch failure by reason; the applied revision stays', async () => {
-    const good = repo.head();
+    const good = repo().head();
     const syncsBefore = sum(await scrape(), 'drover_git_fetch_duration_seconds_count');
-    repo.commit({ 'fleet.yaml': fleet(API_AMI, '  colour: blue\n') }, 'invalid: unknown field');
-    const status = await daemon!.waitForStatus((s) => s.source.lastAttemptError !== undefined);
+    repo().commit({ 'fleet.yaml': fleet(API_AMI, '  colour: blue\n') }, 'invalid: unknown field');
+    const status = await daemon().waitForStatus((s) => s.source.lastAttemptError !== undefined);
     const reason = status.source.lastAttemptError!.reason;
     const m = await waitMetrics((s) => sum(s, 'drover_revision_rejected') === 1, 'the rejection');
     assert.equal(sum(m, 'drover_git_fetch_failures_total', { reason }), 1, `one failure with reason ${reason}`);
@@ -233,9 +218,9 @@ describe('e2e: every documented metric moves with the work done (README Operatio
   });
 
   it('the fix clears the rejection and the stalled group converges: nothing in progress, no alert series at 1', async () => {
-    const head = repo.commit({ 'fleet.yaml': fleet(API_AMI_FIXED) }, 'api: an AMI with the right digest');
+    const head = repo().commit({ 'fleet.yaml': fleet(API_AMI_FIXED) }, 'api: an AMI with the right digest');
     const okBefore = sum(await scrape(), 'drover_passes_total', { provider: 'aws-eu', result: 'ok' });
-    const status = await daemon!.waitForStatus(
+    const status = await daemon().waitForStatus(
       (s) => s.source.lastAppliedRevision === head && condition(s, 'api', 'Ready')?.status === 'True',
     );
     const apiHash = status.groups.find((g) => g.name === 'api')!.desiredTemplateHash;

@@ -5,15 +5,9 @@
  * most of them inside the group's backoff window, from /metrics and /api/v1/status.
  */
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startEc2Simulator } from '../../providers/aws/sim.ts';
-import type { Ec2Simulator } from '../../providers/aws/sim.ts';
-import { TAG } from '../../providers/aws/tags.ts';
-import { startDaemon } from '../helpers/daemon-process.ts';
-import type { DaemonProcess } from '../helpers/daemon-process.ts';
-import { tempDir, TestRepo } from '../source/helpers.ts';
-import { aws } from '../clouds/aws.ts';
+import { startGitDaemon } from '../helpers/git-daemon.ts';
+import type { GitDaemon } from '../helpers/git-daemon.ts';
 
 const FLEET = 'stalled-e2e';
 const AMI = 'ami-0d0d0d0d0d0d0d0d0';
@@ -27,40 +21,28 @@ const FLEET_YAML = [
 
 describe('e2e: a stalled group stays Stalled while it backs off', function () {
   this.timeout(120_000);
-  let sim: Ec2Simulator | undefined;
-  let tmp: { path: string; cleanup: () => void } | undefined;
-  let daemon: DaemonProcess | undefined;
+  let run: GitDaemon | undefined;
   after(async () => {
-    await daemon?.kill();
-    await sim?.close();
-    tmp?.cleanup();
+    await run?.close();
   });
 
   it('Stalled=True (ImageDigestMismatch) in /metrics and status with its lastError at every sample over 20 passes', async () => {
-    tmp = tempDir('drover-stalled-e2e-');
-    const repo = new TestRepo(tmp.path);
-    repo.commit({ 'fleet.yaml': FLEET_YAML }, 'fleet');
-    sim = await startEc2Simulator({ region: 'eu-west-1', factor: 200 });
-    sim.addImage({ id: AMI, tags: { [TAG.digest]: `sha256:${'2'.repeat(64)}` } });
-    daemon = await startDaemon(
-      {
-        DROVER_SOURCE__GIT__URL: repo.url,
-        DROVER_SOURCE__GIT__INTERVAL: '300ms',
-        DROVER_STATE_DIR: path.join(tmp.path, 'state'),
-        ...aws.daemonEnv(sim, 'aws-eu', tmp.path),
-        DROVER_PROGRESS_INTERVAL: '200ms',
-        DROVER_RESYNC_INTERVAL: '200ms',
-      },
-      'unused-token',
-    );
+    run = await startGitDaemon({
+      prefix: 'drover-stalled-e2e-',
+      files: { 'fleet.yaml': FLEET_YAML },
+      message: 'fleet',
+      images: { [AMI]: `sha256:${'2'.repeat(64)}` },
+      resync: '200ms',
+    });
+    const { sim, daemon } = run;
     const series = /drover_group_condition\{group="web",type="Stalled",status="True"\} 1/;
     const deadline = Date.now() + 60_000;
     while (!series.test(await daemon.text('/metrics'))) {
       assert.ok(Date.now() < deadline, `Stalled never raised; logs:\n${daemon.logs.slice(-10).join('\n')}`);
       await sleep(50);
     }
-    const passes = () => daemon!.logs.filter((l) => l.includes('"msg":"pass finished"')).length;
-    const failedCreates = () => daemon!.logs.filter((l) => l.includes('"msg":"create failed"')).length;
+    const passes = () => daemon.logs.filter((l) => l.includes('"msg":"pass finished"')).length;
+    const failedCreates = () => daemon.logs.filter((l) => l.includes('"msg":"create failed"')).length;
     const start = { passes: passes(), creates: failedCreates() };
     let samples = 0;
     while (passes() < start.passes + 20) {

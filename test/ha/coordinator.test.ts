@@ -2,37 +2,18 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import type { Etcd3 } from 'etcd3';
-
 import { HaError } from '../../src/ha/errors.ts';
 import { EtcdCoordinator } from '../../src/ha/etcd-coordinator.ts';
-import { EtcdServer, freePorts } from '../helpers/etcd.ts';
-import { countByReplica, fleetId, laneKeys, laneNames, observer, settingsFor, startReplica, waitFor } from './ha-fixture.ts';
-import type { Replica } from './ha-fixture.ts';
+import { freePorts } from '../helpers/etcd.ts';
+import { countByReplica, etcdPerFile, fleetId, laneKeys, laneNames, settingsFor, startReplica, waitFor } from './ha-fixture.ts';
 
 describe('EtcdCoordinator on a real etcd', function () {
   this.timeout(60_000);
-  let etcd: EtcdServer;
-  let world: Etcd3;
-  const replicas: Replica[] = [];
-
-  before(async () => {
-    etcd = await EtcdServer.start();
-    world = observer(etcd.endpoint);
-  });
-
-  afterEach(async () => {
-    await Promise.all(replicas.splice(0).map((replica) => replica.coordinator.stop()));
-  });
-
-  after(async () => {
-    world.close();
-    await etcd.stop();
-  });
+  const ha = etcdPerFile();
 
   const start = async (fleet: string, id: string, lanes: readonly string[]) => {
-    const replica = await startReplica(etcd.endpoint, fleet, id, lanes);
-    replicas.push(replica);
+    const replica = await startReplica(ha.etcd.endpoint, fleet, id, lanes);
+    ha.replicas.push(replica);
     return replica;
   };
 
@@ -40,8 +21,8 @@ describe('EtcdCoordinator on a real etcd', function () {
     const fleet = fleetId();
     const lanes = laneNames(4);
     const a = await start(fleet, 'a', lanes);
-    await waitFor('a holds all 4 lanes in etcd', async () => countByReplica(await laneKeys(world, fleet)).get('a') === 4);
-    const keys = await laneKeys(world, fleet);
+    await waitFor('a holds all 4 lanes in etcd', async () => countByReplica(await laneKeys(ha.world, fleet)).get('a') === 4);
+    const keys = await laneKeys(ha.world, fleet);
     await waitFor('a knows it', () => a.coordinator.holds().size === 4);
     for (const [lane, hold] of a.coordinator.holds()) {
       assert.equal(hold.token, keys.get(lane)?.token, `${lane}: the fence token is the key's create revision`);
@@ -55,18 +36,18 @@ describe('EtcdCoordinator on a real etcd', function () {
     const fleet = fleetId();
     const lanes = laneNames(6);
     await start(fleet, 'a', lanes);
-    await waitFor('a holds all 6', async () => countByReplica(await laneKeys(world, fleet)).get('a') === 6);
+    await waitFor('a holds all 6', async () => countByReplica(await laneKeys(ha.world, fleet)).get('a') === 6);
     await start(fleet, 'b', lanes);
     await start(fleet, 'c', lanes);
     await waitFor('2 lanes each in etcd', async () => {
-      const counts = countByReplica(await laneKeys(world, fleet));
+      const counts = countByReplica(await laneKeys(ha.world, fleet));
       return ['a', 'b', 'c'].every((id) => counts.get(id) === 2);
     });
     await sleep(1000);
-    const counts = countByReplica(await laneKeys(world, fleet));
+    const counts = countByReplica(await laneKeys(ha.world, fleet));
     assert.deepEqual([counts.get('a'), counts.get('b'), counts.get('c')], [2, 2, 2], 'still settled a second later');
-    for (const replica of replicas) {
-      const keys = await laneKeys(world, fleet);
+    for (const replica of ha.replicas) {
+      const keys = await laneKeys(ha.world, fleet);
       const mine = [...keys].filter(([, key]) => key.replica === replica.coordinator.replica).map(([lane]) => lane);
       assert.deepEqual([...replica.coordinator.holds().keys()].sort(), mine.sort());
     }
@@ -77,7 +58,7 @@ describe('EtcdCoordinator on a real etcd', function () {
     const lanes = laneNames(6);
     await Promise.all(['a', 'b', 'c'].map((id) => start(fleet, id, lanes)));
     await waitFor('2 lanes each in etcd', async () => {
-      const counts = countByReplica(await laneKeys(world, fleet));
+      const counts = countByReplica(await laneKeys(ha.world, fleet));
       return ['a', 'b', 'c'].every((id) => counts.get(id) === 2);
     });
   });
@@ -90,7 +71,7 @@ describe('EtcdCoordinator on a real etcd', function () {
     a.host.stopDelayMs = 1000;
     await start(fleet, 'b', lanes);
     await waitFor('2 each in etcd', async () => {
-      const counts = countByReplica(await laneKeys(world, fleet));
+      const counts = countByReplica(await laneKeys(ha.world, fleet));
       return counts.get('a') === 2 && counts.get('b') === 2;
     });
     assert.equal(a.host.stopped.length, 2);
@@ -111,8 +92,8 @@ describe('EtcdCoordinator on a real etcd', function () {
     await start(fleet, 'b', lanes);
     await waitFor('a is shedding a lane', () => a.host.stopping > 0);
     await a.coordinator.stop();
-    replicas.splice(replicas.indexOf(a), 1);
-    const left = [...(await laneKeys(world, fleet)).values()].filter((key) => key.replica === 'a');
+    ha.replicas.splice(ha.replicas.indexOf(a), 1);
+    const left = [...(await laneKeys(ha.world, fleet)).values()].filter((key) => key.replica === 'a');
     assert.deepEqual(left, []);
     assert.equal(a.host.stopping, 0);
   });
@@ -121,23 +102,23 @@ describe('EtcdCoordinator on a real etcd', function () {
     const fleet = fleetId();
     const lanes = laneNames(4);
     const a = await start(fleet, 'a', lanes);
-    await waitFor('a holds all 4', async () => countByReplica(await laneKeys(world, fleet)).get('a') === 4);
-    const before = await laneKeys(world, fleet);
+    await waitFor('a holds all 4', async () => countByReplica(await laneKeys(ha.world, fleet)).get('a') === 4);
+    const before = await laneKeys(ha.world, fleet);
     const b = await start(fleet, 'b', lanes);
-    await waitFor('b holds 2', async () => countByReplica(await laneKeys(world, fleet)).get('b') === 2);
+    await waitFor('b holds 2', async () => countByReplica(await laneKeys(ha.world, fleet)).get('b') === 2);
     a.host.stopDelayMs = 100;
     const keyWhileStopping = new Map<string, string | undefined>();
     a.host.onStop = async (lane) => {
-      keyWhileStopping.set(lane, (await laneKeys(world, fleet)).get(lane)?.replica);
+      keyWhileStopping.set(lane, (await laneKeys(ha.world, fleet)).get(lane)?.replica);
     };
     const aLanes = [...a.coordinator.holds().keys()].sort();
     const stoppedBefore = a.host.stopped.length;
     await a.coordinator.stop();
-    replicas.splice(replicas.indexOf(a), 1);
+    ha.replicas.splice(ha.replicas.indexOf(a), 1);
     assert.deepEqual(a.host.stopped.slice(stoppedBefore).sort(), aLanes);
     for (const lane of aLanes) assert.equal(keyWhileStopping.get(lane), 'a', `${lane}: key kept until the lane stopped`);
-    await waitFor('b holds all 4', async () => countByReplica(await laneKeys(world, fleet)).get('b') === 4);
-    const after = await laneKeys(world, fleet);
+    await waitFor('b holds all 4', async () => countByReplica(await laneKeys(ha.world, fleet)).get('b') === 4);
+    const after = await laneKeys(ha.world, fleet);
     for (const lane of lanes) {
       assert.ok(BigInt(after.get(lane)?.token ?? 0) > BigInt(before.get(lane)?.token ?? 0), `${lane}: a new, larger token`);
     }
@@ -198,7 +179,7 @@ describe('EtcdCoordinator on a real etcd', function () {
       await waitFor('b holds it', () => b.coordinator.holds().size === 1);
       samples.push(performance.now() - began);
       await b.coordinator.stop();
-      replicas.splice(0);
+      ha.replicas.splice(0);
     }
     samples.sort((x, y) => x - y);
     console.log(`    takeover after stop(): median ${samples[5]?.toFixed(0)} ms, max ${samples[9]?.toFixed(0)} ms`);
@@ -211,7 +192,7 @@ describe('EtcdCoordinator on a real etcd', function () {
     await waitFor('a holds both', () => a.coordinator.holds().size === 2);
     a.coordinator.setLanes(['y', 'z']);
     await waitFor('x released, z taken', async () => {
-      const keys = await laneKeys(world, fleet);
+      const keys = await laneKeys(ha.world, fleet);
       return !keys.has('x') && keys.get('z')?.replica === 'a' && keys.get('y')?.replica === 'a';
     });
     assert.ok(a.host.stopped.includes('x'));
@@ -222,7 +203,7 @@ describe('EtcdCoordinator on a real etcd', function () {
     const bad = [{ endpoints: [] }, { endpoints: ['127.0.0.1:2379'] }, { leaseTtlMs: 500 }, { fenceWindowMs: 1500 }, { replicaId: 'a/b' }];
     for (const over of bad) {
       assert.throws(
-        () => new EtcdCoordinator(settingsFor(etcd.endpoint, 'f', 'a', over)),
+        () => new EtcdCoordinator(settingsFor(ha.etcd.endpoint, 'f', 'a', over)),
         (error: unknown) => error instanceof HaError && error.reason === 'BadSettings' && error.message.startsWith('ha.'),
         JSON.stringify(over),
       );
@@ -233,19 +214,19 @@ describe('EtcdCoordinator on a real etcd', function () {
     const fleet = fleetId();
     const a = await start(fleet, 'a', ['x']);
     const key = `/drover-test/${fleet}/replicas/a`;
-    await waitFor('a is a member', async () => (await world.get(key).string()) !== null);
-    await world.delete().key(key);
-    await waitFor('a is a member again', async () => (await world.get(key).string()) !== null);
+    await waitFor('a is a member', async () => (await ha.world.get(key).string()) !== null);
+    await ha.world.delete().key(key);
+    await waitFor('a is a member again', async () => (await ha.world.get(key).string()) !== null);
     await waitFor('a is healthy again', () => a.coordinator.health().ok, 2000);
   });
 
   it('works with a dead endpoint listed before a live one', async () => {
     const fleet = fleetId();
     const [deadPort] = await freePorts(1);
-    const endpoints = [`http://127.0.0.1:${deadPort}`, etcd.endpoint];
-    const a = await startReplica(etcd.endpoint, fleet, 'a', laneNames(3), {}, { endpoints });
-    replicas.push(a);
-    await waitFor('a holds all 3 in etcd', async () => countByReplica(await laneKeys(world, fleet)).get('a') === 3);
+    const endpoints = [`http://127.0.0.1:${deadPort}`, ha.etcd.endpoint];
+    const a = await startReplica(ha.etcd.endpoint, fleet, 'a', laneNames(3), {}, { endpoints });
+    ha.replicas.push(a);
+    await waitFor('a holds all 3 in etcd', async () => countByReplica(await laneKeys(ha.world, fleet)).get('a') === 3);
     await waitFor('a knows it', () => a.coordinator.holds().size === 3);
     for (let i = 0; i < 20; i++) {
       for (const hold of a.coordinator.holds().values()) await hold.fence.check();

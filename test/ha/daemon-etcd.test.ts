@@ -8,21 +8,13 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Etcd3 } from 'etcd3';
-import { startEc2Simulator } from '../../providers/aws/sim.ts';
-import type { Ec2Simulator } from '../../providers/aws/sim.ts';
 import { TAG } from '../../providers/aws/tags.ts';
-import type { ProviderContext } from '../../src/contract/provider.ts';
 import type { LaneCoordinator, LaneHold, LaneHost } from '../../src/ha/coordinator.ts';
 import { EtcdCoordinator } from '../../src/ha/etcd-coordinator.ts';
-import { Daemon } from '../../src/reconcile/daemon.ts';
-import { DirSource } from '../../src/reconcile/desired-source.ts';
-import { createLogger } from '../../src/status/logger.ts';
 import { aws } from '../clouds/aws.ts';
-import { inProcessDaemonConfig } from '../helpers/daemon-config.ts';
-import { EtcdServer } from '../helpers/etcd.ts';
-import { DIGEST_A, writeFleet } from '../helpers/fleet-files.ts';
-import { fleetId, laneKeys, observer, settingsFor, waitFor } from './ha-fixture.ts';
+import { DIGEST_A } from '../helpers/fleet-files.ts';
+import { haDaemons } from './daemon-fixture.ts';
+import { laneKeys, waitFor } from './ha-fixture.ts';
 
 const AMI = 'ami-0a1b2c3d4e5f60718';
 const LANES = ['aws-a', 'aws-b'];
@@ -44,56 +36,15 @@ function fleetFiles(fleet: string, replicas: Record<string, number>): Record<str
 
 describe('two daemons on a real etcd (EC2 simulator)', function () {
   this.timeout(120_000);
-  let etcd: EtcdServer;
-  let client: Etcd3;
-  let sim: Ec2Simulator;
-  let fleet: string;
-  const daemons = new Map<string, Daemon>();
-  let cleanups: (() => Promise<void>)[] = [];
-
-  before(async () => {
-    etcd = await EtcdServer.start();
-    client = observer(etcd.endpoint);
-  });
-  after(async () => {
-    client?.close();
-    await etcd?.kill();
-  });
-  beforeEach(async () => {
-    sim = await startEc2Simulator({ region: 'eu-west-1', factor: 100 });
-    sim.addImage({ id: AMI, tags: { [TAG.digest]: DIGEST_A } });
-    fleet = fleetId();
-  });
-  afterEach(async () => {
-    for (const daemon of daemons.values()) await daemon.stop();
-    daemons.clear();
-    for (const cleanup of cleanups) await cleanup();
-    cleanups = [];
-    await sim.close();
-  });
-
-  async function startDaemon(replica: string, dir: string): Promise<Daemon> {
-    const daemon = new Daemon({
-      config: inProcessDaemonConfig(dir, { stateDir: path.join(dir, `.state-${replica}`) }),
-      source: new DirSource(dir),
-      logger: createLogger('fatal'),
-      prober: 'provider-state-only',
-      env: {},
-      factories: () =>
-        Promise.resolve((context: ProviderContext) =>
-          aws.createProvider(context.config, sim, { fleet: context.fleet, ...(context.fence ? { fence: context.fence } : {}) }),
-        ),
-      clockOf: () => () => sim.clock.now(),
-      coordinator: (id) =>
-        recording(new EtcdCoordinator(settingsFor(etcd.endpoint, id, replica, { leaseTtlMs: 6000, fenceWindowMs: 2000 })), replica),
-    });
-    await daemon.start();
-    daemons.set(replica, daemon);
-    return daemon;
-  }
-
   /** Every hold any replica was given, by fencing token (a lane may be lost and taken again on a busy machine). */
   const granted = new Map<string, { lane: string; replica: string }>();
+  const ha = haDaemons({
+    images: { [AMI]: DIGEST_A },
+    provider: (context, sim) =>
+      aws.createProvider(context.config, sim, { fleet: context.fleet, ...(context.fence ? { fence: context.fence } : {}) }),
+    coordinator: (coordinator, replica) => recording(coordinator, replica),
+  });
+
   function recording(coordinator: EtcdCoordinator, replica: string): LaneCoordinator {
     const start = coordinator.start.bind(coordinator);
     return Object.assign(coordinator, {
@@ -109,23 +60,22 @@ describe('two daemons on a real etcd (EC2 simulator)', function () {
   }
 
   const live = (group: string) =>
-    sim.world
+    ha.sim.world
       .list()
-      .filter((i) => i.tags[TAG.fleet] === fleet && i.tags[TAG.group] === group && (i.state === 'pending' || i.state === 'running'));
+      .filter((i) => i.tags[TAG.fleet] === ha.fleet && i.tags[TAG.group] === group && (i.state === 'pending' || i.state === 'running'));
   const runs = (group: string, count: number) => live(group).length === count && live(group).every((i) => i.state === 'running');
 
   it('spreads the lanes, fences every create, shows the whole fleet on each replica, and hands a lane over on stop()', async () => {
-    const { dir, cleanup } = await writeFleet(fleetFiles(fleet, { 'aws-a': 2, 'aws-b': 2 }));
-    cleanups.push(cleanup);
-    const first = await startDaemon('r1', dir);
-    const second = await startDaemon('r2', dir);
+    const dir = await ha.writeFleet(fleetFiles(ha.fleet, { 'aws-a': 2, 'aws-b': 2 }));
+    const first = await ha.start('r1', dir);
+    const second = await ha.start('r2', dir);
     await waitFor('both groups run 2 instances', () => runs('web-a', 2) && runs('web-b', 2), 60_000);
     await waitFor('one lane per replica in etcd', async () => {
-      const keys = await laneKeys(client, fleet);
+      const keys = await laneKeys(ha.client, ha.fleet);
       return keys.size === 2 && new Set([...keys.values()].map((k) => k.replica)).size === 2;
     });
-    const keys = await laneKeys(client, fleet);
-    const creates = aws.mutatingCalls(sim).filter((c) => c.action === 'RunInstances');
+    const keys = await laneKeys(ha.client, ha.fleet);
+    const creates = aws.mutatingCalls(ha.sim).filter((c) => c.action === 'RunInstances');
     assert.ok(creates.length >= 2);
     assert.ok(
       creates.every((c) => c.fence !== undefined && granted.has(c.fence)),
@@ -164,18 +114,17 @@ describe('two daemons on a real etcd (EC2 simulator)', function () {
     // r1 stops (SIGTERM's order): its lane is stopped, then resigned; r2 takes it with a larger token.
     const lane = [...keys].find(([, k]) => k.replica === 'r1')![0];
     const before = keys.get(lane)!.token;
-    await first.stop();
-    daemons.delete('r1');
+    await ha.stop('r1');
     await waitFor('r2 holds both lanes', async () => {
-      const now = await laneKeys(client, fleet);
+      const now = await laneKeys(ha.client, ha.fleet);
       return now.size === 2 && [...now.values()].every((k) => k.replica === 'r2');
     });
-    const after = (await laneKeys(client, fleet)).get(lane)!.token;
+    const after = (await laneKeys(ha.client, ha.fleet)).get(lane)!.token;
     assert.ok(Number(after) > Number(before), `a new fencing token (${before} → ${after})`);
 
     // The next revision of that lane is carried out by r2.
     const group = `web-${lane.slice(-1)}`;
-    await writeFile(path.join(dir, `${lane}.yaml`), fleetFiles(fleet, { 'aws-a': 3, 'aws-b': 3 })[`${lane}.yaml`]!);
+    await writeFile(path.join(dir, `${lane}.yaml`), fleetFiles(ha.fleet, { 'aws-a': 3, 'aws-b': 3 })[`${lane}.yaml`]!);
     await waitFor(`${group} scales to 3 under r2`, () => runs(group, 3), 60_000);
     const launchedAfter = live(group).filter((i) => Number(aws.fenceOf(i)) >= Number(after));
     assert.equal(launchedAfter.length, 1, 'one new instance, launched under the new hold');

@@ -10,22 +10,13 @@
 import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Etcd3 } from 'etcd3';
-import { startEc2Simulator } from '../../providers/aws/sim.ts';
-import type { Ec2Simulator } from '../../providers/aws/sim.ts';
 import { TAG } from '../../providers/aws/tags.ts';
-import type { ProviderContext } from '../../src/contract/provider.ts';
-import { EtcdCoordinator } from '../../src/ha/etcd-coordinator.ts';
-import { Daemon } from '../../src/reconcile/daemon.ts';
-import { DirSource } from '../../src/reconcile/desired-source.ts';
 import { startHttpServer } from '../../src/status/http-server.ts';
 import type { HttpServer } from '../../src/status/http-server.ts';
-import { createLogger } from '../../src/status/logger.ts';
 import { aws } from '../clouds/aws.ts';
-import { inProcessDaemonConfig } from '../helpers/daemon-config.ts';
-import { EtcdServer } from '../helpers/etcd.ts';
-import { DIGEST_A, DIGEST_B, writeFleet } from '../helpers/fleet-files.ts';
-import { fleetId, laneKeys, observer, settingsFor, waitFor } from './ha-fixture.ts';
+import { DIGEST_A, DIGEST_B } from '../helpers/fleet-files.ts';
+import { haDaemons } from './daemon-fixture.ts';
+import { laneKeys, waitFor } from './ha-fixture.ts';
 
 const AMI_A = 'ami-0a1b2c3d4e5f60718';
 const AMI_B = 'ami-0b1b2c3d4e5f60719';
@@ -54,62 +45,30 @@ interface GroupStatus {
   readonly suspendedBy?: string;
 }
 
-interface Running {
-  readonly daemon: Daemon;
-  readonly server: HttpServer;
-}
-
 describe('API suspensions under HA (two daemons, real etcd, EC2 simulator)', function () {
   this.timeout(180_000);
-  let etcd: EtcdServer;
-  let client: Etcd3;
-  let sim: Ec2Simulator;
-  let fleet: string;
+  const ha = haDaemons({
+    images: { [AMI_A]: DIGEST_A, [AMI_B]: DIGEST_B },
+    provider: (context, sim) =>
+      aws.createProvider(context.config, sim, { fleet: context.fleet, ...(context.fence ? { fence: context.fence } : {}) }),
+  });
+  /** Each running replica's API server. */
+  const servers = new Map<string, HttpServer>();
   let dir: string;
-  const replicas = new Map<string, Running>();
-  let cleanups: (() => Promise<void>)[] = [];
 
-  before(async () => {
-    etcd = await EtcdServer.start();
-    client = observer(etcd.endpoint);
-  });
-  after(async () => {
-    client?.close();
-    await etcd?.stop();
-  });
   beforeEach(async () => {
-    sim = await startEc2Simulator({ region: 'eu-west-1', factor: 100 });
-    sim.addImage({ id: AMI_A, tags: { [TAG.digest]: DIGEST_A } });
-    sim.addImage({ id: AMI_B, tags: { [TAG.digest]: DIGEST_B } });
-    fleet = fleetId();
-    const written = await writeFleet(fleetFiles(fleet, DIGEST_A, AMI_A));
-    dir = written.dir;
-    cleanups.push(written.cleanup);
+    dir = await ha.writeFleet(fleetFiles(ha.fleet, DIGEST_A, AMI_A));
   });
   afterEach(async () => {
-    if (!etcd.running) await etcd.restart();
-    for (const id of replicas.keys()) await stopReplica(id);
-    for (const cleanup of cleanups) await cleanup();
-    cleanups = [];
-    await sim.close();
+    for (const replica of servers.keys()) await stopReplica(replica);
   });
 
-  const stateDirOf = (replica: string) => path.join(dir, `.state-${replica}`);
+  const stateDirOf = (replica: string) => ha.stateDir(dir, replica);
+  const daemonOf = (replica: string) => ha.daemons.get(replica)!;
 
-  async function startReplica(replica: string): Promise<Running> {
-    const daemon = new Daemon({
-      config: inProcessDaemonConfig(dir, { stateDir: stateDirOf(replica) }),
-      source: new DirSource(dir),
-      logger: createLogger('fatal'),
-      prober: 'provider-state-only',
-      env: {},
-      factories: () =>
-        Promise.resolve((context: ProviderContext) =>
-          aws.createProvider(context.config, sim, { fleet: context.fleet, ...(context.fence ? { fence: context.fence } : {}) }),
-        ),
-      clockOf: () => () => sim.clock.now(),
-      coordinator: (id) => new EtcdCoordinator(settingsFor(etcd.endpoint, id, replica, { leaseTtlMs: 6000, fenceWindowMs: 2000 })),
-    });
+  /** Starts `replica` with its API server (the bearer token TOKEN). */
+  async function startReplica(replica: string): Promise<void> {
+    const daemon = await ha.start(replica, dir);
     const server = await startHttpServer(
       {
         readiness: () => daemon.readiness(),
@@ -121,17 +80,14 @@ describe('API suspensions under HA (two daemons, real etcd, EC2 simulator)', fun
       },
       { host: '127.0.0.1', port: 0, apiToken: TOKEN },
     );
-    await daemon.start();
-    const running = { daemon, server };
-    replicas.set(replica, running);
-    return running;
+    servers.set(replica, server);
   }
 
   async function stopReplica(replica: string): Promise<void> {
-    const running = replicas.get(replica);
-    replicas.delete(replica);
-    await running?.daemon.stop();
-    await running?.server.close();
+    const server = servers.get(replica);
+    servers.delete(replica);
+    await ha.stop(replica);
+    await server?.close();
   }
 
   async function post(
@@ -139,38 +95,38 @@ describe('API suspensions under HA (two daemons, real etcd, EC2 simulator)', fun
     group: string,
     action: 'suspend' | 'resume',
   ): Promise<{ status: number; body: Record<string, unknown> }> {
-    const url = `${replicas.get(replica)!.server.url}/api/v1/groups/${group}/${action}`;
+    const url = `${servers.get(replica)!.url}/api/v1/groups/${group}/${action}`;
     const response = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   }
 
   const groupOn = (replica: string, name: string): GroupStatus | undefined =>
-    (replicas.get(replica)!.daemon.statusView() as { groups: GroupStatus[] }).groups.find((g) => g.name === name);
+    (daemonOf(replica).statusView() as { groups: GroupStatus[] }).groups.find((g) => g.name === name);
   const live = (group: string) =>
-    sim.world
+    ha.sim.world
       .all()
-      .filter((i) => i.tags[TAG.fleet] === fleet && i.tags[TAG.group] === group && (i.state === 'pending' || i.state === 'running'));
+      .filter((i) => i.tags[TAG.fleet] === ha.fleet && i.tags[TAG.group] === group && (i.state === 'pending' || i.state === 'running'));
   const rolled = (group: string, digest: string) =>
     live(group).length === 2 && live(group).every((i) => i.state === 'running' && i.tags[TAG.digest] === digest);
   /** Creations and terminations of `group`'s instances in the simulator's timeline after `since`. */
   const changesOf = (group: string, since: number) =>
-    sim.world
+    ha.sim.world
       .events(since)
       .filter(
         (e) => e.kind === 'state' && e.tags[TAG.group] === group && (e.from === null || e.to === 'terminating' || e.to === 'terminated'),
       );
-  const lastSeq = () => sim.world.events().at(-1)?.seq ?? 0;
-  const suspensionKey = async (group: string) => client.get(`/drover-test/${fleet}/suspensions/${group}`).string();
+  const lastSeq = () => ha.sim.world.events().at(-1)?.seq ?? 0;
+  const suspensionKey = async (group: string) => ha.client.get(`${ha.prefix}/suspensions/${group}`).string();
 
   it('a suspend sent to any replica holds on the lane’s holder, follows the lane, and a resume elsewhere lets the rollout proceed', async () => {
     await startReplica('r1');
     await startReplica('r2');
     await waitFor('both groups run 2 instances of digest A', () => rolled('web-a', DIGEST_A) && rolled('web-b', DIGEST_A), 60_000);
     await waitFor('one lane per replica in etcd', async () => {
-      const keys = await laneKeys(client, fleet);
+      const keys = await laneKeys(ha.client, ha.fleet);
       return keys.size === 2 && new Set([...keys.values()].map((k) => k.replica)).size === 2;
     });
-    const holder = (await laneKeys(client, fleet)).get('aws-a')!.replica;
+    const holder = (await laneKeys(ha.client, ha.fleet)).get('aws-a')!.replica;
     const other = holder === 'r1' ? 'r2' : 'r1';
 
     // Suspend web-a through the replica that does not hold its lane.
@@ -183,7 +139,7 @@ describe('API suspensions under HA (two daemons, real etcd, EC2 simulator)', fun
       await waitFor(`${replica}'s status shows web-a suspended by the API`, () => groupOn(replica, 'web-a')?.suspendedBy === 'api');
     assert.equal(groupOn(other, 'web-a')?.heldBy, holder, `${other} shows it from ${holder}'s summary`);
     const eventsOf = (replica: string, reason: string) =>
-      (replicas.get(replica)!.daemon.statusView() as { events: { reason: string; group?: string; message: string }[] }).events.filter(
+      (daemonOf(replica).statusView() as { events: { reason: string; group?: string; message: string }[] }).events.filter(
         (e) => e.group === 'web-a' && e.reason === reason,
       );
     for (const replica of [holder, other])
@@ -193,16 +149,16 @@ describe('API suspensions under HA (two daemons, real etcd, EC2 simulator)', fun
         `${replica} recorded the event once, as seen in etcd`,
       );
     for (const replica of [holder, other]) {
-      const ha = (replicas.get(replica)!.daemon.statusView() as { ha: { suspensions: { group: string; by: string }[] } }).ha;
+      const view = (daemonOf(replica).statusView() as { ha: { suspensions: { group: string; by: string }[] } }).ha;
       assert.deepEqual(
-        ha.suspensions.map((x) => [x.group, x.by]),
+        view.suspensions.map((x) => [x.group, x.by]),
         [['web-a', other]],
         `${replica} lists the suspension in its ha block`,
       );
     }
 
     // A digest bump: web-b rolls; the holder launches and deletes nothing of web-a.
-    await writeFile(path.join(dir, 'image.yaml'), fleetFiles(fleet, DIGEST_B, AMI_B)['image.yaml']!);
+    await writeFile(path.join(dir, 'image.yaml'), fleetFiles(ha.fleet, DIGEST_B, AMI_B)['image.yaml']!);
     await waitFor('web-b rolls to digest B', () => rolled('web-b', DIGEST_B), 60_000);
     assert.deepEqual(changesOf('web-a', since), [], 'no create or delete of web-a while suspended');
     assert.ok(rolled('web-a', DIGEST_A), 'web-a still runs its 2 instances of digest A');
@@ -210,7 +166,7 @@ describe('API suspensions under HA (two daemons, real etcd, EC2 simulator)', fun
     // The holder stops: the lane moves to the other replica, and the suspension with it.
     await stopReplica(holder);
     await waitFor(`${other} holds both lanes`, async () => {
-      const keys = await laneKeys(client, fleet);
+      const keys = await laneKeys(ha.client, ha.fleet);
       return keys.size === 2 && [...keys.values()].every((k) => k.replica === other);
     });
     await waitFor(`${other} passed web-a's lane itself, suspended`, () => {
@@ -221,10 +177,7 @@ describe('API suspensions under HA (two daemons, real etcd, EC2 simulator)', fun
 
     // Resume through the restarted first holder, whichever lane it takes back.
     await startReplica(holder);
-    await waitFor(
-      `${holder} joined etcd`,
-      () => (replicas.get(holder)!.daemon.statusView() as { ha: { health: { ok: boolean } } }).ha.health.ok,
-    );
+    await waitFor(`${holder} joined etcd`, () => (daemonOf(holder).statusView() as { ha: { health: { ok: boolean } } }).ha.health.ok);
     const resumed = await post(holder, 'web-a', 'resume');
     assert.equal(resumed.status, 200, JSON.stringify(resumed.body));
     assert.equal(await suspensionKey('web-a'), null, 'resume deletes the key');
@@ -234,15 +187,15 @@ describe('API suspensions under HA (two daemons, real etcd, EC2 simulator)', fun
     assert.equal(eventsOf(other, 'Resumed').length, 1, `${other} recorded the resume sent to ${holder}`);
 
     // etcd down: the API answers 503 and nothing is recorded anywhere.
-    await etcd.kill();
+    await ha.etcd.kill();
     const refused = await post(other, 'web-b', 'suspend');
     assert.equal(refused.status, 503, JSON.stringify(refused.body));
     assert.equal(refused.body['reason'], 'EtcdUnreachable');
     assert.match(String(refused.body['error']), /web-b not suspended: etcd could not be written/);
-    await etcd.restart();
+    await ha.etcd.restart();
     assert.equal(await suspensionKey('web-b'), null, 'no suspension key was written');
     await assert.rejects(readFile(path.join(stateDirOf(other), 'suspended.json')), 'nor a local suspension');
-    const events = (replicas.get(other)!.daemon.statusView() as { events: { reason: string; group?: string }[] }).events;
+    const events = (daemonOf(other).statusView() as { events: { reason: string; group?: string }[] }).events;
     assert.ok(!events.some((e) => e.group === 'web-b' && e.reason === 'Suspended'), 'no Suspended event for the refused call');
   });
 

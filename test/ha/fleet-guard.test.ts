@@ -9,9 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { Etcd3 } from 'etcd3';
 
-import { EtcdServer } from '../helpers/etcd.ts';
-import { fleetId, laneNames, observer, startReplica, waitFor, WINDOW_MS } from './ha-fixture.ts';
-import type { Replica } from './ha-fixture.ts';
+import { etcdPerFile, fleetId, laneNames, startReplica, waitFor, WINDOW_MS } from './ha-fixture.ts';
 
 /** Every lane key in etcd, wherever it is: `<key>` → holder. */
 async function everyLaneKey(world: Etcd3): Promise<Map<string, string>> {
@@ -26,31 +24,18 @@ async function everyLaneKey(world: Etcd3): Promise<Map<string, string>> {
 
 describe('EtcdCoordinator: one prefix per fleet', function () {
   this.timeout(60_000);
-  let etcd: EtcdServer;
-  let world: Etcd3;
-  const replicas: Replica[] = [];
-
-  before(async () => {
-    etcd = await EtcdServer.start();
-    world = observer(etcd.endpoint);
-  });
-
-  after(async () => {
-    await Promise.all(replicas.splice(0).map((replica) => replica.coordinator.stop()));
-    world.close();
-    await etcd.stop();
-  });
+  const ha = etcdPerFile();
 
   it('a fleet id change gives up the lanes instead of opening a second key space; deleting the key lets it go on', async () => {
     const prefix = `/drover-test/${fleetId()}`;
     const lanes = laneNames(4);
     const start = async (fleet: string, id: string) => {
-      const replica = await startReplica(etcd.endpoint, fleet, id, lanes, {}, { prefix });
-      replicas.push(replica);
+      const replica = await startReplica(ha.etcd.endpoint, fleet, id, lanes, {}, { prefix });
+      ha.replicas.push(replica);
       return replica;
     };
     const held = async () => {
-      const keys = await everyLaneKey(world);
+      const keys = await everyLaneKey(ha.world);
       for (const key of keys.keys()) assert.ok(key.startsWith(`${prefix}/lanes/`), `a lane key outside the prefix: ${key}`);
       return keys;
     };
@@ -68,7 +53,7 @@ describe('EtcdCoordinator: one prefix per fleet', function () {
     const a = await start('one', 'a');
     const b = await start('one', 'b');
     await waitFor('4 lanes held', async () => (await held()).size === 4);
-    assert.equal(await world.get(`${prefix}/fleet`).string(), 'one');
+    assert.equal(await ha.world.get(`${prefix}/fleet`).string(), 'one');
 
     a.coordinator.setFleet('two');
     await waitFor('b holds all 4, a none', async () => {
@@ -79,7 +64,7 @@ describe('EtcdCoordinator: one prefix per fleet', function () {
     assert.equal(a.coordinator.health().ok, false);
     assert.ok(a.coordinator.health().reason.startsWith(expected), a.coordinator.health().reason);
     assert.ok(a.coordinator.health().reason.includes(`delete the key ${prefix}/fleet`));
-    assert.equal(await world.get(`${prefix}/replicas/a`).string(), null, 'a left the membership');
+    assert.equal(await ha.world.get(`${prefix}/replicas/a`).string(), null, 'a left the membership');
 
     b.coordinator.setFleet('two');
     await waitFor('nobody holds a lane', async () => (await held()).size === 0 && b.coordinator.holds().size === 0);
@@ -91,10 +76,10 @@ describe('EtcdCoordinator: one prefix per fleet', function () {
     assert.equal((await held()).size, 0, 'a fresh replica of the renamed fleet takes no lane');
     assert.equal(c.host.acquiredHolds.length, 0);
 
-    await world.delete().key(`${prefix}/fleet`);
+    await ha.world.delete().key(`${prefix}/fleet`);
     await waitFor('the renamed fleet holds its 4 lanes', async () => (await held()).size === 4, 20_000);
-    assert.equal(await world.get(`${prefix}/fleet`).string(), 'two');
-    await waitFor('every replica healthy', () => replicas.every((r) => r.coordinator.health().ok));
+    assert.equal(await ha.world.get(`${prefix}/fleet`).string(), 'two');
+    await waitFor('every replica healthy', () => ha.replicas.every((r) => r.coordinator.health().ok));
     sampling.abort();
     await sampler;
     assert.ok(samples > 10, `${samples} samples of the keys`);
@@ -102,14 +87,14 @@ describe('EtcdCoordinator: one prefix per fleet', function () {
 
   it('two fleets on one prefix: the second one never campaigns', async () => {
     const prefix = `/drover-test/${fleetId()}`;
-    const first = await startReplica(etcd.endpoint, 'first', 'a', ['x', 'y'], {}, { prefix });
-    replicas.push(first);
+    const first = await startReplica(ha.etcd.endpoint, 'first', 'a', ['x', 'y'], {}, { prefix });
+    ha.replicas.push(first);
     await waitFor('first holds both', () => first.coordinator.holds().size === 2);
-    const second = await startReplica(etcd.endpoint, 'second', 'b', ['x', 'y', 'z'], {}, { prefix });
-    replicas.push(second);
+    const second = await startReplica(ha.etcd.endpoint, 'second', 'b', ['x', 'y', 'z'], {}, { prefix });
+    ha.replicas.push(second);
     await waitFor('second sees the mismatch', () => second.coordinator.health().reason.includes('belongs to fleet first'));
     await sleep(10 * WINDOW_MS);
-    const keys = await everyLaneKey(world);
+    const keys = await everyLaneKey(ha.world);
     assert.deepEqual(
       [...keys].filter(([key]) => key.startsWith(prefix)).map(([, replica]) => replica),
       ['a', 'a'],

@@ -12,6 +12,7 @@ import type { HaSettings, LaneHold, LaneHost } from '../../src/ha/coordinator.ts
 import { EtcdCoordinator } from '../../src/ha/etcd-coordinator.ts';
 import type { EtcdCoordinatorDeps } from '../../src/ha/etcd-coordinator.ts';
 import type { HaLogger } from '../../src/ha/log.ts';
+import { EtcdServer } from '../helpers/etcd.ts';
 
 export const TTL_MS = 2000;
 export const WINDOW_MS = 400;
@@ -143,4 +144,35 @@ export async function waitFor(what: string, condition: () => boolean | Promise<b
 /** `lanes` names: lane-0 … lane-(n−1). */
 export function laneNames(count: number): string[] {
   return Array.from({ length: count }, (_, i) => `lane-${i}`);
+}
+
+/** A real etcd for the calling `describe`, a plain client on it, and the coordinators its tests started. */
+export interface EtcdPerFile {
+  /** Started before the file's first test; restarted after a test that left it down. */
+  readonly etcd: EtcdServer;
+  /** A plain client reading the world (not a coordinator's idea of it). */
+  readonly world: Etcd3;
+  /** Stopped after each test. */
+  readonly replicas: Replica[];
+}
+
+/**
+ * Registers the hooks of a file's etcd in the calling `describe`: one etcd for the file (fleets
+ * with their own prefix keep the tests apart), the replicas a test pushed stopped after it.
+ */
+export function etcdPerFile(): EtcdPerFile {
+  const file = { replicas: [] as Replica[] } as { etcd: EtcdServer; world: Etcd3; replicas: Replica[] };
+  before(async () => {
+    file.etcd = await EtcdServer.start();
+    file.world = observer(file.etcd.endpoint);
+  });
+  afterEach(async () => {
+    if (!file.etcd.running) await file.etcd.restart();
+    await Promise.all(file.replicas.splice(0).map((replica) => replica.coordinator.stop()));
+  });
+  after(async () => {
+    file.world?.close();
+    await file.etcd?.stop();
+  });
+  return file;
 }

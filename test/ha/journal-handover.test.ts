@@ -10,22 +10,13 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Etcd3 } from 'etcd3';
-import { startEc2Simulator } from '../../providers/aws/sim.ts';
-import type { Ec2Simulator } from '../../providers/aws/sim.ts';
 import { slotOf, TAG } from '../../providers/aws/tags.ts';
-import type { ProviderContext } from '../../src/contract/provider.ts';
-import { EtcdCoordinator } from '../../src/ha/etcd-coordinator.ts';
 import { FleetKeys } from '../../src/ha/keys.ts';
-import { Daemon } from '../../src/reconcile/daemon.ts';
-import { DirSource } from '../../src/reconcile/desired-source.ts';
-import { createLogger } from '../../src/status/logger.ts';
 import type { SimInstance } from '../../src/sim/world.ts';
 import { aws } from '../clouds/aws.ts';
-import { inProcessDaemonConfig } from '../helpers/daemon-config.ts';
-import { EtcdServer } from '../helpers/etcd.ts';
-import { DIGEST_A, writeFleet } from '../helpers/fleet-files.ts';
-import { fleetId, laneKeys, observer, settingsFor, waitFor } from './ha-fixture.ts';
+import { DIGEST_A } from '../helpers/fleet-files.ts';
+import { haDaemons } from './daemon-fixture.ts';
+import { laneKeys, waitFor } from './ha-fixture.ts';
 
 const AMI = 'ami-0a1b2c3d4e5f60718';
 const LANE = 'aws-a';
@@ -50,87 +41,47 @@ const slotOfInstance = (i: SimInstance) => slotOf(i.tags[TAG.slot], i.attributes
 
 describe('HA hand-over of an AWS lane mid-rollout (shared launch journal)', function () {
   this.timeout(120_000);
-  let etcd: EtcdServer;
-  let client: Etcd3;
-  let sim: Ec2Simulator;
-  let fleet: string;
-  const daemons = new Map<string, Daemon>();
   /** What each provider opening was given: shared records, a state file. */
   const opened: { records: boolean; stateFile: boolean }[] = [];
-  let cleanups: (() => Promise<void>)[] = [];
+  const ha = haDaemons({
+    images: { [AMI]: DIGEST_A },
+    factor: FACTOR,
+    latencies: { listLagMs: 10_000 },
+    provider: (context, sim) => {
+      opened.push({ records: context.records !== undefined, stateFile: context.stateFile !== undefined });
+      const { config, ...rest } = context;
+      return aws.createProvider(config, sim, { ...rest, listLagMs: LIST_LAG_MS });
+    },
+  });
+  beforeEach(() => (opened.length = 0));
 
-  before(async () => {
-    etcd = await EtcdServer.start();
-    client = observer(etcd.endpoint);
-  });
-  after(async () => {
-    client?.close();
-    await etcd?.kill();
-  });
-  beforeEach(async () => {
-    sim = await startEc2Simulator({ region: 'eu-west-1', factor: FACTOR, latencies: { listLagMs: 10_000 } });
-    sim.addImage({ id: AMI, tags: { [TAG.digest]: DIGEST_A } });
-    fleet = fleetId();
-    opened.length = 0;
-  });
-  afterEach(async () => {
-    for (const daemon of daemons.values()) await daemon.stop();
-    daemons.clear();
-    for (const cleanup of cleanups) await cleanup();
-    cleanups = [];
-    await sim.close();
-  });
-
-  async function startDaemon(replica: string, dir: string): Promise<Daemon> {
-    const daemon = new Daemon({
-      config: inProcessDaemonConfig(dir, { stateDir: path.join(dir, `.state-${replica}`) }),
-      source: new DirSource(dir),
-      logger: createLogger('fatal'),
-      prober: 'provider-state-only',
-      env: {},
-      factories: () =>
-        Promise.resolve((context: ProviderContext) => {
-          opened.push({ records: context.records !== undefined, stateFile: context.stateFile !== undefined });
-          const { config, ...rest } = context;
-          return aws.createProvider(config, sim, { ...rest, listLagMs: LIST_LAG_MS });
-        }),
-      clockOf: () => () => sim.clock.now(),
-      coordinator: (id) => new EtcdCoordinator(settingsFor(etcd.endpoint, id, replica, { leaseTtlMs: 6000, fenceWindowMs: 2000 })),
-    });
-    await daemon.start();
-    daemons.set(replica, daemon);
-    return daemon;
-  }
-
-  const mine = () => sim.world.list().filter((i) => i.tags[TAG.fleet] === fleet && i.tags[TAG.group] === GROUP);
+  const mine = () => ha.sim.world.list().filter((i) => i.tags[TAG.fleet] === ha.fleet && i.tags[TAG.group] === GROUP);
   const live = () => mine().filter(isLive);
 
   it('B takes the lane and launches at once from A’s journal: no fence wait, no slot twice, no surge breach', async () => {
-    const { dir, cleanup } = await writeFleet(fleetFiles(fleet, 'v1'));
-    cleanups.push(cleanup);
-    const a = await startDaemon('a', dir);
+    const dir = await ha.writeFleet(fleetFiles(ha.fleet, 'v1'));
+    await ha.start('a', dir);
     await waitFor('4 instances run under a', () => live().length === REPLICAS && live().every((i) => i.state === 'running'), 60_000);
-    await startDaemon('b', dir);
-    assert.equal((await laneKeys(client, fleet)).get(LANE)?.replica, 'a');
+    await ha.start('b', dir);
+    assert.equal((await laneKeys(ha.client, ha.fleet)).get(LANE)?.replica, 'a');
     const oldTemplate = live()[0]!.tags[TAG.template];
 
     // Every 10 ms from here on: the live instances the world holds (the surge ceiling).
     let most = 0;
     const sampler = setInterval(() => (most = Math.max(most, live().length)), 10);
     try {
-      await writeFile(path.join(dir, 'group.yaml'), fleetFiles(fleet, 'v2')['group.yaml']!);
+      await writeFile(path.join(dir, 'group.yaml'), fleetFiles(ha.fleet, 'v2')['group.yaml']!);
       const fresh = () => mine().filter((i) => i.tags[TAG.template] !== oldTemplate);
       await waitFor('a has launched the first new instance', () => fresh().length >= 1, 30_000);
-      const journalKey = new FleetKeys(settingsFor(etcd.endpoint, fleet, 'x').prefix).record(LANE, 'launches.json');
-      assert.ok((await client.get(journalKey).string()) !== null, "a's launch journal is in etcd");
+      const journalKey = new FleetKeys(ha.prefix).record(LANE, 'launches.json');
+      assert.ok((await ha.client.get(journalKey).string()) !== null, "a's launch journal is in etcd");
 
-      await a.stop(); // SIGTERM's path: in-flight calls finish, the lane is resigned
-      daemons.delete('a');
-      const stoppedAt = sim.clock.now();
+      await ha.stop('a'); // SIGTERM's path: in-flight calls finish, the lane is resigned
+      const stoppedAt = ha.sim.clock.now();
       const launchedByA = fresh().length;
       assert.ok(launchedByA < REPLICAS, `the rollout was underway when a stopped (${launchedByA} of ${REPLICAS} new)`);
-      await waitFor('b holds the lane', async () => (await laneKeys(client, fleet)).get(LANE)?.replica === 'b');
-      const tokenB = (await laneKeys(client, fleet)).get(LANE)!.token;
+      await waitFor('b holds the lane', async () => (await laneKeys(ha.client, ha.fleet)).get(LANE)?.replica === 'b');
+      const tokenB = (await laneKeys(ha.client, ha.fleet)).get(LANE)!.token;
 
       await waitFor(
         'the rollout completes under b',
@@ -140,7 +91,7 @@ describe('HA hand-over of an AWS lane mid-rollout (shared launch journal)', func
         },
         LIST_LAG_MS - 5_000,
       );
-      const firstByB = aws.mutatingCalls(sim).find((c) => c.action === 'RunInstances' && c.fence === tokenB && c.status === 200);
+      const firstByB = aws.mutatingCalls(ha.sim).find((c) => c.action === 'RunInstances' && c.fence === tokenB && c.status === 200);
       assert.ok(firstByB, 'b launched');
       const waitedMs = (firstByB.at - stoppedAt) / FACTOR;
       assert.ok(
@@ -150,7 +101,7 @@ describe('HA hand-over of an AWS lane mid-rollout (shared launch journal)', func
     } finally {
       clearInterval(sampler);
     }
-    const launches = aws.mutatingCalls(sim).filter((c) => c.action === 'RunInstances' && c.status === 200);
+    const launches = aws.mutatingCalls(ha.sim).filter((c) => c.action === 'RunInstances' && c.status === 200);
     assert.ok(
       launches.every((c) => c.fence !== undefined),
       'every launch carried a fencing token',

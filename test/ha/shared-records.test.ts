@@ -6,14 +6,11 @@
  */
 import assert from 'node:assert/strict';
 
-import type { Etcd3 } from 'etcd3';
-
 import { FenceLost } from '../../src/contract/fence.ts';
 import { HaError, MAX_RECORD_BYTES } from '../../src/ha/errors.ts';
 import { FleetKeys } from '../../src/ha/keys.ts';
 import { SharedRecords } from '../../src/ha/shared-records.ts';
-import { EtcdServer } from '../helpers/etcd.ts';
-import { fleetId, laneKeys, observer, settingsFor, startReplica, waitFor } from './ha-fixture.ts';
+import { etcdPerFile, fleetId, laneKeys, settingsFor, startReplica, waitFor } from './ha-fixture.ts';
 import type { Replica } from './ha-fixture.ts';
 
 const LANE = 'lane-0';
@@ -26,29 +23,15 @@ async function heldBy(replica: Replica) {
 
 describe('shared provider records on a real etcd', function () {
   this.timeout(60_000);
-  let etcd: EtcdServer;
-  let world: Etcd3;
-  const replicas: Replica[] = [];
-
-  before(async () => {
-    etcd = await EtcdServer.start();
-    world = observer(etcd.endpoint);
-  });
-  afterEach(async () => {
-    await Promise.all(replicas.splice(0).map((replica) => replica.coordinator.stop()));
-  });
-  after(async () => {
-    world.close();
-    await etcd.stop();
-  });
+  const ha = etcdPerFile();
 
   const start = async (fleet: string, id: string) => {
-    const replica = await startReplica(etcd.endpoint, fleet, id, [LANE]);
-    replicas.push(replica);
+    const replica = await startReplica(ha.etcd.endpoint, fleet, id, [LANE]);
+    ha.replicas.push(replica);
     return replica;
   };
-  const recordKey = (fleet: string) => new FleetKeys(settingsFor(etcd.endpoint, fleet, 'x').prefix).record(LANE, NAME);
-  const inEtcd = async (fleet: string) => (await world.get(recordKey(fleet)).string()) ?? undefined;
+  const recordKey = (fleet: string) => new FleetKeys(settingsFor(ha.etcd.endpoint, fleet, 'x').prefix).record(LANE, NAME);
+  const inEtcd = async (fleet: string) => (await ha.world.get(recordKey(fleet)).string()) ?? undefined;
 
   it('hands the journal to the next holder; a stale holder cannot overwrite it', async () => {
     const fleet = fleetId();
@@ -71,8 +54,8 @@ describe('shared provider records on a real etcd', function () {
     // A holder that has not noticed (paused, cut off): etcd's txn refuses it and the hold is given up.
     let taken = 0;
     const stale = new SharedRecords({
-      client: world,
-      keys: new FleetKeys(settingsFor(etcd.endpoint, fleet, 'x').prefix),
+      client: ha.world,
+      keys: new FleetKeys(settingsFor(ha.etcd.endpoint, fleet, 'x').prefix),
       lane: LANE,
       token: holdA.token,
       timeoutMs: 1000,
@@ -84,7 +67,7 @@ describe('shared provider records on a real etcd', function () {
     );
     assert.equal(taken, 1, 'the stale hold is told it lost the lane');
     assert.equal(await inEtcd(fleet), '{"from":"b"}', "b's record stands");
-    assert.equal((await laneKeys(world, fleet)).get(LANE)?.replica, 'b');
+    assert.equal((await laneKeys(ha.world, fleet)).get(LANE)?.replica, 'b');
   });
 
   it('refuses a record over the size limit with a clear error and keeps the last one', async () => {
@@ -103,11 +86,11 @@ describe('shared provider records on a real etcd', function () {
   it('a read with etcd down rejects (the provider must not open as if the journal were lost)', async () => {
     const fleet = fleetId();
     const hold = await heldBy(await start(fleet, 'a'));
-    await etcd.kill();
+    await ha.etcd.kill();
     try {
       await assert.rejects(hold.records!.read(NAME), (e: unknown) => e instanceof HaError && e.reason === 'EtcdUnreachable');
     } finally {
-      await etcd.restart();
+      await ha.etcd.restart();
     }
   });
 });

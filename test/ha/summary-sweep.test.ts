@@ -7,44 +7,27 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import type { Etcd3 } from 'etcd3';
-
-import { EtcdServer } from '../helpers/etcd.ts';
-import { fleetId, observer, startReplica, waitFor, WINDOW_MS } from './ha-fixture.ts';
-import type { Replica } from './ha-fixture.ts';
+import { etcdPerFile, fleetId, startReplica, waitFor, WINDOW_MS } from './ha-fixture.ts';
 
 /** A summary value as a holder that is gone would have published it. */
 const summary = (publishedAt: string) => JSON.stringify({ replica: 'gone', token: '1', publishedAt, data: { revision: 'r0' } });
 
 describe('EtcdCoordinator: summaries of removed lanes', function () {
   this.timeout(60_000);
-  let etcd: EtcdServer;
-  let world: Etcd3;
-  const replicas: Replica[] = [];
-
-  before(async () => {
-    etcd = await EtcdServer.start();
-    world = observer(etcd.endpoint);
-  });
-
-  after(async () => {
-    await Promise.all(replicas.splice(0).map((replica) => replica.coordinator.stop()));
-    world.close();
-    await etcd.stop();
-  });
+  const ha = etcdPerFile();
 
   /** The lane names with a key under `<prefix>/<kind>/` in etcd. */
   const namesIn = async (prefix: string, kind: 'lanes' | 'summaries') => {
     const under = `${prefix}/${kind}/`;
-    const keys = await world.getAll().prefix(under).keys();
+    const keys = await ha.world.getAll().prefix(under).keys();
     return keys.map((key) => key.slice(under.length)).sort();
   };
 
   it('removing 3 lanes deletes their lane and summary keys; status lists only the remaining lane', async () => {
     const fleet = fleetId();
     const prefix = `/drover-test/${fleet}`;
-    const a = await startReplica(etcd.endpoint, fleet, 'a', ['keep', 'k1', 'k2', 'k3']);
-    replicas.push(a);
+    const a = await startReplica(ha.etcd.endpoint, fleet, 'a', ['keep', 'k1', 'k2', 'k3']);
+    ha.replicas.push(a);
     await waitFor('a holds all 4', () => a.coordinator.holds().size === 4);
     for (const lane of a.coordinator.holds().keys()) assert.ok(await a.coordinator.publish(lane, { revision: 'r1' }));
     assert.deepEqual(await namesIn(prefix, 'summaries'), ['k1', 'k2', 'k3', 'keep']);
@@ -64,10 +47,10 @@ describe('EtcdCoordinator: summaries of removed lanes', function () {
   it('any replica deletes an old unheld leftover; a recent one stays until old, and neither is shown', async () => {
     const fleet = fleetId();
     const prefix = `/drover-test/${fleet}`;
-    await world.put(`${prefix}/summaries/ghost`).value(summary('2020-01-01T00:00:00.000Z'));
-    await world.put(`${prefix}/summaries/recent`).value(summary(new Date().toISOString()));
-    const a = await startReplica(etcd.endpoint, fleet, 'a', ['x']);
-    replicas.push(a);
+    await ha.world.put(`${prefix}/summaries/ghost`).value(summary('2020-01-01T00:00:00.000Z'));
+    await ha.world.put(`${prefix}/summaries/recent`).value(summary(new Date().toISOString()));
+    const a = await startReplica(ha.etcd.endpoint, fleet, 'a', ['x']);
+    ha.replicas.push(a);
     await waitFor('a holds x', () => a.coordinator.holds().size === 1);
     await waitFor('the old leftover is deleted', async () => !(await namesIn(prefix, 'summaries')).includes('ghost'));
     await sleep(5 * WINDOW_MS);

@@ -9,15 +9,10 @@
  */
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startEc2Simulator } from '../../providers/aws/sim.ts';
-import type { Ec2Simulator } from '../../providers/aws/sim.ts';
 import { TAG } from '../../providers/aws/tags.ts';
-import { aws } from '../clouds/aws.ts';
-import { startDaemon } from '../helpers/daemon-process.ts';
-import type { DaemonProcess } from '../helpers/daemon-process.ts';
-import { tempDir, TestRepo } from '../source/helpers.ts';
+import { startGitDaemon } from '../helpers/git-daemon.ts';
+import type { GitDaemon } from '../helpers/git-daemon.ts';
 import { gitlabRules, startRecordingServer } from './recording-server.ts';
 import type { RecordingServer } from './recording-server.ts';
 
@@ -27,6 +22,7 @@ const AMI_2 = 'ami-0c0c0c0c0c0c0c0c2';
 const DIGEST_1 = `sha256:${'3'.repeat(64)}`;
 const DIGEST_2 = `sha256:${'4'.repeat(64)}`;
 const HOOK_KEY = 'e2e-hmac-key';
+const IMAGES = { [AMI_1]: DIGEST_1, [AMI_2]: DIGEST_2 };
 
 const fleet = (digest: string, ami: string, replicas = 'replicas: 2') =>
   [
@@ -45,13 +41,13 @@ interface HookEvent {
 
 describe('e2e: notifications and commit statuses from a real daemon rolling a digest bump', function () {
   this.timeout(180_000);
-  let sim: Ec2Simulator;
-  let repo: TestRepo;
-  let tmp: { path: string; cleanup: () => void };
+  let run: GitDaemon | undefined;
   let hook: RecordingServer;
   let stuck: RecordingServer;
   let forge: RecordingServer;
-  let daemon: DaemonProcess | undefined;
+  const sim = () => run!.sim;
+  const repo = () => run!.repo;
+  const daemon = () => run!.daemon;
 
   const events = (): HookEvent[] => hook.requests.map((r) => JSON.parse(r.body) as HookEvent);
   const statuses = (sha: string) =>
@@ -59,34 +55,26 @@ describe('e2e: notifications and commit statuses from a real daemon rolling a di
   const until = async (done: () => boolean, what: string) => {
     const deadline = Date.now() + 90_000;
     while (!done()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; logs:\n${daemon!.logs.slice(-20).join('\n')}`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; logs:\n${daemon().logs.slice(-20).join('\n')}`);
       await sleep(100);
     }
   };
   const live = () =>
-    sim.world
-      .list()
+    sim()
+      .world.list()
       .filter((i) => i.tags[TAG.fleet] === FLEET && (i.state === 'pending' || i.state === 'running' || i.state === 'stopping'));
 
   before(async () => {
-    tmp = tempDir('drover-notify-e2e-');
-    repo = new TestRepo(tmp.path);
-    repo.commit({ 'fleet.yaml': fleet(DIGEST_1, AMI_1) }, 'web on build 1');
-    sim = await startEc2Simulator({ region: 'eu-west-1', factor: 200 });
-    sim.addImage({ id: AMI_1, tags: { [TAG.digest]: DIGEST_1 } });
-    sim.addImage({ id: AMI_2, tags: { [TAG.digest]: DIGEST_2 } });
     hook = await startRecordingServer();
     stuck = await startRecordingServer();
     stuck.answer('hang');
     forge = await startRecordingServer();
-    daemon = await startDaemon(
-      {
-        DROVER_SOURCE__GIT__URL: repo.url,
-        DROVER_SOURCE__GIT__INTERVAL: '300ms',
-        DROVER_STATE_DIR: path.join(tmp.path, 'state'),
-        ...aws.daemonEnv(sim, 'aws-eu', tmp.path),
-        DROVER_PROGRESS_INTERVAL: '200ms',
-        DROVER_RESYNC_INTERVAL: '500ms',
+    run = await startGitDaemon({
+      prefix: 'drover-notify-e2e-',
+      files: { 'fleet.yaml': fleet(DIGEST_1, AMI_1) },
+      message: 'web on build 1',
+      images: IMAGES,
+      env: {
         DROVER_NOTIFICATIONS__SINKS: `[{name: hook, type: webhook, url: "${hook.url}/drover", secretEnv: HOOK_KEY}, {name: stuck, type: webhook, url: "${stuck.url}", timeout: 1h, queueSize: 2}]`,
         HOOK_KEY,
         DROVER_COMMIT_STATUS__FORGE: 'github',
@@ -95,24 +83,21 @@ describe('e2e: notifications and commit statuses from a real daemon rolling a di
         DROVER_COMMIT_STATUS__TOKEN_ENV: 'FORGE_TOKEN',
         FORGE_TOKEN: 'e2e-forge-token',
       },
-      'unused-token',
-    );
+    });
   });
 
   after(async () => {
-    await daemon?.kill();
-    await sim?.close();
+    await run?.close();
     await hook?.close();
     await stuck?.close();
     await forge?.close();
-    tmp?.cleanup();
   });
 
   it('a digest bump: RolloutStarted, RolloutFinished, and pending then success on the commit', async () => {
-    await daemon!.waitForStatus((s) =>
+    await daemon().waitForStatus((s) =>
       s.groups.some((g) => g.name === 'web' && g.conditions.some((c) => c.type === 'Ready' && c.status === 'True')),
     );
-    const sha = repo.commit({ 'fleet.yaml': fleet(DIGEST_2, AMI_2) }, 'web: build 2');
+    const sha = repo().commit({ 'fleet.yaml': fleet(DIGEST_2, AMI_2) }, 'web: build 2');
     await until(() => statuses(sha).some((s) => s['state'] === 'success'), 'a success status on the new commit');
     // The world: both instances on the new AMI, nothing else alive.
     await until(() => live().length === 2 && live().every((i) => i.image === AMI_2), 'two instances on AMI 2');
@@ -139,15 +124,15 @@ describe('e2e: notifications and commit statuses from a real daemon rolling a di
     assert.ok(forge.requests.every((r) => r.headers.authorization === 'Bearer e2e-forge-token'));
     // The receiver that never answers held nothing up; its queue overflowed and was counted.
     assert.equal(stuck.requests.length, 1);
-    const metrics = await daemon!.text('/metrics');
+    const metrics = await daemon().text('/metrics');
     assert.match(metrics, /drover_notifications_total\{sink="stuck",outcome="dropped"\} [1-9]/);
     assert.match(metrics, /drover_notifications_total\{sink="hook",outcome="sent"\} [1-9]/);
     assert.match(metrics, /drover_commit_statuses_total\{forge="github",outcome="sent"\} [1-9]/);
-    assert.ok(!daemon!.logs.some((l) => l.includes('e2e-forge-token') || l.includes(HOOK_KEY)));
+    assert.ok(!daemon().logs.some((l) => l.includes('e2e-forge-token') || l.includes(HOOK_KEY)));
   });
 
   it('an invalid commit: RevisionRejected and a failure status with its first problem', async () => {
-    const bad = repo.commit({ 'fleet.yaml': fleet(DIGEST_2, AMI_2, 'replicas: many') }, 'web: a typo');
+    const bad = repo().commit({ 'fleet.yaml': fleet(DIGEST_2, AMI_2, 'replicas: many') }, 'web: a typo');
     await until(() => statuses(bad).length > 0, 'a status on the invalid commit');
     const [status] = statuses(bad);
     assert.equal(status?.['state'], 'failure');
@@ -157,8 +142,7 @@ describe('e2e: notifications and commit statuses from a real daemon rolling a di
     await until(() => events().some((e) => e.kind === 'RevisionRejected'), 'RevisionRejected');
     assert.equal(events().find((e) => e.kind === 'RevisionRejected')?.revision, bad);
     // Shutdown: the hanging receiver gets a short grace, then is abandoned; the daemon exits 0.
-    assert.equal(await daemon!.stop(), 0);
-    daemon = undefined;
+    assert.equal(await daemon().stop(), 0);
   });
 });
 
@@ -172,32 +156,23 @@ function withDeadline(digest: string, ami: string): string {
 
 describe('e2e: a failed rollout rolled back, as notifications and a commit status', function () {
   this.timeout(150_000);
-  let sim: Ec2Simulator;
-  let repo: TestRepo;
-  let tmp: { path: string; cleanup: () => void };
+  let run: GitDaemon | undefined;
   let hook: RecordingServer;
   let forge: RecordingServer;
-  let daemon: DaemonProcess | undefined;
 
   before(async () => {
-    tmp = tempDir('drover-notify-rollback-e2e-');
-    repo = new TestRepo(tmp.path);
-    repo.commit({ 'fleet.yaml': withDeadline(DIGEST_1, AMI_1) }, 'web on build 1');
-    // factor 1: the progress deadline is judged against launch times on the cloud's clock.
-    sim = await startEc2Simulator({ region: 'eu-west-1', factor: 1, latencies: { bootMs: 300, terminateMs: 300 } });
-    sim.addImage({ id: AMI_1, tags: { [TAG.digest]: DIGEST_1 } });
-    sim.addImage({ id: AMI_2, tags: { [TAG.digest]: DIGEST_2 } });
     hook = await startRecordingServer();
     forge = await startRecordingServer(gitlabRules());
-    daemon = await startDaemon(
-      {
-        DROVER_SOURCE__GIT__URL: repo.url,
-        DROVER_SOURCE__GIT__INTERVAL: '300ms',
-        DROVER_STATE_DIR: path.join(tmp.path, 'state'),
-        ...aws.daemonEnv(sim, 'aws-eu', tmp.path),
+    run = await startGitDaemon({
+      prefix: 'drover-notify-rollback-e2e-',
+      files: { 'fleet.yaml': withDeadline(DIGEST_1, AMI_1) },
+      message: 'web on build 1',
+      images: IMAGES,
+      // factor 1: the progress deadline is judged against launch times on the cloud's clock.
+      sim: { factor: 1, latencies: { bootMs: 300, terminateMs: 300 } },
+      resync: '300ms',
+      env: {
         DROVER_PROVIDERS__AWS_EU__LIST_LAG_SECONDS: '1',
-        DROVER_PROGRESS_INTERVAL: '200ms',
-        DROVER_RESYNC_INTERVAL: '300ms',
         DROVER_NOTIFICATIONS__SINKS: `[{name: hook, type: webhook, url: "${hook.url}", minSeverity: warning}]`,
         DROVER_COMMIT_STATUS__FORGE: 'gitlab',
         DROVER_COMMIT_STATUS__REPOSITORY: 'acme/fleet',
@@ -205,20 +180,18 @@ describe('e2e: a failed rollout rolled back, as notifications and a commit statu
         DROVER_COMMIT_STATUS__TOKEN_ENV: 'FORGE_TOKEN',
         FORGE_TOKEN: 'e2e-gitlab-token',
       },
-      'unused-token',
-    );
+    });
   });
 
   after(async () => {
-    await daemon?.kill();
-    await sim?.close();
+    await run?.close();
     await hook?.close();
     await forge?.close();
-    tmp?.cleanup();
   });
 
   it('build 2 never boots: RolloutFailed (error) then RolledBack; the commit goes running then failed', async () => {
-    await daemon!.waitForStatus((s) =>
+    const { sim, repo, daemon } = run!;
+    await daemon.waitForStatus((s) =>
       s.groups.some((g) => g.name === 'web' && g.conditions.some((c) => c.type === 'Ready' && c.status === 'True')),
     );
     sim.faults.add({ kind: 'boot-stuck' });
@@ -230,7 +203,7 @@ describe('e2e: a failed rollout rolled back, as notifications and a commit statu
         .map((r) => JSON.parse(r.body) as Record<string, string>);
     const deadline = Date.now() + 90_000;
     while (!kinds().some((e) => e.kind === 'RolledBack') || !statuses().some((s) => s['state'] === 'failed')) {
-      assert.ok(Date.now() < deadline, `no rollback reported; logs:\n${daemon!.logs.slice(-15).join('\n')}`);
+      assert.ok(Date.now() < deadline, `no rollback reported; logs:\n${daemon.logs.slice(-15).join('\n')}`);
       await sleep(100);
     }
     // minSeverity warning: the info events (applied, started) were filtered out.

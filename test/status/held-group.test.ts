@@ -5,15 +5,9 @@
  * the group's instances is terminated out of band.
  */
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startEc2Simulator } from '../../providers/aws/sim.ts';
-import type { Ec2Simulator } from '../../providers/aws/sim.ts';
-import { TAG } from '../../providers/aws/tags.ts';
-import { startDaemon } from '../helpers/daemon-process.ts';
-import type { DaemonProcess } from '../helpers/daemon-process.ts';
-import { tempDir, TestRepo } from '../source/helpers.ts';
-import { aws } from '../clouds/aws.ts';
+import { startGitDaemon } from '../helpers/git-daemon.ts';
+import type { GitDaemon } from '../helpers/git-daemon.ts';
 
 const FLEET = 'held-e2e';
 const AMI = 'ami-0e0e0e0e0e0e0e0e0';
@@ -32,32 +26,20 @@ interface GroupBody {
 
 describe('status: a group not planned keeps its series and claims nothing it could not see', function () {
   this.timeout(120_000);
-  let sim: Ec2Simulator | undefined;
-  let tmp: { path: string; cleanup: () => void } | undefined;
-  let daemon: DaemonProcess | undefined;
+  let run: GitDaemon | undefined;
   after(async () => {
-    await daemon?.kill();
-    await sim?.close();
-    tmp?.cleanup();
+    await run?.close();
   });
 
   it('failed listing: Ready/Degraded series stay in /metrics, status says Ready=Unknown (not True) while an instance is gone', async () => {
-    tmp = tempDir('drover-held-e2e-');
-    const repo = new TestRepo(tmp.path);
-    repo.commit({ 'fleet.yaml': FLEET_YAML }, 'fleet');
-    sim = await startEc2Simulator({ region: 'eu-west-1', factor: 200 });
-    sim.addImage({ id: AMI, tags: { [TAG.digest]: DIGEST } });
-    daemon = await startDaemon(
-      {
-        DROVER_SOURCE__GIT__URL: repo.url,
-        DROVER_SOURCE__GIT__INTERVAL: '300ms',
-        DROVER_STATE_DIR: path.join(tmp.path, 'state'),
-        ...aws.daemonEnv(sim, 'aws-eu', tmp.path),
-        DROVER_PROGRESS_INTERVAL: '200ms',
-        DROVER_RESYNC_INTERVAL: '200ms',
-      },
-      'unused-token',
-    );
+    run = await startGitDaemon({
+      prefix: 'drover-held-e2e-',
+      files: { 'fleet.yaml': FLEET_YAML },
+      message: 'fleet',
+      images: { [AMI]: DIGEST },
+      resync: '200ms',
+    });
+    const { sim, daemon } = run;
     const ready = /drover_group_condition\{group="web",type="Ready",status="True"\} 1/;
     let deadline = Date.now() + 60_000;
     while (!ready.test(await daemon.text('/metrics'))) {
@@ -74,7 +56,7 @@ describe('status: a group not planned keeps its series and claims nothing it cou
     // A listing error drover does not retry inside the call (a Conflict-kind code), so each pass fails fast.
     sim.faults.add({ kind: 'error', status: 409, code: 'IncorrectState', actions: ['DescribeInstances'] });
     sim.world.terminate(sim.world.list().find((i) => i.state === 'running')!.id, 'out-of-band');
-    const heldLogs = () => daemon!.logs.filter((l) => l.includes('group not planned')).length;
+    const heldLogs = () => daemon.logs.filter((l) => l.includes('group not planned')).length;
     const start = heldLogs();
     deadline = Date.now() + 60_000;
     while (heldLogs() < start + 2) {

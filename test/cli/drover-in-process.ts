@@ -1,4 +1,9 @@
-/** The CLI's `main` run in this process with stdout and stderr captured (no Node start-up per call). */
+/**
+ * The CLI (`main`, which bin/drover calls with argv and whose result becomes the exit code) run in
+ * this process with stdout and stderr captured: no Node start-up per call, for loops over many
+ * cases (validate's fixtures/invalid, which checks one case against the real process too; diff's
+ * goldens and errors).
+ */
 import { main } from '../../src/cli/main.ts';
 
 /** Runs `drover <args>` in process; resolves its exit code and output. */
