@@ -20,7 +20,7 @@ import type { NotifyHub } from '../notify/hub.ts';
 import type { HubBuilder } from '../notify/start.ts';
 import type { Logger } from '../status/logger.ts';
 import { DaemonMetrics } from '../status/metrics.ts';
-import type { StatusStore } from '../status/status-store.ts';
+import type { GroupView, StatusStore } from '../status/status-store.ts';
 import { daemonStores, daemonWiring, openLimitedProviders } from './compose.ts';
 import type { DaemonStores, ProviderWiring } from './compose.ts';
 import type { DesiredSource, SourceChange } from './desired-source.ts';
@@ -33,6 +33,7 @@ import type { Lane, PassOutcome, Revisioned } from './lane.ts';
 import type { FactoryLookup, LaneAuthority, OpenedProviders } from './open-providers.ts';
 import { runPass } from './pass.ts';
 import type { PassDeps, PassResult } from './pass.ts';
+import { PassProgress } from './pass-progress.ts';
 import { PassReporter } from './pass-reporter.ts';
 import { ProviderPool } from './provider-pool.ts';
 import { Replica } from './replica.ts';
@@ -286,6 +287,8 @@ export class Daemon {
   private async passesAt(lane: Lane, current: Revisioned, log: Logger): Promise<number> {
     const { focus, supersede } = lane.begin(current);
     const halt = haltOf(lane);
+    // Notifications compare with the groups before these passes: their progress changes status as they run.
+    const before = this.notify === undefined ? [] : this.laneGroups(lane.provider);
     let outcome: PassOutcome = 'failed';
     try {
       // HA: a new hold first learns the lane's templates from etcd (what to roll back to, what failed).
@@ -293,7 +296,7 @@ export class Daemon {
         return this.deps.config.progressIntervalMs;
       if (focus !== undefined) await this.focusedPass(lane, current, focus, log, supersede, halt?.controller);
       if (halt?.controller.signal.aborted) return this.halted(lane, log, halt.controller.signal);
-      const result = await this.pass(lane, current, log, supersede, halt?.controller);
+      const result = await this.pass(lane, current, log, supersede, halt?.controller, before);
       if (result.halted === true) return this.halted(lane, log, halt?.controller.signal);
       outcome = result.superseded ? 'superseded' : 'completed';
       if (!result.superseded) return this.reporter.nextDelay(result, this.deps.config);
@@ -347,6 +350,7 @@ export class Daemon {
     if (focus.size > (deps.providers.get(lane.provider)?.groupFilterLimit ?? 0)) return;
     const state = this.suspensions.apply(current.state);
     const held = this.reporter.held();
+    const progress = this.progressOf(state, current.revision);
     const result = await runPass(state, current.revision, deps, {
       execute: true,
       signal: this.abort.signal,
@@ -355,8 +359,9 @@ export class Daemon {
       focus,
       supersede,
       waits: this.reporter.waits,
+      progress,
       ...(halt === undefined ? {} : { halt }),
-    });
+    }).finally(() => progress.close());
     if (result.halted === true) return this.reporter.haltedPass(lane.provider, state, result, log);
     await this.reporter.focusedPass(state, result, held, log.child({ focusedGroups: focus.size }));
   }
@@ -368,9 +373,11 @@ export class Daemon {
     log: Logger,
     supersede: AbortSignal | undefined,
     halt: AbortController | undefined,
+    before: readonly GroupView[],
   ): Promise<PassResult> {
     const state = this.suspensions.apply(current.state);
     const held = this.reporter.held();
+    const progress = this.progressOf(state, current.revision);
     const result = await runPass(state, current.revision, await this.laneDeps(lane, current), {
       execute: true,
       signal: this.abort.signal,
@@ -380,16 +387,16 @@ export class Daemon {
       deletedElsewhere: this.fleet.deletedElsewhere(lane.provider),
       supersede,
       waits: this.reporter.waits,
+      progress,
       ...(halt === undefined ? {} : { halt }),
-    });
+    }).finally(() => progress.close());
     if (result.halted === true) {
       await this.reporter.haltedPass(lane.provider, state, result, log);
       return result;
     }
     const fleet = this.fleet.record(lane.provider, result, state, this.replica && new Set(this.replica.holds().keys()));
     // Lanes run concurrently: this pass's events are about its own provider's groups only.
-    const laneGroups = () => this.status.list().filter((g) => g.provider === lane.provider);
-    const before = this.notify === undefined ? [] : laneGroups();
+    const laneGroups = () => this.laneGroups(lane.provider);
     await this.reporter.fullPass(lane.provider, state, result, held, log, fleet, this.suspensions.names);
     this.notify?.passRecorded(state.fleet.id, before, laneGroups(), result.guarded.refusals, this.fleetGroups());
     // The fleet-wide view counts as a pass once every provider's lane has reported (status, readiness).
@@ -398,6 +405,16 @@ export class Daemon {
     if (this.replica !== undefined) void this.replica.publish(lane.provider, passSummary(lane.provider, result, this.status.list()));
     if (lane.hold !== undefined) await this.shared?.save(lane.provider, lane.hold, current.state, result.observations);
     return result;
+  }
+
+  /** The groups of a lane as status shows them now. */
+  private laneGroups(provider: string): GroupView[] {
+    return this.status.list().filter((g) => g.provider === provider);
+  }
+
+  /** A pass's progress in status while it runs (pass-progress.ts). */
+  private progressOf(state: DesiredState, revision: string): PassProgress {
+    return new PassProgress({ status: this.status, state, revision, suspended: this.suspensions.names });
   }
 
   private async laneDeps(lane: Lane, current: Revisioned): Promise<PassDeps> {

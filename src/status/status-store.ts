@@ -202,6 +202,24 @@ export class StatusStore {
     this.changed();
   }
 
+  /**
+   * A pass's progress before it ends (the daemon's PassProgress): the given groups' planned steps,
+   * their counts moved by the actions already done. Conditions, counts and waits only: no event,
+   * no history, no instance rows (the pass's end records those), so a long pass (a 1,000-group
+   * rollout's creates) shows what it is doing instead of the previous pass (attack23b N8).
+   */
+  recordProgress(
+    state: DesiredState,
+    steps: readonly GroupStep[],
+    revision: string,
+    apiSuspended: ReadonlySet<string>,
+    planNow: number,
+  ): void {
+    const at = this.now().toISOString();
+    for (const step of steps) if (state.groups[step.group] !== undefined) this.recordStep(state, step, revision, at, apiSuspended, planNow);
+    this.changed();
+  }
+
   /** An event per action of `result` (and the group's error for a failed one); recordPass does this too. */
   async recordActions(state: DesiredState, result: PassResult, at = this.now().toISOString()): Promise<void> {
     for (const action of result.actions) {
