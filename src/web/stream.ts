@@ -9,8 +9,9 @@
  * sent to every stream. A new stream's snapshot is what the others were last sent (so opening one
  * never forces a patch on the others: the next patch comes on the normal schedule, for all). One
  * client address holds at most `maxPerClient` streams (more get 503); past `maxStreams` in all, the
- * oldest stream of the address holding the most is ended to make room, so a newcomer is never
- * refused because others hold every stream. A stream whose client reads too slowly is closed (it
+ * youngest stream of the address holding the most is ended to make room when that address holds
+ * at least two more than the newcomer's, so one address cannot hold every stream; otherwise the
+ * newcomer is refused (503: its page reads the status meanwhile). A stream whose client reads too slowly is closed (it
  * reconnects and starts from a snapshot), and a comment every `heartbeatMs` keeps proxies from
  * closing an idle one.
  */
@@ -20,7 +21,7 @@ import type { FleetModel } from './model.ts';
 
 /** Limits of the event streams. */
 export interface StreamLimits {
-  /** Streams open in all; past it the oldest stream of the address holding the most is ended. */
+  /** Streams open in all; past it a newcomer is refused, or ends a stream of an address holding more (evictFor). */
   readonly maxStreams: number;
   /** Streams one client address may hold; more get 503 (the page then polls the status). */
   readonly maxPerClient: number;
@@ -89,7 +90,7 @@ export class EventStreams {
 
   /**
    * Serves one stream: 503 when its address holds `maxPerClient`; past `maxStreams`, ends the
-   * oldest stream of the address holding the most first.
+   * youngest stream of an address holding at least two more first, else 503.
    */
   open(req: IncomingMessage, res: ServerResponse): void {
     const address = req.socket.remoteAddress ?? '';
@@ -97,7 +98,10 @@ export class EventStreams {
       refuse(res, `too many event streams open from this address (${this.limits.maxPerClient}); try again later`);
       return;
     }
-    if (this.clients.size >= this.limits.maxStreams) this.evict();
+    if (this.clients.size >= this.limits.maxStreams && !this.evictFor(address)) {
+      refuse(res, `the daemon serves its most event streams (${this.limits.maxStreams}); read the status instead and try again later`);
+      return;
+    }
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
@@ -134,18 +138,24 @@ export class EventStreams {
     return count;
   }
 
-  /** Ends the oldest stream of the address holding the most (the first opened among them on a tie). */
-  private evict(): void {
+  /**
+   * Makes room for a newcomer from `address` by ending the youngest stream of the address holding
+   * the most, only when that address holds at least two more than the newcomer's: an established
+   * reader is never pushed out by a newcomer holding as many (17 addresses holding one each took
+   * turns evicting an operator's page, attack23b N2), and no two clients take turns evicting each
+   * other. False: no room (the newcomer is refused with 503 and its page polls the status).
+   */
+  private evictFor(address: string): boolean {
     const counts = new Map<string, number>();
-    for (const address of this.clients.values()) counts.set(address, (counts.get(address) ?? 0) + 1);
+    for (const other of this.clients.values()) counts.set(other, (counts.get(other) ?? 0) + 1);
     const most = Math.max(...counts.values());
-    for (const [res, address] of this.clients) {
-      if (counts.get(address) !== most) continue;
-      // Told to wait before reconnecting, so two clients do not take turns evicting each other at once.
-      res.end('retry: 15000\n\n');
-      this.drop(res);
-      return;
-    }
+    if (most < (counts.get(address) ?? 0) + 2) return false;
+    const victim = [...this.clients].findLast(([, other]) => counts.get(other) === most)?.[0];
+    if (victim === undefined) return false;
+    // Told to wait before reconnecting (its page reads the status meanwhile).
+    victim.end('retry: 15000\n\n');
+    this.drop(victim);
+    return true;
   }
 
   /** Asks for a patch (coalesced: at most one per intervalMs). */
