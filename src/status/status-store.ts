@@ -216,7 +216,13 @@ export class StatusStore {
     planNow: number,
   ): void {
     const at = this.now().toISOString();
-    for (const step of steps) if (state.groups[step.group] !== undefined) this.recordStep(state, step, revision, at, apiSuspended, planNow);
+    for (const step of steps) {
+      if (state.groups[step.group] === undefined) continue;
+      // ProbesFailing keeps its last recorded state: the pass's end announces its change (probesEvent).
+      const probes = this.groups.get(step.group)?.conditions.find((c) => c.type === 'ProbesFailing');
+      const conditions = step.status.conditions.flatMap((c) => (c.type !== 'ProbesFailing' ? [c] : probes === undefined ? [] : [probes]));
+      this.recordStep(state, { ...step, status: { ...step.status, conditions } }, revision, at, apiSuspended, planNow);
+    }
     this.changed();
   }
 
