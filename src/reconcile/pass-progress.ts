@@ -2,8 +2,8 @@
  * A lane's pass as it goes, for status (attack23b N8): a pass that launches 1,000 instances at the
  * cloud's launch rate runs for minutes, and status used to change only at its end, so the page
  * showed every group Ready on the old template while the new instances ran beside the old ones.
- * Here the groups a pass acts on are published once it has planned them (their conditions say
- * Progressing) and again as each group's actions complete (counts moved by what was launched or
+ * Here the groups a pass plans (and does not hold) are published once it has planned them (those
+ * it acts on say Progressing, the others are at the new revision) and again as each group's actions complete (counts moved by what was launched or
  * deleted), at most once per interval, coalesced. It only reports: the pass decides nothing from
  * it, and its end records the pass as before.
  */
@@ -15,7 +15,7 @@ import type { ActionResult } from './execute.ts';
 
 /** What a pass tells about itself while it executes (PassOptions.progress); never thrown from. */
 export interface PassProgressListener {
-  /** The steps of the groups the pass is about to act on, as planned (and guarded). */
+  /** The steps of the groups the pass planned and does not hold, as planned (and guarded), before it acts. */
   planned(steps: readonly GroupStep[], planNow: number): void;
   /** One group's actions of this pass have all completed (or failed). */
   groupDone(group: string, actions: readonly ActionResult[]): void;
@@ -50,8 +50,9 @@ export class PassProgress implements PassProgressListener {
 
   planned(steps: readonly GroupStep[], planNow: number): void {
     this.planNow = planNow;
+    // Every group the pass plans and does not hold: those with nothing to do are shown at the new
+    // revision now (not "behind" until the pass ends), those acting as Progressing.
     for (const step of steps) {
-      if (step.creates.length === 0 && step.deletes.length === 0) continue;
       this.steps.set(step.group, step);
       this.dirty.add(step.group);
     }

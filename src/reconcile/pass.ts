@@ -223,7 +223,7 @@ export async function runPass(state: DesiredState, revision: string, deps: PassD
 }
 
 /**
- * The steps about to act, as status will show them (Stalled kept, expected waits carried), told to
+ * The steps of the groups not held, as status will show them (Stalled kept, expected waits carried), told to
  * options.progress. A read of the pass's facts: nothing is recorded here.
  */
 function tellPlanned(state: DesiredState, steps: readonly GroupStep[], deps: PassDeps, options: PassOptions): void {

@@ -221,4 +221,32 @@ describe('web: the page live in headless Chromium (scripted daemon)', function (
     await tab.close();
     change(0);
   });
+
+  // Fails on the code before: a long unbroken word in the applied commit's subject, a rejected
+  // revision's message or an event widened the fleet view past a phone's width (attack23b N4).
+  it('long unbroken words in a commit subject, a rejection and an event do not widen the page at 375 px', async () => {
+    const tab = await browser.newPage();
+    tab.on('pageerror', (e) => problems.push(String(e)));
+    await tab.setViewport({ width: 375, height: 800 });
+    const word = 'x'.repeat(200);
+    const saved = status;
+    status = {
+      ...status,
+      source: {
+        lastAppliedRevision: 'a'.repeat(40),
+        lastAttemptedRevision: 'b'.repeat(40),
+        lastAttemptError: { reason: 'InvalidRevision', message: `unknown key ${word}` },
+        git: { lastAppliedCommit: { subject: `pin ${word}`, author: 'bot', authoredAt: '2026-12-07T00:00:00Z' } },
+      },
+      events: [{ at: '2026-12-07T00:00:00Z', type: 'Warning', reason: 'InvalidRevision', message: `unknown key ${word}` }],
+    } as typeof status;
+    await tab.goto(`${server.url}/`);
+    await tab.waitForSelector('#live[data-state="live"]');
+    await tab.waitForSelector('#applied-commit');
+    assert.ok(((await tab.evaluate(`document.getElementById('main').textContent`)) as string).includes(word));
+    assert.ok(((await tab.evaluate('document.documentElement.scrollWidth')) as number) <= 375, 'the page stays 375 px wide');
+    status = saved;
+    assert.deepEqual(problems, []);
+    await tab.close();
+  });
 });
