@@ -281,6 +281,7 @@ export class Daemon {
       ...(this.replica === undefined ? {} : { ha: this.replica.view() }),
       orphans: last?.guarded.orphans,
       refusals: last?.guarded.refusals ?? [],
+      passes: this.status.passes(),
       history: this.status.history,
       events: this.status.events().slice(-20),
     };
@@ -358,7 +359,7 @@ export class Daemon {
     if (focus.size > (deps.providers.get(lane.provider)?.groupFilterLimit ?? 0)) return;
     const state = this.suspensions.apply(current.state);
     const held = this.reporter.held();
-    const progress = this.progressOf(state, current.revision);
+    const progress = this.progressOf(lane.provider, state, current.revision);
     const result = await runPass(state, current.revision, deps, {
       execute: true,
       signal: this.abort.signal,
@@ -385,7 +386,7 @@ export class Daemon {
   ): Promise<PassResult> {
     const state = this.suspensions.apply(current.state);
     const held = this.reporter.held();
-    const progress = this.progressOf(state, current.revision);
+    const progress = this.progressOf(lane.provider, state, current.revision);
     const result = await runPass(state, current.revision, await this.laneDeps(lane, current), {
       execute: true,
       signal: this.abort.signal,
@@ -421,8 +422,8 @@ export class Daemon {
   }
 
   /** A pass's progress in status while it runs (pass-progress.ts). */
-  private progressOf(state: DesiredState, revision: string): PassProgress {
-    return new PassProgress({ status: this.status, state, revision, suspended: this.suspensions.names });
+  private progressOf(lane: string, state: DesiredState, revision: string): PassProgress {
+    return new PassProgress({ status: this.status, lane, state, revision, suspended: this.suspensions.names });
   }
 
   private async laneDeps(lane: Lane, current: Revisioned): Promise<PassDeps> {

@@ -27,6 +27,8 @@ const DEFAULT_INTERVAL_MS = 1000;
 /** What a PassProgress writes to and about. */
 export interface PassProgressDeps {
   readonly status: StatusStore;
+  /** The lane (provider name): status `passes` says its pass runs, and how far. */
+  readonly lane: string;
   readonly state: DesiredState;
   readonly revision: string;
   /** Groups suspended through the API (their badge). */
@@ -43,6 +45,9 @@ export class PassProgress implements PassProgressListener {
   private timer: NodeJS.Timeout | undefined;
   private lastFlush = 0;
   private closed = false;
+  private readonly startedAt = new Date().toISOString();
+  private plannedActions = 0;
+  private done = 0;
 
   constructor(deps: PassProgressDeps) {
     this.deps = deps;
@@ -52,6 +57,9 @@ export class PassProgress implements PassProgressListener {
     this.planNow = planNow;
     // Every group the pass plans and does not hold: those with nothing to do are shown at the new
     // revision now (not "behind" until the pass ends), those acting as Progressing.
+    this.plannedActions = steps.reduce((n, step) => n + step.creates.length + step.deletes.length, 0);
+    // A pass with nothing to do ends at once: its end records it, nothing is shown before.
+    if (this.plannedActions === 0) return;
     for (const step of steps) {
       this.steps.set(step.group, step);
       this.dirty.add(step.group);
@@ -61,6 +69,7 @@ export class PassProgress implements PassProgressListener {
 
   groupDone(group: string, actions: readonly ActionResult[]): void {
     const step = this.steps.get(group);
+    this.done += actions.length;
     if (step === undefined || actions.length === 0) return;
     this.steps.set(group, withActions(step, actions));
     this.dirty.add(group);
@@ -72,6 +81,7 @@ export class PassProgress implements PassProgressListener {
     this.closed = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.lastFlush > 0) this.report(() => this.deps.status.passRunning(this.deps.lane, undefined));
   }
 
   private schedule(): void {
@@ -87,8 +97,17 @@ export class PassProgress implements PassProgressListener {
     this.lastFlush = Date.now();
     const steps = [...this.dirty].flatMap((g) => this.steps.get(g) ?? []);
     this.dirty.clear();
+    const { status, lane, state, revision, suspended } = this.deps;
+    const pass = { startedAt: this.startedAt, actionsDone: this.done, actionsPlanned: this.plannedActions };
+    this.report(() => {
+      status.passRunning(lane, pass);
+      status.recordProgress(state, steps, revision, suspended, this.planNow);
+    });
+  }
+
+  private report(call: () => void): void {
     try {
-      this.deps.status.recordProgress(this.deps.state, steps, this.deps.revision, this.deps.suspended, this.planNow);
+      call();
     } catch {
       // Reporting progress must never stop a pass.
     }

@@ -80,6 +80,13 @@ export interface RevisionRecord {
   outcome: 'in-progress' | 'succeeded' | 'failed' | 'superseded';
 }
 
+/** A lane's pass while it runs (status `passes`): since when, and its actions done of those planned. */
+export interface PassInProgress {
+  readonly startedAt: string;
+  readonly actionsDone: number;
+  readonly actionsPlanned: number;
+}
+
 const EVENTS_PER_GROUP = 20;
 const FLEET_EVENTS = 100;
 const HISTORY = 20;
@@ -92,6 +99,7 @@ export class StatusStore {
   private readonly instanceLists = new Map<string, InstanceList>();
   private readonly listeners = new Set<() => void>();
   private readonly fleetEvents: DroverEvent[] = [];
+  private readonly running = new Map<string, PassInProgress>();
   readonly history: RevisionRecord[] = [];
   private readonly eventLog: string | undefined;
   private readonly now: () => Date;
@@ -132,6 +140,19 @@ export class StatusStore {
     const view = this.groups.get(name);
     const instances = this.instanceLists.get(name);
     return view === undefined || instances === undefined ? view : { ...view, instances };
+  }
+
+  /** The passes running now, by lane (provider name), sorted: what status `passes` shows. */
+  passes(): Record<string, PassInProgress> {
+    return Object.fromEntries([...this.running].sort(([a], [b]) => (a < b ? -1 : 1)));
+  }
+
+  /** A lane's pass is running (its progress), or ended (undefined). */
+  passRunning(lane: string, pass: PassInProgress | undefined): void {
+    if (pass === undefined) {
+      if (!this.running.delete(lane)) return;
+    } else this.running.set(lane, pass);
+    this.changed();
   }
 
   /** Recent fleet-wide events, newest last. */

@@ -158,6 +158,9 @@ describe('pass progress in status (attack23b N8)', function () {
       10_000,
     );
     assert.ok(gate.held > 0, 'still mid-pass');
+    const passes = () => (daemon.statusView() as { passes: Record<string, { actionsDone: number; actionsPlanned: number }> }).passes;
+    await waitFor(() => (passes()['aws']?.actionsDone ?? 0) >= 1, "status says the lane's pass runs, with an action done", 10_000);
+    assert.ok((passes()['aws']?.actionsPlanned ?? 0) >= 2, JSON.stringify(passes()));
     for (const name of ['fast', 'slow']) {
       const view = daemon.status.get(name);
       assert.equal(isTrue(daemon, name, 'Ready'), false, `${name} is not Ready on the old template`);
@@ -171,6 +174,7 @@ describe('pass progress in status (attack23b N8)', function () {
       'both groups run build B only',
     );
     await waitFor(() => ['fast', 'slow'].every((g) => isTrue(daemon, g, 'Ready') && !isTrue(daemon, g, 'Progressing')), 'both Ready');
+    await waitFor(() => passes()['aws'] === undefined, 'no pass shown running once the passes end');
   });
 });
 

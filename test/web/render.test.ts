@@ -518,6 +518,15 @@ describe('web/render: attack23b findings', () => {
     assert.ok(big / (pollDelay(big) / 1000) <= POLL_BYTES_PER_SECOND, 'at most the budget on average');
   });
 
+  // Fails on the code before: nothing said a lane's pass was running for minutes (N8).
+  it("says in the lane's heading that its pass runs, since when and how far", () => {
+    const model = fleetModel({
+      groups: [group('web-eu')],
+      passes: { 'aws-eu': { startedAt: '2026-12-07T11:56:00Z', actionsDone: 327, actionsPlanned: 1002 } },
+    });
+    assert.match(flat(fleetView(model, {}, NOW)), /aws-eu <span class="muted">pass running for 4m: 327 of 1002 actions done<\/span>/);
+  });
+
   it('marks the pager links so focus can return to them after a page change (N10)', () => {
     const many = Array.from({ length: 250 }, (_, i) => group(`g-${String(i).padStart(4, '0')}`));
     const out = flat(fleetView(fleetModel({ groups: many }), { page: 2 }, NOW));

@@ -225,16 +225,25 @@ export function fleetView(model, view, now) {
         shown.filter((r) => r.provider === lane),
         desired,
         commit,
+        now,
       ),
     )}
     ${shown.length > 0 ? barLegend() : ''} ${pages > 1 ? pager(page, pages) : ''} ${orphansView(model)} ${haView(model, now)}
     ${revisionsView(model, now)} ${eventsView(model, now)}`;
 }
 
-function laneTable(model, lane, rows, desired, commit) {
+function laneTable(model, lane, rows, desired, commit, now) {
   const listed = (model.lastPass?.providers ?? []).find((p) => p.name === lane);
   const holder = haLanes(model).find((l) => l.lane === lane)?.holder?.replica;
-  const note = [listed ? (listed.ok ? `${listed.instances} instances listed` : 'listing failed') : '', holder ? `held by ${holder}` : '']
+  const running = model.passes?.[lane];
+  const pass = running
+    ? `pass running for ${age(running.startedAt, now)}: ${running.actionsDone} of ${running.actionsPlanned} actions done`
+    : '';
+  const note = [
+    listed ? (listed.ok ? `${listed.instances} instances listed` : 'listing failed') : '',
+    pass,
+    holder ? `held by ${holder}` : '',
+  ]
     .filter((x) => x !== '')
     .join(' · ');
   return html`<section class="lane" aria-label="lane ${lane}">
