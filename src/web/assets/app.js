@@ -306,6 +306,8 @@ async function poll() {
     const response = await fetch('/api/v1/status', { headers, cache: 'no-store' });
     if (response.status === 304 || !response.ok) return pollDelay(0);
     const text = await response.text();
+    // A stream opened meanwhile: its snapshot and patches are newer (and patch only what it sent).
+    if (!polling) return pollDelay(0);
     etag = response.headers.get('etag') ?? undefined;
     const status = JSON.parse(text);
     const kept = status.orphans?.kept ?? [];
