@@ -98,7 +98,8 @@ export class PassProgress implements PassProgressListener {
     const steps = [...this.dirty].flatMap((g) => this.steps.get(g) ?? []);
     this.dirty.clear();
     const { status, lane, state, revision, suspended } = this.deps;
-    const pass = { startedAt: this.startedAt, actionsDone: this.done, actionsPlanned: this.plannedActions };
+    // Refused deletes reported unsent are results but were not planned: never more done than planned.
+    const pass = { startedAt: this.startedAt, actionsDone: Math.min(this.done, this.plannedActions), actionsPlanned: this.plannedActions };
     this.report(() => {
       status.passRunning(lane, pass);
       status.recordProgress(state, steps, revision, suspended, this.planNow);
