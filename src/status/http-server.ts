@@ -182,6 +182,7 @@ async function route(
   drain(req);
   const denied = authorize(req, options.apiToken);
   if (denied) return send(res, denied.status, { error: denied.message });
+  if (url.pathname === '/api/v1/events/ticket') return send(res, 200, { ticket: web.streams.ticket() });
   if (url.pathname === '/api/v1/reconcile') {
     control.reconcile('api');
     return send(res, 202, { result: 'queued' });

@@ -249,4 +249,30 @@ describe('web: the page live in headless Chromium (scripted daemon)', function (
     assert.deepEqual(problems, []);
     await tab.close();
   });
+
+  // attack23b N2: with the API token, the page's stream is an operator's (a one-time ticket; the
+  // token itself never goes in a URL), which pages without one never push out.
+  it('with the API token, the page opens its stream with a one-time ticket, never the token', async () => {
+    const tab = await browser.newPage();
+    tab.on('pageerror', (e) => problems.push(String(e)));
+    const urls: string[] = [];
+    tab.on('request', (r) => urls.push(r.url()));
+    await tab.goto(`${server.url}/`);
+    await tab.waitForSelector('#live[data-state="live"]');
+    await tab.type('#token', 't');
+    await tab.click('#token-form button[type="submit"]');
+    // The token is kept for the tab (session storage): the next load opens an operator's stream.
+    await tab.reload();
+    await tab.waitForSelector('#live[data-state="live"]');
+    while (!urls.some((u) => u.includes('/api/v1/events/stream?ticket='))) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(urls.some((u) => u.endsWith('/api/v1/events/ticket')));
+    assert.ok(
+      urls.every((u) => !u.includes('=t&') && !u.endsWith('=t')),
+      'the token is in no URL',
+    );
+    change(6);
+    await tab.waitForFunction(`document.querySelector('tr[data-group="web-a"]').dataset.updatedReady === '6'`);
+    assert.deepEqual(problems, []);
+    await tab.close();
+  });
 });

@@ -41,9 +41,9 @@ interface Stream {
 }
 
 /** Opens a stream from `localAddress` (any 127.x address reaches the loopback listener on Linux). */
-function openStream(server: HttpServer, localAddress = '127.0.0.1'): Promise<Stream> {
+function openStream(server: HttpServer, localAddress = '127.0.0.1', path = '/api/v1/events/stream'): Promise<Stream> {
   const url = new URL(server.url);
-  const options = { host: '127.0.0.1', port: Number(url.port), path: '/api/v1/events/stream', agent: false, localAddress };
+  const options = { host: '127.0.0.1', port: Number(url.port), path, agent: false, localAddress };
   return new Promise((resolve, reject) => {
     const req = httpRequest(options, (res) => {
       const messages: { event: string; data: unknown }[] = [];
@@ -303,6 +303,37 @@ describe('web/routes: the page and its event stream on the HTTP server', () => {
     daemon.change((s) => (s.groups[0] = row('g-0', 3)));
     assert.equal((await stream.next()).event, 'patch', 'a reader that keeps up keeps its stream');
     stream.close();
+  });
+
+  // attack23b N2: an operator (a ticket got with the API token) is never pushed out by pages
+  // without one, and gets in by ending one of theirs.
+  it('an operator ticket: required token, one use, never evicted by anonymous newcomers, evicts one of them', async () => {
+    assert.equal((await post(server, '/api/v1/events/ticket', 'wrong')).status, 401);
+    const ticketOf = async () => (JSON.parse((await post(server, '/api/v1/events/ticket', 't')).body) as { ticket: string }).ticket;
+    const anonymous = [await openStream(server, '127.0.0.2'), await openStream(server, '127.0.0.3')];
+    await Promise.all(anonymous.map((s) => s.next()));
+    const ticket = await ticketOf();
+    const operator = await openStream(server, '127.0.0.4', `/api/v1/events/stream?ticket=${ticket}`);
+    assert.equal(operator.status, 200, 'an operator gets in although every address holds one stream');
+    assert.equal((await operator.next()).event, 'snapshot');
+    await anonymous[1]!.ended;
+    assert.equal(server.web.streams.size, 2);
+    const newcomer = await openStream(server, '127.0.0.5');
+    assert.equal(newcomer.status, 503, 'a newcomer without a ticket is refused');
+    newcomer.close();
+    const reused = await openStream(server, '127.0.0.6', `/api/v1/events/stream?ticket=${ticket}`);
+    assert.equal(reused.status, 503, 'a used ticket is worth nothing');
+    reused.close();
+    const second = await openStream(server, '127.0.0.6', `/api/v1/events/stream?ticket=${await ticketOf()}`);
+    assert.equal(second.status, 200);
+    await anonymous[0]!.ended;
+    const third = await openStream(server, '127.0.0.7', `/api/v1/events/stream?ticket=${await ticketOf()}`);
+    assert.equal(third.status, 503, 'among operators, the usual rule: no one holds two more');
+    third.close();
+    daemon.change((s) => (s.groups[0] = row('a', 1)));
+    assert.equal((await operator.next()).event, 'patch');
+    operator.close();
+    second.close();
   });
 
   // Fails on the code before: a page polling the status (refused a stream) read the whole document

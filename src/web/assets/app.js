@@ -242,7 +242,7 @@ function follow() {
   post({ type: 'hello' });
   navigator.locks.request('drover-live', () => {
     leader = true;
-    connect();
+    void connect();
     return new Promise(() => undefined); // held while this tab is open
   });
 }
@@ -252,9 +252,32 @@ let polling = false;
 let etag;
 let connectTimer;
 
-function connect() {
+/**
+ * A one-time stream ticket for an operator (POST with the API token; an EventSource cannot send
+ * it): the daemon never ends such a stream to make room for a page without one. Undefined without
+ * a token or when refused.
+ */
+async function streamTicket() {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (!token) return undefined;
+  try {
+    const response = await fetch('/api/v1/events/ticket', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+      credentials: 'omit',
+    });
+    return response.ok ? (await response.json()).ticket : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function connect() {
   connectTimer = undefined;
-  stream = new EventSource('/api/v1/events/stream');
+  const ticket = await streamTicket();
+  // A ticket is good for one stream: its EventSource is not left to reconnect with it (below).
+  stream = new EventSource(`/api/v1/events/stream${ticket ? `?ticket=${encodeURIComponent(ticket)}` : ''}`);
+  const ticketed = ticket !== undefined;
   stream.addEventListener('open', () => {
     stopPolling();
     setLive('live', 'live updates on');
@@ -273,6 +296,12 @@ function connect() {
     // Ended (the daemon restarted, or made room for another reader) or refused (its caps): read
     // the status now and until a stream is open again.
     startPolling();
+    // With a token (now), the stream comes back as an operator's, with a new ticket.
+    if ((ticketed || sessionStorage.getItem(TOKEN_KEY) !== null) && stream.readyState !== EventSource.CLOSED) {
+      stream.close();
+      connectTimer ??= setTimeout(connect, 3000);
+      return setLive('down', 'reconnecting… (reading the status meanwhile)');
+    }
     if (stream.readyState !== EventSource.CLOSED) return setLive('down', 'reconnecting… (reading the status meanwhile)');
     setLive('down', 'live updates unavailable: reading the status until a stream is free');
     connectTimer ??= setTimeout(connect, 5000);
