@@ -66,6 +66,7 @@ export class DaemonViews {
       ...(replica === undefined ? {} : { ha: replica.view() }),
       orphans: last?.guarded.orphans,
       refusals: last?.guarded.refusals ?? [],
+      passes: status.passes(),
       history: status.history,
       events: status.events().slice(-20),
     };

@@ -21,6 +21,7 @@ import type { NotifyHub } from '../notify/hub.ts';
 import type { HubBuilder } from '../notify/start.ts';
 import type { Logger } from '../status/logger.ts';
 import { DaemonMetrics } from '../status/metrics.ts';
+import { ControlConflict } from '../status/http-server.ts';
 import type { StatusStore } from '../status/status-store.ts';
 import { daemonStores, daemonWiring, openLimitedProviders } from './compose.ts';
 import type { DaemonStores, ProviderWiring } from './compose.ts';
@@ -254,12 +255,19 @@ export class Daemon {
 
   /**
    * Suspends or resumes a group through the API (persisted; under HA in etcd, for every replica);
-   * false when the group is unknown. Under HA, rejects with ControlUnavailable when etcd could not
-   * be written (the API answers 503; nothing changed).
+   * false when the group is unknown. Rejects with ControlConflict to resume a group suspended in
+   * Git (the API answers 409; nothing changed). Under HA, rejects with ControlUnavailable when etcd
+   * could not be written (the API answers 503; nothing changed).
    */
   async setSuspended(group: string, suspended: boolean): Promise<boolean> {
     const groups = this.deps.source.current()?.state.groups;
     if (groups === undefined || !Object.hasOwn(groups, group)) return false;
+    // A resume cannot lift Git's suspension: said so (409), never answered as done (attack23b N11).
+    if (!suspended && groups[group]?.suspend === true)
+      throw new ControlConflict(
+        'SuspendedInGit',
+        `group ${group} is suspended in Git (suspend: true in its file): remove it there and push to resume; the API cannot override Git`,
+      );
     await this.suspensions.set(group, suspended);
     // HA: every replica records the event when it sees the change in etcd (this one too).
     if (this.replica === undefined) await this.reporter.suspension(group, suspended);

@@ -75,7 +75,7 @@ export class FleetView {
 
   /**
    * Keeps the lane's pass and returns the fleet-wide view: this pass with the other lanes' last
-   * observations, steps and skips (for status and metrics), whether every provider has reported,
+   * observations, steps, orphans, refusals and skips (for status and metrics), whether every provider has reported,
    * and whether groups elsewhere have not settled at this revision yet. Lanes of providers no
    * longer desired are dropped. `here` (HA): the lanes this replica runs; complete then means
    * every one of them has reported (the others are other replicas' to report).
@@ -100,7 +100,15 @@ export class FleetView {
       result: {
         ...result,
         observations: all.flatMap((r) => r.observations),
-        guarded: { ...result.guarded, steps: all.flatMap((r) => r.guarded.steps) },
+        // Each lane's own orphans and refusals (attack23b N3): never only the last lane's.
+        guarded: {
+          steps: all.flatMap((r) => r.guarded.steps),
+          orphans: {
+            deletes: all.flatMap((r) => r.guarded.orphans.deletes ?? []),
+            kept: all.flatMap((r) => r.guarded.orphans.kept ?? []),
+          },
+          refusals: all.flatMap((r) => r.guarded.refusals ?? []),
+        },
         skipped: all.flatMap((r) => r.skipped),
       },
     };

@@ -11,7 +11,7 @@ import type { DesiredState } from '../contract/fleet.ts';
 import type { GroupSnapshot } from '../notify/events.ts';
 import type { NotifyHub } from '../notify/hub.ts';
 import type { Logger } from '../status/logger.ts';
-import type { StatusStore } from '../status/status-store.ts';
+import type { GroupView, StatusStore } from '../status/status-store.ts';
 import type { SuspensionStore } from './api-suspensions.ts';
 import { fenceLostOf, LaneHalted, PassSuperseded } from './errors.ts';
 import type { FleetView } from './fleet-view.ts';
@@ -20,6 +20,7 @@ import { passSummary } from './lane-summary.ts';
 import { runPass } from './pass.ts';
 import type { PassDeps, PassResult } from './pass.ts';
 import type { PassReporter } from './pass-reporter.ts';
+import { PassProgress } from './pass-progress.ts';
 import type { ProviderPool } from './provider-pool.ts';
 import type { Replica } from './replica.ts';
 import type { SharedTemplates } from './shared-templates.ts';
@@ -75,6 +76,8 @@ export class LanePasses {
     const { focus, supersede } = lane.begin(current);
     const halt = haltOf(lane);
     const { shared, config, reporter } = this.deps;
+    // Notifications compare with the groups before these passes: their progress changes status as they run.
+    const before = this.deps.notify === undefined ? [] : this.laneGroups(lane.provider);
     let outcome: PassOutcome = 'failed';
     try {
       // HA: a new hold first learns the lane's templates from etcd (what to roll back to, what failed).
@@ -82,7 +85,7 @@ export class LanePasses {
         return config.progressIntervalMs;
       if (focus !== undefined) await this.focusedPass(lane, current, focus, log, supersede, halt?.controller);
       if (halt?.controller.signal.aborted) return this.halted(lane, log, halt.controller.signal);
-      const result = await this.fullPass(lane, current, log, supersede, halt?.controller);
+      const result = await this.fullPass(lane, current, log, supersede, halt?.controller, before);
       if (result.halted === true) return this.halted(lane, log, halt?.controller.signal);
       outcome = result.superseded ? 'superseded' : 'completed';
       if (!result.superseded) return reporter.nextDelay(result, config);
@@ -137,6 +140,7 @@ export class LanePasses {
     if (focus.size > (deps.providers.get(lane.provider)?.groupFilterLimit ?? 0)) return;
     const state = this.deps.suspensions.apply(current.state);
     const held = reporter.held();
+    const progress = this.progressOf(lane.provider, state, current.revision);
     const result = await runPass(state, current.revision, deps, {
       execute: true,
       signal: this.deps.signal,
@@ -145,8 +149,9 @@ export class LanePasses {
       focus,
       supersede,
       waits: reporter.waits,
+      progress,
       ...(halt === undefined ? {} : { halt }),
-    });
+    }).finally(() => progress.close());
     if (result.halted === true) return reporter.haltedPass(lane.provider, state, result, log);
     await reporter.focusedPass(state, result, held, log.child({ focusedGroups: focus.size }));
   }
@@ -158,11 +163,13 @@ export class LanePasses {
     log: Logger,
     supersede: AbortSignal | undefined,
     halt: AbortController | undefined,
+    before: readonly GroupView[],
   ): Promise<PassResult> {
     const { reporter, fleet, suspensions } = this.deps;
     const state = suspensions.apply(current.state);
     const held = reporter.held();
     const deps = await this.laneDeps(lane, current);
+    const progress = this.progressOf(lane.provider, state, current.revision);
     const result = await runPass(state, current.revision, deps, {
       execute: true,
       signal: this.deps.signal,
@@ -172,13 +179,14 @@ export class LanePasses {
       deletedElsewhere: fleet.deletedElsewhere(lane.provider),
       supersede,
       waits: reporter.waits,
+      progress,
       ...(halt === undefined ? {} : { halt }),
-    });
+    }).finally(() => progress.close());
     if (result.halted === true) {
       await reporter.haltedPass(lane.provider, state, result, log);
       return result;
     }
-    await this.record(lane, current, state, result, held, log);
+    await this.record(lane, current, state, result, held, log, before);
     this.deps.audits.record(lane.provider, state, result, deps.providers, new Date());
     return result;
   }
@@ -194,19 +202,28 @@ export class LanePasses {
     result: PassResult,
     held: ReadonlySet<string>,
     log: Logger,
+    before: readonly GroupView[],
   ): Promise<void> {
     const { reporter, fleet, status, replica, notify, shared } = this.deps;
     const view = fleet.record(lane.provider, result, state, replica && new Set(replica.holds().keys()));
     // Lanes run concurrently: this pass's events are about its own provider's groups only.
-    const laneGroups = () => status.list().filter((g) => g.provider === lane.provider);
-    const before = notify === undefined ? [] : laneGroups();
     await reporter.fullPass(lane.provider, state, result, held, log, view, this.deps.suspensions.names);
-    notify?.passRecorded(state.fleet.id, before, laneGroups(), result.guarded.refusals, this.deps.fleetGroups());
+    notify?.passRecorded(state.fleet.id, before, this.laneGroups(lane.provider), result.guarded.refusals, this.deps.fleetGroups());
     // The fleet-wide view counts as a pass once every provider's lane has reported (status, readiness).
     fleet.publish(view);
     this.count++;
     if (replica !== undefined) void replica.publish(lane.provider, passSummary(lane.provider, result, status.list()));
     if (lane.hold !== undefined) await shared?.save(lane.provider, lane.hold, current.state, result.observations);
+  }
+
+  /** The groups of a lane as status shows them now. */
+  private laneGroups(provider: string): GroupView[] {
+    return this.deps.status.list().filter((g) => g.provider === provider);
+  }
+
+  /** A pass's progress in status while it runs (pass-progress.ts). */
+  private progressOf(lane: string, state: DesiredState, revision: string): PassProgress {
+    return new PassProgress({ status: this.deps.status, lane, state, revision, suspended: this.deps.suspensions.names });
   }
 
   /** The pass's dependencies for `lane`: its provider (opened or reopened for its hold), health, queues and clock. */

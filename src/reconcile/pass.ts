@@ -18,6 +18,7 @@ import { judgeProbes, withheldFailures, withProbeConditions } from './probes-fai
 import { withStalledErrors } from './stalled.ts';
 import type { StalledGroups } from './stalled.ts';
 import type { ActionResult } from './execute.ts';
+import type { PassProgressListener } from './pass-progress.ts';
 import type { FailedTemplates } from './failed-templates.ts';
 import type { HealthTracker, ProbePolicy } from './health.ts';
 import type { ImageVerifier } from './image-verifier.ts';
@@ -144,6 +145,11 @@ export interface PassOptions {
    * queued creates and deletes are skipped (calls already sent finish) and no sweep runs.
    */
   readonly halt?: AbortController;
+  /**
+   * Told what the pass does while it executes (pass-progress.ts: status shows a long pass's
+   * progress). Only told: nothing the pass decides depends on it, and what it throws is ignored.
+   */
+  readonly progress?: PassProgressListener;
 }
 
 /** A pass's start and end on the wall clock (its providers' clock for a result that has no `wall`). */
@@ -180,6 +186,7 @@ export async function runPass(state: DesiredState, revision: string, deps: PassD
   const fleetReady = planned.filter((i) => i.readySince !== undefined).length + unhealthyNotReady + (options.readyElsewhere ?? 0);
   const guarded = applyDeletionGuard(state.fleet, steps, orphans, fleetReady, options.deletedElsewhere ?? 0);
   for (const step of guarded.steps) if (step.failedTemplate) deps.failed.record(step.group, step.failedTemplate.templateHash);
+  if (options.execute) tellPlanned(state, guarded.steps, deps, options);
   const actions = options.execute ? await execute(state, revision, guarded, planned, deps, options, refusals) : [];
   // A pass that does not execute (`drover plan`) changed nothing, so it records nothing either.
   if (options.execute && options.halt?.signal.aborted !== true) await sweepLeftovers(state, deps, options);
@@ -214,6 +221,28 @@ export async function runPass(state: DesiredState, revision: string, deps: PassD
     ...(refusals.size === 0 ? {} : { launchRefusals: [...refusals.values()] }),
     instances: sampleByGroup(planned),
   };
+}
+
+/**
+ * The steps of the groups not held, as status will show them (Stalled kept, expected waits carried), told to
+ * options.progress. A read of the pass's facts: nothing is recorded here.
+ */
+function tellPlanned(state: DesiredState, steps: readonly GroupStep[], deps: PassDeps, options: PassOptions): void {
+  const progress = options.progress;
+  if (progress === undefined) return;
+  const acting = steps.filter((s) => !options.hold?.has(s.group) && state.groups[s.group] !== undefined);
+  const now = deps.now();
+  const shown = summarizeSteps(withExpectedWaits(deps.stalled?.apply(acting) ?? acting, [], now, options.waits, options.hold));
+  tell(() => progress.planned(shown, now));
+}
+
+/** Calls a progress listener; its failure is no failure of the pass. */
+function tell(call: () => void): void {
+  try {
+    call();
+  } catch {
+    // Progress is reporting only.
+  }
 }
 
 function stalledSteps(
@@ -394,7 +423,12 @@ async function execute(
     refusals,
   };
   const acting = guarded.steps.filter((step) => !options.hold?.has(step.group));
-  const perGroup = acting.map((step) => executeStep(step, state.groups[step.group]!, ctx));
+  const perGroup = acting.map((step) =>
+    executeStep(step, state.groups[step.group]!, ctx).then((done) => {
+      tell(() => options.progress?.groupDone(step.group, done));
+      return done;
+    }),
+  );
   const orphans = queuedDeletes(ctx, guarded.orphans.deletes);
   const results = await Promise.all([...perGroup, orphans]);
   return results.flat();

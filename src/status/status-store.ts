@@ -85,6 +85,13 @@ export interface RevisionRecord {
   outcome: 'in-progress' | 'succeeded' | 'failed' | 'superseded';
 }
 
+/** A lane's pass while it runs (status `passes`): since when, and its actions done of those planned. */
+export interface PassInProgress {
+  readonly startedAt: string;
+  readonly actionsDone: number;
+  readonly actionsPlanned: number;
+}
+
 const EVENTS_PER_GROUP = 20;
 const FLEET_EVENTS = 100;
 const HISTORY = 20;
@@ -97,6 +104,7 @@ export class StatusStore {
   private readonly instanceLists = new Map<string, InstanceList>();
   private readonly listeners = new Set<() => void>();
   private readonly fleetEvents: DroverEvent[] = [];
+  private readonly running = new Map<string, PassInProgress>();
   readonly history: RevisionRecord[] = [];
   private readonly eventLog: string | undefined;
   private readonly now: () => Date;
@@ -137,6 +145,19 @@ export class StatusStore {
     const view = this.groups.get(name);
     const instances = this.instanceLists.get(name);
     return view === undefined || instances === undefined ? view : { ...view, instances };
+  }
+
+  /** The passes running now, by lane (provider name), sorted: what status `passes` shows. */
+  passes(): Record<string, PassInProgress> {
+    return Object.fromEntries([...this.running].sort(([a], [b]) => (a < b ? -1 : 1)));
+  }
+
+  /** A lane's pass is running (its progress), or ended (undefined). */
+  passRunning(lane: string, pass: PassInProgress | undefined): void {
+    if (pass === undefined) {
+      if (!this.running.delete(lane)) return;
+    } else this.running.set(lane, pass);
+    this.changed();
   }
 
   /** Recent fleet-wide events, newest last. */
@@ -209,6 +230,30 @@ export class StatusStore {
         ...(refusal.group ? { group: refusal.group } : {}),
       });
     this.recordHistory(state, result, at, revisionPending);
+    this.changed();
+  }
+
+  /**
+   * A pass's progress before it ends (the daemon's PassProgress): the given groups' planned steps,
+   * their counts moved by the actions already done. Conditions, counts and waits only: no event,
+   * no history, no instance rows (the pass's end records those), so a long pass (a 1,000-group
+   * rollout's creates) shows what it is doing instead of the previous pass (attack23b N8).
+   */
+  recordProgress(
+    state: DesiredState,
+    steps: readonly GroupStep[],
+    revision: string,
+    apiSuspended: ReadonlySet<string>,
+    planNow: number,
+  ): void {
+    const at = this.now().toISOString();
+    for (const step of steps) {
+      if (state.groups[step.group] === undefined) continue;
+      // ProbesFailing keeps its last recorded state: the pass's end announces its change (probesEvent).
+      const probes = this.groups.get(step.group)?.conditions.find((c) => c.type === 'ProbesFailing');
+      const conditions = step.status.conditions.flatMap((c) => (c.type !== 'ProbesFailing' ? [c] : probes === undefined ? [] : [probes]));
+      this.recordStep(state, { ...step, status: { ...step.status, conditions } }, revision, at, apiSuspended, planNow);
+    }
     this.changed();
   }
 

@@ -23,10 +23,12 @@ export interface FleetModel {
   readonly refusals?: readonly Record<string, unknown>[];
   readonly history?: unknown;
   readonly events?: unknown;
+  /** The lanes' passes running now (status `passes`: startedAt, actionsDone, actionsPlanned by lane). */
+  readonly passes?: unknown;
   readonly groups: readonly GroupRow[];
 }
 
-const TOP_LEVEL = ['fleet', 'source', 'lastPass', 'ha', 'history', 'events'] as const;
+const TOP_LEVEL = ['fleet', 'source', 'lastPass', 'passes', 'ha', 'history', 'events'] as const;
 const ORPHAN_FIELDS = ['id', 'name', 'group', 'zone', 'templateHash', 'reason', 'ready'] as const;
 const REFUSAL_FIELDS = ['code', 'group', 'message'] as const;
 /** Kept orphans sent to the page (their count is sent whole): a fleet with thousands stays light. */

@@ -42,10 +42,11 @@ export function pageHtml(model: FleetModel, now: number): string {
 <link rel="stylesheet" href="/ui/style.css">
 </head>
 <body data-view="fleet">
-<a class="skip" href="#main">Skip to the fleet</a>
+<a class="skip" href="#main">Skip to content</a>
 <header>
 <h1><a href="#/">drover</a></h1>
 <span id="live" class="live-state" role="status">static view (the script has not started)</span>
+<span id="paused" class="paused" role="status" hidden></span>
 <button type="button" id="reconcile" data-action="reconcile">Reconcile now</button>
 <form id="token-form" aria-label="API token">
 <label for="token">API token</label>

@@ -9,18 +9,20 @@
  * sent to every stream. A new stream's snapshot is what the others were last sent (so opening one
  * never forces a patch on the others: the next patch comes on the normal schedule, for all). One
  * client address holds at most `maxPerClient` streams (more get 503); past `maxStreams` in all, the
- * oldest stream of the address holding the most is ended to make room, so a newcomer is never
- * refused because others hold every stream. A stream whose client reads too slowly is closed (it
+ * youngest stream of the address holding the most is ended to make room when that address holds
+ * at least two more than the newcomer's, so one address cannot hold every stream; otherwise the
+ * newcomer is refused (503: its page reads the status meanwhile). A stream whose client reads too slowly is closed (it
  * reconnects and starts from a snapshot), and a comment every `heartbeatMs` keeps proxies from
  * closing an idle one.
  */
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fleetModel, RowCache } from './model.ts';
 import type { FleetModel } from './model.ts';
 
 /** Limits of the event streams. */
 export interface StreamLimits {
-  /** Streams open in all; past it the oldest stream of the address holding the most is ended. */
+  /** Streams open in all; past it a newcomer is refused, or ends a stream of an address holding more (evictFor). */
   readonly maxStreams: number;
   /** Streams one client address may hold; more get 503 (the page then polls the status). */
   readonly maxPerClient: number;
@@ -58,10 +60,22 @@ export interface Patch {
   removed?: string[];
 }
 
+/** How long a stream ticket may wait for its stream, and how many may wait at once. */
+const TICKET_TTL_MS = 30_000;
+const MAX_TICKETS = 256;
+
+/** One open stream: its client's address, and whether it came with an operator's ticket. */
+interface Client {
+  readonly address: string;
+  readonly operator: boolean;
+}
+
 /** The open streams and what they were last sent. */
 export class EventStreams {
-  /** Open streams by when they opened (a Map keeps insertion order), with their client's address. */
-  private readonly clients = new Map<ServerResponse, string>();
+  /** Open streams by when they opened (a Map keeps insertion order). */
+  private readonly clients = new Map<ServerResponse, Client>();
+  /** Stream tickets not used yet, with when they expire. */
+  private readonly tickets = new Map<string, number>();
   private readonly limits: StreamLimits;
   private readonly source: StreamSource;
   private readonly cache = new RowCache();
@@ -88,16 +102,43 @@ export class EventStreams {
   }
 
   /**
-   * Serves one stream: 503 when its address holds `maxPerClient`; past `maxStreams`, ends the
-   * oldest stream of the address holding the most first.
+   * A one-time ticket for a stream of an operator (the caller checked the API token; an
+   * EventSource cannot send it): valid TICKET_TTL_MS, for one stream, which newcomers without one
+   * never end. It is not the token and is worthless once used or expired.
+   */
+  ticket(): string {
+    const now = Date.now();
+    for (const [ticket, expires] of this.tickets) if (expires <= now) this.tickets.delete(ticket);
+    while (this.tickets.size >= MAX_TICKETS) this.tickets.delete(this.tickets.keys().next().value!);
+    const ticket = randomBytes(18).toString('base64url');
+    this.tickets.set(ticket, now + TICKET_TTL_MS);
+    return ticket;
+  }
+
+  /** Whether `req` carries a valid ticket (`?ticket=`), which it uses up. */
+  private operator(req: IncomingMessage): boolean {
+    const ticket = new URL(req.url ?? '/', 'http://drover').searchParams.get('ticket');
+    if (ticket === null) return false;
+    const expires = this.tickets.get(ticket);
+    this.tickets.delete(ticket);
+    return expires !== undefined && expires > Date.now();
+  }
+
+  /**
+   * Serves one stream: 503 when its address holds `maxPerClient`; past `maxStreams`, ends a stream
+   * first (evictFor), else 503.
    */
   open(req: IncomingMessage, res: ServerResponse): void {
     const address = req.socket.remoteAddress ?? '';
+    const operator = this.operator(req);
     if (this.countOf(address) >= this.limits.maxPerClient) {
       refuse(res, `too many event streams open from this address (${this.limits.maxPerClient}); try again later`);
       return;
     }
-    if (this.clients.size >= this.limits.maxStreams) this.evict();
+    if (this.clients.size >= this.limits.maxStreams && !this.evictFor(address, operator)) {
+      refuse(res, `the daemon serves its most event streams (${this.limits.maxStreams}); read the status instead and try again later`);
+      return;
+    }
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
@@ -106,7 +147,7 @@ export class EventStreams {
     });
     req.socket.setNoDelay(true);
     const first = this.clients.size === 0;
-    this.clients.set(res, address);
+    this.clients.set(res, { address, operator });
     res.on('close', () => this.drop(res));
     this.write(res, `retry: 3000\n\n${this.snapshot(first)}`);
     if (first) this.startWatching();
@@ -130,22 +171,35 @@ export class EventStreams {
 
   private countOf(address: string): number {
     let count = 0;
-    for (const other of this.clients.values()) if (other === address) count++;
+    for (const other of this.clients.values()) if (other.address === address) count++;
     return count;
   }
 
-  /** Ends the oldest stream of the address holding the most (the first opened among them on a tie). */
-  private evict(): void {
+  /**
+   * Makes room for a newcomer from `address`. Operators' streams (a ticket) are never ended for a
+   * newcomer without one, and an operator's newcomer ends a stream without one when there is any
+   * (the youngest of the address holding the most of them). Otherwise, among streams of its own
+   * kind, it ends the youngest stream of the address holding the most only when that address holds
+   * at least two more than the newcomer's: an established reader is never pushed out by a newcomer
+   * holding as many (17 addresses holding one each took turns evicting an operator's page,
+   * attack23b N2), and no two clients take turns evicting each other. False: no room (the newcomer
+   * is refused with 503 and its page polls the status).
+   */
+  private evictFor(address: string, operator: boolean): boolean {
+    const anonymous = [...this.clients].filter(([, c]) => !c.operator);
+    const pool = operator && anonymous.length > 0 ? anonymous : [...this.clients].filter(([, c]) => c.operator === operator);
+    if (pool.length === 0) return false;
     const counts = new Map<string, number>();
-    for (const address of this.clients.values()) counts.set(address, (counts.get(address) ?? 0) + 1);
+    for (const [, other] of pool) counts.set(other.address, (counts.get(other.address) ?? 0) + 1);
     const most = Math.max(...counts.values());
-    for (const [res, address] of this.clients) {
-      if (counts.get(address) !== most) continue;
-      // Told to wait before reconnecting, so two clients do not take turns evicting each other at once.
-      res.end('retry: 15000\n\n');
-      this.drop(res);
-      return;
-    }
+    const bar = operator && pool === anonymous ? 0 : (counts.get(address) ?? 0) + 2;
+    if (most < bar) return false;
+    const victim = pool.findLast(([, other]) => counts.get(other.address) === most)?.[0];
+    if (victim === undefined) return false;
+    // Told to wait before reconnecting (its page reads the status meanwhile).
+    victim.end('retry: 15000\n\n');
+    this.drop(victim);
+    return true;
   }
 
   /** Asks for a patch (coalesced: at most one per intervalMs). */

@@ -1,6 +1,7 @@
 /** FleetView: every lane's last pass, merged for status and metrics, and the deletion guard's share elsewhere. */
 import assert from 'node:assert/strict';
 import { FleetView } from '../../src/reconcile/fleet-view.ts';
+import type { PassResult } from '../../src/reconcile/pass.ts';
 import type { Listed } from '../../src/reconcile/slices.ts';
 import { passOf, running, stateWith, step } from './daemon-fixtures.ts';
 
@@ -99,5 +100,43 @@ describe('FleetView under HA: lanes other replicas run', () => {
     remote = [{ lane: 'b', running: 4, deletes: 0, revision: 'r1', settled: true }];
     assert.equal(view.record('a', passOf('a', 'r1', [running('a', 'a1')], [step('wa', 'a')]), state, here).revisionPending, false);
     assert.equal(view.readyElsewhere('b'), 1, 'a lane never counts its own published share');
+  });
+});
+
+function kept(id: string) {
+  return { id, name: id, group: 'gone', zone: 'z', templateHash: 't', reason: 'orphan', ready: true };
+}
+function refusal(group: string) {
+  return { code: 'group-deletion', group, message: `group ${group} vanished from Git` };
+}
+function guardedOf(orphans: object, refusals: object[]) {
+  return { steps: [], orphans, refusals } as unknown as PassResult['guarded'];
+}
+
+describe('FleetView orphans and refusals (attack23b N3)', () => {
+  it("merges every lane's orphans and refusals, whichever lane finished last", () => {
+    const view = new FleetView();
+    const state = stateWith('a', 'b');
+    view.record(
+      'a',
+      passOf('a', 'r1', [], [], { guarded: guardedOf({ deletes: [], kept: [kept('a1'), kept('a2')] }, [refusal('ga')]) }),
+      state,
+    );
+    const last = view.record('b', passOf('b', 'r1', [], [], { guarded: guardedOf({ deletes: [kept('b1')], kept: [] }, []) }), state);
+    view.publish(last);
+    const guarded = view.lastPass?.result.guarded;
+    assert.deepEqual(
+      guarded?.orphans.kept.map((o) => o.id),
+      ['a1', 'a2'],
+      "lane a's kept orphans stay while lane b reports none",
+    );
+    assert.deepEqual(
+      guarded?.orphans.deletes.map((o) => o.id),
+      ['b1'],
+    );
+    assert.deepEqual(
+      guarded?.refusals.map((r) => r.group),
+      ['ga'],
+    );
   });
 });

@@ -14,6 +14,8 @@ import {
   sortRows,
   stateOf,
   PAGE_SIZE,
+  pollDelay,
+  POLL_BYTES_PER_SECOND,
   timeline,
 } from '../../src/web/assets/render.js';
 import { fleetModel, RowCache } from '../../src/web/model.ts';
@@ -456,5 +458,79 @@ describe('web/render: the group page lists the instances and links the commit', 
     const plain = flat(groupPage(local, local.groups[0], g, [], NOW));
     assert.doesNotMatch(plain, /<a href="[^#]/, "no link but the page's own routes");
     assert.match(plain, new RegExp(`<code title="${SHA}">aaaaaaa</code>`));
+  });
+});
+
+function commit(subject: string, author = 'Ann') {
+  return {
+    source: {
+      lastAppliedRevision: 'a'.repeat(40),
+      git: { lastAppliedCommit: { subject, author, authoredAt: '2026-12-07T11:59:30Z' } },
+    },
+    groups: [group('web-eu')],
+  };
+}
+
+describe('web/render: attack23b findings', () => {
+  // Fails on the code before: the aria-live summary carried the commit's age, re-announced at every render (N5).
+  it('keeps the ticking age out of the live region', () => {
+    const out = String(fleetView(fleetModel(commit('bump web')), {}, NOW));
+    const live = /<span aria-live="polite" id="summary-live"\s*>([\s\S]*?)<\/span/.exec(out)?.[1] ?? '';
+    assert.match(live, /1 of 1 groups/);
+    assert.doesNotMatch(live, /ago/);
+    assert.match(out, /id="applied-commit"[^>]*>“<bdi>bump web<\/bdi>” · <bdi>Ann<\/bdi> · 30s ago/);
+    assert.equal(out.match(/aria-live/g)?.length, 1);
+  });
+
+  // Fails on the code before: U+202E in a subject reversed the author and age after it (N7).
+  it('isolates the subject and author, and drops bidi controls from the row note', () => {
+    const out = String(fleetView(fleetModel(commit('evil \u202e gnp.exe', 'Bob \u2066')), {}, NOW));
+    assert.match(out, /<bdi>evil \u202e gnp.exe<\/bdi>/, 'kept in the summary, isolated');
+    const note = /class="muted commit" title="([^"]*)"/.exec(out)?.[1] ?? '';
+    assert.ok(note.includes('evil') && !/[\u202a-\u202e\u2066-\u2069]/.test(note), note);
+  });
+
+  // Fails on the code before: segments differed by colour alone, with no legend (N6).
+  it('names every progress segment and shows a legend of their shapes', () => {
+    const rolling = group('web-gcp', {
+      counts: { live: 7, terminating: 1, ready: 6, available: 6, locked: 0, updated: 2, updatedReady: 1, byTemplate: [] },
+    });
+    const out = flat(fleetView(fleetModel({ groups: [rolling] }), {}, NOW));
+    for (const title of ['1 new, ready', '1 new, starting', '5 old', '1 being deleted'])
+      assert.ok(out.includes(`<title>${title}</title>`), title);
+    assert.match(out, /class="bar-legend muted"/);
+  });
+
+  // Fails on the code before: a group suspended in Git offered Resume, answered "done" (N11).
+  it('offers no Resume for a group suspended in Git, and says where to lift it', () => {
+    const g = group('web-lab', { suspendedBy: 'git' });
+    const out = flat(groupPage(fleetModel({ groups: [g] }), g, undefined, [], NOW));
+    assert.doesNotMatch(out, /data-action="resume"/);
+    assert.match(out, /Suspended in Git \(<code>suspend: true<\/code>/);
+    const api = group('web-eu', { suspendedBy: 'api' });
+    assert.match(flat(groupPage(fleetModel({ groups: [api] }), api, undefined, [], NOW)), /data-action="resume"/);
+  });
+
+  // Fails on the code before: a page refused a stream read 1.5 MB every 5 s (N9).
+  it('spaces status reads so that polling stays under its byte budget', () => {
+    assert.equal(pollDelay(0), 5000);
+    const big = 1_500_000;
+    assert.ok(big / (pollDelay(big) / 1000) <= POLL_BYTES_PER_SECOND, 'at most the budget on average');
+  });
+
+  // Fails on the code before: nothing said a lane's pass was running for minutes (N8).
+  it("says in the lane's heading that its pass runs, since when and how far", () => {
+    const model = fleetModel({
+      groups: [group('web-eu')],
+      passes: { 'aws-eu': { startedAt: '2026-12-07T11:56:00Z', actionsDone: 327, actionsPlanned: 1002 } },
+    });
+    assert.match(flat(fleetView(model, {}, NOW)), /aws-eu <span class="muted">pass running for 4m: 327 of 1002 actions done<\/span>/);
+  });
+
+  it('marks the pager links so focus can return to them after a page change (N10)', () => {
+    const many = Array.from({ length: 250 }, (_, i) => group(`g-${String(i).padStart(4, '0')}`));
+    const out = flat(fleetView(fleetModel({ groups: many }), { page: 2 }, NOW));
+    assert.match(out, /href="#\/\?page=1" data-page="1" data-rel="previous"/);
+    assert.match(out, /href="#\/\?page=3" data-page="3" data-rel="next"/);
   });
 });

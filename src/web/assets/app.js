@@ -4,13 +4,16 @@
  * sends the actions with the API token the operator entered (kept in this tab's session storage,
  * sent as a bearer header, never a cookie). No framework, no build step, no external request.
  */
-import { fleetView, groupPage } from './render.js';
+import { fleetView, groupPage, pollDelay } from './render.js';
 
 const TOKEN_KEY = 'drover.apiToken';
 const SAMPLES_PER_GROUP = 240;
+/** Longest a selection holds updates: past it the page renders anyway (a leftover selection must not freeze it). */
+const HOLD_MAX_MS = 20_000;
 const main = document.getElementById('main');
 const live = document.getElementById('live');
 const notice = document.getElementById('notice');
+const paused = document.getElementById('paused');
 const state = {
   model: JSON.parse(document.getElementById('model').textContent),
   full: new Map(),
@@ -20,12 +23,21 @@ const state = {
 let renderQueued = false;
 /** A render was skipped while the operator selected text; done when the selection is cleared. */
 let renderHeld = false;
+/** When the current hold began (undefined: none), and the updates waiting since. */
+let heldSince;
+let waiting = 0;
 let rendered = false;
 let stream;
 
 function route() {
   const match = /^#\/groups\/([a-z][-a-z0-9]{0,39})$/.exec(location.hash);
   return match ? { group: match[1] } : { group: undefined };
+}
+
+/** The fleet view's page in the hash (`#/?page=N`), 1 when none. */
+function pageOfHash() {
+  const match = /^#\/\?page=([1-9][0-9]{0,5})$/.exec(location.hash);
+  return match ? Number(match[1]) : 1;
 }
 
 /** A selector finding the focused element of `main` again after a render replaced it (keyboard users keep their place). */
@@ -73,16 +85,39 @@ function morph(old, next) {
   from.forEach((child, i) => morph(child, to[i]));
 }
 
+/**
+ * Holds a render while text is selected, at most HOLD_MAX_MS, and says so (the live indicator is
+ * not "live" meanwhile). True: held.
+ */
+function hold() {
+  if (!selecting()) return false;
+  const now = Date.now();
+  if (heldSince === undefined) {
+    heldSince = now;
+    setTimeout(schedule, HOLD_MAX_MS + 50);
+  } else if (now - heldSince >= HOLD_MAX_MS) return false;
+  waiting++;
+  renderHeld = true;
+  document.body.dataset.renderHeld = 'true';
+  paused.hidden = false;
+  paused.textContent = `updates paused while text is selected (${waiting} waiting; clear the selection to catch up)`;
+  return true;
+}
+
+function release() {
+  renderHeld = false;
+  heldSince = undefined;
+  waiting = 0;
+  delete document.body.dataset.renderHeld;
+  paused.hidden = true;
+  paused.textContent = '';
+}
+
 /** Renders the route; `navigated`: the operator moved to another view, which never waits for a selection. */
 function render(navigated = false) {
   renderQueued = false;
-  if (!navigated && selecting()) {
-    renderHeld = true;
-    document.body.dataset.renderHeld = 'true';
-    return;
-  }
-  renderHeld = false;
-  delete document.body.dataset.renderHeld;
+  if (!navigated && hold()) return;
+  release();
   const focused = focusKey(document.activeElement);
   const { group } = route();
   const now = Date.now();
@@ -207,14 +242,46 @@ function follow() {
   post({ type: 'hello' });
   navigator.locks.request('drover-live', () => {
     leader = true;
-    connect();
+    void connect();
     return new Promise(() => undefined); // held while this tab is open
   });
 }
 
-function connect() {
-  stream = new EventSource('/api/v1/events/stream');
-  stream.addEventListener('open', () => setLive('live', 'live updates on'));
+let pollTimer;
+let polling = false;
+let etag;
+let connectTimer;
+
+/**
+ * A one-time stream ticket for an operator (POST with the API token; an EventSource cannot send
+ * it): the daemon never ends such a stream to make room for a page without one. Undefined without
+ * a token or when refused.
+ */
+async function streamTicket() {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (!token) return undefined;
+  try {
+    const response = await fetch('/api/v1/events/ticket', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+      credentials: 'omit',
+    });
+    return response.ok ? (await response.json()).ticket : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function connect() {
+  connectTimer = undefined;
+  const ticket = await streamTicket();
+  // A ticket is good for one stream: its EventSource is not left to reconnect with it (below).
+  stream = new EventSource(`/api/v1/events/stream${ticket ? `?ticket=${encodeURIComponent(ticket)}` : ''}`);
+  const ticketed = ticket !== undefined;
+  stream.addEventListener('open', () => {
+    stopPolling();
+    setLive('live', 'live updates on');
+  });
   stream.addEventListener('snapshot', (e) => {
     applySnapshot(JSON.parse(e.data));
     share({ type: 'snapshot', model: state.model });
@@ -226,20 +293,52 @@ function connect() {
     schedule();
   });
   stream.addEventListener('error', () => {
-    if (stream.readyState !== EventSource.CLOSED) return setLive('down', 'reconnecting…');
-    // Refused (the daemon's stream caps) or unreachable: read the status now, try the stream again in 5 s.
-    setLive('down', 'live updates unavailable: reading the status every 5 s');
-    void poll();
-    setTimeout(connect, 5000);
+    // Ended (the daemon restarted, or made room for another reader) or refused (its caps): read
+    // the status now and until a stream is open again.
+    startPolling();
+    // With a token (now), the stream comes back as an operator's, with a new ticket.
+    if ((ticketed || sessionStorage.getItem(TOKEN_KEY) !== null) && stream.readyState !== EventSource.CLOSED) {
+      stream.close();
+      connectTimer ??= setTimeout(connect, 3000);
+      return setLive('down', 'reconnecting… (reading the status meanwhile)');
+    }
+    if (stream.readyState !== EventSource.CLOSED) return setLive('down', 'reconnecting… (reading the status meanwhile)');
+    setLive('down', 'live updates unavailable: reading the status until a stream is free');
+    connectTimer ??= setTimeout(connect, 5000);
   });
 }
 
-/** The fleet model from GET /api/v1/status (the stream's projection, done here: the page reads what it needs). */
+function startPolling() {
+  if (polling) return;
+  polling = true;
+  void pollLoop();
+}
+
+function stopPolling() {
+  polling = false;
+  clearTimeout(pollTimer);
+}
+
+async function pollLoop() {
+  const delay = await poll();
+  if (polling) pollTimer = setTimeout(pollLoop, delay);
+}
+
+/**
+ * The fleet model from GET /api/v1/status (the stream's projection, done here: the page reads what
+ * it needs), asked for only if it changed (If-None-Match: 304 when not). Returns the wait before
+ * the next read: longer after a large document (pollDelay), so polling stays within a byte budget.
+ */
 async function poll() {
   try {
-    const response = await fetch('/api/v1/status', { headers: { accept: 'application/json' } });
-    if (!response.ok) return;
-    const status = await response.json();
+    const headers = { accept: 'application/json', ...(etag ? { 'if-none-match': etag } : {}) };
+    const response = await fetch('/api/v1/status', { headers, cache: 'no-store' });
+    if (response.status === 304 || !response.ok) return pollDelay(0);
+    const text = await response.text();
+    // A stream opened meanwhile: its snapshot and patches are newer (and patch only what it sent).
+    if (!polling) return pollDelay(0);
+    etag = response.headers.get('etag') ?? undefined;
+    const status = JSON.parse(text);
     const kept = status.orphans?.kept ?? [];
     const model = {
       ...status,
@@ -248,8 +347,9 @@ async function poll() {
     };
     applySnapshot(model);
     share({ type: 'snapshot', model });
+    return pollDelay(text.length);
   } catch {
-    // the next try is already scheduled
+    return pollDelay(0);
   }
 }
 
@@ -302,32 +402,48 @@ document.getElementById('forget').addEventListener('click', () => {
 });
 document.getElementById('q').addEventListener('input', (e) => {
   state.view = { ...state.view, query: e.target.value, page: 1 };
+  if (pageOfHash() !== 1) history.replaceState(null, '', '#/');
   schedule();
 });
 document.getElementById('sort').addEventListener('change', (e) => {
   state.view = { ...state.view, sort: e.target.value, page: 1 };
+  if (pageOfHash() !== 1) history.replaceState(null, '', '#/');
   schedule();
 });
 document.addEventListener('click', (e) => {
   const button = e.target.closest?.('[data-action]');
   if (button) return void act(button.dataset.action, button.dataset.target);
+  const skip = e.target.closest?.('a.skip');
+  if (skip) {
+    // To the content of the view shown, without changing the route (a group page stays).
+    e.preventDefault();
+    return void main.focus();
+  }
   const pager = e.target.closest?.('[data-page]');
   if (!pager) return;
-  e.preventDefault();
-  state.view = { ...state.view, page: Number(pager.dataset.page) };
-  schedule();
+  // The page goes in the hash (Back and reload keep it); the hashchange renders it.
+  pagerFocus = pager.dataset.rel;
 });
 document.addEventListener('selectionchange', () => {
   if (renderHeld && !selecting()) schedule();
 });
+/** The pager link ('previous'/'next') to focus again after a page change, so keyboard users keep their place. */
+let pagerFocus;
 window.addEventListener('hashchange', () => {
   const { group } = route();
   if (group) loadGroup(group);
+  else state.view = { ...state.view, page: pageOfHash() };
   render(true);
-  main.focus();
+  const link = pagerFocus && main.querySelector(`.pager [data-rel="${pagerFocus}"]`);
+  pagerFocus = undefined;
+  if (link) {
+    link.focus({ preventScroll: true });
+    main.scrollIntoView({ block: 'start' });
+  } else main.focus();
 });
 
 showToken();
+state.view = { ...state.view, page: pageOfHash() };
 sample(state.model.groups);
 if (route().group) loadGroup(route().group);
 render();

@@ -190,6 +190,20 @@ function progressOf(row) {
  * The rollout's progress as an SVG bar: new ready, new not ready, old, being deleted; the tick is
  * the wanted count, anything past it is surge. Its text twin is the aria-label.
  */
+/** What each segment of the progress bar counts (its tooltip and the legend). */
+export const SEGMENT_NAMES = { 'new-ready': 'new, ready', new: 'new, starting', old: 'old', terminating: 'being deleted' };
+
+/** The progress bar's legend: each segment's shape and name, so none is told by colour alone. */
+export function barLegend() {
+  const swatch = (cls) =>
+    html`<svg width="16" height="10" viewBox="0 0 16 10" aria-hidden="true">
+      <rect class="${cls}" x="0.5" y="0.5" width="15" height="9"></rect>
+    </svg>`;
+  return html`<p class="bar-legend muted">
+    Rollout bar: ${Object.entries(SEGMENT_NAMES).map(([cls, name]) => html`${swatch(cls)} ${name} `)}· the tick marks the wanted count
+  </p>`;
+}
+
 export function progressBar(row) {
   const c = row.counts;
   if (!c) return html`<span class="muted">not observed</span>`;
@@ -205,7 +219,12 @@ export function progressBar(row) {
   let x = 0;
   const rects = parts.map(([cls, n]) => {
     const w = (n / total) * width;
-    const r = n > 0 ? html`<rect class="${cls}" x="${x.toFixed(1)}" y="0" width="${w.toFixed(1)}" height="10"></rect>` : '';
+    const r =
+      n > 0
+        ? html`<rect class="${cls}" x="${x.toFixed(1)}" y="0" width="${w.toFixed(1)}" height="10"
+            ><title>${n} ${SEGMENT_NAMES[cls]}</title></rect
+          >`
+        : '';
     x += w;
     return r;
   });
@@ -262,7 +281,24 @@ export function revisionCell(row, desired, note) {
 export function commitNote(model, now) {
   const commit = model.source?.git?.lastAppliedCommit;
   if (!commit) return '';
-  return `“${commit.subject}” · ${commit.author} · ${age(commit.authoredAt, now)} ago`;
+  return `“${isolated(commit.subject)}” · ${isolated(commit.author)} · ${age(commit.authoredAt, now)} ago`;
+}
+
+/**
+ * The applied commit's subject, author and age as markup: subject and author each in a <bdi>, so
+ * bidi controls in them (U+202E) never reorder what follows (attack23b N7); '' when unknown.
+ */
+export function commitNoteHtml(model, now) {
+  const commit = model.source?.git?.lastAppliedCommit;
+  if (!commit) return '';
+  return html`“<bdi>${commit.subject}</bdi>” · <bdi>${commit.author}</bdi> · ${age(commit.authoredAt, now)} ago`;
+}
+
+/** Bidi embedding, override and isolate controls: dropped from text shown in attributes (a title), where <bdi> cannot isolate. */
+const BIDI_CONTROLS = /[\u202a-\u202e\u2066-\u2069]/g;
+
+function isolated(text) {
+  return String(text ?? '').replace(BIDI_CONTROLS, '');
 }
 
 /** The rejected or failing revision, if any, as an alert. */
@@ -282,4 +318,16 @@ export function revisionAlert(model) {
     }
     <span class="muted">The last good revision ${shortRev(model.source?.lastAppliedRevision)} stays in force.</span>
   </div>`;
+}
+
+/** Bytes per second a page polling the status (no stream) stays under on average: half a stream's budget. */
+export const POLL_BYTES_PER_SECOND = 100 * 1024;
+
+/**
+ * The wait (ms) before the next read of the status after one of `bytes` (0: unchanged, 304): at
+ * least 5 s, and as long as `bytes` takes at POLL_BYTES_PER_SECOND, so that a page refused a
+ * stream on a 1,000-group fleet (1.5 MB a read) does not pull more than a stream would.
+ */
+export function pollDelay(bytes) {
+  return Math.max(5000, Math.ceil((bytes / POLL_BYTES_PER_SECOND) * 1000));
 }

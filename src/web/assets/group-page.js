@@ -38,19 +38,21 @@ export function timeline(observed, capacity, replicas, launches, now) {
   const guide = (n, cls, label) =>
     html`<line class="${cls}" x1="30" x2="${w - 10}" y1="${y(n)}" y2="${y(n)}"></line
       ><text x="2" y="${(Number(y(n)) + 4).toFixed(1)}">${label}</text>`;
-  return html`<svg
-      class="timeline"
-      viewBox="0 0 ${w} ${h}"
-      role="img"
-      aria-label="ready instances over the last ${Math.round((t1 - t0) / 1000)} s: now ${samples[samples.length - 1].ready} ready, floor ${capacity?.floor ?? '?'}, ceiling ${capacity?.ceiling ?? '?'}"
-    >
-      ${capacity ? guide(capacity.ceiling, 'ceiling', `max ${capacity.ceiling}`) : ''}${capacity ? guide(capacity.floor, 'floor', `min ${capacity.floor}`) : ''}
-      ${launches.filter((t) => t >= t0 && t <= t1).map((t) => html`<line class="launch" x1="${x(t)}" x2="${x(t)}" y1="${h - 20}" y2="${h - 14}"></line>`)}
-      <path class="live" d="${line('live')}"></path>
-      <path class="ready" d="${line('ready')}"></path>
-      <path class="new-ready" d="${line('updatedReady')}"></path>
-      <text x="30" y="${h - 2}">${Math.round((t1 - t0) / 1000)} s</text>
-    </svg>
+  return html`<div class="scroll">
+      <svg
+        class="timeline"
+        viewBox="0 0 ${w} ${h}"
+        role="img"
+        aria-label="ready instances over the last ${Math.round((t1 - t0) / 1000)} s: now ${samples[samples.length - 1].ready} ready, floor ${capacity?.floor ?? '?'}, ceiling ${capacity?.ceiling ?? '?'}"
+      >
+        ${capacity ? guide(capacity.ceiling, 'ceiling', `max ${capacity.ceiling}`) : ''}${capacity ? guide(capacity.floor, 'floor', `min ${capacity.floor}`) : ''}
+        ${launches.filter((t) => t >= t0 && t <= t1).map((t) => html`<line class="launch" x1="${x(t)}" x2="${x(t)}" y1="${h - 20}" y2="${h - 14}"></line>`)}
+        <path class="live" d="${line('live')}"></path>
+        <path class="ready" d="${line('ready')}"></path>
+        <path class="new-ready" d="${line('updatedReady')}"></path>
+        <text x="30" y="${h - 2}">${Math.round((t1 - t0) / 1000)} s</text>
+      </svg>
+    </div>
     <p class="legend">
       <span class="k ready">ready</span> <span class="k new-ready">new ready</span> <span class="k live">live</span>
       <span class="k floor">floor</span> <span class="k ceiling">ceiling</span> · ticks: launches
@@ -71,9 +73,16 @@ export function groupPage(model, row, full, samples, now) {
     ${revisionAlert(model)}
     <h2 id="group-h" data-group="${g.name}" data-state="${stateOf(g)}">${g.name} ${badges(g)}</h2>
     <div class="actions" role="group" aria-label="actions on ${g.name}">
-      <button type="button" data-action="${g.suspendedBy ? 'resume' : 'suspend'}" data-target="${g.name}">
-        ${g.suspendedBy ? 'Resume' : 'Suspend'}
-      </button>
+      ${
+        g.suspendedBy === 'git'
+          ? html`<p class="muted" id="git-suspended">
+              Suspended in Git (<code>suspend: true</code> in the group's file): remove it there and push to resume; the API cannot override
+              Git.
+            </p>`
+          : html`<button type="button" data-action="${g.suspendedBy ? 'resume' : 'suspend'}" data-target="${g.name}">
+              ${g.suspendedBy ? 'Resume' : 'Suspend'}
+            </button>`
+      }
     </div>
     <dl class="facts">
       <dt>provider</dt>

@@ -33,6 +33,8 @@ export declare function refusalsView(model: object): Safe | '';
 export declare function orphansView(model: object): Safe | '';
 export declare function revisionsView(model: object, now: number): Safe;
 export declare const PAGE_SIZE: number;
+export declare const POLL_BYTES_PER_SECOND: number;
+export declare function pollDelay(bytes: number): number;
 export declare function fleetView(model: object, view: FleetViewOptions, now: number): Safe;
 export declare function timeline(
   samples: readonly Sample[],

@@ -15,6 +15,8 @@ import {
   commitHref,
   commitLink,
   commitNote,
+  commitNoteHtml,
+  barLegend,
   dataTable,
   shortDigest,
   shortRev,
@@ -30,6 +32,8 @@ export {
   esc,
   filterRows,
   html,
+  pollDelay,
+  POLL_BYTES_PER_SECOND,
   progressBar,
   revisionAlert,
   shortDigest,
@@ -208,10 +212,11 @@ export function fleetView(model, view, now) {
   const desired = model.source?.lastAppliedRevision;
   const commit = commitNote(model, now);
   return html`${revisionAlert(model)} ${refusalsView(model)}
-    <p class="summary" aria-live="polite">
-      ${rows.length} of ${(model.groups ?? []).length} groups · fleet ${model.fleet ?? '—'} · revision
-      <code>${shortRev(desired)}</code
-      >${commit ? html` <span class="muted" id="applied-commit">${commit}</span>` : ''}${pages > 1 ? ` · page ${page} of ${pages}` : ''}
+    <p class="summary">
+      <span aria-live="polite" id="summary-live"
+        >${rows.length} of ${(model.groups ?? []).length} groups · fleet ${model.fleet ?? '—'} · revision
+        <code>${shortRev(desired)}</code>${pages > 1 ? ` · page ${page} of ${pages}` : ''}</span
+      >${commit ? html` <span class="muted" id="applied-commit">${commitNoteHtml(model, now)}</span>` : ''}
     </p>
     ${lanes.map((lane) =>
       laneTable(
@@ -220,16 +225,25 @@ export function fleetView(model, view, now) {
         shown.filter((r) => r.provider === lane),
         desired,
         commit,
+        now,
       ),
     )}
-    ${pages > 1 ? pager(page, pages) : ''} ${orphansView(model)} ${haView(model, now)} ${revisionsView(model, now)}
-    ${eventsView(model, now)}`;
+    ${shown.length > 0 ? barLegend() : ''} ${pages > 1 ? pager(page, pages) : ''} ${orphansView(model)} ${haView(model, now)}
+    ${revisionsView(model, now)} ${eventsView(model, now)}`;
 }
 
-function laneTable(model, lane, rows, desired, commit) {
+function laneTable(model, lane, rows, desired, commit, now) {
   const listed = (model.lastPass?.providers ?? []).find((p) => p.name === lane);
   const holder = haLanes(model).find((l) => l.lane === lane)?.holder?.replica;
-  const note = [listed ? (listed.ok ? `${listed.instances} instances listed` : 'listing failed') : '', holder ? `held by ${holder}` : '']
+  const running = model.passes?.[lane];
+  const pass = running
+    ? `pass running for ${age(running.startedAt, now)}: ${running.actionsDone} of ${running.actionsPlanned} actions done`
+    : '';
+  const note = [
+    listed ? (listed.ok ? `${listed.instances} instances listed` : 'listing failed') : '',
+    pass,
+    holder ? `held by ${holder}` : '',
+  ]
     .filter((x) => x !== '')
     .join(' · ');
   return html`<section class="lane" aria-label="lane ${lane}">
@@ -244,7 +258,7 @@ function laneTable(model, lane, rows, desired, commit) {
 
 function pager(page, pages) {
   return html`<nav class="pager" aria-label="pages">
-    ${page > 1 ? html`<a href="#/?page=${page - 1}" data-page="${page - 1}">previous</a>` : ''} page ${page} of ${pages}
-    ${page < pages ? html`<a href="#/?page=${page + 1}" data-page="${page + 1}">next</a>` : ''}
+    ${page > 1 ? html`<a href="#/?page=${page - 1}" data-page="${page - 1}" data-rel="previous">previous</a>` : ''} page ${page} of ${pages}
+    ${page < pages ? html`<a href="#/?page=${page + 1}" data-page="${page + 1}" data-rel="next">next</a>` : ''}
   </nav>`;
 }
