@@ -43,6 +43,9 @@ export class NotifyHub {
   private readonly now: () => Date;
   private fleet: string | undefined;
   private readonly alerts = new FiringAlerts();
+  /** Group deletions refused and announced (group → message): told once until the message changes. */
+  private readonly refusedGroups = new Map<string, string>();
+  private revision: string | undefined;
 
   constructor(deps: HubDeps) {
     this.deps = deps;
@@ -65,10 +68,12 @@ export class NotifyHub {
     const fleet = this.fleet ?? '';
     const at = this.now().toISOString();
     if (change.kind === 'restored') {
+      this.revision = change.revision;
       if (current !== undefined) this.deps.commitStatus?.applied(change.revision, current, this.speaks);
       return;
     }
     if (change.kind === 'applied') {
+      this.revision = change.revision;
       if (current !== undefined) this.deps.commitStatus?.applied(change.revision, current, this.speaks);
       this.emitFleet([
         {
@@ -116,11 +121,39 @@ export class NotifyHub {
     const at = this.now().toISOString();
     const previous = new Map(before.map((g) => [g.name, g]));
     const events = after.flatMap((g) => (previous.get(g.name) === g ? [] : eventsFrom(previous.get(g.name), g, { fleet, at })));
-    for (const refusal of refusals)
-      if (refusal.group === undefined)
-        events.push({ kind: 'DeletionRefused', severity: 'warning', fleet, reason: 'DeletionRefused', message: refusal.message, at });
+    events.push(...this.refusalEvents(fleet, at, after, refusals));
     this.emit(events);
-    this.deps.commitStatus?.groups(fleetView, this.speaks);
+    this.deps.commitStatus?.groups(fleetView, this.speaks, refusals);
+  }
+
+  /**
+   * The guard's refusals as events. One outside any group is told at every pass that has it (the
+   * dedup window bounds it); a refused group deletion is told once per message: a group still in
+   * Git says it through its own Stalled=DeletionRefused condition (eventsFrom), a group removed
+   * from Git has no status left to say it, so it is told here (with the opt-in the guard names).
+   */
+  private refusalEvents(fleet: string, at: string, after: readonly GroupSnapshot[], refusals: readonly RefusalLike[]): NotifyEvent[] {
+    for (const g of after) this.refusedGroups.delete(g.name);
+    const declared = new Set(after.map((g) => g.name));
+    const events: NotifyEvent[] = [];
+    const revision = this.revision === undefined ? {} : { revision: this.revision };
+    for (const { group, message } of refusals) {
+      if (group !== undefined && (declared.has(group) || this.refusedGroups.get(group) === message)) continue;
+      if (group !== undefined) this.refusedGroups.set(group, message);
+      const alert = { name: 'DroverDeletionRefused', severity: 'warning', resolved: false } as const;
+      events.push({
+        kind: 'DeletionRefused',
+        severity: 'warning',
+        fleet,
+        ...(group === undefined ? {} : { group }),
+        ...revision,
+        reason: 'DeletionRefused',
+        message,
+        at,
+        ...(group === undefined ? {} : { alert }),
+      });
+    }
+    return events;
   }
 
   /** Resolves once every queue is empty (tests). */

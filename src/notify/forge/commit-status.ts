@@ -11,7 +11,7 @@
  */
 import type { DesiredState } from '../../contract/fleet.ts';
 import { DEFAULT_RETRY, postRequest, SinkWorker } from '../delivery.ts';
-import type { NotifyLog, Outcome, PreparedRequest, RetryPolicy } from '../delivery.ts';
+import type { DeliveryError, NotifyLog, Outcome, PreparedRequest, RetryPolicy } from '../delivery.ts';
 import type { ConditionLike, GroupSnapshot } from '../events.ts';
 import { forgeRequest, forgeState } from './forges.ts';
 import type { CommitState, ForgeTarget, StatusPost } from './forges.ts';
@@ -51,6 +51,14 @@ export interface CommitStatusDeps {
   readonly send?: (request: PreparedRequest, signal: AbortSignal) => Promise<void>;
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   readonly random?: () => number;
+  /** Milliseconds now, for the backoff of refused posts (default Date.now). */
+  readonly now?: () => number;
+}
+
+/** A deletion the guard refused in a pass (the hub's `RefusalLike`). */
+export interface RefusedDeletion {
+  readonly group?: string;
+  readonly message: string;
 }
 
 /** A group's verdict at a revision. `final`: it cannot change any more at that revision. */
@@ -63,8 +71,12 @@ interface Verdict {
 /** One applied revision being followed. */
 interface Tracked {
   readonly sha: string;
+  /** Order of application (every applied revision counts, tracked or not). */
+  readonly seq: number;
   readonly fleet: string;
   readonly changed: readonly string[];
+  /** Groups this revision removed from Git: a refused deletion of one is a failure here. */
+  readonly removed: readonly string[];
   /** Each changed group's template at this revision: success only on it. */
   readonly templates: ReadonlyMap<string, string>;
   readonly verdicts: Map<string, Verdict>;
@@ -73,6 +85,9 @@ interface Tracked {
 }
 
 const TRACKED_REVISIONS = 20;
+/** First wait before a post the forge refused for good (401, 403, 404, 422…) is tried again; doubles up to the max. */
+const REFUSED_BACKOFF_MS = 5 * 60_000;
+const REFUSED_BACKOFF_MAX_MS = 60 * 60_000;
 const POSTED_MEMORY = 10_000;
 const FAILED_ROLLOUT = new Set(['RollingBack', 'RolledBack', 'ProgressDeadlineExceeded']);
 
@@ -82,15 +97,16 @@ export function isCommitSha(revision: string | undefined): revision is string {
 }
 
 /**
- * The groups a revision rolls: new or with another template or replica count than in `previous`
- * (every group when there is none), suspended ones left out (they do not move).
+ * The groups a revision rolls: new, with another template or replica count than in `previous`
+ * (every group when there is none), or resumed (suspend true → false: it converges from whatever
+ * runs now); suspended ones left out (they do not move).
  */
 export function changedGroups(previous: DesiredState | undefined, next: DesiredState): string[] {
   return Object.values(next.groups)
     .filter((g) => !g.suspend)
     .filter((g) => {
       const before = previous?.groups[g.name];
-      return before === undefined || before.templateHash !== g.templateHash || before.replicas !== g.replicas;
+      return before === undefined || before.templateHash !== g.templateHash || before.replicas !== g.replicas || before.suspend;
     })
     .map((g) => g.name)
     .sort();
@@ -104,9 +120,18 @@ export class CommitStatusReporter {
   /** The forge's state last queued per commit and context (GitHub's pending covers drover's running too). */
   private readonly posted = new Map<string, string>();
   private lastState: DesiredState | undefined;
+  /** Every applied revision's order (bounded): a group planned at an untracked (no-op) revision still counts. */
+  private readonly order = new Map<string, number>();
+  private seq = 0;
+  /** Posts the forge refused for good: not tried again before `until` (ms). */
+  private readonly refused = new Map<string, { until: number; waitMs: number }>();
+  private readonly now: () => number;
+  private readonly log: NotifyLog;
 
   constructor(settings: CommitStatusSettings, deps: CommitStatusDeps) {
     this.settings = settings;
+    this.now = deps.now ?? Date.now;
+    this.log = deps.log;
     const send = deps.send ?? postRequest;
     const forge = settings.target.forge;
     this.worker = new SinkWorker<StatusPost>({
@@ -116,20 +141,8 @@ export class CommitStatusReporter {
       timeoutMs: settings.timeoutMs,
       send: (post, signal) => send(forgeRequest(settings.target, post), signal),
       outcome: (outcome, post, error) => {
-        // Not delivered: forget it, so the next evaluation posts it again — unless GitLab refused
-        // the transition (its job is further along, e.g. running after a restart): sending it
-        // again at every pass cannot help; the next state drover reaches is posted.
-        const refused = forge === 'gitlab' && error?.status === 400 && OPEN_STATES.has(post.state);
-        if (refused)
-          deps.log.warn(
-            { forge, context: post.context, state: post.state, sha: post.sha },
-            'commit status transition refused by the forge; not sent again',
-          );
-        else if ((outcome === 'failed' || outcome === 'dropped') && this.posted.get(key(post)) === forgeState(forge, post.state)) {
-          this.posted.delete(key(post));
-          for (const t of this.tracked) if (t.sha === post.sha) t.done = false;
-        }
-        deps.metrics?.commitStatus(forge, outcome);
+        const counted = this.delivered(outcome, post, error);
+        deps.metrics?.commitStatus(forge, counted);
       },
       log: deps.log,
       supersedes: key,
@@ -141,25 +154,56 @@ export class CommitStatusReporter {
 
   /**
    * A revision was applied: its changed groups go pending (a rollout-policy change counts for a
-   * group still rolling); an older revision's unfinished contexts of those groups are canceled,
-   * the others stay followed on the older commit. `post` false: only follow it (another HA replica speaks for the fleet now).
+   * group still rolling: a canary promotion, a longer deadline); an older revision's unfinished
+   * contexts of the groups it rolls again (template, replicas) are canceled, the others stay
+   * followed on the older commit — a policy-only change follows the rollout on both commits. A
+   * revision that changes no group takes no tracking slot (fleet contexts: success at once).
+   * `post` false: only follow it (another HA replica speaks for the fleet now).
    */
   applied(revision: string, state: DesiredState, post = true): void {
     const rolled = changedGroups(this.lastState, state);
     const policy = policyChanged(this.lastState, state);
+    const removed = removedGroups(this.lastState, state);
     this.lastState = state;
     if (!isCommitSha(revision) || this.tracked.some((t) => t.sha === revision)) return;
+    this.order.set(revision, ++this.seq);
+    if (this.order.size > POSTED_MEMORY) this.order.delete(this.order.keys().next().value!);
     // A rollout-policy change moves no template: it counts where it changes a rollout still going.
     const carried = policy.filter((g) => this.tracked.some((t) => t.verdicts.get(g)?.final === false));
     const changed = [...new Set([...rolled, ...carried])].sort();
-    for (const older of this.tracked) cancel(older, revision, changed);
+    for (const older of this.tracked) cancel(older, revision, rolled);
     const templates = new Map(changed.map((g) => [g, state.groups[g]!.templateHash]));
-    const tracked: Tracked = { sha: revision, fleet: state.fleet.id, changed, templates, verdicts: new Map(), done: false };
-    this.tracked.push(tracked);
-    if (this.tracked.length > TRACKED_REVISIONS) this.tracked.shift();
+    const tracked: Tracked = {
+      sha: revision,
+      seq: this.seq,
+      fleet: state.fleet.id,
+      changed,
+      removed,
+      templates,
+      verdicts: new Map(),
+      done: false,
+    };
     for (const group of changed)
       tracked.verdicts.set(group, { state: 'pending', description: 'waiting for the rollout to start', final: false });
+    if (changed.length === 0 && removed.length === 0) {
+      if (post && this.settings.contexts === 'fleet') this.publish(tracked);
+      return;
+    }
+    this.tracked.push(tracked);
+    while (this.tracked.length > TRACKED_REVISIONS) this.forget(this.tracked.shift()!);
     if (post) this.publishAll();
+  }
+
+  /** A revision leaves tracking: its unfinished contexts are finished (`canceled`), never left pending. */
+  private forget(tracked: Tracked): void {
+    for (const [group, v] of tracked.verdicts)
+      if (!v.final)
+        tracked.verdicts.set(group, {
+          state: v.state === 'failure' ? 'failure' : 'canceled',
+          description: `${v.state === 'failure' ? `${v.description}; ` : ''}no longer followed (${TRACKED_REVISIONS} newer revisions)`,
+          final: true,
+        });
+    this.publish(tracked);
   }
 
   /** A revision was rejected (invalid, unsigned…): failure on the fleet's context, with the first problem. */
@@ -173,28 +217,75 @@ export class CommitStatusReporter {
    * contexts are published again (a state already posted is skipped), so one whose post failed
    * goes out at the next pass. `post` false: only follow (another HA replica speaks for the fleet).
    */
-  groups(views: readonly GroupSnapshot[], post = true): void {
+  groups(views: readonly GroupSnapshot[], post = true, refusals: readonly RefusedDeletion[] = []): void {
+    this.refusedDeletions(refusals);
     const byName = new Map(views.map((v) => [v.name, v]));
-    const order = new Map(this.tracked.map((t, i) => [t.sha, i]));
-    for (const [index, tracked] of this.tracked.entries()) {
+    for (const tracked of this.tracked) {
       for (const group of tracked.changed) {
         const view = byName.get(group);
         if (tracked.verdicts.get(group)?.final === true || view === undefined) continue;
         // Planned at this revision or a later one that left the group as it is (else it was canceled).
-        const at = order.get(view.lastAttemptedRevision ?? '');
-        if (at === undefined || at < index) continue;
+        const at = this.order.get(view.lastAttemptedRevision ?? '');
+        if (at === undefined || at < tracked.seq) continue;
         tracked.verdicts.set(group, verdictOf(view, tracked.templates.get(group)));
       }
     }
     if (post) this.publishAll();
   }
 
+  /**
+   * The guard refused deleting a removed group: failure (final) on the newest followed commit that
+   * removed it, with the opt-in the refusal names.
+   */
+  private refusedDeletions(refusals: readonly RefusedDeletion[]): void {
+    for (const refusal of refusals) {
+      const group = refusal.group;
+      if (group === undefined) continue;
+      const tracked = this.tracked.findLast((t) => t.removed.includes(group));
+      if (tracked === undefined || tracked.verdicts.get(group)?.final === true) continue;
+      tracked.verdicts.set(group, { state: 'failure', description: `deletion refused: ${refusal.message}`, final: true });
+      tracked.done = false;
+    }
+  }
+
+  /**
+   * What became of a post, as counted: a 4xx other than 408/429 (or GitLab's refused transition of
+   * an open job) is `refused`: the forge will not take it (wrong repository, revoked token, unknown
+   * commit), so it is not posted again for a backoff (5 min doubling to 1 h), logged once per
+   * backoff. Otherwise a post not delivered is forgotten, so the next evaluation posts it again.
+   */
+  private delivered(outcome: Outcome, post: StatusPost, error: DeliveryError | undefined): Outcome {
+    const forge = this.settings.target.forge;
+    const status = error?.status;
+    const transition = forge === 'gitlab' && status === 400 && OPEN_STATES.has(post.state);
+    if (transition) {
+      this.log.warn(
+        { forge, context: post.context, state: post.state, sha: post.sha },
+        'commit status transition refused by the forge; not sent again',
+      );
+      return 'refused';
+    }
+    if (outcome !== 'failed' && outcome !== 'dropped') return outcome;
+    if (this.posted.get(key(post)) === forgeState(forge, post.state)) {
+      this.posted.delete(key(post));
+      for (const t of this.tracked) if (t.sha === post.sha) t.done = false;
+    }
+    if (error === undefined || error.retryable || status === undefined || status < 400 || status >= 500) return outcome;
+    const waitMs = Math.min(REFUSED_BACKOFF_MAX_MS, (this.refused.get(key(post))?.waitMs ?? REFUSED_BACKOFF_MS / 2) * 2);
+    this.refused.set(key(post), { until: this.now() + waitMs, waitMs });
+    this.log.warn(
+      { forge, context: post.context, state: post.state, sha: post.sha, status, retryInMs: waitMs },
+      'commit status refused by the forge; not posted again before the backoff ends',
+    );
+    return 'refused';
+  }
+
   /** Every followed revision's contexts not settled yet (a state already posted is skipped). */
   private publishAll(): void {
     for (const tracked of this.tracked) {
       if (tracked.done) continue;
-      this.publish(tracked);
-      tracked.done = [...tracked.verdicts.values()].every((v) => v.final);
+      const held = this.publish(tracked);
+      tracked.done = !held && [...tracked.verdicts.values()].every((v) => v.final);
     }
   }
 
@@ -217,17 +308,20 @@ export class CommitStatusReporter {
     return [this.settings.contextPrefix, fleet, ...(group === undefined ? [] : [group])].join('/');
   }
 
-  /** Posts the tracked revision's contexts whose state changed. */
-  private publish(tracked: Tracked): void {
+  /** Posts the tracked revision's contexts whose state changed; true when one is held back (refused, in its backoff). */
+  private publish(tracked: Tracked): boolean {
     if (this.settings.contexts === 'group') {
-      for (const [group, v] of tracked.verdicts) this.post(tracked.sha, this.context(tracked.fleet, group), v.state, v.description);
-      return;
+      let held = false;
+      for (const [group, v] of tracked.verdicts)
+        held = this.post(tracked.sha, this.context(tracked.fleet, group), v.state, v.description) || held;
+      return held;
     }
     const fleet = fleetVerdict(tracked);
-    this.post(tracked.sha, this.context(tracked.fleet), fleet.state, fleet.description);
+    return this.post(tracked.sha, this.context(tracked.fleet), fleet.state, fleet.description);
   }
 
-  private post(sha: string, context: string, state: CommitState, description: string): void {
+  /** Queues a post unless the forge has it already; true when held back by a refusal's backoff. */
+  private post(sha: string, context: string, state: CommitState, description: string): boolean {
     const post: StatusPost = {
       sha,
       context,
@@ -236,12 +330,14 @@ export class CommitStatusReporter {
       ...(this.settings.targetUrl ? { targetUrl: this.settings.targetUrl } : {}),
     };
     const shown = forgeState(this.settings.target.forge, state);
+    if ((this.refused.get(key(post))?.until ?? 0) > this.now()) return true;
     const before = this.posted.get(key(post));
-    if (before === shown || (this.settings.target.forge === 'gitlab' && gitlabRefuses(before, shown))) return;
+    if (before === shown || (this.settings.target.forge === 'gitlab' && gitlabRefuses(before, shown))) return false;
     this.posted.delete(key(post));
     this.posted.set(key(post), shown);
     if (this.posted.size > POSTED_MEMORY) this.posted.delete(this.posted.keys().next().value!);
     this.worker.enqueue(post);
+    return false;
   }
 }
 
@@ -250,10 +346,26 @@ export class CommitStatusReporter {
  * others go on being followed on the older commit (their rollout is still that commit's).
  */
 function cancel(older: Tracked, newer: string, changed: readonly string[]): void {
-  const description = `superseded by ${newer.slice(0, 12)} before it finished`;
-  for (const [group, v] of older.verdicts)
-    if (!v.final && changed.includes(group)) older.verdicts.set(group, { state: 'canceled', description, final: true });
+  const superseded = `superseded by ${newer.slice(0, 12)} before it finished`;
+  for (const [group, v] of older.verdicts) {
+    if (v.final || !changed.includes(group)) continue;
+    // A failure (Stalled: a digest the clouds lack, a quota) stays the commit's verdict, with its reason.
+    const failed = v.state === 'failure';
+    older.verdicts.set(group, {
+      state: failed ? 'failure' : 'canceled',
+      description: failed ? `${v.description} (${superseded})` : superseded,
+      final: true,
+    });
+  }
   older.done = false;
+}
+
+/** Groups `previous` declares and `next` does not. */
+function removedGroups(previous: DesiredState | undefined, next: DesiredState): string[] {
+  if (previous === undefined) return [];
+  return Object.keys(previous.groups)
+    .filter((g) => next.groups[g] === undefined)
+    .sort();
 }
 
 /** Groups in both states whose rollout policy differs. */
