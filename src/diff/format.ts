@@ -70,6 +70,10 @@ export function rolloutNotes(g: GroupDiff): string[] {
   if (g.suspended) return ['suspended: nothing is launched or deleted until suspend is removed'];
   if (r === undefined) return [];
   const notes: string[] = [];
+  if (g.settings.some((f) => f.path === 'suspend' && f.after === 'false'))
+    notes.push(
+      'resumed: it converges from whatever runs now, which the base revision does not say (the estimate assumes its replicas ready on its template); use --observe for the live count',
+    );
   if (g.settings.some((f) => f.path.startsWith('providers.')))
     notes.push(
       `its Provider ${g.provider} now names another scope: drover lists and launches there, and no longer sees (nor deletes, nor counts) the instances in the old one`,

@@ -2,10 +2,11 @@
  * Events after the second outside attack on issue 22, against a recording webhook: a group
  * deletion the guard refuses reaches the sinks (N13: the removed group has no status to carry a
  * Stalled condition); an alert that fires, resolves and fires again within the dedup window
- * fires again (N9); a delivery error names its cause's code (N8: DNS, refused, TLS told apart).
+ * fires again (N9); resuming a suspended group is a rollout (N10); a delivery error names its cause's code (N8: DNS, refused, TLS told apart).
  */
 import assert from 'node:assert/strict';
-import type { NotifyEvent } from '../../src/notify/events.ts';
+import { eventsFrom } from '../../src/notify/events.ts';
+import type { GroupSnapshot, NotifyEvent } from '../../src/notify/events.ts';
 import { NotifyHub } from '../../src/notify/hub.ts';
 import { Notifier, SINK_DEFAULTS } from '../../src/notify/notifier.ts';
 import type { SinkSettings } from '../../src/notify/notifier.ts';
@@ -87,5 +88,33 @@ describe('notify: refused deletions, alerts that come back, delivery error codes
     await notifier.idle();
     const line = log.lines.find((l) => l.includes('not delivered'));
     assert.match(line ?? '', /"code":"ECONNREFUSED"/, log.lines.join('\n'));
+  });
+
+  it('N10: a suspended group resumed and launching is RolloutStarted, its convergence RolloutFinished', () => {
+    const snap = (status: string, reason: string, ready: string, updatedReady: number): GroupSnapshot => ({
+      name: 'web-lab',
+      replicas: 2,
+      desiredTemplateHash: 'tpl',
+      lastAttemptedRevision: 'c0ffee',
+      counts: { live: updatedReady, updatedReady },
+      conditions: [
+        { type: 'Ready', status, reason: 'r', message: '' },
+        { type: 'Progressing', status: ready, reason, message: reason },
+      ],
+    });
+    const ctx = { fleet: 'prod', at: AT };
+    const suspended = snap('False', 'Suspended', 'False', 0);
+    const scaling = snap('False', 'Scaling', 'True', 0);
+    const started = eventsFrom(suspended, scaling, ctx);
+    assert.deepEqual(
+      started.map((e) => e.kind),
+      ['RolloutStarted'],
+    );
+    assert.match(started[0]!.message, /resumed/);
+    const done = eventsFrom(scaling, snap('True', 'Converged', 'False', 2), ctx);
+    assert.deepEqual(
+      done.map((e) => e.kind),
+      ['RolloutFinished'],
+    );
   });
 });
