@@ -38,6 +38,19 @@ const unreachable = (resolved: boolean): NotifyEvent => ({
   alert: { name: 'DroverProviderUnreachable', severity: 'warning', resolved },
 });
 
+/** web-lab with its Ready status, Progressing reason and status, and ready count. */
+const snap = (status: string, reason: string, ready: string, updatedReady: number): GroupSnapshot => ({
+  name: 'web-lab',
+  replicas: 2,
+  desiredTemplateHash: 'tpl',
+  lastAttemptedRevision: 'c0ffee',
+  counts: { live: updatedReady, updatedReady },
+  conditions: [
+    { type: 'Ready', status, reason: 'r', message: '' },
+    { type: 'Progressing', status: ready, reason, message: reason },
+  ],
+});
+
 describe('notify: refused deletions, alerts that come back, delivery error codes', function () {
   let server: RecordingServer;
   beforeEach(async () => (server = await startRecordingServer()));
@@ -91,17 +104,6 @@ describe('notify: refused deletions, alerts that come back, delivery error codes
   });
 
   it('N10: a suspended group resumed and launching is RolloutStarted, its convergence RolloutFinished', () => {
-    const snap = (status: string, reason: string, ready: string, updatedReady: number): GroupSnapshot => ({
-      name: 'web-lab',
-      replicas: 2,
-      desiredTemplateHash: 'tpl',
-      lastAttemptedRevision: 'c0ffee',
-      counts: { live: updatedReady, updatedReady },
-      conditions: [
-        { type: 'Ready', status, reason: 'r', message: '' },
-        { type: 'Progressing', status: ready, reason, message: reason },
-      ],
-    });
     const ctx = { fleet: 'prod', at: AT };
     const suspended = snap('False', 'Suspended', 'False', 0);
     const scaling = snap('False', 'Scaling', 'True', 0);
