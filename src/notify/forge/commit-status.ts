@@ -13,6 +13,7 @@ import type { DesiredState } from '../../contract/fleet.ts';
 import { DEFAULT_RETRY, postRequest, SinkWorker } from '../delivery.ts';
 import type { DeliveryError, NotifyLog, Outcome, PreparedRequest, RetryPolicy } from '../delivery.ts';
 import type { ConditionLike, GroupSnapshot } from '../events.ts';
+import type { Memory } from '../persist.ts';
 import { forgeRequest, forgeState } from './forges.ts';
 import type { CommitState, ForgeTarget, StatusPost } from './forges.ts';
 
@@ -53,6 +54,26 @@ export interface CommitStatusDeps {
   readonly random?: () => number;
   /** Milliseconds now, for the backoff of refused posts (default Date.now). */
   readonly now?: () => number;
+  /** Where the posted states and followed revisions survive a restart (the state directory). */
+  readonly memory?: Memory<ReporterMemory>;
+}
+
+/** What the reporter remembers across a restart (bounded: the last posted states, the followed revisions). */
+export interface ReporterMemory {
+  readonly version: 1;
+  readonly seq: number;
+  readonly posted: readonly (readonly [string, string])[];
+  readonly order: readonly (readonly [string, number])[];
+  readonly tracked: readonly {
+    readonly sha: string;
+    readonly seq: number;
+    readonly fleet: string;
+    readonly changed: readonly string[];
+    readonly removed: readonly string[];
+    readonly templates: Readonly<Record<string, string>>;
+    readonly verdicts: Readonly<Record<string, Verdict>>;
+    readonly done: boolean;
+  }[];
 }
 
 /** A deletion the guard refused in a pass (the hub's `RefusalLike`). */
@@ -89,6 +110,9 @@ const TRACKED_REVISIONS = 20;
 const REFUSED_BACKOFF_MS = 5 * 60_000;
 const REFUSED_BACKOFF_MAX_MS = 60 * 60_000;
 const POSTED_MEMORY = 10_000;
+/** Posted states and revision orders kept in the state directory (the newest). */
+const REMEMBERED_POSTS = 2_000;
+const REMEMBERED_ORDER = 500;
 const FAILED_ROLLOUT = new Set(['RollingBack', 'RolledBack', 'ProgressDeadlineExceeded']);
 
 /** A full commit id (SHA-1 or SHA-256); other revisions (a `source.dir` content hash) are not commits. */
@@ -127,11 +151,16 @@ export class CommitStatusReporter {
   private readonly refused = new Map<string, { until: number; waitMs: number }>();
   private readonly now: () => number;
   private readonly log: NotifyLog;
+  private readonly memory: Memory<ReporterMemory> | undefined;
+  /** Whether the memory of a previous life was read (a restart knows what it followed). */
+  private readonly remembers: boolean;
 
   constructor(settings: CommitStatusSettings, deps: CommitStatusDeps) {
     this.settings = settings;
     this.now = deps.now ?? Date.now;
     this.log = deps.log;
+    this.memory = deps.memory;
+    this.remembers = this.recall(deps.memory?.load());
     const send = deps.send ?? postRequest;
     const forge = settings.target.forge;
     this.worker = new SinkWorker<StatusPost>({
@@ -192,6 +221,20 @@ export class CommitStatusReporter {
     this.tracked.push(tracked);
     while (this.tracked.length > TRACKED_REVISIONS) this.forget(this.tracked.shift()!);
     if (post) this.publishAll();
+    this.remember();
+  }
+
+  /**
+   * The revision in force before a restart. With the memory of the previous life it is known:
+   * nothing new is followed (its groups and the older revisions' rollouts go on being followed
+   * where they were, and a state already posted is not posted again). Without it (a first start
+   * with this version, a lost state directory) it is followed as newly applied: every group.
+   */
+  restored(revision: string, state: DesiredState, post = true): void {
+    if (!this.remembers || !this.order.has(revision)) return this.applied(revision, state, post);
+    this.lastState = state;
+    if (post) this.publishAll();
+    this.remember();
   }
 
   /** A revision leaves tracking: its unfinished contexts are finished (`canceled`), never left pending. */
@@ -231,6 +274,38 @@ export class CommitStatusReporter {
       }
     }
     if (post) this.publishAll();
+    this.remember();
+  }
+
+  /** Saves what a restart needs (posted states, followed revisions); a no-op without memory. */
+  private remember(): void {
+    if (this.memory === undefined) return;
+    this.memory.save({
+      version: 1,
+      seq: this.seq,
+      posted: [...this.posted].slice(-REMEMBERED_POSTS),
+      order: [...this.order].slice(-REMEMBERED_ORDER),
+      tracked: this.tracked.map((t) => ({
+        ...t,
+        templates: Object.fromEntries(t.templates),
+        verdicts: Object.fromEntries(t.verdicts),
+      })),
+    });
+  }
+
+  /** Reads a previous life's memory; false when there is none (or it is not this version's). */
+  private recall(memory: ReporterMemory | undefined): boolean {
+    if (memory?.version !== 1 || !Array.isArray(memory.tracked)) return false;
+    this.seq = memory.seq;
+    for (const [k, v] of memory.posted) this.posted.set(k, v);
+    for (const [k, v] of memory.order) this.order.set(k, v);
+    for (const t of memory.tracked)
+      this.tracked.push({
+        ...t,
+        templates: new Map(Object.entries(t.templates)),
+        verdicts: new Map(Object.entries(t.verdicts)),
+      });
+    return true;
   }
 
   /**
@@ -269,6 +344,7 @@ export class CommitStatusReporter {
     if (this.posted.get(key(post)) === forgeState(forge, post.state)) {
       this.posted.delete(key(post));
       for (const t of this.tracked) if (t.sha === post.sha) t.done = false;
+      this.remember();
     }
     if (error === undefined || error.retryable || status === undefined || status < 400 || status >= 500) return outcome;
     const waitMs = Math.min(REFUSED_BACKOFF_MAX_MS, (this.refused.get(key(post))?.waitMs ?? REFUSED_BACKOFF_MS / 2) * 2);
