@@ -3,10 +3,11 @@
  * (`drover/<fleet>/<group>`) or per fleet (`drover/<fleet>`). Pending while the changed groups
  * roll; success once every changed group is Ready on the new template; failure when a rollout
  * fails or rolls back, a group is Stalled, or the revision is rejected (with the first problem).
- * A state already posted for a commit and context is not posted again (bounded memory); a newer
- * revision that changes a group again marks the older one's unfinished context of that group
- * canceled and follows it itself; a group it leaves as it is goes on being followed on the older
- * commit (its rollout is still that commit's). Posting is asynchronous (a bounded
+ * A state already posted for a commit and context is not posted again (bounded memory, kept across
+ * restarts when given one); a final state stays final; a newer revision that changes a group again
+ * marks the older one's unfinished context of that group canceled (a failure stays failure) and
+ * follows it itself; a group it leaves as it is, or whose rollout policy only it changes, goes on
+ * being followed on the older commit (its rollout is still that commit's). Posting is asynchronous (a bounded
  * queue with retries, like a notification sink): no call here waits for the forge.
  */
 import type { DesiredState } from '../../contract/fleet.ts';
