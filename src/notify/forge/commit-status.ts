@@ -15,7 +15,7 @@ import { DEFAULT_RETRY, postRequest, SinkWorker } from '../delivery.ts';
 import type { DeliveryError, NotifyLog, Outcome, PreparedRequest, RetryPolicy } from '../delivery.ts';
 import type { ConditionLike, GroupSnapshot } from '../events.ts';
 import type { Memory } from '../persist.ts';
-import { forgeRequest, forgeState } from './forges.ts';
+import { forgeRequest } from './forges.ts';
 import type { CommitState, ForgeTarget, StatusPost } from './forges.ts';
 
 /** The `commitStatus:` settings, the token read. */
@@ -142,7 +142,7 @@ export class CommitStatusReporter {
   private readonly settings: CommitStatusSettings;
   private readonly worker: SinkWorker<StatusPost>;
   private readonly tracked: Tracked[] = [];
-  /** The forge's state last queued per commit and context (GitHub's pending covers drover's running too). */
+  /** Drover's state last queued per commit and context (GitLab's rules read the same names). */
   private readonly posted = new Map<string, string>();
   private lastState: DesiredState | undefined;
   /** Every applied revision's order (bounded): a group planned at an untracked (no-op) revision still counts. */
@@ -342,7 +342,7 @@ export class CommitStatusReporter {
       return 'refused';
     }
     if (outcome !== 'failed' && outcome !== 'dropped') return outcome;
-    if (this.posted.get(key(post)) === forgeState(forge, post.state)) {
+    if (this.posted.get(key(post)) === post.state) {
       this.posted.delete(key(post));
       for (const t of this.tracked) if (t.sha === post.sha) t.done = false;
       this.remember();
@@ -406,7 +406,9 @@ export class CommitStatusReporter {
       description,
       ...(this.settings.targetUrl ? { targetUrl: this.settings.targetUrl } : {}),
     };
-    const shown = forgeState(this.settings.target.forge, state);
+    // Drover's own state is compared: GitHub's and Gitea's pending is posted once more when the
+    // rollout starts running (its description then says the rollout, not "waiting for it to start").
+    const shown = state;
     if ((this.refused.get(key(post))?.until ?? 0) > this.now()) return true;
     const before = this.posted.get(key(post));
     if (before === shown || (this.settings.target.forge === 'gitlab' && gitlabRefuses(before, shown))) return false;
