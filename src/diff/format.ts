@@ -14,8 +14,12 @@ export function duration(seconds: number): string {
 /** A value for a table cell: digests shortened, absent shown as `-`. */
 export function value(v: string | undefined): string {
   if (v === undefined) return '-';
-  return /^sha256:[0-9a-f]{64}$/.test(v) ? `${v.slice(0, 19)}…` : v;
+  if (/^sha256:[0-9a-f]{64}$/.test(v)) return `${v.slice(0, 19)}…`;
+  return v.length > VALUE_LIMIT ? `${v.slice(0, VALUE_LIMIT)}… (${v.length} characters)` : v;
 }
+
+/** Longest field value shown in full (a value far longer would crowd a comment out). */
+export const VALUE_LIMIT = 200;
 
 /** `before → after` of one field. */
 export function fieldLine(f: FieldChange): string {
