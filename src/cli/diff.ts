@@ -105,7 +105,11 @@ async function runDiff(base: string, head: string, options: DiffOptions): Promis
     return 1;
   }
   const inventory = options.observe === true ? await observeInventory(sessionDir(base, options), baseResult.state, options) : undefined;
-  const estimated = diffStates(baseResult.state, headResult.state, refs, { bootSeconds, observedCounts: inventory?.counts });
+  const estimated = diffStates(baseResult.state, headResult.state, refs, {
+    bootSeconds,
+    observedCounts: inventory?.counts,
+    observedUndeclared: inventory?.undeclared,
+  });
   const report = inventory === undefined ? estimated : { ...estimated, observed: inventory.providers };
   await print(report, options);
   if (!report.valid) return 1;

@@ -142,8 +142,10 @@ function guardLines(report: DiffReport): string[] {
       deleted: 'deleted (prune)',
       refused: 'would be deleted (prune): refused by the deletion guard',
     }[r.outcome];
-    lines.push(`- removed group ${code(r.group)}: ${plural(r.instances, 'instance')} ${what}`);
+    const which = r.earlier === true ? 'group removed earlier (seen in the clouds)' : 'removed group';
+    lines.push(`- ${which} ${code(r.group)}: ${plural(r.instances, 'instance')} ${what}`);
   }
+  for (const note of report.guard.notes ?? []) lines.push(`- ${escape(note)}`);
   return lines;
 }
 

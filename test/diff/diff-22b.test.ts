@@ -2,7 +2,9 @@
  * `drover diff` after the second outside attack on issue 22: a resumed group's numbers are not
  * stated as certain (N10: it converges from whatever runs now, which the base revision does not say);
  * a field table split between comments keeps its header, long values are cut (N5); an invalid head
- * with thousands of problems lists the first ones and a count (N6).
+ * with thousands of problems lists the first ones and a count (N6); turning prune on says what it
+ * does to groups removed earlier: with --observe, their instances (deleted or refused), without it,
+ * that it cannot know (N14).
  */
 import assert from 'node:assert/strict';
 import { loadFleetFiles } from '../../src/desired/load.ts';
@@ -24,6 +26,16 @@ function load(extra: string, replicas = 3): DesiredState {
 
 /** 30 tags whose values are `v` × 55 and the tag's number. */
 const tags = (v: string) => `  tags: { ${Array.from({ length: 30 }, (_, i) => `k${i}: ${v.repeat(55)}${i}`).join(', ')} }\n`;
+
+/** A Fleet document with `spec.prune`. */
+const fleet = (prune: boolean) => `apiVersion: drover/v1\nkind: Fleet\nmetadata: { name: test-fleet }\nspec: { prune: ${prune} }\n`;
+/** The minimal fleet with `spec.prune` set. */
+const loadFleet = (prune: boolean): DesiredState => {
+  const files = minimalFleet({ fleet: fleet(prune) });
+  const r = loadFleetFiles(Object.entries(files).map(([file, text]) => ({ file, text })));
+  if (!r.ok) throw new Error(r.problems.map((p) => p.message).join('; '));
+  return r.state;
+};
 
 describe('drover diff: attack 22b', () => {
   it('N10: a resumed group says its numbers assume the base revision ran (use --observe)', () => {
@@ -57,5 +69,21 @@ describe('drover diff: attack 22b', () => {
     assert.match(comments[0]!, /bogus49\b/);
     assert.doesNotMatch(comments[0]!, /bogus50\b/);
     assert.match(comments[0]!, /2,950 more/);
+  });
+
+  it('N14: prune false → true lists the groups removed earlier that the clouds run (--observe), else says it cannot know', () => {
+    const blind = diffStates(loadFleet(false), loadFleet(true), REFS);
+    assert.ok(blind.changed);
+    assert.match((blind.guard.notes ?? []).join(' '), /removed earlier.*--observe/);
+    assert.match(renderText(blind), /removed earlier.*--observe/);
+    assert.match(renderMarkdown(blind).join('\n'), /removed earlier.*--observe/);
+
+    const observed = diffStates(loadFleet(false), loadFleet(true), REFS, {
+      observedCounts: new Map([['web', 3]]),
+      observedUndeclared: new Map([['worker-lab', { provider: 'aws-eu', count: 4 }]]),
+    });
+    assert.deepEqual(observed.guard.removedGroups, [{ group: 'worker-lab', instances: 4, outcome: 'refused', earlier: true }]);
+    assert.ok(observed.guard.refusals.some((r) => r.optIn === 'spec.deletionGuard.allowGroupDeletion: [worker-lab]'));
+    assert.match(renderText(observed), /worker-lab.*4 instances/);
   });
 });
