@@ -13,10 +13,14 @@
 import type { DesiredState } from '../../contract/fleet.ts';
 import { DEFAULT_RETRY, postRequest, SinkWorker } from '../delivery.ts';
 import type { DeliveryError, NotifyLog, Outcome, PreparedRequest, RetryPolicy } from '../delivery.ts';
-import type { ConditionLike, GroupSnapshot } from '../events.ts';
+import type { GroupSnapshot } from '../events.ts';
 import type { Memory } from '../persist.ts';
 import { forgeRequest } from './forges.ts';
 import type { CommitState, ForgeTarget, StatusPost } from './forges.ts';
+import { cancel, changedGroups, fleetVerdict, firstProblem, isCommitSha, policyChanged, removedGroups, verdictOf } from './tracking.ts';
+import type { Tracked, Verdict } from './tracking.ts';
+
+export { changedGroups, isCommitSha } from './tracking.ts';
 
 /** The `commitStatus:` settings, the token read. */
 export interface CommitStatusSettings {
@@ -83,29 +87,6 @@ export interface RefusedDeletion {
   readonly message: string;
 }
 
-/** A group's verdict at a revision. `final`: it cannot change any more at that revision. */
-interface Verdict {
-  readonly state: CommitState;
-  readonly description: string;
-  readonly final: boolean;
-}
-
-/** One applied revision being followed. */
-interface Tracked {
-  readonly sha: string;
-  /** Order of application (every applied revision counts, tracked or not). */
-  readonly seq: number;
-  readonly fleet: string;
-  readonly changed: readonly string[];
-  /** Groups this revision removed from Git: a refused deletion of one is a failure here. */
-  readonly removed: readonly string[];
-  /** Each changed group's template at this revision: success only on it. */
-  readonly templates: ReadonlyMap<string, string>;
-  readonly verdicts: Map<string, Verdict>;
-  /** Every verdict final and queued: not published again unless a post of it fails. */
-  done: boolean;
-}
-
 const TRACKED_REVISIONS = 20;
 /** First wait before a post the forge refused for good (401, 403, 404, 422…) is tried again; doubles up to the max. */
 const REFUSED_BACKOFF_MS = 5 * 60_000;
@@ -114,28 +95,6 @@ const POSTED_MEMORY = 10_000;
 /** Posted states and revision orders kept in the state directory (the newest). */
 const REMEMBERED_POSTS = 2_000;
 const REMEMBERED_ORDER = 500;
-const FAILED_ROLLOUT = new Set(['RollingBack', 'RolledBack', 'ProgressDeadlineExceeded']);
-
-/** A full commit id (SHA-1 or SHA-256); other revisions (a `source.dir` content hash) are not commits. */
-export function isCommitSha(revision: string | undefined): revision is string {
-  return revision !== undefined && /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(revision);
-}
-
-/**
- * The groups a revision rolls: new, with another template or replica count than in `previous`
- * (every group when there is none), or resumed (suspend true → false: it converges from whatever
- * runs now); suspended ones left out (they do not move).
- */
-export function changedGroups(previous: DesiredState | undefined, next: DesiredState): string[] {
-  return Object.values(next.groups)
-    .filter((g) => !g.suspend)
-    .filter((g) => {
-      const before = previous?.groups[g.name];
-      return before === undefined || before.templateHash !== g.templateHash || before.replicas !== g.replicas || before.suspend;
-    })
-    .map((g) => g.name)
-    .sort();
-}
 
 /** Follows applied revisions and posts their statuses. */
 export class CommitStatusReporter {
@@ -220,7 +179,7 @@ export class CommitStatusReporter {
       return;
     }
     this.tracked.push(tracked);
-    while (this.tracked.length > TRACKED_REVISIONS) this.forget(this.tracked.shift()!);
+    while (this.tracked.length > TRACKED_REVISIONS) this.forget(this.tracked.shift()!, post);
     if (post) this.publishAll();
     this.remember();
   }
@@ -239,7 +198,7 @@ export class CommitStatusReporter {
   }
 
   /** A revision leaves tracking: its unfinished contexts are finished (`canceled`), never left pending. */
-  private forget(tracked: Tracked): void {
+  private forget(tracked: Tracked, post: boolean): void {
     for (const [group, v] of tracked.verdicts)
       if (!v.final)
         tracked.verdicts.set(group, {
@@ -247,7 +206,7 @@ export class CommitStatusReporter {
           description: `${v.state === 'failure' ? `${v.description}; ` : ''}no longer followed (${TRACKED_REVISIONS} newer revisions)`,
           final: true,
         });
-    this.publish(tracked);
+    if (post) this.publish(tracked);
   }
 
   /** A revision was rejected (invalid, unsigned…): failure on the fleet's context, with the first problem. */
@@ -420,44 +379,6 @@ export class CommitStatusReporter {
   }
 }
 
-/**
- * Marks an older revision's unfinished contexts of the groups `newer` changes again canceled; the
- * others go on being followed on the older commit (their rollout is still that commit's).
- */
-function cancel(older: Tracked, newer: string, changed: readonly string[]): void {
-  const superseded = `superseded by ${newer.slice(0, 12)} before it finished`;
-  for (const [group, v] of older.verdicts) {
-    if (v.final || !changed.includes(group)) continue;
-    // A failure (Stalled: a digest the clouds lack, a quota) stays the commit's verdict, with its reason.
-    const failed = v.state === 'failure';
-    older.verdicts.set(group, {
-      state: failed ? 'failure' : 'canceled',
-      description: failed ? `${v.description} (${superseded})` : superseded,
-      final: true,
-    });
-  }
-  older.done = false;
-}
-
-/** Groups `previous` declares and `next` does not. */
-function removedGroups(previous: DesiredState | undefined, next: DesiredState): string[] {
-  if (previous === undefined) return [];
-  return Object.keys(previous.groups)
-    .filter((g) => next.groups[g] === undefined)
-    .sort();
-}
-
-/** Groups in both states whose rollout policy differs. */
-function policyChanged(previous: DesiredState | undefined, next: DesiredState): string[] {
-  if (previous === undefined) return [];
-  return Object.values(next.groups)
-    .filter((g) => {
-      const before = previous.groups[g.name];
-      return before !== undefined && JSON.stringify(before.rollout) !== JSON.stringify(g.rollout);
-    })
-    .map((g) => g.name);
-}
-
 /** Drover's states that leave a GitLab job open (pending, running). */
 const OPEN_STATES: ReadonlySet<CommitState> = new Set(['pending', 'running']);
 
@@ -474,49 +395,4 @@ function gitlabRefuses(before: string | undefined, next: string): boolean {
 
 function key(post: StatusPost): string {
   return `${post.sha}\u0000${post.context}`;
-}
-
-/**
- * A group's verdict from its conditions at the revision. Success only when its conditions say
- * Ready and Converged on `template` (the revision's) and its counts agree.
- */
-function verdictOf(view: GroupSnapshot, template: string | undefined): Verdict {
-  const cond = (type: string): ConditionLike | undefined => view.conditions.find((c) => c.type === type);
-  const progressing = cond('Progressing');
-  const stalled = cond('Stalled');
-  const ready = cond('Ready');
-  if (progressing !== undefined && FAILED_ROLLOUT.has(progressing.reason))
-    return { state: 'failure', description: `rollout failed: ${said(progressing)}`, final: true };
-  if (stalled?.status === 'True')
-    return { state: 'failure', description: stalled.message ? `${stalled.reason}: ${stalled.message}` : stalled.reason, final: false };
-  // Ready by its conditions and by its counts: every replica ready on the new template.
-  const reached = view.desiredTemplateHash === template && view.counts !== undefined && view.counts.updatedReady >= view.replicas;
-  if (ready?.status === 'True' && reached && progressing?.status === 'False' && progressing.reason === 'Converged')
-    return { state: 'success', description: `${view.replicas} ready on template ${view.desiredTemplateHash}`, final: true };
-  if (progressing?.reason === 'Suspended') return { state: 'pending', description: 'the group is suspended', final: false };
-  const counts = view.counts === undefined ? '' : `: ${view.counts.updatedReady} of ${view.replicas} ready`;
-  return { state: 'running', description: `rolling to template ${view.desiredTemplateHash}${counts}`, final: false };
-}
-
-/** A condition's message, or its reason where there is none (HA lane summaries carry reasons only). */
-function said(condition: ConditionLike): string {
-  return condition.message === undefined || condition.message === '' ? condition.reason : condition.message;
-}
-
-/** The fleet's verdict: the first failing group, else pending until every changed group succeeded. */
-function fleetVerdict(tracked: Tracked): { state: CommitState; description: string } {
-  const verdicts = [...tracked.verdicts];
-  if (verdicts.length === 0) return { state: 'success', description: 'no group changes' };
-  const failed = verdicts.find(([, v]) => v.state === 'failure' || v.state === 'canceled');
-  if (failed !== undefined) return { state: failed[1].state, description: `${failed[0]}: ${failed[1].description}` };
-  const done = verdicts.filter(([, v]) => v.state === 'success').length;
-  if (done === verdicts.length) return { state: 'success', description: `${done} group(s) ready on their new template` };
-  const running = verdicts.some(([, v]) => v.state === 'running');
-  return { state: running ? 'running' : 'pending', description: `${done} of ${verdicts.length} changed groups ready` };
-}
-
-/** The first problem of a rejection message (`3 problem(s): a; b; c` → `a`). */
-function firstProblem(message: string): string {
-  const listed = /^\d+ problem\(s\): (.*)$/s.exec(message);
-  return listed === null ? message : (listed[1]!.split('; ')[0] ?? message);
 }
