@@ -105,6 +105,8 @@ export class NotifyHub {
   sourceChanged(change: SourceNews, current: DesiredState | undefined): void {
     if (change.kind === 'synced') return;
     this.fleet = current?.fleet.id ?? this.fleet;
+    // A group no longer in Git is forgotten: added again later, it is a new group, not its old status.
+    if (current !== undefined) for (const name of this.told.keys()) if (current.groups[name] === undefined) this.told.delete(name);
     const fleet = this.fleet ?? '';
     const at = this.now().toISOString();
     if (change.kind === 'restored') {

@@ -140,4 +140,24 @@ describe('notify: a restart with the state directory repeats nothing and loses n
       'no RolloutFailed, RolledBack or RolloutStarted told again',
     );
   });
+
+  it('a group removed from Git and added again later is a new group, not its remembered status', async () => {
+    let hub = life();
+    hub.sourceChanged({ kind: 'applied', revision: BASE }, state({ web: 'web-1', api: 'api-1' }));
+    hub.passRecorded('prod', [], [view('web', BASE, 'web-1', 'converged'), view('api', BASE, 'api-1', 'rolling')]);
+    hub.sourceChanged({ kind: 'applied', revision: A }, state({ web: 'web-1' }));
+    await hub.close(60_000);
+    hub = life();
+    hub.sourceChanged({ kind: 'restored', revision: A }, state({ web: 'web-1' }));
+    hub.sourceChanged({ kind: 'applied', revision: D }, state({ web: 'web-1', api: 'api-2' }));
+    const before = hook.requests.length;
+    hub.passRecorded('prod', [], [view('web', D, 'web-1', 'converged'), view('api', D, 'api-2', 'converged')]);
+    await hub.close(60_000);
+    const events = hook.requests.slice(before).map((r) => JSON.parse(r.body) as NotifyEvent);
+    assert.deepEqual(
+      events.filter((e) => e.group === 'api').map((e) => e.kind),
+      [],
+      'a new api, converged at once: no RolloutFinished of the old rollout',
+    );
+  });
 });
