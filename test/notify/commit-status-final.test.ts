@@ -23,14 +23,14 @@ interface G {
   readonly suspend?: boolean;
 }
 
-function state(groups: Record<string, string | G>): DesiredState {
+function state(groups: Record<string, string | G>, prune = true): DesiredState {
   const entries = Object.entries(groups).map(([name, raw]) => {
     const g = typeof raw === 'string' ? { template: raw } : raw;
     const rollout = { strategy: 'canary', canary: { count: 1, promote: g.canary } };
     return [name, { name, templateHash: g.template, replicas: 2, suspend: g.suspend ?? false, rollout }];
   });
   return {
-    fleet: { id: 'prod', prune: true, deletionGuard: { allowGroupDeletion: [], maxDeletePercent: 50, allowMassDeletion: false } },
+    fleet: { id: 'prod', prune, deletionGuard: { allowGroupDeletion: [], maxDeletePercent: 50, allowMassDeletion: false } },
     groups: Object.fromEntries(entries),
   } as unknown as DesiredState;
 }
@@ -184,5 +184,18 @@ describe('notify: commit statuses stay final, follow promotions, resumes and ref
     await r.idle();
     assert.equal(server.requests.length, first + 1, 'tried again once the backoff is over');
     assert.equal(posts().at(-1)?.state, 'success');
+  });
+
+  it('N13: a group removed with prune off, refused once prune turns on: the failure is on the prune-on commit', async () => {
+    const r = reporter();
+    r.applied(BASE, state({ web: 'tpl-old', api: 'tpl-api' }, false));
+    r.groups([view('web', BASE, 'tpl-old', 'converged'), view('api', BASE, 'tpl-api', 'converged')]);
+    r.applied(sha(2), state({ web: 'tpl-old' }, false));
+    r.applied(sha(3), state({ web: 'tpl-old' }, true));
+    const message = 'group api is not in Git: deleting its instances needs fleet.spec.deletionGuard.allowGroupDeletion: [api]';
+    r.groups([view('web', sha(3), 'tpl-old', 'converged')], true, [{ group: 'api', message }]);
+    await r.idle();
+    assert.ok(!posts().some((p) => p.sha === sha(2)), 'removing with prune off deletes nothing: no status');
+    assert.equal(last(sha(3), 'drover/prod/api')?.state, 'failure', JSON.stringify(posts()));
   });
 });

@@ -17,7 +17,17 @@ import type { GroupSnapshot } from '../events.ts';
 import type { Memory } from '../persist.ts';
 import { forgeRequest } from './forges.ts';
 import type { CommitState, ForgeTarget, StatusPost } from './forges.ts';
-import { cancel, changedGroups, fleetVerdict, firstProblem, isCommitSha, policyChanged, removedGroups, verdictOf } from './tracking.ts';
+import {
+  cancel,
+  changedGroups,
+  fleetVerdict,
+  firstProblem,
+  isCommitSha,
+  policyChanged,
+  pruneTurnedOn,
+  removedGroups,
+  verdictOf,
+} from './tracking.ts';
 import type { Tracked, Verdict } from './tracking.ts';
 
 export { changedGroups, isCommitSha } from './tracking.ts';
@@ -75,6 +85,7 @@ export interface ReporterMemory {
     readonly fleet: string;
     readonly changed: readonly string[];
     readonly removed: readonly string[];
+    readonly pruneOn?: boolean;
     readonly templates: Readonly<Record<string, string>>;
     readonly verdicts: Readonly<Record<string, Verdict>>;
     readonly done: boolean;
@@ -153,6 +164,7 @@ export class CommitStatusReporter {
     const rolled = changedGroups(this.lastState, state);
     const policy = policyChanged(this.lastState, state);
     const removed = removedGroups(this.lastState, state);
+    const pruneOn = pruneTurnedOn(this.lastState, state);
     this.lastState = state;
     if (!isCommitSha(revision) || this.tracked.some((t) => t.sha === revision)) return;
     this.order.set(revision, ++this.seq);
@@ -168,13 +180,14 @@ export class CommitStatusReporter {
       fleet: state.fleet.id,
       changed,
       removed,
+      ...(pruneOn ? { pruneOn } : {}),
       templates,
       verdicts: new Map(),
       done: false,
     };
     for (const group of changed)
       tracked.verdicts.set(group, { state: 'pending', description: 'waiting for the rollout to start', final: false });
-    if (changed.length === 0 && removed.length === 0) {
+    if (changed.length === 0 && removed.length === 0 && !pruneOn) {
       if (post && this.settings.contexts === 'fleet') this.publish(tracked);
       return;
     }
@@ -270,13 +283,13 @@ export class CommitStatusReporter {
 
   /**
    * The guard refused deleting a removed group: failure (final) on the newest followed commit that
-   * removed it, with the opt-in the refusal names.
+   * removed it with prune on, else on the newest that turned prune on, with the opt-in the refusal names.
    */
   private refusedDeletions(refusals: readonly RefusedDeletion[]): void {
     for (const refusal of refusals) {
       const group = refusal.group;
       if (group === undefined) continue;
-      const tracked = this.tracked.findLast((t) => t.removed.includes(group));
+      const tracked = this.tracked.findLast((t) => t.removed.includes(group)) ?? this.tracked.findLast((t) => t.pruneOn === true);
       if (tracked === undefined || tracked.verdicts.get(group)?.final === true) continue;
       tracked.verdicts.set(group, { state: 'failure', description: `deletion refused: ${refusal.message}`, final: true });
       tracked.done = false;

@@ -22,6 +22,8 @@ export interface Tracked {
   readonly changed: readonly string[];
   /** Groups this revision removed from Git: a refused deletion of one is a failure here. */
   readonly removed: readonly string[];
+  /** This revision turned prune on: a refused deletion of a group removed earlier is a failure here. */
+  readonly pruneOn?: boolean;
   /** Each changed group's template at this revision: success only on it. */
   readonly templates: ReadonlyMap<string, string>;
   readonly verdicts: Map<string, Verdict>;
@@ -71,9 +73,17 @@ export function cancel(older: Tracked, newer: string, changed: readonly string[]
   older.done = false;
 }
 
-/** Groups `previous` declares and `next` does not. */
+/** Whether `next` turns prune on: the groups removed earlier are deleted (or refused) from then on. */
+export function pruneTurnedOn(previous: DesiredState | undefined, next: DesiredState): boolean {
+  return previous !== undefined && previous.fleet.prune !== true && next.fleet.prune === true;
+}
+
+/**
+ * Groups `previous` declares and `next` does not, when `next` prunes (with prune off a removed
+ * group's instances are kept: nothing for the guard to refuse).
+ */
 export function removedGroups(previous: DesiredState | undefined, next: DesiredState): string[] {
-  if (previous === undefined) return [];
+  if (previous === undefined || next.fleet.prune !== true) return [];
   return Object.keys(previous.groups)
     .filter((g) => next.groups[g] === undefined)
     .sort();
