@@ -15,6 +15,8 @@ const LIST_TIMEOUT_MS = 120_000;
 /** Instances per group (not terminated, not being deleted), and what each provider answered. */
 export interface Inventory {
   readonly counts: Map<string, number>;
+  /** Groups of the fleet the clouds run that the base revision does not declare (removed earlier), with their provider. */
+  readonly undeclared: Map<string, { provider: string; count: number }>;
   readonly providers: ObservedProvider[];
 }
 
@@ -23,6 +25,7 @@ export async function observeInventory(dir: string, state: DesiredState, options
   const session = await openSession(dir, state, options);
   try {
     const counts = new Map<string, number>();
+    const undeclared = new Map<string, { provider: string; count: number }>();
     const providers: ObservedProvider[] = [];
     for (const name of Object.keys(state.providers).sort()) {
       const failed = session.opened.errors.get(name);
@@ -35,6 +38,10 @@ export async function observeInventory(dir: string, state: DesiredState, options
         const listed = await provider.list({ fleet: state.fleet.id }, { signal: AbortSignal.timeout(LIST_TIMEOUT_MS) });
         const live = listed.filter((i) => i.state !== 'terminated' && i.state !== 'terminating' && i.group !== undefined);
         for (const i of live) counts.set(i.group as string, (counts.get(i.group as string) ?? 0) + 1);
+        for (const i of live.filter((x) => state.groups[x.group as string] === undefined)) {
+          const seen = undeclared.get(i.group as string) ?? { provider: name, count: 0 };
+          undeclared.set(i.group as string, { provider: seen.provider, count: seen.count + 1 });
+        }
         providers.push({ provider: name, ok: true, instances: live.length });
       } catch (error) {
         const reason = (error as { reason?: unknown }).reason;
@@ -47,7 +54,7 @@ export async function observeInventory(dir: string, state: DesiredState, options
       }
     }
     for (const line of session.leaked()) process.stderr.write(`drover diff: a cloud SDK also failed outside its call: ${line}\n`);
-    return { counts: withUnobserved(counts, state, providers), providers };
+    return { counts: withUnobserved(counts, state, providers), undeclared, providers };
   } finally {
     await session.close();
   }

@@ -38,6 +38,8 @@ export interface LoadedRevision {
   readonly commit: string | undefined;
   /** `absent`: the revision has no directory at the path (a base from before the fleet existed). */
   readonly result: LoadResult | 'absent';
+  /** The fleet's path in the repository ('' at its root; undefined for a directory): problems are named under it. */
+  readonly subPath?: string;
 }
 
 /** Where the Git revisions come from. */
@@ -156,7 +158,7 @@ async function loadRef(
     throw error;
   }
   const result = await loadFleet(dest);
-  return { ref, commit, result: subPath === '' ? result : underPath(result, subPath) };
+  return { ref, commit, result: underPath(result, subPath), subPath };
 }
 
 async function resolve(repo: Repository, ref: string, role: string, env: GitEnvironment): Promise<string> {
@@ -171,9 +173,9 @@ async function resolve(repo: Repository, ref: string, role: string, env: GitEnvi
   }
 }
 
-/** Problems named by their path in the repository, not in the checkout. */
-function underPath(result: LoadResult, subPath: string): LoadResult {
-  if (result.ok) return result;
+/** Problems named by their path in the repository, not in the checkout (`subPath` '' or undefined: as they are). */
+export function underPath(result: LoadResult, subPath: string | undefined): LoadResult {
+  if (result.ok || subPath === undefined || subPath === '') return result;
   const problems: Problem[] = result.problems.map((p) => (p.file === '' ? p : { ...p, file: `${subPath}/${p.file}` }));
   return { ...result, problems };
 }

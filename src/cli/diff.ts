@@ -18,7 +18,7 @@ import { renderErrorMarkdown, renderMarkdown } from '../diff/render-markdown.ts'
 import { renderText } from '../diff/render-text.ts';
 import type { DiffReport } from '../diff/types.ts';
 import { observeInventory } from './diff-observe.ts';
-import { DiffInputError, loadDirectory, loadGitRevisions, type LoadedRevision } from './diff-revisions.ts';
+import { DiffInputError, loadDirectory, loadGitRevisions, underPath, type LoadedRevision } from './diff-revisions.ts';
 import { parseMaxInstances, parseMaxProviders } from './max-instances.ts';
 import { UsageError } from './usage-error.ts';
 import { printErr, printOut } from './terminal-text.ts';
@@ -89,7 +89,8 @@ async function runDiff(base: string, head: string, options: DiffOptions): Promis
   const [b, h] = await loadBoth(base, head, options);
   const refs = { base: { ref: b.ref, commit: b.commit }, head: { ref: h.ref, commit: h.commit } };
   if (h.result === 'absent') throw new DiffInputError('PathNotFound', `${h.ref} has no fleet directory at the path`);
-  const headResult = capInstances(h.result, cap, providerCap);
+  // The caps' problems are found on the loaded state: named under the fleet's path like the loader's.
+  const headResult = h.result.ok ? underPath(capInstances(h.result, cap, providerCap), h.subPath) : h.result;
   const baseResult = b.result === 'absent' ? absentBase(headResult) : b.result;
   if (!baseResult.ok) {
     const first = baseResult.problems[0];
@@ -104,7 +105,11 @@ async function runDiff(base: string, head: string, options: DiffOptions): Promis
     return 1;
   }
   const inventory = options.observe === true ? await observeInventory(sessionDir(base, options), baseResult.state, options) : undefined;
-  const estimated = diffStates(baseResult.state, headResult.state, refs, { bootSeconds, observedCounts: inventory?.counts });
+  const estimated = diffStates(baseResult.state, headResult.state, refs, {
+    bootSeconds,
+    observedCounts: inventory?.counts,
+    observedUndeclared: inventory?.undeclared,
+  });
   const report = inventory === undefined ? estimated : { ...estimated, observed: inventory.providers };
   await print(report, options);
   if (!report.valid) return 1;

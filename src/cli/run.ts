@@ -317,7 +317,8 @@ function sourceFor(config: DaemonConfig, logger: Logger): DesiredSource {
 /** The notification hub's builder (`notifications:`, `commitStatus:`), its secrets read now: a missing one stops the start. */
 async function notifyOf(config: DaemonConfig, logger: Logger): Promise<DaemonDeps['notify']> {
   if (config.notify === undefined) return undefined;
-  return prepareNotifyHub(config.notify, process.env, logger.child({ component: 'notify' })).catch((error: unknown) => {
+  const memory = new StateDir(config.stateDir).notify;
+  return prepareNotifyHub(config.notify, process.env, logger.child({ component: 'notify' }), memory).catch((error: unknown) => {
     throw error instanceof NotifySecretError ? new UsageError(`invalid configuration: ${error.message}`) : error;
   });
 }

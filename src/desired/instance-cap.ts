@@ -36,7 +36,7 @@ export function instanceCapProblem(state: DesiredState, maxInstances: number): P
     col: largest.source.col,
     path: '/spec/replicas',
     code: 'fleet.tooManyInstances',
-    message: `the fleet asks for ${total} instances in total (${groups.length} groups; largest ${largest.name} with ${largest.replicas}), over the operator's cap limits.maxInstances = ${maxInstances}; lower replicas, or raise limits.maxInstances in the daemon config (--max-instances for plan/apply)`,
+    message: `the fleet asks for ${total} instances in total (${groups.length} groups; largest ${largest.name} with ${largest.replicas}), over the operator's cap limits.maxInstances = ${maxInstances}; lower replicas, or raise limits.maxInstances in the daemon config (--max-instances for plan, apply and diff)`,
   };
 }
 

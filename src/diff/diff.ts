@@ -30,7 +30,7 @@ export interface DiffRefs {
 /** The report on merging `head` over `base`. */
 export function diffStates(base: DesiredState, head: DesiredState, refs: DiffRefs, options: EstimateOptions = {}): DiffReport {
   const starts = startingSets(base, head, options);
-  const guard = guardVerdict(base, head, starts);
+  const guard = guardVerdict(base, head, starts, options);
   const groups = groupChanges(base, head).map((c) => groupDiff(c, head, starts, guard, options));
   const documents = documentChanges(base, head);
   return {

@@ -14,8 +14,12 @@ export function duration(seconds: number): string {
 /** A value for a table cell: digests shortened, absent shown as `-`. */
 export function value(v: string | undefined): string {
   if (v === undefined) return '-';
-  return /^sha256:[0-9a-f]{64}$/.test(v) ? `${v.slice(0, 19)}…` : v;
+  if (/^sha256:[0-9a-f]{64}$/.test(v)) return `${v.slice(0, 19)}…`;
+  return v.length > VALUE_LIMIT ? `${v.slice(0, VALUE_LIMIT)}… (${v.length} characters)` : v;
 }
+
+/** Longest field value shown in full (a value far longer would crowd a comment out). */
+export const VALUE_LIMIT = 200;
 
 /** `before → after` of one field. */
 export function fieldLine(f: FieldChange): string {
@@ -70,6 +74,10 @@ export function rolloutNotes(g: GroupDiff): string[] {
   if (g.suspended) return ['suspended: nothing is launched or deleted until suspend is removed'];
   if (r === undefined) return [];
   const notes: string[] = [];
+  if (g.settings.some((f) => f.path === 'suspend' && f.after === 'false'))
+    notes.push(
+      'resumed: it converges from whatever runs now, which the base revision does not say (the estimate assumes its replicas ready on its template); use --observe for the live count',
+    );
   if (g.settings.some((f) => f.path.startsWith('providers.')))
     notes.push(
       `its Provider ${g.provider} now names another scope: drover lists and launches there, and no longer sees (nor deletes, nor counts) the instances in the old one`,

@@ -44,10 +44,15 @@ export function renderErrorMarkdown(base: string, head: string, reason: string, 
   ].join('\n');
 }
 
+/** Problems of an invalid head listed in the comment; the rest are counted (`drover validate` lists them all). */
+export const PROBLEMS_LISTED = 50;
+
 function blocksOf(report: DiffReport): Block[] {
   if (!report.valid) {
-    const problems = report.problems.map((p) => `- ${code(report.head.ref)}: ${escape(p.text)}`);
-    return [{ open: '', lines: ['The head revision does not load; `drover validate` reports:', '', ...problems], close: '' }];
+    const listed = report.problems.slice(0, PROBLEMS_LISTED).map((p) => `- ${code(report.head.ref)}: ${escape(p.text)}`);
+    const more = report.problems.length - listed.length;
+    const rest = more > 0 ? ['', `… and ${more.toLocaleString('en-US')} more: run \`drover validate\` for the full list.`] : [];
+    return [{ open: '', lines: ['The head revision does not load; `drover validate` reports:', '', ...listed, ...rest], close: '' }];
   }
   const blocks: Block[] = [];
   if (report.observed !== undefined) blocks.push({ open: '', lines: [escape(observedLine(report.observed))], close: '' });
@@ -58,8 +63,8 @@ function blocksOf(report: DiffReport): Block[] {
   const guard = guardLines(report);
   if (guard.length > 0) blocks.push({ open: '', lines: guard, close: '' });
   for (const g of report.groups) {
-    const lines = groupLines(g);
-    if (lines.length > 0) blocks.push(details(`${g.name}: ${g.change} (${g.reasons.join(', ')})`, lines));
+    const block = groupBlock(g);
+    if (block !== undefined) blocks.push(block);
   }
   for (const d of report.documents) {
     const table = fieldTable(d.fields).split('\n');
@@ -92,15 +97,25 @@ function groupTable(groups: readonly GroupDiff[]): string {
   return markdownTable(['group', 'change', 'why', 'replicas', 'strategy', 'replaced', 'batches', 'peak extra', 'floor', 'duration'], rows);
 }
 
-function groupLines(g: GroupDiff): string[] {
+/**
+ * A group's details: the template hashes, its field table (the header repeated in every piece when
+ * the block is split between comments) and the notes.
+ */
+function groupBlock(g: GroupDiff): Block | undefined {
   const fields = [...g.template, ...g.settings];
   const notes = rolloutNotes(g).map((n) => `- ${escape(n)}`);
+  if (fields.length === 0 && notes.length === 0) return undefined;
   const { before, after } = g.templateHash;
-  const hash = before !== undefined && after !== undefined && before !== after ? [`Template \`${before}\` → \`${after}\``, ''] : [];
-  if (fields.length === 0 && notes.length === 0) return [];
-  return [...hash, ...(fields.length > 0 ? [fieldTable(fields)] : []), ...(notes.length > 0 ? ['', ...notes] : [])].flatMap((l) =>
-    l.split('\n'),
-  );
+  const hash = before !== undefined && after !== undefined && before !== after ? `Template \`${before}\` → \`${after}\`\n\n` : '';
+  const block = details(`${g.name}: ${g.change} (${g.reasons.join(', ')})`, []);
+  if (fields.length === 0) return { ...block, open: `${block.open}${hash}`, lines: notes };
+  const table = fieldTable(fields).split('\n');
+  return {
+    ...block,
+    open: `${block.open}${hash}`,
+    head: table.slice(0, 2),
+    lines: [...table.slice(2), ...(notes.length > 0 ? ['', ...notes] : [])],
+  };
 }
 
 function fieldTable(fields: readonly FieldChange[]): string {
@@ -127,8 +142,10 @@ function guardLines(report: DiffReport): string[] {
       deleted: 'deleted (prune)',
       refused: 'would be deleted (prune): refused by the deletion guard',
     }[r.outcome];
-    lines.push(`- removed group ${code(r.group)}: ${plural(r.instances, 'instance')} ${what}`);
+    const which = r.earlier === true ? 'group removed earlier (seen in the clouds)' : 'removed group';
+    lines.push(`- ${which} ${code(r.group)}: ${plural(r.instances, 'instance')} ${what}`);
   }
+  for (const note of report.guard.notes ?? []) lines.push(`- ${escape(note)}`);
   return lines;
 }
 

@@ -57,8 +57,10 @@ function guardLines(report: DiffReport): string[] {
       deleted: 'deleted (prune)',
       refused: 'would be deleted (prune), refused by the deletion guard',
     }[r.outcome];
-    lines.push(`removed group ${r.group}: ${plural(r.instances, 'instance')} ${what}`);
+    const which = r.earlier === true ? 'group removed earlier (seen in the clouds)' : 'removed group';
+    lines.push(`${which} ${r.group}: ${plural(r.instances, 'instance')} ${what}`);
   }
+  for (const note of report.guard.notes ?? []) lines.push(`note: ${note}`);
   for (const r of report.guard.refusals)
     lines.push(`deletion guard refuses (${r.code}): ${r.message}; opt in with ${r.optIn} in the Fleet document`);
   return lines.length === 0 ? [] : ['', ...lines];

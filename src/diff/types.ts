@@ -107,6 +107,8 @@ export interface RemovedGroup {
   readonly instances: number;
   /** `kept`: prune is off; `deleted`: pruned; `refused`: the deletion guard refuses it. */
   readonly outcome: 'kept' | 'deleted' | 'refused';
+  /** Removed from Git before the base revision: only the clouds know of it (`--observe`). */
+  readonly earlier?: boolean;
 }
 
 /** A refusal by the deletion guard, with the opt-in in Git that allows it. */
@@ -125,6 +127,8 @@ export interface GuardVerdict {
   readonly removedGroups: readonly RemovedGroup[];
   /** Groups stalled by a mass-deletion refusal (their deletes and creates are held). */
   readonly stalledGroups: readonly string[];
+  /** What the verdict cannot see (prune turned on without `--observe`: groups removed earlier). */
+  readonly notes?: readonly string[];
 }
 
 /** One revision as the diff read it. */
@@ -193,4 +197,6 @@ export interface EstimateOptions {
   readonly bootSeconds?: Readonly<Record<string, number>>;
   /** Instances of each base group as counted in the cloud (`--observe`); default: its replicas. */
   readonly observedCounts?: ReadonlyMap<string, number>;
+  /** Groups the clouds run that the base revision does not declare (`--observe`): removed earlier. */
+  readonly observedUndeclared?: ReadonlyMap<string, { readonly provider: string; readonly count: number }>;
 }

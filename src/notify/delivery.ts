@@ -20,13 +20,20 @@ export class DeliveryError extends Error {
   readonly retryable: boolean;
   /** The receiver's Retry-After, in ms, when it gave one. */
   readonly retryAfterMs: number | undefined;
-  constructor(reason: DeliveryError['reason'], detail: string, options: { status?: number; retryable: boolean; retryAfterMs?: number }) {
+  /** The network error's code (ENOTFOUND, ECONNREFUSED, a TLS code…): not secret, tells a typo'd host from a bad certificate. */
+  readonly code: string | undefined;
+  constructor(
+    reason: DeliveryError['reason'],
+    detail: string,
+    options: { status?: number; retryable: boolean; retryAfterMs?: number; code?: string },
+  ) {
     super(`${reason}: ${detail}`);
     this.name = 'DeliveryError';
     this.reason = reason;
     this.status = options.status;
     this.retryable = options.retryable;
     this.retryAfterMs = options.retryAfterMs;
+    this.code = options.code;
   }
 }
 
@@ -39,7 +46,8 @@ export async function postRequest(request: PreparedRequest, signal: AbortSignal)
     if (signal.aborted) throw abortedError(signal);
     // The cause's code only (ECONNREFUSED, ENOTFOUND…): undici's messages may carry the address.
     const code = (error as { cause?: { code?: unknown } }).cause?.code;
-    throw new DeliveryError('connection', typeof code === 'string' ? code : 'request failed', { retryable: true });
+    const known = typeof code === 'string' && /^[A-Z0-9_]{1,64}$/.test(code) ? { code } : {};
+    throw new DeliveryError('connection', known.code ?? 'request failed', { retryable: true, ...known });
   }
   await response.body?.cancel().catch(() => undefined);
   if (response.ok) return;
@@ -82,7 +90,7 @@ export function backoffDelay(policy: RetryPolicy, attempt: number, random: numbe
 }
 
 /** What became of one item. */
-export type Outcome = 'sent' | 'failed' | 'dropped' | 'deduplicated';
+export type Outcome = 'sent' | 'failed' | 'dropped' | 'deduplicated' | 'refused';
 
 /** The log a worker writes to (a pino logger fits). Fields never hold URLs, headers or bodies. */
 export interface NotifyLog {
@@ -173,7 +181,14 @@ export class SinkWorker<T> {
       const error = await this.attempt(item);
       if (error === undefined) return this.options.outcome('sent', item);
       const last = attempt >= retry.attempts || !error.retryable || this.closing.signal.aborted;
-      const fields = { sink: name, attempt, reason: error.reason, status: error.status, ...this.options.describe?.(item) };
+      const fields = {
+        sink: name,
+        attempt,
+        reason: error.reason,
+        status: error.status,
+        code: error.code,
+        ...this.options.describe?.(item),
+      };
       if (last) {
         log.warn(fields, 'notification not delivered');
         return this.options.outcome('failed', item, error);

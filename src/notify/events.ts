@@ -120,8 +120,15 @@ function rolloutEvents(previous: GroupSnapshot | undefined, next: GroupSnapshot,
   const newTemplate = previous !== undefined && previous.desiredTemplateHash !== next.desiredTemplateHash;
   const rollingBefore = isRolling(before) && !newTemplate;
   const entered = (reason: string) => after.reason === reason && before?.reason !== reason;
-  if (isRolling(after) && !rollingBefore)
-    push('RolloutStarted', 'info', after.reason, `rolling to template ${next.desiredTemplateHash}: ${after.message ?? after.reason}`);
+  // A suspended group resumed: launching (Scaling) or replacing is its rollout (attack 22b N10).
+  const resumed = before?.reason === 'Suspended' && isTrue(after) ? 'resumed, ' : '';
+  if ((isRolling(after) || resumed !== '') && !rollingBefore)
+    push(
+      'RolloutStarted',
+      'info',
+      after.reason,
+      `${resumed}rolling to template ${next.desiredTemplateHash}: ${after.message ?? after.reason}`,
+    );
   else if (isRolling(after) && progressed(previous, next))
     push(
       'RolloutProgressing',
@@ -133,7 +140,7 @@ function rolloutEvents(previous: GroupSnapshot | undefined, next: GroupSnapshot,
     push('RolloutFailed', 'error', after.reason, after.message, rolloutAlert(false));
   else if (entered('RolledBack')) push('RolledBack', 'warning', 'RolledBack', after.message);
   else if (entered('Replacing')) push('DriftReplaced', 'warning', 'Replacing', after.message);
-  else if (after.reason === 'Converged' && isRolling(before) && isTrue(now.get('Ready')))
+  else if (after.reason === 'Converged' && (isRolling(before) || isScaling(before)) && isTrue(now.get('Ready')))
     push(
       'RolloutFinished',
       'info',
@@ -150,6 +157,11 @@ function rolloutAlert(resolved: boolean): AlertRef {
 
 function isRolling(progressing: ConditionLike | undefined): boolean {
   return isTrue(progressing) && ROLLING.has(progressing!.reason);
+}
+
+/** Launching or deleting to reach the replica count (a replica change, a resumed group). */
+function isScaling(progressing: ConditionLike | undefined): boolean {
+  return isTrue(progressing) && progressing!.reason === 'Scaling';
 }
 
 function progressed(previous: GroupSnapshot | undefined, next: GroupSnapshot): boolean {

@@ -10,6 +10,23 @@ import { eventsFrom } from './events.ts';
 import type { GroupSnapshot, NotifyEvent } from './events.ts';
 import type { CommitStatusReporter } from './forge/commit-status.ts';
 import type { Notifier } from './notifier.ts';
+import type { Memory } from './persist.ts';
+
+/**
+ * What the hub remembers across a restart: each group's status as last told (a restarted daemon's
+ * first pass compares with it instead of reporting every rollout under way or failed as news), the
+ * alerts it fired, the refused group deletions it told.
+ */
+export interface HubMemory {
+  readonly version: 1;
+  readonly fleet: string | undefined;
+  readonly groups: readonly GroupSnapshot[];
+  readonly firing: readonly string[];
+  readonly refused: readonly (readonly [string, string])[];
+}
+
+/** Groups remembered at most (a fleet's worth). */
+const REMEMBERED_GROUPS = 5_000;
 
 /** The source's news, as the daemon's `SourceChange` carries it. */
 export type SourceNews =
@@ -35,6 +52,8 @@ export interface HubDeps {
    * HA exactly one replica should (see the daemon); default: always.
    */
   readonly speaksForFleet?: () => boolean;
+  /** Where what was told survives a restart (the state directory); none: a restart tells again. */
+  readonly memory?: Memory<HubMemory>;
 }
 
 /** Derives events and statuses from what the daemon records. */
@@ -43,10 +62,34 @@ export class NotifyHub {
   private readonly now: () => Date;
   private fleet: string | undefined;
   private readonly alerts = new FiringAlerts();
+  /** Group deletions refused and announced (group → message): told once until the message changes. */
+  private readonly refusedGroups = new Map<string, string>();
+  private revision: string | undefined;
+  /** Each group's status as last told, for a first pass after a restart. */
+  private readonly told = new Map<string, GroupSnapshot>();
 
   constructor(deps: HubDeps) {
     this.deps = deps;
     this.now = deps.now ?? (() => new Date());
+    this.recall(deps.memory?.load());
+  }
+
+  private recall(memory: HubMemory | undefined): void {
+    if (memory?.version !== 1 || !Array.isArray(memory.groups)) return;
+    this.fleet = memory.fleet;
+    for (const g of memory.groups) this.told.set(g.name, g);
+    for (const key of memory.firing) this.alerts.restore(key);
+    for (const [group, message] of memory.refused) this.refusedGroups.set(group, message);
+  }
+
+  private remember(): void {
+    this.deps.memory?.save({
+      version: 1,
+      fleet: this.fleet,
+      groups: [...this.told.values()],
+      firing: this.alerts.keys(),
+      refused: [...this.refusedGroups],
+    });
   }
 
   private get speaks(): boolean {
@@ -62,13 +105,28 @@ export class NotifyHub {
   sourceChanged(change: SourceNews, current: DesiredState | undefined): void {
     if (change.kind === 'synced') return;
     this.fleet = current?.fleet.id ?? this.fleet;
+    // A group no longer in Git is forgotten: added again later, it is a new group, not its old status.
+    if (current !== undefined) for (const name of this.told.keys()) if (current.groups[name] === undefined) this.told.delete(name);
     const fleet = this.fleet ?? '';
     const at = this.now().toISOString();
     if (change.kind === 'restored') {
-      if (current !== undefined) this.deps.commitStatus?.applied(change.revision, current, this.speaks);
+      this.revision = change.revision;
+      if (current !== undefined) this.deps.commitStatus?.restored(change.revision, current, this.speaks);
       return;
     }
+    this.revisionNews(change, current, fleet, at);
+    this.remember();
+  }
+
+  /** A revision applied or rejected: its event (when this daemon speaks for the fleet) and commit status. */
+  private revisionNews(
+    change: Exclude<SourceNews, { kind: 'synced' | 'restored' }>,
+    current: DesiredState | undefined,
+    fleet: string,
+    at: string,
+  ): void {
     if (change.kind === 'applied') {
+      this.revision = change.revision;
       if (current !== undefined) this.deps.commitStatus?.applied(change.revision, current, this.speaks);
       this.emitFleet([
         {
@@ -115,12 +173,48 @@ export class NotifyHub {
     this.fleet = fleet;
     const at = this.now().toISOString();
     const previous = new Map(before.map((g) => [g.name, g]));
-    const events = after.flatMap((g) => (previous.get(g.name) === g ? [] : eventsFrom(previous.get(g.name), g, { fleet, at })));
-    for (const refusal of refusals)
-      if (refusal.group === undefined)
-        events.push({ kind: 'DeletionRefused', severity: 'warning', fleet, reason: 'DeletionRefused', message: refusal.message, at });
+    // A group the status does not know yet (a restart) is compared with its status as last told.
+    const prior = (name: string) => previous.get(name) ?? this.told.get(name);
+    const events = after.flatMap((g) => (prior(g.name) === g ? [] : eventsFrom(prior(g.name), g, { fleet, at })));
+    events.push(...this.refusalEvents(fleet, at, after, refusals));
     this.emit(events);
-    this.deps.commitStatus?.groups(fleetView, this.speaks);
+    this.deps.commitStatus?.groups(fleetView, this.speaks, refusals);
+    for (const g of after) {
+      this.told.delete(g.name);
+      this.told.set(g.name, slim(g));
+    }
+    while (this.told.size > REMEMBERED_GROUPS) this.told.delete(this.told.keys().next().value!);
+    this.remember();
+  }
+
+  /**
+   * The guard's refusals as events. One outside any group is told at every pass that has it (the
+   * dedup window bounds it); a refused group deletion is told once per message: a group still in
+   * Git says it through its own Stalled=DeletionRefused condition (eventsFrom), a group removed
+   * from Git has no status left to say it, so it is told here (with the opt-in the guard names).
+   */
+  private refusalEvents(fleet: string, at: string, after: readonly GroupSnapshot[], refusals: readonly RefusalLike[]): NotifyEvent[] {
+    for (const g of after) this.refusedGroups.delete(g.name);
+    const declared = new Set(after.map((g) => g.name));
+    const events: NotifyEvent[] = [];
+    const revision = this.revision === undefined ? {} : { revision: this.revision };
+    for (const { group, message } of refusals) {
+      if (group !== undefined && (declared.has(group) || this.refusedGroups.get(group) === message)) continue;
+      if (group !== undefined) this.refusedGroups.set(group, message);
+      const alert = { name: 'DroverDeletionRefused', severity: 'warning', resolved: false } as const;
+      events.push({
+        kind: 'DeletionRefused',
+        severity: 'warning',
+        fleet,
+        ...(group === undefined ? {} : { group }),
+        ...revision,
+        reason: 'DeletionRefused',
+        message,
+        at,
+        ...(group === undefined ? {} : { alert }),
+      });
+    }
+    return events;
   }
 
   /** Resolves once every queue is empty (tests). */
@@ -159,6 +253,16 @@ const RECOVERIES: ReadonlySet<string> = new Set(['GroupRecovered', 'ProviderReco
 class FiringAlerts {
   private readonly firing = new Set<string>();
 
+  /** The alerts firing (to remember across a restart). */
+  keys(): string[] {
+    return [...this.firing];
+  }
+
+  /** An alert remembered firing from before a restart. */
+  restore(key: string): void {
+    this.firing.add(key);
+  }
+
   /** `event` as sent: its alert recorded when it fires, dropped when it resolves nothing. */
   pass(event: NotifyEvent): NotifyEvent {
     const alert = event.alert;
@@ -172,4 +276,21 @@ class FiringAlerts {
     const { alert: _resolvesNothing, ...plain } = event;
     return plain;
   }
+}
+
+/** What is remembered of a group's status: what {@link eventsFrom} reads. */
+function slim(g: GroupSnapshot): GroupSnapshot {
+  return {
+    name: g.name,
+    replicas: g.replicas,
+    desiredTemplateHash: g.desiredTemplateHash,
+    conditions: g.conditions.map((c) => ({
+      type: c.type,
+      status: c.status,
+      reason: c.reason,
+      ...(c.message === undefined ? {} : { message: c.message }),
+    })),
+    ...(g.counts === undefined ? {} : { counts: { updatedReady: g.counts.updatedReady, live: g.counts.live } }),
+    ...(g.lastAttemptedRevision === undefined ? {} : { lastAttemptedRevision: g.lastAttemptedRevision }),
+  };
 }

@@ -1,7 +1,7 @@
 /**
  * The notification counters, registered in the daemon's Prometheus registry:
  * `drover_notifications_total{sink,outcome}` and `drover_commit_statuses_total{forge,outcome}`
- * (outcome sent, failed, dropped, deduplicated). Labels are configured names, never URLs.
+ * (outcome sent, failed, dropped, deduplicated; refused for commit statuses). Labels are configured names, never URLs.
  */
 import { Counter } from 'prom-client';
 import type { Registry } from 'prom-client';
@@ -23,13 +23,13 @@ export class NotifyCounters implements NotifyMetrics, CommitStatusMetrics {
     });
     this.statuses = new Counter({
       name: 'drover_commit_statuses_total',
-      help: 'Commit statuses posted to the forge, by outcome (sent, failed, dropped).',
+      help: 'Commit statuses posted to the forge, by outcome (sent, failed, dropped; refused: the forge answered a 4xx other than 408/429, not posted again before a backoff).',
       labelNames: ['forge', 'outcome'],
       registers: [registry],
     });
     const outcomes: Outcome[] = ['sent', 'failed', 'dropped', 'deduplicated'];
     for (const sink of sinks) for (const outcome of outcomes) this.notifications.inc({ sink, outcome }, 0);
-    if (forge !== undefined) for (const outcome of outcomes.slice(0, 3)) this.statuses.inc({ forge, outcome }, 0);
+    if (forge !== undefined) for (const outcome of [...outcomes.slice(0, 3), 'refused']) this.statuses.inc({ forge, outcome }, 0);
   }
 
   notification(sink: string, outcome: Outcome): void {

@@ -62,7 +62,8 @@ export function dedupKey(event: NotifyEvent): string {
 class Sink {
   readonly settings: SinkSettings;
   readonly worker: SinkWorker<NotifyEvent>;
-  private readonly seen = new Map<string, number>();
+  /** Dedup keys → when sent, and the alert (family and state) the event fired or resolved. */
+  private readonly seen = new Map<string, { at: number; alert?: string; resolved?: boolean }>();
   private readonly now: () => number;
   private readonly metrics: NotifyMetrics | undefined;
 
@@ -100,14 +101,25 @@ class Sink {
     const now = this.now();
     const key = dedupKey(event);
     const last = this.seen.get(key);
-    if (last !== undefined && now - last < window) return true;
+    if (last !== undefined && now - last.at < window) return true;
     this.seen.delete(key);
-    this.seen.set(key, now);
-    for (const [old, at] of this.seen) {
+    const alert = event.alert === undefined ? undefined : JSON.stringify([event.alert.name, event.fleet, event.group ?? '']);
+    if (alert !== undefined) this.forgetOpposite(alert, event.alert!.resolved);
+    this.seen.set(key, { at: now, ...(alert === undefined ? {} : { alert, resolved: event.alert!.resolved }) });
+    for (const [old, { at }] of this.seen) {
       if (this.seen.size <= DEDUP_KEYS && now - at < window) break;
       this.seen.delete(old);
     }
     return false;
+  }
+
+  /**
+   * An alert's firing resets the dedup of its resolve and the other way round: a condition that
+   * fires, resolves and fires again within the window is told each time (else Alertmanager would be
+   * left resolved while the condition lasts).
+   */
+  private forgetOpposite(alert: string, resolved: boolean): void {
+    for (const [key, seen] of this.seen) if (seen.alert === alert && seen.resolved !== resolved) this.seen.delete(key);
   }
 }
 

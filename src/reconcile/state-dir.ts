@@ -9,6 +9,8 @@
  *   launched from (template-store.ts, provenance.ts)
  * - `failed-templates.json`: template hashes that failed their rollout (failed-templates.ts)
  * - `suspended.json`: groups suspended through the API (api-suspensions.ts)
+ * - `notify/`: what notifications and commit statuses told, so a restart repeats none
+ *   (src/notify/persist.ts: `commit-status.json`, `events.json`)
  * - `events.jsonl`: the event log (src/status/status-store.ts)
  * - `source/`: the Git source's own directory (src/source: `repo.git`, `snapshots/`, `current`,
  *   `state.json`, `lock`, `home/`, `gnupg/`)
@@ -46,6 +48,11 @@ export class StateDir {
   /** Groups suspended through the API. */
   get suspensions(): string {
     return path.join(this.root, 'suspended.json');
+  }
+
+  /** What the notifications and commit statuses told (src/notify keeps its files there). */
+  get notify(): string {
+    return path.join(this.root, 'notify');
   }
 
   /** The event log (JSON lines). */

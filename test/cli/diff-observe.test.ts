@@ -85,5 +85,26 @@ describe('drover diff --observe (EC2 simulator)', function () {
       .filter((i) => i.tags[TAG.fleet] === 'shop' && i.state !== 'terminated' && i.state !== 'terminating');
     assert.deepEqual(report.observed, [{ provider: 'aws-eu', ok: true, instances: live.length }]);
     assert.deepEqual(await control.mutationTotals(), before, 'the diff sent no mutating call');
+
+    // HEAD against itself: 'old' is in neither revision, yet the cloud runs it (removed earlier,
+    // attack 22b N14): --observe lists it and what prune does to it.
+    const again = await drover(
+      env,
+      'diff',
+      'HEAD',
+      'HEAD',
+      '--repo',
+      repo.dir,
+      '--path',
+      'fleet',
+      '--json',
+      '--state-dir',
+      state,
+      '--observe',
+    );
+    assert.equal(again.code, 0, again.stderr);
+    const earlier = (JSON.parse(again.stdout) as DiffReport).guard.removedGroups;
+    assert.deepEqual(earlier, [{ group: 'old', instances: 1, outcome: 'deleted', earlier: true }]);
+    assert.deepEqual(await control.mutationTotals(), before, 'no mutating call either');
   });
 });

@@ -1,8 +1,9 @@
 /**
  * Commit statuses when a newer revision lands during a rollout (outside attack 22 F9): it cancels
  * only the older commit's contexts of the groups it changes again (template, replicas, or the
- * rollout policy of a group still rolling) and follows those itself; a group it leaves as it is
- * keeps being followed on the older commit, so every rollout's outcome lands on some commit.
+ * rollout policy of a group still rolling, which does not cancel: both commits follow it) and
+ * follows those itself; a group it leaves as it is keeps being followed on the older commit, so
+ * every rollout's outcome lands on some commit.
  */
 import assert from 'node:assert/strict';
 import type { DesiredState } from '../../src/contract/fleet.ts';
@@ -86,7 +87,7 @@ describe('notify: commit statuses when a newer revision lands during a rollout',
     assert.equal(final(SHA1, 'drover/prod/web'), 'failure', JSON.stringify(posts()));
   });
 
-  it('a commit changing the rolling group again supersedes it; a policy-only change of a rolling group carries it over', async () => {
+  it('a policy-only change of a rolling group follows it on both commits; a group not rolling gets nothing', async () => {
     const r = reporter();
     r.applied(BASE, state({ web: 'web-old', worker: 'wk-old' }));
     r.groups([view('web', BASE, 'web-old', 'converged'), view('worker', BASE, 'wk-old', 'converged')]);
@@ -94,7 +95,8 @@ describe('notify: commit statuses when a newer revision lands during a rollout',
     r.applied(SHA2, state({ web: ['web-new', 30], worker: ['wk-old', 30] }));
     r.groups([view('web', SHA2, 'web-new', 'converged'), view('worker', SHA2, 'wk-old', 'converged')]);
     await r.idle();
-    assert.equal(final(SHA1, 'drover/prod/web'), 'error', 'superseded on commit 1 (GitHub error)');
+    // A policy-only change (attack 22b N12: a canary promotion) follows the rollout on both commits.
+    assert.equal(final(SHA1, 'drover/prod/web'), 'success', 'followed on commit 1 too');
     assert.equal(final(SHA2, 'drover/prod/web'), 'success', JSON.stringify(posts()));
     assert.ok(
       !posts().some((p) => p.context === 'drover/prod/worker' && p.sha !== BASE),

@@ -82,22 +82,29 @@ describe('notify: commit statuses against a recording forge', function () {
     assert.ok(sha2.every((req) => req.path === `/base/repos/acme/fleet/statuses/${SHA2}` && req.method === 'POST'));
     assert.ok(sha2.every((req) => req.headers.authorization === 'Bearer forge-token-xyz'));
     assert.ok(sha2.every((req) => req.headers.accept === 'application/vnd.github+json'));
-    // running is GitHub's pending: not posted twice; db did not change: never posted.
+    // running is GitHub's pending: posted once when the rollout starts (its description says the
+    // rollout, attack 22b N8), not at every pass; db did not change: never posted.
     assert.deepEqual(
       sha2.map((req) => [JSON.parse(req.body).context, JSON.parse(req.body).state]),
       [
         ['drover/prod/web', 'pending'],
+        ['drover/prod/web', 'pending'],
         ['drover/prod/web', 'success'],
       ],
     );
-    assert.equal(JSON.parse(sha2[1]!.body).target_url, 'https://drover.ops.example/api/v1/status');
-    assert.equal(JSON.parse(sha2[1]!.body).description, '2 ready on template tpl-new');
+    assert.equal(JSON.parse(sha2[1]!.body).description, 'rolling to template tpl-new: 1 of 2 ready');
+    assert.equal(JSON.parse(sha2[2]!.body).target_url, 'https://drover.ops.example/api/v1/status');
+    assert.equal(JSON.parse(sha2[2]!.body).description, '2 ready on template tpl-new');
     // The first revision's groups were still pending when SHA2 came: web, which SHA2 changes again,
-    // is canceled (GitHub: error); db, which SHA2 leaves as it is, stays followed on SHA1.
+    // is canceled (GitHub: error); db, which SHA2 leaves as it is, stays followed on SHA1 (its view
+    // here is on another template than SHA1's: running, posted once as pending).
     const sha1 = server.requests.filter((req) => req.path.endsWith(SHA1)).map((req) => JSON.parse(req.body));
     assert.deepEqual(
       sha1.map((b) => [b.context, b.state]),
-      [['drover/prod/web', 'error']],
+      [
+        ['drover/prod/web', 'error'],
+        ['drover/prod/db', 'pending'],
+      ],
     );
   });
 
@@ -208,6 +215,7 @@ describe('notify: commit statuses against a recording forge', function () {
       bodies().map((b) => [b.context, b.state, b.description]),
       [
         ['drover/prod', 'pending', '0 of 2 changed groups ready'],
+        ['drover/prod', 'pending', '1 of 2 changed groups ready'],
         ['drover/prod', 'success', '2 group(s) ready on their new template'],
       ],
     );

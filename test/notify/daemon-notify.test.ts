@@ -114,13 +114,13 @@ describe('e2e: notifications and commit statuses from a real daemon rolling a di
       assert.equal(request.headers['x-signature'], expected);
     }
     const posted = statuses(sha);
-    assert.deepEqual(
-      posted.map((s) => [s['context'], s['state']]),
-      [
-        [`drover/${FLEET}/web`, 'pending'],
-        [`drover/${FLEET}/web`, 'success'],
-      ],
-    );
+    // pending ("waiting for the rollout to start"), once more pending when the rollout is seen
+    // running (its description says the rollout; not when it finished within one pass), success.
+    assert.ok(posted.every((s) => s['context'] === `drover/${FLEET}/web`));
+    const states = posted.map((s) => s['state']);
+    assert.ok(states.length >= 2 && states.length <= 3, states.join(', '));
+    assert.deepEqual([...new Set(states)], ['pending', 'success']);
+    assert.equal(states.at(-1), 'success');
     assert.ok(forge.requests.every((r) => r.headers.authorization === 'Bearer e2e-forge-token'));
     // The receiver that never answers held nothing up; its queue overflowed and was counted.
     assert.equal(stuck.requests.length, 1);

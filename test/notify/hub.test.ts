@@ -161,8 +161,11 @@ describe('notify: the hub as the daemon feeds it', function () {
       [
         ['RevisionRejected', 'error'],
         ['DeletionRefused', 'warning'],
+        // web has no status in the pass (removed from Git): its refusal is told here (attack 22b N13).
+        ['DeletionRefused', 'warning'],
       ],
     );
+    assert.equal(events[2].group, 'web');
     assert.equal(events[0].revision, BAD);
     const [status] = forge.requests.map((r) => JSON.parse(r.body));
     assert.deepEqual([status.state, status.description], ['failure', 'rejected (InvalidRevision): fleet.yaml:2:3: bad']);

@@ -3,18 +3,34 @@
  * (`drover/<fleet>/<group>`) or per fleet (`drover/<fleet>`). Pending while the changed groups
  * roll; success once every changed group is Ready on the new template; failure when a rollout
  * fails or rolls back, a group is Stalled, or the revision is rejected (with the first problem).
- * A state already posted for a commit and context is not posted again (bounded memory); a newer
- * revision that changes a group again marks the older one's unfinished context of that group
- * canceled and follows it itself; a group it leaves as it is goes on being followed on the older
- * commit (its rollout is still that commit's). Posting is asynchronous (a bounded
+ * A state already posted for a commit and context is not posted again (bounded memory, kept across
+ * restarts when given one); a final state stays final; a newer revision that changes a group again
+ * marks the older one's unfinished context of that group canceled (a failure stays failure) and
+ * follows it itself; a group it leaves as it is, or whose rollout policy only it changes, goes on
+ * being followed on the older commit (its rollout is still that commit's). Posting is asynchronous (a bounded
  * queue with retries, like a notification sink): no call here waits for the forge.
  */
 import type { DesiredState } from '../../contract/fleet.ts';
 import { DEFAULT_RETRY, postRequest, SinkWorker } from '../delivery.ts';
-import type { NotifyLog, Outcome, PreparedRequest, RetryPolicy } from '../delivery.ts';
-import type { ConditionLike, GroupSnapshot } from '../events.ts';
-import { forgeRequest, forgeState } from './forges.ts';
+import type { DeliveryError, NotifyLog, Outcome, PreparedRequest, RetryPolicy } from '../delivery.ts';
+import type { GroupSnapshot } from '../events.ts';
+import type { Memory } from '../persist.ts';
+import { forgeRequest } from './forges.ts';
 import type { CommitState, ForgeTarget, StatusPost } from './forges.ts';
+import {
+  cancel,
+  changedGroups,
+  fleetVerdict,
+  firstProblem,
+  isCommitSha,
+  policyChanged,
+  pruneTurnedOn,
+  removedGroups,
+  verdictOf,
+} from './tracking.ts';
+import type { Tracked, Verdict } from './tracking.ts';
+
+export { changedGroups, isCommitSha } from './tracking.ts';
 
 /** The `commitStatus:` settings, the token read. */
 export interface CommitStatusSettings {
@@ -51,62 +67,71 @@ export interface CommitStatusDeps {
   readonly send?: (request: PreparedRequest, signal: AbortSignal) => Promise<void>;
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   readonly random?: () => number;
+  /** Milliseconds now, for the backoff of refused posts (default Date.now). */
+  readonly now?: () => number;
+  /** Where the posted states and followed revisions survive a restart (the state directory). */
+  readonly memory?: Memory<ReporterMemory>;
 }
 
-/** A group's verdict at a revision. `final`: it cannot change any more at that revision. */
-interface Verdict {
-  readonly state: CommitState;
-  readonly description: string;
-  readonly final: boolean;
+/** What the reporter remembers across a restart (bounded: the last posted states, the followed revisions). */
+export interface ReporterMemory {
+  readonly version: 1;
+  readonly seq: number;
+  readonly posted: readonly (readonly [string, string])[];
+  readonly order: readonly (readonly [string, number])[];
+  readonly tracked: readonly {
+    readonly sha: string;
+    readonly seq: number;
+    readonly fleet: string;
+    readonly changed: readonly string[];
+    readonly removed: readonly string[];
+    readonly pruneOn?: boolean;
+    readonly templates: Readonly<Record<string, string>>;
+    readonly verdicts: Readonly<Record<string, Verdict>>;
+    readonly done: boolean;
+  }[];
 }
 
-/** One applied revision being followed. */
-interface Tracked {
-  readonly sha: string;
-  readonly fleet: string;
-  readonly changed: readonly string[];
-  /** Each changed group's template at this revision: success only on it. */
-  readonly templates: ReadonlyMap<string, string>;
-  readonly verdicts: Map<string, Verdict>;
-  /** Every verdict final and queued: not published again unless a post of it fails. */
-  done: boolean;
+/** A deletion the guard refused in a pass (the hub's `RefusalLike`). */
+export interface RefusedDeletion {
+  readonly group?: string;
+  readonly message: string;
 }
 
 const TRACKED_REVISIONS = 20;
+/** First wait before a post the forge refused for good (401, 403, 404, 422…) is tried again; doubles up to the max. */
+const REFUSED_BACKOFF_MS = 5 * 60_000;
+const REFUSED_BACKOFF_MAX_MS = 60 * 60_000;
 const POSTED_MEMORY = 10_000;
-const FAILED_ROLLOUT = new Set(['RollingBack', 'RolledBack', 'ProgressDeadlineExceeded']);
-
-/** A full commit id (SHA-1 or SHA-256); other revisions (a `source.dir` content hash) are not commits. */
-export function isCommitSha(revision: string | undefined): revision is string {
-  return revision !== undefined && /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(revision);
-}
-
-/**
- * The groups a revision rolls: new or with another template or replica count than in `previous`
- * (every group when there is none), suspended ones left out (they do not move).
- */
-export function changedGroups(previous: DesiredState | undefined, next: DesiredState): string[] {
-  return Object.values(next.groups)
-    .filter((g) => !g.suspend)
-    .filter((g) => {
-      const before = previous?.groups[g.name];
-      return before === undefined || before.templateHash !== g.templateHash || before.replicas !== g.replicas;
-    })
-    .map((g) => g.name)
-    .sort();
-}
+/** Posted states and revision orders kept in the state directory (the newest). */
+const REMEMBERED_POSTS = 2_000;
+const REMEMBERED_ORDER = 500;
 
 /** Follows applied revisions and posts their statuses. */
 export class CommitStatusReporter {
   private readonly settings: CommitStatusSettings;
   private readonly worker: SinkWorker<StatusPost>;
   private readonly tracked: Tracked[] = [];
-  /** The forge's state last queued per commit and context (GitHub's pending covers drover's running too). */
+  /** Drover's state last queued per commit and context (GitLab's rules read the same names). */
   private readonly posted = new Map<string, string>();
   private lastState: DesiredState | undefined;
+  /** Every applied revision's order (bounded): a group planned at an untracked (no-op) revision still counts. */
+  private readonly order = new Map<string, number>();
+  private seq = 0;
+  /** Posts the forge refused for good: not tried again before `until` (ms). */
+  private readonly refused = new Map<string, { until: number; waitMs: number }>();
+  private readonly now: () => number;
+  private readonly log: NotifyLog;
+  private readonly memory: Memory<ReporterMemory> | undefined;
+  /** Whether the memory of a previous life was read (a restart knows what it followed). */
+  private readonly remembers: boolean;
 
   constructor(settings: CommitStatusSettings, deps: CommitStatusDeps) {
     this.settings = settings;
+    this.now = deps.now ?? Date.now;
+    this.log = deps.log;
+    this.memory = deps.memory;
+    this.remembers = this.recall(deps.memory?.load());
     const send = deps.send ?? postRequest;
     const forge = settings.target.forge;
     this.worker = new SinkWorker<StatusPost>({
@@ -116,20 +141,8 @@ export class CommitStatusReporter {
       timeoutMs: settings.timeoutMs,
       send: (post, signal) => send(forgeRequest(settings.target, post), signal),
       outcome: (outcome, post, error) => {
-        // Not delivered: forget it, so the next evaluation posts it again — unless GitLab refused
-        // the transition (its job is further along, e.g. running after a restart): sending it
-        // again at every pass cannot help; the next state drover reaches is posted.
-        const refused = forge === 'gitlab' && error?.status === 400 && OPEN_STATES.has(post.state);
-        if (refused)
-          deps.log.warn(
-            { forge, context: post.context, state: post.state, sha: post.sha },
-            'commit status transition refused by the forge; not sent again',
-          );
-        else if ((outcome === 'failed' || outcome === 'dropped') && this.posted.get(key(post)) === forgeState(forge, post.state)) {
-          this.posted.delete(key(post));
-          for (const t of this.tracked) if (t.sha === post.sha) t.done = false;
-        }
-        deps.metrics?.commitStatus(forge, outcome);
+        const counted = this.delivered(outcome, post, error);
+        deps.metrics?.commitStatus(forge, counted);
       },
       log: deps.log,
       supersedes: key,
@@ -141,25 +154,72 @@ export class CommitStatusReporter {
 
   /**
    * A revision was applied: its changed groups go pending (a rollout-policy change counts for a
-   * group still rolling); an older revision's unfinished contexts of those groups are canceled,
-   * the others stay followed on the older commit. `post` false: only follow it (another HA replica speaks for the fleet now).
+   * group still rolling: a canary promotion, a longer deadline); an older revision's unfinished
+   * contexts of the groups it rolls again (template, replicas) are canceled, the others stay
+   * followed on the older commit — a policy-only change follows the rollout on both commits. A
+   * revision that changes no group takes no tracking slot (fleet contexts: success at once).
+   * `post` false: only follow it (another HA replica speaks for the fleet now).
    */
   applied(revision: string, state: DesiredState, post = true): void {
     const rolled = changedGroups(this.lastState, state);
     const policy = policyChanged(this.lastState, state);
+    const removed = removedGroups(this.lastState, state);
+    const pruneOn = pruneTurnedOn(this.lastState, state);
     this.lastState = state;
     if (!isCommitSha(revision) || this.tracked.some((t) => t.sha === revision)) return;
+    this.order.set(revision, ++this.seq);
+    if (this.order.size > POSTED_MEMORY) this.order.delete(this.order.keys().next().value!);
     // A rollout-policy change moves no template: it counts where it changes a rollout still going.
     const carried = policy.filter((g) => this.tracked.some((t) => t.verdicts.get(g)?.final === false));
     const changed = [...new Set([...rolled, ...carried])].sort();
-    for (const older of this.tracked) cancel(older, revision, changed);
+    for (const older of this.tracked) cancel(older, revision, rolled);
     const templates = new Map(changed.map((g) => [g, state.groups[g]!.templateHash]));
-    const tracked: Tracked = { sha: revision, fleet: state.fleet.id, changed, templates, verdicts: new Map(), done: false };
-    this.tracked.push(tracked);
-    if (this.tracked.length > TRACKED_REVISIONS) this.tracked.shift();
+    const tracked: Tracked = {
+      sha: revision,
+      seq: this.seq,
+      fleet: state.fleet.id,
+      changed,
+      removed,
+      ...(pruneOn ? { pruneOn } : {}),
+      templates,
+      verdicts: new Map(),
+      done: false,
+    };
     for (const group of changed)
       tracked.verdicts.set(group, { state: 'pending', description: 'waiting for the rollout to start', final: false });
+    if (changed.length === 0 && removed.length === 0 && !pruneOn) {
+      if (post && this.settings.contexts === 'fleet') this.publish(tracked);
+      return;
+    }
+    this.tracked.push(tracked);
+    while (this.tracked.length > TRACKED_REVISIONS) this.forget(this.tracked.shift()!, post);
     if (post) this.publishAll();
+    this.remember();
+  }
+
+  /**
+   * The revision in force before a restart. With the memory of the previous life it is known:
+   * nothing new is followed (its groups and the older revisions' rollouts go on being followed
+   * where they were, and a state already posted is not posted again). Without it (a first start
+   * with this version, a lost state directory) it is followed as newly applied: every group.
+   */
+  restored(revision: string, state: DesiredState, post = true): void {
+    if (!this.remembers || !this.order.has(revision)) return this.applied(revision, state, post);
+    this.lastState = state;
+    if (post) this.publishAll();
+    this.remember();
+  }
+
+  /** A revision leaves tracking: its unfinished contexts are finished (`canceled`), never left pending. */
+  private forget(tracked: Tracked, post: boolean): void {
+    for (const [group, v] of tracked.verdicts)
+      if (!v.final)
+        tracked.verdicts.set(group, {
+          state: v.state === 'failure' ? 'failure' : 'canceled',
+          description: `${v.state === 'failure' ? `${v.description}; ` : ''}no longer followed (${TRACKED_REVISIONS} newer revisions)`,
+          final: true,
+        });
+    if (post) this.publish(tracked);
   }
 
   /** A revision was rejected (invalid, unsigned…): failure on the fleet's context, with the first problem. */
@@ -173,28 +233,108 @@ export class CommitStatusReporter {
    * contexts are published again (a state already posted is skipped), so one whose post failed
    * goes out at the next pass. `post` false: only follow (another HA replica speaks for the fleet).
    */
-  groups(views: readonly GroupSnapshot[], post = true): void {
+  groups(views: readonly GroupSnapshot[], post = true, refusals: readonly RefusedDeletion[] = []): void {
+    this.refusedDeletions(refusals);
     const byName = new Map(views.map((v) => [v.name, v]));
-    const order = new Map(this.tracked.map((t, i) => [t.sha, i]));
-    for (const [index, tracked] of this.tracked.entries()) {
+    for (const tracked of this.tracked) {
       for (const group of tracked.changed) {
         const view = byName.get(group);
         if (tracked.verdicts.get(group)?.final === true || view === undefined) continue;
         // Planned at this revision or a later one that left the group as it is (else it was canceled).
-        const at = order.get(view.lastAttemptedRevision ?? '');
-        if (at === undefined || at < index) continue;
+        const at = this.order.get(view.lastAttemptedRevision ?? '');
+        if (at === undefined || at < tracked.seq) continue;
         tracked.verdicts.set(group, verdictOf(view, tracked.templates.get(group)));
       }
     }
     if (post) this.publishAll();
+    this.remember();
+  }
+
+  /** Saves what a restart needs (posted states, followed revisions); a no-op without memory. */
+  private remember(): void {
+    if (this.memory === undefined) return;
+    this.memory.save({
+      version: 1,
+      seq: this.seq,
+      posted: [...this.posted].slice(-REMEMBERED_POSTS),
+      order: [...this.order].slice(-REMEMBERED_ORDER),
+      tracked: this.tracked.map((t) => ({
+        ...t,
+        templates: Object.fromEntries(t.templates),
+        verdicts: Object.fromEntries(t.verdicts),
+      })),
+    });
+  }
+
+  /** Reads a previous life's memory; false when there is none (or it is not this version's). */
+  private recall(memory: ReporterMemory | undefined): boolean {
+    if (memory?.version !== 1 || !Array.isArray(memory.tracked)) return false;
+    this.seq = memory.seq;
+    for (const [k, v] of memory.posted) this.posted.set(k, v);
+    for (const [k, v] of memory.order) this.order.set(k, v);
+    for (const t of memory.tracked)
+      this.tracked.push({
+        ...t,
+        templates: new Map(Object.entries(t.templates)),
+        verdicts: new Map(Object.entries(t.verdicts)),
+      });
+    return true;
+  }
+
+  /**
+   * The guard refused deleting a removed group: failure (final) on the newest followed commit that
+   * removed it with prune on, else on the newest that turned prune on, with the opt-in the refusal names.
+   */
+  private refusedDeletions(refusals: readonly RefusedDeletion[]): void {
+    for (const refusal of refusals) {
+      const group = refusal.group;
+      if (group === undefined) continue;
+      const tracked = this.tracked.findLast((t) => t.removed.includes(group)) ?? this.tracked.findLast((t) => t.pruneOn === true);
+      if (tracked === undefined || tracked.verdicts.get(group)?.final === true) continue;
+      tracked.verdicts.set(group, { state: 'failure', description: `deletion refused: ${refusal.message}`, final: true });
+      tracked.done = false;
+    }
+  }
+
+  /**
+   * What became of a post, as counted: a 4xx other than 408/429 (or GitLab's refused transition of
+   * an open job) is `refused`: the forge will not take it (wrong repository, revoked token, unknown
+   * commit), so it is not posted again for a backoff (5 min doubling to 1 h), logged once per
+   * backoff. Otherwise a post not delivered is forgotten, so the next evaluation posts it again.
+   */
+  private delivered(outcome: Outcome, post: StatusPost, error: DeliveryError | undefined): Outcome {
+    const forge = this.settings.target.forge;
+    const status = error?.status;
+    const transition = forge === 'gitlab' && status === 400 && OPEN_STATES.has(post.state);
+    if (transition) {
+      this.log.warn(
+        { forge, context: post.context, state: post.state, sha: post.sha },
+        'commit status transition refused by the forge; not sent again',
+      );
+      return 'refused';
+    }
+    if (outcome !== 'failed' && outcome !== 'dropped') return outcome;
+    if (this.posted.get(key(post)) === post.state) {
+      this.posted.delete(key(post));
+      for (const t of this.tracked) if (t.sha === post.sha) t.done = false;
+      this.remember();
+    }
+    if (error === undefined || error.retryable || status === undefined || status < 400 || status >= 500) return outcome;
+    const waitMs = Math.min(REFUSED_BACKOFF_MAX_MS, (this.refused.get(key(post))?.waitMs ?? REFUSED_BACKOFF_MS / 2) * 2);
+    this.refused.set(key(post), { until: this.now() + waitMs, waitMs });
+    this.log.warn(
+      { forge, context: post.context, state: post.state, sha: post.sha, status, retryInMs: waitMs },
+      'commit status refused by the forge; not posted again before the backoff ends',
+    );
+    return 'refused';
   }
 
   /** Every followed revision's contexts not settled yet (a state already posted is skipped). */
   private publishAll(): void {
     for (const tracked of this.tracked) {
       if (tracked.done) continue;
-      this.publish(tracked);
-      tracked.done = [...tracked.verdicts.values()].every((v) => v.final);
+      const held = this.publish(tracked);
+      tracked.done = !held && [...tracked.verdicts.values()].every((v) => v.final);
     }
   }
 
@@ -217,17 +357,20 @@ export class CommitStatusReporter {
     return [this.settings.contextPrefix, fleet, ...(group === undefined ? [] : [group])].join('/');
   }
 
-  /** Posts the tracked revision's contexts whose state changed. */
-  private publish(tracked: Tracked): void {
+  /** Posts the tracked revision's contexts whose state changed; true when one is held back (refused, in its backoff). */
+  private publish(tracked: Tracked): boolean {
     if (this.settings.contexts === 'group') {
-      for (const [group, v] of tracked.verdicts) this.post(tracked.sha, this.context(tracked.fleet, group), v.state, v.description);
-      return;
+      let held = false;
+      for (const [group, v] of tracked.verdicts)
+        held = this.post(tracked.sha, this.context(tracked.fleet, group), v.state, v.description) || held;
+      return held;
     }
     const fleet = fleetVerdict(tracked);
-    this.post(tracked.sha, this.context(tracked.fleet), fleet.state, fleet.description);
+    return this.post(tracked.sha, this.context(tracked.fleet), fleet.state, fleet.description);
   }
 
-  private post(sha: string, context: string, state: CommitState, description: string): void {
+  /** Queues a post unless the forge has it already; true when held back by a refusal's backoff. */
+  private post(sha: string, context: string, state: CommitState, description: string): boolean {
     const post: StatusPost = {
       sha,
       context,
@@ -235,36 +378,18 @@ export class CommitStatusReporter {
       description,
       ...(this.settings.targetUrl ? { targetUrl: this.settings.targetUrl } : {}),
     };
-    const shown = forgeState(this.settings.target.forge, state);
+    // Drover's own state is compared: GitHub's and Gitea's pending is posted once more when the
+    // rollout starts running (its description then says the rollout, not "waiting for it to start").
+    const shown = state;
+    if ((this.refused.get(key(post))?.until ?? 0) > this.now()) return true;
     const before = this.posted.get(key(post));
-    if (before === shown || (this.settings.target.forge === 'gitlab' && gitlabRefuses(before, shown))) return;
+    if (before === shown || (this.settings.target.forge === 'gitlab' && gitlabRefuses(before, shown))) return false;
     this.posted.delete(key(post));
     this.posted.set(key(post), shown);
     if (this.posted.size > POSTED_MEMORY) this.posted.delete(this.posted.keys().next().value!);
     this.worker.enqueue(post);
+    return false;
   }
-}
-
-/**
- * Marks an older revision's unfinished contexts of the groups `newer` changes again canceled; the
- * others go on being followed on the older commit (their rollout is still that commit's).
- */
-function cancel(older: Tracked, newer: string, changed: readonly string[]): void {
-  const description = `superseded by ${newer.slice(0, 12)} before it finished`;
-  for (const [group, v] of older.verdicts)
-    if (!v.final && changed.includes(group)) older.verdicts.set(group, { state: 'canceled', description, final: true });
-  older.done = false;
-}
-
-/** Groups in both states whose rollout policy differs. */
-function policyChanged(previous: DesiredState | undefined, next: DesiredState): string[] {
-  if (previous === undefined) return [];
-  return Object.values(next.groups)
-    .filter((g) => {
-      const before = previous.groups[g.name];
-      return before !== undefined && JSON.stringify(before.rollout) !== JSON.stringify(g.rollout);
-    })
-    .map((g) => g.name);
 }
 
 /** Drover's states that leave a GitLab job open (pending, running). */
@@ -283,49 +408,4 @@ function gitlabRefuses(before: string | undefined, next: string): boolean {
 
 function key(post: StatusPost): string {
   return `${post.sha}\u0000${post.context}`;
-}
-
-/**
- * A group's verdict from its conditions at the revision. Success only when its conditions say
- * Ready and Converged on `template` (the revision's) and its counts agree.
- */
-function verdictOf(view: GroupSnapshot, template: string | undefined): Verdict {
-  const cond = (type: string): ConditionLike | undefined => view.conditions.find((c) => c.type === type);
-  const progressing = cond('Progressing');
-  const stalled = cond('Stalled');
-  const ready = cond('Ready');
-  if (progressing !== undefined && FAILED_ROLLOUT.has(progressing.reason))
-    return { state: 'failure', description: `rollout failed: ${said(progressing)}`, final: true };
-  if (stalled?.status === 'True')
-    return { state: 'failure', description: stalled.message ? `${stalled.reason}: ${stalled.message}` : stalled.reason, final: false };
-  // Ready by its conditions and by its counts: every replica ready on the new template.
-  const reached = view.desiredTemplateHash === template && view.counts !== undefined && view.counts.updatedReady >= view.replicas;
-  if (ready?.status === 'True' && reached && progressing?.status === 'False' && progressing.reason === 'Converged')
-    return { state: 'success', description: `${view.replicas} ready on template ${view.desiredTemplateHash}`, final: true };
-  if (progressing?.reason === 'Suspended') return { state: 'pending', description: 'the group is suspended', final: false };
-  const counts = view.counts === undefined ? '' : `: ${view.counts.updatedReady} of ${view.replicas} ready`;
-  return { state: 'running', description: `rolling to template ${view.desiredTemplateHash}${counts}`, final: false };
-}
-
-/** A condition's message, or its reason where there is none (HA lane summaries carry reasons only). */
-function said(condition: ConditionLike): string {
-  return condition.message === undefined || condition.message === '' ? condition.reason : condition.message;
-}
-
-/** The fleet's verdict: the first failing group, else pending until every changed group succeeded. */
-function fleetVerdict(tracked: Tracked): { state: CommitState; description: string } {
-  const verdicts = [...tracked.verdicts];
-  if (verdicts.length === 0) return { state: 'success', description: 'no group changes' };
-  const failed = verdicts.find(([, v]) => v.state === 'failure' || v.state === 'canceled');
-  if (failed !== undefined) return { state: failed[1].state, description: `${failed[0]}: ${failed[1].description}` };
-  const done = verdicts.filter(([, v]) => v.state === 'success').length;
-  if (done === verdicts.length) return { state: 'success', description: `${done} group(s) ready on their new template` };
-  const running = verdicts.some(([, v]) => v.state === 'running');
-  return { state: running ? 'running' : 'pending', description: `${done} of ${verdicts.length} changed groups ready` };
-}
-
-/** The first problem of a rejection message (`3 problem(s): a; b; c` → `a`). */
-function firstProblem(message: string): string {
-  const listed = /^\d+ problem\(s\): (.*)$/s.exec(message);
-  return listed === null ? message : (listed[1]!.split('; ')[0] ?? message);
 }
