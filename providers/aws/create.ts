@@ -32,6 +32,8 @@ export interface LauncherInit {
   readonly listLagMs: () => number;
   /** The lane holder's fencing token (HA): tagged on every launch and kept in its ledger record. */
   readonly fence?: string | undefined;
+  /** The key space of that token (HA): tagged next to it. */
+  readonly keySpace?: string | undefined;
 }
 
 /** Launches slots, alone or in batches, never one slot twice (tokens.ts, launch-ledger.ts). */
@@ -120,7 +122,7 @@ export class Launcher {
       let attempt: Attempt;
       try {
         attempt = await this.#runInstances(
-          batchRunInstancesInput(requests, token, this.#init.provider, this.#init.fence),
+          batchRunInstancesInput(requests, token, this.#init.provider, this.#init.fence, this.#init.keySpace),
           options,
           settled,
         );
