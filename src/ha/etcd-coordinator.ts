@@ -24,6 +24,7 @@ import { refusalOf, refusalReason, type EtcdRefusal } from './etcd-refusal.ts';
 import { errorName, silentLogger } from './log.ts';
 import { Membership } from './membership.ts';
 import { Planner } from './planner.ts';
+import { RecordsSweep } from './records-sweep.ts';
 import { sweepSummaries } from './summary-sweep.ts';
 import { SuspensionRelay } from './suspensions.ts';
 import { TriggerRelay } from './triggers.ts';
@@ -35,6 +36,8 @@ export interface EtcdCoordinatorDeps {
   readonly now?: () => number;
   /** Deadline of each unary etcd call, ms (default 1 s). */
   readonly callTimeoutMs?: number;
+  /** How long an unheld lane out of the revision keeps its records, ms (default SUMMARY_LEFTOVER_TTLS lease TTLs; records-sweep.ts). */
+  readonly recordsGraceMs?: number;
 }
 
 /** A summary of a lane not in the fleet and unheld is deleted once older than this many lease TTLs. */
@@ -67,6 +70,7 @@ export class EtcdCoordinator implements LaneCoordinator {
   /** setLanes was called (before it, no summary is a leftover). */
   private lanesSet = false;
   private sweeping = false;
+  private readonly records: RecordsSweep;
   private watcher: Watcher | undefined;
   private timers: NodeJS.Timeout[] = [];
   private running = false;
@@ -87,6 +91,7 @@ export class EtcdCoordinator implements LaneCoordinator {
     this.now = deps.now ?? (() => performance.now());
     this.callTimeoutMs = deps.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     this.client = createEtcdClient(settings, this.callTimeoutMs);
+    this.records = new RecordsSweep(deps.recordsGraceMs ?? SUMMARY_LEFTOVER_TTLS * settings.leaseTtlMs);
     this.keys = new FleetKeys(settings.prefix);
     this.fleet = new FleetView(this.keys);
     this.guard = new FleetGuard(this.keys, settings.fleet);
@@ -401,11 +406,23 @@ export class EtcdCoordinator implements LaneCoordinator {
     void sweepSummaries(input)
       .then((lanes) => {
         if (lanes.length > 0) this.logger.info({ replica: this.replica, lanes }, 'ha leftover lane summaries deleted');
+        return this.sweepRecords(input.now);
+      })
+      .then((lanes) => {
+        if (lanes.length > 0) this.logger.info({ replica: this.replica, lanes }, 'ha leftover lane records deleted');
       })
       .catch(() => undefined)
       .finally(() => {
         this.sweeping = false;
       });
+  }
+
+  /** Deletes leftover records of lanes no longer in the fleet (records-sweep.ts) when a sweep is due. */
+  private sweepRecords(now: number): Promise<string[]> {
+    if (!this.records.due(now)) return Promise.resolve([]);
+    const held = new Set(this.fleet.lanes.keys());
+    const input = { client: this.client, keys: this.keys, desired: this.desired, held, busy: this.lanes.busy };
+    return this.records.run({ ...input, timeoutMs: this.callTimeoutMs, now });
   }
 
   private leaseExpired(leaseId: string): void {

@@ -105,6 +105,23 @@ export async function deleteSummaryIfUnheld(
   return response.succeeded;
 }
 
+/**
+ * Deletes every key under `recordsPrefix` (a lane's records, `records/<lane>/`) only while
+ * `laneKey` does not exist (nobody holds the lane). Returns whether the txn ran (keys may have
+ * been none).
+ */
+export async function deleteRecordsIfUnheld(client: Etcd3, laneKey: string, recordsPrefix: string, timeoutMs: number): Promise<boolean> {
+  const response = await client.kv.txn(
+    {
+      compare: [{ key: key(laneKey), target: 'Create', result: 'Equal', create_revision: 0 }],
+      success: [{ request_delete_range: { key: key(recordsPrefix), range_end: prefixEnd(recordsPrefix) } }],
+      failure: [],
+    },
+    deadline(timeoutMs),
+  );
+  return response.succeeded;
+}
+
 /** Puts `summaryKey` only if `laneKey` still has create revision `token`. */
 export async function putIfHolder(
   client: Etcd3,

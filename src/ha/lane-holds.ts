@@ -9,7 +9,7 @@ import type { Etcd3, IKeyValue } from 'etcd3';
 
 import type { FenceLostReason } from '../contract/fence.ts';
 import type { LaneHold, LaneHost } from './coordinator.ts';
-import { campaignIn, deleteIfOurs, deleteSummaryIfUnheld, grantLease, revokeLease } from './etcd-ops.ts';
+import { campaignIn, deleteIfOurs, deleteRecordsIfUnheld, deleteSummaryIfUnheld, grantLease, revokeLease } from './etcd-ops.ts';
 import { keySpaceId } from './key-space.ts';
 import { parseLaneValue } from './fleet-view.ts';
 import type { LaneKey } from './fleet-view.ts';
@@ -131,7 +131,10 @@ export class LaneHolds {
     keepAlives.untrack(held.leaseId);
     await deleteIfOurs(client, keys.lane(lane), held.hold.token, callTimeoutMs).catch(() => undefined);
     await revokeLease(client, held.leaseId, callTimeoutMs).catch(() => undefined);
-    if (forget) await deleteSummaryIfUnheld(client, keys.lane(lane), keys.summary(lane), callTimeoutMs).catch(() => undefined);
+    if (forget) {
+      await deleteSummaryIfUnheld(client, keys.lane(lane), keys.summary(lane), callTimeoutMs).catch(() => undefined);
+      await deleteRecordsIfUnheld(client, keys.lane(lane), keys.records(lane), callTimeoutMs).catch(() => undefined);
+    }
     this.busy.delete(lane);
     logger.info({ replica, lane, fence: held.hold.token }, 'ha lane resigned');
     this.options.changed();
