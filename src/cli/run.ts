@@ -10,6 +10,7 @@ import { setFlagsFromString } from 'node:v8';
 import { loadDaemonConfig } from '../config/daemon-config.ts';
 import { operatorFiles, untrustedFileProblems, untrustedRoots } from '../config/file-checks.ts';
 import { HaFileError, readHaSettings } from '../config/ha-settings.ts';
+import { sourceIdentity } from '../config/source-identity.ts';
 import type { HaSettings, LaneCoordinator } from '../ha/coordinator.ts';
 import { EtcdCoordinator } from '../ha/etcd-coordinator.ts';
 import type { DaemonConfig } from '../config/types.ts';
@@ -175,7 +176,8 @@ async function coordinatorOf(
     throw error instanceof HaFileError ? new UsageError(error.message) : error;
   });
   const child = logger.child({ component: 'ha' });
-  return (fleet) => factory({ ...settings, fleet }, child);
+  const source = sourceIdentity(config.source);
+  return (fleet) => factory({ ...settings, fleet, ...(source === undefined ? {} : { source }) }, child);
 }
 
 /** A started daemon with its HTTP server. */

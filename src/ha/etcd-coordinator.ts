@@ -106,7 +106,13 @@ export class EtcdCoordinator implements LaneCoordinator {
     });
     const common = { client: this.client, keys: this.keys, replica: this.replica, ttlSeconds, now: this.now };
     const callTimeoutMs = this.callTimeoutMs;
-    this.membership = new Membership({ ...common, callTimeoutMs, keepAlives: this.keepAlives, logger: this.logger });
+    this.membership = new Membership({
+      ...common,
+      source: settings.source,
+      callTimeoutMs,
+      keepAlives: this.keepAlives,
+      logger: this.logger,
+    });
     this.lanes = new LaneHolds({
       ...common,
       fenceWindowMs: settings.fenceWindowMs,
@@ -415,6 +421,17 @@ export class EtcdCoordinator implements LaneCoordinator {
       .finally(() => {
         this.sweeping = false;
       });
+  }
+
+  /** See LaneCoordinator.sourceConflict: the first live replica whose published source differs from ours. */
+  sourceConflict(): string | undefined {
+    const own = this.settings.source;
+    if (own === undefined) return undefined;
+    for (const [replica, source] of [...this.fleet.replicaSources].sort()) {
+      if (replica === this.replica || source === own) continue;
+      return `replica ${replica} runs source ${source}, this one ${own}: give every replica the same source (git url, branch/tag/commit, path) or each runs its lanes at its own revision`;
+    }
+    return undefined;
   }
 
   /** Deletes leftover records of lanes no longer in the fleet (records-sweep.ts) when a sweep is due. */

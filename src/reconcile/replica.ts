@@ -232,6 +232,8 @@ export class Replica implements LaneHost {
   readiness(providers: object, lanePassed: (lane: string) => boolean): { ready: boolean; reason: string } {
     const health = this.health();
     if (!health.ok) return { ready: false, reason: `high availability: ${health.reason}` };
+    const conflict = this.coordinator?.sourceConflict?.();
+    if (conflict !== undefined) return { ready: false, reason: `high availability: ${conflict}` };
     const waiting = [...this.held.keys()].filter((lane) => Object.hasOwn(providers, lane) && !lanePassed(lane));
     if (waiting.length > 0) return { ready: false, reason: `first pass not finished for held lanes: ${waiting.sort().join(', ')}` };
     return { ready: true, reason: this.held.size === 0 ? 'ok (standby: holds no lane)' : 'ok' };
