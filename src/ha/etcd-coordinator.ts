@@ -25,6 +25,7 @@ import { errorName, silentLogger } from './log.ts';
 import { Membership } from './membership.ts';
 import { Planner } from './planner.ts';
 import { RecordsSweep } from './records-sweep.ts';
+import { TlsProbe } from './tls-probe.ts';
 import { sweepSummaries } from './summary-sweep.ts';
 import { SuspensionRelay } from './suspensions.ts';
 import { TriggerRelay } from './triggers.ts';
@@ -71,6 +72,7 @@ export class EtcdCoordinator implements LaneCoordinator {
   private lanesSet = false;
   private sweeping = false;
   private readonly records: RecordsSweep;
+  private readonly tlsProbe: TlsProbe;
   private watcher: Watcher | undefined;
   private timers: NodeJS.Timeout[] = [];
   private running = false;
@@ -91,6 +93,7 @@ export class EtcdCoordinator implements LaneCoordinator {
     this.now = deps.now ?? (() => performance.now());
     this.callTimeoutMs = deps.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     this.client = createEtcdClient(settings, this.callTimeoutMs);
+    this.tlsProbe = new TlsProbe(settings, 5000, 2 * this.callTimeoutMs);
     this.records = new RecordsSweep(deps.recordsGraceMs ?? SUMMARY_LEFTOVER_TTLS * settings.leaseTtlMs);
     this.keys = new FleetKeys(settings.prefix);
     this.fleet = new FleetView(this.keys);
@@ -275,7 +278,10 @@ export class EtcdCoordinator implements LaneCoordinator {
     if (this.refused !== undefined) return { ok: false, reason: refusalReason(this.refused.kind, this.settings, this.refused.since) };
     if (this.unreachableSince !== undefined) {
       const asOf = this.answeredAt?.toISOString() ?? 'never read';
-      return { ok: false, reason: `etcd unreachable since ${this.unreachableSince.toISOString()}; lane view as of ${asOf}` };
+      const tls = this.tlsProbe.finding;
+      const since = this.unreachableSince.toISOString();
+      if (tls !== undefined) return { ok: false, reason: `etcd TLS handshake fails since ${since}: ${tls}; lane view as of ${asOf}` };
+      return { ok: false, reason: `etcd unreachable since ${since}; lane view as of ${asOf}` };
     }
     if (this.membership.refusal !== undefined) return { ok: false, reason: this.membership.refusal };
     if (!this.connected) return { ok: false, reason: `connecting to etcd since ${this.startedAt.toISOString()}` };
@@ -375,12 +381,14 @@ export class EtcdCoordinator implements LaneCoordinator {
       if (this.guard.absent && this.connected) await this.guard.claim(this.client, this.callTimeoutMs);
       this.enforceFleet();
       this.sweep();
+      this.tlsProbe.reachable();
       if (this.unreachableSince !== undefined) this.logger.info({ replica: this.replica }, 'ha etcd reachable again');
       this.unreachableSince = undefined;
       this.refused = undefined;
       this.planner.plan();
     } catch (error) {
       this.noteRefusal(error);
+      this.tlsProbe.unreachable(Date.now());
       if (this.unreachableSince === undefined) {
         this.unreachableSince = new Date();
         this.logger.warn({ replica: this.replica, error: errorName(error) }, 'ha etcd unreachable');
