@@ -24,9 +24,8 @@ import { refusalOf, refusalReason, type EtcdRefusal } from './etcd-refusal.ts';
 import { errorName, silentLogger } from './log.ts';
 import { Membership } from './membership.ts';
 import { Planner } from './planner.ts';
-import { RecordsSweep } from './records-sweep.ts';
 import { TlsProbe } from './tls-probe.ts';
-import { sweepSummaries } from './summary-sweep.ts';
+import { Leftovers, sourceConflict } from './leftovers.ts';
 import { SuspensionRelay } from './suspensions.ts';
 import { TriggerRelay } from './triggers.ts';
 
@@ -70,8 +69,7 @@ export class EtcdCoordinator implements LaneCoordinator {
   private desired: string[] = [];
   /** setLanes was called (before it, no summary is a leftover). */
   private lanesSet = false;
-  private sweeping = false;
-  private readonly records: RecordsSweep;
+  private readonly leftovers: Leftovers;
   private readonly tlsProbe: TlsProbe;
   private watcher: Watcher | undefined;
   private timers: NodeJS.Timeout[] = [];
@@ -94,7 +92,6 @@ export class EtcdCoordinator implements LaneCoordinator {
     this.callTimeoutMs = deps.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     this.client = createEtcdClient(settings, this.callTimeoutMs);
     this.tlsProbe = new TlsProbe(settings, 5000, 2 * this.callTimeoutMs);
-    this.records = new RecordsSweep(deps.recordsGraceMs ?? SUMMARY_LEFTOVER_TTLS * settings.leaseTtlMs);
     this.keys = new FleetKeys(settings.prefix);
     this.fleet = new FleetView(this.keys);
     this.guard = new FleetGuard(this.keys, settings.fleet);
@@ -134,6 +131,17 @@ export class EtcdCoordinator implements LaneCoordinator {
       ready: () => this.running && this.connected && this.membership.registered && this.guard.agrees,
       stableMs: Math.max(settings.fenceWindowMs, settings.leaseTtlMs / 5),
       now: this.now,
+    });
+    this.leftovers = new Leftovers({
+      client: this.client,
+      keys: this.keys,
+      fleet: this.fleet,
+      busy: this.lanes.busy,
+      replica: this.replica,
+      logger: this.logger,
+      summaryMaxAgeMs: SUMMARY_LEFTOVER_TTLS * settings.leaseTtlMs,
+      recordsGraceMs: deps.recordsGraceMs ?? SUMMARY_LEFTOVER_TTLS * settings.leaseTtlMs,
+      timeoutMs: callTimeoutMs,
     });
     this.triggers = new TriggerRelay(this.client, this.keys.trigger, this.replica, callTimeoutMs, this.logger);
     this.suspended = new SuspensionRelay(this.client, this.keys, this.replica, callTimeoutMs, this.logger);
@@ -403,51 +411,15 @@ export class EtcdCoordinator implements LaneCoordinator {
     else if (this.refused?.kind !== kind) this.refused = { kind, since: new Date() };
   }
 
-  /** Deletes leftover summaries of lanes no longer in the fleet (summary-sweep.ts), one sweep at a time. */
+  /** Deletes leftovers of lanes no longer in the fleet (leftovers.ts). */
   private sweep(): void {
-    if (this.sweeping || !this.lanesSet || !this.connected || !this.guard.agrees) return;
-    this.sweeping = true;
-    const input = {
-      client: this.client,
-      keys: this.keys,
-      fleet: this.fleet,
-      desired: this.desired,
-      busy: this.lanes.busy,
-      maxAgeMs: SUMMARY_LEFTOVER_TTLS * this.settings.leaseTtlMs,
-      timeoutMs: this.callTimeoutMs,
-      now: Date.now(),
-    };
-    void sweepSummaries(input)
-      .then((lanes) => {
-        if (lanes.length > 0) this.logger.info({ replica: this.replica, lanes }, 'ha leftover lane summaries deleted');
-        return this.sweepRecords(input.now);
-      })
-      .then((lanes) => {
-        if (lanes.length > 0) this.logger.info({ replica: this.replica, lanes }, 'ha leftover lane records deleted');
-      })
-      .catch(() => undefined)
-      .finally(() => {
-        this.sweeping = false;
-      });
+    if (!this.lanesSet || !this.connected || !this.guard.agrees) return;
+    this.leftovers.sweep(this.desired);
   }
 
-  /** See LaneCoordinator.sourceConflict: the first live replica whose published source differs from ours. */
+  /** See LaneCoordinator.sourceConflict. */
   sourceConflict(): string | undefined {
-    const own = this.settings.source;
-    if (own === undefined) return undefined;
-    for (const [replica, source] of [...this.fleet.replicaSources].sort()) {
-      if (replica === this.replica || source === own) continue;
-      return `replica ${replica} runs source ${source}, this one ${own}: give every replica the same source (git url, branch/tag/commit, path) or each runs its lanes at its own revision`;
-    }
-    return undefined;
-  }
-
-  /** Deletes leftover records of lanes no longer in the fleet (records-sweep.ts) when a sweep is due. */
-  private sweepRecords(now: number): Promise<string[]> {
-    if (!this.records.due(now)) return Promise.resolve([]);
-    const held = new Set(this.fleet.lanes.keys());
-    const input = { client: this.client, keys: this.keys, desired: this.desired, held, busy: this.lanes.busy };
-    return this.records.run({ ...input, timeoutMs: this.callTimeoutMs, now });
+    return sourceConflict(this.settings.source, this.replica, this.fleet.replicaSources);
   }
 
   private leaseExpired(leaseId: string): void {
