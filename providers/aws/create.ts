@@ -32,6 +32,8 @@ export interface LauncherInit {
   readonly listLagMs: () => number;
   /** The lane holder's fencing token (HA): tagged on every launch and kept in its ledger record. */
   readonly fence?: string | undefined;
+  /** The key space of that token (HA): tagged next to it. */
+  readonly keySpace?: string | undefined;
 }
 
 /** Launches slots, alone or in batches, never one slot twice (tokens.ts, launch-ledger.ts). */
@@ -113,11 +115,17 @@ export class Launcher {
     let previous: string | undefined;
     for (let step = 0; step < MAX_GENERATION_STEPS; step++, generation++) {
       const token = clientToken(setKey, generation);
+      // A token the ledger does not hold before this send cannot be a launch still in flight.
+      const settled = !ledger.tracks(token) && ledger.remembersEveryLaunch();
       await ledger.sending(launchRecord(requests, token, this.#init.fence), previous);
       previous = token;
       let attempt: Attempt;
       try {
-        attempt = await this.#runInstances(batchRunInstancesInput(requests, token, this.#init.provider, this.#init.fence), options);
+        attempt = await this.#runInstances(
+          batchRunInstancesInput(requests, token, this.#init.provider, this.#init.fence, this.#init.keySpace),
+          options,
+          settled,
+        );
       } catch (error) {
         // Refused before launching anything: nothing to hold. Any other failure may have launched it.
         if (error instanceof ProviderError && error.kind === 'Invalid') ledger.forget(token);
@@ -172,8 +180,12 @@ export class Launcher {
     return { status: 'fulfilled', value: observed };
   }
 
-  /** One RunInstances; a token whose instances are all dead is 'dead', a parameter mismatch is resolved by the token's instances. */
-  async #runInstances(input: RunInstancesCommandInput, options: CallOptions): Promise<Attempt> {
+  /**
+   * One RunInstances; a token whose instances are all dead is 'dead', a parameter mismatch is
+   * resolved by the token's instances. `settled`: the ledger held no launch under this token
+   * before it was sent (see LaunchLedger.remembersEveryLaunch).
+   */
+  async #runInstances(input: RunInstancesCommandInput, options: CallOptions, settled: boolean): Promise<Attempt> {
     const { calls } = this.#init;
     const token = input.ClientToken as string;
     try {
@@ -186,18 +198,24 @@ export class Launcher {
     } catch (error) {
       if (!(error instanceof ProviderError)) throw error;
       if (error.reason === 'IdempotentInstanceTerminated') return { kind: 'dead' };
-      if (error.reason === 'IdempotentParameterMismatch') return this.#resolveMismatch(token, options, error);
+      if (error.reason === 'IdempotentParameterMismatch') return this.#resolveMismatch(token, options, error, settled);
       throw error;
     }
   }
 
-  /** Same token, other parameters: the token's instance decides (live → it; dead → next generation). */
-  async #resolveMismatch(token: string, options: CallOptions, cause: ProviderError): Promise<Attempt> {
+  /**
+   * Same token, other parameters: the token's instance decides (live → it; dead → next generation).
+   * Nothing visible under it: a settled token (the ledger held no launch under it) launched
+   * instances that were listed once and have died since, and EC2 forgot them (a Git revert to a
+   * template launched an hour ago) — spent now; a token the ledger holds may be a launch EC2 does
+   * not show yet — in flight (Conflict) until it has stayed invisible for the list lag.
+   */
+  async #resolveMismatch(token: string, options: CallOptions, cause: ProviderError, settled: boolean): Promise<Attempt> {
     // A read, not a launch: it does not spend (or wait on) the launch budget the caller paced.
     const instances = await this.#init.calls.instancesOfToken(token, { signal: options.signal }, 'create');
     if (instances.length > 0) this.#invisibleSince.delete(token);
     if (instances.some((i) => !isDead(i))) return { kind: 'live', instances };
-    if (instances.length > 0) return { kind: 'dead' };
+    if (instances.length > 0 || settled) return { kind: 'dead' };
     // Invisible: launched so recently that EC2 does not show it yet, or dead so long ago that EC2 no
     // longer reports it (terminated instances vanish after about an hour; the token is remembered far
     // longer). Only the first is possible for long: past the grace, the generation is spent.

@@ -99,6 +99,16 @@ export class LaunchLedger {
     return token !== undefined && this.#records.has(token);
   }
 
+  /**
+   * Whether the ledger holds every launch whose instances EC2 may not list yet: its journal was
+   * read (or its loss waited out) and no fence holds. Then a ClientToken the ledger does not hold
+   * belongs to a launch that was listed once or never launched — if EC2 shows nothing under it, its
+   * instances are dead and forgotten, not in flight (create.ts, IdempotentParameterMismatch).
+   */
+  remembersEveryLaunch(): boolean {
+    return this.#journal !== undefined && this.fenced() === undefined;
+  }
+
   /** Why launches must wait now (the fence), or undefined. */
   fenced(): string | undefined {
     if (this.#fence === undefined) return undefined;

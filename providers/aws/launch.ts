@@ -13,7 +13,13 @@ import { batchTags, fenceTags, instanceTags, toTagList, volumeTags } from './tag
 const DEVICE_LETTERS = 'fghijklmnopqrstu';
 
 /** Builds the RunInstances input for one generation's ClientToken; `fence`: the lane holder's fencing token (HA), tagged. */
-export function runInstancesInput(request: CreateRequest, token: string, provider: string, fence?: string): RunInstancesCommandInput {
+export function runInstancesInput(
+  request: CreateRequest,
+  token: string,
+  provider: string,
+  fence?: string,
+  keySpace?: string,
+): RunInstancesCommandInput {
   const { template, owner } = request;
   const imageId = template.artifact.id;
   const instanceType = template.machine.type;
@@ -35,7 +41,7 @@ export function runInstancesInput(request: CreateRequest, token: string, provide
     BlockDeviceMappings: blockDevices(request, provider),
     MetadataOptions: { ...METADATA_OPTIONS },
     TagSpecifications: [
-      { ResourceType: 'instance', Tags: toTagList({ ...instanceTags(owner, request.name, template.tags), ...fenceTags(fence) }) },
+      { ResourceType: 'instance', Tags: toTagList({ ...instanceTags(owner, request.name, template.tags), ...fenceTags(fence, keySpace) }) },
       { ResourceType: 'volume', Tags: toTagList(volumeTags(owner, request.name)) },
     ],
   };
@@ -51,10 +57,11 @@ export function batchRunInstancesInput(
   token: string,
   provider: string,
   fence?: string,
+  keySpace?: string,
 ): RunInstancesCommandInput {
   const first = requests[0];
   if (first === undefined) throw invalid(provider, 'EmptyBatch', 'a batch launch needs at least one request');
-  const single = runInstancesInput(first, token, provider, fence);
+  const single = runInstancesInput(first, token, provider, fence, keySpace);
   if (requests.length === 1) return single;
   const slots = requests.map((r) => r.owner.slot);
   return {
@@ -62,7 +69,10 @@ export function batchRunInstancesInput(
     MinCount: requests.length,
     MaxCount: requests.length,
     TagSpecifications: [
-      { ResourceType: 'instance', Tags: toTagList({ ...batchTags(first.owner, slots, first.template.tags), ...fenceTags(fence) }) },
+      {
+        ResourceType: 'instance',
+        Tags: toTagList({ ...batchTags(first.owner, slots, first.template.tags), ...fenceTags(fence, keySpace) }),
+      },
       { ResourceType: 'volume', Tags: toTagList(volumeTags(first.owner, `${first.owner.group}-${first.owner.templateHash.slice(0, 8)}`)) },
     ],
   };

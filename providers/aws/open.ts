@@ -31,5 +31,6 @@ export async function createAwsProvider(context: ProviderContext, options: AwsPr
   });
   await ledger.open();
   const fence = context.fence?.token;
-  return new AwsProvider({ name: context.config.name, fleet: context.fleet, client, policy, options: resolved, ledger, fence });
+  const keySpace = context.fence?.keySpace;
+  return new AwsProvider({ name: context.config.name, fleet: context.fleet, client, policy, options: resolved, ledger, fence, keySpace });
 }

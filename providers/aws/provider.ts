@@ -66,6 +66,8 @@ export interface AwsProviderInit {
   readonly ledger: LaunchLedger;
   /** The lane holder's fencing token (HA; the client fences the calls): tagged on every launch. */
   readonly fence?: string | undefined;
+  /** The key space of that token (HA): tagged next to it. */
+  readonly keySpace?: string | undefined;
 }
 
 /** The EC2 implementation of the provider contract. */
@@ -108,6 +110,7 @@ export class AwsProvider implements Provider {
       logger,
       listLagMs: () => init.options.listLagMs ?? DEFAULT_LIST_LAG_MS,
       fence: init.fence,
+      keySpace: init.keySpace,
     });
     this.#destroys = new DestroyBatcher(
       {

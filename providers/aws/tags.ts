@@ -17,12 +17,17 @@ export const TAG = {
   slot: 'drover:slot',
   /** The fencing token of the lane holder that launched it (HA only; not ownership, never drift). */
   fence: 'drover:fence',
+  /** The HA key space the fencing token came from (MutationFence.keySpace; HA only, never drift). */
+  keySpace: 'drover:keyspace',
   name: 'Name',
 } as const;
 
-/** The `drover:fence` tag of a launch sent under a lane holder's fence (none without HA). */
-export function fenceTags(fence: string | undefined): Record<string, string> {
-  return fence === undefined ? {} : { [TAG.fence]: fence };
+/** The `drover:fence` (and `drover:keyspace`) tags of a launch sent under a lane holder's fence (none without HA). */
+export function fenceTags(fence: string | undefined, keySpace?: string): Record<string, string> {
+  return {
+    ...(fence === undefined ? {} : { [TAG.fence]: fence }),
+    ...(fence === undefined || keySpace === undefined ? {} : { [TAG.keySpace]: keySpace }),
+  };
 }
 
 /** Instance tags: the group's extra tags, then ownership and Name (ours win). */
@@ -124,5 +129,6 @@ export function toObserved(instance: Instance, provider: string, fleet: string):
     revision: tags[TAG.revision],
     slot,
     launch: observedFacts(instance),
+    ...(tags[TAG.keySpace] === undefined ? {} : { keySpace: tags[TAG.keySpace] }),
   };
 }

@@ -17,7 +17,10 @@
  *   → that generation is spent (dead is permanent); try the next generation;
  * - IdempotentParameterMismatch (same token, other parameters, e.g. a new Git revision tag) → look
  *   the token's instance up by the `client-token` filter: live → it is the slot's; dead → next
- *   generation; not visible → Conflict (re-observe later), and once it has stayed invisible for
+ *   generation; not visible and the launch ledger holds no launch under that token (it was listed
+ *   once, or never launched: its instances died and EC2 forgot them, e.g. a Git revert to a template
+ *   of an hour ago) → spent at once; not visible while the ledger holds it → Conflict (re-observe
+ *   later, it may be in flight), and once it has stayed invisible for
  *   listLagMs (default 5 minutes, far beyond EC2's visibility lag for new instances)
  *   → spent: EC2 forgets terminated instances after about an hour but remembers their tokens far
  *   longer, so without that wait a slot refilled at a new revision after that would be stuck.

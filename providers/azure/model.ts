@@ -50,7 +50,14 @@ export function nicBody(request: CreateRequest, location: string, now: number, f
 }
 
 /** The VM body: created once, never sent again for an existing VM; `fence`: the lane holder's fencing token (HA), tagged. */
-export function vmBody(request: CreateRequest, location: string, nicId: string, sshKey: string, fence?: string): VirtualMachine {
+export function vmBody(
+  request: CreateRequest,
+  location: string,
+  nicId: string,
+  sshKey: string,
+  fence?: string,
+  keySpace?: string,
+): VirtualMachine {
   const { template, owner } = request;
   const imageId = template.artifact.id;
   const size = template.machine.type;
@@ -59,7 +66,7 @@ export function vmBody(request: CreateRequest, location: string, nicId: string, 
   const customData = launchUserData(request, request.template.provider);
   return {
     location,
-    tags: vmTags(owner, template.tags, fence),
+    tags: vmTags(owner, template.tags, fence, keySpace),
     ...(request.zone === '' ? {} : { zones: [request.zone] }),
     ...identityOf(request),
     hardwareProfile: { vmSize: size },

@@ -39,5 +39,6 @@ export async function createAzureProvider(context: ProviderContext, options: Azu
     policy,
     options,
     fence: context.fence?.token,
+    keySpace: context.fence?.keySpace,
   });
 }

@@ -60,6 +60,8 @@ export interface AzureProviderInit {
   readonly options: AzureProviderOptions;
   /** The lane holder's fencing token (HA; the clients fence the calls): tagged on every VM and NIC. */
   readonly fence?: string | undefined;
+  /** The key space of that token (HA): tagged next to it on every VM. */
+  readonly keySpace?: string | undefined;
 }
 
 /** The Azure implementation of the provider contract. */
@@ -166,7 +168,7 @@ export class AzureProvider implements Provider {
     const existing = await this.#ops.getVm('create', request.name, options.signal);
     if (existing !== undefined) return this.#adopt(existing, request, options);
     const nic = await this.#ensureNic(request, options);
-    const body = vmBody(request, this.#init.location, nic.id ?? '', this.#sshKey, this.#init.fence);
+    const body = vmBody(request, this.#init.location, nic.id ?? '', this.#sshKey, this.#init.fence, this.#init.keySpace);
     const put = await this.#ops.putVm(request.name, body, options.signal).catch((error: unknown) => this.#dropNic(request, error, options));
     if (put.kind === 'existing') return this.#adopt(put.vm, request, options);
     const outcome = await this.#ops.waitVm('create', put.state, options.signal);

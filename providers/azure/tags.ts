@@ -20,13 +20,21 @@ export const TAG = {
   created: 'drover:created',
   /** The fencing token of the lane holder that launched it (HA only; a record, not ownership, never drift). */
   fence: 'drover:fence',
+  /** The HA key space the fencing token came from (MutationFence.keySpace; HA only, never drift). */
+  keySpace: 'drover:keyspace',
 } as const;
 
 /** VM tags: the group's extra tags, then ownership (ours win), then the launching holder's fencing token (HA). */
-export function vmTags(owner: Ownership, extra: Readonly<Record<string, string>>, fence?: string): Record<string, string> {
+export function vmTags(
+  owner: Ownership,
+  extra: Readonly<Record<string, string>>,
+  fence?: string,
+  keySpace?: string,
+): Record<string, string> {
   return {
     ...extra,
     ...(fence === undefined ? {} : { [TAG.fence]: fence }),
+    ...(fence === undefined || keySpace === undefined ? {} : { [TAG.keySpace]: keySpace }),
     [TAG.fleet]: owner.fleet,
     [TAG.group]: owner.group,
     [TAG.template]: owner.templateHash,
@@ -127,5 +135,6 @@ export function toObserved(
     imageDigest: tags[TAG.digest],
     revision: tags[TAG.revision],
     slot: slot !== undefined && /^\d+$/.test(slot) ? Number(slot) : undefined,
+    ...(tags[TAG.keySpace] === undefined ? {} : { keySpace: tags[TAG.keySpace] }),
   };
 }

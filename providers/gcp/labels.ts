@@ -28,6 +28,8 @@ export const LABEL = {
    * holder sent the insert, never ownership and never drift.
    */
   fence: 'drover-fence',
+  /** The HA key space the fencing token came from (16 hex, MutationFence.keySpace; HA only, never drift). */
+  keySpace: 'drover-keyspace',
 } as const;
 
 /** Instance metadata keys drover owns: the values labels cannot hold. */
@@ -153,5 +155,6 @@ export function toObserved(instance: GceInstanceLike, provider: string, fleet: s
     imageDigest: digest !== undefined && labels[LABEL.digest] === digestLabel(digest) ? digest : undefined,
     revision: metadata[METADATA.revision],
     slot: slot !== undefined && /^\d+$/.test(slot) ? Number(slot) : undefined,
+    ...(labels[LABEL.keySpace] === undefined ? {} : { keySpace: labels[LABEL.keySpace] }),
   };
 }

@@ -23,7 +23,14 @@ export interface InstanceResource {
 }
 
 /** Builds the insert body for `name` (a generation's name, see names.ts). */
-export function instanceResource(request: CreateRequest, name: string, key: string, provider: string, fence?: string): InstanceResource {
+export function instanceResource(
+  request: CreateRequest,
+  name: string,
+  key: string,
+  provider: string,
+  fence?: string,
+  keySpace?: string,
+): InstanceResource {
   const { template, owner, zone } = request;
   const sourceImage = template.artifact.id;
   const machine = template.machine.type;
@@ -33,7 +40,11 @@ export function instanceResource(request: CreateRequest, name: string, key: stri
   return {
     name,
     machineType: `zones/${zone}/machineTypes/${machine}`,
-    labels: { ...instanceLabels(owner, key, template.tags), ...(fence === undefined ? {} : { [LABEL.fence]: fence }) },
+    labels: {
+      ...instanceLabels(owner, key, template.tags),
+      ...(fence === undefined ? {} : { [LABEL.fence]: fence }),
+      ...(fence === undefined || keySpace === undefined ? {} : { [LABEL.keySpace]: keySpace }),
+    },
     metadata: { items: metadataItems(request, name, provider) },
     disks: [
       { boot: true, autoDelete: true, initializeParams: { sourceImage, labels: diskLabels(owner) } },

@@ -27,5 +27,15 @@ export async function createGcpProvider(context: ProviderContext, options: GcpPr
   const clients = createGceClients(context, await readKeyFile(context.credentials, context.config.name));
   const policy = retryPolicy(DEFAULT_RETRY, context, options.retry);
   const fence = context.fence?.token;
-  return new GcpProvider({ name: context.config.name, fleet: context.fleet, project: spec.project, clients, policy, options, fence });
+  const keySpace = context.fence?.keySpace;
+  return new GcpProvider({
+    name: context.config.name,
+    fleet: context.fleet,
+    project: spec.project,
+    clients,
+    policy,
+    options,
+    fence,
+    keySpace,
+  });
 }

@@ -44,6 +44,8 @@ export interface GcpProviderInit {
   readonly options: GcpProviderOptions;
   /** The lane holder's fencing token (HA; the clients fence the calls): labelled on every launch. */
   readonly fence?: string | undefined;
+  /** The key space of that token (HA): labelled next to it. */
+  readonly keySpace?: string | undefined;
 }
 
 /** Outcome of one (generation, attempt) step of create. */
@@ -76,6 +78,7 @@ export class GcpProvider implements Provider {
   readonly #policy: RetryTuning;
   readonly #options: GcpProviderOptions;
   readonly #fence: string | undefined;
+  readonly #keySpace: string | undefined;
   readonly #book = new CreateBook();
   /** Instances whose delete this process started (zone/name → id): shown as terminated while GCE still lists them. */
   readonly #deleting = new Map<string, string>();
@@ -86,6 +89,7 @@ export class GcpProvider implements Provider {
     this.#project = init.project;
     this.#clients = init.clients;
     this.#fence = init.fence;
+    this.#keySpace = init.keySpace;
     this.#policy = init.policy;
     this.#options = init.options;
   }
@@ -284,7 +288,7 @@ export class GcpProvider implements Provider {
   async #step(request: CreateRequest, step: CreateStep, options: CallOptions): Promise<StepOutcome> {
     const name = generationName(request.name, step.generation);
     const key = keyLabel(request.idempotencyKey);
-    const body = instanceResource(request, name, key, this.name, this.#fence);
+    const body = instanceResource(request, name, key, this.name, this.#fence, this.#keySpace);
     const requestId = requestIdFor(request.idempotencyKey, step.generation, step.attempt, request.zone);
     let op: GceOperation;
     let attempts = 0;

@@ -29,6 +29,8 @@ export interface ProxmoxProviderInit {
   readonly tokenId: string;
   /** The lane holder's fencing token (HA; the client fences the calls): written into each clone's description and journal record. */
   readonly fence?: string | undefined;
+  /** The key space of that token (HA): written next to it (description, tag `drover-ks.`). */
+  readonly keySpace?: string | undefined;
 }
 
 /** The provider's state the create and destroy paths read: its init and the stuck clones it knows. */

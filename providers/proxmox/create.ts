@@ -138,7 +138,7 @@ export async function createVm(
         storage: spec.storage ?? site.storage ?? `template-${template}`,
         createdAt: entry.createdAt,
         params: (vmid) => ({
-          ...cloneParams(request, spec, vmid, entry.createdAt, ctx.init.fence),
+          ...cloneParams(request, spec, vmid, entry.createdAt, ctx.init.fence, ctx.init.keySpace),
           target: target === site.node ? undefined : target,
         }),
       },
@@ -208,7 +208,8 @@ async function complete(ctx: CreateContext, request: CreateRequest, vm: SlotVm, 
   const tagged = ownershipFromTags(status.tags);
   const configured =
     tagged.fleet === tagSafe(ctx.init.fleet) && tagged.templateHash === request.owner.templateHash && tagged.slot === request.owner.slot;
-  if (!configured) await api.putConfig(vm.node, vm.vmid, configParams(request, vm.createdAt, name, ctx.init.fence), signal);
+  if (!configured)
+    await api.putConfig(vm.node, vm.vmid, configParams(request, vm.createdAt, name, ctx.init.fence, ctx.init.keySpace), signal);
   if (status.status === 'running') return;
   const upid = await ignoring(['VmAlreadyRunning'], () => api.changeStatus(vm.node, vm.vmid, 'start', signal));
   if (upid !== undefined) await api.waitTask('create', upid, timing.startTimeoutMs, timing.pollMs, signal);

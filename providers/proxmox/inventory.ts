@@ -214,6 +214,7 @@ export function toObserved(
     revision: own.revision,
     slot: own.slot,
     locked: vm.lock !== undefined && vm.lock !== 'destroyed',
+    ...(own.keySpace === undefined ? {} : { keySpace: own.keySpace }),
   };
 }
 

@@ -18,11 +18,18 @@ import { ownershipDescription, ownershipTags } from './ownership.ts';
 const SNIPPET = /^\s*(?:#\s*)?(?:snippet|cicustom)\s*:\s*([A-Za-z][-A-Za-z0-9_.]*:snippets\/\S+)\s*$/;
 
 /** Clone parameters for `vmid` (target node is added by the caller when it differs); `fence`: the lane holder's fencing token (HA). */
-export function cloneParams(request: CreateRequest, spec: ProxmoxProviderSpec, vmid: number, createdAt: number, fence?: string): PveParams {
+export function cloneParams(
+  request: CreateRequest,
+  spec: ProxmoxProviderSpec,
+  vmid: number,
+  createdAt: number,
+  fence?: string,
+  keySpace?: string,
+): PveParams {
   return {
     newid: vmid,
     name: request.name,
-    description: ownershipDescription(request.owner, request.name, createdAt, fence),
+    description: ownershipDescription(request.owner, request.name, createdAt, fence, keySpace),
     full: spec.storage !== undefined,
     storage: spec.storage,
     pool: spec.pool,
@@ -30,12 +37,12 @@ export function cloneParams(request: CreateRequest, spec: ProxmoxProviderSpec, v
 }
 
 /** The config set right after the clone. Throws Invalid for what PVE could never accept. */
-export function configParams(request: CreateRequest, createdAt: number, provider: string, fence?: string): PveParams {
+export function configParams(request: CreateRequest, createdAt: number, provider: string, fence?: string, keySpace?: string): PveParams {
   const { template, owner } = request;
   const placement = template.placement;
   const params: Record<string, string | number | undefined> = {
-    tags: ownershipTags(owner, createdAt, template.tags).join(';'),
-    description: ownershipDescription(owner, request.name, createdAt, fence),
+    tags: ownershipTags(owner, createdAt, template.tags, fence === undefined ? undefined : keySpace).join(';'),
+    description: ownershipDescription(owner, request.name, createdAt, fence, keySpace),
     ipconfig0: placement.ipConfig ?? 'ip=dhcp',
     ciuser: placement.sshUser,
     sshkeys:

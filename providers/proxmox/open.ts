@@ -54,6 +54,7 @@ export async function createProxmoxProvider(context: ProviderContext, options: P
     journal,
     tokenId: tokenId(context),
     fence: context.fence?.token,
+    keySpace: context.fence?.keySpace,
     name,
     fleet: context.fleet,
     spec,

@@ -17,6 +17,8 @@ export const TAG = {
   digest: 'drover-digest',
   revision: 'drover-rev',
   ctime: 'drover-ctime',
+  /** The HA key space the launch's fencing token came from (MutationFence.keySpace; HA only, never drift). */
+  keySpace: 'drover-ks',
 } as const;
 
 const BLOCK_START = '```drover';
@@ -33,6 +35,8 @@ export interface ReadOwnership {
   readonly slot?: number;
   /** Epoch ms drover created it. */
   readonly createdAt?: number;
+  /** The HA key space it was launched under (`drover-ks.<hex>` / `keyspace=`), when recorded. */
+  readonly keySpace?: string;
 }
 
 /** A digest as tag text: `sha256:ab…` → `sha256.ab…`. */
@@ -50,8 +54,14 @@ export function tagSafe(value: string): string {
 }
 
 /** The VM's tags: ownership first, then the group's extra tags as `key.value` words. */
-export function ownershipTags(owner: Ownership, createdAt: number, extra: Readonly<Record<string, string>> = {}): string[] {
+export function ownershipTags(
+  owner: Ownership,
+  createdAt: number,
+  extra: Readonly<Record<string, string>> = {},
+  keySpace?: string,
+): string[] {
   const tags = [
+    ...(keySpace === undefined ? [] : [`${TAG.keySpace}.${tagSafe(keySpace)}`]),
     `${TAG.fleet}.${tagSafe(owner.fleet)}`,
     `${TAG.group}.${tagSafe(owner.group)}`,
     `${TAG.template}.${tagSafe(owner.templateHash)}`,
@@ -82,6 +92,7 @@ export function ownershipFromTags(tags: string | undefined): ReadOwnership {
     revision: values.get(TAG.revision),
     slot: slot !== undefined && /^\d+$/.test(slot) ? Number(slot) : undefined,
     createdAt: ctime !== undefined && /^\d+$/.test(ctime) ? Number(ctime) * 1000 : undefined,
+    keySpace: values.get(TAG.keySpace),
   });
 }
 
@@ -89,7 +100,7 @@ export function ownershipFromTags(tags: string | undefined): ReadOwnership {
  * The description drover writes: a line for humans and the fields in a fenced block; with HA, the
  * launching lane holder's fencing token (`fence=`, a record only: never read as ownership).
  */
-export function ownershipDescription(owner: Ownership, name: string, createdAt: number, fence?: string): string {
+export function ownershipDescription(owner: Ownership, name: string, createdAt: number, fence?: string, keySpace?: string): string {
   return [
     `Managed by drover (${name}). Changes belong in Git: drover replaces VMs, it never edits them.`,
     '',
@@ -102,6 +113,7 @@ export function ownershipDescription(owner: Ownership, name: string, createdAt: 
     `revision=${owner.revision}`,
     `created=${new Date(createdAt).toISOString()}`,
     ...(fence === undefined ? [] : [`fence=${fence}`]),
+    ...(fence === undefined || keySpace === undefined ? [] : [`keyspace=${keySpace}`]),
     BLOCK_END,
     '',
   ].join('\n');
@@ -147,6 +159,7 @@ export function ownershipFromDescription(description: string | undefined): ReadO
     revision: values.get('revision'),
     slot: slot !== undefined && /^\d+$/.test(slot) ? Number(slot) : undefined,
     createdAt: Number.isNaN(created) ? undefined : created,
+    keySpace: values.get('keyspace'),
   });
 }
 

@@ -10,6 +10,7 @@ import { setFlagsFromString } from 'node:v8';
 import { loadDaemonConfig } from '../config/daemon-config.ts';
 import { operatorFiles, untrustedFileProblems, untrustedRoots } from '../config/file-checks.ts';
 import { HaFileError, readHaSettings } from '../config/ha-settings.ts';
+import { sourceIdentity } from '../config/source-identity.ts';
 import type { HaSettings, LaneCoordinator } from '../ha/coordinator.ts';
 import { EtcdCoordinator } from '../ha/etcd-coordinator.ts';
 import type { DaemonConfig } from '../config/types.ts';
@@ -21,7 +22,8 @@ import type { DaemonDeps } from '../reconcile/daemon.ts';
 import { DirSource, GitDesiredSource } from '../reconcile/desired-source.ts';
 import type { DesiredSource } from '../reconcile/desired-source.ts';
 import { createProber } from '../reconcile/probe.ts';
-import { needsConfigFix, SourceError } from '../source/errors.ts';
+import { InvalidConfig, needsConfigFix, SourceError } from '../source/errors.ts';
+import { acquireStateLock, releaseStateLock } from '../source/state-lock.ts';
 import { PRIVATE_UMASK, StateDir } from '../reconcile/state-dir.ts';
 import { ListenError, startHttpServer } from '../status/http-server.ts';
 import { createLogger } from '../status/logger.ts';
@@ -90,10 +92,18 @@ async function configOrReport(options: RunOptions): Promise<DaemonConfig | undef
 export async function runDaemon(config: DaemonConfig): Promise<number> {
   const logger = createLogger(config.logLevel);
   if (config.memorySaver) useMemorySaver(logger);
+  const locked = await lockStateDir(config.stateDir);
+  if (locked !== undefined) {
+    process.stderr.write(
+      `drover run: ${locked}; nothing was started. Give each replica its own stateDir (--state-dir, stateDir: in the config, or DROVER_STATE_DIR)\n`,
+    );
+    return 1;
+  }
   let running: RunningDaemon;
   try {
     running = await startDaemonServer(config, logger);
   } catch (error) {
+    await releaseStateLock(config.stateDir);
     if (error instanceof ListenError) {
       process.stderr.write(
         `drover run: ${error.message}; nothing was started. Stop the other process or choose another address: --listen HOST:PORT, listen: in the config, or DROVER_LISTEN\n`,
@@ -109,7 +119,23 @@ export async function runDaemon(config: DaemonConfig): Promise<number> {
     process.once('SIGINT', () => resolve());
   });
   await running.stop();
+  await releaseStateLock(config.stateDir);
   return 0;
+}
+
+/**
+ * Takes the state directory for this daemon (a `lock` file with its pid, src/source/state-lock.ts):
+ * two daemons sharing one would overwrite each other's journals and snapshots (attack21b N12: the
+ * second ran on unready, rejecting every revision). Returns why it cannot, or undefined.
+ */
+async function lockStateDir(stateDir: string): Promise<string | undefined> {
+  try {
+    await acquireStateLock(stateDir);
+    return undefined;
+  } catch (error) {
+    if (error instanceof InvalidConfig) return `stateDir: ${error.message} (another drover)`;
+    throw error;
+  }
 }
 
 /**
@@ -150,7 +176,8 @@ async function coordinatorOf(
     throw error instanceof HaFileError ? new UsageError(error.message) : error;
   });
   const child = logger.child({ component: 'ha' });
-  return (fleet) => factory({ ...settings, fleet }, child);
+  const source = sourceIdentity(config.source);
+  return (fleet) => factory({ ...settings, fleet, ...(source === undefined ? {} : { source }) }, child);
 }
 
 /** A started daemon with its HTTP server. */

@@ -9,10 +9,11 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { shownPath } from '../contract/shown-path.ts';
 import type { HaSettings } from '../ha/coordinator.ts';
+import { tlsProblem } from './ha-tls-check.ts';
 import type { HaConfig } from './types.ts';
 
 /** Why a file the `ha` section names cannot be used. */
-export type HaFileProblem = 'unreadable' | 'empty';
+export type HaFileProblem = 'unreadable' | 'empty' | 'invalid';
 
 /** A file of the `ha` section that cannot be used; `setting` is its config path (`ha.etcd.keyFile`). */
 export class HaFileError extends Error {
@@ -35,6 +36,12 @@ export async function readHaSettings(ha: HaConfig, pid = process.pid): Promise<H
   const caPem = await pem('caFile', ha.caFile);
   const certPem = await pem('certFile', ha.certFile);
   const keyPem = await pem('keyFile', ha.keyFile);
+  const bad = tlsProblem(caPem, certPem, keyPem);
+  if (bad !== undefined) {
+    const setting = `ha.etcd.${bad.field}`;
+    const file = ha[bad.field] ?? '';
+    throw new HaFileError('invalid', setting, `${setting} ${shownPath(file)} ${bad.problem}`);
+  }
   const password = ha.passwordFile === undefined ? undefined : (await pem('passwordFile', ha.passwordFile))?.trim();
   if (password === '') throw empty('passwordFile', ha.passwordFile!);
   const tls =

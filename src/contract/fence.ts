@@ -19,6 +19,14 @@ export interface MutationFence {
   /** The holding replica's identity (for records and errors; never a secret). */
   readonly holder: string;
   /**
+   * The key space the token was issued in: a hash of the etcd cluster id and the prefix (16 hex,
+   * never a secret). Providers record it with every launch next to the token, so a replica whose
+   * lane lists recent launches made under another key space (a replica given another prefix or
+   * another etcd cluster by mistake: a second, independent holder of every lane) refuses to act on
+   * that lane (src/reconcile/key-space-guard.ts). Undefined: not known (no check, no record).
+   */
+  readonly keySpace?: string;
+  /**
    * Resolves when this replica may send a mutating request now: its hold was confirmed in etcd at
    * most one fence window ago and its lease keep-alives are current. Otherwise it asks etcd once
    * and resolves, or rejects with {@link FenceLost}. Call it before each attempt of a mutating

@@ -58,6 +58,11 @@ export interface ObservedInstance {
   readonly imageDigest: string | undefined;
   readonly revision: string | undefined;
   readonly slot: number | undefined;
+  /**
+   * The HA key space its launch was sent under (MutationFence.keySpace, recorded next to the
+   * fencing token), when the cloud's record carries one; undefined for launches without HA.
+   */
+  readonly keySpace?: string;
   /** Provider reports an operation in progress that must finish first (e.g. Proxmox `lock: clone`). */
   readonly locked?: boolean;
   /**

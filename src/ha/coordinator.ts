@@ -132,6 +132,12 @@ export interface LaneCoordinator {
   onSuspensions(listener: (groups: ReadonlyMap<string, ApiSuspension>) => void): void;
   health(): CoordinatorHealth;
   /**
+   * Why this replica's source settings differ from another live replica's (each publishes a hash
+   * of its source with its membership: HaSettings.source), or undefined when they agree: replicas
+   * with another branch, tag, commit or path would each run their lanes at their own revision.
+   */
+  sourceConflict?(): string | undefined;
+  /**
    * ISO time of etcd's last answer to the periodic read, i.e. how current view() is (undefined
    * before the first): cut off from etcd, the view is frozen and status must say so.
    */
@@ -168,4 +174,6 @@ export interface HaSettings {
   readonly tls?: { readonly caPem: string; readonly certPem?: string; readonly keyPem?: string };
   /** etcd user and password (the password read from a file, named in errors by `passwordFile`, never shown). */
   readonly auth?: { readonly username: string; readonly password: string; readonly passwordFile?: string };
+  /** A hash of the replica's source settings (Git URL, ref, path), published with its membership; undefined: not compared. */
+  readonly source?: string;
 }

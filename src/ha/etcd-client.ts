@@ -9,6 +9,7 @@ import type { IOptions } from 'etcd3';
 
 import type { HaSettings } from './coordinator.ts';
 import { HaError } from './errors.ts';
+import { guardEtcdSockets } from './etcd-sockets.ts';
 
 /** How long one unary call may take before it fails, ms. */
 export const DEFAULT_CALL_TIMEOUT_MS = 1000;
@@ -110,6 +111,8 @@ export function createEtcdClient(settings: HaSettings, callTimeoutMs = DEFAULT_C
       'grpc.max_reconnect_backoff_ms': 1000,
       'grpc.keepalive_time_ms': 10_000,
       'grpc.keepalive_timeout_ms': 2000,
+      // Pings on a connection with no call too, so one that goes silent is destroyed (etcd-sockets.ts).
+      'grpc.keepalive_permit_without_calls': 1,
       'grpc.use_local_subchannel_pool': 1,
     },
     faultHandling: {
@@ -133,5 +136,13 @@ export function createEtcdClient(settings: HaSettings, callTimeoutMs = DEFAULT_C
       callOptions: () => ({ deadline: Date.now() + callTimeoutMs }),
     };
   }
-  return new Etcd3(options);
+  const client = new Etcd3(options);
+  // Unanswered connections are closed for as long as the client lives (etcd-sockets.ts).
+  const release = guardEtcdSockets(settings.endpoints);
+  const close = client.close.bind(client);
+  client.close = () => {
+    release();
+    close();
+  };
+  return client;
 }

@@ -24,7 +24,8 @@ import { refusalOf, refusalReason, type EtcdRefusal } from './etcd-refusal.ts';
 import { errorName, silentLogger } from './log.ts';
 import { Membership } from './membership.ts';
 import { Planner } from './planner.ts';
-import { sweepSummaries } from './summary-sweep.ts';
+import { TlsProbe } from './tls-probe.ts';
+import { Leftovers, sourceConflict } from './leftovers.ts';
 import { SuspensionRelay } from './suspensions.ts';
 import { TriggerRelay } from './triggers.ts';
 
@@ -35,6 +36,8 @@ export interface EtcdCoordinatorDeps {
   readonly now?: () => number;
   /** Deadline of each unary etcd call, ms (default 1 s). */
   readonly callTimeoutMs?: number;
+  /** How long an unheld lane out of the revision keeps its records, ms (default SUMMARY_LEFTOVER_TTLS lease TTLs; records-sweep.ts). */
+  readonly recordsGraceMs?: number;
 }
 
 /** A summary of a lane not in the fleet and unheld is deleted once older than this many lease TTLs. */
@@ -66,7 +69,8 @@ export class EtcdCoordinator implements LaneCoordinator {
   private desired: string[] = [];
   /** setLanes was called (before it, no summary is a leftover). */
   private lanesSet = false;
-  private sweeping = false;
+  private readonly leftovers: Leftovers;
+  private readonly tlsProbe: TlsProbe;
   private watcher: Watcher | undefined;
   private timers: NodeJS.Timeout[] = [];
   private running = false;
@@ -87,6 +91,7 @@ export class EtcdCoordinator implements LaneCoordinator {
     this.now = deps.now ?? (() => performance.now());
     this.callTimeoutMs = deps.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     this.client = createEtcdClient(settings, this.callTimeoutMs);
+    this.tlsProbe = new TlsProbe(settings, 5000, 2 * this.callTimeoutMs);
     this.keys = new FleetKeys(settings.prefix);
     this.fleet = new FleetView(this.keys);
     this.guard = new FleetGuard(this.keys, settings.fleet);
@@ -101,7 +106,13 @@ export class EtcdCoordinator implements LaneCoordinator {
     });
     const common = { client: this.client, keys: this.keys, replica: this.replica, ttlSeconds, now: this.now };
     const callTimeoutMs = this.callTimeoutMs;
-    this.membership = new Membership({ ...common, callTimeoutMs, keepAlives: this.keepAlives, logger: this.logger });
+    this.membership = new Membership({
+      ...common,
+      source: settings.source,
+      callTimeoutMs,
+      keepAlives: this.keepAlives,
+      logger: this.logger,
+    });
     this.lanes = new LaneHolds({
       ...common,
       fenceWindowMs: settings.fenceWindowMs,
@@ -120,6 +131,17 @@ export class EtcdCoordinator implements LaneCoordinator {
       ready: () => this.running && this.connected && this.membership.registered && this.guard.agrees,
       stableMs: Math.max(settings.fenceWindowMs, settings.leaseTtlMs / 5),
       now: this.now,
+    });
+    this.leftovers = new Leftovers({
+      client: this.client,
+      keys: this.keys,
+      fleet: this.fleet,
+      busy: this.lanes.busy,
+      replica: this.replica,
+      logger: this.logger,
+      summaryMaxAgeMs: SUMMARY_LEFTOVER_TTLS * settings.leaseTtlMs,
+      recordsGraceMs: deps.recordsGraceMs ?? SUMMARY_LEFTOVER_TTLS * settings.leaseTtlMs,
+      timeoutMs: callTimeoutMs,
     });
     this.triggers = new TriggerRelay(this.client, this.keys.trigger, this.replica, callTimeoutMs, this.logger);
     this.suspended = new SuspensionRelay(this.client, this.keys, this.replica, callTimeoutMs, this.logger);
@@ -264,7 +286,10 @@ export class EtcdCoordinator implements LaneCoordinator {
     if (this.refused !== undefined) return { ok: false, reason: refusalReason(this.refused.kind, this.settings, this.refused.since) };
     if (this.unreachableSince !== undefined) {
       const asOf = this.answeredAt?.toISOString() ?? 'never read';
-      return { ok: false, reason: `etcd unreachable since ${this.unreachableSince.toISOString()}; lane view as of ${asOf}` };
+      const tls = this.tlsProbe.finding;
+      const since = this.unreachableSince.toISOString();
+      if (tls !== undefined) return { ok: false, reason: `etcd TLS handshake fails since ${since}: ${tls}; lane view as of ${asOf}` };
+      return { ok: false, reason: `etcd unreachable since ${since}; lane view as of ${asOf}` };
     }
     if (this.membership.refusal !== undefined) return { ok: false, reason: this.membership.refusal };
     if (!this.connected) return { ok: false, reason: `connecting to etcd since ${this.startedAt.toISOString()}` };
@@ -364,12 +389,14 @@ export class EtcdCoordinator implements LaneCoordinator {
       if (this.guard.absent && this.connected) await this.guard.claim(this.client, this.callTimeoutMs);
       this.enforceFleet();
       this.sweep();
+      this.tlsProbe.reachable();
       if (this.unreachableSince !== undefined) this.logger.info({ replica: this.replica }, 'ha etcd reachable again');
       this.unreachableSince = undefined;
       this.refused = undefined;
       this.planner.plan();
     } catch (error) {
       this.noteRefusal(error);
+      this.tlsProbe.unreachable(Date.now());
       if (this.unreachableSince === undefined) {
         this.unreachableSince = new Date();
         this.logger.warn({ replica: this.replica, error: errorName(error) }, 'ha etcd unreachable');
@@ -384,28 +411,15 @@ export class EtcdCoordinator implements LaneCoordinator {
     else if (this.refused?.kind !== kind) this.refused = { kind, since: new Date() };
   }
 
-  /** Deletes leftover summaries of lanes no longer in the fleet (summary-sweep.ts), one sweep at a time. */
+  /** Deletes leftovers of lanes no longer in the fleet (leftovers.ts). */
   private sweep(): void {
-    if (this.sweeping || !this.lanesSet || !this.connected || !this.guard.agrees) return;
-    this.sweeping = true;
-    const input = {
-      client: this.client,
-      keys: this.keys,
-      fleet: this.fleet,
-      desired: this.desired,
-      busy: this.lanes.busy,
-      maxAgeMs: SUMMARY_LEFTOVER_TTLS * this.settings.leaseTtlMs,
-      timeoutMs: this.callTimeoutMs,
-      now: Date.now(),
-    };
-    void sweepSummaries(input)
-      .then((lanes) => {
-        if (lanes.length > 0) this.logger.info({ replica: this.replica, lanes }, 'ha leftover lane summaries deleted');
-      })
-      .catch(() => undefined)
-      .finally(() => {
-        this.sweeping = false;
-      });
+    if (!this.lanesSet || !this.connected || !this.guard.agrees) return;
+    this.leftovers.sweep(this.desired);
+  }
+
+  /** See LaneCoordinator.sourceConflict. */
+  sourceConflict(): string | undefined {
+    return sourceConflict(this.settings.source, this.replica, this.fleet.replicaSources);
   }
 
   private leaseExpired(leaseId: string): void {

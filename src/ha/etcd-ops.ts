@@ -43,6 +43,17 @@ export async function campaign(
   leaseId: string,
   timeoutMs: number,
 ): Promise<string | undefined> {
+  return (await campaignIn(client, laneKey, value, leaseId, timeoutMs))?.token;
+}
+
+/** As {@link campaign}, with the etcd cluster id the answer came from (the key space's identity, key-space.ts). */
+export async function campaignIn(
+  client: Etcd3,
+  laneKey: string,
+  value: string,
+  leaseId: string,
+  timeoutMs: number,
+): Promise<{ token: string; clusterId: string } | undefined> {
   const response = await client.kv.txn(
     {
       compare: [{ key: key(laneKey), target: 'Create', result: 'Equal', create_revision: 0 }],
@@ -51,7 +62,7 @@ export async function campaign(
     },
     deadline(timeoutMs),
   );
-  return response.succeeded ? response.header.revision : undefined;
+  return response.succeeded ? { token: response.header.revision, clusterId: response.header.cluster_id } : undefined;
 }
 
 /** Deletes `laneKey` only if its create revision is `token` (never another holder's key). */
@@ -87,6 +98,23 @@ export async function deleteSummaryIfUnheld(
           : [{ key: key(summaryKey), target: 'Mod' as const, result: 'Equal' as const, mod_revision: modRevision }]),
       ],
       success: [{ request_delete_range: { key: key(summaryKey) } }],
+      failure: [],
+    },
+    deadline(timeoutMs),
+  );
+  return response.succeeded;
+}
+
+/**
+ * Deletes every key under `recordsPrefix` (a lane's records, `records/<lane>/`) only while
+ * `laneKey` does not exist (nobody holds the lane). Returns whether the txn ran (keys may have
+ * been none).
+ */
+export async function deleteRecordsIfUnheld(client: Etcd3, laneKey: string, recordsPrefix: string, timeoutMs: number): Promise<boolean> {
+  const response = await client.kv.txn(
+    {
+      compare: [{ key: key(laneKey), target: 'Create', result: 'Equal', create_revision: 0 }],
+      success: [{ request_delete_range: { key: key(recordsPrefix), range_end: prefixEnd(recordsPrefix) } }],
       failure: [],
     },
     deadline(timeoutMs),

@@ -44,6 +44,16 @@ function parseSummary(value: Buffer): PublishedSummary | undefined {
   }
 }
 
+/** The `source` a membership value carries, if any. */
+function parseReplicaSource(value: Buffer): string | undefined {
+  try {
+    const parsed = JSON.parse(value.toString('utf8')) as { source?: unknown };
+    return typeof parsed.source === 'string' ? parsed.source : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Parses a suspension key's value; a foreign or damaged value still suspends (by an unknown replica). */
 function parseSuspension(value: Buffer): ApiSuspension {
   try {
@@ -61,6 +71,8 @@ export class FleetView {
   /** The mod revision of each summary key (to delete a leftover only if unchanged). */
   readonly summaryRevisions = new Map<string, string>();
   readonly replicas = new Set<string>();
+  /** The source hash each live replica published (those that published one). */
+  readonly replicaSources = new Map<string, string>();
   /** Groups suspended through the API, by group. */
   readonly suspensions = new Map<string, ApiSuspension>();
   /** The newest revision applied to lanes, replicas and suspensions. */
@@ -89,6 +101,7 @@ export class FleetView {
     this.revision = revision;
     this.lanes.clear();
     this.replicas.clear();
+    this.replicaSources.clear();
     if (summaries !== undefined) {
       this.summaries.clear();
       this.summaryRevisions.clear();
@@ -116,7 +129,10 @@ export class FleetView {
     }
     if (kind === 'put') return this.set(kv);
     if (parsed.kind === 'lane') this.lanes.delete(parsed.name);
-    if (parsed.kind === 'replica') this.replicas.delete(parsed.name);
+    if (parsed.kind === 'replica') {
+      this.replicas.delete(parsed.name);
+      this.replicaSources.delete(parsed.name);
+    }
     if (parsed.kind === 'summary') {
       this.summaries.delete(parsed.name);
       this.summaryRevisions.delete(parsed.name);
@@ -150,7 +166,12 @@ export class FleetView {
   private set(kv: IKeyValue): FleetKey | undefined {
     const parsed = this.keys.parse(kv.key.toString('utf8'));
     if (parsed === undefined || parsed.kind === 'trigger' || parsed.kind === 'fleet') return parsed;
-    if (parsed.kind === 'replica') this.replicas.add(parsed.name);
+    if (parsed.kind === 'replica') {
+      this.replicas.add(parsed.name);
+      const source = parseReplicaSource(kv.value);
+      if (source === undefined) this.replicaSources.delete(parsed.name);
+      else this.replicaSources.set(parsed.name, source);
+    }
     if (parsed.kind === 'suspension') this.suspensions.set(parsed.name, parseSuspension(kv.value));
     if (parsed.kind === 'lane') {
       const value = parseLaneValue(kv.value);

@@ -38,6 +38,16 @@ export class FleetKeys {
     return `${this.root}summaries/${lane}`;
   }
 
+  /** Where every lane's records live: `<prefix>/records/`. */
+  recordsRoot(): string {
+    return `${this.root}records/`;
+  }
+
+  /** Every record of `lane`: `<prefix>/records/<lane>/`. */
+  records(lane: string): string {
+    return `${this.root}records/${lane}/`;
+  }
+
   /**
    * A provider lane's private record `name` (its journal, ProviderContext.records): no lease,
    * written only by a txn that requires the lane key's create revision to be the writer's token.

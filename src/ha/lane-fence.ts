@@ -25,6 +25,8 @@ export type Confirmation = 'ours' | 'taken';
 export interface LaneFenceOptions {
   readonly lane: string;
   readonly token: string;
+  /** The key space the token was issued in (key-space.ts). */
+  readonly keySpace?: string;
   readonly holder: string;
   readonly windowMs: number;
   /**
@@ -47,6 +49,7 @@ export interface LaneFenceOptions {
 /** One holder's authority over one lane. */
 export class LaneFence implements MutationFence {
   readonly token: string;
+  readonly keySpace?: string;
   readonly holder: string;
   readonly lane: string;
   private readonly options: LaneFenceOptions;
@@ -57,6 +60,7 @@ export class LaneFence implements MutationFence {
   constructor(options: LaneFenceOptions) {
     this.options = options;
     this.token = options.token;
+    if (options.keySpace !== undefined) this.keySpace = options.keySpace;
     this.holder = options.holder;
     this.lane = options.lane;
     this.confirmedAt = options.confirmedSentAt;

@@ -9,7 +9,8 @@ import type { Etcd3, IKeyValue } from 'etcd3';
 
 import type { FenceLostReason } from '../contract/fence.ts';
 import type { LaneHold, LaneHost } from './coordinator.ts';
-import { campaign, deleteIfOurs, deleteSummaryIfUnheld, grantLease, revokeLease } from './etcd-ops.ts';
+import { campaignIn, deleteIfOurs, deleteRecordsIfUnheld, deleteSummaryIfUnheld, grantLease, revokeLease } from './etcd-ops.ts';
+import { keySpaceId } from './key-space.ts';
 import { parseLaneValue } from './fleet-view.ts';
 import type { LaneKey } from './fleet-view.ts';
 import type { KeepAlives } from './keepalive.ts';
@@ -92,12 +93,12 @@ export class LaneHolds {
       const since = new Date();
       const txnSentAt = now();
       const value = JSON.stringify({ replica, since: since.toISOString() });
-      const token = await campaign(client, keys.lane(lane), value, leaseId, callTimeoutMs);
-      if (token === undefined) {
+      const won = await campaignIn(client, keys.lane(lane), value, leaseId, callTimeoutMs);
+      if (won === undefined) {
         this.release(leaseId);
         return false;
       }
-      this.take(lane, token, leaseId, since.getTime(), txnSentAt);
+      this.take(lane, won.token, leaseId, since.getTime(), txnSentAt, keySpaceId(won.clusterId, keys.root));
       return true;
     } catch (error) {
       logger.warn({ replica, lane, error: errorName(error) }, 'ha campaign failed');
@@ -130,7 +131,10 @@ export class LaneHolds {
     keepAlives.untrack(held.leaseId);
     await deleteIfOurs(client, keys.lane(lane), held.hold.token, callTimeoutMs).catch(() => undefined);
     await revokeLease(client, held.leaseId, callTimeoutMs).catch(() => undefined);
-    if (forget) await deleteSummaryIfUnheld(client, keys.lane(lane), keys.summary(lane), callTimeoutMs).catch(() => undefined);
+    if (forget) {
+      await deleteSummaryIfUnheld(client, keys.lane(lane), keys.summary(lane), callTimeoutMs).catch(() => undefined);
+      await deleteRecordsIfUnheld(client, keys.lane(lane), keys.records(lane), callTimeoutMs).catch(() => undefined);
+    }
     this.busy.delete(lane);
     logger.info({ replica, lane, fence: held.hold.token }, 'ha lane resigned');
     this.options.changed();
@@ -179,11 +183,12 @@ export class LaneHolds {
     this.closed = true;
   }
 
-  private take(lane: string, token: string, leaseId: string, since: number, confirmedSentAt: number): void {
+  private take(lane: string, token: string, leaseId: string, since: number, confirmedSentAt: number, keySpace: string): void {
     const { replica, fenceWindowMs, giveUpMs, keepAlives, now, logger } = this.options;
     const fence: LaneFence = new LaneFence({
       lane,
       token,
+      keySpace,
       holder: replica,
       windowMs: fenceWindowMs,
       giveUpMs,

@@ -18,6 +18,8 @@ export interface MembershipOptions {
   readonly client: Etcd3;
   readonly keys: FleetKeys;
   readonly replica: string;
+  /** The hash of its source settings, published in the membership value (HaSettings.source). */
+  readonly source?: string | undefined;
   readonly ttlSeconds: number;
   readonly callTimeoutMs: number;
   readonly keepAlives: KeepAlives;
@@ -123,7 +125,8 @@ export class Membership {
     const leaseId = await grantLease(client, ttlSeconds, callTimeoutMs);
     keepAlives.track(leaseId, sentAt);
     try {
-      const value = JSON.stringify({ replica, since: new Date().toISOString() });
+      const source = this.options.source;
+      const value = JSON.stringify({ replica, since: new Date().toISOString(), ...(source === undefined ? {} : { source }) });
       // Created only if absent: a second process with the same replicaId must not take over the
       // first one's key (the count of live replicas, and every status, would be one short).
       const created = await campaign(client, keys.replica(replica), value, leaseId, callTimeoutMs);

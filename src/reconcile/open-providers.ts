@@ -4,6 +4,7 @@
  * provider that cannot be opened (or is not bound) becomes an error for its groups only; the others go on.
  */
 import type { MutationFence } from '../contract/fence.ts';
+import { guardKeySpace } from './key-space-guard.ts';
 import type { ProviderRecords } from '../contract/records.ts';
 import type { Provider, ProviderFactory } from '../contract/provider.ts';
 import type { DesiredState, ProviderType } from '../contract/fleet.ts';
@@ -64,17 +65,17 @@ export async function openProviders(state: DesiredState, lookup: FactoryLookup, 
       }
       try {
         const binding = await resolveBinding(config, overrides);
-        providers.set(
-          config.name,
-          await factory({
-            config,
-            fleet: state.fleet.id,
-            ...binding,
-            ...recordsOf(config.name, stateDir, overrides.holds),
-            ...(overrides.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: overrides.requestTimeoutMs }),
-            ...fenceOf(config.name, overrides.holds),
-          }),
-        );
+        const keySpace = overrides.holds?.get(config.name)?.fence.keySpace;
+        const opened = await factory({
+          config,
+          fleet: state.fleet.id,
+          ...binding,
+          ...recordsOf(config.name, stateDir, overrides.holds),
+          ...(overrides.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: overrides.requestTimeoutMs }),
+          ...fenceOf(config.name, overrides.holds),
+        });
+        // Under HA: no acting while the lane shows launches from another key space (N0).
+        providers.set(config.name, keySpace === undefined ? opened : guardKeySpace(opened, keySpace));
       } catch (error) {
         if (error instanceof ReconcileError) {
           errors.set(config.name, error);

@@ -232,6 +232,8 @@ export class Replica implements LaneHost {
   readiness(providers: object, lanePassed: (lane: string) => boolean): { ready: boolean; reason: string } {
     const health = this.health();
     if (!health.ok) return { ready: false, reason: `high availability: ${health.reason}` };
+    const conflict = this.coordinator?.sourceConflict?.();
+    if (conflict !== undefined) return { ready: false, reason: `high availability: ${conflict}` };
     const waiting = [...this.held.keys()].filter((lane) => Object.hasOwn(providers, lane) && !lanePassed(lane));
     if (waiting.length > 0) return { ready: false, reason: `first pass not finished for held lanes: ${waiting.sort().join(', ')}` };
     return { ready: true, reason: this.held.size === 0 ? 'ok (standby: holds no lane)' : 'ok' };
@@ -245,8 +247,17 @@ export class Replica implements LaneHost {
   groups(own: readonly GroupView[]): object[] {
     const me = this.replica;
     const here = own.filter((g) => this.held.has(g.provider)).map((g) => ({ ...g, lane: g.provider, heldBy: me }));
+    const unknown = this.coordinator?.health().ok !== true ? 'EtcdUnreachable' : undefined;
     const elsewhere = this.elsewhere().flatMap(({ view, summary }) =>
-      summary.groups.map((g) => ({ ...g, lane: view.lane, heldBy: view.holder?.replica ?? null, summaryAt: view.summary?.publishedAt })),
+      summary.groups.map((g) => ({
+        ...g,
+        lane: view.lane,
+        heldBy: view.holder?.replica ?? null,
+        summaryAt: view.summary?.publishedAt,
+        // A summary says how the group was when published; with nobody holding the lane, or no
+        // word from etcd, it says nothing about now.
+        ...unknownConditions(g.conditions, unknown ?? (view.holder === undefined ? 'LaneNotHeld' : undefined)),
+      })),
     );
     return [...here, ...elsewhere].sort((a, b) => (a.name < b.name ? -1 : 1));
   }
@@ -309,4 +320,13 @@ export class Replica implements LaneHost {
       return [];
     }
   }
+}
+
+/** The conditions as Unknown with `reason` (nothing when `reason` is undefined). */
+function unknownConditions(
+  conditions: readonly { readonly type: string; readonly status: string; readonly reason: string }[],
+  reason: string | undefined,
+): { conditions?: { type: string; status: string; reason: string }[] } {
+  if (reason === undefined) return {};
+  return { conditions: conditions.map((c) => ({ type: c.type, status: 'Unknown', reason })) };
 }

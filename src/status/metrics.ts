@@ -16,6 +16,7 @@ interface HaMetrics {
   readonly lanesHeld: Gauge;
   readonly etcdOk: Gauge;
   readonly laneHolder: Gauge;
+  readonly viewCurrent: Gauge;
   readonly fenceRefusals: Counter;
 }
 
@@ -128,12 +129,22 @@ export class DaemonMetrics {
       }),
       laneHolder: new Gauge({
         name: 'drover_ha_lane_holder',
-        help: 'Every lane of the fleet with the replica that holds it now (value 1), as this replica sees etcd: the same on every replica.',
+        help: 'Every lane of the fleet with the replica that holds it now (value 1), as this replica sees etcd: the same on every replica. None while this replica cannot reach etcd (its map is old then: see drover_ha_lane_view_current).',
         labelNames: ['lane', 'replica'],
         registers,
         collect() {
           this.reset();
+          // A map from before an outage is no statement about now: every lane may have moved or been lost.
+          if (!etcdOk()) return;
           for (const { lane, replica } of holders()) this.set({ lane, replica }, 1);
+        },
+      }),
+      viewCurrent: new Gauge({
+        name: 'drover_ha_lane_view_current',
+        help: '1 while drover_ha_lane_holder is current (this replica reaches etcd), 0 while the lane map is withheld as old.',
+        registers,
+        collect() {
+          this.set(etcdOk() ? 1 : 0);
         },
       }),
       fenceRefusals: new Counter({

@@ -4,6 +4,7 @@
  * is an error naming its setting).
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,9 +19,13 @@ describe('config: ha (replicas on etcd)', () => {
     dir = mkdtempSync(path.join(tmpdir(), 'drover-ha-config-'));
     mkdirSync(path.join(dir, 'etc'));
     mkdirSync(path.join(dir, 'state'));
-    writeFileSync(path.join(dir, 'etc', 'ca.pem'), '-----BEGIN CERTIFICATE-----\nca\n-----END CERTIFICATE-----\n');
-    writeFileSync(path.join(dir, 'etc', 'cert.pem'), '-----BEGIN CERTIFICATE-----\nc\n-----END CERTIFICATE-----\n');
-    writeFileSync(path.join(dir, 'etc', 'key.pem'), '-----BEGIN PRIVATE KEY-----\nk\n-----END PRIVATE KEY-----\n');
+    // Real PEMs (checked at start): a self-signed CA, a client certificate with its key, another key.
+    const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'ignore', cwd: path.join(dir, 'etc') });
+    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1'];
+    openssl('req', '-x509', ...ec, '-subj', '/CN=ca', '-keyout', 'ca.key', '-out', 'ca.pem');
+    openssl('req', '-x509', ...ec, '-subj', '/CN=drover', '-keyout', 'key.pem', '-out', 'cert.pem');
+    openssl('req', '-x509', ...ec, '-subj', '/CN=other', '-keyout', 'other-key.pem', '-out', 'other.pem');
+    writeFileSync(path.join(dir, 'etc', 'garbage.pem'), '-----BEGIN CERTIFICATE-----\nca\n-----END CERTIFICATE-----\n');
     writeFileSync(path.join(dir, 'etc', 'password'), 's3cret-etcd-pw\n');
     writeFileSync(path.join(dir, 'etc', 'empty'), '\n');
   });
@@ -227,6 +232,40 @@ describe('config: ha (replicas on etcd)', () => {
     assert.match(settings.tls?.keyPem ?? '', /BEGIN PRIVATE KEY/);
     assert.equal(settings.leaseTtlMs, 15_000);
     assert.equal(settings.fenceWindowMs, 3_000);
+  });
+
+  it('TLS material that cannot work stops the start naming the setting, the file and the problem (never the key)', async () => {
+    const base = { endpoints: ['https://etcd:2379'], prefix: '/drover', leaseTtlMs: 15_000, fenceWindowMs: 3_000 };
+    const cases = [
+      [{ caFile: `${dir}/etc/garbage.pem` }, 'ha.etcd.caFile', /garbage\.pem" holds no PEM certificate/],
+      [
+        { caFile: `${dir}/etc/ca.pem`, certFile: `${dir}/etc/cert.pem`, keyFile: `${dir}/etc/other-key.pem` },
+        'ha.etcd.keyFile',
+        /other-key\.pem" does not belong to the certificate in ha\.etcd\.certFile \(key values mismatch\)/,
+      ],
+      [
+        { caFile: `${dir}/etc/ca.pem`, certFile: `${dir}/etc/cert.pem`, keyFile: `${dir}/etc/cert.pem` },
+        'ha.etcd.keyFile',
+        /cert\.pem" holds no usable private key/,
+      ],
+    ] as const;
+    for (const [files, setting, says] of cases) {
+      await assert.rejects(readHaSettings({ ...base, ...files }), (error: unknown) => {
+        assert.ok(error instanceof HaFileError, String(error));
+        assert.equal(error.reason, 'invalid');
+        assert.equal(error.setting, setting);
+        assert.match(error.message, says);
+        assert.ok(!error.message.includes('PRIVATE KEY'), 'never the key');
+        return true;
+      });
+    }
+    const good = await readHaSettings({
+      ...base,
+      caFile: `${dir}/etc/ca.pem`,
+      certFile: `${dir}/etc/cert.pem`,
+      keyFile: `${dir}/etc/key.pem`,
+    });
+    assert.match(good.tls?.certPem ?? '', /BEGIN CERTIFICATE/);
   });
 
   it('an unreadable or empty file is an error naming its setting, never showing its content', async () => {

@@ -396,7 +396,17 @@ describe('daemon under HA (in-memory coordinator, EC2 simulator)', function () {
 
     etcd.up = false;
     assert.deepEqual(r.daemon.readiness(), { ready: false, reason: 'high availability: etcd unreachable' });
-    assert.match(await r.daemon.metrics.registry.metrics(), /^drover_ha_etcd_ok 0$/m);
+    const cutOff = await r.daemon.metrics.registry.metrics();
+    assert.match(cutOff, /^drover_ha_etcd_ok 0$/m);
+    assert.doesNotMatch(cutOff, /^drover_ha_lane_holder\{/m, 'no lane map from before the outage presented as current');
+    const whileDown = r.daemon.statusView() as {
+      groups: { name: string; conditions: { type: string; status: string; reason: string }[] }[];
+    };
+    assert.deepEqual(
+      whileDown.groups.map((g) => [g.name, g.conditions]),
+      [['g1', [{ type: 'Ready', status: 'Unknown', reason: 'EtcdUnreachable' }]]],
+      "a group of another replica's lane is not shown Ready while etcd cannot say it is held",
+    );
     etcd.up = true;
   });
 });

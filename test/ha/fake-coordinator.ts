@@ -30,6 +30,8 @@ export class FakeEtcd {
   private revision = 100;
   /** false: etcd unreachable (health not ok; fences refuse with EtcdUnreachable). */
   up = true;
+  /** The key space its fences are issued in (MutationFence.keySpace); undefined: none. */
+  keySpace: string | undefined = undefined;
 
   nextToken(): string {
     this.revision += 1;
@@ -41,15 +43,17 @@ export class FakeEtcd {
 export class FakeFence implements MutationFence {
   readonly token: string;
   readonly holder: string;
+  readonly keySpace?: string;
   private readonly controller = new AbortController();
   /** Refusal of the next checks without a known loss (a check that failed while `lost` is not aborted yet). */
   refuseWith: FenceLostReason | undefined;
   /** check() calls so far. */
   checks = 0;
 
-  constructor(token: string, holder: string) {
+  constructor(token: string, holder: string, keySpace?: string) {
     this.token = token;
     this.holder = holder;
+    if (keySpace !== undefined) this.keySpace = keySpace;
   }
 
   get lost(): AbortSignal {
@@ -139,7 +143,7 @@ export class FakeCoordinator implements LaneCoordinator {
     if (this.etcd.keys.has(lane)) throw new Error(`lane ${lane} is held by ${this.etcd.keys.get(lane)?.replica}`);
     const key: Key = { replica: this.replica, token: this.etcd.nextToken(), since: Date.now() };
     this.etcd.keys.set(lane, key);
-    const hold = { lane, token: key.token, since: key.since, fence: new FakeFence(key.token, this.replica) };
+    const hold = { lane, token: key.token, since: key.since, fence: new FakeFence(key.token, this.replica, this.etcd.keySpace) };
     this.held.set(lane, hold);
     this.etcd.journal.push(`acquired ${lane}@${this.replica}#${key.token}`);
     this.host?.acquired(hold);

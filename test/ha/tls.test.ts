@@ -92,5 +92,28 @@ describe('EtcdCoordinator with etcd over TLS', function () {
     await sleep(1500);
     assert.equal(a.coordinator.health().ok, false);
     assert.equal(a.coordinator.holds().size, 0);
+    await waitFor('health names the client certificate, not an outage', () =>
+      /^etcd TLS handshake fails since .*: etcd requires a client certificate: set ha\.etcd\.certFile and ha\.etcd\.keyFile \(ERR_SSL_[\w/]+\)/.test(
+        a.coordinator.health().reason,
+      ),
+    );
+  });
+
+  it("a CA that did not sign etcd's certificate is named as such, not as etcd unreachable", async () => {
+    const other = mkdtempSync(path.join(os.tmpdir(), 'drover-etcd-pki-other-'));
+    try {
+      const wrong = makePki(other);
+      const tls = { caPem: readFileSync(wrong.caFile, 'utf8'), certPem: pki.clientCert, keyPem: pki.clientKey };
+      const a = await startReplica(etcd.endpoint, fleetId(), 'a', ['x'], {}, { tls });
+      replicas.push(a);
+      await waitFor('health names ha.etcd.caFile', () =>
+        /^etcd TLS handshake fails since .*: etcd's certificate is not signed by the CA in ha\.etcd\.caFile \(\w+\)/.test(
+          a.coordinator.health().reason,
+        ),
+      );
+      assert.equal(a.coordinator.holds().size, 0);
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
   });
 });

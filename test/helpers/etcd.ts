@@ -174,6 +174,11 @@ export class TcpProxy {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** Connections accepted and still open on the client side (whether they forward or not). */
+  openConnections(): number {
+    return this.relayed.size;
+  }
+
   /** Drops every relayed connection and refuses new ones until mend(). */
   cut(): void {
     this.mode = 'cut';

@@ -184,6 +184,50 @@ describe('AWS batched launch (one RunInstances per wave, guarded by the launch l
     assert.deepEqual([...liveSlots(sim).values()], [1, 1]);
   });
 
+  it('a revert relaunches a wave whose earlier instances EC2 forgot at once (IdempotentParameterMismatch on a settled token spends it)', async () => {
+    sim.world.setLatencies({ terminateMs: 10, terminatedRetentionMs: 10 });
+    const before = await open();
+    const first = fulfilled(await before.createBatch!(wave([0, 1], 'rev1')));
+    await before.list({ fleet: FLEET }); // listed: the journal lets the launch go
+    for (const i of first) sim.world.terminate(i.id, 'out-of-band');
+    await pause(300);
+    assert.ok(
+      first.every((i) => sim.world.get(i.id) === undefined),
+      'EC2 forgot the instances (but not their token)',
+    );
+    // Another holder (same journal) reverts to the template at another revision: same slots, same
+    // token, other parameters. Its journal has no launch under that token in flight, so the token
+    // is spent: it launches under the next generation now, not after the 60 s list lag.
+    const restarted = await open({ listLagMs: 60_000 });
+    const again = fulfilled(await restarted.createBatch!(wave([0, 1], 'rev3')));
+    assert.ok(again.every((i) => !first.some((f) => f.id === i.id)));
+    assert.deepEqual([...liveSlots(sim).entries()].sort(), [
+      [0, 1],
+      [1, 1],
+    ]);
+    assert.deepEqual(
+      (await restarted.list({ fleet: FLEET })).map((i) => [i.slot, i.locked ?? false]).sort(),
+      [
+        [0, false],
+        [1, false],
+      ],
+      'no locked stand-in is left behind',
+    );
+  });
+
+  it('a mismatching token whose launch the journal still holds (not listed yet) stays in flight: never a second instance', async () => {
+    sim.world.setLatencies({ listLagMs: 200_000 }); // 200 ms of wall time: EC2 shows nothing yet
+    const before = await open({ listLagMs: 60_000 });
+    fulfilled(await before.createBatch!(wave([0, 1], 'rev1')));
+    const other = await open({ listLagMs: 60_000 });
+    const outcomes = await other.createBatch!(wave([0, 1], 'rev2'));
+    assert.deepEqual(
+      outcomes.map((o) => (o.status === 'rejected' ? (o.reason as { reason?: string }).reason : 'launched')),
+      ['IdempotentParameterMismatch', 'IdempotentParameterMismatch'],
+    );
+    assert.equal(sim.world.all().length, 2, 'one instance per slot');
+  });
+
   it('without its journal, a provider whose fleet has instances waits out the list lag before launching', async () => {
     const before = await open();
     fulfilled(await before.createBatch!(wave([0, 1])));
