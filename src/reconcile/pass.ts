@@ -192,6 +192,7 @@ export async function runPass(state: DesiredState, revision: string, deps: PassD
   const fleetReady = planned.filter((i) => i.readySince !== undefined).length + unhealthyNotReady + (options.readyElsewhere ?? 0);
   const guarded = guardDeletes(state, steps, orphans, fleetReady, options);
   for (const step of guarded.steps) if (step.failedTemplate) deps.failed.record(step.group, step.failedTemplate.templateHash);
+  if (options.execute) noteLaunches(revision, guarded.steps, deps.templates);
   if (options.execute) tellPlanned(state, guarded.steps, deps, options);
   const actions = options.execute ? await execute(state, revision, guarded, planned, deps, options, refusals) : [];
   // A pass that does not execute (`drover plan`) changed nothing, so it records nothing either.
@@ -227,6 +228,11 @@ export async function runPass(state: DesiredState, revision: string, deps: PassD
     ...(refusals.size === 0 ? {} : { launchRefusals: [...refusals.values()] }),
     instances: sampleByGroup(planned),
   };
+}
+
+/** Records which templates this revision launches, per group (the audit's check of revision labels). */
+function noteLaunches(revision: string, steps: readonly GroupStep[], templates: TemplateStore): void {
+  for (const step of steps) for (const create of step.creates) templates.noteLaunch(revision, step.group, create.templateHash);
 }
 
 /**
