@@ -145,6 +145,19 @@ describe('userData on Proxmox', () => {
   });
 });
 
+describe('extra disks on Proxmox (attack24 F3)', () => {
+  it('refuses a disk without type (its storage) at validate time, at the disk, instead of failing every launch', () => {
+    assert.ok(pve('  disks: [{ sizeGiB: 10, type: local-lvm }]\n').ok);
+    const untyped = pve('  disks:\n    - { sizeGiB: 10, type: local-lvm }\n    - { sizeGiB: 20 }\n');
+    assert.ok(!untyped.ok);
+    assert.deepEqual(
+      untyped.problems.map((p) => [p.file, p.code]),
+      [['group.yaml', 'rule.diskStorageMissing']],
+    );
+    assert.match(formatProblem(untyped.problems[0]!), /^group\.yaml:10:.*need type.*\/spec\/disks\/1\/type/);
+  });
+});
+
 describe('userData credentials', () => {
   const AWS_KEY = 'AKIAABCDEFGHIJKLMNOP';
   const PEM = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU=\n-----END OPENSSH PRIVATE KEY-----\n';
