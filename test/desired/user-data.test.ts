@@ -202,6 +202,16 @@ describe('userData credentials', () => {
     assert.match(found, /contains an AWS access key id \(base64-encoded\)/);
   });
 
+  it('refuses a credential in URL-safe base64, and in base64 of base64 (attack24 F4)', () => {
+    const token = `ghp_${'a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8'}`;
+    // '-' and '_' in the encoding: a '?' (0x3f) and '>' (0x3e) bytes make the 62nd and 63rd letters.
+    const urlSafe = Buffer.from(`?>?> token: ${token} ??>>`).toString('base64url');
+    assert.match(urlSafe, /[-_]/, 'the encoding uses the URL-safe letters');
+    assert.match(refusal(block(['#cloud-config', `token_b64: ${urlSafe}`])), /\(base64-encoded\)/);
+    const twice = Buffer.from(Buffer.from(`key: ${AWS_KEY}\n`).toString('base64')).toString('base64');
+    assert.match(refusal(block(['#cloud-config', `k: ${twice}`])), /contains an AWS access key id \(base64-encoded\)/);
+  });
+
   it('decodes at most 1 MiB per userData (gzip bombs included), and a plain key after a bomb is still found', () => {
     const bomb = gzipSync(Buffer.alloc(4 << 20)).toString('base64');
     const result = load(
