@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { LaunchTemplate } from '../../src/contract/fleet.ts';
-import type { LaunchFacts } from '../../src/contract/launch-facts.ts';
+import type { LaunchFacts, Seal } from '../../src/contract/launch-facts.ts';
 import type { ObservedInstance } from '../../src/contract/provider.ts';
 import { instanceUserData } from '../../src/contract/user-data.ts';
 import { METADATA } from './labels.ts';
@@ -17,6 +17,7 @@ import { DEFAULT_SCOPE, scopeUrls } from './scopes.ts';
 
 /** The instance fields the facts are read from (the SDK's Instance has them all). */
 export interface GceFactsSource {
+  readonly id?: string | number | { toString(): string } | null;
   readonly name?: string | null;
   readonly machineType?: string | null;
   readonly labels?: Readonly<Record<string, string>> | null;
@@ -76,8 +77,32 @@ function identityOf(email: string | undefined, scopes: readonly string[]): strin
   return email === undefined ? '' : `${email.toLowerCase()} ${[...scopes].sort().join(',')}`;
 }
 
-/** The facts of a listed instance. */
-export function observedFacts(instance: GceFactsSource): LaunchFacts {
+/**
+ * The network of each instance's first interface as first seen, by instance id (attack24 F2): a
+ * template that names only a subnetwork says nothing of the network, so an interface moved to
+ * another network is told by its seal instead. In memory: after a restart the first listing
+ * records again.
+ */
+export class FirstNetworks {
+  readonly #seen = new Map<string, string>();
+
+  /** The recorded network of instance `id`, recording `network` when it has none. */
+  recorded(id: string, network: string | undefined): string | undefined {
+    if (network === undefined) return undefined;
+    const known = this.#seen.get(id);
+    if (known !== undefined) return known;
+    this.#seen.set(id, network);
+    return network;
+  }
+
+  /** Forgets the instances a full listing no longer shows. */
+  keepOnly(ids: ReadonlySet<string>): void {
+    for (const id of this.#seen.keys()) if (!ids.has(id)) this.#seen.delete(id);
+  }
+}
+
+/** The facts of a listed instance; `networks`: the first-seen record its network seal is checked against. */
+export function observedFacts(instance: GceFactsSource, networks?: FirstNetworks): LaunchFacts {
   const items: Record<string, string> = {};
   for (const item of instance.metadata?.items ?? []) if (typeof item.key === 'string') items[item.key] = item.value ?? '';
   const nic = instance.networkInterfaces?.[0];
@@ -92,8 +117,23 @@ export function observedFacts(instance: GceFactsSource): LaunchFacts {
     userData: items['user-data'] === undefined ? '' : digest(items['user-data']),
     metadata: metadataDigest(items),
     disks: disks.filter((d) => d.boot !== true).map((d) => `${String(d.diskSizeGb ?? '')}:`),
-    ...(boot?.source && instance.name ? { seals: { bootDisk: { now: boot.source.split('/').pop() ?? '', recorded: instance.name } } } : {}),
+    ...sealsOf(instance, boot?.source ?? undefined, networks),
   };
+}
+
+function sealsOf(
+  instance: GceFactsSource,
+  bootSource: string | undefined,
+  networks: FirstNetworks | undefined,
+): { seals?: Record<string, Seal> } {
+  const seals: Record<string, Seal> = {};
+  if (bootSource && instance.name) seals['bootDisk'] = { now: bootSource.split('/').pop() ?? '', recorded: instance.name };
+  const raw = instance.networkInterfaces?.[0]?.network;
+  const network = raw ? networkPath(raw) : undefined;
+  const id = instance.id ?? instance.name;
+  if (network !== undefined && networks !== undefined && id)
+    seals['network'] = { now: network, recorded: networks.recorded(String(id), network) };
+  return Object.keys(seals).length === 0 ? {} : { seals };
 }
 
 /**

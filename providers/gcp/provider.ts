@@ -10,7 +10,7 @@ import { classifyGce } from './classify.ts';
 import type { GceClients } from './client.ts';
 import { verifyImage } from './images.ts';
 import { isUsable, LABEL, toObserved } from './labels.ts';
-import { expectedFacts, observedFacts } from './facts.ts';
+import { expectedFacts, FirstNetworks, observedFacts } from './facts.ts';
 import type { LaunchFacts } from '../../src/contract/launch-facts.ts';
 import type { LaunchTemplate } from '../../src/contract/fleet.ts';
 import { instanceResource, nameTaken } from './launch.ts';
@@ -82,6 +82,8 @@ export class GcpProvider implements Provider {
   readonly #book = new CreateBook();
   /** Instances whose delete this process started (zone/name → id): shown as terminated while GCE still lists them. */
   readonly #deleting = new Map<string, string>();
+  /** The network each instance was first seen on (facts.ts): a network change with only a subnetwork in the template. */
+  readonly #networks = new FirstNetworks();
 
   constructor(init: GcpProviderInit) {
     this.name = init.name;
@@ -134,7 +136,7 @@ export class GcpProvider implements Provider {
     for (const instance of instances) {
       const seen = toObserved(instance, this.name, scope.fleet);
       if (seen === undefined) continue;
-      const o = { ...seen, launch: observedFacts(instance) };
+      const o = { ...seen, launch: observedFacts(instance, this.#networks) };
       const slotKey = instance.labels?.[LABEL.key];
       if (slotKey !== undefined) this.#book.observe(slotKey, generationOf(o.name));
       const key = `${o.zone}/${o.name}`;
@@ -145,6 +147,9 @@ export class GcpProvider implements Provider {
     for (const key of this.#deleting.keys()) {
       if (!listed.has(key) && !unreachable.includes(key.slice(0, key.indexOf('/')))) this.#deleting.delete(key);
     }
+    // A full listing of every zone: the first-seen networks of instances gone are forgotten.
+    if (scope.groups === undefined && unreachable.length === 0)
+      this.#networks.keepOnly(new Set(instances.map((i) => String(i.id ?? i.name))));
     return observed;
   }
 

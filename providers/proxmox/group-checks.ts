@@ -21,7 +21,7 @@ export const proxmoxGroupChecks: GroupChecks<ProxmoxProviderSpec> = {
     provider.spec.nodes.includes(zone)
       ? undefined
       : `node '${zone}' is not one of provider '${provider.name}' nodes (${provider.spec.nodes.join(', ')})`,
-  placement: userDataProblems,
+  placement: (spec) => [...userDataProblems(spec), ...diskProblems(spec)],
 };
 
 /** A snippet reference, the whole userData (the schema checks its volume's shape). */
@@ -43,4 +43,22 @@ function userDataProblems(spec: GroupSpec): GroupFinding[] {
         "Proxmox takes user data only as a snippet: upload the cloud-config to a storage with the 'snippets' content type and set userData to 'snippet: STORAGE:snippets/FILE' (drover sets cicustom; the snippet's content is the operator's, and ${drover.…} variables are not filled in it)",
     },
   ];
+}
+
+/**
+ * An extra disk on Proxmox is a volume on a storage, named by `type` (attack24 F3): without it every
+ * launch would fail (DiskStorageMissing), so validate refuses it at the disk's field.
+ */
+function diskProblems(spec: GroupSpec): GroupFinding[] {
+  return (spec.disks ?? []).flatMap((disk, i): GroupFinding[] =>
+    disk.type === undefined || disk.type.trim() === ''
+      ? [
+          {
+            path: ['disks', String(i), 'type'],
+            code: 'rule.diskStorageMissing',
+            message: `extra disks on proxmox need type: the storage to allocate the disk on (e.g. type: local-lvm)`,
+          },
+        ]
+      : [],
+  );
 }

@@ -83,7 +83,9 @@ function rawCells(i: AuditInstance): string[] {
     i.id,
     i.launchedAt.replace(/\.\d{3}Z$/, 'Z'),
     i.imageDigest === undefined ? '-' : `${i.imageDigest.slice(0, 19)}…`,
-    i.revision === undefined ? '-' : short(i.revision),
+    i.revision === undefined
+      ? '-'
+      : `${short(i.revision)}${i.revisionCheck === undefined || i.revisionCheck === 'consistent' ? '' : ` (${i.revisionCheck})`}`,
     i.provenance.author ?? '-',
     signature,
     template,

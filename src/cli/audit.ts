@@ -154,7 +154,9 @@ async function provenanceOf(
       const recorded = session.deps.templates.provenance(revision);
       const checked = await checker.check(revision);
       const best = [checked, recorded].find((p) => p?.signature.status === 'verified') ?? checked ?? recorded;
-      if (best !== undefined) out.set(revision, { ...best, author: best.author ?? recorded?.author ?? checked?.author });
+      // Launch records are the daemon's alone (a signature checked now knows nothing of launches).
+      const launched = recorded?.launched === undefined ? {} : { launched: recorded.launched };
+      if (best !== undefined) out.set(revision, { ...best, author: best.author ?? recorded?.author ?? checked?.author, ...launched });
     }
     return out;
   } finally {

@@ -60,27 +60,46 @@ export function secretProblems(parsed: ParsedDocument, kind: string): Problem[] 
 
 /**
  * What credential `text` carries, if any. In userData, base64 runs (cloud-init `encoding: b64`,
- * `!!binary`, a pasted `base64 -w0` of a key) are decoded and searched too, gzip inside included
- * (`encoding: gz+b64`): an encoded secret is as public in Git as a plain one.
+ * `!!binary`, a pasted `base64 -w0` of a key), URL-safe base64 (`-`/`_`) included, are decoded and
+ * searched too, gzip inside included (`encoding: gz+b64`), and what they decode to is searched for
+ * base64 once more (base64 of base64, attack24 F4): an encoded secret is as public in Git as a
+ * plain one. Bounded by {@link MAX_DECODED} bytes in all and {@link MAX_DEPTH} levels.
  */
 function secretIn(text: string, decode: boolean): string | undefined {
   const plain = SECRET_VALUES.find((s) => s.pattern.test(text));
   if (plain !== undefined) return plain.what;
   if (!decode) return undefined;
-  let budget = MAX_DECODED;
-  for (const run of text.matchAll(BASE64_RUN)) {
-    if (budget <= 0) break;
-    const decoded = decodedText(run[0].replace(/\s+/g, ''), budget);
+  return encodedSecret(text, { left: MAX_DECODED }, 1);
+}
+
+/** Levels of base64 decoded: base64, and base64 of base64. */
+const MAX_DEPTH = 2;
+
+function encodedSecret(text: string, budget: { left: number }, depth: number): string | undefined {
+  for (const run of base64Runs(text)) {
+    if (budget.left <= 0) return undefined;
+    const decoded = decodedText(run.replace(/\s+/g, ''), budget.left);
     if (decoded === undefined) continue;
-    budget -= decoded.length;
+    budget.left -= decoded.length;
     const hit = SECRET_VALUES.find((s) => s.pattern.test(decoded));
     if (hit !== undefined) return `${hit.what} (base64-encoded)`;
+    const inner = depth < MAX_DEPTH ? encodedSecret(decoded, budget, depth + 1) : undefined;
+    if (inner !== undefined) return inner;
   }
   return undefined;
 }
 
+/** The base64 runs of `text`, then its URL-safe ones (only those using `-` or `_`: the others were the first kind). */
+function* base64Runs(text: string): Generator<string> {
+  for (const run of text.matchAll(BASE64_RUN)) yield run[0];
+  for (const run of text.matchAll(BASE64URL_RUN)) if (/[-_]/.test(run[0])) yield run[0];
+}
+
 /** Base64 of at least 18 bytes, possibly wrapped over indented lines (YAML block scalars). */
 const BASE64_RUN = /(?:[A-Za-z0-9+/]{4}(?:\r?\n[ \t]*)?){6,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?/g;
+
+/** URL-safe base64 (RFC 4648 §5: `-` and `_`, padding optional) of at least 18 bytes. Node's base64 decoder reads both alphabets. */
+const BASE64URL_RUN = /(?:[A-Za-z0-9_-]{4}(?:\r?\n[ \t]*)?){6,}(?:[A-Za-z0-9_-]{2,3}={0,2})?/g;
 
 /**
  * Most bytes decoded (and inflated) per userData: far above the 16 KiB userData takes, far below

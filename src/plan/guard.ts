@@ -68,17 +68,23 @@ function stallStep(step: GroupStep, message: string): GroupStep {
   return { ...step, creates: [], deletes: [], status };
 }
 
-/** Deletes of a guarded pass that count toward maxDeletePercent. */
+/** The deletes of a guarded pass that count toward maxDeletePercent. */
+export function countedDeleteActions(guarded: Pick<GuardResult, 'steps' | 'orphans'>): DeleteAction[] {
+  return [...guarded.steps.flatMap((s) => s.deletes), ...guarded.orphans.deletes].filter(counted);
+}
+
+/** How many deletes of a guarded pass count toward maxDeletePercent. */
 export function countedDeletes(guarded: Pick<GuardResult, 'steps' | 'orphans'>): number {
-  return [...guarded.steps.flatMap((s) => s.deletes), ...guarded.orphans.deletes].filter(counted).length;
+  return countedDeleteActions(guarded).length;
 }
 
 /**
  * Applies the guard to one pass. `fleetReady` is the number of ready instances in the whole fleet
  * before the pass, plus the pass's unhealthy deletes that are not ready (the denominator of
- * maxDeletePercent). `deletedElsewhere`: counted deletes of
- * passes running beside this one (the daemon's other provider lanes), which share the budget so a
- * mass deletion spread over several clouds is judged as one. Pure: returns new steps.
+ * maxDeletePercent). `deletedElsewhere`: counted deletes outside this pass that share the budget:
+ * the daemon's guard window (every lane's counted deletes whose groups are not Ready again yet, see
+ * reconcile/deletion-budget.ts) and other replicas' lanes, so a mass deletion spread over several
+ * clouds or consecutive passes is judged as one. Pure: returns new steps.
  */
 export function applyDeletionGuard(
   settings: FleetSettings,
@@ -94,7 +100,10 @@ export function applyDeletionGuard(
   if (settings.deletionGuard.allowMassDeletion || own === 0 || n * 100 <= limit * fleetReady) {
     return { steps, orphans: first.orphans, refusals: first.refusals };
   }
-  const elsewhere = deletedElsewhere === 0 ? '' : ` (${deletedElsewhere} of them by the passes of other providers)`;
+  const elsewhere =
+    deletedElsewhere === 0
+      ? ''
+      : ` (${deletedElsewhere} of them deleted by earlier passes or other providers and not replaced by ready instances yet)`;
   const message = `this pass would delete ${n} of ${fleetReady} ready instances${elsewhere} (more than maxDeletePercent ${limit}%) for reasons other than a replicas decrease; set fleet.spec.deletionGuard.allowMassDeletion to proceed`;
   const refusal: GuardRefusal = { code: 'mass-deletion', group: undefined, message };
   const guarded = steps.map((s) => (s.deletes.length > 0 ? stallStep(s, message) : s));

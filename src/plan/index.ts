@@ -6,7 +6,14 @@ export type * from './types.ts';
 export { planGroup, requeueAfter } from './planner.ts';
 export { ForeignInstanceError, assertOwnership } from './classify.ts';
 export { findOrphans, planOrphans, type OrphanPlan } from './orphans.ts';
-export { applyDeletionGuard, countedDeletes, UNGUARDED_REASONS, type GuardRefusal, type GuardResult } from './guard.ts';
+export {
+  applyDeletionGuard,
+  countedDeleteActions,
+  countedDeletes,
+  UNGUARDED_REASONS,
+  type GuardRefusal,
+  type GuardResult,
+} from './guard.ts';
 export { renderPass, renderStep, deleteLine } from './render.ts';
 export {
   effectiveSurge,

@@ -10,7 +10,7 @@
 import type { Artifact, DesiredState, LaunchTemplate } from '../contract/fleet.ts';
 import type { ObservedInstance, Provider } from '../contract/provider.ts';
 import type { DroverEvent } from '../status/status-store.ts';
-import type { Provenance, SignatureRecord } from './provenance.ts';
+import { checkRevisionLabel, type Provenance, type RevisionCheck, type SignatureRecord } from './provenance.ts';
 import { withModifications } from './tamper.ts';
 import type { TemplateStore } from './template-store.ts';
 
@@ -51,6 +51,11 @@ export interface AuditInstance extends Omit<AuditRow, 'createdAt' | 'modified'> 
     readonly authoredAt?: string;
     readonly signature: SignatureRecord;
   };
+  /**
+   * Whether the revision label is borne out by drover's launch records (absent: no record of the
+   * revision): an `inconsistent` label never traces back, whatever the revision's signature.
+   */
+  readonly revisionCheck?: RevisionCheck;
   /** Traces back to a known revision with its template unchanged (and a verified signature when verification is configured). */
   readonly traced: boolean;
   /** Why it does not trace back (empty when it does). */
@@ -115,7 +120,13 @@ export function auditRows(
     .filter((inst) => inst.state !== 'terminated' && inst.fleet === state.fleet.id)
     .map((inst) => {
       const template = templateOf(state, templates, inst);
-      const modified = inst.modified ?? [];
+      // The digest is the template's (attack24 F5): the label is anyone's to edit, so one that
+      // disagrees with the template is a modification, never the report's answer.
+      const digestEdited = template !== undefined && inst.imageDigest !== undefined && inst.imageDigest !== template.imageDigest;
+      const modified = [
+        ...(inst.modified ?? []),
+        ...(digestEdited && !(inst.modified ?? []).includes('ownership.digest') ? ['ownership.digest'] : []),
+      ];
       return {
         id: inst.id,
         name: inst.name,
@@ -125,7 +136,7 @@ export function auditRows(
         createdAt: inst.createdAt,
         group: inst.group,
         templateHash: inst.templateHash,
-        imageDigest: inst.imageDigest ?? template?.imageDigest,
+        imageDigest: template?.imageDigest ?? inst.imageDigest,
         artifact: template?.artifact,
         revision: inst.revision === '' ? undefined : inst.revision,
         template: verdict(template, inst.launch !== undefined, modified),
@@ -183,7 +194,8 @@ export function buildAudit(input: AuditInput): AuditReport {
       untraced: all.filter((i) => !i.traced).length,
       modified: all.filter((i) => i.template === 'modified').length,
       unknownTemplate: unknownTemplate.length,
-      unsigned: all.filter((i) => i.provenance.signature.status !== 'verified').length,
+      // With verification off nothing was checked (attack24 F6): not-checked, never counted unsigned.
+      unsigned: configured ? all.filter((i) => i.provenance.signature.status !== 'verified').length : 0,
     },
   };
 }
@@ -200,7 +212,9 @@ export function auditExitCode(report: AuditReport): number {
 function instanceOf(row: AuditRow, lookup: AuditInput['provenance'], verification: boolean): AuditInstance {
   const record = row.revision === undefined ? undefined : lookup(row.revision);
   const signature: SignatureRecord = record?.signature ?? { status: 'unknown' };
+  const check = record === undefined ? undefined : checkRevisionLabel(record, row.group, row.templateHash);
   const because = [
+    ...(check === 'inconsistent' ? ['its revision label names a revision that launched no instance of this group and template'] : []),
     ...(row.revision === undefined ? ['no revision label'] : record === undefined ? ['no record of its revision'] : []),
     ...(row.template === 'unknown-template' ? ['no readable template'] : []),
     ...(row.template === 'modified' ? [`modified out of band (${row.modified.join(', ')})`] : []),
@@ -213,6 +227,7 @@ function instanceOf(row: AuditRow, lookup: AuditInput['provenance'], verificatio
     ...rest,
     launchedAt: new Date(createdAt).toISOString(),
     ...(modified.length > 0 ? { modified } : {}),
+    ...(check === undefined ? {} : { revisionCheck: check }),
     provenance: {
       ...(record === undefined ? {} : { source: record.source }),
       ...(record?.author === undefined ? {} : { author: record.author, authoredAt: record.authoredAt }),

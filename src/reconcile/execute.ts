@@ -16,6 +16,7 @@ import type { ImageVerifier } from './image-verifier.ts';
 import { heldDeleteResults, refusedCreateResult, roomMakingDeletes } from './launch-check.ts';
 import type { LaunchRefusal } from './launch-check.ts';
 import { CallAbandoned } from './limited-provider.ts';
+import { withIdentityHint } from './identity-hint.ts';
 import type { TemplateStore } from './template-store.ts';
 
 /** What one action did. */
@@ -275,7 +276,7 @@ async function createOne(action: CreateAction, group: DesiredGroup, ctx: Execute
     return { ...base, id: created.id, error: undefined, ...(created.replayed === true ? { replayed: true } : {}) };
   } catch (error) {
     if (error instanceof CallAbandoned) return undefined;
-    return { ...base, id: undefined, error: failure(ctx, error, `create ${base.name}`) };
+    return { ...base, id: undefined, error: withIdentityHint(failure(ctx, error, `create ${base.name}`), template) };
   }
 }
 
@@ -308,7 +309,8 @@ async function createMany(actions: readonly CreateAction[], group: DesiredGroup,
     ];
   } catch (error) {
     if (error instanceof CallAbandoned) return undefined;
-    return [...refused, ...ready.map((p) => ({ ...p.base, id: undefined, error: failure(ctx, error, `create ${p.base.name}`) }))];
+    const failed = (p: (typeof ready)[number]) => withIdentityHint(failure(ctx, error, `create ${p.base.name}`), template);
+    return [...refused, ...ready.map((p) => ({ ...p.base, id: undefined, error: failed(p) }))];
   }
 }
 

@@ -9,6 +9,7 @@ import { countedDeletes } from '../plan/index.ts';
 import { isSettled } from '../status/status-store.ts';
 import { wallTimes, type PassResult } from './pass.ts';
 import { sliceOf } from './slices.ts';
+import { DeletionWindow, type DeletionBudget } from './deletion-budget.ts';
 import type { Listed, Slice } from './slices.ts';
 
 /** A lane's pass seen with the other lanes' last passes. */
@@ -35,6 +36,8 @@ export interface RemoteLane {
 /** The last pass of every lane, and the last fleet-wide pass once every lane has reported. */
 export class FleetView {
   private readonly slices = new Map<string, Slice>();
+  /** Every lane's counted deletes not replaced yet: the deletion guard's fleet-wide window (attack24 F1). */
+  private readonly window = new DeletionWindow();
   /** Lanes other replicas run (HA): their published counts join the deletion guard's share. */
   private readonly remote: () => readonly RemoteLane[];
 
@@ -74,6 +77,22 @@ export class FleetView {
   }
 
   /**
+   * The deletion guard's budget for a lane's pass: the fleet-wide window of counted deletes (every
+   * lane's, until their groups are Ready again) plus other replicas' lanes' published deletes.
+   */
+  deletionBudget(provider: string): DeletionBudget {
+    const local = this.window.budget(provider);
+    return {
+      used: (except) => {
+        let remote = 0;
+        for (const lane of this.remote()) if (lane.lane !== provider && !this.slices.has(lane.lane)) remote += lane.deletes;
+        return local.used(except) + remote;
+      },
+      reserve: (deletes) => local.reserve(deletes),
+    };
+  }
+
+  /**
    * Keeps the lane's pass and returns the fleet-wide view: this pass with the other lanes' last
    * observations, steps, orphans, refusals and skips (for status and metrics), whether every provider has reported,
    * and whether groups elsewhere have not settled at this revision yet. Lanes of providers no
@@ -83,7 +102,8 @@ export class FleetView {
   record(provider: string, result: PassResult, state: DesiredState, here?: ReadonlySet<string>): FleetPass {
     const slice = sliceOf(result);
     this.slices.set(provider, slice);
-    for (const name of this.slices.keys()) if (!Object.hasOwn(state.providers, name)) this.slices.delete(name);
+    this.window.release(provider, result);
+    for (const name of this.slices.keys()) if (!Object.hasOwn(state.providers, name)) this.forget(name);
     const others = [...this.slices].filter(([name]) => name !== provider).map(([, other]) => other.result);
     const complete = Object.keys(state.providers)
       .filter((name) => here === undefined || here.has(name))
@@ -130,5 +150,6 @@ export class FleetView {
   /** Forgets the lane of a provider that left the desired state. */
   forget(provider: string): void {
     this.slices.delete(provider);
+    this.window.forget(provider);
   }
 }

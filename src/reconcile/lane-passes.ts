@@ -176,7 +176,7 @@ export class LanePasses {
       hold: held,
       provider: lane.provider,
       readyElsewhere: fleet.readyElsewhere(lane.provider),
-      deletedElsewhere: fleet.deletedElsewhere(lane.provider),
+      deletionBudget: fleet.deletionBudget(lane.provider),
       supersede,
       waits: reporter.waits,
       progress,

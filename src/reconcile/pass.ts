@@ -8,8 +8,9 @@
 import type PQueue from 'p-queue';
 import type { ObservedInstance, Provider } from '../contract/provider.ts';
 import type { DesiredGroup, DesiredState } from '../contract/fleet.ts';
-import { applyDeletionGuard, planGroup, planOrphans, summarizeSteps } from '../plan/index.ts';
-import type { GroupStep, GuardResult, PlannedInstance, Wait } from '../plan/index.ts';
+import { applyDeletionGuard, countedDeleteActions, planGroup, planOrphans, summarizeSteps } from '../plan/index.ts';
+import type { GroupStep, GuardResult, OrphanPlan, PlannedInstance, Wait } from '../plan/index.ts';
+import type { DeletionBudget } from './deletion-budget.ts';
 import { PartialListing } from '../contract/errors.ts';
 import { fromProviderError, LaneHalted, PassSuperseded, ReconcileError } from './errors.ts';
 import { executeStep, queuedDeletes } from './execute.ts';
@@ -119,6 +120,11 @@ export interface PassOptions {
   /** Counted deletes of passes beside this one (other provider lanes): they share maxDeletePercent. */
   readonly deletedElsewhere?: number;
   /**
+   * The daemon's fleet-wide deletion window (deletion-budget.ts): read and charged in one
+   * synchronous step right after the guard, so consecutive and concurrent passes share maxDeletePercent.
+   */
+  readonly deletionBudget?: DeletionBudget;
+  /**
    * A focused pass: only these groups (of `provider`) are listed, planned and acted on, and only
    * their creates run. It lets a new revision start acting without waiting for a full inventory
    * (the daemon runs one right before the full pass). Deletes and orphans need the whole fleet
@@ -184,8 +190,9 @@ export async function runPass(state: DesiredState, revision: string, deps: PassD
   // Instances deleted as unhealthy count as the ready capacity they were (or may have been) until they failed.
   const unhealthyNotReady = steps.reduce((n, s) => n + s.deletes.filter((d) => d.reason === 'unhealthy' && !d.ready).length, 0);
   const fleetReady = planned.filter((i) => i.readySince !== undefined).length + unhealthyNotReady + (options.readyElsewhere ?? 0);
-  const guarded = applyDeletionGuard(state.fleet, steps, orphans, fleetReady, options.deletedElsewhere ?? 0);
+  const guarded = guardDeletes(state, steps, orphans, fleetReady, options);
   for (const step of guarded.steps) if (step.failedTemplate) deps.failed.record(step.group, step.failedTemplate.templateHash);
+  if (options.execute) noteLaunches(revision, guarded.steps, deps.templates);
   if (options.execute) tellPlanned(state, guarded.steps, deps, options);
   const actions = options.execute ? await execute(state, revision, guarded, planned, deps, options, refusals) : [];
   // A pass that does not execute (`drover plan`) changed nothing, so it records nothing either.
@@ -221,6 +228,31 @@ export async function runPass(state: DesiredState, revision: string, deps: PassD
     ...(refusals.size === 0 ? {} : { launchRefusals: [...refusals.values()] }),
     instances: sampleByGroup(planned),
   };
+}
+
+/** Records which templates this revision launches, per group (the audit's check of revision labels). */
+function noteLaunches(revision: string, steps: readonly GroupStep[], templates: TemplateStore): void {
+  for (const step of steps) for (const create of step.creates) templates.noteLaunch(revision, step.group, create.templateHash);
+}
+
+/**
+ * The deletion guard with the window's share: counted deletes of earlier or concurrent passes not
+ * replaced yet join this pass's count and the denominator (the ready capacity before them), and this
+ * pass's counted deletes are charged before anything awaits (executing charges them; a plan does not).
+ */
+export function guardDeletes(
+  state: DesiredState,
+  steps: readonly GroupStep[],
+  orphans: OrphanPlan,
+  fleetReady: number,
+  options: PassOptions,
+): GuardResult {
+  const budget = options.deletionBudget;
+  const mine = new Set(countedDeleteActions({ steps, orphans }).map((d) => d.id));
+  const recent = budget?.used(mine) ?? 0;
+  const guarded = applyDeletionGuard(state.fleet, steps, orphans, fleetReady + recent, (options.deletedElsewhere ?? 0) + recent);
+  if (options.execute && options.focus === undefined) budget?.reserve(countedDeleteActions(guarded));
+  return guarded;
 }
 
 /**

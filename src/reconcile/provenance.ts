@@ -39,6 +39,28 @@ export interface Provenance {
   readonly signature: SignatureRecord;
   /** When drover recorded it (ISO 8601). */
   readonly recordedAt: string;
+  /**
+   * The template hashes drover planned launches of at this revision, by group (attack24 F5): what
+   * the audit checks an instance's revision label against, since anyone with tag rights can edit
+   * the label. Absent in records written before drover kept it.
+   */
+  readonly launched?: Readonly<Record<string, readonly string[]>>;
+}
+
+/**
+ * Whether an instance's revision label is borne out by drover's records: `consistent` (the
+ * revision's record has launches of this group at this template hash), `inconsistent` (it has
+ * none: the label was edited, or the instance was not launched by drover at that revision),
+ * `unverified` (no launch record to check against: the label's word alone).
+ */
+export type RevisionCheck = 'consistent' | 'inconsistent' | 'unverified';
+
+/** Checks a revision label against the revision's record (see {@link RevisionCheck}). */
+export function checkRevisionLabel(record: Provenance, group: string | undefined, hash: string | undefined): RevisionCheck {
+  const launched = record.launched;
+  if (launched === undefined || typeof launched !== 'object' || group === undefined || hash === undefined) return 'unverified';
+  const hashes = Object.hasOwn(launched, group) ? launched[group] : undefined;
+  return Array.isArray(hashes) && hashes.includes(hash) ? 'consistent' : 'inconsistent';
 }
 
 const STATUSES: ReadonlySet<string> = new Set<SignatureStatus>([

@@ -63,6 +63,20 @@ export class TemplateStore {
     for (const key of [...this.revisions.keys()].slice(0, Math.max(0, this.revisions.size - KEEP_REVISIONS))) this.revisions.delete(key);
   }
 
+  /**
+   * Notes that drover plans launches of `group` at template `hash` from `revision` (the audit checks
+   * instances' revision labels against it); nothing when the revision has no record.
+   */
+  noteLaunch(revision: string, group: string, hash: string): void {
+    const known = this.revisions.get(revision);
+    if (known === undefined) return;
+    const launched = known.launched ?? {};
+    const hashes = Object.hasOwn(launched, group) ? (launched[group] ?? []) : [];
+    if (hashes.includes(hash)) return;
+    this.revisions.set(revision, { ...known, launched: { ...launched, [group]: [...hashes, hash] } });
+    this.dirty = true;
+  }
+
   /** The recorded provenance of `revision`, if drover recorded one. */
   provenance(revision: string): Provenance | undefined {
     return this.revisions.get(revision);

@@ -145,6 +145,19 @@ describe('userData on Proxmox', () => {
   });
 });
 
+describe('extra disks on Proxmox (attack24 F3)', () => {
+  it('refuses a disk without type (its storage) at validate time, at the disk, instead of failing every launch', () => {
+    assert.ok(pve('  disks: [{ sizeGiB: 10, type: local-lvm }]\n').ok);
+    const untyped = pve('  disks:\n    - { sizeGiB: 10, type: local-lvm }\n    - { sizeGiB: 20 }\n');
+    assert.ok(!untyped.ok);
+    assert.deepEqual(
+      untyped.problems.map((p) => [p.file, p.code]),
+      [['group.yaml', 'rule.diskStorageMissing']],
+    );
+    assert.match(formatProblem(untyped.problems[0]!), /^group\.yaml:10:.*need type.*\/spec\/disks\/1\/type/);
+  });
+});
+
 describe('userData credentials', () => {
   const AWS_KEY = 'AKIAABCDEFGHIJKLMNOP';
   const PEM = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU=\n-----END OPENSSH PRIVATE KEY-----\n';
@@ -187,6 +200,16 @@ describe('userData credentials', () => {
     const gz = gzipSync(Buffer.from(`export AWS_ACCESS_KEY_ID=${AWS_KEY}\n`)).toString('base64');
     const found = refusal(block(['#cloud-config', 'write_files:', `  - { encoding: gz+b64, content: "${gz}" }`]));
     assert.match(found, /contains an AWS access key id \(base64-encoded\)/);
+  });
+
+  it('refuses a credential in URL-safe base64, and in base64 of base64 (attack24 F4)', () => {
+    const token = `ghp_${'a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8'}`;
+    // '-' and '_' in the encoding: a '?' (0x3f) and '>' (0x3e) bytes make the 62nd and 63rd letters.
+    const urlSafe = Buffer.from(`?>?> token: ${token} ??>>`).toString('base64url');
+    assert.match(urlSafe, /[-_]/, 'the encoding uses the URL-safe letters');
+    assert.match(refusal(block(['#cloud-config', `token_b64: ${urlSafe}`])), /\(base64-encoded\)/);
+    const twice = Buffer.from(Buffer.from(`key: ${AWS_KEY}\n`).toString('base64')).toString('base64');
+    assert.match(refusal(block(['#cloud-config', `k: ${twice}`])), /contains an AWS access key id \(base64-encoded\)/);
   });
 
   it('decodes at most 1 MiB per userData (gzip bombs included), and a plain key after a bomb is still found', () => {

@@ -11,6 +11,8 @@ import path from 'node:path';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import type { Ec2Simulator } from '../../../providers/aws/sim.ts';
 import type { CreateRequest, ObservedInstance, Provider } from '../../../src/contract/provider.ts';
+import { fromProviderError } from '../../../src/reconcile/errors.ts';
+import { withIdentityHint } from '../../../src/reconcile/identity-hint.ts';
 import { DIGEST, FLEET, liveIn, providerFor, REGION, rejectionOf, request, startSim, TEMPLATE } from './fixtures.ts';
 
 const PER_INSTANCE =
@@ -68,6 +70,10 @@ describe('EC2 identity and userData at launch (real @aws-sdk/client-ec2 against 
     assert.equal(error.kind, 'Unauthorized');
     assert.equal(error.reason, 'UnauthorizedOperation');
     assert.equal(liveIn(sim).length, 0);
+    // What status and the log show (attack24 F7): the field, the profile and the permission to grant.
+    const shown = withIdentityHint(fromProviderError(error, 'create web-0'), template);
+    for (const part of ['spec.placement.instanceProfile', 'admin', 'iam:PassRole'])
+      assert.ok(shown.message.includes(part), `${part} in ${shown.message}`);
     await provider.create(request('web', 1));
     assert.equal(liveIn(sim).length, 1, "the profile it may pass ('web') launches");
   });

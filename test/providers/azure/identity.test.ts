@@ -10,6 +10,8 @@ import type { AzureSimulator } from '../../../providers/azure/sim.ts';
 import { ProviderError } from '../../../src/contract/errors.ts';
 import type { Placement } from '../../../src/contract/fleet.ts';
 import type { Provider } from '../../../src/contract/provider.ts';
+import { fromProviderError } from '../../../src/reconcile/errors.ts';
+import { withIdentityHint } from '../../../src/reconcile/identity-hint.ts';
 import { clientsFor, DIGEST, FLEET, liveVms, providerFor, rejectionOf, request, RG, startSim, SUB, TEMPLATE } from './sim-fixtures.ts';
 
 const READER = `/subscriptions/${SUB}/resourceGroups/identities/providers/Microsoft.ManagedIdentity/userAssignedIdentities/web-reader`;
@@ -57,6 +59,11 @@ describe('Azure identity at launch (real Azure clients against the ARM simulator
     assert.equal(error.kind, 'Unauthorized');
     assert.equal(error.reason, 'LinkedAuthorizationFailed');
     assert.equal(liveVms(sim).length, 0);
+    // What status and the log show (attack24 F7): the field, the identity and the role to grant.
+    const shown = withIdentityHint(fromProviderError(error, 'create web-0'), template);
+    assert.equal(shown.reason, 'LinkedAuthorizationFailed');
+    for (const part of ['spec.placement.managedIdentities', OTHER, 'Managed Identity Operator'])
+      assert.ok(shown.message.includes(part), `${part} in ${shown.message}`);
   });
 
   it('a customData reference drover cannot fill is refused before any call: no VM, no NIC', async () => {

@@ -9,6 +9,8 @@ import { InstancesClient } from '@google-cloud/compute';
 import { PassThroughClient } from 'google-auth-library';
 import type { GceSimulator } from '../../../providers/gcp/sim.ts';
 import { ProviderError } from '../../../src/contract/errors.ts';
+import { fromProviderError } from '../../../src/reconcile/errors.ts';
+import { withIdentityHint } from '../../../src/reconcile/identity-hint.ts';
 import { DIGEST, FLEET, PROJECT, providerFor, rejectionOf, request, startSim, TEMPLATE, visible, ZONE, type Provider } from './fixtures.ts';
 
 const SA = 'web@acme-prod.iam.gserviceaccount.com';
@@ -80,6 +82,15 @@ describe('GCE identity at launch (real @google-cloud/compute client against the 
     assert.equal(error.kind, 'Invalid');
     assert.equal(error.reason, 'invalid', "GCE's 400 invalid on resource.serviceAccounts[0].email, never retried");
     assert.equal(visible(sim).length, 0);
+    // What status and the log show (attack24 F7): the field, the account and the permission to grant.
+    const shown = withIdentityHint(fromProviderError(error, 'create web-0'), template);
+    for (const part of [
+      'spec.placement.serviceAccount',
+      'admin@acme-prod.iam.gserviceaccount.com',
+      'iam.serviceAccounts.actAs',
+      'roles/iam.serviceAccountUser',
+    ])
+      assert.ok(shown.message.includes(part), `${part} in ${shown.message}`);
   });
 
   it('fills userData variables per instance from its own record; shell and escapes are left as written', async () => {
